@@ -1,0 +1,7 @@
+"""Benchmarks (pytest-benchmark): `make bench`. Each compares our kernel with its yardstick in the same run."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)

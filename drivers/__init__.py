@@ -1,0 +1,1 @@
+"""Board drivers: one API (boards -> spans -> channels) over the emulator, DAHDI and small backends."""

@@ -1,0 +1,3 @@
+from pycallcenter.cli import main
+
+raise SystemExit(main())

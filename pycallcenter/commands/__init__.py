@@ -1,0 +1,1 @@
+"""Subcommands of the ``pycallcenter`` CLI, one module each (see pycallcenter.cli)."""

@@ -1,0 +1,81 @@
+"""Audio files in and out: anything soundfile reads, or raw G.711, as 8 kHz mono int16."""
+import numpy as np
+
+from pycallcenter.dsp import SAMPLE_RATE
+
+
+def resample(x, rate_in, rate_out=SAMPLE_RATE, taps=32):
+    """Return float64 samples resampled from rate_in to rate_out with a Kaiser-windowed sinc."""
+    x = np.asarray(x, dtype=np.float64)
+    if rate_in == rate_out or x.size == 0:
+        return x.copy()
+    if rate_in <= 0 or rate_out <= 0:
+        raise ValueError(f"sample rates must be positive, got {rate_in} -> {rate_out}")
+    n_out = int(np.floor(x.size * rate_out / rate_in))
+    cutoff = min(1.0, rate_out / rate_in) * 0.95  # fraction of the input Nyquist band kept
+    half = int(np.ceil(taps / min(1.0, rate_out / rate_in) / 2))
+    pad = np.concatenate([np.zeros(half), x, np.zeros(half + 1)])
+    out = np.empty(n_out)
+    block = 8192
+    k = np.arange(-half + 1, half + 1)
+    for start in range(0, n_out, block):
+        t = np.arange(start, min(n_out, start + block)) * (rate_in / rate_out)
+        base = np.floor(t).astype(np.int64)
+        frac = t - base
+        idx = base[:, None] + k[None, :] + half
+        d = frac[:, None] - k[None, :]
+        win = _kaiser(d, half)
+        h = cutoff * np.sinc(cutoff * d) * win
+        out[start:start + t.size] = (pad[idx] * h).sum(axis=1)
+    return out
+
+
+def _kaiser(d, half, beta=8.0):
+    """Kaiser window evaluated at fractional offsets d within [-half, half]."""
+    r = np.clip(d / half, -1.0, 1.0)
+    return np.i0(beta * np.sqrt(1.0 - r * r)) / np.i0(beta)
+
+
+def to_int16(x):
+    """Return float samples (full scale +-32768) rounded and clipped to int16."""
+    return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+
+
+def read_audio(path, law=None):
+    """Return the file's audio as 8 kHz mono int16.
+
+    ``law`` ('ulaw' or 'alaw') reads the file as raw G.711 bytes; otherwise soundfile decodes
+    it (WAV, FLAC, OGG, ...), channels are averaged and the rate converted to 8 kHz.
+    Raises ValueError naming the file when it is not audio.
+    """
+    if law is not None:
+        from pycallcenter.dsp import g711
+
+        decoders = {"ulaw": g711.ulaw_decode, "alaw": g711.alaw_decode}
+        if law not in decoders:
+            raise ValueError(f"law must be 'ulaw' or 'alaw', got {law!r}")
+        with open(path, "rb") as fh:
+            data = np.frombuffer(fh.read(), dtype=np.uint8)
+        if data.size == 0:
+            raise ValueError(f"{path}: empty file")
+        return decoders[law](data)
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise ValueError(f"{path}: not an audio file soundfile can read ({exc})") from None
+    if data.size == 0:
+        raise ValueError(f"{path}: no audio samples")
+    mono = data.mean(axis=1) * 32768.0
+    return to_int16(resample(mono, rate, SAMPLE_RATE))
+
+
+def write_audio(path, samples, rate=SAMPLE_RATE, subtype="PCM_16"):
+    """Write int16 samples to path in the format its suffix names (WAV, FLAC, OGG)."""
+    import soundfile as sf
+
+    samples = np.asarray(samples)
+    if samples.dtype != np.int16:
+        raise TypeError(f"expected int16 samples, got {samples.dtype}")
+    sf.write(str(path), samples, rate, subtype=subtype)

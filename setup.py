@@ -1,0 +1,91 @@
+"""Build script: Cython kernels in _native/ and cffi bindings found beside the code.
+
+Every ``_native/NAME.pyx`` becomes the extension ``pycallcenter._native.NAME``; a kernel
+names its own C sources with a ``# distutils: sources = ...`` line at the top of the .pyx.
+Every ``_cffi_*.py`` under ``drivers/`` or ``pycallcenter/`` is a cffi API-mode builder:
+it defines ``ffibuilder`` (a ``cffi.FFI`` with ``set_source`` called) or sets it to None
+when the system header it needs is missing, in which case that binding is skipped and the
+module that uses it reports what is missing at run time.
+
+``PYCC_NATIVE_ONLY=g711,dtmf`` limits a development build to some kernels.
+"""
+import glob
+import os
+import sys
+
+from setuptools import setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _native_extensions():
+    from Cython.Build import cythonize
+    from setuptools import Extension
+
+    only = {n for n in os.environ.get("PYCC_NATIVE_ONLY", "").split(",") if n}
+    exts = []
+    for pyx in sorted(glob.glob(os.path.join("_native", "*.pyx"))):
+        name = os.path.splitext(os.path.basename(pyx))[0]
+        if only and name not in only:
+            continue
+        exts.append(
+            Extension(
+                f"pycallcenter._native.{name}",
+                [pyx],
+                include_dirs=["_native/include"],
+                extra_compile_args=["-O3", "-fno-strict-aliasing", "-Wno-unused-function"],
+            )
+        )
+    return cythonize(
+        exts,
+        language_level=3,
+        compiler_directives={
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+        quiet=True,
+    )
+
+
+def _cffi_extensions():
+    if os.environ.get("PYCC_NATIVE_ONLY"):
+        return []
+    exts = []
+    builders = sorted(
+        glob.glob(os.path.join("drivers", "**", "_cffi_*.py"), recursive=True)
+        + glob.glob(os.path.join("pycallcenter", "**", "_cffi_*.py"), recursive=True)
+    )
+    for path in builders:
+        scope = {"__file__": os.path.join(HERE, path), "__name__": "_cffi_builder"}
+        with open(path) as fh:
+            exec(compile(fh.read(), path, "exec"), scope)
+        ffi = scope.get("ffibuilder")
+        if ffi is None:
+            print(f"setup.py: skipping {path}: {scope.get('MISSING', 'builder disabled')}", file=sys.stderr)
+            continue
+        exts.append(ffi.distutils_extension(tmpdir="build/cffi"))
+    return exts
+
+
+# Three source folders install as one package tree: pycallcenter/, drivers/ as
+# pycallcenter.drivers and _native/ as pycallcenter._native.
+ROOTS = {"pycallcenter": "pycallcenter", "pycallcenter.drivers": "drivers", "pycallcenter._native": "_native"}
+
+
+def _packages():
+    from setuptools import find_packages
+
+    pkgs = []
+    for name, folder in ROOTS.items():
+        pkgs.append(name)
+        pkgs += [f"{name}.{sub}" for sub in find_packages(folder) if f"{name}.{sub}" not in ROOTS]
+    return pkgs
+
+
+setup(
+    packages=_packages(),
+    package_dir=ROOTS,
+    ext_modules=_native_extensions() + _cffi_extensions(),
+)
