@@ -1,0 +1,1 @@
+"""Signalling traces: pcap/pcapng files Wireshark opens, and one-line logs."""
