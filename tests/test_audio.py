@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from pycallcenter.dsp import _validate
+from pycallcenter.dsp.audio import read_audio, resample, write_audio
+
+
+def _tone(freq, rate, seconds=1.0, amp=8000.0):
+    t = np.arange(int(rate * seconds)) / rate
+    return amp * np.sin(2 * np.pi * freq * t)
+
+
+@pytest.mark.parametrize("rate", [11025, 16000, 44100, 48000])
+def test_resampled_tone_keeps_frequency_and_level(rate):
+    y = resample(_tone(1000, rate), rate)
+    assert abs(y.size - 8000) <= 1
+    core = y[400:-400]
+    spectrum = np.abs(np.fft.rfft(core * np.hanning(core.size)))
+    peak_hz = np.argmax(spectrum) * 8000 / core.size
+    assert abs(peak_hz - 1000) < 2
+    assert np.sqrt(np.mean(core ** 2)) == pytest.approx(8000 / np.sqrt(2), rel=0.01)
+
+
+def test_resampling_removes_content_above_the_new_nyquist():
+    y = resample(_tone(6000, 48000), 48000)
+    assert np.sqrt(np.mean(y[400:-400] ** 2)) < 8000 * 0.01
+
+
+def test_wav_round_trip_at_other_rate_and_stereo(tmp_path):
+    import soundfile as sf
+
+    stereo = np.stack([_tone(697, 16000), _tone(697, 16000)], axis=1) / 32768
+    sf.write(str(tmp_path / "a.wav"), stereo, 16000)
+    x = read_audio(tmp_path / "a.wav")
+    assert x.dtype == np.int16 and abs(x.size - 8000) <= 1
+    write_audio(tmp_path / "b.flac", x)
+    assert np.array_equal(read_audio(tmp_path / "b.flac"), x)
+
+
+def test_non_audio_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "notes.wav"
+    bad.write_bytes(b"this is not audio at all" * 10)
+    with pytest.raises(ValueError, match="notes.wav"):
+        read_audio(bad)
+
+
+def test_write_refuses_float(tmp_path):
+    with pytest.raises(TypeError):
+        write_audio(tmp_path / "x.wav", np.zeros(10))
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        ([1, 2, 3], TypeError),
+        (np.zeros(4, np.float32), TypeError),
+        (np.zeros((2, 2, 2), np.int16), ValueError),
+        (np.zeros((0,), np.int16), ValueError),
+    ],
+)
+def test_batch_validation_errors(value, error):
+    with pytest.raises(error):
+        _validate.as_batch(value, np.int16)
+
+
+def test_batch_validation_rejects_nan_and_wrong_channel_count():
+    with pytest.raises(ValueError, match="NaN"):
+        _validate.as_batch(np.array([1.0, np.nan]), np.float64)
+    with pytest.raises(ValueError, match="channels"):
+        _validate.as_batch(np.zeros((3, 160), np.int16), np.int16, channels=2)
+    batch, was_1d = _validate.as_batch(np.arange(5, dtype=np.int16)[::2], np.int16)
+    assert was_1d and batch.shape == (1, 3) and batch.flags.c_contiguous
