@@ -362,7 +362,17 @@ class Channel:
         pass
 
 
-class ChannelGroup:
+class _ClosesOnExit:
+    """Context-manager support: ``with`` closes the object."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ChannelGroup(_ClosesOnExit):
     """Open audio channels read and written together, one ``(n, blocksize)`` uint8 block per tick."""
 
     def __init__(self, board: "Board", channels: Sequence[Channel], blocksize: int):
@@ -377,12 +387,6 @@ class ChannelGroup:
 
     def __repr__(self):
         return f"<ChannelGroup {list(self.numbers)} blocksize {self.blocksize}{' closed' if self.closed else ''}>"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _check_open(self):
         if self.closed:
@@ -448,7 +452,7 @@ class Span:
         return self.status().alarms
 
 
-class Board:
+class Board(_ClosesOnExit):
     """A board: spans of channels sharing one sample clock. Use as a context manager or call close()."""
 
     backend = "base"
@@ -462,12 +466,6 @@ class Board:
 
     def __repr__(self):
         return f"<{type(self).__name__} {len(self.spans)} spans {len(self.channels)} channels>"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _check_open(self):
         if self.closed:
