@@ -1,0 +1,175 @@
+"""Q.931 messages: header, a hand-written IE loop (codeset shifts included) and IE bodies from ie.py."""
+from pycallcenter.errors import DecodeError
+from pycallcenter.isdn import ie as ies
+from pycallcenter.isdn.ie import IE, parse_body
+
+PD_Q931 = 0x08
+PD_MAINTENANCE = 0x03  # NI-2 SERVICE / SERVICE ACKNOWLEDGE
+PD_MAINTENANCE_ATT = 0x43  # AT&T variant of the maintenance discriminator
+
+ALERTING = 0x01
+CALL_PROCEEDING = 0x02
+PROGRESS = 0x03
+SETUP = 0x05
+CONNECT = 0x07
+SETUP_ACKNOWLEDGE = 0x0D
+CONNECT_ACKNOWLEDGE = 0x0F
+USER_INFORMATION = 0x20
+HOLD = 0x24
+SUSPEND = 0x25
+RESUME = 0x26
+DISCONNECT = 0x45
+RESTART = 0x46
+RELEASE = 0x4D
+RESTART_ACKNOWLEDGE = 0x4E
+RELEASE_COMPLETE = 0x5A
+SEGMENT = 0x60
+FACILITY = 0x62
+NOTIFY = 0x6E
+STATUS_ENQUIRY = 0x75
+CONGESTION_CONTROL = 0x79
+INFORMATION = 0x7B
+STATUS = 0x7D
+SERVICE = 0x0F  # under PD_MAINTENANCE
+SERVICE_ACKNOWLEDGE = 0x07  # under PD_MAINTENANCE
+
+MESSAGE_NAMES = {
+    ALERTING: "ALERTING", CALL_PROCEEDING: "CALL PROCEEDING", PROGRESS: "PROGRESS", SETUP: "SETUP",
+    CONNECT: "CONNECT", SETUP_ACKNOWLEDGE: "SETUP ACKNOWLEDGE", CONNECT_ACKNOWLEDGE: "CONNECT ACKNOWLEDGE",
+    USER_INFORMATION: "USER INFORMATION", 0x21: "SUSPEND REJECT", 0x22: "RESUME REJECT", HOLD: "HOLD",
+    SUSPEND: "SUSPEND", RESUME: "RESUME", 0x28: "HOLD ACKNOWLEDGE", 0x2D: "SUSPEND ACKNOWLEDGE",
+    0x2E: "RESUME ACKNOWLEDGE", 0x30: "HOLD REJECT", 0x31: "RETRIEVE", 0x33: "RETRIEVE ACKNOWLEDGE",
+    0x37: "RETRIEVE REJECT", DISCONNECT: "DISCONNECT", RESTART: "RESTART", RELEASE: "RELEASE",
+    RESTART_ACKNOWLEDGE: "RESTART ACKNOWLEDGE", RELEASE_COMPLETE: "RELEASE COMPLETE", SEGMENT: "SEGMENT",
+    FACILITY: "FACILITY", 0x64: "REGISTER", NOTIFY: "NOTIFY", STATUS_ENQUIRY: "STATUS ENQUIRY",
+    CONGESTION_CONTROL: "CONGESTION CONTROL", INFORMATION: "INFORMATION", STATUS: "STATUS",
+}
+MAINTENANCE_NAMES = {SERVICE: "SERVICE", SERVICE_ACKNOWLEDGE: "SERVICE ACKNOWLEDGE"}
+_PDS = (PD_Q931, PD_MAINTENANCE, PD_MAINTENANCE_ATT)
+
+
+class Message:
+    """One Q.931 message: protocol discriminator, call reference (value, flag, length), type and IEs in order."""
+
+    __slots__ = ("msg_type", "call_ref", "cr_flag", "cr_len", "ies", "pd")
+
+    def __init__(self, msg_type, call_ref=0, cr_flag=False, ies=(), cr_len=2, pd=PD_Q931):
+        self.msg_type = msg_type
+        self.call_ref = call_ref
+        self.cr_flag = cr_flag
+        self.cr_len = cr_len
+        self.ies = list(ies)
+        self.pd = pd
+
+    @property
+    def name(self):
+        """Return the standard upper-case message name."""
+        names = MAINTENANCE_NAMES if self.pd != PD_Q931 else MESSAGE_NAMES
+        return names.get(self.msg_type, f"UNKNOWN 0x{self.msg_type:02X}")
+
+    def get(self, name):
+        """Return the first IE called name, or None."""
+        for item in self.ies:
+            if item.name == name:
+                return item
+        return None
+
+    def fields(self, name):
+        """Return the readable view of the first IE called name, or None."""
+        item = self.get(name)
+        return None if item is None else item.view()
+
+    def add(self, item, locking=False):
+        """Append an IE, inserting the shift its codeset needs; returns self."""
+        if item.codeset:
+            self.ies.append(IE(0, (0x90 if locking else 0x98) | item.codeset, None, None))
+        self.ies.append(item)
+        return self
+
+    def encode(self):
+        """Return the message's wire bytes."""
+        out = bytearray((self.pd, self.cr_len))
+        if self.cr_len:
+            ref = self.call_ref.to_bytes(self.cr_len, "big")
+            out += ref
+            if self.cr_flag:
+                out[2] |= 0x80
+        out.append(self.msg_type)
+        for item in self.ies:
+            if item.body is None:
+                out.append(item.ie_id)
+            else:
+                out.append(item.ie_id)
+                out.append(len(item.body))
+                out += item.body
+        return bytes(out)
+
+    def view(self):
+        """Return the JSON-able view: message type name, call reference and IE list."""
+        return {"protocol_discriminator": self.pd, "call_reference": self.call_ref, "call_reference_flag": int(self.cr_flag),
+                "call_reference_length": self.cr_len, "message_type": self.name, "message_type_value": self.msg_type,
+                "ies": [item.view() for item in self.ies]}
+
+    def __repr__(self):
+        return f"Message({self.name}, cr={self.call_ref}/{int(self.cr_flag)}, {[i.name for i in self.ies]})"
+
+
+def decode(data):
+    """Return the Message in data; raises DecodeError naming the element and byte offset."""
+    data = bytes(data)
+    n = len(data)
+    if n < 3:
+        raise DecodeError(f"message of {n} bytes is shorter than a header", element="header", offset=0)
+    pd = data[0]
+    if pd not in _PDS:
+        raise DecodeError(f"unknown protocol discriminator 0x{pd:02x}", element="protocol_discriminator", offset=0)
+    cr_len = data[1]
+    if cr_len & 0xF0 or cr_len > 3:
+        raise DecodeError(f"bad call reference length octet 0x{cr_len:02x}", element="call_reference", offset=1)
+    i = 2 + cr_len
+    if i >= n:
+        raise DecodeError("message ends inside the header", element="message_type", offset=min(i, n))
+    call_ref = int.from_bytes(data[2:i], "big") if cr_len else 0
+    cr_flag = False
+    if cr_len:
+        cr_flag = bool(data[2] & 0x80)
+        call_ref &= ~(0x80 << (8 * (cr_len - 1)))
+    msg_type = data[i]
+    if msg_type & 0x80:
+        raise DecodeError(f"message type 0x{msg_type:02x} has bit 8 set", element="message_type", offset=i)
+    i += 1
+    items = []
+    locked = 0
+    codeset = 0
+    append = items.append
+    while i < n:
+        b = data[i]
+        if b & 0x80:
+            if b & 0xF0 == 0x90:
+                codeset = b & 7
+                if not b & 8:
+                    locked = codeset
+                append(IE(0, b, None, None, "shift"))
+                i += 1
+                continue
+            append(IE(codeset, b, None, None))
+            codeset = locked
+            i += 1
+            continue
+        if i + 1 >= n:
+            raise DecodeError("IE has no length octet", element=_ie_name(codeset, b), offset=i)
+        end = i + 2 + data[i + 1]
+        if end > n:
+            raise DecodeError(f"IE length {data[i + 1]} runs past the end of the message ({n - i - 2} bytes left)",
+                              element=_ie_name(codeset, b), offset=i)
+        body = data[i + 2:end]
+        name, fields = parse_body(codeset, b, body, i)
+        append(IE(codeset, b, body, fields, name))
+        codeset = locked
+        i = end
+    return Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
+
+
+def _ie_name(codeset, ie_id):
+    spec = ies.BODIES.get((codeset, ie_id))
+    return spec[0] if spec else f"ie_{codeset}_{ie_id:02x}"
