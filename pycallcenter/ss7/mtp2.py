@@ -1,0 +1,343 @@
+"""MTP2 signalling link (Q.703) as a sans-IO state machine.
+
+Feed received signal units with ``receive(su, now)`` (or ``receive_error(now)`` when the framer saw a bad
+FCS or an aborted frame); take the next signal unit to send with ``pull(now)``: a link always sends
+something (MSU, LSSU or FISU), so the transport calls it whenever it can send one. Timers are
+``next_deadline()`` / ``handle_timer(now)``. Events come back from every call as a list.
+"""
+from dataclasses import dataclass
+
+from pycallcenter.errors import DecodeError, LocalProtocolError
+from pycallcenter.ss7.su import decode_su, encode_su
+
+MOD = 128
+
+
+@dataclass(frozen=True)
+class InService:
+    """The link is aligned and carries MSUs."""
+
+
+@dataclass(frozen=True)
+class OutOfService:
+    """The link failed or could not align; reason says why (Q.703 names)."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class MsuReceived:
+    """An MSU (from the SIO) accepted in sequence."""
+    msu: bytes
+
+
+@dataclass(frozen=True)
+class RemoteProcessorOutage:
+    """The far end sends SIPO."""
+
+
+@dataclass(frozen=True)
+class MtpTimers:
+    """Q.703 timers in seconds (64 kbit/s values); T4 normal and emergency proving periods."""
+    t1: float = 45.0
+    t2: float = 10.0
+    t3: float = 1.5
+    t4n: float = 8.2
+    t4e: float = 0.5
+    t6: float = 4.5
+    t7: float = 1.0
+
+
+# AERM thresholds Ti/Tie, proving attempts Cp; SUERM threshold T and decrement period D (Q.703 10.2, 10.3)
+AERM_TI, AERM_TIE, PROVING_ATTEMPTS = 4, 1, 5
+SUERM_T, SUERM_D = 64, 256
+
+OUT_OF_SERVICE, NOT_ALIGNED, ALIGNED, PROVING, ALIGNED_READY, IN_SERVICE = (
+    "out_of_service", "not_aligned", "aligned", "proving", "aligned_ready", "in_service")
+
+
+def _between(lo, x, hi):
+    """Return True if x lies in [lo, hi] going forward modulo 128."""
+    return (x - lo) % MOD <= (hi - lo) % MOD
+
+
+class Mtp2Link:
+    """One signalling link's MTP2: alignment, proving, error monitors, basic error correction."""
+
+    def __init__(self, timers=MtpTimers(), emergency=False):
+        self.timers = timers
+        self.emergency = emergency
+        self.state = OUT_OF_SERVICE
+        self.deadlines = {}
+        self.local_outage = False
+        self.remote_outage = False
+        self._reset_sequence()
+
+    # -- commands -------------------------------------------------------------------------------
+    def start(self, now):
+        """Begin initial alignment (sends SIO); returns events."""
+        if self.state != OUT_OF_SERVICE:
+            raise LocalProtocolError(f"start() in state {self.state}")
+        self.proving_attempts = 0
+        self._enter(NOT_ALIGNED, now)
+        return []
+
+    def stop(self, now):
+        """Take the link out of service (sends SIOS); returns events."""
+        if self.state == OUT_OF_SERVICE:
+            return []
+        return self._fail("stopped by level 3", now)
+
+    def send(self, msu):
+        """Queue an MSU (SIO onward) for transmission."""
+        if self.state != IN_SERVICE:
+            raise LocalProtocolError(f"cannot send an MSU in state {self.state}")
+        if not 2 <= len(msu) <= 273:
+            raise ValueError(f"MSU of {len(msu)} octets")
+        self.tx_queue.append(bytes(msu))
+
+    def set_emergency(self, emergency):
+        """Prove with the emergency period (SIE) from the next alignment on."""
+        self.emergency = emergency
+
+    def set_local_processor_outage(self, outage):
+        """Send SIPO (True) or resume FISUs (False) while in service."""
+        self.local_outage = outage
+
+    # -- timers -----------------------------------------------------------------------------------
+    def next_deadline(self):
+        """Return the earliest pending timer expiry, or None."""
+        return min(self.deadlines.values(), default=None)
+
+    def handle_timer(self, now):
+        """Fire expired timers; returns events."""
+        events = []
+        for name, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
+            if when <= now and self.deadlines.get(name) == when:
+                del self.deadlines[name]
+                events += self._expired(name, now)
+        return events
+
+    def _expired(self, name, now):
+        if name == "t4":
+            if self.state != PROVING:
+                return []
+            if self.proving_aborted:
+                return self._restart_proving(now)
+            self._enter(ALIGNED_READY, now)
+            return []
+        return self._fail(f"{name.upper()} expired", now)
+
+    def _start_timer(self, name, now, seconds):
+        self.deadlines[name] = now + seconds
+
+    # -- transmit ---------------------------------------------------------------------------------
+    def pull(self, now):
+        """Return the next signal unit to transmit (without FCS)."""
+        state = self.state
+        if state == IN_SERVICE:
+            if self.retx_index < len(self.rtb):
+                fsn, msu = self.rtb[self.retx_index]
+                self.retx_index += 1
+                return encode_su(self.bsn, self.bib, fsn, self.fib, msu)
+            if self.tx_queue and len(self.rtb) < MOD - 1:
+                msu = self.tx_queue.pop(0)
+                self.fsn = (self.fsn + 1) % MOD
+                self.rtb.append((self.fsn, msu))
+                self.retx_index = len(self.rtb)
+                if "t7" not in self.deadlines:
+                    self._start_timer("t7", now, self.timers.t7)
+                return encode_su(self.bsn, self.bib, self.fsn, self.fib, msu)
+            if self.local_outage:
+                return encode_su(self.bsn, self.bib, self.fsn, self.fib, status="SIPO")
+            return encode_su(self.bsn, self.bib, self.fsn, self.fib)
+        if state == ALIGNED_READY:
+            return encode_su(self.bsn, self.bib, self.fsn, self.fib,
+                             status="SIPO" if self.local_outage else None)
+        status = {OUT_OF_SERVICE: "SIOS", NOT_ALIGNED: "SIO"}.get(state)
+        if status is None:
+            status = "SIE" if self.emergency else "SIN"
+        return encode_su(self.bsn, self.bib, self.fsn, self.fib, status=status)
+
+    # -- receive ----------------------------------------------------------------------------------
+    def receive_error(self, now):
+        """Count one errored signal unit (bad FCS, abort, octet count); returns events."""
+        return self._errored(now)
+
+    def receive(self, su, now):
+        """Process one received signal unit (without FCS); returns events. Garbage is counted, never raised."""
+        try:
+            head, msu = decode_su(su)
+        except DecodeError:
+            return self._errored(now)
+        self.good_count += 1
+        if self.good_count >= SUERM_D:
+            self.good_count = 0
+            self.suerm = max(0, self.suerm - 1)
+        kind = head["type"]
+        state = self.state
+        if kind == "LSSU":
+            return self._lssu(head["status"], now)
+        if state in (NOT_ALIGNED, ALIGNED, PROVING, OUT_OF_SERVICE):
+            return []
+        events = []
+        if state == ALIGNED_READY:
+            self.deadlines.pop("t1", None)
+            self.state = IN_SERVICE
+            events.append(InService())
+        if self.remote_outage:
+            self.remote_outage = False
+        events += self._acknowledge(head, now)
+        if self.state == IN_SERVICE:
+            events += self._sequence(head, msu, kind, now)
+        return events
+
+    def _errored(self, now):
+        if self.state == PROVING:
+            self.aerm += 1
+            limit = AERM_TIE if self._emergency_proving else AERM_TI
+            if self.aerm > limit:
+                self.proving_aborted = True
+                return self._restart_proving(now)
+        elif self.state in (IN_SERVICE, ALIGNED_READY):
+            self.suerm += 1
+            if self.suerm >= SUERM_T:
+                return self._fail("SUERM threshold", now)
+        return []
+
+    def _lssu(self, status, now):
+        state = self.state
+        if state == NOT_ALIGNED and status in ("SIO", "SIN", "SIE"):
+            self._enter(ALIGNED, now)
+            self.far_emergency = status == "SIE"
+        elif state == ALIGNED and status in ("SIN", "SIE"):
+            self.far_emergency = status == "SIE"
+            self._enter(PROVING, now)
+        elif state in (ALIGNED, PROVING) and status == "SIOS":
+            return self._fail("SIOS received during alignment", now)
+        elif state == PROVING:
+            if status == "SIO":
+                self._enter(ALIGNED, now)
+            elif status == "SIE" and not self._emergency_proving:
+                self.far_emergency = True
+                self._enter(PROVING, now)
+        elif state in (ALIGNED_READY, IN_SERVICE):
+            if status == "SIPO":
+                if not self.remote_outage:
+                    self.remote_outage = True
+                    return [RemoteProcessorOutage()]
+            elif status == "SIB":
+                self.deadlines.pop("t7", None)
+                if "t6" not in self.deadlines:
+                    self._start_timer("t6", now, self.timers.t6)
+            elif state == IN_SERVICE or status in ("SIOS", "SIO"):
+                return self._fail(f"{status} received", now)
+        return []
+
+    def _acknowledge(self, head, now):
+        """Backward direction: positive/negative acknowledgement of our MSUs (Q.703 5.3)."""
+        bsn = head["bsn"]
+        acked = self.rtb[0][0] - 1 if self.rtb else self.fsn
+        if not _between(acked % MOD, bsn, self.fsn):
+            self.abnormal_bsn += 1
+            if self.abnormal_bsn >= 2:
+                return self._fail("abnormal BSN", now)
+            return []
+        self.abnormal_bsn = 0
+        released = 0
+        while self.rtb and _between(self.rtb[0][0], bsn, self.fsn):
+            self.rtb.pop(0)
+            released += 1
+        if released:
+            self.retx_index = max(0, self.retx_index - released)
+            self.deadlines.pop("t6", None)
+            if self.rtb:
+                self._start_timer("t7", now, self.timers.t7)
+            else:
+                self.deadlines.pop("t7", None)
+        if head["bib"] != self.fib:
+            # negative acknowledgement: resend everything not yet acknowledged
+            self.fib ^= 1
+            self.retx_index = 0
+        return []
+
+    def _sequence(self, head, msu, kind, now):
+        """Forward direction: accept MSUs in sequence, request retransmission on a gap (Q.703 5.2)."""
+        fsn = head["fsn"]
+        if head["fib"] != self.bib:
+            if not self.nack_pending:
+                self.abnormal_fib += 1
+                if self.abnormal_fib >= 2:
+                    return self._fail("abnormal FIB", now)
+            return []  # the retransmission we asked for has not started yet
+        self.nack_pending = False
+        self.abnormal_fib = 0
+        if fsn == self.bsn:
+            return []  # FISU in sequence, or a duplicate MSU
+        if kind == "MSU" and fsn == (self.bsn + 1) % MOD:
+            self.bsn = fsn
+            return [MsuReceived(msu)]
+        self.bib ^= 1  # gap: negative acknowledgement
+        self.nack_pending = True
+        return []
+
+    # -- state changes ----------------------------------------------------------------------------
+    @property
+    def _emergency_proving(self):
+        return self.emergency or self.far_emergency
+
+    def _enter(self, state, now):
+        self.state = state
+        for name in ("t1", "t2", "t3", "t4"):
+            self.deadlines.pop(name, None)
+        if state == NOT_ALIGNED:
+            self.far_emergency = False
+            self._start_timer("t2", now, self.timers.t2)
+        elif state == ALIGNED:
+            self._start_timer("t3", now, self.timers.t3)
+        elif state == PROVING:
+            self.aerm = 0
+            self.proving_aborted = False
+            self._start_timer("t4", now, self.timers.t4e if self._emergency_proving else self.timers.t4n)
+        elif state == ALIGNED_READY:
+            self._reset_sequence()
+            self._start_timer("t1", now, self.timers.t1)
+
+    def _restart_proving(self, now):
+        self.proving_attempts += 1
+        if self.proving_attempts >= PROVING_ATTEMPTS:
+            return self._fail("proving failed", now)
+        self._enter(PROVING, now)
+        return []
+
+    def _fail(self, reason, now):
+        self.state = OUT_OF_SERVICE
+        self.deadlines.clear()
+        self.remote_outage = False
+        return [OutOfService(reason)]
+
+    def _reset_sequence(self):
+        self.fsn = self.bsn = MOD - 1
+        self.fib = self.bib = 1
+        self.rtb = []
+        self.retx_index = 0
+        self.tx_queue = []
+        self.abnormal_bsn = 0
+        self.abnormal_fib = 0
+        self.nack_pending = False
+        self.suerm = 0
+        self.good_count = 0
+        self.aerm = 0
+        self.far_emergency = False
+        self.proving_aborted = False
+        self.proving_attempts = 0
+
+    def retrieve(self):
+        """Return (and forget) MSUs not yet acknowledged, oldest first: level 3 changes them over."""
+        pending = [msu for _, msu in self.rtb] + self.tx_queue
+        self.rtb, self.tx_queue, self.retx_index = [], [], 0
+        return pending
+
+    @property
+    def last_accepted_fsn(self):
+        """Return the FSN of the last MSU accepted (for changeover COO/COA)."""
+        return self.bsn

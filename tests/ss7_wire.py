@@ -1,0 +1,44 @@
+"""A simulated SS7 wire for back-to-back tests: each side sends one signal unit per millisecond."""
+from pycallcenter.ss7 import mtp2
+
+
+class Wire:
+    """Two MTP2 links (a, b) exchanging signal units; ``drop``/``corrupt`` hook the a->b direction."""
+
+    def __init__(self, a=None, b=None, step=0.001):
+        self.a = a or mtp2.Mtp2Link(emergency=True)
+        self.b = b or mtp2.Mtp2Link(emergency=True)
+        self.now = 0.0
+        self.step = step
+        self.events = {"a": [], "b": []}
+        self.sent = {"a": [], "b": []}
+        self.fault = None  # fault(su) -> su, or None to drop, or "error" for a bad FCS (a->b only)
+        self.on_event = None  # on_event(side, event, now) -> may queue more
+
+    def run(self, seconds, until=None):
+        """Advance time, moving signal units both ways; stop early when until() is true."""
+        end = self.now + seconds
+        while self.now < end:
+            self.now += self.step
+            for side, link in (("a", self.a), ("b", self.b)):
+                self._deliver(side, link.handle_timer(self.now))
+            su_a = self.a.pull(self.now)
+            su_b = self.b.pull(self.now)
+            self.sent["a"].append(su_a)
+            self.sent["b"].append(su_b)
+            if self.fault is not None:
+                su_a = self.fault(su_a)
+            if su_a == "error":
+                self._deliver("b", self.b.receive_error(self.now))
+            elif su_a is not None:
+                self._deliver("b", self.b.receive(su_a, self.now))
+            self._deliver("a", self.a.receive(su_b, self.now))
+            if until is not None and until():
+                return True
+        return False
+
+    def _deliver(self, side, events):
+        for ev in events:
+            self.events[side].append(ev)
+            if self.on_event:
+                self.on_event(side, ev, self.now)
