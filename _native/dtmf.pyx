@@ -1,0 +1,120 @@
+# distutils: sources = _native/src/dtmf.c
+"""DTMF receiver kernel over (channels x samples) blocks; pycallcenter.dsp.dtmf is the checked public face."""
+from libc.stdint cimport int16_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc
+
+cdef extern from "pycc_dtmf.h":
+    ctypedef struct pycc_dtmf_tables_t:
+        float window[106]
+        float coef[8]
+        float cosw[8]
+        float sinw[8]
+        float cosh[8]
+        float sinh[8]
+        float costol[8]
+        float notch_a[2]
+        float notch_b1[2]
+        float notch_b2[2]
+        float norm, level, cand_level, twist, rtwist, min_purity, cand_purity
+        int on_blocks, off_blocks, dialtone
+    ctypedef struct pycc_dtmf_event_t:
+        int channel, digit, kind
+        int64_t start, end, when
+    ctypedef struct pycc_dtmf_t:
+        pass
+    pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
+    void pycc_dtmf_free(pycc_dtmf_t *s)
+    void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
+    long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
+    long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf_event_t *events) nogil
+    long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples,
+                                pycc_dtmf_event_t *events) nogil
+    int64_t pycc_dtmf_samples(const pycc_dtmf_t *s)
+
+
+cdef void _fill(float *dst, src, int n) except *:
+    if len(src) != n:
+        raise ValueError("table has the wrong length")
+    for i in range(n):
+        dst[i] = float(src[i])
+
+
+cdef class Kernel:
+    """Native state for N channels; ``process`` returns raw event tuples (channel, digit, kind, start, end, when)."""
+
+    cdef pycc_dtmf_t *s
+    cdef readonly int channels
+
+    def __cinit__(self, int channels, dict tb):
+        cdef pycc_dtmf_tables_t t
+        if channels < 1:
+            raise ValueError("channels must be >= 1")
+        _fill(t.window, tb["window"], 106)
+        _fill(t.coef, tb["coef"], 8)
+        _fill(t.cosw, tb["cosw"], 8)
+        _fill(t.sinw, tb["sinw"], 8)
+        _fill(t.cosh, tb["cosh"], 8)
+        _fill(t.sinh, tb["sinh"], 8)
+        _fill(t.costol, tb["costol"], 8)
+        _fill(t.notch_a, tb["notch_a"], 2)
+        _fill(t.notch_b1, tb["notch_b1"], 2)
+        _fill(t.notch_b2, tb["notch_b2"], 2)
+        t.norm = tb["norm"]
+        t.level = tb["level"]
+        t.cand_level = tb["cand_level"]
+        t.twist = tb["twist"]
+        t.rtwist = tb["rtwist"]
+        t.min_purity = tb["min_purity"]
+        t.cand_purity = tb["cand_purity"]
+        t.on_blocks = tb["on_blocks"]
+        t.off_blocks = tb["off_blocks"]
+        t.dialtone = 1 if tb["dialtone"] else 0
+        self.channels = channels
+        self.s = pycc_dtmf_new(channels, &t)
+        if self.s == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.s != NULL:
+            pycc_dtmf_free(self.s)
+
+    @property
+    def samples(self):
+        """Samples processed per channel since creation."""
+        return pycc_dtmf_samples(self.s)
+
+    def reset(self, int channel):
+        """Clear one channel's state."""
+        if not 0 <= channel < self.channels:
+            raise ValueError(f"channel {channel} out of range")
+        pycc_dtmf_reset(self.s, channel)
+
+    def process(self, const int16_t[:, ::1] x):
+        """Feed one int16 block; return the list of raw event tuples."""
+        if x.shape[0] != self.channels:
+            raise ValueError("wrong channel count")
+        return self._run(&x[0, 0], NULL, NULL, x.shape[1])
+
+    def process_g711(self, const uint8_t[:, ::1] x, const int16_t[::1] table):
+        """Feed one block of G.711 codes decoded through a 256-entry table; return raw event tuples."""
+        if x.shape[0] != self.channels or table.shape[0] != 256:
+            raise ValueError("wrong channel count or table size")
+        return self._run(NULL, &x[0, 0], &table[0], x.shape[1])
+
+    cdef list _run(self, const int16_t *x16, const uint8_t *x8, const int16_t *table, long samples):
+        cdef long cap = pycc_dtmf_max_events(self.s, samples)
+        cdef pycc_dtmf_event_t *ev = <pycc_dtmf_event_t *> malloc(sizeof(pycc_dtmf_event_t) * cap)
+        cdef long n, i
+        if ev == NULL:
+            raise MemoryError()
+        try:
+            with nogil:
+                if x16 != NULL:
+                    n = pycc_dtmf_process(self.s, x16, samples, ev)
+                else:
+                    n = pycc_dtmf_process_g711(self.s, x8, table, samples, ev)
+            if n < 0:
+                raise MemoryError()
+            return [(ev[i].channel, chr(ev[i].digit), ev[i].kind, ev[i].start, ev[i].end, ev[i].when) for i in range(n)]
+        finally:
+            free(ev)

@@ -1,0 +1,29 @@
+/* DTMF receiver kernel: see pycallcenter/dsp/reference/dtmf.py for the specification it reproduces. */
+#ifndef PYCC_DTMF_H
+#define PYCC_DTMF_H
+#include <stdint.h>
+
+typedef struct {
+    float window[106], coef[8], cosw[8], sinw[8], cosh[8], sinh[8], costol[8];
+    float notch_a[2], notch_b1[2], notch_b2[2];
+    float norm, level, cand_level, twist, rtwist, min_purity, cand_purity;
+    int on_blocks, off_blocks, dialtone;
+} pycc_dtmf_tables_t;
+
+typedef struct {
+    int channel, digit, kind; /* kind 0 = begin, 1 = end */
+    int64_t start, end, when;
+} pycc_dtmf_event_t;
+
+typedef struct pycc_dtmf pycc_dtmf_t;
+
+pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables);
+void pycc_dtmf_free(pycc_dtmf_t *s);
+void pycc_dtmf_reset(pycc_dtmf_t *s, int channel);
+/* Most events one call of `samples` samples can produce (size of the events array). */
+long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples);
+/* Feed one (channels x samples) int16 block (or G.711 codes through a 256-entry table); returns events written. */
+long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf_event_t *events);
+long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples, pycc_dtmf_event_t *events);
+int64_t pycc_dtmf_samples(const pycc_dtmf_t *s);
+#endif

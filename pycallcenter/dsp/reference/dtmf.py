@@ -1,0 +1,291 @@
+"""DTMF receiver, numpy reference twin: the readable specification the native kernel must match event for event.
+
+Signal path (all arithmetic float32, in exactly this order, so the C kernel can reproduce it bit for bit):
+
+1. int16 -> float32; optional dial-tone filter: two IIR notches (zeros on the unit circle at 350 and 440 Hz,
+   poles at radius 0.98) in series, so a dial tone 10 dB above the digits neither leaks into the tone bins nor
+   spoils the purity test.
+2. Hann-windowed blocks of N=106 samples with a hop of H=53 (half-block overlap); block k covers samples
+   [kH, kH+N). Each block runs 8 Goertzel filters (4 row, 4 column frequencies) and sums its windowed energy T.
+3. Per block: the strongest row r and column c (first maximum wins a tie); the block is a *candidate* for digit
+   (r, c) when both tone energies reach a lenient level (10 dB under the strict one, since partly covered
+   edge blocks are weaker), the twist is within limits and purity = (Er + Ec) * K / T >= 0.35, K normalising a
+   clean full-block tone pair to 1. A partly covered block of a clean tone has purity ~= the covered fraction
+   (0.5 when the tone fills exactly half of the block).
+   Frequency: the phase advance of each chosen bin between consecutive blocks, minus the nominal w0*H, is
+   (w - w0)*H, so |deviation| <= freq_tolerance is a test on the rotated cross product (no atan, no sqrt).
+4. Consecutive candidate blocks of one digit form a run. The run confirms a digit (``begin`` event) once
+   - its best purity >= min_purity and its best min(Er, Ec) >= the strict level,
+   - at least ``on_blocks`` (5) blocks have purity >= half the run's best (tone covers >= half the block),
+     which means >= 5*53 samples of tone: 40 ms tones always qualify, 23 ms tones never do,
+   - at least two pairs of near-full consecutive blocks (purity >= 0.75 of the best) exist and every such pair
+     passes the frequency test (one failing pair kills the run).
+5. A confirmed digit ends after ``off_blocks`` (4) consecutive blocks that are not candidates for it, so an
+   interruption of 10 ms or less (at most 2 such blocks) is bridged. Start = centre of the first counted block
+   minus H/2, end (exclusive) = centre of the last counted block plus H/2: within about +-27 samples of truth.
+
+Events are ``DtmfEvent(channel, digit, kind, start, end)`` with kind 'begin' (end None) or 'end', ordered by the
+block that produced them, then by channel. Sample numbers count from the detector's creation.
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+SAMPLE_RATE = 8000
+N = 106
+H = 53
+ROWS = (697.0, 770.0, 852.0, 941.0)
+COLS = (1209.0, 1336.0, 1477.0, 1633.0)
+DIGITS = "123A456B789C*0#D"
+DIALTONE = (350.0, 440.0)
+NOTCH_RADIUS = 0.98
+HISTORY = 16
+# 0 dBm0 is 3.14 dB below the G.711 full-scale sine (peak 32768)
+DBM0_PEAK = 32768.0 * 10.0 ** (-3.14 / 20.0)
+F32 = np.float32
+
+DEFAULTS = dict(
+    min_level_dbm0=-42.0,
+    twist_db=10.0,
+    reverse_twist_db=6.0,
+    freq_tolerance=0.025,
+    min_purity=0.7,
+    candidate_purity=0.35,
+    on_blocks=5,
+    off_blocks=4,
+    dialtone_filter=True,
+)
+
+
+class DtmfEvent(NamedTuple):
+    """One detector event: kind 'begin' (end is None) or 'end'; start/end are sample numbers (end exclusive)."""
+
+    channel: int
+    digit: str
+    kind: str
+    start: int
+    end: Optional[int]
+
+
+def make_tables(**params):
+    """Return the dict of float32 tables and thresholds both implementations use, from the parameters."""
+    p = dict(DEFAULTS)
+    unknown = set(params) - set(p)
+    if unknown:
+        raise TypeError(f"unknown DTMF parameters: {sorted(unknown)}")
+    p.update(params)
+    if not 0.0 < p["freq_tolerance"] < 0.1:
+        raise ValueError("freq_tolerance must be in (0, 0.1)")
+    if not 0.0 < p["candidate_purity"] <= p["min_purity"] <= 1.0:
+        raise ValueError("need 0 < candidate_purity <= min_purity <= 1")
+    if not (1 <= int(p["on_blocks"]) <= 12 and 1 <= int(p["off_blocks"]) <= 64):
+        raise ValueError("on_blocks must be 1..12 and off_blocks 1..64")
+    freqs = np.array(ROWS + COLS)
+    omega = 2.0 * np.pi * freqs / SAMPLE_RATE
+    win = 0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(N) + 0.5) / N)
+    win32 = win.astype(F32)
+    amp = DBM0_PEAK * 10.0 ** (p["min_level_dbm0"] / 20.0)
+    level = (amp * float(np.sum(win32, dtype=np.float64)) / 2.0) ** 2
+    cos_tol = np.cos(2.0 * np.pi * p["freq_tolerance"] * freqs * H / SAMPLE_RATE)
+    nw = 2.0 * np.pi * np.array(DIALTONE) / SAMPLE_RATE
+    return dict(
+        window=win32,
+        coef=(2.0 * np.cos(omega)).astype(F32),
+        cosw=np.cos(omega).astype(F32),
+        sinw=np.sin(omega).astype(F32),
+        cosh=np.cos(omega * H).astype(F32),
+        sinh=np.sin(omega * H).astype(F32),
+        costol=(cos_tol * np.abs(cos_tol)).astype(F32),
+        notch_a=(2.0 * np.cos(nw)).astype(F32),
+        notch_b1=(2.0 * NOTCH_RADIUS * np.cos(nw)).astype(F32),
+        notch_b2=np.full(2, NOTCH_RADIUS**2, dtype=F32),
+        norm=F32(2.0 * np.sum(win**2) / np.sum(win) ** 2),
+        level=F32(level),
+        cand_level=F32(level * 0.1),
+        twist=F32(10.0 ** (p["twist_db"] / 10.0)),
+        rtwist=F32(10.0 ** (p["reverse_twist_db"] / 10.0)),
+        min_purity=F32(p["min_purity"]),
+        cand_purity=F32(p["candidate_purity"]),
+        on_blocks=int(p["on_blocks"]),
+        off_blocks=int(p["off_blocks"]),
+        dialtone=bool(p["dialtone_filter"]),
+    )
+
+
+class _Chan:
+    """Per-channel decision state (the run tracker and the confirmed-digit tracker)."""
+
+    def __init__(self):
+        self.run_d = -1
+        self.run_first = 0
+        self.run_dead = False
+        self.hist = []  # (purity, freq_ok, level) per block of the run, at most HISTORY
+        self.on_d = -1
+        self.on_start = 0
+        self.on_end = 0
+        self.on_max = F32(0)
+        self.on_off = 0
+
+
+def decide(st, tb, k, d, pur, fok, lvl, channel, out):
+    """Advance one channel's decision state by block k's verdict; append DtmfEvents to out."""
+    half, near = F32(0.5), F32(0.75)
+    centre = k * H + H
+    if st.on_d >= 0:
+        if d == st.on_d:
+            st.on_off = 0
+            if pur > st.on_max:
+                st.on_max = pur
+            if pur >= half * st.on_max:
+                st.on_end = centre + H // 2
+        else:
+            st.on_off += 1
+            if st.on_off >= tb["off_blocks"]:
+                out.append(DtmfEvent(channel, DIGITS[st.on_d], "end", st.on_start, st.on_end))
+                st.on_d = -1
+    if d < 0:
+        st.run_d, st.hist, st.run_dead = -1, [], False
+    elif st.hist and d == st.run_d:
+        if len(st.hist) == HISTORY:
+            st.hist.pop(0)
+            st.run_first += 1
+        st.hist.append((pur, fok, lvl))
+    else:
+        st.run_d, st.run_first, st.run_dead = d, k, False
+        st.hist = [(pur, False, lvl)]
+    if st.on_d >= 0 or not st.hist or st.run_dead:
+        return
+    pm = max(h[0] for h in st.hist)
+    lm = max(h[2] for h in st.hist)
+    if pm < tb["min_purity"] or lm < tb["level"]:
+        return
+    counted = [i for i, h in enumerate(st.hist) if h[0] >= half * pm]
+    if len(counted) < tb["on_blocks"]:
+        return
+    lim = near * pm
+    pairs = 0
+    for i in range(1, len(st.hist)):
+        if st.hist[i][0] >= lim and st.hist[i - 1][0] >= lim:
+            if not st.hist[i][1]:
+                st.run_dead = True
+                return
+            pairs += 1
+    if pairs < 2:
+        return
+    st.on_d = st.run_d
+    st.on_start = (st.run_first + counted[0]) * H + H - H // 2
+    st.on_end = (st.run_first + counted[-1]) * H + H + H // 2
+    st.on_max = pm
+    st.on_off = 0
+    out.append(DtmfEvent(channel, DIGITS[st.on_d], "begin", st.on_start, None))
+
+
+def block_features(tb, s1, s2, energy, prev):
+    """Return per-channel (digit or -1, purity, freq_ok, level) and the new complex bins, for completed blocks.
+
+    s1, s2: (channels, 8) Goertzel states; energy: (channels,) windowed energy; prev: (re, im) of the previous block.
+    """
+    re = s1 - s2 * tb["cosw"]
+    im = s2 * tb["sinw"]
+    e = re * re + im * im
+    ch = np.arange(s1.shape[0])
+    r = np.argmax(e[:, :4], axis=1)
+    c = np.argmax(e[:, 4:], axis=1) + 4
+    er, ec = e[ch, r], e[ch, c]
+    ok = (er >= tb["cand_level"]) & (ec >= tb["cand_level"]) & (er <= tb["twist"] * ec) & (ec <= tb["rtwist"] * er)
+    tot = (er + ec) * tb["norm"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pur = np.where(energy > 0, tot / np.where(energy > 0, energy, F32(1)), F32(0)).astype(F32)
+    ok &= pur >= tb["cand_purity"]
+    d = np.where(ok, r * 4 + (c - 4), -1)
+    fok = np.ones(s1.shape[0], dtype=bool)
+    pre, pim = prev
+    for idx in (r, c):
+        a_re, a_im = re[ch, idx], im[ch, idx]
+        b_re, b_im = pre[ch, idx], pim[ch, idx]
+        pr = a_re * b_re + a_im * b_im
+        pi = a_im * b_re - a_re * b_im
+        zr = pr * tb["cosh"][idx] + pi * tb["sinh"][idx]
+        zi = pi * tb["cosh"][idx] - pr * tb["sinh"][idx]
+        m = zr * zr + zi * zi
+        fok &= (m > 0) & (zr * np.abs(zr) >= tb["costol"][idx] * m)
+    return d, pur, fok, np.minimum(er, ec), (re, im)
+
+
+class DtmfDetector:
+    """Reference DTMF detector for N channels; ``process(block)`` takes one tick and returns DtmfEvents."""
+
+    def __init__(self, channels, **params):
+        if int(channels) < 1:
+            raise ValueError("channels must be >= 1")
+        self.channels = int(channels)
+        self.tb = make_tables(**params)
+        self.t = 0
+        self._zero_all()
+
+    def _zero_all(self):
+        c = self.channels
+        self.nx = np.zeros((4, 2, c), F32)  # x1, x2, y1, y2 per notch
+        self.s1 = np.zeros((c, 2, 8), F32)
+        self.s2 = np.zeros((c, 2, 8), F32)
+        self.en = np.zeros((c, 2), F32)
+        self.prev = (np.zeros((c, 8), F32), np.zeros((c, 8), F32))
+        self.st = [_Chan() for _ in range(c)]
+
+    def reset(self, channel):
+        """Forget channel's signal and digit state (a new call); sample numbering continues."""
+        if not 0 <= channel < self.channels:
+            raise ValueError(f"channel {channel} out of range")
+        self.nx[:, :, channel] = 0
+        self.s1[channel] = 0
+        self.s2[channel] = 0
+        self.en[channel] = 0
+        self.prev[0][channel] = 0
+        self.prev[1][channel] = 0
+        self.st[channel] = _Chan()
+
+    def _notch(self, x):
+        tb = self.tb
+        for j in range(2):
+            x1, x2, y1, y2 = self.nx[0, j], self.nx[1, j], self.nx[2, j], self.nx[3, j]
+            u = x + x2
+            u = u - tb["notch_a"][j] * x1
+            v = tb["notch_b1"][j] * y1
+            v = v - tb["notch_b2"][j] * y2
+            y = u + v
+            self.nx[1, j], self.nx[0, j] = x1, x
+            self.nx[3, j], self.nx[2, j] = y1, y
+            x = y
+        return x
+
+    def process(self, block):
+        """Return the list of DtmfEvents produced by one (channels, samples) or 1-D int16 block."""
+        x = np.asarray(block)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        x = x.astype(F32)
+        tb, out = self.tb, []
+        win, coef = tb["window"], tb["coef"]
+        for n in range(x.shape[1]):
+            y = self._notch(x[:, n]) if tb["dialtone"] else x[:, n]
+            k1, ph = divmod(self.t, H)
+            p1 = k1 & 1
+            wy = np.empty((self.channels, 2), F32)
+            wy[:, p1] = win[ph] * y
+            wy[:, 1 - p1] = win[ph + H] * y
+            self.en = self.en + wy * wy
+            s = coef * self.s1
+            s = s + wy[:, :, None]
+            s = s - self.s2
+            self.s2, self.s1 = self.s1, s
+            self.t += 1
+            if ph == H - 1:
+                p0 = 1 - p1
+                if k1 >= 1:
+                    d, pur, fok, lvl, self.prev = block_features(tb, self.s1[:, p0], self.s2[:, p0], self.en[:, p0], self.prev)
+                    for c in range(self.channels):
+                        decide(self.st[c], tb, k1 - 1, int(d[c]), pur[c], bool(fok[c]), lvl[c], c, out)
+                self.s1[:, p0] = 0
+                self.s2[:, p0] = 0
+                self.en[:, p0] = 0
+        return out
