@@ -1,0 +1,193 @@
+"""FSK caller ID modem: Bell 202 and V.23 transmitter and receiver, batched over channels.
+
+Transmission follows Bellcore GR-30 / ETSI EN 300 659-1: channel seizure (alternating 0101...),
+a mark period, then the message bytes as asynchronous 8N1 characters. The kernels are
+``pycallcenter._native.fsk`` with the numpy twin ``pycallcenter.dsp.reference.fsk`` (``backend=``).
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from pycallcenter.dsp import TICK_SAMPLES
+from pycallcenter.dsp._validate import as_batch, unbatch
+from pycallcenter.dsp.callerid import CallerId
+from pycallcenter.dsp.reference import fsk as _ref
+from pycallcenter.errors import DecodeError
+
+STANDARDS = tuple(_ref.STANDARDS)
+# (seizure bits, mark bits): GR-30 sends 300 + 180; EN 300 659-1 asks 300 + 80 +-25 (180 +-25 with ringing)
+DEFAULT_PREAMBLE = {"bell202": (300, 180), "v23": (300, 180)}
+MAX_LEVEL_DBM0 = _ref.DBM0_FULL_SCALE_SINE
+dbm0_to_amplitude = _ref.dbm0_to_amplitude
+STATUS_TEXT = {_ref.STATUS_FRAMING: "framing error (stop bit was space)", _ref.STATUS_CARRIER: "carrier lost"}
+
+
+def _native():
+    try:
+        from pycallcenter._native import fsk
+    except ImportError as exc:  # pragma: no cover - only without a build
+        raise ImportError(f"pycallcenter._native.fsk is not built ({exc}); run `make native` or use backend='reference'")
+    return fsk
+
+
+def _check_standard(standard):
+    if standard not in _ref.STANDARDS:
+        raise ValueError(f"standard must be one of {', '.join(STANDARDS)}, got {standard!r}")
+
+
+def _check_backend(backend):
+    if backend not in ("native", "reference"):
+        raise ValueError(f"backend must be 'native' or 'reference', got {backend!r}")
+    return _native() if backend == "native" else None
+
+
+class FskTransmitter:
+    """Phase-continuous FSK modulators for many channels, each sending its own queue of messages."""
+
+    def __init__(self, channels=1, standard="bell202", level_dbm0=-13.0, *, mark_hz=None, space_hz=None,
+                 baud=_ref.BAUD, backend="native"):
+        _check_standard(standard)
+        self._lib = _check_backend(backend)
+        if not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels must be a positive int, got {channels!r}")
+        if not isinstance(baud, (int, np.integer)) or not 0 < baud <= _ref.SAMPLE_RATE:
+            raise ValueError(f"baud must be an int in 1..{_ref.SAMPLE_RATE}, got {baud!r}")
+        mark, space = _ref.STANDARDS[standard]
+        mark = mark if mark_hz is None else float(mark_hz)
+        space = space if space_hz is None else float(space_hz)
+        for hz in (mark, space):
+            if not 0 < hz < _ref.SAMPLE_RATE / 2:
+                raise ValueError(f"tone frequency {hz} Hz outside 0..{_ref.SAMPLE_RATE // 2}")
+        self.channels = channels
+        self.standard = standard
+        self._state = _ref.new_tx_state(channels)
+        self._inc = np.tile(np.array([_ref.phase_increment(space), _ref.phase_increment(mark)], np.int64), (channels, 1))
+        self._baud = np.full(channels, int(baud), np.int64)
+        self._amp = np.zeros(channels)
+        self._queues = [np.zeros(0, np.uint8) for _ in range(channels)]
+        for c in range(channels):
+            self.set_level(c, level_dbm0)
+
+    def set_level(self, channel, level_dbm0):
+        """Set a channel's transmit level in dBm0 (at most +3.14, a full-scale sine)."""
+        level = float(level_dbm0)
+        if not np.isfinite(level) or level > MAX_LEVEL_DBM0:
+            raise ValueError(f"level must be a finite dBm0 value <= {MAX_LEVEL_DBM0}, got {level_dbm0!r}")
+        self._amp[self._channel(channel)] = dbm0_to_amplitude(level)
+
+    def _channel(self, channel):
+        if not isinstance(channel, (int, np.integer)) or not 0 <= channel < self.channels:
+            raise ValueError(f"channel must be an int in 0..{self.channels - 1}, got {channel!r}")
+        return int(channel)
+
+    def put(self, channel, message, *, seizure_bits=None, mark_bits=None, postamble_bits=8):
+        """Queue one message (bytes, sent as-is) with its seizure and mark preamble on a channel."""
+        c = self._channel(channel)
+        if not isinstance(message, (bytes, bytearray, memoryview)) or len(message) == 0:
+            raise TypeError("message must be non-empty bytes")
+        seize, mark = DEFAULT_PREAMBLE[self.standard]
+        seize = seize if seizure_bits is None else int(seizure_bits)
+        mark = mark if mark_bits is None else int(mark_bits)
+        if seize < 0 or mark < 0 or postamble_bits < 0:
+            raise ValueError("seizure, mark and postamble bit counts must not be negative")
+        self._queues[c] = np.concatenate([self._queues[c], _ref.frame_bits(message, seize, mark, postamble_bits)])
+
+    def pending_samples(self, channel):
+        """Return how many samples the channel still needs to send its queued bits."""
+        c = self._channel(channel)
+        left = len(self._queues[c]) * _ref.SAMPLE_RATE - int(self._state["acc"][c])
+        return max(0, -(-left // int(self._baud[c])))
+
+    def process(self, n=TICK_SAMPLES):
+        """Return the next n samples of every channel as int16 (channels, n); idle channels are silent."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive int, got {n!r}")
+        lengths = np.array([len(q) for q in self._queues], np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        bits = np.concatenate(self._queues) if lengths.sum() else np.zeros(1, np.uint8)
+        out = np.empty((self.channels, int(n)), np.int16)
+        consumed = np.zeros(self.channels, np.int64)
+        if self._lib is None:
+            _ref.modulate(out, bits, offsets, lengths, consumed, self._state, self._amp, self._inc, self._baud)
+        else:
+            self._lib.modulate(out, bits, offsets, lengths, consumed, self._state["phase"], self._state["acc"],
+                               self._amp, self._inc, self._baud, _ref.SINE)
+        for c in np.flatnonzero(consumed):
+            self._queues[c] = self._queues[c][consumed[c]:]
+        return out
+
+
+@dataclass(frozen=True)
+class FskMessage:
+    """A message the receiver framed: raw bytes, and the parsed CallerId when it checks out."""
+
+    channel: int
+    sample: int  # index in the block passed to process() where the message ended
+    data: bytes  # type, length, body, checksum as received
+    error: Optional[str] = None  # why the message is incomplete or did not parse; None when good
+    callerid: Optional[CallerId] = None
+
+    @property
+    def ok(self):
+        """Return True when the message is complete, its checksum verifies and it parsed."""
+        return self.error is None
+
+
+class FskReceiver:
+    """FSK caller ID receivers for many channels; ``process(block)`` takes one tick and returns FskMessage events."""
+
+    def __init__(self, channels=1, standard="bell202", *, threshold_dbm0=-46.0, backend="native"):
+        _check_standard(standard)
+        self._lib = _check_backend(backend)
+        if not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels must be a positive int, got {channels!r}")
+        self.channels = channels
+        self.standard = standard
+        mark, space = _ref.STANDARDS[standard]
+        self._inc_mark = _ref.phase_increment(mark)
+        self._inc_space = _ref.phase_increment(space)
+        self._on = _ref.power_threshold(threshold_dbm0)
+        self._off = _ref.power_threshold(threshold_dbm0 - 3.0)  # hysteresis keeps a fading carrier from chattering
+        self._state = _ref.new_rx_state(channels)
+        self._ev_info = np.zeros((0, 4), np.int32)
+        self._ev_data = np.zeros((0, _ref.MAX_MESSAGE), np.uint8)
+
+    def process(self, block):
+        """Return the list of FskMessage events completed in this (channels, n) or 1-D int16 block."""
+        x, _ = as_batch(block, np.int16, "block", channels=self.channels)
+        if self._lib is None:
+            raw = _ref.demodulate(x, self._state, self._inc_mark, self._inc_space, self._on, self._off)
+        else:
+            raw = self._native_process(x)
+        return [self._event(*r) for r in raw]
+
+    def _native_process(self, x):
+        # every event needs a fresh mark run first, which bounds how many one block can hold
+        cap = self.channels * (x.shape[1] // _ref.MARK_RUN + 1)
+        if self._ev_info.shape[0] < cap:
+            self._ev_info = np.zeros((cap, 4), np.int32)
+            self._ev_data = np.zeros((cap, _ref.MAX_MESSAGE), np.uint8)
+        s = self._state
+        n = self._lib.demodulate(x, s["count"], s["ring"], s["pring"], s["sums"], s["psum"], s["uart"], s["msg"],
+                                 self._inc_mark, self._inc_space, _ref.REF_COS, _ref.REF_SIN, self._on, self._off,
+                                 _ref.START_DELAY, _ref.MARK_RUN, _ref.BIT_THIRDS, self._ev_info, self._ev_data)
+        if n > cap:  # pragma: no cover - the bound above makes this impossible
+            raise RuntimeError(f"FSK receiver event buffer overflow ({n} > {cap})")
+        return [(int(c), int(j), int(st), bytes(self._ev_data[i, :ln])) for i, (c, j, st, ln) in enumerate(self._ev_info[:n])]
+
+    @staticmethod
+    def _event(channel, sample, status, data):
+        if status != _ref.STATUS_OK:
+            return FskMessage(channel, sample, data, STATUS_TEXT[status])
+        try:
+            return FskMessage(channel, sample, data, None, CallerId.parse(data))
+        except DecodeError as exc:
+            return FskMessage(channel, sample, data, str(exc))
+
+
+def modulate_message(message, standard="bell202", *, level_dbm0=-13.0, seizure_bits=None, mark_bits=None, backend="native"):
+    """Return int16 samples of one message (bytes) sent with its seizure and mark preamble."""
+    tx = FskTransmitter(1, standard, level_dbm0, backend=backend)
+    tx.put(0, message, seizure_bits=seizure_bits, mark_bits=mark_bits)
+    return unbatch(tx.process(tx.pending_samples(0)), True)
