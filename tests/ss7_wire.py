@@ -42,3 +42,47 @@ class Wire:
             self.events[side].append(ev)
             if self.on_event:
                 self.on_event(side, ev, self.now)
+
+
+class Mtp3Pair:
+    """Two MTP3 signalling points (pc 1 and 2) joined by ``nlinks`` links, one SU per link per millisecond."""
+
+    def __init__(self, nlinks=1, variant="itu", step=0.001, **kw):
+        from pycallcenter.ss7 import mtp3
+        self.a = mtp3.Mtp3(1, variant, **kw)
+        self.b = mtp3.Mtp3(2, variant, **kw)
+        for slc in range(nlinks):
+            self.a.add_link(slc, 2)
+            self.b.add_link(slc, 1)
+        self.now = 0.0
+        self.step = step
+        self.events = {"a": [], "b": []}
+        self.cut = set()  # slcs whose wire is cut (both directions)
+        self.handlers = {"a": None, "b": None}  # side -> f(event, now) for user parts
+
+    def start(self):
+        self.a.start(self.now)
+        self.b.start(self.now)
+
+    def run(self, seconds, until=None):
+        end = self.now + seconds
+        while self.now < end:
+            self.now += self.step
+            for side, sp in (("a", self.a), ("b", self.b)):
+                if sp.next_deadline() is not None and sp.next_deadline() <= self.now:
+                    self._deliver(side, sp.handle_timer(self.now))
+            for slc in self.a.links:
+                su_a, su_b = self.a.pull(slc, self.now), self.b.pull(slc, self.now)
+                if slc in self.cut:
+                    continue
+                self._deliver("b", self.b.receive(slc, su_a, self.now))
+                self._deliver("a", self.a.receive(slc, su_b, self.now))
+            if until is not None and until():
+                return True
+        return False
+
+    def _deliver(self, side, events):
+        for ev in events:
+            self.events[side].append(ev)
+            if self.handlers[side]:
+                self.handlers[side](ev, self.now)

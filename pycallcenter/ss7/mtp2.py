@@ -332,8 +332,8 @@ class Mtp2Link:
         self.proving_attempts = 0
 
     def retrieve(self):
-        """Return (and forget) MSUs not yet acknowledged, oldest first: level 3 changes them over."""
-        pending = [msu for _, msu in self.rtb] + self.tx_queue
+        """Return (and forget) [(fsn or None, msu)] not yet acknowledged, oldest first, for changeover."""
+        pending = list(self.rtb) + [(None, msu) for msu in self.tx_queue]
         self.rtb, self.tx_queue, self.retx_index = [], [], 0
         return pending
 

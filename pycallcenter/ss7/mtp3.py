@@ -1,0 +1,360 @@
+"""MTP3 (Q.704, Q.707) as a sans-IO state machine over one or more MTP2 links in link sets.
+
+Signal units go in with ``receive(slc, su, now)`` and out with ``pull(slc, now)``; user parts send with
+``send(si, dpc, sls, data)`` and get ``UserData`` events. Link test (SLTM/SLTA), traffic restart allowed
+(TRA), changeover/changeback between links of a link set, SLS load sharing and route availability
+(TFP/TFA) are handled here.
+"""
+from dataclasses import dataclass, field
+
+from pycallcenter.errors import DecodeError, LocalProtocolError
+from pycallcenter.ss7 import mtp2
+from pycallcenter.ss7 import mtp3_codec as M
+
+MOD = 128
+
+
+@dataclass(frozen=True)
+class LinkAvailable:
+    """Link slc passed its signalling link test and carries traffic."""
+    slc: int
+
+
+@dataclass(frozen=True)
+class LinkUnavailable:
+    """Link slc failed or was stopped; reason from MTP2 or the link test."""
+    slc: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RouteAvailable:
+    """Destination point code dpc can be reached."""
+    dpc: int
+
+
+@dataclass(frozen=True)
+class RouteUnavailable:
+    """Destination point code dpc cannot be reached."""
+    dpc: int
+
+
+@dataclass(frozen=True)
+class TrafficRestartAllowed:
+    """The adjacent signalling point opc sent TRA."""
+    opc: int
+
+
+@dataclass(frozen=True)
+class UserData:
+    """An MSU for a user part (si 3 SCCP, 5 ISUP, ...)."""
+    si: int
+    opc: int
+    dpc: int
+    sls: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Mtp3Timers:
+    """Q.704/Q.707 timers in seconds: SLT T1 (ack wait), SLT T2 (period), T2 changeover, T4 changeback,
+    T17 link restart delay."""
+    slt_t1: float = 8.0
+    slt_t2: float = 60.0
+    t2: float = 1.0
+    t4: float = 1.0
+    t17: float = 1.0
+
+
+@dataclass
+class _Link:
+    slc: int
+    adjpc: int
+    mtp2: object
+    available: bool = False
+    slt_pattern: bytes = b""
+    slt_tries: int = 0
+    changed_over: bool = False
+    retrieved: list = field(default_factory=list)
+    cbd_code: int = 0
+
+
+class Mtp3:
+    """One signalling point: its point code, links grouped by adjacent point code, SLS load sharing."""
+
+    def __init__(self, opc, variant="itu", ni=2, timers=Mtp3Timers(), mtp2_timers=mtp2.MtpTimers(),
+                 emergency=True):
+        if variant not in M.LABEL:
+            raise ValueError(f"variant must be 'itu' or 'ansi', not {variant!r}")
+        self.opc, self.variant, self.ni = opc, variant, ni
+        self.timers, self.mtp2_timers, self.emergency = timers, mtp2_timers, emergency
+        self.links = {}
+        self.routes = {}  # dpc -> adjacent pc (link set); adjacent pcs route to themselves
+        self.prohibited = set()
+        self.deadlines = {}
+        self.restarting = set()
+        self._pattern_seed = 0x5A
+        self.test_si = M.SI_TEST_ITU if variant == "itu" else M.SI_TEST_ANSI
+
+    # -- configuration and commands ---------------------------------------------------------------
+    def add_link(self, slc, adjpc, link=None):
+        """Add signalling link slc towards adjacent point code adjpc; returns its Mtp2Link."""
+        if slc in self.links:
+            raise LocalProtocolError(f"link {slc} already exists")
+        link = link or mtp2.Mtp2Link(self.mtp2_timers, emergency=self.emergency)
+        self.links[slc] = _Link(slc, adjpc, link)
+        self.routes.setdefault(adjpc, adjpc)
+        return link
+
+    def add_route(self, dpc, adjpc):
+        """Route destination dpc through the link set towards adjpc."""
+        self.routes[dpc] = adjpc
+
+    def start(self, now):
+        """Start aligning every link; returns events."""
+        for link in self.links.values():
+            if link.mtp2.state == mtp2.OUT_OF_SERVICE:
+                link.mtp2.start(now)
+        return []
+
+    def stop_link(self, slc, now):
+        """Take link slc out of service (changeover to the others); returns events."""
+        self.restarting.discard(slc)
+        self.deadlines.pop(("restart", slc), None)
+        events = self.links[slc].mtp2.stop(now)
+        return self._mtp2_events(self.links[slc], events, now, restart=False)
+
+    def available_links(self, adjpc):
+        """Return the SLCs of available links towards adjpc, in order."""
+        return [l.slc for l in self.links.values() if l.adjpc == adjpc and l.available]
+
+    def route_available(self, dpc):
+        """Return True if dpc can be reached now."""
+        adj = self.routes.get(dpc)
+        return adj is not None and dpc not in self.prohibited and bool(self.available_links(adj))
+
+    def send(self, si, dpc, sls, data, now=None):
+        """Send user part data to dpc, load-shared over available links by SLS; returns False if unreachable."""
+        adj = self.routes.get(dpc)
+        if adj is None or dpc in self.prohibited:
+            return False
+        slcs = self.available_links(adj)
+        if not slcs:
+            return False
+        link = self.links[slcs[sls % len(slcs)]]
+        link.mtp2.send(M.encode_msu(si, self.ni, dpc, self.opc, sls, data, self.variant))
+        return True
+
+    # -- I/O ----------------------------------------------------------------------------------------
+    def pull(self, slc, now):
+        """Return the next signal unit link slc transmits."""
+        return self.links[slc].mtp2.pull(now)
+
+    def receive(self, slc, su, now):
+        """Process a signal unit received on link slc; returns events."""
+        link = self.links[slc]
+        return self._mtp2_events(link, link.mtp2.receive(su, now), now)
+
+    def receive_error(self, slc, now):
+        """Count an errored signal unit (bad FCS) on link slc; returns events."""
+        link = self.links[slc]
+        return self._mtp2_events(link, link.mtp2.receive_error(now), now)
+
+    def next_deadline(self):
+        """Return the earliest timer expiry of MTP3 or any link, or None."""
+        times = [t for t in (l.mtp2.next_deadline() for l in self.links.values()) if t is not None]
+        times += list(self.deadlines.values())
+        return min(times, default=None)
+
+    def handle_timer(self, now):
+        """Fire expired timers; returns events."""
+        events = []
+        for link in self.links.values():
+            d = link.mtp2.next_deadline()
+            if d is not None and d <= now:
+                events += self._mtp2_events(link, link.mtp2.handle_timer(now), now)
+        for key, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
+            if when <= now and self.deadlines.get(key) == when:
+                del self.deadlines[key]
+                events += self._expired(key, now)
+        return events
+
+    # -- internals ----------------------------------------------------------------------------------
+    def _expired(self, key, now):
+        kind, slc = key
+        link = self.links[slc]
+        if kind == "restart":
+            self.restarting.discard(slc)
+            if link.mtp2.state == mtp2.OUT_OF_SERVICE:
+                link.mtp2.start(now)
+            return []
+        if kind == "slt_t1":
+            if link.slt_tries < 2:
+                self._send_sltm(link, now)
+                return []
+            return self._restart(link, "signalling link test failed", now)
+        if kind == "slt_t2":
+            if link.available:
+                link.slt_tries = 0
+                self._send_sltm(link, now)
+            return []
+        if kind == "t2":  # no COA: change over anyway, without retransmitting
+            link.retrieved = []
+            return []
+        if kind == "t4":  # no CBA: change back anyway
+            return self._changed_back(link, now)
+        return []
+
+    def _restart(self, link, reason, now):
+        events = link.mtp2.stop(now)
+        return self._mtp2_events(link, events or [mtp2.OutOfService(reason)], now)
+
+    def _mtp2_events(self, link, events, now, restart=True):
+        out = []
+        for ev in events:
+            if isinstance(ev, mtp2.MsuReceived):
+                out += self._msu(link, ev.msu, now)
+            elif isinstance(ev, mtp2.InService):
+                link.slt_tries = 0
+                self._send_sltm(link, now)
+            elif isinstance(ev, mtp2.OutOfService):
+                out += self._link_down(link, ev.reason, now, restart)
+        return out
+
+    def _send_sltm(self, link, now):
+        link.slt_tries += 1
+        self._pattern_seed = (self._pattern_seed * 5 + 7) & 0xFF
+        link.slt_pattern = bytes((self._pattern_seed + i) & 0xFF for i in range(4))
+        self._send_mgmt(link, self.test_si, "SLTM", data=link.slt_pattern)
+        self.deadlines[("slt_t1", link.slc)] = now + self.timers.slt_t1
+
+    def _send_mgmt(self, link, si, name, **fields):
+        slc = fields.get("slc", link.slc)  # ITU names the link concerned in the label's SLS
+        body = M.encode_management(name, self.variant, **dict(fields, slc=slc))
+        link.mtp2.send(M.encode_msu(si, self.ni, link.adjpc, self.opc, slc, body, self.variant))
+
+    def _msu(self, link, msu, now):
+        try:
+            head, user = M.decode_msu(msu, self.variant)
+        except DecodeError:
+            return []  # too short to carry a label: discard (Q.704 2.3.5)
+        if head["dpc"] != self.opc:
+            return []  # we are no STP: discard
+        si = head["si"]
+        if si in (M.SI_TEST_ITU, M.SI_TEST_ANSI):
+            return self._test(link, head, user, now)
+        if si == M.SI_SNM:
+            return self._snm(link, head, user, now)
+        return [UserData(si, head["opc"], head["dpc"], head["sls"], bytes(user))]
+
+    def _test(self, link, head, user, now):
+        try:
+            msg = M.decode_management(head["si"], user, self.variant)
+        except DecodeError:
+            return []
+        if msg["message_type"] == "SLTM":
+            self._send_mgmt(link, head["si"], "SLTA", data=msg["data"])
+            return []
+        if msg["message_type"] == "SLTA" and msg["data"] == link.slt_pattern and ("slt_t1", link.slc) in self.deadlines:
+            del self.deadlines[("slt_t1", link.slc)]
+            self.deadlines[("slt_t2", link.slc)] = now + self.timers.slt_t2
+            if not link.available:
+                return self._link_up(link, now)
+        return []
+
+    def _link_up(self, link, now):
+        was_reachable = bool(self.available_links(link.adjpc))
+        link.available = True
+        events = [LinkAvailable(link.slc)]
+        if not was_reachable:
+            self._send_mgmt(link, M.SI_SNM, "TRA")
+            events += [RouteAvailable(d) for d, adj in self.routes.items()
+                       if adj == link.adjpc and d not in self.prohibited]
+        elif link.changed_over:
+            # changeback: tell the far end on a link that carried this link's traffic
+            others = [l for l in self.links.values() if l.adjpc == link.adjpc and l.available and l is not link]
+            link.cbd_code = (link.cbd_code + 1) & 0xFF
+            if others:
+                self._send_mgmt(others[0], M.SI_SNM, "CBD", changeback_code=link.cbd_code, slc=link.slc)
+                self.deadlines[("t4", link.slc)] = now + self.timers.t4
+                link.available = False  # traffic stays diverted until CBA
+                return events[:0]
+        return events
+
+    def _changed_back(self, link, now):
+        self.deadlines.pop(("t4", link.slc), None)
+        link.changed_over = False
+        link.available = True
+        return [LinkAvailable(link.slc)]
+
+    def _link_down(self, link, reason, now, restart):
+        events = []
+        self.deadlines.pop(("slt_t1", link.slc), None)
+        self.deadlines.pop(("slt_t2", link.slc), None)
+        was_available = link.available
+        link.available = False
+        if was_available:
+            events.append(LinkUnavailable(link.slc, reason))
+            others = [l for l in self.links.values() if l.adjpc == link.adjpc and l.available]
+            if others:
+                # changeover: hand unacknowledged MSUs to the far end's alternative link after COO/COA
+                link.changed_over = True
+                link.retrieved = link.mtp2.retrieve()
+                self._send_mgmt(others[0], M.SI_SNM, "COO", fsn=link.mtp2.last_accepted_fsn, slc=link.slc)
+                self.deadlines[("t2", link.slc)] = now + self.timers.t2
+            else:
+                link.mtp2.retrieve()
+                events += [RouteUnavailable(d) for d, adj in self.routes.items() if adj == link.adjpc]
+        if restart and link.slc not in self.restarting:
+            self.restarting.add(link.slc)
+            self.deadlines[("restart", link.slc)] = now + self.timers.t17
+        return events
+
+    def _snm(self, via, head, user, now):
+        try:
+            msg = M.decode_management(M.SI_SNM, user, self.variant)
+        except DecodeError:
+            return []
+        name = msg["message_type"]
+        # the link a COO/CBD talks about: ITU names it in the label's SLS, ANSI in the body
+        slc = msg.get("slc", head["sls"])
+        link = self.links.get(slc)
+        if name == "TRA":
+            return [TrafficRestartAllowed(head["opc"])]
+        if name in ("COO", "ECO") and link is not None:
+            self._send_mgmt(via, M.SI_SNM, "COA", fsn=link.mtp2.last_accepted_fsn, slc=slc)
+            if not link.changed_over:
+                link.changed_over = True
+                link.retrieved = link.mtp2.retrieve()
+            return self._resend(link, msg.get("fsn"))
+        if name == "COA" and link is not None:
+            self.deadlines.pop(("t2", slc), None)
+            return self._resend(link, msg.get("fsn"))
+        if name == "CBD":
+            self._send_mgmt(via, M.SI_SNM, "CBA", changeback_code=msg["changeback_code"], slc=slc)
+            return []
+        if name == "CBA" and link is not None and ("t4", slc) in self.deadlines:
+            return self._changed_back(link, now)
+        if name in ("TFP", "TFA"):
+            dest = msg["destination"]
+            if name == "TFP" and dest not in self.prohibited:
+                self.prohibited.add(dest)
+                return [RouteUnavailable(dest)]
+            if name == "TFA" and dest in self.prohibited:
+                self.prohibited.discard(dest)
+                return [RouteAvailable(dest)]
+        return []
+
+    def _resend(self, link, fsn):
+        """Send retrieved MSUs the far end did not accept (FSN after fsn) over the other links."""
+        pending, link.retrieved = link.retrieved, []
+        for seq, msu in pending:
+            if fsn is not None and seq is not None and (seq - fsn) % MOD > 64:
+                continue  # seq <= fsn: already accepted
+            if fsn is not None and seq == fsn:
+                continue
+            others = [l for l in self.links.values() if l.adjpc == link.adjpc and l.available and l is not link]
+            if others:
+                sls = M.LABEL[self.variant].decode(msu[1:])["sls"]
+                others[sls % len(others)].mtp2.send(msu)
+        return []
