@@ -1,0 +1,437 @@
+"""The Emulator: one emulated board, its cables and far ends, a simulated sample clock and seeded faults.
+
+Each tick (board blocksize samples) runs in a fixed order, so the same config, seed and calls give the
+same event log: far-end handlers; transmit blocks (written, dialled or idle); cables move audio;
+receive impairments (bit errors, noise, level, dead channels); blocks into open groups; HDLC frames;
+line signalling timers; span counters and alarms. Simulated mode runs ticks when a reader needs one or
+``step()`` asks; ``realtime=True`` runs them as wall-clock time passes.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..base import SpanKind
+from ..events import Alarm, Event, EventKind
+from . import media
+from .analog import Line, ring_cadence
+from .board import EmulatorBoard
+from .cables import Crossover, Loopback, Pair
+from .pstn import NetworkSpan, Phone, PstnLine
+from .settings import parse_settings
+
+DBM0_RMS = 16100.0  # rms of a 0 dBm0 sine in 16-bit linear (G.711 full scale is about +3.2 dBm0)
+_ALARM_BITS = (Alarm.RED, Alarm.YELLOW, Alarm.BLUE, Alarm.LOS, Alarm.LFA, Alarm.LOOPBACK)
+
+
+class _NullEnd:
+    """The far end of an unplugged line: hears nothing, says nothing."""
+
+    def _line_event(self, kind, t, data):
+        pass
+
+
+class Emulator:
+    """An emulated board (``.board``) with cables, far ends (``.far_ends``) and fault commands."""
+
+    def __init__(self, config, *, seed=None, realtime=None, buffers=None):
+        from ..config import BoardConfig, load_config
+
+        if not isinstance(config, BoardConfig):
+            config = load_config(config)
+        self.config = config
+        self.settings = settings = parse_settings(config)
+        self.seed = settings.seed if seed is None else int(seed)
+        self.realtime = settings.realtime if realtime is None else bool(realtime)
+        self.buffers = settings.buffers if buffers is None else int(buffers)
+        self.rng = np.random.default_rng(self.seed)
+        self.blocksize = config.blocksize
+        self.sample_time = 0
+        self.ticks = 0
+        self.cadence = ring_cadence(config.default_tonezone)
+        self.board = EmulatorBoard(self, config)
+        self.cables: list = []
+        self.far_ends: dict = {}
+        self.lines: list = []
+        self.event_log: list = []
+        self._queue: list = []
+        self._pending: list = []
+        self.sync_source = 0
+        self._noise: dict = {}  # row -> rms (linear)
+        self._level: dict = {}  # row -> dB
+        self._dead: set = set()
+        self._idle_line = np.array([c.line_law.idle for c in self.board.rows], dtype=np.uint8)
+        for ch in self.board.rows:
+            if ch.signalling.has_hook:
+                self._attach_line(ch, None)
+        for spec in settings.cables:
+            self._build(spec)
+        self._wall0 = time.monotonic()
+
+    def __repr__(self):
+        return f"<Emulator seed={self.seed} t={self.sample_time} {len(self.cables)} cables>"
+
+    # --- cabling ------------------------------------------------------------------------------------
+    def _build(self, spec):
+        a = spec.args
+        kp = ("emulator", "cable", spec.index)
+        try:
+            if spec.kind == "crossover":
+                self.crossover(*a["spans"])
+            elif spec.kind == "loopback":
+                self.loopback(a["span"])
+            elif spec.kind == "network":
+                self.network(a["span"], a.get("name"))
+            elif spec.kind == "pair":
+                for f, o in zip(a["fxs"], a["fxo"]):
+                    self.pair(f, o)
+            else:
+                make = self.pstn_line if spec.kind == "pstn_line" else self.phone
+                for ch in a["channels"]:
+                    make(ch, f"{a['name']}{ch}" if a.get("name") and len(a["channels"]) > 1 else a.get("name"))
+        except ValueError as exc:
+            raise self.config.error(str(exc), *kp) from None
+
+    def _digital_span(self, number):
+        span = self.board.span(number)
+        if not span.kind.digital:
+            raise ValueError(f"span {number} is {span.kind.value}, not a digital span")
+        if span.cable is not None:
+            raise ValueError(f"span {number} already has a cable")
+        return span
+
+    def _port(self, number, station: bool):
+        ch = self.board.channel(number)
+        want = "an FXO port / fxs_* channel" if station else "an FXS port / fxo_* channel"
+        if (ch.signalling.is_station if station else ch.signalling.is_office) is False:
+            raise ValueError(f"channel {number} ({ch.signalling.value}) is not {want}")
+        if any(isinstance(end, (Phone, PstnLine)) or hasattr(end, "row")
+               for end in (ch.line.office, ch.line.station) if end is not ch and not isinstance(end, _NullEnd)):
+            raise ValueError(f"channel {number} is already cabled")
+        return ch
+
+    def _attach_line(self, ch, far, timing=None):
+        timing = timing or self.settings.timing
+        if ch.line is not None:
+            self.lines.remove(ch.line)
+        far = far if far is not None else _NullEnd()
+        office, station = (ch, far) if ch.signalling.is_office else (far, ch)
+        line = Line(office, station, self.cadence, timing)
+        for end in (office, station):
+            if hasattr(end, "line"):
+                end.line = line
+        self.lines.append(line)
+        return line
+
+    def crossover(self, a: int, b: int):
+        """Join digital spans a and b with a crossover cable (robbed-bit channels signal across it)."""
+        if a == b:
+            raise ValueError("a crossover needs two different spans (use loopback for one)")
+        sa, sb = self._digital_span(a), self._digital_span(b)
+        cable = Crossover(sa, sb)
+        sa.cable = sb.cable = cable
+        self.cables.append(cable)
+        for ca, cb in zip(sa.channels, sb.channels):
+            if ca.signalling.is_office and cb.signalling.is_station:
+                self._attach_line(ca, cb)
+            elif ca.signalling.is_station and cb.signalling.is_office:
+                self._attach_line(cb, ca)
+        return cable
+
+    def loopback(self, span: int):
+        """Put a loopback plug into a digital span."""
+        s = self._digital_span(span)
+        s.cable = Loopback(s)
+        self.cables.append(s.cable)
+        return s.cable
+
+    def network(self, span: int, name=None) -> NetworkSpan:
+        """Connect a digital span to an emulated network end and return it."""
+        s = self._digital_span(span)
+        net = NetworkSpan(self, s, name or f"network{span}")
+        s.cable = net
+        self.cables.append(net)
+        self.far_ends[net.name] = net
+        return net
+
+    def pair(self, fxs: int, fxo: int):
+        """Wire FXS port channel fxs to FXO port channel fxo."""
+        office, station = self._port(fxs, False), self._port(fxo, True)
+        if office.span.kind.digital or station.span.kind.digital:
+            raise ValueError("pair joins analog ports; use crossover for robbed-bit spans")
+        self._attach_line(office, station)
+        cable = Pair(office, station)
+        self.cables.append(cable)
+        return cable
+
+    def pstn_line(self, channel: int, name=None, **timing) -> PstnLine:
+        """Plug an emulated PSTN line into FXO port ``channel`` and return it."""
+        ch = self._port(channel, True)
+        from dataclasses import replace
+
+        t = replace(self.settings.timing, **timing) if timing else self.settings.timing
+        end = PstnLine(self, ch, name or f"pstn{channel}", t)
+        self._attach_line(ch, end, t)
+        self.cables.append(end)
+        self.far_ends[end.name] = end
+        return end
+
+    def phone(self, channel: int, name=None) -> Phone:
+        """Plug an emulated phone into FXS port ``channel`` and return it."""
+        ch = self._port(channel, False)
+        end = Phone(self, ch, name or f"phone{channel}")
+        self._attach_line(ch, end)
+        self.cables.append(end)
+        self.far_ends[end.name] = end
+        return end
+
+    # --- faults ------------------------------------------------------------------------------------
+    def pull_cable(self, span: int) -> None:
+        """Unplug span's receive pair: red alarm (LOS) here, yellow (RAI) at the far end."""
+        self.board.span(span).pulled = True
+
+    def reconnect(self, span: int) -> None:
+        """Plug span's cable back in; alarms clear on the next tick."""
+        self.board.span(span).pulled = False
+
+    def set_bit_errors(self, span: int, ber: float) -> None:
+        """Make span receive bit errors at rate ber: BPV, CRC4/FAS counts, corrupted audio and frames."""
+        self.board.span(span).ber = float(ber)
+
+    def set_dchan_faults(self, span: int, loss: float = 0.0, ber: float = 0.0, abort: float = 0.0) -> None:
+        """Make span's D-channel lose frames (probability), flip bits (rate) or abort frames (probability)."""
+        s = self.board.span(span)
+        s.dchan_loss, s.dchan_ber, s.dchan_abort = float(loss), float(ber), float(abort)
+
+    def slip(self, span: int, count: int = 1) -> None:
+        """Make span slip count frames (counted in SpanStatus.slips)."""
+        self.board.span(span).counters["slips"] += int(count)
+
+    def set_ais(self, span: int, on: bool = True) -> None:
+        """Make the far end send AIS (all ones) to span: blue alarm."""
+        self.board.span(span).ais_in = bool(on)
+
+    def set_lfa(self, span: int, on: bool = True) -> None:
+        """Make span lose frame alignment: red alarm with LFA."""
+        self.board.span(span).lfa = bool(on)
+
+    def set_maintenance_loopback(self, span: int, on: bool = True) -> None:
+        """Put span in (or out of) maintenance loopback: LOOPBACK alarm bit."""
+        self.board.span(span).maint_loopback = bool(on)
+
+    def kill_channel(self, channel: int, dead: bool = True) -> None:
+        """Make a channel dead (no audio, no signalling either way) or bring it back."""
+        ch = self.board.channel(channel)
+        (self._dead.add if dead else self._dead.discard)(ch.row)
+        if ch.line is not None:
+            ch.line.dead = dead
+
+    def set_line_noise(self, channel: int, level_dbm0=None) -> None:
+        """Add white noise at level_dbm0 to what channel receives (None: none)."""
+        row = self.board.channel(channel).row
+        if level_dbm0 is None:
+            self._noise.pop(row, None)
+        else:
+            self._noise[row] = DBM0_RMS * 10.0 ** (float(level_dbm0) / 20.0)
+
+    def set_line_level(self, channel: int, gain_db: float = 0.0) -> None:
+        """Change the level channel receives by gain_db (line loss or gain)."""
+        row = self.board.channel(channel).row
+        if gain_db:
+            self._level[row] = float(gain_db)
+        else:
+            self._level.pop(row, None)
+
+    # --- events ------------------------------------------------------------------------------------
+    def emit(self, kind: EventKind, span, channel, sample_time: int, data) -> None:
+        """Record an event (ordered by sample time when the tick ends)."""
+        self._pending.append(Event(kind, span, channel, int(sample_time), dict(data)))
+
+    def _flush(self):
+        if self._pending:
+            self._pending.sort(key=lambda e: e.sample_time)
+            self.event_log.extend(self._pending)
+            self._queue.extend(self._pending)
+            self._pending = []
+
+    def _take_events(self):
+        self._catch_up()
+        self._flush()
+        out, self._queue = self._queue, []
+        return out
+
+    def event_log_text(self) -> str:
+        """Return the whole event log, one event per line (equal for equal seed and inputs)."""
+        self._flush()
+        return "".join(f"{e}\n" for e in self.event_log)
+
+    def _dialled(self, channel, digits):
+        end = channel.line.office if channel.line and channel.signalling.is_station else None
+        if isinstance(end, PstnLine):
+            end.digits += digits
+
+    # --- clock -------------------------------------------------------------------------------------
+    def run(self, ticks: int = 1) -> None:
+        """Advance ticks ticks (realtime: wait until they are due)."""
+        if self.realtime:
+            target = self.ticks + ticks
+            while self.ticks < target:
+                self._sleep_to(min(target, self.ticks + 1))
+                self._catch_up()
+        else:
+            for _ in range(ticks):
+                self.tick()
+
+    def _sleep_to(self, tick):
+        delay = self._wall0 + tick * self.blocksize / 8000.0 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def _catch_up(self):
+        if self.realtime:
+            due = int((time.monotonic() - self._wall0) * 8000.0 / self.blocksize)
+            while self.ticks < due:
+                self.tick()
+
+    def _wait_for_block(self, group):
+        while not group.rx:
+            if self.realtime:
+                self._sleep_to(self.ticks + 1)
+                self._catch_up()
+            else:
+                self.tick()
+
+    def tick(self) -> None:
+        """Run one tick of the whole emulated world."""
+        board, bs, t0 = self.board, self.blocksize, self.sample_time
+        t1 = t0 + bs
+        for end in self.far_ends.values():
+            if isinstance(end, NetworkSpan):
+                end._tick(t0)
+        rows = board.rows
+        T = np.empty((len(rows), bs), np.uint8)
+        T[:] = np.array([c.law.idle for c in rows], np.uint8)[:, None]
+        board.groups = [g for g in board.groups if not g.closed]
+        for g in board.groups:
+            if g.tx:
+                T[g.rows] = g.tx.popleft()
+            elif g._wrote and not g._underrun:
+                g._underrun = True
+                for c in g.channels:
+                    self.emit(EventKind.WRITE_UNDERRUN, c.span.number, c.number, t0, {"missing": 1})
+        for c in rows:
+            if c.tx_lut is not None:
+                T[c.row] = c.tx_lut[T[c.row]]
+            if c.dial_audio is not None:
+                self._dial_tick(c, T, t0)
+        for row in self._dead:
+            T[row] = self._idle_line[row]
+
+        R = np.empty_like(T)
+        R[:] = self._idle_line[:, None]
+        for cable in self.cables:
+            cable.route(self, T, R)
+        self._impair(R)
+        for c in rows:
+            if c.rx_lut is not None:
+                R[c.row] = c.rx_lut[R[c.row]]
+        for g in board.groups:
+            if len(g.rx) >= self.buffers:
+                g.rx.popleft()
+                if not g._overrun:
+                    g._overrun = True
+                    for c in g.channels:
+                        self.emit(EventKind.READ_OVERRUN, c.span.number, c.number, t0, {"dropped": 1})
+            else:
+                g._overrun = False
+            g.rx.append(R[g.rows])
+
+        for cable in self.cables:
+            cable.move_frames(self)
+        for line in self.lines:
+            line.tick(t0, t1)
+        self._update_spans(t0)
+        self.sample_time = t1
+        self.ticks += 1
+        self._flush()
+
+    def _dial_tick(self, c, T, t0):
+        chunk = c.dial_audio[: self.blocksize]
+        T[c.row, : len(chunk)] = chunk
+        rest = c.dial_audio[self.blocksize:]
+        if len(rest):
+            c.dial_audio = rest
+        else:
+            c.dial_audio = None
+            self.emit(EventKind.DIAL_COMPLETE, c.span.number, c.number, t0 + len(chunk), {"digits": c.dial_digits})
+            c.dial_digits = ""
+
+    def _impair(self, R):
+        for span in self.board.spans:
+            if span.ber and span.kind.digital:
+                self._bit_errors(span, R)
+        for row, gain in self._level.items():
+            R[row] = media.gain_table(self.board.rows[row].line_law, gain)[R[row]]
+        for row, rms in self._noise.items():
+            law = self.board.rows[row].line_law
+            lin = media.decode(R[row], law).astype(np.float64) + self.rng.normal(0.0, rms, self.blocksize)
+            R[row] = media.encode(np.rint(lin), law)
+        for row in self._dead:
+            R[row] = self._idle_line[row]
+
+    def _bit_errors(self, span, R):
+        bs, rng, c = self.blocksize, self.rng, span.counters
+        e1 = span.kind is SpanKind.E1
+        frame_bits = 256 if e1 else 193
+        n_err = int(rng.binomial(frame_bits * bs, min(span.ber, 1.0)))
+        if not n_err:
+            return
+        c["bpvcount"] += n_err
+        c["fascount"] += int(rng.binomial(n_err, 7 / 512 if e1 else 1 / 193))
+        if e1 and span.config.crc4 or not e1 and span.config.framing.value == "esf":
+            blocks = max(1, bs // (8 if e1 else 24))  # CRC4 sub-multiframe / ESF superframe
+            hit = len(set(rng.integers(0, blocks, n_err).tolist()))
+            c["crc4count"] += hit
+            peer = getattr(span.cable, "a", None)
+            far = (span.cable.b if peer is span else peer) if peer is not None else None
+            if e1 and far is not None and far.config.crc4:
+                far.counters["ebitcount"] += hit  # E-bits report our CRC4 errors back to the sender
+        rows = np.array([ch.row for ch in span.channels if ch.signalling.is_audio], dtype=np.intp)
+        n_audio = int(rng.binomial(n_err, 8 * len(span.channels) / frame_bits))
+        if n_audio and len(rows):
+            pos = rng.integers(0, len(rows) * bs * 8, n_audio)
+            r, rest = np.divmod(pos, bs * 8)
+            s, bit = np.divmod(rest, 8)
+            np.bitwise_xor.at(R, (rows[r], s), (1 << bit).astype(np.uint8))
+
+    def _update_spans(self, t0):
+        spans = [s for s in self.board.spans if s.kind.digital]
+        for s in spans:
+            bits = Alarm.NONE
+            if s.cable is None or s.pulled:
+                bits |= Alarm.RED | Alarm.LOS
+            elif s.lfa:
+                bits |= Alarm.RED | Alarm.LFA
+            elif s.ais_in:
+                bits |= Alarm.BLUE
+            if s.maint_loopback:
+                bits |= Alarm.LOOPBACK
+            s.red_bits = bits  # first pass: what each span sees itself, so far ends can send RAI
+        for s in spans:
+            bits = s.red_bits
+            if not bits & (Alarm.RED | Alarm.BLUE) and s.cable is not None and s.cable.far_sends_rai(s):
+                bits |= Alarm.YELLOW
+            old, s.alarm_bits = s.alarm_bits, bits
+            for a in _ALARM_BITS:
+                if bits & a and not old & a:
+                    self.emit(EventKind.ALARM, s.number, None, t0, {"alarm": a.name, "alarms": int(bits)})
+                elif old & a and not bits & a:
+                    self.emit(EventKind.ALARM_CLEARED, s.number, None, t0, {"alarm": a.name, "alarms": int(bits)})
+        ok = [s for s in spans if s.config.timing > 0 and not s.alarm_bits & (Alarm.RED | Alarm.BLUE)]
+        self.sync_source = min(ok, key=lambda s: (s.config.timing, s.number)).number if ok else 0
+
+
+def open_board(config, *, seed=None, realtime=None, buffers=None) -> EmulatorBoard:
+    """Return the board of a new Emulator for config (the backend entry point)."""
+    return Emulator(config, seed=seed, realtime=realtime, buffers=buffers).board

@@ -1,0 +1,288 @@
+"""Programmable far ends tests and later layers drive: the network side of a digital span, a PSTN line
+into an FXO port, and a phone on an FXS port.
+
+They are cables (``route``/``move_frames``) whose far side is a Python object instead of another span
+or port. Audio is G.711 in the line's law; times are board samples.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ..events import Alarm, EventKind
+from . import media
+from .cables import SpanCable, deliver_to, rx_blocked, send_frames
+
+KEEP_BLOCKS = 3000  # received audio kept for read_audio(): 60 s at 20 ms ticks
+
+
+class _AudioStream:
+    """Timed outgoing audio (write_audio) and collected incoming audio (read_audio) for one line."""
+
+    def __init__(self, emu, law):
+        self.emu, self.law = emu, law
+        self._out: deque = deque()  # (start sample, uint8 codes)
+        self._in: deque = deque(maxlen=KEEP_BLOCKS)
+
+    def write_audio(self, audio, at=None):
+        """Queue audio (uint8 G.711 codes, or int16 linear) to send from sample ``at`` (default: after what is queued)."""
+        audio = np.asarray(audio)
+        codes = media.encode(audio, self.law) if audio.dtype == np.int16 else audio.astype(np.uint8)
+        start = self.emu.sample_time if at is None else int(at)
+        if at is None and self._out:
+            last_start, last = self._out[-1]
+            start = max(start, last_start + len(last))
+        self._out.append((start, codes.ravel()))
+
+    def read_audio(self) -> np.ndarray:
+        """Return the uint8 codes received since the last call (at most the last 60 s)."""
+        out = np.concatenate(list(self._in)) if self._in else np.zeros(0, np.uint8)
+        self._in.clear()
+        return out
+
+    def _next_block(self, t0, bs) -> np.ndarray:
+        block = np.full(bs, self.law.idle, np.uint8)
+        t1 = t0 + bs
+        while self._out and self._out[0][0] + len(self._out[0][1]) <= t0:
+            self._out.popleft()
+        for start, codes in self._out:
+            if start >= t1:
+                break
+            lo, hi = max(start, t0), min(start + len(codes), t1)
+            if hi > lo:
+                block[lo - t0:hi - t0] = codes[lo - start:hi - start]
+        return block
+
+
+class NetworkSpan(SpanCable):
+    """The network end of a digital span: its audio and D-channel frames exposed to Python.
+
+    ``handler(net, now)`` (optional) runs at the start of every tick so a network-side stack can answer;
+    ``last_rx`` is the (channels x blocksize) block the board sent in the previous tick.
+    """
+
+    def __init__(self, emu, span, name):
+        self.emu, self.span, self.name = emu, span, name
+        self.law = span.config.law
+        self.rows = np.array([c.row for c in span.channels], dtype=np.intp)
+        self.hdlc_offsets = [c.offset for c in span.channels if c.signalling.is_hdlc]
+        self._hdlc_tx = {off: deque() for off in self.hdlc_offsets}
+        self._hdlc_rx = {off: deque() for off in self.hdlc_offsets}
+        self.hdlc_budget = 0
+        self.handler = None
+        self.send_rai = False
+        self.events: list = []
+        self.bad_fcs = 0
+        self._tx: deque = deque()
+        self._rx: deque = deque(maxlen=KEEP_BLOCKS)
+        self.last_rx = None
+
+    def __repr__(self):
+        return f"<NetworkSpan {self.name} on span {self.span.number}>"
+
+    @property
+    def remote_alarm(self) -> bool:
+        """Return True when the board's span is sending RAI toward the network (it is in red alarm)."""
+        return bool(self.span.alarm_bits & Alarm.RED)
+
+    def far_sends_rai(self, span):
+        return self.send_rai
+
+    def write(self, block) -> None:
+        """Queue one (channels x blocksize) uint8 block to send to the board."""
+        block = np.asarray(block, dtype=np.uint8)
+        want = (len(self.rows), self.emu.blocksize)
+        if block.shape != want:
+            raise ValueError(f"network block must be {want}, got {block.shape}")
+        self._tx.append(block.copy())
+
+    def read_audio(self) -> np.ndarray:
+        """Return everything the board sent since the last call, (channels x samples) uint8."""
+        if not self._rx:
+            return np.zeros((len(self.rows), 0), np.uint8)
+        out = np.concatenate(list(self._rx), axis=1)
+        self._rx.clear()
+        return out
+
+    def _offset(self, offset):
+        if offset is None:
+            if not self.hdlc_offsets:
+                raise ValueError(f"span {self.span.number} has no D-channel")
+            return self.hdlc_offsets[0]
+        if offset not in self._hdlc_tx:
+            raise ValueError(f"channel {offset} of span {self.span.number} is not a D-channel")
+        return offset
+
+    def write_frame(self, payload: bytes, offset=None) -> None:
+        """Queue one HDLC frame (no FCS) toward the board's D-channel (default: the span's first)."""
+        self._hdlc_tx[self._offset(offset)].append(bytes(payload))
+
+    def read_frames(self, offset=None) -> list:
+        """Return the good frames the board sent since the last call."""
+        q = self._hdlc_rx[self._offset(offset)]
+        out = list(q)
+        q.clear()
+        return out
+
+    def _tick(self, now):
+        if self.handler is not None:
+            self.handler(self, now)
+
+    def route(self, emu, T, R):
+        self.last_rx = T[self.rows]
+        self._rx.append(self.last_rx)
+        block = self._tx.popleft() if self._tx else None
+        if not rx_blocked(self.span):
+            R[self.rows] = block if block is not None else self.law.idle
+
+    def move_frames(self, emu):
+        chans = {c.offset: c for c in self.span.channels}
+        for off in self.hdlc_offsets:
+            c = chans[off]
+            send_frames(emu, self._hdlc_tx[off], self, (self.span,), deliver_to(emu, c), rx_blocked(self.span))
+            send_frames(emu, c.hdlc_tx, c, (self.span,), self._deliver(off), False)
+
+    def _deliver(self, off):
+        def deliver(payload, error):
+            if error is not None:
+                self.bad_fcs += error is EventKind.HDLC_BAD_FCS
+                self.events.append((error, self.emu.sample_time, {"offset": off}))
+            else:
+                self._hdlc_rx[off].append(payload)
+        return deliver
+
+
+class _LineEnd(_AudioStream):
+    """Common parts of the PSTN line and the phone: events seen, audio both ways."""
+
+    def __init__(self, emu, channel, name):
+        super().__init__(emu, channel.line_law)
+        self.channel, self.name = channel, name
+        self.events: list = []  # (EventKind, sample_time, data)
+        self.line = None
+
+    def _line_event(self, kind, t, data):
+        self.events.append((kind, t, dict(data)))
+
+    def event_kinds(self) -> list:
+        """Return the kinds of the events this end has seen, oldest first."""
+        return [k for k, _, _ in self.events]
+
+
+class PstnLine(_LineEnd):
+    """The telephone network on an FXO port: rings it (with caller ID), answers and clears calls it places.
+
+    ``call(number, name)`` rings the port; caller ID (Bell 202 FSK) is sent in the first ring gap long
+    enough for it, 500 ms after the burst. ``digits`` collects what the port dialled; ``answer()`` and
+    ``hangup()`` act as the far party (polarity reversal / loop current drop as the line is configured).
+    """
+
+    def __init__(self, emu, channel, name, timing):
+        super().__init__(emu, channel, name)
+        self.timing = timing
+        self.digits = ""
+        self._cid = None
+        self.answered = False
+
+    def __repr__(self):
+        return f"<PstnLine {self.name} on channel {self.channel.number}>"
+
+    @property
+    def off_hook(self) -> bool:
+        """Return the port's hook state as the network sees it (debounced)."""
+        return self.line.office_view
+
+    def call(self, number=None, name=None) -> None:
+        """Ring the port; send caller ID between the first and second ring when number or name is given."""
+        self._cid = None
+        if number is not None or name is not None:
+            self._cid = self._callerid_audio(number, name)
+        self.line.ring(True, self.emu.sample_time)
+
+    def stop_ringing(self) -> None:
+        """Stop ringing (the caller gave up)."""
+        self.line.ring(False, self.emu.sample_time)
+
+    def _callerid_audio(self, number, name):
+        try:
+            from pycallcenter.dsp.callerid import CallerId, callerid_signal
+        except ImportError:
+            return None  # no FSK kernel installed: ring without caller ID
+        cid = CallerId(number=number, name=name, datetime=(1, 1, 12, 0))  # fixed date: deterministic
+        return media.encode(callerid_signal(cid, "bell202", "mdmf"), self.law)
+
+    def _ring_gap(self, t, off_samples):
+        if self._cid is not None and off_samples >= len(self._cid) + 700 * 8:
+            self.write_audio(self._cid, at=t + 500 * 8)
+            self._cid = None
+
+    def answer(self) -> None:
+        """The called party answers a call the port placed (reverses polarity if so configured)."""
+        self.answered = True
+        if self.timing.polarity_on_answer:
+            self.line.set_polarity(True, self.emu.sample_time)
+
+    def hangup(self) -> None:
+        """The far party clears: polarity back and/or loop current dropped, as configured."""
+        now = self.emu.sample_time
+        self.line.ring(False, now)
+        if self.answered and self.timing.polarity_on_answer:
+            self.line.set_polarity(False, now)
+        if self.timing.disconnect_supervision:
+            self.line.drop_loop_current(now)
+        self.answered = False
+
+    def route(self, emu, T, R):
+        block = self._next_block(emu.sample_time, emu.blocksize)
+        if not self.line.dead:
+            R[self.channel.row] = self.law.idle if self.line.ring_on else block
+            self._in.append(T[self.channel.row].copy())
+
+    def move_frames(self, emu):
+        pass
+
+
+class Phone(_LineEnd):
+    """A telephone on an FXS port: goes off/on hook, flashes, dials DTMF, hears and sends audio."""
+
+    def __repr__(self):
+        return f"<Phone {self.name} on channel {self.channel.number}>"
+
+    @property
+    def ringing(self) -> bool:
+        """Return True while a ring burst is on."""
+        return self.line.ring_on
+
+    @property
+    def rings(self) -> int:
+        """Return how many ring bursts began so far."""
+        return sum(1 for k, _, _ in self.events if k is EventKind.RING_BEGIN)
+
+    def off_hook(self) -> None:
+        """Lift the handset."""
+        self.line.station_hook(True, self.emu.sample_time)
+
+    def on_hook(self) -> None:
+        """Hang up."""
+        self.line.station_hook(False, self.emu.sample_time)
+
+    def flash(self) -> None:
+        """Press flash (on hook for the flash time)."""
+        self.line.station_flash(self.emu.sample_time)
+
+    def dial(self, digits: str, on_ms: float = 100.0, off_ms: float = 100.0) -> None:
+        """Send DTMF digits as audio toward the port."""
+        from pycallcenter.dsp.tones import dtmf_signal
+
+        self.write_audio(dtmf_signal(digits, on_ms=on_ms, off_ms=off_ms))
+
+    def route(self, emu, T, R):
+        block = self._next_block(emu.sample_time, emu.blocksize)
+        if not self.line.dead:
+            R[self.channel.row] = block
+            if not self.line.ring_on:
+                self._in.append(T[self.channel.row].copy())
+
+    def move_frames(self, emu):
+        pass
