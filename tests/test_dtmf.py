@@ -1,0 +1,288 @@
+"""DTMF receiver: ITU-T Q.24 / Bellcore receiver points, twin == native, tick carry, bad input, CLI, spandsp."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dtmf_signals import (
+    detect, dial_tone, digits_of, freqs, sequence, to_int16, tone_pair, white_noise,
+)
+from pycallcenter.dsp import dtmf
+from pycallcenter.dsp.reference import dtmf as ref
+
+ALL = "1234567890*#ABCD"
+
+
+def run(x, tick=160, **params):
+    return detect(dtmf.DtmfDetector(1, **params), to_int16(x), tick)
+
+
+def test_all_16_digits_with_timing():
+    x, truth = sequence(ALL, on_ms=50, off_ms=50)
+    ev = run(x)
+    ends = [e for e in ev if e.kind == "end"]
+    begins = [e for e in ev if e.kind == "begin"]
+    assert [e.digit for e in ends] == list(ALL)
+    assert [e.digit for e in begins] == list(ALL)
+    for e, (d, start, end) in zip(ends, truth):
+        assert abs(e.start - start) <= 30 and abs(e.end - end) <= 30, (e, start, end)
+    for b, e in zip(begins, ends):
+        assert b.start == e.start and b.end is None
+
+
+@pytest.mark.parametrize("dev", [0.015, -0.015])
+def test_operates_at_1_5_percent_deviation(dev):
+    rng = np.random.default_rng(3)
+    for rd, cd in ((dev, dev), (dev, -dev), (-dev, dev)):
+        x, _ = sequence(ALL, on_ms=50, off_ms=50, row_dev=rd, col_dev=cd, rng=rng)
+        assert digits_of(run(x)) == ALL, (rd, cd)
+
+
+@pytest.mark.parametrize("dev", [0.035, -0.035, 0.05, -0.05, 0.07, -0.07, 0.1, -0.1, 0.15])
+def test_never_operates_at_3_5_percent_or_beyond(dev):
+    # one tone off at a time and both off; a tone that lands near another nominal frequency may legitimately
+    # give that other digit, so each detection is checked against the frequencies actually sent.
+    for which in ("row", "col", "both"):
+        for d in ALL:
+            rd = dev if which in ("row", "both") else 0.0
+            cd = dev if which in ("col", "both") else 0.0
+            x = np.concatenate([np.zeros(400), tone_pair(d, 80, row_dev=rd, col_dev=cd), np.zeros(800)])
+            r, c = freqs(d)
+            for e in run(x):
+                fr, fc = freqs(e.digit)
+                assert abs(r * (1 + rd) / fr - 1) < 0.035 and abs(c * (1 + cd) / fc - 1) < 0.035, (d, which, e)
+
+
+@pytest.mark.parametrize("ms", [40, 45, 60])
+def test_accepts_tones_of_40_ms_and_longer(ms):
+    rng = np.random.default_rng(ms)
+    for lead in (0, 13, 26, 40):  # every alignment against the 53-sample blocks
+        x, _ = sequence(ALL, on_ms=ms, off_ms=60, lead_ms=30 + lead / 8, rng=rng)
+        assert digits_of(run(x)) == ALL
+
+
+@pytest.mark.parametrize("ms", [23, 20, 15, 10])
+def test_never_accepts_tones_below_23_ms(ms):
+    rng = np.random.default_rng(ms)
+    for lead in range(0, 53, 7):
+        x, _ = sequence(ALL, on_ms=ms, off_ms=60, lead_ms=30 + lead / 8, rng=rng)
+        assert digits_of(run(x)) == ""
+
+
+@pytest.mark.parametrize("gap_ms", [10, 5, 2])
+def test_bridges_interruptions_of_10_ms_or_less(gap_ms):
+    for d in ALL:
+        for lead in (0, 20, 40):
+            x = np.concatenate([np.zeros(300 + lead), tone_pair(d, 50), np.zeros(gap_ms * 8), tone_pair(d, 50), np.zeros(800)])
+            ev = run(x)
+            assert digits_of(ev) == d, (d, lead, ev)
+
+
+def test_pause_of_40_ms_separates_digits():
+    x = np.concatenate([np.zeros(300), tone_pair("5", 50), np.zeros(320), tone_pair("5", 50), np.zeros(800)])
+    assert digits_of(run(x)) == "55"
+
+
+@pytest.mark.parametrize("twist_db", [8.0, -4.0])
+def test_twist_normal_8_db_and_reverse_4_db(twist_db):
+    # twist_db > 0: low (row) group louder; the quieter tone sits at -30 dBm0 and at -20 dBm0
+    for quiet in (-30.0, -20.0):
+        level = quiet + twist_db if twist_db > 0 else quiet
+        x, _ = sequence(ALL, level=level, twist_db=twist_db, rng=np.random.default_rng(1))
+        assert digits_of(run(x)) == ALL, (twist_db, quiet)
+
+
+@pytest.mark.parametrize("level", [-3.0, -10.0, -25.0, -36.0])
+def test_operates_from_about_0_to_minus_36_dbm0(level):
+    x, _ = sequence(ALL, level=level, rng=np.random.default_rng(2))
+    assert digits_of(run(x)) == ALL
+
+
+@pytest.mark.parametrize("level", [-45.0, -48.0, -55.0])
+def test_never_operates_below_minus_45_dbm0(level):
+    x, _ = sequence(ALL, level=level, on_ms=80, rng=np.random.default_rng(2))
+    assert run(x) == []
+
+
+@pytest.mark.parametrize("level", [-20.0, -30.0])
+def test_operates_at_15_db_signal_to_noise(level):
+    # S/N per tone: each tone 15 dB above the white noise's total power (0-4 kHz)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        x, _ = sequence(ALL, level=level, rng=rng)
+        x = x + white_noise(x.size, level - 15.0, rng)
+        assert digits_of(run(x)) == ALL, seed
+
+
+def test_tolerates_dial_tone_10_db_above_digits():
+    for level in (-20.0, -28.0):
+        x, _ = sequence(ALL, level=level, rng=np.random.default_rng(4))
+        x = x + dial_tone(x.size, level + 10.0)
+        assert digits_of(run(x)) == ALL, level
+        # dial tone alone: nothing
+        assert run(dial_tone(16000, level + 10.0)) == []
+
+
+def test_silence_and_noise_give_nothing():
+    rng = np.random.default_rng(0)
+    assert run(np.zeros(8000)) == []
+    assert run(white_noise(80000, -10.0, rng)) == []
+
+
+def test_tick_boundaries_carry_digits_and_timing():
+    x, _ = sequence("159#D0", on_ms=45, off_ms=45, rng=np.random.default_rng(5))
+    base = run(x, tick=160)
+    assert digits_of(base) == "159#D0"
+    for tick in (1, 7, 53, 100, 161, 4000):
+        assert run(x, tick=tick) == base, tick
+
+
+def test_channels_are_independent_and_reset_clears_one():
+    a, _ = sequence("123", rng=np.random.default_rng(6))
+    b, _ = sequence("ABC", rng=np.random.default_rng(7))
+    n = max(a.size, b.size)
+    x = np.zeros((3, n))
+    x[0, : a.size] = a
+    x[2, : b.size] = b
+    det = dtmf.DtmfDetector(3)
+    ev = detect(det, to_int16(x))
+    assert digits_of(ev, 0) == "123" and digits_of(ev, 1) == "" and digits_of(ev, 2) == "ABC"
+    assert det.samples == n
+    # reset in the middle of a digit: that digit never ends and the channel starts clean
+    det = dtmf.DtmfDetector(2)
+    y = to_int16(np.stack([tone_pair("7", 100), tone_pair("7", 100)]))
+    ev = det.process(y[:, :600])
+    assert [e.channel for e in ev if e.kind == "begin"] == [0, 1]
+    det.reset(0)
+    ev = det.process(y[:, 600:]) + det.process(np.zeros((2, 800), np.int16))
+    assert [(e.channel, e.kind) for e in ev] == [(1, "end")]
+
+
+def test_g711_input_matches_linear():
+    from pycallcenter.dsp import g711
+
+    x, _ = sequence(ALL, level=-20, rng=np.random.default_rng(8))
+    for law, enc, dec in (("ulaw", g711.ulaw_encode, g711.ulaw_decode), ("alaw", g711.alaw_encode, g711.alaw_decode)):
+        codes = enc(to_int16(x))
+        lin = detect(dtmf.DtmfDetector(1), dec(codes))
+        det = dtmf.DtmfDetector(1)
+        fn = det.process_ulaw if law == "ulaw" else det.process_alaw
+        got = []
+        for i in range(0, codes.size, 160):
+            got += fn(codes[i:i + 160])
+        assert got == lin and digits_of(got) == ALL
+
+
+def test_bad_input_raises():
+    det = dtmf.DtmfDetector(2)
+    with pytest.raises(TypeError):
+        det.process(np.zeros((2, 160), np.float32))
+    with pytest.raises(TypeError):
+        det.process(np.zeros((2, 160), np.int32))
+    with pytest.raises(TypeError):
+        det.process([0] * 160)
+    with pytest.raises(ValueError):
+        det.process(np.zeros((2, 2, 160), np.int16))
+    with pytest.raises(ValueError):
+        det.process(np.zeros((2, 0), np.int16))
+    with pytest.raises(ValueError):
+        det.process(np.zeros((3, 160), np.int16))
+    with pytest.raises(ValueError):
+        det.process(np.zeros(160, np.int16))  # 1-D means one channel
+    with pytest.raises(TypeError):
+        det.process_ulaw(np.zeros((2, 160), np.int16))
+    with pytest.raises(ValueError):
+        dtmf.DtmfDetector(0)
+    with pytest.raises(TypeError):
+        dtmf.DtmfDetector(1, no_such_parameter=1)
+    with pytest.raises(ValueError):
+        dtmf.DtmfDetector(1, freq_tolerance=0.5)
+    with pytest.raises(ValueError):
+        det.reset(2)
+    nan = np.full(160, np.nan)
+    with pytest.raises(TypeError):
+        dtmf.DtmfDetector(1).process(nan)
+
+
+def test_parameters_change_behaviour():
+    # a 26 ms tone passes with on_blocks=3, not with the default 5
+    x = np.concatenate([np.zeros(300), tone_pair("8", 26), np.zeros(800)])
+    assert digits_of(run(x)) == ""
+    assert digits_of(run(x, on_blocks=3)) == "8"
+    # 8 dB normal twist fails when the limit is 6 dB
+    y, _ = sequence("8", level=-12, twist_db=8.0)
+    assert digits_of(run(y, twist_db=6.0)) == ""
+    # without the dial-tone filter a loud dial tone spoils the purity test
+    z, _ = sequence("8", level=-25)
+    z = z + dial_tone(z.size, -15.0)
+    assert digits_of(run(z)) == "8" and digits_of(run(z, dialtone_filter=False)) == ""
+
+
+def _twin_vs_native(x, ticks, **params):
+    a, b = ref.DtmfDetector(x.shape[0], **params), dtmf.DtmfDetector(x.shape[0], **params)
+    ea, eb, i, j = [], [], 0, 0
+    while i < x.shape[1]:
+        n = ticks[j % len(ticks)]
+        j += 1
+        blk = np.ascontiguousarray(x[:, i:i + n])
+        ea += a.process(blk)
+        eb += b.process(blk)
+        i += n
+    return ea, eb
+
+
+def test_twin_matches_native_on_digits_and_noise():
+    rng = np.random.default_rng(11)
+    parts = []
+    for d in ALL:
+        parts += [tone_pair(d, rng.uniform(20, 70), level=rng.uniform(-45, -5), twist_db=rng.uniform(-6, 10),
+                            row_dev=rng.uniform(-0.04, 0.04), col_dev=rng.uniform(-0.04, 0.04), rng=rng),
+                  np.zeros(int(rng.uniform(10, 500)))]
+    s = np.concatenate(parts)
+    x = to_int16(np.stack([s, s + white_noise(s.size, -35, rng), s + dial_tone(s.size, -15), rng.normal(0, 3000, s.size)]))
+    ea, eb = _twin_vs_native(x, [160, 37, 1, 250])
+    assert ea == eb
+    assert len(ea) >= 10
+
+
+@given(
+    channels=st.integers(1, 9),
+    seed=st.integers(0, 2**32 - 1),
+    ticks=st.lists(st.integers(1, 400), min_size=1, max_size=5),
+    digits=st.text(alphabet=ALL, min_size=0, max_size=3),
+    scale=st.sampled_from([0, 10, 1000, 32767]),
+)
+def test_twin_matches_native_property(channels, seed, ticks, digits, scale):
+    rng = np.random.default_rng(seed)
+    sig, _ = sequence(digits, on_ms=int(rng.integers(20, 60)), off_ms=40, rng=rng, level=float(rng.uniform(-40, -3)))
+    n = min(sig.size, 2400) if digits else int(rng.integers(1, 1200))
+    x = np.empty((channels, n))
+    for c in range(channels):
+        x[c] = (sig[:n] if digits else 0) + rng.normal(0, scale + 1e-9, n) * (c % 2)
+    x = to_int16(x)
+    if scale == 32767 and channels > 1:
+        x[-1] = rng.integers(-32768, 32768, n)
+    ea, eb = _twin_vs_native(x, ticks)
+    assert ea == eb
+
+
+def test_compared_with_spandsp(spandsp):
+    """Informative: the same Q.24 points through spandsp 0.0.6; ours must pass them all (asserted above)."""
+    cases = {
+        "dev+1.5%": sequence(ALL, row_dev=0.015, col_dev=0.015, rng=np.random.default_rng(1))[0],
+        "dev-1.5%": sequence(ALL, row_dev=-0.015, col_dev=-0.015, rng=np.random.default_rng(1))[0],
+        "40ms": sequence(ALL, on_ms=40, rng=np.random.default_rng(1))[0],
+        "reverse4dB": sequence(ALL, twist_db=-4.0, level=-20, rng=np.random.default_rng(1))[0],
+        "dial+10dB": (lambda s: s + dial_tone(s.size, -10.0))(sequence(ALL, level=-20, rng=np.random.default_rng(1))[0]),
+    }
+    report = {}
+    for name, x in cases.items():
+        rx = spandsp.DtmfReceiver(1)
+        y = to_int16(x)
+        for i in range(0, y.size, 160):
+            rx.process(y[i:i + 160].reshape(1, -1))
+        report[name] = (digits_of(run(x)), rx.digits(0))
+        assert report[name][0] == ALL
+    print(json.dumps({k: {"ours": len(v[0]), "spandsp": len(v[1])} for k, v in report.items()}))
