@@ -66,8 +66,11 @@ def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::
     cdef Py_ssize_t w = ring.shape[2], pw = pring.shape[1], cap = ev_info.shape[0], nev = 0
     cdef int64_t cnt, s0, s1, s2, s3, ps, d, x
     cdef int32_t p0, p1, p2, p3, sq, carrier, st, run, t, k, byte, nbytes, bit, status
-    cdef uint32_t tm, im, isp, um = <uint32_t> inc_mark, us = <uint32_t> inc_space
+    cdef uint32_t phm, phs, um = <uint32_t> inc_mark, us = <uint32_t> inc_space
     cdef Py_ssize_t pos, ppos
+    cdef int32_t *rg
+    cdef int32_t *prg
+    cdef const int16_t *xs
     with nogil:
         for c in range(channels):
             cnt = count[c]
@@ -83,28 +86,39 @@ def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::
             k = uart[c, 4]
             byte = uart[c, 5]
             nbytes = uart[c, 6]
+            # the reference phases are count * step mod 2**32, stepped here instead of multiplied
+            phm = (<uint32_t> cnt) * um
+            phs = (<uint32_t> cnt) * us
+            pos = cnt % w
+            ppos = cnt % pw
+            rg = &ring[c, 0, 0]
+            prg = &pring[c, 0]
+            xs = &block[c, 0]
             for j in range(n):
-                x = block[c, j]
-                tm = <uint32_t> cnt
-                im = (tm * um) >> TABLE_SHIFT
-                isp = (tm * us) >> TABLE_SHIFT
-                p0 = <int32_t> (x * rcos[im])
-                p1 = <int32_t> (x * rsin[im])
-                p2 = <int32_t> (x * rcos[isp])
-                p3 = <int32_t> (x * rsin[isp])
-                pos = cnt % w
-                s0 += p0 - ring[c, 0, pos]
-                s1 += p1 - ring[c, 1, pos]
-                s2 += p2 - ring[c, 2, pos]
-                s3 += p3 - ring[c, 3, pos]
-                ring[c, 0, pos] = p0
-                ring[c, 1, pos] = p1
-                ring[c, 2, pos] = p2
-                ring[c, 3, pos] = p3
+                x = xs[j]
+                p0 = <int32_t> (x * rcos[phm >> TABLE_SHIFT])
+                p1 = <int32_t> (x * rsin[phm >> TABLE_SHIFT])
+                p2 = <int32_t> (x * rcos[phs >> TABLE_SHIFT])
+                p3 = <int32_t> (x * rsin[phs >> TABLE_SHIFT])
+                phm += um
+                phs += us
+                s0 += p0 - rg[pos]
+                s1 += p1 - rg[w + pos]
+                s2 += p2 - rg[2 * w + pos]
+                s3 += p3 - rg[3 * w + pos]
+                rg[pos] = p0
+                rg[w + pos] = p1
+                rg[2 * w + pos] = p2
+                rg[3 * w + pos] = p3
+                pos += 1
+                if pos == w:
+                    pos = 0
                 sq = <int32_t> (x * x)
-                ppos = cnt % pw
-                ps += sq - pring[c, ppos]
-                pring[c, ppos] = sq
+                ps += sq - prg[ppos]
+                prg[ppos] = sq
+                ppos += 1
+                if ppos == pw:
+                    ppos = 0
                 cnt += 1
 
                 status = -1

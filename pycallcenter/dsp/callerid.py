@@ -327,7 +327,7 @@ def _decode_dtmf_audio(samples):
     from pycallcenter.dsp import dtmf  # another kernel; absent until it is built
 
     det = dtmf.DtmfDetector(1)
-    digits = "".join(getattr(ev, "digit", "") for ev in det.process(samples))
+    digits = "".join(ev.digit for ev in det.process(samples) if ev.kind == "begin")
     out = []
     start = None
     for i, d in enumerate(digits):
