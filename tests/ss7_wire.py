@@ -86,3 +86,55 @@ class Mtp3Pair:
             self.events[side].append(ev)
             if self.handlers[side]:
                 self.handlers[side](ev, self.now)
+
+
+class SpPair:
+    """Two SignallingPoints (pc 1 = a, pc 2 = b) over one link, circuits 1..cics on both, simulated time."""
+
+    def __init__(self, cics=31, variant="itu", step=0.001, isup_timers=None, trace=None):
+        from pycallcenter.ss7.isup import IsupTimers
+        from pycallcenter.ss7.stack import SignallingPoint
+        self.a = SignallingPoint(1, variant, trace=trace)
+        self.b = SignallingPoint(2, variant)
+        self.a.add_link(0, 2)
+        self.b.add_link(0, 1)
+        timers = isup_timers or IsupTimers()
+        self.ia = self.a.add_circuits(2, range(1, cics + 1), timers)
+        self.ib = self.b.add_circuits(1, range(1, cics + 1), timers)
+        self.now = 0.0
+        self.step = step
+        self.events = {"a": [], "b": []}
+        self.tamper = None  # tamper(su) -> su for the a->b direction
+
+    def up(self):
+        self.a.start(self.now)
+        self.b.start(self.now)
+        assert self.run(5, until=lambda: self.a.mtp3.route_available(2) and self.b.mtp3.route_available(1))
+        self.events = {"a": [], "b": []}
+        return self
+
+    def run(self, seconds, until=None):
+        end = self.now + seconds
+        while self.now < end:
+            self.now += self.step
+            for side, sp in (("a", self.a), ("b", self.b)):
+                d = sp.next_deadline()
+                if d is not None and d <= self.now:
+                    self.events[side] += sp.handle_timer(self.now)
+            su_a, su_b = self.a.pull(0, self.now), self.b.pull(0, self.now)
+            if self.tamper is not None:
+                su_a = self.tamper(su_a)
+            if su_a is not None:
+                self.events["b"] += self.b.receive(0, su_a, self.now)
+            self.events["a"] += self.a.receive(0, su_b, self.now)
+            if until is not None and until():
+                return True
+        return False
+
+    def settle(self, seconds=0.05):
+        """Run long enough for queued messages to cross and be answered."""
+        self.run(seconds)
+
+    def of(self, side, kind):
+        """Return the events of a type seen on side."""
+        return [e for e in self.events[side] if isinstance(e, kind)]

@@ -1,0 +1,755 @@
+"""ISUP call control per circuit (Q.764; T1.113 message set) as a sans-IO state machine.
+
+One ``Isup`` serves the circuits between our point code and one adjacent (or remote) point code.
+Received ISUP octets go in with ``receive(data, now)``; commands (``call``, ``alert``, ``answer``,
+``release``, ``block``, ``reset``, ``group_reset``, ...) queue messages; ``take_outgoing()`` returns
+[(sls, octets)] for MTP3 to send to ``dpc``. Every call returns a list of events. Timers are
+``next_deadline()`` / ``handle_timer(now)``.
+"""
+import heapq
+from dataclasses import dataclass, field
+
+from pycallcenter.errors import DecodeError, LocalProtocolError
+from pycallcenter.ss7.isup_codec import IsupMessage, decode_isup, encode_isup
+
+IDLE, OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED, RELEASING, RESETTING = (
+    "idle", "outgoing_wait_acm", "outgoing_wait_anm", "incoming_wait_acm", "incoming_wait_cot",
+    "incoming_alerting", "answered", "releasing", "resetting")
+CALL_STATES = (OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED)
+
+
+@dataclass(frozen=True)
+class IsupTimers:
+    """Q.764 Annex A timers in seconds (middle of the ranges)."""
+    t1: float = 15.0
+    t5: float = 300.0
+    t6: float = 60.0
+    t7: float = 25.0
+    t8: float = 12.0
+    t9: float = 120.0
+    t12: float = 15.0
+    t13: float = 300.0
+    t14: float = 15.0
+    t15: float = 300.0
+    t16: float = 15.0
+    t17: float = 300.0
+    t18: float = 15.0
+    t20: float = 15.0
+    t22: float = 15.0
+    t23: float = 300.0
+
+
+# -- events ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IncomingCall:
+    """An IAM (after COT when continuity was required) seized cic."""
+    cic: int
+    called: str
+    calling: str
+    message: IsupMessage = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CallProgress:
+    """ACM, CPG or SAM on a call; kind is the message type."""
+    cic: int
+    kind: str
+    message: IsupMessage = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """ANM or CON: the call on cic is answered."""
+    cic: int
+
+
+@dataclass(frozen=True)
+class Released:
+    """The call on cic ended and the circuit is idle; by is "remote", "local", "timer" or "reset"."""
+    cic: int
+    cause: int
+    by: str
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """Our outgoing attempt on cic did not proceed (dual seizure lost, blocked); retry elsewhere."""
+    cic: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Suspended:
+    """SUS (True) or RES (False) on an answered call."""
+    cic: int
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class BlockingChanged:
+    """Blocking state of cic changed: side "local" (we blocked it) or "remote"; kind "maintenance"/"hardware"."""
+    cic: int
+    side: str
+    kind: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class MaintenanceAck:
+    """The far end acknowledged our BLO/UBL/RSC/GRS/CGB/CGU (kind is the acknowledged message) for cics."""
+    kind: str
+    cics: tuple
+
+
+@dataclass(frozen=True)
+class CircuitReset:
+    """The far end reset cic (RSC or GRS); any call on it is gone."""
+    cic: int
+
+
+@dataclass(frozen=True)
+class ProtocolNotice:
+    """Something the far end sent was discarded or answered per Q.764 2.9.5; text says what."""
+    cic: int
+    text: str
+
+
+class _Circuit:
+    __slots__ = ("cic", "state", "local", "remote", "pending", "outgoing", "cause")
+
+    def __init__(self, cic):
+        self.cic = cic
+        self.state = IDLE
+        self.local = set()   # {"maintenance", "hardware"}: we blocked it
+        self.remote = set()  # the far end blocked it
+        self.pending = set()  # maintenance messages awaiting acknowledgement: "BLO", "UBL", "RSC"
+        self.outgoing = False
+        self.cause = 16
+
+
+_CALL_MESSAGES = {"IAM", "SAM", "ACM", "CON", "CPG", "ANM", "SUS", "RES", "COT", "INR", "INF", "USR", "FAC", "FOT"}
+_DEFAULT_BCI = {"charge": 2, "called_party_status": 1, "called_party_category": 1, "isup_indicator": 1}
+_CGSMT_KIND = {0: "maintenance", 1: "hardware"}
+
+
+class Isup:
+    """ISUP call control for the circuits (CICs) between point codes opc and dpc."""
+
+    def __init__(self, opc, dpc, cics, variant="itu", timers=IsupTimers()):
+        self.opc, self.dpc, self.variant, self.timers = opc, dpc, variant, timers
+        self.circuits = {cic: _Circuit(cic) for cic in cics}
+        self.outgoing = []
+        self._heap = []
+        self._timers = {}
+        self._seq = 0
+        self._group = {}  # (kind, first cic) -> range awaiting GRA/CGBA/CGUA
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def take_outgoing(self):
+        """Return and clear [(sls, octets)] of ISUP messages to send to dpc."""
+        out, self.outgoing = self.outgoing, []
+        return out
+
+    def _send(self, msg):
+        self.outgoing.append((msg.cic & 0x0F if self.variant == "itu" else msg.cic & 0x1F,
+                              encode_isup(msg, self.variant)))
+
+    def _circuit(self, cic):
+        try:
+            return self.circuits[cic]
+        except KeyError:
+            raise LocalProtocolError(f"CIC {cic} is not one of ours") from None
+
+    def state(self, cic):
+        """Return the call state name of cic."""
+        return self._circuit(cic).state
+
+    def blocked(self, cic):
+        """Return (local blocking kinds, remote blocking kinds) of cic."""
+        c = self._circuit(cic)
+        return frozenset(c.local), frozenset(c.remote)
+
+    # -- timers ---------------------------------------------------------------------------------
+    def _start(self, cic, name, now):
+        self._seq += 1
+        when = now + getattr(self.timers, name)
+        self._timers[(cic, name)] = (when, self._seq)
+        heapq.heappush(self._heap, (when, self._seq, cic, name))
+
+    def _stop(self, cic, *names):
+        for name in names:
+            self._timers.pop((cic, name), None)
+
+    def _stop_all(self, cic, names=("t1", "t5", "t6", "t7", "t8", "t9")):
+        self._stop(cic, *names)
+
+    def next_deadline(self):
+        """Return the earliest timer expiry, or None."""
+        heap = self._heap
+        while heap and self._timers.get((heap[0][2], heap[0][3]), (None, None))[1] != heap[0][1]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def handle_timer(self, now):
+        """Fire expired timers; returns events."""
+        events = []
+        while True:
+            when = self.next_deadline()
+            if when is None or when > now:
+                return events
+            _, _, cic, name = heapq.heappop(self._heap)
+            del self._timers[(cic, name)]
+            events += self._expired(self.circuits[cic], name, now)
+
+    def _expired(self, c, name, now):
+        cic = c.cic
+        if name == "t1":  # no RLC yet: repeat REL
+            self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(c.cause)}))
+            self._start(cic, "t1", now)
+        elif name == "t5":  # no RLC for minutes: reset the circuit instead
+            self._stop(cic, "t1")
+            c.state = RESETTING
+            return self.reset(cic, now)
+        elif name in ("t7", "t9", "t8", "t6"):
+            cause = {"t7": 102, "t9": 19, "t8": 41, "t6": 102}[name]
+            return [CallFailed(cic, f"{name.upper()} expired")] + self.release(cic, now, cause)
+        elif name in ("t12", "t13"):
+            self._send(IsupMessage("BLO", cic, {}))
+            self._start(cic, name, now)
+        elif name in ("t14", "t15"):
+            self._send(IsupMessage("UBL", cic, {}))
+            self._start(cic, name, now)
+        elif name in ("t16", "t17"):
+            self._send(IsupMessage("RSC", cic, {}))
+            self._start(cic, name, now)
+        elif name in ("t22", "t23", "t18", "t20"):
+            kind = {"t22": "GRS", "t23": "GRS", "t18": "CGB", "t20": "CGU"}[name]
+            msg = self._group.get((kind, cic))
+            if msg is not None:
+                self._send(msg)
+                self._start(cic, name, now)
+        return []
+
+    def _cause(self, cause, diagnostics=b""):
+        return {"location": 2, "coding_standard": 0, "cause": cause, "diagnostics": diagnostics}
+
+    # -- call commands ----------------------------------------------------------------------------
+    def call(self, cic, called, calling="", now=0.0, category=10, extra=None):
+        """Seize cic for an outgoing call (sends IAM); returns events."""
+        c = self._circuit(cic)
+        if c.state != IDLE:
+            raise LocalProtocolError(f"CIC {cic} is {c.state}, not idle")
+        if c.local or c.remote or c.pending & {"RSC", "GRS"}:
+            raise LocalProtocolError(f"CIC {cic} is blocked or being reset")
+        params = {"nature_of_connection_indicators": {"satellite": 0, "continuity_check": 0, "echo_control_device": 0},
+                  "forward_call_indicators": {"isup_indicator": 1, "isup_preference": 0, "isdn_access": 1},
+                  "calling_partys_category": {"category": category}}
+        if self.variant == "itu":
+            params["transmission_medium_requirement"] = {"medium": 3}
+        else:
+            params["user_service_information"] = {"data": bytes.fromhex("8090a2")}
+        params["called_party_number"] = {"nature_of_address": 3, "numbering_plan": 1, "digits": called}
+        if calling:
+            params["calling_party_number"] = {"nature_of_address": 3, "numbering_plan": 1, "screening": 3,
+                                              "digits": calling}
+        params.update(extra or {})
+        self._send(IsupMessage("IAM", cic, params))
+        c.state, c.outgoing = OUT_IAM, True
+        self._start(cic, "t7", now)
+        return []
+
+    def alert(self, cic, now=0.0):
+        """Send ACM on an incoming call; returns events."""
+        c = self._need(cic, (IN_IAM,), "alert")
+        self._send(IsupMessage("ACM", cic, {"backward_call_indicators": _DEFAULT_BCI}))
+        c.state = IN_ACM
+        return []
+
+    def progress(self, cic, event=1, now=0.0):
+        """Send CPG with an event indicator (1 alerting, 2 progress, 3 in-band information); returns events."""
+        self._need(cic, (IN_ACM, ANSWERED), "progress")
+        self._send(IsupMessage("CPG", cic, {"event_information": {"event": event}}))
+        return []
+
+    def answer(self, cic, now=0.0):
+        """Answer an incoming call (ANM after ACM, else CON); returns events."""
+        c = self._need(cic, (IN_IAM, IN_ACM), "answer")
+        if c.state == IN_ACM:
+            self._send(IsupMessage("ANM", cic, {}))
+        else:
+            self._send(IsupMessage("CON", cic, {"backward_call_indicators": dict(_DEFAULT_BCI, called_party_status=0)}))
+        c.state = ANSWERED
+        return []
+
+    def release(self, cic, now=0.0, cause=16):
+        """Release the call on cic (sends REL, awaits RLC under T1/T5); returns events."""
+        c = self._circuit(cic)
+        if c.state not in CALL_STATES:
+            raise LocalProtocolError(f"CIC {cic} has no call to release ({c.state})")
+        self._stop_all(cic)
+        c.state, c.cause = RELEASING, cause
+        self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(cause)}))
+        self._start(cic, "t1", now)
+        self._start(cic, "t5", now)
+        return []
+
+    def suspend(self, cic, now=0.0, network=True):
+        """Send SUS on an answered call (backward direction); returns events."""
+        self._need(cic, (ANSWERED,), "suspend")
+        self._send(IsupMessage("SUS", cic, {"suspend_resume_indicators": {"initiated_by_network": int(network)}}))
+        return []
+
+    def resume(self, cic, now=0.0, network=True):
+        """Send RES on an answered call; returns events."""
+        self._need(cic, (ANSWERED,), "resume")
+        self._send(IsupMessage("RES", cic, {"suspend_resume_indicators": {"initiated_by_network": int(network)}}))
+        return []
+
+    def _need(self, cic, states, what):
+        c = self._circuit(cic)
+        if c.state not in states:
+            raise LocalProtocolError(f"cannot {what} CIC {cic} in state {c.state}")
+        return c
+
+    # -- maintenance commands ---------------------------------------------------------------------
+    def block(self, cic, now=0.0):
+        """Maintenance-block cic towards the far end (BLO, T12/T13); returns events."""
+        c = self._circuit(cic)
+        c.pending.add("BLO")
+        self._stop(cic, "t14", "t15")
+        c.pending.discard("UBL")
+        self._send(IsupMessage("BLO", cic, {}))
+        self._start(cic, "t12", now)
+        self._start(cic, "t13", now)
+        return []
+
+    def unblock(self, cic, now=0.0):
+        """Remove our maintenance blocking of cic (UBL, T14/T15); returns events."""
+        c = self._circuit(cic)
+        c.pending.add("UBL")
+        self._stop(cic, "t12", "t13")
+        c.pending.discard("BLO")
+        self._send(IsupMessage("UBL", cic, {}))
+        self._start(cic, "t14", now)
+        self._start(cic, "t15", now)
+        return []
+
+    def reset(self, cic, now=0.0):
+        """Reset cic (RSC, T16/T17): any call on it is cleared; returns events."""
+        c = self._circuit(cic)
+        events = self._drop_call(c, 41, "reset")
+        self._stop_all(cic)
+        c.state = RESETTING
+        c.pending.add("RSC")
+        self._send(IsupMessage("RSC", cic, {}))
+        self._start(cic, "t16", now)
+        self._start(cic, "t17", now)
+        return events
+
+    def group_reset(self, cic, count, now=0.0):
+        """Reset cic..cic+count-1 (GRS, T22/T23); returns events."""
+        cics = self._range(cic, count)
+        events = []
+        for n in cics:
+            c = self.circuits[n]
+            events += self._drop_call(c, 41, "reset")
+            self._stop_all(n)
+            c.state = RESETTING
+            c.pending.add("GRS")
+        msg = IsupMessage("GRS", cic, {"range_and_status": {"range": count - 1}})
+        self._group[("GRS", cic)] = msg
+        self._send(msg)
+        self._start(cic, "t22", now)
+        self._start(cic, "t23", now)
+        return events
+
+    def group_block(self, cic, count, now=0.0, hardware=False, unblock=False):
+        """Block (CGB) or unblock (CGU) cic..cic+count-1 for maintenance or hardware reasons; returns events."""
+        self._range(cic, count)
+        kind = "CGU" if unblock else "CGB"
+        msg = IsupMessage(kind, cic, {"circuit_group_supervision_message_type": {"type": int(hardware)},
+                                      "range_and_status": {"range": count - 1, "status": [1] * count}})
+        self._group[(kind, cic)] = msg
+        self._send(msg)
+        self._start(cic, "t20" if unblock else "t18", now)
+        return []
+
+    def _range(self, cic, count):
+        if not 1 <= count <= 32:
+            raise ValueError(f"a circuit group has 1 to 32 circuits, not {count}")
+        cics = list(range(cic, cic + count))
+        for n in cics:
+            self._circuit(n)
+        return cics
+
+    def _drop_call(self, c, cause, by):
+        if c.state in CALL_STATES or c.state == RELEASING:
+            self._stop_all(c.cic)
+            c.state = IDLE
+            return [Released(c.cic, cause, by)]
+        return []
+
+    # -- receive ----------------------------------------------------------------------------------
+    def receive(self, data, now):
+        """Process one ISUP message (CIC onward) from dpc; returns events. Malformed input never raises."""
+        try:
+            msg = decode_isup(data, self.variant)
+        except DecodeError as exc:
+            return [ProtocolNotice(-1, f"discarded malformed message: {exc}")]
+        c = self.circuits.get(msg.cic)
+        if c is None:
+            if self.variant == "ansi" and msg.type in _CALL_MESSAGES:
+                self._send(IsupMessage("UCIC", msg.cic, {}))
+            return [ProtocolNotice(msg.cic, f"{msg.type} for an unequipped CIC discarded")]
+        events = self._check_compatibility(c, msg, now)
+        if events is not None:
+            return events
+        handler = getattr(self, "_rx_" + msg.type, None)
+        if handler is None:
+            return [ProtocolNotice(msg.cic, f"{msg.type} ignored")]
+        return handler(c, msg, now)
+
+    def _check_compatibility(self, c, msg, now):
+        """Q.764 2.9.5: unrecognised messages and parameters; returns events when the message stops here."""
+        if msg.type.startswith("unknown_"):
+            compat = msg.params.get("message_compatibility_information")
+            code = int(msg.type[10:], 16)
+            if compat and compat.get("release_call") and c.state in CALL_STATES:
+                return self.release(c.cic, now, 97)
+            if compat and compat.get("discard_message") and not compat.get("send_notification"):
+                return [ProtocolNotice(c.cic, f"unrecognised message 0x{code:02x} discarded")]
+            self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(97, bytes([code]))}))
+            return [ProtocolNotice(c.cic, f"unrecognised message 0x{code:02x}: confusion sent")]
+        unknown = [name for name in msg.params if name.startswith("unknown_")]
+        if not unknown:
+            return None
+        compat = {e["code"]: e for e in msg.params.get("parameter_compatibility_information", {}).get("entries", [])}
+        notify = []
+        for name in unknown:
+            code = int(name[10:], 16)
+            rule = compat.get(code, {})
+            if rule.get("release_call") and msg.type not in ("REL", "RLC"):
+                if c.state == IDLE and msg.type == "IAM":
+                    c.state = IN_IAM
+                if c.state in CALL_STATES:
+                    return self.release(c.cic, now, 99)
+                return [ProtocolNotice(c.cic, f"{msg.type} discarded: unrecognised parameter 0x{code:02x}")]
+            if rule.get("discard_message"):
+                if rule.get("send_notification"):
+                    self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(99, bytes([code]))}))
+                return [ProtocolNotice(c.cic, f"{msg.type} discarded: unrecognised parameter 0x{code:02x}")]
+            if rule.get("send_notification"):
+                notify.append(code)
+            del msg.params[name]
+        if notify:
+            self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(99, bytes(notify))}))
+        return None
+
+    def _unexpected(self, c, msg, now):
+        """Q.764 2.9.5.1: a call message on an idle circuit resets it; otherwise discard."""
+        if c.state == IDLE and msg.type in _CALL_MESSAGES:
+            return [ProtocolNotice(c.cic, f"unexpected {msg.type} on idle circuit: reset")] + self.reset(c.cic, now)
+        return [ProtocolNotice(c.cic, f"unexpected {msg.type} in state {c.state} discarded")]
+
+    def _controls(self, cic):
+        """Dual seizure (Q.764 2.10.1.4): the higher point code controls even CICs."""
+        return (cic % 2 == 0) == (self.opc > self.dpc)
+
+    def _rx_IAM(self, c, msg, now):
+        events = []
+        if c.state == OUT_IAM:
+            if self._controls(c.cic):
+                return [ProtocolNotice(c.cic, "dual seizure: we control this CIC, incoming IAM ignored")]
+            self._stop_all(c.cic)
+            c.state = IDLE
+            events.append(CallFailed(c.cic, "dual seizure"))
+        elif c.state != IDLE:
+            return self._unexpected(c, msg, now)
+        if "maintenance" in c.remote:  # an IAM unblocks a remotely maintenance-blocked circuit
+            c.remote.discard("maintenance")
+            events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
+        if c.local:
+            c.state = IN_IAM
+            return events + self.release(c.cic, now, 41)
+        c.outgoing = False
+        if msg.params["nature_of_connection_indicators"].get("continuity_check") == 1:
+            c.state = IN_COT
+            self._pending_iam = getattr(self, "_pending_iam", {})
+            self._pending_iam[c.cic] = msg
+            self._start(c.cic, "t8", now)
+            return events
+        c.state = IN_IAM
+        return events + [self._incoming(msg)]
+
+    def _incoming(self, msg):
+        called = msg.params.get("called_party_number", {}).get("digits", "")
+        calling = msg.params.get("calling_party_number", {}).get("digits", "")
+        return IncomingCall(msg.cic, called, calling, msg)
+
+    def _rx_COT(self, c, msg, now):
+        if c.state != IN_COT:
+            return self._unexpected(c, msg, now)
+        self._stop(c.cic, "t8")
+        iam = self._pending_iam.pop(c.cic)
+        if msg.params["continuity_indicators"]["continuity"]:
+            c.state = IN_IAM
+            return [self._incoming(iam)]
+        c.state = IDLE
+        return [ProtocolNotice(c.cic, "continuity check failed: call abandoned")]
+
+    def _rx_SAM(self, c, msg, now):
+        if c.state not in (IN_IAM, IN_COT):
+            return self._unexpected(c, msg, now)
+        return [CallProgress(c.cic, "SAM", msg)]
+
+    def _rx_ACM(self, c, msg, now):
+        if c.state != OUT_IAM:
+            return self._unexpected(c, msg, now)
+        self._stop(c.cic, "t7")
+        self._start(c.cic, "t9", now)
+        c.state = OUT_ACM
+        return [CallProgress(c.cic, "ACM", msg)]
+
+    def _rx_CPG(self, c, msg, now):
+        if c.state not in (OUT_ACM, ANSWERED, IN_ACM, IN_IAM):
+            return self._unexpected(c, msg, now)
+        return [CallProgress(c.cic, "CPG", msg)]
+
+    def _rx_ANM(self, c, msg, now):
+        if c.state not in (OUT_ACM, OUT_IAM):
+            return self._unexpected(c, msg, now)
+        self._stop(c.cic, "t7", "t9")
+        c.state = ANSWERED
+        return [Answered(c.cic)]
+
+    def _rx_CON(self, c, msg, now):
+        if c.state != OUT_IAM:
+            return self._unexpected(c, msg, now)
+        self._stop(c.cic, "t7")
+        c.state = ANSWERED
+        return [Answered(c.cic)]
+
+    def _rx_SUS(self, c, msg, now):
+        if c.state != ANSWERED:
+            return self._unexpected(c, msg, now)
+        if msg.params["suspend_resume_indicators"].get("initiated_by_network"):
+            self._start(c.cic, "t6", now)
+        return [Suspended(c.cic, True)]
+
+    def _rx_RES(self, c, msg, now):
+        if c.state != ANSWERED:
+            return self._unexpected(c, msg, now)
+        self._stop(c.cic, "t6")
+        return [Suspended(c.cic, False)]
+
+    def _rx_REL(self, c, msg, now):
+        cause = msg.params["cause_indicators"]["cause"]
+        self._send(IsupMessage("RLC", c.cic, {}))
+        if c.state in CALL_STATES or c.state == RELEASING:
+            self._stop_all(c.cic)
+            c.state = IDLE
+            return [Released(c.cic, cause, "remote")]
+        return []  # REL on an idle circuit: RLC is the whole answer
+
+    def _rx_RLC(self, c, msg, now):
+        if c.state == RELEASING:
+            self._stop_all(c.cic)
+            c.state = IDLE
+            return [Released(c.cic, c.cause, "local")]
+        if c.state == RESETTING and "RSC" in c.pending:
+            self._stop(c.cic, "t16", "t17")
+            c.pending.discard("RSC")
+            c.state = IDLE
+            return [MaintenanceAck("RSC", (c.cic,))]
+        if c.state in CALL_STATES:  # RLC without REL: clear the call, and tell the far end
+            self._stop_all(c.cic)
+            c.state = IDLE
+            return [Released(c.cic, 31, "remote")]
+        return []
+
+    def _rx_RSC(self, c, msg, now):
+        events = self._drop_call(c, 41, "reset")
+        if c.state == RESETTING and "RSC" in c.pending:  # both ends reset: theirs answers ours too
+            self._stop(c.cic, "t16", "t17")
+            c.pending.discard("RSC")
+        self._stop_all(c.cic)
+        c.state = IDLE
+        if "maintenance" in c.remote:
+            c.remote.discard("maintenance")
+            events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
+        self._send(IsupMessage("RLC", c.cic, {}))
+        if "maintenance" in c.local:  # remind the far end of our blocking
+            self._send(IsupMessage("BLO", c.cic, {}))
+        return events + [CircuitReset(c.cic)]
+
+    def _rx_BLO(self, c, msg, now):
+        events = []
+        if "maintenance" not in c.remote:
+            c.remote.add("maintenance")
+            events.append(BlockingChanged(c.cic, "remote", "maintenance", True))
+        self._send(IsupMessage("BLA", c.cic, {}))
+        if c.state == OUT_IAM:  # we may not use it; the far end will not answer our IAM
+            events += [CallFailed(c.cic, "blocked by far end")] + self.release(c.cic, now, 41)
+        return events
+
+    def _rx_UBL(self, c, msg, now):
+        events = []
+        if "maintenance" in c.remote:
+            c.remote.discard("maintenance")
+            events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
+        self._send(IsupMessage("UBA", c.cic, {}))
+        return events
+
+    def _rx_BLA(self, c, msg, now):
+        if "BLO" not in c.pending:
+            return [ProtocolNotice(c.cic, "unexpected BLA discarded")]
+        c.pending.discard("BLO")
+        self._stop(c.cic, "t12", "t13")
+        c.local.add("maintenance")
+        return [BlockingChanged(c.cic, "local", "maintenance", True), MaintenanceAck("BLO", (c.cic,))]
+
+    def _rx_UBA(self, c, msg, now):
+        if "UBL" not in c.pending:
+            return [ProtocolNotice(c.cic, "unexpected UBA discarded")]
+        c.pending.discard("UBL")
+        self._stop(c.cic, "t14", "t15")
+        c.local.discard("maintenance")
+        return [BlockingChanged(c.cic, "local", "maintenance", False), MaintenanceAck("UBL", (c.cic,))]
+
+    def _group_cics(self, c, msg):
+        rs = msg.params["range_and_status"]
+        cics = [n for n in range(c.cic, c.cic + rs["range"] + 1) if n in self.circuits]
+        return rs, cics
+
+    def _rx_GRS(self, c, msg, now):
+        rs, cics = self._group_cics(c, msg)
+        if not 1 <= rs["range"] <= 31:
+            return [ProtocolNotice(c.cic, f"GRS with range {rs['range']} discarded")]
+        events = []
+        status = []
+        for n in range(c.cic, c.cic + rs["range"] + 1):
+            circ = self.circuits.get(n)
+            if circ is None:
+                status.append(0)
+                continue
+            events += self._drop_call(circ, 41, "reset")
+            if circ.state == RESETTING:
+                circ.pending.discard("RSC")
+                self._stop(n, "t16", "t17")
+            self._stop_all(n)
+            circ.state = IDLE
+            if "maintenance" in circ.remote:
+                circ.remote.discard("maintenance")
+                events.append(BlockingChanged(n, "remote", "maintenance", False))
+            status.append(1 if "maintenance" in circ.local else 0)
+            events.append(CircuitReset(n))
+        self._send(IsupMessage("GRA", c.cic, {"range_and_status": {"range": rs["range"], "status": status}}))
+        return events
+
+    def _rx_GRA(self, c, msg, now):
+        if self._group.pop(("GRS", c.cic), None) is None:
+            return [ProtocolNotice(c.cic, "unexpected GRA discarded")]
+        self._stop(c.cic, "t22", "t23")
+        rs, cics = self._group_cics(c, msg)
+        events = []
+        status = rs.get("status") or [0] * (rs["range"] + 1)
+        for i, n in enumerate(range(c.cic, c.cic + rs["range"] + 1)):
+            circ = self.circuits.get(n)
+            if circ is None:
+                continue
+            circ.pending.discard("GRS")
+            if circ.state == RESETTING and not circ.pending & {"RSC"}:
+                circ.state = IDLE
+            blocked = bool(status[i]) if i < len(status) else False
+            if blocked != ("maintenance" in circ.remote):
+                (circ.remote.add if blocked else circ.remote.discard)("maintenance")
+                events.append(BlockingChanged(n, "remote", "maintenance", blocked))
+        return events + [MaintenanceAck("GRS", tuple(cics))]
+
+    def _rx_CGB(self, c, msg, now, unblock=False):
+        rs = msg.params["range_and_status"]
+        kind = _CGSMT_KIND.get(msg.params["circuit_group_supervision_message_type"]["type"])
+        status = rs.get("status")
+        if kind is None or status is None or not 1 <= rs["range"] <= 31:
+            return [ProtocolNotice(c.cic, f"{msg.type} with bad range or type discarded")]
+        events = []
+        for i, n in enumerate(range(c.cic, c.cic + rs["range"] + 1)):
+            circ = self.circuits.get(n)
+            if circ is None or not status[i]:
+                continue
+            if unblock:
+                if kind in circ.remote:
+                    circ.remote.discard(kind)
+                    events.append(BlockingChanged(n, "remote", kind, False))
+                continue
+            if kind not in circ.remote:
+                circ.remote.add(kind)
+                events.append(BlockingChanged(n, "remote", kind, True))
+            if kind == "hardware":  # hardware blocking clears calls (Q.764 2.8.2)
+                events += self._drop_call(circ, 41, "remote")
+            elif circ.state == OUT_IAM:
+                events += [CallFailed(n, "blocked by far end")] + self.release(n, now, 41)
+        ack = "CGUA" if unblock else "CGBA"
+        self._send(IsupMessage(ack, c.cic, {"circuit_group_supervision_message_type": {"type": int(kind == "hardware")},
+                                            "range_and_status": rs}))
+        return events
+
+    def _rx_CGU(self, c, msg, now):
+        return self._rx_CGB(c, msg, now, unblock=True)
+
+    def _rx_CGBA(self, c, msg, now, kind="CGB"):
+        sent = self._group.pop((kind, c.cic), None)
+        if sent is None:
+            return [ProtocolNotice(c.cic, f"unexpected {msg.type} discarded")]
+        self._stop(c.cic, "t18" if kind == "CGB" else "t20")
+        blocking = _CGSMT_KIND[sent.params["circuit_group_supervision_message_type"]["type"]]
+        status = msg.params["range_and_status"].get("status") or []
+        events, cics = [], []
+        for i, n in enumerate(range(c.cic, c.cic + len(status))):
+            circ = self.circuits.get(n)
+            if circ is None or not status[i]:
+                continue
+            cics.append(n)
+            if kind == "CGB" and blocking not in circ.local:
+                circ.local.add(blocking)
+                events.append(BlockingChanged(n, "local", blocking, True))
+            elif kind == "CGU" and blocking in circ.local:
+                circ.local.discard(blocking)
+                events.append(BlockingChanged(n, "local", blocking, False))
+        return events + [MaintenanceAck(kind, tuple(cics))]
+
+    def _rx_CGUA(self, c, msg, now):
+        return self._rx_CGBA(c, msg, now, kind="CGU")
+
+    def _rx_CQM(self, c, msg, now):
+        rs = msg.params["range_and_status"]
+        states = []
+        for n in range(c.cic, c.cic + rs["range"] + 1):
+            circ = self.circuits.get(n)
+            states.append(1 if circ is None else _circuit_state_octet(circ))  # 1: unequipped
+        self._send(IsupMessage("CQR", c.cic, {"range_and_status": {"range": rs["range"]},
+                                              "circuit_state_indicator": {"data": bytes(states)}}))
+        return []
+
+    def _rx_CFN(self, c, msg, now):
+        return [ProtocolNotice(c.cic, f"far end sent confusion, cause {msg.params['cause_indicators']['cause']}")]
+
+    def _rx_UCIC(self, c, msg, now):
+        events = [ProtocolNotice(c.cic, "far end says this CIC is unequipped")]
+        if c.state in CALL_STATES:
+            self._stop_all(c.cic)
+            c.state = IDLE
+            events.append(Released(c.cic, 47, "remote"))
+        return events
+
+
+def _circuit_state_octet(c):
+    """Circuit state indicator octet (Q.763 3.14): maintenance blocking state in bits BA, call state in DC."""
+    if c.state in (IDLE, RELEASING, RESETTING):
+        call = 3 if c.state == IDLE else 0
+    else:
+        call = 2 if c.outgoing else 1
+    if call == 0:
+        return 0  # transient
+    blocking = (1 if "maintenance" in c.local else 0) | (2 if "maintenance" in c.remote else 0)
+    return blocking | call << 2

@@ -1,0 +1,89 @@
+"""A signalling point: MTP3 over its links plus one ISUP instance per remote point code, wired together.
+
+Sans-IO like its parts: ``receive(slc, su, now)`` and ``pull(slc, now)`` per link, ``next_deadline()`` /
+``handle_timer(now)``; ISUP commands go to ``isup(dpc)``. With ``trace`` (a pcap.PcapWriter opened with
+link type 140) every signal unit other than FISUs and repeated LSSUs is written, inbound ones marked.
+"""
+from pycallcenter.errors import LocalProtocolError
+from pycallcenter.ss7 import mtp3
+from pycallcenter.ss7 import mtp3_codec as M
+from pycallcenter.ss7.isup import Isup, IsupTimers
+
+
+class SignallingPoint:
+    """MTP3 + ISUP for one point code."""
+
+    def __init__(self, opc, variant="itu", ni=2, trace=None, **mtp3_options):
+        self.mtp3 = mtp3.Mtp3(opc, variant, ni, **mtp3_options)
+        self.variant = variant
+        self.isups = {}
+        self.trace = trace
+        self._last_traced = {}
+
+    def add_link(self, slc, adjpc):
+        """Add a signalling link; returns its Mtp2Link."""
+        return self.mtp3.add_link(slc, adjpc)
+
+    def add_circuits(self, dpc, cics, timers=IsupTimers()):
+        """Serve ISUP circuits cics towards dpc; returns the Isup instance."""
+        if dpc in self.isups:
+            raise LocalProtocolError(f"circuits towards {dpc} already exist")
+        self.isups[dpc] = Isup(self.mtp3.opc, dpc, cics, self.variant, timers)
+        return self.isups[dpc]
+
+    def isup(self, dpc):
+        """Return the Isup instance for dpc."""
+        return self.isups[dpc]
+
+    def start(self, now):
+        """Start every link; returns events."""
+        return self.mtp3.start(now)
+
+    def _flush(self):
+        for dpc, isup in self.isups.items():
+            if isup.outgoing:
+                for sls, data in isup.take_outgoing():
+                    self.mtp3.send(M.SI_ISUP, dpc, sls, data)
+
+    def pull(self, slc, now):
+        """Return the next signal unit to transmit on link slc."""
+        self._flush()
+        su = self.mtp3.pull(slc, now)
+        if self.trace is not None:
+            self._trace(slc, su, now, inbound=False)
+        return su
+
+    def receive(self, slc, su, now):
+        """Process a received signal unit on link slc; returns MTP3 and ISUP events."""
+        if self.trace is not None:
+            self._trace(slc, su, now, inbound=True)
+        return self._dispatch(self.mtp3.receive(slc, su, now), now)
+
+    def next_deadline(self):
+        """Return the earliest timer expiry of MTP3, the links and ISUP, or None."""
+        times = [t for t in [self.mtp3.next_deadline()] + [i.next_deadline() for i in self.isups.values()]
+                 if t is not None]
+        return min(times, default=None)
+
+    def handle_timer(self, now):
+        """Fire expired timers everywhere; returns events."""
+        events = self._dispatch(self.mtp3.handle_timer(now), now)
+        for isup in self.isups.values():
+            events += isup.handle_timer(now)
+        return events
+
+    def _dispatch(self, events, now):
+        out = []
+        for ev in events:
+            if isinstance(ev, mtp3.UserData) and ev.si == M.SI_ISUP and ev.opc in self.isups:
+                out += self.isups[ev.opc].receive(ev.data, now)
+            else:
+                out.append(ev)
+        return out
+
+    def _trace(self, slc, su, now, inbound):
+        li = su[2] & 0x3F if len(su) > 2 else -1
+        if li == 0 or (0 < li < 3 and self._last_traced.get((slc, inbound)) == su[3:]):
+            return  # FISUs and repeated LSSUs would flood the trace
+        self._last_traced[(slc, inbound)] = su[3:] if li < 3 else None
+        self.trace.write(su, ts=now, inbound=inbound)

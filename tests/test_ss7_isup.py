@@ -1,0 +1,196 @@
+"""ISUP call control (Q.764) back to back over MTP3/MTP2: calls, timers, dual seizure, maintenance."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from pycallcenter.errors import LocalProtocolError
+from pycallcenter.ss7 import isup as I
+from pycallcenter.ss7.isup import IsupTimers
+from pycallcenter.ss7.isup_codec import IsupMessage, encode_isup
+from ss7_wire import SpPair
+
+FAST = IsupTimers(t1=0.5, t5=3.0, t7=1.0, t9=2.0, t12=0.5, t13=3.0, t14=0.5, t15=3.0, t16=0.5, t17=3.0,
+                  t22=0.5, t23=3.0, t6=1.0, t8=1.0)
+
+
+@pytest.fixture
+def pair():
+    return SpPair(isup_timers=FAST).up()
+
+
+def test_call_in_both_directions(pair):
+    for caller, callee, side_in, side_out in ((pair.ia, pair.ib, "b", "a"), (pair.ib, pair.ia, "a", "b")):
+        pair.events = {"a": [], "b": []}
+        caller.call(5, "5551234", "2025550100", pair.now)
+        pair.settle()
+        (inc,) = pair.of(side_in, I.IncomingCall)
+        assert (inc.cic, inc.called, inc.calling) == (5, "5551234", "2025550100")
+        callee.alert(5, pair.now)
+        pair.settle()
+        assert [e.kind for e in pair.of(side_out, I.CallProgress)] == ["ACM"]
+        callee.answer(5, pair.now)
+        pair.settle()
+        assert pair.of(side_out, I.Answered) == [I.Answered(5)]
+        assert caller.state(5) == callee.state(5) == I.ANSWERED
+        caller.release(5, pair.now, cause=16)
+        pair.settle()
+        assert pair.of(side_in, I.Released) == [I.Released(5, 16, "remote")]
+        assert pair.of(side_out, I.Released) == [I.Released(5, 16, "local")]
+        assert caller.state(5) == callee.state(5) == I.IDLE
+        assert caller.next_deadline() is None and callee.next_deadline() is None
+
+
+def test_answer_without_alerting_sends_con(pair):
+    pair.ia.call(2, "100", "", pair.now)
+    pair.settle()
+    pair.ib.answer(2, pair.now)
+    pair.settle()
+    assert pair.of("a", I.Answered) == [I.Answered(2)] and pair.ia.state(2) == I.ANSWERED
+
+
+def test_t7_releases_an_unanswered_seizure():
+    pair = SpPair(isup_timers=FAST).up()
+    pair.ib.receive = lambda data, now: []  # the far end swallows everything
+    pair.ia.call(3, "1", "", pair.now)
+    pair.run(1.2)
+    assert I.CallFailed(3, "T7 expired") in pair.events["a"]
+    assert pair.ia.state(3) == I.RELEASING
+    pair.run(3.5)  # T1 repeats REL, T5 turns it into a reset, T16 repeats RSC
+    assert pair.ia.state(3) == I.RESETTING
+
+
+def test_dual_seizure_is_resolved_by_point_code(pair):
+    # pc 2 > pc 1: b controls even CICs, a controls odd ones
+    pair.ia.call(4, "111", "", pair.now)
+    pair.ib.call(4, "222", "", pair.now)
+    pair.ia.call(7, "333", "", pair.now)
+    pair.ib.call(7, "444", "", pair.now)
+    pair.settle()
+    assert I.CallFailed(4, "dual seizure") in pair.events["a"]
+    assert I.CallFailed(7, "dual seizure") in pair.events["b"]
+    assert [e.called for e in pair.of("a", I.IncomingCall)] == ["222"]
+    assert [e.called for e in pair.of("b", I.IncomingCall)] == ["333"]
+    assert pair.ia.state(4) == I.IN_IAM and pair.ib.state(4) == I.OUT_IAM
+
+
+def test_release_collision_leaves_both_idle(pair):
+    pair.ia.call(6, "1", "", pair.now)
+    pair.settle()
+    pair.ib.answer(6, pair.now)
+    pair.settle()
+    pair.ia.release(6, pair.now)
+    pair.ib.release(6, pair.now)
+    pair.settle()
+    assert pair.ia.state(6) == pair.ib.state(6) == I.IDLE
+    assert pair.ia.next_deadline() is None and pair.ib.next_deadline() is None
+
+
+def test_blocking_and_unblocking(pair):
+    pair.ia.block(9, pair.now)
+    pair.settle()
+    assert I.BlockingChanged(9, "remote", "maintenance", True) in pair.events["b"]
+    assert I.MaintenanceAck("BLO", (9,)) in pair.events["a"]
+    assert pair.ia.blocked(9) == ({"maintenance"}, set())
+    with pytest.raises(LocalProtocolError):
+        pair.ib.call(9, "1", "", pair.now)
+    pair.ia.unblock(9, pair.now)
+    pair.settle()
+    assert pair.ia.blocked(9) == (set(), set()) and pair.ib.blocked(9) == (set(), set())
+    assert pair.ia.next_deadline() is None
+
+
+def test_reset_clears_a_call_and_remote_blocking(pair):
+    pair.ia.call(10, "1", "", pair.now)
+    pair.settle()
+    pair.ib.block(11, pair.now)
+    pair.settle()
+    pair.ib.reset(10, pair.now)
+    pair.settle()
+    assert I.Released(10, 41, "reset") in pair.events["a"] + pair.events["b"]
+    assert I.CircuitReset(10) in pair.events["a"]
+    assert I.MaintenanceAck("RSC", (10,)) in pair.events["b"]
+    assert pair.ia.state(10) == pair.ib.state(10) == I.IDLE
+
+
+def test_group_reset_answers_with_our_blocking_state(pair):
+    pair.ia.block(3, pair.now)
+    pair.ib.call(2, "1", "", pair.now)
+    pair.settle()
+    pair.ib.group_reset(1, 8, pair.now)
+    pair.settle()
+    (ack,) = pair.of("b", I.MaintenanceAck)
+    assert ack == I.MaintenanceAck("GRS", tuple(range(1, 9)))
+    assert pair.ib.blocked(3) == (set(), {"maintenance"})
+    assert all(pair.ia.state(n) == pair.ib.state(n) == I.IDLE for n in range(1, 9))
+
+
+@pytest.mark.parametrize("hardware", [False, True])
+def test_circuit_group_blocking_and_unblocking(pair, hardware):
+    kind = "hardware" if hardware else "maintenance"
+    pair.ia.call(13, "1", "", pair.now)
+    pair.settle()
+    pair.ib.answer(13, pair.now)
+    pair.settle()
+    pair.ib.group_block(12, 4, pair.now, hardware=hardware)
+    pair.settle()
+    assert I.MaintenanceAck("CGB", (12, 13, 14, 15)) in pair.events["b"]
+    assert all(pair.ia.blocked(n)[1] == {kind} for n in range(12, 16))
+    assert (pair.ia.state(13) == I.IDLE) == hardware  # hardware blocking clears calls, maintenance not
+    pair.ib.group_block(12, 4, pair.now, hardware=hardware, unblock=True)
+    pair.settle()
+    assert all(pair.ia.blocked(n) == (set(), set()) and pair.ib.blocked(n) == (set(), set()) for n in range(12, 16))
+
+
+def test_unrecognised_message_gets_confusion_and_call_survives(pair):
+    pair.ia.call(1, "1", "", pair.now)
+    pair.settle()
+    pair.b.isup(1).outgoing.append((1, bytes.fromhex("0100ee00")))
+    pair.settle()
+    notices = pair.of("a", I.ProtocolNotice)
+    assert any("confusion sent" in n.text for n in notices)
+    assert pair.ia.state(1) == I.OUT_IAM
+
+
+def test_unrecognised_parameter_with_release_instruction_releases_the_call(pair):
+    pair.ia.call(1, "1", "", pair.now)
+    pair.settle()
+    acm = IsupMessage("ACM", 1, {"backward_call_indicators": {"charge": 2},
+                                 "parameter_compatibility_information": {"entries": [{"code": 0xFA, "release_call": 1}]},
+                                 "unknown_0xfa": {"data": b"\x01"}})
+    pair.b.isup(1).outgoing.append((1, encode_isup(acm)))
+    pair.settle()
+    assert I.Released(1, 99, "remote") in pair.events["b"]
+    assert pair.ia.state(1) == I.IDLE
+
+
+def test_unexpected_answer_on_idle_circuit_resets_it(pair):
+    pair.b.isup(1).outgoing.append((1, encode_isup(IsupMessage("ANM", 20, {}))))
+    pair.settle()
+    assert I.MaintenanceAck("RSC", (20,)) in pair.events["a"]
+    assert pair.ia.state(20) == I.IDLE
+
+
+ISUP_TYPES = [0x01, 0x06, 0x07, 0x09, 0x0C, 0x10, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B,
+              0x29, 0x2A, 0x2C, 0x0D, 0x0E, 0x05, 0x02, 0xEE]
+
+
+@settings(max_examples=25)
+@given(st.lists(st.tuples(st.integers(1, 6), st.sampled_from(ISUP_TYPES), st.binary(max_size=24)),
+                min_size=1, max_size=12))
+def test_fuzzed_isup_keeps_link_up_and_no_circuit_stuck(msgs):
+    pair = SpPair(cics=6, isup_timers=FAST, step=0.002).up()
+    for cic, mtype, body in msgs:
+        pair.b.isup(1).outgoing.append((cic, bytes([cic, 0, mtype]) + body))
+    pair.settle(0.1)
+    assert pair.a.mtp3.route_available(2)
+    # every circuit the fuzz touched recovers to idle once the far end resets the whole group
+    pair.ib.group_reset(1, 6, pair.now)
+    pair.ib.group_block(1, 6, pair.now, unblock=True)
+    for n in range(1, 7):
+        pair.ib.unblock(n, pair.now) if pair.ib.blocked(n)[0] else None
+    pair.step = 0.005
+    pair.run(3.5)
+    for n in range(1, 7):
+        assert pair.ia.state(n) == I.IDLE, n
+        assert pair.ia.blocked(n)[1] == frozenset(), n
+        assert pair.ia.next_deadline() is None or all(
+            name in ("t12", "t13", "t14", "t15") for (_, name) in pair.ia._timers)
