@@ -177,7 +177,7 @@ def test_framing_error_reported():
     bits = ref.frame_bits(msg, 0, 40)
     bits[40 + 3 * 10 + 9] = 0  # the fourth byte's stop bit
     tx = fsk.FskTransmitter(1, "v23")
-    tx._queues[0] = bits
+    tx.put_bits(0, bits)
     events = receive(tx.process(tx.pending_samples(0)), "v23")
     assert events and events[0].error.startswith("framing error") and events[0].data == msg[:3]
 
@@ -186,8 +186,8 @@ def test_framing_error_reported():
 def test_carrier_lost_while_idle_mid_message(backend):
     msg = frame(0x80, b"\x02\x0512345")
     tx = fsk.FskTransmitter(1, "bell202", backend=backend)
-    tx._queues[0] = ref.frame_bits(msg, 10, 40)[:50 + 5 * 10]  # five bytes, then silence
-    tx._queues[0] = np.concatenate([tx._queues[0], np.ones(20, np.uint8)])  # an idle mark, then the carrier stops
+    tx.put_bits(0, ref.frame_bits(msg, 10, 40)[:50 + 5 * 10])  # five bytes,
+    tx.put_bits(0, np.ones(20, np.uint8))  # an idle mark, then the carrier stops
     x = np.concatenate([tx.process(tx.pending_samples(0)), np.zeros((1, 100), np.int16)], axis=1)
     events = receive(x[0], "bell202", backend=backend)
     assert [(e.error, e.data) for e in events] == [("carrier lost", msg[:5])]
@@ -202,6 +202,7 @@ def test_modulator_is_phase_continuous_with_the_right_level_and_timing():
     need = tx.pending_samples(0)
     nbits = 300 + 180 + 10 * len(msg) + 8
     assert need == -(-nbits * 8000 // 1200)
+    assert list(tx.pending_samples()) == [need, need]
     x = np.concatenate([tx.process(n) for n in (1, 159, 77, need)], axis=1).astype(np.float64)
     assert not x[:, need:].any() and x[:, need - 1].any()
     amp = fsk.dbm0_to_amplitude(0.0)
@@ -236,6 +237,9 @@ def test_bad_arguments():
                  lambda: fsk.FskTransmitter(1, baud=0), lambda: fsk.FskTransmitter(1, mark_hz=5000)):
         with pytest.raises(ValueError):
             call()
+    for bits in ([0, 2], [[0, 1]], [0.5]):
+        with pytest.raises(ValueError):
+            tx.put_bits(0, bits)
     with pytest.raises(TypeError):
         tx.put(0, "text")
     with pytest.raises(TypeError):

@@ -65,7 +65,13 @@ class FskTransmitter:
         self._inc = np.tile(np.array([_ref.phase_increment(space), _ref.phase_increment(mark)], np.int64), (channels, 1))
         self._baud = np.full(channels, int(baud), np.int64)
         self._amp = np.zeros(channels)
-        self._queues = [np.zeros(0, np.uint8) for _ in range(channels)]
+        # every channel's unsent bits live in one flat array the kernel reads at _off[c] for _len[c] bits;
+        # put() parks new bits in _new until the next process() rebuilds the array once
+        self._flat = np.zeros(1, np.uint8)
+        self._off = np.zeros(channels, np.int64)
+        self._len = np.zeros(channels, np.int64)
+        self._new = [[] for _ in range(channels)]
+        self._new_bits = np.zeros(channels, np.int64)
         for c in range(channels):
             self.set_level(c, level_dbm0)
 
@@ -83,7 +89,6 @@ class FskTransmitter:
 
     def put(self, channel, message, *, seizure_bits=None, mark_bits=None, postamble_bits=8):
         """Queue one message (bytes, sent as-is) with its seizure and mark preamble on a channel."""
-        c = self._channel(channel)
         if not isinstance(message, (bytes, bytearray, memoryview)) or len(message) == 0:
             raise TypeError("message must be non-empty bytes")
         seize, mark = DEFAULT_PREAMBLE[self.standard]
@@ -91,30 +96,50 @@ class FskTransmitter:
         mark = mark if mark_bits is None else int(mark_bits)
         if seize < 0 or mark < 0 or postamble_bits < 0:
             raise ValueError("seizure, mark and postamble bit counts must not be negative")
-        self._queues[c] = np.concatenate([self._queues[c], _ref.frame_bits(message, seize, mark, postamble_bits)])
+        self.put_bits(channel, _ref.frame_bits(message, seize, mark, postamble_bits))
 
-    def pending_samples(self, channel):
-        """Return how many samples the channel still needs to send its queued bits."""
+    def put_bits(self, channel, bits):
+        """Queue raw bits (a sequence of 0/1) on a channel, for framings other than caller ID's."""
         c = self._channel(channel)
-        left = len(self._queues[c]) * _ref.SAMPLE_RATE - int(self._state["acc"][c])
-        return max(0, -(-left // int(self._baud[c])))
+        b = np.asarray(bits)
+        if b.ndim != 1 or b.dtype.kind not in "biu" or (b.size and (b.min() < 0 or b.max() > 1)):
+            raise ValueError("bits must be a 1-D sequence of 0 and 1")
+        self._new[c].append(b.astype(np.uint8))
+        self._new_bits[c] += b.size
+
+    def pending_samples(self, channel=None):
+        """Return how many samples a channel (or, for None, each channel as an array) needs for its queued bits."""
+        left = (self._len + self._new_bits) * _ref.SAMPLE_RATE - self._state["acc"]
+        need = np.maximum(0, -(-left // self._baud))
+        return need if channel is None else int(need[self._channel(channel)])
+
+    def _rebuild(self):
+        parts = []
+        pos = 0
+        for c in range(self.channels):
+            q = np.concatenate([self._flat[self._off[c]:self._off[c] + self._len[c]]] + self._new[c])
+            parts.append(q)
+            self._off[c], self._len[c] = pos, q.size
+            pos += q.size
+            self._new[c] = []
+        self._new_bits[:] = 0
+        self._flat = np.concatenate(parts) if pos else np.zeros(1, np.uint8)
 
     def process(self, n=TICK_SAMPLES):
         """Return the next n samples of every channel as int16 (channels, n); idle channels are silent."""
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
-        lengths = np.array([len(q) for q in self._queues], np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        bits = np.concatenate(self._queues) if lengths.sum() else np.zeros(1, np.uint8)
+        if self._new_bits.any():
+            self._rebuild()
         out = np.empty((self.channels, int(n)), np.int16)
         consumed = np.zeros(self.channels, np.int64)
         if self._lib is None:
-            _ref.modulate(out, bits, offsets, lengths, consumed, self._state, self._amp, self._inc, self._baud)
+            _ref.modulate(out, self._flat, self._off, self._len, consumed, self._state, self._amp, self._inc, self._baud)
         else:
-            self._lib.modulate(out, bits, offsets, lengths, consumed, self._state["phase"], self._state["acc"],
+            self._lib.modulate(out, self._flat, self._off, self._len, consumed, self._state["phase"], self._state["acc"],
                                self._amp, self._inc, self._baud, _ref.SINE)
-        for c in np.flatnonzero(consumed):
-            self._queues[c] = self._queues[c][consumed[c]:]
+        self._off += consumed
+        self._len -= consumed
         return out
 
 
