@@ -5,7 +5,7 @@ Format (see docs/boards.md for full examples)::
     [board]
     name = "pri-box"
     blocksize = 160                 # samples per tick, 8..1024
-    law = "alaw"                    # default G.711 law
+    law = "alaw"                    # law of analog ports (E1 spans default to alaw, T1 to ulaw)
     tonezones = ["uk"]              # system.conf loadzone
     default_tonezone = "uk"         # system.conf defaultzone
 
@@ -168,6 +168,11 @@ _FRAMING_OF = {SpanKind.E1: (Framing.CCS, Framing.CAS), SpanKind.T1: (Framing.ES
 _CODING_OF = {SpanKind.E1: (Coding.HDB3, Coding.AMI), SpanKind.T1: (Coding.B8ZS, Coding.AMI)}
 
 
+def default_span_law(kind: SpanKind, board_law: Law) -> Law:
+    """Return the law a span uses unless configured: A-law on E1, mu-law on T1, the board's on analog."""
+    return {SpanKind.E1: Law.ALAW, SpanKind.T1: Law.ULAW}.get(kind, board_law)
+
+
 class _Parser:
     def __init__(self, data: dict, path, lines):
         self.data, self.path, self.lines = data, path, lines
@@ -284,7 +289,8 @@ class _Parser:
                 timing=self.typed(t, "timing", (int,), 0, *kp), lbo=self.typed(t, "lbo", (int,), 0, *kp),
                 framing=framing if kind.digital else None, coding=coding if kind.digital else None,
                 crc4=crc4, yellow=self.typed(t, "yellow", (bool,), False, *kp),
-                law=self.enum(Law, t, "law", default_law, *kp), name=self.typed(t, "name", (str,), "", *kp)))
+                law=self.enum(Law, t, "law", default_span_law(kind, default_law), *kp),
+                name=self.typed(t, "name", (str,), "", *kp)))
             next_channel = first + count
         return spans
 
@@ -371,7 +377,7 @@ def load_config(path) -> BoardConfig:
     return parse_config(text, path)
 
 
-def from_dict(data: dict, path: Optional[str] = None) -> BoardConfig:
-    """Return the BoardConfig for already-parsed TOML data (errors carry no line numbers)."""
-    return _Parser(data, path, {}).parse()
+def from_dict(data: dict, path: Optional[str] = None, lines: Optional[dict] = None) -> BoardConfig:
+    """Return the BoardConfig for already-parsed TOML data; lines maps key paths to source lines for errors."""
+    return _Parser(data, path, lines or {}).parse()
 

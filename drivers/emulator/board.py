@@ -7,7 +7,7 @@ import numpy as np
 
 from pycallcenter.errors import HardwareError
 
-from ..base import Board, Channel, ChannelGroup, HookOp, Law, Span, SpanStatus
+from ..base import Board, Channel, ChannelGroup, HookOp, Law, Signalling, Span, SpanStatus
 from ..events import Alarm, EventKind
 from . import media
 
@@ -84,6 +84,7 @@ class EmuChannel(Channel):
         ident = np.arange(256, dtype=np.uint8)
         self.tx_lut = None if np.array_equal(tx, ident) else tx
         self.rx_lut = None if np.array_equal(rx, ident) else rx
+        self._emu._idle_chan = None  # the emulator rebuilds its idle codes and LUT list
 
     def _do_gains(self, rx_db, tx_db):
         self._update_luts(rx_db=rx_db, tx_db=tx_db)
@@ -92,6 +93,7 @@ class EmuChannel(Channel):
         pass  # emulated lines have no echo path; the setting is kept on the channel (echo_taps)
 
     def _do_law(self, law: Law):
+        self.law = law
         self._update_luts(law=law)
 
     def _do_dial(self, digits):
@@ -108,6 +110,8 @@ class EmuChannel(Channel):
         audio = media.encode(np.concatenate(parts), self.line_law)
         self.dial_audio = audio if self.dial_audio is None else np.concatenate([self.dial_audio, audio])
         self.dial_digits += digits.replace("w", "")
+        if self not in self._emu._dialling:
+            self._emu._dialling.append(self)
         self._emu._dialled(self, digits.replace("w", ""))
 
     def _do_read_frames(self):
@@ -121,7 +125,9 @@ class EmuChannel(Channel):
     def _do_close(self):
         self.hdlc_rx.clear()
         self.hdlc_tx.clear()
-        self.dial_audio = None
+        if self.dial_audio is not None:
+            self.dial_audio = None
+            self._emu._dialling.remove(self)
 
 
 class EmuGroup(ChannelGroup):
@@ -156,8 +162,8 @@ class EmuSpan(Span):
     def __init__(self, board, number, kind, config):
         super().__init__(board, number, kind, config)
         self.counters = dict(bpvcount=0, crc4count=0, ebitcount=0, fascount=0, slips=0)
-        self.alarm_bits = Alarm.NONE
-        self.red_bits = Alarm.NONE
+        self.alarm_bits = 0  # DAHDI alarm bits as a plain int (Alarm values)
+        self.red_bits = 0
         self.cable = None  # the cable plugged into this span (digital)
         self.pulled = False  # our receive pair is unplugged
         self.lfa = False
@@ -174,8 +180,9 @@ class EmuSpan(Span):
         cfg = self.config
         emu = self.board.emulator
         return SpanStatus(
-            spanno=self.number, name=f"EMU/{self.number}", desc=f"Emulated {self.kind.value.upper()} span {self.number}",
-            alarms=self.alarm_bits, numchans=sum(1 for c in self.channels if c.signalling.is_audio or c.signalling.is_hdlc),
+            spanno=self.number, name=f"EMU/{self.number}",
+            desc=f"Emulated {self.kind.value.upper()} span {self.number}", alarms=Alarm(self.alarm_bits),
+            numchans=sum(1 for c in self.channels if c.signalling is not Signalling.UNUSED),
             totalchans=len(self.channels), totalspans=len(self.board.spans), lbo=cfg.lbo if cfg else 0,
             syncsrc=emu.sync_source, manufacturer="pycallcenter", devicetype="emulator",
             location=f"emulator/{self.number}", spantype=self.kind.value.upper() if self.kind.digital else "",

@@ -12,6 +12,7 @@ from ..events import Alarm, EventKind
 from .fcs import check_fcs, with_fcs
 
 FRAME_OVERHEAD = 3  # FCS + closing flag, bytes on the line besides the payload
+_RED = int(Alarm.RED)
 
 
 def frame_faults(emu, spans, raw: bytes):
@@ -97,11 +98,12 @@ class Crossover(SpanCable):
         n = min(len(a.channels), len(b.channels))
         self.rows_a = np.array([c.row for c in a.channels[:n]], dtype=np.intp)
         self.rows_b = np.array([c.row for c in b.channels[:n]], dtype=np.intp)
-        self.hdlc = [(ca, cb) for ca, cb in zip(a.channels, b.channels) if ca.signalling.is_hdlc and cb.signalling.is_hdlc]
+        self.hdlc = [(ca, cb) for ca, cb in zip(a.channels, b.channels)
+                     if ca.signalling.is_hdlc and cb.signalling.is_hdlc]
 
     def far_sends_rai(self, span):
         far = self.b if span is self.a else self.a
-        return bool(far.red_bits & Alarm.RED)
+        return bool(far.red_bits & _RED)
 
     def route(self, emu, T, R):
         if not rx_blocked(self.b):
@@ -124,7 +126,7 @@ class Loopback(SpanCable):
         self.hdlc = [c for c in span.channels if c.signalling.is_hdlc]
 
     def far_sends_rai(self, span):
-        return bool(span.red_bits & Alarm.RED)
+        return bool(span.red_bits & _RED)
 
     def route(self, emu, T, R):
         if not rx_blocked(self.span):

@@ -23,6 +23,9 @@ from .settings import parse_settings
 
 DBM0_RMS = 16100.0  # rms of a 0 dBm0 sine in 16-bit linear (G.711 full scale is about +3.2 dBm0)
 _ALARM_BITS = (Alarm.RED, Alarm.YELLOW, Alarm.BLUE, Alarm.LOS, Alarm.LFA, Alarm.LOOPBACK)
+# plain ints in the tick loop: IntFlag arithmetic costs microseconds per operation
+_RED, _YELLOW, _BLUE, _LOOPBACK = int(Alarm.RED), int(Alarm.YELLOW), int(Alarm.BLUE), int(Alarm.LOOPBACK)
+_RED_LOS, _RED_LFA = int(Alarm.RED | Alarm.LOS), int(Alarm.RED | Alarm.LFA)
 
 
 class _NullEnd:
@@ -61,6 +64,9 @@ class Emulator:
         self._noise: dict = {}  # row -> rms (linear)
         self._level: dict = {}  # row -> dB
         self._dead: set = set()
+        self._idle_chan = None  # per-row idle code in each channel's own law; None: rebuild (law/gain changed)
+        self._lut_rows: list = []
+        self._dialling: list = []
         self._idle_line = np.array([c.line_law.idle for c in self.board.rows], dtype=np.uint8)
         for ch in self.board.rows:
             if ch.signalling.has_hook:
@@ -310,8 +316,11 @@ class Emulator:
             if isinstance(end, NetworkSpan):
                 end._tick(t0)
         rows = board.rows
+        if self._idle_chan is None:
+            self._idle_chan = np.array([c.law.idle for c in rows], np.uint8)[:, None]
+            self._lut_rows = [c for c in rows if c.tx_lut is not None or c.rx_lut is not None]
         T = np.empty((len(rows), bs), np.uint8)
-        T[:] = np.array([c.law.idle for c in rows], np.uint8)[:, None]
+        T[:] = self._idle_chan
         board.groups = [g for g in board.groups if not g.closed]
         for g in board.groups:
             if g.tx:
@@ -320,11 +329,11 @@ class Emulator:
                 g._underrun = True
                 for c in g.channels:
                     self.emit(EventKind.WRITE_UNDERRUN, c.span.number, c.number, t0, {"missing": 1})
-        for c in rows:
+        for c in self._lut_rows:
             if c.tx_lut is not None:
                 T[c.row] = c.tx_lut[T[c.row]]
-            if c.dial_audio is not None:
-                self._dial_tick(c, T, t0)
+        for c in list(self._dialling):
+            self._dial_tick(c, T, t0)
         for row in self._dead:
             T[row] = self._idle_line[row]
 
@@ -333,7 +342,7 @@ class Emulator:
         for cable in self.cables:
             cable.route(self, T, R)
         self._impair(R)
-        for c in rows:
+        for c in self._lut_rows:
             if c.rx_lut is not None:
                 R[c.row] = c.rx_lut[R[c.row]]
         for g in board.groups:
@@ -364,6 +373,7 @@ class Emulator:
             c.dial_audio = rest
         else:
             c.dial_audio = None
+            self._dialling.remove(c)
             self.emit(EventKind.DIAL_COMPLETE, c.span.number, c.number, t0 + len(chunk), {"digits": c.dial_digits})
             c.dial_digits = ""
 
@@ -408,27 +418,29 @@ class Emulator:
     def _update_spans(self, t0):
         spans = [s for s in self.board.spans if s.kind.digital]
         for s in spans:
-            bits = Alarm.NONE
+            bits = 0
             if s.cable is None or s.pulled:
-                bits |= Alarm.RED | Alarm.LOS
+                bits = _RED_LOS
             elif s.lfa:
-                bits |= Alarm.RED | Alarm.LFA
+                bits = _RED_LFA
             elif s.ais_in:
-                bits |= Alarm.BLUE
+                bits = _BLUE
             if s.maint_loopback:
-                bits |= Alarm.LOOPBACK
+                bits |= _LOOPBACK
             s.red_bits = bits  # first pass: what each span sees itself, so far ends can send RAI
         for s in spans:
             bits = s.red_bits
-            if not bits & (Alarm.RED | Alarm.BLUE) and s.cable is not None and s.cable.far_sends_rai(s):
-                bits |= Alarm.YELLOW
+            if not bits & (_RED | _BLUE) and s.cable is not None and s.cable.far_sends_rai(s):
+                bits |= _YELLOW
             old, s.alarm_bits = s.alarm_bits, bits
+            if old == bits:
+                continue
             for a in _ALARM_BITS:
                 if bits & a and not old & a:
                     self.emit(EventKind.ALARM, s.number, None, t0, {"alarm": a.name, "alarms": int(bits)})
                 elif old & a and not bits & a:
                     self.emit(EventKind.ALARM_CLEARED, s.number, None, t0, {"alarm": a.name, "alarms": int(bits)})
-        ok = [s for s in spans if s.config.timing > 0 and not s.alarm_bits & (Alarm.RED | Alarm.BLUE)]
+        ok = [s for s in spans if s.config.timing > 0 and not s.alarm_bits & (_RED | _BLUE)]
         self.sync_source = min(ok, key=lambda s: (s.config.timing, s.number)).number if ok else 0
 
 

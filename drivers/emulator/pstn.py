@@ -26,7 +26,7 @@ class _AudioStream:
         self._in: deque = deque(maxlen=KEEP_BLOCKS)
 
     def write_audio(self, audio, at=None):
-        """Queue audio (uint8 G.711 codes, or int16 linear) to send from sample ``at`` (default: after what is queued)."""
+        """Queue audio (uint8 G.711 codes or int16 linear) to send from sample ``at`` (default: after the queue)."""
         audio = np.asarray(audio)
         codes = media.encode(audio, self.law) if audio.dtype == np.int16 else audio.astype(np.uint8)
         start = self.emu.sample_time if at is None else int(at)
