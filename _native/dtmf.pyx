@@ -16,7 +16,7 @@ cdef extern from "pycc_dtmf.h":
         float notch_b1[2]
         float notch_b2[2]
         float norm, level, cand_level, twist, rtwist, min_purity, cand_purity
-        int on_blocks, off_blocks, dialtone
+        int on_blocks, off_blocks, strong_blocks, dialtone
     ctypedef struct pycc_dtmf_event_t:
         int channel, digit, kind
         int64_t start, end, when
@@ -68,6 +68,7 @@ cdef class Kernel:
         t.cand_purity = tb["cand_purity"]
         t.on_blocks = tb["on_blocks"]
         t.off_blocks = tb["off_blocks"]
+        t.strong_blocks = tb["strong_blocks"]
         t.dialtone = 1 if tb["dialtone"] else 0
         self.channels = channels
         self.s = pycc_dtmf_new(channels, &t)

@@ -252,7 +252,10 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
         if (st->hl[i] > lm)
             lm = st->hl[i];
     }
-    if (pm < tb->min_purity || lm < tb->level)
+    int strong = 0;
+    for (int i = 0; i < st->run_n; i++)
+        strong += st->hp[i] >= tb->min_purity;
+    if (strong < tb->strong_blocks || lm < tb->level)
         return n;
     const float hm = half * pm, lim = near * pm;
     int counted = 0, first = -1, last = -1, pairs = 0;

@@ -16,7 +16,8 @@ Parameters (keyword, defaults in brackets):
     twist_db [10.0]          most normal twist (low group louder), dB (Q.24: operate to 8)
     reverse_twist_db [6.0]   most reverse twist (high group louder), dB (Q.24: operate to 4)
     freq_tolerance [0.025]   largest accepted frequency deviation, fraction (Q.24: operate 1.5%, never 3.5%)
-    min_purity [0.7]         share of the signal power the two tones must hold in the digit's best block
+    min_purity [0.8]         share of the signal power the two tones must hold in strong_blocks blocks
+    strong_blocks [3]        blocks of a digit that must reach min_purity (talk-off defence)
     candidate_purity [0.35]  share a block needs to count towards a digit at all (edge blocks are partial)
     on_blocks [5]            53-sample blocks of tone needed to confirm (5 -> 33 ms; 40 ms tones always pass,
                              23 ms tones never)
