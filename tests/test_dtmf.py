@@ -286,3 +286,35 @@ def test_compared_with_spandsp(spandsp):
         report[name] = (digits_of(run(x)), rx.digits(0))
         assert report[name][0] == ALL
     print(json.dumps({k: {"ours": len(v[0]), "spandsp": len(v[1])} for k, v in report.items()}))
+
+
+def test_cli_prints_digits_from_wav_and_raw_g711(tmp_path, capsys):
+    from pycallcenter.cli import main
+    from pycallcenter.dsp import g711
+    from pycallcenter.dsp.audio import resample, write_audio
+
+    x, truth = sequence("90#", on_ms=60, off_ms=60, level=-15)
+    wav = tmp_path / "d.wav"
+    write_audio(wav, to_int16(resample(x, 8000, 16000)), 16000)  # any rate: read back resampled to 8 kHz
+    assert main(["dtmf", str(wav)]) == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    assert [d["digit"] for d in lines] == ["9", "0", "#"]
+    for d, (_, start, end) in zip(lines, truth):
+        assert abs(d["start_ms"] - start / 8) <= 4.5 and abs(d["end_ms"] - end / 8) <= 4.5
+    raw = tmp_path / "d.ul"
+    raw.write_bytes(g711.ulaw_encode(to_int16(x)).tobytes())
+    assert main(["dtmf", str(raw), "--law", "ulaw"]) == 0
+    assert [json.loads(s)["digit"] for s in capsys.readouterr().out.splitlines()] == ["9", "0", "#"]
+
+
+def test_cli_rejects_non_audio(tmp_path, capsys):
+    from pycallcenter.cli import main
+
+    bad = tmp_path / "notes.wav"
+    bad.write_text("this is not audio\n")
+    assert main(["dtmf", str(bad)]) != 0
+    assert "not an audio file" in capsys.readouterr().err
+    assert main(["dtmf", str(tmp_path / "missing.wav")]) != 0
+    empty = tmp_path / "empty.al"
+    empty.write_bytes(b"")
+    assert main(["dtmf", str(empty), "--law", "alaw"]) != 0
