@@ -1,0 +1,84 @@
+"""Command line of the acceptance suite: pick the board, run the checks, print the table, set the exit code."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pycallcenter.errors import ConfigError, HardwareError
+
+from . import checks
+from .report import render
+from .rig import CableControl, Rig
+
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emulator.toml")
+SETTLE_SECONDS = 2.0  # spans align and alarms clear before the first check
+
+
+def parse_args(argv):
+    """Return the parsed command line."""
+    p = argparse.ArgumentParser(prog="python -m hwtests", description=__doc__)
+    p.add_argument("--board", choices=("emulator", "dahdi"), default="emulator",
+                   help="emulator (default) or a DAHDI card through /dev/dahdi")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help="board config TOML (default: the bundled emulator bench)")
+    p.add_argument("--fake-kernel", action="store_true",
+                   help="with --board dahdi: run the DAHDI backend against the fake kernel over the emulator (dry run)")
+    p.add_argument("--interactive", action="store_true",
+                   help="with a real board: ask the operator to pull and replug cables for the alarm check")
+    p.add_argument("--seed", type=int, default=None, help="emulator seed (default: the config's)")
+    return p.parse_args(argv)
+
+
+def _operator_cables():
+    def ask(what):
+        def act(span):
+            input(f"\n>>> {what} span {span}, then press Enter ")
+        return act
+    return CableControl(ask("PULL the cable of"), ask("PLUG BACK the cable of"), "operator")
+
+
+def open_rig(args):
+    """Return (Rig, title) for the chosen board; HardwareError/ConfigError when it cannot be opened."""
+    from pycallcenter.drivers import load_config, open_board
+
+    config = load_config(args.config)
+    if args.board == "emulator" or args.fake_kernel:
+        emu_board = open_board(config, backend="emulator", **({"seed": args.seed} if args.seed is not None else {}))
+        emu = emu_board.emulator
+        cables = CableControl(emu.pull_cable, emu.reconnect, "emulator fault injection")
+        if args.board == "emulator":
+            return Rig(emu_board, cables), f"hwtests on the emulator ({args.config})"
+        from pycallcenter.drivers.dahdi.fake import FakeDahdiKernel
+
+        board = open_board(config, backend="dahdi", sys=FakeDahdiKernel(emu_board))
+        return Rig(board, cables), f"hwtests on DAHDI over the fake kernel ({args.config})"
+    board = open_board(config, backend="dahdi")
+    cables = _operator_cables() if args.interactive and sys.stdin.isatty() else None
+    return Rig(board, cables), f"hwtests on DAHDI ({args.config})"
+
+
+def run_suite(rig):
+    """Return the list of Results of every check on rig."""
+    rig.run(rig.seconds(SETTLE_SECONDS))
+    results = checks.spans_up(rig)
+    wiring = checks.discover(rig)
+    for check in checks.CHECKS:
+        results += check(rig, wiring)
+    return results
+
+
+def main(argv=None):
+    """Run the suite; return 0 when nothing failed, 1 on a failure, 2 when the board cannot be opened."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        rig, title = open_rig(args)
+    except (HardwareError, ConfigError, OSError) as exc:
+        print(f"hwtests: cannot open the board: {exc}", file=sys.stderr)
+        return 2
+    try:
+        results = run_suite(rig)
+    finally:
+        rig.close()
+        rig.board.close()
+    print(render(rig.board, results, title))
+    return 1 if any(r.status == checks.FAIL for r in results) else 0
