@@ -456,8 +456,9 @@ class Interface:
         self._now = now
         if self.variant.service_pd is None:
             raise LocalProtocolError(f"{self.variant.name} has no SERVICE messages")
-        msg = q931.Message(q931.SERVICE, 0, False, [ie.change_status(status), ie.channel_id(channel)],
-                           pd=self.variant.service_pd)
+        pd = self.variant.service_pd
+        msg = q931.Message(q931.SERVICE_TYPES[pd][0], 0, False, [ie.change_status(status), ie.channel_id(channel)],
+                           pd=pd)
         self.service_pending[channel] = status
         self.link.send(msg.encode(), now)
         return self._flush()
@@ -877,15 +878,15 @@ class Interface:
             self._events.append(ProtocolError(f"{msg.name} without channel or change status", "ignored"))
             return
         ch, st = chan["channel"], status["status"]
-        if msg.msg_type == q931.SERVICE:
+        if msg.name == "SERVICE":
             if st == 0:
                 self.out_of_service.discard(ch)
             else:
                 self.out_of_service.add(ch)
             ies = [i for i in msg.ies if i.name in ("change_status", "channel_identification")]
-            self._send_cr(msg.call_ref, True, q931.SERVICE_ACKNOWLEDGE, ies, pd=msg.pd)
+            self._send_cr(msg.call_ref, True, q931.SERVICE_TYPES[msg.pd][1], ies, pd=msg.pd)
             self._events.append(ServiceReceived(ch, st))
-        elif msg.msg_type == q931.SERVICE_ACKNOWLEDGE:
+        elif msg.name == "SERVICE ACKNOWLEDGE":
             self.service_pending.pop(ch, None)
             self._events.append(ServiceAcknowledged(ch, st))
 

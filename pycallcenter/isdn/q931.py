@@ -44,7 +44,9 @@ MESSAGE_NAMES = {
     FACILITY: "FACILITY", 0x64: "REGISTER", NOTIFY: "NOTIFY", STATUS_ENQUIRY: "STATUS ENQUIRY",
     CONGESTION_CONTROL: "CONGESTION CONTROL", INFORMATION: "INFORMATION", STATUS: "STATUS",
 }
-MAINTENANCE_NAMES = {SERVICE: "SERVICE", SERVICE_ACKNOWLEDGE: "SERVICE ACKNOWLEDGE"}
+# (SERVICE, SERVICE ACKNOWLEDGE) type values per maintenance discriminator: the AT&T one swaps them
+# (libpri's NI-2 acknowledges a SERVICE with 0x0F under 0x43)
+SERVICE_TYPES = {PD_MAINTENANCE: (SERVICE, SERVICE_ACKNOWLEDGE), PD_MAINTENANCE_ATT: (SERVICE_ACKNOWLEDGE, SERVICE)}
 _PDS = (PD_Q931, PD_MAINTENANCE, PD_MAINTENANCE_ATT)
 
 
@@ -64,7 +66,11 @@ class Message:
     @property
     def name(self):
         """Return the standard upper-case message name."""
-        names = MAINTENANCE_NAMES if self.pd != PD_Q931 else MESSAGE_NAMES
+        if self.pd != PD_Q931:
+            service, ack = SERVICE_TYPES[self.pd]
+            names = {service: "SERVICE", ack: "SERVICE ACKNOWLEDGE"}
+        else:
+            names = MESSAGE_NAMES
         return names.get(self.msg_type, f"UNKNOWN 0x{self.msg_type:02X}")
 
     def get(self, name):
