@@ -10,6 +10,7 @@ import numpy as np
 
 from ..events import Alarm, EventKind
 from .fcs import check_fcs, with_fcs
+from .media import convert_table
 
 FRAME_OVERHEAD = 3  # FCS + closing flag, bytes on the line besides the payload
 _RED = int(Alarm.RED)
@@ -100,6 +101,9 @@ class Crossover(SpanCable):
         self.rows_b = np.array([c.row for c in b.channels[:n]], dtype=np.intp)
         self.hdlc = [(ca, cb) for ca, cb in zip(a.channels, b.channels)
                      if ca.signalling.is_hdlc and cb.signalling.is_hdlc]
+        mixed = [(ca, cb) for ca, cb in zip(a.channels, b.channels) if ca.line_law != cb.line_law]
+        self.fix_b = [(cb.row, convert_table(ca.line_law, cb.line_law)) for ca, cb in mixed]
+        self.fix_a = [(ca.row, convert_table(cb.line_law, ca.line_law)) for ca, cb in mixed]
 
     def far_sends_rai(self, span):
         far = self.b if span is self.a else self.a
@@ -108,8 +112,12 @@ class Crossover(SpanCable):
     def route(self, emu, T, R):
         if not rx_blocked(self.b):
             R[self.rows_b] = T[self.rows_a]
+            for row, table in self.fix_b:
+                R[row] = table[R[row]]
         if not rx_blocked(self.a):
             R[self.rows_a] = T[self.rows_b]
+            for row, table in self.fix_a:
+                R[row] = table[R[row]]
 
     def move_frames(self, emu):
         for ca, cb in self.hdlc:
