@@ -2,7 +2,7 @@
 import socket
 import time
 
-from pycallcenter.ss7 import mtp3
+from pycallcenter.ss7.stack import SignallingPoint
 
 FCS = b"\x00\x00"  # libss7 neither computes nor checks the 2 FCS octets, but expects them
 
@@ -16,8 +16,10 @@ class Libss7Link:
         theirs.setblocking(False)
         self._theirs = theirs
         self.peer = peers_libss7.Libss7Peer(theirs.fileno(), peer_pc, our_pc, variant)
-        self.mtp3 = mtp3.Mtp3(our_pc, variant)
-        self.mtp3.add_link(0, peer_pc)
+        self.sp = SignallingPoint(our_pc, variant)
+        self.sp.add_link(0, peer_pc)
+        self.isup = self.sp.add_circuits(peer_pc, range(1, 32))
+        self.mtp3 = self.sp.mtp3
         self.t0 = time.monotonic()
         self.peer_events = []
         self.our_events = []
@@ -29,7 +31,7 @@ class Libss7Link:
 
     def start(self):
         self.peer.start()
-        self.mtp3.start(self.now())
+        self.sp.start(self.now())
 
     def run(self, seconds, until=None):
         """Run both sides for up to seconds; stop early once until() is true. Returns until()'s last value."""
@@ -43,12 +45,12 @@ class Libss7Link:
                 except BlockingIOError:
                     break
                 self.received.append(su[:-2])
-                self._ours(self.mtp3.receive(0, su[:-2], now))
-            deadline = self.mtp3.next_deadline()
+                self._ours(self.sp.receive(0, su[:-2], now))
+            deadline = self.sp.next_deadline()
             if deadline is not None and deadline <= now:
-                self._ours(self.mtp3.handle_timer(now))
+                self._ours(self.sp.handle_timer(now))
             try:
-                self.ours_sock.send(self.mtp3.pull(0, now) + FCS)
+                self.ours_sock.send(self.sp.pull(0, now) + FCS)
             except BlockingIOError:
                 pass
             if until is not None and until():
@@ -61,6 +63,27 @@ class Libss7Link:
             self.our_events.append(ev)
             if self.on_our_event:
                 self.on_our_event(ev, self.now())
+
+    def wait_peer(self, name, seconds=2.0, **match):
+        """Run until libss7 reports event name (e.g. "IAM") with the given fields; return it."""
+        def found():
+            return next((e for e in self.peer_events if e["name"].endswith(name) and
+                         all(e.get(k) == v for k, v in match.items())), None)
+        self.run(seconds, until=lambda: found() is not None)
+        ev = found()
+        assert ev is not None, f"libss7 never reported {name} {match}; saw {[e['name'] for e in self.peer_events]}"
+        self.peer_events.remove(ev)
+        return ev
+
+    def wait_ours(self, predicate, seconds=2.0):
+        """Run until one of our events satisfies predicate; return it."""
+        def found():
+            return next((e for e in self.our_events if predicate(e)), None)
+        self.run(seconds, until=lambda: found() is not None)
+        ev = found()
+        assert ev is not None, f"no matching event of ours; saw {self.our_events[-8:]} {[s.hex() for s in self.received if len(s) > 3][-3:]}"
+        self.our_events.remove(ev)
+        return ev
 
     def close(self):
         self.ours_sock.close()

@@ -54,3 +54,95 @@ def test_we_send_sios_before_start_and_libss7_aligns_after(libss7):
         assert link.run(6, until=lambda: link.mtp3.route_available(2))
     finally:
         link.close()
+
+
+from pycallcenter.ss7 import isup as I  # noqa: E402
+
+
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_call_from_us_to_libss7(link_up, variant):
+    link = link_up(variant)
+    link.isup.call(1, "5551234", "2025550100", link.now())
+    iam = link.wait_peer("IAM", cic=1)
+    assert (iam["called"], iam["calling"], iam["opc"]) == ("5551234", "2025550100", 1)
+    link.peer.send("acm", 1)
+    assert link.wait_ours(lambda e: isinstance(e, I.CallProgress)).kind == "ACM"
+    link.peer.send("anm", 1)
+    link.wait_ours(lambda e: e == I.Answered(1))
+    link.isup.release(1, link.now(), cause=16)
+    assert link.wait_peer("REL", cic=1)["cause"] == 16
+    link.peer.send("rlc", 1)
+    link.wait_ours(lambda e: e == I.Released(1, 16, "local"))
+    assert link.isup.state(1) == I.IDLE
+
+
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_call_from_libss7_to_us(link_up, variant):
+    link = link_up(variant)
+    link.peer.iam(2, "5551234", "2025550100")
+    inc = link.wait_ours(lambda e: isinstance(e, I.IncomingCall))
+    assert (inc.cic, inc.called, inc.calling) == (2, "5551234", "2025550100")
+    link.isup.alert(2, link.now())
+    link.wait_peer("ACM", cic=2)
+    link.isup.answer(2, link.now())
+    link.wait_peer("ANM", cic=2)
+    link.peer.send("rel", 2, 16)
+    link.wait_ours(lambda e: e == I.Released(2, 16, "remote"))
+    link.wait_peer("RLC", cic=2)
+    assert link.isup.state(2) == I.IDLE
+
+
+def test_group_reset_both_ways(link_up):
+    link = link_up()
+    link.peer.send_range("grs", 1, 4)
+    ev = link.wait_peer("GRA", cic=1)
+    assert (ev["endcic"], ev["status"]) == (4, [0, 0, 0, 0])
+    link.isup.group_reset(5, 4, link.now())
+    ev = link.wait_peer("GRS", cic=5)
+    assert ev["endcic"] == 8
+    link.peer.send_range("gra", 5, 8, [0, 0, 0, 0])
+    link.wait_ours(lambda e: e == I.MaintenanceAck("GRS", (5, 6, 7, 8)))
+
+
+def test_circuit_group_blocking_both_ways(link_up):
+    link = link_up()
+    link.isup.group_block(1, 3, link.now())
+    ev = link.wait_peer("CGB", cic=1)
+    assert (ev["endcic"], ev["status"][:3]) == (3, [1, 1, 1])
+    link.peer.send_range("cgba", 1, 3, [1, 1, 1])
+    link.wait_ours(lambda e: e == I.MaintenanceAck("CGB", (1, 2, 3)))
+    assert link.isup.blocked(2)[0] == {"maintenance"}
+    link.isup.group_block(1, 3, link.now(), unblock=True)
+    link.wait_peer("CGU", cic=1)
+    link.peer.send_range("cgua", 1, 3, [1, 1, 1])
+    link.wait_ours(lambda e: e == I.MaintenanceAck("CGU", (1, 2, 3)))
+    assert link.isup.blocked(2) == (set(), set())
+    link.peer.send_range("cgb", 10, 12, [1, 1, 1], 0)
+    link.wait_peer("CGBA", cic=10)
+    assert link.isup.blocked(11)[1] == {"maintenance"}
+    link.peer.send_range("cgu", 10, 12, [1, 1, 1], 0)
+    link.wait_peer("CGUA", cic=10)
+    assert link.isup.blocked(11) == (set(), set())
+
+
+def test_blocking_and_reset_both_ways(link_up):
+    link = link_up()
+    link.peer.send("blo", 5)
+    link.wait_peer("BLA", cic=5)
+    assert link.isup.blocked(5)[1] == {"maintenance"}
+    link.peer.send("ubl", 5)
+    link.wait_peer("UBA", cic=5)
+    link.isup.block(6, link.now())
+    link.wait_peer("BLO", cic=6)
+    link.peer.send("bla", 6)
+    link.wait_ours(lambda e: e == I.MaintenanceAck("BLO", (6,)))
+    link.isup.unblock(6, link.now())
+    link.wait_peer("UBL", cic=6)
+    link.peer.send("uba", 6)
+    link.wait_ours(lambda e: e == I.MaintenanceAck("UBL", (6,)))
+    link.peer.send("rsc", 7)
+    link.wait_peer("RLC", cic=7)
+    link.isup.reset(8, link.now())
+    link.wait_peer("RSC", cic=8)
+    link.peer.send("rlc", 8)
+    link.wait_ours(lambda e: e == I.MaintenanceAck("RSC", (8,)))

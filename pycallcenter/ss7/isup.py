@@ -42,7 +42,7 @@ class IsupTimers:
 # -- events ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IncomingCall:
-    """An IAM (after COT when continuity was required) seized cic."""
+    """An IAM (after COT when continuity was required) seized cic; called is without the ST digit."""
     cic: int
     called: str
     calling: str
@@ -482,7 +482,8 @@ class Isup:
         return events + [self._incoming(msg)]
 
     def _incoming(self, msg):
-        called = msg.params.get("called_party_number", {}).get("digits", "")
+        # ST (end of pulsing, nibble F) ends the number; the event gives just the digits
+        called = msg.params.get("called_party_number", {}).get("digits", "").rstrip("F")
         calling = msg.params.get("calling_party_number", {}).get("digits", "")
         return IncomingCall(msg.cic, called, calling, msg)
 

@@ -46,6 +46,7 @@ MESSAGES = {
 }
 ANSI_MESSAGES = dict(MESSAGES)
 ANSI_MESSAGES["IAM"] = (0x01, _IAM_F[:3], ("user_service_information", "called_party_number"), True)
+ANSI_MESSAGES["RLC"] = (0x10, (), (), False)  # T1.113 RLC has no optional part (libss7 ANSI agrees)
 FIXED_LENGTH = {
     "nature_of_connection_indicators": 1, "forward_call_indicators": 2, "calling_partys_category": 1,
     "transmission_medium_requirement": 1, "information_request_indicators": 2, "information_indicators": 2,
@@ -145,6 +146,8 @@ def decode_isup(data, variant="itu"):
             raise DecodeError(f"message ends inside this {length}-octet parameter", element=pname, offset=pos)
         params[pname] = _body(pname, body, data[pos:pos + length], pos)
         pos += length
+    if opt and pos + len(var) == end:
+        opt = False  # tolerate peers (and older versions) that leave out an empty optional part's pointer
     nptr = len(var) + opt
     if pos + nptr > end:
         raise DecodeError("message ends inside the pointers", element="pointer", offset=pos)
