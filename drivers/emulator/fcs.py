@@ -1,30 +1,11 @@
-"""FCS-16 (ITU-T Q.921 / ISO 3309, CRC-CCITT reflected) for D-channel frames crossing emulated cables.
+"""FCS on D-channel frames crossing emulated cables: appended by the sender, checked by the receiver.
 
-Kept minimal here because pycallcenter.dsp.hdlc was not available when the emulator was written; the
-emulator only needs append and check on whole frames.
+The emulator moves whole frames rather than bit-stuffed octets, so only the FCS of
+pycallcenter.dsp.hdlc is needed: flipped bits show up as a bad FCS at the far end.
 """
 from __future__ import annotations
 
-import functools
-
-
-@functools.lru_cache(maxsize=1)
-def _table() -> tuple:
-    out = []
-    for b in range(256):
-        v = b
-        for _ in range(8):
-            v = (v >> 1) ^ 0x8408 if v & 1 else v >> 1
-        out.append(v)
-    return tuple(out)
-
-
-def fcs16(data: bytes) -> int:
-    """Return the FCS-16 of data (ones' complement of the CRC, as sent on the line)."""
-    t, crc = _table(), 0xFFFF
-    for b in data:
-        crc = (crc >> 8) ^ t[(crc ^ b) & 0xFF]
-    return crc ^ 0xFFFF
+from pycallcenter.dsp.hdlc import fcs16
 
 
 def with_fcs(payload: bytes) -> bytes:
