@@ -212,3 +212,23 @@ def test_boardconf_command(tmp_path, capsys):
     bad.write_text("[board]\nblocksize = 2\n")
     assert cli.main(["boardconf", "check", str(bad)]) == 1
     assert f"{bad}:2:" in capsys.readouterr().err
+
+
+def test_docs_examples_parse():
+    import pathlib
+    import re
+
+    doc = pathlib.Path(__file__).resolve().parents[1] / "docs" / "boards.md"
+    blocks = re.findall(r"```toml\n(.*?)```", doc.read_text(), re.S)
+    boards = [parse_config(b) for b in blocks if b.startswith("[board]")]
+    assert [c.name for c in boards] == ["pri-e1", "t1-rbs", "analog8"]
+    assert boards[2].channels[5].signalling is Signalling.FXS_KS
+    (emulator_block,) = [b for b in blocks if b.startswith("[emulator]")]
+    spans = "".join(f'[[span]]\nspan = {n}\nframing = "ccs"\n' for n in (1, 2, 3, 4))
+    analog = '[[span]]\nspan = 5\nkind = "fxs"\nchannels = 4\n[[span]]\nspan = 6\nkind = "fxo"\nchannels = 4\n'
+    sigs = '[[channels]]\nsignalling = "fxo_ks"\nchannels = "125-128"\n'
+    sigs += '[[channels]]\nsignalling = "fxs_ks"\nchannels = "129-132"\n'
+    text = (spans + analog + sigs + emulator_block).replace('"32-33"', '"125-126"').replace('"36-37"', '"129-130"')
+    text = text.replace('"38-39"', '"131-132"').replace("channels = 34\n", "channels = 127\n")
+    emu = Emulator(parse_config(text))
+    assert sorted(emu.far_ends) == ["agent1", "pstn", "pstn131", "pstn132"]
