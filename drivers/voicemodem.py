@@ -64,11 +64,11 @@ class VoiceModem:
                 line = bytes(self._buf[:nl]).decode("ascii", "replace").strip()
                 del self._buf[: nl + 1]
                 return line
-            if time.monotonic() > deadline:
-                return None
-            chunk = self.ser.read(256)
+            chunk = self.ser.read(256)  # at least one read, even when the deadline has passed
             if chunk:
                 self._buf += chunk
+            elif time.monotonic() > deadline:
+                return None
 
     def _unsolicited(self, line):
         """Record a line the modem sent on its own (rings, caller ID); return True if it was one."""
@@ -134,6 +134,8 @@ class VoiceModem:
                 if line:
                     self._unsolicited(line)
                 deadline = time.monotonic()  # after the first line, drain only what is already there
+            if self._cid and not self._buf:  # a complete caller-ID block: report it before the next ring
+                self._flush_cid()
         events, self._events = self._events, []
         return events
 
@@ -246,3 +248,10 @@ class VoiceModem:
         finally:
             self.ser.close()
             self.ser = None
+
+
+def open_board(config, **options):
+    """Return the board of one FXO line on a voice modem (backend "voicemodem"; options: port, baudrate, vsm)."""
+    from .voicemodem_board import open_board as _open
+
+    return _open(config, **options)

@@ -238,3 +238,94 @@ def test_cid_lines_and_u8_conversion():
     assert parse_cid_line("NAME = O'BRIEN") == ("name", "O'BRIEN")
     assert parse_cid_line("RING") is None and parse_cid_line("FOO = 1") is None
     assert int16_to_u8(np.array([-32768, 0, 32767], np.int16)) == bytes([0, 128, 255])
+
+
+# --- the modem as a board of the driver API ---------------------------------------------------------
+MODEM_BOARD = """
+[[span]]
+span = 1
+kind = "fxo"
+channels = 1
+[[channels]]
+signalling = "fxs_ks"
+channels = "1"
+law = "ulaw"
+"""
+
+
+@pytest.fixture
+def modem_board():
+    from pycallcenter.drivers import open_board, parse_config
+
+    fake = FakeModem()
+    board = open_board(parse_config(MODEM_BOARD), backend="voicemodem", port=fake.path)
+    yield fake, board
+    board.close()
+    fake.close()
+
+
+def _poll_until(board, pred, seconds=2.0):
+    got = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got += board.poll_events()
+        if pred(got):
+            break
+        time.sleep(0.01)
+    return got
+
+
+def test_board_reports_rings_and_caller_id_as_ring_events(modem_board):
+    from pycallcenter.drivers import EventKind
+
+    fake, board = modem_board
+    assert board.span(1).status().desc.startswith("V.253 voice modem on ")
+    fake.say("RING", "DATE = 0321", "TIME = 1405", "NMBR = 5551234", "NAME = ADA", "RING")
+    events = _poll_until(board, lambda ev: len(ev) >= 3)
+    assert [e.kind for e in events] == [EventKind.RING_BEGIN, EventKind.RING_END, EventKind.RING_BEGIN]
+    assert events[1].data == {"date": "0321", "time": "1405", "number": "5551234", "name": "ADA"}
+    assert all(e.channel == 1 and e.span == 1 for e in events)
+
+
+def test_board_answers_streams_g711_both_ways_and_hangs_up(modem_board):
+    from pycallcenter.drivers import EventKind, HookOp
+    from pycallcenter.dsp import g711
+
+    fake, board = modem_board
+    group = board.open([1])
+    line = board.channel(1)
+    line.hook(HookOp.OFF)
+    assert fake.hook == 1 and fake.mode == "duplex"
+    incoming = bytes(range(60, 220)) + DLE + b"7" + bytes(range(70, 230)) + DLE + b"l"
+    fake.send(incoming)
+    first, second = group.read(), group.read()
+    want = g711.ulaw_encode(u8_to_int16(bytes(range(60, 220))))
+    assert np.array_equal(first[0], want)
+    events = _poll_until(board, lambda ev: len(ev) >= 2)
+    assert [(e.kind, e.data) for e in events] == [(EventKind.DTMF, {"digit": "7"}), (EventKind.ON_HOOK, {})]
+    out = g711.ulaw_encode((np.arange(160) * 100 - 8000).astype(np.int16))
+    group.write(out.reshape(1, -1))
+    line.hook(HookOp.ON)
+    assert fake.hook == 0 and board.modem.mode == "command"
+    assert bytes(fake.played) == int16_to_u8(g711.ulaw_decode(out))
+    assert second.shape == (1, 160)
+
+
+def test_board_refuses_what_a_modem_cannot_do_and_bad_configs(modem_board):
+    from pycallcenter.drivers import HookOp, open_board, parse_config
+
+    fake, board = modem_board
+    board.open([1])
+    with pytest.raises(HardwareError, match="cannot apply gains"):
+        board.channel(1).set_gains(3.0, 0.0)
+    with pytest.raises(HardwareError, match="cannot signal flash"):
+        board.channel(1).hook(HookOp.FLASH)
+    board.channel(1).dial("12")
+    assert fake.dtmf_sent == "12"
+    two = MODEM_BOARD.replace("channels = 1", "channels = 2").replace('channels = "1"', 'channels = "1-2"')
+    fake2 = FakeModem()
+    try:
+        with pytest.raises(ValueError, match="one span"):
+            open_board(parse_config(two), backend="voicemodem", port=fake2.path)
+    finally:
+        fake2.close()
