@@ -69,12 +69,67 @@ void pri_set_message(void (*__pri_error)(struct pri *pri, char *));
 void pri_display_options_send(struct pri *ctrl, unsigned long flags);
 void pri_display_options_receive(struct pri *ctrl, unsigned long flags);
 void peer_pri_quiet(void);
+int peer_pri_bench(int ncalls, int switchtype);
 """
 
-_SOURCE = """
+_SOURCE = r"""
 #include <libpri.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 static void peer_pri_silent(struct pri *pri, char *s) { (void)pri; (void)s; }
 void peer_pri_quiet(void) { pri_set_error(peer_pri_silent); pri_set_message(peer_pri_silent); }
+
+/* Yardstick: a CPE and a network libpri back to back on a socketpair, in C so the figure is libpri's.
+   Each call: CPE SETUP, network answers (CONNECT), CPE hangs up on ANSWER, clearing completes.
+   Returns the number of calls completed (the CPE's call reached HANGUP_ACK/HANGUP). */
+int peer_pri_bench(int ncalls, int switchtype)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+        return -1;
+    struct pri *side[2];
+    side[0] = pri_new(sv[0], PRI_NETWORK, switchtype);
+    side[1] = pri_new(sv[1], PRI_CPE, switchtype);
+    int up = 0, done = 0, active = 0;
+    long idle = 0;
+    char called[] = "5551234", calling[] = "2025550100";
+    while (done < ncalls && idle < 1000) {
+        if (up == 2 && !active) {
+            q931_call *c = pri_new_call(side[1]);
+            struct pri_sr *sr = pri_sr_new();
+            pri_sr_set_channel(sr, 1, 1, 0);
+            pri_sr_set_bearer(sr, 0, 0x23);
+            pri_sr_set_called(sr, called, 0, 1);
+            pri_sr_set_caller(sr, calling, NULL, 0, 0);
+            pri_setup(side[1], c, sr);
+            pri_sr_free(sr);
+            active = 1;
+        }
+        struct pollfd p[2] = {{sv[0], POLLIN, 0}, {sv[1], POLLIN, 0}};
+        if (poll(p, 2, 10) <= 0) {
+            idle++;
+        }
+        for (int i = 0; i < 2; i++) {
+            pri_event *e = (p[i].revents & POLLIN) ? pri_check_event(side[i]) : pri_schedule_run(side[i]);
+            if (!e)
+                continue;
+            switch (e->e) {
+            case PRI_EVENT_DCHAN_UP: up++; break;
+            case PRI_EVENT_RING: pri_answer(side[i], e->ring.call, e->ring.channel, 0); break;
+            case PRI_EVENT_ANSWER: pri_hangup(side[i], e->answer.call, 16); break;
+            case PRI_EVENT_HANGUP_REQ: pri_hangup(side[i], e->hangup.call, e->hangup.cause); break;
+            case PRI_EVENT_HANGUP: pri_hangup(side[i], e->hangup.call, e->hangup.cause);
+                if (i == 1) { done++; active = 0; } break;
+            case PRI_EVENT_HANGUP_ACK: if (i == 1) { done++; active = 0; } break;
+            default: break;
+            }
+        }
+    }
+    close(sv[0]);
+    close(sv[1]);
+    return done;
+}
 """
 
 EVENT_NAMES = {1: "DCHAN_UP", 2: "DCHAN_DOWN", 3: "RESTART", 5: "RING", 6: "HANGUP", 7: "RINGING", 8: "ANSWER",

@@ -3,8 +3,8 @@
 An IE keeps its raw body, so a decoded message rebuilds byte for byte whether or not the IE is known.
 Bodies are octet-oriented construct Structs (one Byte per octet, optional octets behind ``If``): bit
 fields are read in the views, because construct's BitStruct costs ~40 us per IE here against ~3 us for
-a compiled byte Struct. Parsed bodies are memoised by their bytes (they repeat call after call) and must
-be treated as read-only.
+a compiled byte Struct. Parsed bodies and built IEs are memoised (they repeat call after call) and must be treated as
+read-only.
 """
 import io
 
@@ -47,14 +47,14 @@ def _number(with_3a):
 _REDIRECTING = Struct(
     "o3" / Byte,
     "o3a" / If((this.o3 & 0x80) == 0, Byte),
-    "o3b" / If(lambda c: c.o3a is not None and not c.o3a & 0x80, Byte),
+    "o3b" / If((this.o3 & 0x80) == 0, If((this.o3a & 0x80) == 0, Byte)),
     "digits" / GreedyString("latin-1"),
 )
 _CHANNEL = Struct(
     "o3" / Byte,
     "interface_id" / If((this.o3 & 0x40) != 0, Byte),
     "o32" / If((this.o3 & 0x23) == 0x21, Byte),
-    "number" / If(lambda c: c.o32 is not None and not c.o32 & 0x10, Byte),
+    "number" / If((this.o3 & 0x23) == 0x21, If((this.o32 & 0x10) == 0, Byte)),
     "rest" / GreedyBytes,
 )
 
@@ -292,13 +292,23 @@ _VIEWS = {
 
 # --- builders: each returns an IE whose body was built by its construct codec ---
 
+_BUILT = {}
+
+
 def build(name, codeset=0, **fields):
     """Return an IE built from raw construct fields (octet names as in the body Struct)."""
+    key = (name, codeset, tuple(fields.items()))
+    hit = _BUILT.get(key)
+    if hit is not None:
+        return hit  # IEs are never mutated once built, and the same ones recur call after call
     ie_id = IE_IDS[name]
     _, codec = BODIES[(0, ie_id)]
     body = codec.build(fields)
-    parsed = codec.parse(body)
-    return IE(codeset, ie_id, body, parsed, name)
+    item = IE(codeset, ie_id, body, parse_body(codeset, ie_id, body, 0)[1], name)
+    if len(_BUILT) >= _MEMO_MAX:
+        _BUILT.clear()
+    _BUILT[key] = item
+    return item
 
 
 def raw(codeset, ie_id, body):

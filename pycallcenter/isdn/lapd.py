@@ -75,6 +75,7 @@ class Link:
         self.peer_busy = False
         self.reject_exception = False
         self.l3_initiated = False
+        self.ack_pending = False  # an I frame to acknowledge: RR goes out at pop_frames unless an I frame carried N(R)
         self.pending = []  # I-frame payloads not yet sent
         self.unacked = {}  # N(S) -> payload of sent, unacknowledged I frames
         self.t200_at = None
@@ -131,6 +132,10 @@ class Link:
     # --- I/O ---
     def pop_frames(self):
         """Return and forget the frames queued for transmission (address field first, no FCS)."""
+        if self.ack_pending:
+            self.ack_pending = False
+            if self.is_up:
+                self._send_s("RR", 1 - self.cmd_cr, 0)
         out, self._out = self._out, []
         return out
 
@@ -200,6 +205,8 @@ class Link:
         self._emit(Frame(kind, self.sapi, self.tei, cr, pf))
 
     def _send_s(self, kind, cr, pf):
+        if cr != self.cmd_cr:
+            self.ack_pending = False  # any supervisory response carries V(R)
         self._emit(Frame(kind, self.sapi, self.tei, cr, pf, nr=self.vr))
 
     def _reset_to_idle(self):
@@ -238,6 +245,7 @@ class Link:
             info = self.pending.pop(0)
             self.unacked[self.vs] = info
             self._emit(Frame("I", self.sapi, self.tei, self.cmd_cr, 0, self.vs, self.vr, info))
+            self.ack_pending = False
             self.vs = (self.vs + 1) % MOD
             self.t203_at = None
             if self.t200_at is None:
@@ -307,10 +315,9 @@ class Link:
             self._nr_error(frame.nr, now, events)
             return
         self._update_ack(frame.nr, now)
-        before = len(self._out)
+        if not acked:
+            self.ack_pending = True
         self._push(now)
-        if not acked and len(self._out) == before:
-            self._send_s("RR", 1 - self.cmd_cr, 0)
 
     def _on_s(self, frame, command, now, events):
         if self.state not in (ESTABLISHED, TIMER_RECOVERY):
