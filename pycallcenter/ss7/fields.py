@@ -11,27 +11,29 @@ import construct
 
 # nibble values 0-15 as characters; 0xB/0xC are "code 11/12", 0xF is ST (end of pulsing)
 DIGIT_CHARS = "0123456789ABCDEF"
-_PAIRS = [DIGIT_CHARS[b & 15] + DIGIT_CHARS[b >> 4] for b in range(256)]
+_SWAP = bytes((b >> 4) | ((b & 15) << 4) for b in range(256))  # low nibble first -> hex() order
 _NIBBLE = {ch: i for i, ch in enumerate(DIGIT_CHARS)}
 _NIBBLE.update({ch.lower(): i for i, ch in enumerate(DIGIT_CHARS)})
 
 
 def bcd_decode(data, odd):
     """Return the digit string packed low-nibble-first in data (odd: last high nibble is filler)."""
-    text = "".join([_PAIRS[b] for b in data])
+    text = bytes(data).translate(_SWAP).hex().upper()
     return text[:-1] if odd and text else text
 
 
 def bcd_encode(digits):
     """Return (packed octets, odd flag) for a digit string of 0-9, A-F."""
+    odd = len(digits) & 1
+    padded = digits + "0" if odd else digits
     try:
-        nibbles = [_NIBBLE[ch] for ch in digits]
-    except KeyError as exc:
-        raise ValueError(f"digit {exc.args[0]!r} is not 0-9 or A-F") from None
-    odd = len(nibbles) & 1
-    if odd:
-        nibbles.append(0)
-    return bytes(nibbles[i] | (nibbles[i + 1] << 4) for i in range(0, len(nibbles), 2)), odd
+        raw = bytes.fromhex(padded)
+    except ValueError:
+        raw = b""
+    if len(raw) * 2 != len(padded):  # fromhex also skips spaces; digits may not contain any
+        bad = next((ch for ch in digits if ch not in _NIBBLE), " ")
+        raise ValueError(f"digit {bad!r} is not 0-9 or A-F")
+    return raw.translate(_SWAP), odd
 
 
 class Body(construct.Construct):
@@ -81,7 +83,7 @@ class Fields(Body):
     def _compile(self):
         n = self.size
         fetch = "data[0]" if n == 1 else f"int.from_bytes(data[0:{n}], 'little')"
-        items, packs, checks = [], [], []
+        items, packs, lines = [], [], []
         shift = 0
         odd_expr = "0"
         for name, width in self.layout:
@@ -91,7 +93,10 @@ class Fields(Body):
                 odd_expr = expr
             elif not name.startswith("spare"):
                 items.append(f"{name!r}: {expr}")
-                packs.append(f"(_ck(value.get({name!r}, 0), {mask}, {name!r}) << {shift})")
+                var = f"f{len(lines)}"
+                lines.append(f"    {var} = get({name!r}, 0)\n"
+                             f"    if not 0 <= {var} <= {mask}: _bad({name!r}, {var}, {mask})\n")
+                packs.append(f"({var} << {shift})" if shift else var)
             if name == "odd":
                 packs.append(f"(odd << {shift})")
             shift += width
@@ -114,10 +119,12 @@ class Fields(Body):
             f"    v = {fetch}\n"
             f"    return {{{', '.join(items)}}}\n"
             f"def encode(value):\n"
+            f"    get = value.get\n"
+            + "".join(lines) +
             f"    {build_tail}\n"
             f"    return ({packed}).to_bytes({n}, 'little'){suffix}\n"
         )
-        namespace = {"_bcd": bcd_decode, "_bcde": bcd_encode, "_ck": _check, "_Short": ShortBody}
+        namespace = {"_bcd": bcd_decode, "_bcde": bcd_encode, "_bad": _bad, "_Short": ShortBody}
         exec(compile(source, f"<ss7 fields {self.names}>", "exec"), namespace)
         return namespace["decode"], namespace["encode"]
 
@@ -126,7 +133,5 @@ class ShortBody(Exception):
     """A body is shorter than its fixed part (turned into DecodeError by the caller, who knows where)."""
 
 
-def _check(value, mask, name):
-    if not isinstance(value, int) or value < 0 or value > mask:
-        raise ValueError(f"field {name} = {value!r} does not fit in {mask.bit_length()} bits")
-    return value
+def _bad(name, value, mask):
+    raise ValueError(f"field {name} = {value!r} does not fit in {mask.bit_length()} bits")

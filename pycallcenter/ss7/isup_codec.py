@@ -56,18 +56,21 @@ FIXED_LENGTH = {
 CIC_MASK = {"itu": 0x0FFF, "ansi": 0x3FFF}
 
 
-def _tables(variant, messages, params):
-    by_code = {}
+def _tables(messages, params):
+    """Return (decode table by code, encode table by name) with each message's parameter bodies resolved."""
+    by_code, by_name = {}, {}
+    codes = {name: code for code, (name, _) in params.items()}
     for name, (code, fixed, var, opt) in messages.items():
-        fixed_bodies = tuple((p, params[P.CODES[p]][1], FIXED_LENGTH[p]) for p in fixed)
-        var_bodies = tuple((p, params[P.CODES[p]][1]) for p in var)
+        fixed_bodies = tuple((p, params[codes[p]][1], FIXED_LENGTH[p]) for p in fixed)
+        var_bodies = tuple((p, params[codes[p]][1]) for p in var)
         by_code[code] = (name, fixed_bodies, var_bodies, opt)
-    return by_code
+        by_name[name] = (code, fixed_bodies, var_bodies, opt, frozenset(fixed) | frozenset(var))
+    return by_code, by_name
 
 
 _VARIANTS = {
-    "itu": (_tables("itu", MESSAGES, P.PARAMETERS), MESSAGES, P.PARAMETERS, P.CODES),
-    "ansi": (_tables("ansi", ANSI_MESSAGES, P.ANSI_PARAMETERS), ANSI_MESSAGES, P.ANSI_PARAMETERS, P.ANSI_CODES),
+    "itu": _tables(MESSAGES, P.PARAMETERS) + (P.PARAMETERS, P.CODES),
+    "ansi": _tables(ANSI_MESSAGES, P.ANSI_PARAMETERS) + (P.ANSI_PARAMETERS, P.ANSI_CODES),
 }
 
 
@@ -141,22 +144,33 @@ def decode_isup(data, variant="itu"):
     params = {}
     pos = 3
     end = len(data)
-    for pname, body, length in fixed:
-        if pos + length > end:
-            raise DecodeError(f"message ends inside this {length}-octet parameter", element=pname, offset=pos)
-        params[pname] = _body(pname, body, data[pos:pos + length], pos)
-        pos += length
-    if opt and pos + len(var) == end:
-        opt = False  # tolerate peers (and older versions) that leave out an empty optional part's pointer
-    nptr = len(var) + opt
-    if pos + nptr > end:
-        raise DecodeError("message ends inside the pointers", element="pointer", offset=pos)
-    for i, (pname, body) in enumerate(var):
-        ptr = pos + i
-        start = ptr + data[ptr]
-        if data[ptr] == 0 or start >= end or start + 1 + data[start] > end:
-            raise DecodeError("pointer or length points past the end of the message", element=pname, offset=ptr)
-        params[pname] = _body(pname, body, data[start + 1:start + 1 + data[start]], start)
+    pname = None
+    # one try around the whole loop (not per body): the error names whichever parameter was being read
+    try:
+        for pname, body, length in fixed:
+            if pos + length > end:
+                raise DecodeError(f"message ends inside this {length}-octet parameter", element=pname, offset=pos)
+            params[pname] = body.decode(data[pos:pos + length])
+            pos += length
+        if opt and pos + len(var) == end:
+            opt = False  # tolerate peers (and older versions) that leave out an empty optional part's pointer
+        if pos + len(var) + opt > end:
+            raise DecodeError("message ends inside the pointers", element="pointer", offset=pos)
+        for i, (pname, body) in enumerate(var):
+            ptr = pos + i
+            start = ptr + data[ptr]
+            if data[ptr] == 0 or start >= end or start + 1 + data[start] > end:
+                raise DecodeError("pointer or length points past the end of the message", element=pname,
+                                  offset=ptr)
+            pos_err = start
+            params[pname] = body.decode(data[start + 1:start + 1 + data[start]])
+        pname = None
+    except (ShortBody, ValueError, IndexError) as exc:
+        if isinstance(exc, DecodeError):
+            raise
+        where = pos_err if pname in dict(var) else pos
+        text = f"needs at least {exc.args[0]} octets" if isinstance(exc, ShortBody) else str(exc)
+        raise DecodeError(text, element=pname, offset=where) from None
     if opt:
         ptr = pos + len(var)
         if data[ptr]:
@@ -177,62 +191,62 @@ def _decode_unknown(data, cic, params_table):
 
 def encode_isup(msg, variant="itu"):
     """Return the octets (CIC onward) of an IsupMessage; raises ValueError if a mandatory parameter is missing."""
-    _, messages, params_table, codes = _variant(variant)
+    _, by_name, params_table, codes = _variant(variant)
     cic = msg.cic
     if not 0 <= cic <= CIC_MASK[variant]:
         raise ValueError(f"CIC {cic} out of range for {variant}")
     if msg.type.startswith("unknown_0x"):
         return bytes([cic & 0xFF, cic >> 8, int(msg.type[10:], 16)]) + (msg.raw or b"")
     try:
-        code, fixed, var, opt = messages[msg.type]
+        code, fixed, var, opt, mandatory = by_name[msg.type]
     except KeyError:
         raise ValueError(f"unknown ISUP message type {msg.type!r}") from None
-    out = bytearray((cic & 0xFF, cic >> 8, code))
     params = msg.params
-    for pname in fixed:
-        body = _mandatory(params, pname, params_table, codes).encode(params[pname])
-        if len(body) != FIXED_LENGTH[pname]:
-            raise ValueError(f"{pname} must be {FIXED_LENGTH[pname]} octets")
-        out += body
-    var_bodies = [_mandatory(params, p, params_table, codes).encode(params[p]) for p in var]
-    optional = b""
+    try:
+        out = [bytes((cic & 0xFF, cic >> 8, code))]
+        for pname, body, length in fixed:
+            data = body.encode(params[pname])
+            if len(data) != length:
+                raise ValueError(f"{pname} must be {length} octets")
+            out.append(data)
+        var_bodies = [body.encode(params[pname]) for pname, body in var]
+    except KeyError as exc:
+        raise ValueError(f"mandatory parameter {exc.args[0]} of {msg.type} is missing") from None
+    optional = []
     if opt:
-        mandatory = set(fixed) | set(var)
         for pname, value in params.items():
             if pname in mandatory:
                 continue
             if pname.startswith("unknown_0x"):
-                pcode, body = int(pname[10:], 16), bytes(value["data"])
+                pcode, data = int(pname[10:], 16), bytes(value["data"])
             else:
-                if pname not in codes:
+                pcode = codes.get(pname)
+                if pcode is None:
                     raise ValueError(f"unknown ISUP parameter {pname!r}")
-                pcode = codes[pname]
-                body = params_table[pcode][1].encode(value)
-            if len(body) > 255:
+                data = params_table[pcode][1].encode(value)
+            if len(data) > 255:
                 raise ValueError(f"{pname} is longer than 255 octets")
-            optional += bytes((pcode, len(body))) + body
+            optional.append(bytes((pcode, len(data))))
+            optional.append(data)
         if optional:
-            optional += b"\x00"
+            optional.append(b"\x00")
     nptr = len(var) + opt
-    tail = bytearray()
     pointers = bytearray()
-    for i, body in enumerate(var_bodies):
-        if len(body) > 255:
-            raise ValueError(f"{var[i]} is longer than 255 octets")
-        pointers.append(nptr - i + len(tail))
-        tail.append(len(body))
-        tail += body
+    offset = nptr
+    for i, data in enumerate(var_bodies):
+        if len(data) > 255:
+            raise ValueError(f"{var[i][0]} is longer than 255 octets")
+        pointers.append(offset - i)
+        offset += 1 + len(data)
     if opt:
-        pointers.append(nptr - len(var) + len(tail) if optional else 0)
+        pointers.append(offset - len(var) if optional else 0)
     if any(p > 255 for p in pointers):
         raise ValueError("mandatory variable part too long for 8-bit pointers")
-    return bytes(out + pointers + tail + optional)
-
-
-def _mandatory(params, pname, params_table, codes):
-    if pname not in params:
-        raise ValueError(f"mandatory parameter {pname} is missing")
-    return params_table[codes[pname]][1]
+    out.append(bytes(pointers))
+    for data in var_bodies:
+        out.append(bytes((len(data),)))
+        out.append(data)
+    return b"".join(out + optional)
 
 
 def message_code(name, variant="itu"):
