@@ -103,6 +103,7 @@ SINGLE_OCTET = {0x90: "shift", 0xA0: "more_data", 0xA1: "sending_complete", 0xB0
                 0xD0: "repeat_indicator"}
 
 _MEMO = {}
+_VIEW_MEMO = {}
 _MEMO_MAX = 4096
 
 
@@ -149,6 +150,19 @@ class IE:
 
     def view(self):
         """Return a JSON-able dict: 'name' plus the IE's fields in snake_case."""
+        return dict(self.shared_view())
+
+    def shared_view(self):
+        """Return the view memoised by the IE's bytes (read-only: shared between equal IEs)."""
+        key = (self.codeset, self.ie_id, self.body)
+        out = _VIEW_MEMO.get(key)
+        if out is None:
+            if len(_VIEW_MEMO) >= _MEMO_MAX:
+                _VIEW_MEMO.clear()
+            out = _VIEW_MEMO[key] = self._make_view()
+        return out
+
+    def _make_view(self):
         out = {"name": self.name}
         if self.codeset:
             out["codeset"] = self.codeset

@@ -81,9 +81,11 @@ class Message:
         return None
 
     def fields(self, name):
-        """Return the readable view of the first IE called name, or None."""
-        item = self.get(name)
-        return None if item is None else item.view()
+        """Return the readable view of the first IE called name, or None (read-only: it is shared)."""
+        for item in self.ies:
+            if item.name == name:
+                return item.shared_view()
+        return None
 
     def add(self, item, locking=False):
         """Append an IE, inserting the shift its codeset needs; returns self."""
