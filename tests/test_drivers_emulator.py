@@ -583,3 +583,24 @@ def test_emulator_accepts_paths(tmp_path):
     assert emu.seed == 9 and emu.board.emulator is emu
     with pytest.raises(ValueError, match="already"):
         emu.phone(112)
+
+
+def test_network_span_gives_robbed_bit_channels_a_line_end():
+    cfg = BASE.format(zone="us", seed=1).replace('kind = "crossover"\nspans = [3, 4]',
+                                                 'kind = "network"\nspan = 3\nname = "co"')
+    b = open_board(parse_config(cfg))
+    net = b.emulator.far_ends["co"]
+    co = net.lines[1]  # the central office facing channel 63 (fxs_ks, first channel of span 3)
+    g = b.open([63])
+    co.call()
+    b.step(2)
+    assert kinds(b.poll_events(), 63) == [K.RING_BEGIN]
+    b.channel(63).hook("off")
+    b.step(3)
+    assert co.off_hook and kinds(b.poll_events(), 63) == [K.RING_END]
+    for _ in range(b.emulator.buffers):  # drain the blocks buffered while stepping
+        g.read()
+    co.write_audio(np.full(160, 0x11, np.uint8))
+    assert np.all(g.read() == 0x11)
+    with pytest.raises(ValueError, match="digital span"):
+        b.emulator.pstn_line(64)

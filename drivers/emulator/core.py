@@ -9,6 +9,7 @@ line signalling timers; span counters and alarms. Simulated mode runs ticks when
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -110,10 +111,11 @@ class Emulator:
     def _port(self, number, station: bool):
         ch = self.board.channel(number)
         want = "an FXO port / fxs_* channel" if station else "an FXS port / fxo_* channel"
-        if (ch.signalling.is_station if station else ch.signalling.is_office) is False:
+        if not (ch.signalling.is_station if station else ch.signalling.is_office):
             raise ValueError(f"channel {number} ({ch.signalling.value}) is not {want}")
-        if any(isinstance(end, (Phone, PstnLine)) or hasattr(end, "row")
-               for end in (ch.line.office, ch.line.station) if end is not ch and not isinstance(end, _NullEnd)):
+        if ch.span.kind.digital:
+            raise ValueError(f"channel {number} is on digital span {ch.span.number}: cable the span instead")
+        if not isinstance(ch.line.station if ch.signalling.is_office else ch.line.office, _NullEnd):
             raise ValueError(f"channel {number} is already cabled")
         return ch
 
@@ -159,6 +161,11 @@ class Emulator:
         s.cable = net
         self.cables.append(net)
         self.far_ends[net.name] = net
+        for ch in s.channels:  # robbed-bit channels: the network is the office or the station of each
+            if ch.signalling.is_station:
+                net.lines[ch.offset] = self._add_pstn_line(ch, f"{net.name}.{ch.offset}", self.settings.timing)
+            elif ch.signalling.is_office:
+                net.lines[ch.offset] = self._add_phone(ch, f"{net.name}.{ch.offset}")
         return net
 
     def pair(self, fxs: int, fxo: int):
@@ -174,22 +181,27 @@ class Emulator:
     def pstn_line(self, channel: int, name=None, **timing) -> PstnLine:
         """Plug an emulated PSTN line into FXO port ``channel`` and return it."""
         ch = self._port(channel, True)
-        from dataclasses import replace
-
         t = replace(self.settings.timing, **timing) if timing else self.settings.timing
-        end = PstnLine(self, ch, name or f"pstn{channel}", t)
-        self._attach_line(ch, end, t)
-        self.cables.append(end)
+        end = self._add_pstn_line(ch, name or f"pstn{channel}", t)
         self.far_ends[end.name] = end
+        return end
+
+    def _add_pstn_line(self, ch, name, timing):
+        end = PstnLine(self, ch, name, timing)
+        self._attach_line(ch, end, timing)
+        self.cables.append(end)
         return end
 
     def phone(self, channel: int, name=None) -> Phone:
         """Plug an emulated phone into FXS port ``channel`` and return it."""
-        ch = self._port(channel, False)
-        end = Phone(self, ch, name or f"phone{channel}")
+        end = self._add_phone(self._port(channel, False), name or f"phone{channel}")
+        self.far_ends[end.name] = end
+        return end
+
+    def _add_phone(self, ch, name):
+        end = Phone(self, ch, name)
         self._attach_line(ch, end)
         self.cables.append(end)
-        self.far_ends[end.name] = end
         return end
 
     # --- faults ------------------------------------------------------------------------------------

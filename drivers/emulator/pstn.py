@@ -59,7 +59,9 @@ class NetworkSpan(SpanCable):
     """The network end of a digital span: its audio and D-channel frames exposed to Python.
 
     ``handler(net, now)`` (optional) runs at the start of every tick so a network-side stack can answer;
-    ``last_rx`` is the (channels x blocksize) block the board sent in the previous tick.
+    ``last_rx`` is the (channels x blocksize) block the board sent in the previous tick. Robbed-bit
+    channels get their own far end in ``lines[offset]``: a PstnLine facing an fxs_* channel, a Phone
+    facing an fxo_* one; those carry the channel's signalling and audio instead of write()/read_audio().
     """
 
     def __init__(self, emu, span, name):
@@ -77,6 +79,7 @@ class NetworkSpan(SpanCable):
         self._tx: deque = deque()
         self._rx: deque = deque(maxlen=KEEP_BLOCKS)
         self.last_rx = None
+        self.lines: dict = {}
 
     def __repr__(self):
         return f"<NetworkSpan {self.name} on span {self.span.number}>"
