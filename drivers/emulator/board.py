@@ -211,6 +211,7 @@ class EmulatorBoard(Board):
                 chans.append(ch)
                 channels[num] = ch
             span.channels = tuple(chans)
+            span.audio_rows = np.array([c.row for c in chans if c.signalling.is_audio], dtype=np.intp)
             spans.append(span)
         self.spans = tuple(spans)
         self.channels = channels

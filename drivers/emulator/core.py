@@ -63,6 +63,7 @@ class Emulator:
         self._pending: list = []
         self.sync_source = 0
         self._noise: dict = {}  # row -> rms (linear)
+        self._noise_cache = None
         self._level: dict = {}  # row -> dB
         self._dead: set = set()
         self._idle_chan = None  # per-row idle code in each channel's own law; None: rebuild (law/gain changed)
@@ -252,6 +253,7 @@ class Emulator:
             self._noise.pop(row, None)
         else:
             self._noise[row] = DBM0_RMS * 10.0 ** (float(level_dbm0) / 20.0)
+        self._noise_cache = None
 
     def set_line_level(self, channel: int, gain_db: float = 0.0) -> None:
         """Change the level channel receives by gain_db (line loss or gain)."""
@@ -395,12 +397,23 @@ class Emulator:
                 self._bit_errors(span, R)
         for row, gain in self._level.items():
             R[row] = media.gain_table(self.board.rows[row].line_law, gain)[R[row]]
-        for row, rms in self._noise.items():
-            law = self.board.rows[row].line_law
-            lin = media.decode(R[row], law).astype(np.float64) + self.rng.normal(0.0, rms, self.blocksize)
-            R[row] = media.encode(np.rint(lin), law)
+        for law, rows, rms in self._noise_groups():
+            noise = self.rng.standard_normal((len(rows), self.blocksize)) * rms
+            R[rows] = media.encode(np.rint(media.decode(R[rows], law) + noise), law)
         for row in self._dead:
             R[row] = self._idle_line[row]
+
+    def _noise_groups(self):
+        """Return [(law, rows, rms column)] for the noisy rows, built once per change of the noise settings."""
+        if self._noise_cache is None:
+            by_law: dict = {}
+            for row, rms in sorted(self._noise.items()):
+                rows, levels = by_law.setdefault(self.board.rows[row].line_law, ([], []))
+                rows.append(row)
+                levels.append(rms)
+            self._noise_cache = [(law, np.array(r, dtype=np.intp), np.array(v)[:, None])
+                                 for law, (r, v) in by_law.items()]
+        return self._noise_cache
 
     def _bit_errors(self, span, R):
         bs, rng, c = self.blocksize, self.rng, span.counters
@@ -419,7 +432,7 @@ class Emulator:
             far = (span.cable.b if peer is span else peer) if peer is not None else None
             if e1 and far is not None and far.config.crc4:
                 far.counters["ebitcount"] += hit  # E-bits report our CRC4 errors back to the sender
-        rows = np.array([ch.row for ch in span.channels if ch.signalling.is_audio], dtype=np.intp)
+        rows = span.audio_rows
         n_audio = int(rng.binomial(n_err, 8 * len(span.channels) / frame_bits))
         if n_audio and len(rows):
             pos = rng.integers(0, len(rows) * bs * 8, n_audio)
