@@ -40,7 +40,7 @@ class IsupTimers:
 
 
 # -- events ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IncomingCall:
     """An IAM (after COT when continuity was required) seized cic; called is without the ST digit."""
     cic: int
@@ -49,7 +49,7 @@ class IncomingCall:
     message: IsupMessage = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallProgress:
     """ACM, CPG or SAM on a call; kind is the message type."""
     cic: int
@@ -57,13 +57,13 @@ class CallProgress:
     message: IsupMessage = field(compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Answered:
     """ANM or CON: the call on cic is answered."""
     cic: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Released:
     """The call on cic ended and the circuit is idle; by is "remote", "local", "timer" or "reset"."""
     cic: int
@@ -71,21 +71,21 @@ class Released:
     by: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallFailed:
     """Our outgoing attempt on cic did not proceed (dual seizure lost, blocked); retry elsewhere."""
     cic: int
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Suspended:
     """SUS (True) or RES (False) on an answered call."""
     cic: int
     suspended: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BlockingChanged:
     """Blocking state of cic changed: side "local" (we blocked it) or "remote"; kind "maintenance"/"hardware"."""
     cic: int
@@ -94,20 +94,20 @@ class BlockingChanged:
     blocked: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MaintenanceAck:
     """The far end acknowledged our BLO/UBL/RSC/GRS/CGB/CGU (kind is the acknowledged message) for cics."""
     kind: str
     cics: tuple
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CircuitReset:
     """The far end reset cic (RSC or GRS); any call on it is gone."""
     cic: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProtocolNotice:
     """Something the far end sent was discarded or answered per Q.764 2.9.5; text says what."""
     cic: int
@@ -420,9 +420,9 @@ class Isup:
                 return [ProtocolNotice(c.cic, f"unrecognised message 0x{code:02x} discarded")]
             self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(97, bytes([code]))}))
             return [ProtocolNotice(c.cic, f"unrecognised message 0x{code:02x}: confusion sent")]
-        unknown = [name for name in msg.params if name.startswith("unknown_")]
-        if not unknown:
+        if not msg.has_unknown:
             return None
+        unknown = [name for name in msg.params if name.startswith("unknown_")]
         compat = {e["code"]: e for e in msg.params.get("parameter_compatibility_information", {}).get("entries", [])}
         notify = []
         for name in unknown:

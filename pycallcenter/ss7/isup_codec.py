@@ -77,13 +77,14 @@ _VARIANTS = {
 class IsupMessage:
     """One ISUP message: type name ("IAM"), CIC, parameters by name in wire order (values are dicts)."""
 
-    __slots__ = ("type", "cic", "params", "raw")
+    __slots__ = ("type", "cic", "params", "raw", "has_unknown")
 
-    def __init__(self, type, cic, params=None, raw=None):
+    def __init__(self, type, cic, params=None, raw=None, has_unknown=False):
         self.type = type
         self.cic = cic
         self.params = {} if params is None else params
         self.raw = raw  # body after the message type, for unrecognised message types only
+        self.has_unknown = has_unknown  # decode found parameters it does not know (kept raw)
 
     def __eq__(self, other):
         return (isinstance(other, IsupMessage) and self.type == other.type and self.cic == other.cic
@@ -110,7 +111,8 @@ def _body(name, body, data, offset):
 
 
 def _optional(data, pos, params, table, into):
-    """Decode the optional part starting at pos into the dict ``into``."""
+    """Decode the optional part starting at pos into the dict ``into``; returns True if a parameter was unknown."""
+    unknown = False
     end = len(data)
     while True:
         if pos >= end:
@@ -118,7 +120,7 @@ def _optional(data, pos, params, table, into):
                               offset=pos)
         code = data[pos]
         if code == 0:
-            return
+            return unknown
         if pos + 2 > end or pos + 2 + data[pos + 1] > end:
             name = table[code][0] if code in table else P.unknown_name(code)
             raise DecodeError("parameter runs past the end of the message", element=name, offset=pos)
@@ -126,6 +128,7 @@ def _optional(data, pos, params, table, into):
         entry = table.get(code)
         if entry is None:
             into[P.unknown_name(code)] = {"data": bytes(data[pos + 2:pos + 2 + length])}
+            unknown = True
         else:
             into[entry[0]] = _body(entry[0], entry[1], data[pos + 2:pos + 2 + length], pos)
         pos += 2 + length
@@ -171,11 +174,12 @@ def decode_isup(data, variant="itu"):
         where = pos_err if pname in dict(var) else pos
         text = f"needs at least {exc.args[0]} octets" if isinstance(exc, ShortBody) else str(exc)
         raise DecodeError(text, element=pname, offset=where) from None
+    unknown = False
     if opt:
         ptr = pos + len(var)
         if data[ptr]:
-            _optional(data, ptr + data[ptr], params, params_table, params)
-    return IsupMessage(name, cic, params)
+            unknown = _optional(data, ptr + data[ptr], params, params_table, params)
+    return IsupMessage(name, cic, params, None, unknown)
 
 
 def _decode_unknown(data, cic, params_table):
@@ -202,6 +206,8 @@ def encode_isup(msg, variant="itu"):
     except KeyError:
         raise ValueError(f"unknown ISUP message type {msg.type!r}") from None
     params = msg.params
+    if not params and not fixed and not var:
+        return bytes((cic & 0xFF, cic >> 8, code, 0)) if opt else bytes((cic & 0xFF, cic >> 8, code))
     try:
         out = [bytes((cic & 0xFF, cic >> 8, code))]
         for pname, body, length in fixed:

@@ -7,30 +7,31 @@ something (MSU, LSSU or FISU), so the transport calls it whenever it can send on
 """
 from dataclasses import dataclass
 
-from pycallcenter.errors import DecodeError, LocalProtocolError
-from pycallcenter.ss7.su import decode_su, encode_su
+from pycallcenter.errors import LocalProtocolError
+from pycallcenter.ss7.su import LSSU_STATUS, MAX_SIF, encode_su
 
 MOD = 128
+MAX_SU = 3 + 1 + MAX_SIF + 1  # header, SIO, SIF (and one spare octet some links carry)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class InService:
     """The link is aligned and carries MSUs."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OutOfService:
     """The link failed or could not align; reason says why (Q.703 names)."""
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MsuReceived:
     """An MSU (from the SIO) accepted in sequence."""
     msu: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RemoteProcessorOutage:
     """The far end sends SIPO."""
 
@@ -165,30 +166,32 @@ class Mtp2Link:
 
     def receive(self, su, now):
         """Process one received signal unit (without FCS); returns events. Garbage is counted, never raised."""
-        try:
-            head, msu = decode_su(su)
-        except DecodeError:
+        # header fields read inline (the hot path); su.decode_su is the same layout for tools and tests
+        n = len(su)
+        if n < 3:
+            return self._errored(now)
+        li = su[2] & 0x3F
+        if (n - 3 != li if li < 63 else n - 3 < 63) or n > MAX_SU:
             return self._errored(now)
         self.good_count += 1
         if self.good_count >= SUERM_D:
             self.good_count = 0
             self.suerm = max(0, self.suerm - 1)
-        kind = head["type"]
         state = self.state
-        if kind == "LSSU":
-            return self._lssu(head["status"], now)
-        if state in (NOT_ALIGNED, ALIGNED, PROVING, OUT_OF_SERVICE):
+        if li == 1 or li == 2:
+            return self._lssu(LSSU_STATUS.get(su[3] & 0x07, "unknown"), now)
+        if state != IN_SERVICE and state != ALIGNED_READY:
             return []
         events = []
         if state == ALIGNED_READY:
             self.deadlines.pop("t1", None)
             self.state = IN_SERVICE
             events.append(InService())
-        if self.remote_outage:
-            self.remote_outage = False
-        events += self._acknowledge(head, now)
+        self.remote_outage = False
+        b0, b1 = su[0], su[1]
+        events += self._acknowledge(b0 & 0x7F, b0 >> 7, now)
         if self.state == IN_SERVICE:
-            events += self._sequence(head, msu, kind, now)
+            events += self._sequence(b1 & 0x7F, b1 >> 7, su[3:] if li else None, now)
         return events
 
     def _errored(self, now):
@@ -229,13 +232,12 @@ class Mtp2Link:
                 self.deadlines.pop("t7", None)
                 if "t6" not in self.deadlines:
                     self._start_timer("t6", now, self.timers.t6)
-            elif state == IN_SERVICE or status in ("SIOS", "SIO"):
+            elif status in ("SIOS", "SIO") or (state == IN_SERVICE and status in ("SIN", "SIE")):
                 return self._fail(f"{status} received", now)
         return []
 
-    def _acknowledge(self, head, now):
+    def _acknowledge(self, bsn, bib, now):
         """Backward direction: positive/negative acknowledgement of our MSUs (Q.703 5.3)."""
-        bsn = head["bsn"]
         acked = self.rtb[0][0] - 1 if self.rtb else self.fsn
         if not _between(acked % MOD, bsn, self.fsn):
             self.abnormal_bsn += 1
@@ -254,16 +256,15 @@ class Mtp2Link:
                 self._start_timer("t7", now, self.timers.t7)
             else:
                 self.deadlines.pop("t7", None)
-        if head["bib"] != self.fib:
+        if bib != self.fib:
             # negative acknowledgement: resend everything not yet acknowledged
             self.fib ^= 1
             self.retx_index = 0
         return []
 
-    def _sequence(self, head, msu, kind, now):
-        """Forward direction: accept MSUs in sequence, request retransmission on a gap (Q.703 5.2)."""
-        fsn = head["fsn"]
-        if head["fib"] != self.bib:
+    def _sequence(self, fsn, fib, msu, now):
+        """Forward direction: accept MSUs (msu None for a FISU) in sequence, ask for retransmission on a gap."""
+        if fib != self.bib:
             if not self.nack_pending:
                 self.abnormal_fib += 1
                 if self.abnormal_fib >= 2:
@@ -273,7 +274,7 @@ class Mtp2Link:
         self.abnormal_fib = 0
         if fsn == self.bsn:
             return []  # FISU in sequence, or a duplicate MSU
-        if kind == "MSU" and fsn == (self.bsn + 1) % MOD:
+        if msu is not None and fsn == (self.bsn + 1) % MOD:
             self.bsn = fsn
             return [MsuReceived(msu)]
         self.bib ^= 1  # gap: negative acknowledgement

@@ -14,38 +14,38 @@ from pycallcenter.ss7 import mtp3_codec as M
 MOD = 128
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LinkAvailable:
     """Link slc passed its signalling link test and carries traffic."""
     slc: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LinkUnavailable:
     """Link slc failed or was stopped; reason from MTP2 or the link test."""
     slc: int
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RouteAvailable:
     """Destination point code dpc can be reached."""
     dpc: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RouteUnavailable:
     """Destination point code dpc cannot be reached."""
     dpc: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TrafficRestartAllowed:
     """The adjacent signalling point opc sent TRA."""
     opc: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UserData:
     """An MSU for a user part (si 3 SCCP, 5 ISUP, ...)."""
     si: int
