@@ -218,3 +218,42 @@ def test_out_buffer():
 def test_bad_input_raises(call, error):
     with pytest.raises(error):
         call(hdlc.HdlcEncoder(2), hdlc.HdlcDecoder(2))
+
+
+@pytest.fixture(scope="module")
+def spandsp_hdlc():
+    """spandsp's HDLC transmitter/receiver (peers/spandsp_hdlc.py), or skip when not installed."""
+    from peers import PeerUnavailable
+    from peers import spandsp_hdlc as peer
+
+    try:
+        peer.load()
+    except PeerUnavailable as exc:
+        pytest.skip(str(exc))
+    return peer
+
+
+FRAMES = [b"\x02\x01\x7F", b"\x7E" * 40, b"\xFF" * 33, bytes(range(256)), b"\x1F\xF8" * 100]
+
+
+def test_spandsp_receives_what_we_send(spandsp_hdlc):
+    enc, rx = hdlc.HdlcEncoder(2), spandsp_hdlc.Receiver(2)
+    for frame in FRAMES:
+        enc.send(1, frame)
+    for _ in range(20):
+        rx.process(enc.process(160))
+    assert rx.frames(1) == FRAMES and rx.counts(1) == (len(FRAMES), 0)
+    assert rx.frames(0) == []
+
+
+def test_we_receive_what_spandsp_sends(spandsp_hdlc):
+    tx, dec = spandsp_hdlc.Transmitter(1), hdlc.HdlcDecoder(1)
+    events, queued = [], list(FRAMES)
+    for _ in range(400):  # about 2 s of line time, far more than the frames need
+        if not queued and len(events) >= len(FRAMES):
+            break
+        if queued and tx.send(0, queued[0]) == 0:  # spandsp holds one frame at a time
+            queued.pop(0)
+        events += dec.process(tx.process(np.empty((1, 40), np.uint8)))
+        assert len(events) <= len(FRAMES)
+    assert events == [(hdlc.FRAME, 0, f) for f in FRAMES]

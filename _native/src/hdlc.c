@@ -8,6 +8,9 @@
 #define FLAG 0x7E
 
 static uint16_t fcs_table[256];
+/* Runs of ones in each octet, in line order (bit 0 first), for the whole-octet fast paths:
+ * an octet can pass without stuffing or flag checks when no run of five ones can form in it. */
+static uint8_t lead_ones[256], trail_ones[256], max_run[256];
 static int fcs_ready;
 
 /* CRC-16/X.25: reflected polynomial x^16 + x^12 + x^5 + 1, preset to ones, sent complemented. */
@@ -18,6 +21,21 @@ static void fcs_init(void)
         for (int k = 0; k < 8; k++)
             r = (r & 1) ? (uint16_t) ((r >> 1) ^ 0x8408) : (uint16_t) (r >> 1);
         fcs_table[i] = r;
+        int run = 0, best = 0, lead = -1;
+        for (int k = 0; k < 8; k++) {
+            if ((i >> k) & 1) {
+                run++;
+            } else {
+                if (lead < 0)
+                    lead = run;
+                run = 0;
+            }
+            if (run > best)
+                best = run;
+        }
+        lead_ones[i] = (uint8_t) (lead < 0 ? 8 : lead);
+        trail_ones[i] = (uint8_t) run;
+        max_run[i] = (uint8_t) best;
     }
     fcs_ready = 1;
 }
@@ -51,6 +69,8 @@ static int reserve(uint8_t **buf, size_t *cap, size_t need)
 
 int pycc_hdlc_tx_queue(pycc_hdlc_tx_t *s, const uint8_t *frame, size_t n)
 {
+    if (!fcs_ready)
+        fcs_init();
     /* drop consumed records first so the queue does not grow without bound */
     if (s->q_head) {
         memmove(s->queue, s->queue + s->q_head, s->q_len - s->q_head);
@@ -90,8 +110,9 @@ void pycc_hdlc_tx_abort(pycc_hdlc_tx_t *s)
     drop_record(s);
     s->in_frame = 0;
     s->ones = 0;
-    s->bits |= 0xFFu << s->nbits; /* eight ones, then flags again */
-    s->nbits += 8;
+    /* bits still held back all belong to the aborted frame: drop them, then eight ones */
+    s->bits = 0xFF;
+    s->nbits = 8;
     s->after_flag = 0;
 }
 
@@ -132,6 +153,16 @@ static void tx_refill(pycc_hdlc_tx_t *s)
     }
     if (s->pos < s->frame_bits) {
         const uint8_t *data = s->queue + s->q_head + 2;
+        if ((s->pos & 7) == 0) {
+            unsigned octet = data[s->pos >> 3];
+            if (s->ones + lead_ones[octet] < 5 && max_run[octet] < 5) { /* no stuffing needed */
+                s->bits |= (uint32_t) octet << s->nbits;
+                s->nbits += 8;
+                s->pos += 8;
+                s->ones = trail_ones[octet];
+                return;
+            }
+        }
         uint32_t bit = (data[s->pos >> 3] >> (s->pos & 7)) & 1;
         s->pos++;
         s->bits |= bit << s->nbits;
@@ -222,6 +253,21 @@ int pycc_hdlc_rx_run(pycc_hdlc_rx_t *states, int channels, const uint8_t *in, si
         const uint8_t *row = in + (size_t) c * n_octets;
         for (size_t i = 0; i < n_octets; i++) {
             unsigned octet = row[i];
+            if (!s->hunting && s->ones + lead_ones[octet] < 5 && max_run[octet] < 5
+                && (s->nbits >> 3) + 1 < max_frame + 1) {
+                /* all eight bits are data: no flag, abort or stuffed zero can be in them */
+                size_t byte = s->nbits >> 3;
+                unsigned shift = s->nbits & 7;
+                if (shift == 0) {
+                    s->buf[byte] = (uint8_t) octet;
+                } else {
+                    s->buf[byte] |= (uint8_t) (octet << shift);
+                    s->buf[byte + 1] = (uint8_t) (octet >> (8 - shift));
+                }
+                s->nbits += 8;
+                s->ones = trail_ones[octet];
+                continue;
+            }
             for (int k = 0; k < 8; k++, octet >>= 1) {
                 unsigned bit = octet & 1;
                 if (bit) {
