@@ -604,3 +604,12 @@ def test_network_span_gives_robbed_bit_channels_a_line_end():
     assert np.all(g.read() == 0x11)
     with pytest.raises(ValueError, match="digital span"):
         b.emulator.pstn_line(64)
+
+
+def test_unknown_tone_zone_names_the_line():
+    from pycallcenter.errors import ConfigError
+
+    text = BASE.format(zone="atlantis", seed=1)
+    with pytest.raises(ConfigError, match="atlantis") as info:
+        Emulator(parse_config(text, "b.toml"))
+    assert info.value.line == text.splitlines().index('tonezones = ["atlantis"]') + 1

@@ -53,7 +53,11 @@ class Emulator:
         self.blocksize = config.blocksize
         self.sample_time = 0
         self.ticks = 0
-        self.cadence = ring_cadence(config.default_tonezone)
+        try:
+            self.cadence = ring_cadence(config.default_tonezone)
+        except ValueError as exc:
+            key = "default_tonezone" if ("board", "default_tonezone") in config.lines else "tonezones"
+            raise config.error(str(exc), "board", key) from None
         self.board = EmulatorBoard(self, config)
         self.cables: list = []
         self.far_ends: dict = {}
