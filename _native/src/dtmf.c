@@ -15,12 +15,19 @@
 #define GS_S1(p) (8 + (p) * 16)
 #define GS_S2(p) (8 + (p) * 16 + 8)
 #define GS_EN(p) (40 + (p))
-#define GS_SIZE 42
+#define GS_PRE(f) (42 + (f))
+#define GS_PIM(f) (50 + (f))
+#define GS_SIZE 58
 
 typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef int16_t v8h __attribute__((vector_size(16)));
+
+/* lane-wise m ? a : b for a comparison mask m (C has no vector ?:) */
+#define sel(m, a, b) ((v8) (((v8i) (a) & (m)) | ((v8i) (b) & ~(m))))
+#define seli(m, a, b) (((a) & (m)) | ((b) & ~(m)))
 
 typedef struct {
-    float prev_re[8], prev_im[8];
     int run_d, run_n, run_dead;
     int64_t run_first;
     float hp[HIST], hl[HIST];
@@ -36,7 +43,8 @@ struct pycc_dtmf {
     int64_t t;
     v8 *gs;
     chan_t *ch;
-    v8 *xbuf;
+    v8 *xbuf, *ybuf;
+    int16_t *zeros; /* a silent row for the lanes past the last channel */
     long cap;
 };
 
@@ -82,6 +90,8 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
     free(s->gs);
     free(s->ch);
     free(s->xbuf);
+    free(s->ybuf);
+    free(s->zeros);
     free(s);
 }
 
@@ -101,89 +111,86 @@ long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
     return (long) s->channels * 2 * (samples / H + 2);
 }
 
-/* Dial-tone notches, windowing, energy and the 8 Goertzel recursions of both open blocks over one segment
- * (a stretch of samples inside one half-block). One fused loop: the 2 notch and 16 Goertzel recursions are
- * independent chains, so interleaving them hides the float latency. */
-#define GOERTZEL_STEP(S1, S2, WY)                                                                             \
-    for (int f = 0; f < 8; f++) {                                                                              \
-        v8 a_ = coef[f] * S1[f];                                                                               \
-        a_ = a_ + WY;                                                                                          \
-        a_ = a_ - S2[f];                                                                                       \
-        S2[f] = S1[f];                                                                                         \
-        S1[f] = a_;                                                                                            \
+/* Four Goertzel recursions (one block, four frequencies) over a segment, states held in registers. The order
+ * s = c*s1 + (wy - s2) keeps the loop-carried chain to one multiply and one add. `e` (may be NULL) also sums
+ * the windowed energy. */
+static inline __attribute__((always_inline)) void goertzel4(v8 *restrict s1p, v8 *restrict s2p, const float *c,
+                                                           const float *restrict w, const v8 *restrict y, int len,
+                                                           v8 *restrict e)
+{
+    v8 a0 = s1p[0], a1 = s1p[1], a2 = s1p[2], a3 = s1p[3];
+    v8 b0 = s2p[0], b1 = s2p[1], b2 = s2p[2], b3 = s2p[3];
+    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+    v8 en = e ? *e : (v8){0};
+    for (int i = 0; i < len; i++) {
+        v8 wy = w[i] * y[i];
+        if (e) {
+            v8 sq = wy * wy;
+            en = en + sq;
+        }
+        v8 t0 = wy - b0, t1 = wy - b1, t2 = wy - b2, t3 = wy - b3;
+        v8 m0 = c0 * a0, m1 = c1 * a1, m2 = c2 * a2, m3 = c3 * a3;
+        b0 = a0;
+        b1 = a1;
+        b2 = a2;
+        b3 = a3;
+        a0 = m0 + t0;
+        a1 = m1 + t1;
+        a2 = m2 + t2;
+        a3 = m3 + t3;
     }
+    s1p[0] = a0; s1p[1] = a1; s1p[2] = a2; s1p[3] = a3;
+    s2p[0] = b0; s2p[1] = b1; s2p[2] = b2; s2p[3] = b3;
+    if (e)
+        *e = en;
+}
 
+/* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over one segment
+ * (a stretch of samples inside one half-block), in passes of four frequencies so nothing spills. */
 __attribute__((target_clones("avx2", "default")))
-static void segment(v8 *restrict g, const v8 *restrict x, int len, const float *w1, const float *w0, int p1,
-                    const pycc_dtmf_tables_t *tb)
+static void segment(v8 *restrict g, const v8 *restrict x, v8 *restrict ybuf, int len, const float *w1,
+                    const float *w0, int p1, const pycc_dtmf_tables_t *tb)
 {
     const int p0 = 1 - p1;
-    const int dial = tb->dialtone;
-    float coef[8];
-    for (int f = 0; f < 8; f++)
-        coef[f] = tb->coef[f];
-    const float na0 = tb->notch_a[0], nb10 = tb->notch_b1[0], nb20 = tb->notch_b2[0];
-    const float na1 = tb->notch_a[1], nb11 = tb->notch_b1[1], nb21 = tb->notch_b2[1];
-    v8 x1a = g[0], x1b = g[1], x2a = g[2], x2b = g[3], y1a = g[4], y1b = g[5], y2a = g[6], y2b = g[7];
-    v8 a1[8], a2[8], b1[8], b2[8];
-    v8 ea = g[GS_EN(p1)], eb = g[GS_EN(p0)];
-    for (int f = 0; f < 8; f++) {
-        a1[f] = g[GS_S1(p1) + f];
-        a2[f] = g[GS_S2(p1) + f];
-        b1[f] = g[GS_S1(p0) + f];
-        b2[f] = g[GS_S2(p0) + f];
-    }
-    for (int i = 0; i < len; i++) {
-        v8 y = x[i];
-        if (dial) {
-            v8 u = y + x2a;
+    const v8 *y = x;
+    if (tb->dialtone) {
+        const float na0 = tb->notch_a[0], nb10 = tb->notch_b1[0], nb20 = tb->notch_b2[0];
+        const float na1 = tb->notch_a[1], nb11 = tb->notch_b1[1], nb21 = tb->notch_b2[1];
+        v8 x1a = g[0], x1b = g[1], x2a = g[2], x2b = g[3], y1a = g[4], y1b = g[5], y2a = g[6], y2b = g[7];
+        for (int i = 0; i < len; i++) {
+            v8 xi = x[i];
+            v8 u = xi + x2a;
             v8 t = na0 * x1a;
             u = u - t;
-            v8 v = nb10 * y1a;
-            v8 t2 = nb20 * y2a;
-            v = v - t2;
-            v8 ya = u + v;
+            t = nb20 * y2a;
+            u = u - t;
+            t = nb10 * y1a;
+            v8 ya = u + t;
             x2a = x1a;
-            x1a = y;
+            x1a = xi;
             y2a = y1a;
             y1a = ya;
             u = ya + x2b;
             t = na1 * x1b;
             u = u - t;
-            v = nb11 * y1b;
-            t2 = nb21 * y2b;
-            v = v - t2;
-            y = u + v;
+            t = nb21 * y2b;
+            u = u - t;
+            t = nb11 * y1b;
+            v8 yb = u + t;
             x2b = x1b;
             x1b = ya;
             y2b = y1b;
-            y1b = y;
+            y1b = yb;
+            ybuf[i] = yb;
         }
-        v8 wa = w1[i] * y;
-        v8 wb = w0[i] * y;
-        v8 sa = wa * wa;
-        v8 sb = wb * wb;
-        ea = ea + sa;
-        eb = eb + sb;
-        GOERTZEL_STEP(a1, a2, wa)
-        GOERTZEL_STEP(b1, b2, wb)
+        g[0] = x1a; g[1] = x1b; g[2] = x2a; g[3] = x2b;
+        g[4] = y1a; g[5] = y1b; g[6] = y2a; g[7] = y2b;
+        y = ybuf;
     }
-    g[0] = x1a;
-    g[1] = x1b;
-    g[2] = x2a;
-    g[3] = x2b;
-    g[4] = y1a;
-    g[5] = y1b;
-    g[6] = y2a;
-    g[7] = y2b;
-    g[GS_EN(p1)] = ea;
-    g[GS_EN(p0)] = eb;
-    for (int f = 0; f < 8; f++) {
-        g[GS_S1(p1) + f] = a1[f];
-        g[GS_S2(p1) + f] = a2[f];
-        g[GS_S1(p0) + f] = b1[f];
-        g[GS_S2(p0) + f] = b2[f];
-    }
+    goertzel4(g + GS_S1(p1), g + GS_S2(p1), tb->coef, w1, y, len, g + GS_EN(p1));
+    goertzel4(g + GS_S1(p1) + 4, g + GS_S2(p1) + 4, tb->coef + 4, w1, y, len, NULL);
+    goertzel4(g + GS_S1(p0), g + GS_S2(p0), tb->coef, w0, y, len, g + GS_EN(p0));
+    goertzel4(g + GS_S1(p0) + 4, g + GS_S2(p0) + 4, tb->coef + 4, w0, y, len, NULL);
 }
 
 static const char DIGITS[] = "123A456B789C*0#D";
@@ -287,7 +294,9 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
     return n;
 }
 
-/* Block k of parity p is complete for group gi: features per lane, then each channel's decision. */
+/* Block k of parity p is complete for group gi: features for 8 lanes at once (same float operations as the
+ * twin, lane by lane), then the decision of each channel that has anything going on. */
+__attribute__((target_clones("avx2", "default")))
 static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t *ev)
 {
     const pycc_dtmf_tables_t *tb = &s->tb;
@@ -301,57 +310,113 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
         v8 b = im[f] * im[f];
         e[f] = a + b;
     }
+    /* strongest row and column (first maximum wins) */
+    v8 er = e[0], ec = e[4];
+    v8i r = {0}, c = {4, 4, 4, 4, 4, 4, 4, 4};
+    for (int f = 1; f < 4; f++) {
+        v8i m = e[f] > er;
+        er = sel(m, e[f], er);
+        r = seli(m, ((v8i){0} + f), r);
+        v8i mc = e[f + 4] > ec;
+        ec = sel(mc, e[f + 4], ec);
+        c = seli(mc, ((v8i){0} + (f + 4)), c);
+    }
+    v8i ok = (er >= tb->cand_level) & (ec >= tb->cand_level) & (er <= tb->twist * ec) & (ec <= tb->rtwist * er);
     v8 en = g[GS_EN(p)];
+    v8 tot = er + ec;
+    tot = tot * tb->norm;
+    v8i pos = en > 0.0f;
+    v8 pur = sel(pos, tot / sel(pos, en, ((v8){0} + 1.0f)), (v8){0});
+    ok = ok & (pur >= tb->cand_purity);
+    v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
+    /* frequency test on the chosen row and column bins against the previous block */
+    v8i fok = {-1, -1, -1, -1, -1, -1, -1, -1};
+    const v8i absmask = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+    for (int j = 0; j < 2; j++) {
+        v8i idx = j ? c : r;
+        v8 ar = {0}, ai = {0}, br = {0}, bi = {0}, ch = {0}, sh = {0}, ct = {0};
+        for (int f = j * 4; f < j * 4 + 4; f++) {
+            v8i m = idx == f;
+            ar = sel(m, re[f], ar);
+            ai = sel(m, im[f], ai);
+            br = sel(m, g[GS_PRE(f)], br);
+            bi = sel(m, g[GS_PIM(f)], bi);
+            v8 cf = {0}, sf = {0}, tf = {0};
+            cf += tb->cosh[f];
+            sf += tb->sinh[f];
+            tf += tb->costol[f];
+            ch = sel(m, cf, ch);
+            sh = sel(m, sf, sh);
+            ct = sel(m, tf, ct);
+        }
+        v8 t1 = ar * br, t2 = ai * bi;
+        v8 pr = t1 + t2;
+        t1 = ai * br;
+        t2 = ar * bi;
+        v8 pi = t1 - t2;
+        t1 = pr * ch;
+        t2 = pi * sh;
+        v8 zr = t1 + t2;
+        t1 = pi * ch;
+        t2 = pr * sh;
+        v8 zi = t1 - t2;
+        t1 = zr * zr;
+        t2 = zi * zi;
+        v8 m = t1 + t2;
+        v8 lhs = zr * (v8) ((v8i) zr & absmask);
+        v8 rhs = ct * m;
+        fok = fok & (m > 0.0f) & (lhs >= rhs);
+    }
+    for (int f = 0; f < 8; f++) {
+        g[GS_PRE(f)] = re[f];
+        g[GS_PIM(f)] = im[f];
+    }
+    v8 lvl = sel(er < ec, er, ec);
     long n = 0;
     for (int l = 0; l < LANES; l++) {
-        int c = gi * LANES + l;
-        if (c >= s->channels)
+        int ci = gi * LANES + l;
+        if (ci >= s->channels)
             break;
-        chan_t *st = &s->ch[c];
-        int r = 0, cc = 4;
-        for (int f = 1; f < 4; f++)
-            if (e[f][l] > e[r][l])
-                r = f;
-        for (int f = 5; f < 8; f++)
-            if (e[f][l] > e[cc][l])
-                cc = f;
-        float er = e[r][l], ec = e[cc][l], energy = en[l];
-        int ok = er >= tb->cand_level && ec >= tb->cand_level && er <= tb->twist * ec && ec <= tb->rtwist * er;
-        float tot = er + ec;
-        tot = tot * tb->norm;
-        float pur = energy > 0.0f ? tot / energy : 0.0f;
-        ok = ok && pur >= tb->cand_purity;
-        int d = ok ? r * 4 + (cc - 4) : -1;
-        int fok = 1;
-        const int idx[2] = {r, cc};
-        for (int j = 0; j < 2; j++) {
-            int f = idx[j];
-            float ar = re[f][l], ai = im[f][l], br = st->prev_re[f], bi = st->prev_im[f];
-            float t1 = ar * br, t2 = ai * bi;
-            float pr = t1 + t2;
-            t1 = ai * br;
-            t2 = ar * bi;
-            float pi = t1 - t2;
-            t1 = pr * tb->cosh[f];
-            t2 = pi * tb->sinh[f];
-            float zr = t1 + t2;
-            t1 = pi * tb->cosh[f];
-            t2 = pr * tb->sinh[f];
-            float zi = t1 - t2;
-            t1 = zr * zr;
-            t2 = zi * zi;
-            float m = t1 + t2;
-            float lhs = zr * (zr < 0.0f ? -zr : zr);
-            float rhs = tb->costol[f] * m;
-            fok = fok && m > 0.0f && lhs >= rhs;
-        }
-        for (int f = 0; f < 8; f++) {
-            st->prev_re[f] = re[f][l];
-            st->prev_im[f] = im[f][l];
-        }
-        n += decide(tb, st, k, d, pur, fok, er < ec ? er : ec, c, ev + n);
+        chan_t *st = &s->ch[ci];
+        if (d[l] < 0 && st->on_d < 0 && st->run_n == 0)
+            continue; /* idle channel: decide() would change nothing */
+        n += decide(tb, st, k, d[l], pur[l], fok[l] != 0, lvl[l], ci, ev + n);
     }
     return n;
+}
+
+/* Rows of 8 channels of the int16 tick -> one vector of 8 lanes per sample: 8x8 tiles converted and transposed
+ * in registers. */
+__attribute__((target_clones("avx2", "default")))
+static void transpose(v8 *xb, const int16_t *const *src, long S)
+{
+    long i = 0;
+    for (; i + 8 <= S; i += 8) {
+        v8 *out = xb + i;
+        v8 r[8], t[8], u[8];
+        for (int l = 0; l < 8; l++) {
+            v8h h;
+            memcpy(&h, src[l] + i, sizeof(h));
+            r[l] = __builtin_convertvector(h, v8);
+        }
+        for (int l = 0; l < 8; l += 2) {
+            t[l] = __builtin_shuffle(r[l], r[l + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
+            t[l + 1] = __builtin_shuffle(r[l], r[l + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
+        }
+        for (int l = 0; l < 8; l += 4) {
+            u[l] = __builtin_shuffle(t[l], t[l + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
+            u[l + 1] = __builtin_shuffle(t[l], t[l + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
+            u[l + 2] = __builtin_shuffle(t[l + 1], t[l + 3], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
+            u[l + 3] = __builtin_shuffle(t[l + 1], t[l + 3], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
+        }
+        for (int j = 0; j < 4; j++) {
+            out[j] = __builtin_shuffle(u[j], u[j + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11});
+            out[j + 4] = __builtin_shuffle(u[j], u[j + 4], (v8i){4, 5, 6, 7, 12, 13, 14, 15});
+        }
+    }
+    for (; i < S; i++)
+        for (int l = 0; l < 8; l++)
+            xb[i][l] = (float) src[l][i];
 }
 
 static int ensure(pycc_dtmf_t *s, long samples)
@@ -359,8 +424,12 @@ static int ensure(pycc_dtmf_t *s, long samples)
     if (samples <= s->cap)
         return 0;
     free(s->xbuf);
+    free(s->zeros);
+    if (!s->ybuf)
+        s->ybuf = alloc32(sizeof(v8) * H);
     s->xbuf = alloc32(sizeof(v8) * samples);
-    if (!s->xbuf) {
+    s->zeros = calloc(samples, sizeof(int16_t));
+    if (!s->xbuf || !s->ybuf || !s->zeros) {
         s->cap = 0;
         return -1;
     }
@@ -378,15 +447,18 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     long nev = 0;
     for (int gi = 0; gi < s->groups; gi++) {
         v8 *xb = s->xbuf;
-        for (int l = 0; l < LANES; l++) {
+        if (x16) {
+            const int16_t *src[LANES];
+            for (int l = 0; l < LANES; l++) {
+                long c = (long) gi * LANES + l;
+                src[l] = c < s->channels ? x16 + c * S : s->zeros;
+            }
+            transpose(xb, src, S);
+        } else for (int l = 0; l < LANES; l++) {
             long c = (long) gi * LANES + l;
             if (c >= s->channels) {
                 for (long i = 0; i < S; i++)
                     xb[i][l] = 0.0f;
-            } else if (x16) {
-                const int16_t *src = x16 + c * S;
-                for (long i = 0; i < S; i++)
-                    xb[i][l] = (float) src[i];
             } else {
                 const uint8_t *src = x8 + c * S;
                 for (long i = 0; i < S; i++)
@@ -403,7 +475,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             if (len > S - i)
                 len = S - i;
             int p1 = (int) (k1 & 1);
-            segment(g, xb + i, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
+            segment(g, xb + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
             i += len;
             t += len;
             if (ph + len == H) {

@@ -255,9 +255,8 @@ class DtmfDetector:
             x1, x2, y1, y2 = self.nx[0, j], self.nx[1, j], self.nx[2, j], self.nx[3, j]
             u = x + x2
             u = u - tb["notch_a"][j] * x1
-            v = tb["notch_b1"][j] * y1
-            v = v - tb["notch_b2"][j] * y2
-            y = u + v
+            u = u - tb["notch_b2"][j] * y2
+            y = u + tb["notch_b1"][j] * y1
             self.nx[1, j], self.nx[0, j] = x1, x
             self.nx[3, j], self.nx[2, j] = y1, y
             x = y
@@ -279,9 +278,9 @@ class DtmfDetector:
             wy[:, p1] = win[ph] * y
             wy[:, 1 - p1] = win[ph + H] * y
             self.en = self.en + wy * wy
+            t = wy[:, :, None] - self.s2  # this order keeps the native loop-carried chain short
             s = coef * self.s1
-            s = s + wy[:, :, None]
-            s = s - self.s2
+            s = s + t
             self.s2, self.s1 = self.s1, s
             self.t += 1
             if ph == H - 1:
