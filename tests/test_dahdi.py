@@ -292,3 +292,25 @@ def test_kernel_errors_become_hardware_errors(rig):
         kernel.ioctl(fd, lib.DAHDI_HOOK, ffi.buffer(ffi.new("int *", 1)))
     with pytest.raises(OSError, match="needs 136 bytes"):
         kernel.ioctl(fd, lib.DAHDI_GET_PARAMS, bytearray(8))
+
+
+def test_pending_event_is_fetched_before_audio_is_read_or_written(rig):
+    board, _, kernel, _ = rig
+    board.open([63])
+    station = board.open([65])
+    f = kernel.files[board.channel(65).file.fd]
+    board.channel(63).ring(True)
+    for _ in range(10):
+        kernel.tick()
+    assert f.events, "the fake queued no DAHDI event for the ringing line"
+    station.write(np.full((1, 160), 0x7F, np.uint8))  # ELAST first: the backend drains, then writes
+    assert not f.events and bytes(f.tx[:160]) == b"\x7f" * 160
+    board.channel(63).ring(False)
+    for _ in range(5):
+        kernel.tick()
+    assert f.events
+    assert station.read().shape == (1, 160)  # ELAST on read: drained, then the block
+    kinds = [e.kind for e in board.poll_events() if e.channel == 65]
+    # 15 ticks nobody read: more than the 4 buffers, so DAHDI dropped blocks and said so.
+    assert EventKind.READ_OVERRUN in kinds
+    assert [k for k in kinds if k is not EventKind.READ_OVERRUN][:2] == [EventKind.RING_BEGIN, EventKind.RING_END]

@@ -95,7 +95,11 @@ class DahdiChannel(Channel):
             frames.append(frame)
 
     def _do_write_frame(self, payload):
-        if self.file.write(payload) == 0:
+        written = self.file.write(payload)
+        if written is None:
+            self.board._drain_events(self)
+            written = self.file.write(payload)
+        if not written:
             raise HardwareError(f"DAHDI D-channel {self.number} refused a frame (transmit buffers full)")
 
     def _do_close(self):
@@ -142,7 +146,9 @@ class DahdiGroup(ChannelGroup):
         # A short write means DAHDI's transmit buffers are full: we are ahead of the card, and the
         # block is dropped, as the API says of a writer more than its buffers ahead.
         for c, row in zip(self.channels, block):
-            c.file.write(row.tobytes())
+            if c.file.write(row.tobytes()) is None:  # an event must be fetched before DAHDI takes audio
+                self.board._drain_events(c)
+                c.file.write(row.tobytes())
 
 
 class DahdiSpan(Span):

@@ -114,7 +114,8 @@ class DahdiChannelFile:
         try:
             return self.sys.ioctl(self.fd, request, ffi.buffer(cdata))
         except OSError as exc:
-            raise HardwareError(f"{name} on DAHDI channel {self.channo} failed: {exc.strerror or exc}") from exc
+            hint = " (is Asterisk or another program using it?)" if exc.errno == errno.EBUSY else ""
+            raise HardwareError(f"{name} on DAHDI channel {self.channo} failed: {exc.strerror or exc}{hint}") from exc
 
     def _ioctl_int(self, name, value=0):
         box = ffi.new("int *", value)
@@ -222,14 +223,16 @@ class DahdiChannelFile:
         return data
 
     def write(self, data):
-        """Write one audio block, or one HDLC frame (the driver fills in the FCS); return bytes accepted."""
+        """Write one audio block or HDLC frame (the driver adds the FCS); return bytes accepted, None if an event waits."""
         if self.fd is None:
             raise ChannelClosedError(f"DAHDI channel {self.channo} is closed")
         payload = bytes(data) + (b"\0" * FCS_LEN if self.is_hdlc else b"")
         try:
             return self.sys.write(self.fd, payload)
         except OSError as exc:
-            if exc.errno in (errno.EAGAIN, lib.ELAST):
+            if exc.errno == lib.ELAST:
+                return None
+            if exc.errno == errno.EAGAIN:
                 return 0
             raise HardwareError(f"write on DAHDI channel {self.channo} failed: {exc.strerror or exc}") from exc
 
