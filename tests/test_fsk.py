@@ -13,13 +13,18 @@ standards = st.sampled_from(["bell202", "v23"])
 messages = st.builds(frame, st.sampled_from([0x04, 0x06, 0x80, 0x82]), st.binary(min_size=1, max_size=60))
 
 
-def line(x, snr_db, seed, lead=0, tail=400):
-    """Return x after a noisy line: white noise snr_db below the signal's power, silence around it."""
+def line(x, snr_db, seed, lead=0, tail=400, law=None):
+    """Return x after a noisy line: white noise snr_db below the signal's power, silence around it, G.711."""
     rng = np.random.default_rng(seed)
     x = np.concatenate([np.zeros(lead), x.astype(np.float64), np.zeros(tail)])
     power = np.mean(x[x != 0] ** 2)
     noisy = x + rng.normal(0.0, np.sqrt(power / 10 ** (snr_db / 10)), x.size)
-    return np.clip(np.rint(noisy), -32768, 32767).astype(np.int16)
+    y = np.clip(np.rint(noisy), -32768, 32767).astype(np.int16)
+    if law is not None:
+        from pycallcenter.dsp import g711
+
+        y = getattr(g711, f"{law}_decode")(getattr(g711, f"{law}_encode")(y))
+    return y
 
 
 def send(message, standard, level=-13.0, offset=1.0, baud=1200, backend="native"):
@@ -40,9 +45,10 @@ def receive(x, standard, tick=160, backend="native"):
 
 
 @given(standards, messages, st.floats(-40, -10), st.sampled_from([0.99, 1.0, 1.01]),
-       st.integers(1188, 1212), st.integers(0, 2**32 - 1), st.integers(0, 999))
-def test_line_model_round_trip(standard, message, level, offset, baud, seed, lead):
-    x = line(send(message, standard, level, offset, baud), 20.0, seed, lead)
+       st.integers(1188, 1212), st.integers(0, 2**32 - 1), st.integers(0, 999), st.sampled_from([None, "ulaw", "alaw"]))
+def test_line_model_round_trip(standard, message, level, offset, baud, seed, lead, law):
+    """Noise 20 dB below the signal, -40..-10 dBm0, both tones +-1%, bit rate +-1% (tens of samples of drift per message), G.711."""
+    x = line(send(message, standard, level, offset, baud), 20.0, seed, lead, law=law)
     events = receive(x, standard)
     assert [(e.data, e.error is None or "checksum" not in e.error) for e in events] == [(message, True)]
     assert events[0].channel == 0
