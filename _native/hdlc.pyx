@@ -66,17 +66,27 @@ cdef class Encoder:
                 pycc_hdlc_tx_free(&self.states[c])
             free(self.states)
 
+    cdef int _check(self, int channel) except -1:
+        if channel < 0 or channel >= self.channels:
+            raise ValueError(f"channel {channel} out of range")
+        return 0
+
     def queue(self, int channel, const uint8_t[::1] frame):
-        """Queue one frame (without FCS) on a checked channel."""
+        """Queue one frame (1..65533 octets, without FCS) on a channel."""
+        self._check(channel)
+        if frame.shape[0] < 1 or frame.shape[0] > 65533:
+            raise ValueError("frame length must be 1..65533")
         if pycc_hdlc_tx_queue(&self.states[channel], &frame[0], frame.shape[0]):
             raise MemoryError()
 
     def abort(self, int channel):
-        """Abort the frame being sent on a checked channel."""
+        """Abort the frame being sent on a channel."""
+        self._check(channel)
         pycc_hdlc_tx_abort(&self.states[channel])
 
     def pending(self, int channel):
-        """Return the number of frames queued or being sent on a checked channel."""
+        """Return the number of frames queued or being sent on a channel."""
+        self._check(channel)
         return pycc_hdlc_tx_pending(&self.states[channel])
 
     def run(self, uint8_t[:, ::1] out):
