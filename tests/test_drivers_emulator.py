@@ -613,3 +613,18 @@ def test_unknown_tone_zone_names_the_line():
     with pytest.raises(ConfigError, match="atlantis") as info:
         Emulator(parse_config(text, "b.toml"))
     assert info.value.line == text.splitlines().index('tonezones = ["atlantis"]') + 1
+
+
+def test_hanging_up_during_a_flash_is_an_on_hook():
+    b = make()
+    b.open([111, 113])
+    fxo = b.channel(113)
+    fxo.hook("off")
+    b.step(5)
+    fxo.hook("flash")
+    b.step(10)  # 200 ms into the 750 ms flash
+    fxo.hook("on")
+    b.step(100)
+    ev = b.poll_events()
+    assert kinds(ev, 111) == [K.OFF_HOOK, K.ON_HOOK]
+    assert not b.channel(113).line.office_view and not b.channel(113).line._pending

@@ -8,6 +8,7 @@ time, wink, polarity. Ends are objects with ``_line_event(kind, sample_time, dat
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ..events import EventKind
@@ -51,7 +52,7 @@ class Line:
     def __init__(self, office, station, cadence, timing: LineTiming = LineTiming()):
         self.office, self.station = office, station
         self.timing = timing
-        self.cadence = [(on * MS, off * MS) for on, off in cadence]
+        self.cadence = [(max(1, on * MS), max(1, off * MS)) for on, off in cadence]
         # station hook as the station sets it: list of (time, off_hook) changes not yet applied
         self.station_off_hook = False
         self._raw = False
@@ -59,7 +60,8 @@ class Line:
         self._pending: list = []
         self.office_view = False  # hook state the office has recognised
         self._onhook_since = None  # office saw on hook at this time, flash-or-hangup undecided
-        self._timers: list = []  # (time, end, kind, data)
+        self._timers: list = []  # (time, seq, end, kind, data), sorted
+        self._seq = 0
         self.ringing = False
         self.ring_on = False  # a burst is on now (station audio muted)
         self._ring_next = 0
@@ -96,71 +98,88 @@ class Line:
     def office_wink(self, now: int):
         """Wink toward the station: it sees WINK when the wink ends; the office gets HOOK_COMPLETE."""
         end = now + self.timing.wink * MS
-        self._timers.append((end, self.station, EventKind.WINK, {}))
-        self._timers.append((end, self.office, EventKind.HOOK_COMPLETE, {}))
+        self._timer(end, self.station, EventKind.WINK)
+        self._timer(end, self.office, EventKind.HOOK_COMPLETE)
 
     # --- station side -----------------------------------------------------------------------------
     def station_hook(self, off_hook: bool, now: int):
         """Station goes off (True) or on hook at now."""
         self.station_off_hook = off_hook
+        self._pending = [p for p in self._pending if p[0] <= now]  # hanging up cancels a flash in progress
         self._pending.append((now, off_hook))
 
     def station_flash(self, now: int):
         """On hook for the flash time, then off hook again; HOOK_COMPLETE at the end."""
         end = now + self.timing.flash * MS
         self._pending += [(now, False), (end, True)]
-        self._timers.append((end, self.station, EventKind.HOOK_COMPLETE, {}))
+        self._timer(end, self.station, EventKind.HOOK_COMPLETE)
 
     def station_wink(self, now: int):
         """Wink toward the office: it sees WINK when the wink ends."""
         end = now + self.timing.wink * MS
-        self._timers.append((end, self.office, EventKind.WINK, {}))
-        self._timers.append((end, self.station, EventKind.HOOK_COMPLETE, {}))
+        self._timer(end, self.office, EventKind.WINK)
+        self._timer(end, self.station, EventKind.HOOK_COMPLETE)
+
+    def _timer(self, at, who, kind):
+        self._seq += 1
+        bisect.insort(self._timers, (at, self._seq, who, kind))
 
     # --- clock ------------------------------------------------------------------------------------
+    def _next(self):
+        """Return (time, what) of the line's next happening, or None; ties go in the order listed."""
+        cands = []
+        if self._pending:
+            cands.append((self._pending[0][0], 0))
+        if self._raw != self.office_view:
+            cands.append((self._raw_since + self.timing.debounce * MS, 1))
+        if self._onhook_since is not None and not self.office_view:
+            cands.append((self._onhook_since + self.timing.rxflash * MS, 2))
+        if self._timers:
+            cands.append((self._timers[0][0], 3))
+        if self.ringing:
+            cands.append((self._ring_next, 4))
+        return min(cands) if cands else None
+
     def tick(self, t0: int, t1: int):
-        """Advance timers, hook recognition and ring cadence over samples [t0, t1)."""
+        """Advance hook recognition, flash/on-hook timing, timers and ring cadence over samples [t0, t1)."""
         if self.dead:
             self._pending.clear()
             return
-        deb = self.timing.debounce * MS
         while True:
-            # next thing to happen: a raw hook change, or the raw state becoming recognised
-            due = self._pending[0][0] if self._pending else None
-            settle = self._raw_since + deb if self._raw != self.office_view else None
-            if settle is not None and settle < t1 and (due is None or settle <= due):
-                self._recognise(self._raw, settle)
-            elif due is not None and due < t1:
-                at, state = self._pending.pop(0)
+            nxt = self._next()
+            if nxt is None or nxt[0] >= t1:
+                return
+            t, what = nxt
+            if what == 0:
+                _, state = self._pending.pop(0)
                 if state != self._raw:
-                    self._raw, self._raw_since = state, at
-            else:
-                break
-        if self._onhook_since is not None and not self.office_view:
-            end = self._onhook_since + self.timing.rxflash * MS
-            if end < t1:
+                    self._raw, self._raw_since = state, t
+            elif what == 1:
+                self._recognise(self._raw, t)
+            elif what == 2:
                 self._onhook_since = None
-                self.office._line_event(EventKind.ON_HOOK, end, {})
-        for timer in [x for x in self._timers if x[0] < t1]:
-            self._timers.remove(timer)
-            at, end, kind, data = timer
-            end._line_event(kind, at, data)
-        while self.ringing and self._ring_next < t1:
-            t = self._ring_next
-            on, off = self.cadence[self._ring_index % len(self.cadence)]
-            if not self.ring_on:
-                self.ring_on = True
-                self.station._line_event(EventKind.RING_BEGIN, t, {})
-                self.office._line_event(EventKind.RINGER_ON, t, {})
-                self._ring_next = t + on
+                self.office._line_event(EventKind.ON_HOOK, t, {})
+            elif what == 3:
+                _, _, who, kind = self._timers.pop(0)
+                who._line_event(kind, t, {})
             else:
-                self.ring_on = False
-                self.station._line_event(EventKind.RING_END, t, {})
-                self.office._line_event(EventKind.RINGER_OFF, t, {})
-                self._ring_next = t + off
-                self._ring_index += 1
-                if hasattr(self.office, "_ring_gap"):
-                    self.office._ring_gap(t, off)
+                self._ring_step(t)
+
+    def _ring_step(self, t):
+        on, off = self.cadence[self._ring_index % len(self.cadence)]
+        if not self.ring_on:
+            self.ring_on = True
+            self.station._line_event(EventKind.RING_BEGIN, t, {})
+            self.office._line_event(EventKind.RINGER_ON, t, {})
+            self._ring_next = t + on
+        else:
+            self.ring_on = False
+            self.station._line_event(EventKind.RING_END, t, {})
+            self.office._line_event(EventKind.RINGER_OFF, t, {})
+            self._ring_next = t + off
+            self._ring_index += 1
+            if hasattr(self.office, "_ring_gap"):
+                self.office._ring_gap(t, off)
 
     def _recognise(self, off_hook: bool, t: int):
         self.office_view = off_hook
