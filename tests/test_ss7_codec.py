@@ -127,3 +127,13 @@ def test_fuzzed_isup_bodies_after_a_valid_header(body):
         except DecodeError:
             continue
         encode_isup(msg)  # whatever decodes must build again
+
+
+def test_access_transport_uses_the_pri_ie_codecs_and_rebuilds():
+    data = bytes.fromhex("0100" "09" "01" "03051e028188a1" "00")
+    msg = decode_isup(data)
+    first, second = msg.params["access_transport"]["elements"]
+    assert first["ie"]["name"] == "progress_indicator" and second["ie"]["name"] == "sending_complete"
+    assert encode_isup(msg) == data
+    usi = decode_isup(encode_isup(ss7_samples.iam()))
+    assert usi.params["user_service_information"]["ie"]["name"] == "bearer_capability"

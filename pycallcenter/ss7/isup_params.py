@@ -1,4 +1,6 @@
 """ISUP parameter bodies (Q.763 clause 3, T1.113 where it differs): code <-> name <-> construct body."""
+from pycallcenter.errors import DecodeError
+from pycallcenter.isdn import ie as q931_ie
 from pycallcenter.ss7.fields import Body, Fields, Raw, ShortBody
 
 _ODD_NAI = [("nature_of_address", 7), ("odd", 1)]
@@ -80,6 +82,20 @@ MESSAGE_COMPAT = Fields([("transit", 1), ("release_call", 1), ("send_notificatio
                          ("pass_on_not_possible", 1), ("broadband", 2), ("ext", 1)], tail="bytes")
 
 
+class BearerCapability(Body):
+    """User service information: a Q.931 bearer capability body ("data"), with the PRI stack's view ("ie")."""
+
+    def decode(self, data):
+        value = {"data": bytes(data)}
+        view = _q931_view(0x04, value["data"])
+        if view is not None:
+            value["ie"] = view
+        return value
+
+    def encode(self, value):
+        return bytes(value.get("data", b""))
+
+
 class ParameterCompat(Body):
     """Parameter compatibility information: per named parameter code, its instruction indicators."""
 
@@ -104,20 +120,35 @@ class ParameterCompat(Body):
         return out
 
 
+def _q931_view(ident, body):
+    """Return the PRI stack's JSON view of a Q.931 IE (codeset 0), or None if its body does not parse."""
+    try:
+        name, fields = q931_ie.parse_body(0, ident, body, 0)
+    except DecodeError:
+        return None  # end-to-end content: a bad IE inside stays raw rather than failing the ISUP message
+    return q931_ie.IE(0, ident, body, fields, name).view()
+
+
 class InformationElements(Body):
-    """Q.931 information elements in order (access transport); each kept as its identifier and body."""
+    """Q.931 information elements in order (access transport): identifier and body, which rebuild the
+    parameter, plus "ie", the PRI stack's decoded view of the element where it parses."""
 
     def decode(self, data):
         elements, pos = [], 0
         while pos < len(data):
             ident = data[pos]
             if ident & 0x80:  # single-octet IE
-                elements.append({"id": ident, "body": b""})
+                elements.append({"id": ident, "body": b"", "ie": q931_ie.IE(0, ident).view()})
                 pos += 1
                 continue
             if pos + 2 > len(data) or pos + 2 + data[pos + 1] > len(data):
                 raise ShortBody(pos + 2)
-            elements.append({"id": ident, "body": bytes(data[pos + 2:pos + 2 + data[pos + 1]])})
+            body = bytes(data[pos + 2:pos + 2 + data[pos + 1]])
+            element = {"id": ident, "body": body}
+            view = _q931_view(ident, body)
+            if view is not None:
+                element["ie"] = view
+            elements.append(element)
             pos += 2 + data[pos + 1]
         return {"elements": elements}
 
@@ -172,7 +203,7 @@ PARAMETERS = {
     0x15: ("circuit_group_supervision_message_type", Fields([("type", 2), ("spare", 6)])),
     0x16: ("range_and_status", RangeStatus()),
     0x18: ("facility_indicator", one_octet("facility")),
-    0x1D: ("user_service_information", Raw()),
+    0x1D: ("user_service_information", BearerCapability()),
     0x1E: ("signalling_point_code", Fields([("point_code", 14), ("spare", 2)])),
     0x20: ("user_to_user_information", Raw()),
     0x21: ("connected_number", REDIRECTING),
