@@ -57,14 +57,22 @@ def open_rig(args):
     return Rig(board, cables), f"hwtests on DAHDI ({args.config})"
 
 
-def run_suite(rig):
-    """Return the list of Results of every check on rig."""
+def run_suite(rig, progress=None):
+    """Return the list of Results of every check on rig; progress(text) is told what runs next."""
+    say = progress or (lambda text: None)
+    say("settling: spans align, alarms clear")
     rig.run(rig.seconds(SETTLE_SECONDS))
     results = checks.spans_up(rig)
+    say("finding the wiring: D-channel probes, one ring per FXS port")
     wiring = checks.discover(rig)
     for check in checks.CHECKS:
+        say(check.__doc__.splitlines()[0])
         results += check(rig, wiring)
     return results
+
+
+def _stderr(text):
+    print(f"hwtests: {text}", file=sys.stderr, flush=True)
 
 
 def main(argv=None):
@@ -76,7 +84,7 @@ def main(argv=None):
         print(f"hwtests: cannot open the board: {exc}", file=sys.stderr)
         return 2
     try:
-        results = run_suite(rig)
+        results = run_suite(rig, _stderr)
     finally:
         rig.close()
         rig.board.close()
