@@ -212,6 +212,9 @@ def test_boardconf_command(tmp_path, capsys):
     bad.write_text("[board]\nblocksize = 2\n")
     assert cli.main(["boardconf", "check", str(bad)]) == 1
     assert f"{bad}:2:" in capsys.readouterr().err
+    bad.write_text(GOOD + '[[emulator.cable]]\nkind = "loopback"\nspan = 9\n')
+    assert cli.main(["boardconf", "check", str(bad)]) == 1
+    assert f"{bad}:17: no span 9" in capsys.readouterr().err
 
 
 def test_docs_examples_parse():

@@ -275,6 +275,12 @@ def test_bit_errors_count_bpv_crc4_fas_ebit_and_corrupt_audio():
     assert flipped > 0
     b.emulator.slip(1, 3)
     assert b.span(1).status().slips == 3
+    b.emulator.miss_irq()
+    g1.write(x)
+    g2.write(x)
+    g1.read()
+    assert np.all(g2.read() == Law.ALAW.idle), "a missed interrupt loses a tick of audio"
+    assert b.span(1).status().irqmisses == 1 == b.span(2).status().irqmisses
 
 
 # --- analog and robbed-bit signalling -------------------------------------------------------------

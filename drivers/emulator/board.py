@@ -161,7 +161,7 @@ class EmuSpan(Span):
 
     def __init__(self, board, number, kind, config):
         super().__init__(board, number, kind, config)
-        self.counters = dict(bpvcount=0, crc4count=0, ebitcount=0, fascount=0, slips=0)
+        self.counters = dict(bpvcount=0, crc4count=0, ebitcount=0, fascount=0, irqmisses=0, slips=0)
         self.alarm_bits = 0  # DAHDI alarm bits as a plain int (Alarm values)
         self.red_bits = 0
         self.cable = None  # the cable plugged into this span (digital)

@@ -68,6 +68,7 @@ class Emulator:
         self.sync_source = 0
         self._noise: dict = {}  # row -> rms (linear)
         self._noise_cache = None
+        self._irq_misses = 0
         self._level: dict = {}  # row -> dB
         self._dead: set = set()
         self._idle_chan = None  # per-row idle code in each channel's own law; None: rebuild (law/gain changed)
@@ -227,6 +228,10 @@ class Emulator:
         s = self.board.span(span)
         s.dchan_loss, s.dchan_ber, s.dchan_abort = float(loss), float(ber), float(abort)
 
+    def miss_irq(self, count: int = 1) -> None:
+        """Make the board miss count interrupts: each loses one tick of received audio (counted in irqmisses)."""
+        self._irq_misses += int(count)
+
     def slip(self, span: int, count: int = 1) -> None:
         """Make span slip count frames (counted in SpanStatus.slips)."""
         self.board.span(span).counters["slips"] += int(count)
@@ -360,6 +365,11 @@ class Emulator:
         for cable in self.cables:
             cable.route(self, T, R)
         self._impair(R)
+        if self._irq_misses:
+            self._irq_misses -= 1
+            R[:] = self._idle_line[:, None]
+            for span in board.spans:
+                span.counters["irqmisses"] += 1
         for c in self._lut_rows:
             if c.rx_lut is not None:
                 R[c.row] = c.rx_lut[R[c.row]]

@@ -61,9 +61,9 @@ def run(args):
     elif args.action == "check":
         config = _load(args.file)
         if config.emulator:
-            from pycallcenter.drivers.emulator.settings import parse_settings
+            from pycallcenter.drivers.emulator import Emulator
 
-            parse_settings(config)
+            Emulator(config)  # builds the cabling, so a bad cable is reported with its line
         sys.stdout.write(_summary(config))
     else:
         _write(to_system_conf(_load(args.file)), args.output)
