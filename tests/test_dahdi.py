@@ -314,3 +314,19 @@ def test_pending_event_is_fetched_before_audio_is_read_or_written(rig):
     # 15 ticks nobody read: more than the 4 buffers, so DAHDI dropped blocks and said so.
     assert EventKind.READ_OVERRUN in kinds
     assert [k for k in kinds if k is not EventKind.READ_OVERRUN][:2] == [EventKind.RING_BEGIN, EventKind.RING_END]
+
+
+def test_dial_string_reaches_the_board_tone_generator(rig):
+    from pycallcenter.dsp import dtmf, g711
+
+    board, _, kernel, _ = rig
+    board.open([32])
+    far = board.open([1])
+    board.channel(32).dial("159#")
+    det = dtmf.DtmfDetector(1)
+    heard = ""
+    for _ in range(60):
+        block = g711.alaw_decode(far.read()[0])
+        heard += "".join(e.digit for e in det.process(block) if e.kind == "begin")
+    assert heard == "159#"
+    assert kernel.files[board.channel(32).file.fd].dialling == "159#"
