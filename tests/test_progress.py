@@ -300,3 +300,25 @@ def test_bad_input():
     with pytest.raises(ValueError):
         det.process(np.zeros((2, 2, 160), np.int16))
     assert det.process(np.zeros((2, 100), np.int16)) == []
+
+
+@pytest.mark.peer
+def test_spandsp_agrees_both_ways():
+    """spandsp's super_tone_rx recognises our US tones, and our detector recognises spandsp's tone_gen output."""
+    try:
+        from peers import spandsp_tones
+    except ImportError as exc:  # pragma: no cover - the peer's header is missing
+        pytest.skip(str(exc))
+    names = ("dial", "busy", "congestion", "ringback")
+    x = np.array([tones.generate("us", t, 8.0) for t in names])
+    rx = spandsp_tones.SuperToneReceivers(4)
+    for i in range(0, x.shape[1], 160):
+        rx.process(x[:, i:i + 160])
+    assert [rx.reports(c)[0][0] for c in range(4)] == list(names)
+    gens = [spandsp_tones.ToneGenerators(1, 350, -13, 440, -13, 1000, 0),
+            spandsp_tones.ToneGenerators(1, 480, -24, 620, -24, 500, 500),
+            spandsp_tones.ToneGenerators(1, 480, -24, 620, -24, 250, 250),
+            spandsp_tones.ToneGenerators(1, 440, -19, 480, -19, 2000, 4000)]
+    y = np.concatenate([np.concatenate([g.process(160) for _ in range(50 * 8)], axis=1) for g in gens])
+    per = by_channel(progress.CallProgressDetector(4, "us").process(y), 4)
+    assert [evs[0].kind for evs in per] == ["dial_tone", "busy", "congestion", "ringback"]
