@@ -25,6 +25,8 @@ class Libss7Link:
         self.our_events = []
         self.received = []  # signal units we received (for checks)
         self.on_our_event = None
+        self.drop_in = None  # drop_in(su) -> True drops a signal unit libss7 sent us
+        self.drop_out = None  # drop_out(su) -> True drops one of ours before libss7 sees it
 
     def now(self):
         return time.monotonic() - self.t0
@@ -44,13 +46,19 @@ class Libss7Link:
                     su = self.ours_sock.recv(512)
                 except BlockingIOError:
                     break
+                if self.drop_in is not None and self.drop_in(su[:-2]):
+                    continue
                 self.received.append(su[:-2])
                 self._ours(self.sp.receive(0, su[:-2], now))
             deadline = self.sp.next_deadline()
             if deadline is not None and deadline <= now:
                 self._ours(self.sp.handle_timer(now))
+            ours = self.sp.pull(0, now)
+            if self.drop_out is not None and self.drop_out(ours):
+                ours = None
             try:
-                self.ours_sock.send(self.sp.pull(0, now) + FCS)
+                if ours is not None:
+                    self.ours_sock.send(ours + FCS)
             except BlockingIOError:
                 pass
             if until is not None and until():

@@ -146,3 +146,29 @@ def test_blocking_and_reset_both_ways(link_up):
     link.wait_peer("RSC", cic=8)
     link.peer.send("rlc", 8)
     link.wait_ours(lambda e: e == I.MaintenanceAck("RSC", (8,)))
+
+
+def _drop_first_isup():
+    """Return a filter that drops the first ISUP MSU it sees (once)."""
+    done = []
+
+    def drop(su):
+        if not done and len(su) > 3 and su[2] & 0x3F > 2 and su[3] & 0x0F == 5:
+            done.append(su)
+            return True
+        return False
+    drop.done = done
+    return drop
+
+
+def test_error_correction_with_libss7_both_directions(link_up):
+    link = link_up()
+    link.drop_out = _drop_first_isup()  # our IAM is lost once: libss7's BSN/BIB asks us to send it again
+    link.isup.call(3, "123", "456", link.now())
+    assert link.wait_peer("IAM", cic=3, seconds=3)["called"] == "123"
+    assert link.drop_out.done
+    link.drop_in = _drop_first_isup()  # libss7's ACM is lost once: our negative acknowledgement recovers it
+    link.peer.send("acm", 3)
+    link.wait_ours(lambda e: isinstance(e, I.CallProgress) and e.cic == 3, seconds=3)
+    assert link.drop_in.done
+    assert link.mtp3.links[0].mtp2.state == mtp2.IN_SERVICE

@@ -92,7 +92,7 @@ class Mtp2Link:
         """Queue an MSU (SIO onward) for transmission."""
         if self.state != IN_SERVICE:
             raise LocalProtocolError(f"cannot send an MSU in state {self.state}")
-        if not 2 <= len(msu) <= 273:
+        if not 3 <= len(msu) <= 273:  # shorter would read as an LSSU (LI 1-2)
             raise ValueError(f"MSU of {len(msu)} octets")
         self.tx_queue.append(bytes(msu))
 
