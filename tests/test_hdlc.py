@@ -257,3 +257,27 @@ def test_we_receive_what_spandsp_sends(spandsp_hdlc):
         events += dec.process(tx.process(np.empty((1, 40), np.uint8)))
         assert len(events) <= len(FRAMES)
     assert events == [(hdlc.FRAME, 0, f) for f in FRAMES]
+
+
+@pytest.mark.fuzz
+def test_fuzz_long_traffic_native_equals_twin():
+    """About 30 s of line time with random frames, aborts and bit errors: native and twin never diverge."""
+    rng = np.random.default_rng(2024)
+    channels = 3
+    enc, tenc = hdlc.HdlcEncoder(channels), twin.HdlcEncoder(channels)
+    dec, tdec = hdlc.HdlcDecoder(channels, max_frame=64), twin.HdlcDecoder(channels, max_frame=64)
+    for _ in range(3000):
+        for c in range(channels):
+            if rng.random() < 0.3:
+                frame = rng.choice([0x7E, 0xFF, 0x1F, 0x00, int(rng.integers(256))], size=int(rng.integers(1, 80)))
+                enc.send(c, frame.astype(np.uint8))
+                tenc.send(c, frame.astype(np.uint8).tobytes())
+            if rng.random() < 0.02:
+                enc.abort(c)
+                tenc.abort(c)
+        n = int(rng.integers(1, 161))
+        line = enc.process(n)
+        np.testing.assert_array_equal(line, tenc.process(n))
+        if rng.random() < 0.1:
+            line[rng.integers(channels), rng.integers(n)] ^= np.uint8(1 << int(rng.integers(8)))
+        assert dec.process(line) == tdec.process(line)
