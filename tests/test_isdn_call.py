@@ -35,7 +35,7 @@ def inject(p, to, msg):
 
 
 @pytest.mark.parametrize("caller", ["user", "net"])
-@pytest.mark.parametrize("variant", ["euroisdn_e1", "ni2", "dms100"])
+@pytest.mark.parametrize("variant", ["euroisdn_e1", "euroisdn_t1", "ni2", "dms100", "5ess", "4ess"])
 def test_basic_call_numbers_and_hangup_both_directions(caller, variant):
     p = Pair(variant).start()
     a, b = (p.user, p.net) if caller == "user" else (p.net, p.user)
@@ -360,9 +360,7 @@ def test_tracer_writes_pcap_and_log(tmp_path):
     assert [k.inbound for k in pkts][:2] == [True, False]  # our SABME (network: inbound), then the user's
 
 
-@settings(max_examples=30)
-@given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=10))
-def test_bad_messages_mid_call_never_break_the_link_or_other_calls(junk):
+def two_active_calls():
     p = Pair().start()
     c1 = p.user.setup(p.now, "1", "2")
     c2 = p.user.setup(p.now, "3", "4")
@@ -370,9 +368,40 @@ def test_bad_messages_mid_call_never_break_the_link_or_other_calls(junk):
     for e in p.of("net", cc.IncomingCall):
         p.net.answer(e.call, p.now)
     p.pump(until=p.now + 0.1)
+    return p, c1, c2
+
+
+@settings(max_examples=30)
+@given(st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=10))
+def test_bad_messages_mid_call_never_break_the_link_or_other_calls(junk):
+    p, c1, c2 = two_active_calls()
     for data in junk:
         inject(p, "user", b"\x08\x02\x80" + bytes([c1.cr]) + data)
     assert p.user.link.is_up and c2.state == cc.ACTIVE
     p.add(p.user, p.user.hangup(c2, p.now))
     p.pump(until=p.now + 0.1)
     assert p.of("user", cc.CallEnded)[-1].call is c2
+
+
+def test_display_codeset_follows_variant():
+    for variant, shift in (("5ess", 0x9E), ("euroisdn_e1", None)):
+        p = Pair(variant).start()
+        p.user.setup(p.now, "1", "2", calling_name="Carol")
+        p.pump(until=p.now + 0.1)
+        setup = sent_messages(p, "user")[0]
+        shifts = [i.ie_id for i in setup.ies if i.name == "shift"]
+        assert shifts == ([shift] if shift else [])
+        assert setup.get("display").codeset == (6 if shift else 0)
+        assert p.take("net", cc.IncomingCall).calling_name == "Carol"
+
+
+@pytest.mark.fuzz
+@given(st.lists(st.binary(min_size=0, max_size=60), min_size=1, max_size=20), st.integers(0, 3))
+def test_fuzz_random_messages_into_live_calls(junk, prefix):
+    p, c1, c2 = two_active_calls()
+    heads = [b"", b"\x08\x02\x80" + bytes([c1.cr]), b"\x08\x02\x00" + bytes([c1.cr]), b"\x08\x00"]
+    for data in junk:
+        inject(p, "user", heads[prefix] + data)
+        inject(p, "net", heads[prefix] + data)
+    assert p.user.link.is_up and p.net.link.is_up
+    assert c2.state in (cc.ACTIVE, cc.NULL) and (c2.state == cc.ACTIVE or c2.cause is not None)

@@ -143,3 +143,17 @@ def test_fuzz_lapd_random(data):
         decode_frame("lapd", data)
     except DecodeError:
         pass
+
+
+@pytest.mark.fuzz
+@given(st.integers(0, 19), st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), min_size=1, max_size=6),
+       st.binary(max_size=20))
+def test_fuzz_mutated_libpri_frames(libpri_frames, index, edits, tail):
+    data = bytearray(libpri_frames[index % len(libpri_frames)])
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    for candidate in (bytes(data), bytes(data) + tail, bytes(data[: len(data) // 2])):
+        try:
+            decode_frame("lapd", candidate)
+        except DecodeError:
+            pass

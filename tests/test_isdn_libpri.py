@@ -191,31 +191,20 @@ def test_busy_both_directions(bridge):
     assert b.ours_of(cc.CallEnded)[-1].cause == 17
 
 
-def test_no_answer_our_t301(libpri):
-    b = Bridge(libpri, True, "euroisdn_e1", timers={"T301": 0.3}).up()
+@pytest.mark.parametrize("our_network,timer,peer_step,cause", [
+    (True, "T301", "alerting", 19),  # network side: no answer after ALERTING
+    (False, "T310", "proceeding", 102),  # user side: nothing after CALL PROCEEDING
+])
+def test_no_answer_our_timer_clears_with_cause(libpri, our_network, timer, peer_step, cause):
+    b = Bridge(libpri, our_network, "euroisdn_e1", timers={timer: 0.3}).up()
     try:
         call = b.ours.setup(b.now(), "5551234", "2025550100")
         b.until(lambda: b.peer_of("RING"))
         ring = b.peer_of("RING")[0]
-        b.peer.alerting(ring["call"], ring["channel"])
+        getattr(b.peer, peer_step)(ring["call"], ring["channel"])
         b.until(lambda: b.peer_of("HANGUP_REQ"))
-        assert b.peer_of("HANGUP_REQ")[0]["cause"] == 19
-        b.peer.hangup(ring["call"], 19)
-        b.until(lambda: call.state == cc.NULL)
-    finally:
-        b.close()
-
-
-def test_no_answer_our_t310_user_side(libpri):
-    b = Bridge(libpri, False, "euroisdn_e1", timers={"T310": 0.3}).up()
-    try:
-        call = b.ours.setup(b.now(), "5551234", "2025550100")
-        b.until(lambda: b.peer_of("RING"))
-        ring = b.peer_of("RING")[0]
-        b.peer.proceeding(ring["call"], ring["channel"])
-        b.until(lambda: b.peer_of("HANGUP_REQ"))
-        assert b.peer_of("HANGUP_REQ")[0]["cause"] == 102
-        b.peer.hangup(ring["call"], 102)
+        assert b.peer_of("HANGUP_REQ")[0]["cause"] == cause
+        b.peer.hangup(ring["call"], cause)
         b.until(lambda: call.state == cc.NULL)
     finally:
         b.close()
