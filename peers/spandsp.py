@@ -118,12 +118,19 @@ ADSI_STANDARD_JCLIP = 4
 ADSI_STANDARD_CLIP_DTMF = 5
 
 
+_MODULE = None
+
+
 def load():
     """Return the compiled cffi module (``.ffi``, ``.lib``); raises peers.PeerUnavailable."""
+    global _MODULE
+    if _MODULE is not None:
+        return _MODULE
     ffibuilder = cffi.FFI()
     ffibuilder.cdef(_CDEF)
     ffibuilder.set_source("_peer_spandsp", _SOURCE, libraries=["spandsp", "tiff", "m"])
-    return compile_peer(ffibuilder, "_peer_spandsp", HEADERS)
+    _MODULE = compile_peer(ffibuilder, "_peer_spandsp", HEADERS)
+    return _MODULE
 
 
 def _ptr(mod, ctype, arr):

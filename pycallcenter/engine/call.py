@@ -1,0 +1,94 @@
+"""Calls and legs: the technology-neutral view of a call that scripts, the ACD and CDRs see.
+
+A leg is one channel's side of a call (a PRI B-channel, an SS7 circuit, an FXO trunk, an FXS
+extension). Its trunk adapter turns signalling into leg events and leg commands into signalling.
+Causes are Q.850 values everywhere (Q.931 and ISUP use them as they are); analog outcomes map in.
+"""
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+# Q.850 cause values the engine itself uses
+NORMAL_CLEARING = 16
+USER_BUSY = 17
+NO_USER_RESPONSE = 18
+NO_ANSWER = 19
+CALL_REJECTED = 21
+UNALLOCATED_NUMBER = 1
+NO_CIRCUIT = 34
+NETWORK_OUT_OF_ORDER = 38
+TEMPORARY_FAILURE = 41
+NORMAL_UNSPECIFIED = 31
+RECOVERY_ON_TIMER_EXPIRY = 102
+
+# analog call-progress outcomes -> Q.850 (what a PRI or ISUP leg would have reported)
+ANALOG_CAUSES = {
+    "on_hook": NORMAL_CLEARING,
+    "loop_drop": NORMAL_CLEARING,
+    "polarity": NORMAL_CLEARING,
+    "busy": USER_BUSY,
+    "no_answer": NO_ANSWER,
+    "congestion": NO_CIRCUIT,
+    "sit": UNALLOCATED_NUMBER,
+    "no_dial_tone": NETWORK_OUT_OF_ORDER,
+}
+
+# leg states
+IDLE, OFFERED, DIALING, PROCEEDING, ALERTING, ANSWERED, ENDED = (
+    "idle", "offered", "dialing", "proceeding", "alerting", "answered", "ended")
+
+
+@dataclass
+class Leg:
+    """One channel's side of a call."""
+
+    id: str
+    engine: Any
+    adapter: Any  # the trunk adapter that owns the channel's signalling
+    channel: int  # global channel number
+    row: int  # row of this channel in the engine's media arrays
+    direction: str  # "in" (the far end called us) or "out"
+    tech: str  # "pri", "ss7", "fxo" (trunk), "fxs" (extension)
+    caller: str = ""
+    caller_name: str = ""
+    called: str = ""
+    state: str = IDLE
+    cause: Optional[int] = None
+    call: Optional["Call"] = None
+    started: int = 0  # sample time
+    answered_at: Optional[int] = None
+    ended_at: Optional[int] = None
+    digits: str = ""  # DTMF heard and not yet consumed by a script
+    progress: list = field(default_factory=list)  # call-progress results heard on an outgoing leg
+
+    @property
+    def active(self):
+        """Return True until the leg has ended."""
+        return self.state != ENDED
+
+    def answer(self):
+        """Answer an incoming leg (sends CONNECT / goes off hook / stops ringing)."""
+        if self.state in (OFFERED, PROCEEDING, ALERTING) and self.direction == "in":
+            self.adapter.answer(self)
+
+    def hangup(self, cause=NORMAL_CLEARING):
+        """Clear the leg with a Q.850 cause."""
+        if self.state != ENDED:
+            self.adapter.hangup(self, cause)
+
+
+@dataclass
+class Call:
+    """A call: its legs, the variables scripts set (carried to CTI and CDRs), and its history."""
+
+    id: str
+    legs: list = field(default_factory=list)
+    vars: dict = field(default_factory=dict)
+    started: int = 0
+    ended: Optional[int] = None
+    queue: Optional[str] = None
+    agent: Optional[str] = None
+
+    @property
+    def caller_leg(self) -> Optional[Leg]:
+        """Return the first leg (the one that started the call)."""
+        return self.legs[0] if self.legs else None

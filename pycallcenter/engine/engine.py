@@ -1,0 +1,307 @@
+"""The engine: the board's tick drives signalling, media and IVR scripts in one deterministic loop.
+
+Each ``tick()``: read one block of every audio channel (in simulated mode this advances the
+emulator's clock), decode it in batch and run DTMF detection over all rows, dispatch board events
+and the trunks' signalling and timers, resume scripts whose verbs completed, then mix and encode
+the output of every row in batch and write it. Everything the engine does is logged as one line
+with the board time in samples; the same config, seed and inputs give the same log byte for byte.
+"""
+import traceback
+
+from pycallcenter.drivers import Signalling, SpanKind
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine import call as C
+from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
+from pycallcenter.engine.media import MediaPlane
+from pycallcenter.engine.scheduler import CallHangup, Scheduler
+
+
+class Engine:
+    """Calls over one board. Build it, add trunks (or ``auto_trunks()``), set ``router``, then tick."""
+
+    def __init__(self, board, tone_plan="us", log_file=None, keep_log=True):
+        self.board = board
+        self.tone_plan = tone_plan
+        numbers = [n for n in sorted(board.channels) if board.channels[n].signalling.is_audio]
+        self.group = board.open(numbers) if numbers else None
+        self.row_of = {n: i for i, n in enumerate(numbers)}
+        self.channel_of_row = numbers
+        laws = [board.channels[n].law.value for n in numbers]
+        self.media = MediaPlane(laws, board.blocksize, tone_plan)
+        self.adapters = []
+        self._adapter_of = {}
+        self.legs = {}  # leg id -> Leg (active)
+        self.leg_on_row = {}
+        self.calls = {}  # call id -> Call (active)
+        self.scheduler = Scheduler()
+        self.now = board.sample_time
+        self.router = None  # fn(leg) -> async script taking an IvrCall, or None to refuse the call
+        self.listeners = []  # objects with optional on_call_ended(call), on_leg_event(kind, leg)
+        self.prompts = None
+        self.fallback = None  # async script run when a script raises (operator queue or goodbye)
+        self._leg_seq = 0
+        self._call_seq = 0
+        self.log_lines = [] if keep_log else None
+        self._log_file = open(log_file, "a", buffering=1) if log_file else None
+        self.errors = []  # (call id, traceback text) of scripts that raised
+
+    # --- set-up ----------------------------------------------------------------------------------
+    def add(self, adapter):
+        """Register a trunk adapter; return it."""
+        self.adapters.append(adapter)
+        for ch in getattr(adapter, "lines", {}) or getattr(adapter, "offset_of", {}):
+            self._adapter_of[ch] = adapter
+        return adapter
+
+    def auto_trunks(self, pri_network=False, variant="euroisdn_e1"):
+        """Add an adapter for every span: FXS ports as extensions, FXO ports as trunks, PRI on
+        digital spans with a D-channel. Return the list of adapters."""
+        for span in self.board.spans:
+            chans = [c.number for c in span.channels if c.signalling.is_audio]
+            if span.kind is SpanKind.FXS and chans:
+                self.add(FxsExtensions(self, chans, name=f"ext{span.number}"))
+            elif span.kind is SpanKind.FXO and chans:
+                self.add(FxoTrunks(self, chans, name=f"pstn{span.number}"))
+            elif span.kind.digital and any(c.signalling in (Signalling.DCHAN, Signalling.HARDHDLC) for c in span.channels):
+                from pycallcenter.engine.pri import PriSpan
+
+                self.add(PriSpan(self, span.number, network=pri_network, variant=variant))
+        return self.adapters
+
+    # --- the log ---------------------------------------------------------------------------------
+    def log(self, kind, **fields):
+        """Append one line to the event log: board time, kind, fields in a stable order."""
+        line = f"{self.now} {kind}" + "".join(f" {k}={fields[k]}" for k in sorted(fields))
+        if self.log_lines is not None:
+            self.log_lines.append(line)
+        if self._log_file is not None:
+            self._log_file.write(line + "\n")
+
+    # --- the tick --------------------------------------------------------------------------------
+    def tick(self):
+        """Run one tick of the whole engine."""
+        codes = self.group.read() if self.group is not None else None
+        self.now = self.board.sample_time
+        digits = self.media.receive(codes) if codes is not None else []
+        for ev in self.board.poll_events():
+            self._board_event(ev)
+        for adapter in self.adapters:
+            adapter.on_tick(self.now)
+        for ev in digits:
+            if ev.kind == "begin":
+                leg = self.leg_on_row.get(ev.channel)
+                if leg is not None:
+                    leg.digits += ev.digit
+                    self.log("dtmf", leg=leg.id, digit=ev.digit)
+                    on_digit = getattr(leg.adapter, "on_digit", None)
+                    if on_digit:
+                        on_digit(leg, ev.digit, self.now)
+        self.scheduler.poll(self.now)
+        out, finished = self.media.transmit()
+        for row in finished:
+            leg = self.leg_on_row.get(row)
+            if leg is not None:
+                leg.play_done = True
+        if self.group is not None:
+            self.group.write(out)
+
+    def run(self, seconds=None, ticks=None, until=None):
+        """Tick for a number of seconds or ticks, or until until() is true (checked each tick)."""
+        if ticks is None and seconds is not None:
+            ticks = int(round(seconds * SAMPLE_RATE / self.board.blocksize))
+        n = 0
+        while (ticks is None or n < ticks) and not (until is not None and until()):
+            self.tick()
+            n += 1
+        return n
+
+    def _board_event(self, ev):
+        if ev.channel is None:
+            for adapter in self.adapters:
+                if getattr(adapter, "span_number", None) == ev.span and hasattr(adapter, "on_span_event"):
+                    adapter.on_span_event(ev, self.now)
+            self.log("span_event", span=ev.span, kind=ev.kind.value)
+            return
+        adapter = self._adapter_of.get(ev.channel)
+        if adapter is None:
+            return
+        line = getattr(adapter, "lines", {}).get(ev.channel)
+        adapter.on_event(ev, line, self.now)
+
+    # --- legs and calls (called by adapters) -------------------------------------------------------
+    def new_leg(self, adapter, channel, direction, caller="", caller_name="", called=""):
+        """Create a leg on a channel; return it."""
+        self._leg_seq += 1
+        leg = C.Leg(f"L{self._leg_seq}", self, adapter, channel, self.row_of[channel], direction, adapter.tech,
+                    caller=caller, caller_name=caller_name, called=called, started=self.now)
+        leg.play_done = True
+        self.legs[leg.id] = leg
+        self.leg_on_row[leg.row] = leg
+        self.media.dtmf.reset(leg.row)
+        return leg
+
+    def new_call(self, leg):
+        """Create a call around its first leg; return it."""
+        self._call_seq += 1
+        call = C.Call(f"C{self._call_seq}", legs=[leg], started=self.now)
+        leg.call = call
+        self.calls[call.id] = call
+        return call
+
+    def leg_offered(self, leg, now):
+        """An incoming leg: make its call and hand it to the router's script."""
+        call = self.new_call(leg)
+        self.log("offered", call=call.id, leg=leg.id, tech=leg.tech, channel=leg.channel, caller=leg.caller or "-",
+                 called=leg.called or "-")
+        self._notify("on_leg_event", "offered", leg)
+        script = self.router(leg) if self.router else None
+        if script is None:
+            leg.hangup(C.CALL_REJECTED)
+            return
+        self.start_script(leg, script)
+
+    def start_script(self, leg, script):
+        """Run an async script on a leg's call; return its Task."""
+        from pycallcenter.ivr import IvrCall
+
+        ivr = IvrCall(self, leg)
+        leg.ivr = ivr
+        name = getattr(script, "__name__", "script")
+        return self.scheduler.spawn(script(ivr), f"{leg.call.id}:{name}", self.now,
+                                    on_error=self._script_failed, on_done=self._script_done)
+
+    def _script_failed(self, task, exc):
+        call_id = task.name.split(":", 1)[0]
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.errors.append((call_id, text))
+        self.log("script_error", call=call_id, error=type(exc).__name__)
+        call = self.calls.get(call_id)
+        leg = call.caller_leg if call else None
+        if leg is None or not leg.active:
+            return
+        if self.fallback is not None:
+            self.scheduler.spawn(self.fallback(leg.ivr), f"{call_id}:fallback", self.now, on_done=self._script_done)
+        else:
+            leg.hangup(C.NORMAL_UNSPECIFIED)
+
+    def _script_done(self, task):
+        self.log("script_done", task=task.name)
+
+    def leg_alerting(self, leg, now):
+        """The far end of an outgoing leg is ringing."""
+        self.log("alerting", leg=leg.id)
+        self._notify("on_leg_event", "alerting", leg)
+
+    def leg_answered(self, leg, now):
+        """A leg was answered (by us on incoming, by the far end on outgoing)."""
+        leg.state = C.ANSWERED
+        leg.answered_at = now
+        self.log("answered", leg=leg.id)
+        self._notify("on_leg_event", "answered", leg)
+
+    def leg_flash(self, leg, now):
+        """A hook flash on an extension (consultation/transfer)."""
+        leg.flashes = getattr(leg, "flashes", 0) + 1
+        self.log("flash", leg=leg.id)
+        self._notify("on_leg_event", "flash", leg)
+
+    def leg_ended(self, leg, cause, now):
+        """A leg is over: free its row, wake its script with CallHangup, end the call when no leg is left."""
+        if leg.state == C.ENDED:
+            return
+        leg.state = C.ENDED
+        leg.cause = cause
+        leg.ended_at = now
+        self.media.stop(leg.row)
+        self.media.stop_tone(leg.row)
+        self.media.isolate(leg.row)
+        self.legs.pop(leg.id, None)
+        if self.leg_on_row.get(leg.row) is leg:
+            del self.leg_on_row[leg.row]
+        self.log("ended", leg=leg.id, cause=cause)
+        self._notify("on_leg_event", "ended", leg)
+        ivr = getattr(leg, "ivr", None)
+        if ivr is not None:
+            for task in list(self.scheduler.tasks.values()):
+                if task.op is not None and getattr(task.op, "leg", None) is leg:
+                    self.scheduler.throw(task, CallHangup(cause), now)
+        call = leg.call
+        if call is not None and call.ended is None and not any(l.active for l in call.legs):
+            call.ended = now
+            self.calls.pop(call.id, None)
+            self.log("call_ended", call=call.id)
+            self._notify("on_call_ended", call)
+
+    def _notify(self, method, *args):
+        for listener in self.listeners:
+            fn = getattr(listener, method, None)
+            if fn:
+                fn(*args)
+
+    # --- outgoing calls and bridges ---------------------------------------------------------------
+    def adapter(self, name):
+        """Return the adapter with this name (e.g. 'ext5', 'pstn6', 'pri1'); ValueError if none."""
+        for a in self.adapters:
+            if a.name == name:
+                return a
+        raise ValueError(f"no trunk or extension group named {name!r}; have {[a.name for a in self.adapters]}")
+
+    def originate(self, target, caller="", caller_name="", call=None):
+        """Place an outgoing leg. target: 'NAME/NUMBER' (a trunk and the number to dial) or
+        'channel/N' (ring that extension port). Return the Leg, or None when no line is free."""
+        if "/" not in target:
+            raise ValueError(f"target must be 'trunk/number' or 'channel/N', got {target!r}")
+        where, number = target.split("/", 1)
+        if where == "channel":
+            ch = int(number)
+            adapter = self._adapter_of.get(ch)
+            if adapter is None:
+                raise ValueError(f"channel {ch} belongs to no trunk or extension group")
+            line = adapter.lines.get(ch) if hasattr(adapter, "lines") else None
+            if line is not None and line.state != "idle":
+                return None
+            number = ""
+        else:
+            adapter = self.adapter(where)
+            free = adapter.idle_line()
+            if free is None:
+                return None
+            ch = free if isinstance(free, int) else free.channel.number
+        leg = self.new_leg(adapter, ch, "out", caller=caller, caller_name=caller_name, called=number)
+        if call is None:
+            call = self.new_call(leg)
+        else:
+            call.legs.append(leg)
+            leg.call = call
+        self.log("originate", call=call.id, leg=leg.id, target=target)
+        adapter.originate(leg, number, self.now)
+        return leg
+
+    def bridge(self, a, b):
+        """Connect two legs' audio both ways."""
+        self.media.stop(a.row)
+        self.media.stop(b.row)
+        self.media.stop_tone(a.row)
+        self.media.stop_tone(b.row)
+        self.media.bridge(a.row, b.row)
+        self.log("bridged", a=a.id, b=b.id)
+
+    def unbridge(self, leg):
+        """Disconnect a leg's audio from every other leg."""
+        self.media.isolate(leg.row)
+
+    def caller_id_datetime(self):
+        """Return the (month, day, hour, minute) caller ID stamp: from the board clock, so runs repeat."""
+        minutes = self.now // (SAMPLE_RATE * 60)
+        return (1, 1 + minutes // 1440 % 28, minutes // 60 % 24, minutes % 60)
+
+    def close(self):
+        """Hang up every leg, stop scripts and close the board's channels."""
+        for leg in list(self.legs.values()):
+            leg.hangup()
+        for task in list(self.scheduler.tasks.values()):
+            self.scheduler.kill(task)
+        if self.group is not None:
+            self.group.close()
+        if self._log_file is not None:
+            self._log_file.close()

@@ -1,0 +1,160 @@
+"""The media plane: one tick of every channel decoded, analysed, mixed and encoded in batch.
+
+Per tick: G.711 -> int16 for all rows at once, DTMF detection over the whole batch, then the
+output of every row is built in an int32 accumulator from players (prompts), tone generators and
+bridges (one fancy-indexed add for all bridges and conferences), clipped and encoded in batch.
+Per-channel Python runs only for rows with an active player or recorder.
+"""
+import numpy as np
+
+from pycallcenter.dsp import g711
+from pycallcenter.dsp.dtmf import DtmfDetector
+from pycallcenter.dsp.tones import ToneGenerator
+
+
+class Player:
+    """Plays a queue of int16 prompts on one row; reports the position it reached."""
+
+    def __init__(self, prompts):
+        self.prompts = [np.asarray(p, dtype=np.int16).ravel() for p in prompts]
+        self.index = 0
+        self.pos = 0
+        self.done = not any(p.size for p in self.prompts)
+
+    def fill(self, out):
+        """Add the next len(out) samples into out (int32 row); return True when the queue is over."""
+        n = out.size
+        filled = 0
+        while filled < n and self.index < len(self.prompts):
+            cur = self.prompts[self.index]
+            take = min(n - filled, cur.size - self.pos)
+            out[filled:filled + take] += cur[self.pos:self.pos + take]
+            filled += take
+            self.pos += take
+            if self.pos >= cur.size:
+                self.index += 1
+                self.pos = 0
+        self.done = self.index >= len(self.prompts)
+        return self.done
+
+
+class MediaPlane:
+    """Batched media for `rows` channels of `blocksize` samples; laws[i] is 'ulaw' or 'alaw'."""
+
+    def __init__(self, laws, blocksize, tone_plan="us"):
+        self.rows = len(laws)
+        self.blocksize = blocksize
+        laws = np.asarray(laws)
+        self.ulaw_rows = np.nonzero(laws == "ulaw")[0]
+        self.alaw_rows = np.nonzero(laws == "alaw")[0]
+        self.rx = np.zeros((self.rows, blocksize), np.int16)  # what each channel's far end sends us
+        self.tx = np.zeros((self.rows, blocksize), np.int16)  # what we send each channel
+        self._acc = np.zeros((self.rows, blocksize), np.int32)
+        self._codes = np.zeros((self.rows, blocksize), np.uint8)
+        self.dtmf = DtmfDetector(self.rows)
+        self.tones = ToneGenerator(self.rows, plan=tone_plan) if self.rows else None
+        self.tone_rows: set = set()
+        self.players: dict = {}  # row -> Player
+        self.recorders: list = []
+        self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
+        self._src = self._dst = np.zeros(0, np.intp)
+        self.muted: set = set()  # rows whose own audio is not passed to anyone (hold)
+
+    # --- connections ---------------------------------------------------------------------------
+    def link(self, listener, talker):
+        """Let `listener` hear `talker` (one direction)."""
+        self._links[(listener, talker)] = 1
+        self._rebuild()
+
+    def unlink(self, listener, talker):
+        """Stop `listener` hearing `talker`."""
+        self._links.pop((listener, talker), None)
+        self._rebuild()
+
+    def bridge(self, a, b):
+        """Join rows a and b both ways."""
+        self._links[(a, b)] = self._links[(b, a)] = 1
+        self._rebuild()
+
+    def isolate(self, row):
+        """Remove every link to or from a row (its call ended or it went on hold)."""
+        self._links = {k: v for k, v in self._links.items() if row not in k}
+        self._rebuild()
+
+    def listeners_of(self, row):
+        """Return the rows that hear `row`."""
+        return sorted(l for (l, t) in self._links if t == row)
+
+    def _rebuild(self):
+        pairs = sorted(self._links)
+        self._dst = np.array([p[0] for p in pairs], np.intp)
+        self._src = np.array([p[1] for p in pairs], np.intp)
+
+    # --- players and tones ---------------------------------------------------------------------
+    def play(self, row, prompts):
+        """Start playing prompts on a row (replacing what it played); return the Player."""
+        player = Player(prompts)
+        self.players[row] = player
+        return player
+
+    def stop(self, row):
+        """Stop the row's player."""
+        self.players.pop(row, None)
+
+    def start_tone(self, row, tone):
+        """Start a tone of the plan (or a ToneSpec) on a row."""
+        self.tones.start(row, tone)
+        self.tone_rows.add(row)
+
+    def stop_tone(self, row):
+        """Stop the row's tone."""
+        if row in self.tone_rows:
+            self.tones.stop(row)
+            self.tone_rows.discard(row)
+
+    # --- the tick ------------------------------------------------------------------------------
+    def receive(self, codes):
+        """Decode one tick of G.711 codes (rows x blocksize) into self.rx; return DTMF events."""
+        if not self.rows:
+            return []
+        if self.ulaw_rows.size == self.rows:
+            g711.ulaw_decode(codes, out=self.rx)
+        elif self.alaw_rows.size == self.rows:
+            g711.alaw_decode(codes, out=self.rx)
+        else:
+            self.rx[self.ulaw_rows] = g711.ulaw_decode(codes[self.ulaw_rows])
+            self.rx[self.alaw_rows] = g711.alaw_decode(codes[self.alaw_rows])
+        return self.dtmf.process(self.rx)
+
+    def transmit(self):
+        """Mix players, tones and links into self.tx; return the G.711 codes to write (finished players)."""
+        acc = self._acc
+        acc.fill(0)
+        finished = []
+        if not self.rows:
+            return self._codes, finished
+        if self._dst.size:
+            talk = self.rx.astype(np.int32)
+            if self.muted:
+                talk[sorted(self.muted)] = 0
+            np.add.at(acc, self._dst, talk[self._src])
+        if self.tone_rows:
+            tones = self.tones.process(self.blocksize)
+            rows = sorted(self.tone_rows)
+            acc[rows] += tones[rows]
+        for row, player in list(self.players.items()):
+            if player.fill(acc[row]):
+                finished.append(row)
+                del self.players[row]
+        np.clip(acc, -32768, 32767, out=acc)
+        self.tx[...] = acc
+        for rec in self.recorders:
+            rec.write_tick(self.rx, self.tx)
+        if self.ulaw_rows.size == self.rows:
+            g711.ulaw_encode(self.tx, out=self._codes)
+        elif self.alaw_rows.size == self.rows:
+            g711.alaw_encode(self.tx, out=self._codes)
+        else:
+            self._codes[self.ulaw_rows] = g711.ulaw_encode(self.tx[self.ulaw_rows])
+            self._codes[self.alaw_rows] = g711.alaw_encode(self.tx[self.alaw_rows])
+        return self._codes, finished

@@ -1,0 +1,309 @@
+"""IVR scripting: ``async def main(call)`` scripts get an :class:`IvrCall` whose verbs are awaited.
+
+Verbs yield engine ops (pycallcenter.engine.scheduler.Op); the engine resumes the script on the
+board's tick when the op completes, so scripts are deterministic and need no threads or asyncio.
+When the caller hangs up during a verb, the verb raises :class:`CallHangup` (the engine ends the
+script quietly if it does not catch it).
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine import call as C
+from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
+
+__all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult"]
+
+
+class CollectResult(NamedTuple):
+    """Digits collected and the termination condition that ended collection."""
+
+    digits: str
+    reason: str  # max_digits, terminator, first_digit_timeout, inter_digit_timeout, total_timeout, silence
+
+
+class DialResult(NamedTuple):
+    """Outcome of an outgoing leg: answered, busy, no_answer, congestion, failed, no_line."""
+
+    outcome: str
+    leg: Optional[C.Leg]
+    cause: Optional[int] = None
+
+
+def _s(seconds):
+    return None if seconds is None else int(round(seconds * SAMPLE_RATE))
+
+
+class _LegOp(Op):
+    """An op bound to a leg: fails with CallHangup when the leg ends."""
+
+    def __init__(self, leg):
+        self.leg = leg
+
+    def poll(self, now):
+        if not self.leg.active:
+            self.fail(CallHangup(self.leg.cause))
+        else:
+            self.check(now)
+
+    def check(self, now):
+        """Subclasses: finish when their condition holds."""
+
+
+class _Answer(_LegOp):
+    def start(self, now):
+        if self.leg.active:
+            self.leg.answer()
+
+    def check(self, now):
+        if self.leg.state == C.ANSWERED:
+            self.finish(True)
+
+
+class _Play(_LegOp):
+    def __init__(self, leg, samples, barge_in):
+        super().__init__(leg)
+        self.samples, self.barge_in = samples, barge_in
+
+    def start(self, now):
+        if self.barge_in and any(d in self.barge_in for d in self.leg.digits):
+            self.finish(next(d for d in self.leg.digits if d in self.barge_in))
+            return
+        self.leg.engine.media.play(self.leg.row, self.samples)
+
+    def check(self, now):
+        media = self.leg.engine.media
+        if self.barge_in:
+            hit = next((d for d in self.leg.digits if d in self.barge_in), None)
+            if hit is not None:
+                media.stop(self.leg.row)
+                self.finish(hit)  # the digit stays buffered for the next collect (Dialogic style)
+                return
+        if self.leg.row not in media.players:
+            self.finish(None)
+
+    def cancel(self):
+        self.leg.engine.media.stop(self.leg.row)
+
+
+class _Collect(_LegOp):
+    def __init__(self, leg, max_digits, terminator, first_timeout, inter_timeout, total_timeout, silence_timeout,
+                 silence_level):
+        super().__init__(leg)
+        self.max_digits, self.terminator = max_digits, terminator
+        self.first, self.inter, self.total = _s(first_timeout), _s(inter_timeout), _s(total_timeout)
+        self.silence, self.silence_level = _s(silence_timeout), silence_level
+        self.got = ""
+
+    def start(self, now):
+        self.t0 = self.last = self.loud = now
+        self.check(now)
+
+    def check(self, now):
+        leg = self.leg
+        while leg.digits:
+            d, leg.digits = leg.digits[0], leg.digits[1:]
+            self.last = now
+            if self.terminator and d in self.terminator:
+                self.finish(CollectResult(self.got, "terminator"))
+                return
+            self.got += d
+            if self.max_digits and len(self.got) >= self.max_digits:
+                self.finish(CollectResult(self.got, "max_digits"))
+                return
+        if self.total is not None and now - self.t0 >= self.total:
+            self.finish(CollectResult(self.got, "total_timeout"))
+        elif not self.got and self.first is not None and now - self.t0 >= self.first:
+            self.finish(CollectResult(self.got, "first_digit_timeout"))
+        elif self.got and self.inter is not None and now - self.last >= self.inter:
+            self.finish(CollectResult(self.got, "inter_digit_timeout"))
+        elif self.silence is not None:
+            rms = float(np.sqrt(np.mean(leg.engine.media.rx[leg.row].astype(np.float64) ** 2)))
+            if rms > self.silence_level:
+                self.loud = now
+            elif now - max(self.loud, self.last) >= self.silence:
+                self.finish(CollectResult(self.got, "silence"))
+
+
+class _Wait(Op):
+    def __init__(self, leg, samples):
+        self.leg, self.samples = leg, samples
+
+    def start(self, now):
+        self.until = now + self.samples
+
+    def poll(self, now):
+        if self.leg is not None and not self.leg.active:
+            self.fail(CallHangup(self.leg.cause))
+        elif now >= self.until:
+            self.finish(None)
+
+
+class _Dial(Op):
+    """Place an outgoing leg and wait for its outcome; the calling leg hanging up cancels it."""
+
+    OUTCOMES = {C.USER_BUSY: "busy", C.NO_ANSWER: "no_answer", C.NO_USER_RESPONSE: "no_answer",
+                C.NO_CIRCUIT: "congestion", C.UNALLOCATED_NUMBER: "sit", C.NETWORK_OUT_OF_ORDER: "no_dial_tone"}
+
+    def __init__(self, engine, leg, target, timeout, caller, caller_name):
+        self.engine, self.leg, self.target = engine, leg, target
+        self.timeout, self.caller, self.caller_name = _s(timeout), caller, caller_name
+        self.out = None
+
+    def start(self, now):
+        call = self.leg.call if self.leg is not None else None
+        self.t0 = now
+        self.out = self.engine.originate(self.target, self.caller, self.caller_name, call=call)
+        if self.out is None:
+            self.finish(DialResult("no_line", None))
+
+    def poll(self, now):
+        out = self.out
+        if self.leg is not None and not self.leg.active:
+            out.hangup(C.NORMAL_CLEARING)
+            self.fail(CallHangup(self.leg.cause))
+        elif out.state == C.ANSWERED:
+            self.finish(DialResult("answered", out))
+        elif not out.active:
+            self.finish(DialResult(self.OUTCOMES.get(out.cause, "failed"), out, out.cause))
+        elif self.timeout is not None and now - self.t0 >= self.timeout:
+            out.hangup(C.NO_ANSWER)
+            self.finish(DialResult("no_answer", out, C.NO_ANSWER))
+
+    def cancel(self):
+        if self.out is not None and self.out.active:
+            self.out.hangup(C.NORMAL_CLEARING)
+
+
+class _Bridged(_LegOp):
+    """Wait while two legs talk; over when either ends (the other is cleared too)."""
+
+    def __init__(self, leg, other):
+        super().__init__(leg)
+        self.other = other
+
+    def start(self, now):
+        self.leg.engine.bridge(self.leg, self.other)
+
+    def poll(self, now):
+        if not self.other.active:
+            if self.leg.active:
+                self.leg.engine.unbridge(self.leg)
+            self.finish(self.other.cause)
+        elif not self.leg.active:
+            self.other.hangup(C.NORMAL_CLEARING)
+            self.fail(CallHangup(self.leg.cause))
+
+
+class IvrCall:
+    """What a script sees of its call: the caller's leg and the verbs."""
+
+    def __init__(self, engine, leg):
+        self.engine = engine
+        self.leg = leg
+
+    # --- facts -----------------------------------------------------------------------------------
+    @property
+    def id(self):
+        """Return the call id (as in CDRs and the event log)."""
+        return self.leg.call.id
+
+    @property
+    def caller(self):
+        """Return the caller's number ('' when unknown)."""
+        return self.leg.caller
+
+    @property
+    def caller_name(self):
+        """Return the caller's name ('' when unknown)."""
+        return self.leg.caller_name
+
+    @property
+    def called(self):
+        """Return the number the caller dialled (DNIS), '' on analog lines."""
+        return self.leg.called
+
+    @property
+    def vars(self):
+        """Return the call's variables (carried to CTI screen pops and CDRs)."""
+        return self.leg.call.vars
+
+    @property
+    def now(self):
+        """Return the board time in seconds."""
+        return self.engine.now / SAMPLE_RATE
+
+    def set(self, name, value):
+        """Set a call variable."""
+        self.leg.call.vars[name] = value
+        self.engine.log("set", call=self.id, name=name)
+
+    def log(self, message):
+        """Write a line to the engine's event log for this call."""
+        self.engine.log("script", call=self.id, msg=str(message).replace(" ", "_"))
+
+    # --- verbs -----------------------------------------------------------------------------------
+    def answer(self):
+        """Answer the call (await it)."""
+        return _Answer(self.leg)
+
+    def hangup(self, cause=C.NORMAL_CLEARING):
+        """Hang up with a Q.850 cause (await it)."""
+        self.leg.hangup(cause)
+        return Immediate(None)
+
+    def play(self, prompts, barge_in=""):
+        """Play prompts (names, files, int16 arrays, or a list); return the barge-in digit or None."""
+        if not isinstance(prompts, (list, tuple)):
+            prompts = [prompts]
+        samples = [self.engine.prompts.get(p) if self.engine.prompts is not None and not isinstance(p, np.ndarray)
+                   else np.asarray(p, np.int16) for p in prompts]
+        return _Play(self.leg, samples, barge_in)
+
+    def collect(self, max_digits=None, terminator="#", first_timeout=5.0, inter_timeout=3.0, total_timeout=None,
+                silence_timeout=None, silence_level=300.0):
+        """Collect DTMF digits until a termination condition; return a CollectResult naming it."""
+        if not max_digits and not terminator and first_timeout is None and total_timeout is None:
+            raise ValueError("collect() needs at least one termination condition")
+        return _Collect(self.leg, max_digits, terminator, first_timeout, inter_timeout, total_timeout,
+                        silence_timeout, silence_level)
+
+    def flush_digits(self):
+        """Forget digits typed ahead."""
+        self.leg.digits = ""
+
+    def wait(self, seconds):
+        """Wait on the board clock."""
+        return _Wait(self.leg, _s(seconds))
+
+    async def menu(self, prompt, choices, retries=3, invalid=None, timeout_prompt=None, timeout=5.0):
+        """Play prompt, take one digit among choices; retry with the invalid/timeout prompts. Return the
+        digit chosen, or None after the retries."""
+        for _ in range(retries):
+            self.flush_digits()
+            await self.play(prompt, barge_in=choices)
+            got = await self.collect(max_digits=1, terminator="", first_timeout=timeout)
+            if got.digits and got.digits in choices:
+                self.engine.log("menu", call=self.id, choice=got.digits)
+                return got.digits
+            extra = invalid if got.digits else timeout_prompt
+            if extra is not None:
+                await self.play(extra)
+        return None
+
+    def dial(self, target, timeout=30.0, caller=None, caller_name=None):
+        """Place an outgoing leg in this call ('trunk/number' or 'channel/N'); return a DialResult."""
+        return _Dial(self.engine, self.leg, target, timeout, self.caller if caller is None else caller,
+                     self.caller_name if caller_name is None else caller_name)
+
+    def bridge(self, other):
+        """Talk to another leg until either hangs up; return the other leg's cause when it ended first."""
+        return _Bridged(self.leg, other)
+
+    async def transfer(self, target, timeout=30.0):
+        """Blind transfer: dial target, connect the caller when it answers; return the DialResult."""
+        result = await self.dial(target, timeout)
+        if result.outcome == "answered":
+            await self.bridge(result.leg)
+        return result

@@ -1,0 +1,288 @@
+"""The call engine on the emulated board: IVR verbs over analog and PRI legs, bridging, errors, determinism."""
+import numpy as np
+import pytest
+
+from engine_rig import analog_engine, pri_engine
+from pycallcenter.drivers import EventKind
+from pycallcenter.dsp import SAMPLE_RATE, g711
+from pycallcenter.dsp.tones import generate
+from pycallcenter.engine import call as C
+
+
+def _tone(freq, seconds, amp=8000):
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def _dominant_hz(codes):
+    x = g711.ulaw_decode(codes).astype(float)
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    return np.argmax(spec) * SAMPLE_RATE / x.size
+
+
+def test_extension_off_hook_gets_dial_tone_then_the_script_collects_digits():
+    eng, ends = analog_engine()
+    got = []
+
+    async def script(call):
+        r = await call.collect(max_digits=5, terminator="#")
+        got.append(r)
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    alice = ends["alice"]
+    alice.off_hook()
+    eng.run(seconds=1.0)
+    heard = alice.read_audio()
+    assert 340 < _dominant_hz(heard[-4000:]) < 450  # US dial tone is 350 + 440 Hz
+    alice.dial("123#")
+    eng.run(seconds=2.0)
+    assert got == [("123", "terminator")]
+    assert "ended cause=16 leg=L1" in " ".join(eng.log_lines).replace("  ", " ")
+
+
+@pytest.mark.parametrize(
+    "kwargs, typed, expected",
+    [
+        (dict(max_digits=3, terminator=""), "4567", ("456", "max_digits")),
+        (dict(max_digits=9, first_timeout=1.0), "", ("", "first_digit_timeout")),
+        (dict(max_digits=9, inter_timeout=1.0), "78", ("78", "inter_digit_timeout")),
+        (dict(max_digits=9, terminator="", first_timeout=None, inter_timeout=None, total_timeout=2.0), "9", ("9", "total_timeout")),
+        (dict(max_digits=9, first_timeout=None, silence_timeout=1.5), "", ("", "silence")),
+    ],
+)
+def test_collect_reports_the_condition_that_ended_it(kwargs, typed, expected):
+    eng, ends = analog_engine()
+    got = []
+
+    async def script(call):
+        got.append(tuple(await call.collect(**kwargs)))
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=0.5)
+    if typed:
+        ends["alice"].dial(typed)
+    eng.run(seconds=5.0)
+    assert got == [expected]
+
+
+def test_play_with_barge_in_stops_the_prompt_and_keeps_the_digit():
+    eng, ends = analog_engine()
+    got = []
+
+    async def script(call):
+        call.flush_digits()
+        digit = await call.play(_tone(1000, 10.0), barge_in="12")
+        got.append((digit, call.now))
+        got.append(tuple(await call.collect(max_digits=1, terminator="")))
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=0.6)
+    ends["alice"].dial("2")
+    eng.run(seconds=1.5)
+    assert got[0][0] == "2" and got[0][1] < 1.5  # well before the 10 s prompt ended
+    assert got[1] == ("2", "max_digits")
+
+
+def test_pstn_call_with_caller_id_is_answered_and_cleared():
+    eng, ends = analog_engine()
+    seen = []
+
+    async def script(call):
+        seen.append((call.caller, call.caller_name))
+        await call.answer()
+        await call.play(_tone(600, 1.0))
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    pstn = ends["pstn3"]
+    pstn.call("2025550123", "JANE DOE")
+    eng.run(seconds=12.0)
+    assert seen == [("2025550123", "JANE DOE")]
+    kinds = pstn.event_kinds()
+    assert EventKind.OFF_HOOK in kinds and EventKind.ON_HOOK in kinds
+    assert kinds.index(EventKind.OFF_HOOK) < kinds.index(EventKind.ON_HOOK)
+
+
+def test_caller_hanging_up_mid_prompt_ends_the_script_and_the_call():
+    eng, ends = analog_engine()
+    state = []
+
+    async def script(call):
+        try:
+            await call.play(_tone(500, 30.0))
+        finally:
+            state.append(call.leg.state)
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=1.0)
+    ends["alice"].on_hook()
+    eng.run(seconds=2.0)  # on hook longer than the flash window (1.25 s) is a hang-up
+    assert state == [C.ENDED]
+    assert not eng.calls and not eng.scheduler.tasks and not eng.media.players
+
+
+def test_dial_an_extension_rings_it_with_caller_id_and_bridges_audio_both_ways():
+    eng, ends = analog_engine()
+    result = []
+
+    async def script(call):
+        r = await call.dial("channel/2", timeout=20)
+        result.append(r.outcome)
+        if r.outcome == "answered":
+            await call.bridge(r.leg)
+
+    eng.router = lambda leg: script
+    alice, bob = ends["alice"], ends["bob"]
+    alice.off_hook()
+    eng.run(seconds=0.5)
+    eng.run(seconds=7.0)
+    assert bob.rings >= 1
+    bob.off_hook()
+    eng.run(seconds=0.5)
+    assert result == ["answered"]
+    bob.read_audio()
+    alice.read_audio()
+    alice.write_audio(_tone(700, 1.0))
+    bob.write_audio(_tone(1300, 1.0))
+    eng.run(seconds=1.0)
+    assert abs(_dominant_hz(bob.read_audio()[-4000:]) - 700) < 10
+    assert abs(_dominant_hz(alice.read_audio()[-4000:]) - 1300) < 10
+    bob.on_hook()
+    eng.run(seconds=2.0)  # past the 1.25 s flash window
+    assert not any(l.channel == 2 for l in eng.legs.values())
+
+
+def test_extension_caller_id_between_rings_decodes_at_the_phone():
+    from pycallcenter.dsp.callerid import decode_callerid
+
+    eng, ends = analog_engine()
+    eng.router = lambda leg: None
+    leg = eng.originate("channel/2", caller="5551212", caller_name="FRONT DESK")
+    eng.run(seconds=7.0)
+    audio = g711.ulaw_decode(ends["bob"].read_audio())
+    ids = decode_callerid(audio, "bell202")
+    assert [(c.number, c.name) for c in ids] == [("5551212", "FRONT DESK")]
+    leg.hangup()
+    eng.run(seconds=0.2)
+    assert not ends["bob"].ringing
+
+
+def test_a_script_that_raises_goes_to_the_fallback_and_the_engine_keeps_running():
+    eng, ends = analog_engine()
+    fallback_ran = []
+
+    async def broken(call):
+        await call.wait(0.2)
+        raise RuntimeError("bug in the script")
+
+    async def fallback(call):
+        fallback_ran.append(call.id)
+        await call.play(_tone(440, 0.5))
+        await call.hangup()
+
+    eng.router = lambda leg: broken
+    eng.fallback = fallback
+    ends["alice"].off_hook()
+    ends["bob"].off_hook()
+    eng.run(seconds=2.0)
+    assert fallback_ran == ["C1", "C2"]
+    assert [cid for cid, _ in eng.errors] == ["C1", "C2"]
+    assert "RuntimeError: bug in the script" in eng.errors[0][1]
+    assert "script_error call=C1 error=RuntimeError" in "\n".join(eng.log_lines)
+
+
+def test_pri_incoming_call_answered_by_script_and_cleared_by_us():
+    eng, net = pri_engine()
+    seen = []
+
+    async def script(call):
+        seen.append((call.caller, call.called, call.leg.channel))
+        await call.answer()
+        await call.wait(1.0)
+        await call.hangup(16)
+
+    eng.router = lambda leg: script
+    eng.run(seconds=1.0)
+    assert net.kinds() == ["DChannelUp"]
+    net.iface.setup(eng.now / SAMPLE_RATE, called="5000", calling="2025550100", channel=5)
+    eng.run(seconds=3.0)
+    assert seen == [("2025550100", "5000", 5)]
+    assert net.kinds() == ["DChannelUp", "Proceeding", "Answered", "Disconnected", "CallEnded"]
+    assert net.events[-1].cause == 16
+
+
+def test_pri_outgoing_calls_report_busy_then_answered():
+    from pycallcenter.isdn import call as q
+
+    eng, net = pri_engine()
+    eng.run(seconds=1.0)
+    answers = iter([("busy", 17), ("answer", None)])
+
+    def network_answers(start):
+        s = eng.now / SAMPLE_RATE
+        for ev in net.events[start:]:
+            if isinstance(ev, q.IncomingCall):
+                how, cause = next(answers)
+                net.events += net.iface.hangup(ev.call, s, cause) if how == "busy" else net.iface.answer(ev.call, s)
+
+    outcomes = []
+
+    async def script(call):
+        for _ in range(2):
+            r = await call.dial("pri1/5551234", timeout=10)
+            outcomes.append((r.outcome, r.cause))
+            if r.outcome == "answered":
+                await call.wait(0.5)
+                r.leg.hangup()
+
+    # a PSTN caller on the span runs the script, which dials out twice on other B-channels
+    eng.router = lambda leg: script
+    mark = len(net.events)
+    net.iface.setup(eng.now / SAMPLE_RATE, called="5000", calling="2025550100", channel=1)
+    for _ in range(300):
+        before = len(net.events)
+        eng.run(ticks=2)
+        if len(net.events) > before:
+            network_answers(before)
+        if len(outcomes) == 2:
+            break
+    assert outcomes == [("busy", 17), ("answered", None)]
+    eng.run(seconds=1.0)
+    assert sum(isinstance(e, q.CallEnded) for e in net.events[mark:]) == 2  # both outgoing calls cleared
+
+
+def _scenario(seed):
+    eng, ends = analog_engine(seed)
+
+    async def script(call):
+        await call.play(_tone(900, 0.5))
+        r = await call.collect(max_digits=4, terminator="#")
+        call.set("account", r.digits)
+        d = await call.dial("channel/2", timeout=8)
+        if d.outcome == "answered":
+            await call.bridge(d.leg)
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=0.7)
+    ends["alice"].dial("4321")
+    eng.run(seconds=8.0)
+    ends["bob"].off_hook()
+    eng.run(seconds=1.0)
+    ends["alice"].on_hook()
+    eng.run(seconds=1.0)
+    ends["pstn3"].call("2025550199", "SEED TEST")
+    eng.run(seconds=12.0)
+    return "\n".join(eng.log_lines)
+
+
+def test_same_config_seed_and_inputs_give_the_same_event_log_byte_for_byte():
+    first, second = _scenario(3), _scenario(3)
+    assert first == second
+    for kind in ("offered", "dtmf", "set", "originate", "bridged", "ended"):
+        assert f" {kind} " in first, kind
+    assert "caller=2025550199" in first  # caller ID from FSK between rings reached the offered leg
