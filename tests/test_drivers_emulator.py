@@ -5,6 +5,7 @@ import pytest
 
 from pycallcenter.drivers import Alarm, EventKind, Law, open_board, parse_config
 from pycallcenter.drivers.emulator import Emulator, core, media
+from pycallcenter.errors import ConfigError
 
 K = EventKind
 MS = 8
@@ -613,8 +614,6 @@ def test_network_span_gives_robbed_bit_channels_a_line_end():
 
 
 def test_unknown_tone_zone_names_the_line():
-    from pycallcenter.errors import ConfigError
-
     text = BASE.format(zone="atlantis", seed=1)
     with pytest.raises(ConfigError, match="atlantis") as info:
         Emulator(parse_config(text, "b.toml"))
@@ -634,3 +633,45 @@ def test_hanging_up_during_a_flash_is_an_on_hook():
     ev = b.poll_events()
     assert kinds(ev, 111) == [K.OFF_HOOK, K.ON_HOOK]
     assert not b.channel(113).line.office_view and not b.channel(113).line._pending
+
+
+PRI = """
+[board]
+name = "{name}"
+[[span]]
+span = 1
+framing = "ccs"
+crc4 = true
+timing = 1
+[[channels]]
+signalling = "bchan"
+channels = "1-15,17-31"
+[[channels]]
+signalling = "dchan"
+channels = 16
+"""
+
+
+def test_two_boards_on_one_clock():
+    emu = Emulator(parse_config(PRI.format(name="cpe")), seed=2)
+    net_board = emu.add_board(parse_config(PRI.format(name="network")))
+    cpe = emu.board
+    emu.crossover(cpe.span(1), net_board.span(1))
+    a, z = cpe.open(range(1, 16)), net_board.open(range(1, 16))
+    da, dz = cpe.open_hdlc(16), net_board.open_hdlc(16)
+    x = rand_block((15, 160))
+    a.write(x)
+    assert np.array_equal(z.read(), x)
+    a.read()
+    dz.write_frame(b"\x02\x01\x7f")
+    cpe.step(1)
+    assert da.read_frames() == [b"\x02\x01\x7f"]
+    assert kinds(cpe.poll_events()) == [] and kinds(net_board.poll_events()) == []
+    emu.pull_cable(net_board.span(1))
+    cpe.step(1)
+    assert [e.data["alarm"] for e in cpe.poll_events() if e.kind is K.ALARM] == ["YELLOW"]
+    assert [e.data["alarm"] for e in net_board.poll_events() if e.kind is K.ALARM] == ["RED", "LOS"]
+    assert net_board.span(1).status().syncsrc == 0 and cpe.span(1).status().syncsrc == 1
+    assert "board1 " in emu.event_log_text() and net_board.sample_time == cpe.sample_time
+    with pytest.raises(ConfigError, match="blocksize"):
+        emu.add_board(parse_config(PRI.format(name="x").replace("[board]", "[board]\nblocksize = 80")))

@@ -2,7 +2,8 @@
 a simulated clock and seeded faults, so everything above the drivers runs in CI without hardware.
 
 ``open_board(config, backend="emulator", seed=..., realtime=...)`` returns an EmulatorBoard whose
-``.emulator`` is the :class:`Emulator` (cabling, fault commands, far ends: NetworkSpan, PstnLine, Phone).
+``.emulator`` is the :class:`Emulator` (cabling, fault commands, far ends: NetworkSpan, PstnLine, Phone;
+``add_board()`` for more boards on the same clock).
 """
 from .analog import LineTiming, ring_cadence
 from .board import EmuChannel, EmuGroup, EmulatorBoard, EmuSpan

@@ -36,7 +36,7 @@ class EmuChannel(Channel):
         return self.board.emulator
 
     def _line_event(self, kind, sample_time, data):
-        self._emu.emit(kind, self.span.number, self.number, sample_time, data)
+        self._emu.emit(kind, self.span.number, self.number, sample_time, data, board=self.board)
 
     def _do_hook(self, op: HookOp):
         now, line = self._emu.sample_time, self.line
@@ -184,7 +184,7 @@ class EmuSpan(Span):
             desc=f"Emulated {self.kind.value.upper()} span {self.number}", alarms=Alarm(self.alarm_bits),
             numchans=sum(1 for c in self.channels if c.signalling is not Signalling.UNUSED),
             totalchans=len(self.channels), totalspans=len(self.board.spans), lbo=cfg.lbo if cfg else 0,
-            syncsrc=emu.sync_source, manufacturer="pycallcenter", devicetype="emulator",
+            syncsrc=self.board.sync_source, manufacturer="pycallcenter", devicetype="emulator",
             location=f"emulator/{self.number}", spantype=self.kind.value.upper() if self.kind.digital else "",
             **self.counters)
 
@@ -194,12 +194,16 @@ class EmulatorBoard(Board):
 
     backend = "emulator"
 
-    def __init__(self, emulator, config):
+    def __init__(self, emulator, config, first_row=0, index=0):
         super().__init__(config)
         self.emulator = emulator
+        self.index = index  # position among the emulator's boards
         self.blocksize = config.blocksize
+        self.sync_source = 0
+        self.event_queue: list = []
+        self.irq_misses_due = 0
         spans, channels = [], {}
-        row = 0
+        row = first_row
         for sc in config.spans:
             span = EmuSpan(self, sc.number, sc.kind, sc)
             chans = []
@@ -229,7 +233,7 @@ class EmulatorBoard(Board):
         return group
 
     def _poll_events(self):
-        return self.emulator._take_events()
+        return self.emulator._take_events(self)
 
     def _step(self, ticks):
         self.emulator.run(ticks)

@@ -64,9 +64,9 @@ def deliver_to(emu, channel):
     def deliver(payload, error):
         t = emu.sample_time + emu.blocksize - 1
         if error is not None:
-            emu.emit(error, channel.span.number, channel.number, t, {})
+            emu.emit(error, channel.span.number, channel.number, t, {}, board=channel.board)
         elif len(channel.hdlc_rx) >= HDLC_RX_FRAMES:
-            emu.emit(EventKind.HDLC_OVERRUN, channel.span.number, channel.number, t, {})
+            emu.emit(EventKind.HDLC_OVERRUN, channel.span.number, channel.number, t, {}, board=channel.board)
         elif channel.is_open:
             channel.hdlc_rx.append(payload)
     return deliver

@@ -17,7 +17,7 @@ from ..base import SpanKind
 from ..events import Alarm, Event, EventKind
 from . import media
 from .analog import Line, ring_cadence
-from .board import EmulatorBoard
+from .board import EmuChannel, EmulatorBoard, EmuSpan
 from .cables import Crossover, Loopback, Pair
 from .pstn import NetworkSpan, Phone, PstnLine
 from .settings import parse_settings
@@ -37,13 +37,12 @@ class _NullEnd:
 
 
 class Emulator:
-    """An emulated board (``.board``) with cables, far ends (``.far_ends``) and fault commands."""
+    """Emulated boards on one clock (``.board`` is the first; ``add_board()`` adds more), their cables,
+    far ends (``.far_ends``) and fault commands. Spans and channels given as numbers are the first
+    board's; pass Span or Channel objects to reach another board's."""
 
     def __init__(self, config, *, seed=None, realtime=None, buffers=None):
-        from ..config import BoardConfig, load_config
-
-        if not isinstance(config, BoardConfig):
-            config = load_config(config)
+        config = self._load(config)
         self.config = config
         self.settings = settings = parse_settings(config)
         self.seed = settings.seed if seed is None else int(seed)
@@ -53,61 +52,99 @@ class Emulator:
         self.blocksize = config.blocksize
         self.sample_time = 0
         self.ticks = 0
-        try:
-            self.cadence = ring_cadence(config.default_tonezone)
-        except ValueError as exc:
-            key = "default_tonezone" if ("board", "default_tonezone") in config.lines else "tonezones"
-            raise config.error(str(exc), "board", key) from None
-        self.board = EmulatorBoard(self, config)
+        self.boards: list = []
+        self.rows: list = []  # every channel of every board, by row of the per-tick arrays
         self.cables: list = []
         self.far_ends: dict = {}
         self.lines: list = []
         self.event_log: list = []
-        self._queue: list = []
         self._pending: list = []
-        self.sync_source = 0
+        self._log_boards: list = []
         self._noise: dict = {}  # row -> rms (linear)
         self._noise_cache = None
-        self._irq_misses = 0
         self._level: dict = {}  # row -> dB
         self._dead: set = set()
         self._idle_chan = None  # per-row idle code in each channel's own law; None: rebuild (law/gain changed)
         self._lut_rows: list = []
         self._dialling: list = []
-        self._idle_line = np.array([c.line_law.idle for c in self.board.rows], dtype=np.uint8)
-        for ch in self.board.rows:
-            if ch.signalling.has_hook:
-                self._attach_line(ch, None)
-        for spec in settings.cables:
-            self._build(spec)
+        self.board = self.add_board(config, _settings=settings)
         self._wall0 = time.monotonic()
 
     def __repr__(self):
-        return f"<Emulator seed={self.seed} t={self.sample_time} {len(self.cables)} cables>"
+        return f"<Emulator seed={self.seed} t={self.sample_time} {len(self.boards)} boards {len(self.cables)} cables>"
+
+    @property
+    def _all_spans(self):
+        return [s for b in self.boards for s in b.spans]
+
+    @property
+    def sync_source(self) -> int:
+        """Return the first board's clock source span (0: free run)."""
+        return self.board.sync_source
+
+    @staticmethod
+    def _load(config):
+        from ..config import BoardConfig, load_config
+
+        return config if isinstance(config, BoardConfig) else load_config(config)
+
+    def add_board(self, config, *, _settings=None) -> EmulatorBoard:
+        """Add another emulated board on this clock (its [emulator] cables apply to its own spans); return it."""
+        config = self._load(config)
+        settings = _settings or parse_settings(config)
+        if config.blocksize != self.blocksize:
+            raise config.error(f"blocksize {config.blocksize} differs from the emulator's {self.blocksize}",
+                               "board", "blocksize")
+        try:
+            cadence = ring_cadence(config.default_tonezone)
+        except ValueError as exc:
+            key = "default_tonezone" if ("board", "default_tonezone") in config.lines else "tonezones"
+            raise config.error(str(exc), "board", key) from None
+        board = EmulatorBoard(self, config, first_row=len(self.rows), index=len(self.boards))
+        board.cadence = cadence
+        self.boards.append(board)
+        self.rows.extend(board.rows)
+        self._idle_line = np.array([c.line_law.idle for c in self.rows], dtype=np.uint8)
+        self._idle_chan = None
+        for ch in board.rows:
+            if ch.signalling.has_hook:
+                self._attach_line(ch, None)
+        for spec in settings.cables:
+            self._build(spec, board)
+        return board
 
     # --- cabling ------------------------------------------------------------------------------------
-    def _build(self, spec):
+    def _build(self, spec, board):
         a = spec.args
         kp = ("emulator", "cable", spec.index)
         try:
             if spec.kind == "crossover":
-                self.crossover(*a["spans"])
+                self.crossover(*(board.span(n) for n in a["spans"]))
             elif spec.kind == "loopback":
-                self.loopback(a["span"])
+                self.loopback(board.span(a["span"]))
             elif spec.kind == "network":
-                self.network(a["span"], a.get("name"))
+                self.network(board.span(a["span"]), a.get("name"))
             elif spec.kind == "pair":
                 for f, o in zip(a["fxs"], a["fxo"]):
-                    self.pair(f, o)
+                    self.pair(board.channel(f), board.channel(o))
             else:
                 make = self.pstn_line if spec.kind == "pstn_line" else self.phone
                 for ch in a["channels"]:
-                    make(ch, f"{a['name']}{ch}" if a.get("name") and len(a["channels"]) > 1 else a.get("name"))
+                    name = f"{a['name']}{ch}" if a.get("name") and len(a["channels"]) > 1 else a.get("name")
+                    make(board.channel(ch), name)
         except ValueError as exc:
-            raise self.config.error(str(exc), *kp) from None
+            raise board.config.error(str(exc), *kp) from None
+
+    def _span(self, span):
+        """Return span as an EmuSpan: a Span object, or a span number of the first board."""
+        return span if isinstance(span, EmuSpan) else self.board.span(span)
+
+    def _channel(self, channel):
+        """Return channel as an EmuChannel: a Channel object, or a channel number of the first board."""
+        return channel if isinstance(channel, EmuChannel) else self.board.channel(channel)
 
     def _digital_span(self, number):
-        span = self.board.span(number)
+        span = self._span(number)
         if not span.kind.digital:
             raise ValueError(f"span {number} is {span.kind.value}, not a digital span")
         if span.cable is not None:
@@ -115,7 +152,8 @@ class Emulator:
         return span
 
     def _port(self, number, station: bool):
-        ch = self.board.channel(number)
+        ch = self._channel(number)
+        number = ch.number
         want = "an FXO port / fxs_* channel" if station else "an FXS port / fxo_* channel"
         if not (ch.signalling.is_station if station else ch.signalling.is_office):
             raise ValueError(f"channel {number} ({ch.signalling.value}) is not {want}")
@@ -131,7 +169,7 @@ class Emulator:
             self.lines.remove(ch.line)
         far = far if far is not None else _NullEnd()
         office, station = (ch, far) if ch.signalling.is_office else (far, ch)
-        line = Line(office, station, self.cadence, timing)
+        line = Line(office, station, ch.board.cadence, timing)
         for end in (office, station):
             if hasattr(end, "line"):
                 end.line = line
@@ -163,7 +201,7 @@ class Emulator:
     def network(self, span: int, name=None) -> NetworkSpan:
         """Connect a digital span to an emulated network end and return it."""
         s = self._digital_span(span)
-        net = NetworkSpan(self, s, name or f"network{span}")
+        net = NetworkSpan(self, s, name or f"network{s.number}")
         s.cable = net
         self.cables.append(net)
         self.far_ends[net.name] = net
@@ -188,7 +226,7 @@ class Emulator:
         """Plug an emulated PSTN line into FXO port ``channel`` and return it."""
         ch = self._port(channel, True)
         t = replace(self.settings.timing, **timing) if timing else self.settings.timing
-        end = self._add_pstn_line(ch, name or f"pstn{channel}", t)
+        end = self._add_pstn_line(ch, name or f"pstn{ch.number}", t)
         self.far_ends[end.name] = end
         return end
 
@@ -200,7 +238,8 @@ class Emulator:
 
     def phone(self, channel: int, name=None) -> Phone:
         """Plug an emulated phone into FXS port ``channel`` and return it."""
-        end = self._add_phone(self._port(channel, False), name or f"phone{channel}")
+        ch = self._port(channel, False)
+        end = self._add_phone(ch, name or f"phone{ch.number}")
         self.far_ends[end.name] = end
         return end
 
@@ -213,51 +252,51 @@ class Emulator:
     # --- faults ------------------------------------------------------------------------------------
     def pull_cable(self, span: int) -> None:
         """Unplug span's receive pair: red alarm (LOS) here, yellow (RAI) at the far end."""
-        self.board.span(span).pulled = True
+        self._span(span).pulled = True
 
     def reconnect(self, span: int) -> None:
         """Plug span's cable back in; alarms clear on the next tick."""
-        self.board.span(span).pulled = False
+        self._span(span).pulled = False
 
     def set_bit_errors(self, span: int, ber: float) -> None:
         """Make span receive bit errors at rate ber: BPV, CRC4/FAS counts, corrupted audio and frames."""
-        self.board.span(span).ber = float(ber)
+        self._span(span).ber = float(ber)
 
     def set_dchan_faults(self, span: int, loss: float = 0.0, ber: float = 0.0, abort: float = 0.0) -> None:
         """Make span's D-channel lose frames (probability), flip bits (rate) or abort frames (probability)."""
-        s = self.board.span(span)
+        s = self._span(span)
         s.dchan_loss, s.dchan_ber, s.dchan_abort = float(loss), float(ber), float(abort)
 
-    def miss_irq(self, count: int = 1) -> None:
-        """Make the board miss count interrupts: each loses one tick of received audio (counted in irqmisses)."""
-        self._irq_misses += int(count)
+    def miss_irq(self, count: int = 1, board=None) -> None:
+        """Make a board (default: the first) miss count interrupts: each loses a tick of received audio."""
+        (board or self.board).irq_misses_due += int(count)
 
     def slip(self, span: int, count: int = 1) -> None:
         """Make span slip count frames (counted in SpanStatus.slips)."""
-        self.board.span(span).counters["slips"] += int(count)
+        self._span(span).counters["slips"] += int(count)
 
     def set_ais(self, span: int, on: bool = True) -> None:
         """Make the far end send AIS (all ones) to span: blue alarm."""
-        self.board.span(span).ais_in = bool(on)
+        self._span(span).ais_in = bool(on)
 
     def set_lfa(self, span: int, on: bool = True) -> None:
         """Make span lose frame alignment: red alarm with LFA."""
-        self.board.span(span).lfa = bool(on)
+        self._span(span).lfa = bool(on)
 
     def set_maintenance_loopback(self, span: int, on: bool = True) -> None:
         """Put span in (or out of) maintenance loopback: LOOPBACK alarm bit."""
-        self.board.span(span).maint_loopback = bool(on)
+        self._span(span).maint_loopback = bool(on)
 
     def kill_channel(self, channel: int, dead: bool = True) -> None:
         """Make a channel dead (no audio, no signalling either way) or bring it back."""
-        ch = self.board.channel(channel)
+        ch = self._channel(channel)
         (self._dead.add if dead else self._dead.discard)(ch.row)
         if ch.line is not None:
             ch.line.dead = dead
 
     def set_line_noise(self, channel: int, level_dbm0=None) -> None:
         """Add white noise at level_dbm0 to what channel receives (None: none)."""
-        row = self.board.channel(channel).row
+        row = self._channel(channel).row
         if level_dbm0 is None:
             self._noise.pop(row, None)
         else:
@@ -266,34 +305,39 @@ class Emulator:
 
     def set_line_level(self, channel: int, gain_db: float = 0.0) -> None:
         """Change the level channel receives by gain_db (line loss or gain)."""
-        row = self.board.channel(channel).row
+        row = self._channel(channel).row
         if gain_db:
             self._level[row] = float(gain_db)
         else:
             self._level.pop(row, None)
 
     # --- events ------------------------------------------------------------------------------------
-    def emit(self, kind: EventKind, span, channel, sample_time: int, data) -> None:
-        """Record an event (ordered by sample time when the tick ends)."""
-        self._pending.append(Event(kind, span, channel, int(sample_time), dict(data)))
+    def emit(self, kind: EventKind, span, channel, sample_time: int, data, board=None) -> None:
+        """Record an event of board (default: the first) for its poll_events(), ordered by sample time."""
+        self._pending.append((board or self.board, Event(kind, span, channel, int(sample_time), dict(data))))
 
     def _flush(self):
         if self._pending:
-            self._pending.sort(key=lambda e: e.sample_time)
-            self.event_log.extend(self._pending)
-            self._queue.extend(self._pending)
+            self._pending.sort(key=lambda be: be[1].sample_time)
+            for board, event in self._pending:
+                self.event_log.append(event)
+                self._log_boards.append(board.index)
+                board.event_queue.append(event)
             self._pending = []
 
-    def _take_events(self):
+    def _take_events(self, board=None):
+        board = board or self.board
         self._catch_up()
         self._flush()
-        out, self._queue = self._queue, []
+        out, board.event_queue = board.event_queue, []
         return out
 
     def event_log_text(self) -> str:
-        """Return the whole event log, one event per line (equal for equal seed and inputs)."""
+        """Return every board's events, one per line (board index first when there are several)."""
         self._flush()
-        return "".join(f"{e}\n" for e in self.event_log)
+        if len(self.boards) == 1:
+            return "".join(f"{e}\n" for e in self.event_log)
+        return "".join(f"board{b} {e}\n" for b, e in zip(self._log_boards, self.event_log))
 
     def _dialled(self, channel, digits):
         end = channel.line.office if channel.line and channel.signalling.is_station else None
@@ -333,25 +377,28 @@ class Emulator:
 
     def tick(self) -> None:
         """Run one tick of the whole emulated world."""
-        board, bs, t0 = self.board, self.blocksize, self.sample_time
+        bs, t0 = self.blocksize, self.sample_time
         t1 = t0 + bs
         for end in self.far_ends.values():
             if isinstance(end, NetworkSpan):
                 end._tick(t0)
-        rows = board.rows
+        rows = self.rows
         if self._idle_chan is None:
             self._idle_chan = np.array([c.law.idle for c in rows], np.uint8)[:, None]
             self._lut_rows = [c for c in rows if c.tx_lut is not None or c.rx_lut is not None]
         T = np.empty((len(rows), bs), np.uint8)
         T[:] = self._idle_chan
-        board.groups = [g for g in board.groups if not g.closed]
-        for g in board.groups:
+        groups = []
+        for board in self.boards:
+            board.groups = [g for g in board.groups if not g.closed]
+            groups += board.groups
+        for g in groups:
             if g.tx:
                 T[g.rows] = g.tx.popleft()
             elif g._wrote and not g._underrun:
                 g._underrun = True
                 for c in g.channels:
-                    self.emit(EventKind.WRITE_UNDERRUN, c.span.number, c.number, t0, {"missing": 1})
+                    self.emit(EventKind.WRITE_UNDERRUN, c.span.number, c.number, t0, {"missing": 1}, g.board)
         for c in self._lut_rows:
             if c.tx_lut is not None:
                 T[c.row] = c.tx_lut[T[c.row]]
@@ -365,21 +412,23 @@ class Emulator:
         for cable in self.cables:
             cable.route(self, T, R)
         self._impair(R)
-        if self._irq_misses:
-            self._irq_misses -= 1
-            R[:] = self._idle_line[:, None]
-            for span in board.spans:
-                span.counters["irqmisses"] += 1
+        for board in self.boards:
+            if board.irq_misses_due:
+                board.irq_misses_due -= 1
+                lost = [c.row for c in board.rows]
+                R[lost] = self._idle_line[lost, None]
+                for span in board.spans:
+                    span.counters["irqmisses"] += 1
         for c in self._lut_rows:
             if c.rx_lut is not None:
                 R[c.row] = c.rx_lut[R[c.row]]
-        for g in board.groups:
+        for g in groups:
             if len(g.rx) >= self.buffers:
                 g.rx.popleft()
                 if not g._overrun:
                     g._overrun = True
                     for c in g.channels:
-                        self.emit(EventKind.READ_OVERRUN, c.span.number, c.number, t0, {"dropped": 1})
+                        self.emit(EventKind.READ_OVERRUN, c.span.number, c.number, t0, {"dropped": 1}, g.board)
             else:
                 g._overrun = False
             g.rx.append(R[g.rows])
@@ -402,15 +451,16 @@ class Emulator:
         else:
             c.dial_audio = None
             self._dialling.remove(c)
-            self.emit(EventKind.DIAL_COMPLETE, c.span.number, c.number, t0 + len(chunk), {"digits": c.dial_digits})
+            self.emit(EventKind.DIAL_COMPLETE, c.span.number, c.number, t0 + len(chunk), {"digits": c.dial_digits},
+                      c.board)
             c.dial_digits = ""
 
     def _impair(self, R):
-        for span in self.board.spans:
+        for span in self._all_spans:
             if span.ber and span.kind.digital:
                 self._bit_errors(span, R)
         for row, gain in self._level.items():
-            R[row] = media.gain_table(self.board.rows[row].line_law, gain)[R[row]]
+            R[row] = media.gain_table(self.rows[row].line_law, gain)[R[row]]
         for law, rows, rms in self._noise_groups():
             noise = self.rng.standard_normal((len(rows), self.blocksize)) * rms
             R[rows] = media.encode(np.rint(media.decode(R[rows], law) + noise), law)
@@ -422,7 +472,7 @@ class Emulator:
         if self._noise_cache is None:
             by_law: dict = {}
             for row, rms in sorted(self._noise.items()):
-                rows, levels = by_law.setdefault(self.board.rows[row].line_law, ([], []))
+                rows, levels = by_law.setdefault(self.rows[row].line_law, ([], []))
                 rows.append(row)
                 levels.append(rms)
             self._noise_cache = [(law, np.array(r, dtype=np.intp), np.array(v)[:, None])
@@ -455,7 +505,7 @@ class Emulator:
             np.bitwise_xor.at(R, (rows[r], s), (1 << bit).astype(np.uint8))
 
     def _update_spans(self, t0):
-        spans = [s for s in self.board.spans if s.kind.digital]
+        spans = [s for s in self._all_spans if s.kind.digital]
         for s in spans:
             bits = 0
             if s.cable is None or s.pulled:
@@ -476,11 +526,13 @@ class Emulator:
                 continue
             for a in _ALARM_BITS:
                 if bits & a and not old & a:
-                    self.emit(EventKind.ALARM, s.number, None, t0, {"alarm": a.name, "alarms": int(bits)})
+                    self.emit(EventKind.ALARM, s.number, None, t0, {"alarm": a.name, "alarms": bits}, s.board)
                 elif old & a and not bits & a:
-                    self.emit(EventKind.ALARM_CLEARED, s.number, None, t0, {"alarm": a.name, "alarms": int(bits)})
-        ok = [s for s in spans if s.config.timing > 0 and not s.alarm_bits & (_RED | _BLUE)]
-        self.sync_source = min(ok, key=lambda s: (s.config.timing, s.number)).number if ok else 0
+                    self.emit(EventKind.ALARM_CLEARED, s.number, None, t0, {"alarm": a.name, "alarms": bits}, s.board)
+        for board in self.boards:
+            ok = [s for s in board.spans if s.kind.digital and s.config.timing > 0
+                  and not s.alarm_bits & (_RED | _BLUE)]
+            board.sync_source = min(ok, key=lambda s: (s.config.timing, s.number)).number if ok else 0
 
 
 def open_board(config, *, seed=None, realtime=None, buffers=None) -> EmulatorBoard:
