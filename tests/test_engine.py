@@ -286,3 +286,31 @@ def test_same_config_seed_and_inputs_give_the_same_event_log_byte_for_byte():
     for kind in ("offered", "dtmf", "set", "originate", "bridged", "ended"):
         assert f" {kind} " in first, kind
     assert "caller=2025550199" in first  # caller ID from FSK between rings reached the offered leg
+
+
+def test_a_per_tick_source_hears_the_row_and_sends_audio():
+    eng, ends = analog_engine()
+    heard = []
+
+    class Echo:
+        def tick(self, rx):
+            heard.append(int(np.abs(rx.astype(int)).max()))
+            return rx.copy()  # send back what we heard
+
+    async def script(call):
+        eng.media.stop_tone(call.leg.row)
+        eng.media.attach(call.leg.row, Echo())
+        await call.wait(2.0)
+
+    eng.router = lambda leg: script
+    alice = ends["alice"]
+    alice.off_hook()
+    eng.run(seconds=0.3)
+    alice.read_audio()
+    alice.write_audio(_tone(1100, 1.0))
+    eng.run(seconds=1.0)
+    assert max(heard) > 5000
+    assert abs(_dominant_hz(alice.read_audio()[-4000:]) - 1100) < 10
+    alice.on_hook()
+    eng.run(seconds=2.0)
+    assert not eng.media.sources  # detached when the leg ended

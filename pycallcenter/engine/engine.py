@@ -214,6 +214,7 @@ class Engine:
         leg.ended_at = now
         self.media.stop(leg.row)
         self.media.stop_tone(leg.row)
+        self.media.detach(leg.row)
         self.media.isolate(leg.row)
         self.legs.pop(leg.id, None)
         if self.leg_on_row.get(leg.row) is leg:

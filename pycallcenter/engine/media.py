@@ -55,6 +55,7 @@ class MediaPlane:
         self.tones = ToneGenerator(self.rows, plan=tone_plan) if self.rows else None
         self.tone_rows: set = set()
         self.players: dict = {}  # row -> Player
+        self.sources: dict = {}  # row -> object with tick(rx_row int16) -> int16 block or None (fax, modems)
         self.recorders: list = []
         self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
         self._src = self._dst = np.zeros(0, np.intp)
@@ -101,6 +102,15 @@ class MediaPlane:
         """Stop the row's player."""
         self.players.pop(row, None)
 
+    def attach(self, row, source):
+        """Give a row a per-tick source: source.tick(rx_row) sees what the row received this tick and
+        returns the int16 block to send (or None); it runs before players are mixed in."""
+        self.sources[row] = source
+
+    def detach(self, row):
+        """Remove the row's per-tick source."""
+        self.sources.pop(row, None)
+
     def start_tone(self, row, tone):
         """Start a tone of the plan (or a ToneSpec) on a row."""
         self.tones.start(row, tone)
@@ -142,6 +152,10 @@ class MediaPlane:
             tones = self.tones.process(self.blocksize)
             rows = sorted(self.tone_rows)
             acc[rows] += tones[rows]
+        for row, source in list(self.sources.items()):
+            out = source.tick(self.rx[row])
+            if out is not None:
+                acc[row] += out
         for row, player in list(self.players.items()):
             if player.fill(acc[row]):
                 finished.append(row)
