@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pycallcenter.drivers import Alarm, EventKind, HookOp
+from pycallcenter.errors import HardwareError
 
 from .rig import DspMissing, dsp
 
@@ -35,7 +36,8 @@ class Wiring:
 
     links: list = field(default_factory=list)  # (span a, span b) digital spans joined by a cable (a == b: loopback)
     pairs: list = field(default_factory=list)  # (office channel, station channel): FXS port wired to FXO port
-    unwired: dict = field(default_factory=dict)  # channel number -> why it has no partner
+    unwired: dict = field(default_factory=dict)  # channel number -> why it has no partner (SKIP)
+    broken: dict = field(default_factory=dict)  # channel number -> the board error met while probing it (FAIL)
 
 
 def _span_channels(span):
@@ -86,7 +88,11 @@ def discover(rig):
     stations = {c.number for c in rig.audio if c.signalling.is_station and not c.span.kind.digital}
     for office in offices:
         mark = rig.mark()
-        office.ring(True)
+        try:
+            office.ring(True)
+        except HardwareError as exc:
+            w.broken[office.number] = f"cannot ring it: {exc}"
+            continue
         rig.run(rig.seconds(1.0), until=lambda r: any(e.channel in stations for e in r.events_since(mark, EventKind.RING_BEGIN)))
         office.ring(False)
         hits = [e.channel for e in rig.events_since(mark, EventKind.RING_BEGIN) if e.channel in stations]
@@ -114,7 +120,8 @@ def channel_pairs(rig, wiring):
 
 
 def _unwired_results(check, wiring, applies):
-    return [Result(check, (n,), SKIP, why) for n, why in sorted(wiring.unwired.items()) if applies(n)]
+    return ([Result(check, (n,), SKIP, why) for n, why in sorted(wiring.unwired.items()) if applies(n)]
+            + [Result(check, (n,), FAIL, why) for n, why in sorted(wiring.broken.items()) if applies(n)])
 
 
 def _hook_all(rig, numbers, op):
@@ -416,4 +423,6 @@ def cable_pull(rig, wiring):
     return out
 
 
-CHECKS = (tone_loopback, dchan_frames, hook_both_ways, dtmf_both_ways, ring_and_callerid, cable_pull)
+# (report column, check) in the order they run; the cable pull disturbs the spans, so it comes last.
+CHECKS = (("tone", tone_loopback), ("dchan", dchan_frames), ("hook", hook_both_ways), ("dtmf", dtmf_both_ways),
+          ("ring", ring_and_callerid), ("alarm", cable_pull))

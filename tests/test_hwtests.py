@@ -114,3 +114,36 @@ def test_python_dash_m_hwtests_runs_from_the_repo_root():
     proc = subprocess.run([sys.executable, "-m", "hwtests"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "hwtests: " in proc.stdout and " 0 failed" in proc.stdout
+
+
+def test_a_board_error_fails_that_check_and_the_rest_still_run(monkeypatch):
+    from pycallcenter.errors import HardwareError
+
+    rig = _rig()
+
+    def refuse(self, reversed):
+        raise HardwareError("polarity relay stuck")
+
+    monkeypatch.setattr(type(rig.board.channel(63)), "_do_polarity", refuse)
+    results = cli.run_suite(rig)
+    rig.close()
+    hook = [r for r in results if r.check == "hook"]
+    assert [r.status for r in hook] == [checks.FAIL] and "board error: polarity relay stuck" in hook[0].detail
+    assert 63 in hook[0].channels and 1 in hook[0].channels
+    assert all(r.status == checks.PASS for r in results if r.check in ("tone", "dchan", "alarm"))
+
+
+def test_a_port_that_cannot_ring_fails_rather_than_skips(monkeypatch):
+    from pycallcenter.errors import HardwareError
+
+    rig = _rig()
+
+    def refuse(self, on=True):
+        raise HardwareError("ringer fuse blown")
+
+    monkeypatch.setattr(type(rig.board.channel(63)), "_do_ring", refuse)
+    results = cli.run_suite(rig)
+    rig.close()
+    office = [r for r in results if r.check == "ring" and r.channels == (63,)]
+    assert [r.status for r in office] == [checks.FAIL] and "ringer fuse blown" in office[0].detail
+    assert [r.status for r in results if r.check == "ring" and r.channels == (67,)] == [checks.SKIP]
