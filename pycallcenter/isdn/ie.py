@@ -102,7 +102,7 @@ del _id, _name, _struct, _cs
 SINGLE_OCTET = {0x90: "shift", 0xA0: "more_data", 0xA1: "sending_complete", 0xB0: "congestion_level",
                 0xD0: "repeat_indicator"}
 
-_MEMO = {}
+MEMO = {}
 _VIEW_MEMO = {}
 _MEMO_MAX = 4096
 
@@ -110,7 +110,7 @@ _MEMO_MAX = 4096
 def parse_body(codeset, ie_id, body, offset):
     """Return (name, parsed fields or None for an unknown IE); raises DecodeError naming the IE and offset."""
     key = (codeset, ie_id, body)
-    hit = _MEMO.get(key)
+    hit = MEMO.get(key)
     if hit is not None:
         return hit
     spec = BODIES.get((codeset, ie_id))
@@ -122,18 +122,18 @@ def parse_body(codeset, ie_id, body, offset):
     except Exception:  # any failure inside a body (short read, bad text) is the wire's fault
         raise DecodeError(f"{len(body)}-byte body is too short or malformed", element=name, offset=offset) from None
     result = (name, fields)
-    if len(_MEMO) >= _MEMO_MAX:
-        _MEMO.clear()
-    _MEMO[key] = result
+    if len(MEMO) >= _MEMO_MAX:
+        MEMO.clear()
+    MEMO[key] = result
     return result
 
 
 class IE:
     """One information element: codeset, id, raw body (None for single-octet IEs) and parsed fields."""
 
-    __slots__ = ("codeset", "ie_id", "body", "fields", "name")
+    __slots__ = ("codeset", "ie_id", "body", "fields", "name", "wire")
 
-    def __init__(self, codeset, ie_id, body=None, fields=None, name=None):
+    def __init__(self, codeset, ie_id, body=None, fields=None, name=None, wire=None):
         self.codeset = codeset
         self.ie_id = ie_id
         self.body = body
@@ -141,12 +141,13 @@ class IE:
         if name is None:
             name = _single_name(ie_id) if body is None else parse_body(codeset, ie_id, body, 0)[0]
         self.name = name
+        if wire is None:
+            wire = bytes((ie_id,)) if body is None else bytes((ie_id, len(body))) + body
+        self.wire = wire  # the IE's bytes on the wire, kept so encoding a message is one join
 
     def encode(self):
         """Return the IE's wire bytes (identifier, length, body)."""
-        if self.body is None:
-            return bytes((self.ie_id,))
-        return bytes((self.ie_id, len(self.body))) + self.body
+        return self.wire
 
     def view(self):
         """Return a JSON-able dict: 'name' plus the IE's fields in snake_case."""

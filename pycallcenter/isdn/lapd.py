@@ -8,7 +8,7 @@ and hand it its TEI; it is not implemented here.
 from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
-from pycallcenter.isdn.frame import Frame, decode
+from pycallcenter.isdn.frame import S_CODES, Frame, decode
 
 TEI_ASSIGNED = 4
 AWAITING_ESTABLISHMENT = 5
@@ -207,7 +207,13 @@ class Link:
     def _send_s(self, kind, cr, pf):
         if cr != self.cmd_cr:
             self.ack_pending = False  # any supervisory response carries V(R)
-        self._emit(Frame(kind, self.sapi, self.tei, cr, pf, nr=self.vr))
+        self.counters["frames_out"] += 1
+        self._out.append(bytes(((self.sapi << 2) | (cr << 1), (self.tei << 1) | 1, S_CODES[kind], (self.vr << 1) | pf)))
+
+    def _send_i(self, ns, pf, info):
+        self.counters["frames_out"] += 1
+        self._out.append(bytes(((self.sapi << 2) | (self.cmd_cr << 1), (self.tei << 1) | 1, ns << 1, (self.vr << 1) | pf))
+                         + info)
 
     def _reset_to_idle(self):
         self.state = TEI_ASSIGNED
@@ -244,7 +250,7 @@ class Link:
         while self.pending and (self.vs - self.va) % MOD < self.k:
             info = self.pending.pop(0)
             self.unacked[self.vs] = info
-            self._emit(Frame("I", self.sapi, self.tei, self.cmd_cr, 0, self.vs, self.vr, info))
+            self._send_i(self.vs, 0, info)
             self.ack_pending = False
             self.vs = (self.vs + 1) % MOD
             self.t203_at = None
@@ -453,7 +459,7 @@ class Link:
         last = (self.vs - 1) % MOD
         if self.vs != self.va and last in self.unacked:
             self.counters["retransmissions"] += 1
-            self._emit(Frame("I", self.sapi, self.tei, self.cmd_cr, 1, last, self.vr, self.unacked[last]))
+            self._send_i(last, 1, self.unacked[last])
         else:
             self._send_s("RR", self.cmd_cr, 1)
         self.t200_at = now + self.t200

@@ -96,21 +96,16 @@ class Message:
 
     def encode(self):
         """Return the message's wire bytes."""
-        out = bytearray((self.pd, self.cr_len))
-        if self.cr_len:
-            ref = self.call_ref.to_bytes(self.cr_len, "big")
-            out += ref
-            if self.cr_flag:
-                out[2] |= 0x80
-        out.append(self.msg_type)
-        for item in self.ies:
-            if item.body is None:
-                out.append(item.ie_id)
-            else:
-                out.append(item.ie_id)
-                out.append(len(item.body))
-                out += item.body
-        return bytes(out)
+        n = self.cr_len
+        if n == 2:
+            ref = self.call_ref | (0x8000 if self.cr_flag else 0)
+            head = bytes((self.pd, 2, ref >> 8, ref & 0xFF, self.msg_type))
+        elif n:
+            ref = self.call_ref | ((0x80 << (8 * (n - 1))) if self.cr_flag else 0)
+            head = bytes((self.pd, n)) + ref.to_bytes(n, "big") + bytes((self.msg_type,))
+        else:
+            head = bytes((self.pd, 0, self.msg_type))
+        return head + b"".join([item.wire for item in self.ies])
 
     def view(self):
         """Return the JSON-able view: message type name, call reference and IE list."""
@@ -150,6 +145,7 @@ def decode(data):
     locked = 0
     codeset = 0
     append = items.append
+    memo = ies.MEMO
     while i < n:
         b = data[i]
         if b & 0x80:
@@ -171,8 +167,9 @@ def decode(data):
             raise DecodeError(f"IE length {data[i + 1]} runs past the end of the message ({n - i - 2} bytes left)",
                               element=_ie_name(codeset, b), offset=i)
         body = data[i + 2:end]
-        name, fields = parse_body(codeset, b, body, i)
-        append(IE(codeset, b, body, fields, name))
+        hit = memo.get((codeset, b, body))
+        name, fields = hit if hit is not None else parse_body(codeset, b, body, i)
+        append(IE(codeset, b, body, fields, name, data[i:end]))
         codeset = locked
         i = end
     return Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
