@@ -137,3 +137,11 @@ def test_access_transport_uses_the_pri_ie_codecs_and_rebuilds():
     assert encode_isup(msg) == data
     usi = decode_isup(encode_isup(ss7_samples.iam()))
     assert usi.params["user_service_information"]["ie"]["name"] == "bearer_capability"
+
+
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_label_tuple_matches_decode_msu(variant):
+    msu = M.encode_msu(5, 2, 0x1234 if variant == "itu" else 0xABCDEF, 0x0765, 9, b"\x01\x00\x10", variant)
+    head, user = M.decode_msu(msu, variant)
+    assert M.label_tuple(msu, variant) == (head["si"], head["ni"], head["dpc"], head["opc"], head["sls"])
+    assert M.label_tuple(msu[:4], variant) is None

@@ -143,6 +143,7 @@ class Isup:
         self._timers = {}
         self._seq = 0
         self._group = {}  # (kind, first cic) -> range awaiting GRA/CGBA/CGUA
+        self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_rx_")}
 
     # -- plumbing -------------------------------------------------------------------------------
     def take_outgoing(self):
@@ -401,10 +402,11 @@ class Isup:
             if self.variant == "ansi" and msg.type in _CALL_MESSAGES:
                 self._send(IsupMessage("UCIC", msg.cic, {}))
             return [ProtocolNotice(msg.cic, f"{msg.type} for an unequipped CIC discarded")]
-        events = self._check_compatibility(c, msg, now)
-        if events is not None:
-            return events
-        handler = getattr(self, "_rx_" + msg.type, None)
+        if msg.has_unknown or msg.raw is not None:
+            events = self._check_compatibility(c, msg, now)
+            if events is not None:
+                return events
+        handler = self._handlers.get(msg.type)
         if handler is None:
             return [ProtocolNotice(msg.cic, f"{msg.type} ignored")]
         return handler(c, msg, now)

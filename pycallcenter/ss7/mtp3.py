@@ -234,18 +234,19 @@ class Mtp3:
         link.mtp2.send(M.encode_msu(si, self.ni, link.adjpc, self.opc, slc, body, self.variant))
 
     def _msu(self, link, msu, now):
-        try:
-            head, user = M.decode_msu(msu, self.variant)
-        except DecodeError:
+        label = M.label_tuple(msu, self.variant)
+        if label is None:
             return []  # too short to carry a label: discard (Q.704 2.3.5)
-        if head["dpc"] != self.opc:
+        si, ni, dpc, opc, sls = label
+        if dpc != self.opc:
             return []  # we are no STP: discard
-        si = head["si"]
-        if si in (M.SI_TEST_ITU, M.SI_TEST_ANSI):
-            return self._test(link, head, user, now)
+        user = msu[M.LABEL_SIZE[self.variant] + 1:]
+        if si > 2:
+            return [UserData(si, opc, dpc, sls, bytes(user))]
+        head = {"si": si, "ni": ni, "dpc": dpc, "opc": opc, "sls": sls}
         if si == M.SI_SNM:
             return self._snm(link, head, user, now)
-        return [UserData(si, head["opc"], head["dpc"], head["sls"], bytes(user))]
+        return self._test(link, head, user, now)
 
     def _test(self, link, head, user, now):
         try:

@@ -36,6 +36,19 @@ TEST_BODY = {"itu": Fields([("spare", 4), ("length", 4)], tail="bytes"),
              "ansi": Fields([("slc", 4), ("length", 4)], tail="bytes")}
 
 
+def label_tuple(msu, variant="itu"):
+    """Return (si, ni, dpc, opc, sls) of an MSU, or None if it is too short: the hot-path twin of decode_msu."""
+    if variant == "itu":
+        if len(msu) < 5:
+            return None
+        v = int.from_bytes(msu[1:5], "little")
+        return msu[0] & 0x0F, msu[0] >> 6, v & 0x3FFF, (v >> 14) & 0x3FFF, v >> 28
+    if len(msu) < 8:
+        return None
+    return (msu[0] & 0x0F, msu[0] >> 6, int.from_bytes(msu[1:4], "little"), int.from_bytes(msu[4:7], "little"),
+            msu[7])
+
+
 def decode_msu(msu, variant="itu"):
     """Return (sio+label dict, user part octets after the label); raises DecodeError."""
     size = LABEL_SIZE[variant]
