@@ -42,7 +42,7 @@ class ToneGenerator:
         if channels < 1:
             raise ValueError(f"channels must be >= 1, got {channels}")
         self.channels = int(channels)
-        self.plan = tp.get_plan(plan)
+        self.plan = tp.get_plan("us" if plan is None else plan)
         S, C = tp.MAX_STEPS, tp.MAX_COMPONENTS
         self._step_len = np.zeros((channels, S), np.int64)
         self._n_comp = np.zeros((channels, S), np.int32)
@@ -149,7 +149,7 @@ def _seconds_to_samples(seconds):
 
 
 def generate_with(cls, plan, tone, seconds, level_offset_db=0.0):
-    """Return int16 samples of tone from plan for seconds, rendered by generator class cls."""
+    """Return int16 samples of tone (a name in plan, or a ToneSpec; plan may then be None) for seconds."""
     gen = cls(1, plan)
     gen.start(0, tone, level_offset_db=level_offset_db)
     return gen.process(_seconds_to_samples(seconds))[0]
