@@ -76,14 +76,20 @@ def discover(rig):
                 a, b = sorted((int(frame[len(PROBE):]), d.span.number))
                 seen.add((a, b))
         rig.frames[d.number].clear()
+    linked = {s for link in seen for s in link}
+    seen |= _tone_probe(rig, [s for s in board.spans if s.kind.digital and s.number not in linked])
     w.links = sorted(seen)
     linked = {s for link in w.links for s in link}
     for span in board.spans:
         if span.kind.digital and span.number not in linked:
-            why = ("no D-channel to probe with" if not any(c.signalling.is_hdlc for c in span.channels)
-                   else "no probe frame crossed: not cabled to another span of this board")
             for n in _span_channels(span):
-                w.unwired[n] = why
+                w.unwired[n] = "neither a D-channel frame nor a tone crossed: not cabled to another span of this board"
+    for a, b in w.links:  # robbed-bit lines facing each other across a cable signal like an analog pair
+        for x, y in _facing(rig, a, b):
+            if x.signalling.is_office and y.signalling.is_station:
+                w.pairs.append((x.number, y.number))
+            elif y.signalling.is_office and x.signalling.is_station:
+                w.pairs.append((y.number, x.number))
     offices = [c for c in rig.audio if c.signalling.is_office and not c.span.kind.digital]
     stations = {c.number for c in rig.audio if c.signalling.is_station and not c.span.kind.digital}
     for office in offices:
@@ -107,15 +113,41 @@ def discover(rig):
     return w
 
 
+def _first_audio(span):
+    return next((c for c in span.channels if c.signalling.is_audio), None)
+
+
+def _tone_probe(rig, spans):
+    """Return the links among spans found by a tone on each span's first audio channel (spans with no D-channel)."""
+    probes = {_first_audio(s).number: s.number for s in spans if _first_audio(s) is not None}
+    if not probes:
+        return set()
+    freqs = {n: 600.0 + 150.0 * i for i, n in enumerate(probes)}
+    try:
+        got = _play_tones(rig, freqs, 0.5)
+    except DspMissing:
+        return set()  # those spans stay "not cabled"; the table says so
+    links = set()
+    for dst, rx in got.items():
+        freq, level = _peak(rx[int(0.2 * 8000):int(0.45 * 8000)])
+        src = next((n for n, f in freqs.items() if abs(f - freq) <= 15.0), None)
+        if src is not None and level > TONE_DBM0 - 20.0:
+            links.add(tuple(sorted((probes[src], probes[dst]))))
+    return links
+
+
+def _facing(rig, a, b):
+    """Return [(channel on span a, channel on span b)] audio channels in the same timeslot across link (a, b)."""
+    sa, sb = rig.board.span(a), rig.board.span(b)
+    by_offset = {c.offset: c for c in sb.channels if c.signalling.is_audio}
+    return [(c, by_offset[c.offset]) for c in sa.channels if c.signalling.is_audio and c.offset in by_offset]
+
+
 def channel_pairs(rig, wiring):
     """Return [(a, b)] audio channels facing each other: same timeslot across each link, then analog pairs."""
-    out = []
-    for a, b in wiring.links:
-        sa, sb = rig.board.span(a), rig.board.span(b)
-        by_offset = {c.offset: c for c in sb.channels if c.signalling.is_audio}
-        for c in sa.channels:
-            if c.signalling.is_audio and c.offset in by_offset:
-                out.append((c.number, by_offset[c.offset].number))
+    paired = {n for p in wiring.pairs for n in p}
+    out = [(x.number, y.number) for a, b in wiring.links for x, y in _facing(rig, a, b)
+           if x.number not in paired and y.number not in paired]
     return out + list(wiring.pairs)
 
 
@@ -152,6 +184,20 @@ def _peak(samples):
     return k * 8000.0 / len(x), level
 
 
+def _play_tones(rig, freqs, seconds):
+    """Send a tone at freqs[channel] Hz on each channel at once; return {channel: received int16} over the run."""
+    tones, tp = dsp("tones"), dsp("toneplans")
+    senders = list(freqs)
+    gen = tones.ToneGenerator(len(senders))
+    for row, n in enumerate(senders):
+        gen.start(row, tp.ToneSpec("probe", (tp.Step(0, (tp.Component(freqs[n], TONE_DBM0),)),)))
+    audio = gen.process(int(seconds * 8000))
+    for row, n in enumerate(senders):
+        rig.send(n, audio[row])
+    got = rig.run(rig.seconds(seconds + 0.1), record=senders)
+    return {n: rig.decode(n, codes) for n, codes in got.items()}
+
+
 def tone_loopback(rig, wiring):
     """Every channel pair carries a tone both ways at the frequency sent, within 6 dB of the level sent."""
     pairs = channel_pairs(rig, wiring)
@@ -159,35 +205,23 @@ def tone_loopback(rig, wiring):
     if not pairs:
         return out
     try:
-        tones = dsp("tones")
-        tp = dsp("toneplans")
-        rig.encode(pairs[0][0], np.zeros(1, np.int16))
+        dsp("tones"), dsp("toneplans"), rig.encode(pairs[0][0], np.zeros(1, np.int16))
     except DspMissing as exc:
         return out + [Result("tone", p, FAIL, str(exc)) for p in pairs]
     stations = [b for a, b in wiring.pairs]
     _hook_all(rig, stations, HookOp.OFF)  # an FXO port passes audio only with the loop closed
     rig.run(rig.seconds(0.3))
     sends = {}
-    seconds = 0.6
-    senders = []
     for i, (a, b) in enumerate(pairs):
-        fa = 500.0 + 97.0 * (i % 28)
-        sends[a] = fa
+        sends[a] = 500.0 + 97.0 * (i % 28)
         if b != a:
-            sends[b] = fa + 48.0
-        senders += [a] + ([b] if b != a else [])
-    gen = tones.ToneGenerator(len(senders))
-    for row, n in enumerate(senders):
-        gen.start(row, tp.ToneSpec("probe", (tp.Step(0, (tp.Component(sends[n], TONE_DBM0),)),)))
-    audio = gen.process(int(seconds * 8000))
-    for row, n in enumerate(senders):
-        rig.send(n, audio[row])
-    got = rig.run(rig.seconds(seconds + 0.1), record=senders)
+            sends[b] = sends[a] + 48.0
+    got = _play_tones(rig, sends, 0.6)
     lo, hi = int(0.25 * 8000), int(0.55 * 8000)
     for a, b in pairs:
         problems, notes = [], []
         for src, dst in ((a, b), (b, a)) if b != a else ((a, a),):
-            rx = rig.decode(dst, got[dst])[lo:hi]
+            rx = got[dst][lo:hi]
             freq, level = _peak(rx)
             notes.append(f"{src}->{dst} {freq:.0f} Hz {level:+.1f} dBm0")
             if abs(freq - sends[src]) > 15.0:
@@ -240,9 +274,9 @@ DIGITS = "1234567890*#ABCD"
 def dtmf_both_ways(rig, wiring):
     """All 16 DTMF digits cross every analog pair and the first B-channel pair of each link, both ways."""
     pairs = list(wiring.pairs)
+    used = {n for p in pairs for n in p}
     for a, b in wiring.links:
-        first = [p for p in channel_pairs(rig, Wiring(links=[(a, b)]))][:1]
-        pairs += first
+        pairs += [(x.number, y.number) for x, y in _facing(rig, a, b) if x.number not in used and y.number not in used][:1]
     out = []
     if not pairs:
         return out

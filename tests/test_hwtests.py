@@ -147,3 +147,41 @@ def test_a_port_that_cannot_ring_fails_rather_than_skips(monkeypatch):
     office = [r for r in results if r.check == "ring" and r.channels == (63,)]
     assert [r.status for r in office] == [checks.FAIL] and "ringer fuse blown" in office[0].detail
     assert [r.status for r in results if r.check == "ring" and r.channels == (67,)] == [checks.SKIP]
+
+
+T1_RBS_BENCH = """
+[board]
+law = "ulaw"
+[[span]]
+span = 1
+kind = "t1"
+timing = 1
+framing = "esf"
+coding = "b8zs"
+[[span]]
+span = 2
+kind = "t1"
+framing = "esf"
+coding = "b8zs"
+[[channels]]
+signalling = "fxo_ks"
+channels = "1-24"
+[[channels]]
+signalling = "fxs_ks"
+channels = "25-48"
+[emulator]
+seed = 3
+[[emulator.cable]]
+kind = "crossover"
+spans = [1, 2]
+"""
+
+
+def test_t1_robbed_bit_crossover_is_found_by_tone_and_tested_like_analog_pairs(tmp_path, capsys):
+    path = tmp_path / "t1.toml"
+    path.write_text(T1_RBS_BENCH)
+    assert cli.main(["--config", str(path)]) == 0
+    _, rows = _table(capsys.readouterr().out)
+    assert sorted(rows) == list(range(1, 49))
+    for n in (1, 24, 25, 48):
+        assert [rows[n][c] for c in ("span", "tone", "ring", "callerid", "hook", "dtmf", "alarm")] == ["PASS"] * 7
