@@ -18,6 +18,8 @@ D-channels (``dchan``/``hardhdlc``) are opened with ``board.open_hdlc(n)`` and c
 
 Events (hook, ring, alarms, HDLC errors, overruns) come from ``board.poll_events()`` in board-clock
 order. ``span.status()`` returns a :class:`SpanStatus` with DAHDI_SPANSTAT's fields.
+``board.sample_time`` is the board clock in samples; ``board.step(n)`` lets n ticks pass without
+reading (a simulated board runs them at once, a real one waits for them).
 
 Writing a backend
 -----------------
