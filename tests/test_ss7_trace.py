@@ -69,3 +69,15 @@ def test_decode_cli_hex_and_errors(capsys):
     assert (out["mtp3"]["dpc"], out["mtp3"]["opc"], out["isup"]["message_type"]) == (0x010203, 0x0A0B0C, "RLC")
     assert main(["decode", "--proto", "isup", "0100 01 00"]) == 1
     assert "forward_call_indicators at offset 4" in capsys.readouterr().err
+
+
+def test_debug_log_has_one_line_per_signal_unit(caplog):
+    import logging
+    with caplog.at_level(logging.DEBUG, logger="pycallcenter.ss7"):
+        pair = SpPair().up()
+        pair.ia.call(3, "5551234", "2025550100", pair.now)
+        pair.ia.send_digits(3, "9", pair.now)
+        pair.settle()
+    lines = [r.getMessage() for r in caplog.records if "ISUP" in r.getMessage()]
+    assert any("-> " in l and "IAM cic=3 called=5551234" in l for l in lines)
+    assert any("<- " in l and "SAM cic=3" in l for l in lines)

@@ -259,6 +259,12 @@ class Isup:
         self._start(cic, "t7", now)
         return []
 
+    def send_digits(self, cic, digits, now=0.0):
+        """Send more called digits (SAM) on an outgoing call still waiting for ACM; returns events."""
+        self._need(cic, (OUT_IAM,), "send digits on")
+        self._send(IsupMessage("SAM", cic, {"subsequent_number": {"digits": digits}}))
+        return []
+
     def alert(self, cic, now=0.0):
         """Send ACM on an incoming call; returns events."""
         c = self._need(cic, (IN_IAM,), "alert")

@@ -2,12 +2,18 @@
 
 Sans-IO like its parts: ``receive(slc, su, now)`` and ``pull(slc, now)`` per link, ``next_deadline()`` /
 ``handle_timer(now)``; ISUP commands go to ``isup(dpc)``. With ``trace`` (a pcap.PcapWriter opened with
-link type 140) every signal unit other than FISUs and repeated LSSUs is written, inbound ones marked.
+link type 140) every signal unit other than FISUs and repeated LSSUs is written, inbound ones marked; with the
+"pycallcenter.ss7" logger at DEBUG, the same signal units are logged one line each.
 """
-from pycallcenter.errors import LocalProtocolError
+import logging
+
+from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.ss7 import mtp3
 from pycallcenter.ss7 import mtp3_codec as M
 from pycallcenter.ss7.isup import Isup, IsupTimers
+from pycallcenter.ss7.trace import decode_frame, log_line
+
+log = logging.getLogger("pycallcenter.ss7")
 
 
 class SignallingPoint:
@@ -49,13 +55,13 @@ class SignallingPoint:
         """Return the next signal unit to transmit on link slc."""
         self._flush()
         su = self.mtp3.pull(slc, now)
-        if self.trace is not None:
+        if self.trace is not None or log.isEnabledFor(logging.DEBUG):
             self._trace(slc, su, now, inbound=False)
         return su
 
     def receive(self, slc, su, now):
         """Process a received signal unit on link slc; returns MTP3 and ISUP events."""
-        if self.trace is not None:
+        if self.trace is not None or log.isEnabledFor(logging.DEBUG):
             self._trace(slc, su, now, inbound=True)
         return self._dispatch(self.mtp3.receive(slc, su, now), now)
 
@@ -86,4 +92,11 @@ class SignallingPoint:
         if li == 0 or (0 < li < 3 and self._last_traced.get((slc, inbound)) == su[3:]):
             return  # FISUs and repeated LSSUs would flood the trace
         self._last_traced[(slc, inbound)] = su[3:] if li < 3 else None
-        self.trace.write(su, ts=now, inbound=inbound)
+        if self.trace is not None:
+            self.trace.write(su, ts=now, inbound=inbound)
+        if log.isEnabledFor(logging.DEBUG):
+            try:
+                text = log_line(decode_frame("mtp2", su, self.variant))
+            except DecodeError as exc:
+                text = f"undecodable signal unit {su.hex()}: {exc}"
+            log.debug("%.3f link %d %s %s", now, slc, "<-" if inbound else "->", text)
