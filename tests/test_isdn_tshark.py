@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from pycallcenter.isdn import ie, q931
-from pycallcenter.isdn.frame import Frame
+from pycallcenter.isdn.frame import Frame, decode
 from pycallcenter.trace.pcap import LINKTYPE_LAPD, PcapWriter
 
 pytestmark = pytest.mark.peer
@@ -68,3 +68,68 @@ def test_tshark_decodes_what_we_build(tmp_path):
         chan = msg.fields("channel_identification")
         assert got["q931.channel.number"] == (str(chan["channel"]) if chan else ""), (msg, line)
         assert got["_ws.expert.severity"] in ("", "2097152"), (msg, line)  # no malformed/error expert info
+
+
+def _flow_frames():
+    """Every I frame our call control sends in a set of back-to-back flows (both sides), with its sender."""
+    from isdn_pair import Pair
+    from pycallcenter.isdn import call as cc
+    frames = []
+    for variant in ("euroisdn_e1", "ni2", "5ess"):
+        p = Pair(variant).start()
+        c = p.user.setup(p.now, "5551234", "2025550100", calling_name="Alice", overlap=True)
+        p.pump(until=p.now + 0.1)
+        inc = p.take("net", cc.IncomingCall)
+        p.net.setup_ack(inc.call, p.now)
+        p.pump(until=p.now + 0.1)
+        p.user.send_digits(c, "9", p.now, complete=True)
+        p.net.proceeding(inc.call, p.now)
+        p.net.progress(inc.call, p.now, 8)
+        p.net.alerting(inc.call, p.now)
+        p.net.answer(inc.call, p.now, connected="5551234")
+        p.pump(until=p.now + 0.1)
+        p.user.status_enquiry(c, p.now)
+        p.pump(until=p.now + 0.1)
+        p.net.hangup(inc.call, p.now, 17)
+        p.pump(until=p.now + 0.1)
+        p.net.restart(p.now, [3])
+        p.user.restart(p.now)
+        if variant == "ni2":
+            p.net.service(p.now, 4, 1)
+        p.pump(until=p.now + 0.1)
+        frames += [(side == "net", data) for side, data in p.tap if decode(data).kind == "I"]
+    return frames
+
+
+def test_tshark_agrees_on_call_control_output(tmp_path):
+    if not shutil.which("tshark"):
+        pytest.skip("tshark is not installed")
+    frames = _flow_frames()
+    path = tmp_path / "flows.pcapng"
+    with PcapWriter(str(path), LINKTYPE_LAPD) as pcap:
+        for n, (from_net, data) in enumerate(frames):
+            pcap.write(data, ts=float(n), inbound=from_net)
+    cmd = ["tshark", "-r", str(path), "-T", "fields", "-E", "separator=|", "-E", "occurrence=f"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    lines = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout.splitlines()
+    assert len(lines) == len(frames)
+    names = set()
+    for (_, data), line in zip(frames, lines):
+        msg = q931.decode(decode(data).info)
+        names.add(msg.name)
+        got = dict(zip(FIELDS, line.split("|")))
+        mt = got["q931.message_type"] if msg.pd == q931.PD_Q931 else got["q931.maintenance_message_type"]
+        assert int(mt, 16) == msg.msg_type, (msg, line)
+        for name, field in (("called_party_number", "q931.called_party_number.digits"),
+                            ("calling_party_number", "q931.calling_party_number.digits")):
+            v = msg.fields(name)
+            assert got[field] == (v["digits"] if v else ""), (msg, line)
+        cause = msg.fields("cause")
+        assert got["q931.cause_value"] == (str(cause["value"]) if cause else ""), (msg, line)
+        chan = msg.fields("channel_identification")
+        assert got["q931.channel.number"] == (str(chan["channel"]) if chan and chan["channel"] else ""), (msg, line)
+        assert got["_ws.expert.severity"] in ("", "2097152"), (msg, line)
+    assert {"SETUP", "SETUP ACKNOWLEDGE", "INFORMATION", "CALL PROCEEDING", "PROGRESS", "ALERTING", "CONNECT",
+            "CONNECT ACKNOWLEDGE", "STATUS ENQUIRY", "STATUS", "DISCONNECT", "RELEASE", "RELEASE COMPLETE",
+            "RESTART", "RESTART ACKNOWLEDGE", "SERVICE", "SERVICE ACKNOWLEDGE"} <= names
