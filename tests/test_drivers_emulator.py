@@ -205,7 +205,7 @@ def test_dchan_loss_and_bit_errors_and_aborts():
     assert d2.read_frames() == [b"fine"]
 
 
-def test_dchan_frames_lost_while_cable_pulled():
+def test_dchan_frames_lost_while_cable_pulled_or_channel_dead():
     b = make()
     d1, d2 = b.open_hdlc(16), b.open_hdlc(47)
     b.emulator.pull_cable(2)
@@ -213,6 +213,12 @@ def test_dchan_frames_lost_while_cable_pulled():
     d2.write_frame(b"arrives")
     b.step(1)
     assert d2.read_frames() == [] and d1.read_frames() == [b"arrives"]
+    b.emulator.reconnect(2)
+    b.emulator.kill_channel(16)
+    d1.write_frame(b"gone")
+    d2.write_frame(b"gone too")
+    b.step(1)
+    assert d2.read_frames() == [] and d1.read_frames() == []
 
 
 # --- alarms and counters --------------------------------------------------------------------------

@@ -121,8 +121,9 @@ class Crossover(SpanCable):
 
     def move_frames(self, emu):
         for ca, cb in self.hdlc:
-            send_frames(emu, ca.hdlc_tx, ca, (self.a, self.b), deliver_to(emu, cb), rx_blocked(self.b))
-            send_frames(emu, cb.hdlc_tx, cb, (self.a, self.b), deliver_to(emu, ca), rx_blocked(self.a))
+            dead = ca.row in emu._dead or cb.row in emu._dead
+            send_frames(emu, ca.hdlc_tx, ca, (self.a, self.b), deliver_to(emu, cb), dead or rx_blocked(self.b))
+            send_frames(emu, cb.hdlc_tx, cb, (self.a, self.b), deliver_to(emu, ca), dead or rx_blocked(self.a))
 
 
 class Loopback(SpanCable):
@@ -142,7 +143,8 @@ class Loopback(SpanCable):
 
     def move_frames(self, emu):
         for c in self.hdlc:
-            send_frames(emu, c.hdlc_tx, c, (self.span,), deliver_to(emu, c), rx_blocked(self.span))
+            blocked = c.row in emu._dead or rx_blocked(self.span)
+            send_frames(emu, c.hdlc_tx, c, (self.span,), deliver_to(emu, c), blocked)
 
 
 class Pair:

@@ -143,8 +143,9 @@ class NetworkSpan(SpanCable):
         chans = {c.offset: c for c in self.span.channels}
         for off in self.hdlc_offsets:
             c = chans[off]
-            send_frames(emu, self._hdlc_tx[off], self, (self.span,), deliver_to(emu, c), rx_blocked(self.span))
-            send_frames(emu, c.hdlc_tx, c, (self.span,), self._deliver(off), False)
+            dead = c.row in emu._dead
+            send_frames(emu, self._hdlc_tx[off], self, (self.span,), deliver_to(emu, c), dead or rx_blocked(self.span))
+            send_frames(emu, c.hdlc_tx, c, (self.span,), self._deliver(off), dead)
 
     def _deliver(self, off):
         def deliver(payload, error):
