@@ -69,9 +69,10 @@ def run_suite(rig, progress=None):
         say(check.__doc__.splitlines()[0])
         try:
             results += check(rig, wiring)
-        except HardwareError as exc:  # the board refused something: this check fails, the others still run
+        except Exception as exc:  # a board refusal (or a broken DSP module) fails this check; the others still run
             everyone = tuple(c.number for c in rig.audio + rig.dchans)
-            results.append(checks.Result(column, everyone, checks.FAIL, f"board error: {exc}"))
+            what = "board error" if isinstance(exc, HardwareError) else f"error ({type(exc).__name__})"
+            results.append(checks.Result(column, everyone, checks.FAIL, f"{what}: {exc}"))
     return results
 
 

@@ -37,6 +37,7 @@ SPANINFO_FIELDS = (
 # An HDLC channel's read() returns the frame plus 2 FCS bytes and write() wants 2 bytes of room for them.
 FCS_LEN = 2
 MAX_FRAME = 1024
+HDLC_NUMBUFS = 16  # frames DAHDI may hold each way for a D-channel
 
 def _text(chars):
     return ffi.string(chars).decode("latin-1")
@@ -79,16 +80,17 @@ class DahdiChannelFile:
         self.fd = self.probe(self.sys)
         try:
             self._ioctl_int("DAHDI_SPECIFY", channo)
-            self._ioctl_int("DAHDI_SET_BLOCKSIZE", blocksize)
+            self.params = self.get_params()
             info = ffi.new("struct dahdi_bufferinfo *")
             info.txbufpolicy = lib.DAHDI_POLICY_IMMEDIATE
             info.rxbufpolicy = lib.DAHDI_POLICY_IMMEDIATE
-            info.numbufs = numbufs
-            info.bufsize = blocksize
-            self._ioctl("DAHDI_SET_BUFINFO", info)
-            self.params = self.get_params()
-            if self.is_hdlc:
+            if self.is_hdlc:  # one frame per buffer: room for the largest frame and its FCS
+                info.numbufs, info.bufsize = HDLC_NUMBUFS, MAX_FRAME + FCS_LEN
+                self._ioctl("DAHDI_SET_BUFINFO", info)
                 return
+            self._ioctl_int("DAHDI_SET_BLOCKSIZE", blocksize)
+            info.numbufs, info.bufsize = numbufs, blocksize
+            self._ioctl("DAHDI_SET_BUFINFO", info)
             if law is not None:
                 self.set_law(law)
         except BaseException:

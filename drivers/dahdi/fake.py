@@ -25,6 +25,7 @@ from .sys import POLLIN, POLLOUT, POLLPRI
 
 IOC_SIZE_SHIFT, IOC_SIZE_MASK = 16, 0x3FFF
 MAX_NUMBUFS = 32
+DEFAULT_BUFSIZE = 1024  # DAHDI_DEFAULT_BLOCKSIZE: a channel's buffers before DAHDI_SET_BUFINFO
 # Ticks a poll() with an infinite timeout may run the board before it gives up (a hung test, not a hang).
 INFINITE_POLL_TICKS = 3000
 
@@ -142,6 +143,8 @@ class FakeDahdiKernel:
         if f.chan.signalling.is_hdlc:
             if len(data) < 3:
                 raise _fail(errno.EINVAL, "an HDLC write needs a payload and 2 FCS bytes")
+            if len(data) > (f.bufinfo[1] if f.bufinfo else DEFAULT_BUFSIZE):
+                raise _fail(errno.EINVAL, f"frame of {len(data)} bytes is longer than the channel's buffers")
             f.chan.write_frame(bytes(data[:-2]))
             return len(data)
         room = (f.bufinfo[0] if f.bufinfo else 4) * f.blocksize - len(f.tx)
@@ -186,7 +189,12 @@ class FakeDahdiKernel:
                 f.events.append(lib.DAHDI_EVENT_READ_OVERRUN)
         for f in self.files.values():
             if f.chan is not None and f.chan.signalling.is_hdlc and f.chan.is_open:
-                f.rx.extend(_fcs(frame) for frame in f.chan.read_frames())
+                room = f.bufinfo[1] if f.bufinfo else DEFAULT_BUFSIZE
+                for frame in f.chan.read_frames():
+                    if len(frame) + 2 > room:  # a frame longer than one buffer: DAHDI drops it and says so
+                        f.events.append(lib.DAHDI_EVENT_OVERRUN)
+                    else:
+                        f.rx.append(_fcs(frame))
         for ev in self.board.poll_events():
             self._deliver(ev)
 
