@@ -405,3 +405,17 @@ def test_fuzz_random_messages_into_live_calls(junk, prefix):
         inject(p, "net", heads[prefix] + data)
     assert p.user.link.is_up and p.net.link.is_up
     assert c2.state in (cc.ACTIVE, cc.NULL) and (c2.state == cc.ACTIVE or c2.cause is not None)
+
+
+def test_notify_facility_and_keypad_reach_the_far_end():
+    p, c1, _ = two_active_calls()
+    p.user.notify(c1, p.now, 0)
+    p.user.facility(c1, p.now, bytes.fromhex("91a203020101"))
+    p.user.keypad(c1, p.now, "12#")
+    p.pump(until=p.now + 0.1)
+    assert p.take("net", cc.Notify).description == 0
+    assert p.take("net", cc.FacilityReceived).data == bytes.fromhex("91a203020101")
+    assert p.take("net", cc.MoreDigits).digits == "12#"
+    assert not [m for m in sent_messages(p, "net") if m.name == "STATUS"]
+    with pytest.raises(LocalProtocolError):
+        p.user.notify(cc.Call(99, True), p.now, 0)

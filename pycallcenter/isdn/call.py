@@ -433,6 +433,27 @@ class Interface:
         self._start(call, "T305")
         return self._flush()
 
+    def notify(self, call, now, description):
+        """Send NOTIFY with one notification indicator (e.g. 0 user suspended, 1 user resumed)."""
+        self._now = now
+        self._require(call, set(range(1, 26)), "send NOTIFY")
+        self._send(call, q931.NOTIFY, [ie.notification(description)])
+        return self._flush()
+
+    def facility(self, call, now, data):
+        """Send FACILITY carrying one facility IE body (raw ASN.1 supplementary-service data)."""
+        self._now = now
+        self._require(call, set(range(1, 26)), "send FACILITY")
+        self._send(call, q931.FACILITY, [ie.raw(0, 0x1C, data)])
+        return self._flush()
+
+    def keypad(self, call, now, digits):
+        """Send INFORMATION with a keypad facility (digits during a call)."""
+        self._now = now
+        self._require(call, set(range(1, 26)), "send keypad digits")
+        self._send(call, q931.INFORMATION, [ie.keypad(digits)])
+        return self._flush()
+
     def status_enquiry(self, call, now):
         """Send STATUS ENQUIRY (T322)."""
         self._now = now
