@@ -226,7 +226,8 @@ def test_ring_hook_polarity_and_dial_events_translate_both_ways(rig):
 def test_d_channel_frames_cross_with_fcs_handled_by_the_kernel(rig):
     board, _, kernel, _ = rig
     a, b = board.open_hdlc(16), board.open_hdlc(47)
-    frames = [bytes([i]) * (i + 3) for i in range(10)] + [b"\x7e\x7d\x10" * 50]
+    # Up to the API's largest frame: DAHDI holds one frame per buffer, so the buffers must fit it.
+    frames = [bytes([i]) * (i + 3) for i in range(10)] + [b"\x7e\x7d\x10" * 50, bytes(range(256)) * 4]
     for f in frames:
         a.write_frame(f)
     got = []
@@ -234,6 +235,7 @@ def test_d_channel_frames_cross_with_fcs_handled_by_the_kernel(rig):
         board.step(1)
         got += b.read_frames()
     assert got == frames
+    assert kernel.files[b.file.fd].bufinfo[:2] == (16, 1026)
 
 
 def test_cable_pull_raises_and_clears_span_alarms(rig):
