@@ -332,3 +332,13 @@ def test_dial_string_reaches_the_board_tone_generator(rig):
         heard += "".join(e.digit for e in det.process(block) if e.kind == "begin")
     assert heard == "159#"
     assert kernel.files[board.channel(32).file.fd].dialling == "159#"
+
+
+def test_closing_gives_the_channel_back(rig):
+    board, emu_board, kernel, _ = rig
+    group = board.open([7])
+    fd = board.channel(7).file.fd
+    group.close()
+    assert fd not in kernel.files and not emu_board.channel(7).is_open
+    again = board.open([7])  # DAHDI_SPECIFY would say EBUSY had the fake kept it
+    assert again.read().shape == (1, 160)

@@ -105,7 +105,9 @@ class FakeDahdiKernel:
     def close(self, fd):
         """Close a fake fd, releasing its board channel."""
         f = self._file(fd)
-        if f.chan is not None and f.chan.is_open:
+        if f.group is not None:
+            f.group.close()
+        elif f.chan is not None and f.chan.is_open:
             f.chan.close()
         del self.files[fd]
 
