@@ -194,3 +194,12 @@ def test_fuzzed_isup_keeps_link_up_and_no_circuit_stuck(msgs):
         assert pair.ia.blocked(n)[1] == frozenset(), n
         assert pair.ia.next_deadline() is None or all(
             name in ("t12", "t13", "t14", "t15") for (_, name) in pair.ia._timers)
+
+
+def test_information_messages_reach_the_call(pair):
+    pair.ia.call(8, "1", "", pair.now)
+    pair.settle()
+    pair.b.isup(1).outgoing.append((8, encode_isup(IsupMessage(
+        "INR", 8, {"information_request_indicators": {"calling_party_address": 1}}))))
+    pair.settle()
+    assert [e.kind for e in pair.of("a", I.CallProgress)] == ["INR"]

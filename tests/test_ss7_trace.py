@@ -81,3 +81,18 @@ def test_debug_log_has_one_line_per_signal_unit(caplog):
     lines = [r.getMessage() for r in caplog.records if "ISUP" in r.getMessage()]
     assert any("-> " in l and "IAM cic=3 called=5551234" in l for l in lines)
     assert any("<- " in l and "SAM cic=3" in l for l in lines)
+
+
+@pytest.mark.skipif(not shutil.which("tshark"), reason="tshark not installed")
+def test_mtp3_link_type_trace_holds_only_msus(tmp_path):
+    from pycallcenter.ss7.trace import LINKTYPE_MTP3
+    path = tmp_path / "mtp3.pcapng"
+    with PcapWriter(str(path), LINKTYPE_MTP3) as trace:
+        pair = SpPair(trace=trace).up()
+        pair.ia.call(4, "777", "", pair.now)
+        pair.settle()
+    layers = [decode_frame("mtp3", p.data) for p in read_packets(str(path))]
+    assert [l.get("mtp3mg", l.get("isup", {})).get("message_type") for l in layers][-1] == "IAM"
+    out = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "isup.called"],
+                         capture_output=True, check=True).stdout.decode().split()
+    assert out == ["777"]

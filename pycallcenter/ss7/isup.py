@@ -51,7 +51,7 @@ class IncomingCall:
 
 @dataclass(slots=True)
 class CallProgress:
-    """ACM, CPG or SAM on a call; kind is the message type."""
+    """ACM, CPG, SAM, INR, INF, USR, FAC or FOT on a call; kind is the message type."""
     cic: int
     kind: str
     message: IsupMessage = field(compare=False, repr=False)
@@ -739,6 +739,16 @@ class Isup:
         self._send(IsupMessage("CQR", c.cic, {"range_and_status": {"range": rs["range"]},
                                               "circuit_state_indicator": {"data": bytes(states)}}))
         return []
+
+    def _rx_INR(self, c, msg, now):
+        if c.state not in CALL_STATES:
+            return self._unexpected(c, msg, now)
+        return [CallProgress(c.cic, msg.type, msg)]
+
+    _rx_INF = _rx_USR = _rx_FAC = _rx_FOT = _rx_INR
+
+    def _rx_CCR(self, c, msg, now):
+        return [ProtocolNotice(c.cic, "continuity check request not supported: ignored")]
 
     def _rx_CFN(self, c, msg, now):
         return [ProtocolNotice(c.cic, f"far end sent confusion, cause {msg.params['cause_indicators']['cause']}")]

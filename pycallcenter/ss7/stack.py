@@ -2,7 +2,8 @@
 
 Sans-IO like its parts: ``receive(slc, su, now)`` and ``pull(slc, now)`` per link, ``next_deadline()`` /
 ``handle_timer(now)``; ISUP commands go to ``isup(dpc)``. With ``trace`` (a pcap.PcapWriter opened with
-link type 140) every signal unit other than FISUs and repeated LSSUs is written, inbound ones marked; with the
+link type 140) every signal unit other than FISUs and repeated LSSUs is written, inbound ones marked (with link
+type 141, only the MSUs, from the SIO); with the
 "pycallcenter.ss7" logger at DEBUG, the same signal units are logged one line each.
 """
 import logging
@@ -11,7 +12,7 @@ from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.ss7 import mtp3
 from pycallcenter.ss7 import mtp3_codec as M
 from pycallcenter.ss7.isup import Isup, IsupTimers
-from pycallcenter.ss7.trace import decode_frame, log_line
+from pycallcenter.ss7.trace import LINKTYPE_MTP3, decode_frame, log_line
 
 log = logging.getLogger("pycallcenter.ss7")
 
@@ -93,7 +94,11 @@ class SignallingPoint:
             return  # FISUs and repeated LSSUs would flood the trace
         self._last_traced[(slc, inbound)] = su[3:] if li < 3 else None
         if self.trace is not None:
-            self.trace.write(su, ts=now, inbound=inbound)
+            if self.trace.linktype == LINKTYPE_MTP3:
+                if li >= 3:
+                    self.trace.write(su[3:], ts=now, inbound=inbound)
+            else:
+                self.trace.write(su, ts=now, inbound=inbound)
         if log.isEnabledFor(logging.DEBUG):
             try:
                 text = log_line(decode_frame("mtp2", su, self.variant))
