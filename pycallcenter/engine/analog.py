@@ -140,12 +140,10 @@ class FxsExtensions(_Adapter):
             self._end(line, cause, now)
         elif line.state in ("dialtone", "connected"):
             # the far side cleared: the phone hears congestion until it goes on hook
-            self.engine.media.stop(line.row)
-            self.engine.media.isolate(line.row)
-            self.engine.media.start_tone(line.row, "congestion")
             line.leg = None
             line.goto("clearing", now)
-            self.engine.leg_ended(leg, cause, now)
+            self.engine.leg_ended(leg, cause, now)  # frees the row's media first
+            self.engine.media.start_tone(line.row, "congestion")
 
     def on_tick(self, now):
         """Nothing is timed on an extension: it goes idle when the phone hangs up."""

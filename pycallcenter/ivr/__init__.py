@@ -195,6 +195,11 @@ class _Bridged(_LegOp):
             self.other.hangup(C.NORMAL_CLEARING)
             self.fail(CallHangup(self.leg.cause))
 
+    def cancel(self):
+        # the script's own leg ended (CallHangup thrown in): the other party is cleared too
+        if self.other.active:
+            self.other.hangup(C.NORMAL_CLEARING)
+
 
 class IvrCall:
     """What a script sees of its call: the caller's leg and the verbs."""

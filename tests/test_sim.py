@@ -1,0 +1,104 @@
+"""Simulated PSTN callers on a PRI span and simulated agents at analog phones, through the whole stack."""
+from pycallcenter.drivers import open_board, parse_config
+from pycallcenter.engine.engine import Engine
+from pycallcenter.sim.agents import AgentPhone
+from pycallcenter.sim.pstn import Caller, PstnSimulator
+
+CFG = """
+[board]
+law = "alaw"
+tonezones = ["etsi"]
+[[span]]
+span = 1
+framing = "ccs"
+crc4 = true
+[[span]]
+span = 2
+kind = "fxs"
+channels = 2
+[[channels]]
+signalling = "bchan"
+channels = "1-15,17-31"
+[[channels]]
+signalling = "dchan"
+channels = "16"
+[[channels]]
+signalling = "fxo_ks"
+channels = "32-33"
+[emulator]
+seed = 1
+[[emulator.cable]]
+kind = "network"
+span = 1
+name = "net"
+[[emulator.cable]]
+kind = "phone"
+channels = 32
+name = "agent1"
+[[emulator.cable]]
+kind = "phone"
+channels = 33
+name = "agent2"
+"""
+
+
+def _centre():
+    board = open_board(parse_config(CFG))
+    pstn = PstnSimulator(board)
+    eng = Engine(board, tone_plan="etsi")
+    eng.auto_trunks()
+    agents = [AgentPhone(board.emulator.far_ends[n], n, pstn, plan="etsi") for n in ("agent1", "agent2")]
+    chosen = {}
+
+    async def script(call):
+        await call.answer()
+        r = await call.collect(max_digits=1, terminator="", first_timeout=10)
+        chosen[call.caller] = r.digits
+        for ch in (32, 33):
+            d = await call.dial(f"channel/{ch}", timeout=15)
+            if d.outcome == "answered":
+                await call.bridge(d.leg)
+                break
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    return eng, pstn, agents, chosen
+
+
+def test_callers_press_digits_reach_free_agents_and_everyone_ends_idle():
+    eng, pstn, agents, chosen = _centre()
+    pstn.add(Caller("2025550100", "5000", arrival=1.0, digits="1", talk=5))
+    pstn.add(Caller("2025550101", "5000", arrival=2.0, digits="2", talk=5))
+    pstn.add(Caller("2025550102", "5000", arrival=3.0, digits="1", talk=5))
+    for _ in range(30 * 50):
+        eng.tick()
+        for a in agents:
+            a.tick(eng.now)
+    assert chosen == {"2025550100": "1", "2025550101": "2", "2025550102": "1"}
+    by = {c.number: c for c in pstn.done}
+    assert set(by) == {"2025550100", "2025550101", "2025550102"}
+    assert {by["2025550100"].agent, by["2025550101"].agent} == {"agent1", "agent2"}
+    assert by["2025550102"].agent is None and by["2025550102"].ended is not None  # both agents were busy
+    for c in by.values():
+        assert c.cause == 16
+    # the agents heard congestion when the caller left, hung up, and their lines are idle again
+    assert [(a.state, a.calls) for a in agents] == [("idle", 1), ("idle", 1)]
+    assert not eng.legs and not eng.calls
+    assert all(l.state == "idle" for a in eng.adapters if a.tech == "fxs" for l in a.lines.values())
+
+
+def test_impatient_caller_abandons():
+    eng, pstn, agents, _ = _centre()
+    eng.router = None
+
+    async def hold_forever(call):
+        await call.answer()
+        await call.wait(60)
+
+    eng.router = lambda leg: hold_forever
+    pstn.add(Caller("2025550199", "5000", arrival=0.5, patience=4.0))
+    for _ in range(8 * 50):
+        eng.tick()
+    (caller,) = pstn.done
+    assert caller.abandoned and 4.4 <= caller.ended <= 5.0
+    assert not eng.calls
