@@ -342,3 +342,12 @@ def test_closing_gives_the_channel_back(rig):
     assert fd not in kernel.files and not emu_board.channel(7).is_open
     again = board.open([7])  # DAHDI_SPECIFY would say EBUSY had the fake kept it
     assert again.read().shape == (1, 160)
+
+
+@pytest.mark.parametrize("law", ["ulaw", "alaw"])
+def test_gain_tables_apply_the_gain_asked(law):
+    from pycallcenter.drivers.dahdi.gains import gain_table, table_gain_db
+
+    assert gain_table(0.0, law) == bytes(range(256))
+    for db in (-24.0, -9.5, -3.0, 1.0, 6.0, 12.0, 24.0):
+        assert abs(table_gain_db(gain_table(db, law), law) - db) <= 0.2

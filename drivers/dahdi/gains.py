@@ -1,22 +1,29 @@
-"""DAHDI gain tables: DAHDI applies gain by mapping every G.711 code through a 256-entry table.
-
-The table arithmetic is the emulator's (drivers/emulator/media.py), so both backends round alike.
-"""
+"""DAHDI gain tables: DAHDI applies gain by mapping every G.711 code through a 256-entry table."""
 import numpy as np
 
+from pycallcenter.dsp import g711
+
 from ..base import Law
-from ..emulator.media import decode_table, gain_table as _gain_table
+
+_CODES = np.arange(256, dtype=np.uint8)
+
+
+def _codec(law):
+    return (g711.ulaw_encode, g711.ulaw_decode) if Law(law) is Law.ULAW else (g711.alaw_encode, g711.alaw_decode)
 
 
 def gain_table(db, law):
     """Return the 256-byte table mapping each G.711 code to the code of its level raised by db decibels."""
-    return _gain_table(Law(law), float(db)).astype(np.uint8).tobytes()
+    encode, decode = _codec(law)
+    scaled = np.rint(decode(_CODES).astype(np.float64) * 10.0 ** (float(db) / 20.0))
+    return encode(np.clip(scaled, -32768, 32767).astype(np.int16)).tobytes()
 
 
 def table_gain_db(table, law):
     """Return the gain in dB (to 0.1 dB) a table applies, measured on codes that neither clip nor vanish."""
-    lin = decode_table(Law(law)).astype(np.int32)
-    out = lin[np.frombuffer(bytes(table), dtype=np.uint8)]
+    _, decode = _codec(law)
+    lin = decode(_CODES).astype(np.int32)
+    out = decode(np.frombuffer(bytes(table), dtype=np.uint8).copy()).astype(np.int32)
     b, a = np.abs(lin), np.abs(out)
     use = (b > 300) & (a > 300) & (b < 30000) & (a < 30000)
     if not use.any():
