@@ -97,6 +97,7 @@ cdef struct Cfg:
     const int32_t *pat_len
     const int32_t *pat_confirm
     const int32_t *pat_ms
+    const int32_t *pat_detail
     const int32_t *cont_frames
     const int32_t *cont_kind
     const int32_t *sit_table
@@ -216,7 +217,7 @@ cdef void _push(const Cfg *cfg, int64_t *s, int64_t ms, int64_t on, Ev *ev) noex
                     good = 0
                     break
             if good:
-                _emit(s, ev, cfg.pat_kind[p], 0)
+                _emit(s, ev, cfg.pat_kind[p], cfg.pat_detail[p])
                 return
             start += 2
 
@@ -281,7 +282,7 @@ cdef void _not_on(const Cfg *cfg, int64_t *s, int64_t sym, Ev *ev) noexcept nogi
 
 
 cdef void _tone(const Cfg *cfg, int64_t *s, int64_t sym, Ev *ev) noexcept nogil:
-    cdef int64_t want
+    cdef int64_t want, kind
     if s[T_IN_ON]:
         if sym == s[T_CLS]:
             s[T_RUN] += 1 + s[T_GLITCH]
@@ -301,8 +302,9 @@ cdef void _tone(const Cfg *cfg, int64_t *s, int64_t sym, Ev *ev) noexcept nogil:
         if s[T_RUN] >= cfg.p[P_TONE_RESET]:
             s[T_VCOUNT] = 0
         want = cfg.cont_frames[s[T_CLS]]
-        if want and s[T_RUN] >= want:
-            _emit(s, ev, cfg.cont_kind[s[T_CLS]], 0)
+        kind = cfg.cont_kind[s[T_CLS]]
+        if want and s[T_RUN] >= want and not (s[T_LAST] >= 0 and s[T_LAST] // 32 == kind):
+            _emit(s, ev, kind, 0)
         if s[T_CLS] == cfg.p[P_CED_CLASS] and s[T_RUN] >= cfg.p[P_CED_FRAMES]:
             _emit(s, ev, K_CED, 0)
 
@@ -347,7 +349,8 @@ def init_state(int64_t[:, ::1] state):
 def run(const int16_t[:, ::1] x, const int16_t[:, ::1] basis, const int32_t[::1] cls_nf,
         const int32_t[:, ::1] cls_cols, const double[:, :, ::1] ginv, const int32_t[::1] cls_role,
         const int32_t[::1] pat_cls, const int32_t[::1] pat_kind, const int32_t[::1] pat_len,
-        const int32_t[::1] pat_confirm, const int32_t[:, ::1] pat_ms, const int32_t[::1] cont_frames,
+        const int32_t[::1] pat_confirm, const int32_t[:, ::1] pat_ms, const int32_t[::1] pat_detail,
+        const int32_t[::1] cont_frames,
         const int32_t[::1] cont_kind, const int32_t[::1] sit_table, const int64_t[::1] params,
         const double[::1] fparams, int64_t sit_itu, int64_t[:, ::1] state, int64_t[:, ::1] events):
     """Run whole frames of x (channels x k*160) through every channel; return the number of event rows."""
@@ -375,6 +378,7 @@ def run(const int16_t[:, ::1] x, const int16_t[:, ::1] basis, const int32_t[::1]
     cfg.pat_len = &pat_len[0] if cfg.npat else NULL
     cfg.pat_confirm = &pat_confirm[0] if cfg.npat else NULL
     cfg.pat_ms = &pat_ms[0, 0] if cfg.npat else NULL
+    cfg.pat_detail = &pat_detail[0] if cfg.npat else NULL
     cfg.cont_frames = &cont_frames[0]
     cfg.cont_kind = &cont_kind[0]
     cfg.sit_table = &sit_table[0]

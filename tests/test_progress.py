@@ -104,6 +104,15 @@ def test_every_tone_of_every_plan_is_classified(plan):
         assert "voice" not in {e.kind for e in evs}, (plan, name, how, evs)
 
 
+def test_stutter_dial_tone_is_reported_as_stutter():
+    rng = np.random.default_rng(13)
+    for plan in tp.plan_names():
+        x = np.array([tones.generate(plan, "stutter_dial", 8.0),
+                      with_noise(numpy_tone(tp.get_plan(plan).tone("stutter_dial"), 8.0, -30), -30, 20, rng)])
+        for evs in by_channel(feed(progress.CallProgressDetector(2, plan), x, rng), 2):
+            assert [(e.kind, e.detail) for e in evs] == [("dial_tone", "stutter")], (plan, evs)
+
+
 def test_detection_latency_follows_the_cadence():
     rng = np.random.default_rng(3)
     x = np.array([tones.generate("us", t, 8.0) for t in ("busy", "congestion", "ringback", "dial")])
@@ -237,7 +246,7 @@ def test_events_do_not_depend_on_tick_size():
 
 def mixed_batch(rng, seconds=9.0):
     n = int(seconds * RATE)
-    sigs = [tones.generate("etsi", t, seconds) for t in ("busy", "congestion", "ringback", "dial", "sit")]
+    sigs = [tones.generate("etsi", t, seconds) for t in ("busy", "congestion", "ringback", "dial", "sit", "stutter")]
     sigs += [with_noise(numpy_tone(tp.get_plan("us").tone("sit_no_circuit"), seconds, -30), -30, 20, rng)]
     sigs += [np.resize(f, n) for f in fax_signals(rng)]
     sigs += [with_noise(speech_like(rng, seconds), -70, 0, rng), np.zeros(n, np.int16)]

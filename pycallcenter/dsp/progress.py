@@ -26,6 +26,6 @@ class CallProgressDetector(_ref.CallProgressDetector):
         if self._events.shape[0] < need:
             self._events = np.zeros((need, 4), np.int64)
         n = _native.run(frames, cfg.basis, cfg.cls_nf, cfg.cls_cols, cfg.cls_ginv, cfg.cls_role, cfg.pat_cls,
-                        cfg.pat_kind, cfg.pat_len, cfg.pat_confirm, cfg.pat_ms, cfg.cont_frames, cfg.cont_kind,
-                        cfg.sit_table, cfg.params, cfg.fparams, _ref.SIT_ITU, self._state, self._events)
+                        cfg.pat_kind, cfg.pat_len, cfg.pat_confirm, cfg.pat_ms, cfg.pat_detail, cfg.cont_frames,
+                        cfg.cont_kind, cfg.sit_table, cfg.params, cfg.fparams, _ref.SIT_ITU, self._state, self._events)
         return [tuple(int(v) for v in row) for row in self._events[:n]]

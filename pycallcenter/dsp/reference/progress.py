@@ -13,7 +13,7 @@ A per-channel state machine then measures on/off runs of the current class (brid
 non-tone frame, e.g. a CED phase reversal), matches the last few durations against each cadence of
 that class within max(TOL_MS, TOL_PCT %), recognises SIT as three adjacent segments of the SIT
 families (with the North American code from segment frequencies and durations), continuous tones
-by their length, CNG by one 0.5 s burst, silence after SILENCE_MS of quiet (held off while a
+by their length (a stutter dial tone by its bursts), CNG by one 0.5 s burst, silence after SILENCE_MS of quiet (held off while a
 cadence's off-period may still end), and voice after VOICE_MS of loud non-tone frames.
 """
 from typing import NamedTuple
@@ -32,6 +32,7 @@ HIST = 8
 KINDS = ("dial_tone", "busy", "ringback", "congestion", "sit", "fax_cng", "fax_ced", "silence", "voice")
 K_DIAL, K_BUSY, K_RINGBACK, K_CONGESTION, K_SIT, K_CNG, K_CED, K_SILENCE, K_VOICE = range(len(KINDS))
 SIT_DETAILS = tuple(name for name, _a, _b in tp.NA_SIT_CODES.values()) + ("itu", "unknown")
+DIAL_DETAILS = ("", "stutter")  # stutter: the plan's stutter (message-waiting) dial tone
 SIT_ITU = SIT_DETAILS.index("itu")
 SIT_UNKNOWN = SIT_DETAILS.index("unknown")
 
@@ -113,7 +114,11 @@ class DetectorConfig:
             max_off = max(max_off, max(flat[1::2]))
             period = sum(flat)
             confirm = len(flat) if len(flat) >= 4 else (4 if period < 2000 else 2)
-            self.patterns.append((tone_classes[name], kind, flat, confirm))
+            self.patterns.append((tone_classes[name], kind, flat, confirm, 0))
+        stutter = self.plan.tones["stutter_dial"]
+        if len(stutter.steps) >= 2 and stutter.steps[0].components and not stutter.steps[1].components:
+            flat = (stutter.steps[0].ms, stutter.steps[1].ms)
+            self.patterns.append((tone_classes["stutter_dial"], K_DIAL, flat, 4, DIAL_DETAILS.index("stutter")))
         dial_cls = tone_classes["dial"]
         longest_on = max([max(p[2][0::2]) for p in self.patterns if p[0] == dial_cls] + [500])
         self.continuous[dial_cls] = (K_DIAL, max(1000, longest_on + 500) // FRAME_MS)
@@ -149,6 +154,7 @@ class DetectorConfig:
         self.pat_kind = np.array([p[1] for p in self.patterns], np.int32).reshape(npat)
         self.pat_len = np.array([len(p[2]) for p in self.patterns], np.int32).reshape(npat)
         self.pat_confirm = np.array([p[3] for p in self.patterns], np.int32).reshape(npat)
+        self.pat_detail = np.array([p[4] for p in self.patterns], np.int32).reshape(npat)
         self.pat_ms = np.zeros((npat, HIST), np.int32)
         for i, p in enumerate(self.patterns):
             self.pat_ms[i, :len(p[2])] = [int(round(v)) for v in p[2]]
@@ -265,7 +271,7 @@ class ReferenceMachine:
             recent = s.hist[-k:]
             for start in range(0 if recent[0][1] else 1, n, 2):
                 if all(within(recent[i][0], int(cfg.pat_ms[p, (start + i) % n]), cfg) for i in range(k)):
-                    self._emit(s, events, int(cfg.pat_kind[p]))
+                    self._emit(s, events, int(cfg.pat_kind[p]), int(cfg.pat_detail[p]))
                     return
 
     def _on_ended(self, s, events):
@@ -327,8 +333,10 @@ class ReferenceMachine:
             if s.run_len >= cfg.p("tone_reset_frames"):
                 s.voice_count = 0
             want = int(cfg.cont_frames[s.cls])
-            if want and s.run_len >= want:
-                self._emit(s, events, int(cfg.cont_kind[s.cls]))
+            kind = int(cfg.cont_kind[s.cls])
+            # A stutter dial tone that turns steady stays reported as stutter.
+            if want and s.run_len >= want and not (s.last_emit >= 0 and s.last_emit // 32 == kind):
+                self._emit(s, events, kind)
             if s.cls == cfg.p("ced_class") and s.run_len >= cfg.p("ced_frames"):
                 self._emit(s, events, K_CED)
 
@@ -403,4 +411,5 @@ class CallProgressDetector:
             return []
         raw = self._run(np.ascontiguousarray(x[:, :whole]))
         raw.sort(key=lambda e: (e[2], e[0]))
-        return [ProgressEvent(int(c), KINDS[k], int(smp), SIT_DETAILS[d] if k == K_SIT else "") for c, k, smp, d in raw]
+        names = {K_SIT: SIT_DETAILS, K_DIAL: DIAL_DETAILS}
+        return [ProgressEvent(int(c), KINDS[k], int(smp), names[k][d] if k in names else "") for c, k, smp, d in raw]
