@@ -384,7 +384,10 @@ def test_bad_messages_mid_call_never_break_the_link_or_other_calls(junk):
 
 
 def test_display_codeset_follows_variant():
-    for variant, shift in (("5ess", 0x9E), ("euroisdn_e1", None)):
+    from dataclasses import replace
+    from pycallcenter.isdn.variants import VARIANTS
+    codeset6 = replace(VARIANTS["5ess"], name="5ess-codeset6", display_codeset=6)
+    for variant, shift in ((codeset6, 0x9E), ("euroisdn_e1", None)):
         p = Pair(variant).start()
         p.user.setup(p.now, "1", "2", calling_name="Carol")
         p.pump(until=p.now + 0.1)

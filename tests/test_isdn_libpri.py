@@ -124,7 +124,7 @@ class Bridge:
         return self
 
 
-VARIANT_SIDES = [(v, net) for v in ("euroisdn_e1", "ni2") for net in (False, True)]
+VARIANT_SIDES = [(v, net) for v in ("euroisdn_e1", "ni2", "dms100", "5ess", "4ess", "euroisdn_t1") for net in (False, True)]
 IDS = [f"{v}-{'ournet' if net else 'ourcpe'}" for v, net in VARIANT_SIDES]
 
 

@@ -25,8 +25,9 @@ VARIANTS = {
     "euroisdn_e1": Variant("euroisdn_e1", 5, E1_CHANNELS, 3, 0, False),
     "euroisdn_t1": Variant("euroisdn_t1", 6, T1_CHANNELS, 2, 0, False),
     "ni2": Variant("ni2", 1, T1_CHANNELS, 2, 0, False, None, 0x03),
-    "5ess": Variant("5ess", 3, T1_CHANNELS, 2, 6, False, None, 0x03),
-    "4ess": Variant("4ess", 4, T1_CHANNELS, 2, 6, False, None, 0x43),
+    # libpri (the reference peer) sends and reads the display IE in codeset 0 on 5ESS/4ESS too
+    "5ess": Variant("5ess", 3, T1_CHANNELS, 2, 0, False, None, 0x03),
+    "4ess": Variant("4ess", 4, T1_CHANNELS, 2, 0, False, None, 0x43),
     "dms100": Variant("dms100", 2, T1_CHANNELS, 2, 0, False, None, 0x03),
 }
 
