@@ -57,14 +57,15 @@ def modulate(int16_t[:, ::1] out, const uint8_t[::1] bits, const int64_t[::1] of
 
 
 def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::1] ring, int32_t[:, ::1] pring,
-               int64_t[:, ::1] sums, int64_t[::1] psum, int32_t[:, ::1] uart, uint8_t[:, ::1] msg,
+               int64_t[:, ::1] sums, int64_t[::1] psum, int64_t[:, ::1] qhist, int32_t[:, ::1] uart,
+               uint8_t[:, ::1] msg,
                int64_t inc_mark, int64_t inc_space, const int32_t[::1] rcos, const int32_t[::1] rsin,
                int64_t on_threshold, int64_t off_threshold, int64_t start_delay, int64_t mark_run, int64_t bit_thirds,
                int32_t[:, ::1] ev_info, uint8_t[:, ::1] ev_data):
     """Demodulate one (channels, n) block; write events (channel, sample, status, length) and bytes; return count."""
     cdef Py_ssize_t channels = block.shape[0], n = block.shape[1], c, j, i
     cdef Py_ssize_t w = ring.shape[2], pw = pring.shape[1], cap = ev_info.shape[0], nev = 0
-    cdef int64_t cnt, s0, s1, s2, s3, ps, d, x
+    cdef int64_t cnt, s0, s1, s2, s3, ps, d, x, q, q1, q2
     cdef int32_t p0, p1, p2, p3, sq, carrier, st, run, t, k, byte, nbytes, bit, status
     cdef uint32_t phm, phs, um = <uint32_t> inc_mark, us = <uint32_t> inc_space
     cdef Py_ssize_t pos, ppos
@@ -79,6 +80,8 @@ def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::
             s2 = sums[c, 2]
             s3 = sums[c, 3]
             ps = psum[c]
+            q2 = qhist[c, 0]
+            q1 = qhist[c, 1]
             carrier = uart[c, 0]
             st = uart[c, 1]
             run = uart[c, 2]
@@ -120,6 +123,10 @@ def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::
                 if ppos == pw:
                     ppos = 0
                 cnt += 1
+                q = (s0 * s0 + s1 * s1 - s2 * s2 - s3 * s3) >> 2
+                d = q + q1 + q2
+                q2 = q1
+                q1 = q
 
                 status = -1
                 if not carrier:
@@ -135,7 +142,6 @@ def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::
                     st = HUNT
                     run = 0
                 if carrier:
-                    d = s0 * s0 + s1 * s1 - s2 * s2 - s3 * s3
                     bit = 1 if d > 0 else 0
                     if st == HUNT:
                         run = run + 1 if bit else 0
@@ -189,6 +195,8 @@ def demodulate(const int16_t[:, ::1] block, int64_t[::1] count, int32_t[:, :, ::
             sums[c, 2] = s2
             sums[c, 3] = s3
             psum[c] = ps
+            qhist[c, 0] = q2
+            qhist[c, 1] = q1
             uart[c, 0] = carrier
             uart[c, 1] = st
             uart[c, 2] = run

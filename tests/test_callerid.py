@@ -202,7 +202,8 @@ def test_dtmf_clip_signal():
     assert len(x) >= 12 * 2 * 8 * 65  # 12 digits, tone + pause of at least 65 ms each
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pycallcenter.dsp.dtmf") is None, reason="pycallcenter.dsp.dtmf is not built yet")
+@pytest.mark.skipif(importlib.util.find_spec("pycallcenter.dsp.dtmf") is None,
+                    reason="pycallcenter.dsp.dtmf is not built yet")
 def test_dtmf_clip_audio_round_trip():
     for c in (CallerId(number="0123456789"), CallerId(number_absent_reason="P")):
         x = callerid_signal(c, "dtmf")

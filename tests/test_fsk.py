@@ -30,7 +30,8 @@ def line(x, snr_db, seed, lead=0, tail=400, law=None):
 def send(message, standard, level=-13.0, offset=1.0, baud=1200, backend="native"):
     """Return one channel's samples of message sent with both tones scaled by offset and the given baud."""
     mark, space = ref.STANDARDS[standard]
-    tx = fsk.FskTransmitter(1, standard, level, mark_hz=mark * offset, space_hz=space * offset, baud=baud, backend=backend)
+    tx = fsk.FskTransmitter(1, standard, level, mark_hz=mark * offset, space_hz=space * offset, baud=baud,
+                            backend=backend)
     tx.put(0, message)
     return tx.process(tx.pending_samples(0))[0]
 
@@ -47,7 +48,8 @@ def receive(x, standard, tick=160, backend="native"):
 @given(standards, messages, st.floats(-40, -10), st.sampled_from([0.99, 1.0, 1.01]),
        st.integers(1188, 1212), st.integers(0, 2**32 - 1), st.integers(0, 999), st.sampled_from([None, "ulaw", "alaw"]))
 def test_line_model_round_trip(standard, message, level, offset, baud, seed, lead, law):
-    """Noise 20 dB below the signal, -40..-10 dBm0, both tones +-1%, bit rate +-1% (tens of samples of drift per message), G.711."""
+    """Noise 20 dB below the signal, -40..-10 dBm0, both tones +-1%, bit rate +-1% (tens of samples of drift
+    per message), G.711."""
     x = line(send(message, standard, level, offset, baud), 20.0, seed, lead, law=law)
     events = receive(x, standard)
     assert [(e.data, e.error is None or "checksum" not in e.error) for e in events] == [(message, True)]
@@ -67,7 +69,8 @@ def test_sensitivity_and_noise_margin(standard):
 def test_channels_are_independent_and_staggered():
     rng = np.random.default_rng(7)
     n = 9
-    msgs = [CallerId(number=str(rng.integers(10**9)), name=f"CH {c}", datetime=(1, 2, 3, c)).to_mdmf() for c in range(n)]
+    msgs = [CallerId(number=str(rng.integers(10**9)), name=f"CH {c}", datetime=(1, 2, 3, c)).to_mdmf()
+            for c in range(n)]
     tx = fsk.FskTransmitter(n, "v23", -20.0)
     starts = rng.integers(0, 2000, n) // 160
     expected_end = np.zeros(n, np.int64)
@@ -132,7 +135,7 @@ def test_twin_matches_native_receiver(channels, standard, sizes, seed, kind):
         a, b = (rx.process(x[:, pos:pos + n]) for rx in rxs)
         assert a == b
         pos += n
-    for key in ("count", "ring", "pring", "sums", "psum", "uart"):
+    for key in ("count", "ring", "pring", "sums", "psum", "qhist", "uart"):
         assert np.array_equal(rxs[0]._state[key], rxs[1]._state[key]), key
 
 

@@ -56,7 +56,8 @@ class CallDateTime(NamedTuple):
     def decode(cls, raw, offset=0):
         """Return the CallDateTime in 8 ASCII digits; DecodeError names offset when malformed."""
         if len(raw) != 8 or not raw.isdigit():
-            raise DecodeError(f"expected 8 ASCII digits MMDDHHMM, got {bytes(raw)!r}", element="date/time", offset=offset)
+            raise DecodeError(f"expected 8 ASCII digits MMDDHHMM, got {bytes(raw)!r}", element="date/time",
+                              offset=offset)
         v = cls(int(raw[0:2]), int(raw[2:4]), int(raw[4:6]), int(raw[6:8]))
         try:
             v.encode()
@@ -88,7 +89,8 @@ def unframe(data):
                           element="message header", offset=len(data))
     n = data[1]
     if 2 + n + 1 > len(data):
-        raise DecodeError(f"length {n} runs past the end of a {len(data)}-byte message", element="message length", offset=1)
+        raise DecodeError(f"length {n} runs past the end of a {len(data)}-byte message", element="message length",
+                          offset=1)
     if 2 + n + 1 < len(data):
         raise DecodeError(f"{len(data) - n - 3} bytes after the checksum", element="message end", offset=n + 3)
     if sum(data) & 0xFF:
@@ -214,7 +216,8 @@ class CallerId:
     @classmethod
     def _parse_sdmf(cls, body):
         if len(body) < 9:
-            raise DecodeError(f"SDMF body of {len(body)} bytes lacks date/time and number", element="SDMF body", offset=2)
+            raise DecodeError(f"SDMF body of {len(body)} bytes lacks date/time and number", element="SDMF body",
+                              offset=2)
         dt = CallDateTime.decode(body[:8], offset=2)
         tail = _text(body[8:], "calling number", 10)
         if tail in _ABSENT:
@@ -263,7 +266,8 @@ class CallerId:
                 seen.add(ptype)
             pos += 2 + plen
         if mwi and "message_waiting" not in fields:
-            raise DecodeError("message-waiting message without a visual indicator", element="visual indicator", offset=2)
+            raise DecodeError("message-waiting message without a visual indicator", element="visual indicator",
+                              offset=2)
         if not mwi and "message_waiting" in fields:
             raise DecodeError("visual indicator in a caller ID message", element="visual indicator", offset=2)
         return cls(extra=tuple(extra), **fields)
@@ -309,7 +313,8 @@ def callerid_signal(callerid, standard="bell202", fmt="mdmf", *, level_dbm0=-13.
     if fmt not in ("sdmf", "mdmf"):
         raise ValueError(f"fmt must be 'sdmf' or 'mdmf', got {fmt!r}")
     message = callerid.to_sdmf() if fmt == "sdmf" else callerid.to_mdmf()
-    return fsk.modulate_message(message, standard, level_dbm0=level_dbm0, seizure_bits=seizure_bits, mark_bits=mark_bits)
+    return fsk.modulate_message(message, standard, level_dbm0=level_dbm0, seizure_bits=seizure_bits,
+                                mark_bits=mark_bits)
 
 
 def decode_callerid(samples, standard="bell202"):

@@ -27,7 +27,8 @@ def _native():
     try:
         from pycallcenter._native import fsk
     except ImportError as exc:  # pragma: no cover - only without a build
-        raise ImportError(f"pycallcenter._native.fsk is not built ({exc}); run `make native` or use backend='reference'")
+        raise ImportError(f"pycallcenter._native.fsk is not built ({exc}); run `make native` "
+                          "or use backend='reference'")
     return fsk
 
 
@@ -62,7 +63,8 @@ class FskTransmitter:
         self.channels = channels
         self.standard = standard
         self._state = _ref.new_tx_state(channels)
-        self._inc = np.tile(np.array([_ref.phase_increment(space), _ref.phase_increment(mark)], np.int64), (channels, 1))
+        steps = np.array([_ref.phase_increment(space), _ref.phase_increment(mark)], np.int64)
+        self._inc = np.tile(steps, (channels, 1))
         self._baud = np.full(channels, int(baud), np.int64)
         self._amp = np.zeros(channels)
         # every channel's unsent bits live in one flat array the kernel reads at _off[c] for _len[c] bits;
@@ -134,9 +136,11 @@ class FskTransmitter:
         out = np.empty((self.channels, int(n)), np.int16)
         consumed = np.zeros(self.channels, np.int64)
         if self._lib is None:
-            _ref.modulate(out, self._flat, self._off, self._len, consumed, self._state, self._amp, self._inc, self._baud)
+            _ref.modulate(out, self._flat, self._off, self._len, consumed, self._state, self._amp, self._inc,
+                          self._baud)
         else:
-            self._lib.modulate(out, self._flat, self._off, self._len, consumed, self._state["phase"], self._state["acc"],
+            self._lib.modulate(out, self._flat, self._off, self._len, consumed, self._state["phase"],
+                               self._state["acc"],
                                self._amp, self._inc, self._baud, _ref.SINE)
         self._off += consumed
         self._len -= consumed
@@ -194,12 +198,14 @@ class FskReceiver:
             self._ev_info = np.zeros((cap, 4), np.int32)
             self._ev_data = np.zeros((cap, _ref.MAX_MESSAGE), np.uint8)
         s = self._state
-        n = self._lib.demodulate(x, s["count"], s["ring"], s["pring"], s["sums"], s["psum"], s["uart"], s["msg"],
+        n = self._lib.demodulate(x, s["count"], s["ring"], s["pring"], s["sums"], s["psum"], s["qhist"], s["uart"],
+                                 s["msg"],
                                  self._inc_mark, self._inc_space, _ref.REF_COS, _ref.REF_SIN, self._on, self._off,
                                  _ref.START_DELAY, _ref.MARK_RUN, _ref.BIT_THIRDS, self._ev_info, self._ev_data)
         if n > cap:  # pragma: no cover - the bound above makes this impossible
             raise RuntimeError(f"FSK receiver event buffer overflow ({n} > {cap})")
-        return [(int(c), int(j), int(st), bytes(self._ev_data[i, :ln])) for i, (c, j, st, ln) in enumerate(self._ev_info[:n])]
+        info = self._ev_info[:n]
+        return [(int(c), int(j), int(st), bytes(self._ev_data[i, :ln])) for i, (c, j, st, ln) in enumerate(info)]
 
     @staticmethod
     def _event(channel, sample, status, data):
@@ -211,7 +217,8 @@ class FskReceiver:
             return FskMessage(channel, sample, data, str(exc))
 
 
-def modulate_message(message, standard="bell202", *, level_dbm0=-13.0, seizure_bits=None, mark_bits=None, backend="native"):
+def modulate_message(message, standard="bell202", *, level_dbm0=-13.0, seizure_bits=None, mark_bits=None,
+                     backend="native"):
     """Return int16 samples of one message (bytes) sent with its seizure and mark preamble."""
     tx = FskTransmitter(1, standard, level_dbm0, backend=backend)
     tx.put(0, message, seizure_bits=seizure_bits, mark_bits=mark_bits)
