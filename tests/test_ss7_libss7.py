@@ -15,21 +15,26 @@ def libss7():
     return peer
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def link_up(libss7):
+    """Return make(variant): one aligned link per variant, shared by the tests of this module (each test uses
+    its own CICs), because libss7 takes about a second of real time to align."""
     from ss7_libss7 import Libss7Link
-    made = []
+    made = {}
 
     def make(variant="itu"):
-        link = Libss7Link(libss7, variant)
-        made.append(link)
-        link.start()
-        up = lambda: any(e["e"] == link.peer.lib.SS7_EVENT_UP for e in link.peer_events)
-        assert link.run(6, until=lambda: up() and link.mtp3.route_available(2))
+        link = made.get(variant)
+        if link is None:
+            link = made[variant] = Libss7Link(libss7, variant)
+            link.start()
+            up = lambda: any(e["e"] == link.peer.lib.SS7_EVENT_UP for e in link.peer_events)
+            assert link.run(6, until=lambda: up() and link.mtp3.route_available(2))
+        link.drop_in = link.drop_out = None
+        assert link.mtp3.route_available(2)
         return link
 
     yield make
-    for link in made:
+    for link in made.values():
         link.close()
 
 
@@ -94,58 +99,58 @@ def test_call_from_libss7_to_us(link_up, variant):
 
 def test_group_reset_both_ways(link_up):
     link = link_up()
-    link.peer.send_range("grs", 1, 4)
-    ev = link.wait_peer("GRA", cic=1)
-    assert (ev["endcic"], ev["status"]) == (4, [0, 0, 0, 0])
-    link.isup.group_reset(5, 4, link.now())
-    ev = link.wait_peer("GRS", cic=5)
-    assert ev["endcic"] == 8
-    link.peer.send_range("gra", 5, 8, [0, 0, 0, 0])
-    link.wait_ours(lambda e: e == I.MaintenanceAck("GRS", (5, 6, 7, 8)))
+    link.peer.send_range("grs", 11, 14)
+    ev = link.wait_peer("GRA", cic=11)
+    assert (ev["endcic"], ev["status"]) == (14, [0, 0, 0, 0])
+    link.isup.group_reset(15, 4, link.now())
+    ev = link.wait_peer("GRS", cic=15)
+    assert ev["endcic"] == 18
+    link.peer.send_range("gra", 15, 18, [0, 0, 0, 0])
+    link.wait_ours(lambda e: e == I.MaintenanceAck("GRS", (15, 16, 17, 18)))
 
 
 def test_circuit_group_blocking_both_ways(link_up):
     link = link_up()
-    link.isup.group_block(1, 3, link.now())
-    ev = link.wait_peer("CGB", cic=1)
-    assert (ev["endcic"], ev["status"][:3]) == (3, [1, 1, 1])
-    link.peer.send_range("cgba", 1, 3, [1, 1, 1])
-    link.wait_ours(lambda e: e == I.MaintenanceAck("CGB", (1, 2, 3)))
-    assert link.isup.blocked(2)[0] == {"maintenance"}
-    link.isup.group_block(1, 3, link.now(), unblock=True)
-    link.wait_peer("CGU", cic=1)
-    link.peer.send_range("cgua", 1, 3, [1, 1, 1])
-    link.wait_ours(lambda e: e == I.MaintenanceAck("CGU", (1, 2, 3)))
-    assert link.isup.blocked(2) == (set(), set())
-    link.peer.send_range("cgb", 10, 12, [1, 1, 1], 0)
-    link.wait_peer("CGBA", cic=10)
-    assert link.isup.blocked(11)[1] == {"maintenance"}
-    link.peer.send_range("cgu", 10, 12, [1, 1, 1], 0)
-    link.wait_peer("CGUA", cic=10)
-    assert link.isup.blocked(11) == (set(), set())
+    link.isup.group_block(19, 3, link.now())
+    ev = link.wait_peer("CGB", cic=19)
+    assert (ev["endcic"], ev["status"][:3]) == (21, [1, 1, 1])
+    link.peer.send_range("cgba", 19, 21, [1, 1, 1])
+    link.wait_ours(lambda e: e == I.MaintenanceAck("CGB", (19, 20, 21)))
+    assert link.isup.blocked(20)[0] == {"maintenance"}
+    link.isup.group_block(19, 3, link.now(), unblock=True)
+    link.wait_peer("CGU", cic=19)
+    link.peer.send_range("cgua", 19, 21, [1, 1, 1])
+    link.wait_ours(lambda e: e == I.MaintenanceAck("CGU", (19, 20, 21)))
+    assert link.isup.blocked(20) == (set(), set())
+    link.peer.send_range("cgb", 22, 24, [1, 1, 1], 0)
+    link.wait_peer("CGBA", cic=22)
+    assert link.isup.blocked(23)[1] == {"maintenance"}
+    link.peer.send_range("cgu", 22, 24, [1, 1, 1], 0)
+    link.wait_peer("CGUA", cic=22)
+    assert link.isup.blocked(23) == (set(), set())
 
 
 def test_blocking_and_reset_both_ways(link_up):
     link = link_up()
-    link.peer.send("blo", 5)
-    link.wait_peer("BLA", cic=5)
-    assert link.isup.blocked(5)[1] == {"maintenance"}
-    link.peer.send("ubl", 5)
-    link.wait_peer("UBA", cic=5)
-    link.isup.block(6, link.now())
-    link.wait_peer("BLO", cic=6)
-    link.peer.send("bla", 6)
-    link.wait_ours(lambda e: e == I.MaintenanceAck("BLO", (6,)))
-    link.isup.unblock(6, link.now())
-    link.wait_peer("UBL", cic=6)
-    link.peer.send("uba", 6)
-    link.wait_ours(lambda e: e == I.MaintenanceAck("UBL", (6,)))
-    link.peer.send("rsc", 7)
-    link.wait_peer("RLC", cic=7)
-    link.isup.reset(8, link.now())
-    link.wait_peer("RSC", cic=8)
-    link.peer.send("rlc", 8)
-    link.wait_ours(lambda e: e == I.MaintenanceAck("RSC", (8,)))
+    link.peer.send("blo", 25)
+    link.wait_peer("BLA", cic=25)
+    assert link.isup.blocked(25)[1] == {"maintenance"}
+    link.peer.send("ubl", 25)
+    link.wait_peer("UBA", cic=25)
+    link.isup.block(26, link.now())
+    link.wait_peer("BLO", cic=26)
+    link.peer.send("bla", 26)
+    link.wait_ours(lambda e: e == I.MaintenanceAck("BLO", (26,)))
+    link.isup.unblock(26, link.now())
+    link.wait_peer("UBL", cic=26)
+    link.peer.send("uba", 26)
+    link.wait_ours(lambda e: e == I.MaintenanceAck("UBL", (26,)))
+    link.peer.send("rsc", 27)
+    link.wait_peer("RLC", cic=27)
+    link.isup.reset(28, link.now())
+    link.wait_peer("RSC", cic=28)
+    link.peer.send("rlc", 28)
+    link.wait_ours(lambda e: e == I.MaintenanceAck("RSC", (28,)))
 
 
 def _drop_first_isup():
@@ -164,11 +169,11 @@ def _drop_first_isup():
 def test_error_correction_with_libss7_both_directions(link_up):
     link = link_up()
     link.drop_out = _drop_first_isup()  # our IAM is lost once: libss7's BSN/BIB asks us to send it again
-    link.isup.call(3, "123", "456", link.now())
-    assert link.wait_peer("IAM", cic=3, seconds=3)["called"] == "123"
+    link.isup.call(30, "123", "456", link.now())
+    assert link.wait_peer("IAM", cic=30, seconds=3)["called"] == "123"
     assert link.drop_out.done
     link.drop_in = _drop_first_isup()  # libss7's ACM is lost once: our negative acknowledgement recovers it
-    link.peer.send("acm", 3)
-    link.wait_ours(lambda e: isinstance(e, I.CallProgress) and e.cic == 3, seconds=3)
+    link.peer.send("acm", 30)
+    link.wait_ours(lambda e: isinstance(e, I.CallProgress) and e.cic == 30, seconds=3)
     assert link.drop_in.done
     assert link.mtp3.links[0].mtp2.state == mtp2.IN_SERVICE
