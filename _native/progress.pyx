@@ -362,7 +362,7 @@ def run(const int16_t[:, ::1] x, const int16_t[:, ::1] basis, const int32_t[::1]
         raise ValueError("detector configuration does not fit this kernel")
     if state.shape[0] != channels or state.shape[1] != T_SIZE:
         raise ValueError("state has the wrong shape")
-    if events.shape[0] < channels * nframes * 6 or events.shape[1] != 4:
+    if events.shape[0] < channels * nframes * 8 or events.shape[1] != 4:
         raise ValueError("event buffer too small")
     cfg.sit_itu = sit_itu
     cfg.basis = &basis[0, 0]

@@ -331,3 +331,12 @@ def test_spandsp_agrees_both_ways():
     y = np.concatenate([np.concatenate([g.process(160) for _ in range(50 * 8)], axis=1) for g in gens])
     per = by_channel(progress.CallProgressDetector(4, "us").process(y), 4)
     assert [evs[0].kind for evs in per] == ["dial_tone", "busy", "congestion", "ringback"]
+
+
+def test_one_long_block_equals_ticks():
+    """A block longer than the kernel's chunk gives the same events as tick-by-tick feeding."""
+    rng = np.random.default_rng(14)
+    x = np.array([tones.generate("us", t, 12.0) for t in ("busy", "ringback", "sit_reorder")])
+    whole = progress.CallProgressDetector(3).process(x)
+    assert [e.kind for e in whole] == ["sit", "busy", "silence", "ringback"]
+    assert feed(progress.CallProgressDetector(3), x, rng) == whole
