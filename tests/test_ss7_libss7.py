@@ -177,3 +177,21 @@ def test_error_correction_with_libss7_both_directions(link_up):
     link.wait_ours(lambda e: isinstance(e, I.CallProgress) and e.cic == 30, seconds=3)
     assert link.drop_in.done
     assert link.mtp3.links[0].mtp2.state == mtp2.IN_SERVICE
+
+
+def test_our_stop_sends_sios_libss7_drops_the_link_and_we_realign(libss7):
+    from ss7_libss7 import Libss7Link
+    link = Libss7Link(libss7)
+    try:
+        link.start()
+        lib = link.peer.lib
+        assert link.run(6, until=lambda: link.mtp3.route_available(2))
+        link.mtp3.stop_link(0, link.now())
+        assert decode_su(link.mtp3.pull(0, link.now()))[0]["status"] == "SIOS"
+        assert link.run(2, until=lambda: any(e["e"] in (lib.SS7_EVENT_DOWN, lib.MTP2_LINK_DOWN)
+                                             for e in link.peer_events))
+        assert not link.mtp3.route_available(2)
+        link.mtp3.links[0].mtp2.start(link.now())
+        assert link.run(6, until=lambda: link.mtp3.route_available(2))
+    finally:
+        link.close()
