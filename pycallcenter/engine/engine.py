@@ -44,6 +44,8 @@ class Engine:
         self.log_lines = [] if keep_log else None
         self._log_file = open(log_file, "a", buffering=1) if log_file else None
         self.errors = []  # (call id, traceback text) of scripts that raised
+        self.recordings_dir = "data/recordings"
+        self.recordings = []  # stats of finished recordings
 
     # --- set-up ----------------------------------------------------------------------------------
     def add(self, adapter):
@@ -216,6 +218,8 @@ class Engine:
         self.media.stop_tone(leg.row)
         self.media.detach(leg.row)
         self.media.isolate(leg.row)
+        for rec in [r for r in self.media.recorders if r.row == leg.row]:
+            self.stop_recording(rec)
         self.legs.pop(leg.id, None)
         if self.leg_on_row.get(leg.row) is leg:
             del self.leg_on_row[leg.row]
@@ -290,6 +294,27 @@ class Engine:
     def unbridge(self, leg):
         """Disconnect a leg's audio from every other leg."""
         self.media.isolate(leg.row)
+
+    def start_recording(self, leg, path=None, stereo=False, fmt="wav", beep_every=None, caller_only=False):
+        """Start recording a leg; return the Recorder (stopped automatically when the leg ends)."""
+        from pycallcenter.engine.recording import Recorder, recording_path
+
+        if path is None:
+            call = leg.call
+            path = recording_path(self.recordings_dir, call.id, leg.id, queue=call.queue, agent=call.agent, fmt=fmt)
+        rec = Recorder(path, leg.row, stereo=stereo, beep_every=beep_every, caller_only=caller_only)
+        self.media.recorders.append(rec)
+        self.log("record_start", leg=leg.id, path=path)
+        return rec
+
+    def stop_recording(self, rec, trim=False):
+        """Stop a recording; return its stats (path, seconds, voice_ratio)."""
+        if rec in self.media.recorders:
+            self.media.recorders.remove(rec)
+        stats = rec.stop(trim=trim)
+        self.recordings.append(stats)
+        self.log("record_stop", path=stats["path"], seconds=f"{stats['seconds']:.2f}")
+        return stats
 
     def caller_id_datetime(self):
         """Return the (month, day, hour, minute) caller ID stamp: from the board clock, so runs repeat."""

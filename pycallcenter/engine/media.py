@@ -160,6 +160,10 @@ class MediaPlane:
             if player.fill(acc[row]):
                 finished.append(row)
                 del self.players[row]
+        for rec in self.recorders:
+            beep = rec.beep_due(self.blocksize)
+            if beep is not None:
+                acc[rec.row] += beep
         np.clip(acc, -32768, 32767, out=acc)
         self.tx[...] = acc
         for rec in self.recorders:

@@ -13,7 +13,7 @@ from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
 
-__all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult"]
+__all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult", "RecordResult"]
 
 
 class CollectResult(NamedTuple):
@@ -21,6 +21,14 @@ class CollectResult(NamedTuple):
 
     digits: str
     reason: str  # max_digits, terminator, first_digit_timeout, inter_digit_timeout, total_timeout, silence
+
+
+class RecordResult(NamedTuple):
+    """A message recorded by record(): file, length in seconds, and what ended it."""
+
+    path: str
+    seconds: float
+    reason: str  # terminator, silence, max_time
 
 
 class DialResult(NamedTuple):
@@ -124,6 +132,42 @@ class _Collect(_LegOp):
                 self.loud = now
             elif now - max(self.loud, self.last) >= self.silence:
                 self.finish(CollectResult(self.got, "silence"))
+
+
+class _Record(_LegOp):
+    """Record what the caller says until the terminator, trailing silence or the time limit."""
+
+    def __init__(self, leg, path, max_seconds, silence_stop, terminator, silence_level):
+        super().__init__(leg)
+        self.path, self.max, self.silence = path, _s(max_seconds), _s(silence_stop)
+        self.terminator, self.level = terminator, silence_level
+        self.rec = None
+
+    def start(self, now):
+        self.t0 = self.loud = now
+        self.leg.digits = ""
+        self.rec = self.leg.engine.start_recording(self.leg, self.path, caller_only=True)
+
+    def check(self, now):
+        leg = self.leg
+        reason = None
+        if self.terminator and any(d in self.terminator for d in leg.digits):
+            leg.digits = ""
+            reason = "terminator"
+        elif self.max is not None and now - self.t0 >= self.max:
+            reason = "max_time"
+        elif self.silence is not None:
+            if float(np.sqrt(np.mean(leg.engine.media.rx[leg.row].astype(np.float64) ** 2))) > self.level:
+                self.loud = now
+            elif now - self.loud >= self.silence:
+                reason = "silence"
+        if reason is not None:
+            stats = leg.engine.stop_recording(self.rec, trim=reason == "silence")
+            self.finish(RecordResult(stats["path"], stats["seconds"], reason))
+
+    def cancel(self):
+        if self.rec is not None and not self.rec.closed:
+            self.leg.engine.stop_recording(self.rec)
 
 
 class _Wait(Op):
@@ -305,6 +349,22 @@ class IvrCall:
     def bridge(self, other):
         """Talk to another leg until either hangs up; return the other leg's cause when it ended first."""
         return _Bridged(self.leg, other)
+
+    async def record(self, path=None, max_seconds=60.0, silence_stop=3.0, beep=True, terminator="#",
+                     silence_level=300.0):
+        """Record a message from the caller (after a beep); return a RecordResult."""
+        if beep:
+            t = np.arange(int(0.25 * SAMPLE_RATE)) / SAMPLE_RATE
+            await self.play((6000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16))
+        return await _Record(self.leg, path, max_seconds, silence_stop, terminator, silence_level)
+
+    def start_recording(self, path=None, stereo=False, fmt="wav", beep_every=None):
+        """Record the whole call from now (caller and what they hear); return the Recorder."""
+        return self.engine.start_recording(self.leg, path, stereo=stereo, fmt=fmt, beep_every=beep_every)
+
+    def stop_recording(self, recorder, trim=False):
+        """Stop a recording started with start_recording(); return its stats."""
+        return self.engine.stop_recording(recorder, trim=trim)
 
     async def transfer(self, target, timeout=30.0):
         """Blind transfer: dial target, connect the caller when it answers; return the DialResult."""

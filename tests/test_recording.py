@@ -1,0 +1,165 @@
+"""Call recording: stereo/mono, WAV/FLAC, pause, beep, voicemail-style record(), crash safety."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import soundfile as sf
+
+from engine_rig import analog_engine
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine.recording import recording_path, recover
+
+
+def _tone(freq, seconds, amp=8000):
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def _peak_hz(x):
+    x = np.asarray(x, float)
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    return np.argmax(spec) * SAMPLE_RATE / x.size
+
+
+def test_stereo_recording_of_a_bridged_call_keeps_caller_left_and_agent_right(tmp_path):
+    eng, ends = analog_engine()
+    eng.recordings_dir = str(tmp_path)
+    stats = []
+
+    async def script(call):
+        rec = call.start_recording(stereo=True, fmt="flac")
+        d = await call.dial("channel/2", timeout=20)
+        await call.wait(2.0) if d.outcome != "answered" else None
+        if d.outcome == "answered":
+            await call.bridge(d.leg)
+        stats.append(rec)
+
+    eng.router = lambda leg: script
+    alice, bob = ends["alice"], ends["bob"]
+    alice.off_hook()
+    eng.run(seconds=1.0)
+    bob.off_hook()
+    eng.run(seconds=0.5)
+    alice.write_audio(_tone(700, 2.0))
+    bob.write_audio(_tone(1300, 2.0))
+    eng.run(seconds=2.0)
+    alice.on_hook()
+    eng.run(seconds=2.0)
+    (done,) = eng.recordings
+    assert done["path"].endswith(".flac") and os.path.exists(done["path"])
+    assert not any(p.endswith(".part.wav") for _, _, fs in os.walk(tmp_path) for p in fs)
+    data, rate = sf.read(done["path"], dtype="int16")
+    assert rate == 8000 and data.shape[1] == 2
+    talk = data[-int(2.5 * SAMPLE_RATE):-int(1.0 * SAMPLE_RATE)]
+    assert abs(_peak_hz(talk[:, 0]) - 700) < 10  # the caller (left)
+    assert abs(_peak_hz(talk[:, 1]) - 1300) < 10  # the agent as the caller heard them (right)
+
+
+def test_record_verb_stops_on_silence_and_trims_it(tmp_path):
+    eng, ends = analog_engine()
+    results = []
+
+    async def script(call):
+        results.append(await call.record(str(tmp_path / "msg.wav"), max_seconds=30, silence_stop=2.0))
+
+    eng.router = lambda leg: script
+    alice = ends["alice"]
+    alice.off_hook()
+    eng.run(seconds=0.5)
+    # a "voice" (speech-like modulated noise) for 2 s, then silence
+    rng = np.random.default_rng(1)
+    voice = (rng.standard_normal(2 * SAMPLE_RATE) * 3000 * (1 + np.sin(np.arange(2 * SAMPLE_RATE) / 200))).astype(np.int16)
+    alice.write_audio(voice)
+    eng.run(seconds=6.0)
+    (r,) = results
+    assert r.reason == "silence"
+    data, _ = sf.read(r.path, dtype="int16")
+    assert 1.0 < data.size / SAMPLE_RATE < 2.6  # the trailing silence is trimmed off
+
+
+def test_record_verb_stops_on_the_terminator_and_on_max_time(tmp_path):
+    for action, reason in (("#", "terminator"), (None, "max_time")):
+        eng, ends = analog_engine()
+        results = []
+
+        async def script(call):
+            results.append(await call.record(str(tmp_path / f"{reason}.wav"), max_seconds=3, silence_stop=None))
+
+        eng.router = lambda leg: script
+        ends["alice"].off_hook()
+        eng.run(seconds=1.0)
+        if action:
+            ends["alice"].dial(action)
+        eng.run(seconds=4.0)
+        assert results and results[0].reason == reason
+        assert os.path.exists(results[0].path)
+
+
+def test_pause_leaves_no_gap_and_beep_is_heard(tmp_path):
+    eng, ends = analog_engine()
+    eng.recordings_dir = str(tmp_path)
+    recs = []
+
+    async def script(call):
+        rec = call.start_recording(beep_every=1.0)
+        recs.append(rec)
+        await call.wait(1.0)
+        rec.pause()
+        await call.wait(1.0)
+        rec.resume()
+        await call.wait(1.0)
+        call.stop_recording(rec)
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=0.1)
+    eng.media.stop_tone(eng.legs["L1"].row)
+    ends["alice"].read_audio()
+    eng.run(seconds=3.5)
+    assert abs(recs[0].samples / SAMPLE_RATE - 2.0) < 0.05
+    heard = ends["alice"].read_audio()
+    from pycallcenter.dsp import g711
+
+    lin = g711.ulaw_decode(heard).astype(float)
+    assert abs(_peak_hz(lin[: int(0.2 * SAMPLE_RATE)]) - 1400) < 20
+
+
+def test_recording_path_names_date_queue_agent_and_call():
+    import datetime as dt
+
+    p = recording_path("/rec", "C7", "L9", when=dt.datetime(2026, 11, 22, 9, 30, 5), queue="sales", agent="ann")
+    assert p == "/rec/2026/11/22/20261122-093005_sales_ann_C7_L9.wav"
+
+
+def test_a_recording_cut_short_by_kill_9_is_readable_to_the_last_flushed_second(tmp_path):
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+        import numpy as np
+        from engine_rig import analog_engine
+        eng, ends = analog_engine()
+        eng.recordings_dir = {str(tmp_path)!r}
+
+        async def script(call):
+            call.start_recording()
+            await call.wait(60)
+
+        eng.router = lambda leg: script
+        ends["alice"].off_hook()
+        t = np.arange(8000 * 10) / 8000
+        ends["alice"].write_audio((8000 * np.sin(2 * np.pi * 500 * t)).astype(np.int16))
+        eng.run(seconds=3.55)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    parts = [os.path.join(r, f) for r, _, fs in os.walk(tmp_path) for f in fs if f.endswith(".part.wav")]
+    assert len(parts) == 1
+    data, _ = sf.read(parts[0], dtype="int16")
+    assert 3.0 <= data.size / SAMPLE_RATE <= 3.6  # everything up to the last flush (every second)
+    (done,) = recover(str(tmp_path))
+    again, _ = sf.read(done, dtype="int16")
+    assert np.array_equal(again, data) and not os.path.exists(parts[0])
