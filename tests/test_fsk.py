@@ -181,6 +181,30 @@ def test_carrier_loss_framing_and_idle(backend):
     assert receive(noise, "bell202", backend=backend) == []
 
 
+@pytest.mark.parametrize("standard", ["bell202", "v23"])
+def test_short_preambles_cancel_and_reset(standard):
+    msg = CallerId(message_waiting=True).to_mdmf()
+    tx = fsk.FskTransmitter(2, standard)
+    tx.put(0, msg, seizure_bits=0, mark_bits=55)  # no seizure, the shortest EN 300 659-1 mark (80 - 25 bits)
+    tx.put(1, msg)
+    x = tx.process(400)
+    tx.cancel(1)
+    assert tx.pending_samples(1) == 0
+    x = np.concatenate([x, tx.process(tx.pending_samples(0) + 100)], axis=1)
+    assert not x[1, 400:].any()
+    rx = fsk.FskReceiver(2, standard)
+    assert [(e.channel, e.callerid) for e in rx.process(x)] == [(0, CallerId(message_waiting=True))]
+    rx.process(x[:, :-200])  # a second copy, cut off before its end, then a new call on channel 0
+    rx.reset(0)
+    fresh = fsk.FskReceiver(2, standard)
+    assert all(np.array_equal(rx._state[k][0], fresh._state[k][0]) for k in rx._state)
+    assert [e.data for e in rx.process(x[:, -200:])] == []  # without the reset the checksum would arrive here
+    with pytest.raises(ValueError):
+        rx.reset(2)
+    with pytest.raises(ValueError):
+        tx.cancel(-1)
+
+
 def test_framing_error_reported():
     msg = frame(0x80, b"\x02\x0512345")
     bits = ref.frame_bits(msg, 0, 40)

@@ -115,6 +115,14 @@ class FskTransmitter:
         need = np.maximum(0, -(-left // self._baud))
         return need if channel is None else int(need[self._channel(channel)])
 
+    def cancel(self, channel):
+        """Drop everything still queued on a channel; it falls silent at once."""
+        c = self._channel(channel)
+        self._len[c] = 0
+        self._new[c] = []
+        self._new_bits[c] = 0
+        self._state["acc"][c] = 0
+
     def _rebuild(self):
         parts = []
         pos = 0
@@ -181,6 +189,13 @@ class FskReceiver:
         self._state = _ref.new_rx_state(channels)
         self._ev_info = np.zeros((0, 4), np.int32)
         self._ev_data = np.zeros((0, _ref.MAX_MESSAGE), np.uint8)
+
+    def reset(self, channel):
+        """Forget a channel's history (a new call on it): any half-received message is dropped."""
+        if not isinstance(channel, (int, np.integer)) or not 0 <= channel < self.channels:
+            raise ValueError(f"channel must be an int in 0..{self.channels - 1}, got {channel!r}")
+        for arr in self._state.values():
+            arr[channel] = 0
 
     def process(self, block):
         """Return the list of FskMessage events completed in this (channels, n) or 1-D int16 block."""
