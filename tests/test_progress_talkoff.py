@@ -14,7 +14,8 @@ TEXTS = {
     "en-us": "Thank you for calling. All of our agents are busy right now. Please stay on the line and your call "
              "will be answered in the order it was received. Press one for sales, two for support, or zero.",
     "en": "Good morning, this is the front desk. Please hold the line while I try to transfer you. Hello? Hello?",
-    "de": "Guten Tag, Sie sind verbunden mit dem Kundendienst. Bitte warten Sie, der nächste Mitarbeiter ist gleich da.",
+    "de": "Guten Tag, Sie sind verbunden mit dem Kundendienst. Bitte warten Sie, "
+          "der nächste Mitarbeiter ist gleich da.",
     "fr": "Bonjour, vous êtes bien sur la messagerie vocale. Veuillez laisser votre message après le bip sonore.",
     "cmn": "您好，欢迎致电客户服务中心。请稍候，我们将尽快为您接通。",
     "ja": "お電話ありがとうございます。ただいま電話が大変混み合っております。",

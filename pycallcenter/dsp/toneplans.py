@@ -332,7 +332,8 @@ def compile_spec(spec, level_offset_db=0.0):
         for c in st.components:
             a = amplitude(c.level_dbm0 + level_offset_db)
             if c.mod_freq:
-                sines += [(c.freq, a), (c.freq - c.mod_freq, a * c.mod_depth / 2), (c.freq + c.mod_freq, a * c.mod_depth / 2)]
+                side = a * c.mod_depth / 2  # carrier * (1 + m cos) = carrier + two sidebands of m/2
+                sines += [(c.freq, a), (c.freq - c.mod_freq, side), (c.freq + c.mod_freq, side)]
             else:
                 sines.append((c.freq, a))
         n_comp[i] = len(sines)

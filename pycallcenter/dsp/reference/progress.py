@@ -13,8 +13,9 @@ A per-channel state machine then measures on/off runs of the current class (brid
 non-tone frame, e.g. a CED phase reversal), matches the last few durations against each cadence of
 that class within max(TOL_MS, TOL_PCT %), recognises SIT as three adjacent segments of the SIT
 families (with the North American code from segment frequencies and durations), continuous tones
-by their length (a stutter dial tone by its bursts), CNG by one 0.5 s burst, silence after SILENCE_MS of quiet (held off while a
-cadence's off-period may still end), and voice after VOICE_MS of loud non-tone frames.
+by their length (a stutter dial tone by its bursts), CNG by one 0.5 s burst, silence after SILENCE_MS
+of quiet (held off while a cadence's off-period may still end), and voice after VOICE_MS of loud
+non-tone frames.
 """
 from typing import NamedTuple
 
