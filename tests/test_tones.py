@@ -220,6 +220,21 @@ def test_generator_bad_input():
         tones.dtmf_signal("")
 
 
+def test_process_into_out_buffer():
+    g, h = tones.ToneGenerator(2), tones.ToneGenerator(2)
+    for gen in (g, h):
+        gen.start(1, "ringback", plan="cn")
+    buf = np.full((2, 160), 7, np.int16)
+    assert g.process(160, out=buf) is buf
+    assert np.array_equal(buf, h.process(160))
+    with pytest.raises(ValueError):
+        g.process(160, out=np.zeros((2, 161), np.int16))
+    with pytest.raises(TypeError):
+        g.process(160, out=np.zeros((2, 160), np.int32))
+    with pytest.raises(ValueError):
+        g.process(160, out=np.zeros((2, 320), np.int16)[:, ::2])
+
+
 def test_stop_and_active():
     g = tones.ToneGenerator(2)
     assert not g.active(0)

@@ -103,13 +103,19 @@ class ToneGenerator:
             return False
         return not (self._step_len[c, st] == 0 and self._n_comp[c, st] == 0)
 
-    def process(self, n_samples):
-        """Return the next n_samples of every channel as int16 (channels x n_samples)."""
+    def process(self, n_samples, out=None):
+        """Return the next n_samples of every channel as int16 (channels x n_samples), written into out if given."""
         if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
             raise TypeError(f"n_samples must be an int, got {type(n_samples).__name__}")
         if n_samples < 1:
             raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-        out = np.empty((self.channels, int(n_samples)), np.int16)
+        shape = (self.channels, int(n_samples))
+        if out is None:
+            out = np.empty(shape, np.int16)
+        elif not isinstance(out, np.ndarray) or out.dtype != np.int16:
+            raise TypeError("out: expected an int16 numpy array")
+        elif out.shape != shape or not out.flags.c_contiguous or not out.flags.writeable:
+            raise ValueError(f"out: expected a writeable C-contiguous array of shape {shape}")
         self._render(out)
         return out
 
