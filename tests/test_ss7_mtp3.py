@@ -71,3 +71,16 @@ def test_ansi_variant_aligns_and_carries_data():
     pair.a.send(M.SI_ISUP, 2, 200, b"\x01\x02")
     pair.run(0.05)
     assert mtp3.UserData(M.SI_ISUP, 1, 2, 200, b"\x01\x02") in pair.events["b"]
+
+
+def test_processor_outage_diverts_traffic_and_recovery_brings_the_link_back():
+    pair = up(Mtp3Pair(nlinks=2))
+    pair.b.links[1].mtp2.set_local_processor_outage(True)
+    pair.run(0.05)
+    assert mtp3.LinkUnavailable(1, "remote processor outage") in pair.events["a"]
+    for i in range(8):
+        assert pair.a.send(M.SI_ISUP, 2, i, bytes([i]))
+    pair.run(0.1)
+    assert sorted(e.data[0] for e in pair.events["b"] if isinstance(e, mtp3.UserData)) == list(range(8))
+    pair.b.links[1].mtp2.set_local_processor_outage(False)
+    assert pair.run(2, until=lambda: pair.a.available_links(2) == [0, 1])

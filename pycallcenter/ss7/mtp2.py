@@ -36,6 +36,11 @@ class RemoteProcessorOutage:
     """The far end sends SIPO."""
 
 
+@dataclass(slots=True)
+class RemoteProcessorRecovered:
+    """The far end stopped sending SIPO (FISUs or MSUs again)."""
+
+
 @dataclass(frozen=True)
 class MtpTimers:
     """Q.703 timers in seconds (64 kbit/s values); T4 normal and emergency proving periods."""
@@ -136,6 +141,8 @@ class Mtp2Link:
         """Return the next signal unit to transmit (without FCS)."""
         state = self.state
         if state == IN_SERVICE:
+            if self.local_outage:  # level 3 cannot take MSUs: say so instead of sending any
+                return encode_su(self.bsn, self.bib, self.fsn, self.fib, status="SIPO")
             if self.retx_index < len(self.rtb):
                 fsn, msu = self.rtb[self.retx_index]
                 self.retx_index += 1
@@ -148,8 +155,6 @@ class Mtp2Link:
                 if "t7" not in self.deadlines:
                     self._start_timer("t7", now, self.timers.t7)
                 return encode_su(self.bsn, self.bib, self.fsn, self.fib, msu)
-            if self.local_outage:
-                return encode_su(self.bsn, self.bib, self.fsn, self.fib, status="SIPO")
             return encode_su(self.bsn, self.bib, self.fsn, self.fib)
         if state == ALIGNED_READY:
             return encode_su(self.bsn, self.bib, self.fsn, self.fib,
@@ -187,7 +192,11 @@ class Mtp2Link:
             self.deadlines.pop("t1", None)
             self.state = IN_SERVICE
             events.append(InService())
-        self.remote_outage = False
+        if self.remote_outage:
+            self.remote_outage = False
+            events.append(RemoteProcessorRecovered())
+            if self.rtb:
+                self._start_timer("t7", now, self.timers.t7)
         b0, b1 = su[0], su[1]
         events += self._acknowledge(b0 & 0x7F, b0 >> 7, now)
         if self.state == IN_SERVICE:
@@ -227,6 +236,7 @@ class Mtp2Link:
             if status == "SIPO":
                 if not self.remote_outage:
                     self.remote_outage = True
+                    self.deadlines.pop("t7", None)  # the far end holds our MSUs until it recovers
                     return [RemoteProcessorOutage()]
             elif status == "SIB":
                 self.deadlines.pop("t7", None)

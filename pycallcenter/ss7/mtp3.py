@@ -219,6 +219,10 @@ class Mtp3:
                 self._send_sltm(link, now)
             elif isinstance(ev, mtp2.OutOfService):
                 out += self._link_down(link, ev.reason, now, restart)
+            elif isinstance(ev, mtp2.RemoteProcessorOutage):
+                out += self._link_down(link, "remote processor outage", now, restart=False)
+            elif isinstance(ev, mtp2.RemoteProcessorRecovered) and not link.available:
+                out += self._link_up(link, now)
         return out
 
     def _send_sltm(self, link, now):
