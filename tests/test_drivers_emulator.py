@@ -681,3 +681,17 @@ def test_two_boards_on_one_clock():
     assert "board1 " in emu.event_log_text() and net_board.sample_time == cpe.sample_time
     with pytest.raises(ConfigError, match="blocksize"):
         emu.add_board(parse_config(PRI.format(name="x").replace("[board]", "[board]\nblocksize = 80")))
+
+
+def test_cabling_errors():
+    emu = make().emulator
+    with pytest.raises(ValueError, match="span 1 already has a cable"):
+        emu.loopback(1)
+    with pytest.raises(ValueError, match="two different spans"):
+        emu.crossover(emu.board.span(1), 1)
+    with pytest.raises(ValueError, match="span 5 is fxs"):
+        emu.network(5)
+    with pytest.raises(ValueError, match="already cabled"):
+        emu.pair(111, 114)
+    # one line per cable end pair: 24 robbed-bit pairs and the FXS-FXO pair each join two channels
+    assert len(emu.lines) == len([c for c in emu.board.rows if c.signalling.has_hook]) - 24 - 1

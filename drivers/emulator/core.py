@@ -146,9 +146,9 @@ class Emulator:
     def _digital_span(self, number):
         span = self._span(number)
         if not span.kind.digital:
-            raise ValueError(f"span {number} is {span.kind.value}, not a digital span")
+            raise ValueError(f"span {span.number} is {span.kind.value}, not a digital span")
         if span.cable is not None:
-            raise ValueError(f"span {number} already has a cable")
+            raise ValueError(f"span {span.number} already has a cable")
         return span
 
     def _port(self, number, station: bool):
@@ -165,8 +165,10 @@ class Emulator:
 
     def _attach_line(self, ch, far, timing=None):
         timing = timing or self.settings.timing
-        if ch.line is not None:
-            self.lines.remove(ch.line)
+        for end in (ch, far):  # each end leaves the unplugged line it had
+            old = getattr(end, "line", None)
+            if old is not None and old in self.lines:
+                self.lines.remove(old)
         far = far if far is not None else _NullEnd()
         office, station = (ch, far) if ch.signalling.is_office else (far, ch)
         line = Line(office, station, ch.board.cadence, timing)
@@ -178,9 +180,10 @@ class Emulator:
 
     def crossover(self, a: int, b: int):
         """Join digital spans a and b with a crossover cable (robbed-bit channels signal across it)."""
-        if a == b:
+        sa, sb = self._span(a), self._span(b)
+        if sa is sb:
             raise ValueError("a crossover needs two different spans (use loopback for one)")
-        sa, sb = self._digital_span(a), self._digital_span(b)
+        sa, sb = self._digital_span(sa), self._digital_span(sb)
         cable = Crossover(sa, sb)
         sa.cable = sb.cable = cable
         self.cables.append(cable)
