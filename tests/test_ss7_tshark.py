@@ -58,3 +58,35 @@ def test_tshark_agrees_on_every_message_we_build(variant):
         assert (int(theirs) if theirs else None) == cause, msg.type
     assert (int(rows[-2]["mtp3mg.h0"], 0), int(rows[-1]["mtp3mg.test.h1"], 0)) == (7, 2)
     assert not any(row["_ws.malformed"] for row in rows)
+
+
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_tshark_agrees_on_mtp3_management(variant):
+    cases = [("COO", {"fsn": 77, "slc": 3}), ("COA", {"fsn": 5, "slc": 3}), ("CBD", {"changeback_code": 9, "slc": 2}),
+             ("CBA", {"changeback_code": 9, "slc": 2}), ("TFP", {"destination": 300}), ("TFA", {"destination": 300}),
+             ("TRA", {})]
+    fields = ["mtp3mg.h0", "mtp3mg.h1", "mtp3mg.fsn", "mtp3mg.cbc", "mtp3mg.apc", "mtp3mg.slc", "_ws.malformed"]
+    frames = [encode_su(0, 1, 0, 1, M.encode_msu(M.SI_SNM, 2, 2, 1, f.get("slc", 0),
+                                                 M.encode_management(name, variant, **f), variant))
+              for name, f in cases]
+    text = "".join("000000 " + " ".join(f"{b:02x}" for b in fr) + "\n" for fr in frames)
+    pcap = subprocess.run(["text2pcap", "-q", "-l", str(LINKTYPE_MTP2), "-", "-"], input=text.encode(),
+                          capture_output=True, check=True).stdout
+    cmd = ["tshark", "-r", "-", "-T", "fields", "-E", "separator=|"] + (
+        ["-o", "mtp3.standard:ANSI"] if variant == "ansi" else [])
+    for field in fields:
+        cmd += ["-e", field]
+    rows = [dict(zip(fields, l.split("|"))) for l in
+            subprocess.run(cmd, input=pcap, capture_output=True, check=True).stdout.decode().splitlines()]
+    assert len(rows) == len(cases)
+    for (name, f), row in zip(cases, rows):
+        assert (int(row["mtp3mg.h0"], 0), int(row["mtp3mg.h1"], 0)) == M.SNM_HEADING[name], name
+        if "fsn" in f:
+            assert int(row["mtp3mg.fsn"]) == f["fsn"], name
+        if "changeback_code" in f:
+            assert int(row["mtp3mg.cbc"]) == f["changeback_code"], name
+        if "destination" in f and variant == "itu":
+            assert int(row["mtp3mg.apc"]) == f["destination"], name
+        if variant == "ansi" and "slc" in f:
+            assert int(row["mtp3mg.slc"]) == f["slc"], name
+        assert not row["_ws.malformed"], name
