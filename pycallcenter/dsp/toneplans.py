@@ -244,7 +244,7 @@ _register(_plan(
     ringback=cadenced("ringback", [400, 450], -13, [(400, 200), (400, 2000)]),
     congestion=cadenced("congestion", [400], -13, [(400, 350), (225, 525)]),
     call_waiting=cadenced("call_waiting", [400], -13, [(100, 3000)]),
-    stutter_dial=stutter("stutter_dial", [350, 440], -13, 750, 750, 2),
+    stutter_dial=repeating_stutter("stutter_dial", [350, 440], -13, 750, 750),  # BT special dial tone
     sit=itu_sit(-24),
 ))
 _register(_plan(
