@@ -487,9 +487,13 @@ class Board(_ClosesOnExit):
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"no channel {number!r} on this board") from None
 
-    def _claim(self, numbers: Iterable[int]) -> list[Channel]:
+    def _claim(self, numbers: Union[Iterable[int], str]) -> list[Channel]:
         if isinstance(numbers, (int, np.integer)):
             numbers = [numbers]
+        elif isinstance(numbers, str):
+            from .config import parse_channel_list
+
+            numbers = parse_channel_list(numbers)
         chans = [self.channel(n) for n in numbers]
         if not chans:
             raise ValueError("no channels given")
@@ -502,8 +506,8 @@ class Board(_ClosesOnExit):
                 raise ValueError(f"channel {c.number} is already open")
         return chans
 
-    def open(self, numbers: Iterable[int]) -> ChannelGroup:
-        """Open audio channels (global numbers, in this order) and return their ChannelGroup."""
+    def open(self, numbers: Union[Iterable[int], str]) -> ChannelGroup:
+        """Open audio channels (global numbers in this order, or a range string "1-15,17-31"); return the group."""
         self._check_open()
         chans = self._claim(numbers)
         for c in chans:

@@ -64,6 +64,7 @@ def test_read_write_shapes(board):
     one = board.open([5])
     one.write(np.zeros(80, np.uint8))  # 1-D is fine for one channel
     assert one.read().shape == (1, 80)
+    assert board.open("6-7,9").numbers == (6, 7, 9)
 
 
 @pytest.mark.parametrize("bad, exc", [
