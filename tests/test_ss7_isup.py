@@ -56,6 +56,7 @@ def test_t7_releases_an_unanswered_seizure():
     assert pair.ia.state(3) == I.RELEASING
     pair.run(3.5)  # T1 repeats REL, T5 turns it into a reset, T16 repeats RSC
     assert pair.ia.state(3) == I.RESETTING
+    assert I.Released(3, 102, "timer") in pair.events["a"]
 
 
 def test_dual_seizure_is_resolved_by_point_code(pair):

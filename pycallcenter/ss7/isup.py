@@ -207,10 +207,10 @@ class Isup:
         if name == "t1":  # no RLC yet: repeat REL
             self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(c.cause)}))
             self._start(cic, "t1", now)
-        elif name == "t5":  # no RLC for minutes: reset the circuit instead
+        elif name == "t5":  # no RLC for minutes: the call is over for us; reset the circuit instead
             self._stop(cic, "t1")
-            c.state = RESETTING
-            return self.reset(cic, now)
+            c.state = IDLE
+            return [Released(cic, c.cause, "timer")] + self.reset(cic, now)
         elif name in ("t7", "t9", "t8", "t6"):
             cause = {"t7": 102, "t9": 19, "t8": 41, "t6": 102}[name]
             return [CallFailed(cic, f"{name.upper()} expired")] + self.release(cic, now, cause)
