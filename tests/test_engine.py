@@ -314,3 +314,30 @@ def test_a_per_tick_source_hears_the_row_and_sends_audio():
     alice.on_hook()
     eng.run(seconds=2.0)
     assert not eng.media.sources  # detached when the leg ended
+
+
+@pytest.mark.parametrize("outage, survives", [(3.0, True), (95.0, False)])
+def test_pri_active_call_rides_out_a_short_cable_pull_but_not_one_past_t309(outage, survives):
+    eng, net = pri_engine()
+
+    async def script(call):
+        await call.answer()
+        await call.wait(300)
+
+    eng.router = lambda leg: script
+    eng.run(seconds=1.0)
+    net.iface.setup(eng.now / SAMPLE_RATE, called="5000", calling="2025550100", channel=3)
+    eng.run(seconds=1.0)
+    (leg,) = eng.legs.values()
+    assert leg.state == C.ANSWERED
+    emu = eng.board.emulator
+    emu.pull_cable(1)
+    eng.run(seconds=outage)
+    emu.reconnect(1)
+    eng.run(seconds=3.0)
+    log = "\n".join(eng.log_lines)
+    dchannel = [line.split()[-1] for line in log.splitlines() if " dchannel " in line]
+    assert "up=False" in dchannel and dchannel[-1] == "up=True"  # down on the pull, up again after
+    assert (leg.state == C.ANSWERED) is survives
+    if not survives:
+        assert leg.cause == 27  # T309 expired: destination out of order (Q.931 5.8.9)

@@ -55,6 +55,14 @@ def _parse_hex(text):
 
 
 def run(args):
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `pycallcenter decode --pcap F | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
+
+
+def _run(args):
     if bool(args.hex) == bool(args.pcap):
         print("pycallcenter decode: give either HEX (with --proto) or --pcap FILE", file=sys.stderr)
         return 2

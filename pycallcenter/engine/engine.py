@@ -8,7 +8,7 @@ with the board time in samples; the same config, seed and inputs give the same l
 """
 import traceback
 
-from pycallcenter.drivers import Signalling, SpanKind
+from pycallcenter.drivers import Alarm, Signalling, SpanKind
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
@@ -55,7 +55,7 @@ class Engine:
             self._adapter_of[ch] = adapter
         return adapter
 
-    def auto_trunks(self, pri_network=False, variant="euroisdn_e1"):
+    def auto_trunks(self, pri_network=False, variant=None):
         """Add an adapter for every span: FXS ports as extensions, FXO ports as trunks, PRI on
         digital spans with a D-channel. Return the list of adapters."""
         for span in self.board.spans:
@@ -65,9 +65,9 @@ class Engine:
             elif span.kind is SpanKind.FXO and chans:
                 self.add(FxoTrunks(self, chans, name=f"pstn{span.number}"))
             elif span.kind.digital and any(c.signalling in (Signalling.DCHAN, Signalling.HARDHDLC) for c in span.channels):
-                from pycallcenter.engine.pri import PriSpan
+                from pycallcenter.engine.pri import PriTrunk
 
-                self.add(PriSpan(self, span.number, network=pri_network, variant=variant))
+                self.add(PriTrunk(self, span.number, network=pri_network, variant=variant))
         return self.adapters
 
     # --- the log ---------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ class Engine:
             for adapter in self.adapters:
                 if getattr(adapter, "span_number", None) == ev.span and hasattr(adapter, "on_span_event"):
                     adapter.on_span_event(ev, self.now)
-            self.log("span_event", span=ev.span, kind=ev.kind.value)
+            self.log("span_event", span=ev.span, event=ev.kind.value, alarms="+".join(Alarm.names(ev.data.get("alarms", 0))) or "none")
             return
         adapter = self._adapter_of.get(ev.channel)
         if adapter is None:

@@ -1,36 +1,30 @@
 """A PRI span as an engine trunk: Q.921/Q.931 (pycallcenter.isdn) over the board's D-channel, with the
 span's B-channels handed to legs. Span alarms take the D-channel down (calls cleared as Q.931 says) and
 recovery re-establishes it."""
-from pycallcenter.drivers import EventKind, Signalling
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.isdn import call as q
 from pycallcenter.isdn import lapd
+from pycallcenter.isdn.span import PriSpan
 
-K = EventKind
 
-
-class PriSpan:
-    """One PRI span: user side (default) or network side of the D-channel."""
+class PriTrunk:
+    """The engine's trunk adapter for one PRI span (user side by default), over pycallcenter.isdn.span."""
 
     tech = "pri"
 
-    def __init__(self, engine, span_number, network=False, variant="euroisdn_e1", name=None, tracer=None):
+    def __init__(self, engine, span_number, network=False, variant=None, name=None, tracer=None):
         self.engine = engine
         self.name = name or f"pri{span_number}"
-        span = engine.board.span(span_number)
         self.span_number = span_number
-        dchans = [c for c in span.channels if c.signalling in (Signalling.DCHAN, Signalling.HARDHDLC)]
-        if len(dchans) != 1:
-            raise ValueError(f"span {span_number} needs exactly one dchan for PRI, has {len(dchans)}")
-        self.dchan = engine.board.open_hdlc(dchans[0].number)
-        self.bchans = {c.offset: c.number for c in span.channels if c.signalling is Signalling.BCHAN}
+        self.span = PriSpan(engine.board, span_number, network=network, variant=variant, tracer=tracer)
+        self.iface = self.span.iface
+        self.bchans = self.span.bchannels  # Q.931 channel number (timeslot) -> global channel
         self.offset_of = {v: k for k, v in self.bchans.items()}
-        self.iface = q.Interface(network=network, variant=variant, tracer=tracer)
         self.legs = {}  # isdn Call -> Leg
         self.busy = set()  # global channel numbers in use
-        self._handle(self.iface.start(self._s(engine.now)))
+        self._handle(self.span.start())
 
     @staticmethod
     def _s(now):
@@ -41,8 +35,8 @@ class PriSpan:
         return channel in self.offset_of
 
     def idle_line(self):
-        """Return the global number of a free B-channel (highest first, to keep away from the far end's
-        lowest-first hunting and so from glare), or None."""
+        """Return the global number of a free B-channel, highest first (the far end hunts lowest first,
+        so this keeps glare rare), or None when none is free or the D-channel is down."""
         if self.iface.link.state not in (lapd.ESTABLISHED, lapd.TIMER_RECOVERY):
             return None
         for offset in sorted(self.bchans, reverse=True):
@@ -54,24 +48,14 @@ class PriSpan:
     # --- engine hooks ----------------------------------------------------------------------------
     def on_span_event(self, ev, now):
         """Span alarms take the D-channel down; clearing re-establishes it."""
-        if ev.kind is K.ALARM:
-            self._handle(self.iface.alarm(self._s(now)))
-        elif ev.kind is K.ALARM_CLEARED and not self.engine.board.span(self.span_number).alarms:
-            self._handle(self.iface.recover(self._s(now)))
+        self._handle(self.span.handle_board_event(ev))
 
     def on_event(self, ev, line, now):
         """B-channels have no per-channel board events of interest."""
 
     def on_tick(self, now):
         """Move D-channel frames, run timers, send what Q.931/Q.921 produced."""
-        s = self._s(now)
-        for frame in self.dchan.read_frames():
-            self._handle(self.iface.receive(frame, s))
-        deadline = self.iface.next_deadline()
-        if deadline is not None and deadline <= s:
-            self._handle(self.iface.handle_timer(s))
-        for frame in self.iface.pop_frames():
-            self.dchan.write_frame(frame)
+        self._handle(self.span.service())
 
     def answer(self, leg):
         """Send CONNECT."""
