@@ -162,6 +162,9 @@ def test_network_far_end_audio_frames_and_handler():
     assert calls == [0, 160]
     with pytest.raises(ValueError):
         net.write(np.zeros((3, 160), np.uint8))
+    net.write_audio(3, np.full(200, 0x42, np.uint8))  # one channel, any length: spans ticks
+    got = np.concatenate([g.read()[2] for _ in range(4)])
+    assert np.count_nonzero(got == 0x42) == 200 and np.all(g.read()[[0, 1]] == Law.ALAW.idle)
 
 
 # --- D-channel ------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ class NetworkSpan(SpanCable):
         self._rx: deque = deque(maxlen=KEEP_BLOCKS)
         self.last_rx = None
         self.lines: dict = {}
+        self._streams: dict = {}  # offset -> _AudioStream from write_audio()
 
     def __repr__(self):
         return f"<NetworkSpan {self.name} on span {self.span.number}>"
@@ -132,12 +133,25 @@ class NetworkSpan(SpanCable):
         if self.handler is not None:
             self.handler(self, now)
 
+    def write_audio(self, offset: int, audio, at=None) -> None:
+        """Queue audio (uint8 codes or int16 linear) for one channel (1-based offset); it overrides write() there."""
+        if not 1 <= offset <= len(self.rows):
+            raise ValueError(f"span {self.span.number} has no channel {offset}")
+        if offset not in self._streams:
+            self._streams[offset] = _AudioStream(self.emu, self.law)
+        self._streams[offset].write_audio(audio, at)
+
     def route(self, emu, T, R):
         self.last_rx = T[self.rows]
         self._rx.append(self.last_rx)
         block = self._tx.popleft() if self._tx else None
+        if block is None:
+            block = np.full((len(self.rows), emu.blocksize), self.law.idle, np.uint8)
+        for offset, stream in self._streams.items():
+            if stream._out:
+                block[offset - 1] = stream._next_block(emu.sample_time, emu.blocksize)
         if not rx_blocked(self.span):
-            R[self.rows] = block if block is not None else self.law.idle
+            R[self.rows] = block
 
     def move_frames(self, emu):
         chans = {c.offset: c for c in self.span.channels}
