@@ -38,6 +38,7 @@ class Engine:
         self.router = None  # fn(leg) -> async script taking an IvrCall, or None to refuse the call
         self.listeners = []  # objects with optional on_call_ended(call), on_leg_event(kind, leg)
         self.prompts = None
+        self.scripts = None  # pycallcenter.ivr.loader.ScriptSet, for handoff by name
         self.fallback = None  # async script run when a script raises (operator queue or goodbye)
         self._leg_seq = 0
         self._call_seq = 0

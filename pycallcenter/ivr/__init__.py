@@ -366,6 +366,14 @@ class IvrCall:
         """Stop a recording started with start_recording(); return its stats."""
         return self.engine.stop_recording(recorder, trim=trim)
 
+    async def handoff(self, script, *args, **kwargs):
+        """Continue the call in another script (a name in the engine's script set, or a function); return
+        what that script returns."""
+        if isinstance(script, str):
+            script = self.engine.scripts.get(script)
+        self.engine.log("handoff", call=self.id, to=getattr(script, "__module__", "?").rsplit(".", 1)[-1])
+        return await script(self, *args, **kwargs)
+
     async def transfer(self, target, timeout=30.0):
         """Blind transfer: dial target, connect the caller when it answers; return the DialResult."""
         result = await self.dial(target, timeout)
