@@ -73,18 +73,23 @@ def test_sdmf_round_trip(tail, dt):
     assert CallerId.parse(c.to_sdmf()) == c
 
 
-@given(st.one_of(digits, st.sampled_from(["O", "P"])), st.sampled_from("AD"))
-def test_dtmf_round_trip(number, start):
+@given(st.one_of(st.text("0123456789*", min_size=2, max_size=20), st.sampled_from(["O", "P"])),
+       st.sampled_from("AD"), st.sampled_from("C#"), st.sampled_from("BD"))
+def test_dtmf_round_trip(number, start, end, absence):
     c = CallerId(**({"number_absent_reason": number} if number in "OP" else {"number": number}))
-    s = c.to_dtmf(start)
-    assert s[-1] == "C" and s[0] == ("B" if number in "OP" else start)
+    s = c.to_dtmf(start, end, absence)
+    assert s[-1] == end and s[0] == (absence if number in "OP" else start)
     assert CallerId.from_dtmf(s) == c
 
 
 def test_dtmf_codes():
     assert CallerId(number_absent_reason="O").to_dtmf() == "B00C"
     assert CallerId(number_absent_reason="P").to_dtmf() == "B10C"
+    assert CallerId(number_absent_reason="P").to_dtmf(end="#", absence="D") == "D1#"
     assert CallerId.from_dtmf("D0123C") == CallerId(number="0123")
+    assert CallerId.from_dtmf("A4512345678#") == CallerId(number="4512345678")  # Danish style
+    for code, reason in (("1", "P"), ("2", "O"), ("3", "O")):
+        assert CallerId.from_dtmf(f"D{code}#") == CallerId(number_absent_reason=reason)
 
 
 @pytest.mark.parametrize("raw, element, offset", [
@@ -147,7 +152,7 @@ def test_random_dtmf_strings_parse_or_raise_decode_error(s):
         pass
 
 
-@pytest.mark.parametrize("bad", ["A12", "12C", "AC", "A1C2", "A1EC", "B11C", ""])
+@pytest.mark.parametrize("bad", ["A12", "12C", "AC", "A1C2", "A1EC", "B11C", "", "D4C", "A1#2#", "DC"])
 def test_malformed_dtmf(bad):
     with pytest.raises(DecodeError):
         CallerId.from_dtmf(bad)
@@ -170,6 +175,10 @@ def test_build_rejects_bad_values():
         CallerId(number="12A").to_dtmf()
     with pytest.raises(ValueError):
         CallerId(number="12").to_dtmf(start="B")
+    with pytest.raises(ValueError):
+        CallerId(number="1").to_dtmf()  # 'D1C' would read as an absence code
+    with pytest.raises(ValueError):
+        CallerId(number="1#2").to_dtmf(end="#")
     with pytest.raises(ValueError):
         frame(0x80, bytes(256))
     assert unframe(frame(0x80, b"")) == (0x80, b"")

@@ -35,6 +35,9 @@ _PARAM_NAMES = {
 # DTMF CLIP (EN 300 659-1 annex, DTMF variants): absence codes sent as 'B' + two digits + 'C'.
 _DTMF_ABSENT = {"O": "00", "P": "10"}
 _DTMF_ABSENT_CODES = {v: k for k, v in _DTMF_ABSENT.items()}
+# Danish-style variant: 'D' + one digit: 1 private, 2 unavailable (international), 3 unavailable (technical)
+_DTMF_ABSENT_D = {"P": "1", "O": "2"}
+_DTMF_ABSENT_D_CODES = {"1": "P", "2": "O", "3": "O"}
 _DTMF_DIGITS = set("0123456789*#")
 
 
@@ -184,16 +187,22 @@ class CallerId:
             body += bytes([ptype, len(value)]) + value
         return frame(MDMF_MWI if self.message_waiting is not None else MDMF_CALLERID, body)
 
-    def to_dtmf(self, start="A"):
-        """Return the DTMF CLIP digit string: start, number (or 'B' + absence code), 'C'."""
-        if start not in ("A", "D"):
-            raise ValueError(f"DTMF CLIP start digit must be 'A' or 'D', got {start!r}")
+    def to_dtmf(self, start="A", end="C", absence="B"):
+        """Return the DTMF CLIP digit string: start, number (or an absence code), end.
+
+        Absence codes: 'B00' unavailable and 'B10' private (absence="B"), or the Danish-style 'D2'
+        unavailable and 'D1' private (absence="D"); end is 'C' or, in that style, '#'.
+        """
+        if start not in ("A", "D") or end not in ("C", "#") or absence not in ("B", "D"):
+            raise ValueError(f"DTMF CLIP start must be A or D, end C or #, absence B or D: {start}, {end}, {absence}")
         if self.number is not None:
-            if not self.number or not set(self.number) <= _DTMF_DIGITS:
-                raise ValueError(f"DTMF CLIP number must be digits 0-9 * #, got {self.number!r}")
-            return f"{start}{self.number}C"
+            allowed = _DTMF_DIGITS - {end}
+            if len(self.number) < 2 or not set(self.number) <= allowed:
+                raise ValueError(f"DTMF CLIP number must be 2+ of {''.join(sorted(allowed))}, got {self.number!r}")
+            return f"{start}{self.number}{end}"
         if self.number_absent_reason is not None:
-            return f"B{_DTMF_ABSENT[self.number_absent_reason]}C"
+            table = _DTMF_ABSENT if absence == "B" else _DTMF_ABSENT_D
+            return f"{absence}{table[self.number_absent_reason]}{end}"
         raise ValueError("DTMF CLIP needs number or number_absent_reason")
 
     # -- parsing -------------------------------------------------------------------------------
@@ -274,23 +283,25 @@ class CallerId:
 
     @classmethod
     def from_dtmf(cls, digits):
-        """Return the CallerId in a DTMF CLIP digit string ('A'/'D' number 'C', or 'B' code 'C')."""
+        """Return the CallerId in a DTMF CLIP digit string: 'A'/'D' number, or 'B'/'D' absence code; 'C'/'#' end."""
         s = digits.upper()
         if len(s) < 2 or s[0] not in "ABD":
             raise DecodeError(f"expected start digit A, B or D in {digits!r}", element="DTMF start", offset=0)
-        end = s.find("C", 1)
-        if end < 0:
-            raise DecodeError(f"no end digit C in {digits!r}", element="DTMF end", offset=len(s))
-        if end != len(s) - 1:
-            raise DecodeError(f"digits after the end digit C in {digits!r}", element="DTMF end", offset=end + 1)
-        info = s[1:end]
-        bad = next((i for i, ch in enumerate(info) if ch not in _DTMF_DIGITS), None)
+        if s[-1] not in "C#":
+            raise DecodeError(f"no end digit C or # in {digits!r}", element="DTMF end", offset=len(s))
+        info = s[1:-1]
+        allowed = _DTMF_DIGITS - {s[-1]}
+        bad = next((i for i, ch in enumerate(info) if ch not in allowed), None)
         if bad is not None:
             raise DecodeError(f"unexpected digit {info[bad]!r}", element="DTMF number", offset=bad + 1)
         if s[0] == "B":
             if info not in _DTMF_ABSENT_CODES:
                 raise DecodeError(f"unknown absence code {info!r}", element="DTMF absence code", offset=1)
             return cls(number_absent_reason=_DTMF_ABSENT_CODES[info])
+        if s[0] == "D" and len(info) == 1:  # a one-digit 'number' after D is an absence code
+            if info not in _DTMF_ABSENT_D_CODES:
+                raise DecodeError(f"unknown absence code {info!r}", element="DTMF absence code", offset=1)
+            return cls(number_absent_reason=_DTMF_ABSENT_D_CODES[info])
         if not info:
             raise DecodeError("empty number", element="DTMF number", offset=1)
         return cls(number=info)
@@ -338,7 +349,7 @@ def _decode_dtmf_audio(samples):
     for i, d in enumerate(digits):
         if d in "ABD" and start is None:
             start = i
-        elif d == "C" and start is not None:
+        elif d in "C#" and start is not None:
             try:
                 out.append(CallerId.from_dtmf(digits[start:i + 1]))
             except DecodeError:
