@@ -155,6 +155,8 @@ def test_spandsp_transmitter_to_our_receiver(spandsp, standard, callerid):
         assert [(e.data, e.callerid) for e in events] == [(message, CallerId.parse(message))]
         noisy = receive(line(x[np.flatnonzero(x)[0]:], 20.0, 3, lead=321), standard, tick=61)
         assert [e.data for e in noisy] == [message]
+        faint = np.rint(x * 10 ** (-26 / 20)).astype(np.int16)  # about -40 dBm0, below spandsp's own receiver
+        assert [e.data for e in receive(faint, standard)] == [message]
 
 
 @given(standards, messages, st.floats(-25, 0))  # spandsp's adsi_rx stops hearing at about -29 dBm0
