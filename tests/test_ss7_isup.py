@@ -204,3 +204,12 @@ def test_information_messages_reach_the_call(pair):
         "INR", 8, {"information_request_indicators": {"calling_party_address": 1}}))))
     pair.settle()
     assert [e.kind for e in pair.of("a", I.CallProgress)] == ["INR"]
+
+
+def test_no_calls_while_the_destination_is_unreachable(pair):
+    pair.a.stop_link(0, pair.now)
+    with pytest.raises(LocalProtocolError):
+        pair.ia.call(1, "1", "", pair.now)
+    pair.a.mtp3.links[0].mtp2.start(pair.now)
+    assert pair.run(5, until=lambda: pair.ia.available)
+    pair.ia.call(1, "1", "", pair.now)

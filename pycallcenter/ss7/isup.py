@@ -139,6 +139,7 @@ class Isup:
         self.opc, self.dpc, self.variant, self.timers = opc, dpc, variant, timers
         self.circuits = {cic: _Circuit(cic) for cic in cics}
         self.outgoing = []
+        self.available = True  # MTP-PAUSE/RESUME (Q.764 2.13): False while dpc is unreachable
         self._heap = []
         self._timers = {}
         self._seq = 0
@@ -242,6 +243,8 @@ class Isup:
             raise LocalProtocolError(f"CIC {cic} is {c.state}, not idle")
         if c.local or c.remote or c.pending & {"RSC", "GRS"}:
             raise LocalProtocolError(f"CIC {cic} is blocked or being reset")
+        if not self.available:
+            raise LocalProtocolError(f"point code {self.dpc} is unreachable (MTP pause)")
         params = {"nature_of_connection_indicators": {"satellite": 0, "continuity_check": 0, "echo_control_device": 0},
                   "forward_call_indicators": {"isup_indicator": 1, "isup_preference": 0, "isdn_access": 1},
                   "calling_partys_category": {"category": category}}

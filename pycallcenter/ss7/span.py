@@ -65,7 +65,7 @@ class Ss7Span:
         down = bool(int(event.data.get("alarms", 0)) & _DOWN)
         if down and not self.in_alarm:
             self.in_alarm = True
-            return self.sp.mtp3.stop_link(self.slc, self.now())
+            return self.sp.stop_link(self.slc, self.now())
         if not down and self.in_alarm:
             self.in_alarm = False
             if self.started:

@@ -35,8 +35,9 @@ class SignallingPoint:
         """Serve ISUP circuits cics towards dpc; returns the Isup instance."""
         if dpc in self.isups:
             raise LocalProtocolError(f"circuits towards {dpc} already exist")
-        self.isups[dpc] = Isup(self.mtp3.opc, dpc, cics, self.variant, timers)
-        return self.isups[dpc]
+        isup = self.isups[dpc] = Isup(self.mtp3.opc, dpc, cics, self.variant, timers)
+        isup.available = self.mtp3.route_available(dpc)
+        return isup
 
     def isup(self, dpc):
         """Return the Isup instance for dpc."""
@@ -45,6 +46,10 @@ class SignallingPoint:
     def start(self, now):
         """Start every link; returns events."""
         return self.mtp3.start(now)
+
+    def stop_link(self, slc, now):
+        """Take link slc out of service (changeover, or MTP pause for ISUP if it was the last); returns events."""
+        return self._dispatch(self.mtp3.stop_link(slc, now), now)
 
     def _flush(self):
         for dpc, isup in self.isups.items():
@@ -84,8 +89,10 @@ class SignallingPoint:
         for ev in events:
             if isinstance(ev, mtp3.UserData) and ev.si == M.SI_ISUP and ev.opc in self.isups:
                 out += self.isups[ev.opc].receive(ev.data, now)
-            else:
-                out.append(ev)
+                continue
+            if isinstance(ev, (mtp3.RouteAvailable, mtp3.RouteUnavailable)) and ev.dpc in self.isups:
+                self.isups[ev.dpc].available = isinstance(ev, mtp3.RouteAvailable)
+            out.append(ev)
         return out
 
     def _trace(self, slc, su, now, inbound):
