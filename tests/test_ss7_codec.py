@@ -145,3 +145,17 @@ def test_label_tuple_matches_decode_msu(variant):
     head, user = M.decode_msu(msu, variant)
     assert M.label_tuple(msu, variant) == (head["si"], head["ni"], head["dpc"], head["opc"], head["sls"])
     assert M.label_tuple(msu[:4], variant) is None
+
+
+def test_parameter_bodies_are_constructs_that_parse_and_build():
+    import construct
+    from pycallcenter.ss7 import isup_params as P
+    tlv = construct.Struct("code" / construct.Int8ub, "body" / construct.Prefixed(construct.Int8ub, P.CALLED))
+    data = bytes.fromhex("04" "06" "0310551532f4")
+    value = tlv.parse(data)
+    assert value.body["digits"] == "5551234F" and value.body["nature_of_address"] == 3
+    assert tlv.build(value) == data
+    with pytest.raises(ValueError):
+        P.CALLED.encode({"nature_of_address": 200, "digits": "1"})
+    with pytest.raises(ValueError):
+        P.CALLED.encode({"digits": "12X"})
