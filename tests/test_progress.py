@@ -340,3 +340,19 @@ def test_one_long_block_equals_ticks():
     whole = progress.CallProgressDetector(3).process(x)
     assert [e.kind for e in whole] == ["sit", "busy", "silence", "ringback"]
     assert feed(progress.CallProgressDetector(3), x, rng) == whole
+
+
+def test_custom_plan_object():
+    """A TonePlan built by the caller works like a named one; one without a busy tone is refused."""
+    base = tp.get_plan("etsi")
+    custom = tp.TonePlan("mine", "400 Hz test plan", {
+        "dial": tp.cadenced("dial", [400], -10),
+        "busy": tp.cadenced("busy", [400], -10, [(600, 600)]),
+        "congestion": tp.cadenced("congestion", [400], -10, [(200, 200)]),
+        "ringback": tp.cadenced("ringback", [400], -10, [(800, 3200)]),
+    }, ((1000, 4000),))
+    x = np.array([tones.generate(custom, t, 6.0) for t in ("busy", "congestion", "ringback")])
+    per = by_channel(progress.CallProgressDetector(3, custom).process(x), 3)
+    assert [{e.kind for e in evs} for evs in per] == [{"busy"}, {"congestion"}, {"ringback"}]
+    with pytest.raises(ValueError):
+        progress.CallProgressDetector(1, tp.TonePlan("bad", "", {"dial": base.tone("dial")}, ((1000, 4000),)))

@@ -108,7 +108,7 @@ class DetectorConfig:
                 tone_classes[name] = class_of(spec.carriers)
         max_off = 3000  # CNG's off-period
         for name, kind in plan_kinds:
-            spec = self.plan.tones[name]
+            spec = self.plan.tone(name)
             if spec.continuous:
                 continue
             flat = spec.on_off()
@@ -116,8 +116,8 @@ class DetectorConfig:
             period = sum(flat)
             confirm = len(flat) if len(flat) >= 4 else (4 if period < 2000 else 2)
             self.patterns.append((tone_classes[name], kind, flat, confirm, 0))
-        stutter = self.plan.tones["stutter_dial"]
-        if len(stutter.steps) >= 2 and stutter.steps[0].components and not stutter.steps[1].components:
+        stutter = self.plan.tones.get("stutter_dial")
+        if stutter and len(stutter.steps) >= 2 and stutter.steps[0].components and not stutter.steps[1].components:
             flat = (stutter.steps[0].ms, stutter.steps[1].ms)
             self.patterns.append((tone_classes["stutter_dial"], K_DIAL, flat, 4, DIAL_DETAILS.index("stutter")))
         dial_cls = tone_classes["dial"]
