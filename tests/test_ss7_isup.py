@@ -213,3 +213,38 @@ def test_no_calls_while_the_destination_is_unreachable(pair):
     pair.a.mtp3.links[0].mtp2.start(pair.now)
     assert pair.run(5, until=lambda: pair.ia.available)
     pair.ia.call(1, "1", "", pair.now)
+
+
+def test_continuity_check_required_waits_for_cot_and_t8_releases():
+    from dataclasses import replace
+    pair = SpPair(isup_timers=replace(FAST, t7=5.0, t8=0.5)).up()
+    nci = {"nature_of_connection_indicators": {"continuity_check": 1}}
+    pair.ia.call(21, "777", "", pair.now, extra=nci)
+    pair.settle()
+    assert pair.ib.state(21) == I.IN_COT and not pair.of("b", I.IncomingCall)
+    pair.a.isup(2).outgoing.append((5, encode_isup(IsupMessage("COT", 21, {"continuity_indicators": {"continuity": 1}}))))
+    pair.settle()
+    assert [e.cic for e in pair.of("b", I.IncomingCall)] == [21]
+    pair.ia.call(22, "778", "", pair.now, extra=nci)
+    pair.run(1.0)  # no COT: T8 (0.5 s here) releases the seizure
+    assert I.CallFailed(22, "T8 expired") in pair.events["b"]
+    assert pair.ia.state(22) == pair.ib.state(22) == I.IDLE
+
+
+def test_t9_releases_when_nobody_answers_and_t6_after_network_suspend(pair):
+    pair.ia.call(23, "1", "", pair.now)
+    pair.settle()
+    pair.ib.alert(23, pair.now)
+    pair.run(2.2)  # T9 is 2 s here
+    assert I.CallFailed(23, "T9 expired") in pair.events["a"]
+    assert pair.ia.state(23) == pair.ib.state(23) == I.IDLE
+    pair.ia.call(24, "1", "", pair.now)
+    pair.settle()
+    pair.ib.answer(24, pair.now)
+    pair.settle()
+    pair.ib.suspend(24, pair.now, network=True)
+    pair.settle()
+    assert I.Suspended(24, True) in pair.events["a"]
+    pair.run(1.2)  # T6 (1 s here) without RES: the call is released
+    assert I.CallFailed(24, "T6 expired") in pair.events["a"]
+    assert pair.ia.state(24) == pair.ib.state(24) == I.IDLE
