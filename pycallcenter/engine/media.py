@@ -156,10 +156,25 @@ class MediaPlane:
             out = source.tick(self.rx[row])
             if out is not None:
                 acc[row] += out
-        for row, player in list(self.players.items()):
-            if player.fill(acc[row]):
-                finished.append(row)
-                del self.players[row]
+        if self.players:
+            bs = self.blocksize
+            rows, views, slow = [], [], []
+            for row, player in self.players.items():
+                # the common case, inline: the whole block comes from the current prompt
+                if player.index < len(player.prompts):
+                    cur, pos = player.prompts[player.index], player.pos
+                    if pos + bs < cur.size:
+                        rows.append(row)
+                        views.append(cur[pos:pos + bs])
+                        player.pos = pos + bs
+                        continue
+                slow.append(row)
+            if rows:
+                acc[rows] += np.stack(views)
+            for row in slow:
+                if self.players[row].fill(acc[row]):
+                    finished.append(row)
+                    del self.players[row]
         for rec in self.recorders:
             beep = rec.beep_due(self.blocksize)
             if beep is not None:
