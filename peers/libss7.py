@@ -145,13 +145,14 @@ _RANGE_EVENTS = ("grs", "gra", "cgb", "cgu", "cgba", "cgua")
 
 
 class Libss7Peer:
-    """One libss7 signalling point with one link on fd; ``step()`` does one paced I/O round."""
+    """One libss7 signalling point with links on fd (and add_link's fds); ``step()`` does one paced I/O round."""
 
     def __init__(self, fd, pc, adjpc, variant="itu", slc=0):
         mod = load()
         self.ffi, self.lib = mod.ffi, mod.lib
         lib = self.lib
         self.fd = fd
+        self.fds = [fd]
         self.adjpc = adjpc
         self.ss7 = lib.ss7_new(lib.SS7_ITU if variant == "itu" else lib.SS7_ANSI)
         lib.ss7_set_pc(self.ss7, pc)
@@ -161,6 +162,12 @@ class Libss7Peer:
         self.calls = {}  # cic -> struct isup_call*
         self._keep = []
 
+    def add_link(self, fd, slc):
+        """Add another link (same adjacent point code) on fd with signalling link code slc."""
+        if self.lib.ss7_add_link(self.ss7, self.lib.SS7_TRANSPORT_DAHDIDCHAN, fd, slc, self.adjpc) < 0:
+            raise RuntimeError("ss7_add_link failed")
+        self.fds.append(fd)
+
     def start(self):
         """Start MTP2 alignment."""
         self.lib.ss7_start(self.ss7)
@@ -168,11 +175,13 @@ class Libss7Peer:
     def step(self, write=True):
         """Read what is waiting, run timers, write one signal unit; return the events as dicts."""
         lib = self.lib
-        while lib.peer_ss7_readable(self.fd):
-            lib.ss7_read(self.ss7, self.fd)
+        for fd in self.fds:
+            while lib.peer_ss7_readable(fd):
+                lib.ss7_read(self.ss7, fd)
         lib.ss7_schedule_run(self.ss7)
         if write:
-            lib.ss7_write(self.ss7, self.fd)
+            for fd in self.fds:
+                lib.ss7_write(self.ss7, fd)
         events = []
         while True:
             ev = lib.ss7_check_event(self.ss7)

@@ -8,16 +8,19 @@ FCS = b"\x00\x00"  # libss7 neither computes nor checks the 2 FCS octets, but ex
 
 
 class Libss7Link:
-    """libss7 at point code peer_pc, our Mtp3 at our_pc, one link (SLC 0) between them."""
+    """libss7 at point code peer_pc, our Mtp3 at our_pc, ``links`` links (SLC 0, 1, ...) between them."""
 
-    def __init__(self, peers_libss7, variant="itu", our_pc=1, peer_pc=2):
-        self.ours_sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.ours_sock.setblocking(False)
-        theirs.setblocking(False)
-        self._theirs = theirs
-        self.peer = peers_libss7.Libss7Peer(theirs.fileno(), peer_pc, our_pc, variant)
+    def __init__(self, peers_libss7, variant="itu", our_pc=1, peer_pc=2, links=1):
+        self.socks = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(links)]
+        for pair in self.socks:
+            for sock in pair:
+                sock.setblocking(False)
+        self.peer = peers_libss7.Libss7Peer(self.socks[0][1].fileno(), peer_pc, our_pc, variant)
         self.sp = SignallingPoint(our_pc, variant)
-        self.sp.add_link(0, peer_pc)
+        for slc, (_, theirs) in enumerate(self.socks):
+            if slc:
+                self.peer.add_link(theirs.fileno(), slc)
+            self.sp.add_link(slc, peer_pc)
         self.isup = self.sp.add_circuits(peer_pc, range(1, 32))
         self.mtp3 = self.sp.mtp3
         self.t0 = time.monotonic()
@@ -41,30 +44,33 @@ class Libss7Link:
         while self.now() < end:
             self.peer_events += self.peer.step()
             now = self.now()
-            while True:
-                try:
-                    su = self.ours_sock.recv(512)
-                except BlockingIOError:
-                    break
-                if self.drop_in is not None and self.drop_in(su[:-2]):
-                    continue
-                self.received.append(su[:-2])
-                self._ours(self.sp.receive(0, su[:-2], now))
-            deadline = self.sp.next_deadline()
-            if deadline is not None and deadline <= now:
-                self._ours(self.sp.handle_timer(now))
-            ours = self.sp.pull(0, now)
-            if self.drop_out is not None and self.drop_out(ours):
-                ours = None
-            try:
-                if ours is not None:
-                    self.ours_sock.send(ours + FCS)
-            except BlockingIOError:
-                pass
+            for slc, (sock, _) in enumerate(self.socks):
+                self._link_io(slc, sock, now)
             if until is not None and until():
                 return True
             time.sleep(0.0008)
         return until() if until is not None else False
+
+    def _link_io(self, slc, sock, now):
+        while True:
+            try:
+                su = sock.recv(512)
+            except BlockingIOError:
+                break
+            if self.drop_in is not None and self.drop_in(su[:-2]):
+                continue
+            self.received.append(su[:-2])
+            self._ours(self.sp.receive(slc, su[:-2], now))
+        deadline = self.sp.next_deadline()
+        if deadline is not None and deadline <= now:
+            self._ours(self.sp.handle_timer(now))
+        ours = self.sp.pull(slc, now)
+        if self.drop_out is not None and self.drop_out(ours):
+            return
+        try:
+            sock.send(ours + FCS)
+        except BlockingIOError:
+            pass
 
     def _ours(self, events):
         for ev in events:
@@ -94,5 +100,6 @@ class Libss7Link:
         return ev
 
     def close(self):
-        self.ours_sock.close()
-        self._theirs.close()
+        for pair in self.socks:
+            for sock in pair:
+                sock.close()

@@ -195,3 +195,26 @@ def test_our_stop_sends_sios_libss7_drops_the_link_and_we_realign(libss7):
         assert link.run(6, until=lambda: link.mtp3.route_available(2))
     finally:
         link.close()
+
+
+def test_changeover_and_changeback_with_libss7_on_two_links(libss7):
+    from pycallcenter.ss7 import mtp3_codec as M
+    from ss7_libss7 import Libss7Link
+    link = Libss7Link(libss7, links=2)
+    try:
+        link.start()
+        assert link.run(6, until=lambda: link.mtp3.available_links(2) == [0, 1])
+
+        def snm(name):
+            heading = M.SNM_HEADING[name]
+            return [su for su in link.received if len(su) > 9 and su[3] & 0x0F == M.SI_SNM
+                    and (su[8] & 0x0F, su[8] >> 4) == heading]
+
+        link.sp.stop_link(1, link.now())  # our SIOS takes libss7's link 1 down; COO/COA on link 0
+        assert link.run(2, until=lambda: snm("COO") or snm("COA"))
+        link.isup.call(1, "5551234", "", link.now())  # CIC 1 -> SLS 1 -> now carried by link 0
+        assert link.wait_peer("IAM", cic=1)["called"] == "5551234"
+        link.mtp3.links[1].mtp2.start(link.now())
+        assert link.run(6, until=lambda: link.mtp3.available_links(2) == [0, 1])
+    finally:
+        link.close()

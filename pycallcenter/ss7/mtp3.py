@@ -327,6 +327,7 @@ class Mtp3:
         if name == "TRA":
             return [TrafficRestartAllowed(head["opc"])]
         if name in ("COO", "ECO") and link is not None:
+            self.deadlines.pop(("t2", slc), None)  # a COO crossing ours acknowledges it (Q.704 5.4.1)
             self._send_mgmt(via, M.SI_SNM, "COA", fsn=link.mtp2.last_accepted_fsn, slc=slc)
             if not link.changed_over:
                 link.changed_over = True
