@@ -50,6 +50,7 @@ class VoiceModem:
         self.timeout = timeout
         self.vsm = vsm
         self.mode = "command"  # command, receive (AT+VRX) or duplex (AT+VTR)
+        self.caller_id = None  # the AT command that enabled caller-ID reports, after setup()
         self.off_hook = False
         self._buf = bytearray()
         self._events = []
@@ -117,10 +118,20 @@ class VoiceModem:
         if classes and "8" not in classes[0].replace(" ", "").split(","):
             raise HardwareError(f"modem on {self.port} is not a voice modem (AT+FCLASS=? gave {classes[0]!r})")
         self.command("AT+FCLASS=8")
-        self.command("AT+VCID=1")
+        self.caller_id = self._enable_caller_id()
         self.command(f"AT+VSM={self.vsm}")
         self.command("AT+VLS=0")
         return " ".join(ident)
+
+    def _enable_caller_id(self):
+        """Turn on formatted caller-ID reports; return the command that worked, or None if none did."""
+        for cmd in ("AT+VCID=1", "AT#CID=1"):  # V.253, then the older Rockwell form many chipsets keep
+            try:
+                self.command(cmd)
+                return cmd
+            except HardwareError:
+                continue
+        return None
 
     def poll(self, wait=0.0):
         """Return the events (rings, caller ID, DTMF...) the modem reported since the last poll."""

@@ -17,12 +17,13 @@ DLE, ETX = b"\x10", b"\x03"
 class FakeModem(threading.Thread):
     """A scripted V.253 modem on the master side of a pty; records what the host asked of it."""
 
-    def __init__(self, *, voice=True):
+    def __init__(self, *, voice=True, refuse=()):
         super().__init__(daemon=True)
         self.master, slave = os.openpty()
         self.path = os.ttyname(slave)
         self._slave = slave
         self.voice = voice
+        self.refuse = set(refuse)  # commands answered with ERROR
         self.commands = []
         self.dtmf_sent = ""
         self.played = bytearray()  # samples the host transmitted, DLE shielding removed
@@ -84,7 +85,9 @@ class FakeModem(threading.Thread):
         if not cmd:
             return
         self.commands.append(cmd)
-        if cmd == "ATI3":
+        if cmd in self.refuse:
+            self.say("ERROR")
+        elif cmd == "ATI3":
             self.say("FakeModem V.253 1.0", "OK")
         elif cmd == "AT+FCLASS=?":
             self.say("0,1,2,8" if self.voice else "0,1,2", "OK")
@@ -329,3 +332,19 @@ def test_board_refuses_what_a_modem_cannot_do_and_bad_configs(modem_board):
             open_board(parse_config(two), backend="voicemodem", port=fake2.path)
     finally:
         fake2.close()
+
+
+def test_caller_id_falls_back_to_the_rockwell_command():
+    fake = FakeModem(refuse={"AT+VCID=1"})
+    try:
+        modem = VoiceModem(fake.path, timeout=2.0)
+        modem.setup()
+        assert modem.caller_id == "AT#CID=1" and "AT#CID=1" in fake.commands
+        modem.close()
+        fake.refuse.add("AT#CID=1")
+        modem = VoiceModem(fake.path, timeout=2.0)
+        modem.setup()  # a modem with no caller ID still works as a line
+        assert modem.caller_id is None
+        modem.close()
+    finally:
+        fake.close()
