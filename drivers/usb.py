@@ -5,6 +5,7 @@ no firmware; the host writes the firmware into its RAM with vendor request 0xA0 
 held in reset through the CPUCS register, then releases the CPU and the device re-enumerates
 with its working product id. This module does that step from an Intel HEX file.
 """
+import time
 from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError, HardwareError
@@ -131,3 +132,17 @@ def load_firmware(found, hex_text, *, family=None, timeout=1000):
     except Exception as exc:  # pyusb raises USBError (an IOError) for stalls, timeouts, unplugging
         raise HardwareError(f"firmware load into {found.model.name} at {found.location} failed: {exc}") from exc
     return total
+
+
+def wait_for(models, backend=None, timeout=5.0, interval=0.1):
+    """Return the devices matching models once at least one is attached (after a firmware load re-enumerates)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find_devices(models, backend=backend)
+        if found or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    if not found:
+        names = ", ".join(f"{m.name} ({m.vendor:04x}:{m.product:04x})" for m in models)
+        raise HardwareError(f"no USB device appeared within {timeout} s: {names}")
+    return found

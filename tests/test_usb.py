@@ -3,7 +3,7 @@
 import pytest
 import usb.backend
 
-from pycallcenter.drivers.usb import KNOWN_MODELS, UsbModel, find_devices, load_firmware, parse_ihex
+from pycallcenter.drivers.usb import KNOWN_MODELS, UsbModel, find_devices, load_firmware, parse_ihex, wait_for
 from pycallcenter.errors import DecodeError, HardwareError
 
 
@@ -26,6 +26,7 @@ class FakeUsbBackend(usb.backend.IBackend):
         self.transfers = []
         self.ram = {}
         self.fail_at = fail_at
+        self.renumerate_as = None  # product id the device takes once its firmware runs
 
     def enumerate_devices(self):
         return iter(self.descs)
@@ -46,6 +47,8 @@ class FakeUsbBackend(usb.backend.IBackend):
         self.transfers.append((handle.idProduct, bmRequestType, bRequest, wValue, payload))
         for i, b in enumerate(payload):
             self.ram[wValue + i] = b
+        if (wValue, payload) == (0xE600, b"\x00") and self.renumerate_as:  # CPU released: firmware runs
+            handle.idProduct = self.renumerate_as
         return len(payload)
 
 
@@ -106,3 +109,14 @@ def test_ihex_rejects_bad_checksum_and_missing_eof():
         parse_ihex(good)
     ext = _ihex_record(0, 4, b"\x00\x01") + "\n" + _ihex_record(0x20, 0, b"\xAA") + "\n:00000001FF"
     assert parse_ihex(ext) == [(0x10020, b"\xAA")]
+
+
+def test_device_comes_back_with_its_working_id_after_the_load():
+    backend = FakeUsbBackend([(0x04B4, 0x8613)])
+    backend.renumerate_as = 0x1004
+    working = UsbModel(0x04B4, 0x1004, "test box with firmware")
+    (dev,) = find_devices(backend=backend)
+    with pytest.raises(HardwareError, match="test box with firmware .04b4:1004"):
+        wait_for([working], backend=backend, timeout=0.05, interval=0.01)
+    load_firmware(dev, FIRMWARE)
+    assert [f.model.name for f in wait_for([working], backend=backend, timeout=1.0)] == ["test box with firmware"]
