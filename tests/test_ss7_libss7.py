@@ -214,7 +214,11 @@ def test_changeover_and_changeback_with_libss7_on_two_links(libss7):
         assert link.run(2, until=lambda: snm("COO") or snm("COA"))
         link.isup.call(1, "5551234", "", link.now())  # CIC 1 -> SLS 1 -> now carried by link 0
         assert link.wait_peer("IAM", cic=1)["called"] == "5551234"
+        cbd_before = len(snm("CBD"))
         link.mtp3.links[1].mtp2.start(link.now())
         assert link.run(6, until=lambda: link.mtp3.available_links(2) == [0, 1])
+        # libss7 declares its own changeback (CBD, which we answer with CBA); it leaves ours unanswered,
+        # so our side changes back when T4 expires, as Q.704 6.4 allows
+        assert len(snm("CBD")) > cbd_before
     finally:
         link.close()
