@@ -99,7 +99,8 @@ def discover(rig):
         except HardwareError as exc:
             w.broken[office.number] = f"cannot ring it: {exc}"
             continue
-        rig.run(rig.seconds(1.0), until=lambda r: any(e.channel in stations for e in r.events_since(mark, EventKind.RING_BEGIN)))
+        rig.run(rig.seconds(1.0),
+                until=lambda r: any(e.channel in stations for e in r.events_since(mark, EventKind.RING_BEGIN)))
         office.ring(False)
         hits = [e.channel for e in rig.events_since(mark, EventKind.RING_BEGIN) if e.channel in stations]
         rig.run(rig.seconds(0.5))
@@ -276,7 +277,8 @@ def dtmf_both_ways(rig, wiring):
     pairs = list(wiring.pairs)
     used = {n for p in pairs for n in p}
     for a, b in wiring.links:
-        pairs += [(x.number, y.number) for x, y in _facing(rig, a, b) if x.number not in used and y.number not in used][:1]
+        free = [(x.number, y.number) for x, y in _facing(rig, a, b) if x.number not in used and y.number not in used]
+        pairs += free[:1]
     out = []
     if not pairs:
         return out

@@ -37,7 +37,8 @@ def test_suite_passes_on_the_bundled_emulator_bench(capsys):
     assert sorted(rows) == list(range(1, 71))
     assert all(v in ("PASS", "-") for row in rows.values() for v in row.values())
     # B-channels: span, tone loopback, alarm; D-channels: span, frames, alarm; analog pairs: the analog checks.
-    assert rows[5] == dict(span="PASS", tone="PASS", ring="-", callerid="-", hook="-", dtmf="-", dchan="-", alarm="PASS")
+    assert rows[5] == dict(span="PASS", tone="PASS", ring="-", callerid="-", hook="-", dtmf="-", dchan="-",
+                           alarm="PASS")
     assert rows[1]["dtmf"] == "PASS" and rows[32]["dtmf"] == "PASS"
     assert rows[16]["dchan"] == rows[47]["dchan"] == "PASS" and rows[16]["tone"] == "-"
     for n in (63, 67):

@@ -246,8 +246,8 @@ class DahdiBoard(Board):
         }.get(code)
         if kind is None:
             return  # events the API has no word for (timers, CED/CNG detectors, removal is an alarm)
-        data = {"dropped": 1} if kind is EventKind.READ_OVERRUN else {"missing": 1} if kind is EventKind.WRITE_UNDERRUN else None
-        self._emit(kind, chan, data)
+        self._emit(kind, chan, {EventKind.READ_OVERRUN: {"dropped": 1},
+                                EventKind.WRITE_UNDERRUN: {"missing": 1}}.get(kind))
 
     def _check_alarms(self, span):
         now = span.status().alarms

@@ -225,7 +225,7 @@ class DahdiChannelFile:
         return data
 
     def write(self, data):
-        """Write one audio block or HDLC frame (the driver adds the FCS); return bytes accepted, None if an event waits."""
+        """Write one audio block or HDLC frame (DAHDI adds the FCS); return bytes taken, None if an event waits."""
         if self.fd is None:
             raise ChannelClosedError(f"DAHDI channel {self.channo} is closed")
         payload = bytes(data) + (b"\0" * FCS_LEN if self.is_hdlc else b"")
