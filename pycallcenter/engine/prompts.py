@@ -18,14 +18,15 @@ class PromptLibrary:
         self._mem = {}
 
     def path(self, name):
-        """Return the file of a prompt name (or a path as given); FileNotFoundError naming the folders."""
-        if os.path.sep in name or os.path.exists(name):
-            return name
+        """Return the file of a prompt name (looked up in the folders first) or of a path as given;
+        FileNotFoundError naming the folders."""
         for folder in self.folders:
-            for ext in ("",) + EXTENSIONS:
+            for ext in EXTENSIONS + ("",):
                 p = os.path.join(folder, name + ext)
                 if os.path.isfile(p):
                     return p
+        if os.path.isfile(name):
+            return name
         raise FileNotFoundError(f"no prompt {name!r} in {', '.join(self.folders) or 'no folders'}")
 
     def get(self, name):

@@ -366,6 +366,36 @@ class IvrCall:
         """Stop a recording started with start_recording(); return its stats."""
         return self.engine.stop_recording(recorder, trim=trim)
 
+    def say_digits(self, text, lang="en"):
+        """Read a digit string (await it)."""
+        from pycallcenter.ivr import say
+
+        return self.play(say.digits(text, lang))
+
+    def say_number(self, n, lang="en"):
+        """Read a whole number (await it)."""
+        from pycallcenter.ivr import say
+
+        return self.play(say.number(n, lang))
+
+    def say_money(self, amount, lang="en"):
+        """Read an amount of money (await it)."""
+        from pycallcenter.ivr import say
+
+        return self.play(say.money(amount, lang))
+
+    def say_date(self, d, lang="en"):
+        """Read a date with its weekday (await it)."""
+        from pycallcenter.ivr import say
+
+        return self.play(say.date(d, lang))
+
+    def say_time(self, t, lang="en"):
+        """Read a clock time (await it)."""
+        from pycallcenter.ivr import say
+
+        return self.play(say.time(t, lang))
+
     async def handoff(self, script, *args, **kwargs):
         """Continue the call in another script (a name in the engine's script set, or a function); return
         what that script returns."""
