@@ -97,8 +97,9 @@ def test_call_from_libss7_to_us(link_up, variant):
     assert link.isup.state(2) == I.IDLE
 
 
-def test_group_reset_both_ways(link_up):
-    link = link_up()
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_group_reset_both_ways(link_up, variant):
+    link = link_up(variant)
     link.peer.send_range("grs", 11, 14)
     ev = link.wait_peer("GRA", cic=11)
     assert (ev["endcic"], ev["status"]) == (14, [0, 0, 0, 0])
@@ -109,8 +110,9 @@ def test_group_reset_both_ways(link_up):
     link.wait_ours(lambda e: e == I.MaintenanceAck("GRS", (15, 16, 17, 18)))
 
 
-def test_circuit_group_blocking_both_ways(link_up):
-    link = link_up()
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_circuit_group_blocking_both_ways(link_up, variant):
+    link = link_up(variant)
     link.isup.group_block(19, 3, link.now())
     ev = link.wait_peer("CGB", cic=19)
     assert (ev["endcic"], ev["status"][:3]) == (21, [1, 1, 1])
@@ -130,8 +132,9 @@ def test_circuit_group_blocking_both_ways(link_up):
     assert link.isup.blocked(23) == (set(), set())
 
 
-def test_blocking_and_reset_both_ways(link_up):
-    link = link_up()
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_blocking_and_reset_both_ways(link_up, variant):
+    link = link_up(variant)
     link.peer.send("blo", 25)
     link.wait_peer("BLA", cic=25)
     assert link.isup.blocked(25)[1] == {"maintenance"}
