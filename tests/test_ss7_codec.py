@@ -159,3 +159,11 @@ def test_parameter_bodies_are_constructs_that_parse_and_build():
         P.CALLED.encode({"nature_of_address": 200, "digits": "1"})
     with pytest.raises(ValueError):
         P.CALLED.encode({"digits": "12X"})
+
+
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_decode_frame_output_is_json(variant):
+    import json
+    for msg in ss7_samples.all_messages(variant=variant) + [decode_isup(bytes.fromhex("05000901fa03aabbcc2a010000"))]:
+        layers = decode_frame("isup", encode_isup(msg, variant), variant)
+        assert json.loads(json.dumps(layers))["isup"]["message_type"] == msg.type
