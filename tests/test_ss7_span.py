@@ -100,3 +100,52 @@ def test_pulled_cable_takes_the_link_down_and_reconnect_restores_it(rig):
     rig["board"].emulator.reconnect(2)
     run(rig, 200)
     assert span_a.sp.mtp3.route_available(2) and rig["spans"]["b"].sp.mtp3.route_available(1)
+
+
+T1_CONFIG = """
+[board]
+name = "ss7-t1"
+[[span]]
+span = 1
+kind = "t1"
+framing = "esf"
+coding = "b8zs"
+[[span]]
+span = 2
+kind = "t1"
+framing = "esf"
+coding = "b8zs"
+[[channels]]
+signalling = "bchan"
+channels = "1-23,25-47"
+[[channels]]
+signalling = "dchan"
+channels = "24,48"
+[emulator]
+seed = 1
+[[emulator.cable]]
+kind = "crossover"
+spans = [1, 2]
+"""
+
+
+def test_t1_spans_in_ansi_map_cics_from_a_base(tmp_path):
+    path = tmp_path / "t1.toml"
+    path.write_text(T1_CONFIG)
+    board = open_board(str(path))
+    try:
+        a, b = SignallingPoint(0x010203, "ansi"), SignallingPoint(0x010204, "ansi")
+        span_a = Ss7Span(board, 1, a, 0, 0x010204, first_cic=100)
+        span_b = Ss7Span(board, 2, b, 0, 0x010203, first_cic=100)
+        assert span_a.cics == list(range(101, 124))
+        ia, ib = a.add_circuits(0x010204, span_a.cics), b.add_circuits(0x010203, span_b.cics)
+        rig = {"board": board, "spans": {"a": span_a, "b": span_b}, "events": {"a": [], "b": []}}
+        span_a.start()
+        span_b.start()
+        run(rig, 100)
+        ia.call(123, "2125551234", "", span_a.now())
+        run(rig, 5)
+        (inc,) = [e for e in rig["events"]["b"] if isinstance(e, I.IncomingCall)]
+        assert inc.cic == 123 and span_b.channel_for(123) == 47
+    finally:
+        board.close()
