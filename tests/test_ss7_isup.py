@@ -248,3 +248,22 @@ def test_t9_releases_when_nobody_answers_and_t6_after_network_suspend(pair):
     pair.run(1.2)  # T6 (1 s here) without RES: the call is released
     assert I.CallFailed(24, "T6 expired") in pair.events["a"]
     assert pair.ia.state(24) == pair.ib.state(24) == I.IDLE
+
+
+def test_unrecognised_parameter_discard_message_with_notification_and_plain_discard(pair):
+    pair.ia.call(9, "1", "", pair.now)
+    pair.settle()
+    acm = IsupMessage("ACM", 9, {"backward_call_indicators": {"charge": 2},
+                                 "parameter_compatibility_information": {"entries": [
+                                     {"code": 0xFB, "discard_message": 1, "send_notification": 1}]},
+                                 "unknown_0xfb": {"data": b"\x01"}})
+    pair.b.isup(1).outgoing.append((9, encode_isup(acm)))
+    pair.settle()
+    assert pair.ia.state(9) == I.OUT_IAM  # ACM discarded
+    assert any("confusion, cause 99" in e.text for e in pair.of("b", I.ProtocolNotice))
+    plain = IsupMessage("ACM", 9, {"backward_call_indicators": {"charge": 2}, "unknown_0xfc": {"data": b"\x02"}})
+    pair.b.isup(1).outgoing.append((9, encode_isup(plain)))
+    pair.settle()
+    assert pair.ia.state(9) == I.OUT_ACM  # parameter dropped, message handled
+    (progress,) = pair.of("a", I.CallProgress)
+    assert "unknown_0xfc" not in progress.message.params
