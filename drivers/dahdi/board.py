@@ -113,13 +113,13 @@ class DahdiGroup(ChannelGroup):
     """Audio channels read with one poll() over all their files."""
 
     def _read_block(self):
-        board = self.board
-        out = np.empty((len(self.channels), self.blocksize), dtype=np.uint8)
-        pending = {c.file: i for i, c in enumerate(self.channels)}
+        board, bs = self.board, self.blocksize
         by_file = {c.file: c for c in self.channels}
+        pending = {c.file: i for i, c in enumerate(self.channels)}
+        rows = [b""] * len(self.channels)
         waits = 0
         while pending:
-            ready = poll_channels(board.sys, list(pending), board.tick_ms)
+            ready = poll_channels(board.sys, pending, board.tick_ms)
             if not ready:
                 waits += 1
                 if waits > READ_TIMEOUT_TICKS:
@@ -132,23 +132,23 @@ class DahdiGroup(ChannelGroup):
                     board._drain_events(by_file[f])
                 if not readable:
                     continue
-                data = f.read(self.blocksize)
+                data = f.read(bs)
                 if data is None:  # an event arrived between poll and read
                     board._drain_events(by_file[f])
                     continue
-                if len(data) != self.blocksize:
-                    raise HardwareError(f"DAHDI channel {f.channo} returned {len(data)} bytes for a "
-                                        f"{self.blocksize}-byte block")
-                out[pending.pop(f)] = np.frombuffer(data, dtype=np.uint8)
-        return out
+                if len(data) != bs:
+                    raise HardwareError(f"DAHDI channel {f.channo} returned {len(data)} bytes for a {bs}-byte block")
+                rows[pending.pop(f)] = data
+        # One copy for the whole tick; bytearray so the caller gets a writable array.
+        return np.frombuffer(bytearray(b"".join(rows)), dtype=np.uint8).reshape(len(rows), bs)
 
     def _write_block(self, block):
         # A short write means DAHDI's transmit buffers are full: we are ahead of the card, and the
         # block is dropped, as the API says of a writer more than its buffers ahead.
         for c, row in zip(self.channels, block):
-            if c.file.write(row.tobytes()) is None:  # an event must be fetched before DAHDI takes audio
+            if c.file.write(row.data) is None:  # an event must be fetched before DAHDI takes audio
                 self.board._drain_events(c)
-                c.file.write(row.tobytes())
+                c.file.write(row.data)
 
 
 class DahdiSpan(Span):

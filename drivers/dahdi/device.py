@@ -77,6 +77,7 @@ class DahdiChannelFile:
         self.channo = channo
         self.blocksize = blocksize
         self.fd = None
+        self.is_hdlc = False
         self.fd = self.probe(self.sys)
         try:
             self._ioctl_int("DAHDI_SPECIFY", channo)
@@ -134,10 +135,16 @@ class DahdiChannelFile:
                              p.txhooksig, p.rxhooksig, p.curlaw, _text(p.name), p.chan_alarms)
 
     @property
-    def is_hdlc(self):
-        """Return True when the channel is configured for HDLC framing (a D-channel or MTP2 link)."""
-        sig = self.params.sigtype
-        return sig & lib.DAHDI_SIG_HDLCRAW == lib.DAHDI_SIG_HDLCRAW or sig == lib.DAHDI_SIG_HARDHDLC
+    def params(self):
+        """Return the ChannelParams last read from DAHDI."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        sig = value.sigtype
+        # Cached: read() and write() ask on every block.
+        self.is_hdlc = sig & lib.DAHDI_SIG_HDLCRAW == lib.DAHDI_SIG_HDLCRAW or sig == lib.DAHDI_SIG_HARDHDLC
+        self._params = value
 
     def get_event(self):
         """Return the next DAHDI_EVENT_* code queued on the channel (DAHDI_EVENT_NONE when none)."""
@@ -212,9 +219,8 @@ class DahdiChannelFile:
         """Return the next block (audio) or frame (HDLC, FCS stripped); None when nothing or an event is pending."""
         if self.fd is None:
             raise ChannelClosedError(f"DAHDI channel {self.channo} is closed")
-        want = (MAX_FRAME + FCS_LEN) if self.is_hdlc else (size or self.blocksize)
         try:
-            data = self.sys.read(self.fd, want)
+            data = self.sys.read(self.fd, (MAX_FRAME + FCS_LEN) if self.is_hdlc else (size or self.blocksize))
         except OSError as exc:
             # DAHDI answers a read with ELAST while a signalling event waits for DAHDI_GETEVENT.
             if exc.errno in (errno.EAGAIN, lib.ELAST):
@@ -228,7 +234,7 @@ class DahdiChannelFile:
         """Write one audio block or HDLC frame (DAHDI adds the FCS); return bytes taken, None if an event waits."""
         if self.fd is None:
             raise ChannelClosedError(f"DAHDI channel {self.channo} is closed")
-        payload = bytes(data) + (b"\0" * FCS_LEN if self.is_hdlc else b"")
+        payload = bytes(data) + b"\0" * FCS_LEN if self.is_hdlc else data
         try:
             return self.sys.write(self.fd, payload)
         except OSError as exc:
