@@ -144,6 +144,7 @@ class Isup:
         self._timers = {}
         self._seq = 0
         self._group = {}  # (kind, first cic) -> range awaiting GRA/CGBA/CGUA
+        self._pending_iam = {}  # cic -> IAM waiting for COT
         self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_rx_")}
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -184,6 +185,7 @@ class Isup:
 
     def _stop_all(self, cic, names=("t1", "t5", "t6", "t7", "t8", "t9")):
         self._stop(cic, *names)
+        self._pending_iam.pop(cic, None)
 
     def next_deadline(self):
         """Return the earliest timer expiry, or None."""
@@ -485,7 +487,6 @@ class Isup:
         c.outgoing = False
         if msg.params["nature_of_connection_indicators"].get("continuity_check") == 1:
             c.state = IN_COT
-            self._pending_iam = getattr(self, "_pending_iam", {})
             self._pending_iam[c.cic] = msg
             self._start(c.cic, "t8", now)
             return events
@@ -502,7 +503,7 @@ class Isup:
         if c.state != IN_COT:
             return self._unexpected(c, msg, now)
         self._stop(c.cic, "t8")
-        iam = self._pending_iam.pop(c.cic)
+        iam = self._pending_iam.pop(c.cic, None)
         if msg.params["continuity_indicators"]["continuity"]:
             c.state = IN_IAM
             return [self._incoming(iam)]
