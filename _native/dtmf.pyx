@@ -5,7 +5,8 @@ from libc.stdlib cimport free, malloc
 
 cdef extern from "pycc_dtmf.h":
     ctypedef struct pycc_dtmf_tables_t:
-        float window[106]
+        float halfband[4]
+        float window[52]
         float coef[8]
         float cosw[8]
         float sinw[8]
@@ -49,7 +50,8 @@ cdef class Kernel:
         cdef pycc_dtmf_tables_t t
         if channels < 1:
             raise ValueError("channels must be >= 1")
-        _fill(t.window, tb["window"], 106)
+        _fill(t.halfband, tb["halfband"], 4)
+        _fill(t.window, tb["window"], 52)
         _fill(t.coef, tb["coef"], 8)
         _fill(t.cosw, tb["cosw"], 8)
         _fill(t.sinw, tb["sinw"], 8)

@@ -58,7 +58,7 @@ def test_never_operates_at_3_5_percent_or_beyond(dev):
 @pytest.mark.parametrize("ms", [40, 45, 60])
 def test_accepts_tones_of_40_ms_and_longer(ms):
     rng = np.random.default_rng(ms)
-    for lead in (0, 13, 26, 40):  # every alignment against the 53-sample blocks
+    for lead in (0, 13, 26, 40):  # alignments against the 52-sample hops
         x, _ = sequence(ALL, on_ms=ms, off_ms=60, lead_ms=30 + lead / 8, rng=rng)
         assert digits_of(run(x)) == ALL
 
@@ -66,7 +66,7 @@ def test_accepts_tones_of_40_ms_and_longer(ms):
 @pytest.mark.parametrize("ms", [23, 20, 15, 10])
 def test_never_accepts_tones_below_23_ms(ms):
     rng = np.random.default_rng(ms)
-    for lead in range(0, 53, 7):
+    for lead in range(0, 52, 7):
         x, _ = sequence(ALL, on_ms=ms, off_ms=60, lead_ms=30 + lead / 8, rng=rng)
         assert digits_of(run(x)) == ""
 

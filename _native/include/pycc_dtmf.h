@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 typedef struct {
-    float window[106], coef[8], cosw[8], sinw[8], cosh[8], sinh[8], costol[8];
+    float halfband[4], window[52], coef[8], cosw[8], sinw[8], cosh[8], sinh[8], costol[8];
     float notch_a[2], notch_b1[2], notch_b2[2];
     float norm, level, cand_level, twist, rtwist, min_purity, cand_purity;
     int on_blocks, off_blocks, strong_blocks, dialtone;

@@ -7,8 +7,10 @@
 #include <string.h>
 #include "pycc_dtmf.h"
 
-#define N 106
-#define H 53
+#define N 52      /* block, decimated samples */
+#define H 26      /* hop, decimated samples */
+#define HOP_IN 52 /* hop in input samples */
+#define FIR 15    /* half-band decimator length */
 #define LANES 8
 #define HIST 16
 /* group state layout, in vectors: notch x1[2] x2[2] y1[2] y2[2]; then per block parity s1[8] s2[8]; energy[2] */
@@ -17,7 +19,8 @@
 #define GS_EN(p) (40 + (p))
 #define GS_PRE(f) (42 + (f))
 #define GS_PIM(f) (50 + (f))
-#define GS_SIZE 58
+#define GS_HIST(i) (58 + (i)) /* the last FIR-1 input samples, oldest first */
+#define GS_SIZE (58 + FIR - 1)
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
@@ -40,7 +43,7 @@ typedef struct {
 struct pycc_dtmf {
     pycc_dtmf_tables_t tb;
     int channels, groups;
-    int64_t t;
+    int64_t t; /* input samples */
     v8 *gs;
     chan_t *ch;
     v8 *xbuf, *ybuf;
@@ -108,7 +111,7 @@ int64_t pycc_dtmf_samples(const pycc_dtmf_t *s) { return s->t; }
 
 long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
 {
-    return (long) s->channels * 2 * (samples / H + 2);
+    return (long) s->channels * 2 * (samples / HOP_IN + 2);
 }
 
 /* Four Goertzel recursions (one block, four frequencies) over a segment, states held in registers. The order
@@ -211,7 +214,8 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
                    int channel, pycc_dtmf_event_t *ev)
 {
     const float half = 0.5f, near = 0.75f;
-    const int64_t centre = k * H + H, when = k * H + N;
+    /* block k's centre, in input samples: decimated sample kH + H stands for input time 2(kH + H) + 1 - 7 */
+    const int64_t centre = k * HOP_IN + HOP_IN - 6, when = k * HOP_IN + 2 * HOP_IN;
     long n = 0;
     if (st->on_d >= 0) {
         if (d == st->on_d) {
@@ -219,7 +223,7 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
             if (pur > st->on_max)
                 st->on_max = pur;
             if (pur >= half * st->on_max)
-                st->on_end = centre + H / 2;
+                st->on_end = centre + H;
         } else if (++st->on_off >= tb->off_blocks) {
             n += emit(ev + n, channel, st->on_d, 1, st->on_start, st->on_end, when);
             st->on_d = -1;
@@ -286,8 +290,8 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
     if (pairs < 2)
         return n;
     st->on_d = st->run_d;
-    st->on_start = (st->run_first + first) * H + H - H / 2;
-    st->on_end = (st->run_first + last) * H + H + H / 2;
+    st->on_start = (st->run_first + first) * HOP_IN + HOP_IN - 6 - H;
+    st->on_end = (st->run_first + last) * HOP_IN + HOP_IN - 6 + H;
     st->on_max = pm;
     st->on_off = 0;
     n += emit(ev + n, channel, st->on_d, 0, st->on_start, -1, when);
@@ -419,6 +423,32 @@ static void transpose(v8 *xb, const int16_t *const *src, long S)
             xb[i][l] = (float) src[l][i];
 }
 
+/* Half-band decimation to 4 kHz. ext holds FIR-1 older samples then S new ones; an output is due at every odd
+ * input sample (first_odd: whether ext's first new sample is odd). Returns the outputs written. */
+__attribute__((target_clones("avx2", "default")))
+static long decimate(v8 *restrict out, const v8 *restrict ext, long S, int first_odd, const float *hb)
+{
+    const float h0 = hb[0], h1 = hb[1], h2 = hb[2], h3 = hb[3];
+    long n = 0;
+    for (long j = first_odd ? 0 : 1; j < S; j += 2) {
+        const v8 *x = ext + j; /* x[FIR - 1] is input sample t, x[0] is t - 14 */
+        v8 a = x[8] + x[6];
+        v8 acc = h0 * a;
+        a = x[10] + x[4];
+        a = h1 * a;
+        acc = acc + a;
+        a = x[12] + x[2];
+        a = h2 * a;
+        acc = acc + a;
+        a = x[14] + x[0];
+        a = h3 * a;
+        acc = acc + a;
+        a = 0.5f * x[7];
+        out[n++] = acc + a;
+    }
+    return n;
+}
+
 static int ensure(pycc_dtmf_t *s, long samples)
 {
     if (samples <= s->cap)
@@ -427,7 +457,7 @@ static int ensure(pycc_dtmf_t *s, long samples)
     free(s->zeros);
     if (!s->ybuf)
         s->ybuf = alloc32(sizeof(v8) * H);
-    s->xbuf = alloc32(sizeof(v8) * samples);
+    s->xbuf = alloc32(sizeof(v8) * (FIR - 1 + samples + samples / 2 + 1));
     s->zeros = calloc(samples, sizeof(int16_t));
     if (!s->xbuf || !s->ybuf || !s->zeros) {
         s->cap = 0;
@@ -446,7 +476,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
         return -1;
     long nev = 0;
     for (int gi = 0; gi < s->groups; gi++) {
-        v8 *xb = s->xbuf;
+        v8 *xb = s->xbuf + FIR - 1;
         if (x16) {
             const int16_t *src[LANES];
             for (int l = 0; l < LANES; l++) {
@@ -466,16 +496,22 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             }
         }
         v8 *g = s->gs + (long) gi * GS_SIZE;
-        int64_t t = s->t;
+        v8 *ext = s->xbuf, *dec = s->xbuf + FIR - 1 + S;
+        for (int j = 0; j < FIR - 1; j++)
+            ext[j] = g[GS_HIST(j)];
+        long nd = decimate(dec, ext, S, (int) (s->t & 1), s->tb.halfband);
+        for (int j = 0; j < FIR - 1; j++)
+            g[GS_HIST(j)] = ext[S + j];
+        int64_t t = s->t / 2; /* decimated samples so far: one per odd input sample */
         long i = 0;
-        while (i < S) {
+        while (i < nd) {
             int ph = (int) (t % H);
             int64_t k1 = t / H;
             long len = H - ph;
-            if (len > S - i)
-                len = S - i;
+            if (len > nd - i)
+                len = nd - i;
             int p1 = (int) (k1 & 1);
-            segment(g, xb + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
+            segment(g, dec + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
             i += len;
             t += len;
             if (ph + len == H) {

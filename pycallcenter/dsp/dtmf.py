@@ -5,7 +5,7 @@ channel, and returns a list of ``DtmfEvent(channel, digit, kind, start, end)``:
 
 - kind ``'begin'`` as soon as a digit is confirmed (about 40 ms after its onset; for IVR barge-in), end None;
 - kind ``'end'`` when it has stopped (about 35 ms after), with start and end (exclusive) sample numbers counted
-  per channel from the detector's creation (accurate to about +-27 samples).
+  per channel from the detector's creation (accurate to about +-30 samples).
 
 Events are ordered by the analysis block that produced them, then by channel; digits and their timing carry
 across ticks of any size. The algorithm and every threshold are specified by the numpy twin
@@ -19,7 +19,7 @@ Parameters (keyword, defaults in brackets):
     min_purity [0.8]         share of the signal power the two tones must hold in strong_blocks blocks
     strong_blocks [3]        blocks of a digit that must reach min_purity (talk-off defence)
     candidate_purity [0.35]  share a block needs to count towards a digit at all (edge blocks are partial)
-    on_blocks [5]            53-sample blocks of tone needed to confirm (5 -> 33 ms; 40 ms tones always pass,
+    on_blocks [5]            52-sample hops of tone needed to confirm (5 -> 32.5 ms; 40 ms tones always pass,
                              23 ms tones never)
     off_blocks [4]           blocks without the digit that end it (interruptions of 10 ms or less are bridged)
     dialtone_filter [True]   notch 350 and 440 Hz first (dial tone 10 dB over the digits is tolerated)

@@ -2,11 +2,14 @@
 
 Signal path (all arithmetic float32, in exactly this order, so the C kernel can reproduce it bit for bit):
 
-1. int16 -> float32; optional dial-tone filter: two IIR notches (zeros on the unit circle at 350 and 440 Hz,
-   poles at radius 0.98) in series, so a dial tone 10 dB above the digits neither leaks into the tone bins nor
-   spoils the purity test.
-2. Hann-windowed blocks of N=106 samples with a hop of H=53 (half-block overlap); block k covers samples
-   [kH, kH+N). Each block runs 8 Goertzel filters (4 row, 4 column frequencies) and sums its windowed energy T.
+1. int16 -> float32, then decimation to 4 kHz by a 15-tap half-band FIR (passband to 1700 Hz within +-0.45 dB,
+   -26 dB from 2300 Hz): the highest digit tone is 1633 Hz, so every later stage runs at half the rate.
+   Decimated sample m is computed when input sample t = 2m+1 arrives and stands for input time t-7.
+   Optional dial-tone filter: two IIR notches (zeros on the unit circle at 350 and 440 Hz, poles at radius 0.98)
+   in series, so a dial tone 10 dB above the digits neither leaks into the tone bins nor spoils the purity test.
+2. Hann-windowed blocks of N=52 decimated samples (13 ms) with a hop of H=26 (half-block overlap); block k covers
+   decimated samples [kH, kH+N). Each block runs 8 Goertzel filters (4 row, 4 column frequencies) and sums its
+   windowed energy T.
 3. Per block: the strongest row r and column c (first maximum wins a tie); the block is a *candidate* for digit
    (r, c) when both tone energies reach a lenient level (10 dB under the strict one, since partly covered
    edge blocks are weaker), the twist is within limits and purity = (Er + Ec) * K / T >= 0.35, K normalising a
@@ -19,12 +22,13 @@ Signal path (all arithmetic float32, in exactly this order, so the C kernel can 
      digits score about 0.9-1 even at 15 dB S/N with 1.5% deviation and twist, speech rarely passes 0.75),
      and its best min(Er, Ec) >= the strict level,
    - at least ``on_blocks`` (5) blocks have purity >= half the run's best (tone covers >= half the block),
-     which means >= 5*53 samples of tone: 40 ms tones always qualify, 23 ms tones never do,
+     which means >= 5*52 input samples of tone: 40 ms tones always qualify, 23 ms tones never do,
    - at least two pairs of near-full consecutive blocks (purity >= 0.75 of the best) exist and every such pair
      passes the frequency test (one failing pair kills the run).
 5. A confirmed digit ends after ``off_blocks`` (4) consecutive blocks that are not candidates for it, so an
    interruption of 10 ms or less (at most 2 such blocks) is bridged. Start = centre of the first counted block
-   minus H/2, end (exclusive) = centre of the last counted block plus H/2: within about +-27 samples of truth.
+   minus half a hop, end (exclusive) = centre of the last counted block plus half a hop, in input samples
+   (block k's centre is input sample 52k + 46): within about +-30 samples of truth.
 
 Events are ``DtmfEvent(channel, digit, kind, start, end)`` with kind 'begin' (end None) or 'end', ordered by the
 block that produced them, then by channel. Sample numbers count from the detector's creation.
@@ -34,8 +38,13 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 SAMPLE_RATE = 8000
-N = 106
-H = 53
+N = 52  # block, decimated samples
+H = 26  # hop, decimated samples
+HOP_IN = 2 * H  # hop in input samples
+RATE = SAMPLE_RATE // 2  # after decimation
+# half-band decimator taps at odd offsets 1, 3, 5, 7 from the centre (centre 0.5; even offsets are zero)
+HALFBAND = (0.315567, -0.097728, 0.05059, -0.042211)
+FIR_LEN = 15
 ROWS = (697.0, 770.0, 852.0, 941.0)
 COLS = (1209.0, 1336.0, 1477.0, 1633.0)
 DIGITS = "123A456B789C*0#D"
@@ -84,14 +93,15 @@ def make_tables(**params):
     if not (1 <= int(p["on_blocks"]) <= 12 and 1 <= int(p["off_blocks"]) <= 64 and 1 <= int(p["strong_blocks"]) <= 12):
         raise ValueError("on_blocks and strong_blocks must be 1..12 and off_blocks 1..64")
     freqs = np.array(ROWS + COLS)
-    omega = 2.0 * np.pi * freqs / SAMPLE_RATE
+    omega = 2.0 * np.pi * freqs / RATE
     win = 0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(N) + 0.5) / N)
     win32 = win.astype(F32)
     amp = DBM0_PEAK * 10.0 ** (p["min_level_dbm0"] / 20.0)
     level = (amp * float(np.sum(win32, dtype=np.float64)) / 2.0) ** 2
-    cos_tol = np.cos(2.0 * np.pi * p["freq_tolerance"] * freqs * H / SAMPLE_RATE)
-    nw = 2.0 * np.pi * np.array(DIALTONE) / SAMPLE_RATE
+    cos_tol = np.cos(2.0 * np.pi * p["freq_tolerance"] * freqs * H / RATE)
+    nw = 2.0 * np.pi * np.array(DIALTONE) / RATE
     return dict(
+        halfband=np.array(HALFBAND, dtype=F32),
         window=win32,
         coef=(2.0 * np.cos(omega)).astype(F32),
         cosw=np.cos(omega).astype(F32),
@@ -134,14 +144,14 @@ class _Chan:
 def decide(st, tb, k, d, pur, fok, lvl, channel, out):
     """Advance one channel's decision state by block k's verdict; append DtmfEvents to out."""
     half, near = F32(0.5), F32(0.75)
-    centre = k * H + H
+    centre = k * HOP_IN + HOP_IN - 6
     if st.on_d >= 0:
         if d == st.on_d:
             st.on_off = 0
             if pur > st.on_max:
                 st.on_max = pur
             if pur >= half * st.on_max:
-                st.on_end = centre + H // 2
+                st.on_end = centre + H
         else:
             st.on_off += 1
             if st.on_off >= tb["off_blocks"]:
@@ -178,8 +188,8 @@ def decide(st, tb, k, d, pur, fok, lvl, channel, out):
     if pairs < 2:
         return
     st.on_d = st.run_d
-    st.on_start = (st.run_first + counted[0]) * H + H - H // 2
-    st.on_end = (st.run_first + counted[-1]) * H + H + H // 2
+    st.on_start = (st.run_first + counted[0]) * HOP_IN + HOP_IN - 6 - H
+    st.on_end = (st.run_first + counted[-1]) * HOP_IN + HOP_IN - 6 + H
     st.on_max = pm
     st.on_off = 0
     out.append(DtmfEvent(channel, DIGITS[st.on_d], "begin", st.on_start, None))
@@ -225,11 +235,13 @@ class DtmfDetector:
             raise ValueError("channels must be >= 1")
         self.channels = int(channels)
         self.tb = make_tables(**params)
-        self.t = 0
+        self.t = 0  # decimated samples
+        self.t_in = 0  # input samples
         self._zero_all()
 
     def _zero_all(self):
         c = self.channels
+        self.hist = np.zeros((c, FIR_LEN), F32)  # last 15 input samples, newest last
         self.nx = np.zeros((4, 2, c), F32)  # x1, x2, y1, y2 per notch
         self.s1 = np.zeros((c, 2, 8), F32)
         self.s2 = np.zeros((c, 2, 8), F32)
@@ -241,6 +253,7 @@ class DtmfDetector:
         """Forget channel's signal and digit state (a new call); sample numbering continues."""
         if not 0 <= channel < self.channels:
             raise ValueError(f"channel {channel} out of range")
+        self.hist[channel] = 0
         self.nx[:, :, channel] = 0
         self.s1[channel] = 0
         self.s2[channel] = 0
@@ -262,6 +275,15 @@ class DtmfDetector:
             x = y
         return x
 
+    def _decimate(self):
+        h, hb = self.hist, self.tb["halfband"]
+        acc = None
+        for j in range(4):  # taps at t-6/t-8, t-4/t-10, t-2/t-12, t/t-14 (newest is column 14)
+            a = h[:, 8 + 2 * j] + h[:, 6 - 2 * j]
+            a = hb[j] * a
+            acc = a if acc is None else acc + a
+        return acc + F32(0.5) * h[:, 7]
+
     def process(self, block):
         """Return the list of DtmfEvents produced by one (channels, samples) or 1-D int16 block."""
         x = np.asarray(block)
@@ -271,7 +293,13 @@ class DtmfDetector:
         tb, out = self.tb, []
         win, coef = tb["window"], tb["coef"]
         for n in range(x.shape[1]):
-            y = self._notch(x[:, n]) if tb["dialtone"] else x[:, n]
+            self.hist[:, :-1] = self.hist[:, 1:]
+            self.hist[:, -1] = x[:, n]
+            self.t_in += 1
+            if self.t_in % 2:  # input sample t = t_in - 1 is even: no decimated output
+                continue
+            y = self._decimate()
+            y = self._notch(y) if tb["dialtone"] else y
             k1, ph = divmod(self.t, H)
             p1 = k1 & 1
             wy = np.empty((self.channels, 2), F32)
