@@ -25,7 +25,6 @@ X_DPI = 204
 LINES = {"fine": 196, "standard": 98}
 PAGE_LENGTH = {"fine": 2292, "standard": 1146}  # A4 (297 mm) at each vertical resolution
 GS_DEVICES = {"g4": "tiffg4", "g3": "tiffg3"}
-IM_COMPRESS = {"g4": "Group4", "g3": "Group3"}
 TIFFCP_COMPRESS = {"g4": "g4", "g3": "g3:1d"}
 MAX_SOURCE_BYTES = 50 * 1024 * 1024
 MAX_PAGES = 50
@@ -149,8 +148,9 @@ def _raster(src, dst, resolution, compression, kind, workdir, what):
         bilevel = ["-monochrome"] if kind == "jpeg" else ["-threshold", "50%"]
         _run(["convert", f"{src}[{i}]", "-alpha", "remove", "-colorspace", "Gray", "-resize", f"{WIDTH}x{out_h}!",
               *bilevel, "-density", f"{X_DPI}x{LINES[resolution]}", "-units", "PixelsPerInch",
-              "-compress", IM_COMPRESS[compression], page], what)
+              "-compress", "Group4", page], what)
         pages.append(page)
+    # tiffcp sets the final compression (ImageMagick names G3 variants differently across versions)
     _run(["tiffcp", "-c", TIFFCP_COMPRESS[compression], *pages, dst], what)
 
 

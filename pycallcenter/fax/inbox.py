@@ -56,13 +56,16 @@ class FaxInbox:
             name = f"{base}-{n}"
         return os.path.join(self.directory, name)
 
-    async def receive(self, call, **options) -> dict:
-        """Receive a fax on the call into the inbox; return the record (also appended to fax_log)."""
+    async def receive(self, call, hangup=True, **options) -> dict:
+        """Receive a fax on the call into the inbox (then hang up unless told not to); return the record
+        (also appended to fax_log)."""
         from pycallcenter.fax.ivr import receive_fax
 
         stem = self._name(call)
         t0 = call.now
         result = await receive_fax(call, stem + ".tif", **options)
+        if hangup and call.leg.active:
+            await call.hangup()
         return self.file(call, stem, result, t0)
 
     def file(self, call, stem, result: FaxResult, started: float) -> dict:

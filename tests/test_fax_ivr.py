@@ -1,0 +1,195 @@
+"""Fax in IVR scripts on the emulated board: fax-on-demand on the same call and by callback, the inbox."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from fax_helpers import exists_no_part, have_tools, page_count, pixel_differences
+
+pytest.importorskip("pycallcenter.fax._spandsp", reason="the spandsp binding is not built (libspandsp-dev)")
+from pycallcenter.drivers import open_board, parse_config  # noqa: E402
+from pycallcenter.dsp.tones import dtmf_signal  # noqa: E402
+from pycallcenter.engine.engine import Engine  # noqa: E402
+from pycallcenter.fax.documents import DocumentLibrary  # noqa: E402
+from pycallcenter.fax.inbox import FaxInbox  # noqa: E402
+from pycallcenter.fax.ivr import fax_callback, fax_on_demand  # noqa: E402
+from pycallcenter.fax.loopback import BOARD, FarEnd, SpandspTerminal  # noqa: E402
+
+
+class Rig:
+    """One FXO port facing an emulated PSTN line with a spandsp terminal that can be switched on."""
+
+    def __init__(self):
+        self.board = open_board(parse_config(BOARD.format(law="ulaw", seed=1)))
+        self.eng = Engine(self.board)
+        self.eng.auto_trunks()
+        self.line = self.board.emulator.far_ends["pstn"]
+        self.far = FarEnd(self.line)
+        self._seen = set()
+
+    def tick(self, n=1):
+        for _ in range(n):
+            self.eng.tick()
+            self.far.step()
+
+    def run_until(self, pred, seconds=60.0):
+        for _ in range(int(seconds * 50)):
+            if pred():
+                return True
+            self.tick()
+        return False
+
+    def new_prompt_with_barge_in(self):
+        """Wait for the script to start a new prompt that accepts digits."""
+        def pred():
+            for task in self.eng.scheduler.tasks.values():
+                op = task.op
+                if type(op).__name__ == "_Play" and op.barge_in and id(op) not in self._seen:
+                    self._seen.add(id(op))
+                    return True
+            return False
+        assert self.run_until(pred, 20.0), "the script never asked for digits"
+
+    def fax_started(self):
+        return any(type(t.op).__name__ == "_FaxOp" for t in self.eng.scheduler.tasks.values())
+
+    def key(self, digits):
+        self.line.write_audio(dtmf_signal(digits, on_ms=80, off_ms=80))
+
+
+@pytest.fixture
+def library(tmp_path, testdata):
+    have_tools()
+    lib = DocumentLibrary(str(tmp_path / "cache"))
+    lib.add("101", "ITU chart", testdata("fax", "itu1_g4.tif"))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\ngarbage")
+    lib.add("666", "Broken", str(broken))
+    return lib
+
+
+def test_fax_on_demand_same_call(library, tmp_path):
+    rig = Rig()
+    out = {}
+
+    async def script(call):
+        out["r"] = await fax_on_demand(call, library, ident="FOD")
+
+    rig.eng.router = lambda leg: script
+    rig.line.call()
+    rig.new_prompt_with_barge_in()
+    rig.key("555#")  # unknown number: error prompt, asked again
+    rig.new_prompt_with_barge_in()
+    rig.key("666#")  # a corrupt source: refused the same way, logged
+    rig.new_prompt_with_barge_in()
+    rig.key("101#")
+    rig.new_prompt_with_barge_in()
+    rig.key("1")  # confirm
+    rig.new_prompt_with_barge_in()
+    rig.key("2")  # no more documents
+    rig.new_prompt_with_barge_in()
+    rig.key("1")  # deliver on this call
+    assert rig.run_until(rig.fax_started, 20.0)
+    received = str(tmp_path / "caller.tif")
+    rig.far.terminal = SpandspTerminal(calling=False, receive=received)  # the caller pressed start
+    assert rig.run_until(lambda: "r" in out, 120.0)
+    r = out["r"]
+    assert r["documents"] == ["101"] and r["delivery"] == "same_call"
+    assert r["result"].ok and r["result"].pages == 1
+    assert pixel_differences(library.tiff("101"), received) == [0]
+    log = "\n".join(rig.eng.log_lines)
+    assert "unknown_document_555" in log and "document_666_unusable" in log
+    rig.tick(20)
+    assert not rig.eng.legs  # we hung up: the channel is idle again
+
+
+def test_fax_on_demand_books_a_callback(library, tmp_path):
+    rig = Rig()
+    out, booked = {}, []
+
+    async def script(call):
+        out["r"] = await fax_on_demand(call, library, callback=lambda number, docs, tiff: booked.append(
+            (number, docs, tiff)))
+
+    rig.eng.router = lambda leg: script
+    rig.line.call()
+    for digits in ("101#", "1", "2", "2"):  # document, confirm, no more, callback
+        rig.new_prompt_with_barge_in()
+        rig.key(digits)
+    assert rig.run_until(lambda: any(type(t.op).__name__ == "_Collect" and t.op.max_digits == 20
+                                     for t in rig.eng.scheduler.tasks.values()), 20.0)
+    rig.key("5550123#")
+    assert rig.run_until(lambda: "r" in out, 30.0)
+    assert out["r"]["delivery"] == "callback" and out["r"]["callback"] == "5550123"
+    assert booked == [("5550123", ["101"], library.tiff("101"))]
+    rig.tick(20)
+    assert not rig.eng.legs
+
+
+def test_fax_callback_retries_on_no_answer_then_sends(library, tmp_path):
+    rig = Rig()
+    results = []
+    task = rig.eng.scheduler.spawn(
+        fax_callback(rig.eng, "pstn1/5550123", library.tiff("101"), attempts=3, interval=5.0, answer_timeout=8.0,
+                     results=results), "callback", rig.eng.now)
+    # first attempt: nobody answers
+    assert rig.run_until(lambda: results, 30.0)
+    assert results[0]["outcome"] == "no_answer"
+    assert rig.line.digits.endswith("5550123")
+    # second attempt: a fax machine answers
+    received = str(tmp_path / "cb.tif")
+    trunk = rig.eng.adapter("pstn1").lines[rig.line.channel.number]
+    assert rig.run_until(lambda: len(rig.line.digits) == 14 and trunk.state == "progress", 30.0)  # dialled
+    rig.tick(50)
+    rig.line.answer()
+    rig.far.terminal = SpandspTerminal(calling=False, receive=received)
+    assert rig.run_until(lambda: task.finished, 120.0)
+    assert [r["outcome"] for r in results] == ["no_answer", "sent"]
+    assert results[1]["fax"]["pages"] == 1
+    assert pixel_differences(library.tiff("101"), received) == [0]
+    assert any(" fax_callback " in l and "outcome=sent" in l for l in rig.eng.log_lines)
+
+
+def _inbox_call(tmp_path, testdata, hangup_after=None):
+    rig = Rig()
+    inbox = FaxInbox(str(tmp_path / "inbox"))
+    records = []
+    inbox.on_record = records.append
+
+    async def script(call):
+        await call.answer()
+        await inbox.receive(call, ident="INBOX")
+
+    rig.eng.router = lambda leg: script
+    rig.line.call(number="5550142")
+    rig.far.terminal = SpandspTerminal(calling=True, send=testdata("fax", "itu1_g4.tif"), ident="SENDER 9")
+    if hangup_after is not None:
+        rig.run_until(lambda: rig.line.off_hook, 30.0)
+        rig.tick(int(hangup_after * 50))
+        rig.line.hangup()
+        rig.far.terminal = None
+    assert rig.run_until(lambda: records, 120.0)
+    rig.tick(20)
+    return rig, inbox, records[0]
+
+
+def test_inbox_keeps_tiff_previews_and_metadata(tmp_path, testdata):
+    have_tools()
+    rig, inbox, rec = _inbox_call(tmp_path, testdata)
+    assert rec["ok"] and rec["pages"] == 1 and rec["remote_ident"] == "SENDER 9" and rec["caller"] == "5550142"
+    assert pixel_differences(testdata("fax", "itu1_g4.tif"), rec["tiff"]) == [0]
+    assert len(rec["previews"]) == 1 and os.path.getsize(rec["previews"][0]) > 0
+    meta = json.load(open(rec["metadata"]))
+    assert meta["pages"] == 1 and meta["bit_rate"] == 14400 and meta["duration"] > 10
+    assert inbox.fax_log == [rec]
+    assert exists_no_part(inbox.directory) == []
+    assert not rig.eng.legs
+
+
+def test_sender_hanging_up_mid_page_leaves_nothing_in_the_inbox(tmp_path, testdata, caplog):
+    rig, inbox, rec = _inbox_call(tmp_path, testdata, hangup_after=18.0)
+    assert not rec["ok"] and rec["hangup"] and rec["tiff"] is None
+    assert os.listdir(inbox.directory) == []
+    assert "not received" in caplog.text
+    assert not rig.eng.legs  # the channel returned to idle
