@@ -1,7 +1,7 @@
 """Simulated PSTN callers on a PRI span and simulated agents at analog phones, through the whole stack."""
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.engine.engine import Engine
-from pycallcenter.sim.agents import AgentPhone
+from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.pstn import Caller, PstnSimulator
 
 CFG = """
@@ -47,7 +47,8 @@ def _centre():
     pstn = PstnSimulator(board)
     eng = Engine(board, tone_plan="etsi")
     eng.auto_trunks()
-    agents = [AgentPhone(board.emulator.far_ends[n], n, pstn, plan="etsi") for n in ("agent1", "agent2")]
+    agents = AgentPool([board.emulator.far_ends[n] for n in ("agent1", "agent2")], ["agent1", "agent2"], pstn,
+                       plan="etsi")
     chosen = {}
 
     async def script(call):
@@ -72,8 +73,7 @@ def test_callers_press_digits_reach_free_agents_and_everyone_ends_idle():
     pstn.add(Caller("2025550102", "5000", arrival=3.0, digits="1", talk=5))
     for _ in range(30 * 50):
         eng.tick()
-        for a in agents:
-            a.tick(eng.now)
+        agents.tick(eng.now)
     assert chosen == {"2025550100": "1", "2025550101": "2", "2025550102": "1"}
     by = {c.number: c for c in pstn.done}
     assert set(by) == {"2025550100", "2025550101", "2025550102"}
@@ -82,7 +82,7 @@ def test_callers_press_digits_reach_free_agents_and_everyone_ends_idle():
     for c in by.values():
         assert c.cause == 16
     # the agents heard congestion when the caller left, hung up, and their lines are idle again
-    assert [(a.state, a.calls) for a in agents] == [("idle", 1), ("idle", 1)]
+    assert [(a.state, a.calls) for a in agents.agents] == [("idle", 1), ("idle", 1)]
     assert not eng.legs and not eng.calls
     assert all(l.state == "idle" for a in eng.adapters if a.tech == "fxs" for l in a.lines.values())
 

@@ -1,73 +1,97 @@
 """Simulated agents at analog phones: they read the caller ID their phone shows, answer after a ring
-or two, talk, and hang up when they hear the far party has gone (congestion or busy tone)."""
-import random
+or two, talk, and hang up when they hear the far party has gone (congestion or busy tone).
+
+``AgentPool`` listens to all its phones at once: one batched FSK receiver and one batched
+call-progress detector per tick, so a pool of dozens of agents costs a few kernel calls a tick.
+"""
+import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE, g711
 from pycallcenter.dsp.fsk import FskReceiver
 from pycallcenter.dsp.progress import CallProgressDetector
 
 
-class AgentPhone:
-    """One agent's behaviour on an emulator Phone far end; call ``tick(now)`` once per engine tick."""
+class SimAgent:
+    """One agent's behaviour at one emulator Phone."""
 
-    def __init__(self, phone, name, pstn=None, answer_rings=1, seed=1, plan="us", on_answer=None, on_hangup=None):
+    def __init__(self, phone, name, answer_rings=1):
         self.phone = phone
         self.name = name
-        self.pstn = pstn
         self.answer_rings = answer_rings
-        self.rng = random.Random(seed)
+        self.state = "idle"  # idle, ringing, talking
+        self.caller = None
+        self.calls = 0
+        self.rings_at_start = 0
+        self.last_ring = 0.0
+
+
+class AgentPool:
+    """Agents at phones; call ``tick(now_samples)`` once per engine tick."""
+
+    def __init__(self, phones, names=None, pstn=None, answer_rings=1, plan="us", on_answer=None, on_hangup=None):
+        names = names or [getattr(p, "name", f"agent{i + 1}") for i, p in enumerate(phones)]
+        self.agents = [SimAgent(p, n, answer_rings) for p, n in zip(phones, names)]
+        self.pstn = pstn
         self.plan = plan
         self.on_answer = on_answer
         self.on_hangup = on_hangup
-        self.state = "idle"
-        self.caller = None
-        self.calls = 0
-        self._fsk = FskReceiver(1, "bell202")
-        self._cpd = CallProgressDetector(1, plan=plan)
-        self._rings_seen = 0
-        self._last_ring = 0.0
+        self._fsk = FskReceiver(len(phones), "bell202")
+        self._cpd = CallProgressDetector(len(phones), plan=plan)
+        self._block = None
 
-    def _decode(self, audio):
-        law = self.phone.law.value
-        return g711.alaw_decode(audio) if law == "alaw" else g711.ulaw_decode(audio)
+    def by_name(self, name):
+        """Return the SimAgent called name."""
+        return next(a for a in self.agents if a.name == name)
 
-    def tick(self, now_samples):
-        """Listen to the phone and act."""
+    def _listen(self, bs):
+        if self._block is None or self._block.shape[1] != bs:
+            self._block = np.zeros((len(self.agents), bs), np.int16)
+        block = self._block
+        block.fill(0)
+        for i, agent in enumerate(self.agents):
+            codes = agent.phone.read_audio()[-bs:]  # a ringing phone hears nothing: zeros
+            if codes.size:
+                lin = g711.alaw_decode(codes) if agent.phone.law.value == "alaw" else g711.ulaw_decode(codes)
+                block[i, bs - lin.size:] = lin
+        return block
+
+    def tick(self, now_samples, blocksize=160):
+        """Listen to every phone and act."""
         now = now_samples / SAMPLE_RATE
-        codes = self.phone.read_audio()
-        lin = self._decode(codes) if codes.size else None
-        if lin is not None and self.state in ("idle", "ringing"):
-            for msg in self._fsk.process(lin):
-                if msg.callerid is not None:
-                    self.caller = msg.callerid.number
-        if self.state == "idle" and self.phone.ringing:
-            self.state = "ringing"
-            self._rings_seen = self.phone.rings
-            self._last_ring = now
-        if self.state == "ringing":
-            if self.phone.rings - self._rings_seen + 1 >= self.answer_rings and (self.caller or self.phone.rings - self._rings_seen >= 2):
-                self.phone.off_hook()
-                self.state = "talking"
-                self.calls += 1
-                self._cpd = CallProgressDetector(1, plan=self.plan)
-                if self.pstn is not None and self.caller:
-                    self.pstn.agent_answered(self.caller, self.name, now)
-                if self.on_answer:
-                    self.on_answer(self, now)
-            elif self.phone.ringing:
-                self._last_ring = now
-            elif now - self._last_ring > 6.0:  # the ringing stopped for good: the call went elsewhere
-                self.state = "idle"
-                self.caller = None
-        elif self.state == "talking" and lin is not None:
-            kinds = {e.kind for e in self._cpd.process(lin)}
-            if kinds & {"congestion", "busy"}:
-                self.hang_up(now)
+        block = self._listen(blocksize)
+        for msg in self._fsk.process(block):
+            if msg.callerid is not None and self.agents[msg.channel].state != "talking":
+                self.agents[msg.channel].caller = msg.callerid.number
+        gone = {e.channel for e in self._cpd.process(block) if e.kind in ("congestion", "busy")}
+        for i, agent in enumerate(self.agents):
+            ringing = agent.phone.ringing
+            if agent.state == "idle" and ringing:
+                agent.state = "ringing"
+                agent.rings_at_start = agent.phone.rings
+                agent.last_ring = now
+            if agent.state == "ringing":
+                rings = agent.phone.rings - agent.rings_at_start + 1
+                if rings >= agent.answer_rings and (agent.caller or rings >= 2):
+                    self._answer(agent, now)
+                elif ringing:
+                    agent.last_ring = now
+                elif now - agent.last_ring > 6.0:  # ringing stopped for good: the call went elsewhere
+                    agent.state, agent.caller = "idle", None
+            elif agent.state == "talking" and i in gone:
+                self.hang_up(agent, now)
 
-    def hang_up(self, now):
-        """Put the phone down."""
-        self.phone.on_hook()
-        self.state = "idle"
-        self.caller = None
+    def _answer(self, agent, now):
+        agent.phone.off_hook()
+        agent.state = "talking"
+        agent.calls += 1
+        if self.pstn is not None and agent.caller:
+            self.pstn.agent_answered(agent.caller, agent.name, now)
+        if self.on_answer:
+            self.on_answer(agent, now)
+
+    def hang_up(self, agent, now):
+        """Put an agent's phone down."""
+        agent.phone.on_hook()
+        agent.state, agent.caller = "idle", None
         if self.on_hangup:
-            self.on_hangup(self, now)
+            self.on_hangup(agent, now)

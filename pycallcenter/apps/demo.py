@@ -1,0 +1,284 @@
+"""`make demo`: a complete small call centre on the emulated board, through a simulated busy hour.
+
+An E1 PRI span faces the emulated PSTN, whose simulated callers arrive as a Poisson process and
+behave like people: they listen to the menu, press digits (sometimes wrong ones), wait in queue
+with finite patience, talk to an agent, and some are fax machines. Agents sit at analog phones on
+FXS ports. Everything in between is the real stack: Q.921/Q.931, the engine, the IVR scripts in
+ivr_scripts/, the ACD, recording. At the end the report a call-centre manager reads is printed
+and written, with the CDRs and recordings, to the data folder.
+"""
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+
+from pycallcenter.dsp import SAMPLE_RATE
+
+TICKS_PER_SECOND = SAMPLE_RATE // 160
+
+
+@dataclass
+class DemoSettings:
+    """What the demo simulates."""
+
+    seed: int = 1
+    hours: float = 1.0
+    agents: int = 24
+    calls_per_hour: float = 420.0  # a busy hour on one E1: ~25 Erlangs of trunk traffic
+    talk_mean: float = 150.0  # seconds of conversation with an agent (exponential)
+    patience_mean: float = 120.0  # seconds a caller waits in queue before giving up (exponential)
+    fax_share: float = 0.03
+    wrong_input_share: float = 0.08
+    data_dir: str = "data"
+    scripts_dir: str = "ivr_scripts"
+    drain_seconds: float = 900.0  # after the hour: let calls in progress finish (no new arrivals)
+
+
+def board_config(agents, seed):
+    """Return the emulated board's TOML: one E1 PRI span to the network and `agents` FXS ports with phones."""
+    first = 32
+    last = first + agents - 1
+    phones = "\n".join(f'[[emulator.cable]]\nkind = "phone"\nchannels = {first + i}\nname = "agent{i + 1}"\n'
+                       for i in range(agents))
+    return f"""
+[board]
+name = "demo"
+law = "alaw"
+tonezones = ["etsi"]
+
+[[span]]
+span = 1
+kind = "e1"
+framing = "ccs"
+coding = "hdb3"
+crc4 = true
+timing = 1
+
+[[span]]
+span = 2
+kind = "fxs"
+channels = {agents}
+
+[[channels]]
+signalling = "bchan"
+channels = "1-15,17-31"
+
+[[channels]]
+signalling = "dchan"
+channels = "16"
+
+[[channels]]
+signalling = "fxo_ks"
+channels = "{first}-{last}"
+
+[emulator]
+seed = {seed}
+
+[[emulator.cable]]
+kind = "network"
+span = 1
+name = "pstn"
+
+{phones}
+"""
+
+
+def make_callers(settings):
+    """Return the list of simulated Callers for the busy hour (Poisson arrivals, seeded)."""
+    from pycallcenter.sim.pstn import Caller
+
+    rng = random.Random(settings.seed)
+    callers = []
+    t = 2.0  # let the D-channel come up first
+    n = 0
+    while True:
+        t += rng.expovariate(settings.calls_per_hour / 3600.0)
+        if t >= settings.hours * 3600.0:
+            break
+        n += 1
+        number = f"20255{rng.randrange(10000, 99999)}"
+        if rng.random() < settings.fax_share:
+            callers.append(Caller(number, "5000", t, kind="fax", patience=60.0, talk=0.0))
+            continue
+        choice = rng.choices(["1", "2", "9", "0", "3"], weights=[50, 35, 5, 7, 3])[0]
+        digits = choice
+        if rng.random() < settings.wrong_input_share:
+            digits = rng.choice("4578") + "," + choice  # a wrong key first, then the right one after the retry
+        callers.append(Caller(number, "5000", t, digits=digits, digit_delay=rng.uniform(3.0, 9.0),
+                              patience=rng.expovariate(1.0 / settings.patience_mean) + 15.0,
+                              talk=rng.expovariate(1.0 / settings.talk_mean) + 10.0))
+    return callers
+
+
+def _load_scripts(folder):
+    from pycallcenter.ivr.loader import ScriptSet
+
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"IVR scripts folder {folder!r} not found (run from the project root)")
+    return ScriptSet(folder)
+
+
+def _progress(done, total, sim_s, wall_s, extra, stream):
+    width = 30
+    filled = int(width * done / total) if total else width
+    bar = "#" * filled + "." * (width - filled)
+    mins, secs = divmod(int(sim_s), 60)
+    stream.write(f"\r[{bar}] {100 * done / total:5.1f}%  sim {mins:3d}:{secs:02d}  wall {wall_s:5.1f}s  {extra}   ")
+    stream.flush()
+
+
+def run(settings, progress=True, stream=sys.stderr):
+    """Run the demo; return the report dict."""
+    from pycallcenter.drivers import open_board, parse_config
+    from pycallcenter.engine.engine import Engine
+    from pycallcenter.engine.prompts import PromptLibrary
+    from pycallcenter.ivr import promptset
+    from pycallcenter.sim.agents import AgentPool
+    from pycallcenter.sim.pstn import PstnSimulator
+
+    data = settings.data_dir
+    os.makedirs(data, exist_ok=True)
+    prompts_dir = os.path.join(data, "prompts")
+    promptset.build(prompts_dir)
+    board = open_board(parse_config(board_config(settings.agents, settings.seed)))
+    pstn = PstnSimulator(board, far_end="pstn", seed=settings.seed)
+    for caller in make_callers(settings):
+        pstn.add(caller)
+    offered_total = len(pstn.pending)
+    engine = Engine(board, tone_plan="etsi", log_file=os.path.join(data, "events.log"), keep_log=False)
+    engine.auto_trunks()
+    engine.recordings_dir = os.path.join(data, "recordings")
+    engine.prompts = PromptLibrary(prompts_dir, cache_dir=os.path.join(data, "prompt-cache"))
+    engine.scripts = _load_scripts(settings.scripts_dir)
+    parts = _attach_parts(engine, settings)
+    engine.router = lambda leg: engine.scripts.get("main_menu")
+    phones = [board.emulator.far_ends[f"agent{i + 1}"] for i in range(settings.agents)]
+    pool = AgentPool(phones, [f"agent{i + 1}" for i in range(settings.agents)], pstn, plan="etsi")
+    for hook in parts.get("agent_pool_hooks", []):
+        hook(pool)
+    end = settings.hours * 3600.0
+    limit = end + settings.drain_seconds
+    wall0 = time.perf_counter()
+    ticks = 0
+    while True:
+        engine.tick()
+        pool.tick(engine.now)
+        ticks += 1
+        sim = engine.now / SAMPLE_RATE
+        if sim >= end and not pstn.busy or sim >= limit:
+            break
+        if progress and ticks % (TICKS_PER_SECOND * 30) == 0:
+            _progress(min(sim, end), end, sim, time.perf_counter() - wall0,
+                      f"calls {len(pstn.done)}/{offered_total} active {len(pstn.active)}", stream)
+    wall = time.perf_counter() - wall0
+    if progress:
+        _progress(end, end, engine.now / SAMPLE_RATE, wall, f"calls {len(pstn.done)}/{offered_total}", stream)
+        stream.write("\n")
+    report = build_report(settings, pstn, engine, parts, wall)
+    engine.close()
+    with open(os.path.join(data, "report.json"), "w") as fh:
+        json.dump(report, fh, indent=2, sort_keys=True)
+    with open(os.path.join(data, "report.txt"), "w") as fh:
+        fh.write(format_report(report))
+    return report
+
+
+def _attach_parts(engine, settings):
+    """Attach the optional parts (ACD, storage, fax); each one that is not there is listed with the reason."""
+    parts = {"missing": []}
+    engine.centre = settings
+    try:
+        from pycallcenter.acd import demo as acd_demo
+    except ImportError:
+        parts["missing"].append("ACD queues (issue 7): the menu's queue choices cannot reach agents")
+    else:
+        parts["acd"] = acd_demo.attach(engine, settings)
+        parts.setdefault("agent_pool_hooks", []).append(parts["acd"].bind_agents)
+    try:
+        from pycallcenter.storage import open_store
+        from pycallcenter.storage.cdr import CdrWriter
+    except ImportError:
+        parts["missing"].append("CDR storage (issue 9): no CDR database written")
+    else:
+        store = open_store(os.path.join(settings.data_dir, "pycallcenter.db"))
+        engine.listeners.append(CdrWriter(store, engine, acd=parts.get("acd") and getattr(parts["acd"], "acd", None)))
+        parts["store"] = store
+    try:
+        import pycallcenter.fax.ivr  # noqa: F401
+    except ImportError:
+        parts["missing"].append("fax-on-demand and fax receive (issue 8): fax callers are cleared")
+    return parts
+
+
+def build_report(settings, pstn, engine, parts, wall):
+    """Return the manager's report: the ACD's figures when it ran, and the callers' own view."""
+    callers = pstn.done + list(pstn.active.values())
+    voice = [c for c in callers if c.kind == "voice"]
+    served = [c for c in voice if c.agent_at is not None]
+    abandoned = [c for c in voice if c.abandoned]
+    report = {
+        "settings": {"seed": settings.seed, "hours": settings.hours, "agents": settings.agents,
+                     "calls_per_hour": settings.calls_per_hour},
+        "simulated_seconds": engine.now / SAMPLE_RATE,
+        "wall_seconds": round(wall, 2),
+        "speed_vs_real_time": round(engine.now / SAMPLE_RATE / wall, 1) if wall else None,
+        "callers": {
+            "offered": len(callers),
+            "voice": len(voice),
+            "fax": len(callers) - len(voice),
+            "reached_agent": len(served),
+            "abandoned": len(abandoned),
+            "refused_no_channel": sum(c.refused for c in callers),
+            "mean_talk_seconds": _mean([c.ended - c.agent_at for c in served if c.ended is not None]),
+            "mean_time_to_agent_seconds": _mean([c.agent_at - c.answered for c in served]),
+        },
+        "recordings": len(engine.recordings),
+        "script_errors": len(engine.errors),
+        "left_out": parts["missing"],
+    }
+    if "acd" in parts:
+        report["acd"] = parts["acd"].report()
+    return report
+
+
+def _mean(values):
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def format_report(report):
+    """Return the report as the text a manager reads."""
+    lines = ["", "pycallcenter demo - busy hour report", "=" * 40]
+    s = report["settings"]
+    lines.append(f"seed {s['seed']}, {s['hours']} h, {s['agents']} agents, {s['calls_per_hour']:.0f} calls/h offered")
+    acd = report.get("acd")
+    if acd:
+        lines.append("")
+        lines.append(f"{'queue':<10}{'offered':>8}{'answered':>9}{'abandoned':>10}{'SL':>7}{'ASA':>7}{'AHT':>7}{'occup.':>8}")
+        for name, q in sorted(acd.get("queues", {}).items()) + [("all", acd["total"])]:
+            lines.append(f"{name:<10}{q['offered']:>8}{q['answered']:>9}{q['abandoned']:>10}"
+                         f"{_pct(q.get('service_level')):>7}{_sec(q.get('asa')):>7}{_sec(q.get('aht')):>7}"
+                         f"{_pct(q.get('occupancy')):>8}")
+        lines.append(f"service level = answered within {acd.get('sl_threshold', 20)} s / offered")
+    c = report["callers"]
+    lines += ["", "as the callers saw it:",
+              f"  offered {c['offered']} ({c['voice']} voice, {c['fax']} fax), reached an agent {c['reached_agent']}, "
+              f"abandoned {c['abandoned']}, no channel {c['refused_no_channel']}",
+              f"  mean time from answer to agent {_sec(c['mean_time_to_agent_seconds'])}, "
+              f"mean talk {_sec(c['mean_talk_seconds'])}",
+              f"recordings {report['recordings']}, script errors {report['script_errors']}",
+              f"simulated {report['simulated_seconds'] / 60:.1f} min in {report['wall_seconds']} s "
+              f"({report['speed_vs_real_time']}x real time)"]
+    for missing in report["left_out"]:
+        lines.append(f"left out: {missing}")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(v):
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.0f}%"
+
+
+def _sec(v):
+    return "-" if v is None else f"{v:.0f}s"

@@ -1,0 +1,29 @@
+"""`pycallcenter demo`: simulate a busy hour of a small call centre on the emulated board and report."""
+import json
+import sys
+
+from pycallcenter.apps import demo
+
+
+def register(subparsers):
+    p = subparsers.add_parser("demo", help="simulate a busy hour of a call centre on the emulated board")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--hours", type=float, default=1.0)
+    p.add_argument("--agents", type=int, default=24)
+    p.add_argument("--calls-per-hour", type=float, default=420.0)
+    p.add_argument("--data", default="data", help="folder for the report, CDRs, recordings, prompts (default data/)")
+    p.add_argument("--scripts", default="ivr_scripts", help="IVR scripts folder (default ivr_scripts/)")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    settings = demo.DemoSettings(seed=args.seed, hours=args.hours, agents=args.agents,
+                                 calls_per_hour=args.calls_per_hour, data_dir=args.data, scripts_dir=args.scripts)
+    report = demo.run(settings, progress=not args.quiet, stream=sys.stderr)
+    print(demo.format_report(report))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2, sort_keys=True)
+    return 0
