@@ -341,3 +341,91 @@ def test_pri_active_call_rides_out_a_short_cable_pull_but_not_one_past_t309(outa
     assert (leg.state == C.ANSWERED) is survives
     if not survives:
         assert leg.cause == 27  # T309 expired: destination out of order (Q.931 5.8.9)
+
+
+def _bridged_pair(eng, ends):
+    """Alice (extension 1) calls Bob (extension 2) through a script; return the two legs once talking."""
+    async def script(call):
+        d = await call.dial("channel/2", timeout=20)
+        if d.outcome == "answered":
+            await call.bridge(d.leg)
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=1.0)
+    ends["bob"].off_hook()
+    eng.run(seconds=0.5)
+    by_channel = {l.channel: l for l in eng.legs.values()}
+    return by_channel[1], by_channel[2]
+
+
+def _level(codes):
+    return float(np.sqrt(np.mean(g711.ulaw_decode(codes).astype(float) ** 2))) if codes.size else 0.0
+
+
+def test_hold_plays_music_and_retrieve_restores_the_talk_path():
+    eng, ends = analog_engine()
+    a, b = _bridged_pair(eng, ends)
+    alice, bob = ends["alice"], ends["bob"]
+    eng.hold(a, music=_tone(523, 2.0))
+    bob.read_audio()
+    alice.read_audio()
+    bob.write_audio(_tone(1300, 1.0))
+    eng.run(seconds=1.0)
+    assert abs(_dominant_hz(alice.read_audio()[-4000:]) - 523) < 10  # the held party hears music, not Bob
+    alice.write_audio(_tone(700, 1.0))
+    eng.run(seconds=1.0)
+    assert _level(bob.read_audio()[-4000:]) < 50  # Bob no longer hears Alice
+    eng.retrieve(a)
+    alice.write_audio(_tone(700, 1.0))
+    eng.run(seconds=1.0)
+    assert abs(_dominant_hz(bob.read_audio()[-4000:]) - 700) < 10
+
+
+def test_supervisor_listen_whisper_and_barge():
+    eng, ends = analog_engine()
+    a, b = _bridged_pair(eng, ends)  # a: caller (alice), b: agent (bob)
+    sup = eng.originate("pstn2/5550000", caller="")  # the supervisor on an outside line
+    eng.run(seconds=1.0)
+    ends["pstn3"].answer()
+    eng.run(seconds=0.5)
+    sup_end = ends["pstn3"]
+    alice, bob = ends["alice"], ends["bob"]
+
+    def heard(mode_setup):
+        for end in (alice, bob, sup_end):
+            end.read_audio()
+        mode_setup()
+        sup_end.write_audio(_tone(1900, 1.0))
+        alice.write_audio(_tone(600, 1.0))
+        eng.run(seconds=1.0)
+        return {name: end.read_audio()[-3000:] for name, end in (("alice", alice), ("bob", bob), ("sup", sup_end))}
+
+    listen = heard(lambda: eng.monitor(sup, b, "listen"))
+    assert abs(_dominant_hz(listen["sup"]) - 600) < 10  # hears the caller
+    assert abs(_dominant_hz(listen["bob"]) - 600) < 10 and abs(_dominant_hz(listen["alice"]) - 1900) > 100
+    whisper = heard(lambda: eng.monitor(sup, b, "whisper"))
+    spec = np.abs(np.fft.rfft(g711.ulaw_decode(whisper["bob"]).astype(float)))
+    assert spec[int(1900 * 3000 / 8000)] > 10 * np.median(spec)  # the agent hears the supervisor
+    assert abs(_dominant_hz(whisper["alice"]) - 1900) > 100  # the caller does not
+    barge = heard(lambda: eng.monitor(sup, b, "barge"))
+    spec = np.abs(np.fft.rfft(g711.ulaw_decode(barge["alice"]).astype(float)))
+    assert spec[int(1900 * 3000 / 8000)] > 10 * np.median(spec)  # now the caller hears the supervisor too
+    with pytest.raises(ValueError):
+        eng.monitor(sup, b, "shout")
+
+
+def test_three_party_conference_everyone_hears_the_others():
+    eng, ends = analog_engine()
+    a, b = _bridged_pair(eng, ends)
+    third = eng.originate("pstn2/5551111")
+    eng.run(seconds=1.0)
+    ends["pstn3"].answer()
+    eng.run(seconds=0.5)
+    eng.conference([a, b, third])
+    for end in ends.values():
+        end.read_audio()
+    ends["pstn3"].write_audio(_tone(1700, 1.0))
+    eng.run(seconds=1.0)
+    assert abs(_dominant_hz(ends["alice"].read_audio()[-3000:]) - 1700) < 10
+    assert abs(_dominant_hz(ends["bob"].read_audio()[-3000:]) - 1700) < 10

@@ -296,6 +296,60 @@ class Engine:
         """Disconnect a leg's audio from every other leg."""
         self.media.isolate(leg.row)
 
+    def hold(self, leg, music="moh"):
+        """Put a leg on hold: its partners stop hearing it and it hears music (a prompt name, samples, or a
+        tone of the plan); return the rows it was linked to so retrieve() can restore them."""
+        links = {k for k in self.media._links if leg.row in k}
+        self.media.isolate(leg.row)
+        leg.held_links = links
+        if isinstance(music, str) and self.prompts is not None:
+            try:
+                self.media.play(leg.row, [self.prompts.get(music)] * 1000)
+            except FileNotFoundError:
+                self.media.start_tone(leg.row, "call_waiting")
+        elif music is not None and not isinstance(music, str):
+            self.media.play(leg.row, [music] * 1000)
+        self.log("hold", leg=leg.id)
+        return links
+
+    def retrieve(self, leg):
+        """Take a leg off hold: stop the music and restore its links."""
+        self.media.stop(leg.row)
+        self.media.stop_tone(leg.row)
+        for listener, talker in getattr(leg, "held_links", ()):
+            rows = {l.row for l in self.legs.values()}
+            if listener in rows and talker in rows:
+                self.media.link(listener, talker)
+        leg.held_links = set()
+        self.log("retrieve", leg=leg.id)
+
+    def conference(self, legs):
+        """Join legs so that each hears all the others."""
+        for a in legs:
+            self.media.stop(a.row)
+            self.media.stop_tone(a.row)
+            for b in legs:
+                if a is not b:
+                    self.media.link(a.row, b.row)
+        self.log("conference", legs="+".join(l.id for l in legs))
+
+    def monitor(self, supervisor, agent, mode="listen"):
+        """Supervisor on an agent's call: 'listen' (hears both sides), 'whisper' (also speaks to the agent
+        only) or 'barge' (a three-way conference)."""
+        if mode not in ("listen", "whisper", "barge"):
+            raise ValueError(f"mode must be listen, whisper or barge, got {mode!r}")
+        self.media.isolate(supervisor.row)
+        partners = self.media.listeners_of(agent.row)  # the rows the agent talks to
+        self.media.link(supervisor.row, agent.row)
+        for row in partners:
+            self.media.link(supervisor.row, row)
+        if mode in ("whisper", "barge"):
+            self.media.link(agent.row, supervisor.row)
+        if mode == "barge":
+            for row in partners:
+                self.media.link(row, supervisor.row)
+        self.log("monitor", supervisor=supervisor.id, agent=agent.id, mode=mode)
+
     def start_recording(self, leg, path=None, stereo=False, fmt="wav", beep_every=None, caller_only=False):
         """Start recording a leg; return the Recorder (stopped automatically when the leg ends)."""
         from pycallcenter.engine.recording import Recorder, recording_path
