@@ -170,6 +170,29 @@ class _Record(_LegOp):
             self.leg.engine.stop_recording(self.rec)
 
 
+class _Amd(Op):
+    """Listen to an answered outgoing leg until the answering-machine detector decides."""
+
+    def __init__(self, leg, **params):
+        self.leg = leg
+        self.params = params
+
+    def start(self, now):
+        from pycallcenter.engine.amd import AmdDetector
+
+        self.detector = AmdDetector(**self.params)
+
+    def poll(self, now):
+        if not self.leg.active:
+            self.fail(CallHangup(self.leg.cause))
+            return
+        result = self.detector.feed(self.leg.engine.media.rx[self.leg.row])
+        if result is not None:
+            self.leg.amd = result
+            self.leg.engine.log("amd", leg=self.leg.id, verdict=result.verdict)
+            self.finish(result)
+
+
 class _Wait(Op):
     def __init__(self, leg, samples):
         self.leg, self.samples = leg, samples
@@ -345,6 +368,11 @@ class IvrCall:
         """Place an outgoing leg in this call ('trunk/number' or 'channel/N'); return a DialResult."""
         return _Dial(self.engine, self.leg, target, timeout, self.caller if caller is None else caller,
                      self.caller_name if caller_name is None else caller_name)
+
+    def detect_machine(self, leg=None, **params):
+        """Run answering-machine detection on an answered leg (default: this call's leg); return AmdResult
+        (verdict human, machine, silence or notsure)."""
+        return _Amd(leg or self.leg, **params)
 
     def bridge(self, other):
         """Talk to another leg until either hangs up; return the other leg's cause when it ended first."""
