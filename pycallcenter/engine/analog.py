@@ -68,6 +68,8 @@ class FxsExtensions(_Adapter):
         super().__init__(engine, channels, name)
         self.dialtone = dialtone
         self.cid_standard = cid_standard
+        self.message_waiting = set()  # channels whose phone shows message waiting (see set_message_waiting)
+        self._mwi_due = {}  # channel -> indicator state still to send by FSK once the line is idle
 
     def on_event(self, ev, line, now):
         """Handle one board event for a line."""
@@ -75,7 +77,8 @@ class FxsExtensions(_Adapter):
             if line.state == "idle":
                 # the phone went off hook: a new call from the extension, already "answered"
                 line.goto("dialtone", now)
-                self.engine.media.start_tone(line.row, self.dialtone)
+                self.engine.media.stop(line.row)  # an MWI message still being sent
+                self.engine.media.start_tone(line.row, self.dialtone_for(line.channel.number))
                 leg = self.engine.new_leg(self, line.channel.number, "in", caller=str(line.channel.number))
                 line.leg = leg
                 leg.state = C.ANSWERED
@@ -146,7 +149,39 @@ class FxsExtensions(_Adapter):
             self.engine.media.start_tone(line.row, "congestion")
 
     def on_tick(self, now):
-        """Nothing is timed on an extension: it goes idle when the phone hangs up."""
+        """Send message-waiting updates to phones that have been idle long enough."""
+        if self._mwi_due:
+            self._send_mwi(now)
+
+    # --- message waiting (voicemail) ------------------------------------------------------------
+    MWI_IDLE_SAMPLES = SAMPLE_RATE  # after hang-up, wait this long before an on-hook FSK message
+
+    def set_message_waiting(self, channel, waiting, fmt="mdmf"):
+        """Turn a phone's message-waiting indication on or off: stutter dial tone at every off-hook while
+        on, and an on-hook FSK MWI message (MDMF 0x82 with the visual indicator, or SDMF 0x06) as soon
+        as the line is idle."""
+        if waiting:
+            self.message_waiting.add(channel)
+        else:
+            self.message_waiting.discard(channel)
+        self._mwi_due[channel] = (bool(waiting), fmt)
+        self._send_mwi(self.engine.now)
+
+    def dialtone_for(self, channel):
+        """Return the dial tone a phone gets off hook: stutter dial tone while a message waits."""
+        return "stutter_dial" if channel in self.message_waiting else self.dialtone
+
+    def _send_mwi(self, now):
+        from pycallcenter.dsp.callerid import CallerId, callerid_signal
+
+        for channel, (waiting, fmt) in list(self._mwi_due.items()):
+            line = self.lines[channel]
+            if line.state != "idle" or (line.since and now - line.since < self.MWI_IDLE_SAMPLES):
+                continue
+            del self._mwi_due[channel]
+            audio = callerid_signal(CallerId(message_waiting=waiting), self.cid_standard, fmt)
+            self.engine.media.play(line.row, [audio])
+            self.engine.log("mwi_sent", channel=channel, on=int(waiting), fmt=fmt)
 
 
 class FxoTrunks(_Adapter):

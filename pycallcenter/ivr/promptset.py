@@ -51,6 +51,11 @@ SCRIPT_PROMPTS = {
     "fax_press_start": ("en-us", "Please press the start button on your fax machine now."),
     "fax_not_available": ("en-us", "Sorry, documents by fax are not available right now."),
     "zh_welcome": ("cmn", "感谢您的来电。"),
+    # voicemail and the bundled scripts (appended by the voicemail work)
+    "vm_message_from": ("en-us", "Message from"),
+    "vm_message_kept": ("en-us", "Message saved."),
+    "callback_not_valid": ("en-us", "Sorry, that number is not valid."),
+    "operator_unavailable": ("en-us", "The operator is not available. Please leave a message."),
 }
 
 
