@@ -279,3 +279,14 @@ def test_bad_arguments():
         tx.put(0, "text")
     with pytest.raises(TypeError):
         tx.put(0, b"")
+
+
+@pytest.mark.fuzz
+@given(st.binary(min_size=2, max_size=4000), standards, st.integers(1, 400))
+def test_fuzz_arbitrary_audio_native_matches_twin(raw, standard, tick):
+    x = np.frombuffer(raw[: len(raw) // 2 * 2], np.int16)
+    rxs = [fsk.FskReceiver(1, standard, threshold_dbm0=-60.0, backend=b) for b in ("native", "reference")]
+    for i in range(0, x.size, tick):
+        a, b = (rx.process(x[i:i + tick]) for rx in rxs)
+        assert a == b
+        assert all(e.ok == (e.callerid is not None) for e in a)
