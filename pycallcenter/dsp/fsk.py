@@ -16,7 +16,8 @@ from pycallcenter.dsp.reference import fsk as _ref
 from pycallcenter.errors import DecodeError
 
 STANDARDS = tuple(_ref.STANDARDS)
-# (seizure bits, mark bits): GR-30 sends 300 + 180; EN 300 659-1 asks 300 + 80 +-25 (180 +-25 with ringing)
+# (seizure bits, mark bits): GR-30 sends 300 + 180; EN 300 659-1 asks 300 and a mark of 80 +-25 or 180 +-25
+# bits depending on the service; 180 suits every case and the receiver needs only 15
 DEFAULT_PREAMBLE = {"bell202": (300, 180), "v23": (300, 180)}
 MAX_LEVEL_DBM0 = _ref.DBM0_FULL_SCALE_SINE
 dbm0_to_amplitude = _ref.dbm0_to_amplitude
