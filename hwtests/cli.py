@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 
@@ -26,7 +28,20 @@ def parse_args(argv):
     p.add_argument("--interactive", action="store_true",
                    help="with a real board: ask the operator to pull and replug cables for the alarm check")
     p.add_argument("--seed", type=int, default=None, help="emulator seed (default: the config's)")
+    names = [column for column, _ in checks.CHECKS]
+    p.add_argument("--only", metavar="CHECKS", type=lambda v: _check_names(v, names), default=None,
+                   help=f"comma-separated checks to run (default all): {','.join(names)}; span always runs")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     return p.parse_args(argv)
+
+
+def _check_names(value, names):
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in chosen if v not in names]
+    if bad or not chosen:
+        what = ", ".join(repr(b) for b in bad) if bad else repr(value)
+        raise argparse.ArgumentTypeError(f"unknown check {what}; choose from {','.join(names)}")
+    return set(chosen)
 
 
 def _operator_cables():
@@ -57,8 +72,8 @@ def open_rig(args):
     return Rig(board, cables), f"hwtests on DAHDI ({args.config})"
 
 
-def run_suite(rig, progress=None):
-    """Return the list of Results of every check on rig; progress(text) is told what runs next."""
+def run_suite(rig, progress=None, only=None):
+    """Return the list of Results of the checks on rig (all, or the columns in only); progress(text) hears each."""
     say = progress or (lambda text: None)
     say("settling: spans align, alarms clear")
     rig.run(rig.seconds(SETTLE_SECONDS))
@@ -66,6 +81,8 @@ def run_suite(rig, progress=None):
     say("finding the wiring: D-channel probes, one ring per FXS port")
     wiring = checks.discover(rig)
     for column, check in checks.CHECKS:
+        if only is not None and column not in only:
+            continue
         say(check.__doc__.splitlines()[0])
         try:
             results += check(rig, wiring)
@@ -89,9 +106,12 @@ def main(argv=None):
         print(f"hwtests: cannot open the board: {exc}", file=sys.stderr)
         return 2
     try:
-        results = run_suite(rig, _stderr)
+        results = run_suite(rig, _stderr, args.only)
     finally:
         rig.close()
         rig.board.close()
     print(render(rig.board, results, title))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"title": title, "results": [dataclasses.asdict(r) for r in results]}, fh, indent=1)
     return 1 if any(r.status == checks.FAIL for r in results) else 0

@@ -186,3 +186,18 @@ def test_t1_robbed_bit_crossover_is_found_by_tone_and_tested_like_analog_pairs(t
     assert sorted(rows) == list(range(1, 49))
     for n in (1, 24, 25, 48):
         assert [rows[n][c] for c in ("span", "tone", "ring", "callerid", "hook", "dtmf", "alarm")] == ["PASS"] * 7
+
+
+def test_only_some_checks_and_json_output(tmp_path, capsys):
+    import json
+
+    out_json = tmp_path / "results.json"
+    assert cli.main(["--only", "dchan,alarm", "--json", str(out_json)]) == 0
+    cols, rows = _table(capsys.readouterr().out)
+    assert cols == ["span", "dchan", "alarm"]
+    data = json.loads(out_json.read_text())
+    assert {r["check"] for r in data["results"]} == {"span", "dchan", "alarm"}
+    assert all(r["status"] == "PASS" for r in data["results"])
+    with pytest.raises(SystemExit):
+        cli.main(["--only", "tone,bogus"])
+    assert "unknown check 'bogus'" in capsys.readouterr().err
