@@ -111,6 +111,7 @@ class ModemSpan(Span):
     """The modem's one analog span."""
 
     def status(self):
+        """Return the modem span's SpanStatus (a modem reports no alarms or counters)."""
         return SpanStatus(spanno=self.number, name=f"MODEM/{self.number}", desc=f"V.253 voice modem on "
                           f"{self.board.modem.port}", numchans=1, totalchans=1, totalspans=1,
                           devicetype=self.board.ident, location=self.board.modem.port)
@@ -143,6 +144,7 @@ class VoiceModemBoard(Board):
 
     @property
     def sample_time(self):
+        """Return samples of the modem's audio clock since the board was opened."""
         return self.samples
 
     def _line(self):

@@ -155,6 +155,7 @@ class DahdiSpan(Span):
     """A DAHDI span; status comes from DAHDI_SPANSTAT."""
 
     def status(self):
+        """Return the span's SpanStatus as DAHDI_SPANSTAT reports it now."""
         return self.board.ctl.span_status(self.number)
 
 
@@ -194,6 +195,7 @@ class DahdiBoard(Board):
 
     @property
     def sample_time(self):
+        """Return samples (8 kHz) since the board was opened, by the seam's monotonic clock."""
         return int(round((self.sys.monotonic() - self._t0) * 8000))
 
     # --- events ---

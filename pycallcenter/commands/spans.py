@@ -5,6 +5,7 @@ SETTLE_SECONDS = 2.0  # the emulator starts every span in alarm; real cards have
 
 
 def register(subparsers):
+    """Add the spans command to the CLI."""
     p = subparsers.add_parser("spans", help="show span alarms and error counters of a board (emulator or DAHDI)")
     p.add_argument("--config", required=True, help="board config TOML")
     p.add_argument("--board", choices=("emulator", "dahdi"), default="emulator", help="backend (default emulator)")
@@ -34,6 +35,7 @@ def format_status(board):
 
 
 def run(args):
+    """Print the span table (and events with --watch); return 0, or 2 when the board cannot be opened."""
     from pycallcenter.drivers import open_board
     from pycallcenter.errors import ConfigError, HardwareError
 
