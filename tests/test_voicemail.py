@@ -44,11 +44,14 @@ def _silent_frames(codes, seconds=1.0):
 def test_store_indexes_messages_and_reports_mwi_edges_only(tmp_path):
     edges = []
     vm = Voicemail(tmp_path / "vm", on_mwi=lambda box, waiting: edges.append((box.number, waiting)))
+    indexed = []
+    vm.on_message = indexed.append
     vm.add_mailbox("200", "1234", owner="Alice", extension=1)
     assert vm.check_pin("200", "1234") and not vm.check_pin("200", "4321") and not vm.check_pin("999", "1234")
     a = vm.add_message("200", "5550001", _message_file(vm, "200"), 1.5, WHEN)
     b = vm.add_message("200", "", _message_file(vm, "200"), 2.0, WHEN)
     assert vm.counts("200") == (2, 0) and edges == [("200", True)]  # only the 0 -> 1 edge
+    assert [m.id for m in indexed] == [a, b] and indexed[0].caller == "5550001"
     vm.set_state(a, "saved")
     assert vm.counts("200") == (1, 1) and edges == [("200", True)]
     gone = vm.set_state(b, "deleted")

@@ -3,7 +3,7 @@ hours, holidays, data paths, the clock. The demo/runner builds one and ``attach(
 tests do the same with their own folders and a fixed clock."""
 import datetime as _dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional
 
 from pycallcenter.dsp import SAMPLE_RATE
@@ -94,6 +94,18 @@ class CentreConfig:
 
 
 def centre_of(call):
-    """Return the call's engine.centre, attaching a default CentreConfig when the runner set none."""
-    centre = getattr(call.engine, "centre", None)
-    return centre if centre is not None else CentreConfig().attach(call.engine)
+    """Return the call's CentreConfig: engine.centre when it is one; else one made once (defaults, plus
+    the same-named settings, e.g. data_dir, of whatever object the runner put in engine.centre)."""
+    engine = call.engine
+    centre = getattr(engine, "centre", None)
+    if isinstance(centre, CentreConfig):
+        return centre
+    derived = getattr(engine, "centre_config", None)
+    if derived is None:
+        names = [f.name for f in fields(CentreConfig) if f.init and not f.name.startswith("_") and f.name != "engine"]
+        derived = CentreConfig(**{n: getattr(centre, n) for n in names if hasattr(centre, n)})
+        derived.engine = engine
+        engine.centre_config = derived
+        if centre is None:
+            engine.centre = derived
+    return derived

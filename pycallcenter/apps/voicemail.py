@@ -63,6 +63,8 @@ class Voicemail:
 
     ``on_mwi(mailbox, waiting)`` is called when a mailbox's count of new messages goes from 0 to more
     or back to 0 (the centre turns it into FSK MWI and stutter dial tone on the owner's extension).
+    ``on_message(message)`` is called for each message indexed (e.g. to copy it into the common store
+    with pycallcenter.storage.adapters.index_voicemail).
     """
 
     def __init__(self, folder, db_path=None, on_mwi: Optional[Callable] = None, min_seconds=1.0):
@@ -70,6 +72,7 @@ class Voicemail:
         os.makedirs(self.folder, exist_ok=True)
         self.db_path = os.fspath(db_path) if db_path is not None else os.path.join(self.folder, "voicemail.sqlite")
         self.on_mwi = on_mwi
+        self.on_message: Optional[Callable] = None
         self.min_seconds = min_seconds  # shorter recordings (hang-ups at the beep) are dropped
         self.db = sqlite3.connect(self.db_path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -127,6 +130,8 @@ class Voicemail:
         cur = self.db.execute("INSERT INTO messages (mailbox, caller, received, seconds, path) VALUES (?, ?, ?, ?, ?)",
                               (str(number), caller or "", received, float(seconds), os.fspath(path)))
         self._mwi(number, before)
+        if self.on_message is not None:
+            self.on_message(self.message(cur.lastrowid))
         return cur.lastrowid
 
     def message(self, msg_id):

@@ -1,11 +1,11 @@
 """Voicemail call flows for IVR scripts: ``deposit`` (greeting, then record after the tone) and
 ``retrieve`` (PIN, counts, per-message menu). Both take the IvrCall and a
 :class:`pycallcenter.apps.voicemail.Voicemail` store; prompt names are in pycallcenter.ivr.promptset."""
-import datetime as _dt
 import os
 
 import soundfile as sf
 
+from pycallcenter.apps.centre_config import centre_of
 from pycallcenter.dsp.audio import read_audio
 from pycallcenter.engine.scheduler import CallHangup
 
@@ -15,11 +15,6 @@ MESSAGE_KEYS = "1234*"
 def _seconds(path):
     # RecordResult.seconds counts what was recorded before the trailing silence was trimmed off
     return sf.info(path).frames / sf.info(path).samplerate if os.path.exists(path) else 0.0
-
-
-def _when(call):
-    centre = getattr(call.engine, "centre", None)
-    return centre.clock() if centre is not None else _dt.datetime(2026, 1, 5) + _dt.timedelta(seconds=call.now)
 
 
 async def deposit(call, vm, number, max_seconds=120.0, silence_stop=4.0):
@@ -38,7 +33,7 @@ async def deposit(call, vm, number, max_seconds=120.0, silence_stop=4.0):
         call.flush_digits()
         await retrieve(call, vm, number)
         return None
-    when = _when(call)
+    when = centre_of(call).clock()
     path = vm.new_message_path(number, when)
     try:
         result = await call.record(path, max_seconds=max_seconds, silence_stop=silence_stop)
