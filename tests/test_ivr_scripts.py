@@ -188,3 +188,64 @@ def test_callback_request_is_queued_for_the_dialler(tmp_path):
     (pending,) = centre.callbacks().pending("support")
     centre.callbacks().set_state(pending.id, "dialling")
     assert centre.callbacks().pending() == []
+
+
+def _doc_examples(folder):
+    """Write the docs/ivr.md script examples (code blocks starting '# ivr_scripts/NAME.py') into folder."""
+    import os
+    import re
+
+    from ivr_rig import SCRIPTS
+
+    text = open(os.path.join(os.path.dirname(SCRIPTS), "docs", "ivr.md")).read()
+    names = []
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        m = re.match(r"# ivr_scripts/(\w+)\.py\n", block)
+        if m:
+            (folder / f"{m.group(1)}.py").write_text(block)
+            names.append(m.group(1))
+    return names
+
+
+def test_the_scripting_guide_examples_load_and_run(tmp_path):
+    from pycallcenter.ivr.loader import ScriptSet
+
+    names = _doc_examples(tmp_path)
+    examples = ScriptSet(tmp_path)
+    assert sorted(names) == ["example_fallback", "example_hello", "example_pin"] == examples.names()
+    assert examples.errors == {}
+    eng, ends, centre, prompts = centre_engine(tmp_path / "data", examples.get("example_pin"))
+    ended = _ended_vars(eng)
+    ends["alice"].off_hook()
+    run_until_played(eng, prompts, "vm_enter_pin")
+    ends["alice"].dial("99#")
+    run_until_played(eng, prompts, "vm_enter_pin", times=2)
+    ends["alice"].dial("1234#")
+    eng.run(seconds=2.0)
+    assert prompts.played == ["vm_enter_pin", "vm_wrong_pin", "vm_enter_pin", "vm_you_have", *say.number(3)]
+    assert ended == [{"pin_ok": 1}]
+    eng2, ends2, _, prompts2 = centre_engine(tmp_path / "data2", examples.get("example_hello"))
+    ended2 = _ended_vars(eng2)
+    ends2["bob"].off_hook()
+    run_until_played(eng2, prompts2, "main_menu")
+    ends2["bob"].dial("2")
+    eng2.run(seconds=2.0)
+    assert ended2 == [{"choice": "2"}] and prompts2.played[-1] == "goodbye"
+
+
+def test_a_script_error_goes_to_the_fallback_script(tmp_path):
+    from pycallcenter.ivr.loader import ScriptSet
+
+    _doc_examples(tmp_path)
+
+    async def broken(call):
+        await call.answer()
+        return 1 / 0
+
+    eng, ends, centre, prompts = centre_engine(tmp_path / "data", broken)
+    eng.fallback = ScriptSet(tmp_path).get("example_fallback")
+    centre.voicemail().add_mailbox(centre.general_mailbox, "0000")
+    ends["alice"].off_hook()
+    run_until_played(eng, prompts, "vm_leave_message")
+    assert prompts.played == ["technical_difficulty", "vm_default_greeting", "vm_leave_message"]
+    assert "ZeroDivisionError" in eng.errors[0][1] and "script_error call=C1 error=ZeroDivisionError" in "\n".join(eng.log_lines)
