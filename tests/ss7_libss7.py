@@ -28,6 +28,7 @@ class Libss7Link:
         self.our_events = []
         self.received = []  # signal units we received (for checks)
         self.on_our_event = None
+        self.peer_paused = False  # True: libss7 is not run at all (as if its side were not there yet)
         self.drop_in = None  # drop_in(su) -> True drops a signal unit libss7 sent us
         self.drop_out = None  # drop_out(su) -> True drops one of ours before libss7 sees it
 
@@ -42,7 +43,8 @@ class Libss7Link:
         """Run both sides for up to seconds; stop early once until() is true. Returns until()'s last value."""
         end = self.now() + seconds
         while self.now() < end:
-            self.peer_events += self.peer.step()
+            if not self.peer_paused:
+                self.peer_events += self.peer.step()
             now = self.now()
             for slc, (sock, _) in enumerate(self.socks):
                 self._link_io(slc, sock, now)

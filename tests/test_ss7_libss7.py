@@ -225,3 +225,18 @@ def test_changeover_and_changeback_with_libss7_on_two_links(libss7):
         assert len(snm("CBD")) > cbd_before
     finally:
         link.close()
+
+
+def test_we_start_first_and_libss7_joins_later(libss7):
+    from ss7_libss7 import Libss7Link
+    link = Libss7Link(libss7)
+    try:
+        link.peer_paused = True  # libss7 not running yet: we keep sending SIO (T2 runs)
+        link.sp.start(link.now())
+        link.run(0.3)
+        assert decode_su(link.mtp3.pull(0, link.now()))[0]["status"] == "SIO"
+        link.peer_paused = False
+        link.peer.start()
+        assert link.run(6, until=lambda: link.mtp3.route_available(2))
+    finally:
+        link.close()
