@@ -267,3 +267,19 @@ def test_unrecognised_parameter_discard_message_with_notification_and_plain_disc
     assert pair.ia.state(9) == I.OUT_ACM  # parameter dropped, message handled
     (progress,) = pair.of("a", I.CallProgress)
     assert "unknown_0xfc" not in progress.message.params
+
+
+def test_application_sends_inr_and_answers_inf(pair):
+    pair.ia.call(10, "1", "", pair.now)
+    pair.settle()
+    pair.ib.send_in_call(IsupMessage("INR", 10, {"information_request_indicators": {"calling_party_address": 1}}))
+    pair.settle()
+    pair.ia.send_in_call(IsupMessage("INF", 10, {"information_indicators": {"calling_party_address_response": 3},
+                                                 "calling_party_number": {"digits": "2025550100"}}))
+    pair.settle()
+    (inf,) = [e for e in pair.of("b", I.CallProgress) if e.kind == "INF"]
+    assert inf.message.params["calling_party_number"]["digits"] == "2025550100"
+    with pytest.raises(LocalProtocolError):
+        pair.ia.send_in_call(IsupMessage("RLC", 10, {}))
+    with pytest.raises(LocalProtocolError):
+        pair.ia.send_in_call(IsupMessage("INF", 11, {"information_indicators": {}}))

@@ -128,6 +128,7 @@ class _Circuit:
 
 
 _CALL_MESSAGES = {"IAM", "SAM", "ACM", "CON", "CPG", "ANM", "SUS", "RES", "COT", "INR", "INF", "USR", "FAC", "FOT"}
+_IN_CALL = {"INR", "INF", "USR", "FAC", "CPG", "FOT", "SAM"}
 _DEFAULT_BCI = {"charge": 2, "called_party_status": 1, "called_party_category": 1, "isup_indicator": 1}
 _CGSMT_KIND = {0: "maintenance", 1: "hardware"}
 
@@ -262,6 +263,14 @@ class Isup:
         self._send(IsupMessage("IAM", cic, params))
         c.state, c.outgoing = OUT_IAM, True
         self._start(cic, "t7", now)
+        return []
+
+    def send_in_call(self, msg, now=0.0):
+        """Send an in-call message the application builds (INR, INF, USR, FAC, CPG...) on a call; returns events."""
+        if msg.type not in _IN_CALL:
+            raise LocalProtocolError(f"{msg.type} is not an in-call message; use the command for it")
+        self._need(msg.cic, CALL_STATES, f"send {msg.type} on")
+        self._send(msg)
         return []
 
     def send_digits(self, cic, digits, now=0.0):
