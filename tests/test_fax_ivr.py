@@ -193,3 +193,23 @@ def test_sender_hanging_up_mid_page_leaves_nothing_in_the_inbox(tmp_path, testda
     assert os.listdir(inbox.directory) == []
     assert "not received" in caplog.text
     assert not rig.eng.legs  # the channel returned to idle
+
+
+def test_fax_on_demand_caller_machine_never_starts(library, caplog):
+    rig = Rig()
+    out = {}
+
+    async def script(call):
+        out["r"] = await fax_on_demand(call, library)
+
+    rig.eng.router = lambda leg: script
+    rig.line.call()
+    for digits in ("101#", "1", "2", "1"):
+        rig.new_prompt_with_barge_in()
+        rig.key(digits)
+    assert rig.run_until(rig.fax_started, 20.0)
+    assert rig.run_until(lambda: "r" in out, 180.0)  # nobody presses start: T.30 gives up by itself
+    r = out["r"]["result"]
+    assert not r.ok and r.pages == 0 and not r.hangup
+    assert rig.run_until(lambda: not rig.eng.legs, 10.0)  # failure prompt, then we hang up
+    assert "fax_sent on call" in caplog.text and any(" fax_sent " in l and "ok=0" in l for l in rig.eng.log_lines)

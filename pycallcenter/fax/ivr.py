@@ -221,6 +221,8 @@ async def fax_on_demand(call, library, *, callback: Optional[Callable] = None, p
         await call.hangup()
         return outcome
     tiff = library.bundle(outcome["documents"])
+    # No answer to the delivery menu counts as "this call": a caller on a fax machine's handset may have
+    # nothing else to press but start.
     delivery = await call.menu(_prompt(prompts, "fod_delivery_choice"), "12" if callback else "1", retries=2)
     if delivery == "2" and callback is not None:
         await call.play(_prompt(prompts, "fod_enter_number"))

@@ -180,8 +180,6 @@ class FaxSession:
             return np.zeros(n, np.int16)
         if n:
             lib.fax_rx(self._fax, ffi.cast("int16_t *", ffi.from_buffer(rx)), n)
-        if self._fax is None:  # phase E ran inside fax_rx and the session closed itself
-            return np.zeros(n, np.int16)
         if self._buf.size < n:
             self._buf = np.zeros(n, np.int16)
         out = self._buf[:n]
