@@ -28,6 +28,8 @@
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 typedef int16_t v8h __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef int64_t v2l __attribute__((vector_size(16)));
 
 /* lane-wise m ? a : b for a comparison mask m (C has no vector ?:) */
 #define sel(m, a, b) ((v8) (((v8i) (a) & (m)) | ((v8i) (b) & ~(m))))
@@ -400,26 +402,31 @@ static void transpose(v8 *xb, const int16_t *const *src, long S)
     long i = 0;
     for (; i + 8 <= S; i += 8) {
         v8 *out = xb + i;
-        v8 r[8], t[8], u[8];
-        for (int l = 0; l < 8; l++) {
-            v8h h;
-            memcpy(&h, src[l] + i, sizeof(h));
-            r[l] = __builtin_convertvector(h, v8);
-        }
+        v8h r[8], t[8], u[8];
+        for (int l = 0; l < 8; l++)
+            memcpy(&r[l], src[l] + i, sizeof(v8h));
+        /* transpose as int16 (cheap 128-bit shuffles), then widen each sample's vector to float */
         for (int l = 0; l < 8; l += 2) {
-            t[l] = __builtin_shuffle(r[l], r[l + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
-            t[l + 1] = __builtin_shuffle(r[l], r[l + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
+            t[l] = __builtin_shuffle(r[l], r[l + 1], (v8h){0, 8, 1, 9, 2, 10, 3, 11});
+            t[l + 1] = __builtin_shuffle(r[l], r[l + 1], (v8h){4, 12, 5, 13, 6, 14, 7, 15});
         }
-        for (int l = 0; l < 8; l += 4) {
-            u[l] = __builtin_shuffle(t[l], t[l + 2], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
-            u[l + 1] = __builtin_shuffle(t[l], t[l + 2], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
-            u[l + 2] = __builtin_shuffle(t[l + 1], t[l + 3], (v8i){0, 1, 8, 9, 4, 5, 12, 13});
-            u[l + 3] = __builtin_shuffle(t[l + 1], t[l + 3], (v8i){2, 3, 10, 11, 6, 7, 14, 15});
+        /* t[2q] holds rows 2q,2q+1 for samples 0-3 interleaved, t[2q+1] for samples 4-7 */
+        for (int q = 0; q < 2; q++) {
+            for (int hh = 0; hh < 2; hh++) {
+                v8h p0 = t[4 * q + hh], p1 = t[4 * q + 2 + hh];
+                u[4 * q + 2 * hh] = (v8h) __builtin_shuffle((v4i) p0, (v4i) p1, (v4i){0, 4, 1, 5});
+                u[4 * q + 2 * hh + 1] = (v8h) __builtin_shuffle((v4i) p0, (v4i) p1, (v4i){2, 6, 3, 7});
+            }
         }
-        for (int j = 0; j < 4; j++) {
-            out[j] = __builtin_shuffle(u[j], u[j + 4], (v8i){0, 1, 2, 3, 8, 9, 10, 11});
-            out[j + 4] = __builtin_shuffle(u[j], u[j + 4], (v8i){4, 5, 6, 7, 12, 13, 14, 15});
-        }
+        /* u[4q + 2hh + k] holds rows 4q..4q+3 for samples 4hh + 2k, 4hh + 2k + 1 */
+        for (int hh = 0; hh < 2; hh++)
+            for (int k = 0; k < 2; k++) {
+                v2l lo = (v2l) u[2 * hh + k], hi = (v2l) u[4 + 2 * hh + k];
+                v8h s0 = (v8h) __builtin_shuffle(lo, hi, (v2l){0, 2});
+                v8h s1 = (v8h) __builtin_shuffle(lo, hi, (v2l){1, 3});
+                out[4 * hh + 2 * k] = __builtin_convertvector(s0, v8);
+                out[4 * hh + 2 * k + 1] = __builtin_convertvector(s1, v8);
+            }
     }
     for (; i < S; i++)
         for (int l = 0; l < 8; l++)
