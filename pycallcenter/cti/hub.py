@@ -1,0 +1,167 @@
+"""The engine side of the CTI server: commands in, events out, once per tick.
+
+The network server runs on its own thread; it puts parsed messages into :attr:`CtiHub.inbox`
+(a thread-safe queue) and the hub drains it in :meth:`poll`, which the engine's scheduler calls every
+tick, so every command and every event happens at a tick boundary and the engine stays
+deterministic. Frames for clients leave in one batch per tick through ``deliver(batch)`` (set by
+the server; it hands them to its event loop thread-safely). The latest wallboard snapshot is kept
+as JSON text under a lock for the HTTP side.
+"""
+import json
+import queue
+import threading
+import traceback
+
+from pycallcenter.cti import protocol as P
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine.scheduler import Op
+
+# events only supervisors see (an agent must not learn that they are being listened to)
+SUPERVISOR_ONLY = {"monitoring", "call_abandoned"}
+
+
+class _Pump(Op):
+    """Never finishes: polls the hub once per tick."""
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    def poll(self, now):
+        self.hub.poll(now)
+
+
+class CtiHub:
+    """Authenticates sessions, runs commands on a :class:`~pycallcenter.cti.backend.Backend`, routes events.
+
+    tokens: token -> {"role": "agent" | "supervisor", "name": agent or supervisor name}.
+    """
+
+    def __init__(self, engine, backend, tokens, snapshot_every=1.0):
+        self.engine, self.backend = engine, backend
+        self.tokens = dict(tokens)
+        self.snapshot_every = snapshot_every
+        self.inbox = queue.Queue()  # ("msg", conn, dict) | ("close", conn, None), from the server thread
+        self.deliver = None  # fn(list of (conn id, frame dict)); set by the server
+        self.sessions = {}  # conn id -> (role, name)
+        self._lock = threading.Lock()
+        self._snapshot_json = "{}"
+        self._queues = None
+        self._next_snapshot = 0.0
+        self.commands = 0
+        self._publish(engine.now)
+        self.pump = engine.scheduler.spawn(self._run(), "cti:hub", engine.now)
+
+    async def _run(self):
+        await _Pump(self)
+
+    def snapshot_json(self):
+        """Return the latest snapshot as JSON text (safe from any thread)."""
+        with self._lock:
+            return self._snapshot_json
+
+    def _publish(self, now):
+        snap = self.backend.snapshot()
+        text = json.dumps(snap, separators=(",", ":"))
+        with self._lock:
+            self._snapshot_json = text
+        return snap
+
+    # --- the tick --------------------------------------------------------------------------------
+    def poll(self, now):
+        """Run queued commands, then send this tick's events (and queue statistics once a second)."""
+        out = []
+        while True:
+            try:
+                kind, conn, msg = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "close":
+                self.sessions.pop(conn, None)
+            else:
+                out.append((conn, self._handle(conn, msg)))
+        for frame in self.backend.events():
+            out += self._route(frame)
+        if now / SAMPLE_RATE >= self._next_snapshot:
+            self._next_snapshot = now / SAMPLE_RATE + self.snapshot_every
+            snap = self._publish(now)
+            if snap["queues"] != self._queues:
+                self._queues = snap["queues"]
+                frame = P.event("queue_stats", time=snap["time"], queues=snap["queues"])
+                out += [(c, frame) for c in self.sessions]
+        if out and self.deliver is not None:
+            self.deliver(out)
+
+    def _route(self, frame):
+        who = frame.get("agent") or frame.get("to")
+        sup_only = frame["event"] in SUPERVISOR_ONLY
+        return [(c, frame) for c, (role, name) in self.sessions.items()
+                if role == P.SUPERVISOR or (not sup_only and name == who)]
+
+    # --- commands --------------------------------------------------------------------------------
+    def _handle(self, conn, msg):
+        msg_id = msg.get("id")
+        cmd = msg["cmd"]
+        try:
+            if cmd == "auth":
+                return self._auth(conn, msg)
+            session = self.sessions.get(conn)
+            if session is None:
+                raise P.CtiError(P.NOT_AUTHENTICATED, "send auth with your token first")
+            role, name = session
+            P.check_role(cmd, role)
+            self.commands += 1
+            result = self._run_command(cmd, role, name, msg) or {}
+            self.engine.log("cti", cmd=cmd, who=name)
+            return P.reply(msg_id, **result)
+        except P.CtiError as exc:
+            self.engine.log("cti_refused", cmd=cmd, code=exc.code)
+            return P.error(msg_id, exc.code, str(exc))
+        except Exception as exc:  # a bug must not stop the engine or the connection
+            self.engine.log("cti_internal", cmd=cmd, error=type(exc).__name__)
+            self.engine.errors.append((None, traceback.format_exc()))
+            return P.error(msg_id, P.INTERNAL, f"{type(exc).__name__}: {exc}")
+
+    def _auth(self, conn, msg):
+        ident = self.tokens.get(msg.get("token"))
+        if not isinstance(msg.get("token"), str) or ident is None:
+            raise P.CtiError(P.BAD_TOKEN, "unknown token")
+        self.sessions[conn] = (ident["role"], ident["name"])
+        return P.reply(msg.get("id"), role=ident["role"], name=ident["name"])
+
+    def _run_command(self, cmd, role, name, msg):
+        b = self.backend
+        if cmd == "ping":
+            return {"time": round(self.engine.now / SAMPLE_RATE, 3)}
+        if cmd == "message":
+            frame = P.event("message", **{"from": name, "to": msg["to"], "text": str(msg["text"])[:2000]})
+            targets = [c for c, (_, n) in self.sessions.items() if n == msg["to"]]
+            if not targets:
+                raise P.CtiError(P.BAD_STATE, f"not_connected: {msg['to']} is not connected")
+            if self.deliver is not None:
+                self.deliver([(c, frame) for c in targets])
+            return {"delivered": len(targets)}
+        if cmd == "queue_snapshot":
+            return {"queues": b.snapshot()["queues"]}
+        if cmd == "agent_snapshot":
+            return {"agents": b.snapshot()["agents"]}
+        if cmd == "login":
+            return b.login(name, ready=bool(msg.get("ready", True)), contact=msg.get("contact"))
+        if cmd == "not_ready":
+            return b.not_ready(name, str(msg.get("reason", "")))
+        if cmd == "dial":
+            return b.dial(name, str(msg["number"]))
+        if cmd in ("consult", "conference"):
+            return getattr(b, cmd)(name, str(msg["target"]))
+        if cmd == "transfer":
+            return b.transfer(name, str(msg["target"]), attended=bool(msg.get("attended", False)))
+        if cmd == "pickup":
+            return b.pickup(name, str(msg["call"]))
+        if cmd == "dnd":
+            return b.dnd(name, bool(msg["on"]))
+        if cmd == "monitor":
+            return b.monitor(name, str(msg["agent"]), str(msg["mode"]))
+        if cmd == "force_logout":
+            return b.force_logout(str(msg["agent"]))
+        if cmd == "force_state":
+            return b.force_state(str(msg["agent"]), str(msg["state"]), str(msg.get("reason", "supervisor")))
+        return getattr(b, cmd)(name)
