@@ -218,3 +218,29 @@ def test_star_during_the_greeting_logs_the_owner_in(tmp_path):
     alice.dial("13#")
     run_until_played(eng, prompts, "vm_no_more")
     assert vm.messages("600") == [] and "vm_leave_message" in prompts.played
+
+
+def test_owner_records_a_greeting_that_the_next_caller_hears(tmp_path):
+    eng, ends, centre, prompts = centre_engine(tmp_path, script="voicemail_greeting")
+    vm = centre.voicemail()
+    vm.add_mailbox("700", "55", extension=1)
+    alice, bob = ends["alice"], ends["bob"]
+    alice.off_hook()
+    run_until_played(eng, prompts, "vm_enter_pin")
+    alice.dial("55#")
+    run_until_played(eng, prompts, "vm_record_greeting")
+    eng.run(seconds=0.5)
+    alice.write_audio(voice(2.0, seed=5))
+    run_until_played(eng, prompts, "vm_greeting_saved", seconds=10)
+    box = vm.mailbox("700")
+    assert box.greeting == vm.greeting_path("700") and os.path.exists(box.greeting)
+    assert 1.5 < sf.info(box.greeting).duration < 2.6
+    assert not [f for f in os.listdir(tmp_path / "voicemail" / "700") if f.endswith(".new.wav")]
+
+    async def deposit_700(call):
+        return await call.handoff("voicemail", mailbox="700")
+
+    eng.router = lambda leg: deposit_700
+    bob.off_hook()
+    run_until_played(eng, prompts, "vm_leave_message")
+    assert prompts.played[-2:] == [box.greeting, "vm_leave_message"]

@@ -97,6 +97,16 @@ class Voicemail:
         row = self.db.execute("SELECT * FROM mailboxes WHERE number = ?", (str(number),)).fetchone()
         return Mailbox(*row) if row else None
 
+    def greeting_path(self, number):
+        """Return where the mailbox's own recorded greeting lives (folder/NUMBER/greeting.wav)."""
+        return os.path.join(self.folder, str(number), "greeting.wav")
+
+    def set_greeting(self, number, path):
+        """Make path (None: the default greeting) the mailbox's greeting; return the Mailbox."""
+        self.db.execute("UPDATE mailboxes SET greeting = ? WHERE number = ?",
+                        (None if path is None else os.fspath(path), str(number)))
+        return self.mailbox(number)
+
     def mailbox_of_extension(self, channel):
         """Return the Mailbox whose MWI goes to this FXS channel, or None."""
         row = self.db.execute("SELECT * FROM mailboxes WHERE extension = ? ORDER BY number", (channel,)).fetchone()

@@ -52,6 +52,15 @@ async def deposit(call, vm, number, max_seconds=120.0, silence_stop=4.0):
     return msg_id
 
 
+def own_mailbox(call, vm, mailbox=None):
+    """Return mailbox, or when None and the call comes from an extension, the number of the mailbox
+    whose MWI extension that is (else None)."""
+    if mailbox is None and call.leg.tech == "fxs":
+        own = vm.mailbox_of_extension(call.leg.channel)
+        mailbox = own.number if own is not None else None
+    return mailbox
+
+
 async def _ask_pin(call, vm, number, tries):
     for _ in range(tries):
         box = number
@@ -96,6 +105,32 @@ async def retrieve(call, vm, number=None, tries=3, lang="en"):
     await call.play("goodbye")
     await call.hangup()
     return summary
+
+
+async def record_greeting(call, vm, number=None, tries=3, max_seconds=30.0):
+    """Log in, record the mailbox's greeting after the tone (ended by # or silence), play it back and
+    keep it; return the greeting's path, or None (login failed or nothing said)."""
+    await call.answer()
+    box = await _ask_pin(call, vm, number, tries)
+    if box is None:
+        await call.play("goodbye")
+        await call.hangup()
+        return None
+    await call.play("vm_record_greeting")
+    final = vm.greeting_path(box)
+    part = final[:-4] + ".new.wav"
+    await call.record(part, max_seconds=max_seconds, silence_stop=3.0)
+    if _seconds(part) < vm.min_seconds:
+        if os.path.exists(part):
+            os.remove(part)
+        await call.play("no_input")
+        return None
+    os.replace(part, final)  # callers mid-greeting keep hearing the old one: it is already in memory
+    vm.set_greeting(box, final)
+    call.log(f"voicemail greeting of {box} recorded")
+    await call.play([read_audio(final), "vm_greeting_saved", "goodbye"])
+    await call.hangup()
+    return final
 
 
 async def _one_message(call, vm, msg, summary, lang):

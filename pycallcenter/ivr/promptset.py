@@ -56,6 +56,8 @@ SCRIPT_PROMPTS = {
     "vm_message_kept": ("en-us", "Message saved."),
     "callback_not_valid": ("en-us", "Sorry, that number is not valid."),
     "operator_unavailable": ("en-us", "The operator is not available. Please leave a message."),
+    "vm_record_greeting": ("en-us", "After the tone, say your greeting, then press pound."),
+    "vm_greeting_saved": ("en-us", "Your greeting has been saved."),
 }
 
 
