@@ -52,7 +52,7 @@ class Engine:
     def add(self, adapter):
         """Register a trunk adapter; return it."""
         self.adapters.append(adapter)
-        for ch in getattr(adapter, "lines", {}) or getattr(adapter, "offset_of", {}):
+        for ch in getattr(adapter, "lines", None) or getattr(adapter, "offset_of", {}):
             self._adapter_of[ch] = adapter
         return adapter
 
