@@ -78,15 +78,22 @@ async def _ask_pin(call, vm, number, tries):
     return None
 
 
-async def retrieve(call, vm, number=None, tries=3, lang="en"):
-    """Log in (mailbox if not given, then PIN, ``tries`` attempts), say the counts and walk the new, then
-    the saved messages with 1 replay / 2 save / 3 delete / 4 skip / * exit. Return a summary dict
-    (mailbox, heard, saved, deleted message ids; None when the login failed)."""
+async def _login(call, vm, number, tries):
+    """Answer and ask for the PIN; return the mailbox, or None after saying goodbye and hanging up."""
     await call.answer()
     box = await _ask_pin(call, vm, number, tries)
     if box is None:
         await call.play("goodbye")
         await call.hangup()
+    return box
+
+
+async def retrieve(call, vm, number=None, tries=3, lang="en"):
+    """Log in (mailbox if not given, then PIN, ``tries`` attempts), say the counts and walk the new, then
+    the saved messages with 1 replay / 2 save / 3 delete / 4 skip / * exit. Return a summary dict
+    (mailbox, heard, saved, deleted message ids; None when the login failed)."""
+    box = await _login(call, vm, number, tries)
+    if box is None:
         return None
     call.set("voicemail_box", box)
     summary = {"mailbox": box, "heard": [], "saved": [], "deleted": []}
@@ -110,11 +117,8 @@ async def retrieve(call, vm, number=None, tries=3, lang="en"):
 async def record_greeting(call, vm, number=None, tries=3, max_seconds=30.0):
     """Log in, record the mailbox's greeting after the tone (ended by # or silence), play it back and
     keep it; return the greeting's path, or None (login failed or nothing said)."""
-    await call.answer()
-    box = await _ask_pin(call, vm, number, tries)
+    box = await _login(call, vm, number, tries)
     if box is None:
-        await call.play("goodbye")
-        await call.hangup()
         return None
     await call.play("vm_record_greeting")
     final = vm.greeting_path(box)
