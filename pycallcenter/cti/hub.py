@@ -48,7 +48,7 @@ class CtiHub:
         self._queues = None
         self._next_snapshot = 0.0
         self.commands = 0
-        self._publish(engine.now)
+        self.publish(engine.now)
         self.pump = engine.scheduler.spawn(self._run(), "cti:hub", engine.now)
 
     async def _run(self):
@@ -59,7 +59,8 @@ class CtiHub:
         with self._lock:
             return self._snapshot_json
 
-    def _publish(self, now):
+    def publish(self, now=None):
+        """Refresh the snapshot the HTTP side serves; return it (a dict)."""
         snap = self.backend.snapshot()
         text = json.dumps(snap, separators=(",", ":"))
         with self._lock:
@@ -83,7 +84,7 @@ class CtiHub:
             out += self._route(frame)
         if now / SAMPLE_RATE >= self._next_snapshot:
             self._next_snapshot = now / SAMPLE_RATE + self.snapshot_every
-            snap = self._publish(now)
+            snap = self.publish(now)
             if snap["queues"] != self._queues:
                 self._queues = snap["queues"]
                 frame = P.event("queue_stats", time=snap["time"], queues=snap["queues"])
