@@ -1,0 +1,77 @@
+"""The one storage schema: tables and typed columns, rendered as DDL for SQLite or PostgreSQL.
+
+Every table carries ``appliance`` so several boxes can share one PostgreSQL reporting database;
+JSON columns hold the open-ended parts (call variables, ACD event fields, fax details) as text so the
+same rows read back the same from either backend.
+"""
+# column types: "key" (auto id), "text", "real", "int", "json" (text holding JSON)
+TABLES = {
+    "cdr": [
+        ("id", "key"), ("appliance", "text"), ("call_id", "text"),
+        ("start_time", "text"), ("answer_time", "text"), ("end_time", "text"),
+        ("start_s", "real"), ("answer_s", "real"), ("end_s", "real"),
+        ("caller", "text"), ("caller_name", "text"), ("called", "text"), ("channels", "text"), ("tech", "text"),
+        ("direction", "text"), ("duration", "real"), ("billsec", "real"), ("cause", "int"),
+        ("disposition", "text"), ("queue", "text"), ("agent", "text"), ("vars", "json"), ("recordings", "json"),
+    ],
+    "queue_log": [
+        ("id", "key"), ("appliance", "text"), ("time", "real"), ("iso", "text"), ("call_id", "text"),
+        ("queue", "text"), ("agent", "text"), ("event", "text"), ("data", "json"),
+    ],
+    "recordings": [
+        ("id", "key"), ("appliance", "text"), ("call_id", "text"), ("leg_id", "text"), ("path", "text"),
+        ("seconds", "real"), ("voice_ratio", "real"), ("queue", "text"), ("agent", "text"),
+        ("created", "text"), ("data", "json"),
+    ],
+    "fax_log": [
+        ("id", "key"), ("appliance", "text"), ("call_id", "text"), ("created", "text"), ("direction", "text"),
+        ("caller", "text"), ("called", "text"), ("ok", "int"), ("pages", "int"), ("remote_ident", "text"),
+        ("path", "text"), ("data", "json"),
+    ],
+    "voicemail_index": [
+        ("id", "key"), ("appliance", "text"), ("mailbox", "text"), ("message_id", "text"), ("call_id", "text"),
+        ("caller", "text"), ("created", "text"), ("seconds", "real"), ("folder", "text"), ("heard", "int"),
+        ("path", "text"), ("data", "json"),
+    ],
+    # one row per appliance, replaced every second or so by `pycallcenter run`: what the CTI server and
+    # the wallboard read for live figures when they are not on the same box
+    "live_status": [
+        ("appliance", "pkey"), ("updated", "text"), ("status", "json"),
+    ],
+}
+
+INDEXES = [
+    ("cdr", ("start_s",)), ("cdr", ("call_id",)), ("queue_log", ("time",)), ("queue_log", ("call_id",)),
+    ("recordings", ("call_id",)), ("fax_log", ("call_id",)), ("voicemail_index", ("mailbox",)),
+]
+
+_TYPES = {
+    "sqlite": {"key": "INTEGER PRIMARY KEY AUTOINCREMENT", "pkey": "TEXT PRIMARY KEY", "text": "TEXT",
+               "real": "REAL", "int": "INTEGER", "json": "TEXT"},
+    "postgres": {"key": "BIGSERIAL PRIMARY KEY", "pkey": "TEXT PRIMARY KEY", "text": "TEXT",
+                 "real": "DOUBLE PRECISION", "int": "BIGINT", "json": "TEXT"},
+}
+
+
+def ddl(dialect):
+    """Return the CREATE TABLE / CREATE INDEX statements for a dialect ('sqlite' or 'postgres')."""
+    types = _TYPES[dialect]
+    out = []
+    for table, cols in TABLES.items():
+        body = ", ".join(f"{name} {types[kind]}" for name, kind in cols)
+        out.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+    for table, cols in INDEXES:
+        out.append(f"CREATE INDEX IF NOT EXISTS {table}_{'_'.join(cols)} ON {table} ({', '.join(cols)})")
+    return out
+
+
+def columns(table):
+    """Return the names of a table's columns, without the auto id; ValueError for an unknown table."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+    return [name for name, kind in TABLES[table] if kind != "key"]
+
+
+def json_columns(table):
+    """Return the set of a table's JSON columns."""
+    return {name for name, kind in TABLES[table] if kind == "json"}
