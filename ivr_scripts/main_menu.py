@@ -17,10 +17,11 @@ async def main(call):
     if choice == "9":
         return await call.handoff("voicemail")
     if choice == "0":
-        await call.play("transferring")
-        result = await call.transfer(centre.operator, timeout=centre.operator_timeout)
-        if result.outcome == "answered":
-            return result
+        if centre.operator is not None:
+            await call.play("transferring")
+            result = await call.transfer(centre.operator, timeout=centre.operator_timeout)
+            if result.outcome == "answered":
+                return result
         await call.play("operator_unavailable")
         return await call.handoff("voicemail", mailbox=centre.general_mailbox)
     await call.play("goodbye")

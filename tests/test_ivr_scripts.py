@@ -50,7 +50,6 @@ def test_business_hours_holidays_and_the_board_clock():
 ])
 def test_after_hours_routing_by_time_of_day_and_holiday_calendar(tmp_path, when, holidays, expect):
     eng, ends, centre, prompts = centre_engine(tmp_path, "after_hours", when=when, holidays=frozenset(holidays))
-    centre.voicemail().add_mailbox(centre.general_mailbox, "0000")
     ends["alice"].off_hook()
     run_until_played(eng, prompts, expect[-1])
     assert prompts.played[1:1 + len(expect)] == expect and prompts.played[0] == "welcome"
@@ -58,7 +57,6 @@ def test_after_hours_routing_by_time_of_day_and_holiday_calendar(tmp_path, when,
 
 def test_menu_retries_invalid_input_and_timeout_then_queue_without_acd_goes_to_voicemail(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path)
-    centre.voicemail().add_mailbox(centre.general_mailbox, "0000")
     ended = _ended_vars(eng)
     alice = ends["alice"]
     alice.off_hook()
@@ -109,7 +107,6 @@ def test_queue_uses_the_acd_when_it_runs_on_the_engine(tmp_path, monkeypatch):
 
 def test_pstn_caller_reaches_the_menu_and_keys_the_sales_queue(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path, "after_hours")
-    centre.voicemail().add_mailbox(centre.general_mailbox, "0000")
     ended = _ended_vars(eng)
     pstn = ends["pstn3"]
     pstn.call("2025550123", "JANE DOE")
@@ -132,7 +129,6 @@ def test_fax_choice_without_a_document_library_says_not_available(tmp_path):
 
 def test_operator_answers_and_is_bridged_else_voicemail(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path, operator="channel/2", operator_timeout=4.0)
-    centre.voicemail().add_mailbox(centre.general_mailbox, "0000")
     alice, bob = ends["alice"], ends["bob"]
     alice.off_hook()
     run_until_played(eng, prompts, "main_menu")
@@ -150,6 +146,17 @@ def test_operator_answers_and_is_bridged_else_voicemail(tmp_path):
     alice.dial("0")
     run_until_played(eng, prompts, "vm_leave_message", seconds=15)
     assert _after(prompts.played, "operator_unavailable")[:1] == ["vm_default_greeting"]
+
+
+def test_without_an_operator_0_goes_to_the_general_mailbox_which_nobody_can_log_in_to(tmp_path):
+    eng, ends, centre, prompts = centre_engine(tmp_path)
+    ends["alice"].off_hook()
+    run_until_played(eng, prompts, "main_menu")
+    ends["alice"].dial("0")
+    run_until_played(eng, prompts, "vm_leave_message")
+    assert _after(prompts.played, "main_menu") == ["operator_unavailable", "vm_default_greeting", "vm_leave_message"]
+    vm = centre.voicemail()
+    assert vm.mailbox("100").owner == "general" and not vm.check_pin("100", "")
 
 
 def test_account_lookup_says_the_balance_after_an_unknown_account(tmp_path):
@@ -244,7 +251,6 @@ def test_a_script_error_goes_to_the_fallback_script(tmp_path):
 
     eng, ends, centre, prompts = centre_engine(tmp_path / "data", broken)
     eng.fallback = ScriptSet(tmp_path).get("example_fallback")
-    centre.voicemail().add_mailbox(centre.general_mailbox, "0000")
     ends["alice"].off_hook()
     run_until_played(eng, prompts, "vm_leave_message")
     assert prompts.played == ["technical_difficulty", "vm_default_greeting", "vm_leave_message"]

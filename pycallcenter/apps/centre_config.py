@@ -27,8 +27,9 @@ class CentreConfig:
     voicemail_db: Optional[str] = None  # default voicemail_dir/voicemail.sqlite
     account_db: Optional[str] = None  # default data_dir/accounts.sqlite
     callback_db: Optional[str] = None  # default data_dir/callbacks.sqlite
-    general_mailbox: str = "100"  # after hours and when no queue can take the call
-    operator: str = "channel/1"  # dial target for 0 in the main menu
+    general_mailbox: str = "100"  # after hours and when no queue can take the call (created if missing)
+    general_mailbox_pin: str = ""  # '' = nobody can log in to it until a PIN is set
+    operator: Optional[str] = None  # dial target for 0 in the main menu ('channel/5', 'pri1/200'); None: voicemail
     operator_timeout: float = 20.0
     fax_library: Any = None  # a pycallcenter.fax DocumentLibrary for fax-on-demand, or None
     lang: str = "en"
@@ -73,6 +74,8 @@ class CentreConfig:
 
             folder = self.path("voicemail_dir")
             self._voicemail = Voicemail(folder, self.voicemail_db, on_mwi=self._message_waiting)
+            if self._voicemail.mailbox(self.general_mailbox) is None:
+                self._voicemail.add_mailbox(self.general_mailbox, self.general_mailbox_pin, owner="general")
         return self._voicemail
 
     def callbacks(self):

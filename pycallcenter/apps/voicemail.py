@@ -84,9 +84,9 @@ class Voicemail:
 
     # --- mailboxes -------------------------------------------------------------------------------
     def add_mailbox(self, number, pin, owner="", extension=None, greeting=None):
-        """Create or replace a mailbox; return it."""
+        """Create or replace a mailbox (PIN '' = no login); return it."""
         number, pin = str(number), str(pin)
-        if not number.isdigit() or not pin.isdigit():
+        if not number.isdigit() or not (pin.isdigit() or pin == ""):
             raise ValueError(f"mailbox number and PIN must be digits, got {number!r} / {pin!r}")
         self.db.execute("INSERT OR REPLACE INTO mailboxes VALUES (?, ?, ?, ?, ?)",
                         (number, pin, owner, extension, None if greeting is None else os.fspath(greeting)))
