@@ -258,3 +258,24 @@ def test_independent_websockets_peer():
             assert [r["type"] for r in replies if r.get("id") in (1, 2)] == ["reply", "reply"]
     finally:
         centre.close()
+
+
+def test_click_to_dial_rings_the_agent_then_the_target_and_bridges(centre):
+    a1 = centre.client("tok-a1")
+    centre.request(a1, {"cmd": "not_ready", "reason": "outbound"})
+    r = centre.request(a1, {"cmd": "dial", "number": "agent2"})
+    assert r["type"] == "reply", r
+    assert centre.request(a1, {"cmd": "dial", "number": "agent2"})["code"] == "bad_state"  # one at a time
+    centre.pump([a1], lambda g: centre.phones["agent1"].ringing)
+    centre.phones["agent1"].off_hook()
+    centre.pump([a1], lambda g: centre.phones["agent2"].ringing)
+    centre.phones["agent2"].off_hook()
+    centre.run(0.5)
+    call = centre.eng.calls[r["call"]]
+    assert [leg.state for leg in call.legs] == ["answered", "answered"]
+    a, b = (leg.id for leg in call.legs)
+    assert any(line.endswith(f" bridged a={a} b={b}") for line in centre.eng.log_lines)
+    centre.request(a1, {"cmd": "hangup"})
+    ended = wait_event(centre, a1, "call_ended")
+    assert ended["call"] == r["call"] and ended["cause"] == 16
+    assert centre.request(a1, {"cmd": "dial", "number": "5551234"})["code"] == "not_supported"  # no trunk set

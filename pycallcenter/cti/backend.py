@@ -5,6 +5,8 @@
 engine, and turns ACD decisions, queue-log lines, engine leg events and agent state changes into
 CTI events. Everything here runs on the engine's thread, called from the hub's per-tick poll.
 """
+import traceback
+
 from pycallcenter.acd.core import AcdError
 from pycallcenter.cti import protocol as P
 from pycallcenter.engine import call as C
@@ -394,11 +396,18 @@ class AcdBackend(Backend):
         if kind == "answered":
             hook = self._on_answer.pop(leg.id, None)
             if hook is not None:
-                hook(leg)
+                try:
+                    hook(leg)
+                except Exception:  # we run inside the engine's notify: never let a CTI action stop the tick
+                    self.engine.log("cti_internal", cmd="on_answer", error="hook")
+                    self.engine.errors.append((leg.call.id if leg.call else None, traceback.format_exc()))
         elif kind == "ended":
             self._on_answer.pop(leg.id, None)
             self._leg_agent.pop(leg.id, None)
             if agent is not None:
+                handset = self.handsets.get(agent)
+                if handset is not None and leg.answered_at is not None:
+                    handset.on_hook()  # a softphone goes idle when its call ends
                 if self._own_legs.get(agent) is leg:
                     del self._own_legs[agent]
                 rec = self._recording.get(agent)

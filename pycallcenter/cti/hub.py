@@ -80,6 +80,16 @@ class CtiHub:
                 self.sessions.pop(conn, None)
             else:
                 out.append((conn, self._handle(conn, msg)))
+        try:
+            out += self._events(now)
+        except Exception:  # a bug in event mapping must not stop the engine's tick
+            self.engine.log("cti_internal", cmd="-", error="events")
+            self.engine.errors.append((None, traceback.format_exc()))
+        if out and self.deliver is not None:
+            self.deliver(out)
+
+    def _events(self, now):
+        out = []
         for frame in self.backend.events():
             out += self._route(frame)
         if now / SAMPLE_RATE >= self._next_snapshot:
@@ -89,8 +99,7 @@ class CtiHub:
                 self._queues = snap["queues"]
                 frame = P.event("queue_stats", time=snap["time"], queues=snap["queues"])
                 out += [(c, frame) for c in self.sessions]
-        if out and self.deliver is not None:
-            self.deliver(out)
+        return out
 
     def _route(self, frame):
         who = frame.get("agent") or frame.get("to")

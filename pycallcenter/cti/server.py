@@ -17,6 +17,7 @@ from pycallcenter.errors import DecodeError
 
 MAX_HEAD = 16384
 MAX_LINE = 65536
+MAX_BUFFER = 1 << 20  # a client that lets this much pile up unread is cut off, not buffered forever
 
 
 class _Conn:
@@ -80,7 +81,7 @@ class CtiServer:
         self.port = s.sockets[0].getsockname()[1]
         self._servers.append(s)
         if self.tcp_port is not None:
-            t = await asyncio.start_server(self._line_client, self.host, self.tcp_port)
+            t = await asyncio.start_server(self._line_client, self.host, self.tcp_port, limit=MAX_LINE)
             self.tcp_port = t.sockets[0].getsockname()[1]
             self._servers.append(t)
 
@@ -109,7 +110,10 @@ class CtiServer:
         for cid, frame in batch:
             c = self.conns.get(cid)
             if c is not None and not c.writer.is_closing():
-                c.send(frame)
+                if c.writer.transport.get_write_buffer_size() > MAX_BUFFER:
+                    self._close(c)
+                else:
+                    c.send(frame)
 
     # --- connections -----------------------------------------------------------------------------
     def _open(self, writer, kind):
