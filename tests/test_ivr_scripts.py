@@ -26,6 +26,14 @@ def _after(played, name):
     return played[played.index(name) + 1:]
 
 
+def _choose(eng, phone, prompts, digit, times=1):
+    """Lift the phone (if times == 1), wait for the main menu prompt, press digit."""
+    if times == 1:
+        phone.off_hook()
+    run_until_played(eng, prompts, "main_menu", times=times)
+    phone.dial(digit)
+
+
 def test_business_hours_holidays_and_the_board_clock():
     c = CentreConfig(holidays=frozenset({dt.date(2026, 12, 25)}))
     assert c.status(dt.datetime(2026, 1, 5, 7, 59)) == "closed"
@@ -98,9 +106,7 @@ def test_queue_uses_the_acd_when_it_runs_on_the_engine(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_binding, "queue_call", fake_queue_call)
     eng, ends, centre, prompts = centre_engine(tmp_path)
     eng.acd_binding = object()
-    ends["alice"].off_hook()
-    run_until_played(eng, prompts, "main_menu")
-    ends["alice"].dial("1")
+    _choose(eng, ends["alice"], prompts, "1")
     eng.run(seconds=2.0)
     assert queued == [("C1", "sales")] and "technical_difficulty" not in prompts.played
 
@@ -120,9 +126,7 @@ def test_pstn_caller_reaches_the_menu_and_keys_the_sales_queue(tmp_path):
 
 def test_fax_choice_without_a_document_library_says_not_available(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path)
-    ends["alice"].off_hook()
-    run_until_played(eng, prompts, "main_menu")
-    ends["alice"].dial("3")
+    _choose(eng, ends["alice"], prompts, "3")
     run_until_played(eng, prompts, "goodbye")
     assert _after(prompts.played, "main_menu") == ["fax_not_available", "goodbye"]
 
@@ -130,9 +134,7 @@ def test_fax_choice_without_a_document_library_says_not_available(tmp_path):
 def test_operator_answers_and_is_bridged_else_voicemail(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path, operator="channel/2", operator_timeout=4.0)
     alice, bob = ends["alice"], ends["bob"]
-    alice.off_hook()
-    run_until_played(eng, prompts, "main_menu")
-    alice.dial("0")
+    _choose(eng, alice, prompts, "0")
     eng.run(seconds=3.0, until=lambda: bob.ringing)
     assert bob.ringing
     bob.off_hook()
@@ -142,17 +144,14 @@ def test_operator_answers_and_is_bridged_else_voicemail(tmp_path):
     alice.on_hook()
     eng.run(seconds=3.0)
     alice.off_hook()  # second call: nobody answers the operator's phone
-    run_until_played(eng, prompts, "main_menu", times=2)
-    alice.dial("0")
+    _choose(eng, alice, prompts, "0", times=2)
     run_until_played(eng, prompts, "vm_leave_message", seconds=15)
     assert _after(prompts.played, "operator_unavailable")[:1] == ["vm_default_greeting"]
 
 
 def test_without_an_operator_0_goes_to_the_general_mailbox_which_nobody_can_log_in_to(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path)
-    ends["alice"].off_hook()
-    run_until_played(eng, prompts, "main_menu")
-    ends["alice"].dial("0")
+    _choose(eng, ends["alice"], prompts, "0")
     run_until_played(eng, prompts, "vm_leave_message")
     assert _after(prompts.played, "main_menu") == ["operator_unavailable", "vm_default_greeting", "vm_leave_message"]
     vm = centre.voicemail()
