@@ -338,6 +338,18 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
     v8 pur = sel(pos, tot / sel(pos, en, ((v8){0} + 1.0f)), (v8){0});
     ok = ok & (pur >= tb->cand_purity);
     v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
+    int busy = 0; /* any lane with a candidate or a run/digit in progress needs the frequency test and decide() */
+    for (int l = 0; l < LANES && gi * LANES + l < s->channels; l++) {
+        const chan_t *st = &s->ch[gi * LANES + l];
+        busy |= d[l] >= 0 || st->on_d >= 0 || st->run_n > 0;
+    }
+    if (!busy) {
+        for (int f = 0; f < 8; f++) {
+            g[GS_PRE(f)] = re[f];
+            g[GS_PIM(f)] = im[f];
+        }
+        return 0;
+    }
     /* frequency test on the chosen row and column bins against the previous block */
     v8i fok = {-1, -1, -1, -1, -1, -1, -1, -1};
     const v8i absmask = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
