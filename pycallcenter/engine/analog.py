@@ -159,7 +159,7 @@ class FxsExtensions(_Adapter):
     def set_message_waiting(self, channel, waiting, fmt="mdmf"):
         """Turn a phone's message-waiting indication on or off: stutter dial tone at every off-hook while
         on, and an on-hook FSK MWI message (MDMF 0x82 with the visual indicator, or SDMF 0x06) as soon
-        as the line is idle."""
+        as the line is idle. The FSK goes without a prior alert (no line reversal or DT-AS)."""
         if waiting:
             self.message_waiting.add(channel)
         else:
@@ -179,6 +179,8 @@ class FxsExtensions(_Adapter):
             if line.state != "idle" or (line.since and now - line.since < self.MWI_IDLE_SAMPLES):
                 continue
             del self._mwi_due[channel]
+            if self.cid_standard == "dtmf":
+                continue  # DTMF caller ID has no message-waiting message: stutter dial tone only
             audio = callerid_signal(CallerId(message_waiting=waiting), self.cid_standard, fmt)
             self.engine.media.play(line.row, [audio])
             self.engine.log("mwi_sent", channel=channel, on=int(waiting), fmt=fmt)
