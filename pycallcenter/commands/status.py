@@ -1,0 +1,82 @@
+"""`pycallcenter status`: spans, alarms, channels, calls, queues and agents of a running centre, read
+from the status file `pycallcenter run` rewrites every second (or from a database's live_status table)."""
+import json
+import os
+import time
+
+STALE_SECONDS = 10.0
+
+
+def register(subparsers):
+    """Add the status command to the CLI."""
+    p = subparsers.add_parser("status", help="show the live state of a running centre")
+    p.add_argument("--data", default="data", help="data folder of the running centre (default ./data)")
+    p.add_argument("--db", help="read every appliance's live status from this database instead")
+    p.add_argument("--json", action="store_true", help="print the raw status JSON")
+    p.set_defaults(func=run)
+
+
+def _alive(pid):
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+def format_status(s, now=None):
+    """Return the status of one appliance as text."""
+    now = time.time() if now is None else now
+    age = now - s.get("updated", now)
+    state = s.get("state", "?")
+    if state == "running" and (age > STALE_SECONDS or ("pid" in s and not _alive(s["pid"]))):
+        state = f"not responding (last update {age:.0f} s ago)"
+    out = [f"appliance {s.get('appliance', '?')}: {state}, board time {s.get('board_seconds', 0):.1f} s, "
+           f"{s.get('cdrs_written', 0)} CDR(s) written"]
+    out.append(f"{'span':>4} {'kind':<4} {'alarms':<16} {'in use':>9}")
+    for sp in s.get("spans", []):
+        out.append(f"{sp['span']:>4} {sp['kind']:<4} {'+'.join(sp['alarms']) or 'OK':<16} {sp['in_use']:>4}/{sp['channels']:<4}")
+    calls = s.get("calls", {})
+    out.append(f"calls: {calls.get('active', 0)} active "
+               + " ".join(f"{k}={v}" for k, v in sorted(calls.get("by_state", {}).items())))
+    for c in calls.get("list", []):
+        out.append(f"  {c['call']:<8} {c['caller'] or '-':>14} -> {c['called'] or '-':<10} ch {','.join(map(str, c['channels'])) or '-':<8}"
+                   f" {c['seconds']:>7.1f} s  {c.get('queue') or ''} {c.get('agent') or ''}".rstrip())
+    for q in s.get("queues", []):
+        sl = "-" if q["service_level"] is None else f"{100 * q['service_level']:.0f}%"
+        out.append(f"queue {q['queue']}: waiting {q['waiting']} (longest {q['longest_wait']:.0f} s), offered {q['offered']},"
+                   f" answered {q['answered']}, abandoned {q['abandoned']}, SL {sl}")
+    if s.get("agents"):
+        out.append("agents: " + ", ".join(f"{a['agent']} {a['state']}" for a in s["agents"]))
+    t = s.get("ticks")
+    if t and t.get("count"):
+        out.append(f"ticks: {t['count']}, mean {1000 * t['seconds_total'] / t['count']:.2f} ms, "
+                   f"max {1000 * t['max']:.2f} ms, overruns {t['overruns']}")
+    return "\n".join(out)
+
+
+def run(args):
+    """Print the status; return 0, or 1 when no centre has published one."""
+    if args.db:
+        from pycallcenter.storage import open_store
+
+        store = open_store(args.db)
+        try:
+            statuses = list(store.live_status().values())
+        finally:
+            store.close()
+    else:
+        path = os.path.join(args.data, "status.json")
+        if not os.path.exists(path):
+            print(f"pycallcenter status: no {path}: is `pycallcenter run` running with --data {args.data}?")
+            return 1
+        with open(path) as f:
+            statuses = [json.load(f)]
+    if not statuses:
+        print("pycallcenter status: no appliance has published a status in that database")
+        return 1
+    if args.json:
+        print(json.dumps(statuses if args.db else statuses[0], indent=1, sort_keys=True))
+    else:
+        print("\n\n".join(format_status(s) for s in statuses))
+    return 0

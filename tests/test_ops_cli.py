@@ -1,0 +1,93 @@
+"""Operations commands: run (in-process and as a process stopped by SIGTERM, with its metrics endpoint),
+status (from the status file and from the database), report (text, HTML with SVG charts, PNG)."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+
+import pytest
+
+from pycallcenter.cli import main
+from pycallcenter.commands.run import Centre, split_config
+from pycallcenter.errors import ConfigError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from engine_rig import ANALOG  # noqa: E402
+
+SCRIPT = """
+async def main(call):
+    await call.answer()
+    call.set("menu", "sales")
+    await call.wait(0.5)
+    await call.hangup()
+"""
+
+
+def _centre_files(tmp_path, extra=""):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "main.py").write_text(SCRIPT)
+    cfg = tmp_path / "centre.toml"
+    cfg.write_text(ANALOG.format(seed=1) + f'\n[centre]\ndata = "data"\nscripts = "scripts"\nappliance = "box1"\n{extra}')
+    return cfg
+
+
+def test_split_config_cuts_the_centre_table_and_keeps_line_numbers():
+    text = '[board]\nlaw = "ulaw"\n[centre]\ndata = "d"\n[[span]]\nspan = 1\n'
+    board, centre = split_config(text)
+    assert board.splitlines() == ['[board]', 'law = "ulaw"', "", "", "[[span]]", "span = 1"]
+    assert centre == {"data": "d"}
+    with pytest.raises(ConfigError, match="unknown key"):
+        split_config("[centre]\ncolour = 1\n")
+
+
+def test_centre_runs_a_call_through_script_cdr_and_status(tmp_path, capsys):
+    c = Centre(_centre_files(tmp_path))
+    c.board.emulator.far_ends["alice"].off_hook()
+    c.loop(seconds=2, fast=True)
+    assert c.writer.written == 1
+    row = c.store.cdrs()[0]
+    assert row["vars"] == {"menu": "sales"} and row["disposition"] == "ANSWERED" and row["appliance"] == "box1"
+    c.close()
+    status = json.loads((tmp_path / "data" / "status.json").read_text())
+    assert status["state"] == "stopped" and status["cdrs_written"] == 1 and len(status["spans"]) == 2
+    assert main(["status", "--data", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "appliance box1: stopped" in out and "1 CDR(s) written" in out and re.search(r"\n\s+1 FXS\s+OK\s+0/2", out)
+    assert main(["status", "--db", str(tmp_path / "data"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["appliance"] == "box1"
+
+
+def test_status_without_a_running_centre_says_so(tmp_path, capsys):
+    assert main(["status", "--data", str(tmp_path)]) == 1
+    assert "is `pycallcenter run` running" in capsys.readouterr().out
+
+
+def test_run_process_serves_metrics_and_stops_on_sigterm(tmp_path):
+    cfg = _centre_files(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "pycallcenter", "run", str(cfg), "--metrics-port", "0"],
+                            stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    try:
+        url = None
+        for line in proc.stdout:
+            m = re.match(r"metrics on (\S+)", line)
+            url = url or (m.group(1) if m else None)
+            if line.startswith("running:"):
+                break
+        assert url, "run printed no metrics address"
+        body = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert 'pycc_channels{span="1"} 2.0' in body and "pycc_board_seconds" in body
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stdout.read()
+        assert proc.wait() == 0 and "stopped after" in rest
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+    status = json.loads((tmp_path / "data" / "status.json").read_text())
+    assert status["state"] == "stopped" and status["ticks"]["count"] > 0
