@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import pytest
 
 from cti_rig import Centre
+from pycallcenter.sim.pstn import Caller
 
 
 def chromium():
@@ -20,10 +21,11 @@ def chromium():
 
 @pytest.fixture(scope="module")
 def busy_centre():
-    """Four callers for sales: agent1 talks to the first, agent2 is on a break, three wait."""
+    """Five callers for sales: agent1 talks to the first, agent2 is on a break, one gives up, three wait."""
     c = Centre()
     for i in range(4):
         c.caller(f"20255501{i:02d}", arrival=0.5 + i)
+    c.pstn.add(Caller("2025550666", "5000", arrival=0.7, patience=4.0))
     c.run(3)
     c.phones["agent1"].off_hook()
     c.run(1)
@@ -48,7 +50,7 @@ def test_http_endpoints(busy_centre):
     snap = json.loads(body)
     assert ctype == "application/json" and snap == busy_centre.hub.backend.snapshot() | {"time": snap["time"]}
     sales = snap["queues"][0]
-    assert (sales["queue"], sales["waiting"], sales["answered"]) == ("sales", 3, 1)
+    assert (sales["queue"], sales["waiting"], sales["answered"], sales["abandoned"]) == ("sales", 3, 1, 1)
     with pytest.raises(urllib.error.HTTPError) as e:
         get(busy_centre, "/nope")
     assert e.value.code == 404
@@ -100,6 +102,8 @@ def test_page_in_headless_chromium_shows_the_api_numbers(busy_centre, tmp_path):
     for q in snap["queues"]:
         p = f"q.{q['queue']}."
         assert v[p + "waiting"] == str(q["waiting"]) and v[f"bar.{q['queue']}"] == str(q["waiting"])
+        for f in ("answered", "abandoned"):
+            assert v[f"today.{q['queue']}.{f}"] == str(q[f])
         assert v[p + "longest_wait"] == mmss(q["longest_wait"])
         sl = "-" if q["service_level"] is None else f"{q['service_level'] * 100:.1f}%"
         assert v[p + "service_level"] == sl

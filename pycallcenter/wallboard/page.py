@@ -1,10 +1,10 @@
 """The wallboard page: HTML, CSS and plain JavaScript in one string (the package ships .py files only).
 
 The script polls ``/api/snapshot`` every second and renders per-queue tiles (waiting, longest
-wait, service level, offered/answered/abandoned, agents by state), the agents table, a bar chart
-of waiting calls per queue and a pie chart of agents by state, both as inline SVG. Every number
-sits in an element with a ``data-k`` key (``q.sales.waiting``, ``a.alice.state``) so a test can
-read them from the DOM.
+wait, service level, offered/answered/abandoned, agents by state), the agents table, bar charts
+of waiting calls and of today's answered/abandoned per queue and a pie chart of agents by state,
+all inline SVG. Every number sits in an element with a ``data-k`` key (``q.sales.waiting``,
+``a.alice.state``) so a test can read them from the DOM.
 """
 
 HTML = r"""<!DOCTYPE html>
@@ -20,7 +20,7 @@ h1{font-size:22px;margin:0}h2{font-size:16px;margin:16px 20px 8px;color:#9fb3c8}
 .fig{display:inline-block;margin:0 16px 6px 0}.fig b{display:block;font-size:30px}
 .fig span{font-size:12px;color:#9fb3c8}.warn b{color:#ffb347}.bad b{color:#ff5c5c}.good b{color:#6fdc8c}
 .small{font-size:13px;color:#c9d6e2}
-#charts{display:flex;flex-wrap:wrap;gap:20px;padding:0 20px}
+#charts{display:flex;flex-wrap:wrap;gap:16px;padding:0 20px}
 .chart{background:#1e3142;border-radius:8px;padding:10px}
 table{border-collapse:collapse;margin:0 20px 20px;min-width:600px}
 th,td{padding:5px 12px;text-align:left;border-bottom:1px solid #2c4358;font-size:14px}
@@ -31,8 +31,9 @@ th{color:#9fb3c8}.st{padding:2px 8px;border-radius:4px;color:#101820;font-weight
 <header><h1>Call centre wallboard</h1><div id="status">connecting&hellip;</div></header>
 <h2>Queues</h2><div id="tiles"></div>
 <h2>Charts</h2><div id="charts">
-<div class="chart"><div class="small">Calls waiting per queue</div><svg id="bar" width="420" height="220"></svg></div>
-<div class="chart"><div class="small">Agents by state</div><svg id="pie" width="360" height="220"></svg></div>
+<div class="chart"><div class="small">Calls waiting per queue</div><svg id="bar" width="360" height="220"></svg></div>
+<div class="chart"><div class="small">Today per queue: answered / abandoned</div><svg id="today" width="360" height="220"></svg></div>
+<div class="chart"><div class="small">Agents by state</div><svg id="pie" width="330" height="220"></svg></div>
 </div>
 <h2>Agents</h2>
 <table><thead><tr><th>Agent</th><th>State</th><th>Reason</th><th>Calls</th><th>Talk time</th><th>Queues</th></tr></thead>
@@ -69,7 +70,7 @@ function tiles(snap){
 }
 function bar(snap){
   var svg=document.getElementById("bar");svg.textContent="";
-  var W=420,H=220,pad=30,qs=snap.queues,max=1;
+  var W=360,H=220,pad=30,qs=snap.queues,max=1;
   qs.forEach(function(q){max=Math.max(max,q.waiting);});
   svg.appendChild(sv("line",{x1:pad,y1:H-pad,x2:W-10,y2:H-pad,stroke:"#9fb3c8"}));
   var bw=Math.min(60,(W-pad-20)/Math.max(1,qs.length)-10);
@@ -79,6 +80,24 @@ function bar(snap){
     svg.appendChild(sv("text",{x:x+bw/2,y:H-pad-h-4,fill:"#fff","text-anchor":"middle","font-size":"13"},String(q.waiting)));
     svg.appendChild(sv("text",{x:x+bw/2,y:H-pad+15,fill:"#9fb3c8","text-anchor":"middle","font-size":"12"},q.queue));
   });
+}
+function today(snap){
+  var svg=document.getElementById("today");svg.textContent="";
+  var W=360,H=220,pad=30,qs=snap.queues,max=1,series=[["answered","#6fdc8c"],["abandoned","#ff5c5c"]];
+  qs.forEach(function(q){max=Math.max(max,q.answered,q.abandoned);});
+  svg.appendChild(sv("line",{x1:pad,y1:H-pad,x2:W-10,y2:H-pad,stroke:"#9fb3c8"}));
+  var gw=Math.min(100,(W-pad-20)/Math.max(1,qs.length)-14),bw=gw/2;
+  qs.forEach(function(q,i){
+    var x0=pad+10+i*(gw+14);
+    series.forEach(function(s,j){
+      var v=q[s[0]],h=(H-2*pad)*v/max,x=x0+j*bw;
+      svg.appendChild(sv("rect",{x:x,y:H-pad-h,width:bw-2,height:h,fill:s[1],"data-k":"today."+q.queue+"."+s[0],"data-v":v}));
+      svg.appendChild(sv("text",{x:x+bw/2,y:H-pad-h-4,fill:"#fff","text-anchor":"middle","font-size":"12"},String(v)));
+    });
+    svg.appendChild(sv("text",{x:x0+gw/2,y:H-pad+15,fill:"#9fb3c8","text-anchor":"middle","font-size":"12"},q.queue));
+  });
+  series.forEach(function(s,j){svg.appendChild(sv("rect",{x:W-110,y:8+j*18,width:12,height:12,fill:s[1]}));
+    svg.appendChild(sv("text",{x:W-92,y:18+j*18,fill:"#e8eef2","font-size":"12"},s[0]));});
 }
 function pie(snap){
   var svg=document.getElementById("pie");svg.textContent="";
@@ -111,7 +130,7 @@ function agents(snap){
   });
 }
 function render(snap){
-  tiles(snap);bar(snap);pie(snap);agents(snap);
+  tiles(snap);bar(snap);today(snap);pie(snap);agents(snap);
   var s=document.getElementById("status");s.textContent="board time "+mmss(snap.time);s.setAttribute("data-time",String(snap.time));
   document.body.setAttribute("data-rendered","1");
 }
