@@ -1,0 +1,317 @@
+"""The ACD on the call engine: decisions become engine actions.
+
+An offer rings the agent's phone (``engine.originate(contact)`` inside the caller's call, showing the
+caller's number), an answer on that leg tells the ACD, a connect bridges caller and agent, a cancel
+hangs the ringing leg up, and legs ending become abandons or completions. Waiting callers hear music
+on hold (a looping prompt) and, when the queue announces, whatever ``announcer(position, wait)``
+returns. ACD timers run from a task the engine's scheduler polls every tick. Times given to the ACD
+are board seconds.
+
+Scripts use :func:`queue_call`::
+
+    async def main(call):
+        await call.answer()
+        result = await queue_call(call, "sales")   # waits, talks, returns when the conversation ends
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from pycallcenter.acd.core import CONNECTED, RINGING, TALKING, Acd
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine import call as C
+from pycallcenter.engine.scheduler import CallHangup, Op
+
+
+class QueueResult(NamedTuple):
+    """How a queued call left the queue: outcome answered, overflow, leave or callback."""
+
+    outcome: str
+    agent: Optional[str] = None
+    leg: Optional[C.Leg] = None
+    target: Optional[str] = None  # overflow target: 'voicemail', 'callback', ...
+    reason: Optional[str] = None  # leave/overflow reason: timeout, no_agents, all_paused, closed, empty
+
+
+def default_moh(seconds=4.0, level=2000):
+    """Return a soft looping melody (int16) used as music on hold when no prompt is given."""
+    notes = [523.25, 659.25, 783.99, 659.25]
+    n = int(seconds * SAMPLE_RATE / len(notes))
+    t = np.arange(n) / SAMPLE_RATE
+    fade = np.minimum(1.0, np.minimum(t, t[::-1]) * 40)
+    return np.concatenate([(level * fade * np.sin(2 * np.pi * f * t)).astype(np.int16) for f in notes])
+
+
+class _Pump(Op):
+    """Never finishes: runs the ACD's timers once per tick."""
+
+    def __init__(self, binding):
+        self.binding = binding
+
+    def poll(self, now):
+        self.binding.poll(now)
+
+
+class QueueOp(Op):
+    """Wait in a queue (music on hold, announcements) until answered, overflowed or told to leave."""
+
+    def __init__(self, binding, ivr, queue=None, priority=0, skill=None, data=None):
+        self.binding, self.ivr, self.leg = binding, ivr, ivr.leg
+        self.queue, self.priority, self.skill, self.data = queue, priority, skill, data
+        self.speaking = False
+
+    def start(self, now):
+        b, cid = self.binding, self.leg.call.id
+        if not self.leg.active:
+            self.fail(CallHangup(self.leg.cause))
+            return
+        b.waiting[cid] = self
+        done = b.results.pop(cid, None)  # connected while the script was between ops (transfers)
+        if done is not None:
+            self.finish(done)
+            return
+        self._moh()
+        if self.queue is not None:
+            data = dict(self.leg.call.vars)
+            data.update(self.data or {})
+            b.apply(b.acd.enter(cid, self.queue, b.seconds(now), caller=self.leg.caller, priority=self.priority,
+                                skill=self.skill, data=data))
+
+    def _moh(self):
+        media = self.binding.engine.media
+        media.play(self.leg.row, [self.binding.moh])
+        self.speaking = False
+
+    def say(self, prompts):
+        """Play an announcement, then go back to music."""
+        self.binding.engine.media.play(self.leg.row, prompts)
+        self.speaking = True
+
+    def poll(self, now):
+        if not self.leg.active:
+            self.fail(CallHangup(self.leg.cause))
+        elif self.leg.row not in self.binding.engine.media.players:
+            self._moh()
+
+    def finish(self, result=None):
+        self.binding.waiting.pop(self.leg.call.id, None)
+        if result is not None and result.outcome != "answered" and self.leg.active:
+            self.binding.engine.media.stop(self.leg.row)
+        super().finish(result)
+
+    def cancel(self):
+        self.binding.waiting.pop(self.leg.call.id, None)
+        if self.leg.active:
+            self.binding.engine.media.stop(self.leg.row)
+
+
+class AcdBinding:
+    """Runs an Acd on an Engine; ``engine.acd_binding`` points back here for :func:`queue_call`."""
+
+    def __init__(self, engine, acd: Acd, moh=None, announcer=None, callback_trunk=None):
+        self.engine, self.acd = engine, acd
+        self.moh = default_moh() if moh is None else np.asarray(moh, np.int16)
+        self.announcer = announcer  # fn(position, expected_wait) -> prompts, or None to only log
+        self.callback_trunk = callback_trunk  # trunk name for callbacks ('pri1', 'pstn2')
+        self.waiting = {}  # call id -> QueueOp
+        self.results = {}  # call id -> QueueResult not yet collected by a QueueOp
+        self.agent_leg = {}  # agent -> their ringing or talking Leg
+        self.leg_owner = {}  # leg id -> (agent, call id)
+        self.decisions = []  # everything applied, for tests and CTI event feeds
+        engine.listeners.append(self)
+        engine.acd_binding = self
+        self.pump = engine.scheduler.spawn(self._pump(), "acd:pump", engine.now)
+
+    async def _pump(self):
+        await _Pump(self)
+
+    def seconds(self, samples=None):
+        """Return board time in seconds (now, or of a sample time)."""
+        return (self.engine.now if samples is None else samples) / SAMPLE_RATE
+
+    def poll(self, now):
+        """Run the ACD timers that are due."""
+        due = self.acd.next_deadline()
+        if due is not None and due <= now / SAMPLE_RATE:
+            self.apply(self.acd.tick(now / SAMPLE_RATE))
+
+    # --- decisions -> engine ------------------------------------------------------------------------
+    def apply(self, decisions):
+        """Carry out ACD decisions on the engine."""
+        work = list(decisions)
+        while work:
+            d = work.pop(0)
+            self.decisions.append(d)
+            self.engine.log("acd_" + d.kind, call=d.call, agent=d.agent or "-")
+            work.extend(getattr(self, "_do_" + d.kind)(d) or [])
+
+    def _do_offer(self, d):
+        call = self.engine.calls.get(d.call)
+        first = call.caller_leg if call is not None else None
+        number = d.data.get("callback") or (first.caller if first is not None else "")
+        name = first.caller_name if first is not None else ""
+        try:
+            leg = self.engine.originate(d.data["contact"], caller=number, caller_name=name, call=call)
+        except ValueError:
+            leg = None
+        if leg is None:  # the phone is off hook or the trunk is full
+            return self.acd.decline(d.agent, d.call, self.seconds())
+        self.agent_leg[d.agent] = leg
+        self.leg_owner[leg.id] = (d.agent, d.call)
+        return []
+
+    def _do_cancel(self, d):
+        leg = self.agent_leg.pop(d.agent, None)
+        if leg is not None:
+            self.leg_owner.pop(leg.id, None)
+            if leg.active:
+                leg.hangup(C.NORMAL_CLEARING)
+
+    def _do_connect(self, d):
+        leg = self.agent_leg.get(d.agent)
+        call = self.engine.calls.get(d.call)
+        first = call.caller_leg if call is not None else None
+        if call is not None:
+            call.queue, call.agent = d.data["queue"], d.agent
+        if d.data.get("callback"):
+            return self._callback(d, leg)
+        if first is not None and first.active and leg is not None and leg.active:
+            self.engine.media.stop(first.row)
+            self.engine.bridge(first, leg)
+        result = QueueResult("answered", d.agent, leg)
+        op = self.waiting.get(d.call)
+        if op is not None:
+            op.finish(result)
+        else:
+            self.results[d.call] = result
+        return []
+
+    def _callback(self, d, agent_leg):
+        """The agent answered a callback: dial the caller on the callback trunk and join them."""
+        target = f"{self.callback_trunk}/{d.data['callback']}"
+
+        async def dial_back(ivr):
+            r = await ivr.dial(target, timeout=45)
+            if r.outcome == "answered":
+                await ivr.bridge(r.leg)
+            await ivr.hangup()
+
+        if agent_leg is not None and self.callback_trunk:
+            self.engine.start_script(agent_leg, dial_back)
+        return []
+
+    def _do_announce(self, d):
+        op = self.waiting.get(d.call)
+        if op is not None and self.announcer is not None:
+            op.say(self.announcer(d.data["position"], d.data["expected_wait"]))
+
+    def _do_overflow(self, d):
+        if d.data["target"].startswith("queue:"):
+            return  # still waiting, in the other queue
+        op = self.waiting.get(d.call)
+        if op is not None:
+            op.finish(QueueResult("overflow", target=d.data["target"], reason=d.data["reason"]))
+
+    def _do_leave(self, d):
+        op = self.waiting.get(d.call)
+        if op is not None:
+            op.finish(QueueResult("leave", reason=d.data["reason"]))
+
+    def _do_paused(self, d):
+        pass  # auto-pause: already in the queue log; CTI servers read self.decisions
+
+    # --- engine events -> ACD -----------------------------------------------------------------------
+    def on_leg_event(self, kind, leg):
+        """Engine listener: answers of agent legs and ends of any leg the ACD knows."""
+        now = self.seconds()
+        owner = self.leg_owner.get(leg.id)
+        if owner is not None:
+            agent, cid = owner
+            a = self.acd.agents[agent]
+            if kind == "answered" and a.activity == RINGING and a.call == cid:
+                self.apply(self.acd.answer(agent, cid, now))
+            elif kind == "ended":
+                self.leg_owner.pop(leg.id, None)
+                if self.agent_leg.get(agent) is leg:
+                    del self.agent_leg[agent]
+                if a.activity == RINGING and a.call == cid:
+                    self.apply(self.acd.decline(agent, cid, now))
+                elif a.activity == TALKING and a.call == cid:
+                    self.apply(self.acd.hangup(cid, now))
+            return
+        if kind == "ended" and leg.call is not None and leg is leg.call.caller_leg:
+            c = self.acd.calls.get(leg.call.id)
+            if c is not None and not (c.callback and c.state != CONNECTED):
+                self.apply(self.acd.hangup(c.id, now))
+
+    # --- the agent API (what a CTI server exposes) --------------------------------------------------
+    def hangup(self, agent):
+        """Hang up the agent's call."""
+        leg = self.agent_leg.get(agent)
+        if leg is not None and leg.active:
+            leg.hangup(C.NORMAL_CLEARING)
+
+    def hold(self, agent, on=True):
+        """Put the agent's caller on hold (they hear music) or take them off hold."""
+        self.apply(self.acd.hold(agent, self.seconds(), on))
+        call = self.engine.calls.get(self.acd.agents[agent].call)
+        leg = self.agent_leg.get(agent)
+        if call is None or leg is None:
+            return
+        first = call.caller_leg
+        if on:
+            self.engine.media.isolate(first.row)
+            self.engine.media.play(first.row, [self.moh] * 100)
+        else:
+            self.engine.bridge(first, leg)
+
+    def transfer(self, agent, target, attended=False):
+        """Transfer the agent's call to 'queue:NAME' or another agent; the agent's leg is released."""
+        leg = self.agent_leg.get(agent)
+        cid = self.acd.agents[agent].call if agent in self.acd.agents else None
+        decisions = self.acd.transfer(agent, target, self.seconds(), attended)
+        if leg is not None:
+            self.leg_owner.pop(leg.id, None)
+            self.agent_leg.pop(agent, None)
+            call = self.engine.calls.get(cid)
+            if call is not None and call.caller_leg.active:
+                self.engine.media.isolate(call.caller_leg.row)
+                self.engine.media.play(call.caller_leg.row, [self.moh] * 100)
+            leg.hangup(C.NORMAL_CLEARING)
+        self.apply(decisions)
+
+    def listen(self, supervisor_leg, agent, whisper=False, barge=False):
+        """Let a supervisor's leg hear an agent's call; whisper: the agent hears them too; barge: both do."""
+        media = self.engine.media
+        leg = self.agent_leg.get(agent)
+        call = self.engine.calls.get(self.acd.agents[agent].call)
+        if leg is None or call is None:
+            raise ValueError(f"{agent} is not in a call")
+        first = call.caller_leg
+        media.link(supervisor_leg.row, leg.row)
+        media.link(supervisor_leg.row, first.row)
+        if whisper or barge:
+            media.link(leg.row, supervisor_leg.row)
+        if barge:
+            media.link(first.row, supervisor_leg.row)
+        self.engine.log("acd_listen", agent=agent, leg=supervisor_leg.id, mode="barge" if barge else
+                        "whisper" if whisper else "listen")
+
+
+async def queue_call(call, queue, priority=0, skill=None, data=None, talk=True):
+    """Queue a call (an IvrCall); return a QueueResult. With talk=True (default) an answered call is
+    bridged to the agent until the conversation ends (following transfers); otherwise it returns on answer."""
+    binding = call.engine.acd_binding
+    op = QueueOp(binding, call, queue, priority, skill, data)
+    while True:
+        result = await op
+        if result.outcome != "answered" or not talk or result.leg is None:
+            return result
+        try:
+            await call.bridge(result.leg)
+        except CallHangup:
+            return result  # the caller hung up: the conversation is over
+        c = binding.acd.calls.get(call.id)
+        if not call.leg.active or (call.id not in binding.results and (c is None or c.state == CONNECTED)):
+            return result
+        op = QueueOp(binding, call)  # transferred back into a queue or to another agent: keep waiting

@@ -1,0 +1,105 @@
+"""The ACD on the emulated board: PSTN callers on a PRI span queue for simulated agents at FXS phones."""
+from test_sim import CFG as BOARD  # the same centre: a PRI span and two agent phones (channels 32, 33)
+
+from pycallcenter.acd.config import build_on_engine
+from pycallcenter.acd.engine_binding import queue_call
+from pycallcenter.acd.stats import day_report
+from pycallcenter.drivers import open_board, parse_config
+from pycallcenter.engine.engine import Engine
+from pycallcenter.sim import agents as sim_agents
+from pycallcenter.sim.pstn import Caller, PstnSimulator
+
+
+
+ACD = {
+    "queue": [{"name": "sales", "strategy": "linear", "wrapup": 2, "ring_timeout": 20, "max_wait": 60,
+               "overflow": "voicemail"}],
+    "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}},
+              {"name": "agent2", "contact": "channel/33", "queues": {"sales": 0}}],
+}
+
+
+def _centre(config=ACD):
+    board = open_board(parse_config(BOARD))
+    pstn = PstnSimulator(board)
+    eng = Engine(board, tone_plan="etsi")
+    eng.auto_trunks()
+    binding = build_on_engine(eng, config)
+    phones = [board.emulator.far_ends[n] for n in ("agent1", "agent2")]
+    if hasattr(sim_agents, "AgentPool"):  # batched agents (one tick call for the pool)
+        agents = [sim_agents.AgentPool(phones, ["agent1", "agent2"], pstn, plan="etsi")]
+    else:
+        agents = [sim_agents.AgentPhone(p, n, pstn, plan="etsi") for p, n in zip(phones, ("agent1", "agent2"))]
+    results = {}
+
+    async def script(call):
+        await call.answer()
+        results[call.caller] = await queue_call(call, "sales")
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    return eng, pstn, agents, binding, results
+
+
+def _run(eng, agents, seconds):
+    for _ in range(int(seconds * 50)):
+        eng.tick()
+        for a in agents:
+            a.tick(eng.now)
+
+
+def test_three_callers_two_agents_queue_then_everyone_is_served_and_idle():
+    eng, pstn, agents, binding, results = _centre()
+    for i, t in enumerate((1.0, 1.5, 2.0)):
+        pstn.add(Caller(f"20255501{i:02d}", "5000", arrival=t, talk=5))
+    _run(eng, agents, 40)
+    by = {c.number: c for c in pstn.done}
+    assert set(by) == {"2025550100", "2025550101", "2025550102"}
+    assert all(c.agent is not None and not c.abandoned for c in by.values())
+    assert by["2025550100"].agent == "agent1"  # linear: the first member first
+    assert by["2025550101"].agent == "agent2"
+    # the third waited for an agent to finish talking and wrapping up
+    assert by["2025550102"].agent_at - by["2025550102"].answered > 5
+    assert {r.outcome for r in results.values()} == {"answered"}
+    acd = binding.acd
+    assert [acd.agents[n].state for n in ("agent1", "agent2")] == ["ready", "ready"]
+    assert not acd.calls and not eng.calls and not eng.legs
+    events = [e.event for e in acd.qlog if e.call != "-"]
+    assert events.count("ENTER") == 3 and events.count("CONNECT") == 3 and events.count("COMPLETE") == 3
+    assert events.count("WRAPUPEND") == 3
+    r = day_report(acd.qlog, 0, 40)
+    assert (r["offered"], r["answered"], r["abandoned"]) == (3, 3, 0)
+    assert 5 <= r["aht"] <= 10  # about 5 s talk + 2 s wrap-up (+ the time the hang-up takes)
+
+
+def test_caller_who_gives_up_in_queue_is_an_abandon_and_agents_stay_free():
+    cfg = {"queue": [{"name": "sales", "strategy": "linear", "wrapup": 0}],
+           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}, "ready": False}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    pstn.add(Caller("2025550150", "5000", arrival=0.5, patience=4.0))
+    _run(eng, agents, 8)
+    (caller,) = pstn.done
+    assert caller.abandoned
+    acd = binding.acd
+    (ab,) = [e for e in acd.qlog if e.event == "ABANDON"]
+    assert 3.0 <= ab.data["wait"] <= 5.0
+    assert not acd.calls and acd.agents["agent1"].state == "paused"
+    assert acd.queues["sales"].today["abandoned"] == 1
+
+
+def test_agent_who_does_not_answer_is_skipped_and_max_wait_overflows():
+    cfg = {"queue": [{"name": "sales", "strategy": "linear", "ring_timeout": 3, "max_wait": 12,
+                      "overflow": "voicemail", "auto_pause_after": 1}],
+           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    pstn.add(Caller("2025550160", "5000", arrival=0.5, patience=60.0))
+    agents.clear()  # nobody picks up the phone
+    _run(eng, [], 16)
+    acd = binding.acd
+    events = [e.event for e in acd.qlog]
+    assert "RINGNOANSWER" in events and "EXITWITHTIMEOUT" in events
+    assert acd.agents["agent1"].state == "paused" and acd.agents["agent1"].reason == "auto"
+    (r,) = results.values()
+    assert (r.outcome, r.target, r.reason) == ("overflow", "voicemail", "timeout")
+    phone = eng.board.emulator.far_ends["agent1"]
+    assert not phone.ringing
