@@ -164,6 +164,7 @@ def test_blind_transfer_carries_the_call_data_to_the_next_agent(centre):
     wait_event(centre, a2, "call_answered")
     acd = centre.binding.acd
     assert acd.agents["agent2"].state == "talking" and acd.agents["agent1"].state != "talking"
+    assert centre.eng.calls[pop["call"]].caller_leg.active and not centre.pstn.done
 
 
 def test_attended_transfer_and_conference(centre):
@@ -179,6 +180,12 @@ def test_attended_transfer_and_conference(centre):
     assert centre.request(a1, {"cmd": "conference", "target": "agent2"})["type"] == "reply"
     conf = wait_event(centre, a1, "call_conferenced")
     assert conf["parties"] == 3 and conf["call"] == pop["call"]
+    # agent1 leaves: agent2 keeps the caller (the call is handed over, not cleared)
+    assert centre.request(a1, {"cmd": "hangup"})["type"] == "reply"
+    centre.run(2.0)
+    acd = centre.binding.acd
+    assert acd.agents["agent2"].state == "talking" and acd.agents["agent2"].call == pop["call"]
+    assert centre.eng.calls[pop["call"]].caller_leg.active and not centre.pstn.done
 
 
 def test_attended_transfer_hands_the_call_over(centre):
@@ -199,6 +206,10 @@ def test_attended_transfer_hands_the_call_over(centre):
     centre.run(0.5)
     assert acd.agents["agent2"].state == "talking" and acd.agents["agent2"].call == pop["call"]
     assert acd.agents["agent1"].state == "wrapup"
+    call = centre.eng.calls[pop["call"]]  # the caller is still there, now talking to agent2
+    assert call.caller_leg.active and not centre.pstn.done
+    far = centre.binding.agent_leg["agent2"]
+    assert any(line.endswith(f" bridged a={call.caller_leg.id} b={far.id}") for line in centre.eng.log_lines)
 
 
 def test_supervisor_monitor_force_state_and_messages(centre):

@@ -66,6 +66,7 @@ class AcdBackend(Backend):
         self._consult = {}  # agent -> consultation leg
         self._recording = {}  # agent -> Recorder
         self._own_legs = {}  # agent -> leg of a call the agent placed (dial), not an ACD call
+        self._conference = {}  # agent -> (third party's leg, target as given) of the agent's conference
         self.engine.listeners.insert(0, self)  # before the binding forgets whose leg ended
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -152,8 +153,16 @@ class AcdBackend(Backend):
         return {"call": a.call}
 
     def hangup(self, agent):
-        """Hang up the agent's call (and the handset, when we hold it)."""
+        """Hang up the agent's call. An agent leaving a conference with another agent hands the call
+        over to them (an attended transfer), so the caller and that agent stay connected."""
         leg = self._leg(agent)
+        conf = self._conference.pop(agent, None)
+        if conf is not None:
+            far, target = conf
+            a = self.acd.agents[agent]
+            if far.active and target in self.acd.agents and a.activity == "talking":
+                self._consult[agent] = far
+                return self.transfer(agent, target, attended=True)
         leg.hangup(C.NORMAL_CLEARING)
         return {}
 
@@ -242,12 +251,14 @@ class AcdBackend(Backend):
         members = lambda f: [l for l in (call.caller_leg, leg, f) if l is not None and l.active]  # noqa: E731
         if far is not None and far.state == C.ANSWERED:
             self.engine.conference(members(far))
+            self._conference[agent] = (far, target)
             self._out.append(P.event("call_conferenced", agent=agent, call=call.id, parties=len(members(far))))
             return {}
         far = self._originate(self._target(target), call=call, caller=agent)
 
         def join(f):
             self.engine.conference(members(f))
+            self._conference[agent] = (f, target)
             self._out.append(P.event("call_conferenced", agent=agent, call=call.id, parties=len(members(f))))
 
         self._on_answer[far.id] = join
@@ -312,7 +323,8 @@ class AcdBackend(Backend):
         a = self._agent(agent)
         if a.activity == "talking":
             self._leg(agent).hangup(C.NORMAL_CLEARING)
-            self.acd.hangup(a.call, self._now()) if a.call in self.acd.calls else None
+            if a.activity == "talking" and a.call in self.acd.calls:  # the line clears later; the ACD now
+                self._apply(self.acd.hangup(a.call, self._now()))
         return self.logout(agent)
 
     @_acd
@@ -418,3 +430,6 @@ class AcdBackend(Backend):
             for who, far in list(self._consult.items()):
                 if far is leg:
                     del self._consult[who]
+            for who, (far, _) in list(self._conference.items()):
+                if far is leg or (agent == who and self.binding.agent_leg.get(who) in (None, leg)):
+                    del self._conference[who]

@@ -7,6 +7,7 @@ deterministic. Frames for clients leave in one batch per tick through ``deliver(
 the server; it hands them to its event loop thread-safely). The latest wallboard snapshot is kept
 as JSON text under a lock for the HTTP side.
 """
+import hmac
 import json
 import queue
 import threading
@@ -132,9 +133,14 @@ class CtiHub:
             return P.error(msg_id, P.INTERNAL, f"{type(exc).__name__}: {exc}")
 
     def _auth(self, conn, msg):
-        ident = self.tokens.get(msg.get("token"))
-        if not isinstance(msg.get("token"), str) or ident is None:
+        token = msg.get("token")
+        if not isinstance(token, str):
             raise P.CtiError(P.BAD_TOKEN, "unknown token")
+        # compare with every token in constant time, so timing does not reveal a prefix
+        found = [ident for t, ident in self.tokens.items() if hmac.compare_digest(t.encode(), token.encode())]
+        if not found:
+            raise P.CtiError(P.BAD_TOKEN, "unknown token")
+        ident = found[0]
         self.sessions[conn] = (ident["role"], ident["name"])
         return P.reply(msg.get("id"), role=ident["role"], name=ident["name"])
 
