@@ -1,6 +1,7 @@
 """The CTI server end to end over loopback: a real WebSocket client (and JSON lines over TCP) against
 the emulated centre; events, commands, supervisor features and bad input."""
 import json
+import random
 import socket
 
 import pytest
@@ -290,3 +291,36 @@ def test_click_to_dial_rings_the_agent_then_the_target_and_bridges(centre):
     ended = wait_event(centre, a1, "call_ended")
     assert ended["call"] == r["call"] and ended["cause"] == 16
     assert centre.request(a1, {"cmd": "dial", "number": "5551234"})["code"] == "not_supported"  # no trunk set
+
+
+def test_garbage_on_the_wire_never_stops_the_server_or_the_engine(centre):
+    rng = random.Random(7)
+    for round_ in range(6):
+        c = centre.client("tok-a1")
+        for _ in range(20):
+            kind = rng.randrange(3)
+            junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+            try:
+                if kind == 0:
+                    c.send_raw(ws.TEXT, junk.decode("latin-1"))  # valid frame, random text
+                elif kind == 1:
+                    c.send_raw(rng.choice([ws.TEXT, ws.BINARY, ws.PING]), junk[:100])
+                else:
+                    c.sock.sendall(junk)  # raw bytes: usually breaks the framing
+            except OSError:  # the server closed on broken framing (1002) and reset
+                break
+            centre.tick(2)
+            try:
+                c.receive()
+            except OSError:
+                break
+            if c.closed:
+                break
+        centre.tick(10)
+        line = socket.create_connection(("127.0.0.1", centre.server.tcp_port), timeout=5)
+        line.sendall(bytes(rng.randrange(256) for _ in range(500)) + b"\n")
+        line.close()
+    fresh = centre.client("tok-a2")
+    assert centre.request(fresh, {"cmd": "ping"})["type"] == "reply"
+    assert centre.request(fresh, {"cmd": "login", "contact": "pri1/0900123"})["code"] == "bad_message"
+    assert centre.eng.errors == [] and centre.hub.engine is centre.eng

@@ -161,7 +161,12 @@ class CtiHub:
         if cmd == "agent_snapshot":
             return {"agents": b.snapshot()["agents"]}
         if cmd == "login":
-            return b.login(name, ready=bool(msg.get("ready", True)), contact=msg.get("contact"))
+            contact = msg.get("contact")
+            # hot-desking moves an agent to another extension port; trunks are not allowed (toll fraud)
+            if contact is not None and not (isinstance(contact, str) and contact.startswith("channel/")
+                                            and contact[8:].isdigit()):
+                raise P.CtiError(P.BAD_MESSAGE, "contact must be 'channel/N' (an extension port)")
+            return b.login(name, ready=bool(msg.get("ready", True)), contact=contact)
         if cmd == "not_ready":
             return b.not_ready(name, str(msg.get("reason", "")))
         if cmd == "dial":

@@ -15,7 +15,7 @@ from pycallcenter.cti import protocol as P
 from pycallcenter.cti import ws
 from pycallcenter.errors import DecodeError
 
-MAX_HEAD = 16384
+HEAD_TIMEOUT = 10.0  # seconds a client may take to send its request head (no idle half-open sockets)
 MAX_LINE = 65536
 MAX_BUFFER = 1 << 20  # a client that lets this much pile up unread is cut off, not buffered forever
 
@@ -77,7 +77,7 @@ class CtiServer:
         self.loop.close()
 
     async def _bind(self):
-        s = await asyncio.start_server(self._http_client, self.host, self.port)
+        s = await asyncio.start_server(self._http_client, self.host, self.port, limit=MAX_LINE)
         self.port = s.sockets[0].getsockname()[1]
         self._servers.append(s)
         if self.tcp_port is not None:
@@ -162,9 +162,9 @@ class CtiServer:
 
     async def _http_client(self, reader, writer):
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
             method, path, headers = ws.parse_request(head[:-4])
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, asyncio.TimeoutError):
             writer.close()
             return
         except DecodeError as exc:
