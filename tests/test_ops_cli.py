@@ -61,6 +61,55 @@ def test_centre_runs_a_call_through_script_cdr_and_status(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["appliance"] == "box1"
 
 
+QUEUE_SCRIPT = """
+from pycallcenter.acd.engine_binding import queue_call
+
+async def main(call):
+    await call.answer()
+    await queue_call(call, "sales")
+    await call.hangup()
+"""
+
+ACD_TOML = """
+[[queue]]
+name = "sales"
+ring_timeout = 20
+[[agent]]
+name = "bea"
+contact = "channel/2"
+queues = { sales = 0 }
+login = true
+"""
+
+
+def test_centre_with_acd_writes_queue_log_with_the_cdr_and_reports_it(tmp_path, capsys):
+    cfg = _centre_files(tmp_path, 'acd = "acd.toml"\n')
+    (tmp_path / "scripts" / "main.py").write_text(QUEUE_SCRIPT)
+    (tmp_path / "acd.toml").write_text(ACD_TOML)
+    c = Centre(cfg)
+    far = c.board.emulator.far_ends
+    far["alice"].off_hook()
+    for _ in range(10):  # the agent's phone rings: bea answers; the caller hangs up after a while
+        c.loop(seconds=0.5, fast=True)
+        if far["bob"].ringing:
+            far["bob"].off_hook()
+    snap = c.publish()
+    assert snap["queues"][0]["queue"] == "sales" and snap["agents"][0]["agent"] == "bea"
+    assert snap["queues"][0]["offered"] == 1 and snap["queues"][0]["answered"] == 1
+    far["alice"].on_hook()
+    c.loop(seconds=2, fast=True)
+    far["bob"].on_hook()
+    c.loop(seconds=2, fast=True)
+    cdr = [r for r in c.store.cdrs() if r["queue"] == "sales"][0]
+    assert cdr["agent"] == "bea" and cdr["disposition"] == "ANSWERED"
+    events = [r["event"] for r in c.store.queue_log() if r["call_id"] == cdr["call_id"]]
+    assert events[:3] == ["ENTER", "OFFER", "CONNECT"] and "COMPLETE" in events
+    c.close()
+    assert main(["report", "--db", str(tmp_path / "data"), "--interval", "1h"]) == 0
+    out = capsys.readouterr().out
+    assert "from the queue log" in out and re.search(r"\n\d{4}-\d\d-\d\d \d\d:00\s+1\s+1\s+0\s+100%", out), out
+
+
 def test_status_without_a_running_centre_says_so(tmp_path, capsys):
     assert main(["status", "--data", str(tmp_path)]) == 1
     assert "is `pycallcenter run` running" in capsys.readouterr().out

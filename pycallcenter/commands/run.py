@@ -15,7 +15,7 @@ import tomllib
 
 from pycallcenter.errors import ConfigError
 
-CENTRE_KEYS = {"data", "database", "scripts", "default_script", "prompts", "metrics_port", "metrics_addr",
+CENTRE_KEYS = {"acd", "data", "database", "scripts", "default_script", "prompts", "metrics_port", "metrics_addr",
                "appliance", "tone_plan", "pri_network", "log_file", "status_every"}
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
 
@@ -112,9 +112,15 @@ class Centre:
 
             eng.prompts = PromptLibrary([place(centre["prompts"])], cache_dir=os.path.join(self.data, "prompt-cache"))
         eng.router = _router(scripts, centre.get("default_script", "main"))
+        self.acd = None
+        if centre.get("acd"):  # queues and agents (pycallcenter.acd.config TOML); scripts use queue_call()
+            from pycallcenter.acd.config import build_on_engine, load_config
+
+            self.acd = build_on_engine(eng, load_config(place(centre["acd"]))).acd
         self.store = open_store(db or place(centre.get("database")) or self.data,
                                 appliance=centre.get("appliance") or socket.gethostname())
-        self.writer = CdrWriter(self.store, eng)
+        # after the ACD binding: the binding logs a call's queue events before its CDR is written
+        self.writer = CdrWriter(self.store, eng, acd=self.acd)
         self.tick_seconds = board.blocksize / SAMPLE_RATE
         self.ticks = TickStats(self.tick_seconds)
         self.status_path = os.path.join(self.data, "status.json")
@@ -126,7 +132,7 @@ class Centre:
 
         eng = self.engine
         # taken on the engine thread: the metrics thread only ever reads this finished dict
-        snap = snapshot(eng, ticks=self.ticks, cdrs_written=self.writer.written)
+        snap = snapshot(eng, self.acd, ticks=self.ticks, cdrs_written=self.writer.written)
         snap.update(state=state, pid=os.getpid(), appliance=self.store.appliance, updated=time.time(),
                     config=self.config, database=getattr(self.store, "path", "postgresql"))
         self.latest["snap"] = snap
