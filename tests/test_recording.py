@@ -163,3 +163,35 @@ def test_a_recording_cut_short_by_kill_9_is_readable_to_the_last_flushed_second(
     (done,) = recover(str(tmp_path))
     again, _ = sf.read(done, dtype="int16")
     assert np.array_equal(again, data) and not os.path.exists(parts[0])
+
+
+def test_recorder_bank_writes_exactly_what_each_row_carried(tmp_path):
+    """Recorders started together, one paused for a while, stopped mid-second: files hold exactly the ticks."""
+    from pycallcenter.engine.recording import Recorder, RecorderBank
+
+    rows, bs = 5, 160
+    bank = RecorderBank(bs)
+    recs = [Recorder(str(tmp_path / f"r{r}.wav"), r, stereo=(r == 1), caller_only=(r == 2)) for r in range(rows)]
+    for rec in recs:
+        bank.add(rec)
+    rng = np.random.default_rng(7)
+    expected = {r: [] for r in range(rows)}
+    for t in range(137):  # 2.74 s
+        rx = rng.integers(-9000, 9000, (rows, bs), dtype=np.int16)
+        tx = rng.integers(-9000, 9000, (rows, bs), dtype=np.int16)
+        if t == 40:
+            recs[3].pause()
+        if t == 90:
+            recs[3].resume()
+        for r, rec in enumerate(recs):
+            if not rec.paused:
+                expected[r].append(rec.frames_of(rx, tx))
+        bank.tick(rx, tx)
+    for rec in recs:
+        bank.remove(rec)
+        rec.stop()
+    for r, rec in enumerate(recs):
+        data, _ = sf.read(rec.path, dtype="int16")
+        want = np.concatenate(expected[r])
+        assert data.shape == want.shape and np.array_equal(data, want), r
+    assert recs[3].samples == (137 - 50) * bs

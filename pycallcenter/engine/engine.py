@@ -358,14 +358,13 @@ class Engine:
             call = leg.call
             path = recording_path(self.recordings_dir, call.id, leg.id, queue=call.queue, agent=call.agent, fmt=fmt)
         rec = Recorder(path, leg.row, stereo=stereo, beep_every=beep_every, caller_only=caller_only)
-        self.media.recorders.append(rec)
+        self.media.add_recorder(rec)
         self.log("record_start", leg=leg.id, path=path)
         return rec
 
     def stop_recording(self, rec, trim=False):
         """Stop a recording; return its stats (path, seconds, voice_ratio)."""
-        if rec in self.media.recorders:
-            self.media.recorders.remove(rec)
+        self.media.remove_recorder(rec)
         stats = rec.stop(trim=trim)
         self.recordings.append(stats)
         self.log("record_stop", path=stats["path"], seconds=f"{stats['seconds']:.2f}")

@@ -56,7 +56,9 @@ class MediaPlane:
         self.tone_rows: set = set()
         self.players: dict = {}  # row -> Player
         self.sources: dict = {}  # row -> object with tick(rx_row int16) -> int16 block or None (fax, modems)
-        self.recorders: list = []
+        from pycallcenter.engine.recording import RecorderBank
+
+        self.bank = RecorderBank(blocksize)
         self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
         self._src = self._dst = np.zeros(0, np.intp)
         self.muted: set = set()  # rows whose own audio is not passed to anyone (hold)
@@ -122,6 +124,20 @@ class MediaPlane:
             self.tones.stop(row)
             self.tone_rows.discard(row)
 
+    # --- recorders -----------------------------------------------------------------------------
+    @property
+    def recorders(self):
+        """Return the recorders being fed."""
+        return list(self.bank.active)
+
+    def add_recorder(self, rec):
+        """Feed a recorder from now on (what the row receives and what it is sent, after mixing)."""
+        self.bank.add(rec)
+
+    def remove_recorder(self, rec):
+        """Stop feeding a recorder; it gets what was still buffered."""
+        self.bank.remove(rec)
+
     # --- the tick ------------------------------------------------------------------------------
     def receive(self, codes):
         """Decode one tick of G.711 codes (rows x blocksize) into self.rx; return DTMF events."""
@@ -175,14 +191,14 @@ class MediaPlane:
                 if self.players[row].fill(acc[row]):
                     finished.append(row)
                     del self.players[row]
-        for rec in self.recorders:
-            beep = rec.beep_due(self.blocksize)
-            if beep is not None:
-                acc[rec.row] += beep
+        for rec in self.bank.active:
+            if rec.beep_every is not None:
+                beep = rec.beep_due(self.blocksize)
+                if beep is not None:
+                    acc[rec.row] += beep
         np.clip(acc, -32768, 32767, out=acc)
         self.tx[...] = acc
-        for rec in self.recorders:
-            rec.write_tick(self.rx, self.tx)
+        self.bank.tick(self.rx, self.tx)
         if self.ulaw_rows.size == self.rows:
             g711.ulaw_encode(self.tx, out=self._codes)
         elif self.alaw_rows.size == self.rows:

@@ -51,6 +51,7 @@ class Recorder:
         self.voice_frames = 0
         self.silence_frames = 0
         self.closed = False
+        self.bank = None  # the RecorderBank feeding it, if any
 
     def beep_due(self, block):
         """Return the beep samples to mix into this block of what the caller hears, or None."""
@@ -64,20 +65,29 @@ class Recorder:
             return out
         return None
 
-    def write_tick(self, rx, tx):
-        """Append this tick's audio of the row (called by the media plane after mixing)."""
-        if self.paused or self.closed:
-            return
+    def frames_of(self, rx, tx):
+        """Return this recorder's samples for one tick of rx/tx rows (1-D mono or (n, 2) stereo)."""
         caller, heard = rx[self.row], tx[self.row]
         if self.caller_only:
-            frame = caller
-        elif self.stereo:
-            frame = np.stack([caller, heard], axis=1)
-        else:
-            frame = np.clip(caller.astype(np.int32) + heard, -32768, 32767).astype(np.int16)
-        self._file.write(frame)
-        if caller.size in (80, 160, 240):  # webrtcvad takes 10, 20 or 30 ms frames
-            if self._vad.is_speech(caller.tobytes(), SAMPLE_RATE):
+            return caller
+        if self.stereo:
+            return np.stack([caller, heard], axis=1)
+        return np.clip(caller.astype(np.int32) + heard, -32768, 32767).astype(np.int16)
+
+    def write_tick(self, rx, tx):
+        """Append one tick of the row's audio directly (the media plane batches this through a RecorderBank)."""
+        if not (self.paused or self.closed):
+            self.write_chunk(self.frames_of(rx, tx))
+
+    def write_chunk(self, frames):
+        """Append samples (mono 1-D or stereo (n, 2)); flush each second; count voice frames of the caller."""
+        if self.closed or not len(frames):
+            return
+        self._file.write(frames)
+        caller = frames if frames.ndim == 1 else frames[:, 0]
+        caller = np.ascontiguousarray(caller)
+        for i in range(0, caller.size - 159, 160):  # webrtcvad takes 10, 20 or 30 ms frames
+            if self._vad.is_speech(caller[i:i + 160].tobytes(), SAMPLE_RATE):
                 self.voice_frames += 1
             else:
                 self.silence_frames += 1
@@ -89,10 +99,14 @@ class Recorder:
 
     def pause(self):
         """Stop writing until resume() (the file keeps no gap)."""
+        if self.bank is not None:
+            self.bank.set_paused(self, True)
         self.paused = True
 
     def resume(self):
         """Write again after pause()."""
+        if self.bank is not None:
+            self.bank.set_paused(self, False)
         self.paused = False
 
     def stop(self, trim=False):
@@ -104,6 +118,101 @@ class Recorder:
         total = self.voice_frames + self.silence_frames
         return {"path": self.path, "seconds": self.samples / SAMPLE_RATE,
                 "voice_ratio": self.voice_frames / total if total else 0.0}
+
+
+class RecorderBank:
+    """Every active recorder's audio, gathered each tick with one fancy-indexed copy into a per-slot ring
+    of one second, and handed to its Recorder once a second. Recorders start their seconds on different
+    ticks (and the first second is shortened by the slot number), so the file writes of many recorders
+    spread over the ticks instead of landing on one."""
+
+    def __init__(self, blocksize, seconds=1.0, slots=64):
+        self.blocksize = blocksize
+        self.ticks = max(1, int(round(seconds * SAMPLE_RATE / blocksize)))
+        self._ring = np.zeros((slots, 2, self.ticks * blocksize), np.int16)
+        self._free = list(range(slots - 1, -1, -1))
+        self.active = {}  # Recorder -> [slot, ticks buffered]
+        self._dirty = True
+        self._pos = 0  # ring position (tick) shared by every slot
+
+    def add(self, rec):
+        """Start feeding a recorder."""
+        if not self._free:
+            self._grow()
+        slot = self._free.pop()
+        # [slot, ticks buffered, ticks until the next hand-over]; the first hand-over comes early by the
+        # slot number, so recorders that start together flush on different ticks
+        self.active[rec] = [slot, 0, self.ticks - slot % self.ticks]
+        rec.bank = self
+        self._dirty = True
+
+    def remove(self, rec):
+        """Stop feeding a recorder, handing it what is still buffered."""
+        state = self.active.pop(rec, None)
+        if state is not None:
+            if not rec.paused:
+                self._drain(rec, state)
+            self._free.append(state[0])
+            rec.bank = None
+            self._dirty = True
+
+    def set_paused(self, rec, paused):
+        """Pause or resume a recorder; what it had buffered is written first."""
+        state = self.active.get(rec)
+        if state is not None and paused and not rec.paused:
+            self._drain(rec, state)
+        rec.paused = paused
+        self._dirty = True
+
+    def _grow(self):
+        slots = self._ring.shape[0]
+        self._ring = np.concatenate([self._ring, np.zeros_like(self._ring)])
+        self._free = list(range(2 * slots - 1, slots - 1, -1))
+
+    def _rebuild(self):
+        live = [(rec, st) for rec, st in self.active.items() if not rec.paused]
+        self._slots = np.array([st[0] for _, st in live], np.intp)
+        self._rows = np.array([rec.row for rec, _ in live], np.intp)
+        self._live = live
+        self._dirty = False
+
+    def tick(self, rx, tx):
+        """Take one tick of every live recorder's row; hand full seconds to their recorders."""
+        if not self.active:
+            return
+        if self._dirty:
+            self._rebuild()
+        if not len(self._slots):
+            return
+        bs = self.blocksize
+        lo = self._pos * bs
+        self._ring[self._slots, 0, lo:lo + bs] = rx[self._rows]
+        self._ring[self._slots, 1, lo:lo + bs] = tx[self._rows]
+        self._pos = (self._pos + 1) % self.ticks
+        for rec, state in self._live:
+            state[1] += 1
+            state[2] -= 1
+            if state[2] <= 0:
+                self._drain(rec, state)
+                state[2] = self.ticks
+
+    def _drain(self, rec, state):
+        n = min(state[1], self.ticks)
+        if n <= 0:
+            return
+        bs = self.blocksize
+        end = self._pos * bs
+        idx = (np.arange(end - n * bs, end)) % (self.ticks * bs)  # the last n ticks, oldest first
+        caller = self._ring[state[0], 0, idx]
+        heard = self._ring[state[0], 1, idx]
+        if rec.caller_only:
+            frames = caller
+        elif rec.stereo:
+            frames = np.stack([caller, heard], axis=1)
+        else:
+            frames = np.clip(caller.astype(np.int32) + heard, -32768, 32767).astype(np.int16)
+        rec.write_chunk(frames)
+        state[1] = 0
 
 
 def finish(part, path, trim=False):
