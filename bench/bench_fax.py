@@ -1,5 +1,5 @@
 """Fax throughput: our FaxSession (G.711 in and out, events) vs bare spandsp terminals, and whole calls
-through the emulator. Sessions per core = 20 ms / (time per tick / sessions), from the fastest round.
+through the emulator. Sessions per core = 20 ms / (time per tick / sessions), from the fastest and the median round.
 
 Each round is one 160-sample tick of PAIRS sender/receiver pairs in the middle of a V.17 page
 (the busiest phase: the image modem runs both ways of the pair). Also here, not a benchmark:
@@ -32,9 +32,11 @@ def _warm(pairs, step):
 
 
 def _report(benchmark, sessions):
-    per_session = benchmark.stats.stats.min / sessions
-    benchmark.extra_info["sessions_per_core"] = round(0.020 / per_session)
-    benchmark.extra_info["us_per_session_tick"] = round(per_session * 1e6, 1)
+    # min is a quiet tick; the median is a typical one (training, image and idle ticks differ in cost)
+    for stat in ("min", "median"):
+        per_session = getattr(benchmark.stats.stats, stat) / sessions
+        benchmark.extra_info[f"sessions_per_core_{stat}"] = round(0.020 / per_session)
+        benchmark.extra_info[f"us_per_session_tick_{stat}"] = round(per_session * 1e6, 1)
 
 
 def test_ours_fax_sessions_g711(benchmark, tmp_path):

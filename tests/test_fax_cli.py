@@ -7,11 +7,13 @@ from pycallcenter.cli import main
 pytest.importorskip("pycallcenter.fax._spandsp", reason="the spandsp binding is not built (libspandsp-dev)")
 
 
-def test_loopback_to_spandsp_writes_sent_and_received(testdata, tmp_path, capsys):
+def test_loopback_to_spandsp_writes_sent_and_received(tmp_path, capsys):
     have_tools()
+    doc = tmp_path / "note.txt"
+    doc.write_text("A short note, sent at standard resolution.\n")
     rx, sent = str(tmp_path / "received.tif"), str(tmp_path / "sent.tif")
-    rc = main(["fax", "loopback", testdata("fax", "itu1_g4.tif"), "--to-spandsp", "-o", rx, "--sent-tiff", sent,
-               "--no-ecm", "--modem", "v29"])
+    rc = main(["fax", "loopback", str(doc), "--to-spandsp", "-o", rx, "--sent-tiff", sent, "--no-ecm", "--modem",
+               "v29", "--standard"])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "we sent, spandsp received: OK" in out and "9600 bit/s" in out and "ECM off" in out

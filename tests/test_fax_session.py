@@ -95,3 +95,27 @@ def test_a_sender_with_no_partner_times_out_by_itself(testdata):
             break
     assert tx.done and not tx.result.ok
     assert tx.result.pages == 0
+
+
+def test_missing_binding_names_the_debian_package(monkeypatch):
+    import importlib
+    import sys
+
+    from pycallcenter.errors import HardwareError
+
+    monkeypatch.setitem(sys.modules, "pycallcenter.fax._spandsp", None)  # as if never built
+    monkeypatch.delitem(sys.modules, "pycallcenter.fax._lib")
+    with pytest.raises(HardwareError, match="libspandsp-dev"):
+        importlib.import_module("pycallcenter.fax._lib")
+
+
+def test_builder_reports_a_missing_header(monkeypatch, tmp_path):
+    import glob
+    import os
+
+    path = os.path.join(os.path.dirname(S.__file__), "_cffi_spandsp.py")
+    monkeypatch.setattr(os.path, "exists", lambda p: False)
+    monkeypatch.setattr(glob, "glob", lambda pattern: [])
+    scope = {"__file__": path, "__name__": "_cffi_builder"}
+    exec(compile(open(path).read(), path, "exec"), scope)
+    assert scope["ffibuilder"] is None and "libspandsp-dev" in scope["MISSING"]
