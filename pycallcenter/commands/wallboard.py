@@ -1,0 +1,27 @@
+"""`pycallcenter wallboard`: a live emulated call centre with the CTI server and the wallboard page."""
+from pycallcenter.wallboard import live
+
+
+def register(subparsers):
+    """Add the wallboard command to the CLI."""
+    p = subparsers.add_parser("wallboard", help="run a live emulated centre and serve the wallboard and CTI")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="HTTP/WebSocket port (0 = any free port)")
+    p.add_argument("--agents", type=int, default=6)
+    p.add_argument("--calls-per-hour", type=float, default=240.0)
+    p.add_argument("--seconds", type=float, help="stop after this much board time (default: until Ctrl-C)")
+    p.add_argument("--speed", type=float, default=1.0, help="board seconds per wall second (0 = as fast as possible)")
+    p.add_argument("--users", help="TOML file of CTI users and tokens (default: tokens generated and printed)")
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=run)
+
+
+def run(args):
+    """Run the live centre; return the exit status."""
+    users = None
+    if args.users:
+        from pycallcenter.cti.config import load_users
+
+        users = load_users(args.users)
+    return live.run(args.port, args.host, args.agents, args.calls_per_hour, args.seconds, args.speed, args.seed,
+                    users)

@@ -1,0 +1,67 @@
+"""`pycallcenter wallboard` (the live emulated centre) and CTI users files."""
+import subprocess
+import sys
+
+import pytest
+
+from pycallcenter.cti.config import load_users
+from pycallcenter.errors import ConfigError
+
+
+def test_live_command_serves_and_reports(tmp_path):
+    users = tmp_path / "users.toml"
+    users.write_text('[[agent]]\nname = "agent1"\ntoken = "agent1-secret"\n'
+                     '[[supervisor]]\nname = "sue"\ntoken = "sue-secret"\ncontact = "channel/40"\n')
+    r = subprocess.run([sys.executable, "-m", "pycallcenter", "wallboard", "--port", "0", "--seconds", "30",
+                        "--speed", "0", "--agents", "2", "--calls-per-hour", "600", "--users", str(users)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    first, last = r.stdout.splitlines()[0], r.stdout.splitlines()[-1]
+    assert first.startswith("wallboard: http://127.0.0.1:") and "/cti" in first
+    assert "token for" not in r.stdout  # tokens come from the file, not printed
+    offered = int(last.split("offered ")[1].split(",")[0])
+    answered = int(last.split("answered ")[1])
+    assert last.startswith("stopped after 30 s") and offered >= 1 and 1 <= answered <= offered
+
+
+def test_live_centre_agents_take_calls_and_the_snapshot_shows_it():
+    from pycallcenter.cti import serve
+    from pycallcenter.wallboard import live
+
+    eng, pool, pstn, binding = live.build(agents=2, calls_per_hour=900, seed=2, hours=0.02)
+    server = serve(binding, {"t-supervisor": {"role": "supervisor", "name": "s"}})
+    try:
+        for _ in range(50 * 40):
+            eng.tick()
+            pool.tick(eng.now)
+        snap = server.hub.publish()
+        total = {k: sum(q[k] for q in snap["queues"]) for k in ("offered", "answered")}
+        assert total["offered"] >= 3 and total["answered"] >= 1
+        assert sum(a["calls"] for a in snap["agents"]) == total["answered"]
+    finally:
+        server.stop()
+        eng.close()
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('[[agent]]\nname = "a"\ntoken = "short"\n', "8 characters"),
+    ('[[agent]]\nname = "a"\ntoken = "samesame1"\n[[agent]]\nname = "b"\ntoken = "samesame1"\n', "twice"),
+    ('[[admin]]\nname = "a"\ntoken = "whatever1"\n', "unknown table"),
+    ('[[agent]]\nname = "a"\ntoken = "whatever1"\npin = 1\n', "unknown key"),
+    ('[[agent]\n', ""),
+])
+def test_bad_users_files_are_config_errors(tmp_path, text, problem):
+    f = tmp_path / "u.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_users(f)
+    assert problem in str(e.value)
+
+
+def test_users_file_gives_tokens_and_contacts(tmp_path):
+    f = tmp_path / "u.toml"
+    f.write_text('[[agent]]\nname = "a"\ntoken = "token-of-a"\n[[supervisor]]\nname = "s"\ntoken = "token-of-s"\n'
+                 'contact = "channel/9"\n')
+    tokens, contacts = load_users(f)
+    assert tokens == {"token-of-a": {"role": "agent", "name": "a"}, "token-of-s": {"role": "supervisor", "name": "s"}}
+    assert contacts == {"s": "channel/9"}
