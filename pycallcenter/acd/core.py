@@ -838,6 +838,9 @@ class Acd:
                 assert cid not in seen, "call in two queues"
                 seen.add(cid)
                 assert c.queue == q.name and c.state in (WAITING, OFFERED)
+                assert (c.state == OFFERED) == bool(c.offers), ("offered state without offers", c)
+                if c.state == WAITING:
+                    assert (c.key, c.token, c.id) in q.waiting.get(c.skill, ()), ("waiting but not queued", c)
                 if q.strategy not in MULTI_RING:
                     assert len(c.offers) <= 1, ("offered to two agents", c)
                 for name in c.offers:
