@@ -110,6 +110,25 @@ def test_centre_with_acd_writes_queue_log_with_the_cdr_and_reports_it(tmp_path, 
     assert "from the queue log" in out and re.search(r"\n\d{4}-\d\d-\d\d \d\d:00\s+1\s+1\s+0\s+100%", out), out
 
 
+def test_database_dsn_in_centre_is_not_taken_for_a_path(tmp_path, monkeypatch):
+    import pycallcenter.storage as storage
+
+    class Opened(Exception):
+        pass
+
+    seen = []
+
+    def fake_open(target, **options):
+        seen.append(target)
+        raise Opened
+
+    monkeypatch.setattr(storage, "open_store", fake_open)
+    cfg = _centre_files(tmp_path, 'database = "host=/run/postgresql dbname=cc"\n')
+    with pytest.raises(Opened):
+        Centre(cfg)
+    assert seen == ["host=/run/postgresql dbname=cc"]
+
+
 def test_status_without_a_running_centre_says_so(tmp_path, capsys):
     assert main(["status", "--data", str(tmp_path)]) == 1
     assert "is `pycallcenter run` running" in capsys.readouterr().out

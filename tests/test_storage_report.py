@@ -84,6 +84,16 @@ def test_report_command_text_html_png(db, tmp_path, capsys):
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_png_without_imagemagick_uses_the_builtin_writer(db, tmp_path, capsys, monkeypatch):
+    import pycallcenter.storage.charts as charts
+
+    monkeypatch.setattr(charts, "imagemagick", lambda: None)
+    assert main(["report", "--db", str(db), "--png", str(tmp_path / "v.png")]) == 0
+    assert "built-in writer" in capsys.readouterr().out
+    w, h, rows = _png_pixels((tmp_path / "v.png").read_bytes())
+    assert (w, h) == (720, 300) and any(bytes((0x38, 0xa1, 0x69)) in r for r in rows)  # answered bars drawn
+
+
 def test_report_on_an_empty_database_says_so(tmp_path, capsys):
     open_store(tmp_path).close()
     assert main(["report", "--db", str(tmp_path)]) == 1

@@ -80,7 +80,7 @@ class Centre:
         from pycallcenter.dsp import SAMPLE_RATE, toneplans
         from pycallcenter.engine.engine import Engine
         from pycallcenter.metrics import TickStats
-        from pycallcenter.storage import open_store
+        from pycallcenter.storage import is_dsn, open_store
         from pycallcenter.storage.cdr import CdrWriter
 
         self.config = os.path.abspath(config)
@@ -117,7 +117,10 @@ class Centre:
             from pycallcenter.acd.config import build_on_engine, load_config
 
             self.acd = build_on_engine(eng, load_config(place(centre["acd"]))).acd
-        self.store = open_store(db or place(centre.get("database")) or self.data,
+        database = centre.get("database")
+        if database and not is_dsn(database):
+            database = place(database)
+        self.store = open_store(db or database or self.data,
                                 appliance=centre.get("appliance") or socket.gethostname())
         # after the ACD binding: the binding logs a call's queue events before its CDR is written
         self.writer = CdrWriter(self.store, eng, acd=self.acd)

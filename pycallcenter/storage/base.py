@@ -82,7 +82,8 @@ class Store:
     # --- reading ---------------------------------------------------------------------------------
     def select(self, table, where=None, params=(), order="id", limit=None):
         """Return rows of a table as dicts (JSON columns decoded); where uses '?' placeholders."""
-        cols = [c for c, _ in schema.TABLES[table]] if table in schema.TABLES else schema.columns(table)
+        schema.columns(table)  # ValueError for an unknown table
+        cols = [c for c, _ in schema.TABLES[table]]
         sql = f"SELECT {', '.join(cols)} FROM {table}"
         if where:
             sql += " WHERE " + where.replace("?", self.placeholder)
