@@ -80,6 +80,16 @@ def test_agent_call_flow_with_screen_pop_hold_record_hangup_and_wrapup(centre, t
     assert [q["queue"] for q in qs] == ["sales", "support"] and qs[0]["answered"] == 1
 
 
+def test_a_new_session_gets_the_current_picture(centre):
+    a2, boss = centre.client("tok-a2"), centre.client("tok-boss")
+    mine = events(centre.pump([a2], lambda g: len(g[id(a2)]) >= 2)[id(a2)])
+    assert [(f["event"], f.get("agent"), f.get("state")) for f in mine] == [
+        ("queue_stats", None, None), ("agent_state", "agent2", "paused")]
+    theirs = events(centre.pump([boss], lambda g: len(g[id(boss)]) >= 3)[id(boss)])
+    assert {f["agent"]: f["state"] for f in theirs if f["event"] == "agent_state"} == {
+        "agent1": "ready", "agent2": "paused"}
+
+
 def test_bad_input_gets_error_codes_and_the_connection_survives(centre):
     c = centre.client()
     assert centre.request(c, {"cmd": "ready"})["code"] == "not_authenticated"
@@ -90,7 +100,8 @@ def test_bad_input_gets_error_codes_and_the_connection_survives(centre):
     c.send_raw(ws.TEXT, '"a string"')
     c.send_raw(ws.TEXT, '{"cmd":"teleport","id":9}')
     c.send_raw(ws.BINARY, b"\x00\x01")
-    got = centre.pump([c], lambda g: len(g[id(c)]) >= 4)[id(c)]
+    errors = lambda g: [f for f in g[id(c)] if f["type"] == "error"]  # noqa: E731
+    got = errors(centre.pump([c], lambda g: len(errors(g)) >= 4))
     assert [f["code"] for f in got[:4]] == ["malformed_json", "bad_message", "unknown_command", "bad_message"]
     assert centre.request(c, {"cmd": "end_wrapup"})["code"] == "bad_state"
     assert centre.request(c, {"cmd": "answer"})["code"] == "bad_state"
@@ -122,7 +133,8 @@ def test_rate_limit_refuses_a_flood_and_keeps_the_connection():
         c = centre.client("tok-a1")
         for i in range(30):
             c.send({"cmd": "ping", "id": i})
-        got = centre.pump([c], lambda g: len(g[id(c)]) >= 30)[id(c)]
+        answers = lambda g: [f for f in g[id(c)] if f["type"] != "event"]  # noqa: E731
+        got = answers(centre.pump([c], lambda g: len(answers(g)) >= 30))
         limited = [f for f in got if f.get("code") == "rate_limited"]
         assert 20 <= len(limited) <= 29 and len(got) == 30
         assert not c.closed
@@ -144,7 +156,8 @@ def test_json_lines_over_tcp(centre):
             line = None
         if line:
             msg = json.loads(line)
-            replies[msg.get("id")] = msg
+            if msg["type"] != "event":
+                replies[msg.get("id")] = msg
         if 2 in replies:
             break
     assert replies[1]["role"] == "supervisor" and replies[None]["code"] == "malformed_json"

@@ -49,6 +49,7 @@ class CtiHub:
         self._queues = None
         self._next_snapshot = 0.0
         self.commands = 0
+        self._greetings = []  # frames a new session gets right after its auth reply
         self.publish(engine.now)
         self.pump = engine.scheduler.spawn(self._run(), "cti:hub", engine.now)
 
@@ -81,6 +82,8 @@ class CtiHub:
                 self.sessions.pop(conn, None)
             else:
                 out.append((conn, self._handle(conn, msg)))
+                out += self._greetings
+                self._greetings = []
         try:
             out += self._events(now)
         except Exception:  # a bug in event mapping must not stop the engine's tick
@@ -142,6 +145,12 @@ class CtiHub:
             raise P.CtiError(P.BAD_TOKEN, "unknown token")
         ident = found[0]
         self.sessions[conn] = (ident["role"], ident["name"])
+        snap = self.backend.snapshot()  # the current picture, so a client need not wait for a change
+        self._greetings.append((conn, P.event("queue_stats", time=snap["time"], queues=snap["queues"])))
+        for a in snap["agents"]:
+            if ident["role"] == P.SUPERVISOR or a["name"] == ident["name"]:
+                self._greetings.append((conn, P.event("agent_state", agent=a["name"], state=a["state"],
+                                                      reason=a["reason"])))
         return P.reply(msg.get("id"), role=ident["role"], name=ident["name"])
 
     def _run_command(self, cmd, role, name, msg):
