@@ -53,16 +53,21 @@ def pg_dsn():
         shutil.rmtree(root, ignore_errors=True)
 
 
+def emptied_pg(dsn, appliance="local"):
+    """Return a Store on the shared test server with every table emptied."""
+    s = open_store(dsn, appliance=appliance)
+    for table in schema.TABLES:
+        s._execute(f"DELETE FROM {table}")
+    s.conn.commit()
+    return s
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         s = open_store(tmp_path)
     else:
-        dsn = request.getfixturevalue("pg_dsn")
-        s = open_store(dsn, appliance="box1")
-        for table in schema.TABLES:
-            s._execute(f"DELETE FROM {table}")
-        s.conn.commit()
+        s = emptied_pg(request.getfixturevalue("pg_dsn"), appliance="box1")
     yield s
     s.close()
 
