@@ -11,7 +11,7 @@ import pytest
 
 from pycallcenter.errors import ConfigError
 from pycallcenter.storage import SqliteStore, is_dsn, open_store, schema
-from pycallcenter.storage.adapters import fax_logger, index_voicemail
+from pycallcenter.storage.adapters import fax_logger, index_voicemail, voicemail_indexer
 from pycallcenter.engine.call import Call, Leg
 from pycallcenter.storage.cdr import CdrWriter, Clock, cdr_row, disposition, recording_call
 
@@ -130,6 +130,18 @@ def test_fax_and_voicemail_adapters(store):
     assert (fax["call_id"], fax["ok"], fax["pages"], fax["path"], fax["data"]["text"]) == ("C7", 1, 2, "/fax/x.tif", "OK")
     vm = store.select("voicemail_index")[0]
     assert (vm["mailbox"], vm["seconds"], vm["folder"], vm["heard"]) == ("200", 12.5, "INBOX", 0)
+
+
+def test_voicemail_messages_are_indexed_through_on_message(store, tmp_path):
+    from pycallcenter.apps.voicemail import Voicemail
+
+    vm = Voicemail(str(tmp_path / "vm"))
+    vm.on_message = voicemail_indexer(store)
+    vm.add_mailbox("200", "1234")
+    msg_id = vm.add_message("200", "5551234", str(tmp_path / "vm" / "m.wav"), 4.5, "2026-03-02T09:00:00")
+    row = store.select("voicemail_index")[0]
+    assert (row["mailbox"], row["message_id"], row["caller"], row["seconds"], row["folder"], row["created"]) == (
+        "200", str(msg_id), "5551234", 4.5, "new", "2026-03-02T09:00:00")
 
 
 def _phone_call(eng, far, tmp_path, record=True):

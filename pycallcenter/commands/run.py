@@ -124,6 +124,12 @@ class Centre:
                                 appliance=centre.get("appliance") or socket.gethostname())
         # after the ACD binding: the binding logs a call's queue events before its CDR is written
         self.writer = CdrWriter(self.store, eng, acd=self.acd)
+        # the bundled IVR scripts read their settings (data paths, hours) from engine.centre
+        from pycallcenter.apps.centre_config import CentreConfig
+        from pycallcenter.storage.adapters import voicemail_indexer
+
+        self.settings = CentreConfig(data_dir=self.data).attach(eng)
+        self.settings.voicemail().on_message = voicemail_indexer(self.store)
         self.tick_seconds = board.blocksize / SAMPLE_RATE
         self.ticks = TickStats(self.tick_seconds)
         self.status_path = os.path.join(self.data, "status.json")

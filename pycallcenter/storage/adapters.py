@@ -29,3 +29,11 @@ def index_voicemail(store, mailbox, message_id, path, caller="", seconds=None, c
     store.add("voicemail_index", {"mailbox": str(mailbox), "message_id": str(message_id), "path": path,
                                   "caller": caller, "seconds": seconds, "call_id": call_id, "folder": folder,
                                   "heard": int(bool(heard)), "created": created or _now_iso(), "data": data})
+
+
+def voicemail_indexer(store):
+    """Return an ``on_message`` callback for apps.voicemail.Voicemail that indexes each new message."""
+    def on_message(message):
+        index_voicemail(store, message.mailbox, message.id, message.path, caller=message.caller,
+                        seconds=message.seconds, folder=message.state, created=message.received)
+    return on_message
