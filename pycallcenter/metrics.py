@@ -153,6 +153,13 @@ class CentreCollector:
             worst = GaugeMetricFamily("pycc_tick_max_seconds", "Longest tick so far")
             worst.add_metric([], t["max"])
             yield from (overruns, secs, count, last, worst)
+        st = snap.get("store")
+        if st is not None:
+            backlog = GaugeMetricFamily("pycc_store_backlog", "Transactions waiting for the database")
+            backlog.add_metric([], st["backlog"])
+            failures = CounterMetricFamily("pycc_store_failures", "Database writes that failed (retried later)")
+            failures.add_metric([], st["failures"])
+            yield from (backlog, failures)
         board = GaugeMetricFamily("pycc_board_seconds", "Board clock in seconds since the board opened")
         board.add_metric([], snap["board_seconds"])
         yield board

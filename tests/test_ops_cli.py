@@ -150,6 +150,7 @@ def test_run_process_serves_metrics_and_stops_on_sigterm(tmp_path):
         assert url, "run printed no metrics address"
         body = urllib.request.urlopen(url, timeout=10).read().decode()
         assert 'pycc_channels{span="1"} 2.0' in body and "pycc_board_seconds" in body
+        assert "pycc_store_backlog 0.0" in body
         proc.send_signal(signal.SIGTERM)
         rest = proc.stdout.read()
         assert proc.wait() == 0 and "stopped after" in rest

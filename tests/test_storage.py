@@ -3,6 +3,7 @@ temporary folder; the PostgreSQL cases skip, saying why, when the server or psyc
 import glob
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -204,3 +205,18 @@ def test_dispositions_follow_answers_and_causes():
 def test_recording_file_names_give_call_and_leg():
     assert recording_call("/r/2024/01/01/20240101-000000_sales_ann_C12_L30.wav") == ("C12", "L30")
     assert recording_call("/r/mine.wav") == (None, None)
+
+
+def test_a_failing_database_does_not_stop_calls_and_rows_follow_later(tmp_path):
+    eng, far = analog_engine()
+    s = SqliteStore(tmp_path / "x.db")
+    written = []
+    writer = CdrWriter(s, eng, on_written=written.append)
+    real_add_many = s.add_many
+    s.add_many = lambda *a: (_ for _ in ()).throw(sqlite3.OperationalError("database is locked"))
+    call = _phone_call(eng, far, tmp_path, record=False)  # the call ends normally though the write fails
+    assert writer.backlog == 1 and writer.failures == 1 and "locked" in writer.last_error and written == []
+    assert any(" store_error " in line for line in eng.log_lines)
+    s.add_many = real_add_many
+    assert writer.flush() is True and writer.backlog == 0
+    assert [r["call_id"] for r in s.cdrs()] == [call.id] and written == [call.id]

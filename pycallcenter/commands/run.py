@@ -144,10 +144,15 @@ class Centre:
         snap = snapshot(eng, self.acd, ticks=self.ticks, cdrs_written=self.writer.written)
         snap.update(state=state, pid=os.getpid(), appliance=self.store.appliance, updated=time.time(),
                     config=self.config, database=getattr(self.store, "path", "postgresql"))
+        self.writer.flush()
+        snap["store"] = {"backlog": self.writer.backlog, "failures": self.writer.failures,
+                         "last_error": self.writer.last_error}
         self.latest["snap"] = snap
         _write_json(self.status_path, snap)
-        self.store.put_status(snap, updated=self.writer.clock.iso(snap["board_seconds"]))
-        self.writer.flush()
+        try:
+            self.store.put_status(snap, updated=self.writer.clock.iso(snap["board_seconds"]))
+        except Exception as exc:  # noqa: BLE001 - the status row is best effort; the file has it
+            self.engine.log("store_error", error=type(exc).__name__, what="live_status")
         return snap
 
     def loop(self, seconds=None, fast=False, stop=(), every=None):

@@ -48,6 +48,9 @@ def format_status(s, now=None):
                    f" answered {q['answered']}, abandoned {q['abandoned']}, SL {sl}")
     if s.get("agents"):
         out.append("agents: " + ", ".join(f"{a['agent']} {a['state']}" for a in s["agents"]))
+    st = s.get("store")
+    if st and (st.get("backlog") or st.get("failures")):
+        out.append(f"database: {st['backlog']} transaction(s) waiting, {st['failures']} failure(s); last: {st.get('last_error')}")
     t = s.get("ticks")
     if t and t.get("count"):
         out.append(f"ticks: {t['count']}, mean {1000 * t['seconds_total'] / t['count']:.2f} ms, "

@@ -102,6 +102,9 @@ class CdrWriter:
         self._recs_done = 0
         self.on_written = on_written  # fn(call id) after the CDR is committed
         self.written = 0
+        self.failures = 0
+        self.last_error = None
+        self._backlog = []  # (call id or None, [(table, rows)]) not yet committed
         engine.listeners.append(self)
 
     def add_acd(self, acd):
@@ -128,27 +131,47 @@ class CdrWriter:
             if r["call_id"] == call.id:
                 r["queue"], r["agent"] = call.queue, call.agent
                 row["recordings"].append(r["path"])
-        with self.store.transaction():
-            self.store.add("cdr", row)
-            self._write_pending(recs)
-        self.written += 1
-        if self.on_written is not None:
-            self.on_written(call.id)
+        self._backlog.append((call.id, [("cdr", [row])] + self._pending(recs)))
+        self._drain()
 
     def flush(self):
-        """Commit queue-log and recording rows not yet written; return how many rows."""
-        recs = self._recording_rows()
-        with self.store.transaction():
-            return self._write_pending(recs)
+        """Commit queue-log and recording rows not yet written (and retry a backlog); return True when
+        nothing is left waiting."""
+        batch = self._pending(self._recording_rows())
+        if batch:
+            self._backlog.append((None, batch))
+        return self._drain()
 
-    def _write_pending(self, recs):
-        n = 0
-        if recs:
-            self.store.add_many("recordings", recs)
-            n += len(recs)
+    def _pending(self, recs):
+        batch = [("recordings", recs)] if recs else []
         for feed in self.feeds:
             rows = feed.pending()
             if rows:
-                self.store.add_many("queue_log", rows)
-                n += len(rows)
-        return n
+                batch.append(("queue_log", rows))
+        return batch
+
+    def _drain(self):
+        # a database that fails (locked, disk full, server gone) must not stop the calls: rows wait in
+        # order in the backlog and go at the next call end or flush()
+        while self._backlog:
+            call_id, batch = self._backlog[0]
+            try:
+                with self.store.transaction():
+                    for table, rows in batch:
+                        self.store.add_many(table, rows)
+            except Exception as exc:  # noqa: BLE001 - any backend error; reported, retried
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.engine.log("store_error", error=type(exc).__name__, backlog=len(self._backlog))
+                return False
+            self._backlog.pop(0)
+            if call_id is not None:
+                self.written += 1
+                if self.on_written is not None:
+                    self.on_written(call_id)
+        return True
+
+    @property
+    def backlog(self):
+        """Return the number of transactions waiting for the database."""
+        return len(self._backlog)
