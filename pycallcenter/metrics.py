@@ -142,27 +142,25 @@ class CentreCollector:
         yield from (depth, longest, sl, totals, agents)
         t = snap.get("ticks")
         if t is not None:
-            overruns = CounterMetricFamily("pycc_tick_overruns", "Ticks that took longer than their audio")
-            overruns.add_metric([], t["overruns"])
-            secs = CounterMetricFamily("pycc_tick_seconds", "Wall-clock seconds spent in engine ticks")
-            secs.add_metric([], t["seconds_total"])
-            count = CounterMetricFamily("pycc_ticks", "Engine ticks run")
-            count.add_metric([], t["count"])
-            last = GaugeMetricFamily("pycc_tick_last_seconds", "Duration of the last tick")
-            last.add_metric([], t["last"])
-            worst = GaugeMetricFamily("pycc_tick_max_seconds", "Longest tick so far")
-            worst.add_metric([], t["max"])
-            yield from (overruns, secs, count, last, worst)
+            yield _one(CounterMetricFamily, "pycc_tick_overruns", "Ticks that took longer than their audio", t["overruns"])
+            yield _one(CounterMetricFamily, "pycc_tick_seconds", "Wall-clock seconds spent in engine ticks", t["seconds_total"])
+            yield _one(CounterMetricFamily, "pycc_ticks", "Engine ticks run", t["count"])
+            yield _one(GaugeMetricFamily, "pycc_tick_last_seconds", "Duration of the last tick", t["last"])
+            yield _one(GaugeMetricFamily, "pycc_tick_max_seconds", "Longest tick so far", t["max"])
         st = snap.get("store")
         if st is not None:
-            backlog = GaugeMetricFamily("pycc_store_backlog", "Transactions waiting for the database")
-            backlog.add_metric([], st["backlog"])
-            failures = CounterMetricFamily("pycc_store_failures", "Database writes that failed (retried later)")
-            failures.add_metric([], st["failures"])
-            yield from (backlog, failures)
-        board = GaugeMetricFamily("pycc_board_seconds", "Board clock in seconds since the board opened")
-        board.add_metric([], snap["board_seconds"])
-        yield board
+            yield _one(GaugeMetricFamily, "pycc_store_backlog", "Transactions waiting for the database", st["backlog"])
+            yield _one(CounterMetricFamily, "pycc_store_failures", "Database writes that failed (retried later)",
+                       st["failures"])
+        yield _one(GaugeMetricFamily, "pycc_board_seconds", "Board clock in seconds since the board opened",
+                   snap["board_seconds"])
+
+
+def _one(family, name, text, value):
+    """Return a metric family with one unlabelled sample."""
+    m = family(name, text)
+    m.add_metric([], value)
+    return m
 
 
 def serve(source, port, addr="127.0.0.1"):
