@@ -95,7 +95,9 @@ class Centre:
         self.data = os.path.abspath(data) if data else place(centre.get("data", "data"))
         os.makedirs(self.data, exist_ok=True)
         cfg = parse_config(board_text, path=config)
-        self.board = board = open_board(cfg, backend=backend)
+        # the loop paces the emulator itself (see loop()), whatever its [emulator] realtime says
+        options = {"realtime": False} if backend == "emulator" else {}
+        self.board = board = open_board(cfg, backend=backend, **options)
         plan = centre.get("tone_plan") or cfg.default_tonezone
         plan = plan if plan in toneplans.PLANS or plan in toneplans.PLAN_ALIASES else "us"
         self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=place(centre.get("log_file")))

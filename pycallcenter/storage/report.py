@@ -73,7 +73,8 @@ def cdr_intervals(cdrs, start, end, interval, sl_seconds=20.0):
 
 def data_range(store):
     """Return (first, last) epoch seconds of the CDRs and queue log, or None when both are empty."""
-    times = [_epoch(r["start_time"]) for r in store.cdrs()] + [_epoch(r["end_time"]) for r in store.cdrs()]
+    cdrs = store.cdrs()
+    times = [_epoch(r["start_time"]) for r in cdrs] + [_epoch(r["end_time"]) for r in cdrs]
     times += [_epoch(r["iso"]) for r in store.queue_log()]
     times = [t for t in times if t is not None]
     return (min(times), max(times)) if times else None
