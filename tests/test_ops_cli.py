@@ -1,5 +1,6 @@
 """Operations commands: run (in-process and as a process stopped by SIGTERM, with its metrics endpoint),
 status (from the status file and from the database), report (text, HTML with SVG charts, PNG)."""
+import importlib.util
 import json
 import os
 import re
@@ -136,7 +137,8 @@ def test_status_without_a_running_centre_says_so(tmp_path, capsys):
 
 def test_run_process_serves_metrics_and_stops_on_sigterm(tmp_path):
     cfg = _centre_files(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "pycallcenter", "run", str(cfg), "--metrics-port", "0"],
+    metrics = importlib.util.find_spec("prometheus_client") is not None  # optional dependency
+    proc = subprocess.Popen([sys.executable, "-m", "pycallcenter", "run", str(cfg)] + (["--metrics-port", "0"] if metrics else []),
                             stdout=subprocess.PIPE, text=True, cwd=tmp_path)
     watchdog = threading.Timer(60, proc.kill)
     watchdog.start()
@@ -147,10 +149,11 @@ def test_run_process_serves_metrics_and_stops_on_sigterm(tmp_path):
             url = url or (m.group(1) if m else None)
             if line.startswith("running:"):
                 break
-        assert url, "run printed no metrics address"
-        body = urllib.request.urlopen(url, timeout=10).read().decode()
-        assert 'pycc_channels{span="1"} 2.0' in body and "pycc_board_seconds" in body
-        assert "pycc_store_backlog 0.0" in body
+        if metrics:
+            assert url, "run printed no metrics address"
+            body = urllib.request.urlopen(url, timeout=10).read().decode()
+            assert 'pycc_channels{span="1"} 2.0' in body and "pycc_board_seconds" in body
+            assert "pycc_store_backlog 0.0" in body
         proc.send_signal(signal.SIGTERM)
         rest = proc.stdout.read()
         assert proc.wait() == 0 and "stopped after" in rest
