@@ -212,3 +212,53 @@ def test_fax_on_demand_caller_machine_never_starts(library, caplog):
     assert not r.ok and r.pages == 0 and not r.hangup
     assert rig.run_until(lambda: not rig.eng.legs, 10.0)  # failure prompt, then we hang up
     assert "fax_sent on call" in caplog.text and any(" fax_sent " in l and "ok=0" in l for l in rig.eng.log_lines)
+
+
+def test_a_fax_calling_an_ivr_menu_is_switched_to_the_inbox(tmp_path, testdata):
+    from pycallcenter.fax.switch import fax_aware
+
+    have_tools()
+    rig = Rig()
+    inbox = FaxInbox(str(tmp_path / "inbox"))
+    reached = []
+
+    async def menu(call):
+        await call.answer()
+        reached.append("menu")
+        await call.play(np.zeros(8000 * 20, np.int16))  # a long greeting the fax talks over
+        await call.collect(max_digits=1, first_timeout=30.0)
+        reached.append("after collect")  # never: the fax switch interrupts the greeting
+
+    rig.eng.router = lambda leg: fax_aware(menu, inbox=inbox)
+    rig.line.call(number="5550177")
+    rig.far.terminal = SpandspTerminal(calling=True, send=testdata("fax", "itu1_g4.tif"), ident="AUTO 1")
+    assert rig.run_until(lambda: inbox.fax_log, 120.0)
+    rec = inbox.fax_log[0]
+    assert rec["ok"] and rec["remote_ident"] == "AUTO 1"
+    assert pixel_differences(testdata("fax", "itu1_g4.tif"), rec["tiff"]) == [0]
+    assert reached == ["menu"]
+    assert any(" fax_detected " in l and "signal=cng" in l for l in rig.eng.log_lines)
+    rig.tick(20)
+    assert not rig.eng.legs and not rig.eng.scheduler.tasks
+
+
+def test_fax_aware_leaves_voice_calls_alone(tmp_path):
+    from pycallcenter.fax.switch import fax_aware
+
+    rig = Rig()
+    done = []
+
+    async def menu(call):
+        await call.answer()
+        got = await call.collect(max_digits=1, first_timeout=10.0)
+        done.append(got.digits)
+        await call.hangup()
+
+    rig.eng.router = lambda leg: fax_aware(menu, inbox=FaxInbox(str(tmp_path / "inbox")))
+    rig.line.call()
+    assert rig.run_until(lambda: rig.line.off_hook, 30.0)
+    rig.tick(50)
+    rig.key("7")
+    assert rig.run_until(lambda: done, 20.0)
+    rig.tick(20)
+    assert done == ["7"] and not rig.eng.scheduler.tasks and os.listdir(tmp_path / "inbox") == []
