@@ -37,15 +37,23 @@ class _AudioStream:
 
     def read_audio(self) -> np.ndarray:
         """Return the uint8 codes received since the last call (at most the last 60 s)."""
+        if len(self._in) == 1:  # read every tick: one block, no concatenation
+            return self._in.popleft()
         out = np.concatenate(list(self._in)) if self._in else np.zeros(0, np.uint8)
         self._in.clear()
         return out
 
     def _next_block(self, t0, bs) -> np.ndarray:
-        block = np.full(bs, self.law.idle, np.uint8)
         t1 = t0 + bs
         while self._out and self._out[0][0] + len(self._out[0][1]) <= t0:
             self._out.popleft()
+        if not self._out or self._out[0][0] >= t1:  # nothing to send this tick: the idle code
+            idle = getattr(self, "_idle", None)
+            if idle is None or idle.size != bs:
+                idle = self._idle = np.full(bs, self.law.idle, np.uint8)
+                idle.flags.writeable = False
+            return idle
+        block = np.full(bs, self.law.idle, np.uint8)
         for start, codes in self._out:
             if start >= t1:
                 break

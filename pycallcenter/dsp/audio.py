@@ -23,10 +23,11 @@ def resample(x, rate_in, rate_out=SAMPLE_RATE, taps=32):
         base = np.floor(t).astype(np.int64)
         frac = t - base
         idx = base[:, None] + k[None, :] + half
-        d = frac[:, None] - k[None, :]
-        win = _kaiser(d, half)
-        h = cutoff * np.sinc(cutoff * d) * win
-        out[start:start + t.size] = (pad[idx] * h).sum(axis=1)
+        # rational rate changes repeat a few fractional offsets: build each filter phase once
+        phases, which = np.unique(np.round(frac, 9), return_inverse=True)
+        d = phases[:, None] - k[None, :]
+        h = cutoff * np.sinc(cutoff * d) * _kaiser(d, half)
+        out[start:start + t.size] = (pad[idx] * h[which.ravel()]).sum(axis=1)
     return out
 
 

@@ -44,16 +44,25 @@ class AgentPool:
         return next(a for a in self.agents if a.name == name)
 
     def _listen(self, bs):
+        """Return one (agents, bs) int16 block of what every phone heard this tick (one batched decode)."""
         if self._block is None or self._block.shape[1] != bs:
+            self._codes = np.zeros((len(self.agents), bs), np.uint8)
+            self._alaw = np.array([a.phone.law.value == "alaw" for a in self.agents])
             self._block = np.zeros((len(self.agents), bs), np.int16)
-        block = self._block
-        block.fill(0)
+        codes = self._codes
+        codes.fill(0xD5 if self._alaw.all() else 0xFF)  # idle: a ringing phone hears nothing
         for i, agent in enumerate(self.agents):
-            codes = agent.phone.read_audio()[-bs:]  # a ringing phone hears nothing: zeros
-            if codes.size:
-                lin = g711.alaw_decode(codes) if agent.phone.law.value == "alaw" else g711.ulaw_decode(codes)
-                block[i, bs - lin.size:] = lin
-        return block
+            heard = agent.phone.read_audio()[-bs:]
+            if heard.size:
+                codes[i, bs - heard.size:] = heard
+        if self._alaw.all():
+            g711.alaw_decode(codes, out=self._block)
+        elif not self._alaw.any():
+            g711.ulaw_decode(codes, out=self._block)
+        else:
+            self._block[self._alaw] = g711.alaw_decode(codes[self._alaw])
+            self._block[~self._alaw] = g711.ulaw_decode(codes[~self._alaw])
+        return self._block
 
     def tick(self, now_samples, blocksize=160):
         """Listen to every phone and act."""
