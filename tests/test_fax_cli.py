@@ -35,7 +35,7 @@ def test_loopback_from_spandsp_with_a_text_document(tmp_path, capsys):
 def test_bad_document_is_a_clear_error(tmp_path, capsys):
     have_tools()
     bad = tmp_path / "x.pdf"
-    bad.write_bytes(b"%PDF-1.4 /Encrypt 1 0 R")
+    bad.write_bytes(b"%PDF-1.4 /Encrypt 1 0 R")  # a broken file that claims encryption
     assert main(["fax", "loopback", str(bad), "-o", str(tmp_path / "r.tif")]) == 1
     assert "encrypted" in capsys.readouterr().err
     assert main(["fax", "convert", str(bad), "-o", str(tmp_path / "r.tif")]) == 1

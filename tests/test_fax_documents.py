@@ -112,17 +112,23 @@ def test_corrupt_encrypted_huge_and_unknown_sources_are_refused(tmp_path, monkey
     out = str(tmp_path / "out.tif")
     corrupt = tmp_path / "corrupt.pdf"
     corrupt.write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 20)
-    encrypted = tmp_path / "secret.pdf"
-    encrypted.write_bytes(open(_pdf(tmp_path, 1, "plain.pdf"), "rb").read().replace(b"trailer", b"trailer /Encrypt 9 0 R"))
+    encrypted = str(tmp_path / "secret.pdf")
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", "-sOwnerPassword=o",
+                    "-sUserPassword=u", f"-sOutputFile={encrypted}", _pdf(tmp_path, 1, "plain.pdf")], check=True)
     binary = tmp_path / "blob.bin"
     binary.write_bytes(b"\x00\x01\x02garbage" * 100)
     broken_png = tmp_path / "broken.png"
     broken_png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
-    for bad, words in [(corrupt, "failed"), (encrypted, "encrypted"), (binary, "not a PDF"), (broken_png, "failed"),
+    for bad, words in [(corrupt, "failed|rendered no page"), (encrypted, "encrypted"), (binary, "not a PDF"), (broken_png, "failed"),
                        (tmp_path / "absent.pdf", "no such file")]:
         with pytest.raises(D.DocumentError, match=words):
             D.convert_to_tiff_f(str(bad), out)
         assert not os.path.exists(out) and not os.path.exists(out + ".part")
+    restricted = str(tmp_path / "restricted.pdf")  # owner password only: printable, so it converts
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite", "-sOwnerPassword=o",
+                    f"-sOutputFile={restricted}", _pdf(tmp_path, 1, "plain2.pdf")], check=True)
+    assert D.convert_to_tiff_f(restricted, out) == 1
+    os.unlink(out)
     monkeypatch.setattr(D, "MAX_SOURCE_BYTES", 1000)
     with pytest.raises(D.DocumentError, match="more than"):
         D.convert_to_tiff_f(_pdf(tmp_path, 1, "big.pdf"), out)

@@ -87,6 +87,8 @@ def _gs(src, dst, resolution, compression, what):
     _run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", f"-sDEVICE={GS_DEVICES[compression]}",
           f"-r{X_DPI}x{lines}", f"-g{WIDTH}x{PAGE_LENGTH[resolution]}", "-dFIXEDMEDIA", "-dPDFFitPage",
           f"-dLastPage={MAX_PAGES + 1}", f"-sOutputFile={dst}", src], what)
+    if not os.path.exists(dst) or os.path.getsize(dst) == 0:  # gs can exit 0 on a file it could not read
+        raise DocumentError(f"{what}: Ghostscript rendered no page (corrupt or unreadable file)")
 
 
 def _ps_string(text):
@@ -173,10 +175,14 @@ def convert_to_tiff_f(src, dst, resolution="fine", compression="g4") -> int:
     with tempfile.TemporaryDirectory(prefix="pycc-fax-") as work:
         tmp = os.path.join(work, "out.tif")
         if kind == "pdf":
-            with open(src, "rb") as fh:
-                if b"/Encrypt" in fh.read():
-                    raise DocumentError(f"{what}: the PDF is encrypted (password protected)")
-            _gs(src, tmp, resolution, compression, what)
+            try:
+                _gs(src, tmp, resolution, compression, what)
+            except DocumentError:
+                # an owner password alone (print/copy restrictions) renders; a user password does not
+                with open(src, "rb") as fh:
+                    if b"/Encrypt" in fh.read():
+                        raise DocumentError(f"{what}: the PDF is encrypted (password protected)") from None
+                raise
         elif kind == "text":
             ps = os.path.join(work, "text.ps")
             with open(src, "rb") as fh:
