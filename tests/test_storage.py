@@ -220,3 +220,17 @@ def test_a_failing_database_does_not_stop_calls_and_rows_follow_later(tmp_path):
     s.add_many = real_add_many
     assert writer.flush() is True and writer.backlog == 0
     assert [r["call_id"] for r in s.cdrs()] == [call.id] and written == [call.id]
+
+
+def test_postgres_reconnects_after_its_connection_is_killed(pg_dsn, tmp_path):
+    s = emptied_pg(pg_dsn)
+    eng, far = analog_engine()
+    writer = CdrWriter(s, eng)
+    killer = open_store(pg_dsn)
+    killer._fetch("SELECT pg_terminate_backend(%s)", (s.conn.info.backend_pid,))
+    killer.close()
+    call = _phone_call(eng, far, tmp_path, record=False)
+    assert writer.failures == 1 and writer.backlog == 1  # the write on the dead connection failed
+    assert writer.flush() and s.reconnects == 1
+    assert [r["call_id"] for r in s.cdrs()] == [call.id]
+    s.close()

@@ -36,7 +36,10 @@ class Store:
             self._commit()
         except BaseException:
             self._batch = None
-            self.conn.rollback()
+            try:
+                self.conn.rollback()
+            except Exception:  # noqa: BLE001 - a dead connection cannot roll back; keep the first error
+                pass
             raise
 
     def add(self, table, row):
@@ -56,6 +59,7 @@ class Store:
         if self._batch is not None:
             self._batch.append((stmt, values))
         else:
+            self._ensure()
             self._executemany(stmt, values)
             self.conn.commit()
 
@@ -69,6 +73,7 @@ class Store:
 
     def _commit(self):
         batch, self._batch = self._batch, None
+        self._ensure()
         for stmt, values in batch:
             self._executemany(stmt, values)
         self.conn.commit()
@@ -93,6 +98,7 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         js = schema.json_columns(table)
         out = []
+        self._ensure()
         for rec in self._fetch(sql, tuple(params)):
             row = dict(zip(cols, rec))
             for c in js:
@@ -123,6 +129,9 @@ class Store:
         self.conn.close()
 
     # --- backend primitives ----------------------------------------------------------------------
+    def _ensure(self):
+        """Make sure the connection is usable before a write (backends that can reconnect do here)."""
+
     def _execute(self, stmt, params=()):
         cur = self.conn.cursor()
         cur.execute(stmt, params)
