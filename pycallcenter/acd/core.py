@@ -147,6 +147,7 @@ class Queue:
     waiting: dict = field(default_factory=dict)  # skill -> heap of (key, token, call id)
     calls: dict = field(default_factory=dict)  # call id -> QCall waiting or ringing here
     available: dict = field(default_factory=dict)  # available member names (insertion ordered)
+    idle_heaps: dict = field(default_factory=dict)  # penalty -> heap of (idle_since, order, name), lazy
     order: dict = field(default_factory=dict)  # member -> hunt position
     rr_last: int = -1
     served: dict = field(default_factory=dict)  # member -> calls answered here
@@ -616,10 +617,10 @@ class Acd:
                 return "closed"
         if q.join_empty == "always":
             return None
-        members = [self.agents[n] for n in q.members]
-        if not any(a.logged_in for a in members):
+        agents = self.agents
+        if not any(agents[n].logged_in for n in q.members):
             return "no_agents"
-        if q.join_empty == "ready" and not any(a.logged_in and not a.paused for a in members):
+        if q.join_empty == "ready" and not any(agents[n].logged_in and not agents[n].paused for n in q.members):
             return "all_paused"
         return None
 
@@ -691,7 +692,11 @@ class Acd:
         # never offered a call half-way through a command that is about to pause or log them out
         if a.available:
             for qname in a.queues:
-                self.queues[qname].available[a.name] = None
+                q = self.queues[qname]
+                if a.name not in q.available:
+                    q.available[a.name] = None
+                    heapq.heappush(q.idle_heaps.setdefault(q.members[a.name], []),
+                                   (a.idle_since, q.order[a.name], a.name))
 
     def _unavailable(self, a):
         for qname in a.queues:
@@ -792,7 +797,11 @@ class Acd:
                 return
             heads.sort(key=lambda c: c.key)
             for c in heads:
-                agents = pick(self, q, c, self._candidates(q, c, penalty_tiers=q.strategy != "weighted_random"))
+                if c.skill is None and q.strategy in ("longest_idle", "priority"):
+                    a = self._longest_idle(q)
+                    agents = [a] if a is not None else []
+                else:
+                    agents = pick(self, q, c, self._candidates(q, c, penalty_tiers=q.strategy != "weighted_random"))
                 if agents:
                     heapq.heappop(q.waiting[c.skill])
                     for a in agents:
@@ -803,6 +812,21 @@ class Acd:
                     break
             else:
                 return
+
+    def _longest_idle(self, q):
+        """Return the longest-idle available member of the best tier from the queue's idle heaps: the
+        common case costs O(log agents) instead of a scan of every available agent."""
+        for pen in sorted(q.idle_heaps):
+            heap = q.idle_heaps[pen]
+            while heap:
+                idle, order, name = heap[0]
+                if name not in q.available or q.members.get(name) != pen:
+                    heapq.heappop(heap)
+                elif self.agents[name].idle_since != idle:
+                    heapq.heapreplace(heap, (self.agents[name].idle_since, order, name))
+                else:
+                    return self.agents[name]
+        return None
 
     def _candidates(self, q, c, penalty_tiers=True):
         """Available members who can take c: with the call's skill, and in the best penalty tier."""
@@ -847,3 +871,7 @@ class Acd:
                     assert self.agents[name].call == cid and self.agents[name].activity == RINGING
         for c in self.calls.values():
             assert c.state != CONNECTED or self.agents[c.agent].call == c.id
+        for q in self.queues.values():  # the idle heaps agree with a plain scan
+            cands = self._candidates(q, QCall("-"))
+            best = min(cands, key=lambda a: (a.idle_since, q.order[a.name])) if cands else None
+            assert self._longest_idle(q) is best, (q.name, best)
