@@ -130,6 +130,29 @@ def test_database_dsn_in_centre_is_not_taken_for_a_path(tmp_path, monkeypatch):
     assert seen == ["host=/run/postgresql dbname=cc"]
 
 
+def test_stopping_clears_calls_in_progress_and_writes_their_cdrs(tmp_path):
+    from test_sim import CFG as PRI_CENTRE  # a PRI span facing the emulated PSTN, and two phones
+
+    from pycallcenter.sim.pstn import Caller, PstnSimulator
+    from pycallcenter.storage import open_store
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "main.py").write_text("async def main(call):\n    await call.answer()\n    await call.wait(600)\n")
+    cfg = tmp_path / "centre.toml"
+    cfg.write_text(PRI_CENTRE + '\n[centre]\nscripts = "scripts"\n')
+    c = Centre(cfg)
+    pstn = PstnSimulator(c.board)
+    pstn.add(Caller("2025550100", "5000", arrival=0.2, talk=600, patience=600))
+    c.loop(seconds=2, fast=True)
+    assert len(c.engine.calls) == 1 and c.writer.written == 0
+    c.close()  # a PRI call needs DISCONNECT/RELEASE exchanged before it has ended
+    status = json.loads((tmp_path / "data" / "status.json").read_text())
+    assert status["cdrs_written"] == 1 and status["calls"]["active"] == 0
+    s = open_store(tmp_path / "data")
+    assert [(r["tech"], r["disposition"], r["cause"]) for r in s.cdrs()] == [("pri", "ANSWERED", 16)]
+    s.close()
+
+
 def test_status_without_a_running_centre_says_so(tmp_path, capsys):
     assert main(["status", "--data", str(tmp_path)]) == 1
     assert "is `pycallcenter run` running" in capsys.readouterr().out

@@ -177,9 +177,14 @@ class Centre:
                 next_status += every
         return n
 
-    def close(self):
-        """Hang up, publish the final 'stopped' status and close the store."""
-        self.engine.close()
+    def close(self, grace=5.0):
+        """Hang up every call and tick (up to grace seconds) until they have cleared, so calls cut short
+        by the stop get their CDRs too; then publish the final 'stopped' status and close the store."""
+        eng = self.engine
+        for leg in list(eng.legs.values()):
+            leg.hangup()
+        eng.run(seconds=grace, until=lambda: not eng.calls)
+        eng.close()
         self.publish("stopped")
         self.store.close()
 
