@@ -32,6 +32,7 @@ _ALLOWED = {
     ACTIVE: {q931.CONNECT_ACKNOWLEDGE},
 }
 _KNOWN = set(q931.MESSAGE_NAMES)
+_CLEARING = (q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT)
 
 
 # --- events ---
@@ -276,8 +277,12 @@ class Interface:
         if self.tracer is not None:
             self.tracer.frame(data, False, now)
         for ev in self.link.receive(data, now):
-            self._link_event(ev, now)
-        return self._flush()
+            if ev.__class__ is lapd.Data:
+                self._message(ev.info, now)
+            else:
+                self._link_event(ev, now)
+        events, self._events = self._events, []
+        return events
 
     def next_deadline(self):
         """Return the earliest link or call timer deadline, or None."""
@@ -524,8 +529,9 @@ class Interface:
         call.timers[name] = self._now + self.timers[name]
 
     def _send(self, call, msg_type, ies):
-        msg = q931.Message(msg_type, call.cr, not call.outgoing, ies)
-        self.link.send(msg.encode(), self._now)
+        ref = call.cr if call.outgoing else call.cr | 0x8000  # what q931.Message(...).encode() gives, inline
+        head = bytes((q931.PD_Q931, 2, ref >> 8, ref & 0xFF, msg_type))
+        self.link.send(head + b"".join([item.wire for item in ies]) if ies else head, self._now)
 
     def _send_cr(self, cr, flag, msg_type, ies, pd=q931.PD_Q931):
         self.link.send(q931.Message(msg_type, cr, flag, ies, pd=pd).encode(), self._now)
@@ -660,13 +666,12 @@ class Interface:
             self._send_status(call, causes.MESSAGE_TYPE_NONEXISTENT)
             return
         handler = _HANDLERS.get(msg.msg_type)
-        allowed = _ALLOWED.get(call.state, set())
-        if msg.msg_type == q931.SETUP or handler is None or (msg.msg_type not in _ANY_TIME and msg.msg_type not in allowed):
+        if handler is None or (msg.msg_type not in _ANY_TIME and msg.msg_type not in _ALLOWED.get(call.state, ())):
             self._events.append(ProtocolError(f"{msg.name} in call state {call.state}", "STATUS 101"))
             self._send_status(call, causes.WRONG_STATE)
             return
         handler(self, call, msg)
-        if call.key in self.calls and msg.msg_type not in (q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT):
+        if msg.unknown and call.key in self.calls and msg.msg_type not in _CLEARING:
             unknown = [i for i in msg.ies if i.fields is None and i.body is not None and i.codeset == 0]
             if unknown:
                 self._events.append(ProtocolError(f"unrecognised IE {unknown[0].name}", "STATUS 99"))

@@ -8,7 +8,7 @@ and hand it its TEI; it is not implemented here.
 from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
-from pycallcenter.isdn.frame import S_CODES, Frame, decode
+from pycallcenter.isdn.frame import S_CODES, S_FORMATS, Frame, decode
 
 TEI_ASSIGNED = 4
 AWAITING_ESTABLISHMENT = 5
@@ -163,6 +163,24 @@ class Link:
     def receive(self, data, now):
         """Process one received frame (FCS already removed); returns events. Bad frames are counted, not raised."""
         self.counters["frames_in"] += 1
+        n = len(data)
+        if n >= 4:
+            # I and S frames (all but link set-up and release) skip the Frame object; decode() is the reference
+            a0, a1, c = data[0], data[1], data[2]
+            if not a0 & 1 and a1 & 1 and (not c & 1 or (c in S_FORMATS and n == 4)):
+                if a0 >> 2 != self.sapi or (a1 >> 1 != self.tei and a1 >> 1 != 127):
+                    return []
+                events = []
+                command = (a0 >> 1) & 1 != self.cmd_cr
+                c1 = data[3]
+                if not c & 1:
+                    if not command:
+                        events.append(LinkError("S", "I frame with response C/R"))
+                    else:
+                        self._on_i(c >> 1, c1 >> 1, c1 & 1, bytes(data[4:]), now, events)
+                else:
+                    self._on_s(S_FORMATS[c], c1 & 1, c1 >> 1, command, now, events)
+                return events
         try:
             frame = decode(data)
         except DecodeError as exc:
@@ -177,9 +195,9 @@ class Link:
             if not command:
                 events.append(LinkError("S", "I frame with response C/R"))
             else:
-                self._on_i(frame, now, events)
+                self._on_i(frame.ns, frame.nr, frame.pf, frame.info, now, events)
         elif kind in ("RR", "RNR", "REJ"):
-            self._on_s(frame, command, now, events)
+            self._on_s(kind, frame.pf, frame.nr, command, now, events)
         elif kind == "SABME":
             self._on_sabme(frame, now, events)
         elif kind == "UA":
@@ -245,7 +263,7 @@ class Link:
 
     def _push(self, now):
         """Send queued I frames while the window allows."""
-        if self.state != ESTABLISHED or self.peer_busy:
+        if not self.pending or self.state != ESTABLISHED or self.peer_busy:
             return
         while self.pending and (self.vs - self.va) % MOD < self.k:
             info = self.pending.pop(0)
@@ -295,70 +313,70 @@ class Link:
             self._ack_to(nr)
             self.t200_at = now + self.t200
 
-    def _on_i(self, frame, now, events):
+    def _on_i(self, ns, nr, pf, info, now, events):
         if self.state not in (ESTABLISHED, TIMER_RECOVERY):
-            if self.state == TEI_ASSIGNED and frame.pf:
+            if self.state == TEI_ASSIGNED and pf:
                 self._send_u("DM", 1 - self.cmd_cr, 1)
             return
-        if frame.ns == self.vr:
+        if ns == self.vr:
             self.vr = (self.vr + 1) % MOD
             self.reject_exception = False
-            events.append(Data(frame.info))
-            if frame.pf:
+            events.append(Data(info))
+            if pf:
                 self._send_s("RR", 1 - self.cmd_cr, 1)
                 acked = True
             else:
                 acked = False
         else:
             if self.reject_exception:
-                if frame.pf:
+                if pf:
                     self._send_s("RR", 1 - self.cmd_cr, 1)
             else:
                 self.reject_exception = True
-                self._send_s("REJ", 1 - self.cmd_cr, frame.pf)
+                self._send_s("REJ", 1 - self.cmd_cr, pf)
             acked = True
-        if not self._nr_valid(frame.nr):
-            self._nr_error(frame.nr, now, events)
+        if not self._nr_valid(nr):
+            self._nr_error(nr, now, events)
             return
-        self._update_ack(frame.nr, now)
+        self._update_ack(nr, now)
         if not acked:
             self.ack_pending = True
         self._push(now)
 
-    def _on_s(self, frame, command, now, events):
+    def _on_s(self, kind, pf, nr, command, now, events):
         if self.state not in (ESTABLISHED, TIMER_RECOVERY):
-            if self.state == TEI_ASSIGNED and command and frame.pf:
+            if self.state == TEI_ASSIGNED and command and pf:
                 self._send_u("DM", 1 - self.cmd_cr, 1)
             return
-        self.peer_busy = frame.kind == "RNR"
-        if command and frame.pf:
+        self.peer_busy = kind == "RNR"
+        if command and pf:
             self._send_s("RR", 1 - self.cmd_cr, 1)
-        elif not command and frame.pf and self.state == ESTABLISHED:
+        elif not command and pf and self.state == ESTABLISHED:
             events.append(LinkError("A", "supervisory response with F=1"))
-        if not self._nr_valid(frame.nr):
-            self._nr_error(frame.nr, now, events)
+        if not self._nr_valid(nr):
+            self._nr_error(nr, now, events)
             return
-        if self.state == TIMER_RECOVERY and not command and frame.pf:
-            self._ack_to(frame.nr)
+        if self.state == TIMER_RECOVERY and not command and pf:
+            self._ack_to(nr)
             self.t200_at = None
             self._start_t203(now)
             self.state = ESTABLISHED
-            self._retransmit_from(frame.nr)
+            self._retransmit_from(nr)
             self._push(now)
             return
-        if frame.kind == "REJ":
-            self._ack_to(frame.nr)
+        if kind == "REJ":
+            self._ack_to(nr)
             if self.state == ESTABLISHED:
                 self.t200_at = None
                 self._start_t203(now)
-                self._retransmit_from(frame.nr)
-        elif frame.kind == "RNR":
-            self._ack_to(frame.nr)
+                self._retransmit_from(nr)
+        elif kind == "RNR":
+            self._ack_to(nr)
             if self.state == ESTABLISHED:
                 self.t203_at = None
                 self.t200_at = now + self.t200
         else:
-            self._update_ack(frame.nr, now)
+            self._update_ack(nr, now)
         self._push(now)
 
     def _on_sabme(self, frame, now, events):

@@ -53,7 +53,7 @@ _PDS = (PD_Q931, PD_MAINTENANCE, PD_MAINTENANCE_ATT)
 class Message:
     """One Q.931 message: protocol discriminator, call reference (value, flag, length), type and IEs in order."""
 
-    __slots__ = ("msg_type", "call_ref", "cr_flag", "cr_len", "ies", "pd")
+    __slots__ = ("msg_type", "call_ref", "cr_flag", "cr_len", "ies", "pd", "unknown")
 
     def __init__(self, msg_type, call_ref=0, cr_flag=False, ies=(), cr_len=2, pd=PD_Q931):
         self.msg_type = msg_type
@@ -62,6 +62,7 @@ class Message:
         self.cr_len = cr_len
         self.ies = list(ies)
         self.pd = pd
+        self.unknown = None  # decode() sets the count of unrecognised codeset-0 IEs
 
     @property
     def name(self):
@@ -132,16 +133,45 @@ def decode(data):
     i = 2 + cr_len
     if i >= n:
         raise DecodeError("message ends inside the header", element="message_type", offset=min(i, n))
-    call_ref = int.from_bytes(data[2:i], "big") if cr_len else 0
-    cr_flag = False
-    if cr_len:
+    if cr_len == 2:
+        c0 = data[2]
+        call_ref = ((c0 & 0x7F) << 8) | data[3]
+        cr_flag = c0 >= 0x80
+    elif cr_len:
+        call_ref = int.from_bytes(data[2:i], "big")
         cr_flag = bool(data[2] & 0x80)
         call_ref &= ~(0x80 << (8 * (cr_len - 1)))
+    else:
+        call_ref = 0
+        cr_flag = False
     msg_type = data[i]
     if msg_type & 0x80:
         raise DecodeError(f"message type 0x{msg_type:02x} has bit 8 set", element="message_type", offset=i)
     i += 1
+    tail = data[i:]
+    hit = _TAILS.get(tail)
+    if hit is not None:
+        items, unknown = hit
+        msg = Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
+    else:
+        items, unknown = _decode_ies(data, i, n)
+        msg = Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
+        if len(_TAILS) >= _TAILS_MAX:
+            _TAILS.clear()
+        _TAILS[tail] = (tuple(items), unknown)
+    msg.unknown = unknown
+    return msg
+
+
+# IE sections seen before (messages repeat except for the call reference): bytes -> (IEs, unknown IEs)
+_TAILS = {}
+_TAILS_MAX = 4096
+
+
+def _decode_ies(data, i, n):
+    """Return ([IE, ...], number of unknown codeset-0 IEs) for data[i:n]; raises DecodeError."""
     items = []
+    unknown = 0
     locked = 0
     codeset = 0
     append = items.append
@@ -169,10 +199,12 @@ def decode(data):
         body = data[i + 2:end]
         hit = memo.get((codeset, b, body))
         name, fields = hit if hit is not None else parse_body(codeset, b, body, i)
+        if fields is None and not codeset:
+            unknown += 1
         append(IE(codeset, b, body, fields, name, data[i:end]))
         codeset = locked
         i = end
-    return Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
+    return items, unknown
 
 
 def _ie_name(codeset, ie_id):
