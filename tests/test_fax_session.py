@@ -119,3 +119,14 @@ def test_builder_reports_a_missing_header(monkeypatch, tmp_path):
     scope = {"__file__": path, "__name__": "_cffi_builder"}
     exec(compile(open(path).read(), path, "exec"), scope)
     assert scope["ffibuilder"] is None and "libspandsp-dev" in scope["MISSING"]
+
+
+def test_a_failing_event_handler_is_logged_not_fatal(testdata, tmp_path, caplog):
+    def broken(ev):
+        raise RuntimeError("handler bug")
+
+    tx = S.FaxSession(calling=True, send=testdata("fax", "itu1_g4.tif"), on_event=broken)
+    rx = S.FaxSession(calling=False, receive=str(tmp_path / "rx.tif"))
+    _pair(tx, rx)
+    assert tx.result.ok and rx.result.ok
+    assert "handler failed" in caplog.text and "handler bug" in caplog.text

@@ -9,6 +9,7 @@ events (phase B, each page, phase E) to ``on_event`` and collected in ``events``
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
@@ -24,6 +25,7 @@ MODEMS = {"v27ter": lib.T30_SUPPORT_V27TER, "v29": lib.T30_SUPPORT_V29, "v17": l
 MODEM_TOP_RATE = {"v27ter": 4800, "v29": 9600, "v17": 14400}
 COMPRESSIONS = {"t4_1d": lib.T30_SUPPORT_T4_1D_COMPRESSION, "t4_2d": lib.T30_SUPPORT_T4_2D_COMPRESSION,
                 "t6": lib.T30_SUPPORT_T6_COMPRESSION}
+log = logging.getLogger("pycallcenter.fax")
 ERR_OK = lib.T30_ERR_OK
 ERR_CALLDROPPED = lib.T30_ERR_CALLDROPPED
 ERR_FILEERROR = lib.T30_ERR_FILEERROR
@@ -88,9 +90,6 @@ class FaxResult:
         d = dict(self.__dict__)
         d["page_info"] = [p.__dict__ for p in self.page_info]
         return d
-
-
-_LIVE = {}  # id -> session, so callbacks find their session while spandsp holds the handle
 
 
 @ffi.def_extern()
@@ -169,7 +168,6 @@ class FaxSession:
         lib.t30_set_phase_d_handler(t30, lib.pycc_fax_phase_d, self._handle)
         lib.t30_set_phase_e_handler(t30, lib.pycc_fax_phase_e, self._handle)
         self._buf = np.zeros(SAMPLE_RATE // 50, np.int16)
-        _LIVE[id(self)] = self
 
     # --- audio --------------------------------------------------------------------------------------
     def tick(self, rx) -> np.ndarray:
@@ -216,7 +214,6 @@ class FaxSession:
             lib.fax_free(self._fax)
             self._fax = None
             self._t30 = None
-        _LIVE.pop(id(self), None)
 
     def __del__(self):
         try:
@@ -228,7 +225,10 @@ class FaxSession:
     def _emit(self, ev):
         self.events.append(ev)
         if self.on_event is not None:
-            self.on_event(ev)
+            try:
+                self.on_event(ev)
+            except Exception:  # raised inside a spandsp callback: it must not unwind through C
+                log.exception("fax on_event handler failed on %r", ev)
 
     def _stats(self):
         st = ffi.new("t30_stats_t *")
