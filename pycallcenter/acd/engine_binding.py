@@ -118,6 +118,7 @@ class AcdBinding:
         self.agent_leg = {}  # agent -> their ringing or talking Leg
         self.leg_owner = {}  # leg id -> (agent, call id)
         self.decisions = []  # everything applied, for tests and CTI event feeds
+        self.diallers = []  # (Dialler, trunk, queue, lines, timeout)
         engine.listeners.append(self)
         engine.acd_binding = self
         self.pump = engine.scheduler.spawn(self._pump(), "acd:pump", engine.now)
@@ -134,6 +135,41 @@ class AcdBinding:
         due = self.acd.next_deadline()
         if due is not None and due <= now / SAMPLE_RATE:
             self.apply(self.acd.tick(now / SAMPLE_RATE))
+        for run in self.diallers:
+            self._dial_due(now, *run)
+
+    # --- outbound --------------------------------------------------------------------------------------
+    def add_dialler(self, dialler, trunk, queue=None, lines=None, timeout=30.0):
+        """Dial a Dialler's numbers on a trunk ('pri1', 'pstn2'): one line per free agent of `queue`
+        (or `lines` at most); answered calls join `queue` (or are hung up when queue is None)."""
+        self.diallers.append((dialler, trunk, queue, lines, timeout))
+
+    def _dial_due(self, now, dialler, trunk, queue, lines, timeout):
+        due = dialler.next_deadline()
+        if due is None or due > now / SAMPLE_RATE:
+            return
+        free = len(self.acd.queues[queue].available) if queue is not None else lines
+        for target in dialler.due(now / SAMPLE_RATE, free if lines is None else min(free, lines)):
+            self.engine.scheduler.spawn(self._attempt(dialler, trunk, queue, target, timeout),
+                                        f"dial:{target.number}", now)
+
+    async def _attempt(self, dialler, trunk, queue, target, timeout):
+        from pycallcenter.ivr import _Dial
+
+        r = await _Dial(self.engine, None, f"{trunk}/{target.number}", timeout, "", "")
+        self.engine.log("dialler", number=target.number, attempt=target.attempts, outcome=r.outcome)
+        dialler.result(target.number, r.outcome, self.seconds())
+        if r.outcome != "answered":
+            return
+        if queue is None:
+            r.leg.hangup(C.NORMAL_CLEARING)
+            return
+
+        async def join(ivr):
+            await queue_call(ivr, queue, priority=1, data={"campaign": target.kind, **target.data})
+            await ivr.hangup()
+
+        self.engine.start_script(r.leg, join)
 
     # --- decisions -> engine ------------------------------------------------------------------------
     def apply(self, decisions):
