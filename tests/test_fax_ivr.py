@@ -62,6 +62,9 @@ def library(tmp_path, testdata):
     have_tools()
     lib = DocumentLibrary(str(tmp_path / "cache"))
     lib.add("101", "ITU chart", testdata("fax", "itu1_g4.tif"))
+    memo = tmp_path / "memo.txt"
+    memo.write_text("Opening hours\nMonday to Friday 9-17\n")
+    lib.add("102", "Opening hours", str(memo))
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4\ngarbage")
     lib.add("666", "Broken", str(broken))
@@ -81,22 +84,17 @@ def test_fax_on_demand_same_call(library, tmp_path):
     rig.key("555#")  # unknown number: error prompt, asked again
     rig.new_prompt_with_barge_in()
     rig.key("666#")  # a corrupt source: refused the same way, logged
-    rig.new_prompt_with_barge_in()
-    rig.key("101#")
-    rig.new_prompt_with_barge_in()
-    rig.key("1")  # confirm
-    rig.new_prompt_with_barge_in()
-    rig.key("2")  # no more documents
-    rig.new_prompt_with_barge_in()
-    rig.key("1")  # deliver on this call
+    for digits in ("101#", "1", "1", "102#", "1", "2", "1"):  # 101, confirm, another: 102, confirm, done, this call
+        rig.new_prompt_with_barge_in()
+        rig.key(digits)
     assert rig.run_until(rig.fax_started, 20.0)
     received = str(tmp_path / "caller.tif")
     rig.far.terminal = SpandspTerminal(calling=False, receive=received)  # the caller pressed start
     assert rig.run_until(lambda: "r" in out, 120.0)
     r = out["r"]
-    assert r["documents"] == ["101"] and r["delivery"] == "same_call"
-    assert r["result"].ok and r["result"].pages == 1
-    assert pixel_differences(library.tiff("101"), received) == [0]
+    assert r["documents"] == ["101", "102"] and r["delivery"] == "same_call"
+    assert r["result"].ok and r["result"].pages == 2
+    assert pixel_differences(library.bundle(["101", "102"]), received) == [0, 0]
     log = "\n".join(rig.eng.log_lines)
     assert "unknown_document_555" in log and "document_666_unusable" in log
     rig.tick(20)
