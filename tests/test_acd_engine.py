@@ -103,3 +103,43 @@ def test_agent_who_does_not_answer_is_skipped_and_max_wait_overflows():
     assert (r.outcome, r.target, r.reason) == ("overflow", "voicemail", "timeout")
     phone = eng.board.emulator.far_ends["agent1"]
     assert not phone.ringing
+
+
+def _until(eng, agents, cond, seconds):
+    for _ in range(int(seconds * 50)):
+        if cond():
+            return True
+        _run(eng, agents, 0.02)
+    return cond()
+
+
+def test_agent_holds_then_blind_transfers_to_the_queue_and_another_agent_takes_the_call():
+    cfg = {"queue": [{"name": "sales", "strategy": "linear", "wrapup": 30}],
+           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}},
+                     {"name": "agent2", "contact": "channel/33", "queues": {"sales": 0}}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    acd = binding.acd
+    pstn.add(Caller("2025550170", "5000", arrival=0.5, talk=25))
+    assert _until(eng, agents, lambda: acd.agents["agent1"].state == "talking", 15)
+    _run(eng, agents, 1)
+    binding.hold("agent1")
+    _run(eng, agents, 2)
+    caller_leg = next(iter(eng.calls.values())).caller_leg
+    assert caller_leg.row in eng.media.players and not eng.media.listeners_of(caller_leg.row)  # music, alone
+    binding.hold("agent1", on=False)
+    _run(eng, agents, 1)
+    assert eng.media.listeners_of(caller_leg.row)
+    binding.transfer("agent1", "queue:sales")
+    assert acd.agents["agent1"].state == "wrapup"
+    assert _until(eng, agents, lambda: acd.agents["agent2"].state == "talking", 15)
+    assert _until(eng, agents, lambda: not pstn.busy and not eng.calls, 40)
+    (caller,) = pstn.done
+    assert caller.agent == "agent1" and not caller.abandoned
+    events = [(e.event, e.agent) for e in acd.qlog if e.call != "-" and e.event != "WRAPUPEND"]
+    assert events == [("ENTER", "-"), ("OFFER", "agent1"), ("CONNECT", "agent1"), ("HOLD", "agent1"),
+                      ("UNHOLD", "agent1"), ("TRANSFER", "agent1"), ("ENTER", "-"), ("OFFER", "agent2"),
+                      ("CONNECT", "agent2"), ("COMPLETE", "agent2")]
+    tr = next(e for e in acd.qlog if e.event == "TRANSFER")
+    assert 1.9 <= tr.data["hold"] <= 2.1
+    (r,) = results.values()
+    assert (r.outcome, r.agent) == ("answered", "agent2")
