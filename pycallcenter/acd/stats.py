@@ -150,3 +150,31 @@ def format_queue_log(qlog):
     """Return the queue log as text, one 'time|call|queue|agent|EVENT|k=v,...' line per entry."""
     return "\n".join(f"{e.time:.3f}|{e.call}|{e.queue}|{e.agent}|{e.event}|"
                      + ",".join(f"{k}={e.data[k]}" for k in sorted(e.data)) for e in qlog)
+
+
+def _value(text):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_queue_log(text):
+    """Return the LogEntry list of a queue log written by format_queue_log (DecodeError on bad lines)."""
+    from pycallcenter.acd.core import LogEntry
+    from pycallcenter.errors import DecodeError
+
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split("|")
+        try:
+            t, call, queue, agent, event, fields = parts
+            data = dict(kv.split("=", 1) for kv in fields.split(",")) if fields else {}
+            out.append(LogEntry(float(t), call, queue, agent, event, {k: _value(v) for k, v in data.items()}))
+        except ValueError:
+            raise DecodeError(f"not a queue log line: {line!r}", element=f"line {n}") from None
+    return out
