@@ -1,6 +1,10 @@
 """The ACD on the emulated board: PSTN callers on a PRI span queue for simulated agents at FXS phones."""
+
+
+import pytest
 from test_sim import CFG as BOARD  # the same centre: a PRI span and two agent phones (channels 32, 33)
 
+from pycallcenter.acd import AcdError
 from pycallcenter.acd.config import build_on_engine
 from pycallcenter.acd.engine_binding import queue_call
 from pycallcenter.acd.stats import day_report
@@ -143,3 +147,31 @@ def test_agent_holds_then_blind_transfers_to_the_queue_and_another_agent_takes_t
     assert 1.9 <= tr.data["hold"] <= 2.1
     (r,) = results.values()
     assert (r.outcome, r.agent) == ("answered", "agent2")
+
+
+def test_supervisor_listen_whisper_barge_conference_and_record_on_demand(tmp_path):
+    cfg = {"queue": [{"name": "sales"}], "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    acd = binding.acd
+    pstn.add(Caller("2025550180", "5000", arrival=0.5, talk=20))
+    assert _until(eng, agents, lambda: acd.agents["agent1"].state == "talking", 15)
+    sup = eng.originate("channel/33", caller="9000")  # the supervisor's phone (not an ACD member)
+    assert _until(eng, agents, lambda: sup.state == "answered", 10)
+    call = eng.calls[acd.agents["agent1"].call]
+    caller, agent = call.caller_leg.row, binding.agent_leg["agent1"].row
+    heard = eng.media.listeners_of
+    binding.listen(sup, "agent1")
+    assert sup.row in heard(caller) and sup.row in heard(agent) and not heard(sup.row)
+    binding.listen(sup, "agent1", whisper=True)
+    assert heard(sup.row) == [agent]  # only the agent hears the supervisor
+    binding.listen(sup, "agent1", barge=True)
+    assert heard(sup.row) == sorted([caller, agent])
+    eng.media.isolate(sup.row)
+    binding.conference("agent1", sup)
+    assert heard(sup.row) == sorted([caller, agent]) and sup.row in heard(caller)
+    rec = binding.record("agent1", path=str(tmp_path / "call.wav"))
+    _run(eng, agents, 1)
+    stats = eng.stop_recording(rec)
+    assert 0.9 <= stats["seconds"] <= 1.1
+    with pytest.raises((ValueError, AcdError)):
+        binding.listen(sup, "nobody")

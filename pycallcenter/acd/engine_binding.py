@@ -316,14 +316,31 @@ class AcdBinding:
             leg.hangup(C.NORMAL_CLEARING)
         self.apply(decisions)
 
+    def _parties(self, agent):
+        leg = self.agent_leg.get(agent)
+        call = self.engine.calls.get(self.acd.agents[agent].call) if agent in self.acd.agents else None
+        if leg is None or call is None or not leg.active:
+            raise ValueError(f"{agent} is not in a call")
+        return call.caller_leg, leg
+
+    def record(self, agent, path=None, stereo=True):
+        """Record the agent's call from now on (caller and agent); return the Recorder."""
+        first, _ = self._parties(agent)
+        self.engine.log("acd_record", agent=agent, call=first.call.id)
+        return self.engine.start_recording(first, path, stereo=stereo)
+
+    def conference(self, agent, other_leg):
+        """Join a third leg (a consulted agent or an outside party) to the agent's call: all hear all."""
+        first, leg = self._parties(agent)
+        media = self.engine.media
+        for a in (first.row, leg.row):
+            media.bridge(a, other_leg.row)
+        self.engine.log("acd_conference", agent=agent, leg=other_leg.id)
+
     def listen(self, supervisor_leg, agent, whisper=False, barge=False):
         """Let a supervisor's leg hear an agent's call; whisper: the agent hears them too; barge: both do."""
         media = self.engine.media
-        leg = self.agent_leg.get(agent)
-        call = self.engine.calls.get(self.acd.agents[agent].call)
-        if leg is None or call is None:
-            raise ValueError(f"{agent} is not in a call")
-        first = call.caller_leg
+        first, leg = self._parties(agent)
         media.link(supervisor_leg.row, leg.row)
         media.link(supervisor_leg.row, first.row)
         if whisper or barge:
