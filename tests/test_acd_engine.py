@@ -1,6 +1,4 @@
 """The ACD on the emulated board: PSTN callers on a PRI span queue for simulated agents at FXS phones."""
-
-
 import pytest
 from test_sim import CFG as BOARD  # the same centre: a PRI span and two agent phones (channels 32, 33)
 
