@@ -424,6 +424,24 @@ class IvrCall:
 
         return self.play(say.time(t, lang))
 
+    def receive_fax(self, path, **options):
+        """Receive a fax into path (TIFF); return a FaxResult (see pycallcenter.fax.ivr.receive_fax)."""
+        from pycallcenter.fax import ivr as fax_ivr
+
+        return fax_ivr.receive_fax(self, path, **options)
+
+    def send_fax(self, tiff_path, **options):
+        """Send a TIFF-F document; return a FaxResult (see pycallcenter.fax.ivr.send_fax)."""
+        from pycallcenter.fax import ivr as fax_ivr
+
+        return fax_ivr.send_fax(self, tiff_path, **options)
+
+    def detect_fax(self, seconds=5.0):
+        """Listen for a fax (CNG, CED or V.21) for up to seconds; return what was heard or None."""
+        from pycallcenter.fax import ivr as fax_ivr
+
+        return fax_ivr.detect_fax(self, seconds)
+
     async def handoff(self, script, *args, **kwargs):
         """Continue the call in another script (a name in the engine's script set, or a function); return
         what that script returns."""
