@@ -1,5 +1,21 @@
 """A simulated SS7 wire for back-to-back tests: each side sends one signal unit per millisecond."""
 from pycallcenter.ss7 import mtp2
+from pycallcenter.ss7.su import decode_su
+
+
+def status_of(su):
+    """Return an LSSU's status, else "FISU" or "MSU"."""
+    head, _ = decode_su(su)
+    return head.get("status", head["type"])
+
+
+def aligned_wire(**kw):
+    """Return a Wire (Wire(**kw)) whose two links have aligned."""
+    w = Wire(**kw)
+    w.a.start(0)
+    w.b.start(0)
+    assert w.run(20, until=lambda: w.a.state == w.b.state == mtp2.IN_SERVICE)
+    return w
 
 
 class Wire:

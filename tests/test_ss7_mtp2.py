@@ -4,20 +4,7 @@ import pytest
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.ss7 import mtp2
 from pycallcenter.ss7.su import decode_su
-from ss7_wire import Wire
-
-
-def status_of(su):
-    head, _ = decode_su(su)
-    return head.get("status", head["type"])
-
-
-def aligned_wire(**kw):
-    w = Wire(**kw)
-    w.a.start(0)
-    w.b.start(0)
-    assert w.run(20, until=lambda: w.a.state == w.b.state == mtp2.IN_SERVICE)
-    return w
+from ss7_wire import Wire, aligned_wire, status_of
 
 
 def test_out_of_service_link_sends_sios_and_stop_sends_sios():

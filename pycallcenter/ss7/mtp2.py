@@ -41,14 +41,21 @@ class RemoteProcessorRecovered:
     """The far end stopped sending SIPO (FISUs or MSUs again)."""
 
 
+@dataclass(slots=True)
+class RemoteCongestion:
+    """The far end started (True: SIB with our MSUs outstanding) or stopped (False) being congested."""
+    congested: bool
+
+
 @dataclass(frozen=True)
 class MtpTimers:
-    """Q.703 timers in seconds (64 kbit/s values); T4 normal and emergency proving periods."""
+    """Q.703 timers in seconds (64 kbit/s values); T4 normal and emergency proving periods, T5 SIB interval."""
     t1: float = 45.0
     t2: float = 10.0
     t3: float = 1.5
     t4n: float = 8.2
     t4e: float = 0.5
+    t5: float = 0.1
     t6: float = 4.5
     t7: float = 1.0
 
@@ -69,13 +76,18 @@ def _between(lo, x, hi):
 class Mtp2Link:
     """One signalling link's MTP2: alignment, proving, error monitors, basic error correction."""
 
-    def __init__(self, timers=MtpTimers(), emergency=False):
+    def __init__(self, timers=MtpTimers(), emergency=False, congestion_onset=None):
         self.timers = timers
         self.emergency = emergency
         self.state = OUT_OF_SERVICE
         self.deadlines = {}
         self.local_outage = False
         self.remote_outage = False
+        # receive congestion (Q.703 9): commanded, or more than congestion_onset MSUs not yet consumed
+        self.congestion_onset = congestion_onset
+        self.backlog = 0
+        self.commanded_congestion = False
+        self.next_sib = None
         self._reset_sequence()
 
     # -- commands -------------------------------------------------------------------------------
@@ -105,9 +117,27 @@ class Mtp2Link:
         """Prove with the emergency period (SIE) from the next alignment on."""
         self.emergency = emergency
 
-    def set_local_processor_outage(self, outage):
-        """Send SIPO (True) or resume FISUs (False) while in service."""
+    def set_local_processor_outage(self, outage, flush=False):
+        """Level 3 failed (True: send SIPO, discard received MSUs, hold ours) or recovered (False: FISUs and
+        MSUs again); flush=True on recovery drops our unsent and unacknowledged MSUs (Q.703 8, flush buffers)."""
         self.local_outage = outage
+        if not outage and flush:
+            self.retrieve()
+            self.deadlines.pop("t7", None)
+
+    def congested(self, flag):
+        """Declare (True) or clear (False) receive congestion: SIB every T5 and acknowledgements withheld."""
+        self.commanded_congestion = flag
+
+    def consumed(self, count=1):
+        """Level 3 consumed count received MSUs (only counted when a congestion_onset threshold is set)."""
+        self.backlog = max(0, self.backlog - count)
+
+    @property
+    def rx_congested(self):
+        """Return True while our receive side is congested (commanded or over the threshold)."""
+        return self.commanded_congestion or (self.congestion_onset is not None
+                                             and self.backlog > self.congestion_onset)
 
     # -- timers -----------------------------------------------------------------------------------
     def next_deadline(self):
@@ -141,12 +171,26 @@ class Mtp2Link:
         """Return the next signal unit to transmit (without FCS)."""
         state = self.state
         if state == IN_SERVICE:
+            if self.rx_congested:
+                # Q.703 9.3: acknowledgements stay where congestion began; SIB every T5 says why
+                if self.held_bsn is None:
+                    self.held_bsn = self.bsn
+                    self.next_sib = now
+                bsn = self.held_bsn
+                if now >= self.next_sib and not self.local_outage:
+                    self.next_sib = now + self.timers.t5
+                    return encode_su(bsn, self.bib, self.fsn, self.fib, status="SIB")
+            else:
+                self.held_bsn = None
+                bsn = self.bsn
             if self.local_outage:  # level 3 cannot take MSUs: say so instead of sending any
-                return encode_su(self.bsn, self.bib, self.fsn, self.fib, status="SIPO")
+                return encode_su(bsn, self.bib, self.fsn, self.fib, status="SIPO")
+            if self.remote_outage or self.resync:  # the far end cannot take MSUs, or numbering is unsettled
+                return encode_su(bsn, self.bib, self.fsn, self.fib)
             if self.retx_index < len(self.rtb):
                 fsn, msu = self.rtb[self.retx_index]
                 self.retx_index += 1
-                return encode_su(self.bsn, self.bib, fsn, self.fib, msu)
+                return encode_su(bsn, self.bib, fsn, self.fib, msu)
             if self.tx_queue and len(self.rtb) < MOD - 1:
                 msu = self.tx_queue.pop(0)
                 self.fsn = (self.fsn + 1) % MOD
@@ -154,8 +198,8 @@ class Mtp2Link:
                 self.retx_index = len(self.rtb)
                 if "t7" not in self.deadlines:
                     self._start_timer("t7", now, self.timers.t7)
-                return encode_su(self.bsn, self.bib, self.fsn, self.fib, msu)
-            return encode_su(self.bsn, self.bib, self.fsn, self.fib)
+                return encode_su(bsn, self.bib, self.fsn, self.fib, msu)
+            return encode_su(bsn, self.bib, self.fsn, self.fib)
         if state == ALIGNED_READY:
             return encode_su(self.bsn, self.bib, self.fsn, self.fib,
                              status="SIPO" if self.local_outage else None)
@@ -193,8 +237,10 @@ class Mtp2Link:
             self.state = IN_SERVICE
             events.append(InService())
         if self.remote_outage:
+            # the far end's level 3 is back: what it may have discarded goes again, from the oldest
             self.remote_outage = False
             events.append(RemoteProcessorRecovered())
+            self.retx_index = 0
             if self.rtb:
                 self._start_timer("t7", now, self.timers.t7)
         b0, b1 = su[0], su[1]
@@ -236,18 +282,28 @@ class Mtp2Link:
             if status == "SIPO":
                 if not self.remote_outage:
                     self.remote_outage = True
+                    self.deadlines.pop("t1", None)  # aligned: the far end is there, its level 3 is not
                     self.deadlines.pop("t7", None)  # the far end holds our MSUs until it recovers
                     return [RemoteProcessorOutage()]
             elif status == "SIB":
-                self.deadlines.pop("t7", None)
-                if "t6" not in self.deadlines:
-                    self._start_timer("t6", now, self.timers.t6)
+                # Q.703 9.5: T7 restarts (congestion is no failure to acknowledge) but T6 bounds it all
+                if self.rtb:
+                    self._start_timer("t7", now, self.timers.t7)
+                    if "t6" not in self.deadlines:
+                        self._start_timer("t6", now, self.timers.t6)
+                        return [RemoteCongestion(True)]
             elif status in ("SIOS", "SIO") or (state == IN_SERVICE and status in ("SIN", "SIE")):
                 return self._fail(f"{status} received", now)
         return []
 
     def _acknowledge(self, bsn, bib, now):
         """Backward direction: positive/negative acknowledgement of our MSUs (Q.703 5.3)."""
+        if self.resync:
+            # after flushing or retrieving on a link that stays aligned, number on from what the far end has
+            self.resync = False
+            self.fsn = bsn
+            self.fib = bib
+            return []
         acked = self.rtb[0][0] - 1 if self.rtb else self.fsn
         if not _between(acked % MOD, bsn, self.fsn):
             self.abnormal_bsn += 1
@@ -259,9 +315,11 @@ class Mtp2Link:
         while self.rtb and _between(self.rtb[0][0], bsn, self.fsn):
             self.rtb.pop(0)
             released += 1
+        events = []
         if released:
             self.retx_index = max(0, self.retx_index - released)
-            self.deadlines.pop("t6", None)
+            if self.deadlines.pop("t6", None) is not None:
+                events.append(RemoteCongestion(False))
             if self.rtb:
                 self._start_timer("t7", now, self.timers.t7)
             else:
@@ -270,7 +328,7 @@ class Mtp2Link:
             # negative acknowledgement: resend everything not yet acknowledged
             self.fib ^= 1
             self.retx_index = 0
-        return []
+        return events
 
     def _sequence(self, fsn, fib, msu, now):
         """Forward direction: accept MSUs (msu None for a FISU) in sequence, ask for retransmission on a gap."""
@@ -282,10 +340,14 @@ class Mtp2Link:
             return []  # the retransmission we asked for has not started yet
         self.nack_pending = False
         self.abnormal_fib = 0
-        if fsn == self.bsn:
-            return []  # FISU in sequence, or a duplicate MSU
+        if (self.bsn - fsn) % MOD < MOD // 2:
+            return []  # FISU in sequence, or an MSU accepted before (retransmitted)
         if msu is not None and fsn == (self.bsn + 1) % MOD:
+            if self.local_outage:
+                return []  # level 3 is down: discarded, not acknowledged (Q.703 8)
             self.bsn = fsn
+            if self.congestion_onset is not None:
+                self.backlog += 1
             return [MsuReceived(msu)]
         self.bib ^= 1  # gap: negative acknowledgement
         self.nack_pending = True
@@ -335,6 +397,8 @@ class Mtp2Link:
         self.abnormal_bsn = 0
         self.abnormal_fib = 0
         self.nack_pending = False
+        self.held_bsn = None
+        self.resync = False
         self.suerm = 0
         self.good_count = 0
         self.aerm = 0
@@ -346,6 +410,9 @@ class Mtp2Link:
         """Return (and forget) [(fsn or None, msu)] not yet acknowledged, oldest first, for changeover."""
         pending = list(self.rtb) + [(None, msu) for msu in self.tx_queue]
         self.rtb, self.tx_queue, self.retx_index = [], [], 0
+        self.deadlines.pop("t7", None)
+        if pending and self.state in (IN_SERVICE, ALIGNED_READY):
+            self.resync = True  # the far end's BSN may lag our FSN now: take it as our new FSN
         return pending
 
     @property

@@ -28,6 +28,13 @@ class LinkUnavailable:
 
 
 @dataclass(slots=True)
+class LinkCongestion:
+    """The far end of link slc is congested (SIB while our MSUs wait, True) or no longer (False)."""
+    slc: int
+    congested: bool
+
+
+@dataclass(slots=True)
 class RouteAvailable:
     """Destination point code dpc can be reached."""
     dpc: int
@@ -223,6 +230,8 @@ class Mtp3:
                 out += self._link_down(link, "remote processor outage", now, restart=False)
             elif isinstance(ev, mtp2.RemoteProcessorRecovered) and not link.available:
                 out += self._link_up(link, now)
+            elif isinstance(ev, mtp2.RemoteCongestion):
+                out.append(LinkCongestion(link.slc, ev.congested))
         return out
 
     def _send_sltm(self, link, now):
