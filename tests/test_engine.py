@@ -429,3 +429,24 @@ def test_three_party_conference_everyone_hears_the_others():
     eng.run(seconds=1.0)
     assert abs(_dominant_hz(ends["alice"].read_audio()[-3000:]) - 1700) < 10
     assert abs(_dominant_hz(ends["bob"].read_audio()[-3000:]) - 1700) < 10
+
+
+def test_a_verb_that_fails_to_start_raises_in_its_script_not_in_the_engine():
+    eng, ends = analog_engine()
+    caught = []
+
+    async def script(call):
+        try:
+            await call.dial("channel/99")
+        except ValueError as exc:
+            caught.append(str(exc))
+        await call.dial("nowhere/123")  # not caught: the script fails, the engine goes on
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=0.5)
+    ends["bob"].off_hook()
+    eng.run(seconds=0.5)
+    assert caught == ["channel 99 belongs to no trunk or extension group"] * 2
+    assert [cid for cid, _ in eng.errors] == ["C1", "C2"]
+    assert "no trunk or extension group named 'nowhere'" in eng.errors[0][1]

@@ -145,7 +145,10 @@ def run(settings, progress=True, stream=sys.stderr):
     promptset.build(prompts_dir)
     board = open_board(parse_config(board_config(settings.agents, settings.seed)))
     pstn = PstnSimulator(board, far_end="pstn", seed=settings.seed)
+    fax_document = _fax_document(data)
     for caller in make_callers(settings):
+        if caller.kind == "fax":
+            caller.fax_document = fax_document
         pstn.add(caller)
     offered_total = len(pstn.pending)
     engine = Engine(board, tone_plan="etsi", log_file=os.path.join(data, "events.log"), keep_log=False)
@@ -154,7 +157,13 @@ def run(settings, progress=True, stream=sys.stderr):
     engine.prompts = PromptLibrary(prompts_dir, cache_dir=os.path.join(data, "prompt-cache"))
     engine.scripts = _load_scripts(settings.scripts_dir)
     parts = _attach_parts(engine, settings)
-    engine.router = lambda leg: engine.scripts.get("main_menu")
+    if "fax_inbox" in parts:
+        from pycallcenter.fax.switch import fax_aware
+
+        inbox = parts["fax_inbox"]
+        engine.router = lambda leg: fax_aware(engine.scripts.get("main_menu"), inbox=inbox)
+    else:
+        engine.router = lambda leg: engine.scripts.get("main_menu")
     phones = [board.emulator.far_ends[f"agent{i + 1}"] for i in range(settings.agents)]
     pool = AgentPool(phones, [f"agent{i + 1}" for i in range(settings.agents)], pstn, plan="etsi")
     for hook in parts.get("agent_pool_hooks", []):
@@ -207,10 +216,30 @@ def _attach_parts(engine, settings):
         engine.listeners.append(CdrWriter(store, engine, acd=parts.get("acd") and getattr(parts["acd"], "acd", None)))
         parts["store"] = store
     try:
-        import pycallcenter.fax.ivr  # noqa: F401
+        from pycallcenter.fax.inbox import FaxInbox
+        from pycallcenter.fax.switch import fax_aware  # noqa: F401
     except ImportError:
-        parts["missing"].append("fax-on-demand and fax receive (issue 8): fax callers are cleared")
+        parts["missing"].append("fax receive (issue 8): fax callers are cleared")
+    else:
+        parts["fax_inbox"] = FaxInbox(os.path.join(settings.data_dir, "fax-inbox"))
     return parts
+
+
+def _fax_document(data):
+    """Return a one-page TIFF-F the simulated fax machines send (made once), or None without fax support."""
+    try:
+        from pycallcenter.fax.documents import convert_to_tiff_f
+    except ImportError:
+        return None
+    folder = os.path.join(data, "fax-docs")
+    tiff = os.path.join(folder, "order-form.tif")
+    if not os.path.exists(tiff):
+        os.makedirs(folder, exist_ok=True)
+        text = os.path.join(folder, "order-form.txt")
+        with open(text, "w") as fh:
+            fh.write("ORDER FORM\n\nCustomer: Simulated Fax Caller\nItem: 12 x widgets\nPlease deliver by Friday.\n")
+        convert_to_tiff_f(text, tiff, resolution="standard", compression="g4")
+    return tiff
 
 
 def build_report(settings, pstn, engine, parts, wall):
@@ -234,6 +263,11 @@ def build_report(settings, pstn, engine, parts, wall):
             "refused_no_channel": sum(c.refused for c in callers),
             "mean_talk_seconds": _mean([c.ended - c.agent_at for c in served if c.ended is not None]),
             "mean_time_to_agent_seconds": _mean([c.agent_at - c.answered for c in served]),
+        },
+        "fax": {
+            "machines": len(callers) - len(voice),
+            "sent_ok": sum(1 for c in callers if c.kind == "fax" and (c.fax_result or {}).get("ok")),
+            "inbox": len(parts["fax_inbox"].fax_log) if "fax_inbox" in parts else 0,
         },
         "recordings": len(engine.recordings),
         "script_errors": len(engine.errors),
@@ -268,6 +302,8 @@ def format_report(report):
               f"abandoned {c['abandoned']}, no channel {c['refused_no_channel']}",
               f"  mean time from answer to agent {_sec(c['mean_time_to_agent_seconds'])}, "
               f"mean talk {_sec(c['mean_talk_seconds'])}",
+              f"fax machines {report['fax']['machines']}: {report['fax']['sent_ok']} sent their fax, "
+              f"{report['fax']['inbox']} faxes in the inbox",
               f"recordings {report['recordings']}, script errors {report['script_errors']}",
               f"simulated {report['simulated_seconds'] / 60:.1f} min in {report['wall_seconds']} s "
               f"({report['speed_vs_real_time']}x real time)"]

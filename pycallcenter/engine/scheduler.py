@@ -93,7 +93,10 @@ class Scheduler:
             if op is None or task.finished:
                 continue
             if not op.done:
-                op.poll(now)
+                try:
+                    op.poll(now)
+                except Exception as exc:  # a verb's own failure goes to its script, never up the tick
+                    op.fail(exc)
             if op.done:
                 self._advance(task, now, op.result, op.error)
 
@@ -146,9 +149,12 @@ class Scheduler:
                 continue
             op.task = task
             task.op = op
-            op.start(now)
-            if not op.done:
-                op.poll(now)
+            try:
+                op.start(now)
+                if not op.done:
+                    op.poll(now)
+            except Exception as exc:  # e.g. dial() to a channel that does not exist: the script sees it
+                op.fail(exc)
             if not op.done:
                 return
             value, error = op.result, op.error

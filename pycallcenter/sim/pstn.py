@@ -26,7 +26,8 @@ class Caller:
     digit_delay: float = 2.5  # seconds after answer (or the previous digit group) before pressing
     patience: float = 120.0  # seconds from answer before giving up if no agent took the call
     talk: float = 180.0  # seconds of conversation once an agent answered
-    kind: str = "voice"  # "voice" or "fax" (a fax machine sends CNG and never presses digits)
+    kind: str = "voice"  # "voice" or "fax" (a fax machine: CNG, then T.30 if fax_document is set)
+    fax_document: Optional[str] = None  # TIFF-F the fax machine sends once the call is answered
     # outcome
     placed: Optional[float] = None
     answered: Optional[float] = None
@@ -38,6 +39,7 @@ class Caller:
     refused: bool = False
     pressed: int = 0  # digit groups pressed so far
     clearing: bool = False  # we hung up; waiting for the network to finish clearing
+    fax_result: Optional[dict] = None  # phase E of the fax machine's session
     log: list = field(default_factory=list)
 
 
@@ -54,6 +56,7 @@ class PstnSimulator:
         self.by_number = {}
         self.done = []
         self.audio = {}  # channel offset -> Player of what the caller sends
+        self.fax = {}  # channel offset -> (Caller, FaxSession) of fax machines in a call
         self.offsets = [i + 1 for i in range(len(self.far.rows))]
         self.now = 0.0
         self.far.handler = self._tick
@@ -128,7 +131,11 @@ class PstnSimulator:
                 caller.pressed += 1
                 self.audio[off] = Player([dtmf_signal(group, level_dbm0=-8, on_ms=80, off_ms=80)])
                 caller.log.append((now, f"pressed {group}"))
-        if caller.kind == "fax" and off not in self.audio:
+        if caller.kind == "fax" and caller.fax_document and off not in self.fax:
+            from pycallcenter.fax.session import FaxSession
+
+            self.fax[off] = (caller, FaxSession(calling=True, send=caller.fax_document, ident="SIM FAX"))
+        elif caller.kind == "fax" and off not in self.audio and off not in self.fax:
             self.audio[off] = Player([_cng()])  # CNG repeats while the fax machine waits
 
     def _hangup(self, call, caller, now, why):
@@ -142,6 +149,17 @@ class PstnSimulator:
         for off, player in list(self.audio.items()):
             if player.fill(lin[off - 1]):
                 del self.audio[off]
+        if self.fax and self.far.last_rx is not None:
+            heard = self.far.last_rx
+            for off, (caller, session) in list(self.fax.items()):
+                row = heard[off - 1]
+                rx = g711.alaw_decode(row) if self.law.value == "alaw" else g711.ulaw_decode(row)
+                lin[off - 1] = session.tick(rx)
+                if session.done and not caller.clearing:
+                    caller.fax_result = session.result.as_dict() if session.result else None
+                    call = next((c for c, who in self.active.items() if who is caller), None)
+                    if call is not None:
+                        self._hangup(call, caller, self.now, "fax done")
         lin16 = np.clip(lin, -32768, 32767).astype(np.int16)
         return g711.alaw_encode(lin16) if self.law.value == "alaw" else g711.ulaw_encode(lin16)
 
@@ -161,6 +179,11 @@ class PstnSimulator:
                 caller.cause = ev.cause
                 caller.log.append((now, f"ended {ev.cause}"))
                 self.audio.pop(ev.call.channel, None)
+                fax = self.fax.pop(ev.call.channel, None)
+                if fax is not None:
+                    if caller.fax_result is None:
+                        caller.fax_result = fax[1].hangup().as_dict()
+                    fax[1].close()
                 del self.active[ev.call]
                 if self.by_number.get(caller.number) is caller:
                     del self.by_number[caller.number]
