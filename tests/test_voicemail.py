@@ -244,3 +244,25 @@ def test_owner_records_a_greeting_that_the_next_caller_hears(tmp_path):
     bob.off_hook()
     run_until_played(eng, prompts, "vm_leave_message")
     assert prompts.played[-2:] == [box.greeting, "vm_leave_message"]
+
+
+def test_extension_dial_plan_star98_reaches_the_own_mailbox(tmp_path):
+    eng, ends, centre, prompts = centre_engine(tmp_path, script="extension")
+    vm = centre.voicemail()
+    vm.add_mailbox("800", "42", extension=2)
+    vm.add_message("800", "5550002", _message_file(vm, "800"), 1.5, WHEN)
+    bob = ends["bob"]
+    eng.run(seconds=2.0)
+    bob.off_hook()
+    eng.run(seconds=0.5)
+    bob.dial("*98")
+    run_until_played(eng, prompts, "vm_enter_pin")
+    bob.dial("42#")
+    run_until_played(eng, prompts, "vm_message_menu")
+    assert prompts.played[:2] == ["vm_enter_pin", "vm_you_have"] and "vm_enter_mailbox" not in prompts.played
+    bob.dial("2")
+    run_until_played(eng, prompts, "goodbye")
+    assert vm.counts("800") == (0, 1)
+    bob.on_hook()
+    eng.run(seconds=4.0)
+    assert _mwi_heard(bob) == [True, False]
