@@ -21,12 +21,12 @@ ACD = {
 }
 
 
-def _centre(config=ACD):
+def _centre(config=ACD, pstn_class=PstnSimulator, queue_options=None, **binding_options):
     board = open_board(parse_config(BOARD))
-    pstn = PstnSimulator(board)
+    pstn = pstn_class(board)
     eng = Engine(board, tone_plan="etsi")
     eng.auto_trunks()
-    binding = build_on_engine(eng, config)
+    binding = build_on_engine(eng, config, **binding_options)
     phones = [board.emulator.far_ends[n] for n in ("agent1", "agent2")]
     if hasattr(sim_agents, "AgentPool"):  # batched agents (one tick call for the pool)
         agents = [sim_agents.AgentPool(phones, ["agent1", "agent2"], pstn, plan="etsi")]
@@ -36,7 +36,7 @@ def _centre(config=ACD):
 
     async def script(call):
         await call.answer()
-        results[call.caller] = await queue_call(call, "sales")
+        results[call.caller] = await queue_call(call, "sales", **(queue_options or {}))
         await call.hangup()
 
     eng.router = lambda leg: script
@@ -173,3 +173,41 @@ def test_supervisor_listen_whisper_barge_conference_and_record_on_demand(tmp_pat
     assert 0.9 <= stats["seconds"] <= 1.1
     with pytest.raises((ValueError, AcdError)):
         binding.listen(sup, "nobody")
+
+
+class _AnsweringPstn(PstnSimulator):
+    """The emulated PSTN, also answering the calls we place (the callback's dial-out)."""
+
+    def __init__(self, board):
+        self.incoming = []
+        super().__init__(board)
+
+    def _q931(self, events):
+        from pycallcenter.isdn import call as q
+
+        for ev in events:
+            if isinstance(ev, q.IncomingCall):
+                self.incoming.append(ev.call)
+                super()._q931(self.iface.answer(ev.call, self.now))
+        super()._q931(events)
+
+
+def test_caller_asks_for_a_callback_keeps_their_place_and_is_called_back():
+    cfg = {"queue": [{"name": "sales"}],
+           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}, "ready": False}]}
+    eng, pstn, agents, binding, results = _centre(cfg, _AnsweringPstn, {"callback_digit": "1"},
+                                                  callback_trunk="pri1")
+    pstn.add(Caller("2025550190", "5000", arrival=0.5, digits="1", patience=60))
+    acd = binding.acd
+    assert _until(eng, agents, lambda: "2025550190" in results, 10)
+    assert results["2025550190"].outcome == "callback"
+    _run(eng, agents, 2)
+    assert not eng.calls and len(acd.calls) == 1  # the caller is gone, their place is kept
+    binding.command("pause", "agent1", paused=False)
+    assert _until(eng, agents, lambda: pstn.incoming, 20)
+    _run(eng, agents, 2)
+    assert acd.agents["agent1"].state == "talking"
+    assert [e.event for e in acd.qlog if e.call != "-"] == ["ENTER", "CALLBACK", "OFFER", "CONNECT"]
+    legs = list(eng.legs.values())
+    assert len(legs) == 2 and all(l.state == "answered" for l in legs)  # agent and the dialled-back caller
+    assert eng.media.listeners_of(legs[0].row) == [legs[1].row]

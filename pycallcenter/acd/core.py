@@ -548,6 +548,8 @@ class Acd:
         if c is None or c.state == CONNECTED or c.next_announce != when:
             return
         q = self.queues[c.queue]
+        if not q.announce_every:
+            return
         self._emit("announce", c.id, data={"position": self._position(c), "expected_wait": self.expected_wait(c.id)})
         c.next_announce = when + q.announce_every
         self._at(c.next_announce, "announce", c.id)
@@ -638,6 +640,7 @@ class Acd:
 
     def _enter(self, c, q, transferred=False):
         c.queue, c.state, c.entered, c.agent = q.name, WAITING, self.now, None
+        c.max_wait_at = c.next_announce = c.next_step = None  # the old queue's timers do not follow the call
         prio = -c.priority if (q.honour_priority or q.strategy == "priority") else 0
         c.key = (prio, next(self._seq))
         self.calls[c.id] = c

@@ -55,9 +55,10 @@ class _Pump(Op):
 class QueueOp(Op):
     """Wait in a queue (music on hold, announcements) until answered, overflowed or told to leave."""
 
-    def __init__(self, binding, ivr, queue=None, priority=0, skill=None, data=None):
+    def __init__(self, binding, ivr, queue=None, priority=0, skill=None, data=None, callback_digit=None):
         self.binding, self.ivr, self.leg = binding, ivr, ivr.leg
         self.queue, self.priority, self.skill, self.data = queue, priority, skill, data
+        self.callback_digit = callback_digit
         self.speaking = False
 
     def start(self, now):
@@ -90,7 +91,15 @@ class QueueOp(Op):
     def poll(self, now):
         if not self.leg.active:
             self.fail(CallHangup(self.leg.cause))
-        elif self.leg.row not in self.binding.engine.media.players:
+            return
+        if self.callback_digit and self.callback_digit in self.leg.digits and self.leg.caller:
+            self.leg.digits = ""
+            c = self.binding.acd.calls.get(self.leg.call.id)
+            if c is not None and c.state != CONNECTED:
+                self.binding.apply(self.binding.acd.request_callback(c.id, self.leg.caller, now / SAMPLE_RATE))
+                self.finish(QueueResult("callback", target=self.leg.caller))
+                return
+        if self.leg.row not in self.binding.engine.media.players:
             self._moh()
 
     def finish(self, result=None):
@@ -281,6 +290,13 @@ class AcdBinding:
                 self.apply(self.acd.hangup(c.id, now))
 
     # --- the agent API (what a CTI server exposes) --------------------------------------------------
+    def command(self, name, *args, **options):
+        """Run an Acd command at board time (login, logout, pause, set_dnd, end_wrapup, pickup,
+        set_flag, ...) and carry out its decisions; return them. Calling the Acd directly would drop them."""
+        decisions = getattr(self.acd, name)(*args, now=self.seconds(), **options)
+        self.apply(decisions)
+        return decisions
+
     def hangup(self, agent):
         """Hang up the agent's call."""
         leg = self.agent_leg.get(agent)
@@ -351,11 +367,13 @@ class AcdBinding:
                         "whisper" if whisper else "listen")
 
 
-async def queue_call(call, queue, priority=0, skill=None, data=None, talk=True):
+async def queue_call(call, queue, priority=0, skill=None, data=None, talk=True, callback_digit=None):
     """Queue a call (an IvrCall); return a QueueResult. With talk=True (default) an answered call is
-    bridged to the agent until the conversation ends (following transfers); otherwise it returns on answer."""
+    bridged to the agent until the conversation ends (following transfers); otherwise it returns on answer.
+    A caller who presses callback_digit while waiting keeps their place and is called back (outcome
+    'callback': hang up after a goodbye)."""
     binding = call.engine.acd_binding
-    op = QueueOp(binding, call, queue, priority, skill, data)
+    op = QueueOp(binding, call, queue, priority, skill, data, callback_digit)
     while True:
         result = await op
         if result.outcome != "answered" or not talk or result.leg is None:
