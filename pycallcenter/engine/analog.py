@@ -90,6 +90,9 @@ class FxsExtensions(_Adapter):
                 self.engine.media.stop(line.row)  # caller ID audio if still playing
                 self.engine.leg_answered(line.leg, now)
         elif ev.kind is K.ON_HOOK:
+            station = getattr(self, "station", None)  # flash features (pycallcenter.engine.station)
+            if station is not None and line.state == "connected" and station.on_hook(line, now):
+                return
             if line.state in ("dialtone", "connected"):
                 self.engine.media.stop_tone(line.row)
                 self._end(line, C.NORMAL_CLEARING, now)
@@ -119,6 +122,9 @@ class FxsExtensions(_Adapter):
     def originate(self, leg, number, now):
         """Ring the phone (the number is ignored: the port is the extension); caller ID between rings."""
         line = self.lines[leg.channel]
+        if line.state != "idle":  # the phone is busy: accepts_waiting() said call waiting takes it
+            self.station.offer_waiting(line, leg, now)
+            return
         line.leg = leg
         line.rings = 0
         from pycallcenter.dsp.callerid import CallerId
@@ -130,6 +136,11 @@ class FxsExtensions(_Adapter):
         leg.state = C.ALERTING
         self.engine.leg_alerting(leg, now)
 
+    def accepts_waiting(self, channel):
+        """Return True when a call for this busy phone may wait (call waiting is on and free)."""
+        station = getattr(self, "station", None)
+        return station is not None and station.accepts_waiting(self.lines[channel])
+
     def answer(self, leg):
         """A phone off hook is already connected: nothing to do."""
 
@@ -137,6 +148,9 @@ class FxsExtensions(_Adapter):
         """Stop ringing, or give the phone a reorder tone until it hangs up."""
         line = self.lines[leg.channel]
         now = self.engine.now
+        station = getattr(self, "station", None)
+        if station is not None and station.on_hangup(line, leg, cause):
+            return  # a waiting or held call on a busy phone
         if line.state == "ringing":
             line.channel.ring(False)
             self.engine.media.stop(line.row)

@@ -132,15 +132,16 @@ class Engine:
         adapter.on_event(ev, line, self.now)
 
     # --- legs and calls (called by adapters) -------------------------------------------------------
-    def new_leg(self, adapter, channel, direction, caller="", caller_name="", called=""):
-        """Create a leg on a channel; return it."""
+    def new_leg(self, adapter, channel, direction, caller="", caller_name="", called="", shared=False):
+        """Create a leg on a channel; return it. A shared leg (call waiting) leaves the row to its current leg."""
         self._leg_seq += 1
         leg = C.Leg(f"L{self._leg_seq}", self, adapter, channel, self.row_of[channel], direction, adapter.tech,
                     caller=caller, caller_name=caller_name, called=called, started=self.now)
         leg.play_done = True
         self.legs[leg.id] = leg
-        self.leg_on_row[leg.row] = leg
-        self.media.dtmf.reset(leg.row)
+        if not shared:
+            self.leg_on_row[leg.row] = leg
+            self.media.dtmf.reset(leg.row)
         return leg
 
     def new_call(self, leg):
@@ -215,12 +216,13 @@ class Engine:
         leg.state = C.ENDED
         leg.cause = cause
         leg.ended_at = now
-        self.media.stop(leg.row)
-        self.media.stop_tone(leg.row)
-        self.media.detach(leg.row)
-        self.media.isolate(leg.row)
-        for rec in [r for r in self.media.recorders if r.row == leg.row]:
-            self.stop_recording(rec)
+        if self.leg_on_row.get(leg.row, leg) is leg:  # a waiting or held leg on a shared row leaves its media alone
+            self.media.stop(leg.row)
+            self.media.stop_tone(leg.row)
+            self.media.detach(leg.row)
+            self.media.isolate(leg.row)
+            for rec in [r for r in self.media.recorders if r.row == leg.row]:
+                self.stop_recording(rec)
         self.legs.pop(leg.id, None)
         if self.leg_on_row.get(leg.row) is leg:
             del self.leg_on_row[leg.row]
@@ -264,8 +266,9 @@ class Engine:
             if adapter is None:
                 raise ValueError(f"channel {ch} belongs to no trunk or extension group")
             line = adapter.lines.get(ch) if hasattr(adapter, "lines") else None
-            if line is not None and line.state != "idle":
-                return None
+            shared = line is not None and line.state != "idle"
+            if shared and not getattr(adapter, "accepts_waiting", lambda ch: False)(ch):
+                return None  # busy, and no call waiting on that line
             number = ""
         else:
             adapter = self.adapter(where)
@@ -273,7 +276,8 @@ class Engine:
             if free is None:
                 return None
             ch = free if isinstance(free, int) else free.channel.number
-        leg = self.new_leg(adapter, ch, "out", caller=caller, caller_name=caller_name, called=number)
+        leg = self.new_leg(adapter, ch, "out", caller=caller, caller_name=caller_name, called=number,
+                           shared=where == "channel" and shared)
         if call is None:
             call = self.new_call(leg)
         else:

@@ -1,0 +1,416 @@
+"""Analog station features on FXS extensions: hook-flash consultation and transfer, and call waiting.
+
+A phone talking to party A presses FLASH: A is held, the phone hears dial tone and dials a consult
+party B (extension number or outside number through the dial plan). Hanging up then transfers A to
+B (attended when B answered, blind while B still rings: A hears ringback until B answers). FLASH
+during a consultation waits briefly for a digit: '1' (or none) drops B and returns to A, '2' swaps
+between A and B, '3' joins all three. A call for a busy phone waits (call-waiting tone); FLASH answers
+it and holds the first call, FLASH again swaps; hanging up with a call on hold rings the phone back.
+
+The station takes over the script's bridge on the first flash (the script keeps waiting until its
+own leg ends) and from then on clears the parties itself. Everything runs on the board clock.
+"""
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine import call as C
+from pycallcenter.engine.scheduler import Op
+
+
+class _Parked(Op):
+    """Stands in for a script's bridge the station took over: over only when the script's leg ends."""
+
+    def __init__(self, leg):
+        self.leg = leg  # engine.leg_ended throws CallHangup into the task when this leg ends
+
+
+class _Station:
+    """Per-phone state of the features."""
+
+    def __init__(self, line):
+        self.line = line
+        self.reset()
+
+    def reset(self):
+        self.mode = None  # None, talk, dialing, consult, flashed, conference, cw_wait, cw, recall
+        self.e = self.a = self.b = None  # extension-side leg, held party, consult party
+        self.b_on = False  # the phone is linked to B (not to A)
+        self.b_up = False  # B answered and was connected once
+        self.w = self.c = None  # call waiting: the phone's second leg and its far party
+        self.t = 0
+        self.digits = ""
+
+
+class StationFeatures:
+    """Flash and call-waiting features for every FXS extension group of an engine; return nothing, attach itself."""
+
+    name = "station"
+
+    def __init__(self, engine, dialplan=None, call_waiting=True, cw_timeout=20.0, digit_timeout=3.0,
+                 flash_digit_timeout=2.0, consult_timeout=30.0, recall_timeout=30.0, hold_music="moh"):
+        from pycallcenter.engine.analog import FxsExtensions
+
+        self.engine = engine
+        self.dialplan = dialplan or self._default_dialplan
+        self.call_waiting = call_waiting  # True, False, or a set of channels that have it
+        self.cw_timeout = int(cw_timeout * SAMPLE_RATE)
+        self.digit_timeout = int(digit_timeout * SAMPLE_RATE)
+        self.flash_digit_timeout = int(flash_digit_timeout * SAMPLE_RATE)
+        self.consult_timeout = int(consult_timeout * SAMPLE_RATE)
+        self.recall_timeout = int(recall_timeout * SAMPLE_RATE)
+        self.hold_music = hold_music
+        self.stations = {}
+        self.blind = []  # (A, B, started): A hears ringback until B answers
+        self.pairs = []  # transferred (A, B): when one ends the other is cleared
+        for adapter in engine.adapters:
+            if isinstance(adapter, FxsExtensions):
+                adapter.station = self
+                for ch, line in adapter.lines.items():
+                    self.stations[ch] = _Station(line)
+        engine.add(self)
+        engine.listeners.append(self)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _default_dialplan(self, digits):
+        """Return the originate target for dialled digits: an extension's channel, or 9 + number outside."""
+        from pycallcenter.engine.analog import FxoTrunks
+
+        if digits.isdigit() and int(digits) in self.stations:
+            return f"channel/{int(digits)}"
+        if digits.startswith("9") and len(digits) > 1:
+            for adapter in self.engine.adapters:
+                if isinstance(adapter, FxoTrunks) or getattr(adapter, "tech", "") == "pri":
+                    return f"{adapter.name}/{digits[1:]}"
+        return None
+
+    def _partner(self, leg):
+        """Return (task, other leg) of the script bridge holding this leg, or (None, None)."""
+        from pycallcenter.ivr import _Bridged
+
+        for task in self.engine.scheduler.tasks.values():
+            op = task.op
+            if isinstance(op, _Bridged) and not op.done and leg in (op.leg, op.other):
+                return task, (op.other if op.leg is leg else op.leg)
+        return None, None
+
+    def _adopt(self, leg):
+        """Take over the script bridge holding leg; return its partner or None."""
+        task, other = self._partner(leg)
+        if task is not None:
+            task.op = _Parked(task.op.leg)
+        return other
+
+    def _hold(self, leg):
+        eng = self.engine
+        if leg is not None and leg.active:
+            eng.hold(leg, self.hold_music)
+            if leg.row not in eng.media.players:
+                eng.media.start_tone(leg.row, "call_waiting")  # no music on hold: the hold beep
+
+    def _connect(self, ext, far):
+        eng = self.engine
+        eng.media.isolate(ext.row)
+        eng.media.stop_tone(ext.row)
+        if far is not None and far.active:
+            far.held_links = set()
+            eng.bridge(ext, far)
+
+    def _make_current(self, st, leg):
+        st.line.leg = leg
+        self.engine.leg_on_row[leg.row] = leg
+
+    def _ring_back(self, st, ext, far, now):
+        """Ring the phone for a held call (reminder ring)."""
+        eng = self.engine
+        eng.media.isolate(st.line.row)
+        eng.media.stop_tone(st.line.row)
+        st.reset()
+        st.mode, st.e, st.a, st.t = "recall", ext, far, now
+        self._make_current(st, ext)
+        st.line.goto("ringing", now)
+        st.line.rings = 0
+        st.line.callerid = None
+        st.line.channel.ring(True)
+        eng.log("reminder_ring", leg=ext.id, held=far.id)
+
+    # --- called by FxsExtensions -----------------------------------------------------------------
+    def accepts_waiting(self, line):
+        """Return True when a new call may wait on this busy phone."""
+        st = self.stations.get(line.channel.number)
+        enabled = self.call_waiting is True or (self.call_waiting and line.channel.number in self.call_waiting)
+        if not enabled or st is None or line.state != "connected" or st.mode not in (None, "talk"):
+            return False
+        return self._partner(line.leg)[1] is not None or st.mode == "talk"
+
+    def offer_waiting(self, line, leg, now):
+        """A call waits on a busy phone: call-waiting tone on top of the conversation."""
+        st = self.stations[line.channel.number]
+        if st.mode is None:
+            st.e, st.a = line.leg, None
+        st.mode, st.w, st.t = "cw_wait", leg, now
+        leg.state = C.ALERTING
+        self.engine.media.start_tone(line.row, "call_waiting")
+        self.engine.leg_alerting(leg, now)
+        self.engine.log("call_waiting", leg=leg.id, busy=line.leg.id)
+
+    def on_hangup(self, line, leg, cause):
+        """Clear a leg sharing the phone's row without touching the current call; return True if handled."""
+        st = self.stations.get(line.channel.number)
+        if st is None:
+            return False
+        eng = self.engine
+        if leg is line.leg:
+            if st.mode != "cw":
+                return False
+            # the party we talk to hung up with a call on hold: stay off hook, FLASH takes it back
+            other = st.w if leg is st.e else st.e
+            far = st.c if leg is st.e else st.a
+            eng.leg_ended(leg, cause, eng.now)
+            st.reset()
+            if other.active and far is not None and far.active:
+                st.mode, st.e, st.a = "held", other, far
+                self._make_current(st, other)
+            return True
+        if st.w is leg and st.mode == "cw_wait":
+            eng.media.stop_tone(line.row)
+            st.mode = "talk" if st.a is not None else None
+            st.w = None
+        eng.leg_ended(leg, cause, eng.now)
+        return True
+
+    def on_hook(self, line, now):
+        """The phone hung up in a call: transfer, ring back for a held call; return True if fully handled."""
+        st = self.stations.get(line.channel.number)
+        if st is None or st.mode is None:
+            return False
+        eng = self.engine
+        mode, a, b, e = st.mode, st.a, st.b, st.e
+        eng.media.stop_tone(line.row)
+        if mode == "talk":
+            st.reset()
+            if a is not None and a.active:
+                a.hangup(C.NORMAL_CLEARING)
+            return False
+        if mode in ("consult", "flashed", "conference") and b is not None and b.active and a is not None and a.active:
+            st.reset()
+            eng.media.stop(a.row)
+            eng.media.stop_tone(a.row)
+            if b.state == C.ANSWERED:
+                eng.bridge(a, b)
+                self.pairs.append((a, b))
+                eng.log("transfer", how="attended", a=a.id, b=b.id)
+            else:
+                eng.media.isolate(a.row)
+                eng.media.start_tone(a.row, "ringback")
+                self.blind.append((a, b, now))
+                eng.log("transfer", how="blind", a=a.id, b=b.id)
+            return False
+        if mode in ("dialing", "consult", "flashed", "held") and a is not None and a.active:
+            if b is not None and b.active:
+                b.hangup(C.NORMAL_CLEARING)
+            self._ring_back(st, e, a, now)
+            return True
+        if mode == "cw_wait":
+            w = st.w
+            st.reset()
+            eng.media.stop_tone(line.row)
+            self._end_current(line, now)
+            if a is not None and a.active:
+                a.hangup(C.NORMAL_CLEARING)
+            if w.active:  # the waiting call now rings the idle phone
+                self._ring_back(st, w, None, now)
+            return True
+        if mode == "cw":
+            cur = line.leg
+            other = st.w if cur is st.e else st.e
+            other_far = st.c if cur is st.e else st.a
+            cur_far = st.a if cur is st.e else st.c
+            self._end_current(line, now)
+            if cur_far is not None and cur_far.active:
+                cur_far.hangup(C.NORMAL_CLEARING)  # its script bridge may have been taken over: clear it here
+            if other.active and other_far is not None and other_far.active:
+                self._ring_back(st, other, other_far, now)
+            else:
+                st.reset()
+                if other.active:
+                    eng.leg_ended(other, C.NORMAL_CLEARING, now)
+            return True
+        st.reset()
+        return False
+
+    def _end_current(self, line, now):
+        adapter = line.leg.adapter
+        adapter._end(line, C.NORMAL_CLEARING, now)
+
+    # --- listener --------------------------------------------------------------------------------
+    def on_leg_event(self, kind, leg):
+        """React to flashes and to the phone answering a reminder ring."""
+        st = self.stations.get(leg.channel) if leg.tech == "fxs" else None
+        if st is None or leg is not st.line.leg:
+            return
+        if kind == "flash":
+            self._flash(st, leg, self.engine.now)
+        elif kind == "answered" and st.mode == "recall":
+            if st.a is None:  # a waiting call that rang the phone: its own script bridges it
+                st.reset()
+                return
+            self._connect(leg, st.a)
+            st.mode, st.e = "talk", leg
+            self.engine.log("recall_answered", leg=leg.id, held=st.a.id)
+
+    def _flash(self, st, leg, now):
+        eng = self.engine
+        mode = st.mode
+        eng.log("station_flash", leg=leg.id, mode=mode or "idle")
+        if mode in (None, "talk"):
+            a = self._adopt(leg) if mode is None else st.a
+            if a is None or not a.active:
+                return
+            st.mode, st.e, st.a, st.t, st.b = "dialing", leg, a, now, None
+            self._hold(a)
+            eng.media.isolate(leg.row)
+            eng.media.start_tone(leg.row, "dial")
+            leg.digits, st.digits = "", ""
+        elif mode in ("dialing", "held"):
+            eng.media.stop_tone(leg.row)
+            self._back_to_a(st)
+        elif mode == "consult" and (st.b is None or st.b.state != C.ANSWERED):
+            self._back_to_a(st)  # B failed, is busy or still rings: FLASH cancels it and returns to A
+        elif mode == "consult":
+            st.mode, st.t = "flashed", now
+            leg.digits = ""
+            eng.media.isolate(leg.row)
+            eng.media.stop_tone(leg.row)
+        elif mode == "conference":
+            self._back_to_a(st)
+        elif mode == "cw_wait":
+            eng.media.stop_tone(leg.row)
+            a = self._adopt(leg)
+            st.e, st.a = leg, a
+            self._hold(a)
+            w = st.w
+            eng.media.isolate(leg.row)
+            self._make_current(st, w)
+            st.mode = "cw"
+            eng.leg_answered(w, now)  # the caller's dial completes and its script bridges to the phone
+            eng.log("call_waiting_answered", leg=w.id, held=a.id if a else "-")
+        elif mode == "cw":
+            cur = st.line.leg
+            if cur is st.w:
+                if st.c is None:
+                    st.c = self._adopt(st.w)
+                self._hold(st.c)
+                self._make_current(st, st.e)
+                self._connect(st.e, st.a)
+            else:
+                self._hold(st.a)
+                self._make_current(st, st.w)
+                self._connect(st.w, st.c)
+            eng.log("call_waiting_swap", talking=st.line.leg.id)
+
+    def _back_to_a(self, st):
+        if st.b is not None and st.b.active:
+            st.b.hangup(C.NORMAL_CLEARING)
+        st.b, st.b_on, st.b_up = None, False, False
+        self._connect(st.e, st.a)
+        st.mode = "talk"
+        self.engine.log("consult_return", leg=st.e.id, party=st.a.id)
+
+    # --- per tick ------------------------------------------------------------------------------
+    def on_tick(self, now):
+        """Digit collection, consult progress, flash digits, timers and the transferred pairs."""
+        eng = self.engine
+        for st in self.stations.values():
+            if st.mode is not None:
+                self._tick_station(st, now)
+        for a, b, t0 in list(self.blind):
+            if not a.active or not b.active or now - t0 >= self.consult_timeout:
+                self.blind.remove((a, b, t0))
+                for leg in (a, b):
+                    if leg.active:
+                        leg.hangup(C.NO_ANSWER if leg is b else C.NORMAL_CLEARING)
+            elif b.state == C.ANSWERED:
+                self.blind.remove((a, b, t0))
+                eng.bridge(a, b)
+                self.pairs.append((a, b))
+        for a, b in list(self.pairs):
+            if not a.active or not b.active:
+                self.pairs.remove((a, b))
+                for leg in (a, b):
+                    if leg.active:
+                        leg.hangup(C.NORMAL_CLEARING)
+
+    def _tick_station(self, st, now):
+        eng = self.engine
+        e, a, b = st.e, st.a, st.b
+        if st.mode in ("talk", "held"):
+            if a is not None and not a.active and e.active:
+                st.reset()
+                e.hangup(C.NORMAL_CLEARING)
+            elif not e.active:
+                st.reset()
+        elif st.mode == "dialing":
+            if e.digits:
+                st.digits += e.digits
+                e.digits = ""
+                st.t = now
+                eng.media.stop_tone(e.row)
+            done = st.digits.endswith("#") or (st.digits and now - st.t >= self.digit_timeout)
+            if done:
+                number = st.digits.rstrip("#")
+                target = self.dialplan(number)
+                st.mode, st.t = "consult", now
+                st.b = eng.originate(target, caller=str(e.channel), call=a.call) if target else None
+                eng.log("consult", leg=e.id, digits=number, target=target or "-", b=st.b.id if st.b else "-")
+                if st.b is None:
+                    eng.media.start_tone(e.row, "congestion")
+        elif st.mode == "consult":
+            if b is None:
+                return
+            if b.active and b.state == C.ANSWERED and not st.b_up:
+                st.b_on = st.b_up = True
+                self._connect(e, b)
+            elif b.active and b.state == C.ALERTING and b.tech == "fxs" and e.row not in eng.media.tone_rows and not st.b_up:
+                eng.media.start_tone(e.row, "ringback")
+            elif not b.active and st.b_up and not st.b_on:
+                st.mode, st.b, st.b_up = "talk", None, False  # the held consult party left: stay with A
+            elif not b.active and st.b_on is not None:
+                st.b_on = None  # B is gone: busy or reorder until FLASH returns to A
+                eng.media.isolate(e.row)
+                eng.media.start_tone(e.row, "busy" if b.cause == C.USER_BUSY else "congestion")
+            elif b.active and b.state != C.ANSWERED and now - st.t >= self.consult_timeout:
+                b.hangup(C.NO_ANSWER)
+        elif st.mode == "flashed":
+            digit = e.digits[:1]
+            e.digits = ""
+            if digit == "3" and b is not None and b.active and b.state == C.ANSWERED:
+                eng.media.stop(a.row)
+                eng.media.stop_tone(a.row)
+                eng.conference([e, a, b])
+                st.mode = "conference"
+            elif digit == "2" and b is not None and b.active and b.state == C.ANSWERED:
+                if st.b_on:
+                    self._hold(b)
+                    self._connect(e, a)
+                else:
+                    self._hold(a)
+                    self._connect(e, b)
+                st.b_on = not st.b_on
+                st.mode = "consult"
+                eng.log("consult_swap", leg=e.id, talking=(b if st.b_on else a).id)
+            elif digit or now - st.t >= self.flash_digit_timeout:
+                self._back_to_a(st)
+        elif st.mode == "conference":
+            if not a.active and not b.active:
+                st.reset()
+                e.hangup(C.NORMAL_CLEARING)
+        elif st.mode == "cw_wait":
+            if now - st.t >= self.cw_timeout and st.w is not None and st.w.active:
+                st.w.hangup(C.NO_ANSWER)
+        elif st.mode == "recall":
+            if st.a is not None and not st.a.active:
+                st.reset()
+                e.hangup(C.NORMAL_CLEARING)
+            elif now - st.t >= self.recall_timeout:
+                st.reset()
+                if a is not None:
+                    a.hangup(C.NORMAL_CLEARING)
+                e.hangup(C.NO_ANSWER)
