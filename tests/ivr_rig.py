@@ -28,10 +28,11 @@ class PlayedPrompts:
         return self.played.count(name)
 
 
-def centre_engine(tmp_path, script="main_menu", when=dt.datetime(2026, 1, 5, 10, 0), **centre_args):
+def centre_engine(tmp_path, script="main_menu", when=dt.datetime(2026, 1, 5, 10, 0), rig=analog_engine,
+                  **centre_args):
     """Return (engine, far ends, centre, prompts) with the bundled scripts routed to `script` and the
-    centre clock starting at `when` (board time added)."""
-    eng, ends = analog_engine()
+    centre clock starting at `when` (board time added); rig=pri_engine gives (engine, Network, ...)."""
+    eng, ends = rig()
     prompts = PlayedPrompts()
     eng.prompts = prompts
     eng.scripts = ScriptSet(SCRIPTS)

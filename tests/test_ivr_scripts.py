@@ -124,6 +124,26 @@ def test_pstn_caller_reaches_the_menu_and_keys_the_sales_queue(tmp_path):
     assert ended and ended[0]["hours"] == "open" and ended[0]["queue"] == "sales"
 
 
+def test_isdn_caller_after_hours_leaves_a_message_with_the_calling_number(tmp_path):
+    from engine_rig import pri_engine
+    from ivr_rig import voice
+    from pycallcenter.dsp import SAMPLE_RATE
+
+    saturday = dt.datetime(2026, 1, 10, 11, 0)
+    eng, net, centre, prompts = centre_engine(tmp_path, "after_hours", when=saturday, rig=pri_engine)
+    eng.run(seconds=1.0)
+    net.iface.setup(eng.now / SAMPLE_RATE, called="5000", calling="2025550100", channel=5)
+    run_until_played(eng, prompts, "vm_leave_message")
+    eng.run(seconds=0.5)
+    net.far.write_audio(5, voice(2.0, seed=3))
+    run_until_played(eng, prompts, "goodbye", seconds=15)
+    eng.run(seconds=1.0)
+    assert prompts.played[:4] == ["welcome", "closed", "vm_default_greeting", "vm_leave_message"]
+    (msg,) = centre.voicemail().messages(centre.general_mailbox)
+    assert msg.caller == "2025550100" and msg.received.startswith("2026-01-10T11:00") and 1.5 < msg.seconds < 2.8
+    assert net.kinds()[-1] == "CallEnded"
+
+
 def test_fax_choice_without_a_document_library_says_not_available(tmp_path):
     eng, ends, centre, prompts = centre_engine(tmp_path)
     _choose(eng, ends["alice"], prompts, "3")
