@@ -174,6 +174,7 @@ class Acd:
         self._deadlines = []  # heap of (time, seq, kind, call id or agent)
         self._seq = itertools.count()
         self._out: list = []
+        self._since: dict = {}  # agent -> time of their last change of state
         self.now = 0.0
 
     # --- configuration ---------------------------------------------------------------------------
@@ -239,6 +240,8 @@ class Acd:
 
     def _log(self, event, call="-", queue="-", agent="-", **data):
         self.qlog.append(LogEntry(self.now, call or "-", queue or "-", agent or "-", event, data))
+        if agent and agent != "-" and event not in ("FLAG", "HOLD", "UNHOLD"):
+            self._since[agent] = self.now  # every other agent line is a change of state
 
     def _at(self, when, kind, key):
         heapq.heappush(self._deadlines, (when, next(self._seq), kind, key))
@@ -607,6 +610,13 @@ class Acd:
                 "agents": states, "offered": offered, "answered": t.get("answered", 0),
                 "abandoned": t.get("abandoned", 0),
                 "service_level": t.get("answered_in_sl", 0) / done if done else None}
+
+    def agent_realtime(self, agent, now):
+        """Return the wallboard view of an agent: state, pause reason, seconds in state, calls, talk time, call."""
+        a = self._agent(agent)
+        return {"agent": agent, "state": a.state, "reason": a.reason, "calls": a.calls,
+                "talk_time": round(a.talk_time, 3), "call": a.call if a.activity != IDLE else None,
+                "in_state": round(now - self._since.get(agent, 0.0), 3)}
 
     # --- internals: queue membership ---------------------------------------------------------------
     def _count(self, q, name, value=1):
