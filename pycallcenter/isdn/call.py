@@ -213,9 +213,8 @@ class Call:
     setup_msg: bytes = b""
     release_cause: int = causes.NORMAL_CLEARING
 
-    @property
-    def key(self):
-        return (self.cr, self.outgoing)
+    def __post_init__(self):
+        self.key = (self.cr, self.outgoing)  # the calls-dict key; cr and direction never change
 
 
 class Interface:
@@ -266,7 +265,7 @@ class Interface:
     def pop_frames(self):
         """Return the LAPD frames to transmit (address field first, no FCS)."""
         frames = self.link.pop_frames()
-        if self.tracer is not None:
+        if frames and self.tracer is not None:
             for data in frames:
                 self.tracer.frame(data, True, self._now)
         return frames

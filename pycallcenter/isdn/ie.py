@@ -1,10 +1,11 @@
 """Q.931 information elements: construct bodies that parse and build, plus a readable view of each.
 
 An IE keeps its raw body, so a decoded message rebuilds byte for byte whether or not the IE is known.
-Bodies are octet-oriented construct Structs (one Byte per octet, optional octets behind ``If``): bit
-fields are read in the views, because construct's BitStruct costs ~40 us per IE here against ~3 us for
-a compiled byte Struct. Parsed bodies and built IEs are memoised (they repeat call after call) and must be treated as
-read-only.
+Bodies are declared as octet-oriented construct Structs (one Byte per octet, optional octets behind
+``If``); the parse and build code actually run is generated from those declarations (see _generate),
+because construct's own compiled parser costs ~3 us per IE body. Parsed bodies are plain dicts; bit
+fields are read in the views. Parsed bodies, views and built IEs are memoised (they repeat call after
+call) and must be treated as read-only.
 """
 import functools
 import re
@@ -14,23 +15,11 @@ from construct import Byte, GreedyBytes, GreedyString, If, Struct, this
 from pycallcenter.errors import DecodeError
 from pycallcenter.isdn.causes import cause_name
 
-class Fields(dict):
-    """Parsed IE body: a dict whose keys are also attributes (like construct's Container, at a dict's cost)."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 _THIS = re.compile(r"this\['(\w+)'\]")
 
 
 def _generate(struct):
-    """Return (parse, build) Python functions generated from an octet-oriented Struct (Byte, If, Greedy*).
+    """Return (parse -> dict, build) functions generated from an octet-oriented Struct (Byte, If, Greedy*).
 
     construct's own compiled parser spends ~3 us per IE body on streams and context objects; the
     generated code indexes the bytes directly. tests/test_isdn_codec.py checks both against construct.
@@ -69,9 +58,9 @@ def _generate(struct):
         build.append(f"    v_{sc.name} = f[{sc.name!r}]")
     for sc in struct.subcons:
         step(sc.subcon, sc.name, 4)
-    parse.append("    return Fields(" + ", ".join(f"{n}=v_{n}" for n in names) + ")")
+    parse.append("    return {" + ", ".join(f"{n!r}: v_{n}" for n in names) + "}")
     build.append("    return bytes(out)")
-    scope = {"Fields": Fields}
+    scope = {}
     exec(compile("\n".join(parse) + "\n" + "\n".join(build), f"<ie body {names}>", "exec"), scope)
     return scope["parse"], scope["build"]
 
@@ -179,7 +168,7 @@ def parse_body(codeset, ie_id, body, offset):
 class IE:
     """One information element: codeset, id, raw body (None for single-octet IEs) and parsed fields."""
 
-    __slots__ = ("codeset", "ie_id", "body", "fields", "name", "wire")
+    __slots__ = ("codeset", "ie_id", "body", "fields", "name", "wire", "_view")
 
     def __init__(self, codeset, ie_id, body=None, fields=None, name=None, wire=None):
         self.codeset = codeset
@@ -192,6 +181,7 @@ class IE:
         if wire is None:
             wire = bytes((ie_id,)) if body is None else bytes((ie_id, len(body))) + body
         self.wire = wire  # the IE's bytes on the wire, kept so encoding a message is one join
+        self._view = None
 
     def encode(self):
         """Return the IE's wire bytes (identifier, length, body)."""
@@ -203,12 +193,16 @@ class IE:
 
     def shared_view(self):
         """Return the view memoised by the IE's bytes (read-only: shared between equal IEs)."""
+        out = self._view
+        if out is not None:
+            return out
         key = (self.codeset, self.ie_id, self.body)
         out = _VIEW_MEMO.get(key)
         if out is None:
             if len(_VIEW_MEMO) >= _MEMO_MAX:
                 _VIEW_MEMO.clear()
             out = _VIEW_MEMO[key] = self._make_view()
+        self._view = out  # IEs are memoised too, so this saves the tuple key next time
         return out
 
     def _make_view(self):
@@ -247,7 +241,7 @@ def _hex(b):
 
 
 def _number_view(f):
-    out = {"type_of_number": (f.o3 >> 4) & 7, "numbering_plan": f.o3 & 0x0F}
+    out = {"type_of_number": (f["o3"] >> 4) & 7, "numbering_plan": f["o3"] & 0x0F}
     o3a = f.get("o3a")
     if o3a is not None:
         out["presentation"] = (o3a >> 5) & 3
@@ -255,32 +249,32 @@ def _number_view(f):
     o3b = f.get("o3b")
     if o3b is not None:
         out["reason"] = o3b & 0x0F
-    out["digits"] = f.digits
+    out["digits"] = f["digits"]
     return out
 
 
 def _channel_view(f):
-    o3 = f.o3
+    o3 = f["o3"]
     primary = bool(o3 & 0x20)
     sel = o3 & 3
     out = {"interface_type": "primary" if primary else "basic", "exclusive": bool(o3 & 0x08),
            "d_channel": bool(o3 & 0x04), "selection": sel}
-    if f.interface_id is not None:
-        out["interface_id"] = f.interface_id & 0x7F
+    if f["interface_id"] is not None:
+        out["interface_id"] = f["interface_id"] & 0x7F
     channels = []
     if primary:
-        if f.o32 is not None:
-            out["channel_type"] = f.o32 & 0x0F
-            if f.number is not None:
-                channels.append(f.number & 0x7F)
-                more = f.number
-                for b in f.rest:
+        if f["o32"] is not None:
+            out["channel_type"] = f["o32"] & 0x0F
+            if f["number"] is not None:
+                channels.append(f["number"] & 0x7F)
+                more = f["number"]
+                for b in f["rest"]:
                     if more & 0x80:
                         break
                     channels.append(b & 0x7F)
                     more = b
             else:
-                out["slot_map"] = _hex(f.rest)
+                out["slot_map"] = _hex(f["rest"])
     elif sel in (1, 2):
         channels.append(sel)
     out["channel"] = channels[0] if channels else None
@@ -290,15 +284,15 @@ def _channel_view(f):
 
 
 def _cause_view(f):
-    value = f.o4 & 0x7F
-    out = {"coding_standard": (f.o3 >> 5) & 3, "location": f.o3 & 0x0F, "value": value, "cause_name": cause_name(value)}
-    if f.diagnostics:
-        out["diagnostics"] = f.diagnostics.hex()
+    value = f["o4"] & 0x7F
+    out = {"coding_standard": (f["o3"] >> 5) & 3, "location": f["o3"] & 0x0F, "value": value, "cause_name": cause_name(value)}
+    if f["diagnostics"]:
+        out["diagnostics"] = f["diagnostics"].hex()
     return out
 
 
 def _display_view(f):
-    text = f.text
+    text = f["text"]
     out = {}
     if text and text[0] & 0x80:
         out["display_type"] = text[0]
@@ -308,18 +302,18 @@ def _display_view(f):
 
 
 def _bearer_view(f):
-    out = {"coding_standard": (f.o3 >> 5) & 3, "transfer_capability": f.o3 & 0x1F,
-           "transfer_mode": (f.o4 >> 5) & 3, "transfer_rate": f.o4 & 0x1F}
-    if f.multiplier is not None:
-        out["rate_multiplier"] = f.multiplier & 0x7F
-    if f.rest and (f.rest[0] >> 5) & 3 == 1:
-        out["user_info_layer1"] = f.rest[0] & 0x1F
+    out = {"coding_standard": (f["o3"] >> 5) & 3, "transfer_capability": f["o3"] & 0x1F,
+           "transfer_mode": (f["o4"] >> 5) & 3, "transfer_rate": f["o4"] & 0x1F}
+    if f["multiplier"] is not None:
+        out["rate_multiplier"] = f["multiplier"] & 0x7F
+    if f["rest"] and (f["rest"][0] >> 5) & 3 == 1:
+        out["user_info_layer1"] = f["rest"][0] & 0x1F
     return out
 
 
 def _date_view(f):
-    out = {"year": f.year, "month": f.month, "day": f.day}
-    for key, b in zip(("hour", "minute", "second"), f.rest):
+    out = {"year": f["year"], "month": f["month"], "day": f["day"]}
+    for key, b in zip(("hour", "minute", "second"), f["rest"]):
         out[key] = b
     return out
 
@@ -327,29 +321,29 @@ def _date_view(f):
 _VIEWS = {
     "bearer_capability": _bearer_view,
     "cause": _cause_view,
-    "call_state": lambda f: {"value": f.o3 & 0x3F, "coding_standard": (f.o3 >> 6) & 3},
-    "change_status": lambda f: {"preference": (f.o3 >> 6) & 1, "status": f.o3 & 7},
+    "call_state": lambda f: {"value": f["o3"] & 0x3F, "coding_standard": (f["o3"] >> 6) & 3},
+    "change_status": lambda f: {"preference": (f["o3"] >> 6) & 1, "status": f["o3"] & 7},
     "channel_identification": _channel_view,
-    "progress_indicator": lambda f: {"coding_standard": (f.o3 >> 5) & 3, "location": f.o3 & 0x0F,
-                                     "description": f.o4 & 0x7F},
-    "notification_indicator": lambda f: {"description": f.o3 & 0x7F, "data": _hex(f.rest)},
+    "progress_indicator": lambda f: {"coding_standard": (f["o3"] >> 5) & 3, "location": f["o3"] & 0x0F,
+                                     "description": f["o4"] & 0x7F},
+    "notification_indicator": lambda f: {"description": f["o3"] & 0x7F, "data": _hex(f["rest"])},
     "display": _display_view,
     "date_time": _date_view,
-    "keypad_facility": lambda f: {"digits": f.digits},
-    "signal": lambda f: {"value": f.value},
+    "keypad_facility": lambda f: {"digits": f["digits"]},
+    "signal": lambda f: {"value": f["value"]},
     "connected_number": _number_view,
     "calling_party_number": _number_view,
     "called_party_number": _number_view,
     "redirecting_number": _number_view,
     "redirection_number": _number_view,
-    "connected_subaddress": lambda f: {"type": (f.o3 >> 4) & 7, "odd": bool(f.o3 & 8), "data": _hex(f.info)},
-    "calling_party_subaddress": lambda f: {"type": (f.o3 >> 4) & 7, "odd": bool(f.o3 & 8), "data": _hex(f.info)},
-    "called_party_subaddress": lambda f: {"type": (f.o3 >> 4) & 7, "odd": bool(f.o3 & 8), "data": _hex(f.info)},
-    "restart_indicator": lambda f: {"restart_class": f.o3 & 7},
-    "low_layer_compatibility": lambda f: {"data": (bytes((f.o3,)) + f.rest).hex()},
-    "high_layer_compatibility": lambda f: {"coding_standard": (f.o3 >> 5) & 3, "interpretation": (f.o3 >> 2) & 7,
-                                           "presentation": f.o3 & 3, "characteristics": f.o4 & 0x7F},
-    "user_user": lambda f: {"protocol": f.protocol, "data": _hex(f.info)},
+    "connected_subaddress": lambda f: {"type": (f["o3"] >> 4) & 7, "odd": bool(f["o3"] & 8), "data": _hex(f["info"])},
+    "calling_party_subaddress": lambda f: {"type": (f["o3"] >> 4) & 7, "odd": bool(f["o3"] & 8), "data": _hex(f["info"])},
+    "called_party_subaddress": lambda f: {"type": (f["o3"] >> 4) & 7, "odd": bool(f["o3"] & 8), "data": _hex(f["info"])},
+    "restart_indicator": lambda f: {"restart_class": f["o3"] & 7},
+    "low_layer_compatibility": lambda f: {"data": (bytes((f["o3"],)) + f["rest"]).hex()},
+    "high_layer_compatibility": lambda f: {"coding_standard": (f["o3"] >> 5) & 3, "interpretation": (f["o3"] >> 2) & 7,
+                                           "presentation": f["o3"] & 3, "characteristics": f["o4"] & 0x7F},
+    "user_user": lambda f: {"protocol": f["protocol"], "data": _hex(f["info"])},
 }
 
 
@@ -399,6 +393,7 @@ def _memoised(builder):
     return functools.wraps(builder)(wrapper)
 
 
+@_memoised
 def single(ie_id):
     """Return a single-octet IE (sending complete 0xA1, shift 0x9X, ...)."""
     return IE(0, ie_id, None, None)

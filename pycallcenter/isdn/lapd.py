@@ -106,7 +106,19 @@ class Link:
 
     def send(self, info, now):
         """DL-DATA request: queue one layer-3 message for an I frame; establishes the link if it is down."""
-        self.pending.append(bytes(info))
+        info = bytes(info)
+        vs = self.vs
+        if (self.state == ESTABLISHED and not self.pending and not self.peer_busy
+                and (vs - self.va) % MOD < self.k):
+            self.unacked[vs] = info  # the window is open and nothing waits: straight out, as _push would
+            self._send_i(vs, 0, info)
+            self.ack_pending = False
+            self.vs = (vs + 1) % MOD
+            self.t203_at = None
+            if self.t200_at is None:
+                self.t200_at = now + self.t200
+            return []
+        self.pending.append(info)
         if self.state == TEI_ASSIGNED:
             self.l3_initiated = True
             self._establish(now)
@@ -134,10 +146,13 @@ class Link:
         """Return and forget the frames queued for transmission (address field first, no FCS)."""
         if self.ack_pending:
             self.ack_pending = False
-            if self.is_up:
+            if self.state == ESTABLISHED or self.state == TIMER_RECOVERY:
                 self._send_s("RR", 1 - self.cmd_cr, 0)
-        out, self._out = self._out, []
-        return out
+        out = self._out
+        if out:
+            self._out = []
+            return out
+        return []
 
     def next_deadline(self):
         """Return the earliest timer deadline, or None."""
@@ -314,6 +329,28 @@ class Link:
             self.t200_at = now + self.t200
 
     def _on_i(self, ns, nr, pf, info, now, events):
+        va = self.va
+        if (ns == self.vr and not pf and self.state == ESTABLISHED and not self.peer_busy
+                and (nr - va) % MOD <= (self.vs - va) % MOD):
+            # the usual case in sequence, nothing to poll: what the general path below does, inline
+            self.vr = (ns + 1) % MOD
+            self.reject_exception = False
+            events.append(Data(info))
+            if nr == self.vs:
+                unacked = self.unacked
+                while va != nr:
+                    unacked.pop(va, None)
+                    va = (va + 1) % MOD
+                self.va = va
+                self.t200_at = None
+                self.t203_at = now + self.t203
+            elif nr != va:
+                self._ack_to(nr)
+                self.t200_at = now + self.t200
+            self.ack_pending = True
+            if self.pending:
+                self._push(now)
+            return
         if self.state not in (ESTABLISHED, TIMER_RECOVERY):
             if self.state == TEI_ASSIGNED and pf:
                 self._send_u("DM", 1 - self.cmd_cr, 1)

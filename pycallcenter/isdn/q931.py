@@ -1,6 +1,7 @@
 """Q.931 messages: header, a hand-written IE loop (codeset shifts included) and IE bodies from ie.py."""
 from pycallcenter.errors import DecodeError
 from pycallcenter.isdn import ie as ies
+from pycallcenter.isdn.ie import BODIES as _BODIES
 from pycallcenter.isdn.ie import IE, parse_body
 
 PD_Q931 = 0x08
@@ -175,19 +176,20 @@ def _decode_ies(data, i, n):
     locked = 0
     codeset = 0
     append = items.append
-    memo = ies.MEMO
     while i < n:
         b = data[i]
         if b & 0x80:
+            key = (codeset, b)
+            item = _SINGLES.get(key)
+            if item is None:
+                item = _SINGLES[key] = IE(0, b, None, None, "shift") if b & 0xF0 == 0x90 else IE(codeset, b, None, None)
+            append(item)
             if b & 0xF0 == 0x90:
                 codeset = b & 7
                 if not b & 8:
                     locked = codeset
-                append(IE(0, b, None, None, "shift"))
-                i += 1
-                continue
-            append(IE(codeset, b, None, None))
-            codeset = locked
+            else:
+                codeset = locked
             i += 1
             continue
         if i + 1 >= n:
@@ -196,15 +198,46 @@ def _decode_ies(data, i, n):
         if end > n:
             raise DecodeError(f"IE length {data[i + 1]} runs past the end of the message ({n - i - 2} bytes left)",
                               element=_ie_name(codeset, b), offset=i)
-        body = data[i + 2:end]
-        hit = memo.get((codeset, b, body))
-        name, fields = hit if hit is not None else parse_body(codeset, b, body, i)
-        if fields is None and not codeset:
+        wire = data[i:end]
+        cache = _IES[codeset]
+        item = cache.get(wire)
+        if item is None:
+            body = wire[2:]
+            spec = _BODIES.get((codeset, b))
+            if spec is None:
+                name, fields = parse_body(codeset, b, body, i)
+            else:
+                name, codec = spec
+                try:
+                    fields = codec.parse(body)
+                except Exception:  # the same failure parse_body reports, without its memo round trip
+                    raise DecodeError(f"{len(body)}-byte body is too short or malformed", element=name,
+                                      offset=i) from None
+            item = IE(codeset, b, body, fields, name, wire)
+            if len(cache) >= _TAILS_MAX:
+                cache.clear()
+            cache[wire] = item
+        if item.fields is None and not codeset:
             unknown += 1
-        append(IE(codeset, b, body, fields, name, data[i:end]))
+        append(item)
         codeset = locked
         i = end
     return items, unknown
+
+
+# decoded IEs by codeset and wire bytes, and single-octet IEs by (codeset, octet): shared, read-only
+_IES = [{} for _ in range(8)]
+_SINGLES = {}
+
+
+def clear_caches():
+    """Forget every memoised IE section, IE, body and view (cold-path measurements); returns None."""
+    _TAILS.clear()
+    _SINGLES.clear()
+    for cache in _IES:
+        cache.clear()
+    ies.MEMO.clear()
+    ies._VIEW_MEMO.clear()
 
 
 def _ie_name(codeset, ie_id):
