@@ -266,3 +266,15 @@ def test_extension_dial_plan_star98_reaches_the_own_mailbox(tmp_path):
     bob.on_hook()
     eng.run(seconds=4.0)
     assert _mwi_heard(bob) == [True, False]
+
+
+def test_mailbox_number_is_asked_three_times_and_the_third_answer_counts(tmp_path):
+    eng, ends, centre, prompts = centre_engine(tmp_path, script="voicemail")
+    centre.voicemail().add_mailbox("900", "1")
+    alice = ends["alice"]
+    alice.off_hook()
+    for attempt, typed in enumerate(("901#", "902#", "900#"), start=1):
+        run_until_played(eng, prompts, "vm_enter_mailbox", times=attempt)
+        alice.dial(typed)
+    run_until_played(eng, prompts, "vm_leave_message")
+    assert prompts.count("vm_unknown_mailbox") == 2
