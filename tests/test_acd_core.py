@@ -227,7 +227,7 @@ def test_realtime_view_and_fcr_flag():
     rt = acd.realtime("q", 11)
     assert (rt["waiting"], rt["longest_wait"], rt["agents"]) == (1, 10, {"talking": 1})
     ar = acd.agent_realtime("a", 11)
-    assert (ar["state"], ar["call"], ar["calls"], ar["in_state"]) == ("talking", "c1", 1, 8)
+    assert (ar["state"], ar["call"], ar["calls"], ar["in_state"]) == ("talking", "c1", 1, 9)
     acd.hangup("c1", 20)
     acd.hangup("c2", 21)
     r = day_report(acd.qlog, 0, 30)
