@@ -1,5 +1,7 @@
 """Operations commands: run (in-process and as a process stopped by SIGTERM, with its metrics endpoint),
 status (from the status file and from the database), report (text, HTML with SVG charts, PNG)."""
+import argparse
+import importlib
 import importlib.util
 import json
 import os
@@ -12,12 +14,21 @@ import urllib.request
 
 import pytest
 
-from pycallcenter.cli import main
 from pycallcenter.commands.run import Centre, split_config
 from pycallcenter.errors import ConfigError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from engine_rig import ANALOG  # noqa: E402
+
+def main(argv):
+    """Run one of these commands through its own parser; return its exit status. (Not cli.main, which
+    imports every command module: another command's half-finished edit must not fail these tests; the
+    subprocess test below goes through the real entry point.)"""
+    parser = argparse.ArgumentParser(prog="pycallcenter")
+    importlib.import_module(f"pycallcenter.commands.{argv[0]}").register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
 
 SCRIPT = """
 async def main(call):

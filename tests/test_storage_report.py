@@ -5,10 +5,10 @@ import struct
 import zlib
 
 import pytest
+from test_ops_cli import main  # runs one command through its own parser
 
 from pycallcenter.acd.simulate import simulate_queue
 from pycallcenter.acd.stats import interval_report
-from pycallcenter.cli import main
 from pycallcenter.storage import open_store
 from pycallcenter.storage.cdr import Clock, QueueLogFeed
 from pycallcenter.storage.charts import imagemagick, png_bars, svg_pie
