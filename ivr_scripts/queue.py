@@ -1,6 +1,7 @@
 """Put the caller in an ACD queue with pycallcenter.acd's ``queue_call(call, name)`` when the ACD is
-running on this engine (``engine.acd_binding``). Without it the caller hears technical_difficulty and
-may leave a message in the general mailbox."""
+running on this engine (``engine.acd_binding``): an overflow to 'voicemail' or 'callback' continues in
+those scripts, a caller leaving the queue (closed, no agents, timeout) goes to the general mailbox.
+Without the ACD the caller hears technical_difficulty and may leave a message there."""
 from pycallcenter.apps.centre_config import centre_of
 
 
@@ -20,7 +21,13 @@ async def main(call, queue="sales"):
     await call.answer()
     queue_call = _queue_call()
     if queue_call is not None and getattr(call.engine, "acd_binding", None) is not None:
-        return await queue_call(call, queue)
+        result = await queue_call(call, queue)
+        call.set("queue_outcome", result.outcome)
+        if result.outcome == "overflow" and result.target == "callback":
+            return await call.handoff("callback", queue)
+        if result.outcome in ("overflow", "leave") and call.leg.active:
+            return await call.handoff("voicemail", mailbox=centre_of(call).general_mailbox)
+        return result
     call.log(f"no ACD on this engine: queue {queue} goes to voicemail")
     await call.play("technical_difficulty")
     return await call.handoff("voicemail", mailbox=centre_of(call).general_mailbox)

@@ -96,18 +96,20 @@ def test_queue_uses_the_acd_when_it_runs_on_the_engine(tmp_path, monkeypatch):
     import pycallcenter.acd as acd
     from pycallcenter.acd import engine_binding
 
+    from pycallcenter.acd.engine_binding import QueueResult
+
     queued = []
 
     async def fake_queue_call(call, queue):
         queued.append((call.id, queue))
-        await call.hangup()
+        return QueueResult("overflow", target="callback", reason="timeout")
 
     monkeypatch.setattr(acd, "queue_call", fake_queue_call, raising=False)
     monkeypatch.setattr(engine_binding, "queue_call", fake_queue_call)
     eng, ends, centre, prompts = centre_engine(tmp_path)
     eng.acd_binding = object()
     _choose(eng, ends["alice"], prompts, "1")
-    eng.run(seconds=2.0)
+    run_until_played(eng, prompts, "callback_enter")
     assert queued == [("C1", "sales")] and "technical_difficulty" not in prompts.played
 
 
