@@ -16,6 +16,10 @@ IDLE, OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED, RELEASING, RESETTING =
     "idle", "outgoing_wait_acm", "outgoing_wait_anm", "incoming_wait_acm", "incoming_wait_cot",
     "incoming_alerting", "answered", "releasing", "resetting")
 CALL_STATES = (OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED)
+# continuity re-check (Q.764 2.1.8): we test with a tone after CCR; the far end's test failed and we wait for its
+# CCR; we loop back for the far end's re-check
+COT_TESTING, COT_WAIT_CCR, COT_LOOPED = "continuity_test", "incoming_wait_ccr", "incoming_continuity_test"
+COT_STATES = (COT_TESTING, COT_WAIT_CCR, COT_LOOPED)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ class IsupTimers:
     t20: float = 15.0
     t22: float = 15.0
     t23: float = 300.0
+    t24: float = 2.0
+    t25: float = 5.0
+    t26: float = 120.0
+    t27: float = 240.0
+    t36: float = 12.5
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -79,6 +88,22 @@ class CallFailed:
 
 
 @dataclass(slots=True)
+class ContinuityCheck:
+    """Bearer action for a continuity check on cic: "tone" (connect a 2000 Hz transceiver, see whether the tone
+    comes back, report with ``Isup.continuity_result``), "loop" (loop the circuit back) or "remove" (either)."""
+    cic: int
+    action: str
+
+
+@dataclass(slots=True)
+class ContinuityOutcome:
+    """A continuity check on cic ended: by "local" (our tone test) or "remote" (the far end's COT on our loop)."""
+    cic: int
+    ok: bool
+    by: str
+
+
+@dataclass(slots=True)
 class Suspended:
     """SUS (True) or RES (False) on an answered call."""
     cic: int
@@ -115,7 +140,7 @@ class ProtocolNotice:
 
 
 class _Circuit:
-    __slots__ = ("cic", "state", "local", "remote", "pending", "outgoing", "cause")
+    __slots__ = ("cic", "state", "local", "remote", "pending", "outgoing", "cause", "cot")
 
     def __init__(self, cic):
         self.cic = cic
@@ -125,6 +150,7 @@ class _Circuit:
         self.pending = set()  # maintenance messages awaiting acknowledgement: "BLO", "UBL", "RSC"
         self.outgoing = False
         self.cause = 16
+        self.cot = None  # bearer attachment for a continuity check: None, "tone" or "loop"
 
 
 _CALL_MESSAGES = {"IAM", "SAM", "ACM", "CON", "CPG", "ANM", "SUS", "RES", "COT", "INR", "INF", "USR", "FAC", "FOT"}
@@ -184,7 +210,7 @@ class Isup:
         for name in names:
             self._timers.pop((cic, name), None)
 
-    def _stop_all(self, cic, names=("t1", "t5", "t6", "t7", "t8", "t9")):
+    def _stop_all(self, cic, names=("t1", "t5", "t6", "t7", "t8", "t9", "t24", "t25", "t26", "t27", "t36")):
         self._stop(cic, *names)
         self._pending_iam.pop(cic, None)
 
@@ -215,6 +241,12 @@ class Isup:
             self._stop(cic, "t1")
             c.state = IDLE
             return [Released(cic, c.cause, "timer")] + self.reset(cic, now)
+        elif name == "t24":  # the tone never came back
+            return self._tone_result(c, False, now)
+        elif name in ("t25", "t26"):  # time for the next re-check
+            return self._send_ccr(c, now)
+        elif name in ("t27", "t36"):  # no CCR (or no COT/REL after it): the circuit is reset
+            return self.reset(cic, now)
         elif name in ("t7", "t9", "t8", "t6"):
             cause = {"t7": 102, "t9": 19, "t8": 41, "t6": 102}[name]
             return [CallFailed(cic, f"{name.upper()} expired")] + self.release(cic, now, cause)
@@ -239,8 +271,8 @@ class Isup:
         return {"location": 2, "coding_standard": 0, "cause": cause, "diagnostics": diagnostics}
 
     # -- call commands ----------------------------------------------------------------------------
-    def call(self, cic, called, calling="", now=0.0, category=10, extra=None):
-        """Seize cic for an outgoing call (sends IAM); returns events."""
+    def call(self, cic, called, calling="", now=0.0, category=10, extra=None, continuity=False):
+        """Seize cic for an outgoing call (sends IAM; with continuity, a ContinuityCheck "tone" too); returns events."""
         c = self._circuit(cic)
         if c.state != IDLE:
             raise LocalProtocolError(f"CIC {cic} is {c.state}, not idle")
@@ -248,7 +280,8 @@ class Isup:
             raise LocalProtocolError(f"CIC {cic} is blocked or being reset")
         if not self.available:
             raise LocalProtocolError(f"point code {self.dpc} is unreachable (MTP pause)")
-        params = {"nature_of_connection_indicators": {"satellite": 0, "continuity_check": 0, "echo_control_device": 0},
+        params = {"nature_of_connection_indicators": {"satellite": 0, "continuity_check": int(continuity),
+                                                      "echo_control_device": 0},
                   "forward_call_indicators": {"isup_indicator": 1, "isup_preference": 0, "isdn_access": 1},
                   "calling_partys_category": {"category": category}}
         if self.variant == "itu":
@@ -263,7 +296,64 @@ class Isup:
         self._send(IsupMessage("IAM", cic, params))
         c.state, c.outgoing = OUT_IAM, True
         self._start(cic, "t7", now)
-        return []
+        return self._attach_tone(c, now) if continuity else []
+
+    # -- continuity check (Q.764 2.1.8) ----------------------------------------------------------------
+    def continuity_check(self, cic, now=0.0):
+        """Test idle cic (CCR, then our tone under T24; REL when it passes, re-checks under T26 if not)."""
+        c = self._need(cic, (IDLE,), "continuity-check")
+        if c.local or c.remote or c.pending & {"RSC", "GRS"}:
+            raise LocalProtocolError(f"CIC {cic} is blocked or being reset")
+        return self._send_ccr(c, now)
+
+    def continuity_result(self, cic, ok, now=0.0):
+        """Report our tone test on cic (True: the 2000 Hz tone came back); returns events."""
+        c = self._circuit(cic)
+        if c.cot != "tone":
+            raise LocalProtocolError(f"CIC {cic} has no continuity check running")
+        self._stop(cic, "t24")
+        return self._tone_result(c, ok, now)
+
+    def _attach_tone(self, c, now):
+        c.cot = "tone"
+        self._start(c.cic, "t24", now)
+        return [ContinuityCheck(c.cic, "tone")]
+
+    def _detach(self, c):
+        """Return the event that takes a check's tone or loop off cic, if one is on."""
+        if c.cot is None:
+            return []
+        c.cot = None
+        return [ContinuityCheck(c.cic, "remove")]
+
+    def _send_ccr(self, c, now):
+        c.state = COT_TESTING
+        self._send(IsupMessage("CCR", c.cic, {}))
+        return self._attach_tone(c, now)
+
+    def _tone_result(self, c, ok, now):
+        cic = c.cic
+        events = self._detach(c) + [ContinuityOutcome(cic, ok, "local")]
+        if c.state == OUT_IAM:  # the check of a call: COT tells the far end whether to go on
+            self._send(IsupMessage("COT", cic, {"continuity_indicators": {"continuity": int(ok)}}))
+            if ok:
+                return events
+            self._stop_all(cic)
+            c.state = COT_TESTING
+            self._start(cic, "t25", now)
+            return events + [CallFailed(cic, "continuity check failed")]
+        if c.state != COT_TESTING:
+            return events
+        if ok:  # a re-check passed: release frees the circuit at both ends
+            self._stop_all(cic)
+            c.state, c.cause = RELEASING, 16
+            self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(16)}))
+            self._start(cic, "t1", now)
+            self._start(cic, "t5", now)
+            return events
+        self._send(IsupMessage("COT", cic, {"continuity_indicators": {"continuity": 0}}))
+        self._start(cic, "t26", now)
+        return events
 
     def send_in_call(self, msg, now=0.0):
         """Send an in-call message the application builds (INR, INF, USR, FAC, CPG...) on a call; returns events."""
@@ -312,7 +402,7 @@ class Isup:
         self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(cause)}))
         self._start(cic, "t1", now)
         self._start(cic, "t5", now)
-        return []
+        return self._detach(c)
 
     def suspend(self, cic, now=0.0, network=True):
         """Send SUS on an answered call (backward direction); returns events."""
@@ -404,11 +494,15 @@ class Isup:
         return cics
 
     def _drop_call(self, c, cause, by):
+        events = self._detach(c)
+        if c.state in COT_STATES:
+            self._stop_all(c.cic)
+            c.state = IDLE
         if c.state in CALL_STATES or c.state == RELEASING:
             self._stop_all(c.cic)
             c.state = IDLE
-            return [Released(c.cic, cause, by)]
-        return []
+            events.append(Released(c.cic, cause, by))
+        return events
 
     # -- receive ----------------------------------------------------------------------------------
     def receive(self, data, now):
@@ -484,7 +578,7 @@ class Isup:
                 return [ProtocolNotice(c.cic, "dual seizure: we control this CIC, incoming IAM ignored")]
             self._stop_all(c.cic)
             c.state = IDLE
-            events.append(CallFailed(c.cic, "dual seizure"))
+            events += self._detach(c) + [CallFailed(c.cic, "dual seizure")]
         elif c.state != IDLE:
             return self._unexpected(c, msg, now)
         if "maintenance" in c.remote:  # an IAM unblocks a remotely maintenance-blocked circuit
@@ -494,10 +588,14 @@ class Isup:
             c.state = IN_IAM
             return events + self.release(c.cic, now, 41)
         c.outgoing = False
-        if msg.params["nature_of_connection_indicators"].get("continuity_check") == 1:
+        check = msg.params["nature_of_connection_indicators"].get("continuity_check")
+        if check in (1, 2):  # 1: on this circuit (we loop it back), 2: on a previous one; either way wait for COT
             c.state = IN_COT
             self._pending_iam[c.cic] = msg
             self._start(c.cic, "t8", now)
+            if check == 1:
+                c.cot = "loop"
+                events.append(ContinuityCheck(c.cic, "loop"))
             return events
         c.state = IN_IAM
         return events + [self._incoming(msg)]
@@ -509,15 +607,44 @@ class Isup:
         return IncomingCall(msg.cic, called, calling, msg)
 
     def _rx_COT(self, c, msg, now):
+        ok = bool(msg.params["continuity_indicators"]["continuity"])
+        if c.state == COT_LOOPED:  # the far end's re-check: on success its REL follows, else another CCR
+            self._stop(c.cic, "t36")
+            events = self._detach(c) + [ContinuityOutcome(c.cic, ok, "remote")]
+            if ok:
+                self._start(c.cic, "t36", now)
+            else:
+                c.state = COT_WAIT_CCR
+                self._start(c.cic, "t27", now)
+            return events
         if c.state != IN_COT:
             return self._unexpected(c, msg, now)
         self._stop(c.cic, "t8")
         iam = self._pending_iam.pop(c.cic, None)
-        if msg.params["continuity_indicators"]["continuity"]:
+        events = self._detach(c)
+        if events:
+            events.append(ContinuityOutcome(c.cic, ok, "remote"))
+        if ok:
             c.state = IN_IAM
-            return [self._incoming(iam)]
-        c.state = IDLE
-        return [ProtocolNotice(c.cic, "continuity check failed: call abandoned")]
+            return events + [self._incoming(iam)]
+        c.state = COT_WAIT_CCR  # the far end re-checks with CCR; reset if none comes within T27
+        self._start(c.cic, "t27", now)
+        return events + [ProtocolNotice(c.cic, "continuity check failed: call abandoned")]
+
+    def _rx_CCR(self, c, msg, now):
+        if c.state not in (IDLE, COT_WAIT_CCR):
+            return self._unexpected(c, msg, now)
+        self._stop(c.cic, "t27")
+        c.state, c.cot = COT_LOOPED, "loop"
+        if self.variant == "ansi":  # loop-back acknowledgement (national use; T1.113 sends it)
+            self._send(IsupMessage("LPA", c.cic, {}))
+        self._start(c.cic, "t36", now)
+        return [ContinuityCheck(c.cic, "loop")]
+
+    def _rx_LPA(self, c, msg, now):
+        if c.state != COT_TESTING:
+            return [ProtocolNotice(c.cic, f"unexpected LPA in state {c.state} discarded")]
+        return []
 
     def _rx_SAM(self, c, msg, now):
         if c.state not in (IN_IAM, IN_COT):
@@ -567,10 +694,18 @@ class Isup:
     def _rx_REL(self, c, msg, now):
         cause = msg.params["cause_indicators"]["cause"]
         self._send(IsupMessage("RLC", c.cic, {}))
-        if c.state in CALL_STATES or c.state == RELEASING:
+        if c.state in COT_STATES:  # the end of a re-check: the circuit is idle again
+            events = self._detach(c)
+            if events and c.state == COT_LOOPED:  # REL while our loop is on: the far end heard its tone
+                events.append(ContinuityOutcome(c.cic, True, "remote"))
             self._stop_all(c.cic)
             c.state = IDLE
-            return [Released(c.cic, cause, "remote")]
+            return events
+        if c.state in CALL_STATES or c.state == RELEASING:
+            events = self._detach(c)
+            self._stop_all(c.cic)
+            c.state = IDLE
+            return events + [Released(c.cic, cause, "remote")]
         return []  # REL on an idle circuit: RLC is the whole answer
 
     def _rx_RLC(self, c, msg, now):
@@ -759,9 +894,6 @@ class Isup:
         return [CallProgress(c.cic, msg.type, msg)]
 
     _rx_INF = _rx_USR = _rx_FAC = _rx_FOT = _rx_INR
-
-    def _rx_CCR(self, c, msg, now):
-        return [ProtocolNotice(c.cic, "continuity check request not supported: ignored")]
 
     def _rx_CFN(self, c, msg, now):
         return [ProtocolNotice(c.cic, f"far end sent confusion, cause {msg.params['cause_indicators']['cause']}")]
