@@ -39,7 +39,9 @@ def _centre(config=ACD, pstn_class=PstnSimulator, queue_options=None, **binding_
         results[call.caller] = await queue_call(call, "sales", **(queue_options or {}))
         await call.hangup()
 
-    eng.router = lambda leg: script
+    # callers come in on the PRI; an agent's phone going off hook by itself (picking up just as a
+    # ring-all offer went to a colleague) is refused and hears reorder
+    eng.router = lambda leg: script if leg.tech == "pri" else None
     return eng, pstn, agents, binding, results
 
 
@@ -211,3 +213,23 @@ def test_caller_asks_for_a_callback_keeps_their_place_and_is_called_back():
     legs = list(eng.legs.values())
     assert len(legs) == 2 and all(l.state == "answered" for l in legs)  # agent and the dialled-back caller
     assert eng.media.listeners_of(legs[0].row) == [legs[1].row]
+
+
+def test_ring_all_rings_both_phones_and_the_loser_stops_ringing():
+    cfg = {"queue": [{"name": "sales", "strategy": "ring_all", "wrapup": 0}],
+           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}},
+                     {"name": "agent2", "contact": "channel/33", "queues": {"sales": 0}}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    acd = binding.acd
+    pstn.add(Caller("2025550200", "5000", arrival=0.5, talk=6))
+    phones = [eng.board.emulator.far_ends[n] for n in ("agent1", "agent2")]
+    assert _until(eng, agents, lambda: all(p.ringing for p in phones), 10)
+    assert _until(eng, agents, lambda: not pstn.busy and not eng.calls, 40)
+    (caller,) = pstn.done
+    assert caller.agent in ("agent1", "agent2") and not caller.abandoned
+    events = [(e.event, e.agent) for e in acd.qlog if e.call != "-"]
+    assert [e for e, _ in events[:3]] == ["ENTER", "OFFER", "OFFER"]
+    assert ("CONNECT", caller.agent) in events and ("COMPLETE", caller.agent) in events
+    assert sum(1 for e, _ in events if e == "CONNECT") == 1
+    assert all(acd.agents[n].state == "ready" for n in ("agent1", "agent2"))
+    assert not any(p.ringing for p in phones) and not eng.legs
