@@ -261,3 +261,85 @@ def test_without_call_waiting_a_busy_extension_refuses_the_call():
     eng.run(seconds=9.0)
     assert ("cw", "no_line") in record
     assert C.ANSWERED in {l.state for l in eng.legs.values()}
+
+
+def test_hanging_up_after_flash_without_dialling_rings_the_phone_back_to_the_held_party():
+    eng, ends = analog_engine()
+    _alice_calls_bob(eng, ends)
+    ends["bob"].flash()
+    eng.run(seconds=1.0)
+    rings = ends["bob"].rings
+    ends["bob"].on_hook()
+    eng.run(seconds=3.0)
+    assert ends["bob"].rings > rings
+    ends["bob"].off_hook()
+    eng.run(seconds=1.0)
+    heard = _talk(eng, ends, {"alice": 700, "bob": 1300})
+    assert _hears(heard["bob"], 700) and _hears(heard["alice"], 1300)
+    _hang_up_and_check_clear(eng, ends, "bob", "alice")
+
+
+def test_held_party_leaving_during_a_consultation_leaves_the_consultation_up():
+    eng, ends = _bob_talks_to_consulted_party()
+    ends["alice"].on_hook()
+    eng.run(seconds=2.0)
+    heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
+    assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
+    _hang_up_and_check_clear(eng, ends, "bob")
+    assert not ends["pstn3"].off_hook
+
+
+def test_outside_caller_transferred_between_extensions_after_ringback():
+    eng, ends = analog_engine()
+
+    async def script(call):
+        await call.answer()
+        r = await call.dial("channel/1")
+        if r.outcome == "answered":
+            call.vars["account"] = "42"
+            await call.bridge(r.leg)
+
+    eng.router = lambda leg: script
+    StationFeatures(eng)
+    alice, bob, pstn = ends["alice"], ends["bob"], ends["pstn3"]
+    pstn.call("2025550123", "JANE DOE")
+    eng.run(seconds=9.0)
+    alice.off_hook()
+    eng.run(seconds=0.5)
+    alice.flash()
+    eng.run(seconds=1.0)
+    alice.dial("2#")
+    eng.run(seconds=2.0)
+    assert bob.ringing or bob.rings >= 1
+    alice.read_audio()
+    eng.run(seconds=1.0)
+    heard = alice.read_audio()
+    assert _level(heard, 440) + _level(heard, 480) > 0.3  # ringback from the ringing extension
+    bob.off_hook()
+    eng.run(seconds=0.5)
+    heard = _talk(eng, ends, FREQ)
+    assert _hears(heard["alice"], 1300) and _hears(heard["bob"], 700) and not _hears(heard["pstn3"], 700)
+    alice.on_hook()
+    eng.run(seconds=2.0)
+    heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
+    assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
+    bob_leg = next(l for l in eng.legs.values() if l.channel == 2)
+    assert bob_leg.call.vars == {"account": "42"}  # the call's data went with the transfer
+    pstn.hangup()
+    eng.run(seconds=2.0)
+    _hang_up_and_check_clear(eng, ends, "bob")
+
+
+def test_waiting_call_taken_with_flash_after_the_first_party_left():
+    eng, ends = analog_engine()
+    record = _alice_calls_bob(eng, ends)
+    ends["pstn3"].call("2025550123", "JANE DOE")
+    eng.run(seconds=9.0)
+    ends["alice"].on_hook()
+    eng.run(seconds=2.0)
+    ends["bob"].flash()
+    eng.run(seconds=1.5)
+    assert ("cw", "answered") in record
+    heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
+    assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
+    _hang_up_and_check_clear(eng, ends, "bob")

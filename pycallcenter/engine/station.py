@@ -157,17 +157,18 @@ class StationFeatures:
         if st is None:
             return False
         eng = self.engine
+        if leg is line.leg and st.mode == "cw_wait":
+            # the first call ended while another waits: the waiting call keeps beeping; FLASH takes it
+            eng.leg_ended(leg, cause, eng.now)
+            st.e = st.a = None
+            self._make_current(st, st.w)
+            eng.media.start_tone(line.row, "call_waiting")
+            return True
         if leg is line.leg:
             if st.mode != "cw":
                 return False
-            # the party we talk to hung up with a call on hold: stay off hook, FLASH takes it back
-            other = st.w if leg is st.e else st.e
-            far = st.c if leg is st.e else st.a
             eng.leg_ended(leg, cause, eng.now)
-            st.reset()
-            if other.active and far is not None and far.active:
-                st.mode, st.e, st.a = "held", other, far
-                self._make_current(st, other)
+            self._settle_cw(st, eng.now)
             return True
         if st.w is leg and st.mode == "cw_wait":
             eng.media.stop_tone(line.row)
@@ -212,7 +213,8 @@ class StationFeatures:
             w = st.w
             st.reset()
             eng.media.stop_tone(line.row)
-            self._end_current(line, now)
+            if line.leg is not w:
+                self._end_current(line, now)
             if a is not None and a.active:
                 a.hangup(C.NORMAL_CLEARING)
             if w.active:  # the waiting call now rings the idle phone
@@ -234,7 +236,35 @@ class StationFeatures:
                     eng.leg_ended(other, C.NORMAL_CLEARING, now)
             return True
         st.reset()
+        if b is not None and b.active:
+            b.hangup(C.NORMAL_CLEARING)  # the held party left during a consultation: nobody to transfer to
         return False
+
+    def _settle_cw(self, st, now):
+        """After a party of a call-waiting pair left: end its side, keep the other (talking or held)."""
+        eng = self.engine
+        cur = st.line.leg
+        sides = [(st.e, st.a), (st.w, st.c)]
+        for ext, far in sides:
+            if ext is not None and ext.active and far is not None and not far.active:
+                eng.leg_ended(ext, C.NORMAL_CLEARING, now)
+        alive = [(x, f) for x, f in sides if x is not None and x.active]
+        if len(alive) == 2:
+            return
+        st.reset()
+        if not alive:
+            st.line.leg = None
+            st.line.goto("clearing", now)
+            eng.media.start_tone(st.line.row, "congestion")
+            return
+        (ext, far), = alive
+        st.e, st.a = ext, far
+        if ext is cur:
+            st.mode = "talk"
+        else:  # the current party left with a call on hold: stay off hook, FLASH takes it back
+            st.mode = "held"
+            self._make_current(st, ext)
+        eng.log("call_waiting_settled", leg=ext.id, mode=st.mode)
 
     def _end_current(self, line, now):
         adapter = line.leg.adapter
@@ -261,7 +291,7 @@ class StationFeatures:
         mode = st.mode
         eng.log("station_flash", leg=leg.id, mode=mode or "idle")
         if mode in (None, "talk"):
-            a = self._adopt(leg) if mode is None else st.a
+            a = st.a if mode == "talk" and st.a is not None else self._adopt(leg)
             if a is None or not a.active:
                 return
             st.mode, st.e, st.a, st.t, st.b = "dialing", leg, a, now, None
@@ -281,6 +311,13 @@ class StationFeatures:
             eng.media.stop_tone(leg.row)
         elif mode == "conference":
             self._back_to_a(st)
+        elif mode == "cw_wait" and st.e is None:  # the first call is gone: just answer the waiting one
+            eng.media.stop_tone(leg.row)
+            w = st.w
+            st.reset()
+            st.mode, st.e = "talk", w
+            eng.leg_answered(w, now)
+            eng.log("call_waiting_answered", leg=w.id, held="-")
         elif mode == "cw_wait":
             eng.media.stop_tone(leg.row)
             a = self._adopt(leg)
@@ -402,6 +439,9 @@ class StationFeatures:
             if not a.active and not b.active:
                 st.reset()
                 e.hangup(C.NORMAL_CLEARING)
+        elif st.mode == "cw":
+            if any(f is not None and not f.active for f in (st.a, st.c)) or not (st.e.active and st.w.active):
+                self._settle_cw(st, now)
         elif st.mode == "cw_wait":
             if now - st.t >= self.cw_timeout and st.w is not None and st.w.active:
                 st.w.hangup(C.NO_ANSWER)
