@@ -118,9 +118,7 @@ def _until(eng, agents, cond, seconds):
 
 
 def test_agent_holds_then_blind_transfers_to_the_queue_and_another_agent_takes_the_call():
-    cfg = {"queue": [{"name": "sales", "strategy": "linear", "wrapup": 30}],
-           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}},
-                     {"name": "agent2", "contact": "channel/33", "queues": {"sales": 0}}]}
+    cfg = dict(ACD, queue=[{"name": "sales", "strategy": "linear", "wrapup": 30}])
     eng, pstn, agents, binding, results = _centre(cfg)
     acd = binding.acd
     pstn.add(Caller("2025550170", "5000", arrival=0.5, talk=25))
@@ -216,9 +214,7 @@ def test_caller_asks_for_a_callback_keeps_their_place_and_is_called_back():
 
 
 def test_ring_all_rings_both_phones_and_the_loser_stops_ringing():
-    cfg = {"queue": [{"name": "sales", "strategy": "ring_all", "wrapup": 0}],
-           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}},
-                     {"name": "agent2", "contact": "channel/33", "queues": {"sales": 0}}]}
+    cfg = dict(ACD, queue=[{"name": "sales", "strategy": "ring_all", "wrapup": 0}])
     eng, pstn, agents, binding, results = _centre(cfg)
     acd = binding.acd
     pstn.add(Caller("2025550200", "5000", arrival=0.5, talk=6))
