@@ -78,10 +78,10 @@ def _bob_consults_outside(eng, ends):
     assert pstn.digits == "555"
 
 
-def _bob_talks_to_consulted_party():
+def _bob_talks_to_consulted_party(seed=1, **features):
     """Alice talks to bob, bob flashes and calls 555 outside, which answers; return (engine, far ends)."""
-    eng, ends = analog_engine()
-    _alice_calls_bob(eng, ends)
+    eng, ends = analog_engine(seed)
+    _alice_calls_bob(eng, ends, **features)
     _bob_consults_outside(eng, ends)
     ends["pstn3"].answer()
     eng.run(seconds=1.0)
@@ -343,3 +343,23 @@ def test_waiting_call_taken_with_flash_after_the_first_party_left():
     heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
     assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
     _hang_up_and_check_clear(eng, ends, "bob")
+
+
+def test_flash_default_conference_joins_the_three_parties_without_a_digit():
+    eng, ends = _bob_talks_to_consulted_party(flash_default="conference")
+    ends["bob"].flash()
+    eng.run(seconds=4.0)
+    heard = _talk(eng, ends, FREQ)
+    assert _hears(heard["alice"], 1900) and _hears(heard["pstn3"], 700) and _hears(heard["bob"], 700)
+    _hang_up_and_check_clear(eng, ends, "bob", "alice")
+
+
+def test_same_seed_and_actions_give_the_same_event_log():
+    logs = []
+    for _ in range(2):
+        eng, ends = _bob_talks_to_consulted_party(seed=7)
+        ends["bob"].on_hook()
+        eng.run(seconds=2.0)
+        _hang_up_and_check_clear(eng, ends, "alice")
+        logs.append(eng.log_lines)
+    assert logs[0] == logs[1] and any(" transfer " in l for l in logs[0])

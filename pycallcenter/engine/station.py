@@ -4,7 +4,7 @@ A phone talking to party A presses FLASH: A is held, the phone hears dial tone a
 party B (extension number or outside number through the dial plan). Hanging up then transfers A to
 B (attended when B answered, blind while B still rings: A hears ringback until B answers). FLASH
 during a consultation waits briefly for a digit: '1' (or none) drops B and returns to A, '2' swaps
-between A and B, '3' joins all three. A call for a busy phone waits (call-waiting tone); FLASH answers
+between A and B, '3' joins all three (flash_default="conference" makes no digit join them too). A call for a busy phone waits (call-waiting tone); FLASH answers
 it and holds the first call, FLASH again swaps; hanging up with a call on hold rings the phone back.
 
 The station takes over the script's bridge on the first flash (the script keeps waiting until its
@@ -12,7 +12,7 @@ own leg ends) and from then on clears the parties itself. Everything runs on the
 """
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
-from pycallcenter.engine.scheduler import Op
+from pycallcenter.engine.scheduler import CallHangup, Op
 
 
 class _Parked(Op):
@@ -20,6 +20,10 @@ class _Parked(Op):
 
     def __init__(self, leg):
         self.leg = leg  # engine.leg_ended throws CallHangup into the task when this leg ends
+
+    def poll(self, now):
+        if not self.leg.active:
+            self.fail(CallHangup(self.leg.cause))
 
 
 class _Station:
@@ -45,7 +49,8 @@ class StationFeatures:
     name = "station"
 
     def __init__(self, engine, dialplan=None, call_waiting=True, cw_timeout=20.0, digit_timeout=3.0,
-                 flash_digit_timeout=2.0, consult_timeout=30.0, recall_timeout=30.0, hold_music="moh"):
+                 flash_digit_timeout=2.0, consult_timeout=30.0, recall_timeout=30.0, hold_music="moh",
+                 flash_default="return"):
         from pycallcenter.engine.analog import FxsExtensions
 
         self.engine = engine
@@ -57,6 +62,9 @@ class StationFeatures:
         self.consult_timeout = int(consult_timeout * SAMPLE_RATE)
         self.recall_timeout = int(recall_timeout * SAMPLE_RATE)
         self.hold_music = hold_music
+        if flash_default not in ("return", "conference"):
+            raise ValueError(f"flash_default must be 'return' or 'conference', got {flash_default!r}")
+        self.flash_default = flash_default  # what FLASH with no digit does during an answered consultation
         self.stations = {}
         self.blind = []  # (A, B, started): A hears ringback until B answers
         self.pairs = []  # transferred (A, B): when one ends the other is cleared
@@ -418,6 +426,8 @@ class StationFeatures:
         elif st.mode == "flashed":
             digit = e.digits[:1]
             e.digits = ""
+            if not digit and now - st.t >= self.flash_digit_timeout and self.flash_default == "conference":
+                digit = "3"
             if digit == "3" and b is not None and b.active and b.state == C.ANSWERED:
                 eng.media.stop(a.row)
                 eng.media.stop_tone(a.row)
