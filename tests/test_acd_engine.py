@@ -229,3 +229,18 @@ def test_ring_all_rings_both_phones_and_the_loser_stops_ringing():
     assert sum(1 for e, _ in events if e == "CONNECT") == 1
     assert all(acd.agents[n].state == "ready" for n in ("agent1", "agent2"))
     assert not any(p.ringing for p in phones) and not eng.legs
+
+
+def test_remote_agent_at_an_outside_number_is_rung_over_the_pri():
+    cfg = {"queue": [{"name": "sales", "wrapup": 0}],
+           "agent": [{"name": "home", "contact": "pri1/2025550300", "queues": {"sales": 0}}]}
+    eng, pstn, agents, binding, results = _centre(cfg, _AnsweringPstn)
+    acd = binding.acd
+    pstn.add(Caller("2025550210", "5000", arrival=0.5, patience=60))
+    assert _until(eng, agents, lambda: acd.agents["home"].state == "talking", 10)
+    (incoming,) = pstn.incoming
+    first, agent_leg = eng.calls[acd.agents["home"].call].legs
+    assert agent_leg.tech == "pri" and eng.media.listeners_of(first.row) == [agent_leg.row]
+    binding.hangup("home")
+    assert _until(eng, agents, lambda: not eng.calls, 5)
+    assert [e.event for e in acd.qlog if e.call != "-"] == ["ENTER", "OFFER", "CONNECT", "COMPLETE", "WRAPUPEND"]
