@@ -1,4 +1,6 @@
 """Our MTP3 (+ ISUP) against a libss7 peer over socketpair(AF_UNIX, SOCK_SEQPACKET), on one real clock."""
+import ctypes
+import ctypes.util
 import socket
 import time
 
@@ -22,6 +24,8 @@ class Libss7Link:
                 self.peer.add_link(theirs.fileno(), slc)
             self.sp.add_link(slc, peer_pc)
         self.isup = self.sp.add_circuits(peer_pc, range(1, 32))
+        self._peer_event = self.peer._event
+        self.peer._event = self._raw_event
         self.mtp3 = self.sp.mtp3
         self.t0 = time.monotonic()
         self.peer_events = []
@@ -34,6 +38,21 @@ class Libss7Link:
 
     def now(self):
         return time.monotonic() - self.t0
+
+    def _raw_event(self, ev):
+        # the peer's cdef leaves out COT/CCR/LPA and the IAM's continuity field: every libss7 event starts
+        # with ints (e, cic, ...): IAM (e, cic, transcap, cot_check_required), COT (e, cic, passed)
+        out = self._peer_event(ev)
+        ints = self.peer.ffi.cast("int *", ev)
+        out["ints"] = [ints[i] for i in range(4)]
+        out.setdefault("cic", out["ints"][1])
+        return out
+
+    def peer_lpa(self, cic):
+        """Make libss7 send LPA on cic (isup_lpa, absent from the peer's cdef)."""
+        lib = ctypes.CDLL(ctypes.util.find_library("ss7"))
+        lib.isup_lpa.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint]
+        return lib.isup_lpa(int(self.peer.ffi.cast("uintptr_t", self.peer.ss7)), cic, self.peer.adjpc)
 
     def start(self):
         self.peer.start()

@@ -240,3 +240,32 @@ def test_we_start_first_and_libss7_joins_later(libss7):
         assert link.run(6, until=lambda: link.mtp3.route_available(2))
     finally:
         link.close()
+
+
+@pytest.mark.parametrize("variant", ["itu", "ansi"])
+def test_continuity_check_with_libss7(link_up, variant):
+    link = link_up(variant)
+    assert link.isup.call(3, "5551234", "100", link.now(), continuity=True) == [I.ContinuityCheck(3, "tone")]
+    iam = link.wait_peer("IAM", cic=3)
+    assert iam["ints"][3] == 1  # cot_check_required
+    link.isup.continuity_result(3, True, link.now())
+    assert link.wait_peer("COT", cic=3)["ints"][2] == 1  # passed
+    link.peer.send("acm", 3)
+    link.wait_ours(lambda e: isinstance(e, I.CallProgress) and e.cic == 3)
+    link.isup.release(3, link.now())
+    link.wait_peer("REL", cic=3)
+    link.peer.send("rlc", 3)
+    link.wait_ours(lambda e: e == I.Released(3, 16, "local"))
+    # a maintenance check: CCR, libss7 acknowledges the loop with LPA, our tone passes, REL/RLC frees the circuit
+    assert link.isup.continuity_check(4, link.now()) == [I.ContinuityCheck(4, "tone")]
+    link.wait_peer("CCR", cic=4)
+    link.peer_lpa(4)
+    at = 10 if variant == "itu" else 13  # message type after SIO, routing label and CIC
+    assert link.run(0.5, until=lambda: any(len(su) > at and su[3] & 0x0F == 5 and su[at] == 0x24
+                                           for su in link.received))
+    assert not [e for e in link.our_events if isinstance(e, I.ProtocolNotice) and e.cic == 4]
+    link.isup.continuity_result(4, True, link.now())
+    assert link.wait_peer("REL", cic=4)["cause"] == 16
+    link.peer.send("rlc", 4)
+    link.wait_ours(lambda e: isinstance(e, I.Released) and e.cic == 4)
+    assert link.isup.state(4) == I.IDLE
