@@ -33,6 +33,7 @@ _ALLOWED = {
 }
 _KNOWN = set(q931.MESSAGE_NAMES)
 _CLEARING = (q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT)
+_encode = q931.encode_call_message
 
 
 # --- events ---
@@ -224,6 +225,7 @@ class Interface:
         self.network = network
         self.variant = get_variant(variant)
         self.link = link if link is not None else lapd.Link(network)
+        self.link.on_data = lambda info, now: self._message(info, now)  # looked up late: tests replace _message
         self.timers = dict(NETWORK_TIMERS if network else USER_TIMERS)
         self.timers.update(timers or {})
         self.tracer = tracer
@@ -335,17 +337,17 @@ class Interface:
         call = Call(self._alloc_cr(), True, CALL_INITIATED, channel, exclusive, called, calling, calling_name)
         self.calls[call.key] = call
         self.channel_calls[channel] = call
-        ies = [ie.bearer(0, layer1=self.variant.layer1), ie.channel_id(channel, exclusive)]
+        ies = [ie.bearer(0, self.variant.layer1), ie.channel_id(channel, exclusive)]
         if calling:
-            ies.append(ie.calling_number(calling, presentation=presentation))
+            ies.append(ie.calling_number(calling, 0, 1, presentation))
         if called or not overlap:
             ies.append(ie.called_number(called))
-        msg = q931.Message(q931.SETUP, call.cr, False, ies)
         if calling_name:
-            msg.add(self._display(calling_name), locking=self.variant.display_locking)
+            ies = q931.Message(q931.SETUP, call.cr, False, ies).add(
+                self._display(calling_name), locking=self.variant.display_locking).ies
         if not overlap:
-            msg.ies.append(ie.single(0xA1))
-        call.setup_msg = msg.encode()
+            ies.append(ie.single(0xA1))
+        call.setup_msg = _encode(q931.SETUP, call.cr, False, ies)
         self.link.send(call.setup_msg, now)
         self._start(call, "T303")
         return call
@@ -522,15 +524,13 @@ class Interface:
         return ie.display(text, self.variant.display_codeset, self.variant.display_type)
 
     def _chan_ie(self, call):
-        return ie.channel_id(call.channel, exclusive=True)
+        return ie.channel_id(call.channel, True)
 
     def _start(self, call, name):
         call.timers[name] = self._now + self.timers[name]
 
     def _send(self, call, msg_type, ies):
-        ref = call.cr if call.outgoing else call.cr | 0x8000  # what q931.Message(...).encode() gives, inline
-        head = bytes((q931.PD_Q931, 2, ref >> 8, ref & 0xFF, msg_type))
-        self.link.send(head + b"".join([item.wire for item in ies]) if ies else head, self._now)
+        self.link.send(_encode(msg_type, call.cr, not call.outgoing, ies), self._now)
 
     def _send_cr(self, cr, flag, msg_type, ies, pd=q931.PD_Q931):
         self.link.send(q931.Message(msg_type, cr, flag, ies, pd=pd).encode(), self._now)

@@ -81,6 +81,7 @@ class Link:
         self.t200_at = None
         self.t203_at = None
         self._out = []
+        self.on_data = None  # optional on_data(info, now) taking in-sequence I-frame payloads instead of Data events
         self.counters = {"frames_in": 0, "frames_out": 0, "bad_frames": 0, "retransmissions": 0}
 
     # --- layer 3 requests ---
@@ -335,7 +336,6 @@ class Link:
             # the usual case in sequence, nothing to poll: what the general path below does, inline
             self.vr = (ns + 1) % MOD
             self.reject_exception = False
-            events.append(Data(info))
             if nr == self.vs:
                 unacked = self.unacked
                 while va != nr:
@@ -350,6 +350,10 @@ class Link:
             self.ack_pending = True
             if self.pending:
                 self._push(now)
+            if self.on_data is not None:
+                self.on_data(info, now)  # after the link's own updates, as if the caller handled a Data event
+            else:
+                events.append(Data(info))
             return
         if self.state not in (ESTABLISHED, TIMER_RECOVERY):
             if self.state == TEI_ASSIGNED and pf:

@@ -99,6 +99,8 @@ class Message:
     def encode(self):
         """Return the message's wire bytes."""
         n = self.cr_len
+        if n == 2 and self.pd == PD_Q931:
+            return encode_call_message(self.msg_type, self.call_ref, self.cr_flag, self.ies)
         if n == 2:
             ref = self.call_ref | (0x8000 if self.cr_flag else 0)
             head = bytes((self.pd, 2, ref >> 8, ref & 0xFF, self.msg_type))
@@ -117,6 +119,15 @@ class Message:
 
     def __repr__(self):
         return f"Message({self.name}, cr={self.call_ref}/{int(self.cr_flag)}, {[i.name for i in self.ies]})"
+
+
+def encode_call_message(msg_type, call_ref, cr_flag, items):
+    """Return the wire bytes of a Q.931 message with a 2-octet call reference (what Message.encode gives)."""
+    ref = call_ref | 0x8000 if cr_flag else call_ref
+    head = bytes((PD_Q931, 2, ref >> 8, ref & 0xFF, msg_type))
+    if not items:
+        return head
+    return head + b"".join([item.wire for item in items])
 
 
 def decode(data):
