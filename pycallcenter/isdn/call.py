@@ -34,6 +34,8 @@ _ALLOWED = {
 _KNOWN = set(q931.MESSAGE_NAMES)
 _CLEARING = (q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT)
 _encode = q931.encode_call_message
+_decode = q931.decode
+_PD_Q931 = q931.PD_Q931
 
 
 # --- events ---
@@ -644,28 +646,28 @@ class Interface:
     # ----- internals: received messages -----
     def _message(self, data, now):
         try:
-            msg = q931.decode(data)
+            msg = _decode(data)
         except DecodeError as exc:
             self.counters["bad_messages"] += 1
             self._bad_message(data, exc)
             return
-        if msg.pd != q931.PD_Q931:
+        if msg.pd != _PD_Q931:
             self._maintenance(msg)
             return
-        if msg.cr_len == 0 or msg.call_ref == 0:
+        if not msg.call_ref or not msg.cr_len:
             self._global(msg)
             return
-        key = (msg.call_ref, msg.cr_flag)
-        call = self.calls.get(key)
+        call = self.calls.get((msg.call_ref, msg.cr_flag))
         if call is None:
             self._unknown_cr(msg)
             return
-        if msg.msg_type not in _KNOWN:
-            self._events.append(ProtocolError(f"unknown message type 0x{msg.msg_type:02x}", "STATUS 97"))
+        mt = msg.msg_type
+        handler = _HANDLERS.get(mt)
+        if handler is None and mt not in _KNOWN:
+            self._events.append(ProtocolError(f"unknown message type 0x{mt:02x}", "STATUS 97"))
             self._send_status(call, causes.MESSAGE_TYPE_NONEXISTENT)
             return
-        handler = _HANDLERS.get(msg.msg_type)
-        if handler is None or (msg.msg_type not in _ANY_TIME and msg.msg_type not in _ALLOWED.get(call.state, ())):
+        if handler is None or (mt not in _ANY_TIME and mt not in _ALLOWED.get(call.state, ())):
             self._events.append(ProtocolError(f"{msg.name} in call state {call.state}", "STATUS 101"))
             self._send_status(call, causes.WRONG_STATE)
             return

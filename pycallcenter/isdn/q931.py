@@ -86,7 +86,8 @@ class Message:
         """Return the readable view of the first IE called name, or None (read-only: it is shared)."""
         for item in self.ies:
             if item.name == name:
-                return item.shared_view()
+                view = item._view
+                return view if view is not None else item.shared_view()
         return None
 
     def add(self, item, locking=False):
