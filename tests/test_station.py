@@ -363,3 +363,62 @@ def test_same_seed_and_actions_give_the_same_event_log():
         _hang_up_and_check_clear(eng, ends, "alice")
         logs.append(eng.log_lines)
     assert logs[0] == logs[1] and any(" transfer " in l for l in logs[0])
+
+
+def _cidcw_offer(ack):
+    """Bob talks to alice; an outside call waits with CIDCW; bob's phone ACKs (or not). Return (eng, ends, audio)."""
+    eng, ends = analog_engine()
+    _alice_calls_bob(eng, ends, cidcw=True)
+    bob = ends["bob"]
+    ends["pstn3"].call("2025550123", "JANE DOE")
+    eng.run(until=lambda: any("cidcw_alert" in l for l in eng.log_lines), ticks=1000)
+    bob.read_audio()
+    eng.run(seconds=0.3)  # the subscriber alerting tone, then CAS
+    if ack:
+        bob.dial("D", on_ms=60, off_ms=0)
+    ends["alice"].write_audio(_tone(700, 2.0))
+    eng.run(seconds=1.5)
+    return eng, ends, g711.ulaw_decode(bob.read_audio())
+
+
+def test_caller_id_on_call_waiting_after_the_phone_acknowledges():
+    from pycallcenter.dsp.callerid import decode_callerid
+
+    eng, ends, audio = _cidcw_offer(ack=True)
+    assert _level(g711.ulaw_encode(audio[2400:3040]), 2130) + _level(g711.ulaw_encode(audio[2400:3040]), 2750) > 0.5
+    ids = decode_callerid(audio, "bell202")
+    assert [(c.number, c.name) for c in ids] == [("2025550123", "JANE DOE")]
+    assert "cidcw_sent ack=D" in "\n".join(eng.log_lines)
+    eng.run(seconds=0.5)
+    heard = _talk(eng, ends, {"alice": 700, "bob": 1300})  # the conversation is back after the FSK
+    assert _hears(heard["bob"], 700) and _hears(heard["alice"], 1300)
+    ends["bob"].flash()
+    eng.run(seconds=1.5)
+    heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
+    assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
+    ends["pstn3"].hangup()
+    eng.run(seconds=2.0)
+    ends["bob"].flash()  # the outside caller left: FLASH takes alice back
+    eng.run(seconds=1.5)
+    heard = _talk(eng, ends, {"alice": 700, "bob": 1300})
+    assert _hears(heard["bob"], 700) and _hears(heard["alice"], 1300)
+    _hang_up_and_check_clear(eng, ends, "alice", "bob")
+
+
+def test_caller_id_on_call_waiting_is_not_sent_without_an_ack():
+    from pycallcenter.dsp.callerid import decode_callerid
+
+    eng, ends, audio = _cidcw_offer(ack=False)
+    assert decode_callerid(audio, "bell202") == []
+    assert "cidcw_sent" not in "\n".join(eng.log_lines)
+    heard = _talk(eng, ends, {"alice": 700, "bob": 1300})
+    assert _hears(heard["bob"], 700) and _hears(heard["alice"], 1300)
+    rings = ends["bob"].rings
+    ends["bob"].on_hook()  # hanging up with a call waiting: the phone rings for it
+    eng.run(seconds=3.0)
+    assert ends["bob"].rings > rings
+    ends["bob"].off_hook()
+    eng.run(seconds=1.0)
+    heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
+    assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
+    _hang_up_and_check_clear(eng, ends, "alice", "bob")

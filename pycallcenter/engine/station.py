@@ -4,15 +4,25 @@ A phone talking to party A presses FLASH: A is held, the phone hears dial tone a
 party B (extension number or outside number through the dial plan). Hanging up then transfers A to
 B (attended when B answered, blind while B still rings: A hears ringback until B answers). FLASH
 during a consultation waits briefly for a digit: '1' (or none) drops B and returns to A, '2' swaps
-between A and B, '3' joins all three (flash_default="conference" makes no digit join them too). A call for a busy phone waits (call-waiting tone); FLASH answers
-it and holds the first call, FLASH again swaps; hanging up with a call on hold rings the phone back.
+between A and B, '3' joins all three (flash_default="conference" makes no digit join them too).
+A call for a busy phone waits (call-waiting tone, optionally with caller ID on call waiting); FLASH
+answers it and holds the first call, FLASH again swaps; hanging up with a call on hold rings the
+phone back.
 
 The station takes over the script's bridge on the first flash (the script keeps waiting until its
 own leg ends) and from then on clears the parties itself. Everything runs on the board clock.
 """
+import numpy as np
+
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.dsp.toneplans import cadenced
+from pycallcenter.dsp.tones import generate
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Op
+
+
+# the CPE alerting signal of off-hook caller ID (Telcordia GR-30): 2130 + 2750 Hz together for 80 ms
+CAS = cadenced("cas", [2130, 2750], -15, [(80, 0)], once=True)
 
 
 class _Parked(Op):
@@ -41,6 +51,9 @@ class _Station:
         self.w = self.c = None  # call waiting: the phone's second leg and its far party
         self.t = 0
         self.digits = ""
+        self.cid = None  # caller ID on call waiting: None, "ack" (waiting for the phone's ACK) or "fsk"
+        self.cid_t = 0
+        self.cid_links = set()  # the conversation's links, cut while the phone gets CIDCW
 
 
 class StationFeatures:
@@ -50,7 +63,7 @@ class StationFeatures:
 
     def __init__(self, engine, dialplan=None, call_waiting=True, cw_timeout=20.0, digit_timeout=3.0,
                  flash_digit_timeout=2.0, consult_timeout=30.0, recall_timeout=30.0, hold_music="moh",
-                 flash_default="return"):
+                 flash_default="return", cidcw=False, cidcw_ack_ms=500):
         from pycallcenter.engine.analog import FxsExtensions
 
         self.engine = engine
@@ -65,6 +78,8 @@ class StationFeatures:
         if flash_default not in ("return", "conference"):
             raise ValueError(f"flash_default must be 'return' or 'conference', got {flash_default!r}")
         self.flash_default = flash_default  # what FLASH with no digit does during an answered consultation
+        self.cidcw = cidcw  # send caller ID on call waiting (SAS + CAS, phone ACKs with DTMF D or A, then FSK)
+        self.cidcw_ack = int(cidcw_ack_ms * SAMPLE_RATE // 1000)
         self.stations = {}
         self.blind = []  # (A, B, started): A hears ringback until B answers
         self.pairs = []  # transferred (A, B): when one ends the other is cleared
@@ -137,7 +152,7 @@ class StationFeatures:
         st.line.rings = 0
         st.line.callerid = None
         st.line.channel.ring(True)
-        eng.log("reminder_ring", leg=ext.id, held=far.id)
+        eng.log("reminder_ring", leg=ext.id, held=far.id if far is not None else "-")
 
     # --- called by FxsExtensions -----------------------------------------------------------------
     def accepts_waiting(self, line):
@@ -155,9 +170,52 @@ class StationFeatures:
             st.e, st.a = line.leg, None
         st.mode, st.w, st.t = "cw_wait", leg, now
         leg.state = C.ALERTING
-        self.engine.media.start_tone(line.row, "call_waiting")
+        if self.cidcw and (leg.caller or leg.caller_name):
+            self._start_cidcw(st, now)
+        else:
+            self.engine.media.start_tone(line.row, "call_waiting")
         self.engine.leg_alerting(leg, now)
         self.engine.log("call_waiting", leg=leg.id, busy=line.leg.id)
+
+    # --- caller ID on call waiting (off-hook, "type II") ------------------------------------------
+    def _start_cidcw(self, st, now):
+        """Cut the conversation, send the subscriber alerting tone then the CPE alerting signal (CAS)."""
+        eng, row = self.engine, st.line.row
+        st.cid_links = {k for k in eng.media._links if row in k}
+        eng.media.isolate(row)
+        sas = generate(eng.tone_plan, "call_waiting", 0.3)
+        cas = generate(eng.tone_plan, CAS, 0.08)
+        eng.media.play(row, [sas, cas])
+        st.cid, st.cid_t = "ack", now + sas.size + cas.size
+        st.line.leg.digits = ""
+        eng.log("cidcw_alert", leg=st.w.id)
+
+    def _tick_cidcw(self, st, now):
+        eng, row = self.engine, st.line.row
+        if st.cid == "ack" and now >= st.cid_t:
+            ack = [d for d in st.line.leg.digits if d in "AD"]
+            st.line.leg.digits = ""
+            if ack:
+                from pycallcenter.dsp.callerid import CallerId, callerid_signal
+
+                w = st.w
+                cid = CallerId(number=w.caller or None, name=w.caller_name or None, datetime=eng.caller_id_datetime())
+                pause = np.zeros(80 * SAMPLE_RATE // 1000, np.int16)  # the FSK starts 50-500 ms after the ACK
+                eng.media.play(row, [pause, callerid_signal(cid, "bell202", "mdmf")])
+                st.cid = "fsk"
+                eng.log("cidcw_sent", leg=w.id, ack=ack[0])
+            elif now - st.cid_t >= self.cidcw_ack:
+                self._end_cidcw(st)  # no ACK: the phone cannot show it; the beep was enough
+        elif st.cid == "fsk" and row not in eng.media.players:
+            self._end_cidcw(st)
+
+    def _end_cidcw(self, st):
+        eng = self.engine
+        rows = {l.row for l in eng.legs.values()}
+        for listener, talker in st.cid_links:
+            if listener in rows and talker in rows:
+                eng.media.link(listener, talker)
+        st.cid, st.cid_links = None, set()
 
     def on_hangup(self, line, leg, cause):
         """Clear a leg sharing the phone's row without touching the current call; return True if handled."""
@@ -413,7 +471,8 @@ class StationFeatures:
             if b.active and b.state == C.ANSWERED and not st.b_up:
                 st.b_on = st.b_up = True
                 self._connect(e, b)
-            elif b.active and b.state == C.ALERTING and b.tech == "fxs" and e.row not in eng.media.tone_rows and not st.b_up:
+            elif (b.active and b.state == C.ALERTING and b.tech == "fxs" and not st.b_up
+                  and e.row not in eng.media.tone_rows):  # an extension rings silently: we give the ringback
                 eng.media.start_tone(e.row, "ringback")
             elif not b.active and st.b_up and not st.b_on:
                 st.mode, st.b, st.b_up = "talk", None, False  # the held consult party left: stay with A
@@ -453,6 +512,8 @@ class StationFeatures:
             if any(f is not None and not f.active for f in (st.a, st.c)) or not (st.e.active and st.w.active):
                 self._settle_cw(st, now)
         elif st.mode == "cw_wait":
+            if st.cid is not None:
+                self._tick_cidcw(st, now)
             if now - st.t >= self.cw_timeout and st.w is not None and st.w.active:
                 st.w.hangup(C.NO_ANSWER)
         elif st.mode == "recall":
