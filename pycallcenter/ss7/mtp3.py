@@ -35,6 +35,27 @@ class LinkCongestion:
 
 
 @dataclass(slots=True)
+class LinkInhibited:
+    """Link slc was inhibited (True) or uninhibited (False) for user traffic; side "local" asked, or "remote"."""
+    slc: int
+    side: str
+    inhibited: bool
+
+
+@dataclass(slots=True)
+class InhibitDenied:
+    """The far end refused to inhibit link slc (LID): it would lose its last route."""
+    slc: int
+
+
+@dataclass(slots=True)
+class RouteCongestion:
+    """TFC: traffic towards dpc meets congestion (level 0-3; 0 when the network sends no level)."""
+    dpc: int
+    level: int
+
+
+@dataclass(slots=True)
 class RouteAvailable:
     """Destination point code dpc can be reached."""
     dpc: int
@@ -65,11 +86,13 @@ class UserData:
 @dataclass(frozen=True)
 class Mtp3Timers:
     """Q.704/Q.707 timers in seconds: SLT T1 (ack wait), SLT T2 (period), T2 changeover, T4 changeback,
-    T17 link restart delay."""
+    T17 link restart delay, T12 uninhibit and T14 inhibit acknowledgement waits."""
     slt_t1: float = 8.0
     slt_t2: float = 60.0
     t2: float = 1.0
     t4: float = 1.0
+    t12: float = 1.0
+    t14: float = 2.0
     t17: float = 1.0
 
 
@@ -84,6 +107,7 @@ class _Link:
     changed_over: bool = False
     retrieved: list = field(default_factory=list)
     cbd_code: int = 0
+    inhibited: set = field(default_factory=set)  # {"local", "remote"}: no user traffic while not empty
 
 
 class Mtp3:
@@ -132,8 +156,29 @@ class Mtp3:
         return self._mtp2_events(self.links[slc], events, now, restart=False)
 
     def available_links(self, adjpc):
-        """Return the SLCs of available links towards adjpc, in order."""
-        return [l.slc for l in self.links.values() if l.adjpc == adjpc and l.available]
+        """Return the SLCs of available, uninhibited links towards adjpc, in order."""
+        return [l.slc for l in self.links.values() if l.adjpc == adjpc and l.available and not l.inhibited]
+
+    def inhibit(self, slc, now):
+        """Ask the far end to inhibit link slc for user traffic (LIN, repeated every T14); returns events."""
+        link = self.links[slc]
+        if "local" in link.inhibited:
+            return []
+        if self.available_links(link.adjpc) in ([], [slc]):
+            raise LocalProtocolError(f"inhibiting link {slc} would leave point code {link.adjpc} unreachable")
+        self._send_mgmt(link, M.SI_SNM, "LIN")
+        self.deadlines[("t14", slc)] = now + self.timers.t14
+        return []
+
+    def uninhibit(self, slc, now):
+        """Return link slc to user traffic (LUN, repeated every T12 until LUA); returns events."""
+        link = self.links[slc]
+        self.deadlines.pop(("t14", slc), None)
+        if "local" not in link.inhibited:
+            return []
+        self._send_mgmt(link, M.SI_SNM, "LUN")
+        self.deadlines[("t12", slc)] = now + self.timers.t12
+        return []
 
     def route_available(self, dpc):
         """Return True if dpc can be reached now."""
@@ -210,6 +255,9 @@ class Mtp3:
             return []
         if kind == "t4":  # no CBA: change back anyway
             return self._changed_back(link, now)
+        if kind in ("t12", "t14"):  # no LUA/LIA yet: ask again
+            self._send_mgmt(link, M.SI_SNM, "LUN" if kind == "t12" else "LIN")
+            self.deadlines[key] = now + getattr(self.timers, kind)
         return []
 
     def _restart(self, link, reason, now):
@@ -319,6 +367,14 @@ class Mtp3:
             else:
                 link.mtp2.retrieve()
                 events += [RouteUnavailable(d) for d, adj in self.routes.items() if adj == link.adjpc]
+        if was_available and not self.available_links(link.adjpc):
+            # Q.704 10.3: an inhibited link that is now the only way to adjpc is put back to work
+            for other in self.links.values():
+                if other.adjpc == link.adjpc and other.available and other.inhibited:
+                    if "remote" in other.inhibited:
+                        self._send_mgmt(other, M.SI_SNM, "LFU")
+                    events += self.uninhibit(other.slc, now)
+                    break
         if restart and link.slc not in self.restarting:
             self.restarting.add(link.slc)
             self.deadlines[("restart", link.slc)] = now + self.timers.t17
@@ -350,6 +406,12 @@ class Mtp3:
             return []
         if name == "CBA" and link is not None and ("t4", slc) in self.deadlines:
             return self._changed_back(link, now)
+        if name == "LFU" and link is not None:  # the far end has no other way to us: uninhibit
+            return self.uninhibit(slc, now)
+        if name in ("LIN", "LUN", "LIA", "LUA", "LID") and link is not None:
+            return self._inhibiting(via, link, name, now)
+        if name == "TFC":
+            return [RouteCongestion(msg["destination"], msg.get("congestion", 0))]
         if name in ("TFP", "TFA"):
             dest = msg["destination"]
             if name == "TFP" and dest not in self.prohibited:
@@ -358,6 +420,35 @@ class Mtp3:
             if name == "TFA" and dest in self.prohibited:
                 self.prohibited.discard(dest)
                 return [RouteAvailable(dest)]
+        return []
+
+    def _inhibiting(self, via, link, name, now):
+        """Q.704 10: management inhibiting of link (named by the message) for user traffic."""
+        slc = link.slc
+        if name == "LIN":
+            if "remote" in link.inhibited:
+                self._send_mgmt(via, M.SI_SNM, "LIA", slc=slc)
+                return []
+            if self.available_links(link.adjpc) in ([], [slc]):
+                self._send_mgmt(via, M.SI_SNM, "LID", slc=slc)  # it is our last route to them
+                return []
+            link.inhibited.add("remote")
+            self._send_mgmt(via, M.SI_SNM, "LIA", slc=slc)
+            return [LinkInhibited(slc, "remote", True)]
+        if name == "LUN":
+            self._send_mgmt(via, M.SI_SNM, "LUA", slc=slc)
+            if "remote" in link.inhibited:
+                link.inhibited.discard("remote")
+                return [LinkInhibited(slc, "remote", False)]
+            return []
+        if name == "LIA" and self.deadlines.pop(("t14", slc), None) is not None:
+            link.inhibited.add("local")
+            return [LinkInhibited(slc, "local", True)]
+        if name == "LUA" and self.deadlines.pop(("t12", slc), None) is not None:
+            link.inhibited.discard("local")
+            return [LinkInhibited(slc, "local", False)]
+        if name == "LID" and self.deadlines.pop(("t14", slc), None) is not None:
+            return [InhibitDenied(slc)]
         return []
 
     def _resend(self, link, fsn):

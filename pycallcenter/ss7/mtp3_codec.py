@@ -29,8 +29,11 @@ SNM_BODIES = {
              "CBD": Fields([("slc", 4), ("changeback_code", 8), ("spare", 4)]),
              "CBA": Fields([("slc", 4), ("changeback_code", 8), ("spare", 4)]),
              "TFP": _DEST["ansi"], "TFR": _DEST["ansi"], "TFA": _DEST["ansi"], "RST": _DEST["ansi"],
-             "RSR": _DEST["ansi"]},
+             "RSR": _DEST["ansi"], "TFC": Fields([("destination", 24), ("congestion", 2), ("spare", 6)])},
 }
+# link inhibiting: ITU names the link in the label's SLS only; ANSI also in the body
+for _name in ("LIN", "LUN", "LIA", "LUA", "LID", "LFU", "LLT", "LRT"):
+    SNM_BODIES["ansi"][_name] = Fields([("slc", 4), ("spare", 4)])
 # SLTM/SLTA: ITU puts the SLC in the label's SLS; ANSI also in the low nibble here
 TEST_BODY = {"itu": Fields([("spare", 4), ("length", 4)], tail="bytes"),
              "ansi": Fields([("slc", 4), ("length", 4)], tail="bytes")}
