@@ -450,3 +450,16 @@ def test_a_verb_that_fails_to_start_raises_in_its_script_not_in_the_engine():
     assert caught == ["channel 99 belongs to no trunk or extension group"] * 2
     assert [cid for cid, _ in eng.errors] == ["C1", "C2"]
     assert "no trunk or extension group named 'nowhere'" in eng.errors[0][1]
+
+
+def test_answering_an_extension_stops_its_dial_tone():
+    eng, ends = analog_engine()
+
+    async def script(call):
+        await call.answer()
+        await call.wait(2.0)
+
+    eng.router = lambda leg: script
+    ends["alice"].off_hook()
+    eng.run(seconds=1.0)
+    assert _level(ends["alice"].read_audio()[-2000:]) < 50  # silence, not 350 + 440 Hz

@@ -87,7 +87,8 @@ def test_idle_phone_receives_a_decodable_mwi_message_on_and_off(tmp_path, fmt):
 
 
 def test_stutter_dial_tone_while_a_message_waits(tmp_path):
-    eng, ends, centre, prompts = centre_engine(tmp_path, script="voicemail_retrieve")
+    # a desk phone meets the extension dial plan, which leaves dial tone on until the first digit
+    eng, ends, centre, prompts = centre_engine(tmp_path, script="extension")
     eng.adapter("ext1").set_message_waiting(1, True)
     eng.run(seconds=2.0)
     alice, bob = ends["alice"], ends["bob"]
@@ -103,6 +104,8 @@ def test_stutter_dial_tone_while_a_message_waits(tmp_path):
 # --- deposit and retrieval end to end ---------------------------------------------------------------
 def test_pstn_caller_leaves_a_message_and_the_extension_gets_mwi_then_retrieves_and_deletes_it(tmp_path):
     async def deposit_200(call):
+        if call.leg.tech == "fxs":  # the mailbox owner's desk phone: the extension dial plan
+            return await call.handoff("extension")
         return await call.handoff("voicemail", mailbox="200")
 
     eng, ends, centre, prompts = centre_engine(tmp_path, script=deposit_200)
@@ -123,10 +126,11 @@ def test_pstn_caller_leaves_a_message_and_the_extension_gets_mwi_then_retrieves_
     eng.run(seconds=3.0)
     assert True in _mwi_heard(alice)
 
-    eng.router = lambda leg: eng.scripts.get("voicemail_retrieve")
     alice.off_hook()
     eng.run(seconds=1.5)
     assert _silent_frames(alice.read_audio()) >= 40  # stutter dial tone: a message waits
+    alice.dial("*98")  # the extension dial plan's code for messages
+    eng.run(seconds=2.0)
     alice.dial("1234#")
     run_until_played(eng, prompts, "vm_message_menu")
     said = prompts.played[prompts.played.index("vm_you_have"):]

@@ -142,7 +142,11 @@ class FxsExtensions(_Adapter):
         return station is not None and station.accepts_waiting(self.lines[channel])
 
     def answer(self, leg):
-        """A phone off hook is already connected: nothing to do."""
+        """A phone off hook is already connected: answering only stops its dial tone."""
+        line = self.lines[leg.channel]
+        if line.state == "dialtone":
+            self.engine.media.stop_tone(line.row)
+            line.goto("connected", self.engine.now)
 
     def hangup(self, leg, cause):
         """Stop ringing, or give the phone a reorder tone until it hangs up."""

@@ -69,6 +69,8 @@ class Leg:
         """Answer an incoming leg (sends CONNECT / goes off hook / stops ringing)."""
         if self.state in (OFFERED, PROCEEDING, ALERTING) and self.direction == "in":
             self.adapter.answer(self)
+        elif self.state == ANSWERED and self.tech == "fxs":
+            self.adapter.answer(self)  # an extension is connected from off-hook: this stops its dial tone
 
     def hangup(self, cause=NORMAL_CLEARING):
         """Clear the leg with a Q.850 cause."""

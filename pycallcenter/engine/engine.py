@@ -39,6 +39,7 @@ class Engine:
         self.listeners = []  # objects with optional on_call_ended(call), on_leg_event(kind, leg)
         self.prompts = None
         self.scripts = None  # pycallcenter.ivr.loader.ScriptSet, for handoff by name
+        self.centre = None  # pycallcenter.apps.centre_config.CentreConfig: what the bundled scripts read
         self.fallback = None  # async script run when a script raises (operator queue or goodbye)
         self._leg_seq = 0
         self._call_seq = 0

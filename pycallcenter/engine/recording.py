@@ -111,12 +111,13 @@ class Recorder:
 
     def stop(self, trim=False):
         """Finish the file (convert to FLAC if asked, optionally trim silence at both ends); return its stats."""
+        kept = self.samples
         if not self.closed:
             self._file.close()
             self.closed = True
-            finish(self.part, self.path, trim=trim)
+            kept = finish(self.part, self.path, trim=trim)
         total = self.voice_frames + self.silence_frames
-        return {"path": self.path, "seconds": self.samples / SAMPLE_RATE,
+        return {"path": self.path, "seconds": (kept if kept is not None else self.samples) / SAMPLE_RATE,
                 "voice_ratio": self.voice_frames / total if total else 0.0}
 
 
@@ -216,12 +217,13 @@ class RecorderBank:
 
 
 def finish(part, path, trim=False):
-    """Turn a part file into the finished recording at path (format from its suffix)."""
+    """Turn a part file into the finished recording at path (format from its suffix); return the number
+    of sample frames it holds (None when the part file was only renamed)."""
     import soundfile as sf
 
     if not trim and path.endswith(".wav"):
         os.replace(part, path)
-        return
+        return None
     data, rate = sf.read(part, dtype="int16", always_2d=True)
     if trim and data.size:
         data = _trim(data, rate)
@@ -229,6 +231,7 @@ def finish(part, path, trim=False):
     sf.write(tmp, data, rate, format="FLAC" if path.endswith(".flac") else "WAV", subtype="PCM_16")
     os.replace(tmp, path)
     os.remove(part)
+    return len(data)
 
 
 def _trim(data, rate, frame_ms=20):

@@ -28,7 +28,7 @@ class RecordResult(NamedTuple):
 
     path: str
     seconds: float
-    reason: str  # terminator, silence, max_time
+    reason: str  # terminator, silence, max_time, hangup (a caller ends a message by hanging up)
 
 
 class DialResult(NamedTuple):
@@ -135,7 +135,7 @@ class _Collect(_LegOp):
 
 
 class _Record(_LegOp):
-    """Record what the caller says until the terminator, trailing silence or the time limit."""
+    """Record what the caller says until the terminator, trailing silence, the time limit or hang-up."""
 
     def __init__(self, leg, path, max_seconds, silence_stop, terminator, silence_level):
         super().__init__(leg)
@@ -148,22 +148,33 @@ class _Record(_LegOp):
         self.leg.digits = ""
         self.rec = self.leg.engine.start_recording(self.leg, self.path, caller_only=True)
 
+    def poll(self, now):
+        if not self.leg.active:  # hanging up is how most callers end a message: keep it
+            self._done("hangup")
+        else:
+            self.check(now)
+
     def check(self, now):
         leg = self.leg
-        reason = None
         if self.terminator and any(d in self.terminator for d in leg.digits):
             leg.digits = ""
-            reason = "terminator"
+            self._done("terminator")
         elif self.max is not None and now - self.t0 >= self.max:
-            reason = "max_time"
+            self._done("max_time")
         elif self.silence is not None:
             if float(np.sqrt(np.mean(leg.engine.media.rx[leg.row].astype(np.float64) ** 2))) > self.level:
                 self.loud = now
             elif now - self.loud >= self.silence:
-                reason = "silence"
-        if reason is not None:
-            stats = leg.engine.stop_recording(self.rec, trim=reason == "silence")
-            self.finish(RecordResult(stats["path"], stats["seconds"], reason))
+                self._done("silence")
+
+    def _done(self, reason):
+        rec = self.rec
+        if rec.closed:  # the engine already finished it when the leg ended
+            stats = next((r for r in reversed(self.leg.engine.recordings) if r["path"] == rec.path), None)
+            stats = stats or {"path": rec.path, "seconds": rec.samples / SAMPLE_RATE}
+        else:
+            stats = self.leg.engine.stop_recording(rec, trim=reason in ("silence", "hangup"))
+        self.finish(RecordResult(stats["path"], stats["seconds"], reason))
 
     def cancel(self):
         if self.rec is not None and not self.rec.closed:
@@ -380,7 +391,8 @@ class IvrCall:
 
     async def record(self, path=None, max_seconds=60.0, silence_stop=3.0, beep=True, terminator="#",
                      silence_level=300.0):
-        """Record a message from the caller (after a beep); return a RecordResult."""
+        """Record a message from the caller (after a beep); return a RecordResult (reason 'hangup' when the
+        caller ended it by hanging up: the message is kept)."""
         if beep:
             t = np.arange(int(0.25 * SAMPLE_RATE)) / SAMPLE_RATE
             await self.play((6000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16))
