@@ -422,3 +422,21 @@ def test_caller_id_on_call_waiting_is_not_sent_without_an_ack():
     heard = _talk(eng, ends, {"bob": 1300, "pstn3": 1900})
     assert _hears(heard["bob"], 1900) and _hears(heard["pstn3"], 1300)
     _hang_up_and_check_clear(eng, ends, "alice", "bob")
+
+
+def test_blind_transfer_nobody_answers_rings_the_transferring_extension_back():
+    eng, ends = analog_engine()
+    _alice_calls_bob(eng, ends, consult_timeout=15.0)
+    _bob_consults_outside(eng, ends)
+    ends["bob"].on_hook()
+    eng.run(seconds=2.0)
+    rings = ends["bob"].rings
+    eng.run(seconds=16.0)  # the outside party never answers
+    assert not ends["pstn3"].off_hook
+    assert ends["bob"].rings > rings
+    assert "transfer_recall" in "\n".join(eng.log_lines)
+    ends["bob"].off_hook()
+    eng.run(seconds=1.0)
+    heard = _talk(eng, ends, {"alice": 700, "bob": 1300})
+    assert _hears(heard["bob"], 700) and _hears(heard["alice"], 1300)
+    _hang_up_and_check_clear(eng, ends, "bob", "alice")

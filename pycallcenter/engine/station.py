@@ -2,7 +2,8 @@
 
 A phone talking to party A presses FLASH: A is held, the phone hears dial tone and dials a consult
 party B (extension number or outside number through the dial plan). Hanging up then transfers A to
-B (attended when B answered, blind while B still rings: A hears ringback until B answers). FLASH
+B (attended when B answered, blind while B still rings: A hears ringback until B answers, and the
+extension is rung back when B fails or does not answer in time). FLASH
 during a consultation waits briefly for a digit: '1' (or none) drops B and returns to A, '2' swaps
 between A and B, '3' joins all three (flash_default="conference" makes no digit join them too).
 A call for a busy phone waits (call-waiting tone, optionally with caller ID on call waiting); FLASH
@@ -81,7 +82,8 @@ class StationFeatures:
         self.cidcw = cidcw  # send caller ID on call waiting (SAS + CAS, phone ACKs with DTMF D or A, then FSK)
         self.cidcw_ack = int(cidcw_ack_ms * SAMPLE_RATE // 1000)
         self.stations = {}
-        self.blind = []  # (A, B, started): A hears ringback until B answers
+        self.blind = []  # (A, B, started, extension channel): A hears ringback until B answers
+        self.callbacks = []  # (A, extension leg, started): a failed blind transfer rings the extension back
         self.pairs = []  # transferred (A, B): when one ends the other is cleared
         for adapter in engine.adapters:
             if isinstance(adapter, FxsExtensions):
@@ -267,7 +269,7 @@ class StationFeatures:
             else:
                 eng.media.isolate(a.row)
                 eng.media.start_tone(a.row, "ringback")
-                self.blind.append((a, b, now))
+                self.blind.append((a, b, now, line.channel.number))
                 eng.log("transfer", how="blind", a=a.id, b=b.id)
             return False
         if mode in ("dialing", "consult", "flashed", "held") and a is not None and a.active:
@@ -424,22 +426,46 @@ class StationFeatures:
         for st in self.stations.values():
             if st.mode is not None:
                 self._tick_station(st, now)
-        for a, b, t0 in list(self.blind):
-            if not a.active or not b.active or now - t0 >= self.consult_timeout:
-                self.blind.remove((a, b, t0))
-                for leg in (a, b):
-                    if leg.active:
-                        leg.hangup(C.NO_ANSWER if leg is b else C.NORMAL_CLEARING)
-            elif b.state == C.ANSWERED:
-                self.blind.remove((a, b, t0))
+        for item in list(self.blind):
+            a, b, t0, channel = item
+            if b.active and b.state == C.ANSWERED:
+                self.blind.remove(item)
                 eng.bridge(a, b)
                 self.pairs.append((a, b))
+            elif not a.active:
+                self.blind.remove(item)
+                b.hangup(C.NORMAL_CLEARING)
+            elif not b.active or now - t0 >= self.consult_timeout:
+                self.blind.remove(item)
+                if b.active:
+                    b.hangup(C.NO_ANSWER)
+                self._recall_after_blind(a, channel, now)
+        for item in list(self.callbacks):
+            a, x, t0 = item
+            if a.active and x.active and x.state == C.ANSWERED:
+                self.callbacks.remove(item)
+                eng.bridge(a, x)
+                self.pairs.append((a, x))
+            elif not a.active or not x.active or now - t0 >= self.recall_timeout:
+                self.callbacks.remove(item)
+                for leg in (x, a):
+                    if leg.active:
+                        leg.hangup(C.NO_ANSWER if leg is x else C.NORMAL_CLEARING)
         for a, b in list(self.pairs):
             if not a.active or not b.active:
                 self.pairs.remove((a, b))
                 for leg in (a, b):
                     if leg.active:
                         leg.hangup(C.NORMAL_CLEARING)
+
+    def _recall_after_blind(self, a, channel, now):
+        """B of a blind transfer failed: ring the extension that transferred A (A keeps hearing ringback)."""
+        x = self.engine.originate(f"channel/{channel}", caller=a.caller, caller_name=a.caller_name, call=a.call)
+        if x is None:
+            a.hangup(C.NORMAL_CLEARING)
+            return
+        self.callbacks.append((a, x, now))
+        self.engine.log("transfer_recall", a=a.id, leg=x.id)
 
     def _tick_station(self, st, now):
         eng = self.engine
