@@ -88,3 +88,24 @@ def test_random_actions_keep_the_acd_consistent(s1, s2, actions):
     assert all(acd.agents[a].activity == "idle" for a in AGENTS)
     assert all(not q.calls and not q.available or all(acd.agents[n].available for n in q.available)
                for q in acd.queues.values())
+
+
+def test_a_call_id_reused_after_an_abandon_does_not_revive_its_old_queue_entry():
+    # found by the fuzz profile: c1 abandons q1, then a new c1 enters q2 and was routed from q1's heap
+    acd = Acd()
+    acd.add_queue("q1", strategy="ring_all")
+    acd.add_queue("q2", strategy="ring_all", join_empty="always")
+    acd.add_agent("a", queues={"q1": 0, "q2": 0})
+    acd.add_agent("d", queues={"q2": 1})
+    acd.login("a", 0)
+    acd.login("d", 0)
+    acd.enter("c0", "q2", 0)
+    acd.enter("c1", "q1", 0)
+    acd.enter("c3", "q1", 0)
+    acd.hangup("c1", 0)
+    acd.enter("c2", "q2", 0)
+    acd.enter("c1", "q2", 0, skill="fr")
+    acd.check_invariants()
+    acd.hangup("c0", 1)
+    acd.check_invariants()
+    assert acd.calls["c3"].state == "offered" and acd.calls["c1"].queue == "q2"

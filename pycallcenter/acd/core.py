@@ -116,7 +116,8 @@ class QCall:
     max_wait_at: Optional[float] = None
     next_announce: Optional[float] = None
     next_step: Optional[float] = None  # ring-progressively: when to add the next agent
-    token: int = 0  # heap entries with another token are stale
+    token: int = -1  # heap entries with another token are stale (tokens are unique in the Acd, so a
+    # caller who hangs up and calls again under the same id never revives an old entry)
 
 
 @dataclass(eq=False)
@@ -680,13 +681,13 @@ class Acd:
             self._emit("leave", c.id, data={"reason": reason, "queue": q.name})
 
     def _push(self, q, c):
-        c.token += 1
+        c.token = next(self._seq)
         heapq.heappush(q.waiting.setdefault(c.skill, []), (c.key, c.token, c.id))
 
     def _remove(self, c):
         q = self.queues[c.queue]
         q.calls.pop(c.id, None)
-        c.token += 1  # its heap entry goes stale
+        c.token = next(self._seq)  # its heap entry goes stale
         c.state = DONE
         self.calls.pop(c.id, None)
 
@@ -730,7 +731,7 @@ class Acd:
         deadline = self.now + q.ring_timeout
         c.offers[a.name] = deadline
         c.state = OFFERED
-        c.token += 1
+        c.token = next(self._seq)
         self._at(deadline, "ring", (c.id, a.name))
         self._log("OFFER", c.id, q.name, a.name)
         self._emit("offer", c.id, a.name, {"contact": a.contact, "caller": c.caller, "queue": q.name,
@@ -757,7 +758,7 @@ class Acd:
             self._unavailable(a)
         wait = self.now - c.entered
         c.state, c.agent, c.answered_at, c.hold_since, c.hold_total = CONNECTED, a.name, self.now, None, 0.0
-        c.token += 1
+        c.token = next(self._seq)
         q.calls.pop(c.id, None)
         a.activity, a.call, a.missed = TALKING, c.id, 0
         a.calls += 1
