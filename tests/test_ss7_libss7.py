@@ -269,3 +269,22 @@ def test_continuity_check_with_libss7(link_up, variant):
     link.peer.send("rlc", 4)
     link.wait_ours(lambda e: isinstance(e, I.Released) and e.cic == 4)
     assert link.isup.state(4) == I.IDLE
+
+
+def test_link_inhibiting_with_libss7(libss7):
+    from ss7_libss7 import Libss7Link
+    link = Libss7Link(libss7, links=2)
+    try:
+        link.start()
+        assert link.run(6, until=lambda: link.mtp3.available_links(2) == [0, 1])
+        link.mtp3.inhibit(1, link.now())  # libss7 grants with LIA
+        link.wait_ours(lambda e: e == mtp3.LinkInhibited(1, "local", True))
+        fsn = link.mtp3.links[1].mtp2.fsn
+        link.isup.call(1, "5551234", "", link.now())  # SLS 1 would use link 1: goes over link 0 now
+        assert link.wait_peer("IAM", cic=1)["called"] == "5551234"
+        assert link.mtp3.links[1].mtp2.fsn == fsn
+        link.mtp3.uninhibit(1, link.now())  # and lifts it with LUA
+        link.wait_ours(lambda e: e == mtp3.LinkInhibited(1, "local", False))
+        assert link.mtp3.available_links(2) == [0, 1]
+    finally:
+        link.close()
