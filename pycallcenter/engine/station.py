@@ -58,7 +58,7 @@ class _Station:
 
 
 class StationFeatures:
-    """Flash and call-waiting features for every FXS extension group of an engine; return nothing, attach itself."""
+    """Flash and call-waiting features for every FXS extension group of an engine (attaches itself on init)."""
 
     name = "station"
 
