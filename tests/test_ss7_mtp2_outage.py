@@ -169,3 +169,48 @@ def test_mtp3_reports_link_congestion():
     p.b.links[0].mtp2.congested(False)
     p.run(0.1)
     assert mtp3.LinkCongestion(0, False) in p.events["a"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a_po", "b_po", "b_cong", "a_cong", "drop", "send_a", "send_b"]),
+                          st.integers(1, 40)), max_size=12))
+def test_msus_arrive_once_in_order_through_any_mix_of_congestion_outage_and_loss(script):
+    w = aligned()
+    state = {"a_po": False, "b_po": False, "b_cong": False, "a_cong": False}
+    sent = {"a": [], "b": []}
+    dropping = [0]
+
+    def fault(su):
+        if dropping[0] > 0 and len(su) > 5:
+            dropping[0] -= 1
+            return None
+        return su
+    w.fault = fault
+    for i, (what, n) in enumerate(script):
+        if what in state:
+            state[what] = not state[what]
+            side = w.a if what[0] == "a" else w.b
+            if what.endswith("po"):
+                side.set_local_processor_outage(state[what])
+            else:
+                side.congested(state[what])
+        elif what == "drop":
+            dropping[0] = n % 4
+        else:
+            side = what[-1]
+            for k in range(n % 7):
+                m = bytes([0x85, i, k, 1, 2])
+                getattr(w, side).send(m)
+                sent[side].append(m)
+        w.run(0.004 * n)
+    for flag in ("a_po", "b_po"):
+        if state[flag]:
+            (w.a if flag[0] == "a" else w.b).set_local_processor_outage(False)
+    w.a.congested(False)
+    w.b.congested(False)
+    w.run(0.5)
+    assert w.a.state == w.b.state == mtp2.IN_SERVICE
+    assert received(w, "b") == sent["a"] and received(w, "a") == sent["b"]
