@@ -81,3 +81,38 @@ def test_link_fast_path_agrees_with_frame_decode(data):
         return
     assert link.counters["bad_frames"] == 0
     assert f.kind in frame.S_CODES or f.kind in frame.U_CODES or f.kind == "I"
+
+
+native = pytest.importorskip("pycallcenter._native.q931ie")
+
+
+def _outcome(fn, *args):
+    try:
+        items, unknown = fn(*args)
+    except DecodeError as exc:
+        return ("error", str(exc), exc.element, exc.offset)
+    return ([(i.codeset, i.ie_id, i.name, i.wire, i.fields) for i in items], unknown)
+
+
+@given(st.lists(st.one_of(st.binary(max_size=6), st.sampled_from([b"\x96", b"\x9e", b"\xa1", b"\x28\x02\x80x",
+                                                                  b"\x6c\x00", b"\x04\x01\x80"])), max_size=8))
+def test_compiled_ie_loop_matches_reference(parts):
+    data = b"\x08\x02\x00\x01\x05" + b"".join(parts)
+    q931.clear_caches()
+    expect = _outcome(q931._decode_ies, data, 5, len(data))
+    q931.clear_caches()
+    assert _outcome(native.decode_ies, data, 5) == expect
+
+
+@given(st.binary(min_size=0, max_size=12))
+def test_memo_hit_path_matches_full_decode(data):
+    try:
+        expect = q931.decode(data).view()  # first decode fills the memo (or raises)
+    except DecodeError as exc:
+        with pytest.raises(DecodeError) as again:
+            q931.decode(data)
+        assert (again.value.element, again.value.offset) == (exc.element, exc.offset)
+        return
+    assert q931.decode(data).view() == expect
+    hit = native.decode_seen(data)
+    assert hit is None or hit.view() == expect

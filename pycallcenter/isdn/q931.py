@@ -133,6 +133,10 @@ def encode_call_message(msg_type, call_ref, cr_flag, items):
 
 def decode(data):
     """Return the Message in data; raises DecodeError naming the element and byte offset."""
+    if _decode_seen is not None:
+        msg = _decode_seen(data)
+        if msg is not None:
+            return msg
     data = bytes(data)
     n = len(data)
     if n < 3:
@@ -167,7 +171,7 @@ def decode(data):
         items, unknown = hit
         msg = Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
     else:
-        items, unknown = _decode_ies(data, i, n)
+        items, unknown = _decode_ies_fast(data, i) if _decode_ies_fast is not None else _decode_ies(data, i, n)
         msg = Message(msg_type, call_ref, cr_flag, items, cr_len, pd)
         if len(_TAILS) >= _TAILS_MAX:
             _TAILS.clear()
@@ -240,6 +244,18 @@ def _decode_ies(data, i, n):
 # decoded IEs by codeset and wire bytes, and single-octet IEs by (codeset, octet): shared, read-only
 _IES = [{} for _ in range(8)]
 _SINGLES = {}
+
+
+try:  # the compiled twin of _decode_ies; the stack works (slower) without it
+    from pycallcenter._native import q931ie as _q931ie
+except ImportError:
+    _decode_ies_fast = _decode_seen = None
+else:
+    _q931ie.bind(_IES, _SINGLES, _BODIES, IE, parse_body, DecodeError, lambda codeset, b: _ie_name(codeset, b),
+                 _TAILS_MAX)
+    _decode_ies_fast = _q931ie.decode_ies
+    _q931ie.bind_messages(_TAILS, Message)
+    _decode_seen = _q931ie.decode_seen
 
 
 def clear_caches():
