@@ -289,7 +289,9 @@ def test_held_party_leaving_during_a_consultation_leaves_the_consultation_up():
     assert not ends["pstn3"].off_hook
 
 
-def test_outside_caller_transferred_between_extensions_after_ringback():
+def _alice_consults_bob_for_an_outside_caller():
+    """An outside call reaches alice (its script sets a call variable), who flashes and dials bob's
+    extension; bob rings. Return (engine, far ends)."""
     eng, ends = analog_engine()
 
     async def script(call):
@@ -301,16 +303,35 @@ def test_outside_caller_transferred_between_extensions_after_ringback():
 
     eng.router = lambda leg: script
     StationFeatures(eng)
-    alice, bob, pstn = ends["alice"], ends["bob"], ends["pstn3"]
-    pstn.call("2025550123", "JANE DOE")
+    ends["pstn3"].call("2025550123", "JANE DOE")
     eng.run(seconds=9.0)
-    alice.off_hook()
+    ends["alice"].off_hook()
     eng.run(seconds=0.5)
-    alice.flash()
+    ends["alice"].flash()
     eng.run(seconds=1.0)
-    alice.dial("2#")
+    ends["alice"].dial("2#")
     eng.run(seconds=2.0)
-    assert bob.ringing or bob.rings >= 1
+    assert ends["bob"].rings >= 1
+    return eng, ends
+
+
+def test_flash_while_the_consulted_extension_rings_cancels_it_and_returns():
+    eng, ends = _alice_consults_bob_for_an_outside_caller()
+    ends["alice"].flash()
+    eng.run(seconds=1.5)
+    rings = ends["bob"].rings
+    eng.run(seconds=6.0)
+    assert ends["bob"].rings == rings and not ends["bob"].ringing
+    heard = _talk(eng, ends, {"alice": 700, "pstn3": 1900})
+    assert _hears(heard["alice"], 1900) and _hears(heard["pstn3"], 700)
+    ends["pstn3"].hangup()
+    eng.run(seconds=2.0)
+    _hang_up_and_check_clear(eng, ends, "alice")
+
+
+def test_outside_caller_transferred_between_extensions_after_ringback():
+    eng, ends = _alice_consults_bob_for_an_outside_caller()
+    alice, bob, pstn = ends["alice"], ends["bob"], ends["pstn3"]
     alice.read_audio()
     eng.run(seconds=1.0)
     heard = alice.read_audio()
