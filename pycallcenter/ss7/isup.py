@@ -104,6 +104,14 @@ class ContinuityOutcome:
 
 
 @dataclass(slots=True)
+class RepeatAttempt:
+    """Our outgoing call on cic could not proceed (reason) and was sent again as an IAM on new_cic."""
+    cic: int
+    new_cic: int
+    reason: str
+
+
+@dataclass(slots=True)
 class Suspended:
     """SUS (True) or RES (False) on an answered call."""
     cic: int
@@ -162,8 +170,12 @@ _CGSMT_KIND = {0: "maintenance", 1: "hardware"}
 class Isup:
     """ISUP call control for the circuits (CICs) between point codes opc and dpc."""
 
-    def __init__(self, opc, dpc, cics, variant="itu", timers=IsupTimers()):
+    def __init__(self, opc, dpc, cics, variant="itu", timers=IsupTimers(), repeat_attempts=False):
         self.opc, self.dpc, self.variant, self.timers = opc, dpc, variant, timers
+        # automatic repeat attempt (Q.764 2.10.1.4, 2.1.8, 2.9.2): a seizure lost before ACM moves to another
+        # circuit (RepeatAttempt) instead of failing (CallFailed); off by default, as the caller owns the bearer
+        self.repeat_attempts = repeat_attempts
+        self._sent_iam = {}  # cic -> our last IAM's parameters
         self.circuits = {cic: _Circuit(cic) for cic in cics}
         self.outgoing = []
         self.available = True  # MTP-PAUSE/RESUME (Q.764 2.13): False while dpc is unreachable
@@ -293,10 +305,28 @@ class Isup:
             params["calling_party_number"] = {"nature_of_address": 3, "numbering_plan": 1, "screening": 3,
                                               "digits": calling}
         params.update(extra or {})
-        self._send(IsupMessage("IAM", cic, params))
+        return self._seize(c, params, now)
+
+    def _seize(self, c, params, now):
+        self._sent_iam[c.cic] = params
+        self._send(IsupMessage("IAM", c.cic, params))
         c.state, c.outgoing = OUT_IAM, True
-        self._start(cic, "t7", now)
-        return self._attach_tone(c, now) if continuity else []
+        self._start(c.cic, "t7", now)
+        if params["nature_of_connection_indicators"].get("continuity_check") == 1:
+            return self._attach_tone(c, now)
+        return []
+
+    def _failed(self, c, reason, now):
+        """Return CallFailed for our attempt on c, or with repeat_attempts the events of a new IAM elsewhere."""
+        params = self._sent_iam.pop(c.cic, None)
+        if self.repeat_attempts and params is not None and self.available:
+            free = [n for n, o in self.circuits.items() if o.state == IDLE and not (o.local or o.remote)
+                    and not o.pending & {"RSC", "GRS"} and n != c.cic]
+            if free:
+                # prefer circuits we control: a second dual seizure on them goes our way
+                new = self.circuits[min(free, key=lambda n: (not self._controls(n), n))]
+                return [RepeatAttempt(c.cic, new.cic, reason)] + self._seize(new, params, now)
+        return [CallFailed(c.cic, reason)]
 
     # -- continuity check (Q.764 2.1.8) ----------------------------------------------------------------
     def continuity_check(self, cic, now=0.0):
@@ -341,7 +371,7 @@ class Isup:
             self._stop_all(cic)
             c.state = COT_TESTING
             self._start(cic, "t25", now)
-            return events + [CallFailed(cic, "continuity check failed")]
+            return events + self._failed(c, "continuity check failed", now)
         if c.state != COT_TESTING:
             return events
         if ok:  # a re-check passed: release frees the circuit at both ends
@@ -578,7 +608,7 @@ class Isup:
                 return [ProtocolNotice(c.cic, "dual seizure: we control this CIC, incoming IAM ignored")]
             self._stop_all(c.cic)
             c.state = IDLE
-            events += self._detach(c) + [CallFailed(c.cic, "dual seizure")]
+            events += self._detach(c) + self._failed(c, "dual seizure", now)
         elif c.state != IDLE:
             return self._unexpected(c, msg, now)
         if "maintenance" in c.remote:  # an IAM unblocks a remotely maintenance-blocked circuit
@@ -746,7 +776,7 @@ class Isup:
             events.append(BlockingChanged(c.cic, "remote", "maintenance", True))
         self._send(IsupMessage("BLA", c.cic, {}))
         if c.state == OUT_IAM:  # we may not use it; the far end will not answer our IAM
-            events += [CallFailed(c.cic, "blocked by far end")] + self.release(c.cic, now, 41)
+            events += self._failed(c, "blocked by far end", now) + self.release(c.cic, now, 41)
         return events
 
     def _rx_UBL(self, c, msg, now):
@@ -845,7 +875,7 @@ class Isup:
             if kind == "hardware":  # hardware blocking clears calls (Q.764 2.8.2)
                 events += self._drop_call(circ, 41, "remote")
             elif circ.state == OUT_IAM:
-                events += [CallFailed(n, "blocked by far end")] + self.release(n, now, 41)
+                events += self._failed(circ, "blocked by far end", now) + self.release(n, now, 41)
         ack = "CGUA" if unblock else "CGBA"
         self._send(IsupMessage(ack, c.cic, {"circuit_group_supervision_message_type": {"type": int(kind == "hardware")},
                                             "range_and_status": rs}))

@@ -31,11 +31,11 @@ class SignallingPoint:
         """Add a signalling link; returns its Mtp2Link."""
         return self.mtp3.add_link(slc, adjpc)
 
-    def add_circuits(self, dpc, cics, timers=IsupTimers()):
+    def add_circuits(self, dpc, cics, timers=IsupTimers(), repeat_attempts=False):
         """Serve ISUP circuits cics towards dpc; returns the Isup instance."""
         if dpc in self.isups:
             raise LocalProtocolError(f"circuits towards {dpc} already exist")
-        isup = self.isups[dpc] = Isup(self.mtp3.opc, dpc, cics, self.variant, timers)
+        isup = self.isups[dpc] = Isup(self.mtp3.opc, dpc, cics, self.variant, timers, repeat_attempts)
         isup.available = self.mtp3.route_available(dpc)
         return isup
 
