@@ -1,35 +1,36 @@
 """The demo runner on a few simulated minutes (the full busy hour is `make demo` / bench)."""
 import json
+import os
 
 from pycallcenter.apps import demo
 
 
-def test_a_short_demo_runs_end_to_end_and_writes_its_report(tmp_path):
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    (scripts / "main_menu.py").write_text(
-        "async def main(call):\n"
-        "    await call.answer()\n"
-        "    await call.menu('main_menu', '12390', retries=2, invalid='invalid', timeout_prompt='no_input')\n"
-        "    for ch in range(32, 36):\n"
-        "        d = await call.dial(f'channel/{ch}', timeout=10)\n"
-        "        if d.outcome == 'answered':\n"
-        "            await call.bridge(d.leg)\n"
-        "            break\n"
-        "    await call.hangup()\n")
-    settings = demo.DemoSettings(seed=5, hours=0.04, agents=4, calls_per_hour=200, talk_mean=15, patience_mean=40,
-                                 data_dir=str(tmp_path / "data"), scripts_dir=str(scripts), drain_seconds=300)
+SCRIPTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ivr_scripts")
+
+
+def test_a_short_demo_runs_the_whole_centre_and_its_figures_agree(tmp_path):
+    settings = demo.DemoSettings(seed=5, hours=0.04, agents=4, calls_per_hour=240, talk_mean=15, patience_mean=40,
+                                 fax_share=0.25, data_dir=str(tmp_path / "data"), scripts_dir=SCRIPTS,
+                                 drain_seconds=400)
     report = demo.run(settings, progress=False)
-    c = report["callers"]
-    assert c["offered"] == len(demo.make_callers(settings)) > 3
-    assert c["reached_agent"] >= 1
-    assert report["script_errors"] == 0
+    c, acd = report["callers"], report["acd"]
+    assert c["offered"] == len(demo.make_callers(settings)) > 5
+    assert report["left_out"] == [] and report["script_errors"] == 0
+    # the ACD's books agree with what the simulated callers lived through
+    assert acd["total"]["answered"] == c["reached_agent"] >= 1
+    assert acd["total"]["abandoned"] <= c["abandoned"] + c["voice"] - c["reached_agent"] - c["reached_operator"]
+    assert acd["queues"]["sales"]["offered"] + acd["queues"]["support"]["offered"] == acd["total"]["offered"]
+    assert report["fax"]["machines"] >= 1 and report["fax"]["inbox"] == report["fax"]["sent_ok"] >= 1
+    assert report["recordings"] >= c["voice"] - c["refused_no_channel"] - 1
     saved = json.loads((tmp_path / "data" / "report.json").read_text())
-    assert saved["callers"] == c
+    assert saved["callers"] == c and saved["acd"]["total"] == acd["total"]
     text = (tmp_path / "data" / "report.txt").read_text()
-    assert "busy hour report" in text and "reached an agent" in text
-    for missing in report["left_out"]:
-        assert missing in text
+    assert "busy hour report" in text and "support" in text and "service level" in text
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "pycallcenter.db") as db:
+        cdrs = db.execute("select count(*) from cdr").fetchone()[0]
+    assert cdrs >= c["offered"] - c["refused_no_channel"]
 
 
 def test_callers_are_poisson_and_seeded():

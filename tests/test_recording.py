@@ -195,3 +195,17 @@ def test_recorder_bank_writes_exactly_what_each_row_carried(tmp_path):
         want = np.concatenate(expected[r])
         assert data.shape == want.shape and np.array_equal(data, want), r
     assert recs[3].samples == (137 - 50) * bs
+
+
+def test_ulaw_wav_recordings_keep_g711(tmp_path):
+    from pycallcenter.engine.recording import Recorder
+
+    rec = Recorder(str(tmp_path / "c.wav"), 0, subtype="ULAW")
+    rx = np.zeros((1, 160), np.int16)
+    tx = (8000 * np.sin(np.arange(160) / 5)).astype(np.int16)[None, :]
+    for _ in range(60):
+        rec.write_tick(rx, tx)
+    stats = rec.stop(trim=False)
+    info = sf.info(stats["path"])
+    assert info.subtype == "ULAW" and info.frames == 60 * 160
+    assert os.path.getsize(stats["path"]) < 60 * 160 + 200  # one byte a sample

@@ -166,8 +166,6 @@ def run(settings, progress=True, stream=sys.stderr):
         engine.router = lambda leg: engine.scripts.get("main_menu")
     phones = [board.emulator.far_ends[f"agent{i + 1}"] for i in range(settings.agents)]
     pool = AgentPool(phones, [f"agent{i + 1}" for i in range(settings.agents)], pstn, plan="etsi")
-    for hook in parts.get("agent_pool_hooks", []):
-        hook(pool)
     end = settings.hours * 3600.0
     limit = end + settings.drain_seconds
     wall0 = time.perf_counter()
@@ -195,17 +193,48 @@ def run(settings, progress=True, stream=sys.stderr):
     return report
 
 
+class _RecordEveryCall:
+    """Records every PSTN caller's leg from the moment it is answered to its end: what the caller says
+    mixed with what they hear (prompts, music, the agent), as G.711 mu-law WAV."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def on_leg_event(self, kind, leg):
+        if kind == "answered" and leg.tech in ("pri", "ss7", "fxo") and leg.direction == "in":
+            self.engine.start_recording(leg, subtype="ULAW")
+
+
+def acd_config(agents):
+    """Return the demo's ACD: sales and support queues over agents 1..agents-1 (the last phone is the
+    operator's), half of them on each queue first and on the other as a second tier."""
+    queue = dict(strategy="longest_idle", wrapup=15, ring_timeout=15, max_wait=240, overflow="voicemail",
+                 announce_every=30)
+    cfg = {"queue": [dict(queue, name="sales"), dict(queue, name="support")], "agent": []}
+    staff = max(1, agents - 1)
+    for i in range(staff):
+        first, second = ("sales", "support") if i % 2 == 0 else ("support", "sales")
+        cfg["agent"].append({"name": f"agent{i + 1}", "contact": f"channel/{32 + i}",
+                             "queues": {first: 0, second: 1}})
+    return cfg
+
+
 def _attach_parts(engine, settings):
-    """Attach the optional parts (ACD, storage, fax); each one that is not there is listed with the reason."""
+    """Attach the centre (scripts' settings, voicemail) and the optional parts (ACD, storage, fax); each
+    part that is not there is listed with the reason."""
+    from pycallcenter.apps.centre_config import CentreConfig
+
     parts = {"missing": []}
-    engine.centre = settings
+    engine.listeners.append(_RecordEveryCall(engine))
+    operator = f"channel/{32 + settings.agents - 1}" if settings.agents > 1 else None
+    centre = CentreConfig(data_dir=settings.data_dir, operator=operator).attach(engine)
+    parts["centre"] = centre
     try:
-        from pycallcenter.acd import demo as acd_demo
+        from pycallcenter.acd.config import build_on_engine
     except ImportError:
-        parts["missing"].append("ACD queues (issue 7): the menu's queue choices cannot reach agents")
+        parts["missing"].append("ACD queues (issue 7): the menu's queue choices go to voicemail")
     else:
-        parts["acd"] = acd_demo.attach(engine, settings)
-        parts.setdefault("agent_pool_hooks", []).append(parts["acd"].bind_agents)
+        parts["acd"] = build_on_engine(engine, acd_config(settings.agents), seed=settings.seed)
     try:
         from pycallcenter.storage import open_store
         from pycallcenter.storage.cdr import CdrWriter
@@ -213,8 +242,13 @@ def _attach_parts(engine, settings):
         parts["missing"].append("CDR storage (issue 9): no CDR database written")
     else:
         store = open_store(os.path.join(settings.data_dir, "pycallcenter.db"))
-        engine.listeners.append(CdrWriter(store, engine, acd=parts.get("acd") and getattr(parts["acd"], "acd", None)))
+        acd = parts["acd"].acd if "acd" in parts else None
+        engine.listeners.append(CdrWriter(store, engine, acd=acd))
         parts["store"] = store
+        try:
+            from pycallcenter.storage.adapters import index_voicemail  # noqa: F401
+        except ImportError:
+            pass
     try:
         from pycallcenter.fax.inbox import FaxInbox
         from pycallcenter.fax.switch import fax_aware  # noqa: F401
@@ -246,7 +280,9 @@ def build_report(settings, pstn, engine, parts, wall):
     """Return the manager's report: the ACD's figures when it ran, and the callers' own view."""
     callers = pstn.done + list(pstn.active.values())
     voice = [c for c in callers if c.kind == "voice"]
+    operator = f"agent{settings.agents}" if settings.agents > 1 else None
     served = [c for c in voice if c.agent_at is not None]
+    by_operator = [c for c in served if c.agent == operator]
     abandoned = [c for c in voice if c.abandoned]
     report = {
         "settings": {"seed": settings.seed, "hours": settings.hours, "agents": settings.agents,
@@ -258,7 +294,8 @@ def build_report(settings, pstn, engine, parts, wall):
             "offered": len(callers),
             "voice": len(voice),
             "fax": len(callers) - len(voice),
-            "reached_agent": len(served),
+            "reached_agent": len(served) - len(by_operator),
+            "reached_operator": len(by_operator),
             "abandoned": len(abandoned),
             "refused_no_channel": sum(c.refused for c in callers),
             "mean_talk_seconds": _mean([c.ended - c.agent_at for c in served if c.ended is not None]),
@@ -274,8 +311,24 @@ def build_report(settings, pstn, engine, parts, wall):
         "left_out": parts["missing"],
     }
     if "acd" in parts:
-        report["acd"] = parts["acd"].report()
+        report["acd"] = acd_report(parts["acd"].acd, settings.hours * 3600.0, engine.now / SAMPLE_RATE)
     return report
+
+
+def acd_report(acd, hour_end, sim_end, sl_seconds=20.0):
+    """Return the ACD's figures for the simulated hour, per queue and in total, from its queue log."""
+    from pycallcenter.acd.stats import day_report
+
+    end = max(hour_end, sim_end)
+    keep = ("offered", "answered", "abandoned", "short_abandoned", "service_level", "asa", "avg_abandon_delay",
+            "aht", "occupancy", "utilisation", "calls_per_agent_hour")
+
+    def pick(r):
+        return {k: (round(r[k], 3) if isinstance(r[k], float) else r[k]) for k in keep}
+
+    queues = {q: pick(day_report(acd.qlog, 0.0, end, queue=q, sl_seconds=sl_seconds)) for q in ("sales", "support")}
+    return {"queues": queues, "total": pick(day_report(acd.qlog, 0.0, end, sl_seconds=sl_seconds)),
+            "sl_threshold": sl_seconds, "queue_log_entries": len(acd.qlog)}
 
 
 def _mean(values):
@@ -298,7 +351,8 @@ def format_report(report):
         lines.append(f"service level = answered within {acd.get('sl_threshold', 20)} s / offered")
     c = report["callers"]
     lines += ["", "as the callers saw it:",
-              f"  offered {c['offered']} ({c['voice']} voice, {c['fax']} fax), reached an agent {c['reached_agent']}, "
+              f"  offered {c['offered']} ({c['voice']} voice, {c['fax']} fax), reached an agent {c['reached_agent']} "
+              f"(and the operator {c['reached_operator']}), "
               f"abandoned {c['abandoned']}, no channel {c['refused_no_channel']}",
               f"  mean time from answer to agent {_sec(c['mean_time_to_agent_seconds'])}, "
               f"mean talk {_sec(c['mean_talk_seconds'])}",

@@ -355,14 +355,15 @@ class Engine:
                 self.media.link(row, supervisor.row)
         self.log("monitor", supervisor=supervisor.id, agent=agent.id, mode=mode)
 
-    def start_recording(self, leg, path=None, stereo=False, fmt="wav", beep_every=None, caller_only=False):
+    def start_recording(self, leg, path=None, stereo=False, fmt="wav", beep_every=None, caller_only=False,
+                        subtype="PCM_16"):
         """Start recording a leg; return the Recorder (stopped automatically when the leg ends)."""
         from pycallcenter.engine.recording import Recorder, recording_path
 
         if path is None:
             call = leg.call
             path = recording_path(self.recordings_dir, call.id, leg.id, queue=call.queue, agent=call.agent, fmt=fmt)
-        rec = Recorder(path, leg.row, stereo=stereo, beep_every=beep_every, caller_only=caller_only)
+        rec = Recorder(path, leg.row, stereo=stereo, beep_every=beep_every, caller_only=caller_only, subtype=subtype)
         self.media.add_recorder(rec)
         self.log("record_start", leg=leg.id, path=path)
         return rec

@@ -27,7 +27,8 @@ def recording_path(folder, call_id, leg_id, when=None, queue=None, agent=None, f
 class Recorder:
     """Records one media row: rx (the leg's own voice) and tx (what it hears: agent, prompts)."""
 
-    def __init__(self, path, row, stereo=False, beep_every=None, flush_seconds=1.0, vad_mode=2, caller_only=False):
+    def __init__(self, path, row, stereo=False, beep_every=None, flush_seconds=1.0, vad_mode=2, caller_only=False,
+                 subtype="PCM_16"):
         import soundfile as sf
 
         fmt = os.path.splitext(path)[1].lower().lstrip(".")
@@ -37,8 +38,12 @@ class Recorder:
         self.caller_only = caller_only  # voicemail: only what the caller says
         self.part = path[: -len(fmt) - 1] + PART
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        # subtype "ULAW" stores G.711 as the line carried it (8 kB/s); finish() keeps it for WAV output
+        if subtype not in ("PCM_16", "ULAW", "ALAW"):
+            raise ValueError(f"recording subtype must be PCM_16, ULAW or ALAW, got {subtype!r}")
+        self.subtype = subtype
         self._file = sf.SoundFile(self.part, "w", samplerate=SAMPLE_RATE, channels=2 if stereo else 1,
-                                  subtype="PCM_16", format="WAV")
+                                  subtype=subtype, format="WAV")
         self.paused = False
         self.samples = 0
         self._since_flush = 0
@@ -115,7 +120,7 @@ class Recorder:
         if not self.closed:
             self._file.close()
             self.closed = True
-            kept = finish(self.part, self.path, trim=trim)
+            kept = finish(self.part, self.path, trim=trim, subtype=self.subtype)
         total = self.voice_frames + self.silence_frames
         return {"path": self.path, "seconds": (kept if kept is not None else self.samples) / SAMPLE_RATE,
                 "voice_ratio": self.voice_frames / total if total else 0.0}
@@ -216,7 +221,7 @@ class RecorderBank:
         state[1] = 0
 
 
-def finish(part, path, trim=False):
+def finish(part, path, trim=False, subtype="PCM_16"):
     """Turn a part file into the finished recording at path (format from its suffix); return the number
     of sample frames it holds (None when the part file was only renamed)."""
     import soundfile as sf
@@ -228,7 +233,8 @@ def finish(part, path, trim=False):
     if trim and data.size:
         data = _trim(data, rate)
     tmp = path + ".tmp"
-    sf.write(tmp, data, rate, format="FLAC" if path.endswith(".flac") else "WAV", subtype="PCM_16")
+    flac = path.endswith(".flac")
+    sf.write(tmp, data, rate, format="FLAC" if flac else "WAV", subtype="PCM_16" if flac else subtype)
     os.replace(tmp, path)
     os.remove(part)
     return len(data)
