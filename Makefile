@@ -18,6 +18,7 @@ test: native
 
 demo: native
 	$(BIN)/pycallcenter selftest
+	$(BIN)/pycallcenter demo --data data
 
 bench: native
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -m 'not fuzz and not soak'
