@@ -22,42 +22,59 @@ def _generate(struct):
     """Return (parse -> dict, build) functions generated from an octet-oriented Struct (Byte, If, Greedy*).
 
     construct's own compiled parser spends ~3 us per IE body on streams and context objects; the
-    generated code indexes the bytes directly. tests/test_isdn_codec.py checks both against construct.
+    generated code indexes the bytes directly. tests/test_isdn_fastpath.py checks both against construct.
     """
-    parse = ["def parse(data):", "    p = 0"]
+    parse = ["def parse(data):"]
     build = ["def build(f):", "    out = bytearray()"]
     names = []
+    end = "end"  # position after a greedy field; an int is a position known when generating, None is p
 
-    def step(sub, name, indent):
+    def at(pos):
+        return "p" if pos is None else str(pos)
+
+    def step(sub, name, indent, pos):
+        """Emit code for one field starting at pos; returns the position after it."""
         pad = " " * indent
         kind = type(sub).__name__
+        if pos is end:
+            raise TypeError("no generated code for fields after a greedy one")
         if kind == "IfThenElse" and type(sub.elsesubcon).__name__ == "Pass":
             cond = _THIS.sub(lambda m: "v_" + m.group(1), str(sub.condfunc))
             parse.append(f"{pad}if {cond}:")
             build.append(f"{pad}if {cond}:")
-            step(sub.thensubcon, name, indent + 4)
+            after = step(sub.thensubcon, name, indent + 4, pos)
+            if after is end:
+                raise TypeError("no generated code for an optional greedy field")
+            if after is not None:
+                parse.append(f"{pad}    p = {after}")
             parse.append(f"{pad}else:")
             parse.append(f"{pad}    v_{name} = None")
-        elif kind == "FormatField" and sub.fmtstr == ">B":
-            parse.append(f"{pad}v_{name} = data[p]")
-            parse.append(f"{pad}p += 1")
+            if pos is not None:
+                parse.append(f"{pad}    p = {pos}")
+            return None
+        if kind == "FormatField" and sub.fmtstr == ">B":
+            parse.append(f"{pad}v_{name} = data[{at(pos)}]")
             build.append(f"{pad}out.append(v_{name})")
-        elif kind == "GreedyBytes":
-            parse.append(f"{pad}v_{name} = data[p:]")
-            parse.append(f"{pad}p = len(data)")
+            if pos is None:
+                parse.append(f"{pad}p += 1")
+                return None
+            return pos + 1
+        if kind == "GreedyBytes":
+            parse.append(f"{pad}v_{name} = data[{at(pos)}:]")
             build.append(f"{pad}out += v_{name}")
-        elif kind == "StringEncoded" and type(sub.subcon).__name__ == "GreedyBytes":
-            parse.append(f"{pad}v_{name} = data[p:].decode({sub.encoding!r})")
-            parse.append(f"{pad}p = len(data)")
+            return end
+        if kind == "StringEncoded" and type(sub.subcon).__name__ == "GreedyBytes":
+            parse.append(f"{pad}v_{name} = data[{at(pos)}:].decode({sub.encoding!r})")
             build.append(f"{pad}out += v_{name}.encode({sub.encoding!r})")
-        else:
-            raise TypeError(f"no generated code for {kind}")
+            return end
+        raise TypeError(f"no generated code for {kind}")
 
     for sc in struct.subcons:
         names.append(sc.name)
         build.append(f"    v_{sc.name} = f[{sc.name!r}]")
+    pos = 0
     for sc in struct.subcons:
-        step(sc.subcon, sc.name, 4)
+        pos = step(sc.subcon, sc.name, 4, pos)
     parse.append("    return {" + ", ".join(f"{n!r}: v_{n}" for n in names) + "}")
     build.append("    return bytes(out)")
     scope = {}
