@@ -46,6 +46,8 @@ class IsupTimers:
     t26: float = 120.0
     t27: float = 240.0
     t36: float = 12.5
+    t29: float = 0.45
+    t30: float = 7.5
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -112,6 +114,12 @@ class RepeatAttempt:
 
 
 @dataclass(slots=True)
+class TrafficLoad:
+    """Signalling congestion control (Q.764 2.11): new calls towards the far end are admitted at share (0-1]."""
+    share: float
+
+
+@dataclass(slots=True)
 class Suspended:
     """SUS (True) or RES (False) on an answered call."""
     cic: int
@@ -161,6 +169,8 @@ class _Circuit:
         self.cot = None  # bearer attachment for a continuity check: None, "tone" or "loop"
 
 
+_ROUTE = -1  # timer key for timers of the whole route rather than of one circuit
+LOAD_STEP = 0.25
 _CALL_MESSAGES = {"IAM", "SAM", "ACM", "CON", "CPG", "ANM", "SUS", "RES", "COT", "INR", "INF", "USR", "FAC", "FOT"}
 _IN_CALL = {"INR", "INF", "USR", "FAC", "CPG", "FOT", "SAM"}
 _DEFAULT_BCI = {"charge": 2, "called_party_status": 1, "called_party_category": 1, "isup_indicator": 1}
@@ -176,6 +186,8 @@ class Isup:
         # circuit (RepeatAttempt) instead of failing (CallFailed); off by default, as the caller owns the bearer
         self.repeat_attempts = repeat_attempts
         self._sent_iam = {}  # cic -> our last IAM's parameters
+        self.load_step = 0  # congestion control: each step admits LOAD_STEP fewer of the new calls
+        self._credit = 0.0
         self.circuits = {cic: _Circuit(cic) for cic in cics}
         self.outgoing = []
         self.available = True  # MTP-PAUSE/RESUME (Q.764 2.13): False while dpc is unreachable
@@ -242,7 +254,34 @@ class Isup:
                 return events
             _, _, cic, name = heapq.heappop(self._heap)
             del self._timers[(cic, name)]
-            events += self._expired(self.circuits[cic], name, now)
+            if cic == _ROUTE:
+                events += self._load_timer(name, now)
+            else:
+                events += self._expired(self.circuits[cic], name, now)
+
+    # -- signalling congestion control (Q.764 2.11) -------------------------------------------------
+    @property
+    def traffic_share(self):
+        """Return the share of new calls admitted now (1.0 without congestion)."""
+        return max(1.0 - LOAD_STEP * self.load_step, LOAD_STEP)
+
+    def mtp_congestion(self, now):
+        """MTP-STATUS congestion towards dpc (TFC, or a congested link): reduce traffic one step; returns events."""
+        t29 = self._timers.get((_ROUTE, "t29"))
+        if t29 is not None and t29[0] > now:
+            return []  # T29: one reduction per congestion episode
+        self.load_step = min(self.load_step + 1, round(1 / LOAD_STEP) - 1)
+        self._start(_ROUTE, "t29", now)
+        self._start(_ROUTE, "t30", now)
+        return [TrafficLoad(self.traffic_share)]
+
+    def _load_timer(self, name, now):
+        if name != "t30" or not self.load_step:
+            return []
+        self.load_step -= 1  # T30 passed without congestion: one step back up
+        if self.load_step:
+            self._start(_ROUTE, "t30", now)
+        return [TrafficLoad(self.traffic_share)]
 
     def _expired(self, c, name, now):
         cic = c.cic
@@ -292,6 +331,12 @@ class Isup:
             raise LocalProtocolError(f"CIC {cic} is blocked or being reset")
         if not self.available:
             raise LocalProtocolError(f"point code {self.dpc} is unreachable (MTP pause)")
+        if self.load_step:
+            self._credit += self.traffic_share
+            if self._credit < 1.0:
+                raise LocalProtocolError(f"point code {self.dpc} is congested: call refused "
+                                         f"(admitting {self.traffic_share:.0%})")
+            self._credit -= 1.0
         params = {"nature_of_connection_indicators": {"satellite": 0, "continuity_check": int(continuity),
                                                       "echo_control_device": 0},
                   "forward_call_indicators": {"isup_indicator": 1, "isup_preference": 0, "isdn_access": 1},

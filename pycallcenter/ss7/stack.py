@@ -92,6 +92,13 @@ class SignallingPoint:
                 continue
             if isinstance(ev, (mtp3.RouteAvailable, mtp3.RouteUnavailable)) and ev.dpc in self.isups:
                 self.isups[ev.dpc].available = isinstance(ev, mtp3.RouteAvailable)
+            if isinstance(ev, mtp3.RouteCongestion) and ev.dpc in self.isups:
+                out += self.isups[ev.dpc].mtp_congestion(now)
+            elif isinstance(ev, mtp3.LinkCongestion) and ev.congested:
+                adj = self.mtp3.links[ev.slc].adjpc
+                for dpc, isup in self.isups.items():
+                    if self.mtp3.routes.get(dpc) == adj:
+                        out += isup.mtp_congestion(now)
             out.append(ev)
         return out
 
