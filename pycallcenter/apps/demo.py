@@ -245,17 +245,21 @@ def _attach_parts(engine, settings):
         acd = parts["acd"].acd if "acd" in parts else None
         engine.listeners.append(CdrWriter(store, engine, acd=acd))
         parts["store"] = store
-        try:
-            from pycallcenter.storage.adapters import index_voicemail  # noqa: F401
-        except ImportError:
-            pass
+        from pycallcenter.storage.adapters import voicemail_indexer
+
+        centre.voicemail().on_message = voicemail_indexer(store)  # messages also land in the common store
     try:
         from pycallcenter.fax.inbox import FaxInbox
         from pycallcenter.fax.switch import fax_aware  # noqa: F401
     except ImportError:
         parts["missing"].append("fax receive (issue 8): fax callers are cleared")
     else:
-        parts["fax_inbox"] = FaxInbox(os.path.join(settings.data_dir, "fax-inbox"))
+        on_record = None
+        if "store" in parts:
+            from pycallcenter.storage.adapters import fax_logger
+
+            on_record = fax_logger(parts["store"])
+        parts["fax_inbox"] = FaxInbox(os.path.join(settings.data_dir, "fax-inbox"), on_record=on_record)
     return parts
 
 
