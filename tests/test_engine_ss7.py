@@ -111,3 +111,67 @@ def test_outgoing_call_on_a_circuit_answered_by_the_far_end_then_cleared_by_us()
 def test_no_circuit_while_the_link_is_down():
     eng, trunk, far, run = _setup()
     assert eng.originate("ss71/7000") is None  # not aligned yet: no route to the far end
+
+
+def _far_row(eng, far, cic):
+    return eng.row_of[far.span.channel_for(cic)]
+
+
+def test_incoming_continuity_check_is_looped_and_the_call_proceeds():
+    from pycallcenter.engine.ss7 import CHECK_TONE, _tone_back
+
+    eng, trunk, far, run = _setup()
+    offered = []
+
+    async def script(call):
+        offered.append(call.called)
+        await call.wait(5)
+
+    eng.router = lambda leg: script
+    run(3.0)
+    far.events += far.isup.call(7, "5550007", "2025550100", eng.now / SAMPLE_RATE, continuity=True)
+    row = _far_row(eng, far, 7)
+    heard = 0
+    for _ in range(100):  # the far exchange plays 2000 Hz and listens for it coming back
+        run(0.02)
+        if any(isinstance(e, I.ContinuityCheck) and e.action == "tone" for e in far.events):
+            if row not in eng.media.tone_rows:
+                eng.media.start_tone(row, CHECK_TONE)
+            heard = heard + 1 if _tone_back(eng.media.rx[row]) else 0
+            if heard >= 3:
+                eng.media.stop_tone(row)
+                far.events += far.isup.continuity_result(7, True, eng.now / SAMPLE_RATE)
+                break
+    assert heard >= 3  # our loop sent the tone back
+    run(0.5)
+    assert offered == ["5550007"]  # IAM + COT: the call is offered only after the check passed
+    log = "\n".join(eng.log_lines)
+    assert "continuity action=loop cic=7" in log and "continuity action=remove cic=7" in log
+    ours = eng.row_of[trunk.span.channel_for(7)]
+    assert ours not in eng.media.listeners_of(ours)  # the loop is gone once the check is over
+
+
+def test_our_continuity_check_of_an_idle_circuit_passes_over_a_looped_far_end():
+    eng, trunk, far, run = _setup()
+    run(3.0)
+    events = trunk.isup.continuity_check(9, eng.now / SAMPLE_RATE)
+    trunk._handle(events)
+    row = _far_row(eng, far, 9)
+    for _ in range(100):
+        run(0.02)
+        if any(isinstance(e, I.ContinuityCheck) and e.action == "loop" for e in far.events):
+            eng.media.link(row, row)  # the far exchange loops the circuit
+        if not trunk.checks and any(" continuity " in l and "action=tone" in l for l in eng.log_lines):
+            break
+    run(1.0)
+    assert "continuity_outcome by=local cic=9 ok=True" in "\n".join(eng.log_lines)
+    assert not trunk.checks and trunk.isup.state(9) == I.IDLE
+
+
+def test_our_continuity_check_fails_when_nothing_comes_back():
+    eng, trunk, far, run = _setup()
+    run(3.0)
+    trunk._handle(trunk.isup.continuity_check(9, eng.now / SAMPLE_RATE))
+    run(3.0)  # T24 (2 s) expires without the tone coming back
+    assert "continuity_outcome by=local cic=9 ok=False" in "\n".join(eng.log_lines)
+    assert not trunk.checks

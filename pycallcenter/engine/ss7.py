@@ -1,12 +1,30 @@
 """An SS7 span as an engine trunk: MTP2/MTP3/ISUP (pycallcenter.ss7) over the span's signalling channel,
 each CIC's bearer handed to a leg. Incoming IAMs become offered legs (ACM at once, ANM when a script
 answers); outgoing legs seize an idle, unblocked circuit with an IAM."""
+import numpy as np
+
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.dsp.toneplans import cadenced
 from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.ss7 import isup as I
 from pycallcenter.ss7.span import Ss7Span
 from pycallcenter.ss7.stack import SignallingPoint
+
+
+CHECK_TONE = cadenced("continuity", (2000.0,), -12.0)  # the check tone, steady
+CHECK_TICKS = 3  # 60 ms of tone back in a row passes the check
+_K = np.exp(-2j * np.pi * 2000.0 * np.arange(160) / SAMPLE_RATE)
+
+
+def _tone_back(rx):
+    """Return True when rx is mostly 2000 Hz at a usable level (about -30 dBm0 or more)."""
+    x = rx.astype(np.float64)
+    total = float(np.dot(x, x))
+    if total < 160 * 500.0 ** 2:
+        return False
+    k = _K[: x.size] if x.size <= _K.size else np.exp(-2j * np.pi * 2000.0 * np.arange(x.size) / SAMPLE_RATE)
+    return 2 * abs(np.dot(x, k)) ** 2 / x.size / total > 0.6
 
 
 class Ss7Trunk:
@@ -25,6 +43,7 @@ class Ss7Trunk:
         self.lines = {}  # global channel -> leg placeholder so the engine maps channels to this adapter
         self.offset_of = {self.span.channel_for(cic): cic for cic in self.span.cics}
         self.legs = {}  # cic -> Leg
+        self.checks = {}  # cic -> ticks the 2000 Hz check tone has come back (our continuity transceiver)
         self._handle(self.span.start())
 
     def _s(self):
@@ -53,8 +72,14 @@ class Ss7Trunk:
         """Bearer channels have no per-channel board events of interest."""
 
     def on_tick(self, now):
-        """Signal units in and out, timers."""
+        """Signal units in and out, timers, and our continuity transceivers."""
         self._handle(self.span.service())
+        for cic in list(self.checks):
+            row = self.engine.row_of[self.span.channel_for(cic)]
+            self.checks[cic] = self.checks[cic] + 1 if _tone_back(self.engine.media.rx[row]) else 0
+            if self.checks[cic] >= CHECK_TICKS:  # the tone came back steadily: the circuit is continuous
+                self._end_check(cic, row)
+                self._handle(self.isup.continuity_result(cic, True, self._s()))
 
     def answer(self, leg):
         """Send ANM (after our ACM)."""
@@ -80,11 +105,35 @@ class Ss7Trunk:
         self.legs[leg.cic] = leg
         leg.state = C.DIALING
 
+    # --- continuity check on the bearer (Q.764 2.1.8, Q.724) ---------------------------------------
+    def _continuity(self, ev):
+        media = self.engine.media
+        row = self.engine.row_of[self.span.channel_for(ev.cic)]
+        if ev.action == "loop":  # the far end sends 2000 Hz and listens for it
+            media.link(row, row)
+        elif ev.action == "tone":  # we send it and listen
+            media.start_tone(row, CHECK_TONE)
+            self.checks[ev.cic] = 0
+        elif ev.action == "remove":
+            media.unlink(row, row)
+            self._end_check(ev.cic, row)
+        self.engine.log("continuity", span=self.span_number, cic=ev.cic, action=ev.action)
+
+    def _end_check(self, cic, row):
+        if self.checks.pop(cic, None) is not None:
+            self.engine.media.stop_tone(row)
+
     # --- ISUP events -> legs ---------------------------------------------------------------------
     def _handle(self, events):
         eng = self.engine
         now = eng.now
         for ev in events:
+            if isinstance(ev, I.ContinuityCheck):
+                self._continuity(ev)
+                continue
+            if isinstance(ev, I.ContinuityOutcome):
+                eng.log("continuity_outcome", span=self.span_number, cic=ev.cic, ok=ev.ok, by=ev.by)
+                continue
             if isinstance(ev, I.IncomingCall):
                 leg = eng.new_leg(self, self.span.channel_for(ev.cic), "in", caller=ev.calling, called=ev.called)
                 leg.cic = ev.cic
