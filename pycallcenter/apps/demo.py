@@ -26,7 +26,7 @@ class DemoSettings:
 
     seed: int = 1
     hours: float = 1.0
-    agents: int = 24
+    agents: int = 18  # 17 in the ACD, the last phone is the operator's
     calls_per_hour: float = 420.0  # a busy hour on one E1: ~25 Erlangs of trunk traffic
     talk_mean: float = 150.0  # seconds of conversation with an agent (exponential)
     patience_mean: float = 120.0  # seconds a caller waits in queue before giving up (exponential)

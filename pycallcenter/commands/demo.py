@@ -9,7 +9,7 @@ def register(subparsers):
     p = subparsers.add_parser("demo", help="simulate a busy hour of a call centre on the emulated board")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--hours", type=float, default=1.0)
-    p.add_argument("--agents", type=int, default=24)
+    p.add_argument("--agents", type=int, default=18, help="agent phones (the last one is the operator)")
     p.add_argument("--calls-per-hour", type=float, default=420.0)
     p.add_argument("--data", default="data", help="folder for the report, CDRs, recordings, prompts (default data/)")
     p.add_argument("--scripts", default="ivr_scripts", help="IVR scripts folder (default ivr_scripts/)")

@@ -56,6 +56,7 @@ class MediaPlane:
         self.tone_rows: set = set()
         self.players: dict = {}  # row -> Player
         self.sources: dict = {}  # row -> object with tick(rx_row int16) -> int16 block or None (fax, modems)
+        self.taps: list = []  # objects with tap(rx) called with every tick's decoded audio (batched detectors)
         from pycallcenter.engine.recording import RecorderBank
 
         self.bank = RecorderBank(blocksize)
@@ -150,6 +151,8 @@ class MediaPlane:
         else:
             self.rx[self.ulaw_rows] = g711.ulaw_decode(codes[self.ulaw_rows])
             self.rx[self.alaw_rows] = g711.alaw_decode(codes[self.alaw_rows])
+        for tap in self.taps:
+            tap.tap(self.rx)
         return self.dtmf.process(self.rx)
 
     def transmit(self):

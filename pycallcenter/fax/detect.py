@@ -58,3 +58,65 @@ class FaxDetector:
             self.close()
         except Exception:
             pass
+
+
+class RowWatch:
+    """One leg's listen-only fax watch in a BatchedFaxWatcher; ``detected`` is set when a fax is heard."""
+
+    def __init__(self, watcher, row):
+        self.watcher, self.row = watcher, row
+        self.detected: Optional[str] = None
+        self.at_sample: Optional[int] = None
+        self._v21 = lib.modem_connect_tones_rx_init(ffi.NULL, lib.MODEM_CONNECT_TONES_FAX_PREAMBLE, ffi.NULL, ffi.NULL)
+
+    def close(self):
+        """Stop watching and free the V.21 receiver (idempotent)."""
+        self.watcher.watches.pop(self.row, None)
+        if self._v21 is not None:
+            lib.modem_connect_tones_rx_free(self._v21)
+            self._v21 = None
+
+
+class BatchedFaxWatcher:
+    """Fax watching for every leg of an engine at once: one call-progress detector over all media rows
+    (CNG, CED) and spandsp's V.21 preamble receiver on the watched rows only. It taps the media plane,
+    so a leg's prompts, players and per-row sources are untouched. Runs only while a leg is watched."""
+
+    def __init__(self, media, plan="us"):
+        self.media = media
+        self.progress = CallProgressDetector(media.rows, plan=plan)
+        self.watches = {}  # row -> RowWatch
+        self.samples = 0
+        media.taps.append(self)
+
+    @classmethod
+    def of(cls, engine):
+        """Return the engine's watcher, creating it on first use."""
+        watcher = getattr(engine.media, "fax_watcher", None)
+        if watcher is None:
+            watcher = engine.media.fax_watcher = cls(engine.media, engine.tone_plan)
+        return watcher
+
+    def watch(self, row):
+        """Start watching a row; return its RowWatch."""
+        old = self.watches.get(row)
+        if old is not None:
+            old.close()
+        w = self.watches[row] = RowWatch(self, row)
+        return w
+
+    def tap(self, rx):
+        """Called by the media plane with each tick's decoded audio."""
+        self.samples += rx.shape[1]
+        if not self.watches:
+            return
+        for ev in self.progress.process(rx):
+            w = self.watches.get(ev.channel)
+            if w is not None and ev.kind in _KIND and w.detected is None:
+                w.detected, w.at_sample = _KIND[ev.kind], self.samples
+        for row, w in list(self.watches.items()):
+            if w.detected is None and w._v21 is not None:
+                x = rx[row]
+                lib.modem_connect_tones_rx(w._v21, ffi.cast("int16_t *", ffi.from_buffer(x)), x.size)
+                if lib.modem_connect_tones_rx_get(w._v21) == lib.MODEM_CONNECT_TONES_FAX_PREAMBLE:
+                    w.detected, w.at_sample = "v21", self.samples

@@ -146,13 +146,12 @@ def detect_fax(call, seconds=5.0):
     return _Detect(call.leg, int(seconds * SAMPLE_RATE), call.engine.tone_plan)
 
 
-def watch_for_fax(call) -> FaxDetector:
-    """Attach a listen-only fax detector to the leg (prompts keep playing); return it (check ``.detected``).
+def watch_for_fax(call):
+    """Watch the leg for a fax while its script runs (prompts keep playing); return the watch (check
+    ``.detected``, ``close()`` it). All watched legs share one batched detector (BatchedFaxWatcher)."""
+    from pycallcenter.fax.detect import BatchedFaxWatcher
 
-    Note: a row has one per-tick source, so the watch is replaced by a fax session when one starts."""
-    det = FaxDetector(call.engine.tone_plan)
-    call.engine.media.attach(call.leg.row, det)
-    return det
+    return BatchedFaxWatcher.of(call.engine).watch(call.leg.row)
 
 
 # --- fax-on-demand ---------------------------------------------------------------------------------------
