@@ -163,9 +163,9 @@ class AcdBinding:
                                         f"dial:{target.number}", now)
 
     async def _attempt(self, dialler, trunk, queue, target, timeout):
-        from pycallcenter.ivr import _Dial
+        from pycallcenter.ivr import dial
 
-        r = await _Dial(self.engine, None, f"{trunk}/{target.number}", timeout, "", "")
+        r = await dial(self.engine, f"{trunk}/{target.number}", timeout)
         self.engine.log("dialler", number=target.number, attempt=target.attempts, outcome=r.outcome)
         dialler.result(target.number, r.outcome, self.seconds())
         if r.outcome != "answered":

@@ -252,11 +252,11 @@ async def fax_callback(engine, target, tiff_path, *, attempts=3, interval=60.0, 
     """Place a fax call to target ('trunk/number') and send tiff_path, retrying on busy, no answer or a
     failed fax up to attempts times interval seconds apart. Run it as an engine task
     (``engine.scheduler.spawn(fax_callback(...), name, engine.now)``). Return the list of attempt records."""
-    from pycallcenter.ivr import IvrCall, _Dial, _Wait
+    from pycallcenter.ivr import IvrCall, dial as dial_out, wait
 
     results = [] if results is None else results
     for attempt in range(1, attempts + 1):
-        dial = await _Dial(engine, None, target, answer_timeout, "", "")
+        dial = await dial_out(engine, target, answer_timeout)
         record = {"attempt": attempt, "target": target, "outcome": dial.outcome, "at": engine.now / SAMPLE_RATE}
         if dial.outcome == "answered":
             ivr = IvrCall(engine, dial.leg)
@@ -270,5 +270,5 @@ async def fax_callback(engine, target, tiff_path, *, attempts=3, interval=60.0, 
         if record["outcome"] == "sent":
             break
         if attempt < attempts:
-            await _Wait(None, int(interval * SAMPLE_RATE))
+            await wait(engine, interval)
     return results

@@ -13,7 +13,7 @@ from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
 
-__all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult", "RecordResult"]
+__all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult", "RecordResult", "dial", "wait"]
 
 
 class CollectResult(NamedTuple):
@@ -277,6 +277,17 @@ class _Bridged(_LegOp):
         # the script's own leg ended (CallHangup thrown in): the other party is cleared too
         if self.other.active:
             self.other.hangup(C.NORMAL_CLEARING)
+
+
+def dial(engine, target, timeout=30.0, caller="", caller_name="", leg=None):
+    """Place an outgoing leg outside any script's call (diallers, callbacks): await it for a DialResult.
+    With `leg`, the new leg joins that leg's call and is cleared if that leg hangs up."""
+    return _Dial(engine, leg, target, timeout, caller, caller_name)
+
+
+def wait(engine, seconds):
+    """Wait on the board clock outside any call (await it)."""
+    return _Wait(None, _s(seconds))
 
 
 class IvrCall:
