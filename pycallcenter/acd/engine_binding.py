@@ -148,27 +148,43 @@ class AcdBinding:
             self._dial_due(now, *run)
 
     # --- outbound --------------------------------------------------------------------------------------
-    def add_dialler(self, dialler, trunk, queue=None, lines=None, timeout=30.0):
+    def add_dialler(self, dialler, trunk, queue=None, lines=None, timeout=30.0, amd=True):
         """Dial a Dialler's numbers on a trunk ('pri1', 'pstn2'): one line per free agent of `queue`
-        (or `lines` at most); answered calls join `queue` (or are hung up when queue is None)."""
-        self.diallers.append((dialler, trunk, queue, lines, timeout))
+        (or `lines` at most); answered calls join `queue` (or are hung up when queue is None). With
+        `amd`, an answered call first goes through answering-machine detection: a machine is recorded as
+        such (the Dialler then leaves it or calls again, as configured) and hung up."""
+        self.diallers.append((dialler, trunk, queue, lines, timeout, amd))
 
-    def _dial_due(self, now, dialler, trunk, queue, lines, timeout):
+    def _dial_due(self, now, dialler, trunk, queue, lines, timeout, amd):
         due = dialler.next_deadline()
         if due is None or due > now / SAMPLE_RATE:
             return
         free = len(self.acd.queues[queue].available) if queue is not None else lines
         for target in dialler.due(now / SAMPLE_RATE, free if lines is None else min(free, lines)):
-            self.engine.scheduler.spawn(self._attempt(dialler, trunk, queue, target, timeout),
+            self.engine.scheduler.spawn(self._attempt(dialler, trunk, queue, target, timeout, amd),
                                         f"dial:{target.number}", now)
 
-    async def _attempt(self, dialler, trunk, queue, target, timeout):
-        from pycallcenter.ivr import dial
+    async def _attempt(self, dialler, trunk, queue, target, timeout, amd=True):
+        from pycallcenter.ivr import IvrCall, dial
 
         r = await dial(self.engine, f"{trunk}/{target.number}", timeout)
-        self.engine.log("dialler", number=target.number, attempt=target.attempts, outcome=r.outcome)
-        dialler.result(target.number, r.outcome, self.seconds())
+        machine = False
+        verdict = "-"
+        if r.outcome == "answered" and amd:
+            try:
+                result = await IvrCall(self.engine, r.leg).detect_machine()
+            except CallHangup:  # the far end hung up while we listened
+                dialler.result(target.number, "failed", self.seconds())
+                self.engine.log("dialler", number=target.number, attempt=target.attempts, outcome="hung_up")
+                return
+            verdict = result.verdict
+            machine = verdict == "machine"
+        self.engine.log("dialler", number=target.number, attempt=target.attempts, outcome=r.outcome, amd=verdict)
+        dialler.result(target.number, r.outcome, self.seconds(), machine=machine)
         if r.outcome != "answered":
+            return
+        if machine:
+            r.leg.hangup(C.NORMAL_CLEARING)
             return
         if queue is None:
             r.leg.hangup(C.NORMAL_CLEARING)

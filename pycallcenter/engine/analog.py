@@ -243,7 +243,7 @@ class FxoTrunks(_Adapter):
         elif ev.kind is K.RING_END and line.state in ("ringing", "offered"):
             line.ring_end = now
         elif ev.kind is K.POLARITY:
-            if line.state == "progress" and self.answer_supervision == "polarity" and ev.data.get("reversed"):
+            if line.state in ("progress", "dialing") and self.answer_supervision == "polarity" and ev.data.get("reversed"):
                 self._answered(line, now)
             elif line.state == "connected" and line.leg is not None and line.leg.direction == "out":
                 self._disconnect(line, "polarity", now)
