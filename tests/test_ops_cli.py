@@ -197,3 +197,30 @@ def test_run_process_serves_metrics_and_stops_on_sigterm(tmp_path):
             proc.kill()
     status = json.loads((tmp_path / "data" / "status.json").read_text())
     assert status["state"] == "stopped" and status["ticks"]["count"] > 0
+
+
+def test_centre_with_cti_serves_the_wallboard_and_api(tmp_path):
+    import urllib.request
+
+    cfg = _centre_files(tmp_path, 'acd = "acd.toml"\ncti_port = 0\ncti_users = "users.toml"\n')
+    (tmp_path / "scripts" / "main.py").write_text(QUEUE_SCRIPT)
+    (tmp_path / "acd.toml").write_text(ACD_TOML)
+    (tmp_path / "users.toml").write_text('[[agent]]\nname = "bea"\ntoken = "token-bea-1234"\n'
+                                         '[[supervisor]]\nname = "sue"\ntoken = "token-sue-5678"\n')
+    c = Centre(cfg)
+    try:
+        assert c.cti is not None and c.cti.port
+        c.loop(seconds=0.5, fast=True)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{c.cti.port}/", timeout=5).read().decode()
+        assert "<html" in page.lower()
+        snap = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{c.cti.port}/api/snapshot", timeout=5).read())
+        assert "queues" in snap
+    finally:
+        c.close()
+
+
+def test_cti_port_without_users_is_a_config_error(tmp_path):
+    cfg = _centre_files(tmp_path, 'acd = "acd.toml"\ncti_port = 0\n')
+    (tmp_path / "acd.toml").write_text(ACD_TOML)
+    with pytest.raises(ConfigError, match="cti_users"):
+        Centre(cfg)

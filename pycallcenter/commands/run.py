@@ -16,7 +16,8 @@ import tomllib
 from pycallcenter.errors import ConfigError
 
 CENTRE_KEYS = {"acd", "data", "database", "scripts", "default_script", "prompts", "metrics_port", "metrics_addr",
-               "appliance", "tone_plan", "pri_network", "log_file", "status_every"}
+               "appliance", "tone_plan", "pri_network", "log_file", "status_every", "station_features", "cti_port",
+               "cti_addr", "cti_users"}
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
 
 
@@ -114,11 +115,26 @@ class Centre:
 
             eng.prompts = PromptLibrary([place(centre["prompts"])], cache_dir=os.path.join(self.data, "prompt-cache"))
         eng.router = _router(scripts, centre.get("default_script", "main"))
-        self.acd = None
+        self.acd = self.binding = None
         if centre.get("acd"):  # queues and agents (pycallcenter.acd.config TOML); scripts use queue_call()
             from pycallcenter.acd.config import build_on_engine, load_config
 
-            self.acd = build_on_engine(eng, load_config(place(centre["acd"]))).acd
+            self.binding = build_on_engine(eng, load_config(place(centre["acd"])))
+            self.acd = self.binding.acd
+        if centre.get("station_features", True):  # hook flash transfer/consult and call waiting on extensions
+            from pycallcenter.engine.station import StationFeatures
+
+            StationFeatures(eng)
+        self.cti = None
+        if centre.get("cti_port") is not None:  # agent desktop API and wallboard: need the ACD and users
+            if self.binding is None or not centre.get("cti_users"):
+                raise ConfigError("cti_port needs acd = ... and cti_users = ... in [centre]", path=config)
+            from pycallcenter.cti import serve
+            from pycallcenter.cti.config import load_users
+
+            tokens, contacts = load_users(place(centre["cti_users"]))
+            self.cti = serve(self.binding, tokens, host=centre.get("cti_addr", "127.0.0.1"),
+                             port=int(centre["cti_port"]), contacts=contacts)
         database = centre.get("database")
         if database and not is_dsn(database):
             database = place(database)
@@ -185,6 +201,8 @@ class Centre:
             leg.hangup()
         eng.run(seconds=grace, until=lambda: not eng.calls)
         eng.close()
+        if self.cti is not None:
+            self.cti.stop()
         self.publish("stopped")
         self.store.close()
 
@@ -204,6 +222,8 @@ def run(args):
     stop = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.append(1))
+    if c.cti is not None:
+        print(f"CTI and wallboard on http://{c.centre.get('cti_addr', '127.0.0.1')}:{c.cti.port}/", flush=True)
     print(f"running: {len(c.board.spans)} span(s), data in {c.data}, status in {c.status_path}", flush=True)
     try:
         n = c.loop(args.seconds, fast=args.fast, stop=stop)
