@@ -463,3 +463,14 @@ def test_answering_an_extension_stops_its_dial_tone():
     ends["alice"].off_hook()
     eng.run(seconds=1.0)
     assert _level(ends["alice"].read_audio()[-2000:]) < 50  # silence, not 350 + 440 Hz
+
+
+def test_a_looping_player_starts_its_prompts_again():
+    from pycallcenter.engine.media import Player
+
+    player = Player([np.arange(100, dtype=np.int16)], loop=True)
+    out = np.zeros(250, np.int32)
+    assert player.fill(out) is False  # never done
+    assert list(out[:3]) == [0, 1, 2] and list(out[100:103]) == [0, 1, 2] and out[249] == 49
+    once = Player([np.arange(100, dtype=np.int16)])
+    assert once.fill(np.zeros(250, np.int32)) is True

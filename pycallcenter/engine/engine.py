@@ -304,16 +304,16 @@ class Engine:
     def hold(self, leg, music="moh"):
         """Put a leg on hold: its partners stop hearing it and it hears music (a prompt name, samples, or a
         tone of the plan); return the rows it was linked to so retrieve() can restore them."""
-        links = {k for k in self.media._links if leg.row in k}
+        links = self.media.links_of(leg.row)
         self.media.isolate(leg.row)
         leg.held_links = links
         if isinstance(music, str) and self.prompts is not None:
             try:
-                self.media.play(leg.row, [self.prompts.get(music)] * 1000)
+                self.media.play(leg.row, [self.prompts.get(music)], loop=True)
             except FileNotFoundError:
                 self.media.start_tone(leg.row, "call_waiting")
         elif music is not None and not isinstance(music, str):
-            self.media.play(leg.row, [music] * 1000)
+            self.media.play(leg.row, [music], loop=True)
         self.log("hold", leg=leg.id)
         return links
 

@@ -13,12 +13,13 @@ from pycallcenter.dsp.tones import ToneGenerator
 
 
 class Player:
-    """Plays a queue of int16 prompts on one row; reports the position it reached."""
+    """Plays a queue of int16 prompts on one row (again and again with loop=True, e.g. music on hold)."""
 
-    def __init__(self, prompts):
+    def __init__(self, prompts, loop=False):
         self.prompts = [np.asarray(p, dtype=np.int16).ravel() for p in prompts]
         self.index = 0
         self.pos = 0
+        self.loop = loop and any(p.size for p in self.prompts)
         self.done = not any(p.size for p in self.prompts)
 
     def fill(self, out):
@@ -34,6 +35,8 @@ class Player:
             if self.pos >= cur.size:
                 self.index += 1
                 self.pos = 0
+                if self.loop and self.index >= len(self.prompts):
+                    self.index = 0
         self.done = self.index >= len(self.prompts)
         return self.done
 
@@ -85,6 +88,10 @@ class MediaPlane:
         self._links = {k: v for k, v in self._links.items() if row not in k}
         self._rebuild()
 
+    def links_of(self, row):
+        """Return the (listener, talker) pairs a row takes part in."""
+        return {k for k in self._links if row in k}
+
     def listeners_of(self, row):
         """Return the rows that hear `row`."""
         return sorted(l for (l, t) in self._links if t == row)
@@ -95,9 +102,9 @@ class MediaPlane:
         self._src = np.array([p[1] for p in pairs], np.intp)
 
     # --- players and tones ---------------------------------------------------------------------
-    def play(self, row, prompts):
+    def play(self, row, prompts, loop=False):
         """Start playing prompts on a row (replacing what it played); return the Player."""
-        player = Player(prompts)
+        player = Player(prompts, loop)
         self.players[row] = player
         return player
 

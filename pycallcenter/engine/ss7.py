@@ -40,7 +40,7 @@ class Ss7Trunk:
         self.sp = SignallingPoint(opc, variant, trace=trace)
         self.span = Ss7Span(engine.board, span_number, self.sp, slc, dpc, first_cic)
         self.isup = self.sp.add_circuits(dpc, self.span.cics, **({"timers": timers} if timers else {}))
-        self.lines = {}  # global channel -> leg placeholder so the engine maps channels to this adapter
+        self.lines = {}  # no analog lines: the engine maps this trunk's channels through offset_of
         self.offset_of = {self.span.channel_for(cic): cic for cic in self.span.cics}
         self.legs = {}  # cic -> Leg
         self.checks = {}  # cic -> ticks the 2000 Hz check tone has come back (our continuity transceiver)
