@@ -17,9 +17,6 @@ from dataclasses import dataclass
 
 from pycallcenter.dsp import SAMPLE_RATE
 
-TICKS_PER_SECOND = SAMPLE_RATE // 160
-
-
 @dataclass
 class DemoSettings:
     """What the demo simulates."""
@@ -35,9 +32,10 @@ class DemoSettings:
     data_dir: str = "data"
     scripts_dir: str = "ivr_scripts"
     drain_seconds: float = 900.0  # after the hour: let calls in progress finish (no new arrivals)
+    blocksize: int = 160  # samples per board tick (DAHDI allows 8..1024); 160 = 20 ms, as a real board
 
 
-def board_config(agents, seed):
+def board_config(agents, seed, blocksize=160):
     """Return the emulated board's TOML: one E1 PRI span to the network and `agents` FXS ports with phones."""
     first = 32
     last = first + agents - 1
@@ -47,6 +45,7 @@ def board_config(agents, seed):
 [board]
 name = "demo"
 law = "alaw"
+blocksize = {blocksize}
 tonezones = ["etsi"]
 
 [[span]]
@@ -143,7 +142,7 @@ def run(settings, progress=True, stream=sys.stderr):
     os.makedirs(data, exist_ok=True)
     prompts_dir = os.path.join(data, "prompts")
     promptset.build(prompts_dir)
-    board = open_board(parse_config(board_config(settings.agents, settings.seed)))
+    board = open_board(parse_config(board_config(settings.agents, settings.seed, settings.blocksize)))
     pstn = PstnSimulator(board, far_end="pstn", seed=settings.seed)
     fax_document = _fax_document(data)
     for caller in make_callers(settings):
@@ -172,12 +171,12 @@ def run(settings, progress=True, stream=sys.stderr):
     ticks = 0
     while True:
         engine.tick()
-        pool.tick(engine.now)
+        pool.tick(engine.now, board.blocksize)
         ticks += 1
         sim = engine.now / SAMPLE_RATE
         if sim >= end and not pstn.busy or sim >= limit:
             break
-        if progress and ticks % (TICKS_PER_SECOND * 30) == 0:
+        if progress and ticks % max(1, int(30 * SAMPLE_RATE / board.blocksize)) == 0:
             _progress(min(sim, end), end, sim, time.perf_counter() - wall0,
                       f"calls {len(pstn.done)}/{offered_total} active {len(pstn.active)}", stream)
     wall = time.perf_counter() - wall0

@@ -11,6 +11,8 @@ def register(subparsers):
     p.add_argument("--hours", type=float, default=1.0)
     p.add_argument("--agents", type=int, default=18, help="agent phones (the last one is the operator)")
     p.add_argument("--calls-per-hour", type=float, default=420.0)
+    p.add_argument("--blocksize", type=int, default=160,
+                   help="samples per board tick (default 160 = 20 ms as a real board; larger simulates faster)")
     p.add_argument("--data", default="data", help="folder for the report, CDRs, recordings, prompts (default data/)")
     p.add_argument("--scripts", default="ivr_scripts", help="IVR scripts folder (default ivr_scripts/)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
@@ -20,7 +22,8 @@ def register(subparsers):
 
 def run(args):
     settings = demo.DemoSettings(seed=args.seed, hours=args.hours, agents=args.agents,
-                                 calls_per_hour=args.calls_per_hour, data_dir=args.data, scripts_dir=args.scripts)
+                                 calls_per_hour=args.calls_per_hour, data_dir=args.data, scripts_dir=args.scripts,
+                                 blocksize=args.blocksize)
     report = demo.run(settings, progress=not args.quiet, stream=sys.stderr)
     print(demo.format_report(report))
     if args.json:
