@@ -72,3 +72,33 @@ def test_detect_fax_op_hears_a_calling_fax_machine():
     line.write_audio(np.concatenate([_tone(1100, 0.5), np.zeros(3 * RATE, np.int16)] * 2))
     eng.run(seconds=8.0)
     assert got == {"first": None, "second": "cng"}
+
+
+def test_batched_watcher_slots_grow_reset_and_time_out():
+    """The shared watcher hears CNG on whichever rows are watched, however many, and lets voice calls go."""
+    import numpy as np
+
+    from pycallcenter.engine.media import MediaPlane
+    from pycallcenter.fax.detect import BatchedFaxWatcher
+
+    media = MediaPlane(["ulaw"] * 20, 160)
+    watcher = BatchedFaxWatcher(media, "us", slots=2)
+    watches = {row: watcher.watch(row, seconds=8.0) for row in (3, 7, 11, 19)}  # grows 2 -> 4 slots
+    assert watcher.progress.channels == 4
+    t = np.arange(4000) / 8000
+    cng = np.concatenate([(6000 * np.sin(2 * np.pi * 1100 * t)).astype(np.int16), np.zeros(28000, np.int16)])
+    codes = np.full((20, 160), 0xFF, np.uint8)
+    from pycallcenter.dsp import g711
+
+    for tick in range(0, 2 * cng.size, 160):
+        block = np.zeros((20, 160), np.int16)
+        seg = cng[tick % cng.size:tick % cng.size + 160]
+        block[7, :seg.size] = seg  # only row 7 is a fax machine
+        block[19, :seg.size] = seg // 3 + 1  # and row 19, quieter
+        codes[:] = g711.ulaw_encode(block)
+        media.receive(codes)
+    assert watches[7].detected == "cng" and watches[19].detected == "cng"
+    assert watches[3].detected is None and watches[11].detected is None
+    assert 3 not in watcher.watches and 11 not in watcher.watches  # 8 s without a fax signal: released
+    again = watcher.watch(3)
+    assert again.detected is None and len(watcher.free) + len(watcher.slot_of) == watcher.progress.channels

@@ -11,8 +11,9 @@ def register(subparsers):
     p.add_argument("--hours", type=float, default=1.0)
     p.add_argument("--agents", type=int, default=18, help="agent phones (the last one is the operator)")
     p.add_argument("--calls-per-hour", type=float, default=420.0)
-    p.add_argument("--blocksize", type=int, default=160,
-                   help="samples per board tick (default 160 = 20 ms as a real board; larger simulates faster)")
+    p.add_argument("--blocksize", type=int, default=640,
+                   help="samples per board tick (default 640 = 80 ms; 160 = 20 ms as a real-time board gives the "
+                        "same figures at half the speed)")
     p.add_argument("--data", default="data", help="folder for the report, CDRs, recordings, prompts (default data/)")
     p.add_argument("--scripts", default="ivr_scripts", help="IVR scripts folder (default ivr_scripts/)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")

@@ -64,7 +64,8 @@ class MediaPlane:
 
         self.bank = RecorderBank(blocksize)
         self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
-        self._src = self._dst = np.zeros(0, np.intp)
+        self._dst = np.zeros(0, np.intp)
+        self._rounds = []
         self.muted: set = set()  # rows whose own audio is not passed to anyone (hold)
 
     # --- connections ---------------------------------------------------------------------------
@@ -97,9 +98,17 @@ class MediaPlane:
         return sorted(l for (l, t) in self._links if t == row)
 
     def _rebuild(self):
-        pairs = sorted(self._links)
-        self._dst = np.array([p[0] for p in pairs], np.intp)
-        self._src = np.array([p[1] for p in pairs], np.intp)
+        # One round per talker a listener hears (bridges need one, a 3-way conference two): within a round
+        # every listener appears once, so a plain fancy-indexed add is exact and much cheaper than add.at.
+        by_listener = {}
+        for listener, talker in sorted(self._links):
+            by_listener.setdefault(listener, []).append(talker)
+        rounds = max((len(t) for t in by_listener.values()), default=0)
+        self._rounds = []
+        for r in range(rounds):
+            dst = [l for l, t in by_listener.items() if len(t) > r]
+            self._rounds.append((np.array(dst, np.intp), np.array([by_listener[l][r] for l in dst], np.intp)))
+        self._dst = np.array([p[0] for p in sorted(self._links)], np.intp)
 
     # --- players and tones ---------------------------------------------------------------------
     def play(self, row, prompts, loop=False):
@@ -173,7 +182,8 @@ class MediaPlane:
             talk = self.rx.astype(np.int32)
             if self.muted:
                 talk[sorted(self.muted)] = 0
-            np.add.at(acc, self._dst, talk[self._src])
+            for dst, src in self._rounds:
+                acc[dst] += talk[src]
         if self.tone_rows:
             tones = self.tones.process(self.blocksize)
             rows = sorted(self.tone_rows)

@@ -61,32 +61,42 @@ class FaxDetector:
 
 
 class RowWatch:
-    """One leg's listen-only fax watch in a BatchedFaxWatcher; ``detected`` is set when a fax is heard."""
+    """One leg's listen-only fax watch in a BatchedFaxWatcher; ``detected`` is set when a fax is heard.
+    The watch ends by itself after ``seconds``: a fax machine announces itself (CNG every 3.5 s, or CED
+    and V.21 flags) from the start of the call, so a call quiet of fax signals that long is a voice call."""
 
-    def __init__(self, watcher, row):
+    def __init__(self, watcher, row, seconds=30.0):
         self.watcher, self.row = watcher, row
         self.detected: Optional[str] = None
         self.at_sample: Optional[int] = None
+        self.until = watcher.samples + int(seconds * 8000) if seconds else None
         self._v21 = lib.modem_connect_tones_rx_init(ffi.NULL, lib.MODEM_CONNECT_TONES_FAX_PREAMBLE, ffi.NULL, ffi.NULL)
 
     def close(self):
         """Stop watching and free the V.21 receiver (idempotent)."""
-        self.watcher.watches.pop(self.row, None)
+        if self.watcher.watches.get(self.row) is self:
+            del self.watcher.watches[self.row]
+            self.watcher._release(self.row)
         if self._v21 is not None:
             lib.modem_connect_tones_rx_free(self._v21)
             self._v21 = None
 
 
 class BatchedFaxWatcher:
-    """Fax watching for every leg of an engine at once: one call-progress detector over all media rows
-    (CNG, CED) and spandsp's V.21 preamble receiver on the watched rows only. It taps the media plane,
-    so a leg's prompts, players and per-row sources are untouched. Runs only while a leg is watched."""
+    """Fax watching for every leg of an engine at once: one call-progress detector over the watched legs
+    only (CNG, CED; a slot per watch, state reset when a slot is reused) and spandsp's V.21 preamble
+    receiver per watched leg. It taps the media plane, so a leg's prompts, players and per-row sources
+    are untouched, and costs nothing while no leg is watched."""
 
-    def __init__(self, media, plan="us"):
+    def __init__(self, media, plan="us", slots=8):
         self.media = media
-        self.progress = CallProgressDetector(media.rows, plan=plan)
+        self.plan = plan
+        self.progress = CallProgressDetector(slots, plan=plan)
+        self.free = list(range(slots - 1, -1, -1))
+        self.slot_of = {}  # row -> detector slot
         self.watches = {}  # row -> RowWatch
         self.samples = 0
+        self._block = None
         media.taps.append(self)
 
     @classmethod
@@ -97,24 +107,58 @@ class BatchedFaxWatcher:
             watcher = engine.media.fax_watcher = cls(engine.media, engine.tone_plan)
         return watcher
 
-    def watch(self, row):
-        """Start watching a row; return its RowWatch."""
+    def _slot(self):
+        if not self.free:  # double the detector, keeping every slot's state
+            from pycallcenter._native import progress as native
+
+            old = self.progress
+            n = old.channels
+            self.progress = CallProgressDetector(2 * n, plan=self.plan)
+            self.progress._state[:n] = old._state
+            self.free = list(range(2 * n - 1, n - 1, -1))
+            native.init_state(self.progress._state[n:])
+            self._block = None
+        slot = self.free.pop()
+        from pycallcenter._native import progress as native
+
+        native.init_state(self.progress._state[slot:slot + 1])  # nothing of the slot's last call carries over
+        return slot
+
+    def watch(self, row, seconds=30.0):
+        """Start watching a row for `seconds` (None: until closed); return its RowWatch."""
         old = self.watches.get(row)
         if old is not None:
             old.close()
-        w = self.watches[row] = RowWatch(self, row)
+        self.slot_of[row] = self._slot()
+        w = self.watches[row] = RowWatch(self, row, seconds)
         return w
+
+    def _release(self, row):
+        slot = self.slot_of.pop(row, None)
+        if slot is not None:
+            self.free.append(slot)
 
     def tap(self, rx):
         """Called by the media plane with each tick's decoded audio."""
         self.samples += rx.shape[1]
         if not self.watches:
             return
-        for ev in self.progress.process(rx):
-            w = self.watches.get(ev.channel)
+        n = self.progress.channels
+        if self._block is None or self._block.shape != (n, rx.shape[1]):
+            self._block = np.zeros((n, rx.shape[1]), np.int16)
+        block = self._block
+        block.fill(0)
+        rows = list(self.slot_of)
+        block[[self.slot_of[r] for r in rows]] = rx[rows]
+        row_of_slot = {slot: row for row, slot in self.slot_of.items()}
+        for ev in self.progress.process(block):
+            w = self.watches.get(row_of_slot.get(ev.channel))
             if w is not None and ev.kind in _KIND and w.detected is None:
                 w.detected, w.at_sample = _KIND[ev.kind], self.samples
         for row, w in list(self.watches.items()):
+            if w.until is not None and self.samples >= w.until and w.detected is None:
+                w.close()  # no fax signal in time: a voice call; stop spending on it
+                continue
             if w.detected is None and w._v21 is not None:
                 x = rx[row]
                 lib.modem_connect_tones_rx(w._v21, ffi.cast("int16_t *", ffi.from_buffer(x)), x.size)

@@ -68,9 +68,10 @@ class AgentPool:
         """Listen to every phone and act."""
         now = now_samples / SAMPLE_RATE
         block = self._listen(blocksize)
-        for msg in self._fsk.process(block):
-            if msg.callerid is not None and self.agents[msg.channel].state != "talking":
-                self.agents[msg.channel].caller = msg.callerid.number
+        if any(a.phone.ringing or a.state == "ringing" for a in self.agents):  # caller ID comes between rings
+            for msg in self._fsk.process(block):
+                if msg.callerid is not None and self.agents[msg.channel].state != "talking":
+                    self.agents[msg.channel].caller = msg.callerid.number
         gone = {e.channel for e in self._cpd.process(block) if e.kind in ("congestion", "busy")}
         for i, agent in enumerate(self.agents):
             ringing = agent.phone.ringing
