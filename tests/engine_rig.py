@@ -64,6 +64,41 @@ name = "net"
 """
 
 
+E1_PAIR = """
+[board]
+name = "{name}"
+law = "{law}"
+[[span]]
+span = 1
+kind = "e1"
+framing = "ccs"
+coding = "hdb3"
+crc4 = true
+[[span]]
+span = 2
+kind = "e1"
+framing = "ccs"
+coding = "hdb3"
+crc4 = true
+[[channels]]
+signalling = "bchan"
+channels = "1-15,17-31,32-46,48-62"
+[[channels]]
+signalling = "dchan"
+channels = "16,47"
+[emulator]
+seed = {seed}
+[[emulator.cable]]
+kind = "crossover"
+spans = [1, 2]
+"""
+
+
+def e1_pair_config(name="back-to-back", seed=1, law="alaw"):
+    """Return the TOML of two E1 spans (30 B + D each) joined by a crossover cable."""
+    return E1_PAIR.format(name=name, seed=seed, law=law)
+
+
 def analog_engine(seed=1):
     """Return (engine, far ends dict) for two phones (channels 1-2) and two PSTN lines (3-4)."""
     board = open_board(parse_config(ANALOG.format(seed=seed)))

@@ -1,4 +1,5 @@
 """Calls over SS7 circuits through the engine: our span against a far-end signalling point on an E1 crossover."""
+from engine_rig import e1_pair_config
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
@@ -8,29 +9,7 @@ from pycallcenter.ss7 import isup as I
 from pycallcenter.ss7.span import Ss7Span
 from pycallcenter.ss7.stack import SignallingPoint
 
-CFG = """
-[board]
-law = "alaw"
-[[span]]
-span = 1
-framing = "ccs"
-crc4 = true
-[[span]]
-span = 2
-framing = "ccs"
-crc4 = true
-[[channels]]
-signalling = "bchan"
-channels = "1-15,17-31,32-46,48-62"
-[[channels]]
-signalling = "dchan"
-channels = "16,47"
-[emulator]
-seed = 4
-[[emulator.cable]]
-kind = "crossover"
-spans = [1, 2]
-"""
+CFG = e1_pair_config("ss7-engine", seed=4)
 
 
 class FarEnd:

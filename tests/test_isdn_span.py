@@ -6,31 +6,9 @@ from pycallcenter.drivers import open_board
 from pycallcenter.isdn import call as cc
 from pycallcenter.isdn.span import PriSpan
 
-CONFIG = """
-[board]
-name = "pri-back-to-back"
-[[span]]
-span = 1
-kind = "e1"
-framing = "ccs"
-coding = "hdb3"
-[[span]]
-span = 2
-kind = "e1"
-framing = "ccs"
-coding = "hdb3"
-[[channels]]
-signalling = "bchan"
-channels = "1-15,17-31,32-46,48-62"
-[[channels]]
-signalling = "dchan"
-channels = "16,47"
-[emulator]
-seed = 1
-[[emulator.cable]]
-kind = "crossover"
-spans = [1, 2]
-"""
+from engine_rig import e1_pair_config
+
+CONFIG = e1_pair_config("pri-back-to-back", seed=1)
 
 
 @pytest.fixture
