@@ -300,13 +300,22 @@ class Channel:
         self.law = law
 
     def dial(self, digits: str) -> None:
-        """Send DTMF digits through the board's tone generator ('w' = 500 ms pause); DIAL_COMPLETE follows."""
+        """Dial through the board, as DAHDI_DIAL does: DTMF tones by default (or a leading 'T'), loop
+        disconnect pulses with a leading 'P' (digits 0-9 only); 'w' = 500 ms pause; DIAL_COMPLETE follows."""
         self._check_open()
         self._need(self.signalling.is_audio, "dial")
-        bad = set(str(digits)) - _DIAL_CHARS
+        digits = str(digits)
+        pulse = digits[:1] in ("P", "p")
+        if digits[:1] in ("P", "p", "T", "t"):
+            digits = digits[1:]
+        allowed = set("0123456789w") if pulse else _DIAL_CHARS
+        bad = set(digits) - allowed
         if not digits or bad:
-            raise ValueError(f"cannot dial {digits!r}: allowed characters are 0-9 * # A-D w")
-        self._do_dial(str(digits).upper().replace("W", "w"))
+            what = "0-9 w for pulse dialling" if pulse else "0-9 * # A-D w"
+            raise ValueError(f"cannot dial {digits!r}: allowed characters are {what}")
+        if pulse:
+            self._need(self.signalling.has_hook, "pulse dial")
+        self._do_dial(("P" if pulse else "") + digits.upper().replace("W", "w"))
 
     # --- HDLC -----------------------------------------------------------------------------------
     def read_frames(self) -> list[bytes]:

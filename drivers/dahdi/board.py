@@ -83,7 +83,8 @@ class DahdiChannel(Channel):
 
     def _do_dial(self, digits):
         self.last_dial = digits
-        self.file.dial("T" + digits)  # T: tone (DTMF) dialling; 'w' is DAHDI's half-second wait too
+        # T: tone (DTMF) dialling, P: pulse (the API passes P through); 'w' is DAHDI's half-second wait too
+        self.file.dial(digits if digits.startswith("P") else "T" + digits)
 
     def _do_read_frames(self):
         frames = []

@@ -319,7 +319,7 @@ def _dial(k, f, buf):
     if d.op not in (lib.DAHDI_DIAL_OP_APPEND, lib.DAHDI_DIAL_OP_REPLACE) or not digits:
         raise _fail(errno.EINVAL, f"dial op {d.op} {text!r}")
     f.dialling = digits
-    f.chan.dial(digits)
+    f.chan.dial(("P" if text[:1] in "Pp" else "") + digits)
 
 
 def _spanstat(k, f, buf):

@@ -187,8 +187,9 @@ class Line:
             if self.ringing:  # ring trip
                 self._stop_ring(t)
             if self._onhook_since is not None:
+                brk = (t - self._onhook_since) // MS  # how long the loop was open: a dial pulse is ~60 ms
                 self._onhook_since = None
-                self.office._line_event(EventKind.FLASH, t, {})
+                self.office._line_event(EventKind.FLASH, t, {"ms": int(brk)})
             else:
                 self.office._line_event(EventKind.OFF_HOOK, t, {})
         else:

@@ -97,6 +97,9 @@ class EmuChannel(Channel):
         self._update_luts(law=law)
 
     def _do_dial(self, digits):
+        if digits.startswith("P"):
+            self._pulse_dial(digits[1:])
+            return
         try:
             from pycallcenter.dsp.tones import dtmf_signal
         except ImportError:
@@ -113,6 +116,24 @@ class EmuChannel(Channel):
         if self not in self._emu._dialling:
             self._emu._dialling.append(self)
         self._emu._dialled(self, digits.replace("w", ""))
+
+    def _pulse_dial(self, digits, brk_ms=60, make_ms=40, between_ms=700):
+        """Loop-disconnect dialling: per digit n breaks (10 for 0) of 60 ms with 40 ms makes (10 pulses/s),
+        700 ms between digits; the far end counts the breaks. DIAL_COMPLETE when the last one is done."""
+        line, ms = self.line, 8  # samples per millisecond
+        if line is None:
+            raise HardwareError(f"channel {self.number} has no analog line to pulse-dial on")
+        t = self._emu.sample_time
+        for i, ch in enumerate(digits):
+            if ch == "w":
+                t += 500 * ms
+                continue
+            if i:
+                t += between_ms * ms
+            for _ in range(int(ch) or 10):
+                line._pending += [(t, False), (t + brk_ms * ms, True)]
+                t += (brk_ms + make_ms) * ms
+        line._timer(t, self, EventKind.DIAL_COMPLETE)
 
     def _do_read_frames(self):
         out = list(self.hdlc_rx)

@@ -204,10 +204,15 @@ class PstnLine(_LineEnd):
     ``hangup()`` act as the far party (polarity reversal / loop current drop as the line is configured).
     """
 
+    PULSE_MAX_MS = 150  # a loop break up to this long is a dial pulse; longer is a hook flash
+    INTERDIGIT_MS = 300  # a make this long after pulses ends the digit
+
     def __init__(self, emu, channel, name, timing):
         super().__init__(emu, channel, name)
         self.timing = timing
         self.digits = ""
+        self._pulses = 0
+        self._last_pulse = 0
         self._cid = None
         self.answered = False
 
@@ -259,7 +264,16 @@ class PstnLine(_LineEnd):
             self.line.drop_loop_current(now)
         self.answered = False
 
+    def _line_event(self, kind, t, data):
+        super()._line_event(kind, t, data)
+        if kind is EventKind.FLASH and data.get("ms", self.PULSE_MAX_MS + 1) <= self.PULSE_MAX_MS:
+            self._pulses += 1  # the exchange counts loop-disconnect pulses
+            self._last_pulse = t
+
     def route(self, emu, T, R):
+        if self._pulses and emu.sample_time - self._last_pulse >= self.INTERDIGIT_MS * 8:
+            self.digits += str(self._pulses % 10)
+            self._pulses = 0
         block = self._next_block(emu.sample_time, emu.blocksize)
         if not self.line.dead:
             R[self.channel.row] = self.law.idle if self.line.ring_on else block

@@ -213,7 +213,7 @@ class FxoTrunks(_Adapter):
 
     def __init__(self, engine, channels, name="pstn", cid_standard="bell202", answer_on_ring=2,
                  ring_timeout_ms=8000, dialtone_wait_ms=3000, require_dialtone=False, no_answer_ms=45000,
-                 answer_supervision="polarity"):
+                 answer_supervision="polarity", dial_mode="dtmf"):
         super().__init__(engine, channels, name)
         from pycallcenter.dsp.fsk import FskReceiver
         from pycallcenter.dsp.progress import CallProgressDetector
@@ -228,6 +228,9 @@ class FxoTrunks(_Adapter):
         self.require_dialtone = require_dialtone
         self.no_answer = no_answer_ms * MS
         self.answer_supervision = answer_supervision  # "polarity", "voice" or "none" (answered when dialled)
+        if dial_mode not in ("dtmf", "pulse"):
+            raise ValueError(f"dial_mode must be 'dtmf' or 'pulse', got {dial_mode!r}")
+        self.dial_mode = dial_mode  # pulse: loop-disconnect dialling through the board (DAHDI_DIAL "P...")
 
     # --- incoming -------------------------------------------------------------------------------
     def on_event(self, ev, line, now):
@@ -295,7 +298,7 @@ class FxoTrunks(_Adapter):
         leg.state = C.DIALING
 
     def _dial(self, line, now):
-        line.channel.dial(line.number)
+        line.channel.dial(("P" if self.dial_mode == "pulse" else "") + line.number)
         line.goto("dialing", now)
 
     def _answered(self, line, now):
