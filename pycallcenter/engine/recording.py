@@ -15,6 +15,7 @@ from pycallcenter.dsp import SAMPLE_RATE
 
 PART = ".part.wav"
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile's sf_command() code (sndfile.h)
+VAD_FRAME = 240  # 30 ms: the longest frame webrtcvad takes, so the fewest calls per second of audio
 
 
 def recording_path(folder, call_id, leg_id, when=None, queue=None, agent=None, fmt="wav"):
@@ -92,8 +93,8 @@ class Recorder:
         self._file.write(frames)
         caller = frames if frames.ndim == 1 else frames[:, 0]
         caller = np.ascontiguousarray(caller)
-        for i in range(0, caller.size - 159, 160):  # webrtcvad takes 10, 20 or 30 ms frames
-            if self._vad.is_speech(caller[i:i + 160].tobytes(), SAMPLE_RATE):
+        for i in range(0, caller.size - VAD_FRAME + 1, VAD_FRAME):  # webrtcvad takes 10, 20 or 30 ms frames
+            if self._vad.is_speech(caller[i:i + VAD_FRAME].tobytes(), SAMPLE_RATE):
                 self.voice_frames += 1
             else:
                 self.silence_frames += 1
@@ -222,9 +223,13 @@ class RecorderBank:
             return
         bs = self.blocksize
         end = self._pos * bs
-        idx = (np.arange(end - n * bs, end)) % (self.ticks * bs)  # the last n ticks, oldest first
-        caller = self._ring[state[0], 0, idx]
-        heard = self._ring[state[0], 1, idx]
+        start = end - n * bs  # the last n ticks, oldest first; the ring wraps when start < 0
+        ring = self._ring[state[0]]
+        if start >= 0:
+            caller, heard = ring[0, start:end], ring[1, start:end]
+        else:
+            caller = np.concatenate([ring[0, start:], ring[0, :end]])
+            heard = np.concatenate([ring[1, start:], ring[1, :end]])
         if rec.caller_only:
             frames = caller
         elif rec.stereo:
