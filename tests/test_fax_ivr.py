@@ -260,3 +260,27 @@ def test_fax_aware_leaves_voice_calls_alone(tmp_path):
     assert rig.run_until(lambda: done, 20.0)
     rig.tick(20)
     assert done == ["7"] and not rig.eng.scheduler.tasks and os.listdir(tmp_path / "inbox") == []
+
+
+def test_inbox_in_the_background_files_previews_after_returning(tmp_path, testdata):
+    """background=True: the engine's thread gets the record at once; previews and JSON follow."""
+    import json
+    import shutil
+
+    from pycallcenter.fax.inbox import FaxInbox
+    from pycallcenter.fax.session import FaxResult
+
+    tiff = tmp_path / "in.tif"
+    shutil.copy(testdata("fax", "itu1_g4.tif"), tiff)
+    inbox = FaxInbox(str(tmp_path / "inbox"), background=True)
+
+    class Call:
+        id, caller, called, now = "C9", "5551234", "5000", 12.5
+
+    result = FaxResult(ok=True, code=0, text="OK", pages=1, remote_ident="REMOTE", path=str(tiff))
+    record = inbox.file(Call(), str(tmp_path / "inbox" / "fax-C9"), result, 10.0)
+    assert record["tiff"] == str(tiff) and inbox.fax_log == [record]
+    inbox.flush()
+    assert [os.path.basename(p) for p in record["previews"]] == ["fax-C9-p1.png"]
+    meta = json.loads(open(record["metadata"]).read())
+    assert meta["previews"] == record["previews"] and meta["remote_ident"] == "REMOTE"

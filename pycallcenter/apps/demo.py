@@ -184,6 +184,8 @@ def run(settings, progress=True, stream=sys.stderr):
     if progress:
         _progress(end, end, engine.now / SAMPLE_RATE, wall, f"calls {len(pstn.done)}/{offered_total}", stream)
         stream.write("\n")
+    if "fax_inbox" in parts:
+        parts["fax_inbox"].flush()
     report = build_report(settings, pstn, engine, parts, wall)
     engine.close()
     with open(os.path.join(data, "report.json"), "w") as fh:
@@ -259,7 +261,9 @@ def _attach_parts(engine, settings):
             from pycallcenter.storage.adapters import fax_logger
 
             on_record = fax_logger(parts["store"])
-        parts["fax_inbox"] = FaxInbox(os.path.join(settings.data_dir, "fax-inbox"), on_record=on_record)
+        # previews are rendered off the tick loop: ImageMagick takes far longer than a tick
+        parts["fax_inbox"] = FaxInbox(os.path.join(settings.data_dir, "fax-inbox"), on_record=on_record,
+                                      background=True)
     return parts
 
 

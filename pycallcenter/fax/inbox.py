@@ -39,14 +39,33 @@ def _write_json(path, data):
 
 
 class FaxInbox:
-    """A directory of received faxes; ``await inbox.receive(call)`` takes one and returns its record."""
+    """A directory of received faxes; ``await inbox.receive(call)`` takes one and returns its record.
 
-    def __init__(self, directory, on_record: Optional[Callable[[dict], None]] = None, previews=True):
+    With ``background=True`` the PNG previews and the JSON metadata are written by one worker thread:
+    rendering a page takes a few hundred milliseconds in ImageMagick, far longer than a 20 ms tick, so
+    a real-time engine must not wait for it. The record (and ``on_record``) is still given at once, with
+    ``previews`` filled in when they are written; ``flush()`` waits for the worker.
+    """
+
+    def __init__(self, directory, on_record: Optional[Callable[[dict], None]] = None, previews=True,
+                 background=False):
         self.directory = directory
         self.on_record = on_record
         self.previews = previews
         self.fax_log: List[dict] = []
+        self._worker = None
+        if background:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fax-previews")
+        self._pending = []
         os.makedirs(directory, exist_ok=True)
+
+    def flush(self):
+        """Wait until every preview and metadata file queued so far is written."""
+        pending, self._pending = self._pending, []
+        for job in pending:
+            job.result()
 
     def _name(self, call):
         base = f"fax-{call.id}-{call.engine.now}"
@@ -68,6 +87,14 @@ class FaxInbox:
             await call.hangup()
         return self.file(call, stem, result, t0)
 
+    def _finish(self, record, tiff, stem):
+        if self.previews:
+            try:
+                record["previews"] = write_previews(tiff, stem)
+            except DocumentError as exc:
+                log.warning("fax %s: previews failed: %s", tiff, exc)
+        _write_json(record["metadata"], dict(record))
+
     def file(self, call, stem, result: FaxResult, started: float) -> dict:
         """Write previews and metadata for a received fax (when it succeeded); return the fax_log record."""
         record = {"call": call.id, "caller": call.caller, "called": call.called, "started": started,
@@ -76,14 +103,12 @@ class FaxInbox:
                   "ecm": result.ecm, "hangup": result.hangup, "tiff": None, "previews": [], "metadata": None}
         if result.ok and result.path:
             record["tiff"] = result.path
-            if self.previews:
-                try:
-                    record["previews"] = write_previews(result.path, stem)
-                except DocumentError as exc:
-                    log.warning("fax %s: previews failed: %s", result.path, exc)
             record["page_info"] = [p.__dict__ for p in result.page_info]
             record["metadata"] = stem + ".json"
-            _write_json(record["metadata"], record)
+            if self._worker is not None:
+                self._pending.append(self._worker.submit(self._finish, record, result.path, stem))
+            else:
+                self._finish(record, result.path, stem)
         else:
             log.warning("fax on call %s not received: %s (code %d)%s", call.id, result.text, result.code,
                         ", line dropped" if result.hangup else "")
