@@ -1,45 +1,11 @@
 """Simulated PSTN callers on a PRI span and simulated agents at analog phones, through the whole stack."""
+from pycallcenter.apps.demo import board_config
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.engine.engine import Engine
 from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.pstn import Caller, PstnSimulator
 
-CFG = """
-[board]
-law = "alaw"
-tonezones = ["etsi"]
-[[span]]
-span = 1
-framing = "ccs"
-crc4 = true
-[[span]]
-span = 2
-kind = "fxs"
-channels = 2
-[[channels]]
-signalling = "bchan"
-channels = "1-15,17-31"
-[[channels]]
-signalling = "dchan"
-channels = "16"
-[[channels]]
-signalling = "fxo_ks"
-channels = "32-33"
-[emulator]
-seed = 1
-[[emulator.cable]]
-kind = "network"
-span = 1
-name = "net"
-[[emulator.cable]]
-kind = "phone"
-channels = 32
-name = "agent1"
-[[emulator.cable]]
-kind = "phone"
-channels = 33
-name = "agent2"
-"""
+CFG = board_config(2, seed=1, far_end="net")  # a PRI span to the PSTN ("net") and phones agent1, agent2 (32, 33)
 
 
 def _centre():

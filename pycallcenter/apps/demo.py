@@ -36,8 +36,9 @@ class DemoSettings:
     # which give the same figures as 20 ms (160, what a real-time board uses) at about twice the speed
 
 
-def board_config(agents, seed, blocksize=160):
-    """Return the emulated board's TOML: one E1 PRI span to the network and `agents` FXS ports with phones."""
+def board_config(agents, seed, blocksize=160, far_end="pstn"):
+    """Return the emulated board's TOML: one E1 PRI span to the network (the far end `far_end`) and
+    `agents` FXS ports (channels 32..) with phones named agent1, agent2, ..."""
     first = 32
     last = first + agents - 1
     phones = "\n".join(f'[[emulator.cable]]\nkind = "phone"\nchannels = {first + i}\nname = "agent{i + 1}"\n'
@@ -80,7 +81,7 @@ seed = {seed}
 [[emulator.cable]]
 kind = "network"
 span = 1
-name = "pstn"
+name = "{far_end}"
 
 {phones}
 """
