@@ -7,7 +7,11 @@ it defines ``ffibuilder`` (a ``cffi.FFI`` with ``set_source`` called) or sets it
 when the system header it needs is missing, in which case that binding is skipped and the
 module that uses it reports what is missing at run time.
 
-``PYCC_NATIVE_ONLY=g711,dtmf`` limits a development build to some kernels.
+Every module named in ``pycallcenter/_compiled.py`` (plain Python on the hot paths) is also compiled
+with Cython into an extension beside its source; see that file for when the source is used instead.
+
+``PYCC_NATIVE_ONLY=g711,dtmf`` limits a development build to some kernels (and skips the compiled
+Python modules unless one of them is named by its last component, e.g. ``lapd``).
 """
 import glob
 import os
@@ -36,7 +40,18 @@ def _native_extensions():
                 extra_compile_args=["-O3", "-fno-strict-aliasing", "-Wno-unused-function"],
             )
         )
-    return cythonize(
+    py_exts = []
+    for name in _compiled_modules():
+        leaf = name.rpartition(".")[2]
+        if only and leaf not in only:
+            continue
+        py_exts.append(
+            Extension(name, [name.replace(".", "/") + ".py"], extra_compile_args=["-O2", "-Wno-unused-function"])
+        )
+    # Plain Python modules keep Python's semantics exactly: no kernel directives (negative indexes,
+    # Python division and bounds checks stay as in the interpreter).
+    compiled_py = cythonize(py_exts, build_dir="build/cython", language_level=3, quiet=True) if py_exts else []
+    return compiled_py + cythonize(
         exts,
         language_level=3,
         compiler_directives={
@@ -47,6 +62,15 @@ def _native_extensions():
         },
         quiet=True,
     )
+
+
+def _compiled_modules():
+    """Return the dotted names listed in pycallcenter/_compiled.py (read without importing the package)."""
+    scope = {}
+    path = os.path.join(HERE, "pycallcenter", "_compiled.py")
+    with open(path) as fh:
+        exec(compile(fh.read(), path, "exec"), scope)
+    return scope["MODULES"]
 
 
 def _cffi_extensions():
