@@ -2,14 +2,14 @@
 
 The modules named in MODULES stay ordinary Python: the source is the reference and what a reader or a
 debugger sees. ``setup.py`` additionally compiles each one with Cython into an extension module beside
-its ``.py`` (same name), which Python's import system prefers; on the hot paths of the PRI stack this is
-worth about a quarter of the time per call (see docs/performance.md).
+its ``.py`` (same name), which Python's import system prefers. On the PRI and SS7 stacks this is worth
+a fifth to a half of the time per call or signal unit (see docs/performance.md).
 
 Two rules keep the compiled copy from ever running stale or hiding a bug in the source:
 
 * when the ``.py`` is newer than its compiled module (an edit not yet rebuilt), the source is imported;
 * with ``PYCC_PURE=1`` in the environment, every module here is imported from source (the test suite
-  runs the PRI tests this way too, so the source stays correct on its own).
+  runs the PRI and SS7 tests this way too, so the source stays correct on its own).
 
 ``install()`` puts the finder that applies these rules at the front of ``sys.meta_path``; the package's
 ``__init__`` calls it.
@@ -25,6 +25,13 @@ MODULES = (
     "pycallcenter.isdn.ie",
     "pycallcenter.isdn.lapd",
     "pycallcenter.isdn.q931",
+    "pycallcenter.ss7.fields",
+    "pycallcenter.ss7.isup",
+    "pycallcenter.ss7.isup_codec",
+    "pycallcenter.ss7.mtp2",
+    "pycallcenter.ss7.mtp3",
+    "pycallcenter.ss7.mtp3_codec",
+    "pycallcenter.ss7.stack",
 )
 
 _NAMES = frozenset(MODULES)

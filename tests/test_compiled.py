@@ -1,5 +1,5 @@
 """The Cython-compiled copies of hot pure-Python modules: used when built and fresh, never when stale, and
-the source alone passes the PRI tests (PYCC_PURE=1)."""
+the source alone passes the PRI and SS7 tests (PYCC_PURE=1)."""
 import importlib
 import os
 import subprocess
@@ -77,14 +77,15 @@ def test_finder_prefers_source_when_stale_or_asked(tmp_path, stale, pure, expect
     assert out.stdout.strip() == expected
 
 
-def test_pri_suite_passes_from_source():
-    """The reference is the source: the PRI tests (libpri peer included) pass with every module uncompiled."""
+def test_protocol_suites_pass_from_source():
+    """The reference is the source: the PRI tests (libpri peer included) and the SS7 unit tests pass with
+    every compiled module imported from its .py (the libss7 and tshark runs are left to the compiled pass)."""
     env = dict(os.environ, PYCC_PURE="1")
-    tests = [str(ROOT / "tests" / t) for t in ("test_isdn_lapd.py", "test_isdn_call.py", "test_isdn_fastpath.py",
-                                                         "test_isdn_codec.py", "test_isdn_span.py",
-                                                         "test_isdn_libpri.py")
-             if (ROOT / "tests" / t).exists()]
-    assert tests
+    tests = sorted(str(p) for p in (ROOT / "tests").glob("test_isdn_*.py")
+                   if p.name not in ("test_isdn_tshark.py", "test_isdn_decode_cli.py"))
+    tests += sorted(str(p) for p in (ROOT / "tests").glob("test_ss7_*.py")
+                    if p.name not in ("test_ss7_libss7.py", "test_ss7_tshark.py"))
+    assert len(tests) > 10
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
                          env=env, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
