@@ -59,7 +59,7 @@ $(STAMP): pyproject.toml setup.py | sysdeps
 native: sysdeps $(STAMP) $(VENV)/.native
 
 $(VENV)/.native: $(NATIVE_SOURCES) setup.py $(STAMP)
-	$(BIN)/python setup.py -q build_ext --inplace
+	$(BIN)/python setup.py -q build_ext --inplace --parallel $(shell nproc)
 	touch $@
 
 clean:

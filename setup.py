@@ -50,7 +50,8 @@ def _native_extensions():
         )
     # Plain Python modules keep Python's semantics exactly: no kernel directives (negative indexes,
     # Python division and bounds checks stay as in the interpreter).
-    compiled_py = cythonize(py_exts, build_dir="build/cython", language_level=3, quiet=True) if py_exts else []
+    compiled_py = cythonize(py_exts, build_dir="build/cython", language_level=3, quiet=True,
+                            nthreads=os.cpu_count() or 1) if py_exts else []
     return compiled_py + cythonize(
         exts,
         language_level=3,
