@@ -209,3 +209,43 @@ def test_ulaw_wav_recordings_keep_g711(tmp_path):
     info = sf.info(stats["path"])
     assert info.subtype == "ULAW" and info.frames == 60 * 160
     assert os.path.getsize(stats["path"]) < 60 * 160 + 200  # one byte a sample
+
+
+def test_voice_statistics_match_webrtcvad_on_every_frame_while_skipping_digital_silence(tmp_path):
+    """Frames of digital silence past the detector's hangover are not sent to webrtcvad, yet the counts are
+    the ones webrtcvad gives when it sees every 30 ms frame."""
+    import webrtcvad
+
+    from pycallcenter.engine.recording import VAD_FRAME, Recorder
+
+    rng = np.random.default_rng(3)
+    n = 2 * SAMPLE_RATE
+    talk = (rng.standard_normal(n) * 3000 * (1 + np.sin(np.arange(n) / 200))).astype(np.int16)
+    idle = np.full(5 * SAMPLE_RATE, 16, np.int16)  # an idle A-law line both ways, mixed
+    signal = np.concatenate([idle[:SAMPLE_RATE], talk, idle, talk[:SAMPLE_RATE], idle, _tone(440, 1.0)])
+    rec = Recorder(str(tmp_path / "v.wav"), 0, subtype="ULAW")
+    asked = []
+    vad = rec._vad
+
+    class Counting:
+        def is_speech(self, frame, rate):
+            asked.append(1)
+            return vad.is_speech(frame, rate)
+
+    rec._vad = Counting()
+    for i in range(0, signal.size, SAMPLE_RATE):  # the bank hands over a second at a time
+        rec.write_chunk(signal[i:i + SAMPLE_RATE])
+    stats = rec.stop()
+    ref = webrtcvad.Vad(2)
+    want = 0
+    total = 0
+    for i in range(0, signal.size, SAMPLE_RATE):
+        chunk = signal[i:i + SAMPLE_RATE]
+        for j in range(0, chunk.size - VAD_FRAME + 1, VAD_FRAME):
+            want += ref.is_speech(chunk[j:j + VAD_FRAME].tobytes(), SAMPLE_RATE)
+            total += 1
+    assert (rec.voice_frames, rec.voice_frames + rec.silence_frames) == (want, total)
+    assert 0.2 < stats["voice_ratio"] < 0.5
+    assert len(asked) < total / 2  # the silent stretches cost no detector calls
+    data, _ = sf.read(stats["path"], dtype="int16")
+    assert data.size == signal.size and abs(_peak_hz(data[-SAMPLE_RATE:]) - 440) < 10

@@ -16,6 +16,9 @@ from pycallcenter.dsp import SAMPLE_RATE
 PART = ".part.wav"
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile's sf_command() code (sndfile.h)
 VAD_FRAME = 240  # 30 ms: the longest frame webrtcvad takes, so the fewest calls per second of audio
+# webrtcvad keeps saying "voice" for a few frames after a talker stops (its hangover: at most 3 frames of
+# 30 ms in mode 2); frames of digital silence later than this are counted as silence without asking it
+VAD_HANGOVER = 4
 
 
 def recording_path(folder, call_id, leg_id, when=None, queue=None, agent=None, fmt="wav"):
@@ -57,6 +60,8 @@ class Recorder:
         self._vad = webrtcvad.Vad(vad_mode)
         self.voice_frames = 0
         self.silence_frames = 0
+        self._still_run = 0  # frames of digital silence since the last frame that was not
+        self._g711 = None if subtype == "PCM_16" else _raw_writer(self._file, subtype)
         self.closed = False
         self.bank = None  # the RecorderBank feeding it, if any
 
@@ -90,19 +95,36 @@ class Recorder:
         """Append samples (mono 1-D or stereo (n, 2)); flush each second; count voice frames of the caller."""
         if self.closed or not len(frames):
             return
-        self._file.write(frames)
+        if self._g711 is not None:
+            self._g711(frames)
+        else:
+            self._file.write(frames)
         caller = frames if frames.ndim == 1 else frames[:, 0]
-        caller = np.ascontiguousarray(caller)
-        for i in range(0, caller.size - VAD_FRAME + 1, VAD_FRAME):  # webrtcvad takes 10, 20 or 30 ms frames
-            if self._vad.is_speech(caller[i:i + VAD_FRAME].tobytes(), SAMPLE_RATE):
-                self.voice_frames += 1
-            else:
-                self.silence_frames += 1
+        self._count_voice(caller)
         self.samples += caller.size
         self._since_flush += caller.size
         if self._since_flush >= self._flush_every:
             self._update_header()
             self._since_flush = 0
+
+    def _count_voice(self, caller):
+        # webrtcvad takes 10, 20 or 30 ms frames; a chunk's tail shorter than a frame is not counted
+        n = caller.size // VAD_FRAME
+        if not n:
+            return
+        frames = np.ascontiguousarray(caller[:n * VAD_FRAME]).reshape(n, VAD_FRAME)
+        # Digital silence (a constant frame: an idle line, a muted party) is most of a recorded call; past
+        # webrtcvad's hangover it is silence whatever the detector says, so only the other frames cost a call.
+        still = frames.min(axis=1) == frames.max(axis=1)
+        index = np.arange(n)
+        last_sound = np.maximum.accumulate(np.where(still, -1 - self._still_run, index))
+        ask = np.flatnonzero(index - last_sound <= VAD_HANGOVER)
+        self._still_run = min(n - 1 - int(last_sound[-1]), VAD_HANGOVER + 1)
+        voiced = 0
+        for i in ask.tolist():
+            voiced += self._vad.is_speech(frames[i].tobytes(), SAMPLE_RATE)
+        self.voice_frames += voiced
+        self.silence_frames += n - voiced
 
     def _update_header(self):
         # The samples are already in the OS's page cache (libsndfile writes through), so a process killed
@@ -238,6 +260,26 @@ class RecorderBank:
             frames = np.clip(caller.astype(np.int32) + heard, -32768, 32767).astype(np.int16)
         rec.write_chunk(frames)
         state[1] = 0
+
+
+def _raw_writer(sndfile, subtype):
+    """Return a function appending int16 samples to an open G.711 WAV as codes encoded by our own kernel
+    (libsndfile's own conversion costs several times more), or None where sf_write_raw is missing."""
+    try:
+        from soundfile import _ffi, _snd
+    except ImportError:
+        return None
+    from pycallcenter.dsp import g711
+
+    encode = g711.ulaw_encode if subtype == "ULAW" else g711.alaw_encode
+    handle = sndfile._file
+
+    def write(frames):
+        codes = encode(np.ascontiguousarray(frames))
+        if _snd.sf_write_raw(handle, _ffi.from_buffer(codes), codes.size) != codes.size:
+            raise OSError(f"writing {sndfile.name}: {_ffi.string(_snd.sf_strerror(handle)).decode()}")
+
+    return write
 
 
 def finish(part, path, trim=False, subtype="PCM_16"):
