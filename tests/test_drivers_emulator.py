@@ -452,6 +452,39 @@ def test_phone_on_fxs_port():
     assert kinds(b.poll_events(), 112) == [K.FLASH]
 
 
+def test_phone_tap_shows_every_tick_what_the_phones_heard_in_one_block():
+    b = make()
+    emu = b.emulator
+    phone = emu.far_ends["agent"]
+    g = b.open([112])
+    tap = emu.tap_phones([phone])
+    with pytest.raises(ValueError):
+        emu.tap_phones([phone])  # a phone's audio goes to one tap
+    b.channel(112).ring(True)
+    b.step(1)
+    g.write(rand_block((1, 160), 9))
+    b.step(1)
+    assert phone.ringing and np.all(tap.block == phone.law.idle)  # a ringing phone hears nothing
+    phone.off_hook()
+    b.step(5)
+    g.read()
+    for seed in range(3):
+        x = rand_block((1, 160), seed)
+        g.write(x)
+        b.step(1)
+        assert tap.block.shape == (1, 160) and np.array_equal(tap.block[0], x[0])
+    assert phone.read_audio().size == 0  # tapped: nothing piles up for read_audio()
+    emu.kill_channel(112)
+    g.write(x)
+    b.step(1)
+    assert np.all(tap.block == phone.law.idle)
+    emu.kill_channel(112, dead=False)
+    tap.close()
+    g.write(x)
+    b.step(1)
+    assert np.array_equal(phone.read_audio()[-160:], x[0])
+
+
 # --- impairments, gains, dead channels ------------------------------------------------------------
 def level(codes, law=Law.ALAW):
     return float(np.sqrt(np.mean(media.decode(codes, law).astype(float) ** 2)))

@@ -145,6 +145,10 @@ class Line:
         if self.dead:
             self._pending.clear()
             return
+        # most ticks of most lines have nothing due: say so without building _next()'s candidates
+        if not (self._pending or self._timers or self.ringing or self._raw != self.office_view
+                or self._onhook_since is not None and not self.office_view):
+            return
         while True:
             nxt = self._next()
             if nxt is None or nxt[0] >= t1:

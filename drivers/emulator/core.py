@@ -19,7 +19,7 @@ from . import media
 from .analog import Line, ring_cadence
 from .board import EmuChannel, EmulatorBoard, EmuSpan
 from .cables import Crossover, Loopback, Pair
-from .pstn import NetworkSpan, Phone, PstnLine
+from .pstn import NetworkSpan, Phone, PhoneTap, PstnLine
 from .settings import parse_settings
 
 DBM0_RMS = 16100.0  # rms of a 0 dBm0 sine in 16-bit linear (G.711 full scale is about +3.2 dBm0)
@@ -67,6 +67,7 @@ class Emulator:
         self._idle_chan = None  # per-row idle code in each channel's own law; None: rebuild (law/gain changed)
         self._lut_rows: list = []
         self._dialling: list = []
+        self._taps: list = []  # PhoneTaps, filled every tick
         self.board = self.add_board(config, _settings=settings)
         self._wall0 = time.monotonic()
 
@@ -246,6 +247,12 @@ class Emulator:
         self.far_ends[end.name] = end
         return end
 
+    def tap_phones(self, phones) -> PhoneTap:
+        """Return a PhoneTap showing what each of phones heard in the last tick, in one array."""
+        tap = PhoneTap(self, phones)
+        self._taps.append(tap)
+        return tap
+
     def _add_phone(self, ch, name):
         end = Phone(self, ch, name)
         self._attach_line(ch, end)
@@ -414,6 +421,8 @@ class Emulator:
         R[:] = self._idle_line[:, None]
         for cable in self.cables:
             cable.route(self, T, R)
+        for tap in self._taps:
+            tap._take(T)
         self._impair(R)
         for board in self.boards:
             if board.irq_misses_due:

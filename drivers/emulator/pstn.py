@@ -286,6 +286,8 @@ class PstnLine(_LineEnd):
 class Phone(_LineEnd):
     """A telephone on an FXS port: goes off/on hook, flashes, dials DTMF, hears and sends audio."""
 
+    _tap = None  # the PhoneTap collecting what this phone hears instead of read_audio(), if any
+
     def __repr__(self):
         return f"<Phone {self.name} on channel {self.channel.number}>"
 
@@ -318,11 +320,49 @@ class Phone(_LineEnd):
         self.write_audio(dtmf_signal(digits, on_ms=on_ms, off_ms=off_ms))
 
     def route(self, emu, T, R):
-        block = self._next_block(emu.sample_time, emu.blocksize)
-        if not self.line.dead:
-            R[self.channel.row] = block
-            if not self.line.ring_on:
-                self._in.append(T[self.channel.row].copy())
+        line = self.line
+        if line.dead:
+            return
+        # R comes filled with each row's idle code, which is what a phone with nothing queued sends
+        if self._out:
+            R[self.channel.row] = self._next_block(emu.sample_time, emu.blocksize)
+        if not line.ring_on and self._tap is None:
+            self._in.append(T[self.channel.row].copy())
 
     def move_frames(self, emu):
         pass
+
+
+class PhoneTap:
+    """What a set of phones heard in the last tick, as one (phones x blocksize) array of G.711 codes in
+    ``block`` (a phone that heard nothing, ringing or dead, shows its idle code): a batched read_audio()
+    for simulations listening to many phones every tick. Phones in a tap collect nothing for read_audio()
+    until ``close()``. Made by ``Emulator.tap_phones()``."""
+
+    def __init__(self, emu, phones):
+        self.emu = emu
+        self.phones = list(phones)
+        for p in self.phones:
+            if p._tap is not None:
+                raise ValueError(f"{p.name} is already in a PhoneTap")
+        self.rows = np.array([p.channel.row for p in self.phones], np.intp)
+        self.idle = np.array([p.law.idle for p in self.phones], np.uint8)[:, None]
+        self.block = np.empty((len(self.phones), emu.blocksize), np.uint8)
+        self.block[:] = self.idle
+        for p in self.phones:
+            p._tap = self
+
+    def _take(self, T):
+        """Copy this tick's rows of the board's transmit array (called by the emulator after routing)."""
+        np.take(T, self.rows, axis=0, out=self.block)
+        for i, p in enumerate(self.phones):
+            line = p.line
+            if line.ring_on or line.dead:
+                self.block[i] = self.idle[i]
+
+    def close(self):
+        """Give the phones back their own read_audio()."""
+        for p in self.phones:
+            p._tap = None
+        if self in self.emu._taps:
+            self.emu._taps.remove(self)
