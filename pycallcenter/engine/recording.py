@@ -112,6 +112,9 @@ class Recorder:
         n = caller.size // VAD_FRAME
         if not n:
             return
+        if self._still_run > VAD_HANGOVER and caller.min() == caller.max():  # a whole chunk of it, the usual case
+            self.silence_frames += n
+            return
         frames = np.ascontiguousarray(caller[:n * VAD_FRAME]).reshape(n, VAD_FRAME)
         # Digital silence (a constant frame: an idle line, a muted party) is most of a recorded call; past
         # webrtcvad's hangover it is silence whatever the detector says, so only the other frames cost a call.

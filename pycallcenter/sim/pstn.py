@@ -59,6 +59,7 @@ class PstnSimulator:
         self.fax = {}  # channel offset -> (Caller, FaxSession) of fax machines in a call
         self.offsets = [i + 1 for i in range(len(self.far.rows))]
         self.now = 0.0
+        self._idle = None  # the encoded block of silence on every channel
         self.far.handler = self._tick
         self._q931(self.iface.start(0.0))
 
@@ -145,6 +146,12 @@ class PstnSimulator:
 
     def _audio_block(self):
         bs = self.far.emu.blocksize
+        if not self.audio and not self.fax:  # every caller silent: the idle block (far.write copies it)
+            if self._idle is None or self._idle.shape[1] != bs:
+                silence = np.zeros((len(self.far.rows), bs), np.int16)
+                encode = g711.alaw_encode if self.law.value == "alaw" else g711.ulaw_encode
+                self._idle = encode(silence)
+            return self._idle
         lin = np.zeros((len(self.far.rows), bs), np.int32)
         for off, player in list(self.audio.items()):
             if player.fill(lin[off - 1]):
