@@ -32,6 +32,12 @@ MODULES = (
     "pycallcenter.ss7.mtp3",
     "pycallcenter.ss7.mtp3_codec",
     "pycallcenter.ss7.stack",
+    "pycallcenter.engine.engine",
+    "pycallcenter.engine.media",
+    "pycallcenter.engine.recording",
+    "pycallcenter.engine.scheduler",
+    "pycallcenter.sim.agents",
+    "pycallcenter.sim.pstn",
 )
 
 _NAMES = frozenset(MODULES)
