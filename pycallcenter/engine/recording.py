@@ -270,14 +270,15 @@ def _close_without_sync(sndfile):
 
     fsync costs milliseconds (far more on a busy disk) inside the engine's tick, and buys nothing against a
     killed process: the samples are in the page cache, as for the header rewritten each second."""
-    try:
+    try:  # soundfile's private names: a release without them gets the ordinary close()
         from soundfile import _error_check, _snd
-    except ImportError:
+        handle = sndfile._file
+    except (ImportError, AttributeError):
         sndfile.close()
         return
-    if sndfile.closed:
+    if handle is None:
         return
-    handle, sndfile._file = sndfile._file, None
+    sndfile._file = None
     _error_check(_snd.sf_close(handle))
 
 
