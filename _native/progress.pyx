@@ -135,6 +135,10 @@ cdef int64_t _symbol(const Cfg *cfg, const int16_t *x) noexcept nogil:
     cdef const double *g
     for n in range(FRAME):
         energy += <int64_t>x[n] * x[n]
+    if energy < cfg.p[P_SILENCE_FLOOR]:
+        return S_QUIET
+    if energy < cfg.p[P_TONE_FLOOR]:  # no tone can win below the tone floor: skip the correlations
+        return S_VOICE if energy >= cfg.p[P_VOICE_FLOOR] else S_LOW
     for r in range(cfg.nrows):
         row = cfg.basis + r * FRAME
         acc = 0
