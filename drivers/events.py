@@ -30,6 +30,19 @@ class Alarm(enum.IntFlag):
         return [a.name for a in cls if a.value and (int(value) & a.value) == a.value]
 
 
+# The alarms during which a span carries no signalling (its D-channel or signalling link is down).
+SIGNALLING_DOWN = Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOS | Alarm.LFA
+
+
+def alarm_change(event, span_number: int, in_alarm: bool):
+    """Return True when event takes span span_number into a signalling-down alarm, False when it clears
+    the one in_alarm says it is in, and None when it changes nothing."""
+    if event.span != span_number or event.kind not in (EventKind.ALARM, EventKind.ALARM_CLEARED):
+        return None
+    down = bool(int(event.data.get("alarms", 0)) & SIGNALLING_DOWN)
+    return down if down != in_alarm else None
+
+
 class EventKind(enum.Enum):
     """What happened; the value is the stable name used in event logs."""
 

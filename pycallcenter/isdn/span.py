@@ -5,11 +5,9 @@ writes what the stack sends. Span alarms take the D-channel down at once (calls 
 says: active calls wait T309, others are cleared) and recovery re-establishes it.
 """
 from pycallcenter.drivers.base import SAMPLE_RATE, SpanKind
-from pycallcenter.drivers.events import Alarm, EventKind
+from pycallcenter.drivers.events import SIGNALLING_DOWN, alarm_change
 from pycallcenter.errors import ConfigError
 from pycallcenter.isdn.call import Interface
-
-_DOWN = Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOS | Alarm.LFA
 
 
 class PriSpan:
@@ -28,7 +26,7 @@ class PriSpan:
         self.bchannels = {c.offset: c.number for c in chans if c.signalling.is_audio}
         self.iface = Interface(network=network, variant=variant, timers=timers, tracer=tracer)
         self.dchan = board.open_hdlc(dchans[0].number)
-        self.in_alarm = bool(span.alarms & _DOWN)
+        self.in_alarm = bool(span.alarms & SIGNALLING_DOWN)
         self.started = False
 
     def now(self):
@@ -48,16 +46,14 @@ class PriSpan:
 
     def handle_board_event(self, event):
         """Feed one board event (alarms of this span matter); returns Q.931 events."""
-        if event.span != self.span_number or event.kind not in (EventKind.ALARM, EventKind.ALARM_CLEARED):
+        change = alarm_change(event, self.span_number, self.in_alarm)
+        if change is None:
             return []
-        down = bool(int(event.data.get("alarms", 0)) & _DOWN)
-        if down and not self.in_alarm:
-            self.in_alarm = True
+        self.in_alarm = change
+        if change:
             return self.iface.alarm(self.now())
-        if not down and self.in_alarm:
-            self.in_alarm = False
-            if self.started:
-                return self.iface.recover(self.now())
+        if self.started:
+            return self.iface.recover(self.now())
         return []
 
     def service(self):

@@ -5,10 +5,9 @@ checks the FCS), runs timers and writes what the link sends: every queued MSU, t
 far end keeps seeing the link. CIC n maps to the audio channel at timeslot ``n - first_cic`` of the span.
 """
 from pycallcenter.drivers.base import SAMPLE_RATE
-from pycallcenter.drivers.events import Alarm, EventKind
+from pycallcenter.drivers.events import SIGNALLING_DOWN, alarm_change
 from pycallcenter.errors import ConfigError, LocalProtocolError
 
-_DOWN = Alarm.RED | Alarm.BLUE | Alarm.YELLOW | Alarm.LOS | Alarm.LFA
 MAX_SU_PER_TICK = 64
 
 
@@ -25,7 +24,7 @@ class Ss7Span:
         self.by_cic = {first_cic + c.offset: c.number for c in span.channels if c.signalling.is_audio}
         self.by_channel = {number: cic for cic, number in self.by_cic.items()}
         self.channel = board.open_hdlc(hdlc[0].number)
-        self.in_alarm = bool(span.alarms & _DOWN)
+        self.in_alarm = bool(span.alarms & SIGNALLING_DOWN)
         self.started = False
 
     @property
@@ -60,16 +59,14 @@ class Ss7Span:
 
     def handle_board_event(self, event):
         """Feed one board event: an alarm on this span takes the link out of service; returns events."""
-        if event.span != self.span_number or event.kind not in (EventKind.ALARM, EventKind.ALARM_CLEARED):
+        change = alarm_change(event, self.span_number, self.in_alarm)
+        if change is None:
             return []
-        down = bool(int(event.data.get("alarms", 0)) & _DOWN)
-        if down and not self.in_alarm:
-            self.in_alarm = True
+        self.in_alarm = change
+        if change:
             return self.sp.stop_link(self.slc, self.now())
-        if not down and self.in_alarm:
-            self.in_alarm = False
-            if self.started:
-                self.link.start(self.now())
+        if self.started:
+            self.link.start(self.now())
         return []
 
     def service(self):
