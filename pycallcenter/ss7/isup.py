@@ -500,24 +500,21 @@ class Isup:
     # -- maintenance commands ---------------------------------------------------------------------
     def block(self, cic, now=0.0):
         """Maintenance-block cic towards the far end (BLO, T12/T13); returns events."""
-        c = self._circuit(cic)
-        c.pending.add("BLO")
-        self._stop(cic, "t14", "t15")
-        c.pending.discard("UBL")
-        self._send(IsupMessage("BLO", cic, {}))
-        self._start(cic, "t12", now)
-        self._start(cic, "t13", now)
-        return []
+        return self._blocking(cic, "BLO", ("t12", "t13"), "UBL", ("t14", "t15"), now)
 
     def unblock(self, cic, now=0.0):
         """Remove our maintenance blocking of cic (UBL, T14/T15); returns events."""
+        return self._blocking(cic, "UBL", ("t14", "t15"), "BLO", ("t12", "t13"), now)
+
+    def _blocking(self, cic, name, timers, opposite, opposite_timers, now):
+        """Send BLO or UBL with its T12/T13 or T14/T15 pair, withdrawing the opposite request; returns []."""
         c = self._circuit(cic)
-        c.pending.add("UBL")
-        self._stop(cic, "t12", "t13")
-        c.pending.discard("BLO")
-        self._send(IsupMessage("UBL", cic, {}))
-        self._start(cic, "t14", now)
-        self._start(cic, "t15", now)
+        c.pending.add(name)
+        self._stop(cic, *opposite_timers)
+        c.pending.discard(opposite)
+        self._send(IsupMessage(name, cic, {}))
+        for timer in timers:
+            self._start(cic, timer, now)
         return []
 
     def reset(self, cic, now=0.0):
