@@ -1,5 +1,5 @@
 """The Cython-compiled copies of hot pure-Python modules: used when built and fresh, never when stale, and
-the source alone passes the PRI and SS7 tests (PYCC_PURE=1)."""
+the source alone passes the PRI, SS7, engine and simulation tests (PYCC_PURE=1)."""
 import importlib
 import os
 import subprocess
@@ -14,21 +14,23 @@ from pycallcenter import _compiled
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _built(name):
+def _build_of(name):
+    """Return the path of name's compiled copy in this tree, or None."""
     folder = ROOT / Path(*name.split(".")[:-1])
-    return any(folder.glob(name.rpartition(".")[2] + ".cpython-*.so"))
+    return next(folder.glob(name.rpartition(".")[2] + ".cpython-*.so"), None)
 
 
 @pytest.mark.parametrize("name", _compiled.MODULES)
 def test_built_module_is_the_one_imported(name):
     module = importlib.import_module(name)
-    source = Path(module.__file__).parent / (name.rpartition(".")[2] + ".py")
+    source = ROOT / Path(*name.split(".")[:-1]) / (name.rpartition(".")[2] + ".py")
+    build = _build_of(name)
     if _compiled.pure_requested():
         assert not _compiled.is_compiled(module)
-    elif not _built(name):
+    elif build is None:
         pytest.skip(f"{name} has no compiled copy in this tree (run make native)")
-    elif os.path.getmtime(module.__file__) < os.path.getmtime(source):
-        assert not _compiled.is_compiled(module)
+    elif os.path.getmtime(build) < os.path.getmtime(source):
+        assert not _compiled.is_compiled(module), f"{name}: a stale build was imported"
     else:
         assert _compiled.is_compiled(module), f"{name} was built but the source was imported"
 
@@ -77,15 +79,27 @@ def test_finder_prefers_source_when_stale_or_asked(tmp_path, stale, pure, expect
     assert out.stdout.strip() == expected
 
 
+def _passes_from_source(tests):
+    """Run the given test files in a fresh interpreter with every compiled module taken from its .py."""
+    env = dict(os.environ, PYCC_PURE="1")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
+                         env=env, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+
+
 def test_protocol_suites_pass_from_source():
     """The reference is the source: the PRI tests (libpri peer included) and the SS7 unit tests pass with
     every compiled module imported from its .py (the libss7 and tshark runs are left to the compiled pass)."""
-    env = dict(os.environ, PYCC_PURE="1")
     tests = sorted(str(p) for p in (ROOT / "tests").glob("test_isdn_*.py")
                    if p.name not in ("test_isdn_tshark.py", "test_isdn_decode_cli.py"))
     tests += sorted(str(p) for p in (ROOT / "tests").glob("test_ss7_*.py")
                     if p.name not in ("test_ss7_libss7.py", "test_ss7_tshark.py"))
     assert len(tests) > 10
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
-                         env=env, cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    _passes_from_source(tests)
+
+
+def test_engine_and_simulation_tests_pass_from_source():
+    """The engine and the simulation are compiled too; their tests pass from source as well."""
+    assert {"pycallcenter.engine.engine", "pycallcenter.sim.agents"} <= set(_compiled.MODULES)
+    _passes_from_source([str(ROOT / "tests" / name)
+                         for name in ("test_engine.py", "test_recording.py", "test_sim.py", "test_demo.py")])
