@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Reference peers and tools the tests, benchmarks and demo use; the runtime needs none of the GPL ones.
 DEB_PACKAGES := build-essential libspandsp-dev dahdi-linux dahdi-dkms libpri-dev libss7-dev tshark espeak-ng sox imagemagick libtiff-tools ghostscript chromium postgresql
-NATIVE_SOURCES := $(wildcard _native/*.pyx _native/*.pxd _native/src/*.c _native/include/*.h drivers/_cffi_*.py drivers/*/_cffi_*.py pycallcenter/*/_cffi_*.py pycallcenter/*/*.pxd) pycallcenter/_compiled.py $(shell sed -n "s/^    \"\(pycallcenter[.a-z_0-9]*\)\",$$/\1/p" pycallcenter/_compiled.py | tr . / | sed "s/$$/.py/")
+NATIVE_SOURCES := $(wildcard _native/*.pyx _native/*.pxd _native/src/*.c _native/include/*.h drivers/_cffi_*.py drivers/*/_cffi_*.py pycallcenter/*/_cffi_*.py pycallcenter/*/*.pxd) pycallcenter/_compiled.py $(COMPILED_SOURCES)
+# The plain-Python modules setup.py also compiles with Cython (listed in pycallcenter/_compiled.py).
+COMPILED_SOURCES := $(shell $(PYTHON) -c "exec(open('pycallcenter/_compiled.py').read()); print(' '.join(m.replace('.', '/') + '.py' for m in MODULES))")
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
 .PHONY: test demo bench fuzz soak talkoff sysdeps venv native clean
