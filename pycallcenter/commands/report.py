@@ -61,7 +61,7 @@ def run(args):
     interval = parse_interval(args.interval)
     start = parse_when(args.start) if args.start else None
     end = parse_when(args.end) if args.end else None
-    store = open_store(args.db)
+    store = open_store(args.db, create=False)
     try:
         source, rows = interval_rows(store, start, end, interval, sl_seconds=args.sl, queue=args.queue)
     finally:

@@ -63,7 +63,7 @@ def run(args):
     if args.db:
         from pycallcenter.storage import open_store
 
-        store = open_store(args.db)
+        store = open_store(args.db, create=False)
         try:
             statuses = list(store.live_status().values())
         finally:

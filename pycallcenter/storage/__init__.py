@@ -17,8 +17,12 @@ def is_dsn(target):
     return t.startswith(("postgresql://", "postgres://")) or ("=" in t and ("dbname" in t or "host" in t))
 
 
-def open_store(target, appliance="local", **options):
-    """Return a Store for a DSN/URL (PostgreSQL) or a path (SQLite file, or a folder holding one)."""
+def open_store(target, appliance="local", create=True, **options):
+    """Return a Store for a DSN/URL (PostgreSQL) or a path (SQLite file, or a folder holding one).
+
+    With ``create=False`` (readers such as ``report`` and ``status``) a missing SQLite file is a
+    FileNotFoundError naming it, so a mistyped path never leaves an empty database behind.
+    """
     if is_dsn(target):
         from pycallcenter.storage.postgres import PostgresStore
 
@@ -26,6 +30,8 @@ def open_store(target, appliance="local", **options):
     path = os.fspath(target)
     if path != ":memory:" and (os.path.isdir(path) or path.endswith(os.sep) or not os.path.splitext(path)[1]):
         path = os.path.join(path, DB_NAME)
+    if not create and path != ":memory:" and not os.path.isfile(path):
+        raise FileNotFoundError(f"no database at {path} (`pycallcenter run` or `demo` writes one there)")
     return SqliteStore(path, appliance=appliance, **options)
 
 
