@@ -12,6 +12,11 @@ TOML form (the dict form has the same keys under "queue"/"agent" lists)::
     announce_every = 30
     hours = "08:00-18:00"         # time-of-day routing; closed_target = "voicemail"
 
+    [service_level]               # one definition for the wallboard, metrics and reports
+    seconds = 20                  # answered within (a queue may set its own sl_seconds)
+    mode = "offered"              # offered | answered | exclude_short
+    short_abandon = 5             # abandons sooner than this are short (a queue may set its own)
+
     [[agent]]
     name = "alice"
     contact = "channel/32"        # FXS port, or "trunk/number" for a remote agent
@@ -22,6 +27,7 @@ TOML form (the dict form has the same keys under "queue"/"agent" lists)::
 import tomllib
 
 from pycallcenter.acd.core import Acd, Queue
+from pycallcenter.acd.stats import ServiceLevel
 from pycallcenter.errors import ConfigError
 
 _QUEUE_KEYS = {f for f in Queue.__dataclass_fields__ if f not in (
@@ -48,7 +54,13 @@ def _hours(text):
 
 def build_acd(config, now=0.0, seed=1):
     """Return an Acd with the config's queues and agents (agents with login=true logged in at now)."""
-    acd = Acd(seed)
+    level = None
+    if "service_level" in config:
+        try:
+            level = ServiceLevel.from_config(config["service_level"])
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    acd = Acd(seed, service_level=level)
     for q in config.get("queue", config.get("queues", [])):
         bad = set(q) - _QUEUE_KEYS
         if bad or "name" not in q:

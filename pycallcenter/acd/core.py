@@ -18,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
+from pycallcenter.acd.stats import ServiceLevel
 from pycallcenter.acd.strategies import pick
 from pycallcenter.errors import PyCallCenterError
 
@@ -134,8 +135,8 @@ class Queue:
     announce_every: Optional[float] = None
     join_empty: str = "loggedin"  # always | loggedin (some member logged in) | ready (some not paused)
     leave_empty: bool = False  # waiting calls leave when the join rule stops holding
-    sl_seconds: float = 20.0
-    short_abandon: float = 5.0
+    sl_seconds: Optional[float] = None  # service level target and short abandon for this queue (None:
+    short_abandon: Optional[float] = None  # the ACD's service_level); the mode is the ACD's for every queue
     auto_pause_after: int = 0  # pause an agent after this many unanswered offers in a row (0: never)
     sticky_window: float = 0.0  # seconds a caller's last agent is preferred (strategy 'sticky')
     progressive_step: float = 5.0  # seconds between extra agents (strategy 'ring_progressively')
@@ -165,7 +166,9 @@ MULTI_RING = ("ring_all", "ring_progressively")
 class Acd:
     """The automatic call distributor. Add queues and agents, then send commands; read decisions."""
 
-    def __init__(self, seed=1):
+    def __init__(self, seed=1, service_level=None):
+        self.service_level = service_level or ServiceLevel()  # the centre's definition (see level())
+        self._sl_logged: dict = {}  # queue -> the ServiceLevel last written to the queue log
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
         self.calls: dict[str, QCall] = {}
@@ -211,6 +214,32 @@ class Acd:
         a.queues[queue] = int(penalty)
         if a.available:
             q.available[agent] = None
+
+    def set_service_level(self, level, now):
+        """Change the centre's service level definition from now on (a ServiceLevel); return decisions."""
+        self._set_now(now)
+        self.service_level = level
+        for name in list(self._sl_logged):
+            self._log_level(self.queues[name])
+        return self._take()
+
+    def level(self, queue):
+        """Return the ServiceLevel that applies to a queue: the ACD's, with the queue's own target and
+        short-abandon seconds when it sets them."""
+        q = self._queue(queue)
+        sl = self.service_level
+        if q.sl_seconds is None and q.short_abandon is None:
+            return sl
+        return ServiceLevel(sl.seconds if q.sl_seconds is None else float(q.sl_seconds), sl.mode,
+                            sl.short_abandon if q.short_abandon is None else float(q.short_abandon))
+
+    def _log_level(self, q):
+        # reports recomputed from the queue log read the definition from here, so they agree with
+        # the live counters without being told the configuration
+        level = self.level(q.name)
+        if self._sl_logged.get(q.name) != level:
+            self._sl_logged[q.name] = level
+            self._log("SLCONFIG", queue=q.name, **level.as_dict())
 
     # --- lookups ---------------------------------------------------------------------------------
     def _queue(self, name):
@@ -423,12 +452,14 @@ class Acd:
             self._enter(c, q, transferred=True)
         elif attended:
             qname = c.queue
+            self._log_level(self.queues[qname])
             self._log("ENTER", c.id, qname, caller=c.caller or "-", priority=c.priority, transferred=1)
             self._count(self.queues[qname], "offered")
             c.entered = self.now
             self._connect(c, dest, "CONNECT")
         else:
             qname = c.queue
+            self._log_level(self.queues[qname])
             self._log("ENTER", c.id, qname, caller=c.caller or "-", priority=c.priority, transferred=1)
             self._count(self.queues[qname], "offered")
             c.entered, c.state = self.now, WAITING
@@ -474,7 +505,7 @@ class Acd:
             self._log("ABANDON", c.id, q.name, wait=round(wait, 3))
             self._count(q, "abandoned")
             self._count(q, "abandon_delay", wait)
-            if wait < q.short_abandon:
+            if self.level(q.name).is_short(wait):
                 self._count(q, "short_abandoned")
             self._remove(c)
         self._dispatch_all()
@@ -605,12 +636,14 @@ class Acd:
             s = self.agents[n].state
             states[s] = states.get(s, 0) + 1
         t = q.today
-        offered = t.get("offered", 0)
-        done = t.get("answered", 0) + t.get("abandoned", 0)
+        level = self.level(queue)
+        offered, answered = t.get("offered", 0), t.get("answered", 0)
         return {"queue": queue, "waiting": len(q.calls), "longest_wait": max(waits, default=0.0),
-                "agents": states, "offered": offered, "answered": t.get("answered", 0),
-                "abandoned": t.get("abandoned", 0),
-                "service_level": t.get("answered_in_sl", 0) / done if done else None}
+                "agents": states, "offered": offered, "answered": answered,
+                "abandoned": t.get("abandoned", 0), "short_abandoned": t.get("short_abandoned", 0),
+                "answered_in_sl": t.get("answered_in_sl", 0),
+                "service_level": level.of(t.get("answered_in_sl", 0), offered, answered, t.get("short_abandoned", 0)),
+                "sl_seconds": level.seconds, "sl_mode": level.mode, "short_abandon": level.short_abandon}
 
     def agent_realtime(self, agent, now):
         """Return the wallboard view of an agent: state, pause reason, seconds in state, calls, talk time, call."""
@@ -657,6 +690,7 @@ class Acd:
         self.calls[c.id] = c
         q.calls[c.id] = c
         self._push(q, c)
+        self._log_level(q)
         self._log("ENTER", c.id, q.name, caller=c.caller or "-", priority=c.priority, transferred=int(transferred))
         self._count(q, "offered")
         if q.max_wait is not None:
@@ -768,7 +802,7 @@ class Acd:
         self._log(event, c.id, q.name, a.name, wait=round(wait, 3))
         self._count(q, "answered")
         self._count(q, "wait", wait)
-        if wait <= q.sl_seconds:
+        if self.level(q.name).in_target(wait):
             self._count(q, "answered_in_sl")
         self._emit("connect", c.id, a.name, {"queue": q.name, "wait": wait, "callback": c.callback,
                                              "data": c.data})
