@@ -6,7 +6,7 @@ column frequency, e.g. F5 + F#6 = 698.5 + 1480 Hz) must be accepted by Q.24; suc
 """
 import pytest
 
-from talkoff_corpus import as_channels, count_false, count_false_spandsp, have_tools, music, speech
+from talkoff_corpus import as_channels, count_false, count_false_spandsp, have_tools, music_like, speech
 from pycallcenter.dsp.dtmf import DtmfDetector
 
 pytestmark = pytest.mark.skipif(have_tools() is not None, reason=f"talk-off corpus needs espeak-ng and sox ({have_tools()})")
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(have_tools() is not None, reason=f"talk-off corp
 
 def test_talkoff_short_speech_and_music():
     x = as_channels(speech(75, seed=7), 15)
-    y = as_channels(music(15, seed=8), 15)
+    y = as_channels(music_like(15, seed=8), 15)
     assert count_false(x, DtmfDetector) == (0, 0)
     assert count_false(y, DtmfDetector)[0] == 0
 
@@ -22,7 +22,7 @@ def test_talkoff_short_speech_and_music():
 @pytest.mark.talkoff
 def test_talkoff_one_hour(spandsp):
     sp = as_channels(speech(3600, seed=0), 60)
-    mu = as_channels(music(900, seed=1), 60)
+    mu = as_channels(music_like(900, seed=1), 60)
     (ours_sp, gen_sp), (ours_mu, gen_mu) = count_false(sp, DtmfDetector), count_false(mu, DtmfDetector)
     ref_sp, ref_mu = count_false_spandsp(sp, spandsp), count_false_spandsp(mu, spandsp)
     print(f"\ntalk-off: speech {sp.size / 8000 / 60:.0f} min: ours {ours_sp} false (+{gen_sp} genuine pairs), "

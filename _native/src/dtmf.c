@@ -121,10 +121,10 @@ long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
 
 /* Four Goertzel recursions (one block, four frequencies) over a segment, states held in registers. The order
  * s = c*s1 + (wy - s2) keeps the loop-carried chain to one multiply and one add. `e` (may be NULL) also sums
- * the windowed energy. */
+ * the windowed energy of both bands (y, then the high band hi). */
 static inline __attribute__((always_inline)) void goertzel4(v8 *restrict s1p, v8 *restrict s2p, const float *c,
-                                                           const float *restrict w, const v8 *restrict y, int len,
-                                                           v8 *restrict e)
+                                                           const float *restrict w, const v8 *restrict y,
+                                                           const v8 *restrict hi, int len, v8 *restrict e)
 {
     v8 a0 = s1p[0], a1 = s1p[1], a2 = s1p[2], a3 = s1p[3];
     v8 b0 = s2p[0], b1 = s2p[1], b2 = s2p[2], b3 = s2p[3];
@@ -134,6 +134,9 @@ static inline __attribute__((always_inline)) void goertzel4(v8 *restrict s1p, v8
         v8 wy = w[i] * y[i];
         if (e) {
             v8 sq = wy * wy;
+            en = en + sq;
+            v8 wh = w[i] * hi[i];
+            sq = wh * wh;
             en = en + sq;
         }
         v8 t0 = wy - b0, t1 = wy - b1, t2 = wy - b2, t3 = wy - b3;
@@ -156,7 +159,7 @@ static inline __attribute__((always_inline)) void goertzel4(v8 *restrict s1p, v8
 /* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over one segment
  * (a stretch of samples inside one half-block), in passes of four frequencies so nothing spills. */
 __attribute__((target_clones("avx2", "default")))
-static void segment(v8 *restrict g, const v8 *restrict x, v8 *restrict ybuf, int len, const float *w1,
+static void segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, int len, const float *w1,
                     const float *w0, int p1, const pycc_dtmf_tables_t *tb)
 {
     const int p0 = 1 - p1;
@@ -195,10 +198,10 @@ static void segment(v8 *restrict g, const v8 *restrict x, v8 *restrict ybuf, int
         g[4] = y1a; g[5] = y1b; g[6] = y2a; g[7] = y2b;
         y = ybuf;
     }
-    goertzel4(g + GS_S1(p1), g + GS_S2(p1), tb->coef, w1, y, len, g + GS_EN(p1));
-    goertzel4(g + GS_S1(p1) + 4, g + GS_S2(p1) + 4, tb->coef + 4, w1, y, len, NULL);
-    goertzel4(g + GS_S1(p0), g + GS_S2(p0), tb->coef, w0, y, len, g + GS_EN(p0));
-    goertzel4(g + GS_S1(p0) + 4, g + GS_S2(p0) + 4, tb->coef + 4, w0, y, len, NULL);
+    goertzel4(g + GS_S1(p1), g + GS_S2(p1), tb->coef, w1, y, hi, len, g + GS_EN(p1));
+    goertzel4(g + GS_S1(p1) + 4, g + GS_S2(p1) + 4, tb->coef + 4, w1, y, hi, len, NULL);
+    goertzel4(g + GS_S1(p0), g + GS_S2(p0), tb->coef, w0, y, hi, len, g + GS_EN(p0));
+    goertzel4(g + GS_S1(p0) + 4, g + GS_S2(p0) + 4, tb->coef + 4, w0, y, hi, len, NULL);
 }
 
 static const char DIGITS[] = "123A456B789C*0#D";
@@ -446,9 +449,11 @@ static void transpose(v8 *xb, const int16_t *const *src, long S)
 }
 
 /* Half-band decimation to 4 kHz. ext holds FIR-1 older samples then S new ones; an output is due at every odd
- * input sample (first_odd: whether ext's first new sample is odd). Returns the outputs written. */
+ * input sample (first_odd: whether ext's first new sample is odd). hi gets the high band (2-4 kHz) at the same
+ * instants: the centre sample minus the low band. Returns the outputs written. */
 __attribute__((target_clones("avx2", "default")))
-static long decimate(v8 *restrict out, const v8 *restrict ext, long S, int first_odd, const float *hb)
+static long decimate(v8 *restrict out, v8 *restrict hi, const v8 *restrict ext, long S, int first_odd,
+                     const float *hb)
 {
     const float h0 = hb[0], h1 = hb[1], h2 = hb[2], h3 = hb[3];
     long n = 0;
@@ -466,7 +471,9 @@ static long decimate(v8 *restrict out, const v8 *restrict ext, long S, int first
         a = h3 * a;
         acc = acc + a;
         a = 0.5f * x[7];
-        out[n++] = acc + a;
+        acc = acc + a;
+        hi[n] = x[7] - acc;
+        out[n++] = acc;
     }
     return n;
 }
@@ -479,7 +486,7 @@ static int ensure(pycc_dtmf_t *s, long samples)
     free(s->zeros);
     if (!s->ybuf)
         s->ybuf = alloc32(sizeof(v8) * H);
-    s->xbuf = alloc32(sizeof(v8) * (FIR - 1 + samples + samples / 2 + 1));
+    s->xbuf = alloc32(sizeof(v8) * (FIR - 1 + samples + 2 * (samples / 2 + 1)));
     s->zeros = calloc(samples, sizeof(int16_t));
     if (!s->xbuf || !s->ybuf || !s->zeros) {
         s->cap = 0;
@@ -524,10 +531,10 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             }
         }
         v8 *g = s->gs + (long) gi * GS_SIZE;
-        v8 *ext = s->xbuf, *dec = s->xbuf + FIR - 1 + S;
+        v8 *ext = s->xbuf, *dec = s->xbuf + FIR - 1 + S, *hi = dec + S / 2 + 1;
         for (int j = 0; j < FIR - 1; j++)
             ext[j] = g[GS_HIST(j)];
-        long nd = decimate(dec, ext, S, (int) (s->t & 1), s->tb.halfband);
+        long nd = decimate(dec, hi, ext, S, (int) (s->t & 1), s->tb.halfband);
         for (int j = 0; j < FIR - 1; j++)
             g[GS_HIST(j)] = ext[S + j];
         int64_t t = s->t / 2; /* decimated samples so far: one per odd input sample */
@@ -539,7 +546,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             if (len > nd - i)
                 len = nd - i;
             int p1 = (int) (k1 & 1);
-            segment(g, dec + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
+            segment(g, dec + i, hi + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
             i += len;
             t += len;
             if (ph + len == H) {

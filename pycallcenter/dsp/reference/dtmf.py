@@ -283,7 +283,8 @@ class DtmfDetector:
             a = h[:, 8 + 2 * j] + h[:, 6 - 2 * j]
             a = hb[j] * a
             acc = a if acc is None else acc + a
-        return acc + F32(0.5) * h[:, 7]
+        lp = acc + F32(0.5) * h[:, 7]
+        return lp, h[:, 7] - lp  # the high band (2-4 kHz) is what the half-band filter took away
 
     def process(self, block):
         """Return the list of DtmfEvents produced by one (channels, samples) or 1-D int16 block."""
@@ -299,7 +300,7 @@ class DtmfDetector:
             self.t_in += 1
             if self.t_in % 2:  # input sample t = t_in - 1 is even: no decimated output
                 continue
-            y = self._decimate()
+            y, hi = self._decimate()
             # the guard keeps the notches' decay out of subnormal floats (slow on x86); far below one int16 step
             y = self._notch(y + DENORMAL_GUARD) if tb["dialtone"] else y
             k1, ph = divmod(self.t, H)
@@ -307,7 +308,11 @@ class DtmfDetector:
             wy = np.empty((self.channels, 2), F32)
             wy[:, p1] = win[ph] * y
             wy[:, 1 - p1] = win[ph + H] * y
+            wh = np.empty((self.channels, 2), F32)
+            wh[:, p1] = win[ph] * hi
+            wh[:, 1 - p1] = win[ph + H] * hi
             self.en = self.en + wy * wy
+            self.en = self.en + wh * wh  # purity is a share of the whole 0-4 kHz band, not of the decimated one
             t = wy[:, :, None] - self.s2  # this order keeps the native loop-carried chain short
             s = coef * self.s1
             s = s + t
