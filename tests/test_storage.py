@@ -159,6 +159,7 @@ def _phone_call(eng, far, tmp_path, record=True):
             ivr.stop_recording(rec)
         await ivr.wait(0.2)
         await ivr.hangup()
+        ivr.set("after", "hangup")  # what a script concludes after the line dropped is in the CDR
 
     eng.router = lambda leg: script
     eng.recordings_dir = str(tmp_path / "rec")
@@ -166,6 +167,7 @@ def _phone_call(eng, far, tmp_path, record=True):
     far["alice"].off_hook()
     eng.run(seconds=3, until=lambda: ended)
     assert ended, "the call did not end"
+    eng.run(seconds=0.1)  # the CDR goes out on the tick after the script finished
     return ended[0]
 
 
@@ -178,7 +180,8 @@ def test_cdr_writer_writes_one_row_per_ended_call(store, tmp_path):
     r = rows[0]
     assert r["call_id"] == call.id and r["tech"] == "fxs" and r["channels"] == "1" and r["direction"] == "in"
     assert r["disposition"] == "ANSWERED" and r["cause"] == 16 and r["queue"] == "support"
-    assert r["vars"] == {"account": "1234"}
+    assert r["vars"] == {"account": "1234", "after": "hangup"} and r["outcome"] == "ivr_only"
+    assert r["trunk"] == call.caller_leg.adapter.name
     assert r["start_s"] <= r["answer_s"] < r["end_s"]
     assert r["duration"] == pytest.approx(r["end_s"] - r["start_s"], abs=1e-3)
     assert r["billsec"] == pytest.approx(r["end_s"] - r["answer_s"], abs=1e-3) and r["billsec"] >= 0.7

@@ -19,9 +19,24 @@ class Store:
         self.conn = conn
         self.appliance = appliance
         self._batch = None
-        for stmt in schema.ddl(self.dialect):
+        existing = {t: self._columns_of(t) for t in schema.TABLES}
+        existing = {t: cols for t, cols in existing.items() if cols is not None}
+        for stmt in schema.ddl(self.dialect) + schema.migrations(self.dialect, existing):
             self._execute(stmt)
         self.conn.commit()
+
+    def _columns_of(self, table):
+        """Return the set of a table's column names, or None when the table does not exist yet."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM {table} LIMIT 0")
+        except Exception:  # noqa: BLE001 - each driver names a missing table its own way
+            self.conn.rollback()  # PostgreSQL aborts the transaction on the error
+            cur.close()
+            return None
+        names = {d[0] for d in cur.description}
+        cur.close()
+        return names
 
     # --- writing ---------------------------------------------------------------------------------
     @contextmanager

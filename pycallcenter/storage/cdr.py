@@ -1,13 +1,21 @@
 """CDRs: one row per ended call, written by an engine listener in the same transaction as the
 queue-log and recording rows that are ready at that moment, so a call that ended is all there or
-not there at all."""
+not there at all.
+
+A CDR is written once the call has ended *and* its scripts have finished: what a script concludes
+after the line drops (a fax received, a message left) is part of the call's outcome. Each call gets
+exactly one CDR, however many times the writer is registered as a listener.
+"""
 import datetime as _dt
 import os
 import re
 import time
+from collections import OrderedDict
 
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
+from pycallcenter.engine.scheduler import Op
+from pycallcenter.storage.outcome import Trail, outcome
 
 _REC_NAME = re.compile(r"(?:^|_)(C\d+)_(L\d+)\.\w+$")
 
@@ -50,14 +58,16 @@ def recording_call(path):
     return (m.group(1), m.group(2)) if m else (None, None)
 
 
-def cdr_row(call, clock):
-    """Return the cdr table row for an ended call."""
+def cdr_row(call, clock, trail=None):
+    """Return the cdr table row for an ended call (trail: its queue-log Trail, when it was queued)."""
     first = call.caller_leg
     answers = [leg.answered_at for leg in call.legs if leg.answered_at is not None]
     start = clock.seconds(call.started)
     end = clock.seconds(call.ended)
     answer = clock.seconds(min(answers)) if answers else None
     techs = list(dict.fromkeys(leg.tech for leg in call.legs))
+    adapter = getattr(first, "adapter", None) if first else None
+    queued = trail is not None and trail.entered is not None
     return {
         "call_id": call.id, "start_time": clock.iso(start), "answer_time": clock.iso(answer),
         "end_time": clock.iso(end), "start_s": start, "answer_s": answer, "end_s": end,
@@ -67,7 +77,14 @@ def cdr_row(call, clock):
         "duration": round(end - start, 3) if end is not None else None,
         "billsec": round(end - answer, 3) if answer is not None and end is not None else 0.0,
         "cause": first.cause if first else None, "disposition": disposition(call),
-        "queue": call.queue, "agent": call.agent, "vars": dict(call.vars), "recordings": [],
+        "queue": (trail.queue if trail is not None and trail.queue else call.queue),
+        "agent": call.agent or (trail.agent if trail is not None else None),
+        "vars": dict(call.vars), "recordings": [],
+        "outcome": outcome(call, trail), "trunk": getattr(adapter, "name", None),
+        "queued_time": clock.iso(trail.entered) if queued else None,
+        "queue_wait": trail.wait if queued else None,
+        "talk": round(trail.talk, 3) if queued and trail.agent else None,
+        "hold": round(trail.hold, 3) if queued and trail.agent else None,
     }
 
 
@@ -88,23 +105,35 @@ class QueueLogFeed:
 
 
 class CdrWriter:
-    """Engine listener: on each ended call, commit its CDR plus pending queue-log and recording rows.
+    """Engine listener: for each ended call, commit its CDR plus pending queue-log and recording rows.
 
-    ``flush()`` commits pending queue-log and recording rows that no call end has carried yet (agent
-    logins, pauses); `pycallcenter run` calls it every second.
+    The CDR goes out once the call's scripts have finished (a short task checks every tick while
+    some call waits; when the engine closes, everything waiting is written), or ``settle`` board
+    seconds after the call ended if a script lingers. ``flush()`` also commits queue-log and recording
+    rows that no call end has carried yet (agent logins, pauses); `pycallcenter run` calls it every
+    second.
     """
 
-    def __init__(self, store, engine, acd=None, epoch=None, on_written=None):
+    def __init__(self, store, engine, acd=None, epoch=None, on_written=None, settle=60.0):
+        if any(isinstance(listener, CdrWriter) for listener in engine.listeners):
+            raise ValueError("this engine already has a CdrWriter: a second one would write every CDR twice")
         self.store = store
         self.engine = engine
-        self.clock = Clock(engine.now, epoch)
+        # the engine knows the wall-clock time of its sample 0 when it has one
+        self.clock = Clock(engine.now, epoch if epoch is not None else getattr(engine, "epoch", None))
         self.feeds = [QueueLogFeed(acd, self.clock)] if acd is not None else []
+        self.settle = settle
         self._recs_done = 0
         self.on_written = on_written  # fn(call id) after the CDR is committed
         self.written = 0
         self.failures = 0
         self.last_error = None
         self._backlog = []  # (call id or None, [(table, rows)]) not yet committed
+        self._ended = OrderedDict()  # call id -> ended Call whose CDR is not built yet
+        self._done = OrderedDict()  # ids of the latest calls handed to the store (a repeat is ignored)
+        self._trails = {}  # call id -> Trail from the queue log
+        self._qrows = []  # queue_log rows read and not yet committed
+        self._task = None  # the settle task while calls wait for their scripts
         engine.listeners.append(self)
 
     def add_acd(self, acd):
@@ -124,30 +153,78 @@ class CdrWriter:
         return rows
 
     def on_call_ended(self, call):
-        """Write the call's CDR (and whatever queue-log/recording rows are pending) in one transaction."""
-        row = cdr_row(call, self.clock)
-        recs = self._recording_rows()
-        for r in recs:
-            if r["call_id"] == call.id:
-                r["queue"], r["agent"] = call.queue, call.agent
-                row["recordings"].append(r["path"])
-        self._backlog.append((call.id, [("cdr", [row])] + self._pending(recs)))
-        self._drain()
+        """Take note of an ended call; its CDR is written when its scripts have finished."""
+        if call.id in self._ended or call.id in self._done:
+            return  # the same writer registered twice: the call already has its CDR (or will)
+        self._ended[call.id] = call
+        self._write_ready()
+        scheduler = getattr(self.engine, "scheduler", None)
+        if self._ended and scheduler is not None and (self._task is None or self._task.finished):
+            self._task = scheduler.spawn(self._settle(), "cdr:settle", self.engine.now)
+
+    async def _settle(self):
+        try:
+            await _Settle(self)
+        finally:
+            # the engine closes (it kills its tasks): scripts are gone, what waits is complete
+            if self._ended:
+                self._write_ready(everything=True)
 
     def flush(self):
-        """Commit queue-log and recording rows not yet written (and retry a backlog); return True when
-        nothing is left waiting."""
+        """Write the CDRs that are ready, commit queue-log and recording rows not yet written (and retry
+        a backlog); return True when nothing is left waiting for the database."""
+        self._write_ready()
         batch = self._pending(self._recording_rows())
         if batch:
             self._backlog.append((None, batch))
         return self._drain()
 
-    def _pending(self, recs):
-        batch = [("recordings", recs)] if recs else []
+    def _write_ready(self, everything=False):
+        scheduler = getattr(self.engine, "scheduler", None)
+        busy = set()
+        if scheduler is not None and not everything:  # tasks are named "CALLID:script"
+            busy = {t.name.split(":", 1)[0] for t in scheduler.tasks.values() if not t.finished}
+        limit = self.engine.now - int(self.settle * SAMPLE_RATE)
+        ready = [c for cid, c in self._ended.items() if cid not in busy or c.ended <= limit]
+        if not ready:
+            return
+        self._read_queue_log()
+        for call in ready:
+            del self._ended[call.id]
+            self._write(call)
+        self._drain()
+
+    def _write(self, call):
+        row = cdr_row(call, self.clock, self._trails.pop(call.id, None))
+        recs = self._recording_rows()
+        for r in recs:
+            if r["call_id"] == call.id:
+                r["queue"], r["agent"] = row["queue"], row["agent"]
+                row["recordings"].append(r["path"])
+        self._backlog.append((call.id, [("cdr", [row])] + self._pending(recs)))
+        self._done[call.id] = None
+        while len(self._done) > 4096:
+            self._done.popitem(last=False)
+
+    def _read_queue_log(self):
         for feed in self.feeds:
             rows = feed.pending()
-            if rows:
-                batch.append(("queue_log", rows))
+            for r in rows:
+                trail = self._trails.get(r["call_id"])
+                if trail is None and r["event"] in ("ENTER", "JOINREFUSED") and r["call_id"] not in self._done:
+                    # a call's story starts when it meets a queue; later lines (wrap-up after the
+                    # CDR went out) start nothing
+                    trail = self._trails[r["call_id"]] = Trail()
+                if trail is not None:
+                    trail.feed(r["event"], r["time"], r["queue"], r["agent"], r["data"])
+            self._qrows.extend(rows)
+
+    def _pending(self, recs):
+        batch = [("recordings", recs)] if recs else []
+        self._read_queue_log()
+        if self._qrows:
+            batch.append(("queue_log", self._qrows))
+            self._qrows = []
         return batch
 
     def _drain(self):
@@ -175,3 +252,15 @@ class CdrWriter:
     def backlog(self):
         """Return the number of transactions waiting for the database."""
         return len(self._backlog)
+
+
+class _Settle(Op):
+    """Runs while ended calls wait for their scripts: writes their CDRs as they become ready."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def poll(self, now):
+        self.writer._write_ready()
+        if not self.writer._ended:
+            self.finish()

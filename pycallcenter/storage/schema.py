@@ -13,6 +13,10 @@ TABLES = {
         ("caller", "text"), ("caller_name", "text"), ("called", "text"), ("channels", "text"), ("tech", "text"),
         ("direction", "text"), ("duration", "real"), ("billsec", "real"), ("cause", "int"),
         ("disposition", "text"), ("queue", "text"), ("agent", "text"), ("vars", "json"), ("recordings", "json"),
+        # added later (databases made before get them through migrations()): what the call came to,
+        # the trunk group it came in on, and its last queue visit from the queue log
+        ("outcome", "text"), ("trunk", "text"), ("queued_time", "text"), ("queue_wait", "real"),
+        ("talk", "real"), ("hold", "real"), ("acw", "real"),
     ],
     "queue_log": [
         ("id", "key"), ("appliance", "text"), ("time", "real"), ("iso", "text"), ("call_id", "text"),
@@ -62,6 +66,21 @@ def ddl(dialect):
         out.append(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
     for table, cols in INDEXES:
         out.append(f"CREATE INDEX IF NOT EXISTS {table}_{'_'.join(cols)} ON {table} ({', '.join(cols)})")
+    return out
+
+
+def migrations(dialect, existing):
+    """Return the ALTER TABLE statements that add the columns a database made by an older schema lacks;
+    existing is {table: set of its column names} (tables not in it are new and already complete)."""
+    types = _TYPES[dialect]
+    out = []
+    for table, cols in TABLES.items():
+        have = existing.get(table)
+        if have is None:
+            continue
+        for name, kind in cols:
+            if name not in have:
+                out.append(f"ALTER TABLE {table} ADD COLUMN {name} {types[kind]}")
     return out
 
 
