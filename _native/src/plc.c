@@ -1,0 +1,234 @@
+/* G.711 Appendix I packet-loss concealment, batched over channels.
+ *
+ * pycallcenter/dsp/reference/plc.py is the specification (it explains each step); this file reproduces it
+ * sample for sample: integer Q15 weights with arithmetic shifts, and a pitch choice that compares exact
+ * integer correlations normalised in IEEE double, so no compiler contraction can change a result.
+ * The history is a 512-sample ring per channel so that a received frame costs two short copies.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pycc_plc.h"
+
+#define FRAME PYCC_PLC_FRAME
+#define DELAY PYCC_PLC_DELAY
+#define PITCH_MIN 40
+#define PITCH_MAX 120
+#define HISTORY (3 * PITCH_MAX + DELAY)
+#define CORR_LEN 160
+#define CORR_MIN_POWER 250
+#define END_OLA_STEP 32
+#define FADE_SAMPLES (5 * FRAME)
+#define MAX_PERIODS 3
+#define MAX_ERASED (FADE_SAMPLES / FRAME + 2)
+#define RING 512
+#define RING_MASK (RING - 1)
+
+typedef struct {
+    int16_t ring[RING];
+    int16_t buf[HISTORY]; /* history frozen when the loss began, its tail smoothed into a loop */
+    unsigned w;           /* ring write position (total samples written, modulo 2^32) */
+    int erased, pitch, overlap, blen, offset;
+} chan_t;
+
+struct pycc_plc {
+    int channels;
+    chan_t *ch;
+};
+
+static void chan_reset(chan_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->pitch = PITCH_MIN;
+    c->overlap = PITCH_MIN / 4;
+}
+
+pycc_plc_t *pycc_plc_new(int channels)
+{
+    pycc_plc_t *s = malloc(sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->channels = channels;
+    s->ch = malloc(sizeof(chan_t) * (size_t) channels);
+    if (s->ch == NULL) {
+        free(s);
+        return NULL;
+    }
+    for (int i = 0; i < channels; i++)
+        chan_reset(&s->ch[i]);
+    return s;
+}
+
+void pycc_plc_free(pycc_plc_t *s)
+{
+    if (s != NULL) {
+        free(s->ch);
+        free(s);
+    }
+}
+
+void pycc_plc_reset(pycc_plc_t *s, int channel)
+{
+    chan_reset(&s->ch[channel]);
+}
+
+/* Copy n samples into / out of the ring at a position, in at most two pieces. */
+static void ring_put(int16_t *ring, unsigned pos, const int16_t *src, int n)
+{
+    unsigned p = pos & RING_MASK;
+    int first = (int) (RING - p) < n ? (int) (RING - p) : n;
+    memcpy(ring + p, src, sizeof(int16_t) * (size_t) first);
+    memcpy(ring, src + first, sizeof(int16_t) * (size_t) (n - first));
+}
+
+static void ring_get(const int16_t *ring, unsigned pos, int16_t *dst, int n)
+{
+    unsigned p = pos & RING_MASK;
+    int first = (int) (RING - p) < n ? (int) (RING - p) : n;
+    memcpy(dst, ring + p, sizeof(int16_t) * (size_t) first);
+    memcpy(dst + first, ring, sizeof(int16_t) * (size_t) (n - first));
+}
+
+/* Append one frame to the history and write the frame now due for output (DELAY samples behind). */
+static void push(chan_t *c, const int16_t *frame, int16_t *out)
+{
+    ring_put(c->ring, c->w, frame, FRAME);
+    c->w += FRAME;
+    ring_get(c->ring, c->w - FRAME - DELAY, out, FRAME);
+}
+
+static void cross_fade(const int16_t *a, const int16_t *b, int16_t *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t w = ((int64_t) (i + 1) << 15) / (n + 1);
+        out[i] = (int16_t) (((int64_t) a[i] * (32768 - w) + (int64_t) b[i] * w + 16384) >> 15);
+    }
+}
+
+static void attenuate(int16_t *x, int n, int n0)
+{
+    for (int k = 0; k < n; k++) {
+        int m = n0 + k < FADE_SAMPLES ? n0 + k : FADE_SAMPLES;
+        int32_t g = ((int32_t) (FADE_SAMPLES - m) << 15) / FADE_SAMPLES;
+        x[k] = (int16_t) (((int32_t) x[k] * g + 16384) >> 15);
+    }
+}
+
+static double score(int64_t c, int64_t e, int64_t floor)
+{
+    return (double) c / sqrt((double) (e > floor ? e : floor));
+}
+
+static double match(const int16_t *h, int p, int step, int64_t floor)
+{
+    const int16_t *ref = h + HISTORY - CORR_LEN, *seg = ref - p;
+    int64_t c = 0, e = 0;
+    for (int i = 0; i < CORR_LEN; i += step) {
+        c += (int64_t) ref[i] * seg[i];
+        e += (int64_t) seg[i] * seg[i];
+    }
+    return score(c, e, floor);
+}
+
+static int find_pitch(const int16_t *h)
+{
+    int best = PITCH_MIN, coarse;
+    double best_v = 0.0;
+    for (int p = PITCH_MIN; p <= PITCH_MAX; p += 2) {
+        double v = match(h, p, 2, CORR_MIN_POWER);
+        if (p == PITCH_MIN || v > best_v) {
+            best = p;
+            best_v = v;
+        }
+    }
+    coarse = best;
+    int lo = coarse - 1 > PITCH_MIN ? coarse - 1 : PITCH_MIN, hi = coarse + 1 < PITCH_MAX ? coarse + 1 : PITCH_MAX;
+    for (int p = lo; p <= hi; p++) {
+        double v = match(h, p, 1, 2 * CORR_MIN_POWER);
+        if (p == lo || v > best_v) {
+            best = p;
+            best_v = v;
+        }
+    }
+    return best;
+}
+
+static void synth(chan_t *c, int16_t *out, int n)
+{
+    const int16_t *loop = c->buf + HISTORY - c->blen;
+    for (int i = 0; i < n; i++) {
+        out[i] = loop[c->offset];
+        if (++c->offset == c->blen)
+            c->offset = 0;
+    }
+}
+
+static void received(chan_t *c, const int16_t *x, int16_t *out)
+{
+    if (!c->erased) {
+        push(c, x, out);
+        return;
+    }
+    int16_t frame[FRAME], tail[FRAME];
+    int olen = c->overlap + (c->erased - 1) * END_OLA_STEP;
+    if (olen > FRAME)
+        olen = FRAME;
+    memcpy(frame, x, sizeof(frame));
+    synth(c, tail, olen);
+    attenuate(tail, olen, FRAME * (c->erased - 1));
+    cross_fade(tail, frame, frame, olen);
+    c->erased = 0;
+    push(c, frame, out);
+}
+
+static void lost(chan_t *c, int16_t *out)
+{
+    int16_t frame[FRAME];
+    int e = c->erased;
+    if (e == 0) {
+        ring_get(c->ring, c->w - HISTORY, c->buf, HISTORY);
+        c->pitch = find_pitch(c->buf);
+        c->overlap = c->pitch / 4;
+        int ov = c->overlap, p = c->pitch;
+        /* the unplayed tail fades into the signal one period earlier, so the loop closes smoothly */
+        cross_fade(c->buf + HISTORY - ov, c->buf + HISTORY - p - ov, c->buf + HISTORY - ov, ov);
+        ring_put(c->ring, c->w - ov, c->buf + HISTORY - ov, ov);
+        c->blen = p;
+        c->offset = 0;
+        synth(c, frame, FRAME);
+    } else if (e < MAX_PERIODS) {
+        int16_t tail[PITCH_MAX / 4];
+        int start = c->offset;
+        synth(c, tail, c->overlap);
+        c->offset = start % c->pitch;
+        c->blen += c->pitch;
+        synth(c, frame, FRAME);
+        cross_fade(tail, frame, frame, c->overlap);
+        attenuate(frame, FRAME, FRAME * (e - 1));
+    } else if (FRAME * (e - 1) < FADE_SAMPLES) {
+        synth(c, frame, FRAME);
+        attenuate(frame, FRAME, FRAME * (e - 1));
+    } else {
+        memset(frame, 0, sizeof(frame));
+    }
+    c->erased = e + 1 < MAX_ERASED ? e + 1 : MAX_ERASED;
+    push(c, frame, out);
+}
+
+void pycc_plc_process(pycc_plc_t *s, const int16_t *x, const uint8_t *lost_mask, int16_t *out, long samples)
+{
+    long frames = samples / FRAME;
+    for (int ch = 0; ch < s->channels; ch++) {
+        chan_t *c = &s->ch[ch];
+        const int16_t *xr = x + (size_t) ch * (size_t) samples;
+        int16_t *yr = out + (size_t) ch * (size_t) samples;
+        const uint8_t *m = lost_mask + (size_t) ch * (size_t) frames;
+        for (long f = 0; f < frames; f++) {
+            if (m[f])
+                lost(c, yr + f * FRAME);
+            else
+                received(c, xr + f * FRAME, yr + f * FRAME);
+        }
+    }
+}
