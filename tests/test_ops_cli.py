@@ -14,7 +14,8 @@ import urllib.request
 
 import pytest
 
-from pycallcenter.commands.run import Centre, split_config
+from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.settings import load_text, split
 from pycallcenter.errors import ConfigError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,26 +44,28 @@ def _centre_files(tmp_path, extra=""):
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "main.py").write_text(SCRIPT)
     cfg = tmp_path / "centre.toml"
-    cfg.write_text(ANALOG.format(seed=1) + f'\n[centre]\ndata = "data"\nscripts = "scripts"\nappliance = "box1"\n{extra}')
+    cfg.write_text(ANALOG.format(seed=1) + f'\n[centre]\ndata = "data"\nscripts = "scripts"\ndefault_script = "main"\nappliance = "box1"\n{extra}')
     return cfg
 
 
-def test_split_config_cuts_the_centre_table_and_keeps_line_numbers():
-    text = '[board]\nlaw = "ulaw"\n[centre]\ndata = "d"\n[[span]]\nspan = 1\n'
-    board, centre = split_config(text)
-    assert board.splitlines() == ['[board]', 'law = "ulaw"', "", "", "[[span]]", "span = 1"]
-    assert centre == {"data": "d"}
-    with pytest.raises(ConfigError, match="unknown key"):
-        split_config("[centre]\ncolour = 1\n")
+def test_split_cuts_the_centre_tables_and_keeps_line_numbers():
+    text = '[board]\nlaw = "ulaw"\n[centre]\ndata = "d"\n[[span]]\nspan = 1\n[[queue]]\nname = "q"\n'
+    board, centre = split(text)
+    assert board.splitlines() == ['[board]', 'law = "ulaw"', "", "", "[[span]]", "span = 1", "", ""]
+    assert centre.splitlines() == ["", "", "[centre]", 'data = "d"', "", "", "[[queue]]", 'name = "q"']
+    _, settings = load_text(text)
+    assert settings.centre.data == "d" and settings.queue[0].name == "q"
+    with pytest.raises(ConfigError, match=r"^f.toml:4: centre.colour: unknown key"):
+        load_text("[board]\n\n[centre]\ncolour = 1\n", file="f.toml")
 
 
 def test_centre_runs_a_call_through_script_cdr_and_status(tmp_path, capsys):
-    c = Centre(_centre_files(tmp_path))
+    c = Centre.from_file(_centre_files(tmp_path))
     c.board.emulator.far_ends["alice"].off_hook()
     c.loop(seconds=2, fast=True)
     assert c.writer.written == 1
     row = c.store.cdrs()[0]
-    assert row["vars"] == {"menu": "sales"} and row["disposition"] == "ANSWERED" and row["appliance"] == "box1"
+    assert row["vars"] == {"menu": "sales", "route": "script:main"} and row["disposition"] == "ANSWERED" and row["appliance"] == "box1"
     c.close()
     status = json.loads((tmp_path / "data" / "status.json").read_text())
     assert status["state"] == "stopped" and status["cdrs_written"] == 1 and len(status["spans"]) == 2
@@ -98,7 +101,7 @@ def test_centre_with_acd_writes_queue_log_with_the_cdr_and_reports_it(tmp_path, 
     cfg = _centre_files(tmp_path, 'acd = "acd.toml"\n')
     (tmp_path / "scripts" / "main.py").write_text(QUEUE_SCRIPT)
     (tmp_path / "acd.toml").write_text(ACD_TOML)
-    c = Centre(cfg)
+    c = Centre.from_file(cfg)
     far = c.board.emulator.far_ends
     far["alice"].off_hook()
     for _ in range(10):  # the agent's phone rings: bea answers; the caller hangs up after a while
@@ -137,7 +140,7 @@ def test_database_dsn_in_centre_is_not_taken_for_a_path(tmp_path, monkeypatch):
     monkeypatch.setattr(storage, "open_store", fake_open)
     cfg = _centre_files(tmp_path, 'database = "host=/run/postgresql dbname=cc"\n')
     with pytest.raises(Opened):
-        Centre(cfg)
+        Centre.from_file(cfg)
     assert seen == ["host=/run/postgresql dbname=cc"]
 
 
@@ -150,8 +153,8 @@ def test_stopping_clears_calls_in_progress_and_writes_their_cdrs(tmp_path):
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "main.py").write_text("async def main(call):\n    await call.answer()\n    await call.wait(600)\n")
     cfg = tmp_path / "centre.toml"
-    cfg.write_text(PRI_CENTRE + '\n[centre]\nscripts = "scripts"\n')
-    c = Centre(cfg)
+    cfg.write_text(PRI_CENTRE + '\n[centre]\nscripts = "scripts"\ndefault_script = "main"\n')
+    c = Centre.from_file(cfg)
     pstn = PstnSimulator(c.board)
     pstn.add(Caller("2025550100", "5000", arrival=0.2, talk=600, patience=600))
     c.loop(seconds=2, fast=True)
@@ -207,7 +210,7 @@ def test_centre_with_cti_serves_the_wallboard_and_api(tmp_path):
     (tmp_path / "acd.toml").write_text(ACD_TOML)
     (tmp_path / "users.toml").write_text('[[agent]]\nname = "bea"\ntoken = "token-bea-1234"\n'
                                          '[[supervisor]]\nname = "sue"\ntoken = "token-sue-5678"\n')
-    c = Centre(cfg)
+    c = Centre.from_file(cfg)
     try:
         assert c.cti is not None and c.cti.port
         c.loop(seconds=0.5, fast=True)
@@ -223,4 +226,4 @@ def test_cti_port_without_users_is_a_config_error(tmp_path):
     cfg = _centre_files(tmp_path, 'acd = "acd.toml"\ncti_port = 0\n')
     (tmp_path / "acd.toml").write_text(ACD_TOML)
     with pytest.raises(ConfigError, match="cti_users"):
-        Centre(cfg)
+        Centre.from_file(cfg)

@@ -10,12 +10,15 @@ and written, with the CDRs and recordings, to the data folder.
 import json
 import math
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
+from pycallcenter import bundled
 from pycallcenter.dsp import SAMPLE_RATE
+
+DEMO_START = "2026-01-05T09:00:00"  # a Monday morning: the centre is open for the whole simulated hour
 
 @dataclass
 class DemoSettings:
@@ -30,7 +33,7 @@ class DemoSettings:
     fax_share: float = 0.03
     wrong_input_share: float = 0.08
     data_dir: str = "data"
-    scripts_dir: str = "ivr_scripts"
+    scripts_dir: Optional[str] = None  # default: the bundled scripts
     drain_seconds: float = 900.0  # after the hour: let calls in progress finish (no new arrivals)
     blocksize: int = 640  # samples per board tick (DAHDI allows 8..1024): the simulation uses 80 ms ticks,
     # which give the same figures as 20 ms (160, what a real-time board uses) at about twice the speed
@@ -87,39 +90,33 @@ name = "{far_end}"
 """
 
 
-def make_callers(settings):
-    """Return the list of simulated Callers for the busy hour (Poisson arrivals, seeded)."""
-    from pycallcenter.sim.pstn import Caller
-
-    rng = random.Random(settings.seed)
-    callers = []
-    t = 2.0  # let the D-channel come up first
-    n = 0
-    while True:
-        t += rng.expovariate(settings.calls_per_hour / 3600.0)
-        if t >= settings.hours * 3600.0:
-            break
-        n += 1
-        number = f"20255{rng.randrange(10000, 99999)}"
-        if rng.random() < settings.fax_share:
-            callers.append(Caller(number, "5000", t, kind="fax", patience=60.0, talk=0.0))
-            continue
-        choice = rng.choices(["1", "2", "9", "0", "3"], weights=[50, 35, 5, 7, 3])[0]
-        digits = choice
-        if rng.random() < settings.wrong_input_share:
-            digits = rng.choice("4578") + "," + choice  # a wrong key first, then the right one after the retry
-        callers.append(Caller(number, "5000", t, digits=digits, digit_delay=rng.uniform(3.0, 9.0),
-                              patience=rng.expovariate(1.0 / settings.patience_mean) + 15.0,
-                              talk=rng.expovariate(1.0 / settings.talk_mean) + 10.0))
-    return callers
-
-
-def _load_scripts(folder):
-    from pycallcenter.ivr.loader import ScriptSet
-
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"IVR scripts folder {folder!r} not found (run from the project root)")
-    return ScriptSet(folder)
+def centre_text(settings):
+    """Return the demo centre's whole configuration (board and centre tables) as TOML text: what a user
+    would write to run the same centre with `pycallcenter run FILE --simulate`."""
+    q = json.dumps
+    scripts = settings.scripts_dir or str(bundled.scripts_dir())
+    data = os.path.abspath(settings.data_dir)
+    staff = max(1, settings.agents - 1)  # the last phone is the operator's
+    lines = [board_config(settings.agents, settings.seed, settings.blocksize), "",
+             "[centre]", f"data = {q(data)}", f"scripts = {q(os.path.abspath(scripts))}",
+             'default_script = "main_menu"', 'tone_plan = "etsi"', f"log_file = {q(os.path.join(data, 'events.log'))}",
+             "station_features = false", f'start = "{DEMO_START}"']
+    if settings.agents > 1:
+        lines.append(f'operator = "channel/{32 + settings.agents - 1}"')
+    lines += ["", "[recording]", 'calls = "all"', 'encoding = "ULAW"',
+              "", "[fax]", f"inbox = {q(os.path.join(data, 'fax-inbox'))}"]
+    for name in ("sales", "support"):
+        lines += ["", "[[queue]]", f'name = "{name}"', 'strategy = "longest_idle"', "wrapup = 15", "ring_timeout = 15",
+                  "max_wait = 240", 'overflow = "voicemail"', "announce_every = 30"]
+    for i in range(staff):
+        first, second = ("sales", "support") if i % 2 == 0 else ("support", "sales")
+        lines += ["", "[[agent]]", f'name = "agent{i + 1}"', f'contact = "channel/{32 + i}"',
+                  f"queues = {{ {first} = 0, {second} = 1 }}"]
+    lines += ["", "[simulate]", f"calls_per_hour = {settings.calls_per_hour!r}", f"talk_mean = {settings.talk_mean!r}",
+              f"patience_mean = {settings.patience_mean!r}", f"fax_share = {settings.fax_share!r}",
+              f"wrong_input_share = {settings.wrong_input_share!r}", f"seed = {settings.seed}",
+              'digits = { "1" = 50, "2" = 35, "9" = 5, "0" = 7, "3" = 3 }']
+    return "\n".join(lines) + "\n"
 
 
 def _progress(done, total, sim_s, wall_s, extra, stream):
@@ -132,140 +129,49 @@ def _progress(done, total, sim_s, wall_s, extra, stream):
 
 
 def run(settings, progress=True, stream=sys.stderr):
-    """Run the demo; return the report dict."""
-    from pycallcenter.drivers import open_board, parse_config
-    from pycallcenter.engine.engine import Engine
-    from pycallcenter.engine.prompts import PromptLibrary
-    from pycallcenter.ivr import promptset
-    from pycallcenter.sim.agents import AgentPool
-    from pycallcenter.sim.pstn import PstnSimulator
+    """Run the demo: write its configuration to DATA/centre.toml, build that centre, put simulated callers
+    and agents on the emulator's far ends, run the hour and the drain; return the report dict."""
+    from pycallcenter.apps.centre import Centre
+    from pycallcenter.apps.settings import load_text
+    from pycallcenter.apps.simulation import Simulation
 
     data = settings.data_dir
     os.makedirs(data, exist_ok=True)
-    prompts_dir = os.path.join(data, "prompts")
-    promptset.build(prompts_dir)
-    board = open_board(parse_config(board_config(settings.agents, settings.seed, settings.blocksize)))
-    pstn = PstnSimulator(board, far_end="pstn", seed=settings.seed)
-    fax_document = _fax_document(data)
-    for caller in make_callers(settings):
-        if caller.kind == "fax":
-            caller.fax_document = fax_document
-        pstn.add(caller)
-    offered_total = len(pstn.pending)
-    engine = Engine(board, tone_plan="etsi", log_file=os.path.join(data, "events.log"), keep_log=False)
-    engine.auto_trunks()
-    engine.recordings_dir = os.path.join(data, "recordings")
-    engine.prompts = PromptLibrary(prompts_dir, cache_dir=os.path.join(data, "prompt-cache"))
-    engine.scripts = _load_scripts(settings.scripts_dir)
-    parts = _attach_parts(engine, settings)
-    if "fax_inbox" in parts:
-        from pycallcenter.fax.switch import fax_aware
-
-        inbox = parts["fax_inbox"]
-        engine.router = lambda leg: fax_aware(engine.scripts.get("main_menu"), inbox=inbox)
-    else:
-        engine.router = lambda leg: engine.scripts.get("main_menu")
-    phones = [board.emulator.far_ends[f"agent{i + 1}"] for i in range(settings.agents)]
-    pool = AgentPool(phones, [f"agent{i + 1}" for i in range(settings.agents)], pstn, plan="etsi")
+    config = os.path.join(data, "centre.toml")
+    text = centre_text(settings)
+    with open(config, "w") as fh:
+        fh.write(text)
+    board_text, centre_settings = load_text(text, file=config)
+    centre = Centre(board_text, centre_settings)
+    sim = Simulation(centre, hours=settings.hours, fax_document=_fax_document(data))
+    engine, pstn = centre.engine, sim.pstn
+    offered_total = sim.offered
     end = settings.hours * 3600.0
     limit = end + settings.drain_seconds
     wall0 = time.perf_counter()
     ticks = 0
     while True:
-        engine.tick()
-        pool.tick(engine.now, board.blocksize)
+        sim.tick()
         ticks += 1
-        sim = engine.now / SAMPLE_RATE
-        if sim >= end and not pstn.busy or sim >= limit:
+        now = engine.now / SAMPLE_RATE
+        if now >= end and not pstn.busy or now >= limit:
             break
-        if progress and ticks % max(1, int(30 * SAMPLE_RATE / board.blocksize)) == 0:
-            _progress(min(sim, end), end, sim, time.perf_counter() - wall0,
+        if progress and ticks % max(1, int(30 * SAMPLE_RATE / centre.board.blocksize)) == 0:
+            _progress(min(now, end), end, now, time.perf_counter() - wall0,
                       f"calls {len(pstn.done)}/{offered_total} active {len(pstn.active)}", stream)
     wall = time.perf_counter() - wall0
     if progress:
         _progress(end, end, engine.now / SAMPLE_RATE, wall, f"calls {len(pstn.done)}/{offered_total}", stream)
         stream.write("\n")
-    if "fax_inbox" in parts:
-        parts["fax_inbox"].flush()
-    report = build_report(settings, pstn, engine, parts, wall)
-    engine.close()
+    centre.flush()
+    report = build_report(settings, pstn, centre, wall)
+    centre.close()
+    report["cdrs"] = centre.writer.written
     with open(os.path.join(data, "report.json"), "w") as fh:
         json.dump(report, fh, indent=2, sort_keys=True)
     with open(os.path.join(data, "report.txt"), "w") as fh:
         fh.write(format_report(report))
     return report
-
-
-class _RecordEveryCall:
-    """Records every PSTN caller's leg from the moment it is answered to its end: what the caller says
-    mixed with what they hear (prompts, music, the agent), as G.711 mu-law WAV."""
-
-    def __init__(self, engine):
-        self.engine = engine
-
-    def on_leg_event(self, kind, leg):
-        if kind == "answered" and leg.tech in ("pri", "ss7", "fxo") and leg.direction == "in":
-            self.engine.start_recording(leg, subtype="ULAW")
-
-
-def acd_config(agents):
-    """Return the demo's ACD: sales and support queues over agents 1..agents-1 (the last phone is the
-    operator's), half of them on each queue first and on the other as a second tier."""
-    queue = dict(strategy="longest_idle", wrapup=15, ring_timeout=15, max_wait=240, overflow="voicemail",
-                 announce_every=30)
-    cfg = {"queue": [dict(queue, name="sales"), dict(queue, name="support")], "agent": []}
-    staff = max(1, agents - 1)
-    for i in range(staff):
-        first, second = ("sales", "support") if i % 2 == 0 else ("support", "sales")
-        cfg["agent"].append({"name": f"agent{i + 1}", "contact": f"channel/{32 + i}",
-                             "queues": {first: 0, second: 1}})
-    return cfg
-
-
-def _attach_parts(engine, settings):
-    """Attach the centre (scripts' settings, voicemail) and the optional parts (ACD, storage, fax); each
-    part that is not there is listed with the reason."""
-    from pycallcenter.apps.centre_config import CentreConfig
-
-    parts = {"missing": []}
-    engine.listeners.append(_RecordEveryCall(engine))
-    operator = f"channel/{32 + settings.agents - 1}" if settings.agents > 1 else None
-    centre = CentreConfig(data_dir=settings.data_dir, operator=operator).attach(engine)
-    parts["centre"] = centre
-    try:
-        from pycallcenter.acd.config import build_on_engine
-    except ImportError:
-        parts["missing"].append("ACD queues (issue 7): the menu's queue choices go to voicemail")
-    else:
-        parts["acd"] = build_on_engine(engine, acd_config(settings.agents), seed=settings.seed)
-    try:
-        from pycallcenter.storage import open_store
-        from pycallcenter.storage.cdr import CdrWriter
-    except ImportError:
-        parts["missing"].append("CDR storage (issue 9): no CDR database written")
-    else:
-        store = open_store(os.path.join(settings.data_dir, "pycallcenter.db"))
-        acd = parts["acd"].acd if "acd" in parts else None
-        engine.listeners.append(CdrWriter(store, engine, acd=acd))
-        parts["store"] = store
-        from pycallcenter.storage.adapters import voicemail_indexer
-
-        centre.voicemail().on_message = voicemail_indexer(store)  # messages also land in the common store
-    try:
-        from pycallcenter.fax.inbox import FaxInbox
-        from pycallcenter.fax.switch import fax_aware  # noqa: F401
-    except ImportError:
-        parts["missing"].append("fax receive (issue 8): fax callers are cleared")
-    else:
-        on_record = None
-        if "store" in parts:
-            from pycallcenter.storage.adapters import fax_logger
-
-            on_record = fax_logger(parts["store"])
-        # previews are rendered off the tick loop: ImageMagick takes far longer than a tick
-        parts["fax_inbox"] = FaxInbox(os.path.join(settings.data_dir, "fax-inbox"), on_record=on_record,
-                                      background=True)
-    return parts
 
 
 def _fax_document(data):
@@ -285,8 +191,9 @@ def _fax_document(data):
     return tiff
 
 
-def build_report(settings, pstn, engine, parts, wall):
+def build_report(settings, pstn, centre, wall):
     """Return the manager's report: the ACD's figures when it ran, and the callers' own view."""
+    engine = centre.engine
     callers = pstn.done + list(pstn.active.values())
     voice = [c for c in callers if c.kind == "voice"]
     operator = f"agent{settings.agents}" if settings.agents > 1 else None
@@ -313,14 +220,14 @@ def build_report(settings, pstn, engine, parts, wall):
         "fax": {
             "machines": len(callers) - len(voice),
             "sent_ok": sum(1 for c in callers if c.kind == "fax" and (c.fax_result or {}).get("ok")),
-            "inbox": len(parts["fax_inbox"].fax_log) if "fax_inbox" in parts else 0,
+            "inbox": len(centre.fax_inbox.fax_log) if centre.fax_inbox is not None else 0,
         },
         "recordings": len(engine.recordings),
         "script_errors": len(engine.errors),
-        "left_out": parts["missing"],
+        "left_behind": [str(x) for x in centre.leaks()],
     }
-    if "acd" in parts:
-        report["acd"] = acd_report(parts["acd"].acd, settings.hours * 3600.0, engine.now / SAMPLE_RATE)
+    if centre.acd is not None:
+        report["acd"] = acd_report(centre.acd, settings.hours * 3600.0, engine.now / SAMPLE_RATE)
     return report
 
 
@@ -370,8 +277,8 @@ def format_report(report):
               f"recordings {report['recordings']}, script errors {report['script_errors']}",
               f"simulated {report['simulated_seconds'] / 60:.1f} min in {report['wall_seconds']} s "
               f"({report['speed_vs_real_time']}x real time)"]
-    for missing in report["left_out"]:
-        lines.append(f"left out: {missing}")
+    for leftover in report["left_behind"]:
+        lines.append(f"left behind at the end: {leftover}")
     return "\n".join(lines) + "\n"
 
 

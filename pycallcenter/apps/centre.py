@@ -1,0 +1,330 @@
+"""The composition root: one centre built from one configuration, used by `run`, the demo and tests.
+
+``Centre(board_text, settings)`` (or ``Centre.from_file(path)``) opens the board, builds the engine
+with its trunks, scripts, prompts and router, the ACD and its binding, station features, storage and
+the CDR writer, the scripts' settings (``engine.centre``), and every configured feature (recording
+policy, announcements, callbacks, campaigns, fax, voicemail, caller lists). ``tick()`` runs one board
+tick of all of it; ``close()`` ends every call and writes what is left.
+"""
+import datetime as _dt
+import json
+import os
+import socket
+import time
+
+from pycallcenter import bundled
+from pycallcenter.apps import recording_policy, routing
+from pycallcenter.apps.settings import DAYS, load_settings
+from pycallcenter.apps.schema import clock_range
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.errors import ConfigError
+
+
+class Centre:
+    """A built centre: board, engine, ACD binding, store and CDR writer, features; see the module doc."""
+
+    def __init__(self, board_text, settings, data=None, db=None, backend="emulator", board_options=None,
+                 realtime=False):
+        from pycallcenter.drivers import open_board, parse_config
+        from pycallcenter.dsp import toneplans
+        from pycallcenter.engine.engine import Engine
+
+        self.settings = s = settings
+        self.file = os.path.abspath(s.file) if s.file else None
+        c = s.centre
+        self.data = os.path.abspath(data) if data else os.path.abspath(s.place(c.data))
+        os.makedirs(self.data, exist_ok=True)
+        cfg = parse_config(board_text, path=s.file)
+        options = dict(board_options or {})
+        if backend == "emulator" and not realtime:
+            options.setdefault("realtime", False)  # the loop paces the emulator itself (see loop())
+        self.board = board = open_board(cfg, backend=backend, **options)
+        plan = c.tone_plan or cfg.default_tonezone
+        if c.tone_plan is not None and plan not in toneplans.PLANS and plan not in toneplans.PLAN_ALIASES:
+            raise ConfigError(f"centre.tone_plan: unknown tone plan {plan!r}; known: "
+                              f"{', '.join(sorted(toneplans.PLANS))}", path=s.file)
+        plan = plan if plan in toneplans.PLANS or plan in toneplans.PLAN_ALIASES else "us"
+        self.start = (_dt.datetime.fromisoformat(c.start) if c.start else _dt.datetime.now().replace(microsecond=0))
+        self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file))
+        eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
+        eng.recordings_dir = os.path.join(self.data, "recordings")
+        eng.auto_trunks(pri_network=c.pri_network)
+        self._scripts(s)
+        self._prompts(s)
+        self.acd = self.binding = None
+        if s.queue:
+            self._acd(s)
+        if c.station_features:
+            from pycallcenter.engine.station import StationFeatures
+
+            StationFeatures(eng)
+        self._store(s, db)
+        self.centre_config = self._centre_config(s)
+        self.features = []
+        self.router = routing.Router(self)
+        eng.router = self.router.route
+        self.fax_inbox = None
+        self._fax(s)
+        recording_policy.attach(self)
+        self.cti = None
+        if c.cti_port is not None:
+            self._cti(s)
+        self.tick_seconds = board.blocksize / SAMPLE_RATE
+        from pycallcenter.metrics import TickStats
+
+        self.ticks = TickStats(self.tick_seconds)
+        self.status_path = os.path.join(self.data, "status.json")
+        self.latest = {}
+
+    @classmethod
+    def from_file(cls, path, **options):
+        """Return the Centre of a configuration file."""
+        board_text, settings = load_settings(path)
+        return cls(board_text, settings, **options)
+
+    # ------------------------------------------------------------------------------------------ parts
+
+    def _scripts(self, s):
+        from pycallcenter.ivr.loader import ScriptSet
+
+        folder = s.place(s.centre.scripts) if s.centre.scripts else bundled.scripts_dir()
+        if not os.path.isdir(folder):
+            raise ConfigError(f"centre.scripts: no folder {folder}", path=s.file)
+        self.scripts = scripts = ScriptSet(folder)
+        if scripts.errors:
+            name, text = sorted(scripts.errors.items())[0]
+            last = text.strip().splitlines()[-1]
+            raise ConfigError(f"IVR script {name!r} in {folder} does not load: {last}", path=s.file)
+        needed = [("centre.default_script", s.centre.default_script)]
+        needed += [(f"route[{i + 1}].script", r.script) for i, r in enumerate(s.route) if r.script]
+        needed += [(f"callers.area[{i + 1}].script", a.script) for i, a in enumerate(s.callers.area) if a.script]
+        if s.hours.closed_script:
+            needed.append(("hours.closed_script", s.hours.closed_script))
+        for key, name in needed:
+            if name not in scripts.scripts:
+                default = " (the default: set it to one of the scripts)" if key == "centre.default_script" else ""
+                raise ConfigError(f"{key}: no IVR script {name!r} in {folder}{default} (have "
+                                  f"{', '.join(scripts.names())})", path=s.file, line=s.line_of(key))
+        self.engine.scripts = scripts
+
+    def _prompts(self, s):
+        from pycallcenter.engine.prompts import PromptLibrary
+
+        if s.centre.prompts:
+            folder = s.place(s.centre.prompts)
+            if not os.path.isdir(folder):
+                raise ConfigError(f"centre.prompts: no folder {folder}", path=s.file)
+        else:
+            from pycallcenter.ivr import promptset
+
+            folder = os.path.join(self.data, "prompts")
+            promptset.build(folder)
+        self.engine.prompts = PromptLibrary([folder], cache_dir=os.path.join(self.data, "prompt-cache"))
+
+    def _acd(self, s):
+        from pycallcenter.acd.core import Acd
+        from pycallcenter.acd.engine_binding import AcdBinding
+        from pycallcenter.acd.stats import ServiceLevel
+
+        now = self.engine.now / SAMPLE_RATE
+        sl = s.service_level
+        acd = Acd(s.simulate.seed, service_level=ServiceLevel(sl.seconds, sl.mode, sl.short_abandon))
+        for q in s.queue:
+            acd.add_queue(q.name, **q.acd_options())
+        for a in s.agent:
+            acd.add_agent(a.name, a.contact, dict(a.skills) or None, dict(a.queues) or None)
+            if a.login:
+                acd.login(a.name, now, ready=a.ready)
+        self.binding = AcdBinding(self.engine, acd)
+        self.acd = acd
+
+    def _store(self, s, db):
+        from pycallcenter.storage import is_dsn, open_store
+        from pycallcenter.storage.cdr import CdrWriter
+
+        database = s.centre.database
+        if database and not is_dsn(database):
+            database = s.place(database)
+        self.store = open_store(db or database or self.data, appliance=s.centre.appliance or socket.gethostname())
+        # after the ACD binding: the binding logs a call's queue events before its CDR is written
+        self.writer = CdrWriter(self.store, self.engine, acd=self.acd)
+
+    def _centre_config(self, s):
+        from pycallcenter.apps.centre_config import CentreConfig
+        from pycallcenter.storage.adapters import voicemail_indexer
+
+        h = s.hours
+        opened, closed = clock_range(h.open)
+        vm = s.voicemail
+        config = CentreConfig(
+            data_dir=self.data,
+            open_days=tuple(DAYS.index(d) for d in h.days),
+            open_time=_dt.time(opened // 3600, opened % 3600 // 60),
+            close_time=_dt.time(min(closed // 3600, 23), closed % 3600 // 60 if closed < 86400 else 59),
+            holidays=frozenset(_dt.date.fromisoformat(d) for d in h.holidays),
+            base_time=self.start,
+            voicemail_dir=s.place(vm.folder) if vm.folder else None,
+            general_mailbox=vm.general, general_mailbox_pin=vm.general_pin,
+            operator=s.centre.operator, operator_timeout=s.centre.operator_timeout,
+            lang=s.language.default,
+        ).attach(self.engine)
+        voicemail = config.voicemail()
+        for box in vm.box:
+            if voicemail.mailbox(box.number) is None:
+                voicemail.add_mailbox(box.number, box.pin, owner=box.owner,
+                                      **({"extension": int(box.extension.split("/")[1])} if box.extension else {}))
+        voicemail.on_message = voicemail_indexer(self.store)
+        return config
+
+    def _cti(self, s):
+        if self.binding is None:
+            raise ConfigError("centre.cti_port: the CTI server needs queues and agents ([[queue]], [[agent]])",
+                              path=s.file)
+        from pycallcenter.cti import serve
+        from pycallcenter.cti.config import load_users
+
+        tokens, contacts = load_users(s.place(s.centre.cti_users))
+        try:
+            self.cti = serve(self.binding, tokens, host=s.centre.cti_addr, port=s.centre.cti_port, contacts=contacts)
+        except OSError as exc:
+            raise ConfigError(f"centre.cti_port: cannot listen on {s.centre.cti_addr}:{s.centre.cti_port}: "
+                              f"{exc.strerror or exc}", path=s.file) from None
+
+    def _fax(self, s):
+        from pycallcenter.fax.inbox import FaxInbox
+        from pycallcenter.fax.switch import fax_aware
+        from pycallcenter.storage.adapters import fax_logger
+
+        f = s.fax
+        if f.library:
+            self.centre_config.fax_library = _library(s.place(f.library), os.path.join(self.data, "fax-cache"), s)
+        if f.detect:
+            # previews are rendered off the tick loop: ImageMagick takes far longer than a tick
+            inbox = FaxInbox(s.place(f.inbox) if f.inbox else os.path.join(self.data, "fax-inbox"),
+                             on_record=fax_logger(self.store), background=True)
+            self.fax_inbox = inbox
+            self.router.wrappers.append(lambda script: fax_aware(script, inbox=inbox))
+
+    # ------------------------------------------------------------------------------------------ running
+
+    def tick(self):
+        """Run one board tick of the whole centre (timed into self.ticks)."""
+        self.ticks.timed_tick(self.engine)
+        now = self.engine.now
+        for feature in self.features:
+            feature.on_tick(now)
+
+    def wall_time(self, samples=None):
+        """Return the centre's local wall-clock time at board samples (default: now)."""
+        samples = self.engine.now if samples is None else samples
+        return self.start + _dt.timedelta(seconds=samples / SAMPLE_RATE)
+
+    def loop(self, seconds=None, fast=False, stop=(), every=None, on_tick=None, publish=True):
+        """Tick (paced in real time unless fast) until stop is non-empty or seconds of board time pass;
+        publish the status every `every` seconds of board time (see publish()). Return the ticks run."""
+        every = float(every or self.settings.centre.status_every)
+        tick_s = self.tick_seconds
+        wall0, next_status, n = time.monotonic(), 0.0, 0
+        limit = None if seconds is None else int(round(seconds / tick_s))
+        while not stop and (limit is None or n < limit):
+            if on_tick is not None:
+                on_tick()
+            else:
+                self.tick()
+            n += 1
+            if not fast:
+                ahead = wall0 + n * tick_s - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+            if publish and n * tick_s >= next_status:
+                self.publish()
+                next_status += every
+        return n
+
+    def publish(self, state="running"):
+        """Write DATA/status.json and the database's live_status row, flush pending queue-log rows; return
+        the snapshot."""
+        from pycallcenter.metrics import snapshot
+
+        snap = snapshot(self.engine, self.acd, ticks=self.ticks, cdrs_written=self.writer.written)
+        snap.update(state=state, pid=os.getpid(), appliance=self.store.appliance, updated=time.time(),
+                    config=self.file, database=getattr(self.store, "path", "postgresql"))
+        self.writer.flush()
+        snap["store"] = {"backlog": self.writer.backlog, "failures": self.writer.failures,
+                         "last_error": self.writer.last_error}
+        features = {type(f).__name__: f.status() for f in self.features if hasattr(f, "status")}
+        if features:
+            snap["features"] = features
+        self.latest["snap"] = snap  # taken on the engine thread: the metrics thread only reads this dict
+        _write_json(self.status_path, snap)
+        try:
+            self.store.put_status(snap, updated=self.writer.clock.iso(snap["board_seconds"]))
+        except Exception as exc:  # noqa: BLE001 - the status row is best effort; the file has it
+            self.engine.log("store_error", error=type(exc).__name__, what="live_status")
+        return snap
+
+    def flush(self):
+        """Wait for background work (fax previews) and write pending CDR rows."""
+        if self.fax_inbox is not None:
+            self.fax_inbox.flush()
+        self.writer.flush()
+
+    def leaks(self):
+        """Return what is left behind with no call to own it: legs, seized channels, busy agents, open
+        recorders, pending tasks (the engine's own list) and whatever a feature reports."""
+        found = list(self.engine.leaks()) if hasattr(self.engine, "leaks") else []
+        for feature in self.features:
+            leaks = getattr(feature, "leaks", None)
+            if leaks is not None:
+                found.extend(leaks())
+        return found
+
+    def drain(self, grace=5.0):
+        """Hang up every call and tick (up to grace seconds of board time) until they have cleared."""
+        eng = self.engine
+        for leg in list(eng.legs.values()):
+            leg.hangup()
+        eng.run(seconds=grace, until=lambda: not eng.calls)
+
+    def close(self, grace=5.0, publish=True):
+        """End every call (they get their CDRs), stop the features, CTI and engine, publish the final
+        'stopped' status and close the store."""
+        self.drain(grace)
+        for feature in self.features:
+            close = getattr(feature, "close", None)
+            if close is not None:
+                close()
+        self.engine.close()
+        if self.cti is not None:
+            self.cti.stop()
+        self.flush()
+        if publish:
+            self.publish("stopped")
+        self.store.close()
+
+
+def _write_json(path, data):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True, default=str)
+    os.replace(tmp, path)  # readers never see half a file
+
+
+def _library(path, cache, s):
+    """Return the fax-on-demand DocumentLibrary of a JSON catalogue, or of a folder whose files are
+    named NUMBER-title.ext (the number is what callers key in)."""
+    from pycallcenter.fax.documents import DocumentLibrary
+
+    if os.path.isfile(path):
+        return DocumentLibrary.from_catalogue(path, cache)
+    if not os.path.isdir(path):
+        raise ConfigError(f"fax.library: no catalogue file or folder {path}", path=s.file)
+    lib = DocumentLibrary(cache)
+    for entry in sorted(os.listdir(path)):
+        number = entry.split("-", 1)[0].split(".", 1)[0]
+        if number.isdigit() and os.path.isfile(os.path.join(path, entry)):
+            title = os.path.splitext(entry)[0][len(number):].strip("-_ ").replace("-", " ")
+            lib.add(number, title, os.path.join(path, entry))
+    if not lib.documents:
+        raise ConfigError(f"fax.library: no documents named NUMBER-title in {path}", path=s.file)
+    return lib

@@ -1,0 +1,170 @@
+"""Where an incoming call goes: caller lists, [[route]] tables, business hours and the steps every call
+takes before its script (language choice, recording notice, fax detection).
+
+The router is the engine's ``router(leg)``: it returns the script to run, or None to refuse the call
+(Q.850 21, call rejected). Number patterns: a plain number matches itself; a pattern starts with ``_``
+and uses X (any digit), N (2-9), Z (1-9), [1-5] (a set) and a final ``.`` (one or more of anything).
+"""
+import re
+from functools import lru_cache
+
+from pycallcenter.apps.schema import clock_range
+from pycallcenter.apps.settings import DAYS
+
+
+@lru_cache(maxsize=1024)
+def _pattern(pattern):
+    if not pattern.startswith("_"):
+        return re.compile(re.escape(pattern))
+    out = ""
+    i, body = 0, pattern[1:]
+    while i < len(body):
+        ch = body[i]
+        if ch in "Xx":
+            out += "[0-9]"
+        elif ch in "Nn":
+            out += "[2-9]"
+        elif ch in "Zz":
+            out += "[1-9]"
+        elif ch == ".":
+            out += ".+"
+        elif ch == "!":
+            out += ".*"
+        elif ch == "[":
+            j = body.index("]", i)
+            out += "[" + re.sub(r"[^0-9\-]", "", body[i + 1:j]) + "]"
+            i = j
+        else:
+            out += re.escape(ch)
+        i += 1
+    return re.compile(out)
+
+
+def number_matches(pattern, number):
+    """Return True when number matches the pattern (see the module doc)."""
+    return bool(_pattern(pattern).fullmatch(number or ""))
+
+
+def in_hours(hours, days, when):
+    """Return True when the datetime is inside 'HH:MM-HH:MM' (None: always) on one of days (empty: any)."""
+    if days and DAYS[when.weekday()] not in days:
+        return False
+    if not hours:
+        return True
+    opened, closed = clock_range(hours)
+    t = when.hour * 3600 + when.minute * 60 + when.second
+    if opened <= closed:
+        return opened <= t < closed
+    return t >= opened or t < closed  # across midnight
+
+
+def read_numbers(path):
+    """Return the set of numbers in a file: one per line (or the first CSV column); # starts a comment."""
+    numbers = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            first = line.split(",", 1)[0].strip().strip('"')
+            if first and (first[0].isdigit() or first[0] == "+"):
+                numbers.add(first)
+    return numbers
+
+
+class Router:
+    """The centre's engine router; ``route(leg)`` returns the script for an incoming leg, or None."""
+
+    def __init__(self, centre):
+        from pycallcenter.errors import ConfigError
+
+        self.centre = centre
+        s = centre.settings
+        self.settings = s
+        callers = s.callers
+        self.blocked = set(callers.blocked)
+        self.vip = set(callers.vip)
+        try:
+            if callers.blocked_file:
+                self.blocked |= read_numbers(s.place(callers.blocked_file))
+            if callers.vip_file:
+                self.vip |= read_numbers(s.place(callers.vip_file))
+        except OSError as exc:
+            raise ConfigError(f"callers: cannot read {exc.filename}: {exc.strerror}", path=s.file) from None
+        # steps every answered call takes before its script: async fn(call); features add theirs
+        self.before = []
+        self.wrappers = []  # fn(script) -> script, applied outermost last (fax detection, ...)
+
+    def target(self, leg):
+        """Return (kind, name, args, route settings) for a leg: kind 'script' or 'queue', or None to refuse."""
+        s = self.settings
+        caller = leg.caller or ""
+        if caller in self.blocked or (s.callers.block_anonymous and not caller):
+            return None
+        for area in s.callers.area:
+            if caller.startswith(area.prefix):
+                return ("queue", area.queue, (), None) if area.queue else ("script", area.script, (), None)
+        when = self.centre.wall_time()
+        trunk_names = {leg.tech, getattr(leg.adapter, "name", None)}
+        for route in s.route:
+            if route.called is not None and not number_matches(route.called, leg.called):
+                continue
+            if route.caller is not None and not number_matches(route.caller, caller):
+                continue
+            if route.trunk is not None and route.trunk not in trunk_names and route.trunk != _span_of(leg):
+                continue
+            if not in_hours(route.hours, route.days, when):
+                continue
+            if route.queue:
+                return ("queue", route.queue, (), route)
+            return ("script", route.script, tuple(route.args), route)
+        if s.hours.closed_script and not in_hours(s.hours.open, s.hours.days, when):
+            return ("script", s.hours.closed_script, (), None)
+        if s.hours.closed_script and when.date().isoformat() in s.hours.holidays:
+            return ("script", s.hours.closed_script, (), None)
+        return ("script", s.centre.default_script, (), None)
+
+    def route(self, leg):
+        """Return the script for an incoming leg (the engine's router), or None to refuse it."""
+        engine = self.centre.engine
+        if leg.tech == "fxs" and "extension" in engine.scripts.scripts:
+            return engine.scripts.scripts["extension"]  # an extension's own dial plan, not the centre's routes
+        found = self.target(leg)
+        if found is None:
+            engine.log("refused", leg=leg.id, reason="blocked", caller=leg.caller or "-")
+            return None
+        kind, name, args, route = found
+        script = self._script(kind, name, args, route, leg)
+        for wrap in self.wrappers:
+            script = wrap(script)
+        return script
+
+    def _script(self, kind, name, args, route, leg):
+        scripts = self.centre.engine.scripts
+        vip = (leg.caller or "") in self.vip
+        before = self.before
+        language = route.language if route is not None else None
+
+        async def front(call):
+            call.set("route", f"{kind}:{name}")
+            if vip:
+                call.set("vip", "1")
+            if language:
+                call.set("lang", language)
+            for step in before:
+                await step(call)
+            if not call.leg.active:
+                return None
+            if kind == "queue":
+                return await scripts.get("queue")(call, name)
+            return await scripts.get(name)(call, *args)
+
+        front.__name__ = name
+        return front
+
+
+def _span_of(leg):
+    adapter = leg.adapter
+    span = getattr(adapter, "span", None)
+    number = getattr(span, "number", None) if span is not None else None
+    return str(number) if number is not None else None

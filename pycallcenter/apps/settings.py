@@ -1,0 +1,457 @@
+"""The centre's configuration: every table and key of the centre's TOML file, typed and checked.
+
+One file describes the whole centre: the board (``[board]``, ``[[span]]``, ``[[channels]]``,
+``[emulator]``: see docs/boards.md, parsed by ``pycallcenter.drivers``) and the tables below (parsed
+here). ``load_settings(path)`` returns (board TOML text, :class:`Settings`); any wrong key, type or
+value raises one ConfigError naming the file, the line and the key. docs/operations.md documents every
+key; a test checks that it names each one.
+"""
+import dataclasses
+import datetime as _dt
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Optional
+
+from pycallcenter.apps.schema import (Count, Digits, Fraction, Hours, Locator, Match, OneOf, Port, Range,
+                                      Seconds, Where, clock_range, load, parse)
+from pycallcenter.errors import ConfigError
+
+STRATEGIES = ("ring_all", "linear", "round_robin", "longest_idle", "fewest_calls", "least_talk", "random",
+              "weighted_random", "ring_progressively", "skills", "priority", "sticky")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Annotated[str, OneOf(DAYS)]
+Date = Annotated[str, Match(r"\d{4}-\d{2}-\d{2}", "'2026-12-25'")]
+ScriptName = Annotated[str, Match(r"[A-Za-z_][A-Za-z0-9_]*", "a script name (a file in the scripts folder)")]
+Language = Annotated[str, Match(r"[a-z]{2,3}(-[A-Za-z0-9]+)?", "a language code such as 'en' or 'zh'")]
+NumberPattern = Annotated[str, Match(r"[0-9*#+XNZxnz.\[\]\-!]+|_[0-9*#+XNZxnz.\[\]\-!]+",
+                                     "a number or pattern ('5000', '_5XXX', '_0203.')")]
+
+
+def doc(text, default=dataclasses.MISSING, factory=dataclasses.MISSING):
+    """Return a dataclass field with its documentation line."""
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"doc": text})
+    return field(default=default, metadata={"doc": text})
+
+
+@dataclass
+class CentreSection:
+    """[centre]: where things are, and the engine's own switches."""
+
+    data: str = doc("data folder (recordings, CDR database, status, prompts cache), relative to the config file",
+                    "data")
+    database: Optional[str] = doc("SQLite file or folder, or a PostgreSQL DSN (default: the data folder)", None)
+    scripts: Optional[str] = doc("IVR scripts folder (default: the bundled scripts)", None)
+    default_script: ScriptName = doc("script for calls no [[route]] matches", "main_menu")
+    prompts: Optional[str] = doc("prompt folder (default: DATA/prompts, generated on first start)", None)
+    acd: Optional[str] = doc("a TOML file with more [[queue]] and [[agent]] tables", None)
+    appliance: Optional[str] = doc("name of this box in a shared database (default: host name)", None)
+    metrics_port: Optional[Port] = doc("Prometheus endpoint port (default off; 0 = any free port)", None)
+    metrics_addr: str = doc("bind address of the metrics endpoint", "127.0.0.1")
+    tone_plan: Optional[str] = doc("tone plan (us, etsi, uk, ...; default: the board's tone zone)", None)
+    pri_network: bool = doc("PRI spans take the network side", False)
+    log_file: Optional[str] = doc("event log file (one line per engine event)", None)
+    status_every: Annotated[float, Range(0.05, 3600)] = doc("seconds between status publications", 1.0)
+    station_features: bool = doc("hook-flash consult/transfer and call waiting on FXS extensions", True)
+    cti_port: Optional[Port] = doc("CTI server and wallboard port (default off; 0 = any free port)", None)
+    cti_addr: str = doc("CTI bind address", "127.0.0.1")
+    cti_users: Optional[str] = doc("agent and supervisor tokens file (docs/cti.md); needs cti_port", None)
+    operator: Optional[str] = doc("dial target for 0 in the main menu ('channel/5', 'pri1/200')", None)
+    operator_timeout: Seconds = doc("seconds the operator's phone rings", 20.0)
+    start: Optional[str] = doc("wall-clock time at board time 0 for simulated runs ('2026-01-05T09:00'); "
+                               "default: now", None)
+
+    def check(self):
+        if self.start is not None:
+            try:
+                _dt.datetime.fromisoformat(self.start)
+            except ValueError:
+                raise ValueError(f"start: must be an ISO time such as '2026-01-05T09:00', got {self.start!r}")
+
+
+@dataclass
+class HoursSection:
+    """[hours]: when the centre is open (scripts read it; routes may name hours of their own)."""
+
+    days: list[Day] = doc("open days", factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    open: Hours = doc("opening hours", "08:00-18:00")
+    holidays: list[Date] = doc("closed dates", factory=list)
+    closed_script: Optional[ScriptName] = doc("script for calls while closed (default: the route's own)", None)
+
+
+@dataclass
+class LanguageSection:
+    """[language]: the languages callers may choose at the start of a call."""
+
+    default: Language = doc("language of every prompt unless the caller chooses another", "en")
+    choices: list[Language] = doc("offered at the start of a call, key 1 for the first, 2 for the second ...; "
+                                  "fewer than two: no choice offered", factory=list)
+    prompt: str = doc("prompt played before the choice (one per language: DIR/LANG/NAME)", "choose_language")
+
+
+@dataclass
+class ServiceLevelSection:
+    """[service_level]: the one definition of service level used by every screen and report."""
+
+    seconds: Seconds = doc("answered within this many seconds counts as in service level", 20.0)
+    mode: Annotated[str, OneOf(("offered", "exclude_short", "answered"))] = doc(
+        "what the answered-in-time calls are divided by: offered (abandons count against), exclude_short "
+        "(offered less abandons under short_abandon) or answered (abandons ignored)", "offered")
+    short_abandon: Seconds = doc("an abandon under this many seconds is a short abandon", 5.0)
+
+
+@dataclass
+class RouteSection:
+    """[[route]]: the first route whose conditions all hold takes the call."""
+
+    script: Optional[ScriptName] = doc("script to run", None)
+    queue: Optional[str] = doc("queue to join directly (after the recording notice, if any)", None)
+    called: Optional[NumberPattern] = doc("called number or pattern (_ prefix: X any digit, N 2-9, Z 1-9, "
+                                          ". anything more)", None)
+    caller: Optional[NumberPattern] = doc("caller number or pattern", None)
+    trunk: Optional[str] = doc("trunk group: a span name or number ('1', 'pri1'), 'fxo' or 'fxs'", None)
+    hours: Optional[Hours] = doc("only between these times", None)
+    days: list[Day] = doc("only on these days (default: every day)", factory=list)
+    language: Optional[Language] = doc("language for calls on this route (no choice offered)", None)
+    args: list[str] = doc("arguments passed to the script's main(call, *args)", factory=list)
+
+    def check(self):
+        if (self.script is None) == (self.queue is None):
+            raise ValueError("a route needs exactly one of script or queue")
+
+
+@dataclass
+class QueueSection:
+    """[[queue]]: an ACD queue."""
+
+    name: Annotated[str, Match(r"[A-Za-z0-9_\-]+", "a name of letters, digits, _ and -")] = doc("queue name")
+    strategy: Annotated[str, OneOf(STRATEGIES)] = doc("agent selection", "longest_idle")
+    wrapup: Optional[Seconds | Annotated[str, OneOf(("manual",))]] = doc(
+        "after-call work seconds, or 'manual' (until the agent ends it)", 0.0)
+    ring_timeout: Annotated[float, Range(1, 600)] = doc("seconds an agent's phone rings before the next", 15.0)
+    max_wait: Optional[Seconds] = doc("seconds a caller waits before overflow", None)
+    overflow: Optional[Annotated[str, Match(r"queue:[A-Za-z0-9_\-]+|voicemail|callback",
+                                            "'queue:NAME', 'voicemail' or 'callback'")]] = doc(
+        "where callers go after max_wait", None)
+    announce_every: Optional[Annotated[float, Range(5, 3600)]] = doc(
+        "seconds between position / expected wait announcements (default: [announce] every)", None)
+    join_empty: Annotated[str, OneOf(("always", "loggedin", "ready"))] = doc(
+        "callers may join when: always, some member logged in, some member ready", "loggedin")
+    leave_empty: bool = doc("waiting callers leave when the join rule stops holding", False)
+    auto_pause_after: Count = doc("pause an agent after this many unanswered offers in a row (0 never)", 0)
+    sticky_window: Seconds = doc("seconds a caller's last agent is preferred (strategy sticky)", 0.0)
+    progressive_step: Seconds = doc("seconds between extra agents (strategy ring_progressively)", 5.0)
+    honour_priority: bool = doc("higher priority callers first", False)
+    hours: Optional[Hours] = doc("joins refused outside these times", None)
+    closed_target: Optional[str] = doc("where callers go outside hours", None)
+    retry: Seconds = doc("seconds an agent rests after an unanswered offer", 2.0)
+    aht_guess: Annotated[float, Range(1, None)] = doc("handle time for expected wait before calls complete", 180.0)
+    record: Optional[bool] = doc("record this queue's calls (default: [recording])", None)
+    whisper: Optional[str] = doc("prompt the agent hears before the caller is connected (default: the queue "
+                                 "name when [announce] whisper is on)", None)
+
+    def acd_options(self):
+        """Return the keyword options of Acd.add_queue."""
+        out = {k: getattr(self, k) for k in (
+            "strategy", "ring_timeout", "max_wait", "overflow", "announce_every", "join_empty", "leave_empty",
+            "auto_pause_after", "sticky_window", "progressive_step", "honour_priority", "closed_target", "retry",
+            "aht_guess")}
+        out["wrapup"] = None if self.wrapup == "manual" else self.wrapup
+        out["hours"] = clock_range(self.hours) if self.hours else None
+        return out
+
+
+@dataclass
+class AgentSection:
+    """[[agent]]: an agent, the phone bound to them and their queues."""
+
+    name: Annotated[str, Match(r"[A-Za-z0-9_.\-]+", "a name of letters, digits, ., _ and -")] = doc("agent name")
+    contact: Annotated[str, Match(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+", "'channel/32' or 'pri1/2001'")] = doc(
+        "the agent's phone: an FXS port 'channel/N' or a number on a trunk 'TRUNK/NUMBER'")
+    queues: dict[str, Annotated[int, Range(0, 99)]] = doc("queue -> penalty (tier, 0 first)", factory=dict)
+    skills: dict[str, Annotated[int, Range(0, 100)]] = doc("skill -> level", factory=dict)
+    login: bool = doc("logged in at start", True)
+    ready: bool = doc("ready (not paused) at start", True)
+    record: Optional[bool] = doc("record this agent's calls (default: [recording])", None)
+    agent_id: Optional[str] = doc("what the caller hears as the agent's ID (default: digits of the name)", None)
+
+
+@dataclass
+class AreaRoute:
+    """[[callers.area]]: callers whose number starts with prefix go to a queue or script."""
+
+    prefix: Digits = doc("caller number prefix")
+    queue: Optional[str] = doc("queue", None)
+    script: Optional[ScriptName] = doc("script", None)
+
+    def check(self):
+        if (self.script is None) == (self.queue is None):
+            raise ValueError("an area route needs exactly one of script or queue")
+
+
+@dataclass
+class CallersSection:
+    """[callers]: caller lists."""
+
+    vip: list[Digits] = doc("VIP caller numbers", factory=list)
+    vip_file: Optional[str] = doc("file of VIP numbers, one per line", None)
+    vip_priority: Annotated[int, Range(0, 100)] = doc("queue priority of VIP callers", 10)
+    vip_queue: Optional[str] = doc("VIP callers go to this queue (a dedicated agent group) instead", None)
+    blocked: list[Digits] = doc("blocked caller numbers: refused with cause 21", factory=list)
+    blocked_file: Optional[str] = doc("file of blocked numbers, one per line", None)
+    block_anonymous: bool = doc("refuse callers that withhold their number", False)
+    area: list[AreaRoute] = doc("routing by the caller's area code", factory=list)
+
+
+@dataclass
+class AnnounceSection:
+    """[announce]: what callers and agents hear around the queue."""
+
+    every: Optional[Annotated[float, Range(5, 3600)]] = doc(
+        "seconds between announcements while waiting (queues without announce_every); off if unset", None)
+    position: bool = doc("announce the caller's position", True)
+    expected_wait: bool = doc("announce the expected wait (rounded up to minutes)", True)
+    agent_id: bool = doc("tell the caller the agent's ID when connected", False)
+    whisper: bool = doc("tell the agent the queue name (or the queue's whisper prompt) before connecting", False)
+
+
+@dataclass
+class RecordingSection:
+    """[recording]: which calls are recorded, the notice, and how long recordings are kept."""
+
+    calls: Annotated[str, OneOf(("all", "queued", "none"))] = doc(
+        "record all answered inbound calls, only calls that reach a queue, or none (queues and agents may "
+        "say otherwise)", "none")
+    notice: Optional[str] = doc("prompt played before recording starts ('this call may be recorded')", None)
+    retention_days: Optional[Annotated[int, Range(1, 36500)]] = doc("delete recordings older than this", None)
+    format: Annotated[str, OneOf(("wav", "flac"))] = doc("file format", "wav")
+    encoding: Annotated[str, OneOf(("ULAW", "ALAW", "PCM_16"))] = doc("WAV sample encoding", "ULAW")
+
+
+@dataclass
+class CallbacksSection:
+    """[callbacks]: callers who leave a number (or keep their place) are called back by the dialler."""
+
+    enabled: bool = doc("dial saved callback requests", False)
+    trunk: Optional[str] = doc("trunk to dial out on ('pri1', 'fxo'; default: the first trunk)", None)
+    queue: Optional[str] = doc("queue whose agents take callbacks (default: the queue the caller left)", None)
+    hours: Hours = doc("calling hours", "09:00-20:00")
+    days: list[Day] = doc("calling days", factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat"])
+    max_attempts: Annotated[int, Range(1, 20)] = doc("attempts before giving up", 3)
+    retry_after: list[Seconds] = doc("seconds before each retry", factory=lambda: [300.0, 900.0])
+    keep_place: bool = doc("a caller who asks for a callback keeps their place in the queue", True)
+    key: Optional[Annotated[str, Match(r"[0-9*#]", "one key")]] = doc(
+        "key a waiting caller presses to ask for a callback (default off)", None)
+
+
+@dataclass
+class CampaignSection:
+    """[[campaign]]: an outbound campaign."""
+
+    name: Annotated[str, Match(r"[A-Za-z0-9_\-]+", "a name of letters, digits, _ and -")] = doc("campaign name")
+    numbers: str = doc("CSV file of numbers to call (first column the number, a header row allowed)")
+    queue: str = doc("queue whose agents take answered calls")
+    trunk: Optional[str] = doc("trunk to dial out on (default: the first trunk)", None)
+    mode: Annotated[str, OneOf(("progressive", "predictive"))] = doc("pacing", "progressive")
+    abandon_cap: Annotated[float, Range(0, 0.5)] = doc("predictive: keep abandoned answered calls under this share",
+                                                       0.03)
+    max_ratio: Annotated[float, Range(1, 5)] = doc("predictive: at most this many lines per free agent", 2.5)
+    dnc: Optional[str] = doc("do-not-call list file (one number per line)", None)
+    amd: bool = doc("answering machine detection: machines are not passed to agents", True)
+    hours: Hours = doc("calling hours", "09:00-20:00")
+    days: list[Day] = doc("calling days", factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    max_attempts: Annotated[int, Range(1, 20)] = doc("attempts per number", 3)
+    retry_after: list[Seconds] = doc("seconds before each retry", factory=lambda: [600.0, 3600.0])
+    caller_id: Optional[Digits] = doc("number presented to the called party", None)
+    ring_timeout: Annotated[float, Range(5, 120)] = doc("seconds to let a number ring", 25.0)
+
+
+@dataclass
+class FaxSection:
+    """[fax]: fax-on-demand library and the fax inbox."""
+
+    library: Optional[str] = doc("folder of documents callers may request by number (fax-on-demand)", None)
+    inbox: Optional[str] = doc("folder where received faxes are kept (default DATA/fax-inbox)", None)
+    detect: bool = doc("answer fax machines calling any route (CNG detection)", True)
+
+
+@dataclass
+class MailboxSection:
+    """[[voicemail.box]]: a voicemail box."""
+
+    number: Digits = doc("mailbox number")
+    pin: Digits = doc("PIN ('' = nobody can log in)", "")
+    owner: str = doc("owner's name", "")
+    extension: Optional[Annotated[str, Match(r"channel/\d+", "'channel/N'")]] = doc(
+        "FXS port whose lamp shows waiting messages", None)
+
+
+@dataclass
+class VoicemailSection:
+    """[voicemail]: voicemail boxes."""
+
+    folder: Optional[str] = doc("voicemail folder (default DATA/voicemail)", None)
+    general: Digits = doc("general mailbox (after hours, no agent)", "100")
+    general_pin: Digits = doc("its PIN", "")
+    box: list[MailboxSection] = doc("mailboxes", factory=list)
+
+
+@dataclass
+class SimulateSection:
+    """[simulate]: simulated callers and agents on the emulator's far ends (run --simulate)."""
+
+    calls_per_hour: Annotated[float, Range(0, 100000)] = doc("Poisson arrival rate of callers", 300.0)
+    called: Digits = doc("number the callers dial", "5000")
+    far_end: str = doc("the emulator's network cable name the callers come from", "pstn")
+    digits: dict[str, Annotated[float, Range(0, None)]] = doc(
+        "menu keys callers press -> weight", factory=lambda: {"1": 50.0, "2": 35.0, "9": 5.0, "0": 7.0, "3": 3.0})
+    talk_mean: Annotated[float, Range(1, None)] = doc("mean seconds an agent talks with a caller", 150.0)
+    patience_mean: Annotated[float, Range(1, None)] = doc("mean seconds a caller waits in queue", 120.0)
+    fax_share: Fraction = doc("share of callers that are fax machines", 0.0)
+    wrong_input_share: Fraction = doc("share of callers that press a wrong key first", 0.08)
+    seed: int = doc("random seed", 1)
+    agents: Optional[list[str]] = doc("agents simulated at their phones (default: every agent on an emulated "
+                                      "phone)", None)
+
+
+@dataclass
+class Settings:
+    """The whole centre's configuration (every table but the board's)."""
+
+    centre: CentreSection = field(default_factory=CentreSection)
+    hours: HoursSection = field(default_factory=HoursSection)
+    language: LanguageSection = field(default_factory=LanguageSection)
+    service_level: ServiceLevelSection = field(default_factory=ServiceLevelSection)
+    route: list[RouteSection] = field(default_factory=list)
+    queue: list[QueueSection] = field(default_factory=list)
+    agent: list[AgentSection] = field(default_factory=list)
+    callers: CallersSection = field(default_factory=CallersSection)
+    announce: AnnounceSection = field(default_factory=AnnounceSection)
+    recording: RecordingSection = field(default_factory=RecordingSection)
+    callbacks: CallbacksSection = field(default_factory=CallbacksSection)
+    campaign: list[CampaignSection] = field(default_factory=list)
+    fax: FaxSection = field(default_factory=FaxSection)
+    voicemail: VoicemailSection = field(default_factory=VoicemailSection)
+    simulate: SimulateSection = field(default_factory=SimulateSection)
+    file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)
+    locator: Optional[Locator] = field(default=None, repr=False)
+
+    def line_of(self, key):
+        """Return the config file's line of a dotted key such as 'route[2].script' (None if not there)."""
+        if self.locator is None:
+            return None
+        path = ()
+        for part in key.split("."):
+            name, _, index = part.partition("[")
+            path += (name,) + ((int(index.rstrip("]")) - 1,) if index else ())
+        return self.locator.lines.get(path)
+
+    def place(self, path):
+        """Return path made absolute relative to the config file's folder (None stays None)."""
+        if path is None or os.path.isabs(path) or self.file is None:
+            return path
+        return os.path.join(os.path.dirname(os.path.abspath(self.file)), path)
+
+
+SECTIONS = {f.name for f in dataclasses.fields(Settings) if f.name not in ("file", "locator")}
+_TABLE = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_\-\"']+)")
+
+
+def split(text):
+    """Return (board text, centre text): the centre's tables are cut out of the board's and blanked in it,
+    so each parser's line numbers stay those of the file."""
+    board, centre, inside = [], [], False
+    for line in text.splitlines():
+        m = _TABLE.match(line)
+        if m and "=" not in line.split("]", 1)[0]:
+            inside = m.group(1).strip("\"'") in SECTIONS
+        board.append("" if inside else line)
+        centre.append(line if inside else "")
+    return "\n".join(board) + "\n", "\n".join(centre) + "\n"
+
+
+def load_text(text, file=None):
+    """Return (board TOML text, Settings) of a centre configuration text."""
+    board_text, centre_text = split(text)
+    table, locator = parse(centre_text, file)
+    settings = load(Settings, table, Where(file, (), locator))
+    settings.file = file
+    settings.locator = locator
+    if settings.centre.acd:
+        _merge_acd(settings)
+    _cross_check(settings, Where(file, (), locator))
+    return board_text, settings
+
+
+def load_settings(path):
+    """Return (board TOML text, Settings) read from a centre configuration file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise ConfigError(exc.strerror or str(exc), path=path) from None
+    return load_text(text, file=path)
+
+
+def _merge_acd(settings):
+    """Add the [[queue]] and [[agent]] tables of the [centre] acd file."""
+    path = settings.place(settings.centre.acd)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ConfigError(f"[centre] acd: {exc.strerror or exc}", path=settings.file) from None
+    table, locator = parse(text, path)
+    where = Where(path, (), locator)
+    allowed = {"queue", "agent", "queues", "agents"}
+    for key in table:
+        if key not in allowed:
+            raise where.child(key).error("unknown table in an ACD file; allowed: queue, agent")
+    for key, cls, out in (("queue", QueueSection, settings.queue), ("agent", AgentSection, settings.agent)):
+        items = table.get(key, table.get(key + "s", []))
+        if not isinstance(items, list):
+            raise where.child(key).error(f"expected [[{key}]] tables")
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise where.child(key, i).error("expected a table")
+            out.append(load(cls, item, where.child(key, i)))
+
+
+def _cross_check(settings, where):
+    """Names that refer to other tables must exist."""
+    queues = {}
+    for i, q in enumerate(settings.queue):
+        if q.name in queues:
+            raise where.child("queue", i, "name").error(f"queue {q.name!r} is defined twice")
+        queues[q.name] = q
+    agents = set()
+    for i, a in enumerate(settings.agent):
+        if a.name in agents:
+            raise where.child("agent", i, "name").error(f"agent {a.name!r} is defined twice")
+        agents.add(a.name)
+        for q in a.queues:
+            if q not in queues:
+                raise where.child("agent", i, "queues").error(f"no queue named {q!r}")
+    for i, q in enumerate(settings.queue):
+        if q.overflow and q.overflow.startswith("queue:") and q.overflow[6:] not in queues:
+            raise where.child("queue", i, "overflow").error(f"no queue named {q.overflow[6:]!r}")
+    refs = [(("route", i, "queue"), r.queue) for i, r in enumerate(settings.route)]
+    refs += [(("callers", "area", i, "queue"), a.queue) for i, a in enumerate(settings.callers.area)]
+    refs += [(("callers", "vip_queue"), settings.callers.vip_queue), (("callbacks", "queue"), settings.callbacks.queue)]
+    refs += [(("campaign", i, "queue"), c.queue) for i, c in enumerate(settings.campaign)]
+    for path, name in refs:
+        if name is not None and name not in queues:
+            raise where.child(*path).error(f"no queue named {name!r}")
+    names = [c.name for c in settings.campaign]
+    for i, n in enumerate(names):
+        if names.index(n) != i:
+            raise where.child("campaign", i, "name").error(f"campaign {n!r} is defined twice")
+    if settings.centre.cti_port is not None and not settings.centre.cti_users:
+        raise where.child("centre", "cti_port").error("needs cti_users (the agents' and supervisors' tokens)")
+    if settings.simulate.agents:
+        for name in settings.simulate.agents:
+            if name not in agents:
+                raise where.child("simulate", "agents").error(f"no agent named {name!r}")

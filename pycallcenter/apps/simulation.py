@@ -1,0 +1,87 @@
+"""Simulated people on a centre's emulated board: PSTN callers on a network cable and agents at the
+emulated phones, from the configuration's ``[simulate]`` table. Used by `run --simulate` and the demo, so
+an operator can watch their own IVR and queues under load before going live."""
+import random
+
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.errors import ConfigError
+
+
+def make_callers(section, hours, start=2.0):
+    """Return the simulated Callers of `hours` (Poisson arrivals at section.calls_per_hour, seeded)."""
+    from pycallcenter.sim.pstn import Caller
+
+    rng = random.Random(section.seed)
+    keys = list(section.digits)
+    weights = [section.digits[k] for k in keys]
+    wrong = [k for k in "0123456789" if k not in keys] or ["4"]
+    callers = []
+    t = start  # let the D-channel come up first
+    if section.calls_per_hour <= 0:
+        return callers
+    while True:
+        t += rng.expovariate(section.calls_per_hour / 3600.0)
+        if t >= hours * 3600.0 + start:
+            break
+        number = f"20255{rng.randrange(10000, 99999)}"
+        if rng.random() < section.fax_share:
+            callers.append(Caller(number, section.called, t, kind="fax", patience=60.0, talk=0.0))
+            continue
+        choice = rng.choices(keys, weights=weights)[0] if keys else ""
+        digits = choice
+        if rng.random() < section.wrong_input_share:
+            digits = rng.choice(wrong) + "," + choice  # a wrong key first, then the right one after the retry
+        callers.append(Caller(number, section.called, t, digits=digits, digit_delay=rng.uniform(3.0, 9.0),
+                              patience=rng.expovariate(1.0 / section.patience_mean) + 15.0,
+                              talk=rng.expovariate(1.0 / section.talk_mean) + 10.0))
+    return callers
+
+
+class Simulation:
+    """Simulated callers and agents on a Centre built on the emulator; ``tick()`` runs one tick of both."""
+
+    def __init__(self, centre, hours=1.0, fax_document=None, section=None):
+        from pycallcenter.sim.agents import AgentPool
+        from pycallcenter.sim.pstn import PstnSimulator
+
+        self.centre = centre
+        s = section or centre.settings.simulate
+        board = centre.board
+        emulator = getattr(board, "emulator", None)
+        if emulator is None:
+            raise ConfigError("--simulate needs the emulator board (simulated people sit on its far ends)",
+                              path=centre.file)
+        if s.far_end not in emulator.far_ends:
+            raise ConfigError(f"simulate.far_end: the emulator has no cable named {s.far_end!r} (have "
+                              f"{', '.join(sorted(emulator.far_ends))})", path=centre.file)
+        self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed)
+        for caller in make_callers(s, hours):
+            if caller.kind == "fax":
+                caller.fax_document = fax_document
+            self.pstn.add(caller)
+        self.offered = len(self.pstn.pending)
+        phones = [end for end in emulator.far_ends.values() if type(end).__name__ == "Phone"]
+        if s.agents is not None:
+            contacts = {a.name: a.contact for a in centre.settings.agent}
+            wanted = {int(contacts[n].split("/")[1]) for n in s.agents if contacts[n].startswith("channel/")}
+            phones = [p for p in phones if p.channel.number in wanted]
+        self.pool = None
+        if phones:
+            plan = centre.engine.tone_plan
+            self.pool = AgentPool(phones, [p.name for p in phones], self.pstn, plan=plan)
+        self.blocksize = board.blocksize
+
+    @property
+    def busy(self):
+        """Return True while callers are waiting to call or in a call."""
+        return bool(self.pstn.busy)
+
+    def tick(self):
+        """Run one tick of the centre and of the simulated people."""
+        self.centre.tick()
+        if self.pool is not None:
+            self.pool.tick(self.centre.engine.now, self.blocksize)
+
+    def seconds(self):
+        """Return the board time in seconds."""
+        return self.centre.engine.now / SAMPLE_RATE
