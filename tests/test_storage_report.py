@@ -1,17 +1,14 @@
 """Interval reports read back from the database: the same figures as the ACD's own report on its
-in-memory queue log, a CDR-only fallback, and the text/HTML/PNG outputs of `pycallcenter report`."""
+in-memory queue log, a CDR-only fallback, and the text/HTML/SVG/PNG outputs of `pycallcenter report`."""
 import re
-import struct
-import zlib
 
 import pytest
 from test_ops_cli import main  # runs one command through its own parser
 
 from pycallcenter.acd.simulate import simulate_queue
-from pycallcenter.acd.stats import interval_report
+from pycallcenter.acd.stats import ServiceLevel, interval_report
 from pycallcenter.storage import open_store
 from pycallcenter.storage.cdr import Clock, QueueLogFeed
-from pycallcenter.storage.charts import imagemagick, png_bars, svg_pie
 from pycallcenter.storage.report import cdr_intervals, interval_rows, parse_interval, parse_when
 
 EPOCH = parse_when("2026-03-02T08:00:00")
@@ -30,21 +27,6 @@ def db(tmp_path, acd):
     return tmp_path
 
 
-def _png_pixels(data):
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    w, h = struct.unpack(">II", data[16:24])
-    idat = b""
-    i = 8
-    while i < len(data):
-        n = struct.unpack(">I", data[i:i + 4])[0]
-        if data[i + 4:i + 8] == b"IDAT":
-            idat += data[i + 8:i + 8 + n]
-        i += 12 + n
-    raw = zlib.decompress(idat)
-    rows = [raw[y * (3 * w + 1) + 1:(y + 1) * (3 * w + 1)] for y in range(h)]
-    return w, h, rows
-
-
 def test_report_from_database_matches_the_acd_report(db, acd):
     store = open_store(db)
     source, rows = interval_rows(store, EPOCH, EPOCH + 7200, 1800)
@@ -59,65 +41,73 @@ def test_report_from_database_matches_the_acd_report(db, acd):
             assert got[k] == pytest.approx(exp[k], rel=1e-6, abs=1e-3), k
 
 
-def test_cdr_fallback_counts_queued_calls_answered_by_agents():
-    def cdr(start, answer=None, queue=None, agent=None, billsec=0.0):
+def test_cdr_fallback_without_a_queue_counts_every_inbound_call():
+    def cdr(start, answer=None, billsec=0.0, direction="in"):
         return {"start_time": f"2026-03-02T08:{start}+00:00", "answer_time": answer and f"2026-03-02T08:{answer}+00:00",
-                "queue": queue, "agent": agent, "billsec": billsec, "direction": "in"}
-    rows = cdr_intervals([cdr("00:00", "00:10", "q", "ann", 100.0), cdr("01:00", "01:30", "q", "bob", 50.0),
-                          cdr("02:00", "02:01", "q", None), cdr("31:00", "31:02", None, None, 20.0)],
-                         EPOCH, EPOCH + 3600, 1800, sl_seconds=20)
+                "queue": None, "agent": None, "billsec": billsec, "direction": direction}
+    rows = cdr_intervals([cdr("00:00", "00:10", 100.0), cdr("01:00", "01:30", 50.0), cdr("02:00"),
+                          cdr("31:00", "31:02", 20.0), cdr("32:00", "32:01", 5.0, direction="out")],
+                         EPOCH, EPOCH + 3600, 1800)
     assert [(r["offered"], r["answered"], r["abandoned"]) for r in rows] == [(3, 2, 1), (1, 1, 0)]
     assert rows[0]["service_level"] == pytest.approx(1 / 3) and rows[0]["asa"] == 20.0 and rows[0]["aht"] == 75.0
 
 
-def test_report_command_text_html_png(db, tmp_path, capsys):
-    html_path, png_path = tmp_path / "r.html", tmp_path / "r.png"
+def test_cdr_report_of_queued_calls_uses_their_queue_visit():
+    def cdr(call, queued, wait, agent=None, outcome="agent", talk=None, queue="q"):
+        return {"call_id": call, "start_time": "2026-03-02T07:59:00+00:00", "queued_time": f"2026-03-02T08:{queued}+00:00",
+                "queue_wait": wait, "agent": agent, "outcome": outcome, "queue": queue, "talk": talk, "hold": 0.0,
+                "answer_time": "2026-03-02T07:59:01+00:00", "billsec": 999.0, "direction": "in"}
+    cdrs = [cdr("C1", "00:00", 10.0, "ann", talk=60.0), cdr("C2", "01:00", 30.0, "bob", talk=40.0),
+            cdr("C3", "02:00", 3.0, outcome="abandoned"), cdr("C4", "03:00", 50.0, outcome="abandoned"),
+            cdr("C5", "31:00", 5.0, "ann", talk=20.0)]
+    from pycallcenter.acd.core import LogEntry
+
+    qlog = [LogEntry(0.0, "-", "q", "-", "SLCONFIG", {"seconds": 20, "mode": "exclude_short", "short_abandon": 5}),
+            LogEntry(1.0, "C1", "q", "ann", "WRAPUPEND", {"acw": 10.0}), LogEntry(2.0, "C2", "q", "bob", "WRAPUPEND", {"acw": 20.0})]
+    rows = cdr_intervals(cdrs, EPOCH, EPOCH + 3600, 1800, qlog=qlog)
+    assert [(r["offered"], r["answered"], r["abandoned"], r["short_abandoned"]) for r in rows] == [(4, 2, 2, 1), (1, 1, 0, 0)]
+    assert rows[0]["service_level"] == pytest.approx(1 / 3)  # the logged mode: the short abandon leaves the count
+    assert rows[0]["asa"] == 20.0 and rows[0]["aht"] == 65.0  # talk + hold + the logged wrap-up
+    assert rows[1]["aht"] is None  # wrap-up not logged yet: not a handled call
+    forced = cdr_intervals(cdrs, EPOCH, EPOCH + 3600, 1800, ServiceLevel(30, "offered", 5), qlog)
+    assert forced[0]["service_level"] == pytest.approx(2 / 4)
+
+
+def test_report_command_text_html_svg_png(db, tmp_path, capsys):
+    html_path, png_path, svg_path = tmp_path / "r.html", tmp_path / "r.png", tmp_path / "r.svg"
     assert main(["report", "--db", str(db), "--from", "2026-03-02T08:00", "--to", "2026-03-02T10:00",
-                 "--interval", "30m", "--html", str(html_path), "--png", str(png_path)]) == 0
+                 "--interval", "30m", "--html", str(html_path), "--png", str(png_path), "--svg", str(svg_path)]) == 0
     out = capsys.readouterr().out
-    assert "from the queue log" in out
+    assert "from the queue log" in out and "answered within 20 s / offered" in out
     lines = [l for l in out.splitlines() if re.match(r"2026-03-02 (08|09):(00|30)", l)]
     assert len(lines) == 4 and any(l.startswith("total") for l in out.splitlines())
     page = html_path.read_text()
     assert page.count("<svg") == 4 and "Service level (20 s)" in page and 'class="slice"' in page
     assert page.count('class="bar"') >= 4 * 3 and "<script" not in page
-    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert svg_path.read_text().startswith("<svg") and svg_path.read_text().count('class="bar"') >= 4 * 3
+    from matplotlib.image import imread
+
+    img = (imread(png_path)[:, :, :3] * 255).round().astype(int)
+    assert img.shape[:2] == (300, 720)
+    colours = {tuple(p) for p in img.reshape(-1, 3)}
+    assert {(0x2b, 0x6c, 0xb0), (0x38, 0xa1, 0x69), (0xe5, 0x3e, 0x3e)} <= colours  # offered, answered, abandoned bars
 
 
-def test_png_without_imagemagick_uses_the_builtin_writer(db, tmp_path, capsys, monkeypatch):
-    import pycallcenter.storage.charts as charts
+def test_png_without_matplotlib_says_which_extra_and_exits_2(db, tmp_path, capsys, monkeypatch):
+    import sys
 
-    monkeypatch.setattr(charts, "imagemagick", lambda: None)
-    assert main(["report", "--db", str(db), "--png", str(tmp_path / "v.png")]) == 0
-    assert "built-in writer" in capsys.readouterr().out
-    w, h, rows = _png_pixels((tmp_path / "v.png").read_bytes())
-    assert (w, h) == (720, 300) and any(bytes((0x38, 0xa1, 0x69)) in r for r in rows)  # answered bars drawn
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on a machine without the charts extra
+    assert main(["report", "--db", str(db), "--png", str(tmp_path / "v.png")]) == 2
+    cap = capsys.readouterr()
+    assert cap.err.strip() == "pycallcenter report: PNG charts need matplotlib: pip install 'pycallcenter[charts]'"
+    assert "Traceback" not in cap.out + cap.err and not (tmp_path / "v.png").exists()
+    assert main(["report", "--db", str(db), "--svg", str(tmp_path / "v.svg")]) == 0  # SVG needs nothing
 
 
 def test_report_on_an_empty_database_says_so(tmp_path, capsys):
     open_store(tmp_path).close()
     assert main(["report", "--db", str(tmp_path)]) == 1
     assert "no CDRs or queue-log rows" in capsys.readouterr().out
-
-
-def test_builtin_png_writer_draws_bars_in_proportion():
-    w, h, rows = _png_pixels(png_bars({"a": [10, 5]}, width=100, height=100))
-    assert (w, h) == (100, 100)
-    blue = bytes((0x2b, 0x6c, 0xb0))
-
-    def bar_height(x):
-        return sum(1 for r in rows if r[3 * x:3 * x + 3] == blue)
-
-    assert bar_height(30) == 70 and bar_height(75) == 35  # plot height 70, axis max 10
-
-
-@pytest.mark.skipif(imagemagick() is None, reason="ImageMagick convert not installed: labelled PNG path not tested")
-def test_imagemagick_renders_the_svg_chart(tmp_path):
-    from pycallcenter.storage.charts import svg_to_png
-
-    assert svg_to_png(svg_pie("Outcome", {"answered": 3, "abandoned": 1}), str(tmp_path / "p.png"))
-    data = (tmp_path / "p.png").read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (400, 280)
 
 
 def test_intervals_parse():

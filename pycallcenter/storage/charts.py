@@ -1,18 +1,9 @@
-"""Report charts without chart libraries: inline SVG (grouped bars, pie) for HTML, and PNG either
-through ImageMagick's ``convert`` (the SVG, with its labels) or through a tiny zlib+struct writer
-(bars and axes only) when ImageMagick is not installed."""
+"""Report charts: inline SVG (grouped bars, pie) written here with no library, for HTML and .svg files;
+PNG through matplotlib (Agg, no display needed), the optional ``charts`` extra."""
 import html
 import math
-import shutil
-import struct
-import subprocess
-import zlib
 
 COLOURS = ("#2b6cb0", "#38a169", "#e53e3e", "#d69e2e", "#805ad5", "#319795")
-
-
-def _hex(c):
-    return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
 
 
 def svg_bars(title, labels, series, width=720, height=300, percent=False):
@@ -94,61 +85,44 @@ def _nice(v):
     return 10 * mag
 
 
-def png_bars(series, width=720, height=300):
-    """Return PNG bytes of a grouped bar chart (bars, grid and axis; no text)."""
-    left, right, top, bottom = 20, 10, 10, 20
-    pw, ph = width - left - right, height - top - bottom
-    img = bytearray(b"\xff" * (width * height * 3))
-
-    def fill(x0, y0, x1, y1, rgb):
-        x0, x1 = max(0, int(x0)), min(width, int(math.ceil(x1)))
-        y0, y1 = max(0, int(y0)), min(height, int(math.ceil(y1)))
-        row = bytes(rgb) * (x1 - x0)
-        for y in range(y0, y1):
-            i = (y * width + x0) * 3
-            img[i:i + len(row)] = row
-
-    vmax = _nice(max([v for vs in series.values() for v in vs if v is not None] + [1e-9]))
-    for i in range(1, 5):
-        y = top + ph - ph * i / 4
-        fill(left, y, width - right, y + 1, (221, 221, 221))
-    n = max((len(v) for v in series.values()), default=1) or 1
-    k = max(len(series), 1)
-    slot = pw / n
-    bw = slot * 0.8 / k
-    for s, values in enumerate(series.values()):
-        rgb = _hex(COLOURS[s % len(COLOURS)])
-        for i, v in enumerate(values):
-            if v:
-                x = left + i * slot + slot * 0.1 + s * bw
-                fill(x, top + ph - ph * v / vmax, x + bw, top + ph, rgb)
-    fill(left, top + ph, width - right, top + ph + 1, (0, 0, 0))
-    fill(left, top, left + 1, top + ph, (0, 0, 0))
-    raw = b"".join(b"\x00" + bytes(img[y * width * 3:(y + 1) * width * 3]) for y in range(height))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+CHARTS_EXTRA = "PNG charts need matplotlib: pip install 'pycallcenter[charts]'"
 
 
-def imagemagick():
-    """Return the path of ImageMagick's convert when it is the real one, else None."""
-    exe = shutil.which("convert")
-    if exe is None:
-        return None
+def png_available():
+    """Return True when matplotlib can be imported (the ``charts`` extra is installed)."""
     try:
-        ver = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return exe if "ImageMagick" in ver else None
-
-
-def svg_to_png(svg, path):
-    """Render SVG text to a PNG file with ImageMagick; return True, or False when it is not installed."""
-    exe = imagemagick()
-    if exe is None:
+        import matplotlib  # noqa: F401
+    except ImportError:
         return False
-    subprocess.run([exe, "svg:-", path], input=svg.encode(), check=True, capture_output=True, timeout=60)
     return True
+
+
+def png_bars(path, title, labels, series, percent=False, width=720, height=300):
+    """Write a grouped bar chart (labels along x, series {name: values}, the SVG charts' colours) to a
+    PNG file with matplotlib's Agg backend; ImportError when matplotlib is not installed."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # files only: never look for a display
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    dpi = 100
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    ax = fig.add_subplot()
+    n, k = max(len(labels), 1), max(len(series), 1)
+    bw = 0.8 / k
+    for s, (name, values) in enumerate(series.items()):
+        xs = [i - 0.4 + bw * (s + 0.5) for i in range(len(values))]
+        ax.bar(xs, [0 if v is None else v for v in values], width=bw, label=name, color=COLOURS[s % len(COLOURS)])
+    step = max(1, math.ceil(n / 12))
+    ax.set_xticks(range(0, len(labels), step), [labels[i] for i in range(0, len(labels), step)], fontsize=8)
+    if percent:
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="y", color="#dddddd")
+    ax.set_axisbelow(True)
+    if series:
+        ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, format="png")

@@ -1,17 +1,19 @@
-"""Interval reports from the database: the queue log when there is one (recomputed with
-pycallcenter.acd.stats, the one place that defines the figures), else the CDRs alone.
+"""Reports from the database: interval reports from the queue log (recomputed with
+pycallcenter.acd.stats, the one place that defines the figures) or from the CDRs, per-agent reports,
+and summaries grouped by queue, trunk group, called number or a script variable.
 
 Times are wall-clock UTC epoch seconds taken from the rows' ISO stamps, so rows from several
-appliances sharing one database line up.
+appliances sharing one database line up. Service level is :class:`pycallcenter.acd.stats.ServiceLevel`:
+the definition the ACD logged (SLCONFIG lines) unless one is given.
 """
 import datetime as _dt
 import math
 
 from pycallcenter.acd.core import LogEntry
-from pycallcenter.acd.stats import interval_report
+from pycallcenter.acd.stats import ServiceLevel, agent_report, interval_report, log_level
 
 COLUMNS = ("offered", "answered", "abandoned", "service_level", "asa", "aht", "occupancy")
-
+GROUPS = ("agent", "queue", "trunk", "called")  # and var:NAME
 
 def parse_when(text):
     """Return epoch seconds for an ISO date or date-time (no zone means UTC); ValueError otherwise."""
@@ -48,26 +50,87 @@ def load_queue_log(store):
     return out
 
 
-def cdr_intervals(cdrs, start, end, interval, sl_seconds=20.0):
-    """Return interval dicts from CDRs alone: inbound calls offered; answered by an agent when the call
-    was queued, else answered at all; ASA from start to answer; AHT is billed seconds."""
+def logged_levels(qlog):
+    """Return ({queue: ServiceLevel}, the last one) from the queue log's SLCONFIG lines (defaults when none)."""
+    levels, last = {}, ServiceLevel()
+    for e in qlog:
+        if e.event == "SLCONFIG":
+            last = levels[e.queue] = log_level(e.data, last)
+    return levels, last
+
+
+def wrapups(qlog):
+    """Return {call id: after-call work seconds} from the queue log's WRAPUPEND lines."""
+    out = {}
+    for e in qlog:
+        if e.event == "WRAPUPEND" and e.call != "-":
+            out[e.call] = out.get(e.call, 0.0) + e.data.get("acw", 0.0)
+    return out
+
+
+def cdr_figures(rows, levels, mode_level, acw=None):
+    """Return offered, answered, abandoned, short_abandoned, answered_in_sl, service_level, asa, aht from
+    queued CDRs (their last queue visit): answered by an agent, or outcome 'abandoned'; AHT is talk +
+    hold from the CDR plus the agent's wrap-up from the queue log (acw: {call id: seconds}) when known."""
+    acw = acw or {}
+    answered = [r for r in rows if r["agent"]]
+    abandoned = [r for r in rows if not r["agent"] and r["outcome"] == "abandoned"]
+
+    def level(r):
+        return levels.get(r["queue"], mode_level)
+
+    short = sum(1 for r in abandoned if r["queue_wait"] is not None and level(r).is_short(r["queue_wait"]))
+    waits = [r["queue_wait"] or 0.0 for r in answered]
+    in_sl = sum(1 for r, w in zip(answered, waits) if level(r).in_target(w))
+    handled = [(r["talk"] or 0.0) + (r["hold"] or 0.0) + acw[r["call_id"]] for r in answered if r["call_id"] in acw]
+    return {"offered": len(rows), "answered": len(answered), "abandoned": len(abandoned), "short_abandoned": short,
+            "answered_in_sl": in_sl, "service_level": mode_level.of(in_sl, len(rows), len(answered), short),
+            "asa": sum(waits) / len(waits) if waits else None,
+            "aht": sum(handled) / len(handled) if handled else None,
+            "sl_seconds": mode_level.seconds, "sl_mode": mode_level.mode}
+
+
+def _bins(start, end, interval):
     nbins = int(math.ceil((end - start) / interval))
-    bins = [[] for _ in range(nbins)]
-    for r in cdrs:
+    return nbins, [[] for _ in range(nbins)]
+
+
+def cdr_intervals(cdrs, start, end, interval, service_level=None, qlog=(), queue=None):
+    """Return interval dicts from CDRs. Queued calls (with a queue visit) count in the interval they
+    entered the queue, with the queue log's service level definition (or service_level) and wrap-up
+    times; without any queued call every inbound call counts, answered when it was answered at all."""
+    levels, last = logged_levels(qlog)
+    if service_level is not None:
+        levels, last = {}, service_level
+    queued = [r for r in cdrs if r.get("queued_time") and (queue is None or r["queue"] == queue)]
+    nbins, bins = _bins(start, end, interval)
+    out = []
+    if queued:
+        acw = wrapups(qlog)
+        for r in queued:
+            t = _epoch(r["queued_time"])
+            if start <= t < end:
+                bins[int((t - start) // interval)].append(r)
+        for b, rows in enumerate(bins):
+            out.append(dict(cdr_figures(rows, levels, last, acw), start=start + b * interval,
+                            end=min(end, start + (b + 1) * interval), occupancy=None))
+        return out
+    for r in cdrs:  # no ACD: every inbound call is offered to the centre
         t = _epoch(r["start_time"])
         if r.get("direction") == "out" or t is None or not start <= t < end:
             continue
         bins[int((t - start) // interval)].append((t, r))
-    out = []
     for b, items in enumerate(bins):
-        answered = [(t, r) for t, r in items if r["answer_time"] and (r["agent"] or not r["queue"])]
+        answered = [(t, r) for t, r in items if r["answer_time"]]
         waits = [_epoch(r["answer_time"]) - t for t, r in answered]
         talk = [r["billsec"] or 0.0 for _, r in answered]
+        in_sl = sum(1 for w in waits if last.in_target(w))
         out.append({"start": start + b * interval, "end": min(end, start + (b + 1) * interval),
                     "offered": len(items), "answered": len(answered), "abandoned": len(items) - len(answered),
-                    "service_level": sum(1 for w in waits if w <= sl_seconds) / len(items) if items else None,
+                    "answered_in_sl": in_sl, "service_level": last.of(in_sl, len(items), len(answered), 0),
                     "asa": sum(waits) / len(waits) if waits else None,
-                    "aht": sum(talk) / len(talk) if talk else None, "occupancy": None})
+                    "aht": sum(talk) / len(talk) if talk else None, "occupancy": None,
+                    "sl_seconds": last.seconds, "sl_mode": last.mode})
     return out
 
 
@@ -80,28 +143,117 @@ def data_range(store):
     return (min(times), max(times)) if times else None
 
 
-def interval_rows(store, start=None, end=None, interval=1800.0, sl_seconds=20.0, queue=None):
-    """Return (source, rows): 'queue_log' or 'cdr', and one dict per interval of [start, end)."""
+def _range(store, start, end, interval):
     if start is None or end is None:
         rng = data_range(store)
         if rng is None:
-            return "none", []
+            return None
         start = math.floor(rng[0] / interval) * interval if start is None else start
         end = (math.floor(rng[1] / interval) + 1) * interval if end is None else end
     if not end > start:
         raise ValueError("--to must be after --from")
+    return start, end
+
+
+def interval_rows(store, start=None, end=None, interval=1800.0, service_level=None, queue=None, source="auto"):
+    """Return (source, rows): 'queue_log' or 'cdr', and one dict per interval of [start, end). source
+    'auto' takes the queue log when the ACD kept one."""
+    rng = _range(store, start, end, interval)
+    if rng is None:
+        return "none", []
+    start, end = rng
     qlog = load_queue_log(store)
-    if any(e.event == "ENTER" for e in qlog):
-        return "queue_log", interval_report(qlog, start, end, interval=interval, queue=queue, sl_seconds=sl_seconds)
-    return "cdr", cdr_intervals(store.cdrs(), start, end, interval, sl_seconds)
+    if source == "queue_log" or (source == "auto" and any(e.event == "ENTER" for e in qlog)):
+        return "queue_log", interval_report(qlog, start, end, interval=interval, queue=queue,
+                                            service_level=service_level)
+    return "cdr", cdr_intervals(store.cdrs(), start, end, interval, service_level, qlog, queue)
+
+
+def group_key(by):
+    """Return fn(cdr row) -> the group a CDR belongs to, for --by queue, trunk, called or var:NAME."""
+    if by.startswith("var:") and len(by) > 4:
+        name = by[4:]
+        return lambda r: (r["vars"] or {}).get(name)
+    if by in ("queue", "trunk", "called"):
+        return lambda r: r[by]
+    raise ValueError(f"--by must be one of {', '.join(GROUPS)} or var:NAME, got {by!r}")
+
+
+def group_rows(store, by, start=None, end=None, service_level=None):
+    """Return one dict per group of the CDRs that started in [start, end): calls, their outcomes, and the
+    queue figures of the group's queued calls (offered, answered, abandoned, service level, ASA, AHT)."""
+    key = group_key(by)
+    qlog = load_queue_log(store)
+    levels, last = logged_levels(qlog)
+    if service_level is not None:
+        levels, last = {}, service_level
+    acw = wrapups(qlog)
+    groups = {}
+    for r in store.cdrs():
+        t = _epoch(r["start_time"])
+        if t is None or (start is not None and t < start) or (end is not None and t >= end):
+            continue
+        g = key(r)
+        groups.setdefault("-" if g in (None, "") else str(g), []).append(r)
+    out = []
+    for g in sorted(groups):
+        rows = groups[g]
+        outcomes = {}
+        for r in rows:
+            o = r.get("outcome") or "-"
+            outcomes[o] = outcomes.get(o, 0) + 1
+        queued = [r for r in rows if r.get("queued_time")]
+        out.append(dict(cdr_figures(queued, levels, last, acw), group=g, calls=len(rows), outcomes=outcomes))
+    return out
+
+
+def agent_rows(store, start=None, end=None):
+    """Return the per-agent report (pycallcenter.acd.stats.agent_report) of the queue log in [start, end)."""
+    qlog = load_queue_log(store)
+    if not qlog:
+        return []
+    start = qlog[0].time if start is None else start
+    end = qlog[-1].time + 1e-6 if end is None else end
+    return agent_report(qlog, start, end)
+
+
+def _f(v, pct=False):
+    if v is None:
+        return "-"
+    return f"{100 * v:.0f}%" if pct else f"{v:.1f}"
+
+
+def format_groups(by, rows):
+    """Return the grouped summary as a fixed-width text table."""
+    head = (f"{by:<16} {'calls':>6} {'queued':>6} {'answered':>8} {'abandon':>7} {'SL':>5} {'ASA s':>7} {'AHT s':>7}"
+            "  outcomes")
+    lines = [head]
+    for r in rows:
+        outs = " ".join(f"{k}={v}" for k, v in sorted(r["outcomes"].items(), key=lambda kv: (-kv[1], kv[0])))
+        lines.append(f"{r['group'][:16]:<16} {r['calls']:>6} {r['offered']:>6} {r['answered']:>8} {r['abandoned']:>7} "
+                     f"{_f(r['service_level'], True):>5} {_f(r['asa']):>7} {_f(r['aht']):>7}  {outs}")
+    return "\n".join(lines)
+
+
+def _hms(seconds):
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}"
+
+
+def format_agents(rows):
+    """Return the per-agent report as a fixed-width text table (times h:mm:ss)."""
+    head = (f"{'agent':<12} {'calls':>5} {'talk':>8} {'hold':>8} {'wrap-up':>8} {'login':>8} {'occ':>5}  paused")
+    lines = [head]
+    for r in rows:
+        pauses = " ".join(f"{k}={_hms(v)}" for k, v in sorted(r["pauses"].items()))
+        lines.append(f"{r['agent'][:12]:<12} {r['calls']:>5} {_hms(r['talk']):>8} {_hms(r['hold']):>8} "
+                     f"{_hms(r['acw']):>8} {_hms(r['login']):>8} {_f(r['occupancy'], True):>5}  {pauses or '-'}")
+    return "\n".join(lines)
 
 
 def format_table(rows):
     """Return the interval rows as a fixed-width text table with a total line."""
-    def f(v, pct=False):
-        if v is None:
-            return "-"
-        return f"{100 * v:.0f}%" if pct else f"{v:.1f}"
+    f = _f
 
     head = f"{'interval (UTC)':<17} {'offered':>7} {'answered':>8} {'abandon':>7} {'SL':>5} {'ASA s':>7} {'AHT s':>7} {'occ':>5}"
     lines = [head]
