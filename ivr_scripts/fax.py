@@ -14,4 +14,9 @@ async def main(call):
         await call.play(["fax_not_available", "goodbye"])
         await call.hangup()
         return None
-    return await fax_on_demand(call, library)
+    result = await fax_on_demand(call, library)
+    if result["delivery"] == "callback":
+        call.set("outcome", "callback")
+    elif result["result"] is not None:
+        call.set("outcome", "fax_sent" if result["result"].ok else "fax_failed")
+    return result

@@ -19,7 +19,9 @@ async def main(call, mailbox=None):
         call.flush_digits()
         await call.play("vm_enter_mailbox", barge_in="0123456789")
         mailbox = (await call.collect(max_digits=10, terminator="#", first_timeout=6.0)).digits or None
-    msg_id = await deposit(call, vm, mailbox)
+    msg_id = await deposit(call, vm, mailbox)  # a caller hanging up after the message gets voicemail_id
+    if msg_id is not None:
+        call.set("outcome", "voicemail")
     await call.play("goodbye")
     await call.hangup()
     return msg_id

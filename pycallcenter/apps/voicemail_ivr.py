@@ -43,6 +43,8 @@ async def deposit(call, vm, number, max_seconds=120.0, silence_stop=4.0):
         if stats is not None:
             msg_id = vm.add_message(number, call.caller, path, _seconds(path), when)
             call.log(f"voicemail deposited {msg_id} in {number}")
+            if msg_id is not None:
+                call.set("voicemail_id", msg_id)  # the CDR is written after this: its outcome is voicemail
         raise
     msg_id = vm.add_message(number, call.caller, result.path, _seconds(result.path), when)
     call.log(f"voicemail deposited {msg_id} in {number}")

@@ -73,6 +73,7 @@ def _log_result(call, what, result: FaxResult):
     fields = dict(call=call.id, ok=int(result.ok), code=result.code, pages=result.pages, rate=result.bit_rate,
                   remote=(result.remote_ident or "-").replace(" ", "_"), text=result.text.replace(" ", "_"))
     call.engine.log(what, **fields)
+    call.set(what, int(result.ok))  # the CDR's outcome (fax_received, fax_sent or fax_failed)
     (log.info if result.ok else log.warning)("%s on call %s: %s (code %d), %d page(s), remote %r", what, call.id,
                                              result.text, result.code, result.pages, result.remote_ident)
 
