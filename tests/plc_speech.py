@@ -1,9 +1,10 @@
 """Speech, loss patterns and quality measures shared by the concealment tests and bench/bench_plc.py.
 
-Speech comes from espeak-ng (two voices), resampled to 8 kHz by sox. Loss patterns are per packet
+Speech comes from espeak-ng (four voices), resampled to 8 kHz by sox. Loss patterns are per packet
 (20 ms): independent random loss, and bursty loss from a two-state Gilbert-Elliott chain. Quality is
-measured against the unimpaired signal: segmental SNR over the packets a loss touched, and PESQ
-(ITU-T P.862 narrow band, through the PyPI `pesq` package) over the whole utterance.
+measured against the unimpaired signal: segmental SNR over the lost packets (or the packets right
+after a loss), and PESQ (ITU-T P.862 narrow band, through the PyPI `pesq` package) over the whole
+utterance.
 """
 import functools
 import shutil
@@ -89,15 +90,19 @@ def zero_fill(x, lost):
     return y.reshape(-1)
 
 
-def seg_snr(ref, deg, lost, floor_db=-10.0, ceil_db=35.0, min_level_db=-50.0):
-    """Return mean segmental SNR (dB) over the lost packets and the packet after each, skipping near-silence.
+def recovered(lost):
+    """Return the mask of packets received right after a lost one (where concealment merges back)."""
+    return np.concatenate([[False], lost[:-1]]) & ~lost
 
-    Per-segment SNR is clamped to [floor_db, ceil_db], the usual bounds; segments whose reference power
-    is below min_level_db relative to full scale are skipped (nothing to conceal there).
+
+def seg_snr(ref, deg, packets, floor_db=-10.0, ceil_db=35.0, min_level_db=-50.0):
+    """Return mean segmental SNR (dB) of deg against ref over the 20 ms packets marked, skipping near-silence.
+
+    Per-packet SNR is clamped to [floor_db, ceil_db], the usual bounds; packets whose reference power is
+    below min_level_db relative to full scale are skipped (there is nothing to conceal there).
     """
-    touched = lost | np.concatenate([[False], lost[:-1]])
-    r = ref.reshape(-1, PACKET).astype(np.float64)[touched]
-    d = deg.reshape(-1, PACKET).astype(np.float64)[touched]
+    r = ref.reshape(-1, PACKET).astype(np.float64)[packets]
+    d = deg.reshape(-1, PACKET).astype(np.float64)[packets]
     sig = (r * r).sum(axis=1)
     err = ((r - d) ** 2).sum(axis=1)
     keep = sig / PACKET > 32768.0**2 * 10 ** (min_level_db / 10)
