@@ -126,20 +126,24 @@ class CentreCollector:
         yield from (calls, legs)
         depth = GaugeMetricFamily("pycc_queue_depth", "Calls waiting in the queue", labels=["queue"])
         longest = GaugeMetricFamily("pycc_queue_longest_wait_seconds", "Longest current wait", labels=["queue"])
-        sl = GaugeMetricFamily("pycc_queue_service_level", "Today's service level (answered in target / done)",
-                               labels=["queue"])
+        sl = GaugeMetricFamily("pycc_queue_service_level", "Today's service level: answered within the target over "
+                               "the calls the configured mode counts (offered, answered or exclude_short)",
+                               labels=["queue", "mode"])
+        target = GaugeMetricFamily("pycc_queue_service_level_target_seconds", "Service level answer target",
+                                   labels=["queue"])
         totals = CounterMetricFamily("pycc_queue_calls", "Today's calls by outcome", labels=["queue", "outcome"])
         agents = GaugeMetricFamily("pycc_queue_agents", "Member agents by state", labels=["queue", "state"])
         for q in snap["queues"]:
             depth.add_metric([q["queue"]], q["waiting"])
             longest.add_metric([q["queue"]], q["longest_wait"])
             if q["service_level"] is not None:
-                sl.add_metric([q["queue"]], q["service_level"])
+                sl.add_metric([q["queue"], q["sl_mode"]], q["service_level"])
+            target.add_metric([q["queue"]], q["sl_seconds"])
             for outcome in ("offered", "answered", "abandoned"):
                 totals.add_metric([q["queue"], outcome], q[outcome])
             for state, n in sorted(q["agents"].items()):
                 agents.add_metric([q["queue"], state], n)
-        yield from (depth, longest, sl, totals, agents)
+        yield from (depth, longest, sl, target, totals, agents)
         t = snap.get("ticks")
         if t is not None:
             yield _one(CounterMetricFamily, "pycc_tick_overruns", "Ticks that took longer than their audio", t["overruns"])

@@ -36,6 +36,15 @@ def _busy_centre():
     return eng, acd, ticks
 
 
+def _clear(eng, acd):
+    """Hang the waiting call up (it leaves the queue as an abandon) and let the engine clear it."""
+    for call_id in list(acd.calls):
+        acd.hangup(call_id, eng.now / 8000)
+    for leg in list(eng.legs.values()):
+        leg.hangup()
+    eng.run(seconds=2, until=lambda: not eng.calls)
+
+
 def test_snapshot_counts_calls_channels_queues():
     eng, acd, ticks = _busy_centre()
     snap = snapshot(eng, acd, ticks)
@@ -47,6 +56,8 @@ def test_snapshot_counts_calls_channels_queues():
     assert (q["queue"], q["waiting"], q["offered"]) == ("sales", 1, 1) and q["longest_wait"] > 1.0
     assert snap["agents"] == [{"agent": "ann", "state": "paused", "call": None}]
     assert snap["ticks"]["count"] == 100 and snap["ticks"]["max"] >= snap["ticks"]["last"] > 0
+    assert (q["sl_seconds"], q["sl_mode"]) == (20.0, "offered")  # the one definition, shown with the figure
+    _clear(eng, acd)
 
 
 def test_tick_overruns_count_ticks_longer_than_their_audio():
@@ -68,6 +79,7 @@ def test_prometheus_endpoint_scraped_over_loopback():
     finally:
         server.shutdown()
         server.server_close()
+        _clear(eng, acd)
     lines = set(body.splitlines())
     assert 'pycc_channels_in_use{span="1"} 1.0' in lines
     assert 'pycc_channels{span="2"} 2.0' in lines

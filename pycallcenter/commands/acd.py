@@ -2,7 +2,7 @@
 import json
 
 from pycallcenter.acd.simulate import simulate_queue
-from pycallcenter.acd.stats import format_queue_log, interval_report, parse_queue_log
+from pycallcenter.acd.stats import MODES, format_queue_log, interval_report, parse_queue_log
 from pycallcenter.apps.staffing import erlang_a_prediction, erlang_c_prediction
 
 FIELDS = ("offered", "answered", "abandoned", "service_level", "asa", "aht", "occupancy")
@@ -26,9 +26,10 @@ def register(subparsers):
     r.add_argument("log")
     r.add_argument("--interval", type=float, default=1800.0, help="seconds (900, 1800, 3600; 86400 for a day)")
     r.add_argument("--queue")
-    r.add_argument("--t", type=float, default=20.0)
-    r.add_argument("--short-abandon", type=float, default=5.0)
-    r.add_argument("--treatment", default="offered", help="service level: offered, exclude_short, answered")
+    r.add_argument("--t", type=float, help="service level target seconds (default: as logged, else 20)")
+    r.add_argument("--short-abandon", type=float, help="short abandon seconds (default: as logged, else 5)")
+    r.add_argument("--sl-mode", "--treatment", dest="treatment", choices=MODES,
+                   help="service level denominator: offered, exclude_short, answered (default: as logged, else offered)")
     r.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
 
@@ -49,7 +50,7 @@ def run(args):
         acd = simulate_queue(args.agents, args.calls / 3600.0, args.aht, args.hours, patience=args.patience,
                              strategy=args.strategy, sl_seconds=args.t, seed=args.seed)
         end = args.hours * 3600.0
-        (day,) = interval_report(acd.qlog, 0, end, end, sl_seconds=args.t)
+        (day,) = interval_report(acd.qlog, 0, end, end)  # the queue's definition, as the ACD logged it
         if args.patience:
             p = erlang_a_prediction(args.agents, args.calls, args.aht, 3600, args.t, args.patience)
         else:

@@ -44,6 +44,8 @@ def format_status(s, now=None):
                    f" {c['seconds']:>7.1f} s  {c.get('queue') or ''} {c.get('agent') or ''}".rstrip())
     for q in s.get("queues", []):
         sl = "-" if q["service_level"] is None else f"{100 * q['service_level']:.0f}%"
+        if q.get("sl_seconds") is not None:  # older status files lack the definition
+            sl += f" ({q['sl_seconds']:g} s, {q['sl_mode']})"
         out.append(f"queue {q['queue']}: waiting {q['waiting']} (longest {q['longest_wait']:.0f} s), offered {q['offered']},"
                    f" answered {q['answered']}, abandoned {q['abandoned']}, SL {sl}")
     if s.get("agents"):

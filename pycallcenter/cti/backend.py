@@ -349,9 +349,8 @@ class AcdBackend(Backend):
         for name in self.acd.queues:
             r = self.acd.realtime(name, now)
             r["longest_wait"] = round(r["longest_wait"], 1)
-            if r["service_level"] is not None:
+            if r["service_level"] is not None:  # the ACD's one definition (sl_seconds, sl_mode in r)
                 r["service_level"] = round(r["service_level"], 4)
-            r["sl_seconds"] = self.acd.queues[name].sl_seconds
             queues.append(r)
         agents = [{"name": a.name, "state": a.state, "reason": a.reason, "call": a.call, "calls": a.calls,
                    "talk_time": round(a.talk_time, 1), "queues": sorted(a.queues)} for a in self.acd.agents.values()]

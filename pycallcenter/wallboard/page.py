@@ -55,7 +55,7 @@ function tiles(snap){
     t.appendChild(fig(k+"waiting",String(q.waiting),"waiting",q.waiting>0?"warn":""));
     t.appendChild(fig(k+"longest_wait",mmss(q.longest_wait),"longest wait",q.longest_wait>q.sl_seconds?"bad":""));
     var slc=q.service_level===null?"":(q.service_level>=0.8?"good":"bad");
-    t.appendChild(fig(k+"service_level",pct(q.service_level),"service level ("+q.sl_seconds+" s)",slc));
+    t.appendChild(fig(k+"service_level",pct(q.service_level),"service level ("+q.sl_seconds+" s, "+q.sl_mode+")",slc));
     var line=el("div",{"class":"small"});
     line.appendChild(document.createTextNode("offered "));line.appendChild(el("span",{"data-k":k+"offered"},String(q.offered)));
     line.appendChild(document.createTextNode(" · answered "));line.appendChild(el("span",{"data-k":k+"answered"},String(q.answered)));
