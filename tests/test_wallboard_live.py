@@ -24,23 +24,22 @@ def test_live_command_serves_and_reports(tmp_path):
     assert last.startswith("stopped after 30 s") and offered >= 1 and 1 <= answered <= offered
 
 
-def test_live_centre_agents_take_calls_and_the_snapshot_shows_it():
+def test_live_centre_agents_take_calls_and_the_snapshot_shows_it(tmp_path):
     from pycallcenter.cti import serve
     from pycallcenter.wallboard import live
 
-    eng, pool, pstn, binding = live.build(agents=2, calls_per_hour=900, seed=2, hours=0.02)
-    server = serve(binding, {"t-supervisor": {"role": "supervisor", "name": "s"}})
+    centre, sim = live.build(agents=2, calls_per_hour=900, seed=2, hours=0.02, data=str(tmp_path))
+    server = serve(centre.binding, {"t-supervisor": {"role": "supervisor", "name": "s"}})
     try:
         for _ in range(50 * 40):
-            eng.tick()
-            pool.tick(eng.now)
+            sim.tick()
         snap = server.hub.publish()
         total = {k: sum(q[k] for q in snap["queues"]) for k in ("offered", "answered")}
         assert total["offered"] >= 3 and total["answered"] >= 1
         assert sum(a["calls"] for a in snap["agents"]) == total["answered"]
     finally:
         server.stop()
-        eng.close()
+        sim.close()
 
 
 @pytest.mark.parametrize("text, problem", [

@@ -82,6 +82,26 @@ class Simulation:
         if self.pool is not None:
             self.pool.tick(self.centre.engine.now, self.blocksize)
 
+    def close(self, grace=30.0, publish=False):
+        """End the simulation like people leaving: every call is hung up, the simulated agents put their
+        phones down when they hear the line clear (bounded by grace seconds), then the centre closes."""
+        eng = self.centre.engine
+        self.pstn.pending.clear()  # nobody new calls in
+        for leg in list(eng.legs.values()):
+            leg.hangup()
+        limit = eng.now + int(grace * SAMPLE_RATE)
+        while eng.now < limit and (eng.calls or self._phones_up()):
+            self.tick()
+        if self.pool is not None:
+            for agent in self.pool.agents:
+                if agent.state != "idle":
+                    self.pool.hang_up(agent, self.seconds())
+            self.centre.engine.run(seconds=1.0)  # the ports see the phones go on hook
+        self.centre.close(publish=publish)
+
+    def _phones_up(self):
+        return self.pool is not None and any(a.state == "talking" for a in self.pool.agents)
+
     def seconds(self):
         """Return the board time in seconds."""
         return self.centre.engine.now / SAMPLE_RATE
