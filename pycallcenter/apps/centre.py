@@ -9,6 +9,7 @@ tick of all of it; ``close()`` ends every call and writes what is left.
 import datetime as _dt
 import json
 import os
+import re
 import socket
 import time
 
@@ -85,27 +86,7 @@ class Centre:
     # ------------------------------------------------------------------------------------------ parts
 
     def _scripts(self, s):
-        from pycallcenter.ivr.loader import ScriptSet
-
-        folder = s.place(s.centre.scripts) if s.centre.scripts else bundled.scripts_dir()
-        if not os.path.isdir(folder):
-            raise ConfigError(f"centre.scripts: no folder {folder}", path=s.file)
-        self.scripts = scripts = ScriptSet(folder)
-        if scripts.errors:
-            name, text = sorted(scripts.errors.items())[0]
-            last = text.strip().splitlines()[-1]
-            raise ConfigError(f"IVR script {name!r} in {folder} does not load: {last}", path=s.file)
-        needed = [("centre.default_script", s.centre.default_script)]
-        needed += [(f"route[{i + 1}].script", r.script) for i, r in enumerate(s.route) if r.script]
-        needed += [(f"callers.area[{i + 1}].script", a.script) for i, a in enumerate(s.callers.area) if a.script]
-        if s.hours.closed_script:
-            needed.append(("hours.closed_script", s.hours.closed_script))
-        for key, name in needed:
-            if name not in scripts.scripts:
-                default = " (the default: set it to one of the scripts)" if key == "centre.default_script" else ""
-                raise ConfigError(f"{key}: no IVR script {name!r} in {folder}{default} (have "
-                                  f"{', '.join(scripts.names())})", path=s.file, line=s.line_of(key))
-        self.engine.scripts = scripts
+        self.scripts = self.engine.scripts = load_scripts(s)
 
     def _prompts(self, s):
         from pycallcenter.engine.prompts import PromptLibrary
@@ -328,3 +309,28 @@ def _library(path, cache, s):
     if not lib.documents:
         raise ConfigError(f"fax.library: no documents named NUMBER-title in {path}", path=s.file)
     return lib
+
+
+def load_scripts(s):
+    """Return the ScriptSet of a configuration with every script it names; ConfigError naming the script's
+    file and line for a script that does not load, or the config key naming a missing script."""
+    from pycallcenter.ivr.loader import ScriptSet
+
+    folder = s.place(s.centre.scripts) if s.centre.scripts else str(bundled.scripts_dir())
+    if not os.path.isdir(folder):
+        raise ConfigError(f"centre.scripts: no folder {folder}", path=s.file, line=s.line_of("centre.scripts"))
+    scripts = ScriptSet(folder)
+    if scripts.errors:
+        name, text = sorted(scripts.errors.items())[0]
+        lines = text.strip().splitlines()
+        where = [m for m in (re.search(r'File "([^"]+)", line (\d+)', t) for t in lines)
+                 if m and os.path.dirname(os.path.abspath(m.group(1))) == os.path.abspath(folder)]
+        raise ConfigError(f"IVR script {name!r} does not load: {lines[-1].strip()}",
+                          path=where[-1].group(1) if where else os.path.join(folder, name + ".py"),
+                          line=int(where[-1].group(2)) if where else None)
+    for key, name in s.script_references():
+        if name not in scripts.scripts:
+            default = " (the default: set it to one of the scripts)" if key == "centre.default_script" else ""
+            raise ConfigError(f"{key}: no IVR script {name!r} in {folder}{default} (have "
+                              f"{', '.join(scripts.names())})", path=s.file, line=s.line_of(key))
+    return scripts

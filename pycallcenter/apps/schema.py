@@ -195,12 +195,24 @@ _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str:
 def _describe(tp):
     origin = typing.get_origin(tp)
     if origin is Annotated:
-        return _describe(typing.get_args(tp)[0])
+        base, *checks = typing.get_args(tp)
+        for check in checks:
+            if isinstance(check, OneOf):
+                return "one of " + ", ".join(f'"{c}"' for c in check.choices)
+            if isinstance(check, Range):
+                lo = "" if check.lo is None else f"{check.lo:g}"
+                hi = "" if check.hi is None else f"{check.hi:g}"
+                return f"{_describe(base)} ({lo}..{hi})" if hi else f"{_describe(base)} (>= {lo})"
+            if isinstance(check, Match):
+                return f"{_describe(base)} like {check.what}"
+        return _describe(base)
     if tp in _TYPE_NAMES:
         return _TYPE_NAMES[tp]
     if origin in (list, tuple):
-        return "a list"
-    if origin is dict or dataclasses.is_dataclass(tp):
+        return f"a list, each {_describe(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return f"a table, each value {_describe(typing.get_args(tp)[1])}"
+    if dataclasses.is_dataclass(tp):
         return "a table"
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_describe(a) for a in typing.get_args(tp) if a is not type(None))
@@ -320,6 +332,7 @@ def keys_doc(cls, prefix=""):
     for f in dataclasses.fields(cls):
         if not f.init or f.name.startswith("_"):
             continue
-        default = f.default if f.default is not dataclasses.MISSING else None
+        default = (f.default if f.default is not dataclasses.MISSING else
+                   f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         rows.append((prefix + f.name, _describe(hints[f.name]), default, f.metadata.get("doc", "")))
     return rows

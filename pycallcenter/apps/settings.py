@@ -337,6 +337,15 @@ class Settings:
     file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)
     locator: Optional[Locator] = field(default=None, repr=False)
 
+    def script_references(self):
+        """Return (key, script name) of every script the configuration names."""
+        refs = [("centre.default_script", self.centre.default_script)]
+        refs += [(f"route[{i + 1}].script", r.script) for i, r in enumerate(self.route) if r.script]
+        refs += [(f"callers.area[{i + 1}].script", a.script) for i, a in enumerate(self.callers.area) if a.script]
+        if self.hours.closed_script:
+            refs.append(("hours.closed_script", self.hours.closed_script))
+        return refs
+
     def line_of(self, key):
         """Return the config file's line of a dotted key such as 'route[2].script' (None if not there)."""
         if self.locator is None:
