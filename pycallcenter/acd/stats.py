@@ -246,12 +246,13 @@ def _summarise(vs, at, t0, t1, level):
 
 
 def agent_report(qlog, start, end):
-    """Return one dict per agent active in [start, end): calls answered, talk, hold, wrap-up (acw) and
-    login seconds, occupancy (handling / logged in and not paused) and paused seconds by reason."""
+    """Return one dict per agent active in [start, end): calls answered, offers missed, talk, hold,
+    wrap-up (acw) and login seconds, occupancy (handling / logged in and not paused) and paused seconds
+    by reason."""
     rows = {}
 
     def row(name):
-        return rows.setdefault(name, {"agent": name, "calls": 0, "talk": 0.0, "hold": 0.0, "acw": 0.0,
+        return rows.setdefault(name, {"agent": name, "calls": 0, "missed": 0, "talk": 0.0, "hold": 0.0, "acw": 0.0,
                                       "login": 0.0, "handling": 0.0, "available": 0.0, "paused": 0.0,
                                       "pauses": {}})
 
@@ -271,6 +272,8 @@ def agent_report(qlog, start, end):
             continue
         if e.event == "CONNECT":
             row(e.agent)["calls"] += 1
+        elif e.event == "RINGNOANSWER":
+            row(e.agent)["missed"] += 1
         elif e.event in ("COMPLETE", "TRANSFER"):
             r = row(e.agent)
             r["talk"] += e.data.get("talk", 0.0)

@@ -242,11 +242,12 @@ def _hms(seconds):
 
 def format_agents(rows):
     """Return the per-agent report as a fixed-width text table (times h:mm:ss)."""
-    head = (f"{'agent':<12} {'calls':>5} {'talk':>8} {'hold':>8} {'wrap-up':>8} {'login':>8} {'occ':>5}  paused")
+    head = (f"{'agent':<12} {'calls':>5} {'missed':>6} {'talk':>8} {'hold':>8} {'wrap-up':>8} {'login':>8} {'occ':>5}"
+            "  paused")
     lines = [head]
     for r in rows:
         pauses = " ".join(f"{k}={_hms(v)}" for k, v in sorted(r["pauses"].items()))
-        lines.append(f"{r['agent'][:12]:<12} {r['calls']:>5} {_hms(r['talk']):>8} {_hms(r['hold']):>8} "
+        lines.append(f"{r['agent'][:12]:<12} {r['calls']:>5} {r['missed']:>6} {_hms(r['talk']):>8} {_hms(r['hold']):>8} "
                      f"{_hms(r['acw']):>8} {_hms(r['login']):>8} {_f(r['occupancy'], True):>5}  {pauses or '-'}")
     return "\n".join(lines)
 
