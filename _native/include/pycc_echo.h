@@ -1,0 +1,45 @@
+/* Line echo canceller kernel (G.168): see pycallcenter/dsp/reference/echo.py for the specification it reproduces. */
+#ifndef PYCC_ECHO_H
+#define PYCC_ECHO_H
+#include <stdint.h>
+
+/* Fixed structure, the same numbers as the twin (tests/test_echo_twin.py compares them through layout()). */
+#define PYCC_ECHO_GAIN_EVERY 16
+#define PYCC_ECHO_MAX_BLOCK 32
+#define PYCC_ECHO_BLOCK 64
+#define PYCC_ECHO_TONE_BLOCK 40
+#define PYCC_ECHO_NOISE_SUB 1600
+#define PYCC_ECHO_NOISE_SUBS 8
+#define PYCC_ECHO_TONE_HOLD_BLOCKS 20
+#define PYCC_ECHO_V21_BLOCKS 20
+#define PYCC_ECHO_RELEASE_BLOCKS 50
+#define PYCC_ECHO_BYPASS_RESET_BLOCKS 50
+
+typedef struct {
+    int taps;                 /* tail in samples, a multiple of 32 */
+    float mu, alpha, geigel;  /* IPNLMS step and proportionality; Geigel threshold as an amplitude ratio */
+    int hangover;             /* double-talk hold, samples */
+    float nlp_ratio;          /* linear output / near input power under which the NLP acts */
+    int nlp, cng, tone_disable;
+    /* thresholds, computed once by the Python side from dBm0 figures (see the twin) */
+    float hp_pole, short_a, noise_a, long_a, delta, copy_ratio, bypass_ratio, bg_reset_ratio, block_floor;
+    float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle;
+    double far_active;        /* window energy (sum of squares over the tail) above which the far end is active */
+    float cos_table[3][160], sin_table[3][160];  /* 2100, 1650, 1850 Hz */
+} pycc_echo_params_t;
+
+typedef struct pycc_echo pycc_echo_t;
+
+pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params);
+void pycc_echo_free(pycc_echo_t *s);
+void pycc_echo_reset(pycc_echo_t *s, int channel);
+void pycc_echo_set_enabled(pycc_echo_t *s, int channel, int on);
+/* far, near, out: (channels x samples) int16, C order. Only the listed rows are processed (all when rows is NULL);
+ * the other rows of out are left alone. */
+void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, int16_t *out, long samples,
+                       const int32_t *rows, int nrows);
+/* Per channel: long-term far, near and linear-output powers, state, reset count, 1 when disabled by a tone. */
+void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets);
+/* Copies of one channel's foreground and background taps (taps floats each), for tests. */
+void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb);
+#endif

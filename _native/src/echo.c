@@ -1,0 +1,388 @@
+/* Line echo canceller kernel (G.168): two-filter IPNLMS with Geigel double-talk detection, NLP with comfort noise,
+ * divergence protection and a G.164/G.165 tone disabler. pycallcenter/dsp/reference/echo.py is the specification;
+ * every expression here follows it in the same order and in float32, except the dot products and the sum of
+ * |taps|, which run 8 lanes wide (the twin's sums round differently in the last bits). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pycc_echo.h"
+
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+enum { IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED };
+
+typedef struct {
+    float *x, *x2;        /* 2 * taps each: the window is x[pos .. pos + taps), newest first */
+    float *wf, *wb, *g;   /* foreground, background taps, proportionate gains */
+    int32_t *ring;        /* Geigel: maxima of the last 32-sample blocks */
+    int pos, ring_pos, rings;
+    int32_t ring_max, cur_max, y_prev;
+    int64_t energy, count, resets;
+    int dt_hang, blk_n, copy_run, div_run, bgdiv_run, bypass_run, bypass, enabled, disabled_by_tone, quiet_run;
+    float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
+    float l_x, l_y, l_e;
+    uint32_t rng, seed;
+    float tacc[2][3][2], tpow[2], hist[2][4][2];
+    int tone_run[2], tone_miss[2], v21_run[2];
+    int8_t state;
+} chan_t;
+
+struct pycc_echo {
+    int channels;
+    pycc_echo_params_t p;
+    chan_t *ch;
+    float *arena;
+};
+
+pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
+{
+    const int n = params->taps;
+    if (channels < 1 || n < 32 || n % 32)
+        return NULL;
+    pycc_echo_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->channels = channels;
+    s->p = *params;
+    s->ch = calloc(channels, sizeof(chan_t));
+    /* per channel: x and x2 (2n each), wf, wb, g (n each); 8 spare floats keep each channel 32-byte aligned */
+    size_t per = 7 * (size_t) n + 8;
+    s->arena = aligned_alloc(32, ((sizeof(float) * per * channels + 31) / 32) * 32);
+    int rings = (n + PYCC_ECHO_MAX_BLOCK - 1) / PYCC_ECHO_MAX_BLOCK;
+    int32_t *rb = calloc((size_t) channels * rings, sizeof(int32_t));
+    if (!s->ch || !s->arena || !rb) {
+        free(rb);
+        pycc_echo_free(s);
+        return NULL;
+    }
+    for (int c = 0; c < channels; c++) {
+        chan_t *h = &s->ch[c];
+        float *a = s->arena + per * c;
+        h->wf = a;
+        h->wb = a + n;
+        h->g = a + 2 * n;
+        h->x = a + 3 * n;
+        h->x2 = a + 5 * n;
+        h->ring = rb + (size_t) c * rings;
+        h->rings = rings;
+        h->enabled = 1;
+        h->seed = ((uint32_t) (c + 1) * 0x9E3779B9u) | 1u;
+        pycc_echo_reset(s, c);
+    }
+    return s;
+}
+
+void pycc_echo_free(pycc_echo_t *s)
+{
+    if (!s)
+        return;
+    if (s->ch)
+        free(s->ch[0].ring);
+    free(s->ch);
+    free(s->arena);
+    free(s);
+}
+
+void pycc_echo_reset(pycc_echo_t *s, int channel)
+{
+    chan_t *h = &s->ch[channel];
+    const int n = s->p.taps;
+    float *wf = h->wf, *wb = h->wb, *g = h->g, *x = h->x, *x2 = h->x2;
+    int32_t *ring = h->ring;
+    int rings = h->rings, enabled = h->enabled;
+    int64_t resets = h->resets;
+    uint32_t seed = h->seed;
+    memset(h, 0, sizeof(*h));
+    h->wf = wf, h->wb = wb, h->g = g, h->x = x, h->x2 = x2, h->ring = ring, h->rings = rings;
+    h->enabled = enabled, h->resets = resets, h->seed = seed, h->rng = seed;
+    memset(wf, 0, sizeof(float) * 7 * n);
+    memset(ring, 0, sizeof(int32_t) * rings);
+    for (int k = 0; k < n; k++)
+        g[k] = 1.0f / (float) n;
+    h->s_n = h->noise_cur = s->p.noise_start;
+    for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
+        h->noise_ring[k] = s->p.noise_start;
+}
+
+void pycc_echo_set_enabled(pycc_echo_t *s, int channel, int on)
+{
+    s->ch[channel].enabled = on != 0;
+}
+
+static inline float hsum(v8 v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* Both filters' outputs and, when asked, the IPNLMS normaliser x' G x, in one pass over the window. */
+__attribute__((target_clones("avx2", "default")))
+static void filters(const float *restrict wf, const float *restrict wb, const float *restrict g,
+                    const float *restrict x, const float *restrict x2, int n, int want_den, float *yf, float *yb,
+                    float *den)
+{
+    v8 af = {0}, ab = {0}, ad = {0};
+    if (want_den) {
+        for (int k = 0; k < n; k += 8) {
+            v8 xv = *(const v8u *) (x + k);
+            af += *(const v8 *) (wf + k) * xv;
+            ab += *(const v8 *) (wb + k) * xv;
+            ad += *(const v8 *) (g + k) * *(const v8u *) (x2 + k);
+        }
+    } else {
+        for (int k = 0; k < n; k += 8) {
+            v8 xv = *(const v8u *) (x + k);
+            af += *(const v8 *) (wf + k) * xv;
+            ab += *(const v8 *) (wb + k) * xv;
+        }
+    }
+    *yf = hsum(af);
+    *yb = hsum(ab);
+    *den = hsum(ad);
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void adapt(float *restrict wb, const float *restrict g, const float *restrict x, int n, float step)
+{
+    for (int k = 0; k < n; k += 8)
+        *(v8 *) (wb + k) += step * (*(const v8 *) (g + k) * *(const v8u *) (x + k));
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void gains(float *restrict g, const float *restrict wb, int n, float alpha)
+{
+    v8 acc = {0};
+    for (int k = 0; k < n; k += 8)
+        acc += (v8) ((v8i) *(const v8 *) (wb + k) & 0x7fffffff); /* |w|: clear the sign bits */
+    const float l1 = hsum(acc);
+    const float base = (1.0f - alpha) / (float) (2 * n), prop = 1.0f + alpha, den = 2.0f * l1 + 1e-3f;
+    for (int k = 0; k < n; k++)
+        g[k] = base + (prop * fabsf(wb[k])) / den;
+}
+
+/* The fixed structure of step 5 of the twin: copy, bypass and restart decisions at the end of a 64-sample block. */
+static void block_end(const pycc_echo_params_t *p, chan_t *h)
+{
+    const int n = p->taps;
+    float by = h->blk_y, bf = h->blk_f, bb = h->blk_b;
+    const int valid = h->blk_n == PYCC_ECHO_BLOCK && h->enabled && !h->disabled_by_tone;
+    h->copy_run = (valid && bb < p->copy_ratio * bf) ? h->copy_run + 1 : 0;
+    if (h->copy_run >= 2) {
+        memcpy(h->wf, h->wb, sizeof(float) * n);
+        h->copy_run = 0;
+        h->bypass = 0;
+        h->div_run = 0;
+        bf = bb;
+    }
+    const int loud = by > p->block_floor;
+    h->div_run = (valid && loud && bf > p->bypass_ratio * by) ? h->div_run + 1 : 0;
+    if (h->div_run >= 2)
+        h->bypass = 1;
+    else if (h->bypass && valid && bf <= by)
+        h->bypass = 0;
+    h->bypass_run = h->bypass ? h->bypass_run + 1 : 0;
+    h->bgdiv_run = (valid && loud && bb > p->bg_reset_ratio * by) ? h->bgdiv_run + 1 : 0;
+    if (h->bgdiv_run >= 4) {
+        if (h->bypass)
+            memset(h->wb, 0, sizeof(float) * n);
+        else
+            memcpy(h->wb, h->wf, sizeof(float) * n);
+        h->bgdiv_run = 0;
+        h->resets++;
+    }
+    if (h->bypass_run >= PYCC_ECHO_BYPASS_RESET_BLOCKS) {
+        memset(h->wb, 0, sizeof(float) * n);
+        memset(h->wf, 0, sizeof(float) * n);
+        h->bypass = 0;
+        h->bypass_run = 0;
+        h->resets++;
+    }
+    h->blk_y = h->blk_f = h->blk_b = 0.0f;
+    h->blk_n = 0;
+}
+
+static void tone_block(const pycc_echo_params_t *p, chan_t *h)
+{
+    int reversal = 0, v21 = 0, loud = 0;
+    const float need = p->tone_purity * (float) PYCC_ECHO_TONE_BLOCK;
+    for (int d = 0; d < 2; d++) {
+        const float pw = h->tpow[d];
+        float (*acc)[2] = h->tacc[d];
+        const float re = acc[0][0], im = acc[0][1];
+        const float mag = re * re + im * im;
+        const int tone = pw >= p->tone_level && 2.0f * mag >= need * pw;
+        float (*hs)[2] = h->hist[d];
+        memmove(hs[1], hs[0], sizeof(float) * 6);
+        hs[0][0] = tone ? re : 0.0f;
+        hs[0][1] = tone ? im : 0.0f;
+        if (tone && h->tone_run[d] >= PYCC_ECHO_TONE_HOLD_BLOCKS && (hs[2][0] != 0.0f || hs[2][1] != 0.0f) &&
+            (hs[3][0] != 0.0f || hs[3][1] != 0.0f)) {
+            const float d1r = hs[0][0] * hs[2][0] + hs[0][1] * hs[2][1], d1i = hs[0][1] * hs[2][0] - hs[0][0] * hs[2][1];
+            const float cr = hs[2][0] * hs[3][0] + hs[2][1] * hs[3][1], ci = hs[2][1] * hs[3][0] - hs[2][0] * hs[3][1];
+            const float d0r = cr * cr - ci * ci, d0i = 2.0f * cr * ci;
+            const float dot = d1r * d0r + d1i * d0i;
+            const float norm = sqrtf((d1r * d1r + d1i * d1i) * (d0r * d0r + d0i * d0i));
+            reversal |= dot < p->reversal_cos * norm;
+        }
+        h->tone_miss[d] = tone ? 0 : h->tone_miss[d] + 1;
+        if (tone)
+            h->tone_run[d]++;
+        else if (h->tone_miss[d] >= 2)
+            h->tone_run[d] = 0;
+        const float mag21 = acc[1][0] * acc[1][0] + acc[1][1] * acc[1][1] + acc[2][0] * acc[2][0] + acc[2][1] * acc[2][1];
+        const int flags = pw >= p->tone_level && 2.0f * mag21 >= need * pw;
+        h->v21_run[d] = flags ? h->v21_run[d] + 1 : 0;
+        v21 |= h->v21_run[d] >= PYCC_ECHO_V21_BLOCKS;
+        loud |= pw >= p->quiet_level;
+        memset(acc, 0, sizeof(float) * 6);
+        h->tpow[d] = 0.0f;
+    }
+    if (p->tone_disable && (reversal || v21))
+        h->disabled_by_tone = 1;
+    h->quiet_run = loud ? 0 : h->quiet_run + 1;
+    if (h->disabled_by_tone && h->quiet_run >= PYCC_ECHO_RELEASE_BLOCKS)
+        h->disabled_by_tone = 0;
+}
+
+static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near, int16_t *out,
+                        long samples)
+{
+    const int n = p->taps;
+    for (long i = 0; i < samples; i++) {
+        const int32_t xi = far[i], yi = near[i];
+        const float xs = (float) xi;
+        /* 1. DC blocker, history, window energy, Geigel maximum */
+        h->hp = p->hp_pole * (h->hp + (float) (yi - h->y_prev));
+        h->y_prev = yi;
+        const float y = h->hp;
+        const int64_t leaving = (int64_t) h->x[h->pos + n - 1];
+        h->energy += (int64_t) xi * xi - leaving * leaving;
+        h->pos = h->pos ? h->pos - 1 : n - 1;
+        h->x[h->pos] = h->x[h->pos + n] = xs;
+        h->x2[h->pos] = h->x2[h->pos + n] = xs * xs;
+        const int32_t ax = xi < 0 ? -xi : xi;
+        if (ax > h->cur_max)
+            h->cur_max = ax;
+        const int32_t gmax = h->ring_max > h->cur_max ? h->ring_max : h->cur_max;
+        /* 3. Geigel (before the filters: it decides whether the normaliser is needed) */
+        const int talk = (float) (yi < 0 ? -yi : yi) > p->geigel * (float) gmax;
+        h->dt_hang = talk ? p->hangover : (h->dt_hang > 0 ? h->dt_hang - 1 : 0);
+        const int dt = h->dt_hang > 0;
+        const int far_active = (double) h->energy > p->far_active;
+        const int active = h->enabled && !h->disabled_by_tone;
+        /* 4. gains, then 2. both filters */
+        if (h->count % PYCC_ECHO_GAIN_EVERY == 0)
+            gains(h->g, h->wb, n, p->alpha);
+        const int adapting = active && far_active && !dt;
+        float yf, yb, den;
+        filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, adapting, &yf, &yb, &den);
+        const float ef = y - yf, eb = y - yb;
+        if (adapting)
+            adapt(h->wb, h->g, h->x + h->pos, n, (p->mu * eb) / (den + p->delta));
+        /* 5. block accounting */
+        const int single = far_active && !dt;
+        h->blk_y += y * y;
+        h->blk_f += ef * ef;
+        h->blk_b += eb * eb;
+        h->blk_n += single;
+        const float lin = h->bypass ? y : ef;
+        /* 6. short-term powers, background noise, NLP, comfort noise */
+        h->s_y += (y * y - h->s_y) * p->short_a;
+        h->s_e += (lin * lin - h->s_e) * p->short_a;
+        h->s_n += (lin * lin - h->s_n) * p->noise_a;
+        if (h->s_n < h->noise_cur)
+            h->noise_cur = h->s_n;
+        float nmin = h->noise_cur;
+        for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
+            nmin = h->noise_ring[k] < nmin ? h->noise_ring[k] : nmin;
+        const float noise = p->noise_bias * nmin;
+        const int nlp_on = active && far_active && !dt && !h->bypass && h->s_e < p->nlp_ratio * h->s_y;
+        uint32_t r = h->rng;
+        r ^= r << 13;
+        r ^= r >> 17;
+        r ^= r << 5;
+        h->rng = r;
+        float v = lin;
+        if (nlp_on && p->nlp) {
+            const float uniform = (float) (int32_t) r * (1.0f / 2147483648.0f);
+            v = p->cng ? uniform * sqrtf(3.0f * noise) : 0.0f;
+        }
+        if (single) {
+            h->l_x += (xs * xs - h->l_x) * p->long_a;
+            h->l_y += (y * y - h->l_y) * p->long_a;
+            h->l_e += (ef * ef - h->l_e) * p->long_a;
+        }
+        if (active) {
+            float rv = rintf(v);
+            out[i] = (int16_t) (rv > 32767.0f ? 32767 : (rv < -32768.0f ? -32768 : (int32_t) rv));
+        } else {
+            out[i] = (int16_t) yi;
+        }
+        /* 7. tone disabler correlators, both directions */
+        const int k = (int) (h->count % 160);
+        const float sv[2] = {xs, (float) yi};
+        for (int d = 0; d < 2; d++) {
+            for (int f = 0; f < 3; f++) {
+                h->tacc[d][f][0] += sv[d] * p->cos_table[f][k];
+                h->tacc[d][f][1] += sv[d] * p->sin_table[f][k];
+            }
+            h->tpow[d] += sv[d] * sv[d];
+        }
+        h->count++;
+        if (h->count % PYCC_ECHO_TONE_BLOCK == 0)
+            tone_block(p, h);
+        if (h->count % PYCC_ECHO_MAX_BLOCK == 0) {
+            h->ring[h->ring_pos] = h->cur_max;
+            h->ring_pos = (h->ring_pos + 1) % h->rings;
+            int32_t m = 0;
+            for (int q = 0; q < h->rings; q++)
+                m = h->ring[q] > m ? h->ring[q] : m;
+            h->ring_max = m;
+            h->cur_max = 0;
+        }
+        if (h->count % PYCC_ECHO_BLOCK == 0)
+            block_end(p, h);
+        if (h->count % PYCC_ECHO_NOISE_SUB == 0) {
+            h->noise_ring[(h->count / PYCC_ECHO_NOISE_SUB) % PYCC_ECHO_NOISE_SUBS] = h->noise_cur;
+            h->noise_cur = p->noise_start;
+        }
+        /* state */
+        int8_t st = h->l_e * p->converged_erle < h->l_y ? CONVERGED : (h->l_y > 0.0f ? CONVERGING : IDLE);
+        if (dt && far_active)
+            st = DOUBLE_TALK;
+        if (h->bypass)
+            st = BYPASS;
+        if (h->disabled_by_tone)
+            st = TONE_DISABLED;
+        if (!h->enabled)
+            st = DISABLED;
+        h->state = st;
+    }
+}
+
+void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, int16_t *out, long samples,
+                       const int32_t *rows, int nrows)
+{
+    const int count = rows ? nrows : s->channels;
+    for (int r = 0; r < count; r++) {
+        const int c = rows ? rows[r] : r;
+        const long off = (long) c * samples;
+        run_channel(&s->p, &s->ch[c], far + off, near + off, out + off, samples);
+    }
+}
+
+void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets)
+{
+    for (int c = 0; c < s->channels; c++) {
+        const chan_t *h = &s->ch[c];
+        l_x[c] = h->l_x, l_y[c] = h->l_y, l_e[c] = h->l_e, state[c] = h->state, resets[c] = h->resets;
+    }
+}
+
+void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb)
+{
+    memcpy(wf, s->ch[channel].wf, sizeof(float) * s->p.taps);
+    memcpy(wb, s->ch[channel].wb, sizeof(float) * s->p.taps);
+}

@@ -1,0 +1,416 @@
+"""Numpy twin of the line echo canceller kernel (_native/echo.pyx + _native/src/echo.c): the readable specification.
+
+One canceller per channel; every step below runs for all channels at once, one sample at a time, in float32 (as
+the kernel does). ``far`` is what we transmitted on the channel, ``near`` what came back; the output is ``near``
+with the echo of ``far`` removed, sample-aligned.
+
+Per sample, per channel:
+
+1. Near input through a DC blocker (one pole at 0.996). The far sample enters the history window of N = tail
+   taps (newest first), its square enters the squared history, and the window energy E (exact: integers in
+   float64) is kept by adding the new square and removing the one leaving.
+2. Two FIR filters over the window: the *background* filter adapts, the *foreground* filter makes the output and
+   only takes the background's taps when they have proved better (below). Errors ef, eb = near - estimate.
+3. Geigel double-talk detector: near talk if ``|near| > geigel * max|far|`` over the tail (the maximum is kept
+   over 32-sample blocks), held for ``hangover`` samples. It freezes adaptation.
+4. IPNLMS adaptation of the background filter when the far end is active (E / N above -50 dBm0), without double
+   talk and without a tone disable: ``wb += mu * eb * (g * x) / (x . (g * x) + delta)`` with the proportionate
+   gains ``g_k = (1 - a) / 2N + (1 + a) |wb_k| / (2 |wb|_1 + eps)`` refreshed every 16 samples. Sparse hybrids
+   (a short dispersive response after a pure delay) converge much faster than with plain NLMS.
+5. Every 64 samples (a *block*) of far-end single talk the block energies of ef, eb and the near input decide:
+   - copy background to foreground when eb is 1.5 dB under ef in two blocks running (convergence, path change);
+   - *bypass* (output = near input) once ef is 1.8 dB louder than the input in two blocks: the foreground has
+     diverged, for example after an echo-path change; it ends when ef is no louder than the input again;
+   - a background 6 dB louder than the input in four blocks is restarted from the foreground (or from zero
+     when the foreground is in bypass as well); a bypass lasting 50 blocks (0.4 s) restarts both from zero.
+6. Non-linear processor: when the far end is active, there is no double talk, and the short-term power of the
+   linear output is ``nlp_db`` under the near input's (so what is left is residual echo, not near speech), the
+   output is replaced by comfort noise at the near end's background level, estimated from the linear output
+   (what is left once the echo is gone): the minimum of its 16 ms power over the last 1.6 s (minimum statistics:
+   speech and echo always leave gaps within that time), times 1.5 for the bias of a minimum. The noise is white, from a per-channel xorshift32.
+7. Tone disabler (G.164/G.165): 40-sample blocks of both directions are correlated with 2100 Hz, 1650 Hz and
+   1850 Hz. A 2100 Hz tone (purity >= 0.7, level >= -31 dBm0) held for 100 ms that then reverses its phase
+   (G.165 ANS with phase reversals; plain 2100 Hz of a fax CED does not disable), or V.21 channel 2 (fax flags,
+   1650/1850 Hz) for 100 ms, disables the canceller: output = near input, no adaptation. It re-enables after
+   250 ms with both directions under -36 dBm0.
+
+Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
+near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
+"""
+import numpy as np
+
+FS = 8000
+DBM0_PEAK = 32768.0 * 10.0 ** (-3.14 / 20.0)
+
+
+def dbm0_power(dbm0):
+    """Return the mean square (int16 scale) of a sine at dbm0."""
+    return DBM0_PEAK**2 / 2.0 * 10.0 ** (dbm0 / 10.0)
+
+
+TAILS_MS = (16, 32, 64, 128)
+DEFAULTS = {
+    "mu": 0.5,  # IPNLMS step
+    "alpha": -0.5,  # IPNLMS proportionality (-1 = NLMS, towards 1 = PNLMS)
+    "geigel_db": 6.0,  # hybrid loss the Geigel detector assumes (G.168 hybrids: ERL >= 6 dB)
+    "hangover_ms": 30.0,
+    "nlp": True,
+    "nlp_db": 12.0,  # linear output this far under the near input -> residual echo -> NLP
+    "cng": True,
+    "tone_disable": True,
+}
+
+# Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
+HP_POLE = np.float32(0.996)
+GAIN_EVERY = 16
+MAX_BLOCK = 32
+BLOCK = 64
+TONE_BLOCK = 40
+SHORT = np.float32(1.0 / 32.0)  # short-term power smoothing (4 ms)
+NOISE_SMOOTH = np.float32(1.0 / 128.0)  # linear output power for the background tracker (16 ms)
+LONG = np.float32(1.0 / 4000.0)  # counters (0.5 s)
+NOISE_SUB = 1600  # background = minimum of the linear output's power over 8 stretches of 0.2 s
+NOISE_SUBS = 8
+NOISE_BIAS = np.float32(1.5)  # a minimum of a fluctuating power sits about 1.8 dB under its mean
+NOISE_START = np.float32(32768.0 * 32768.0)  # the power tracker starts at full scale and falls
+FAR_ACTIVE = dbm0_power(-50.0)
+DELTA = np.float32(dbm0_power(-60.0))
+COPY_RATIO = np.float32(10.0 ** (-1.5 / 10.0))
+BYPASS_RATIO = np.float32(10.0 ** (1.8 / 10.0))
+BG_RESET_RATIO = np.float32(4.0)
+BLOCK_FLOOR = np.float32(dbm0_power(-55.0) * BLOCK)
+BYPASS_RESET_BLOCKS = 50
+TONE_PURITY = np.float32(0.7)
+TONE_LEVEL = np.float32(dbm0_power(-31.0) * TONE_BLOCK)
+QUIET_LEVEL = np.float32(dbm0_power(-36.0) * TONE_BLOCK)
+TONE_HOLD_BLOCKS = 20  # 100 ms of 2100 Hz before a phase reversal counts
+V21_BLOCKS = 20  # 100 ms of V.21 flags
+RELEASE_BLOCKS = 50  # 250 ms quiet
+REVERSAL_COS = np.float32(-0.5)  # phase moved by more than 120 degrees beyond the drift
+
+# States, as reported per channel.
+STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled")
+IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED = range(7)
+CONVERGED_ERLE = np.float32(10.0 ** (20.0 / 10.0))  # long-term ERLE (linear) counted as converged
+
+# Correlator tables: 2100 Hz repeats every 80 samples, 1650 and 1850 Hz every 160; one 160-entry table each.
+_T = np.arange(160)
+TONE_FREQS = (2100.0, 1650.0, 1850.0)
+COS = np.array([np.cos(2 * np.pi * f * _T / FS) for f in TONE_FREQS], dtype=np.float32)
+SIN = np.array([-np.sin(2 * np.pi * f * _T / FS) for f in TONE_FREQS], dtype=np.float32)
+
+
+class EchoCounters:
+    """Per-channel figures: ``erl_db``, ``erle_db`` (nan until measured), ``state`` names, ``resets``."""
+
+    __slots__ = ("erl_db", "erle_db", "state", "resets")
+
+    def __init__(self, erl_db, erle_db, state, resets):
+        self.erl_db, self.erle_db, self.state, self.resets = erl_db, erle_db, state, resets
+
+    def row(self, channel):
+        """Return one channel's figures as a dict (dB rounded to 0.1, None when not measured yet)."""
+        erl, erle = float(self.erl_db[channel]), float(self.erle_db[channel])
+        return {"erl_db": None if np.isnan(erl) else round(erl, 1), "erle_db": None if np.isnan(erle) else round(erle, 1),
+                "state": self.state[channel], "resets": int(self.resets[channel])}
+
+
+def counters_from(l_x, l_y, l_e, state, resets):
+    """Return EchoCounters from long-term powers (far, near, linear output), state codes and reset counts."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        erl = np.where((l_x > 0) & (l_y > 0), 10 * np.log10(l_x / l_y), np.nan)
+        erle = np.where((l_y > 0) & (l_e > 0), 10 * np.log10(l_y / l_e), np.nan)
+    return EchoCounters(erl, erle, [STATES[s] for s in state], resets)
+
+
+def check_params(tail_ms, **params):
+    """Return the full parameter dict (defaults filled in); raise ValueError naming a bad one."""
+    unknown = set(params) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown echo canceller parameter(s): {', '.join(sorted(unknown))}")
+    p = {**DEFAULTS, **params}
+    if tail_ms not in TAILS_MS:
+        raise ValueError(f"tail_ms must be one of {TAILS_MS}, got {tail_ms!r}")
+    if not 0.0 < p["mu"] <= 1.0:
+        raise ValueError(f"mu must be in (0, 1], got {p['mu']}")
+    if not -1.0 <= p["alpha"] < 1.0:
+        raise ValueError(f"alpha must be in [-1, 1), got {p['alpha']}")
+    if not 0.0 <= p["geigel_db"] <= 30.0:
+        raise ValueError(f"geigel_db must be in [0, 30], got {p['geigel_db']}")
+    if not 0.0 <= p["hangover_ms"] <= 500.0:
+        raise ValueError(f"hangover_ms must be in [0, 500], got {p['hangover_ms']}")
+    if not 3.0 <= p["nlp_db"] <= 40.0:
+        raise ValueError(f"nlp_db must be in [3, 40], got {p['nlp_db']}")
+    return p
+
+
+def _f32(v):
+    return np.float32(v)
+
+
+class EchoCanceller:
+    """Twin of the native canceller for N channels: ``process(far, near)`` -> int16 output, same shape."""
+
+    def __init__(self, channels, tail_ms=64, **params):
+        p = check_params(tail_ms, **params)
+        self.channels, self.tail_ms, self.params = int(channels), tail_ms, p
+        self.taps = n = tail_ms * FS // 1000
+        self.mu, self.alpha = _f32(p["mu"]), _f32(p["alpha"])
+        self.geigel = _f32(10.0 ** (-p["geigel_db"] / 20.0))
+        self.hangover = int(round(p["hangover_ms"] * FS / 1000))
+        self.nlp_ratio = _f32(10.0 ** (-p["nlp_db"] / 10.0))
+        self.nlp, self.cng, self.tone_disable = bool(p["nlp"]), bool(p["cng"]), bool(p["tone_disable"])
+        self.rings = (n + MAX_BLOCK - 1) // MAX_BLOCK
+        c = self.channels
+        self.enabled = np.ones(c, bool)
+        self.resets = np.zeros(c, np.int64)
+        self.seed = np.arange(1, c + 1, dtype=np.uint32) * np.uint32(0x9E3779B9) | np.uint32(1)
+        for ch in range(c):
+            self.reset(ch)
+
+    def reset(self, channel):
+        """Forget one channel's echo path, detectors and counters (a new call)."""
+        n, ch = self.taps, channel
+        if not hasattr(self, "x"):
+            c = self.channels
+            z = lambda *shape, dt=np.float32: np.zeros((c,) + shape, dt)  # noqa: E731
+            self.x, self.x2, self.wf, self.wb, self.g = z(n), z(n), z(n), z(n), z(n)
+            self.energy = z(dt=np.int64)
+            self.ring = z(self.rings, dt=np.int32)
+            self.ring_max, self.cur_max, self.ring_pos = z(dt=np.int32), z(dt=np.int32), z(dt=np.int32)
+            self.count, self.dt_hang = z(dt=np.int64), z(dt=np.int32)
+            self.y_prev, self.hp = z(dt=np.int32), z()
+            self.blk_y, self.blk_f, self.blk_b, self.blk_n = z(), z(), z(), z(dt=np.int32)
+            self.copy_run, self.div_run, self.bgdiv_run, self.bypass_run = (z(dt=np.int32) for _ in range(4))
+            self.bypass = z(dt=bool)
+            self.s_y, self.s_e, self.s_n, self.noise = z(), z(), z(), z()
+            self.l_x, self.l_y, self.l_e = z(), z(), z()
+            self.nlp_on = z(dt=bool)
+            self.noise_ring, self.noise_cur = z(NOISE_SUBS), z()
+            self.rng = z(dt=np.uint32)
+            self.tacc = z(2, 3, 2)  # direction (far, near) x frequency x (re, im)
+            self.tpow = z(2)
+            self.hist = z(2, 4, 2)  # last 4 blocks' 2100 Hz correlations per direction, newest first
+            self.tone_run, self.tone_miss, self.v21_run = z(2, dt=np.int32), z(2, dt=np.int32), z(2, dt=np.int32)
+            self.quiet_run = z(dt=np.int32)
+            self.disabled_by_tone = z(dt=bool)
+            self.state = z(dt=np.int8)
+        for arr in (self.x, self.x2, self.wf, self.wb, self.tacc, self.tpow, self.hist):
+            arr[ch] = 0
+        self.g[ch] = 1.0 / n
+        for arr in (self.energy, self.ring, self.ring_max, self.cur_max, self.ring_pos, self.count, self.dt_hang,
+                    self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.copy_run,
+                    self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n,
+                    self.l_x, self.l_y, self.l_e, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
+                    self.disabled_by_tone, self.state):
+            arr[ch] = 0
+        self.rng[ch] = self.seed[ch]
+        self.s_n[ch] = self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
+
+    def enable(self, channel):
+        """Switch one channel's canceller on."""
+        self.enabled[channel] = True
+
+    def disable(self, channel):
+        """Switch one channel's canceller off: its near input passes unchanged."""
+        self.enabled[channel] = False
+
+    def counters(self):
+        """Return EchoCounters for every channel: ERL and ERLE in dB over far-end single talk, state, resets."""
+        return counters_from(self.l_x, self.l_y, self.l_e, self.state, self.resets)
+
+    def taps(self, channel):
+        """Return copies of one channel's (foreground, background) filter taps (float32)."""
+        return self.wf[channel].copy(), self.wb[channel].copy()
+
+    # --- one sample for every channel -------------------------------------------------------------------------
+
+    def process(self, far, near):
+        """Return the int16 (channels, samples) output for int16 far (sent) and near (received) blocks."""
+        out = np.empty(near.shape, np.int16)
+        for i in range(near.shape[1]):
+            out[:, i] = self._sample(far[:, i], near[:, i])
+        return out
+
+    def _sample(self, far_i, near_i):
+        n = self.taps
+        xs = far_i.astype(np.float32)
+        yi = near_i.astype(np.int32)
+        # 1. DC blocker, history, window energy, Geigel maximum
+        self.hp = HP_POLE * (self.hp + (yi - self.y_prev).astype(np.float32))
+        self.y_prev = yi
+        y = self.hp
+        leaving = self.x[:, -1].astype(np.int64)
+        self.energy += far_i.astype(np.int64) ** 2 - leaving**2
+        self.x[:, 1:] = self.x[:, :-1]
+        self.x[:, 0] = xs
+        self.x2[:, 1:] = self.x2[:, :-1]
+        self.x2[:, 0] = xs * xs
+        ax = np.abs(far_i.astype(np.int32))
+        self.cur_max = np.maximum(self.cur_max, ax)
+        geigel_max = np.maximum(self.ring_max, self.cur_max)
+        # 2. both filters
+        yf = np.einsum("ij,ij->i", self.wf, self.x)
+        yb = np.einsum("ij,ij->i", self.wb, self.x)
+        ef, eb = y - yf, y - yb
+        # 3. Geigel
+        talk = np.abs(yi).astype(np.float32) > self.geigel * geigel_max.astype(np.float32)
+        self.dt_hang = np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0))
+        dt = self.dt_hang > 0
+        far_active = self.energy > FAR_ACTIVE * n
+        # 7 (first half). tone disabler input; the decision is taken at the block ends below
+        active = self.enabled & ~self.disabled_by_tone
+        # 4. IPNLMS
+        gains_due = (self.count % GAIN_EVERY) == 0
+        if gains_due.any():
+            a = self.alpha
+            l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
+            fresh = (1 - a) / _f32(2 * n) + (1 + a) * np.abs(self.wb) / (2 * l1 + _f32(1e-3))[:, None]
+            self.g[gains_due] = fresh[gains_due]
+        adapt = active & far_active & ~dt
+        if adapt.any():
+            den = np.einsum("ij,ij->i", self.g[adapt], self.x2[adapt]) + DELTA
+            step = (self.mu * eb[adapt]) / den
+            self.wb[adapt] += step[:, None] * (self.g[adapt] * self.x[adapt])
+        # 5. block accounting
+        single = far_active & ~dt
+        self.blk_y += y * y
+        self.blk_f += ef * ef
+        self.blk_b += eb * eb
+        self.blk_n += single.astype(np.int32)
+        lin = np.where(self.bypass, y, ef)
+        # 6. short-term powers, background noise, NLP, comfort noise
+        self.s_y += (y * y - self.s_y) * SHORT
+        self.s_e += (lin * lin - self.s_e) * SHORT
+        self.s_n += (lin * lin - self.s_n) * NOISE_SMOOTH
+        self.noise_cur = np.minimum(self.noise_cur, self.s_n)
+        self.noise = NOISE_BIAS * np.minimum(self.noise_ring.min(axis=1), self.noise_cur)
+        self.nlp_on = active & far_active & ~dt & ~self.bypass & (self.s_e < self.nlp_ratio * self.s_y)
+        r = self.rng
+        r ^= r << np.uint32(13)
+        r ^= r >> np.uint32(17)
+        r ^= r << np.uint32(5)
+        self.rng = r
+        uniform = r.view(np.int32).astype(np.float32) * _f32(1.0 / 2147483648.0)
+        comfort = uniform * np.sqrt(_f32(3.0) * self.noise) if self.cng else np.zeros_like(uniform)
+        v = np.where(self.nlp_on & self.nlp, comfort, lin)
+        # counters over far-end single talk
+        self.l_x = np.where(single, self.l_x + (xs * xs - self.l_x) * LONG, self.l_x)
+        self.l_y = np.where(single, self.l_y + (y * y - self.l_y) * LONG, self.l_y)
+        self.l_e = np.where(single, self.l_e + (ef * ef - self.l_e) * LONG, self.l_e)
+        out = np.where(active, np.clip(np.rint(v), -32768, 32767), near_i).astype(np.int16)
+        self._tone_step(xs, yi.astype(np.float32))
+        self.count += 1
+        # block ends (each channel on its own count)
+        ends = (self.count % MAX_BLOCK) == 0
+        if ends.any():
+            self._geigel_block(ends)
+        ends = (self.count % BLOCK) == 0
+        if ends.any():
+            self._block(ends)
+        ends = (self.count % NOISE_SUB) == 0
+        if ends.any():
+            rows = np.nonzero(ends)[0]
+            self.noise_ring[rows, (self.count[rows] // NOISE_SUB) % NOISE_SUBS] = self.noise_cur[rows]
+            self.noise_cur[rows] = NOISE_START
+        self._state(far_active, dt)
+        return out
+
+    def _geigel_block(self, ends):
+        rows = np.nonzero(ends)[0]
+        self.ring[rows, self.ring_pos[rows]] = self.cur_max[rows]
+        self.ring_pos[rows] = (self.ring_pos[rows] + 1) % self.rings
+        self.ring_max[rows] = self.ring[rows].max(axis=1)
+        self.cur_max[rows] = 0
+
+    def _block(self, ends):
+        for ch in np.nonzero(ends)[0]:
+            by, bf, bb = self.blk_y[ch], self.blk_f[ch], self.blk_b[ch]
+            valid = self.blk_n[ch] == BLOCK and self.enabled[ch] and not self.disabled_by_tone[ch]
+            self.copy_run[ch] = self.copy_run[ch] + 1 if valid and bb < COPY_RATIO * bf else 0
+            if self.copy_run[ch] >= 2:
+                self.wf[ch] = self.wb[ch]
+                self.copy_run[ch] = 0
+                self.bypass[ch] = False
+                self.div_run[ch] = 0
+                bf = bb
+            loud = by > BLOCK_FLOOR
+            self.div_run[ch] = self.div_run[ch] + 1 if valid and loud and bf > BYPASS_RATIO * by else 0
+            if self.div_run[ch] >= 2:
+                self.bypass[ch] = True
+            elif self.bypass[ch] and valid and bf <= by:
+                self.bypass[ch] = False
+            self.bypass_run[ch] = self.bypass_run[ch] + 1 if self.bypass[ch] else 0
+            self.bgdiv_run[ch] = self.bgdiv_run[ch] + 1 if valid and loud and bb > BG_RESET_RATIO * by else 0
+            if self.bgdiv_run[ch] >= 4:
+                self.wb[ch] = 0 if self.bypass[ch] else self.wf[ch]
+                self.bgdiv_run[ch] = 0
+                self.resets[ch] += 1
+            if self.bypass_run[ch] >= BYPASS_RESET_BLOCKS:
+                self.wb[ch] = 0
+                self.wf[ch] = 0
+                self.bypass[ch] = False
+                self.bypass_run[ch] = 0
+                self.resets[ch] += 1
+            self.blk_y[ch] = self.blk_f[ch] = self.blk_b[ch] = 0
+            self.blk_n[ch] = 0
+
+    def _tone_step(self, xs, ys):
+        k = (self.count % 160).astype(np.intp)
+        cos, sin = COS[:, k].T, SIN[:, k].T  # (channels, 3)
+        for d, s in enumerate((xs, ys)):
+            self.tacc[:, d, :, 0] += s[:, None] * cos
+            self.tacc[:, d, :, 1] += s[:, None] * sin
+            self.tpow[:, d] += s * s
+        ends = ((self.count + 1) % TONE_BLOCK) == 0
+        for ch in np.nonzero(ends)[0]:
+            self._tone_block(ch)
+
+    def _tone_block(self, ch):
+        reversal = v21 = False
+        loud = False
+        for d in range(2):
+            p = self.tpow[ch, d]
+            acc = self.tacc[ch, d]
+            re, im = acc[0, 0], acc[0, 1]
+            mag = re * re + im * im
+            tone = p >= TONE_LEVEL and _f32(2.0) * mag >= TONE_PURITY * _f32(TONE_BLOCK) * p
+            h = self.hist[ch, d]
+            h[1:] = h[:-1].copy()
+            h[0] = (re, im) if tone else (0.0, 0.0)
+            if tone and self.tone_run[ch, d] >= TONE_HOLD_BLOCKS and h[2].any() and h[3].any():
+                # A tone a little off 2100 Hz drifts in phase by the same angle every block (h[2] vs h[3]); over
+                # the two blocks from h[2] to h[0] (h[1] may hold the reversal itself, half each way) it should
+                # move by twice that. A reversal adds 180 degrees: d1 = h0 conj(h2) against d0 = (h2 conj(h3))^2.
+                d1 = (h[0, 0] * h[2, 0] + h[0, 1] * h[2, 1], h[0, 1] * h[2, 0] - h[0, 0] * h[2, 1])
+                d0 = (h[2, 0] * h[3, 0] + h[2, 1] * h[3, 1], h[2, 1] * h[3, 0] - h[2, 0] * h[3, 1])
+                d0 = (d0[0] * d0[0] - d0[1] * d0[1], _f32(2.0) * d0[0] * d0[1])
+                dot = d1[0] * d0[0] + d1[1] * d0[1]
+                norm = np.sqrt((d1[0] * d1[0] + d1[1] * d1[1]) * (d0[0] * d0[0] + d0[1] * d0[1]))
+                reversal |= bool(dot < REVERSAL_COS * norm)
+            # one short gap (the block a reversal falls in) does not end a run of tone
+            self.tone_miss[ch, d] = 0 if tone else self.tone_miss[ch, d] + 1
+            if tone:
+                self.tone_run[ch, d] += 1
+            elif self.tone_miss[ch, d] >= 2:
+                self.tone_run[ch, d] = 0
+            mag21 = acc[1, 0] ** 2 + acc[1, 1] ** 2 + acc[2, 0] ** 2 + acc[2, 1] ** 2
+            flags = p >= TONE_LEVEL and _f32(2.0) * mag21 >= TONE_PURITY * _f32(TONE_BLOCK) * p
+            self.v21_run[ch, d] = self.v21_run[ch, d] + 1 if flags else 0
+            v21 |= bool(self.v21_run[ch, d] >= V21_BLOCKS)
+            loud |= bool(p >= QUIET_LEVEL)
+            acc[:] = 0
+            self.tpow[ch, d] = 0
+        if self.tone_disable and (reversal or v21):
+            self.disabled_by_tone[ch] = True
+        self.quiet_run[ch] = 0 if loud else self.quiet_run[ch] + 1
+        if self.disabled_by_tone[ch] and self.quiet_run[ch] >= RELEASE_BLOCKS:
+            self.disabled_by_tone[ch] = False
+
+    def _state(self, far_active, dt):
+        s = np.where(self.l_e * CONVERGED_ERLE < self.l_y, CONVERGED, np.where(self.l_y > 0, CONVERGING, IDLE))
+        s = np.where(dt & far_active, DOUBLE_TALK, s)
+        s = np.where(self.bypass, BYPASS, s)
+        s = np.where(self.disabled_by_tone, TONE_DISABLED, s)
+        s = np.where(self.enabled, s, DISABLED)
+        self.state = s.astype(np.int8)
