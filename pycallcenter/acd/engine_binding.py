@@ -4,8 +4,13 @@ An offer rings the agent's phone (``engine.originate(contact)`` inside the calle
 caller's number), an answer on that leg tells the ACD, a connect bridges caller and agent, a cancel
 hangs the ringing leg up, and legs ending become abandons or completions. Waiting callers hear music
 on hold (a looping prompt) and, when the queue announces, whatever ``announcer(position, wait)``
-returns. ACD timers run from a task the engine's scheduler polls every tick. Times given to the ACD
-are board seconds.
+returns. ACD timers run from the engine's tickers, every tick. Times given to the ACD are board seconds.
+
+Who clears what: the caller's leg belongs to the script that queued it (it waits in ``queue_call``
+for as long as the caller is in the queue or talking; when that script ends, the engine clears the
+caller). The agent legs the ACD rings are the ACD's (``Leg.keeper`` is the binding): it cancels them,
+and when the caller leaves, or the conversation ends, it clears the agent's leg itself. A callback
+rings the agent in a call of its own, never in the caller's old one.
 
 Scripts use :func:`queue_call`::
 
@@ -40,16 +45,6 @@ def default_moh(seconds=4.0, level=2000):
     t = np.arange(n) / SAMPLE_RATE
     fade = np.minimum(1.0, np.minimum(t, t[::-1]) * 40)
     return np.concatenate([(level * fade * np.sin(2 * np.pi * f * t)).astype(np.int16) for f in notes])
-
-
-class _Pump(Op):
-    """Never finishes: runs the ACD's timers once per tick."""
-
-    def __init__(self, binding):
-        self.binding = binding
-
-    def poll(self, now):
-        self.binding.poll(now)
 
 
 class QueueOp(Op):
@@ -109,9 +104,15 @@ class QueueOp(Op):
         super().finish(result)
 
     def cancel(self):
-        self.binding.waiting.pop(self.leg.call.id, None)
+        b, cid = self.binding, self.leg.call.id
+        b.waiting.pop(cid, None)
         if self.leg.active:
-            self.binding.engine.media.stop(self.leg.row)
+            b.engine.media.stop(self.leg.row)
+            # the script was interrupted (a fax was heard, say) and goes on without the queue: the caller
+            # is no longer waiting, so the ACD must not ring an agent for them
+            c = b.acd.calls.get(cid)
+            if c is not None and c.state != CONNECTED and not c.callback:
+                b.apply(b.acd.hangup(cid, b.seconds()))
 
 
 class AcdBinding:
@@ -130,10 +131,8 @@ class AcdBinding:
         self.diallers = []  # (Dialler, trunk, queue, lines, timeout)
         engine.listeners.append(self)
         engine.acd_binding = self
-        self.pump = engine.scheduler.spawn(self._pump(), "acd:pump", engine.now)
-
-    async def _pump(self):
-        await _Pump(self)
+        self.poll(engine.now)
+        engine.tickers.append(self.poll)
 
     def seconds(self, samples=None):
         """Return board time in seconds (now, or of a sample time)."""
@@ -162,12 +161,27 @@ class AcdBinding:
         free = len(self.acd.queues[queue].available) if queue is not None else lines
         for target in dialler.due(now / SAMPLE_RATE, free if lines is None else min(free, lines)):
             self.engine.scheduler.spawn(self._attempt(dialler, trunk, queue, target, timeout, amd),
-                                        f"dial:{target.number}", now)
+                                        f"dial:{target.number}", now, on_error=self._attempt_failed)
+
+    def _attempt_failed(self, task, exc):
+        self.engine.errors.append((task.name, repr(exc)))
+        self.engine.log("script_error", call=task.name, error=type(exc).__name__)
 
     async def _attempt(self, dialler, trunk, queue, target, timeout, amd=True):
-        from pycallcenter.ivr import IvrCall, dial
+        """Dial one number and hand an answered person to the queue; the answered leg is this task's until
+        the queue's script takes it, so every way out of here that does not start that script clears it."""
+        from pycallcenter.ivr import dial
 
         r = await dial(self.engine, f"{trunk}/{target.number}", timeout)
+        try:
+            await self._answered(r, dialler, queue, target, amd)
+        finally:
+            if r.leg is not None and r.leg.active and not r.leg.call.scripts:
+                r.leg.hangup(C.NORMAL_CLEARING)
+
+    async def _answered(self, r, dialler, queue, target, amd):
+        from pycallcenter.ivr import IvrCall
+
         machine = False
         verdict = "-"
         if r.outcome == "answered" and amd:
@@ -181,14 +195,8 @@ class AcdBinding:
             machine = verdict == "machine"
         self.engine.log("dialler", number=target.number, attempt=target.attempts, outcome=r.outcome, amd=verdict)
         dialler.result(target.number, r.outcome, self.seconds(), machine=machine)
-        if r.outcome != "answered":
-            return
-        if machine:
-            r.leg.hangup(C.NORMAL_CLEARING)
-            return
-        if queue is None:
-            r.leg.hangup(C.NORMAL_CLEARING)
-            return
+        if r.outcome != "answered" or machine or queue is None:
+            return  # _attempt clears an answered leg on the way out
 
         async def join(ivr):
             await queue_call(ivr, queue, priority=1, data={"campaign": target.kind, **target.data})
@@ -211,12 +219,15 @@ class AcdBinding:
         first = call.caller_leg if call is not None else None
         number = d.data.get("callback") or (first.caller if first is not None else "")
         name = first.caller_name if first is not None else ""
+        if d.data.get("callback"):
+            call = None  # the caller has gone (or is saying goodbye): the callback is a call of its own
         try:
             leg = self.engine.originate(d.data["contact"], caller=number, caller_name=name, call=call)
         except ValueError:
             leg = None
         if leg is None:  # the phone is off hook or the trunk is full
             return self.acd.decline(d.agent, d.call, self.seconds())
+        leg.keeper = self  # the ACD cancels or clears it, not the caller's script
         self.agent_leg[d.agent] = leg
         self.leg_owner[leg.id] = (d.agent, d.call)
         return []
@@ -257,8 +268,14 @@ class AcdBinding:
                 await ivr.bridge(r.leg)
             await ivr.hangup()
 
-        if agent_leg is not None and self.callback_trunk:
-            self.engine.start_script(agent_leg, dial_back)
+        if agent_leg is None or not agent_leg.active:
+            return []
+        if not self.callback_trunk:  # nowhere to dial from: the agent must not sit on a silent line
+            self.engine.log("acd_callback_no_trunk", call=d.call, agent=d.agent)
+            agent_leg.hangup(C.NORMAL_CLEARING)
+            return []
+        agent_leg.keeper = None  # the dial-back script owns the agent's leg from here, and clears it
+        self.engine.start_script(agent_leg, dial_back)
         return []
 
     def _do_announce(self, d):
@@ -303,7 +320,31 @@ class AcdBinding:
         if kind == "ended" and leg.call is not None and leg is leg.call.caller_leg:
             c = self.acd.calls.get(leg.call.id)
             if c is not None and not (c.callback and c.state != CONNECTED):
+                talking = c.agent if c.state == CONNECTED else None
                 self.apply(self.acd.hangup(c.id, now))
+                # the caller left a conversation: the agent's leg is ours to clear (a ringing one was
+                # cancelled by the hang-up's decisions already)
+                agent_leg = self.agent_leg.get(talking) if talking is not None else None
+                if agent_leg is not None and agent_leg.call is leg.call and agent_leg.active:
+                    agent_leg.hangup(C.NORMAL_CLEARING)
+
+    def leaks(self):
+        """Return one line per agent still ringing or talking and per call still queued, whose legs are
+        not already clearing (see Engine.leaks)."""
+        out = []
+        for name, a in self.acd.agents.items():
+            if a.activity in (RINGING, TALKING):
+                leg = self.agent_leg.get(name)
+                if leg is None or not leg.clearing:
+                    out.append(f"ACD agent {name} is still {a.activity} (call {a.call})")
+        for cid, c in self.acd.calls.items():
+            if c.callback:
+                continue  # a callback request waits for an agent without holding anything
+            call = self.engine.calls.get(cid)
+            first = call.caller_leg if call is not None else None
+            if first is None or not first.clearing:
+                out.append(f"ACD call {cid} is still {c.state} in queue {c.queue}")
+        return out
 
     # --- the agent API (what a CTI server exposes) --------------------------------------------------
     def command(self, name, *args, **options):

@@ -80,7 +80,12 @@ Port = Annotated[int, Range(0, 65535)]
 Seconds = Annotated[float, Range(0, None)]
 Fraction = Annotated[float, Range(0, 1)]
 Count = Annotated[int, Range(0, None)]
-Hours = Annotated[str, Match(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", "'08:00-18:00'")]
+def _clock_text(value):
+    clock_range(value)  # raises ValueError naming what is wrong
+    return value
+
+
+Hours = Annotated[str, Match(r"\s*\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}\s*", "'08:00-18:00'"), _clock_text]
 Digits = Annotated[str, Match(r"[0-9*#+]*", "digits (0-9, *, #, +)")]
 
 # ---------------------------------------------------------------------------------------------- lines
