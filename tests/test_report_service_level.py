@@ -128,6 +128,10 @@ def test_a_forced_definition_overrides_the_logged_one(tmp_path):
     acd = scripted_day("offered")
     assert day_report(acd.qlog, 0.0, 200.0, sl_treatment="answered")["service_level"] == pytest.approx(2 / 3)
     assert day_report(acd.qlog, 0.0, 200.0, sl_seconds=30.0)["service_level"] == pytest.approx(3 / 6)
+    # overriding the target keeps the logged mode (the demo passes its target only)
+    assert day_report(scripted_day("answered").qlog, 0.0, 200.0, sl_seconds=30.0)["service_level"] == 1.0
+    assert day_report(acd.qlog, 0.0, 200.0, service_level=ServiceLevel(30.0, "exclude_short", 5.0))[
+        "service_level"] == pytest.approx(3 / 4)
     acd.set_service_level(ServiceLevel(30.0, "answered", 5.0), 200.0)  # a change is logged and applies from now
     assert acd.realtime("q", 200.0)["service_level"] == pytest.approx(2 / 3)  # counted at answer time: 2 in 20 s
     assert [e.data["mode"] for e in acd.qlog if e.event == "SLCONFIG"] == ["offered", "answered"]

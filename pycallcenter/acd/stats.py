@@ -126,14 +126,10 @@ class AgentClock:
         st[3] = max(st[3], t)
 
 
-def _resolve(service_level, sl_seconds, short_abandon, sl_treatment):
-    """Return the forced ServiceLevel of a report's options (None: follow the queue log)."""
-    if service_level is None and sl_seconds is None and short_abandon is None and sl_treatment is None:
-        return None
-    base = service_level or ServiceLevel()
-    changes = {k: v for k, v in (("seconds", sl_seconds), ("short_abandon", short_abandon), ("mode", sl_treatment))
-               if v is not None}
-    return replace(base, **changes) if changes else base
+def _overrides(sl_seconds, short_abandon, sl_treatment):
+    """Return the ServiceLevel fields a report's options override (the rest stays as logged)."""
+    return {k: v for k, v in (("seconds", sl_seconds), ("short_abandon", short_abandon), ("mode", sl_treatment))
+            if v is not None}
 
 
 def interval_report(qlog, start, end, interval=900.0, queue=None, service_level=None, sl_seconds=None,
@@ -142,8 +138,15 @@ def interval_report(qlog, start, end, interval=900.0, queue=None, service_level=
     service_level, asa, avg_abandon_delay, aht, occupancy, utilisation, transfers, calls_per_agent_hour, fcr.
 
     Service level follows the SLCONFIG lines of the log (else ServiceLevel's defaults) unless a
-    ServiceLevel or one of its parts (sl_seconds, short_abandon, sl_treatment = mode) is given."""
-    forced = _resolve(service_level, sl_seconds, short_abandon, sl_treatment)
+    ServiceLevel is given; sl_seconds, short_abandon and sl_treatment (the mode) override those parts
+    of whichever applies."""
+    changes = _overrides(sl_seconds, short_abandon, sl_treatment)
+
+    def applied(level):
+        level = service_level or level
+        return replace(level, **changes) if changes else level
+
+    applied(ServiceLevel())  # a bad override is a ValueError before any work
     if not interval > 0 or not end > start:
         raise ValueError("need interval > 0 and end > start")
     nbins = int(math.ceil((end - start) / interval))
@@ -177,7 +180,7 @@ def interval_report(qlog, start, end, interval=900.0, queue=None, service_level=
         if e.event == "ENTER":
             v = None
             if start <= e.time < end:
-                v = _Visit(bin_of(e.time), forced or levels.get(e.queue, latest[0]))
+                v = _Visit(bin_of(e.time), applied(levels.get(e.queue, latest[0])))
                 visits.append(v)
             current[key] = v
             last[e.call] = v
@@ -203,7 +206,7 @@ def interval_report(qlog, start, end, interval=900.0, queue=None, service_level=
             v.fcr = bool(e.data.get("value"))
     clock.close(end)
 
-    mode_level = forced or latest[0]
+    mode_level = applied(latest[0])
     out = []
     for b in range(nbins):
         vs = [v for v in visits if v.bin == b]

@@ -400,6 +400,13 @@ class IvrCall:
         """Talk to another leg until either hangs up; return the other leg's cause when it ended first."""
         return _Bridged(self.leg, other)
 
+    def hand_off(self, other):
+        """Bridge this call's leg to another and leave the pair to the engine (await it): the script may
+        then return and the two go on talking; when either hangs up the other is cleared. Without it, a
+        script that returns clears every leg of its call."""
+        self.engine.hand_off(self.leg, other)
+        return Immediate(None)
+
     async def record(self, path=None, max_seconds=60.0, silence_stop=3.0, beep=True, terminator="#",
                      silence_level=300.0):
         """Record a message from the caller (after a beep); return a RecordResult (reason 'hangup' when the
