@@ -70,14 +70,17 @@ class _Answer(_LegOp):
 
 
 class _Play(_LegOp):
-    def __init__(self, leg, samples, barge_in):
+    def __init__(self, leg, samples, barge_in, names=()):
         super().__init__(leg)
-        self.samples, self.barge_in = samples, barge_in
+        self.samples, self.barge_in, self.names = samples, barge_in, names
 
     def start(self, now):
         if self.barge_in and any(d in self.barge_in for d in self.leg.digits):
             self.finish(next(d for d in self.leg.digits if d in self.barge_in))
             return
+        # by name, so a transcript (`ivr try`) or a reader of the event log can tell what the caller heard
+        self.leg.engine.log("play", leg=self.leg.id, prompts="+".join(self.names) or "-",
+                            barge_in=self.barge_in or "-")
         self.leg.engine.media.play(self.leg.row, self.samples)
 
     def check(self, now):
@@ -353,7 +356,9 @@ class IvrCall:
             prompts = [prompts]
         samples = [self.engine.prompts.get(p) if self.engine.prompts is not None and not isinstance(p, np.ndarray)
                    else np.asarray(p, np.int16) for p in prompts]
-        return _Play(self.leg, samples, barge_in)
+        names = [str(p).replace(" ", "_") if not isinstance(p, np.ndarray) else f"audio:{len(s) / SAMPLE_RATE:.2f}s"
+                 for p, s in zip(prompts, samples)]
+        return _Play(self.leg, samples, barge_in, names)
 
     def collect(self, max_digits=None, terminator="#", first_timeout=5.0, inter_timeout=3.0, total_timeout=None,
                 silence_timeout=None, silence_level=300.0):

@@ -1,0 +1,599 @@
+"""`pycallcenter ivr try`: one IVR script, one simulated caller, and a transcript a script author reads.
+
+The call is real: a centre built by the composition root (``Centre``) on the emulated board, a
+caller on the emulated PSTN placing a Q.931 call over the E1 PRI span and pressing DTMF keys on the
+B-channel, the engine's scripts, ACD and simulated agents at the FXS phones. The transcript is read
+from what the centre records: the engine's event log, the ACD's queue log, the caller's own log and
+the call's CDR.
+
+The caller's keys (``--digits``) are steps separated by commas:
+
+    1,4321#    keys: pressed once the call waits for keys (a prompt keys may interrupt, a collect or a
+               recording); after keys, the next step waits until a new prompt has started
+    p5         pause: wait 5 s, then take the next step at once (keys while queued, say)
+    t4         talk: say something for 4 s (a voicemail message) when the call next waits for the caller
+"""
+import datetime as _dt
+import inspect
+import os
+import re
+import runpy
+import shutil
+import tempfile
+import traceback
+from typing import NamedTuple
+
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.errors import ConfigError, PyCallCenterError
+
+KEYS = "0123456789*#ABCD"
+REACTION = 0.5  # seconds between the call waiting for keys and the caller pressing them
+BUILTIN_START = "2026-01-05T10:00:00"  # a Monday morning: the built-in centre is open
+CALLER = "2025550100"
+SPEECH = "main_menu"  # what a talking caller says: a long prompt of the generated set (real speech)
+
+
+class Step(NamedTuple):
+    """One step of the caller: kind 'keys' (value: the keys), 'pause' or 'talk' (value: seconds)."""
+
+    kind: str
+    value: object
+
+
+class ScriptError(PyCallCenterError):
+    """The tried script failed to load or raised; ``lines`` are its traceback lines in the script file."""
+
+    def __init__(self, message, lines=()):
+        super().__init__(message)
+        self.lines = list(lines)
+
+
+def parse_steps(text):
+    """Return the Steps of a --digits text such as '1,4321#,p5,t4'; ValueError naming a bad step."""
+    steps = []
+    for i, part in enumerate((text or "").split(",") if text else []):
+        part = part.strip()
+        m = re.fullmatch(r"([pt])(\d+(?:\.\d+)?)", part)
+        if m:
+            steps.append(Step("pause" if m.group(1) == "p" else "talk", float(m.group(2))))
+        elif part and all(ch in KEYS for ch in part):
+            steps.append(Step("keys", part))
+        else:
+            raise ValueError(f"--digits: step {i + 1} {part!r} is not keys (0-9 * # A-D), pN (pause N s) or "
+                             f"tN (talk N s)")
+    return steps
+
+
+def prompt_cache():
+    """Return the folder of the generated prompt set shared by every try (built on first use)."""
+    from pycallcenter.ivr import promptset
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "pycallcenter", "prompts")
+    promptset.build(folder)
+    return folder
+
+
+def builtin_text(start=BUILTIN_START):
+    """Return the built-in centre's TOML: an E1 PRI span to the emulated PSTN, four FXS phones (agent1..3
+    and the operator, agent4), the bundled scripts, queues sales and support, mailbox 200."""
+    from pycallcenter.apps.demo import board_config
+
+    return board_config(4, seed=1) + f"""
+[centre]
+default_script = "main_menu"
+tone_plan = "etsi"
+station_features = false
+operator = "channel/35"
+start = "{start}"
+
+[[queue]]
+name = "sales"
+ring_timeout = 15
+max_wait = 120
+overflow = "voicemail"
+
+[[queue]]
+name = "support"
+ring_timeout = 15
+max_wait = 120
+overflow = "voicemail"
+
+[[agent]]
+name = "agent1"
+contact = "channel/32"
+queues = {{ sales = 0, support = 1 }}
+
+[[agent]]
+name = "agent2"
+contact = "channel/33"
+queues = {{ support = 0, sales = 1 }}
+
+[[agent]]
+name = "agent3"
+contact = "channel/34"
+queues = {{ sales = 1, support = 1 }}
+
+[[voicemail.box]]
+number = "200"
+pin = "1234"
+owner = "Alice"
+"""
+
+
+def load_script(spec, folder):
+    """Return (name, main, path) of a script given by name (a file in folder) or by a .py file's path;
+    ScriptError in one line naming file and line when it does not load."""
+    if spec.endswith(".py") or os.sep in spec:
+        path = os.path.abspath(spec)
+        if not os.path.isfile(path):
+            raise ConfigError(f"no script file {spec}")
+    elif not os.path.isdir(folder):
+        raise ConfigError(f"no scripts folder {folder}")
+    else:
+        path = os.path.join(folder, f"{spec}.py")
+        if not os.path.isfile(path):
+            have = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and not f.startswith("_"))
+            raise ConfigError(f"no IVR script {spec!r} in {folder} (have {', '.join(have) or 'none'})")
+    name = os.path.splitext(os.path.basename(path))[0]
+    try:
+        # the same suffix as the script loader's module names, so handoff lines name scripts alike
+        namespace = runpy.run_path(path, run_name=f"pycallcenter_ivr_try.{name}_0")
+    except SyntaxError as exc:
+        raise ScriptError(f"{exc.filename}:{exc.lineno}: SyntaxError: {exc.msg}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the module does at import time is the script's error
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        raise ScriptError(_one_line(text, path), script_lines(text, path)) from None
+    main = namespace.get("main")
+    if not inspect.iscoroutinefunction(main):
+        raise ScriptError(f"{path}: no 'async def main(call)'")
+    return name, main, path
+
+
+_FRAME = re.compile(r'^  File "(.+)", line (\d+), in (.+)$')
+
+
+def script_lines(text, path):
+    """Return the lines of a traceback text that point into the file path (each frame and its code)."""
+    lines = text.rstrip("\n").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        m = _FRAME.match(line)
+        if m and os.path.abspath(m.group(1)) == path:
+            out.append(line)
+            if i + 1 < len(lines) and lines[i + 1].startswith("    ") and not _FRAME.match(lines[i + 1]):
+                out.append(lines[i + 1])
+    return out
+
+
+def _one_line(text, path):
+    """Return 'FILE:LINE: Error: message' for a traceback text (its last frame in path)."""
+    last = text.rstrip("\n").splitlines()[-1]
+    frames = [m for m in map(_FRAME.match, text.splitlines()) if m and os.path.abspath(m.group(1)) == path]
+    return f"{path}:{frames[-1].group(2)}: {last}" if frames else f"{path}: {last}"
+
+
+class TryResult(NamedTuple):
+    """How a try went: the transcript lines, the CDR row (None if none was written) and the error."""
+
+    lines: list
+    cdr: object
+    error: object  # None, or a ScriptError
+
+
+class TryCall:
+    """One simulated caller on a built centre, trying one script; ``run()`` returns a TryResult.
+
+    out(line) receives each transcript line as the call goes (print, or a list's append)."""
+
+    def __init__(self, centre, name, main, path, steps, caller=CALLER, called=None, lang=None, args=(),
+                 seconds=120.0, talk=10.0, out=print):
+        from pycallcenter.apps.settings import RouteSection
+        from pycallcenter.apps.simulation import Simulation
+        from pycallcenter.sim.pstn import Caller
+
+        self.centre, self.name, self.path, self.steps, self.out = centre, name, path, steps, out
+        s = centre.settings
+        eng = centre.engine
+        eng.log_lines = []  # the transcript is read from the event log
+        centre.scripts.scripts[name] = main
+        # the first route takes every call to the script tried; caller lists still apply
+        s.route.insert(0, RouteSection(script=name, language=lang, args=[str(a) for a in args]))
+        self.sim = Simulation(centre, hours=0)  # no random callers: only ours; the simulated agents answer
+        self.caller = Caller(caller, called or s.simulate.called, 1.0, patience=seconds, talk=talk)
+        self.sim.pstn.add(self.caller)
+        self.seconds, self.talk = seconds, talk
+        self.lang = s.language.default
+        self.agents = {a.contact: a.name for a in s.agent}
+        if s.centre.operator:
+            self.agents.setdefault(s.centre.operator, "the operator")
+        self.leg = self.call = None
+        self.legs, self.targets = {}, {}  # leg id -> what it is ('caller', 'channel/32 (agent1)', ...)
+        self.lines = []
+        self._log_at = self._qlog_at = self._caller_at = 0
+        self._notes = []  # (seconds, text) the caller's own actions
+        self._bridged = set()
+        self._recordings = set()  # paths of the call's recordings (their stop line names only the path)
+        self._digits = None  # (leg, first time, keys) of DTMF heard, printed as one line
+        # the caller's progress through the steps
+        self.index, self.due, self.sent_at, self.last_play = 0, None, None, None
+        self.after_pause, self.need_prompt = False, False
+
+    # ------------------------------------------------------------------------------------------ running
+    def run(self):
+        """Place the call, drive the caller and print the transcript until the call is over and its CDR
+        written; return a TryResult."""
+        c = self.centre
+        end = 1.0 + self.seconds + self.talk + 60.0  # the caller gives up at --seconds; agents talk --talk
+        timed_out = False
+        while True:
+            self.sim.tick()
+            now = c.engine.now / SAMPLE_RATE
+            self._drive(now)
+            self._emit()
+            if self.caller.ended is not None and self.call is not None and self.call.ended is not None \
+                    and not self.call.scripts:
+                break
+            if self.caller.refused or now >= end:
+                timed_out = not self.caller.refused
+                break
+        if timed_out:
+            self._say(now, f"time limit: still in the call after {now - 1.0:.0f} s; the try hangs up")
+        c.drain()
+        self._emit()
+        c.flush()
+        cdr = self._cdr()
+        if cdr is not None:
+            self._line(c.engine.now / SAMPLE_RATE, _cdr_text(cdr))
+        left = [s.value for s in self.steps[self.index:] if s.kind == "keys"]
+        if left:
+            self._line(c.engine.now / SAMPLE_RATE, f"not pressed (the call never waited for them): "
+                                                   f"{', '.join(left)}")
+        return TryResult(self.lines, cdr, self._error())
+
+    def _cdr(self):
+        if self.call is None:
+            return None
+        rows = self.centre.store.select("cdr", "call_id = ?", (self.call.id,))
+        return rows[-1] if rows else None
+
+    def _error(self):
+        if self.call is None:
+            return None
+        for call_id, text in self.centre.engine.errors:
+            if call_id == self.call.id:
+                folder = self.centre.scripts.folder
+                lines = script_lines(text, self.path)
+                where = self.path
+                if not lines:  # raised in a script it handed off to: show that script's frames
+                    frames = [m for m in map(_FRAME.match, text.splitlines())
+                              if m and os.path.dirname(os.path.abspath(m.group(1))) == os.path.abspath(folder)]
+                    if frames:
+                        where = os.path.abspath(frames[-1].group(1))
+                        lines = script_lines(text, where)
+                return ScriptError(_one_line(text, where), lines)
+        return None
+
+    # ------------------------------------------------------------------------------------------ the caller
+    def _drive(self, now):
+        """Take the caller's next step when it is due (see the module doc)."""
+        from pycallcenter.dsp.tones import dtmf_signal
+        from pycallcenter.engine.media import Player
+
+        caller, pstn = self.caller, self.sim.pstn
+        if self.leg is None:
+            self.leg = next((leg for leg in self.centre.engine.legs.values()
+                             if leg.direction == "in" and leg.caller == caller.number), None)
+            if self.leg is None:
+                return
+            self.call = self.leg.call
+        if caller.answered is None or caller.clearing or caller.ended is not None or self.index >= len(self.steps):
+            return
+        isdn_call = next((call for call, who in pstn.active.items() if who is caller), None)
+        if isdn_call is None or isdn_call.channel in pstn.audio:  # still sending the previous step
+            return
+        step = self.steps[self.index]
+        if self.due is None:
+            if step.kind == "pause":
+                self.due = now + step.value
+            elif self.after_pause:
+                self.due = now
+            elif self._prompted() and self._waiting(step.kind):
+                self.due = now + REACTION
+            else:
+                return
+        if now < self.due:
+            return
+        self.due = None
+        self.index += 1
+        self.after_pause = step.kind == "pause"
+        self.need_prompt = step.kind == "keys"
+        if step.kind == "pause":
+            self._note(now, f"caller waits {step.value:g} s")
+            return
+        if step.kind == "keys":
+            samples = dtmf_signal(step.value, level_dbm0=-8, on_ms=80, off_ms=80)
+            self._note(now, f"caller presses {step.value}")
+        else:
+            samples = self._speech(step.value)
+            self._note(now, f"caller talks for {step.value:g} s")
+        self.sent_at = now
+        pstn.audio[isdn_call.channel] = Player([samples])
+
+    def _speech(self, seconds):
+        """Return seconds of speech for the caller to say: the main menu prompt's voice, repeated."""
+        import numpy as np
+
+        voice = self.centre.engine.prompts.get(SPEECH)
+        return np.resize(voice, int(seconds * SAMPLE_RATE))
+
+    def _prompted(self):
+        """Return True when the step may go: no keys before it, or a prompt started since they were sent."""
+        return not self.need_prompt or (self.last_play is not None and self.last_play > self.sent_at)
+
+    def _waiting(self, kind):
+        """Return True while the caller's script waits for this kind of step: keys (a collect, a recording
+        or a prompt that keys may interrupt), or talk (a recording)."""
+        from pycallcenter.ivr import _Collect, _Play, _Record  # the verbs' ops: what the script awaits
+
+        for task in self.centre.engine.scheduler.tasks.values():
+            op = task.op
+            if op is None or op.done or getattr(op, "leg", None) is not self.leg:
+                continue
+            if isinstance(op, _Record) or (kind == "keys" and (isinstance(op, _Collect) or
+                                                               (isinstance(op, _Play) and op.barge_in))):
+                return True
+        return False
+
+    # ------------------------------------------------------------------------------------------ transcript
+    def _note(self, seconds, text):
+        self._notes.append((seconds, text))
+
+    def _say(self, seconds, text):
+        self._note(seconds, text)
+        self._emit()
+
+    def _line(self, seconds, text):
+        stamp = self.centre.start + _dt.timedelta(seconds=seconds)
+        line = f"{stamp:%H:%M:%S}.{stamp.microsecond // 100000}  {text}"
+        self.lines.append(line)
+        self.out(line)
+
+    def _emit(self):
+        """Turn what the centre logged since the last tick into transcript lines, in time order."""
+        items = []
+        acd = self.centre.acd
+        log = self.centre.engine.log_lines
+        lines = [item for line in log[self._log_at:] for item in self._engine_line(line)]
+        self._log_at = len(log)
+        if acd is not None:  # first: the ACD decides (enter, offer) before the engine dials the agent
+            for e in acd.qlog[self._qlog_at:]:
+                if self.call is not None and e.call == self.call.id:
+                    items.append((e.time, _queue_text(e)))
+            self._qlog_at = len(acd.qlog)
+        items.extend(lines)
+        for t, what in self.caller.log[self._caller_at:]:
+            text = self._caller_text(what)
+            if text:
+                items.append((t, text))
+        self._caller_at = len(self.caller.log)
+        items.extend(self._notes)
+        self._notes = []
+        for t, text in sorted(items, key=lambda item: item[0]):
+            if text.startswith("\0hears "):  # DTMF heard: consecutive keys make one line
+                leg, key = text[7:].split(" ", 1)
+                if self._digits is not None and self._digits[0] == leg:
+                    self._digits[2] += key
+                    continue
+                self._flush_digits()
+                self._digits = [leg, t, key]
+                continue
+            self._flush_digits()
+            self._line(t, text)
+        if items and self._digits is not None and self.centre.engine.now / SAMPLE_RATE - self._digits[1] > 1.0:
+            self._flush_digits()
+
+    def _flush_digits(self):
+        if self._digits is not None:
+            leg, t, keys = self._digits
+            self._digits = None
+            self._line(t, f"the centre hears {keys}" + ("" if self.legs.get(leg) == "caller" else f" from {self._who(leg)}"))
+
+    def _who(self, leg):
+        return self.legs.get(leg, leg)
+
+    def _caller_text(self, what):
+        c = self.caller
+        if what == "setup":
+            return f"caller {c.number} dials {c.called}"
+        if what == "talk over":
+            return f"caller hangs up after talking {c.talk:g} s"
+        if what == "abandoned":
+            return f"caller gives up after {c.patience:g} s and hangs up"
+        if what == "agent":
+            return f"caller is talking to {c.agent}"
+        if what.startswith("refused"):
+            return f"caller cannot get through: {what[8:]}"
+        return None
+
+    def _engine_line(self, line):
+        """Return [(seconds, text)] for one event-log line about our call (nothing for other lines)."""
+        from pycallcenter.isdn.causes import cause_name
+
+        parts = line.split(" ")
+        t = int(parts[0]) / SAMPLE_RATE
+        kind = parts[1]
+        f = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
+        ours = self.call is not None and (f.get("call") == self.call.id
+                                          or f.get("task", "").startswith(self.call.id + ":"))
+        if kind == "offered":
+            if f.get("caller") != self.caller.number or self.legs:
+                return []
+            self.legs[f["leg"]] = "caller"
+            return [(t, f"call {f['call']} arrives on {f['tech']} channel {f['channel']}, from {f['caller']} "
+                        f"to {f['called']}")]
+        if kind == "originate" and ours:
+            target = f["target"]
+            self.legs[f["leg"]] = f"{target} ({self.agents[target]})" if target in self.agents else target
+            return [(t, f"dials {self.legs[f['leg']]}")]
+        legs = [f[k] for k in ("leg", "a", "b") if k in f]
+        if kind == "record_start" and any(leg in self.legs for leg in legs):
+            self._recordings.add(f["path"])
+        if not ours and not any(leg in self.legs for leg in legs) and f.get("path") not in self._recordings:
+            return []
+        leg = f.get("leg")
+        caller_leg = leg is not None and self.legs.get(leg) == "caller"
+        if kind == "play":
+            names = f["prompts"].split("+")
+            prompts = [n for n in names if not n.startswith("audio:")]
+            langs = {n.split("/", 1)[0] for n in prompts if "/" in n} or ({self.lang} if prompts else set())
+            text = f"plays {', '.join(_sound(n) for n in names)}" + (f" [{', '.join(sorted(langs))}]" if langs else "")
+            if f.get("barge_in", "-") != "-":
+                text += f" (keys {f['barge_in']} interrupt it)"
+            if caller_leg:
+                self.last_play = t
+            return [(t, text if caller_leg else f"{self._who(leg)} hears: {text[6:]}")]
+        if kind == "dtmf":
+            return [(t, f"\0hears {leg} {f['digit']}")]
+        if kind == "set":
+            value = self.call.vars.get(f["name"]) if self.call is not None else None
+            if f["name"] == "lang" and value:
+                self.lang = str(value)
+            return [(t, f"sets {f['name']} = {value}")]
+        if kind == "answered":
+            return [(t, "the centre answers" if caller_leg else f"{self._who(leg)} answers")]
+        if kind == "alerting":
+            return [(t, f"{self._who(leg)} rings")]
+        if kind in ("bridged", "hand_off"):
+            pair = tuple(sorted((f["a"], f["b"])))
+            if kind == "bridged" and pair in self._bridged:
+                return []
+            self._bridged.add(pair)
+            other = f["b"] if self.legs.get(f["a"]) == "caller" else f["a"]
+            return [(t, f"the caller is connected to {self._who(other)}")]
+        if kind == "ended":
+            cause = int(f["cause"])
+            who = "the caller's line" if caller_leg else self._who(leg)
+            return [(t, f"{who} ends: cause {cause} ({cause_name(cause)})")]
+        if kind == "release":
+            cause = int(f["cause"])
+            return [(t, f"the centre clears the call: cause {cause} ({cause_name(cause)})")]
+        simple = _LOG_TEXT.get(kind)
+        if simple is not None:
+            return [(t, simple(f))]
+        if kind in ("acd_offer", "acd_connect", "acd_cancel"):
+            return []  # the queue log says the same with the queue's name
+        rest = " ".join(f"{k}={v}" for k, v in f.items() if k not in ("call", "leg"))
+        return [(t, f"{kind} {rest}".strip())]
+
+
+def _sound(name):
+    """Return how a played prompt reads in a transcript: its name, or 'a 0.25 s sound' for raw audio."""
+    if name.startswith("audio:"):
+        return f"a {name[6:-1]} s sound"
+    return name
+
+
+# event-log lines that read the same whatever the call: kind -> fn(fields) -> text
+_LOG_TEXT = {
+    "menu": lambda f: f"menu choice {f['choice']}",
+    "handoff": lambda f: f"continues in script {f['to'].rsplit('_', 1)[0]}",  # the loader's module: NAME_N
+    "script": lambda f: f"script log: {f['msg'].replace('_', ' ')}",
+    "record_start": lambda f: f"records the caller to {os.path.basename(f['path'])}",
+    "record_stop": lambda f: f"recording stopped after {f['seconds']} s",
+    "script_done": lambda f: f"script {f['task'].split(':', 1)[1]} ends",
+    "script_error": lambda f: f"the script raised {f['error']}",
+    "call_ended": lambda f: "call over",
+}
+
+# queue-log events as a script author reads them; fields: queue, agent, and the entry's data
+_QUEUE_TEXT = {
+    "ENTER": "enters queue {queue}",
+    "OFFER": "queue {queue} offers the call to {agent}",
+    "CONNECT": "{agent} takes the call from queue {queue} after {wait:.1f} s",
+    "RINGNOANSWER": "{agent} does not answer",
+    "ABANDON": "leaves queue {queue} after {wait:.1f} s (abandoned)",
+    "EXITWITHTIMEOUT": "leaves queue {queue} after {wait:.1f} s (waited too long)",
+    "EXITEMPTY": "leaves queue {queue}: {reason}",
+    "JOINREFUSED": "queue {queue} refuses the call: {reason}",
+    "CALLBACK": "asks queue {queue} for a callback on {number}",
+    "WRAPUPEND": "{agent} ends wrap-up after {acw:.1f} s",
+    "COMPLETE": "call with {agent} over (talked {talk:.1f} s)",
+    "TRANSFER": "{agent} transfers the call to {target} (talked {talk:.1f} s)",
+}
+
+
+def _queue_text(e):
+    """Return a transcript line for one queue-log entry."""
+    fields = {"wait": 0.0, "acw": 0.0, "talk": 0.0, "reason": "-", "number": "-", "target": "-", **e.data,
+              "queue": e.queue, "agent": e.agent}
+    form = _QUEUE_TEXT.get(e.event)
+    if form is None:
+        return f"queue {e.queue}: {e.event} " + " ".join(f"{k}={v}" for k, v in e.data.items())
+    return form.format(**fields) + (" (transferred)" if e.event == "ENTER" and e.data.get("transferred") else "")
+
+
+def _cdr_text(cdr):
+    """Return the CDR's transcript line."""
+    from pycallcenter.isdn.causes import cause_name
+
+    parts = [f"CDR {cdr['call_id']}: outcome {cdr['outcome']}", f"disposition {cdr['disposition']}"]
+    if cdr.get("queue"):
+        parts.append(f"queue {cdr['queue']}")
+    if cdr.get("agent"):
+        parts.append(f"agent {cdr['agent']}")
+    parts.append(f"duration {cdr['duration']:.1f} s" if cdr.get("duration") is not None else "duration -")
+    if cdr.get("cause") is not None:
+        parts.append(f"cause {cdr['cause']} ({cause_name(int(cdr['cause']))})")
+    return ", ".join(parts)
+
+
+def settings_for(config=None, at=None):
+    """Return (board text, Settings, description) of a try: the user's centre file or the built-in centre,
+    given its own data (the caller passes a data folder), no CTI server, campaigns or event log file."""
+    from pycallcenter.apps.settings import load_settings, load_text
+
+    if at is not None:
+        _dt.datetime.fromisoformat(at)  # a ValueError in one line when it is not a time
+    if config is None:
+        board_text, settings = load_text(builtin_text(at or BUILTIN_START))
+        what = "the built-in centre (E1 PRI from the emulated PSTN, agents agent1-3, operator agent4)"
+    else:
+        board_text, settings = load_settings(config)
+        what = f"the centre of {config}"
+        if at is not None:
+            settings.centre.start = at
+    c = settings.centre
+    if not c.prompts:
+        c.prompts = prompt_cache()
+    c.cti_port = None
+    c.log_file = None
+    c.database = None
+    settings.campaign = []  # a try places one call in; it dials nobody out
+    settings.voicemail.folder = None
+    settings.fax.inbox = None
+    return board_text, settings, what
+
+
+def try_script(spec, digits="", config=None, data=None, at=None, out=print, **options):
+    """Build the centre, try the script with a caller taking the steps of digits; return the TryResult.
+    Raises ConfigError/ScriptError (one line) when the centre or the script does not load."""
+    from pycallcenter import bundled
+    from pycallcenter.apps.centre import Centre
+
+    steps = parse_steps(digits)
+    board_text, settings, what = settings_for(config, at)
+    folder = settings.place(settings.centre.scripts) if settings.centre.scripts else str(bundled.scripts_dir())
+    name, main, path = load_script(spec, folder)  # before the centre: its error names the file and line
+    keep = data is not None
+    data = os.path.abspath(data) if keep else tempfile.mkdtemp(prefix="pycallcenter-try-")
+    try:
+        centre = Centre(board_text, settings, data=data)
+        try:
+            out(f"trying {name} ({path}) on {what}")
+            return TryCall(centre, name, main, path, steps, out=out, **options).run()
+        finally:
+            centre.close(publish=False)
+    finally:
+        if not keep:
+            shutil.rmtree(data, ignore_errors=True)
