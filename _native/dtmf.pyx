@@ -1,4 +1,5 @@
 # distutils: sources = _native/src/dtmf.c
+# distutils: libraries = m
 """DTMF receiver kernel over (channels x samples) blocks; pycallcenter.dsp.dtmf is the checked public face."""
 from libc.stdint cimport int16_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
@@ -13,10 +14,12 @@ cdef extern from "pycc_dtmf.h":
         float cosh[8]
         float sinh[8]
         float costol[8]
+        float costol_run[8]
+        float gain_poly[4]
         float notch_a[2]
         float notch_b1[2]
         float notch_b2[2]
-        float norm, level, cand_level, twist, rtwist, min_purity, cand_purity
+        float norm, level, cand_level, twist, rtwist, min_purity, cand_purity, tone_purity, run_purity
         int on_blocks, off_blocks, strong_blocks, dialtone
     ctypedef struct pycc_dtmf_event_t:
         int channel, digit, kind
@@ -58,6 +61,8 @@ cdef class Kernel:
         _fill(t.cosh, tb["cosh"], 8)
         _fill(t.sinh, tb["sinh"], 8)
         _fill(t.costol, tb["costol"], 8)
+        _fill(t.costol_run, tb["costol_run"], 8)
+        _fill(t.gain_poly, tb["gain_poly"], 4)
         _fill(t.notch_a, tb["notch_a"], 2)
         _fill(t.notch_b1, tb["notch_b1"], 2)
         _fill(t.notch_b2, tb["notch_b2"], 2)
@@ -68,6 +73,8 @@ cdef class Kernel:
         t.rtwist = tb["rtwist"]
         t.min_purity = tb["min_purity"]
         t.cand_purity = tb["cand_purity"]
+        t.tone_purity = tb["tone_purity"]
+        t.run_purity = tb["run_purity"]
         t.on_blocks = tb["on_blocks"]
         t.off_blocks = tb["off_blocks"]
         t.strong_blocks = tb["strong_blocks"]

@@ -405,12 +405,20 @@ def is_genuine_dtmf(x2d, channel, digit, start, end):
     """Return True when the audio x2d[channel, start:end] really is a DTMF pair by Q.24's own definition.
 
     A chord can hold two nearly pure notes within 1.5% of a row and a column frequency (F5 = 698.5 Hz is 0.2%
-    from 697): a receiver must accept that. Genuine: the two strongest spectral peaks over the digit lie within
-    1.5% of its nominal frequencies and hold >= 80% of the power of the full 0-4 kHz band.
+    from 697): a receiver must accept that. Genuine: over the whole detection or over its first 60 ms (the part
+    a receiver decides on: a chord whose other notes enter later is a DTMF signal until they do), the two
+    strongest spectral peaks lie within 1.5% of the digit's nominal frequencies and hold >= 80% of the power of
+    the full 0-4 kHz band.
     """
+    start = max(0, start)
+    return _pair_holds(x2d[channel, start:end], digit) or _pair_holds(x2d[channel, start:min(end, start + 480)], digit)
+
+
+def _pair_holds(seg, digit):
+    """Return True when seg's two strongest peaks near the digit's tones are within 1.5% and hold >= 80% of it."""
     from pycallcenter.dsp.reference.dtmf import DIGITS
 
-    seg = x2d[channel, max(0, start):end].astype(np.float64)
+    seg = seg.astype(np.float64)
     if seg.size < 256:
         return False
     spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size), 16 * seg.size)) ** 2

@@ -4,9 +4,9 @@
 #include <stdint.h>
 
 typedef struct {
-    float halfband[4], window[52], coef[8], cosw[8], sinw[8], cosh[8], sinh[8], costol[8];
+    float halfband[4], window[52], coef[8], cosw[8], sinw[8], cosh[8], sinh[8], costol[8], costol_run[8], gain_poly[4];
     float notch_a[2], notch_b1[2], notch_b2[2];
-    float norm, level, cand_level, twist, rtwist, min_purity, cand_purity;
+    float norm, level, cand_level, twist, rtwist, min_purity, cand_purity, tone_purity, run_purity;
     int on_blocks, off_blocks, strong_blocks, dialtone;
 } pycc_dtmf_tables_t;
 

@@ -5,6 +5,7 @@
 #pragma GCC optimize("fp-contract=off")
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include "pycc_dtmf.h"
 
 #define N 52      /* block, decimated samples */
@@ -39,6 +40,8 @@ typedef struct {
     int run_d, run_n, run_dead;
     int64_t run_first;
     float hp[HIST], hl[HIST];
+    float hz[HIST][4]; /* rotated phase-advance products: row (re, im), column (re, im) */
+    float hsr[HIST], hsc[HIST]; /* each tone's share of the band */
     unsigned char hf[HIST];
     int on_d, on_off;
     int64_t on_start, on_end;
@@ -218,8 +221,39 @@ static long emit(pycc_dtmf_event_t *ev, int channel, int digit, int kind, int64_
 }
 
 /* One channel's verdict for block k -> run tracker and confirmed-digit tracker (twin: decide()). */
+/* Gains undoing the window's loss at the run's mean frequency offset of the row and the column tone; 0 when a
+ * tone's mean phase advance over the near-full block pairs is out of run tolerance (twin: _run_gains). */
+static int run_gains(const pycc_dtmf_tables_t *tb, const chan_t *st, float lim, float *gains)
+{
+    const int idx[2] = {st->run_d / 4, 4 + st->run_d % 4};
+    for (int j = 0; j < 2; j++) {
+        float zr = 0.0f, zi = 0.0f;
+        for (int i = 1; i < st->run_n; i++)
+            if (st->hp[i] >= lim && st->hp[i - 1] >= lim) {
+                zr = zr + st->hz[i][2 * j];
+                zi = zi + st->hz[i][2 * j + 1];
+            }
+        float a = zr * zr, b = zi * zi;
+        float m = a + b;
+        float lhs = zr * (zr < 0.0f ? -zr : zr);
+        float rhs = tb->costol_run[idx[j]] * m;
+        if (!(m > 0.0f && lhs >= rhs))
+            return 0;
+        float u = zr / sqrtf(m);
+        u = 1.0f - u;
+        const float *g = tb->gain_poly;
+        float v = g[0] * u;
+        v = v + g[1];
+        v = v * u;
+        v = v + g[2];
+        v = v * u;
+        gains[j] = v + g[3];
+    }
+    return 1;
+}
+
 static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, float pur, int fok, float lvl,
-                   int channel, pycc_dtmf_event_t *ev)
+                   const float *z, int channel, pycc_dtmf_event_t *ev)
 {
     const float half = 0.5f, near = 0.75f;
     /* block k's centre, in input samples: decimated sample kH + H stands for input time 2(kH + H) + 1 - 7 */
@@ -246,12 +280,18 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
             memmove(st->hp, st->hp + 1, sizeof(float) * (HIST - 1));
             memmove(st->hl, st->hl + 1, sizeof(float) * (HIST - 1));
             memmove(st->hf, st->hf + 1, HIST - 1);
+            memmove(st->hz, st->hz + 1, sizeof(st->hz[0]) * (HIST - 1));
+            memmove(st->hsr, st->hsr + 1, sizeof(float) * (HIST - 1));
+            memmove(st->hsc, st->hsc + 1, sizeof(float) * (HIST - 1));
             st->run_first++;
             st->run_n--;
         }
         st->hp[st->run_n] = pur;
         st->hf[st->run_n] = (unsigned char) fok;
         st->hl[st->run_n] = lvl;
+        memcpy(st->hz[st->run_n], z, sizeof(st->hz[0]));
+        st->hsr[st->run_n] = z[4];
+        st->hsc[st->run_n] = z[5];
         st->run_n++;
     } else {
         st->run_d = d;
@@ -260,6 +300,9 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
         st->hp[0] = pur;
         st->hf[0] = 0;
         st->hl[0] = lvl;
+        memset(st->hz[0], 0, sizeof(st->hz[0]));
+        st->hsr[0] = z[4];
+        st->hsc[0] = z[5];
         st->run_n = 1;
     }
     if (st->on_d >= 0 || st->run_n == 0 || st->run_dead)
@@ -295,7 +338,23 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
             }
             pairs++;
         }
-    if (pairs < 2)
+    float gains[2];
+    if (pairs < 2 || !run_gains(tb, st, lim, gains))
+        return n;
+    /* the two tones' share of the band, corrected for the frequency offset: enough blocks reach tone_purity and
+     * the near-full blocks' mean reaches run_purity */
+    int pure = 0, full = 0;
+    float total = 0.0f;
+    for (int i = 0; i < st->run_n; i++) {
+        float a = st->hsr[i] * gains[0], b = st->hsc[i] * gains[1];
+        float share = a + b;
+        pure += share >= tb->tone_purity;
+        if (st->hp[i] >= lim) {
+            total = total + share;
+            full++;
+        }
+    }
+    if (pure < tb->strong_blocks || total < tb->run_purity * (float) full)
         return n;
     st->on_d = st->run_d;
     st->on_start = (st->run_first + first) * HOP_IN + HOP_IN - 6 - H;
@@ -338,7 +397,11 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
     v8 tot = er + ec;
     tot = tot * tb->norm;
     v8i pos = en > 0.0f;
-    v8 pur = sel(pos, tot / sel(pos, en, ((v8){0} + 1.0f)), (v8){0});
+    v8 safe = sel(pos, en, ((v8){0} + 1.0f));
+    v8 pur = sel(pos, tot / safe, (v8){0});
+    v8 shr = er * tb->norm, shc = ec * tb->norm; /* each tone's share alone */
+    shr = sel(pos, shr / safe, (v8){0});
+    shc = sel(pos, shc / safe, (v8){0});
     ok = ok & (pur >= tb->cand_purity);
     v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
     int busy = 0; /* any lane with a candidate or a run/digit in progress needs the frequency test and decide() */
@@ -355,6 +418,7 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
     }
     /* frequency test on the chosen row and column bins against the previous block */
     v8i fok = {-1, -1, -1, -1, -1, -1, -1, -1};
+    v8 zrs[2], zis[2];
     const v8i absmask = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
     for (int j = 0; j < 2; j++) {
         v8i idx = j ? c : r;
@@ -387,6 +451,8 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
         t1 = zr * zr;
         t2 = zi * zi;
         v8 m = t1 + t2;
+        zrs[j] = zr;
+        zis[j] = zi;
         v8 lhs = zr * (v8) ((v8i) zr & absmask);
         v8 rhs = ct * m;
         fok = fok & (m > 0.0f) & (lhs >= rhs);
@@ -404,7 +470,8 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
         chan_t *st = &s->ch[ci];
         if (d[l] < 0 && st->on_d < 0 && st->run_n == 0)
             continue; /* idle channel: decide() would change nothing */
-        n += decide(tb, st, k, d[l], pur[l], fok[l] != 0, lvl[l], ci, ev + n);
+        const float z[6] = {zrs[0][l], zis[0][l], zrs[1][l], zis[1][l], shr[l], shc[l]};
+        n += decide(tb, st, k, d[l], pur[l], fok[l] != 0, lvl[l], z, ci, ev + n);
     }
     return n;
 }
