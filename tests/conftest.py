@@ -36,3 +36,29 @@ def spandsp():
 
     sp.load()
     return sp
+
+
+@pytest.fixture(autouse=True)
+def no_call_left_behind(request):
+    """Fail a test that leaves anything held on an engine it built: legs up, channels seized, off hook or
+    ringing, ACD agents ringing or talking, calls in a queue, open recorders, tasks still waiting.
+
+    Every Engine built during the test is collected. At the end, one the test did not shut down is shut
+    down here (Engine.shutdown: hang up, tick until clear); what shutdown() found when it began is what
+    the test left behind, and anything still held after it could not be cleared at all. Legs that were
+    already clearing (their script had ended) are not leaks: the shutdown only lets them finish."""
+    from pycallcenter.engine.engine import track_engines, untrack_engines
+
+    built = track_engines()
+    try:
+        yield
+    finally:
+        untrack_engines(built)
+    problems = []
+    for eng in built:
+        left = list(eng.shutdown() or [])
+        left += [f"{line} (even after the engine's shutdown)" for line in eng.leaks()]
+        if left:
+            problems.append(f"engine on board {getattr(eng.board, 'name', '?')!r} left:\n    " + "\n    ".join(left))
+    if problems:
+        pytest.fail("calls left behind:\n  " + "\n  ".join(problems), pytrace=False)

@@ -96,7 +96,17 @@ class Centre:
         client.pending = [f for f in got[id(client)] if f not in found] + client.pending
         return found[0]
 
+    def hang_up_everyone(self, seconds=5.0):
+        """End the test's calls as people would: every handset goes on hook (an agent's hang-up ends the
+        caller's conversation, and the caller's script then clears the PSTN call); tick until no leg is
+        left or `seconds` have passed."""
+        for phone in self.phones.values():
+            if phone.line.station_off_hook:
+                phone.on_hook()
+        self.eng.run(seconds=seconds, until=lambda: not self.eng.legs)
+
     def close(self):
+        self.hang_up_everyone()
         for c in self.clients:
             c.close()
         self.server.stop()

@@ -139,3 +139,15 @@ def pri_engine(seed=1):
     eng = Engine(board, tone_plan="etsi")
     eng.auto_trunks()
     return eng, net
+
+
+def hang_up(eng, *ends, seconds=2.0):
+    """End a test's calls as their callers would: put phones on hook and hang up outside lines (PSTN
+    line ends), then tick until no leg is left; AssertionError naming what is still held otherwise."""
+    for end in ends:
+        if hasattr(end, "on_hook"):
+            end.on_hook()
+        else:
+            end.hangup()
+    eng.run(seconds=seconds, until=lambda: not eng.legs)
+    assert not eng.legs and not eng.calls, eng.leaks()

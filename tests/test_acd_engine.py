@@ -173,6 +173,8 @@ def test_supervisor_listen_whisper_barge_conference_and_record_on_demand(tmp_pat
     assert 0.9 <= stats["seconds"] <= 1.1
     with pytest.raises((ValueError, AcdError)):
         binding.listen(sup, "nobody")
+    sup.hangup()
+    assert _until(eng, agents, lambda: not eng.legs and not pstn.busy, 30)  # the caller talks 20 s, then hangs up
 
 
 class _AnsweringPstn(PstnSimulator):
@@ -211,6 +213,8 @@ def test_caller_asks_for_a_callback_keeps_their_place_and_is_called_back():
     legs = list(eng.legs.values())
     assert len(legs) == 2 and all(l.state == "answered" for l in legs)  # agent and the dialled-back caller
     assert eng.media.listeners_of(legs[0].row) == [legs[1].row]
+    binding.hangup("agent1")  # the dial-back script then clears the caller it dialled
+    assert _until(eng, agents, lambda: not eng.legs, 5)
 
 
 def test_ring_all_rings_both_phones_and_the_loser_stops_ringing():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine_rig import analog_engine, pri_engine
+from engine_rig import analog_engine, hang_up, pri_engine
 from pycallcenter.drivers import EventKind
 from pycallcenter.dsp import SAMPLE_RATE, g711
 from pycallcenter.dsp.tones import generate
@@ -252,7 +252,9 @@ def test_pri_outgoing_calls_report_busy_then_answered():
             break
     assert outcomes == [("busy", 17), ("answered", None)]
     eng.run(seconds=1.0)
-    assert sum(isinstance(e, q.CallEnded) for e in net.events[mark:]) == 2  # both outgoing calls cleared
+    # both outgoing calls cleared, and the caller's own when the script returned (it did not hang up)
+    assert sum(isinstance(e, q.CallEnded) for e in net.events[mark:]) == 3
+    assert not eng.legs and not eng.calls
 
 
 def _scenario(seed):
@@ -341,6 +343,10 @@ def test_pri_active_call_rides_out_a_short_cable_pull_but_not_one_past_t309(outa
     assert (leg.state == C.ANSWERED) is survives
     if not survives:
         assert leg.cause == 27  # T309 expired: destination out of order (Q.931 5.8.9)
+    for call in list(net.iface.calls.values()):  # the caller hangs up the call that survived
+        net.events += net.iface.hangup(call, eng.now / SAMPLE_RATE)
+    eng.run(seconds=1.0)
+    assert not eng.legs and not eng.calls  # and the script, waiting on it, is over
 
 
 def _bridged_pair(eng, ends):
@@ -380,6 +386,7 @@ def test_hold_plays_music_and_retrieve_restores_the_talk_path():
     alice.write_audio(_tone(700, 1.0))
     eng.run(seconds=1.0)
     assert abs(_dominant_hz(bob.read_audio()[-4000:]) - 700) < 10
+    hang_up(eng, alice)
 
 
 def test_supervisor_listen_whisper_and_barge():
@@ -413,6 +420,7 @@ def test_supervisor_listen_whisper_and_barge():
     assert spec[int(1900 * 3000 / 8000)] > 10 * np.median(spec)  # now the caller hears the supervisor too
     with pytest.raises(ValueError):
         eng.monitor(sup, b, "shout")
+    hang_up(eng, alice, sup_end)
 
 
 def test_three_party_conference_everyone_hears_the_others():
@@ -429,6 +437,7 @@ def test_three_party_conference_everyone_hears_the_others():
     eng.run(seconds=1.0)
     assert abs(_dominant_hz(ends["alice"].read_audio()[-3000:]) - 1700) < 10
     assert abs(_dominant_hz(ends["bob"].read_audio()[-3000:]) - 1700) < 10
+    hang_up(eng, ends["alice"], ends["pstn3"])
 
 
 def test_a_verb_that_fails_to_start_raises_in_its_script_not_in_the_engine():
@@ -463,6 +472,7 @@ def test_answering_an_extension_stops_its_dial_tone():
     ends["alice"].off_hook()
     eng.run(seconds=1.0)
     assert _level(ends["alice"].read_audio()[-2000:]) < 50  # silence, not 350 + 440 Hz
+    hang_up(eng, ends["alice"])
 
 
 def test_a_looping_player_starts_its_prompts_again():

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from engine_rig import hang_up
 from ivr_rig import centre_engine, run_until_played
 from pycallcenter.apps import accounts
 from pycallcenter.apps.centre_config import CentreConfig
@@ -61,6 +62,7 @@ def test_after_hours_routing_by_time_of_day_and_holiday_calendar(tmp_path, when,
     ends["alice"].off_hook()
     run_until_played(eng, prompts, expect[-1])
     assert prompts.played[1:1 + len(expect)] == expect and prompts.played[0] == "welcome"
+    hang_up(eng, ends["alice"])
 
 
 def test_menu_retries_invalid_input_and_timeout_then_queue_without_acd_goes_to_voicemail(tmp_path):
@@ -111,6 +113,7 @@ def test_queue_uses_the_acd_when_it_runs_on_the_engine(tmp_path, monkeypatch):
     _choose(eng, ends["alice"], prompts, "1")
     run_until_played(eng, prompts, "callback_enter")
     assert queued == [("C1", "sales")] and "technical_difficulty" not in prompts.played
+    hang_up(eng, ends["alice"])
 
 
 def test_pstn_caller_reaches_the_menu_and_keys_the_sales_queue(tmp_path):
@@ -151,6 +154,7 @@ def test_fax_choice_without_a_document_library_says_not_available(tmp_path):
     _choose(eng, ends["alice"], prompts, "3")
     run_until_played(eng, prompts, "goodbye")
     assert _after(prompts.played, "main_menu") == ["fax_not_available", "goodbye"]
+    hang_up(eng)  # the script hangs up after its goodbye
 
 
 def test_operator_answers_and_is_bridged_else_voicemail(tmp_path):
@@ -169,6 +173,7 @@ def test_operator_answers_and_is_bridged_else_voicemail(tmp_path):
     _choose(eng, alice, prompts, "0", times=2)
     run_until_played(eng, prompts, "vm_leave_message", seconds=15)
     assert _after(prompts.played, "operator_unavailable")[:1] == ["vm_default_greeting"]
+    hang_up(eng, alice)
 
 
 def test_without_an_operator_0_goes_to_the_general_mailbox_which_nobody_can_log_in_to(tmp_path):
@@ -178,6 +183,7 @@ def test_without_an_operator_0_goes_to_the_general_mailbox_which_nobody_can_log_
     assert _after(prompts.played, "main_menu") == ["operator_unavailable", "vm_default_greeting", "vm_leave_message"]
     vm = centre.voicemail()
     assert vm.mailbox("100").owner == "general" and not vm.check_pin("100", "")
+    hang_up(eng, ends["alice"])
 
 
 def test_account_lookup_says_the_balance_after_an_unknown_account(tmp_path):
@@ -193,6 +199,7 @@ def test_account_lookup_says_the_balance_after_an_unknown_account(tmp_path):
     assert prompts.played[:3] == ["enter_account", "account_unknown", "enter_account"]
     assert _after(prompts.played, "your_balance_is") == say.money(Decimal("1234.56")) + ["goodbye"]
     assert accounts.balance(centre.path("account_db"), "12345") == Decimal("1234.56")
+    hang_up(eng)  # the script hangs up after its goodbye
 
 
 def test_callback_request_is_queued_for_the_dialler(tmp_path):
@@ -216,6 +223,7 @@ def test_callback_request_is_queued_for_the_dialler(tmp_path):
     (pending,) = centre.callbacks().pending("support")
     centre.callbacks().set_state(pending.id, "dialling")
     assert centre.callbacks().pending() == []
+    hang_up(eng)  # the script hangs up after its goodbye
 
 
 def _doc_examples(folder):
@@ -276,3 +284,4 @@ def test_a_script_error_goes_to_the_fallback_script(tmp_path):
     run_until_played(eng, prompts, "vm_leave_message")
     assert prompts.played == ["technical_difficulty", "vm_default_greeting", "vm_leave_message"]
     assert "ZeroDivisionError" in eng.errors[0][1] and "script_error call=C1 error=ZeroDivisionError" in "\n".join(eng.log_lines)
+    hang_up(eng, ends["alice"])

@@ -261,6 +261,8 @@ def test_without_call_waiting_a_busy_extension_refuses_the_call():
     eng.run(seconds=9.0)
     assert ("cw", "no_line") in record
     assert C.ANSWERED in {l.state for l in eng.legs.values()}
+    ends["pstn3"].hangup()
+    _hang_up_and_check_clear(eng, ends, "alice", "bob")
 
 
 def test_hanging_up_after_flash_without_dialling_rings_the_phone_back_to_the_held_party():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from engine_rig import hang_up
 from ivr_rig import centre_engine, run_until_played, voice
 from pycallcenter.apps.voicemail import Voicemail
 from pycallcenter.dsp import g711
@@ -99,6 +100,7 @@ def test_stutter_dial_tone_while_a_message_waits(tmp_path):
     eng.run(seconds=1.5)
     assert _silent_frames(alice.read_audio()) >= 40  # ten 100 ms gaps
     assert _silent_frames(bob.read_audio()) == 0  # steady dial tone
+    hang_up(eng, alice, bob)
 
 
 # --- deposit and retrieval end to end ---------------------------------------------------------------
@@ -190,6 +192,7 @@ def test_retrieval_menu_replay_save_skip_and_exit(tmp_path):
     assert [m.id for m in vm.messages("400", "new")] == [ids[1]]
     assert [m.id for m in vm.messages("400", "saved")] == [ids[0], ids[2]]
     assert "vm_message_from" not in prompts.played  # no caller ID on those messages
+    hang_up(eng)  # the script hangs up after its goodbye
 
 
 def test_three_wrong_pins_end_the_call(tmp_path):
@@ -222,6 +225,7 @@ def test_star_during_the_greeting_logs_the_owner_in(tmp_path):
     alice.dial("13#")
     run_until_played(eng, prompts, "vm_no_more")
     assert vm.messages("600") == [] and "vm_leave_message" in prompts.played
+    hang_up(eng, alice)
 
 
 def test_owner_records_a_greeting_that_the_next_caller_hears(tmp_path):
@@ -248,6 +252,7 @@ def test_owner_records_a_greeting_that_the_next_caller_hears(tmp_path):
     bob.off_hook()
     run_until_played(eng, prompts, "vm_leave_message")
     assert prompts.played[-2:] == [box.greeting, "vm_leave_message"]
+    hang_up(eng, alice, bob)
 
 
 def test_extension_dial_plan_star98_reaches_the_own_mailbox(tmp_path):
@@ -282,3 +287,4 @@ def test_mailbox_number_is_asked_three_times_and_the_third_answer_counts(tmp_pat
         alice.dial(typed)
     run_until_played(eng, prompts, "vm_leave_message")
     assert prompts.count("vm_unknown_mailbox") == 2
+    hang_up(eng, alice)

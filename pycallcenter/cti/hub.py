@@ -1,8 +1,8 @@
 """The engine side of the CTI server: commands in, events out, once per tick.
 
 The network server runs on its own thread; it puts parsed messages into :attr:`CtiHub.inbox`
-(a thread-safe queue) and the hub drains it in :meth:`poll`, which the engine's scheduler calls every
-tick, so every command and every event happens at a tick boundary and the engine stays
+(a thread-safe queue) and the hub drains it in :meth:`poll`, which the engine calls every tick
+(``engine.tickers``), so every command and every event happens at a tick boundary and the engine stays
 deterministic. Frames for clients leave in one batch per tick through ``deliver(batch)`` (set by
 the server; it hands them to its event loop thread-safely). The latest wallboard snapshot is kept
 as JSON text under a lock for the HTTP side.
@@ -15,20 +15,9 @@ import traceback
 
 from pycallcenter.cti import protocol as P
 from pycallcenter.dsp import SAMPLE_RATE
-from pycallcenter.engine.scheduler import Op
 
 # events only supervisors see (an agent must not learn that they are being listened to)
 SUPERVISOR_ONLY = {"monitoring", "call_abandoned"}
-
-
-class _Pump(Op):
-    """Never finishes: polls the hub once per tick."""
-
-    def __init__(self, hub):
-        self.hub = hub
-
-    def poll(self, now):
-        self.hub.poll(now)
 
 
 class CtiHub:
@@ -51,10 +40,8 @@ class CtiHub:
         self.commands = 0
         self._greetings = []  # frames a new session gets right after its auth reply
         self.publish(engine.now)
-        self.pump = engine.scheduler.spawn(self._run(), "cti:hub", engine.now)
-
-    async def _run(self):
-        await _Pump(self)
+        self.poll(engine.now)  # the picture as it is now: a client's first queue_stats shows a change
+        engine.tickers.append(self.poll)  # drained every tick, before scripts resume
 
     def snapshot_json(self):
         """Return the latest snapshot as JSON text (safe from any thread)."""

@@ -49,6 +49,16 @@ class _Adapter:
                 return self.lines[ch]
         return None
 
+    # line states in which the line holds something of ours with no call on it: see leaks()
+    HELD_STATES = ()
+
+    def leaks(self):
+        """Return one line per line left in a state that holds something of ours with no call on it;
+        lines with a call are the engine's to report (Engine.leaks)."""
+        return [f"{self.tech} channel {ch} is left {line.state} with no call on it"
+                for ch, line in sorted(self.lines.items())
+                if line.state in self.HELD_STATES and (line.leg is None or not line.leg.active)]
+
     def _end(self, line, cause, now):
         leg = line.leg
         line.leg = None
@@ -63,6 +73,8 @@ class FxsExtensions(_Adapter):
     """Phones on FXS ports: off-hook gives dial tone and a leg; we ring them with caller ID between rings."""
 
     tech = "fxs"
+    # "clearing" is not held: the call is over and the phone's user has yet to hang up (they hear reorder)
+    HELD_STATES = ("dialtone", "connected", "ringing")
 
     def __init__(self, engine, channels, name="ext", dialtone="dial", cid_standard="bell202"):
         super().__init__(engine, channels, name)
@@ -210,6 +222,8 @@ class FxoTrunks(_Adapter):
     dial-tone wait, DTMF dialling and call-progress results."""
 
     tech = "fxo"
+    # off hook (the trunk is seized); "ringing"/"offered" are not held: the exchange rings us while we stay on hook
+    HELD_STATES = ("dialtone", "dialing", "progress", "connected")
 
     def __init__(self, engine, channels, name="pstn", cid_standard="bell202", answer_on_ring=2,
                  ring_timeout_ms=8000, dialtone_wait_ms=3000, require_dialtone=False, no_answer_ms=45000,

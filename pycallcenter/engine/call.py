@@ -3,6 +3,13 @@
 A leg is one channel's side of a call (a PRI B-channel, an SS7 circuit, an FXO trunk, an FXS
 extension). Its trunk adapter turns signalling into leg events and leg commands into signalling.
 Causes are Q.850 values everywhere (Q.931 and ISUP use them as they are); analog outcomes map in.
+
+Who owns a leg: the scripts running on its call (``Call.scripts``). When the last of them ends, the
+engine clears every leg of the call that is still up, so no call outlives its script. A leg with a
+``keeper`` is left alone: the keeper took it over and clears it itself (the ACD for the agent legs it
+rings, the station features for legs they hold, consult or transfer, the engine for a pair handed off
+with ``Engine.hand_off``). Legs of a call that has no script (a click-to-dial, a dialler attempt
+before its script starts) belong to whoever placed them.
 """
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -59,6 +66,9 @@ class Leg:
     ended_at: Optional[int] = None
     digits: str = ""  # DTMF heard and not yet consumed by a script
     progress: list = field(default_factory=list)  # call-progress results heard on an outgoing leg
+    ivr: Any = None  # the IvrCall a script drives this leg through
+    keeper: Any = None  # who clears this leg instead of its call's scripts (see the module docstring)
+    clearing_since: Optional[int] = None  # sample time we asked to clear it (the far end may not have confirmed)
 
     @property
     def active(self):
@@ -72,9 +82,16 @@ class Leg:
         elif self.state == ANSWERED and self.tech == "fxs":
             self.adapter.answer(self)  # an extension is connected from off-hook: this stops its dial tone
 
+    @property
+    def clearing(self):
+        """Return True once the leg has ended or our side has asked to clear it."""
+        return self.state == ENDED or self.clearing_since is not None
+
     def hangup(self, cause=NORMAL_CLEARING):
         """Clear the leg with a Q.850 cause."""
         if self.state != ENDED:
+            if self.clearing_since is None:
+                self.clearing_since = self.engine.now
             self.adapter.hangup(self, cause)
 
 
@@ -89,6 +106,7 @@ class Call:
     ended: Optional[int] = None
     queue: Optional[str] = None
     agent: Optional[str] = None
+    scripts: list = field(default_factory=list)  # the script Tasks running on it; the last to end clears the legs
 
     @property
     def caller_leg(self) -> Optional[Leg]:

@@ -6,6 +6,9 @@ and the trunks' signalling and timers, resume scripts whose verbs completed, the
 the output of every row in batch and write it. Everything the engine does is logged as one line
 with the board time in samples; the same config, seed and inputs give the same log byte for byte.
 """
+import datetime as _dt
+import os
+import time
 import traceback
 
 from pycallcenter.drivers import Alarm, Signalling, SpanKind
@@ -14,13 +17,33 @@ from pycallcenter.engine import call as C
 from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
 from pycallcenter.engine.media import MediaPlane
 from pycallcenter.engine.scheduler import CallHangup, Scheduler
+from pycallcenter.errors import ChannelClosedError
+
+_trackers = []  # lists collecting every Engine built while they are registered (the test suite's leak check)
+
+
+def track_engines():
+    """Start collecting every Engine built from now on; return the list they are appended to."""
+    built = []
+    _trackers.append(built)
+    return built
+
+
+def untrack_engines(built):
+    """Stop collecting into a list returned by track_engines(); return it."""
+    if built in _trackers:
+        _trackers.remove(built)
+    return built
 
 
 class Engine:
     """Calls over one board. Build it, add trunks (or ``auto_trunks()``), set ``router``, then tick."""
 
-    def __init__(self, board, tone_plan="us", log_file=None, keep_log=True):
+    def __init__(self, board, tone_plan="us", log_file=None, keep_log=True, epoch=None):
         self.board = board
+        # the one wall clock: wall-clock seconds (UTC epoch) at board sample 0; recordings and CDRs read it.
+        # A simulated run may pass its own so that its files and stamps repeat.
+        self.epoch = time.time() - board.sample_time / SAMPLE_RATE if epoch is None else float(epoch)
         self.tone_plan = tone_plan
         numbers = [n for n in sorted(board.channels) if board.channels[n].signalling.is_audio]
         self.group = board.open(numbers) if numbers else None
@@ -48,6 +71,13 @@ class Engine:
         self.errors = []  # (call id, traceback text) of scripts that raised
         self.recordings_dir = "data/recordings"
         self.recordings = []  # stats of finished recordings
+        self.tickers = []  # fn(now) run every tick just before scripts resume (ACD timers, the CTI hub)
+        self._pairs = {}  # leg id -> the partner of a pair handed off with hand_off()
+        self.accepting = True  # False once shutdown() began: new calls are refused
+        self.closed = False
+        self.shutdown_leaks = None  # what leaks() found when shutdown() began
+        for built in _trackers:
+            built.append(self)
 
     # --- set-up ----------------------------------------------------------------------------------
     def add(self, adapter):
@@ -100,6 +130,8 @@ class Engine:
                     on_digit = getattr(leg.adapter, "on_digit", None)
                     if on_digit:
                         on_digit(leg, ev.digit, self.now)
+        for ticker in self.tickers:
+            ticker(self.now)
         self.scheduler.poll(self.now)
         out, finished = self.media.transmit()
         for row in finished:
@@ -159,38 +191,79 @@ class Engine:
         self.log("offered", call=call.id, leg=leg.id, tech=leg.tech, channel=leg.channel, caller=leg.caller or "-",
                  called=leg.called or "-")
         self._notify("on_leg_event", "offered", leg)
-        script = self.router(leg) if self.router else None
+        script = self.router(leg) if self.router and self.accepting else None
         if script is None:
             leg.hangup(C.CALL_REJECTED)
             return
         self.start_script(leg, script)
 
     def start_script(self, leg, script):
-        """Run an async script on a leg's call; return its Task."""
+        """Run an async script on a leg's call; return its Task. The call's legs are the script's: when
+        the last script of the call ends, every leg still up that no keeper took over is cleared."""
         from pycallcenter.ivr import IvrCall
 
         ivr = IvrCall(self, leg)
         leg.ivr = ivr
-        name = getattr(script, "__name__", "script")
-        return self.scheduler.spawn(script(ivr), f"{leg.call.id}:{name}", self.now,
-                                    on_error=self._script_failed, on_done=self._script_done)
+        return self._run_script(leg.call, script(ivr), getattr(script, "__name__", "script"), self._script_failed)
 
-    def _script_failed(self, task, exc):
-        call_id = task.name.split(":", 1)[0]
+    def _run_script(self, call, coro, name, on_error):
+        def done(task):
+            self.log("script_done", task=task.name)
+            self._script_over(task, call, C.NORMAL_CLEARING)
+
+        def failed(task, exc):
+            on_error(task, exc, call)
+
+        task = self.scheduler.spawn(coro, f"{call.id}:{name}", self.now, on_error=failed, on_done=done)
+        if not task.finished:  # a script that ended at once has been dealt with already
+            call.scripts.append(task)
+        return task
+
+    def _script_failed(self, task, exc, call):
+        """A script raised: log it, then run the fallback script on the caller (or clear the call)."""
+        self._log_error(task, exc, call)
+        leg = call.caller_leg
+        if self.fallback is not None and leg is not None and leg.active and not leg.clearing and self.accepting:
+            if task in call.scripts:
+                call.scripts.remove(task)
+            self._run_script(call, self.fallback(leg.ivr), "fallback", self._fallback_failed)
+            if call.scripts:
+                return
+        self._script_over(task, call, C.NORMAL_UNSPECIFIED)
+
+    def _fallback_failed(self, task, exc, call):
+        self._log_error(task, exc, call)
+        self._script_over(task, call, C.NORMAL_UNSPECIFIED)
+
+    def _log_error(self, task, exc, call):
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        self.errors.append((call_id, text))
-        self.log("script_error", call=call_id, error=type(exc).__name__)
-        call = self.calls.get(call_id)
-        leg = call.caller_leg if call else None
-        if leg is None or not leg.active:
-            return
-        if self.fallback is not None:
-            self.scheduler.spawn(self.fallback(leg.ivr), f"{call_id}:fallback", self.now, on_done=self._script_done)
-        else:
-            leg.hangup(C.NORMAL_UNSPECIFIED)
+        self.errors.append((call.id, text))
+        self.log("script_error", call=call.id, error=type(exc).__name__)
 
-    def _script_done(self, task):
-        self.log("script_done", task=task.name)
+    def _script_over(self, task, call, cause):
+        """A script of the call ended: when it was the last one, clear the call's legs that are still up."""
+        if task in call.scripts:
+            call.scripts.remove(task)
+        if not call.scripts:
+            self.release(call, cause)
+
+    def release(self, call, cause=C.NORMAL_CLEARING):
+        """Clear every leg of a call that is still up and that no keeper took over; return those legs."""
+        legs = [leg for leg in call.legs if leg.active and not leg.clearing and leg.keeper is None]
+        if legs:
+            self.log("release", call=call.id, legs="+".join(leg.id for leg in legs), cause=cause)
+        for leg in legs:
+            leg.hangup(cause)
+        return legs
+
+    def hand_off(self, a, b):
+        """Bridge two legs and keep them talking whatever their scripts do: when one hangs up the other is
+        cleared (normal clearing). A script uses it to leave a connected pair behind when it returns."""
+        self.bridge(a, b)
+        for leg, partner in ((a, b), (b, a)):
+            leg.keeper = self
+            self._pairs[leg.id] = partner
+        self.log("hand_off", a=a.id, b=b.id)
 
     def leg_alerting(self, leg, now):
         """The far end of an outgoing leg is ringing."""
@@ -229,6 +302,10 @@ class Engine:
             del self.leg_on_row[leg.row]
         self.log("ended", leg=leg.id, cause=cause)
         self._notify("on_leg_event", "ended", leg)
+        partner = self._pairs.pop(leg.id, None)
+        if partner is not None:
+            self._pairs.pop(partner.id, None)
+            partner.hangup(C.NORMAL_CLEARING)
         ivr = getattr(leg, "ivr", None)
         if ivr is not None:
             for task in list(self.scheduler.tasks.values()):
@@ -358,12 +435,20 @@ class Engine:
     def start_recording(self, leg, path=None, stereo=False, fmt="wav", beep_every=None, caller_only=False,
                         subtype="PCM_16"):
         """Start recording a leg; return the Recorder (stopped automatically when the leg ends)."""
-        from pycallcenter.engine.recording import Recorder, recording_path
+        from pycallcenter.engine.recording import Recorder, claim, recording_path
 
-        if path is None:
+        claimed = path is None
+        if claimed:  # filed by the call's wall-clock start; an existing file is never overwritten
             call = leg.call
-            path = recording_path(self.recordings_dir, call.id, leg.id, queue=call.queue, agent=call.agent, fmt=fmt)
-        rec = Recorder(path, leg.row, stereo=stereo, beep_every=beep_every, caller_only=caller_only, subtype=subtype)
+            path = claim(recording_path(self.recordings_dir, call.id, leg.id, self.wall_clock(call.started),
+                                        queue=call.queue, agent=call.agent, fmt=fmt))
+        try:
+            rec = Recorder(path, leg.row, stereo=stereo, beep_every=beep_every, caller_only=caller_only,
+                           subtype=subtype)
+        except Exception:
+            if claimed:  # the placeholder claim() made would stay an empty file
+                os.remove(path)
+            raise
         self.media.add_recorder(rec)
         self.log("record_start", leg=leg.id, path=path)
         return rec
@@ -376,18 +461,97 @@ class Engine:
         self.log("record_stop", path=stats["path"], seconds=f"{stats['seconds']:.2f}")
         return stats
 
+    def wall_clock(self, samples=None):
+        """Return the UTC datetime of a board sample time (default: now), from the engine's epoch."""
+        t = self.now if samples is None else samples
+        return _dt.datetime.fromtimestamp(self.epoch + t / SAMPLE_RATE, _dt.timezone.utc)
+
     def caller_id_datetime(self):
         """Return the (month, day, hour, minute) caller ID stamp: from the board clock, so runs repeat."""
         minutes = self.now // (SAMPLE_RATE * 60)
         return (1, 1 + minutes // 1440 % 28, minutes // 60 % 24, minutes % 60)
 
-    def close(self):
-        """Hang up every leg, stop scripts and close the board's channels."""
+    # --- the orderly end, and what is left behind ---------------------------------------------------
+    def leaks(self):
+        """Return one line per thing still held that nothing is clearing: legs up, tasks still waiting,
+        open recorders, and what the trunks, station features and ACD report (seized, ringing or off-hook
+        channels, agents ringing or talking, calls left in a queue). A leg whose clearing has begun, and
+        whatever only waits for it, is not a leak: it ends on its own."""
+        out = []
+        for leg in self.legs.values():
+            if not leg.clearing:
+                out.append(f"leg {leg.id} ({leg.tech}, channel {leg.channel}, call {leg.call.id if leg.call else '-'})"
+                           f" is still {leg.state}")
+        for task in self.scheduler.tasks.values():
+            if not _waits_on_clearing(task.op):
+                out.append(f"task {task.name} is still waiting on {type(task.op).__name__}")
+        for rec in self.media.recorders:
+            leg = self.leg_on_row.get(rec.row)
+            if leg is None or not leg.clearing:
+                out.append(f"recording {rec.path} is still open")
+        parts = []
+        for part in self.adapters + self.listeners:
+            if not any(part is p for p in parts):
+                parts.append(part)
+        for part in parts:
+            found = getattr(part, "leaks", None)
+            if found is not None:
+                out += found()
+        out += self._board_leaks()
+        return out
+
+    def _board_leaks(self):
+        """Channels we hold off hook or keep ringing that no call is on (the board's own view)."""
+        on_call = {leg.channel for leg in self.legs.values()}
+        out = []
+        for number in sorted(self.board.channels):
+            ch = self.board.channels[number]
+            if number in on_call:
+                continue
+            if ch.off_hook and ch.signalling.is_station:
+                out.append(f"channel {number} is off hook with no call on it")
+            line = getattr(ch, "line", None)  # the emulator's analog line (real boards have none)
+            if line is not None and line.office is ch and line.ringing:
+                out.append(f"channel {number} is ringing with no call on it")
+        return out
+
+    def shutdown(self, seconds=40.0):
+        """Stop in order: refuse new calls, clear every leg (normal clearing), tick until the lines are
+        clear or `seconds` of board time have passed, stop what is left and close the channels and the
+        log. Return what leaks() found when it began: whatever the engine's user had left behind."""
+        if self.closed:
+            return self.shutdown_leaks
+        self.shutdown_leaks = self.leaks()
+        self.accepting = False
+        self.log("shutdown", leaks=len(self.shutdown_leaks))
         for leg in list(self.legs.values()):
-            leg.hangup()
+            if not leg.clearing:
+                leg.hangup(C.NORMAL_CLEARING)
+        if self.group is not None:
+            for _ in range(int(seconds * SAMPLE_RATE / self.board.blocksize)):
+                if not self.legs and not self.leaks():
+                    break
+                try:
+                    self.tick()
+                except ChannelClosedError:  # the board was closed under us: nothing more can clear
+                    break
         for task in list(self.scheduler.tasks.values()):
             self.scheduler.kill(task)
+        for rec in list(self.media.recorders):
+            self.stop_recording(rec)
         if self.group is not None:
             self.group.close()
+        self.closed = True
+        self.log("closed", left=len(self.leaks()))
         if self._log_file is not None:
             self._log_file.close()
+        return self.shutdown_leaks
+
+    def close(self):
+        """Shut down in order (see shutdown()); return what was left behind when it began."""
+        return self.shutdown()
+
+
+def _waits_on_clearing(op):
+    """Return True when an op waits on a leg that has ended or is clearing (so it ends with it)."""
+    return any(isinstance(leg, C.Leg) and leg.clearing for leg in (getattr(op, name, None) for name in ("leg", "other", "out")))

@@ -45,6 +45,15 @@ class PriTrunk:
                 return ch
         return None
 
+    def leaks(self):
+        """Return one line per B-channel or Q.931 call held with no leg on it that is up or clearing."""
+        out = [f"PRI span {self.span_number}: channel {ch} is busy with no call on it"
+               for ch in sorted(self.busy) if not any(leg.channel == ch for leg in self.legs.values())]
+        for call in self.iface.calls.values():
+            if call not in self.legs and call.state not in (q.DISCONNECT_REQUEST, q.RELEASE_REQUEST):
+                out.append(f"PRI span {self.span_number}: Q.931 call {call.key} in state {call.state} has no leg")
+        return out
+
     # --- engine hooks ----------------------------------------------------------------------------
     def on_span_event(self, ev, now):
         """Span alarms take the D-channel down; clearing re-establishes it."""

@@ -6,7 +6,6 @@ process killed with SIGKILL leaves a file readable up to the last flushed second
 file to the requested format (FLAC is encoded at the end, since a FLAC stream header is only
 complete when the encoder closes).
 """
-import datetime as _dt
 import os
 
 import numpy as np
@@ -21,12 +20,32 @@ VAD_FRAME = 240  # 30 ms: the longest frame webrtcvad takes, so the fewest calls
 VAD_HANGOVER = 4
 
 
-def recording_path(folder, call_id, leg_id, when=None, queue=None, agent=None, fmt="wav"):
-    """Return folder/YYYY/MM/DD/YYYYmmdd-HHMMSS_queue_agent_call_leg.fmt (parts left out when unknown)."""
-    when = when or _dt.datetime(2000, 1, 1)
+def recording_path(folder, call_id, leg_id, when, queue=None, agent=None, fmt="wav"):
+    """Return folder/YYYY/MM/DD/YYYYmmdd-HHMMSS_queue_agent_call_leg.fmt for a call that started at `when`
+    (a datetime: the engine gives the call's wall-clock start, UTC); queue and agent are left out when unknown."""
     parts = [when.strftime("%Y%m%d-%H%M%S")] + [p for p in (queue, agent) if p] + [call_id, leg_id]
     name = "_".join(str(p).replace(os.sep, "-").replace(" ", "-") for p in parts)
     return os.path.join(folder, when.strftime("%Y"), when.strftime("%m"), when.strftime("%d"), f"{name}.{fmt}")
+
+
+def claim(path, attempts=10000):
+    """Create path as an empty file that no one else has (O_EXCL), or the first free variant with -2, -3,
+    ... after its time stamp (the part before the first '_'), so the call and leg ids stay last; return it.
+    The recording later replaces this placeholder, so an existing recording is never overwritten, not even
+    by a second run started in the same second or by another process."""
+    folder, base = os.path.split(path)
+    os.makedirs(folder or ".", exist_ok=True)
+    stem, ext = os.path.splitext(base)
+    stamp, sep, rest = stem.partition("_")
+    for n in range(1, attempts + 1):
+        name = base if n == 1 else f"{stamp}-{n}{sep}{rest}{ext}"
+        candidate = os.path.join(folder, name)
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"{path}: {attempts} recordings of that name already exist")
 
 
 class Recorder:

@@ -11,7 +11,10 @@ answers it and holds the first call, FLASH again swaps; hanging up with a call o
 phone back.
 
 The station takes over the script's bridge on the first flash (the script keeps waiting until its
-own leg ends) and from then on clears the parties itself. Everything runs on the board clock.
+own leg ends) and from then on clears the parties itself: every leg it takes over or places is kept
+(``Leg.keeper``), so the script's end does not clear them, and a transferred pair is handed to the
+engine (``Engine.hand_off``), which clears one side when the other hangs up. Everything runs on the
+board clock.
 """
 import numpy as np
 
@@ -84,7 +87,6 @@ class StationFeatures:
         self.stations = {}
         self.blind = []  # (A, B, started, extension channel): A hears ringback until B answers
         self.callbacks = []  # (A, extension leg, started): a failed blind transfer rings the extension back
-        self.pairs = []  # transferred (A, B): when one ends the other is cleared
         for adapter in engine.adapters:
             if isinstance(adapter, FxsExtensions):
                 adapter.station = self
@@ -117,11 +119,18 @@ class StationFeatures:
         return None, None
 
     def _adopt(self, leg):
-        """Take over the script bridge holding leg; return its partner or None."""
+        """Take over the script bridge holding leg (and both its legs); return its partner or None."""
         task, other = self._partner(leg)
         if task is not None:
             task.op = _Parked(task.op.leg)
+        self._keep(leg, other)
         return other
+
+    def _keep(self, *legs):
+        """Make the station the keeper of legs: their scripts ending no longer clears them; we do."""
+        for leg in legs:
+            if leg is not None:
+                leg.keeper = self
 
     def _hold(self, leg):
         eng = self.engine
@@ -263,9 +272,8 @@ class StationFeatures:
             eng.media.stop(a.row)
             eng.media.stop_tone(a.row)
             if b.state == C.ANSWERED:
-                eng.bridge(a, b)
-                self.pairs.append((a, b))
                 eng.log("transfer", how="attended", a=a.id, b=b.id)
+                eng.hand_off(a, b)
             else:
                 eng.media.isolate(a.row)
                 eng.media.start_tone(a.row, "ringback")
@@ -419,6 +427,15 @@ class StationFeatures:
         st.mode = "talk"
         self.engine.log("consult_return", leg=st.e.id, party=st.a.id)
 
+    def leaks(self):
+        """Return one line per phone whose feature state outlived every leg it was about (Engine.leaks)."""
+        out = []
+        for ch, st in self.stations.items():
+            legs = [leg for leg in (st.e, st.a, st.b, st.w, st.c) if leg is not None]
+            if st.mode is not None and not any(leg.active for leg in legs):
+                out.append(f"station features of channel {ch} are still in mode {st.mode}")
+        return out  # pending transfers and recalls hold legs, which the engine reports
+
     # --- per tick ------------------------------------------------------------------------------
     def on_tick(self, now):
         """Digit collection, consult progress, flash digits, timers and the transferred pairs."""
@@ -430,8 +447,7 @@ class StationFeatures:
             a, b, t0, channel = item
             if b.active and b.state == C.ANSWERED:
                 self.blind.remove(item)
-                eng.bridge(a, b)
-                self.pairs.append((a, b))
+                eng.hand_off(a, b)
             elif not a.active:
                 self.blind.remove(item)
                 b.hangup(C.NORMAL_CLEARING)
@@ -444,19 +460,12 @@ class StationFeatures:
             a, x, t0 = item
             if a.active and x.active and x.state == C.ANSWERED:
                 self.callbacks.remove(item)
-                eng.bridge(a, x)
-                self.pairs.append((a, x))
+                eng.hand_off(a, x)
             elif not a.active or not x.active or now - t0 >= self.recall_timeout:
                 self.callbacks.remove(item)
                 for leg in (x, a):
                     if leg.active:
                         leg.hangup(C.NO_ANSWER if leg is x else C.NORMAL_CLEARING)
-        for a, b in list(self.pairs):
-            if not a.active or not b.active:
-                self.pairs.remove((a, b))
-                for leg in (a, b):
-                    if leg.active:
-                        leg.hangup(C.NORMAL_CLEARING)
 
     def _recall_after_blind(self, a, channel, now):
         """B of a blind transfer failed: ring the extension that transferred A (A keeps hearing ringback)."""
@@ -464,6 +473,7 @@ class StationFeatures:
         if x is None:
             a.hangup(C.NORMAL_CLEARING)
             return
+        self._keep(x)
         self.callbacks.append((a, x, now))
         self.engine.log("transfer_recall", a=a.id, leg=x.id)
 
@@ -488,6 +498,7 @@ class StationFeatures:
                 target = self.dialplan(number)
                 st.mode, st.t = "consult", now
                 st.b = eng.originate(target, caller=str(e.channel), call=a.call) if target else None
+                self._keep(st.b)
                 eng.log("consult", leg=e.id, digits=number, target=target or "-", b=st.b.id if st.b else "-")
                 if st.b is None:
                     eng.media.start_tone(e.row, "congestion")
