@@ -1,0 +1,127 @@
+"""`pycallcenter ivr try`: the bundled scripts on the built-in centre, through the real PRI path."""
+import os
+import re
+
+import pytest
+
+from pycallcenter.apps.ivr_try import parse_steps, Step
+from pycallcenter.cli import main
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prompt_cache(tmp_path_factory):
+    """The generated prompt set, built once for this module in a folder of its own (not ~/.cache)."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
+def try_(capsys, *argv):
+    """Return (exit status, transcript lines without their times, stderr lines)."""
+    status = main(["ivr", "try", *argv])
+    out, err = capsys.readouterr()
+    lines = [re.sub(r"^\d\d:\d\d:\d\d\.\d  ", "", line) for line in out.splitlines()[1:]]
+    return status, lines, err.splitlines()
+
+
+def prompts(lines):
+    return [line.split(" [")[0][6:] for line in lines if line.startswith("plays ")]
+
+
+def test_key_1_reaches_the_sales_queue_and_an_agent(capsys):
+    status, lines, err = try_(capsys, "main_menu", "--digits", "1")
+    assert status == 0, err
+    assert "call C1 arrives on pri channel 1, from 2025550100 to 5000" in lines
+    assert "caller presses 1" in lines and "the centre hears 1" in lines
+    assert "sets menu = 1" in lines and "continues in script queue" in lines
+    assert "enters queue sales" in lines
+    assert "agent1 takes the call from queue sales after 2.2 s" in lines
+    assert "the caller is connected to channel/32 (agent1)" in lines
+    assert lines.index("enters queue sales") < lines.index("the caller is connected to channel/32 (agent1)")
+    assert "caller hangs up after talking 10 s" in lines
+    assert lines[-1].startswith("CDR C1: outcome agent, disposition ANSWERED, queue sales, agent agent1")
+
+
+def test_key_9_leaves_a_voicemail(capsys, tmp_path):
+    status, lines, err = try_(capsys, "main_menu", "--digits", "9,200#,t3", "--data", str(tmp_path))
+    assert status == 0, err
+    assert prompts(lines) == ["welcome", "main_menu", "vm_enter_mailbox", "vm_default_greeting, vm_leave_message",
+                              "a 0.25 s sound", "vm_saved", "goodbye"]
+    assert lines.index("caller talks for 3 s") > lines.index("plays a 0.25 s sound")  # after the beep
+    assert "sets voicemail_id = 1" in lines
+    assert lines[-1].startswith("CDR C1: outcome voicemail")
+    messages = list((tmp_path / "voicemail" / "200").glob("*.wav"))
+    assert len(messages) == 1 and messages[0].stat().st_size > 3 * 8000
+
+
+def test_a_wrong_key_then_the_right_one(capsys):
+    status, lines, err = try_(capsys, "main_menu", "--digits", "4,2")
+    assert status == 0, err
+    assert prompts(lines) == ["welcome", "main_menu", "invalid", "main_menu"]
+    keys = [line for line in lines if line.startswith(("caller presses", "the centre hears", "menu choice"))]
+    assert keys == ["caller presses 4", "the centre hears 4", "caller presses 2", "the centre hears 2", "menu choice 2"]
+    assert "enters queue support" in lines
+    assert lines[-1].startswith("CDR C1: outcome agent, disposition ANSWERED, queue support, agent agent2")
+
+
+def test_no_key_ends_with_goodbye_and_the_caller_never_pressed(capsys):
+    status, lines, err = try_(capsys, "main_menu", "--seconds", "60")
+    assert status == 0, err
+    assert prompts(lines) == ["welcome", "main_menu", "no_input"] * 1 + ["main_menu", "no_input"] * 2 + ["goodbye"]
+    assert "sets menu = none" in lines
+    assert lines[-1].startswith("CDR C1: outcome ivr_only")
+
+
+def test_keys_the_call_never_waits_for_are_reported(capsys):
+    status, lines, err = try_(capsys, "main_menu", "--digits", "0,5")
+    assert status == 0, err
+    assert "the caller is connected to channel/35 (the operator)" in lines
+    assert lines[-1] == "not pressed (the call never waited for them): 5"
+
+
+def test_a_script_with_a_syntax_error_is_one_line_naming_file_and_line(capsys, tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text('async def main(call):\n    await call.answer()\n    await call.play("welcome"\n')
+    status, lines, err = try_(capsys, str(script), "--digits", "1")
+    assert status == 1
+    assert len(err) == 1 and err[0].startswith(f"pycallcenter ivr: error: {script}:3: SyntaxError")
+    assert lines == []
+
+
+def test_a_script_that_raises_shows_its_own_traceback_lines_only(capsys, tmp_path):
+    script = tmp_path / "divide.py"
+    script.write_text('async def main(call):\n    await call.answer()\n    await call.play("welcome")\n'
+                      '    call.set("ratio", 1 / 0)\n')
+    status, lines, err = try_(capsys, str(script))
+    assert status == 1
+    assert err == [f"pycallcenter ivr: error: {script}:4: ZeroDivisionError: division by zero",
+                   f'  File "{script}", line 4, in main', '    call.set("ratio", 1 / 0)']
+    assert "the script raised ZeroDivisionError" in lines
+    assert prompts(lines) == ["welcome"]
+
+
+def test_a_script_args_and_language(capsys):
+    status, lines, err = try_(capsys, "queue", "--arg", "support", "--lang", "zh", "--talk", "3")
+    assert status == 0, err
+    assert "sets lang = zh" in lines and "sets queue = support" in lines
+    assert "agent2 takes the call from queue support after 2.2 s" in lines
+
+
+def test_an_unknown_script_names_the_folder_and_the_scripts(capsys):
+    status, lines, err = try_(capsys, "no_such_script")
+    assert status == 1
+    assert len(err) == 1 and "no IVR script 'no_such_script' in" in err[0] and "main_menu" in err[0]
+
+
+def test_the_digits_syntax():
+    assert parse_steps("1,4321#,p5,t2.5") == [Step("keys", "1"), Step("keys", "4321#"), Step("pause", 5.0),
+                                             Step("talk", 2.5)]
+    assert parse_steps("") == []
+    with pytest.raises(ValueError, match=r"step 2 'x'"):
+        parse_steps("1,x")
+    with pytest.raises(ValueError, match=r"step 2 ''"):
+        parse_steps("1,,2")
