@@ -134,6 +134,74 @@ def test_recording_path_names_date_queue_agent_and_call():
     assert p == "/rec/2026/11/22/20261122-093005_sales_ann_C7_L9.wav"
 
 
+def _recorded_call(folder, epoch, answer_after=0.7):
+    """Alice lifts her phone; the script answers after answer_after seconds and records 1 s; return the
+    engine's finished recordings."""
+    from engine_rig import ANALOG, hang_up
+    from pycallcenter.drivers import open_board, parse_config
+    from pycallcenter.engine.engine import Engine
+
+    eng = Engine(open_board(parse_config(ANALOG.format(seed=1))), epoch=epoch)
+    eng.auto_trunks()
+    eng.recordings_dir = str(folder)
+
+    async def script(call):
+        await call.wait(answer_after)
+        rec = call.start_recording()
+        await call.wait(1.0)
+        call.stop_recording(rec)
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    eng.run(seconds=65.0)  # the call starts a minute and five seconds into the board's time
+    eng.board.emulator.far_ends["alice"].off_hook()
+    eng.run(seconds=2.5)
+    hang_up(eng, eng.board.emulator.far_ends["alice"])
+    return eng.recordings
+
+
+def test_recordings_are_filed_by_the_calls_wall_clock_start_from_the_engine_epoch(tmp_path):
+    import datetime as dt
+
+    from pycallcenter.storage.cdr import recording_call
+
+    epoch = dt.datetime(2026, 3, 4, 23, 59, 30, tzinfo=dt.timezone.utc).timestamp()
+    (rec,) = _recorded_call(tmp_path, epoch)
+    # the call started 65 s after sample 0 (plus the debounce of the hook): the next day, 00:00:35 UTC
+    rel = os.path.relpath(rec["path"], tmp_path)
+    assert rel.startswith(os.path.join("2026", "03", "05", "20260305-0000")) and rel.endswith("_C1_L1.wav")
+    stamp = dt.datetime.strptime(os.path.basename(rel)[:15], "%Y%m%d-%H%M%S").replace(tzinfo=dt.timezone.utc)
+    assert 65 <= stamp.timestamp() - epoch <= 66
+    assert recording_call(rec["path"]) == ("C1", "L1") and 0.9 < sf.info(rec["path"]).duration < 1.1
+    # without an epoch the engine takes the wall clock at its sample 0
+    eng, _ = analog_engine()
+    assert abs(eng.epoch - (__import__("time").time() - eng.now / SAMPLE_RATE)) < 5
+
+
+def test_a_second_run_never_overwrites_the_first_ones_recordings(tmp_path):
+    from pycallcenter.storage.cdr import recording_call
+
+    epoch = 1_767_225_600.0  # a simulated run that repeats: the same epoch, so the same names
+    (first,) = _recorded_call(tmp_path, epoch)
+    size = os.path.getsize(first["path"])
+    (second,) = _recorded_call(tmp_path, epoch, answer_after=0.2)  # same second, another recording
+    assert second["path"] != first["path"] and os.path.getsize(first["path"]) == size
+    assert os.path.basename(second["path"]) == os.path.basename(first["path"]).replace("_", "-2_", 1)
+    assert recording_call(second["path"]) == ("C1", "L1")
+    assert sf.info(first["path"]).frames != 0 and sf.info(second["path"]).frames != 0
+    assert sorted(os.listdir(os.path.dirname(first["path"]))) == sorted(
+        os.path.basename(r["path"]) for r in (first, second))  # no part file or placeholder left over
+
+
+def test_claim_takes_the_next_free_name_atomically(tmp_path):
+    from pycallcenter.engine.recording import claim
+
+    path = str(tmp_path / "d" / "20260101-000000_C1_L1.wav")
+    assert claim(path) == path and os.path.getsize(path) == 0
+    assert claim(path) == str(tmp_path / "d" / "20260101-000000-2_C1_L1.wav")
+    assert claim(path) == str(tmp_path / "d" / "20260101-000000-3_C1_L1.wav")
+
+
 def test_a_recording_cut_short_by_kill_9_is_readable_to_the_last_flushed_second(tmp_path):
     code = textwrap.dedent(f"""
         import os, signal, sys
