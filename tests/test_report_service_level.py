@@ -146,3 +146,11 @@ def test_bad_service_level_config_names_the_key():
         build_acd({"service_level": {"mode": "handled"}})
     with pytest.raises(ConfigError, match="service_level: unknown key"):
         build_acd({"service_level": {"secs": 30}})
+
+
+def test_status_shows_the_definition_beside_the_figure():
+    from pycallcenter.commands.status import format_status
+
+    acd = scripted_day("exclude_short")
+    text = format_status({"state": "stopped", "queues": [acd.realtime("q", 200.0)]})
+    assert "offered 6, answered 3, abandoned 3, SL 50% (20 s, exclude_short)" in text

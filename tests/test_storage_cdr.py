@@ -32,32 +32,61 @@ def test_a_second_writer_on_one_engine_is_refused(tmp_path):
         CdrWriter(open_store(tmp_path / "other"), eng)
 
 
-def test_closing_the_engine_writes_the_cdrs_still_waiting_for_their_scripts(tmp_path):
+def _linger_op(leg):
+    """Return an op a call's script leaves behind: it waits on the call's ended leg (``other``), so the
+    engine does not count it as left behind, and it never finishes by itself."""
     from pycallcenter.engine.scheduler import Op
 
-    eng, far = analog_engine()
-    store = open_store(tmp_path)
-    writer = CdrWriter(store, eng)
+    op = Op()
+    op.other = leg
+    return op
+
+
+def _lingering_call(eng, far, writer):
+    """alice calls; the script sets a variable, leaves a task of the call waiting, hangs up; return the call."""
     ended = []
     eng.listeners.append(type("L", (), {"on_call_ended": lambda self, c: ended.append(c)})())
 
-    async def linger():
-        await Op()  # a task of the call that outlives it (never finishes by itself)
+    async def linger(leg):
+        await _linger_op(leg)
 
     async def script(ivr):
         await ivr.answer()
-        eng.scheduler.spawn(linger(), f"{ivr.id}:linger", eng.now)
+        eng.scheduler.spawn(linger(ivr.leg), f"{ivr.id}:linger", eng.now)
         ivr.set("menu", "1")
         await ivr.hangup()
 
     eng.router = lambda leg: script
     far["alice"].off_hook()
     eng.run(seconds=3, until=lambda: ended)
+    assert ended
+    return ended[0]
+
+
+def test_closing_the_engine_writes_the_cdrs_still_waiting_for_their_scripts(tmp_path):
+    eng, far = analog_engine()
+    store = open_store(tmp_path)
+    writer = CdrWriter(store, eng)
+    call = _lingering_call(eng, far, writer)
     eng.run(seconds=1)
-    assert ended and writer.written == 0 and store.cdrs() == []  # its task still runs
+    assert writer.written == 0 and store.cdrs() == []  # a task of the call still runs
+    assert not [line for line in eng.leaks() if "cdr:" in line]  # the writer's wait is no leak
     eng.close()
     rows = store.cdrs()
-    assert [r["call_id"] for r in rows] == [ended[0].id] and rows[0]["vars"] == {"menu": "1"}
+    assert [r["call_id"] for r in rows] == [call.id] and rows[0]["vars"] == {"menu": "1"}
+
+
+def test_a_lingering_script_holds_the_cdr_back_for_settle_seconds_only(tmp_path):
+    eng, far = analog_engine()
+    store = open_store(tmp_path)
+    writer = CdrWriter(store, eng, settle=1.0)
+    call = _lingering_call(eng, far, writer)
+    eng.run(seconds=0.9)
+    assert store.cdrs() == []
+    eng.run(seconds=0.2)
+    assert [r["call_id"] for r in store.cdrs()] == [call.id] and writer.written == 1
+    eng.close()
+    assert writer.written == 1
 
 
 def test_the_clock_takes_the_engines_epoch(tmp_path):

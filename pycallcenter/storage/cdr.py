@@ -255,12 +255,17 @@ class CdrWriter:
 
 
 class _Settle(Op):
-    """Runs while ended calls wait for their scripts: writes their CDRs as they become ready."""
+    """Runs while ended calls wait for their scripts: writes their CDRs as they become ready. ``other``
+    is the first leg of the oldest waiting call: the engine sees an op waiting on a call that has
+    already cleared, which ends on its own (not a task left behind)."""
 
     def __init__(self, writer):
         self.writer = writer
+        self.other = None
 
     def poll(self, now):
         self.writer._write_ready()
         if not self.writer._ended:
             self.finish()
+        else:
+            self.other = next(iter(self.writer._ended.values())).caller_leg
