@@ -401,51 +401,59 @@ def detections(x2d, detector_factory, tick=160):
     return out
 
 
-def is_genuine_dtmf(x2d, channel, digit, start, end):
-    """Return True when the audio x2d[channel, start:end] really is a DTMF pair by Q.24's own definition.
+def judge(x2d, channel, digit, start, end):
+    """Return 'genuine', 'gray' or 'false' for a detection of `digit` on x2d[channel, start:end].
 
-    A chord can hold two nearly pure notes within 1.5% of a row and a column frequency (F5 = 698.5 Hz is 0.2%
-    from 697): a receiver must accept that. Genuine: over the whole detection or over its first 60 ms (the part
-    a receiver decides on: a chord whose other notes enter later is a DTMF signal until they do), the two
-    strongest spectral peaks lie within 1.5% of the digit's nominal frequencies and hold >= 80% of the power of
-    the full 0-4 kHz band.
+    genuine: a DTMF signal by Q.24's own definition, which a receiver must accept. Over the whole detection or over
+    its first 60 ms (the part a receiver decides on: a chord whose other notes enter later is a DTMF signal until
+    they do), the two strongest spectral peaks lie within 1.5% of the digit's nominal frequencies and hold >= 80%
+    of the power of the full 0-4 kHz band (a chord can hold two nearly pure notes that close: F5 = 698.5 Hz is
+    0.2% from 697).
+    gray: the same but with a peak 1.5-3.5% off, the band where Q.24 leaves the receiver free.
+    false: anything else.
     """
     start = max(0, start)
-    return _pair_holds(x2d[channel, start:end], digit) or _pair_holds(x2d[channel, start:min(end, start + 480)], digit)
+    first = min(end, start + 480)
+    tol = min(_pair_offset(x2d[channel, start:end], digit), _pair_offset(x2d[channel, start:first], digit))
+    return "genuine" if tol <= 0.015 else "gray" if tol < 0.035 else "false"
 
 
-def _pair_holds(seg, digit):
-    """Return True when seg's two strongest peaks near the digit's tones are within 1.5% and hold >= 80% of it."""
+def _pair_offset(seg, digit):
+    """Return the larger relative offset of seg's two strongest peaks near the digit's tones, or 1.0 when those two
+    peaks hold less than 80% of seg's power (or seg is too short to tell)."""
     from pycallcenter.dsp.reference.dtmf import DIGITS
 
     seg = seg.astype(np.float64)
     if seg.size < 256:
-        return False
+        return 1.0
     spec = np.abs(np.fft.rfft(seg * np.hanning(seg.size), 16 * seg.size)) ** 2
     f = np.fft.rfftfreq(16 * seg.size, 1 / FS)
     i = DIGITS.index(digit)
-    share = 0.0
+    share, worst = 0.0, 0.0
     for nominal in (ROWS[i // 4], COLS[i % 4]):
         band = (f > nominal * 0.95) & (f < nominal * 1.05)
         k = np.flatnonzero(band)[np.argmax(spec[band])]
-        if abs(f[k] / nominal - 1) > 0.015:
-            return False
+        worst = max(worst, abs(f[k] / nominal - 1))
         share += spec[max(0, k - 40): k + 41].sum()
-    return share >= 0.8 * spec.sum()
+    return worst if share >= 0.8 * spec.sum() else 1.0
 
 
-def count_false(x2d, detector_factory, tick=160):
-    """Return (false digits, genuine DTMF pairs detected) of ours on (channels, samples) talk-off audio."""
-    ev = detections(x2d, detector_factory, tick)
-    genuine = sum(1 for e in ev if is_genuine_dtmf(x2d, e.channel, e.digit, e.start, e.end))
-    return len(ev) - genuine, genuine
+def verdicts(x2d, spans):
+    """Return {'genuine': n, 'gray': n, 'false': n} over detections given as (channel, digit, start, end)."""
+    out = {"genuine": 0, "gray": 0, "false": 0}
+    for c, d, s, e in spans:
+        out[judge(x2d, c, d, s, e)] += 1
+    return out
 
 
-def count_false_spandsp(x2d, spandsp, tick=160):
-    """Return (false digits, genuine DTMF pairs detected) of spandsp on the same audio, judged the same way."""
+def ours(x2d, detector_factory, tick=160):
+    """Return the verdicts on the digits our detector reports on (channels, samples) talk-off audio."""
+    return verdicts(x2d, [(e.channel, e.digit, e.start, e.end) for e in detections(x2d, detector_factory, tick)])
+
+
+def spandsp_verdicts(x2d, spandsp, tick=160):
+    """Return the verdicts on the digits spandsp reports on the same audio, judged the same way."""
     rx = spandsp.DtmfReceiver(x2d.shape[0])
     for i in range(0, x2d.shape[1], tick):
         rx.process(np.ascontiguousarray(x2d[:, i:i + tick]))
-    spans = [(c, d, s, e) for c in range(x2d.shape[0]) for d, s, e in rx.digit_spans(c)]
-    genuine = sum(1 for c, d, s, e in spans if is_genuine_dtmf(x2d, c, d, s, e))
-    return len(spans) - genuine, genuine
+    return verdicts(x2d, [(c, d, s, e) for c in range(x2d.shape[0]) for d, s, e in rx.digit_spans(c)])

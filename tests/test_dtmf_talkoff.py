@@ -1,31 +1,67 @@
-"""DTMF talk-off: false digits on speech (espeak-ng, many voices/languages, long texts, noise) and music-like audio.
+"""DTMF talk-off: false digits on speech, sung vowels, instrument music, adversarial chords, radio mixes and noise.
 
-The full hour runs with `make talkoff` (marker talkoff) and prints ours and spandsp's counts; a 90-second version
-runs in the default suite. A music-like chord that really holds a DTMF pair (two notes within 1.5% of a row and a
-column frequency, e.g. F5 + F#6 = 698.5 + 1480 Hz) must be accepted by Q.24; such detections are counted apart.
+The full corpus (two hours, tests/talkoff_corpus.py) runs with `make talkoff` (marker talkoff) and prints ours and
+spandsp's counts per material. The first minutes of the hardest materials run in the default suite with the
+target asserted on them. Each detection is judged against the audio under it: a genuine DTMF pair (Q.24 says
+accept), a pair 1.5-3.5% off (Q.24 leaves it to the receiver: "gray") or false.
 """
 import pytest
 
-from talkoff_corpus import as_channels, count_false, count_false_spandsp, have_tools, music_like, speech
+import talkoff_corpus as corpus
 from pycallcenter.dsp.dtmf import DtmfDetector
 
-pytestmark = pytest.mark.skipif(have_tools() is not None, reason=f"talk-off corpus needs espeak-ng and sox ({have_tools()})")
+pytestmark = pytest.mark.skipif(corpus.have_tools() is not None,
+                                reason=f"talk-off corpus needs espeak-ng and sox ({corpus.have_tools()})")
+
+# the default suite's slice: the opening minutes of the full run's materials, hardest first
+SLICE = {"adversarial": 180, "music": 120, "sung": 60, "radio": 60, "speech": 60}
+# the target: at most 1 false digit per hour of music and speech
+TARGET_PER_HOUR = 1.0
 
 
-def test_talkoff_short_speech_and_music():
-    x = as_channels(speech(75, seed=7), 15)
-    y = as_channels(music_like(15, seed=8), 15)
-    assert count_false(x, DtmfDetector) == (0, 0)
-    assert count_false(y, DtmfDetector)[0] == 0
+def _material(name, seconds):
+    return corpus.as_channels(corpus.MATERIALS[name][0](seconds), 30)
+
+
+def test_talkoff_slice_of_the_hardest_material():
+    total = {"genuine": 0, "gray": 0, "false": 0}
+    for name, seconds in SLICE.items():
+        got = corpus.ours(_material(name, seconds), DtmfDetector)
+        for k in total:
+            total[k] += got[k]
+    print(f"\ntalk-off slice ({sum(SLICE.values()) / 60:.0f} min): ours {total}")
+    assert total["false"] == 0
+
+
+def test_judge_tells_a_real_pair_from_a_chord_and_a_gray_pair():
+    import numpy as np
+
+    from dtmf_signals import peak, to_int16, tone_pair
+
+    clean = to_int16(tone_pair("5", 100, level=-10)).reshape(1, -1)
+    off = to_int16(tone_pair("5", 100, level=-10, row_dev=0.025)).reshape(1, -1)
+    third = clean + to_int16(peak(-10) * np.sin(2 * np.pi * 1100 / 8000 * np.arange(800)))
+    assert corpus.judge(clean, 0, "5", 0, 800) == "genuine"
+    assert corpus.judge(off, 0, "5", 0, 800) == "gray"
+    assert corpus.judge(third, 0, "5", 0, 800) == "false"  # a third tone as loud: the pair holds 2/3
 
 
 @pytest.mark.talkoff
-def test_talkoff_one_hour(spandsp):
-    sp = as_channels(speech(3600, seed=0), 60)
-    mu = as_channels(music_like(900, seed=1), 60)
-    (ours_sp, gen_sp), (ours_mu, gen_mu) = count_false(sp, DtmfDetector), count_false(mu, DtmfDetector)
-    ref_sp, ref_mu = count_false_spandsp(sp, spandsp), count_false_spandsp(mu, spandsp)
-    print(f"\ntalk-off: speech {sp.size / 8000 / 60:.0f} min: ours {ours_sp} false (+{gen_sp} genuine pairs), "
-          f"spandsp {ref_sp} digits; music-like {mu.size / 8000 / 60:.0f} min: ours {ours_mu} false "
-          f"(+{gen_mu} genuine pairs), spandsp {ref_mu} digits")
-    assert ours_sp == 0 and ours_mu == 0
+def test_talkoff_full_corpus(spandsp):
+    rows, sums, minutes = [], {"ours": 0, "spandsp": 0}, 0.0
+    for name, (_, mins) in corpus.MATERIALS.items():
+        x = _material(name, mins * 60)
+        a, b = corpus.ours(x, DtmfDetector), corpus.spandsp_verdicts(x, spandsp)
+        m = x.size / 8000 / 60
+        rows.append(f"| {name} | {m:.0f} | {a['false']} ({a['false'] / m * 60:.1f}/h) | {a['gray']} | {a['genuine']} | "
+                    f"{b['false']} ({b['false'] / m * 60:.1f}/h) | {b['gray']} | {b['genuine']} |")
+        if name != "noise":
+            sums["ours"] += a["false"]
+            sums["spandsp"] += b["false"]
+            minutes += m
+    print("\n| material | minutes | ours false | ours gray | ours genuine | spandsp false | spandsp gray | "
+          "spandsp genuine |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+    rate = {k: v / minutes * 60 for k, v in sums.items()}
+    print(f"false digits per hour of music and speech ({minutes:.0f} min): ours {rate['ours']:.2f}, "
+          f"spandsp {rate['spandsp']:.2f}")
+    assert rate["ours"] <= TARGET_PER_HOUR
