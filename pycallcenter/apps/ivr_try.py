@@ -65,12 +65,11 @@ def parse_steps(text):
 
 
 def prompt_cache():
-    """Return the folder of the generated prompt set shared by every try (built on first use)."""
-    from pycallcenter.ivr import promptset
-
+    """Return the folder where tries keep the generated prompt set, so that only the first try waits for
+    espeak-ng (the centre builds what is missing there)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     folder = os.path.join(base, "pycallcenter", "prompts")
-    promptset.build(folder)
+    os.makedirs(folder, exist_ok=True)
     return folder
 
 
@@ -499,7 +498,7 @@ _LOG_TEXT = {
     "menu": lambda f: f"menu choice {f['choice']}",
     "handoff": lambda f: f"continues in script {f['to'].rsplit('_', 1)[0]}",  # the loader's module: NAME_N
     "script": lambda f: f"script log: {f['msg'].replace('_', ' ')}",
-    "record_start": lambda f: f"records the caller to {os.path.basename(f['path'])}",
+    "record_start": lambda f: f"recording to {os.path.basename(f['path'])}",
     "record_stop": lambda f: f"recording stopped after {f['seconds']} s",
     "script_done": lambda f: f"script {f['task'].split(':', 1)[1]} ends",
     "script_error": lambda f: f"the script raised {f['error']}",
@@ -564,8 +563,6 @@ def settings_for(config=None, at=None):
         if at is not None:
             settings.centre.start = at
     c = settings.centre
-    if not c.prompts:
-        c.prompts = prompt_cache()
     c.cti_port = None
     c.log_file = None
     c.database = None
@@ -588,6 +585,10 @@ def try_script(spec, digits="", config=None, data=None, at=None, out=print, **op
     keep = data is not None
     data = os.path.abspath(data) if keep else tempfile.mkdtemp(prefix="pycallcenter-try-")
     try:
+        generated = os.path.join(data, "prompts")
+        if not settings.centre.prompts and not os.path.exists(generated):
+            os.makedirs(data, exist_ok=True)
+            os.symlink(prompt_cache(), generated)  # the centre generates its prompts there, once for all tries
         centre = Centre(board_text, settings, data=data)
         try:
             out(f"trying {name} ({path}) on {what}")
