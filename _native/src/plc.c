@@ -115,40 +115,61 @@ static void attenuate(int16_t *x, int n, int n0)
     }
 }
 
-static double score(int64_t c, int64_t e, int64_t floor)
+/* Dot product of n doubles holding int16 values. Every partial sum is an integer below 2^53, so four
+   independent accumulators (which let the CPU overlap the additions) give exactly the twin's integer sum. */
+static double dot(const double *a, const double *b, int n)
 {
-    return (double) c / sqrt((double) (e > floor ? e : floor));
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int i = 0; i < n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    return (s0 + s1) + (s2 + s3);
 }
 
-static double match(const int16_t *h, int p, int step, int64_t floor)
+/* c / sqrt(e) > bc / sqrt(be), compared as c |c| be > bc |bc| e: no root or division (the twin does the same). */
+static int better(double c, double e, double bc, double be)
 {
-    const int16_t *ref = h + HISTORY - CORR_LEN, *seg = ref - p;
-    int64_t c = 0, e = 0;
-    for (int i = 0; i < CORR_LEN; i += step) {
-        c += (int64_t) ref[i] * seg[i];
-        e += (int64_t) seg[i] * seg[i];
-    }
-    return score(c, e, floor);
+    return c * fabs(c) * be > bc * fabs(bc) * e;
 }
 
 static int find_pitch(const int16_t *h)
 {
-    int best = PITCH_MIN, coarse;
-    double best_v = 0.0;
+    /* even[k] = h[2k] (the coarse search runs on every other sample), full = h as doubles */
+    double even[HISTORY / 2], full[HISTORY];
+    const int end = HISTORY - CORR_LEN; /* start of the 20 ms matched against the history */
+    int best = PITCH_MIN;
+    double bc = 0.0, be = 1.0;
+    for (int i = 0; i < HISTORY; i++)
+        full[i] = h[i];
+    for (int i = 0; i < HISTORY / 2; i++)
+        even[i] = h[2 * i];
+    /* energy of the decimated candidate window, slid two samples back per lag step */
+    const double *ref2 = even + end / 2;
+    double e = dot(ref2 - PITCH_MIN / 2, ref2 - PITCH_MIN / 2, CORR_LEN / 2);
     for (int p = PITCH_MIN; p <= PITCH_MAX; p += 2) {
-        double v = match(h, p, 2, CORR_MIN_POWER);
-        if (p == PITCH_MIN || v > best_v) {
+        const double *seg = ref2 - p / 2;
+        if (p > PITCH_MIN)
+            e += seg[0] * seg[0] - seg[CORR_LEN / 2] * seg[CORR_LEN / 2];
+        double c = dot(ref2, seg, CORR_LEN / 2), ef = e > CORR_MIN_POWER ? e : CORR_MIN_POWER;
+        if (p == PITCH_MIN || better(c, ef, bc, be)) {
             best = p;
-            best_v = v;
+            bc = c;
+            be = ef;
         }
     }
-    coarse = best;
+    int coarse = best;
     int lo = coarse - 1 > PITCH_MIN ? coarse - 1 : PITCH_MIN, hi = coarse + 1 < PITCH_MAX ? coarse + 1 : PITCH_MAX;
     for (int p = lo; p <= hi; p++) {
-        double v = match(h, p, 1, 2 * CORR_MIN_POWER);
-        if (p == lo || v > best_v) {
+        const double *ref = full + end, *seg = ref - p;
+        double c = dot(ref, seg, CORR_LEN), e2 = dot(seg, seg, CORR_LEN);
+        e2 = e2 > 2 * CORR_MIN_POWER ? e2 : 2 * CORR_MIN_POWER;
+        if (p == lo || better(c, e2, bc, be)) {
             best = p;
-            best_v = v;
+            bc = c;
+            be = e2;
         }
     }
     return best;
@@ -216,6 +237,17 @@ static void lost(chan_t *c, int16_t *out)
     push(c, frame, out);
 }
 
+/* A row received whole with no loss to merge (the common case): the output is the input delayed, in two copies. */
+static void received_block(chan_t *c, const int16_t *x, int16_t *out, long n)
+{
+    ring_get(c->ring, c->w - DELAY, out, DELAY);
+    memcpy(out + DELAY, x, sizeof(int16_t) * (size_t) (n - DELAY));
+    long keep = n < RING ? n : RING;
+    c->w += (unsigned) (n - keep);
+    ring_put(c->ring, c->w, x + (n - keep), (int) keep);
+    c->w += (unsigned) keep;
+}
+
 void pycc_plc_process(pycc_plc_t *s, const int16_t *x, const uint8_t *lost_mask, int16_t *out, long samples)
 {
     long frames = samples / FRAME;
@@ -224,6 +256,13 @@ void pycc_plc_process(pycc_plc_t *s, const int16_t *x, const uint8_t *lost_mask,
         const int16_t *xr = x + (size_t) ch * (size_t) samples;
         int16_t *yr = out + (size_t) ch * (size_t) samples;
         const uint8_t *m = lost_mask + (size_t) ch * (size_t) frames;
+        long lost_frames = 0;
+        for (long f = 0; f < frames; f++)
+            lost_frames += m[f] != 0;
+        if (!c->erased && lost_frames == 0) {
+            received_block(c, xr, yr, samples);
+            continue;
+        }
         for (long f = 0; f < frames; f++) {
             if (m[f])
                 lost(c, yr + f * FRAME);

@@ -16,11 +16,9 @@ can still be blended into the synthetic signal. On a lost sub-frame:
   over a quarter period plus 4 ms per extra lost 10 ms (at most 10 ms).
 
 All arithmetic is integer (Q15 weights, arithmetic shifts) except the pitch choice, which compares
-exact integer correlations normalised in IEEE double, so this twin and the native kernel give the
-same samples bit for bit.
+exact integer correlations with the same few IEEE double operations in both, so this twin and the
+native kernel give the same samples bit for bit.
 """
-import math
-
 import numpy as np
 
 from pycallcenter.dsp._validate import as_batch, unbatch
@@ -51,8 +49,14 @@ def attenuate(x, n0):
     return ((x.astype(np.int64) * g + 16384) >> 15).astype(np.int16)
 
 
-def _score(c, e, floor):
-    return c / math.sqrt(max(e, floor))
+def _better(c, e, best):
+    """Return True when correlation c over energy e beats best = (c, e): c / sqrt(e) larger, compared as
+    c |c| / e in doubles without a root or a division (the kernel does the same three multiplications)."""
+    if best is None:
+        return True
+    bc, be = float(best[0]), float(best[1])
+    c, e = float(c), float(e)
+    return c * abs(c) * be > bc * abs(bc) * e
 
 
 def find_pitch(hist):
@@ -60,19 +64,19 @@ def find_pitch(hist):
     h = hist.astype(np.int64)
     end = HISTORY - CORR_LEN
     ref = h[end:]
-    best, best_v = PITCH_MIN, None
+    best_p, best = PITCH_MIN, None
     for p in range(PITCH_MIN, PITCH_MAX + 1, 2):
         seg = h[end - p:HISTORY - p]
-        v = _score(int(np.dot(ref[::2], seg[::2])), int(np.dot(seg[::2], seg[::2])), CORR_MIN_POWER)
-        if best_v is None or v > best_v:
-            best, best_v = p, v
-    coarse, best_v = best, None
+        c, e = int(np.dot(ref[::2], seg[::2])), max(int(np.dot(seg[::2], seg[::2])), CORR_MIN_POWER)
+        if _better(c, e, best):
+            best_p, best = p, (c, e)
+    coarse, best = best_p, None
     for p in range(max(coarse - 1, PITCH_MIN), min(coarse + 1, PITCH_MAX) + 1):
         seg = h[end - p:HISTORY - p]
-        v = _score(int(np.dot(ref, seg)), int(np.dot(seg, seg)), 2 * CORR_MIN_POWER)
-        if best_v is None or v > best_v:
-            best, best_v = p, v
-    return best
+        c, e = int(np.dot(ref, seg)), max(int(np.dot(seg, seg)), 2 * CORR_MIN_POWER)
+        if _better(c, e, best):
+            best_p, best = p, (c, e)
+    return best_p
 
 
 class ChannelState:
