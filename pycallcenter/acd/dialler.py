@@ -10,8 +10,14 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Optional
 
-RETRY = ("busy", "no_answer", "congestion", "no_line", "failed")
+RETRY = ("busy", "no_answer", "congestion", "no_line", "failed", "abandoned")
 FINAL = ("answered", "sit", "rejected")
+
+
+def retry_delay(retry_after, attempt):
+    """Return the seconds to wait after a failed attempt number `attempt` (1-based): the attempt's entry of
+    retry_after, the last one again after that, 0 if there is none."""
+    return retry_after[min(attempt, len(retry_after)) - 1] if retry_after else 0.0
 
 
 @dataclass(eq=False)
@@ -72,7 +78,8 @@ class Dialler:
 
     def result(self, number, outcome, now, machine=False):
         """Record how an attempt ended (a DialResult outcome: answered, busy, no_answer, congestion, sit,
-        no_line, failed); schedule the retry if one is due. Return the Target."""
+        no_line, failed; or abandoned: a person answered and no agent was free, called again later);
+        schedule the retry if one is due. Return the Target."""
         t = self.targets.get(number)
         if t is None or t.status != "dialling":
             raise ValueError(f"{number} is not being dialled")
@@ -87,10 +94,13 @@ class Dialler:
         elif t.attempts >= self.max_attempts:
             t.status = "exhausted"
         else:
-            delay = self.retry_after[min(t.attempts, len(self.retry_after)) - 1] if self.retry_after else 0.0
-            t.status, t.next_due = "pending", now + delay
+            t.status, t.next_due = "pending", now + retry_delay(self.retry_after, t.attempts)
             heapq.heappush(self._due, (t.next_due, 0 if t.kind == "callback" else 1, next(self._seq), number))
         return t
+
+    def remaining(self):
+        """Return how many numbers are still to be dialled or being dialled."""
+        return sum(1 for t in self.targets.values() if t.status in ("pending", "dialling"))
 
     def summary(self):
         """Return counts of targets by status."""

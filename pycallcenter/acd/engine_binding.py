@@ -53,7 +53,7 @@ class QueueOp(Op):
     def __init__(self, binding, ivr, queue=None, priority=0, skill=None, data=None, callback_digit=None):
         self.binding, self.ivr, self.leg = binding, ivr, ivr.leg
         self.queue, self.priority, self.skill, self.data = queue, priority, skill, data
-        self.callback_digit = callback_digit
+        self.callback_digit = callback_digit or binding.callback_key
         self.speaking = False
 
     def start(self, now):
@@ -91,7 +91,12 @@ class QueueOp(Op):
             self.leg.digits = ""
             c = self.binding.acd.calls.get(self.leg.call.id)
             if c is not None and c.state != CONNECTED:
-                self.binding.apply(self.binding.acd.request_callback(c.id, self.leg.caller, now / SAMPLE_RATE))
+                acd, seconds = self.binding.acd, now / SAMPLE_RATE
+                # keeping the place: the ACD calls back when their turn comes; else they leave the queue
+                # (counted as abandoned) to leave a number and a time in the callback script
+                kept = self.binding.callback_keeps_place
+                self.binding.apply(acd.request_callback(c.id, self.leg.caller, seconds) if kept else
+                                   acd.hangup(c.id, seconds))
                 self.finish(QueueResult("callback", target=self.leg.caller))
                 return
         if self.leg.row not in self.binding.engine.media.players:
@@ -129,6 +134,9 @@ class AcdBinding:
         self.leg_owner = {}  # leg id -> (agent, call id)
         self.decisions = []  # everything applied, for tests and CTI event feeds
         self.diallers = []  # (Dialler, trunk, queue, lines, timeout)
+        self.callback_key = None  # key a waiting caller presses for a callback (queues without their own)
+        self.callback_keeps_place = True  # that caller keeps their place (else they leave the queue)
+        self.dial_back = None  # fn(connect decision, agent leg): places callbacks itself (apps.outbound)
         engine.listeners.append(self)
         engine.acd_binding = self
         self.poll(engine.now)
@@ -218,6 +226,8 @@ class AcdBinding:
         call = self.engine.calls.get(d.call)
         first = call.caller_leg if call is not None else None
         number = d.data.get("callback") or (first.caller if first is not None else "")
+        if first is not None and first.direction == "out":  # an outbound call: show whom it reached
+            number = first.called or number
         name = first.caller_name if first is not None else ""
         if d.data.get("callback"):
             call = None  # the caller has gone (or is saying goodbye): the callback is a call of its own
@@ -260,6 +270,9 @@ class AcdBinding:
 
     def _callback(self, d, agent_leg):
         """The agent answered a callback: dial the caller on the callback trunk and join them."""
+        if self.dial_back is not None:
+            self.dial_back(d, agent_leg)
+            return []
         target = f"{self.callback_trunk}/{d.data['callback']}"
 
         async def dial_back(ivr):

@@ -40,7 +40,8 @@ ADDED = (("due_at", "TEXT NOT NULL DEFAULT ''"), ("next_try", "TEXT NOT NULL DEF
          ("outcome", "TEXT NOT NULL DEFAULT ''"), ("held_by", "TEXT NOT NULL DEFAULT ''"),
          ("updated_at", "TEXT NOT NULL DEFAULT ''"))
 
-COLUMNS = ("id", "number", "requested_at", "queue", "state", "caller", "call_id", "attempts") + tuple(n for n, _ in ADDED)
+COLUMNS = ("id", "number", "requested_at", "queue", "state", "caller", "call_id", "attempts") + tuple(
+    n for n, _ in ADDED)
 
 
 class Callback(NamedTuple):
@@ -84,9 +85,14 @@ class CallbackStore:
 
     def request(self, number, queue, when, caller="", call_id="", at=None, held_by=""):
         """Queue a callback to number for a queue, requested at when (datetime), to be made at `at` (a
-        datetime; None: as soon as possible); held_by: the ACD call keeping the caller's place. Return its id."""
+        datetime; None: as soon as possible); held_by: the ACD call keeping the caller's place (one row per
+        call: a second request for it returns the first's id). Return its id."""
         if not number or not str(number).isdigit():
             raise ValueError(f"callback number must be digits, got {number!r}")
+        if held_by and call_id:  # the queue may have reached an agent (and saved it) before the script did
+            row = self.db.execute("SELECT id FROM callbacks WHERE call_id = ?", (call_id,)).fetchone()
+            if row:
+                return row[0]
         cur = self.db.execute(
             "INSERT INTO callbacks (number, requested_at, queue, caller, call_id, due_at, held_by, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -14,7 +14,7 @@ import socket
 import time
 
 from pycallcenter import bundled
-from pycallcenter.apps import recording_policy, routing
+from pycallcenter.apps import outbound, recording_policy, routing
 from pycallcenter.apps.settings import DAYS, load_settings
 from pycallcenter.apps.schema import clock_range
 from pycallcenter.dsp import SAMPLE_RATE
@@ -67,6 +67,7 @@ class Centre:
         self.fax_inbox = None
         self._fax(s)
         recording_policy.attach(self)
+        outbound.attach(self)
         self.cti = None
         if c.cti_port is not None:
             self._cti(s)

@@ -243,6 +243,8 @@ class CallbacksSection:
     keep_place: bool = doc("a caller who asks for a callback keeps their place in the queue", True)
     key: Optional[Annotated[str, Match(r"[0-9*#]", "one key")]] = doc(
         "key a waiting caller presses to ask for a callback (default off)", None)
+    caller_id: Optional[Digits] = doc("number presented to the called party", None)
+    ring_timeout: Annotated[float, Range(5, 120)] = doc("seconds to let the customer's phone ring", 30.0)
 
 
 @dataclass

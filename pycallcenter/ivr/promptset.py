@@ -25,7 +25,17 @@ SCRIPT_PROMPTS = {
     "your_balance_is": ("en-us", "Your balance is"),
     "callback_enter": ("en-us", "Please enter the number we should call you back on, followed by the pound key."),
     "callback_confirm": ("en-us", "We will call you back on"),
-    "callback_thanks": ("en-us", "Thank you. An agent will call you back shortly. You keep your place in line."),
+    "callback_thanks": ("en-us", "Thank you. An agent will call you back."),
+    "callback_place_kept": ("en-us", "You keep your place in line."),
+    "callback_when": ("en-us", "To be called back as soon as possible, press pound. To choose the time, enter it "
+                               "as four digits on the twenty four hour clock, for example one four three zero for "
+                               "two thirty P M."),
+    "callback_time_not_valid": ("en-us", "Sorry, that is not a valid time."),
+    "callback_at": ("en-us", "at"),
+    "callback_agent_dialling": ("en-us", "Callback. Calling the customer now."),
+    "callback_agent_no_answer": ("en-us", "The customer did not answer. We will try again later."),
+    "campaign_abandoned": ("en-us", "Sorry, we called you but no one is free to take your call. "
+                                    "We will call you again later. Goodbye."),
     "queue_wait": ("en-us", "All our agents are busy. Please hold, and your call will be answered in turn."),
     "queue_position": ("en-us", "You are caller number"),
     "queue_expected": ("en-us", "Your expected wait time is about"),

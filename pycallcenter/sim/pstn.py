@@ -1,5 +1,7 @@
 """The emulated PSTN on a PRI span: a network-side Q.931 stack placing calls from simulated callers,
-who press digits, wait with finite patience, talk and hang up."""
+who press digits, wait with finite patience, talk and hang up; and answering the centre's outgoing
+calls as simulated people (a short "hello?", then they wait for an agent), answering machines (a long
+greeting), busy lines or lines nobody answers (``Callee``)."""
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from pycallcenter.dsp import SAMPLE_RATE, g711
 from pycallcenter.dsp.tones import dtmf_signal
 from pycallcenter.engine.media import Player
 from pycallcenter.isdn import call as q
+from pycallcenter.isdn import causes
 
 S = SAMPLE_RATE
 
@@ -43,6 +46,37 @@ class Caller:
     log: list = field(default_factory=list)
 
 
+@dataclass
+class Callee:
+    """One number the centre may call and who answers it (times in seconds of board time).
+
+    kinds: how each attempt goes, in order (the last repeats): "human" (answers after answer_after
+    seconds of ringing, says hello, waits up to patience seconds for an agent, talks for talk seconds),
+    "machine" (answers, plays a long greeting and records), "busy", "no_answer" (rings until the
+    centre gives up)."""
+
+    number: str
+    kinds: tuple = ("human",)
+    answer_after: float = 4.0
+    greeting: float = 0.6  # seconds of speech in a person's hello (a machine talks for 6 s)
+    patience: float = 20.0
+    talk: float = 30.0
+    # outcome, one entry per attempt: (kind, offered, answered, agent_at, agent, ended, cause)
+    attempts: list = field(default_factory=list)
+    agent: Optional[str] = None  # the last agent who talked to them
+    # the attempt in progress
+    kind: str = ""
+    offered: Optional[float] = None
+    answered: Optional[float] = None
+    agent_at: Optional[float] = None
+    clearing: bool = False
+    agent_first: Optional[tuple] = None  # (agent, time) of an agent who answered before we were called
+
+    def reached(self):
+        """Return how many attempts reached an agent."""
+        return sum(1 for a in self.attempts if a[3] is not None)
+
+
 class PstnSimulator:
     """Drives the network end of one emulated PRI span: place calls, play caller audio, clear calls."""
 
@@ -59,6 +93,8 @@ class PstnSimulator:
         self.fax = {}  # channel offset -> (Caller, FaxSession) of fax machines in a call
         self.offsets = [i + 1 for i in range(len(self.far.rows))]
         self.now = 0.0
+        self.callees = {}  # number -> Callee: who answers the centre's outgoing calls
+        self.answering = {}  # isdn Call -> Callee of an outgoing call of the centre in progress
         self._idle = None  # the encoded block of silence on every channel
         self.far.handler = self._tick
         self._q931(self.iface.start(0.0))
@@ -69,8 +105,20 @@ class PstnSimulator:
         self.pending.append(caller)
         self.pending = deque(sorted(self.pending, key=lambda c: c.arrival))
 
+    def add_callee(self, callee):
+        """Let a Callee answer the centre's calls to its number; return it."""
+        self.callees[callee.number] = callee
+        return callee
+
     def agent_answered(self, number, agent, now):
         """An agent's phone showing this caller's number was answered: the caller is being served."""
+        callee = self.callees.get(number)
+        if callee is not None and not callee.kind:  # agent first (a callback): the agent waits for them
+            callee.agent_first = (agent, now)
+            return
+        if callee is not None and callee.answered is not None and callee.agent_at is None and not callee.clearing:
+            callee.agent_at, callee.agent = now, agent
+            return
         caller = self.by_number.get(number)
         if caller is not None and caller.agent_at is None and caller.ended is None:
             caller.agent_at = now
@@ -80,7 +128,7 @@ class PstnSimulator:
     @property
     def busy(self):
         """Return True while callers are waiting to be placed or in a call."""
-        return bool(self.pending or self.active)
+        return bool(self.pending or self.active or self.answering)
 
     # --- per tick ------------------------------------------------------------------------------
     def _tick(self, far, now_samples):
@@ -94,6 +142,8 @@ class PstnSimulator:
             self._place(self.pending.popleft(), now)
         for call, caller in list(self.active.items()):
             self._behave(call, caller, now)
+        for call, callee in list(self.answering.items()):
+            self._answer_behave(call, callee, now)
         for frame in self.iface.pop_frames():
             far.write_frame(frame)
         far.write(self._audio_block())
@@ -139,6 +189,58 @@ class PstnSimulator:
         elif caller.kind == "fax" and off not in self.audio and off not in self.fax:
             self.audio[off] = Player([_cng()])  # CNG repeats while the fax machine waits
 
+    # --- the centre's outgoing calls -------------------------------------------------------------
+    def _offered(self, ev, now):
+        callee = self.callees.get(ev.called)
+        if callee is None:  # not one of ours: left to whoever drives this PSTN (it rings until cleared)
+            return
+        if callee.kind:  # already in a call: the line is busy
+            self._q931(self.iface.hangup(ev.call, now, causes.USER_BUSY))
+            return
+        kind = callee.kinds[min(len(callee.attempts), len(callee.kinds) - 1)]
+        callee.kind, callee.offered, callee.answered, callee.agent_at, callee.clearing = kind, now, None, None, False
+        self.answering[ev.call] = callee
+        if kind == "busy":
+            self._q931(self.iface.hangup(ev.call, now, causes.USER_BUSY))
+        else:
+            self._q931(self.iface.alerting(ev.call, now))
+
+    def _answer_behave(self, call, callee, now):
+        if callee.clearing or callee.kind not in ("human", "machine"):
+            return
+        if callee.answered is None:
+            if now - callee.offered >= callee.answer_after:
+                callee.answered = now
+                if callee.agent_first is not None and callee.kind == "human":  # the agent is on the line
+                    callee.agent, callee.agent_at = callee.agent_first[0], now
+                self._q931(self.iface.answer(call, now))
+                seconds = callee.greeting if callee.kind == "human" else 6.0
+                speech = _voice(seconds, self.rng)
+                if callee.kind == "machine":
+                    speech = np.concatenate([speech, np.zeros(S // 2, np.int16), _beep()])
+                self.audio[call.channel] = Player([np.zeros(S // 4, np.int16), speech])
+            return
+        since = now - callee.answered
+        if callee.kind == "machine":
+            if since >= 40.0:  # its recording time is over
+                self._callee_hangup(call, callee, now)
+        elif callee.agent_at is not None:
+            if now - callee.agent_at >= callee.talk:
+                self._callee_hangup(call, callee, now)
+        elif since >= callee.patience:
+            self._callee_hangup(call, callee, now)
+
+    def _callee_hangup(self, call, callee, now):
+        callee.clearing = True
+        self._q931(self.iface.hangup(call, now, 16))
+
+    def _callee_ended(self, call, callee, now, cause):
+        callee.attempts.append((callee.kind, callee.offered, callee.answered, callee.agent_at, callee.agent
+                                if callee.agent_at is not None else None, now, cause))
+        callee.kind, callee.agent_first = "", None
+        self.audio.pop(call.channel, None)
+        del self.answering[call]
+
     def _hangup(self, call, caller, now, why):
         caller.clearing = True
         caller.log.append((now, why))
@@ -173,7 +275,18 @@ class PstnSimulator:
     def _q931(self, events):
         now = self.now
         for ev in events:
-            caller = self.active.get(getattr(ev, "call", None))
+            call = getattr(ev, "call", None)
+            if isinstance(ev, q.IncomingCall):
+                self._offered(ev, now)
+                continue
+            callee = self.answering.get(call)
+            if callee is not None:
+                if isinstance(ev, q.Disconnected):
+                    self._q931(self.iface.hangup(call, now, ev.cause))
+                elif isinstance(ev, q.CallEnded):
+                    self._callee_ended(call, callee, now, ev.cause)
+                continue
+            caller = self.active.get(call)
             if caller is None:
                 continue
             if isinstance(ev, q.Answered):
@@ -195,6 +308,26 @@ class PstnSimulator:
                 if self.by_number.get(caller.number) is caller:
                     del self.by_number[caller.number]
                 self.done.append(caller)
+
+
+def _voice(seconds, rng, level=6000):
+    """Return seconds of a synthetic voice: a pitch-jittered harmonic buzz in 4 Hz syllables, which
+    voice activity detectors take for speech (a person's hello, a machine's greeting)."""
+    n = int(seconds * S)
+    t = np.arange(n) / S
+    f0 = rng.uniform(100.0, 180.0)
+    phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.05 * np.sin(2 * np.pi * 3 * t))) / S
+    buzz = sum(np.sin(k * phase) / k for k in range(1, int(3800 / f0)))
+    syllables = 0.5 * (1 - np.cos(2 * np.pi * 4 * t))
+    sig = buzz * syllables
+    peak = np.max(np.abs(sig)) if n else 1.0
+    return (sig / (peak or 1.0) * level).astype(np.int16)
+
+
+def _beep():
+    """Return the 1 kHz beep an answering machine plays before it records (0.5 s)."""
+    t = np.arange(S // 2) / S
+    return (8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16)
 
 
 def _cng():
