@@ -33,6 +33,7 @@ Signal path (all arithmetic float32, in exactly this order, so the C kernel can 
 Events are ``DtmfEvent(channel, digit, kind, start, end)`` with kind 'begin' (end None) or 'end', ordered by the
 block that produced them, then by channel. Sample numbers count from the detector's creation.
 """
+import functools
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -83,17 +84,24 @@ class DtmfEvent(NamedTuple):
     end: Optional[int]
 
 
-def _gain_poly(win):
+@functools.lru_cache(maxsize=None)
+def _gain_poly():
     """Return the cubic in u = 1 - cos(phase offset per hop) giving 1 / (window gain) for a tone off its bin.
 
     A tone off its bin by d bins shifts phase by pi*d per hop (H = N/2); the fit is within 0.1% up to 0.54 bins
     (2.5% at 1633 Hz).
     """
+    win = _window().astype(np.float64)
     theta = np.linspace(0.0, 1.7, 200)
     n = np.arange(N)
-    resp = np.abs(np.exp(-1j * np.outer(theta / N * 2.0, n)) @ win.astype(np.float64)) ** 2
+    resp = np.abs(np.exp(-1j * np.outer(theta / N * 2.0, n)) @ win) ** 2
     resp /= float(np.sum(win, dtype=np.float64)) ** 2
-    return np.polyfit(1.0 - np.cos(theta), 1.0 / resp, 3).astype(F32)
+    return np.polyfit(1.0 - np.cos(theta), 1.0 / resp, 3).astype(F32)  # computed once: a least-squares fit
+
+
+def _window():
+    """Return the float32 Hann window of one block."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(N) + 0.5) / N)).astype(F32)
 
 
 def make_tables(**params):
@@ -114,7 +122,7 @@ def make_tables(**params):
     freqs = np.array(ROWS + COLS)
     omega = 2.0 * np.pi * freqs / RATE
     win = 0.5 - 0.5 * np.cos(2.0 * np.pi * (np.arange(N) + 0.5) / N)
-    win32 = win.astype(F32)
+    win32 = _window()
     amp = DBM0_PEAK * 10.0 ** (p["min_level_dbm0"] / 20.0)
     level = (amp * float(np.sum(win32, dtype=np.float64)) / 2.0) ** 2
     cos_tol = np.cos(2.0 * np.pi * p["freq_tolerance"] * freqs * H / RATE)
@@ -130,7 +138,7 @@ def make_tables(**params):
         sinh=np.sin(omega * H).astype(F32),
         costol=(cos_tol * np.abs(cos_tol)).astype(F32),
         costol_run=(cos_run * np.abs(cos_run)).astype(F32),
-        gain_poly=_gain_poly(win32),
+        gain_poly=_gain_poly(),
         tone_purity=F32(p["tone_purity"]),
         run_purity=F32(p["run_purity"]),
         notch_a=(2.0 * np.cos(nw)).astype(F32),
