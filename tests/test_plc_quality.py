@@ -7,10 +7,9 @@ utterance, and segmental SNR over the lost packets. Waveform SNR barely tells co
 0 dB), so "much better than zero-fill" is judged by PESQ; segmental SNR checks we are not worse than spandsp.
 docs/plc.md has the figures.
 """
-import numpy as np
 import pytest
 
-from plc_speech import PACKET, PATTERNS, conceal, pesq_nb, seg_snr, speech, zero_fill
+from plc_speech import PATTERNS, score_patterns, speech
 from pycallcenter.dsp.plc import PacketLossConcealer
 
 pytestmark = pytest.mark.peer
@@ -26,27 +25,17 @@ SEG_SNR_MARGIN = 0.5  # ... and by this many dB of segmental SNR over the lost p
 
 @pytest.fixture(scope="module")
 def scores():
-    """Return {pattern: {"ours"|"spandsp"|"zero-fill": (mean PESQ, mean lost-packet segmental SNR)}}."""
+    """Return {pattern: {"ours"|"spandsp"|"zero-fill": (PESQ, lost-packet seg. SNR, next-packet seg. SNR)}}."""
     from peers import PeerUnavailable
     try:
         from peers import spandsp_plc
         spandsp_plc.load()
         import pesq  # noqa: F401
-        x = speech()
+        speech()
     except (PeerUnavailable, ImportError, RuntimeError) as exc:
         pytest.skip(f"spandsp, pesq or espeak-ng unavailable: {exc}")
-    out = {}
-    for name, pattern in PATTERNS.items():
-        rows = {"ours": [], "spandsp": [], "zero-fill": []}
-        for seed in SEEDS:
-            lost = pattern(x.size // PACKET, seed)
-            outputs = {"ours": conceal(PacketLossConcealer(1), x, lost),
-                       "spandsp": conceal(spandsp_plc.Concealer(1), x, lost),
-                       "zero-fill": zero_fill(x, lost)}
-            for who, y in outputs.items():
-                rows[who].append((pesq_nb(x, y), seg_snr(x, y, lost)))
-        out[name] = {who: tuple(np.mean(v, axis=0)) for who, v in rows.items()}
-    return out
+    return score_patterns({"ours": lambda: PacketLossConcealer(1), "spandsp": lambda: spandsp_plc.Concealer(1),
+                           "zero-fill": None}, SEEDS)
 
 
 @pytest.mark.parametrize("pattern", list(PATTERNS))
