@@ -248,3 +248,22 @@ def test_remote_agent_at_an_outside_number_is_rung_over_the_pri():
     binding.hangup("home")
     assert _until(eng, agents, lambda: not eng.calls, 5)
     assert [e.event for e in acd.qlog if e.call != "-"] == ["ENTER", "OFFER", "CONNECT", "COMPLETE", "WRAPUPEND"]
+
+
+def test_a_caller_whose_script_leaves_the_queue_is_withdrawn_and_never_offered():
+    from pycallcenter.acd.engine_binding import QueueOp
+
+    cfg = {"queue": [{"name": "sales", "wrapup": 0}],
+           "agent": [{"name": "agent1", "contact": "channel/32", "queues": {"sales": 0}, "ready": False}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    acd = binding.acd
+    pstn.add(Caller("2025550220", "5000", arrival=0.5, patience=60))
+    assert _until(eng, agents, lambda: acd.calls, 5)
+    (task,) = [t for t in eng.scheduler.tasks.values() if isinstance(t.op, QueueOp)]
+    eng.scheduler.throw(task, RuntimeError("interrupted"), eng.now)  # e.g. a fax heard while waiting
+    assert not acd.calls and [e.event for e in acd.qlog if e.call != "-"] == ["ENTER", "ABANDON"]
+    binding.command("pause", "agent1", paused=False)
+    _run(eng, agents, 3)
+    assert acd.agents["agent1"].state == "ready" and "OFFER" not in [e.event for e in acd.qlog]
+    assert not eng.legs and not pstn.busy  # the script failed without a fallback: the caller was cleared
+    assert eng.log_lines and "release call=C1 cause=31 legs=L1" in "\n".join(eng.log_lines)

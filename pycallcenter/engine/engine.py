@@ -528,13 +528,16 @@ class Engine:
             if not leg.clearing:
                 leg.hangup(C.NORMAL_CLEARING)
         if self.group is not None:
-            for _ in range(int(seconds * SAMPLE_RATE / self.board.blocksize)):
-                if not self.legs and not self.leaks():
-                    break
-                try:
+            ticks = int(seconds * SAMPLE_RATE / self.board.blocksize)
+            tail = max(1, int(0.2 * SAMPLE_RATE / self.board.blocksize))  # the last frames still go out
+            try:
+                while ticks > 0 and (self.legs or self.leaks()):
                     self.tick()
-                except ChannelClosedError:  # the board was closed under us: nothing more can clear
-                    break
+                    ticks -= 1
+                for _ in range(min(tail, ticks)):
+                    self.tick()
+            except ChannelClosedError:  # the board was closed under us: nothing more can clear
+                pass
         for task in list(self.scheduler.tasks.values()):
             self.scheduler.kill(task)
         for rec in list(self.media.recorders):
