@@ -25,6 +25,8 @@ async def main(call, queue="sales"):
         call.set("queue_outcome", result.outcome)
         if result.outcome == "overflow" and result.target == "callback":
             return await call.handoff("callback", queue)
+        if result.outcome == "callback" and call.leg.active:  # pressed the callback key ([callbacks] key)
+            return await call.handoff("callback", queue, kept=call.engine.acd_binding.callback_keeps_place)
         if result.outcome in ("overflow", "leave") and call.leg.active:
             return await call.handoff("voicemail", mailbox=centre_of(call).general_mailbox)
         return result

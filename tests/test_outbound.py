@@ -154,6 +154,42 @@ def test_a_restart_resumes_a_callback_cut_short_and_a_chosen_time_waits(tmp_path
     rig.close()
 
 
+KEY = """
+    [[route]]
+    called = "5000"
+    queue = "sales"
+
+    [callbacks]
+    enabled = true
+    key = "*"
+    keep_place = KEEP
+    hours = "09:00-17:00"
+    ring_timeout = 8
+"""
+
+
+@pytest.mark.parametrize("keep_place", [True, False])
+def test_a_waiting_caller_presses_the_key_and_is_called_back(tmp_path, prompts, keep_place):
+    rig = Rig(tmp_path, prompts, "2026-01-05T10:00:00", KEY.replace("KEEP", str(keep_place).lower()), agents=1)
+    rig.centre.binding.command("pause", "agent1")  # nobody free: she waits, then asks to be called back
+    number = "2025550500"
+    keys = "*" if keep_place else "*,#,#"  # without keeping her place: her own number, as soon as possible
+    rig.pstn.add(Caller(number, "5000", 2.0, digits=keys, digit_delay=6.0, patience=90.0))
+    her = rig.pstn.add_callee(Callee(number, talk=6.0))
+    store = rig.centre.centre_config.callbacks()
+    rig.run(60.0, until=lambda: rig.pstn.done)  # she hung up after the goodbye
+    (row,) = store.pending()
+    assert row.number == number and bool(row.held_by) is keep_place
+    qlog = [e.event for e in rig.centre.acd.qlog if e.call != "-"]
+    assert qlog[:2] == (["ENTER", "CALLBACK"] if keep_place else ["ENTER", "ABANDON"])
+    rig.centre.binding.command("pause", "agent1", paused=False)
+    rig.run(60.0, until=lambda: her.attempts)
+    assert her.reached() == 1 and her.attempts[0][4] == "agent1"
+    assert store.get(row.id).state == "done"
+    rig.close()
+    assert "callback_done" in rig.cdr_outcomes()
+
+
 CAMPAIGN = """
     [[campaign]]
     name = "spring"
