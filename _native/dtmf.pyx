@@ -2,7 +2,7 @@
 # distutils: libraries = m
 """DTMF receiver kernel over (channels x samples) blocks; pycallcenter.dsp.dtmf is the checked public face."""
 from libc.stdint cimport int16_t, int64_t, uint8_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, realloc
 
 cdef extern from "pycc_dtmf.h":
     ctypedef struct pycc_dtmf_tables_t:
@@ -48,6 +48,9 @@ cdef class Kernel:
 
     cdef pycc_dtmf_t *s
     cdef readonly int channels
+    # kept across calls: a fresh buffer per tick (hundreds of kB for a large board) cost page faults every tick
+    cdef pycc_dtmf_event_t *ev
+    cdef long ev_cap
 
     def __cinit__(self, int channels, dict tb):
         cdef pycc_dtmf_tables_t t
@@ -87,6 +90,7 @@ cdef class Kernel:
     def __dealloc__(self):
         if self.s != NULL:
             pycc_dtmf_free(self.s)
+        free(self.ev)
 
     @property
     def samples(self):
@@ -113,18 +117,19 @@ cdef class Kernel:
 
     cdef list _run(self, const int16_t *x16, const uint8_t *x8, const int16_t *table, long samples):
         cdef long cap = pycc_dtmf_max_events(self.s, samples)
-        cdef pycc_dtmf_event_t *ev = <pycc_dtmf_event_t *> malloc(sizeof(pycc_dtmf_event_t) * cap)
+        cdef pycc_dtmf_event_t *ev
         cdef long n, i
-        if ev == NULL:
-            raise MemoryError()
-        try:
-            with nogil:
-                if x16 != NULL:
-                    n = pycc_dtmf_process(self.s, x16, samples, ev)
-                else:
-                    n = pycc_dtmf_process_g711(self.s, x8, table, samples, ev)
-            if n < 0:
+        if cap > self.ev_cap:
+            ev = <pycc_dtmf_event_t *> realloc(self.ev, sizeof(pycc_dtmf_event_t) * cap)
+            if ev == NULL:
                 raise MemoryError()
-            return [(ev[i].channel, chr(ev[i].digit), ev[i].kind, ev[i].start, ev[i].end, ev[i].when) for i in range(n)]
-        finally:
-            free(ev)
+            self.ev, self.ev_cap = ev, cap
+        ev = self.ev
+        with nogil:
+            if x16 != NULL:
+                n = pycc_dtmf_process(self.s, x16, samples, ev)
+            else:
+                n = pycc_dtmf_process_g711(self.s, x8, table, samples, ev)
+        if n < 0:
+            raise MemoryError()
+        return [(ev[i].channel, chr(ev[i].digit), ev[i].kind, ev[i].start, ev[i].end, ev[i].when) for i in range(n)]

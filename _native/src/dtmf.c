@@ -573,12 +573,19 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     long nev = 0;
     for (int gi = 0; gi < s->groups; gi++) {
         v8 *xb = s->xbuf + FIR - 1;
+        /* the next group's rows (one contiguous stretch) are fetched while this group runs, a few lines before
+         * each stage: issued all at once they overflow the core's miss buffers and stall it */
+        const char *pf = NULL, *pf_end = NULL;
         if (x16 && gi + 1 < s->groups) {
-            /* rows are short streams the hardware prefetcher misses: fetch the next group's while this one runs */
-            for (long c = (long) (gi + 1) * LANES; c < (long) (gi + 2) * LANES && c < s->channels; c++)
-                for (long b = 0; b < S * 2; b += 64)
-                    __builtin_prefetch((const char *) (x16 + c * S) + b);
+            long c0 = (long) (gi + 1) * LANES, c1 = c0 + LANES < s->channels ? c0 + LANES : s->channels;
+            pf = (const char *) (x16 + c0 * S);
+            pf_end = (const char *) (x16 + c1 * S);
         }
+        long pf_step = 64 * (((pf_end - pf) / 64) / (S / (2 * H) + 3) + 1);
+#define PREFETCH_SOME()                                                                                               \
+    for (const char *e_ = pf + pf_step; pf && pf < pf_end && pf < e_; pf += 64)                                       \
+        __builtin_prefetch(pf);
+        PREFETCH_SOME()
         if (x16) {
             const int16_t *src[LANES];
             for (int l = 0; l < LANES; l++) {
@@ -613,6 +620,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             if (len > nd - i)
                 len = nd - i;
             int p1 = (int) (k1 & 1);
+            PREFETCH_SOME()
             segment(g, dec + i, hi + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
             i += len;
             t += len;
@@ -630,6 +638,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     }
     s->t += S;
     return nev;
+#undef PREFETCH_SOME
 }
 
 long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf_event_t *events)
