@@ -37,6 +37,23 @@ struct pycc_plc {
     chan_t *ch;
 };
 
+/* Q15 weights, tabulated once so the per-sample loops have no division:
+   fade_in[n][i] = ((i + 1) << 15) / (n + 1) for cross-fades of n <= FRAME samples, and
+   gain[m] = ((FADE_SAMPLES - m) << 15) / FADE_SAMPLES for the loss fade at m samples into it. */
+static int32_t fade_in[FRAME + 1][FRAME];
+static int32_t gain[FADE_SAMPLES + 1];
+static int tables_ready;
+
+static void make_tables(void)
+{
+    for (int n = 1; n <= FRAME; n++)
+        for (int i = 0; i < n; i++)
+            fade_in[n][i] = (int32_t) (((int64_t) (i + 1) << 15) / (n + 1));
+    for (int m = 0; m <= FADE_SAMPLES; m++)
+        gain[m] = ((int32_t) (FADE_SAMPLES - m) << 15) / FADE_SAMPLES;
+    tables_ready = 1;
+}
+
 static void chan_reset(chan_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -46,6 +63,8 @@ static void chan_reset(chan_t *c)
 
 pycc_plc_t *pycc_plc_new(int channels)
 {
+    if (!tables_ready) /* callers hold the GIL here, so this runs once */
+        make_tables();
     pycc_plc_t *s = malloc(sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -100,33 +119,36 @@ static void push(chan_t *c, const int16_t *frame, int16_t *out)
 
 static void cross_fade(const int16_t *a, const int16_t *b, int16_t *out, int n)
 {
-    for (int i = 0; i < n; i++) {
-        int64_t w = ((int64_t) (i + 1) << 15) / (n + 1);
-        out[i] = (int16_t) (((int64_t) a[i] * (32768 - w) + (int64_t) b[i] * w + 16384) >> 15);
-    }
+    const int32_t *w = fade_in[n];
+    for (int i = 0; i < n; i++)
+        out[i] = (int16_t) (((int64_t) a[i] * (32768 - w[i]) + (int64_t) b[i] * w[i] + 16384) >> 15);
 }
 
 static void attenuate(int16_t *x, int n, int n0)
 {
     for (int k = 0; k < n; k++) {
         int m = n0 + k < FADE_SAMPLES ? n0 + k : FADE_SAMPLES;
-        int32_t g = ((int32_t) (FADE_SAMPLES - m) << 15) / FADE_SAMPLES;
-        x[k] = (int16_t) (((int32_t) x[k] * g + 16384) >> 15);
+        x[k] = (int16_t) (((int32_t) x[k] * gain[m] + 16384) >> 15);
     }
 }
 
-/* Dot product of n doubles holding int16 values. Every partial sum is an integer below 2^53, so four
-   independent accumulators (which let the CPU overlap the additions) give exactly the twin's integer sum. */
-static double dot(const double *a, const double *b, int n)
+/* Dot product of n doubles holding int16 values. Every partial sum is an integer below 2^53, so eight
+   vector lanes (in any order the compiler and CPU like) give exactly the twin's integer sum. */
+typedef double v4df __attribute__((vector_size(32)));
+
+static inline double dot(const double *a, const double *b, int n) /* n a multiple of 8 */
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (int i = 0; i < n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
+    v4df s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0}, va, vb, vc, vd;
+    for (int i = 0; i < n; i += 8) {
+        memcpy(&va, a + i, sizeof(va));
+        memcpy(&vb, b + i, sizeof(vb));
+        memcpy(&vc, a + i + 4, sizeof(vc));
+        memcpy(&vd, b + i + 4, sizeof(vd));
+        s0 += va * vb;
+        s1 += vc * vd;
     }
-    return (s0 + s1) + (s2 + s3);
+    s0 += s1;
+    return (s0[0] + s0[1]) + (s0[2] + s0[3]);
 }
 
 /* c / sqrt(e) > bc / sqrt(be), compared as c |c| be > bc |bc| e: no root or division (the twin does the same). */
@@ -135,6 +157,7 @@ static int better(double c, double e, double bc, double be)
     return c * fabs(c) * be > bc * fabs(bc) * e;
 }
 
+__attribute__((target_clones("avx2", "default")))
 static int find_pitch(const int16_t *h)
 {
     /* even[k] = h[2k] (the coarse search runs on every other sample), full = h as doubles */
@@ -178,9 +201,13 @@ static int find_pitch(const int16_t *h)
 static void synth(chan_t *c, int16_t *out, int n)
 {
     const int16_t *loop = c->buf + HISTORY - c->blen;
-    for (int i = 0; i < n; i++) {
-        out[i] = loop[c->offset];
-        if (++c->offset == c->blen)
+    while (n > 0) {
+        int k = c->blen - c->offset < n ? c->blen - c->offset : n;
+        memcpy(out, loop + c->offset, sizeof(int16_t) * (size_t) k);
+        out += k;
+        n -= k;
+        c->offset += k;
+        if (c->offset == c->blen)
             c->offset = 0;
     }
 }
