@@ -1,23 +1,11 @@
 """`pycallcenter ivr try`: the bundled scripts on the built-in centre, through the real PRI path."""
-import os
 import re
 
 import pytest
+from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
-from pycallcenter.apps.ivr_try import parse_steps, Step
+from pycallcenter.apps.ivr_try import Step, parse_steps
 from pycallcenter.cli import main
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prompt_cache(tmp_path_factory):
-    """The generated prompt set, built once for this module in a folder of its own (not ~/.cache)."""
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if old is None:
-        del os.environ["XDG_CACHE_HOME"]
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
 
 
 def try_(capsys, *argv):
