@@ -95,6 +95,10 @@ def test_report_by_agent_and_by_group(db, tmp_path, capsys):
     (nine,) = [l for l in lines if l.startswith("9 ")]
     assert one.split()[1:6] == ["2", "2", "1", "1", "50%"] and "abandoned=1 agent=1" in one
     assert nine.split()[1:3] == ["1", "0"] and "voicemail=1" in nine
+    assert _run(["report", "--db", str(db), "--interval", "1h", "--html", str(tmp_path / "i.html")]) == 0
+    page = (tmp_path / "i.html").read_text()  # the pie shows the CDRs' outcomes
+    assert "Call outcomes" in page and "agent 1 (33%)" in page and "voicemail 1 (33%)" in page
+    capsys.readouterr()
     assert _run(["report", "--db", str(db), "--by", "trunk", "--svg", str(tmp_path / "t.svg")]) == 0
     out = capsys.readouterr().out
     assert [l.split()[:2] for l in out.splitlines() if l.startswith("pri")] == [["pri1", "2"], ["pri2", "1"]]

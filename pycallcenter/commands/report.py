@@ -67,8 +67,9 @@ def _sl_text(rows):
     return f"service level: answered within {r['sl_seconds']:g} s / {r['sl_mode']}" if r else ""
 
 
-def html_report(rows, interval, title, source, sl=None):
-    """Return the HTML report: the table and inline SVG charts (volumes, service level, ASA/AHT, outcome pie)."""
+def html_report(rows, interval, title, source, sl=None, outcomes=None):
+    """Return the HTML report: the table and inline SVG charts (volumes, service level, ASA/AHT, and a pie
+    of the CDRs' outcomes, or of answered/abandoned when there are no CDRs)."""
     from pycallcenter.storage.charts import COLOURS, svg_bars, svg_pie
     from pycallcenter.storage.report import format_table
 
@@ -79,6 +80,7 @@ def html_report(rows, interval, title, source, sl=None):
               svg_bars(sl_title, labels, {"service level": [r["service_level"] for r in rows]}, percent=True),
               svg_bars("Speed of answer and handle time (s)", labels,
                        {"ASA": [r["asa"] for r in rows], "AHT": [r["aht"] for r in rows]}),
+              svg_pie("Call outcomes", outcomes) if outcomes else
               svg_pie("Outcome", totals, colours=COLOURS[1:])]  # the same colours as the volume bars
     return _page(title, f"Source: {source}; {_sl_text(rows) or 'service level as logged'}; times UTC.",
                  format_table(rows), charts)
@@ -117,6 +119,7 @@ def run(args):
             R.group_key(args.by)
     except ValueError as exc:
         return _fail(exc, 2)
+    outcomes = None
     store = open_store(args.db, create=False)
     try:
         if args.by == "agent":
@@ -127,6 +130,8 @@ def run(args):
             source, rows = R.interval_rows(store, start, end, interval, service_level=level, queue=args.queue,
                                            source=args.source)
             source = source.replace("_", " ")
+            if rows and args.html:
+                outcomes = R.outcome_counts(store, rows[0]["start"], rows[-1]["end"])
     except ValueError as exc:
         return _fail(exc, 2)
     finally:
@@ -151,7 +156,8 @@ def run(args):
             if args.by:
                 f.write(_page(title, f"Source: {source}; times UTC.", table, [svg_bars(*chart)]))
             else:
-                f.write(html_report(rows, interval, title, source, level.seconds if level else rows[0].get("sl_seconds")))
+                f.write(html_report(rows, interval, title, source, level.seconds if level else rows[0].get("sl_seconds"),
+                                    outcomes))
         print(f"wrote {args.html}")
     if args.svg:
         with open(args.svg, "w") as f:

@@ -207,6 +207,17 @@ def group_rows(store, by, start=None, end=None, service_level=None):
     return out
 
 
+def outcome_counts(store, start=None, end=None):
+    """Return {outcome: calls} of the CDRs that started in [start, end), largest first ('-' for rows
+    written before the outcome column existed)."""
+    counts = {}
+    for r in store.cdrs():
+        t = _epoch(r["start_time"])
+        if t is not None and (start is None or t >= start) and (end is None or t < end):
+            counts[r["outcome"] or "-"] = counts.get(r["outcome"] or "-", 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def agent_rows(store, start=None, end=None):
     """Return the per-agent report (pycallcenter.acd.stats.agent_report) of the queue log in [start, end)."""
     qlog = load_queue_log(store)
