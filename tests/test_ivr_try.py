@@ -113,3 +113,25 @@ def test_the_digits_syntax():
         parse_steps("1,x")
     with pytest.raises(ValueError, match=r"step 2 ''"):
         parse_steps("1,,2")
+
+
+def test_a_centre_without_a_network_cable_is_one_line(capsys, tmp_path):
+    config = tmp_path / "analog.toml"
+    config.write_text('[board]\nname = "analog"\n\n[[span]]\nspan = 1\nkind = "fxs"\nchannels = 2\n\n'
+                      '[[channels]]\nsignalling = "fxo_ks"\nchannels = "1-2"\n\n[[emulator.cable]]\nkind = "phone"\n'
+                      'channels = 1\nname = "alice"\n')
+    status, lines, err = try_(capsys, "main_menu", "--config", str(config))
+    assert status == 1
+    assert len(err) == 1 and "simulate.far_end: the emulator has no cable named 'pstn'" in err[0]
+
+
+def test_a_bad_time_is_one_line(capsys):
+    status, lines, err = try_(capsys, "main_menu", "--at", "monday")
+    assert status == 1 and len(err) == 1 and "monday" in err[0]
+
+
+def test_after_hours_routing_at_a_given_time(capsys):
+    status, lines, err = try_(capsys, "after_hours", "--at", "2026-01-05T20:00", "--digits", "t3")
+    assert status == 0, err
+    assert prompts(lines)[0] == "welcome, closed"
+    assert lines[-1].startswith("CDR C1: outcome voicemail")

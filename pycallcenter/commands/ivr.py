@@ -1,5 +1,6 @@
 """`pycallcenter ivr try SCRIPT --digits 1,4321#`: run one IVR script against the emulator with a simulated
 caller and print what happened, step by step (see pycallcenter.apps.ivr_try and docs/ivr.md)."""
+import argparse
 import sys
 
 from pycallcenter.apps import ivr_try
@@ -10,7 +11,8 @@ def register(subparsers):
     p = subparsers.add_parser("ivr", help="try an IVR script with a simulated caller and read the transcript")
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     t = actions.add_parser("try", help="call a script on the emulator and print the transcript",
-                           description=ivr_try.__doc__.split("\n\n", 1)[1], formatter_class=_Raw)
+                           description=ivr_try.__doc__.split("\n\n", 1)[1],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)  # keeps the steps table
     t.add_argument("script", help="a script name in the centre's scripts folder (default: the bundled "
                                   "scripts) or the path of a .py file")
     t.add_argument("--digits", default="", help="the caller's steps: keys, pN (pause), tN (talk), comma "
@@ -28,15 +30,6 @@ def register(subparsers):
                                 "start, else a Monday 10:00 for the built-in centre)")
     t.add_argument("--data", help="keep the try's data (CDR database, recordings, voicemail) in this folder")
     t.set_defaults(func=run)
-
-
-class _Raw:
-    """argparse formatter that keeps the --digits syntax table as written."""
-
-    def __new__(cls, *args, **kwargs):
-        import argparse
-
-        return argparse.RawDescriptionHelpFormatter(*args, **kwargs)
 
 
 def run(args):
