@@ -128,6 +128,8 @@ def test_incoming_continuity_check_is_looped_and_the_call_proceeds():
     assert "continuity action=loop cic=7" in log and "continuity action=remove cic=7" in log
     ours = eng.row_of[trunk.span.channel_for(7)]
     assert ours not in eng.media.listeners_of(ours)  # the loop is gone once the check is over
+    run(5.0)  # the script's wait ends; returning clears the call (REL)
+    assert not eng.legs and any(isinstance(e, I.Released) for e in far.events)
 
 
 def test_our_continuity_check_of_an_idle_circuit_passes_over_a_looped_far_end():

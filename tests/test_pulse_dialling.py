@@ -63,6 +63,9 @@ def test_fxo_trunk_pulse_dials_an_outgoing_call():
     with pytest.raises(ValueError):
         FxoTrunks(eng, [4], dial_mode="rotary-ish")
     assert trunk.dial_mode == "pulse"
+    leg.hangup()  # the test placed the call: it ends it
+    eng.run(seconds=0.5)
+    assert not eng.legs and not ends["pstn3"].off_hook
 
 
 def test_dahdi_backend_passes_pulse_dialling_to_the_driver():
