@@ -139,8 +139,10 @@ class CentreCollector:
             if q["service_level"] is not None:
                 sl.add_metric([q["queue"], q["sl_mode"]], q["service_level"])
             target.add_metric([q["queue"]], q["sl_seconds"])
-            for outcome in ("offered", "answered", "abandoned"):
-                totals.add_metric([q["queue"], outcome], q[outcome])
+            # with the short abandons and the answers within target, any service level mode can be
+            # recomputed from the counters (e.g. over a dashboard's own window)
+            for outcome in ("offered", "answered", "abandoned", "short_abandoned", "answered_in_sl"):
+                totals.add_metric([q["queue"], outcome], q.get(outcome, 0))
             for state, n in sorted(q["agents"].items()):
                 agents.add_metric([q["queue"], state], n)
         yield from (depth, longest, sl, target, totals, agents)

@@ -89,5 +89,7 @@ def test_prometheus_endpoint_scraped_over_loopback():
     assert 'pycc_calls{state="answered"} 1.0' in lines and 'pycc_calls{state="setup"} 0.0' in lines
     assert 'pycc_queue_depth{queue="sales"} 1.0' in lines
     assert 'pycc_queue_calls_total{outcome="offered",queue="sales"} 1.0' in lines
+    assert 'pycc_queue_calls_total{outcome="answered_in_sl",queue="sales"} 0.0' in lines
+    assert 'pycc_queue_service_level_target_seconds{queue="sales"} 20.0' in lines
     assert 'pycc_ticks_total 100.0' in lines and "# TYPE pycc_tick_overruns_total counter" in lines
     assert any(line.startswith("pycc_tick_max_seconds ") for line in lines)
