@@ -33,7 +33,8 @@ def speech():
     for voice, text in SENTENCES:
         wav = subprocess.run([espeak, "-v", voice, "-s", "150", "--stdout", text], check=True,
                              capture_output=True).stdout
-        raw = subprocess.run([sox, "-t", "wav", "-", "-r", str(RATE), "-b", "16", "-c", "1", "-e", "signed",
+        # -D: no dither, which sox adds at random by default; the corpus must be the same on every run
+        raw = subprocess.run([sox, "-D", "-t", "wav", "-", "-r", str(RATE), "-b", "16", "-c", "1", "-e", "signed",
                               "-t", "raw", "-"], input=wav, check=True, capture_output=True).stdout
         parts.append(np.frombuffer(raw, dtype="<i2"))
         parts.append(np.zeros(RATE // 4, np.int16))
