@@ -23,6 +23,7 @@ import tempfile
 import traceback
 from typing import NamedTuple
 
+from pycallcenter.apps.ivr_transcript import Transcript, cdr_text
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.errors import ConfigError, PyCallCenterError
 
@@ -191,7 +192,7 @@ class TryCall:
         from pycallcenter.apps.simulation import Simulation
         from pycallcenter.sim.pstn import Caller
 
-        self.centre, self.name, self.path, self.steps, self.out = centre, name, path, steps, out
+        self.centre, self.name, self.path, self.steps = centre, name, path, steps
         s = centre.settings
         eng = centre.engine
         eng.log_lines = []  # the transcript is read from the event log
@@ -202,20 +203,10 @@ class TryCall:
         self.caller = Caller(caller, called or s.simulate.called, 1.0, patience=seconds, talk=talk)
         self.sim.pstn.add(self.caller)
         self.seconds, self.talk = seconds, talk
-        self.lang = s.language.default
-        self.agents = {a.contact: a.name for a in s.agent}
-        if s.centre.operator:
-            self.agents.setdefault(s.centre.operator, "the operator")
+        self.transcript = Transcript(centre, self.caller, out)
         self.leg = self.call = None
-        self.legs, self.targets = {}, {}  # leg id -> what it is ('caller', 'channel/32 (agent1)', ...)
-        self.lines = []
-        self._log_at = self._qlog_at = self._caller_at = 0
-        self._notes = []  # (seconds, text) the caller's own actions
-        self._bridged = set()
-        self._recordings = set()  # paths of the call's recordings (their stop line names only the path)
-        self._digits = None  # (leg, first time, keys) of DTMF heard, printed as one line
         # the caller's progress through the steps
-        self.index, self.due, self.sent_at, self.last_play = 0, None, None, None
+        self.index, self.due, self.sent_at = 0, None, None
         self.after_pause, self.need_prompt = False, False
 
     # ------------------------------------------------------------------------------------------ running
@@ -229,7 +220,7 @@ class TryCall:
             self.sim.tick()
             now = c.engine.now / SAMPLE_RATE
             self._drive(now)
-            self._emit()
+            self.transcript.emit()
             if self.caller.ended is not None and self.call is not None and self.call.ended is not None \
                     and not self.call.scripts:
                 break
@@ -237,18 +228,18 @@ class TryCall:
                 timed_out = not self.caller.refused
                 break
         if timed_out:
-            self._say(now, f"time limit: still in the call after {now - 1.0:.0f} s; the try hangs up")
+            self.transcript.say(now, f"time limit: still in the call after {now - 1.0:.0f} s; the try hangs up")
         c.drain()
-        self._emit()
+        self.transcript.emit()
         c.flush()
         cdr = self._cdr()
         if cdr is not None:
-            self._line(c.engine.now / SAMPLE_RATE, _cdr_text(cdr))
+            self.transcript.line(c.engine.now / SAMPLE_RATE, cdr_text(cdr))
         left = [s.value for s in self.steps[self.index:] if s.kind == "keys"]
         if left:
-            self._line(c.engine.now / SAMPLE_RATE, f"not pressed (the call never waited for them): "
+            self.transcript.line(c.engine.now / SAMPLE_RATE, f"not pressed (the call never waited for them): "
                                                    f"{', '.join(left)}")
-        return TryResult(self.lines, cdr, self._error())
+        return TryResult(self.transcript.lines, cdr, self._error())
 
     def _cdr(self):
         if self.call is None:
@@ -285,7 +276,7 @@ class TryCall:
                              if leg.direction == "in" and leg.caller == caller.number), None)
             if self.leg is None:
                 return
-            self.call = self.leg.call
+            self.call = self.transcript.call = self.leg.call
         if caller.answered is None or caller.clearing or caller.ended is not None or self.index >= len(self.steps):
             return
         isdn_call = next((call for call, who in pstn.active.items() if who is caller), None)
@@ -308,14 +299,14 @@ class TryCall:
         self.after_pause = step.kind == "pause"
         self.need_prompt = step.kind == "keys"
         if step.kind == "pause":
-            self._note(now, f"caller waits {step.value:g} s")
+            self.transcript.note(now, f"caller waits {step.value:g} s")
             return
         if step.kind == "keys":
             samples = dtmf_signal(step.value, level_dbm0=-8, on_ms=80, off_ms=80)
-            self._note(now, f"caller presses {step.value}")
+            self.transcript.note(now, f"caller presses {step.value}")
         else:
             samples = self._speech(step.value)
-            self._note(now, f"caller talks for {step.value:g} s")
+            self.transcript.note(now, f"caller talks for {step.value:g} s")
         self.sent_at = now
         pstn.audio[isdn_call.channel] = Player([samples])
 
@@ -328,7 +319,7 @@ class TryCall:
 
     def _prompted(self):
         """Return True when the step may go: no keys before it, or a prompt started since they were sent."""
-        return not self.need_prompt or (self.last_play is not None and self.last_play > self.sent_at)
+        return not self.need_prompt or (self.transcript.last_play is not None and self.transcript.last_play > self.sent_at)
 
     def _waiting(self, kind):
         """Return True while the caller's script waits for this kind of step: keys (a collect, a recording
@@ -343,209 +334,6 @@ class TryCall:
                                                                (isinstance(op, _Play) and op.barge_in))):
                 return True
         return False
-
-    # ------------------------------------------------------------------------------------------ transcript
-    def _note(self, seconds, text):
-        self._notes.append((seconds, text))
-
-    def _say(self, seconds, text):
-        self._note(seconds, text)
-        self._emit()
-
-    def _line(self, seconds, text):
-        stamp = self.centre.start + _dt.timedelta(seconds=seconds)
-        line = f"{stamp:%H:%M:%S}.{stamp.microsecond // 100000}  {text}"
-        self.lines.append(line)
-        self.out(line)
-
-    def _emit(self):
-        """Turn what the centre logged since the last tick into transcript lines, in time order."""
-        items = []
-        acd = self.centre.acd
-        log = self.centre.engine.log_lines
-        lines = [item for line in log[self._log_at:] for item in self._engine_line(line)]
-        self._log_at = len(log)
-        if acd is not None:  # first: the ACD decides (enter, offer) before the engine dials the agent
-            for e in acd.qlog[self._qlog_at:]:
-                if self.call is not None and e.call == self.call.id:
-                    items.append((e.time, _queue_text(e)))
-            self._qlog_at = len(acd.qlog)
-        items.extend(lines)
-        for t, what in self.caller.log[self._caller_at:]:
-            text = self._caller_text(what)
-            if text:
-                items.append((t, text))
-        self._caller_at = len(self.caller.log)
-        items.extend(self._notes)
-        self._notes = []
-        for t, text in sorted(items, key=lambda item: item[0]):
-            if text.startswith("\0hears "):  # DTMF heard: consecutive keys make one line
-                leg, key = text[7:].split(" ", 1)
-                if self._digits is not None and self._digits[0] == leg:
-                    self._digits[2] += key
-                    continue
-                self._flush_digits()
-                self._digits = [leg, t, key]
-                continue
-            self._flush_digits()
-            self._line(t, text)
-        if items and self._digits is not None and self.centre.engine.now / SAMPLE_RATE - self._digits[1] > 1.0:
-            self._flush_digits()
-
-    def _flush_digits(self):
-        if self._digits is not None:
-            leg, t, keys = self._digits
-            self._digits = None
-            self._line(t, f"the centre hears {keys}" + ("" if self.legs.get(leg) == "caller" else f" from {self._who(leg)}"))
-
-    def _who(self, leg):
-        return self.legs.get(leg, leg)
-
-    def _caller_text(self, what):
-        c = self.caller
-        if what == "setup":
-            return f"caller {c.number} dials {c.called}"
-        if what == "talk over":
-            return f"caller hangs up after talking {c.talk:g} s"
-        if what == "abandoned":
-            return f"caller gives up after {c.patience:g} s and hangs up"
-        if what == "agent":
-            return f"caller is talking to {c.agent}"
-        if what.startswith("refused"):
-            return f"caller cannot get through: {what[8:]}"
-        return None
-
-    def _engine_line(self, line):
-        """Return [(seconds, text)] for one event-log line about our call (nothing for other lines)."""
-        from pycallcenter.isdn.causes import cause_name
-
-        parts = line.split(" ")
-        t = int(parts[0]) / SAMPLE_RATE
-        kind = parts[1]
-        f = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
-        ours = self.call is not None and (f.get("call") == self.call.id
-                                          or f.get("task", "").startswith(self.call.id + ":"))
-        if kind == "offered":
-            if f.get("caller") != self.caller.number or self.legs:
-                return []
-            self.legs[f["leg"]] = "caller"
-            return [(t, f"call {f['call']} arrives on {f['tech']} channel {f['channel']}, from {f['caller']} "
-                        f"to {f['called']}")]
-        if kind == "originate" and ours:
-            target = f["target"]
-            self.legs[f["leg"]] = f"{target} ({self.agents[target]})" if target in self.agents else target
-            return [(t, f"dials {self.legs[f['leg']]}")]
-        legs = [f[k] for k in ("leg", "a", "b") if k in f]
-        if kind == "record_start" and any(leg in self.legs for leg in legs):
-            self._recordings.add(f["path"])
-        if not ours and not any(leg in self.legs for leg in legs) and f.get("path") not in self._recordings:
-            return []
-        leg = f.get("leg")
-        caller_leg = leg is not None and self.legs.get(leg) == "caller"
-        if kind == "play":
-            names = f["prompts"].split("+")
-            prompts = [n for n in names if not n.startswith("audio:")]
-            langs = {n.split("/", 1)[0] for n in prompts if "/" in n} or ({self.lang} if prompts else set())
-            text = f"plays {', '.join(_sound(n) for n in names)}" + (f" [{', '.join(sorted(langs))}]" if langs else "")
-            if f.get("barge_in", "-") != "-":
-                text += f" (keys {f['barge_in']} interrupt it)"
-            if caller_leg:
-                self.last_play = t
-            return [(t, text if caller_leg else f"{self._who(leg)} hears: {text[6:]}")]
-        if kind == "dtmf":
-            return [(t, f"\0hears {leg} {f['digit']}")]
-        if kind == "set":
-            value = self.call.vars.get(f["name"]) if self.call is not None else None
-            if f["name"] == "lang" and value:
-                self.lang = str(value)
-            return [(t, f"sets {f['name']} = {value}")]
-        if kind == "answered":
-            return [(t, "the centre answers" if caller_leg else f"{self._who(leg)} answers")]
-        if kind == "alerting":
-            return [(t, f"{self._who(leg)} rings")]
-        if kind in ("bridged", "hand_off"):
-            pair = tuple(sorted((f["a"], f["b"])))
-            if kind == "bridged" and pair in self._bridged:
-                return []
-            self._bridged.add(pair)
-            other = f["b"] if self.legs.get(f["a"]) == "caller" else f["a"]
-            return [(t, f"the caller is connected to {self._who(other)}")]
-        if kind == "ended":
-            cause = int(f["cause"])
-            who = "the caller's line" if caller_leg else self._who(leg)
-            return [(t, f"{who} ends: cause {cause} ({cause_name(cause)})")]
-        if kind == "release":
-            cause = int(f["cause"])
-            return [(t, f"the centre clears the call: cause {cause} ({cause_name(cause)})")]
-        simple = _LOG_TEXT.get(kind)
-        if simple is not None:
-            return [(t, simple(f))]
-        if kind in ("acd_offer", "acd_connect", "acd_cancel"):
-            return []  # the queue log says the same with the queue's name
-        rest = " ".join(f"{k}={v}" for k, v in f.items() if k not in ("call", "leg"))
-        return [(t, f"{kind} {rest}".strip())]
-
-
-def _sound(name):
-    """Return how a played prompt reads in a transcript: its name, or 'a 0.25 s sound' for raw audio."""
-    if name.startswith("audio:"):
-        return f"a {name[6:-1]} s sound"
-    return name
-
-
-# event-log lines that read the same whatever the call: kind -> fn(fields) -> text
-_LOG_TEXT = {
-    "menu": lambda f: f"menu choice {f['choice']}",
-    "handoff": lambda f: f"continues in script {f['to'].rsplit('_', 1)[0]}",  # the loader's module: NAME_N
-    "script": lambda f: f"script log: {f['msg'].replace('_', ' ')}",
-    "record_start": lambda f: f"recording to {os.path.basename(f['path'])}",
-    "record_stop": lambda f: f"recording stopped after {f['seconds']} s",
-    "script_done": lambda f: f"script {f['task'].split(':', 1)[1]} ends",
-    "script_error": lambda f: f"the script raised {f['error']}",
-    "call_ended": lambda f: "call over",
-}
-
-# queue-log events as a script author reads them; fields: queue, agent, and the entry's data
-_QUEUE_TEXT = {
-    "ENTER": "enters queue {queue}",
-    "OFFER": "queue {queue} offers the call to {agent}",
-    "CONNECT": "{agent} takes the call from queue {queue} after {wait:.1f} s",
-    "RINGNOANSWER": "{agent} does not answer",
-    "ABANDON": "leaves queue {queue} after {wait:.1f} s (abandoned)",
-    "EXITWITHTIMEOUT": "leaves queue {queue} after {wait:.1f} s (waited too long)",
-    "EXITEMPTY": "leaves queue {queue}: {reason}",
-    "JOINREFUSED": "queue {queue} refuses the call: {reason}",
-    "CALLBACK": "asks queue {queue} for a callback on {number}",
-    "WRAPUPEND": "{agent} ends wrap-up after {acw:.1f} s",
-    "COMPLETE": "call with {agent} over (talked {talk:.1f} s)",
-    "TRANSFER": "{agent} transfers the call to {target} (talked {talk:.1f} s)",
-}
-
-
-def _queue_text(e):
-    """Return a transcript line for one queue-log entry."""
-    fields = {"wait": 0.0, "acw": 0.0, "talk": 0.0, "reason": "-", "number": "-", "target": "-", **e.data,
-              "queue": e.queue, "agent": e.agent}
-    form = _QUEUE_TEXT.get(e.event)
-    if form is None:
-        return f"queue {e.queue}: {e.event} " + " ".join(f"{k}={v}" for k, v in e.data.items())
-    return form.format(**fields) + (" (transferred)" if e.event == "ENTER" and e.data.get("transferred") else "")
-
-
-def _cdr_text(cdr):
-    """Return the CDR's transcript line."""
-    from pycallcenter.isdn.causes import cause_name
-
-    parts = [f"CDR {cdr['call_id']}: outcome {cdr['outcome']}", f"disposition {cdr['disposition']}"]
-    if cdr.get("queue"):
-        parts.append(f"queue {cdr['queue']}")
-    if cdr.get("agent"):
-        parts.append(f"agent {cdr['agent']}")
-    parts.append(f"duration {cdr['duration']:.1f} s" if cdr.get("duration") is not None else "duration -")
-    if cdr.get("cause") is not None:
-        parts.append(f"cause {cdr['cause']} ({cause_name(int(cdr['cause']))})")
-    return ", ".join(parts)
-
 
 def settings_for(config=None, at=None):
     """Return (board text, Settings, description) of a try: the user's centre file or the built-in centre,
