@@ -86,3 +86,29 @@ def test_plc_spandsp(benchmark, ticks, rate):
 
     benchmark.pedantic(run, rounds=7, warmup_rounds=1)
     _report(benchmark, f"spandsp {rate:.0%}")
+
+
+@pytest.mark.benchmark(timer=time.process_time)
+def test_jitter_buffer_push_pop(benchmark):
+    """The jitter buffer (pure Python) per packet: push plus pop, 20 ms packets with 0-20 ms of jitter.
+
+    Yardstick: real time; one RTP leg needs 50 packets a second.
+    """
+    from pycallcenter.media.jitter import JitterBuffer
+
+    n = 10_000
+    arrivals = np.arange(n) * 0.02 + 0.03 + np.random.default_rng(1).uniform(0, 0.02, n)
+    arrivals = arrivals.tolist()
+    payload = bytes(160)
+
+    def run():
+        jb = JitterBuffer()
+        for i in range(n):
+            jb.push(i & 0xFFFF, (160 * i) & 0xFFFFFFFF, payload, arrivals[i])
+            jb.pop(i * 0.02 + 0.011)
+
+    benchmark.pedantic(run, rounds=5, warmup_rounds=1)
+    per_packet = benchmark.stats.stats.min / n
+    benchmark.extra_info["legs_per_core"] = round(1 / per_packet / 50)
+    print(f"\njitter buffer: {per_packet * 1e6:.2f} us per packet (push + pop), "
+          f"{1 / per_packet / 50:,.0f} legs per core at 50 packets/s")
