@@ -135,3 +135,17 @@ def test_after_hours_routing_at_a_given_time(capsys):
     assert status == 0, err
     assert prompts(lines)[0] == "welcome, closed"
     assert lines[-1].startswith("CDR C1: outcome voicemail")
+
+
+def test_your_own_centre_and_its_caller_lists(capsys):
+    from pycallcenter import bundled
+
+    config = str(bundled.examples_dir() / "centre.toml")
+    status, lines, err = try_(capsys, "main_menu", "--config", config, "--digits", "2")
+    assert status == 0, err
+    assert "carol takes the call from queue support after 2.2 s" in lines  # the highest support skill
+    assert "channel/34 (carol) hears: whisper_support, menu_choice, en/2 [en]" in lines  # [announce] whisper
+    status, lines, err = try_(capsys, "main_menu", "--config", config, "--caller", "2025550666")
+    assert status == 0, err
+    assert "the centre refuses the call (blocked)" in lines and "plays welcome [en]" not in lines
+    assert lines[-1].startswith("CDR C1: outcome refused, disposition REJECTED")

@@ -193,6 +193,7 @@ _LOG_TEXT = {
     "script_done": lambda f: f"script {f['task'].split(':', 1)[1]} ends",
     "script_error": lambda f: f"the script raised {f['error']}",
     "call_ended": lambda f: "call over",
+    "refused": lambda f: f"the centre refuses the call ({f.get('reason', '-')})",
 }
 
 # queue-log events as a script author reads them; fields: queue, agent, and the entry's data
