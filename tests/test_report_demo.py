@@ -53,8 +53,9 @@ def test_one_cdr_per_call_with_outcomes_that_agree_with_the_queue_log(centre):
         event = last.get(r["call_id"])
         if event == "CONNECT":
             assert r["outcome"] == "agent" and r["agent"] and r["queue"] in ("sales", "support"), r
+            assert r["queue_result"] == "answered", r
         elif event == "ABANDON":
-            assert r["outcome"] == "abandoned" and r["queue_wait"] > 0, r
+            assert r["outcome"] == "abandoned" and r["queue_result"] == "abandoned" and r["queue_wait"] > 0, r
         elif event is None:
             assert r["queued_time"] is None and r["outcome"] not in ("agent", "abandoned"), r
     assert outcomes["agent"] >= 2 and outcomes["abandoned"] >= 1

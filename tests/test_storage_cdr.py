@@ -130,10 +130,15 @@ def test_outcomes_follow_scripts_then_the_queue_log_then_the_call():
     assert outcome(_call(answered=(), cause=34)) == "failed"
     row = cdr_row(_call(answered=(8000, 9000)), Clock(epoch=0), answered_by_agent)
     assert (row["outcome"], row["queue"], row["agent"], row["queue_wait"], row["talk"], row["hold"]) == (
-        "agent", "sales", "ann", 4.0, 50.0, 6.0)
+        "agent", "sales", "ann", 4.0, 50.0, 6.0) and row["queue_result"] == "answered"
     assert row["queued_time"] == "1970-01-01T00:00:10.000+00:00"
     row = cdr_row(_call(), Clock(epoch=0), abandoned)
     assert (row["outcome"], row["agent"], row["queue_wait"], row["talk"]) == ("abandoned", None, 30.0, None)
+    # a script's own outcome (set before queueing) leaves the queue facts alone: reports count those
+    row = cdr_row(_call(vars={"outcome": "sales_lead"}), Clock(epoch=0), abandoned)
+    assert (row["outcome"], row["queue_result"]) == ("sales_lead", "abandoned")
+    assert cdr_row(_call(), Clock(epoch=0), timed_out)["queue_result"] == "left"
+    assert cdr_row(_call(), Clock(epoch=0))["queue_result"] is None
     assert set(OUTCOMES) >= {"agent", "abandoned", "voicemail", "fax_received", "fax_sent", "callback", "ivr_only"}
 
 

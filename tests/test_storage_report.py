@@ -58,7 +58,7 @@ def test_cdr_report_of_queued_calls_uses_their_queue_visit():
                 "queue_wait": wait, "agent": agent, "outcome": outcome, "queue": queue, "talk": talk, "hold": 0.0,
                 "answer_time": "2026-03-02T07:59:01+00:00", "billsec": 999.0, "direction": "in"}
     cdrs = [cdr("C1", "00:00", 10.0, "ann", talk=60.0), cdr("C2", "01:00", 30.0, "bob", talk=40.0),
-            cdr("C3", "02:00", 3.0, outcome="abandoned"), cdr("C4", "03:00", 50.0, outcome="abandoned"),
+            cdr("C3", "02:00", 3.0, outcome="abandoned"), dict(cdr("C4", "03:00", 50.0, outcome="lead"), queue_result="abandoned"),
             cdr("C5", "31:00", 5.0, "ann", talk=20.0)]
     from pycallcenter.acd.core import LogEntry
 

@@ -83,6 +83,7 @@ def cdr_row(call, clock, trail=None):
         "outcome": outcome(call, trail), "trunk": getattr(adapter, "name", None),
         "queued_time": clock.iso(trail.entered) if queued else None,
         "queue_wait": trail.wait if queued else None,
+        "queue_result": trail.result if queued else None,
         "talk": round(trail.talk, 3) if queued and trail.agent else None,
         "hold": round(trail.hold, 3) if queued and trail.agent else None,
     }

@@ -28,6 +28,18 @@ _UNANSWERED = {C.USER_BUSY: "busy", C.NO_ANSWER: "no_answer", C.NO_USER_RESPONSE
 class Trail:
     """One call's story in the queue log: its last queue visit, and its agents' talk and hold."""
 
+    @property
+    def result(self):
+        """Return how the last queue visit ended: answered, abandoned, left (timeout, empty, refused),
+        callback (the caller left a number and hung up) or waiting (none of these was logged)."""
+        if self.agent is not None:
+            return "answered"
+        if self.abandoned:
+            return "abandoned"
+        if self.left is not None:
+            return "left"
+        return "callback" if self.callback else "waiting"
+
     __slots__ = ("queue", "agent", "entered", "wait", "abandoned", "left", "callback", "talk", "hold")
 
     def __init__(self):

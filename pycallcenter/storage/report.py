@@ -68,13 +68,20 @@ def wrapups(qlog):
     return out
 
 
+def _result(r):
+    """Return a queued CDR's queue_result (rows written before that column: from agent and outcome)."""
+    if r.get("queue_result"):
+        return r["queue_result"]
+    return "answered" if r["agent"] else "abandoned" if r["outcome"] == "abandoned" else "left"
+
+
 def cdr_figures(rows, levels, mode_level, acw=None):
     """Return offered, answered, abandoned, short_abandoned, answered_in_sl, service_level, asa, aht from
-    queued CDRs (their last queue visit): answered by an agent, or outcome 'abandoned'; AHT is talk +
-    hold from the CDR plus the agent's wrap-up from the queue log (acw: {call id: seconds}) when known."""
+    queued CDRs (their last queue visit, queue_result); AHT is talk + hold from the CDR plus the agent's
+    wrap-up from the queue log (acw: {call id: seconds}) when known."""
     acw = acw or {}
-    answered = [r for r in rows if r["agent"]]
-    abandoned = [r for r in rows if not r["agent"] and r["outcome"] == "abandoned"]
+    answered = [r for r in rows if _result(r) == "answered"]
+    abandoned = [r for r in rows if _result(r) == "abandoned"]
 
     def level(r):
         return levels.get(r["queue"], mode_level)

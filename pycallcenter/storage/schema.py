@@ -16,7 +16,7 @@ TABLES = {
         # added later (databases made before get them through migrations()): what the call came to,
         # the trunk group it came in on, and its last queue visit from the queue log
         ("outcome", "text"), ("trunk", "text"), ("queued_time", "text"), ("queue_wait", "real"),
-        ("talk", "real"), ("hold", "real"), ("acw", "real"),
+        ("queue_result", "text"), ("talk", "real"), ("hold", "real"),
     ],
     "queue_log": [
         ("id", "key"), ("appliance", "text"), ("time", "real"), ("iso", "text"), ("call_id", "text"),
