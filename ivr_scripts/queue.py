@@ -17,11 +17,13 @@ def _queue_call():
 
 
 async def main(call, queue="sales"):
+    # a VIP caller (the centre's caller lists) may go to a dedicated queue, and waits with a priority
+    queue = call.vars.get("vip_queue") or queue
     call.set("queue", queue)
     await call.answer()
     queue_call = _queue_call()
     if queue_call is not None and getattr(call.engine, "acd_binding", None) is not None:
-        result = await queue_call(call, queue)
+        result = await queue_call(call, queue, priority=int(call.vars.get("priority") or 0))
         call.set("queue_outcome", result.outcome)
         if result.outcome == "overflow" and result.target == "callback":
             return await call.handoff("callback", queue)

@@ -90,7 +90,7 @@ BAD = [
     ("[[agent]]\nname = 'bob'\ncontact = 'phone 2'\n", "agent[2].contact"),
     ("[[agent]]\nname = 'bob'\ncontact = 'channel/2'\nqueues = { nowhere = 0 }\n", "agent[2].queues"),
     ("[[agent]]\nname = 'bob'\ncontact = 'channel/2'\nqueues = { sales = 'first' }\n", "agent[2].queues.sales"),
-    ("[[agent]]\nname = 'bob'\ncontact = 'channel/2'\nskills = { english = 101 }\n", "agent[2].skills.english"),
+    ("[[agent]]\nname = 'bob'\ncontact = 'channel/2'\nskills = { english = 11 }\n", "agent[2].skills.english"),
     ("[[agent]]\nname = 'bob'\ncontact = 'channel/2'\nlogin = 'yes'\n", "agent[2].login"),
     ("[[agent]]\nname = 'bob'\n", "agent[2]"),
     ("[[route]]\ncalled = '5000'\n", "route[1]"),

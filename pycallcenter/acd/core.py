@@ -215,6 +215,56 @@ class Acd:
         if a.available:
             q.available[agent] = None
 
+    # --- live changes (no restart): membership, penalties, skills, strategy ----------------------------
+    def set_member(self, queue, agent, penalty, now):
+        """Add an agent to a queue, or change their penalty (tier); a call already offered to or talking
+        with them goes on. Return decisions (the agent may be offered a waiting call at once)."""
+        self._set_now(now)
+        q, a = self._queue(queue), self._agent(agent)
+        if not 0 <= int(penalty) <= 99:
+            raise AcdError("bad_penalty", f"penalties are 0..99, got {penalty}")
+        self.add_member(queue, agent, penalty)
+        if a.available:  # the idle heap of the (new) tier must know them: entries of other tiers lapse
+            heapq.heappush(q.idle_heaps.setdefault(int(penalty), []), (a.idle_since, q.order[agent], agent))
+        self._log("MEMBER", queue=queue, agent=agent, penalty=int(penalty))
+        self._dispatch(q)
+        return self._take()
+
+    def remove_member(self, queue, agent, now):
+        """Take an agent out of a queue (a call already offered or talking goes on); return decisions."""
+        self._set_now(now)
+        q, a = self._queue(queue), self._agent(agent)
+        if agent not in q.members:
+            raise AcdError("not_a_member", f"{agent} is not a member of {queue}")
+        del q.members[agent]
+        q.available.pop(agent, None)  # idle heap entries lapse: the heap checks membership
+        a.queues.pop(queue, None)
+        self._log("UNMEMBER", queue=queue, agent=agent)
+        return self._take()
+
+    def set_skills(self, agent, skills, now):
+        """Replace an agent's skills (skill -> level 1..10); return decisions."""
+        self._set_now(now)
+        a = self._agent(agent)
+        for level in skills.values():
+            if not 1 <= int(level) <= 10:
+                raise AcdError("bad_skill_level", f"skill levels are 1..10, got {level}")
+        a.skills = {str(k): int(v) for k, v in skills.items()}
+        self._log("SKILLS", agent=agent, skills=dict(a.skills))
+        self._dispatch_all(a)
+        return self._take()
+
+    def set_strategy(self, queue, strategy, now):
+        """Change how a queue picks agents from now on; return decisions."""
+        self._set_now(now)
+        q = self._queue(queue)
+        if strategy not in STRATEGIES:
+            raise AcdError("bad_strategy", f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+        q.strategy, q.rr_last = strategy, -1
+        self._log("STRATEGY", queue=queue, strategy=strategy)
+        self._dispatch(q)
+        return self._take()
+
     def set_service_level(self, level, now):
         """Change the centre's service level definition from now on (a ServiceLevel); return decisions."""
         self._set_now(now)
@@ -270,7 +320,7 @@ class Acd:
 
     def _log(self, event, call="-", queue="-", agent="-", **data):
         self.qlog.append(LogEntry(self.now, call or "-", queue or "-", agent or "-", event, data))
-        if agent and agent != "-" and event not in ("FLAG", "HOLD", "UNHOLD"):
+        if agent and agent != "-" and event not in ("FLAG", "HOLD", "UNHOLD", "MEMBER", "UNMEMBER", "SKILLS"):
             self._since[agent] = self.now  # every other agent line is a change of state
 
     def _at(self, when, kind, key):

@@ -3,7 +3,7 @@
 An offer rings the agent's phone (``engine.originate(contact)`` inside the caller's call, showing the
 caller's number), an answer on that leg tells the ACD, a connect bridges caller and agent, a cancel
 hangs the ringing leg up, and legs ending become abandons or completions. Waiting callers hear music
-on hold (a looping prompt) and, when the queue announces, whatever ``announcer(position, wait)``
+on hold (a looping prompt) and, when the queue announces, whatever ``announcer(position, wait, call)``
 returns. ACD timers run from the engine's tickers, every tick. Times given to the ACD are board seconds.
 
 Who clears what: the caller's leg belongs to the script that queued it (it waits in ``queue_call``
@@ -55,6 +55,7 @@ class QueueOp(Op):
         self.queue, self.priority, self.skill, self.data = queue, priority, skill, data
         self.callback_digit = callback_digit or binding.callback_key
         self.speaking = False
+        self.greeting = False  # the caller is being told who answers: no music between the prompts
 
     def start(self, now):
         b, cid = self.binding, self.leg.call.id
@@ -99,7 +100,7 @@ class QueueOp(Op):
                                    acd.hangup(c.id, seconds))
                 self.finish(QueueResult("callback", target=self.leg.caller))
                 return
-        if self.leg.row not in self.binding.engine.media.players:
+        if self.leg.row not in self.binding.engine.media.players and not self.greeting:
             self._moh()
 
     def finish(self, result=None):
@@ -126,7 +127,10 @@ class AcdBinding:
     def __init__(self, engine, acd: Acd, moh=None, announcer=None, callback_trunk=None):
         self.engine, self.acd = engine, acd
         self.moh = default_moh() if moh is None else np.asarray(moh, np.int16)
-        self.announcer = announcer  # fn(position, expected_wait) -> prompts, or None to only log
+        self.announcer = announcer  # fn(position, expected_wait, ivr call) -> samples, or None to only log
+        # fn(call, agent leg, agent, queue) -> (prompts for the agent, prompts for the caller) played before
+        # a connect (whisper, agent ID), or None to connect at once
+        self.greeter = None
         self.callback_trunk = callback_trunk  # trunk name for callbacks ('pri1', 'pstn2')
         self.waiting = {}  # call id -> QueueOp
         self.results = {}  # call id -> QueueResult not yet collected by a QueueOp
@@ -257,6 +261,32 @@ class AcdBinding:
             call.queue, call.agent = d.data["queue"], d.agent
         if d.data.get("callback"):
             return self._callback(d, leg)
+        greeting = self.greeter(call, leg, d.agent, d.data["queue"]) if self.greeter is not None else None
+        if greeting and first is not None and first.active and leg is not None and leg.active:
+            self.engine.scheduler.spawn(self._greet(d, first, leg, *greeting), f"{d.call}:greet", self.engine.now,
+                                        on_error=self._attempt_failed)
+            return []
+        return self._connected(d, first, leg)
+
+    async def _greet(self, d, first, leg, to_agent, to_caller):
+        """Whisper to the agent, then tell the caller who answers (the caller hears music until then);
+        then connect them. Either hanging up meanwhile is a leg event the ACD already handles."""
+        from pycallcenter.ivr import IvrCall
+
+        try:
+            if to_agent:
+                await IvrCall(self.engine, leg).play(to_agent)
+            if to_caller and first.active:
+                op = self.waiting.get(d.call)
+                if op is not None:
+                    op.greeting = True
+                await IvrCall(self.engine, first).play(to_caller)
+        except CallHangup:
+            return
+        if first.active and leg.active:
+            self._connected(d, first, leg)
+
+    def _connected(self, d, first, leg):
         if first is not None and first.active and leg is not None and leg.active:
             self.engine.media.stop(first.row)
             self.engine.bridge(first, leg)
@@ -294,7 +324,7 @@ class AcdBinding:
     def _do_announce(self, d):
         op = self.waiting.get(d.call)
         if op is not None and self.announcer is not None:
-            op.say(self.announcer(d.data["position"], d.data["expected_wait"]))
+            op.say(self.announcer(d.data["position"], d.data["expected_wait"], op.ivr))
 
     def _do_overflow(self, d):
         if d.data["target"].startswith("queue:"):

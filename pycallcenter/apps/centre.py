@@ -6,6 +6,7 @@ the CDR writer, the scripts' settings (``engine.centre``), and every configured 
 policy, announcements, callbacks, campaigns, fax, voicemail, caller lists). ``tick()`` runs one board
 tick of all of it; ``close()`` ends every call and writes what is left.
 """
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -14,7 +15,7 @@ import socket
 import time
 
 from pycallcenter import bundled
-from pycallcenter.apps import outbound, recording_policy, routing
+from pycallcenter.apps import announcements, outbound, recording_policy, routing
 from pycallcenter.apps.settings import DAYS, load_settings
 from pycallcenter.apps.schema import clock_range
 from pycallcenter.dsp import SAMPLE_RATE
@@ -67,6 +68,7 @@ class Centre:
         self.fax_inbox = None
         self._fax(s)
         recording_policy.attach(self)
+        announcements.attach(self)
         outbound.attach(self)
         self.cti = None
         if c.cti_port is not None:
@@ -101,6 +103,7 @@ class Centre:
 
             folder = os.path.join(self.data, "prompts")
             promptset.build(folder)
+            promptset.build(folder, announcements.generated_prompts(s))
         self.engine.prompts = PromptLibrary([folder], cache_dir=os.path.join(self.data, "prompt-cache"))
 
     def _acd(self, s):
@@ -112,7 +115,12 @@ class Centre:
         sl = s.service_level
         acd = Acd(s.simulate.seed, service_level=ServiceLevel(sl.seconds, sl.mode, sl.short_abandon))
         for q in s.queue:
-            acd.add_queue(q.name, **q.acd_options())
+            options = q.acd_options()
+            if options["announce_every"] is None:
+                options["announce_every"] = s.announce.every
+            if options["honour_priority"] is None:
+                options["honour_priority"] = bool(s.callers.vip or s.callers.vip_file)
+            acd.add_queue(q.name, **options)
         for a in s.agent:
             acd.add_agent(a.name, a.contact, dict(a.skills) or None, dict(a.queues) or None)
             if a.login:
@@ -222,6 +230,74 @@ class Centre:
                 self.publish()
                 next_status += every
         return n
+
+    # ------------------------------------------------------------------------------------------ live changes
+
+    def reload(self):
+        """Read the configuration file again and apply, without a restart, what can change live: queue
+        membership and penalties, agents' skills, queue strategies; new agents are added and logged in.
+        Return (applied changes, keys that need a restart). A file that does not check changes nothing
+        (ConfigError)."""
+        if self.file is None:
+            raise ConfigError("this centre has no configuration file to reload")
+        _, new = load_settings(self.file)
+        if self.acd is None:
+            return [], (["queue", "agent"] if new.queue or new.agent else [])
+        acd, now, old = self.acd, self.engine.now / SAMPLE_RATE, self.settings
+        changes, restart = [], []
+        old_queues = {q.name: q for q in old.queue}
+        for q in new.queue:
+            was = old_queues.get(q.name)
+            if was is None:
+                restart.append(f"queue {q.name} (new)")
+            elif q.strategy != was.strategy:
+                self.binding.apply(acd.set_strategy(q.name, q.strategy, now))
+                changes.append(f"queue {q.name} strategy {was.strategy} -> {q.strategy}")
+            if was is not None and dataclasses.replace(was, strategy=q.strategy) != q:
+                restart.append(f"queue {q.name} (settings other than strategy)")
+        restart += [f"queue {n} (removed)" for n in old_queues if n not in {q.name for q in new.queue}]
+        live = {q.name for q in new.queue if q.name in old_queues}
+        old_agents = {a.name: a for a in old.agent}
+        for a in new.agent:
+            was = old_agents.get(a.name)
+            if was is None:
+                acd.add_agent(a.name, a.contact, dict(a.skills) or None)
+                changes.append(f"agent {a.name} added")
+                if a.login:
+                    self.binding.apply(acd.login(a.name, now, ready=a.ready))
+                was_queues, was_skills = {}, dict(a.skills)
+            else:
+                was_queues, was_skills = was.queues, was.skills
+                if a.contact != was.contact:
+                    restart.append(f"agent {a.name} contact")
+            for qname, penalty in a.queues.items():
+                if qname in live and was_queues.get(qname) != penalty:
+                    self.binding.apply(acd.set_member(qname, a.name, penalty, now))
+                    changes.append(f"agent {a.name} in queue {qname} with penalty {penalty}")
+            for qname in was_queues:
+                if qname in live and qname not in a.queues:
+                    self.binding.apply(acd.remove_member(qname, a.name, now))
+                    changes.append(f"agent {a.name} out of queue {qname}")
+            if a.skills != was_skills:
+                self.binding.apply(acd.set_skills(a.name, dict(a.skills), now))
+                changes.append(f"agent {a.name} skills {_pairs(was_skills)} -> {_pairs(a.skills)}")
+        restart += [f"agent {n} (removed)" for n in old_agents if n not in {a.name for a in new.agent}]
+        for name in ("centre", "hours", "language", "service_level", "route", "callers", "announce", "recording",
+                     "callbacks", "campaign", "fax", "voicemail"):
+            if getattr(new, name) != getattr(old, name):
+                restart.append(f"[{name}]")
+        # what was applied is now the running configuration; what needs a restart is still the old one
+        for q in old.queue:
+            q.strategy = next((n.strategy for n in new.queue if n.name == q.name), q.strategy)
+        kept = {a.name: a for a in old.agent}
+        running = [dataclasses.replace(kept.get(a.name, a), queues={k: v for k, v in a.queues.items() if k in live},
+                                       skills=dict(a.skills)) for a in new.agent]
+        old.agent = running + [a for a in old.agent if a.name not in {r.name for r in running}]
+        for line in changes:
+            self.engine.log("reload", change=line.replace(" ", "_"))
+        if restart:
+            self.engine.log("reload_needs_restart", what=";".join(restart).replace(" ", "_"))
+        return changes, restart
 
     def publish(self, state="running"):
         """Write DATA/status.json and the database's live_status row, flush pending queue-log rows; return
@@ -335,3 +411,7 @@ def load_scripts(s):
             raise ConfigError(f"{key}: no IVR script {name!r} in {folder}{default} (have "
                               f"{', '.join(scripts.names())})", path=s.file, line=s.line_of(key))
     return scripts
+
+
+def _pairs(d):
+    return ",".join(f"{k}={v}" for k, v in sorted(d.items())) or "none"

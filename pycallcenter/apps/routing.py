@@ -141,6 +141,7 @@ class Router:
 
     def _script(self, kind, name, args, route, leg):
         scripts = self.centre.engine.scripts
+        s = self.settings
         vip = (leg.caller or "") in self.vip
         before = self.before
         language = route.language if route is not None else None
@@ -149,6 +150,9 @@ class Router:
             call.set("route", f"{kind}:{name}")
             if vip:
                 call.set("vip", "1")
+                call.set("priority", str(s.callers.vip_priority))
+                if s.callers.vip_queue:
+                    call.set("vip_queue", s.callers.vip_queue)
             if language:
                 call.set("lang", language)
             for step in before:

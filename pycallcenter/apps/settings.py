@@ -142,7 +142,8 @@ class QueueSection:
     auto_pause_after: Count = doc("pause an agent after this many unanswered offers in a row (0 never)", 0)
     sticky_window: Seconds = doc("seconds a caller's last agent is preferred (strategy sticky)", 0.0)
     progressive_step: Seconds = doc("seconds between extra agents (strategy ring_progressively)", 5.0)
-    honour_priority: bool = doc("higher priority callers first", False)
+    honour_priority: Optional[bool] = doc("higher priority callers first (default: true when [callers] lists "
+                                          "VIPs)", None)
     hours: Optional[Hours] = doc("joins refused outside these times", None)
     closed_target: Optional[str] = doc("where callers go outside hours", None)
     retry: Seconds = doc("seconds an agent rests after an unanswered offer", 2.0)
@@ -170,7 +171,7 @@ class AgentSection:
     contact: Annotated[str, Match(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+", "'channel/32' or 'pri1/2001'")] = doc(
         "the agent's phone: an FXS port 'channel/N' or a number on a trunk 'TRUNK/NUMBER'")
     queues: dict[str, Annotated[int, Range(0, 99)]] = doc("queue -> penalty (tier, 0 first)", factory=dict)
-    skills: dict[str, Annotated[int, Range(0, 100)]] = doc("skill -> level", factory=dict)
+    skills: dict[str, Annotated[int, Range(1, 10)]] = doc("skill -> level (1..10)", factory=dict)
     login: bool = doc("logged in at start", True)
     ready: bool = doc("ready (not paused) at start", True)
     record: Optional[bool] = doc("record this agent's calls (default: [recording])", None)

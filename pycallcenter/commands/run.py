@@ -68,18 +68,42 @@ def run(args):
             c.close(publish=False)
             raise ConfigError(f"metrics port {addr}:{port}: {exc.strerror or exc}") from None
         print(f"metrics on http://{addr}:{server.server_port}/metrics", flush=True)
-    stop = []
+    stop, reload = [], []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.append(1))
+    signal.signal(signal.SIGHUP, lambda *_: reload.append(1))  # `pycallcenter reload`, or kill -HUP
+    tick = sim.tick if sim else c.tick
+
+    def step():
+        if reload:
+            reload.clear()
+            _reload(c)
+        tick()
+
     if c.cti is not None:
         print(f"CTI and wallboard on http://{settings.centre.cti_addr}:{c.cti.port}/", flush=True)
     print(f"running: {len(c.board.spans)} span(s), data in {c.data}, status in {c.status_path}"
           + (f", {sim.offered} simulated callers" if sim else ""), flush=True)
     try:
-        n = c.loop(args.seconds, fast=args.fast, stop=stop, on_tick=sim.tick if sim else None)
+        n = c.loop(args.seconds, fast=args.fast, stop=stop, on_tick=step)
     finally:
         c.close()
         if server is not None:
             server.shutdown()
     print(f"stopped after {n * c.tick_seconds:.1f} s board time; {c.writer.written} CDR(s) written", flush=True)
     return 0
+
+
+def _reload(centre):
+    """Apply the configuration file's live changes; say what changed and what needs a restart."""
+    try:
+        changes, restart = centre.reload()
+    except ConfigError as exc:
+        print(f"reload refused, nothing changed: {exc}", flush=True)
+        return
+    for line in changes:
+        print(f"reload: {line}", flush=True)
+    if restart:
+        print(f"reload: these need a restart and still run as before: {'; '.join(restart)}", flush=True)
+    if not changes and not restart:
+        print("reload: no changes", flush=True)

@@ -20,7 +20,7 @@ class Backend:
 
     login = logout = ready = not_ready = end_wrapup = answer = hangup = dial = hold = retrieve = _no
     consult = transfer = conference = record_start = record_stop = pickup = dnd = monitor = _no
-    force_logout = force_state = _no
+    force_logout = force_state = set_member = remove_member = set_skills = set_strategy = _no
 
     def snapshot(self):
         """Return {'time', 'queues': [...], 'agents': [...]} (the wallboard and supervisor view)."""
@@ -340,6 +340,31 @@ class AcdBackend(Backend):
         if state == "not_ready":
             return self.not_ready(agent, reason) if not a.paused else {}
         raise P.CtiError(P.BAD_MESSAGE, "state is ready, not_ready or logged_out")
+
+    # --- live queue changes (supervisors) ---------------------------------------------------------------
+    @_acd
+    def set_member(self, queue, agent, penalty=0):
+        """Put an agent in a queue with a penalty (or change it), from now on."""
+        self._apply(self.acd.set_member(queue, agent, penalty, self._now()))
+        return {"queue": queue, "agent": agent, "penalty": penalty}
+
+    @_acd
+    def remove_member(self, queue, agent):
+        """Take an agent out of a queue, from now on."""
+        self._apply(self.acd.remove_member(queue, agent, self._now()))
+        return {"queue": queue, "agent": agent}
+
+    @_acd
+    def set_skills(self, agent, skills):
+        """Replace an agent's skills, from now on."""
+        self._apply(self.acd.set_skills(agent, skills, self._now()))
+        return {"agent": agent, "skills": dict(skills)}
+
+    @_acd
+    def set_strategy(self, queue, strategy):
+        """Change a queue's strategy, from now on."""
+        self._apply(self.acd.set_strategy(queue, strategy, self._now()))
+        return {"queue": queue, "strategy": strategy}
 
     # --- views -----------------------------------------------------------------------------------
     def snapshot(self):

@@ -181,4 +181,19 @@ class CtiHub:
             return b.force_logout(str(msg["agent"]))
         if cmd == "force_state":
             return b.force_state(str(msg["agent"]), str(msg["state"]), str(msg.get("reason", "supervisor")))
+        if cmd == "set_member":
+            penalty = msg.get("penalty", 0)
+            if isinstance(penalty, bool) or not isinstance(penalty, int):
+                raise P.CtiError(P.BAD_MESSAGE, "penalty must be an integer")
+            return b.set_member(str(msg["queue"]), str(msg["agent"]), penalty)
+        if cmd == "remove_member":
+            return b.remove_member(str(msg["queue"]), str(msg["agent"]))
+        if cmd == "set_skills":
+            skills = msg["skills"]
+            if not isinstance(skills, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                       for v in skills.values()):
+                raise P.CtiError(P.BAD_MESSAGE, "skills must be an object of skill -> level (1..10)")
+            return b.set_skills(str(msg["agent"]), skills)
+        if cmd == "set_strategy":
+            return b.set_strategy(str(msg["queue"]), str(msg["strategy"]))
         return getattr(b, cmd)(name)

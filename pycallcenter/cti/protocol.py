@@ -52,6 +52,10 @@ COMMANDS = {
     "monitor": ((SUPERVISOR,), ("agent", "mode")),
     "force_logout": ((SUPERVISOR,), ("agent",)),
     "force_state": ((SUPERVISOR,), ("agent", "state")),
+    "set_member": ((SUPERVISOR,), ("queue", "agent")),
+    "remove_member": ((SUPERVISOR,), ("queue", "agent")),
+    "set_skills": ((SUPERVISOR,), ("agent", "skills")),
+    "set_strategy": ((SUPERVISOR,), ("queue", "strategy")),
 }
 
 

@@ -5,6 +5,7 @@ board's tick when the op completes, so scripts are deterministic and need no thr
 When the caller hangs up during a verb, the verb raises :class:`CallHangup` (the engine ends the
 script quietly if it does not catch it).
 """
+import os
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
+from pycallcenter.ivr import say
 
 __all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult", "RecordResult", "dial", "wait"]
 
@@ -293,6 +295,24 @@ def wait(engine, seconds):
     return _Wait(None, _s(seconds))
 
 
+def localise(engine, prompt, lang):
+    """Return the name of a prompt in a language: LANG/NAME when the prompt folders have it, else NAME
+    (files, arrays and names that already carry a folder are left as they are)."""
+    find = getattr(engine.prompts, "path", None)  # a library that cannot say where its files are has one language
+    if not isinstance(prompt, str) or "/" in prompt or os.sep in prompt or find is None or not lang:
+        return prompt
+    try:
+        find(f"{lang}/{prompt}")
+    except FileNotFoundError:
+        return prompt
+    return f"{lang}/{prompt}"
+
+
+def say_lang(lang):
+    """Return the say() language for a call language (English where say() has no words for it)."""
+    return lang if lang in say.LANGS else "en"
+
+
 class IvrCall:
     """What a script sees of its call: the caller's leg and the verbs."""
 
@@ -331,6 +351,14 @@ class IvrCall:
         """Return the board time in seconds."""
         return self.engine.now / SAMPLE_RATE
 
+    @property
+    def lang(self):
+        """Return the call's language: chosen by the caller or its route (call variable 'lang'), else the
+        centre's default."""
+        call = self.leg.call
+        chosen = call.vars.get("lang") if call is not None else None
+        return chosen or getattr(getattr(self.engine, "centre", None), "lang", None) or "en"
+
     def set(self, name, value):
         """Set a call variable."""
         self.leg.call.vars[name] = value
@@ -354,6 +382,7 @@ class IvrCall:
         """Play prompts (names, files, int16 arrays, or a list); return the barge-in digit or None."""
         if not isinstance(prompts, (list, tuple)):
             prompts = [prompts]
+        prompts = [localise(self.engine, p, self.lang) for p in prompts]
         samples = [self.engine.prompts.get(p) if self.engine.prompts is not None and not isinstance(p, np.ndarray)
                    else np.asarray(p, np.int16) for p in prompts]
         names = [str(p).replace(" ", "_") if not isinstance(p, np.ndarray) else f"audio:{len(s) / SAMPLE_RATE:.2f}s"
@@ -429,35 +458,25 @@ class IvrCall:
         """Stop a recording started with start_recording(); return its stats."""
         return self.engine.stop_recording(recorder, trim=trim)
 
-    def say_digits(self, text, lang="en"):
-        """Read a digit string (await it)."""
-        from pycallcenter.ivr import say
+    def say_digits(self, text, lang=None):
+        """Read a digit string in the call's language unless lang is given (await it)."""
+        return self.play(say.digits(text, say_lang(lang or self.lang)))
 
-        return self.play(say.digits(text, lang))
+    def say_number(self, n, lang=None):
+        """Read a whole number in the call's language unless lang is given (await it)."""
+        return self.play(say.number(n, say_lang(lang or self.lang)))
 
-    def say_number(self, n, lang="en"):
-        """Read a whole number (await it)."""
-        from pycallcenter.ivr import say
+    def say_money(self, amount, lang=None):
+        """Read an amount of money in the call's language unless lang is given (await it)."""
+        return self.play(say.money(amount, say_lang(lang or self.lang)))
 
-        return self.play(say.number(n, lang))
+    def say_date(self, d, lang=None):
+        """Read a date with its weekday in the call's language unless lang is given (await it)."""
+        return self.play(say.date(d, say_lang(lang or self.lang)))
 
-    def say_money(self, amount, lang="en"):
-        """Read an amount of money (await it)."""
-        from pycallcenter.ivr import say
-
-        return self.play(say.money(amount, lang))
-
-    def say_date(self, d, lang="en"):
-        """Read a date with its weekday (await it)."""
-        from pycallcenter.ivr import say
-
-        return self.play(say.date(d, lang))
-
-    def say_time(self, t, lang="en"):
-        """Read a clock time (await it)."""
-        from pycallcenter.ivr import say
-
-        return self.play(say.time(t, lang))
+    def say_time(self, t, lang=None):
+        """Read a clock time in the call's language unless lang is given (await it)."""
+        return self.play(say.time(t, say_lang(lang or self.lang)))
 
     def receive_fax(self, path, **options):
         """Receive a fax into path (TIFF); return a FaxResult (see pycallcenter.fax.ivr.receive_fax)."""
