@@ -43,7 +43,7 @@ def run_model(mode, agents=10, hours=4.0, seed=1, p_human=0.3, p_machine=0.15, p
     events = []  # (time, seq, kind, data): 'human', 'other', 'free'
     seq = 0
     free = agents
-    in_flight = 0
+    out = {}  # attempt number -> when it was dialled (lines out)
     waiting = []  # humans waiting for an agent: answer times (FIFO)
     result = ModelResult(end, agents, 0, 0, 0, 0, 0.0)
 
@@ -68,13 +68,11 @@ def run_model(mode, agents=10, hours=4.0, seed=1, p_human=0.3, p_machine=0.15, p
             if kind == "free":
                 free += 1
             elif kind == "human":
-                in_flight -= 1
                 result.humans += 1
-                pacer.ended(True, connect_seconds=data)
+                pacer.ended(True, seconds=when - out.pop(data))
                 waiting.append(when)
             else:
-                in_flight -= 1
-                pacer.ended(False, machine=kind == "machine")
+                pacer.ended(False, seconds=when - out.pop(data), machine=kind == "machine")
             while waiting and free > 0:  # agents take waiting people first
                 waiting.pop(0)
                 connect(when)
@@ -83,20 +81,20 @@ def run_model(mode, agents=10, hours=4.0, seed=1, p_human=0.3, p_machine=0.15, p
             result.abandoned += 1
             pacer.abandon()
         busy = agents - free
-        n = pacer.lines(free - len(waiting), busy, in_flight)
+        n = pacer.lines(free, busy, [None] * len(waiting) + [t - started for started in out.values()])
         for _ in range(n):
             result.attempts += 1
-            in_flight += 1
+            out[result.attempts] = t
             u = rng.random()
             r = rng.uniform(*ring)
             if u < p_human:
-                push(t + r + amd, "human", r + amd)
+                push(t + r + amd, "human", result.attempts)
             elif u < p_human + p_machine:
-                push(t + r + amd, "machine")
+                push(t + r + amd, "machine", result.attempts)
             elif u < p_human + p_machine + p_busy:
-                push(t + 1.0, "other")
+                push(t + 1.0, "other", result.attempts)
             else:
-                push(t + ring_timeout, "other")
+                push(t + ring_timeout, "other", result.attempts)
         t += step
     return result
 

@@ -27,21 +27,34 @@ def test_max_ratio_caps_the_lines_per_agent():
     p = Pacer("predictive", max_ratio=1.5, abandon_cap=0.5, warmup=1)
     for _ in range(10):
         p.ended(human=False)
-    p.ended(human=True, connect_seconds=10)  # a 1-in-11 answer rate would ask for ~10 lines per agent
+    p.ended(human=True, seconds=10)  # a 1-in-11 answer rate would ask for ~10 lines per agent
     assert p.lines(free_agents=4, busy_agents=0, in_flight=0) == 6
     assert p.lines(free_agents=4, busy_agents=0, in_flight=5) == 1
 
 
-def test_progressive_until_warm_and_again_when_over_the_cap():
-    p = Pacer("predictive", max_ratio=3.0, abandon_cap=0.03, warmup=5)
+def test_progressive_until_warm_and_whenever_one_more_abandon_would_pass_the_cap():
+    p = Pacer("predictive", max_ratio=5.0, abandon_cap=0.2, warmup=5)
     assert p.lines(2, 0, 0) == 2 and p.last_mode == "progressive"
     for i in range(10):
-        p.ended(human=i % 5 == 0, connect_seconds=8)  # one in five answered by a person
-    assert p.lines(2, 0, 0) == 3 and p.last_mode == "predictive"  # a fourth line would abandon 3.6%
+        p.ended(human=i % 5 == 0, seconds=8 if i % 5 == 0 else 20)  # one in five is a person, after 8 s
+    assert p.lines(2, 0, 0) == 2 and p.last_mode == "progressive"  # 1 abandon in 3 people would pass 20%
+    for i in range(10):
+        p.ended(human=i % 5 == 0, seconds=8 if i % 5 == 0 else 20)
+    assert p.lines(2, 0, 0) == 6 and p.last_mode == "predictive"  # a seventh line would abandon over 10%
     p.abandon()
-    assert p.abandon_rate == 0.5
+    assert p.abandon_rate == 0.25
     assert p.lines(2, 0, 0) == 2 and p.last_mode == "progressive"
     assert p.lines(2, 0, 1) == 1  # lines already out count
+
+
+def test_a_line_that_has_rung_longer_than_people_take_to_answer_counts_for_little():
+    p = Pacer("predictive", max_ratio=5.0, abandon_cap=0.2, warmup=5)
+    for i in range(20):
+        p.ended(human=i % 5 == 0, seconds=8 if i % 5 == 0 else 20)
+    assert p.chance(5.0, 0.2) == pytest.approx(0.2) and p.chance(12.0, 0.2) == 0.0 and p.chance(None, 0.2) == 1.0
+    assert p.lines(2, 0, [0.0, 0.0]) == 4  # two fresh lines: four more
+    assert p.lines(2, 0, [12.0, 12.0]) == 6  # two lines nobody will answer: as if none were out
+    assert p.lines(2, 0, [None]) == 3  # a person already waits for one of the two agents
 
 
 def test_expected_abandon_share_matches_the_binomial_by_hand():

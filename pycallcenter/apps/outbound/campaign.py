@@ -112,8 +112,8 @@ class Campaign:
         self.state = "running"
         free, busy = agent_load(self.acd, self.s.queue)
         recent = self.acd.queues[self.s.queue].recent_handle
-        lines = self.pacer.lines(free, busy, self.dialler.dialling,
-                                 handle_time=sum(recent) / len(recent) if recent else None)
+        out = [None if a.human is not None else now - a.started for a in self.attempts.values() if a.outcome is None]
+        lines = self.pacer.lines(free, busy, out, handle_time=sum(recent) / len(recent) if recent else None)
         for _ in range(lines):  # one at a time: each dial takes a line, and a full trunk takes no number
             if not line_free(self.engine, self.trunk):
                 self.state = "no_line"
@@ -161,7 +161,7 @@ class Campaign:
         a.outcome = outcome
         a.leg.call.vars["outcome"] = f"campaign_{outcome}"
         if a.human is None:
-            self.pacer.ended(False, machine=outcome == "machine")
+            self.pacer.ended(False, seconds=now - a.started, machine=outcome == "machine")
         if outcome == "abandoned":
             self.pacer.abandon()
         machine = outcome == "machine"
@@ -186,7 +186,7 @@ class Campaign:
                     await ivr.hangup()
                     return
             a.human = ivr.now
-            self.pacer.ended(True, connect_seconds=a.human - a.started)
+            self.pacer.ended(True, seconds=a.human - a.started)
             available = self.acd.queues[queue].available
             while not available:
                 if ivr.now - a.human >= ABANDON_SECONDS:

@@ -2,20 +2,25 @@
 
 Progressive: one line per free agent, counting the lines already out.
 
-Predictive: the pacer measures the share of attempts a person answers (``p``), how long an attempt
-takes from dialling to the person's answer (``T``, ring time plus answering-machine detection) and
-the agents' handle time (``H``, talk plus wrap-up). The agents it can count on are the free ones plus
-each busy agent with the chance of finishing within ``T`` (``1 - exp(-T / H)``, handle times taken as
-exponential). It then dials the largest number of lines whose expected abandoned share stays under
-the target::
+Predictive: the pacer measures the share of attempts a person answers (``p``), how long attempts take
+(from dialling to a person's answer, and to any other end: busy, no answer, a machine), and the
+agents' handle time (``H``, talk plus wrap-up). The agents it can count on are the free ones plus each
+busy agent with the chance of finishing within the usual time to a person's answer ``T``
+(``1 - exp(-T / H)``, handle times taken as exponential). Each line already out has its own chance of
+still turning into a person, given how long it has been out (a line that has rung for 20 s rarely
+does): ``p S(age) / (p S(age) + (1 - p) R(age))``, with ``S`` and ``R`` the measured shares of
+person-answered and other attempts that last longer than that age. A person waiting for an agent
+counts with chance 1. The pacer then dials the largest number of new lines (chance ``p`` each) for
+which the expected share of people who would find no agent stays under the target::
 
-    X ~ Binomial(lines out, p)           people who will answer
+    X = number of people the lines out will bring (a sum of independent chances)
     E[max(0, X - agents)] / E[X]  <=  target
 
 and never more than ``max_ratio`` lines per agent it counts on. The target is half the abandon cap,
-so the campaign keeps a margin for bad luck; when the campaign's abandon rate so far (abandoned /
-answered by a person) is over the cap, or too few attempts have been measured yet, it paces
-progressively until the rate is back under the cap.
+so the campaign keeps a margin for bad luck. It paces progressively while it has measured too few
+attempts, and whenever one more abandoned call would take the campaign's abandon rate so far
+(abandoned / answered by a person) over the cap; so the rate stays under the cap, with a warm-up of
+about 1 / cap people answered before the first extra line.
 
 An abandoned call is a call answered by a person who found no free agent within 2 seconds of the
 end of the answer (the answering-machine verdict, or the answer itself without detection): the
@@ -28,21 +33,31 @@ from collections import deque
 ABANDON_SECONDS = 2.0
 
 
-def expected_abandon_share(lines, p, agents):
-    """Return E[max(0, X - agents)] / E[X] for X ~ Binomial(lines, p): the share of answered calls
-    that would find no agent."""
-    if lines <= 0 or p <= 0:
+def chances_distribution(chances):
+    """Return [P(X = k)] for X the number of successes of independent events with these chances."""
+    dist = [1.0]
+    for c in chances:
+        nxt = [0.0] * (len(dist) + 1)
+        for k, pk in enumerate(dist):
+            nxt[k] += pk * (1.0 - c)
+            nxt[k + 1] += pk * c
+        dist = nxt
+    return dist
+
+
+def abandon_share(chances, agents):
+    """Return E[max(0, X - agents)] / E[X]: the share of answered calls that would find no agent, for X
+    the people that lines with these chances bring."""
+    mean = sum(chances)
+    if mean <= 0:
         return 0.0
-    mean = lines * p
-    over = 0.0
-    prob = (1.0 - p) ** lines  # P(X = 0), then P(X = k) by the ratio of successive terms
-    q = 1.0 - p
-    for k in range(0, lines + 1):
-        if k > agents:
-            over += (k - agents) * prob
-        if k < lines:
-            prob = prob * (lines - k) / (k + 1) * p / q if q > 0 else (1.0 if k + 1 == lines else 0.0)
-    return over / mean
+    dist = chances_distribution(chances)
+    return sum((k - agents) * pk for k, pk in enumerate(dist) if k > agents) / mean
+
+
+def expected_abandon_share(lines, p, agents):
+    """Return abandon_share of `lines` new lines, each answered by a person with chance p."""
+    return abandon_share([p] * lines, agents)
 
 
 class Pacer:
@@ -58,6 +73,7 @@ class Pacer:
         self.warmup, self.margin = warmup, margin
         self.results = deque(maxlen=window)  # 1 when a person answered, else 0
         self.connect_times = deque(maxlen=window)  # seconds from dialling to a person's answer
+        self.other_times = deque(maxlen=window)  # seconds from dialling to any other end
         self.handle_times = deque(maxlen=window)
         self.prior_connect, self.prior_handle = prior_connect, prior_handle
         self.attempts = 0  # finished attempts
@@ -67,17 +83,17 @@ class Pacer:
         self.last_mode = mode  # what the last decision used: predictive or progressive
 
     # --- measurements ------------------------------------------------------------------------------
-    def ended(self, human, connect_seconds=None, machine=False):
-        """An attempt finished: human answered (connect_seconds after dialling) or not (a machine,
-        busy, no answer...)."""
+    def ended(self, human, seconds=None, machine=False):
+        """An attempt finished `seconds` after dialling: a person answered (human) or not (a machine, busy,
+        no answer...)."""
         self.attempts += 1
         self.results.append(1 if human else 0)
         if human:
             self.humans += 1
-            if connect_seconds is not None:
-                self.connect_times.append(connect_seconds)
         if machine:
             self.machines += 1
+        if seconds is not None:
+            (self.connect_times if human else self.other_times).append(seconds)
 
     def abandon(self):
         """A person answered and found no agent within ABANDON_SECONDS."""
@@ -109,27 +125,36 @@ class Pacer:
         return sum(self.handle_times) / len(self.handle_times) if self.handle_times else self.prior_handle
 
     # --- the decision ------------------------------------------------------------------------------
+    def chance(self, age, p):
+        """Return the chance that a line out for `age` seconds still brings a person (None: one is there)."""
+        if age is None:
+            return 1.0
+        people = p * _survival(self.connect_times, age)
+        others = (1.0 - p) * _survival(self.other_times, age)
+        return people / (people + others) if people + others > 0 else 0.0
+
     def lines(self, free_agents, busy_agents, in_flight, handle_time=None):
-        """Return how many new numbers to dial now, given the free and busy agents and the attempts
-        already out."""
-        progressive = max(0, free_agents - in_flight)
+        """Return how many new numbers to dial now, given the free and busy agents and the lines already
+        out: a count, or a list of their ages in seconds (None for a person waiting for an agent)."""
+        ages = [0.0] * in_flight if isinstance(in_flight, int) else list(in_flight)
+        progressive = max(0, free_agents - len(ages))
         p = self.answer_rate
         if (self.mode == "progressive" or len(self.results) < self.warmup or not p
-                or self.abandon_rate > self.abandon_cap):
+                or (self.abandoned + 1) / (self.humans + 1) > self.abandon_cap):
             self.last_mode = "progressive"
             return progressive
         self.last_mode = "predictive"
         soon = self.connect_time()
-        freeing = busy_agents * (1.0 - math.exp(-soon / self.handle_time(handle_time)))
-        agents = free_agents + freeing
+        agents = free_agents + busy_agents * (1.0 - math.exp(-soon / self.handle_time(handle_time)))
         if agents < 1.0 and free_agents == 0:
             return 0
         cap = int(math.floor(self.max_ratio * max(agents, free_agents) + 1e-9))
         target = self.abandon_cap * self.margin
-        total = max(in_flight, free_agents)
-        while total + 1 <= cap and expected_abandon_share(total + 1, p, agents) <= target:
-            total += 1
-        return max(progressive, total - in_flight)
+        chances = [self.chance(age, p) for age in ages]
+        new = progressive
+        while len(ages) + new + 1 <= cap and abandon_share(chances + [p] * (new + 1), agents) <= target:
+            new += 1
+        return new
 
     def status(self):
         """Return the pacing figures as a dict (for status snapshots)."""
@@ -137,3 +162,10 @@ class Pacer:
         return {"mode": self.mode, "pacing_now": self.last_mode, "attempts": self.attempts, "humans": self.humans,
                 "machines": self.machines, "abandoned": self.abandoned, "abandon_rate": round(self.abandon_rate, 4),
                 "answer_rate": None if p is None else round(p, 3), "connect_time": round(self.connect_time(), 1)}
+
+
+def _survival(times, age):
+    """Return the share of measured durations longer than age (1 before any is measured)."""
+    if not times:
+        return 1.0
+    return sum(1 for t in times if t > age) / len(times)
