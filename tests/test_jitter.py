@@ -3,11 +3,13 @@ import heapq
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pycallcenter.dsp import g711
 from pycallcenter.dsp.plc import PacketLossConcealer
 from pycallcenter.errors import LocalProtocolError
-from pycallcenter.media.jitter import DUPLICATE, LATE, OVERFLOW, QUEUED, JitterBuffer
+from pycallcenter.media.jitter import DUPLICATE, LATE, OVERFLOW, QUEUED, STALE, JitterBuffer
 from pycallcenter.media.playout import pop_block
 
 PTIME = 0.02
@@ -267,3 +269,26 @@ def test_glue_feeds_the_concealer_frames_and_a_lost_mask():
     assert np.flatnonzero(lost_rows[:, 1]).tolist() == [0, 13]
     assert np.flatnonzero(lost_rows[:, 2]).tolist() == [0, 21]
     assert jbs[1].stats.lost == 1 and jbs[1].stats.concealed == 1
+
+
+@given(st.lists(st.tuples(st.integers(-40, 60), st.integers(-3, 3), st.booleans(), st.floats(0, 0.2),
+                          st.integers(0, 2)), min_size=1, max_size=300),
+       st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF))
+def test_any_packet_sequence_keeps_the_counters_consistent(packets, seq0, ts0):
+    # Arbitrary far-end behaviour: sequence jumps back and forth, timestamps off by whole frames, markers
+    # anywhere, random delays, 0-2 pops between packets. Nothing raises and the counters add up.
+    jb = JitterBuffer(max_packets=16)
+    now, seq, ts = 0.0, seq0, ts0
+    for dseq, dframes, marker, delay, pops in packets:
+        seq = (seq + dseq) & 0xFFFF
+        ts = (ts + 160 * (dseq + dframes)) & 0xFFFFFFFF
+        now += 0.02
+        assert jb.push(seq, ts, seq.to_bytes(2, "big"), now + delay, marker=marker) in (QUEUED, LATE, DUPLICATE,
+                                                                                      OVERFLOW, STALE)
+        for k in range(pops):
+            jb.pop(now + 0.01 * k)
+        s = jb.stats
+        assert s.discarded == s.late + s.duplicates + s.overflow + s.stale
+        assert s.played <= s.received and jb.buffered <= 16
+        assert s.lost >= 0
+        assert jb.min_delay <= s.target <= jb.max_delay
