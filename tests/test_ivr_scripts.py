@@ -248,7 +248,7 @@ def test_the_scripting_guide_examples_load_and_run(tmp_path):
 
     names = _doc_examples(tmp_path)
     examples = ScriptSet(tmp_path)
-    assert sorted(names) == ["example_fallback", "example_hello", "example_pin"] == examples.names()
+    assert sorted(names) == ["example_fallback", "example_hello", "example_pin", "example_say"] == examples.names()
     assert examples.errors == {}
     eng, ends, centre, prompts = centre_engine(tmp_path / "data", examples.get("example_pin"))
     ended = _ended_vars(eng)
