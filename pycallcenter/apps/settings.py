@@ -259,7 +259,8 @@ class CampaignSection:
     mode: Annotated[str, OneOf(("progressive", "predictive"))] = doc("pacing", "progressive")
     abandon_cap: Annotated[float, Range(0, 0.5)] = doc("predictive: keep abandoned answered calls under this share",
                                                        0.03)
-    max_ratio: Annotated[float, Range(1, 5)] = doc("predictive: at most this many lines per free agent", 2.5)
+    max_ratio: Annotated[float, Range(1, 5)] = doc("predictive: at most this many lines per agent (free, or about "
+                                                   "to be)", 2.5)
     dnc: Optional[str] = doc("do-not-call list file (one number per line)", None)
     amd: bool = doc("answering machine detection: machines are not passed to agents", True)
     hours: Hours = doc("calling hours", "09:00-20:00")

@@ -46,6 +46,7 @@ class CallbackDialler:
         self.injected = {}  # ACD call id -> (callback id, queue): waiting for an agent
         self.dialling = {}  # agent leg id -> (callback id, agent leg): the customer is being called
         self.outcomes = Counter()
+        self.name = "callbacks"  # its key among the centre's features in status snapshots
         self.state = "waiting"
         self._next_look = 0.0
 
