@@ -94,9 +94,18 @@ def _cffi_extensions():
     return exts
 
 
-# Three source folders install as one package tree: pycallcenter/, drivers/ as
-# pycallcenter.drivers and _native/ as pycallcenter._native.
-ROOTS = {"pycallcenter": "pycallcenter", "pycallcenter.drivers": "drivers", "pycallcenter._native": "_native"}
+# Five source folders install as one package tree: pycallcenter/, drivers/ as pycallcenter.drivers,
+# _native/ as pycallcenter._native, and the two that must ship for the product to run outside the tree:
+# the bundled IVR scripts (ivr_scripts/ as pycallcenter.ivr_scripts) and the board acceptance suite
+# (hwtests/ as pycallcenter.hwtests, with its emulated bench). At the top of the tree they stay where
+# users look for them, and `python -m hwtests` keeps working from the repository root.
+ROOTS = {
+    "pycallcenter": "pycallcenter",
+    "pycallcenter.drivers": "drivers",
+    "pycallcenter._native": "_native",
+    "pycallcenter.ivr_scripts": "ivr_scripts",
+    "pycallcenter.hwtests": "hwtests",
+}
 
 
 def _packages():
@@ -109,8 +118,50 @@ def _packages():
     return pkgs
 
 
+def _build_py():
+    from setuptools.command.build_py import build_py
+
+    class BuildPy(build_py):
+        """Also record, in a wheel's build, which source each compiled module was compiled from.
+
+        An installer gives every file its own install time, so in an installed wheel a .py is often a few
+        microseconds "newer" than the compiled module beside it; the import rule in pycallcenter/_compiled.py
+        compares these digests there instead of file times.
+        """
+
+        def run(self):
+            super().run()
+            if getattr(self, "editable_mode", False) or self.dry_run:
+                return  # an editable install runs the tree itself: file times are the edits' times
+            import hashlib
+            import json
+
+            digests = {}
+            for name in _compiled_modules():
+                with open(os.path.join(HERE, name.replace(".", "/") + ".py"), "rb") as fh:
+                    digests[name] = hashlib.sha256(fh.read()).hexdigest()
+            target = os.path.join(self.build_lib, "pycallcenter", "_compiled_sources.json")
+            with open(target, "w") as fh:
+                json.dump(digests, fh, indent=1, sort_keys=True)
+            self._prune(target)
+
+        def _prune(self, *extra):
+            # build/ is kept between builds so that wheels reuse the compiled extensions, but a file
+            # deleted from the tree would otherwise stay in build/lib and ship in every later wheel.
+            keep = {os.path.abspath(p) for p in self.get_outputs(include_bytecode=False) + list(extra)}
+            keep |= {os.path.abspath(p) for p in self.get_finalized_command("build_ext").get_outputs()}
+            for folder, _, files in os.walk(os.path.join(self.build_lib, "pycallcenter")):
+                for name in files:
+                    path = os.path.abspath(os.path.join(folder, name))
+                    if path not in keep:
+                        os.remove(path)
+
+    return BuildPy
+
+
 setup(
     packages=_packages(),
     package_dir=ROOTS,
     ext_modules=_native_extensions() + _cffi_extensions(),
+    cmdclass={"build_py": _build_py()},
 )

@@ -4,22 +4,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 
+from pycallcenter.bundled import hwtests_config
 from pycallcenter.errors import ConfigError, HardwareError
 
 from . import checks
 from .report import render
 from .rig import CableControl, Rig
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emulator.toml")
+DEFAULT_CONFIG = str(hwtests_config())
 SETTLE_SECONDS = 2.0  # spans align and alarms clear before the first check
 
 
 def parse_args(argv):
     """Return the parsed command line."""
-    p = argparse.ArgumentParser(prog="python -m hwtests", description=__doc__)
+    return add_arguments(argparse.ArgumentParser(prog="python -m hwtests", description=__doc__)).parse_args(argv)
+
+
+def add_arguments(p):
+    """Add the suite's options to parser p (also `pycallcenter hwtests`); return p."""
     p.add_argument("--board", choices=("emulator", "dahdi"), default="emulator",
                    help="emulator (default) or a DAHDI card through /dev/dahdi")
     p.add_argument("--config", default=DEFAULT_CONFIG, help="board config TOML (default: the bundled emulator bench)")
@@ -32,7 +36,7 @@ def parse_args(argv):
     p.add_argument("--only", metavar="CHECKS", type=lambda v: _check_names(v, names), default=None,
                    help=f"comma-separated checks to run (default all): {','.join(names)}; span always runs")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
-    return p.parse_args(argv)
+    return p
 
 
 def _check_names(value, names):
@@ -99,7 +103,11 @@ def _stderr(text):
 
 def main(argv=None):
     """Run the suite; return 0 when nothing failed, 1 on a failure, 2 when the board cannot be opened."""
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return run(parse_args(sys.argv[1:] if argv is None else argv))
+
+
+def run(args):
+    """Run the suite with parsed options; return the exit status as main() does."""
     try:
         rig, title = open_rig(args)
     except (HardwareError, ConfigError, OSError) as exc:

@@ -8,14 +8,18 @@ a fifth to a half of the time per call or signal unit (see docs/performance.md).
 Two rules keep the compiled copy from ever running stale or hiding a bug in the source:
 
 * when the ``.py`` is newer than its compiled module (an edit not yet rebuilt), the source is imported;
+  in an installed wheel, whose file times are the installer's, when the ``.py`` differs from the one the
+  wheel's build compiled (``_compiled_sources.json``, written by setup.py);
 * with ``PYCC_PURE=1`` in the environment, every module here is imported from source (the test suite
   runs the PRI and SS7 tests this way too, so the source stays correct on its own).
 
 ``install()`` puts the finder that applies these rules at the front of ``sys.meta_path``; the package's
 ``__init__`` calls it.
 """
+import hashlib
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 
@@ -60,12 +64,22 @@ class SourceWhenStaleFinder:
         source = os.path.join(os.path.dirname(spec.origin), fullname.rpartition(".")[2] + ".py")
         if not os.path.exists(source):
             return None
-        if pure_requested() or os.path.getmtime(source) > os.path.getmtime(spec.origin):
+        if pure_requested() or _stale(fullname, source, spec.origin):
             return importlib.util.spec_from_file_location(fullname, source)
         return None
 
     def invalidate_caches(self):
         return None
+
+
+def _stale(fullname, source, compiled):
+    built_from = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_compiled_sources.json")
+    if os.path.exists(built_from):  # an installed wheel
+        with open(built_from) as fh:
+            digest = json.load(fh).get(fullname)
+        with open(source, "rb") as fh:
+            return digest != hashlib.sha256(fh.read()).hexdigest()
+    return os.path.getmtime(source) > os.path.getmtime(compiled)
 
 
 def install():

@@ -201,3 +201,25 @@ def test_only_some_checks_and_json_output(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["--only", "tone,bogus"])
     assert "unknown check 'bogus'" in capsys.readouterr().err
+
+
+def test_pycallcenter_hwtests_runs_the_same_suite_with_the_same_options(capsys, tmp_path):
+    from pycallcenter import bundled
+    from pycallcenter.cli import main
+
+    assert cli.DEFAULT_CONFIG == str(bundled.hwtests_config())
+    assert main(["hwtests", "--only", "dchan", "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert f"hwtests on the emulator ({bundled.hwtests_config()})" in out
+    cols, rows = _table(out)
+    assert "alarm" not in cols and rows[16]["dchan"] == "PASS"  # --only reached the suite
+    assert (tmp_path / "r.json").exists()
+    assert main(["hwtests", "--config", "/nonexistent/board.toml"]) == 2
+    assert "cannot open the board" in capsys.readouterr().err
+
+
+def test_the_suite_is_one_module_installed_twice_under_two_names():
+    # The tree's hwtests/ is the installed pycallcenter.hwtests (setup.py ROOTS): no second copy to drift.
+    import pycallcenter.hwtests.cli as installed
+
+    assert os.path.samefile(installed.__file__, cli.__file__)

@@ -2,6 +2,7 @@
 import json
 import sys
 
+from pycallcenter import bundled
 from pycallcenter.apps import demo
 
 
@@ -15,7 +16,8 @@ def register(subparsers):
                    help="samples per board tick (default 640 = 80 ms; 160 = 20 ms as a real-time board gives the "
                         "same figures at half the speed)")
     p.add_argument("--data", default="data", help="folder for the report, CDRs, recordings, prompts (default data/)")
-    p.add_argument("--scripts", default="ivr_scripts", help="IVR scripts folder (default ivr_scripts/)")
+    p.add_argument("--scripts", default=str(bundled.scripts_dir()),
+                   help="IVR scripts folder (default: the bundled scripts, installed with the package)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
