@@ -88,7 +88,8 @@ class Transcript:
         if self._digits is not None:
             leg, t, keys = self._digits
             self._digits = None
-            self.line(t, f"the centre hears {keys}" + ("" if self.legs.get(leg) == "caller" else f" from {self._who(leg)}"))
+            who = "" if self.legs.get(leg) == "caller" else f" from {self._who(leg)}"
+            self.line(t, f"the centre hears {keys}{who}")
 
     def _who(self, leg):
         return self.legs.get(leg, leg)

@@ -23,6 +23,8 @@ import tempfile
 import traceback
 from typing import NamedTuple
 
+import numpy as np
+
 from pycallcenter.apps.ivr_transcript import Transcript, cdr_text
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.errors import ConfigError, PyCallCenterError
@@ -237,8 +239,8 @@ class TryCall:
             self.transcript.line(c.engine.now / SAMPLE_RATE, cdr_text(cdr))
         left = [s.value for s in self.steps[self.index:] if s.kind == "keys"]
         if left:
-            self.transcript.line(c.engine.now / SAMPLE_RATE, f"not pressed (the call never waited for them): "
-                                                   f"{', '.join(left)}")
+            self.transcript.line(c.engine.now / SAMPLE_RATE,
+                                 f"not pressed (the call never waited for them): {', '.join(left)}")
         return TryResult(self.transcript.lines, cdr, self._error())
 
     def _cdr(self):
@@ -312,14 +314,13 @@ class TryCall:
 
     def _speech(self, seconds):
         """Return seconds of speech for the caller to say: the main menu prompt's voice, repeated."""
-        import numpy as np
-
         voice = self.centre.engine.prompts.get(SPEECH)
         return np.resize(voice, int(seconds * SAMPLE_RATE))
 
     def _prompted(self):
         """Return True when the step may go: no keys before it, or a prompt started since they were sent."""
-        return not self.need_prompt or (self.transcript.last_play is not None and self.transcript.last_play > self.sent_at)
+        played = self.transcript.last_play
+        return not self.need_prompt or (played is not None and played > self.sent_at)
 
     def _waiting(self, kind):
         """Return True while the caller's script waits for this kind of step: keys (a collect, a recording
@@ -334,6 +335,7 @@ class TryCall:
                                                                (isinstance(op, _Play) and op.barge_in))):
                 return True
         return False
+
 
 def settings_for(config=None, at=None):
     """Return (board text, Settings, description) of a try: the user's centre file or the built-in centre,
