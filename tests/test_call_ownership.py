@@ -196,3 +196,42 @@ def test_the_suite_fails_a_test_that_leaves_a_call_up(tmp_path):
     assert "ERROR at teardown of test_leaves_a_call_up" in out and "test_ends_its_call" not in out.split("ERRORS")[1]
     assert "leg L1 (fxs, channel 1, call C1) is still answered" in out
     assert "task C1:script is still waiting on _Wait" in out
+
+
+def test_leaks_see_the_boards_own_state_a_seized_trunk_and_a_ringing_phone():
+    eng, ends = analog_engine()
+    eng.run(seconds=0.5)
+    eng.board.channel(3).hook("off")  # our FXO port seized with no call on it
+    eng.board.channel(1).ring(True)  # and a phone rung for nobody
+    eng.run(seconds=0.5)
+    assert eng.leaks() == ["channel 1 is ringing with no call on it", "channel 3 is off hook with no call on it"]
+    eng.board.channel(3).hook("on")
+    eng.board.channel(1).ring(False)
+    assert eng.leaks() == []
+
+
+def test_leaks_see_acd_agents_ringing_and_calls_in_queue():
+    from pycallcenter.acd.config import build_on_engine
+
+    eng, net = pri_engine()
+    cfg = {"queue": [{"name": "sales", "ring_timeout": 30}],
+           "agent": [{"name": "ann", "contact": "pri1/2025550300", "queues": {"sales": 0}}]}
+    binding = build_on_engine(eng, cfg)
+
+    async def script(call):
+        from pycallcenter.acd.engine_binding import queue_call
+
+        await call.answer()
+        await queue_call(call, "sales")
+
+    leg = _pri_call(eng, net, script, channel=3)
+    eng.run(seconds=1.0)  # the agent's outside line is being set up: ann is reserved for the caller
+    agent_leg = binding.agent_leg["ann"]
+    assert agent_leg.keeper is binding and agent_leg.call is leg.call
+    found = eng.leaks()
+    assert "ACD agent ann is still ringing (call C1)" in found and "ACD call C1 is still offered in queue sales" in found
+    for call in list(net.iface.calls.values()):  # the caller gives up: the ACD cancels the agent's line
+        if call.channel == 3:
+            net.events += net.iface.hangup(call, eng.now / SAMPLE_RATE)
+    eng.run(seconds=2.0)
+    assert not eng.legs and eng.leaks() == [] and binding.acd.agents["ann"].state == "ready"
