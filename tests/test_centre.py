@@ -38,7 +38,8 @@ def centre_text(data, extra="", agents=3, start=START, centre=""):
     """A centre on the demo's board: E1 PRI to the emulated PSTN, `agents` FXS phones (agent1..)."""
     lines = [board_config(agents, 1), "[centre]", f'data = "{data}"', 'tone_plan = "etsi"',
              f'prompts = "{PROMPTS[0]}"' if PROMPTS else "",
-             "station_features = false", f'start = "{start}"', centre, "", "[fax]", "detect = false", "",
+             "station_features = false", f'start = "{start}"', centre, "",
+             "" if "[fax]" in extra else "[fax]\ndetect = false", "",
              "[simulate]", "calls_per_hour = 0"]
     return "\n".join(lines) + "\n" + extra
 
@@ -344,3 +345,34 @@ def test_run_simulate_puts_callers_and_agents_on_the_users_own_centre(tmp_path):
     store.close()
     assert len(rows) >= 5 and len({r["call_id"] for r in rows}) == len(rows)
     assert any(r["agent"] == "agent1" for r in rows)
+
+
+def test_voicemail_boxes_and_fax_library_come_from_the_configuration(tmp_path, finish):
+    library = tmp_path / "faxdocs"
+    library.mkdir()
+    (library / "101-price-list.txt").write_text("PRICE LIST\n")
+    (library / "202-order-form.txt").write_text("ORDER FORM\n")
+    (library / "notes.txt").write_text("not a document: no number\n")
+    extra = f"""
+[fax]
+library = "{library}"
+detect = false
+
+[voicemail]
+general = "100"
+general_pin = "4321"
+
+[[voicemail.box]]
+number = "201"
+pin = "1234"
+owner = "Alice"
+extension = "channel/32"
+"""
+    centre, sim = build(tmp_path, extra)
+    finish(sim)
+    lib = centre.centre_config.fax_library
+    assert sorted(lib.documents) == ["101", "202"] and lib.documents["101"].title == "price list"
+    vm = centre.centre_config.voicemail()
+    box = vm.mailbox("201")
+    assert box.owner == "Alice" and box.pin == "1234" and vm.mailbox_of_extension(32).number == "201"
+    assert vm.mailbox("100").pin == "4321"

@@ -231,8 +231,9 @@ def build_report(settings, pstn, centre, wall):
     return report
 
 
-def acd_report(acd, hour_end, sim_end, sl_seconds=20.0):
-    """Return the ACD's figures for the simulated hour, per queue and in total, from its queue log."""
+def acd_report(acd, hour_end, sim_end):
+    """Return the ACD's figures for the simulated hour, per queue and in total, from its queue log (with
+    the centre's one service level definition, as the queue log records it)."""
     from pycallcenter.acd.stats import day_report
 
     end = max(hour_end, sim_end)
@@ -242,9 +243,10 @@ def acd_report(acd, hour_end, sim_end, sl_seconds=20.0):
     def pick(r):
         return {k: (round(r[k], 3) if isinstance(r[k], float) else r[k]) for k in keep}
 
-    queues = {q: pick(day_report(acd.qlog, 0.0, end, queue=q, sl_seconds=sl_seconds)) for q in ("sales", "support")}
-    return {"queues": queues, "total": pick(day_report(acd.qlog, 0.0, end, sl_seconds=sl_seconds)),
-            "sl_threshold": sl_seconds, "queue_log_entries": len(acd.qlog)}
+    total = day_report(acd.qlog, 0.0, end)
+    queues = {q: pick(day_report(acd.qlog, 0.0, end, queue=q)) for q in sorted(acd.queues)}
+    return {"queues": queues, "total": pick(total), "sl_threshold": total["sl_seconds"], "sl_mode": total["sl_mode"],
+            "queue_log_entries": len(acd.qlog)}
 
 
 def _mean(values):
@@ -264,7 +266,9 @@ def format_report(report):
             lines.append(f"{name:<10}{q['offered']:>8}{q['answered']:>9}{q['abandoned']:>10}"
                          f"{_pct(q.get('service_level')):>7}{_sec(q.get('asa')):>7}{_sec(q.get('aht')):>7}"
                          f"{_pct(q.get('occupancy')):>8}")
-        lines.append(f"service level = answered within {acd.get('sl_threshold', 20)} s / offered")
+        over = {"offered": "offered", "answered": "answered", "exclude_short": "offered less short abandons"}
+        lines.append(f"service level = answered within {acd.get('sl_threshold', 20):g} s / "
+                     f"{over.get(acd.get('sl_mode'), 'offered')}")
     c = report["callers"]
     lines += ["", "as the callers saw it:",
               f"  offered {c['offered']} ({c['voice']} voice, {c['fax']} fax), reached an agent {c['reached_agent']} "
