@@ -2,7 +2,8 @@
  *
  * pycallcenter/dsp/reference/plc.py is the specification (it explains each step); this file reproduces it
  * sample for sample: integer Q15 weights with arithmetic shifts, and a pitch choice that compares exact
- * integer correlations normalised in IEEE double, so no compiler contraction can change a result.
+ * integer correlations (sums of int16 products, held in doubles below 2^53, so any summation order or
+ * fused multiply-add gives the same value) with the same three double multiplications as the twin.
  * The history is a 512-sample ring per channel so that a received frame costs two short copies.
  */
 #include <math.h>
