@@ -149,3 +149,11 @@ def test_your_own_centre_and_its_caller_lists(capsys):
     assert status == 0, err
     assert "the centre refuses the call (blocked)" in lines and "plays welcome [en]" not in lines
     assert lines[-1].startswith("CDR C1: outcome refused, disposition REJECTED")
+
+
+def test_prompts_name_their_language(capsys):
+    status, lines, err = try_(capsys, "main_menu", "--lang", "zh", "--digits", "1")
+    assert status == 0, err
+    assert "plays zh/welcome [zh]" in lines and "plays zh/main_menu [zh] (keys 12390 interrupt it)" in lines
+    status, lines, err = try_(capsys, "main_menu", "--digits", "1")
+    assert "plays welcome [en]" in lines

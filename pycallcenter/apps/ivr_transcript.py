@@ -22,7 +22,7 @@ class Transcript:
         self.centre, self.caller, self.out = centre, caller, out
         self.call = None
         self.last_play = None
-        self.lang = s.language.default
+        self.lang = s.language.default  # the language of prompts without a LANG/ folder
         self.agents = {a.contact: a.name for a in s.agent}
         if s.centre.operator:
             self.agents.setdefault(s.centre.operator, "the operator")
@@ -136,7 +136,9 @@ class Transcript:
         if kind == "play":
             names = f["prompts"].split("+")
             prompts = [n for n in names if not n.startswith("audio:")]
-            langs = {n.split("/", 1)[0] for n in prompts if "/" in n} or ({self.lang} if prompts else set())
+            # the engine plays LANG/NAME when the call's language has the prompt (ivr.localise), else NAME:
+            # a bare name is the default language's
+            langs = {n.split("/", 1)[0] if "/" in n else self.lang for n in prompts}
             text = f"plays {', '.join(_sound(n) for n in names)}" + (f" [{', '.join(sorted(langs))}]" if langs else "")
             if f.get("barge_in", "-") != "-":
                 text += f" (keys {f['barge_in']} interrupt it)"
@@ -147,8 +149,6 @@ class Transcript:
             return [(t, f"\0hears {leg} {f['digit']}")]
         if kind == "set":
             value = self.call.vars.get(f["name"]) if self.call is not None else None
-            if f["name"] == "lang" and value:
-                self.lang = str(value)
             return [(t, f"sets {f['name']} = {value}")]
         if kind == "answered":
             return [(t, "the centre answers" if caller_leg else f"{self._who(leg)} answers")]
