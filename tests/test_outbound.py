@@ -215,7 +215,8 @@ NUMBERS = """number,name
 """
 
 
-def test_a_campaign_dials_its_list_skips_dnc_passes_people_drops_machines_and_stops_outside_hours(tmp_path, prompts):
+def test_a_campaign_dials_its_list_skips_dnc_passes_people_drops_machines_stops_outside_hours_and_resumes(
+        tmp_path, prompts):
     toml = CAMPAIGN.replace("retry_after = [15]", "retry_after = [70]")  # hours end before a retry is due
     files = {"numbers.csv": NUMBERS, "dnc.txt": "# do not call\n2025550306\n"}
     rig = Rig(tmp_path, prompts, "2026-01-05T09:02:00", toml, files=files)
@@ -242,6 +243,15 @@ def test_a_campaign_dials_its_list_skips_dnc_passes_people_drops_machines_and_st
     every = [a for p in people.values() for a in p.attempts]
     assert len(every) == 6 and max(a[1] for a in every) < 60.0  # nothing dialled after 09:03
     rig.close()
+    again = Rig(tmp_path, prompts, "2026-01-05T09:02:30", toml, files=files)  # restarted inside the hours
+    for callee in people.values():
+        again.pstn.add_callee(callee)
+    restarted = again.found["campaigns"]["spring"]
+    assert restarted.status()["resumed"] == 6 and restarted.status()["numbers_by_status"] == {
+        "connected": 2, "machine": 1, "pending": 3}
+    again.run(25.0)  # the retries are not due before 09:03:10 and the others are done: nobody is called
+    assert restarted.status()["state"] == "running" and sum(len(p.attempts) for p in people.values()) == 6
+    again.close()
     outcomes = rig.cdr_outcomes()
     assert sorted(o for o in outcomes if o.startswith("campaign_")) == [
         "campaign_answered", "campaign_answered", "campaign_busy", "campaign_machine", "campaign_no_answer",

@@ -49,13 +49,15 @@ class Dialler:
         self._seq = itertools.count()
         self.dialling = 0
 
-    def add(self, number, now=0.0, kind="campaign", data=None):
-        """Queue a number (callbacks first: they are dialled before campaign numbers due at the same time)."""
+    def add(self, number, now=0.0, kind="campaign", data=None, attempts=0, status="pending"):
+        """Queue a number, due at now (callbacks first: they are dialled before campaign numbers due at the
+        same time); attempts and a final status restore a number from an earlier run. Return its Target."""
         if number in self.targets and self.targets[number].status in ("pending", "dialling"):
             raise ValueError(f"{number} is already on the list")
-        t = Target(number, kind, dict(data or {}), next_due=now)
+        t = Target(number, kind, dict(data or {}), attempts=attempts, status=status, next_due=now)
         self.targets[number] = t
-        heapq.heappush(self._due, (now, 0 if kind == "callback" else 1, next(self._seq), number))
+        if status == "pending":
+            heapq.heappush(self._due, (now, 0 if kind == "callback" else 1, next(self._seq), number))
         return t
 
     def next_deadline(self):

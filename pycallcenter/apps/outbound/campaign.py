@@ -8,8 +8,11 @@ is cleared, and the number is called again later. Do-not-call numbers are never 
 Every attempt is one line of the event log (``campaign``) and one CDR with ``vars["outcome"]``:
 campaign_answered, campaign_machine, campaign_abandoned, campaign_no_answer, campaign_busy,
 campaign_congestion, campaign_sit, campaign_rejected, campaign_hung_up (cleared during detection),
-campaign_no_line, campaign_failed.
+campaign_no_line, campaign_failed. What was done with each number is kept in DATA/campaigns.sqlite
+(progress.py): a restarted centre goes on where the campaign stopped.
 """
+import datetime as _dt
+import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
@@ -19,6 +22,7 @@ from pycallcenter.acd.engine_binding import queue_call
 from pycallcenter.apps.outbound.common import (agent_load, default_trunk, line_free, outcome_of,
                                                read_call_list, read_dnc)
 from pycallcenter.apps.outbound.pacing import ABANDON_SECONDS, Pacer
+from pycallcenter.apps.outbound.progress import CampaignProgress
 from pycallcenter.apps.routing import in_hours
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
@@ -62,13 +66,21 @@ class Campaign:
         numbers = read_call_list(centre.settings.place(section.numbers), f"{key}.numbers")
         dnc = read_dnc(centre.settings.place(section.dnc), f"{key}.dnc") if section.dnc else set()
         self.dialler = Dialler(retry_after=section.retry_after, max_attempts=section.max_attempts, machine="done")
-        self.dnc_skipped, self.duplicates = 0, 0
+        self.progress = CampaignProgress(os.path.join(centre.data, "campaigns.sqlite"), self.name)
+        saved = self.progress.load()
+        self.dnc_skipped, self.duplicates, self.resumed = 0, 0, 0
         for number, data in numbers:
             if number in dnc:
                 self.dnc_skipped += 1
                 self.engine.log("campaign_dnc", campaign=self.name, number=number)
             elif number in self.dialler.targets:
                 self.duplicates += 1
+            elif number in saved:  # dialled by an earlier run: go on from there
+                status, attempts, next_due, _ = saved[number]
+                due = (_dt.datetime.fromisoformat(next_due) - centre.start).total_seconds() if next_due else 0.0
+                status = "pending" if status == "dialling" else status  # cut short by the stop
+                self.dialler.add(number, now=max(0.0, due), data=data, attempts=attempts, status=status)
+                self.resumed += 1
             else:
                 self.dialler.add(number, now=0.0, data=data)
         self.pacer = Pacer(section.mode, max_ratio=section.max_ratio, abandon_cap=section.abandon_cap)
@@ -124,10 +136,12 @@ class Campaign:
             self._dial(due[0], now)
 
     def _dial(self, target, now):
+        self._save(target, "")
         leg = self.engine.originate(f"{self.trunk}/{target.number}", caller=self.s.caller_id or "")
         if leg is None:  # every line of the trunk is busy
             self._log(target, "no_line", now)
             self.dialler.result(target.number, "no_line", now)
+            self._save(target, "no_line")
             self.pacer.ended(False)
             return
         leg.call.vars.update(campaign=self.name, number=target.number, attempt=target.attempts,
@@ -167,7 +181,13 @@ class Campaign:
         machine = outcome == "machine"
         dialled = "answered" if machine else "failed" if outcome == "hung_up" else outcome
         self.dialler.result(a.target.number, dialled, now, machine=machine)
+        self._save(a.target, outcome)
         self._log(a.target, outcome, now)
+
+    def _save(self, target, outcome):
+        """Keep the number's state in the progress table (a restart goes on from it)."""
+        due = self.centre.wall_time(int(target.next_due * SAMPLE_RATE)) if target.status == "pending" else None
+        self.progress.save(target.number, target.status, target.attempts, due, outcome, self.centre.wall_time())
 
     def _log(self, target, outcome, now):
         self.outcomes[outcome] += 1
@@ -206,14 +226,16 @@ class Campaign:
         """Return the campaign's state and figures as a dict."""
         summary = self.dialler.summary()
         return {"name": self.name, "state": self.state, "mode": self.s.mode, "numbers": len(self.dialler.targets),
-                "dnc_skipped": self.dnc_skipped, "duplicates": self.duplicates, "in_progress": len(self.attempts),
+                "dnc_skipped": self.dnc_skipped, "duplicates": self.duplicates, "resumed": self.resumed,
+                "in_progress": len(self.attempts),
                 "remaining": self.dialler.remaining(), "numbers_by_status": summary,
                 "attempts_by_outcome": dict(self.outcomes), "pacing": self.pacer.status()}
 
     def close(self):
-        """Stop listening to the engine."""
+        """Stop listening to the engine and close the progress table."""
         if self._listener in self.engine.listeners:
             self.engine.listeners.remove(self._listener)
+        self.progress.close()
 
     def leaks(self):
         """Return one line per attempt whose leg is up and not clearing."""

@@ -1,0 +1,55 @@
+"""What each campaign did with each number, kept in DATA/campaigns.sqlite so a restarted centre goes
+on where it stopped instead of calling everyone again::
+
+    campaign_numbers(campaign TEXT, number TEXT, status TEXT, attempts INTEGER, next_due TEXT,
+                     outcome TEXT, updated_at TEXT, PRIMARY KEY (campaign, number))
+
+``status`` is the dialler's (pending, dialling, connected, machine, exhausted, failed); ``next_due`` the
+local wall-clock time (ISO 8601) before which a pending number is not dialled again.
+"""
+import sqlite3
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaign_numbers (
+    campaign TEXT NOT NULL,
+    number TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_due TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (campaign, number)
+);
+"""
+
+DONE = ("connected", "machine", "exhausted", "failed")
+
+
+class CampaignProgress:
+    """The campaign_numbers table of one campaign."""
+
+    def __init__(self, path, campaign):
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self.campaign = campaign
+
+    def load(self):
+        """Return {number: (status, attempts, next_due ISO text, outcome)} saved for this campaign."""
+        rows = self.db.execute("SELECT number, status, attempts, next_due, outcome FROM campaign_numbers "
+                               "WHERE campaign = ?", (self.campaign,))
+        return {r[0]: r[1:] for r in rows}
+
+    def save(self, number, status, attempts, next_due, outcome, now):
+        """Record a number's state (next_due and now are datetimes; next_due None when not pending)."""
+        self.db.execute(
+            "INSERT INTO campaign_numbers (campaign, number, status, attempts, next_due, outcome, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign, number) DO UPDATE SET status = excluded.status, "
+            "attempts = excluded.attempts, next_due = excluded.next_due, outcome = excluded.outcome, "
+            "updated_at = excluded.updated_at",
+            (self.campaign, number, status, attempts, next_due.isoformat(timespec="seconds") if next_due else "",
+             outcome, now.isoformat(timespec="seconds")))
+
+    def close(self):
+        """Close the database."""
+        self.db.close()
