@@ -6,63 +6,105 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Reference peers and tools the tests, benchmarks and demo use; the runtime needs none of the GPL ones.
-DEB_PACKAGES := build-essential libspandsp-dev dahdi-linux dahdi-dkms libpri-dev libss7-dev tshark espeak-ng sox imagemagick libtiff-tools ghostscript chromium postgresql
-NATIVE_SOURCES := $(wildcard _native/*.pyx _native/*.pxd _native/src/*.c _native/include/*.h drivers/_cffi_*.py drivers/*/_cffi_*.py pycallcenter/*/_cffi_*.py pycallcenter/*/*.pxd) pycallcenter/_compiled.py $(COMPILED_SOURCES)
+
+# Debian packages, split by who needs them (README.md lists them too). They are installed with
+# --no-install-recommends: every package a feature calls is named here instead. Checked per feature:
+# ImageMagick's own PNG/JPEG/TIFF coders are all the fax documents use (report charts are drawn by
+# matplotlib, so the SVG coder in libmagickcore-6.q16-6-extra is not needed), Ghostscript's URW fonts
+# (Courier for text faxes) are a dependency of libgs10-common, and fontconfig brings DejaVu for Chromium.
+#
+# Runtime: what the installed product runs or links. spandsp for fax; espeak-ng renders the prompt set;
+# Ghostscript, ImageMagick and libtiff's tools turn documents into TIFF-F for fax-on-demand; libusb for
+# the USB board backend; dahdi-linux (udev rules, module list) for real DAHDI cards.
+RUNTIME_DEBS := libspandsp2 espeak-ng ghostscript imagemagick libtiff-tools libusb-1.0-0 dahdi-linux
+# Build: compilers and Python headers for the Cython kernels, venv for Debian's Python, and the headers the
+# cffi bindings compile against (spandsp; <dahdi/user.h> comes with dahdi-dkms, the DAHDI kernel modules).
+BUILD_DEBS := build-essential python3-dev python3-venv libspandsp-dev dahdi-dkms
+# Test only: the reference peers libpri and libss7 (cffi API mode needs their headers), tshark for every
+# encoded byte, sox for the talk-off corpus, Chromium for the wallboard page, PostgreSQL for the store tests.
+TEST_DEBS := libpri-dev libss7-dev tshark sox chromium postgresql
+# Everything `make test` installs.
+DEB_PACKAGES := $(RUNTIME_DEBS) $(BUILD_DEBS) $(TEST_DEBS)
+
 # The plain-Python modules setup.py also compiles with Cython (listed in pycallcenter/_compiled.py).
 COMPILED_SOURCES := $(shell $(PYTHON) -c "exec(open('pycallcenter/_compiled.py').read()); print(' '.join(m.replace('.', '/') + '.py' for m in MODULES))")
+NATIVE_SOURCES := $(wildcard _native/*.pyx _native/*.pxd _native/src/*.c _native/include/*.h drivers/_cffi_*.py drivers/*/_cffi_*.py pycallcenter/*/_cffi_*.py pycallcenter/*/*.pxd) pycallcenter/_compiled.py $(COMPILED_SOURCES)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# A list of requirements read from pyproject.toml (e.g. $(call REQUIREMENTS,['build-system']['requires'])),
+# shell-quoted, so versions are written in one place.
+REQUIREMENTS = $(shell $(PYTHON) -c "import tomllib; print(' '.join(repr(r) for r in tomllib.load(open('pyproject.toml', 'rb'))$(1)))")
 
-.PHONY: test demo bench fuzz soak talkoff sysdeps venv native clean
+# Installs the Debian packages in $(1) that are missing (as root; otherwise says which to install).
+define install_debs
+missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" != 0 ]; then \
+    echo "make: these Debian packages are missing:$$missing" >&2; \
+    echo "make: run make as root, or first: sudo apt-get install$$missing" >&2; exit 1; \
+  fi; \
+  echo "make: installing Debian packages:$$missing"; \
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+fi
+endef
 
-test: native
+.PHONY: test demo bench fuzz soak talkoff wheel sysdeps sysdeps-test venv native clean
+
+test: sysdeps-test native
 	$(PYTEST) tests
 
 demo: native
 	$(BIN)/pycallcenter selftest
 	$(BIN)/pycallcenter demo --data data
 
-bench: native
+bench: sysdeps-test native
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -m 'not fuzz and not soak'
 
-fuzz: native
+fuzz: sysdeps-test native
 	HYPOTHESIS_PROFILE=fuzz $(PYTEST) tests -m fuzz
 
-soak: native
-	$(PYTEST) tests -m soak
+# The long runs also hold the cross-checks against third-party implementations (pyworkforce's Erlang C,
+# the crosscheck extra, which pulls in ortools and pandas): installed here only, deselected by make test.
+soak: sysdeps-test native $(VENV)/.crosscheck
+	$(PYTEST) tests -m 'soak or crosscheck'
 
-talkoff: native
+talkoff: sysdeps-test native
 	$(PYTEST) tests -m talkoff -s
 
+# A wheel in dist/ from the build `native` leaves in build/ (pip wheel only copies the extensions);
+# `pip wheel --no-deps -w dist .` does the same with build isolation, on any machine with BUILD_DEBS.
+wheel: native
+	$(BIN)/python -m pip wheel -q --no-build-isolation --no-deps -w dist .
+	@ls -1 dist/pycallcenter-*.whl
+
+# Running and building need RUNTIME_DEBS and BUILD_DEBS; the test and long-run targets also TEST_DEBS.
 sysdeps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" != 0 ]; then \
-	    echo "make: these Debian packages are missing:$$missing" >&2; \
-	    echo "make: run make as root, or first: sudo apt-get install$$missing" >&2; exit 1; \
-	  fi; \
-	  echo "make: installing Debian packages:$$missing"; \
-	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
-	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call install_debs,$(RUNTIME_DEBS) $(BUILD_DEBS))
+
+sysdeps-test: sysdeps
+	@$(call install_debs,$(TEST_DEBS))
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py | sysdeps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=23"
-	$(BIN)/python -m pip install -q "setuptools>=68,<90" wheel "Cython>=3.0,<4" "cffi>=1.16,<3"
+	$(BIN)/python -m pip install -q $(call REQUIREMENTS,['build-system']['requires'])
 	$(BIN)/python -m pip install -q --no-build-isolation -e '.[test]'
 	touch $@
 
 native: sysdeps $(STAMP) $(VENV)/.native
+
+$(VENV)/.crosscheck: pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q $(call REQUIREMENTS,['project']['optional-dependencies']['crosscheck'])
+	touch $@
 
 $(VENV)/.native: $(NATIVE_SOURCES) setup.py $(STAMP)
 	$(BIN)/python setup.py -q build_ext --inplace --parallel $(shell nproc)
 	touch $@
 
 clean:
-	rm -rf build $(VENV) *.egg-info _native/*.c _native/*.so drivers/*.so pycallcenter/**/*.so
+	rm -rf build dist $(VENV) *.egg-info _native/*.c _native/*.so drivers/*.so pycallcenter/**/*.so

@@ -33,8 +33,9 @@ def test_erlang_c_textbook_example():
     assert p.asa_seconds == pytest.approx(0.17411 * 180 / 4, rel=1e-3)
 
 
+@pytest.mark.crosscheck  # make soak installs the crosscheck extra and runs it; make test deselects it
 def test_matches_pyworkforce_over_a_grid():
-    from pyworkforce import queuing as pyworkforce  # in the test extra: a missing install must fail, not skip
+    from pyworkforce import queuing as pyworkforce  # a missing install must fail, not skip
 
     for calls, aht, sl, t in [(100, 180, 0.8, 20), (360, 180, 0.8, 20), (1200, 240, 0.9, 15), (50, 300, 0.7, 30)]:
         theirs = pyworkforce.ErlangC(transactions=calls, aht=aht / 60, asa=t / 60, interval=30, shrinkage=0.3)
