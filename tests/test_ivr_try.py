@@ -157,3 +157,16 @@ def test_prompts_name_their_language(capsys):
     assert "plays zh/welcome [zh]" in lines and "plays zh/main_menu [zh] (keys 12390 interrupt it)" in lines
     status, lines, err = try_(capsys, "main_menu", "--digits", "1")
     assert "plays welcome [en]" in lines
+
+
+def test_the_first_steps_answer_a_language_choice(capsys, tmp_path):
+    from pycallcenter import bundled
+
+    text = (bundled.examples_dir() / "centre.toml").read_text()
+    assert '# choices = ["en", "zh"]' in text
+    config = tmp_path / "centre.toml"
+    config.write_text(text.replace('# choices = ["en", "zh"]', 'choices = ["en", "zh"]'))
+    status, lines, err = try_(capsys, "main_menu", "--config", str(config), "--digits", "2,1")
+    assert status == 0, err
+    assert prompts(lines)[:3] == ["choose_language, zh/choose_language", "zh/welcome", "zh/main_menu"]
+    assert "sets lang = zh" in lines and "enters queue sales" in lines
