@@ -267,3 +267,35 @@ def test_a_caller_whose_script_leaves_the_queue_is_withdrawn_and_never_offered()
     assert acd.agents["agent1"].state == "ready" and "OFFER" not in [e.event for e in acd.qlog]
     assert not eng.legs and not pstn.busy  # the script failed without a fallback: the caller was cleared
     assert eng.log_lines and "release call=C1 cause=31 legs=L1" in "\n".join(eng.log_lines)
+
+
+@pytest.mark.parametrize("lingers", [False, True])
+def test_a_caller_handed_to_the_acd_talks_on_after_the_script_returns_and_is_cleared_at_the_end(lingers):
+    cfg = {"queue": [{"name": "sales", "wrapup": 0}], "agent": [{"name": "agent1", "contact": "channel/32",
+                                                                  "queues": {"sales": 0}}]}
+    eng, pstn, agents, binding, results = _centre(cfg)
+    acd = binding.acd
+    done = []
+
+    async def script(call):  # returns on answer: the conversation is the ACD's from there
+        await call.answer()
+        results[call.caller] = await queue_call(call, "sales", talk=False)
+        if lingers:  # a script still running when the agent hangs up gets the caller back
+            await call.wait(60)
+        done.append(call.id)
+
+    eng.router = lambda leg: script if leg.tech == "pri" else None
+    pstn.add(Caller("2025550230", "5000", arrival=0.5, talk=600, patience=60))
+    assert _until(eng, agents, lambda: acd.agents["agent1"].state == "talking", 15)
+    _run(eng, agents, 2)
+    caller = next(l for l in eng.legs.values() if l.tech == "pri")
+    assert caller.state == "answered" and caller.keeper is binding and (done == [] if lingers else done == ["C1"])
+    assert eng.media.listeners_of(caller.row) == [binding.agent_leg["agent1"].row]  # still talking
+    binding.hangup("agent1")  # the agent ends the conversation
+    _run(eng, agents, 2)
+    if lingers:
+        assert caller.active and caller.keeper is None  # back with its script, which has not ended yet
+        assert _until(eng, agents, lambda: done, 70)
+        _run(eng, agents, 1)
+    assert not caller.active and caller.cause == 16 and not eng.legs and not pstn.busy
+    assert "COMPLETE" in [e.event for e in acd.qlog] and not acd.calls

@@ -10,7 +10,9 @@ Who clears what: the caller's leg belongs to the script that queued it (it waits
 for as long as the caller is in the queue or talking; when that script ends, the engine clears the
 caller). The agent legs the ACD rings are the ACD's (``Leg.keeper`` is the binding): it cancels them,
 and when the caller leaves, or the conversation ends, it clears the agent's leg itself. A callback
-rings the agent in a call of its own, never in the caller's old one.
+rings the agent in a call of its own, never in the caller's old one. ``queue_call(talk=False)`` hands
+the caller to the ACD once answered (the binding becomes the caller leg's keeper): the script may
+return and the conversation goes on; the ACD clears the caller when it is over.
 
 Scripts use :func:`queue_call`::
 
@@ -332,11 +334,26 @@ class AcdBinding:
         op = self.waiting.get(d.call)
         if op is not None:
             op.finish(QueueResult("overflow", target=d.data["target"], reason=d.data["reason"]))
+        else:  # no script waits to take the caller to the overflow target
+            self._done_with_caller(d.call)
 
     def _do_leave(self, d):
         op = self.waiting.get(d.call)
         if op is not None:
             op.finish(QueueResult("leave", reason=d.data["reason"]))
+        else:
+            self._done_with_caller(d.call)
+
+    def _done_with_caller(self, call_id):
+        """The ACD has nothing more for a caller it keeps (queue_call with talk=False): clear them, or give
+        the leg back to their call's script when one still runs (it clears the call when it ends)."""
+        call = self.engine.calls.get(call_id)
+        first = call.caller_leg if call is not None else None
+        if first is None or first.keeper is not self or not first.active:
+            return
+        first.keeper = None
+        if not call.scripts:
+            first.hangup(C.NORMAL_CLEARING)
 
     def _do_paused(self, d):
         pass  # auto-pause: already in the queue log; CTI servers read self.decisions
@@ -359,8 +376,11 @@ class AcdBinding:
                     self.apply(self.acd.decline(agent, cid, now))
                 elif a.activity == TALKING and a.call == cid:
                     self.apply(self.acd.hangup(cid, now))
+                    if cid not in self.acd.calls:  # the conversation is over (not transferred on)
+                        self._done_with_caller(cid)
             return
         if kind == "ended" and leg.call is not None and leg is leg.call.caller_leg:
+            self.results.pop(leg.call.id, None)
             c = self.acd.calls.get(leg.call.id)
             if c is not None and not (c.callback and c.state != CONNECTED):
                 talking = c.agent if c.state == CONNECTED else None
@@ -469,13 +489,17 @@ class AcdBinding:
 
 async def queue_call(call, queue, priority=0, skill=None, data=None, talk=True, callback_digit=None):
     """Queue a call (an IvrCall); return a QueueResult. With talk=True (default) an answered call is
-    bridged to the agent until the conversation ends (following transfers); otherwise it returns on answer.
+    bridged to the agent until the conversation ends (following transfers); otherwise it returns on answer
+    and hands the caller to the ACD: the script may return while caller and agent talk, and the ACD clears
+    the caller when the conversation is over (or gives the leg back to a script still running).
     A caller who presses callback_digit while waiting keeps their place and is called back (outcome
     'callback': hang up after a goodbye)."""
     binding = call.engine.acd_binding
     op = QueueOp(binding, call, queue, priority, skill, data, callback_digit)
     while True:
         result = await op
+        if result.outcome == "answered" and not talk and call.leg.active:
+            call.leg.keeper = binding
         if result.outcome != "answered" or not talk or result.leg is None:
             return result
         try:
