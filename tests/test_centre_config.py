@@ -182,3 +182,24 @@ def test_operations_doc_carries_the_reference_of_every_key():
 def test_paths_are_relative_to_the_config_file(tmp_path):
     _, settings = load_settings(_write(tmp_path, GOOD))
     assert settings.place(settings.centre.data) == str(tmp_path / "data")
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["run", "/nonexistent/centre.toml"], "No such file"),
+    (["config", "check", "/nonexistent/centre.toml"], "No such file"),
+    (["demo", "--hours", "-1", "--quiet"], "--hours must be more than 0"),
+    (["demo", "--agents", "0", "--quiet"], "--agents must be from 1 to 96"),
+    (["demo", "--calls-per-hour", "-5", "--quiet"], "--calls-per-hour"),
+    (["wallboard", "--port", "70000", "--seconds", "1"], "--port must be from 0 to 65535"),
+    (["reload", "--data", "/nonexistent"], "no running centre"),
+    (["run", "CONFIG", "--metrics-port", "70000"], "--metrics-port must be from 0 to 65535"),
+    (["run", "CONFIG", "--calls-per-hour", "-1", "--simulate"], "--calls-per-hour must be at least 0"),
+])
+def test_commands_refuse_bad_input_in_one_line(tmp_path, capsys, argv, says):
+    config = _write(tmp_path, GOOD)
+    argv = [config if a == "CONFIG" else a for a in argv]
+    if argv[0] == "demo":
+        argv += ["--data", str(tmp_path / "demo")]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and says in err, err

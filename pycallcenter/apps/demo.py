@@ -90,6 +90,18 @@ name = "{far_end}"
 """
 
 
+def check_settings(settings):
+    """Raise ConfigError naming the option when the demo's settings cannot make a centre."""
+    from pycallcenter.errors import ConfigError
+
+    for name, ok, want in (("hours", settings.hours > 0, "more than 0"), ("agents", 1 <= settings.agents <= 96,
+                           "from 1 to 96 (phones on one FXS span)"),
+                           ("calls-per-hour", 0 <= settings.calls_per_hour <= 100000, "from 0 to 100000"),
+                           ("blocksize", 8 <= settings.blocksize <= 1024, "from 8 to 1024 samples")):
+        if not ok:
+            raise ConfigError(f"--{name} must be {want}, got {getattr(settings, name.replace('-', '_'))}")
+
+
 def centre_text(settings):
     """Return the demo centre's whole configuration (board and centre tables) as TOML text: what a user
     would write to run the same centre with `pycallcenter run FILE --simulate`."""
@@ -135,6 +147,7 @@ def run(settings, progress=True, stream=sys.stderr):
     from pycallcenter.apps.settings import load_text
     from pycallcenter.apps.simulation import Simulation
 
+    check_settings(settings)
     data = settings.data_dir
     os.makedirs(data, exist_ok=True)
     config = os.path.join(data, "centre.toml")

@@ -18,6 +18,14 @@ def register(subparsers):
 
 def run(args):
     """Run the live centre; return the exit status."""
+    from pycallcenter.errors import ConfigError
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port must be from 0 to 65535, got {args.port}")
+    if not 1 <= args.agents <= 96:
+        raise ConfigError(f"--agents must be from 1 to 96, got {args.agents}")
+    if args.calls_per_hour < 0 or args.speed < 0:
+        raise ConfigError("--calls-per-hour and --speed must be at least 0")
     users = None
     if args.users:
         from pycallcenter.cti.config import load_users
