@@ -109,6 +109,9 @@ class BoardConfig:
         raise KeyError(number)
 
 
+MAX_CHANNEL = 4096  # highest channel number a board may have (DAHDI numbers a system's channels in one space)
+
+
 def parse_channel_list(value, *, what: str = "channels") -> list[int]:
     """Return channel numbers from "1-15,17-31", an int, or a list of ints/range strings; ValueError if bad."""
     if isinstance(value, bool):
@@ -139,6 +142,8 @@ def parse_channel_list(value, *, what: str = "channels") -> list[int]:
                 raise ValueError(f"{what}: bad channel range {text!r}") from None
         if lo < 1 or hi < lo:
             raise ValueError(f"{what}: bad channel range {item!r}")
+        if hi > MAX_CHANNEL:  # checked before the range is expanded: "1-100000000" must not allocate
+            raise ValueError(f"{what}: channel {hi} is above the highest channel number {MAX_CHANNEL}")
         out.extend(range(lo, hi + 1))
     if not out:
         raise ValueError(f"{what}: no channels given")
@@ -280,6 +285,10 @@ class _Parser:
             first = self.typed(t, "first_channel", (int,), next_channel, *kp)
             if first < 1:
                 raise self.err(f"first_channel must be >= 1, got {first}", *kp, "first_channel")
+            if first + count - 1 > MAX_CHANNEL:  # checked before the span's channels are listed one by one
+                key = "channels" if count > MAX_CHANNEL else "first_channel" if "first_channel" in t else "channels"
+                raise self.err(f"span {number}: channels {first}-{first + count - 1} go above the highest channel "
+                               f"number {MAX_CHANNEL}", *kp, key)
             for ch in range(first, first + count):
                 if ch in owner:
                     raise self.err(f"channel {ch} is in two spans ({owner[ch]} and {number})", *kp)

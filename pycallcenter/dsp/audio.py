@@ -42,6 +42,14 @@ def to_int16(x):
     return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
 
 
+# What read_audio accepts, checked from the file's header before any sample is decoded: a header
+# claiming a 1 Hz rate (a 8000x upsampling) or billions of frames must not exhaust memory.
+MIN_RATE, MAX_RATE = 4000, 384000
+MAX_CHANNELS = 16
+MAX_SECONDS = 4 * 3600  # of audio at 8 kHz: a long recording, 230 MB as int16
+MAX_INPUT_SAMPLES = 1 << 27  # frames x channels decoded at once (1 GiB as float64)
+
+
 def read_audio(path, law=None):
     """Return the file's audio as 8 kHz mono int16.
 
@@ -55,14 +63,19 @@ def read_audio(path, law=None):
         decoders = {"ulaw": g711.ulaw_decode, "alaw": g711.alaw_decode}
         if law not in decoders:
             raise ValueError(f"law must be 'ulaw' or 'alaw', got {law!r}")
+        limit = MAX_SECONDS * SAMPLE_RATE
         with open(path, "rb") as fh:
-            data = np.frombuffer(fh.read(), dtype=np.uint8)
+            data = np.frombuffer(fh.read(limit + 1), dtype=np.uint8)  # bounded: /dev/zero never ends
         if data.size == 0:
             raise ValueError(f"{path}: empty file")
+        if data.size > limit:
+            raise ValueError(f"{path}: more than {MAX_SECONDS} seconds of raw {law} audio")
         return decoders[law](data)
     import soundfile as sf
 
     try:
+        info = sf.info(str(path))
+        _check_header(path, info.samplerate, info.channels, info.frames)
         data, rate = sf.read(str(path), dtype="float64", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as exc:
         raise ValueError(f"{path}: not an audio file soundfile can read ({exc})") from None
@@ -70,6 +83,17 @@ def read_audio(path, law=None):
         raise ValueError(f"{path}: no audio samples")
     mono = data.mean(axis=1) * 32768.0
     return to_int16(resample(mono, rate, SAMPLE_RATE))
+
+
+def _check_header(path, rate, channels, frames):
+    """Raise ValueError naming the file when its header's rate, channels or length is out of bounds."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"{path}: sample rate {rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise ValueError(f"{path}: {channels} channels (at most {MAX_CHANNELS})")
+    if frames > MAX_SECONDS * rate or frames * channels > MAX_INPUT_SAMPLES:
+        raise ValueError(f"{path}: {frames} frames at {rate} Hz is more than {MAX_SECONDS} seconds "
+                         f"or {MAX_INPUT_SAMPLES} samples")
 
 
 def write_audio(path, samples, rate=SAMPLE_RATE, subtype="PCM_16"):

@@ -178,6 +178,9 @@ def decode_isup(data, variant="itu"):
     if opt:
         ptr = pos + len(var)
         if data[ptr]:
+            if ptr + data[ptr] > end:  # name the pointer itself: the offset it points at is outside the message
+                raise DecodeError(f"pointer {data[ptr]} points past the end of the {end}-octet message",
+                                  element="optional part pointer", offset=ptr)
             unknown = _optional(data, ptr + data[ptr], params, params_table, params)
     return IsupMessage(name, cic, params, None, unknown)
 

@@ -78,10 +78,18 @@ class PcapWriter:
         self.close()
 
 
+# Bounds on what one record may claim, checked before anything is read: a capture of signalling frames
+# never comes near them, and a corrupt length (or /dev/zero) must not make the reader allocate gigabytes.
+MAX_RECORD = 256 * 1024  # bytes of one pcap record (snaplen is 262,144 at most in libpcap)
+MAX_BLOCK = 16 * 1024 * 1024  # bytes of one pcapng block
+MAX_BLOCKS_WITHOUT_PACKET = 10_000  # pcapng blocks in a row that carry no packet (a file of zeros, say)
+
+
 def read_packets(source):
     """Yield Packet for every frame in a pcap or pcapng file (path, bytes or binary stream).
 
-    Raises DecodeError naming the block and offset when the file is truncated or not a capture.
+    Reads one record at a time, so memory stays bounded whatever the file's size. Raises DecodeError
+    naming the block and offset when the file is truncated, not a capture, or claims an oversized record.
     """
     if isinstance(source, (bytes, bytearray)):
         fh = io.BytesIO(source)
@@ -90,59 +98,91 @@ def read_packets(source):
     else:
         fh = open(source, "rb")
     try:
-        raw = fh.read()
+        magic = fh.read(4)
+        if len(magic) < 4:
+            raise DecodeError("too short to be a capture file", element="pcap header", offset=0)
+        if magic == b"\x0a\x0d\x0d\x0a":
+            yield from _read_pcapng(_Stream(fh, magic))
+        elif magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
+            yield from _read_pcap(_Stream(fh, magic))
+        else:
+            raise DecodeError(f"unknown capture magic {magic.hex()}", element="pcap header", offset=0)
     finally:
         if fh is not source:
             fh.close()
-    if len(raw) < 4:
-        raise DecodeError("too short to be a capture file", element="pcap header", offset=0)
-    magic = raw[:4]
-    if magic == b"\x0a\x0d\x0d\x0a":
-        yield from _read_pcapng(raw)
-    elif magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
-        yield from _read_pcap(raw)
-    else:
-        raise DecodeError(f"unknown capture magic {magic.hex()}", element="pcap header", offset=0)
 
 
-def _read_pcap(raw):
-    endian = "<" if raw[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    nano = raw[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-    if len(raw) < 24:
-        raise DecodeError("truncated global header", element="pcap header", offset=0)
-    linktype = struct.unpack_from(endian + "I", raw, 20)[0] & 0x0FFFFFFF
-    off = 24
-    while off < len(raw):
-        if off + 16 > len(raw):
-            raise DecodeError("truncated record header", element="pcap record", offset=off)
-        sec, frac, incl, _orig = struct.unpack_from(endian + "IIII", raw, off)
-        if off + 16 + incl > len(raw):
-            raise DecodeError("record runs past the end of the file", element="pcap record", offset=off)
-        data = raw[off + 16:off + 16 + incl]
-        yield Packet(linktype, bytes(data), sec + frac / (1e9 if nano else 1e6), None)
-        off += 16 + incl
+class _Stream:
+    """A binary file read in exact-size pieces, with the offset of the next byte (for error messages)."""
+
+    def __init__(self, fh, head):
+        self.fh, self.head, self.offset = fh, head, 0
+
+    def take(self, n, element, what):
+        """Return the next n bytes; DecodeError naming element and its offset when the file ends first."""
+        data = b""
+        if self.head:
+            data, self.head = self.head[:n], self.head[n:]
+        if len(data) < n:
+            data += self.fh.read(n - len(data))
+        if len(data) < n:
+            raise DecodeError(f"truncated {what}: {len(data)} of {n} bytes", element=element, offset=self.offset)
+        self.offset += n
+        return data
+
+    def at_end(self):
+        """Return True when no byte is left."""
+        if self.head:
+            return False
+        self.head = self.fh.read(1)
+        return not self.head
 
 
-def _read_pcapng(raw):
+def _read_pcap(st):
+    header = st.take(24, "pcap header", "global header")
+    endian = "<" if header[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    nano = header[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    linktype = struct.unpack_from(endian + "I", header, 20)[0] & 0x0FFFFFFF
+    while not st.at_end():
+        off = st.offset
+        sec, frac, incl, _orig = struct.unpack(endian + "IIII", st.take(16, "pcap record", "record header"))
+        if incl > MAX_RECORD:
+            raise DecodeError(f"record claims {incl} bytes (more than {MAX_RECORD})", element="pcap record",
+                              offset=off)
+        data = st.take(incl, "pcap record", "record")
+        yield Packet(linktype, data, sec + frac / (1e9 if nano else 1e6), None)
+
+
+def _read_pcapng(st):
     endian = "<"
     interfaces = []  # (linktype, seconds per tick)
-    off = 0
-    while off < len(raw):
-        if off + 12 > len(raw):
-            raise DecodeError("truncated block header", element="pcapng block", offset=off)
-        btype = struct.unpack_from(endian + "I", raw, off)[0]
+    idle = 0
+    while not st.at_end():
+        off = st.offset
+        head = st.take(12, "pcapng block", "block header")
+        btype = struct.unpack_from(endian + "I", head, 0)[0]
         if btype == _SHB:
-            bom = raw[off + 8:off + 12]
+            bom = head[8:12]
             endian = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
             interfaces = []
-        total = struct.unpack_from(endian + "I", raw, off + 4)[0]
-        if total < 12 or total % 4 or off + total > len(raw):
+        total = struct.unpack_from(endian + "I", head, 4)[0]
+        if total < 12 or total % 4:
             raise DecodeError(f"bad block length {total}", element="pcapng block", offset=off)
-        body = raw[off + 8:off + total - 4]
+        if total > MAX_BLOCK:
+            raise DecodeError(f"block claims {total} bytes (more than {MAX_BLOCK})", element="pcapng block",
+                              offset=off)
+        body = (head[8:] + st.take(total - 12, "pcapng block", "block"))[:total - 12]
+        idle += 1
         if btype == _IDB:
+            if len(body) < 8:
+                raise DecodeError(f"interface block of {len(body)} body bytes (needs 8)",
+                                  element="pcapng interface", offset=off)
             linktype = struct.unpack_from(endian + "H", body, 0)[0]
             interfaces.append([linktype, _tsresol(body[8:], endian)])
         elif btype in (_EPB, _PB):
+            if len(body) < 20:
+                raise DecodeError(f"packet block of {len(body)} body bytes (needs 20)",
+                                  element="pcapng packet", offset=off)
             if btype == _EPB:
                 ifid, hi, lo, incl, _orig = struct.unpack_from(endian + "IIIII", body, 0)
             else:
@@ -152,13 +192,19 @@ def _read_pcapng(raw):
             data = body[20:20 + incl]
             inbound = _epb_direction(body[20 + incl + _pad4(incl):], endian) if btype == _EPB else None
             linktype, res = interfaces[ifid]
+            idle = 0
             yield Packet(linktype, bytes(data), ((hi << 32) | lo) * res, inbound)
         elif btype == _SPB:
             if not interfaces:
                 raise DecodeError("simple packet before any interface", element="pcapng packet", offset=off)
+            if len(body) < 4:
+                raise DecodeError(f"simple packet block of {len(body)} body bytes (needs 4)",
+                                  element="pcapng packet", offset=off)
             incl = min(struct.unpack_from(endian + "I", body, 0)[0], len(body) - 4)
+            idle = 0
             yield Packet(interfaces[0][0], bytes(body[4:4 + incl]), 0.0, None)
-        off += total
+        if idle > MAX_BLOCKS_WITHOUT_PACKET:
+            raise DecodeError(f"{idle} blocks in a row carry no packet", element="pcapng block", offset=off)
 
 
 def _options(buf, endian):
