@@ -22,7 +22,7 @@ from pycallcenter.acd.engine_binding import queue_call
 from pycallcenter.apps.outbound.common import (agent_load, default_trunk, line_free, outcome_of,
                                                read_call_list, read_dnc)
 from pycallcenter.apps.outbound.pacing import ABANDON_SECONDS, Pacer
-from pycallcenter.apps.outbound.progress import CampaignProgress
+from pycallcenter.apps.outbound.progress import CampaignProgress, pause_flag
 from pycallcenter.apps.routing import in_hours
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
@@ -86,20 +86,27 @@ class Campaign:
         self.pacer = Pacer(section.mode, max_ratio=section.max_ratio, abandon_cap=section.abandon_cap)
         self.attempts = {}  # leg id -> Attempt
         self.outcomes = Counter()
-        self.paused = False
+        self.flag = pause_flag(centre.data, self.name)
         self.state = "waiting"
         self._next_look = 0.0
         self._listener = _LegEvents(self.on_leg_event)
         self.engine.listeners.append(self._listener)
 
     # --- control -----------------------------------------------------------------------------------
+    @property
+    def paused(self):
+        """Return True while the campaign's pause flag file exists."""
+        return os.path.exists(self.flag)
+
     def pause(self):
-        """Dial no new numbers (calls in progress go on)."""
-        self.paused = True
+        """Dial no new numbers (calls in progress go on), until resume(), across restarts too."""
+        os.makedirs(os.path.dirname(self.flag), exist_ok=True)
+        open(self.flag, "w").close()
 
     def resume(self):
         """Dial again."""
-        self.paused = False
+        if os.path.exists(self.flag):
+            os.remove(self.flag)
 
     # --- the tick ----------------------------------------------------------------------------------
     def on_tick(self, now_samples):

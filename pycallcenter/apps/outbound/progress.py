@@ -7,6 +7,7 @@ on where it stopped instead of calling everyone again::
 ``status`` is the dialler's (pending, dialling, connected, machine, exhausted, failed); ``next_due`` the
 local wall-clock time (ISO 8601) before which a pending number is not dialled again.
 """
+import os
 import sqlite3
 
 SCHEMA = """
@@ -22,7 +23,25 @@ CREATE TABLE IF NOT EXISTS campaign_numbers (
 );
 """
 
-DONE = ("connected", "machine", "exhausted", "failed")
+def pause_flag(data, name):
+    """Return the path of the file whose presence pauses a campaign (``pycallcenter campaign pause``)."""
+    return os.path.join(data, "campaigns", f"{name}.paused")
+
+
+def saved_counts(data):
+    """Return {campaign: {status: numbers}} from the campaigns table of a data folder ({} without one)."""
+    path = os.path.join(data, "campaigns.sqlite")
+    if not os.path.exists(path):
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        out = {}
+        for campaign, status, n in db.execute("SELECT campaign, status, COUNT(*) FROM campaign_numbers "
+                                              "GROUP BY campaign, status"):
+            out.setdefault(campaign, {})[status] = n
+        return out
+    finally:
+        db.close()
 
 
 class CampaignProgress:
