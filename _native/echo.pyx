@@ -6,9 +6,11 @@ cdef extern from "pycc_echo.h":
     int GAIN_EVERY "PYCC_ECHO_GAIN_EVERY"
     int MAX_BLOCK "PYCC_ECHO_MAX_BLOCK"
     int BLOCK "PYCC_ECHO_BLOCK"
+    int COPY_BLOCKS "PYCC_ECHO_COPY_BLOCKS"
     int TONE_BLOCK "PYCC_ECHO_TONE_BLOCK"
     int NOISE_SUB "PYCC_ECHO_NOISE_SUB"
     int NOISE_SUBS "PYCC_ECHO_NOISE_SUBS"
+    int NOISE_WARMUP "PYCC_ECHO_NOISE_WARMUP"
     int TONE_HOLD_BLOCKS "PYCC_ECHO_TONE_HOLD_BLOCKS"
     int V21_BLOCKS "PYCC_ECHO_V21_BLOCKS"
     int RELEASE_BLOCKS "PYCC_ECHO_RELEASE_BLOCKS"
@@ -17,9 +19,9 @@ cdef extern from "pycc_echo.h":
         int taps
         float mu, alpha, geigel
         int hangover
-        float nlp_ratio
+        float nlp_ratio, nlp_far
         int nlp, cng, tone_disable
-        float hp_pole, short_a, noise_a, long_a, delta, copy_ratio, bypass_ratio, bg_reset_ratio, block_floor
+        float hp_pole, short_a, noise_a, long_a, delta, dt_mu, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
         float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle
         double far_active
         float cos_table[3][160]
@@ -39,8 +41,8 @@ cdef extern from "pycc_echo.h":
 
 def layout():
     """Return the kernel's fixed structure (block sizes), for the twin test."""
-    return {"GAIN_EVERY": GAIN_EVERY, "MAX_BLOCK": MAX_BLOCK, "BLOCK": BLOCK, "TONE_BLOCK": TONE_BLOCK,
-            "NOISE_SUB": NOISE_SUB, "NOISE_SUBS": NOISE_SUBS, "TONE_HOLD_BLOCKS": TONE_HOLD_BLOCKS,
+    return {"GAIN_EVERY": GAIN_EVERY, "MAX_BLOCK": MAX_BLOCK, "BLOCK": BLOCK, "COPY_BLOCKS": COPY_BLOCKS, "TONE_BLOCK": TONE_BLOCK,
+            "NOISE_SUB": NOISE_SUB, "NOISE_SUBS": NOISE_SUBS, "NOISE_WARMUP": NOISE_WARMUP, "TONE_HOLD_BLOCKS": TONE_HOLD_BLOCKS,
             "V21_BLOCKS": V21_BLOCKS, "RELEASE_BLOCKS": RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": BYPASS_RESET_BLOCKS}
 
 
@@ -57,10 +59,11 @@ cdef class Kernel:
             raise ValueError("channels must be >= 1")
         p.taps = pr["taps"]
         p.mu, p.alpha, p.geigel = pr["mu"], pr["alpha"], pr["geigel"]
-        p.hangover, p.nlp_ratio = pr["hangover"], pr["nlp_ratio"]
+        p.hangover, p.nlp_ratio, p.nlp_far = pr["hangover"], pr["nlp_ratio"], pr["nlp_far"]
         p.nlp, p.cng, p.tone_disable = pr["nlp"], pr["cng"], pr["tone_disable"]
         p.hp_pole, p.short_a, p.noise_a, p.long_a = pr["hp_pole"], pr["short_a"], pr["noise_a"], pr["long_a"]
         p.delta, p.copy_ratio, p.bypass_ratio = pr["delta"], pr["copy_ratio"], pr["bypass_ratio"]
+        p.copy_gain, p.dt_mu, p.above_noise = pr["copy_gain"], pr["dt_mu"], pr["above_noise"]
         p.bg_reset_ratio, p.block_floor = pr["bg_reset_ratio"], pr["block_floor"]
         p.tone_purity, p.tone_level, p.quiet_level = pr["tone_purity"], pr["tone_level"], pr["quiet_level"]
         p.reversal_cos, p.noise_bias, p.noise_start = pr["reversal_cos"], pr["noise_bias"], pr["noise_start"]

@@ -160,7 +160,8 @@ def convergence_s(echo, out, target_db=20.0, floor_dbm0=-50.0):
     """Return the time (s) from which every 100 ms window with echo present has ERLE >= target (inf if never)."""
     e, o = windows(echo), windows(out)
     on = np.mean(e**2, axis=1) > rms(floor_dbm0) ** 2
-    ok = ~on | (10 * np.log10(np.sum(e**2, axis=1) / np.maximum(np.sum(o**2, axis=1), 1e-9)) >= target_db)
+    gain = np.maximum(np.sum(e**2, axis=1), 1e-9) / np.maximum(np.sum(o**2, axis=1), 1e-9)
+    ok = ~on | (10 * np.log10(gain) >= target_db)
     bad = np.nonzero(~ok)[0]
     if len(bad) == 0:
         return 0.0

@@ -7,9 +7,11 @@
 #define PYCC_ECHO_GAIN_EVERY 16
 #define PYCC_ECHO_MAX_BLOCK 32
 #define PYCC_ECHO_BLOCK 64
+#define PYCC_ECHO_COPY_BLOCKS 3
 #define PYCC_ECHO_TONE_BLOCK 40
 #define PYCC_ECHO_NOISE_SUB 1600
 #define PYCC_ECHO_NOISE_SUBS 8
+#define PYCC_ECHO_NOISE_WARMUP 256
 #define PYCC_ECHO_TONE_HOLD_BLOCKS 20
 #define PYCC_ECHO_V21_BLOCKS 20
 #define PYCC_ECHO_RELEASE_BLOCKS 50
@@ -19,10 +21,10 @@ typedef struct {
     int taps;                 /* tail in samples, a multiple of 32 */
     float mu, alpha, geigel;  /* IPNLMS step and proportionality; Geigel threshold as an amplitude ratio */
     int hangover;             /* double-talk hold, samples */
-    float nlp_ratio;          /* linear output / near input power under which the NLP acts */
+    float nlp_ratio, nlp_far;          /* linear output / near input power under which the NLP acts */
     int nlp, cng, tone_disable;
     /* thresholds, computed once by the Python side from dBm0 figures (see the twin) */
-    float hp_pole, short_a, noise_a, long_a, delta, copy_ratio, bypass_ratio, bg_reset_ratio, block_floor;
+    float hp_pole, short_a, noise_a, long_a, delta, dt_mu, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise;
     float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle;
     double far_active;        /* window energy (sum of squares over the tail) above which the far end is active */
     float cos_table[3][160], sin_table[3][160];  /* 2100, 1650, 1850 Hz */

@@ -21,9 +21,9 @@ typedef struct {
     int pos, ring_pos, rings;
     int32_t ring_max, cur_max, y_prev;
     int64_t energy, count, resets;
-    int dt_hang, blk_n, copy_run, div_run, bgdiv_run, bypass_run, bypass, enabled, disabled_by_tone, quiet_run;
+    int dt_hang, blk_n, blk_far, copy_run, div_run, bgdiv_run, bypass_run, bypass, enabled, disabled_by_tone, quiet_run;
     float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
-    float l_x, l_y, l_e;
+    float l_x, l_y, l_e, noise;
     uint32_t rng, seed;
     float tacc[2][3][2], tpow[2], hist[2][4][2];
     int tone_run[2], tone_miss[2], v21_run[2];
@@ -102,7 +102,7 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
     memset(ring, 0, sizeof(int32_t) * rings);
     for (int k = 0; k < n; k++)
         g[k] = 1.0f / (float) n;
-    h->s_n = h->noise_cur = s->p.noise_start;
+    h->noise_cur = s->p.noise_start;
     for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
         h->noise_ring[k] = s->p.noise_start;
 }
@@ -167,20 +167,23 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
 {
     const int n = p->taps;
     float by = h->blk_y, bf = h->blk_f, bb = h->blk_b;
-    const int valid = h->blk_n == PYCC_ECHO_BLOCK && h->enabled && !h->disabled_by_tone;
-    h->copy_run = (valid && bb < p->copy_ratio * bf) ? h->copy_run + 1 : 0;
-    if (h->copy_run >= 2) {
+    const int running = h->enabled && !h->disabled_by_tone;
+    const int valid = h->blk_n == PYCC_ECHO_BLOCK && running;  /* far-end single talk all through the block */
+    const int heard = h->blk_far == PYCC_ECHO_BLOCK && running; /* far end active all through, double talk or not */
+    const int better = bb < p->copy_ratio * bf && bb < p->copy_gain * by;
+    h->copy_run = (valid && better) ? h->copy_run + 1 : 0;
+    if (h->copy_run >= PYCC_ECHO_COPY_BLOCKS) {
         memcpy(h->wf, h->wb, sizeof(float) * n);
         h->copy_run = 0;
         h->bypass = 0;
         h->div_run = 0;
         bf = bb;
     }
-    const int loud = by > p->block_floor;
-    h->div_run = (valid && loud && bf > p->bypass_ratio * by) ? h->div_run + 1 : 0;
-    if (h->div_run >= 2)
+    const int loud = by > p->block_floor && by > p->above_noise * h->noise;
+    h->div_run = (heard && loud && bf > p->bypass_ratio * by) ? h->div_run + 1 : 0;
+    if (h->div_run >= 1)
         h->bypass = 1;
-    else if (h->bypass && valid && bf <= by)
+    else if (h->bypass && heard && bf <= by)
         h->bypass = 0;
     h->bypass_run = h->bypass ? h->bypass_run + 1 : 0;
     h->bgdiv_run = (valid && loud && bb > p->bg_reset_ratio * by) ? h->bgdiv_run + 1 : 0;
@@ -200,7 +203,7 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         h->resets++;
     }
     h->blk_y = h->blk_f = h->blk_b = 0.0f;
-    h->blk_n = 0;
+    h->blk_n = h->blk_far = 0;
 }
 
 static void tone_block(const pycc_echo_params_t *p, chan_t *h)
@@ -215,8 +218,9 @@ static void tone_block(const pycc_echo_params_t *p, chan_t *h)
         const int tone = pw >= p->tone_level && 2.0f * mag >= need * pw;
         float (*hs)[2] = h->hist[d];
         memmove(hs[1], hs[0], sizeof(float) * 6);
-        hs[0][0] = tone ? re : 0.0f;
-        hs[0][1] = tone ? im : 0.0f;
+        const float m = tone ? sqrtf(mag) : 1.0f; /* unit phasors: the products below stay in range */
+        hs[0][0] = tone ? re / m : 0.0f;
+        hs[0][1] = tone ? im / m : 0.0f;
         if (tone && h->tone_run[d] >= PYCC_ECHO_TONE_HOLD_BLOCKS && (hs[2][0] != 0.0f || hs[2][1] != 0.0f) &&
             (hs[3][0] != 0.0f || hs[3][1] != 0.0f)) {
             const float d1r = hs[0][0] * hs[2][0] + hs[0][1] * hs[2][1], d1i = hs[0][1] * hs[2][0] - hs[0][0] * hs[2][1];
@@ -266,39 +270,42 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         if (ax > h->cur_max)
             h->cur_max = ax;
         const int32_t gmax = h->ring_max > h->cur_max ? h->ring_max : h->cur_max;
-        /* 3. Geigel (before the filters: it decides whether the normaliser is needed) */
-        const int talk = (float) (yi < 0 ? -yi : yi) > p->geigel * (float) gmax;
-        h->dt_hang = talk ? p->hangover : (h->dt_hang > 0 ? h->dt_hang - 1 : 0);
-        const int dt = h->dt_hang > 0;
         const int far_active = (double) h->energy > p->far_active;
         const int active = h->enabled && !h->disabled_by_tone;
-        /* 4. gains, then 2. both filters */
+        /* 4. gains, then 2. both filters (with the normaliser whenever adaptation may follow) */
         if (h->count % PYCC_ECHO_GAIN_EVERY == 0)
             gains(h->g, h->wb, n, p->alpha);
-        const int adapting = active && far_active && !dt;
         float yf, yb, den;
-        filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, adapting, &yf, &yb, &den);
+        filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, active && far_active, &yf, &yb, &den);
         const float ef = y - yf, eb = y - yb;
-        if (adapting)
-            adapt(h->wb, h->g, h->x + h->pos, n, (p->mu * eb) / (den + p->delta));
+        /* 3. Geigel on what the better filter leaves */
+        const float ae = fabsf(ef), ab = fabsf(eb);
+        const int talk = (ae < ab ? ae : ab) > p->geigel * (float) gmax;
+        h->dt_hang = talk ? p->hangover : (h->dt_hang > 0 ? h->dt_hang - 1 : 0);
+        const int dt = h->dt_hang > 0;
+        if (active && far_active)
+            adapt(h->wb, h->g, h->x + h->pos, n, ((dt ? p->mu * p->dt_mu : p->mu) * eb) / (den + p->delta));
         /* 5. block accounting */
         const int single = far_active && !dt;
         h->blk_y += y * y;
         h->blk_f += ef * ef;
         h->blk_b += eb * eb;
         h->blk_n += single;
+        h->blk_far += far_active;
         const float lin = h->bypass ? y : ef;
         /* 6. short-term powers, background noise, NLP, comfort noise */
         h->s_y += (y * y - h->s_y) * p->short_a;
         h->s_e += (lin * lin - h->s_e) * p->short_a;
         h->s_n += (lin * lin - h->s_n) * p->noise_a;
-        if (h->s_n < h->noise_cur)
+        if (h->count >= PYCC_ECHO_NOISE_WARMUP && h->s_n < h->noise_cur)
             h->noise_cur = h->s_n;
         float nmin = h->noise_cur;
         for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
             nmin = h->noise_ring[k] < nmin ? h->noise_ring[k] : nmin;
-        const float noise = p->noise_bias * nmin;
-        const int nlp_on = active && far_active && !dt && !h->bypass && h->s_e < p->nlp_ratio * h->s_y;
+        const float noise = nmin >= p->noise_start ? 0.0f : p->noise_bias * nmin;
+        h->noise = noise;
+        const int quiet = h->s_e < p->nlp_ratio * h->s_y || h->s_e < p->nlp_far * (float) h->energy;
+        const int nlp_on = active && far_active && !dt && !h->bypass && quiet;
         uint32_t r = h->rng;
         r ^= r << 13;
         r ^= r >> 17;
@@ -307,7 +314,8 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         float v = lin;
         if (nlp_on && p->nlp) {
             const float uniform = (float) (int32_t) r * (1.0f / 2147483648.0f);
-            v = p->cng ? uniform * sqrtf(3.0f * noise) : 0.0f;
+            const float level = noise < h->s_y ? noise : h->s_y; /* never louder than what came in */
+            v = p->cng ? uniform * sqrtf(3.0f * level) : 0.0f;
         }
         if (single) {
             h->l_x += (xs * xs - h->l_x) * p->long_a;

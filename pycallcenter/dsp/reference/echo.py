@@ -11,23 +11,31 @@ Per sample, per channel:
    float64) is kept by adding the new square and removing the one leaving.
 2. Two FIR filters over the window: the *background* filter adapts, the *foreground* filter makes the output and
    only takes the background's taps when they have proved better (below). Errors ef, eb = near - estimate.
-3. Geigel double-talk detector: near talk if ``|near| > geigel * max|far|`` over the tail (the maximum is kept
-   over 32-sample blocks), held for ``hangover`` samples. It freezes adaptation.
+3. Geigel double-talk detector on what the foreground filter leaves: near talk if ``|ef| > geigel * max|far|``
+   over the tail (the maximum is kept over 32-sample blocks), held for ``hangover`` samples. It freezes
+   adaptation. Before convergence ef is the near input, as in the classic detector; once the foreground
+   cancels the echo, loud echo peaks of a low-loss (6 dB) dispersive hybrid no longer pass for near speech.
 4. IPNLMS adaptation of the background filter when the far end is active (E / N above -50 dBm0), without double
    talk and without a tone disable: ``wb += mu * eb * (g * x) / (x . (g * x) + delta)`` with the proportionate
    gains ``g_k = (1 - a) / 2N + (1 + a) |wb_k| / (2 |wb|_1 + eps)`` refreshed every 16 samples. Sparse hybrids
    (a short dispersive response after a pure delay) converge much faster than with plain NLMS.
 5. Every 64 samples (a *block*) of far-end single talk the block energies of ef, eb and the near input decide:
-   - copy background to foreground when eb is 1.5 dB under ef in two blocks running (convergence, path change);
-   - *bypass* (output = near input) once ef is 1.8 dB louder than the input in two blocks: the foreground has
-     diverged, for example after an echo-path change; it ends when ef is no louder than the input again;
+   - copy background to foreground when eb is 1.5 dB under ef and 3 dB under the input in three blocks running
+     (convergence, path change);
+   - *bypass* (output = near input) once ef is 1.8 dB louder than the input in a block with the far end active
+     (double talk or not: an echo-path change looks like double talk to Geigel): the foreground has diverged;
+     it ends when ef is no louder than the input again (bypass and restarts only judge blocks whose input is
+     6 dB over the background noise: in noise alone a filter cannot do better than the input);
    - a background 6 dB louder than the input in four blocks is restarted from the foreground (or from zero
      when the foreground is in bypass as well); a bypass lasting 50 blocks (0.4 s) restarts both from zero.
 6. Non-linear processor: when the far end is active, there is no double talk, and the short-term power of the
-   linear output is ``nlp_db`` under the near input's (so what is left is residual echo, not near speech), the
+   linear output is ``nlp_db`` under the near input's, or ``nlp_db`` under the weakest echo the far end's
+   power over the tail could make (a ``geigel_db`` hybrid), so what is left is residual echo, not near speech, the
    output is replaced by comfort noise at the near end's background level, estimated from the linear output
    (what is left once the echo is gone): the minimum of its 16 ms power over the last 1.6 s (minimum statistics:
-   speech and echo always leave gaps within that time), times 1.5 for the bias of a minimum. The noise is white, from a per-channel xorshift32.
+   speech and echo always leave gaps within that time), times 1.25 for the bias of a minimum, and never above the
+   near input's short-term power (so the comfort noise cannot make the output louder than the input). The power tracker
+   starts from zero, so the first 32 ms do not count; until a minimum exists the comfort noise is silence. The noise is white, from a per-channel xorshift32.
 7. Tone disabler (G.164/G.165): 40-sample blocks of both directions are correlated with 2100 Hz, 1650 Hz and
    1850 Hz. A 2100 Hz tone (purity >= 0.7, level >= -31 dBm0) held for 100 ms that then reverses its phase
    (G.165 ANS with phase reversals; plain 2100 Hz of a fax CED does not disable), or V.21 channel 2 (fax flags,
@@ -71,14 +79,19 @@ NOISE_SMOOTH = np.float32(1.0 / 128.0)  # linear output power for the background
 LONG = np.float32(1.0 / 4000.0)  # counters (0.5 s)
 NOISE_SUB = 1600  # background = minimum of the linear output's power over 8 stretches of 0.2 s
 NOISE_SUBS = 8
-NOISE_BIAS = np.float32(1.5)  # a minimum of a fluctuating power sits about 1.8 dB under its mean
-NOISE_START = np.float32(32768.0 * 32768.0)  # the power tracker starts at full scale and falls
+NOISE_WARMUP = 256
+NOISE_BIAS = np.float32(1.25)  # a minimum of a fluctuating power sits about 1 dB under its mean
+NOISE_START = np.float32(32768.0 * 32768.0)  # 'no minimum yet': no comfort noise until one is measured
 FAR_ACTIVE = dbm0_power(-50.0)
 DELTA = np.float32(dbm0_power(-60.0))
+DT_MU = np.float32(0.125)  # background step during double talk, as a share of mu
 COPY_RATIO = np.float32(10.0 ** (-1.5 / 10.0))
+COPY_GAIN = np.float32(0.5)  # and the background itself takes 3 dB off the input
+COPY_BLOCKS = 3  # in this many blocks running
 BYPASS_RATIO = np.float32(10.0 ** (1.8 / 10.0))
 BG_RESET_RATIO = np.float32(4.0)
 BLOCK_FLOOR = np.float32(dbm0_power(-55.0) * BLOCK)
+ABOVE_NOISE = np.float32(4.0 * BLOCK)  # block decisions need the input 6 dB over the background
 BYPASS_RESET_BLOCKS = 50
 TONE_PURITY = np.float32(0.7)
 TONE_LEVEL = np.float32(dbm0_power(-31.0) * TONE_BLOCK)
@@ -144,6 +157,11 @@ def check_params(tail_ms, **params):
     return p
 
 
+def nlp_far(p, taps):
+    """Return the factor on the far window energy under which the linear output counts as residual echo."""
+    return _f32(10.0 ** (-(p["nlp_db"] + p["geigel_db"]) / 10.0) / taps)
+
+
 def _f32(v):
     return np.float32(v)
 
@@ -154,11 +172,12 @@ class EchoCanceller:
     def __init__(self, channels, tail_ms=64, **params):
         p = check_params(tail_ms, **params)
         self.channels, self.tail_ms, self.params = int(channels), tail_ms, p
-        self.taps = n = tail_ms * FS // 1000
+        self.ntaps = n = tail_ms * FS // 1000
         self.mu, self.alpha = _f32(p["mu"]), _f32(p["alpha"])
         self.geigel = _f32(10.0 ** (-p["geigel_db"] / 20.0))
         self.hangover = int(round(p["hangover_ms"] * FS / 1000))
         self.nlp_ratio = _f32(10.0 ** (-p["nlp_db"] / 10.0))
+        self.nlp_far = nlp_far(p, n)
         self.nlp, self.cng, self.tone_disable = bool(p["nlp"]), bool(p["cng"]), bool(p["tone_disable"])
         self.rings = (n + MAX_BLOCK - 1) // MAX_BLOCK
         c = self.channels
@@ -170,7 +189,7 @@ class EchoCanceller:
 
     def reset(self, channel):
         """Forget one channel's echo path, detectors and counters (a new call)."""
-        n, ch = self.taps, channel
+        n, ch = self.ntaps, channel
         if not hasattr(self, "x"):
             c = self.channels
             z = lambda *shape, dt=np.float32: np.zeros((c,) + shape, dt)  # noqa: E731
@@ -180,7 +199,7 @@ class EchoCanceller:
             self.ring_max, self.cur_max, self.ring_pos = z(dt=np.int32), z(dt=np.int32), z(dt=np.int32)
             self.count, self.dt_hang = z(dt=np.int64), z(dt=np.int32)
             self.y_prev, self.hp = z(dt=np.int32), z()
-            self.blk_y, self.blk_f, self.blk_b, self.blk_n = z(), z(), z(), z(dt=np.int32)
+            self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far = z(), z(), z(), z(dt=np.int32), z(dt=np.int32)
             self.copy_run, self.div_run, self.bgdiv_run, self.bypass_run = (z(dt=np.int32) for _ in range(4))
             self.bypass = z(dt=bool)
             self.s_y, self.s_e, self.s_n, self.noise = z(), z(), z(), z()
@@ -199,13 +218,13 @@ class EchoCanceller:
             arr[ch] = 0
         self.g[ch] = 1.0 / n
         for arr in (self.energy, self.ring, self.ring_max, self.cur_max, self.ring_pos, self.count, self.dt_hang,
-                    self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.copy_run,
+                    self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far, self.copy_run,
                     self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n,
-                    self.l_x, self.l_y, self.l_e, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
+                    self.l_x, self.l_y, self.l_e, self.noise, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
                     self.disabled_by_tone, self.state):
             arr[ch] = 0
         self.rng[ch] = self.seed[ch]
-        self.s_n[ch] = self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
+        self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
 
     def enable(self, channel):
         """Switch one channel's canceller on."""
@@ -233,7 +252,7 @@ class EchoCanceller:
         return out
 
     def _sample(self, far_i, near_i):
-        n = self.taps
+        n = self.ntaps
         xs = far_i.astype(np.float32)
         yi = near_i.astype(np.int32)
         # 1. DC blocker, history, window energy, Geigel maximum
@@ -254,7 +273,7 @@ class EchoCanceller:
         yb = np.einsum("ij,ij->i", self.wb, self.x)
         ef, eb = y - yf, y - yb
         # 3. Geigel
-        talk = np.abs(yi).astype(np.float32) > self.geigel * geigel_max.astype(np.float32)
+        talk = np.minimum(np.abs(ef), np.abs(eb)) > self.geigel * geigel_max.astype(np.float32)
         self.dt_hang = np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0))
         dt = self.dt_hang > 0
         far_active = self.energy > FAR_ACTIVE * n
@@ -267,10 +286,11 @@ class EchoCanceller:
             l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
             fresh = (1 - a) / _f32(2 * n) + (1 + a) * np.abs(self.wb) / (2 * l1 + _f32(1e-3))[:, None]
             self.g[gains_due] = fresh[gains_due]
-        adapt = active & far_active & ~dt
+        adapt = active & far_active
         if adapt.any():
             den = np.einsum("ij,ij->i", self.g[adapt], self.x2[adapt]) + DELTA
-            step = (self.mu * eb[adapt]) / den
+            mu = np.where(dt, self.mu * DT_MU, self.mu)[adapt]
+            step = (mu * eb[adapt]) / den
             self.wb[adapt] += step[:, None] * (self.g[adapt] * self.x[adapt])
         # 5. block accounting
         single = far_active & ~dt
@@ -278,21 +298,25 @@ class EchoCanceller:
         self.blk_f += ef * ef
         self.blk_b += eb * eb
         self.blk_n += single.astype(np.int32)
+        self.blk_far += far_active.astype(np.int32)
         lin = np.where(self.bypass, y, ef)
         # 6. short-term powers, background noise, NLP, comfort noise
         self.s_y += (y * y - self.s_y) * SHORT
         self.s_e += (lin * lin - self.s_e) * SHORT
         self.s_n += (lin * lin - self.s_n) * NOISE_SMOOTH
-        self.noise_cur = np.minimum(self.noise_cur, self.s_n)
-        self.noise = NOISE_BIAS * np.minimum(self.noise_ring.min(axis=1), self.noise_cur)
-        self.nlp_on = active & far_active & ~dt & ~self.bypass & (self.s_e < self.nlp_ratio * self.s_y)
+        self.noise_cur = np.where(self.count >= NOISE_WARMUP, np.minimum(self.noise_cur, self.s_n), self.noise_cur)
+        nmin = np.minimum(self.noise_ring.min(axis=1), self.noise_cur)
+        self.noise = np.where(nmin >= NOISE_START, _f32(0.0), NOISE_BIAS * nmin)
+        quiet = (self.s_e < self.nlp_ratio * self.s_y) | (self.s_e < self.nlp_far * self.energy.astype(np.float32))
+        self.nlp_on = active & far_active & ~dt & ~self.bypass & quiet
         r = self.rng
         r ^= r << np.uint32(13)
         r ^= r >> np.uint32(17)
         r ^= r << np.uint32(5)
         self.rng = r
         uniform = r.view(np.int32).astype(np.float32) * _f32(1.0 / 2147483648.0)
-        comfort = uniform * np.sqrt(_f32(3.0) * self.noise) if self.cng else np.zeros_like(uniform)
+        level = np.minimum(self.noise, self.s_y)  # never louder than what came in
+        comfort = uniform * np.sqrt(_f32(3.0) * level) if self.cng else np.zeros_like(uniform)
         v = np.where(self.nlp_on & self.nlp, comfort, lin)
         # counters over far-end single talk
         self.l_x = np.where(single, self.l_x + (xs * xs - self.l_x) * LONG, self.l_x)
@@ -326,19 +350,22 @@ class EchoCanceller:
     def _block(self, ends):
         for ch in np.nonzero(ends)[0]:
             by, bf, bb = self.blk_y[ch], self.blk_f[ch], self.blk_b[ch]
-            valid = self.blk_n[ch] == BLOCK and self.enabled[ch] and not self.disabled_by_tone[ch]
-            self.copy_run[ch] = self.copy_run[ch] + 1 if valid and bb < COPY_RATIO * bf else 0
-            if self.copy_run[ch] >= 2:
+            running = self.enabled[ch] and not self.disabled_by_tone[ch]
+            valid = self.blk_n[ch] == BLOCK and running  # far-end single talk all through the block
+            heard = self.blk_far[ch] == BLOCK and running  # far end active all through (double talk or not)
+            better = bb < COPY_RATIO * bf and bb < COPY_GAIN * by
+            self.copy_run[ch] = self.copy_run[ch] + 1 if valid and better else 0
+            if self.copy_run[ch] >= COPY_BLOCKS:
                 self.wf[ch] = self.wb[ch]
                 self.copy_run[ch] = 0
                 self.bypass[ch] = False
                 self.div_run[ch] = 0
                 bf = bb
-            loud = by > BLOCK_FLOOR
-            self.div_run[ch] = self.div_run[ch] + 1 if valid and loud and bf > BYPASS_RATIO * by else 0
-            if self.div_run[ch] >= 2:
+            loud = by > BLOCK_FLOOR and by > ABOVE_NOISE * self.noise[ch]
+            self.div_run[ch] = self.div_run[ch] + 1 if heard and loud and bf > BYPASS_RATIO * by else 0
+            if self.div_run[ch] >= 1:
                 self.bypass[ch] = True
-            elif self.bypass[ch] and valid and bf <= by:
+            elif self.bypass[ch] and heard and bf <= by:
                 self.bypass[ch] = False
             self.bypass_run[ch] = self.bypass_run[ch] + 1 if self.bypass[ch] else 0
             self.bgdiv_run[ch] = self.bgdiv_run[ch] + 1 if valid and loud and bb > BG_RESET_RATIO * by else 0
@@ -353,7 +380,7 @@ class EchoCanceller:
                 self.bypass_run[ch] = 0
                 self.resets[ch] += 1
             self.blk_y[ch] = self.blk_f[ch] = self.blk_b[ch] = 0
-            self.blk_n[ch] = 0
+            self.blk_n[ch] = self.blk_far[ch] = 0
 
     def _tone_step(self, xs, ys):
         k = (self.count % 160).astype(np.intp)
@@ -377,7 +404,8 @@ class EchoCanceller:
             tone = p >= TONE_LEVEL and _f32(2.0) * mag >= TONE_PURITY * _f32(TONE_BLOCK) * p
             h = self.hist[ch, d]
             h[1:] = h[:-1].copy()
-            h[0] = (re, im) if tone else (0.0, 0.0)
+            m = np.sqrt(mag) if tone else _f32(1.0)
+            h[0] = (re / m, im / m) if tone else (0.0, 0.0)  # unit phasors: the products below stay in range
             if tone and self.tone_run[ch, d] >= TONE_HOLD_BLOCKS and h[2].any() and h[3].any():
                 # A tone a little off 2100 Hz drifts in phase by the same angle every block (h[2] vs h[3]); over
                 # the two blocks from h[2] to h[0] (h[1] may hold the reversal itself, half each way) it should

@@ -1,0 +1,100 @@
+"""The native echo canceller against its numpy twin (pycallcenter.dsp.reference.echo), on structured signals and
+on random ones (hypothesis). The two run the same float32 steps; only the dot products and the sum of |taps| add
+in a different order, so outputs agree to within rounding (a sample or two by one LSB), not bit for bit."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from echo_signals import FS, PATHS, css, echo_of, hybrid, noise, rms, to_int16
+from pycallcenter.dsp import echo
+from pycallcenter.dsp.reference import echo as ref
+
+
+def feed(ec, far, near, ticks):
+    """Feed far/near through ec in ticks of the given sizes (cycled); return the output."""
+    out, pos, i = [], 0, 0
+    while pos < near.shape[1]:
+        k = ticks[i % len(ticks)]
+        out.append(ec.process(far[:, pos:pos + k], near[:, pos:pos + k]))
+        pos, i = pos + k, i + 1
+    return np.concatenate(out, axis=1)
+
+
+def agree(a, b, twin, native):
+    """Assert outputs, states and taps of twin and native agree to within rounding."""
+    d = np.abs(a.astype(np.int32) - b)
+    assert np.mean(d > 2) <= 0.01, f"{np.mean(d > 2):.3%} of samples differ by more than 2"
+    ct, cn = twin.counters(), native.counters()
+    assert ct.state == cn.state
+    for c in range(twin.channels):
+        for wt, wn in zip(twin.taps(c), native.taps(c)):
+            assert np.linalg.norm(wt - wn) <= 1e-3 * max(np.linalg.norm(wt), 1e-3)
+    np.testing.assert_allclose(ct.erle_db, cn.erle_db, atol=0.05, equal_nan=True)
+    np.testing.assert_allclose(ct.erl_db, cn.erl_db, atol=0.05, equal_nan=True)
+
+
+def _tone(n, freq, level=-12.0, reversal_every=None):
+    t = np.arange(n) / FS
+    ph = np.pi * ((np.arange(n) // reversal_every) % 2) if reversal_every else 0.0
+    return rms(level) * np.sqrt(2) * np.cos(2 * np.pi * freq * t + ph)
+
+
+def test_native_equals_twin_on_echo_double_talk_tones_and_silence():
+    n = int(1.0 * FS)
+    src = css(1.0)
+    paths = [hybrid(d, disp, erl, seed=i) for i, ((_, d, disp), erl) in enumerate(zip(PATHS, (6, 12, 20, 30, 9)))]
+    near = [echo_of(src, h) for h in paths]
+    near[1][FS // 2:] += css(0.5, level=-20, seed=3)  # double talk
+    near[2] = near[2] + _tone(n, 2100.0, reversal_every=2400)  # answer tone with reversals on the near side
+    near[3][: FS // 4] = 0.0  # silence, then echo
+    far = np.tile(to_int16(src), (5, 1))
+    far[4] = 0  # no far end: nothing to cancel
+    near = to_int16(np.array(near) + noise(n, -70))
+    twin, native = ref.EchoCanceller(5, 64), echo.EchoCanceller(5, 64)
+    native.disable(4)
+    twin.disable(4)
+    a, b = feed(twin, far, near, [160]), feed(native, far, near, [160])
+    assert np.abs(a.astype(np.int32) - b).max() <= 2
+    agree(a, b, twin, native)
+    states = twin.counters().state
+    assert states[2] == "tone_disabled" and states[4] == "disabled" and twin.counters().erle_db[0] > 10.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data(), channels=st.integers(1, 3), tail=st.sampled_from([16, 32]),
+       scale=st.sampled_from([0, 30, 3000, 30000]))
+def test_native_equals_twin_on_random_audio(data, channels, tail, scale):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n = data.draw(st.integers(1, 800))
+    far = np.clip(rng.normal(0, scale + 1e-9, (channels, n)), -32768, 32767)
+    if data.draw(st.booleans()):  # the near side carries an echo of the far side, sometimes with near talk
+        h = hybrid(rng.uniform(0, tail / 2), 2.0, rng.uniform(6, 30), seed=int(rng.integers(1000)))
+        near = np.array([echo_of(f, h) for f in far]) + rng.normal(0, scale / 10 + 1, (channels, n)) * rng.integers(0, 2)
+    else:
+        near = rng.normal(0, scale + 1e-9, (channels, n))
+    far, near = to_int16(far), to_int16(near)
+    params = data.draw(st.sampled_from([{}, {"nlp": False}, {"cng": False, "alpha": 0.0}, {"mu": 1.0}]))
+    twin, native = ref.EchoCanceller(channels, tail, **params), echo.EchoCanceller(channels, tail, **params)
+    ticks = data.draw(st.lists(st.integers(1, 400), min_size=1, max_size=6))
+    agree(feed(twin, far, near, ticks), feed(native, far, near, ticks), twin, native)
+
+
+def test_native_layout_matches_twin():
+    from pycallcenter._native import echo as native
+
+    lay = native.layout()
+    assert lay == {"GAIN_EVERY": ref.GAIN_EVERY, "MAX_BLOCK": ref.MAX_BLOCK, "BLOCK": ref.BLOCK,
+                   "COPY_BLOCKS": ref.COPY_BLOCKS, "TONE_BLOCK": ref.TONE_BLOCK, "NOISE_SUB": ref.NOISE_SUB,
+                   "NOISE_SUBS": ref.NOISE_SUBS, "NOISE_WARMUP": ref.NOISE_WARMUP,
+                   "TONE_HOLD_BLOCKS": ref.TONE_HOLD_BLOCKS, "V21_BLOCKS": ref.V21_BLOCKS,
+                   "RELEASE_BLOCKS": ref.RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": ref.BYPASS_RESET_BLOCKS}
+
+
+@pytest.mark.parametrize("tail_ms", [16, 32, 64, 128])
+def test_every_tail_builds_in_both(tail_ms):
+    far = to_int16(css(0.1))[None]
+    near = to_int16(echo_of(far[0], hybrid(2.0, 3.0, 10.0)))[None]
+    a = ref.EchoCanceller(1, tail_ms).process(far, near)
+    b = echo.EchoCanceller(1, tail_ms).process(far, near)
+    assert np.abs(a.astype(np.int32) - b).max() <= 1
