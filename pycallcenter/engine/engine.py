@@ -531,7 +531,9 @@ class Engine:
             ticks = int(seconds * SAMPLE_RATE / self.board.blocksize)
             tail = max(1, int(0.2 * SAMPLE_RATE / self.board.blocksize))  # the last frames still go out
             try:
-                while ticks > 0 and (self.legs or self.leaks()):
+                # legs are what takes ticks to clear (signalling); anything else still held once they are
+                # gone will not clear by waiting, and is reported by leaks() afterwards
+                while ticks > 0 and self.legs:
                     self.tick()
                     ticks -= 1
                 for _ in range(min(tail, ticks)):
@@ -548,6 +550,7 @@ class Engine:
         self.log("closed", left=len(self.leaks()))
         if self._log_file is not None:
             self._log_file.close()
+            self._log_file = None  # what is logged after this (a late CDR error) stays in log_lines only
         return self.shutdown_leaks
 
     def close(self):
