@@ -3,7 +3,9 @@
 Verbs yield engine ops (pycallcenter.engine.scheduler.Op); the engine resumes the script on the
 board's tick when the op completes, so scripts are deterministic and need no threads or asyncio.
 When the caller hangs up during a verb, the verb raises :class:`CallHangup` (the engine ends the
-script quietly if it does not catch it).
+script quietly if it does not catch it). A call lives as long as its script: when the script returns,
+the engine clears every leg of its call still up (normal clearing); ``hand_off(leg)`` leaves a
+bridged pair talking after the script returns.
 """
 import os
 from typing import NamedTuple, Optional
