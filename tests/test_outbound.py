@@ -172,6 +172,8 @@ KEY = """
 def test_a_waiting_caller_presses_the_key_and_is_called_back(tmp_path, prompts, keep_place):
     rig = Rig(tmp_path, prompts, "2026-01-05T10:00:00", KEY.replace("KEEP", str(keep_place).lower()), agents=1)
     rig.centre.binding.command("pause", "agent1")  # nobody free: she waits, then asks to be called back
+    offer = rig.centre.binding.announcer.names(1, 30.0, None)  # what waiting callers hear now and then
+    assert offer[-2:] == ["queue_callback_key", "en/star"]
     number = "2025550500"
     keys = "*" if keep_place else "*,#,#"  # without keeping her place: her own number, as soon as possible
     rig.pstn.add(Caller(number, "5000", 2.0, digits=keys, digit_delay=6.0, patience=90.0))

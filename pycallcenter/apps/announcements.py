@@ -70,6 +70,7 @@ class QueueAnnouncer:
     def __init__(self, centre):
         self.engine = centre.engine
         self.section = centre.settings.announce
+        self.binding = centre.binding  # its callback_key ([callbacks] key) is offered in each announcement
 
     def names(self, position, wait, lang):
         """Return the prompt names of one announcement."""
@@ -79,6 +80,8 @@ class QueueAnnouncer:
         if self.section.expected_wait and wait is not None:
             minutes = max(1, math.ceil(wait / 60.0))
             out += ["queue_expected"] + say.number(minutes, say_lang(lang)) + ["minutes"]
+        if self.binding.callback_key:
+            out += ["queue_callback_key"] + say.digits(self.binding.callback_key, say_lang(lang))
         return out
 
     def __call__(self, position, wait, call=None):

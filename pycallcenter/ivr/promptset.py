@@ -34,6 +34,7 @@ SCRIPT_PROMPTS = {
     "callback_at": ("en-us", "at"),
     "callback_agent_dialling": ("en-us", "Callback. Calling the customer now."),
     "callback_agent_no_answer": ("en-us", "The customer did not answer. We will try again later."),
+    "queue_callback_key": ("en-us", "To be called back instead of waiting, press"),
     "campaign_abandoned": ("en-us", "Sorry, we called you but no one is free to take your call. "
                                     "We will call you again later. Goodbye."),
     "queue_wait": ("en-us", "All our agents are busy. Please hold, and your call will be answered in turn."),
