@@ -156,3 +156,15 @@ def test_our_continuity_check_fails_when_nothing_comes_back():
     run(3.0)  # T24 (2 s) expires without the tone coming back
     assert "continuity_outcome by=local cic=9 ok=False" in "\n".join(eng.log_lines)
     assert not trunk.checks
+
+
+def test_a_circuit_held_in_a_call_with_no_leg_is_a_leak_until_it_is_released():
+    eng, trunk, far, run = _setup()
+    eng.router = lambda leg: None
+    run(3.0)
+    far.events += far.isup.call(7, "5550007", "2025550100", eng.now / SAMPLE_RATE, continuity=True)
+    run(0.5)  # the IAM asks for a continuity check: no leg until the COT, which the far end never sends
+    assert not eng.legs and eng.leaks() == [f"SS7 span 1: circuit 7 is {trunk.isup.state(7)} with no call on it"]
+    far.events += far.isup.release(7, eng.now / SAMPLE_RATE, 16)
+    run(1.0)
+    assert trunk.isup.state(7) == I.IDLE and eng.leaks() == []

@@ -63,6 +63,11 @@ class Ss7Trunk:
                 return self.span.channel_for(cic)
         return None
 
+    def leaks(self):
+        """Return one line per circuit in a call state with no leg on it (releasing ones clear themselves)."""
+        return [f"SS7 span {self.span_number}: circuit {cic} is {self.isup.state(cic)} with no call on it"
+                for cic in self.span.cics if self.isup.state(cic) in I.CALL_STATES and cic not in self.legs]
+
     # --- engine hooks ----------------------------------------------------------------------------
     def on_span_event(self, ev, now):
         """Span alarms take the link out of service; clearing realigns it."""
