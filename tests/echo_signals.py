@@ -173,3 +173,10 @@ def snr_db(clean, out):
     c, o = windows(clean), windows(out)
     on = np.mean(c**2, axis=1) > rms(-45.0) ** 2
     return 10 * np.log10(np.sum(c[on] ** 2) / max(np.sum((o[on] - c[on]) ** 2), 1e-9))
+
+
+def resample_to(x, rate):
+    """Return int16 x (8 kHz) at another rate, for files written at other rates."""
+    from pycallcenter.dsp.audio import resample
+
+    return to_int16(resample(np.asarray(x, np.float64), FS, rate)) if rate != FS else x
