@@ -102,7 +102,7 @@ def test_queue_uses_the_acd_when_it_runs_on_the_engine(tmp_path, monkeypatch):
 
     queued = []
 
-    async def fake_queue_call(call, queue):
+    async def fake_queue_call(call, queue, priority=0):
         queued.append((call.id, queue))
         return QueueResult("overflow", target="callback", reason="timeout")
 
