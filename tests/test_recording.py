@@ -317,3 +317,17 @@ def test_voice_statistics_match_webrtcvad_on_every_frame_while_skipping_digital_
     assert len(asked) < total / 2  # the silent stretches cost no detector calls
     data, _ = sf.read(stats["path"], dtype="int16")
     assert data.size == signal.size and abs(_peak_hz(data[-SAMPLE_RATE:]) - 440) < 10
+
+
+def test_recover_finishes_a_claimed_flac_recording_in_its_own_name_and_format(tmp_path):
+    from pycallcenter.engine.recording import Recorder, claim
+
+    path = claim(str(tmp_path / "2026" / "20260101-000000_C1_L1.flac"))
+    rec = Recorder(path, 0)
+    rec.write_chunk(_tone(500, 1.5))  # a second and a half: the first second's header is on disk
+    # the process dies here: the placeholder is empty, the part file holds what was flushed
+    assert os.path.getsize(path) == 0
+    assert recover(str(tmp_path)) == [path]
+    data, rate = sf.read(path, dtype="int16")
+    assert sf.info(path).format == "FLAC" and data.size >= SAMPLE_RATE and abs(_peak_hz(data) - 500) < 10
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]

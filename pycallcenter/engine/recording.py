@@ -356,13 +356,18 @@ def _trim(data, rate, frame_ms=20):
 
 
 def recover(folder, fmt="wav"):
-    """Finish every part file left under folder by a crash; return the finished paths."""
+    """Finish every part file left under folder by a crash; return the finished paths. A part whose name
+    was claimed (an empty placeholder beside it, see claim()) becomes that file, in its format; others
+    become `fmt`."""
     done = []
     for root, _, files in os.walk(folder):
         for name in sorted(files):
             if name.endswith(PART):
                 part = os.path.join(root, name)
-                path = part[: -len(PART)] + "." + fmt
+                stem = part[: -len(PART)]
+                claimed = [stem + ext for ext in (".wav", ".flac")
+                           if os.path.isfile(stem + ext) and os.path.getsize(stem + ext) == 0]
+                path = claimed[0] if claimed else f"{stem}.{fmt}"
                 finish(part, path)
                 done.append(path)
     return done
