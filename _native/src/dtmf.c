@@ -165,13 +165,58 @@ static inline __attribute__((always_inline)) void goertzel4(v8 *restrict s1p, v8
         *e = en;
 }
 
-/* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over one segment
- * (a stretch of samples inside one half-block), in passes of four frequencies so nothing spills. */
-__attribute__((target_clones("avx2", "default")))
-static void segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, int len, const float *w1,
-                    const float *w0, int p1, const pycc_dtmf_tables_t *tb)
+/* Goertzel recursions of four frequencies (from f0) for both open blocks at once: eight independent chains (with
+ * 32 vector registers, as AVX-512VL gives even for 256-bit vectors, nothing spills). E: also each block's windowed
+ * energy of both bands (y, then the high band hi). */
+static inline __attribute__((always_inline)) void goertzel4x2(v8 *restrict g, int f0, const float *coef, const float *w1,
+                                                             const float *w0, int p1, const v8 *restrict y,
+                                                             const v8 *restrict hi, int len, int E)
 {
     const int p0 = 1 - p1;
+    v8 a[8], b[8];
+    for (int q = 0; q < 4; q++) {
+        a[q] = g[GS_S1(p1) + f0 + q]; b[q] = g[GS_S2(p1) + f0 + q];
+        a[4 + q] = g[GS_S1(p0) + f0 + q]; b[4 + q] = g[GS_S2(p0) + f0 + q];
+    }
+    const float c0 = coef[f0], c1 = coef[f0 + 1], c2 = coef[f0 + 2], c3 = coef[f0 + 3];
+    v8 e1 = g[GS_EN(p1)], e0 = g[GS_EN(p0)];
+    for (int i = 0; i < len; i++) {
+        v8 wy = w1[i] * y[i], wz = w0[i] * y[i];
+        if (E) {
+            v8 sq = wy * wy;
+            e1 = e1 + sq;
+            v8 wh = w1[i] * hi[i];
+            sq = wh * wh;
+            e1 = e1 + sq;
+            sq = wz * wz;
+            e0 = e0 + sq;
+            wh = w0[i] * hi[i];
+            sq = wh * wh;
+            e0 = e0 + sq;
+        }
+        v8 t0 = wy - b[0], t1 = wy - b[1], t2 = wy - b[2], t3 = wy - b[3];
+        v8 t4 = wz - b[4], t5 = wz - b[5], t6 = wz - b[6], t7 = wz - b[7];
+        for (int q = 0; q < 8; q++)
+            b[q] = a[q];
+        a[0] = c0 * a[0]; a[1] = c1 * a[1]; a[2] = c2 * a[2]; a[3] = c3 * a[3];
+        a[4] = c0 * a[4]; a[5] = c1 * a[5]; a[6] = c2 * a[6]; a[7] = c3 * a[7];
+        a[0] = a[0] + t0; a[1] = a[1] + t1; a[2] = a[2] + t2; a[3] = a[3] + t3;
+        a[4] = a[4] + t4; a[5] = a[5] + t5; a[6] = a[6] + t6; a[7] = a[7] + t7;
+    }
+    for (int q = 0; q < 4; q++) {
+        g[GS_S1(p1) + f0 + q] = a[q]; g[GS_S2(p1) + f0 + q] = b[q];
+        g[GS_S1(p0) + f0 + q] = a[4 + q]; g[GS_S2(p0) + f0 + q] = b[4 + q];
+    }
+    if (E) {
+        g[GS_EN(p1)] = e1;
+        g[GS_EN(p0)] = e0;
+    }
+}
+
+/* The dial-tone notches over a segment when the filter is on: returns the filtered samples (ybuf), else x. */
+static inline __attribute__((always_inline)) const v8 *notch(v8 *restrict g, const v8 *restrict x, v8 *restrict ybuf,
+                                                             int len, const pycc_dtmf_tables_t *tb)
+{
     const v8 *y = x;
     if (tb->dialtone) {
         const float na0 = tb->notch_a[0], nb10 = tb->notch_b1[0], nb20 = tb->notch_b2[0];
@@ -207,10 +252,31 @@ static void segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi,
         g[4] = y1a; g[5] = y1b; g[6] = y2a; g[7] = y2b;
         y = ybuf;
     }
+    return y;
+}
+
+/* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over one segment
+ * (a stretch of samples inside one half-block), in passes of four frequencies so nothing spills. */
+__attribute__((target_clones("avx2", "default")))
+static void segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, int len, const float *w1,
+                    const float *w0, int p1, const pycc_dtmf_tables_t *tb)
+{
+    const int p0 = 1 - p1;
+    const v8 *y = notch(g, x, ybuf, len, tb);
     goertzel4(g + GS_S1(p1), g + GS_S2(p1), tb->coef, w1, y, hi, len, g + GS_EN(p1));
     goertzel4(g + GS_S1(p1) + 4, g + GS_S2(p1) + 4, tb->coef + 4, w1, y, hi, len, NULL);
     goertzel4(g + GS_S1(p0), g + GS_S2(p0), tb->coef, w0, y, hi, len, g + GS_EN(p0));
     goertzel4(g + GS_S1(p0) + 4, g + GS_S2(p0) + 4, tb->coef + 4, w0, y, hi, len, NULL);
+}
+
+/* segment() where AVX-512VL gives 32 vector registers: two passes of eight chains instead of four of four. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+static void segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, int len,
+                         const float *w1, const float *w0, int p1, const pycc_dtmf_tables_t *tb)
+{
+    const v8 *y = notch(g, x, ybuf, len, tb);
+    goertzel4x2(g, 0, tb->coef, w1, w0, p1, y, hi, len, 1);
+    goertzel4x2(g, 4, tb->coef, w1, w0, p1, y, hi, len, 0);
 }
 
 static const char DIGITS[] = "123A456B789C*0#D";
@@ -577,6 +643,9 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     if (ensure(s, S))
         return -1;
     long nev = 0;
+    static int wide = -1; /* the CPU has AVX-512VL (a race on first use only writes the same value twice) */
+    if (wide < 0)
+        wide = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
     for (int gi = 0; gi < s->groups; gi++) {
         v8 *xb = s->xbuf + FIR - 1;
         /* the next group's rows (one contiguous stretch) are fetched while this group runs, a few lines before
@@ -627,7 +696,8 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
                 len = nd - i;
             int p1 = (int) (k1 & 1);
             PREFETCH_SOME()
-            segment(g, dec + i, hi + i, s->ybuf, (int) len, s->tb.window + ph, s->tb.window + ph + H, p1, &s->tb);
+            (wide ? segment_wide : segment)(g, dec + i, hi + i, s->ybuf, (int) len, s->tb.window + ph,
+                                            s->tb.window + ph + H, p1, &s->tb);
             i += len;
             t += len;
             if (ph + len == H) {
