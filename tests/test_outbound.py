@@ -154,6 +154,17 @@ def test_a_restart_resumes_a_callback_cut_short_and_a_chosen_time_waits(tmp_path
     rig.close()
 
 
+def test_a_callback_the_queue_refuses_is_not_counted_as_an_attempt(tmp_path, prompts):
+    rig = Rig(tmp_path, prompts, "2026-01-05T10:00:00", CALLBACKS, agents=1)
+    rig.centre.acd.queues["sales"].hours = (3600.0, 7200.0)  # the queue takes nobody in its first hour
+    store = rig.centre.centre_config.callbacks()
+    cb = store.request("2025550700", "sales", rig.centre.wall_time())
+    rig.run(5.0)
+    row = store.get(cb)
+    assert (row.state, row.attempts, row.outcome) == ("pending", 0, "no_agent") and row.next_try > row.requested_at
+    rig.close()
+
+
 KEY = """
     [[route]]
     called = "5000"

@@ -41,6 +41,9 @@ def test_an_attempt_counts_and_a_retry_waits_for_its_time(tmp_path):
     assert store.due(NINE + dt.timedelta(minutes=4)) == []
     (row,) = store.due(NINE + dt.timedelta(minutes=5))
     assert (row.state, row.attempts, row.outcome) == ("pending", 1, "no_answer")
+    store.begin(cb, NINE + dt.timedelta(minutes=5))
+    store.finish(cb, "pending", "no_agent", NINE, counted=False)  # no agent took it: not an attempt
+    assert store.get(cb).attempts == 1
     with pytest.raises(ValueError):
         store.finish(cb, "dialling", "x", NINE)
     assert store.counts() == {"pending": 1, "dialling": 0, "done": 0, "failed": 0}

@@ -132,12 +132,14 @@ class CallbackStore:
                         "updated_at = ? WHERE id = ?", (_iso(now), callback_id))
         return self.db.execute("SELECT attempts FROM callbacks WHERE id = ?", (callback_id,)).fetchone()[0]
 
-    def finish(self, callback_id, state, outcome, now, next_try=None):
-        """End an attempt: state 'done', 'failed' or 'pending' (retry not before next_try); return nothing."""
+    def finish(self, callback_id, state, outcome, now, next_try=None, counted=True):
+        """End an attempt: state 'done', 'failed' or 'pending' (retry not before next_try); an attempt that
+        never reached the customer (no agent took it) is not counted. Return nothing."""
         if state not in STATES or state == "dialling":
             raise ValueError(f"an attempt ends in done, failed or pending, not {state!r}")
-        self.db.execute("UPDATE callbacks SET state = ?, outcome = ?, next_try = ?, updated_at = ? WHERE id = ?",
-                        (state, outcome, _iso(next_try), _iso(now), callback_id))
+        self.db.execute("UPDATE callbacks SET state = ?, outcome = ?, next_try = ?, updated_at = ?, "
+                        "attempts = attempts - ? WHERE id = ?",
+                        (state, outcome, _iso(next_try), _iso(now), 0 if counted else 1, callback_id))
 
     def release(self, callback_id):
         """The ACD no longer keeps this caller's place: the dialler calls them back like any request."""

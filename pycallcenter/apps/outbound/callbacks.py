@@ -26,6 +26,7 @@ from pycallcenter.engine.scheduler import CallHangup
 from pycallcenter.errors import ConfigError
 
 LOOK_EVERY = 1.0  # seconds between looks at the table
+NO_AGENT_WAIT = _dt.timedelta(seconds=60)  # before offering again a request the queue let go uncounted
 
 
 class CallbackDialler:
@@ -62,9 +63,9 @@ class CallbackDialler:
             if cid not in self.acd.calls:  # the queue let the place go: dial it like any request
                 self.store.release(cb_id)
         for cid, (cb_id, _) in list(self.injected.items()):
-            if cid not in self.acd.calls:  # left the queue without reaching an agent: due again at once
+            if cid not in self.acd.calls:  # the queue let it go (or refused it) before an agent took it
                 del self.injected[cid]
-                self.store.finish(cb_id, "pending", "no_agent", when)
+                self.store.finish(cb_id, "pending", "no_agent", when, next_try=when + NO_AGENT_WAIT, counted=False)
         if not in_hours(self.s.hours, self.s.days, when):
             self.state = "outside_hours"
             return
@@ -92,11 +93,15 @@ class CallbackDialler:
         self.injected[cid] = (row.id, queue)
         self.engine.log("callback_offer", callback=row.id, number=row.number, attempt=attempt, queue=queue)
         decisions = self.acd.enter(cid, queue, now, caller=row.number, data={"callback_id": row.id})
+        if cid not in self.acd.calls:  # the queue refused it (closed, nobody logged in): try again later
+            del self.injected[cid]
+            self.store.finish(row.id, "pending", "no_agent", when, next_try=when + NO_AGENT_WAIT, counted=False)
+        else:
+            decisions += self.acd.request_callback(cid, row.number, now)
         for d in decisions:  # the ACD rang the agent before it knew this is a callback: show whom to call
             if d.kind == "offer" and d.call == cid:
                 d.data["callback"] = row.number
         self.binding.apply(decisions)
-        self.binding.apply(self.acd.request_callback(cid, row.number, now))
 
     # --- the agent answered ------------------------------------------------------------------------
     def _dial_back(self, d, agent_leg):
