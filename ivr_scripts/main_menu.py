@@ -14,8 +14,8 @@ async def main(call):
         return await call.handoff("queue", "support")
     if choice == "3":
         return await call.handoff("fax")
-    if choice == "9":
-        return await call.handoff("voicemail")
+    if choice == "9":  # a message for the centre: the general mailbox (mailbox owners dial in through extension)
+        return await call.handoff("voicemail", mailbox=centre.general_mailbox)
     if choice == "0":
         if centre.operator is not None:
             await call.play("transferring")
