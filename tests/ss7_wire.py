@@ -30,6 +30,7 @@ class Wire:
         self.sent = {"a": [], "b": []}
         self.fault = None  # fault(su) -> su, or None to drop, or "error" for a bad FCS (a->b only)
         self.on_event = None  # on_event(side, event, now) -> may queue more
+        self.on_su = None  # on_su(side, su, now): every signal unit pulled (tests/trace_baseline.py records them)
 
     def run(self, seconds, until=None):
         """Advance time, moving signal units both ways; stop early when until() is true."""
@@ -40,6 +41,9 @@ class Wire:
                 self._deliver(side, link.handle_timer(self.now))
             su_a = self.a.pull(self.now)
             su_b = self.b.pull(self.now)
+            if self.on_su is not None:
+                self.on_su("a", su_a, self.now)
+                self.on_su("b", su_b, self.now)
             self.sent["a"].append(su_a)
             self.sent["b"].append(su_b)
             if self.fault is not None:
@@ -75,6 +79,7 @@ class Mtp3Pair:
         self.events = {"a": [], "b": []}
         self.cut = set()  # slcs whose wire is cut (both directions)
         self.handlers = {"a": None, "b": None}  # side -> f(event, now) for user parts
+        self.on_su = None  # on_su(side, su, now): every signal unit pulled
 
     def start(self):
         self.a.start(self.now)
@@ -89,6 +94,9 @@ class Mtp3Pair:
                     self._deliver(side, sp.handle_timer(self.now))
             for slc in self.a.links:
                 su_a, su_b = self.a.pull(slc, self.now), self.b.pull(slc, self.now)
+                if self.on_su is not None:
+                    self.on_su(f"a{slc}", su_a, self.now)
+                    self.on_su(f"b{slc}", su_b, self.now)
                 if slc in self.cut:
                     continue
                 self._deliver("b", self.b.receive(slc, su_a, self.now))
@@ -121,6 +129,8 @@ class SpPair:
         self.step = step
         self.events = {"a": [], "b": []}
         self.tamper = None  # tamper(su) -> su for the a->b direction
+        self.on_su = None  # on_su(side, su, now): every signal unit pulled
+        self.on_event = None  # on_event(side, event, now): every event, in order
 
     def up(self):
         self.a.start(self.now)
@@ -136,16 +146,25 @@ class SpPair:
             for side, sp in (("a", self.a), ("b", self.b)):
                 d = sp.next_deadline()
                 if d is not None and d <= self.now:
-                    self.events[side] += sp.handle_timer(self.now)
+                    self._deliver(side, sp.handle_timer(self.now))
             su_a, su_b = self.a.pull(0, self.now), self.b.pull(0, self.now)
+            if self.on_su is not None:
+                self.on_su("a", su_a, self.now)
+                self.on_su("b", su_b, self.now)
             if self.tamper is not None:
                 su_a = self.tamper(su_a)
             if su_a is not None:
-                self.events["b"] += self.b.receive(0, su_a, self.now)
-            self.events["a"] += self.a.receive(0, su_b, self.now)
+                self._deliver("b", self.b.receive(0, su_a, self.now))
+            self._deliver("a", self.a.receive(0, su_b, self.now))
             if until is not None and until():
                 return True
         return False
+
+    def _deliver(self, side, events):
+        self.events[side] += events
+        if self.on_event is not None:
+            for ev in events:
+                self.on_event(side, ev, self.now)
 
     def settle(self, seconds=0.05):
         """Run long enough for queued messages to cross and be answered."""
