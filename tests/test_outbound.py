@@ -27,28 +27,34 @@ def prompts(tmp_path_factory):
     return str(folder)
 
 
+def write_config(tmp_path, prompts, start, tables, agents=2, files=None):
+    """Write centre.toml (the demo's board, queue sales, agents at phones, then `tables`) and the files
+    it names into tmp_path; return its path."""
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_text(text)
+    path = tmp_path / "centre.toml"
+    staff = "".join(f'[[agent]]\nname = "agent{i + 1}"\ncontact = "channel/{32 + i}"\nqueues = {{ sales = 0 }}\n\n'
+                    for i in range(agents))
+    path.write_text(board_config(agents, seed=3, blocksize=320) + textwrap.dedent(f"""
+        [centre]
+        data = "data"
+        prompts = "{prompts}"
+        start = "{start}"
+
+        [[queue]]
+        name = "sales"
+        wrapup = 1
+        ring_timeout = 15
+
+        """) + staff + textwrap.dedent(tables))
+    return str(path)
+
+
 class Rig:
     """A Centre from a config file, the simulated PSTN and agents; ``run(seconds)`` ticks them all."""
 
     def __init__(self, tmp_path, prompts, start, tables, agents=2, files=None):
-        for name, text in (files or {}).items():
-            (tmp_path / name).write_text(text)
-        path = tmp_path / "centre.toml"
-        staff = "".join(f'[[agent]]\nname = "agent{i + 1}"\ncontact = "channel/{32 + i}"\nqueues = {{ sales = 0 }}\n\n'
-                        for i in range(agents))
-        path.write_text(board_config(agents, seed=3, blocksize=320) + textwrap.dedent(f"""
-            [centre]
-            data = "data"
-            prompts = "{prompts}"
-            start = "{start}"
-
-            [[queue]]
-            name = "sales"
-            wrapup = 1
-            ring_timeout = 15
-
-            """) + staff + textwrap.dedent(tables))
-        self.centre = Centre.from_file(str(path))
+        self.centre = Centre.from_file(write_config(tmp_path, prompts, start, tables, agents, files))
         board = self.centre.board
         self.pstn = PstnSimulator(board, far_end="pstn", seed=3)
         phones = [board.emulator.far_ends[f"agent{i + 1}"] for i in range(agents)]
@@ -292,3 +298,18 @@ def test_a_person_who_finds_no_free_agent_within_2_s_is_abandoned_and_called_aga
     assert campaign.pacer.last_mode == "progressive"  # over the cap: no more than one line per free agent
     rig.close()
     assert "campaign_abandoned" in rig.cdr_outcomes()
+
+
+def test_run_simulate_dials_a_campaign_that_campaign_status_then_reports(tmp_path, prompts, capsys):
+    from pycallcenter import cli
+    from pycallcenter.apps.outbound.progress import saved_counts
+
+    toml = CAMPAIGN.replace('hours = "09:00-09:03"', 'hours = "09:00-17:00"').replace('dnc = "dnc.txt"\n', "")
+    path = write_config(tmp_path, prompts, "2026-01-05T09:00:00", toml + "\n[simulate]\ncalls_per_hour = 0\n",
+                        files={"numbers.csv": "".join(f"20255{70000 + i}\n" for i in range(12))})
+    assert cli.main(["run", path, "--simulate", "--seconds", "120", "--fast"]) == 0
+    counts = saved_counts(str(tmp_path / "data"))["spring"]
+    assert counts.get("connected", 0) >= 1 and sum(counts.values()) >= 6  # the simulated people answered
+    capsys.readouterr()
+    assert cli.main(["campaign", "status", "--data", str(tmp_path / "data")]) == 0
+    assert capsys.readouterr().out.startswith(f"campaign spring: connected {counts['connected']}")

@@ -55,6 +55,7 @@ class Simulation:
             raise ConfigError(f"simulate.far_end: the emulator has no cable named {s.far_end!r} (have "
                               f"{', '.join(sorted(emulator.far_ends))})", path=centre.file)
         self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed)
+        self.pstn.answer_unknown(talk_mean=s.talk_mean)  # the people our campaigns and callbacks call
         for caller in make_callers(s, hours):
             if caller.kind == "fax":
                 caller.fax_document = fax_document

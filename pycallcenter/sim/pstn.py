@@ -16,6 +16,8 @@ from pycallcenter.isdn import call as q
 from pycallcenter.isdn import causes
 
 S = SAMPLE_RATE
+# who answers the centre's calls to numbers nobody described (answer_unknown): weights
+OUTBOUND_MIX = {"human": 0.35, "machine": 0.15, "busy": 0.1, "no_answer": 0.4}
 
 
 @dataclass
@@ -95,6 +97,7 @@ class PstnSimulator:
         self.now = 0.0
         self.callees = {}  # number -> Callee: who answers the centre's outgoing calls
         self.answering = {}  # isdn Call -> Callee of an outgoing call of the centre in progress
+        self.strangers = None  # (mix, talk mean) for numbers without a Callee (answer_unknown)
         self._idle = None  # the encoded block of silence on every channel
         self.far.handler = self._tick
         self._q931(self.iface.start(0.0))
@@ -109,6 +112,19 @@ class PstnSimulator:
         """Let a Callee answer the centre's calls to its number; return it."""
         self.callees[callee.number] = callee
         return callee
+
+    def answer_unknown(self, mix=None, talk_mean=60.0):
+        """Answer the centre's calls to numbers without a Callee too: a caller who called in earlier
+        (a callback) answers as a person; any other number is a person, a machine, busy or unanswered
+        by the weights of mix (default OUTBOUND_MIX), seeded, and stays that way for its later calls."""
+        self.strangers = (dict(mix or OUTBOUND_MIX), talk_mean)
+
+    def _stranger(self, number):
+        mix, talk_mean = self.strangers
+        called_in = any(c.number == number for c in self.done) or number in self.by_number
+        kind = "human" if called_in else self.rng.choices(list(mix), weights=list(mix.values()))[0]
+        return self.add_callee(Callee(number, kinds=(kind,), answer_after=self.rng.uniform(3.0, 15.0),
+                                      talk=10.0 + self.rng.expovariate(1.0 / talk_mean)))
 
     def agent_answered(self, number, agent, now):
         """An agent's phone showing this caller's number was answered: the caller is being served."""
@@ -192,6 +208,8 @@ class PstnSimulator:
     # --- the centre's outgoing calls -------------------------------------------------------------
     def _offered(self, ev, now):
         callee = self.callees.get(ev.called)
+        if callee is None and self.strangers is not None:
+            callee = self._stranger(ev.called)
         if callee is None:  # not one of ours: left to whoever drives this PSTN (it rings until cleared)
             return
         if callee.kind:  # already in a call: the line is busy
