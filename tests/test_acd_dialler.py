@@ -74,3 +74,23 @@ def test_dialler_on_the_engine_retries_a_busy_pri_number_until_answered():
     assert d.targets["5551234"].status == "connected"
     assert d.attempts[1][0] - d.attempts[0][0] >= 2.0  # waited the retry delay
     assert not eng.calls  # the answered call was hung up (no queue given)
+
+
+def test_counts_by_status_follow_every_move():
+    import random
+    from collections import Counter
+
+    rng = random.Random(5)
+    d = Dialler(retry_after=(5,), max_attempts=3)
+    for n in range(40):
+        d.add(str(n), now=rng.uniform(0, 20))
+    d.add("done-before", status="connected", attempts=1)  # restored from an earlier run
+    now = 0.0
+    while d.remaining():
+        now += 1.0
+        for t in d.due(now, free_agents=rng.randint(0, 4)):
+            d.result(t.number, rng.choice(["answered", "busy", "no_answer", "sit"]), now,
+                     machine=rng.random() < 0.2)
+        assert d.summary() == dict(Counter(t.status for t in d.targets.values()))
+        assert d.remaining() == sum(t.status in ("pending", "dialling") for t in d.targets.values())
+    assert d.summary()["connected"] >= 1

@@ -7,6 +7,7 @@ attempt and its call-progress result (and answering-machine verdict) is kept in 
 """
 import heapq
 import itertools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -48,6 +49,7 @@ class Dialler:
         self._due = []
         self._seq = itertools.count()
         self.dialling = 0
+        self._by_status = Counter()  # status -> targets (kept as they move: lists may be long)
 
     def add(self, number, now=0.0, kind="campaign", data=None, attempts=0, status="pending"):
         """Queue a number, due at now (callbacks first: they are dialled before campaign numbers due at the
@@ -55,7 +57,10 @@ class Dialler:
         if number in self.targets and self.targets[number].status in ("pending", "dialling"):
             raise ValueError(f"{number} is already on the list")
         t = Target(number, kind, dict(data or {}), attempts=attempts, status=status, next_due=now)
+        if number in self.targets:
+            self._by_status[self.targets[number].status] -= 1
         self.targets[number] = t
+        self._by_status[status] += 1
         if status == "pending":
             heapq.heappush(self._due, (now, 0 if kind == "callback" else 1, next(self._seq), number))
         return t
@@ -76,6 +81,8 @@ class Dialler:
             t.attempts += 1
             out.append(t)
         self.dialling += len(out)
+        self._by_status["pending"] -= len(out)
+        self._by_status["dialling"] += len(out)
         return out
 
     def result(self, number, outcome, now, machine=False):
@@ -98,15 +105,14 @@ class Dialler:
         else:
             t.status, t.next_due = "pending", now + retry_delay(self.retry_after, t.attempts)
             heapq.heappush(self._due, (t.next_due, 0 if t.kind == "callback" else 1, next(self._seq), number))
+        self._by_status["dialling"] -= 1
+        self._by_status[t.status] += 1
         return t
 
     def remaining(self):
         """Return how many numbers are still to be dialled or being dialled."""
-        return sum(1 for t in self.targets.values() if t.status in ("pending", "dialling"))
+        return self._by_status["pending"] + self._by_status["dialling"]
 
     def summary(self):
         """Return counts of targets by status."""
-        out = {}
-        for t in self.targets.values():
-            out[t.status] = out.get(t.status, 0) + 1
-        return out
+        return {status: n for status, n in self._by_status.items() if n}
