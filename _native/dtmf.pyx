@@ -22,7 +22,7 @@ cdef extern from "pycc_dtmf.h":
         float norm, level, cand_level, twist, rtwist, min_purity, cand_purity, tone_purity, run_purity
         int on_blocks, off_blocks, strong_blocks, dialtone
     ctypedef struct pycc_dtmf_event_t:
-        int channel, digit, kind
+        int channel, digit, kind, order
         int64_t start, end, when
     ctypedef struct pycc_dtmf_t:
         pass
@@ -44,7 +44,10 @@ cdef void _fill(float *dst, src, int n) except *:
 
 
 cdef class Kernel:
-    """Native state for N channels; ``process`` returns raw event tuples (channel, digit, kind, start, end, when)."""
+    """Native state for N channels; ``process`` returns event tuples (channel, digit, "begin"/"end", start, end).
+
+    Events are ordered by the analysis block that produced them, then by channel; end is None for a begin.
+    """
 
     cdef pycc_dtmf_t *s
     cdef readonly int channels
@@ -132,4 +135,5 @@ cdef class Kernel:
                 n = pycc_dtmf_process_g711(self.s, x8, table, samples, ev)
         if n < 0:
             raise MemoryError()
-        return [(ev[i].channel, chr(ev[i].digit), ev[i].kind, ev[i].start, ev[i].end, ev[i].when) for i in range(n)]
+        return [(ev[i].channel, chr(ev[i].digit), "end", ev[i].start, ev[i].end) if ev[i].kind
+                else (ev[i].channel, chr(ev[i].digit), "begin", ev[i].start, None) for i in range(n)]

@@ -12,6 +12,7 @@ typedef struct {
 
 typedef struct {
     int channel, digit, kind; /* kind 0 = begin, 1 = end */
+    int order;                /* internal: emission order, the sort's last key */
     int64_t start, end, when;
 } pycc_dtmf_event_t;
 
@@ -22,7 +23,8 @@ void pycc_dtmf_free(pycc_dtmf_t *s);
 void pycc_dtmf_reset(pycc_dtmf_t *s, int channel);
 /* Most events one call of `samples` samples can produce (size of the events array). */
 long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples);
-/* Feed one (channels x samples) int16 block (or G.711 codes through a 256-entry table); returns events written. */
+/* Feed one (channels x samples) int16 block (or G.711 codes through a 256-entry table); returns events written,
+ * ordered by the analysis block that produced them, then by channel (a channel's end before its begin). */
 long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf_event_t *events);
 long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples, pycc_dtmf_event_t *events);
 int64_t pycc_dtmf_samples(const pycc_dtmf_t *s);

@@ -717,13 +717,34 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
 #undef PREFETCH_SOME
 }
 
+static int event_cmp(const void *pa, const void *pb)
+{
+    const pycc_dtmf_event_t *a = pa, *b = pb;
+    if (a->when != b->when)
+        return a->when < b->when ? -1 : 1;
+    if (a->channel != b->channel)
+        return a->channel < b->channel ? -1 : 1;
+    return a->order - b->order;
+}
+
+/* Groups run one after another, so events come out grouped by channel; the caller wants them by block. */
+static long ordered(pycc_dtmf_event_t *ev, long n)
+{
+    if (n > 1) {
+        for (long i = 0; i < n; i++)
+            ev[i].order = (int) i;
+        qsort(ev, (size_t) n, sizeof(*ev), event_cmp);
+    }
+    return n;
+}
+
 long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf_event_t *events)
 {
-    return run(s, x, NULL, NULL, samples, events);
+    return ordered(events, run(s, x, NULL, NULL, samples, events));
 }
 
 long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples,
                             pycc_dtmf_event_t *events)
 {
-    return run(s, NULL, x, table, samples, events);
+    return ordered(events, run(s, NULL, x, table, samples, events));
 }

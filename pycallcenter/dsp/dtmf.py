@@ -46,8 +46,11 @@ def _g711_table(law):
 
 
 def _events(raw):
-    raw.sort(key=lambda e: (e[5], e[0]))  # stable: a channel's end precedes its begin in the same block
-    return [DtmfEvent(c, d, "begin" if k == 0 else "end", s, None if k == 0 else e) for c, d, k, s, e, _ in raw]
+    """Return the kernel's event tuples (already in order) as DtmfEvents."""
+    return list(map(_make_event, raw))
+
+
+_make_event = DtmfEvent._make
 
 
 class DtmfDetector:
