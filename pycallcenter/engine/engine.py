@@ -558,6 +558,9 @@ class Engine:
         return self.shutdown()
 
 
+_OP_LEGS = ("leg", "other", "out", "fax_leg")  # where ops keep the legs they wait on (fax keeps its apart)
+
+
 def _waits_on_clearing(op):
     """Return True when an op waits on a leg that has ended or is clearing (so it ends with it)."""
-    return any(isinstance(leg, C.Leg) and leg.clearing for leg in (getattr(op, name, None) for name in ("leg", "other", "out")))
+    return any(isinstance(leg, C.Leg) and leg.clearing for leg in (getattr(op, name, None) for name in _OP_LEGS))
