@@ -75,12 +75,12 @@ class Rig:
             self.agents.tick(self.centre.engine.now, self.centre.board.blocksize)
 
     def cdr_outcomes(self):
-        """Return the outcome variable of every CDR written, in order (after close())."""
+        """Return the outcome column of every CDR written, in order (after close())."""
         from pycallcenter.storage import open_store
 
         store = open_store(self.centre.data, create=False)
         try:
-            return [(r["vars"] or {}).get("outcome") for r in store.select("cdr")]
+            return [r["outcome"] for r in store.select("cdr")]
         finally:
             store.close()
 
