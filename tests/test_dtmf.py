@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dtmf_signals import (
-    detect, dial_tone, digits_of, freqs, sequence, to_int16, tone_pair, white_noise,
+    detect, dial_tone, digits_of, freqs, peak, sequence, to_int16, tone_pair, white_noise,
 )
 from pycallcenter.dsp import dtmf
 from pycallcenter.dsp.reference import dtmf as ref
@@ -318,3 +318,55 @@ def test_cli_rejects_non_audio(tmp_path, capsys):
     empty = tmp_path / "empty.al"
     empty.write_bytes(b"")
     assert main(["dtmf", str(empty), "--law", "alaw"]) != 0
+
+
+def _tone(f, ms, level):
+    t = np.arange(int(ms * 8)) / 8000
+    return peak(level) * np.sin(2 * np.pi * f * t + 0.3)
+
+
+def _pad(x):
+    return np.concatenate([np.zeros(400), x, np.zeros(800)])
+
+
+def test_guard_a_note_and_its_second_harmonic_is_no_digit():
+    # 684 Hz and 1368 Hz sit 1.9% under 697 and 2.4% over 1336 ("2"): each block pair passes the 2.5% test, the
+    # run's mean offset does not; with run_freq_tolerance as wide as freq_tolerance the pair is taken
+    x = _pad(_tone(684, 200, -12) + _tone(1368, 200, -14))
+    assert digits_of(run(x)) == ""
+    assert digits_of(run(x, run_freq_tolerance=0.025)) == "2"
+
+
+def test_guard_harmonics_above_2_khz_count_against_the_pair():
+    # a clean "5" with the column's 2nd and 3rd harmonics (2672, 4008 -> aliased) and the row's 3rd: the decimated
+    # band alone looks pure, the whole band does not
+    pair = tone_pair("5", 120, level=-12)
+    harm = _tone(2 * 1336, 120, -16) + _tone(3 * 770, 120, -17) + _tone(3 * 1336 - 1000, 120, -18)
+    assert digits_of(run(_pad(pair))) == "5"
+    assert digits_of(run(_pad(pair + harm))) == ""
+
+
+def test_guard_a_third_tone_in_the_band():
+    pair = tone_pair("9", 120, level=-12)
+    assert digits_of(run(_pad(pair + _tone(1070, 120, -20)))) == "9"  # 8 dB under each tone: still a digit
+    assert digits_of(run(_pad(pair + _tone(1070, 120, -15)))) == ""  # 3 dB under: a chord, not a digit
+    assert digits_of(run(_pad(pair + _tone(1070, 120, -15)), tone_purity=0.8, run_purity=0.7)) == "9"
+
+
+@pytest.mark.parametrize("case", ["dev1.5+snr15", "dev1.5+twist8+40ms", "dev1.5+dial10", "rtwist4-36dBm0"])
+def test_guards_keep_combined_acceptance_points(case):
+    # two Q.24 points at once, random phases and alignments: the talk-off guards must leave margin for these
+    for seed in range(4):
+        rng = np.random.default_rng(seed + 100)
+        lead = 30 + rng.uniform(0, 7)
+        if case == "dev1.5+snr15":
+            x, _ = sequence(ALL, level=-20, row_dev=0.015, col_dev=-0.015, rng=rng, lead_ms=lead)
+            x = x + white_noise(x.size, -35, rng)
+        elif case == "dev1.5+twist8+40ms":
+            x, _ = sequence(ALL, on_ms=40, level=-12, twist_db=8, row_dev=-0.015, col_dev=0.015, rng=rng, lead_ms=lead)
+        elif case == "dev1.5+dial10":
+            x, _ = sequence(ALL, level=-20, row_dev=0.015, col_dev=0.015, rng=rng, lead_ms=lead)
+            x = x + dial_tone(x.size, -10)
+        else:
+            x, _ = sequence(ALL, level=-36, twist_db=-4, rng=rng, lead_ms=lead)
+        assert digits_of(run(x)) == ALL, (case, seed)

@@ -15,9 +15,17 @@ Parameters (keyword, defaults in brackets):
     min_level_dbm0 [-42.0]   weakest tone accepted, dBm0 per tone (Q.24: operate to -36, never below -45)
     twist_db [10.0]          most normal twist (low group louder), dB (Q.24: operate to 8)
     reverse_twist_db [6.0]   most reverse twist (high group louder), dB (Q.24: operate to 4)
-    freq_tolerance [0.025]   largest accepted frequency deviation, fraction (Q.24: operate 1.5%, never 3.5%)
-    min_purity [0.8]         share of the signal power the two tones must hold in strong_blocks blocks
-    strong_blocks [3]        blocks of a digit that must reach min_purity (talk-off defence)
+    freq_tolerance [0.025]   largest frequency deviation any pair of consecutive blocks may show, fraction
+                             (Q.24: operate 1.5%, never 3.5%)
+    run_freq_tolerance [0.016]  largest deviation of the run's mean frequency (over its near-full blocks), per
+                             tone (talk-off: chords 1.6-3.5% off a DTMF pair; a note and its 2nd harmonic)
+    min_purity [0.8]         share of the whole band's power (0-4 kHz, dial tone notched out) the two tones must
+                             hold in strong_blocks blocks before the run is looked at further
+    tone_purity [0.93]       the same share corrected for the tones' frequency offset (the window's loss at the
+                             run's mean offset undone), needed in strong_blocks blocks (talk-off defence)
+    run_purity [0.9]         the corrected share averaged over the run's near-full blocks (talk-off defence:
+                             a third tone, harmonics, a chord)
+    strong_blocks [3]        blocks of a digit that must reach min_purity and tone_purity
     candidate_purity [0.35]  share a block needs to count towards a digit at all (edge blocks are partial)
     on_blocks [5]            52-sample hops of tone needed to confirm (5 -> 32.5 ms; 40 ms tones always pass,
                              23 ms tones never)

@@ -5,11 +5,13 @@ Signal path (all arithmetic float32, in exactly this order, so the C kernel can 
 1. int16 -> float32, then decimation to 4 kHz by a 15-tap half-band FIR (passband to 1700 Hz within +-0.45 dB,
    -26 dB from 2300 Hz): the highest digit tone is 1633 Hz, so every later stage runs at half the rate.
    Decimated sample m is computed when input sample t = 2m+1 arrives and stands for input time t-7.
+   The high band (2-4 kHz) is kept as the input minus the low band at the same instants: it counts in the
+   block's energy, so harmonics above 2 kHz lower the tones' share like any other component.
    Optional dial-tone filter: two IIR notches (zeros on the unit circle at 350 and 440 Hz, poles at radius 0.98)
    in series, so a dial tone 10 dB above the digits neither leaks into the tone bins nor spoils the purity test.
 2. Hann-windowed blocks of N=52 decimated samples (13 ms) with a hop of H=26 (half-block overlap); block k covers
    decimated samples [kH, kH+N). Each block runs 8 Goertzel filters (4 row, 4 column frequencies) and sums its
-   windowed energy T.
+   windowed energy T of both bands (the notched low band and the high band).
 3. Per block: the strongest row r and column c (first maximum wins a tie); the block is a *candidate* for digit
    (r, c) when both tone energies reach a lenient level (10 dB under the strict one, since partly covered
    edge blocks are weaker), the twist is within limits and purity = (Er + Ec) * K / T >= 0.35, K normalising a
@@ -24,7 +26,13 @@ Signal path (all arithmetic float32, in exactly this order, so the C kernel can 
    - at least ``on_blocks`` (5) blocks have purity >= half the run's best (tone covers >= half the block),
      which means >= 5*52 input samples of tone: 40 ms tones always qualify, 23 ms tones never do,
    - at least two pairs of near-full consecutive blocks (purity >= 0.75 of the best) exist and every such pair
-     passes the frequency test (one failing pair kills the run).
+     passes the frequency test (one failing pair kills the run),
+   - the run's mean phase advance of each tone, summed over those pairs, is within ``run_freq_tolerance`` (1.6%):
+     averaging makes the estimate precise enough to sit just above Q.24's 1.5% (talk-off: two notes 1.6-3.5% off
+     a pair, or a note and its own second harmonic, which no DTMF pair within 2.1% can be),
+   - each tone's share of the band, corrected by the window's gain at that mean offset (a cubic in 1 - cos of the
+     phase offset), gives a corrected purity that reaches ``tone_purity`` (0.93) in ``strong_blocks`` blocks and
+     averages ``run_purity`` (0.9) over the near-full blocks (talk-off: a third tone, harmonics, chords).
 5. A confirmed digit ends after ``off_blocks`` (4) consecutive blocks that are not candidates for it, so an
    interruption of 10 ms or less (at most 2 such blocks) is bridged. Start = centre of the first counted block
    minus half a hop, end (exclusive) = centre of the last counted block plus half a hop, in input samples
