@@ -21,7 +21,7 @@ cdef extern from "pycc_echo.h":
         int hangover
         float nlp_ratio, nlp_far
         int nlp, cng, tone_disable
-        float hp_pole, short_a, noise_a, long_a, delta, dt_mu, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
+        float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
         float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle
         double far_active
         float cos_table[3][160]
@@ -64,6 +64,7 @@ cdef class Kernel:
         p.hp_pole, p.short_a, p.noise_a, p.long_a = pr["hp_pole"], pr["short_a"], pr["noise_a"], pr["long_a"]
         p.delta, p.copy_ratio, p.bypass_ratio = pr["delta"], pr["copy_ratio"], pr["bypass_ratio"]
         p.copy_gain, p.dt_mu, p.above_noise = pr["copy_gain"], pr["dt_mu"], pr["above_noise"]
+        p.guard_ratio, p.guard_a = pr["guard_ratio"], pr["guard_a"]
         p.bg_reset_ratio, p.block_floor = pr["bg_reset_ratio"], pr["block_floor"]
         p.tone_purity, p.tone_level, p.quiet_level = pr["tone_purity"], pr["tone_level"], pr["quiet_level"]
         p.reversal_cos, p.noise_bias, p.noise_start = pr["reversal_cos"], pr["noise_bias"], pr["noise_start"]

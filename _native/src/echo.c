@@ -22,7 +22,7 @@ typedef struct {
     int32_t ring_max, cur_max, y_prev;
     int64_t energy, count, resets;
     int dt_hang, blk_n, blk_far, copy_run, div_run, bgdiv_run, bypass_run, bypass, enabled, disabled_by_tone, quiet_run;
-    float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
+    float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, g_y, g_e, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
     float l_x, l_y, l_e, noise;
     uint32_t rng, seed;
     float tacc[2][3][2], tpow[2], hist[2][4][2];
@@ -311,7 +311,12 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         r ^= r >> 17;
         r ^= r << 5;
         h->rng = r;
-        float v = lin;
+        /* a linear output 6 dB over the input and over the background (old taps putting echo into silence after a
+         * path change, before the block decisions see it) gives way to the input at once */
+        h->g_y += (y * y - h->g_y) * p->guard_a;
+        h->g_e += (lin * lin - h->g_e) * p->guard_a;
+        const int guard = h->g_e > p->guard_ratio * h->g_y && h->g_e > p->guard_ratio * noise;
+        float v = guard ? y : lin;
         if (nlp_on && p->nlp) {
             const float uniform = (float) (int32_t) r * (1.0f / 2147483648.0f);
             const float level = noise < h->s_y ? noise : h->s_y; /* never louder than what came in */

@@ -48,7 +48,7 @@ def kernel_params(tail_ms, **params):
         "nlp_far": ref.nlp_far(p, tail_ms * ref.FS // 1000),
         "nlp": bool(p["nlp"]), "cng": bool(p["cng"]), "tone_disable": bool(p["tone_disable"]),
         "hp_pole": ref.HP_POLE, "short_a": ref.SHORT, "noise_a": ref.NOISE_SMOOTH, "long_a": ref.LONG,
-        "delta": ref.DELTA, "copy_ratio": ref.COPY_RATIO, "copy_gain": ref.COPY_GAIN, "dt_mu": ref.DT_MU, "bypass_ratio": ref.BYPASS_RATIO,
+        "delta": ref.DELTA, "copy_ratio": ref.COPY_RATIO, "copy_gain": ref.COPY_GAIN, "dt_mu": ref.DT_MU, "guard_ratio": ref.GUARD_RATIO, "guard_a": ref.GUARD_SMOOTH, "bypass_ratio": ref.BYPASS_RATIO,
         "bg_reset_ratio": ref.BG_RESET_RATIO, "block_floor": ref.BLOCK_FLOOR, "above_noise": ref.ABOVE_NOISE, "tone_purity": ref.TONE_PURITY,
         "tone_level": ref.TONE_LEVEL, "quiet_level": ref.QUIET_LEVEL, "reversal_cos": ref.REVERSAL_COS,
         "noise_bias": ref.NOISE_BIAS, "noise_start": ref.NOISE_START, "converged_erle": ref.CONVERGED_ERLE,

@@ -29,8 +29,9 @@ Per sample, per channel:
    - a background 6 dB louder than the input in four blocks is restarted from the foreground (or from zero
      when the foreground is in bypass as well); a bypass lasting 50 blocks (0.4 s) restarts both from zero.
 6. Non-linear processor: when the far end is active, there is no double talk, and the short-term power of the
-   linear output is ``nlp_db`` under the near input's, or ``nlp_db`` under the weakest echo the far end's
-   power over the tail could make (a ``geigel_db`` hybrid), so what is left is residual echo, not near speech, the
+   linear output is ``nlp_db`` under the near input's, or ``nlp_db`` + 6 dB under the weakest echo the far
+   end's power over the tail could make (a ``geigel_db`` hybrid: a -15 dBm0 prompt leaves near signals down to
+   -39 dBm0 alone, so DTMF over a prompt survives), so what is left is residual echo, not near speech, the
    output is replaced by comfort noise at the near end's background level, estimated from the linear output
    (what is left once the echo is gone): the minimum of its 16 ms power over the last 1.6 s (minimum statistics:
    speech and echo always leave gaps within that time), times 1.25 for the bias of a minimum, and never above the
@@ -84,6 +85,8 @@ NOISE_BIAS = np.float32(1.25)  # a minimum of a fluctuating power sits about 1 d
 NOISE_START = np.float32(32768.0 * 32768.0)  # 'no minimum yet': no comfort noise until one is measured
 FAR_ACTIVE = dbm0_power(-50.0)
 DELTA = np.float32(dbm0_power(-60.0))
+GUARD_RATIO = np.float32(4.0)
+GUARD_SMOOTH = np.float32(1.0 / 8.0)  # 1 ms powers for the guard: it must act within a few samples
 DT_MU = np.float32(0.125)  # background step during double talk, as a share of mu
 COPY_RATIO = np.float32(10.0 ** (-1.5 / 10.0))
 COPY_GAIN = np.float32(0.5)  # and the background itself takes 3 dB off the input
@@ -159,7 +162,7 @@ def check_params(tail_ms, **params):
 
 def nlp_far(p, taps):
     """Return the factor on the far window energy under which the linear output counts as residual echo."""
-    return _f32(10.0 ** (-(p["nlp_db"] + p["geigel_db"]) / 10.0) / taps)
+    return _f32(10.0 ** (-(p["nlp_db"] + p["geigel_db"] + 6.0) / 10.0) / taps)
 
 
 def _f32(v):
@@ -203,6 +206,7 @@ class EchoCanceller:
             self.copy_run, self.div_run, self.bgdiv_run, self.bypass_run = (z(dt=np.int32) for _ in range(4))
             self.bypass = z(dt=bool)
             self.s_y, self.s_e, self.s_n, self.noise = z(), z(), z(), z()
+            self.g_y, self.g_e = z(), z()
             self.l_x, self.l_y, self.l_e = z(), z(), z()
             self.nlp_on = z(dt=bool)
             self.noise_ring, self.noise_cur = z(NOISE_SUBS), z()
@@ -219,7 +223,7 @@ class EchoCanceller:
         self.g[ch] = 1.0 / n
         for arr in (self.energy, self.ring, self.ring_max, self.cur_max, self.ring_pos, self.count, self.dt_hang,
                     self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far, self.copy_run,
-                    self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n,
+                    self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n, self.g_y, self.g_e,
                     self.l_x, self.l_y, self.l_e, self.noise, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
                     self.disabled_by_tone, self.state):
             arr[ch] = 0
@@ -317,7 +321,12 @@ class EchoCanceller:
         uniform = r.view(np.int32).astype(np.float32) * _f32(1.0 / 2147483648.0)
         level = np.minimum(self.noise, self.s_y)  # never louder than what came in
         comfort = uniform * np.sqrt(_f32(3.0) * level) if self.cng else np.zeros_like(uniform)
-        v = np.where(self.nlp_on & self.nlp, comfort, lin)
+        # a linear output 6 dB over the input and over the background (old taps putting echo into silence after
+        # a path change, before the block decisions see it) gives way to the input at once
+        self.g_y += (y * y - self.g_y) * GUARD_SMOOTH
+        self.g_e += (lin * lin - self.g_e) * GUARD_SMOOTH
+        guard = (self.g_e > GUARD_RATIO * self.g_y) & (self.g_e > GUARD_RATIO * self.noise)
+        v = np.where(self.nlp_on & self.nlp, comfort, np.where(guard, y, lin))
         # counters over far-end single talk
         self.l_x = np.where(single, self.l_x + (xs * xs - self.l_x) * LONG, self.l_x)
         self.l_y = np.where(single, self.l_y + (y * y - self.l_y) * LONG, self.l_y)
