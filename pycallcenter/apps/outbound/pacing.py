@@ -27,32 +27,45 @@ end of the answer (the answering-machine verdict, or the answer itself without d
 usual regulatory definition (Ofcom's "2 seconds after the end of the greeting", the FTC's 2 seconds
 after the greeting).
 """
+import bisect
 import math
 from collections import deque
+
+import numpy as np
 
 ABANDON_SECONDS = 2.0
 
 
 def chances_distribution(chances):
-    """Return [P(X = k)] for X the number of successes of independent events with these chances."""
-    dist = [1.0]
+    """Return P(X = k) for k = 0..len(chances) (a numpy array), X the number of successes of independent
+    events with these chances."""
+    dist = np.ones(1)
     for c in chances:
-        nxt = [0.0] * (len(dist) + 1)
-        for k, pk in enumerate(dist):
-            nxt[k] += pk * (1.0 - c)
-            nxt[k + 1] += pk * c
-        dist = nxt
+        dist = _add_chance(dist, c)
     return dist
+
+
+def _add_chance(dist, c):
+    """Return the distribution of X + 1 event of chance c, from that of X."""
+    out = np.zeros(dist.size + 1)
+    out[:-1] = dist * (1.0 - c)
+    out[1:] += dist * c
+    return out
+
+
+def _share(dist, mean, agents):
+    """Return E[max(0, X - agents)] / E[X] from X's distribution and mean."""
+    if mean <= 0:
+        return 0.0
+    k = np.arange(dist.size)
+    over = k > agents
+    return float(np.dot(k[over] - agents, dist[over])) / mean
 
 
 def abandon_share(chances, agents):
     """Return E[max(0, X - agents)] / E[X]: the share of answered calls that would find no agent, for X
     the people that lines with these chances bring."""
-    mean = sum(chances)
-    if mean <= 0:
-        return 0.0
-    dist = chances_distribution(chances)
-    return sum((k - agents) * pk for k, pk in enumerate(dist) if k > agents) / mean
+    return _share(chances_distribution(chances), sum(chances), agents)
 
 
 def expected_abandon_share(lines, p, agents):
@@ -125,13 +138,16 @@ class Pacer:
         return sum(self.handle_times) / len(self.handle_times) if self.handle_times else self.prior_handle
 
     # --- the decision ------------------------------------------------------------------------------
-    def chance(self, age, p):
-        """Return the chance that a line out for `age` seconds still brings a person (None: one is there)."""
+    def chance(self, age, p, people=None, others=None):
+        """Return the chance that a line out for `age` seconds still brings a person (None: one is there);
+        people and others: the measured durations, sorted (default: this pacer's)."""
         if age is None:
             return 1.0
-        people = p * _survival(self.connect_times, age)
-        others = (1.0 - p) * _survival(self.other_times, age)
-        return people / (people + others) if people + others > 0 else 0.0
+        people = sorted(self.connect_times) if people is None else people
+        others = sorted(self.other_times) if others is None else others
+        humans = p * _survival(people, age)
+        rest = (1.0 - p) * _survival(others, age)
+        return humans / (humans + rest) if humans + rest > 0 else 0.0
 
     def lines(self, free_agents, busy_agents, in_flight, handle_time=None):
         """Return how many new numbers to dial now, given the free and busy agents and the lines already
@@ -150,10 +166,15 @@ class Pacer:
             return 0
         cap = int(math.floor(self.max_ratio * max(agents, free_agents) + 1e-9))
         target = self.abandon_cap * self.margin
-        chances = [self.chance(age, p) for age in ages]
+        people, others = sorted(self.connect_times), sorted(self.other_times)
+        chances = [self.chance(age, p, people, others) for age in ages] + [p] * progressive
+        dist, mean = chances_distribution(chances), sum(chances)
         new = progressive
-        while len(ages) + new + 1 <= cap and abandon_share(chances + [p] * (new + 1), agents) <= target:
-            new += 1
+        while len(ages) + new + 1 <= cap:  # one more line at a time: the distribution grows by one event
+            grown = _add_chance(dist, p)
+            if _share(grown, mean + p, agents) > target:
+                break
+            dist, mean, new = grown, mean + p, new + 1
         return new
 
     def status(self):
@@ -165,7 +186,7 @@ class Pacer:
 
 
 def _survival(times, age):
-    """Return the share of measured durations longer than age (1 before any is measured)."""
+    """Return the share of measured durations (sorted) longer than age (1 before any is measured)."""
     if not times:
         return 1.0
-    return sum(1 for t in times if t > age) / len(times)
+    return (len(times) - bisect.bisect_right(times, age)) / len(times)
