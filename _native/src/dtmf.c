@@ -635,6 +635,7 @@ static int ensure(pycc_dtmf_t *s, long samples)
     return 0;
 }
 
+__attribute__((target_clones("avx2", "default")))
 static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int16_t *table, long S,
                 pycc_dtmf_event_t *ev)
 {
