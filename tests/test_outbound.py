@@ -209,6 +209,23 @@ def test_a_waiting_caller_presses_the_key_and_is_called_back(tmp_path, prompts, 
     assert "callback_done" in rig.cdr_outcomes()
 
 
+def test_a_kept_place_that_comes_up_after_calling_hours_waits_for_them_uncounted(tmp_path, prompts):
+    toml = KEY.replace("KEEP", "true").replace('hours = "09:00-17:00"', 'hours = "10:00-10:01"')
+    rig = Rig(tmp_path, prompts, "2026-01-05T10:00:00", toml, agents=1)
+    rig.centre.binding.command("pause", "agent1")
+    number = "2025550800"
+    rig.pstn.add(Caller(number, "5000", 2.0, digits="*", digit_delay=6.0, patience=90.0))
+    her = rig.pstn.add_callee(Callee(number, talk=6.0))
+    rig.run(60.0, until=lambda: rig.pstn.done)
+    rig.run(65.0 - rig.now)  # past 10:01, the end of calling hours
+    rig.centre.binding.command("pause", "agent1", paused=False)  # her turn comes: the agent is rung
+    rig.run(30.0)
+    (row,) = rig.centre.centre_config.callbacks().pending()
+    assert (row.attempts, row.outcome, row.held_by) == (0, "outside_hours", "") and her.attempts == []
+    rig.close()
+    assert "callback_outside_hours" in rig.cdr_outcomes()
+
+
 CAMPAIGN = """
     [[campaign]]
     name = "spring"

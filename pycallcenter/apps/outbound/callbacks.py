@@ -13,7 +13,8 @@ A caller who pressed the callback key while waiting (``[callbacks] key``) and ke
 too, so if the queue loses their place (a restart, a queue timeout) the dialler calls them back like any
 other request. Every attempt is one CDR: the agent's call, with ``vars["outcome"]`` callback_done,
 callback_no_answer, callback_busy, callback_congestion, callback_sit, callback_no_line,
-callback_failed, callback_agent_gone (the agent hung up first).
+callback_failed, callback_agent_gone (the agent hung up first), callback_outside_hours (a kept place
+came up after calling hours: the customer is not called, and it is not counted as an attempt).
 """
 import datetime as _dt
 from collections import Counter
@@ -131,7 +132,9 @@ class CallbackDialler:
             outcome = "agent_gone"
             try:
                 if not in_hours(s.hours, s.days, self.centre.wall_time()):
-                    outcome = "outside_hours"  # a kept place came up after hours: tried again when they open
+                    # a kept place came up after calling hours: not an attempt, dialled when they open
+                    ivr.vars["outcome"] = "callback_outside_hours"
+                    self.store.finish(cb_id, "pending", "outside_hours", self.centre.wall_time(), counted=False)
                     return
                 await ivr.play("callback_agent_dialling")
                 r = await ivr.dial(f"{self.trunk}/{number}", timeout=s.ring_timeout, caller=s.caller_id or "")
@@ -147,7 +150,7 @@ class CallbackDialler:
                 pass
             finally:
                 self.dialling.pop(ivr.leg.id, None)
-                if self.store.get(cb_id).state == "dialling":  # not settled: the agent went, or after hours
+                if self.store.get(cb_id).state == "dialling":  # not settled: the agent went first
                     self._settle(cb_id, outcome, self.centre.wall_time())
                     if ivr.leg.active:
                         ivr.leg.hangup()
