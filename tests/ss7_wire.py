@@ -116,7 +116,7 @@ class SpPair:
     """Two SignallingPoints (pc 1 = a, pc 2 = b) over one link, circuits 1..cics on both, simulated time."""
 
     def __init__(self, cics=31, variant="itu", step=0.001, isup_timers=None, trace=None):
-        from pycallcenter.ss7.isup import IsupTimers
+        from pycallcenter.ss7.timers import IsupTimers
         from pycallcenter.ss7.stack import SignallingPoint
         self.a = SignallingPoint(1, variant, trace=trace)
         self.b = SignallingPoint(2, variant)

@@ -322,10 +322,10 @@ def test_dchannel_down_clears_pending_keeps_active_then_t309():
     pending = p.user.setup(p.now, "3", "4")
     p.pump(until=p.now + 0.1)
     p.add(p.user, p.user.alarm(p.now))
-    assert pending.state == cc.NULL and active.state == cc.ACTIVE and "T309" in active.timers
+    assert pending.state == cc.NULL and active.state == cc.ACTIVE and "T309" in p.user.running(active)
     p.add(p.user, p.user.recover(p.now))
     p.pump(until=p.now + 1)
-    assert active.state == cc.ACTIVE and "T309" not in active.timers
+    assert active.state == cc.ACTIVE and "T309" not in p.user.running(active)
     p.add(p.user, p.user.alarm(p.now))
     p.drop = lambda side, data: True
     p.pump(until=p.now + 91)

@@ -66,10 +66,10 @@ def test_pulled_cable_takes_dchannel_down_and_reconnect_restores(rig):
     rig["board"].emulator.pull_cable(2)
     run(rig, 5)
     assert of(rig, "user", cc.DChannelDown) and not rig["user"].iface.link.is_up
-    assert call.state == cc.ACTIVE and "T309" in call.timers  # active calls survive T309
+    assert call.state == cc.ACTIVE and "T309" in rig["user"].iface.running(call)  # active calls survive T309
     assert pending.state == cc.NULL  # calls being set up are cleared
     rig["board"].emulator.reconnect(2)
     run(rig, 200)
     assert rig["user"].iface.link.is_up and rig["net"].iface.link.is_up
-    assert call.state == cc.ACTIVE and "T309" not in call.timers
+    assert call.state == cc.ACTIVE and "T309" not in rig["user"].iface.running(call)
     assert pending_net.state == cc.NULL or pending_net.state == cc.CALL_PRESENT

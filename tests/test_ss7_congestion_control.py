@@ -4,10 +4,10 @@ import pytest
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.ss7 import isup as I
 from pycallcenter.ss7 import mtp3_codec as M
-from pycallcenter.ss7.isup import IsupTimers
+from pycallcenter.ss7.timers import IsupTimers
 from ss7_wire import SpPair
 
-TIMERS = IsupTimers(t29=0.3, t30=1.0)
+TIMERS = IsupTimers(T29=0.3, T30=1.0)
 
 
 def tfc(pair):

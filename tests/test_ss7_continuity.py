@@ -3,10 +3,10 @@ import pytest
 
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.ss7 import isup as I
-from pycallcenter.ss7.isup import IsupTimers
+from pycallcenter.ss7.timers import IsupTimers
 from ss7_wire import SpPair
 
-FAST = IsupTimers(t1=0.5, t5=3.0, t7=1.0, t8=1.0, t16=0.5, t17=3.0, t24=0.2, t25=0.3, t26=0.6, t27=1.5, t36=1.0)
+FAST = IsupTimers(T1=0.5, T5=3.0, T7=1.0, T8=1.0, T16=0.5, T17=3.0, T24=0.2, T25=0.3, T26=0.6, T27=1.5, T36=1.0)
 CHECKS = (I.ContinuityCheck, I.ContinuityOutcome, I.IncomingCall, I.CallFailed, I.Released)
 
 

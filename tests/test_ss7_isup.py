@@ -4,12 +4,12 @@ from hypothesis import given, settings, strategies as st
 
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.ss7 import isup as I
-from pycallcenter.ss7.isup import IsupTimers
+from pycallcenter.ss7.timers import IsupTimers
 from pycallcenter.ss7.isup_codec import IsupMessage, encode_isup
 from ss7_wire import SpPair
 
-FAST = IsupTimers(t1=0.5, t5=3.0, t7=1.0, t9=2.0, t12=0.5, t13=3.0, t14=0.5, t15=3.0, t16=0.5, t17=3.0,
-                  t22=0.5, t23=3.0, t6=1.0, t8=1.0)
+FAST = IsupTimers(T1=0.5, T5=3.0, T7=1.0, T9=2.0, T12=0.5, T13=3.0, T14=0.5, T15=3.0, T16=0.5, T17=3.0,
+                  T22=0.5, T23=3.0, T6=1.0, T8=1.0)
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_fuzzed_isup_keeps_link_up_and_no_circuit_stuck(msgs):
         assert pair.ia.state(n) == I.IDLE, n
         assert pair.ia.blocked(n)[1] == frozenset(), n
         assert pair.ia.next_deadline() is None or all(
-            name in ("t12", "t13", "t14", "t15") for (_, name) in pair.ia._timers)
+            name in ("T12", "T13", "T14", "T15") for (_, name) in pair.ia.deadlines.keys())
 
 
 def test_information_messages_reach_the_call(pair):
@@ -217,7 +217,7 @@ def test_no_calls_while_the_destination_is_unreachable(pair):
 
 def test_continuity_check_required_waits_for_cot_and_t8_releases():
     from dataclasses import replace
-    pair = SpPair(isup_timers=replace(FAST, t7=5.0, t8=0.5)).up()
+    pair = SpPair(isup_timers=replace(FAST, T7=5.0, T8=0.5)).up()
     nci = {"nature_of_connection_indicators": {"continuity_check": 1}}
     pair.ia.call(21, "777", "", pair.now, extra=nci)
     pair.settle()

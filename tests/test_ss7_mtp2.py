@@ -61,7 +61,7 @@ def test_msus_flow_and_are_acknowledged():
     w.run(1)
     got = [e.msu for e in w.events["b"] if isinstance(e, mtp2.MsuReceived)]
     assert got == [bytes([0x85, i & 255, 1, 2, 3, 4]) for i in range(300)]
-    assert w.a.rtb == [] and "t7" not in w.a.deadlines
+    assert w.a.rtb == [] and "T7" not in w.a.deadlines
 
 
 def test_lost_msus_are_retransmitted_in_order():

@@ -1,5 +1,6 @@
 """MTP2 (Q.703) back to back: receive congestion (SIB, withheld acknowledgements, T6/T7) and processor outage."""
 from pycallcenter.ss7 import mtp2
+from pycallcenter.ss7.timers import Mtp2Timers
 from ss7_wire import Mtp3Pair, Wire, aligned_wire, status_of
 
 
@@ -31,7 +32,7 @@ def test_commanded_congestion_sends_sib_withholds_acks_and_extends_t7():
     assert w.events["a"] == [mtp2.RemoteCongestion(True)]
     w.b.congested(False)
     w.run(0.05)
-    assert w.a.rtb == [] and "t6" not in w.a.deadlines
+    assert w.a.rtb == [] and "T6" not in w.a.deadlines
     assert w.events["a"] == [mtp2.RemoteCongestion(True), mtp2.RemoteCongestion(False)]
     assert not [su for su in w.sent["b"][-40:] if status_of(su) == "SIB"]
     for m in msus(3, 0x83):
@@ -54,7 +55,7 @@ def test_sib_with_nothing_outstanding_starts_no_t6():
     w.b.congested(True)
     w.run(6)
     assert w.a.state == w.b.state == mtp2.IN_SERVICE
-    assert w.events["a"] == [] and "t6" not in w.a.deadlines
+    assert w.events["a"] == [] and "T6" not in w.a.deadlines
 
 
 def test_receive_threshold_congestion_onset_and_abatement():
@@ -126,7 +127,7 @@ def test_flush_on_recovery_drops_our_held_msus_and_the_link_numbers_on():
 
 
 def test_sipo_while_aligned_ready_stops_t1():
-    timers = mtp2.MtpTimers(t1=2.0)
+    timers = Mtp2Timers(T1=2.0)
     w = Wire(a=mtp2.Mtp2Link(timers, emergency=True), b=mtp2.Mtp2Link(timers, emergency=True))
     w.a.set_local_processor_outage(True)
     w.a.start(0)

@@ -51,7 +51,7 @@ def test_inhibiting_the_last_link_is_refused_here_and_denied_there():
         pair.a.inhibit(0, pair.now)
     # asked anyway (as a peer that does not check would), the far end answers LID
     pair.a._send_mgmt(pair.a.links[0], M.SI_SNM, "LIN")
-    pair.a.deadlines[("t14", 0)] = pair.now + 2
+    pair.a.deadlines.start(0, "T14", pair.now + 2)
     pair.run(0.05)
     assert mtp3.InhibitDenied(0) in pair.events["a"]
     assert pair.b.available_links(1) == [0]

@@ -20,14 +20,15 @@ from pycallcenter.isdn import call as cc  # noqa: E402
 from pycallcenter.isdn import ie, q931  # noqa: E402
 from pycallcenter.ss7 import mtp2  # noqa: E402
 from pycallcenter.ss7 import mtp3_codec as M  # noqa: E402
-from pycallcenter.ss7.isup import IsupTimers  # noqa: E402
+from pycallcenter.ss7.timers import IsupTimers  # noqa: E402
 from pycallcenter.ss7.isup_codec import IsupMessage, encode_isup  # noqa: E402
 from pycallcenter.ss7.su import encode_su  # noqa: E402
+from pycallcenter.ss7.timers import Mtp2Timers  # noqa: E402
 from ss7_wire import Mtp3Pair, SpPair, Wire  # noqa: E402
 
-ISUP_FAST = IsupTimers(t1=0.5, t5=3.0, t6=1.0, t7=1.0, t8=1.0, t9=2.0, t12=0.5, t13=3.0, t14=0.5, t15=3.0,
-                       t16=0.5, t17=3.0, t18=0.5, t20=0.5, t22=0.5, t23=3.0, t24=0.2, t25=0.3, t26=0.6,
-                       t27=1.5, t36=1.0, t29=0.3, t30=1.0)
+ISUP_FAST = IsupTimers(T1=0.5, T5=3.0, T6=1.0, T7=1.0, T8=1.0, T9=2.0, T12=0.5, T13=3.0, T14=0.5, T15=3.0,
+                       T16=0.5, T17=3.0, T18=0.5, T20=0.5, T22=0.5, T23=3.0, T24=0.2, T25=0.3, T26=0.6,
+                       T27=1.5, T36=1.0, T29=0.3, T30=1.0)
 
 
 def _value(v):
@@ -304,7 +305,7 @@ def mtp2_scenarios(t):
     w.run(2)
 
     t.section("mtp2 T1 (aligned ready, far end never in service)")
-    timers = mtp2.MtpTimers(t1=2.0)
+    timers = Mtp2Timers(T1=2.0)
     w = traced_wire(t, a=mtp2.Mtp2Link(timers, emergency=True), b=mtp2.Mtp2Link(timers, emergency=True))
     w.fault = lambda su: su if w.b.state != mtp2.ALIGNED_READY and su[2] & 0x3F else None
     w.a.start(0)
@@ -440,7 +441,7 @@ def isup_scenarios(t):
     p.settle()
 
     t.section("isup continuity: T8, T24, T25/T26, T27, T36")
-    p = pair(timers=replace(ISUP_FAST, t7=5.0, t8=0.5))
+    p = pair(timers=replace(ISUP_FAST, T7=5.0, T8=0.5))
     nci = {"nature_of_connection_indicators": {"continuity_check": 1}}
     p.ia.call(21, "777", "", p.now, extra=nci)
     p.run(1.0)

@@ -5,9 +5,9 @@ cimport pycallcenter.isdn.lapd as _lapd_types
 
 cdef class Interface:
     cdef dict __dict__
-    cdef public object network, variant, tracer, restart_pending, relink_at
+    cdef public object network, variant, tracer, restart_pending, timers, deadlines
     cdef public _lapd_types.Link link
-    cdef public dict timers, calls, channel_calls, service_pending, counters
+    cdef public dict calls, channel_calls, service_pending, counters
     cdef public set out_of_service
     cdef public bint alarmed
     cdef public int _next_cr

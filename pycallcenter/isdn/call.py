@@ -9,16 +9,13 @@ from dataclasses import dataclass, field
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.isdn import causes, ie, lapd, q931
+from pycallcenter.isdn.timers import Q931_RETRIES, Q931Timers
 from pycallcenter.isdn.variants import get_variant
+from pycallcenter.timers import TimerService
 
 NULL, CALL_INITIATED, OVERLAP_SENDING, OUTGOING_PROCEEDING, CALL_DELIVERED = 0, 1, 2, 3, 4
 CALL_PRESENT, CALL_RECEIVED, CONNECT_REQUEST, INCOMING_PROCEEDING, ACTIVE = 6, 7, 8, 9, 10
 DISCONNECT_REQUEST, DISCONNECT_INDICATION, RELEASE_REQUEST, OVERLAP_RECEIVING = 11, 12, 19, 25
-
-USER_TIMERS = {"T301": 180.0, "T302": 15.0, "T303": 4.0, "T304": 30.0, "T305": 30.0, "T308": 4.0, "T309": 90.0,
-               "T310": 30.0, "T313": 4.0, "T316": 120.0, "T322": 4.0, "relink": 5.0}
-NETWORK_TIMERS = dict(USER_TIMERS, T302=10.0, T304=20.0, T310=10.0)
-RETRIES = {"T303": 1, "T308": 1, "T316": 2, "T322": 2}
 
 # messages a state accepts for an existing call; the rest get STATUS cause 101 (Q.931 5.8.4)
 _ANY_TIME = {q931.STATUS, q931.STATUS_ENQUIRY, q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT, q931.NOTIFY,
@@ -200,7 +197,7 @@ class ProtocolError:
 
 @dataclass(eq=False)
 class Call:
-    """One call: reference, direction, state, channel, numbers and running timers."""
+    """One call: reference, direction, state, channel and numbers (its timers run on Interface.deadlines)."""
 
     cr: int
     outgoing: bool
@@ -211,7 +208,6 @@ class Call:
     calling: str = ""
     calling_name: str = ""
     cause: int = None
-    timers: dict = field(default_factory=dict)
     retries: dict = field(default_factory=dict)
     setup_msg: bytes = b""
     release_cause: int = causes.NORMAL_CLEARING
@@ -228,15 +224,14 @@ class Interface:
         self.variant = get_variant(variant)
         self.link = link if link is not None else lapd.Link(network)
         self.link.on_data = lambda info, now: self._message(info, now)  # looked up late: tests replace _message
-        self.timers = dict(NETWORK_TIMERS if network else USER_TIMERS)
-        self.timers.update(timers or {})
+        self.timers = Q931Timers.side(network, timers)  # Q931Timers, or a {name: seconds} dict of overrides
+        self.deadlines = TimerService()  # call timers owned by call.key; relink and T316 by None
         self.tracer = tracer
         self.calls = {}
         self.channel_calls = {}  # channel -> Call holding it
         self.out_of_service = set()
-        self.restart_pending = None  # (channels, deadline, tries)
+        self.restart_pending = None  # (channels, tries) while our RESTART waits under T316
         self.service_pending = {}
-        self.relink_at = None
         self.alarmed = False
         self._next_cr = 1
         self._events = []
@@ -289,39 +284,24 @@ class Interface:
 
     def next_deadline(self):
         """Return the earliest link or call timer deadline, or None."""
-        best = self.link.next_deadline()
-        for call in self.calls.values():
-            for when in call.timers.values():
-                if best is None or when < best:
-                    best = when
-        for when in (self.relink_at, self.restart_pending and self.restart_pending[1]):
-            if when is not None and (best is None or when < best):
-                best = when
-        return best
+        link = self.link.next_deadline()
+        own = self.deadlines.next_deadline()
+        if link is None:
+            return own
+        return link if own is None or link < own else own
 
     def handle_timer(self, now):
-        """Run every expired timer; returns events."""
+        """Run every expired timer (the link's first, then ours in deadline order); returns events."""
         self._now = now
         for ev in self.link.handle_timer(now):
             self._link_event(ev, now)
-        for call in list(self.calls.values()):
-            for name, when in sorted(call.timers.items(), key=lambda kv: kv[1]):
-                if when <= now and call.timers.get(name) == when:
-                    del call.timers[name]
-                    self._call_timer(call, name, now)
-        if self.relink_at is not None and now >= self.relink_at:
-            self.relink_at = None
-            if not self.alarmed and self.link.state == lapd.TEI_ASSIGNED:
-                self.link.establish(now)
-        if self.restart_pending is not None and now >= self.restart_pending[1]:
-            channels, _, tries = self.restart_pending
-            if tries >= RETRIES["T316"]:
-                self.restart_pending = None
-                self._events.append(RestartAcknowledged(channels, ok=False))
-            else:
-                self.restart_pending = (channels, now + self.timers["T316"], tries + 1)
-                self._send_restart(channels)
+        for owner, name in self.deadlines.expired(now):
+            _TIMER_ACTIONS[name](self, self.calls.get(owner) if owner is not None else None, now)
         return self._flush()
+
+    def running(self, call):
+        """Return the names of call's running timers, earliest first."""
+        return self.deadlines.names(call.key)
 
     # ----- call commands -----
     def setup(self, now, called, calling="", channel=None, exclusive=True, calling_name="", overlap=False,
@@ -379,7 +359,7 @@ class Interface:
         self._now = now
         self._require(call, {CALL_PRESENT, OVERLAP_RECEIVING}, "send CALL PROCEEDING")
         first = call.state == CALL_PRESENT
-        call.timers.pop("T302", None)
+        self.deadlines.cancel(call.key, "T302")
         self._send(call, q931.CALL_PROCEEDING, [self._chan_ie(call)] if first else [])
         call.state = INCOMING_PROCEEDING
         return self._flush()
@@ -391,7 +371,7 @@ class Interface:
         ies = [self._chan_ie(call)] if call.state == CALL_PRESENT else []
         if inband:
             ies.append(ie.progress(8))
-        call.timers.pop("T302", None)
+        self.deadlines.cancel(call.key, "T302")
         self._send(call, q931.ALERTING, ies)
         call.state = CALL_RECEIVED
         return self._flush()
@@ -410,7 +390,7 @@ class Interface:
         ies = [self._chan_ie(call)] if call.state == CALL_PRESENT else []
         if connected:
             ies.append(ie.calling_number(connected, name="connected_number"))
-        call.timers.pop("T302", None)
+        self.deadlines.cancel(call.key, "T302")
         self._send(call, q931.CONNECT, ies)
         if self.network:
             call.state = ACTIVE
@@ -434,7 +414,7 @@ class Interface:
         if call.state == DISCONNECT_INDICATION:
             self._release(call, cause)
             return self._flush()
-        call.timers.clear()
+        self.deadlines.cancel_owner(call.key)
         call.release_cause = cause
         self._send(call, q931.DISCONNECT, [ie.cause(cause, self._location())])
         call.state = DISCONNECT_REQUEST
@@ -476,7 +456,8 @@ class Interface:
         for call in list(self.calls.values()):
             if channels is None or call.channel in channels:
                 self._end(call, causes.TEMPORARY_FAILURE)
-        self.restart_pending = (channels, now + self.timers["T316"], 0)
+        self.restart_pending = (channels, 0)
+        self.deadlines.start(None, "T316", now + self.timers.T316)
         self._send_restart(channels)
         return self._flush()
 
@@ -529,7 +510,7 @@ class Interface:
         return ie.channel_id(call.channel, True)
 
     def _start(self, call, name):
-        call.timers[name] = self._now + self.timers[name]
+        self.deadlines.start(call.key, name, self._now + getattr(self.timers, name))
 
     def _send(self, call, msg_type, ies):
         self.link.send(_encode(msg_type, call.cr, not call.outgoing, ies), self._now)
@@ -549,7 +530,7 @@ class Interface:
         self._send_cr(0, False, q931.RESTART, ies)
 
     def _end(self, call, cause):
-        call.timers.clear()
+        self.deadlines.cancel_owner(call.key)
         call.state = NULL
         call.cause = cause
         self.calls.pop(call.key, None)
@@ -558,14 +539,14 @@ class Interface:
         self._events.append(CallEnded(call, cause))
 
     def _release(self, call, cause):
-        call.timers.clear()
+        self.deadlines.cancel_owner(call.key)
         call.release_cause = cause
         self._send(call, q931.RELEASE, [ie.cause(cause, self._location())])
         call.state = RELEASE_REQUEST
         self._start(call, "T308")
 
     def _disconnect(self, call, cause):
-        call.timers.clear()
+        self.deadlines.cancel_owner(call.key)
         call.release_cause = cause
         self._send(call, q931.DISCONNECT, [ie.cause(cause, self._location())])
         call.state = DISCONNECT_REQUEST
@@ -576,11 +557,10 @@ class Interface:
         if isinstance(ev, lapd.Data):
             self._message(ev.info, now)
         elif isinstance(ev, lapd.LinkUp):
-            self.relink_at = None
+            self.deadlines.cancel(None, "relink")
             self._events.append(DChannelUp(ev.reestablished))
             for call in list(self.calls.values()):
-                if "T309" in call.timers:
-                    del call.timers["T309"]
+                if self.deadlines.cancel(call.key, "T309"):
                     self._send_status(call, 31)
                 elif ev.reestablished and call.state != NULL:
                     self._send_status(call, 31)
@@ -588,60 +568,87 @@ class Interface:
             self._events.append(DChannelDown(ev.reason))
             for call in list(self.calls.values()):
                 if call.state == ACTIVE:
-                    call.timers.clear()
+                    self.deadlines.cancel_owner(call.key)
                     self._start(call, "T309")
                 else:
                     self._end(call, causes.TEMPORARY_FAILURE)
             if not self.alarmed:
-                self.relink_at = now + self.timers["relink"]
+                self.deadlines.start(None, "relink", now + self.timers.relink)
         elif isinstance(ev, lapd.LinkError):
             if ev.code in ("L", "S"):
                 self.counters["bad_messages"] += 1
 
-    # ----- internals: timers -----
-    def _call_timer(self, call, name, now):
-        if name == "T303":
-            if call.retries.get("T303", 0) < RETRIES["T303"]:
-                call.retries["T303"] = call.retries.get("T303", 0) + 1
-                self.link.send(call.setup_msg, now)
-                self._start(call, "T303")
-            else:
-                cause = causes.NO_USER_RESPONDING if self.network else causes.RECOVERY_ON_TIMER_EXPIRY
-                self._send(call, q931.RELEASE_COMPLETE, [ie.cause(cause, self._location())])
-                self._end(call, cause)
-        elif name == "T304":
-            self._disconnect(call, causes.RECOVERY_ON_TIMER_EXPIRY)
-        elif name == "T310":
-            self._disconnect(call, causes.NO_USER_RESPONDING if self.network else causes.RECOVERY_ON_TIMER_EXPIRY)
-        elif name == "T301":
-            self._disconnect(call, causes.NO_ANSWER if self.network else causes.RECOVERY_ON_TIMER_EXPIRY)
-        elif name == "T313":
-            self._disconnect(call, causes.RECOVERY_ON_TIMER_EXPIRY)
-        elif name == "T302":
-            if call.called:
-                self._send(call, q931.CALL_PROCEEDING, [])
-                call.state = INCOMING_PROCEEDING
-                self._events.append(DialComplete(call))
-            else:
-                self._disconnect(call, causes.INVALID_NUMBER_FORMAT)
-        elif name == "T305":
-            self._release(call, call.release_cause)
-        elif name == "T308":
-            if call.retries.get("T308", 0) < RETRIES["T308"]:
-                call.retries["T308"] = call.retries.get("T308", 0) + 1
-                self._send(call, q931.RELEASE, [ie.cause(call.release_cause, self._location())])
-                self._start(call, "T308")
-            else:
-                self._end(call, causes.RECOVERY_ON_TIMER_EXPIRY)
-        elif name == "T309":
-            self._end(call, causes.DESTINATION_OUT_OF_ORDER)
-        elif name == "T322":
-            if call.retries.get("T322", 0) < RETRIES["T322"]:
-                call.retries["T322"] = call.retries.get("T322", 0) + 1
-                self._send(call, q931.STATUS_ENQUIRY, [])
-                self._start(call, "T322")
-            else:
-                self._disconnect(call, causes.TEMPORARY_FAILURE)
+    # ----- internals: timers (what each expiry does: _TIMER_ACTIONS at the end of the module) -----
+    def _retry(self, call, name):
+        """Count one more repetition under timer name; returns False once Q931_RETRIES allows no more."""
+        done = call.retries.get(name, 0)
+        if done >= Q931_RETRIES[name]:
+            return False
+        call.retries[name] = done + 1
+        return True
+
+    def _t303(self, call, now):  # no answer to SETUP: send it once more, then give up
+        if self._retry(call, "T303"):
+            self.link.send(call.setup_msg, now)
+            self._start(call, "T303")
+        else:
+            cause = causes.NO_USER_RESPONDING if self.network else causes.RECOVERY_ON_TIMER_EXPIRY
+            self._send(call, q931.RELEASE_COMPLETE, [ie.cause(cause, self._location())])
+            self._end(call, cause)
+
+    def _t304(self, call, now):  # overlap sending stalled
+        self._disconnect(call, causes.RECOVERY_ON_TIMER_EXPIRY)
+
+    def _t310(self, call, now):  # proceeding but no alerting or connect
+        self._disconnect(call, causes.NO_USER_RESPONDING if self.network else causes.RECOVERY_ON_TIMER_EXPIRY)
+
+    def _t301(self, call, now):  # alerting but no answer
+        self._disconnect(call, causes.NO_ANSWER if self.network else causes.RECOVERY_ON_TIMER_EXPIRY)
+
+    def _t313(self, call, now):  # our CONNECT was not acknowledged
+        self._disconnect(call, causes.RECOVERY_ON_TIMER_EXPIRY)
+
+    def _t302(self, call, now):  # overlap receiving: no more digits, go on with what came
+        if call.called:
+            self._send(call, q931.CALL_PROCEEDING, [])
+            call.state = INCOMING_PROCEEDING
+            self._events.append(DialComplete(call))
+        else:
+            self._disconnect(call, causes.INVALID_NUMBER_FORMAT)
+
+    def _t305(self, call, now):  # no RELEASE after our DISCONNECT
+        self._release(call, call.release_cause)
+
+    def _t308(self, call, now):  # no RELEASE COMPLETE: RELEASE once more, then the call is gone
+        if self._retry(call, "T308"):
+            self._send(call, q931.RELEASE, [ie.cause(call.release_cause, self._location())])
+            self._start(call, "T308")
+        else:
+            self._end(call, causes.RECOVERY_ON_TIMER_EXPIRY)
+
+    def _t309(self, call, now):  # the D-channel stayed down: the active call is lost
+        self._end(call, causes.DESTINATION_OUT_OF_ORDER)
+
+    def _t322(self, call, now):  # STATUS ENQUIRY unanswered: ask again, then clear
+        if self._retry(call, "T322"):
+            self._send(call, q931.STATUS_ENQUIRY, [])
+            self._start(call, "T322")
+        else:
+            self._disconnect(call, causes.TEMPORARY_FAILURE)
+
+    def _relink(self, call, now):  # the D-channel went down by itself: bring it back
+        if not self.alarmed and self.link.state == lapd.TEI_ASSIGNED:
+            self.link.establish(now)
+
+    def _t316(self, call, now):  # RESTART unanswered: repeat it, then report the failure
+        channels, tries = self.restart_pending
+        if tries >= Q931_RETRIES["T316"]:
+            self.restart_pending = None
+            self._events.append(RestartAcknowledged(channels, ok=False))
+        else:
+            self.restart_pending = (channels, tries + 1)
+            self.deadlines.start(None, "T316", now + self.timers.T316)
+            self._send_restart(channels)
 
     # ----- internals: received messages -----
     def _message(self, data, now):
@@ -775,7 +782,7 @@ class Interface:
             self._disconnect(call, causes.CHANNEL_NOT_AVAILABLE)
             return
         for t in ("T303", "T304", "T310"):
-            call.timers.pop(t, None)
+            self.deadlines.cancel(call.key, t)
         call.state = new_state
         self._events.append(event)
         prog = msg.fields("progress_indicator")
@@ -799,19 +806,19 @@ class Interface:
             self._start(call, "T301")
 
     def _on_connect(self, call, msg):
-        call.timers.pop("T301", None)
+        self.deadlines.cancel(call.key, "T301")
         self._outgoing_progress(call, msg, ACTIVE, Answered(call))
         if call.state == ACTIVE:
             self._send(call, q931.CONNECT_ACKNOWLEDGE, [])
 
     def _on_connect_ack(self, call, msg):
         if call.state == CONNECT_REQUEST:
-            call.timers.pop("T313", None)
+            self.deadlines.cancel(call.key, "T313")
             call.state = ACTIVE
             self._events.append(Answered(call))
 
     def _on_progress(self, call, msg):
-        call.timers.pop("T310", None)
+        self.deadlines.cancel(call.key, "T310")
         prog = msg.fields("progress_indicator")
         self._events.append(Progress(call, prog["description"] if prog else 0))
 
@@ -823,7 +830,7 @@ class Interface:
         if call.state == OVERLAP_RECEIVING:
             call.called += digits
             if complete:
-                call.timers.pop("T302", None)
+                self.deadlines.cancel(call.key, "T302")
             else:
                 self._start(call, "T302")
         if digits or complete:
@@ -857,7 +864,7 @@ class Interface:
     def _on_status(self, call, msg):
         cause = msg.fields("cause")
         state = msg.fields("call_state")
-        call.timers.pop("T322", None)
+        self.deadlines.cancel(call.key, "T322")
         value = cause["value"] if cause else 0
         remote = state["value"] if state else None
         self._events.append(StatusReceived(call, value, remote))
@@ -890,6 +897,7 @@ class Interface:
             if self.restart_pending is not None:
                 channels = self.restart_pending[0]
                 self.restart_pending = None
+                self.deadlines.cancel(None, "T316")
                 self._events.append(RestartAcknowledged(channels))
         elif msg.msg_type == q931.STATUS:
             pass
@@ -933,4 +941,20 @@ _HANDLERS = {
     q931.STATUS: Interface._on_status,
     q931.NOTIFY: Interface._on_notify,
     q931.FACILITY: Interface._on_facility,
+}
+
+# what each timer's expiry does: handler(interface, call (None for relink and T316), now); Q.931 9.1 names
+_TIMER_ACTIONS = {
+    "T301": Interface._t301,
+    "T302": Interface._t302,
+    "T303": Interface._t303,
+    "T304": Interface._t304,
+    "T305": Interface._t305,
+    "T308": Interface._t308,
+    "T309": Interface._t309,
+    "T310": Interface._t310,
+    "T313": Interface._t313,
+    "T316": Interface._t316,
+    "T322": Interface._t322,
+    "relink": Interface._relink,
 }

@@ -7,7 +7,7 @@ cdef class Link:
     cdef public bint peer_busy, reject_exception, l3_initiated, ack_pending
     cdef public list pending, _out
     cdef public dict unacked, counters
-    cdef public object t200_at, t203_at, on_data
+    cdef public object deadlines, timers, on_data
 
     cpdef list send(self, info, double now)
     cpdef list pop_frames(self)

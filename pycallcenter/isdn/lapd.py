@@ -1,6 +1,7 @@
 """Q.921 LAPD data link, sans-IO: one multiple-frame link (SAPI 0, TEI 0 point-to-point for PRI).
 
-Frames in via receive(data, now), out via pop_frames(); timers via next_deadline()/handle_timer(now).
+Frames in via receive(data, now), out via pop_frames(); timers via next_deadline()/handle_timer(now), run on
+the shared timer service (T200 and T203; settings in isdn/timers.py).
 States follow Q.921's SDL numbering: 4 TEI assigned, 5 awaiting establishment, 6 awaiting release,
 7 multiple frame established, 8 timer recovery. BRI TEI management (SAPI 63) would sit in front of a Link
 and hand it its TEI; it is not implemented here.
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.isdn.frame import S_CODES, S_FORMATS, Frame, decode
+from pycallcenter.isdn.timers import LapdTimers
+from pycallcenter.timers import TimerService
 
 TEI_ASSIGNED = 4
 AWAITING_ESTABLISHMENT = 5
@@ -60,14 +63,16 @@ class LinkError:
 class Link:
     """One LAPD multiple-frame link; network selects the C/R convention (network commands have C/R=1)."""
 
-    def __init__(self, network, sapi=0, tei=0, t200=1.0, n200=3, t203=10.0, k=7):
+    def __init__(self, network, sapi=0, tei=0, timers=LapdTimers()):
         self.network = network
         self.sapi = sapi
         self.tei = tei
-        self.t200 = t200
-        self.n200 = n200
-        self.t203 = t203
-        self.k = k
+        self.timers = timers
+        # typed copies of the settings the frame paths read (C fields in the compiled build)
+        self.t200 = timers.T200
+        self.n200 = timers.N200
+        self.t203 = timers.T203
+        self.k = timers.k
         self.cmd_cr = 1 if network else 0
         self.state = TEI_ASSIGNED
         self.vs = self.va = self.vr = 0
@@ -78,8 +83,7 @@ class Link:
         self.ack_pending = False  # an I frame to acknowledge: RR goes out at pop_frames unless an I frame carried N(R)
         self.pending = []  # I-frame payloads not yet sent
         self.unacked = {}  # N(S) -> payload of sent, unacknowledged I frames
-        self.t200_at = None
-        self.t203_at = None
+        self.deadlines = TimerService()  # T200 and T203 (owner None)
         self._out = []
         self.on_data = None  # optional on_data(info, now) taking in-sequence I-frame payloads instead of Data events
         self.counters = {"frames_in": 0, "frames_out": 0, "bad_frames": 0, "retransmissions": 0}
@@ -100,8 +104,8 @@ class Link:
         self.unacked.clear()
         self.rc = 0
         self._send_u("DISC", self.cmd_cr, 1)
-        self.t203_at = None
-        self.t200_at = now + self.t200
+        self.deadlines.cancel(None, "T203")
+        self.deadlines.start(None, "T200", now + self.t200)
         self.state = AWAITING_RELEASE
         return []
 
@@ -115,9 +119,8 @@ class Link:
             self._send_i(vs, 0, info)
             self.ack_pending = False
             self.vs = (vs + 1) % MOD
-            self.t203_at = None
-            if self.t200_at is None:
-                self.t200_at = now + self.t200
+            self.deadlines.cancel(None, "T203")
+            self.deadlines.start_once(None, "T200", now + self.t200)
             return []
         self.pending.append(info)
         if self.state == TEI_ASSIGNED:
@@ -157,23 +160,18 @@ class Link:
 
     def next_deadline(self):
         """Return the earliest timer deadline, or None."""
-        if self.t200_at is None:
-            return self.t203_at
-        if self.t203_at is None:
-            return self.t200_at
-        return min(self.t200_at, self.t203_at)
+        return self.deadlines.next_deadline()
 
     def handle_timer(self, now):
         """Run expired timers; returns events."""
         events = []
-        if self.t200_at is not None and now >= self.t200_at:
-            self.t200_at = None
-            self._t200_expiry(now, events)
-        if self.t203_at is not None and now >= self.t203_at and self.state == ESTABLISHED:
-            self.t203_at = None
-            self.rc = 0
-            self._enquiry(now)
-            self.state = TIMER_RECOVERY
+        for _, name in self.deadlines.expired(now):
+            if name == "T200":
+                self._t200_expiry(now, events)
+            elif self.state == ESTABLISHED:  # T203: the idle link is polled
+                self.rc = 0
+                self._enquiry(now)
+                self.state = TIMER_RECOVERY
         return events
 
     def receive(self, data, now):
@@ -251,7 +249,7 @@ class Link:
 
     def _reset_to_idle(self):
         self.state = TEI_ASSIGNED
-        self.t200_at = self.t203_at = None
+        self.deadlines.cancel_all()
         self.pending.clear()
         self.unacked.clear()
         self.peer_busy = False
@@ -262,8 +260,8 @@ class Link:
         self.rc = 0
         self.unacked.clear()
         self._send_u("SABME", self.cmd_cr, 1)
-        self.t200_at = now + self.t200
-        self.t203_at = None
+        self.deadlines.start(None, "T200", now + self.t200)
+        self.deadlines.cancel(None, "T203")
         self.state = AWAITING_ESTABLISHMENT
 
     def _reestablish(self, now, events):
@@ -271,11 +269,11 @@ class Link:
         self._establish(now)
 
     def _start_t203(self, now):
-        self.t203_at = now + self.t203
+        self.deadlines.start(None, "T203", now + self.t203)
 
     def _enquiry(self, now):
         self._send_s("RR", self.cmd_cr, 1)
-        self.t200_at = now + self.t200
+        self.deadlines.start(None, "T200", now + self.t200)
 
     def _push(self, now):
         """Send queued I frames while the window allows."""
@@ -287,9 +285,8 @@ class Link:
             self._send_i(self.vs, 0, info)
             self.ack_pending = False
             self.vs = (self.vs + 1) % MOD
-            self.t203_at = None
-            if self.t200_at is None:
-                self.t200_at = now + self.t200
+            self.deadlines.cancel(None, "T203")
+            self.deadlines.start_once(None, "T200", now + self.t200)
 
     def _retransmit_from(self, nr):
         """Put unacknowledged frames from N(R) on back in front of the queue (V(S) := N(R))."""
@@ -323,11 +320,11 @@ class Link:
             self._ack_to(nr)
         elif nr == self.vs:
             self._ack_to(nr)
-            self.t200_at = None
+            self.deadlines.cancel(None, "T200")
             self._start_t203(now)
         elif nr != self.va:
             self._ack_to(nr)
-            self.t200_at = now + self.t200
+            self.deadlines.start(None, "T200", now + self.t200)
 
     def _on_i(self, ns, nr, pf, info, now, events):
         va = self.va
@@ -342,11 +339,11 @@ class Link:
                     unacked.pop(va, None)
                     va = (va + 1) % MOD
                 self.va = va
-                self.t200_at = None
-                self.t203_at = now + self.t203
+                self.deadlines.cancel(None, "T200")
+                self.deadlines.start(None, "T203", now + self.t203)
             elif nr != va:
                 self._ack_to(nr)
-                self.t200_at = now + self.t200
+                self.deadlines.start(None, "T200", now + self.t200)
             self.ack_pending = True
             if self.pending:
                 self._push(now)
@@ -399,7 +396,7 @@ class Link:
             return
         if self.state == TIMER_RECOVERY and not command and pf:
             self._ack_to(nr)
-            self.t200_at = None
+            self.deadlines.cancel(None, "T200")
             self._start_t203(now)
             self.state = ESTABLISHED
             self._retransmit_from(nr)
@@ -408,14 +405,14 @@ class Link:
         if kind == "REJ":
             self._ack_to(nr)
             if self.state == ESTABLISHED:
-                self.t200_at = None
+                self.deadlines.cancel(None, "T200")
                 self._start_t203(now)
                 self._retransmit_from(nr)
         elif kind == "RNR":
             self._ack_to(nr)
             if self.state == ESTABLISHED:
-                self.t203_at = None
-                self.t200_at = now + self.t200
+                self.deadlines.cancel(None, "T203")
+                self.deadlines.start(None, "T200", now + self.t200)
         else:
             self._update_ack(nr, now)
         self._push(now)
@@ -435,7 +432,7 @@ class Link:
                 self.pending.clear()
         self.unacked.clear()
         self.vs = self.va = self.vr = 0
-        self.t200_at = None
+        self.deadlines.cancel(None, "T200")
         self._start_t203(now)
         self.state = ESTABLISHED
         events.append(LinkUp(reestablished=was_up, by_peer=True))
@@ -445,7 +442,7 @@ class Link:
         if self.state == AWAITING_ESTABLISHMENT and frame.pf:
             reestablished = not self.l3_initiated
             self.vs = self.va = self.vr = 0
-            self.t200_at = None
+            self.deadlines.cancel(None, "T200")
             self._start_t203(now)
             self.state = ESTABLISHED
             events.append(LinkUp(reestablished=reestablished))
@@ -491,7 +488,7 @@ class Link:
                 return
             self.rc += 1
             self._send_u("SABME", self.cmd_cr, 1)
-            self.t200_at = now + self.t200
+            self.deadlines.start(None, "T200", now + self.t200)
         elif self.state == AWAITING_RELEASE:
             if self.rc >= self.n200:
                 self._reset_to_idle()
@@ -500,7 +497,7 @@ class Link:
                 return
             self.rc += 1
             self._send_u("DISC", self.cmd_cr, 1)
-            self.t200_at = now + self.t200
+            self.deadlines.start(None, "T200", now + self.t200)
         elif self.state == ESTABLISHED:
             self.rc = 1
             self._timeout_poll(now)
@@ -521,4 +518,4 @@ class Link:
             self._send_i(last, 1, self.unacked[last])
         else:
             self._send_s("RR", self.cmd_cr, 1)
-        self.t200_at = now + self.t200
+        self.deadlines.start(None, "T200", now + self.t200)

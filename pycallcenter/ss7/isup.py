@@ -6,11 +6,12 @@ Received ISUP octets go in with ``receive(data, now)``; commands (``call``, ``al
 [(sls, octets)] for MTP3 to send to ``dpc``. Every call returns a list of events. Timers are
 ``next_deadline()`` / ``handle_timer(now)``.
 """
-import heapq
 from dataclasses import dataclass, field
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.ss7.isup_codec import IsupMessage, decode_isup, encode_isup
+from pycallcenter.ss7.timers import IsupTimers
+from pycallcenter.timers import TimerService
 
 IDLE, OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED, RELEASING, RESETTING = (
     "idle", "outgoing_wait_acm", "outgoing_wait_anm", "incoming_wait_acm", "incoming_wait_cot",
@@ -20,34 +21,6 @@ CALL_STATES = (OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED)
 # CCR; we loop back for the far end's re-check
 COT_TESTING, COT_WAIT_CCR, COT_LOOPED = "continuity_test", "incoming_wait_ccr", "incoming_continuity_test"
 COT_STATES = (COT_TESTING, COT_WAIT_CCR, COT_LOOPED)
-
-
-@dataclass(frozen=True)
-class IsupTimers:
-    """Q.764 Annex A timers in seconds (middle of the ranges)."""
-    t1: float = 15.0
-    t5: float = 300.0
-    t6: float = 60.0
-    t7: float = 25.0
-    t8: float = 12.0
-    t9: float = 120.0
-    t12: float = 15.0
-    t13: float = 300.0
-    t14: float = 15.0
-    t15: float = 300.0
-    t16: float = 15.0
-    t17: float = 300.0
-    t18: float = 15.0
-    t20: float = 15.0
-    t22: float = 15.0
-    t23: float = 300.0
-    t24: float = 2.0
-    t25: float = 5.0
-    t26: float = 120.0
-    t27: float = 240.0
-    t36: float = 12.5
-    t29: float = 0.45
-    t30: float = 7.5
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -191,9 +164,7 @@ class Isup:
         self.circuits = {cic: _Circuit(cic) for cic in cics}
         self.outgoing = []
         self.available = True  # MTP-PAUSE/RESUME (Q.764 2.13): False while dpc is unreachable
-        self._heap = []
-        self._timers = {}
-        self._seq = 0
+        self.deadlines = TimerService()  # owner: the CIC (_ROUTE for the route's T29/T30); names as in IsupTimers
         self._group = {}  # (kind, first cic) -> range awaiting GRA/CGBA/CGUA
         self._pending_iam = {}  # cic -> IAM waiting for COT
         self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_rx_")}
@@ -225,39 +196,25 @@ class Isup:
 
     # -- timers ---------------------------------------------------------------------------------
     def _start(self, cic, name, now):
-        self._seq += 1
-        when = now + getattr(self.timers, name)
-        self._timers[(cic, name)] = (when, self._seq)
-        heapq.heappush(self._heap, (when, self._seq, cic, name))
+        self.deadlines.start(cic, name, now + getattr(self.timers, name))
 
     def _stop(self, cic, *names):
-        for name in names:
-            self._timers.pop((cic, name), None)
+        self.deadlines.cancel_names(cic, names)
 
-    def _stop_all(self, cic, names=("t1", "t5", "t6", "t7", "t8", "t9", "t24", "t25", "t26", "t27", "t36")):
-        self._stop(cic, *names)
+    def _stop_all(self, cic, names=("T1", "T5", "T6", "T7", "T8", "T9", "T24", "T25", "T26", "T27", "T36")):
+        self.deadlines.cancel_names(cic, names)
         self._pending_iam.pop(cic, None)
 
     def next_deadline(self):
         """Return the earliest timer expiry, or None."""
-        heap = self._heap
-        while heap and self._timers.get((heap[0][2], heap[0][3]), (None, None))[1] != heap[0][1]:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        return self.deadlines.next_deadline()
 
     def handle_timer(self, now):
-        """Fire expired timers; returns events."""
+        """Fire expired timers (what each does: _TIMER_ACTIONS); returns events."""
         events = []
-        while True:
-            when = self.next_deadline()
-            if when is None or when > now:
-                return events
-            _, _, cic, name = heapq.heappop(self._heap)
-            del self._timers[(cic, name)]
-            if cic == _ROUTE:
-                events += self._load_timer(name, now)
-            else:
-                events += self._expired(self.circuits[cic], name, now)
+        for cic, name in self.deadlines.expired(now):
+            events += _TIMER_ACTIONS[name](self, self.circuits[cic] if cic != _ROUTE else None, now)
+        return events
 
     # -- signalling congestion control (Q.764 2.11) -------------------------------------------------
     @property
@@ -267,55 +224,58 @@ class Isup:
 
     def mtp_congestion(self, now):
         """MTP-STATUS congestion towards dpc (TFC, or a congested link): reduce traffic one step; returns events."""
-        t29 = self._timers.get((_ROUTE, "t29"))
-        if t29 is not None and t29[0] > now:
+        t29 = self.deadlines.deadline(_ROUTE, "T29")
+        if t29 is not None and t29 > now:
             return []  # T29: one reduction per congestion episode
         self.load_step = min(self.load_step + 1, round(1 / LOAD_STEP) - 1)
-        self._start(_ROUTE, "t29", now)
-        self._start(_ROUTE, "t30", now)
+        self._start(_ROUTE, "T29", now)
+        self._start(_ROUTE, "T30", now)
         return [TrafficLoad(self.traffic_share)]
 
-    def _load_timer(self, name, now):
-        if name != "t30" or not self.load_step:
+    # -- timer expiries (the {timer: action} map is _TIMER_ACTIONS at the end of the module) -------------
+    def _t30(self, c, now):  # T30 passed without congestion: one step back up
+        if not self.load_step:
             return []
-        self.load_step -= 1  # T30 passed without congestion: one step back up
+        self.load_step -= 1
         if self.load_step:
-            self._start(_ROUTE, "t30", now)
+            self._start(_ROUTE, "T30", now)
         return [TrafficLoad(self.traffic_share)]
 
-    def _expired(self, c, name, now):
-        cic = c.cic
-        if name == "t1":  # no RLC yet: repeat REL
-            self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(c.cause)}))
-            self._start(cic, "t1", now)
-        elif name == "t5":  # no RLC for minutes: the call is over for us; reset the circuit instead
-            self._stop(cic, "t1")
-            c.state = IDLE
-            return [Released(cic, c.cause, "timer")] + self.reset(cic, now)
-        elif name == "t24":  # the tone never came back
-            return self._tone_result(c, False, now)
-        elif name in ("t25", "t26"):  # time for the next re-check
-            return self._send_ccr(c, now)
-        elif name in ("t27", "t36"):  # no CCR (or no COT/REL after it): the circuit is reset
-            return self.reset(cic, now)
-        elif name in ("t7", "t9", "t8", "t6"):
-            cause = {"t7": 102, "t9": 19, "t8": 41, "t6": 102}[name]
-            return [CallFailed(cic, f"{name.upper()} expired")] + self.release(cic, now, cause)
-        elif name in ("t12", "t13"):
-            self._send(IsupMessage("BLO", cic, {}))
-            self._start(cic, name, now)
-        elif name in ("t14", "t15"):
-            self._send(IsupMessage("UBL", cic, {}))
-            self._start(cic, name, now)
-        elif name in ("t16", "t17"):
-            self._send(IsupMessage("RSC", cic, {}))
-            self._start(cic, name, now)
-        elif name in ("t22", "t23", "t18", "t20"):
-            kind = {"t22": "GRS", "t23": "GRS", "t18": "CGB", "t20": "CGU"}[name]
-            msg = self._group.get((kind, cic))
-            if msg is not None:
-                self._send(msg)
-                self._start(cic, name, now)
+    def _t1(self, c, now):  # no RLC yet: repeat REL
+        self._send(IsupMessage("REL", c.cic, {"cause_indicators": self._cause(c.cause)}))
+        self._start(c.cic, "T1", now)
+        return []
+
+    def _t5(self, c, now):  # no RLC for minutes: the call is over for us; reset the circuit instead
+        self._stop(c.cic, "T1")
+        c.state = IDLE
+        return [Released(c.cic, c.cause, "timer")] + self.reset(c.cic, now)
+
+    def _t24(self, c, now):  # the tone never came back
+        return self._tone_result(c, False, now)
+
+    def _recheck(self, c, now):  # T25, T26: time for the next continuity re-check
+        return self._send_ccr(c, now)
+
+    def _reset_after(self, c, now):  # T27, T36: no CCR (or no COT/REL after it): the circuit is reset
+        return self.reset(c.cic, now)
+
+    def _gave_up(self, c, name, cause, now):
+        """T6-T9: the call waited too long for the far end: CallFailed and release with cause."""
+        return [CallFailed(c.cic, f"{name} expired")] + self.release(c.cic, now, cause)
+
+    def _repeat(self, c, message, name, now):
+        """T12-T17: the far end has not acknowledged our BLO/UBL/RSC: send it again."""
+        self._send(IsupMessage(message, c.cic, {}))
+        self._start(c.cic, name, now)
+        return []
+
+    def _repeat_group(self, c, kind, name, now):
+        """T18, T20, T22, T23: the far end has not acknowledged our CGB/CGU/GRS: send it again."""
+        msg = self._group.get((kind, c.cic))
+        if msg is not None:
+            self._send(msg)
+            self._start(c.cic, name, now)
         return []
 
     def _cause(self, cause, diagnostics=b""):
@@ -356,7 +316,7 @@ class Isup:
         self._sent_iam[c.cic] = params
         self._send(IsupMessage("IAM", c.cic, params))
         c.state, c.outgoing = OUT_IAM, True
-        self._start(c.cic, "t7", now)
+        self._start(c.cic, "T7", now)
         if params["nature_of_connection_indicators"].get("continuity_check") == 1:
             return self._attach_tone(c, now)
         return []
@@ -386,12 +346,12 @@ class Isup:
         c = self._circuit(cic)
         if c.cot != "tone":
             raise LocalProtocolError(f"CIC {cic} has no continuity check running")
-        self._stop(cic, "t24")
+        self._stop(cic, "T24")
         return self._tone_result(c, ok, now)
 
     def _attach_tone(self, c, now):
         c.cot = "tone"
-        self._start(c.cic, "t24", now)
+        self._start(c.cic, "T24", now)
         return [ContinuityCheck(c.cic, "tone")]
 
     def _detach(self, c):
@@ -415,7 +375,7 @@ class Isup:
                 return events
             self._stop_all(cic)
             c.state = COT_TESTING
-            self._start(cic, "t25", now)
+            self._start(cic, "T25", now)
             return events + self._failed(c, "continuity check failed", now)
         if c.state != COT_TESTING:
             return events
@@ -423,11 +383,11 @@ class Isup:
             self._stop_all(cic)
             c.state, c.cause = RELEASING, 16
             self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(16)}))
-            self._start(cic, "t1", now)
-            self._start(cic, "t5", now)
+            self._start(cic, "T1", now)
+            self._start(cic, "T5", now)
             return events
         self._send(IsupMessage("COT", cic, {"continuity_indicators": {"continuity": 0}}))
-        self._start(cic, "t26", now)
+        self._start(cic, "T26", now)
         return events
 
     def send_in_call(self, msg, now=0.0):
@@ -475,8 +435,8 @@ class Isup:
         self._stop_all(cic)
         c.state, c.cause = RELEASING, cause
         self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(cause)}))
-        self._start(cic, "t1", now)
-        self._start(cic, "t5", now)
+        self._start(cic, "T1", now)
+        self._start(cic, "T5", now)
         return self._detach(c)
 
     def suspend(self, cic, now=0.0, network=True):
@@ -500,11 +460,11 @@ class Isup:
     # -- maintenance commands ---------------------------------------------------------------------
     def block(self, cic, now=0.0):
         """Maintenance-block cic towards the far end (BLO, T12/T13); returns events."""
-        return self._blocking(cic, "BLO", ("t12", "t13"), "UBL", ("t14", "t15"), now)
+        return self._blocking(cic, "BLO", ("T12", "T13"), "UBL", ("T14", "T15"), now)
 
     def unblock(self, cic, now=0.0):
         """Remove our maintenance blocking of cic (UBL, T14/T15); returns events."""
-        return self._blocking(cic, "UBL", ("t14", "t15"), "BLO", ("t12", "t13"), now)
+        return self._blocking(cic, "UBL", ("T14", "T15"), "BLO", ("T12", "T13"), now)
 
     def _blocking(self, cic, name, timers, opposite, opposite_timers, now):
         """Send BLO or UBL with its T12/T13 or T14/T15 pair, withdrawing the opposite request; returns []."""
@@ -525,8 +485,8 @@ class Isup:
         c.state = RESETTING
         c.pending.add("RSC")
         self._send(IsupMessage("RSC", cic, {}))
-        self._start(cic, "t16", now)
-        self._start(cic, "t17", now)
+        self._start(cic, "T16", now)
+        self._start(cic, "T17", now)
         return events
 
     def group_reset(self, cic, count, now=0.0):
@@ -542,8 +502,8 @@ class Isup:
         msg = IsupMessage("GRS", cic, {"range_and_status": {"range": count - 1}})
         self._group[("GRS", cic)] = msg
         self._send(msg)
-        self._start(cic, "t22", now)
-        self._start(cic, "t23", now)
+        self._start(cic, "T22", now)
+        self._start(cic, "T23", now)
         return events
 
     def group_block(self, cic, count, now=0.0, hardware=False, unblock=False):
@@ -554,7 +514,7 @@ class Isup:
                                       "range_and_status": {"range": count - 1, "status": [1] * count}})
         self._group[(kind, cic)] = msg
         self._send(msg)
-        self._start(cic, "t20" if unblock else "t18", now)
+        self._start(cic, "T20" if unblock else "T18", now)
         return []
 
     def _range(self, cic, count):
@@ -664,7 +624,7 @@ class Isup:
         if check in (1, 2):  # 1: on this circuit (we loop it back), 2: on a previous one; either way wait for COT
             c.state = IN_COT
             self._pending_iam[c.cic] = msg
-            self._start(c.cic, "t8", now)
+            self._start(c.cic, "T8", now)
             if check == 1:
                 c.cot = "loop"
                 events.append(ContinuityCheck(c.cic, "loop"))
@@ -681,17 +641,17 @@ class Isup:
     def _rx_COT(self, c, msg, now):
         ok = bool(msg.params["continuity_indicators"]["continuity"])
         if c.state == COT_LOOPED:  # the far end's re-check: on success its REL follows, else another CCR
-            self._stop(c.cic, "t36")
+            self._stop(c.cic, "T36")
             events = self._detach(c) + [ContinuityOutcome(c.cic, ok, "remote")]
             if ok:
-                self._start(c.cic, "t36", now)
+                self._start(c.cic, "T36", now)
             else:
                 c.state = COT_WAIT_CCR
-                self._start(c.cic, "t27", now)
+                self._start(c.cic, "T27", now)
             return events
         if c.state != IN_COT:
             return self._unexpected(c, msg, now)
-        self._stop(c.cic, "t8")
+        self._stop(c.cic, "T8")
         iam = self._pending_iam.pop(c.cic, None)
         events = self._detach(c)
         if events:
@@ -700,17 +660,17 @@ class Isup:
             c.state = IN_IAM
             return events + [self._incoming(iam)]
         c.state = COT_WAIT_CCR  # the far end re-checks with CCR; reset if none comes within T27
-        self._start(c.cic, "t27", now)
+        self._start(c.cic, "T27", now)
         return events + [ProtocolNotice(c.cic, "continuity check failed: call abandoned")]
 
     def _rx_CCR(self, c, msg, now):
         if c.state not in (IDLE, COT_WAIT_CCR):
             return self._unexpected(c, msg, now)
-        self._stop(c.cic, "t27")
+        self._stop(c.cic, "T27")
         c.state, c.cot = COT_LOOPED, "loop"
         if self.variant == "ansi":  # loop-back acknowledgement (national use; T1.113 sends it)
             self._send(IsupMessage("LPA", c.cic, {}))
-        self._start(c.cic, "t36", now)
+        self._start(c.cic, "T36", now)
         return [ContinuityCheck(c.cic, "loop")]
 
     def _rx_LPA(self, c, msg, now):
@@ -726,8 +686,8 @@ class Isup:
     def _rx_ACM(self, c, msg, now):
         if c.state != OUT_IAM:
             return self._unexpected(c, msg, now)
-        self._stop(c.cic, "t7")
-        self._start(c.cic, "t9", now)
+        self._stop(c.cic, "T7")
+        self._start(c.cic, "T9", now)
         c.state = OUT_ACM
         return [CallProgress(c.cic, "ACM", msg)]
 
@@ -739,14 +699,14 @@ class Isup:
     def _rx_ANM(self, c, msg, now):
         if c.state not in (OUT_ACM, OUT_IAM):
             return self._unexpected(c, msg, now)
-        self._stop(c.cic, "t7", "t9")
+        self._stop(c.cic, "T7", "T9")
         c.state = ANSWERED
         return [Answered(c.cic)]
 
     def _rx_CON(self, c, msg, now):
         if c.state != OUT_IAM:
             return self._unexpected(c, msg, now)
-        self._stop(c.cic, "t7")
+        self._stop(c.cic, "T7")
         c.state = ANSWERED
         return [Answered(c.cic)]
 
@@ -754,13 +714,13 @@ class Isup:
         if c.state != ANSWERED:
             return self._unexpected(c, msg, now)
         if msg.params["suspend_resume_indicators"].get("initiated_by_network"):
-            self._start(c.cic, "t6", now)
+            self._start(c.cic, "T6", now)
         return [Suspended(c.cic, True)]
 
     def _rx_RES(self, c, msg, now):
         if c.state != ANSWERED:
             return self._unexpected(c, msg, now)
-        self._stop(c.cic, "t6")
+        self._stop(c.cic, "T6")
         return [Suspended(c.cic, False)]
 
     def _rx_REL(self, c, msg, now):
@@ -786,7 +746,7 @@ class Isup:
             c.state = IDLE
             return [Released(c.cic, c.cause, "local")]
         if c.state == RESETTING and "RSC" in c.pending:
-            self._stop(c.cic, "t16", "t17")
+            self._stop(c.cic, "T16", "T17")
             c.pending.discard("RSC")
             c.state = IDLE
             return [MaintenanceAck("RSC", (c.cic,))]
@@ -799,7 +759,7 @@ class Isup:
     def _rx_RSC(self, c, msg, now):
         events = self._drop_call(c, 41, "reset")
         if c.state == RESETTING and "RSC" in c.pending:  # both ends reset: theirs answers ours too
-            self._stop(c.cic, "t16", "t17")
+            self._stop(c.cic, "T16", "T17")
             c.pending.discard("RSC")
         self._stop_all(c.cic)
         c.state = IDLE
@@ -833,7 +793,7 @@ class Isup:
         if "BLO" not in c.pending:
             return [ProtocolNotice(c.cic, "unexpected BLA discarded")]
         c.pending.discard("BLO")
-        self._stop(c.cic, "t12", "t13")
+        self._stop(c.cic, "T12", "T13")
         c.local.add("maintenance")
         return [BlockingChanged(c.cic, "local", "maintenance", True), MaintenanceAck("BLO", (c.cic,))]
 
@@ -841,7 +801,7 @@ class Isup:
         if "UBL" not in c.pending:
             return [ProtocolNotice(c.cic, "unexpected UBA discarded")]
         c.pending.discard("UBL")
-        self._stop(c.cic, "t14", "t15")
+        self._stop(c.cic, "T14", "T15")
         c.local.discard("maintenance")
         return [BlockingChanged(c.cic, "local", "maintenance", False), MaintenanceAck("UBL", (c.cic,))]
 
@@ -864,7 +824,7 @@ class Isup:
             events += self._drop_call(circ, 41, "reset")
             if circ.state == RESETTING:
                 circ.pending.discard("RSC")
-                self._stop(n, "t16", "t17")
+                self._stop(n, "T16", "T17")
             self._stop_all(n)
             circ.state = IDLE
             if "maintenance" in circ.remote:
@@ -878,7 +838,7 @@ class Isup:
     def _rx_GRA(self, c, msg, now):
         if self._group.pop(("GRS", c.cic), None) is None:
             return [ProtocolNotice(c.cic, "unexpected GRA discarded")]
-        self._stop(c.cic, "t22", "t23")
+        self._stop(c.cic, "T22", "T23")
         rs, cics = self._group_cics(c, msg)
         events = []
         status = rs.get("status") or [0] * (rs["range"] + 1)
@@ -930,7 +890,7 @@ class Isup:
         sent = self._group.pop((kind, c.cic), None)
         if sent is None:
             return [ProtocolNotice(c.cic, f"unexpected {msg.type} discarded")]
-        self._stop(c.cic, "t18" if kind == "CGB" else "t20")
+        self._stop(c.cic, "T18" if kind == "CGB" else "T20")
         blocking = _CGSMT_KIND[sent.params["circuit_group_supervision_message_type"]["type"]]
         status = msg.params["range_and_status"].get("status") or []
         events, cics = [], []
@@ -989,3 +949,30 @@ def _circuit_state_octet(c):
         return 0  # transient
     blocking = (1 if "maintenance" in c.local else 0) | (2 if "maintenance" in c.remote else 0)
     return blocking | call << 2
+
+# what each timer's expiry does: action(isup, circuit (None for the route's T29/T30), now) -> events
+_TIMER_ACTIONS = {
+    "T1": Isup._t1,
+    "T5": Isup._t5,
+    "T6": lambda isup, c, now: isup._gave_up(c, "T6", 102, now),
+    "T7": lambda isup, c, now: isup._gave_up(c, "T7", 102, now),
+    "T8": lambda isup, c, now: isup._gave_up(c, "T8", 41, now),
+    "T9": lambda isup, c, now: isup._gave_up(c, "T9", 19, now),
+    "T12": lambda isup, c, now: isup._repeat(c, "BLO", "T12", now),
+    "T13": lambda isup, c, now: isup._repeat(c, "BLO", "T13", now),
+    "T14": lambda isup, c, now: isup._repeat(c, "UBL", "T14", now),
+    "T15": lambda isup, c, now: isup._repeat(c, "UBL", "T15", now),
+    "T16": lambda isup, c, now: isup._repeat(c, "RSC", "T16", now),
+    "T17": lambda isup, c, now: isup._repeat(c, "RSC", "T17", now),
+    "T18": lambda isup, c, now: isup._repeat_group(c, "CGB", "T18", now),
+    "T20": lambda isup, c, now: isup._repeat_group(c, "CGU", "T20", now),
+    "T22": lambda isup, c, now: isup._repeat_group(c, "GRS", "T22", now),
+    "T23": lambda isup, c, now: isup._repeat_group(c, "GRS", "T23", now),
+    "T24": Isup._t24,
+    "T25": Isup._recheck,
+    "T26": Isup._recheck,
+    "T27": Isup._reset_after,
+    "T36": Isup._reset_after,
+    "T29": lambda isup, c, now: [],  # the congestion episode's window closed: the next TFC reduces again
+    "T30": Isup._t30,
+}

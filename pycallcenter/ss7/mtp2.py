@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.ss7.su import LSSU_STATUS, MAX_SIF, encode_su
+from pycallcenter.ss7.timers import Mtp2Timers
+from pycallcenter.timers import TimerService
 
 MOD = 128
 MAX_SU = 3 + 1 + MAX_SIF + 1  # header, SIO, SIF (and one spare octet some links carry)
@@ -47,19 +49,6 @@ class RemoteCongestion:
     congested: bool
 
 
-@dataclass(frozen=True)
-class MtpTimers:
-    """Q.703 timers in seconds (64 kbit/s values); T4 normal and emergency proving periods, T5 SIB interval."""
-    t1: float = 45.0
-    t2: float = 10.0
-    t3: float = 1.5
-    t4n: float = 8.2
-    t4e: float = 0.5
-    t5: float = 0.1
-    t6: float = 4.5
-    t7: float = 1.0
-
-
 # AERM thresholds Ti/Tie, proving attempts Cp; SUERM threshold T and decrement period D (Q.703 10.2, 10.3)
 AERM_TI, AERM_TIE, PROVING_ATTEMPTS = 4, 1, 5
 SUERM_T, SUERM_D = 64, 256
@@ -76,11 +65,11 @@ def _between(lo, x, hi):
 class Mtp2Link:
     """One signalling link's MTP2: alignment, proving, error monitors, basic error correction."""
 
-    def __init__(self, timers=MtpTimers(), emergency=False, congestion_onset=None):
+    def __init__(self, timers=Mtp2Timers(), emergency=False, congestion_onset=None):
         self.timers = timers
         self.emergency = emergency
         self.state = OUT_OF_SERVICE
-        self.deadlines = {}
+        self.deadlines = TimerService()  # Q.703 T1-T7 by name (owner None)
         self.local_outage = False
         self.remote_outage = False
         # receive congestion (Q.703 9): commanded, or more than congestion_onset MSUs not yet consumed
@@ -123,7 +112,7 @@ class Mtp2Link:
         self.local_outage = outage
         if not outage and flush:
             self.retrieve()
-            self.deadlines.pop("t7", None)
+            self.deadlines.cancel(None, "T7")
 
     def congested(self, flag):
         """Declare (True) or clear (False) receive congestion: SIB every T5 and acknowledgements withheld."""
@@ -142,29 +131,27 @@ class Mtp2Link:
     # -- timers -----------------------------------------------------------------------------------
     def next_deadline(self):
         """Return the earliest pending timer expiry, or None."""
-        return min(self.deadlines.values(), default=None)
+        return self.deadlines.next_deadline()
 
     def handle_timer(self, now):
         """Fire expired timers; returns events."""
         events = []
-        for name, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
-            if when <= now and self.deadlines.get(name) == when:
-                del self.deadlines[name]
-                events += self._expired(name, now)
+        for _, name in self.deadlines.expired(now):
+            events += self._expired(name, now)
         return events
 
     def _expired(self, name, now):
-        if name == "t4":
+        if name == "T4":
             if self.state != PROVING:
                 return []
             if self.proving_aborted:
                 return self._restart_proving(now)
             self._enter(ALIGNED_READY, now)
             return []
-        return self._fail(f"{name.upper()} expired", now)
+        return self._fail(f"{name} expired", now)
 
     def _start_timer(self, name, now, seconds):
-        self.deadlines[name] = now + seconds
+        self.deadlines.start(None, name, now + seconds)
 
     # -- transmit ---------------------------------------------------------------------------------
     def pull(self, now):
@@ -178,7 +165,7 @@ class Mtp2Link:
                     self.next_sib = now
                 bsn = self.held_bsn
                 if now >= self.next_sib and not self.local_outage:
-                    self.next_sib = now + self.timers.t5
+                    self.next_sib = now + self.timers.T5
                     return encode_su(bsn, self.bib, self.fsn, self.fib, status="SIB")
             else:
                 self.held_bsn = None
@@ -196,8 +183,8 @@ class Mtp2Link:
                 self.fsn = (self.fsn + 1) % MOD
                 self.rtb.append((self.fsn, msu))
                 self.retx_index = len(self.rtb)
-                if "t7" not in self.deadlines:
-                    self._start_timer("t7", now, self.timers.t7)
+                if "T7" not in self.deadlines:
+                    self._start_timer("T7", now, self.timers.T7)
                 return encode_su(bsn, self.bib, self.fsn, self.fib, msu)
             return encode_su(bsn, self.bib, self.fsn, self.fib)
         if state == ALIGNED_READY:
@@ -233,7 +220,7 @@ class Mtp2Link:
             return []
         events = []
         if state == ALIGNED_READY:
-            self.deadlines.pop("t1", None)
+            self.deadlines.cancel(None, "T1")
             self.state = IN_SERVICE
             events.append(InService())
         if self.remote_outage:
@@ -242,7 +229,7 @@ class Mtp2Link:
             events.append(RemoteProcessorRecovered())
             self.retx_index = 0
             if self.rtb:
-                self._start_timer("t7", now, self.timers.t7)
+                self._start_timer("T7", now, self.timers.T7)
         b0, b1 = su[0], su[1]
         events += self._acknowledge(b0 & 0x7F, b0 >> 7, now)
         if self.state == IN_SERVICE:
@@ -282,15 +269,15 @@ class Mtp2Link:
             if status == "SIPO":
                 if not self.remote_outage:
                     self.remote_outage = True
-                    self.deadlines.pop("t1", None)  # aligned: the far end is there, its level 3 is not
-                    self.deadlines.pop("t7", None)  # the far end holds our MSUs until it recovers
+                    self.deadlines.cancel(None, "T1")  # aligned: the far end is there, its level 3 is not
+                    self.deadlines.cancel(None, "T7")  # the far end holds our MSUs until it recovers
                     return [RemoteProcessorOutage()]
             elif status == "SIB":
                 # Q.703 9.5: T7 restarts (congestion is no failure to acknowledge) but T6 bounds it all
                 if self.rtb:
-                    self._start_timer("t7", now, self.timers.t7)
-                    if "t6" not in self.deadlines:
-                        self._start_timer("t6", now, self.timers.t6)
+                    self._start_timer("T7", now, self.timers.T7)
+                    if "T6" not in self.deadlines:
+                        self._start_timer("T6", now, self.timers.T6)
                         return [RemoteCongestion(True)]
             elif status in ("SIOS", "SIO") or (state == IN_SERVICE and status in ("SIN", "SIE")):
                 return self._fail(f"{status} received", now)
@@ -318,12 +305,12 @@ class Mtp2Link:
         events = []
         if released:
             self.retx_index = max(0, self.retx_index - released)
-            if self.deadlines.pop("t6", None) is not None:
+            if self.deadlines.cancel(None, "T6"):
                 events.append(RemoteCongestion(False))
             if self.rtb:
-                self._start_timer("t7", now, self.timers.t7)
+                self._start_timer("T7", now, self.timers.T7)
             else:
-                self.deadlines.pop("t7", None)
+                self.deadlines.cancel(None, "T7")
         if bib != self.fib:
             # negative acknowledgement: resend everything not yet acknowledged
             self.fib ^= 1
@@ -360,20 +347,20 @@ class Mtp2Link:
 
     def _enter(self, state, now):
         self.state = state
-        for name in ("t1", "t2", "t3", "t4"):
-            self.deadlines.pop(name, None)
+        for name in ("T1", "T2", "T3", "T4"):
+            self.deadlines.cancel(None, name)
         if state == NOT_ALIGNED:
             self.far_emergency = False
-            self._start_timer("t2", now, self.timers.t2)
+            self._start_timer("T2", now, self.timers.T2)
         elif state == ALIGNED:
-            self._start_timer("t3", now, self.timers.t3)
+            self._start_timer("T3", now, self.timers.T3)
         elif state == PROVING:
             self.aerm = 0
             self.proving_aborted = False
-            self._start_timer("t4", now, self.timers.t4e if self._emergency_proving else self.timers.t4n)
+            self._start_timer("T4", now, self.timers.T4e if self._emergency_proving else self.timers.T4n)
         elif state == ALIGNED_READY:
             self._reset_sequence()
-            self._start_timer("t1", now, self.timers.t1)
+            self._start_timer("T1", now, self.timers.T1)
 
     def _restart_proving(self, now):
         self.proving_attempts += 1
@@ -384,7 +371,7 @@ class Mtp2Link:
 
     def _fail(self, reason, now):
         self.state = OUT_OF_SERVICE
-        self.deadlines.clear()
+        self.deadlines.cancel_all()
         self.remote_outage = False
         return [OutOfService(reason)]
 
@@ -410,7 +397,7 @@ class Mtp2Link:
         """Return (and forget) [(fsn or None, msu)] not yet acknowledged, oldest first, for changeover."""
         pending = list(self.rtb) + [(None, msu) for msu in self.tx_queue]
         self.rtb, self.tx_queue, self.retx_index = [], [], 0
-        self.deadlines.pop("t7", None)
+        self.deadlines.cancel(None, "T7")
         if pending and self.state in (IN_SERVICE, ALIGNED_READY):
             self.resync = True  # the far end's BSN may lag our FSN now: take it as our new FSN
         return pending

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.ss7 import mtp2
 from pycallcenter.ss7 import mtp3_codec as M
+from pycallcenter.ss7.timers import Mtp2Timers, Mtp3Timers
+from pycallcenter.timers import TimerService
 
 MOD = 128
 
@@ -83,19 +85,6 @@ class UserData:
     data: bytes
 
 
-@dataclass(frozen=True)
-class Mtp3Timers:
-    """Q.704/Q.707 timers in seconds: SLT T1 (ack wait), SLT T2 (period), T2 changeover, T4 changeback,
-    T17 link restart delay, T12 uninhibit and T14 inhibit acknowledgement waits."""
-    slt_t1: float = 8.0
-    slt_t2: float = 60.0
-    t2: float = 1.0
-    t4: float = 1.0
-    t12: float = 1.0
-    t14: float = 2.0
-    t17: float = 1.0
-
-
 @dataclass
 class _Link:
     slc: int
@@ -113,7 +102,7 @@ class _Link:
 class Mtp3:
     """One signalling point: its point code, links grouped by adjacent point code, SLS load sharing."""
 
-    def __init__(self, opc, variant="itu", ni=2, timers=Mtp3Timers(), mtp2_timers=mtp2.MtpTimers(),
+    def __init__(self, opc, variant="itu", ni=2, timers=Mtp3Timers(), mtp2_timers=Mtp2Timers(),
                  emergency=True):
         if variant not in M.LABEL:
             raise ValueError(f"variant must be 'itu' or 'ansi', not {variant!r}")
@@ -122,7 +111,7 @@ class Mtp3:
         self.links = {}
         self.routes = {}  # dpc -> adjacent pc (link set); adjacent pcs route to themselves
         self.prohibited = set()
-        self.deadlines = {}
+        self.deadlines = TimerService()  # owner: the link (slc); names as in Mtp3Timers
         self.restarting = set()
         self._pattern_seed = 0x5A
         self.test_si = M.SI_TEST_ITU if variant == "itu" else M.SI_TEST_ANSI
@@ -151,7 +140,7 @@ class Mtp3:
     def stop_link(self, slc, now):
         """Take link slc out of service (changeover to the others); returns events."""
         self.restarting.discard(slc)
-        self.deadlines.pop(("restart", slc), None)
+        self.deadlines.cancel(slc, "T17")
         events = self.links[slc].mtp2.stop(now)
         return self._mtp2_events(self.links[slc], events, now, restart=False)
 
@@ -167,17 +156,17 @@ class Mtp3:
         if self.available_links(link.adjpc) in ([], [slc]):
             raise LocalProtocolError(f"inhibiting link {slc} would leave point code {link.adjpc} unreachable")
         self._send_mgmt(link, M.SI_SNM, "LIN")
-        self.deadlines[("t14", slc)] = now + self.timers.t14
+        self.deadlines.start(slc, "T14", now + self.timers.T14)
         return []
 
     def uninhibit(self, slc, now):
         """Return link slc to user traffic (LUN, repeated every T12 until LUA); returns events."""
         link = self.links[slc]
-        self.deadlines.pop(("t14", slc), None)
+        self.deadlines.cancel(slc, "T14")
         if "local" not in link.inhibited:
             return []
         self._send_mgmt(link, M.SI_SNM, "LUN")
-        self.deadlines[("t12", slc)] = now + self.timers.t12
+        self.deadlines.start(slc, "T12", now + self.timers.T12)
         return []
 
     def route_available(self, dpc):
@@ -215,7 +204,9 @@ class Mtp3:
     def next_deadline(self):
         """Return the earliest timer expiry of MTP3 or any link, or None."""
         times = [t for t in (l.mtp2.next_deadline() for l in self.links.values()) if t is not None]
-        times += list(self.deadlines.values())
+        own = self.deadlines.next_deadline()
+        if own is not None:
+            times.append(own)
         return min(times, default=None)
 
     def handle_timer(self, now):
@@ -225,39 +216,36 @@ class Mtp3:
             d = link.mtp2.next_deadline()
             if d is not None and d <= now:
                 events += self._mtp2_events(link, link.mtp2.handle_timer(now), now)
-        for key, when in sorted(self.deadlines.items(), key=lambda kv: kv[1]):
-            if when <= now and self.deadlines.get(key) == when:
-                del self.deadlines[key]
-                events += self._expired(key, now)
+        for slc, name in self.deadlines.expired(now):
+            events += self._expired(slc, name, now)
         return events
 
     # -- internals ----------------------------------------------------------------------------------
-    def _expired(self, key, now):
-        kind, slc = key
+    def _expired(self, slc, name, now):
         link = self.links[slc]
-        if kind == "restart":
+        if name == "T17":
             self.restarting.discard(slc)
             if link.mtp2.state == mtp2.OUT_OF_SERVICE:
                 link.mtp2.start(now)
             return []
-        if kind == "slt_t1":
+        if name == "SLT_T1":
             if link.slt_tries < 2:
                 self._send_sltm(link, now)
                 return []
             return self._restart(link, "signalling link test failed", now)
-        if kind == "slt_t2":
+        if name == "SLT_T2":
             if link.available:
                 link.slt_tries = 0
                 self._send_sltm(link, now)
             return []
-        if kind == "t2":  # no COA: change over anyway, without retransmitting
+        if name == "T2":  # no COA: change over anyway, without retransmitting
             link.retrieved = []
             return []
-        if kind == "t4":  # no CBA: change back anyway
+        if name == "T4":  # no CBA: change back anyway
             return self._changed_back(link, now)
-        if kind in ("t12", "t14"):  # no LUA/LIA yet: ask again
-            self._send_mgmt(link, M.SI_SNM, "LUN" if kind == "t12" else "LIN")
-            self.deadlines[key] = now + getattr(self.timers, kind)
+        if name in ("T12", "T14"):  # no LUA/LIA yet: ask again
+            self._send_mgmt(link, M.SI_SNM, "LUN" if name == "T12" else "LIN")
+            self.deadlines.start(slc, name, now + getattr(self.timers, name))
         return []
 
     def _restart(self, link, reason, now):
@@ -287,7 +275,7 @@ class Mtp3:
         self._pattern_seed = (self._pattern_seed * 5 + 7) & 0xFF
         link.slt_pattern = bytes((self._pattern_seed + i) & 0xFF for i in range(4))
         self._send_mgmt(link, self.test_si, "SLTM", data=link.slt_pattern)
-        self.deadlines[("slt_t1", link.slc)] = now + self.timers.slt_t1
+        self.deadlines.start(link.slc, "SLT_T1", now + self.timers.SLT_T1)
 
     def _send_mgmt(self, link, si, name, **fields):
         slc = fields.get("slc", link.slc)  # ITU names the link concerned in the label's SLS
@@ -317,9 +305,9 @@ class Mtp3:
         if msg["message_type"] == "SLTM":
             self._send_mgmt(link, head["si"], "SLTA", data=msg["data"])
             return []
-        if msg["message_type"] == "SLTA" and msg["data"] == link.slt_pattern and ("slt_t1", link.slc) in self.deadlines:
-            del self.deadlines[("slt_t1", link.slc)]
-            self.deadlines[("slt_t2", link.slc)] = now + self.timers.slt_t2
+        if (msg["message_type"] == "SLTA" and msg["data"] == link.slt_pattern
+                and self.deadlines.cancel(link.slc, "SLT_T1")):
+            self.deadlines.start(link.slc, "SLT_T2", now + self.timers.SLT_T2)
             if not link.available:
                 return self._link_up(link, now)
         return []
@@ -338,21 +326,21 @@ class Mtp3:
             link.cbd_code = (link.cbd_code + 1) & 0xFF
             if others:
                 self._send_mgmt(others[0], M.SI_SNM, "CBD", changeback_code=link.cbd_code, slc=link.slc)
-                self.deadlines[("t4", link.slc)] = now + self.timers.t4
+                self.deadlines.start(link.slc, "T4", now + self.timers.T4)
                 link.available = False  # traffic stays diverted until CBA
                 return events[:0]
         return events
 
     def _changed_back(self, link, now):
-        self.deadlines.pop(("t4", link.slc), None)
+        self.deadlines.cancel(link.slc, "T4")
         link.changed_over = False
         link.available = True
         return [LinkAvailable(link.slc)]
 
     def _link_down(self, link, reason, now, restart):
         events = []
-        self.deadlines.pop(("slt_t1", link.slc), None)
-        self.deadlines.pop(("slt_t2", link.slc), None)
+        self.deadlines.cancel(link.slc, "SLT_T1")
+        self.deadlines.cancel(link.slc, "SLT_T2")
         was_available = link.available
         link.available = False
         if was_available:
@@ -363,7 +351,7 @@ class Mtp3:
                 link.changed_over = True
                 link.retrieved = link.mtp2.retrieve()
                 self._send_mgmt(others[0], M.SI_SNM, "COO", fsn=link.mtp2.last_accepted_fsn, slc=link.slc)
-                self.deadlines[("t2", link.slc)] = now + self.timers.t2
+                self.deadlines.start(link.slc, "T2", now + self.timers.T2)
             else:
                 link.mtp2.retrieve()
                 events += [RouteUnavailable(d) for d, adj in self.routes.items() if adj == link.adjpc]
@@ -377,7 +365,7 @@ class Mtp3:
                     break
         if restart and link.slc not in self.restarting:
             self.restarting.add(link.slc)
-            self.deadlines[("restart", link.slc)] = now + self.timers.t17
+            self.deadlines.start(link.slc, "T17", now + self.timers.T17)
         return events
 
     def _snm(self, via, head, user, now):
@@ -392,19 +380,19 @@ class Mtp3:
         if name == "TRA":
             return [TrafficRestartAllowed(head["opc"])]
         if name in ("COO", "ECO") and link is not None:
-            self.deadlines.pop(("t2", slc), None)  # a COO crossing ours acknowledges it (Q.704 5.4.1)
+            self.deadlines.cancel(slc, "T2")  # a COO crossing ours acknowledges it (Q.704 5.4.1)
             self._send_mgmt(via, M.SI_SNM, "COA", fsn=link.mtp2.last_accepted_fsn, slc=slc)
             if not link.changed_over:
                 link.changed_over = True
                 link.retrieved = link.mtp2.retrieve()
             return self._resend(link, msg.get("fsn"))
         if name == "COA" and link is not None:
-            self.deadlines.pop(("t2", slc), None)
+            self.deadlines.cancel(slc, "T2")
             return self._resend(link, msg.get("fsn"))
         if name == "CBD":
             self._send_mgmt(via, M.SI_SNM, "CBA", changeback_code=msg["changeback_code"], slc=slc)
             return []
-        if name == "CBA" and link is not None and ("t4", slc) in self.deadlines:
+        if name == "CBA" and link is not None and self.deadlines.running(slc, "T4"):
             return self._changed_back(link, now)
         if name == "LFU" and link is not None:  # the far end has no other way to us: uninhibit
             return self.uninhibit(slc, now)
@@ -441,13 +429,13 @@ class Mtp3:
                 link.inhibited.discard("remote")
                 return [LinkInhibited(slc, "remote", False)]
             return []
-        if name == "LIA" and self.deadlines.pop(("t14", slc), None) is not None:
+        if name == "LIA" and self.deadlines.cancel(slc, "T14"):
             link.inhibited.add("local")
             return [LinkInhibited(slc, "local", True)]
-        if name == "LUA" and self.deadlines.pop(("t12", slc), None) is not None:
+        if name == "LUA" and self.deadlines.cancel(slc, "T12"):
             link.inhibited.discard("local")
             return [LinkInhibited(slc, "local", False)]
-        if name == "LID" and self.deadlines.pop(("t14", slc), None) is not None:
+        if name == "LID" and self.deadlines.cancel(slc, "T14"):
             return [InhibitDenied(slc)]
         return []
 

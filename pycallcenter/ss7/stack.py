@@ -11,7 +11,8 @@ import logging
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.ss7 import mtp3
 from pycallcenter.ss7 import mtp3_codec as M
-from pycallcenter.ss7.isup import Isup, IsupTimers
+from pycallcenter.ss7.isup import Isup
+from pycallcenter.ss7.timers import IsupTimers
 from pycallcenter.ss7.trace import LINKTYPE_MTP3, decode_frame, log_line
 
 log = logging.getLogger("pycallcenter.ss7")
