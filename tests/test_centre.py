@@ -376,3 +376,24 @@ extension = "channel/32"
     box = vm.mailbox("201")
     assert box.owner == "Alice" and box.pin == "1234" and vm.mailbox_of_extension(32).number == "201"
     assert vm.mailbox("100").pin == "4321"
+
+
+def test_a_queues_opening_hours_are_the_centres_wall_clock_hours(tmp_path, finish):
+    extra = QUEUES.replace('name = "support"\nring_timeout = 10', 'name = "support"\nring_timeout = 10\n'
+                                                                  'hours = "08:00-09:30"') + """
+[[route]]
+called = "5000"
+queue = "sales"
+
+[[route]]
+called = "5001"
+queue = "support"
+"""
+    centre, sim = build(tmp_path, extra)  # the centre's day starts at 10:00: support has closed, sales is open
+    finish(sim)
+    sales = call_in(sim, called="5000", talk=5)
+    support = call_in(sim, called="5001", at=2.0, talk=5, patience=30)
+    run(sim, 30)
+    assert sales.agent == "agent1" and support.agent is None
+    rows = {r["called"]: r for r in cdrs(centre)}
+    assert rows["5001"]["queue_result"] != "answered"

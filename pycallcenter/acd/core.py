@@ -168,6 +168,7 @@ class Acd:
 
     def __init__(self, seed=1, service_level=None):
         self.service_level = service_level or ServiceLevel()  # the centre's definition (see level())
+        self.day_offset = 0.0  # seconds of the local day at ACD time 0, for queues' opening hours
         self._sl_logged: dict = {}  # queue -> the ServiceLevel last written to the queue log
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
@@ -708,7 +709,7 @@ class Acd:
 
     def _join_refused(self, q):
         if q.hours is not None:
-            t = self.now % 86400
+            t = (self.now + self.day_offset) % 86400
             if not q.hours[0] <= t < q.hours[1]:
                 return "closed"
         if q.join_empty == "always":

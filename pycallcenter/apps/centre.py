@@ -114,6 +114,8 @@ class Centre:
         now = self.engine.now / SAMPLE_RATE
         sl = s.service_level
         acd = Acd(s.simulate.seed, service_level=ServiceLevel(sl.seconds, sl.mode, sl.short_abandon))
+        start = self.start
+        acd.day_offset = start.hour * 3600 + start.minute * 60 + start.second + start.microsecond / 1e6
         for q in s.queue:
             options = q.acd_options()
             if options["announce_every"] is None:
@@ -310,7 +312,7 @@ class Centre:
         self.writer.flush()
         snap["store"] = {"backlog": self.writer.backlog, "failures": self.writer.failures,
                          "last_error": self.writer.last_error}
-        features = {type(f).__name__: f.status() for f in self.features if hasattr(f, "status")}
+        features = {getattr(f, "name", type(f).__name__): f.status() for f in self.features if hasattr(f, "status")}
         if features:
             snap["features"] = features
         self.latest["snap"] = snap  # taken on the engine thread: the metrics thread only reads this dict
@@ -342,7 +344,8 @@ class Centre:
         eng = self.engine
         for leg in list(eng.legs.values()):
             leg.hangup()
-        eng.run(seconds=grace, until=lambda: not eng.calls)
+        # until the calls are gone and what finishes them (their CDRs, scripts winding up) is done too
+        eng.run(seconds=grace, until=lambda: not eng.calls and not eng.leaks())
 
     def close(self, grace=5.0, publish=True):
         """End every call (they get their CDRs), stop the features, CTI and engine, publish the final

@@ -33,6 +33,8 @@ def attach(centre):
 class RecordingPolicy:
     """Engine listener starting and discarding recordings by the policy; a centre feature for retention."""
 
+    name = "recording"
+
     def __init__(self, centre):
         self.centre = centre
         s = centre.settings
@@ -42,6 +44,7 @@ class RecordingPolicy:
         self.active = {}  # call id -> Recorder of the caller's leg
         self.discarded = 0
         self.deleted = 0
+        self.failed = 0  # recordings that could not start (folder unwritable, disk full)
         self._next_sweep = 0
 
     # --- the notice ------------------------------------------------------------------------------
@@ -80,7 +83,11 @@ class RecordingPolicy:
 
     def _start(self, call, leg):
         s = self.section
-        self.active[call.id] = self.centre.engine.start_recording(leg, fmt=s.format, subtype=s.encoding)
+        try:
+            self.active[call.id] = self.centre.engine.start_recording(leg, fmt=s.format, subtype=s.encoding)
+        except OSError as exc:  # the folder is unwritable or the disk full: the call goes on unrecorded
+            self.failed += 1
+            self.centre.engine.log("record_error", call=call.id, error=type(exc).__name__)
 
     def _discard(self, call):
         eng = self.centre.engine
@@ -120,7 +127,8 @@ class RecordingPolicy:
 
     def status(self):
         """Return the policy's counters."""
-        return {"recording": len(self.active), "discarded": self.discarded, "deleted_by_retention": self.deleted}
+        return {"recording": len(self.active), "discarded": self.discarded, "deleted_by_retention": self.deleted,
+                "failed_to_start": self.failed}
 
 
 def _day_folders(root):
