@@ -355,7 +355,8 @@ class Centre:
             close = getattr(feature, "close", None)
             if close is not None:
                 close()
-        self.engine.close()
+        # what the engine still held after the drain: stuck, not merely in progress (run prints it)
+        self.left_behind = list(self.engine.close() or [])
         if self.cti is not None:
             self.cti.stop()
         self.flush()

@@ -91,6 +91,8 @@ def run(args):
         if server is not None:
             server.shutdown()
     print(f"stopped after {n * c.tick_seconds:.1f} s board time; {c.writer.written} CDR(s) written", flush=True)
+    for line in c.left_behind:
+        print(f"left behind after the calls were cleared: {line}", flush=True)
     return 0
 
 
