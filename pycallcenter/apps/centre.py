@@ -79,6 +79,7 @@ class Centre:
         self.ticks = TickStats(self.tick_seconds)
         self.status_path = os.path.join(self.data, "status.json")
         self.latest = {}
+        self.left_behind = []
 
     @classmethod
     def from_file(cls, path, **options):
