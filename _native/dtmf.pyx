@@ -34,6 +34,13 @@ cdef extern from "pycc_dtmf.h":
     long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples,
                                 pycc_dtmf_event_t *events) nogil
     int64_t pycc_dtmf_samples(const pycc_dtmf_t *s)
+    int pycc_dtmf_wide_path(int wide)
+
+
+def code_path(int wide):
+    """For tests: use the AVX-512VL Goertzel passes (1, when the CPU has them), the AVX2/plain ones (0) or let
+    the CPU decide (-1); returns the path set (-1: not decided yet). Every path gives the same results."""
+    return pycc_dtmf_wide_path(wide)
 
 
 cdef void _fill(float *dst, src, int n) except *:

@@ -233,7 +233,19 @@ def _twin_vs_native(x, ticks, **params):
     return ea, eb
 
 
-def test_twin_matches_native_on_digits_and_noise():
+@pytest.fixture(params=[0, 1], ids=["passes-of-4", "avx512vl-passes-of-8"])
+def code_path(request):
+    """Run a test on each Goertzel code path of the kernel this CPU has."""
+    from pycallcenter._native import dtmf as native
+
+    if native.code_path(request.param) != request.param:
+        native.code_path(-1)
+        pytest.skip("this CPU has no AVX-512VL")
+    yield request.param
+    native.code_path(-1)
+
+
+def test_twin_matches_native_on_digits_and_noise(code_path):
     rng = np.random.default_rng(11)
     parts = []
     for d in ALL:

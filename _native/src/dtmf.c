@@ -280,6 +280,18 @@ static void segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restric
     goertzel4x2(g, 4, tb->coef, w1, w0, p1, y, hi, len, 0);
 }
 
+/* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
+static int wide_path = -1;
+
+int pycc_dtmf_wide_path(int wide)
+{
+    if (wide == 0 || (wide == 1 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f")))
+        wide_path = wide;
+    else if (wide < 0)
+        wide_path = -1;
+    return wide_path;
+}
+
 static const char DIGITS[] = "123A456B789C*0#D";
 
 static long emit(pycc_dtmf_event_t *ev, int channel, int digit, int kind, int64_t start, int64_t end, int64_t when)
@@ -645,9 +657,9 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     if (ensure(s, S))
         return -1;
     long nev = 0;
-    static int wide = -1; /* the CPU has AVX-512VL (a race on first use only writes the same value twice) */
-    if (wide < 0)
-        wide = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
+    if (wide_path < 0) /* a race on first use only writes the same value twice */
+        wide_path = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
+    const int wide = wide_path;
     for (int gi = 0; gi < s->groups; gi++) {
         v8 *xb = s->xbuf + FIR - 1;
         /* the rows of the group PF_AHEAD places on (one contiguous stretch) are fetched while this group runs, a
