@@ -397,3 +397,24 @@ queue = "support"
     assert sales.agent == "agent1" and support.agent is None
     rows = {r["called"]: r for r in cdrs(centre)}
     assert rows["5001"]["queue_result"] != "answered"
+
+
+def test_a_centre_that_cannot_start_releases_what_it_took(tmp_path):
+    import socket
+
+    from pycallcenter.errors import ConfigError
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    users = tmp_path / "users.toml"
+    users.write_text('[[supervisor]]\nname = "sue"\ntoken = "a-long-secret"\n')
+    try:
+        with pytest.raises(ConfigError, match=rf"centre\.cti_port: cannot listen on 127\.0\.0\.1:{port}"):
+            build(tmp_path, QUEUES, centre=f'cti_port = {port}\ncti_users = "{users}"')
+    finally:
+        busy.close()
+    # the board, engine and store were closed: a second centre on the same folder starts and stops cleanly
+    centre, sim = build(tmp_path, QUEUES)
+    sim.close()

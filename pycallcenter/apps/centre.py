@@ -29,7 +29,6 @@ class Centre:
                  realtime=False):
         from pycallcenter.drivers import open_board, parse_config
         from pycallcenter.dsp import toneplans
-        from pycallcenter.engine.engine import Engine
 
         self.settings = s = settings
         self.file = os.path.abspath(s.file) if s.file else None
@@ -37,16 +36,37 @@ class Centre:
         self.data = os.path.abspath(data) if data else os.path.abspath(s.place(c.data))
         os.makedirs(self.data, exist_ok=True)
         cfg = parse_config(board_text, path=s.file)
-        options = dict(board_options or {})
-        if backend == "emulator" and not realtime:
-            options.setdefault("realtime", False)  # the loop paces the emulator itself (see loop())
-        self.board = board = open_board(cfg, backend=backend, **options)
         plan = c.tone_plan or cfg.default_tonezone
         if c.tone_plan is not None and plan not in toneplans.PLANS and plan not in toneplans.PLAN_ALIASES:
             raise ConfigError(f"centre.tone_plan: unknown tone plan {plan!r}; known: "
-                              f"{', '.join(sorted(toneplans.PLANS))}", path=s.file)
+                              f"{', '.join(sorted(toneplans.PLANS))}", path=s.file, line=s.line_of("centre.tone_plan"))
         plan = plan if plan in toneplans.PLANS or plan in toneplans.PLAN_ALIASES else "us"
+        options = dict(board_options or {})
+        if backend == "emulator" and not realtime:
+            options.setdefault("realtime", False)  # the loop paces the emulator itself (see loop())
+        self.board = open_board(cfg, backend=backend, **options)
         self.start = (_dt.datetime.fromisoformat(c.start) if c.start else _dt.datetime.now().replace(microsecond=0))
+        self.engine = self.store = self.cti = None
+        try:
+            self._build(s, plan, db)
+        except BaseException:
+            self._abandon()  # a centre that cannot start must not keep the board, engine or port it took
+            raise
+
+    def _abandon(self):
+        for part, how in ((self.cti, "stop"), (self.engine, "close"), (self.store, "close")):
+            if part is not None:
+                try:
+                    getattr(part, how)()
+                except Exception:  # noqa: BLE001 - already failing; the first error is the one to report
+                    pass
+        if self.engine is None:
+            self.board.close()
+
+    def _build(self, s, plan, db):
+        from pycallcenter.engine.engine import Engine
+
+        c, board = s.centre, self.board
         self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file))
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
