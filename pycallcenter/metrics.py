@@ -8,6 +8,7 @@ import time
 
 from pycallcenter.drivers import Alarm
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine.media import echo_snapshot
 
 ERROR_COUNTERS = ("bpvcount", "crc4count", "ebitcount", "fascount", "fecount", "cvcount", "becount",
                   "errsec", "irqmisses", "slips")
@@ -76,6 +77,7 @@ def snapshot(engine, acd=None, ticks=None, cdrs_written=None):
         out["queues"] = [acd.realtime(name, now) for name in sorted(acd.queues)]
         out["agents"] = [{"agent": a.name, "state": a.state, "call": getattr(a, "call", None)}
                          for a in sorted(acd.agents.values(), key=lambda a: a.name)]
+    out["echo"] = echo_snapshot(engine)  # per-channel line echo cancellers (ERL, ERLE, state)
     if ticks is not None:
         out["ticks"] = ticks.as_dict()
     if cdrs_written is not None:
@@ -117,6 +119,7 @@ class CentreCollector:
             chans.add_metric([sp], s["channels"])
             in_use.add_metric([sp], s["in_use"])
         yield from (alarms, alarm, errors, chans, in_use)
+        yield from _echo_metrics(snap.get("echo", []), GaugeMetricFamily)
         calls = GaugeMetricFamily("pycc_calls", "Active calls by state (setup or answered)", labels=["state"])
         for state in ("setup", "answered"):
             calls.add_metric([state], snap["calls"]["by_state"].get(state, 0))
@@ -160,6 +163,23 @@ class CentreCollector:
                        st["failures"])
         yield _one(GaugeMetricFamily, "pycc_board_seconds", "Board clock in seconds since the board opened",
                    snap["board_seconds"])
+
+
+def _echo_metrics(rows, gauge):
+    """Yield the line echo canceller gauges: ERL, ERLE and state of every channel whose canceller is running."""
+    erl = gauge("pycc_echo_erl_db", "Echo return loss the channel's canceller measures, dB", labels=["channel"])
+    erle = gauge("pycc_echo_erle_db", "Echo return loss enhancement of the channel's canceller, dB", labels=["channel"])
+    state = gauge("pycc_echo_state", "1 for the state the channel's echo canceller is in", labels=["channel", "state"])
+    for r in rows:
+        if not r["running"]:
+            continue
+        ch = str(r["channel"])
+        if r["erl_db"] is not None:
+            erl.add_metric([ch], r["erl_db"])
+        if r["erle_db"] is not None:
+            erle.add_metric([ch], r["erle_db"])
+        state.add_metric([ch, r["state"]], 1)
+    yield from (erl, erle, state)
 
 
 def _one(family, name, text, value):

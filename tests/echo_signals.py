@@ -1,7 +1,7 @@
 """Echo-canceller test signals in the spirit of ITU-T G.168: hybrid echo paths, far-end sources, measurements.
 
-- Hybrid echo paths are synthesised (G.168 Annex D style, not its tables): a band-limited (300-3400 Hz)
-  dispersive response made of damped resonances, delayed by a pure delay, scaled to an ERL (white-noise loss).
+- Hybrid echo paths are the board emulator's (G.168 Annex D style, not its tables): a band-limited
+  (300-3400 Hz) dispersive response made of damped resonances, delayed by a pure delay, scaled to an ERL.
 - Far-end sources: a composite source signal (CSS: voiced pulses through formants, then pseudo-noise, then a
   pause, repeated with the sign inverted), and espeak-ng speech resampled to 8 kHz by sox (cached in build/echo).
 - Measurements: ERLE over the samples where echo is present, convergence time, double-talk SNR.
@@ -12,6 +12,7 @@ import subprocess
 
 import numpy as np
 
+from pycallcenter.drivers.emulator.echo import hybrid_response
 from pycallcenter.dsp.audio import read_audio
 from pycallcenter.dsp.reference.echo import DBM0_PEAK
 
@@ -35,28 +36,9 @@ def level_db(x):
     return 10 * np.log10(p / rms(0) ** 2) if p > 0 else -np.inf
 
 
-def _bandpass(n=31):
-    """Return a linear-phase 300-3400 Hz FIR (windowed sinc), the channel filter a hybrid's response sits in."""
-    t = np.arange(n) - (n - 1) / 2
-    lo, hi = 300.0 / FS, 3400.0 / FS
-    h = 2 * hi * np.sinc(2 * hi * t) - 2 * lo * np.sinc(2 * lo * t)
-    return h * np.hamming(n)
-
-
 def hybrid(delay_ms, dispersion_ms, erl_db, seed=0):
-    """Return a hybrid echo path impulse response (float64): pure delay, then band-limited dispersive response."""
-    rng = np.random.default_rng(seed)
-    n = max(int(dispersion_ms * FS / 1000), 8)
-    t = np.arange(n)
-    h = np.zeros(n)
-    for _ in range(3):
-        f = rng.uniform(300.0, 2500.0)
-        tau = rng.uniform(0.15, 0.35) * n
-        h += rng.uniform(0.3, 1.0) * np.exp(-t / tau) * np.cos(2 * np.pi * f * t / FS + rng.uniform(0, 2 * np.pi))
-    h[0] += rng.choice((-1.0, 1.0)) * 1.5  # the direct (resistive) part of the mismatch
-    h = np.convolve(h, _bandpass())
-    h *= 10.0 ** (-erl_db / 20.0) / np.sqrt(np.sum(h**2))
-    return np.concatenate([np.zeros(int(delay_ms * FS / 1000)), h])
+    """Return a hybrid echo path impulse response: the emulator's model (drivers/emulator/echo.py)."""
+    return hybrid_response(erl_db, delay_ms, dispersion_ms, seed)
 
 
 def echo_of(far, h):

@@ -2,7 +2,8 @@
 
 Each tick (board blocksize samples) runs in a fixed order, so the same config, seed and calls give the
 same event log: far-end handlers; transmit blocks (written, dialled or idle); cables move audio;
-receive impairments (bit errors, noise, level, dead channels); blocks into open groups; HDLC frames;
+hybrid echo (echo.py) where configured; receive impairments (bit errors, noise, level, dead channels);
+blocks into open groups; HDLC frames;
 line signalling timers; span counters and alarms. Simulated mode runs ticks when a reader needs one or
 ``step()`` asks; ``realtime=True`` runs them as wall-clock time passes.
 """
@@ -19,6 +20,7 @@ from . import media
 from .analog import Line, ring_cadence
 from .board import EmuChannel, EmulatorBoard, EmuSpan
 from .cables import Crossover, Loopback, Pair
+from .echo import HybridEcho, hybrid_response
 from .pstn import NetworkSpan, Phone, PhoneTap, PstnLine
 from .settings import parse_settings
 
@@ -68,6 +70,7 @@ class Emulator:
         self._lut_rows: list = []
         self._dialling: list = []
         self._taps: list = []  # PhoneTaps, filled every tick
+        self._echo = HybridEcho()  # hybrid echo paths ([[emulator.echo]]; none by default)
         self.board = self.add_board(config, _settings=settings)
         self._wall0 = time.monotonic()
 
@@ -112,6 +115,12 @@ class Emulator:
                 self._attach_line(ch, None)
         for spec in settings.cables:
             self._build(spec, board)
+        for spec in settings.echoes:
+            for n in spec.channels:
+                try:
+                    self.hybrid_echo(board.channel(n), spec.erl, spec.delay, spec.dispersion, spec.seed + n)
+                except ValueError as exc:
+                    raise config.error(str(exc), "emulator", "echo", spec.index, "channels") from None
         return board
 
     # --- cabling ------------------------------------------------------------------------------------
@@ -313,6 +322,14 @@ class Emulator:
             self._noise[row] = DBM0_RMS * 10.0 ** (float(level_dbm0) / 20.0)
         self._noise_cache = None
 
+    def hybrid_echo(self, channel, erl_db=12.0, delay_ms=4.0, dispersion_ms=6.0, seed=0) -> None:
+        """Make channel's line return an echo of what the board sends on it (erl_db None: no echo)."""
+        ch = self._channel(channel)
+        if not ch.signalling.is_audio:
+            raise ValueError(f"channel {ch.number} carries no audio: it cannot return echo")
+        h = None if erl_db is None else hybrid_response(float(erl_db), float(delay_ms), float(dispersion_ms), seed)
+        self._echo.set(ch.row, ch.line_law, h)
+
     def set_line_level(self, channel: int, gain_db: float = 0.0) -> None:
         """Change the level channel receives by gain_db (line loss or gain)."""
         row = self._channel(channel).row
@@ -423,6 +440,8 @@ class Emulator:
             cable.route(self, T, R)
         for tap in self._taps:
             tap._take(T)
+        if self._echo:
+            self._echo.apply(T, R)
         self._impair(R)
         for board in self.boards:
             if board.irq_misses_due:

@@ -21,6 +21,13 @@
     # loopback/network: span = N (network: name = "pstn")
     # pair: fxs = "32-35", fxo = "36-39" (channels, paired in order)
     # pstn_line / phone: channels = "36-39" (names: name + channel number, default pstn36 / phone32)
+
+    [[emulator.echo]]            # hybrid echo on these channels' lines (none by default; see echo.py)
+    channels = "1-23"
+    erl = 12                     # dB, 6..60
+    delay = 4                    # ms, 0..100
+    dispersion = 6               # ms, 1..30
+    seed = 0
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ from dataclasses import dataclass, field, fields
 
 from .analog import LineTiming
 
-_TOP = {"seed", "realtime", "buffers", "line", "cable"}
+_TOP = {"seed", "realtime", "buffers", "line", "cable", "echo"}
 _CABLE_KEYS = {
     "crossover": {"spans"}, "loopback": {"span"}, "network": {"span", "name"}, "pair": {"fxs", "fxo"},
     "pstn_line": {"channels", "name"}, "phone": {"channels", "name"},
@@ -45,6 +52,18 @@ class CableSpec:
 
 
 @dataclass
+class EchoSpec:
+    """One [[emulator.echo]] entry: channels, erl, delay, dispersion, seed; index for error messages."""
+
+    channels: list
+    erl: float
+    delay: float
+    dispersion: float
+    seed: int
+    index: int
+
+
+@dataclass
 class EmulatorSettings:
     """Parsed [emulator] section."""
 
@@ -53,6 +72,7 @@ class EmulatorSettings:
     buffers: int = 4
     timing: LineTiming = field(default_factory=LineTiming)
     cables: list = field(default_factory=list)
+    echoes: list = field(default_factory=list)
 
 
 def parse_settings(config) -> EmulatorSettings:
@@ -123,4 +143,34 @@ def parse_settings(config) -> EmulatorSettings:
         if kind == "pair" and len(args["fxs"]) != len(args["fxo"]):
             raise err("pair: fxs and fxo must list the same number of channels", *kp, "fxo")
         out.cables.append(CableSpec(kind, i, args))
+    out.echoes = _parse_echoes(raw.get("echo", []), err, typed)
+    return out
+
+
+def _parse_echoes(entries, err, typed):
+    """Return the EchoSpecs of the [[emulator.echo]] entries; ConfigError naming the entry and key if wrong."""
+    from ..config import parse_channel_list
+    from .echo import DEFAULTS, LIMITS
+
+    if not isinstance(entries, list):
+        raise err("use [[emulator.echo]] for hybrid echo", "emulator", "echo")
+    out = []
+    for i, e in enumerate(entries):
+        kp = ("emulator", "echo", i)
+        if not isinstance(e, dict) or "channels" not in e:
+            raise err("each [[emulator.echo]] needs channels", *kp)
+        for k in e:
+            if k not in {"channels", *DEFAULTS}:
+                raise err(f"unknown key {k!r} in [[emulator.echo]]; allowed: channels, {', '.join(DEFAULTS)}", *kp, k)
+        try:
+            channels = parse_channel_list(e["channels"], what="channels")
+        except ValueError as exc:
+            raise err(str(exc), *kp, "channels") from None
+        values = {}
+        for k, (lo, hi) in LIMITS.items():
+            values[k] = float(typed(e, k, (int, float), DEFAULTS[k], *kp))
+            if not lo <= values[k] <= hi:
+                raise err(f"{k} {values[k]:g} out of range {lo:g}..{hi:g}", *kp, k)
+        seed = typed(e, "seed", (int,), DEFAULTS["seed"], *kp)
+        out.append(EchoSpec(channels, values["erl"], values["delay"], values["dispersion"], seed, i))
     return out

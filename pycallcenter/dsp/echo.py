@@ -116,6 +116,7 @@ class EchoCanceller:
         l_x, l_y, l_e = np.zeros(c, np.float32), np.zeros(c, np.float32), np.zeros(c, np.float32)
         state, resets = np.zeros(c, np.int8), np.zeros(c, np.int64)
         self._k.counters(l_x, l_y, l_e, state, resets)
+        state[~self._enabled] = ref.DISABLED  # switched off and not run since: say so at once
         return ref.counters_from(l_x, l_y, l_e, state, resets)
 
     def taps(self, channel):

@@ -15,7 +15,7 @@ from pycallcenter.drivers import Alarm, Signalling, SpanKind
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
-from pycallcenter.engine.media import MediaPlane
+from pycallcenter.engine.media import MediaPlane, echo_tails
 from pycallcenter.engine.scheduler import CallHangup, Scheduler
 from pycallcenter.errors import ChannelClosedError
 
@@ -51,6 +51,7 @@ class Engine:
         self.channel_of_row = numbers
         laws = [board.channels[n].law.value for n in numbers]
         self.media = MediaPlane(laws, board.blocksize, tone_plan)
+        self.media.set_echo(echo_tails(board, numbers))
         self.adapters = []
         self._adapter_of = {}
         self.legs = {}  # leg id -> Leg (active)
@@ -175,6 +176,7 @@ class Engine:
         if not shared:
             self.leg_on_row[leg.row] = leg
             self.media.dtmf.reset(leg.row)
+            self.media.echo_start(leg.row)
         return leg
 
     def new_call(self, leg):
@@ -295,6 +297,7 @@ class Engine:
             self.media.stop_tone(leg.row)
             self.media.detach(leg.row)
             self.media.isolate(leg.row)
+            self.media.echo_stop(leg.row)
             for rec in [r for r in self.media.recorders if r.row == leg.row]:
                 self.stop_recording(rec)
         self.legs.pop(leg.id, None)

@@ -1,6 +1,8 @@
 """The media plane: one tick of every channel decoded, analysed, mixed and encoded in batch.
 
-Per tick: G.711 -> int16 for all rows at once, DTMF detection over the whole batch, then the
+Per tick: G.711 -> int16 for all rows at once, line echo cancelled on the rows in use that have a canceller
+(far = what was sent on the row the tick before, near = what came back; see ``set_echo``), DTMF detection
+over the whole batch, then the
 output of every row is built in an int32 accumulator from players (prompts), tone generators and
 bridges (one fancy-indexed add for all bridges and conferences), clipped and encoded in batch.
 Per-channel Python runs only for rows with an active player or recorder.
@@ -9,6 +11,7 @@ import numpy as np
 
 from pycallcenter.dsp import g711
 from pycallcenter.dsp.dtmf import DtmfDetector
+from pycallcenter.dsp.echo import TAILS_MS, EchoCanceller
 from pycallcenter.dsp.tones import ToneGenerator
 
 
@@ -41,6 +44,57 @@ class Player:
         return self.done
 
 
+def echo_tails(board, numbers, default_ms=64):
+    """Return {row: tail ms} of the rows (channels ``numbers`` in row order) that get a line echo canceller.
+
+    A channel with an ``[[echocanceller]]`` entry (system.conf ``echocanceller=``) gets one with a tail of its
+    taps (taps / 8 ms, rounded up to 16, 32, 64 or 128); otherwise analog ports and PRI bearer channels (spans
+    with a D-channel) get the default tail, and other channels (SS7 bearers, CAS) none.
+    """
+    from pycallcenter.drivers.base import Signalling, SpanKind
+
+    config = getattr(board, "config", None)
+    tails = {}
+    for row, n in enumerate(numbers):
+        ch = board.channels[n]
+        taps = config.channels[n].echo_taps if config is not None and n in config.channels else 0
+        if taps:
+            tails[row] = next((t for t in TAILS_MS if t * 8 >= taps), TAILS_MS[-1])
+        elif ch.span.kind in (SpanKind.FXS, SpanKind.FXO) or any(
+                c.signalling in (Signalling.DCHAN, Signalling.HARDHDLC) for c in ch.span.channels):
+            tails[row] = default_ms
+    return tails
+
+
+def echo_snapshot(engine):
+    """Return [{"channel", "tail_ms", "running", "erl_db", "erle_db", "state", "resets"}] for every channel of
+    the engine that has a line echo canceller, by channel number (for status files and metrics)."""
+    counters = engine.media.echo_counters()
+    return [{"channel": engine.channel_of_row[row], **c} for row, c in sorted(counters.items())]
+
+
+class EchoGroup:
+    """The echo cancellers of the rows sharing one tail length: one batched canceller, run on the rows in use."""
+
+    def __init__(self, rows, tail_ms):
+        self.rows = np.asarray(rows, np.intp)
+        self.index = {int(r): i for i, r in enumerate(self.rows)}
+        self.canceller = EchoCanceller(len(self.rows), tail_ms=tail_ms)
+        self.in_use = np.zeros(len(self.rows), bool)
+        self.active = np.zeros(0, np.int32)
+
+    def refresh(self):
+        """Recompute which cancellers run: rows in use whose canceller is switched on."""
+        on = np.array([self.canceller.enabled(i) for i in range(len(self.rows))], bool)
+        self.active = np.nonzero(self.in_use & on)[0].astype(np.int32)
+
+    def cancel(self, sent, received):
+        """Replace the active rows of received (rows x samples int16) by their echo-cancelled audio."""
+        rows = self.rows[self.active]
+        out = self.canceller.process(sent[self.rows], received[self.rows], rows=self.active)
+        received[rows] = out[self.active]
+
+
 class MediaPlane:
     """Batched media for `rows` channels of `blocksize` samples; laws[i] is 'ulaw' or 'alaw'."""
 
@@ -67,6 +121,8 @@ class MediaPlane:
         self._dst = np.zeros(0, np.intp)
         self._rounds = []
         self.muted: set = set()  # rows whose own audio is not passed to anyone (hold)
+        self.echo_groups: list = []  # EchoGroups (set_echo)
+        self._echo_of_row: dict = {}  # row -> (EchoGroup, index in it)
 
     # --- connections ---------------------------------------------------------------------------
     def link(self, listener, talker):
@@ -141,6 +197,49 @@ class MediaPlane:
             self.tones.stop(row)
             self.tone_rows.discard(row)
 
+    # --- line echo cancellation ----------------------------------------------------------------------
+    def set_echo(self, tails):
+        """Give rows line echo cancellers ({row: tail ms}); each runs while its row is in use (echo_start)."""
+        by_tail = {}
+        for row, tail in sorted(tails.items()):
+            by_tail.setdefault(tail, []).append(row)
+        self.echo_groups = [EchoGroup(rows, tail) for tail, rows in sorted(by_tail.items())]
+        self._echo_of_row = {r: (g, i) for g in self.echo_groups for r, i in g.index.items()}
+
+    def echo_start(self, row):
+        """A call begins on row: its canceller forgets the last call's echo path, is switched on, runs from now on."""
+        if row in self._echo_of_row:
+            g, i = self._echo_of_row[row]
+            g.canceller.reset(i)
+            g.canceller.enable(i)
+            g.in_use[i] = True
+            g.refresh()
+
+    def echo_stop(self, row):
+        """The row's call is over: its canceller stops running."""
+        if row in self._echo_of_row:
+            g, i = self._echo_of_row[row]
+            g.in_use[i] = False
+            g.refresh()
+
+    def echo_enable(self, row, on=True):
+        """Switch the row's canceller on or off (IVR scripts: call.echo_cancel); return False if it has none."""
+        if row not in self._echo_of_row:
+            return False
+        g, i = self._echo_of_row[row]
+        (g.canceller.enable if on else g.canceller.disable)(i)
+        g.refresh()
+        return True
+
+    def echo_counters(self):
+        """Return {row: {"erl_db", "erle_db", "state", "resets", "tail_ms", "running"}} for rows with a canceller."""
+        out = {}
+        for g in self.echo_groups:
+            c = g.canceller.counters()
+            for r, i in g.index.items():
+                out[r] = {**c.row(i), "tail_ms": g.canceller.tail_ms, "running": bool(i in g.active)}
+        return out
+
     # --- recorders -----------------------------------------------------------------------------
     @property
     def recorders(self):
@@ -167,6 +266,10 @@ class MediaPlane:
         else:
             self.rx[self.ulaw_rows] = g711.ulaw_decode(codes[self.ulaw_rows])
             self.rx[self.alaw_rows] = g711.alaw_decode(codes[self.alaw_rows])
+        for group in self.echo_groups:
+            if group.active.size:
+                # self.tx still holds what went out last tick: the board returns its echo in this tick's block
+                group.cancel(self.tx, self.rx)
         for tap in self.taps:
             tap.tap(self.rx)
         return self.dtmf.process(self.rx)

@@ -399,6 +399,10 @@ class IvrCall:
         return _Collect(self.leg, max_digits, terminator, first_timeout, inter_timeout, total_timeout,
                         silence_timeout, silence_level)
 
+    def echo_cancel(self, on=True):
+        """Switch line echo cancellation on this call's channel on or off; return False if the channel has none."""
+        return Immediate(self.engine.media.echo_enable(self.leg.row, on))
+
     def flush_digits(self):
         """Forget digits typed ahead."""
         self.leg.digits = ""
