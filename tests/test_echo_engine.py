@@ -33,11 +33,10 @@ class Heard:
         return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.int16)
 
 
-def _run_analog(cancel, erl=10, delay=5):
-    board = open_board(parse_config(ANALOG.format(seed=1) + ECHO.format(channels="3", erl=erl, delay=delay)))
-    eng = Engine(board)
-    eng.auto_trunks()
-    heard = Heard(eng.row_of[3])
+def _prompt_script(eng, channel, cancel):
+    """Route calls to a script that switches cancellation on or off, answers and plays PROMPT; return the tap of
+    the channel's received audio and the dict where the script marks the prompt's first and last tick."""
+    heard = Heard(eng.row_of[channel])
     eng.media.taps.append(heard)
     marks = {}
 
@@ -50,6 +49,14 @@ def _run_analog(cancel, erl=10, delay=5):
         await call.hangup()
 
     eng.router = lambda leg: script
+    return heard, marks
+
+
+def _run_analog(cancel, erl=10, delay=5):
+    board = open_board(parse_config(ANALOG.format(seed=1) + ECHO.format(channels="3", erl=erl, delay=delay)))
+    eng = Engine(board)
+    eng.auto_trunks()
+    heard, marks = _prompt_script(eng, 3, cancel)
     pstn = board.emulator.far_ends["pstn3"]
     pstn.call("2025550123", "JANE DOE")
     eng.run(seconds=16.0, until=lambda: "end" in marks)
@@ -62,19 +69,7 @@ def _run_pri(cancel, erl=10, delay=5):
     net = Network(board)
     eng = Engine(board, tone_plan="etsi")
     eng.auto_trunks()
-    heard = Heard(eng.row_of[5])
-    eng.media.taps.append(heard)
-    marks = {}
-
-    async def script(call):
-        await call.echo_cancel(cancel)
-        await call.answer()
-        marks["start"] = len(heard.blocks)
-        await call.play(PROMPT)
-        marks["end"] = len(heard.blocks)
-        await call.hangup()
-
-    eng.router = lambda leg: script
+    heard, marks = _prompt_script(eng, 5, cancel)
     eng.run(seconds=1.0)
     net.iface.setup(eng.now / SAMPLE_RATE, called="5000", calling="2025550100", channel=5)
     eng.run(seconds=8.0, until=lambda: "end" in marks)
