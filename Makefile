@@ -93,7 +93,7 @@ $(STAMP): pyproject.toml setup.py | sysdeps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=23"
 	$(BIN)/python -m pip install -q $(call REQUIREMENTS,['build-system']['requires'])
-	$(BIN)/python -m pip install -q --no-build-isolation -e '.[test]'
+	PYCC_NATIVE_SKIP=1 $(BIN)/python -m pip install -q --no-build-isolation -e '.[test]'
 	touch $@
 
 native: sysdeps $(STAMP) $(VENV)/.native

@@ -12,6 +12,8 @@ with Cython into an extension beside its source; see that file for when the sour
 
 ``PYCC_NATIVE_ONLY=g711,dtmf`` limits a development build to some kernels (and skips the compiled
 Python modules unless one of them is named by its last component, e.g. ``lapd``).
+``PYCC_NATIVE_SKIP=1`` builds no extension at all: ``make venv`` sets it for the editable install, so the
+extensions are compiled once, by ``make native``, instead of twice.
 """
 import glob
 import os
@@ -162,6 +164,6 @@ def _build_py():
 setup(
     packages=_packages(),
     package_dir=ROOTS,
-    ext_modules=_native_extensions() + _cffi_extensions(),
+    ext_modules=[] if os.environ.get("PYCC_NATIVE_SKIP") else _native_extensions() + _cffi_extensions(),
     cmdclass={"build_py": _build_py()},
 )
