@@ -422,3 +422,51 @@ def test_notify_facility_and_keypad_reach_the_far_end():
     assert not [m for m in sent_messages(p, "net") if m.name == "STATUS"]
     with pytest.raises(LocalProtocolError):
         p.user.notify(cc.Call(99, True), p.now, 0)
+
+
+def active_call():
+    """Return a Pair and the user side's call, answered by the network side."""
+    p = Pair().start()
+    call = p.user.setup(p.now, "1", "2")
+    p.pump(until=p.now + 0.1)
+    p.add(p.net, p.net.answer(p.take("net", cc.IncomingCall).call, p.now))
+    p.pump(until=p.now + 0.1)
+    return p, call
+
+
+@pytest.mark.parametrize("msg_type,ies,missing", [
+    (q931.NOTIFY, [], "notification_indicator"),
+    (q931.PROGRESS, [], "progress_indicator"),
+    (q931.FACILITY, [], "facility"),
+    (q931.STATUS, [ie.cause(30)], "call_state"),
+    (q931.STATUS, [ie.call_state(10)], "cause"),
+])
+def test_missing_mandatory_ie_gets_status_96_and_changes_nothing(msg_type, ies, missing):
+    p, call = active_call()
+    p.clear()
+    inject(p, "user", q931.Message(msg_type, call.cr, True, ies))
+    reply = sent_messages(p, "user")[-1]
+    assert reply.name == "STATUS" and reply.fields("cause")["value"] == 96
+    assert reply.fields("call_state")["value"] == cc.ACTIVE and call.state == cc.ACTIVE
+    assert [type(e) for e in p.events["user"]] == [cc.ProtocolNotice]
+    assert missing in p.events["user"][0].detail and p.events["user"][0].action == "STATUS 96"
+    # the far end learns our state from that STATUS and carries on: the call still clears normally
+    p.add(p.user, p.user.hangup(call, p.now))
+    p.pump(until=p.now + 0.1)
+    assert p.take("net", cc.CallEnded).cause == 16
+
+
+def test_clearing_messages_without_cause_still_clear_with_96():
+    p, call = active_call()
+    inject(p, "user", q931.Message(q931.DISCONNECT, call.cr, True, []))
+    release = [m for m in sent_messages(p, "user") if m.name == "RELEASE"][-1]
+    assert release.fields("cause")["value"] == 96 and call.state == cc.NULL
+
+
+def test_every_state_answers_clearing_and_status_and_only_listed_pairs_are_accepted():
+    pairs = set(cc._TRANSITIONS)
+    for state in cc.CALL_STATES:
+        for mt in (q931.DISCONNECT, q931.RELEASE, q931.RELEASE_COMPLETE, q931.STATUS, q931.STATUS_ENQUIRY):
+            assert (state, mt) in pairs
+    assert (cc.ACTIVE, q931.ALERTING) not in pairs and (cc.CALL_DELIVERED, q931.CALL_PROCEEDING) not in pairs
+    assert (cc.CALL_PRESENT, q931.CONNECT) not in pairs  # the caller never sends CONNECT

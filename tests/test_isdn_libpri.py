@@ -7,6 +7,7 @@ import time
 import pytest
 
 from pycallcenter.isdn import call as cc
+from pycallcenter.isdn import q931
 from pycallcenter.isdn.variants import VARIANTS
 
 pytestmark = pytest.mark.peer
@@ -270,5 +271,27 @@ def test_ni2_service_messages(libpri):
         b.ours.service(b.now(), 5, 2)
         b.until(lambda: b.ours_of(cc.ServiceAcknowledged))
         assert b.peer_of("SERVICE")[0]["channel"] == 5
+    finally:
+        b.close()
+
+
+@pytest.mark.parametrize("msg_type", [q931.PROGRESS, q931.STATUS])
+def test_missing_mandatory_ie_both_stacks_answer_status_96(libpri, msg_type):
+    """libpri and we agree on Q.931 5.8.6.1: a mandatory IE missing from a call message gets STATUS cause 96.
+    (libpri 1.6 takes a NOTIFY without notification indicator as it is; we follow Q.931 3.1.10 there.)"""
+    b = Bridge(libpri, False, "euroisdn_e1").up()
+    try:
+        call = b.ours.setup(b.now(), "5551234", "2025550100")
+        b.until(lambda: b.peer_of("RING"))
+        ring = b.peer_of("RING")[0]
+        b.peer.answer(ring["call"], ring["channel"])
+        b.until(lambda: call.state == cc.ACTIVE)
+        # we send libpri the bad message: its STATUS comes back to us
+        b.ours.link.send(q931.encode_call_message(msg_type, call.cr, False, []), b.now())
+        b.until(lambda: b.ours_of(cc.StatusReceived))
+        assert b.ours_of(cc.StatusReceived)[0].cause == 96 and call.state == cc.ACTIVE
+        # (our own answer to the same message: test_isdn_call.py, test_missing_mandatory_ie_gets_status_96...)
+        b.ours.hangup(call, b.now(), 16)
+        b.until(lambda: b.peer_of("HANGUP_REQ"))
     finally:
         b.close()

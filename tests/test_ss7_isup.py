@@ -283,3 +283,21 @@ def test_application_sends_inr_and_answers_inf(pair):
         pair.ia.send_in_call(IsupMessage("RLC", 10, {}))
     with pytest.raises(LocalProtocolError):
         pair.ia.send_in_call(IsupMessage("INF", 11, {"information_indicators": {}}))
+
+
+def test_transitions_missing_from_the_table_are_protocol_notices(pair):
+    pair.ia.call(12, "1", "", pair.now)
+    pair.settle()
+    pair.ib.answer(12, pair.now)
+    pair.settle()
+    pair.events = {"a": [], "b": []}
+    pair.b.isup(1).outgoing.append((12, encode_isup(IsupMessage("ACM", 12, {"backward_call_indicators": {}}))))
+    pair.settle()
+    assert pair.events["a"] == [I.ProtocolNotice(12, "unexpected ACM in state answered discarded")]
+    assert pair.ia.state(12) == I.ANSWERED
+    # a call message on an idle circuit resets it (Q.764 2.9.5.1)
+    pair.b.isup(1).outgoing.append((13, encode_isup(IsupMessage("ANM", 13, {}))))
+    pair.settle()
+    assert I.ProtocolNotice(13, "unexpected ANM on idle circuit: reset") in pair.events["a"]
+    assert I.MaintenanceAck("RSC", (13,)) in pair.events["a"]
+    assert ("answered", "ACM") not in I._TRANSITIONS and ("idle", "REL") in I._TRANSITIONS

@@ -114,7 +114,7 @@ class PriTrunk:
             if isinstance(ev, (q.DChannelUp, q.DChannelDown)):
                 eng.log("dchannel", span=self.span_number, up=isinstance(ev, q.DChannelUp))
                 continue
-            if isinstance(ev, q.ProtocolError):
+            if isinstance(ev, q.ProtocolNotice):
                 eng.log("q931_error", span=self.span_number, detail=ev.detail)
                 continue
             leg = self.legs.get(getattr(ev, "call", None))

@@ -3,7 +3,12 @@
 Every public method takes ``now`` and returns the events it caused; frames to send come from pop_frames(),
 timers from next_deadline()/handle_timer(now). Call states use Q.931's numbers (U/N states share them).
 Remote mistakes never raise: they are answered as Q.931 5.8 prescribes (STATUS, RELEASE COMPLETE) and
-reported as ProtocolError events; misuse by our caller raises LocalProtocolError.
+reported as ProtocolNotice events; misuse by our caller raises LocalProtocolError.
+
+The protocol in three tables at the end of the module: _TRANSITIONS maps (call state, message type) to the
+handler (a pair not in it is answered with STATUS 101, or 97 for an unknown type), _MANDATORY names each
+message's mandatory IEs (missing: STATUS 96, Q.931 5.8.6.1) and _TIMER_ACTIONS says what each timer's
+expiry does. Timer durations live in isdn/timers.py.
 """
 from dataclasses import dataclass, field
 
@@ -17,17 +22,9 @@ NULL, CALL_INITIATED, OVERLAP_SENDING, OUTGOING_PROCEEDING, CALL_DELIVERED = 0, 
 CALL_PRESENT, CALL_RECEIVED, CONNECT_REQUEST, INCOMING_PROCEEDING, ACTIVE = 6, 7, 8, 9, 10
 DISCONNECT_REQUEST, DISCONNECT_INDICATION, RELEASE_REQUEST, OVERLAP_RECEIVING = 11, 12, 19, 25
 
-# messages a state accepts for an existing call; the rest get STATUS cause 101 (Q.931 5.8.4)
-_ANY_TIME = {q931.STATUS, q931.STATUS_ENQUIRY, q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT, q931.NOTIFY,
-             q931.FACILITY, q931.INFORMATION, q931.PROGRESS}
-_ALLOWED = {
-    CALL_INITIATED: {q931.SETUP_ACKNOWLEDGE, q931.CALL_PROCEEDING, q931.ALERTING, q931.CONNECT},
-    OVERLAP_SENDING: {q931.CALL_PROCEEDING, q931.ALERTING, q931.CONNECT},
-    OUTGOING_PROCEEDING: {q931.ALERTING, q931.CONNECT},
-    CALL_DELIVERED: {q931.CONNECT},
-    CONNECT_REQUEST: {q931.CONNECT_ACKNOWLEDGE},
-    ACTIVE: {q931.CONNECT_ACKNOWLEDGE},
-}
+CALL_STATES = (NULL, CALL_INITIATED, OVERLAP_SENDING, OUTGOING_PROCEEDING, CALL_DELIVERED, CALL_PRESENT,
+               CALL_RECEIVED, CONNECT_REQUEST, INCOMING_PROCEEDING, ACTIVE, DISCONNECT_REQUEST, DISCONNECT_INDICATION,
+               RELEASE_REQUEST, OVERLAP_RECEIVING)
 _KNOWN = set(q931.MESSAGE_NAMES)
 _CLEARING = (q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT)
 _encode = q931.encode_call_message
@@ -188,7 +185,7 @@ class ServiceAcknowledged:
 
 
 @dataclass
-class ProtocolError:
+class ProtocolNotice:
     """The far end broke the protocol; what we did about it is in action (never fatal)."""
 
     detail: str
@@ -669,21 +666,29 @@ class Interface:
             self._unknown_cr(msg)
             return
         mt = msg.msg_type
-        handler = _HANDLERS.get(mt)
-        if handler is None and mt not in _KNOWN:
-            self._events.append(ProtocolError(f"unknown message type 0x{mt:02x}", "STATUS 97"))
-            self._send_status(call, causes.MESSAGE_TYPE_NONEXISTENT)
+        handler = _TRANSITIONS.get((call.state, mt))
+        if handler is None:
+            if mt not in _KNOWN:
+                self._protocol_notice(call, f"unknown message type 0x{mt:02x}", causes.MESSAGE_TYPE_NONEXISTENT)
+            else:
+                self._protocol_notice(call, f"{msg.name} in call state {call.state}", causes.WRONG_STATE)
             return
-        if handler is None or (mt not in _ANY_TIME and mt not in _ALLOWED.get(call.state, ())):
-            self._events.append(ProtocolError(f"{msg.name} in call state {call.state}", "STATUS 101"))
-            self._send_status(call, causes.WRONG_STATE)
-            return
+        need = _MANDATORY.get(mt)
+        if need is not None and mt not in _CLEARING:  # clearing messages without cause: their handlers (5.8.6.1)
+            for name in need:
+                if msg.get(name) is None:
+                    self._protocol_notice(call, f"{msg.name} without mandatory {name}", causes.MANDATORY_IE_MISSING)
+                    return
         handler(self, call, msg)
         if msg.unknown and call.key in self.calls and msg.msg_type not in _CLEARING:
             unknown = [i for i in msg.ies if i.fields is None and i.body is not None and i.codeset == 0]
             if unknown:
-                self._events.append(ProtocolError(f"unrecognised IE {unknown[0].name}", "STATUS 99"))
-                self._send_status(call, causes.IE_NONEXISTENT)
+                self._protocol_notice(call, f"unrecognised IE {unknown[0].name}", causes.IE_NONEXISTENT)
+
+    def _protocol_notice(self, call, detail, cause):
+        """Report what the far end got wrong on call and answer it with STATUS cause (Q.931 5.8)."""
+        self._events.append(ProtocolNotice(detail, f"STATUS {cause}"))
+        self._send_status(call, cause)
 
     def _bad_message(self, data, exc):
         """An undecodable message: answer with STATUS 100 when it names one of our calls, else drop it (5.8.1-3)."""
@@ -694,7 +699,7 @@ class Interface:
             if call is not None:
                 self._send_status(call, causes.INVALID_IE_CONTENTS)
                 action = "STATUS 100"
-        self._events.append(ProtocolError(str(exc), action))
+        self._events.append(ProtocolNotice(str(exc), action))
 
     def _unknown_cr(self, msg):
         """Q.931 5.8.3.2: messages for a call reference we do not know."""
@@ -713,16 +718,17 @@ class Interface:
             state = msg.fields("call_state")
             if state is None or state["value"] == NULL:
                 return
-        self._events.append(ProtocolError(f"{msg.name} for unknown call reference {msg.call_ref}", "RELEASE COMPLETE 81"))
+        self._events.append(ProtocolNotice(f"{msg.name} for unknown call reference {msg.call_ref}", "RELEASE COMPLETE 81"))
         self._send_cr(msg.call_ref, flag, q931.RELEASE_COMPLETE, [ie.cause(causes.INVALID_CALL_REFERENCE, self._location())])
 
     def _incoming_setup(self, msg):
         def reject(cause, why):
-            self._events.append(ProtocolError(why, f"RELEASE COMPLETE {cause}"))
+            self._events.append(ProtocolNotice(why, f"RELEASE COMPLETE {cause}"))
             self._send_cr(msg.call_ref, True, q931.RELEASE_COMPLETE, [ie.cause(cause, self._location())])
 
-        if msg.get("bearer_capability") is None:
-            return reject(causes.MANDATORY_IE_MISSING, "SETUP without bearer capability")
+        for name in _MANDATORY[q931.SETUP]:  # Q.931 5.8.6.1: a SETUP short of one is refused outright
+            if msg.get(name) is None:
+                return reject(causes.MANDATORY_IE_MISSING, f"SETUP without {name.replace('_', ' ')}")
         chan = msg.fields("channel_identification")
         want = chan["channel"] if chan else None
         exclusive = bool(chan and chan["exclusive"])
@@ -902,7 +908,7 @@ class Interface:
         elif msg.msg_type == q931.STATUS:
             pass
         else:
-            self._events.append(ProtocolError(f"{msg.name} on the global call reference", "STATUS 81"))
+            self._events.append(ProtocolNotice(f"{msg.name} on the global call reference", "STATUS 81"))
             self._send_cr(0, not msg.cr_flag, q931.STATUS, [ie.cause(causes.INVALID_CALL_REFERENCE, self._location()),
                                                           ie.call_state(0)])
 
@@ -910,7 +916,7 @@ class Interface:
         chan = msg.fields("channel_identification")
         status = msg.fields("change_status")
         if chan is None or status is None:
-            self._events.append(ProtocolError(f"{msg.name} without channel or change status", "ignored"))
+            self._events.append(ProtocolNotice(f"{msg.name} without channel or change status", "ignored"))
             return
         ch, st = chan["channel"], status["status"]
         if msg.name == "SERVICE":
@@ -926,21 +932,49 @@ class Interface:
             self._events.append(ServiceAcknowledged(ch, st))
 
 
-_HANDLERS = {
-    q931.SETUP_ACKNOWLEDGE: Interface._on_setup_ack,
-    q931.CALL_PROCEEDING: Interface._on_call_proceeding,
-    q931.ALERTING: Interface._on_alerting,
-    q931.CONNECT: Interface._on_connect,
-    q931.CONNECT_ACKNOWLEDGE: Interface._on_connect_ack,
-    q931.PROGRESS: Interface._on_progress,
-    q931.INFORMATION: Interface._on_information,
+# (call state, message type) -> handler: every transition of a call (Q.931 5.1-5.4 and 5.8); a received message
+# whose pair is missing is answered with STATUS 101 (97 for an unknown type) in _message
+_TRANSITIONS = {
+    # outgoing call: the far end's answers to our SETUP, in the states Q.931 allows them
+    (CALL_INITIATED, q931.SETUP_ACKNOWLEDGE): Interface._on_setup_ack,
+    (CALL_INITIATED, q931.CALL_PROCEEDING): Interface._on_call_proceeding,
+    (CALL_INITIATED, q931.ALERTING): Interface._on_alerting,
+    (CALL_INITIATED, q931.CONNECT): Interface._on_connect,
+    (OVERLAP_SENDING, q931.CALL_PROCEEDING): Interface._on_call_proceeding,
+    (OVERLAP_SENDING, q931.ALERTING): Interface._on_alerting,
+    (OVERLAP_SENDING, q931.CONNECT): Interface._on_connect,
+    (OUTGOING_PROCEEDING, q931.ALERTING): Interface._on_alerting,
+    (OUTGOING_PROCEEDING, q931.CONNECT): Interface._on_connect,
+    (CALL_DELIVERED, q931.CONNECT): Interface._on_connect,
+    # incoming call: our CONNECT acknowledged (the network side is already active)
+    (CONNECT_REQUEST, q931.CONNECT_ACKNOWLEDGE): Interface._on_connect_ack,
+    (ACTIVE, q931.CONNECT_ACKNOWLEDGE): Interface._on_connect_ack,
+}
+# messages every call state takes: clearing, status, and information during the call
+_IN_EVERY_STATE = {
     q931.DISCONNECT: Interface._on_disconnect,
     q931.RELEASE: Interface._on_release,
     q931.RELEASE_COMPLETE: Interface._on_release_complete,
-    q931.STATUS_ENQUIRY: Interface._on_status_enquiry,
     q931.STATUS: Interface._on_status,
+    q931.STATUS_ENQUIRY: Interface._on_status_enquiry,
     q931.NOTIFY: Interface._on_notify,
     q931.FACILITY: Interface._on_facility,
+    q931.INFORMATION: Interface._on_information,
+    q931.PROGRESS: Interface._on_progress,
+}
+_TRANSITIONS.update({(state, mt): handler for state in CALL_STATES for mt, handler in _IN_EVERY_STATE.items()})
+
+# message type -> its mandatory IEs as received (Q.931 clause 3; FACILITY from Q.932). A message without one is
+# answered with STATUS 96 and otherwise ignored (5.8.6.1), except SETUP (refused with RELEASE COMPLETE 96) and the
+# clearing messages, which still clear the call and carry cause 96 in their answer (their handlers do that).
+# Conditional IEs (a channel in the first answer to SETUP, a cause in a first RELEASE) are their handlers' business.
+_MANDATORY = {
+    q931.SETUP: ("bearer_capability",),
+    q931.DISCONNECT: ("cause",),
+    q931.STATUS: ("cause", "call_state"),
+    q931.NOTIFY: ("notification_indicator",),
+    q931.PROGRESS: ("progress_indicator",),
+    q931.FACILITY: ("facility",),
 }
 
 # what each timer's expiry does: handler(interface, call (None for relink and T316), now); Q.931 9.1 names

@@ -21,6 +21,7 @@ CALL_STATES = (OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED)
 # CCR; we loop back for the far end's re-check
 COT_TESTING, COT_WAIT_CCR, COT_LOOPED = "continuity_test", "incoming_wait_ccr", "incoming_continuity_test"
 COT_STATES = (COT_TESTING, COT_WAIT_CCR, COT_LOOPED)
+STATES = (IDLE,) + CALL_STATES + (RELEASING, RESETTING) + COT_STATES
 
 
 # -- events ------------------------------------------------------------------------------------------
@@ -167,7 +168,6 @@ class Isup:
         self.deadlines = TimerService()  # owner: the CIC (_ROUTE for the route's T29/T30); names as in IsupTimers
         self._group = {}  # (kind, first cic) -> range awaiting GRA/CGBA/CGUA
         self._pending_iam = {}  # cic -> IAM waiting for COT
-        self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_rx_")}
 
     # -- plumbing -------------------------------------------------------------------------------
     def take_outgoing(self):
@@ -552,10 +552,10 @@ class Isup:
             events = self._check_compatibility(c, msg, now)
             if events is not None:
                 return events
-        handler = self._handlers.get(msg.type)
+        handler = _TRANSITIONS.get((c.state, msg.type))
         if handler is None:
-            return [ProtocolNotice(msg.cic, f"{msg.type} ignored")]
-        return handler(c, msg, now)
+            return self._unexpected(c, msg, now)
+        return handler(self, c, msg, now)
 
     def _check_compatibility(self, c, msg, now):
         """Q.764 2.9.5: unrecognised messages and parameters; returns events when the message stops here."""
@@ -594,7 +594,10 @@ class Isup:
         return None
 
     def _unexpected(self, c, msg, now):
-        """Q.764 2.9.5.1: a call message on an idle circuit resets it; otherwise discard."""
+        """The one place for a (state, message) pair _TRANSITIONS lacks: returns the ProtocolNotice events (Q.764
+        2.9.5.1: a call message on an idle circuit also resets it; anything else is discarded)."""
+        if msg.type not in _RECEIVED:
+            return [ProtocolNotice(msg.cic, f"{msg.type} ignored")]
         if c.state == IDLE and msg.type in _CALL_MESSAGES:
             return [ProtocolNotice(c.cic, f"unexpected {msg.type} on idle circuit: reset")] + self.reset(c.cic, now)
         return [ProtocolNotice(c.cic, f"unexpected {msg.type} in state {c.state} discarded")]
@@ -611,8 +614,6 @@ class Isup:
             self._stop_all(c.cic)
             c.state = IDLE
             events += self._detach(c) + self._failed(c, "dual seizure", now)
-        elif c.state != IDLE:
-            return self._unexpected(c, msg, now)
         if "maintenance" in c.remote:  # an IAM unblocks a remotely maintenance-blocked circuit
             c.remote.discard("maintenance")
             events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
@@ -649,8 +650,6 @@ class Isup:
                 c.state = COT_WAIT_CCR
                 self._start(c.cic, "T27", now)
             return events
-        if c.state != IN_COT:
-            return self._unexpected(c, msg, now)
         self._stop(c.cic, "T8")
         iam = self._pending_iam.pop(c.cic, None)
         events = self._detach(c)
@@ -664,8 +663,6 @@ class Isup:
         return events + [ProtocolNotice(c.cic, "continuity check failed: call abandoned")]
 
     def _rx_CCR(self, c, msg, now):
-        if c.state not in (IDLE, COT_WAIT_CCR):
-            return self._unexpected(c, msg, now)
         self._stop(c.cic, "T27")
         c.state, c.cot = COT_LOOPED, "loop"
         if self.variant == "ansi":  # loop-back acknowledgement (national use; T1.113 sends it)
@@ -674,52 +671,36 @@ class Isup:
         return [ContinuityCheck(c.cic, "loop")]
 
     def _rx_LPA(self, c, msg, now):
-        if c.state != COT_TESTING:
-            return [ProtocolNotice(c.cic, f"unexpected LPA in state {c.state} discarded")]
-        return []
+        return []  # the far end looped the circuit for our re-check: our tone test goes on
 
     def _rx_SAM(self, c, msg, now):
-        if c.state not in (IN_IAM, IN_COT):
-            return self._unexpected(c, msg, now)
         return [CallProgress(c.cic, "SAM", msg)]
 
     def _rx_ACM(self, c, msg, now):
-        if c.state != OUT_IAM:
-            return self._unexpected(c, msg, now)
         self._stop(c.cic, "T7")
         self._start(c.cic, "T9", now)
         c.state = OUT_ACM
         return [CallProgress(c.cic, "ACM", msg)]
 
     def _rx_CPG(self, c, msg, now):
-        if c.state not in (OUT_ACM, ANSWERED, IN_ACM, IN_IAM):
-            return self._unexpected(c, msg, now)
         return [CallProgress(c.cic, "CPG", msg)]
 
     def _rx_ANM(self, c, msg, now):
-        if c.state not in (OUT_ACM, OUT_IAM):
-            return self._unexpected(c, msg, now)
         self._stop(c.cic, "T7", "T9")
         c.state = ANSWERED
         return [Answered(c.cic)]
 
     def _rx_CON(self, c, msg, now):
-        if c.state != OUT_IAM:
-            return self._unexpected(c, msg, now)
         self._stop(c.cic, "T7")
         c.state = ANSWERED
         return [Answered(c.cic)]
 
     def _rx_SUS(self, c, msg, now):
-        if c.state != ANSWERED:
-            return self._unexpected(c, msg, now)
         if msg.params["suspend_resume_indicators"].get("initiated_by_network"):
             self._start(c.cic, "T6", now)
         return [Suspended(c.cic, True)]
 
     def _rx_RES(self, c, msg, now):
-        if c.state != ANSWERED:
-            return self._unexpected(c, msg, now)
         self._stop(c.cic, "T6")
         return [Suspended(c.cic, False)]
 
@@ -921,11 +902,8 @@ class Isup:
         return []
 
     def _rx_INR(self, c, msg, now):
-        if c.state not in CALL_STATES:
-            return self._unexpected(c, msg, now)
         return [CallProgress(c.cic, msg.type, msg)]
 
-    _rx_INF = _rx_USR = _rx_FAC = _rx_FOT = _rx_INR
 
     def _rx_CFN(self, c, msg, now):
         return [ProtocolNotice(c.cic, f"far end sent confusion, cause {msg.params['cause_indicators']['cause']}")]
@@ -949,6 +927,39 @@ def _circuit_state_octet(c):
         return 0  # transient
     blocking = (1 if "maintenance" in c.local else 0) | (2 if "maintenance" in c.remote else 0)
     return blocking | call << 2
+
+
+def _in(states, message, handler):
+    return {(state, message): handler for state in states}
+
+
+# (circuit state, message) -> handler: every transition of a circuit. A pair not here is a protocol notice in
+# one place, Isup._unexpected (a call message on an idle circuit resets it, Q.764 2.9.5.1).
+_TRANSITIONS = {
+    # call set-up (Q.764 2.1); IAM while our own waits is dual seizure (2.10.1.4)
+    **_in((IDLE, OUT_IAM), "IAM", Isup._rx_IAM),
+    **_in((IN_IAM, IN_COT), "SAM", Isup._rx_SAM),
+    **_in((OUT_IAM,), "ACM", Isup._rx_ACM),
+    **_in((OUT_IAM,), "CON", Isup._rx_CON),
+    **_in((OUT_IAM, OUT_ACM), "ANM", Isup._rx_ANM),
+    **_in((IN_IAM, IN_ACM, OUT_ACM, ANSWERED), "CPG", Isup._rx_CPG),
+    **_in((ANSWERED,), "SUS", Isup._rx_SUS),
+    **_in((ANSWERED,), "RES", Isup._rx_RES),
+    **{(state, message): Isup._rx_INR for state in CALL_STATES for message in ("INR", "INF", "USR", "FAC", "FOT")},
+    # continuity check of a call and re-check (2.1.8)
+    **_in((IN_COT, COT_LOOPED), "COT", Isup._rx_COT),
+    **_in((IDLE, COT_WAIT_CCR), "CCR", Isup._rx_CCR),
+    **_in((COT_TESTING,), "LPA", Isup._rx_LPA),
+    # release, reset, blocking and group messages: taken in every state, their handlers see what it means
+    **{(state, message): handler for state in STATES for message, handler in (
+        ("REL", Isup._rx_REL), ("RLC", Isup._rx_RLC), ("RSC", Isup._rx_RSC),
+        ("BLO", Isup._rx_BLO), ("UBL", Isup._rx_UBL), ("BLA", Isup._rx_BLA), ("UBA", Isup._rx_UBA),
+        ("GRS", Isup._rx_GRS), ("GRA", Isup._rx_GRA), ("CGB", Isup._rx_CGB), ("CGU", Isup._rx_CGU),
+        ("CGBA", Isup._rx_CGBA), ("CGUA", Isup._rx_CGUA), ("CQM", Isup._rx_CQM), ("CFN", Isup._rx_CFN),
+        ("UCIC", Isup._rx_UCIC))},
+}
+_RECEIVED = frozenset(message for _, message in _TRANSITIONS)  # message types we act on in some state
+
 
 # what each timer's expiry does: action(isup, circuit (None for the route's T29/T30), now) -> events
 _TIMER_ACTIONS = {
