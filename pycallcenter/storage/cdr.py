@@ -105,6 +105,9 @@ class QueueLogFeed:
                  "agent": e.agent, "event": e.event, "data": dict(e.data)} for e in new]
 
 
+WRITE_WAIT = 0.05  # seconds a write waits for a lock held elsewhere before its rows go to the backlog
+
+
 class CdrWriter:
     """Engine listener: for each ended call, commit its CDR plus pending queue-log and recording rows.
 
@@ -120,6 +123,8 @@ class CdrWriter:
             raise ValueError("this engine already has a CdrWriter: a second one would write every CDR twice")
         self.store = store
         self.engine = engine
+        if hasattr(store, "limit_waits"):  # a locked database must not stall every call's tick for seconds
+            store.limit_waits(WRITE_WAIT)
         # the engine knows the wall-clock time of its sample 0 when it has one
         self.clock = Clock(engine.now, epoch if epoch is not None else getattr(engine, "epoch", None))
         self.feeds = [QueueLogFeed(acd, self.clock)] if acd is not None else []

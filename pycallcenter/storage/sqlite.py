@@ -25,6 +25,10 @@ class SqliteStore(Store):
         conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         super().__init__(conn, appliance)
 
+    def limit_waits(self, seconds):
+        """Wait at most seconds for another connection's lock (the tick loop's writer keeps a backlog)."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
     def integrity(self):
         """Return SQLite's integrity_check answer ('ok' when the file is sound)."""
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]

@@ -1,0 +1,760 @@
+"""The chaos soak: the whole centre on the emulator at full load while a seeded schedule injects faults,
+with invariants checked every simulated second and minute and at the end (`pycallcenter soak`).
+
+The centre is the demo's (pycallcenter.apps.demo: E1 PRI spans to the emulated PSTN, agents at analog
+phones, IVR, two queues, recording, CDRs in SQLite), built by the one composition root
+(pycallcenter.apps.centre.Centre). Simulated callers arrive on every PRI span at the rate the agents can
+just carry; simulated agents answer their phones. The fault kinds (FAULT_KINDS) are injected in a
+seeded order at seeded times; faults on one resource (a span, an agent, the storage) never overlap, so
+each one's recovery can be timed.
+
+Invariants, each breach one line in the report's ``violations``:
+- nothing is held without a live call for longer than ``leak_grace`` (Centre.leaks() lines that name no
+  call still up: busy channels, phones off hook, Q.931 calls with no leg, open recorders, tasks);
+- the centre and the network agree on which B-channels carry a call, within ``leak_grace``;
+- no call is connected to two agents at once;
+- every fault recovers within its bound after it ends (the span's D-channel up on both sides, the
+  agent's phone free, the database's backlog written, the overload's callers gone, ...);
+- at the end, once the callers have left: Centre.leaks() is empty and every ended call has exactly one
+  CDR (compared with the engine's ended calls, from an engine listener);
+- in runs of an hour or more: resident memory after warm-up (the first quarter) stays within 5%.
+"""
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from pycallcenter import bundled
+from pycallcenter.dsp import SAMPLE_RATE
+
+SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
+FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
+                             "database_locked", "overload")
+# seconds after a fault ends by which it must have recovered
+RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
+                  "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
+                  "recordings_unwritable": 180.0, "database_locked": 30.0, "overload": 240.0}
+TICK_STALL = 2.0  # wall seconds one tick may take (a board buffers well under that; a stall is a violation)
+FLAKY_NUMBER = "5999"  # the called number routed to the script that raises now and then
+FLAKY_SCRIPT = '''"""The soak's flaky script: every other call raises after answering, so the engine's fallback takes
+the caller and the call must still clear and get its one CDR."""
+
+
+async def main(call):
+    await call.answer()
+    await call.wait(1.0)
+    if int(call.id.lstrip("C")) % 2 == 0:
+        raise RuntimeError("the soak's flaky script fails on purpose")
+    await call.wait(2.0)
+'''
+E1_BCHANNELS = 30
+
+
+@dataclass
+class SoakSettings:
+    """What the soak runs: the centre's size and load, the fault schedule and the checks."""
+
+    hours: float = 1.0
+    seed: int = 1
+    spans: int = 1  # E1 PRI spans to the emulated PSTN
+    agents: int = 12  # agent phones (the last is the operator's)
+    faults: Optional[int] = None  # faults to inject (default: one every 3 simulated minutes, at least one per kind)
+    kinds: tuple = FAULT_KINDS
+    data_dir: str = "soak-data"
+    blocksize: int = 640  # 80 ms ticks, as the demo's simulation
+    calls_per_hour: Optional[float] = None  # default: what the agents can just carry (full load)
+    talk_mean: float = 40.0
+    patience_mean: float = 60.0
+    check_every: float = 60.0  # simulated seconds between the minute checks (leaks, CDRs, RSS)
+    leak_grace: float = 150.0  # a held thing with no live call, or a B-channel the two ends disagree on
+    drain_seconds: float = 900.0  # after the run: callers finish, nobody new calls
+    warmup: float = 20.0  # seconds before the first fault (D-channels come up)
+    rss_check_hours: float = 1.0  # runs at least this long check that RSS stays flat
+
+
+@dataclass
+class Fault:
+    """One injected fault and what became of it (times in simulated seconds)."""
+
+    at: float
+    kind: str
+    duration: float
+    target: object = None
+    started: Optional[float] = None
+    ended: Optional[float] = None
+    recovered: Optional[float] = None
+    note: str = ""
+    state: dict = field(default_factory=dict)
+
+    @property
+    def recovery(self):
+        """Return seconds from the fault's end to its recovery (None while not recovered)."""
+        return None if self.recovered is None or self.ended is None else self.recovered - self.ended
+
+
+class TickHistogram:
+    """Tick durations in fixed log-spaced bins (constant memory over a day of ticks); percentiles from them."""
+
+    EDGES = np.geomspace(1e-5, 100.0, 801)
+
+    def __init__(self):
+        self.counts = np.zeros(len(self.EDGES) + 1, np.int64)
+        self.n, self.max, self.total = 0, 0.0, 0.0
+
+    def add(self, seconds):
+        """Count one tick's duration."""
+        self.counts[int(np.searchsorted(self.EDGES, seconds))] += 1
+        self.n += 1
+        self.total += seconds
+        self.max = max(self.max, seconds)
+
+    def percentile(self, p):
+        """Return the upper edge of the bin holding the p-th percentile (seconds; bins are 1.2% wide)."""
+        if not self.n:
+            return None
+        k = int(np.searchsorted(np.cumsum(self.counts), p / 100.0 * self.n))
+        return float(self.EDGES[min(k, len(self.EDGES) - 1)])
+
+
+def rss_bytes():
+    """Return this process's resident set size from /proc/self/statm (bytes)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def schedule(settings, span_numbers, agent_names):
+    """Return the seeded fault schedule: kinds in shuffled rounds (each kind once per round), at seeded
+    times; a fault on a busy resource (span, agent, storage) waits until the one before it is over."""
+    rng = random.Random(f"soak-faults-{settings.seed}")
+    kinds = [k for k in FAULT_KINDS if k in settings.kinds]
+    run = settings.hours * 3600.0
+    first, last = settings.warmup, run - 90.0
+    if not kinds or last <= first:
+        return []
+    count = settings.faults if settings.faults is not None else max(len(kinds), int(run / 180.0))
+    order = []
+    while len(order) < count:
+        batch = list(kinds)
+        rng.shuffle(batch)
+        order += batch
+    order = order[:count]
+    gap = (last - first) / count
+    busy = {}
+    faults = []
+    for i, kind in enumerate(order):
+        at = first + gap * i + rng.uniform(0.0, gap * 0.5)
+        target, duration = _pick(kind, rng, span_numbers, agent_names, i)
+        resource = (("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
+                    else ("storage",) if kind in ("recordings_unwritable", "database_locked") else (kind,))
+        at = max(at, busy.get(resource, 0.0))
+        if at + duration > last:
+            continue
+        busy[resource] = at + duration + 10.0
+        faults.append(Fault(round(at, 3), kind, duration, target))
+    return sorted(faults, key=lambda f: f.at)
+
+
+def _pick(kind, rng, spans, agents, i):
+    """Return (target, duration seconds) of the i-th fault of a kind."""
+    span = spans[i % len(spans)]
+    if kind == "cable_pull":
+        return span, rng.uniform(3.0, 20.0)
+    if kind == "bit_errors":
+        return span, rng.uniform(2.0, 10.0)
+    if kind == "dchan_loss":
+        return span, rng.uniform(3.0, 30.0)
+    if kind in ("far_restart", "slip"):
+        return span, 0.0
+    if kind == "agent_off_hook":
+        return rng.choice(agents), rng.uniform(10.0, 40.0)
+    if kind == "agent_hangs_up":
+        return rng.choice(agents), 0.0
+    if kind == "recordings_unwritable":
+        return None, rng.uniform(10.0, 40.0)
+    if kind == "database_locked":
+        return None, 60.0
+    if kind == "overload":
+        return span, 20.0
+    return None, 0.0  # script_raises: a few callers to the flaky route at once
+
+
+def centre_text(settings, data):
+    """Return the soak centre's configuration: the demo's centre (its board with more PRI spans after the
+    agents' phones, their own cables), a route to the flaky script, no fax machines."""
+    from pycallcenter.apps import demo
+
+    ds = demo.DemoSettings(seed=settings.seed, hours=settings.hours, agents=settings.agents,
+                           calls_per_hour=settings.calls_per_hour or 0.0, talk_mean=settings.talk_mean,
+                           patience_mean=settings.patience_mean, fax_share=0.0, data_dir=data,
+                           scripts_dir=os.path.join(data, "scripts"), blocksize=settings.blocksize)
+    lines = [demo.centre_text(ds), "[[route]]", f'called = "{FLAKY_NUMBER}"', 'script = "soak_flaky"', ""]
+    first = 32 + settings.agents  # the demo numbers span 1 1-31 and the phones 32..
+    for k in range(2, settings.spans + 1):
+        number = k + 1  # span 2 is the phones' FXS span
+        lines += ["[[span]]", f"span = {number}", 'kind = "e1"', 'framing = "ccs"', 'coding = "hdb3"', "crc4 = true",
+                  f"timing = {k}", f"first_channel = {first}", "",
+                  "[[channels]]", 'signalling = "bchan"', f'channels = "{first}-{first + 14},{first + 16}-{first + 30}"',
+                  "", "[[channels]]", 'signalling = "dchan"', f"channels = {first + 15}", "",
+                  "[[emulator.cable]]", 'kind = "network"', f"span = {number}", f'name = "pstn{k}"', ""]
+        first += 31
+    return "\n".join(lines) + "\n"
+
+
+class _Network:
+    """The simulated PSTNs of every span, seen as one by the agents (an agent answering tells them all)."""
+
+    def __init__(self, pstns):
+        self.pstns = pstns
+
+    def agent_answered(self, number, agent, now):
+        """Pass an agent's answer to every span's PSTN (only the one with that caller acts)."""
+        for p in self.pstns:
+            p.agent_answered(number, agent, now)
+
+
+class Soak:
+    """One soak run: the centre, its simulated people, the fault schedule and the invariant checks."""
+
+    def __init__(self, settings, stream=None):
+        from pycallcenter.apps.centre import Centre
+        from pycallcenter.apps.settings import SimulateSection, load_text
+        from pycallcenter.apps.simulation import make_callers
+        from pycallcenter.sim.agents import AgentPool
+        from pycallcenter.sim.pstn import PstnSimulator
+
+        self.settings = s = settings
+        self.stream = stream
+        if s.calls_per_hour is None:  # full load: offered agent work equals the agents' time (one is the operator)
+            s.calls_per_hour = round(3600.0 * max(1, s.agents - 1) / (s.talk_mean + 10.0 + 25.0), 1)
+        self.data = data = os.path.abspath(s.data_dir)
+        os.makedirs(data, exist_ok=True)
+        scripts = os.path.join(data, "scripts")
+        shutil.rmtree(scripts, ignore_errors=True)
+        shutil.copytree(str(bundled.scripts_dir()), scripts, ignore=shutil.ignore_patterns("__pycache__"))
+        with open(os.path.join(scripts, "soak_flaky.py"), "w") as fh:
+            fh.write(FLAKY_SCRIPT)
+        for stale in ("pycallcenter.db", "pycallcenter.db-wal", "pycallcenter.db-shm", "events.log"):
+            if os.path.exists(os.path.join(data, stale)):
+                os.remove(os.path.join(data, stale))
+        text = centre_text(s, data)
+        config = os.path.join(data, "centre.toml")
+        with open(config, "w") as fh:
+            fh.write(text)
+        board_text, cs = load_text(text, file=config)
+        self.centre = centre = Centre(board_text, cs)
+        self.engine = eng = centre.engine
+        self.emulator = emu = centre.board.emulator
+        names = ["pstn"] + [f"pstn{k}" for k in range(2, s.spans + 1)]
+        self.span_numbers = [1] + [k + 1 for k in range(2, s.spans + 1)]
+        self.pstns = [PstnSimulator(centre.board, far_end=n, seed=s.seed + i) for i, n in enumerate(names)]
+        self.trunks = {a.span_number: a for a in eng.adapters if getattr(a, "tech", "") == "pri"}
+        section = SimulateSection(calls_per_hour=s.calls_per_hour, talk_mean=s.talk_mean,
+                                  patience_mean=s.patience_mean, fax_share=0.0, seed=s.seed)
+        callers = make_callers(section, s.hours, start=s.warmup / 2)
+        for i, caller in enumerate(callers):
+            self.pstns[i % len(self.pstns)].add(caller)
+        self.offered = len(callers)
+        phones = [end for end in emu.far_ends.values() if type(end).__name__ == "Phone"]
+        self.pool = AgentPool(phones, [p.name for p in phones], _Network(self.pstns), plan=eng.tone_plan)
+        self.agent_channel = {a.name: a.phone.channel.number for a in self.pool.agents}
+        self.agent_channels = set(self.agent_channel.values())
+        self.acd_names = {int(a.contact.split("/")[1]): a.name for a in cs.agent if a.contact.startswith("channel/")}
+        self.faults = schedule(s, self.span_numbers, [a.name for a in self.pool.agents[:-1]])
+        self._next_fault = 0
+        self.active = []  # faults started and not yet recovered
+        self.ended_calls = set()
+        self.violations = []
+        self._violated = set()
+        self._orphans = {}  # leak line -> first seen
+        self._disagree = {}  # (span, channel, side) -> first seen
+        self.ticks = TickHistogram()
+        self.rss = []  # (simulated seconds, bytes)
+        self.extra_callers = []
+        self._flaky_calls = set()
+        self.db_path = getattr(centre.store, "path", None)
+        self.recordings_dir = eng.recordings_dir
+        eng.listeners.append(_EndedCalls(self.ended_calls))
+
+    # ------------------------------------------------------------------------------------------ running
+
+    def seconds(self):
+        """Return the board time in seconds."""
+        return self.engine.now / SAMPLE_RATE
+
+    def tick(self):
+        """Run one tick of the centre and the simulated agents (timed)."""
+        t0 = time.perf_counter()
+        self.centre.tick()
+        self.pool.tick(self.engine.now, self.centre.board.blocksize)
+        spent = time.perf_counter() - t0
+        self.ticks.add(spent)
+        if spent > TICK_STALL:  # every call's audio stopped that long: a real-time board would have overrun
+            self._violate(f"one tick took {spent:.2f} s of wall time (limit {TICK_STALL:.0f} s)")
+
+    def run(self):
+        """Run the soak, the drain and the final checks; return the report dict."""
+        s = self.settings
+        end = s.hours * 3600.0
+        tick_s = self.centre.board.blocksize / SAMPLE_RATE
+        per_second = max(1, int(round(1.0 / tick_s)))
+        next_minute, next_publish, n = s.check_every, 5.0, 0
+        wall0 = time.perf_counter()
+        while self.seconds() < end:
+            self._faults(self.seconds())
+            self.tick()
+            n += 1
+            now = self.seconds()
+            if n % per_second == 0:
+                self._check_second(now)
+            if now >= next_publish:
+                self.centre.publish()  # as `run` does: the status file, and pending rows retried
+                next_publish += 5.0
+            if now >= next_minute:
+                self._check_minute(now)
+                next_minute += s.check_every
+                self._progress(now, end, wall0)
+        self._drain(per_second)
+        return self._finish(time.perf_counter() - wall0)
+
+    def _progress(self, now, end, wall0):
+        if self.stream is not None:
+            done = sum(1 for f in self.faults if f.started is not None)
+            self.stream.write(f"\rsoak {now / 60:6.1f}/{end / 60:.0f} min  faults {done}/{len(self.faults)}  "
+                              f"violations {len(self.violations)}  wall {time.perf_counter() - wall0:6.0f} s ")
+            self.stream.flush()
+
+    def _drain(self, per_second):
+        """Stop the faults and the arrivals, let the callers finish (bounded), then put the phones down."""
+        for fault in list(self.active):
+            if fault.ended is None:
+                self._end(fault, self.seconds())
+        for p in self.pstns:
+            p.pending.clear()
+        limit = self.seconds() + self.settings.drain_seconds
+        n = 0
+        while self.seconds() < limit:
+            self.tick()
+            n += 1
+            if n % per_second == 0:
+                now = self.seconds()
+                self._check_second(now)
+                if not self.engine.calls and not any(p.busy for p in self.pstns) and not self.active:
+                    break
+        for agent in self.pool.agents:
+            if agent.state != "idle":
+                self.pool.hang_up(agent, self.seconds())
+        self.engine.run(seconds=2.0)  # the ports see the phones go on hook
+        for fault in self.active:
+            self._violate(f"{fault.kind} at {fault.at:.0f} s ({fault.target}) never recovered")
+
+    # ------------------------------------------------------------------------------------------ faults
+
+    def _faults(self, now):
+        while self._next_fault < len(self.faults) and self.faults[self._next_fault].at <= now:
+            fault = self.faults[self._next_fault]
+            self._next_fault += 1
+            fault.started = now
+            getattr(self, f"_start_{fault.kind}")(fault, now)
+            self.engine.log("soak_fault", fault=fault.kind, target=fault.target, seconds=f"{fault.duration:.1f}")
+            self.active.append(fault)
+            if fault.duration <= 0:
+                fault.ended = now
+        for fault in self.active:
+            if fault.ended is None and now >= fault.started + fault.duration:
+                self._end(fault, now)
+
+    def _end(self, fault, now):
+        fault.ended = now
+        end = getattr(self, f"_end_{fault.kind}", None)
+        if end is not None:
+            end(fault, now)
+
+    def _span_parts(self, span):
+        return self.trunks[span], self.pstns[self.span_numbers.index(span)]
+
+    def _start_cable_pull(self, fault, now):
+        self.emulator.pull_cable(fault.target)
+
+    def _end_cable_pull(self, fault, now):
+        self.emulator.reconnect(fault.target)
+
+    def _start_bit_errors(self, fault, now):
+        ber = 10.0 ** random.Random(f"{self.settings.seed}-{fault.at}").uniform(-5.0, -3.0)
+        fault.note = f"BER {ber:.1e}"
+        self.emulator.set_bit_errors(fault.target, ber)
+
+    def _end_bit_errors(self, fault, now):
+        self.emulator.set_bit_errors(fault.target, 0.0)
+
+    def _start_dchan_loss(self, fault, now):
+        self.emulator.set_dchan_faults(fault.target, loss=1.0)
+
+    def _end_dchan_loss(self, fault, now):
+        self.emulator.set_dchan_faults(fault.target)
+
+    def _start_far_restart(self, fault, now):
+        _, pstn = self._span_parts(fault.target)
+        from pycallcenter.errors import LocalProtocolError
+
+        try:
+            pstn._q931(pstn.iface.restart(now))  # the network restarts the whole interface (cause 41 to its calls)
+        except LocalProtocolError as exc:  # its D-channel is down just now: nothing to restart over
+            fault.note = f"not sent: {exc}"
+
+    def _start_slip(self, fault, now):
+        self.emulator.slip(fault.target, 1 + int(fault.at) % 5)
+
+    def _agent(self, name):
+        return self.pool.by_name(name)
+
+    def _start_agent_off_hook(self, fault, now):
+        # prefer an agent in a call: when the caller leaves, the phone stays off hook (the agent walked away)
+        talking = [a for a in self.pool.agents[:-1] if a.state == "talking"]
+        agent = talking[0] if talking else self._agent(fault.target)
+        fault.target = agent.name
+        fault.note = "left off hook in a call" if agent.state == "talking" else "lifted and left off hook"
+        if agent.state != "talking":
+            agent.phone.off_hook()
+        agent.state = "away"  # the pool leaves an agent in this state alone
+
+    def _end_agent_off_hook(self, fault, now):
+        agent = self._agent(fault.target)
+        agent.phone.on_hook()
+        agent.state, agent.caller = "idle", None
+
+    def _start_agent_hangs_up(self, fault, now):
+        talking = [a for a in self.pool.agents[:-1] if a.state == "talking"]
+        if not talking:
+            fault.note = "no agent in a call: put down an idle phone's handset after lifting it"
+            agent = self._agent(fault.target)
+            agent.phone.off_hook()
+            agent.phone.on_hook()
+            return
+        agent = talking[int(fault.at) % len(talking)]
+        fault.target = agent.name
+        leg = next((leg for leg in self.engine.legs.values() if leg.channel == self.agent_channel[agent.name]), None)
+        fault.state["call"] = leg.call.id if leg is not None and leg.call is not None else None
+        fault.note = f"put the phone down in call {fault.state['call']}"
+        self.pool.hang_up(agent, now)
+
+    def _start_script_raises(self, fault, now):
+        from pycallcenter.sim.pstn import Caller
+
+        rng = random.Random(f"{self.settings.seed}-flaky-{fault.at}")
+        pstn = self.pstns[int(fault.at) % len(self.pstns)]
+        callers = [Caller(f"20266{rng.randrange(10000, 99999)}", FLAKY_NUMBER, now + 0.5 * i, patience=60.0, talk=5.0)
+                   for i in range(4)]
+        for c in callers:
+            pstn.add(c)
+        fault.state["callers"] = callers
+        fault.state["errors"] = len(self.engine.errors)
+
+    def _start_recordings_unwritable(self, fault, now):
+        # a disk-full stand-in that holds for root too: the recordings folder's parent is a regular file
+        blocker = os.path.join(self.data, "not-a-folder")
+        with open(blocker, "w") as fh:
+            fh.write("the soak put this file where the recordings folder's parent should be\n")
+        self.engine.recordings_dir = os.path.join(blocker, "recordings")
+        fault.state["failed"] = self._recordings_failed()
+
+    def _end_recordings_unwritable(self, fault, now):
+        self.engine.recordings_dir = self.recordings_dir
+        os.remove(os.path.join(self.data, "not-a-folder"))
+        fault.state["open_at_end"] = {id(r) for r in self.engine.media.recorders}
+        fault.note = f"recordings that could not start: {self._recordings_failed() - fault.state['failed']}"
+
+    def _recordings_failed(self):
+        return sum(getattr(f, "failed", 0) for f in self.centre.features if type(f).__name__ == "RecordingPolicy")
+
+    def _start_database_locked(self, fault, now):
+        if self.db_path is None:
+            fault.note = "no SQLite file"
+            return
+        lock = sqlite3.connect(self.db_path, timeout=0.0, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")  # another process holding the database: every write is refused
+        fault.state["lock"] = lock
+        fault.state["failures"] = self.centre.writer.failures
+
+    def _end_database_locked(self, fault, now):
+        lock = fault.state.pop("lock", None)
+        if lock is not None:
+            lock.execute("ROLLBACK")
+            lock.close()
+            fault.note = f"writes refused meanwhile: {self.centre.writer.failures - fault.state['failures']}"
+
+    def _start_overload(self, fault, now):
+        """Twice the span's B-channels call within the fault's seconds: the network refuses those it has no
+        channel for (cause 34 on a real network); the centre takes the rest and must not fail."""
+        from pycallcenter.sim.pstn import Caller
+
+        rng = random.Random(f"{self.settings.seed}-overload-{fault.at}")
+        _, pstn = self._span_parts(fault.target)
+        callers = [Caller(f"20277{rng.randrange(10000, 99999)}", "5000", now + rng.uniform(0.0, fault.duration),
+                          digits=rng.choice("12"), digit_delay=rng.uniform(3.0, 6.0),
+                          patience=rng.uniform(20.0, 60.0), talk=rng.uniform(10.0, 30.0))
+                   for _ in range(2 * E1_BCHANNELS)]
+        for c in callers:
+            pstn.add(c)
+        fault.state["callers"] = callers
+        fault.state["errors"] = len(self.engine.errors)
+
+    # ------------------------------------------------------------------------------------------ recovery
+
+    def _recovered(self, fault, now):
+        kind = fault.kind
+        if kind in SPAN_FAULTS:
+            return self._span_up(fault.target)
+        if kind == "agent_off_hook":
+            return self._agent_free(fault.target)
+        if kind == "agent_hangs_up":
+            call = fault.state.get("call")
+            return self._agent_free(fault.target) and (call is None or call not in self.engine.calls)
+        if kind in ("script_raises", "overload"):
+            callers = fault.state["callers"]
+            if not all(c.ended is not None for c in callers):
+                return False
+            if kind == "script_raises":
+                fault.note = f"script errors {len(self.engine.errors) - fault.state['errors']}"
+            else:
+                refused = sum(c.refused for c in callers)
+                fault.note = (f"{refused} of {len(callers)} refused by the network (no B-channel free), "
+                              f"script errors {len(self.engine.errors) - fault.state['errors']}")
+            return not any(call.caller_leg is not None and call.caller_leg.called == FLAKY_NUMBER
+                           for call in self.engine.calls.values()) if kind == "script_raises" else True
+        if kind == "recordings_unwritable":
+            fresh = [r for r in self.engine.media.recorders if id(r) not in fault.state["open_at_end"]]
+            return any(r.path.startswith(self.recordings_dir) for r in fresh) or not self.engine.calls
+        if kind == "database_locked":
+            return self.centre.writer.backlog == 0
+        return True
+
+    def _span_up(self, span):
+        trunk, pstn = self._span_parts(span)
+        from pycallcenter.isdn import lapd
+
+        s = next(x for x in self.centre.board.spans if x.number == span)
+        return (trunk.iface.link.state == lapd.ESTABLISHED and pstn.iface.link.state == lapd.ESTABLISHED
+                and not getattr(s, "alarm_bits", 0))
+
+    def _agent_free(self, name):
+        ch = self.agent_channel[name]
+        acd_name = self.acd_names.get(ch)
+        stuck = [line for line in self._orphan_lines() if f"channel {ch} " in line
+                 or (acd_name and f"agent {acd_name} " in line)]
+        return not stuck
+
+    # ------------------------------------------------------------------------------------------ checks
+
+    def _violate(self, text, key=None):
+        key = key or text
+        if key in self._violated:
+            return
+        self._violated.add(key)
+        self.violations.append(f"{self.seconds():.1f} s: {text}")
+
+    def _check_second(self, now):
+        for fault in list(self.active):
+            if fault.ended is None:
+                continue
+            if self._recovered(fault, now):
+                fault.recovered = now
+                self.active.remove(fault)
+            elif now - fault.ended > RECOVERY_BOUND[fault.kind]:
+                self._violate(f"{fault.kind} at {fault.at:.0f} s ({fault.target}) not recovered "
+                              f"{RECOVERY_BOUND[fault.kind]:.0f} s after it ended", key=id(fault))
+        for call in self.engine.calls.values():
+            agents = [leg for leg in call.legs if leg.active and leg.state == "answered"
+                      and leg.channel in self.agent_channels]
+            if len(agents) > 1:
+                self._violate(f"call {call.id} is connected to {len(agents)} agents "
+                              f"(channels {', '.join(str(leg.channel) for leg in agents)})", key=("two", call.id))
+        self._check_channels(now)
+
+    def _check_channels(self, now):
+        """The centre and the network must agree, within leak_grace, on which B-channels carry a call."""
+        seen = set()
+        for span, trunk in self.trunks.items():
+            _, pstn = self._span_parts(span)
+            net = set(pstn.iface.channel_calls)
+            ours = {trunk.offset_of[ch] for ch in trunk.busy}
+            for offset in ours - net:
+                seen.add((span, offset, "centre"))
+            for offset in net - ours:
+                seen.add((span, offset, "network"))
+        for (span, offset, side), first in _overdue(self._disagree, seen, now, self.settings.leak_grace):
+            self._violate(f"span {span} B-channel {offset} held by the {side} only for {now - first:.0f} s",
+                          key=("disagree", span, offset, side, first))
+
+    def _orphan_lines(self):
+        """Return Centre.leaks() lines that name no call still up (what is held with no call to own it)."""
+        out = []
+        for line in self.centre.leaks():
+            ids = re.findall(r"\b(C\d+)\b", line)
+            if not any(i in self.engine.calls for i in ids):
+                out.append(line)
+        return out
+
+    def _check_minute(self, now):
+        for line, first in _overdue(self._orphans, set(self._orphan_lines()), now, self.settings.leak_grace):
+            self._violate(f"held for {now - first:.0f} s with no call: {line}", key=("orphan", line, first))
+        self.rss.append((now, rss_bytes()))
+
+    # ------------------------------------------------------------------------------------------ the end
+
+    def _finish(self, wall):
+        s = self.settings
+        left = self.centre.leaks()
+        for line in left:
+            self._violate(f"left behind after the drain: {line}")
+        self.centre.close(publish=False)
+        cdrs = self._cdr_counts()
+        missing = sorted(self.ended_calls - set(cdrs), key=_call_number)
+        doubled = sorted((c for c, n in cdrs.items() if n > 1), key=_call_number)
+        phantom = sorted(set(cdrs) - self.ended_calls, key=_call_number)
+        if missing:
+            self._violate(f"{len(missing)} ended calls have no CDR: {', '.join(missing[:10])}")
+        if doubled:
+            self._violate(f"{len(doubled)} calls have more than one CDR: {', '.join(doubled[:10])}")
+        if phantom:
+            self._violate(f"{len(phantom)} CDRs name no call the engine ended: {', '.join(phantom[:10])}")
+        rss = self._rss_report()
+        if rss["checked"] and rss["growth"] > 0.05:
+            self._violate(f"RSS grew {100 * rss['growth']:.1f}% after warm-up "
+                          f"({rss['after_warmup_mb']:.1f} -> {rss['max_mb']:.1f} MB)")
+        callers = [c for p in self.pstns for c in p.done + list(p.active.values())]
+        by_kind = {}
+        for f in self.faults:
+            if f.started is None:
+                continue
+            k = by_kind.setdefault(f.kind, {"injected": 0, "recovered": 0, "recovery_s": []})
+            k["injected"] += 1
+            if f.recovered is not None:
+                k["recovered"] += 1
+                k["recovery_s"].append(f.recovery)
+        for k in by_kind.values():
+            times = k.pop("recovery_s")
+            k["recovery_mean_s"] = round(sum(times) / len(times), 2) if times else None
+            k["recovery_max_s"] = round(max(times), 2) if times else None
+        t = self.ticks
+        return {
+            "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "agents": s.agents,
+                         "calls_per_hour": s.calls_per_hour, "blocksize": s.blocksize},
+            "simulated_seconds": round(self.seconds(), 1),
+            "wall_seconds": round(wall, 1),
+            "faults": by_kind,
+            "fault_log": [{"at": f.at, "kind": f.kind, "target": f.target, "duration": round(f.duration, 1),
+                           "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note}
+                          for f in self.faults if f.started is not None],
+            "violations": list(self.violations),
+            "calls": {"offered": self.offered + sum(len(f.state.get("callers", ())) for f in self.faults),
+                      "placed": sum(1 for c in callers if not c.refused),
+                      "refused_by_network": sum(1 for c in callers if c.refused),
+                      "reached_agent": sum(1 for c in callers if c.agent_at is not None),
+                      "abandoned": sum(1 for c in callers if c.abandoned),
+                      "ended_in_engine": len(self.ended_calls),
+                      "script_errors": len(self.engine.errors)},
+            "cdrs": sum(cdrs.values()),
+            "rss": rss,
+            "ticks": {"count": t.n, "mean_ms": round(1000 * t.total / t.n, 3) if t.n else None,
+                      "p99_ms": _ms(t.percentile(99.0)), "p999_ms": _ms(t.percentile(99.9)), "max_ms": _ms(t.max),
+                      "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE},
+        }
+
+    def _cdr_counts(self):
+        if self.db_path is None:
+            return {}
+        with sqlite3.connect(self.db_path) as db:
+            return dict(db.execute("select call_id, count(*) from cdr group by call_id").fetchall())
+
+    def _rss_report(self):
+        s = self.settings
+        samples = self.rss
+        warm = s.hours * 3600.0 / 4
+        after = [b for t, b in samples if t >= warm]
+        checked = s.hours >= s.rss_check_hours and len(after) >= 2
+        out = {"samples": len(samples), "checked": checked,
+               "start_mb": round(samples[0][1] / 2**20, 1) if samples else None,
+               "end_mb": round(samples[-1][1] / 2**20, 1) if samples else None}
+        if after:
+            out.update(after_warmup_mb=round(after[0] / 2**20, 1), max_mb=round(max(after) / 2**20, 1),
+                       growth=round(max(after) / after[0] - 1.0, 4))
+        else:
+            out.update(after_warmup_mb=None, max_mb=None, growth=0.0)
+        return out
+
+
+class _EndedCalls:
+    """Engine listener: the ids of the calls the engine ended (what the CDR table must match)."""
+
+    def __init__(self, into):
+        self.into = into
+
+    def on_call_ended(self, call):
+        """Note an ended call."""
+        self.into.add(call.id)
+
+
+def _overdue(ages, seen, now, grace):
+    """Keep in ages (thing -> first seen) only the things seen now; return [(thing, first seen)] of those
+    seen continuously for longer than grace."""
+    for thing in list(ages):
+        if thing not in seen:
+            del ages[thing]
+    return [(thing, ages.setdefault(thing, now)) for thing in seen if now - ages.get(thing, now) > grace]
+
+
+def _call_number(call_id):
+    return int(call_id.lstrip("C")) if call_id.lstrip("C").isdigit() else 0
+
+
+def _ms(seconds):
+    return None if seconds is None else round(1000.0 * seconds, 2)
+
+
+def run(settings, stream=sys.stderr):
+    """Run a soak; return its report dict (also written to DATA/soak.json)."""
+    soak = Soak(settings, stream=stream)
+    report = soak.run()
+    if stream is not None:
+        stream.write("\n")
+    with open(os.path.join(soak.data, "soak.json"), "w") as fh:
+        json.dump(report, fh, indent=1, sort_keys=True, default=str)
+    return report
+
+
+def format_report(r):
+    """Return the soak report as text."""
+    s, c, t, rss = r["settings"], r["calls"], r["ticks"], r["rss"]
+    lines = ["", "pycallcenter soak", "=" * 40,
+             f"seed {s['seed']}, {s['hours']} h simulated in {r['wall_seconds']} s, {s['spans']} PRI span(s), "
+             f"{s['agents']} agent phones, {s['calls_per_hour']:.0f} calls/h",
+             "", f"{'fault':<24}{'injected':>9}{'recovered':>10}{'mean s':>8}{'max s':>8}"]
+    for kind in FAULT_KINDS:
+        k = r["faults"].get(kind)
+        if k:
+            lines.append(f"{kind:<24}{k['injected']:>9}{k['recovered']:>10}{_f(k['recovery_mean_s']):>8}"
+                         f"{_f(k['recovery_max_s']):>8}")
+    total = sum(k["injected"] for k in r["faults"].values())
+    lines += [f"{'all':<24}{total:>9}{sum(k['recovered'] for k in r['faults'].values()):>10}", "",
+              f"calls: offered {c['offered']}, placed {c['placed']}, refused by the network {c['refused_by_network']}, "
+              f"reached an agent {c['reached_agent']}, abandoned {c['abandoned']}, ended in the engine "
+              f"{c['ended_in_engine']}, CDRs {r['cdrs']}, script errors {c['script_errors']}",
+              f"RSS {rss['start_mb']} MB at the first check, {rss['after_warmup_mb']} MB after warm-up, max "
+              f"{rss['max_mb']} MB (growth {100 * rss['growth']:.1f}%, {'checked' if rss['checked'] else 'not checked: short run'})",
+              f"tick ({t['tick_ms']:.0f} ms of board time): mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, "
+              f"p99.9 {t['p999_ms']} ms, max {t['max_ms']} ms",
+              "", f"invariant violations: {len(r['violations'])}"]
+    lines += [f"  {v}" for v in r["violations"]]
+    return "\n".join(lines) + "\n"
+
+
+def _f(v):
+    return "-" if v is None else f"{v:.1f}"

@@ -1,0 +1,41 @@
+"""`pycallcenter soak`: the whole centre on the emulator at full load under a seeded fault schedule, with
+its invariants checked; prints the report (faults and recoveries, violations, calls, CDRs, RSS, ticks)."""
+import json
+import sys
+
+from pycallcenter.apps import soak
+
+
+def register(subparsers):
+    p = subparsers.add_parser("soak", help="run the centre on the emulator at full load under injected faults "
+                                           "and check that it recovers (docs/reliability.md)")
+    p.add_argument("--hours", type=float, default=1.0, help="simulated hours (default 1)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the callers and of the fault schedule")
+    p.add_argument("--spans", type=int, default=1, help="E1 PRI spans to the emulated PSTN (default 1)")
+    p.add_argument("--agents", type=int, default=12, help="agent phones, the last one the operator's (default 12)")
+    p.add_argument("--faults", type=int, help="faults to inject (default: one every 3 simulated minutes)")
+    p.add_argument("--kinds", help=f"comma-separated fault kinds (default all: {','.join(soak.FAULT_KINDS)})")
+    p.add_argument("--data", default="soak-data", help="folder for the centre's data (default soak-data/)")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    kinds = tuple(k.strip() for k in args.kinds.split(",")) if args.kinds else soak.FAULT_KINDS
+    unknown = [k for k in kinds if k not in soak.FAULT_KINDS]
+    if unknown:
+        print(f"pycallcenter soak: unknown fault kind {unknown[0]!r} (known: {', '.join(soak.FAULT_KINDS)})",
+              file=sys.stderr)
+        return 2
+    if args.hours <= 0 or args.spans < 1 or args.agents < 2 or (args.faults is not None and args.faults < 0):
+        print("pycallcenter soak: --hours must be > 0, --spans >= 1, --agents >= 2, --faults >= 0", file=sys.stderr)
+        return 2
+    settings = soak.SoakSettings(hours=args.hours, seed=args.seed, spans=args.spans, agents=args.agents,
+                                 faults=args.faults, kinds=kinds, data_dir=args.data)
+    report = soak.run(settings, stream=None if args.quiet else sys.stderr)
+    print(soak.format_report(report))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2, sort_keys=True, default=str)
+    return 1 if report["violations"] else 0

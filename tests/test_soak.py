@@ -1,0 +1,104 @@
+"""The chaos soak (pycallcenter.apps.soak): the whole centre on the emulator at full load under a seeded
+fault schedule. A few simulated minutes with every fault kind run in `make test`; a simulated day with
+over 500 faults runs under the soak marker (`make soak`)."""
+import pytest
+
+from pycallcenter import cli
+from pycallcenter.apps import soak
+
+# two PRI spans (span faults alternate between them), 8 agent phones, 24 faults in 4.8 simulated minutes
+SHORT = {"hours": 0.08, "spans": 2, "agents": 8, "faults": 24}
+
+
+@pytest.fixture(scope="module")
+def short(tmp_path_factory):
+    settings = soak.SoakSettings(**SHORT, data_dir=str(tmp_path_factory.mktemp("soak")))
+    return soak.run(settings, stream=None)
+
+
+def test_a_short_soak_breaks_no_invariant(short):
+    assert short["violations"] == []
+
+
+def test_every_fault_kind_was_injected_and_recovered_in_bound(short):
+    for kind in soak.FAULT_KINDS:
+        k = short["faults"].get(kind)
+        assert k is not None, f"{kind} was not injected"
+        assert k["recovered"] == k["injected"] >= 1, kind
+        assert k["recovery_max_s"] <= soak.RECOVERY_BOUND[kind], kind
+
+
+def test_the_faults_bit(short):
+    """Each fault did what it stands for: the flaky script raised, recordings could not start, the
+    database refused writes, the network refused the overload beyond its B-channels."""
+    notes = {}
+    for f in short["fault_log"]:
+        notes.setdefault(f["kind"], []).append(f["note"])
+
+    def total(kind, prefix):
+        return sum(int(n.split(prefix)[1].split()[0]) for n in notes[kind] if prefix in n)
+
+    assert total("script_raises", "script errors ") >= 1
+    assert total("recordings_unwritable", "could not start: ") >= 1
+    assert total("database_locked", "refused meanwhile: ") >= 1
+    assert short["calls"]["refused_by_network"] >= 1
+    assert short["calls"]["script_errors"] >= 1
+
+
+def test_every_ended_call_has_exactly_one_cdr(short):
+    assert short["cdrs"] == short["calls"]["ended_in_engine"] >= 50
+
+
+def test_the_report_reads(short):
+    text = soak.format_report(short)
+    assert "invariant violations: 0" in text
+    for kind in soak.FAULT_KINDS:
+        assert kind in text
+    assert short["ticks"]["p999_ms"] >= short["ticks"]["p99_ms"] > 0
+    assert short["rss"]["samples"] >= 4
+
+
+def test_the_schedule_is_seeded_and_never_overlaps_faults_on_one_resource():
+    settings = soak.SoakSettings(hours=2.0, spans=2, seed=7)
+    one = soak.schedule(settings, [1, 3], ["agent1", "agent2"])
+    assert one == soak.schedule(settings, [1, 3], ["agent1", "agent2"])
+    assert one != soak.schedule(soak.SoakSettings(hours=2.0, spans=2, seed=8), [1, 3], ["agent1", "agent2"])
+    assert {f.kind for f in one} == set(soak.FAULT_KINDS) and len(one) >= 30
+    busy = {}
+    for f in one:
+        resource = f.target if f.kind in soak.SPAN_FAULTS else f.kind
+        assert f.at >= busy.get(resource, 0.0), f
+        busy[resource] = f.at + f.duration
+
+
+def test_the_command_refuses_an_unknown_fault_kind(capsys):
+    assert cli.main(["soak", "--kinds", "cable_pull,earthquake"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "earthquake" in err
+
+
+@pytest.mark.soak
+def test_a_simulated_day_with_over_500_faults(tmp_path):
+    settings = soak.SoakSettings(hours=24.0, spans=2, agents=12, faults=540, data_dir=str(tmp_path / "soak"))
+    report = soak.run(settings, stream=None)
+    assert report["violations"] == []
+    assert sum(k["injected"] for k in report["faults"].values()) >= 500
+    for kind in soak.FAULT_KINDS:
+        assert report["faults"][kind]["recovered"] == report["faults"][kind]["injected"] >= 1, kind
+    assert report["rss"]["checked"] and report["rss"]["growth"] <= 0.05
+    assert report["cdrs"] == report["calls"]["ended_in_engine"]
+
+
+def test_the_cdr_writer_waits_briefly_for_a_locked_database(tmp_path):
+    """Found by the soak: with SQLite's 10 s busy timeout, a database locked by another process stalled the
+    tick loop 10 s per write (every call's audio stopped). The writer's rows go to its backlog instead."""
+    from pycallcenter.storage import open_store
+    from pycallcenter.storage.cdr import WRITE_WAIT, CdrWriter
+
+    class Engine:
+        now, epoch, listeners, scheduler = 0, 0.0, [], None
+
+    store = open_store(str(tmp_path))
+    CdrWriter(store, Engine())
+    assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == int(WRITE_WAIT * 1000) <= 100
+    store.close()
