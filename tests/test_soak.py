@@ -30,7 +30,8 @@ def test_every_fault_kind_was_injected_and_recovered_in_bound(short):
 
 def test_the_faults_bit(short):
     """Each fault did what it stands for: the flaky script raised, recordings could not start, the
-    database refused writes, the network refused the overload beyond its B-channels."""
+    database refused writes, the network refused the overload beyond its B-channels, the CTI flood's
+    messages reached the engine."""
     notes = {}
     for f in short["fault_log"]:
         notes.setdefault(f["kind"], []).append(f["note"])
@@ -41,6 +42,7 @@ def test_the_faults_bit(short):
     assert total("script_raises", "script errors ") >= 1
     assert total("recordings_unwritable", "could not start: ") >= 1
     assert total("database_locked", "refused meanwhile: ") >= 1
+    assert total("cti_flood", "ran meanwhile: ") >= 100
     assert short["calls"]["refused_by_network"] >= 1
     assert short["calls"]["script_errors"] >= 1
 

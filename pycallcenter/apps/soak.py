@@ -37,11 +37,11 @@ from pycallcenter.dsp import SAMPLE_RATE
 
 SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
-                             "database_locked", "overload")
+                             "database_locked", "overload", "cti_flood")
 # seconds after a fault ends by which it must have recovered
 RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
-                  "recordings_unwritable": 180.0, "database_locked": 30.0, "overload": 240.0}
+                  "recordings_unwritable": 180.0, "database_locked": 30.0, "overload": 240.0, "cti_flood": 30.0}
 TICK_STALL = 2.0  # wall seconds one tick may take (a board buffers well under that; a stall is a violation)
 FLAKY_NUMBER = "5999"  # the called number routed to the script that raises now and then
 FLAKY_SCRIPT = '''"""The soak's flaky script: every other call raises after answering, so the engine's fallback takes
@@ -56,6 +56,44 @@ async def main(call):
     await call.wait(2.0)
 '''
 E1_BCHANNELS = 30
+CTI_TOKEN = "soak-supervisor-token"
+# The CTI flood runs in a process of its own (as real clients do, so their work is not on our GIL): 30
+# WebSocket connections sending as fast as they can a mix of bad JSON, wrong and right tokens, snapshot
+# requests, unknown commands and refused commands, never reading the answers (the server cuts off a
+# client whose unread answers pile up; the flood then connects again), until the soak ends it.
+CTI_FLOOD = r"""
+import random, sys, time
+from pycallcenter.cti import ws
+from pycallcenter.cti.client import CtiClient
+
+port, token, rng = int(sys.argv[1]), sys.argv[2], random.Random(int(sys.argv[3]))
+def connect():
+    try:
+        return CtiClient("127.0.0.1", port, timeout=2.0)
+    except OSError:
+        return None
+clients = [connect() for _ in range(30)]
+while True:
+    for i, c in enumerate(clients):
+        if c is None:
+            clients[i] = connect()
+            continue
+        u = rng.random()
+        try:
+            if u < 0.2:
+                c.send_raw(ws.TEXT, "{not json")
+            elif u < 0.4:
+                c.send({"cmd": "auth", "token": "wrong-token-%d" % rng.randrange(1000)})
+            elif u < 0.5:
+                c.send({"cmd": "auth", "token": token})
+            elif u < 0.85:
+                c.send({"cmd": rng.choice(["ping", "queue_snapshot", "agent_snapshot", "frobnicate"]), "id": i})
+            else:
+                c.send({"cmd": "force_state", "agent": "nobody", "state": "ready", "id": i})
+        except OSError:
+            clients[i] = None
+    time.sleep(0.001)
+"""
 
 
 @dataclass
@@ -183,6 +221,8 @@ def _pick(kind, rng, spans, agents, i):
         return None, 60.0
     if kind == "overload":
         return span, 20.0
+    if kind == "cti_flood":
+        return None, rng.uniform(10.0, 30.0)
     return None, 0.0  # script_raises: a few callers to the flaky route at once
 
 
@@ -195,7 +235,8 @@ def centre_text(settings, data):
                            calls_per_hour=settings.calls_per_hour or 0.0, talk_mean=settings.talk_mean,
                            patience_mean=settings.patience_mean, fax_share=0.0, data_dir=data,
                            scripts_dir=os.path.join(data, "scripts"), blocksize=settings.blocksize)
-    lines = [demo.centre_text(ds), "[[route]]", f'called = "{FLAKY_NUMBER}"', 'script = "soak_flaky"', ""]
+    text = demo.centre_text(ds).replace("\n[centre]\n", '\n[centre]\ncti_port = 0\ncti_users = "cti-users.toml"\n', 1)
+    lines = [text, "[[route]]", f'called = "{FLAKY_NUMBER}"', 'script = "soak_flaky"', ""]
     first = 32 + settings.agents  # the demo numbers span 1 1-31 and the phones 32..
     for k in range(2, settings.spans + 1):
         number = k + 1  # span 2 is the phones' FXS span
@@ -244,6 +285,8 @@ class Soak:
         for stale in ("pycallcenter.db", "pycallcenter.db-wal", "pycallcenter.db-shm", "events.log"):
             if os.path.exists(os.path.join(data, stale)):
                 os.remove(os.path.join(data, stale))
+        with open(os.path.join(data, "cti-users.toml"), "w") as fh:
+            fh.write(f'[[supervisor]]\nname = "soak"\ntoken = "{CTI_TOKEN}"\n')
         text = centre_text(s, data)
         config = os.path.join(data, "centre.toml")
         with open(config, "w") as fh:
@@ -506,6 +549,20 @@ class Soak:
         fault.state["callers"] = callers
         fault.state["errors"] = len(self.engine.errors)
 
+    def _start_cti_flood(self, fault, now):
+        import subprocess
+
+        fault.state["commands"] = self.centre.cti.hub.commands
+        fault.state["proc"] = subprocess.Popen(
+            [sys.executable, "-c", CTI_FLOOD, str(self.centre.cti.port), CTI_TOKEN, str(int(fault.at))],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _end_cti_flood(self, fault, now):
+        proc = fault.state.pop("proc")
+        proc.terminate()
+        proc.wait(10)
+        fault.note = f"commands the engine ran meanwhile: {self.centre.cti.hub.commands - fault.state['commands']}"
+
     # ------------------------------------------------------------------------------------------ recovery
 
     def _recovered(self, fault, now):
@@ -534,6 +591,9 @@ class Soak:
             return any(r.path.startswith(self.recordings_dir) for r in fresh) or not self.engine.calls
         if kind == "database_locked":
             return self.centre.writer.backlog == 0
+        if kind == "cti_flood":  # every flood connection gone and its messages handled
+            cti = self.centre.cti
+            return not cti.conns and cti.hub.inbox.empty() and not cti.hub.sessions
         return True
 
     def _span_up(self, span):
