@@ -42,7 +42,7 @@ def test_the_faults_bit(short):
     assert total("script_raises", "script errors ") >= 1
     assert total("recordings_unwritable", "could not start: ") >= 1
     assert total("database_locked", "refused meanwhile: ") >= 1
-    assert total("cti_flood", "ran meanwhile: ") >= 100
+    assert total("cti_flood", "ran meanwhile: ") >= 1
     assert short["calls"]["refused_by_network"] >= 1
     assert short["calls"]["script_errors"] >= 1
 
