@@ -59,6 +59,7 @@ struct pycc_dtmf {
      * chan_t so the idle test of a block touches one cache line per group, not eight channel records */
     unsigned char *busy;
     v8 *xbuf, *ybuf;
+    v8 *snap; /* completed blocks of one group and tick (SNAP vectors each), for complete() */
     int16_t *zeros; /* a silent row for the lanes past the last channel */
     long cap;
 };
@@ -108,6 +109,7 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
     free(s->busy);
     free(s->xbuf);
     free(s->ybuf);
+    free(s->snap);
     free(s->zeros);
     free(s);
 }
@@ -129,92 +131,7 @@ long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
     return (long) s->channels * 2 * (samples / HOP_IN + 2);
 }
 
-/* Four Goertzel recursions (one block, four frequencies) over a segment, states held in registers. The order
- * s = c*s1 + (wy - s2) keeps the loop-carried chain to one multiply and one add. `e` (may be NULL) also sums
- * the windowed energy of both bands (y, then the high band hi). */
-static inline __attribute__((always_inline)) void goertzel4(v8 *restrict s1p, v8 *restrict s2p, const float *c,
-                                                           const float *restrict w, const v8 *restrict y,
-                                                           const v8 *restrict hi, int len, v8 *restrict e)
-{
-    v8 a0 = s1p[0], a1 = s1p[1], a2 = s1p[2], a3 = s1p[3];
-    v8 b0 = s2p[0], b1 = s2p[1], b2 = s2p[2], b3 = s2p[3];
-    const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
-    v8 en = e ? *e : (v8){0};
-    for (int i = 0; i < len; i++) {
-        v8 wy = w[i] * y[i];
-        if (e) {
-            v8 sq = wy * wy;
-            en = en + sq;
-            v8 wh = w[i] * hi[i];
-            sq = wh * wh;
-            en = en + sq;
-        }
-        v8 t0 = wy - b0, t1 = wy - b1, t2 = wy - b2, t3 = wy - b3;
-        v8 m0 = c0 * a0, m1 = c1 * a1, m2 = c2 * a2, m3 = c3 * a3;
-        b0 = a0;
-        b1 = a1;
-        b2 = a2;
-        b3 = a3;
-        a0 = m0 + t0;
-        a1 = m1 + t1;
-        a2 = m2 + t2;
-        a3 = m3 + t3;
-    }
-    s1p[0] = a0; s1p[1] = a1; s1p[2] = a2; s1p[3] = a3;
-    s2p[0] = b0; s2p[1] = b1; s2p[2] = b2; s2p[3] = b3;
-    if (e)
-        *e = en;
-}
-
-/* Goertzel recursions of four frequencies (from f0) for both open blocks at once: eight independent chains (with
- * 32 vector registers, as AVX-512VL gives even for 256-bit vectors, nothing spills). E: also each block's windowed
- * energy of both bands (y, then the high band hi). */
-static inline __attribute__((always_inline)) void goertzel4x2(v8 *restrict g, int f0, const float *coef, const float *w1,
-                                                             const float *w0, int p1, const v8 *restrict y,
-                                                             const v8 *restrict hi, int len, int E)
-{
-    const int p0 = 1 - p1;
-    v8 a[8], b[8];
-    for (int q = 0; q < 4; q++) {
-        a[q] = g[GS_S1(p1) + f0 + q]; b[q] = g[GS_S2(p1) + f0 + q];
-        a[4 + q] = g[GS_S1(p0) + f0 + q]; b[4 + q] = g[GS_S2(p0) + f0 + q];
-    }
-    const float c0 = coef[f0], c1 = coef[f0 + 1], c2 = coef[f0 + 2], c3 = coef[f0 + 3];
-    v8 e1 = g[GS_EN(p1)], e0 = g[GS_EN(p0)];
-    for (int i = 0; i < len; i++) {
-        v8 wy = w1[i] * y[i], wz = w0[i] * y[i];
-        if (E) {
-            v8 sq = wy * wy;
-            e1 = e1 + sq;
-            v8 wh = w1[i] * hi[i];
-            sq = wh * wh;
-            e1 = e1 + sq;
-            sq = wz * wz;
-            e0 = e0 + sq;
-            wh = w0[i] * hi[i];
-            sq = wh * wh;
-            e0 = e0 + sq;
-        }
-        v8 t0 = wy - b[0], t1 = wy - b[1], t2 = wy - b[2], t3 = wy - b[3];
-        v8 t4 = wz - b[4], t5 = wz - b[5], t6 = wz - b[6], t7 = wz - b[7];
-        for (int q = 0; q < 8; q++)
-            b[q] = a[q];
-        a[0] = c0 * a[0]; a[1] = c1 * a[1]; a[2] = c2 * a[2]; a[3] = c3 * a[3];
-        a[4] = c0 * a[4]; a[5] = c1 * a[5]; a[6] = c2 * a[6]; a[7] = c3 * a[7];
-        a[0] = a[0] + t0; a[1] = a[1] + t1; a[2] = a[2] + t2; a[3] = a[3] + t3;
-        a[4] = a[4] + t4; a[5] = a[5] + t5; a[6] = a[6] + t6; a[7] = a[7] + t7;
-    }
-    for (int q = 0; q < 4; q++) {
-        g[GS_S1(p1) + f0 + q] = a[q]; g[GS_S2(p1) + f0 + q] = b[q];
-        g[GS_S1(p0) + f0 + q] = a[4 + q]; g[GS_S2(p0) + f0 + q] = b[4 + q];
-    }
-    if (E) {
-        g[GS_EN(p1)] = e1;
-        g[GS_EN(p0)] = e0;
-    }
-}
-
-/* The dial-tone notches over a segment when the filter is on: returns the filtered samples (ybuf), else x. */
+/* The dial-tone notches over a tick when the filter is on: returns the filtered samples (ybuf), else x. */
 static inline __attribute__((always_inline)) const v8 *notch(v8 *restrict g, const v8 *restrict x, v8 *restrict ybuf,
                                                              int len, const pycc_dtmf_tables_t *tb)
 {
@@ -256,28 +173,143 @@ static inline __attribute__((always_inline)) const v8 *notch(v8 *restrict g, con
     return y;
 }
 
-/* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over one segment
- * (a stretch of samples inside one half-block), in passes of four frequencies so nothing spills. */
-__attribute__((target_clones("avx2", "default")))
-static void segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, int len, const float *w1,
-                    const float *w0, int p1, const pycc_dtmf_tables_t *tb)
+#define SNAP 17 /* vectors kept per completed block: s1[8], s2[8], energy */
+
+/* Snapshot chains A0..A(NF-1) / B.. of one parity into completed-block slot sn and zero them. */
+#define SNAPSHOT(A, B, OFF)                                                                                         \
+    do {                                                                                                            \
+        _Pragma("GCC unroll 4") for (int q = 0; q < NF; q++) {                                                      \
+            sn[f0 + q] = A[(OFF) + q];                                                                              \
+            sn[8 + f0 + q] = B[(OFF) + q];                                                                          \
+            A[(OFF) + q] = (v8){0};                                                                                 \
+            B[(OFF) + q] = (v8){0};                                                                                 \
+        }                                                                                                           \
+    } while (0)
+
+/* One pass over a whole tick of decimated samples y (times t0, t0+1, ...): the Goertzel recursions of NF
+ * frequencies from f0, for one block parity p or for both (BOTH: 2*NF chains, parity 0 in slots 0-3, parity 1 in
+ * 4-7), states held in registers for the whole tick. A block's weights are w[ph] in its first half and w[ph+H] in
+ * its second. At each half-block boundary the block that completes leaves its states (and, with E, its energy of
+ * both bands) in the next slot of snap and restarts from zero. Returns the boundaries crossed. */
+static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int f0, const int NF, const int BOTH, int p,
+                                                           const float *coef, const float *win, const v8 *restrict y,
+                                                           const v8 *restrict hi, long nd, int64_t t0,
+                                                           v8 *restrict snap, const int E)
 {
-    const int p0 = 1 - p1;
-    const v8 *y = notch(g, x, ybuf, len, tb);
-    goertzel4(g + GS_S1(p1), g + GS_S2(p1), tb->coef, w1, y, hi, len, g + GS_EN(p1));
-    goertzel4(g + GS_S1(p1) + 4, g + GS_S2(p1) + 4, tb->coef + 4, w1, y, hi, len, NULL);
-    goertzel4(g + GS_S1(p0), g + GS_S2(p0), tb->coef, w0, y, hi, len, g + GS_EN(p0));
-    goertzel4(g + GS_S1(p0) + 4, g + GS_S2(p0) + 4, tb->coef + 4, w0, y, hi, len, NULL);
+    v8 a[8], b[8], en[2];
+    float c[4];
+    const int q0 = BOTH ? 0 : p, q1 = BOTH ? 1 : p; /* the parities this pass runs */
+#pragma GCC unroll 4
+    for (int q = 0; q < NF; q++) {
+        a[q] = g[GS_S1(q0) + f0 + q];
+        b[q] = g[GS_S2(q0) + f0 + q];
+        if (BOTH) {
+            a[4 + q] = g[GS_S1(1) + f0 + q];
+            b[4 + q] = g[GS_S2(1) + f0 + q];
+        }
+        c[q] = coef[f0 + q];
+    }
+    en[0] = g[GS_EN(q0)];
+    en[1] = g[GS_EN(q1)];
+    long i = 0, nb = 0;
+    int64_t t = t0;
+    while (i < nd) {
+        const int ph = (int) (t % H), first = (int) ((t / H) & 1); /* the parity in its first half */
+        long len = H - ph;
+        if (len > nd - i)
+            len = nd - i;
+        const float *wa = win + ph + (q0 == first ? 0 : H), *wb = win + ph + (q1 == first ? 0 : H);
+        const v8 *yy = y + i, *hh = hi + i;
+        for (long j = 0; j < len; j++) {
+            v8 wy = wa[j] * yy[j], wz = BOTH ? wb[j] * yy[j] : wy;
+            if (E) {
+                v8 sq = wy * wy;
+                en[0] = en[0] + sq;
+                v8 wh = wa[j] * hh[j];
+                sq = wh * wh;
+                en[0] = en[0] + sq;
+                if (BOTH) {
+                    sq = wz * wz;
+                    en[1] = en[1] + sq;
+                    wh = wb[j] * hh[j];
+                    sq = wh * wh;
+                    en[1] = en[1] + sq;
+                }
+            }
+#pragma GCC unroll 4
+            for (int q = 0; q < NF; q++) {
+                v8 t1 = wy - b[q];
+                b[q] = a[q];
+                a[q] = c[q] * a[q];
+                a[q] = a[q] + t1;
+                if (BOTH) {
+                    v8 t2 = wz - b[4 + q];
+                    b[4 + q] = a[4 + q];
+                    a[4 + q] = c[q] * a[4 + q];
+                    a[4 + q] = a[4 + q] + t2;
+                }
+            }
+        }
+        i += len;
+        t += len;
+        if (ph + len == H) {
+            const int done = 1 - first; /* the parity whose block completes here */
+            v8 *sn = snap + nb * SNAP;
+            if (done == q0) {
+                SNAPSHOT(a, b, 0);
+                if (E) {
+                    sn[16] = en[0];
+                    en[0] = (v8){0};
+                }
+            } else if (BOTH) {
+                SNAPSHOT(a, b, 4);
+                if (E) {
+                    sn[16] = en[1];
+                    en[1] = (v8){0};
+                }
+            }
+            nb++;
+        }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < NF; q++) {
+        g[GS_S1(q0) + f0 + q] = a[q];
+        g[GS_S2(q0) + f0 + q] = b[q];
+        if (BOTH) {
+            g[GS_S1(1) + f0 + q] = a[4 + q];
+            g[GS_S2(1) + f0 + q] = b[4 + q];
+        }
+    }
+    if (E) {
+        g[GS_EN(q0)] = en[0];
+        if (BOTH)
+            g[GS_EN(1)] = en[1];
+    }
+    return nb;
+}
+
+/* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over a whole tick
+ * of decimated samples, in passes of four chains so nothing spills; completed blocks go to snap. Returns the
+ * number of completed-block slots written (one per half-block boundary crossed). */
+__attribute__((target_clones("avx2", "default")))
+static long segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, long nd,
+                    int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
+{
+    const v8 *y = notch(g, x, ybuf, (int) nd, tb);
+    tick_pass(g, 0, 4, 0, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
+    tick_pass(g, 4, 4, 0, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
+    tick_pass(g, 0, 4, 0, 1, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
+    return tick_pass(g, 4, 4, 0, 1, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
 }
 
 /* segment() where AVX-512VL gives 32 vector registers: two passes of eight chains instead of four of four. */
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
-static void segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, int len,
-                         const float *w1, const float *w0, int p1, const pycc_dtmf_tables_t *tb)
+static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, long nd,
+                         int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
 {
-    const v8 *y = notch(g, x, ybuf, len, tb);
-    goertzel4x2(g, 0, tb->coef, w1, w0, p1, y, hi, len, 1);
-    goertzel4x2(g, 4, tb->coef, w1, w0, p1, y, hi, len, 0);
+    const v8 *y = notch(g, x, ybuf, (int) nd, tb);
+    tick_pass(g, 0, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
+    return tick_pass(g, 4, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
 }
 
 /* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
@@ -453,15 +485,15 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
 /* Block k of parity p is complete for group gi: features for 8 lanes at once (same float operations as the
  * twin, lane by lane), then the decision of each channel that has anything going on. */
 __attribute__((target_clones("avx2", "default")))
-static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t *ev)
+static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_event_t *ev)
 {
     const pycc_dtmf_tables_t *tb = &s->tb;
     v8 *g = s->gs + (long) gi * GS_SIZE;
     v8 re[8], im[8], e[8];
     for (int f = 0; f < 8; f++) {
-        v8 t = g[GS_S2(p) + f] * tb->cosw[f];
-        re[f] = g[GS_S1(p) + f] - t;
-        im[f] = g[GS_S2(p) + f] * tb->sinw[f];
+        v8 t = sn[8 + f] * tb->cosw[f];
+        re[f] = sn[f] - t;
+        im[f] = sn[8 + f] * tb->sinw[f];
         v8 a = re[f] * re[f];
         v8 b = im[f] * im[f];
         e[f] = a + b;
@@ -478,7 +510,7 @@ static long complete(pycc_dtmf_t *s, int gi, int p, int64_t k, pycc_dtmf_event_t
         c = seli(mc, ((v8i){0} + (f + 4)), c);
     }
     v8i ok = (er >= tb->cand_level) & (ec >= tb->cand_level) & (er <= tb->twist * ec) & (ec <= tb->rtwist * er);
-    v8 en = g[GS_EN(p)];
+    v8 en = sn[16];
     v8 tot = er + ec;
     tot = tot * tb->norm;
     v8i pos = en > 0.0f;
@@ -636,11 +668,13 @@ static int ensure(pycc_dtmf_t *s, long samples)
         return 0;
     free(s->xbuf);
     free(s->zeros);
-    if (!s->ybuf)
-        s->ybuf = alloc32(sizeof(v8) * H);
+    free(s->ybuf);
+    free(s->snap);
+    s->ybuf = alloc32(sizeof(v8) * (samples / 2 + 1));
+    s->snap = alloc32(sizeof(v8) * SNAP * (samples / 2 / H + 2));
     s->xbuf = alloc32(sizeof(v8) * (FIR - 1 + samples + 2 * (samples / 2 + 1)));
     s->zeros = calloc(samples, sizeof(int16_t));
-    if (!s->xbuf || !s->ybuf || !s->zeros) {
+    if (!s->xbuf || !s->ybuf || !s->snap || !s->zeros) {
         s->cap = 0;
         return -1;
     }
@@ -700,30 +734,15 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
         long nd = decimate(dec, hi, ext, S, (int) (s->t & 1), s->tb.halfband);
         for (int j = 0; j < FIR - 1; j++)
             g[GS_HIST(j)] = ext[S + j];
-        int64_t t = s->t / 2; /* decimated samples so far: one per odd input sample */
-        long i = 0;
-        while (i < nd) {
-            int ph = (int) (t % H);
-            int64_t k1 = t / H;
-            long len = H - ph;
-            if (len > nd - i)
-                len = nd - i;
-            int p1 = (int) (k1 & 1);
+        const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
+        PREFETCH_SOME()
+        (wide ? segment_wide : segment)(g, dec, hi, s->ybuf, nd, t0, &s->tb, s->snap);
+        /* the blocks completed in this tick, in order: block k1 - 1 completes where block k1 reaches its middle */
+        long nb = 0;
+        for (int64_t k1 = t0 / H + 1; k1 * H <= t0 + nd; k1++, nb++) {
             PREFETCH_SOME()
-            (wide ? segment_wide : segment)(g, dec + i, hi + i, s->ybuf, (int) len, s->tb.window + ph,
-                                            s->tb.window + ph + H, p1, &s->tb);
-            i += len;
-            t += len;
-            if (ph + len == H) {
-                int p0 = 1 - p1;
-                if (k1 >= 1)
-                    nev += complete(s, gi, p0, k1 - 1, ev + nev);
-                for (int f = 0; f < 8; f++) {
-                    g[GS_S1(p0) + f] = (v8){0};
-                    g[GS_S2(p0) + f] = (v8){0};
-                }
-                g[GS_EN(p0)] = (v8){0};
-            }
+            if (k1 >= 2)
+                nev += complete(s, gi, s->snap + nb * SNAP, k1 - 2, ev + nev);
         }
     }
     s->t += S;
