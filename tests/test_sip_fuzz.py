@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from pycallcenter.errors import DecodeError
 from pycallcenter.sip.message import StreamFramer, parse_message
-from sip_torture import ESC01, INTMETH, IPV6, LWSDISP, NOREASON, SEMIURI, TRANSPORTS, UNREASON, WSINV
+from sip_torture import SDP150, crlf, ESC01, INTMETH, IPV6, LWSDISP, NOREASON, SEMIURI, TRANSPORTS, UNREASON, WSINV
 
 SEEDS = [WSINV, INTMETH, ESC01, IPV6, LWSDISP, NOREASON, SEMIURI, TRANSPORTS, UNREASON]
 _SPECIAL = st.sampled_from(list(b" \t\r\n:;,<>\"\\@%=/[]?&0"))
@@ -63,3 +63,41 @@ def test_mutated_messages_long_run(data):
 @given(st.binary(max_size=600))
 def test_random_bytes_long_run(data):
     _check(data)
+
+
+def _check_sdp(data):
+    from pycallcenter.sip import sdp
+    try:
+        sd = sdp.parse_sdp(data)
+    except DecodeError as err:
+        assert err.element is not None and err.offset is not None
+        return
+    for m in sd.media:
+        m.rtpmap, m.fmtp, m.ptime, m.crypto, m.direction
+    sdp.answer(sd, "192.0.2.9", 7000)
+    assert sdp.parse_sdp(sd.encode()).media == sd.media
+
+
+@st.composite
+def mutated_sdp(draw):
+    from test_sip_sdp import EXAMPLE
+    data = bytearray(draw(st.sampled_from([EXAMPLE, crlf(SDP150)])))
+    for _ in range(draw(st.integers(1, 4))):
+        pos = draw(st.integers(0, len(data) - 1))
+        if draw(st.booleans()):
+            data[pos] = draw(st.one_of(st.sampled_from(list(b" \r\n:/=0a")), st.integers(0, 255)))
+        else:
+            del data[pos:pos + draw(st.integers(1, 5))]
+    return bytes(data)
+
+
+@settings(max_examples=200)
+@given(mutated_sdp())
+def test_mutated_sdp_parses_or_raises_decode_error(data):
+    _check_sdp(data)
+
+
+@pytest.mark.fuzz
+@given(mutated_sdp())
+def test_mutated_sdp_long_run(data):
+    _check_sdp(data)
