@@ -51,18 +51,20 @@ cdef void _fill(float *dst, src, int n) except *:
 
 
 cdef class Kernel:
-    """Native state for N channels; ``process`` returns event tuples (channel, digit, "begin"/"end", start, end).
+    """Native state for N channels; ``process`` returns event tuples (channel, digit, "begin"/"end", start, end)
+    of ``event_type`` (a tuple subclass such as a NamedTuple with those five fields; default plain tuples).
 
     Events are ordered by the analysis block that produced them, then by channel; end is None for a begin.
     """
 
     cdef pycc_dtmf_t *s
     cdef readonly int channels
+    cdef object event_type
     # kept across calls: a fresh buffer per tick (hundreds of kB for a large board) cost page faults every tick
     cdef pycc_dtmf_event_t *ev
     cdef long ev_cap
 
-    def __cinit__(self, int channels, dict tb):
+    def __cinit__(self, int channels, dict tb, event_type=tuple):
         cdef pycc_dtmf_tables_t t
         if channels < 1:
             raise ValueError("channels must be >= 1")
@@ -92,6 +94,9 @@ cdef class Kernel:
         t.off_blocks = tb["off_blocks"]
         t.strong_blocks = tb["strong_blocks"]
         t.dialtone = 1 if tb["dialtone"] else 0
+        if not issubclass(event_type, tuple):
+            raise TypeError("event_type must be a tuple type")
+        self.event_type = event_type
         self.channels = channels
         self.s = pycc_dtmf_new(channels, &t)
         if self.s == NULL:
@@ -142,5 +147,7 @@ cdef class Kernel:
                 n = pycc_dtmf_process_g711(self.s, x8, table, samples, ev)
         if n < 0:
             raise MemoryError()
-        return [(ev[i].channel, chr(ev[i].digit), "end", ev[i].start, ev[i].end) if ev[i].kind
-                else (ev[i].channel, chr(ev[i].digit), "begin", ev[i].start, None) for i in range(n)]
+        cls = self.event_type  # built straight through tuple's constructor: no Python frame per event
+        return [tuple.__new__(cls, (ev[i].channel, chr(ev[i].digit), "end", ev[i].start, ev[i].end)) if ev[i].kind
+                else tuple.__new__(cls, (ev[i].channel, chr(ev[i].digit), "begin", ev[i].start, None))
+                for i in range(n)]

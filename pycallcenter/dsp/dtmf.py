@@ -53,14 +53,6 @@ def _g711_table(law):
     return _G711_TABLES[law]
 
 
-def _events(raw):
-    """Return the kernel's event tuples (already in order) as DtmfEvents."""
-    return list(map(_make_event, raw))
-
-
-_make_event = DtmfEvent._make
-
-
 class DtmfDetector:
     """DTMF detectors for N channels; ``process(block)`` feeds one tick and returns DtmfEvents."""
 
@@ -71,7 +63,7 @@ class DtmfDetector:
             raise ValueError(f"channels must be >= 1, got {channels}")
         self.channels = int(channels)
         self.params = {**DEFAULTS, **params}
-        self._k = _native.Kernel(self.channels, make_tables(**params))
+        self._k = _native.Kernel(self.channels, make_tables(**params), DtmfEvent)
 
     @property
     def samples(self):
@@ -87,14 +79,14 @@ class DtmfDetector:
     def process(self, block):
         """Return the DtmfEvents of one int16 tick, (channels, samples) or 1-D for a one-channel detector."""
         x, _ = as_batch(block, np.int16, "block", channels=self.channels)
-        return _events(self._k.process(x))
+        return self._k.process(x)
 
     def process_ulaw(self, block):
         """Return the DtmfEvents of one tick of mu-law codes (uint8), decoded by table on the fly."""
         x, _ = as_batch(block, np.uint8, "block", channels=self.channels)
-        return _events(self._k.process_g711(x, _g711_table("ulaw")))
+        return self._k.process_g711(x, _g711_table("ulaw"))
 
     def process_alaw(self, block):
         """Return the DtmfEvents of one tick of A-law codes (uint8), decoded by table on the fly."""
         x, _ = as_batch(block, np.uint8, "block", channels=self.channels)
-        return _events(self._k.process_g711(x, _g711_table("alaw")))
+        return self._k.process_g711(x, _g711_table("alaw"))
