@@ -320,7 +320,8 @@ class Soak:
         self._disagree = {}  # (span, channel, side) -> first seen
         self.ticks = TickHistogram()
         self.rss = []  # (simulated seconds, bytes)
-        self.extra_callers = []
+        self.extra_offered = 0  # callers the faults added (flaky route, overload)
+        self.callers_done = dict.fromkeys(("placed", "refused_by_network", "reached_agent", "abandoned"), 0)
         self._flaky_calls = set()
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
@@ -626,6 +627,8 @@ class Soak:
                 continue
             if self._recovered(fault, now):
                 fault.recovered = now
+                if "callers" in fault.state:
+                    self.extra_offered += len(fault.state.pop("callers"))
                 self.active.remove(fault)
             elif now - fault.ended > RECOVERY_BOUND[fault.kind]:
                 self._violate(f"{fault.kind} at {fault.at:.0f} s ({fault.target}) not recovered "
@@ -663,6 +666,12 @@ class Soak:
         return out
 
     def _check_minute(self, now):
+        # the people who left are counted and let go: a day of Caller objects would show as RSS growth
+        for p in self.pstns:
+            for c in p.done:
+                for k in self.callers_done:
+                    self.callers_done[k] += _caller_is(k, c)
+            p.done.clear()
         for line, first in _overdue(self._orphans, set(self._orphan_lines()), now, self.settings.leak_grace):
             self._violate(f"held for {now - first:.0f} s with no call: {line}", key=("orphan", line, first))
         self.rss.append((now, rss_bytes()))
@@ -714,11 +723,9 @@ class Soak:
                            "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note}
                           for f in self.faults if f.started is not None],
             "violations": list(self.violations),
-            "calls": {"offered": self.offered + sum(len(f.state.get("callers", ())) for f in self.faults),
-                      "placed": sum(1 for c in callers if not c.refused),
-                      "refused_by_network": sum(1 for c in callers if c.refused),
-                      "reached_agent": sum(1 for c in callers if c.agent_at is not None),
-                      "abandoned": sum(1 for c in callers if c.abandoned),
+            "calls": {"offered": self.offered + self.extra_offered
+                      + sum(len(f.state.get("callers", ())) for f in self.faults),
+                      **{k: n + sum(1 for c in callers if _caller_is(k, c)) for k, n in self.callers_done.items()},
                       "ended_in_engine": len(self.ended_calls),
                       "script_errors": len(self.engine.errors)},
             "cdrs": sum(cdrs.values()),
@@ -760,6 +767,12 @@ class _EndedCalls:
     def on_call_ended(self, call):
         """Note an ended call."""
         self.into.add(call.id)
+
+
+def _caller_is(what, caller):
+    """Return True when a simulated caller counts under what (placed, refused_by_network, ...)."""
+    return {"placed": not caller.refused, "refused_by_network": caller.refused,
+            "reached_agent": caller.agent_at is not None, "abandoned": caller.abandoned}[what]
 
 
 def _overdue(ages, seen, now, grace):
