@@ -601,31 +601,31 @@ static void transpose(v8 *xb, const int16_t *const *src, long S)
     long i = 0;
     for (; i + 8 <= S; i += 8) {
         v8 *out = xb + i;
-        v8h r[8], t[8], u[8];
-        for (int l = 0; l < 8; l++)
-            memcpy(&r[l], src[l] + i, sizeof(v8h));
-        /* transpose as int16 (cheap 128-bit shuffles), then widen each sample's vector to float */
+        v8 r[8], t[8], u[8];
+        /* widen each row's 8 samples to float first (exact), then transpose the 8x8 floats: 32-bit lanes
+         * interleave in two rounds within 128-bit halves, the halves swap in the third */
+        for (int l = 0; l < 8; l++) {
+            v8h h;
+            memcpy(&h, src[l] + i, sizeof(h));
+            r[l] = __builtin_convertvector(__builtin_convertvector(h, v8i), v8);
+        }
         for (int l = 0; l < 8; l += 2) {
-            t[l] = __builtin_shuffle(r[l], r[l + 1], (v8h){0, 8, 1, 9, 2, 10, 3, 11});
-            t[l + 1] = __builtin_shuffle(r[l], r[l + 1], (v8h){4, 12, 5, 13, 6, 14, 7, 15});
+            t[l] = __builtin_shuffle(r[l], r[l + 1], (v8i){0, 8, 1, 9, 4, 12, 5, 13});
+            t[l + 1] = __builtin_shuffle(r[l], r[l + 1], (v8i){2, 10, 3, 11, 6, 14, 7, 15});
         }
-        /* t[2q] holds rows 2q,2q+1 for samples 0-3 interleaved, t[2q+1] for samples 4-7 */
-        for (int q = 0; q < 2; q++) {
-            for (int hh = 0; hh < 2; hh++) {
-                v8h p0 = t[4 * q + hh], p1 = t[4 * q + 2 + hh];
-                u[4 * q + 2 * hh] = (v8h) __builtin_shuffle((v4i) p0, (v4i) p1, (v4i){0, 4, 1, 5});
-                u[4 * q + 2 * hh + 1] = (v8h) __builtin_shuffle((v4i) p0, (v4i) p1, (v4i){2, 6, 3, 7});
+        /* t[2q] holds rows 2q, 2q+1 interleaved for samples 0, 1 (low half) and 4, 5 (high half); t[2q+1] for 2, 3
+         * and 6, 7 */
+        for (int q = 0; q < 2; q++)
+            for (int h = 0; h < 2; h++) {
+                v8 p0 = t[4 * q + h], p1 = t[4 * q + 2 + h];
+                u[4 * q + 2 * h] = __builtin_shuffle(p0, p1, (v8i){0, 1, 8, 9, 4, 5, 12, 13});
+                u[4 * q + 2 * h + 1] = __builtin_shuffle(p0, p1, (v8i){2, 3, 10, 11, 6, 7, 14, 15});
             }
+        /* u[4q + k] holds rows 4q..4q+3 for sample k (low half) and k + 4 (high half), k = 0..3 */
+        for (int k = 0; k < 4; k++) {
+            out[k] = __builtin_shuffle(u[k], u[4 + k], (v8i){0, 1, 2, 3, 8, 9, 10, 11});
+            out[k + 4] = __builtin_shuffle(u[k], u[4 + k], (v8i){4, 5, 6, 7, 12, 13, 14, 15});
         }
-        /* u[4q + 2hh + k] holds rows 4q..4q+3 for samples 4hh + 2k, 4hh + 2k + 1 */
-        for (int hh = 0; hh < 2; hh++)
-            for (int k = 0; k < 2; k++) {
-                v2l lo = (v2l) u[2 * hh + k], hi = (v2l) u[4 + 2 * hh + k];
-                v8h s0 = (v8h) __builtin_shuffle(lo, hi, (v2l){0, 2});
-                v8h s1 = (v8h) __builtin_shuffle(lo, hi, (v2l){1, 3});
-                out[4 * hh + 2 * k] = __builtin_convertvector(s0, v8);
-                out[4 * hh + 2 * k + 1] = __builtin_convertvector(s1, v8);
-            }
     }
     for (; i < S; i++)
         for (int l = 0; l < 8; l++)
