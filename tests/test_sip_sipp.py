@@ -1,0 +1,147 @@
+"""Interop judged by a real peer: SIPp 3.6 (Debian sip-tester) against our UDP endpoint, on loopback.
+
+SIPp's built-in uac scenario calls our UAS (INVITE, optional 100/180, 200 with our SDP answer, ACK, BYE,
+200) 20 times at 10 calls per second; its built-in uas scenario answers a call our UAC places (INVITE, 180,
+200, ACK, BYE, 200). SIPp's own statistics file decides success."""
+import asyncio
+import csv
+import shutil
+import socket
+
+import pytest
+
+from pycallcenter.sip import ua as U
+from pycallcenter.sip.udp import open_endpoint
+
+SIPP = shutil.which("sipp")
+pytestmark = pytest.mark.skipif(SIPP is None, reason="sipp (Debian package sip-tester) is not installed; "
+                                                     "`make sysdeps-test` installs it")
+
+
+def _free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _last_stats(path):
+    files = sorted(path.glob("*.csv"))
+    assert files, "sipp wrote no statistics file"
+    with open(files[-1], newline="") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    header, last = rows[0], rows[-1]
+    return dict(zip(header, last))
+
+
+async def _sipp(tmp_path, *args, timeout=60):
+    proc = await asyncio.create_subprocess_exec(
+        SIPP, *args, "-nostdin", "-trace_stat", "-stf", str(tmp_path / "stats.csv"), "-fd", "1",
+        "-trace_err", "-error_file", str(tmp_path / "errors.log"), "-timeout", f"{timeout}s", "-timeout_error",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout + 15)
+    except asyncio.TimeoutError:
+        proc.kill()
+        raise
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def test_sipp_uac_calls_our_uas_twenty_times(tmp_path):
+    async def main():
+        endpoint = await open_endpoint("127.0.0.1", 0)
+        try:
+            port = endpoint.local_addr[1]
+            code, out, err = await _sipp(tmp_path, "-sn", "uac", f"127.0.0.1:{port}", "-i", "127.0.0.1",
+                                         "-p", str(_free_udp_port()), "-m", "20", "-r", "10", timeout=40)
+            return endpoint, code, out, err
+        finally:
+            endpoint.close()
+
+    endpoint, code, out, err = asyncio.run(main())
+    stats = _last_stats(tmp_path)
+    errors = (tmp_path / "errors.log").read_text() if (tmp_path / "errors.log").exists() else ""
+    assert code == 0, (code, err[-2000:], errors[-2000:])
+    assert int(stats["SuccessfulCall(C)"]) == 20, stats
+    assert int(stats["FailedCall(C)"]) == 0, stats
+    assert endpoint.counts["IncomingCall"] == 20 and endpoint.counts["CallEnded"] == 20
+    assert endpoint.ua.stats["acks"] == 20 and not endpoint.ua.dialogs
+
+
+def test_sipp_uas_answers_our_uac(tmp_path):
+    sipp_port = _free_udp_port()
+
+    async def main():
+        sipp = asyncio.create_task(_sipp(tmp_path, "-sn", "uas", "-i", "127.0.0.1", "-p", str(sipp_port),
+                                         "-m", "1", timeout=30))
+        await asyncio.sleep(0.5)  # let SIPp bind its socket
+        endpoint = await open_endpoint("127.0.0.1", 0)
+        seen = []
+        try:
+            call_id = endpoint.call(f"sip:service@127.0.0.1:{sipp_port}")
+            while True:
+                event = await asyncio.wait_for(endpoint.events.get(), 10)
+                seen.append(event)
+                if isinstance(event, U.CallAnswered):
+                    await asyncio.sleep(0.2)
+                    endpoint.hang_up(call_id)
+                if isinstance(event, (U.CallEnded, U.CallFailed)):
+                    break
+            result = await sipp
+        finally:
+            endpoint.close()
+        return seen, result
+
+    seen, (code, out, err) = asyncio.run(main())
+    assert [type(e).__name__ for e in seen] == ["CallAnswered", "CallEnded"], seen
+    assert seen[0].answer.media[0].formats == ["0"]  # SIPp's uas answers PCMU
+    stats = _last_stats(tmp_path)
+    assert code == 0, (code, err[-2000:])
+    assert int(stats["SuccessfulCall(C)"]) == 1 and int(stats["FailedCall(C)"]) == 0, stats
+
+
+OPTIONS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="OPTIONS ping">
+  <send retrans="500">
+    <![CDATA[
+
+      OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]ping[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Max-Forwards: 70
+      Accept: application/sdp
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200">
+    <action>
+      <ereg regexp="INVITE, ACK, BYE, CANCEL, OPTIONS" search_in="hdr" header="Allow:" check_it="true"
+            assign_to="allow"/>
+    </action>
+  </recv>
+  <Reference variables="allow"/>
+</scenario>
+"""
+
+
+def test_sipp_options_ping_gets_200_with_allow(tmp_path):
+    scenario = tmp_path / "options.xml"
+    scenario.write_text(OPTIONS_SCENARIO)
+
+    async def main():
+        endpoint = await open_endpoint("127.0.0.1", 0)
+        try:
+            return endpoint, await _sipp(tmp_path, "-sf", str(scenario), f"127.0.0.1:{endpoint.local_addr[1]}",
+                                         "-i", "127.0.0.1", "-p", str(_free_udp_port()), "-m", "5", "-r", "10",
+                                         timeout=20)
+        finally:
+            endpoint.close()
+
+    endpoint, (code, out, err) = asyncio.run(main())
+    stats = _last_stats(tmp_path)
+    assert code == 0, (code, err[-2000:])
+    assert int(stats["SuccessfulCall(C)"]) == 5 and int(stats["FailedCall(C)"]) == 0, stats
+    assert endpoint.ua.stats["options"] == 5
