@@ -101,3 +101,14 @@ def test_mutated_sdp_parses_or_raises_decode_error(data):
 @given(mutated_sdp())
 def test_mutated_sdp_long_run(data):
     _check_sdp(data)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list('Digest realm="r",nonce=\\ \t,=qopalgMD5-256')), max_size=60))
+def test_auth_header_values_parse_or_raise_decode_error(value):
+    from pycallcenter.sip import auth
+    try:
+        auth.Challenge.parse(value)
+    except DecodeError as err:
+        assert err.element == "WWW-Authenticate" and 0 <= err.offset <= len(value)
+    assert auth.DigestServer("r", b"k", {}.get).check(value, "INVITE", 0.0)[0] == auth.FAILED
