@@ -104,3 +104,18 @@ def test_the_cdr_writer_waits_briefly_for_a_locked_database(tmp_path):
     CdrWriter(store, Engine())
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == int(WRITE_WAIT * 1000) <= 100
     store.close()
+
+
+def test_two_messages_in_the_same_second_get_two_files(tmp_path):
+    """Found by the soak: two callers reaching voicemail in the same second were given the same path (the
+    sequence number comes from the index, written only after recording), recorded into one part file,
+    and the second stop raised FileNotFoundError out of the engine's tick."""
+    import datetime as dt
+
+    from pycallcenter.apps.voicemail import Voicemail
+
+    vm = Voicemail(str(tmp_path / "vm"))
+    vm.add_mailbox("100", "1234")
+    when = dt.datetime(2026, 1, 5, 10, 52, 31)
+    first, second = vm.new_message_path("100", when), vm.new_message_path("100", when)
+    assert first != second and all(p.endswith(".wav") and "/100/" in p for p in (first, second))

@@ -13,6 +13,8 @@ import os
 import sqlite3
 from typing import Callable, NamedTuple, Optional
 
+from pycallcenter.engine.recording import claim
+
 STATES = ("new", "saved", "deleted")
 
 SCHEMA = """
@@ -123,11 +125,11 @@ class Voicemail:
 
     # --- messages --------------------------------------------------------------------------------
     def new_message_path(self, number, when):
-        """Return a fresh WAV path for a message to the mailbox received at when (a datetime)."""
+        """Return a fresh WAV path for a message to the mailbox received at when (a datetime), created empty:
+        two callers leaving messages in the same second would otherwise record into one file."""
         (seq,) = self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages").fetchone()
         folder = os.path.join(self.folder, str(number))
-        os.makedirs(folder, exist_ok=True)
-        return os.path.join(folder, f"{when:%Y%m%d-%H%M%S}-{seq}.wav")
+        return claim(os.path.join(folder, f"{when:%Y%m%d-%H%M%S}-{seq}.wav"))
 
     def add_message(self, number, caller, path, seconds, when):
         """Index a recorded message as new; return its id, or None (file removed) when it is too short."""
