@@ -109,7 +109,7 @@ class UserAgent:
         self.dialogs = {}
         self._rng = rng
         self._peer = {}  # transaction key -> address
-        self._client_calls = {}  # client transaction key -> (call_id, method)
+        self._client_calls = {}  # client transaction key -> (call_id, request)
         self.stats = {"invites": 0, "acks": 0, "byes": 0, "options": 0}
 
     # ---------------------------------------------------------------------------------------------------
@@ -275,11 +275,10 @@ class UserAgent:
                            ("Allow", ALLOW)], body=body.encode(), content_type="application/sdp")
         dialog.ok = ok
         dialog.attempts = 0
-        out = self._handle(self.layer.send_response(ok, now, key), now)
+        out = [IncomingCall(dialog.call_id, offer)] if new else []
+        out += self._handle(self.layer.send_response(ok, now, key), now)
         self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
         self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
-        if new:
-            out.append(IncomingCall(dialog.call_id, offer))
         return out
 
     def _on_ack(self, request):
@@ -340,50 +339,76 @@ class UserAgent:
     def _start_client(self, request, call_id, addr, now):
         key, outputs = self.layer.send_request(request, now)
         self._peer[key] = addr
-        self._client_calls[key] = (call_id, request.method)
+        self._client_calls[key] = (call_id, request)
         return self._handle(outputs, now)
 
     def _on_response(self, response, key, now):
-        call_id, method = self._client_calls.get(key, (None, None))
+        call_id, request = self._client_calls.get(key, (None, None))
         dialog = self.dialogs.get(call_id)
         if dialog is None:
             return []
         status = response.status
-        if method == "INVITE":
+        if request.method == "INVITE":
             if status < 200:
                 return []
             if status >= 300:
+                if dialog.state == "confirmed":
+                    return []  # a refused re-INVITE leaves the call as it was (RFC 3261 14.1)
                 del self.dialogs[call_id]
                 return [CallFailed(call_id, status)]
-            return self._on_invite_ok(dialog, response, now)
-        if method == "BYE" and status >= 200:
+            return self._on_invite_ok(dialog, request, response, now)
+        if request.method == "BYE" and status >= 200:
             del self.dialogs[call_id]
             return [CallEnded(call_id, "local")]
         return []
 
-    def _on_invite_ok(self, dialog, response, now):
-        first = dialog.state != "confirmed"
+    def _on_invite_ok(self, dialog, invite, response, now):
+        """ACK a 2xx to an INVITE or re-INVITE (the same ACK again for a retransmitted 2xx)."""
+        acks = dialog.extra.setdefault("acks", {})
+        number = invite.cseq.number
+        first = number not in acks
         if first:
-            dialog.remote_tag = response.to.tag
+            if dialog.state != "confirmed":
+                dialog.remote_tag = response.to.tag
+                dialog.state = "confirmed"
             contacts = response.contact
             if contacts and contacts != ["*"]:
                 dialog.remote_target = contacts[0].uri
-            dialog.state = "confirmed"
-            dialog.ok = self._in_dialog("ACK", dialog, CSeq(dialog.invite.cseq.number, "ACK"))
+            acks[number] = self._in_dialog("ACK", dialog, CSeq(number, "ACK"))
             try:
                 dialog.answer = S.parse_sdp(response.body) if response.body else None
             except DecodeError:
                 dialog.answer = None
-        _, outputs = self.layer.send_request(dialog.ok, now)  # an ACK has no transaction: sent as is
-        out = self._handle(outputs, now, dialog.remote_addr)
-        return out + ([CallAnswered(dialog.call_id, dialog.answer)] if first else [])
+        _, outputs = self.layer.send_request(acks[number], now)  # an ACK has no transaction: sent as is
+        out = [CallAnswered(dialog.call_id, dialog.answer)] if first and number == 1 else []
+        return out + self._handle(outputs, now, dialog.remote_addr)
+
+    def hold(self, call_id, now):
+        """Put a confirmed call we placed on hold with a re-INVITE (RFC 3264 8.4); returns outputs."""
+        return self._reinvite(call_id, S.hold, now)
+
+    def resume(self, call_id, now):
+        """Take a held call off hold with a re-INVITE; returns outputs."""
+        return self._reinvite(call_id, S.resume, now)
+
+    def _reinvite(self, call_id, change, now):
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.state != "confirmed" or dialog.role != "uac":
+            raise LocalProtocolError(f"no confirmed call {call_id} placed by us")
+        dialog.offer = change(dialog.offer)
+        dialog.local_cseq += 1
+        request = self._in_dialog("INVITE", dialog, CSeq(dialog.local_cseq, "INVITE"))
+        request.headers.set("Contact", self._contact())
+        request.headers.set("Content-Type", "application/sdp")
+        request.body = dialog.offer.encode()
+        return self._start_client(request, call_id, dialog.remote_addr, now)
 
     def _on_timeout(self, key):
-        call_id, method = self._client_calls.get(key, (None, None))
+        call_id, request = self._client_calls.get(key, (None, None))
         if call_id is None or call_id not in self.dialogs:
             return []
         del self.dialogs[call_id]
-        return [CallFailed(call_id, 408)] if method == "INVITE" else [CallEnded(call_id, "local")]
+        return [CallFailed(call_id, 408)] if request.method == "INVITE" else [CallEnded(call_id, "local")]
 
 
 def _uri_text(name_addr):
