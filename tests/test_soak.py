@@ -119,3 +119,19 @@ def test_two_messages_in_the_same_second_get_two_files(tmp_path):
     when = dt.datetime(2026, 1, 5, 10, 52, 31)
     first, second = vm.new_message_path("100", when), vm.new_message_path("100", when)
     assert first != second and all(p.endswith(".wav") and "/100/" in p for p in (first, second))
+
+
+def test_a_centre_that_raises_out_of_its_tick_is_a_violation_not_a_crash(tmp_path, monkeypatch):
+    from pycallcenter.apps.centre import Centre
+
+    real = Centre.tick
+
+    def tick(self):
+        if self.engine.now >= 10 * 8000:
+            raise FileNotFoundError("a part file went missing")
+        real(self)
+
+    monkeypatch.setattr(Centre, "tick", tick)
+    report = soak.run(soak.SoakSettings(hours=0.01, faults=0, agents=3, data_dir=str(tmp_path / "soak")), stream=None)
+    assert len([v for v in report["violations"] if "the centre raised FileNotFoundError" in v]) == 1
+    assert "test_soak.py" in report["violations"][0] and "Traceback" in report["crash"]

@@ -27,6 +27,7 @@ import shutil
 import sqlite3
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -320,6 +321,7 @@ class Soak:
         self._disagree = {}  # (span, channel, side) -> first seen
         self.ticks = TickHistogram()
         self.rss = []  # (simulated seconds, bytes)
+        self.crash = None  # the traceback when the centre raised out of its tick
         self.extra_offered = 0  # callers the faults added (flaky route, overload)
         self.callers_done = dict.fromkeys(("placed", "refused_by_network", "reached_agent", "abandoned"), 0)
         self._flaky_calls = set()
@@ -351,21 +353,25 @@ class Soak:
         per_second = max(1, int(round(1.0 / tick_s)))
         next_minute, next_publish, n = s.check_every, 5.0, 0
         wall0 = time.perf_counter()
-        while self.seconds() < end:
-            self._faults(self.seconds())
-            self.tick()
-            n += 1
-            now = self.seconds()
-            if n % per_second == 0:
-                self._check_second(now)
-            if now >= next_publish:
-                self.centre.publish()  # as `run` does: the status file, and pending rows retried
-                next_publish += 5.0
-            if now >= next_minute:
-                self._check_minute(now)
-                next_minute += s.check_every
-                self._progress(now, end, wall0)
-        self._drain(per_second)
+        try:
+            while self.seconds() < end:
+                self._faults(self.seconds())
+                self.tick()
+                n += 1
+                now = self.seconds()
+                if n % per_second == 0:
+                    self._check_second(now)
+                if now >= next_publish:
+                    self.centre.publish()  # as `run` does: the status file, and pending rows retried
+                    next_publish += 5.0
+                if now >= next_minute:
+                    self._check_minute(now)
+                    next_minute += s.check_every
+                    self._progress(now, end, wall0)
+            self._drain(per_second)
+        except Exception as exc:  # noqa: BLE001 - the centre died: that is the finding, reported with its place
+            self.crash = traceback.format_exc()
+            self._violate(f"the centre raised {type(exc).__name__}: {exc} ({_where(exc)}); the run stopped")
         return self._finish(time.perf_counter() - wall0)
 
     def _progress(self, now, end, wall0):
@@ -683,7 +689,10 @@ class Soak:
         left = self.centre.leaks()
         for line in left:
             self._violate(f"left behind after the drain: {line}")
-        self.centre.close(publish=False)
+        try:
+            self.centre.close(publish=False)
+        except Exception as exc:  # noqa: BLE001 - after a crash the centre may not close cleanly either
+            self._violate(f"closing the centre raised {type(exc).__name__}: {exc} ({_where(exc)})")
         cdrs = self._cdr_counts()
         missing = sorted(self.ended_calls - set(cdrs), key=_call_number)
         doubled = sorted((c for c, n in cdrs.items() if n > 1), key=_call_number)
@@ -723,6 +732,7 @@ class Soak:
                            "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note}
                           for f in self.faults if f.started is not None],
             "violations": list(self.violations),
+            "crash": self.crash,
             "calls": {"offered": self.offered + self.extra_offered
                       + sum(len(f.state.get("callers", ())) for f in self.faults),
                       **{k: n + sum(1 for c in callers if _caller_is(k, c)) for k, n in self.callers_done.items()},
@@ -767,6 +777,15 @@ class _EndedCalls:
     def on_call_ended(self, call):
         """Note an ended call."""
         self.into.add(call.id)
+
+
+def _where(exc):
+    """Return 'file:line in function' of the innermost frame of an exception's traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "no traceback"
+    f = frames[-1]
+    return f"{os.path.relpath(f.filename) if f.filename.startswith(os.sep) else f.filename}:{f.lineno} in {f.name}"
 
 
 def _caller_is(what, caller):
