@@ -1,0 +1,94 @@
+"""`pycallcenter sip`: parse a SIP message, answer SIP on a UDP port, or place one SIP call (see docs/sip.md)."""
+import asyncio
+import json
+import sys
+
+from pycallcenter.errors import DecodeError
+from pycallcenter.sip import ua as U
+from pycallcenter.sip.message import Request, parse_message
+from pycallcenter.sip.udp import open_endpoint
+
+
+def register(subparsers):
+    p = subparsers.add_parser("sip", help="parse a SIP message, answer SIP calls on UDP, or place one call")
+    sub = p.add_subparsers(dest="sip_command", metavar="ACTION", required=True)
+    parse = sub.add_parser("parse", help="parse one SIP message from a file ('-' for stdin) and print it as JSON")
+    parse.add_argument("file")
+    serve = sub.add_parser("serve", help="answer OPTIONS and calls (INVITE/ACK/BYE, SDP answer) on a UDP port")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5060)
+    serve.add_argument("--rtp-port", type=int, default=40000, help="the RTP port our SDP answers name")
+    serve.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    call = sub.add_parser("call", help="place one call (INVITE, ACK), hang up after --talk seconds (BYE)")
+    call.add_argument("uri", help="target, e.g. sip:agent@192.0.2.7:5060 (a literal address: no DNS)")
+    call.add_argument("--host", default="127.0.0.1", help="local address to bind")
+    call.add_argument("--port", type=int, default=0, help="local port (0: any free port)")
+    call.add_argument("--talk", type=float, default=1.0)
+    call.add_argument("--timeout", type=float, default=40.0)
+    p.set_defaults(func=run)
+
+
+def summary(message):
+    """Return the JSON-able fields of a parsed message."""
+    out = {"method": message.method, "uri": str(message.uri)} if isinstance(message, Request) else \
+        {"status": message.status, "reason": message.reason}
+    out["headers"] = [[name, value] for name, value in message.headers]
+    out["body_bytes"] = len(message.body)
+    return out
+
+
+def _event_line(event):
+    fields = {k: v for k, v in vars(event).items() if isinstance(v, (str, int, float))}
+    return json.dumps({"event": type(event).__name__, **fields})
+
+
+async def _serve(args):
+    endpoint = await open_endpoint(args.host, args.port, rtp_port=args.rtp_port)
+    print(f"listening on udp {endpoint.local_addr[0]}:{endpoint.local_addr[1]}", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = None if args.duration is None else loop.time() + args.duration
+    try:
+        while stop is None or loop.time() < stop:
+            wait = None if stop is None else max(0.0, stop - loop.time())
+            try:
+                event = await asyncio.wait_for(endpoint.events.get(), wait)
+            except asyncio.TimeoutError:
+                break
+            print(_event_line(event), flush=True)
+    finally:
+        endpoint.close()
+    return 0
+
+
+async def _call(args):
+    endpoint = await open_endpoint(args.host, args.port)
+    try:
+        call_id = endpoint.call(args.uri)
+        while True:
+            event = await asyncio.wait_for(endpoint.events.get(), args.timeout)
+            print(_event_line(event), flush=True)
+            if isinstance(event, U.CallAnswered):
+                await asyncio.sleep(args.talk)
+                endpoint.hang_up(call_id)
+            elif isinstance(event, U.CallFailed):
+                return 1
+            elif isinstance(event, U.CallEnded):
+                return 0
+    except asyncio.TimeoutError:
+        print(json.dumps({"event": "Timeout", "seconds": args.timeout}), flush=True)
+        return 1
+    finally:
+        endpoint.close()
+
+
+def run(args):
+    if args.sip_command == "parse":
+        data = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
+        try:
+            message = parse_message(data)
+        except DecodeError as err:
+            raise DecodeError(str(err).split(": ", 1)[-1], element=f"{args.file}: {err.element}",
+                              offset=err.offset) from None
+        print(json.dumps(summary(message), ensure_ascii=False))
+        return 0
+    return asyncio.run(_serve(args) if args.sip_command == "serve" else _call(args))

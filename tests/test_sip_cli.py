@@ -1,0 +1,38 @@
+"""`pycallcenter sip`: parse prints JSON or one error line; serve and call talk to each other over loopback UDP."""
+import json
+import subprocess
+import sys
+
+from pycallcenter.cli import main
+from sip_torture import INVALID, WSINV
+
+
+def test_parse_prints_the_message_as_json(tmp_path, capsys):
+    path = tmp_path / "wsinv.sip"
+    path.write_bytes(WSINV)
+    assert main(["sip", "parse", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "INVITE" and out["body_bytes"] == 150
+    assert ["Max-Forwards", "0068"] in out["headers"]
+
+
+def test_parse_names_file_header_and_offset_in_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.sip"
+    path.write_bytes(INVALID["badaspec"][1])
+    assert main(["sip", "parse", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: To at offset " in err and "Traceback" not in err
+
+
+def test_serve_answers_a_call_placed_by_call(capsys):
+    server = subprocess.Popen([sys.executable, "-m", "pycallcenter", "sip", "serve", "--port", "0", "--duration", "4"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline().split(":")[-1])
+        assert main(["sip", "call", f"sip:agent@127.0.0.1:{port}", "--talk", "0.1", "--timeout", "5"]) == 0
+        events = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines()]
+        assert events == ["CallAnswered", "CallEnded"]
+        lines = server.communicate(timeout=10)[0].splitlines()  # serve stops by itself after --duration
+    finally:
+        server.kill()
+    assert [json.loads(line)["event"] for line in lines] == ["IncomingCall", "CallConfirmed", "CallEnded"]
