@@ -36,6 +36,7 @@ MODULES = (
     "pycallcenter.ss7.mtp3",
     "pycallcenter.ss7.mtp3_codec",
     "pycallcenter.ss7.stack",
+    "pycallcenter.timers",
     "pycallcenter.engine.engine",
     "pycallcenter.engine.media",
     "pycallcenter.engine.recording",

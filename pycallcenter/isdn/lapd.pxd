@@ -1,5 +1,7 @@
 # Augmenting declarations for the Cython build of lapd.py (see pycallcenter/_compiled.py): the link's
 # state variables become typed fields of an extension type. The .py file stays the plain-Python source.
+cimport pycallcenter.timers as _timers
+
 cdef class Link:
     cdef public object network
     cdef public int sapi, tei, n200, k, cmd_cr, state, vs, va, vr, rc
@@ -7,7 +9,8 @@ cdef class Link:
     cdef public bint peer_busy, reject_exception, l3_initiated, ack_pending
     cdef public list pending, _out
     cdef public dict unacked, counters
-    cdef public object deadlines, timers, on_data
+    cdef public _timers.TimerService deadlines
+    cdef public object timers, on_data
 
     cpdef list send(self, info, double now)
     cpdef list pop_frames(self)
