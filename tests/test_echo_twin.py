@@ -98,3 +98,30 @@ def test_every_tail_builds_in_both(tail_ms):
     a = ref.EchoCanceller(1, tail_ms).process(far, near)
     b = echo.EchoCanceller(1, tail_ms).process(far, near)
     assert np.abs(a.astype(np.int32) - b).max() <= 1
+
+
+def test_native_equals_twin_through_sleep_and_wake():
+    """A line without echo sleeps after sleep_after_s of far-end talk and looks again every probe_every_s."""
+    n = int(0.9 * FS)
+    far = to_int16(np.tile(css(0.9), (2, 1)))
+    near = np.array([noise(n, -40, seed=1), echo_of(far[1], hybrid(3.0, 4.0, 12.0))])
+    near = to_int16(near)
+    params = {"sleep_after_s": 0.2, "probe_every_s": 0.25}
+    twin, native = ref.EchoCanceller(2, 16, **params), echo.EchoCanceller(2, 16, **params)
+    states = []
+    outs_t, outs_n = [], []
+    for i in range(0, n, 80):
+        outs_t.append(twin.process(far[:, i:i + 80], near[:, i:i + 80]))
+        outs_n.append(native.process(far[:, i:i + 80], near[:, i:i + 80]))
+        assert twin.counters().state == native.counters().state
+        states.append(native.counters().state)
+    a, b = np.concatenate(outs_t, axis=1), np.concatenate(outs_n, axis=1)
+    agree(a, b, twin, native)
+    seq = [s[0] for s in states]
+    first = seq.index("no_echo")
+    assert "no_echo" not in (s[1] for s in states)  # the channel with echo never sleeps
+    assert any(s != "no_echo" for s in seq[first:]) and seq[-1] in ("no_echo", "converging", "idle")
+    asleep = [i for i in range(1, len(seq)) if seq[i] == seq[i - 1] == "no_echo"]
+    assert asleep
+    for i in asleep:  # asleep the whole tick: the input passes unchanged
+        assert np.array_equal(b[0, i * 80:(i + 1) * 80], near[0, i * 80:(i + 1) * 80])

@@ -23,6 +23,7 @@ typedef struct {
     int hangover;             /* double-talk hold, samples */
     float nlp_ratio, nlp_far;          /* linear output / near input power under which the NLP acts */
     int nlp, cng, tone_disable;
+    long sleep_after, probe_every; /* far-end single talk before sleeping (0: never), activity asleep before waking */
     /* thresholds, computed once by the Python side from dBm0 figures (see the twin) */
     float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise;
     float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle;

@@ -12,7 +12,7 @@ typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 
-enum { IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED };
+enum { IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED, NO_ECHO };
 
 typedef struct {
     float *x, *x2;        /* 2 * taps each: the window is x[pos .. pos + taps), newest first */
@@ -28,6 +28,8 @@ typedef struct {
     float tacc[2][3][2], tpow[2], hist[2][4][2];
     int tone_run[2], tone_miss[2], v21_run[2];
     int8_t state;
+    int dormant, fg_used, heard_far; /* asleep; the foreground took taps / the far end was active since the reset */
+    int64_t awake_run, far_run;       /* samples cancelling since waking, far-end activity asleep */
 } chan_t;
 
 struct pycc_echo {
@@ -168,18 +170,23 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
     const int n = p->taps;
     float by = h->blk_y, bf = h->blk_f, bb = h->blk_b;
     const int running = h->enabled && !h->disabled_by_tone;
+    if (running) { /* looking for echo only while cancelling */
+        h->awake_run += PYCC_ECHO_BLOCK;
+        h->heard_far |= h->blk_far > 0;
+    }
     const int valid = h->blk_n == PYCC_ECHO_BLOCK && running;  /* far-end single talk all through the block */
     const int heard = h->blk_far == PYCC_ECHO_BLOCK && running; /* far end active all through, double talk or not */
+    const int loud = by > p->block_floor && by > p->above_noise * h->noise;
     const int better = bb < p->copy_ratio * bf && bb < p->copy_gain * by;
-    h->copy_run = (valid && better) ? h->copy_run + 1 : 0;
+    h->copy_run = (valid && loud && better) ? h->copy_run + 1 : 0;
     if (h->copy_run >= PYCC_ECHO_COPY_BLOCKS) {
         memcpy(h->wf, h->wb, sizeof(float) * n);
+        h->fg_used = 1;
         h->copy_run = 0;
         h->bypass = 0;
         h->div_run = 0;
         bf = bb;
     }
-    const int loud = by > p->block_floor && by > p->above_noise * h->noise;
     h->div_run = (heard && loud && bf > p->bypass_ratio * by) ? h->div_run + 1 : 0;
     if (h->div_run >= 1)
         h->bypass = 1;
@@ -204,6 +211,44 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
     }
     h->blk_y = h->blk_f = h->blk_b = 0.0f;
     h->blk_n = h->blk_far = 0;
+    if (p->sleep_after && !h->fg_used && h->awake_run >= p->sleep_after) {
+        h->dormant = 1; /* nothing found to cancel: sleep until the next look */
+        h->far_run = 0;
+        memset(h->wb, 0, sizeof(float) * n);
+        for (int k = 0; k < n; k++)
+            h->g[k] = 1.0f / (float) n;
+    }
+}
+
+/* Look for echo again: block, tone and double-talk state start afresh. */
+static void wake(chan_t *h)
+{
+    h->dormant = 0;
+    h->awake_run = 0;
+    h->blk_y = h->blk_f = h->blk_b = 0.0f;
+    h->blk_n = h->blk_far = 0;
+    memset(h->tacc, 0, sizeof(h->tacc));
+    memset(h->tpow, 0, sizeof(h->tpow));
+    memset(h->hist, 0, sizeof(h->hist));
+    for (int d = 0; d < 2; d++)
+        h->tone_run[d] = h->tone_miss[d] = h->v21_run[d] = 0;
+    h->dt_hang = 0;
+}
+
+static int8_t base_state(const pycc_echo_params_t *p, const chan_t *h)
+{
+    return h->l_e * p->converged_erle < h->l_y ? CONVERGED : (h->l_y > 0.0f ? CONVERGING : IDLE);
+}
+
+static void geigel_block(chan_t *h)
+{
+    h->ring[h->ring_pos] = h->cur_max;
+    h->ring_pos = (h->ring_pos + 1) % h->rings;
+    int32_t m = 0;
+    for (int q = 0; q < h->rings; q++)
+        m = h->ring[q] > m ? h->ring[q] : m;
+    h->ring_max = m;
+    h->cur_max = 0;
 }
 
 static void tone_block(const pycc_echo_params_t *p, chan_t *h)
@@ -269,6 +314,28 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         const int32_t ax = xi < 0 ? -xi : xi;
         if (ax > h->cur_max)
             h->cur_max = ax;
+        if (h->dormant) {
+            /* asleep: the input passes; history, energy, Geigel maxima and DC blocker keep up (step 8) */
+            out[i] = (int16_t) yi;
+            const int far_on = (double) h->energy > p->far_active;
+            h->count++;
+            if (h->count % PYCC_ECHO_MAX_BLOCK == 0)
+                geigel_block(h);
+            h->far_run += far_on;
+            int8_t st = NO_ECHO;
+            if (h->far_run >= p->probe_every || (far_on && !h->heard_far)) {
+                wake(h);
+                st = base_state(p, h);
+                if (h->bypass)
+                    st = BYPASS;
+            }
+            if (h->disabled_by_tone)
+                st = TONE_DISABLED;
+            if (!h->enabled)
+                st = DISABLED;
+            h->state = st;
+            continue;
+        }
         const int32_t gmax = h->ring_max > h->cur_max ? h->ring_max : h->cur_max;
         const int far_active = (double) h->energy > p->far_active;
         const int active = h->enabled && !h->disabled_by_tone;
@@ -346,15 +413,8 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         h->count++;
         if (h->count % PYCC_ECHO_TONE_BLOCK == 0)
             tone_block(p, h);
-        if (h->count % PYCC_ECHO_MAX_BLOCK == 0) {
-            h->ring[h->ring_pos] = h->cur_max;
-            h->ring_pos = (h->ring_pos + 1) % h->rings;
-            int32_t m = 0;
-            for (int q = 0; q < h->rings; q++)
-                m = h->ring[q] > m ? h->ring[q] : m;
-            h->ring_max = m;
-            h->cur_max = 0;
-        }
+        if (h->count % PYCC_ECHO_MAX_BLOCK == 0)
+            geigel_block(h);
         if (h->count % PYCC_ECHO_BLOCK == 0)
             block_end(p, h);
         if (h->count % PYCC_ECHO_NOISE_SUB == 0) {
@@ -362,11 +422,13 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
             h->noise_cur = p->noise_start;
         }
         /* state */
-        int8_t st = h->l_e * p->converged_erle < h->l_y ? CONVERGED : (h->l_y > 0.0f ? CONVERGING : IDLE);
+        int8_t st = base_state(p, h);
         if (dt && far_active)
             st = DOUBLE_TALK;
         if (h->bypass)
             st = BYPASS;
+        if (h->dormant)
+            st = NO_ECHO;
         if (h->disabled_by_tone)
             st = TONE_DISABLED;
         if (!h->enabled)

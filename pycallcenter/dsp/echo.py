@@ -22,6 +22,8 @@ Parameters (keyword, defaults in brackets):
     nlp_db [12.0]       the NLP acts when the linear output is this far under the near input
     cng [True]          comfort noise while the NLP acts (else silence)
     tone_disable [True] disable on 2100 Hz with phase reversals and on V.21
+    sleep_after_s [1.0] cancelling without finding echo before the channel sleeps (0: never)
+    probe_every_s [30]  far-end activity while asleep before it looks for echo again
 """
 import numpy as np
 
@@ -47,6 +49,7 @@ def kernel_params(tail_ms, **params):
         "hangover": int(round(p["hangover_ms"] * ref.FS / 1000)), "nlp_ratio": f32(10.0 ** (-p["nlp_db"] / 10.0)),
         "nlp_far": ref.nlp_far(p, tail_ms * ref.FS // 1000),
         "nlp": bool(p["nlp"]), "cng": bool(p["cng"]), "tone_disable": bool(p["tone_disable"]),
+        "sleep_after": ref.sleep_samples(p)[0], "probe_every": ref.sleep_samples(p)[1],
         "hp_pole": ref.HP_POLE, "short_a": ref.SHORT, "noise_a": ref.NOISE_SMOOTH, "long_a": ref.LONG,
         "delta": ref.DELTA, "copy_ratio": ref.COPY_RATIO, "copy_gain": ref.COPY_GAIN, "dt_mu": ref.DT_MU, "guard_ratio": ref.GUARD_RATIO, "guard_a": ref.GUARD_SMOOTH, "bypass_ratio": ref.BYPASS_RATIO,
         "bg_reset_ratio": ref.BG_RESET_RATIO, "block_floor": ref.BLOCK_FLOOR, "above_noise": ref.ABOVE_NOISE, "tone_purity": ref.TONE_PURITY,

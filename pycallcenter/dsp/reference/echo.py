@@ -20,7 +20,8 @@ Per sample, per channel:
    gains ``g_k = (1 - a) / 2N + (1 + a) |wb_k| / (2 |wb|_1 + eps)`` refreshed every 16 samples. Sparse hybrids
    (a short dispersive response after a pure delay) converge much faster than with plain NLMS.
 5. Every 64 samples (a *block*) of far-end single talk the block energies of ef, eb and the near input decide:
-   - copy background to foreground when eb is 1.5 dB under ef and 3 dB under the input in three blocks running
+   - copy background to foreground when eb is 1.5 dB under ef and 3 dB under the input in three blocks running,
+     the input standing 6 dB out of the background (in silence a filter can look better by chance)
      (convergence, path change);
    - *bypass* (output = near input) once ef is 1.8 dB louder than the input in a block with the far end active
      (double talk or not: an echo-path change looks like double talk to Geigel): the foreground has diverged;
@@ -42,6 +43,14 @@ Per sample, per channel:
    (G.165 ANS with phase reversals; plain 2100 Hz of a fax CED does not disable), or V.21 channel 2 (fax flags,
    1650/1850 Hz) for 100 ms, disables the canceller: output = near input, no adaptation. It re-enables after
    250 ms with both directions under -36 dBm0.
+
+8. Idle without echo: a call whose foreground filter has not taken anything after ``sleep_after_s`` of
+   cancelling has no echo worth the work (a digital or four-wire far end, or nothing sent yet). The channel then
+   sleeps: its input passes unchanged and only the far history, window energy, Geigel maxima and DC blocker keep
+   up (a few operations a sample instead of four passes over the tail). It wakes at once when the far end
+   becomes active if it had never been active before (nothing was sent, so nothing could be found), else after
+   ``probe_every_s`` of far-end activity, and looks again for ``sleep_after_s`` (block, tone and double-talk
+   state start afresh).
 
 Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
 near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
@@ -67,6 +76,8 @@ DEFAULTS = {
     "nlp_db": 12.0,  # linear output this far under the near input -> residual echo -> NLP
     "cng": True,
     "tone_disable": True,
+    "sleep_after_s": 1.0,  # cancelling without finding echo before sleeping (0: never sleep)
+    "probe_every_s": 30.0,  # far-end activity while asleep before looking again
 }
 
 # Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
@@ -105,8 +116,8 @@ RELEASE_BLOCKS = 50  # 250 ms quiet
 REVERSAL_COS = np.float32(-0.5)  # phase moved by more than 120 degrees beyond the drift
 
 # States, as reported per channel.
-STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled")
-IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED = range(7)
+STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled", "no_echo")
+IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED, NO_ECHO = range(8)
 CONVERGED_ERLE = np.float32(10.0 ** (20.0 / 10.0))  # long-term ERLE (linear) counted as converged
 
 # Correlator tables: 2100 Hz repeats every 80 samples, 1650 and 1850 Hz every 160; one 160-entry table each.
@@ -133,6 +144,7 @@ class EchoCounters:
 
 def counters_from(l_x, l_y, l_e, state, resets):
     """Return EchoCounters from long-term powers (far, near, linear output), state codes and reset counts."""
+    l_x, l_y, l_e = (np.asarray(v, np.float64) for v in (l_x, l_y, l_e))
     with np.errstate(divide="ignore", invalid="ignore"):
         erl = np.where((l_x > 0) & (l_y > 0), 10 * np.log10(l_x / l_y), np.nan)
         erle = np.where((l_y > 0) & (l_e > 0), 10 * np.log10(l_y / l_e), np.nan)
@@ -157,7 +169,16 @@ def check_params(tail_ms, **params):
         raise ValueError(f"hangover_ms must be in [0, 500], got {p['hangover_ms']}")
     if not 3.0 <= p["nlp_db"] <= 40.0:
         raise ValueError(f"nlp_db must be in [3, 40], got {p['nlp_db']}")
+    if not (p["sleep_after_s"] == 0 or 0.1 <= p["sleep_after_s"] <= 60.0):
+        raise ValueError(f"sleep_after_s must be 0 or in [0.1, 60], got {p['sleep_after_s']}")
+    if not 0.1 <= p["probe_every_s"] <= 3600.0:
+        raise ValueError(f"probe_every_s must be in [0.1, 3600], got {p['probe_every_s']}")
     return p
+
+
+def sleep_samples(p):
+    """Return (samples cancelling without echo before sleeping (0: never), far-active samples asleep before waking)."""
+    return int(round(p["sleep_after_s"] * FS)), int(round(p["probe_every_s"] * FS))
 
 
 def nlp_far(p, taps):
@@ -182,6 +203,7 @@ class EchoCanceller:
         self.nlp_ratio = _f32(10.0 ** (-p["nlp_db"] / 10.0))
         self.nlp_far = nlp_far(p, n)
         self.nlp, self.cng, self.tone_disable = bool(p["nlp"]), bool(p["cng"]), bool(p["tone_disable"])
+        self.sleep_after, self.probe_every = sleep_samples(p)
         self.rings = (n + MAX_BLOCK - 1) // MAX_BLOCK
         c = self.channels
         self.enabled = np.ones(c, bool)
@@ -218,6 +240,8 @@ class EchoCanceller:
             self.quiet_run = z(dt=np.int32)
             self.disabled_by_tone = z(dt=bool)
             self.state = z(dt=np.int8)
+            self.dormant, self.fg_used = z(dt=bool), z(dt=bool)
+            self.awake_run, self.far_run, self.heard_far = z(dt=np.int64), z(dt=np.int64), z(dt=bool)
         for arr in (self.x, self.x2, self.wf, self.wb, self.tacc, self.tpow, self.hist):
             arr[ch] = 0
         self.g[ch] = 1.0 / n
@@ -225,7 +249,7 @@ class EchoCanceller:
                     self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far, self.copy_run,
                     self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n, self.g_y, self.g_e,
                     self.l_x, self.l_y, self.l_e, self.noise, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
-                    self.disabled_by_tone, self.state):
+                    self.disabled_by_tone, self.state, self.dormant, self.fg_used, self.awake_run, self.far_run, self.heard_far):
             arr[ch] = 0
         self.rng[ch] = self.seed[ch]
         self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
@@ -257,6 +281,7 @@ class EchoCanceller:
 
     def _sample(self, far_i, near_i):
         n = self.ntaps
+        awake = ~self.dormant  # a sleeping channel only keeps its history, energy, Geigel maxima and DC blocker
         xs = far_i.astype(np.float32)
         yi = near_i.astype(np.int32)
         # 1. DC blocker, history, window energy, Geigel maximum
@@ -278,76 +303,94 @@ class EchoCanceller:
         ef, eb = y - yf, y - yb
         # 3. Geigel
         talk = np.minimum(np.abs(ef), np.abs(eb)) > self.geigel * geigel_max.astype(np.float32)
-        self.dt_hang = np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0))
+        self.dt_hang = np.where(awake, np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0)), self.dt_hang)
         dt = self.dt_hang > 0
         far_active = self.energy > FAR_ACTIVE * n
         # 7 (first half). tone disabler input; the decision is taken at the block ends below
         active = self.enabled & ~self.disabled_by_tone
         # 4. IPNLMS
-        gains_due = (self.count % GAIN_EVERY) == 0
+        gains_due = ((self.count % GAIN_EVERY) == 0) & awake
         if gains_due.any():
             a = self.alpha
             l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
             fresh = (1 - a) / _f32(2 * n) + (1 + a) * np.abs(self.wb) / (2 * l1 + _f32(1e-3))[:, None]
             self.g[gains_due] = fresh[gains_due]
-        adapt = active & far_active
+        adapt = active & far_active & awake
         if adapt.any():
             den = np.einsum("ij,ij->i", self.g[adapt], self.x2[adapt]) + DELTA
             mu = np.where(dt, self.mu * DT_MU, self.mu)[adapt]
             step = (mu * eb[adapt]) / den
             self.wb[adapt] += step[:, None] * (self.g[adapt] * self.x[adapt])
         # 5. block accounting
-        single = far_active & ~dt
-        self.blk_y += y * y
-        self.blk_f += ef * ef
-        self.blk_b += eb * eb
+        single = far_active & ~dt & awake
+        zero = _f32(0.0)
+        self.blk_y += np.where(awake, y * y, zero)
+        self.blk_f += np.where(awake, ef * ef, zero)
+        self.blk_b += np.where(awake, eb * eb, zero)
         self.blk_n += single.astype(np.int32)
-        self.blk_far += far_active.astype(np.int32)
+        self.blk_far += (far_active & awake).astype(np.int32)
         lin = np.where(self.bypass, y, ef)
         # 6. short-term powers, background noise, NLP, comfort noise
-        self.s_y += (y * y - self.s_y) * SHORT
-        self.s_e += (lin * lin - self.s_e) * SHORT
-        self.s_n += (lin * lin - self.s_n) * NOISE_SMOOTH
-        self.noise_cur = np.where(self.count >= NOISE_WARMUP, np.minimum(self.noise_cur, self.s_n), self.noise_cur)
+        self.s_y = np.where(awake, self.s_y + (y * y - self.s_y) * SHORT, self.s_y)
+        self.s_e = np.where(awake, self.s_e + (lin * lin - self.s_e) * SHORT, self.s_e)
+        self.s_n = np.where(awake, self.s_n + (lin * lin - self.s_n) * NOISE_SMOOTH, self.s_n)
+        warm = awake & (self.count >= NOISE_WARMUP)
+        self.noise_cur = np.where(warm, np.minimum(self.noise_cur, self.s_n), self.noise_cur)
         nmin = np.minimum(self.noise_ring.min(axis=1), self.noise_cur)
-        self.noise = np.where(nmin >= NOISE_START, _f32(0.0), NOISE_BIAS * nmin)
+        self.noise = np.where(awake, np.where(nmin >= NOISE_START, _f32(0.0), NOISE_BIAS * nmin), self.noise)
         quiet = (self.s_e < self.nlp_ratio * self.s_y) | (self.s_e < self.nlp_far * self.energy.astype(np.float32))
-        self.nlp_on = active & far_active & ~dt & ~self.bypass & quiet
-        r = self.rng
+        self.nlp_on = active & far_active & ~dt & ~self.bypass & quiet & awake
+        r = self.rng.copy()
         r ^= r << np.uint32(13)
         r ^= r >> np.uint32(17)
         r ^= r << np.uint32(5)
-        self.rng = r
+        self.rng = np.where(awake, r, self.rng)
         uniform = r.view(np.int32).astype(np.float32) * _f32(1.0 / 2147483648.0)
         level = np.minimum(self.noise, self.s_y)  # never louder than what came in
         comfort = uniform * np.sqrt(_f32(3.0) * level) if self.cng else np.zeros_like(uniform)
         # a linear output 6 dB over the input and over the background (old taps putting echo into silence after
         # a path change, before the block decisions see it) gives way to the input at once
-        self.g_y += (y * y - self.g_y) * GUARD_SMOOTH
-        self.g_e += (lin * lin - self.g_e) * GUARD_SMOOTH
+        self.g_y = np.where(awake, self.g_y + (y * y - self.g_y) * GUARD_SMOOTH, self.g_y)
+        self.g_e = np.where(awake, self.g_e + (lin * lin - self.g_e) * GUARD_SMOOTH, self.g_e)
         guard = (self.g_e > GUARD_RATIO * self.g_y) & (self.g_e > GUARD_RATIO * self.noise)
         v = np.where(self.nlp_on & self.nlp, comfort, np.where(guard, y, lin))
         # counters over far-end single talk
         self.l_x = np.where(single, self.l_x + (xs * xs - self.l_x) * LONG, self.l_x)
         self.l_y = np.where(single, self.l_y + (y * y - self.l_y) * LONG, self.l_y)
         self.l_e = np.where(single, self.l_e + (ef * ef - self.l_e) * LONG, self.l_e)
-        out = np.where(active, np.clip(np.rint(v), -32768, 32767), near_i).astype(np.int16)
-        self._tone_step(xs, yi.astype(np.float32))
+        out = np.where(active & awake, np.clip(np.rint(v), -32768, 32767), near_i).astype(np.int16)
+        self._tone_step(xs, yi.astype(np.float32), awake)
         self.count += 1
         # block ends (each channel on its own count)
         ends = (self.count % MAX_BLOCK) == 0
         if ends.any():
             self._geigel_block(ends)
-        ends = (self.count % BLOCK) == 0
+        ends = ((self.count % BLOCK) == 0) & awake
         if ends.any():
             self._block(ends)
-        ends = (self.count % NOISE_SUB) == 0
+        self.far_run += (far_active & ~awake).astype(np.int64)
+        due = (self.far_run >= self.probe_every) | (far_active & ~self.heard_far)
+        for ch in np.nonzero(~awake & due)[0]:
+            self._wake(ch)
+        ends = ((self.count % NOISE_SUB) == 0) & awake
         if ends.any():
             rows = np.nonzero(ends)[0]
             self.noise_ring[rows, (self.count[rows] // NOISE_SUB) % NOISE_SUBS] = self.noise_cur[rows]
             self.noise_cur[rows] = NOISE_START
-        self._state(far_active, dt)
+        self._state(far_active, dt & awake)
         return out
+
+    def _wake(self, ch):
+        """Look for echo again: block, tone and double-talk state start afresh."""
+        self.dormant[ch] = False
+        self.awake_run[ch] = 0
+        self.blk_y[ch] = self.blk_f[ch] = self.blk_b[ch] = 0
+        self.blk_n[ch] = self.blk_far[ch] = 0
+        self.tacc[ch] = 0
+        self.tpow[ch] = 0
+        self.hist[ch] = 0
+        self.tone_run[ch] = self.tone_miss[ch] = self.v21_run[ch] = 0
+        self.dt_hang[ch] = 0
 
     def _geigel_block(self, ends):
         rows = np.nonzero(ends)[0]
@@ -360,17 +403,21 @@ class EchoCanceller:
         for ch in np.nonzero(ends)[0]:
             by, bf, bb = self.blk_y[ch], self.blk_f[ch], self.blk_b[ch]
             running = self.enabled[ch] and not self.disabled_by_tone[ch]
+            if running:  # looking for echo only while cancelling
+                self.awake_run[ch] += BLOCK
+                self.heard_far[ch] |= self.blk_far[ch] > 0
             valid = self.blk_n[ch] == BLOCK and running  # far-end single talk all through the block
             heard = self.blk_far[ch] == BLOCK and running  # far end active all through (double talk or not)
+            loud = by > BLOCK_FLOOR and by > ABOVE_NOISE * self.noise[ch]
             better = bb < COPY_RATIO * bf and bb < COPY_GAIN * by
-            self.copy_run[ch] = self.copy_run[ch] + 1 if valid and better else 0
+            self.copy_run[ch] = self.copy_run[ch] + 1 if valid and loud and better else 0
             if self.copy_run[ch] >= COPY_BLOCKS:
                 self.wf[ch] = self.wb[ch]
+                self.fg_used[ch] = True
                 self.copy_run[ch] = 0
                 self.bypass[ch] = False
                 self.div_run[ch] = 0
                 bf = bb
-            loud = by > BLOCK_FLOOR and by > ABOVE_NOISE * self.noise[ch]
             self.div_run[ch] = self.div_run[ch] + 1 if heard and loud and bf > BYPASS_RATIO * by else 0
             if self.div_run[ch] >= 1:
                 self.bypass[ch] = True
@@ -390,15 +437,21 @@ class EchoCanceller:
                 self.resets[ch] += 1
             self.blk_y[ch] = self.blk_f[ch] = self.blk_b[ch] = 0
             self.blk_n[ch] = self.blk_far[ch] = 0
+            if self.sleep_after and not self.fg_used[ch] and self.awake_run[ch] >= self.sleep_after:
+                self.dormant[ch] = True  # nothing found to cancel: sleep until the next look
+                self.far_run[ch] = 0
+                self.wb[ch] = 0
+                self.g[ch] = _f32(1.0) / _f32(self.ntaps)
 
-    def _tone_step(self, xs, ys):
+    def _tone_step(self, xs, ys, awake):
         k = (self.count % 160).astype(np.intp)
         cos, sin = COS[:, k].T, SIN[:, k].T  # (channels, 3)
+        on = awake[:, None]
         for d, s in enumerate((xs, ys)):
-            self.tacc[:, d, :, 0] += s[:, None] * cos
-            self.tacc[:, d, :, 1] += s[:, None] * sin
-            self.tpow[:, d] += s * s
-        ends = ((self.count + 1) % TONE_BLOCK) == 0
+            self.tacc[:, d, :, 0] = np.where(on, self.tacc[:, d, :, 0] + s[:, None] * cos, self.tacc[:, d, :, 0])
+            self.tacc[:, d, :, 1] = np.where(on, self.tacc[:, d, :, 1] + s[:, None] * sin, self.tacc[:, d, :, 1])
+            self.tpow[:, d] = np.where(awake, self.tpow[:, d] + s * s, self.tpow[:, d])
+        ends = (((self.count + 1) % TONE_BLOCK) == 0) & awake
         for ch in np.nonzero(ends)[0]:
             self._tone_block(ch)
 
@@ -448,6 +501,7 @@ class EchoCanceller:
         s = np.where(self.l_e * CONVERGED_ERLE < self.l_y, CONVERGED, np.where(self.l_y > 0, CONVERGING, IDLE))
         s = np.where(dt & far_active, DOUBLE_TALK, s)
         s = np.where(self.bypass, BYPASS, s)
+        s = np.where(self.dormant, NO_ECHO, s)
         s = np.where(self.disabled_by_tone, TONE_DISABLED, s)
         s = np.where(self.enabled, s, DISABLED)
         self.state = s.astype(np.int8)
