@@ -206,15 +206,23 @@ Content-Length: 0
 
 """)
 
-_OPT = """To: sip:user@example.com
-From: sip:caller@example.org;tag=33242
-Max-Forwards: 3
-Call-ID: {cid}
-CSeq: 8 OPTIONS
-Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKkdjuw
-l: 0
+# A canonical message (full names, one value per line, no folding): it rebuilds byte-identical
+CANONICAL = crlf("""INVITE sip:bob@biloxi.example.com SIP/2.0
+Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9;rport
+Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK1;received=192.0.2.4
+Max-Forwards: 70
+From: "Alice \\"A\\"" <sip:alice@atlanta.example.com>;tag=9fxced76sl
+To: Bob <sip:bob@biloxi.example.com>
+Call-ID: 3848276298220188511@atlanta.example.com
+CSeq: 1 INVITE
+Contact: <sip:alice@client.atlanta.example.com;transport=tcp>
+Route: <sip:p1.example.com;lr>
+WWW-Authenticate: Digest realm="atlanta.example.com", qop="auth", nonce="ea9c8e88df84f1cec4341ae6cbe5a359"
+Date: Sat, 13 Nov 2010 23:29:00 GMT
+Content-Type: application/sdp
+Content-Length: 150
 
-"""
+""" + SDP150)
 
 # Invalid messages (RFC 4475 3.1.2 and 3.3); each maps to the element our DecodeError names.
 INVALID = {

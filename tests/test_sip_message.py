@@ -3,7 +3,7 @@ import pytest
 
 from pycallcenter.errors import DecodeError
 from pycallcenter.sip import message as M
-from sip_torture import (DBLREQ, ESC01, ESC02, ESCNULL, INTMETH, INVALID, IPV6, LWSDISP, NOREASON, SDP150,
+from sip_torture import (CANONICAL, DBLREQ, ESC01, ESC02, ESCNULL, INTMETH, INVALID, IPV6, LWSDISP, NOREASON, SDP150,
                          SEMIURI, TRANSPORTS, UNREASON, WSINV, crlf)
 
 
@@ -117,22 +117,6 @@ def test_error_offset_points_into_the_bad_header():
     assert str(err.value).startswith(f"To at offset {err.value.offset}: ")
 
 
-CANONICAL = crlf("""INVITE sip:bob@biloxi.example.com SIP/2.0
-Via: SIP/2.0/UDP client.atlanta.example.com:5060;branch=z9hG4bK74bf9;rport
-Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK1;received=192.0.2.4
-Max-Forwards: 70
-From: "Alice \\"A\\"" <sip:alice@atlanta.example.com>;tag=9fxced76sl
-To: Bob <sip:bob@biloxi.example.com>
-Call-ID: 3848276298220188511@atlanta.example.com
-CSeq: 1 INVITE
-Contact: <sip:alice@client.atlanta.example.com;transport=tcp>
-Route: <sip:p1.example.com;lr>
-WWW-Authenticate: Digest realm="atlanta.example.com", qop="auth", nonce="ea9c8e88df84f1cec4341ae6cbe5a359"
-Date: Sat, 13 Nov 2010 23:29:00 GMT
-Content-Type: application/sdp
-Content-Length: 150
-
-""" + SDP150)
 
 
 def test_canonical_message_round_trips_byte_identical():

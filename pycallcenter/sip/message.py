@@ -12,6 +12,7 @@ message that parsed is known to have well-formed key headers. Bodies stay bytes.
 A canonical message (full header names in their usual case, one value per line, ``Name: value``, no
 folding, a Content-Length) rebuilds byte-identical with ``encode()``.
 """
+import re
 from dataclasses import dataclass, field
 
 from pycallcenter.errors import DecodeError
@@ -88,19 +89,19 @@ def _skip_ws(s, i):
     return i
 
 
+_SPANS = {}  # (id of a character set, escapes) -> compiled pattern matching a run of it
+
+
 def _span(s, i, chars, what, escapes=False):
-    j = i
-    n = len(s)
-    while j < n:
-        c = s[j]
-        if c in chars:
-            j += 1
-        elif escapes and c == "%":
-            if not _is_hex(s[j + 1:j + 3]):
-                raise _Bad(f"bad escape in {what}", j)
-            j += 3
-        else:
-            break
+    """Return the end of the run of chars (and %HH escapes when escapes) starting at s[i]."""
+    pattern = _SPANS.get((id(chars), escapes))
+    if pattern is None:
+        klass = "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+        pattern = re.compile(f"(?:{klass}|%[0-9a-fA-F]{{2}})*" if escapes else f"{klass}*")
+        _SPANS[(id(chars), escapes)] = pattern
+    j = pattern.match(s, i).end()
+    if escapes and j < len(s) and s[j] == "%":
+        raise _Bad(f"bad escape in {what}", j)
     return j
 
 
