@@ -23,7 +23,7 @@ def test_table_is_complete_for_every_wire_final_response_and_timer():
     for (machine, state, kind), (nxt, actions) in T.TRANSITIONS.items():
         for action in actions:
             verb, _, timer = action.partition(" ")
-            assert verb in ("tu", "send", "resend", "ack", "trying", "timeout", "start", "restart", "stop")
+            assert verb in ("tu", "send", "resend", "ack", "trying", "timeout", "error", "start", "restart", "stop")
             if timer:
                 SipTimers().duration(timer, reliable=False)
 
@@ -217,3 +217,14 @@ def test_deterministic_branches_from_a_seeded_rng():
     a = T.TransactionLayer(rng=random.Random(7)).new_branch()
     b = T.TransactionLayer(rng=random.Random(7)).new_branch()
     assert a == b and a.startswith("z9hG4bK") and T.TransactionLayer().new_branch() != a
+
+
+def test_transport_error_ends_client_and_server_transactions():
+    pair = SipPair()
+    key = pair.send(request("INVITE"))
+    skey = next(iter(pair.b.transactions))
+    out = pair.a.transport_error(key, 0.1)
+    assert [type(o) for o in out] == [T.TransportFailed, T.TransactionTerminated]
+    assert pair.a.state(key) == T.TERMINATED and pair.a.next_deadline() is None
+    assert [type(o) for o in pair.b.transport_error(skey, 0.1)] == [T.TransportFailed, T.TransactionTerminated]
+    assert pair.b.transport_error(skey, 0.2) == []

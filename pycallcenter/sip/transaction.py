@@ -81,6 +81,9 @@ def _rows():
             t[NIST, state, final] = (COMPLETED, ("send", "start J"))
     t[NIST, COMPLETED, "request"] = (COMPLETED, ("resend",))
     t[NIST, COMPLETED, "J"] = (TERMINATED, ())
+    # a transport error (the transport could not send, 17.1.1.2, 17.1.2.2, 17.2.4) ends any live transaction
+    for machine, state in {(m, st) for (m, st, _) in t}:
+        t[machine, state, "transport error"] = (TERMINATED, ("error",))
     return t
 
 
@@ -123,6 +126,13 @@ class TransactionTimeout:
 
     key: tuple
     timer: str
+
+
+@dataclass(frozen=True)
+class TransportFailed:
+    """The transport could not deliver for transaction key; the transaction has ended."""
+
+    key: tuple
 
 
 @dataclass(frozen=True)
@@ -190,6 +200,10 @@ class Transaction:
             kind = "ACK" if message.method == "ACK" else "request"
         return self._step(kind, message, now, local=False)
 
+    def fail(self, now):
+        """Run the row for a transport error; returns the outputs."""
+        return self._step("transport error", None, now, local=False)
+
     def send_response(self, response, now):
         """Run the row for a response from our user; returns the outputs (LocalProtocolError if not allowed)."""
         return self._step("send " + _input_of(response), response, now, local=True)
@@ -227,6 +241,8 @@ class Transaction:
             trying = _trying(self.request)
             self.last = trying
             out.append(Transmit(trying.encode(), trying, self.key))
+        elif verb == "error":
+            out.append(TransportFailed(self.key))
         elif verb == "timeout":
             out.append(TransactionTimeout(self.key, "B" if self.machine == ICT else "F" if self.is_client else "H"))
         elif verb == "start":
@@ -359,6 +375,13 @@ class TransactionLayer:
         txn = Transaction(machine, key, message, self.timers, self.settings, self.reliable)
         self.transactions[key] = txn
         return self._after(txn, txn.start(now))
+
+    def transport_error(self, key, now):
+        """Report that the transport failed to send for transaction key; returns the outputs."""
+        txn = self.transactions.get(key)
+        if txn is None:
+            return []
+        return self._after(txn, txn.fail(now))
 
     def next_deadline(self):
         """Return the earliest timer deadline of any transaction, or None."""
