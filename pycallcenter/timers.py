@@ -6,12 +6,14 @@ belongs to (a call reference, a CIC, a link; ``None`` for the machine itself), t
 the machine's ``next_deadline()`` asks the service, and its ``handle_timer(now)`` runs what
 ``expired(now)`` yields.
 
-Arm is O(log n) at worst and cancel O(1): a heap of ``(deadline, sequence, owner, name)`` with lazy deletion.
-A cancelled timer's entry stays in the heap and is dropped when it reaches the top. Re-arming a timer to a
-later deadline (LAPD restarts T203 on every frame) pushes nothing: the timer's earlier entry, when it reaches
-the top, is put back at the new deadline. The heap is rebuilt when dead entries outnumber live timers.
-Nothing scans all owners. Equal deadlines come out in the order they were (last) armed, so a run is
-reproducible. The module is compiled with Cython like the machines
+Each timer is a ``Timer`` object the service keeps per owner; a machine may also hold the ones it uses on
+every frame (``timer(owner, name)``) and start or cancel them without a lookup (LAPD's T200 and T203).
+Arm is O(log n) at worst and cancel O(1): a heap of ``(deadline, sequence, timer)`` with lazy deletion. A
+cancelled timer's entry stays in the heap and is dropped when it reaches the top. Re-arming a timer to a
+later deadline (LAPD restarts T203 on every frame) pushes nothing: the timer's earlier entry, when it
+reaches the top, is put back at the new deadline. The heap is rebuilt when dead entries outnumber live
+timers. Nothing scans all owners. Equal deadlines come out in the order they were (last) armed, so a run
+is reproducible. The module is compiled with Cython like the machines
 that use it (``pycallcenter/_compiled.py``; ``timers.pxd`` makes the service an extension type, which the
 PRI machines' own ``.pxd`` files type their ``deadlines`` with, so their hot paths call it in C).
 
@@ -24,84 +26,118 @@ from heapq import heapify, heappop, heappush, heapreplace
 _SLACK = 64  # dead heap entries tolerated beyond the live timers before the heap is rebuilt
 
 
+class Timer:
+    """One named timer of a TimerService (owner, name); start() and cancel() it directly on hot paths."""
+
+    def __init__(self, service, owner, name):
+        self.service = service
+        self.owner = owner
+        self.name = name
+        self.when = 0.0
+        self.seq = 0
+        self.armed = False  # running
+        self.queued = False  # has a heap entry at hmin (its earliest)
+        self.hmin = 0.0
+        self.listed = True  # in service._armed[owner]: cancel_owner drops whole owners
+
+    def start(self, when):
+        """Arm (or re-arm) the timer to expire at when."""
+        service = self.service
+        service._seq += 1
+        self.seq = service._seq
+        if not self.armed:
+            self.armed = True
+            service._live += 1
+        if not self.listed:
+            service._list(self)
+        self.when = when
+        if not self.queued or when < self.hmin:  # earlier than any entry it has: it needs its own
+            self.queued = True
+            self.hmin = when
+            heappush(service._heap, (when, self.seq, self))
+            if len(service._heap) > 2 * service._live + _SLACK:
+                service._compact()
+
+    def start_once(self, when):
+        """Arm the timer unless it is running; returns True if it was armed now."""
+        if self.armed:
+            return False
+        self.start(when)
+        return True
+
+    def cancel(self):
+        """Stop the timer; returns True if it was running."""
+        if not self.armed:
+            return False
+        self.armed = False  # its heap entry is dropped when it reaches the top, unless it is re-armed first
+        self.service._live -= 1
+        return True
+
+
 class TimerService:
     """Named timers with deadlines: start/cancel by (owner, name), next_deadline(), expired(now)."""
 
     def __init__(self):
         self._heap = []
-        # owner -> {name: [deadline (None once cancelled), sequence, deadline of its earliest heap entry]}
-        self._armed = {}
+        self._armed = {}  # owner -> {name: Timer}
         self._seq = 0
         self._live = 0
 
-    def start(self, owner, name, when):
-        """Arm (or re-arm) timer name of owner to expire at when (a running one is restarted)."""
-        seq = self._seq = self._seq + 1
+    def timer(self, owner, name):
+        """Return the Timer for (owner, name), made on first use."""
         timers = self._armed.get(owner)
         if timers is None:
             timers = self._armed[owner] = {}
-        entry = timers.get(name)
-        if entry is None:
-            timers[name] = [when, seq, when]
-            self._live += 1
-            heappush(self._heap, (when, seq, owner, name))
-        else:
-            if entry[0] is None:
-                self._live += 1
-            entry[0] = when
-            entry[1] = seq
-            if when < entry[2]:  # earlier than any entry it has: it needs its own
-                entry[2] = when
-                heappush(self._heap, (when, seq, owner, name))
-        if len(self._heap) > 2 * self._live + _SLACK:
-            self._compact()
+        timer = timers.get(name)
+        if timer is None:
+            timer = timers[name] = Timer(self, owner, name)
+        return timer
+
+    def start(self, owner, name, when):
+        """Arm (or re-arm) timer name of owner to expire at when (a running one is restarted)."""
+        self.timer(owner, name).start(when)
 
     def start_once(self, owner, name, when):
         """Arm timer name of owner unless it is already running; returns True if it was armed now."""
-        timers = self._armed.get(owner)
-        if timers is not None:
-            entry = timers.get(name)
-            if entry is not None and entry[0] is not None:
-                return False
-        self.start(owner, name, when)
-        return True
+        return self.timer(owner, name).start_once(when)
 
     def cancel(self, owner, name):
         """Stop timer name of owner; returns True if it was running."""
         timers = self._armed.get(owner)
         if timers is None:
             return False
-        entry = timers.get(name)
-        if entry is None or entry[0] is None:
-            return False
-        entry[0] = None  # its heap entry is dropped when it reaches the top, unless it is re-armed first
-        self._live -= 1
-        return True
+        timer = timers.get(name)
+        return timer is not None and timer.cancel()
 
     def cancel_names(self, owner, names):
         """Stop those of owner's timers named in names that are running; returns how many were."""
+        timers = self._armed.get(owner)
         stopped = 0
-        if owner in self._armed:
+        if timers is not None:
             for name in names:
-                if self.cancel(owner, name):
+                timer = timers.get(name)
+                if timer is not None and timer.cancel():
                     stopped += 1
         return stopped
 
     def cancel_owner(self, owner):
-        """Stop every timer of owner; returns how many were running."""
+        """Stop every timer of owner and forget them; returns how many were running."""
         timers = self._armed.pop(owner, None)
         if not timers:
             return 0
         stopped = 0
-        for entry in timers.values():
-            if entry[0] is not None:
+        for timer in timers.values():
+            timer.listed = False
+            if timer.cancel():
                 stopped += 1
-        self._live -= stopped
         return stopped
 
     def cancel_all(self):
         """Stop every timer."""
-        self._armed.clear()
+        for timers in self._armed.values():
+            for timer in timers.values():
+                timer.armed = False
+                timer.queued = False
         self._heap.clear()
         self._live = 0
 
@@ -110,25 +146,25 @@ class TimerService:
         timers = self._armed.get(owner)
         if timers is None:
             return False
-        entry = timers.get(name)
-        return entry is not None and entry[0] is not None
+        timer = timers.get(name)
+        return timer is not None and timer.armed
 
     def deadline(self, owner, name):
         """Return the deadline of timer name of owner, or None when it is not running."""
         timers = self._armed.get(owner)
-        entry = timers.get(name) if timers is not None else None
-        return entry[0] if entry is not None else None
+        timer = timers.get(name) if timers is not None else None
+        return timer.when if timer is not None and timer.armed else None
 
     def names(self, owner):
         """Return the names of owner's running timers, earliest first."""
         timers = self._armed.get(owner) or {}
-        live = sorted((entry[0], entry[1], name) for name, entry in timers.items() if entry[0] is not None)
+        live = sorted((t.when, t.seq, name) for name, t in timers.items() if t.armed)
         return [name for _, _, name in live]
 
     def keys(self):
         """Return every running (owner, name), earliest first."""
-        live = sorted((entry[0], entry[1], owner, name) for owner, timers in self._armed.items()
-                      for name, entry in timers.items() if entry[0] is not None)
+        live = sorted((t.when, t.seq, owner, name) for owner, timers in self._armed.items()
+                      for name, t in timers.items() if t.armed)
         return [(owner, name) for _, _, owner, name in live]
 
     def __contains__(self, name):
@@ -141,27 +177,18 @@ class TimerService:
     def next_deadline(self):
         """Return the earliest deadline of a running timer, or None."""
         heap = self._heap
-        armed = self._armed
         while heap:
             top = heap[0]
-            owner = top[2]
-            name = top[3]
-            timers = armed.get(owner)
-            entry = timers.get(name) if timers is not None else None
-            if entry is None:  # its owner's timers were all cancelled, or it expired already
+            timer = top[2]
+            if not timer.armed:  # cancelled or expired: this was its earliest entry
                 heappop(heap)
+                timer.queued = False
                 continue
-            when = entry[0]
-            if when is None:  # cancelled: this is its earliest entry, so the timer can go
-                heappop(heap)
-                del timers[name]
-                if not timers:
-                    del armed[owner]
-                continue
-            if when == top[0] and entry[1] == top[1]:
+            when = timer.when
+            if when == top[0] and timer.seq == top[1]:
                 return when
-            entry[2] = when  # re-armed later (or again at the same time): back in at its current place
-            heapreplace(heap, (when, entry[1], owner, name))
+            timer.hmin = when  # re-armed later (or again at the same time): back in at its current place
+            heapreplace(heap, (when, timer.seq, timer))
         return None
 
     def pop_expired(self, now):
@@ -169,15 +196,11 @@ class TimerService:
         when = self.next_deadline()
         if when is None or when > now:
             return None
-        top = heappop(self._heap)
-        owner = top[2]
-        name = top[3]
-        timers = self._armed[owner]
-        del timers[name]
-        if not timers:
-            del self._armed[owner]
+        timer = heappop(self._heap)[2]
+        timer.armed = False
+        timer.queued = False
         self._live -= 1
-        return owner, name
+        return timer.owner, timer.name
 
     def expired(self, now):
         """Yield (owner, name) of each timer due at now, in deadline order (arming order for equal deadlines),
@@ -188,18 +211,24 @@ class TimerService:
                 return
             yield key
 
+    def _list(self, timer):
+        """Put back a timer whose owner was dropped by cancel_owner (a machine kept it and starts it again)."""
+        timers = self._armed.get(timer.owner)
+        if timers is None:
+            timers = self._armed[timer.owner] = {}
+        other = timers.get(timer.name)
+        if other is not None and other is not timer:
+            other.cancel()
+        timers[timer.name] = timer
+        timer.listed = True
+
     def _compact(self):
         heap = []
-        for owner in list(self._armed):
-            timers = self._armed[owner]
-            for name in list(timers):
-                entry = timers[name]
-                if entry[0] is None:
-                    del timers[name]
-                    continue
-                entry[2] = entry[0]
-                heap.append((entry[0], entry[1], owner, name))
-            if not timers:
-                del self._armed[owner]
+        for timers in self._armed.values():
+            for timer in timers.values():
+                timer.queued = timer.armed
+                if timer.armed:
+                    timer.hmin = timer.when
+                    heap.append((timer.when, timer.seq, timer))
         heapify(heap)
         self._heap = heap

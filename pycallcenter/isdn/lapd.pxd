@@ -10,6 +10,7 @@ cdef class Link:
     cdef public list pending, _out
     cdef public dict unacked, counters
     cdef public _timers.TimerService deadlines
+    cdef public _timers.Timer _t200, _t203
     cdef public object timers, on_data
 
     cpdef list send(self, info, double now)

@@ -83,7 +83,9 @@ class Link:
         self.ack_pending = False  # an I frame to acknowledge: RR goes out at pop_frames unless an I frame carried N(R)
         self.pending = []  # I-frame payloads not yet sent
         self.unacked = {}  # N(S) -> payload of sent, unacknowledged I frames
-        self.deadlines = TimerService()  # T200 and T203 (owner None)
+        self.deadlines = TimerService()  # T200 and T203 (owner None), kept at hand for the frame paths
+        self._t200 = self.deadlines.timer(None, "T200")
+        self._t203 = self.deadlines.timer(None, "T203")
         self._out = []
         self.on_data = None  # optional on_data(info, now) taking in-sequence I-frame payloads instead of Data events
         self.counters = {"frames_in": 0, "frames_out": 0, "bad_frames": 0, "retransmissions": 0}
@@ -104,8 +106,8 @@ class Link:
         self.unacked.clear()
         self.rc = 0
         self._send_u("DISC", self.cmd_cr, 1)
-        self.deadlines.cancel(None, "T203")
-        self.deadlines.start(None, "T200", now + self.t200)
+        self._t203.cancel()
+        self._t200.start(now + self.t200)
         self.state = AWAITING_RELEASE
         return []
 
@@ -119,8 +121,8 @@ class Link:
             self._send_i(vs, 0, info)
             self.ack_pending = False
             self.vs = (vs + 1) % MOD
-            self.deadlines.cancel(None, "T203")
-            self.deadlines.start_once(None, "T200", now + self.t200)
+            self._t203.cancel()
+            self._t200.start_once(now + self.t200)
             return []
         self.pending.append(info)
         if self.state == TEI_ASSIGNED:
@@ -260,8 +262,8 @@ class Link:
         self.rc = 0
         self.unacked.clear()
         self._send_u("SABME", self.cmd_cr, 1)
-        self.deadlines.start(None, "T200", now + self.t200)
-        self.deadlines.cancel(None, "T203")
+        self._t200.start(now + self.t200)
+        self._t203.cancel()
         self.state = AWAITING_ESTABLISHMENT
 
     def _reestablish(self, now, events):
@@ -269,11 +271,11 @@ class Link:
         self._establish(now)
 
     def _start_t203(self, now):
-        self.deadlines.start(None, "T203", now + self.t203)
+        self._t203.start(now + self.t203)
 
     def _enquiry(self, now):
         self._send_s("RR", self.cmd_cr, 1)
-        self.deadlines.start(None, "T200", now + self.t200)
+        self._t200.start(now + self.t200)
 
     def _push(self, now):
         """Send queued I frames while the window allows."""
@@ -285,8 +287,8 @@ class Link:
             self._send_i(self.vs, 0, info)
             self.ack_pending = False
             self.vs = (self.vs + 1) % MOD
-            self.deadlines.cancel(None, "T203")
-            self.deadlines.start_once(None, "T200", now + self.t200)
+            self._t203.cancel()
+            self._t200.start_once(now + self.t200)
 
     def _retransmit_from(self, nr):
         """Put unacknowledged frames from N(R) on back in front of the queue (V(S) := N(R))."""
@@ -320,11 +322,11 @@ class Link:
             self._ack_to(nr)
         elif nr == self.vs:
             self._ack_to(nr)
-            self.deadlines.cancel(None, "T200")
+            self._t200.cancel()
             self._start_t203(now)
         elif nr != self.va:
             self._ack_to(nr)
-            self.deadlines.start(None, "T200", now + self.t200)
+            self._t200.start(now + self.t200)
 
     def _on_i(self, ns, nr, pf, info, now, events):
         va = self.va
@@ -339,11 +341,11 @@ class Link:
                     unacked.pop(va, None)
                     va = (va + 1) % MOD
                 self.va = va
-                self.deadlines.cancel(None, "T200")
-                self.deadlines.start(None, "T203", now + self.t203)
+                self._t200.cancel()
+                self._t203.start(now + self.t203)
             elif nr != va:
                 self._ack_to(nr)
-                self.deadlines.start(None, "T200", now + self.t200)
+                self._t200.start(now + self.t200)
             self.ack_pending = True
             if self.pending:
                 self._push(now)
@@ -396,7 +398,7 @@ class Link:
             return
         if self.state == TIMER_RECOVERY and not command and pf:
             self._ack_to(nr)
-            self.deadlines.cancel(None, "T200")
+            self._t200.cancel()
             self._start_t203(now)
             self.state = ESTABLISHED
             self._retransmit_from(nr)
@@ -405,14 +407,14 @@ class Link:
         if kind == "REJ":
             self._ack_to(nr)
             if self.state == ESTABLISHED:
-                self.deadlines.cancel(None, "T200")
+                self._t200.cancel()
                 self._start_t203(now)
                 self._retransmit_from(nr)
         elif kind == "RNR":
             self._ack_to(nr)
             if self.state == ESTABLISHED:
-                self.deadlines.cancel(None, "T203")
-                self.deadlines.start(None, "T200", now + self.t200)
+                self._t203.cancel()
+                self._t200.start(now + self.t200)
         else:
             self._update_ack(nr, now)
         self._push(now)
@@ -432,7 +434,7 @@ class Link:
                 self.pending.clear()
         self.unacked.clear()
         self.vs = self.va = self.vr = 0
-        self.deadlines.cancel(None, "T200")
+        self._t200.cancel()
         self._start_t203(now)
         self.state = ESTABLISHED
         events.append(LinkUp(reestablished=was_up, by_peer=True))
@@ -442,7 +444,7 @@ class Link:
         if self.state == AWAITING_ESTABLISHMENT and frame.pf:
             reestablished = not self.l3_initiated
             self.vs = self.va = self.vr = 0
-            self.deadlines.cancel(None, "T200")
+            self._t200.cancel()
             self._start_t203(now)
             self.state = ESTABLISHED
             events.append(LinkUp(reestablished=reestablished))
@@ -488,7 +490,7 @@ class Link:
                 return
             self.rc += 1
             self._send_u("SABME", self.cmd_cr, 1)
-            self.deadlines.start(None, "T200", now + self.t200)
+            self._t200.start(now + self.t200)
         elif self.state == AWAITING_RELEASE:
             if self.rc >= self.n200:
                 self._reset_to_idle()
@@ -497,7 +499,7 @@ class Link:
                 return
             self.rc += 1
             self._send_u("DISC", self.cmd_cr, 1)
-            self.deadlines.start(None, "T200", now + self.t200)
+            self._t200.start(now + self.t200)
         elif self.state == ESTABLISHED:
             self.rc = 1
             self._timeout_poll(now)
@@ -518,4 +520,4 @@ class Link:
             self._send_i(last, 1, self.unacked[last])
         else:
             self._send_s("RR", self.cmd_cr, 1)
-        self.deadlines.start(None, "T200", now + self.t200)
+        self._t200.start(now + self.t200)
