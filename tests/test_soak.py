@@ -66,6 +66,7 @@ def test_the_schedule_is_seeded_and_never_overlaps_faults_on_one_resource():
     assert one == soak.schedule(settings, [1, 3], ["agent1", "agent2"])
     assert one != soak.schedule(soak.SoakSettings(hours=2.0, spans=2, seed=8), [1, 3], ["agent1", "agent2"])
     assert {f.kind for f in one} == set(soak.FAULT_KINDS) and len(one) >= 30
+    assert soak.schedule(soak.SoakSettings(hours=2.0, faults=0), [1], ["agent1"]) == []
     busy = {}
     for f in one:
         resource = f.target if f.kind in soak.SPAN_FAULTS else f.kind

@@ -179,6 +179,8 @@ def schedule(settings, span_numbers, agent_names):
     if not kinds or last <= first:
         return []
     count = settings.faults if settings.faults is not None else max(len(kinds), int(run / 180.0))
+    if count <= 0:
+        return []
     order = []
     while len(order) < count:
         batch = list(kinds)
