@@ -787,8 +787,7 @@ class Interface:
         if not self._channel_from(call, msg):
             self._disconnect(call, causes.CHANNEL_NOT_AVAILABLE)
             return
-        for t in ("T303", "T304", "T310"):
-            self.deadlines.cancel(call.key, t)
+        self.deadlines.cancel_names(call.key, ("T303", "T304", "T310"))
         call.state = new_state
         self._events.append(event)
         prog = msg.fields("progress_indicator")
