@@ -36,3 +36,9 @@ def test_serve_answers_a_call_placed_by_call(capsys):
     finally:
         server.kill()
     assert [json.loads(line)["event"] for line in lines] == ["IncomingCall", "CallConfirmed", "CallEnded"]
+
+
+def test_serve_on_all_addresses_needs_an_advertised_address(capsys):
+    assert main(["sip", "serve", "--host", "0.0.0.0", "--port", "0", "--duration", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "advertise" in err

@@ -17,6 +17,8 @@ def register(subparsers):
     serve = sub.add_parser("serve", help="answer OPTIONS and calls (INVITE/ACK/BYE, SDP answer) on a UDP port")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5060)
+    serve.add_argument("--advertise", default=None,
+                       help="address to put in Via, Contact and SDP (needed when --host is 0.0.0.0)")
     serve.add_argument("--rtp-port", type=int, default=40000, help="the RTP port our SDP answers name")
     serve.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     call = sub.add_parser("call", help="place one call (INVITE, ACK), hang up after --talk seconds (BYE)")
@@ -43,7 +45,7 @@ def _event_line(event):
 
 
 async def _serve(args):
-    endpoint = await open_endpoint(args.host, args.port, rtp_port=args.rtp_port)
+    endpoint = await open_endpoint(args.host, args.port, args.advertise, rtp_port=args.rtp_port)
     print(f"listening on udp {endpoint.local_addr[0]}:{endpoint.local_addr[1]}", flush=True)
     loop = asyncio.get_running_loop()
     stop = None if args.duration is None else loop.time() + args.duration

@@ -13,8 +13,9 @@ from pycallcenter.sip.ua import Send, UserAgent
 class SipUdpEndpoint(asyncio.DatagramProtocol):
     """A UDP SIP endpoint: a UAS for OPTIONS and calls, and a UAC through ``call()`` and ``hang_up()``."""
 
-    def __init__(self, ua_factory):
+    def __init__(self, ua_factory, advertise=None):
         self._ua_factory = ua_factory
+        self._advertise = advertise
         self.ua = None
         self.transport = None
         self.events = asyncio.Queue()
@@ -26,7 +27,9 @@ class SipUdpEndpoint(asyncio.DatagramProtocol):
     def connection_made(self, transport):
         self.transport = transport
         self._loop = asyncio.get_running_loop()
-        self.ua = self._ua_factory(transport.get_extra_info("sockname")[:2])
+        host, port = transport.get_extra_info("sockname")[:2]
+        # a wildcard bind cannot go into Via, Contact or SDP: the advertised address does
+        self.ua = self._ua_factory((self._advertise or host, port))
 
     def datagram_received(self, data, addr):
         self._run(self.ua.receive(data, addr[:2], self._loop.time()))
@@ -83,9 +86,12 @@ class SipUdpEndpoint(asyncio.DatagramProtocol):
         self._run(self.ua.handle_timer(self._loop.time()))
 
 
-async def open_endpoint(host="127.0.0.1", port=5060, **ua_options):
-    """Bind a UDP SIP endpoint on host:port (0 picks a free port); returns the SipUdpEndpoint."""
+async def open_endpoint(host="127.0.0.1", port=5060, advertise=None, **ua_options):
+    """Bind a UDP SIP endpoint on host:port (0 picks a free port) that names itself advertise (default: the
+    bound address; required when host is a wildcard such as 0.0.0.0); returns the SipUdpEndpoint."""
+    if advertise is None and host in ("0.0.0.0", "::", ""):
+        raise ValueError(f"binding to {host or 'all addresses'} needs an address to advertise in Via, Contact and SDP")
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_datagram_endpoint(
-        lambda: SipUdpEndpoint(lambda local: UserAgent(local, **ua_options)), local_addr=(host, port))
+        lambda: SipUdpEndpoint(lambda local: UserAgent(local, **ua_options), advertise), local_addr=(host, port))
     return protocol
