@@ -13,9 +13,9 @@ A_ADDR, B_ADDR = ("192.0.2.1", 5060), ("192.0.2.2", 5062)
 
 
 class UaPair:
-    def __init__(self):
+    def __init__(self, answer_after=0.0):
         self.ua = {A_ADDR: U.UserAgent(A_ADDR, rng=random.Random(1)),
-                   B_ADDR: U.UserAgent(B_ADDR, rng=random.Random(2), rtp_port=41000)}
+                   B_ADDR: U.UserAgent(B_ADDR, rng=random.Random(2), rtp_port=41000, answer_after=answer_after)}
         self.now = 0.0
         self.events = []
         self.wire = []
@@ -145,3 +145,40 @@ def test_offer_without_common_codec_is_refused_with_488():
                        body=offer.encode(), content_type="application/sdp")
     (send,) = [o for o in b.receive(req.encode(), A_ADDR, 0.0) if isinstance(o, U.Send)]
     assert parse_message(send.data).status == 488 and not b.dialogs
+
+
+def test_ringing_then_answer_after_the_configured_delay():
+    pair = UaPair(answer_after=2.0)
+    _call(pair)
+    assert pair.kinds() == ["IncomingCall"] and pair.sent(B_ADDR, 180) == [0.0]
+    pair.run(1.9)
+    assert pair.sent(A_ADDR, "INVITE") == [0.0]  # the 180 stopped timer A
+    pair.run(2.5)
+    assert pair.sent(B_ADDR, 200) == [2.0] and pair.kinds() == ["IncomingCall", "CallAnswered", "CallConfirmed"]
+
+
+def test_caller_hangs_up_while_ringing_with_cancel():
+    pair = UaPair(answer_after=5.0)
+    call_id = _call(pair)
+    pair.now = 1.0
+    pair.feed(A_ADDR, pair.ua[A_ADDR].hang_up(call_id, pair.now))
+    assert pair.sent(A_ADDR, "CANCEL") == [1.0]
+    cancel = next(m for _, s, m in pair.wire if getattr(m, "method", "") == "CANCEL")
+    invite = next(m for _, s, m in pair.wire if getattr(m, "method", "") == "INVITE")
+    assert cancel.top_via.branch == invite.top_via.branch and cancel.cseq.number == invite.cseq.number
+    assert pair.sent(B_ADDR, 487) == [1.0] and pair.sent(A_ADDR, "ACK") == [1.0]
+    assert [type(e).__name__ for _, _, e in pair.events] == ["IncomingCall", "CallCancelled", "CallFailed"]
+    assert next(e for _, _, e in pair.events if isinstance(e, U.CallFailed)).status == 487
+    pair.run(60)
+    assert pair.sent(B_ADDR, 200) == [1.0]  # only the 200 to the CANCEL: the call was never answered
+    assert not pair.ua[A_ADDR].dialogs and not pair.ua[B_ADDR].dialogs
+    assert not pair.ua[A_ADDR].layer.transactions and not pair.ua[B_ADDR].layer.transactions
+
+
+def test_cancel_waits_for_a_provisional_response():
+    pair = UaPair(answer_after=5.0)
+    pair.drop = lambda source, msg: getattr(msg, "status", None) in (100, 180) and pair.now < 0.4
+    call_id = _call(pair)
+    assert pair.ua[A_ADDR].hang_up(call_id, 0.1) == []  # nothing heard yet: CANCEL is held back
+    pair.run(1.0)  # timer A resends the INVITE at 0.5, the 180 comes again and the CANCEL follows it
+    assert pair.sent(A_ADDR, "CANCEL") == [0.5] and pair.sent(B_ADDR, 487) == [0.5]

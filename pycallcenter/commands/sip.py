@@ -20,6 +20,7 @@ def register(subparsers):
     serve.add_argument("--advertise", default=None,
                        help="address to put in Via, Contact and SDP (needed when --host is 0.0.0.0)")
     serve.add_argument("--rtp-port", type=int, default=40000, help="the RTP port our SDP answers name")
+    serve.add_argument("--ring", type=float, default=0.0, help="seconds a call rings (180) before we answer")
     serve.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     call = sub.add_parser("call", help="place one call (INVITE, ACK), hang up after --talk seconds (BYE)")
     call.add_argument("uri", help="target, e.g. sip:agent@192.0.2.7:5060 (a literal address: no DNS)")
@@ -45,7 +46,8 @@ def _event_line(event):
 
 
 async def _serve(args):
-    endpoint = await open_endpoint(args.host, args.port, args.advertise, rtp_port=args.rtp_port)
+    endpoint = await open_endpoint(args.host, args.port, args.advertise, rtp_port=args.rtp_port,
+                                   answer_after=args.ring)
     print(f"listening on udp {endpoint.local_addr[0]}:{endpoint.local_addr[1]}", flush=True)
     loop = asyncio.get_running_loop()
     stop = None if args.duration is None else loop.time() + args.duration

@@ -65,6 +65,13 @@ class CallFailed:
 
 
 @dataclass(frozen=True)
+class CallCancelled:
+    """The caller cancelled a call that was still ringing here (we answered its INVITE with 487)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
 class CallEnded:
     """A confirmed call ended; by is 'remote' (a BYE came) or 'local' (our BYE was answered)."""
 
@@ -98,8 +105,10 @@ class UserAgent:
     """One SIP endpoint at local_addr: a UAS for OPTIONS and calls, and a UAC for calls we place."""
 
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
-                 codecs=S.OUR_CODECS):
+                 codecs=S.OUR_CODECS, answer_after=0.0):
+        """answer_after: seconds a new call rings (180 Ringing) before our 200; 0 answers at once."""
         self.local_addr = local_addr
+        self.answer_after = answer_after
         self.user = user
         self.rtp_port = rtp_port
         self.settings = settings
@@ -183,7 +192,9 @@ class UserAgent:
             dialog = self.dialogs.get(call_id)
             if dialog is None:
                 continue
-            if name == "2xx":
+            if name == "answer":
+                out += self._send_ok(dialog, dialog.extra.pop("ringing"), now)
+            elif name == "2xx":
                 dialog.attempts += 1
                 out += self._handle(self.layer.send_response(dialog.ok, now), now, dialog.remote_addr)
                 interval = min(self.settings.T1 * 2 ** dialog.attempts, self.settings.T2)
@@ -217,8 +228,7 @@ class UserAgent:
             del self.dialogs[dialog.call_id]
             return self._respond(request, key, 200, now) + [CallEnded(dialog.call_id, "remote")]
         if method == "CANCEL":
-            # we answer INVITEs at once, so a CANCEL always finds its INVITE completed (RFC 3261 9.2)
-            return self._respond(request, key, 200 if self._dialog_of(request, cancel=True) else 481, now)
+            return self._on_cancel(request, key, now)
         return self._respond(request, key, 501, now, headers=[("Allow", ALLOW)])
 
     def _dialog_of(self, request, cancel=False):
@@ -276,9 +286,32 @@ class UserAgent:
         dialog.ok = ok
         dialog.attempts = 0
         out = [IncomingCall(dialog.call_id, offer)] if new else []
-        out += self._handle(self.layer.send_response(ok, now, key), now)
+        if new and self.answer_after > 0:
+            dialog.extra["ringing"] = key
+            self.timers.start(dialog.call_id, "answer", now + self.answer_after)
+            ringing = make_response(request, 180, to_tag=dialog.local_tag, headers=[("Contact", self._contact())])
+            return out + self._handle(self.layer.send_response(ringing, now, key), now)
+        return out + self._send_ok(dialog, key, now)
+
+    def _send_ok(self, dialog, key, now):
+        """Send our 2xx to an INVITE and start its retransmission until the ACK (RFC 3261 13.3.1.4)."""
+        out = self._handle(self.layer.send_response(dialog.ok, now, key), now)
         self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
         self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
+        return out
+
+    def _on_cancel(self, request, key, now):
+        """Answer a CANCEL (RFC 3261 9.2): 200 to it, and 487 to its INVITE if that is still ringing."""
+        dialog = self._dialog_of(request, cancel=True)
+        if dialog is None:
+            return self._respond(request, key, 481, now)
+        out = self._respond(request, key, 200, now)
+        invite_key = dialog.extra.pop("ringing", None)
+        if invite_key is not None:
+            self.timers.cancel_owner(dialog.call_id)
+            del self.dialogs[dialog.call_id]
+            out.append(CallCancelled(dialog.call_id))
+            out += self._respond(dialog.invite, invite_key, 487, now, to_tag=dialog.local_tag)
         return out
 
     def _on_ack(self, request):
@@ -311,6 +344,38 @@ class UserAgent:
                         remote_addr=addr, remote_target=uri, invite=request, offer=offer)
         self.dialogs[call_id] = dialog
         return call_id, self._start_client(request, call_id, addr, now)
+
+    def hang_up(self, call_id, now):
+        """End a call we are in: BYE once confirmed, CANCEL while our INVITE is pending; returns outputs."""
+        dialog = self.dialogs.get(call_id)
+        if dialog is not None and dialog.role == "uac" and dialog.state != "confirmed":
+            return self.cancel(call_id, now)
+        return self.bye(call_id, now)
+
+    def cancel(self, call_id, now):
+        """Cancel our pending INVITE (RFC 3261 9.1); sent once a provisional response has arrived. The INVITE
+        then ends with 487 (CallFailed) or, if the callee answered first, the call must be ended with BYE."""
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.role != "uac" or dialog.state == "confirmed":
+            raise LocalProtocolError(f"no pending call {call_id} placed by us")
+        if not dialog.extra.get("provisional"):
+            dialog.extra["cancel"] = True  # 9.1: wait for a provisional response before sending CANCEL
+            return []
+        if dialog.extra.get("cancel") == "sent":
+            return []
+        dialog.extra["cancel"] = "sent"
+        invite = dialog.invite
+        h = Headers()
+        h.add("Via", invite.headers.get("Via"))
+        for value in invite.headers.get_all("Route"):
+            h.add("Route", value)
+        h.add("Max-Forwards", 70)
+        for name in ("From", "To", "Call-ID"):
+            h.add(name, invite.headers.get(name))
+        h.add("CSeq", CSeq(invite.cseq.number, "CANCEL"))
+        h.add("Content-Length", 0)
+        return self._start_client(Request(headers=h, method="CANCEL", uri=invite.uri), call_id,
+                                  dialog.remote_addr, now)
 
     def bye(self, call_id, now):
         """End a confirmed call we are in; returns outputs (CallEnded follows the BYE's response)."""
@@ -350,6 +415,9 @@ class UserAgent:
         status = response.status
         if request.method == "INVITE":
             if status < 200:
+                dialog.extra["provisional"] = True
+                if dialog.extra.get("cancel") is True:  # a CANCEL was waiting for this (RFC 3261 9.1)
+                    return self.cancel(call_id, now)
                 return []
             if status >= 300:
                 if dialog.state == "confirmed":

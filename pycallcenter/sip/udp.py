@@ -54,8 +54,8 @@ class SipUdpEndpoint(asyncio.DatagramProtocol):
         return call_id
 
     def hang_up(self, call_id):
-        """Send BYE on a confirmed call."""
-        self._run(self.ua.bye(call_id, self._loop.time()))
+        """End a call: BYE once confirmed, CANCEL while it is still ringing."""
+        self._run(self.ua.hang_up(call_id, self._loop.time()))
 
     def close(self):
         """Close the socket and stop the timer."""
