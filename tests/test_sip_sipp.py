@@ -145,3 +145,86 @@ def test_sipp_options_ping_gets_200_with_allow(tmp_path):
     assert code == 0, (code, err[-2000:])
     assert int(stats["SuccessfulCall(C)"]) == 5 and int(stats["FailedCall(C)"]) == 0, stats
     assert endpoint.ua.stats["options"] == 5
+
+
+CANCEL_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="CANCEL while ringing">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]cancel[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <send>
+    <![CDATA[
+
+      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]cancel[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]cancel[call_number]
+      [last_To:]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+def test_sipp_cancels_calls_ringing_at_our_uas(tmp_path):
+    scenario = tmp_path / "cancel.xml"
+    scenario.write_text(CANCEL_SCENARIO)
+
+    async def main():
+        endpoint = await open_endpoint("127.0.0.1", 0, answer_after=5.0)
+        try:
+            return endpoint, await _sipp(tmp_path, "-sf", str(scenario), f"127.0.0.1:{endpoint.local_addr[1]}",
+                                         "-i", "127.0.0.1", "-p", str(_free_udp_port()), "-m", "5", "-r", "10",
+                                         timeout=20)
+        finally:
+            endpoint.close()
+
+    endpoint, (code, out, err) = asyncio.run(main())
+    stats = _last_stats(tmp_path)
+    assert code == 0, (code, err[-2000:])
+    assert int(stats["SuccessfulCall(C)"]) == 5 and int(stats["FailedCall(C)"]) == 0, stats
+    assert endpoint.counts["IncomingCall"] == 5 and endpoint.counts["CallCancelled"] == 5
+    assert not endpoint.ua.dialogs and endpoint.counts["CallConfirmed"] == 0
