@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from pycallcenter.errors import DecodeError
-from pycallcenter.sip.message import StreamFramer, parse_message
+from pycallcenter.sip.message import StreamFramer, bad_request_response, parse_message
 from sip_torture import SDP150, crlf, ESC01, INTMETH, IPV6, LWSDISP, NOREASON, SEMIURI, TRANSPORTS, UNREASON, WSINV
 
 SEEDS = [WSINV, INTMETH, ESC01, IPV6, LWSDISP, NOREASON, SEMIURI, TRANSPORTS, UNREASON]
@@ -35,6 +35,8 @@ def _check(data):
             msg = parse_message(data, datagram=datagram)
         except DecodeError as err:
             assert err.element is not None and err.offset is not None
+            reply = bad_request_response(data, err)  # what a user agent answers: never raises
+            assert reply is None or reply.encode().startswith(b"SIP/2.0 400 ")
         else:
             # a message that parsed exposes its typed headers without surprises and rebuilds to a parseable one
             msg.via, msg.from_, msg.to, msg.cseq, msg.contact, msg.route, msg.max_forwards

@@ -8,6 +8,7 @@ from pycallcenter.errors import LocalProtocolError
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.message import make_request, parse_message
+from sip_torture import INVALID
 
 A_ADDR, B_ADDR = ("192.0.2.1", 5060), ("192.0.2.2", 5062)
 
@@ -182,3 +183,20 @@ def test_cancel_waits_for_a_provisional_response():
     assert pair.ua[A_ADDR].hang_up(call_id, 0.1) == []  # nothing heard yet: CANCEL is held back
     pair.run(1.0)  # timer A resends the INVITE at 0.5, the 180 comes again and the CANCEL follows it
     assert pair.sent(A_ADDR, "CANCEL") == [0.5] and pair.sent(B_ADDR, 487) == [0.5]
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_malformed_requests_get_400_naming_the_problem(name):
+    element, data = INVALID[name]
+    b = U.UserAgent(B_ADDR)
+    out = b.receive(data, A_ADDR, 0.0)
+    assert b.stats["malformed"] == 1 and not b.dialogs and not b.layer.transactions
+    if name in ("bigcode", "insuf"):  # a response, and a request without From, To and Call-ID: no reply
+        assert out == []
+        return
+    (send,) = out
+    text = send.data.decode()
+    assert send.addr == A_ADDR and text.startswith("SIP/2.0 400 Bad Request\r\n")
+    assert f'Warning: 399 pycallcenter "{element} at offset ' in text
+    call_id = next(line for line in data.decode("utf-8", "replace").split("\r\n") if line.startswith("Call-ID"))
+    assert call_id in text  # copied as sent, so the client can match the response

@@ -1036,6 +1036,40 @@ class StreamFramer:
             out.append(msg)
 
 
+def bad_request_response(data, error):
+    """Return the 400 Bad Request (RFC 3261 8.2, 16.3) for a request that did not parse, built from its raw
+    Via, From, To, Call-ID and CSeq lines, with a Warning naming what was wrong; None when data is not a
+    request or lacks those lines (nothing can carry a response back then)."""
+    start = _skip_crlf(data)
+    end = data.find(b"\r\n\r\n", start)
+    text = data[start:end if end >= 0 else len(data)].decode("utf-8", "replace")
+    lines = text.split("\r\n")
+    if not lines or lines[0].startswith(("SIP/", "ACK ")) or " " not in lines[0]:
+        return None  # a response, or an ACK (never answered, RFC 3261 17.2.1)
+    wanted = {"Via": [], "From": [], "To": [], "Call-ID": [], "CSeq": []}
+    last = None
+    for line in lines[1:]:
+        if line[:1] in _WS and last is not None:
+            last.append(last.pop() + " " + line.strip())
+            continue
+        last = None
+        name, colon, value = line.partition(":")
+        name = canonical_name(name.strip()) if colon else ""
+        if name in wanted:
+            last = wanted[name]
+            last.append(value.strip())
+    if not all(wanted.values()) or any(c in v for v in wanted["Via"] for c in "\r\n"):
+        return None
+    h = Headers()
+    for name, values in wanted.items():
+        for value in values if name == "Via" else values[:1]:
+            h.add(name, value)
+    detail = str(error).replace("\\", "\\\\").replace('"', '\\"')
+    h.add("Warning", f'399 pycallcenter "{detail}"')
+    h.add("Content-Length", 0)
+    return Response(headers=h, status=400, reason="Bad Request")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Building
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import transaction as T
-from pycallcenter.sip.message import (Address, CSeq, Headers, Request, Via, make_request, make_response,
-                                      parse_uri)
+from pycallcenter.sip.message import (Address, CSeq, Headers, Request, Via, bad_request_response, make_request,
+                                      make_response, parse_uri)
 from pycallcenter.sip.timers import SipTimers
 from pycallcenter.timers import TimerService
 
@@ -119,7 +119,7 @@ class UserAgent:
         self._rng = rng
         self._peer = {}  # transaction key -> address
         self._client_calls = {}  # client transaction key -> (call_id, request)
-        self.stats = {"invites": 0, "acks": 0, "byes": 0, "options": 0}
+        self.stats = {"invites": 0, "acks": 0, "byes": 0, "options": 0, "malformed": 0}
 
     # ---------------------------------------------------------------------------------------------------
     # helpers
@@ -177,8 +177,14 @@ class UserAgent:
     # the IO-facing face
 
     def receive(self, data, addr, now):
-        """Take one datagram from addr; returns Send items and call events."""
-        return self._handle(self.layer.receive(data, now), now, addr)
+        """Take one datagram from addr; returns Send items and call events (a request that does not parse is
+        answered 400 with a Warning naming the header and offset, statelessly)."""
+        outputs = self.layer.receive(data, now)
+        if len(outputs) == 1 and isinstance(outputs[0], T.StrayMessage) and outputs[0].error is not None:
+            self.stats["malformed"] += 1
+            reply = bad_request_response(data, outputs[0].error)
+            return [Send(reply.encode(), addr)] if reply is not None else []
+        return self._handle(outputs, now, addr)
 
     def next_deadline(self):
         """Return the earliest deadline of the transactions and the UAS core, or None."""
