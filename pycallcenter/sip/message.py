@@ -69,8 +69,20 @@ class _Bad(Exception):
         self.pos = pos
 
 
+_NAMES = {}  # raw header name -> canonical spelling, memoised (a peer uses the same few names all day)
+
+
 def canonical_name(name):
     """Return the header name in its usual spelling, expanding compact forms ('v' -> 'Via')."""
+    known = _NAMES.get(name)
+    if known is None:
+        known = _canonical(name)
+        if len(_NAMES) < 4096:
+            _NAMES[name] = known
+    return known
+
+
+def _canonical(name):
     low = name.lower()
     if len(low) == 1 and low in COMPACT:
         return COMPACT[low]
@@ -155,6 +167,11 @@ def quote(text):
 
 def split_list(value):
     """Return [(start, element)] of a comma-separated list, ignoring commas inside quotes and <...>."""
+    if "," not in value:  # the usual case: one element
+        text = value.strip(_WS)
+        if '"' in text:
+            _quoted_scan(text)
+        return [(len(value) - len(value.lstrip(_WS)), text)] if text else []
     parts = []
     start = 0
     i = 0
@@ -181,6 +198,14 @@ def split_list(value):
         if text:
             out.append((pos + lead, text))
     return out
+
+
+def _quoted_scan(text):
+    """Check every quoted string in text is terminated (raises _Bad otherwise)."""
+    i = text.find('"')
+    while i >= 0:
+        _, end = _quoted(text, i)
+        i = text.find('"', end)
 
 
 def _params(s, i, in_uri=False):
@@ -304,21 +329,25 @@ class URI:
         return "".join(out)
 
 
+_URI_BREAKERS = re.compile(r'[ \t\r\n<>"]')
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
 def _parse_uri(s, start=0):
     """Parse a whole URI string; positions in errors are relative to start."""
     colon = s.find(":")
     if colon <= 0:
         raise _Bad("URI has no scheme", start)
     scheme = s[:colon]
-    if not scheme[0].isalpha() or any(c not in _ALNUM and c not in "+-." for c in scheme):
+    if not _SCHEME.fullmatch(scheme):
         raise _Bad("bad URI scheme", start)
     rest = s[colon + 1:]
     base = start + colon + 1
     if not rest:
         raise _Bad("empty URI", base)
-    if any(c in " \t\r\n<>\"" for c in rest):
-        bad = next(k for k, c in enumerate(rest) if c in " \t\r\n<>\"")
-        raise _Bad("invalid character in URI", base + bad)
+    bad = _URI_BREAKERS.search(rest)
+    if bad is not None:
+        raise _Bad("invalid character in URI", base + bad.start())
     if scheme.lower() not in ("sip", "sips"):
         return URI(scheme=scheme, opaque=rest)
     user = password = None
@@ -604,6 +633,13 @@ class Headers:
 
     def __init__(self, items=()):
         self._items = [(canonical_name(name), str(value)) for name, value in items]
+
+    @classmethod
+    def trusted(cls, items):
+        """Return Headers over (canonical name, text value) pairs the parser has already normalised."""
+        h = cls()
+        h._items = items
+        return h
 
     def __iter__(self):
         return iter(self._items)
@@ -910,7 +946,8 @@ def _parse_head(data, start, end):
         name = raw[:colon].rstrip(_WS) if colon > 0 else ""
         if not name or _span(name, 0, TOKEN, "header name") != len(name):
             raise DecodeError("bad header name", element=raw[:20] or "headers", offset=where)
-        if "\r" in raw.replace("\r\n", "") or "\n" in raw.replace("\r\n", ""):
+        inner = raw.replace("\r\n", "") if folded else raw
+        if "\r" in inner or "\n" in inner:
             raise DecodeError("bare CR or LF in header", element=canonical_name(name), offset=where)
         value = raw[colon + 1:]
         if folded:
@@ -940,7 +977,7 @@ def _parse_head(data, start, end):
                     at = where if folded else vstart + off + bad.pos
                     raise DecodeError(str(bad), element=cname, offset=at) from None
             items.append((cname, _text(piece)))
-    msg.headers = Headers(items)
+    msg.headers = Headers.trusted(items)
     for name in REQUIRED_HEADERS:
         if name.lower() not in seen:
             raise DecodeError("mandatory header missing", element=name, offset=end)
@@ -953,6 +990,8 @@ def _parse_head(data, start, end):
 
 
 def _text(latin):
+    if latin.isascii():
+        return latin
     return latin.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
