@@ -43,6 +43,7 @@ FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises"
 RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
                   "recordings_unwritable": 180.0, "database_locked": 30.0, "overload": 240.0, "cti_flood": 30.0}
+CDR_DUE = 180.0  # seconds after a call ends by which its CDR is in the table (the writer settles for 60)
 TICK_STALL = 2.0  # wall seconds one tick may take (a board buffers well under that; a stall is a violation)
 FLAKY_NUMBER = "5999"  # the called number routed to the script that raises now and then
 FLAKY_SCRIPT = '''"""The soak's flaky script: every other call raises after answering, so the engine's fallback takes
@@ -316,7 +317,7 @@ class Soak:
         self.faults = schedule(s, self.span_numbers, [a.name for a in self.pool.agents[:-1]])
         self._next_fault = 0
         self.active = []  # faults started and not yet recovered
-        self.ended_calls = set()
+        self.ended_calls = {}  # call id -> board sample the engine ended it
         self.violations = []
         self._violated = set()
         self._orphans = {}  # leak line -> first seen
@@ -680,6 +681,7 @@ class Soak:
                 for k in self.callers_done:
                     self.callers_done[k] += _caller_is(k, c)
             p.done.clear()
+        self._check_cdrs(now)
         for line, first in _overdue(self._orphans, set(self._orphan_lines()), now, self.settings.leak_grace):
             self._violate(f"held for {now - first:.0f} s with no call: {line}", key=("orphan", line, first))
         self.rss.append((now, rss_bytes()))
@@ -696,9 +698,9 @@ class Soak:
         except Exception as exc:  # noqa: BLE001 - after a crash the centre may not close cleanly either
             self._violate(f"closing the centre raised {type(exc).__name__}: {exc} ({_where(exc)})")
         cdrs = self._cdr_counts()
-        missing = sorted(self.ended_calls - set(cdrs), key=_call_number)
+        missing = sorted(set(self.ended_calls) - set(cdrs), key=_call_number)
         doubled = sorted((c for c, n in cdrs.items() if n > 1), key=_call_number)
-        phantom = sorted(set(cdrs) - self.ended_calls, key=_call_number)
+        phantom = sorted(set(cdrs) - set(self.ended_calls), key=_call_number)
         if missing:
             self._violate(f"{len(missing)} ended calls have no CDR: {', '.join(missing[:10])}")
         if doubled:
@@ -747,11 +749,32 @@ class Soak:
                       "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE},
         }
 
-    def _cdr_counts(self):
+    def _check_cdrs(self, now):
+        """Every minute: no call has two CDRs, and a call ended more than CDR_DUE seconds ago has its CDR
+        once the writer has nothing waiting (a locked database is read anyway: WAL readers are not blocked)."""
+        try:
+            cdrs = self._cdr_counts(timeout=0.0)
+        except sqlite3.OperationalError:
+            return
+        for call_id, n in cdrs.items():
+            if n > 1:
+                self._violate(f"call {call_id} has {n} CDRs", key=("cdrs", call_id))
+        if self.centre.writer.backlog:
+            return
+        due = self.engine.now - int(CDR_DUE * SAMPLE_RATE)
+        for call_id, ended in self.ended_calls.items():
+            if ended <= due and call_id not in cdrs:
+                self._violate(f"call {call_id} ended {(self.engine.now - ended) / SAMPLE_RATE:.0f} s ago and has no CDR",
+                              key=("no cdr", call_id))
+
+    def _cdr_counts(self, timeout=5.0):
         if self.db_path is None:
             return {}
-        with sqlite3.connect(self.db_path) as db:
+        db = sqlite3.connect(self.db_path, timeout=timeout)
+        try:
             return dict(db.execute("select call_id, count(*) from cdr group by call_id").fetchall())
+        finally:
+            db.close()
 
     def _rss_report(self):
         s = self.settings
@@ -778,7 +801,7 @@ class _EndedCalls:
 
     def on_call_ended(self, call):
         """Note an ended call."""
-        self.into.add(call.id)
+        self.into[call.id] = call.ended
 
 
 def _where(exc):
