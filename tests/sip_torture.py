@@ -11,6 +11,11 @@ def crlf(text):
 SDP150 = ("v=0\no=mhandley 29739 7272939 IN IP4 192.0.2.3\ns=-\nc=IN IP4 192.0.2.4\nt=0 0\n"
           "m=audio 49217 RTP/AVP 0 12\nm=video 3227 RTP/AVP 31\na=rtpmap:31 LPC\n")
 
+
+def sdp(address):
+    """Return the RFC's SDP body with origin and connection at address (the invalid messages vary it)."""
+    return SDP150.replace("192.0.2.3", address).replace("192.0.2.4", address)
+
 # 3.1.1.1 A Short Tortuous INVITE
 WSINV = crlf("""INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0
 TO :
@@ -235,10 +240,10 @@ Call-ID: badinv01.0ha0isndaksdjasdf3234nas
 CSeq: 8 INVITE
 Via: SIP/2.0/UDP 192.0.2.15;;,;,,
 Contact: "Joe" <sip:joe@example.org>;;;;
-Content-Length: 150
+Content-Length: 152
 Content-Type: application/sdp
 
-""" + SDP150)),
+""" + sdp("192.0.2.15"))),
     # 3.1.2.2 Content Length Larger Than Message
     "clerr": ("Content-Length", crlf("""INVITE sip:user@example.com SIP/2.0
 Max-Forwards: 80
@@ -264,7 +269,7 @@ Contact: <sip:caller@example53.example.net>
 Content-Type: application/sdp
 Content-Length: -999
 
-""" + SDP150)),
+""" + sdp("192.0.2.53"))),
     # 3.1.2.4 Request Scalar Fields with Overlarge Values
     "scalar02": ("CSeq", crlf("""REGISTER sip:example.com SIP/2.0
 Via: SIP/2.0/TCP host129.example.com;branch=z9hG4bK342sdfoi3
@@ -274,7 +279,20 @@ CSeq: 36893488147419103232 REGISTER
 Call-ID: scalar02.23o0pd9vanlq3wnrlnewofjas9ui32
 Max-Forwards: 300
 Expires: 1000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000
-Contact: <sip:user@host129.example.com>;expires=280297596632815
+Contact: <sip:user@host129.example.com>
+  ;expires=280297596632815
+Content-Length: 0
+
+""")),
+    # 3.1.2.5 Response Scalar Fields with Overlarge Values
+    "scalarlg": ("CSeq", crlf("""SIP/2.0 503 Service Unavailable
+Via: SIP/2.0/TCP host129.example.com;branch=z9hG4bKzzxdiwo34sw;received=192.0.2.129
+To: <sip:user@example.com>
+From: <sip:other@example.net>;tag=2easdjfejw
+CSeq: 9292394834772304023312 OPTIONS
+Call-ID: scalarlg.noase0of0234hn2qofoaf0232aewf2394r
+Retry-After: 949302838503028349304023988
+Warning: 1812 overture "In Progress"
 Content-Length: 0
 
 """)),
