@@ -69,12 +69,12 @@ Max-Forwards: 87
 i: esc01.239409asdfakjkn23onasd0-3234
 CSeq: 234234 INVITE
 Via: SIP/2.0/UDP host5.example.net;branch=z9hG4bKkdjuw
-C: application/sdp
+Content-Type: application/sdp
 Contact:
   <sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31>
 Content-Length: 150
 
-""" + SDP150)
+""" + sdp("192.0.2.1"))
 
 # 3.1.1.4 Escaped Nulls in URIs
 ESCNULL = crlf("""REGISTER sip:example.com SIP/2.0
@@ -180,11 +180,11 @@ Call-ID: unreason.1234ksdfak3j2erwedfsASdf
 CSeq: 35 INVITE
 From: sip:user@example.com;tag=11141343
 To: sip:user@example.edu;tag=2229
-Content-Length: 150
+Content-Length: 154
 Content-Type: application/sdp
 Contact: <sip:user@host198.example.com>
 
-""" + SDP150)
+""" + sdp("192.0.2.198"))
 
 # 3.1.1.13 Empty Reason Phrase
 NOREASON = crlf("""SIP/2.0 100 
@@ -306,9 +306,9 @@ Contact: <sip:caller@host59.example.net>
 CSeq: 8 INVITE
 Via: SIP/2.0/UDP 192.0.2.59:5050;branch=z9hG4bKkdjuw39234
 Content-Type: application/sdp
-Content-Length: 150
+Content-Length: 152
 
-""" + SDP150)),
+""" + sdp("192.0.2.15"))),
     # 3.1.2.7 <> Enclosing Request-URI
     "ltgtruri": ("start line", crlf("""INVITE <sip:user@example.com> SIP/2.0
 To: sip:user@example.com

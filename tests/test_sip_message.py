@@ -55,7 +55,7 @@ def test_escapes_stay_as_sent():
     m = M.parse_message(ESC01)
     assert m.uri.user == "sips%3Auser%40example.com" and m.uri.host == "example.net"
     assert m.to.uri.user == "%75se%72"
-    assert m.content_type == "application/sdp"  # compact 'c'
+    assert m.content_type == "application/sdp"
     assert m.call_id == "esc01.239409asdfakjkn23onasd0-3234"  # compact 'i'
     (contact,) = m.contact
     assert contact.uri.params == (("%6C%72", None), ("n%61me", "v%61lue%25%34%31"))
@@ -83,7 +83,7 @@ def test_transports_responses_and_ipv6():
     assert m.call_id == "transports.kijh4akdnaqjkwendsasfdj"
     r = M.parse_message(UNREASON)
     assert r.status == 200 and r.reason.startswith("= 2**3 * 5**2 \u043d\u043e")
-    assert len(r.body) == 150
+    assert len(r.body) == 154
     r = M.parse_message(NOREASON)
     assert r.status == 100 and r.reason == ""
     m = M.parse_message(IPV6)
@@ -204,3 +204,30 @@ def test_header_names_are_case_insensitive_and_compact():
     h = M.Headers([("v", "SIP/2.0/UDP a"), ("CALL-id", "x"), ("x-custom-thing", "1")])
     assert [n for n, _ in h] == ["Via", "Call-ID", "X-Custom-Thing"]
     assert h.get("i") == "x" and h.get("VIA") == "SIP/2.0/UDP a" and "call-id" in h
+
+
+def test_every_compact_form_expands():
+    data = crlf("""MESSAGE sip:bob@example.com SIP/2.0
+v: SIP/2.0/UDP h.example.com;branch=z9hG4bKc1
+f: <sip:alice@example.com>;tag=1
+t: <sip:bob@example.com>
+i: compact@h
+CSeq: 1 MESSAGE
+m: <sip:alice@h.example.com>
+k: timer, 100rel
+s: hello
+e: gzip
+o: presence
+u: dialog
+r: <sip:carol@example.com>
+x: 1800;refresher=uac
+c: text/plain
+l: 2
+
+hi""")
+    m = M.parse_message(data)
+    names = [n for n, _ in m.headers]
+    assert names == ["Via", "From", "To", "Call-ID", "CSeq", "Contact", "Supported", "Supported", "Subject",
+                     "Content-Encoding", "Event", "Allow-Events", "Refer-To", "Session-Expires", "Content-Type",
+                     "Content-Length"]
+    assert m.headers.get_all("k") == ["timer", "100rel"] and m.body == b"hi"
