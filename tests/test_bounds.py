@@ -208,3 +208,15 @@ def test_isup_decode_errors_name_offsets_inside_the_message(data, variant):
     except DecodeError as exc:
         # a truncation names where the missing part would start (at most the end); nothing beyond it
         assert exc.offset is not None and 0 <= exc.offset <= len(data), str(exc)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(["lapd", "q931", "mtp2", "mtp3", "isup"]), st.binary(max_size=48),
+       st.sampled_from(["itu", "ansi"]))
+def test_every_decoder_names_an_offset_inside_what_it_was_given(proto, data, variant):
+    from pycallcenter.commands.decode import decode
+
+    try:
+        decode(proto, data, variant)
+    except DecodeError as exc:
+        assert exc.offset is not None and 0 <= exc.offset <= len(data), str(exc)
