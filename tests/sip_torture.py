@@ -12,9 +12,10 @@ SDP150 = ("v=0\no=mhandley 29739 7272939 IN IP4 192.0.2.3\ns=-\nc=IN IP4 192.0.2
           "m=audio 49217 RTP/AVP 0 12\nm=video 3227 RTP/AVP 31\na=rtpmap:31 LPC\n")
 
 
-def sdp(address):
-    """Return the RFC's SDP body with origin and connection at address (the invalid messages vary it)."""
-    return SDP150.replace("192.0.2.3", address).replace("192.0.2.4", address)
+def sdp(address, timing="0 0"):
+    """Return the RFC's SDP body with origin and connection at address and the given t= line (the invalid
+    messages vary both)."""
+    return SDP150.replace("192.0.2.3", address).replace("192.0.2.4", address).replace("t=0 0", f"t={timing}")
 
 # 3.1.1.1 A Short Tortuous INVITE
 WSINV = crlf("""INVITE sip:vivekg@chair-dnrc.example.com;unknownparam SIP/2.0
@@ -139,7 +140,7 @@ Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKkdjuw380234
 Content-Type: application/sdp
 Content-Length: 150
 
-""" + SDP150)
+""" + sdp("192.0.2.15").replace("m=video", "m =video"))
 
 # 3.1.1.9 Semicolon-Separated Parameters in URI User Part
 SEMIURI = crlf("""OPTIONS sip:user;par=u%40example.net@example.com SIP/2.0
@@ -319,9 +320,9 @@ CSeq: 1 INVITE
 Via: SIP/2.0/UDP 192.0.2.5
 Contact: <sip:caller@host5.example.net>
 Content-Type: application/sdp
-Content-Length: 150
+Content-Length: 159
 
-""" + SDP150)),
+""" + sdp("192.0.2.5", "3149328700 0"))),
     # 3.1.2.8 Malformed SIP Request-URI (embedded LWS)
     "lwsruri": ("start line", crlf("""INVITE sip:user@example.com; lr SIP/2.0
 To: sip:user@example.com;tag=3xfe-9921883-z9f
@@ -332,9 +333,9 @@ CSeq: 2130706432 INVITE
 Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKkdjuw2395
 Contact: <sip:caller@host1.example.net>
 Content-Type: application/sdp
-Content-Length: 150
+Content-Length: 159
 
-""" + SDP150)),
+""" + sdp("192.0.2.1", "3149328700 0"))),
     # 3.1.2.9 Multiple SP Separating Request-Line Elements
     "lwsstart": ("start line", crlf("""INVITE  sip:user@example.com  SIP/2.0
 Max-Forwards: 8
@@ -347,7 +348,7 @@ Contact: <sip:caller@host1.example.net>
 Content-Type: application/sdp
 Content-Length: 150
 
-""" + SDP150)),
+""" + sdp("192.0.2.1"))),
     # 3.1.2.10 SP Characters at End of Request-Line
     "trws": ("start line", crlf("""OPTIONS sip:remote-target@example.com SIP/2.0  
 Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK299342093
@@ -372,7 +373,7 @@ Via: SIP/2.0/UDP host-of-the-hour.example.com;branch=z9hG4bKkdjuw
 Content-Type: application/sdp
 Content-Length: 150
 
-""" + SDP150)),
+""" + sdp("192.0.2.1"))),
     # 3.1.2.13 Failure to Enclose name-addr URI in <>
     "regbadct": ("Contact", crlf("""REGISTER sip:example.com SIP/2.0
 To: sip:user@example.com
@@ -441,9 +442,15 @@ CSeq: 8 INVITE
 Contact: <sip:caller@host.example.net>
 Via: SIP/2.0/UDP host.example.net;branch=z9hG4bKkdjuw
 Content-Type: application/sdp
-l: 150
+l: 138
 
-""" + SDP150)),
+v=0
+o=mhandley 29739 7272939 IN IP4 192.0.2.1
+c=IN IP4 192.0.2.1
+m=audio 49217 RTP/AVP 0 12
+m=video 3227 RTP/AVP 31
+a=rtpmap:31 LPC
+""")),
     # 3.1.2.19 Overlarge Response Code
     "bigcode": ("start line", crlf("""SIP/2.0 4294967301 better not break the receiver
 Via: SIP/2.0/UDP 192.0.2.105;branch=z9hG4bK2398ndaoe
@@ -460,9 +467,9 @@ Contact: <sip:user@host105.example.com>
 CSeq: 193942 INVITE
 Via: SIP/2.0/UDP 192.0.2.95;branch=z9hG4bKkdj.insuf
 Content-Type: application/sdp
-l: 150
+l: 152
 
-""" + SDP150)),
+""" + sdp("192.0.2.95"))),
     # 3.3.8 Multiple Values in Single Value Required Fields
     "multi01": ("CSeq", crlf("""INVITE sip:user@company.com SIP/2.0
 Contact: <sip:caller@host25.example.net>
@@ -481,5 +488,5 @@ l: 154
 Contact: <sip:caller@host36.example.net>
 Max-Forwards: 5
 
-""" + SDP150)),
+""" + sdp("192.0.2.25") + "\n")),
 }
