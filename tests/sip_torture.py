@@ -257,7 +257,7 @@ Via: SIP/2.0/UDP host5.example.com;branch=z9hG4bK-39234-23523
 Content-Type: application/sdp
 Content-Length: 9999
 
-""" + SDP150)),
+""" + sdp("192.0.2.155"))),
     # 3.1.2.3 Negative Content-Length
     "ncl": ("Content-Length", crlf("""INVITE sip:user@example.com SIP/2.0
 Max-Forwards: 254
