@@ -28,7 +28,7 @@ import sqlite3
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -275,10 +275,11 @@ class Soak:
         from pycallcenter.sim.agents import AgentPool
         from pycallcenter.sim.pstn import PstnSimulator
 
+        if settings.calls_per_hour is None:  # full load: offered agent work equals the agents' time (one is the operator)
+            settings = replace(settings, calls_per_hour=round(
+                3600.0 * max(1, settings.agents - 1) / (settings.talk_mean + 10.0 + 25.0), 1))
         self.settings = s = settings
         self.stream = stream
-        if s.calls_per_hour is None:  # full load: offered agent work equals the agents' time (one is the operator)
-            s.calls_per_hour = round(3600.0 * max(1, s.agents - 1) / (s.talk_mean + 10.0 + 25.0), 1)
         self.data = data = os.path.abspath(s.data_dir)
         os.makedirs(data, exist_ok=True)
         scripts = os.path.join(data, "scripts")
@@ -327,7 +328,6 @@ class Soak:
         self.crash = None  # the traceback when the centre raised out of its tick
         self.extra_offered = 0  # callers the faults added (flaky route, overload)
         self.callers_done = dict.fromkeys(("placed", "refused_by_network", "reached_agent", "abandoned"), 0)
-        self._flaky_calls = set()
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
         eng.listeners.append(_EndedCalls(self.ended_calls))
