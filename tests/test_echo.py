@@ -279,7 +279,7 @@ def test_bad_arguments():
 
 
 @pytest.mark.peer
-@pytest.mark.parametrize("source", ["css", "speech"])
+@pytest.mark.parametrize("source", ["css", pytest.param("speech", marks=pytest.mark.soak)])
 def test_spandsp_on_the_same_signals(spandsp, source):
     """spandsp 0.0.6's echo_can (adaption, NLP, comfort noise, received-side high-pass: what a stack would ask of
     it), and with adaption only, on the same scenes, single talk then double talk. Ours meets the targets;

@@ -295,11 +295,70 @@ static void tone_block(const pycc_echo_params_t *p, chan_t *h)
         h->disabled_by_tone = 0;
 }
 
+/* Step 8, asleep: from sample i on, the input passes; history, energy, Geigel maxima and DC blocker keep up, in
+ * locals (the squared history is rebuilt from the history when it wakes: the same values, x * x exactly).
+ * Returns the index of the first sample not processed: samples, or the one after the sample it woke on. */
+static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near,
+                      int16_t *out, long i, long samples)
+{
+    const int n = p->taps;
+    float *const x = h->x;
+    float hp = h->hp;
+    int32_t y_prev = h->y_prev, cur_max = h->cur_max;
+    int64_t energy = h->energy, count = h->count, far_run = h->far_run;
+    int pos = h->pos, woke = 0;
+    const double active_at = p->far_active;
+    while (i < samples) {
+        const int32_t xi = far[i], yi = near[i];
+        hp = p->hp_pole * (hp + (float) (yi - y_prev));
+        y_prev = yi;
+        const int64_t leaving = (int64_t) x[pos + n - 1];
+        energy += (int64_t) xi * xi - leaving * leaving;
+        pos = pos ? pos - 1 : n - 1;
+        x[pos] = x[pos + n] = (float) xi;
+        const int32_t ax = xi < 0 ? -xi : xi;
+        cur_max = ax > cur_max ? ax : cur_max;
+        out[i++] = (int16_t) yi;
+        const int far_on = (double) energy > active_at;
+        if (++count % PYCC_ECHO_MAX_BLOCK == 0) {
+            h->cur_max = cur_max;
+            geigel_block(h);
+            cur_max = 0;
+        }
+        far_run += far_on;
+        if (far_run >= p->probe_every || (far_on && !h->heard_far)) {
+            woke = 1;
+            break;
+        }
+    }
+    h->hp = hp, h->y_prev = y_prev, h->cur_max = cur_max, h->energy = energy, h->count = count;
+    h->far_run = far_run, h->pos = pos;
+    int8_t st = NO_ECHO;
+    if (woke) {
+        wake(h);
+        for (int k = 0; k < 2 * n; k++)
+            h->x2[k] = x[k] * x[k];
+        st = base_state(p, h);
+        if (h->bypass)
+            st = BYPASS;
+    }
+    if (h->disabled_by_tone)
+        st = TONE_DISABLED;
+    if (!h->enabled)
+        st = DISABLED;
+    h->state = st;
+    return i;
+}
+
 static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near, int16_t *out,
                         long samples)
 {
     const int n = p->taps;
     for (long i = 0; i < samples; i++) {
+        if (h->dormant) {
+            i = sleep_run(p, h, far, near, out, i, samples) - 1; /* the loop's i++ moves to the next sample */
+            continue;
+        }
         const int32_t xi = far[i], yi = near[i];
         const float xs = (float) xi;
         /* 1. DC blocker, history, window energy, Geigel maximum */
@@ -310,33 +369,11 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         h->energy += (int64_t) xi * xi - leaving * leaving;
         h->pos = h->pos ? h->pos - 1 : n - 1;
         h->x[h->pos] = h->x[h->pos + n] = xs;
-        h->x2[h->pos] = h->x2[h->pos + n] = xs * xs;
         const int32_t ax = xi < 0 ? -xi : xi;
         if (ax > h->cur_max)
             h->cur_max = ax;
-        if (h->dormant) {
-            /* asleep: the input passes; history, energy, Geigel maxima and DC blocker keep up (step 8) */
-            out[i] = (int16_t) yi;
-            const int far_on = (double) h->energy > p->far_active;
-            h->count++;
-            if (h->count % PYCC_ECHO_MAX_BLOCK == 0)
-                geigel_block(h);
-            h->far_run += far_on;
-            int8_t st = NO_ECHO;
-            if (h->far_run >= p->probe_every || (far_on && !h->heard_far)) {
-                wake(h);
-                st = base_state(p, h);
-                if (h->bypass)
-                    st = BYPASS;
-            }
-            if (h->disabled_by_tone)
-                st = TONE_DISABLED;
-            if (!h->enabled)
-                st = DISABLED;
-            h->state = st;
-            continue;
-        }
         const int32_t gmax = h->ring_max > h->cur_max ? h->ring_max : h->cur_max;
+        h->x2[h->pos] = h->x2[h->pos + n] = xs * xs;
         const int far_active = (double) h->energy > p->far_active;
         const int active = h->enabled && !h->disabled_by_tone;
         /* 4. gains, then 2. both filters (with the normaliser whenever adaptation may follow) */

@@ -93,6 +93,12 @@ class EchoCanceller:
         self._k.process(x, y, out, rows)
         return unbatch(out, was_1d)
 
+    def process_into(self, far, near, out, rows):
+        """Cancel echo on the listed rows only, from int16 (channels, samples) C-ordered far and near into out
+        (which may be near itself: each sample is read before it is written); the other rows of out are left
+        alone. The fast path for the engine: no copies, only the kernel's shape and range checks."""
+        self._k.process(far, near, out, rows)
+
     def reset(self, channel):
         """Forget one channel's echo path, detectors and counters (a new call); enabled stays as it was."""
         self._k.reset(_channel(channel, self.channels))

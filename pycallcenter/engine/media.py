@@ -76,8 +76,9 @@ def echo_snapshot(engine):
 class EchoGroup:
     """The echo cancellers of the rows sharing one tail length: one batched canceller, run on the rows in use."""
 
-    def __init__(self, rows, tail_ms):
+    def __init__(self, rows, tail_ms, all_rows):
         self.rows = np.asarray(rows, np.intp)
+        self.whole = len(self.rows) == all_rows  # it covers the plane: work in place on tx/rx, no gathering
         self.index = {int(r): i for i, r in enumerate(self.rows)}
         self.canceller = EchoCanceller(len(self.rows), tail_ms=tail_ms)
         self.in_use = np.zeros(len(self.rows), bool)
@@ -90,6 +91,9 @@ class EchoGroup:
 
     def cancel(self, sent, received):
         """Replace the active rows of received (rows x samples int16) by their echo-cancelled audio."""
+        if self.whole:
+            self.canceller.process_into(sent, received, received, self.active)
+            return
         rows = self.rows[self.active]
         out = self.canceller.process(sent[self.rows], received[self.rows], rows=self.active)
         received[rows] = out[self.active]
@@ -203,7 +207,7 @@ class MediaPlane:
         by_tail = {}
         for row, tail in sorted(tails.items()):
             by_tail.setdefault(tail, []).append(row)
-        self.echo_groups = [EchoGroup(rows, tail) for tail, rows in sorted(by_tail.items())]
+        self.echo_groups = [EchoGroup(rows, tail, self.rows) for tail, rows in sorted(by_tail.items())]
         self._echo_of_row = {r: (g, i) for g in self.echo_groups for r, i in g.index.items()}
 
     def echo_start(self, row):
