@@ -23,22 +23,12 @@ like the spec (``isdn/timers.py``: ``LapdTimers``, ``Q931Timers``; ``ss7/timers.
 """
 from heapq import heapify, heappop, heappush, heapreplace
 
-_SLACK = 64  # dead heap entries tolerated beyond the live timers before the heap is rebuilt
+_SLACK = 16  # dead heap entries tolerated beyond the live timers before the heap is rebuilt (small: pushes stay shallow)
 
 
 class Timer:
-    """One named timer of a TimerService (owner, name); start() and cancel() it directly on hot paths."""
-
-    def __init__(self, service, owner, name):
-        self.service = service
-        self.owner = owner
-        self.name = name
-        self.when = 0.0
-        self.seq = 0
-        self.armed = False  # running
-        self.queued = False  # has a heap entry at hmin (its earliest)
-        self.hmin = 0.0
-        self.listed = True  # in service._armed[owner]: cancel_owner drops whole owners
+    """One named timer of a TimerService (owner, name), made by TimerService.timer(); start() and cancel() it
+    directly on hot paths."""
 
     def start(self, when):
         """Arm (or re-arm) the timer to expire at when."""
@@ -90,7 +80,15 @@ class TimerService:
             timers = self._armed[owner] = {}
         timer = timers.get(name)
         if timer is None:
-            timer = timers[name] = Timer(self, owner, name)
+            timer = timers[name] = Timer.__new__(Timer)  # no __init__: one is made per call and timer name
+            timer.service = self
+            timer.owner = owner
+            timer.name = name
+            timer.when = timer.hmin = 0.0
+            timer.seq = 0
+            timer.armed = False  # running
+            timer.queued = False  # has a heap entry at hmin (its earliest)
+            timer.listed = True  # in self._armed[owner] (cancel_owner drops whole owners)
         return timer
 
     def start(self, owner, name, when):

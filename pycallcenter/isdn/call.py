@@ -194,7 +194,8 @@ class ProtocolNotice:
 
 @dataclass(eq=False)
 class Call:
-    """One call: reference, direction, state, channel and numbers (its timers run on Interface.deadlines)."""
+    """One call: reference, direction, state, channel and numbers (its timers run on Interface.deadlines, the
+    Call as their owner)."""
 
     cr: int
     outgoing: bool
@@ -222,7 +223,7 @@ class Interface:
         self.link = link if link is not None else lapd.Link(network)
         self.link.on_data = lambda info, now: self._message(info, now)  # looked up late: tests replace _message
         self.timers = Q931Timers.side(network, timers)  # Q931Timers, or a {name: seconds} dict of overrides
-        self.deadlines = TimerService()  # call timers owned by call.key; relink and T316 by None
+        self.deadlines = TimerService()  # call timers owned by their Call; relink and T316 by None
         self.tracer = tracer
         self.calls = {}
         self.channel_calls = {}  # channel -> Call holding it
@@ -293,12 +294,12 @@ class Interface:
         for ev in self.link.handle_timer(now):
             self._link_event(ev, now)
         for owner, name in self.deadlines.expired(now):
-            _TIMER_ACTIONS[name](self, self.calls.get(owner) if owner is not None else None, now)
+            _TIMER_ACTIONS[name](self, owner, now)  # owner: the Call, or None for relink and T316
         return self._flush()
 
     def running(self, call):
         """Return the names of call's running timers, earliest first."""
-        return self.deadlines.names(call.key)
+        return self.deadlines.names(call)
 
     # ----- call commands -----
     def setup(self, now, called, calling="", channel=None, exclusive=True, calling_name="", overlap=False,
@@ -356,7 +357,7 @@ class Interface:
         self._now = now
         self._require(call, {CALL_PRESENT, OVERLAP_RECEIVING}, "send CALL PROCEEDING")
         first = call.state == CALL_PRESENT
-        self.deadlines.cancel(call.key, "T302")
+        self.deadlines.cancel(call, "T302")
         self._send(call, q931.CALL_PROCEEDING, [self._chan_ie(call)] if first else [])
         call.state = INCOMING_PROCEEDING
         return self._flush()
@@ -368,7 +369,7 @@ class Interface:
         ies = [self._chan_ie(call)] if call.state == CALL_PRESENT else []
         if inband:
             ies.append(ie.progress(8))
-        self.deadlines.cancel(call.key, "T302")
+        self.deadlines.cancel(call, "T302")
         self._send(call, q931.ALERTING, ies)
         call.state = CALL_RECEIVED
         return self._flush()
@@ -387,7 +388,7 @@ class Interface:
         ies = [self._chan_ie(call)] if call.state == CALL_PRESENT else []
         if connected:
             ies.append(ie.calling_number(connected, name="connected_number"))
-        self.deadlines.cancel(call.key, "T302")
+        self.deadlines.cancel(call, "T302")
         self._send(call, q931.CONNECT, ies)
         if self.network:
             call.state = ACTIVE
@@ -411,7 +412,7 @@ class Interface:
         if call.state == DISCONNECT_INDICATION:
             self._release(call, cause)
             return self._flush()
-        self.deadlines.cancel_owner(call.key)
+        self.deadlines.cancel_owner(call)
         call.release_cause = cause
         self._send(call, q931.DISCONNECT, [ie.cause(cause, self._location())])
         call.state = DISCONNECT_REQUEST
@@ -507,7 +508,7 @@ class Interface:
         return ie.channel_id(call.channel, True)
 
     def _start(self, call, name):
-        self.deadlines.start(call.key, name, self._now + getattr(self.timers, name))
+        self.deadlines.start(call, name, self._now + getattr(self.timers, name))
 
     def _send(self, call, msg_type, ies):
         self.link.send(_encode(msg_type, call.cr, not call.outgoing, ies), self._now)
@@ -527,7 +528,7 @@ class Interface:
         self._send_cr(0, False, q931.RESTART, ies)
 
     def _end(self, call, cause):
-        self.deadlines.cancel_owner(call.key)
+        self.deadlines.cancel_owner(call)
         call.state = NULL
         call.cause = cause
         self.calls.pop(call.key, None)
@@ -536,14 +537,14 @@ class Interface:
         self._events.append(CallEnded(call, cause))
 
     def _release(self, call, cause):
-        self.deadlines.cancel_owner(call.key)
+        self.deadlines.cancel_owner(call)
         call.release_cause = cause
         self._send(call, q931.RELEASE, [ie.cause(cause, self._location())])
         call.state = RELEASE_REQUEST
         self._start(call, "T308")
 
     def _disconnect(self, call, cause):
-        self.deadlines.cancel_owner(call.key)
+        self.deadlines.cancel_owner(call)
         call.release_cause = cause
         self._send(call, q931.DISCONNECT, [ie.cause(cause, self._location())])
         call.state = DISCONNECT_REQUEST
@@ -557,7 +558,7 @@ class Interface:
             self.deadlines.cancel(None, "relink")
             self._events.append(DChannelUp(ev.reestablished))
             for call in list(self.calls.values()):
-                if self.deadlines.cancel(call.key, "T309"):
+                if self.deadlines.cancel(call, "T309"):
                     self._send_status(call, 31)
                 elif ev.reestablished and call.state != NULL:
                     self._send_status(call, 31)
@@ -565,7 +566,7 @@ class Interface:
             self._events.append(DChannelDown(ev.reason))
             for call in list(self.calls.values()):
                 if call.state == ACTIVE:
-                    self.deadlines.cancel_owner(call.key)
+                    self.deadlines.cancel_owner(call)
                     self._start(call, "T309")
                 else:
                     self._end(call, causes.TEMPORARY_FAILURE)
@@ -787,7 +788,7 @@ class Interface:
         if not self._channel_from(call, msg):
             self._disconnect(call, causes.CHANNEL_NOT_AVAILABLE)
             return
-        self.deadlines.cancel_names(call.key, ("T303", "T304", "T310"))
+        self.deadlines.cancel_names(call, ("T303", "T304", "T310"))
         call.state = new_state
         self._events.append(event)
         prog = msg.fields("progress_indicator")
@@ -811,19 +812,19 @@ class Interface:
             self._start(call, "T301")
 
     def _on_connect(self, call, msg):
-        self.deadlines.cancel(call.key, "T301")
+        self.deadlines.cancel(call, "T301")
         self._outgoing_progress(call, msg, ACTIVE, Answered(call))
         if call.state == ACTIVE:
             self._send(call, q931.CONNECT_ACKNOWLEDGE, [])
 
     def _on_connect_ack(self, call, msg):
         if call.state == CONNECT_REQUEST:
-            self.deadlines.cancel(call.key, "T313")
+            self.deadlines.cancel(call, "T313")
             call.state = ACTIVE
             self._events.append(Answered(call))
 
     def _on_progress(self, call, msg):
-        self.deadlines.cancel(call.key, "T310")
+        self.deadlines.cancel(call, "T310")
         prog = msg.fields("progress_indicator")
         self._events.append(Progress(call, prog["description"] if prog else 0))
 
@@ -835,7 +836,7 @@ class Interface:
         if call.state == OVERLAP_RECEIVING:
             call.called += digits
             if complete:
-                self.deadlines.cancel(call.key, "T302")
+                self.deadlines.cancel(call, "T302")
             else:
                 self._start(call, "T302")
         if digits or complete:
@@ -869,7 +870,7 @@ class Interface:
     def _on_status(self, call, msg):
         cause = msg.fields("cause")
         state = msg.fields("call_state")
-        self.deadlines.cancel(call.key, "T322")
+        self.deadlines.cancel(call, "T322")
         value = cause["value"] if cause else 0
         remote = state["value"] if state else None
         self._events.append(StatusReceived(call, value, remote))
