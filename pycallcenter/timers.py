@@ -23,7 +23,7 @@ like the spec (``isdn/timers.py``: ``LapdTimers``, ``Q931Timers``; ``ss7/timers.
 """
 from heapq import heapify, heappop, heappush, heapreplace
 
-_SLACK = 16  # dead heap entries tolerated beyond the live timers before the heap is rebuilt (small: pushes stay shallow)
+_SLACK = 16  # dead heap entries tolerated beyond the live timers before a rebuild (few: pushes stay shallow)
 
 
 class Timer:

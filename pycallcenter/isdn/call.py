@@ -667,15 +667,15 @@ class Interface:
             self._unknown_cr(msg)
             return
         mt = msg.msg_type
-        handler = _TRANSITIONS.get((call.state, mt))
+        handler = _DISPATCH[call.state].get(mt)
         if handler is None:
             if mt not in _KNOWN:
                 self._protocol_notice(call, f"unknown message type 0x{mt:02x}", causes.MESSAGE_TYPE_NONEXISTENT)
             else:
                 self._protocol_notice(call, f"{msg.name} in call state {call.state}", causes.WRONG_STATE)
             return
-        need = _MANDATORY.get(mt)
-        if need is not None and mt not in _CLEARING:  # clearing messages without cause: their handlers (5.8.6.1)
+        need = _STATUS_96.get(mt)
+        if need is not None:
             for name in need:
                 if msg.get(name) is None:
                     self._protocol_notice(call, f"{msg.name} without mandatory {name}", causes.MANDATORY_IE_MISSING)
@@ -963,6 +963,7 @@ _IN_EVERY_STATE = {
     q931.PROGRESS: Interface._on_progress,
 }
 _TRANSITIONS.update({(state, mt): handler for state in CALL_STATES for mt, handler in _IN_EVERY_STATE.items()})
+_DISPATCH = {state: {mt: handler for (s, mt), handler in _TRANSITIONS.items() if s == state} for state in CALL_STATES}
 
 # message type -> its mandatory IEs as received (Q.931 clause 3; FACILITY from Q.932). A message without one is
 # answered with STATUS 96 and otherwise ignored (5.8.6.1), except SETUP (refused with RELEASE COMPLETE 96) and the
@@ -976,6 +977,8 @@ _MANDATORY = {
     q931.PROGRESS: ("progress_indicator",),
     q931.FACILITY: ("facility",),
 }
+# what _message checks itself (SETUP is checked where the call is made; clearing messages by their handlers)
+_STATUS_96 = {mt: names for mt, names in _MANDATORY.items() if mt != q931.SETUP and mt not in _CLEARING}
 
 # what each timer's expiry does: handler(interface, call (None for relink and T316), now); Q.931 9.1 names
 _TIMER_ACTIONS = {
