@@ -1,7 +1,6 @@
 """`pycallcenter echo`: a far and a near recording in, the near one without its echo out, ERLE as JSON."""
 import json
 
-import numpy as np
 import soundfile as sf
 
 from echo_signals import FS, css, echo_of, erle_db, hybrid, noise, resample_to, to_int16
