@@ -24,7 +24,7 @@ cdef extern from "pycc_echo.h":
         long sleep_after, probe_every
         float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
         float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle
-        double far_active
+        double far_active, far_sample
         float cos_table[3][160]
         float sin_table[3][160]
     ctypedef struct pycc_echo_t:
@@ -71,6 +71,7 @@ cdef class Kernel:
         p.tone_purity, p.tone_level, p.quiet_level = pr["tone_purity"], pr["tone_level"], pr["quiet_level"]
         p.reversal_cos, p.noise_bias, p.noise_start = pr["reversal_cos"], pr["noise_bias"], pr["noise_start"]
         p.converged_erle, p.far_active = pr["converged_erle"], pr["far_active"]
+        p.far_sample = pr["far_sample"]
         cos, sin = pr["cos"], pr["sin"]
         for f in range(3):
             for k in range(160):

@@ -28,6 +28,7 @@ typedef struct {
     float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise;
     float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle;
     double far_active;        /* window energy (sum of squares over the tail) above which the far end is active */
+    double far_sample;        /* a far sample's square over which a sleeping channel counts the far end active */
     float cos_table[3][160], sin_table[3][160];  /* 2100, 1650, 1850 Hz */
 } pycc_echo_params_t;
 

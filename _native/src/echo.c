@@ -295,49 +295,38 @@ static void tone_block(const pycc_echo_params_t *p, chan_t *h)
         h->disabled_by_tone = 0;
 }
 
-/* Step 8, asleep: from sample i on, the input passes; history, energy, Geigel maxima and DC blocker keep up, in
- * locals (the squared history is rebuilt from the history when it wakes: the same values, x * x exactly).
- * Returns the index of the first sample not processed: samples, or the one after the sample it woke on. */
+/* Step 8, asleep: from sample i on, the input passes and far-end samples over -50 dBm0 are counted; nothing else
+ * is kept (history, Geigel maxima and DC blocker start from zero on waking). Returns the index of the first sample
+ * not processed: samples, or the one after the sample it woke on. */
 static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near,
                       int16_t *out, long i, long samples)
 {
     const int n = p->taps;
-    float *const x = h->x;
-    float hp = h->hp;
-    int32_t y_prev = h->y_prev, cur_max = h->cur_max;
-    int64_t energy = h->energy, count = h->count, far_run = h->far_run;
-    int pos = h->pos, woke = 0;
-    const double active_at = p->far_active;
+    const long start = i;
+    const double thr = p->far_sample;
+    int64_t far_run = h->far_run;
+    int woke = 0;
     while (i < samples) {
-        const int32_t xi = far[i], yi = near[i];
-        hp = p->hp_pole * (hp + (float) (yi - y_prev));
-        y_prev = yi;
-        const int64_t leaving = (int64_t) x[pos + n - 1];
-        energy += (int64_t) xi * xi - leaving * leaving;
-        pos = pos ? pos - 1 : n - 1;
-        x[pos] = x[pos + n] = (float) xi;
-        const int32_t ax = xi < 0 ? -xi : xi;
-        cur_max = ax > cur_max ? ax : cur_max;
-        out[i++] = (int16_t) yi;
-        const int far_on = (double) energy > active_at;
-        if (++count % PYCC_ECHO_MAX_BLOCK == 0) {
-            h->cur_max = cur_max;
-            geigel_block(h);
-            cur_max = 0;
-        }
-        far_run += far_on;
-        if (far_run >= p->probe_every || (far_on && !h->heard_far)) {
+        const int on = (double) far[i] * (double) far[i] > thr;
+        i++;
+        far_run += on;
+        if (far_run >= p->probe_every || (on && !h->heard_far)) {
             woke = 1;
             break;
         }
     }
-    h->hp = hp, h->y_prev = y_prev, h->cur_max = cur_max, h->energy = energy, h->count = count;
-    h->far_run = far_run, h->pos = pos;
+    memcpy(out + start, near + start, sizeof(int16_t) * (size_t) (i - start));
+    h->count += i - start;
+    h->far_run = far_run;
     int8_t st = NO_ECHO;
     if (woke) {
         wake(h);
-        for (int k = 0; k < 2 * n; k++)
-            h->x2[k] = x[k] * x[k];
+        memset(h->x, 0, sizeof(float) * 4 * (size_t) n); /* x and x2, 2n each, side by side */
+        memset(h->ring, 0, sizeof(int32_t) * (size_t) h->rings);
+        h->energy = 0;
+        h->ring_max = h->cur_max = 0;
+        h->hp = 0.0f;
+        h->y_prev = 0;
         st = base_state(p, h);
         if (h->bypass)
             st = BYPASS;

@@ -55,7 +55,7 @@ def kernel_params(tail_ms, **params):
         "bg_reset_ratio": ref.BG_RESET_RATIO, "block_floor": ref.BLOCK_FLOOR, "above_noise": ref.ABOVE_NOISE, "tone_purity": ref.TONE_PURITY,
         "tone_level": ref.TONE_LEVEL, "quiet_level": ref.QUIET_LEVEL, "reversal_cos": ref.REVERSAL_COS,
         "noise_bias": ref.NOISE_BIAS, "noise_start": ref.NOISE_START, "converged_erle": ref.CONVERGED_ERLE,
-        "far_active": float(ref.FAR_ACTIVE * (tail_ms * ref.FS // 1000)),
+        "far_active": float(ref.FAR_ACTIVE * (tail_ms * ref.FS // 1000)), "far_sample": float(ref.FAR_ACTIVE),
         "cos": ref.COS.tolist(), "sin": ref.SIN.tolist(),
     }
 

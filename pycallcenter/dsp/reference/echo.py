@@ -46,11 +46,11 @@ Per sample, per channel:
 
 8. Idle without echo: a call whose foreground filter has not taken anything after ``sleep_after_s`` of
    cancelling has no echo worth the work (a digital or four-wire far end, or nothing sent yet). The channel then
-   sleeps: its input passes unchanged and only the far history, window energy, Geigel maxima and DC blocker keep
-   up (a few operations a sample instead of four passes over the tail). It wakes at once when the far end
-   becomes active if it had never been active before (nothing was sent, so nothing could be found), else after
-   ``probe_every_s`` of far-end activity, and looks again for ``sleep_after_s`` (block, tone and double-talk
-   state start afresh).
+   sleeps: its input passes unchanged and it only counts far-end samples over -50 dBm0 (a compare a sample
+   instead of four passes over the tail). It wakes at once on such a sample if the far end had never been
+   active before (nothing was sent, so nothing could be found), else after ``probe_every_s`` of them, and looks
+   again for ``sleep_after_s``; history, Geigel maxima, DC blocker, block, tone and double-talk state start
+   from zero (the history refills in one tail).
 
 Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
 near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
@@ -285,17 +285,17 @@ class EchoCanceller:
         xs = far_i.astype(np.float32)
         yi = near_i.astype(np.int32)
         # 1. DC blocker, history, window energy, Geigel maximum
-        self.hp = HP_POLE * (self.hp + (yi - self.y_prev).astype(np.float32))
-        self.y_prev = yi
+        self.hp = np.where(awake, HP_POLE * (self.hp + (yi - self.y_prev).astype(np.float32)), self.hp)
+        self.y_prev = np.where(awake, yi, self.y_prev)
         y = self.hp
         leaving = self.x[:, -1].astype(np.int64)
-        self.energy += far_i.astype(np.int64) ** 2 - leaving**2
-        self.x[:, 1:] = self.x[:, :-1]
-        self.x[:, 0] = xs
-        self.x2[:, 1:] = self.x2[:, :-1]
-        self.x2[:, 0] = xs * xs
+        self.energy += np.where(awake, far_i.astype(np.int64) ** 2 - leaving**2, 0)
+        self.x[awake, 1:] = self.x[awake, :-1]
+        self.x[awake, 0] = xs[awake]
+        self.x2[awake, 1:] = self.x2[awake, :-1]
+        self.x2[awake, 0] = xs[awake] * xs[awake]
         ax = np.abs(far_i.astype(np.int32))
-        self.cur_max = np.maximum(self.cur_max, ax)
+        self.cur_max = np.where(awake, np.maximum(self.cur_max, ax), self.cur_max)
         geigel_max = np.maximum(self.ring_max, self.cur_max)
         # 2. both filters
         yf = np.einsum("ij,ij->i", self.wf, self.x)
@@ -362,14 +362,15 @@ class EchoCanceller:
         self._tone_step(xs, yi.astype(np.float32), awake)
         self.count += 1
         # block ends (each channel on its own count)
-        ends = (self.count % MAX_BLOCK) == 0
+        ends = ((self.count % MAX_BLOCK) == 0) & awake
         if ends.any():
             self._geigel_block(ends)
         ends = ((self.count % BLOCK) == 0) & awake
         if ends.any():
             self._block(ends)
-        self.far_run += (far_active & ~awake).astype(np.int64)
-        due = (self.far_run >= self.probe_every) | (far_active & ~self.heard_far)
+        far_on = far_i.astype(np.int64) ** 2 > FAR_ACTIVE  # asleep, far activity is judged sample by sample
+        self.far_run += (far_on & ~awake).astype(np.int64)
+        due = (self.far_run >= self.probe_every) | (far_on & ~self.heard_far)
         for ch in np.nonzero(~awake & due)[0]:
             self._wake(ch)
         ends = ((self.count % NOISE_SUB) == 0) & awake
@@ -391,6 +392,13 @@ class EchoCanceller:
         self.hist[ch] = 0
         self.tone_run[ch] = self.tone_miss[ch] = self.v21_run[ch] = 0
         self.dt_hang[ch] = 0
+        # asleep, nothing was kept: history, Geigel maxima and DC blocker start from zero (64 ms to refill)
+        self.x[ch] = self.x2[ch] = 0
+        self.energy[ch] = 0
+        self.ring[ch] = 0
+        self.ring_max[ch] = self.cur_max[ch] = 0
+        self.hp[ch] = 0
+        self.y_prev[ch] = 0
 
     def _geigel_block(self, ends):
         rows = np.nonzero(ends)[0]
