@@ -294,6 +294,9 @@ def format_report(report):
               f"recordings {report['recordings']}, script errors {report['script_errors']}",
               f"simulated {report['simulated_seconds'] / 60:.1f} min in {report['wall_seconds']} s "
               f"({report['speed_vs_real_time']}x real time)"]
+    if "cdrs" in report:
+        lines.append(f"CDRs written {report['cdrs']} (one per call); "
+                     f"left behind at the end: {len(report['left_behind']) or 'nothing'}")
     for leftover in report["left_behind"]:
         lines.append(f"left behind at the end: {leftover}")
     return "\n".join(lines) + "\n"
