@@ -43,6 +43,7 @@ import numpy as np
 
 from pycallcenter.errors import ChannelClosedError
 
+from .channels import parse_channel_list
 from .events import Alarm, Event, EventKind  # noqa: F401  (re-exported: one import site for backends)
 
 SAMPLE_RATE = 8000
@@ -500,8 +501,6 @@ class Board(_ClosesOnExit):
         if isinstance(numbers, (int, np.integer)):
             numbers = [numbers]
         elif isinstance(numbers, str):
-            from .config import parse_channel_list
-
             numbers = parse_channel_list(numbers)
         chans = [self.channel(n) for n in numbers]
         if not chans:
