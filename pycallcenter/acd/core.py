@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
-from pycallcenter.acd.stats import ServiceLevel
+from pycallcenter.acd.stats import LogEntry, ServiceLevel  # noqa: F401 (LogEntry: the queue log's record, read by stats)
 from pycallcenter.acd.strategies import pick
 from pycallcenter.errors import PyCallCenterError
 
@@ -43,17 +43,6 @@ class Decision(NamedTuple):
     call: str
     agent: Optional[str] = None
     data: Any = None
-
-
-class LogEntry(NamedTuple):
-    """One queue-log line: time, call id, queue, agent ('-' when none), event and its fields."""
-
-    time: float
-    call: str
-    queue: str
-    agent: str
-    event: str
-    data: dict
 
 
 @dataclass(eq=False)

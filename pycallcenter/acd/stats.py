@@ -12,10 +12,22 @@ recomputed from the log uses the same definition as the screens did, unless told
 """
 import math
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 # what the denominator of the service level is: 'offered' counts abandoned calls against it,
 # 'answered' leaves them out, 'exclude_short' leaves out only those abandoned before short_abandon
 TREATMENTS = MODES = ("offered", "exclude_short", "answered")
+
+
+class LogEntry(NamedTuple):
+    """One queue-log line: time, call id, queue, agent ('-' when none), event and its fields."""
+
+    time: float
+    call: str
+    queue: str
+    agent: str
+    event: str
+    data: dict
 
 
 @dataclass(frozen=True)
@@ -315,7 +327,6 @@ def _value(text):
 
 def parse_queue_log(text):
     """Return the LogEntry list of a queue log written by format_queue_log (DecodeError on bad lines)."""
-    from pycallcenter.acd.core import LogEntry
     from pycallcenter.errors import DecodeError
 
     out = []
