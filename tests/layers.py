@@ -371,6 +371,22 @@ def findings(graph: Graph, contract: Contract) -> list[Finding]:
     return _unique(upward(graph, contract)) + cycles(graph) + dodges(graph)
 
 
+BEGIN = "<!-- generated from docs/layers.toml by `python tests/layers.py --markdown`; do not edit -->"
+END = "<!-- end of the generated contract -->"
+
+
+def render_markdown(contract: Contract) -> str:
+    """Return the contract as the Markdown block docs/architecture.md prints (between BEGIN and END)."""
+    out = [BEGIN, "", "| layer (top first) | modules |", "|---|---|"]
+    for layer, prefixes in reversed(contract.layers):
+        out.append(f"| {layer} | {', '.join(f'`{p}`' for p in prefixes)} |")
+    out += ["", "Allowed exceptions (kind, importer -> imported: reason):", ""]
+    for (kind, source, target), reason in contract.exceptions.items():
+        out.append(f"- {kind} `{source}` -> `{target}`: {reason}")
+    out += ["", END]
+    return "\n".join(out)
+
+
 def main() -> int:
     """Print the findings not listed as exceptions and the stale exceptions; return 1 if there are any."""
     try:
@@ -378,6 +394,9 @@ def main() -> int:
     except (ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
         print(f"{CONTRACT}: {exc}")
         return 1
+    if sys.argv[1:] == ["--markdown"]:
+        print(render_markdown(contract))
+        return 0
     graph = build_graph()
     found = findings(graph, contract)
     keys = {f.key for f in found}

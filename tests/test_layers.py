@@ -96,3 +96,9 @@ def test_an_exception_without_a_reason_is_refused(tmp_path):
     path.write_text('[[layer]]\nname = "x"\nmodules = ["p"]\n[[exception]]\nkind = "upward"\nfrom = "p.a"\nto = "p.b"\n')
     with pytest.raises(ValueError, match="exception 1 needs"):
         layers.load_contract(path)
+
+
+def test_architecture_prints_the_contract_as_checked(tree):
+    _, contract, _ = tree
+    text = (layers.ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert layers.render_markdown(contract) in text, "run `python tests/layers.py --markdown` and paste it into docs/architecture.md"
