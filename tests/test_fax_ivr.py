@@ -13,7 +13,8 @@ from pycallcenter.dsp.tones import dtmf_signal  # noqa: E402
 from pycallcenter.engine.engine import Engine  # noqa: E402
 from pycallcenter.fax.documents import DocumentLibrary  # noqa: E402
 from pycallcenter.fax.inbox import FaxInbox  # noqa: E402
-from pycallcenter.fax.ivr import fax_callback, fax_on_demand  # noqa: E402
+from pycallcenter.fax.callback import fax_callback  # noqa: E402
+from pycallcenter.fax.ivr import fax_on_demand  # noqa: E402
 from pycallcenter.fax.loopback import BOARD, FarEnd, SpandspTerminal  # noqa: E402
 
 

@@ -1,8 +1,8 @@
 """Fax over spandsp: sessions, detection, the document library, the inbox and IVR verbs.
 
 Submodules: session (FaxSession, FaxResult), detect (FaxDetector), documents (DocumentLibrary),
-inbox (FaxInbox), ivr (receive_fax, send_fax, detect_fax, fax_on_demand, fax_callback), switch
-(fax_aware: any call switched to fax when one is heard), loopback.
+inbox (FaxInbox), ivr (receive_fax, send_fax, detect_fax, fax_on_demand), callback (fax_callback),
+switch (fax_aware: any call switched to fax when one is heard), loopback.
 The spandsp binding is loaded on first use of a name that needs it, so the document library works on
 a machine without libspandsp; using a session there raises HardwareError naming libspandsp-dev.
 """
@@ -12,7 +12,7 @@ _WHERE = {
     "FaxSession": "session", "FaxResult": "session", "PhaseB": "session", "PageDone": "session", "PhaseE": "session",
     "FaxDetector": "detect", "DocumentLibrary": "documents", "DocumentError": "documents",
     "convert_to_tiff_f": "documents", "FaxInbox": "inbox", "receive_fax": "ivr", "send_fax": "ivr",
-    "detect_fax": "ivr", "watch_for_fax": "ivr", "fax_on_demand": "ivr", "fax_callback": "ivr",
+    "detect_fax": "ivr", "watch_for_fax": "ivr", "fax_on_demand": "ivr", "fax_callback": "callback",
     "run_loopback": "loopback", "fax_aware": "switch", "FaxDetected": "switch",
 }
 __all__ = sorted(_WHERE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -246,30 +246,3 @@ async def fax_on_demand(call, library, *, callback: Optional[Callable] = None, p
             await call.play(_prompt(prompts, "fod_failed"))
         await call.hangup()
     return outcome
-
-
-async def fax_callback(engine, target, tiff_path, *, attempts=3, interval=60.0, answer_timeout=45.0, ecm=True,
-                       ident="", header="", results: Optional[List[dict]] = None, timeout=DEFAULT_TIMEOUT):
-    """Place a fax call to target ('trunk/number') and send tiff_path, retrying on busy, no answer or a
-    failed fax up to attempts times interval seconds apart. Run it as an engine task
-    (``engine.scheduler.spawn(fax_callback(...), name, engine.now)``). Return the list of attempt records."""
-    from pycallcenter.ivr import IvrCall, dial as dial_out, wait
-
-    results = [] if results is None else results
-    for attempt in range(1, attempts + 1):
-        dial = await dial_out(engine, target, answer_timeout)
-        record = {"attempt": attempt, "target": target, "outcome": dial.outcome, "at": engine.now / SAMPLE_RATE}
-        if dial.outcome == "answered":
-            ivr = IvrCall(engine, dial.leg)
-            result = await send_fax(ivr, tiff_path, calling=True, ecm=ecm, ident=ident, header=header,
-                                    timeout=timeout)
-            record.update(outcome="sent" if result.ok else "fax_failed", fax=result.as_dict())
-            if dial.leg.active:
-                dial.leg.hangup(C.NORMAL_CLEARING)
-        engine.log("fax_callback", attempt=attempt, outcome=record["outcome"], target=target)
-        results.append(record)
-        if record["outcome"] == "sent":
-            break
-        if attempt < attempts:
-            await wait(engine, interval)
-    return results
