@@ -12,6 +12,9 @@ from typing import Callable
 from pycallcenter.errors import HardwareError
 
 _REGISTRY: dict[str, Callable] = {}
+# Backends whose module is not named like the backend: the voice modem's module is the modem itself
+# (AT commands, DLE stream), and the board built over it lives beside it.
+_MODULE_OF = {"voicemodem": "voicemodem_board"}
 
 
 def register_backend(name: str, factory: Callable) -> None:
@@ -25,15 +28,16 @@ def get_backend(name: str) -> Callable:
         return _REGISTRY[name]
     if not name.isidentifier():
         raise HardwareError(f"no board backend named {name!r}")
+    module_name = f"pycallcenter.drivers.{_MODULE_OF.get(name, name)}"
     try:
-        module = importlib.import_module(f"pycallcenter.drivers.{name}")
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("pycallcenter.drivers"):
             raise HardwareError(f"no board backend named {name!r}") from None
         raise
     factory = getattr(module, "open_board", None)
     if factory is None:
-        raise HardwareError(f"module pycallcenter.drivers.{name} has no open_board()")
+        raise HardwareError(f"module {module_name} has no open_board()")
     return factory
 
 

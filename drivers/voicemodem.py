@@ -259,10 +259,3 @@ class VoiceModem:
         finally:
             self.ser.close()
             self.ser = None
-
-
-def open_board(config, **options):
-    """Return the board of one FXO line on a voice modem (backend "voicemodem"; options: port, baudrate, vsm)."""
-    from .voicemodem_board import open_board as _open
-
-    return _open(config, **options)
