@@ -92,6 +92,24 @@ def test_other_tails_reach_a_path_near_their_end(tail_ms, delay_ms):
         assert convergence_s(echo[i], out[i]) <= 1.0
 
 
+@pytest.mark.parametrize("source", ["white", "css"])
+@pytest.mark.parametrize("tail_ms", [32, 64, 128])
+def test_pure_delays_across_the_tail(tail_ms, source):
+    """A bare delay (one tap, 12 dB loss) every 2 ms from 0 to 85% of the tail. The linear output once stood for the
+    near background until the first copy, so an echo the background filter needed more than 32 ms to find (8-20 ms
+    delays in a 64 ms tail) kept every block 'not over the noise' and was never cancelled."""
+    n = tail_ms * FS // 1000
+    delays = np.arange(0, int(0.85 * n) + 1, 16)
+    src = noise(3 * FS, -15.0, seed=tail_ms) if source == "white" else css(3.0, seed=tail_ms)
+    echo = np.array([np.concatenate([np.zeros(d), src[: len(src) - d]]) / 4.0 for d in delays])
+    near = to_int16(echo + noise(len(src), NEAR_FLOOR))
+    out = run(EchoCanceller(len(delays), tail_ms=tail_ms), np.tile(to_int16(src), (len(delays), 1)), near)
+    steady = np.array([erle_db(echo[i], out[i], 2.0) for i in range(len(delays))])
+    worst = int(np.argmin(steady))
+    print(f"pure delays, {source}, {tail_ms} ms tail: ERLE min {steady[worst]:.1f} dB (delay {delays[worst]} samples)")
+    assert steady.min() >= 30.0, dict(zip(delays.tolist(), steady.round(1).tolist()))
+
+
 def test_double_talk_keeps_the_near_speech():
     """2 s of far-end single talk, then 3 s of near-end speech over continuing far-end speech."""
     paths, erls = all_pairs()

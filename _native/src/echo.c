@@ -22,7 +22,7 @@ typedef struct {
     int32_t ring_max, cur_max, y_prev;
     int64_t energy, count, resets;
     int dt_hang, blk_n, blk_far, copy_run, div_run, bgdiv_run, bypass_run, bypass, enabled, disabled_by_tone, quiet_run;
-    float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, g_y, g_e, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
+    float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, s_nb, g_y, g_e, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
     float l_x, l_y, l_e, noise;
     uint32_t rng, seed;
     float tacc[2][3][2], tpow[2], hist[2][4][2];
@@ -390,8 +390,12 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         h->s_y += (y * y - h->s_y) * p->short_a;
         h->s_e += (lin * lin - h->s_e) * p->short_a;
         h->s_n += (lin * lin - h->s_n) * p->noise_a;
-        if (h->count >= PYCC_ECHO_NOISE_WARMUP && h->s_n < h->noise_cur)
-            h->noise_cur = h->s_n;
+        h->s_nb += (eb * eb - h->s_nb) * p->noise_a;
+        /* the background filter's error counts as well: until the first copy the linear output is the echo itself,
+         * and a background learnt from it would keep every block 'not over the noise', so no copy would ever come */
+        const float s_min = h->s_nb < h->s_n ? h->s_nb : h->s_n;
+        if (h->count >= PYCC_ECHO_NOISE_WARMUP && s_min < h->noise_cur)
+            h->noise_cur = s_min;
         float nmin = h->noise_cur;
         for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
             nmin = h->noise_ring[k] < nmin ? h->noise_ring[k] : nmin;

@@ -34,8 +34,10 @@ Per sample, per channel:
    end's power over the tail could make (a ``geigel_db`` hybrid: a -15 dBm0 prompt leaves near signals down to
    -39 dBm0 alone, so DTMF over a prompt survives), so what is left is residual echo, not near speech, the
    output is replaced by comfort noise at the near end's background level, estimated from the linear output
-   (what is left once the echo is gone): the minimum of its 16 ms power over the last 1.6 s (minimum statistics:
-   speech and echo always leave gaps within that time), times 1.25 for the bias of a minimum, and never above the
+   (what is left once the echo is gone): the minimum of its 16 ms power, or of the background filter's error's
+   when smaller, over the last 1.6 s (minimum statistics: speech and echo always leave gaps within that time; the
+   background's error counts because before the first copy the linear output is the echo itself, and a level
+   learnt from it would keep every block from standing 6 dB over the noise, so no copy would come), times 1.25 for the bias of a minimum, and never above the
    near input's short-term power (so the comfort noise cannot make the output louder than the input). The power tracker
    starts from zero, so the first 32 ms do not count; until a minimum exists the comfort noise is silence. The noise is white, from a per-channel xorshift32.
 7. Tone disabler (G.164/G.165): 40-sample blocks of both directions are correlated with 2100 Hz, 1650 Hz and
@@ -227,7 +229,7 @@ class EchoCanceller:
             self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far = z(), z(), z(), z(dt=np.int32), z(dt=np.int32)
             self.copy_run, self.div_run, self.bgdiv_run, self.bypass_run = (z(dt=np.int32) for _ in range(4))
             self.bypass = z(dt=bool)
-            self.s_y, self.s_e, self.s_n, self.noise = z(), z(), z(), z()
+            self.s_y, self.s_e, self.s_n, self.s_nb, self.noise = z(), z(), z(), z(), z()
             self.g_y, self.g_e = z(), z()
             self.l_x, self.l_y, self.l_e = z(), z(), z()
             self.nlp_on = z(dt=bool)
@@ -247,7 +249,7 @@ class EchoCanceller:
         self.g[ch] = 1.0 / n
         for arr in (self.energy, self.ring, self.ring_max, self.cur_max, self.ring_pos, self.count, self.dt_hang,
                     self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far, self.copy_run,
-                    self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n, self.g_y, self.g_e,
+                    self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n, self.s_nb, self.g_y, self.g_e,
                     self.l_x, self.l_y, self.l_e, self.noise, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
                     self.disabled_by_tone, self.state, self.dormant, self.fg_used, self.awake_run, self.far_run, self.heard_far):
             arr[ch] = 0
@@ -334,8 +336,11 @@ class EchoCanceller:
         self.s_y = np.where(awake, self.s_y + (y * y - self.s_y) * SHORT, self.s_y)
         self.s_e = np.where(awake, self.s_e + (lin * lin - self.s_e) * SHORT, self.s_e)
         self.s_n = np.where(awake, self.s_n + (lin * lin - self.s_n) * NOISE_SMOOTH, self.s_n)
+        self.s_nb = np.where(awake, self.s_nb + (eb * eb - self.s_nb) * NOISE_SMOOTH, self.s_nb)
         warm = awake & (self.count >= NOISE_WARMUP)
-        self.noise_cur = np.where(warm, np.minimum(self.noise_cur, self.s_n), self.noise_cur)
+        # the background filter's error counts as well: until the first copy the linear output is the echo itself,
+        # and a background learnt from it would keep every block 'not over the noise', so no copy would ever come
+        self.noise_cur = np.where(warm, np.minimum(self.noise_cur, np.minimum(self.s_n, self.s_nb)), self.noise_cur)
         nmin = np.minimum(self.noise_ring.min(axis=1), self.noise_cur)
         self.noise = np.where(awake, np.where(nmin >= NOISE_START, _f32(0.0), NOISE_BIAS * nmin), self.noise)
         quiet = (self.s_e < self.nlp_ratio * self.s_y) | (self.s_e < self.nlp_far * self.energy.astype(np.float32))
