@@ -54,9 +54,9 @@ class Graph:
     imports: list[Import] = field(default_factory=list)
 
 
-def module_name(path: Path) -> str | None:
+def module_name(path: Path, root: Path = ROOT) -> str | None:
     """Return the installed dotted name of a source file, or None outside the shipped folders."""
-    rel = path.relative_to(ROOT)
+    rel = path.relative_to(root)
     package = SOURCES.get(rel.parts[0])
     if package is None:
         return None
@@ -67,11 +67,11 @@ def module_name(path: Path) -> str | None:
     return ".".join([package, *parts])
 
 
-def _source_files() -> list[Path]:
+def _source_files(root: Path) -> list[Path]:
     """Return every .py (and _native .pyx) file of the shipped folders, sorted."""
     files = []
     for folder in SOURCES:
-        base = ROOT / folder
+        base = root / folder
         files += [p for p in base.rglob("*.py") if "_build" not in p.parts]
         if folder == "_native":
             files += base.glob("*.pyx")
@@ -147,7 +147,7 @@ def _targets(module: str, is_package: bool, node, modules) -> list[str]:
     return found
 
 
-def _pyx_imports(module: str, path: Path, text: str, modules) -> list[Import]:
+def _pyx_imports(module: str, rel: str, text: str, modules) -> list[Import]:
     """Return the tree imports of a Cython file, read line by line (module level = no indent)."""
     out = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -164,26 +164,30 @@ def _pyx_imports(module: str, path: Path, text: str, modules) -> list[Import]:
         for name in candidates:
             target = _resolve(name, modules)
             if target is not None and target != module:
-                out.append(Import(module, target, str(path.relative_to(ROOT)), number, not indent))
+                out.append(Import(module, target, rel, number, not indent))
                 break
     return out
 
 
-def build_graph() -> Graph:
-    """Return the import graph of the shipped tree."""
+def build_graph(root: Path = ROOT) -> Graph:
+    """Return the import graph of the shipped tree under root; ValueError naming file and line on bad source."""
     graph = Graph()
-    for path in _source_files():
-        name = module_name(path)
+    for path in _source_files(root):
+        name = module_name(path, root)
         if name is not None:
             graph.modules[name] = path
     for name, path in graph.modules.items():
         text = path.read_text(encoding="utf-8")
-        rel = str(path.relative_to(ROOT))
+        rel = str(path.relative_to(root))
         if path.suffix == ".pyx":
-            graph.imports += _pyx_imports(name, path, text, graph.modules)
+            graph.imports += _pyx_imports(name, rel, text, graph.modules)
             continue
         is_package = path.name == "__init__.py"
-        for node, in_function in _walk(ast.parse(text, filename=rel), False):
+        try:
+            tree = ast.parse(text, filename=rel)
+        except SyntaxError as exc:
+            raise ValueError(f"{rel}:{exc.lineno}: {exc.msg}") from None
+        for node, in_function in _walk(tree, False):
             for target in _targets(name, is_package, node, graph.modules):
                 graph.imports.append(Import(name, target, rel, node.lineno, not in_function))
     return graph
@@ -397,7 +401,11 @@ def main() -> int:
     if sys.argv[1:] == ["--markdown"]:
         print(render_markdown(contract))
         return 0
-    graph = build_graph()
+    try:
+        graph = build_graph()
+    except ValueError as exc:
+        print(exc)
+        return 1
     found = findings(graph, contract)
     keys = {f.key for f in found}
     new = [f for f in found if f.key not in contract.exceptions]

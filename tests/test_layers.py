@@ -102,3 +102,46 @@ def test_architecture_prints_the_contract_as_checked(tree):
     _, contract, _ = tree
     text = (layers.ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     assert layers.render_markdown(contract) in text, "run `python tests/layers.py --markdown` and paste it into docs/architecture.md"
+
+
+def _write(root, files):
+    """Write {relative path: text} under root."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_a_small_tree_on_disk_is_read_like_python_reads_it(tmp_path):
+    _write(tmp_path, {
+        "pycallcenter/__init__.py": "",
+        "pycallcenter/low/__init__.py": "from .a import f\n",
+        "pycallcenter/low/a.py": "import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                 "    from pycallcenter.high import b\n\ndef f():\n    from ..high import b\n",
+        "pycallcenter/low/c.py": "from drivers import base\nfrom pycallcenter.low import a, VALUE\n"
+                                 "from ._generated import ffi\n",
+        "pycallcenter/high/__init__.py": "",
+        "pycallcenter/high/b.py": "from pycallcenter.low.a import f\n",
+        "drivers/__init__.py": "",
+        "drivers/base.py": "",
+        "_native/k.pyx": "from libc.stdint cimport int16_t\n\ndef g():\n    from pycallcenter.high import b\n",
+    })
+    graph = layers.build_graph(tmp_path)
+    edges = {(i.source, i.target, i.module_level) for i in graph.imports}
+    assert edges == {
+        ("pycallcenter.low", "pycallcenter.low.a", True),
+        ("pycallcenter.low.a", "pycallcenter.high.b", False),  # the TYPE_CHECKING one never runs
+        ("pycallcenter.low.c", "pycallcenter.drivers.base", True),
+        ("pycallcenter.low.c", "pycallcenter.low.a", True),
+        ("pycallcenter.low.c", "pycallcenter.low", True),  # VALUE is a name in the package's __init__
+        # _generated (a built cffi or C module) is outside the tree: no edge
+        ("pycallcenter.high.b", "pycallcenter.low.a", True),
+        ("pycallcenter._native.k", "pycallcenter.high.b", False),
+    }
+    assert [(f.source, f.target) for f in layers.dodges(graph)] == [("pycallcenter.low.a", "pycallcenter.high.b")]
+
+
+def test_bad_source_is_named_by_file_and_line(tmp_path):
+    _write(tmp_path, {"pycallcenter/__init__.py": "", "pycallcenter/x.py": "ok = 1\ndef broken(:\n"})
+    with pytest.raises(ValueError, match=r"^pycallcenter/x.py:2: "):
+        layers.build_graph(tmp_path)
