@@ -8,6 +8,7 @@ recording is stopped and deleted, so such calls leave no recording. A recording 
 says mixed with what they hear (prompts, music, the agent).
 """
 import datetime as _dt
+import glob
 import os
 import shutil
 
@@ -132,13 +133,6 @@ class RecordingPolicy:
 
 
 def _day_folders(root):
-    if not os.path.isdir(root):
-        return []
-    out = []
-    for y in sorted(os.listdir(root)):
-        for m in sorted(os.listdir(os.path.join(root, y))) if y.isdigit() and os.path.isdir(os.path.join(root, y)) else []:
-            path_m = os.path.join(root, y, m)
-            for d in sorted(os.listdir(path_m)) if m.isdigit() and os.path.isdir(path_m) else []:
-                if d.isdigit() and os.path.isdir(os.path.join(path_m, d)):
-                    out.append(os.path.join(path_m, d))
-    return out
+    """Return the recordings/YYYY/MM/DD folders under root."""
+    pattern = os.path.join(glob.escape(root), "[0-9]" * 4, "[0-9]" * 2, "[0-9]" * 2)
+    return sorted(p for p in glob.glob(pattern) if os.path.isdir(p))

@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from pycallcenter.apps.schema import clock_range
 from pycallcenter.apps.settings import DAYS
+from pycallcenter.errors import ConfigError
 
 
 @lru_cache(maxsize=1024)
@@ -76,8 +77,6 @@ class Router:
     """The centre's engine router; ``route(leg)`` returns the script for an incoming leg, or None."""
 
     def __init__(self, centre):
-        from pycallcenter.errors import ConfigError
-
         self.centre = centre
         s = centre.settings
         self.settings = s

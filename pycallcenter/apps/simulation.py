@@ -41,6 +41,7 @@ class Simulation:
     """Simulated callers and agents on a Centre built on the emulator; ``tick()`` runs one tick of both."""
 
     def __init__(self, centre, hours=1.0, fax_document=None, section=None):
+        from pycallcenter.drivers.emulator.pstn import Phone
         from pycallcenter.sim.agents import AgentPool
         from pycallcenter.sim.pstn import PstnSimulator
 
@@ -61,7 +62,7 @@ class Simulation:
                 caller.fax_document = fax_document
             self.pstn.add(caller)
         self.offered = len(self.pstn.pending)
-        phones = [end for end in emulator.far_ends.values() if type(end).__name__ == "Phone"]
+        phones = [end for end in emulator.far_ends.values() if isinstance(end, Phone)]
         if s.agents is not None:
             contacts = {a.name: a.contact for a in centre.settings.agent}
             wanted = {int(contacts[n].split("/")[1]) for n in s.agents if contacts[n].startswith("channel/")}
