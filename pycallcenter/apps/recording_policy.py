@@ -94,8 +94,10 @@ class RecordingPolicy:
         eng = self.centre.engine
         rec = self.active.pop(call.id)
         stats = eng.stop_recording(rec)
-        if stats in eng.recordings:
-            eng.recordings.remove(stats)
+        # stop_recording has just appended it, and nothing read the list since (readers keep a position in
+        # it, so only this last entry may go)
+        if eng.recordings and eng.recordings[-1] is stats:
+            eng.recordings.pop()
         for path in {stats.get("path"), getattr(rec, "path", None)}:
             if path and os.path.exists(path):
                 os.remove(path)
