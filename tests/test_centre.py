@@ -418,3 +418,24 @@ def test_a_centre_that_cannot_start_releases_what_it_took(tmp_path):
     # the board, engine and store were closed: a second centre on the same folder starts and stops cleanly
     centre, sim = build(tmp_path, QUEUES)
     sim.close()
+
+
+def test_run_creates_the_centres_personal_data_private_to_its_group(tmp_path):
+    import stat
+
+    path = tmp_path / "centre.toml"
+    path.write_text(centre_text(tmp_path / "data", QUEUES + '\n[[route]]\nqueue = "sales"\n\n[recording]\ncalls = "all"\n')
+                    .replace("calls_per_hour = 0", "calls_per_hour = 600\ntalk_mean = 20\npatience_mean = 60"))
+    before = os.umask(0o022)
+    try:
+        assert cli.main(["run", str(path), "--simulate", "--seconds", "60", "--fast"]) == 0
+        assert os.umask(0o022) == 0o022  # run put the process's mask back
+    finally:
+        os.umask(before)
+    data = tmp_path / "data"
+    recordings = [p for p in (data / "recordings").rglob("*") if p.is_file()]
+    assert recordings
+    for p in recordings + [data / "pycallcenter.db"]:
+        assert stat.S_IMODE(p.stat().st_mode) & 0o027 == 0, (p, oct(p.stat().st_mode))
+    for d in [p for p in (data / "recordings").rglob("*") if p.is_dir()]:
+        assert stat.S_IMODE(d.stat().st_mode) & 0o027 == 0, (d, oct(d.stat().st_mode))

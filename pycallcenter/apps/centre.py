@@ -6,6 +6,7 @@ the CDR writer, the scripts' settings (``engine.centre``), and every configured 
 policy, announcements, callbacks, campaigns, fax, voicemail, caller lists). ``tick()`` runs one board
 tick of all of it; ``close()`` ends every call and writes what is left.
 """
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
@@ -440,3 +441,14 @@ def load_scripts(s):
 
 def _pairs(d):
     return ",".join(f"{k}={v}" for k, v in sorted(d.items())) or "none"
+
+
+@contextlib.contextmanager
+def file_mask(umask):
+    """Create files and folders under this file creation mask (octal text such as '027') while the block
+    runs: recordings, voicemail, faxes and the database hold personal data."""
+    old = os.umask(int(umask, 8))
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -61,6 +61,9 @@ class CentreSection:
     operator_timeout: Seconds = doc("seconds the operator's phone rings", 20.0)
     start: Optional[str] = doc("wall-clock time at board time 0 for simulated runs ('2026-01-05T09:00'); "
                                "default: now", None)
+    umask: Annotated[str, Match(r"0?[0-7]{3}", "three octal digits such as '027'")] = doc(
+        "file creation mask of `run` and `demo`: recordings, voicemail, faxes and the database hold personal "
+        "data, so by default files are 0640 and folders 0750 (group may read, others nothing)", "027")
 
     def check(self):
         if self.start is not None:

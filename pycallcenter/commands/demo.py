@@ -4,6 +4,8 @@ import sys
 
 from pycallcenter import bundled
 from pycallcenter.apps import demo
+from pycallcenter.apps.centre import file_mask
+from pycallcenter.apps.settings import CentreSection
 
 
 def register(subparsers):
@@ -27,7 +29,8 @@ def run(args):
     settings = demo.DemoSettings(seed=args.seed, hours=args.hours, agents=args.agents,
                                  calls_per_hour=args.calls_per_hour, data_dir=args.data, scripts_dir=args.scripts,
                                  blocksize=args.blocksize)
-    report = demo.run(settings, progress=not args.quiet, stream=sys.stderr)
+    with file_mask(CentreSection().umask):  # the demo's recordings and CDRs get the files a centre makes
+        report = demo.run(settings, progress=not args.quiet, stream=sys.stderr)
     print(demo.format_report(report))
     if args.json:
         with open(args.json, "w") as fh:

@@ -12,7 +12,7 @@ operator can watch their own IVR and queues under load before going live.
 """
 import signal
 
-from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.centre import Centre, file_mask
 from pycallcenter.apps.settings import load_settings
 from pycallcenter.errors import ConfigError
 
@@ -36,8 +36,6 @@ def register(subparsers):
 
 def run(args):
     """Run the centre until SIGINT/SIGTERM (or --seconds); return 0 after a clean stop."""
-    from pycallcenter.metrics import serve
-
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise ConfigError(f"--metrics-port must be from 0 to 65535, got {args.metrics_port}")
     board_text, settings = load_settings(args.config)
@@ -45,6 +43,14 @@ def run(args):
         if args.calls_per_hour < 0:
             raise ConfigError(f"--calls-per-hour must be at least 0, got {args.calls_per_hour}")
         settings.simulate.calls_per_hour = args.calls_per_hour
+    with file_mask(settings.centre.umask):  # before anything is written: recordings and CDRs are personal data
+        return _run(args, settings, board_text)
+
+
+def _run(args, settings, board_text):
+    """Build and run the centre (see run())."""
+    from pycallcenter.metrics import serve
+
     c = Centre(board_text, settings, data=args.data, db=args.db, backend=args.board)
     if args.check:
         c.close(publish=False)
