@@ -14,18 +14,20 @@ before its script starts) belong to whoever placed them.
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-# Q.850 cause values the engine itself uses
-NORMAL_CLEARING = 16
-USER_BUSY = 17
-NO_USER_RESPONSE = 18
-NO_ANSWER = 19
-CALL_REJECTED = 21
-UNALLOCATED_NUMBER = 1
-NO_CIRCUIT = 34
-NETWORK_OUT_OF_ORDER = 38
-TEMPORARY_FAILURE = 41
-NORMAL_UNSPECIFIED = 31
-RECOVERY_ON_TIMER_EXPIRY = 102
+from pycallcenter.causes import Cause
+
+# Q.850 cause values the engine itself uses (short names for members of the one table)
+NORMAL_CLEARING = Cause.NORMAL_CALL_CLEARING
+USER_BUSY = Cause.USER_BUSY
+NO_USER_RESPONSE = Cause.NO_USER_RESPONDING
+NO_ANSWER = Cause.NO_ANSWER_FROM_USER
+CALL_REJECTED = Cause.CALL_REJECTED
+UNALLOCATED_NUMBER = Cause.UNALLOCATED_NUMBER
+NO_CIRCUIT = Cause.NO_CIRCUIT_CHANNEL_AVAILABLE
+NETWORK_OUT_OF_ORDER = Cause.NETWORK_OUT_OF_ORDER
+TEMPORARY_FAILURE = Cause.TEMPORARY_FAILURE
+NORMAL_UNSPECIFIED = Cause.NORMAL_UNSPECIFIED
+RECOVERY_ON_TIMER_EXPIRY = Cause.RECOVERY_ON_TIMER_EXPIRY
 
 # analog call-progress outcomes -> Q.850 (what a PRI or ISUP leg would have reported)
 ANALOG_CAUSES = {

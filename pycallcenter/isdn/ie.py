@@ -13,7 +13,7 @@ import re
 from construct import Byte, GreedyBytes, GreedyString, If, Struct, this
 
 from pycallcenter.errors import DecodeError
-from pycallcenter.isdn.causes import cause_name
+from pycallcenter.causes import text as cause_name
 
 _THIS = re.compile(r"this\['(\w+)'\]")
 

@@ -8,6 +8,7 @@ Received ISUP octets go in with ``receive(data, now)``; commands (``call``, ``al
 """
 from dataclasses import dataclass, field
 
+from pycallcenter.causes import Cause
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.ss7.isup_codec import IsupMessage, decode_isup, encode_isup
 from pycallcenter.ss7.timers import IsupTimers
@@ -139,7 +140,7 @@ class _Circuit:
         self.remote = set()  # the far end blocked it
         self.pending = set()  # maintenance messages awaiting acknowledgement: "BLO", "UBL", "RSC"
         self.outgoing = False
-        self.cause = 16
+        self.cause = Cause.NORMAL_CALL_CLEARING
         self.cot = None  # bearer attachment for a continuity check: None, "tone" or "loop"
 
 
@@ -381,8 +382,8 @@ class Isup:
             return events
         if ok:  # a re-check passed: release frees the circuit at both ends
             self._stop_all(cic)
-            c.state, c.cause = RELEASING, 16
-            self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(16)}))
+            c.state, c.cause = RELEASING, Cause.NORMAL_CALL_CLEARING
+            self._send(IsupMessage("REL", cic, {"cause_indicators": self._cause(Cause.NORMAL_CALL_CLEARING)}))
             self._start(cic, "T1", now)
             self._start(cic, "T5", now)
             return events
@@ -427,7 +428,7 @@ class Isup:
         c.state = ANSWERED
         return []
 
-    def release(self, cic, now=0.0, cause=16):
+    def release(self, cic, now=0.0, cause=Cause.NORMAL_CALL_CLEARING):
         """Release the call on cic (sends REL, awaits RLC under T1/T5); returns events."""
         c = self._circuit(cic)
         if c.state not in CALL_STATES:
@@ -480,7 +481,7 @@ class Isup:
     def reset(self, cic, now=0.0):
         """Reset cic (RSC, T16/T17): any call on it is cleared; returns events."""
         c = self._circuit(cic)
-        events = self._drop_call(c, 41, "reset")
+        events = self._drop_call(c, Cause.TEMPORARY_FAILURE, "reset")
         self._stop_all(cic)
         c.state = RESETTING
         c.pending.add("RSC")
@@ -495,7 +496,7 @@ class Isup:
         events = []
         for n in cics:
             c = self.circuits[n]
-            events += self._drop_call(c, 41, "reset")
+            events += self._drop_call(c, Cause.TEMPORARY_FAILURE, "reset")
             self._stop_all(n)
             c.state = RESETTING
             c.pending.add("GRS")
@@ -563,10 +564,10 @@ class Isup:
             compat = msg.params.get("message_compatibility_information")
             code = int(msg.type[10:], 16)
             if compat and compat.get("release_call") and c.state in CALL_STATES:
-                return self.release(c.cic, now, 97)
+                return self.release(c.cic, now, Cause.MESSAGE_TYPE_NONEXISTENT)
             if compat and compat.get("discard_message") and not compat.get("send_notification"):
                 return [ProtocolNotice(c.cic, f"unrecognised message 0x{code:02x} discarded")]
-            self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(97, bytes([code]))}))
+            self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(Cause.MESSAGE_TYPE_NONEXISTENT, bytes([code]))}))
             return [ProtocolNotice(c.cic, f"unrecognised message 0x{code:02x}: confusion sent")]
         if not msg.has_unknown:
             return None
@@ -580,17 +581,17 @@ class Isup:
                 if c.state == IDLE and msg.type == "IAM":
                     c.state = IN_IAM
                 if c.state in CALL_STATES:
-                    return self.release(c.cic, now, 99)
+                    return self.release(c.cic, now, Cause.IE_OR_PARAMETER_NONEXISTENT)
                 return [ProtocolNotice(c.cic, f"{msg.type} discarded: unrecognised parameter 0x{code:02x}")]
             if rule.get("discard_message"):
                 if rule.get("send_notification"):
-                    self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(99, bytes([code]))}))
+                    self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(Cause.IE_OR_PARAMETER_NONEXISTENT, bytes([code]))}))
                 return [ProtocolNotice(c.cic, f"{msg.type} discarded: unrecognised parameter 0x{code:02x}")]
             if rule.get("send_notification"):
                 notify.append(code)
             del msg.params[name]
         if notify:
-            self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(99, bytes(notify))}))
+            self._send(IsupMessage("CFN", c.cic, {"cause_indicators": self._cause(Cause.IE_OR_PARAMETER_NONEXISTENT, bytes(notify))}))
         return None
 
     def _unexpected(self, c, msg, now):
@@ -619,7 +620,7 @@ class Isup:
             events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
         if c.local:
             c.state = IN_IAM
-            return events + self.release(c.cic, now, 41)
+            return events + self.release(c.cic, now, Cause.TEMPORARY_FAILURE)
         c.outgoing = False
         check = msg.params["nature_of_connection_indicators"].get("continuity_check")
         if check in (1, 2):  # 1: on this circuit (we loop it back), 2: on a previous one; either way wait for COT
@@ -734,11 +735,11 @@ class Isup:
         if c.state in CALL_STATES:  # RLC without REL: clear the call, and tell the far end
             self._stop_all(c.cic)
             c.state = IDLE
-            return [Released(c.cic, 31, "remote")]
+            return [Released(c.cic, Cause.NORMAL_UNSPECIFIED, "remote")]
         return []
 
     def _rx_RSC(self, c, msg, now):
-        events = self._drop_call(c, 41, "reset")
+        events = self._drop_call(c, Cause.TEMPORARY_FAILURE, "reset")
         if c.state == RESETTING and "RSC" in c.pending:  # both ends reset: theirs answers ours too
             self._stop(c.cic, "T16", "T17")
             c.pending.discard("RSC")
@@ -759,7 +760,7 @@ class Isup:
             events.append(BlockingChanged(c.cic, "remote", "maintenance", True))
         self._send(IsupMessage("BLA", c.cic, {}))
         if c.state == OUT_IAM:  # we may not use it; the far end will not answer our IAM
-            events += self._failed(c, "blocked by far end", now) + self.release(c.cic, now, 41)
+            events += self._failed(c, "blocked by far end", now) + self.release(c.cic, now, Cause.TEMPORARY_FAILURE)
         return events
 
     def _rx_UBL(self, c, msg, now):
@@ -802,7 +803,7 @@ class Isup:
             if circ is None:
                 status.append(0)
                 continue
-            events += self._drop_call(circ, 41, "reset")
+            events += self._drop_call(circ, Cause.TEMPORARY_FAILURE, "reset")
             if circ.state == RESETTING:
                 circ.pending.discard("RSC")
                 self._stop(n, "T16", "T17")
@@ -856,9 +857,9 @@ class Isup:
                 circ.remote.add(kind)
                 events.append(BlockingChanged(n, "remote", kind, True))
             if kind == "hardware":  # hardware blocking clears calls (Q.764 2.8.2)
-                events += self._drop_call(circ, 41, "remote")
+                events += self._drop_call(circ, Cause.TEMPORARY_FAILURE, "remote")
             elif circ.state == OUT_IAM:
-                events += self._failed(circ, "blocked by far end", now) + self.release(n, now, 41)
+                events += self._failed(circ, "blocked by far end", now) + self.release(n, now, Cause.TEMPORARY_FAILURE)
         ack = "CGUA" if unblock else "CGBA"
         self._send(IsupMessage(ack, c.cic, {"circuit_group_supervision_message_type": {"type": int(kind == "hardware")},
                                             "range_and_status": rs}))
@@ -913,7 +914,7 @@ class Isup:
         if c.state in CALL_STATES:
             self._stop_all(c.cic)
             c.state = IDLE
-            events.append(Released(c.cic, 47, "remote"))
+            events.append(Released(c.cic, Cause.RESOURCE_UNAVAILABLE_UNSPECIFIED, "remote"))
         return events
 
 
@@ -965,10 +966,10 @@ _RECEIVED = frozenset(message for _, message in _TRANSITIONS)  # message types w
 _TIMER_ACTIONS = {
     "T1": Isup._t1,
     "T5": Isup._t5,
-    "T6": lambda isup, c, now: isup._gave_up(c, "T6", 102, now),
-    "T7": lambda isup, c, now: isup._gave_up(c, "T7", 102, now),
-    "T8": lambda isup, c, now: isup._gave_up(c, "T8", 41, now),
-    "T9": lambda isup, c, now: isup._gave_up(c, "T9", 19, now),
+    "T6": lambda isup, c, now: isup._gave_up(c, "T6", Cause.RECOVERY_ON_TIMER_EXPIRY, now),
+    "T7": lambda isup, c, now: isup._gave_up(c, "T7", Cause.RECOVERY_ON_TIMER_EXPIRY, now),
+    "T8": lambda isup, c, now: isup._gave_up(c, "T8", Cause.TEMPORARY_FAILURE, now),
+    "T9": lambda isup, c, now: isup._gave_up(c, "T9", Cause.NO_ANSWER_FROM_USER, now),
     "T12": lambda isup, c, now: isup._repeat(c, "BLO", "T12", now),
     "T13": lambda isup, c, now: isup._repeat(c, "BLO", "T13", now),
     "T14": lambda isup, c, now: isup._repeat(c, "UBL", "T14", now),

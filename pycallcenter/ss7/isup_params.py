@@ -1,4 +1,5 @@
 """ISUP parameter bodies (Q.763 clause 3, T1.113 where it differs): code <-> name <-> construct body."""
+from pycallcenter import causes
 from pycallcenter.errors import DecodeError
 from pycallcenter.isdn import ie as q931_ie
 from pycallcenter.ss7.fields import Body, Fields, Raw, ShortBody
@@ -47,7 +48,7 @@ class Cause(Body):
             out.append(value["recommendation"] & 0x7F | 0x80)
         else:
             out[0] |= 0x80
-        out.append(0x80 | (value.get("cause", 16) & 0x7F))
+        out.append(0x80 | (value.get("cause", causes.Cause.NORMAL_CALL_CLEARING) & 0x7F))
         return bytes(out) + bytes(value.get("diagnostics", b""))
 
 
