@@ -6,6 +6,7 @@ import sqlite3
 import pytest
 
 from pycallcenter.engine.call import Call, Leg
+from pycallcenter.journal import Journal
 from pycallcenter.storage import SqliteStore
 from pycallcenter.storage.cdr import CdrWriter
 
@@ -16,7 +17,7 @@ class _Engine:  # what CdrWriter reads from an engine
     now = 0
 
     def __init__(self):
-        self.listeners, self.recordings = [], []
+        self.listeners, self.recordings = [], Journal("recordings")
 
 
 def _calls(batch=0):

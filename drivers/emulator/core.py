@@ -14,6 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from pycallcenter.journal import Journal
+
 from ..base import SpanKind
 from ..events import Alarm, Event, EventKind
 from . import media
@@ -59,9 +61,9 @@ class Emulator:
         self.cables: list = []
         self.far_ends: dict = {}
         self.lines: list = []
-        self.event_log: list = []
+        # (board index, Event) of every event; a Journal so a long run keeps only what a reader has yet to read
+        self.event_log = Journal("emulator events", bound=200_000)
         self._pending: list = []
-        self._log_boards: list = []
         self._noise: dict = {}  # row -> rms (linear)
         self._noise_cache = None
         self._level: dict = {}  # row -> dB
@@ -347,8 +349,7 @@ class Emulator:
         if self._pending:
             self._pending.sort(key=lambda be: be[1].sample_time)
             for board, event in self._pending:
-                self.event_log.append(event)
-                self._log_boards.append(board.index)
+                self.event_log.append((board.index, event))
                 board.event_queue.append(event)
             self._pending = []
 
@@ -363,8 +364,8 @@ class Emulator:
         """Return every board's events, one per line (board index first when there are several)."""
         self._flush()
         if len(self.boards) == 1:
-            return "".join(f"{e}\n" for e in self.event_log)
-        return "".join(f"board{b} {e}\n" for b, e in zip(self._log_boards, self.event_log))
+            return "".join(f"{e}\n" for _, e in self.event_log)
+        return "".join(f"board{b} {e}\n" for b, e in self.event_log)
 
     def _dialled(self, channel, digits):
         end = channel.line.office if channel.line and channel.signalling.is_station else None

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple, Optional
 from pycallcenter.acd.stats import LogEntry, ServiceLevel  # noqa: F401 (LogEntry: the queue log's record, read by stats)
 from pycallcenter.acd.strategies import pick
 from pycallcenter.errors import PyCallCenterError
+from pycallcenter.journal import Journal
 
 # agent activities
 IDLE, RINGING, TALKING, WRAPUP = "idle", "ringing", "talking", "wrapup"
@@ -155,14 +156,16 @@ MULTI_RING = ("ring_all", "ring_progressively")
 class Acd:
     """The automatic call distributor. Add queues and agents, then send commands; read decisions."""
 
-    def __init__(self, seed=1, service_level=None):
+    def __init__(self, seed=1, service_level=None, log_bound=500_000):
         self.service_level = service_level or ServiceLevel()  # the centre's definition (see level())
         self.day_offset = 0.0  # seconds of the local day at ACD time 0, for queues' opening hours
         self._sl_logged: dict = {}  # queue -> the ServiceLevel last written to the queue log
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
         self.calls: dict[str, QCall] = {}
-        self.qlog: list[LogEntry] = []
+        # the queue log: readers (the CDR writer, CTI feeds) register and entries all have read are dropped;
+        # with no reader (a standalone ACD whose reports read the whole log) it keeps up to log_bound entries
+        self.qlog = Journal("queue log", bound=log_bound, keep=1000)
         self.rng = random.Random(seed)
         self.last_agent_of: dict = {}  # caller -> (agent, time the call ended)
         self._deadlines = []  # heap of (time, seq, kind, call id or agent)

@@ -28,6 +28,7 @@ from pycallcenter.acd.core import CONNECTED, RINGING, TALKING, Acd
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Op
+from pycallcenter.journal import Journal
 
 
 class QueueResult(NamedTuple):
@@ -138,7 +139,8 @@ class AcdBinding:
         self.results = {}  # call id -> QueueResult not yet collected by a QueueOp
         self.agent_leg = {}  # agent -> their ringing or talking Leg
         self.leg_owner = {}  # leg id -> (agent, call id)
-        self.decisions = []  # everything applied, for tests and CTI event feeds
+        # everything applied, for CTI event feeds (readers registered on the journal) and tests
+        self.decisions = Journal("acd decisions", bound=10_000, keep=256)
         self.diallers = []  # (Dialler, trunk, queue, lines, timeout)
         self.callback_key = None  # key a waiting caller presses for a callback (queues without their own)
         self.callback_keeps_place = True  # that caller keeps their place (else they leave the queue)

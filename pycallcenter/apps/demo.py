@@ -156,6 +156,8 @@ def run(settings, progress=True, stream=sys.stderr):
         fh.write(text)
     board_text, centre_settings = load_text(text, file=config)
     centre = Centre(board_text, centre_settings)
+    if centre.acd is not None:  # the manager's report reads the whole hour's queue log: hold it from the start
+        centre.acd.qlog.reader("demo report", start=0)
     sim = Simulation(centre, hours=settings.hours, fax_document=_fax_document(data))
     engine, pstn = centre.engine, sim.pstn
     offered_total = sim.offered

@@ -28,7 +28,9 @@ class Transcript:
             self.agents.setdefault(s.centre.operator, "the operator")
         self.legs = {}  # leg id -> what it is ('caller', 'channel/32 (agent1)', ...)
         self.lines = []
-        self._log_at = self._qlog_at = self._caller_at = 0
+        self._log_at = self._caller_at = 0
+        acd = centre.acd
+        self._qlog = acd.qlog.reader("transcript", start=0) if acd is not None else None
         self._notes = []  # (seconds, text) the caller's own actions
         self._bridged = set()
         self._recordings = set()  # paths of the call's recordings (their stop line names only the path)
@@ -58,10 +60,9 @@ class Transcript:
         lines = [item for line in log[self._log_at:] for item in self._engine_line(line)]
         self._log_at = len(log)
         if acd is not None:  # first: the ACD decides (enter, offer) before the engine dials the agent
-            for e in acd.qlog[self._qlog_at:]:
+            for e in acd.qlog.read(self._qlog):
                 if self.call is not None and e.call == self.call.id:
                     items.append((e.time, _queue_text(e)))
-            self._qlog_at = len(acd.qlog)
         items.extend(lines)
         for t, what in self.caller.log[self._caller_at:]:
             text = self._caller_text(what)

@@ -57,8 +57,8 @@ class AcdBackend(Backend):
         self.handsets = dict(handsets or {})
         self.contacts = dict(contacts or {})
         self.outbound_trunk = outbound_trunk
-        self._dec = len(binding.decisions)
-        self._qlog = len(self.acd.qlog)
+        self._dec = binding.decisions.reader("cti")  # registered readers: what both have read is dropped
+        self._qlog = self.acd.qlog.reader("cti")
         self._states = {n: (a.state, a.reason) for n, a in self.acd.agents.items()}
         self._out = []
         self._on_answer = {}  # leg id -> fn(leg) run when that leg is answered
@@ -395,17 +395,14 @@ class AcdBackend(Backend):
     def events(self):
         """Return the event frames since the last call (ACD decisions, queue log, leg ends, agent states)."""
         out, self._out = self._out, []
-        decisions = self.binding.decisions
-        for d in decisions[self._dec:]:
+        for d in self.binding.decisions.read(self._dec):
             if d.kind == "offer":
                 out.append(P.event("call_offered", agent=d.agent, **self._screen_pop(d.call)))
             elif d.kind == "cancel":
                 out.append(P.event("call_withdrawn", agent=d.agent, call=d.call))
             elif d.kind == "connect":
                 out.append(P.event("call_answered", agent=d.agent, **self._screen_pop(d.call)))
-        self._dec = len(decisions)
-        qlog = self.acd.qlog
-        for e in qlog[self._qlog:]:
+        for e in self.acd.qlog.read(self._qlog):
             if e.event in ("HOLD", "UNHOLD"):
                 out.append(P.event("call_held" if e.event == "HOLD" else "call_retrieved", agent=e.agent, call=e.call))
             elif e.event == "TRANSFER":
@@ -414,7 +411,6 @@ class AcdBackend(Backend):
                                    data=dict(qc.data) if qc else {}))
             elif e.event == "ABANDON":
                 out.append(P.event("call_abandoned", call=e.call, queue=e.queue, wait=e.data.get("wait")))
-        self._qlog = len(qlog)
         for name, a in self.acd.agents.items():
             st = (a.state, a.reason)
             if self._states.get(name) != st:

@@ -18,6 +18,7 @@ from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
 from pycallcenter.engine.media import MediaPlane, echo_tails
 from pycallcenter.engine.scheduler import CallHangup, Scheduler
 from pycallcenter.errors import ChannelClosedError
+from pycallcenter.journal import Journal
 
 _trackers = []  # lists collecting every Engine built while they are registered (the test suite's leak check)
 
@@ -71,7 +72,9 @@ class Engine:
         self._log_file = open(log_file, "a", buffering=1) if log_file else None
         self.errors = []  # (call id, traceback text) of scripts that raised
         self.recordings_dir = "data/recordings"
-        self.recordings = []  # stats of finished recordings
+        # stats of finished recordings; the CDR writer reads them (a Journal: read entries are dropped,
+        # the newest few kept for scripts looking up the recording they just stopped)
+        self.recordings = Journal("recordings", bound=10_000, keep=64)
         self.tickers = []  # fn(now) run every tick just before scripts resume (ACD timers, the CTI hub)
         self._pairs = {}  # leg id -> the partner of a pair handed off with hand_off()
         self.accepting = True  # False once shutdown() began: new calls are refused

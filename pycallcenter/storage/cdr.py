@@ -95,12 +95,11 @@ class QueueLogFeed:
     def __init__(self, acd, clock):
         self.acd = acd
         self.clock = clock
-        self._done = 0
+        self._reader = acd.qlog.reader("cdr writer", start=0)  # from the first entry: logins came before us
 
     def pending(self):
         """Return queue_log rows for the entries logged since the last call."""
-        new = self.acd.qlog[self._done:]
-        self._done += len(new)
+        new = self.acd.qlog.read(self._reader)
         return [{"time": e.time, "iso": self.clock.iso(e.time), "call_id": e.call, "queue": e.queue,
                  "agent": e.agent, "event": e.event, "data": dict(e.data)} for e in new]
 
@@ -129,7 +128,7 @@ class CdrWriter:
         self.clock = Clock(engine.now, epoch if epoch is not None else getattr(engine, "epoch", None))
         self.feeds = [QueueLogFeed(acd, self.clock)] if acd is not None else []
         self.settle = settle
-        self._recs_done = 0
+        self._recs = engine.recordings.reader("cdr writer", start=0)
         self.on_written = on_written  # fn(call id) after the CDR is committed
         self.written = 0
         self.failures = 0
@@ -147,8 +146,7 @@ class CdrWriter:
         self.feeds.append(QueueLogFeed(acd, self.clock))
 
     def _recording_rows(self):
-        new = self.engine.recordings[self._recs_done:]
-        self._recs_done += len(new)
+        new = self.engine.recordings.read(self._recs)
         rows = []
         for st in new:
             call_id, leg_id = recording_call(st["path"])
