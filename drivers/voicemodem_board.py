@@ -13,19 +13,13 @@ import numpy as np
 
 from pycallcenter.errors import HardwareError
 
+from . import g711
 from .base import Board, Channel, ChannelGroup, Event, EventKind, HookOp, Law, Span, SpanKind, SpanStatus
 from .voicemodem import VoiceModem
 
 # DLE-shielded reports that have a board event; the rest (busy, dial tone, silence...) are call progress.
 _STREAM_EVENTS = {"loop_current_break": EventKind.ON_HOOK, "ring": EventKind.RING_BEGIN,
                   "polarity": EventKind.POLARITY}
-
-
-def _g711(law):
-    from pycallcenter.dsp import g711
-    if law is Law.ULAW:
-        return g711.ulaw_encode, g711.ulaw_decode
-    return g711.alaw_encode, g711.alaw_decode
 
 
 class ModemChannel(Channel):
@@ -97,14 +91,12 @@ class ModemGroup(ChannelGroup):
             board._poll_modem()
             return np.full((1, bs), chan.law.idle, np.uint8)
         block, self._rx = self._rx[:bs], self._rx[bs:]
-        encode, _ = _g711(chan.law)
-        return encode(np.ascontiguousarray(block)).reshape(1, bs)
+        return g711.encode(chan.law, block).reshape(1, bs)
 
     def _write_block(self, block):
         modem = self.board.modem
         if modem.mode == "duplex":
-            _, decode = _g711(self.channels[0].law)
-            modem.write_voice(decode(np.ascontiguousarray(block[0])))
+            modem.write_voice(g711.decode(self.channels[0].law, block[0]))
 
 
 class ModemSpan(Span):

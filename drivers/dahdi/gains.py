@@ -1,29 +1,21 @@
 """DAHDI gain tables: DAHDI applies gain by mapping every G.711 code through a 256-entry table."""
 import numpy as np
 
-from pycallcenter.dsp import g711
-
-from ..base import Law
+from .. import g711
 
 _CODES = np.arange(256, dtype=np.uint8)
 
 
-def _codec(law):
-    return (g711.ulaw_encode, g711.ulaw_decode) if Law(law) is Law.ULAW else (g711.alaw_encode, g711.alaw_decode)
-
-
 def gain_table(db, law):
     """Return the 256-byte table mapping each G.711 code to the code of its level raised by db decibels."""
-    encode, decode = _codec(law)
-    scaled = np.rint(decode(_CODES).astype(np.float64) * 10.0 ** (float(db) / 20.0))
-    return encode(np.clip(scaled, -32768, 32767).astype(np.int16)).tobytes()
+    scaled = np.rint(g711.decode(law, _CODES).astype(np.float64) * 10.0 ** (float(db) / 20.0))
+    return g711.encode(law, np.clip(scaled, -32768, 32767).astype(np.int16)).tobytes()
 
 
 def table_gain_db(table, law):
     """Return the gain in dB (to 0.1 dB) a table applies, measured on codes that neither clip nor vanish."""
-    _, decode = _codec(law)
-    lin = decode(_CODES).astype(np.int32)
-    out = decode(np.frombuffer(bytes(table), dtype=np.uint8).copy()).astype(np.int32)
+    lin = g711.decode(law, _CODES).astype(np.int32)
+    out = g711.decode(law, bytes(table)).astype(np.int32)
     b, a = np.abs(lin), np.abs(out)
     use = (b > 300) & (a > 300) & (b < 30000) & (a < 30000)
     if not use.any():

@@ -11,7 +11,7 @@ import numpy as np
 
 from pycallcenter.dsp import TICK_SAMPLES
 from pycallcenter.dsp._validate import as_batch, unbatch
-from pycallcenter.dsp.callerid import CallerId
+from pycallcenter.dsp.callerid_codec import CallerId
 from pycallcenter.dsp.reference import fsk as _ref
 from pycallcenter.errors import DecodeError
 
