@@ -19,6 +19,7 @@ import numpy as np
 
 from ..base import EventKind, HookOp, Law
 from ._binding import ffi, lib
+from .board import SIGTYPES
 from .device import CHANNEL_PATH, CTL_PATH, SPANINFO_FIELDS
 from .gains import table_gain_db
 from .sys import POLLIN, POLLOUT, POLLPRI
@@ -41,17 +42,6 @@ _EVENT_CODES = {
     EventKind.HDLC_ABORT: (lib.DAHDI_EVENT_ABORT,), EventKind.HDLC_OVERRUN: (lib.DAHDI_EVENT_OVERRUN,),
     EventKind.READ_OVERRUN: (lib.DAHDI_EVENT_READ_OVERRUN,),
 }
-_SIGTYPES = None  # filled lazily from board.py (it imports this module's siblings only)
-
-
-def _sigtypes():
-    global _SIGTYPES
-    if _SIGTYPES is None:
-        from .board import SIGTYPES
-        _SIGTYPES = SIGTYPES
-    return _SIGTYPES
-
-
 def _fail(code, why):
     return OSError(code, f"{os.strerror(code)} (fake DAHDI: {why})")
 
@@ -279,7 +269,7 @@ def _get_params(k, f, buf):
         raise _fail(errno.EINVAL, f"no channel {n}")
     ffi.memmove(p, b"\0" * ffi.sizeof("struct dahdi_params"), ffi.sizeof("struct dahdi_params"))
     p.channo, p.spanno, p.chanpos = chan.number, chan.span.number, chan.offset
-    p.sigtype = p.sigcap = _sigtypes()[chan.signalling]
+    p.sigtype = p.sigcap = SIGTYPES[chan.signalling]
     p.rxisoffhook = int(k.offhook.get(chan.number, False))
     p.txhooksig = int(chan.off_hook)
     p.curlaw = lib.DAHDI_LAW_ALAW if chan.law is Law.ALAW else lib.DAHDI_LAW_MULAW

@@ -4,7 +4,7 @@
 ``decode_callerid`` finds them in audio; the message codecs are re-exported here, so this module is the one
 place a caller ID user imports from.
 """
-from pycallcenter.dsp import fsk
+from pycallcenter.dsp import dtmf, fsk
 from pycallcenter.dsp.callerid_codec import (  # noqa: F401  (public re-exports)
     SDMF_CALLERID,
     SDMF_MWI,
@@ -55,8 +55,6 @@ def decode_callerid(samples, standard="bell202"):
 
 def _decode_dtmf_audio(samples):
     """Return CallerIds in the DTMF digits pycallcenter.dsp.dtmf detects in samples."""
-    from pycallcenter.dsp import dtmf  # another kernel; absent until it is built
-
     det = dtmf.DtmfDetector(1)
     digits = "".join(ev.digit for ev in det.process(samples) if ev.kind == "begin")
     out = []
