@@ -71,9 +71,9 @@ def test_pause_or_logout_while_ringing_withdraws_the_offer_to_the_next_agent():
 def test_ring_no_answer_rests_the_agent_then_auto_pause_after_n_misses():
     acd = _acd(("a", "b"), strategy="linear", ring_timeout=10, retry=3, auto_pause_after=2)
     acd.enter("c1", "q", 0)
-    assert _kinds(acd.tick(10)) == [("cancel", "c1", "a"), ("offer", "c1", "b")]  # a rests 3 s
-    assert _kinds(acd.tick(20)) == [("cancel", "c1", "b"), ("offer", "c1", "a")]
-    d = acd.tick(30)
+    assert _kinds(acd.handle_timer(10)) == [("cancel", "c1", "a"), ("offer", "c1", "b")]  # a rests 3 s
+    assert _kinds(acd.handle_timer(20)) == [("cancel", "c1", "b"), ("offer", "c1", "a")]
+    d = acd.handle_timer(30)
     assert ("paused", "c1", "a") in _kinds(d) and acd.agents["a"].reason == "auto"
     assert acd.agents["a"].state == "paused"
     acd.check_invariants()
@@ -86,12 +86,12 @@ def test_timed_and_manual_wrapup_and_dnd():
     acd.hangup("c1", 61)
     assert acd.agents["a"].state == "wrapup"
     acd.enter("c2", "q", 62)
-    assert acd.tick(90.9) == []
-    assert _kinds(acd.tick(91)) == [("offer", "c2", "a")]
+    assert acd.handle_timer(90.9) == []
+    assert _kinds(acd.handle_timer(91)) == [("offer", "c2", "a")]
     acd.queues["q"].wrapup = None  # manual
     acd.answer("a", "c2", 92)
     acd.hangup("c2", 100)
-    acd.tick(1000)
+    acd.handle_timer(1000)
     assert acd.agents["a"].state == "wrapup"
     acd.set_dnd("a", 1001)
     acd.end_wrapup("a", 1001)
@@ -116,7 +116,7 @@ def test_join_and_leave_rules_max_wait_overflow_and_time_of_day():
     acd.enter("c3", "sales", 9 * 3600)
     acd.answer("a", "c3", 9 * 3600 + 1)
     acd.enter("c4", "sales", 9 * 3600 + 2)
-    (d,) = acd.tick(9 * 3600 + 62)
+    (d,) = acd.handle_timer(9 * 3600 + 62)
     assert (d.kind, d.data["target"]) == ("overflow", "queue:support")
     assert acd.calls["c4"].queue == "support"
     assert [e.event for e in acd.qlog if e.call == "c4"] == ["ENTER", "EXITWITHTIMEOUT", "ENTER"]
@@ -140,18 +140,18 @@ def test_priority_position_expected_wait_announcements_and_callback_keep_place()
     assert [acd.position(f"w{i}") for i in range(4)] == [2, 3, 1, 4]
     # two agents, both talking: place 3 waits 3 x 120 / 2 s
     assert acd.expected_wait("w1") == 180.0
-    ann = [d for d in acd.tick(31) if d.kind == "announce"]
+    ann = [d for d in acd.handle_timer(31) if d.kind == "announce"]
     assert [(d.call, d.data["position"]) for d in ann] == [("w0", 2)]
     acd.request_callback("w1", "2025550123", 40)
     acd.hangup("busy1", 50)
     acd.hangup("busy2", 51)
-    assert [d.call for d in acd.tick(52) if d.kind == "offer"] == []  # already offered at hang-up
+    assert [d.call for d in acd.handle_timer(52) if d.kind == "offer"] == []  # already offered at hang-up
     offered = [e.call for e in acd.qlog if e.event == "OFFER"][-2:]
     assert offered == ["w2", "w0"]
     acd.answer("a", "w2", 53)
     acd.answer("b", "w0", 53)
     acd.hangup("w2", 60)
-    d = [d for d in acd.tick(61) if d.kind == "offer"]
+    d = [d for d in acd.handle_timer(61) if d.kind == "offer"]
     assert d == [] and acd.calls["w1"].state == "offered"  # the callback, in its place
     (o,) = [e for e in acd.qlog if e.event == "OFFER" and e.call == "w1"]
     assert o.agent == "a"

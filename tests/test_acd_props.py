@@ -64,9 +64,9 @@ def test_random_actions_keep_the_acd_consistent(s1, s2, actions):
     for act in actions:
         if act[0] == "wait":
             now += act[1]
-            acd.tick(now)
+            acd.handle_timer(now)
         else:
-            acd.tick(now)
+            acd.handle_timer(now)
             try:
                 _do(acd, act, now)
             except AcdError as e:
@@ -79,7 +79,7 @@ def test_random_actions_keep_the_acd_consistent(s1, s2, actions):
     for cid in list(acd.calls):
         if cid in acd.calls:
             acd.hangup(cid, now)
-    acd.tick(now + 1000)
+    acd.handle_timer(now + 1000)
     for a in AGENTS:
         if acd.agents[a].activity == "wrapup":
             acd.end_wrapup(a, now + 1000)

@@ -44,7 +44,7 @@ def outcome(strategy):
     acd = _centre(strategy)
     first = _ringing(acd.enter("c1", "q", 100, caller="111", skill="fr"))
     later = tuple(sorted(a.name for a in acd.agents.values() if a.activity == "ringing"))
-    acd.tick(105)
+    acd.handle_timer(105)
     later = tuple(sorted(a.name for a in acd.agents.values() if a.activity == "ringing"))
     # 2: a normal caller then a VIP wait; the one agent comes back from a pause
     acd = Acd()

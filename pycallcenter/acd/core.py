@@ -2,8 +2,10 @@
 
 Every command takes the time ``now`` (seconds, any epoch; the day starts at 0 for time-of-day rules)
 and returns a list of :class:`Decision` objects for the binding to carry out (ring this agent's
-phone, stop ringing, connect, announce, overflow, leave). Timers are deadlines: the driver calls
-``tick(now)`` at or after ``next_deadline()``. Nothing here touches media or sockets, so the same
+phone, stop ringing, connect, announce, overflow, leave). Timers run on the project's TimerService, as
+the protocol machines' do: the driver calls ``handle_timer(now)`` at or after ``next_deadline()``. A
+call's timers are owned by its id (ring timers are named ``("ring", agent)``) and all go when the call
+leaves the ACD; an agent's (wrap-up end, rest after a missed offer) are owned by the agent's name. Nothing here touches media or sockets, so the same
 core runs a simulated 500-agent day and the emulated board. Every state change is written to the
 queue log (:attr:`Acd.qlog`), from which :mod:`pycallcenter.acd.stats` recomputes every report.
 
@@ -22,6 +24,7 @@ from pycallcenter.acd.stats import LogEntry, ServiceLevel  # noqa: F401 (LogEntr
 from pycallcenter.acd.strategies import pick
 from pycallcenter.errors import PyCallCenterError
 from pycallcenter.journal import Journal
+from pycallcenter.timers import TimerService
 
 # agent activities
 IDLE, RINGING, TALKING, WRAPUP = "idle", "ringing", "talking", "wrapup"
@@ -168,7 +171,7 @@ class Acd:
         self.qlog = Journal("queue log", bound=log_bound, keep=1000)
         self.rng = random.Random(seed)
         self.last_agent_of: dict = {}  # caller -> (agent, time the call ended)
-        self._deadlines = []  # heap of (time, seq, kind, call id or agent)
+        self.timers = TimerService()  # owner: call id or agent name; name: the kind (ring: ("ring", agent))
         self._seq = itertools.count()
         self._out: list = []
         self._since: dict = {}  # agent -> time of their last change of state
@@ -316,8 +319,8 @@ class Acd:
         if agent and agent != "-" and event not in ("FLAG", "HOLD", "UNHOLD", "MEMBER", "UNMEMBER", "SKILLS"):
             self._since[agent] = self.now  # every other agent line is a change of state
 
-    def _at(self, when, kind, key):
-        heapq.heappush(self._deadlines, (when, next(self._seq), kind, key))
+    def _at(self, when, kind, owner):
+        self.timers.start(owner, kind, when)
 
     def _set_now(self, now):
         self.now = max(self.now, float(now))
@@ -539,7 +542,7 @@ class Acd:
         c = self._call(call_id)
         if c.state == CONNECTED:
             self._finish_talk(c, self.agents[c.agent], "COMPLETE")
-            self.calls.pop(c.id, None)
+            self._forget(c)
         else:
             q = self.queues[c.queue]
             wait = self.now - c.entered
@@ -574,21 +577,26 @@ class Acd:
 
     # --- time ------------------------------------------------------------------------------------
     def next_deadline(self):
-        """Return the earliest time tick() has work to do, or None."""
-        return self._deadlines[0][0] if self._deadlines else None
+        """Return the earliest time handle_timer() has work to do, or None."""
+        return self.timers.next_deadline()
 
-    def tick(self, now):
+    def handle_timer(self, now):
         """Run the timers due by now (ring timeouts, wrap-up ends, announcements, max wait); return decisions."""
         self._set_now(now)
-        dl = self._deadlines
-        while dl and dl[0][0] <= self.now:
-            when, _, kind, key = heapq.heappop(dl)
-            getattr(self, "_due_" + kind)(when, key)
+        timers = self.timers
+        while True:
+            when = timers.next_deadline()
+            if when is None or when > self.now:
+                break
+            owner, name = timers.pop_expired(self.now)
+            if type(name) is tuple:  # ("ring", agent)
+                self._due_ring(when, owner, name[1])
+            else:
+                getattr(self, "_due_" + name)(when, owner)
         self._dispatch_all()
         return self._take()
 
-    def _due_ring(self, when, key):
-        call_id, agent = key
+    def _due_ring(self, when, call_id, agent):
         c = self.calls.get(call_id)
         if c is None or c.offers.get(agent) != when:
             return
@@ -766,7 +774,12 @@ class Acd:
         q.calls.pop(c.id, None)
         c.token = next(self._seq)  # its heap entry goes stale
         c.state = DONE
+        self._forget(c)
+
+    def _forget(self, c):
+        """The call leaves the ACD: drop it and its timers (the service would otherwise keep its owner)."""
         self.calls.pop(c.id, None)
+        self.timers.cancel_owner(c.id)
 
     def _head(self, heap):
         while heap:
@@ -809,7 +822,7 @@ class Acd:
         c.offers[a.name] = deadline
         c.state = OFFERED
         c.token = next(self._seq)
-        self._at(deadline, "ring", (c.id, a.name))
+        self._at(deadline, ("ring", a.name), c.id)
         self._log("OFFER", c.id, q.name, a.name)
         self._emit("offer", c.id, a.name, {"contact": a.contact, "caller": c.caller, "queue": q.name,
                                            "callback": c.callback, "data": c.data})
@@ -817,6 +830,7 @@ class Acd:
     def _withdraw(self, c, a, event, requeue=True, **fields):
         """Stop ringing agent a for call c; the call waits again when no offer is left."""
         c.offers.pop(a.name, None)
+        self.timers.cancel(c.id, ("ring", a.name))
         self._log(event, c.id, c.queue, a.name, **fields)
         self._emit("cancel", c.id, a.name)
         a.activity, a.call = IDLE, None

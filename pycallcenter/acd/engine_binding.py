@@ -158,7 +158,7 @@ class AcdBinding:
         """Run the ACD timers that are due."""
         due = self.acd.next_deadline()
         if due is not None and due <= now / SAMPLE_RATE:
-            self.apply(self.acd.tick(now / SAMPLE_RATE))
+            self.apply(self.acd.handle_timer(now / SAMPLE_RATE))
         for run in self.diallers:
             self._dial_due(now, *run)
 

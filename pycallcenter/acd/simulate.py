@@ -84,7 +84,7 @@ class Simulator:
                 if t_dl > until:
                     break
                 self.now = max(self.now, t_dl)
-                self.apply(acd.tick(self.now))
+                self.apply(acd.handle_timer(self.now))
             elif t_ev is not None and t_ev <= until:
                 when, _, fn, args = heapq.heappop(self._events)
                 self.now = max(self.now, when)
