@@ -63,3 +63,4 @@ def test_old_names_stay_importable_and_alias_the_table():
     assert engine_call.NO_CIRCUIT is Cause.NO_CIRCUIT_CHANNEL_AVAILABLE
     assert engine_call.ANALOG_CAUSES["busy"] is Cause.USER_BUSY
 
+

@@ -71,6 +71,14 @@ class Leg:
     ivr: Any = None  # the IvrCall a script drives this leg through
     keeper: Any = None  # who clears this leg instead of its call's scripts (see the module docstring)
     clearing_since: Optional[int] = None  # sample time we asked to clear it (the far end may not have confirmed)
+    # Set by the engine, the trunk adapters and the scripts; declared here so one place lists what a leg carries.
+    # Left out of repr and comparison, as they were when they were added from outside.
+    play_done: bool = field(default=True, repr=False, compare=False)  # no prompt left playing on its row
+    flashes: int = field(default=0, repr=False, compare=False)  # hook flashes seen on an extension
+    held_links: set = field(default_factory=set, repr=False, compare=False)  # (listener, talker) rows hold() took away
+    isdn_call: Any = field(default=None, repr=False, compare=False)  # the Q.931 call of a PRI leg
+    cic: Optional[int] = field(default=None, repr=False, compare=False)  # the ISUP circuit of an SS7 leg
+    amd: Any = field(default=None, repr=False, compare=False)  # the answering-machine verdict detect_machine found
 
     @property
     def active(self):

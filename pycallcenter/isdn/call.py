@@ -192,6 +192,9 @@ class ProtocolNotice:
     action: str = ""
 
 
+ProtocolError = ProtocolNotice  # Q.931's earlier name for the same event; one name now, the old one still imports
+
+
 @dataclass(eq=False)
 class Call:
     """One call: reference, direction, state, channel and numbers (its timers run on Interface.deadlines, the
