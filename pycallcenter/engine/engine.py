@@ -17,6 +17,7 @@ from pycallcenter.engine import call as C
 from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
 from pycallcenter.engine.media import MediaPlane, echo_tails
 from pycallcenter.engine.scheduler import CallHangup, Scheduler
+from pycallcenter.media.endpoint import PacketMedia
 from pycallcenter.errors import ChannelClosedError
 from pycallcenter.journal import Journal
 
@@ -40,7 +41,8 @@ def untrack_engines(built):
 class Engine:
     """Calls over one board. Build it, add trunks (or ``auto_trunks()``), set ``router``, then tick."""
 
-    def __init__(self, board, tone_plan="us", log_file=None, keep_log=True, epoch=None):
+    def __init__(self, board, tone_plan="us", log_file=None, keep_log=True, epoch=None, packet_rows=0,
+                 rtp_ports=(20000, 20999)):
         self.board = board
         # the one wall clock: wall-clock seconds (UTC epoch) at board sample 0; recordings and CDRs read it.
         # A simulated run may pass its own so that its files and stamps repeat.
@@ -51,8 +53,16 @@ class Engine:
         self.row_of = {n: i for i, n in enumerate(numbers)}
         self.channel_of_row = numbers
         laws = [board.channels[n].law.value for n in numbers]
-        self.media = MediaPlane(laws, board.blocksize, tone_plan)
+        self.media = MediaPlane(laws, board.blocksize, tone_plan, packet_rows=packet_rows)
         self.media.set_echo(echo_tails(board, numbers))
+        self.packet = None  # PacketMedia: the RTP rows after the board's (channels after its highest)
+        if packet_rows:
+            first = max(board.channels, default=0) + 1
+            packet_numbers = list(range(first, first + packet_rows))
+            self.row_of.update({n: len(numbers) + i for i, n in enumerate(packet_numbers)})
+            self.channel_of_row = numbers + packet_numbers
+            self.packet = PacketMedia(len(numbers), packet_numbers, board.blocksize, rtp_ports, self.epoch,
+                                      leg_of=lambda row: self.leg_on_row.get(row))
         self.adapters = []
         self._adapter_of = {}
         self.legs = {}  # leg id -> Leg (active)
@@ -120,7 +130,11 @@ class Engine:
         """Run one tick of the whole engine."""
         codes = self.group.read() if self.group is not None else None
         self.now = self.board.sample_time
-        digits = self.media.receive(codes) if codes is not None else []
+        if self.packet is None:
+            digits = self.media.receive(codes) if codes is not None else []
+        else:
+            audio, received = self.packet.receive(self.now)
+            digits = self.packet.merge_digits(self.media.receive(codes, audio), received, self.now)
         for ev in self.board.poll_events():
             self._board_event(ev)
         for adapter in self.adapters:
@@ -144,6 +158,8 @@ class Engine:
                 leg.play_done = True
         if self.group is not None:
             self.group.write(out)
+        if self.packet is not None:
+            self.packet.transmit(self.media.tx[self.media.board_rows:], self.now)
 
     def run(self, seconds=None, ticks=None, until=None):
         """Tick for a number of seconds or ticks, or until until() is true (checked each tick)."""
@@ -504,6 +520,8 @@ class Engine:
             if found is not None:
                 out += found()
         out += self._board_leaks()
+        if self.packet is not None:
+            out += self.packet.leaks()
         return out
 
     def _board_leaks(self):
@@ -552,6 +570,8 @@ class Engine:
             self.stop_recording(rec)
         if self.group is not None:
             self.group.close()
+        if self.packet is not None:
+            self.packet.shutdown()
         self.closed = True
         self.log("closed", left=len(self.leaks()))
         if self._log_file is not None:

@@ -100,10 +100,14 @@ class EchoGroup:
 
 
 class MediaPlane:
-    """Batched media for `rows` channels of `blocksize` samples; laws[i] is 'ulaw' or 'alaw'."""
+    """Batched media for `rows` channels of `blocksize` samples; laws[i] is 'ulaw' or 'alaw'.
 
-    def __init__(self, laws, blocksize, tone_plan="us"):
-        self.rows = len(laws)
+    With packet_rows > 0 the plane has that many more rows after the board's (RTP legs): their audio comes
+    into ``receive`` already decoded and leaves as ``tx[board_rows:]``; G.711 here is for board rows only."""
+
+    def __init__(self, laws, blocksize, tone_plan="us", packet_rows=0):
+        self.board_rows = len(laws)
+        self.rows = len(laws) + packet_rows
         self.blocksize = blocksize
         laws = np.asarray(laws)
         self.ulaw_rows = np.nonzero(laws == "ulaw")[0]
@@ -111,7 +115,7 @@ class MediaPlane:
         self.rx = np.zeros((self.rows, blocksize), np.int16)  # what each channel's far end sends us
         self.tx = np.zeros((self.rows, blocksize), np.int16)  # what we send each channel
         self._acc = np.zeros((self.rows, blocksize), np.int32)
-        self._codes = np.zeros((self.rows, blocksize), np.uint8)
+        self._codes = np.zeros((self.board_rows, blocksize), np.uint8)
         self.dtmf = DtmfDetector(self.rows)
         self.tones = ToneGenerator(self.rows, plan=tone_plan) if self.rows else None
         self.tone_rows: set = set()
@@ -259,17 +263,24 @@ class MediaPlane:
         self.bank.remove(rec)
 
     # --- the tick ------------------------------------------------------------------------------
-    def receive(self, codes):
-        """Decode one tick of G.711 codes (rows x blocksize) into self.rx; return DTMF events."""
+    def receive(self, codes, packet_audio=None):
+        """Decode one tick of G.711 codes (board rows x blocksize) into self.rx, take the packet rows' decoded
+        audio (packet_audio) after them; return DTMF events."""
         if not self.rows:
             return []
-        if self.ulaw_rows.size == self.rows:
-            g711.ulaw_decode(codes, out=self.rx)
-        elif self.alaw_rows.size == self.rows:
-            g711.alaw_decode(codes, out=self.rx)
+        nb = self.board_rows
+        rx = self.rx if nb == self.rows else self.rx[:nb]
+        if not nb:
+            pass
+        elif self.ulaw_rows.size == nb:
+            g711.ulaw_decode(codes, out=rx)
+        elif self.alaw_rows.size == nb:
+            g711.alaw_decode(codes, out=rx)
         else:
-            self.rx[self.ulaw_rows] = g711.ulaw_decode(codes[self.ulaw_rows])
-            self.rx[self.alaw_rows] = g711.alaw_decode(codes[self.alaw_rows])
+            rx[self.ulaw_rows] = g711.ulaw_decode(codes[self.ulaw_rows])
+            rx[self.alaw_rows] = g711.alaw_decode(codes[self.alaw_rows])
+        if packet_audio is not None:
+            self.rx[nb:] = packet_audio
         for group in self.echo_groups:
             if group.active.size:
                 # self.tx still holds what went out last tick: the board returns its echo in this tick's block
@@ -326,11 +337,15 @@ class MediaPlane:
         np.clip(acc, -32768, 32767, out=acc)
         self.tx[...] = acc
         self.bank.tick(self.rx, self.tx)
-        if self.ulaw_rows.size == self.rows:
-            g711.ulaw_encode(self.tx, out=self._codes)
-        elif self.alaw_rows.size == self.rows:
-            g711.alaw_encode(self.tx, out=self._codes)
+        nb = self.board_rows
+        tx = self.tx if nb == self.rows else self.tx[:nb]
+        if not nb:
+            pass
+        elif self.ulaw_rows.size == nb:
+            g711.ulaw_encode(tx, out=self._codes)
+        elif self.alaw_rows.size == nb:
+            g711.alaw_encode(tx, out=self._codes)
         else:
-            self._codes[self.ulaw_rows] = g711.ulaw_encode(self.tx[self.ulaw_rows])
-            self._codes[self.alaw_rows] = g711.alaw_encode(self.tx[self.alaw_rows])
+            self._codes[self.ulaw_rows] = g711.ulaw_encode(tx[self.ulaw_rows])
+            self._codes[self.alaw_rows] = g711.alaw_encode(tx[self.alaw_rows])
         return self._codes, finished

@@ -286,6 +286,11 @@ class JitterBuffer:
         return True
 
     @property
+    def highest(self):
+        """Return the extended highest sequence number received (RFC 3550 A.1; 0 before any packet)."""
+        return self._hi or 0
+
+    @property
     def buffered(self):
         """Return the number of packets held."""
         return len(self._buf)

@@ -1,0 +1,700 @@
+"""Packet media: every RTP row of the engine, batched into its tick (RFC 3550, 4733, 3389, 3711, 4961).
+
+``PacketMedia`` owns the rows after the board's rows in the engine's media plane. Each tick:
+
+* ``receive(now)`` drains every readable socket without blocking (one ``selectors`` poll, then
+  ``recvfrom`` until the socket is empty or ``MAX_READS`` datagrams were read), checks the source
+  (symmetric RTP; latching on the first valid packet, RFC 4961 practice), decrypts SRTP, and pushes audio,
+  comfort-noise and telephone-event packets into the row's adaptive jitter buffer; telephone-events also
+  become DTMF digits at once. Then each row pops what is due, every row's G.711 is decoded in one call
+  per law, lost 10 ms frames are concealed by the batched PLC (G.711 Appendix I) and comfort-noise frames
+  are filled with noise at the level the far end gave. It returns the int16 block (rows x blocksize).
+* ``merge_digits(inband, received, now)`` joins the digits from RFC 4733 with the in-band detector's,
+  one digit per key press when the far end sends both.
+* ``transmit(tx, now)`` encodes the block the engine mixed (one call per law), cuts each row's audio into
+  packets of its ptime, replaces audio by telephone-events while a digit is being sent, protects with
+  SRTP, sends, and sends RTCP SR/RR (with SDES CNAME) about every 5 s per row.
+
+Bounded by construction: datagrams above ``MAX_DATAGRAM`` are dropped and counted, at most ``MAX_READS``
+are read per socket per tick (a flood stays in, and overflows, the kernel's fixed socket buffer), and each
+jitter buffer holds at most ``max_packets``. Packets from a source other than the row's are dropped and
+counted; malformed ones too. Nothing a far end sends raises out of ``receive``.
+
+Time is the engine's board time in samples (8 kHz), passed in; the wall clock only enters RTCP's NTP
+field, through ``epoch`` (the wall-clock time of sample 0).
+"""
+import collections
+import errno
+import random
+import secrets
+import selectors
+import socket
+
+import numpy as np
+
+from pycallcenter.dsp import g711
+from pycallcenter.dsp.dtmf import DtmfEvent
+from pycallcenter.dsp.plc import FRAME, PacketLossConcealer
+from pycallcenter.errors import DecodeError, LocalProtocolError
+from pycallcenter.media import rtp
+from pycallcenter.media.jitter import JitterBuffer
+from pycallcenter.media.srtp import DEFAULT_SUITE, SrtpContext, format_crypto, new_key, parse_crypto
+
+RATE = 8000
+MAX_DATAGRAM = 1500  # above any G.711 packet up to 120 ms with SRTP; anything longer is dropped and counted
+MAX_READS = 64  # datagrams read per socket per tick; a flood beyond this overflows the kernel's bounded buffer
+RTCP_INTERVAL = 5.0  # seconds between a row's reports (RFC 3550 6.2's minimum), randomised 0.5-1.5x
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+LAWS = ("ulaw", "alaw")
+SILENCE = {"ulaw": 0xFF, "alaw": 0xD5}  # the code of a zero sample
+EVENT_END_PACKETS = 3  # RFC 4733 2.5.1.4: the end packet is sent three times
+EVENT_VOLUME = 10  # -dBm0 of the tone the event stands for
+CN_SILENCE_LEVEL = 60  # -dBov: quieter than this is silence when sending comfort noise (RFC 3389 is optional)
+CN_REFRESH = 1.0  # seconds between CN packets during a silence
+DIGIT_PAIR_WINDOW = 0.25  # seconds, on top of the jitter delay: an in-band copy of an RFC 4733 digit arrives within it
+_HDR = rtp.HEADER
+_AUDIO, _LOST, _NOISE = 0, 1, 2  # what each 10 ms frame of a tick holds
+
+
+class _Stats:
+    """Counters of one row (see ``PacketMedia.stats``)."""
+
+    __slots__ = ("packets_in", "bytes_in", "packets_out", "bytes_out", "wrong_source", "oversized", "malformed",
+                 "unknown_pt", "srtp_failed", "events_in", "events_out", "cn_in", "cn_out", "rtcp_in", "rtcp_out",
+                 "send_errors", "wrong_size", "flood_reads", "bye_in", "rtt")
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, 0)
+        self.rtt = None
+
+
+class _Row:
+    """The state of one open packet row."""
+
+    def __init__(self, row, index, channel):
+        self.row, self.index, self.channel = row, index, channel
+        self.sock = self.rtcp_sock = None
+        self.local = None
+        self.remote = self.rtcp_remote = None  # where we send
+        self.source = None  # the only address accepted once known (None: the next valid packet latches)
+        self.latch = True
+        self.pt, self.law, self.ptime = rtp.PT_PCMU, "ulaw", 20
+        self.tx_samples = 160
+        self.dtmf_pt, self.cn_pt = 101, rtp.PT_CN
+        self.direction = "sendrecv"
+        self.jb = None
+        self.rx_frame = 160
+        self.rx_sized = False  # the far end's packet size has been seen
+        self.rx_codes = bytearray()  # decoded-order G.711 waiting to be played (ptime other than the tick)
+        self.rx_kinds = []  # one _AUDIO/_LOST/_NOISE per 80 codes of rx_codes
+        self.noise_level = None  # -dBov while the far end is in a comfort-noise silence
+        self.ssrc = secrets.randbits(32)
+        self.seq = secrets.randbits(16)
+        self.ts = secrets.randbits(32)
+        self.marker = True  # the first packet of a talkspurt carries the marker (RFC 3551 4.1)
+        self.tx_codes = bytearray()
+        self.digits = collections.deque()  # (event code, duration in samples) still to send
+        self.event = None  # [code, start ts, duration total, duration sent, end packets sent]
+        self.last_event_ts = None  # timestamp of the last telephone-event received (one digit per event)
+        self.send_cn = False
+        self.cn_until = None  # in a sent silence: time of the next CN refresh
+        self.srtp = None
+        self.local_key = None
+        self.remote_ssrc = None
+        self.last_sr = None  # (LSR middle 32 bits, arrival seconds)
+        self.sent_packets = self.sent_octets = 0
+        self.sent_since_report = False
+        self.prior_expected = self.prior_received = 0
+        self.next_rtcp = None
+        self.pending_digits = []  # (source, digit, time) not yet paired: "rfc" or "inband"
+        self.stats = _Stats()
+
+
+class PacketMedia:
+    """All packet rows of one engine (rows first_row .. first_row + len(channels) - 1); see the module doc."""
+
+    def __init__(self, first_row, channels, blocksize=160, ports=(20000, 20999), epoch=0.0, leg_of=None,
+                 jitter=None):
+        lo, hi = ports
+        if not (0 < lo <= hi < 65536):
+            raise ValueError(f"rtp_ports: need 0 < low <= high < 65536, got {ports}")
+        if blocksize % FRAME:
+            raise ValueError(f"packet rows need a blocksize that is a multiple of {FRAME} samples, got {blocksize}")
+        self.first_row = first_row
+        self.channels = list(channels)
+        self.count = len(self.channels)
+        self.blocksize = blocksize
+        self.ports = (lo + lo % 2, hi)  # RTP on even ports, RTCP on the odd one above (RFC 3550 11)
+        self._cursor = self.ports[0]
+        self.epoch = epoch
+        self.leg_of = leg_of or (lambda row: None)
+        self.jitter = dict(jitter or {})  # JitterBuffer settings for every row
+        self.cname = f"pycc-{secrets.token_hex(6)}"  # RFC 7022: a random CNAME per endpoint set
+        self._allocated = set()
+        self._rows = {}  # row -> _Row (open rows)
+        self._open = []  # open _Rows in row order (the tick's loop)
+        self._selector = selectors.DefaultSelector()
+        self._plc = PacketLossConcealer(self.count) if self.count else None
+        self._codes = np.zeros((self.count, blocksize), np.uint8)
+        self._pcm = np.zeros((self.count, blocksize), np.int16)
+        self._kinds = np.zeros((self.count, blocksize // FRAME), np.uint8)
+        self._tx_codes = np.zeros((self.count, blocksize), np.uint8)
+        self._alaw = np.zeros(self.count, bool)  # rows whose law is A-law (others mu-law)
+        self._alaw_rows = np.zeros(0, np.intp)
+        self._noise_rng = np.random.default_rng(secrets.randbits(64))
+        self._local_keys = {}  # row -> our SRTP master key+salt, drawn by local_crypto
+        self._silence = np.zeros(self.count, np.uint8) + SILENCE["ulaw"]
+
+    # --- rows -----------------------------------------------------------------------------------
+    def allocate(self):
+        """Return (channel, row) of a free packet row, now allocated, or None when every row is in use."""
+        for i in range(self.count):
+            row = self.first_row + i
+            if row not in self._allocated:
+                self._allocated.add(row)
+                return self.channels[i], row
+        return None
+
+    def release(self, row):
+        """Close the row if open and make it free for allocate() again."""
+        self.close(row)
+        self._allocated.discard(row)
+        self._local_keys.pop(row, None)
+
+    def _index(self, row):
+        i = row - self.first_row
+        if not 0 <= i < self.count:
+            raise LocalProtocolError(f"row {row} is not a packet row ({self.first_row}-{self.first_row + self.count - 1})")
+        return i
+
+    def local_crypto(self, row, suite=DEFAULT_SUITE):
+        """Return our SDES crypto attribute value for the row (a fresh key from `secrets`, kept until release)."""
+        self._index(row)
+        key = self._local_keys.get(row)
+        if key is None:
+            key = self._local_keys[row] = new_key()
+        return format_crypto(suite, key)
+
+    def open(self, row, *, remote, payload_type, law, ptime_ms=20, dtmf_pt=101, local_host="127.0.0.1", srtp=None,
+             latch=None, cn_pt=rtp.PT_CN, send_cn=False):
+        """Bind the row's RTP (even port) and RTCP (port + 1) sockets; return the local (host, port) for the SDP.
+
+        remote: (host, port) or None (latch on the first valid packet); latch: also latch when remote is
+        given (the far end is behind NAT); default: latch only when remote is None."""
+        i = self._index(row)
+        if row not in self._allocated:
+            raise LocalProtocolError(f"packet row {row} is not allocated")
+        if row in self._rows:
+            raise LocalProtocolError(f"packet row {row} is already open")
+        self._check(law=law, ptime_ms=ptime_ms, payload_type=payload_type)
+        r = _Row(row, i, self.channels[i])
+        r.pt, r.law, r.ptime, r.dtmf_pt, r.cn_pt, r.send_cn = payload_type, law, ptime_ms, dtmf_pt, cn_pt, send_cn
+        r.tx_samples = ptime_ms * RATE // 1000
+        r.latch = remote is None if latch is None else bool(latch)
+        if srtp is not None:
+            suite, remote_key = parse_crypto(srtp)
+            local_key = self._local_keys.get(row)
+            if local_key is None:
+                local_key = self._local_keys[row] = new_key()
+            r.srtp = SrtpContext(suite, local_key, remote_key)
+        r.sock, r.rtcp_sock, r.local = self._bind(local_host)
+        self._set_remote(r, remote)
+        r.jb = JitterBuffer(frame_samples=r.tx_samples, **self.jitter)
+        r.rx_frame = r.tx_samples
+        r.next_rtcp = None  # set at the first tick (the time is not known here)
+        self._selector.register(r.sock, selectors.EVENT_READ, (r, False))
+        self._selector.register(r.rtcp_sock, selectors.EVENT_READ, (r, True))
+        self._rows[row] = r
+        self._open = [self._rows[k] for k in sorted(self._rows)]
+        self._set_law(r, law)
+        if self._plc is not None:
+            self._plc.reset(i)
+        return r.local
+
+    def _check(self, law=None, ptime_ms=None, payload_type=None, direction=None):
+        if law is not None and law not in LAWS:
+            raise LocalProtocolError(f"law must be ulaw or alaw, got {law!r}")
+        if ptime_ms is not None and (ptime_ms <= 0 or ptime_ms % 10 or ptime_ms > 120):
+            raise LocalProtocolError(f"ptime_ms must be 10-120 in steps of 10, got {ptime_ms}")
+        if payload_type is not None and not 0 <= payload_type < 128:
+            raise LocalProtocolError(f"payload type {payload_type} outside 0-127")
+        if direction is not None and direction not in DIRECTIONS:
+            raise LocalProtocolError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+
+    def _bind(self, host):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        lo, hi = self.ports
+        span = (hi - lo) // 2 + 1
+        for _ in range(span):
+            port = self._cursor
+            self._cursor = port + 2 if port + 2 <= hi - 1 else lo
+            if port + 1 > hi:
+                continue
+            socks = []
+            try:
+                for p in (port, port + 1):
+                    s = socket.socket(family, socket.SOCK_DGRAM)
+                    socks.append(s)
+                    s.setblocking(False)
+                    s.bind((host, p))
+            except OSError as exc:
+                for s in socks:
+                    s.close()
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    continue
+                raise LocalProtocolError(f"cannot bind RTP on {host}:{port}: {exc.strerror}") from None
+            return socks[0], socks[1], (host, port)
+        raise LocalProtocolError(f"no free RTP port pair on {host} in rtp_ports {lo}-{hi}")
+
+    def _set_remote(self, r, remote):
+        if remote is not None:
+            host, port = remote
+            remote = (_numeric(host), int(port))
+            r.rtcp_remote = (remote[0], remote[1] + 1)
+        r.remote = remote
+        r.source = None if r.latch else remote
+
+    def _set_law(self, r, law):
+        r.law = law
+        self._alaw[r.index] = law == "alaw"
+        self._silence[r.index] = SILENCE[law]
+        self._alaw_rows = np.nonzero(self._alaw)[0]
+
+    def update(self, row, *, remote=None, direction=None, payload_type=None, law=None):
+        """Change an open row (re-INVITE, hold): new remote address, direction, payload type or law."""
+        r = self._open_row(row)
+        self._check(law=law, payload_type=payload_type, direction=direction)
+        if remote is not None:
+            self._set_remote(r, remote)
+        if direction is not None:
+            if direction in ("sendrecv", "sendonly") and r.direction not in ("sendrecv", "sendonly"):
+                r.marker = True  # sending resumes: a new talkspurt
+            r.direction = direction
+        if payload_type is not None:
+            r.pt = payload_type
+        if law is not None:
+            self._set_law(r, law)
+
+    def _open_row(self, row):
+        r = self._rows.get(row)
+        if r is None:
+            self._index(row)
+            raise LocalProtocolError(f"packet row {row} is not open")
+        return r
+
+    def send_digit(self, row, digit, duration_ms=100):
+        """Queue an RFC 4733 telephone-event for a DTMF digit on the row (sent in place of audio)."""
+        r = self._open_row(row)
+        code = rtp.digit_event(digit)
+        if not 10 <= duration_ms <= 8000:
+            raise LocalProtocolError(f"duration_ms must be 10-8000, got {duration_ms}")
+        r.digits.append((code, duration_ms * RATE // 1000))
+
+    def close(self, row):
+        """Send RTCP BYE (when the far end is known), close the row's sockets and forget its state."""
+        r = self._rows.pop(row, None)
+        if r is None:
+            return
+        self._open = [self._rows[k] for k in sorted(self._rows)]
+        if r.rtcp_remote is not None and r.next_rtcp is not None:
+            self._send_rtcp(r, None, bye=True)
+        for s in (r.sock, r.rtcp_sock):
+            self._selector.unregister(s)
+            s.close()
+
+    def shutdown(self):
+        """Close every open row (the engine is closing); the rows stay allocated."""
+        for row in list(self._rows):
+            self.close(row)
+
+    def leaks(self):
+        """Return one line per allocated or open packet row that no leg is on."""
+        out = []
+        for row in sorted(self._allocated):
+            if self.leg_of(row) is None:
+                r = self._rows.get(row)
+                what = f"open on {r.local[0]}:{r.local[1]}" if r is not None else "allocated"
+                out.append(f"packet row {row} (channel {self.channels[row - self.first_row]}) is {what} with no leg")
+        return out
+
+    def is_open(self, row):
+        """Return True when the row has sockets open."""
+        return row in self._rows
+
+    def stats(self, row):
+        """Return the row's counters: packets/bytes in/out, lost, jitter_ms, late, concealed_ms and drops."""
+        r = self._open_row(row)
+        s, js = r.stats, r.jb.stats
+        return {
+            "packets_in": s.packets_in, "bytes_in": s.bytes_in, "packets_out": s.packets_out,
+            "bytes_out": s.bytes_out, "lost": js.lost, "jitter_ms": round(js.jitter * 1000.0, 3),
+            "late": js.late, "duplicates": js.duplicates, "reordered": js.reordered,
+            "concealed_ms": js.concealed * r.rx_frame * 1000 // RATE, "delay_ms": round(js.target * 1000.0, 1),
+            "wrong_source": s.wrong_source, "oversized": s.oversized, "malformed": s.malformed,
+            "unknown_pt": s.unknown_pt, "wrong_size": s.wrong_size, "srtp_failed": s.srtp_failed,
+            "events_in": s.events_in, "events_out": s.events_out, "cn_in": s.cn_in, "cn_out": s.cn_out,
+            "rtcp_in": s.rtcp_in, "rtcp_out": s.rtcp_out, "bye_in": s.bye_in, "send_errors": s.send_errors,
+            "flood_reads": s.flood_reads, "rtt_ms": None if s.rtt is None else round(s.rtt * 1000.0, 1),
+            "local": r.local, "remote": r.remote, "srtp": r.srtp.suite if r.srtp else None,
+        }
+
+    # --- receiving ----------------------------------------------------------------------------------
+    def receive(self, now):
+        """Drain the sockets and play out one tick; return (int16 audio (rows x blocksize), [DtmfEvent])."""
+        t = now / RATE
+        digits = []
+        if self._rows:
+            for key, _ in self._selector.select(0):
+                r, is_rtcp = key.data
+                sock = key.fileobj
+                for _ in range(MAX_READS):
+                    try:
+                        data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
+                    except BlockingIOError:
+                        break
+                    except OSError:  # an ICMP error reported on the socket: nothing to read
+                        r.stats.send_errors += 1
+                        break
+                    if is_rtcp:
+                        self._on_rtcp(r, data, addr, t)
+                    else:
+                        self._on_rtp(r, data, addr, t, digits)
+                else:
+                    r.stats.flood_reads += 1
+        codes, kinds = self._codes, self._kinds
+        codes[:] = self._silence[:, None]
+        kinds.fill(_AUDIO)
+        bs = self.blocksize
+        for r in self._open:
+            if r.direction in ("sendonly", "inactive"):
+                continue
+            i = r.index
+            if r.rx_frame == bs and not r.rx_codes:
+                payload = r.jb.pop(t)
+                if payload.__class__ is bytes and len(payload) == bs:
+                    codes[i] = np.frombuffer(payload, np.uint8)
+                    r.noise_level = None
+                else:
+                    kinds[i] = self._missing(r, payload)
+                continue
+            self._fill(r, t)
+            codes[i] = np.frombuffer(bytes(r.rx_codes[:bs]), np.uint8)
+            del r.rx_codes[:bs]
+            k = bs // FRAME
+            kinds[i] = r.rx_kinds[:k]
+            del r.rx_kinds[:k]
+        pcm = self._pcm
+        if self._alaw_rows.size == 0:
+            g711.ulaw_decode(codes, out=pcm)
+        else:
+            pcm[...] = g711.ulaw_decode(codes)
+            pcm[self._alaw_rows] = g711.alaw_decode(codes[self._alaw_rows])
+        noise = kinds == _NOISE
+        if noise.any():
+            self._fill_noise(pcm, noise)
+        if self._plc is None:
+            return pcm, digits
+        return self._plc.process(pcm, kinds == _LOST), digits
+
+    def _missing(self, r, payload):
+        """Return what a frame with no audio holds: comfort noise, silence (an event) or a loss to conceal."""
+        if payload.__class__ is int:  # a comfort-noise packet: the far end's silence starts (or its level)
+            r.noise_level = payload
+            return _NOISE
+        if payload == b"":  # a telephone-event packet stood in for audio
+            return _AUDIO
+        if payload is not None:
+            r.stats.wrong_size += 1
+        return _NOISE if r.noise_level is not None else _LOST
+
+    def _fill(self, r, t):
+        """Pop the row's jitter buffer until a tick's worth of codes is waiting (ptime other than the tick)."""
+        frame = r.rx_frame
+        sub = frame // FRAME
+        silence = bytes([SILENCE[r.law]]) * frame
+        while len(r.rx_codes) < self.blocksize:
+            payload = r.jb.pop(t)
+            if payload.__class__ is bytes and len(payload) == frame:
+                r.rx_codes += payload
+                r.rx_kinds += [_AUDIO] * sub
+                r.noise_level = None
+            else:
+                r.rx_codes += silence
+                r.rx_kinds += [self._missing(r, payload)] * sub
+
+    def _fill_noise(self, pcm, noise):
+        rows, frames = np.nonzero(noise)
+        levels = np.array([self._rows[self.first_row + i].noise_level or 127 for i in rows.tolist()], np.float64)
+        rms = 32767.0 * 10.0 ** (-levels / 20.0)
+        block = self._noise_rng.standard_normal((rows.size, FRAME)) * rms[:, None]
+        view = pcm.reshape(self.count, -1, FRAME)
+        view[rows, frames] = np.clip(block, -32768, 32767).astype(np.int16)
+
+    def _on_rtp(self, r, data, addr, t, digits):
+        st = r.stats
+        n = len(data)
+        data = _admit(st, data, r.source is None or addr[:2] == r.source, r.srtp and r.srtp.unprotect)
+        if data is None:
+            return
+        if n >= 12 and data[0] == 0x80:  # the usual header: no padding, extension or CSRC
+            second, seq, ts, ssrc = _HDR.unpack_from(data)[1:]
+            payload, marker, pt = data[12:], second & 0x80, second & 0x7F
+        else:
+            try:
+                p = rtp.parse_rtp(data)
+            except DecodeError:
+                st.malformed += 1
+                return
+            payload, marker, pt, seq, ts, ssrc = p.payload, p.marker, p.payload_type, p.sequence, p.timestamp, p.ssrc
+        if pt == r.pt:
+            if not r.rx_sized:  # the far end's packet time decides the jitter buffer's frame
+                r.rx_sized = True
+                size = len(payload)
+                if size != r.rx_frame and size % FRAME == 0 and 0 < size <= 960:
+                    r.jb = JitterBuffer(frame_samples=size, **self.jitter)
+                    r.rx_frame = size
+            item = payload
+        elif pt == r.dtmf_pt:
+            try:
+                ev = rtp.parse_event(payload)
+            except DecodeError:
+                st.malformed += 1
+                return
+            st.events_in += 1
+            if ts != r.last_event_ts:
+                r.last_event_ts = ts
+                if ev.digit is not None:
+                    digits.append(DtmfEvent(r.row, ev.digit, "begin", None, None))
+            # The event stood in for audio: it takes its slot in the playout as silence, timed where it ends.
+            ts = (ts + max(ev.duration - r.rx_frame, 0)) & 0xFFFFFFFF
+            item, marker = b"", 0
+        elif pt == r.cn_pt:
+            try:
+                item = rtp.parse_cn(payload)[0]
+            except DecodeError:
+                st.malformed += 1
+                return
+            st.cn_in += 1
+        else:
+            st.unknown_pt += 1
+            return
+        if r.source is None:  # latching: the first valid packet's source is the far end
+            r.source = addr[:2]
+            r.remote = r.source
+            if r.rtcp_remote is None or r.latch:
+                r.rtcp_remote = (r.source[0], r.source[1] + 1)
+        r.remote_ssrc = ssrc
+        st.packets_in += 1
+        st.bytes_in += n
+        r.jb.push(seq, ts, item, t, bool(marker))
+
+    def _on_rtcp(self, r, data, addr, t):
+        st = r.stats
+        data = _admit(st, data, r.source is None or addr[0] == r.source[0], r.srtp and r.srtp.unprotect_rtcp)
+        if data is None:
+            return
+        try:
+            packets = rtp.parse_rtcp(data)
+        except DecodeError:
+            st.malformed += 1
+            return
+        st.rtcp_in += 1
+        r.rtcp_remote = addr[:2]
+        for p in packets:
+            if isinstance(p, rtp.SenderReport):
+                r.last_sr = (rtp.ntp_middle(p.ntp), t)
+            if isinstance(p, (rtp.SenderReport, rtp.ReceiverReport)):
+                for block in p.reports:
+                    if block.ssrc == r.ssrc and block.lsr:
+                        now_mid = rtp.ntp_middle(rtp.ntp_time(self.epoch + t))
+                        rtt = ((now_mid - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
+                        if rtt < 60.0:
+                            st.rtt = rtt
+            elif isinstance(p, rtp.Bye):
+                st.bye_in += 1
+
+    def merge_digits(self, inband, received, now):
+        """Return the tick's DTMF events: inband (the detector's, all rows) with in-band copies of digits
+        also received by RFC 4733 on a packet row removed (and vice versa), then the RFC 4733 digits."""
+        if not self._rows:
+            return inband
+        t = now / RATE
+        out = []
+        for ev in inband:
+            r = self._rows.get(ev.channel)
+            if r is not None and ev.kind == "begin" and self._paired(r, "inband", ev.digit, t):
+                continue
+            out.append(ev)
+        for ev in received:
+            r = self._rows.get(ev.channel)
+            if r is not None and not self._paired(r, "rfc", ev.digit, t):
+                out.append(ev)
+        return out
+
+    def _paired(self, r, source, digit, t):
+        """Return True when this digit is the other source's copy of one already reported (and pair them)."""
+        window = DIGIT_PAIR_WINDOW + r.jb.stats.target
+        r.pending_digits = [p for p in r.pending_digits if t - p[2] <= window]
+        for k, (src, d, _) in enumerate(r.pending_digits):
+            if src != source and d == digit:
+                del r.pending_digits[k]
+                return True
+        r.pending_digits.append((source, digit, t))
+        return False
+
+    # --- sending ------------------------------------------------------------------------------------
+    def transmit(self, tx, now):
+        """Encode the packet rows of the mixed block (int16 rows x blocksize) and send each row's packets."""
+        if not self._rows:
+            return
+        t = now / RATE
+        codes = self._tx_codes
+        if self._alaw_rows.size == 0:
+            g711.ulaw_encode(tx, out=codes)
+        else:
+            codes[...] = g711.ulaw_encode(tx)
+            codes[self._alaw_rows] = g711.alaw_encode(tx[self._alaw_rows])
+        bs = self.blocksize
+        for r in self._open:
+            if r.next_rtcp is None:
+                r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.25, 0.75)  # RFC 3550 6.2: the first one sooner
+            if r.remote is None or r.direction in ("recvonly", "inactive"):
+                r.ts = (r.ts + bs) & 0xFFFFFFFF
+                r.marker = True
+                r.tx_codes.clear()
+            elif r.tx_samples == bs and not r.tx_codes:
+                self._send_frame(r, codes[r.index].tobytes(), t)
+            else:
+                r.tx_codes += codes[r.index].tobytes()
+                n = r.tx_samples
+                while len(r.tx_codes) >= n:
+                    payload = bytes(r.tx_codes[:n])
+                    del r.tx_codes[:n]
+                    self._send_frame(r, payload, t)
+            if t >= r.next_rtcp and r.rtcp_remote is not None:
+                self._send_rtcp(r, t)
+
+    def _send_frame(self, r, payload, t):
+        """Send one ptime of the row: its audio, a telephone-event in its place, comfort noise or nothing."""
+        n = len(payload)
+        if r.event is None and r.digits:
+            code, total = r.digits.popleft()
+            r.event = [code, r.ts, total, 0, 0]
+        if r.event is not None:
+            self._send_event(r, n)
+        elif r.send_cn and rtp.cn_level(self._decode(r, payload)) >= CN_SILENCE_LEVEL:
+            if r.cn_until is None or t >= r.cn_until:
+                r.cn_until = t + CN_REFRESH
+                level = rtp.cn_level(self._decode(r, payload))
+                self._send(r, _HDR.pack(0x80, r.cn_pt, r.seq, r.ts, r.ssrc) + rtp.build_cn(level))
+                r.stats.cn_out += 1
+                r.seq = (r.seq + 1) & 0xFFFF
+            r.marker = True  # the next audio packet starts a talkspurt
+        else:
+            r.cn_until = None
+            second = r.pt | 0x80 if r.marker else r.pt
+            r.marker = False
+            self._send(r, _HDR.pack(0x80, second, r.seq, r.ts, r.ssrc) + payload)
+            r.seq = (r.seq + 1) & 0xFFFF
+        r.ts = (r.ts + n) & 0xFFFFFFFF
+
+    def _send_event(self, r, n):
+        ev = r.event
+        code, start, total, sent, ends = ev
+        first = sent == 0
+        sent = min(sent + n, total, 0xFFFF)
+        end = sent >= total
+        if end:
+            ends += 1
+        body = rtp.TelephoneEvent(code, end, EVENT_VOLUME, sent).build()
+        second = r.dtmf_pt | 0x80 if first else r.dtmf_pt
+        self._send(r, _HDR.pack(0x80, second, r.seq, start, r.ssrc) + body)
+        r.seq = (r.seq + 1) & 0xFFFF
+        r.stats.events_out += 1
+        ev[3], ev[4] = sent, ends
+        if ends >= EVENT_END_PACKETS:
+            r.event = None
+            r.marker = True
+
+    def _decode(self, r, payload):
+        return (g711.alaw_decode if r.law == "alaw" else g711.ulaw_decode)(payload)
+
+    def _send(self, r, packet):
+        if r.srtp is not None:
+            packet = r.srtp.protect(packet)
+        try:
+            r.sock.sendto(packet, r.remote)
+        except OSError:  # a full socket buffer or an unreachable far end: count it, the tick goes on
+            r.stats.send_errors += 1
+            return
+        r.stats.packets_out += 1
+        r.stats.bytes_out += len(packet)
+        r.sent_packets += 1
+        r.sent_octets += len(packet) - 12
+        r.sent_since_report = True
+
+    def _send_rtcp(self, r, t, bye=False):
+        """Send a compound RTCP packet: SR (we sent since the last report) or RR, SDES CNAME, and BYE on close."""
+        if t is None:
+            t = r.next_rtcp or 0.0
+        blocks = ()
+        js = r.jb.stats
+        if r.remote_ssrc is not None and js.received:
+            expected = js.received + js.lost
+            exp_i, rec_i = expected - r.prior_expected, js.received - r.prior_received
+            r.prior_expected, r.prior_received = expected, js.received
+            lost_i = exp_i - rec_i
+            fraction = (lost_i << 8) // exp_i if exp_i > 0 and lost_i > 0 else 0
+            lsr, dlsr = 0, 0
+            if r.last_sr is not None:
+                lsr = r.last_sr[0]
+                dlsr = int((t - r.last_sr[1]) * 65536) & 0xFFFFFFFF
+            blocks = (rtp.ReportBlock(r.remote_ssrc, min(fraction, 255), max(min(js.lost, 0x7FFFFF), -0x800000),
+                                      r.jb.highest & 0xFFFFFFFF, int(js.jitter * RATE), lsr, dlsr),)
+        if r.sent_since_report:
+            first = rtp.SenderReport(r.ssrc, rtp.ntp_time(self.epoch + t), r.ts, r.sent_packets, r.sent_octets, blocks)
+        else:
+            first = rtp.ReceiverReport(r.ssrc, blocks)
+        parts = [first, rtp.Sdes(((r.ssrc, ((rtp.CNAME, self.cname.encode()),)),))]
+        if bye:
+            parts.append(rtp.Bye((r.ssrc,)))
+        packet = rtp.build_rtcp(parts)
+        if r.srtp is not None:
+            packet = r.srtp.protect_rtcp(packet)
+        try:
+            r.rtcp_sock.sendto(packet, r.rtcp_remote)
+            r.stats.rtcp_out += 1
+        except OSError:
+            r.stats.send_errors += 1
+        r.sent_since_report = False
+        r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.5, 1.5)
+
+
+def _admit(st, data, from_source, unprotect):
+    """Return a datagram's plain bytes, or None (counted) when oversized, from another source or failing SRTP."""
+    if len(data) > MAX_DATAGRAM:
+        st.oversized += 1
+        return None
+    if not from_source:
+        st.wrong_source += 1
+        return None
+    if unprotect:
+        data = unprotect(data)
+        if data is None:
+            st.srtp_failed += 1
+    return data
+
+
+def _numeric(host):
+    """Return host as a numeric address (as recvfrom reports sources), resolving a name once."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return host
+        except OSError:
+            pass
+    try:
+        return socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)[0][4][0]
+    except OSError:
+        raise LocalProtocolError(f"cannot resolve RTP remote host {host!r}") from None
