@@ -1,8 +1,6 @@
 """An emulated centre with the CTI server on loopback: PRI callers queue for two agents at FXS phones
 (answered through CTI, the emulated handsets standing in for softphones) and a supervisor phone
 (the third port, channel 34)."""
-import select
-
 from pycallcenter.acd.config import build_on_engine
 from pycallcenter.acd.engine_binding import queue_call
 from pycallcenter.cti import serve
@@ -84,7 +82,11 @@ class Centre:
         msg.setdefault("id", f"r{id(msg)}")
         client.send(msg)
         for _ in range(2000):  # let the server thread queue it (or answer a bad one) before ticking on
-            if self.hub.inbox.qsize() or select.select([client.sock], [], [], 0.001)[0]:
+            if self.hub.inbox.qsize():
+                break
+            early = client.receive(0.001)
+            if early:
+                client.pending[:0] = early
                 break
         found = []
 

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from cti_rig import Centre
-from pycallcenter.cti import ws
+from pycallcenter.cti import client as ws
 
 
 @pytest.fixture
@@ -94,7 +94,10 @@ def test_bad_input_gets_error_codes_and_the_connection_survives(centre):
     c = centre.client()
     assert centre.request(c, {"cmd": "ready"})["code"] == "not_authenticated"
     assert centre.request(c, {"cmd": "auth", "token": "wrong"})["code"] == "bad_token"
+    assert centre.request(c, {"cmd": "auth", "token": 12})["code"] == "rate_limited"  # backoff per address
+    centre.server.guard.unlock("127.0.0.1")
     assert centre.request(c, {"cmd": "auth", "token": 12})["code"] == "bad_token"
+    centre.server.guard.unlock("127.0.0.1")
     centre.request(c, {"cmd": "auth", "token": "tok-a1"})
     c.send_raw(ws.TEXT, "{not json")
     c.send_raw(ws.TEXT, '"a string"')
@@ -108,21 +111,22 @@ def test_bad_input_gets_error_codes_and_the_connection_survives(centre):
     assert centre.request(c, {"cmd": "force_logout", "agent": "agent2"})["code"] == "forbidden"
     assert centre.request(c, {"cmd": "transfer"})["code"] == "bad_message"
     assert centre.request(c, {"cmd": "login"})["code"] == "bad_state"  # already logged in
-    # fragmented text message and a ping: the server reassembles and pongs
+    # fragmented text message with a ping between the fragments: the server reassembles and pongs
+    pong = c.conn.ping(b"are you there")
     c.send_raw(ws.TEXT, '{"cmd":"pi', fin=False)
-    c.send_raw(ws.PING, b"are you there")
+    c.send_raw(ws.PING, b"in between")
     c.send_raw(ws.CONT, 'ng","id":"frag"}', fin=True)
     got = centre.pump([c], lambda g: any(f.get("id") == "frag" for f in g[id(c)]))[id(c)]
     assert [f for f in got if f.get("id") == "frag"][0]["type"] == "reply"
-    assert (ws.PONG, b"are you there") in c.control
-    assert not c.closed and centre.eng.errors == []
+    assert pong.wait(5)
+    assert not c.closed and centre.eng.errors == [] and not centre.hub.internal
 
 
 def test_broken_framing_closes_with_1002_but_the_server_goes_on(centre):
     c = centre.client("tok-a1")
-    c.sock.sendall(bytes([0x81, 0x05]) + b"hello")  # unmasked client frame
-    centre.pump([c], lambda g: c.closed)
-    assert c.control[-1][0] == ws.CLOSE and c.control[-1][1][:2] == (1002).to_bytes(2, "big")
+    c.sock.sendall(bytes([0xF1, 0x85]) + b"\0\0\0\0hello")  # reserved bits set: broken framing
+    centre.pump([c], lambda g: c.receive() == [] and c.closed)
+    assert c.close_code == 1002
     other = centre.client("tok-a2")
     assert centre.request(other, {"cmd": "ping"})["type"] == "reply"
 
@@ -335,5 +339,6 @@ def test_garbage_on_the_wire_never_stops_the_server_or_the_engine(centre):
         line.close()
     fresh = centre.client("tok-a2")
     assert centre.request(fresh, {"cmd": "ping"})["type"] == "reply"
-    assert centre.request(fresh, {"cmd": "login", "contact": "pri1/0900123"})["code"] == "bad_message"
-    assert centre.eng.errors == [] and centre.hub.engine is centre.eng
+    # the agent's phone is bound by configuration: no login on another phone (nor on a trunk)
+    assert centre.request(fresh, {"cmd": "login", "contact": "pri1/0900123"})["code"] == "forbidden"
+    assert centre.eng.errors == [] and not centre.hub.internal and centre.hub.engine is centre.eng

@@ -195,13 +195,15 @@ class Centre:
             raise ConfigError("centre.cti_port: the CTI server needs queues and agents ([[queue]], [[agent]])",
                               path=s.file)
         from pycallcenter.cti import serve
-        from pycallcenter.cti.config import load_users
+        from pycallcenter.cti.config import load_users, options
 
-        tokens, contacts = load_users(s.place(s.centre.cti_users))
+        c = s.centre
+        accounts = load_users(s.place(c.cti_users))
+        opts = options(s, self.data)
         try:
-            self.cti = serve(self.binding, tokens, host=s.centre.cti_addr, port=s.centre.cti_port, contacts=contacts)
+            self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts, **opts)
         except OSError as exc:
-            raise ConfigError(f"centre.cti_port: cannot listen on {s.centre.cti_addr}:{s.centre.cti_port}: "
+            raise ConfigError(f"centre.cti_port: cannot listen on {c.cti_addr}:{c.cti_port}: "
                               f"{exc.strerror or exc}", path=s.file) from None
 
     def _fax(self, s):

@@ -56,7 +56,25 @@ class CentreSection:
     station_features: bool = doc("hook-flash consult/transfer and call waiting on FXS extensions", True)
     cti_port: Optional[Port] = doc("CTI server and wallboard port (default off; 0 = any free port)", None)
     cti_addr: str = doc("CTI bind address", "127.0.0.1")
-    cti_users: Optional[str] = doc("agent and supervisor tokens file (docs/cti.md); needs cti_port", None)
+    cti_users: Optional[str] = doc("agents' and supervisors' accounts file (docs/cti.md); needs cti_port", None)
+    cti_tls: Annotated[str, OneOf(("off", "self-signed"))] = doc(
+        "without cti_cert: 'self-signed' makes a certificate in the data folder at start; 'off' serves plain "
+        "HTTP (loopback addresses only)", "off")
+    cti_cert: Optional[str] = doc("PEM certificate (chain) for HTTPS/WSS on cti_port; needs cti_key", None)
+    cti_key: Optional[str] = doc("PEM private key of cti_cert", None)
+    cti_hosts: list[str] = doc("more host names browsers reach the CTI server by (Host header check)",
+                               factory=list)
+    cti_unauth_timeout: Annotated[float, Range(1, 300)] = doc(
+        "seconds a CTI connection may stay open without authenticating", 10.0)
+    cti_max_connections: Annotated[int, Range(1, 100000)] = doc("CTI connections open at once, in total", 256)
+    cti_max_per_source: Annotated[int, Range(1, 100000)] = doc("CTI connections open at once from one address", 32)
+    cti_lockout_after: Annotated[int, Range(1, 1000)] = doc(
+        "failed logins in a row from one address that lock it out (each failure doubles the wait first)", 10)
+    cti_lockout: Annotated[float, Range(1, 86400)] = doc("seconds a locked-out address waits", 300.0)
+    cti_session_idle: Annotated[float, Range(10, 86400)] = doc("seconds a browser session lasts unused", 1800.0)
+    cti_session_max: Annotated[float, Range(60, 604800)] = doc("seconds a browser session lasts at most", 43200.0)
+    hot_desking: bool = doc("agents may choose their phone at CTI login (login contact=channel/N); otherwise "
+                            "the phone in [[agent]] is the only one", False)
     operator: Optional[str] = doc("dial target for 0 in the main menu ('channel/5', 'pri1/200')", None)
     operator_timeout: Seconds = doc("seconds the operator's phone rings", 20.0)
     start: Optional[str] = doc("wall-clock time at board time 0 for simulated runs ('2026-01-05T09:00'); "
@@ -179,6 +197,8 @@ class AgentSection:
     ready: bool = doc("ready (not paused) at start", True)
     record: Optional[bool] = doc("record this agent's calls (default: [recording])", None)
     agent_id: Optional[str] = doc("what the caller hears as the agent's ID (default: digits of the name)", None)
+    dial: Optional[list[NumberPattern]] = doc("outside numbers this agent may dial from the CTI (default: "
+                                              "[dial] allow)", None)
 
 
 @dataclass
@@ -305,6 +325,27 @@ class VoicemailSection:
 
 
 @dataclass
+class DialSection:
+    """[dial]: which outside numbers agents may reach from the CTI (click-to-dial, consult, conference)."""
+
+    allow: list[NumberPattern] = doc("number patterns every agent may dial (default: any not blocked)",
+                                     factory=list)
+    international: bool = doc("agents may dial international numbers (international_prefix or +)", False)
+    international_prefix: Digits = doc("the international access prefix", "00")
+    premium: list[Digits] = doc("premium-rate prefixes nobody may dial", factory=lambda: ["0900", "1900"])
+
+
+@dataclass
+class WallboardSection:
+    """[wallboard]: when the wallboard's tiles turn red."""
+
+    service_level: Fraction = doc("alert when a queue's service level falls below", 0.8)
+    abandon: Fraction = doc("alert when a queue's abandoned share today rises above", 0.05)
+    waiting: Count = doc("alert when more calls than this wait in a queue", 5)
+    longest_wait: Seconds = doc("alert when a call has waited longer than this (seconds)", 120.0)
+
+
+@dataclass
 class SimulateSection:
     """[simulate]: simulated callers and agents on the emulator's far ends (run --simulate)."""
 
@@ -340,6 +381,8 @@ class Settings:
     campaign: list[CampaignSection] = field(default_factory=list)
     fax: FaxSection = field(default_factory=FaxSection)
     voicemail: VoicemailSection = field(default_factory=VoicemailSection)
+    dial: DialSection = field(default_factory=DialSection)
+    wallboard: WallboardSection = field(default_factory=WallboardSection)
     simulate: SimulateSection = field(default_factory=SimulateSection)
     file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)
     locator: Optional[Locator] = field(default=None, repr=False)
@@ -466,7 +509,9 @@ def _cross_check(settings, where):
         if names.index(n) != i:
             raise where.child("campaign", i, "name").error(f"campaign {n!r} is defined twice")
     if settings.centre.cti_port is not None and not settings.centre.cti_users:
-        raise where.child("centre", "cti_port").error("needs cti_users (the agents' and supervisors' tokens)")
+        raise where.child("centre", "cti_port").error("needs cti_users (the agents' and supervisors' accounts)")
+    if (settings.centre.cti_cert is None) != (settings.centre.cti_key is None):
+        raise where.child("centre", "cti_cert").error("cti_cert and cti_key go together")
     if settings.simulate.agents:
         for name in settings.simulate.agents:
             if name not in agents:

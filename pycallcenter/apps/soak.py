@@ -65,7 +65,7 @@ CTI_TOKEN = "soak-supervisor-token"
 # client whose unread answers pile up; the flood then connects again), until the soak ends it.
 CTI_FLOOD = r"""
 import random, sys, time
-from pycallcenter.cti import ws
+from pycallcenter.cti import client as ws
 from pycallcenter.cti.client import CtiClient
 
 port, token, rng = int(sys.argv[1]), sys.argv[2], random.Random(int(sys.argv[3]))

@@ -4,13 +4,32 @@
 """
 
 
-def serve(binding, tokens, host="127.0.0.1", port=0, tcp_port=None, handsets=None, contacts=None,
-          outbound_trunk=None, rate=20.0, burst=40):
-    """Start the CTI/wallboard server for an AcdBinding; return the running CtiServer (its .hub, .port)."""
+def serve(binding, tokens=None, host="127.0.0.1", port=0, tcp_port=None, handsets=None, contacts=None,
+          outbound_trunk=None, rate=None, burst=None, accounts=None, limits=None, ssl=None, hosts=(),
+          dial=None, hot_desking=False, thresholds=None):
+    """Start the CTI/wallboard server for an AcdBinding; return the running CtiServer (its .hub, .port).
+
+    tokens: API token -> {"role", "name"} (for scripts); accounts: the users file's Accounts (passwords,
+    and tokens of the older format); contacts: supervisor -> phone, added to the accounts' own;
+    limits: config.Limits (rate and burst override its message rate); ssl: an SSLContext for HTTPS/WSS;
+    dial: config.DialPolicy; hot_desking: agents may pick their phone at login; thresholds: the
+    wallboard's alert thresholds."""
+    import dataclasses
+
+    from pycallcenter.cti.auth import Accounts
     from pycallcenter.cti.backend import AcdBackend
+    from pycallcenter.cti.config import Limits
     from pycallcenter.cti.hub import CtiHub
     from pycallcenter.cti.server import CtiServer
 
-    backend = AcdBackend(binding, handsets=handsets, contacts=contacts, outbound_trunk=outbound_trunk)
-    hub = CtiHub(binding.engine, backend, tokens)
-    return CtiServer(hub, host, port, tcp_port, rate=rate, burst=burst).start()
+    accounts = accounts or Accounts()
+    if tokens:
+        accounts = Accounts(accounts.users.values(), {**accounts.tokens(), **tokens})
+    limits = limits or Limits()
+    if rate is not None or burst is not None:
+        limits = dataclasses.replace(limits, rate=limits.rate if rate is None else rate,
+                                     burst=limits.burst if burst is None else burst)
+    backend = AcdBackend(binding, handsets=handsets, contacts={**accounts.contacts(), **(contacts or {})},
+                         outbound_trunk=outbound_trunk, dial=dial, thresholds=thresholds)
+    hub = CtiHub(binding.engine, backend, hot_desking=hot_desking)
+    return CtiServer(hub, accounts, host, port, tcp_port, limits=limits, ssl=ssl, hosts=hosts).start()

@@ -9,7 +9,9 @@ import traceback
 
 from pycallcenter.acd.core import AcdError
 from pycallcenter.cti import protocol as P
+from pycallcenter.cti.config import DialPolicy
 from pycallcenter.engine import call as C
+from pycallcenter.wallboard import figures
 
 
 class Backend:
@@ -29,6 +31,10 @@ class Backend:
     def events(self):
         """Return the event frames that happened since the last call."""
         return []
+
+    def wallboard(self):
+        """Return the wallboard view (pycallcenter.wallboard.figures.view)."""
+        return self.snapshot()
 
 
 def _acd(fn):
@@ -50,9 +56,11 @@ class AcdBackend(Backend):
     softphone), used by ``answer``; without one the agent lifts the handset themselves.
     contacts: supervisor -> contact ('channel/N') rung for listen/whisper/barge.
     outbound_trunk: trunk name ('pri1', 'pstn2') that ``dial`` and external targets use.
+    dial: the :class:`~pycallcenter.cti.config.DialPolicy` every outside number an agent reaches passes
+    (default: no international, no premium-rate numbers). thresholds: the wallboard's alert thresholds.
     """
 
-    def __init__(self, binding, handsets=None, contacts=None, outbound_trunk=None):
+    def __init__(self, binding, handsets=None, contacts=None, outbound_trunk=None, dial=None, thresholds=None):
         self.binding, self.acd, self.engine = binding, binding.acd, binding.engine
         self.handsets = dict(handsets or {})
         self.contacts = dict(contacts or {})
@@ -67,6 +75,9 @@ class AcdBackend(Backend):
         self._recording = {}  # agent -> Recorder
         self._own_legs = {}  # agent -> leg of a call the agent placed (dial), not an ACD call
         self._conference = {}  # agent -> (third party's leg, target as given) of the agent's conference
+        self.dial_policy = dial or DialPolicy()
+        self.thresholds = thresholds or figures.Thresholds()
+        self._handled = {}  # queue -> [calls whose handling ended today, their talk + hold + wrap-up seconds]
         self.engine.listeners.insert(0, self)  # before the binding forgets whose leg ended
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -85,10 +96,17 @@ class AcdBackend(Backend):
             raise P.CtiError(P.BAD_STATE, f"not_in_call: {agent} has no call")
         return leg
 
-    def _target(self, target):
-        """Return the engine target for an agent name, 'channel/N', 'trunk/number' or a bare number."""
+    def _target(self, target, agent):
+        """Return the engine target for an agent name, 'channel/N', 'trunk/number' or a bare number; an outside
+        number must pass the agent's dial policy (CtiError forbidden)."""
         if target in self.acd.agents:
             return self.acd.agents[target].contact
+        if target.startswith("channel/"):
+            return target
+        number = target.split("/", 1)[1] if "/" in target else target
+        why = self.dial_policy.check(agent, number)
+        if why is not None:
+            raise P.CtiError(P.FORBIDDEN, f"dial_refused: {why}")
         if "/" in target:
             return target
         if self.outbound_trunk is None:
@@ -187,7 +205,7 @@ class AcdBackend(Backend):
             raise P.CtiError(P.BAD_STATE, f"no_contact: {agent} has no phone")
         if a.activity != "idle" or agent in self._own_legs:
             raise P.CtiError(P.BAD_STATE, f"agent_busy: {agent} is {a.state}")
-        target = self._target(number)
+        target = self._target(number, agent)
         own = self._originate(a.contact, caller=number)
         self._own_legs[agent] = own
         self._leg_agent[own.id] = agent
@@ -212,7 +230,7 @@ class AcdBackend(Backend):
             raise P.CtiError(P.BAD_STATE, f"consulting: {agent} already consults")
         if self.acd.agents[agent].call is not None:
             self.binding.hold(agent, True)
-        far = self._originate(self._target(target), call=leg.call, caller=agent)
+        far = self._originate(self._target(target, agent), call=leg.call, caller=agent)
         self._consult[agent] = far
         self._on_answer[far.id] = lambda f: self.engine.bridge(leg, f)
         return {"call": leg.call.id}
@@ -254,7 +272,7 @@ class AcdBackend(Backend):
             self._conference[agent] = (far, target)
             self._out.append(P.event("call_conferenced", agent=agent, call=call.id, parties=len(members(far))))
             return {}
-        far = self._originate(self._target(target), call=call, caller=agent)
+        far = self._originate(self._target(target, agent), call=call, caller=agent)
 
         def join(f):
             self.engine.conference(members(f))
@@ -288,6 +306,8 @@ class AcdBackend(Backend):
         qc = self.acd.calls.get(call)
         if qc is None or qc.state != "offered":
             raise P.CtiError(P.BAD_STATE, f"not_ringing: {call} is not ringing anyone")
+        if qc.queue not in a.queues:  # an agent reaches the calls of their own queues only
+            raise P.CtiError(P.FORBIDDEN, f"not_member: {agent} is not in queue {qc.queue}")
         if not a.logged_in or a.activity != "idle":
             raise P.CtiError(P.BAD_STATE, f"agent_busy: {agent} is {a.state}")
         leg = self._originate(a.contact, call=self.engine.calls.get(call))
@@ -381,6 +401,11 @@ class AcdBackend(Backend):
                    "talk_time": round(a.talk_time, 1), "queues": sorted(a.queues)} for a in self.acd.agents.values()]
         return {"time": round(now, 2), "queues": queues, "agents": agents}
 
+    def wallboard(self):
+        """Return the wallboard view (pycallcenter.wallboard.figures.view) with today's handle times."""
+        busy = {leg.call.id for leg in self._own_legs.values() if leg.call is not None}
+        return figures.view(self.acd, self.engine, self._handled, self.thresholds, busy)
+
     def _screen_pop(self, call_id):
         call = self.engine.calls.get(call_id)
         qc = self.acd.calls.get(call_id)
@@ -409,7 +434,13 @@ class AcdBackend(Backend):
                 qc = self.acd.calls.get(e.call)
                 out.append(P.event("call_transferred", agent=e.agent, call=e.call, target=e.data.get("target"),
                                    data=dict(qc.data) if qc else {}))
-            elif e.event == "ABANDON":
+            if "talk" in e.data and e.queue:  # the end of a call's talk (and hold): counted for AHT
+                h = self._handled.setdefault(e.queue, [0, 0.0])
+                h[0] += 1
+                h[1] += float(e.data["talk"]) + float(e.data.get("hold", 0.0))
+            elif e.event == "WRAPUPEND" and e.queue:
+                self._handled.setdefault(e.queue, [0, 0.0])[1] += float(e.data.get("acw", 0.0))
+            if e.event == "ABANDON":
                 out.append(P.event("call_abandoned", call=e.call, queue=e.queue, wait=e.data.get("wait")))
         for name, a in self.acd.agents.items():
             st = (a.state, a.reason)

@@ -1,76 +1,77 @@
-"""A minimal blocking CTI client over WebSocket (stdlib socket + our framing), for tests and scripts.
+"""A minimal blocking CTI client over WebSocket (on the ``websockets`` package, from the test extra), for
+tests, the soak's flood and scripts.
 
-docs/cti.md shows the same in a dozen lines for agent desktops that cannot import pycallcenter.
+docs/cti.md shows a client in a dozen lines of standard library for desktops that cannot import pycallcenter.
 """
 import json
-import select
-import socket
 
-from pycallcenter.cti import ws
-from pycallcenter.errors import RemoteProtocolError
+# WebSocket opcodes (RFC 6455 section 5.2), for send_raw
+CONT, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
 
 class CtiClient:
-    """One WebSocket connection to the CTI server; ``send`` a dict, ``receive`` the frames that arrived."""
+    """One WebSocket connection to the CTI server; ``send`` a dict, ``receive`` the frames that arrived.
 
-    def __init__(self, host, port, path="/cti", timeout=5.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        request, key = ws.client_request(f"{host}:{port}", path)
-        self.sock.sendall(request)
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise RemoteProtocolError("connection closed during the handshake")
-            head += chunk
-        head, _, rest = head.partition(b"\r\n\r\n")
-        status = head.split(b"\r\n")[0]
-        if b" 101 " not in status or ws.accept_key(key).encode() not in head:
-            raise RemoteProtocolError(f"handshake refused: {status.decode('latin-1')}")
-        self.parser = ws.FrameParser(server=False)
+    Handshake refusals and a closed connection raise ConnectionError (an OSError)."""
+
+    def __init__(self, host, port, path="/ws", timeout=5.0, ssl=None, origin=None, cookie=None):
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        scheme = "wss" if ssl else "ws"
+        headers = {"Cookie": cookie} if cookie else None
+        try:
+            self.conn = connect(f"{scheme}://{host}:{port}{path}", ssl=ssl, origin=origin, open_timeout=timeout,
+                                additional_headers=headers, compression=None, proxy=None, ping_interval=None,
+                                close_timeout=2)
+        except (WebSocketException, TimeoutError) as exc:
+            raise ConnectionError(f"WebSocket handshake refused: {exc}") from None
+        self.sock = self.conn.socket
         self.pending = []  # frames received and not yet returned
-        self.control = []  # (opcode, payload) of control frames seen
         self.closed = False
-        self._take(rest)
+
+    @property
+    def close_code(self):
+        """Return the close code the server sent (None while open)."""
+        rcvd = self.conn.protocol.close_rcvd
+        return rcvd.code if rcvd is not None else None
 
     def send(self, message):
         """Send one message (a dict as JSON text)."""
-        self.send_raw(ws.TEXT, json.dumps(message))
+        from websockets.exceptions import ConnectionClosed
 
-    def send_raw(self, opcode, payload, fin=True):
-        """Send one masked frame as it is (tests use it for fragments, pings and bad input)."""
-        self.sock.sendall(ws.encode_frame(opcode, payload, fin=fin, mask=True))
+        try:
+            self.conn.send(json.dumps(message))
+        except ConnectionClosed as exc:
+            self.closed = True
+            raise ConnectionError(str(exc)) from None
 
-    def _take(self, data):
-        for op, payload in self.parser.feed(data):
-            if op == ws.TEXT:
-                self.pending.append(json.loads(payload))
-            else:
-                self.control.append((op, payload))
-                if op == ws.PING:
-                    self.send_raw(ws.PONG, payload)
-                elif op == ws.CLOSE:
-                    self.closed = True
+    def send_raw(self, opcode, payload, fin=True, mask=True):
+        """Send one frame as it is, past the library's checks (tests use it for fragments, pings, bad input)."""
+        from websockets.frames import Frame, Opcode
+
+        data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else bytes(payload)
+        frame = Frame(Opcode(opcode), data, fin=fin)
+        self.sock.sendall(frame.serialize(mask=mask))
 
     def receive(self, wait=0.0):
-        """Return the frames that arrived (waiting up to wait seconds for the first bytes)."""
+        """Return the frames that arrived (waiting up to wait seconds for the first)."""
+        from websockets.exceptions import ConnectionClosed
+
         while not self.closed:
-            r, _, _ = select.select([self.sock], [], [], wait)
-            if not r:
+            try:
+                text = self.conn.recv(timeout=wait)
+            except TimeoutError:
                 break
-            data = self.sock.recv(65536)
-            if not data:
+            except ConnectionClosed:
                 self.closed = True
                 break
-            self._take(data)
+            self.pending.append(json.loads(text))
             wait = 0.0
         out, self.pending = self.pending, []
         return out
 
     def close(self):
-        """Send a close frame and close the socket."""
-        try:
-            self.send_raw(ws.CLOSE, ws.close_payload(1000))
-        except OSError:
-            pass
-        self.sock.close()
+        """Close the connection (a close frame, then the socket)."""
+        self.closed = True
+        self.conn.close()

@@ -1,38 +1,113 @@
-"""CTI users from a TOML file: who may connect, with which token and role.
+"""CTI users from a TOML file, the server's limits, and who may dial what.
 
-::
+The users file (``[centre] cti_users``)::
 
-    [[agent]]
-    name = "agent1"            # the ACD agent name
-    token = "a-long-random-secret"
+    [[user]]
+    name = "agent1"                 # for agents: the ACD agent name
+    role = "agent"                  # or "supervisor"
+    password_hash = "scrypt$16384$8$1$..."   # `pycallcenter cti passwd agent1` prints one
 
-    [[supervisor]]
+    [[user]]
     name = "sue"
-    token = "another-secret"
-    contact = "channel/40"     # the phone rung for listen/whisper/barge
+    role = "supervisor"
+    password_hash = "scrypt$..."
+    contact = "channel/40"          # the supervisor's phone, rung for listen/whisper/barge
+
+The older format (``[[agent]]`` / ``[[supervisor]]`` tables with a ``token``) still loads: its tokens
+are API tokens for scripts (the ``auth`` command's ``token``); browsers log in with a password.
 """
 import tomllib
+from dataclasses import dataclass, field
 
+from pycallcenter.apps.routing import number_matches
+from pycallcenter.cti import protocol as P
+from pycallcenter.cti.auth import ROLES, Accounts, User, parse_hash
 from pycallcenter.errors import ConfigError
 
 
+@dataclass
+class Limits:
+    """What one client may cost the server (docs/cti.md, "Limits")."""
+
+    max_message: int = P.MAX_MESSAGE  # characters of one WebSocket message or JSON line
+    max_conns: int = 256  # open connections in total
+    max_per_source: int = 32  # open connections from one address
+    unauth_timeout: float = 10.0  # seconds a connection may stay without authenticating
+    session_idle: float = 1800.0  # a browser session ends after this long unused
+    session_max: float = 43200.0  # and this long after login, used or not
+    auth_backoff: float = 0.5  # seconds after a failed login, doubling with each failure
+    auth_backoff_max: float = 30.0
+    lockout_after: int = 10  # failed logins in a row from one address that lock it out
+    lockout: float = 300.0  # seconds the lockout lasts
+    rate: float = 20.0  # messages a second per connection
+    burst: int = 40
+
+
+@dataclass
+class DialPolicy:
+    """Which numbers agents may dial (click-to-dial, consult, conference to outside numbers).
+
+    allow: number patterns ('_0X.', '5551234'; see pycallcenter.apps.routing) every agent may dial;
+    empty allows every number not blocked. per_agent: agent -> its own allow patterns (replacing allow).
+    International numbers (international_prefix or '+') and premium prefixes are refused unless
+    international is true; premium numbers always are.
+    """
+
+    allow: list = field(default_factory=list)
+    per_agent: dict = field(default_factory=dict)
+    international: bool = False
+    international_prefix: str = "00"
+    premium: list = field(default_factory=lambda: ["0900", "1900"])
+
+    def check(self, agent, number):
+        """Return None when agent may dial number, else the reason it may not."""
+        digits = number.strip()
+        if any(digits.startswith(p) for p in self.premium):
+            return "premium-rate numbers are blocked"
+        if not self.international and (digits.startswith("+") or digits.startswith(self.international_prefix)):
+            return "international numbers are blocked"
+        patterns = self.per_agent.get(agent, self.allow)
+        if patterns and not any(number_matches(p, digits) for p in patterns):
+            return f"{number} is not in {agent}'s dial allow-list"
+        return None
+
+
 def load_users(path):
-    """Return (tokens, contacts) for :func:`pycallcenter.cti.serve` from a users TOML file."""
+    """Return the :class:`~pycallcenter.cti.auth.Accounts` of a users TOML file."""
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(exc), path=path) from None
+    except OSError as exc:
+        raise ConfigError(exc.strerror or str(exc), path=path) from None
     return users_from_dict(data, path)
 
 
 def users_from_dict(data, path=None):
-    """Return (tokens, contacts) from the parsed users table."""
-    tokens, contacts = {}, {}
-    unknown = set(data) - {"agent", "supervisor"}
+    """Return the Accounts of the parsed users table ([[user]], or the older [[agent]]/[[supervisor]] tokens)."""
+    unknown = set(data) - {"user", "agent", "supervisor"}
     if unknown:
-        raise ConfigError(f"unknown table(s) {sorted(unknown)}; use [[agent]] and [[supervisor]]", path=path)
-    for role in ("agent", "supervisor"):
+        raise ConfigError(f"unknown table(s) {sorted(unknown)}; use [[user]]", path=path)
+    users, tokens = [], {}
+    for i, u in enumerate(data.get("user", [])):
+        where = f"[[user]] {i + 1}"
+        extra = set(u) - {"name", "role", "password_hash", "contact"}
+        if extra:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(extra)}", path=path)
+        name, role, h = u.get("name"), u.get("role"), u.get("password_hash")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{where}: needs a name", path=path)
+        if role not in ROLES:
+            raise ConfigError(f"{where} ({name}): role must be 'agent' or 'supervisor'", path=path)
+        try:
+            parse_hash(h if isinstance(h, str) else "")
+        except ValueError as exc:
+            raise ConfigError(f"{where} ({name}): password_hash: {exc}", path=path) from None
+        if any(x.name == name for x in users):
+            raise ConfigError(f"{where}: user {name!r} is defined twice", path=path)
+        users.append(User(name, role, h, u.get("contact")))
+    for role in ROLES:
         for user in data.get(role, []):
             name, token = user.get("name"), user.get("token")
             if not isinstance(name, str) or not isinstance(token, str) or len(token) < 8:
@@ -44,5 +119,33 @@ def users_from_dict(data, path=None):
                 raise ConfigError(f"[[{role}]] {name}: unknown key(s) {sorted(extra)}", path=path)
             tokens[token] = {"role": role, "name": name}
             if "contact" in user:
-                contacts[name] = user["contact"]
-    return tokens, contacts
+                users.append(User(name, role, None, user["contact"]))
+    return Accounts(users, tokens)
+
+
+def options(settings, data):
+    """Return serve()'s keyword arguments from a centre's Settings (its [centre] cti_* keys, hot_desking,
+    [dial], [[agent]] dial and [wallboard]); data is the centre's data folder (the self-signed certificate)."""
+    from pycallcenter.cti.server import is_loopback
+    from pycallcenter.cti.tls import self_signed, server_context
+    from pycallcenter.wallboard.figures import Thresholds
+
+    c = settings.centre
+    ssl = None
+    if c.cti_cert:
+        ssl = server_context(settings.place(c.cti_cert), settings.place(c.cti_key))
+    elif c.cti_tls == "self-signed":
+        ssl = server_context(*self_signed(data, c.cti_addr))
+    elif not is_loopback(c.cti_addr):
+        raise ConfigError(f"centre.cti_addr: {c.cti_addr} is reachable from other hosts; passwords and cookies "
+                          "need TLS there: set cti_cert and cti_key, or cti_tls = \"self-signed\"", path=settings.file)
+    limits = Limits(max_conns=c.cti_max_connections, max_per_source=c.cti_max_per_source,
+                    unauth_timeout=c.cti_unauth_timeout, session_idle=c.cti_session_idle,
+                    session_max=c.cti_session_max, lockout_after=c.cti_lockout_after, lockout=c.cti_lockout)
+    d = settings.dial
+    dial = DialPolicy(allow=list(d.allow), international=d.international, international_prefix=d.international_prefix,
+                      premium=list(d.premium),
+                      per_agent={a.name: list(a.dial) for a in settings.agent if a.dial is not None})
+    w = settings.wallboard
+    return {"limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
+            "thresholds": Thresholds(w.service_level, w.abandon, w.waiting, w.longest_wait)}

@@ -6,8 +6,12 @@ The network server runs on its own thread; it puts parsed messages into :attr:`C
 deterministic. Frames for clients leave in one batch per tick through ``deliver(batch)`` (set by
 the server; it hands them to its event loop thread-safely). The latest wallboard snapshot is kept
 as JSON text under a lock for the HTTP side.
+
+Authentication is the server's job: the hub only hears ``("auth", conn, (role, name, msg id, source))``
+for a connection that proved who it is, then ``("msg", conn, message)`` for its commands, and runs each
+with that identity (an agent acts on itself only; supervisors on anyone).
 """
-import hmac
+import collections
 import json
 import queue
 import threading
@@ -23,16 +27,25 @@ SUPERVISOR_ONLY = {"monitoring", "call_abandoned"}
 class CtiHub:
     """Authenticates sessions, runs commands on a :class:`~pycallcenter.cti.backend.Backend`, routes events.
 
-    tokens: token -> {"role": "agent" | "supervisor", "name": agent or supervisor name}.
+    hot_desking: agents may choose their phone at login (``login contact=...``); otherwise the phone
+    bound by configuration is the only one.
     """
 
-    def __init__(self, engine, backend, tokens, snapshot_every=1.0):
+    def __init__(self, engine, backend, snapshot_every=1.0, hot_desking=False):
         self.engine, self.backend = engine, backend
-        self.tokens = dict(tokens)
         self.snapshot_every = snapshot_every
-        self.inbox = queue.Queue()  # ("msg", conn, dict) | ("close", conn, None), from the server thread
+        self.hot_desking = hot_desking
+        # ("auth", conn, (role, name, id, source)) | ("msg", conn, dict) | ("close", conn, None), from the server
+        self.inbox = queue.Queue()
         self.deliver = None  # fn(list of (conn id, frame dict)); set by the server
+        self.lockouts = lambda: []  # fn() -> the sources locked out now; set by the server
+        self.unlock = lambda source: False  # fn(source) -> lifted?; set by the server
+        self.refuse = lambda source, code, detail: None  # throttled refusal log; set by the server
         self.sessions = {}  # conn id -> (role, name)
+        self.sources = {}  # conn id -> peer address, for the refusal log
+        self.wallboards = set()  # conn ids that asked for the wallboard view
+        self.internal = collections.Counter()  # command -> internal errors (bugs), counted
+        self.tracebacks = collections.deque(maxlen=20)  # the latest ones, for whoever debugs
         self._lock = threading.Lock()
         self._snapshot_json = "{}"
         self._queues = None
@@ -67,6 +80,12 @@ class CtiHub:
                 break
             if kind == "close":
                 self.sessions.pop(conn, None)
+                self.sources.pop(conn, None)
+                self.wallboards.discard(conn)
+            elif kind == "auth":
+                out.append((conn, self._auth(conn, *msg)))
+                out += self._greetings
+                self._greetings = []
             else:
                 out.append((conn, self._handle(conn, msg)))
                 out += self._greetings
@@ -74,8 +93,7 @@ class CtiHub:
         try:
             out += self._events(now)
         except Exception:  # a bug in event mapping must not stop the engine's tick
-            self.engine.log("cti_internal", cmd="-", error="events")
-            self.engine.errors.append((None, traceback.format_exc()))
+            self._internal("events")
         if out and self.deliver is not None:
             self.deliver(out)
 
@@ -90,7 +108,16 @@ class CtiHub:
                 self._queues = snap["queues"]
                 frame = P.event("queue_stats", time=snap["time"], queues=snap["queues"])
                 out += [(c, frame) for c in self.sessions]
+            if self.wallboards:
+                frame = P.event("wallboard", **self.backend.wallboard())
+                out += [(c, frame) for c in self.wallboards]
         return out
+
+    def _internal(self, what):
+        """Count a bug (bounded: the latest tracebacks only) and log one line; the engine goes on."""
+        self.internal[what] += 1
+        self.tracebacks.append((what, traceback.format_exc()))
+        self.engine.log("cti_internal", cmd=what)
 
     def _route(self, frame):
         who = frame.get("agent") or frame.get("to")
@@ -103,47 +130,47 @@ class CtiHub:
         msg_id = msg.get("id")
         cmd = msg["cmd"]
         try:
-            if cmd == "auth":
-                return self._auth(conn, msg)
             session = self.sessions.get(conn)
-            if session is None:
-                raise P.CtiError(P.NOT_AUTHENTICATED, "send auth with your token first")
+            if session is None:  # the server sends only authenticated connections' commands
+                raise P.CtiError(P.NOT_AUTHENTICATED, "send auth first")
             role, name = session
             P.check_role(cmd, role)
             self.commands += 1
-            result = self._run_command(cmd, role, name, msg) or {}
+            result = self._run_command(cmd, role, name, msg, conn) or {}
             self.engine.log("cti", cmd=cmd, who=name)
             return P.reply(msg_id, **result)
         except P.CtiError as exc:
-            self.engine.log("cti_refused", cmd=cmd, code=exc.code)
+            self.refuse(self.sources.get(conn, "?"), exc.code, f"{cmd} by {self.sessions.get(conn, ('', '?'))[1]}")
             return P.error(msg_id, exc.code, str(exc))
         except Exception as exc:  # a bug must not stop the engine or the connection
-            self.engine.log("cti_internal", cmd=cmd, error=type(exc).__name__)
-            self.engine.errors.append((None, traceback.format_exc()))
-            return P.error(msg_id, P.INTERNAL, f"{type(exc).__name__}: {exc}")
+            self._internal(cmd)
+            return P.error(msg_id, P.INTERNAL, f"{type(exc).__name__} (counted; see the CTI status)")
 
-    def _auth(self, conn, msg):
-        token = msg.get("token")
-        if not isinstance(token, str):
-            raise P.CtiError(P.BAD_TOKEN, "unknown token")
-        # compare with every token in constant time, so timing does not reveal a prefix
-        found = [ident for t, ident in self.tokens.items() if hmac.compare_digest(t.encode(), token.encode())]
-        if not found:
-            raise P.CtiError(P.BAD_TOKEN, "unknown token")
-        ident = found[0]
-        self.sessions[conn] = (ident["role"], ident["name"])
+    def _auth(self, conn, role, name, msg_id, source):
+        """A connection the server authenticated: remember who it is; return the reply (or session event)."""
+        self.sessions[conn] = (role, name)
+        self.sources[conn] = source
         snap = self.backend.snapshot()  # the current picture, so a client need not wait for a change
         self._greetings.append((conn, P.event("queue_stats", time=snap["time"], queues=snap["queues"])))
         for a in snap["agents"]:
-            if ident["role"] == P.SUPERVISOR or a["name"] == ident["name"]:
+            if role == P.SUPERVISOR or a["name"] == name:
                 self._greetings.append((conn, P.event("agent_state", agent=a["name"], state=a["state"],
                                                       reason=a["reason"])))
-        return P.reply(msg.get("id"), role=ident["role"], name=ident["name"])
+        if msg_id is None:  # a browser's cookie session: nobody asked, so tell who this is
+            return P.event("session", role=role, name=name)
+        return P.reply(msg_id, role=role, name=name)
 
-    def _run_command(self, cmd, role, name, msg):
+    def _run_command(self, cmd, role, name, msg, conn):
         b = self.backend
         if cmd == "ping":
             return {"time": round(self.engine.now / SAMPLE_RATE, 3)}
+        if cmd == "wallboard":  # this connection gets the wallboard view now and once a second
+            self.wallboards.add(conn)
+            return self.backend.wallboard()
+        if cmd == "lockouts":
+            return {"lockouts": self.lockouts()}
+        if cmd == "unlock":
+            return {"unlocked": bool(self.unlock(str(msg["source"])))}
         if cmd == "message":
             frame = P.event("message", **{"from": name, "to": msg["to"], "text": str(msg["text"])[:2000]})
             targets = [c for c, (_, n) in self.sessions.items() if n == msg["to"]]
@@ -158,6 +185,9 @@ class CtiHub:
             return {"agents": b.snapshot()["agents"]}
         if cmd == "login":
             contact = msg.get("contact")
+            if contact is not None and not self.hot_desking:
+                raise P.CtiError(P.FORBIDDEN, "the agent's phone is bound by configuration ([centre] hot_desking "
+                                              "is off)")
             # hot-desking moves an agent to another extension port; trunks are not allowed (toll fraud)
             if contact is not None and not (isinstance(contact, str) and contact.startswith("channel/")
                                             and contact[8:].isdigit()):

@@ -7,6 +7,7 @@ answers each with ``{"type": "reply", "id": ..., "ok": true, ...}`` or
 ``{"type": "event", "event": NAME, ...}`` frames. docs/cti.md is the reference.
 """
 import json
+import re
 import time
 
 from pycallcenter.errors import PyCallCenterError
@@ -22,12 +23,19 @@ BAD_STATE = "bad_state"
 RATE_LIMITED = "rate_limited"
 NOT_SUPPORTED = "not_supported"
 INTERNAL = "internal"
+LOCKED_OUT = "locked_out"
+TOO_LARGE = "too_large"
+
+# One message is at most this many characters and this deep in nested arrays/objects: checked before
+# json.loads, whose recursion a thousand '[' would otherwise blow (RecursionError, a dropped connection).
+MAX_MESSAGE = 65536
+MAX_DEPTH = 16
 
 AGENT, SUPERVISOR = "agent", "supervisor"
 
 # command -> (roles allowed, required fields)
 COMMANDS = {
-    "auth": ((), ("token",)),
+    "auth": ((), ()),  # token, or user and password
     "ping": ((AGENT, SUPERVISOR), ()),
     "login": ((AGENT,), ()),
     "logout": ((AGENT,), ()),
@@ -56,7 +64,12 @@ COMMANDS = {
     "remove_member": ((SUPERVISOR,), ("queue", "agent")),
     "set_skills": ((SUPERVISOR,), ("agent", "skills")),
     "set_strategy": ((SUPERVISOR,), ("queue", "strategy")),
+    "lockouts": ((SUPERVISOR,), ()),
+    "unlock": ((SUPERVISOR,), ("source",)),
+    "wallboard": ((AGENT, SUPERVISOR), ()),
 }
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class CtiError(PyCallCenterError):
@@ -69,7 +82,12 @@ class CtiError(PyCallCenterError):
 
 
 def parse(text):
-    """Return the message dict of one JSON text; CtiError malformed_json / bad_message / unknown_command."""
+    """Return the message dict of one JSON text; CtiError too_large / malformed_json / bad_message /
+    unknown_command."""
+    if len(text) > MAX_MESSAGE:
+        raise CtiError(TOO_LARGE, f"a message is at most {MAX_MESSAGE} characters")
+    if nesting(text) > MAX_DEPTH:
+        raise CtiError(BAD_MESSAGE, f"a message nests at most {MAX_DEPTH} arrays or objects deep")
     try:
         msg = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -86,6 +104,18 @@ def parse(text):
     if missing:
         raise CtiError(BAD_MESSAGE, f"{cmd} needs {', '.join(missing)}", msg.get("id"))
     return msg
+
+
+def nesting(text):
+    """Return how deep arrays and objects nest in a JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for b in _BRACKET.findall(_STRING.sub("", text)):
+        if b in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def check_role(cmd, role):

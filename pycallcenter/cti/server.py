@@ -1,55 +1,170 @@
-"""The network side of the CTI server: asyncio on its own thread, WebSocket and JSON lines.
+"""The network side of the CTI server: aiohttp (HTTP, WebSocket) and JSON lines, on one asyncio loop in
+its own thread.
 
-One port speaks HTTP: ``GET /`` is the wallboard page, ``GET /api/snapshot`` its JSON, and an
-upgrade on ``/cti`` (or any path) opens a WebSocket carrying one JSON message per text frame. A
-second, optional port takes the same messages as JSON lines for embedded clients. Each connection
-is rate limited; bad input gets an error frame and the connection stays open (only broken
-framing closes it, as RFC 6455 requires). Parsed messages go to the hub's inbox; the engine
-thread runs them at its next tick.
+Routes (docs/cti.md): ``GET /`` login page, ``POST /login`` and ``POST /logout`` (form posts with a CSRF
+token), ``GET /wallboard`` (the page), ``GET /api/snapshot`` (JSON; a session or an API token),
+``GET /ws`` (WebSocket; ``/cti`` is its older name). A second, optional port takes the same messages as
+JSON lines. Every connection passes :class:`_Guarded` first: connections are capped per source address
+and in total, and one that has not authenticated after ``unauth_timeout`` seconds is closed.
+Authentication (passwords, tokens, sessions) happens here, off the engine's thread; the engine only
+learns that connection N is now (role, name). Parsed commands of authenticated connections go to the
+hub's inbox; the engine thread runs them at its next tick.
 """
 import asyncio
+import concurrent.futures
+import hmac
+import ipaddress
 import itertools
+import secrets
+import socket
 import threading
+import time
+
+from aiohttp import WSMsgType, web
 
 from pycallcenter.cti import protocol as P
-from pycallcenter.cti import ws
-from pycallcenter.errors import DecodeError
+from pycallcenter.cti.auth import Sessions, SourceGuard
+from pycallcenter.cti.config import Limits
+from pycallcenter.cti.pages import login_page
 
-HEAD_TIMEOUT = 10.0  # seconds a client may take to send its request head (no idle half-open sockets)
-MAX_LINE = 65536
-MAX_BUFFER = 1 << 20  # a client that lets this much pile up unread is cut off, not buffered forever
+SESSION_COOKIE = "pycc_session"
+CSRF_COOKIE = "pycc_csrf"
+MAX_QUEUED = 2000  # frames waiting for a slow client; beyond that it is cut off, not buffered forever
+
+
+class _Guarded(asyncio.Protocol):
+    """Wraps the protocol of every accepted connection: admission by the SourceGuard, the unauthenticated
+    timeout, and the count's release when the connection ends."""
+
+    def __init__(self, server, inner):
+        self.server, self.inner = server, inner
+        self.transport = self.source = self.reaper = None
+        self.admitted = self.authed = False
+
+    def connection_made(self, transport):
+        s = self.server
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.source = str(peer[0]) if peer else "local"
+        reason = s.guard.admit(self.source)
+        if reason is not None:
+            s.guard.refuse(self.source, "connection", reason)
+            transport.abort()
+            return
+        self.admitted = True
+        s.tracked[transport] = self
+        self.reaper = s.loop.call_later(s.limits.unauth_timeout, self._reap)
+        self.inner.connection_made(transport)
+
+    def _reap(self):
+        if not self.authed and not self.transport.is_closing():
+            self.server.guard.refuse(self.source, "unauthenticated",
+                                     f"closed after {self.server.limits.unauth_timeout:g} s without logging in")
+            self.transport.abort()
+
+    def authenticated(self):
+        """The connection has proved who it is: it may stay open."""
+        self.authed = True
+        if self.reaper is not None:
+            self.reaper.cancel()
+
+    def data_received(self, data):
+        if self.admitted:
+            self.inner.data_received(data)
+
+    def eof_received(self):
+        return self.inner.eof_received() if self.admitted else False
+
+    def connection_lost(self, exc):
+        if not self.admitted:
+            return
+        self.admitted = False
+        if self.reaper is not None:
+            self.reaper.cancel()
+        self.server.tracked.pop(self.transport, None)
+        self.server.guard.release(self.source)
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self):
+        self.inner.pause_writing()
+
+    def resume_writing(self):
+        self.inner.resume_writing()
 
 
 class _Conn:
-    def __init__(self, cid, writer, kind, limiter):
-        self.id, self.writer, self.kind, self.limiter = cid, writer, kind, limiter
+    """One message connection (WebSocket or JSON lines): its queue of frames out and who it is."""
+
+    def __init__(self, cid, kind, guarded, limiter, session=None):
+        self.id, self.kind, self.guarded, self.limiter = cid, kind, guarded, limiter
+        self.source = guarded.source if guarded else "local"
+        self.ident = None  # (role, name) once authenticated
+        self.session = session  # the browser Session it came with, if any
+        self.out = asyncio.Queue(MAX_QUEUED)
+        self.closing = False
 
     def send(self, frame):
-        text = P.dumps(frame)
-        if self.kind == "ws":
-            self.writer.write(ws.encode_frame(ws.TEXT, text))
-        else:
-            self.writer.write(text.encode("utf-8") + b"\n")
+        """Queue one frame; a client that lets MAX_QUEUED pile up is cut off."""
+        if self.closing:
+            return
+        try:
+            self.out.put_nowait(P.dumps(frame))
+        except asyncio.QueueFull:
+            self.close()
+
+    def close(self):
+        """Stop sending; the writer task ends the connection."""
+        if not self.closing:
+            self.closing = True
+            try:  # what is queued still goes out (an error frame explaining why), then the end
+                self.out.put_nowait(None)
+            except asyncio.QueueFull:
+                while not self.out.empty():
+                    self.out.get_nowait()
+                self.out.put_nowait(None)
 
 
 class CtiServer:
-    """Serve a :class:`~pycallcenter.cti.hub.CtiHub` on host:port (WebSocket + HTTP) and tcp_port (JSON lines).
+    """Serve a :class:`~pycallcenter.cti.hub.CtiHub` on host:port (HTTP, WebSocket) and tcp_port (JSON lines).
 
-    Port 0 picks a free port; read :attr:`port` / :attr:`tcp_port` after :meth:`start`.
-    rate/burst: messages a second per connection and the burst allowed.
+    accounts: :class:`~pycallcenter.cti.auth.Accounts`; limits: :class:`~pycallcenter.cti.config.Limits`;
+    ssl: an SSLContext for HTTPS/WSS (and TLS on the JSON-lines port); hosts: extra Host names the
+    server answers to (besides its address, localhost and this machine's names). Port 0 picks a free
+    port; read :attr:`port` / :attr:`tcp_port` after :meth:`start`.
     """
 
-    def __init__(self, hub, host="127.0.0.1", port=0, tcp_port=None, rate=20.0, burst=40, clock=None):
-        self.hub, self.host, self.port, self.tcp_port = hub, host, port, tcp_port
-        self.rate, self.burst, self.clock = rate, burst, clock
+    def __init__(self, hub, accounts, host="127.0.0.1", port=0, tcp_port=None, limits=None, ssl=None,
+                 hosts=(), clock=None):
+        self.hub, self.accounts, self.host, self.port, self.tcp_port = hub, accounts, host, port, tcp_port
+        self.limits = limits or Limits()
+        self.ssl, self.clock = ssl, clock or time.monotonic
+        lim = self.limits
+        self.guard = SourceGuard(lim.max_conns, lim.max_per_source, lim.auth_backoff, lim.auth_backoff_max,
+                                 lim.lockout_after, lim.lockout, clock=self.clock)
+        self.sessions = Sessions(lim.session_idle, lim.session_max, clock=self.clock)
+        self.hosts = {h.lower() for h in hosts} | {host.lower(), "localhost", "127.0.0.1", "::1",
+                                                   socket.gethostname().lower(), socket.getfqdn().lower()}
         self.conns = {}
+        self.tracked = {}  # transport -> _Guarded
         self._ids = itertools.count(1)
         self.loop = None
         self._thread = None
         self._ready = threading.Event()
-        self._servers = []
         self._error = None
+        self._runner = None
+        self._servers = []
+        # scrypt runs here, two at a time: a login flood costs two cores at most, never the engine's tick
+        self._hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="cti-auth")
+        self._hash_slots = None
         hub.deliver = self._deliver_threadsafe
+        hub.lockouts = self.guard.lockouts
+        hub.refuse = self.guard.refuse
+        hub.unlock = self.guard.unlock
+
+    @property
+    def scheme(self):
+        """Return 'https' or 'http'."""
+        return "https" if self.ssl else "http"
 
     # --- life cycle --------------------------------------------------------------------------------
     def start(self):
@@ -71,32 +186,55 @@ class CtiServer:
             return
         self._ready.set()
         self.loop.run_forever()
-        for s in self._servers:
-            s.close()
-        self.loop.run_until_complete(asyncio.sleep(0))
+        self.loop.run_until_complete(self._shutdown())
         self.loop.close()
 
+    def _app(self):
+        app = web.Application(client_max_size=16 * 1024, middlewares=[self._hardening])
+        app.router.add_get("/", self._index)
+        app.router.add_post("/login", self._login)
+        app.router.add_post("/logout", self._logout)
+        app.router.add_get("/wallboard", self._wallboard)
+        app.router.add_get("/api/snapshot", self._snapshot)
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/cti", self._websocket)
+        return app
+
     async def _bind(self):
-        s = await asyncio.start_server(self._http_client, self.host, self.port, limit=MAX_LINE)
+        self._hash_slots = asyncio.Semaphore(2)
+        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False, keepalive_timeout=15,
+                                     max_line_size=8190, max_field_size=8190)
+        await self._runner.setup()
+        handler = self._runner.server
+        tls = {"ssl": self.ssl, "ssl_handshake_timeout": 10} if self.ssl else {}
+        s = await self.loop.create_server(lambda: _Guarded(self, handler()), self.host, self.port, **tls)
         self.port = s.sockets[0].getsockname()[1]
         self._servers.append(s)
         if self.tcp_port is not None:
-            t = await asyncio.start_server(self._line_client, self.host, self.tcp_port, limit=MAX_LINE)
+            def lines():
+                reader = asyncio.StreamReader(limit=self.limits.max_message + 1)
+                return _Guarded(self, asyncio.StreamReaderProtocol(reader, self._line_client))
+            t = await self.loop.create_server(lines, self.host, self.tcp_port, **tls)
             self.tcp_port = t.sockets[0].getsockname()[1]
             self._servers.append(t)
+
+    async def _shutdown(self):
+        for s in self._servers:
+            s.close()
+        for c in list(self.conns.values()):
+            c.close()
+        for t in list(self.tracked):
+            t.abort()
+        await asyncio.sleep(0)
+        await self._runner.cleanup()
+        self._hashing.shutdown(wait=False, cancel_futures=True)
 
     def stop(self):
         """Close every connection and stop the thread."""
         if self.loop is None or not self._thread.is_alive():
             return
-
-        def shut():
-            for c in list(self.conns.values()):
-                c.writer.close()
-            self.loop.stop()
-
-        self.loop.call_soon_threadsafe(shut)
-        self._thread.join(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
 
     # --- frames out (called from the engine thread) ---------------------------------------------------
     def _deliver_threadsafe(self, batch):
@@ -109,125 +247,301 @@ class CtiServer:
     def _deliver(self, batch):
         for cid, frame in batch:
             c = self.conns.get(cid)
-            if c is not None and not c.writer.is_closing():
-                if c.writer.transport.get_write_buffer_size() > MAX_BUFFER:
-                    self._close(c)
-                else:
-                    c.send(frame)
+            if c is not None:
+                c.send(frame)
 
-    # --- connections -----------------------------------------------------------------------------
-    def _open(self, writer, kind):
-        limiter = P.RateLimiter(self.rate, self.burst, **({"clock": self.clock} if self.clock else {}))
-        c = _Conn(next(self._ids), writer, kind, limiter)
+    # --- message connections -------------------------------------------------------------------------
+    def _open(self, kind, guarded, session=None):
+        limiter = P.RateLimiter(self.limits.rate, self.limits.burst, clock=self.clock)
+        c = _Conn(next(self._ids), kind, guarded, limiter, session)
         self.conns[c.id] = c
         return c
 
-    def _close(self, c):
-        self.conns.pop(c.id, None)
-        self.hub.inbox.put(("close", c.id, None))
-        if not c.writer.is_closing():
-            c.writer.close()
+    def _gone(self, c):
+        if self.conns.pop(c.id, None) is not None and c.ident is not None:
+            self.hub.inbox.put(("close", c.id, None))
+        c.close()
 
-    def _text_in(self, c, text):
-        """One client message: rate limit, parse, queue for the engine; errors answered at once."""
+    def _refuse(self, c, msg_id, code, message, cmd="-"):
+        self.guard.refuse(c.source, code, f"{cmd}: {message}")
+        c.send(P.error(msg_id, code, message))
+
+    def _authenticated(self, c, role, name, msg_id):
+        c.ident = (role, name)
+        if c.guarded is not None:
+            c.guarded.authenticated()
+        self.hub.inbox.put(("auth", c.id, (role, name, msg_id, c.source)))
+
+    async def _text_in(self, c, text):
+        """One client message: size, rate, parse; auth is answered here, other commands go to the engine."""
+        if c.session is not None and not self.sessions.alive(c.session):
+            self._refuse(c, None, P.NOT_AUTHENTICATED, "the session has ended; log in again")
+            c.close()
+            return
+        if len(text) > self.limits.max_message:
+            self._refuse(c, None, P.TOO_LARGE, f"a message is at most {self.limits.max_message} characters")
+            return
         if not c.limiter.allow():
-            c.send(P.error(None, P.RATE_LIMITED, "too many messages; slow down"))
+            self._refuse(c, None, P.RATE_LIMITED, "too many messages; slow down")
             return
         try:
             msg = P.parse(text)
         except P.CtiError as exc:
-            c.send(P.error(exc.msg_id, exc.code, str(exc)))
+            self._refuse(c, exc.msg_id, exc.code, str(exc))
             return
-        self.hub.inbox.put(("msg", c.id, msg))
+        if msg["cmd"] == "auth":
+            await self._auth(c, msg)
+        elif c.ident is None:
+            self._refuse(c, msg.get("id"), P.NOT_AUTHENTICATED, "send auth first", msg["cmd"])
+        else:
+            if c.session is not None:
+                c.session.used = self.clock()
+            self.hub.inbox.put(("msg", c.id, msg))
 
-    async def _line_client(self, reader, writer):
-        c = self._open(writer, "tcp")
+    async def _auth(self, c, msg):
+        msg_id = msg.get("id")
+        if c.ident is not None:
+            self._refuse(c, msg_id, P.BAD_STATE, "already authenticated", "auth")
+            return
+        wait = self.guard.may_try(c.source)
+        if wait is not None:
+            self._refuse(c, msg_id, wait[0], wait[1], "auth")
+            return
+        if "token" in msg:
+            ident = self.accounts.by_token(msg["token"])
+        elif "user" in msg and "password" in msg:
+            ident = await self._check_password(msg["user"], msg["password"])
+        else:
+            self._refuse(c, msg_id, P.BAD_MESSAGE, "auth needs token, or user and password", "auth")
+            return
+        if ident is None:
+            self.guard.failed(c.source)
+            self._refuse(c, msg_id, P.BAD_TOKEN, "wrong user, password or token", "auth")
+            return
+        self.guard.succeeded(c.source)
+        self._authenticated(c, ident[0], ident[1], msg_id)
+
+    async def _check_password(self, user, password):
+        async with self._hash_slots:
+            return await self.loop.run_in_executor(self._hashing, self.accounts.by_password, user, password)
+
+    async def _writer(self, c, write, finish):
+        """Send c's queued frames in order until it closes; then end the connection with finish()."""
         try:
             while True:
+                text = await c.out.get()
+                if text is None:
+                    break
+                await write(text)
+        except (ConnectionError, RuntimeError):  # the peer went away mid-write
+            pass
+        self._gone(c)
+        await finish()
+
+    async def _line_client(self, reader, writer):
+        guarded = self.tracked.get(writer.transport)
+        c = self._open("tcp", guarded)
+
+        async def write(text):
+            writer.write(text.encode("utf-8") + b"\n")
+            await writer.drain()
+
+        async def finish():
+            writer.close()
+
+        sender = asyncio.ensure_future(self._writer(c, write, finish))
+        try:
+            while not c.closing:
                 try:
                     line = await reader.readuntil(b"\n")
                 except asyncio.LimitOverrunError:
-                    c.send(P.error(None, P.BAD_MESSAGE, "line too long"))
+                    self._refuse(c, None, P.TOO_LARGE, f"a line is at most {self.limits.max_message} characters")
                     break
                 except asyncio.IncompleteReadError:
                     break
                 line = line.strip()
                 if line:
-                    self._text_in(c, line.decode("utf-8", "replace"))
-                await writer.drain()
+                    await self._text_in(c, line.decode("utf-8", "replace"))
         except ConnectionError:
             pass
         finally:
-            self._close(c)
-
-    async def _http_client(self, reader, writer):
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
-            method, path, headers = ws.parse_request(head[:-4])
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, asyncio.TimeoutError):
-            writer.close()
-            return
-        except DecodeError as exc:
-            await self._respond(writer, 400, "text/plain", str(exc).encode())
-            return
-        if headers.get("upgrade", "").lower() == "websocket":
+            self._gone(c)
             try:
-                writer.write(ws.handshake_response(headers))
-            except DecodeError as exc:
-                await self._respond(writer, 400, "text/plain", str(exc).encode())
-                return
-            await self._websocket(reader, writer)
-            return
-        if method != "GET":
-            await self._respond(writer, 405, "text/plain", b"only GET")
-        elif path.split("?")[0] == "/api/snapshot":
-            await self._respond(writer, 200, "application/json", self.hub.snapshot_json().encode())
-        elif path.split("?")[0] in ("/", "/index.html", "/wallboard"):
-            from pycallcenter.wallboard.page import HTML
+                await asyncio.wait_for(sender, 2)
+            except (asyncio.TimeoutError, ConnectionError):
+                writer.close()
 
-            await self._respond(writer, 200, "text/html; charset=utf-8", HTML.encode("utf-8"))
+    # --- HTTP -----------------------------------------------------------------------------------
+    @web.middleware
+    async def _hardening(self, request, handler):
+        host = (request.host or "").lower()
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
+        if name not in self.hosts:
+            self.guard.refuse(self._source(request), "host", f"Host {host!r} is not this server")
+            return web.Response(status=421, text="this server does not answer to that host name\n")
+        if request.method == "POST" and not self._same_origin(request):
+            self.guard.refuse(self._source(request), "origin", f"POST from origin {request.headers.get('Origin')!r}")
+            return web.Response(status=403, text="cross-origin form posts are refused\n")
+        try:
+            resp = await handler(request)
+        except web.HTTPException as exc:
+            resp = exc
+        if not resp.prepared:  # WebSocket responses are already under way
+            resp.headers.setdefault("Cache-Control", "no-store")
+            resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault("Referrer-Policy", "no-referrer")
+            resp.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                    "style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
+            if self.ssl:
+                resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return resp
+
+    def _source(self, request):
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        return str(peer[0]) if peer else "local"
+
+    def _same_origin(self, request):
+        """Return True unless the request names another origin (Origin, else Referer) than this server."""
+        origin = request.headers.get("Origin") or request.headers.get("Referer")
+        if origin is None:
+            return True  # not a browser's cross-site request (browsers send Origin on POST and WebSocket)
+        own = f"{self.scheme}://{request.host}"
+        return origin == own or origin.startswith(own + "/")
+
+    def _session(self, request):
+        """Return the request's live Session (marking its connection authenticated) or None."""
+        s = self.sessions.get(request.cookies.get(SESSION_COOKIE))
+        if s is not None:
+            guarded = self.tracked.get(request.transport)
+            if guarded is not None:
+                guarded.authenticated()
+        return s
+
+    def _cookie(self, resp, name, value, max_age=None):
+        resp.set_cookie(name, value, httponly=True, samesite="Strict", secure=bool(self.ssl), path="/",
+                        max_age=max_age)
+
+    async def _index(self, request):
+        if self._session(request) is not None:
+            raise web.HTTPSeeOther("/wallboard")
+        return self._login_form()
+
+    def _login_form(self, message="", status=200):
+        token = secrets.token_urlsafe(24)
+        resp = web.Response(status=status, text=login_page(token, message), content_type="text/html")
+        self._cookie(resp, CSRF_COOKIE, token)
+        return resp
+
+    async def _login(self, request):
+        source = self._source(request)
+        form = await request.post()
+        sent, kept = form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")
+        if not (isinstance(sent, str) and sent and hmac.compare_digest(sent.encode(), kept.encode())):
+            self.guard.refuse(source, "csrf", "login form without its CSRF token")
+            return self._login_form("The form expired; please try again.", 403)
+        wait = self.guard.may_try(source)
+        if wait is not None:
+            self.guard.refuse(source, wait[0], "login: " + wait[1])
+            return self._login_form(wait[1], 429)
+        name, password = form.get("name", ""), form.get("password", "")
+        ident = await self._check_password(str(name)[:200], str(password)[:1024])
+        if ident is None:
+            self.guard.failed(source)
+            self.guard.refuse(source, P.BAD_TOKEN, f"login as {str(name)[:40]!r}")
+            return self._login_form("Wrong name or password.", 401)
+        self.guard.succeeded(source)
+        resp = web.HTTPSeeOther("/wallboard")
+        self._cookie(resp, SESSION_COOKIE, self.sessions.open(*ident))
+        resp.del_cookie(CSRF_COOKIE, path="/")
+        return resp
+
+    async def _logout(self, request):
+        sid = request.cookies.get(SESSION_COOKIE)
+        s = self.sessions.get(sid, touch=False)
+        form = await request.post()
+        sent = form.get("csrf", "")
+        if s is None or not (isinstance(sent, str) and hmac.compare_digest(sent.encode(), s.csrf.encode())):
+            self.guard.refuse(self._source(request), "csrf", "logout without a session or its CSRF token")
+            raise web.HTTPSeeOther("/")
+        self.sessions.close(sid)
+        for c in list(self.conns.values()):
+            if c.session is s:
+                c.close()
+        resp = web.HTTPSeeOther("/")
+        resp.del_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    async def _wallboard(self, request):
+        from pycallcenter.wallboard.page import page
+
+        s = self._session(request)
+        if s is None:
+            raise web.HTTPSeeOther("/")
+        return web.Response(text=page(s.name, s.role, s.csrf), content_type="text/html")
+
+    async def _snapshot(self, request):
+        ident = None
+        s = self._session(request)
+        if s is not None:
+            ident = (s.role, s.name)
         else:
-            await self._respond(writer, 404, "text/plain", b"not found")
+            auth = request.headers.get("Authorization", "")
+            if auth.startswith("Bearer "):
+                source = self._source(request)
+                if self.guard.may_try(source) is None:
+                    ident = self.accounts.by_token(auth[7:])
+                    if ident is None:
+                        self.guard.failed(source)
+        if ident is None:
+            self.guard.refuse(self._source(request), P.NOT_AUTHENTICATED, "GET /api/snapshot")
+            return web.json_response({"error": P.NOT_AUTHENTICATED}, status=401,
+                                     headers={"WWW-Authenticate": 'Bearer realm="pycallcenter"'})
+        return web.Response(text=self.hub.snapshot_json(), content_type="application/json")
 
-    async def _respond(self, writer, status, ctype, body):
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}[status]
-        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                     "Cache-Control: no-store\r\nConnection: close\r\n\r\n".encode("ascii") + body)
-        try:
-            await writer.drain()
-        except ConnectionError:
-            pass
-        writer.close()
+    async def _websocket(self, request):
+        guarded = self.tracked.get(request.transport)
+        origin = request.headers.get("Origin")
+        if origin is not None and not self._same_origin(request):
+            self.guard.refuse(self._source(request), "origin", f"WebSocket from origin {origin!r}")
+            return web.Response(status=403, text="cross-origin WebSocket refused\n")
+        session = self._session(request)
+        # a message of max_message characters may take up to 4 bytes each in UTF-8
+        ws = web.WebSocketResponse(max_msg_size=4 * self.limits.max_message, heartbeat=30.0)
+        await ws.prepare(request)
+        c = self._open("ws", guarded, session)
+        if session is not None:
+            self._authenticated(c, session.role, session.name, None)
+        async def finish():
+            await ws.close()
 
-    async def _websocket(self, reader, writer):
-        c = self._open(writer, "ws")
-        parser = ws.FrameParser(server=True)
+        sender = asyncio.ensure_future(self._writer(c, ws.send_str, finish))
         try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    break
-                try:
-                    messages = parser.feed(data)
-                except DecodeError as exc:
-                    writer.write(ws.encode_frame(ws.CLOSE, ws.close_payload(1002, str(exc)[:100])))
-                    break
-                closing = False
-                for op, payload in messages:
-                    if op == ws.TEXT:
-                        self._text_in(c, payload.decode("utf-8"))
-                    elif op == ws.BINARY:
-                        c.send(P.error(None, P.BAD_MESSAGE, "send JSON in text frames"))
-                    elif op == ws.PING:
-                        writer.write(ws.encode_frame(ws.PONG, payload))
-                    elif op == ws.CLOSE:
-                        writer.write(ws.encode_frame(ws.CLOSE, payload[:2]))
-                        closing = True
-                        break
-                await writer.drain()
-                if closing:
+            async for m in ws:
+                if m.type == WSMsgType.TEXT:
+                    await self._text_in(c, m.data)
+                elif m.type == WSMsgType.BINARY:
+                    self._refuse(c, None, P.BAD_MESSAGE, "send JSON in text frames")
+                if c.closing:
                     break
         except ConnectionError:
             pass
         finally:
-            self._close(c)
+            self._gone(c)
+            try:
+                await asyncio.wait_for(sender, 2)
+            except (asyncio.TimeoutError, ConnectionError):
+                await ws.close()
+        return ws
+
+
+def is_loopback(host):
+    """Return True when host is a loopback address or 'localhost'."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
