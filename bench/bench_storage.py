@@ -17,7 +17,7 @@ class _Engine:  # what CdrWriter reads from an engine
     now = 0
 
     def __init__(self):
-        self.listeners, self.recordings = [], Journal("recordings")
+        self.listeners, self.recordings, self.calls = [], Journal("recordings"), {}
 
 
 def _calls(batch=0):

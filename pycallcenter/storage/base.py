@@ -71,6 +71,28 @@ class Store:
         values = [tuple(self._value(c, r.get(c), js) if c != "appliance" else r.get(c, self.appliance)
                         for c in cols) for r in rows]
         stmt = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([self.placeholder] * len(cols))})"
+        self._write(stmt, values)
+
+    def delete(self, table, where, params=()):
+        """Delete a table's rows matching where ('?' placeholders, our appliance's rows only); committed
+        at once unless inside ``transaction()``."""
+        schema.columns(table)
+        self._write(f"DELETE FROM {table} WHERE appliance = ? AND ({where})".replace("?", self.placeholder),
+                    [(self.appliance, *params)])
+
+    def update(self, table, values, where, params=()):
+        """Set columns (a dict) of a table's rows matching where (our appliance's rows only); committed at
+        once unless inside ``transaction()``."""
+        cols = schema.columns(table)
+        unknown = set(values) - set(cols)
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(sorted(unknown))} for table {table}")
+        js = schema.json_columns(table)
+        sets = ", ".join(f"{c} = ?" for c in values)
+        self._write(f"UPDATE {table} SET {sets} WHERE appliance = ? AND ({where})".replace("?", self.placeholder),
+                    [(*(self._value(c, v, js) for c, v in values.items()), self.appliance, *params)])
+
+    def _write(self, stmt, values):
         if self._batch is not None:
             self._batch.append((stmt, values))
         else:

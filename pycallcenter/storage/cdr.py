@@ -1,6 +1,9 @@
 """CDRs: one row per ended call, written by an engine listener in the same transaction as the
 queue-log and recording rows that are ready at that moment, so a call that ended is all there or
-not there at all.
+not there at all. A call's queue-log rows are held while it is up and committed with its CDR, so a
+process killed at any moment leaves only whole calls; the calls it had up are listed in ``open_calls``
+(written at each flush, deleted with the CDR) and closed as interrupted at the next start
+(:mod:`pycallcenter.storage.runs`). Every row carries the run (one per start) that wrote it.
 
 A CDR is written once the call has ended *and* its scripts have finished: what a script concludes
 after the line drops (a fax received, a message left) is part of the call's outcome. Each call gets
@@ -16,6 +19,7 @@ from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import Op
 from pycallcenter.storage.outcome import Trail, outcome
+from pycallcenter.storage.runs import begin_run, end_run
 
 _REC_NAME = re.compile(r"(?:^|_)(C\d+)_(L\d+)\.\w+$")
 
@@ -104,6 +108,7 @@ class QueueLogFeed:
                  "agent": e.agent, "event": e.event, "data": dict(e.data)} for e in new]
 
 
+_CLOSED, _SEEN = "-open_calls", "=runs"  # batch entries that delete a call's open row / note the flush time
 WRITE_WAIT = 0.05  # seconds a write waits for a lock held elsewhere before its rows go to the backlog
 
 
@@ -117,7 +122,7 @@ class CdrWriter:
     second.
     """
 
-    def __init__(self, store, engine, acd=None, epoch=None, on_written=None, settle=60.0):
+    def __init__(self, store, engine, acd=None, epoch=None, on_written=None, settle=60.0, run=None):
         if any(isinstance(listener, CdrWriter) for listener in engine.listeners):
             raise ValueError("this engine already has a CdrWriter: a second one would write every CDR twice")
         self.store = store
@@ -127,6 +132,13 @@ class CdrWriter:
         # the engine knows the wall-clock time of its sample 0 when it has one
         self.clock = Clock(engine.now, epoch if epoch is not None else getattr(engine, "epoch", None))
         self.feeds = [QueueLogFeed(acd, self.clock)] if acd is not None else []
+        self.recovered = []
+        if run is None:  # a new start: close what a process that died left (runs.py), then record ours
+            started = begin_run(store)
+            run, self.recovered = started["run"], started["recovered"]
+        self.run = run
+        self._held = {}  # call id -> queue_log rows of a call still up: committed with its CDR, never before
+        self._marked = set()  # ids of calls up whose open_calls row is written (deleted with their CDR)
         self.settle = settle
         self._recs = engine.recordings.reader("cdr writer", start=0)
         self.on_written = on_written  # fn(call id) after the CDR is committed
@@ -151,6 +163,7 @@ class CdrWriter:
         for st in new:
             call_id, leg_id = recording_call(st["path"])
             rows.append({"call_id": call_id, "leg_id": leg_id, "path": st["path"], "seconds": st.get("seconds"),
+                         "run": self.run,
                          "voice_ratio": st.get("voice_ratio"), "created": self.clock.iso(self.engine.now / SAMPLE_RATE),
                          "queue": None, "agent": None,
                          "data": {k: v for k, v in st.items() if k not in ("path", "seconds", "voice_ratio")}})
@@ -179,9 +192,36 @@ class CdrWriter:
         a backlog); return True when nothing is left waiting for the database."""
         self._write_ready()
         batch = self._pending(self._recording_rows())
-        if batch:
-            self._backlog.append((None, batch))
+        live = self.engine.calls
+        for cid in [c for c in self._held if c not in live and c not in self._ended]:
+            self._qrows.extend(self._held.pop(cid))  # no CDR will carry them (a call the engine never ended)
+        fresh = [call for cid, call in live.items() if cid not in self._marked]
+        if fresh:
+            self._marked.update(call.id for call in fresh)
+            batch.append(("open_calls", [self._open_row(call) for call in fresh]))
+        batch.append((_SEEN, self.clock.iso(self.engine.now / SAMPLE_RATE)))
+        self._backlog.append((None, batch))
         return self._drain()
+
+    def stop(self):
+        """Write what is pending and mark this run closed cleanly (the next start recovers nothing of it);
+        return True when the database took everything."""
+        if not self.flush():
+            return False
+        try:
+            end_run(self.store, self.run, self.clock.iso(self.engine.now / SAMPLE_RATE))
+        except Exception as exc:  # noqa: BLE001 - any backend error: the next start closes the run instead
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
+
+    def _open_row(self, call):
+        first = call.caller_leg
+        start = self.clock.seconds(call.started)
+        return {"run": self.run, "call_id": call.id, "start_time": self.clock.iso(start), "start_s": start,
+                "caller": first.caller if first else "", "called": first.called if first else "",
+                "channels": ",".join(str(leg.channel) for leg in call.legs),
+                "direction": first.direction if first else ""}
 
     def _write_ready(self, everything=False):
         scheduler = getattr(self.engine, "scheduler", None)
@@ -200,12 +240,20 @@ class CdrWriter:
 
     def _write(self, call):
         row = cdr_row(call, self.clock, self._trails.pop(call.id, None))
+        row["run"] = self.run
         recs = self._recording_rows()
         for r in recs:
             if r["call_id"] == call.id:
                 r["queue"], r["agent"] = row["queue"], row["agent"]
                 row["recordings"].append(r["path"])
-        self._backlog.append((call.id, [("cdr", [row])] + self._pending(recs)))
+        batch = [("cdr", [row])] + self._pending(recs)
+        held = self._held.pop(call.id, None)
+        if held:
+            batch.append(("queue_log", held))
+        if call.id in self._marked:
+            self._marked.discard(call.id)
+            batch.append((_CLOSED, call.id))
+        self._backlog.append((call.id, batch))
         self._done[call.id] = None
         while len(self._done) > 4096:
             self._done.popitem(last=False)
@@ -213,7 +261,14 @@ class CdrWriter:
     def _read_queue_log(self):
         for feed in self.feeds:
             rows = feed.pending()
+            live = self.engine.calls
             for r in rows:
+                r["run"] = self.run
+                cid = r["call_id"]
+                if cid != "-" and (cid in live or cid in self._ended):
+                    self._held.setdefault(cid, []).append(r)  # whole calls only: these go with the CDR
+                else:
+                    self._qrows.append(r)
                 trail = self._trails.get(r["call_id"])
                 if trail is None and r["event"] in ("ENTER", "JOINREFUSED") and r["call_id"] not in self._done:
                     # a call's story starts when it meets a queue; later lines (wrap-up after the
@@ -221,7 +276,6 @@ class CdrWriter:
                     trail = self._trails[r["call_id"]] = Trail()
                 if trail is not None:
                     trail.feed(r["event"], r["time"], r["queue"], r["agent"], r["data"])
-            self._qrows.extend(rows)
 
     def _pending(self, recs):
         batch = [("recordings", recs)] if recs else []
@@ -239,7 +293,12 @@ class CdrWriter:
             try:
                 with self.store.transaction():
                     for table, rows in batch:
-                        self.store.add_many(table, rows)
+                        if table == _CLOSED:  # rows: the call id whose open_calls row goes
+                            self.store.delete("open_calls", "run = ? AND call_id = ?", (self.run, rows))
+                        elif table == _SEEN:  # rows: the time of this flush
+                            self.store.update("runs", {"last_seen": rows}, "id = ?", (self.run,))
+                        else:
+                            self.store.add_many(table, rows)
             except Exception as exc:  # noqa: BLE001 - any backend error; reported, retried
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"

@@ -45,9 +45,16 @@ def load_queue_log(store):
         t = _epoch(r["iso"])
         if t is None:
             continue
-        out.append(LogEntry(t, r["call_id"], r["queue"], r["agent"], r["event"], r["data"] or {}))
+        call = r["call_id"] if r["call_id"] == "-" else call_key(r)
+        out.append(LogEntry(t, call, r["queue"], r["agent"], r["event"], r["data"] or {}))
     out.sort(key=lambda e: e.time)  # stable: same-time rows keep the order they were logged in
     return out
+
+
+def call_key(row):
+    """Return a call's key across runs: call ids restart at C1 on every start, so the run qualifies them."""
+    run = row.get("run")
+    return row["call_id"] if run is None else f"{row['call_id']}@{run}"
 
 
 def logged_levels(qlog):
@@ -89,7 +96,7 @@ def cdr_figures(rows, levels, mode_level, acw=None):
     short = sum(1 for r in abandoned if r["queue_wait"] is not None and level(r).is_short(r["queue_wait"]))
     waits = [r["queue_wait"] or 0.0 for r in answered]
     in_sl = sum(1 for r, w in zip(answered, waits) if level(r).in_target(w))
-    handled = [(r["talk"] or 0.0) + (r["hold"] or 0.0) + acw[r["call_id"]] for r in answered if r["call_id"] in acw]
+    handled = [(r["talk"] or 0.0) + (r["hold"] or 0.0) + acw[call_key(r)] for r in answered if call_key(r) in acw]
     return {"offered": len(rows), "answered": len(answered), "abandoned": len(abandoned), "short_abandoned": short,
             "answered_in_sl": in_sl, "service_level": mode_level.of(in_sl, len(rows), len(answered), short),
             "asa": sum(waits) / len(waits) if waits else None,

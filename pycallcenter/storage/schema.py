@@ -17,15 +17,29 @@ TABLES = {
         # the trunk group it came in on, and its last queue visit from the queue log
         ("outcome", "text"), ("trunk", "text"), ("queued_time", "text"), ("queue_wait", "real"),
         ("queue_result", "text"), ("talk", "real"), ("hold", "real"),
+        # the start of the process that wrote it (runs.id): call ids restart at C1 on every start
+        ("run", "int"),
     ],
     "queue_log": [
         ("id", "key"), ("appliance", "text"), ("time", "real"), ("iso", "text"), ("call_id", "text"),
-        ("queue", "text"), ("agent", "text"), ("event", "text"), ("data", "json"),
+        ("queue", "text"), ("agent", "text"), ("event", "text"), ("data", "json"), ("run", "int"),
     ],
     "recordings": [
         ("id", "key"), ("appliance", "text"), ("call_id", "text"), ("leg_id", "text"), ("path", "text"),
         ("seconds", "real"), ("voice_ratio", "real"), ("queue", "text"), ("agent", "text"),
-        ("created", "text"), ("data", "json"),
+        ("created", "text"), ("data", "json"), ("run", "int"),
+    ],
+    # one row per start of a centre writing here: state running, stopped (closed cleanly) or interrupted
+    # (found still running at a later start: the process died); last_seen is its last flush
+    "runs": [
+        ("id", "key"), ("appliance", "text"), ("started", "text"), ("last_seen", "text"), ("stopped", "text"),
+        ("state", "text"), ("pid", "int"), ("data", "json"),
+    ],
+    # calls in progress, written at each flush and deleted in their CDR's transaction: what a killed
+    # process leaves here is closed as interrupted at the next start
+    "open_calls": [
+        ("id", "key"), ("appliance", "text"), ("run", "int"), ("call_id", "text"), ("start_time", "text"),
+        ("start_s", "real"), ("caller", "text"), ("called", "text"), ("channels", "text"), ("direction", "text"),
     ],
     "fax_log": [
         ("id", "key"), ("appliance", "text"), ("call_id", "text"), ("created", "text"), ("direction", "text"),
@@ -46,7 +60,7 @@ TABLES = {
 
 INDEXES = [
     ("cdr", ("start_s",)), ("cdr", ("call_id",)), ("queue_log", ("time",)), ("queue_log", ("call_id",)),
-    ("recordings", ("call_id",)), ("fax_log", ("call_id",)), ("voicemail_index", ("mailbox",)),
+    ("recordings", ("call_id",)), ("open_calls", ("run", "call_id")), ("fax_log", ("call_id",)), ("voicemail_index", ("mailbox",)),
 ]
 
 _TYPES = {
