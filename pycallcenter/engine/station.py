@@ -159,10 +159,7 @@ class StationFeatures:
         st.reset()
         st.mode, st.e, st.a, st.t = "recall", ext, far, now
         self._make_current(st, ext)
-        st.line.goto("ringing", now)
-        st.line.rings = 0
-        st.line.callerid = None
-        st.line.channel.ring(True)
+        st.line.adapter.run(st.line, st.line.machine.recall(now))
         eng.log("reminder_ring", leg=ext.id, held=far.id if far is not None else "-")
 
     # --- called by FxsExtensions -----------------------------------------------------------------
@@ -330,8 +327,7 @@ class StationFeatures:
         st.reset()
         if not alive:
             st.line.leg = None
-            st.line.goto("clearing", now)
-            eng.media.start_tone(st.line.row, "congestion")
+            st.line.adapter.run(st.line, st.line.machine.clear(now))
             return
         (ext, far), = alive
         st.e, st.a = ext, far
@@ -343,8 +339,7 @@ class StationFeatures:
         eng.log("call_waiting_settled", leg=ext.id, mode=st.mode)
 
     def _end_current(self, line, now):
-        adapter = line.leg.adapter
-        adapter._end(line, C.NORMAL_CLEARING, now)
+        line.adapter.run(line, line.machine.release(now, C.NORMAL_CLEARING))
 
     # --- listener --------------------------------------------------------------------------------
     def on_leg_event(self, kind, leg):
