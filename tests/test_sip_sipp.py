@@ -92,8 +92,9 @@ def test_sipp_uas_answers_our_uac(tmp_path):
         return seen, result
 
     seen, (code, out, err) = asyncio.run(main())
-    assert [type(e).__name__ for e in seen] == ["CallAnswered", "CallEnded"], seen
-    assert seen[0].answer.media[0].formats == ["0"]  # SIPp's uas answers PCMU
+    assert [type(e).__name__ for e in seen] == ["CallProgress", "CallAnswered", "CallEnded"], seen
+    assert seen[0].status == 180
+    assert seen[1].answer.media[0].formats == ["0"]  # SIPp's uas answers PCMU
     stats = _last_stats(tmp_path)
     assert code == 0, (code, err[-2000:])
     assert int(stats["SuccessfulCall(C)"]) == 1 and int(stats["FailedCall(C)"]) == 0, stats

@@ -46,8 +46,9 @@ class UaPair:
     def kinds(self, addr=None):
         return [type(e).__name__ for _, a, e in self.events if addr is None or a == addr]
 
-    def sent(self, source, what):
-        return [t for t, s, m in self.wire if s == source and getattr(m, "method", getattr(m, "status", None)) == what]
+    def sent(self, source, what, cseq=None):
+        return [t for t, s, m in self.wire if s == source and getattr(m, "method", getattr(m, "status", None)) == what
+                and (cseq is None or m.cseq.method == cseq)]
 
 
 def _call(pair):
@@ -151,11 +152,12 @@ def test_offer_without_common_codec_is_refused_with_488():
 def test_ringing_then_answer_after_the_configured_delay():
     pair = UaPair(answer_after=2.0)
     _call(pair)
-    assert pair.kinds() == ["IncomingCall"] and pair.sent(B_ADDR, 180) == [0.0]
+    assert pair.kinds() == ["IncomingCall", "CallProgress"] and pair.sent(B_ADDR, 180) == [0.0]
     pair.run(1.9)
     assert pair.sent(A_ADDR, "INVITE") == [0.0]  # the 180 stopped timer A
     pair.run(2.5)
-    assert pair.sent(B_ADDR, 200) == [2.0] and pair.kinds() == ["IncomingCall", "CallAnswered", "CallConfirmed"]
+    assert pair.sent(B_ADDR, 200, "INVITE") == [2.0]
+    assert pair.kinds() == ["IncomingCall", "CallProgress", "CallAnswered", "CallConfirmed"]
 
 
 def test_caller_hangs_up_while_ringing_with_cancel():
@@ -168,10 +170,12 @@ def test_caller_hangs_up_while_ringing_with_cancel():
     invite = next(m for _, s, m in pair.wire if getattr(m, "method", "") == "INVITE")
     assert cancel.top_via.branch == invite.top_via.branch and cancel.cseq.number == invite.cseq.number
     assert pair.sent(B_ADDR, 487) == [1.0] and pair.sent(A_ADDR, "ACK") == [1.0]
-    assert [type(e).__name__ for _, _, e in pair.events] == ["IncomingCall", "CallCancelled", "CallFailed"]
+    assert [type(e).__name__ for _, _, e in pair.events] == ["IncomingCall", "CallProgress", "CallCancelled",
+                                                             "CallFailed"]
     assert next(e for _, _, e in pair.events if isinstance(e, U.CallFailed)).status == 487
     pair.run(60)
-    assert pair.sent(B_ADDR, 200) == [1.0]  # only the 200 to the CANCEL: the call was never answered
+    assert pair.sent(B_ADDR, 200, "INVITE") == []  # the call was never answered
+    assert pair.sent(B_ADDR, 200, "CANCEL") == [1.0]
     assert not pair.ua[A_ADDR].dialogs and not pair.ua[B_ADDR].dialogs
     assert not pair.ua[A_ADDR].layer.transactions and not pair.ua[B_ADDR].layer.transactions
 

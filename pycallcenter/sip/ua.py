@@ -1,125 +1,81 @@
-"""A minimal SIP user agent over the transaction layer, sans-IO: answers OPTIONS, INVITE/ACK/BYE as a UAS and
-places a call (INVITE, ACK, BYE) as a UAC.
-
-This is the least dialog handling a peer needs (RFC 3261 12, 13.3.1.4, 15): a dialog is its Call-ID and
-tags, its remote target and CSeq numbers; the UAS core retransmits its 2xx to an INVITE (T1 doubling to
-T2) until the ACK arrives and gives up after 64*T1; re-INVITEs are answered with a fresh SDP answer (so
-hold and resume work); route sets, forking, PRACK, UPDATE and session timers are not handled yet.
+"""The SIP user agent over the transaction layer, sans-IO: calls both ways with dialogs (RFC 3261 12-15),
+digest both ways, early media and PRACK (RFC 3262), UPDATE (RFC 3311), REFER and Replaces (RFC 3515,
+3891), session timers (RFC 4028), OPTIONS keepalive, and REGISTER as client and registrar.
 
 Addresses are (host, port) tuples. Responses go back to the address the request came from (RFC 3581
-symmetric response routing); requests go to the remote target's host and port (a literal address: no DNS
-here). Every call takes ``now`` and returns ``Send`` outputs and call events in order; timers are
-``next_deadline()`` / ``handle_timer(now)``.
+symmetric response routing); requests go to the dialog's next hop (first route, else remote target: a
+literal address, no DNS here). Every call takes ``now`` and returns ``Send`` outputs and events (see
+``pycallcenter.sip.events``) in order; timers are ``next_deadline()`` / ``handle_timer(now)``.
+
+A new call is answered at once (``answer_after=0``), after ringing (``answer_after`` seconds), or by our
+user (``answer_after=None``: ``ring``, ``progress``, ``answer``, ``reject``). The core never acts on a
+transfer: REFER and Replaces become events.
 """
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import replace
+from urllib.parse import quote as _pct, unquote as _unpct
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
+from pycallcenter.sip import auth as A
+from pycallcenter.sip import registration as R
 from pycallcenter.sip import sdp as S
+from pycallcenter.sip import session_timer as ST
 from pycallcenter.sip import transaction as T
-from pycallcenter.sip.message import (Address, CSeq, Headers, Request, Via, bad_request_response, make_request,
-                                      make_response, parse_uri)
+from pycallcenter.sip.dialog import CONFIRMED, EARLY, Dialog, next_hop
+from pycallcenter.sip.events import (AuthFailed, CallAnswered, CallCancelled, CallConfirmed, CallEnded,  # noqa: F401
+                                     CallFailed, CallProgress, IncomingCall, InfoReceived, PeerDown, PeerUp,
+                                     PhoneRegistered, Registered, RegistrationFailed, Send, SessionUpdated,
+                                     TransferFailed, TransferProgress, TransferRequested)
+from pycallcenter.sip.message import (REASONS, CSeq, Headers, Request, Via, bad_request_response, make_request,
+                                      make_response, parse_address, parse_uri)
+from pycallcenter.sip.registrar import Registrar
 from pycallcenter.sip.timers import SipTimers
 from pycallcenter.timers import TimerService
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REFER, NOTIFY, INFO, REGISTER"
+SUPPORTED = ("100rel", "timer", "replaces")
+# methods RFC 3261 and its extensions define that we do not take inside a dialog: 405, not 501 (8.2.1)
+_KNOWN = frozenset({"SUBSCRIBE", "MESSAGE", "PUBLISH"})
 
 
-@dataclass(frozen=True)
-class Send:
-    """Bytes to send to addr."""
-
-    data: bytes
-    addr: tuple
-
-
-@dataclass(frozen=True)
-class IncomingCall:
-    """A new call was answered by our UAS (its dialog's Call-ID and the caller's offer)."""
-
-    call_id: str
-    offer: object
-
-
-@dataclass(frozen=True)
-class CallAnswered:
-    """Our INVITE was answered with a 2xx (the callee's SDP answer)."""
-
-    call_id: str
-    answer: object
-
-
-@dataclass(frozen=True)
-class CallConfirmed:
-    """The ACK for our 2xx arrived: the dialog is confirmed."""
-
-    call_id: str
-
-
-@dataclass(frozen=True)
-class CallFailed:
-    """Our INVITE failed (status of the final response; 408 on timeout), or our 2xx was never ACKed."""
-
-    call_id: str
-    status: int
-
-
-@dataclass(frozen=True)
-class CallCancelled:
-    """The caller cancelled a call that was still ringing here (we answered its INVITE with 487)."""
-
-    call_id: str
-
-
-@dataclass(frozen=True)
-class CallEnded:
-    """A confirmed call ended; by is 'remote' (a BYE came) or 'local' (our BYE was answered)."""
-
-    call_id: str
-    by: str
-
-
-@dataclass
-class Dialog:
-    """The minimum of RFC 3261 12 that a call needs."""
-
-    call_id: str
-    role: str  # "uas" or "uac"
-    local_tag: str
-    local_uri: str
-    remote_uri: str
-    remote_addr: tuple
-    remote_tag: str = None
-    remote_target: object = None
-    local_cseq: int = 1
-    state: str = "early"
-    invite: Request = None
-    ok: object = None  # our 2xx (UAS) being retransmitted, or the ACK we sent (UAC)
-    offer: object = None
-    answer: object = None
-    attempts: int = 0
-    extra: dict = field(default_factory=dict)
-
-
-class UserAgent:
-    """One SIP endpoint at local_addr: a UAS for OPTIONS and calls, and a UAC for calls we place."""
+class UserAgent(R.RegistrationMixin):
+    """One SIP endpoint at local_addr: a UAS and a UAC for calls, a registrar and a registration client."""
 
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
-                 codecs=S.OUR_CODECS, answer_after=0.0):
-        """answer_after: seconds a new call rings (180 Ringing) before our 200; 0 answers at once."""
+                 codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
+                 auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
+                 limiter=None, media_host=None):
+        """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
+        to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
+        challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
+        to our requests. session_expires: the RFC 4028 interval we ask for (None: only when the peer asks)."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
         self.rtp_port = rtp_port
+        self.media_host = media_host or local_addr[0]
         self.settings = settings
         self.codecs = codecs
-        self.layer = T.TransactionLayer(settings, rng=rng)
-        self.timers = TimerService()  # the UAS core's 2xx retransmission, owner = Call-ID
+        self.transport = transport.upper()
+        self.layer = T.TransactionLayer(settings, reliable=self.transport != "UDP", rng=rng)
+        self.timers = TimerService()  # the UA core's own timers: owner = Call-ID, ("reg", aor) or ("ka", addr)
         self.dialogs = {}
+        self.auth = auth
+        self.digest = None
+        if credentials is not None:
+            self.digest = A.DigestServer(realm, auth_secret or secrets.token_bytes(32), credentials)
+        self.limiter = limiter or A.FailureLimiter()
+        self.registrar = registrar or Registrar()
+        self.session_expires = session_expires
+        self.min_se = min_se
         self._rng = rng
         self._peer = {}  # transaction key -> address
-        self._client_calls = {}  # client transaction key -> (call_id, request)
-        self.stats = {"invites": 0, "acks": 0, "byes": 0, "options": 0, "malformed": 0}
+        self._client_calls = {}  # client transaction key -> (owner, request)
+        self._auth_tries = {}  # (owner, method) -> challenges answered in a row
+        self.registrations = {}
+        self.keepalives = {}
+        self.stats = {"invites": 0, "acks": 0, "byes": 0, "options": 0, "malformed": 0, "auth_failed": 0,
+                      "auth_blocked": 0, "forks_ended": 0}
 
     # ---------------------------------------------------------------------------------------------------
     # helpers
@@ -131,13 +87,18 @@ class UserAgent:
 
     @property
     def _hostport(self):
-        return f"{self.local_addr[0]}:{self.local_addr[1]}"
+        host = self.local_addr[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"{host}:{self.local_addr[1]}"
 
     def _via(self):
-        return Via("UDP", self.local_addr[0], self.local_addr[1], (("branch", self.layer.new_branch()), ("rport", None)))
+        return Via(self.transport, self.local_addr[0], self.local_addr[1],
+                   (("branch", self.layer.new_branch()), ("rport", None)))
 
-    def _contact(self):
-        return f"<sip:{self.user}@{self._hostport}>"
+    def _contact(self, user=None):
+        transport = "" if self.transport == "UDP" else f";transport={self.transport.lower()}"
+        scheme = "sips" if self.transport == "TLS" else "sip"
+        return f"<{scheme}:{user or self.user}@{self._hostport}{transport}>"
 
     def _sends(self, outputs, default_addr=None):
         out = []
@@ -154,17 +115,26 @@ class UserAgent:
         return out
 
     def _handle(self, outputs, now, source=None):
-        """Run the transaction layer's events through the user agent; returns Send items and call events."""
+        """Run the transaction layer's events through the user agent; returns Send items and events."""
         result = []
         for item in self._sends(outputs, source):
             if isinstance(item, T.RequestReceived):
                 if item.key is not None and source is not None:
                     self._peer[item.key] = source
-                result += self._on_request(item.request, item.key, now, source)
+                try:
+                    result += self._on_request(item.request, item.key, now, source)
+                except DecodeError as err:  # a header the transaction layer did not need is malformed
+                    self.stats["malformed"] += 1
+                    if item.key is not None and item.request.method != "ACK":
+                        result += self._respond(item.request, item.key, 400, now, reason="Bad Request",
+                                                headers=[("Warning", f'399 pycallcenter "{_warning(err)}"')])
             elif isinstance(item, T.ResponseReceived):
-                result += self._on_response(item.response, item.key, now)
+                try:
+                    result += self._on_response(item.response, item.key, now)
+                except DecodeError:
+                    self.stats["malformed"] += 1
             elif isinstance(item, T.TransactionTimeout):
-                result += self._on_timeout(item.key)
+                result += self._on_timeout(item.key, now)
             else:
                 result.append(item)
         return result
@@ -173,12 +143,20 @@ class UserAgent:
         response = make_response(request, status, **kw)
         return self._handle(self.layer.send_response(response, now, key), now)
 
+    def _supported(self):
+        return ("Supported", ", ".join(SUPPORTED))
+
+    @staticmethod
+    def _record_route(request):
+        """Return the Record-Route entries a dialog-creating response copies from its request (12.1.1)."""
+        return [("Record-Route", value) for value in request.headers.get_all("Record-Route")]
+
     # ---------------------------------------------------------------------------------------------------
     # the IO-facing face
 
     def receive(self, data, addr, now):
-        """Take one datagram from addr; returns Send items and call events (a request that does not parse is
-        answered 400 with a Warning naming the header and offset, statelessly)."""
+        """Take one datagram (or one message cut from a stream) from addr; returns Send items and events (a
+        request that does not parse is answered 400 with a Warning naming the header and offset)."""
         outputs = self.layer.receive(data, now)
         if len(outputs) == 1 and isinstance(outputs[0], T.StrayMessage) and outputs[0].error is not None:
             self.stats["malformed"] += 1
@@ -187,132 +165,259 @@ class UserAgent:
         return self._handle(outputs, now, addr)
 
     def next_deadline(self):
-        """Return the earliest deadline of the transactions and the UAS core, or None."""
+        """Return the earliest deadline of the transactions and the UA core, or None."""
         deadlines = [d for d in (self.layer.next_deadline(), self.timers.next_deadline()) if d is not None]
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now):
-        """Fire what is due at now; returns Send items and call events."""
+        """Fire what is due at now; returns Send items and events."""
         out = self._handle(self.layer.handle_timer(now), now)
-        for call_id, name in self.timers.expired(now):
-            dialog = self.dialogs.get(call_id)
-            if dialog is None:
-                continue
-            if name == "answer":
-                out += self._send_ok(dialog, dialog.extra.pop("ringing"), now)
-            elif name == "2xx":
-                dialog.attempts += 1
-                out += self._handle(self.layer.send_response(dialog.ok, now), now, dialog.remote_addr)
-                interval = min(self.settings.T1 * 2 ** dialog.attempts, self.settings.T2)
-                self.timers.start(call_id, "2xx", now + interval)
-            elif name == "2xx-give-up":  # RFC 3261 13.3.1.4: no ACK within 64*T1, the session ends
-                self.timers.cancel_owner(call_id)
-                self.dialogs.pop(call_id, None)
-                out.append(CallFailed(call_id, 408))
+        for owner, name in self.timers.expired(now):
+            action = _TIMER_ACTIONS.get(name)
+            if action is not None:
+                out += action(self, owner, now)
         return out
 
     # ---------------------------------------------------------------------------------------------------
-    # UAS
+    # requests from the far end
 
     def _on_request(self, request, key, now, source):
         method = request.method
         if key is None:  # an ACK to a 2xx
             return self._on_ack(request)
-        if method == "OPTIONS":
-            self.stats["options"] += 1
-            return self._respond(request, key, 200, now, to_tag=self._token(),
-                                 headers=[("Allow", ALLOW), ("Accept", "application/sdp")])
-        if method == "INVITE":
-            self.stats["invites"] += 1
-            return self._on_invite(request, key, now, source)
-        if method == "BYE":
-            self.stats["byes"] += 1
+        if method == "CANCEL":
+            return self._on_cancel(request, key, now)
+        if request.to.tag is not None:
             dialog = self._dialog_of(request)
             if dialog is None:
                 return self._respond(request, key, 481, now)
-            self.timers.cancel_owner(dialog.call_id)
-            del self.dialogs[dialog.call_id]
-            return self._respond(request, key, 200, now) + [CallEnded(dialog.call_id, "remote")]
-        if method == "CANCEL":
-            return self._on_cancel(request, key, now)
-        return self._respond(request, key, 501, now, headers=[("Allow", ALLOW)])
+            handler = _IN_DIALOG.get(method)
+            if handler is None:
+                status = 405 if method in _KNOWN or method in _OUT_OF_DIALOG else 501
+                return self._respond(request, key, status, now, headers=[("Allow", ALLOW)])
+            if not dialog.accept_cseq(request):
+                return self._respond(request, key, 500, now, reason="CSeq Out Of Order")
+            return handler(self, dialog, request, key, now)
+        handler = _OUT_OF_DIALOG.get(method)
+        if handler is None:  # a method that needs a dialog finds none (481); others we do not know (501)
+            status = 481 if method in _IN_DIALOG else 501
+            return self._respond(request, key, status, now, headers=[("Allow", ALLOW)])
+        return handler(self, request, key, now, source)
 
     def _dialog_of(self, request, cancel=False):
         dialog = self.dialogs.get(request.call_id)
         if dialog is None:
             return None
-        local, remote = (request.to.tag, request.from_.tag)
-        if dialog.role == "uac":
-            ok = remote == dialog.remote_tag and local == dialog.local_tag
-        else:
-            ok = remote == dialog.remote_tag and (cancel or local == dialog.local_tag)
-        return dialog if ok else None
+        # a request from the far end carries their tag in From and ours in To (a CANCEL has no To tag)
+        if request.from_.tag != dialog.remote_tag:
+            return None
+        return dialog if cancel or request.to.tag == dialog.local_tag else None
+
+    def _on_options(self, request, key, now, source):
+        self.stats["options"] += 1
+        return self._respond(request, key, 200, now, to_tag=self._token(),
+                             headers=[("Allow", ALLOW), ("Accept", "application/sdp"), self._supported()])
+
+    def _authenticate(self, request, key, now, source):
+        """Return (user, []) when request carries good credentials (or we ask for none), else (None, the
+        challenge or refusal sent)."""
+        if self.digest is None:
+            return self.user, []
+        if self.limiter.blocked(source, now):
+            self.stats["auth_blocked"] += 1
+            return None, self._respond(request, key, 403, now, to_tag=self._token())
+        value = request.headers.get("Authorization")
+        if value is None:
+            return None, self._challenge(request, key, now, stale=False)
+        result, user = self.digest.check(value, request.method, now, request.body)
+        if result == A.OK:
+            self.limiter.succeeded(source)
+            return user, []
+        if result == A.STALE:
+            return None, self._challenge(request, key, now, stale=True)
+        self.stats["auth_failed"] += 1
+        blocked = self.limiter.failed(source, now)
+        event = AuthFailed(source, user, blocked)
+        if blocked:
+            return None, [event] + self._respond(request, key, 403, now, to_tag=self._token())
+        return None, [event] + self._challenge(request, key, now, stale=False)
+
+    def _challenge(self, request, key, now, stale):
+        headers = [("WWW-Authenticate", value) for value in self.digest.challenges(now, stale=stale)]
+        return self._respond(request, key, 401, now, to_tag=self._token(), headers=headers)
 
     def _on_invite(self, request, key, now, source):
-        to_tag = request.to.tag
-        dialog = None
-        if to_tag is not None:
-            dialog = self._dialog_of(request)
-            if dialog is None:
-                return self._respond(request, key, 481, now)
-        offer = None
-        if request.body:
-            if request.content_type != "application/sdp":
-                return self._respond(request, key, 415, now, headers=[("Accept", "application/sdp")])
-            try:
-                offer = S.parse_sdp(request.body)
-            except DecodeError:
-                return self._respond(request, key, 400, now, reason="Bad SDP")
-        if dialog is None:
-            dialog = Dialog(call_id=request.call_id, role="uas", local_tag=self._token(),
-                            local_uri=request.headers.get("To"), remote_uri=request.headers.get("From"),
-                            remote_addr=source, remote_tag=request.from_.tag)
-            self.dialogs[dialog.call_id] = dialog
-            new = True
-        else:
-            new = False
-        contacts = request.contact
-        dialog.remote_target = contacts[0].uri if contacts and contacts != ["*"] else request.from_.uri
+        self.stats["invites"] += 1
+        user, refused = self._authenticate(request, key, now, source)
+        if user is None:
+            return refused
+        unsupported = ST.option_tags(request, "Require") - set(SUPPORTED)
+        if unsupported:
+            return self._respond(request, key, 420, now, headers=[("Unsupported", ", ".join(sorted(unsupported)))])
+        replaced = None
+        if "Replaces" in request.headers:
+            replaced, status = self._replaced_dialog(request.headers.get("Replaces"))
+            if replaced is None:
+                return self._respond(request, key, status, now)
+        timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
+        if min_se is not None:
+            return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
+        offer, refused = self._read_offer(request, key, now)
+        if refused:
+            return refused
+        if offer is not None and not any(m.port for m in self._answer_sdp(offer, None).media):
+            return self._respond(request, key, 488, now, to_tag=self._token())
+        dialog = Dialog.as_uas(request, self._token(), source)
         dialog.invite = request
         dialog.offer = offer
-        host = self.local_addr[0]
-        if offer is not None:
-            body = S.answer(offer, host, self.rtp_port, self.codecs, session_id=dialog.extra.setdefault("sid", 1),
-                            version=dialog.extra.get("version", 0) + 1)
-            if not any(m.port for m in body.media):
-                if new:
-                    del self.dialogs[dialog.call_id]
-                return self._respond(request, key, 488, now, to_tag=dialog.local_tag)
-        else:  # no offer: ours goes in the 2xx and the answer will come in the ACK (RFC 3264 4)
-            body = S.make_offer(host, self.rtp_port, self.codecs, version=dialog.extra.get("version", 0) + 1)
-        dialog.extra["version"] = body.session_version
-        dialog.answer = body
-        ok = make_response(request, 200, to_tag=dialog.local_tag, headers=[("Contact", self._contact()),
-                           ("Allow", ALLOW)], body=body.encode(), content_type="application/sdp")
-        dialog.ok = ok
-        dialog.attempts = 0
-        out = [IncomingCall(dialog.call_id, offer)] if new else []
-        if new and self.answer_after > 0:
-            dialog.extra["ringing"] = key
+        dialog.extra["pending"] = key
+        dialog.extra["timer"] = timer
+        tags = ST.option_tags(request, "Supported") | ST.option_tags(request, "Require")
+        dialog.extra["100rel"] = "100rel" in tags
+        dialog.extra["peer_allow"] = ",".join(request.headers.get_all("Allow")).upper()
+        dialog.extra["require_100rel"] = "100rel" in ST.option_tags(request, "Require")
+        self.dialogs[dialog.call_id] = dialog
+        out = [IncomingCall(dialog.call_id, offer, request, replaced)]
+        if replaced is not None:
+            out.append(TransferRequested(dialog.call_id, None, replaced))
+        if self.answer_after is None:
+            return out
+        if self.answer_after > 0:
             self.timers.start(dialog.call_id, "answer", now + self.answer_after)
-            ringing = make_response(request, 180, to_tag=dialog.local_tag, headers=[("Contact", self._contact())])
-            return out + self._handle(self.layer.send_response(ringing, now, key), now)
-        return out + self._send_ok(dialog, key, now)
+            return out + self.ring(dialog.call_id, now)
+        return out + self.answer(dialog.call_id, now)
 
-    def _send_ok(self, dialog, key, now):
+    def _read_offer(self, request, key, now):
+        """Return (SDP or None, []) of a request's body, or (None, the 415/400 sent)."""
+        if not request.body:
+            return None, []
+        if request.content_type != "application/sdp":
+            return None, self._respond(request, key, 415, now, headers=[("Accept", "application/sdp")])
+        try:
+            return S.parse_sdp(request.body), []
+        except DecodeError as err:
+            return None, self._respond(request, key, 400, now, reason="Bad SDP",
+                                       headers=[("Warning", f'399 pycallcenter "{_warning(err)}"')])
+
+    def _answer_sdp(self, offer, dialog, sdp=None, port=None):
+        """Return our SDP answer to offer (or our offer when there is none), keeping the dialog's session
+        id and bumping its version."""
+        extra = dialog.extra if dialog is not None else {}
+        port = port or extra.get("rtp_port") or self.rtp_port
+        version = extra.get("version", 0) + 1
+        if sdp is not None:
+            body = sdp
+        elif offer is not None:
+            body = S.answer(offer, self.media_host, port, self.codecs, session_id=extra.get("sid", 1), version=version)
+        else:
+            body = S.make_offer(self.media_host, port, self.codecs, version=version)
+        if dialog is not None:
+            extra["rtp_port"] = port
+            extra["version"] = body.session_version
+        return body
+
+    def _replaced_dialog(self, value):
+        """Return (Call-ID, None) of the dialog a Replaces value names (RFC 3891 3), or (None, status)."""
+        parts = [p.strip() for p in value.split(";")]
+        params = dict(p.partition("=")[::2] for p in parts[1:])
+        dialog = self.dialogs.get(parts[0])
+        if dialog is None or params.get("to-tag") != dialog.local_tag or params.get("from-tag") != dialog.remote_tag:
+            return None, 481
+        if "early-only" in params and dialog.state == CONFIRMED:
+            return None, 486
+        return dialog.call_id, None
+
+    # the UAS face for our user (answer_after=None)
+
+    def _pending(self, call_id):
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.role != "uas" or dialog.extra.get("pending") is None:
+            raise LocalProtocolError(f"no incoming call {call_id} waiting for an answer")
+        return dialog
+
+    def ring(self, call_id, now):
+        """Send 180 Ringing for an incoming call (reliably, with PRACK, when the caller supports 100rel)."""
+        return self._provisional(self._pending(call_id), 180, None, now)
+
+    def progress(self, call_id, now, sdp=None, port=None, status=183):
+        """Send 183 Session Progress with our SDP answer (early media): sdp as given, or answered from the
+        caller's offer on port (default: the UA's rtp_port)."""
+        dialog = self._pending(call_id)
+        if dialog.answer is None:
+            dialog.answer = self._answer_sdp(dialog.offer, dialog, sdp, port)
+        return self._provisional(dialog, status, dialog.answer, now)
+
+    def _provisional(self, dialog, status, body, now):
+        headers = self._record_route(dialog.invite) + [("Contact", self._contact())]
+        reliable = dialog.extra["100rel"]
+        if reliable:
+            if dialog.extra.get("unacked") is not None:  # RFC 3262 3: one unacknowledged at a time
+                dialog.extra.setdefault("queued_1xx", []).append((status, body))
+                return []
+            rseq = dialog.extra.get("rseq", 0) + 1
+            dialog.extra["rseq"] = rseq
+            headers += [("Require", "100rel"), ("RSeq", rseq)]
+        headers += [("Allow", ALLOW)]
+        kw = {"body": body.encode(), "content_type": "application/sdp"} if body is not None else {}
+        response = make_response(dialog.invite, status, to_tag=dialog.local_tag, headers=headers, **kw)
+        if reliable:
+            dialog.extra["unacked"] = (response, body is not None)
+            dialog.extra["1xx_attempts"] = 0
+            self.timers.start(dialog.call_id, "1xx", now + self.settings.T1)
+            self.timers.start(dialog.call_id, "1xx-give-up", now + 64 * self.settings.T1)
+        return self._handle(self.layer.send_response(response, now, dialog.extra["pending"]), now)
+
+    def answer(self, call_id, now, sdp=None, port=None):
+        """Answer an incoming call with 200 and our SDP (as given, or answered from the offer on port); the
+        2xx is retransmitted until the ACK (RFC 3261 13.3.1.4), and held back while a reliable provisional
+        with SDP waits for its PRACK (RFC 3262 3)."""
+        dialog = self._pending(call_id)
+        self.timers.cancel(call_id, "answer")
+        if dialog.answer is None or sdp is not None:
+            dialog.answer = self._answer_sdp(dialog.offer, dialog, sdp, port)
+        headers = self._record_route(dialog.invite) + [("Contact", self._contact()), ("Allow", ALLOW),
+                                                       self._supported()]
+        timer = dialog.extra.get("timer")
+        if timer is not None:
+            headers.append(("Session-Expires", timer.header()))
+            if timer.refresher == "uac":
+                headers.append(("Require", "timer"))
+        dialog.ok = make_response(dialog.invite, 200, to_tag=dialog.local_tag, headers=headers,
+                                  body=dialog.answer.encode(), content_type="application/sdp")
+        unacked = dialog.extra.get("unacked")
+        if unacked is not None and unacked[1]:
+            dialog.extra["held_ok"] = True
+            return []
+        return self._send_ok(dialog, now)
+
+    def reject(self, call_id, status, now, reason=None, headers=()):
+        """Refuse an incoming call with a final status (reason: a Reason header value, RFC 3326)."""
+        dialog = self._pending(call_id)
+        key = dialog.extra.pop("pending")
+        self.timers.cancel_owner(call_id)
+        del self.dialogs[call_id]
+        extra = list(headers) + ([("Reason", reason)] if reason else [])
+        return self._respond(dialog.invite, key, status, now, to_tag=dialog.local_tag, headers=extra)
+
+    def _send_ok(self, dialog, now):
         """Send our 2xx to an INVITE and start its retransmission until the ACK (RFC 3261 13.3.1.4)."""
-        out = self._handle(self.layer.send_response(dialog.ok, now, key), now)
+        key = dialog.extra.pop("pending", None)
+        dialog.extra.pop("held_ok", None)
+        self.timers.cancel_names(dialog.call_id, ("1xx", "1xx-give-up", "answer"))
+        dialog.attempts = 0
+        out = self._handle(self.layer.send_response(dialog.ok, now, key), now, dialog.remote_addr)
         self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
         self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
+        self._arm_session_timer(dialog, dialog.extra.get("timer"), now, we_sent=False)
         return out
 
     def _on_cancel(self, request, key, now):
-        """Answer a CANCEL (RFC 3261 9.2): 200 to it, and 487 to its INVITE if that is still ringing."""
+        """Answer a CANCEL (RFC 3261 9.2): 200 to it, and 487 to its INVITE if that is still pending."""
         dialog = self._dialog_of(request, cancel=True)
-        if dialog is None:
+        if dialog is None or dialog.role != "uas":
             return self._respond(request, key, 481, now)
         out = self._respond(request, key, 200, now)
-        invite_key = dialog.extra.pop("ringing", None)
+        invite_key = dialog.extra.pop("pending", None)
         if invite_key is not None:
             self.timers.cancel_owner(dialog.call_id)
             del self.dialogs[dialog.call_id]
@@ -322,48 +427,230 @@ class UserAgent:
 
     def _on_ack(self, request):
         dialog = self._dialog_of(request)
-        if dialog is None or dialog.role != "uas":
+        if dialog is None:
+            return []
+        self.timers.cancel_names(dialog.call_id, ("2xx", "2xx-give-up"))
+        if dialog.role != "uas":  # the ACK of a re-INVITE the far end sent us
             return []
         self.stats["acks"] += 1
-        self.timers.cancel_owner(dialog.call_id)
-        if dialog.state == "confirmed":
+        if request.body and dialog.offer is None:  # our offer went in the 2xx: the answer comes here
+            try:
+                dialog.offer = S.parse_sdp(request.body)
+            except DecodeError:
+                pass
+        if dialog.state == CONFIRMED:
             return []
-        dialog.state = "confirmed"
+        dialog.state = CONFIRMED
         return [CallConfirmed(dialog.call_id)]
+
+    # in-dialog requests (the dialog is found and its CSeq accepted)
+
+    def _on_reinvite(self, dialog, request, key, now):
+        offer, refused = self._read_offer(request, key, now)
+        if refused:
+            return refused
+        if dialog.extra.get("pending") is not None or dialog.extra.get("reinvite_out"):
+            return self._respond(request, key, 491, now)  # glare (RFC 3261 14.2)
+        timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
+        if min_se is not None:
+            return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
+        dialog.refresh_target(request)
+        previous = dialog.extra.get("remote_version")
+        body = self._local_for_offer(dialog, offer, previous)
+        if not any(m.port for m in body.media):
+            return self._respond(request, key, 488, now)
+        headers = [("Contact", self._contact()), ("Allow", ALLOW), self._supported()]
+        if timer is not None:
+            headers.append(("Session-Expires", timer.header()))
+        ok = make_response(request, 200, headers=headers, body=body.encode(), content_type="application/sdp")
+        dialog.ok = ok
+        dialog.attempts = 0
+        out = self._handle(self.layer.send_response(ok, now, key), now, dialog.remote_addr)
+        self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
+        self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
+        self._arm_session_timer(dialog, timer, now, we_sent=False)
+        if offer is not None and offer.session_version != previous:
+            out.append(SessionUpdated(dialog.call_id, offer, body))
+        return out
+
+    def _local_for_offer(self, dialog, offer, previous):
+        """Return our SDP for an offer inside the dialog (the same one again for an unchanged session refresh),
+        and remember the far end's side."""
+        local = dialog.answer if dialog.role == "uas" else dialog.offer
+        if offer is None:
+            body = local or self._answer_sdp(None, dialog)
+        elif offer.session_version == previous and local is not None:
+            body = local
+        else:
+            body = self._answer_sdp(offer, dialog)
+        if offer is not None:
+            dialog.extra["remote_version"] = offer.session_version
+        if dialog.role == "uas":
+            dialog.offer, dialog.answer = (offer or dialog.offer), body
+        else:
+            dialog.answer, dialog.offer = (offer or dialog.answer), body
+        return body
+
+    def _on_update(self, dialog, request, key, now):
+        offer, refused = self._read_offer(request, key, now)
+        if refused:
+            return refused
+        timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
+        if min_se is not None:
+            return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
+        dialog.refresh_target(request)
+        headers = [("Contact", self._contact()), self._supported()]
+        if timer is not None:
+            headers.append(("Session-Expires", timer.header()))
+        out = []
+        if offer is None:
+            response = make_response(request, 200, headers=headers)
+        else:
+            previous = dialog.extra.get("remote_version")
+            body = self._local_for_offer(dialog, offer, previous)
+            response = make_response(request, 200, headers=headers, body=body.encode(),
+                                     content_type="application/sdp")
+            if offer.session_version != previous:
+                out.append(SessionUpdated(dialog.call_id, offer, body))
+        if dialog.state == CONFIRMED:
+            self._arm_session_timer(dialog, timer, now, we_sent=False)
+        return self._handle(self.layer.send_response(response, now, key), now) + out
+
+    def _on_prack(self, dialog, request, key, now):
+        unacked = dialog.extra.get("unacked")
+        rack = request.headers.get("RAck", "").split()
+        if unacked is None or len(rack) != 3 or rack[0] != unacked[0].headers.get("RSeq"):
+            return self._respond(request, key, 481, now)
+        dialog.extra["unacked"] = None
+        self.timers.cancel_names(dialog.call_id, ("1xx", "1xx-give-up"))
+        out = self._respond(request, key, 200, now)
+        queued = dialog.extra.get("queued_1xx")
+        if queued:
+            status, body = queued.pop(0)
+            out += self._provisional(dialog, status, body, now)
+        elif dialog.extra.get("held_ok"):
+            out += self._send_ok(dialog, now)
+        return out
+
+    def _on_bye(self, dialog, request, key, now):
+        self.stats["byes"] += 1
+        self.timers.cancel_owner(dialog.call_id)
+        del self.dialogs[dialog.call_id]
+        out = self._respond(request, key, 200, now)
+        pending = dialog.extra.pop("pending", None)
+        if pending is not None:  # a BYE on an early dialog ends the INVITE too (RFC 3261 15.1.2)
+            out += self._respond(dialog.invite, pending, 487, now, to_tag=dialog.local_tag)
+        return out + [CallEnded(dialog.call_id, "remote", request.headers.get("Reason"))]
+
+    def _on_info(self, dialog, request, key, now):
+        return self._respond(request, key, 200, now) + [
+            InfoReceived(dialog.call_id, request.content_type, request.body)]
+
+    def _on_refer(self, dialog, request, key, now):
+        values = request.headers.get_all("Refer-To")
+        if dialog.state != CONFIRMED or len(values) != 1:
+            return self._respond(request, key, 400 if dialog.state == CONFIRMED else 481, now)
+        target = parse_address(values[0]).uri
+        replaces = next((_unpct(v) for k, v in target.headers if k.lower() == "replaces"), None)
+        bare = str(replace(target, headers=()))
+        dialog.extra["refer"] = request.cseq.number
+        out = self._respond(request, key, 202, now, headers=[("Contact", self._contact())])
+        out.append(TransferRequested(dialog.call_id, bare, replaces, request.headers.get("Referred-By")))
+        return out + self.notify_transfer(dialog.call_id, 100, now)
+
+    def notify_transfer(self, call_id, status, now, reason=None):
+        """Report a REFER's progress to the far end with NOTIFY (RFC 3515 2.4.5): status of our call to the
+        target (100 Trying ... 200 OK or a failure, which ends the implicit subscription)."""
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or "refer" not in dialog.extra:
+            raise LocalProtocolError(f"no transfer requested on call {call_id}")
+        final = status >= 200
+        state = "terminated;reason=noresource" if final else "active;expires=60"
+        request, hop = dialog.request("NOTIFY", self._via())
+        body = f"SIP/2.0 {status} {reason or _reason(status)}\r\n".encode()
+        for name, value in (("Event", f"refer;id={dialog.extra['refer']}"), ("Subscription-State", state),
+                            ("Contact", self._contact()), ("Content-Type", "message/sipfrag;version=2.0")):
+            request.headers.add(name, value)
+        request.body = body
+        if final:
+            dialog.extra.pop("refer")
+        return self._start_client(request, call_id, hop, now)
+
+    def _on_notify(self, dialog, request, key, now):
+        if not request.headers.get("Event", "").strip().lower().startswith("refer"):
+            return self._respond(request, key, 489, now)  # Bad Event: we subscribe to nothing else
+        out = self._respond(request, key, 200, now)
+        status = _sipfrag_status(request.body)
+        if status is not None:
+            final = request.headers.get("Subscription-State", "").strip().lower().startswith("terminated")
+            out.append(TransferProgress(dialog.call_id, status, final))
+        return out
 
     # ---------------------------------------------------------------------------------------------------
     # UAC
 
-    def invite(self, target, now, addr=None):
-        """Place a call to target (a SIP URI text); returns (Call-ID, outputs). addr defaults to the URI's
-        host and port."""
+    def invite(self, target, now, addr=None, *, from_user=None, display=None, headers=(), sdp=None, port=None,
+               auth=None, replaces=None):
+        """Place a call to target (a SIP URI text, or a user registered here); returns (Call-ID, outputs).
+        addr defaults to the registered contact's source, else the URI's host and port. from_user and display
+        name our From; headers are added as given (P-Asserted-Identity, Privacy...); sdp is our offer (else
+        one on port); auth (user, password) answers challenges (default: the UA's); replaces is a Replaces
+        value (RFC 3891) for an attended transfer."""
         uri = parse_uri(target) if isinstance(target, str) else target
-        addr = addr or (uri.host, uri.port or 5060)
+        to_uri = uri
+        binding = self._registered_target(uri)
+        if binding is not None:
+            uri = parse_uri(binding.contact)
+            addr = addr or binding.source
+        addr = addr or next_hop(uri)
         call_id = f"{self._token(8)}@{self.local_addr[0]}"
         tag = self._token()
-        local = f"<sip:{self.user}@{self._hostport}>;tag={tag}"
-        offer = S.make_offer(self.local_addr[0], self.rtp_port, self.codecs)
-        request = make_request("INVITE", uri, via=self._via(), from_=local, to=f"<{uri}>", call_id=call_id,
-                               cseq=1, contact=self._contact(), headers=[("Allow", ALLOW)], body=offer.encode(),
-                               content_type="application/sdp")
-        dialog = Dialog(call_id=call_id, role="uac", local_tag=tag, local_uri=local, remote_uri=f"<{uri}>",
-                        remote_addr=addr, remote_target=uri, invite=request, offer=offer)
+        name = f"{display} " if display else ""
+        local = f"{name}<sip:{from_user or self.user}@{self._hostport}>;tag={tag}"
+        offer = sdp or S.make_offer(self.media_host, port or self.rtp_port, self.codecs)
+        extra = [("Allow", ALLOW), self._supported()]
+        if self.session_expires:
+            extra += [("Session-Expires", self.session_expires), ("Min-SE", self.min_se)]
+        if replaces:
+            extra += [("Replaces", replaces), ("Require", "replaces")]
+        request = make_request("INVITE", uri, via=self._via(), from_=local, to=f"<{to_uri}>", call_id=call_id,
+                               cseq=1, contact=self._contact(from_user), headers=extra + list(headers),
+                               body=offer.encode(), content_type="application/sdp")
+        dialog = Dialog.as_uac(request, addr)
+        dialog.offer = offer
+        dialog.extra["auth"] = auth
+        dialog.extra["asked_se"] = self.session_expires
         self.dialogs[call_id] = dialog
         return call_id, self._start_client(request, call_id, addr, now)
 
-    def hang_up(self, call_id, now):
-        """End a call we are in: BYE once confirmed, CANCEL while our INVITE is pending; returns outputs."""
-        dialog = self.dialogs.get(call_id)
-        if dialog is not None and dialog.role == "uac" and dialog.state != "confirmed":
-            return self.cancel(call_id, now)
-        return self.bye(call_id, now)
+    def _registered_target(self, uri):
+        """Return the binding a target names when it is a user registered here (sip:USER or
+        sip:USER@our-host), else None."""
+        user = uri.user if uri.user is not None else (uri.host if uri.port is None and "." not in uri.host else None)
+        if user is None or (uri.user is not None and uri.host not in (self.local_addr[0], self.digest and
+                                                                       self.digest.realm)):
+            return None
+        bindings = self.registrar.bindings(user)
+        return bindings[0] if bindings else None
 
-    def cancel(self, call_id, now):
-        """Cancel our pending INVITE (RFC 3261 9.1); sent once a provisional response has arrived. The INVITE
-        then ends with 487 (CallFailed) or, if the callee answered first, the call must be ended with BYE."""
+    def hang_up(self, call_id, now, reason=None, status=480):
+        """End a call: BYE once confirmed, CANCEL while our INVITE is pending, a final status (default 480)
+        to an incoming call not yet answered; reason is a Reason header value (RFC 3326)."""
         dialog = self.dialogs.get(call_id)
-        if dialog is None or dialog.role != "uac" or dialog.state == "confirmed":
+        if dialog is not None and dialog.role == "uac" and dialog.state != CONFIRMED:
+            return self.cancel(call_id, now, reason=reason)
+        if dialog is not None and dialog.role == "uas" and dialog.extra.get("pending") is not None:
+            return self.reject(call_id, status, now, reason=reason)
+        return self.bye(call_id, now, reason=reason)
+
+    def cancel(self, call_id, now, reason=None):
+        """Cancel our pending INVITE (RFC 3261 9.1); sent once a provisional response has arrived. The INVITE
+        then ends with 487 (CallFailed) or, if the callee answered first, the call is ended with BYE."""
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.role != "uac" or dialog.state == CONFIRMED:
             raise LocalProtocolError(f"no pending call {call_id} placed by us")
+        if reason is not None:
+            dialog.extra["cancel_reason"] = reason
         if not dialog.extra.get("provisional"):
             dialog.extra["cancel"] = True  # 9.1: wait for a provisional response before sending CANCEL
             return []
@@ -379,115 +666,473 @@ class UserAgent:
         for name in ("From", "To", "Call-ID"):
             h.add(name, invite.headers.get(name))
         h.add("CSeq", CSeq(invite.cseq.number, "CANCEL"))
+        if dialog.extra.get("cancel_reason"):
+            h.add("Reason", dialog.extra["cancel_reason"])
         h.add("Content-Length", 0)
         return self._start_client(Request(headers=h, method="CANCEL", uri=invite.uri), call_id,
-                                  dialog.remote_addr, now)
+                                  dialog.extra.get("invite_addr", dialog.remote_addr), now)
 
-    def bye(self, call_id, now):
+    def bye(self, call_id, now, reason=None):
         """End a confirmed call we are in; returns outputs (CallEnded follows the BYE's response)."""
         dialog = self.dialogs.get(call_id)
-        if dialog is None or dialog.state != "confirmed":
+        if dialog is None or dialog.state != CONFIRMED:
             raise LocalProtocolError(f"no confirmed call {call_id}")
-        dialog.local_cseq += 1
-        request = self._in_dialog("BYE", dialog, CSeq(dialog.local_cseq, "BYE"))
-        return self._start_client(request, call_id, dialog.remote_addr, now)
+        request, hop = dialog.request("BYE", self._via())
+        if reason:
+            request.headers.add("Reason", reason)
+        return self._start_client(request, call_id, hop, now)
+
+    def info(self, call_id, content_type, body, now):
+        """Send an INFO with a body inside a confirmed call (e.g. application/dtmf-relay)."""
+        dialog = self._confirmed(call_id)
+        request, hop = dialog.request("INFO", self._via())
+        request.headers.add("Content-Type", content_type)
+        request.body = bytes(body)
+        return self._start_client(request, call_id, hop, now)
+
+    def _confirmed(self, call_id):
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.state != CONFIRMED:
+            raise LocalProtocolError(f"no confirmed call {call_id}")
+        return dialog
 
     def _in_dialog(self, method, dialog, cseq):
-        h = Headers()
-        h.add("Via", self._via())
-        h.add("Max-Forwards", 70)
-        if dialog.role == "uac":
-            h.add("From", dialog.local_uri)
-            h.add("To", f"{dialog.remote_uri};tag={dialog.remote_tag}")
-        else:
-            h.add("From", str(Address(parse_uri(_uri_text(dialog.local_uri))).with_tag(dialog.local_tag)))
-            h.add("To", dialog.remote_uri)
-        h.add("Call-ID", dialog.call_id)
-        h.add("CSeq", cseq)
-        h.add("Content-Length", 0)
-        return Request(headers=h, method=method, uri=dialog.remote_target)
+        """Return an in-dialog request with a given CSeq (kept for callers of the first part's API)."""
+        return dialog.request(method, self._via(), cseq.number)[0]
 
-    def _start_client(self, request, call_id, addr, now):
+    def _start_client(self, request, owner, addr, now):
         key, outputs = self.layer.send_request(request, now)
-        self._peer[key] = addr
-        self._client_calls[key] = (call_id, request)
-        return self._handle(outputs, now)
+        if key is not None:
+            self._peer[key] = addr
+            self._client_calls[key] = (owner, request)
+        return self._handle(outputs, now, addr)
 
     def _on_response(self, response, key, now):
-        call_id, request = self._client_calls.get(key, (None, None))
-        dialog = self.dialogs.get(call_id)
-        if dialog is None:
+        owner, request = self._client_calls.get(key, (None, None))
+        if request is None:
             return []
+        if isinstance(owner, tuple):  # a registration or a keepalive
+            return R.RegistrationMixin.on_response(self, owner, request, response, now)
+        dialog = self.dialogs.get(owner)
+        if dialog is None:
+            return self._on_orphan_response(request, response, now)
         status = response.status
-        if request.method == "INVITE":
-            if status < 200:
-                dialog.extra["provisional"] = True
-                if dialog.extra.get("cancel") is True:  # a CANCEL was waiting for this (RFC 3261 9.1)
-                    return self.cancel(call_id, now)
-                return []
-            if status >= 300:
-                if dialog.state == "confirmed":
-                    return []  # a refused re-INVITE leaves the call as it was (RFC 3261 14.1)
-                del self.dialogs[call_id]
-                return [CallFailed(call_id, status)]
-            return self._on_invite_ok(dialog, request, response, now)
-        if request.method == "BYE" and status >= 200:
-            del self.dialogs[call_id]
-            return [CallEnded(call_id, "local")]
+        if status in (401, 407) and request.method != "CANCEL":
+            retried = self._retry_with_auth(owner, dialog, request, response, now)
+            if retried is not None:
+                return retried
+        if status >= 200:
+            self._auth_tries.pop((owner, request.method), None)
+        handler = _RESPONSE_HANDLERS.get(request.method)
+        if handler is None:
+            return []
+        return handler(self, dialog, request, response, now)
+
+    def _on_orphan_response(self, request, response, now):
+        """A response for a call we already ended: ACK and BYE a late 2xx to our INVITE."""
+        if request.method == "INVITE" and 200 <= response.status < 300:
+            return self._end_fork(request, response, now)
         return []
 
+    def _retry_with_auth(self, owner, dialog, request, response, now, auth=None, addr=None, cseq=None):
+        """Resend request answering a 401/407 (RFC 3261 22.2) when we have credentials and have not failed
+        with them already; returns outputs, or None when the failure stands. Outside a dialog, addr and cseq
+        say where the request goes and its new CSeq."""
+        auth = auth or (dialog.extra.get("auth") if dialog is not None else None) or self.auth
+        name = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        values = response.headers.get_all(name)
+        tries = self._auth_tries.get((owner, request.method), 0)
+        if auth is None or not values or tries >= 2:
+            return None
+        try:
+            challenge = A.DigestClient.choose(values)
+        except ValueError:
+            return None
+        if tries and not challenge.stale:
+            return None  # the same credentials failed once: a second try cannot do better
+        self._auth_tries[(owner, request.method)] = tries + 1
+        client = A.DigestClient(*auth)
+        again = Request(headers=request.headers.copy(), body=request.body, method=request.method, uri=request.uri)
+        again.headers.set("Via", self._via())
+        number = dialog.next_cseq() if dialog is not None else cseq
+        again.headers.set("CSeq", CSeq(number, request.method))
+        header = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        again.headers.remove(header)
+        again.headers.add(header, client.authorization(challenge, request.method, str(request.uri), request.body))
+        addr = self._peer_of(request, dialog) if dialog is not None else addr
+        if dialog is not None and request.method == "INVITE" and dialog.state != CONFIRMED:
+            dialog.invite = again
+            dialog.extra.pop("provisional", None)
+        return self._start_client(again, owner, addr, now)
+
+    @staticmethod
+    def _peer_of(request, dialog):
+        if request.method == "INVITE" and dialog.state != CONFIRMED:
+            return dialog.remote_addr
+        return dialog.hop()
+
+    def _on_invite_response(self, dialog, invite, response, now):
+        status = response.status
+        if dialog.state == CONFIRMED and invite.cseq.number != dialog.invite.cseq.number:
+            return self._on_reinvite_response(dialog, invite, response, now)
+        if status < 200:
+            return self._on_provisional(dialog, invite, response, now)
+        if status >= 300:
+            if status == 422 and dialog.extra.get("asked_se") and "Min-SE" in response.headers:
+                return self._retry_session_expires(dialog, invite, response, now)
+            del self.dialogs[dialog.call_id]
+            self.timers.cancel_owner(dialog.call_id)
+            return [CallFailed(dialog.call_id, status, response.headers.get("Reason"))]
+        return self._on_invite_ok(dialog, invite, response, now)
+
+    def _on_provisional(self, dialog, invite, response, now):
+        dialog.extra["provisional"] = True
+        out = []
+        if dialog.extra.get("cancel") is True:  # a CANCEL was waiting for this (RFC 3261 9.1)
+            out += self.cancel(dialog.call_id, now)
+        if response.status == 100:
+            return out
+        dialog.on_response(response)
+        sdp = None
+        if response.body and response.content_type == "application/sdp":
+            try:
+                sdp = S.parse_sdp(response.body)
+            except DecodeError:
+                sdp = None
+        if "100rel" in ST.option_tags(response, "Require") and "RSeq" in response.headers:
+            try:
+                rseq = int(response.headers.get("RSeq"))
+            except ValueError:
+                return out
+            last = dialog.extra.get("rseq_in")
+            if last is not None and rseq <= last:
+                return out  # a retransmission: our PRACK's own transaction covers it (RFC 3262 4)
+            dialog.extra["rseq_in"] = rseq
+            prack, hop = dialog.request("PRACK", self._via())
+            prack.headers.add("RAck", f"{rseq} {invite.cseq.number} INVITE")
+            out += self._start_client(prack, dialog.call_id, hop, now)
+        if sdp is not None:
+            dialog.answer = sdp
+        return out + [CallProgress(dialog.call_id, response.status, sdp)]
+
+    def _retry_session_expires(self, dialog, invite, response, now):
+        """Resend an INVITE refused with 422 asking for the Min-SE the far end wants (RFC 4028 7.4)."""
+        min_se = ST.min_se_of(response, self.min_se)
+        if dialog.extra.get("asked_se", 0) >= min_se:
+            del self.dialogs[dialog.call_id]
+            return [CallFailed(dialog.call_id, 422)]
+        dialog.extra["asked_se"] = min_se
+        again = Request(headers=invite.headers.copy(), body=invite.body, method="INVITE", uri=invite.uri)
+        again.headers.set("Via", self._via())
+        again.headers.set("CSeq", CSeq(dialog.next_cseq(), "INVITE"))
+        again.headers.set("Session-Expires", min_se)
+        again.headers.set("Min-SE", min_se)
+        dialog.invite = again
+        dialog.extra.pop("provisional", None)
+        return self._start_client(again, dialog.call_id, dialog.remote_addr, now)
+
     def _on_invite_ok(self, dialog, invite, response, now):
-        """ACK a 2xx to an INVITE or re-INVITE (the same ACK again for a retransmitted 2xx)."""
+        """ACK a 2xx to our INVITE (the same ACK again for a retransmission); a 2xx from a second fork is
+        ACKed and ended with BYE (RFC 3261 13.2.2.4)."""
+        tag = response.to.tag
+        if dialog.state == CONFIRMED and tag != dialog.remote_tag:
+            return self._end_fork(invite, response, now)
         acks = dialog.extra.setdefault("acks", {})
         number = invite.cseq.number
         first = number not in acks
         if first:
-            if dialog.state != "confirmed":
-                dialog.remote_tag = response.to.tag
-                dialog.state = "confirmed"
-            contacts = response.contact
-            if contacts and contacts != ["*"]:
-                dialog.remote_target = contacts[0].uri
-            acks[number] = self._in_dialog("ACK", dialog, CSeq(number, "ACK"))
+            dialog.on_response(response)
+            ack, hop = dialog.request("ACK", self._via(), number)
+            for name in ("Authorization", "Proxy-Authorization"):
+                for value in invite.headers.get_all(name):
+                    ack.headers.add(name, value)
+            acks[number] = (ack, hop)
             try:
-                dialog.answer = S.parse_sdp(response.body) if response.body else None
+                dialog.answer = S.parse_sdp(response.body) if response.body else dialog.answer
             except DecodeError:
-                dialog.answer = None
-        _, outputs = self.layer.send_request(acks[number], now)  # an ACK has no transaction: sent as is
-        out = [CallAnswered(dialog.call_id, dialog.answer)] if first and number == 1 else []
-        return out + self._handle(outputs, now, dialog.remote_addr)
+                pass
+        ack, hop = acks[number]
+        _, outputs = self.layer.send_request(ack, now)  # an ACK has no transaction: sent as is
+        out = self._sends(outputs, hop)
+        if first and not dialog.extra.get("answered"):
+            dialog.extra["answered"] = True
+            dialog.extra["peer_allow"] = ",".join(response.headers.get_all("Allow")).upper()
+            self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
+            out.insert(0, CallAnswered(dialog.call_id, dialog.answer))
+        return out
+
+    def _end_fork(self, invite, response, now):
+        """ACK and BYE a 2xx from a dialog we do not keep (a second fork, or a call already ended)."""
+        self.stats["forks_ended"] += 1
+        fork = Dialog.as_uac(invite, None)
+        fork.on_response(response)
+        ack, hop = fork.request("ACK", self._via(), invite.cseq.number)
+        out = self._sends(self.layer.send_request(ack, now)[1], hop)
+        bye, hop = fork.request("BYE", self._via())
+        return out + self._start_client(bye, None, hop, now)
+
+    def _on_reinvite_response(self, dialog, invite, response, now):
+        status = response.status
+        if status < 200:
+            return []
+        dialog.extra.pop("reinvite_out", None)
+        if status >= 300:
+            if status in (408, 481):  # the dialog is gone (RFC 3261 12.2.1.2)
+                return self._drop(dialog, "remote")
+            if dialog.extra.get("refresh_offer") is not None:  # a refused change leaves the session (14.1)
+                dialog.offer = dialog.extra.pop("refresh_offer")
+            return []
+        dialog.refresh_target(response)
+        acks = dialog.extra.setdefault("acks", {})
+        number = invite.cseq.number
+        if number not in acks:
+            acks[number] = dialog.request("ACK", self._via(), number)
+            try:
+                if response.body:
+                    dialog.answer = S.parse_sdp(response.body)
+            except DecodeError:
+                pass
+            self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
+        ack, hop = acks[number]
+        return self._sends(self.layer.send_request(ack, now)[1], hop)
+
+    def _on_bye_response(self, dialog, request, response, now):
+        if response.status < 200:
+            return []
+        return self._drop(dialog, "local")
+
+    def _drop(self, dialog, by, reason=None):
+        self.timers.cancel_owner(dialog.call_id)
+        self.dialogs.pop(dialog.call_id, None)
+        return [CallEnded(dialog.call_id, by, reason)]
+
+    def _on_update_response(self, dialog, request, response, now):
+        if 200 <= response.status < 300:
+            dialog.refresh_target(response)
+            if response.body:
+                try:
+                    dialog.answer = S.parse_sdp(response.body)
+                except DecodeError:
+                    pass
+            self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
+        elif response.status in (408, 481):
+            return self._drop(dialog, "remote")
+        return []
+
+    def _on_refer_response(self, dialog, request, response, now):
+        if response.status >= 300:
+            return [TransferFailed(dialog.call_id, response.status)]
+        return []
 
     def hold(self, call_id, now):
-        """Put a confirmed call we placed on hold with a re-INVITE (RFC 3264 8.4); returns outputs."""
+        """Put a confirmed call on hold with a re-INVITE (RFC 3264 8.4); returns outputs."""
         return self._reinvite(call_id, S.hold, now)
 
     def resume(self, call_id, now):
         """Take a held call off hold with a re-INVITE; returns outputs."""
         return self._reinvite(call_id, S.resume, now)
 
-    def _reinvite(self, call_id, change, now):
+    def _local_sdp(self, dialog):
+        return dialog.offer if dialog.role == "uac" else dialog.answer
+
+    def _reinvite(self, call_id, change, now, refresh=False):
+        dialog = self._confirmed(call_id)
+        local = self._local_sdp(dialog)
+        new = local if refresh else change(local)
+        dialog.extra["refresh_offer"] = local
+        if dialog.role == "uac":
+            dialog.offer = new
+        else:
+            dialog.answer = new
+        request, hop = dialog.request("INVITE", self._via())
+        request.headers.add("Contact", self._contact())
+        request.headers.add("Allow", ALLOW)
+        request.headers.add("Supported", ", ".join(SUPPORTED))
+        if dialog.extra.get("session") is not None:
+            request.headers.add("Session-Expires", self._session_header(dialog))
+        request.headers.add("Content-Type", "application/sdp")
+        request.body = new.encode()
+        dialog.extra["reinvite_out"] = True
+        return self._start_client(request, call_id, hop, now)
+
+    def update(self, call_id, now, sdp=None):
+        """Send an UPDATE (RFC 3311) in an early or confirmed call we are in: with sdp as a new offer, or
+        without a body (a session refresh)."""
         dialog = self.dialogs.get(call_id)
-        if dialog is None or dialog.state != "confirmed" or dialog.role != "uac":
-            raise LocalProtocolError(f"no confirmed call {call_id} placed by us")
-        dialog.offer = change(dialog.offer)
-        dialog.local_cseq += 1
-        request = self._in_dialog("INVITE", dialog, CSeq(dialog.local_cseq, "INVITE"))
-        request.headers.set("Contact", self._contact())
-        request.headers.set("Content-Type", "application/sdp")
-        request.body = dialog.offer.encode()
-        return self._start_client(request, call_id, dialog.remote_addr, now)
+        if dialog is None or (dialog.state != CONFIRMED and dialog.remote_tag is None):
+            raise LocalProtocolError(f"no dialog {call_id} to update")
+        request, hop = dialog.request("UPDATE", self._via())
+        request.headers.add("Contact", self._contact())
+        if dialog.extra.get("session") is not None:
+            request.headers.add("Session-Expires", self._session_header(dialog))
+        if sdp is not None:
+            request.headers.add("Content-Type", "application/sdp")
+            request.body = sdp.encode()
+            if dialog.role == "uac":
+                dialog.offer = sdp
+            else:
+                dialog.answer = sdp
+        return self._start_client(request, call_id, hop, now)
 
-    def _on_timeout(self, key):
-        call_id, request = self._client_calls.get(key, (None, None))
-        if call_id is None or call_id not in self.dialogs:
+    def refer(self, call_id, target, now, replaces=None):
+        """Ask the far end of a confirmed call to call target (REFER, RFC 3515); replaces is the Call-ID of
+        another confirmed call of ours whose far end the target is (attended transfer, RFC 3891). Progress
+        comes back as TransferProgress events."""
+        dialog = self._confirmed(call_id)
+        refer_to = str(target)
+        if replaces is not None:
+            other = self._confirmed(replaces)
+            value = f"{other.call_id};to-tag={other.remote_tag};from-tag={other.local_tag}"
+            refer_to = f"{refer_to}?Replaces={_pct(value, safe='')}"
+        request, hop = dialog.request("REFER", self._via())
+        request.headers.add("Refer-To", f"<{refer_to}>")
+        request.headers.add("Referred-By", f"<sip:{self.user}@{self._hostport}>")
+        request.headers.add("Contact", self._contact())
+        return self._start_client(request, call_id, hop, now)
+
+    def _on_timeout(self, key, now):
+        owner, request = self._client_calls.get(key, (None, None))
+        if isinstance(owner, tuple):
+            return R.RegistrationMixin.on_timeout(self, owner, request, now)
+        if owner is None or owner not in self.dialogs:
             return []
+        dialog = self.dialogs[owner]
+        if request.method == "INVITE" and dialog.state != CONFIRMED:
+            del self.dialogs[owner]
+            self.timers.cancel_owner(owner)
+            return [CallFailed(owner, 408)]
+        if request.method in ("BYE", "INVITE", "UPDATE"):  # 12.2.1.2: a timeout ends the dialog
+            return self._drop(dialog, "local")
+        return []
+
+    # ---------------------------------------------------------------------------------------------------
+    # session timers (RFC 4028)
+
+    @staticmethod
+    def _session_header(dialog):
+        """Return the Session-Expires of a refresh we send: refresher=uac (us) when we are the refresher."""
+        session, we_refresh = dialog.extra["session"]
+        return f"{session.interval};refresher={'uac' if we_refresh else 'uas'}"
+
+    def _arm_session_timer(self, dialog, timer, now, we_sent):
+        """Start (or restart, after a refresh) the session timer of a dialog: the refresher refreshes at half
+        the interval; both sides end the session with BYE when it runs out (RFC 4028 10). refresher=uac
+        names whoever sent the request that set the timer (we_sent: we did)."""
+        if timer is None:
+            previous = dialog.extra.get("session")
+            if previous is None:
+                return
+            timer, we_refresh = previous  # a refresh that did not restate the timer keeps it
+        else:
+            we_refresh = (timer.refresher == "uac") == we_sent
+        dialog.extra["session"] = (timer, we_refresh)
+        if we_refresh:
+            self.timers.start(dialog.call_id, "session-refresh", now + timer.refresh_after())
+            self.timers.start(dialog.call_id, "session-expire", now + timer.interval)
+        else:
+            self.timers.cancel(dialog.call_id, "session-refresh")
+            self.timers.start(dialog.call_id, "session-expire", now + timer.expire_after())
+
+    def _session_refresh(self, call_id, now):
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.state != CONFIRMED:
+            return []
+        if "UPDATE" in dialog.extra.get("peer_allow", ""):
+            return self.update(call_id, now)
+        return self._reinvite(call_id, None, now, refresh=True)
+
+    def _session_expired(self, call_id, now):
+        dialog = self.dialogs.get(call_id)
+        if dialog is None:
+            return []
+        out = []
+        if dialog.state == CONFIRMED:
+            bye, hop = dialog.request("BYE", self._via())
+            bye.headers.add("Reason", 'SIP;cause=408;text="Session timer expired"')
+            out = self._start_client(bye, None, hop, now)
+        return out + self._drop(dialog, "expired")
+
+    # UA core timers, by name
+
+    def _answer_timer(self, call_id, now):
+        if call_id not in self.dialogs or self.dialogs[call_id].extra.get("pending") is None:
+            return []
+        return self.answer(call_id, now)
+
+    def _retransmit_2xx(self, call_id, now):
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.ok is None:
+            return []
+        dialog.attempts += 1
+        out = self._handle(self.layer.send_response(dialog.ok, now), now, dialog.remote_addr)
+        interval = min(self.settings.T1 * 2 ** dialog.attempts, self.settings.T2)
+        self.timers.start(call_id, "2xx", now + interval)
+        return out
+
+    def _give_up_2xx(self, call_id, now):
+        """No ACK within 64*T1: the session ends (RFC 3261 13.3.1.4)."""
+        dialog = self.dialogs.get(call_id)
+        if dialog is None:
+            return []
+        if dialog.role == "uac" or dialog.state == CONFIRMED:  # a re-INVITE's 2xx: end with BYE (14.2)
+            self.timers.cancel(call_id, "2xx")
+            bye, hop = dialog.request("BYE", self._via())
+            return self._start_client(bye, None, hop, now) + self._drop(dialog, "local")
+        self.timers.cancel_owner(call_id)
         del self.dialogs[call_id]
-        return [CallFailed(call_id, 408)] if request.method == "INVITE" else [CallEnded(call_id, "local")]
+        return [CallFailed(call_id, 408)]
+
+    def _retransmit_1xx(self, call_id, now):
+        dialog = self.dialogs.get(call_id)
+        unacked = dialog.extra.get("unacked") if dialog is not None else None
+        if unacked is None or dialog.extra.get("pending") is None:
+            return []
+        dialog.extra["1xx_attempts"] += 1
+        interval = min(self.settings.T1 * 2 ** dialog.extra["1xx_attempts"], self.settings.T2)
+        self.timers.start(call_id, "1xx", now + interval)
+        return self._handle(self.layer.send_response(unacked[0], now, dialog.extra["pending"]), now)
+
+    def _give_up_1xx(self, call_id, now):
+        """No PRACK within 64*T1: the INVITE is refused with a 5xx (RFC 3262 3)."""
+        dialog = self.dialogs.get(call_id)
+        if dialog is None or dialog.extra.get("pending") is None:
+            return []
+        return self.reject(call_id, 504, now) + [CallFailed(call_id, 504)]
 
 
-def _uri_text(name_addr):
-    """Return the URI inside a From/To value without parameters (the tag is set again by the caller)."""
-    text = str(name_addr)
-    if "<" in text:
-        return text[text.index("<") + 1:text.index(">")]
-    return text.split(";")[0].strip()
+def _warning(err):
+    return str(err).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _reason(status):
+    return REASONS.get(status, "Unknown")
+
+
+def _sipfrag_status(body):
+    """Return the status code of a message/sipfrag body's status line, or None."""
+    line = body.split(b"\r\n", 1)[0].split(b"\n", 1)[0].decode("latin-1").split()
+    if len(line) >= 2 and line[0].startswith("SIP/") and line[1].isdigit():
+        return int(line[1])
+    return None
+
+
+_IN_DIALOG = {
+    "INVITE": UserAgent._on_reinvite, "BYE": UserAgent._on_bye, "UPDATE": UserAgent._on_update,
+    "PRACK": UserAgent._on_prack, "INFO": UserAgent._on_info, "REFER": UserAgent._on_refer,
+    "NOTIFY": UserAgent._on_notify,
+    "OPTIONS": lambda ua, dialog, request, key, now: ua._on_options(request, key, now, None),
+}
+_OUT_OF_DIALOG = {
+    "INVITE": UserAgent._on_invite, "OPTIONS": UserAgent._on_options, "REGISTER": R.RegistrationMixin.on_register,
+}
+_RESPONSE_HANDLERS = {
+    "INVITE": UserAgent._on_invite_response, "BYE": UserAgent._on_bye_response,
+    "UPDATE": UserAgent._on_update_response, "REFER": UserAgent._on_refer_response,
+}
+_TIMER_ACTIONS = {
+    "answer": UserAgent._answer_timer, "2xx": UserAgent._retransmit_2xx, "2xx-give-up": UserAgent._give_up_2xx,
+    "1xx": UserAgent._retransmit_1xx, "1xx-give-up": UserAgent._give_up_1xx,
+    "session-refresh": UserAgent._session_refresh, "session-expire": UserAgent._session_expired,
+    "refresh": R.RegistrationMixin.refresh_timer, "ping": R.RegistrationMixin.ping_timer,
+    "expire": R.RegistrationMixin.expire_timer,
+}
