@@ -331,6 +331,9 @@ class Soak:
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
         eng.listeners.append(_EndedCalls(self.ended_calls))
+        # the soak reads the emulator's board events (counted, then let go) so their journal stays flat
+        self._board_events = emu.event_log.reader("soak")
+        self.board_events = 0
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -681,6 +684,7 @@ class Soak:
                 for k in self.callers_done:
                     self.callers_done[k] += _caller_is(k, c)
             p.done.clear()
+        self.board_events += len(self.emulator.event_log.read(self._board_events))
         self._check_cdrs(now)
         for line, first in _overdue(self._orphans, set(self._orphan_lines()), now, self.settings.leak_grace):
             self._violate(f"held for {now - first:.0f} s with no call: {line}", key=("orphan", line, first))
