@@ -64,8 +64,8 @@ class UserAgent(R.RegistrationMixin):
         self.digest = None
         if credentials is not None:
             self.digest = A.DigestServer(realm, auth_secret or secrets.token_bytes(32), credentials)
-        self.limiter = limiter or A.FailureLimiter()
-        self.registrar = registrar or Registrar()
+        self.limiter = A.FailureLimiter() if limiter is None else limiter
+        self.registrar = Registrar() if registrar is None else registrar
         self.session_expires = session_expires
         self.min_se = min_se
         self._rng = rng
