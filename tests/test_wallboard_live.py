@@ -17,8 +17,8 @@ def test_live_command_serves_and_reports(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     first, last = r.stdout.splitlines()[0], r.stdout.splitlines()[-1]
-    assert first.startswith("wallboard: http://127.0.0.1:") and "/cti" in first
-    assert "token for" not in r.stdout  # tokens come from the file, not printed
+    assert first.startswith("wallboard: http://127.0.0.1:") and "/ws" in first
+    assert "password for" not in r.stdout  # accounts come from the file, nothing printed
     offered = int(last.split("offered ")[1].split(",")[0])
     answered = int(last.split("answered ")[1])
     assert last.startswith("stopped after 30 s") and offered >= 1 and 1 <= answered <= offered
@@ -29,7 +29,7 @@ def test_live_centre_agents_take_calls_and_the_snapshot_shows_it(tmp_path):
     from pycallcenter.wallboard import live
 
     centre, sim = live.build(agents=2, calls_per_hour=900, seed=2, hours=0.02, data=str(tmp_path))
-    server = serve(centre.binding, {"t-supervisor": {"role": "supervisor", "name": "s"}})
+    server = serve(centre.binding, {"t-supervisor-token": {"role": "supervisor", "name": "s"}})
     try:
         for _ in range(50 * 40):
             sim.tick()
@@ -48,6 +48,11 @@ def test_live_centre_agents_take_calls_and_the_snapshot_shows_it(tmp_path):
     ('[[admin]]\nname = "a"\ntoken = "whatever1"\n', "unknown table"),
     ('[[agent]]\nname = "a"\ntoken = "whatever1"\npin = 1\n', "unknown key"),
     ('[[agent]\n', ""),
+    ('[[user]]\nname = "a"\nrole = "boss"\npassword_hash = "x"\n', "role must be"),
+    ('[[user]]\nname = "a"\nrole = "agent"\npassword_hash = "plain-text-password"\n', "password_hash"),
+    ('[[user]]\nname = "a"\nrole = "agent"\npassword_hash = "scrypt$3$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA=="\n',
+     "power of two"),
+    ('[[user]]\nname = "a"\nrole = "agent"\ntoken = "whatever1"\n', "unknown key"),
 ])
 def test_bad_users_files_are_config_errors(tmp_path, text, problem):
     f = tmp_path / "u.toml"
@@ -57,10 +62,28 @@ def test_bad_users_files_are_config_errors(tmp_path, text, problem):
     assert problem in str(e.value)
 
 
-def test_users_file_gives_tokens_and_contacts(tmp_path):
+def test_older_users_file_gives_api_tokens_and_contacts(tmp_path):
     f = tmp_path / "u.toml"
     f.write_text('[[agent]]\nname = "a"\ntoken = "token-of-a"\n[[supervisor]]\nname = "s"\ntoken = "token-of-s"\n'
                  'contact = "channel/9"\n')
-    tokens, contacts = load_users(f)
-    assert tokens == {"token-of-a": {"role": "agent", "name": "a"}, "token-of-s": {"role": "supervisor", "name": "s"}}
-    assert contacts == {"s": "channel/9"}
+    accounts = load_users(f)
+    assert accounts.by_token("token-of-a") == ("agent", "a") and accounts.by_token("token-of-s") == ("supervisor", "s")
+    assert accounts.by_token("token-of-") is None and accounts.by_token("\ud800") is None
+    assert accounts.contacts() == {"s": "channel/9"}
+
+
+def test_passwd_command_writes_a_hash_the_server_accepts(tmp_path):
+    users = tmp_path / "users.toml"
+    for name, role, pw in (("alice", "agent", "alice-password"), ("sue", "supervisor", "sue-password")):
+        r = subprocess.run([sys.executable, "-m", "pycallcenter", "cti", "passwd", name, "--role", role,
+                            "--users", str(users), "--password-stdin"], input=pw + "\n", capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+    assert oct(users.stat().st_mode & 0o777) == "0o600" and "alice-password" not in users.read_text()
+    accounts = load_users(users)
+    assert accounts.by_password("alice", "alice-password") == ("agent", "alice")
+    assert accounts.by_password("sue", "sue-password") == ("supervisor", "sue")
+    assert accounts.by_password("alice", "sue-password") is None and accounts.by_password("bob", "x") is None
+    r = subprocess.run([sys.executable, "-m", "pycallcenter", "cti", "passwd", "alice", "--password-stdin"],
+                       input="short\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "at least 8 characters" in r.stderr and "Traceback" not in r.stderr

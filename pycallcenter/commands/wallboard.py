@@ -11,7 +11,7 @@ def register(subparsers):
     p.add_argument("--calls-per-hour", type=float, default=240.0)
     p.add_argument("--seconds", type=float, help="stop after this much board time (default: until Ctrl-C)")
     p.add_argument("--speed", type=float, default=1.0, help="board seconds per wall second (0 = as fast as possible)")
-    p.add_argument("--users", help="TOML file of CTI users and tokens (default: tokens generated and printed)")
+    p.add_argument("--users", help="CTI users file (docs/cti.md; default: passwords generated and printed)")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=run)
 

@@ -16,6 +16,7 @@ The users file (``[centre] cti_users``)::
 The older format (``[[agent]]`` / ``[[supervisor]]`` tables with a ``token``) still loads: its tokens
 are API tokens for scripts (the ``auth`` command's ``token``); browsers log in with a password.
 """
+import re
 import tomllib
 from dataclasses import dataclass, field
 
@@ -149,3 +150,18 @@ def options(settings, data):
     w = settings.wallboard
     return {"limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
             "thresholds": Thresholds(w.service_level, w.abandon, w.waiting, w.longest_wait)}
+
+
+def set_password(text, name, password_hash, role="agent"):
+    """Return the users file text with NAME's password_hash set (a new [[user]] appended when NAME has none)."""
+    blocks = re.split(r"(?m)^(?=\[\[)", text)
+    for i, block in enumerate(blocks):
+        if block.startswith("[[user]]") and re.search(rf'(?m)^\s*name\s*=\s*"{re.escape(name)}"\s*$', block):
+            line = f'password_hash = "{password_hash}"'
+            if re.search(r"(?m)^\s*password_hash\s*=.*$", block):
+                blocks[i] = re.sub(r"(?m)^\s*password_hash\s*=.*$", lambda m: line, block, count=1)
+            else:
+                blocks[i] = block.rstrip("\n") + "\n" + line + "\n\n"
+            return "".join(blocks)
+    sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    return f'{text}{sep}[[user]]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{password_hash}"\n'

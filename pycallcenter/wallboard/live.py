@@ -2,7 +2,7 @@
 
 PSTN callers arrive on an E1 PRI span (Poisson), choose sales or support by their number, queue in
 the ACD and are answered by simulated agents at FXS phones. Supervisors and agents may connect
-with the tokens printed at start (or given in a users file).
+with the passwords printed at start (or from a users file).
 """
 import json
 import os
@@ -56,17 +56,17 @@ def run(port=8080, host="127.0.0.1", agents=6, calls_per_hour=240.0, seconds=Non
     hours = 8.0 if seconds is None else seconds / 3600.0 + 0.01  # callers only for the time we run
     centre, sim = build(agents, calls_per_hour, seed, hours)
     eng, binding = centre.engine, centre.binding
-    if users is None:
-        tokens = {secrets.token_urlsafe(12): {"role": "supervisor", "name": "supervisor"}}
-        tokens.update({secrets.token_urlsafe(12): {"role": "agent", "name": n} for n in binding.acd.agents})
-        contacts = {}
-    else:
-        tokens, contacts = users
-    server = serve(binding, tokens, host=host, port=port, contacts=contacts)
-    out(f"wallboard: http://{host}:{server.port}/   CTI WebSocket: ws://{host}:{server.port}/cti")
-    if users is None:
-        for token, who in tokens.items():
-            out(f"  token for {who['role']} {who['name']}: {token}")
+    passwords = {}
+    if users is None:  # a password per person, printed once: this is a demo on the operator's screen
+        from pycallcenter.cti.auth import Accounts, User, hash_password
+
+        passwords = {"supervisor": ("supervisor", secrets.token_urlsafe(9))}
+        passwords.update({n: ("agent", secrets.token_urlsafe(9)) for n in binding.acd.agents})
+        users = Accounts([User(n, role, hash_password(pw)) for n, (role, pw) in passwords.items()])
+    server = serve(binding, host=host, port=port, accounts=users)
+    out(f"wallboard: {server.scheme}://{host}:{server.port}/   CTI WebSocket: ws://{host}:{server.port}/ws")
+    for name, (role, pw) in passwords.items():
+        out(f"  password for {role} {name}: {pw}")
     start = time.monotonic()
     ticks = 0
     try:
