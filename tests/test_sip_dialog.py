@@ -194,3 +194,12 @@ def test_update_changes_the_session_in_a_confirmed_call():
     assert updated.offer.media[0].direction == "sendonly" and updated.answer.media[0].direction == "recvonly"
     assert a.dialogs[call_id].answer.media[0].direction == "recvonly"
     assert net.sent(B, 200, "UPDATE")[0].content_type == "application/sdp"
+
+
+def test_invite_nobody_answers_fails_with_408_at_timer_b():
+    net = net_of()
+    net.drop = lambda source, dest, msg: dest == B
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    net.run(40)
+    assert net.of(U.CallFailed, A) == [U.CallFailed(call_id, 408)] and not net.ua[A].dialogs
+    assert len(net.sent(A, "INVITE")) == 7  # A doubling from T1 until B at 64*T1

@@ -107,9 +107,6 @@ class UserAgent(R.RegistrationMixin):
                 addr = self._peer.get(item.key, default_addr)
                 if addr is not None:
                     out.append(Send(item.data, addr))
-            elif isinstance(item, T.TransactionTerminated):
-                self._peer.pop(item.key, None)
-                self._client_calls.pop(item.key, None)
             else:
                 out.append(item)
         return out
@@ -118,7 +115,10 @@ class UserAgent(R.RegistrationMixin):
         """Run the transaction layer's events through the user agent; returns Send items and events."""
         result = []
         for item in self._sends(outputs, source):
-            if isinstance(item, T.RequestReceived):
+            if isinstance(item, T.TransactionTerminated):  # after the events before it, which still need it
+                self._peer.pop(item.key, None)
+                self._client_calls.pop(item.key, None)
+            elif isinstance(item, T.RequestReceived):
                 if item.key is not None and source is not None:
                     self._peer[item.key] = source
                 try:
