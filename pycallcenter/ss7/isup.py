@@ -6,154 +6,31 @@ Received ISUP octets go in with ``receive(data, now)``; commands (``call``, ``al
 [(sls, octets)] for MTP3 to send to ``dpc``. Every call returns a list of events. Timers are
 ``next_deadline()`` / ``handle_timer(now)``.
 """
-from dataclasses import dataclass, field
-
 from pycallcenter.causes import Cause
 from pycallcenter.errors import DecodeError, LocalProtocolError
+from pycallcenter.ss7.isup_circuit import (  # noqa: F401  (the states are part of this module's API)
+    ANSWERED, CALL_STATES, COT_LOOPED, COT_STATES, COT_TESTING, COT_WAIT_CCR, IDLE, IN_ACM, IN_COT, IN_IAM, OUT_ACM,
+    OUT_IAM, RELEASING, RESETTING, STATES, Circuit)
 from pycallcenter.ss7.isup_codec import IsupMessage, decode_isup, encode_isup
+from pycallcenter.ss7.isup_events import (  # noqa: F401  (the events are part of this module's API)
+    Answered, BlockingChanged, CallFailed, CallProgress, CircuitReset, ContinuityCheck, ContinuityOutcome,
+    IncomingCall, MaintenanceAck, ProtocolNotice, Released, RepeatAttempt, Suspended, TrafficLoad)
+from pycallcenter.ss7.isup_maintenance import CircuitMaintenance
+from pycallcenter.ss7.timers import ISUP_ROUTE as _ROUTE
+from pycallcenter.ss7.timers import ISUP_TIMER_ACTIONS as _TIMER_ACTIONS
 from pycallcenter.ss7.timers import IsupTimers
 from pycallcenter.timers import TimerService
 
-IDLE, OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED, RELEASING, RESETTING = (
-    "idle", "outgoing_wait_acm", "outgoing_wait_anm", "incoming_wait_acm", "incoming_wait_cot",
-    "incoming_alerting", "answered", "releasing", "resetting")
-CALL_STATES = (OUT_IAM, OUT_ACM, IN_IAM, IN_COT, IN_ACM, ANSWERED)
-# continuity re-check (Q.764 2.1.8): we test with a tone after CCR; the far end's test failed and we wait for its
-# CCR; we loop back for the far end's re-check
-COT_TESTING, COT_WAIT_CCR, COT_LOOPED = "continuity_test", "incoming_wait_ccr", "incoming_continuity_test"
-COT_STATES = (COT_TESTING, COT_WAIT_CCR, COT_LOOPED)
-STATES = (IDLE,) + CALL_STATES + (RELEASING, RESETTING) + COT_STATES
-
-
-# -- events ------------------------------------------------------------------------------------------
-@dataclass(slots=True)
-class IncomingCall:
-    """An IAM (after COT when continuity was required) seized cic; called is without the ST digit."""
-    cic: int
-    called: str
-    calling: str
-    message: IsupMessage = field(compare=False, repr=False)
-
-
-@dataclass(slots=True)
-class CallProgress:
-    """ACM, CPG, SAM, INR, INF, USR, FAC or FOT on a call; kind is the message type."""
-    cic: int
-    kind: str
-    message: IsupMessage = field(compare=False, repr=False)
-
-
-@dataclass(slots=True)
-class Answered:
-    """ANM or CON: the call on cic is answered."""
-    cic: int
-
-
-@dataclass(slots=True)
-class Released:
-    """The call on cic ended and the circuit is idle; by is "remote", "local", "timer" or "reset"."""
-    cic: int
-    cause: int
-    by: str
-
-
-@dataclass(slots=True)
-class CallFailed:
-    """Our outgoing attempt on cic did not proceed (dual seizure lost, blocked); retry elsewhere."""
-    cic: int
-    reason: str
-
-
-@dataclass(slots=True)
-class ContinuityCheck:
-    """Bearer action for a continuity check on cic: "tone" (connect a 2000 Hz transceiver, see whether the tone
-    comes back, report with ``Isup.continuity_result``), "loop" (loop the circuit back) or "remove" (either)."""
-    cic: int
-    action: str
-
-
-@dataclass(slots=True)
-class ContinuityOutcome:
-    """A continuity check on cic ended: by "local" (our tone test) or "remote" (the far end's COT on our loop)."""
-    cic: int
-    ok: bool
-    by: str
-
-
-@dataclass(slots=True)
-class RepeatAttempt:
-    """Our outgoing call on cic could not proceed (reason) and was sent again as an IAM on new_cic."""
-    cic: int
-    new_cic: int
-    reason: str
-
-
-@dataclass(slots=True)
-class TrafficLoad:
-    """Signalling congestion control (Q.764 2.11): new calls towards the far end are admitted at share (0-1]."""
-    share: float
-
-
-@dataclass(slots=True)
-class Suspended:
-    """SUS (True) or RES (False) on an answered call."""
-    cic: int
-    suspended: bool
-
-
-@dataclass(slots=True)
-class BlockingChanged:
-    """Blocking state of cic changed: side "local" (we blocked it) or "remote"; kind "maintenance"/"hardware"."""
-    cic: int
-    side: str
-    kind: str
-    blocked: bool
-
-
-@dataclass(slots=True)
-class MaintenanceAck:
-    """The far end acknowledged our BLO/UBL/RSC/GRS/CGB/CGU (kind is the acknowledged message) for cics."""
-    kind: str
-    cics: tuple
-
-
-@dataclass(slots=True)
-class CircuitReset:
-    """The far end reset cic (RSC or GRS); any call on it is gone."""
-    cic: int
-
-
-@dataclass(slots=True)
-class ProtocolNotice:
-    """Something the far end sent was discarded or answered per Q.764 2.9.5; text says what."""
-    cic: int
-    text: str
-
-
-class _Circuit:
-    __slots__ = ("cic", "state", "local", "remote", "pending", "outgoing", "cause", "cot")
-
-    def __init__(self, cic):
-        self.cic = cic
-        self.state = IDLE
-        self.local = set()   # {"maintenance", "hardware"}: we blocked it
-        self.remote = set()  # the far end blocked it
-        self.pending = set()  # maintenance messages awaiting acknowledgement: "BLO", "UBL", "RSC"
-        self.outgoing = False
-        self.cause = Cause.NORMAL_CALL_CLEARING
-        self.cot = None  # bearer attachment for a continuity check: None, "tone" or "loop"
-
-
-_ROUTE = -1  # timer key for timers of the whole route rather than of one circuit
+_Circuit = Circuit  # the name before the circuit had its own module
 LOAD_STEP = 0.25
 _CALL_MESSAGES = {"IAM", "SAM", "ACM", "CON", "CPG", "ANM", "SUS", "RES", "COT", "INR", "INF", "USR", "FAC", "FOT"}
 _IN_CALL = {"INR", "INF", "USR", "FAC", "CPG", "FOT", "SAM"}
 _DEFAULT_BCI = {"charge": 2, "called_party_status": 1, "called_party_category": 1, "isup_indicator": 1}
-_CGSMT_KIND = {0: "maintenance", 1: "hardware"}
 
 
-class Isup:
-    """ISUP call control for the circuits (CICs) between point codes opc and dpc."""
+class Isup(CircuitMaintenance):
+    """ISUP call control for the circuits (CICs) between point codes opc and dpc (maintenance procedures:
+    ``CircuitMaintenance``; timer expiries: ``ss7/timers.py``)."""
 
     def __init__(self, opc, dpc, cics, variant="itu", timers=IsupTimers(), repeat_attempts=False):
         self.opc, self.dpc, self.variant, self.timers = opc, dpc, variant, timers
@@ -211,7 +88,7 @@ class Isup:
         return self.deadlines.next_deadline()
 
     def handle_timer(self, now):
-        """Fire expired timers (what each does: _TIMER_ACTIONS); returns events."""
+        """Fire expired timers (what each does: ISUP_TIMER_ACTIONS in ss7/timers.py); returns events."""
         events = []
         for cic, name in self.deadlines.expired(now):
             events += _TIMER_ACTIONS[name](self, self.circuits[cic] if cic != _ROUTE else None, now)
@@ -232,52 +109,6 @@ class Isup:
         self._start(_ROUTE, "T29", now)
         self._start(_ROUTE, "T30", now)
         return [TrafficLoad(self.traffic_share)]
-
-    # -- timer expiries (the {timer: action} map is _TIMER_ACTIONS at the end of the module) -------------
-    def _t30(self, c, now):  # T30 passed without congestion: one step back up
-        if not self.load_step:
-            return []
-        self.load_step -= 1
-        if self.load_step:
-            self._start(_ROUTE, "T30", now)
-        return [TrafficLoad(self.traffic_share)]
-
-    def _t1(self, c, now):  # no RLC yet: repeat REL
-        self._send(IsupMessage("REL", c.cic, {"cause_indicators": self._cause(c.cause)}))
-        self._start(c.cic, "T1", now)
-        return []
-
-    def _t5(self, c, now):  # no RLC for minutes: the call is over for us; reset the circuit instead
-        self._stop(c.cic, "T1")
-        c.state = IDLE
-        return [Released(c.cic, c.cause, "timer")] + self.reset(c.cic, now)
-
-    def _t24(self, c, now):  # the tone never came back
-        return self._tone_result(c, False, now)
-
-    def _recheck(self, c, now):  # T25, T26: time for the next continuity re-check
-        return self._send_ccr(c, now)
-
-    def _reset_after(self, c, now):  # T27, T36: no CCR (or no COT/REL after it): the circuit is reset
-        return self.reset(c.cic, now)
-
-    def _gave_up(self, c, name, cause, now):
-        """T6-T9: the call waited too long for the far end: CallFailed and release with cause."""
-        return [CallFailed(c.cic, f"{name} expired")] + self.release(c.cic, now, cause)
-
-    def _repeat(self, c, message, name, now):
-        """T12-T17: the far end has not acknowledged our BLO/UBL/RSC: send it again."""
-        self._send(IsupMessage(message, c.cic, {}))
-        self._start(c.cic, name, now)
-        return []
-
-    def _repeat_group(self, c, kind, name, now):
-        """T18, T20, T22, T23: the far end has not acknowledged our CGB/CGU/GRS: send it again."""
-        msg = self._group.get((kind, c.cic))
-        if msg is not None:
-            self._send(msg)
-            self._start(c.cic, name, now)
-        return []
 
     def _cause(self, cause, diagnostics=b""):
         return {"location": 2, "coding_standard": 0, "cause": cause, "diagnostics": diagnostics}
@@ -457,85 +288,6 @@ class Isup:
         if c.state not in states:
             raise LocalProtocolError(f"cannot {what} CIC {cic} in state {c.state}")
         return c
-
-    # -- maintenance commands ---------------------------------------------------------------------
-    def block(self, cic, now=0.0):
-        """Maintenance-block cic towards the far end (BLO, T12/T13); returns events."""
-        return self._blocking(cic, "BLO", ("T12", "T13"), "UBL", ("T14", "T15"), now)
-
-    def unblock(self, cic, now=0.0):
-        """Remove our maintenance blocking of cic (UBL, T14/T15); returns events."""
-        return self._blocking(cic, "UBL", ("T14", "T15"), "BLO", ("T12", "T13"), now)
-
-    def _blocking(self, cic, name, timers, opposite, opposite_timers, now):
-        """Send BLO or UBL with its T12/T13 or T14/T15 pair, withdrawing the opposite request; returns []."""
-        c = self._circuit(cic)
-        c.pending.add(name)
-        self._stop(cic, *opposite_timers)
-        c.pending.discard(opposite)
-        self._send(IsupMessage(name, cic, {}))
-        for timer in timers:
-            self._start(cic, timer, now)
-        return []
-
-    def reset(self, cic, now=0.0):
-        """Reset cic (RSC, T16/T17): any call on it is cleared; returns events."""
-        c = self._circuit(cic)
-        events = self._drop_call(c, Cause.TEMPORARY_FAILURE, "reset")
-        self._stop_all(cic)
-        c.state = RESETTING
-        c.pending.add("RSC")
-        self._send(IsupMessage("RSC", cic, {}))
-        self._start(cic, "T16", now)
-        self._start(cic, "T17", now)
-        return events
-
-    def group_reset(self, cic, count, now=0.0):
-        """Reset cic..cic+count-1 (GRS, T22/T23); returns events."""
-        cics = self._range(cic, count)
-        events = []
-        for n in cics:
-            c = self.circuits[n]
-            events += self._drop_call(c, Cause.TEMPORARY_FAILURE, "reset")
-            self._stop_all(n)
-            c.state = RESETTING
-            c.pending.add("GRS")
-        msg = IsupMessage("GRS", cic, {"range_and_status": {"range": count - 1}})
-        self._group[("GRS", cic)] = msg
-        self._send(msg)
-        self._start(cic, "T22", now)
-        self._start(cic, "T23", now)
-        return events
-
-    def group_block(self, cic, count, now=0.0, hardware=False, unblock=False):
-        """Block (CGB) or unblock (CGU) cic..cic+count-1 for maintenance or hardware reasons; returns events."""
-        self._range(cic, count)
-        kind = "CGU" if unblock else "CGB"
-        msg = IsupMessage(kind, cic, {"circuit_group_supervision_message_type": {"type": int(hardware)},
-                                      "range_and_status": {"range": count - 1, "status": [1] * count}})
-        self._group[(kind, cic)] = msg
-        self._send(msg)
-        self._start(cic, "T20" if unblock else "T18", now)
-        return []
-
-    def _range(self, cic, count):
-        if not 1 <= count <= 32:
-            raise ValueError(f"a circuit group has 1 to 32 circuits, not {count}")
-        cics = list(range(cic, cic + count))
-        for n in cics:
-            self._circuit(n)
-        return cics
-
-    def _drop_call(self, c, cause, by):
-        events = self._detach(c)
-        if c.state in COT_STATES:
-            self._stop_all(c.cic)
-            c.state = IDLE
-        if c.state in CALL_STATES or c.state == RELEASING:
-            self._stop_all(c.cic)
-            c.state = IDLE
-            events.append(Released(c.cic, cause, by))
-        return events
 
     # -- receive ----------------------------------------------------------------------------------
     def receive(self, data, now):
@@ -738,170 +490,6 @@ class Isup:
             return [Released(c.cic, Cause.NORMAL_UNSPECIFIED, "remote")]
         return []
 
-    def _rx_RSC(self, c, msg, now):
-        events = self._drop_call(c, Cause.TEMPORARY_FAILURE, "reset")
-        if c.state == RESETTING and "RSC" in c.pending:  # both ends reset: theirs answers ours too
-            self._stop(c.cic, "T16", "T17")
-            c.pending.discard("RSC")
-        self._stop_all(c.cic)
-        c.state = IDLE
-        if "maintenance" in c.remote:
-            c.remote.discard("maintenance")
-            events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
-        self._send(IsupMessage("RLC", c.cic, {}))
-        if "maintenance" in c.local:  # remind the far end of our blocking
-            self._send(IsupMessage("BLO", c.cic, {}))
-        return events + [CircuitReset(c.cic)]
-
-    def _rx_BLO(self, c, msg, now):
-        events = []
-        if "maintenance" not in c.remote:
-            c.remote.add("maintenance")
-            events.append(BlockingChanged(c.cic, "remote", "maintenance", True))
-        self._send(IsupMessage("BLA", c.cic, {}))
-        if c.state == OUT_IAM:  # we may not use it; the far end will not answer our IAM
-            events += self._failed(c, "blocked by far end", now) + self.release(c.cic, now, Cause.TEMPORARY_FAILURE)
-        return events
-
-    def _rx_UBL(self, c, msg, now):
-        events = []
-        if "maintenance" in c.remote:
-            c.remote.discard("maintenance")
-            events.append(BlockingChanged(c.cic, "remote", "maintenance", False))
-        self._send(IsupMessage("UBA", c.cic, {}))
-        return events
-
-    def _rx_BLA(self, c, msg, now):
-        if "BLO" not in c.pending:
-            return [ProtocolNotice(c.cic, "unexpected BLA discarded")]
-        c.pending.discard("BLO")
-        self._stop(c.cic, "T12", "T13")
-        c.local.add("maintenance")
-        return [BlockingChanged(c.cic, "local", "maintenance", True), MaintenanceAck("BLO", (c.cic,))]
-
-    def _rx_UBA(self, c, msg, now):
-        if "UBL" not in c.pending:
-            return [ProtocolNotice(c.cic, "unexpected UBA discarded")]
-        c.pending.discard("UBL")
-        self._stop(c.cic, "T14", "T15")
-        c.local.discard("maintenance")
-        return [BlockingChanged(c.cic, "local", "maintenance", False), MaintenanceAck("UBL", (c.cic,))]
-
-    def _group_cics(self, c, msg):
-        rs = msg.params["range_and_status"]
-        cics = [n for n in range(c.cic, c.cic + rs["range"] + 1) if n in self.circuits]
-        return rs, cics
-
-    def _rx_GRS(self, c, msg, now):
-        rs, cics = self._group_cics(c, msg)
-        if not 1 <= rs["range"] <= 31:
-            return [ProtocolNotice(c.cic, f"GRS with range {rs['range']} discarded")]
-        events = []
-        status = []
-        for n in range(c.cic, c.cic + rs["range"] + 1):
-            circ = self.circuits.get(n)
-            if circ is None:
-                status.append(0)
-                continue
-            events += self._drop_call(circ, Cause.TEMPORARY_FAILURE, "reset")
-            if circ.state == RESETTING:
-                circ.pending.discard("RSC")
-                self._stop(n, "T16", "T17")
-            self._stop_all(n)
-            circ.state = IDLE
-            if "maintenance" in circ.remote:
-                circ.remote.discard("maintenance")
-                events.append(BlockingChanged(n, "remote", "maintenance", False))
-            status.append(1 if "maintenance" in circ.local else 0)
-            events.append(CircuitReset(n))
-        self._send(IsupMessage("GRA", c.cic, {"range_and_status": {"range": rs["range"], "status": status}}))
-        return events
-
-    def _rx_GRA(self, c, msg, now):
-        if self._group.pop(("GRS", c.cic), None) is None:
-            return [ProtocolNotice(c.cic, "unexpected GRA discarded")]
-        self._stop(c.cic, "T22", "T23")
-        rs, cics = self._group_cics(c, msg)
-        events = []
-        status = rs.get("status") or [0] * (rs["range"] + 1)
-        for i, n in enumerate(range(c.cic, c.cic + rs["range"] + 1)):
-            circ = self.circuits.get(n)
-            if circ is None:
-                continue
-            circ.pending.discard("GRS")
-            if circ.state == RESETTING and not circ.pending & {"RSC"}:
-                circ.state = IDLE
-            blocked = bool(status[i]) if i < len(status) else False
-            if blocked != ("maintenance" in circ.remote):
-                (circ.remote.add if blocked else circ.remote.discard)("maintenance")
-                events.append(BlockingChanged(n, "remote", "maintenance", blocked))
-        return events + [MaintenanceAck("GRS", tuple(cics))]
-
-    def _rx_CGB(self, c, msg, now, unblock=False):
-        rs = msg.params["range_and_status"]
-        kind = _CGSMT_KIND.get(msg.params["circuit_group_supervision_message_type"]["type"])
-        status = rs.get("status")
-        if kind is None or status is None or not 1 <= rs["range"] <= 31:
-            return [ProtocolNotice(c.cic, f"{msg.type} with bad range or type discarded")]
-        events = []
-        for i, n in enumerate(range(c.cic, c.cic + rs["range"] + 1)):
-            circ = self.circuits.get(n)
-            if circ is None or not status[i]:
-                continue
-            if unblock:
-                if kind in circ.remote:
-                    circ.remote.discard(kind)
-                    events.append(BlockingChanged(n, "remote", kind, False))
-                continue
-            if kind not in circ.remote:
-                circ.remote.add(kind)
-                events.append(BlockingChanged(n, "remote", kind, True))
-            if kind == "hardware":  # hardware blocking clears calls (Q.764 2.8.2)
-                events += self._drop_call(circ, Cause.TEMPORARY_FAILURE, "remote")
-            elif circ.state == OUT_IAM:
-                events += self._failed(circ, "blocked by far end", now) + self.release(n, now, Cause.TEMPORARY_FAILURE)
-        ack = "CGUA" if unblock else "CGBA"
-        self._send(IsupMessage(ack, c.cic, {"circuit_group_supervision_message_type": {"type": int(kind == "hardware")},
-                                            "range_and_status": rs}))
-        return events
-
-    def _rx_CGU(self, c, msg, now):
-        return self._rx_CGB(c, msg, now, unblock=True)
-
-    def _rx_CGBA(self, c, msg, now, kind="CGB"):
-        sent = self._group.pop((kind, c.cic), None)
-        if sent is None:
-            return [ProtocolNotice(c.cic, f"unexpected {msg.type} discarded")]
-        self._stop(c.cic, "T18" if kind == "CGB" else "T20")
-        blocking = _CGSMT_KIND[sent.params["circuit_group_supervision_message_type"]["type"]]
-        status = msg.params["range_and_status"].get("status") or []
-        events, cics = [], []
-        for i, n in enumerate(range(c.cic, c.cic + len(status))):
-            circ = self.circuits.get(n)
-            if circ is None or not status[i]:
-                continue
-            cics.append(n)
-            if kind == "CGB" and blocking not in circ.local:
-                circ.local.add(blocking)
-                events.append(BlockingChanged(n, "local", blocking, True))
-            elif kind == "CGU" and blocking in circ.local:
-                circ.local.discard(blocking)
-                events.append(BlockingChanged(n, "local", blocking, False))
-        return events + [MaintenanceAck(kind, tuple(cics))]
-
-    def _rx_CGUA(self, c, msg, now):
-        return self._rx_CGBA(c, msg, now, kind="CGU")
-
-    def _rx_CQM(self, c, msg, now):
-        rs = msg.params["range_and_status"]
-        states = []
-        for n in range(c.cic, c.cic + rs["range"] + 1):
-            circ = self.circuits.get(n)
-            states.append(1 if circ is None else _circuit_state_octet(circ))  # 1: unequipped
-        self._send(IsupMessage("CQR", c.cic, {"range_and_status": {"range": rs["range"]},
-                                              "circuit_state_indicator": {"data": bytes(states)}}))
-        return []
-
     def _rx_INR(self, c, msg, now):
         return [CallProgress(c.cic, msg.type, msg)]
 
@@ -916,18 +504,6 @@ class Isup:
             c.state = IDLE
             events.append(Released(c.cic, Cause.RESOURCE_UNAVAILABLE_UNSPECIFIED, "remote"))
         return events
-
-
-def _circuit_state_octet(c):
-    """Circuit state indicator octet (Q.763 3.14): maintenance blocking state in bits BA, call state in DC."""
-    if c.state in (IDLE, RELEASING, RESETTING):
-        call = 3 if c.state == IDLE else 0
-    else:
-        call = 2 if c.outgoing else 1
-    if call == 0:
-        return 0  # transient
-    blocking = (1 if "maintenance" in c.local else 0) | (2 if "maintenance" in c.remote else 0)
-    return blocking | call << 2
 
 
 def _in(states, message, handler):
@@ -960,31 +536,3 @@ _TRANSITIONS = {
         ("UCIC", Isup._rx_UCIC))},
 }
 _RECEIVED = frozenset(message for _, message in _TRANSITIONS)  # message types we act on in some state
-
-
-# what each timer's expiry does: action(isup, circuit (None for the route's T29/T30), now) -> events
-_TIMER_ACTIONS = {
-    "T1": Isup._t1,
-    "T5": Isup._t5,
-    "T6": lambda isup, c, now: isup._gave_up(c, "T6", Cause.RECOVERY_ON_TIMER_EXPIRY, now),
-    "T7": lambda isup, c, now: isup._gave_up(c, "T7", Cause.RECOVERY_ON_TIMER_EXPIRY, now),
-    "T8": lambda isup, c, now: isup._gave_up(c, "T8", Cause.TEMPORARY_FAILURE, now),
-    "T9": lambda isup, c, now: isup._gave_up(c, "T9", Cause.NO_ANSWER_FROM_USER, now),
-    "T12": lambda isup, c, now: isup._repeat(c, "BLO", "T12", now),
-    "T13": lambda isup, c, now: isup._repeat(c, "BLO", "T13", now),
-    "T14": lambda isup, c, now: isup._repeat(c, "UBL", "T14", now),
-    "T15": lambda isup, c, now: isup._repeat(c, "UBL", "T15", now),
-    "T16": lambda isup, c, now: isup._repeat(c, "RSC", "T16", now),
-    "T17": lambda isup, c, now: isup._repeat(c, "RSC", "T17", now),
-    "T18": lambda isup, c, now: isup._repeat_group(c, "CGB", "T18", now),
-    "T20": lambda isup, c, now: isup._repeat_group(c, "CGU", "T20", now),
-    "T22": lambda isup, c, now: isup._repeat_group(c, "GRS", "T22", now),
-    "T23": lambda isup, c, now: isup._repeat_group(c, "GRS", "T23", now),
-    "T24": Isup._t24,
-    "T25": Isup._recheck,
-    "T26": Isup._recheck,
-    "T27": Isup._reset_after,
-    "T36": Isup._reset_after,
-    "T29": lambda isup, c, now: [],  # the congestion episode's window closed: the next TFC reduces again
-    "T30": Isup._t30,
-}
