@@ -54,6 +54,7 @@ CN_REFRESH = 1.0  # seconds between CN packets during a silence
 DIGIT_PAIR_WINDOW = 0.25  # seconds, on top of the jitter delay: an in-band copy of an RFC 4733 digit arrives within it
 _HDR = rtp.HEADER
 _AUDIO, _LOST, _NOISE = 0, 1, 2  # what each 10 ms frame of a tick holds
+_SKIP = object()  # a telephone-event sent beside audio (not instead of it): takes no playout slot
 
 
 class _Stats:
@@ -97,6 +98,7 @@ class _Row:
         self.digits = collections.deque()  # (event code, duration in samples) still to send
         self.event = None  # [code, start ts, duration total, duration sent, end packets sent]
         self.last_event_ts = None  # timestamp of the last telephone-event received (one digit per event)
+        self.audio_at = None  # arrival time of the last audio packet
         self.send_cn = False
         self.cn_until = None  # in a sent silence: time of the next CN refresh
         self.srtp = None
@@ -304,9 +306,9 @@ class PacketMedia:
             s.close()
 
     def shutdown(self):
-        """Close every open row (the engine is closing); the rows stay allocated."""
-        for row in list(self._rows):
-            self.close(row)
+        """Close and release every row (the engine is closing)."""
+        for row in list(self._allocated):
+            self.release(row)
 
     def leaks(self):
         """Return one line per allocated or open packet row that no leg is on."""
@@ -372,6 +374,8 @@ class PacketMedia:
             i = r.index
             if r.rx_frame == bs and not r.rx_codes:
                 payload = r.jb.pop(t)
+                while payload is _SKIP:
+                    payload = r.jb.pop(t)
                 if payload.__class__ is bytes and len(payload) == bs:
                     codes[i] = np.frombuffer(payload, np.uint8)
                     r.noise_level = None
@@ -415,6 +419,8 @@ class PacketMedia:
         silence = bytes([SILENCE[r.law]]) * frame
         while len(r.rx_codes) < self.blocksize:
             payload = r.jb.pop(t)
+            while payload is _SKIP:
+                payload = r.jb.pop(t)
             if payload.__class__ is bytes and len(payload) == frame:
                 r.rx_codes += payload
                 r.rx_kinds += [_AUDIO] * sub
@@ -455,6 +461,7 @@ class PacketMedia:
                     r.jb = JitterBuffer(frame_samples=size, **self.jitter)
                     r.rx_frame = size
             item = payload
+            r.audio_at = t
         elif pt == r.dtmf_pt:
             try:
                 ev = rtp.parse_event(payload)
@@ -466,9 +473,11 @@ class PacketMedia:
                 r.last_event_ts = ts
                 if ev.digit is not None:
                     digits.append(DtmfEvent(r.row, ev.digit, "begin", None, None))
-            # The event stood in for audio: it takes its slot in the playout as silence, timed where it ends.
+            # An event sent instead of audio (RFC 4733 2.5.1.3's usual case) takes its slot in the playout as
+            # silence, timed where it ends; one sent beside audio (audio arrived within a frame) takes none.
             ts = (ts + max(ev.duration - r.rx_frame, 0)) & 0xFFFFFFFF
-            item, marker = b"", 0
+            beside = r.audio_at is not None and t - r.audio_at <= r.rx_frame / RATE
+            item, marker = (_SKIP if beside else b""), 0
         elif pt == r.cn_pt:
             try:
                 item = rtp.parse_cn(payload)[0]
