@@ -270,6 +270,7 @@ class UserAgent(R.RegistrationMixin):
         dialog = Dialog.as_uas(request, self._token(), source)
         dialog.invite = request
         dialog.offer = offer
+        dialog.extra["remote_version"] = None if offer is None else offer.session_version
         dialog.extra["pending"] = key
         dialog.extra["timer"] = timer
         tags = ST.option_tags(request, "Supported") | ST.option_tags(request, "Require")
@@ -851,6 +852,8 @@ class UserAgent(R.RegistrationMixin):
                 dialog.answer = S.parse_sdp(response.body) if response.body else dialog.answer
             except DecodeError:
                 pass
+            if dialog.answer is not None:
+                dialog.extra["remote_version"] = dialog.answer.session_version
         ack, hop = acks[number]
         _, outputs = self.layer.send_request(ack, now)  # an ACK has no transaction: sent as is
         out = self._sends(outputs, hop)
