@@ -17,6 +17,7 @@ import time
 
 from pycallcenter import bundled
 from pycallcenter.apps import announcements, outbound, recording_policy, routing
+from pycallcenter.apps.gateway import Gateway
 from pycallcenter.apps.settings import DAYS, load_settings
 from pycallcenter.apps.schema import clock_range
 from pycallcenter.dsp import SAMPLE_RATE
@@ -55,7 +56,8 @@ class Centre:
             raise
 
     def _abandon(self):
-        for part, how in ((self.cti, "stop"), (self.engine, "close"), (self.store, "close")):
+        for part, how in ((self.cti, "stop"), (self.engine, "close"), (getattr(self, "sip", None), "close"),
+                          (self.store, "close")):
             if part is not None:
                 try:
                     getattr(part, how)()
@@ -68,10 +70,13 @@ class Centre:
         from pycallcenter.engine.engine import Engine
 
         c, board = s.centre, self.board
-        self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file))
+        sip = {"packet_rows": s.sip.channels, "rtp_ports": tuple(s.sip.rtp_ports)} if s.sip.channels else {}
+        self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file), **sip)
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
         eng.auto_trunks(pri_network=c.pri_network)
+        self.sip = self._sip(s) if s.sip.channels else None
+        self.gateway = Gateway(eng) if any(r.to for r in s.route) else None
         self._scripts(s)
         self._prompts(s)
         self.acd = self.binding = None
@@ -109,6 +114,21 @@ class Centre:
         return cls(board_text, settings, **options)
 
     # ------------------------------------------------------------------------------------------ parts
+
+    def _sip(self, s):
+        """Return the SIP adapter of [sip] (trunks, the centre's phones, guests), added to the engine."""
+        from pycallcenter.engine.sip import Peer, SipTrunk
+
+        x = s.sip
+        peers = [Peer(t.name, t.host, t.port, t.username, t.password, t.accept, t.channels, t.prefix, t.strip,
+                      t.domain, t.register, t.register_expires) for t in x.trunk]
+        try:
+            trunk = SipTrunk(self.engine, listen=(x.listen, x.port), public_host=x.public_host, domain=x.domain,
+                             peers=peers, accounts={a.user: a.password for a in x.account}, guests=x.guests,
+                             ring_seconds=x.ring_seconds)
+        except ConfigError as exc:
+            raise ConfigError(str(exc), path=s.file, line=s.line_of("sip.port") or s.line_of("sip")) from None
+        return self.engine.add(trunk)
 
     def _scripts(self, s):
         self.scripts = self.engine.scripts = load_scripts(s)
@@ -386,6 +406,8 @@ class Centre:
         self.flush()
         if publish:
             self.publish("stopped")
+        if self.sip is not None:
+            self.sip.close()
         self.store.close()
 
 

@@ -8,6 +8,7 @@ and uses X (any digit), N (2-9), Z (1-9), [1-5] (a set) and a final ``.`` (one o
 import re
 from functools import lru_cache
 
+from pycallcenter.apps.gateway import dial_target
 from pycallcenter.apps.schema import clock_range
 from pycallcenter.apps.settings import DAYS
 from pycallcenter.errors import ConfigError
@@ -95,7 +96,8 @@ class Router:
         self.wrappers = []  # fn(script) -> script, applied outermost last (fax detection, ...)
 
     def target(self, leg):
-        """Return (kind, name, args, route settings) for a leg: kind 'script' or 'queue', or None to refuse."""
+        """Return (kind, name, args, route settings) for a leg: kind 'script', 'queue' or 'dial' (a gateway
+        route: name is the engine's dial target), or None to refuse."""
         s = self.settings
         caller = leg.caller or ""
         if caller in self.blocked or (s.callers.block_anonymous and not caller):
@@ -116,6 +118,8 @@ class Router:
                 continue
             if route.queue:
                 return ("queue", route.queue, (), route)
+            if route.to:
+                return ("dial", dial_target(route, leg.called), (), route)
             return ("script", route.script, tuple(route.args), route)
         if s.hours.closed_script and not in_hours(s.hours.open, s.hours.days, when):
             return ("script", s.hours.closed_script, (), None)
@@ -143,6 +147,7 @@ class Router:
         s = self.settings
         vip = (leg.caller or "") in self.vip
         before = self.before
+        gateway = getattr(self.centre, "gateway", None)
         language = route.language if route is not None else None
 
         async def front(call):
@@ -160,6 +165,8 @@ class Router:
                 return None
             if kind == "queue":
                 return await scripts.get("queue")(call, name)
+            if kind == "dial":
+                return await gateway.connect(call, name, route.ring_timeout)
             return await scripts.get(name)(call, *args)
 
         front.__name__ = name

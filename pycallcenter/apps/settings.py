@@ -28,6 +28,11 @@ NumberPattern = Annotated[str, Match(r"[0-9*#+XNZxnz.\[\]\-!]+|_[0-9*#+XNZxnz.\[
                                      "a number or pattern ('5000', '_5XXX', '_0203.')")]
 
 
+def sip_target(phone):
+    """Return the engine's originate target of a registered SIP phone 'sip:USER' ('sip/USER')."""
+    return "sip/" + phone[4:]
+
+
 def doc(text, default=dataclasses.MISSING, factory=dataclasses.MISSING):
     """Return a dataclass field with its documentation line."""
     if factory is not dataclasses.MISSING:
@@ -136,10 +141,17 @@ class RouteSection:
     days: list[Day] = doc("only on these days (default: every day)", factory=list)
     language: Optional[Language] = doc("language for calls on this route (no choice offered)", None)
     args: list[str] = doc("arguments passed to the script's main(call, *args)", factory=list)
+    to: Optional[Annotated[str, Match(r"sip:[A-Za-z0-9_\-]+|[A-Za-z0-9_\-]+",
+                                      "'sip:TRUNK' (a [[sip.trunk]]) or a trunk such as 'pri1'")]] = doc(
+        "gateway: dial the (rewritten) called number on this trunk and connect the caller when it answers; "
+        "'sip:TRUNK' is a [[sip.trunk]], otherwise a board trunk ('pri1', 'pstn6')", None)
+    strip: Annotated[int, Range(0, 20)] = doc("with to: digits taken off the front of the called number", 0)
+    prepend: Digits = doc("with to: digits put before the called number (after strip)", "")
+    ring_timeout: Annotated[float, Range(1, 600)] = doc("with to: seconds the far end may ring", 60.0)
 
     def check(self):
-        if (self.script is None) == (self.queue is None):
-            raise ValueError("a route needs exactly one of script or queue")
+        if sum(x is not None for x in (self.script, self.queue, self.to)) != 1:
+            raise ValueError("a route needs exactly one of script, queue or to")
 
 
 @dataclass
@@ -189,8 +201,12 @@ class AgentSection:
     """[[agent]]: an agent, the phone bound to them and their queues."""
 
     name: Annotated[str, Match(r"[A-Za-z0-9_.\-]+", "a name of letters, digits, ., _ and -")] = doc("agent name")
-    contact: Annotated[str, Match(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+", "'channel/32' or 'pri1/2001'")] = doc(
-        "the agent's phone: an FXS port 'channel/N' or a number on a trunk 'TRUNK/NUMBER'")
+    contact: Optional[Annotated[str, Match(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+",
+                                           "'channel/32' or 'pri1/2001'")]] = doc(
+        "the agent's phone: an FXS port 'channel/N' or a number on a trunk 'TRUNK/NUMBER' (or set phone)", None)
+    phone: Optional[Annotated[str, Match(r"sip:[A-Za-z0-9_.!~*'()&=+$,;?/\-]+", "'sip:agent1'")]] = doc(
+        "the agent's SIP phone: 'sip:USER', a [[sip.account]] that registers to the centre (instead of "
+        "contact)", None)
     queues: dict[str, Annotated[int, Range(0, 99)]] = doc("queue -> penalty (tier, 0 first)", factory=dict)
     skills: dict[str, Annotated[int, Range(1, 10)]] = doc("skill -> level (1..10)", factory=dict)
     login: bool = doc("logged in at start", True)
@@ -199,6 +215,12 @@ class AgentSection:
     agent_id: Optional[str] = doc("what the caller hears as the agent's ID (default: digits of the name)", None)
     dial: Optional[list[NumberPattern]] = doc("outside numbers this agent may dial from the CTI (default: "
                                               "[dial] allow)", None)
+
+    def check(self):
+        if (self.contact is None) == (self.phone is None):
+            raise ValueError("an agent needs exactly one of contact or phone")
+        if self.phone is not None:  # the ACD rings every phone through engine.originate: the SIP trunk's target
+            self.contact = sip_target(self.phone)
 
 
 @dataclass
@@ -363,6 +385,67 @@ class SimulateSection:
                                       "phone)", None)
 
 
+SipName = Annotated[str, Match(r"[A-Za-z0-9_\-]+", "a name of letters, digits, _ and -")]
+SipUser = Annotated[str, Match(r"[A-Za-z0-9_.!~*'()&=+$,;?/\-]+", "a SIP user name such as 'agent1'")]
+Host = Annotated[str, Match(r"[A-Za-z0-9.\-:\[\]]+", "a host name or address such as '127.0.0.1'")]
+
+
+def _port_range(value):
+    if len(value) != 2 or value[0] > value[1] or value[0] < 1024:
+        raise ValueError("must be [first, last] with 1024 <= first <= last")
+    if value[1] - value[0] < 1:
+        raise ValueError("needs at least two ports (RTP on an even port, RTCP on the next)")
+    return value
+
+
+@dataclass
+class SipTrunkSection:
+    """[[sip.trunk]]: a SIP trunk (a carrier or a PBX) the centre calls out through and takes calls from."""
+
+    name: SipName = doc("trunk name: routes dial it as to = \"sip:NAME\"")
+    host: Host = doc("the trunk's address (a literal address: no DNS)")
+    port: Port = doc("the trunk's SIP port", 5060)
+    username: Optional[str] = doc("user name we authenticate (and register) with", None)
+    password: Optional[str] = doc("password for the trunk's digest challenges", None)
+    register: bool = doc("register to the trunk as username (needs username and password)", False)
+    register_expires: Annotated[int, Range(60, 86400)] = doc("seconds a registration asks for", 3600)
+    accept: bool = doc("accept calls whose INVITE comes from the trunk's address, without a challenge", True)
+    channels: Count = doc("at most this many calls at once on the trunk (0: only [sip] channels limits)", 0)
+    prefix: Digits = doc("digits put before every number dialled on the trunk", "")
+    strip: Annotated[int, Range(0, 20)] = doc("digits taken off the front of every number dialled on the trunk", 0)
+    domain: Optional[str] = doc("host part of the request URI and To (default: host)", None)
+
+    def check(self):
+        if self.register and not (self.username and self.password):
+            raise ValueError("register = true needs username and password")
+
+
+@dataclass
+class SipAccountSection:
+    """[[sip.account]]: a phone that registers to the centre (an agent's or an extension's)."""
+
+    user: SipUser = doc("user name: the phone registers as sip:USER@domain; agents name it as phone = \"sip:USER\"")
+    password: str = doc("digest password the phone answers challenges with")
+
+
+@dataclass
+class SipSection:
+    """[sip]: SIP trunks and phones as legs of the engine (docs/sip.md); off unless channels > 0."""
+
+    listen: Host = doc("address the SIP socket binds (UDP)", "127.0.0.1")
+    port: Port = doc("SIP port (0 = any free port)", 5060)
+    domain: Optional[str] = doc("the centre's SIP domain and digest realm (default: public_host)", None)
+    public_host: Optional[Host] = doc("address put in Via, Contact and SDP (default: listen)", None)
+    channels: Annotated[int, Range(0, 4096)] = doc("packet media rows: SIP calls up at once (0 = SIP off)", 0)
+    rtp_ports: Annotated[list[Port], _port_range] = doc("first and last UDP port for RTP", factory=lambda: [20000, 20999])
+    guests: bool = doc("take calls from callers that are neither a trunk nor a registered account (a public "
+                       "SIP address for the IVR); false challenges them", False)
+    ring_seconds: Annotated[float, Range(1, 600)] = doc("seconds a SIP phone or trunk call may ring unanswered "
+                                                         "before it is cancelled", 60.0)
+    trunk: list[SipTrunkSection] = doc("SIP trunks", factory=list)
+    account: list[SipAccountSection] = doc("phones that register to the centre", factory=list)
+
+
 @dataclass
 class Settings:
     """The whole centre's configuration (every table but the board's)."""
@@ -384,6 +467,7 @@ class Settings:
     dial: DialSection = field(default_factory=DialSection)
     wallboard: WallboardSection = field(default_factory=WallboardSection)
     simulate: SimulateSection = field(default_factory=SimulateSection)
+    sip: SipSection = field(default_factory=SipSection)
     file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)
     locator: Optional[Locator] = field(default=None, repr=False)
 
@@ -512,7 +596,32 @@ def _cross_check(settings, where):
         raise where.child("centre", "cti_port").error("needs cti_users (the agents' and supervisors' accounts)")
     if (settings.centre.cti_cert is None) != (settings.centre.cti_key is None):
         raise where.child("centre", "cti_cert").error("cti_cert and cti_key go together")
+    _check_sip(settings, where)
     if settings.simulate.agents:
         for name in settings.simulate.agents:
             if name not in agents:
                 raise where.child("simulate", "agents").error(f"no agent named {name!r}")
+
+
+def _check_sip(settings, where):
+    """SIP names that refer to other tables must exist, and SIP needs its packet rows."""
+    sip = settings.sip
+    trunks, users = set(), set()
+    for i, t in enumerate(sip.trunk):
+        if t.name in trunks:
+            raise where.child("sip", "trunk", i, "name").error(f"SIP trunk {t.name!r} is defined twice")
+        trunks.add(t.name)
+    for i, a in enumerate(sip.account):
+        if a.user in users:
+            raise where.child("sip", "account", i, "user").error(f"SIP account {a.user!r} is defined twice")
+        users.add(a.user)
+    for i, a in enumerate(settings.agent):
+        if a.phone is not None and a.phone[4:] not in users:
+            raise where.child("agent", i, "phone").error(f"no [[sip.account]] with user {a.phone[4:]!r}")
+    for i, r in enumerate(settings.route):
+        if r.to is not None and r.to.startswith("sip:") and r.to[4:] not in trunks:
+            raise where.child("route", i, "to").error(f"no [[sip.trunk]] named {r.to[4:]!r}")
+    uses = trunks or users or any(a.phone for a in settings.agent) or any(
+        r.to and r.to.startswith("sip:") for r in settings.route)
+    if uses and sip.channels == 0:
+        raise where.child("sip", "channels").error("SIP trunks, accounts or phones need channels > 0 (packet rows)")

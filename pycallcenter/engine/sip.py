@@ -1,0 +1,428 @@
+"""SIP trunks and SIP phones as engine legs: one UDP socket, one sans-IO user agent, legs on packet rows.
+
+``SipTrunk`` is a trunk adapter like ``PriTrunk``: the engine ticks it (``on_tick``), it reads every
+datagram waiting on its socket without blocking, feeds them to its ``UserAgent`` with the board's time
+(``engine.now / 8000``) and turns the agent's events into leg events. Each call's audio is a packet row
+of the engine's media plane (``engine.packet``, docs/sip.md "Media"), so IVR scripts, queues, bridges,
+recording and DTMF detection work on a SIP leg exactly as on a PRI B-channel.
+
+- An INVITE becomes an incoming leg (tech "sip") offered to the router; the caller hears ringing (180)
+  until a script answers (200 with the packet row's address in the SDP answer) or refuses (the cause
+  mapped to a SIP status, RFC 3398, with a Reason header, RFC 3326).
+- ``originate`` places an INVITE to a configured trunk ('sip/TRUNK/NUMBER') or to a phone registered
+  to the centre ('sip/USER'); the far end's final status ends the leg with its mapped cause.
+- A BYE from the far end ends the leg with the cause its Reason header carries, else normal clearing;
+  a re-INVITE (hold, resume, a new address) updates the packet row.
+
+The protocol stays sans-IO in ``pycallcenter.sip``; this module owns the socket and the decisions: who
+may call without credentials (a trunk's address; anyone when guests may), which row a call gets, which
+cause a status means.
+"""
+import dataclasses
+import socket
+
+from pycallcenter.causes import Cause
+from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine import call as C
+from pycallcenter.errors import ConfigError, DecodeError
+from pycallcenter.sip import causes
+from pycallcenter.sip import sdp as S
+from pycallcenter.sip import ua as U
+from pycallcenter.sip.message import parse_address
+
+_MAX_DATAGRAMS = 512  # per tick: a flood cannot hold the tick loop
+
+
+@dataclasses.dataclass(frozen=True)
+class Peer:
+    """A SIP trunk: where it is, how we authenticate, what it may carry and how its numbers are rewritten."""
+
+    name: str
+    host: str
+    port: int = 5060
+    username: str = None
+    password: str = None
+    accept: bool = True
+    channels: int = 0
+    prefix: str = ""
+    strip: int = 0
+    domain: str = None
+    register: bool = False
+    register_expires: int = 3600
+
+    def dial_string(self, number):
+        """Return the number as sent on this trunk (strip, then prefix)."""
+        return self.prefix + number[self.strip:]
+
+
+@dataclasses.dataclass
+class _Session:
+    """One SIP call on one packet row."""
+
+    call_id: str
+    channel: int
+    row: int
+    peer: str  # trunk name, "phone:USER" or "guest"
+    leg: object = None
+    outgoing: bool = False
+    answered: bool = False
+    clear_cause: int = None  # the cause we cleared with (the leg ends with it once SIP confirms)
+    bye_pending: bool = False  # we must send BYE as soon as the far end ACKs our 2xx
+    port: int = 0  # our RTP port (in every SDP of the call)
+    rings_until: float = None
+    remote_events: bool = False  # the far end takes RFC 4733 telephone-events
+
+
+class _CentreAgent(U.UserAgent):
+    """The user agent, trusting INVITEs from a trunk's address (and from anyone when guests may call) without
+    a digest challenge; REGISTERs and other callers' INVITEs are challenged against the centre's accounts."""
+
+    def __init__(self, local_addr, *, trusted, **kw):
+        super().__init__(local_addr, **kw)
+        self.trusted = trusted  # fn(source address) -> True when an INVITE from there needs no credentials
+
+    def _authenticate(self, request, key, now, source):
+        if request.method == "INVITE" and self.trusted(source):
+            return "trunk", []
+        return super()._authenticate(request, key, now, source)
+
+
+class SipTrunk:
+    """The engine's adapter for SIP: trunks to carriers or PBXs, the centre's registered phones, and (if
+    allowed) guests calling the centre's SIP address. Its name is the originate target's first part."""
+
+    tech = "sip"
+
+    def __init__(self, engine, *, listen=("127.0.0.1", 5060), public_host=None, domain=None, peers=(),
+                 accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None):
+        if engine.packet is None:
+            raise ConfigError("sip.channels: the engine has no packet rows ([sip] channels must be more than 0)")
+        self.engine = engine
+        self.name = name
+        self.peers = {p.name: p for p in peers}
+        self.accounts = dict(accounts or {})
+        self.guests = guests
+        self.ring_seconds = ring_seconds
+        self.sock = socket.socket(socket.AF_INET6 if ":" in listen[0] else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self.sock.setblocking(False)
+            self.sock.bind(listen)
+        except OSError as exc:
+            self.sock.close()
+            raise ConfigError(f"sip.port: cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
+        self.host = public_host or listen[0]
+        self.address = (self.host, self.sock.getsockname()[1])
+        self.domain = domain or self.host
+        self.ua = _CentreAgent(self.address, trusted=self._trusted, user="centre", answer_after=None, rng=rng,
+                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
+                               media_host=self.host)
+        self.sessions = {}  # Call-ID -> _Session
+        self._by_leg = {}  # leg id -> _Session
+        self.stats = {"datagrams": 0, "refused": 0, "calls_in": 0, "calls_out": 0}
+        for p in peers:
+            if p.register:
+                self._run(self.ua.register(f"sip:{p.username}@{p.domain or p.host}", (p.host, p.port),
+                                           p.register_expires, self._s(), auth=(p.username, p.password)))
+
+    # --- time and IO ------------------------------------------------------------------------------
+    def _s(self, now=None):
+        return (self.engine.now if now is None else now) / SAMPLE_RATE
+
+    def on_tick(self, now):
+        """Read every waiting datagram, run due timers, send what the user agent produced."""
+        t = self._s(now)
+        for _ in range(_MAX_DATAGRAMS):
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # an ICMP error from an earlier send surfaces here on some systems
+                continue
+            self.stats["datagrams"] += 1
+            self._run(self.ua.receive(data, addr[:2], t))
+        deadline = self.ua.next_deadline()
+        if deadline is not None and deadline <= t:
+            self._run(self.ua.handle_timer(t))
+        for s in list(self.sessions.values()):
+            if s.rings_until is not None and t >= s.rings_until and not s.answered and s.leg.active:
+                s.rings_until = None
+                s.leg.hangup(C.NO_ANSWER)
+
+    def _send(self, data, addr):
+        try:
+            self.sock.sendto(data, addr)
+        except OSError as exc:  # an unreachable peer is the transaction's timeout to report, not a crash
+            self.engine.log("sip_send_error", to=f"{addr[0]}:{addr[1]}", error=exc.errno)
+
+    def close(self):
+        """Close the socket (after the engine has cleared every leg)."""
+        self.sock.close()
+
+    def leaks(self):
+        """Return one line per SIP call held with no leg that is up or clearing."""
+        return [f"SIP call {s.call_id} on row {s.row} has no leg" for s in self.sessions.values()
+                if not s.leg.active]
+
+    # --- who may call -----------------------------------------------------------------------------
+    def _trunk_of(self, source):
+        for p in self.peers.values():
+            if p.accept and p.host == source[0]:
+                return p.name
+        return None
+
+    def _trusted(self, source):
+        return self.guests or self._trunk_of(source) is not None
+
+    # --- user agent events -> legs ----------------------------------------------------------------
+    def _run(self, outputs):
+        eng, now = self.engine, self.engine.now
+        for item in outputs:
+            if isinstance(item, U.Send):
+                self._send(item.data, item.addr)
+            elif isinstance(item, U.IncomingCall):
+                self._incoming(item, now)
+            elif isinstance(item, U.CallProgress):
+                s = self.sessions.get(item.call_id)
+                if s is not None and s.leg.state == C.DIALING and item.status in (180, 183):
+                    s.leg.state = C.ALERTING
+                    eng.leg_alerting(s.leg, now)
+            elif isinstance(item, U.CallAnswered):
+                self._answered(item, now)
+            elif isinstance(item, U.CallConfirmed):
+                s = self.sessions.get(item.call_id)
+                if s is not None and s.bye_pending:
+                    s.bye_pending = False
+                    self._run(self.ua.bye(s.call_id, self._s(), reason=causes.reason_header(s.clear_cause)))
+            elif isinstance(item, U.SessionUpdated):
+                self._updated(item)
+            elif isinstance(item, (U.CallFailed, U.CallCancelled, U.CallEnded)):
+                self._over(item, now)
+            elif isinstance(item, U.PhoneRegistered):
+                eng.log("sip_register", user=item.user, contacts=len(item.contacts))
+            elif isinstance(item, (U.Registered, U.RegistrationFailed)):
+                eng.log("sip_registration", aor=item.aor, status=getattr(item, "status", 200))
+            elif isinstance(item, U.AuthFailed):
+                eng.log("sip_auth_failed", source=f"{item.source[0]}:{item.source[1]}", blocked=item.blocked)
+
+    def _incoming(self, ev, now):
+        t = self._s(now)
+        d = self.ua.dialogs[ev.call_id]
+        peer = self._trunk_of(d.remote_addr) or ("guest" if self.guests else "phone")
+        limit = self.peers[peer].channels if peer in self.peers else 0
+        full = limit and sum(1 for s in self.sessions.values() if s.peer == peer) >= limit
+        got = None if full or not self.engine.accepting else self.engine.packet.allocate()
+        if got is None:
+            self.stats["refused"] += 1
+            cause = C.NO_CIRCUIT if self.engine.accepting else C.TEMPORARY_FAILURE
+            self._run(self.ua.reject(ev.call_id, 503, t, reason=causes.reason_header(cause)))
+            return
+        channel, row = got
+        media = _media_plan(ev.offer) or _OWN_OFFER
+        local = self.engine.packet.open(row, **media, local_host=self.host)
+        s = _Session(ev.call_id, channel, row, peer, port=local[1], remote_events=_has_events(ev.offer))
+        self.sessions[ev.call_id] = s
+        self.stats["calls_in"] += 1
+        caller, name = _identity(ev.request)
+        leg = self.engine.new_leg(self, channel, "in", caller=caller, caller_name=name,
+                                  called=ev.request.uri.user or "")
+        s.leg = leg
+        self._by_leg[leg.id] = s
+        leg.state = C.OFFERED
+        self.engine.log("sip_invite", leg=leg.id, peer=peer, call=ev.call_id)
+        self._run(self.ua.ring(ev.call_id, t))
+        self.engine.leg_offered(leg, now)
+
+    def _answered(self, ev, now):
+        s = self.sessions.get(ev.call_id)
+        if s is None:
+            return
+        s.answered = True
+        s.rings_until = None
+        media = _media_plan(ev.answer)
+        if media is None:  # an answer we cannot use ends the call (RFC 3264 leaves no way back)
+            s.clear_cause = Cause.BEARER_CAPABILITY_NOT_IMPLEMENTED
+            s.leg.clearing_since = self.engine.now
+        else:
+            self.engine.packet.update(s.row, **media)
+            s.remote_events = _has_events(ev.answer)
+        if s.leg.clearing:  # we asked to cancel and the 200 crossed it, or the answer is unusable: BYE
+            reason = causes.reason_header(s.clear_cause or C.NORMAL_CLEARING)
+            self._run(self.ua.bye(s.call_id, self._s(now), reason=reason))
+            return
+        self.engine.leg_answered(s.leg, now)
+
+    def _updated(self, ev):
+        s = self.sessions.get(ev.call_id)
+        media = _media_plan(ev.offer)
+        if s is None or media is None:
+            return
+        direction = next((m.direction for m in ev.answer.media if m.media == "audio" and m.port), "sendrecv")
+        self.engine.packet.update(s.row, direction=direction, **media)
+        self.engine.log("sip_reinvite", leg=s.leg.id, direction=direction)
+
+    def _over(self, ev, now):
+        s = self.sessions.pop(ev.call_id, None)
+        if s is None:
+            return
+        told = causes.cause_of_reason([ev.reason] if getattr(ev, "reason", None) else [])
+        if isinstance(ev, U.CallFailed):
+            cause = s.clear_cause or told or causes.cause_of_status(ev.status)
+        elif isinstance(ev, U.CallEnded) and ev.by == "local":
+            cause = s.clear_cause or C.NORMAL_CLEARING
+        else:  # a BYE or CANCEL from the far end
+            cause = told or C.NORMAL_CLEARING
+        self._finish(s, cause, now)
+
+    def _finish(self, s, cause, now):
+        self._by_leg.pop(s.leg.id, None)
+        self.engine.packet.release(s.row)
+        self.engine.leg_ended(s.leg, cause, now)
+
+    # --- engine commands --------------------------------------------------------------------------
+    def idle_line(self):
+        """Return a free packet row's channel (claimed for the leg engine.originate makes next), or None."""
+        got = self.engine.packet.allocate()
+        return None if got is None else got[0]
+
+    def on_event(self, ev, line, now):
+        """Packet rows have no board events."""
+
+    def alert(self, leg):
+        """An incoming call already rings (180 went out when it was offered)."""
+
+    def answer(self, leg):
+        """Send 200 with our SDP answer (the packet row's address)."""
+        s = self._by_leg.get(leg.id)
+        if s is None or s.answered:
+            return
+        s.answered = True
+        self._run(self.ua.answer(s.call_id, self._s(), port=s.port))
+        self.engine.leg_answered(leg, self.engine.now)
+
+    def hangup(self, leg, cause):
+        """Clear a leg: a final status while it rings here, CANCEL while we dial, BYE once up."""
+        s = self._by_leg.get(leg.id)
+        if s is None:
+            return
+        if s.clear_cause is not None:
+            return
+        s.clear_cause = cause
+        t = self._s()
+        reason = causes.reason_header(cause)
+        d = self.ua.dialogs.get(s.call_id)
+        if d is None:
+            return
+        if not s.outgoing and not s.answered:
+            self._run(self.ua.reject(s.call_id, causes.status_of_cause(cause), t, reason=reason))
+            self.sessions.pop(s.call_id, None)
+            self._finish(s, cause, self.engine.now)
+        elif not s.outgoing and d.state != "confirmed":
+            s.bye_pending = True  # our 2xx is out and its ACK not in: the BYE follows the ACK (RFC 3261 15)
+        else:
+            self._run(self.ua.hang_up(s.call_id, t, reason=reason))
+
+    def originate(self, leg, number, now):
+        """Place the INVITE: number is 'TRUNK/NUMBER' (a configured trunk) or 'USER' (a registered phone)."""
+        t = self._s(now)
+        trunk, _, digits = number.partition("/")
+        auth = None
+        if digits:
+            p = self.peers.get(trunk)
+            if p is None:
+                return self._fail(leg, C.UNALLOCATED_NUMBER, f"no SIP trunk {trunk}")
+            if p.channels and sum(1 for s in self.sessions.values() if s.peer == trunk) >= p.channels:
+                return self._fail(leg, C.NO_CIRCUIT, f"SIP trunk {trunk} is full")
+            target, addr, peer = f"sip:{p.dial_string(digits)}@{p.domain or p.host}", (p.host, p.port), trunk
+            auth = (p.username, p.password) if p.username and p.password else None
+            leg.called = digits
+        else:
+            if not self.ua.registrar.lookup(trunk, t):
+                cause = Cause.SUBSCRIBER_ABSENT if trunk in self.accounts else C.UNALLOCATED_NUMBER
+                return self._fail(leg, cause, f"no phone registered as {trunk}")
+            target, addr, peer = f"sip:{trunk}@{self.address[0]}", None, f"phone:{trunk}"
+        local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host)
+        call_id, outputs = self.ua.invite(target, t, addr, from_user=leg.caller or "anonymous",
+                                          display=_quoted(leg.caller_name), headers=_identity_headers(leg, self.domain),
+                                          port=local[1], auth=auth)
+        s = _Session(call_id, leg.channel, leg.row, peer, leg=leg, outgoing=True, port=local[1],
+                     rings_until=t + self.ring_seconds)
+        self.sessions[call_id] = s
+        self._by_leg[leg.id] = s
+        self.stats["calls_out"] += 1
+        leg.state = C.DIALING
+        self.engine.log("sip_invite_out", leg=leg.id, peer=peer, call=call_id)
+        self._run(outputs)
+
+    def _fail(self, leg, cause, why):
+        self.engine.log("sip_originate_failed", leg=leg.id, why=why.replace(" ", "_"))
+        self.engine.packet.release(leg.row)
+        self.engine.leg_ended(leg, cause, self.engine.now)
+
+    def on_digit(self, leg, digit, now):
+        """A digit heard on a SIP leg (RFC 4733 or in-band): nothing to signal; scripts read leg.digits."""
+
+    def send_digit(self, leg, digit):
+        """Send a digit to the far end as an RFC 4733 event when it takes them (else the tone in the audio is
+        all it gets)."""
+        s = self._by_leg.get(leg.id)
+        if s is not None and s.remote_events and self.engine.packet.is_open(s.row):
+            self.engine.packet.send_digit(s.row, digit)
+
+    def sends_events(self, leg):
+        """Return True when the leg's far end negotiated RFC 4733 telephone-events (its digits come as events)."""
+        s = self._by_leg.get(leg.id)
+        return s is not None and s.remote_events
+
+
+_OWN_OFFER = {"remote": None, "payload_type": 0, "law": "ulaw"}
+_LAWS = {"PCMU": "ulaw", "PCMA": "alaw"}
+
+
+def _media_plan(sd):
+    """Return packet.open/update arguments for a remote description (its address, first voice codec), or None."""
+    if sd is None:
+        return None
+    got = S.negotiated(sd)
+    if got is None:
+        return None
+    pt, name = got
+    m = next(m for m in sd.media if m.media == "audio" and m.port)
+    addr = sd.connection_address(m)
+    remote = None if addr in (None, "0.0.0.0", "::") else (addr, m.port)
+    return {"remote": remote, "payload_type": pt, "law": _LAWS.get(name.upper(), "ulaw")}
+
+
+def _has_events(sd):
+    return sd is not None and any(name.lower() == "telephone-event" for m in sd.media if m.port
+                                  for name, _ in m.rtpmap.values())
+
+
+def _identity(request):
+    """Return (number, display name) of a caller: P-Asserted-Identity (RFC 3325) when present, else From; a
+    caller asking for privacy (RFC 3323 'Privacy: id') or calling as 'anonymous' has no number."""
+    addr = request.from_
+    asserted = request.headers.get("P-Asserted-Identity")
+    if asserted:
+        try:
+            addr = parse_address(str(asserted).split(",")[0])
+        except DecodeError:
+            pass
+    user = addr.uri.user or ""
+    private = "id" in [p.strip().lower() for p in str(request.headers.get("Privacy") or "").split(";")]
+    if user.lower() == "anonymous" or private:
+        user = ""
+    return user, addr.display_name or ""
+
+
+def _identity_headers(leg, domain):
+    """Return the P-Asserted-Identity and Privacy headers (RFC 3325) for the caller of an outgoing leg."""
+    if not leg.caller:
+        return [("Privacy", "id")]
+    return [("P-Asserted-Identity", f"<sip:{leg.caller}@{domain}>")]
+
+
+def _quoted(name):
+    """Return a display name as a quoted string (RFC 3261 25.1), or None."""
+    if not name:
+        return None
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'

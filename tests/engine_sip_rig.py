@@ -1,0 +1,200 @@
+"""A SIP phone for engine tests: our own UserAgent over a loopback UDP socket, with an RTP socket that
+records what it hears (mu-law, 20 ms packets) and sends tones and RFC 4733 digits. The test drives it:
+``pump()`` after each engine tick, on the engine's board time."""
+import random
+import socket
+
+import numpy as np
+
+from pycallcenter.dsp import g711
+from pycallcenter.dsp.dtmf import DtmfDetector
+from pycallcenter.dsp.tones import dtmf_signal
+from pycallcenter.media import rtp
+from pycallcenter.sip import sdp as S
+from pycallcenter.sip import ua as U
+
+FRAME = 160  # 20 ms at 8 kHz
+
+
+def free_rtp_range(count=40):
+    """Return an (even first, last) port range of loopback UDP ports free right now (tests run side by side)."""
+    rng = random.Random()
+    for _ in range(50):
+        first = rng.randrange(30000, 60000 - count) & ~1
+        probes = []
+        try:
+            for port in (first, first + count - 1):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                probes.append(s)
+                s.bind(("127.0.0.1", port))
+            return first, first + count - 1
+        except OSError:
+            continue
+        finally:
+            for s in probes:
+                s.close()
+    raise RuntimeError("no free UDP port range on loopback")
+
+
+class Phone:
+    """A SIP endpoint on loopback driven by the test (see the module doc)."""
+
+    def __init__(self, user="alice", *, auth=None, answer_after=0.0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind(("127.0.0.1", 0))
+        self.rtp.setblocking(False)
+        self.addr = self.sock.getsockname()
+        self.ua = U.UserAgent(self.addr, user=user, rtp_port=self.rtp.getsockname()[1], auth=auth,
+                              answer_after=answer_after)
+        self.events = []
+        self.heard = []  # int16 arrays, one per RTP audio packet received
+        self.events_heard = []  # RFC 4733 digits received (one per event, on its first end packet)
+        self.remote_rtp = None
+        self.call_id = None
+        self._tx = np.zeros(0, np.int16)
+        self._digits = []  # RFC 4733 packets still to send
+        self._seq, self._ts, self._ssrc = 1000, 0, random.getrandbits(32)
+        self._ended_events = set()
+
+    def close(self):
+        """Close both sockets."""
+        self.sock.close()
+        self.rtp.close()
+
+    # --- signalling ---------------------------------------------------------------------------------
+    def _run(self, outputs):
+        for item in outputs:
+            if isinstance(item, U.Send):
+                self.sock.sendto(item.data, item.addr)
+            else:
+                self.events.append(item)
+                if isinstance(item, U.IncomingCall):
+                    self.call_id = item.call_id
+                    self._remote_from(item.offer)
+                elif isinstance(item, U.CallAnswered):
+                    self._remote_from(item.answer)
+                elif isinstance(item, U.SessionUpdated):
+                    self._remote_from(item.offer)
+
+    def _remote_from(self, sd):
+        if sd is None:
+            return
+        m = next(m for m in sd.media if m.media == "audio")
+        self.remote_rtp = (sd.connection_address(m), m.port)
+
+    def call(self, uri, addr, now, **kw):
+        """Place a call; returns its Call-ID."""
+        self.call_id, outputs = self.ua.invite(uri, now, addr, **kw)
+        self._run(outputs)
+        return self.call_id
+
+    def hang_up(self, now, reason=None):
+        """End our call."""
+        self._run(self.ua.hang_up(self.call_id, now, reason=reason))
+
+    def register(self, registrar, now, expires=600):
+        """Register our contact to the registrar (host, port) as our user."""
+        self._run(self.ua.register(f"sip:{self.ua.user}@{registrar[0]}", registrar, expires, now))
+
+    def kinds(self):
+        """Return the names of the SIP events seen so far."""
+        return [type(e).__name__ for e in self.events]
+
+    # --- media --------------------------------------------------------------------------------------
+    def say(self, samples):
+        """Queue int16 samples to send as audio."""
+        self._tx = np.concatenate([self._tx, np.asarray(samples, np.int16)])
+
+    def press(self, digit, inband=False):
+        """Send a DTMF digit: as RFC 4733 events (payload type 101), or as a tone in the audio."""
+        if inband:
+            self.say(dtmf_signal(digit, on_ms=80.0, off_ms=80.0))
+            return
+        code = rtp.digit_event(digit)
+        for i in range(1, 6):
+            self._digits.append((rtp.TelephoneEvent(code, False, 10, i * FRAME).build(), i == 1))
+        for _ in range(3):
+            self._digits.append((rtp.TelephoneEvent(code, True, 10, 6 * FRAME).build(), False))
+
+    def pump(self, now):
+        """Move signalling and one 20 ms RTP packet each way; run due SIP timers."""
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except BlockingIOError:
+                break
+            self._run(self.ua.receive(data, addr, now))
+        deadline = self.ua.next_deadline()
+        if deadline is not None and deadline <= now:
+            self._run(self.ua.handle_timer(now))
+        while True:
+            try:
+                data, _ = self.rtp.recvfrom(2048)
+            except BlockingIOError:
+                break
+            try:
+                p = rtp.parse_rtp(data)
+            except Exception:  # noqa: BLE001 - RTCP on the same port in this simple peer
+                continue
+            if p.payload_type == 0:
+                self.heard.append(g711.ulaw_decode(np.frombuffer(p.payload, np.uint8)))
+            elif p.payload_type == 101:
+                ev = rtp.parse_event(p.payload)
+                if ev.end and p.timestamp not in self._ended_events:
+                    self._ended_events.add(p.timestamp)
+                    self.events_heard.append(ev.digit)
+        if self.remote_rtp is not None:
+            self._send_frame()
+
+    def _send_frame(self):
+        if self._digits:
+            payload, marker = self._digits.pop(0)
+            if marker:
+                self._event_ts = self._ts
+            packet = rtp.build_rtp(101, self._seq, self._event_ts, self._ssrc, payload, marker=marker)
+        else:
+            chunk = self._tx[:FRAME]
+            self._tx = self._tx[FRAME:]
+            if chunk.size < FRAME:
+                chunk = np.concatenate([chunk, np.zeros(FRAME - chunk.size, np.int16)])
+            packet = rtp.build_rtp(0, self._seq, self._ts, self._ssrc, g711.ulaw_encode(chunk).tobytes())
+        self._seq = (self._seq + 1) & 0xFFFF
+        self._ts = (self._ts + FRAME) & 0xFFFFFFFF
+        self.rtp.sendto(packet, self.remote_rtp)
+
+    def audio(self):
+        """Return everything heard so far as one int16 array."""
+        return np.concatenate(self.heard) if self.heard else np.zeros(0, np.int16)
+
+    def loud_ms(self, level=500):
+        """Return how many milliseconds of what was heard were louder than level (RMS per 20 ms)."""
+        a = self.audio().astype(np.float64)
+        frames = a[: a.size // FRAME * FRAME].reshape(-1, FRAME)
+        return int((np.sqrt((frames ** 2).mean(axis=1)) > level).sum() * 20) if frames.size else 0
+
+    def dtmf_heard(self):
+        """Return the digits the DTMF detector finds in-band in what was heard."""
+        a = self.audio()
+        det = DtmfDetector(1)
+        got = det.process(a[: a.size // FRAME * FRAME])
+        return "".join(e.digit for e in got if e.kind == "begin")
+
+
+def offer_of(phone):
+    """Return the phone's own SDP offer (PCMU, PCMA, telephone-event) on its RTP port."""
+    return S.make_offer("127.0.0.1", phone.rtp.getsockname()[1])
+
+
+def run(eng, seconds, *phones, until=None):
+    """Tick the engine for seconds of board time, pumping every phone after each tick."""
+    ticks = int(seconds * 8000 / eng.board.blocksize)
+    for _ in range(ticks):
+        eng.tick()
+        for p in phones:
+            p.pump(eng.now / 8000)
+        if until is not None and until():
+            return True
+    return False

@@ -1,0 +1,211 @@
+"""SIP legs in the engine: a SipTrunk on packet rows, judged by our own user agent over loopback sockets.
+
+A phone calls in and a script runs on the leg like on any other: it hears the prompt (energy on its RTP),
+its RFC 4733 and in-band digits reach the script, and BYE (either way) ends the leg with the right cause.
+The engine places calls to registered phones and to trunks; statuses and causes map both ways."""
+import numpy as np
+import pytest
+
+from engine_rig import PRI
+from engine_sip_rig import Phone, free_rtp_range, run
+from pycallcenter import ivr
+from pycallcenter.drivers import open_board, parse_config
+from pycallcenter.engine import call as C
+from pycallcenter.engine.engine import Engine
+from pycallcenter.engine.sip import Peer, SipTrunk
+from pycallcenter.sip import ua as U
+
+
+def _tone(freq=600.0, seconds=1.0, amp=8000):
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+@pytest.fixture
+def rig():
+    """An engine on an emulated E1 board with 4 packet rows and a SipTrunk on loopback; closed afterwards."""
+    made = []
+
+    def build(**kw):
+        board = open_board(parse_config(PRI.format(seed=1)))
+        eng = Engine(board, tone_plan="etsi", packet_rows=4, rtp_ports=free_rtp_range())
+        kw.setdefault("guests", True)
+        trunk = eng.add(SipTrunk(eng, listen=("127.0.0.1", 0), **kw))
+        made.append((eng, trunk))
+        return eng, trunk
+
+    phones = []
+    yield build, phones.append
+    for eng, trunk in made:
+        eng.shutdown()
+        trunk.close()
+    for p in phones:
+        p.close()
+
+
+def test_a_sip_caller_reaches_the_script_hears_the_prompt_and_its_digits_drive_it(rig):
+    build, keep = rig
+    eng, trunk = build()
+    seen = {}
+
+    async def script(call):
+        seen["who"] = (call.caller, call.called, call.leg.tech)
+        await call.answer()
+        await call.play(_tone())
+        got = await call.collect(max_digits=2, terminator="", first_timeout=5.0)
+        seen["digits"] = got.digits
+        await call.wait(30.0)
+
+    eng.router = lambda leg: script
+    phone = Phone("2025550100")
+    keep(phone)
+    phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 3.0, phone, until=lambda: "CallAnswered" in phone.kinds())
+    assert seen["who"] == ("2025550100", "100", "sip")
+    run(eng, 1.2, phone)
+    assert phone.loud_ms() >= 800  # the prompt came back over RTP
+    phone.press("4")  # RFC 4733
+    run(eng, 0.6, phone)
+    phone.press("7", inband=True)
+    run(eng, 1.0, phone, until=lambda: "digits" in seen)
+    assert seen["digits"] == "47"
+    leg = next(iter(eng.legs.values()))
+    phone.hang_up(eng.now / 8000, reason="Q.850;cause=16")
+    run(eng, 1.0, phone, until=lambda: not eng.legs)
+    assert not eng.legs and not eng.calls
+    assert leg.cause == C.NORMAL_CLEARING
+    assert "CallEnded" in phone.kinds()
+    assert sum(1 for line in eng.log_lines if " call_ended " in line) == 1
+    assert eng.leaks() == []
+
+
+def test_the_script_hanging_up_sends_bye_with_the_cause_and_a_refusal_maps_to_a_status(rig):
+    build, keep = rig
+    eng, trunk = build()
+
+    async def answer_then_busy(call):
+        await call.answer()
+        await call.wait(0.5)
+        await call.hangup(C.NORMAL_CLEARING)
+
+    async def refuse(call):
+        await call.hangup(C.USER_BUSY)
+
+    scripts = iter([answer_then_busy, refuse])
+    eng.router = lambda leg: next(scripts)
+    a, b = Phone("a"), Phone("b")
+    keep(a), keep(b)
+    a.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    run(eng, 2.0, a, until=lambda: "CallEnded" in a.kinds())
+    assert a.kinds()[-1] == "CallEnded" and a.events[-1].by == "remote"
+    assert "cause=16" in (a.events[-1].reason or "")
+    b.call("sip:200@127.0.0.1", trunk.address, eng.now / 8000)
+    run(eng, 2.0, b, until=lambda: "CallFailed" in b.kinds())
+    failed = b.events[-1]
+    assert isinstance(failed, U.CallFailed) and failed.status == 486  # 17 user busy -> 486 (RFC 3398)
+    assert "cause=17" in (failed.reason or "")
+    assert not eng.legs and trunk.sessions == {}
+
+
+def test_no_free_row_is_503_and_the_caller_cancelling_ends_the_leg(rig):
+    build, keep = rig
+    eng, trunk = build()
+
+    async def ring_forever(call):
+        await call.wait(60.0)
+
+    eng.router = lambda leg: ring_forever
+    phones = [Phone(f"p{i}") for i in range(5)]
+    for p in phones:
+        keep(p)
+        p.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    run(eng, 1.0, *phones, until=lambda: any("CallFailed" in p.kinds() for p in phones))
+    refused = [p for p in phones if "CallFailed" in p.kinds()]
+    assert len(refused) == 1 and refused[0].events[-1].status == 503
+    assert len(eng.legs) == 4
+    ringing = [p for p in phones if p is not refused[0]]
+    for p in ringing:
+        p.hang_up(eng.now / 8000)  # CANCEL while the centre has not answered
+    run(eng, 2.0, *phones, until=lambda: not eng.legs)
+    assert not eng.legs
+    assert all("CallFailed" in p.kinds() and p.events[-1].status == 487 for p in ringing)
+    assert eng.packet.leaks() == []
+
+
+def test_the_engine_calls_a_registered_phone_which_answers_and_talks_both_ways(rig):
+    build, keep = rig
+    eng, trunk = build(accounts={"agent1": "s3cret"}, guests=False)
+    phone = Phone("agent1", auth=("agent1", "s3cret"))
+    keep(phone)
+    phone.register(trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, phone, until=lambda: "Registered" in phone.kinds())
+    outcome = {}
+
+    async def dialler():
+        got = await ivr.dial(eng, "sip/agent1", timeout=10)
+        outcome["dial"] = got.outcome
+        if got.outcome == "answered":
+            leg = got.leg
+            outcome["leg"] = (leg.tech, leg.called, leg.direction)
+            eng.media.play(leg.row, [_tone(800, 1.0)])
+            levels = []
+            for _ in range(50):
+                await ivr.wait(eng, 0.02)
+                levels.append(int(np.abs(eng.media.rx[leg.row]).max()))
+            outcome["level"] = max(levels)
+            leg.hangup()
+
+    phone.say(_tone(1000, 3.0))
+    _start(eng, dialler)
+    assert run(eng, 3.0, phone, until=lambda: "dial" in outcome)
+    assert outcome["dial"] == "answered"
+    run(eng, 3.0, phone, until=lambda: not eng.legs)
+    assert outcome["leg"] == ("sip", "agent1", "out")
+    assert phone.loud_ms() >= 600  # the engine's tone reached the phone
+    assert outcome["level"] > 2000  # and the phone's tone reached the engine
+    assert "CallEnded" in phone.kinds() and not eng.legs
+
+
+def test_an_unregistered_phone_and_an_unknown_trunk_fail_with_their_causes(rig):
+    build, _ = rig
+    eng, trunk = build(accounts={"agent2": "x"})
+    results = {}
+
+    async def dialler():
+        results["phone"] = await ivr.dial(eng, "sip/agent2", timeout=5)
+        results["trunk"] = await ivr.dial(eng, "sip/nowhere/123", timeout=5)
+
+    _start(eng, dialler)
+    eng.run(seconds=0.5)
+    assert results["phone"].cause == 20  # subscriber absent: a known account with no registration
+    assert results["trunk"].cause == C.UNALLOCATED_NUMBER
+    assert eng.packet.leaks() == []
+
+
+def test_a_trunk_call_out_maps_the_far_end_status_to_the_cause(rig):
+    build, keep = rig
+    far = Phone("carrier", answer_after=None)
+    keep(far)
+    eng, trunk = build(peers=[Peer("carrier", "127.0.0.1", far.addr[1], prefix="9", strip=1)])
+    results = []
+
+    async def dialler():
+        for _ in range(2):
+            results.append(await ivr.dial(eng, "sip/carrier/05551234", timeout=5))
+
+    _start(eng, dialler)
+    run(eng, 1.0, far, until=lambda: "IncomingCall" in far.kinds())
+    invite = far.events[-1].request
+    assert invite.uri.user == "95551234"  # strip 1, then prefix 9
+    far._run(far.ua.reject(far.call_id, 486, eng.now / 8000))
+    run(eng, 1.0, far, until=lambda: results)
+    assert results[0].cause == C.USER_BUSY
+    run(eng, 1.0, far, until=lambda: far.kinds().count("IncomingCall") == 2)
+    far._run(far.ua.reject(far.call_id, 404, eng.now / 8000, reason="Q.850;cause=1"))
+    run(eng, 1.0, far, until=lambda: len(results) == 2)
+    assert results[1].cause == C.UNALLOCATED_NUMBER
+
+
+def _start(eng, script):
+    """Run a coroutine outside any call, as a dialler does; it dials with pycallcenter.ivr.dial."""
+    return eng.scheduler.spawn(script(), "dialler", eng.now)
