@@ -188,11 +188,12 @@ def offer_of(phone):
     return S.make_offer("127.0.0.1", phone.rtp.getsockname()[1])
 
 
-def run(eng, seconds, *phones, until=None):
-    """Tick the engine for seconds of board time, pumping every phone after each tick."""
+def run(eng, seconds, *phones, until=None, tick=None):
+    """Tick the engine (or call tick(), e.g. a centre's) for seconds of board time, pumping every phone after
+    each tick; return True as soon as until() holds."""
     ticks = int(seconds * 8000 / eng.board.blocksize)
     for _ in range(ticks):
-        eng.tick()
+        (tick or eng.tick)()
         for p in phones:
             p.pump(eng.now / 8000)
         if until is not None and until():

@@ -1,0 +1,84 @@
+"""The SIP centre end to end: the shipped sip-centre example (ports moved to free ones) built by the
+composition root; a SIP caller reaches the main menu, keys 1, waits in the sales queue and is connected
+to agent1 on a SIP phone registered to the centre; both hear each other; BYE leaves exactly one CDR and
+nothing held."""
+import os
+
+import numpy as np
+from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
+
+from engine_sip_rig import Phone, free_rtp_range, run
+from pycallcenter import bundled
+from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.settings import load_text
+
+
+def _tone(freq, seconds, amp=8000):
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def sip_centre(tmp_path, cache):
+    """Return the Centre of the shipped example on free ports, its prompts from the module's cache."""
+    text = (bundled.examples_dir() / "sip-centre.toml").read_text()
+    lo, hi = free_rtp_range()
+    text = text.replace("port = 5060", "port = 0").replace("rtp_ports = [20000, 20999]", f"rtp_ports = [{lo}, {hi}]")
+    (tmp_path / "data").mkdir()
+    os.symlink(cache, tmp_path / "data" / "prompts")
+    path = tmp_path / "sip-centre.toml"
+    path.write_text(text)
+    board_text, settings = load_text(text, file=str(path))
+    centre = Centre(board_text, settings)
+    centre.engine.log_lines = []
+    return centre
+
+
+def kinds(centre):
+    return [line.split(" ", 2)[1] for line in centre.engine.log_lines]
+
+
+def test_a_sip_caller_reaches_the_menu_the_queue_and_an_agent_on_a_registered_sip_phone(tmp_path, prompt_cache):
+    centre = sip_centre(tmp_path, prompt_cache)
+    eng, trunk = centre.engine, centre.sip
+    agent = Phone("agent1", auth=("agent1", "agent1-secret"), answer_after=1.0)
+    caller = Phone("2025550100")
+    now = lambda: eng.now / 8000  # noqa: E731
+
+    def go(seconds, *phones, until=None):
+        return run(eng, seconds, *phones, until=until, tick=centre.tick)
+
+    try:
+        agent.register(trunk.address, now())
+        assert go(2.0, agent, until=lambda: "Registered" in agent.kinds())
+        caller.call("sip:100@127.0.0.1", trunk.address, now())
+        assert go(2.0, caller, agent, until=lambda: "CallAnswered" in caller.kinds())
+        # the welcome, then the menu prompt (key 1 is taken while it plays)
+        assert go(20.0, caller, agent, until=lambda: kinds(centre).count("play") >= 2)
+        assert caller.loud_ms(200) >= 500  # the welcome prompt was heard over RTP
+        caller.press("1")
+        assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
+        assert "menu" in kinds(centre)
+        start = len(agent.heard), len(caller.heard)
+        caller.say(_tone(700, 2.0))
+        agent.say(_tone(1100, 2.0))
+        go(2.5, caller, agent)
+        heard_by_agent = np.concatenate(agent.heard[start[0]:])
+        heard_by_caller = np.concatenate(caller.heard[start[1]:])
+        assert _power_at(heard_by_agent, 700) > 10 * _power_at(heard_by_agent, 1100)
+        assert _power_at(heard_by_caller, 1100) > 10 * _power_at(heard_by_caller, 700)
+        caller.hang_up(now())
+        assert go(3.0, caller, agent, until=lambda: not eng.legs)
+        assert "CallEnded" in agent.kinds()  # the agent's leg was cleared with the caller's
+        assert centre.leaks() == []
+    finally:
+        centre.close()
+        agent.close()
+        caller.close()
+    assert centre.writer.written == 1
+
+
+def _power_at(samples, freq):
+    """Return the power of one frequency in samples (one DFT bin by Goertzel's sum)."""
+    x = samples.astype(np.float64)
+    t = np.arange(x.size) / 8000
+    return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
