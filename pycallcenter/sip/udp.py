@@ -1,27 +1,23 @@
-"""The IO around the sans-IO SIP core: one asyncio UDP socket driving a ``UserAgent``.
+"""The IO around the sans-IO SIP core for UDP: one asyncio datagram socket driving a ``UserAgent``.
 
 Datagrams go in with the loop's clock as ``now``; ``Send`` outputs go out with ``sendto``; the one timer
-is re-armed at the user agent's ``next_deadline()`` after every input. Call events are queued for the
-caller (``events``, an asyncio.Queue) and counted (``counts``).
+is re-armed at the user agent's ``next_deadline()`` after every input (``transport.Endpoint``). Call
+events are queued for the caller (``events``, an asyncio.Queue) and counted (``counts``).
 """
 import asyncio
-from collections import Counter
 
-from pycallcenter.sip.ua import Send, UserAgent
+from pycallcenter.sip.transport import Endpoint
+from pycallcenter.sip.ua import UserAgent
 
 
-class SipUdpEndpoint(asyncio.DatagramProtocol):
+class SipUdpEndpoint(Endpoint, asyncio.DatagramProtocol):
     """A UDP SIP endpoint: a UAS for OPTIONS and calls, and a UAC through ``call()`` and ``hang_up()``."""
 
     def __init__(self, ua_factory, advertise=None):
+        super().__init__()
         self._ua_factory = ua_factory
         self._advertise = advertise
-        self.ua = None
         self.transport = None
-        self.events = asyncio.Queue()
-        self.counts = Counter()
-        self._timer = None
-        self._loop = None
 
     # asyncio protocol
     def connection_made(self, transport):
@@ -32,58 +28,22 @@ class SipUdpEndpoint(asyncio.DatagramProtocol):
         self.ua = self._ua_factory((self._advertise or host, port))
 
     def datagram_received(self, data, addr):
-        self._run(self.ua.receive(data, addr[:2], self._loop.time()))
+        self.run(self.ua.receive(data, addr[:2], self._loop.time()))
 
     def error_received(self, exc):
         self.counts["socket errors"] += 1
 
     def connection_lost(self, exc):
-        if self._timer is not None:
-            self._timer.cancel()
+        self.stop_timer()
 
-    # the caller's face
-    @property
-    def local_addr(self):
-        """Return the (host, port) the socket is bound to."""
-        return self.ua.local_addr
-
-    def call(self, target, addr=None):
-        """Place a call to target (a SIP URI text); returns its Call-ID."""
-        call_id, outputs = self.ua.invite(target, self._loop.time(), addr)
-        self._run(outputs)
-        return call_id
-
-    def hang_up(self, call_id):
-        """End a call: BYE once confirmed, CANCEL while it is still ringing."""
-        self._run(self.ua.hang_up(call_id, self._loop.time()))
+    def send(self, data, addr):
+        """Send one datagram to addr."""
+        self.transport.sendto(data, addr)
 
     def close(self):
         """Close the socket and stop the timer."""
         if self.transport is not None:
             self.transport.close()
-
-    def _run(self, outputs):
-        for item in outputs:
-            if isinstance(item, Send):
-                self.transport.sendto(item.data, item.addr)
-            else:
-                self.counts[type(item).__name__] += 1
-                self.events.put_nowait(item)
-        self._arm()
-
-    def _arm(self):
-        deadline = self.ua.next_deadline()
-        if self._timer is not None:
-            if deadline is not None and self._timer.when() == deadline:
-                return
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            self._timer = self._loop.call_at(deadline, self._fire)
-
-    def _fire(self):
-        self._timer = None
-        self._run(self.ua.handle_timer(self._loop.time()))
 
 
 async def open_endpoint(host="127.0.0.1", port=5060, advertise=None, **ua_options):
