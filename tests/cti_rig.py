@@ -4,6 +4,7 @@
 from pycallcenter.acd.config import build_on_engine
 from pycallcenter.acd.engine_binding import queue_call
 from pycallcenter.cti import serve
+from pycallcenter.cti.auth import Accounts, User, hash_password
 from pycallcenter.cti.client import CtiClient
 from pycallcenter.apps.demo import board_config
 from pycallcenter.drivers import open_board, parse_config
@@ -19,12 +20,18 @@ ACD = {
 
 TOKENS = {"tok-a1": {"role": "agent", "name": "agent1"}, "tok-a2": {"role": "agent", "name": "agent2"},
           "tok-boss": {"role": "supervisor", "name": "boss"}}
+PASSWORDS = {"boss": ("supervisor", "boss-password"), "agent1": ("agent", "agent1-password")}
+
+
+def accounts():
+    """Return the rig's accounts: PASSWORDS hashed at scrypt's lowest cost we accept (tests only)."""
+    return Accounts([User(n, role, hash_password(pw, n=1024)) for n, (role, pw) in PASSWORDS.items()])
 
 
 class Centre:
     """The running centre: engine, PSTN callers, ACD binding, CTI server; tick() advances it."""
 
-    def __init__(self, config=ACD, rate=200.0, burst=400, tcp=True):
+    def __init__(self, config=ACD, rate=200.0, burst=400, tcp=True, **serve_args):
         self.board = open_board(parse_config(board_config(3, seed=1)))  # PRI span + agent1..agent3 at FXS phones
         self.pstn = PstnSimulator(self.board, far_end="pstn")
         self.eng = Engine(self.board, tone_plan="etsi")
@@ -32,8 +39,9 @@ class Centre:
         self.binding = build_on_engine(self.eng, config)
         far = self.board.emulator.far_ends
         self.phones = {"agent1": far["agent1"], "agent2": far["agent2"], "boss": far["agent3"]}
+        serve_args.setdefault("accounts", accounts())
         self.server = serve(self.binding, TOKENS, tcp_port=0 if tcp else None, handsets=self.phones,
-                            contacts={"boss": "channel/34"}, rate=rate, burst=burst)
+                            contacts={"boss": "channel/34"}, rate=rate, burst=burst, **serve_args)
         self.hub = self.server.hub
         self.clients = []
 

@@ -83,7 +83,10 @@ class CtiHub:
                 self.sources.pop(conn, None)
                 self.wallboards.discard(conn)
             elif kind == "auth":
-                out.append((conn, self._auth(conn, *msg)))
+                try:
+                    out.append((conn, self._auth(conn, *msg)))
+                except Exception:  # a bug must not stop the engine's tick
+                    self._internal("auth")
                 out += self._greetings
                 self._greetings = []
             else:
@@ -157,7 +160,7 @@ class CtiHub:
                 self._greetings.append((conn, P.event("agent_state", agent=a["name"], state=a["state"],
                                                       reason=a["reason"])))
         if msg_id is None:  # a browser's cookie session: nobody asked, so tell who this is
-            return P.event("session", role=role, name=name)
+            return {"type": "event", "event": "session", "role": role, "name": name}
         return P.reply(msg_id, role=role, name=name)
 
     def _run_command(self, cmd, role, name, msg, conn):

@@ -384,19 +384,24 @@ class CtiServer:
             return web.Response(status=403, text="cross-origin form posts are refused\n")
         try:
             resp = await handler(request)
-        except web.HTTPException as exc:
-            resp = exc
+        except web.HTTPException as exc:  # 404, 405 and the like: the same headers, then on its way
+            self._harden(exc)
+            raise
         if not resp.prepared:  # WebSocket responses are already under way
-            resp.headers.setdefault("Cache-Control", "no-store")
-            resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-            resp.headers.setdefault("X-Frame-Options", "DENY")
-            resp.headers.setdefault("Referrer-Policy", "no-referrer")
-            resp.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-                                    "style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
-            if self.ssl:
-                resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            self._harden(resp)
         return resp
+
+    def _harden(self, resp):
+        """Set the headers every answer carries (no caching, no framing, no sniffing, this origin only)."""
+        resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")  # no-referrer would make Origin "null"
+        resp.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                "style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
+        if self.ssl:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
 
     def _source(self, request):
         peer = request.transport.get_extra_info("peername") if request.transport else None
@@ -425,7 +430,7 @@ class CtiServer:
 
     async def _index(self, request):
         if self._session(request) is not None:
-            raise web.HTTPSeeOther("/wallboard")
+            return _see_other("/wallboard")
         return self._login_form()
 
     def _login_form(self, message="", status=200):
@@ -452,7 +457,7 @@ class CtiServer:
             self.guard.refuse(source, P.BAD_TOKEN, f"login as {str(name)[:40]!r}")
             return self._login_form("Wrong name or password.", 401)
         self.guard.succeeded(source)
-        resp = web.HTTPSeeOther("/wallboard")
+        resp = _see_other("/wallboard")
         self._cookie(resp, SESSION_COOKIE, self.sessions.open(*ident))
         resp.del_cookie(CSRF_COOKIE, path="/")
         return resp
@@ -464,12 +469,12 @@ class CtiServer:
         sent = form.get("csrf", "")
         if s is None or not (isinstance(sent, str) and hmac.compare_digest(sent.encode(), s.csrf.encode())):
             self.guard.refuse(self._source(request), "csrf", "logout without a session or its CSRF token")
-            raise web.HTTPSeeOther("/")
+            return _see_other("/")
         self.sessions.close(sid)
         for c in list(self.conns.values()):
             if c.session is s:
                 c.close()
-        resp = web.HTTPSeeOther("/")
+        resp = _see_other("/")
         resp.del_cookie(SESSION_COOKIE, path="/")
         return resp
 
@@ -478,7 +483,7 @@ class CtiServer:
 
         s = self._session(request)
         if s is None:
-            raise web.HTTPSeeOther("/")
+            return _see_other("/")
         return web.Response(text=page(s.name, s.role, s.csrf), content_type="text/html")
 
     async def _snapshot(self, request):
@@ -534,6 +539,11 @@ class CtiServer:
             except (asyncio.TimeoutError, ConnectionError):
                 await ws.close()
         return ws
+
+
+def _see_other(location):
+    """Return a 303 redirect (a response, not an exception, so the middleware can add its headers)."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 def is_loopback(host):

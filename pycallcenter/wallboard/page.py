@@ -153,7 +153,7 @@ function agents(v){
 var renders=0;
 function render(v){
   centre(v);tiles(v);bar(v);today(v);pie(v);agents(v);
-  var c=document.getElementById("clock");c.textContent=v.wall.slice(11);c.setAttribute("data-v",v.wall);
+  var c=document.getElementById("clock");c.textContent=v.wall.slice(11);c.setAttribute("data-wall",v.wall);
   var names=[];v.queues.forEach(function(q){q.alerts.forEach(function(a){names.push(q.queue+": "+a.replace("_"," "));});});
   document.getElementById("alerts").textContent=names.length?"ALERT "+names.join(", "):"";
   var s=document.getElementById("status");s.textContent="board time "+mmss(v.time)+" \u00b7 live";s.setAttribute("data-time",String(v.time));
