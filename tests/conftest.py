@@ -11,6 +11,8 @@ if ROOT not in sys.path:  # the peers/ package (test-only bindings) lives at the
 
 TESTDATA = os.path.join(os.path.dirname(ROOT), "shared", "testdata")
 
+import pycallcenter.ivr  # noqa: E402,F401  registers the script API (IvrCall) with the engine, as the centre does
+
 settings.register_profile("default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("fuzz", deadline=None, max_examples=200_000, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -3,6 +3,7 @@ our own network-side Q.931 stack (the emulated PSTN)."""
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine.engine import Engine
+import pycallcenter.ivr  # noqa: F401,I001  registers the script API (IvrCall) the engines here run scripts on
 from pycallcenter.isdn import call as q
 
 ANALOG = """

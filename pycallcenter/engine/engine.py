@@ -22,6 +22,15 @@ from pycallcenter.errors import ChannelClosedError
 from pycallcenter.journal import Journal
 
 _trackers = []  # lists collecting every Engine built while they are registered (the test suite's leak check)
+_call_factory = None  # fn(engine, leg) -> what a script is given; the script API registers it (pycallcenter.ivr)
+
+
+def use_call_factory(factory):
+    """Set what start_script gives a script for its leg (fn(engine, leg) -> call object; the script API,
+    pycallcenter.ivr, registers IvrCall when it is imported); return the factory."""
+    global _call_factory
+    _call_factory = factory
+    return factory
 
 
 def track_engines():
@@ -71,6 +80,7 @@ class Engine:
         self.scheduler = Scheduler()
         self.now = board.sample_time
         self.router = None  # fn(leg) -> async script taking an IvrCall, or None to refuse the call
+        self.call_factory = None  # fn(engine, leg) -> what scripts get; None: the registered one (use_call_factory)
         self.listeners = []  # objects with optional on_call_ended(call), on_leg_event(kind, leg)
         self.prompts = None
         self.scripts = None  # pycallcenter.ivr.loader.ScriptSet, for handoff by name
@@ -221,9 +231,11 @@ class Engine:
     def start_script(self, leg, script):
         """Run an async script on a leg's call; return its Task. The call's legs are the script's: when
         the last script of the call ends, every leg still up that no keeper took over is cleared."""
-        from pycallcenter.ivr import IvrCall
-
-        ivr = IvrCall(self, leg)
+        factory = self.call_factory or _call_factory
+        if factory is None:
+            raise RuntimeError("no script API to start a script with: import pycallcenter.ivr (it registers "
+                               "IvrCall) or set Engine.call_factory")
+        ivr = factory(self, leg)
         leg.ivr = ivr
         return self._run_script(leg.call, script(ivr), getattr(script, "__name__", "script"), self._script_failed)
 

@@ -22,6 +22,7 @@ from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.dsp.toneplans import cadenced
 from pycallcenter.dsp.tones import generate
 from pycallcenter.engine import call as C
+from pycallcenter.engine.bridge import bridge_of
 from pycallcenter.engine.scheduler import CallHangup, Op
 
 
@@ -110,13 +111,7 @@ class StationFeatures:
 
     def _partner(self, leg):
         """Return (task, other leg) of the script bridge holding this leg, or (None, None)."""
-        from pycallcenter.ivr import _Bridged
-
-        for task in self.engine.scheduler.tasks.values():
-            op = task.op
-            if isinstance(op, _Bridged) and not op.done and leg in (op.leg, op.other):
-                return task, (op.other if op.leg is leg else op.leg)
-        return None, None
+        return bridge_of(self.engine.scheduler, leg)
 
     def _adopt(self, leg):
         """Take over the script bridge holding leg (and both its legs); return its partner or None."""

@@ -14,6 +14,8 @@ import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
+from pycallcenter.engine.bridge import Bridged
+from pycallcenter.engine.engine import use_call_factory
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
 from pycallcenter.ivr import say
 
@@ -261,31 +263,6 @@ class _Dial(Op):
             self.out.hangup(C.NORMAL_CLEARING)
 
 
-class _Bridged(_LegOp):
-    """Wait while two legs talk; over when either ends (the other is cleared too)."""
-
-    def __init__(self, leg, other):
-        super().__init__(leg)
-        self.other = other
-
-    def start(self, now):
-        self.leg.engine.bridge(self.leg, self.other)
-
-    def poll(self, now):
-        if not self.other.active:
-            if self.leg.active:
-                self.leg.engine.unbridge(self.leg)
-            self.finish(self.other.cause)
-        elif not self.leg.active:
-            self.other.hangup(C.NORMAL_CLEARING)
-            self.fail(CallHangup(self.leg.cause))
-
-    def cancel(self):
-        # the script's own leg ended (CallHangup thrown in): the other party is cleared too
-        if self.other.active:
-            self.other.hangup(C.NORMAL_CLEARING)
-
-
 def dial(engine, target, timeout=30.0, caller="", caller_name="", leg=None):
     """Place an outgoing leg outside any script's call (diallers, callbacks): await it for a DialResult.
     With `leg`, the new leg joins that leg's call and is cleared if that leg hangs up."""
@@ -438,7 +415,7 @@ class IvrCall:
 
     def bridge(self, other):
         """Talk to another leg until either hangs up; return the other leg's cause when it ended first."""
-        return _Bridged(self.leg, other)
+        return Bridged(self.leg, other)
 
     def hand_off(self, other):
         """Bridge this call's leg to another and leave the pair to the engine (await it): the script may
@@ -516,3 +493,6 @@ class IvrCall:
         if result.outcome == "answered":
             await self.bridge(result.leg)
         return result
+
+
+use_call_factory(IvrCall)  # the engine gives every script it starts an IvrCall
