@@ -93,11 +93,25 @@ def kamailio(request, tmp_path):
     log = open(tmp_path / "kamailio.log", "w")
     proc = subprocess.Popen([KAMAILIO, "-f", str(cfg), "-DD", "-E", "-Y", str(tmp_path), "-P", str(pid_file),
                              "-w", str(tmp_path), "-m", "32", "-M", "8"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_until_up(proc, port, tmp_path / "kamailio.log")
+        yield port, request.param
+    finally:
+        proc.terminate()  # the main process stops its children
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_until_up(proc, port, log_path):
     deadline = time.monotonic() + 10
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:  # wait until it answers an OPTIONS
         probe.settimeout(0.2)
         while True:
-            assert proc.poll() is None, (tmp_path / "kamailio.log").read_text()[-3000:]
+            assert proc.poll() is None, log_path.read_text()[-3000:]
             probe.sendto(b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKprobe\r\n"
                          b"From: <sip:probe@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: probe\r\n"
                          b"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", ("127.0.0.1", port))
@@ -106,14 +120,6 @@ def kamailio(request, tmp_path):
                 break
             except socket.timeout:
                 assert time.monotonic() < deadline, "kamailio did not start"
-    yield port, request.param
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
 
 
 async def _wait(endpoint, kind, timeout=10.0):
