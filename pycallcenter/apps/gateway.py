@@ -43,9 +43,9 @@ class Gateway:
         """Dial target in the call and connect the caller when it answers; return the dial's outcome."""
         result = await call.dial(target, timeout=ring_timeout)
         if result.outcome != "answered":
-            call.hangup(result.cause or (C.NO_CIRCUIT if result.outcome == "no_line" else C.NORMAL_UNSPECIFIED))
+            await call.hangup(result.cause or (C.NO_CIRCUIT if result.outcome == "no_line" else C.NORMAL_UNSPECIFIED))
             return result.outcome
-        call.answer()
+        await call.answer()
         pair = (call.leg, result.leg)
         self.pairs.append(pair)
         try:
@@ -53,7 +53,7 @@ class Gateway:
         finally:
             self.pairs.remove(pair)
         if cause is not None and call.leg.active:
-            call.hangup(cause)  # the far end's cause reaches the caller
+            await call.hangup(cause)  # the far end's cause reaches the caller
         return "answered"
 
     def on_tick(self, now):
