@@ -9,9 +9,9 @@ import traceback
 
 from pycallcenter.acd.core import AcdError
 from pycallcenter.cti import protocol as P
+from pycallcenter.cti import wallboard as figures
 from pycallcenter.cti.config import DialPolicy
 from pycallcenter.engine import call as C
-from pycallcenter.wallboard import figures
 
 
 class Backend:
@@ -33,7 +33,7 @@ class Backend:
         return []
 
     def wallboard(self):
-        """Return the wallboard view (pycallcenter.wallboard.figures.view)."""
+        """Return the wallboard view (pycallcenter.cti.wallboard.view)."""
         return self.snapshot()
 
 
@@ -402,7 +402,7 @@ class AcdBackend(Backend):
         return {"time": round(now, 2), "queues": queues, "agents": agents}
 
     def wallboard(self):
-        """Return the wallboard view (pycallcenter.wallboard.figures.view) with today's handle times."""
+        """Return the wallboard view (pycallcenter.cti.wallboard.view) with today's handle times."""
         busy = {leg.call.id for leg in self._own_legs.values() if leg.call is not None}
         return figures.view(self.acd, self.engine, self._handled, self.thresholds, busy)
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pycallcenter.apps.routing import number_matches
 from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import ROLES, Accounts, User, parse_hash
+from pycallcenter.cti.tls import is_loopback, self_signed, server_context
+from pycallcenter.cti.wallboard import Thresholds
 from pycallcenter.errors import ConfigError
 
 
@@ -127,10 +129,6 @@ def users_from_dict(data, path=None):
 def options(settings, data):
     """Return serve()'s keyword arguments from a centre's Settings (its [centre] cti_* keys, hot_desking,
     [dial], [[agent]] dial and [wallboard]); data is the centre's data folder (the self-signed certificate)."""
-    from pycallcenter.cti.server import is_loopback
-    from pycallcenter.cti.tls import self_signed, server_context
-    from pycallcenter.wallboard.figures import Thresholds
-
     c = settings.centre
     ssl = None
     if c.cti_cert:

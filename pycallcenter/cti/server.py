@@ -13,7 +13,6 @@ hub's inbox; the engine thread runs them at its next tick.
 import asyncio
 import concurrent.futures
 import hmac
-import ipaddress
 import itertools
 import secrets
 import socket
@@ -544,14 +543,3 @@ class CtiServer:
 def _see_other(location):
     """Return a 303 redirect (a response, not an exception, so the middleware can add its headers)."""
     return web.Response(status=303, headers={"Location": location})
-
-
-def is_loopback(host):
-    """Return True when host is a loopback address or 'localhost'."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-

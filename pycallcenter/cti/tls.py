@@ -60,3 +60,13 @@ def server_context(cert, key):
         raise ConfigError(f"cannot load the certificate and key: {getattr(exc, 'strerror', None) or exc}",
                           path=cert) from None
     return ctx
+
+
+def is_loopback(host):
+    """Return True when host is a loopback address or 'localhost' (plain HTTP is allowed there only)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
