@@ -1,4 +1,4 @@
-"""docs/cti.md as printed: its users file and its stdlib agent client, run as a subprocess against
+"""docs/cti.md as printed: its users file (scrypt hashes) and its stdlib agent client, run as a subprocess against
 `pycallcenter run` of a centre whose [centre] table turns the CTI server on (cti_port, cti_users)."""
 import json
 import pathlib
@@ -36,9 +36,10 @@ def read_until(proc, pattern, seconds, seen):
 
 
 def test_the_documented_agent_client_gets_a_screen_pop_from_a_running_centre(tmp_path):
-    users = fenced("Users and tokens can live in a TOML file", "toml")
+    users = fenced("### Accounts", "toml")
     (tmp_path / "users.toml").write_text(users)
-    token = re.search(r'name = "agent1".*?token = "([^"]+)"', users, re.S).group(1)
+    assert re.search(r'name = "agent1".*\nrole = "agent"\npassword_hash = "scrypt\$', users)
+    password = re.search(r"The example hashes are of `([^`]+)`", DOC.read_text()).group(1)
     (tmp_path / "agent.py").write_text(fenced("## A minimal agent client", "python"))
     centre = fenced("## Turning it on", "toml")
     assert "cti_port = 8080" in centre
@@ -67,7 +68,7 @@ patience_mean = 600
     centre_out, client_out = [], []
     try:
         port = read_until(run, r"CTI and wallboard on http://127\.0\.0\.1:(\d+)/", 120, centre_out).group(1)
-        client = subprocess.Popen([sys.executable, "agent.py", "127.0.0.1", port, token], cwd=tmp_path,
+        client = subprocess.Popen([sys.executable, "agent.py", "127.0.0.1", port, "agent1", password], cwd=tmp_path,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         pop = read_until(client, r"^SCREEN POP: (\d+) (.*)$", 80, client_out)
     finally:
