@@ -4,46 +4,15 @@ SIPp's built-in uac scenario calls our UAS (INVITE, optional 100/180, 200 with o
 200) 20 times at 10 calls per second; its built-in uas scenario answers a call our UAC places (INVITE, 180,
 200, ACK, BYE, 200). SIPp's own statistics file decides success."""
 import asyncio
-import csv
-import shutil
-import socket
 
 import pytest
 
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.udp import open_endpoint
+from sip_sipp import SIPP, free_udp_port as _free_udp_port, last_stats as _last_stats, sipp as _sipp
 
-SIPP = shutil.which("sipp")
 pytestmark = pytest.mark.skipif(SIPP is None, reason="sipp (Debian package sip-tester) is not installed; "
                                                      "`make sysdeps-test` installs it")
-
-
-def _free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _last_stats(path):
-    files = sorted(path.glob("*.csv"))
-    assert files, "sipp wrote no statistics file"
-    with open(files[-1], newline="") as f:
-        rows = list(csv.reader(f, delimiter=";"))
-    header, last = rows[0], rows[-1]
-    return dict(zip(header, last))
-
-
-async def _sipp(tmp_path, *args, timeout=60):
-    proc = await asyncio.create_subprocess_exec(
-        SIPP, *args, "-nostdin", "-trace_stat", "-stf", str(tmp_path / "stats.csv"), "-fd", "1",
-        "-trace_err", "-error_file", str(tmp_path / "errors.log"), "-timeout", f"{timeout}s", "-timeout_error",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout + 15)
-    except asyncio.TimeoutError:
-        proc.kill()
-        raise
-    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
 def test_sipp_uac_calls_our_uas_twenty_times(tmp_path):

@@ -44,11 +44,12 @@ class UserAgent(R.RegistrationMixin):
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
                  codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
                  auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
-                 limiter=None, media_host=None):
+                 limiter=None, media_host=None, auth_algorithms=None):
         """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
         to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
         challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
-        to our requests. session_expires: the RFC 4028 interval we ask for (None: only when the peer asks)."""
+        to our requests; auth_algorithms: the digest algorithms we challenge with (default SHA-256 and MD5).
+        session_expires: the RFC 4028 interval we ask for (None: only when the peer asks)."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
@@ -63,7 +64,8 @@ class UserAgent(R.RegistrationMixin):
         self.auth = auth
         self.digest = None
         if credentials is not None:
-            self.digest = A.DigestServer(realm, auth_secret or secrets.token_bytes(32), credentials)
+            self.digest = A.DigestServer(realm, auth_secret or secrets.token_bytes(32), credentials,
+                                         algorithms=auth_algorithms)
         self.limiter = A.FailureLimiter() if limiter is None else limiter
         self.registrar = Registrar() if registrar is None else registrar
         self.session_expires = session_expires
@@ -140,6 +142,8 @@ class UserAgent(R.RegistrationMixin):
         return result
 
     def _respond(self, request, key, status, now, **kw):
+        if status > 100:  # every response but 100 carries a To tag (RFC 3261 8.2.6.2)
+            kw.setdefault("to_tag", self._token())
         response = make_response(request, status, **kw)
         return self._handle(self.layer.send_response(response, now, key), now)
 
