@@ -26,9 +26,12 @@ import sys
 # Modules compiled by setup.py (dotted names; each is a plain .py file in the source tree).
 MODULES = (
     "pycallcenter.isdn.call",
+    "pycallcenter.isdn.callstate",
+    "pycallcenter.isdn.events",
     "pycallcenter.isdn.ie",
     "pycallcenter.isdn.lapd",
     "pycallcenter.isdn.q931",
+    "pycallcenter.isdn.timers",
     "pycallcenter.ss7.fields",
     "pycallcenter.ss7.isup",
     "pycallcenter.ss7.isup_circuit",

@@ -5,216 +5,32 @@ timers from next_deadline()/handle_timer(now). Call states use Q.931's numbers (
 Remote mistakes never raise: they are answered as Q.931 5.8 prescribes (STATUS, RELEASE COMPLETE) and
 reported as ProtocolNotice events; misuse by our caller raises LocalProtocolError.
 
-The protocol in three tables at the end of the module: _TRANSITIONS maps (call state, message type) to the
+The protocol in tables: _TRANSITIONS (at the end of the module) maps (call state, message type) to the
 handler (a pair not in it is answered with STATUS 101, or 97 for an unknown type), _MANDATORY names each
-message's mandatory IEs (missing: STATUS 96, Q.931 5.8.6.1) and _TIMER_ACTIONS says what each timer's
-expiry does. Timer durations live in isdn/timers.py.
+message's mandatory IEs (missing: STATUS 96, Q.931 5.8.6.1), and isdn/timers.py holds every Q.931 timer: its
+duration and what its expiry does (Q931_TIMER_ACTIONS). The states and the Call record are isdn/callstate.py,
+the events isdn/events.py; both are re-exported here.
 """
-from dataclasses import dataclass, field
-
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.isdn import causes, ie, lapd, q931
-from pycallcenter.isdn.timers import Q931_RETRIES, Q931Timers
+from pycallcenter.isdn.callstate import (  # noqa: F401  (the states and Call are part of this module's API)
+    ACTIVE, CALL_DELIVERED, CALL_INITIATED, CALL_PRESENT, CALL_RECEIVED, CALL_STATES, CONNECT_REQUEST,
+    DISCONNECT_INDICATION, DISCONNECT_REQUEST, INCOMING_PROCEEDING, NULL, OUTGOING_PROCEEDING, OVERLAP_RECEIVING,
+    OVERLAP_SENDING, RELEASE_REQUEST, Call)
+from pycallcenter.isdn.events import (  # noqa: F401  (the events are part of this module's API)
+    Alerting, Answered, CallEnded, DChannelDown, DChannelUp, DialComplete, Disconnected, FacilityReceived,
+    IncomingCall, MoreDigits, Notify, Proceeding, Progress, ProtocolError, ProtocolNotice, RestartAcknowledged,
+    RestartReceived, ServiceAcknowledged, ServiceReceived, SetupAcknowledged, StatusReceived)
+from pycallcenter.isdn.timers import Q931_TIMER_ACTIONS as _TIMER_ACTIONS
+from pycallcenter.isdn.timers import Q931Timers
 from pycallcenter.isdn.variants import get_variant
 from pycallcenter.timers import TimerService
 
-NULL, CALL_INITIATED, OVERLAP_SENDING, OUTGOING_PROCEEDING, CALL_DELIVERED = 0, 1, 2, 3, 4
-CALL_PRESENT, CALL_RECEIVED, CONNECT_REQUEST, INCOMING_PROCEEDING, ACTIVE = 6, 7, 8, 9, 10
-DISCONNECT_REQUEST, DISCONNECT_INDICATION, RELEASE_REQUEST, OVERLAP_RECEIVING = 11, 12, 19, 25
-
-CALL_STATES = (NULL, CALL_INITIATED, OVERLAP_SENDING, OUTGOING_PROCEEDING, CALL_DELIVERED, CALL_PRESENT,
-               CALL_RECEIVED, CONNECT_REQUEST, INCOMING_PROCEEDING, ACTIVE, DISCONNECT_REQUEST, DISCONNECT_INDICATION,
-               RELEASE_REQUEST, OVERLAP_RECEIVING)
 _KNOWN = set(q931.MESSAGE_NAMES)
 _CLEARING = (q931.RELEASE, q931.RELEASE_COMPLETE, q931.DISCONNECT)
 _encode = q931.encode_call_message
 _decode = q931.decode
 _PD_Q931 = q931.PD_Q931
-
-
-# --- events ---
-@dataclass
-class DChannelUp:
-    """The D-channel is up (again: reestablished=True)."""
-
-    reestablished: bool = False
-
-
-@dataclass
-class DChannelDown:
-    """The D-channel went down; calls not yet active were cleared, active ones wait T309."""
-
-    reason: str
-
-
-@dataclass
-class IncomingCall:
-    """A SETUP arrived: numbers, name, channel granted; answer with proceeding/alerting/answer or hangup."""
-
-    call: "Call"
-    called: str
-    calling: str
-    calling_name: str
-    channel: int
-    sending_complete: bool
-    presentation: int = 0
-
-
-@dataclass
-class MoreDigits:
-    """INFORMATION during overlap receiving: digits to append to the called number."""
-
-    call: "Call"
-    digits: str
-    sending_complete: bool
-
-
-@dataclass
-class DialComplete:
-    """Overlap receiving ended by T302: the call is now proceeding with call.called."""
-
-    call: "Call"
-
-
-@dataclass
-class SetupAcknowledged:
-    """The far end asked for more digits (overlap sending)."""
-
-    call: "Call"
-
-
-@dataclass
-class Proceeding:
-    """CALL PROCEEDING received; call.channel is the channel the far end chose."""
-
-    call: "Call"
-
-
-@dataclass
-class Alerting:
-    """ALERTING received: the far end is ringing."""
-
-    call: "Call"
-
-
-@dataclass
-class Progress:
-    """PROGRESS (or a progress indicator) received."""
-
-    call: "Call"
-    description: int
-
-
-@dataclass
-class Answered:
-    """CONNECT received (or our CONNECT acknowledged): the call is active."""
-
-    call: "Call"
-
-
-@dataclass
-class Disconnected:
-    """DISCONNECT received; we release the call automatically."""
-
-    call: "Call"
-    cause: int
-
-
-@dataclass
-class CallEnded:
-    """The call is back in the Null state and its channel is free."""
-
-    call: "Call"
-    cause: int
-
-
-@dataclass
-class Notify:
-    """NOTIFY received."""
-
-    call: "Call"
-    description: int
-
-
-@dataclass
-class FacilityReceived:
-    """FACILITY received (or a facility IE in another message): raw ASN.1 kept for the application."""
-
-    call: "Call"
-    data: bytes
-
-
-@dataclass
-class StatusReceived:
-    """STATUS received for a call."""
-
-    call: "Call"
-    cause: int
-    state: int
-
-
-@dataclass
-class RestartReceived:
-    """The far end restarted channels (None: the whole interface); their calls were cleared."""
-
-    channels: object
-
-
-@dataclass
-class RestartAcknowledged:
-    """Our RESTART was acknowledged (or gave up after T316 retries: ok=False)."""
-
-    channels: object
-    ok: bool = True
-
-
-@dataclass
-class ServiceReceived:
-    """NI-2 SERVICE: a channel was put in service (0), maintenance (1) or out of service (2)."""
-
-    channel: int
-    status: int
-
-
-@dataclass
-class ServiceAcknowledged:
-    """Our SERVICE was acknowledged."""
-
-    channel: int
-    status: int
-
-
-@dataclass
-class ProtocolNotice:
-    """The far end broke the protocol; what we did about it is in action (never fatal)."""
-
-    detail: str
-    action: str = ""
-
-
-ProtocolError = ProtocolNotice  # Q.931's earlier name for the same event; one name now, the old one still imports
-
-
-@dataclass(eq=False)
-class Call:
-    """One call: reference, direction, state, channel and numbers (its timers run on Interface.deadlines, the
-    Call as their owner)."""
-
-    cr: int
-    outgoing: bool
-    state: int = NULL
-    channel: int = None
-    exclusive: bool = True
-    called: str = ""
-    calling: str = ""
-    calling_name: str = ""
-    cause: int = None
-    retries: dict = field(default_factory=dict)
-    setup_msg: bytes = b""
-    release_cause: int = causes.NORMAL_CLEARING
-
-    def __post_init__(self):
-        self.key = (self.cr, self.outgoing)  # the calls-dict key; cr and direction never change
 
 
 class Interface:
@@ -562,9 +378,9 @@ class Interface:
             self._events.append(DChannelUp(ev.reestablished))
             for call in list(self.calls.values()):
                 if self.deadlines.cancel(call, "T309"):
-                    self._send_status(call, 31)
+                    self._send_status(call, causes.NORMAL_UNSPECIFIED)
                 elif ev.reestablished and call.state != NULL:
-                    self._send_status(call, 31)
+                    self._send_status(call, causes.NORMAL_UNSPECIFIED)
         elif isinstance(ev, lapd.LinkDown):
             self._events.append(DChannelDown(ev.reason))
             for call in list(self.calls.values()):
@@ -579,77 +395,10 @@ class Interface:
             if ev.code in ("L", "S"):
                 self.counters["bad_messages"] += 1
 
-    # ----- internals: timers (what each expiry does: _TIMER_ACTIONS at the end of the module) -----
-    def _retry(self, call, name):
-        """Count one more repetition under timer name; returns False once Q931_RETRIES allows no more."""
-        done = call.retries.get(name, 0)
-        if done >= Q931_RETRIES[name]:
-            return False
-        call.retries[name] = done + 1
-        return True
-
-    def _t303(self, call, now):  # no answer to SETUP: send it once more, then give up
-        if self._retry(call, "T303"):
-            self.link.send(call.setup_msg, now)
-            self._start(call, "T303")
-        else:
-            cause = causes.NO_USER_RESPONDING if self.network else causes.RECOVERY_ON_TIMER_EXPIRY
-            self._send(call, q931.RELEASE_COMPLETE, [ie.cause(cause, self._location())])
-            self._end(call, cause)
-
-    def _t304(self, call, now):  # overlap sending stalled
-        self._disconnect(call, causes.RECOVERY_ON_TIMER_EXPIRY)
-
-    def _t310(self, call, now):  # proceeding but no alerting or connect
-        self._disconnect(call, causes.NO_USER_RESPONDING if self.network else causes.RECOVERY_ON_TIMER_EXPIRY)
-
-    def _t301(self, call, now):  # alerting but no answer
-        self._disconnect(call, causes.NO_ANSWER if self.network else causes.RECOVERY_ON_TIMER_EXPIRY)
-
-    def _t313(self, call, now):  # our CONNECT was not acknowledged
-        self._disconnect(call, causes.RECOVERY_ON_TIMER_EXPIRY)
-
-    def _t302(self, call, now):  # overlap receiving: no more digits, go on with what came
-        if call.called:
-            self._send(call, q931.CALL_PROCEEDING, [])
-            call.state = INCOMING_PROCEEDING
-            self._events.append(DialComplete(call))
-        else:
-            self._disconnect(call, causes.INVALID_NUMBER_FORMAT)
-
-    def _t305(self, call, now):  # no RELEASE after our DISCONNECT
-        self._release(call, call.release_cause)
-
-    def _t308(self, call, now):  # no RELEASE COMPLETE: RELEASE once more, then the call is gone
-        if self._retry(call, "T308"):
-            self._send(call, q931.RELEASE, [ie.cause(call.release_cause, self._location())])
-            self._start(call, "T308")
-        else:
-            self._end(call, causes.RECOVERY_ON_TIMER_EXPIRY)
-
-    def _t309(self, call, now):  # the D-channel stayed down: the active call is lost
-        self._end(call, causes.DESTINATION_OUT_OF_ORDER)
-
-    def _t322(self, call, now):  # STATUS ENQUIRY unanswered: ask again, then clear
-        if self._retry(call, "T322"):
-            self._send(call, q931.STATUS_ENQUIRY, [])
-            self._start(call, "T322")
-        else:
-            self._disconnect(call, causes.TEMPORARY_FAILURE)
-
+    # ----- internals: the link's own timer (the Q.931 timers' expiries are in isdn/timers.py) -----
     def _relink(self, call, now):  # the D-channel went down by itself: bring it back
         if not self.alarmed and self.link.state == lapd.TEI_ASSIGNED:
             self.link.establish(now)
-
-    def _t316(self, call, now):  # RESTART unanswered: repeat it, then report the failure
-        channels, tries = self.restart_pending
-        if tries >= Q931_RETRIES["T316"]:
-            self.restart_pending = None
-            self._events.append(RestartAcknowledged(channels, ok=False))
-        else:
-            self.restart_pending = (channels, tries + 1)
-            self.deadlines.start(None, "T316", now + self.timers.T316)
-            self._send_restart(channels)
 
     # ----- internals: received messages -----
     def _message(self, data, now):
@@ -982,19 +731,3 @@ _MANDATORY = {
 }
 # what _message checks itself (SETUP is checked where the call is made; clearing messages by their handlers)
 _STATUS_96 = {mt: names for mt, names in _MANDATORY.items() if mt != q931.SETUP and mt not in _CLEARING}
-
-# what each timer's expiry does: handler(interface, call (None for relink and T316), now); Q.931 9.1 names
-_TIMER_ACTIONS = {
-    "T301": Interface._t301,
-    "T302": Interface._t302,
-    "T303": Interface._t303,
-    "T304": Interface._t304,
-    "T305": Interface._t305,
-    "T308": Interface._t308,
-    "T309": Interface._t309,
-    "T310": Interface._t310,
-    "T313": Interface._t313,
-    "T316": Interface._t316,
-    "T322": Interface._t322,
-    "relink": Interface._relink,
-}
