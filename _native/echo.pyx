@@ -15,15 +15,17 @@ cdef extern from "pycc_echo.h":
     int V21_BLOCKS "PYCC_ECHO_V21_BLOCKS"
     int RELEASE_BLOCKS "PYCC_ECHO_RELEASE_BLOCKS"
     int BYPASS_RESET_BLOCKS "PYCC_ECHO_BYPASS_RESET_BLOCKS"
+    int SETTLE_BLOCKS "PYCC_ECHO_SETTLE_BLOCKS"
     ctypedef struct pycc_echo_params_t:
         int taps
         float mu, alpha, geigel
         int hangover
         float nlp_ratio, nlp_far
-        int nlp, cng, tone_disable
+        int nlp, cng, tone_disable, settle
         long sleep_after, probe_every
         float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
         float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle
+        float settle_erle, settle_noise, settle_gain, leave_erle, leave_noise
         double far_active, far_sample
         float cos_table[3][160]
         float sin_table[3][160]
@@ -36,7 +38,7 @@ cdef extern from "pycc_echo.h":
     void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, int16_t *out, long samples,
                            const int32_t *rows, int nrows) nogil
     void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state,
-                            int64_t *resets)
+                            int64_t *resets, int8_t *settled)
     void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb)
 
 
@@ -44,7 +46,8 @@ def layout():
     """Return the kernel's fixed structure (block sizes), for the twin test."""
     return {"GAIN_EVERY": GAIN_EVERY, "MAX_BLOCK": MAX_BLOCK, "BLOCK": BLOCK, "COPY_BLOCKS": COPY_BLOCKS, "TONE_BLOCK": TONE_BLOCK,
             "NOISE_SUB": NOISE_SUB, "NOISE_SUBS": NOISE_SUBS, "NOISE_WARMUP": NOISE_WARMUP, "TONE_HOLD_BLOCKS": TONE_HOLD_BLOCKS,
-            "V21_BLOCKS": V21_BLOCKS, "RELEASE_BLOCKS": RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": BYPASS_RESET_BLOCKS}
+            "V21_BLOCKS": V21_BLOCKS, "RELEASE_BLOCKS": RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": BYPASS_RESET_BLOCKS,
+            "SETTLE_BLOCKS": SETTLE_BLOCKS}
 
 
 cdef class Kernel:
@@ -61,7 +64,7 @@ cdef class Kernel:
         p.taps = pr["taps"]
         p.mu, p.alpha, p.geigel = pr["mu"], pr["alpha"], pr["geigel"]
         p.hangover, p.nlp_ratio, p.nlp_far = pr["hangover"], pr["nlp_ratio"], pr["nlp_far"]
-        p.nlp, p.cng, p.tone_disable = pr["nlp"], pr["cng"], pr["tone_disable"]
+        p.nlp, p.cng, p.tone_disable, p.settle = pr["nlp"], pr["cng"], pr["tone_disable"], pr["settle"]
         p.sleep_after, p.probe_every = pr["sleep_after"], pr["probe_every"]
         p.hp_pole, p.short_a, p.noise_a, p.long_a = pr["hp_pole"], pr["short_a"], pr["noise_a"], pr["long_a"]
         p.delta, p.copy_ratio, p.bypass_ratio = pr["delta"], pr["copy_ratio"], pr["bypass_ratio"]
@@ -72,6 +75,8 @@ cdef class Kernel:
         p.reversal_cos, p.noise_bias, p.noise_start = pr["reversal_cos"], pr["noise_bias"], pr["noise_start"]
         p.converged_erle, p.far_active = pr["converged_erle"], pr["far_active"]
         p.far_sample = pr["far_sample"]
+        p.settle_erle, p.settle_noise, p.settle_gain = pr["settle_erle"], pr["settle_noise"], pr["settle_gain"]
+        p.leave_erle, p.leave_noise = pr["leave_erle"], pr["leave_noise"]
         cos, sin = pr["cos"], pr["sin"]
         for f in range(3):
             for k in range(160):
@@ -121,9 +126,10 @@ cdef class Kernel:
         with nogil:
             pycc_echo_process(self.s, &far[0, 0], &near[0, 0], &out[0, 0], samples, rp, nrows)
 
-    def counters(self, float[::1] l_x, float[::1] l_y, float[::1] l_e, int8_t[::1] state, int64_t[::1] resets):
-        """Fill per-channel long-term powers, states and reset counts."""
-        pycc_echo_counters(self.s, &l_x[0], &l_y[0], &l_e[0], &state[0], &resets[0])
+    def counters(self, float[::1] l_x, float[::1] l_y, float[::1] l_e, int8_t[::1] state, int64_t[::1] resets,
+                 int8_t[::1] settled):
+        """Fill per-channel long-term powers, states, reset counts and steady-state flags."""
+        pycc_echo_counters(self.s, &l_x[0], &l_y[0], &l_e[0], &state[0], &resets[0], &settled[0])
 
     def taps_of(self, int channel, float[::1] wf, float[::1] wb):
         """Copy one channel's foreground and background taps."""

@@ -53,10 +53,12 @@ def all_pairs():
     return [p for p in PATHS for _ in ERLS], [e for _ in PATHS for e in ERLS]
 
 
-def test_css_every_path_and_erl_meets_the_targets():
+@pytest.mark.parametrize("settle", [True, False])
+def test_css_every_path_and_erl_meets_the_targets(settle):
+    """With the steady state (the default) and without it: every canceller adapting on every sample."""
     paths, erls = all_pairs()
     far, echo, near = scene(css(3.0), paths, erls)
-    out = run(EchoCanceller(len(paths)), far, near)
+    out = run(EchoCanceller(len(paths), settle=settle), far, near)
     for i, (p, erl) in enumerate(zip(paths, erls)):
         steady, conv = erle_db(echo[i], out[i], 2.0), convergence_s(echo[i], out[i])
         louder = never_louder(near[i], out[i])
@@ -223,6 +225,34 @@ def test_speech_never_trips_the_tone_disabler():
     for i in range(0, x.shape[1], TICK):
         ec.process(x[:, i:i + TICK], x[:, i:i + TICK])
         assert "tone_disabled" not in ec.counters().state
+
+
+def test_steady_state_settles_every_path_and_a_path_change_ends_it():
+    """Converged, cancellers settle (adaptation frozen, the foreground watched every block); the echo path
+    changing at 3 s ends it on every channel within a tick, and they settle again on the new path, still
+    reducing the echo by 30 dB."""
+    paths, erls = all_pairs()
+    n, cut = 7 * FS, 3 * FS
+    src = css(7.0)
+    far, echo1, _ = scene(src, paths, erls)
+    echo2 = np.array([echo_of(src, hybrid(d, disp, erl, seed=50 + i))
+                      for i, ((_, d, disp), erl) in enumerate(zip(paths[::-1], erls))])
+    echo = np.concatenate([echo1[:, :cut], echo2[:, cut:]], axis=1)
+    near = to_int16(echo + noise(n, NEAR_FLOOR))
+    ec = EchoCanceller(len(paths))
+    out, settled = np.empty_like(near), []
+    for i in range(0, n, TICK):
+        out[:, i:i + TICK] = ec.process(far[:, i:i + TICK], near[:, i:i + TICK])
+        settled.append(ec.counters().settled.copy())
+        assert [ec.counters().row(c)["settled"] for c in range(len(paths))] == list(settled[-1])
+    settled, tick = np.array(settled), cut // TICK
+    print(f"settled: {settled[:tick].mean():.0%} of channel-ticks before the change, "
+          f"{settled[tick + 25:].mean():.0%} from 0.5 s after it")
+    assert settled[:tick].any(axis=0).mean() >= 0.5 and settled[tick - 1].any()
+    assert not settled[tick + 1].any()
+    assert settled[tick + 1:].any(axis=0).mean() >= 0.5
+    for i in range(len(paths)):
+        assert erle_db(echo[i], out[i], 5.5) >= 30.0, i
 
 
 def test_disable_enable_reset_and_counters():

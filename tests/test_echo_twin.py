@@ -88,7 +88,8 @@ def test_native_layout_matches_twin():
                    "COPY_BLOCKS": ref.COPY_BLOCKS, "TONE_BLOCK": ref.TONE_BLOCK, "NOISE_SUB": ref.NOISE_SUB,
                    "NOISE_SUBS": ref.NOISE_SUBS, "NOISE_WARMUP": ref.NOISE_WARMUP,
                    "TONE_HOLD_BLOCKS": ref.TONE_HOLD_BLOCKS, "V21_BLOCKS": ref.V21_BLOCKS,
-                   "RELEASE_BLOCKS": ref.RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": ref.BYPASS_RESET_BLOCKS}
+                   "RELEASE_BLOCKS": ref.RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": ref.BYPASS_RESET_BLOCKS,
+                   "SETTLE_BLOCKS": ref.SETTLE_BLOCKS}
 
 
 @pytest.mark.parametrize("tail_ms", [16, 32, 64, 128])
@@ -125,3 +126,31 @@ def test_native_equals_twin_through_sleep_and_wake():
     assert asleep
     for i in asleep:  # asleep the whole tick: the input passes unchanged
         assert np.array_equal(b[0, i * 80:(i + 1) * 80], near[0, i * 80:(i + 1) * 80])
+
+
+def test_native_equals_twin_through_the_steady_state():
+    """Channels settle once converged (adaptation frozen), a path change at 2.5 s ends it, they settle again; twin
+    and kernel agree on the output, the taps and when each channel is settled."""
+    n = int(4.0 * FS)
+    src = css(4.0)
+    far = to_int16(np.tile(src, (3, 1)))
+    cut = int(2.5 * FS)
+    paths = [(hybrid(4.0, 3.0, 12.0, seed=1), hybrid(9.0, 5.0, 9.0, seed=2)),
+             (hybrid(1.0, 2.0, 20.0, seed=3), hybrid(1.0, 2.0, 20.0, seed=3)),  # no change
+             (hybrid(20.0, 6.0, 6.0, seed=4), hybrid(2.0, 3.0, 15.0, seed=5))]
+    near = to_int16(np.array([np.concatenate([echo_of(src, a)[:cut], echo_of(src, b)[cut:]]) for a, b in paths])
+                    + noise(n, -70))
+    twin, native = ref.EchoCanceller(3, 32), echo.EchoCanceller(3, 32)
+    outs_t, outs_n, settled = [], [], []
+    for i in range(0, n, 160):
+        outs_t.append(twin.process(far[:, i:i + 160], near[:, i:i + 160]))
+        outs_n.append(native.process(far[:, i:i + 160], near[:, i:i + 160]))
+        settled.append(native.counters().settled.copy())
+        assert np.array_equal(twin.counters().settled, settled[-1]), i
+    agree(np.concatenate(outs_t, axis=1), np.concatenate(outs_n, axis=1), twin, native)
+    settled = np.array(settled)
+    tick = cut // 160
+    print("settled before the change", settled[:tick].any(axis=0), "after", settled[tick + 2:].any(axis=0))
+    assert settled[tick - 1, [0, 2]].any()  # settled when the path changes
+    assert not settled[tick + 1, [0, 2]].any()  # the changed paths leave within a tick
+    assert settled[tick + 2:].any(axis=0).any()  # and settle again

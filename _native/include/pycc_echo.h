@@ -16,17 +16,19 @@
 #define PYCC_ECHO_V21_BLOCKS 20
 #define PYCC_ECHO_RELEASE_BLOCKS 50
 #define PYCC_ECHO_BYPASS_RESET_BLOCKS 50
+#define PYCC_ECHO_SETTLE_BLOCKS 32
 
 typedef struct {
     int taps;                 /* tail in samples, a multiple of 32 */
     float mu, alpha, geigel;  /* IPNLMS step and proportionality; Geigel threshold as an amplitude ratio */
     int hangover;             /* double-talk hold, samples */
     float nlp_ratio, nlp_far;          /* linear output / near input power under which the NLP acts */
-    int nlp, cng, tone_disable;
+    int nlp, cng, tone_disable, settle; /* settle: freeze adaptation in a converged steady state, watching it */
     long sleep_after, probe_every; /* far-end single talk before sleeping (0: never), activity asleep before waking */
     /* thresholds, computed once by the Python side from dBm0 figures (see the twin) */
     float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise;
     float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle;
+    float settle_erle, settle_noise, settle_gain, leave_erle, leave_noise; /* block error bounds to settle and to leave */
     double far_active;        /* window energy (sum of squares over the tail) above which the far end is active */
     double far_sample;        /* a far sample's square over which a sleeping channel counts the far end active */
     float cos_table[3][160], sin_table[3][160];  /* 2100, 1650, 1850 Hz */
@@ -42,8 +44,9 @@ void pycc_echo_set_enabled(pycc_echo_t *s, int channel, int on);
  * the other rows of out are left alone. */
 void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, int16_t *out, long samples,
                        const int32_t *rows, int nrows);
-/* Per channel: long-term far, near and linear-output powers, state, reset count, 1 when disabled by a tone. */
-void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets);
+/* Per channel: long-term far, near and linear-output powers, state, reset count, 1 when settled (steady state). */
+void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets,
+                        int8_t *settled);
 /* Copies of one channel's foreground and background taps (taps floats each), for tests. */
 void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb);
 #endif

@@ -29,6 +29,8 @@ typedef struct {
     int tone_run[2], tone_miss[2], v21_run[2];
     int8_t state;
     int dormant, fg_used, heard_far; /* asleep; the foreground took taps / the far end was active since the reset */
+    int settled, settle_run;          /* steady state: adaptation frozen, the foreground watched (step 9 of the twin) */
+    float run_f, run_b;               /* both filters' error energies over the settle run's blocks */
     int64_t awake_run, far_run;       /* samples cancelling since waking, far-end activity asleep */
 } chan_t;
 
@@ -119,49 +121,77 @@ static inline float hsum(v8 v)
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
-/* Both filters' outputs and, when asked, the IPNLMS normaliser x' G x, in one pass over the window. */
-__attribute__((target_clones("avx2", "default")))
+/* x86-64-v3 (AVX2 + FMA) first: a fused multiply-add halves the arithmetic of every tap loop below. */
+#define TAP_CLONES __attribute__((target_clones("arch=x86-64-v3", "avx2", "default")))
+
+/* Both filters' outputs and, when asked, the IPNLMS normaliser x' G x, in one pass over the window. Each sum runs
+ * in two accumulators (taps k and k + 8 of every 16): with one, every step waited for the previous addition (the
+ * loop was bound by the adder's latency, not by its throughput). */
+TAP_CLONES
 static void filters(const float *restrict wf, const float *restrict wb, const float *restrict g,
                     const float *restrict x, const float *restrict x2, int n, int want_den, float *yf, float *yb,
                     float *den)
 {
-    v8 af = {0}, ab = {0}, ad = {0};
+    v8 af0 = {0}, ab0 = {0}, ad0 = {0}, af1 = {0}, ab1 = {0}, ad1 = {0};
     if (want_den) {
-        for (int k = 0; k < n; k += 8) {
-            v8 xv = *(const v8u *) (x + k);
-            af += *(const v8 *) (wf + k) * xv;
-            ab += *(const v8 *) (wb + k) * xv;
-            ad += *(const v8 *) (g + k) * *(const v8u *) (x2 + k);
+        for (int k = 0; k < n; k += 16) {
+            v8 x0 = *(const v8u *) (x + k), x1 = *(const v8u *) (x + k + 8);
+            af0 += *(const v8 *) (wf + k) * x0;
+            ab0 += *(const v8 *) (wb + k) * x0;
+            ad0 += *(const v8 *) (g + k) * *(const v8u *) (x2 + k);
+            af1 += *(const v8 *) (wf + k + 8) * x1;
+            ab1 += *(const v8 *) (wb + k + 8) * x1;
+            ad1 += *(const v8 *) (g + k + 8) * *(const v8u *) (x2 + k + 8);
         }
     } else {
-        for (int k = 0; k < n; k += 8) {
-            v8 xv = *(const v8u *) (x + k);
-            af += *(const v8 *) (wf + k) * xv;
-            ab += *(const v8 *) (wb + k) * xv;
+        for (int k = 0; k < n; k += 16) {
+            v8 x0 = *(const v8u *) (x + k), x1 = *(const v8u *) (x + k + 8);
+            af0 += *(const v8 *) (wf + k) * x0;
+            ab0 += *(const v8 *) (wb + k) * x0;
+            af1 += *(const v8 *) (wf + k + 8) * x1;
+            ab1 += *(const v8 *) (wb + k + 8) * x1;
         }
     }
-    *yf = hsum(af);
-    *yb = hsum(ab);
-    *den = hsum(ad);
+    *yf = hsum(af0 + af1);
+    *yb = hsum(ab0 + ab1);
+    *den = hsum(ad0 + ad1);
 }
 
-__attribute__((target_clones("avx2", "default")))
+/* The foreground filter alone (a settled channel): the same two accumulators as filters(). */
+TAP_CLONES
+static float foreground(const float *restrict wf, const float *restrict x, int n)
+{
+    v8 af0 = {0}, af1 = {0};
+    for (int k = 0; k < n; k += 16) {
+        af0 += *(const v8 *) (wf + k) * *(const v8u *) (x + k);
+        af1 += *(const v8 *) (wf + k + 8) * *(const v8u *) (x + k + 8);
+    }
+    return hsum(af0 + af1);
+}
+
+TAP_CLONES
 static void adapt(float *restrict wb, const float *restrict g, const float *restrict x, int n, float step)
 {
     for (int k = 0; k < n; k += 8)
         *(v8 *) (wb + k) += step * (*(const v8 *) (g + k) * *(const v8u *) (x + k));
 }
 
-__attribute__((target_clones("avx2", "default")))
+TAP_CLONES
 static void gains(float *restrict g, const float *restrict wb, int n, float alpha)
 {
-    v8 acc = {0};
-    for (int k = 0; k < n; k += 8)
-        acc += (v8) ((v8i) *(const v8 *) (wb + k) & 0x7fffffff); /* |w|: clear the sign bits */
-    const float l1 = hsum(acc);
+    v8 acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+    for (int k = 0; k < n; k += 32) { /* |w|: clear the sign bits; four sums, so no addition waits on the last */
+        acc0 += (v8) ((v8i) *(const v8 *) (wb + k) & 0x7fffffff);
+        acc1 += (v8) ((v8i) *(const v8 *) (wb + k + 8) & 0x7fffffff);
+        acc2 += (v8) ((v8i) *(const v8 *) (wb + k + 16) & 0x7fffffff);
+        acc3 += (v8) ((v8i) *(const v8 *) (wb + k + 24) & 0x7fffffff);
+    }
+    const float l1 = hsum((acc0 + acc1) + (acc2 + acc3));
     const float base = (1.0f - alpha) / (float) (2 * n), prop = 1.0f + alpha, den = 2.0f * l1 + 1e-3f;
+    /* one division, then products: the gains sum to one either way, and this loop ran a division per tap */
+    const float scale = prop / den;
     for (int k = 0; k < n; k++)
-        g[k] = base + (prop * fabsf(wb[k])) / den;
+        g[k] = base + scale * fabsf(wb[k]);
 }
 
 /* The fixed structure of step 5 of the twin: copy, bypass and restart decisions at the end of a 64-sample block. */
@@ -179,7 +209,8 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
     const int loud = by > p->block_floor && by > p->above_noise * h->noise;
     const int better = bb < p->copy_ratio * bf && bb < p->copy_gain * by;
     h->copy_run = (valid && loud && better) ? h->copy_run + 1 : 0;
-    if (h->copy_run >= PYCC_ECHO_COPY_BLOCKS) {
+    const int copied = h->copy_run >= PYCC_ECHO_COPY_BLOCKS;
+    if (copied) {
         memcpy(h->wf, h->wb, sizeof(float) * n);
         h->fg_used = 1;
         h->copy_run = 0;
@@ -208,6 +239,31 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         h->bypass = 0;
         h->bypass_run = 0;
         h->resets++;
+    }
+    /* 9. steady state: settle once the foreground has held its figure for SETTLE_BLOCKS, leave when it slips */
+    if (p->settle) {
+        if (h->settled) {
+            const int slipped = heard && loud && !(bf * p->leave_erle < by || bf < p->leave_noise * h->noise);
+            if (slipped || h->bypass || !running)
+                h->settled = 0;
+        } else {
+            const int fit = h->fg_used && !h->bypass && !copied;
+            const int good = valid && loud && fit && (bf * p->settle_erle < by || bf < p->settle_noise * h->noise);
+            /* a block that cannot be judged (a pause, double talk) neither counts nor breaks the run */
+            if (good) {
+                h->settle_run++;
+                h->run_f += bf;
+                h->run_b += bb;
+            } else if ((valid && loud) || !fit) {
+                h->settle_run = 0;
+                h->run_f = h->run_b = 0.0f;
+            }
+            if (h->settle_run >= PYCC_ECHO_SETTLE_BLOCKS) { /* settles unless the background still gains on it */
+                h->settled = h->run_b > p->settle_gain * h->run_f;
+                h->settle_run = 0;
+                h->run_f = h->run_b = 0.0f;
+            }
+        }
     }
     h->blk_y = h->blk_f = h->blk_b = 0.0f;
     h->blk_n = h->blk_far = 0;
@@ -365,18 +421,31 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         h->x2[h->pos] = h->x2[h->pos + n] = xs * xs;
         const int far_active = (double) h->energy > p->far_active;
         const int active = h->enabled && !h->disabled_by_tone;
-        /* 4. gains, then 2. both filters (with the normaliser whenever adaptation may follow) */
-        if (h->count % PYCC_ECHO_GAIN_EVERY == 0)
-            gains(h->g, h->wb, n, p->alpha);
-        float yf, yb, den;
-        filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, active && far_active, &yf, &yb, &den);
+        /* 4. gains, then 2. both filters (with the normaliser whenever adaptation may follow); settled, the
+         * foreground alone: the background stands still, so its error is taken as the foreground's */
+        const int settled = h->settled;
+        float yf, yb, den = 0.0f;
+        if (settled) {
+            yf = yb = foreground(h->wf, h->x + h->pos, n);
+        } else {
+            if (h->count % PYCC_ECHO_GAIN_EVERY == 0)
+                gains(h->g, h->wb, n, p->alpha);
+            filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, active && far_active, &yf, &yb, &den);
+        }
         const float ef = y - yf, eb = y - yb;
         /* 3. Geigel on what the better filter leaves */
         const float ae = fabsf(ef), ab = fabsf(eb);
-        const int talk = (ae < ab ? ae : ab) > p->geigel * (float) gmax;
+        int talk = (ae < ab ? ae : ab) > p->geigel * (float) gmax;
+        if (settled && talk) { /* settled, a loud residual (a path change or near speech) ends the steady state at
+                                * once; the next sample judges talk on both filters again */
+            h->settled = 0;
+            h->settle_run = PYCC_ECHO_SETTLE_BLOCKS - 1; /* one good block settles it again */
+            h->run_f = h->run_b = 0.0f;
+            talk = 0;
+        }
         h->dt_hang = talk ? p->hangover : (h->dt_hang > 0 ? h->dt_hang - 1 : 0);
         const int dt = h->dt_hang > 0;
-        if (active && far_active)
+        if (active && far_active && !settled)
             adapt(h->wb, h->g, h->x + h->pos, n, ((dt ? p->mu * p->dt_mu : p->mu) * eb) / (den + p->delta));
         /* 5. block accounting */
         const int single = far_active && !dt;
@@ -390,7 +459,8 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         h->s_y += (y * y - h->s_y) * p->short_a;
         h->s_e += (lin * lin - h->s_e) * p->short_a;
         h->s_n += (lin * lin - h->s_n) * p->noise_a;
-        h->s_nb += (eb * eb - h->s_nb) * p->noise_a;
+        if (!settled) /* the background's error power holds while the background stands still */
+            h->s_nb += (eb * eb - h->s_nb) * p->noise_a;
         /* the background filter's error counts as well: until the first copy the linear output is the echo itself,
          * and a background learnt from it would keep every block 'not over the noise', so no copy would ever come */
         const float s_min = h->s_nb < h->s_n ? h->s_nb : h->s_n;
@@ -478,11 +548,13 @@ void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, 
     }
 }
 
-void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets)
+void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets,
+                        int8_t *settled)
 {
     for (int c = 0; c < s->channels; c++) {
         const chan_t *h = &s->ch[c];
         l_x[c] = h->l_x, l_y[c] = h->l_y, l_e[c] = h->l_e, state[c] = h->state, resets[c] = h->resets;
+        settled[c] = (int8_t) h->settled;
     }
 }
 

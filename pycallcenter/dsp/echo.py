@@ -24,6 +24,8 @@ Parameters (keyword, defaults in brackets):
     tone_disable [True] disable on 2100 Hz with phase reversals and on V.21
     sleep_after_s [1.0] cancelling without finding echo before the channel sleeps (0: never)
     probe_every_s [30]  far-end activity while asleep before it looks for echo again
+    settle [True]       freeze adaptation while the foreground filter holds its figure, watching every block
+                        (a quarter of the work per sample; any slip resumes adaptation at the block's end)
 """
 import numpy as np
 
@@ -49,6 +51,9 @@ def kernel_params(tail_ms, **params):
         "hangover": int(round(p["hangover_ms"] * ref.FS / 1000)), "nlp_ratio": f32(10.0 ** (-p["nlp_db"] / 10.0)),
         "nlp_far": ref.nlp_far(p, tail_ms * ref.FS // 1000),
         "nlp": bool(p["nlp"]), "cng": bool(p["cng"]), "tone_disable": bool(p["tone_disable"]),
+        "settle": bool(p["settle"]), "settle_erle": ref.SETTLE_ERLE, "settle_noise": ref.SETTLE_NOISE,
+        "settle_gain": ref.SETTLE_GAIN,
+        "leave_erle": ref.LEAVE_ERLE, "leave_noise": ref.LEAVE_NOISE,
         "sleep_after": ref.sleep_samples(p)[0], "probe_every": ref.sleep_samples(p)[1],
         "hp_pole": ref.HP_POLE, "short_a": ref.SHORT, "noise_a": ref.NOISE_SMOOTH, "long_a": ref.LONG,
         "delta": ref.DELTA, "copy_ratio": ref.COPY_RATIO, "copy_gain": ref.COPY_GAIN, "dt_mu": ref.DT_MU, "guard_ratio": ref.GUARD_RATIO, "guard_a": ref.GUARD_SMOOTH, "bypass_ratio": ref.BYPASS_RATIO,
@@ -123,10 +128,10 @@ class EchoCanceller:
         """Return EchoCounters for every channel: ERL and ERLE in dB over far-end single talk, state, resets."""
         c = self.channels
         l_x, l_y, l_e = np.zeros(c, np.float32), np.zeros(c, np.float32), np.zeros(c, np.float32)
-        state, resets = np.zeros(c, np.int8), np.zeros(c, np.int64)
-        self._k.counters(l_x, l_y, l_e, state, resets)
+        state, resets, settled = np.zeros(c, np.int8), np.zeros(c, np.int64), np.zeros(c, np.int8)
+        self._k.counters(l_x, l_y, l_e, state, resets, settled)
         state[~self._enabled] = ref.DISABLED  # switched off and not run since: say so at once
-        return ref.counters_from(l_x, l_y, l_e, state, resets)
+        return ref.counters_from(l_x, l_y, l_e, state, resets, settled & self._enabled)
 
     def taps(self, channel):
         """Return copies of one channel's (foreground, background) filter taps (float32)."""

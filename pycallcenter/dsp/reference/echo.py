@@ -54,6 +54,15 @@ Per sample, per channel:
    again for ``sleep_after_s``; history, Geigel maxima, DC blocker, block, tone and double-talk state start
    from zero (the history refills in one tail).
 
+9. Steady state (``settle``): once the foreground filter has held, for 8 blocks running of far-end single talk
+   loud enough to judge, 30 dB of echo reduction or a linear output within 3 dB of the near end's background,
+   with no copy among them, the channel *settles*: the background filter stops adapting (its gains are not
+   refreshed; its error is taken as the foreground's, so no copy is made), and each sample costs one pass over the
+   tail instead of four. Every block still judges the foreground: a block with the far end active throughout and
+   loud enough to judge whose linear output falls under 24 dB of reduction and stands 9 dB over the background (a
+   path change, double talk, a drift), a bypass, or a tone or switch disabling the canceller ends the steady state
+   at that block's end, and adaptation resumes from where the background stood.
+
 Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
 near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
 """
@@ -80,6 +89,7 @@ DEFAULTS = {
     "tone_disable": True,
     "sleep_after_s": 1.0,  # cancelling without finding echo before sleeping (0: never sleep)
     "probe_every_s": 30.0,  # far-end activity while asleep before looking again
+    "settle": True,  # freeze adaptation while the foreground holds its figure (step 9)
 }
 
 # Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
@@ -115,6 +125,12 @@ QUIET_LEVEL = np.float32(dbm0_power(-36.0) * TONE_BLOCK)
 TONE_HOLD_BLOCKS = 20  # 100 ms of 2100 Hz before a phase reversal counts
 V21_BLOCKS = 20  # 100 ms of V.21 flags
 RELEASE_BLOCKS = 50  # 250 ms quiet
+SETTLE_BLOCKS = 32  # blocks (judged ones; others hold the count) of a foreground holding its figure before the channel settles
+SETTLE_ERLE = np.float32(10.0 ** (30.0 / 10.0))  # settle: 30 dB of reduction ...
+SETTLE_NOISE = np.float32(2.0 * BLOCK)  # ... or the linear output within 3 dB of the background
+SETTLE_GAIN = np.float32(10.0 ** (-0.5 / 10.0))  # and the background no longer gaining 0.5 dB on it (all 8)
+LEAVE_ERLE = np.float32(10.0 ** (24.0 / 10.0))  # leave: under 24 dB of reduction ...
+LEAVE_NOISE = np.float32(8.0 * BLOCK)  # ... and 9 dB over the background
 REVERSAL_COS = np.float32(-0.5)  # phase moved by more than 120 degrees beyond the drift
 
 # States, as reported per channel.
@@ -130,27 +146,30 @@ SIN = np.array([-np.sin(2 * np.pi * f * _T / FS) for f in TONE_FREQS], dtype=np.
 
 
 class EchoCounters:
-    """Per-channel figures: ``erl_db``, ``erle_db`` (nan until measured), ``state`` names, ``resets``."""
+    """Per-channel figures: ``erl_db``, ``erle_db`` (nan until measured), ``state`` names, ``resets``, ``settled``
+    (the steady state of step 9: adaptation frozen, the foreground watched)."""
 
-    __slots__ = ("erl_db", "erle_db", "state", "resets")
+    __slots__ = ("erl_db", "erle_db", "state", "resets", "settled")
 
-    def __init__(self, erl_db, erle_db, state, resets):
+    def __init__(self, erl_db, erle_db, state, resets, settled):
         self.erl_db, self.erle_db, self.state, self.resets = erl_db, erle_db, state, resets
+        self.settled = settled
 
     def row(self, channel):
         """Return one channel's figures as a dict (dB rounded to 0.1, None when not measured yet)."""
         erl, erle = float(self.erl_db[channel]), float(self.erle_db[channel])
         return {"erl_db": None if np.isnan(erl) else round(erl, 1), "erle_db": None if np.isnan(erle) else round(erle, 1),
-                "state": self.state[channel], "resets": int(self.resets[channel])}
+                "state": self.state[channel], "resets": int(self.resets[channel]), "settled": bool(self.settled[channel])}
 
 
-def counters_from(l_x, l_y, l_e, state, resets):
-    """Return EchoCounters from long-term powers (far, near, linear output), state codes and reset counts."""
+def counters_from(l_x, l_y, l_e, state, resets, settled):
+    """Return EchoCounters from long-term powers (far, near, linear output), state codes, reset counts and
+    steady-state flags."""
     l_x, l_y, l_e = (np.asarray(v, np.float64) for v in (l_x, l_y, l_e))
     with np.errstate(divide="ignore", invalid="ignore"):
         erl = np.where((l_x > 0) & (l_y > 0), 10 * np.log10(l_x / l_y), np.nan)
         erle = np.where((l_y > 0) & (l_e > 0), 10 * np.log10(l_y / l_e), np.nan)
-    return EchoCounters(erl, erle, [STATES[s] for s in state], resets)
+    return EchoCounters(erl, erle, [STATES[s] for s in state], resets, np.asarray(settled, bool))
 
 
 def check_params(tail_ms, **params):
@@ -205,6 +224,7 @@ class EchoCanceller:
         self.nlp_ratio = _f32(10.0 ** (-p["nlp_db"] / 10.0))
         self.nlp_far = nlp_far(p, n)
         self.nlp, self.cng, self.tone_disable = bool(p["nlp"]), bool(p["cng"]), bool(p["tone_disable"])
+        self.settle = bool(p["settle"])
         self.sleep_after, self.probe_every = sleep_samples(p)
         self.rings = (n + MAX_BLOCK - 1) // MAX_BLOCK
         c = self.channels
@@ -244,6 +264,8 @@ class EchoCanceller:
             self.state = z(dt=np.int8)
             self.dormant, self.fg_used = z(dt=bool), z(dt=bool)
             self.awake_run, self.far_run, self.heard_far = z(dt=np.int64), z(dt=np.int64), z(dt=bool)
+            self.settled, self.settle_run = z(dt=bool), z(dt=np.int32)
+            self.run_f, self.run_b = z(), z()  # both filters' error energies over the settle run's blocks
         for arr in (self.x, self.x2, self.wf, self.wb, self.tacc, self.tpow, self.hist):
             arr[ch] = 0
         self.g[ch] = 1.0 / n
@@ -251,7 +273,8 @@ class EchoCanceller:
                     self.y_prev, self.hp, self.blk_y, self.blk_f, self.blk_b, self.blk_n, self.blk_far, self.copy_run,
                     self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n, self.s_nb, self.g_y, self.g_e,
                     self.l_x, self.l_y, self.l_e, self.noise, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
-                    self.disabled_by_tone, self.state, self.dormant, self.fg_used, self.awake_run, self.far_run, self.heard_far):
+                    self.disabled_by_tone, self.state, self.dormant, self.fg_used, self.awake_run, self.far_run, self.heard_far,
+                    self.settled, self.settle_run, self.run_f, self.run_b):
             arr[ch] = 0
         self.rng[ch] = self.seed[ch]
         self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
@@ -266,7 +289,7 @@ class EchoCanceller:
 
     def counters(self):
         """Return EchoCounters for every channel: ERL and ERLE in dB over far-end single talk, state, resets."""
-        return counters_from(self.l_x, self.l_y, self.l_e, self.state, self.resets)
+        return counters_from(self.l_x, self.l_y, self.l_e, self.state, self.resets, self.settled & self.enabled)
 
     def taps(self, channel):
         """Return copies of one channel's (foreground, background) filter taps (float32)."""
@@ -302,22 +325,32 @@ class EchoCanceller:
         # 2. both filters
         yf = np.einsum("ij,ij->i", self.wf, self.x)
         yb = np.einsum("ij,ij->i", self.wb, self.x)
+        settled = self.settled.copy()  # 9. steady state: the background stands still, its error is the foreground's
+        yb = np.where(settled, yf, yb)
         ef, eb = y - yf, y - yb
         # 3. Geigel
         talk = np.minimum(np.abs(ef), np.abs(eb)) > self.geigel * geigel_max.astype(np.float32)
+        # settled, a loud residual (a path change or near speech) ends the steady state at once (9); the next sample
+        # judges talk on both filters again
+        left = settled & talk
+        self.settled &= ~left
+        self.settle_run[left] = SETTLE_BLOCKS - 1  # one good block settles it again
+        self.run_f[left] = self.run_b[left] = 0
+        talk &= ~settled
         self.dt_hang = np.where(awake, np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0)), self.dt_hang)
         dt = self.dt_hang > 0
         far_active = self.energy > FAR_ACTIVE * n
         # 7 (first half). tone disabler input; the decision is taken at the block ends below
         active = self.enabled & ~self.disabled_by_tone
         # 4. IPNLMS
-        gains_due = ((self.count % GAIN_EVERY) == 0) & awake
+        gains_due = ((self.count % GAIN_EVERY) == 0) & awake & ~settled
         if gains_due.any():
             a = self.alpha
             l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
-            fresh = (1 - a) / _f32(2 * n) + (1 + a) * np.abs(self.wb) / (2 * l1 + _f32(1e-3))[:, None]
+            scale = (1 + a) / (2 * l1 + _f32(1e-3))  # one division per channel, then a product per tap
+            fresh = (1 - a) / _f32(2 * n) + scale[:, None] * np.abs(self.wb)
             self.g[gains_due] = fresh[gains_due]
-        adapt = active & far_active & awake
+        adapt = active & far_active & awake & ~settled
         if adapt.any():
             den = np.einsum("ij,ij->i", self.g[adapt], self.x2[adapt]) + DELTA
             mu = np.where(dt, self.mu * DT_MU, self.mu)[adapt]
@@ -336,7 +369,8 @@ class EchoCanceller:
         self.s_y = np.where(awake, self.s_y + (y * y - self.s_y) * SHORT, self.s_y)
         self.s_e = np.where(awake, self.s_e + (lin * lin - self.s_e) * SHORT, self.s_e)
         self.s_n = np.where(awake, self.s_n + (lin * lin - self.s_n) * NOISE_SMOOTH, self.s_n)
-        self.s_nb = np.where(awake, self.s_nb + (eb * eb - self.s_nb) * NOISE_SMOOTH, self.s_nb)
+        # the background's error power holds while the background stands still (9)
+        self.s_nb = np.where(awake & ~settled, self.s_nb + (eb * eb - self.s_nb) * NOISE_SMOOTH, self.s_nb)
         warm = awake & (self.count >= NOISE_WARMUP)
         # the background filter's error counts as well: until the first copy the linear output is the echo itself,
         # and a background learnt from it would keep every block 'not over the noise', so no copy would ever come
@@ -424,7 +458,8 @@ class EchoCanceller:
             loud = by > BLOCK_FLOOR and by > ABOVE_NOISE * self.noise[ch]
             better = bb < COPY_RATIO * bf and bb < COPY_GAIN * by
             self.copy_run[ch] = self.copy_run[ch] + 1 if valid and loud and better else 0
-            if self.copy_run[ch] >= COPY_BLOCKS:
+            copied = self.copy_run[ch] >= COPY_BLOCKS
+            if copied:
                 self.wf[ch] = self.wb[ch]
                 self.fg_used[ch] = True
                 self.copy_run[ch] = 0
@@ -448,6 +483,27 @@ class EchoCanceller:
                 self.bypass[ch] = False
                 self.bypass_run[ch] = 0
                 self.resets[ch] += 1
+            if self.settle:  # 9. steady state
+                noise = self.noise[ch]
+                if self.settled[ch]:
+                    slipped = heard and loud and not (bf * LEAVE_ERLE < by or bf < LEAVE_NOISE * noise)
+                    if slipped or self.bypass[ch] or not running:
+                        self.settled[ch] = False
+                else:
+                    fit = self.fg_used[ch] and not self.bypass[ch] and not copied
+                    good = valid and loud and fit and (bf * SETTLE_ERLE < by or bf < SETTLE_NOISE * noise)
+                    # a block that cannot be judged (a pause, double talk) neither counts nor breaks the run
+                    if good:
+                        self.settle_run[ch] += 1
+                        self.run_f[ch] += bf
+                        self.run_b[ch] += bb
+                    elif (valid and loud) or not fit:
+                        self.settle_run[ch] = 0
+                        self.run_f[ch] = self.run_b[ch] = 0
+                    if self.settle_run[ch] >= SETTLE_BLOCKS:  # settles unless the background still gains on it
+                        self.settled[ch] = self.run_b[ch] > SETTLE_GAIN * self.run_f[ch]
+                        self.settle_run[ch] = 0
+                        self.run_f[ch] = self.run_b[ch] = 0
             self.blk_y[ch] = self.blk_f[ch] = self.blk_b[ch] = 0
             self.blk_n[ch] = self.blk_far[ch] = 0
             if self.sleep_after and not self.fg_used[ch] and self.awake_run[ch] >= self.sleep_after:
