@@ -16,6 +16,7 @@ import pytest
 
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.udp import open_endpoint
+from sip_sipp import free_udp_port
 
 KAMAILIO = shutil.which("kamailio") or (shutil.which("kamailio", path="/usr/sbin:/sbin"))
 pytestmark = pytest.mark.skipif(KAMAILIO is None, reason="kamailio (Debian package kamailio) is not installed; "
@@ -76,15 +77,9 @@ request_route {{
 """
 
 
-def _free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(params=["MD5", "SHA-256"])
 def kamailio(request, tmp_path):
-    port = _free_udp_port()
+    port = free_udp_port()
     cfg = tmp_path / "kamailio.cfg"
     cfg.write_text(CONFIG.format(port=port, algorithm=request.param))
     check = subprocess.run([KAMAILIO, "-c", "-f", str(cfg)], capture_output=True, text=True)
