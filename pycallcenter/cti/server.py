@@ -513,7 +513,10 @@ class CtiServer:
         session = self._session(request)
         # a message of max_message characters may take up to 4 bytes each in UTF-8
         ws = web.WebSocketResponse(max_msg_size=4 * self.limits.max_message, heartbeat=30.0)
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # the client left during the handshake: nothing to answer, nothing to log
+            return ws
         c = self._open("ws", guarded, session)
         if session is not None:
             self._authenticated(c, session.role, session.name, None)
