@@ -216,7 +216,9 @@ def test_centre_with_cti_serves_the_wallboard_and_api(tmp_path):
         c.loop(seconds=0.5, fast=True)
         page = urllib.request.urlopen(f"http://127.0.0.1:{c.cti.port}/", timeout=5).read().decode()
         assert "<html" in page.lower()
-        snap = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{c.cti.port}/api/snapshot", timeout=5).read())
+        req = urllib.request.Request(f"http://127.0.0.1:{c.cti.port}/api/snapshot",
+                                     headers={"Authorization": "Bearer token-sue-5678"})  # open to nobody else
+        snap = json.loads(urllib.request.urlopen(req, timeout=5).read())
         assert "queues" in snap
     finally:
         c.close()
