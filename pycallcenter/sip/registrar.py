@@ -15,7 +15,6 @@ default ``MemoryBindings`` is a dict.
 from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError
-from pycallcenter.sip.message import parse_address
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ user (``answer_after=None``: ``ring``, ``progress``, ``answer``, ``reject``). Th
 transfer: REFER and Replaces become events.
 """
 import secrets
-from dataclasses import replace
-from urllib.parse import quote as _pct, unquote as _unpct
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.sip import auth as A
@@ -21,24 +19,26 @@ from pycallcenter.sip import registration as R
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import session_timer as ST
 from pycallcenter.sip import transaction as T
-from pycallcenter.sip.dialog import CONFIRMED, EARLY, Dialog, next_hop
+from pycallcenter.sip.capabilities import ALLOW, SUPPORTED  # noqa: F401 (ALLOW is part of this module's face)
+from pycallcenter.sip.dialog import CONFIRMED, Dialog, next_hop
 from pycallcenter.sip.events import (AuthFailed, CallAnswered, CallCancelled, CallConfirmed, CallEnded,  # noqa: F401
                                      CallFailed, CallProgress, IncomingCall, InfoReceived, PeerDown, PeerUp,
                                      PhoneRegistered, Registered, RegistrationFailed, Send, SessionUpdated,
                                      TransferFailed, TransferProgress, TransferRequested)
-from pycallcenter.sip.message import (REASONS, CSeq, Headers, Request, Via, bad_request_response, make_request,
-                                      make_response, parse_address, parse_uri)
+from pycallcenter.sip.message import (CSeq, Headers, Request, Via, bad_request_response, make_request, make_response,
+                                      parse_uri)
 from pycallcenter.sip.registrar import Registrar
+from pycallcenter.sip.reliable import ReliableMixin
+from pycallcenter.sip.session import SessionMixin
+from pycallcenter.sip.transfer import TransferMixin
 from pycallcenter.sip.timers import SipTimers
 from pycallcenter.timers import TimerService
 
-ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, PRACK, UPDATE, REFER, NOTIFY, INFO, REGISTER"
-SUPPORTED = ("100rel", "timer", "replaces")
 # methods RFC 3261 and its extensions define that we do not take inside a dialog: 405, not 501 (8.2.1)
 _KNOWN = frozenset({"SUBSCRIBE", "MESSAGE", "PUBLISH"})
 
 
-class UserAgent(R.RegistrationMixin):
+class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin):
     """One SIP endpoint at local_addr: a UAS and a UAC for calls, a registrar and a registration client."""
 
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
@@ -321,17 +321,6 @@ class UserAgent(R.RegistrationMixin):
             extra["version"] = body.session_version
         return body
 
-    def _replaced_dialog(self, value):
-        """Return (Call-ID, None) of the dialog a Replaces value names (RFC 3891 3), or (None, status)."""
-        parts = [p.strip() for p in value.split(";")]
-        params = dict(p.partition("=")[::2] for p in parts[1:])
-        dialog = self.dialogs.get(parts[0])
-        if dialog is None or params.get("to-tag") != dialog.local_tag or params.get("from-tag") != dialog.remote_tag:
-            return None, 481
-        if "early-only" in params and dialog.state == CONFIRMED:
-            return None, 486
-        return dialog.call_id, None
-
     # the UAS face for our user (answer_after=None)
 
     def _pending(self, call_id):
@@ -339,38 +328,6 @@ class UserAgent(R.RegistrationMixin):
         if dialog is None or dialog.role != "uas" or dialog.extra.get("pending") is None:
             raise LocalProtocolError(f"no incoming call {call_id} waiting for an answer")
         return dialog
-
-    def ring(self, call_id, now):
-        """Send 180 Ringing for an incoming call (reliably, with PRACK, when the caller supports 100rel)."""
-        return self._provisional(self._pending(call_id), 180, None, now)
-
-    def progress(self, call_id, now, sdp=None, port=None, status=183):
-        """Send 183 Session Progress with our SDP answer (early media): sdp as given, or answered from the
-        caller's offer on port (default: the UA's rtp_port)."""
-        dialog = self._pending(call_id)
-        if dialog.answer is None:
-            dialog.answer = self._answer_sdp(dialog.offer, dialog, sdp, port)
-        return self._provisional(dialog, status, dialog.answer, now)
-
-    def _provisional(self, dialog, status, body, now):
-        headers = self._record_route(dialog.invite) + [("Contact", self._contact())]
-        reliable = dialog.extra["100rel"]
-        if reliable:
-            if dialog.extra.get("unacked") is not None:  # RFC 3262 3: one unacknowledged at a time
-                dialog.extra.setdefault("queued_1xx", []).append((status, body))
-                return []
-            rseq = dialog.extra.get("rseq", 0) + 1
-            dialog.extra["rseq"] = rseq
-            headers += [("Require", "100rel"), ("RSeq", rseq)]
-        headers += [("Allow", ALLOW)]
-        kw = {"body": body.encode(), "content_type": "application/sdp"} if body is not None else {}
-        response = make_response(dialog.invite, status, to_tag=dialog.local_tag, headers=headers, **kw)
-        if reliable:
-            dialog.extra["unacked"] = (response, body is not None)
-            dialog.extra["1xx_attempts"] = 0
-            self.timers.start(dialog.call_id, "1xx", now + self.settings.T1)
-            self.timers.start(dialog.call_id, "1xx-give-up", now + 64 * self.settings.T1)
-        return self._handle(self.layer.send_response(response, now, dialog.extra["pending"]), now)
 
     def answer(self, call_id, now, sdp=None, port=None):
         """Answer an incoming call with 200 and our SDP (as given, or answered from the offer on port); the
@@ -450,93 +407,6 @@ class UserAgent(R.RegistrationMixin):
 
     # in-dialog requests (the dialog is found and its CSeq accepted)
 
-    def _on_reinvite(self, dialog, request, key, now):
-        offer, refused = self._read_offer(request, key, now)
-        if refused:
-            return refused
-        if dialog.extra.get("pending") is not None or dialog.extra.get("reinvite_out"):
-            return self._respond(request, key, 491, now)  # glare (RFC 3261 14.2)
-        timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
-        if min_se is not None:
-            return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
-        dialog.refresh_target(request)
-        previous = dialog.extra.get("remote_version")
-        body = self._local_for_offer(dialog, offer, previous)
-        if not any(m.port for m in body.media):
-            return self._respond(request, key, 488, now)
-        headers = [("Contact", self._contact()), ("Allow", ALLOW), self._supported()]
-        if timer is not None:
-            headers.append(("Session-Expires", timer.header()))
-        ok = make_response(request, 200, headers=headers, body=body.encode(), content_type="application/sdp")
-        dialog.ok = ok
-        dialog.attempts = 0
-        out = self._handle(self.layer.send_response(ok, now, key), now, dialog.remote_addr)
-        self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
-        self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
-        self._arm_session_timer(dialog, timer, now, we_sent=False)
-        if offer is not None and offer.session_version != previous:
-            out.append(SessionUpdated(dialog.call_id, offer, body))
-        return out
-
-    def _local_for_offer(self, dialog, offer, previous):
-        """Return our SDP for an offer inside the dialog (the same one again for an unchanged session refresh),
-        and remember the far end's side."""
-        local = dialog.answer if dialog.role == "uas" else dialog.offer
-        if offer is None:
-            body = local or self._answer_sdp(None, dialog)
-        elif offer.session_version == previous and local is not None:
-            body = local
-        else:
-            body = self._answer_sdp(offer, dialog)
-        if offer is not None:
-            dialog.extra["remote_version"] = offer.session_version
-        if dialog.role == "uas":
-            dialog.offer, dialog.answer = (offer or dialog.offer), body
-        else:
-            dialog.answer, dialog.offer = (offer or dialog.answer), body
-        return body
-
-    def _on_update(self, dialog, request, key, now):
-        offer, refused = self._read_offer(request, key, now)
-        if refused:
-            return refused
-        timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
-        if min_se is not None:
-            return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
-        dialog.refresh_target(request)
-        headers = [("Contact", self._contact()), self._supported()]
-        if timer is not None:
-            headers.append(("Session-Expires", timer.header()))
-        out = []
-        if offer is None:
-            response = make_response(request, 200, headers=headers)
-        else:
-            previous = dialog.extra.get("remote_version")
-            body = self._local_for_offer(dialog, offer, previous)
-            response = make_response(request, 200, headers=headers, body=body.encode(),
-                                     content_type="application/sdp")
-            if offer.session_version != previous:
-                out.append(SessionUpdated(dialog.call_id, offer, body))
-        if dialog.state == CONFIRMED:
-            self._arm_session_timer(dialog, timer, now, we_sent=False)
-        return self._handle(self.layer.send_response(response, now, key), now) + out
-
-    def _on_prack(self, dialog, request, key, now):
-        unacked = dialog.extra.get("unacked")
-        rack = request.headers.get("RAck", "").split()
-        if unacked is None or len(rack) != 3 or rack[0] != unacked[0].headers.get("RSeq"):
-            return self._respond(request, key, 481, now)
-        dialog.extra["unacked"] = None
-        self.timers.cancel_names(dialog.call_id, ("1xx", "1xx-give-up"))
-        out = self._respond(request, key, 200, now)
-        queued = dialog.extra.get("queued_1xx")
-        if queued:
-            status, body = queued.pop(0)
-            out += self._provisional(dialog, status, body, now)
-        elif dialog.extra.get("held_ok"):
-            out += self._send_ok(dialog, now)
-        return out
-
     def _on_bye(self, dialog, request, key, now):
         self.stats["byes"] += 1
         self.timers.cancel_owner(dialog.call_id)
@@ -550,46 +420,6 @@ class UserAgent(R.RegistrationMixin):
     def _on_info(self, dialog, request, key, now):
         return self._respond(request, key, 200, now) + [
             InfoReceived(dialog.call_id, request.content_type, request.body)]
-
-    def _on_refer(self, dialog, request, key, now):
-        values = request.headers.get_all("Refer-To")
-        if dialog.state != CONFIRMED or len(values) != 1:
-            return self._respond(request, key, 400 if dialog.state == CONFIRMED else 481, now)
-        target = parse_address(values[0]).uri
-        replaces = next((_unpct(v) for k, v in target.headers if k.lower() == "replaces"), None)
-        bare = str(replace(target, headers=()))
-        dialog.extra["refer"] = request.cseq.number
-        out = self._respond(request, key, 202, now, headers=[("Contact", self._contact())])
-        out.append(TransferRequested(dialog.call_id, bare, replaces, request.headers.get("Referred-By")))
-        return out + self.notify_transfer(dialog.call_id, 100, now)
-
-    def notify_transfer(self, call_id, status, now, reason=None):
-        """Report a REFER's progress to the far end with NOTIFY (RFC 3515 2.4.5): status of our call to the
-        target (100 Trying ... 200 OK or a failure, which ends the implicit subscription)."""
-        dialog = self.dialogs.get(call_id)
-        if dialog is None or "refer" not in dialog.extra:
-            raise LocalProtocolError(f"no transfer requested on call {call_id}")
-        final = status >= 200
-        state = "terminated;reason=noresource" if final else "active;expires=60"
-        request, hop = dialog.request("NOTIFY", self._via())
-        body = f"SIP/2.0 {status} {reason or _reason(status)}\r\n".encode()
-        for name, value in (("Event", f"refer;id={dialog.extra['refer']}"), ("Subscription-State", state),
-                            ("Contact", self._contact()), ("Content-Type", "message/sipfrag;version=2.0")):
-            request.headers.add(name, value)
-        request.body = body
-        if final:
-            dialog.extra.pop("refer")
-        return self._start_client(request, call_id, hop, now)
-
-    def _on_notify(self, dialog, request, key, now):
-        if not request.headers.get("Event", "").strip().lower().startswith("refer"):
-            return self._respond(request, key, 489, now)  # Bad Event: we subscribe to nothing else
-        out = self._respond(request, key, 200, now)
-        status = _sipfrag_status(request.body)
-        if status is not None:
-            final = request.headers.get("Subscription-State", "").strip().lower().startswith("terminated")
-            out.append(TransferProgress(dialog.call_id, status, final))
-        return out
 
     # ---------------------------------------------------------------------------------------------------
     # UAC
@@ -878,31 +708,6 @@ class UserAgent(R.RegistrationMixin):
         bye, hop = fork.request("BYE", self._via())
         return out + self._start_client(bye, None, hop, now)
 
-    def _on_reinvite_response(self, dialog, invite, response, now):
-        status = response.status
-        if status < 200:
-            return []
-        dialog.extra.pop("reinvite_out", None)
-        if status >= 300:
-            if status in (408, 481):  # the dialog is gone (RFC 3261 12.2.1.2)
-                return self._drop(dialog, "remote")
-            if dialog.extra.get("refresh_offer") is not None:  # a refused change leaves the session (14.1)
-                dialog.offer = dialog.extra.pop("refresh_offer")
-            return []
-        dialog.refresh_target(response)
-        acks = dialog.extra.setdefault("acks", {})
-        number = invite.cseq.number
-        if number not in acks:
-            acks[number] = dialog.request("ACK", self._via(), number)
-            try:
-                if response.body:
-                    dialog.answer = S.parse_sdp(response.body)
-            except DecodeError:
-                pass
-            self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
-        ack, hop = acks[number]
-        return self._sends(self.layer.send_request(ack, now)[1], hop)
-
     def _on_bye_response(self, dialog, request, response, now):
         if response.status < 200:
             return []
@@ -912,90 +717,6 @@ class UserAgent(R.RegistrationMixin):
         self.timers.cancel_owner(dialog.call_id)
         self.dialogs.pop(dialog.call_id, None)
         return [CallEnded(dialog.call_id, by, reason)]
-
-    def _on_update_response(self, dialog, request, response, now):
-        if 200 <= response.status < 300:
-            dialog.refresh_target(response)
-            if response.body:
-                try:
-                    dialog.answer = S.parse_sdp(response.body)
-                except DecodeError:
-                    pass
-            self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
-        elif response.status in (408, 481):
-            return self._drop(dialog, "remote")
-        return []
-
-    def _on_refer_response(self, dialog, request, response, now):
-        if response.status >= 300:
-            return [TransferFailed(dialog.call_id, response.status)]
-        return []
-
-    def hold(self, call_id, now):
-        """Put a confirmed call on hold with a re-INVITE (RFC 3264 8.4); returns outputs."""
-        return self._reinvite(call_id, S.hold, now)
-
-    def resume(self, call_id, now):
-        """Take a held call off hold with a re-INVITE; returns outputs."""
-        return self._reinvite(call_id, S.resume, now)
-
-    def _local_sdp(self, dialog):
-        return dialog.offer if dialog.role == "uac" else dialog.answer
-
-    def _reinvite(self, call_id, change, now, refresh=False):
-        dialog = self._confirmed(call_id)
-        local = self._local_sdp(dialog)
-        new = local if refresh else change(local)
-        dialog.extra["refresh_offer"] = local
-        if dialog.role == "uac":
-            dialog.offer = new
-        else:
-            dialog.answer = new
-        request, hop = dialog.request("INVITE", self._via())
-        request.headers.add("Contact", self._contact())
-        request.headers.add("Allow", ALLOW)
-        request.headers.add("Supported", ", ".join(SUPPORTED))
-        if dialog.extra.get("session") is not None:
-            request.headers.add("Session-Expires", self._session_header(dialog))
-        request.headers.add("Content-Type", "application/sdp")
-        request.body = new.encode()
-        dialog.extra["reinvite_out"] = True
-        return self._start_client(request, call_id, hop, now)
-
-    def update(self, call_id, now, sdp=None):
-        """Send an UPDATE (RFC 3311) in an early or confirmed call we are in: with sdp as a new offer, or
-        without a body (a session refresh)."""
-        dialog = self.dialogs.get(call_id)
-        if dialog is None or (dialog.state != CONFIRMED and dialog.remote_tag is None):
-            raise LocalProtocolError(f"no dialog {call_id} to update")
-        request, hop = dialog.request("UPDATE", self._via())
-        request.headers.add("Contact", self._contact())
-        if dialog.extra.get("session") is not None:
-            request.headers.add("Session-Expires", self._session_header(dialog))
-        if sdp is not None:
-            request.headers.add("Content-Type", "application/sdp")
-            request.body = sdp.encode()
-            if dialog.role == "uac":
-                dialog.offer = sdp
-            else:
-                dialog.answer = sdp
-        return self._start_client(request, call_id, hop, now)
-
-    def refer(self, call_id, target, now, replaces=None):
-        """Ask the far end of a confirmed call to call target (REFER, RFC 3515); replaces is the Call-ID of
-        another confirmed call of ours whose far end the target is (attended transfer, RFC 3891). Progress
-        comes back as TransferProgress events."""
-        dialog = self._confirmed(call_id)
-        refer_to = str(target)
-        if replaces is not None:
-            other = self._confirmed(replaces)
-            value = f"{other.call_id};to-tag={other.remote_tag};from-tag={other.local_tag}"
-            refer_to = f"{refer_to}?Replaces={_pct(value, safe='')}"
-        request, hop = dialog.request("REFER", self._via())
-        request.headers.add("Refer-To", f"<{refer_to}>")
-        request.headers.add("Referred-By", f"<sip:{self.user}@{self._hostport}>")
-        request.headers.add("Contact", self._contact())
-        return self._start_client(request, call_id, hop, now)
 
     def _on_timeout(self, key, now):
         owner, request = self._client_calls.get(key, (None, None))
@@ -1011,53 +732,6 @@ class UserAgent(R.RegistrationMixin):
         if request.method in ("BYE", "INVITE", "UPDATE"):  # 12.2.1.2: a timeout ends the dialog
             return self._drop(dialog, "local")
         return []
-
-    # ---------------------------------------------------------------------------------------------------
-    # session timers (RFC 4028)
-
-    @staticmethod
-    def _session_header(dialog):
-        """Return the Session-Expires of a refresh we send: refresher=uac (us) when we are the refresher."""
-        session, we_refresh = dialog.extra["session"]
-        return f"{session.interval};refresher={'uac' if we_refresh else 'uas'}"
-
-    def _arm_session_timer(self, dialog, timer, now, we_sent):
-        """Start (or restart, after a refresh) the session timer of a dialog: the refresher refreshes at half
-        the interval; both sides end the session with BYE when it runs out (RFC 4028 10). refresher=uac
-        names whoever sent the request that set the timer (we_sent: we did)."""
-        if timer is None:
-            previous = dialog.extra.get("session")
-            if previous is None:
-                return
-            timer, we_refresh = previous  # a refresh that did not restate the timer keeps it
-        else:
-            we_refresh = (timer.refresher == "uac") == we_sent
-        dialog.extra["session"] = (timer, we_refresh)
-        if we_refresh:
-            self.timers.start(dialog.call_id, "session-refresh", now + timer.refresh_after())
-            self.timers.start(dialog.call_id, "session-expire", now + timer.interval)
-        else:
-            self.timers.cancel(dialog.call_id, "session-refresh")
-            self.timers.start(dialog.call_id, "session-expire", now + timer.expire_after())
-
-    def _session_refresh(self, call_id, now):
-        dialog = self.dialogs.get(call_id)
-        if dialog is None or dialog.state != CONFIRMED:
-            return []
-        if "UPDATE" in dialog.extra.get("peer_allow", ""):
-            return self.update(call_id, now)
-        return self._reinvite(call_id, None, now, refresh=True)
-
-    def _session_expired(self, call_id, now):
-        dialog = self.dialogs.get(call_id)
-        if dialog is None:
-            return []
-        out = []
-        if dialog.state == CONFIRMED:
-            bye, hop = dialog.request("BYE", self._via())
-            bye.headers.add("Reason", 'SIP;cause=408;text="Session timer expired"')
-            out = self._start_client(bye, None, hop, now)
-        return out + self._drop(dialog, "expired")
 
     # UA core timers, by name
 
@@ -1089,38 +763,11 @@ class UserAgent(R.RegistrationMixin):
         del self.dialogs[call_id]
         return [CallFailed(call_id, 408)]
 
-    def _retransmit_1xx(self, call_id, now):
-        dialog = self.dialogs.get(call_id)
-        unacked = dialog.extra.get("unacked") if dialog is not None else None
-        if unacked is None or dialog.extra.get("pending") is None:
-            return []
-        dialog.extra["1xx_attempts"] += 1
-        interval = min(self.settings.T1 * 2 ** dialog.extra["1xx_attempts"], self.settings.T2)
-        self.timers.start(call_id, "1xx", now + interval)
-        return self._handle(self.layer.send_response(unacked[0], now, dialog.extra["pending"]), now)
 
-    def _give_up_1xx(self, call_id, now):
-        """No PRACK within 64*T1: the INVITE is refused with a 5xx (RFC 3262 3)."""
-        dialog = self.dialogs.get(call_id)
-        if dialog is None or dialog.extra.get("pending") is None:
-            return []
-        return self.reject(call_id, 504, now) + [CallFailed(call_id, 504)]
 
 
 def _warning(err):
     return str(err).replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _reason(status):
-    return REASONS.get(status, "Unknown")
-
-
-def _sipfrag_status(body):
-    """Return the status code of a message/sipfrag body's status line, or None."""
-    line = body.split(b"\r\n", 1)[0].split(b"\n", 1)[0].decode("latin-1").split()
-    if len(line) >= 2 and line[0].startswith("SIP/") and line[1].isdigit():
-        return int(line[1])
-    return None
 
 
 _IN_DIALOG = {
