@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 import pytest
 
 from cti_rig import Centre
+from pycallcenter.cti.client import CtiClient
 from pycallcenter.sim.pstn import Caller
 from web_browser import Browser, chromium
 
@@ -109,6 +110,34 @@ def test_routes_need_a_login_and_the_session_cookie_is_locked_down(busy_centre):
     assert web.request("/logout", {"csrf": "wrong"})[0] == 303 and web.request("/wallboard")[0] == 200
     assert web.request("/logout", {"csrf": web.csrf(body)})[0] == 303
     assert web.request("/api/snapshot")[0] == 401
+
+
+def test_a_pages_websocket_is_its_sessions_and_ends_with_it(busy_centre):
+    centre, server = busy_centre, busy_centre.server
+    server.guard.unlock("127.0.0.1")
+    web = Web(busy_centre)
+    assert web.login("agent1", "agent1-password")[0] == 303
+    cookie = "; ".join(f"{c.name}={c.value}" for c in web.jar if c.name == "pycc_session")
+    ws = CtiClient("127.0.0.1", server.port, cookie=cookie, origin=web.base)
+    got = centre.pump([ws], lambda g: any(f.get("event") == "session" for f in g[id(ws)]))[id(ws)]
+    assert [(f["role"], f["name"]) for f in got if f.get("event") == "session"] == [("agent", "agent1")]
+    assert centre.request(ws, {"cmd": "force_logout", "agent": "agent2"})["code"] == "forbidden"  # an agent's
+    view = centre.request(ws, {"cmd": "wallboard"})
+    assert [q["queue"] for q in view["queues"]] == ["sales", "support"] and "centre" in view
+    pushed = centre.pump([ws], lambda g: any(f.get("event") == "wallboard" for f in g[id(ws)]))[id(ws)]
+    assert [f for f in pushed if f.get("event") == "wallboard"][0]["time"] > view["time"]
+    server.sessions.absolute = 0.0  # the session's absolute limit passes: its open page is closed
+    try:
+        server.loop.call_soon_threadsafe(server._sweep, False)
+        frames = []
+        for _ in range(200):
+            frames += ws.receive(0.01)
+            if ws.closed:
+                break
+        assert ws.closed and any(f.get("code") == "not_authenticated" for f in frames)
+        assert web.request("/api/snapshot")[0] == 401
+    finally:
+        server.sessions.absolute = 43200.0
 
 
 class _Keys(HTMLParser):

@@ -29,6 +29,7 @@ from pycallcenter.cti.pages import login_page
 SESSION_COOKIE = "pycc_session"
 CSRF_COOKIE = "pycc_csrf"
 MAX_QUEUED = 2000  # frames waiting for a slow client; beyond that it is cut off, not buffered forever
+SWEEP_EVERY = 5.0  # seconds between session sweeps
 
 
 class _Guarded(asyncio.Protocol):
@@ -155,6 +156,7 @@ class CtiServer:
         # scrypt runs here, two at a time: a login flood costs two cores at most, never the engine's tick
         self._hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="cti-auth")
         self._hash_slots = None
+        self._sweeper = None
         hub.deliver = self._deliver_threadsafe
         hub.lockouts = self.guard.lockouts
         hub.refuse = self.guard.refuse
@@ -216,8 +218,27 @@ class CtiServer:
             t = await self.loop.create_server(lines, self.host, self.tcp_port, **tls)
             self.tcp_port = t.sockets[0].getsockname()[1]
             self._servers.append(t)
+        self._sweeper = self.loop.call_later(SWEEP_EVERY, self._sweep)
+
+    def _sweep(self, again=True):
+        """Every few seconds (again: schedule the next one): a page's open WebSocket keeps its session in use; the WebSockets of an expired
+        session are closed (the absolute limit holds for open pages too); expired sessions are forgotten."""
+        now = self.clock()
+        for c in list(self.conns.values()):
+            if c.session is None:
+                continue
+            if self.sessions.alive(c.session):
+                c.session.used = now
+            elif not c.closing:
+                self._refuse(c, None, P.NOT_AUTHENTICATED, "the session has ended; log in again")
+                c.close()
+        self.sessions.sweep()
+        if again:
+            self._sweeper = self.loop.call_later(SWEEP_EVERY, self._sweep)
 
     async def _shutdown(self):
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for s in self._servers:
             s.close()
         for c in list(self.conns.values()):
