@@ -102,11 +102,13 @@ def test_a_simulated_day_with_over_500_faults(tmp_path):
 def test_the_cdr_writer_waits_briefly_for_a_locked_database(tmp_path):
     """Found by the soak: with SQLite's 10 s busy timeout, a database locked by another process stalled the
     tick loop 10 s per write (every call's audio stopped). The writer's rows go to its backlog instead."""
+    from pycallcenter.journal import Journal
     from pycallcenter.storage import open_store
     from pycallcenter.storage.cdr import WRITE_WAIT, CdrWriter
 
     class Engine:
-        now, epoch, listeners, scheduler = 0, 0.0, [], None
+        now, epoch, listeners, scheduler, calls = 0, 0.0, [], None, {}
+        recordings = Journal("recordings")
 
     store = open_store(str(tmp_path))
     CdrWriter(store, Engine())

@@ -118,6 +118,7 @@ class SoakSettings:
     drain_seconds: float = 900.0  # after the run: callers finish, nobody new calls
     warmup: float = 20.0  # seconds before the first fault (D-channels come up)
     rss_check_hours: float = 1.0  # runs at least this long check that RSS stays flat
+    paced: bool = False  # tick in real time (as a board would), not as fast as the CPU allows
 
 
 @dataclass
@@ -324,6 +325,9 @@ class Soak:
         self._orphans = {}  # leak line -> first seen
         self._disagree = {}  # (span, channel, side) -> first seen
         self.ticks = TickHistogram()
+        self.overruns = 0  # ticks whose work took longer than the board time they cover
+        self.late = 0  # paced: ticks started more than one tick behind the wall clock
+        self._due = time.perf_counter()
         self.rss = []  # (simulated seconds, bytes)
         self.crash = None  # the traceback when the centre raised out of its tick
         self.extra_offered = 0  # callers the faults added (flaky route, overload)
@@ -343,11 +347,20 @@ class Soak:
 
     def tick(self):
         """Run one tick of the centre and the simulated agents (timed)."""
+        if self.settings.paced:  # wait for the board: the tick after this one is due one tick later
+            self._due += self.centre.board.blocksize / SAMPLE_RATE
+            ahead = self._due - time.perf_counter()
+            if ahead > 0:
+                time.sleep(ahead)
+            elif -ahead > self.centre.board.blocksize / SAMPLE_RATE:
+                self.late += 1  # a real board's buffers would have run dry for a moment
         t0 = time.perf_counter()
         self.centre.tick()
         self.pool.tick(self.engine.now, self.centre.board.blocksize)
         spent = time.perf_counter() - t0
         self.ticks.add(spent)
+        if spent > self.centre.board.blocksize / SAMPLE_RATE:
+            self.overruns += 1
         if spent > TICK_STALL:  # every call's audio stopped that long: a real-time board would have overrun
             self._violate(f"one tick took {spent:.2f} s of wall time (limit {TICK_STALL:.0f} s)")
 
@@ -359,6 +372,8 @@ class Soak:
         per_second = max(1, int(round(1.0 / tick_s)))
         next_minute, next_publish, n = s.check_every, 5.0, 0
         wall0 = time.perf_counter()
+        self._due = wall0
+        self._cpu0 = time.process_time()
         try:
             while self.seconds() < end:
                 self._faults(self.seconds())
@@ -735,6 +750,9 @@ class Soak:
                          "calls_per_hour": s.calls_per_hour, "blocksize": s.blocksize},
             "simulated_seconds": round(self.seconds(), 1),
             "wall_seconds": round(wall, 1),
+            # CPU seconds of this process (all its threads): the speed on one core when other jobs share it
+            "cpu_seconds": round(time.process_time() - self._cpu0, 1),
+            "paced": s.paced,
             "faults": by_kind,
             "fault_log": [{"at": f.at, "kind": f.kind, "target": f.target, "duration": round(f.duration, 1),
                            "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note}
@@ -750,7 +768,7 @@ class Soak:
             "rss": rss,
             "ticks": {"count": t.n, "mean_ms": round(1000 * t.total / t.n, 3) if t.n else None,
                       "p99_ms": _ms(t.percentile(99.0)), "p999_ms": _ms(t.percentile(99.9)), "max_ms": _ms(t.max),
-                      "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE},
+                      "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE, "overruns": self.overruns, "late": self.late},
         }
 
     def _check_cdrs(self, now):
@@ -857,6 +875,9 @@ def format_report(r):
     lines = ["", "pycallcenter soak", "=" * 40,
              f"seed {s['seed']}, {s['hours']} h simulated in {r['wall_seconds']} s, {s['spans']} PRI span(s), "
              f"{s['agents']} agent phones, {s['calls_per_hour']:.0f} calls/h",
+             f"{'paced in real time' if r.get('paced') else 'as fast as the CPU allows'}: {r['simulated_seconds']} s "
+             f"simulated, {_x(r['simulated_seconds'], r['wall_seconds'])} real time by the wall clock, "
+             f"{_x(r['simulated_seconds'], r['cpu_seconds'])} by this process's CPU time ({r['cpu_seconds']} s)",
              "", f"{'fault':<24}{'injected':>9}{'recovered':>10}{'mean s':>8}{'max s':>8}"]
     for kind in FAULT_KINDS:
         k = r["faults"].get(kind)
@@ -871,10 +892,15 @@ def format_report(r):
               f"RSS {rss['start_mb']} MB at the first check, {rss['after_warmup_mb']} MB after warm-up, max "
               f"{rss['max_mb']} MB (growth {100 * rss['growth']:.1f}%, {'checked' if rss['checked'] else 'not checked: short run'})",
               f"tick ({t['tick_ms']:.0f} ms of board time): mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, "
-              f"p99.9 {t['p999_ms']} ms, max {t['max_ms']} ms",
+              f"p99.9 {t['p999_ms']} ms, max {t['max_ms']} ms; {t['overruns']} tick(s) longer than "
+              f"{t['tick_ms']:.0f} ms" + (f", {t['late']} started over a tick late" if r.get("paced") else ""),
               "", f"invariant violations: {len(r['violations'])}"]
     lines += [f"  {v}" for v in r["violations"]]
     return "\n".join(lines) + "\n"
+
+
+def _x(simulated, spent):
+    return "-" if not spent else f"{simulated / spent:.1f}x"
 
 
 def _f(v):

@@ -18,6 +18,9 @@ def register(subparsers):
     p.add_argument("--data", default="soak-data", help="folder for the centre's data (default soak-data/)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--paced", action="store_true", help="tick in real time, as a board does (tick p99.9 on the clock)")
+    p.add_argument("--blocksize", type=int, default=640,
+                   help="samples per tick (default 640 = 80 ms, as the demo's simulation; a real board: 160)")
     p.set_defaults(func=run)
 
 
@@ -31,8 +34,12 @@ def run(args):
     if args.hours <= 0 or args.spans < 1 or args.agents < 2 or (args.faults is not None and args.faults < 0):
         print("pycallcenter soak: --hours must be > 0, --spans >= 1, --agents >= 2, --faults >= 0", file=sys.stderr)
         return 2
+    if not 8 <= args.blocksize <= 1024:
+        print(f"pycallcenter soak: --blocksize must be from 8 to 1024 samples, got {args.blocksize}", file=sys.stderr)
+        return 2
     settings = soak.SoakSettings(hours=args.hours, seed=args.seed, spans=args.spans, agents=args.agents,
-                                 faults=args.faults, kinds=kinds, data_dir=args.data)
+                                 faults=args.faults, kinds=kinds, data_dir=args.data, paced=args.paced,
+                                 blocksize=args.blocksize)
     report = soak.run(settings, stream=None if args.quiet else sys.stderr)
     print(soak.format_report(report))
     if args.json:
