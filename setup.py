@@ -120,6 +120,42 @@ def _packages():
     return pkgs
 
 
+def _record_digests(target, names):
+    """Write (or update) target, the JSON of {module: SHA-256 of its .py} for the compiled modules in names."""
+    import hashlib
+    import json
+
+    try:
+        with open(target) as fh:
+            digests = json.load(fh)
+    except (OSError, ValueError):
+        digests = {}
+    for name in names:
+        with open(os.path.join(HERE, name.replace(".", "/") + ".py"), "rb") as fh:
+            digests[name] = hashlib.sha256(fh.read()).hexdigest()
+    with open(target + ".tmp", "w") as fh:
+        json.dump(digests, fh, indent=1, sort_keys=True)
+    os.replace(target + ".tmp", target)
+
+
+def _build_ext():
+    from setuptools.command.build_ext import build_ext
+
+    class BuildExt(build_ext):
+        """Also record, after an in-place build, which source each compiled Python module was compiled from
+        (pycallcenter/_compiled_sources.json): the import rule in pycallcenter/_compiled.py uses a compiled
+        module only while its source still has that digest, and warns when it does not."""
+
+        def run(self):
+            super().run()
+            if self.inplace and not self.dry_run:
+                built = [ext.name for ext in self.extensions if ext.name in set(_compiled_modules())]
+                if built:
+                    _record_digests(os.path.join(HERE, "pycallcenter", "_compiled_sources.json"), built)
+
+    return BuildExt
+
+
 def _build_py():
     from setuptools.command.build_py import build_py
 
@@ -135,16 +171,8 @@ def _build_py():
             super().run()
             if getattr(self, "editable_mode", False) or self.dry_run:
                 return  # an editable install runs the tree itself: file times are the edits' times
-            import hashlib
-            import json
-
-            digests = {}
-            for name in _compiled_modules():
-                with open(os.path.join(HERE, name.replace(".", "/") + ".py"), "rb") as fh:
-                    digests[name] = hashlib.sha256(fh.read()).hexdigest()
             target = os.path.join(self.build_lib, "pycallcenter", "_compiled_sources.json")
-            with open(target, "w") as fh:
-                json.dump(digests, fh, indent=1, sort_keys=True)
+            _record_digests(target, _compiled_modules())
             self._prune(target)
 
         def _prune(self, *extra):
@@ -165,5 +193,5 @@ setup(
     packages=_packages(),
     package_dir=ROOTS,
     ext_modules=[] if os.environ.get("PYCC_NATIVE_SKIP") else _native_extensions() + _cffi_extensions(),
-    cmdclass={"build_py": _build_py()},
+    cmdclass={"build_py": _build_py(), "build_ext": _build_ext()},
 )

@@ -135,7 +135,19 @@ def _hdlc():
                    f"{len(got)} of {len(frames)} frames back intact", speed)]
 
 
-CHECKS = [("g711", _g711), ("dtmf", _dtmf), ("tones/progress", _tones_and_progress), ("fsk", _fsk), ("hdlc", _hdlc)]
+def _compiled_modules():
+    from pycallcenter import _compiled
+
+    states = _compiled.states()  # a stale build fails: the hot paths run from source until it is rebuilt
+    source = [f"{name} ({state})" for name, state in states if state not in (_compiled.COMPILED, _compiled.PURE)]
+    detail = (f"PYCC_PURE: all {len(states)} from source" if _compiled.pure_requested() else
+              f"{len(states) - len(source)} of {len(states)} compiled" + (f"; {', '.join(source)}" if source else ""))
+    return [Result("compiled", "protocol and engine modules compiled",
+                   all(state != _compiled.STALE for _, state in states), detail, None)]
+
+
+CHECKS = [("g711", _g711), ("dtmf", _dtmf), ("tones/progress", _tones_and_progress), ("fsk", _fsk), ("hdlc", _hdlc),
+          ("compiled", _compiled_modules)]
 
 
 def run_all():

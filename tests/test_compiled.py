@@ -29,7 +29,7 @@ def test_built_module_is_the_one_imported(name):
         assert not _compiled.is_compiled(module)
     elif build is None:
         pytest.skip(f"{name} has no compiled copy in this tree (run make native)")
-    elif os.path.getmtime(build) < os.path.getmtime(source):
+    elif _compiled._stale(name, str(source), str(build)):  # the finder's own rule: recorded digest, else file times
         assert not _compiled.is_compiled(module), f"{name}: a stale build was imported"
     else:
         assert _compiled.is_compiled(module), f"{name} was built but the source was imported"
