@@ -147,7 +147,7 @@ class CtiHub:
             return P.error(msg_id, exc.code, str(exc))
         except Exception as exc:  # a bug must not stop the engine or the connection
             self._internal(cmd)
-            return P.error(msg_id, P.INTERNAL, f"{type(exc).__name__} (counted; see the CTI status)")
+            return P.error(msg_id, P.INTERNAL, f"{type(exc).__name__} (a bug: counted in the server's status)")
 
     def _auth(self, conn, role, name, msg_id, source):
         """A connection the server authenticated: remember who it is; return the reply (or session event)."""

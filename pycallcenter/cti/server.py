@@ -167,6 +167,13 @@ class CtiServer:
         """Return 'https' or 'http'."""
         return "https" if self.ssl else "http"
 
+    def status(self):
+        """Return the server's counters: connections by address, refusals by reason, lockouts, bugs by command."""
+        with self.guard._lock:
+            conns, refused = dict(self.guard.conns), dict(self.guard.refused)
+        return {"connections": conns, "sessions": len(self.hub.sessions), "refused": refused,
+                "lockouts": self.guard.lockouts(), "internal_errors": dict(self.hub.internal)}
+
     # --- life cycle --------------------------------------------------------------------------------
     def start(self):
         """Start the server thread; return self once the ports are bound."""
