@@ -39,6 +39,9 @@ struct pycc_echo {
     pycc_echo_params_t p;
     chan_t *ch;
     float *arena;
+    /* settled channels' foreground outputs for a whole tick: tick and history (newest first), outputs */
+    float *fir_x, *fir_y;
+    long fir_cap;
 };
 
 pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
@@ -87,6 +90,8 @@ void pycc_echo_free(pycc_echo_t *s)
         free(s->ch[0].ring);
     free(s->ch);
     free(s->arena);
+    free(s->fir_x);
+    free(s->fir_y);
     free(s);
 }
 
@@ -167,6 +172,63 @@ static float foreground(const float *restrict wf, const float *restrict x, int n
         af1 += *(const v8 *) (wf + k + 8) * *(const v8u *) (x + k + 8);
     }
     return hsum(af0 + af1);
+}
+
+/* y[o] = sum_k w[k] c[o + k] for o < S, c newest first: the foreground over a whole tick at once. Sixty-four outputs
+ * run side by side, so each tap is loaded once for eight products and no addition waits on the one before; the last
+ * outputs eight or one at a time. */
+TAP_CLONES
+static void fir_block(const float *restrict w, const float *restrict c, int n, long S, float *restrict y)
+{
+    long o = 0;
+    for (; o + 64 <= S; o += 64) {
+        v8 a[8] = {{0}};
+        const float *q = c + o;
+        for (int k = 0; k < n; k++) {
+            const v8 wk = (v8){0} + w[k];
+            for (int u = 0; u < 8; u++)
+                a[u] += wk * *(const v8u *) (q + k + 8 * u);
+        }
+        for (int u = 0; u < 8; u++)
+            *(v8u *) (y + o + 8 * u) = a[u];
+    }
+    for (; o + 8 <= S; o += 8) {
+        v8 a0 = {0}, a1 = {0};
+        const float *q = c + o;
+        for (int k = 0; k < n; k += 2) {
+            a0 += ((v8){0} + w[k]) * *(const v8u *) (q + k);
+            a1 += ((v8){0} + w[k + 1]) * *(const v8u *) (q + k + 1);
+        }
+        *(v8u *) (y + o) = a0 + a1;
+    }
+    for (; o < S; o++) {
+        float acc = 0.0f;
+        for (int k = 0; k < n; k++)
+            acc += w[k] * c[o + k];
+        y[o] = acc;
+    }
+}
+
+/* A settled channel's foreground outputs for the tick into s->fir_y, newest first (sample i at S - 1 - i); 0 when
+ * there is no room (then per sample). The history, newest first already, follows the tick reversed. */
+static int settled_tick(pycc_echo_t *s, const chan_t *h, const int16_t *far, long S)
+{
+    const int n = s->p.taps;
+    if (S > s->fir_cap) {
+        free(s->fir_x);
+        free(s->fir_y);
+        s->fir_x = malloc(sizeof(float) * (size_t) (n + S + 8));
+        s->fir_y = malloc(sizeof(float) * (size_t) (S + 8));
+        s->fir_cap = s->fir_x && s->fir_y ? S : 0;
+        if (!s->fir_cap)
+            return 0;
+    }
+    float *c = s->fir_x;
+    for (long i = 0; i < S; i++)
+        c[S - 1 - i] = (float) far[i];
+    memcpy(c + S, h->x + h->pos, sizeof(float) * (size_t) n);
+    fir_block(h->wf, c, n, S, s->fir_y);
+    return 1;
 }
 
 TAP_CLONES
@@ -396,7 +458,7 @@ static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far
 }
 
 static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near, int16_t *out,
-                        long samples)
+                        long samples, const float *pre)
 {
     const int n = p->taps;
     for (long i = 0; i < samples; i++) {
@@ -426,8 +488,10 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         const int settled = h->settled;
         float yf, yb, den = 0.0f;
         if (settled) {
-            yf = yb = foreground(h->wf, h->x + h->pos, n);
+            /* settled since the tick began: the foreground taps have not moved since, its outputs are ready */
+            yf = yb = pre ? pre[samples - 1 - i] : foreground(h->wf, h->x + h->pos, n);
         } else {
+            pre = NULL; /* left the steady state: its taps may move from here on */
             if (h->count % PYCC_ECHO_GAIN_EVERY == 0)
                 gains(h->g, h->wb, n, p->alpha);
             filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, active && far_active, &yf, &yb, &den);
@@ -544,7 +608,9 @@ void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, 
     for (int r = 0; r < count; r++) {
         const int c = rows ? rows[r] : r;
         const long off = (long) c * samples;
-        run_channel(&s->p, &s->ch[c], far + off, near + off, out + off, samples);
+        chan_t *h = &s->ch[c];
+        const int pre = h->settled && !h->dormant && samples >= 32 && settled_tick(s, h, far + off, samples);
+        run_channel(&s->p, h, far + off, near + off, out + off, samples, pre ? s->fir_y : NULL);
     }
 }
 
