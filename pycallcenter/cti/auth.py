@@ -72,8 +72,7 @@ class User:
 class Accounts:
     """The users (name -> :class:`User`) and API tokens (for scripts: token -> (role, name))."""
 
-    # checked against when the name is unknown, so a wrong name costs as long as a wrong password
-    _DUMMY = hash_password("not a password", salt=b"pycallcenter-dummy")
+    _dummy = None  # checked against when the name is unknown, so a wrong name costs as long as a wrong password
 
     def __init__(self, users=(), tokens=None):
         self.users = {u.name: u for u in users}
@@ -92,7 +91,9 @@ class Accounts:
         """Return (role, name) when the password is right, else None (slow: run it off the event loop)."""
         user = self.users.get(name) if isinstance(name, str) else None
         if not isinstance(password, str) or user is None or user.password_hash is None:
-            check_password(str(password), self._DUMMY)
+            if Accounts._dummy is None:  # made on first need: importing this module costs no hash
+                Accounts._dummy = hash_password("not a password", salt=b"pycallcenter-dummy")
+            check_password(str(password), Accounts._dummy)
             return None
         return (user.role, user.name) if check_password(password, user.password_hash) else None
 
