@@ -2,8 +2,9 @@
 
 ``PacketMedia`` owns the rows after the board's rows in the engine's media plane. Each tick:
 
-* ``receive(now)`` drains every readable socket without blocking (one ``selectors`` poll, then
-  ``recvfrom`` until the socket is empty or ``MAX_READS`` datagrams were read), checks the source
+* ``receive(now)`` drains every readable socket without blocking (a poll, one ``recvfrom`` from each
+  socket it names, and again while any socket is still readable, at most ``MAX_READS`` rounds: no
+  ``recvfrom`` is spent on an empty socket), checks the source
   (symmetric RTP; latching on the first valid packet, RFC 4961 practice), decrypts SRTP, and pushes audio,
   comfort-noise and telephone-event packets into the row's adaptive jitter buffer; telephone-events also
   become DTMF digits at once. Then each row pops what is due, every row's G.711 is decoded in one call
@@ -27,7 +28,7 @@ import collections
 import errno
 import random
 import secrets
-import selectors
+import select
 import socket
 
 import numpy as np
@@ -136,7 +137,9 @@ class PacketMedia:
         self._allocated = set()
         self._rows = {}  # row -> _Row (open rows)
         self._open = []  # open _Rows in row order (the tick's loop)
-        self._selector = selectors.DefaultSelector()
+        # epoll where there is one (a poll costs what the ready sockets cost, not what is open), else poll
+        self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self._by_fd = {}  # fd -> (_Row, socket, is RTCP)
         self._plc = PacketLossConcealer(self.count) if self.count else None
         self._codes = np.zeros((self.count, blocksize), np.uint8)
         self._pcm = np.zeros((self.count, blocksize), np.int16)
@@ -205,8 +208,9 @@ class PacketMedia:
         r.jb = JitterBuffer(frame_samples=r.tx_samples, **self.jitter)
         r.rx_frame = r.tx_samples
         r.next_rtcp = None  # set at the first tick (the time is not known here)
-        self._selector.register(r.sock, selectors.EVENT_READ, (r, False))
-        self._selector.register(r.rtcp_sock, selectors.EVENT_READ, (r, True))
+        for sock, is_rtcp in ((r.sock, False), (r.rtcp_sock, True)):
+            self._by_fd[sock.fileno()] = (r, sock, is_rtcp)
+            self._poller.register(sock.fileno(), select.POLLIN)
         self._rows[row] = r
         self._open = [self._rows[k] for k in sorted(self._rows)]
         self._set_law(r, law)
@@ -302,7 +306,8 @@ class PacketMedia:
         if r.rtcp_remote is not None and r.next_rtcp is not None:
             self._send_rtcp(r, None, bye=True)
         for s in (r.sock, r.rtcp_sock):
-            self._selector.unregister(s)
+            self._poller.unregister(s.fileno())
+            del self._by_fd[s.fileno()]
             s.close()
 
     def shutdown(self):
@@ -347,27 +352,34 @@ class PacketMedia:
         t = now / RATE
         digits = []
         if self._rows:
-            for key, _ in self._selector.select(0):
-                r, is_rtcp = key.data
-                sock = key.fileobj
-                for _ in range(MAX_READS):
+            by_fd, poll = self._by_fd, self._poller.poll
+            ready = poll(0)
+            rounds = 0
+            while ready:
+                rounds += 1
+                if rounds > MAX_READS:  # a flood: what is left waits in (and overflows) the kernel's buffer
+                    for fd, _ in ready:
+                        by_fd[fd][0].stats.flood_reads += 1
+                    break
+                for fd, _ in ready:
+                    r, sock, is_rtcp = by_fd[fd]
                     try:
                         data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
                     except BlockingIOError:
-                        break
+                        continue
                     except OSError:  # an ICMP error reported on the socket: nothing to read
                         r.stats.send_errors += 1
-                        break
+                        continue
                     if is_rtcp:
                         self._on_rtcp(r, data, addr, t)
                     else:
                         self._on_rtp(r, data, addr, t, digits)
-                else:
-                    r.stats.flood_reads += 1
+                ready = poll(0)
         codes, kinds = self._codes, self._kinds
         codes[:] = self._silence[:, None]
         kinds.fill(_AUDIO)
         bs = self.blocksize
+        got_rows, got = [], []  # rows whose whole tick came in one packet: copied in one go below
         for r in self._open:
             if r.direction in ("sendonly", "inactive"):
                 continue
@@ -377,17 +389,21 @@ class PacketMedia:
                 while payload is _SKIP:
                     payload = r.jb.pop(t)
                 if payload.__class__ is bytes and len(payload) == bs:
-                    codes[i] = np.frombuffer(payload, np.uint8)
+                    got_rows.append(i)
+                    got.append(payload)
                     r.noise_level = None
                 else:
                     kinds[i] = self._missing(r, payload)
                 continue
             self._fill(r, t)
-            codes[i] = np.frombuffer(bytes(r.rx_codes[:bs]), np.uint8)
+            got_rows.append(i)
+            got.append(bytes(r.rx_codes[:bs]))
             del r.rx_codes[:bs]
             k = bs // FRAME
             kinds[i] = r.rx_kinds[:k]
             del r.rx_kinds[:k]
+        if got_rows:
+            codes[got_rows] = np.frombuffer(b"".join(got), np.uint8).reshape(len(got_rows), bs)
         pcm = self._pcm
         if self._alaw_rows.size == 0:
             g711.ulaw_decode(codes, out=pcm)
@@ -565,6 +581,7 @@ class PacketMedia:
             codes[...] = g711.ulaw_encode(tx)
             codes[self._alaw_rows] = g711.alaw_encode(tx[self._alaw_rows])
         bs = self.blocksize
+        wire = codes.tobytes()  # one copy, then a slice per row
         for r in self._open:
             if r.next_rtcp is None:
                 r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.25, 0.75)  # RFC 3550 6.2: the first one sooner
@@ -573,9 +590,9 @@ class PacketMedia:
                 r.marker = True
                 r.tx_codes.clear()
             elif r.tx_samples == bs and not r.tx_codes:
-                self._send_frame(r, codes[r.index].tobytes(), t)
+                self._send_frame(r, wire[r.index * bs:(r.index + 1) * bs], t)
             else:
-                r.tx_codes += codes[r.index].tobytes()
+                r.tx_codes += wire[r.index * bs:(r.index + 1) * bs]
                 n = r.tx_samples
                 while len(r.tx_codes) >= n:
                     payload = bytes(r.tx_codes[:n])

@@ -74,12 +74,20 @@ class _Extremes:
         self._max = collections.deque()
 
     def add(self, now, value):
-        for q, worse in ((self._min, lambda old: old >= value), (self._max, lambda old: old <= value)):
-            while q and worse(q[-1][1]):
-                q.pop()
-            q.append((now, value))
-            while q[0][0] < now - self.window:
-                q.popleft()
+        # runs for every packet of every row: the two deques are written out rather than looped over
+        oldest = now - self.window
+        q = self._min
+        while q and q[-1][1] >= value:
+            q.pop()
+        q.append((now, value))
+        while q[0][0] < oldest:
+            q.popleft()
+        q = self._max
+        while q and q[-1][1] <= value:
+            q.pop()
+        q.append((now, value))
+        while q[0][0] < oldest:
+            q.popleft()
 
     @property
     def low(self):
@@ -121,6 +129,25 @@ class JitterBuffer:
         if not (0 <= seq <= 0xFFFF and 0 <= timestamp <= 0xFFFFFFFF):
             raise LocalProtocolError(f"jitter buffer: seq {seq} or timestamp {timestamp} out of RTP range")
         st = self.stats
+        hi = self._hi
+        # The usual packet, written out (it runs for every packet of every row): the next in sequence, one frame
+        # on, no marker, not late, room to keep it. The general path below gives the same result for it.
+        if (hi is not None and (seq - hi) & 0xFFFF == 1 and not marker and (timestamp - self._hi_ts) & 0xFFFFFFFF == self.frame
+                and len(self._buf) < self.max_packets and (self._next is None or hi + 1 >= self._next)):
+            ext = hi + 1
+            ts = self._hi_ts + self.frame
+            self._seen.add(ext)
+            st.received += 1
+            self._update_jitter(arrival_now, ts)
+            self._hi, self._hi_ts = ext, ts
+            if len(self._seen) > 4 * MAX_DROPOUT or len(self._starts) > 1:
+                self._forget(ext - 2 * MAX_DROPOUT)
+            st.lost = (ext - self._base + 1) - st.received
+            self._buf[ext] = (ts, payload, arrival_now)
+            self._raise_target()
+            if self._stall_since is not None and ext == self._next:
+                self._stall_since = None
+            return QUEUED
         if self._hi is None:
             self._base, self._hi, self._hi_ts = seq, seq, timestamp
             ext, ts, new_spurt = seq, timestamp, False  # the first spurt needs no start: it is spurt None
@@ -235,7 +262,9 @@ class JitterBuffer:
         st = self.stats
         if not self._playing and not self._anchor(now):
             return None
-        if self._start_of(self._next) != self._spurt_start:  # the next talkspurt is due: re-anchor it
+        starts = self._starts
+        # the next talkspurt is due: re-anchor it (no bisect while no later talkspurt is known, the usual case)
+        if (starts[-1] if starts else None) != self._spurt_start and self._start_of(self._next) != self._spurt_start:
             self._end_spurt()
             return self.pop(now)
         item = self._buf.pop(self._next, None)
