@@ -218,7 +218,7 @@ class SipTrunk:
             return
         channel, row = got
         media = _media_plan(ev.offer) or _OWN_OFFER
-        local = self.engine.packet.open(row, **media, local_host=self.host)
+        local = self.engine.packet.open(row, **media, dtmf_pt=_events_pt(ev.offer), local_host=self.host, latch=True)
         s = _Session(ev.call_id, channel, row, peer, port=local[1], remote_events=_has_events(ev.offer))
         self.sessions[ev.call_id] = s
         self.stats["calls_in"] += 1
@@ -340,7 +340,7 @@ class SipTrunk:
                 cause = Cause.SUBSCRIBER_ABSENT if trunk in self.accounts else C.UNALLOCATED_NUMBER
                 return self._fail(leg, cause, f"no phone registered as {trunk}")
             target, addr, peer = f"sip:{trunk}@{self.address[0]}", None, f"phone:{trunk}"
-        local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host)
+        local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host, latch=True)
         call_id, outputs = self.ua.invite(target, t, addr, from_user=leg.caller or "anonymous",
                                           display=_quoted(leg.caller_name), headers=_identity_headers(leg, self.domain),
                                           port=local[1], auth=auth)
@@ -390,6 +390,16 @@ def _media_plan(sd):
     addr = sd.connection_address(m)
     remote = None if addr in (None, "0.0.0.0", "::") else (addr, m.port)
     return {"remote": remote, "payload_type": pt, "law": _LAWS.get(name.upper(), "ulaw")}
+
+
+def _events_pt(sd, default=101):
+    """Return the payload type a description gives RFC 4733 telephone-events (the offerer's number rules)."""
+    for m in (sd.media if sd is not None else ()):
+        if m.media == "audio" and m.port:
+            for pt, (name, clock) in m.rtpmap.items():
+                if name.lower() == "telephone-event" and clock == 8000:
+                    return pt
+    return default
 
 
 def _has_events(sd):

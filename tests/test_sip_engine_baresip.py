@@ -1,0 +1,207 @@
+"""baresip (Debian baresip-core), a real SIP user agent, judges the SIP legs on loopback in real time:
+it calls the engine, hears the script's prompt, and its key press (RFC 4733) reaches the script; the
+engine calls it through a trunk, it answers on its own, and audio crosses both ways. Its audio is a
+tone file (aufile) and what it hears is dumped to WAV by its sndfile module."""
+import shutil
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine_rig import PRI
+from engine_sip_rig import free_rtp_range
+from pycallcenter import ivr
+from pycallcenter.drivers import open_board, parse_config
+from pycallcenter.engine.engine import Engine
+from pycallcenter.engine.sip import Peer, SipTrunk
+
+BARESIP = shutil.which("baresip")
+pytestmark = pytest.mark.skipif(BARESIP is None, reason="baresip is not installed (Debian baresip-core, in the "
+                                                       "Makefile's TEST_DEBS)")
+
+CONFIG = """poll_method\t\tpoll
+sip_listen\t\t127.0.0.1:{port}
+audio_player\t\taubridge,nowhere
+audio_source\t\taufile,{tone}
+audio_alert\t\taufile,{tone}
+rtp_ports\t\t{rtp_lo}-{rtp_hi}
+module_path\t\t/usr/lib/baresip/modules
+module\t\t\tstdio.so
+module\t\t\tg711.so
+module\t\t\taufile.so
+module\t\t\taubridge.so
+module\t\t\tsndfile.so
+module_app\t\taccount.so
+module_app\t\tmenu.so
+snd_path\t\t{folder}
+"""
+
+
+def _free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tone(freq, seconds, amp=8000):
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def _power_at(samples, freq):
+    x = samples.astype(np.float64)
+    t = np.arange(x.size) / 8000
+    return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
+
+
+class Baresip:
+    """A baresip process with its own config folder; keys() types into its menu (digits become DTMF)."""
+
+    def __init__(self, folder, user="guest", answer=False):
+        self.folder = folder
+        self.port = _free_udp_port()
+        sf.write(folder / "tone.wav", _tone(600, 30.0), 8000, subtype="PCM_16")
+        lo, hi = free_rtp_range(20)
+        (folder / "config").write_text(CONFIG.format(port=self.port, tone=folder / "tone.wav", folder=folder,
+                                                     rtp_lo=lo, rtp_hi=hi))
+        mode = ";answermode=auto" if answer else ""
+        (folder / "accounts").write_text(f"<sip:{user}@127.0.0.1:{self.port}>;regint=0{mode}\n")
+        self.log = open(folder / "baresip.log", "w")
+        self.proc = None
+
+    def start(self, *commands):
+        """Start baresip, running each command at start (e.g. '/dial sip:...')."""
+        args = [BARESIP, "-f", str(self.folder)]
+        for c in commands:
+            args += ["-e", c]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def keys(self, text):
+        """Type keys into baresip's menu."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def stop(self):
+        """Quit baresip (q), or end the process we started if it does not go."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.keys("q")
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def heard(self):
+        """Return what baresip decoded from us (its sndfile dump), int16 at 8 kHz."""
+        dumps = sorted(self.folder.glob("dump-*-dec.wav"))
+        assert dumps, (self.folder / "baresip.log").read_text()[-2000:]
+        return sf.read(dumps[-1], dtype="int16")[0]
+
+    def text(self):
+        """Return baresip's output so far."""
+        if not self.log.closed:
+            self.log.flush()
+        return (self.folder / "baresip.log").read_text(errors="replace")
+
+
+def realtime(eng, seconds, until=None):
+    """Tick the engine paced to the wall clock (baresip runs in real time); True once until() holds."""
+    ticks = int(seconds / 0.02)
+    start = time.monotonic()
+    for n in range(ticks):
+        eng.tick()
+        if until is not None and until():
+            return True
+        ahead = start + (n + 1) * 0.02 - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+    return False
+
+
+@pytest.fixture
+def engine():
+    board = open_board(parse_config(PRI.format(seed=1)))
+    eng = Engine(board, tone_plan="etsi", packet_rows=2, rtp_ports=free_rtp_range())
+    made = []
+
+    def add(**kw):
+        trunk = eng.add(SipTrunk(eng, listen=("127.0.0.1", 0), **kw))
+        made.append(trunk)
+        return trunk
+
+    yield eng, add
+    eng.shutdown()
+    for t in made:
+        t.close()
+
+
+def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine, tmp_path):
+    eng, add = engine
+    trunk = add(guests=True)
+    got = {}
+
+    async def script(call):
+        got["called"] = call.called
+        await call.answer()
+        await call.play(_tone(1000, 1.5))
+        got["heard"] = int(np.abs(eng.media.rx[call.leg.row]).max())
+        r = await call.collect(max_digits=1, terminator="", first_timeout=8.0)
+        got["digits"] = r.digits
+        await call.play(_tone(1400, 1.0))
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    phone = Baresip(tmp_path)
+    try:
+        phone.start(f"/dial sip:100@127.0.0.1:{trunk.address[1]}")
+        assert realtime(eng, 10.0, until=lambda: "heard" in got), phone.text()[-2000:]
+        phone.keys("4")
+        assert realtime(eng, 8.0, until=lambda: "digits" in got and not eng.legs), phone.text()[-2000:]
+        realtime(eng, 0.5)
+    finally:
+        phone.stop()
+    assert got["called"] == "100"
+    assert got["digits"] == "4"  # baresip's key press came as an RFC 4733 event
+    assert got["heard"] > 2000  # baresip's tone file reached the script
+    heard = phone.heard()
+    assert _power_at(heard, 1000) > 20 * _power_at(heard, 1700)  # the prompt reached baresip
+    assert _power_at(heard, 1400) > 20 * _power_at(heard, 1700)
+    assert "terminated" in phone.text()
+
+
+def test_the_engine_calls_baresip_through_a_trunk_and_it_answers_on_its_own(engine, tmp_path):
+    eng, add = engine
+    phone = Baresip(tmp_path, user="2001", answer=True)
+    trunk = add(peers=[Peer("desk", "127.0.0.1", phone.port)])
+    got = {}
+
+    async def dialler():
+        r = await ivr.dial(eng, "sip/desk/2001", timeout=10, caller="2025550100")
+        got["outcome"] = r.outcome
+        if r.outcome == "answered":
+            eng.media.play(r.leg.row, [_tone(900, 2.0)])
+            levels = []
+            for _ in range(100):
+                await ivr.wait(eng, 0.02)
+                levels.append(_power_at(eng.media.rx[r.leg.row], 600))
+            got["600"] = max(levels)
+            r.leg.hangup()
+            got["done"] = True
+
+    try:
+        phone.start()
+        realtime(eng, 1.0)
+        eng.scheduler.spawn(dialler(), "dialler", eng.now)
+        assert realtime(eng, 12.0, until=lambda: got.get("done") and not eng.legs), phone.text()[-2000:]
+        realtime(eng, 0.5)
+    finally:
+        phone.stop()
+    assert got["outcome"] == "answered"
+    assert got["600"] > 1e9  # baresip's 600 Hz tone reached the engine
+    heard = phone.heard()
+    assert _power_at(heard, 900) > 20 * _power_at(heard, 1700)  # and ours reached baresip
+    assert trunk.stats["calls_out"] == 1
