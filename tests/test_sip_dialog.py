@@ -203,3 +203,15 @@ def test_invite_nobody_answers_fails_with_408_at_timer_b():
     net.run(40)
     assert net.of(U.CallFailed, A) == [U.CallFailed(call_id, 408)] and not net.ua[A].dialogs
     assert len(net.sent(A, "INVITE")) == 7  # A doubling from T1 until B at 64*T1
+
+
+def test_a_merged_invite_by_a_second_path_gets_482():
+    net = net_of(b_kw={"answer_after": None})
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    (invite,) = net.sent(A, "INVITE")
+    again = parse_message(invite.encode())
+    again.headers.set("Via", "SIP/2.0/UDP 198.51.100.4;branch=z9hG4bKotherpath")
+    net.deliver(("198.51.100.4", 5060), B, again.encode())
+    (loop,) = net.sent(B, 482)
+    assert loop.call_id == call_id and len(net.of(U.IncomingCall, B)) == 1
+    assert net.ua[B].dialogs[call_id].extra["pending"] is not None  # the first INVITE still waits for us

@@ -252,6 +252,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
 
     def _on_invite(self, request, key, now, source):
         self.stats["invites"] += 1
+        if request.call_id in self.dialogs:  # the same request by another path (8.2.2.2), or a Call-ID reused
+            return self._respond(request, key, 482, now)
         user, refused = self._authenticate(request, key, now, source)
         if user is None:
             return refused
