@@ -261,3 +261,35 @@ def test_bugs_are_counted_in_bounded_bookkeeping_not_the_engines_error_list(cent
     assert centre.hub.internal["queue_snapshot"] == 60 and len(centre.hub.tracebacks) == 20
     assert centre.eng.errors == [] and centre.server.status()["internal_errors"] == {"queue_snapshot": 60}
     assert all("secret internals" not in f.get("message", "") for f in got[id(boss)])  # no internals to the client
+
+
+def test_roles_on_every_command_and_an_agent_reaches_only_its_own_queues(centre):
+    from pycallcenter.cti import protocol as P
+
+    a2, boss = centre.client("tok-a2"), centre.client("tok-boss")
+    fields = {"agent": "agent1", "mode": "listen", "state": "ready", "queue": "sales", "skills": {},
+              "strategy": "linear", "source": "192.0.2.1"}
+    for cmd, (roles, need) in P.COMMANDS.items():
+        if cmd == "auth":
+            continue
+        msg = {"cmd": cmd, **{k: fields.get(k, "x") for k in need}}
+        if P.AGENT not in roles:
+            assert centre.request(a2, msg)["code"] == "forbidden", cmd
+        if P.SUPERVISOR not in roles:
+            assert centre.request(boss, msg)["code"] == "forbidden", cmd
+    # pickup: only a call of one of the agent's own queues
+    centre.request(a2, {"cmd": "ready"})
+    centre.request(a2, {"cmd": "dnd", "on": True})
+    assert centre.request(boss, {"cmd": "remove_member", "queue": "sales", "agent": "agent2"})["type"] == "reply"
+    centre.caller("2025550123", arrival=centre.eng.now / 8000 + 0.3)
+    a1 = centre.client("tok-a1")
+    offer = None
+    for _ in range(3000):
+        centre.tick()
+        offer = next((f for f in a1.receive() if f.get("event") == "call_offered"), None)
+        if offer:
+            break
+    r = centre.request(a2, {"cmd": "pickup", "call": offer["call"]})
+    assert r["code"] == "forbidden" and "not_member" in r["message"]
+    centre.phones["agent1"].off_hook()  # agent1 takes it, so the rig's close ends the call as people do
+    centre.run(0.5)
