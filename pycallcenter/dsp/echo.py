@@ -15,7 +15,7 @@ adaptation; a non-linear processor with comfort noise at the near end's backgrou
 Parameters (keyword, defaults in brackets):
     tail_ms [64]        echo tail covered: 16, 32, 64 or 128 ms (pure delay + dispersion must fit)
     mu [0.5]            IPNLMS step, (0, 1]
-    alpha [-0.5]        IPNLMS proportionality, [-1, 1): -1 is NLMS, towards 1 PNLMS
+    alpha [0.0]         IPNLMS proportionality, [-1, 1): -1 is NLMS, towards 1 PNLMS
     geigel_db [6.0]     hybrid loss the Geigel double-talk detector assumes
     hangover_ms [30]    double-talk hold
     nlp [True]          non-linear processor

@@ -80,7 +80,7 @@ def dbm0_power(dbm0):
 TAILS_MS = (16, 32, 64, 128)
 DEFAULTS = {
     "mu": 0.5,  # IPNLMS step
-    "alpha": -0.5,  # IPNLMS proportionality (-1 = NLMS, towards 1 = PNLMS)
+    "alpha": 0.0,  # IPNLMS proportionality (-1 = NLMS, towards 1 = PNLMS); 0 converges on speech within 1 s
     "geigel_db": 6.0,  # hybrid loss the Geigel detector assumes (G.168 hybrids: ERL >= 6 dB)
     "hangover_ms": 30.0,
     "nlp": True,
