@@ -209,3 +209,43 @@ def test_a_trunk_call_out_maps_the_far_end_status_to_the_cause(rig):
 def _start(eng, script):
     """Run a coroutine outside any call, as a dialler does; it dials with pycallcenter.ivr.dial."""
     return eng.scheduler.spawn(script(), "dialler", eng.now)
+
+
+def test_hold_and_resume_by_re_invite_stop_and_restart_our_audio(rig):
+    build, keep = rig
+    eng, trunk = build()
+
+    async def music(call):
+        await call.answer()
+        await call.play(_tone(500, 30.0))
+
+    eng.router = lambda leg: music
+    phone = Phone("a")
+    keep(phone)
+    phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, phone, until=lambda: "CallAnswered" in phone.kinds())
+    run(eng, 0.5, phone)
+    row = next(iter(trunk.sessions.values())).row
+    phone._run(phone.ua.hold(phone.call_id, eng.now / 8000))  # sendonly: we must stop sending
+    run(eng, 0.5, phone)
+    sent = eng.packet.stats(row)["packets_out"]
+    run(eng, 1.0, phone)
+    assert eng.packet.stats(row)["packets_out"] == sent
+    assert any(" sip_reinvite " in line and "direction=recvonly" in line for line in eng.log_lines)
+    phone._run(phone.ua.resume(phone.call_id, eng.now / 8000))
+    run(eng, 1.0, phone)
+    assert eng.packet.stats(row)["packets_out"] >= sent + 40
+    phone.hang_up(eng.now / 8000)
+    assert run(eng, 1.0, phone, until=lambda: not eng.legs)
+
+
+def test_a_trunk_with_register_registers_to_its_carrier(rig):
+    build, keep = rig
+    carrier = Phone("carrier")
+    keep(carrier)
+    carrier.ua = U.UserAgent(carrier.addr, user="carrier", credentials={"centre": "pw"}.get, realm="carrier")
+    eng, trunk = build(peers=[Peer("carrier", "127.0.0.1", carrier.addr[1], username="centre", password="pw",
+                                   register=True, register_expires=600)])
+    assert run(eng, 2.0, carrier, until=lambda: any(" sip_registered " in line for line in eng.log_lines))
+    assert carrier.ua.registrar.lookup("centre")  # after a digest challenge answered with the trunk's password
+    assert carrier.ua.stats["auth_failed"] == 0

@@ -199,8 +199,10 @@ class SipTrunk:
                 self._over(item, now)
             elif isinstance(item, U.PhoneRegistered):
                 eng.log("sip_register", user=item.user, contacts=len(item.contacts))
-            elif isinstance(item, (U.Registered, U.RegistrationFailed)):
-                eng.log("sip_registration", aor=item.aor, status=getattr(item, "status", 200))
+            elif isinstance(item, U.Registered):
+                eng.log("sip_registered", aor=item.aor, expires=item.expires)
+            elif isinstance(item, U.RegistrationFailed):
+                eng.log("sip_registration_failed", aor=item.aor, status=item.status)
             elif isinstance(item, U.AuthFailed):
                 eng.log("sip_auth_failed", source=f"{item.source[0]}:{item.source[1]}", blocked=item.blocked)
 
