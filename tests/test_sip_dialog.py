@@ -215,3 +215,24 @@ def test_a_merged_invite_by_a_second_path_gets_482():
     (loop,) = net.sent(B, 482)
     assert loop.call_id == call_id and len(net.of(U.IncomingCall, B)) == 1
     assert net.ua[B].dialogs[call_id].extra["pending"] is not None  # the first INVITE still waits for us
+
+
+def test_reinvite_glare_gets_491_and_each_side_retries_after_its_random_wait():
+    net = net_of()
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    in_flight = []
+    net.drop = lambda source, dest, msg: in_flight.append((source, dest, msg.encode())) or True
+    net.feed(A, net.ua[A].hold(call_id, net.now))  # both put the call on hold at the same moment
+    net.feed(B, net.ua[B].hold(call_id, net.now))
+    while in_flight:  # the network delivers in rounds: both INVITEs cross before either answer arrives
+        batch, in_flight[:] = list(in_flight), []
+        for source, dest, data in batch:
+            net.feed(dest, net.ua[dest].receive(data, source, net.now))
+    net.drop = None
+    assert len(net.sent(A, 491)) == 1 and len(net.sent(B, 491)) == 1
+    net.run(10)
+    retries = {s: t for t, s, _, m in net.wire if getattr(m, "method", "") == "INVITE" and t > 0}
+    assert 0.0 <= retries[B] <= 2.0 < 2.1 <= retries[A] <= 4.0  # the Call-ID's owner (A) waits longer
+    assert len(net.of(U.SessionUpdated, A)) == 1 and len(net.of(U.SessionUpdated, B)) == 1
+    assert net.ua[A].dialogs[call_id].offer.media[0].direction == "sendonly"
+    assert [m.cseq.number for m in net.sent(A, 200, "INVITE")] == [2] and len(net.sent(B, 200, "INVITE")) == 2

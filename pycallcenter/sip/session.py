@@ -95,9 +95,15 @@ class SessionMixin:
         if status >= 300:
             if status in (408, 481):  # the dialog is gone (RFC 3261 12.2.1.2)
                 return self._drop(dialog, "remote")
+            wanted = self._local_sdp(dialog)
             if dialog.extra.get("refresh_offer") is not None:  # a refused change leaves the session (14.1)
-                dialog.offer = dialog.extra.pop("refresh_offer")
+                self._set_local_sdp(dialog, dialog.extra.pop("refresh_offer"))
+            if status == 491 and wanted is not None:  # glare: try again after a random wait (14.1)
+                dialog.extra["glare_offer"] = wanted
+                low, high = (2.1, 4.0) if dialog.role == "uac" else (0.0, 2.0)  # the Call-ID's owner waits longer
+                self.timers.start(dialog.call_id, "glare", now + self._uniform(low, high))
             return []
+        dialog.extra.pop("refresh_offer", None)
         dialog.refresh_target(response)
         acks = dialog.extra.setdefault("acks", {})
         number = invite.cseq.number
@@ -105,7 +111,9 @@ class SessionMixin:
             acks[number] = dialog.request("ACK", self._via(), number)
             try:
                 if response.body:
-                    dialog.answer = S.parse_sdp(response.body)
+                    remote = S.parse_sdp(response.body)
+                    self._set_remote_sdp(dialog, remote)
+                    dialog.extra["remote_version"] = remote.session_version
             except DecodeError:
                 pass
             self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
@@ -136,15 +144,34 @@ class SessionMixin:
     def _local_sdp(self, dialog):
         return dialog.offer if dialog.role == "uac" else dialog.answer
 
+    @staticmethod
+    def _set_local_sdp(dialog, sdp):
+        if dialog.role == "uac":
+            dialog.offer = sdp
+        else:
+            dialog.answer = sdp
+
+    @staticmethod
+    def _set_remote_sdp(dialog, sdp):
+        if dialog.role == "uac":
+            dialog.answer = sdp
+        else:
+            dialog.offer = sdp
+
+    def _glare_retry(self, call_id, now):
+        """Send again the re-INVITE that met glare (491), unless the call changed or ended meanwhile."""
+        dialog = self.dialogs.get(call_id)
+        wanted = dialog.extra.pop("glare_offer", None) if dialog is not None else None
+        if wanted is None or dialog.state != CONFIRMED or dialog.extra.get("reinvite_out"):
+            return []
+        return self._reinvite(call_id, lambda _: wanted, now)
+
     def _reinvite(self, call_id, change, now, refresh=False):
         dialog = self._confirmed(call_id)
         local = self._local_sdp(dialog)
         new = local if refresh else change(local)
         dialog.extra["refresh_offer"] = local
-        if dialog.role == "uac":
-            dialog.offer = new
-        else:
-            dialog.answer = new
+        self._set_local_sdp(dialog, new)
         request, hop = dialog.request("INVITE", self._via())
         request.headers.add("Contact", self._contact())
         request.headers.add("Allow", ALLOW)

@@ -11,6 +11,7 @@ A new call is answered at once (``answer_after=0``), after ringing (``answer_aft
 user (``answer_after=None``: ``ring``, ``progress``, ``answer``, ``reject``). The core never acts on a
 transfer: REFER and Replaces become events.
 """
+import random
 import secrets
 
 from pycallcenter.errors import DecodeError, LocalProtocolError
@@ -81,6 +82,10 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
 
     # ---------------------------------------------------------------------------------------------------
     # helpers
+
+    def _uniform(self, low, high):
+        """Return a random wait in [low, high] (from rng when one was given, for replays)."""
+        return (self._rng or random.SystemRandom()).uniform(low, high)
 
     def _token(self, nbytes=6):
         if self._rng is not None:
@@ -610,7 +615,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
 
     def _on_invite_response(self, dialog, invite, response, now):
         status = response.status
-        if dialog.state == CONFIRMED and invite.cseq.number != dialog.invite.cseq.number:
+        if invite is not dialog.invite:  # our re-INVITE (a UAS's dialog.invite is the one it received)
             return self._on_reinvite_response(dialog, invite, response, now)
         if status < 200:
             return self._on_provisional(dialog, invite, response, now)
@@ -789,6 +794,7 @@ _TIMER_ACTIONS = {
     "answer": UserAgent._answer_timer, "2xx": UserAgent._retransmit_2xx, "2xx-give-up": UserAgent._give_up_2xx,
     "1xx": UserAgent._retransmit_1xx, "1xx-give-up": UserAgent._give_up_1xx,
     "session-refresh": UserAgent._session_refresh, "session-expire": UserAgent._session_expired,
+    "glare": UserAgent._glare_retry,
     "refresh": R.RegistrationMixin.refresh_timer, "ping": R.RegistrationMixin.ping_timer,
     "expire": R.RegistrationMixin.expire_timer,
 }
