@@ -491,3 +491,59 @@ def test_board_only_engine_has_no_packet_media():
     eng = Engine(board)
     assert eng.packet is None and eng.media.rows == eng.media.board_rows == len(eng.channel_of_row)
 
+
+
+def test_a_new_ssrc_restarts_the_stream_and_keeps_counting():
+    eng = engine()
+    leg, local = endpoint(eng, None)
+    first = Peer(local, ssrc=1, seq=100)
+    codes = g711.ulaw_encode(tone(1000, 2.0)).tobytes()
+    for k in range(40):
+        if k == 10:
+            first.send(b"\x80\x00")  # a cut header: malformed
+        if k == 20:  # the far end's call was transferred: new SSRC, sequence and timestamp
+            first.ssrc, first.seq, first.ts = 2, 40000, 900000
+        packet = first.packet(codes[k * 160:(k + 1) * 160], marker=k in (0, 20))
+        if k != 30:  # lost on the way
+            first.send(packet)
+        eng.tick()
+    run(eng, ticks=5)
+    s = eng.packet.stats(leg.row)
+    assert s["ssrc_changes"] == 1 and s["lost"] == 1 and s["packets_in"] == 39 and s["malformed"] == 1
+    first.close()
+    hang_up(leg)
+
+
+def test_update_moves_the_far_end_and_sends_10_ms_packets():
+    eng = engine()
+    old, new = Peer(("127.0.0.1", 9)), Peer(("127.0.0.1", 9))
+    leg, local = endpoint(eng, old.address, ptime_ms=10)
+    eng.media.play(leg.row, [tone(700, 1.0)])
+    run(eng, ticks=2)
+    got = [rtp.parse_rtp(d) for d, _ in old.received() if not rtp.looks_like_rtcp(d)]
+    assert len(got) == 4 and all(len(p.payload) == 80 for p in got)
+    assert [(p.timestamp - got[0].timestamp) % (1 << 32) for p in got] == [0, 80, 160, 240]
+    eng.packet.update(leg.row, remote=new.address, law="alaw", payload_type=8)
+    run(eng, ticks=2)
+    got = [rtp.parse_rtp(d) for d, _ in new.received() if not rtp.looks_like_rtcp(d)]
+    assert len(got) == 4 and {p.payload_type for p in got} == {8} and old.received() == []
+    new.target = local
+    new.send(new.packet(bytes(160), pt=8))
+    run(eng, ticks=2)
+    assert eng.packet.stats(leg.row)["packets_in"] == 1
+    old.close()
+    new.close()
+    hang_up(leg)
+
+
+def test_update_turns_srtp_on():
+    a, leg_a, b, leg_b = pair()
+    key_a, key_b = a.packet.local_crypto(leg_a.row), b.packet.local_crypto(leg_b.row)
+    a.packet.update(leg_a.row, srtp=key_b)
+    b.packet.update(leg_b.row, srtp=key_a)
+    a.media.play(leg_a.row, [dtmf_signal("42", on_ms=80, off_ms=80)])
+    run(a, b, ticks=30)
+    assert leg_b.digits == "42"
+    assert b.packet.stats(leg_b.row)["srtp"] == "AES_CM_128_HMAC_SHA1_80"
+    assert b.packet.stats(leg_b.row)["srtp_failed"] == 0
+    hang_up(leg_a, leg_b)

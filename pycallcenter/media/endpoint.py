@@ -55,6 +55,7 @@ CN_REFRESH = 1.0  # seconds between CN packets during a silence
 DIGIT_PAIR_WINDOW = 0.25  # seconds, on top of the jitter delay: an in-band copy of an RFC 4733 digit arrives within it
 _HDR = rtp.HEADER
 _AUDIO, _LOST, _NOISE = 0, 1, 2  # what each 10 ms frame of a tick holds
+_CARRIED = ("lost", "late", "duplicates", "reordered", "concealed_ms")  # jitter counters summed across SSRCs
 _SKIP = object()  # a telephone-event sent beside audio (not instead of it): takes no playout slot
 
 
@@ -63,7 +64,7 @@ class _Stats:
 
     __slots__ = ("packets_in", "bytes_in", "packets_out", "bytes_out", "wrong_source", "oversized", "malformed",
                  "unknown_pt", "srtp_failed", "events_in", "events_out", "cn_in", "cn_out", "rtcp_in", "rtcp_out",
-                 "send_errors", "wrong_size", "flood_reads", "bye_in", "rtt")
+                 "send_errors", "wrong_size", "flood_reads", "bye_in", "rtt", "ssrc_changes")
 
     def __init__(self):
         for name in self.__slots__:
@@ -112,6 +113,7 @@ class _Row:
         self.next_rtcp = None
         self.pending_digits = []  # (source, digit, time) not yet paired: "rfc" or "inband"
         self.stats = _Stats()
+        self.past = dict.fromkeys(_CARRIED, 0)  # counters of the jitter buffers this row replaced
 
 
 class PacketMedia:
@@ -176,10 +178,13 @@ class PacketMedia:
     def local_crypto(self, row, suite=DEFAULT_SUITE):
         """Return our SDES crypto attribute value for the row (a fresh key from `secrets`, kept until release)."""
         self._index(row)
+        return format_crypto(suite, self._local_key(row))
+
+    def _local_key(self, row):
         key = self._local_keys.get(row)
         if key is None:
             key = self._local_keys[row] = new_key()
-        return format_crypto(suite, key)
+        return key
 
     def open(self, row, *, remote, payload_type, law, ptime_ms=20, dtmf_pt=101, local_host="127.0.0.1", srtp=None,
              latch=None, cn_pt=rtp.PT_CN, send_cn=False):
@@ -199,14 +204,10 @@ class PacketMedia:
         r.latch = remote is None if latch is None else bool(latch)
         if srtp is not None:
             suite, remote_key = parse_crypto(srtp)
-            local_key = self._local_keys.get(row)
-            if local_key is None:
-                local_key = self._local_keys[row] = new_key()
-            r.srtp = SrtpContext(suite, local_key, remote_key)
+            r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
         r.sock, r.rtcp_sock, r.local = self._bind(local_host)
         self._set_remote(r, remote)
-        r.jb = JitterBuffer(frame_samples=r.tx_samples, **self.jitter)
-        r.rx_frame = r.tx_samples
+        self._new_jitter(r, r.tx_samples)
         r.next_rtcp = None  # set at the first tick (the time is not known here)
         for sock, is_rtcp in ((r.sock, False), (r.rtcp_sock, True)):
             self._by_fd[sock.fileno()] = (r, sock, is_rtcp)
@@ -267,10 +268,14 @@ class PacketMedia:
         self._silence[r.index] = SILENCE[law]
         self._alaw_rows = np.nonzero(self._alaw)[0]
 
-    def update(self, row, *, remote=None, direction=None, payload_type=None, law=None):
-        """Change an open row (re-INVITE, hold): new remote address, direction, payload type or law."""
+    def update(self, row, *, remote=None, direction=None, payload_type=None, law=None, srtp=None):
+        """Change an open row (re-INVITE, hold): new remote address, direction, payload type, law or the far end's
+        SRTP key (an SDES value; ours stays as local_crypto gave it)."""
         r = self._open_row(row)
         self._check(law=law, payload_type=payload_type, direction=direction)
+        if srtp is not None:
+            suite, remote_key = parse_crypto(srtp)
+            r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
         if remote is not None:
             self._set_remote(r, remote)
         if direction is not None:
@@ -333,11 +338,12 @@ class PacketMedia:
         """Return the row's counters: packets/bytes in/out, lost, jitter_ms, late, concealed_ms and drops."""
         r = self._open_row(row)
         s, js = r.stats, r.jb.stats
+        now = _jitter_counters(r)
         return {
             "packets_in": s.packets_in, "bytes_in": s.bytes_in, "packets_out": s.packets_out,
-            "bytes_out": s.bytes_out, "lost": js.lost, "jitter_ms": round(js.jitter * 1000.0, 3),
-            "late": js.late, "duplicates": js.duplicates, "reordered": js.reordered,
-            "concealed_ms": js.concealed * r.rx_frame * 1000 // RATE, "delay_ms": round(js.target * 1000.0, 1),
+            "bytes_out": s.bytes_out, **{k: r.past[k] + now[k] for k in _CARRIED},
+            "jitter_ms": round(js.jitter * 1000.0, 3), "delay_ms": round(js.target * 1000.0, 1),
+            "ssrc_changes": s.ssrc_changes,
             "wrong_source": s.wrong_source, "oversized": s.oversized, "malformed": s.malformed,
             "unknown_pt": s.unknown_pt, "wrong_size": s.wrong_size, "srtp_failed": s.srtp_failed,
             "events_in": s.events_in, "events_out": s.events_out, "cn_in": s.cn_in, "cn_out": s.cn_out,
@@ -474,8 +480,10 @@ class PacketMedia:
                 r.rx_sized = True
                 size = len(payload)
                 if size != r.rx_frame and size % FRAME == 0 and 0 < size <= 960:
-                    r.jb = JitterBuffer(frame_samples=size, **self.jitter)
-                    r.rx_frame = size
+                    self._new_jitter(r, size)
+            elif ssrc != r.remote_ssrc:  # the far end restarted its stream (a transfer, a re-INVITE): start afresh
+                r.stats.ssrc_changes += 1
+                self._new_jitter(r, r.rx_frame)
             item = payload
             r.audio_at = t
         elif pt == r.dtmf_pt:
@@ -513,6 +521,17 @@ class PacketMedia:
         st.packets_in += 1
         st.bytes_in += n
         r.jb.push(seq, ts, item, t, bool(marker))
+
+    def _new_jitter(self, r, frame):
+        """Give the row a new jitter buffer of `frame` samples, keeping the old one's counters in the row's totals."""
+        if r.jb is not None:
+            for k, v in _jitter_counters(r).items():
+                r.past[k] += v
+        r.jb = JitterBuffer(frame_samples=frame, **self.jitter)
+        r.rx_frame = frame
+        r.rx_codes.clear()
+        r.rx_kinds.clear()
+        r.prior_expected = r.prior_received = 0
 
     def _on_rtcp(self, r, data, addr, t):
         st = r.stats
@@ -695,6 +714,13 @@ class PacketMedia:
             r.stats.send_errors += 1
         r.sent_since_report = False
         r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.5, 1.5)
+
+
+def _jitter_counters(r):
+    """Return the counters of the row's current jitter buffer that stats() sums across buffers."""
+    js = r.jb.stats
+    return {"lost": js.lost, "late": js.late, "duplicates": js.duplicates, "reordered": js.reordered,
+            "concealed_ms": js.concealed * r.jb.frame * 1000 // RATE}
 
 
 def _admit(st, data, from_source, unprotect):
