@@ -5,7 +5,9 @@ passwords checked by the auth module's pv_* functions).
 Our phone REGISTERs to Kamailio with digest (401 from Kamailio, our Authorization accepted, binding
 granted); our caller INVITEs through Kamailio, answers its 407 with Proxy-Authorization, and the call is
 routed to the phone's registered contact with Record-Route; ACK and BYE follow the route set through
-Kamailio and the call is cleared on both sides."""
+Kamailio and the call is cleared on both sides. The same with the phone on TCP (our transport.py against a
+real peer): it registers over a connection it opens, and the call crosses from UDP to TCP in Kamailio,
+which record-routes twice (one entry per transport)."""
 import asyncio
 import shutil
 import socket
@@ -15,6 +17,7 @@ import time
 import pytest
 
 from pycallcenter.sip import ua as U
+from pycallcenter.sip.transport import open_stream_endpoint
 from pycallcenter.sip.udp import open_endpoint
 from sip_sipp import free_udp_port
 
@@ -29,6 +32,7 @@ fork=yes
 children=1
 auto_aliases=no
 listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
 alias="127.0.0.1:{port}"
 mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 loadmodule "kex.so"
@@ -169,3 +173,34 @@ def test_register_and_record_routed_call_through_kamailio(kamailio):
     bye = [(addr, d) for addr, d in seen["phone"] if d.startswith(b"BYE ")]
     assert bye and bye[0][0] == ("127.0.0.1", port)  # the BYE came through Kamailio, following the route set
     assert not phone.ua.dialogs and not caller.ua.dialogs
+
+
+def test_phone_on_tcp_registers_and_is_called_through_kamailio(kamailio):
+    port, _ = kamailio
+    proxy = ("127.0.0.1", port)
+
+    async def main():
+        phone = await open_stream_endpoint("127.0.0.1", 0, "TCP", user="alice", auth=("alice", "wonderland"))
+        caller = await open_endpoint("127.0.0.1", 0, user="bob", auth=("bob", "builder"))
+        try:
+            phone.run(phone.ua.register(f"sip:alice@127.0.0.1:{port}", proxy, 300, phone.now()))
+            registered = await _wait(phone, U.Registered)
+            call_id = caller.call(f"sip:alice@127.0.0.1:{port}", addr=proxy)
+            incoming = await _wait(phone, U.IncomingCall)
+            await _wait(caller, U.CallAnswered)
+            await _wait(phone, U.CallConfirmed)
+            route_sets = (list(phone.ua.dialogs[call_id].route_set), list(caller.ua.dialogs[call_id].route_set))
+            caller.hang_up(call_id)
+            await _wait(caller, U.CallEnded)
+            ended = await _wait(phone, U.CallEnded)
+            return registered, incoming, ended, route_sets, phone.counts
+        finally:
+            phone.close()
+            caller.close()
+
+    registered, incoming, ended, (phone_rs, caller_rs), counts = asyncio.run(main())
+    assert "transport=tcp" in registered.contacts[0]
+    assert incoming.request.top_via.transport == "TCP" and ended.by == "remote"
+    assert len(phone_rs) == 2 and phone_rs == caller_rs[::-1]  # double record-route across the transports
+    assert "transport=tcp" in phone_rs[0] and "transport=tcp" not in caller_rs[0]
+    assert counts["connections"] >= 1 and counts["malformed streams"] == 0
