@@ -1,6 +1,6 @@
 /* DTMF receiver kernel. The numpy twin pycallcenter/dsp/reference/dtmf.py is the specification: every float
- * operation here is the same IEEE float32 operation in the same order (no FMA contraction), so both produce
- * identical events. Channels are processed 8 at a time in lockstep (GCC vector extension), which makes the
+ * operation here is the same IEEE float32 operation in the same order (no FMA contraction: a fused multiply-add only
+ * where the twin writes fma32), so both produce identical events. Channels are processed 8 at a time in lockstep (GCC vector extension), which makes the
  * Goertzel filters SIMD across channels without reordering any channel's arithmetic. */
 #pragma GCC optimize("fp-contract=off")
 #include <stdlib.h>
@@ -18,20 +18,32 @@
 #define LANES 8
 #define PF_AHEAD 3 /* groups between the one running and the one being fetched (measured: 1 < 2 < 3 > 4) */
 #define HIST 16
-/* group state layout, in vectors: notch x1[2] x2[2] y1[2] y2[2]; then per block parity s1[8] s2[8]; energy[2] */
+/* group state layout, in vectors: notch x1[2] x2[2] y1[2] y2[2]; then per block parity s1[8] s2[8]; energy of the
+ * low band [2] and of the high band [2] */
 #define GS_S1(p) (8 + (p) * 16)
 #define GS_S2(p) (8 + (p) * 16 + 8)
 #define GS_EN(p) (40 + (p))
-#define GS_PRE(f) (42 + (f))
-#define GS_PIM(f) (50 + (f))
-#define GS_HIST(i) (58 + (i)) /* the last FIR-1 input samples, oldest first */
-#define GS_SIZE (58 + FIR - 1)
+#define GS_ENH(p) (42 + (p))
+#define GS_PRE(f) (44 + (f))
+#define GS_PIM(f) (52 + (f))
+#define GS_HIST(i) (60 + (i)) /* the last FIR-1 input samples, oldest first */
+#define GS_SIZE (60 + FIR - 1)
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 typedef int16_t v8h __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 typedef int64_t v2l __attribute__((vector_size(16)));
+
+/* a * b + c rounded once, lane by lane (the twin's fma32): one instruction where the target has FMA (GCC joins the
+ * lanes), a libm call per lane in the plain clone, the same result either way */
+static inline __attribute__((always_inline)) v8 vfma(v8 a, v8 b, v8 c)
+{
+    v8 r;
+    for (int l = 0; l < LANES; l++)
+        r[l] = __builtin_fmaf(a[l], b[l], c[l]);
+    return r;
+}
 
 /* lane-wise m ? a : b for a comparison mask m (C has no vector ?:) */
 #define sel(m, a, b) ((v8) (((v8i) (a) & (m)) | ((v8i) (b) & ~(m))))
@@ -137,29 +149,23 @@ static inline __attribute__((always_inline)) const v8 *notch(v8 *restrict g, con
 {
     const v8 *y = x;
     if (tb->dialtone) {
-        const float na0 = tb->notch_a[0], nb10 = tb->notch_b1[0], nb20 = tb->notch_b2[0];
-        const float na1 = tb->notch_a[1], nb11 = tb->notch_b1[1], nb21 = tb->notch_b2[1];
+        const v8 na0 = (v8){0} - tb->notch_a[0], nb10 = (v8){0} + tb->notch_b1[0], nb20 = (v8){0} - tb->notch_b2[0];
+        const v8 na1 = (v8){0} - tb->notch_a[1], nb11 = (v8){0} + tb->notch_b1[1], nb21 = (v8){0} - tb->notch_b2[1];
         v8 x1a = g[0], x1b = g[1], x2a = g[2], x2b = g[3], y1a = g[4], y1b = g[5], y2a = g[6], y2b = g[7];
         for (int i = 0; i < len; i++) {
             v8 xi = x[i] + DENORMAL_GUARD;
-            v8 u = xi + x2a;
-            v8 t = na0 * x1a;
-            u = u - t;
-            t = nb20 * y2a;
-            u = u - t;
-            t = nb10 * y1a;
-            v8 ya = u + t;
+            v8 u = xi + x2a; /* na0, nb20 hold the negated coefficients: fma(-a, x, u) is u - a x rounded once */
+            u = vfma(na0, x1a, u);
+            u = vfma(nb20, y2a, u);
+            v8 ya = vfma(nb10, y1a, u);
             x2a = x1a;
             x1a = xi;
             y2a = y1a;
             y1a = ya;
             u = ya + x2b;
-            t = na1 * x1b;
-            u = u - t;
-            t = nb21 * y2b;
-            u = u - t;
-            t = nb11 * y1b;
-            v8 yb = u + t;
+            u = vfma(na1, x1b, u);
+            u = vfma(nb21, y2b, u);
+            v8 yb = vfma(nb11, y1b, u);
             x2b = x1b;
             x1b = ya;
             y2b = y1b;
@@ -196,8 +202,8 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
                                                            const v8 *restrict hi, long nd, int64_t t0,
                                                            v8 *restrict snap, const int E)
 {
-    v8 a[8], b[8], en[2];
-    float c[4];
+    v8 a[8], b[8], en[2], eh[2];
+    v8 c[4];
     const int q0 = BOTH ? 0 : p, q1 = BOTH ? 1 : p; /* the parities this pass runs */
 #pragma GCC unroll 4
     for (int q = 0; q < NF; q++) {
@@ -207,10 +213,12 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
             a[4 + q] = g[GS_S1(1) + f0 + q];
             b[4 + q] = g[GS_S2(1) + f0 + q];
         }
-        c[q] = coef[f0 + q];
+        c[q] = (v8){0} + coef[f0 + q];
     }
     en[0] = g[GS_EN(q0)];
     en[1] = g[GS_EN(q1)];
+    eh[0] = g[GS_ENH(q0)];
+    eh[1] = g[GS_ENH(q1)];
     long i = 0, nb = 0;
     int64_t t = t0;
     while (i < nd) {
@@ -222,31 +230,25 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
         const v8 *yy = y + i, *hh = hi + i;
         for (long j = 0; j < len; j++) {
             v8 wy = wa[j] * yy[j], wz = BOTH ? wb[j] * yy[j] : wy;
-            if (E) {
-                v8 sq = wy * wy;
-                en[0] = en[0] + sq;
+            if (E) { /* the bands' energies in chains of their own: one fused step each per sample */
+                en[0] = vfma(wy, wy, en[0]);
                 v8 wh = wa[j] * hh[j];
-                sq = wh * wh;
-                en[0] = en[0] + sq;
+                eh[0] = vfma(wh, wh, eh[0]);
                 if (BOTH) {
-                    sq = wz * wz;
-                    en[1] = en[1] + sq;
+                    en[1] = vfma(wz, wz, en[1]);
                     wh = wb[j] * hh[j];
-                    sq = wh * wh;
-                    en[1] = en[1] + sq;
+                    eh[1] = vfma(wh, wh, eh[1]);
                 }
             }
 #pragma GCC unroll 4
             for (int q = 0; q < NF; q++) {
                 v8 t1 = wy - b[q];
                 b[q] = a[q];
-                a[q] = c[q] * a[q];
-                a[q] = a[q] + t1;
+                a[q] = vfma(c[q], a[q], t1);
                 if (BOTH) {
                     v8 t2 = wz - b[4 + q];
                     b[4 + q] = a[4 + q];
-                    a[4 + q] = c[q] * a[4 + q];
-                    a[4 + q] = a[4 + q] + t2;
+                    a[4 + q] = vfma(c[q], a[4 + q], t2);
                 }
             }
         }
@@ -258,14 +260,14 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
             if (done == q0) {
                 SNAPSHOT(a, b, 0);
                 if (E) {
-                    sn[16] = en[0];
-                    en[0] = (v8){0};
+                    sn[16] = en[0] + eh[0];
+                    en[0] = eh[0] = (v8){0};
                 }
             } else if (BOTH) {
                 SNAPSHOT(a, b, 4);
                 if (E) {
-                    sn[16] = en[1];
-                    en[1] = (v8){0};
+                    sn[16] = en[1] + eh[1];
+                    en[1] = eh[1] = (v8){0};
                 }
             }
             nb++;
@@ -282,8 +284,10 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
     }
     if (E) {
         g[GS_EN(q0)] = en[0];
+        g[GS_ENH(q0)] = eh[0];
         if (BOTH)
             g[GS_EN(1)] = en[1];
+            g[GS_ENH(1)] = eh[1];
     }
     return nb;
 }
@@ -291,7 +295,7 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
 /* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over a whole tick
  * of decimated samples, in passes of four chains so nothing spills; completed blocks go to snap. Returns the
  * number of completed-block slots written (one per half-block boundary crossed). */
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 static long segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, long nd,
                     int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
 {

@@ -1,6 +1,7 @@
 """DTMF receiver, numpy reference twin: the readable specification the native kernel must match event for event.
 
-Signal path (all arithmetic float32, in exactly this order, so the C kernel can reproduce it bit for bit):
+Signal path (all arithmetic float32, in exactly this order, so the C kernel can reproduce it bit for bit; where
+``fma`` is written, a*b + c is rounded once, as a fused multiply-add instruction does, see ``fma32``):
 
 1. int16 -> float32, then decimation to 4 kHz by a 15-tap half-band FIR (passband to 1700 Hz within +-0.45 dB,
    -26 dB from 2300 Hz): the highest digit tone is 1633 Hz, so every later stage runs at half the rate.
@@ -64,6 +65,23 @@ DENORMAL_GUARD = np.float32(1e-10)
 # 0 dBm0 is 3.14 dB below the G.711 full-scale sine (peak 32768)
 DBM0_PEAK = 32768.0 * 10.0 ** (-3.14 / 20.0)
 F32 = np.float32
+
+
+def fma32(a, b, c):
+    """Return float32 a*b + c rounded once (the result of a fused multiply-add instruction), for float32 inputs.
+
+    In float64 the product is exact (24 + 24 bits) and the sum is rounded; TwoSum gives that rounding's error, and
+    rounding the sum to odd (a last bit of 1 when inexact) makes the final rounding to float32 the correct one
+    (53 >= 2 * 24 + 2), with no double-rounding error."""
+    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
+    p = a * b
+    s = p + c
+    v = s - p
+    err = (p - (s - v)) + (c - v)
+    fix = (err != 0) & ((s.view(np.int64) & 1) == 0)
+    if fix.any():
+        s = np.where(fix, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    return s.astype(F32)
 
 DEFAULTS = dict(
     min_level_dbm0=-42.0,
@@ -325,6 +343,7 @@ class DtmfDetector:
         self.s1 = np.zeros((c, 2, 8), F32)
         self.s2 = np.zeros((c, 2, 8), F32)
         self.en = np.zeros((c, 2), F32)
+        self.enh = np.zeros((c, 2), F32)
         self.prev = (np.zeros((c, 8), F32), np.zeros((c, 8), F32))
         self.st = [_Chan() for _ in range(c)]
 
@@ -337,6 +356,7 @@ class DtmfDetector:
         self.s1[channel] = 0
         self.s2[channel] = 0
         self.en[channel] = 0
+        self.enh[channel] = 0
         self.prev[0][channel] = 0
         self.prev[1][channel] = 0
         self.st[channel] = _Chan()
@@ -346,9 +366,9 @@ class DtmfDetector:
         for j in range(2):
             x1, x2, y1, y2 = self.nx[0, j], self.nx[1, j], self.nx[2, j], self.nx[3, j]
             u = x + x2
-            u = u - tb["notch_a"][j] * x1
-            u = u - tb["notch_b2"][j] * y2
-            y = u + tb["notch_b1"][j] * y1
+            u = fma32(-tb["notch_a"][j], x1, u)
+            u = fma32(-tb["notch_b2"][j], y2, u)
+            y = fma32(tb["notch_b1"][j], y1, u)
             self.nx[1, j], self.nx[0, j] = x1, x
             self.nx[3, j], self.nx[2, j] = y1, y
             x = y
@@ -389,22 +409,24 @@ class DtmfDetector:
             wh = np.empty((self.channels, 2), F32)
             wh[:, p1] = win[ph] * hi
             wh[:, 1 - p1] = win[ph + H] * hi
-            self.en = self.en + wy * wy
-            self.en = self.en + wh * wh  # purity is a share of the whole 0-4 kHz band, not of the decimated one
+            # purity is a share of the whole 0-4 kHz band, not of the decimated one; the two bands' energies are
+            # summed apart (two short chains in the kernel) and added when the block completes
+            self.en = fma32(wy, wy, self.en)
+            self.enh = fma32(wh, wh, self.enh)
             t = wy[:, :, None] - self.s2  # this order keeps the native loop-carried chain short
-            s = coef * self.s1
-            s = s + t
+            s = fma32(coef, self.s1, t)
             self.s2, self.s1 = self.s1, s
             self.t += 1
             if ph == H - 1:
                 p0 = 1 - p1
                 if k1 >= 1:
-                    d, pur, fok, lvl, z, self.prev = block_features(tb, self.s1[:, p0], self.s2[:, p0], self.en[:, p0],
-                                                                     self.prev)
+                    energy = self.en[:, p0] + self.enh[:, p0]
+                    d, pur, fok, lvl, z, self.prev = block_features(tb, self.s1[:, p0], self.s2[:, p0], energy, self.prev)
                     for c in range(self.channels):
                         decide(self.st[c], tb, k1 - 1, int(d[c]), pur[c], bool(fok[c]), lvl[c],
                                tuple(v[c] for v in z), c, out)
                 self.s1[:, p0] = 0
                 self.s2[:, p0] = 0
                 self.en[:, p0] = 0
+                self.enh[:, p0] = 0
         return out
