@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pycallcenter.cti import protocol as P
 
-# scrypt cost: about 50 ms and 16 MiB per check on this machine's cores (RFC 7914's interactive figures)
+# scrypt cost: 16 MiB and 60-100 ms per check on the 2-core VM (bench/bench_cti.py; RFC 7914 interactive figures)
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_LEN = 2 ** 14, 8, 1, 32
 ROLES = (P.AGENT, P.SUPERVISOR)
 
