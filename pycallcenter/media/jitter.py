@@ -101,6 +101,8 @@ class _Extremes:
 class JitterBuffer:
     """Adaptive playout buffer for one RTP stream (see the module docstring for the rules)."""
 
+    fast_path = True  # push's written-out path for the usual packet (tests switch it off to compare)
+
     def __init__(self, clock_rate=8000, frame_samples=160, min_delay=0.02, max_delay=0.5, max_packets=50,
                  window=10.0, jitter_factor=3.0, shrink_step=0.02):
         if not (clock_rate > 0 and frame_samples > 0 and 0 <= min_delay <= max_delay and max_packets > 0):
@@ -132,19 +134,34 @@ class JitterBuffer:
         hi = self._hi
         # The usual packet, written out (it runs for every packet of every row): the next in sequence, one frame
         # on, no marker, not late, room to keep it. The general path below gives the same result for it.
-        if (hi is not None and (seq - hi) & 0xFFFF == 1 and not marker and (timestamp - self._hi_ts) & 0xFFFFFFFF == self.frame
+        if (self.fast_path and hi is not None and (seq - hi) & 0xFFFF == 1 and not marker and (timestamp - self._hi_ts) & 0xFFFFFFFF == self.frame
                 and len(self._buf) < self.max_packets and (self._next is None or hi + 1 >= self._next)):
             ext = hi + 1
             ts = self._hi_ts + self.frame
             self._seen.add(ext)
             st.received += 1
-            self._update_jitter(arrival_now, ts)
+            rate = self.rate
+            transit = arrival_now * rate - ts  # _update_jitter, written out
+            if self._last_transit is not None:
+                self._jitter_ts += (abs(transit - self._last_transit) - self._jitter_ts) / 16
+            self._last_transit = transit
+            st.jitter = jitter = self._jitter_ts / rate
+            window = self._transit
+            window.add(arrival_now, arrival_now - ts / rate)
             self._hi, self._hi_ts = ext, ts
             if len(self._seen) > 4 * MAX_DROPOUT or len(self._starts) > 1:
                 self._forget(ext - 2 * MAX_DROPOUT)
             st.lost = (ext - self._base + 1) - st.received
             self._buf[ext] = (ts, payload, arrival_now)
-            self._raise_target()
+            needed = window._max[0][1] - window._min[0][1]  # _raise_target, written out
+            if needed < self.jitter_factor * jitter:
+                needed = self.jitter_factor * jitter
+            if needed < self.min_delay:
+                needed = self.min_delay
+            if needed > self.max_delay:
+                needed = self.max_delay
+            if needed > st.target:
+                st.target = needed
             if self._stall_since is not None and ext == self._next:
                 self._stall_since = None
             return QUEUED
