@@ -112,6 +112,26 @@ def test_routes_need_a_login_and_the_session_cookie_is_locked_down(busy_centre):
     assert web.request("/api/snapshot")[0] == 401
 
 
+def test_more_pages_by_role_and_each_roles_home():
+    def console(name, role, csrf):
+        return f"<p>console of {name}</p>"
+
+    centre = Centre(pages={"/console": (("supervisor",), console)}, home={"supervisor": "/console"})
+    try:
+        boss, agent = Web(centre), Web(centre)
+        status, headers, _ = boss.login("boss", "boss-password")
+        assert status == 303 and headers["Location"] == "/console"
+        assert boss.request("/console")[2] == b"<p>console of boss</p>"
+        assert boss.request("/")[1]["Location"] == "/console"
+        centre.server.guard.unlock("127.0.0.1")
+        status, headers, _ = agent.login("agent1", "agent1-password")
+        assert headers["Location"] == "/wallboard"
+        assert agent.request("/console")[0] == 403 and agent.request("/wallboard")[0] == 200
+        assert Web(centre).request("/console")[0] == 303  # no session: to the login form
+    finally:
+        centre.close()
+
+
 def test_a_pages_websocket_is_its_sessions_and_ends_with_it(busy_centre):
     centre, server = busy_centre, busy_centre.server
     server.guard.unlock("127.0.0.1")

@@ -6,14 +6,15 @@
 
 def serve(binding, tokens=None, host="127.0.0.1", port=0, tcp_port=None, handsets=None, contacts=None,
           outbound_trunk=None, rate=None, burst=None, accounts=None, limits=None, ssl=None, hosts=(),
-          dial=None, hot_desking=False, thresholds=None):
+          dial=None, hot_desking=False, thresholds=None, pages=None, home=None):
     """Start the CTI/wallboard server for an AcdBinding; return the running CtiServer (its .hub, .port).
 
     tokens: API token -> {"role", "name"} (for scripts); accounts: the users file's Accounts (passwords,
     and tokens of the older format); contacts: supervisor -> phone, added to the accounts' own;
     limits: config.Limits (rate and burst override its message rate); ssl: an SSLContext for HTTPS/WSS;
     dial: config.DialPolicy; hot_desking: agents may pick their phone at login; thresholds: the
-    wallboard's alert thresholds."""
+    wallboard's alert thresholds; pages, home: more logged-in pages and each role's landing page
+    (see CtiServer)."""
     import dataclasses
 
     from pycallcenter.cti.auth import Accounts
@@ -32,4 +33,5 @@ def serve(binding, tokens=None, host="127.0.0.1", port=0, tcp_port=None, handset
     backend = AcdBackend(binding, handsets=handsets, contacts={**accounts.contacts(), **(contacts or {})},
                          outbound_trunk=outbound_trunk, dial=dial, thresholds=thresholds)
     hub = CtiHub(binding.engine, backend, hot_desking=hot_desking)
-    return CtiServer(hub, accounts, host, port, tcp_port, limits=limits, ssl=ssl, hosts=hosts).start()
+    return CtiServer(hub, accounts, host, port, tcp_port, limits=limits, ssl=ssl, hosts=hosts, pages=pages,
+                     home=home).start()

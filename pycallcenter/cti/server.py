@@ -12,6 +12,7 @@ hub's inbox; the engine thread runs them at its next tick.
 """
 import asyncio
 import concurrent.futures
+import functools
 import hmac
 import itertools
 import secrets
@@ -25,6 +26,7 @@ from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import Sessions, SourceGuard
 from pycallcenter.cti.config import Limits
 from pycallcenter.cti.pages import login_page
+from pycallcenter.wallboard.page import page as wallboard_page
 
 SESSION_COOKIE = "pycc_session"
 CSRF_COOKIE = "pycc_csrf"
@@ -131,10 +133,14 @@ class CtiServer:
     ssl: an SSLContext for HTTPS/WSS (and TLS on the JSON-lines port); hosts: extra Host names the
     server answers to (besides its address, localhost and this machine's names). Port 0 picks a free
     port; read :attr:`port` / :attr:`tcp_port` after :meth:`start`.
+
+    pages: more logged-in pages, path -> (roles, render) where render(name, role, csrf) returns the HTML
+    (the wallboard is one: ``/wallboard``); home: role -> the page a user of that role lands on after
+    login (default ``/wallboard``). An agent desktop or supervisor console is added this way.
     """
 
     def __init__(self, hub, accounts, host="127.0.0.1", port=0, tcp_port=None, limits=None, ssl=None,
-                 hosts=(), clock=None):
+                 hosts=(), clock=None, pages=None, home=None):
         self.hub, self.accounts, self.host, self.port, self.tcp_port = hub, accounts, host, port, tcp_port
         self.limits = limits or Limits()
         self.ssl, self.clock = ssl, clock or time.monotonic
@@ -144,6 +150,8 @@ class CtiServer:
         self.sessions = Sessions(lim.session_idle, lim.session_max, clock=self.clock)
         self.hosts = {h.lower() for h in hosts} | {host.lower(), "localhost", "127.0.0.1", "::1",
                                                    socket.gethostname().lower(), socket.getfqdn().lower()}
+        self.pages = {"/wallboard": ((P.AGENT, P.SUPERVISOR), wallboard_page), **(pages or {})}
+        self.home = {P.AGENT: "/wallboard", P.SUPERVISOR: "/wallboard", **(home or {})}
         self.conns = {}
         self.tracked = {}  # transport -> _Guarded
         self._ids = itertools.count(1)
@@ -202,7 +210,8 @@ class CtiServer:
         app.router.add_get("/", self._index)
         app.router.add_post("/login", self._login)
         app.router.add_post("/logout", self._logout)
-        app.router.add_get("/wallboard", self._wallboard)
+        for path, (roles, render) in self.pages.items():
+            app.router.add_get(path, functools.partial(self._page, roles, render))
         app.router.add_get("/api/snapshot", self._snapshot)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/cti", self._websocket)
@@ -456,8 +465,9 @@ class CtiServer:
                         max_age=max_age)
 
     async def _index(self, request):
-        if self._session(request) is not None:
-            return _see_other("/wallboard")
+        s = self._session(request)
+        if s is not None:
+            return _see_other(self.home[s.role])
         return self._login_form()
 
     def _login_form(self, message="", status=200):
@@ -484,7 +494,7 @@ class CtiServer:
             self.guard.refuse(source, P.BAD_TOKEN, f"login as {str(name)[:40]!r}")
             return self._login_form("Wrong name or password.", 401)
         self.guard.succeeded(source)
-        resp = _see_other("/wallboard")
+        resp = _see_other(self.home[ident[0]])
         self._cookie(resp, SESSION_COOKIE, self.sessions.open(*ident))
         resp.del_cookie(CSRF_COOKIE, path="/")
         return resp
@@ -505,13 +515,15 @@ class CtiServer:
         resp.del_cookie(SESSION_COOKIE, path="/")
         return resp
 
-    async def _wallboard(self, request):
-        from pycallcenter.wallboard.page import page
-
+    async def _page(self, roles, render, request):
+        """A logged-in page: the login form without a session, 403 for a role the page is not for."""
         s = self._session(request)
         if s is None:
             return _see_other("/")
-        return web.Response(text=page(s.name, s.role, s.csrf), content_type="text/html")
+        if s.role not in roles:
+            self.guard.refuse(self._source(request), P.FORBIDDEN, f"{request.path} by {s.name} ({s.role})")
+            return web.Response(status=403, text=f"this page is not for the {s.role} role\n")
+        return web.Response(text=render(s.name, s.role, s.csrf), content_type="text/html")
 
     async def _snapshot(self, request):
         ident = None
