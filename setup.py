@@ -52,6 +52,7 @@ def _native_extensions():
         )
     # Plain Python modules keep Python's semantics exactly: no kernel directives (negative indexes,
     # Python division and bounds checks stay as in the interpreter).
+    _CYTHONIZED.update(_digests([ext.name for ext in py_exts]))
     compiled_py = cythonize(py_exts, build_dir="build/cython", language_level=3, quiet=True,
                             nthreads=os.cpu_count() or 1) if py_exts else []
     return compiled_py + cythonize(
@@ -120,22 +121,34 @@ def _packages():
     return pkgs
 
 
-def _record_digests(target, names):
-    """Write (or update) target, the JSON of {module: SHA-256 of its .py} for the compiled modules in names."""
+def _digests(names):
+    """Return {module: SHA-256 of its .py} for the compiled modules in names."""
     import hashlib
+
+    out = {}
+    for name in names:
+        with open(os.path.join(HERE, name.replace(".", "/") + ".py"), "rb") as fh:
+            out[name] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def _record_digests(target, digests):
+    """Write target, the JSON of {module: source digest}, updated with digests; returns None."""
     import json
 
     try:
         with open(target) as fh:
-            digests = json.load(fh)
+            recorded = json.load(fh)
     except (OSError, ValueError):
-        digests = {}
-    for name in names:
-        with open(os.path.join(HERE, name.replace(".", "/") + ".py"), "rb") as fh:
-            digests[name] = hashlib.sha256(fh.read()).hexdigest()
+        recorded = {}
+    recorded.update(digests)
     with open(target + ".tmp", "w") as fh:
-        json.dump(digests, fh, indent=1, sort_keys=True)
+        json.dump(recorded, fh, indent=1, sort_keys=True)
     os.replace(target + ".tmp", target)
+
+
+# the sources' digests as cythonize read them (filled by _native_extensions), recorded once the build succeeds
+_CYTHONIZED = {}
 
 
 def _build_ext():
@@ -149,9 +162,10 @@ def _build_ext():
         def run(self):
             super().run()
             if self.inplace and not self.dry_run:
-                built = [ext.name for ext in self.extensions if ext.name in set(_compiled_modules())]
+                built = {ext.name for ext in self.extensions} & set(_CYTHONIZED)
                 if built:
-                    _record_digests(os.path.join(HERE, "pycallcenter", "_compiled_sources.json"), built)
+                    _record_digests(os.path.join(HERE, "pycallcenter", "_compiled_sources.json"),
+                                    {name: _CYTHONIZED[name] for name in built})
 
     return BuildExt
 
@@ -172,7 +186,7 @@ def _build_py():
             if getattr(self, "editable_mode", False) or self.dry_run:
                 return  # an editable install runs the tree itself: file times are the edits' times
             target = os.path.join(self.build_lib, "pycallcenter", "_compiled_sources.json")
-            _record_digests(target, _compiled_modules())
+            _record_digests(target, _digests(_compiled_modules()))
             self._prune(target)
 
         def _prune(self, *extra):
