@@ -142,3 +142,32 @@ def test_dial_hot_desking_and_wallboard_keys_reach_the_server(tmp_path, centre_t
         load_text(text.replace('premium = ["0909"]', 'premium = ["09x"]'), file=str(tmp_path / "centre.toml"))
     assert "premium" in str(e.value)
     assert os.path.exists(tmp_path / "users.toml")
+
+
+def test_json_lines_port_from_the_configuration_speaks_tls_like_the_cti_port(build, tmp_path):
+    import json
+    import socket
+
+    centre = build('cti_tls = "self-signed"\ncti_lines_port = 0\n')
+    try:
+        port = centre.cti.tcp_port
+        assert port and port != centre.cti.port
+        ctx = client_context(str(tmp_path / "data" / "cti-cert.pem"))
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                             server_hostname="127.0.0.1") as s:
+            s.sendall(b'{"cmd":"auth","user":"agent1","password":"agent1-password","id":1}\n')
+            s.settimeout(0.01)
+            buf, reply = b"", None
+            for _ in range(1000):
+                centre.tick()
+                try:
+                    buf += s.recv(65536)
+                except (socket.timeout, ssl.SSLWantReadError):
+                    continue
+                frames = [json.loads(x) for x in buf.split(b"\n")[:-1]]
+                reply = next((x for x in frames if x.get("id") == 1), None)
+                if reply:
+                    break
+        assert reply is not None and (reply["type"], reply["role"]) == ("reply", "agent")
+    finally:
+        centre.close(publish=False)

@@ -61,6 +61,8 @@ class CentreSection:
     station_features: bool = doc("hook-flash consult/transfer and call waiting on FXS extensions", True)
     cti_port: Optional[Port] = doc("CTI server and wallboard port (default off; 0 = any free port)", None)
     cti_addr: str = doc("CTI bind address", "127.0.0.1")
+    cti_lines_port: Optional[Port] = doc("CTI messages as JSON lines over TCP for scripts (default off; 0 = any "
+                                         "free port; TLS when the CTI port has it)", None)
     cti_users: Optional[str] = doc("agents' and supervisors' accounts file (docs/cti.md); needs cti_port", None)
     cti_tls: Annotated[str, OneOf(("off", "self-signed"))] = doc(
         "without cti_cert: 'self-signed' makes a certificate in the data folder at start; 'off' serves plain "

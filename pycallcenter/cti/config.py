@@ -146,7 +146,7 @@ def options(settings, data):
                       premium=list(d.premium),
                       per_agent={a.name: list(a.dial) for a in settings.agent if a.dial is not None})
     w = settings.wallboard
-    return {"limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
+    return {"tcp_port": c.cti_lines_port, "limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
             "thresholds": Thresholds(w.service_level, w.abandon, w.waiting, w.longest_wait)}
 
 
