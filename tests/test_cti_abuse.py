@@ -293,3 +293,18 @@ def test_roles_on_every_command_and_an_agent_reaches_only_its_own_queues(centre)
     assert r["code"] == "forbidden" and "not_member" in r["message"]
     centre.phones["agent1"].off_hook()  # agent1 takes it, so the rig's close ends the call as people do
     centre.run(0.5)
+
+
+def test_password_guesses_in_parallel_from_one_address_are_checked_one_at_a_time(centre):
+    guessers = [centre.client() for _ in range(10)]
+    for i, c in enumerate(guessers):  # all at once, before any answer
+        c.send({"cmd": "auth", "user": "boss", "password": f"guess-{i}", "id": i})
+    codes = []
+    for c in guessers:
+        for _ in range(300):
+            got = [f["code"] for f in c.receive(0.01) if f["type"] == "error"]
+            if got:
+                codes += got
+                break
+    assert len(codes) == 10 and codes.count("bad_token") == 1 and codes.count("rate_limited") == 9
+    assert centre.server.guard.refused["bad_token"] == 1

@@ -193,6 +193,7 @@ class SourceGuard:
         self._fails = collections.OrderedDict()  # source -> [failures, not before, locked until]
         self._logged = collections.OrderedDict()  # (source, reason) -> [last logged, suppressed]
         self.refused = collections.Counter()  # reason -> count, for the status and tests
+        self._checking = set()  # sources with a password check under way: one at a time each
 
     # --- connections -----------------------------------------------------------------------------
     def admit(self, source):
@@ -225,6 +226,23 @@ class SourceGuard:
             if entry[1] > now:
                 return P.RATE_LIMITED, f"wait {entry[1] - now:.1f} s before the next login attempt"
             return None
+
+    def begin(self, source):
+        """Return None and hold source's one password-check slot, or (code, message) when it must wait
+        (so many connections from one address cannot guess in parallel inside one backoff)."""
+        wait = self.may_try(source)
+        if wait is not None:
+            return wait
+        with self._lock:
+            if source in self._checking:
+                return P.RATE_LIMITED, "a login from this address is being checked; wait for its answer"
+            self._checking.add(source)
+            return None
+
+    def end(self, source):
+        """Release source's password-check slot."""
+        with self._lock:
+            self._checking.discard(source)
 
     def failed(self, source):
         """Count a failed authentication: the next attempt waits twice as long; lockout_after in a row lock out."""

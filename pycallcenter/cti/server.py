@@ -339,17 +339,20 @@ class CtiServer:
         if c.ident is not None:
             self._refuse(c, msg_id, P.BAD_STATE, "already authenticated", "auth")
             return
-        wait = self.guard.may_try(c.source)
+        if "token" not in msg and not ("user" in msg and "password" in msg):
+            self._refuse(c, msg_id, P.BAD_MESSAGE, "auth needs token, or user and password", "auth")
+            return
+        wait = self.guard.begin(c.source)
         if wait is not None:
             self._refuse(c, msg_id, wait[0], wait[1], "auth")
             return
-        if "token" in msg:
-            ident = self.accounts.by_token(msg["token"])
-        elif "user" in msg and "password" in msg:
-            ident = await self._check_password(msg["user"], msg["password"])
-        else:
-            self._refuse(c, msg_id, P.BAD_MESSAGE, "auth needs token, or user and password", "auth")
-            return
+        try:
+            if "token" in msg:
+                ident = self.accounts.by_token(msg["token"])
+            else:
+                ident = await self._check_password(msg["user"], msg["password"])
+        finally:
+            self.guard.end(c.source)
         if ident is None:
             self.guard.failed(c.source)
             self._refuse(c, msg_id, P.BAD_TOKEN, "wrong user, password or token", "auth")
@@ -483,12 +486,15 @@ class CtiServer:
         if not (isinstance(sent, str) and sent and hmac.compare_digest(sent.encode(), kept.encode())):
             self.guard.refuse(source, "csrf", "login form without its CSRF token")
             return self._login_form("The form expired; please try again.", 403)
-        wait = self.guard.may_try(source)
+        wait = self.guard.begin(source)
         if wait is not None:
             self.guard.refuse(source, wait[0], "login: " + wait[1])
             return self._login_form(wait[1], 429)
         name, password = form.get("name", ""), form.get("password", "")
-        ident = await self._check_password(str(name)[:200], str(password)[:1024])
+        try:
+            ident = await self._check_password(str(name)[:200], str(password)[:1024])
+        finally:
+            self.guard.end(source)
         if ident is None:
             self.guard.failed(source)
             self.guard.refuse(source, P.BAD_TOKEN, f"login as {str(name)[:40]!r}")
