@@ -5,7 +5,6 @@
 engine, and turns ACD decisions, queue-log lines, engine leg events and agent state changes into
 CTI events. Everything here runs on the engine's thread, called from the hub's per-tick poll.
 """
-import traceback
 
 from pycallcenter.acd.core import AcdError
 from pycallcenter.cti import protocol as P
@@ -78,6 +77,8 @@ class AcdBackend(Backend):
         self.dial_policy = dial or DialPolicy()
         self.thresholds = thresholds or figures.Thresholds()
         self._handled = {}  # queue -> [calls whose handling ended today, their talk + hold + wrap-up seconds]
+        # fn(what), called inside an except block: a bug counted in bounded bookkeeping (the hub sets it)
+        self.bug = lambda what: self.engine.log("cti_internal", cmd=what)
         self.engine.listeners.insert(0, self)  # before the binding forgets whose leg ended
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -462,8 +463,7 @@ class AcdBackend(Backend):
                 try:
                     hook(leg)
                 except Exception:  # we run inside the engine's notify: never let a CTI action stop the tick
-                    self.engine.log("cti_internal", cmd="on_answer", error="hook")
-                    self.engine.errors.append((leg.call.id if leg.call else None, traceback.format_exc()))
+                    self.bug("on_answer")
         elif kind == "ended":
             self._on_answer.pop(leg.id, None)
             self._leg_agent.pop(leg.id, None)

@@ -46,6 +46,7 @@ class CtiHub:
         self.wallboards = set()  # conn ids that asked for the wallboard view
         self.internal = collections.Counter()  # command -> internal errors (bugs), counted
         self.tracebacks = collections.deque(maxlen=20)  # the latest ones, for whoever debugs
+        backend.bug = self._internal
         self._lock = threading.Lock()
         self._snapshot_json = "{}"
         self._queues = None
