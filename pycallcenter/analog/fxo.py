@@ -36,6 +36,15 @@ ANSWER_SUPERVISIONS = ("polarity", "voice", "none")
 DIAL_MODES = ("dtmf", "pulse")
 
 
+def check_settings(answer_supervision, dial_mode):
+    """Raise ValueError naming the setting when an FXO line cannot work with these; return None."""
+    if dial_mode not in DIAL_MODES:
+        raise ValueError(f"dial_mode must be 'dtmf' or 'pulse', got {dial_mode!r}")
+    if answer_supervision not in ANSWER_SUPERVISIONS:
+        raise ValueError(f"answer_supervision must be one of {', '.join(ANSWER_SUPERVISIONS)}, "
+                         f"got {answer_supervision!r}")
+
+
 class FxoLine(LineMachine):
     """The line protocol of one FXO port (see the module docstring); inputs return the outputs in order."""
 
@@ -44,11 +53,7 @@ class FxoLine(LineMachine):
     def __init__(self, timers=FxoTimers(), offer_on_ring=2, answer_supervision="polarity", dial_mode="dtmf",
                  require_dialtone=False):
         super().__init__()
-        if dial_mode not in DIAL_MODES:
-            raise ValueError(f"dial_mode must be 'dtmf' or 'pulse', got {dial_mode!r}")
-        if answer_supervision not in ANSWER_SUPERVISIONS:
-            raise ValueError(f"answer_supervision must be one of {', '.join(ANSWER_SUPERVISIONS)}, "
-                             f"got {answer_supervision!r}")
+        check_settings(answer_supervision, dial_mode)
         self.timers = timers
         self.offer_on_ring = offer_on_ring  # offer at this ring (caller ID, sent after the first, is known)
         self.answer_supervision = answer_supervision

@@ -7,7 +7,7 @@ dial), the line's audio (tones, caller ID) and the legs (offered, answered, ende
 import numpy as np
 
 from pycallcenter.analog import events as E
-from pycallcenter.analog.fxo import FxoLine, FxoState
+from pycallcenter.analog.fxo import FxoLine, FxoState, check_settings
 from pycallcenter.analog.fxs import FxsLine, FxsState
 from pycallcenter.analog.timers import FxoTimers, FxsTimers
 from pycallcenter.drivers import EventKind
@@ -36,21 +36,6 @@ class _Line:
     def state(self):
         """Return the line machine's state."""
         return self.machine.state
-
-    @property
-    def since(self):
-        """Return the board time of the line's last state change."""
-        return self.machine.since
-
-    @property
-    def rings(self):
-        """Return the rings counted in the current ringing."""
-        return self.machine.rings
-
-    @property
-    def callerid(self):
-        """Return the caller ID of the line's ringing call, or None."""
-        return self.machine.callerid
 
 
 class _Adapter:
@@ -232,10 +217,6 @@ class FxsExtensions(_Adapter):
         self.run(line, line.machine.set_message_waiting(self.engine.now, waiting, fmt))
         self._send_mwi(self.engine.now)
 
-    def dialtone_for(self, channel):
-        """Return the dial tone a phone gets off hook: stutter dial tone while a message waits."""
-        return "stutter_dial" if self.lines[channel].machine.message_waiting else self.dialtone
-
     def _send_mwi(self, now):
         for channel in list(self._mwi_due):
             line = self.lines[channel]
@@ -258,7 +239,7 @@ class FxoTrunks(_Adapter):
                  answer_supervision="polarity", dial_mode="dtmf"):
         timers = FxoTimers(ring_timeout=ring_timeout_ms / 1000, dialtone_wait=dialtone_wait_ms / 1000,
                            no_answer=no_answer_ms / 1000)
-        FxoLine(timers, answer_on_ring, answer_supervision, dial_mode, require_dialtone)  # bad settings raise here
+        check_settings(answer_supervision, dial_mode)  # even with no lines
         super().__init__(engine, channels, name,
                          lambda: FxoLine(timers, answer_on_ring, answer_supervision, dial_mode, require_dialtone))
         self.rows = np.array([l.row for l in self.lines.values()], np.intp)
