@@ -140,8 +140,8 @@ def test_register_and_record_routed_call_through_kamailio(kamailio):
         seen = {"phone": [], "caller": []}
         for name, ep in (("phone", phone), ("caller", caller)):
             original = ep.ua.receive
-            ep.ua.receive = (lambda orig, log: lambda data, addr, now: log.append((addr, data)) or
-                             orig(data, addr, now))(original, seen[name])
+            ep.ua.receive = (lambda orig, log: lambda data, addr, now, transport=None: log.append((addr, data)) or
+                             orig(data, addr, now, transport))(original, seen[name])
         try:
             phone.run(phone.ua.register(f"sip:alice@127.0.0.1:{port}", proxy, 300, phone.now()))
             registered = await _wait(phone, U.Registered)

@@ -36,7 +36,8 @@ def test_call_over_tcp_reuses_one_connection():
         b = await open_stream_endpoint("127.0.0.1", 0, "TCP", rtp_port=41000)
         seen = []
         original = b.ua.receive
-        b.ua.receive = lambda message, addr, now: seen.append(message) or original(message, addr, now)
+        b.ua.receive = lambda message, addr, now, transport=None: seen.append(message) or \
+            original(message, addr, now, transport)
         try:
             await _call_and_clear(a, b)
             return a.counts, b.counts, seen
@@ -158,3 +159,49 @@ def test_stream_bounds_malformed_caps_idle_and_header_size():
     assert idle_closed and counts["idle closed"] >= 2
     assert big_closed
     assert parse_message(reply, datagram=False).status == 200
+
+
+def test_one_user_agent_on_udp_tcp_and_tls_at_once(tls_files):
+    """A centre on UDP, TCP and TLS with one user agent: a phone registers over TLS, callers come in over UDP
+    and TCP, and the centre's call to the registered phone goes out over TLS with a SIPS Contact."""
+    from pycallcenter.sip.endpoints import open_endpoints
+    from pycallcenter.sip.udp import open_endpoint
+
+    async def main():
+        server, client = _contexts(*tls_files)
+        centre = await open_endpoints("127.0.0.1", udp=0, tcp=0, tls=0, server_ssl=server, client_ssl=client,
+                                      credentials={"alice": "wonderland"}.get)
+        phone = await open_stream_endpoint("127.0.0.1", 0, "TLS", server_ssl=server, client_ssl=client,
+                                           user="alice", auth=("alice", "wonderland"))
+        udp_caller = await open_endpoint("127.0.0.1", 0, auth=("alice", "wonderland"))
+        tcp_caller = await open_stream_endpoint("127.0.0.1", 0, "TCP", auth=("alice", "wonderland"))
+        seen = []
+        original = phone.ua.receive
+        phone.ua.receive = lambda message, addr, now, transport=None: seen.append(message) or \
+            original(message, addr, now, transport)
+        try:
+            ports = centre.ua.ports
+            phone.run(phone.ua.register(f"sips:alice@127.0.0.1:{ports['TLS']}", ("127.0.0.1", ports["TLS"]), 300,
+                                        phone.now()))
+            registered = await _next(phone, U.Registered)
+            udp_call = udp_caller.call(f"sip:centre@127.0.0.1:{ports['UDP']}")
+            await _next(udp_caller, U.CallAnswered)
+            tcp_call = tcp_caller.call(f"sip:centre@127.0.0.1:{ports['TCP']};transport=tcp")
+            await _next(tcp_caller, U.CallAnswered)
+            out_call = centre.call("sip:alice")
+            await _next(centre, U.CallAnswered)
+            await _next(phone, U.CallConfirmed)
+            for endpoint, call_id in ((udp_caller, udp_call), (tcp_caller, tcp_call), (centre, out_call)):
+                endpoint.hang_up(call_id)
+                await _next(endpoint, U.CallEnded)
+            return registered, seen, centre
+        finally:
+            for endpoint in (centre, phone, udp_caller, tcp_caller):
+                endpoint.close()
+
+    registered, seen, centre = asyncio.run(main())
+    assert registered.contacts[0].startswith("sips:alice@127.0.0.1:") and "transport=tls" in registered.contacts[0]
+    invite = next(m for m in seen if getattr(m, "method", "") == "INVITE")
+    assert invite.top_via.transport == "TLS" and invite.contact[0].uri.scheme == "sips"
+    assert invite.contact[0].uri.port == centre.ua.ports["TLS"]
+    assert centre.counts["IncomingCall"] == 2 and centre.counts["CallEnded"] == 3 and not centre.ua.dialogs

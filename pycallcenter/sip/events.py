@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Send:
-    """Bytes to send to addr (for a stream transport: over the connection to addr, opened when needed)."""
+    """Bytes to send to addr over transport ('UDP', 'TCP', 'TLS'; None: the UA's own); over a stream, on the
+    connection to addr, opened when needed."""
 
     data: bytes
     addr: tuple
+    transport: str = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ class ReliableMixin:
         return self._provisional(dialog, status, dialog.answer, now)
 
     def _provisional(self, dialog, status, body, now):
-        headers = self._record_route(dialog.invite) + [("Contact", self._contact())]
+        headers = self._record_route(dialog.invite) + [("Contact", self._dialog_contact(dialog))]
         reliable = dialog.extra["100rel"]
         if reliable:
             if dialog.extra.get("unacked") is not None:  # RFC 3262 3: one unacknowledged at a time

@@ -30,13 +30,14 @@ class SessionMixin:
         body = self._local_for_offer(dialog, offer, previous)
         if not any(m.port for m in body.media):
             return self._respond(request, key, 488, now)
-        headers = [("Contact", self._contact()), ("Allow", ALLOW), self._supported()]
+        headers = [("Contact", self._dialog_contact(dialog)), ("Allow", ALLOW), self._supported()]
         if timer is not None:
             headers.append(("Session-Expires", timer.header()))
         ok = make_response(request, 200, headers=headers, body=body.encode(), content_type="application/sdp")
         dialog.ok = ok
         dialog.attempts = 0
-        out = self._handle(self.layer.send_response(ok, now, key), now, dialog.remote_addr)
+        out = self._handle(self.layer.send_response(ok, now, key), now, dialog.remote_addr,
+                           dialog.extra.get("transport"))
         self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
         self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
         self._arm_session_timer(dialog, timer, now, we_sent=False)
@@ -70,7 +71,7 @@ class SessionMixin:
         if min_se is not None:
             return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
         dialog.refresh_target(request)
-        headers = [("Contact", self._contact()), self._supported()]
+        headers = [("Contact", self._dialog_contact(dialog)), self._supported()]
         if timer is not None:
             headers.append(("Session-Expires", timer.header()))
         out = []
@@ -118,7 +119,7 @@ class SessionMixin:
                 pass
             self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
         ack, hop = acks[number]
-        return self._sends(self.layer.send_request(ack, now)[1], hop)
+        return self._send_ack(ack, hop, now)
 
     def _on_update_response(self, dialog, request, response, now):
         if 200 <= response.status < 300:

@@ -323,16 +323,18 @@ class TransactionLayer:
             return f"{MAGIC}{self._rng.getrandbits(64):016x}"
         return MAGIC + secrets.token_hex(8)
 
-    def send_request(self, request, now):
+    def send_request(self, request, now, reliable=None):
         """Start a client transaction for request (its top Via carries the branch); returns (key, outputs).
-        An ACK has no transaction: it is just transmitted (key None)."""
+        An ACK has no transaction: it is just transmitted (key None). reliable says whether this request's
+        transport is reliable (default: the layer's)."""
         if request.method == "ACK":
             return None, [Transmit(request.encode(), request, None)]
         key = client_key(request)
         if key in self.transactions:
             raise LocalProtocolError(f"a client transaction with branch {key[1]} is running")
         machine = ICT if request.method == "INVITE" else NICT
-        txn = Transaction(machine, key, request, self.timers, self.settings, self.reliable)
+        txn = Transaction(machine, key, request, self.timers, self.settings,
+                          self.reliable if reliable is None else reliable)
         self.transactions[key] = txn
         return key, self._after(txn, txn.start(now))
 
@@ -351,8 +353,9 @@ class TransactionLayer:
             raise LocalProtocolError("no server transaction for this response")
         return self._after(txn, txn.send_response(response, now))
 
-    def receive(self, data, now):
-        """Take one datagram (bytes) or parsed message from the wire; returns the outputs."""
+    def receive(self, data, now, reliable=None):
+        """Take one datagram (bytes) or parsed message from the wire; returns the outputs. reliable says
+        whether it came over a reliable transport (default: the layer's); a new server transaction keeps it."""
         if isinstance(data, (bytes, bytearray, memoryview)):
             try:
                 message = parse_message(data)
@@ -372,7 +375,8 @@ class TransactionLayer:
         if message.method == "ACK":
             return [RequestReceived(message, None)]  # ACK to a 2xx after the transaction ended: the dialog's
         machine = IST if message.method == "INVITE" else NIST
-        txn = Transaction(machine, key, message, self.timers, self.settings, self.reliable)
+        txn = Transaction(machine, key, message, self.timers, self.settings,
+                          self.reliable if reliable is None else reliable)
         self.transactions[key] = txn
         return self._after(txn, txn.start(now))
 

@@ -34,7 +34,7 @@ class TransferMixin:
         replaces = next((_unpct(v) for k, v in target.headers if k.lower() == "replaces"), None)
         bare = str(replace(target, headers=()))
         dialog.extra["refer"] = request.cseq.number
-        out = self._respond(request, key, 202, now, headers=[("Contact", self._contact())])
+        out = self._respond(request, key, 202, now, headers=[("Contact", self._dialog_contact(dialog))])
         out.append(TransferRequested(dialog.call_id, bare, replaces, request.headers.get("Referred-By")))
         return out + self.notify_transfer(dialog.call_id, 100, now)
 

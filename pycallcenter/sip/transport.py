@@ -55,7 +55,7 @@ class Endpoint:
         """Send the Send items of a user agent call, queue its events, and re-arm the timer."""
         for item in outputs:
             if isinstance(item, Send):
-                self.send(item.data, item.addr)
+                self.send(item.data, item.addr, item.transport)
             else:
                 self.counts[type(item).__name__] += 1
                 self.events.put_nowait(item)
@@ -63,8 +63,8 @@ class Endpoint:
 
     _run = run  # the first part's name, which callers still use
 
-    def send(self, data, addr):
-        """Put bytes on the wire towards addr (the transport's job)."""
+    def send(self, data, addr, transport=None):
+        """Put bytes on the wire towards addr over transport (the transport's job)."""
         raise NotImplementedError
 
     def stop_timer(self):
@@ -88,7 +88,7 @@ class Endpoint:
         self.run(self.ua.handle_timer(self.now()))
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One TCP/TLS connection of a SipStreamEndpoint."""
 
     def __init__(self, endpoint, addr=None, outgoing=False):
@@ -121,7 +121,8 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
             return
         for message in messages:
-            self.endpoint.run(self.endpoint.ua.receive(message, self.addr, self.endpoint.now()))
+            self.endpoint.run(self.endpoint.ua.receive(message, self.addr, self.endpoint.now(),
+                                                       self.endpoint.transport_name))
 
     def write(self, data):
         if self.transport is None:
@@ -152,7 +153,7 @@ class SipStreamEndpoint(Endpoint):
         self.max_header = max_header
         self.max_body = max_body
         self.max_write_buffer = max_write_buffer
-        self.connections = {}  # peer (host, port) -> _Connection
+        self.connections = {}  # peer (host, port) -> Connection
         self.errors = []  # (peer, DecodeError text) of streams closed as malformed
         self.server = None
         self._sweeper = None
@@ -172,11 +173,11 @@ class SipStreamEndpoint(Endpoint):
         if self.connections.get(conn.addr) is conn:
             del self.connections[conn.addr]
 
-    def send(self, data, addr):
+    def send(self, data, addr, transport=None):
         """Send over the connection to addr, opening one when there is none (RFC 3261 18.1.1)."""
         conn = self.connections.get(addr)
         if conn is None:
-            conn = _Connection(self, addr, outgoing=True)
+            conn = Connection(self, addr, outgoing=True)
             conn.waiting.append(data)
             self.connections[addr] = conn  # later sends queue on it until it is up
             self._loop.create_task(self._connect(conn, addr))
@@ -234,7 +235,7 @@ async def open_stream_endpoint(host="127.0.0.1", port=5060, transport="TCP", *, 
     endpoint = SipStreamEndpoint(transport, server_ssl, client_ssl, **(limits or {}))
     endpoint._loop = asyncio.get_running_loop()
     endpoint.server = await endpoint._loop.create_server(
-        lambda: _Connection(endpoint), host, port, ssl=server_ssl if transport == "TLS" else None)
+        lambda: Connection(endpoint), host, port, ssl=server_ssl if transport == "TLS" else None)
     bound = endpoint.server.sockets[0].getsockname()[:2]
     endpoint.ua = UserAgent((advertise or bound[0], bound[1]), transport=transport, **ua_options)
     endpoint.sweep()

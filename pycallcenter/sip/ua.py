@@ -27,7 +27,7 @@ from pycallcenter.sip.events import (AuthFailed, CallAnswered, CallCancelled, Ca
                                      PhoneRegistered, Registered, RegistrationFailed, Send, SessionUpdated,
                                      TransferFailed, TransferProgress, TransferRequested)
 from pycallcenter.sip.message import (CSeq, Headers, Request, Via, bad_request_response, make_request, make_response,
-                                      parse_uri)
+                                      parse_address, parse_uri)
 from pycallcenter.sip.registrar import Registrar
 from pycallcenter.sip.reliable import ReliableMixin
 from pycallcenter.sip.session import SessionMixin
@@ -45,12 +45,13 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
                  codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
                  auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
-                 limiter=None, media_host=None, auth_algorithms=None):
+                 limiter=None, media_host=None, auth_algorithms=None, ports=None):
         """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
         to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
         challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
         to our requests; auth_algorithms: the digest algorithms we challenge with (default SHA-256 and MD5).
-        session_expires: the RFC 4028 interval we ask for (None: only when the peer asks)."""
+        session_expires: the RFC 4028 interval we ask for (None: only when the peer asks). ports: the port of
+        each further transport we listen on ({"TCP": 5060, "TLS": 5061}); transport is the default one."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
@@ -59,6 +60,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.settings = settings
         self.codecs = codecs
         self.transport = transport.upper()
+        self.ports = {self.transport: local_addr[1], **{t.upper(): p for t, p in (ports or {}).items()}}
+        self._wire = {}  # transaction key -> the transport its messages travel on
         self.layer = T.TransactionLayer(settings, reliable=self.transport != "UDP", rng=rng)
         self.timers = TimerService()  # the UA core's own timers: owner = Call-ID, ("reg", aor) or ("ka", addr)
         self.dialogs = {}
@@ -98,36 +101,66 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         host = f"[{host}]" if ":" in host else host
         return f"{host}:{self.local_addr[1]}"
 
-    def _via(self):
-        return Via(self.transport, self.local_addr[0], self.local_addr[1],
+    def _via(self, transport=None):
+        transport = transport or self.transport
+        return Via(transport, self.local_addr[0], self.ports.get(transport, self.local_addr[1]),
                    (("branch", self.layer.new_branch()), ("rport", None)))
 
-    def _contact(self, user=None):
-        transport = "" if self.transport == "UDP" else f";transport={self.transport.lower()}"
-        scheme = "sips" if self.transport == "TLS" else "sip"
-        return f"<{scheme}:{user or self.user}@{self._hostport}{transport}>"
+    def _contact(self, user=None, transport=None):
+        transport = transport or self.transport
+        host = self.local_addr[0]
+        host = f"[{host}]" if ":" in host else host
+        param = "" if transport == "UDP" else f";transport={transport.lower()}"
+        scheme = "sips" if transport == "TLS" else "sip"
+        return f"<{scheme}:{user or self.user}@{host}:{self.ports.get(transport, self.local_addr[1])}{param}>"
 
-    def _sends(self, outputs, default_addr=None):
+    def _transport_for(self, uri):
+        """Return the transport a request for uri goes over: TLS for a SIPS URI, its transport parameter, else
+        our default (RFC 3263's choice without DNS), among the transports we have."""
+        wanted = "TLS" if uri.scheme == "sips" else (uri.param("transport") or self.transport).upper()
+        return wanted if wanted in self.ports else self.transport
+
+    def _stamp(self, request):
+        """Return the transport request goes over, with its top Via and our Contact made to name it."""
+        routes = request.headers.get_all("Route")
+        uri = parse_address(routes[0]).uri if routes else request.uri
+        transport = self._transport_for(uri)
+        via = request.top_via
+        if via.transport.upper() != transport:
+            request.headers.set("Via", Via(transport, via.host, self.ports[transport], via.params))
+            contacts = request.contact if "Contact" in request.headers else []
+            if contacts and contacts != ["*"] and contacts[0].uri.host == self.local_addr[0]:
+                request.headers.set("Contact", self._contact(contacts[0].uri.user, transport))
+        return transport
+
+    def _send_ack(self, ack, hop, now):
+        """Send an ACK to a 2xx (no transaction: as it is) to hop."""
+        transport = self._stamp(ack)
+        return [Send(ack.encode(), hop, transport)]
+
+    def _sends(self, outputs, default_addr=None, transport=None):
         out = []
         for item in outputs:
             if isinstance(item, T.Transmit):
                 addr = self._peer.get(item.key, default_addr)
                 if addr is not None:
-                    out.append(Send(item.data, addr))
+                    out.append(Send(item.data, addr, self._wire.get(item.key, transport or self.transport)))
             else:
                 out.append(item)
         return out
 
-    def _handle(self, outputs, now, source=None):
+    def _handle(self, outputs, now, source=None, transport=None):
         """Run the transaction layer's events through the user agent; returns Send items and events."""
         result = []
-        for item in self._sends(outputs, source):
+        for item in self._sends(outputs, source, transport):
             if isinstance(item, T.TransactionTerminated):  # after the events before it, which still need it
                 self._peer.pop(item.key, None)
+                self._wire.pop(item.key, None)
                 self._client_calls.pop(item.key, None)
             elif isinstance(item, T.RequestReceived):
                 if item.key is not None and source is not None:
                     self._peer[item.key] = source
+                    self._wire[item.key] = transport or self.transport
                 try:
                     result += self._on_request(item.request, item.key, now, source)
                 except DecodeError as err:  # a header the transaction layer did not need is malformed
@@ -152,6 +185,10 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         response = make_response(request, status, **kw)
         return self._handle(self.layer.send_response(response, now, key), now)
 
+    def _dialog_contact(self, dialog):
+        """Return our Contact for a dialog, naming the transport its INVITE came or went over."""
+        return self._contact(transport=dialog.extra.get("transport"))
+
     def _supported(self):
         return ("Supported", ", ".join(SUPPORTED))
 
@@ -163,15 +200,17 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     # ---------------------------------------------------------------------------------------------------
     # the IO-facing face
 
-    def receive(self, data, addr, now):
-        """Take one datagram (or one message cut from a stream) from addr; returns Send items and events (a
-        request that does not parse is answered 400 with a Warning naming the header and offset)."""
-        outputs = self.layer.receive(data, now)
+    def receive(self, data, addr, now, transport=None):
+        """Take one datagram (or one message cut from a stream) from addr over transport (default: ours);
+        returns Send items and events (a request that does not parse is answered 400 with a Warning naming
+        the header and offset)."""
+        transport = (transport or self.transport).upper()
+        outputs = self.layer.receive(data, now, reliable=transport != "UDP")
         if len(outputs) == 1 and isinstance(outputs[0], T.StrayMessage) and outputs[0].error is not None:
             self.stats["malformed"] += 1
             reply = bad_request_response(data, outputs[0].error)
-            return [Send(reply.encode(), addr)] if reply is not None else []
-        return self._handle(outputs, now, addr)
+            return [Send(reply.encode(), addr, transport)] if reply is not None else []
+        return self._handle(outputs, now, addr, transport)
 
     def next_deadline(self):
         """Return the earliest deadline of the transactions and the UA core, or None."""
@@ -283,6 +322,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         dialog.offer = offer
         dialog.extra["remote_version"] = None if offer is None else offer.session_version
         dialog.extra["pending"] = key
+        dialog.extra["transport"] = self._wire.get(key, self.transport)
         dialog.extra["timer"] = timer
         tags = ST.option_tags(request, "Supported") | ST.option_tags(request, "Require")
         dialog.extra["100rel"] = "100rel" in tags
@@ -344,7 +384,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.timers.cancel(call_id, "answer")
         if dialog.answer is None or sdp is not None:
             dialog.answer = self._answer_sdp(dialog.offer, dialog, sdp, port)
-        headers = self._record_route(dialog.invite) + [("Contact", self._contact()), ("Allow", ALLOW),
+        headers = self._record_route(dialog.invite) + [("Contact", self._dialog_contact(dialog)), ("Allow", ALLOW),
                                                        self._supported()]
         timer = dialog.extra.get("timer")
         if timer is not None:
@@ -374,7 +414,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         dialog.extra.pop("held_ok", None)
         self.timers.cancel_names(dialog.call_id, ("1xx", "1xx-give-up", "answer"))
         dialog.attempts = 0
-        out = self._handle(self.layer.send_response(dialog.ok, now, key), now, dialog.remote_addr)
+        out = self._handle(self.layer.send_response(dialog.ok, now, key), now, dialog.remote_addr,
+                           dialog.extra.get("transport"))
         self.timers.start(dialog.call_id, "2xx", now + self.settings.T1)
         self.timers.start(dialog.call_id, "2xx-give-up", now + 64 * self.settings.T1)
         self._arm_session_timer(dialog, dialog.extra.get("timer"), now, we_sent=False)
@@ -459,6 +500,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                                cseq=1, contact=self._contact(from_user), headers=extra + list(headers),
                                body=offer.encode(), content_type="application/sdp")
         dialog = Dialog.as_uac(request, addr)
+        dialog.extra["transport"] = self._transport_for(uri)
         dialog.offer = offer
         dialog.extra["auth"] = auth
         dialog.extra["asked_se"] = self.session_expires
@@ -543,11 +585,13 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         return dialog.request(method, self._via(), cseq.number)[0]
 
     def _start_client(self, request, owner, addr, now):
-        key, outputs = self.layer.send_request(request, now)
+        transport = self._stamp(request)
+        key, outputs = self.layer.send_request(request, now, reliable=transport != "UDP")
         if key is not None:
             self._peer[key] = addr
+            self._wire[key] = transport
             self._client_calls[key] = (owner, request)
-        return self._handle(outputs, now, addr)
+        return self._handle(outputs, now, addr, transport)
 
     def _on_response(self, response, key, now):
         owner, request = self._client_calls.get(key, (None, None))
@@ -696,8 +740,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             if dialog.answer is not None:
                 dialog.extra["remote_version"] = dialog.answer.session_version
         ack, hop = acks[number]
-        _, outputs = self.layer.send_request(ack, now)  # an ACK has no transaction: sent as is
-        out = self._sends(outputs, hop)
+        out = self._send_ack(ack, hop, now)
         if first and not dialog.extra.get("answered"):
             dialog.extra["answered"] = True
             dialog.extra["peer_allow"] = ",".join(response.headers.get_all("Allow")).upper()
@@ -711,7 +754,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         fork = Dialog.as_uac(invite, None)
         fork.on_response(response)
         ack, hop = fork.request("ACK", self._via(), invite.cseq.number)
-        out = self._sends(self.layer.send_request(ack, now)[1], hop)
+        out = self._send_ack(ack, hop, now)
         bye, hop = fork.request("BYE", self._via())
         return out + self._start_client(bye, None, hop, now)
 
@@ -752,7 +795,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if dialog is None or dialog.ok is None:
             return []
         dialog.attempts += 1
-        out = self._handle(self.layer.send_response(dialog.ok, now), now, dialog.remote_addr)
+        out = self._handle(self.layer.send_response(dialog.ok, now), now, dialog.remote_addr,
+                           dialog.extra.get("transport"))
         interval = min(self.settings.T1 * 2 ** dialog.attempts, self.settings.T2)
         self.timers.start(call_id, "2xx", now + interval)
         return out

@@ -14,6 +14,8 @@ class SipUdpEndpoint(Endpoint, asyncio.DatagramProtocol):
     """A UDP SIP endpoint: a UAS for OPTIONS and calls, and a UAC through ``call()`` and ``hang_up()``."""
 
     def __init__(self, ua_factory, advertise=None):
+        """ua_factory(local address) builds the user agent once the socket is bound; None when the user agent
+        is given later (a MultiEndpoint shares one between transports)."""
         super().__init__()
         self._ua_factory = ua_factory
         self._advertise = advertise
@@ -25,10 +27,11 @@ class SipUdpEndpoint(Endpoint, asyncio.DatagramProtocol):
         self._loop = asyncio.get_running_loop()
         host, port = transport.get_extra_info("sockname")[:2]
         # a wildcard bind cannot go into Via, Contact or SDP: the advertised address does
-        self.ua = self._ua_factory((self._advertise or host, port))
+        if self._ua_factory is not None:
+            self.ua = self._ua_factory((self._advertise or host, port))
 
     def datagram_received(self, data, addr):
-        self.run(self.ua.receive(data, addr[:2], self._loop.time()))
+        self.run(self.ua.receive(data, addr[:2], self._loop.time(), "UDP"))
 
     def error_received(self, exc):
         self.counts["socket errors"] += 1
@@ -36,7 +39,7 @@ class SipUdpEndpoint(Endpoint, asyncio.DatagramProtocol):
     def connection_lost(self, exc):
         self.stop_timer()
 
-    def send(self, data, addr):
+    def send(self, data, addr, transport=None):
         """Send one datagram to addr."""
         self.transport.sendto(data, addr)
 
