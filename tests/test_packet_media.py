@@ -547,3 +547,24 @@ def test_update_turns_srtp_on():
     assert b.packet.stats(leg_b.row)["srtp"] == "AES_CM_128_HMAC_SHA1_80"
     assert b.packet.stats(leg_b.row)["srtp_failed"] == 0
     hang_up(leg_a, leg_b)
+
+
+def test_held_rows_play_nothing_and_resume_without_loss():
+    eng = engine()
+    leg, local = endpoint(eng, None)
+    peer = Peer(local)
+    codes = g711.ulaw_encode(tone(1000, 3.0)).tobytes()
+    heard = []
+    for k in range(120):
+        if k == 30:
+            eng.packet.update(leg.row, direction="sendonly")  # we hold the far end: it still sends
+        if k == 80:
+            eng.packet.update(leg.row, direction="sendrecv")
+        peer.send(peer.packet(codes[k * 160:(k + 1) * 160], marker=k == 0))
+        eng.tick()
+        heard.append(float(np.abs(eng.media.rx[leg.row]).max()))
+    assert max(heard[35:80]) == 0 and min(heard[10:30]) > 1000 and min(heard[85:]) > 1000
+    s = eng.packet.stats(leg.row)
+    assert s["lost"] == 0 and s["concealed_ms"] == 0 and s["packets_in"] == 120
+    peer.close()
+    hang_up(leg)

@@ -104,7 +104,6 @@ class _Row:
         self.send_cn = False
         self.cn_until = None  # in a sent silence: time of the next CN refresh
         self.srtp = None
-        self.local_key = None
         self.remote_ssrc = None
         self.last_sr = None  # (LSR middle 32 bits, arrival seconds)
         self.sent_packets = self.sent_octets = 0
@@ -205,8 +204,8 @@ class PacketMedia:
         if srtp is not None:
             suite, remote_key = parse_crypto(srtp)
             r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
+        self._set_remote(r, remote)  # before binding: a name that does not resolve leaves no socket behind
         r.sock, r.rtcp_sock, r.local = self._bind(local_host)
-        self._set_remote(r, remote)
         self._new_jitter(r, r.tx_samples)
         r.next_rtcp = None  # set at the first tick (the time is not known here)
         for sock, is_rtcp in ((r.sock, False), (r.rtcp_sock, True)):
@@ -386,10 +385,11 @@ class PacketMedia:
         kinds.fill(_AUDIO)
         bs = self.blocksize
         got_rows, got = [], []  # rows whose whole tick came in one packet: copied in one go below
+        held = []  # rows that play nothing (sendonly, inactive): their buffers still flow, so nothing piles up
         for r in self._open:
-            if r.direction in ("sendonly", "inactive"):
-                continue
             i = r.index
+            if r.direction in ("sendonly", "inactive"):
+                held.append(i)
             if r.rx_frame == bs and not r.rx_codes:
                 payload = r.jb.pop(t)
                 while payload is _SKIP:
@@ -410,6 +410,9 @@ class PacketMedia:
             del r.rx_kinds[:k]
         if got_rows:
             codes[got_rows] = np.frombuffer(b"".join(got), np.uint8).reshape(len(got_rows), bs)
+        if held:
+            codes[held] = self._silence[held, None]
+            kinds[held] = _AUDIO
         pcm = self._pcm
         if self._alaw_rows.size == 0:
             g711.ulaw_decode(codes, out=pcm)
