@@ -93,18 +93,31 @@ def test_tls_to_an_untrusted_certificate_fails_to_connect(tls_files):
         a = await open_stream_endpoint("127.0.0.1", 0, "TLS", server_ssl=server, client_ssl=strict)
         b = await open_stream_endpoint("127.0.0.1", 0, "TLS", server_ssl=server, client_ssl=strict)
         try:
-            a.call(f"sips:b@127.0.0.1:{b.local_addr[1]};transport=tls")
-            for _ in range(50):
-                await asyncio.sleep(0.02)
-                if a.counts["connect failures"]:
-                    break
-            return a.counts, b.counts
+            call_id = a.call(f"sips:b@127.0.0.1:{b.local_addr[1]};transport=tls")
+            failed = await _next(a, U.CallFailed, timeout=5.0)  # at once, not after timer B's 32 s
+            return a.counts, b.counts, failed, call_id, a.ua
         finally:
             a.close()
             b.close()
 
-    a_counts, b_counts = asyncio.run(main())
+    a_counts, b_counts, failed, call_id, ua = asyncio.run(main())
     assert a_counts["connect failures"] == 1 and b_counts["IncomingCall"] == 0
+    assert failed == U.CallFailed(call_id, 503) and not ua.dialogs and not ua.layer.transactions
+
+
+def test_register_over_tcp_to_a_closed_port_fails_with_503():
+    async def main():
+        a = await open_stream_endpoint("127.0.0.1", 0, "TCP")
+        with socket.socket() as s:  # a port nobody listens on
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            a.run(a.ua.register(f"sip:a@127.0.0.1:{port}", ("127.0.0.1", port), 300, a.now()))
+            return await _next(a, U.RegistrationFailed, timeout=5.0)
+        finally:
+            a.close()
+
+    assert asyncio.run(main()).status == 503
 
 
 def _raw(port):

@@ -174,13 +174,14 @@ class RegistrationMixin:
             return self._peer_state(owner[1], True)
         return []
 
-    def on_timeout(self, owner, request, now):
-        """Take a timeout of a REGISTER or keepalive OPTIONS of ours; returns events."""
+    def on_timeout(self, owner, request, now, status=408):
+        """Take a timeout (408) or transport failure (503) of a REGISTER or keepalive OPTIONS of ours; returns
+        events."""
         if owner[0] == "reg":
             if self.registrations.pop(owner[1], None) is None:
                 return []
             self.timers.cancel_owner(owner)
-            return [RegistrationFailed(owner[1], 408)]
+            return [RegistrationFailed(owner[1], status)]
         return self._peer_state(owner[1], False)
 
 

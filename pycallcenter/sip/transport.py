@@ -193,6 +193,7 @@ class SipStreamEndpoint(Endpoint):
             self.counts["connect failures"] += 1
             self.errors.append((addr, str(err)))
             self.forget(conn)
+            self.run(self.ua.transport_failed(addr, self.now()))  # what waited for it fails now, not at timer B
             return
         self.counts["connections"] += 1
         if conn.addr != addr:  # the socket may name the peer otherwise than we dialled it: keep both keys

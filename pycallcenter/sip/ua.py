@@ -175,6 +175,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                     self.stats["malformed"] += 1
             elif isinstance(item, T.TransactionTimeout):
                 result += self._on_timeout(item.key, now)
+            elif isinstance(item, T.TransportFailed):  # 8.1.3.1: a transport error is a 503
+                result += self._on_timeout(item.key, now, status=503)
             else:
                 result.append(item)
         return result
@@ -768,17 +770,26 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.dialogs.pop(dialog.call_id, None)
         return [CallEnded(dialog.call_id, by, reason)]
 
-    def _on_timeout(self, key, now):
+    def transport_failed(self, addr, now):
+        """Take word from the IO that messages to addr cannot be sent (a refused or failed connection): every
+        client transaction towards addr ends as if answered 503 (RFC 3261 8.1.3.1); returns outputs."""
+        keys = [key for key, peer in self._peer.items() if peer == addr and key in self._client_calls]
+        out = []
+        for key in keys:
+            out += self._handle(self.layer.transport_error(key, now), now)
+        return out
+
+    def _on_timeout(self, key, now, status=408):
         owner, request = self._client_calls.get(key, (None, None))
         if isinstance(owner, tuple):
-            return R.RegistrationMixin.on_timeout(self, owner, request, now)
+            return R.RegistrationMixin.on_timeout(self, owner, request, now, status)
         if owner is None or owner not in self.dialogs:
             return []
         dialog = self.dialogs[owner]
         if request.method == "INVITE" and dialog.state != CONFIRMED:
             del self.dialogs[owner]
             self.timers.cancel_owner(owner)
-            return [CallFailed(owner, 408)]
+            return [CallFailed(owner, status)]
         if request.method in ("BYE", "INVITE", "UPDATE"):  # 12.2.1.2: a timeout ends the dialog
             return self._drop(dialog, "local")
         return []
