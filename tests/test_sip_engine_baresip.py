@@ -108,12 +108,13 @@ class Baresip:
         return (self.folder / "baresip.log").read_text(errors="replace")
 
 
-def realtime(eng, seconds, until=None):
-    """Tick the engine paced to the wall clock (baresip runs in real time); True once until() holds."""
+def realtime(eng, seconds, until=None, tick=None):
+    """Tick the engine (or call tick(), e.g. a centre's) paced to the wall clock, as baresip runs in real
+    time; return True once until() holds."""
     ticks = int(seconds / 0.02)
     start = time.monotonic()
     for n in range(ticks):
-        eng.tick()
+        (tick or eng.tick)()
         if until is not None and until():
             return True
         ahead = start + (n + 1) * 0.02 - time.monotonic()

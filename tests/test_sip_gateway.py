@@ -2,8 +2,11 @@
 emulated network's cable named for the test rig) with our network-side Q.931 stack as the PSTN and our
 own user agent as the PBX on the SIP trunk. Calls cross both ways with the caller's number, ringing,
 answer, audio, DTMF (RFC 4733 <-> in-band) and clearing; refusals keep their meaning (RFC 3398)."""
+import os
+
 import numpy as np
 import pytest
+from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
 from engine_rig import Network
 from engine_sip_rig import Phone, free_rtp_range, run
@@ -31,7 +34,9 @@ def _power_at(samples, freq):
 class Gateway:
     """The example gateway, the PSTN (network side of the PRI) and the PBX (a SIP phone on the trunk)."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, prompts):
+        (tmp_path / "data").mkdir()
+        os.symlink(prompts, tmp_path / "data" / "prompts")
         self.pbx = Phone("pbx", answer_after=None)
         text = (bundled.examples_dir() / "pri-sip-gateway.toml").read_text()
         lo, hi = free_rtp_range()
@@ -70,8 +75,8 @@ class Gateway:
 
 
 @pytest.fixture
-def gw(tmp_path):
-    g = Gateway(tmp_path)
+def gw(tmp_path, prompt_cache):
+    g = Gateway(tmp_path, prompt_cache)
     yield g
     g.close()
 
