@@ -42,3 +42,37 @@ def test_serve_on_all_addresses_needs_an_advertised_address(capsys):
     assert main(["sip", "serve", "--host", "0.0.0.0", "--port", "0", "--duration", "0"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "advertise" in err
+
+
+def test_serve_over_tcp_with_accounts_challenges_and_answers(tmp_path):
+    """`sip serve --transport tcp --account alice:wonderland`: our UA over TCP with the right credentials is
+    challenged, then answered; with none it gets 401."""
+    import asyncio
+
+    from pycallcenter.sip import ua as U
+    from pycallcenter.sip.transport import open_stream_endpoint
+
+    server = subprocess.Popen([sys.executable, "-m", "pycallcenter", "sip", "serve", "--port", "0", "--duration", "6",
+                               "--transport", "tcp", "--account", "alice:wonderland"], stdout=subprocess.PIPE, text=True)
+
+    async def call(port, auth):
+        caller = await open_stream_endpoint("127.0.0.1", 0, "TCP", auth=auth)
+        try:
+            caller.call(f"sip:agent@127.0.0.1:{port};transport=tcp")
+            while True:
+                event = await asyncio.wait_for(caller.events.get(), 5)
+                if isinstance(event, (U.CallAnswered, U.CallFailed)):
+                    return event
+        finally:
+            caller.close()
+
+    try:
+        first = server.stdout.readline()
+        assert first.startswith("listening on tcp ")
+        port = int(first.split(":")[-1])
+        answered = asyncio.run(call(port, ("alice", "wonderland")))
+        refused = asyncio.run(call(port, None))
+    finally:
+        server.kill()
+        server.communicate()
+    assert isinstance(answered, U.CallAnswered) and refused == U.CallFailed(refused.call_id, 401)

@@ -1,11 +1,13 @@
 """`pycallcenter sip`: parse a SIP message, answer SIP on a UDP port, or place one SIP call (see docs/sip.md)."""
 import asyncio
 import json
+import ssl
 import sys
 
 from pycallcenter.errors import DecodeError
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.message import Request, parse_message
+from pycallcenter.sip.transport import open_stream_endpoint
 from pycallcenter.sip.udp import open_endpoint
 
 
@@ -22,6 +24,11 @@ def register(subparsers):
     serve.add_argument("--rtp-port", type=int, default=40000, help="the RTP port our SDP answers name")
     serve.add_argument("--ring", type=float, default=0.0, help="seconds a call rings (180) before we answer")
     serve.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    serve.add_argument("--transport", choices=("udp", "tcp", "tls"), default="udp")
+    serve.add_argument("--cert", help="TLS: our certificate chain (PEM)")
+    serve.add_argument("--key", help="TLS: its private key (PEM)")
+    serve.add_argument("--account", action="append", default=[], metavar="USER:PASSWORD",
+                       help="challenge INVITEs with digest and register phones with these credentials (repeatable)")
     call = sub.add_parser("call", help="place one call (INVITE, ACK), hang up after --talk seconds (BYE)")
     call.add_argument("uri", help="target, e.g. sip:agent@192.0.2.7:5060 (a literal address: no DNS)")
     call.add_argument("--host", default="127.0.0.1", help="local address to bind")
@@ -46,9 +53,22 @@ def _event_line(event):
 
 
 async def _serve(args):
-    endpoint = await open_endpoint(args.host, args.port, args.advertise, rtp_port=args.rtp_port,
-                                   answer_after=args.ring)
-    print(f"listening on udp {endpoint.local_addr[0]}:{endpoint.local_addr[1]}", flush=True)
+    options = {"rtp_port": args.rtp_port, "answer_after": args.ring}
+    if args.account:
+        options["credentials"] = dict(a.partition(":")[::2] for a in args.account).get
+    if args.transport == "udp":
+        endpoint = await open_endpoint(args.host, args.port, args.advertise, **options)
+    else:
+        tls = {}
+        if args.transport == "tls":
+            if not (args.cert and args.key):
+                raise ValueError("--transport tls needs --cert and --key")
+            server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            server.load_cert_chain(args.cert, args.key)
+            tls = {"server_ssl": server, "client_ssl": ssl.create_default_context()}
+        endpoint = await open_stream_endpoint(args.host, args.port, args.transport, advertise=args.advertise,
+                                              **tls, **options)
+    print(f"listening on {args.transport} {endpoint.local_addr[0]}:{endpoint.local_addr[1]}", flush=True)
     loop = asyncio.get_running_loop()
     stop = None if args.duration is None else loop.time() + args.duration
     try:
