@@ -400,11 +400,12 @@ def test_sweep_of_random_hybrids(source):
     figs = []
     for i, (d, disp, erl, _) in enumerate(specs):
         figs.append((erle_db(echo[i], out[i], 3.0), convergence_s(echo[i], out[i], floor_dbm0=-40.0),
-                     never_louder(near[i], out[i])))
-    steady, conv, louder = (np.array(v) for v in zip(*figs))
+                     convergence_s(echo[i], out[i]), never_louder(near[i], out[i])))
+    steady, conv, strict, louder = (np.array(v) for v in zip(*figs))
     print(f"{source} sweep of {len(specs)}: ERLE min {steady.min():.1f} dB, 20 dB after max {conv.max():.1f} s "
-          f"({np.sum(conv > 1.0)} over 1 s), louder max {louder.max():+.1f} dB ({np.sum(louder > 0.5)} over 0.5 dB)")
-    # the sweep finds the edges the fixed cases do not (docs/echo.md lists them): bounds here are those edges
+          f"({np.sum(conv > 1.0)} over 1 s; {strict.max():.1f} s counting echo down to -50 dBm0, "
+          f"{np.sum(strict > 1.0)} over 1 s), louder max {louder.max():+.1f} dB ({np.sum(louder > 0.5)} over 0.5 dB)")
+    # the full targets on every hybrid (with the IPNLMS proportionality at -0.5, five speech hybrids took 1.3-1.5 s)
     assert steady.min() >= 30.0
-    assert conv.max() <= 1.5 and np.mean(conv <= 1.0) >= 0.85
-    assert louder.max() <= 1.0
+    assert conv.max() <= 1.0
+    assert louder.max() <= 0.5
