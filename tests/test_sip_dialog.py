@@ -236,3 +236,20 @@ def test_reinvite_glare_gets_491_and_each_side_retries_after_its_random_wait():
     assert len(net.of(U.SessionUpdated, A)) == 1 and len(net.of(U.SessionUpdated, B)) == 1
     assert net.ua[A].dialogs[call_id].offer.media[0].direction == "sendonly"
     assert [m.cseq.number for m in net.sent(A, 200, "INVITE")] == [2] and len(net.sent(B, 200, "INVITE")) == 2
+
+
+def test_reliable_183s_from_two_forks_are_each_pracked_in_their_own_early_dialog():
+    net = net_of(b_kw={"answer_after": None})
+    net.add(C, rng=random.Random(3), rtp_port=42000, answer_after=None)
+    fork = ("198.51.100.9", 5060)
+    net.proxies[fork] = lambda source, msg, data: [(B, data), (C, data)] if source == A else [(A, data)]
+    call_id = net.call(A, "sip:group@198.51.100.9", addr=fork)
+    net.do(B, net.ua[B].progress(call_id, net.now))
+    net.do(C, net.ua[C].progress(call_id, net.now))
+    pracks = net.sent(A, "PRACK")
+    assert [p.to.tag for p in pracks] == [net.ua[B].dialogs[call_id].local_tag, net.ua[C].dialogs[call_id].local_tag]
+    assert [p.headers.get("RAck") for p in pracks] == ["1 1 INVITE", "1 1 INVITE"]
+    assert net.dests(A, "PRACK") == [B, C]  # each to its fork's Contact
+    assert len(net.of(U.CallProgress, A)) == 2
+    net.do(C, net.ua[C].answer(call_id, net.now))  # the second fork answers first: it becomes the call
+    assert net.ua[A].dialogs[call_id].remote_tag == net.ua[C].dialogs[call_id].local_tag

@@ -582,10 +582,6 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             raise LocalProtocolError(f"no confirmed call {call_id}")
         return dialog
 
-    def _in_dialog(self, method, dialog, cseq):
-        """Return an in-dialog request with a given CSeq (kept for callers of the first part's API)."""
-        return dialog.request(method, self._via(), cseq.number)[0]
-
     def _start_client(self, request, owner, addr, now):
         transport = self._stamp(request)
         key, outputs = self.layer.send_request(request, now, reliable=transport != "UDP")
@@ -692,10 +688,11 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                 rseq = int(response.headers.get("RSeq"))
             except ValueError:
                 return out
-            last = dialog.extra.get("rseq_in")
+            seen = dialog.extra.setdefault("rseq_in", {})  # per To tag: each fork numbers its own (RFC 3262 4)
+            last = seen.get(response.to.tag)
             if last is not None and rseq <= last:
-                return out  # a retransmission: our PRACK's own transaction covers it (RFC 3262 4)
-            dialog.extra["rseq_in"] = rseq
+                return out  # a retransmission: our PRACK's own transaction covers it
+            seen[response.to.tag] = rseq
             prack, hop = dialog.request("PRACK", self._via())
             prack.headers.add("RAck", f"{rseq} {invite.cseq.number} INVITE")
             out += self._start_client(prack, dialog.call_id, hop, now)
