@@ -122,11 +122,16 @@ def test_bad_input_gets_error_codes_and_the_connection_survives(centre):
     assert not c.closed and centre.eng.errors == [] and not centre.hub.internal
 
 
-def test_broken_framing_closes_with_1002_but_the_server_goes_on(centre):
+@pytest.mark.parametrize("frame, code", [
+    (bytes([0xF1, 0x85]) + b"\0\0\0\0hello", 1002),  # reserved bits set
+    (bytes([0x83, 0x85]) + b"\0\0\0\0hello", 1002),  # opcode 3 is reserved
+    (bytes([0x81, 0x82]) + b"\0\0\0\0\xc3\x28", 1007),  # text that is not UTF-8
+])
+def test_broken_framing_closes_with_a_close_frame_but_the_server_goes_on(centre, frame, code):
     c = centre.client("tok-a1")
-    c.sock.sendall(bytes([0xF1, 0x85]) + b"\0\0\0\0hello")  # reserved bits set: broken framing
+    c.sock.sendall(frame)
     centre.pump([c], lambda g: c.receive() == [] and c.closed)
-    assert c.close_code == 1002
+    assert c.close_code == code
     other = centre.client("tok-a2")
     assert centre.request(other, {"cmd": "ping"})["type"] == "reply"
 
