@@ -9,7 +9,7 @@ import pytest
 
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.udp import open_endpoint
-from sip_sipp import SIPP, free_udp_port as _free_udp_port, last_stats as _last_stats, sipp as _sipp
+from sip_sipp import SCENARIOS, SIPP, free_udp_port as _free_udp_port, last_stats as _last_stats, sipp as _sipp
 
 pytestmark = pytest.mark.skipif(SIPP is None, reason="sipp (Debian package sip-tester) is not installed; "
                                                      "`make sysdeps-test` installs it")
@@ -69,37 +69,8 @@ def test_sipp_uas_answers_our_uac(tmp_path):
     assert int(stats["SuccessfulCall(C)"]) == 1 and int(stats["FailedCall(C)"]) == 0, stats
 
 
-OPTIONS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="OPTIONS ping">
-  <send retrans="500">
-    <![CDATA[
-
-      OPTIONS sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]ping[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 OPTIONS
-      Max-Forwards: 70
-      Accept: application/sdp
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200">
-    <action>
-      <ereg regexp="INVITE, ACK, BYE, CANCEL, OPTIONS" search_in="hdr" header="Allow:" check_it="true"
-            assign_to="allow"/>
-    </action>
-  </recv>
-  <Reference variables="allow"/>
-</scenario>
-"""
-
-
 def test_sipp_options_ping_gets_200_with_allow(tmp_path):
-    scenario = tmp_path / "options.xml"
-    scenario.write_text(OPTIONS_SCENARIO)
+    scenario = SCENARIOS / "options.xml"
 
     async def main():
         endpoint = await open_endpoint("127.0.0.1", 0)
@@ -117,71 +88,8 @@ def test_sipp_options_ping_gets_200_with_allow(tmp_path):
     assert endpoint.ua.stats["options"] == 5
 
 
-CANCEL_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="CANCEL while ringing">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]cancel[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180"/>
-  <send>
-    <![CDATA[
-
-      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]cancel[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 CANCEL
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-  <recv response="487"/>
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]cancel[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-"""
-
-
 def test_sipp_cancels_calls_ringing_at_our_uas(tmp_path):
-    scenario = tmp_path / "cancel.xml"
-    scenario.write_text(CANCEL_SCENARIO)
+    scenario = SCENARIOS / "cancel.xml"
 
     async def main():
         endpoint = await open_endpoint("127.0.0.1", 0, answer_after=5.0)
