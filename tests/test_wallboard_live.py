@@ -53,6 +53,9 @@ def test_live_centre_agents_take_calls_and_the_snapshot_shows_it(tmp_path):
     ('[[user]]\nname = "a"\nrole = "agent"\npassword_hash = "scrypt$3$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA=="\n',
      "power of two"),
     ('[[user]]\nname = "a"\nrole = "agent"\ntoken = "whatever1"\n', "unknown key"),
+    ('[[supervisor]]\nname = "s"\ntoken = "whatever1"\ncontact = "anywhere"\n', "contact must be"),
+    ('[[user]]\nname = "s"\nrole = "supervisor"\npassword_hash = "scrypt$1024$8$1$AAAAAAAAAAA=$AAAAAAAAAAAAAAAAAAAAAA=="\n'
+     'contact = 40\n', "contact must be"),
 ])
 def test_bad_users_files_are_config_errors(tmp_path, text, problem):
     f = tmp_path / "u.toml"

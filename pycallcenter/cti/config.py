@@ -75,6 +75,16 @@ class DialPolicy:
         return None
 
 
+_CONTACT = re.compile(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+|sip/[A-Za-z0-9_.\-]+")
+
+
+def _check_contact(contact, where, path):
+    """A supervisor's phone is an engine target: 'channel/N', 'TRUNK/NUMBER' or 'sip/USER'."""
+    if contact is not None and not (isinstance(contact, str) and _CONTACT.fullmatch(contact)):
+        raise ConfigError(f"{where}: contact must be 'channel/N', 'TRUNK/NUMBER' or 'sip/USER', got {contact!r}",
+                          path=path)
+
+
 def load_users(path):
     """Return the :class:`~pycallcenter.cti.auth.Accounts` of a users TOML file."""
     try:
@@ -109,6 +119,7 @@ def users_from_dict(data, path=None):
             raise ConfigError(f"{where} ({name}): password_hash: {exc}", path=path) from None
         if any(x.name == name for x in users):
             raise ConfigError(f"{where}: user {name!r} is defined twice", path=path)
+        _check_contact(u.get("contact"), f"{where} ({name})", path)
         users.append(User(name, role, h, u.get("contact")))
     for role in ROLES:
         for user in data.get(role, []):
@@ -121,6 +132,7 @@ def users_from_dict(data, path=None):
             if extra:
                 raise ConfigError(f"[[{role}]] {name}: unknown key(s) {sorted(extra)}", path=path)
             tokens[token] = {"role": role, "name": name}
+            _check_contact(user.get("contact"), f"[[{role}]] {name}", path)
             if "contact" in user:
                 users.append(User(name, role, None, user["contact"]))
     return Accounts(users, tokens)
