@@ -38,11 +38,14 @@ from pycallcenter.dsp import SAMPLE_RATE
 
 SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
-                             "database_locked", "overload", "cti_flood")
+                             "disk_full", "database_locked", "overload", "cti_flood")
 # seconds after a fault ends by which it must have recovered
 RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
-                  "recordings_unwritable": 180.0, "database_locked": 30.0, "overload": 240.0, "cti_flood": 30.0}
+                  "recordings_unwritable": 180.0, "disk_full": 180.0, "database_locked": 30.0, "overload": 240.0,
+                  "cti_flood": 30.0}
+STORAGE_FAULTS = ("recordings_unwritable", "disk_full", "database_locked")  # one resource: never two at once
+DISK_FREE = 16 * 1024  # bytes left on the small disk when the fault starts: a recording fills it in about 2 s
 CDR_DUE = 180.0  # seconds after a call ends by which its CDR is in the table (the writer settles for 60)
 TICK_STALL = 2.0  # wall seconds one tick may take (a board buffers well under that; a stall is a violation)
 FLAKY_NUMBER = "5999"  # the called number routed to the script that raises now and then
@@ -196,7 +199,7 @@ def schedule(settings, span_numbers, agent_names):
         at = first + gap * i + rng.uniform(0.0, gap * 0.5)
         target, duration = _pick(kind, rng, span_numbers, agent_names, i)
         resource = (("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
-                    else ("storage",) if kind in ("recordings_unwritable", "database_locked") else (kind,))
+                    else ("storage",) if kind in STORAGE_FAULTS else (kind,))
         at = max(at, busy.get(resource, 0.0))
         if at + duration > last:
             continue
@@ -220,7 +223,7 @@ def _pick(kind, rng, spans, agents, i):
         return rng.choice(agents), rng.uniform(10.0, 40.0)
     if kind == "agent_hangs_up":
         return rng.choice(agents), 0.0
-    if kind == "recordings_unwritable":
+    if kind in ("recordings_unwritable", "disk_full"):
         return None, rng.uniform(10.0, 40.0)
     if kind == "database_locked":
         return None, 60.0
@@ -338,6 +341,9 @@ class Soak:
         # the soak reads the emulator's board events (counted, then let go) so their journal stays flat
         self._board_events = emu.event_log.reader("soak")
         self.board_events = 0
+        self._recs = eng.recordings.reader("soak")  # finished recordings: those a full disk cut short
+        self.recording_errors = 0
+        self.mounts = []  # small tmpfs disks of the disk_full faults (unmounted at the end)
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -520,7 +526,9 @@ class Soak:
         from pycallcenter.sim.pstn import Caller
 
         rng = random.Random(f"{self.settings.seed}-flaky-{fault.at}")
-        pstn = self.pstns[int(fault.at) % len(self.pstns)]
+        # on the span with the most free B-channels: an overload elsewhere must not refuse the flaky callers
+        span = min(self.span_numbers, key=lambda n: (len(self.trunks[n].busy), self.span_numbers.index(n)))
+        _, pstn = self._span_parts(span)
         callers = [Caller(f"20266{rng.randrange(10000, 99999)}", FLAKY_NUMBER, now + 0.5 * i, patience=60.0, talk=5.0)
                    for i in range(4)]
         for c in callers:
@@ -544,6 +552,46 @@ class Soak:
 
     def _recordings_failed(self):
         return sum(getattr(f, "failed", 0) for f in self.centre.features if type(f).__name__ == "RecordingPolicy")
+
+    def _start_disk_full(self, fault, now):
+        """New recordings go to a small tmpfs with DISK_FREE bytes left: they start, then the disk fills
+        while they are written (ENOSPC mid-call), as a real disk does. Needs mount privileges (root); without
+        them the fault says so and does nothing."""
+        import subprocess
+
+        disk = os.path.join(self.data, f"small-disk-{len(self.mounts)}")
+        os.makedirs(disk, exist_ok=True)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0750", "tmpfs", disk],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            fault.note = f"no tmpfs: {(mounted.stderr or 'mount failed').strip().splitlines()[-1]}"
+            return
+        self.mounts.append(disk)
+        free = os.statvfs(disk)
+        with open(os.path.join(disk, "filler"), "wb") as fh:
+            fh.write(b"\0" * max(0, free.f_bavail * free.f_frsize - DISK_FREE))
+        self.engine.recordings_dir = os.path.join(disk, "recordings")
+        fault.state.update(failed=self._recordings_failed(), errors=self._recording_errors())
+
+    def _end_disk_full(self, fault, now):
+        self.engine.recordings_dir = self.recordings_dir
+        fault.state["open_at_end"] = {id(r) for r in self.engine.media.recorders}
+        if "errors" in fault.state:  # the recorders still open on the full disk stay there until their call ends
+            fault.note = (f"recordings that could not start: {self._recordings_failed() - fault.state['failed']}, "
+                          f"stopped by the full disk: {self._recording_errors() - fault.state['errors']}")
+
+    def _recording_errors(self):
+        """Return how many recorders have stopped writing on an error, open ones and finished ones."""
+        self.recording_errors += sum(1 for st in self.engine.recordings.read(self._recs) if st.get("error"))
+        open_now = sum(1 for r in self.engine.media.recorders if getattr(r, "error", None))
+        return open_now + self.recording_errors
+
+    def _unmount(self):
+        import subprocess
+
+        for disk in self.mounts:
+            subprocess.run(["umount", "-l", disk], capture_output=True)
+        self.mounts = []
 
     def _start_database_locked(self, fault, now):
         if self.db_path is None:
@@ -581,6 +629,7 @@ class Soak:
         import subprocess
 
         fault.state["commands"] = self.centre.cti.hub.commands
+        fault.state["refused"] = self._cti_refused()
         fault.state["proc"] = subprocess.Popen(
             [sys.executable, "-c", CTI_FLOOD, str(self.centre.cti.port), CTI_TOKEN, str(int(fault.at))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -589,7 +638,13 @@ class Soak:
         proc = fault.state.pop("proc")
         proc.terminate()
         proc.wait(10)
-        fault.note = f"commands the engine ran meanwhile: {self.centre.cti.hub.commands - fault.state['commands']}"
+        # the flood guesses tokens from one address, so the server soon locks it out: most of it is refused
+        fault.note = (f"commands the engine ran meanwhile: {self.centre.cti.hub.commands - fault.state['commands']}, "
+                      f"requests refused: {self._cti_refused() - fault.state['refused']}")
+
+    def _cti_refused(self):
+        status = getattr(self.centre.cti, "status", None)
+        return sum(status()["refused"].values()) if status is not None else 0
 
     # ------------------------------------------------------------------------------------------ recovery
 
@@ -614,7 +669,7 @@ class Soak:
                               f"script errors {len(self.engine.errors) - fault.state['errors']}")
             return not any(call.caller_leg is not None and call.caller_leg.called == FLAKY_NUMBER
                            for call in self.engine.calls.values()) if kind == "script_raises" else True
-        if kind == "recordings_unwritable":
+        if kind in ("recordings_unwritable", "disk_full"):
             fresh = [r for r in self.engine.media.recorders if id(r) not in fault.state["open_at_end"]]
             return any(r.path.startswith(self.recordings_dir) for r in fresh) or not self.engine.calls
         if kind == "database_locked":
@@ -700,6 +755,7 @@ class Soak:
                     self.callers_done[k] += _caller_is(k, c)
             p.done.clear()
         self.board_events += len(self.emulator.event_log.read(self._board_events))
+        self._recording_errors()  # reads the finished recordings, so the journal lets them go
         self._check_cdrs(now)
         for line, first in _overdue(self._orphans, set(self._orphan_lines()), now, self.settings.leak_grace):
             self._violate(f"held for {now - first:.0f} s with no call: {line}", key=("orphan", line, first))
@@ -716,6 +772,7 @@ class Soak:
             self.centre.close(publish=False)
         except Exception as exc:  # noqa: BLE001 - after a crash the centre may not close cleanly either
             self._violate(f"closing the centre raised {type(exc).__name__}: {exc} ({_where(exc)})")
+        self._unmount()
         cdrs = self._cdr_counts()
         missing = sorted(set(self.ended_calls) - set(cdrs), key=_call_number)
         doubled = sorted((c for c, n in cdrs.items() if n > 1), key=_call_number)

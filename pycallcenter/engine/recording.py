@@ -66,8 +66,12 @@ class Recorder:
         if subtype not in ("PCM_16", "ULAW", "ALAW"):
             raise ValueError(f"recording subtype must be PCM_16, ULAW or ALAW, got {subtype!r}")
         self.subtype = subtype
-        self._file = sf.SoundFile(self.part, "w", samplerate=SAMPLE_RATE, channels=2 if stereo else 1,
-                                  subtype=subtype, format="WAV")
+        try:
+            self._file = sf.SoundFile(self.part, "w", samplerate=SAMPLE_RATE, channels=2 if stereo else 1,
+                                      subtype=subtype, format="WAV")
+        except sf.LibsndfileError as exc:  # a full disk, as callers expect of a file that cannot be made: OSError
+            raise OSError(f"cannot record to {self.part}: {exc}") from None
+        self.error = None  # why writing stopped (disk full): the call goes on unrecorded from there
         self.paused = False
         self.samples = 0
         self._since_flush = 0
@@ -112,12 +116,16 @@ class Recorder:
 
     def write_chunk(self, frames):
         """Append samples (mono 1-D or stereo (n, 2)); flush each second; count voice frames of the caller."""
-        if self.closed or not len(frames):
+        if self.closed or self.error is not None or not len(frames):
             return
-        if self._g711 is not None:
-            self._g711(frames)
-        else:
-            self._file.write(frames)
+        try:
+            if self._g711 is not None:
+                self._g711(frames)
+            else:
+                self._file.write(frames)
+        except (OSError, RuntimeError) as exc:  # disk full mid-call: raised out of the tick it would stop every call
+            self.error = str(exc)
+            return
         caller = frames if frames.ndim == 1 else frames[:, 0]
         self._count_voice(caller)
         self.samples += caller.size
@@ -177,12 +185,18 @@ class Recorder:
         """Finish the file (convert to FLAC if asked, optionally trim silence at both ends); return its stats."""
         kept = self.samples
         if not self.closed:
-            _close_without_sync(self._file)
             self.closed = True
-            kept = finish(self.part, self.path, trim=trim, subtype=self.subtype)
+            try:
+                _close_without_sync(self._file)
+                kept = finish(self.part, self.path, trim=trim, subtype=self.subtype)
+            except (OSError, RuntimeError) as exc:  # disk still full: the part file stays for `recover`
+                self.error = self.error or str(exc)
         total = self.voice_frames + self.silence_frames
-        return {"path": self.path, "seconds": (kept if kept is not None else self.samples) / SAMPLE_RATE,
-                "voice_ratio": self.voice_frames / total if total else 0.0}
+        stats = {"path": self.path, "seconds": (kept if kept is not None else self.samples) / SAMPLE_RATE,
+                 "voice_ratio": self.voice_frames / total if total else 0.0}
+        if self.error is not None:
+            stats["error"] = self.error
+        return stats
 
 
 class RecorderBank:
