@@ -366,6 +366,7 @@ def test_rtcp_reports_both_ways_give_round_trip_and_bye_on_close():
     assert sa["rtt_ms"] is not None or sb["rtt_ms"] is not None
     for s in (sa, sb):
         assert s["rtt_ms"] is None or 0 <= s["rtt_ms"] < 100
+        assert s["far_lost"] == 0 and s["far_loss_pct"] == 0 and 0 <= s["far_jitter_ms"] < 20
     a.packet.close(leg_a.row)
     run(b, ticks=2)
     assert b.packet.stats(leg_b.row)["bye_in"] == 1
@@ -568,3 +569,21 @@ def test_held_rows_play_nothing_and_resume_without_loss():
     assert s["lost"] == 0 and s["concealed_ms"] == 0 and s["packets_in"] == 120
     peer.close()
     hang_up(leg)
+
+
+def test_ipv6_rows():
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    a, b = engine(seed=1), engine(seed=2)
+    leg_a, addr_a = endpoint(a, None, local_host="::1")
+    leg_b, _ = endpoint(b, addr_a, local_host="::1")
+    b.packet.send_digit(leg_b.row, "3")
+    a.packet.send_digit(leg_a.row, "6")
+    run(a, b, ticks=20)
+    assert leg_a.digits == "3" and leg_b.digits == "6"
+    assert a.packet.stats(leg_a.row)["remote"][0] == "::1" and b.packet.stats(leg_b.row)["wrong_source"] == 0
+    hang_up(leg_a, leg_b)

@@ -106,6 +106,7 @@ class _Row:
         self.srtp = None
         self.remote_ssrc = None
         self.last_sr = None  # (LSR middle 32 bits, arrival seconds)
+        self.far_report = None  # the far end's last RTCP report block about our stream
         self.sent_packets = self.sent_octets = 0
         self.sent_since_report = False
         self.prior_expected = self.prior_received = 0
@@ -349,6 +350,7 @@ class PacketMedia:
             "rtcp_in": s.rtcp_in, "rtcp_out": s.rtcp_out, "bye_in": s.bye_in, "send_errors": s.send_errors,
             "flood_reads": s.flood_reads, "rtt_ms": None if s.rtt is None else round(s.rtt * 1000.0, 1),
             "local": r.local, "remote": r.remote, "srtp": r.srtp.suite if r.srtp else None,
+            **_far_end(r.far_report),
         }
 
     # --- receiving ----------------------------------------------------------------------------------
@@ -553,6 +555,8 @@ class PacketMedia:
                 r.last_sr = (rtp.ntp_middle(p.ntp), t)
             if isinstance(p, (rtp.SenderReport, rtp.ReceiverReport)):
                 for block in p.reports:
+                    if block.ssrc == r.ssrc:
+                        r.far_report = block
                     if block.ssrc == r.ssrc and block.lsr:
                         now_mid = rtp.ntp_middle(rtp.ntp_time(self.epoch + t))
                         rtt = ((now_mid - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
@@ -717,6 +721,14 @@ class PacketMedia:
             r.stats.send_errors += 1
         r.sent_since_report = False
         r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.5, 1.5)
+
+
+def _far_end(block):
+    """Return how the far end says it receives us (its last RTCP report block): loss and jitter."""
+    if block is None:
+        return {"far_lost": None, "far_loss_pct": None, "far_jitter_ms": None}
+    return {"far_lost": block.cumulative_lost, "far_loss_pct": round(block.fraction_lost * 100 / 256, 1),
+            "far_jitter_ms": round(block.jitter * 1000 / RATE, 3)}
 
 
 def _jitter_counters(r):
