@@ -80,9 +80,13 @@ class SipNet:
     def sent(self, source, what, cseq=None):
         """Return the messages source sent that are requests of method what or responses with status what
         (to a request of method cseq when given)."""
-        return [m for _, s, _, m in self.wire if s == source and getattr(m, "method", getattr(m, "status", None)) == what
+        return [m for _, s, _, m in self.wire if s == source and _what(m) == what
                 and (cseq is None or m.cseq.method == cseq)]
 
     def dests(self, source, what):
         """Return where source sent its messages of method/status what."""
-        return [d for _, s, d, m in self.wire if s == source and getattr(m, "method", getattr(m, "status", None)) == what]
+        return [d for _, s, d, m in self.wire if s == source and _what(m) == what]
+
+
+def _what(message):
+    return getattr(message, "method", getattr(message, "status", None))

@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 SIPP = shutil.which("sipp")
+MISSING = "sipp (Debian package sip-tester) is not installed; `make sysdeps-test` installs it"
 SCENARIOS = Path(__file__).parent / "sipp"  # our own scenario files
 
 

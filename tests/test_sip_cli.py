@@ -53,7 +53,8 @@ def test_serve_over_tcp_with_accounts_challenges_and_answers(tmp_path):
     from pycallcenter.sip.transport import open_stream_endpoint
 
     server = subprocess.Popen([sys.executable, "-m", "pycallcenter", "sip", "serve", "--port", "0", "--duration", "6",
-                               "--transport", "tcp", "--account", "alice:wonderland"], stdout=subprocess.PIPE, text=True)
+                               "--transport", "tcp", "--account", "alice:wonderland"],
+                              stdout=subprocess.PIPE, text=True)
 
     async def call(port, auth):
         caller = await open_stream_endpoint("127.0.0.1", 0, "TCP", auth=auth)

@@ -22,8 +22,8 @@ from pycallcenter.sip.udp import open_endpoint
 from sip_sipp import free_udp_port
 
 KAMAILIO = shutil.which("kamailio") or (shutil.which("kamailio", path="/usr/sbin:/sbin"))
-pytestmark = pytest.mark.skipif(KAMAILIO is None, reason="kamailio (Debian package kamailio) is not installed; "
-                                                         "`make sysdeps-test` installs it")
+MISSING = "kamailio (Debian package kamailio) is not installed; `make sysdeps-test` installs it"
+pytestmark = [pytest.mark.peer, pytest.mark.skipif(KAMAILIO is None, reason=MISSING)]
 
 CONFIG = """#!KAMAILIO
 debug=2

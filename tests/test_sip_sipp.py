@@ -9,10 +9,10 @@ import pytest
 
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.udp import open_endpoint
-from sip_sipp import SCENARIOS, SIPP, free_udp_port as _free_udp_port, last_stats as _last_stats, sipp as _sipp
+from sip_sipp import MISSING, SCENARIOS, SIPP
+from sip_sipp import free_udp_port as _free_udp_port, last_stats as _last_stats, sipp as _sipp
 
-pytestmark = pytest.mark.skipif(SIPP is None, reason="sipp (Debian package sip-tester) is not installed; "
-                                                     "`make sysdeps-test` installs it")
+pytestmark = [pytest.mark.peer, pytest.mark.skipif(SIPP is None, reason=MISSING)]
 
 
 def test_sipp_uac_calls_our_uas_twenty_times(tmp_path):

@@ -9,10 +9,9 @@ import pytest
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.transport import open_stream_endpoint
 from pycallcenter.sip.udp import open_endpoint
-from sip_sipp import SCENARIOS, SIPP, free_udp_port, last_stats, sipp
+from sip_sipp import MISSING, SCENARIOS, SIPP, free_udp_port, last_stats, sipp
 
-pytestmark = pytest.mark.skipif(SIPP is None, reason="sipp (Debian package sip-tester) is not installed; "
-                                                     "`make sysdeps-test` installs it")
+pytestmark = [pytest.mark.peer, pytest.mark.skipif(SIPP is None, reason=MISSING)]
 
 
 def _run(tmp_path, scenario, calls=3, rate=10, endpoint_options=None, on_event=None, transport="UDP", timeout=30):

@@ -15,7 +15,8 @@ from sip_net import SipNet
 from test_packet_media_tshark import LINKTYPE_IPV4, ipv4_udp
 
 TSHARK = shutil.which("tshark")
-pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed; `make sysdeps-test` installs it")
+MISSING = "tshark is not installed; `make sysdeps-test` installs it"
+pytestmark = [pytest.mark.peer, pytest.mark.skipif(TSHARK is None, reason=MISSING)]
 A, B, C = ("192.0.2.1", 5060), ("192.0.2.2", 5060), ("192.0.2.3", 5060)
 
 

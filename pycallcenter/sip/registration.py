@@ -150,8 +150,9 @@ class RegistrationMixin:
         host, port = owner[1]
         self.timers.start(owner, "ping", now + state["interval"])
         request = make_request("OPTIONS", f"sip:{host}:{port}", via=self._via(),
-                               from_=f"<sip:{self.user}@{self._hostport}>;tag={self._token()}", to=f"<sip:{host}:{port}>",
-                               call_id=f"{self._token(8)}@{self.local_addr[0]}", cseq=1, headers=[("Accept", "application/sdp")])
+                               from_=f"<sip:{self.user}@{self._hostport}>;tag={self._token()}",
+                               to=f"<sip:{host}:{port}>", call_id=f"{self._token(8)}@{self.local_addr[0]}", cseq=1,
+                               headers=[("Accept", "application/sdp")])
         return self._start_client(request, owner, owner[1], now)
 
     def _peer_state(self, addr, up):
