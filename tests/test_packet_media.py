@@ -587,3 +587,26 @@ def test_ipv6_rows():
     assert leg_a.digits == "3" and leg_b.digits == "6"
     assert a.packet.stats(leg_a.row)["remote"][0] == "::1" and b.packet.stats(leg_b.row)["wrong_source"] == 0
     hang_up(leg_a, leg_b)
+
+
+def test_sent_events_follow_rfc4733():
+    eng = engine()
+    peer = Peer(("127.0.0.1", 9))
+    leg, local = endpoint(eng, peer.address)
+    run(eng, ticks=2)
+    audio = [rtp.parse_rtp(d) for d, _ in peer.received() if not rtp.looks_like_rtcp(d)]
+    eng.packet.send_digit(leg.row, "*", duration_ms=80)
+    run(eng, ticks=10)
+    sent = [rtp.parse_rtp(d) for d, _ in peer.received() if not rtp.looks_like_rtcp(d)]
+    events = [p for p in sent if p.payload_type == 101]
+    got = [rtp.parse_event(p.payload) for p in events]
+    assert [p.marker for p in events] == [True] + [False] * 5
+    assert len({p.timestamp for p in events}) == 1 and events[0].timestamp == (audio[-1].timestamp + 160) % (1 << 32)
+    assert [e.duration for e in got] == [160, 320, 480, 640, 640, 640] and [e.end for e in got] == [False] * 3 + [True] * 3
+    assert {e.event for e in got} == {10} and {e.volume for e in got} == {10}
+    seqs = [p.sequence for p in audio + sent]
+    assert all((b - a) % 65536 == 1 for a, b in zip(seqs, seqs[1:]))  # one sequence space, no gap
+    after = [p for p in sent if p.payload_type == 0]
+    assert after[0].timestamp == (events[0].timestamp + 6 * 160) % (1 << 32)  # audio resumes on the media clock
+    peer.close()
+    hang_up(leg)
