@@ -113,3 +113,12 @@ def test_uac_answers_a_proxy_407():
     assert checked == [(A_.OK, "alice")]
     assert net.kinds() == ["IncomingCall", "CallAnswered", "CallConfirmed"]
     assert parse_message(net.wire[0][3].encode()).method == "INVITE"
+
+
+def test_trusted_sources_call_in_without_a_challenge_but_register_with_one():
+    net = _net(a_auth=None, trusted=lambda source: source == A)
+    net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    assert net.kinds() == ["IncomingCall", "CallAnswered", "CallConfirmed"] and not net.sent(B, 401)
+    net.do(A, net.ua[A].register("sip:alice@192.0.2.2", B, 300, net.now))
+    assert len(net.sent(B, 401)) == 1 and net.of(U.RegistrationFailed, A) == [U.RegistrationFailed(
+        "sip:alice@192.0.2.2", 401)]

@@ -45,13 +45,15 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
                  codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
                  auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
-                 limiter=None, media_host=None, auth_algorithms=None, ports=None):
+                 limiter=None, media_host=None, auth_algorithms=None, ports=None, trusted=None):
         """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
         to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
         challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
         to our requests; auth_algorithms: the digest algorithms we challenge with (default SHA-256 and MD5).
         session_expires: the RFC 4028 interval we ask for (None: only when the peer asks). ports: the port of
-        each further transport we listen on ({"TCP": 5060, "TLS": 5061}); transport is the default one."""
+        each further transport we listen on ({"TCP": 5060, "TLS": 5061}); transport is the default one.
+        trusted(source address) -> True lets INVITEs from there in without a challenge (a carrier's trunk);
+        REGISTERs are always challenged."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
@@ -71,6 +73,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             self.digest = A.DigestServer(realm, auth_secret or secrets.token_bytes(32), credentials,
                                          algorithms=auth_algorithms)
         self.limiter = A.FailureLimiter() if limiter is None else limiter
+        self.trusted = trusted
         self.registrar = Registrar() if registrar is None else registrar
         self.session_expires = session_expires
         self.min_se = min_se
@@ -273,6 +276,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         challenge or refusal sent)."""
         if self.digest is None:
             return self.user, []
+        if request.method == "INVITE" and self.trusted is not None and self.trusted(source):
+            return "trusted", []
         if self.limiter.blocked(source, now):
             self.stats["auth_blocked"] += 1
             return None, self._respond(request, key, 403, now, to_tag=self._token())
