@@ -236,7 +236,9 @@ class FxoLine(LineMachine):
     }
     TABLE.update(dict.fromkeys([(state, "hang_up") for state in S if state is not S.IDLE], _hang_up))
     # a ring while the call is already offered, a result of the detectors on a line not in that phase, loop
-    # or polarity changes of an idle line: normal, nothing to do
+    # or polarity changes of an idle line: normal, nothing to do. (A ring beginning does not stop an offered
+    # call's ring timer, which each ring's end restarts: a ring_timeout shorter than a whole ring cycle, burst
+    # and pause, would end an offered call during a ring. The defaults, 8 s against cycles of 5-6 s, are not.)
     IGNORED = frozenset(
         [(S.OFFERED, "ring_begin"), (S.IDLE, "ring_end"), (S.IDLE, "polarity"), (S.RINGING, "polarity"),
          (S.OFFERED, "polarity"), (S.DIALTONE, "polarity"), (S.IDLE, "loop_drop"), (S.RINGING, "loop_drop"),
