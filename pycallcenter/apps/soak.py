@@ -335,6 +335,7 @@ class Soak:
         self.crash = None  # the traceback when the centre raised out of its tick
         self.extra_offered = 0  # callers the faults added (flaky route, overload)
         self.callers_done = dict.fromkeys(("placed", "refused_by_network", "reached_agent", "abandoned"), 0)
+        self.placed_by_span = dict.fromkeys(self.span_numbers, 0)  # callers the network put through, per span
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
         eng.listeners.append(_EndedCalls(self.ended_calls))
@@ -749,10 +750,11 @@ class Soak:
 
     def _check_minute(self, now):
         # the people who left are counted and let go: a day of Caller objects would show as RSS growth
-        for p in self.pstns:
+        for span, p in zip(self.span_numbers, self.pstns):
             for c in p.done:
                 for k in self.callers_done:
                     self.callers_done[k] += _caller_is(k, c)
+                self.placed_by_span[span] += not c.refused
             p.done.clear()
         self.board_events += len(self.emulator.event_log.read(self._board_events))
         self._recording_errors()  # reads the finished recordings, so the journal lets them go
@@ -820,6 +822,8 @@ class Soak:
                       + sum(len(f.state.get("callers", ())) for f in self.faults),
                       **{k: n + sum(1 for c in callers if _caller_is(k, c)) for k, n in self.callers_done.items()},
                       "ended_in_engine": len(self.ended_calls),
+                      "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
+                                         for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
                       "script_errors": len(self.engine.errors)},
             "cdrs": sum(cdrs.values()),
             "rss": rss,

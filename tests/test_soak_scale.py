@@ -1,0 +1,43 @@
+"""The soak at appliance size: many E1 PRI spans and hundreds of agents in one centre. A few spans for a
+minute run in `make test`; 32 spans and 500 agents through a busy hour (as fast as the CPU allows) and
+paced in real time with 20 ms ticks run under the soak marker (`make soak`). The figures (speed, tick
+percentiles) are printed for docs/reliability.md, never asserted: timing belongs to benchmarks."""
+import pytest
+
+from pycallcenter.apps import soak
+
+
+def _check(report, spans):
+    assert report["violations"] == []
+    assert report["cdrs"] == report["calls"]["ended_in_engine"] > 0
+    busy = [span for span, n in report["calls"]["placed_by_span"].items() if n > 0]
+    assert len(busy) == spans, report["calls"]["placed_by_span"]  # every span carried calls
+
+
+def _figures(report):
+    t = report["ticks"]
+    return (f"{report['simulated_seconds']} s simulated in {report['wall_seconds']} s wall, {report['cpu_seconds']} s CPU; "
+            f"tick mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, p99.9 {t['p999_ms']} ms, max {t['max_ms']} ms, "
+            f"{t['overruns']} over {t['tick_ms']:.0f} ms, {t['late']} late; calls {report['calls']['placed']}, "
+            f"RSS max {report['rss']['max_mb']} MB")
+
+
+def test_several_spans_and_many_agents_carry_calls_with_no_violation(tmp_path):
+    report = soak.run(soak.SoakSettings(hours=0.02, spans=4, agents=40, faults=0, data_dir=str(tmp_path)), stream=None)
+    _check(report, 4)
+
+
+@pytest.mark.soak
+def test_appliance_size_busy_hour(tmp_path):
+    report = soak.run(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, data_dir=str(tmp_path)),
+                      stream=None)
+    print("\n32 spans, 500 agents, busy hour:", _figures(report))
+    _check(report, 32)
+
+
+@pytest.mark.soak
+def test_appliance_size_paced_in_real_time(tmp_path):
+    report = soak.run(soak.SoakSettings(hours=0.1, spans=32, agents=500, faults=0, paced=True, blocksize=160,
+                                        data_dir=str(tmp_path)), stream=None)
+    print("\n32 spans, 500 agents, paced 20 ms ticks:", _figures(report))
+    _check(report, 32)
