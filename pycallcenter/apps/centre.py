@@ -182,6 +182,11 @@ class Centre:
         self.store = open_store(db or database or self.data, appliance=s.centre.appliance or socket.gethostname())
         # after the ACD binding: the binding logs a call's queue events before its CDR is written
         self.writer = CdrWriter(self.store, self.engine, acd=self.acd)
+        # runs of this appliance that died (kill -9, power loss), closed as the writer started: their calls
+        # up are INTERRUPTED CDRs, their agents logged out; this run's ACD starts from the configuration
+        self.recovered = self.writer.recovered
+        for r in self.recovered:
+            self.engine.log("recovered_run", run=r["run"], interrupted_calls=len(r["calls"]), agents=len(r["agents"]))
 
     def _centre_config(self, s):
         from pycallcenter.apps.centre_config import CentreConfig
@@ -401,13 +406,14 @@ class Centre:
                 close()
         # what the engine still held after the drain: stuck, not merely in progress (run prints it)
         self.left_behind = list(self.engine.close() or [])
+        if self.sip is not None:
+            self.sip.close()
         if self.cti is not None:
             self.cti.stop()
         self.flush()
         if publish:
             self.publish("stopped")
-        if self.sip is not None:
-            self.sip.close()
+        self.writer.stop()  # a clean end: the next start has nothing of this run to recover
         self.store.close()
 
 

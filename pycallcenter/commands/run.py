@@ -52,6 +52,9 @@ def _run(args, settings, board_text):
     from pycallcenter.metrics import serve
 
     c = Centre(board_text, settings, data=args.data, db=args.db, backend=args.board)
+    for r in c.recovered:  # an earlier run died: say what its recovery closed
+        print(f"recovered run {r['run']} (it did not stop cleanly): {len(r['calls'])} call(s) closed as interrupted, "
+              f"{len(r['agents'])} agent(s) logged out", flush=True)
     if args.check:
         c.close(publish=False)
         print(f"{args.config}: OK ({len(c.board.spans)} span(s), {len(settings.queue)} queue(s), "
