@@ -253,3 +253,37 @@ def test_reliable_183s_from_two_forks_are_each_pracked_in_their_own_early_dialog
     assert len(net.of(U.CallProgress, A)) == 2
     net.do(C, net.ua[C].answer(call_id, net.now))  # the second fork answers first: it becomes the call
     assert net.ua[A].dialogs[call_id].remote_tag == net.ua[C].dialogs[call_id].local_tag
+
+
+def test_callee_hanging_up_before_the_ack_sends_bye_once_it_arrives():
+    net = net_of(b_kw={"answer_after": None})
+    lost = [True]
+
+    def drop(source, dest, msg):
+        if getattr(msg, "method", "") == "ACK" and lost[0]:
+            lost[0] = False
+            return True
+        return False
+
+    net.drop = drop
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    net.do(B, net.ua[B].answer(call_id, net.now))
+    assert net.ua[B].hang_up(call_id, net.now, reason="Q.850;cause=16") == []  # RFC 3261 15: wait for the ACK
+    net.run(1.0)  # the 2xx again at 0.5 s, ACKed again; the BYE follows it
+    (bye,) = net.sent(B, "BYE")
+    assert bye.headers.get("Reason") == "Q.850;cause=16"
+    assert [t for t, s, _, m in net.wire if s == B and getattr(m, "method", "") == "BYE"] == [0.5]
+    assert net.of(U.CallEnded, B) == [U.CallEnded(call_id, "local")] and not net.ua[A].dialogs
+
+
+def test_a_2xx_after_our_cancel_is_acked_and_ended_with_bye():
+    net = net_of(b_kw={"answer_after": None})
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    net.do(B, net.ua[B].ring(call_id, net.now))
+    net.drop = lambda source, dest, msg: getattr(msg, "method", "") == "CANCEL"  # it crosses the 200
+    net.do(A, net.ua[A].hang_up(call_id, net.now))
+    net.drop = None
+    net.do(B, net.ua[B].answer(call_id, net.now))
+    assert net.sent(A, "ACK") and net.sent(A, "BYE") and "CallAnswered" not in net.kinds(A)
+    assert net.of(U.CallEnded, A) == [U.CallEnded(call_id, "local")]
+    assert net.kinds(B)[-2:] == ["CallConfirmed", "CallEnded"] and not net.ua[B].dialogs

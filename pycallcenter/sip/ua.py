@@ -237,7 +237,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     def _on_request(self, request, key, now, source):
         method = request.method
         if key is None:  # an ACK to a 2xx
-            return self._on_ack(request)
+            return self._on_ack(request, now)
         if method == "CANCEL":
             return self._on_cancel(request, key, now)
         if request.to.tag is not None:
@@ -442,7 +442,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             out += self._respond(dialog.invite, invite_key, 487, now, to_tag=dialog.local_tag)
         return out
 
-    def _on_ack(self, request):
+    def _on_ack(self, request, now):
         dialog = self._dialog_of(request)
         if dialog is None:
             return []
@@ -458,7 +458,10 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if dialog.state == CONFIRMED:
             return []
         dialog.state = CONFIRMED
-        return [CallConfirmed(dialog.call_id)]
+        out = [CallConfirmed(dialog.call_id)]
+        if "bye_after_ack" in dialog.extra:  # our user hung up before the ACK came
+            out += self.bye(dialog.call_id, now, reason=dialog.extra.pop("bye_after_ack")[0])
+        return out
 
     # in-dialog requests (the dialog is found and its CSeq accepted)
 
@@ -532,6 +535,9 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             return self.cancel(call_id, now, reason=reason)
         if dialog is not None and dialog.role == "uas" and dialog.extra.get("pending") is not None:
             return self.reject(call_id, status, now, reason=reason)
+        if dialog is not None and dialog.role == "uas" and dialog.state != CONFIRMED and dialog.ok is not None:
+            dialog.extra["bye_after_ack"] = (reason,)  # RFC 3261 15: the callee's BYE waits for the ACK
+            return []
         return self.bye(call_id, now, reason=reason)
 
     def cancel(self, call_id, now, reason=None):
@@ -745,6 +751,9 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                 dialog.extra["remote_version"] = dialog.answer.session_version
         ack, hop = acks[number]
         out = self._send_ack(ack, hop, now)
+        if first and not dialog.extra.get("answered") and dialog.extra.get("cancel"):
+            dialog.extra["answered"] = True  # answered although we cancelled: end it (RFC 3261 9.1, 15)
+            return out + self.bye(dialog.call_id, now, reason=dialog.extra.get("cancel_reason"))
         if first and not dialog.extra.get("answered"):
             dialog.extra["answered"] = True
             dialog.extra["peer_allow"] = ",".join(response.headers.get_all("Allow")).upper()
@@ -815,10 +824,12 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         return out
 
     def _give_up_2xx(self, call_id, now):
-        """No ACK within 64*T1: the session ends (RFC 3261 13.3.1.4)."""
+        """No ACK within 64*T1: the session ends (RFC 3261 13.3.1.4), with BYE (15)."""
         dialog = self.dialogs.get(call_id)
         if dialog is None:
             return []
+        if "bye_after_ack" in dialog.extra:  # our user had hung up already: the BYE goes now
+            dialog.state = CONFIRMED
         if dialog.role == "uac" or dialog.state == CONFIRMED:  # a re-INVITE's 2xx: end with BYE (14.2)
             self.timers.cancel(call_id, "2xx")
             bye, hop = dialog.request("BYE", self._via())
@@ -826,8 +837,6 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.timers.cancel_owner(call_id)
         del self.dialogs[call_id]
         return [CallFailed(call_id, 408)]
-
-
 
 
 def _warning(err):
