@@ -34,6 +34,7 @@ MODULES = (
     "pycallcenter.isdn.events",
     "pycallcenter.isdn.ie",
     "pycallcenter.isdn.lapd",
+    "pycallcenter.isdn.maintenance",
     "pycallcenter.isdn.q931",
     "pycallcenter.isdn.timers",
     "pycallcenter.ss7.fields",

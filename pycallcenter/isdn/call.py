@@ -12,7 +12,7 @@ duration and what its expiry does (Q931_TIMER_ACTIONS). The states and the Call 
 the events isdn/events.py; both are re-exported here.
 """
 from pycallcenter.errors import DecodeError, LocalProtocolError
-from pycallcenter.isdn import causes, ie, lapd, q931
+from pycallcenter.isdn import causes, ie, lapd, maintenance, q931
 from pycallcenter.isdn.callstate import (  # noqa: F401  (the states and Call are part of this module's API)
     ACTIVE, CALL_DELIVERED, CALL_INITIATED, CALL_PRESENT, CALL_RECEIVED, CALL_STATES, CONNECT_REQUEST,
     DISCONNECT_INDICATION, DISCONNECT_REQUEST, INCOMING_PROCEEDING, NULL, OUTGOING_PROCEEDING, OVERLAP_RECEIVING,
@@ -268,26 +268,12 @@ class Interface:
 
     def restart(self, now, channels=None):
         """Restart channels (None: the whole interface): clears their calls locally, sends RESTART (T316)."""
-        self._now = now
-        self._need_link()
-        for call in list(self.calls.values()):
-            if channels is None or call.channel in channels:
-                self._end(call, causes.TEMPORARY_FAILURE)
-        self.restart_pending = (channels, 0)
-        self.deadlines.start(None, "T316", now + self.timers.T316)
-        self._send_restart(channels)
+        maintenance.restart(self, now, channels)
         return self._flush()
 
     def service(self, now, channel, status):
         """NI-2 B-channel maintenance: send SERVICE (0 in service, 1 maintenance, 2 out of service)."""
-        self._now = now
-        if self.variant.service_pd is None:
-            raise LocalProtocolError(f"{self.variant.name} has no SERVICE messages")
-        pd = self.variant.service_pd
-        msg = q931.Message(q931.SERVICE_TYPES[pd][0], 0, False, [ie.change_status(status), ie.channel_id(channel)],
-                           pd=pd)
-        self.service_pending[channel] = status
-        self.link.send(msg.encode(), now)
+        maintenance.service(self, now, channel, status)
         return self._flush()
 
     # ----- internals: helpers -----
@@ -338,13 +324,6 @@ class Interface:
     def _send_status(self, call, cause):
         self.counters["status_sent"] += 1
         self._send(call, q931.STATUS, [ie.cause(cause, self._location()), ie.call_state(call.state)])
-
-    def _send_restart(self, channels):
-        if channels is None:
-            ies = [ie.restart_indicator(7)]
-        else:
-            ies = [ie.channel_id(ch) for ch in channels] + [ie.restart_indicator(0)]
-        self._send_cr(0, False, q931.RESTART, ies)
 
     def _end(self, call, cause):
         self.deadlines.cancel_owner(call)
@@ -409,10 +388,10 @@ class Interface:
             self._bad_message(data, exc)
             return
         if msg.pd != _PD_Q931:
-            self._maintenance(msg)
+            maintenance.on_maintenance(self, msg)
             return
         if not msg.call_ref or not msg.cr_len:
-            self._global(msg)
+            maintenance.on_global(self, msg)
             return
         call = self.calls.get((msg.call_ref, msg.cr_flag))
         if call is None:
@@ -637,51 +616,6 @@ class Interface:
 
     def _on_facility(self, call, msg):
         self._facility(call, msg)
-
-    # ----- global call reference and maintenance -----
-    def _global(self, msg):
-        if msg.msg_type == q931.RESTART:
-            ind = msg.fields("restart_indicator")
-            klass = ind["restart_class"] if ind else None
-            chans = [i.view()["channel"] for i in msg.ies if i.name == "channel_identification"]
-            channels = None if klass in (6, 7) or not chans else [c for c in chans if c is not None]
-            for call in list(self.calls.values()):
-                if channels is None or call.channel in channels:
-                    self._end(call, causes.TEMPORARY_FAILURE)
-            ies = [i for i in msg.ies if i.name in ("channel_identification", "restart_indicator")]
-            self._send_cr(msg.call_ref, True, q931.RESTART_ACKNOWLEDGE, ies)
-            self._events.append(RestartReceived(channels))
-        elif msg.msg_type == q931.RESTART_ACKNOWLEDGE:
-            if self.restart_pending is not None:
-                channels = self.restart_pending[0]
-                self.restart_pending = None
-                self.deadlines.cancel(None, "T316")
-                self._events.append(RestartAcknowledged(channels))
-        elif msg.msg_type == q931.STATUS:
-            pass
-        else:
-            self._events.append(ProtocolNotice(f"{msg.name} on the global call reference", "STATUS 81"))
-            self._send_cr(0, not msg.cr_flag, q931.STATUS, [ie.cause(causes.INVALID_CALL_REFERENCE, self._location()),
-                                                          ie.call_state(0)])
-
-    def _maintenance(self, msg):
-        chan = msg.fields("channel_identification")
-        status = msg.fields("change_status")
-        if chan is None or status is None:
-            self._events.append(ProtocolNotice(f"{msg.name} without channel or change status", "ignored"))
-            return
-        ch, st = chan["channel"], status["status"]
-        if msg.name == "SERVICE":
-            if st == 0:
-                self.out_of_service.discard(ch)
-            else:
-                self.out_of_service.add(ch)
-            ies = [i for i in msg.ies if i.name in ("change_status", "channel_identification")]
-            self._send_cr(msg.call_ref, True, q931.SERVICE_TYPES[msg.pd][1], ies, pd=msg.pd)
-            self._events.append(ServiceReceived(ch, st))
-        elif msg.name == "SERVICE ACKNOWLEDGE":
-            self.service_pending.pop(ch, None)
-            self._events.append(ServiceAcknowledged(ch, st))
 
 
 # (call state, message type) -> handler: every transition of a call (Q.931 5.1-5.4 and 5.8); a received message

@@ -7,7 +7,7 @@ they are part of.
 """
 from dataclasses import dataclass, fields, replace
 
-from pycallcenter.isdn import causes, ie, q931
+from pycallcenter.isdn import causes, ie, maintenance, q931
 from pycallcenter.isdn.callstate import INCOMING_PROCEEDING
 from pycallcenter.isdn.events import DialComplete, RestartAcknowledged
 
@@ -139,7 +139,7 @@ def _t316(iface, call, now):  # RESTART unanswered: repeat it, then report the f
     else:
         iface.restart_pending = (channels, tries + 1)
         iface.deadlines.start(None, "T316", now + iface.timers.T316)
-        iface._send_restart(channels)
+        maintenance.send_restart(iface, channels)
 
 
 def _relink(iface, call, now):  # the D-channel went down by itself: bring it back (the link knows its states)
