@@ -11,14 +11,12 @@ from pycallcenter.analog.fxo import FxoLine, FxoState, check_settings
 from pycallcenter.analog.fxs import FxsLine, FxsState
 from pycallcenter.analog.timers import FxoTimers, FxsTimers
 from pycallcenter.drivers import EventKind
-from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.dsp.callerid import CallerId, callerid_signal
 from pycallcenter.dsp.fsk import FskReceiver
 from pycallcenter.dsp.progress import CallProgressDetector
 from pycallcenter.engine import call as C
 
 K = EventKind
-MS = SAMPLE_RATE // 1000
 _NOTICES_KEPT = 100  # the last protocol notices an adapter keeps (see _Adapter.notices)
 
 
@@ -117,13 +115,10 @@ class FxsExtensions(_Adapter):
     tech = "fxs"
     # "clearing" is not held: the call is over and the phone's user has yet to hang up (they hear reorder)
     HELD_STATES = (FxsState.DIALTONE, FxsState.CONNECTED, FxsState.RINGING)
-    MWI_IDLE_SAMPLES = SAMPLE_RATE  # after hang-up, wait this long before an on-hook FSK message
 
-    def __init__(self, engine, channels, name="ext", dialtone="dial", cid_standard="bell202"):
-        timers = FxsTimers(mwi_idle=self.MWI_IDLE_SAMPLES / SAMPLE_RATE)
+    def __init__(self, engine, channels, name="ext", dialtone="dial", cid_standard="bell202", timers=FxsTimers()):
         super().__init__(engine, channels, name,
                          lambda: FxsLine(timers, dialtone=dialtone, callerid_standard=cid_standard))
-        self.dialtone = dialtone
         self.cid_standard = cid_standard
         self.station = None  # the station features (pycallcenter.engine.station), when on
         self._mwi_due = {}  # channels with a message-waiting message still to send, in the order it was asked
