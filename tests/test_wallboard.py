@@ -144,6 +144,7 @@ def test_a_pages_websocket_is_its_sessions_and_ends_with_it(busy_centre):
     assert centre.request(ws, {"cmd": "force_logout", "agent": "agent2"})["code"] == "forbidden"  # an agent's
     view = centre.request(ws, {"cmd": "wallboard"})
     assert [q["queue"] for q in view["queues"]] == ["sales", "support"] and "centre" in view
+    assert "lockouts" not in view  # who is locked out is for supervisors
     pushed = centre.pump([ws], lambda g: any(f.get("event") == "wallboard" for f in g[id(ws)]))[id(ws)]
     assert [f for f in pushed if f.get("event") == "wallboard"][0]["time"] > view["time"]
     server.sessions.absolute = 0.0  # the session's absolute limit passes: its open page is closed
@@ -270,6 +271,11 @@ def test_page_in_headless_chromium_is_pushed_live_numbers(busy_centre, tmp_path)
         assert second["wall"] != first["wall"]
         alerts = b.evaluate("document.getElementById('alerts').textContent")
         assert ("sales: waiting" in alerts) == ("waiting" in view2["queues"][0]["alerts"])
+        # a supervisor's wallboard shows the addresses locked out after failed logins
+        for _ in range(centre.server.limits.lockout_after):
+            centre.server.guard.failed("198.51.100.9")
+        b.wait("document.getElementById('alerts').textContent.indexOf('locked out 198.51.100.9') >= 0", tick)
+        centre.server.guard.unlock("198.51.100.9")
         shot = b.screenshot(str(tmp_path / "wallboard.png"))
         head = open(shot, "rb").read(24)
         assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24])[0] >= 1200

@@ -113,9 +113,16 @@ class CtiHub:
                 frame = P.event("queue_stats", time=snap["time"], queues=snap["queues"])
                 out += [(c, frame) for c in self.sessions]
             if self.wallboards:
-                frame = P.event("wallboard", **self.backend.wallboard())
-                out += [(c, frame) for c in self.wallboards]
+                view = self.backend.wallboard()
+                frames = {P.AGENT: P.event("wallboard", **view),
+                          P.SUPERVISOR: P.event("wallboard", **view, lockouts=self.lockouts())}
+                out += [(c, frames[self.sessions[c][0]]) for c in self.wallboards if c in self.sessions]
         return out
+
+    def _wallboard_view(self, role):
+        """Return the wallboard view as a role sees it (supervisors also see the addresses locked out)."""
+        view = self.backend.wallboard()
+        return {**view, "lockouts": self.lockouts()} if role == P.SUPERVISOR else view
 
     def _internal(self, what):
         """Count a bug (bounded: the latest tracebacks only) and log one line; the engine goes on."""
@@ -170,7 +177,7 @@ class CtiHub:
             return {"time": round(self.engine.now / SAMPLE_RATE, 3)}
         if cmd == "wallboard":  # this connection gets the wallboard view now and once a second
             self.wallboards.add(conn)
-            return self.backend.wallboard()
+            return self._wallboard_view(role)
         if cmd == "lockouts":
             return {"lockouts": self.lockouts()}
         if cmd == "unlock":

@@ -4,7 +4,8 @@ The page opens the CTI WebSocket (``/ws``, authenticated by the session cookie),
 ``wallboard`` view and redraws on every pushed ``wallboard`` event (once a board second, no polling):
 wall-clock time, per queue waiting, longest wait, service level, ASA, AHT, abandon % today; centre
 totals with calls in IVR; per agent state, time in state, reason, caller and queue; bar and pie charts
-in inline SVG; tiles turn red when a figure crosses its ``[wallboard]`` threshold. Every number sits in
+in inline SVG; tiles turn red when a figure crosses its ``[wallboard]`` threshold; supervisors also see
+the addresses locked out after failed logins. Every number sits in
 an element with a ``data-k`` key (``q.sales.waiting``, ``a.alice.state``, ``c.in_ivr``) so a test can
 read them from the DOM. Large type, full width: it is made for a wall screen.
 """
@@ -155,6 +156,7 @@ function render(v){
   centre(v);tiles(v);bar(v);today(v);pie(v);agents(v);
   var c=document.getElementById("clock");c.textContent=v.wall.slice(11);c.setAttribute("data-wall",v.wall);
   var names=[];v.queues.forEach(function(q){q.alerts.forEach(function(a){names.push(q.queue+": "+a.replace("_"," "));});});
+  (v.lockouts||[]).forEach(function(l){names.push("locked out "+l.source+" ("+l.failures+" failed logins)");});
   document.getElementById("alerts").textContent=names.length?"ALERT "+names.join(", "):"";
   var s=document.getElementById("status");s.textContent="board time "+mmss(v.time)+" \u00b7 live";s.setAttribute("data-time",String(v.time));
   renders++;document.body.setAttribute("data-rendered",String(renders));
