@@ -207,12 +207,13 @@ def test_one_user_agent_on_udp_tcp_and_tls_at_once(tls_files):
             for endpoint, call_id in ((udp_caller, udp_call), (tcp_caller, tcp_call), (centre, out_call)):
                 endpoint.hang_up(call_id)
                 await _next(endpoint, U.CallEnded)
-            return registered, seen, centre
+            return registered, seen, centre, phone.counts
         finally:
             for endpoint in (centre, phone, udp_caller, tcp_caller):
                 endpoint.close()
 
-    registered, seen, centre = asyncio.run(main())
+    registered, seen, centre, phone_counts = asyncio.run(main())
+    assert phone_counts["connections"] == 1  # INVITE, ACK and BYE came over the phone's REGISTER connection
     assert registered.contacts[0].startswith("sips:alice@127.0.0.1:") and "transport=tls" in registered.contacts[0]
     invite = next(m for m in seen if getattr(m, "method", "") == "INVITE")
     assert invite.top_via.transport == "TLS" and invite.contact[0].uri.scheme == "sips"

@@ -58,6 +58,7 @@ class Dialog:
     local_cseq: int = 1
     remote_cseq: int = None
     state: str = EARLY
+    flow: tuple = None  # over TCP/TLS: the peer's address on the connection to keep using (no route set)
     invite: Request = None
     ok: object = None  # our 2xx (UAS) being retransmitted
     offer: object = None
@@ -158,9 +159,13 @@ class Dialog:
         return Request(headers=h, method=method, uri=uri), self.hop()
 
     def hop(self):
-        """Return the (host, port) the dialog's requests go to: the first route, else the remote target."""
+        """Return the (host, port) the dialog's requests go to: the first route, else the connection the
+        dialog began on (a stream transport: a phone behind NAT takes no new connection), else the remote
+        target."""
         if self.route_set:
             return next_hop(parse_address(self.route_set[0]).uri)
+        if self.flow is not None:
+            return self.flow
         return next_hop(self.remote_target)
 
     def local_address(self):

@@ -330,6 +330,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         dialog.extra["remote_version"] = None if offer is None else offer.session_version
         dialog.extra["pending"] = key
         dialog.extra["transport"] = self._wire.get(key, self.transport)
+        if dialog.extra["transport"] != "UDP":
+            dialog.flow = source  # our requests keep to the connection the INVITE came on
         dialog.extra["timer"] = timer
         tags = ST.option_tags(request, "Supported") | ST.option_tags(request, "Require")
         dialog.extra["100rel"] = "100rel" in tags
@@ -511,6 +513,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                                body=offer.encode(), content_type="application/sdp")
         dialog = Dialog.as_uac(request, addr)
         dialog.extra["transport"] = self._transport_for(uri)
+        if binding is not None and dialog.extra["transport"] != "UDP":
+            dialog.flow = binding.source  # the phone's registration connection (RFC 5626's flow, simply)
         dialog.offer = offer
         dialog.extra["auth"] = auth
         dialog.extra["asked_se"] = self.session_expires
