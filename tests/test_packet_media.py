@@ -610,3 +610,24 @@ def test_sent_events_follow_rfc4733():
     assert after[0].timestamp == (events[0].timestamp + 6 * 160) % (1 << 32)  # audio resumes on the media clock
     peer.close()
     hang_up(leg)
+
+
+def test_rtcp_muxed_on_the_rtp_port():
+    eng = engine()
+    peer = Peer(("127.0.0.1", 9))
+    leg, local = endpoint(eng, peer.address, rtcp_mux=True)
+    peer.target = local
+    eng.media.play(leg.row, [tone(400, 9.0)])
+    for _ in range(400):
+        peer.send(peer.packet(bytes(160)))
+        eng.tick()
+    peer.send(rtp.build_rtcp([rtp.ReceiverReport(peer.ssrc), rtp.Sdes(((peer.ssrc, ((rtp.CNAME, b"peer"),)),))]))
+    run(eng, ticks=2)
+    got = peer.received()
+    reports = [rtp.parse_rtcp(d) for d, _ in got if rtp.looks_like_rtcp(d)]
+    assert reports and all(isinstance(r[0], rtp.SenderReport) for r in reports)
+    assert reports[0][0].reports[0].ssrc == peer.ssrc  # it reports on what it hears from us
+    s = eng.packet.stats(leg.row)
+    assert s["rtcp_in"] == 1 and s["unknown_pt"] == 0 and s["malformed"] == 0
+    peer.close()
+    hang_up(leg)

@@ -107,6 +107,7 @@ class _Row:
         self.remote_ssrc = None
         self.last_sr = None  # (LSR middle 32 bits, arrival seconds)
         self.far_report = None  # the far end's last RTCP report block about our stream
+        self.rtcp_mux = False  # RTCP goes out on the RTP port (RFC 5761)
         self.sent_packets = self.sent_octets = 0
         self.sent_since_report = False
         self.prior_expected = self.prior_received = 0
@@ -187,11 +188,12 @@ class PacketMedia:
         return key
 
     def open(self, row, *, remote, payload_type, law, ptime_ms=20, dtmf_pt=101, local_host="127.0.0.1", srtp=None,
-             latch=None, cn_pt=rtp.PT_CN, send_cn=False):
+             latch=None, cn_pt=rtp.PT_CN, send_cn=False, rtcp_mux=False):
         """Bind the row's RTP (even port) and RTCP (port + 1) sockets; return the local (host, port) for the SDP.
 
         remote: (host, port) or None (latch on the first valid packet); latch: also latch when remote is
-        given (the far end is behind NAT); default: latch only when remote is None."""
+        given (the far end is behind NAT); default: latch only when remote is None. rtcp_mux: send RTCP on the
+        RTP port (RFC 5761, a=rtcp-mux agreed); RTCP arriving on the RTP port is read either way."""
         i = self._index(row)
         if row not in self._allocated:
             raise LocalProtocolError(f"packet row {row} is not allocated")
@@ -202,6 +204,7 @@ class PacketMedia:
         r.pt, r.law, r.ptime, r.dtmf_pt, r.cn_pt, r.send_cn = payload_type, law, ptime_ms, dtmf_pt, cn_pt, send_cn
         r.tx_samples = ptime_ms * RATE // 1000
         r.latch = remote is None if latch is None else bool(latch)
+        r.rtcp_mux = bool(rtcp_mux)
         if srtp is not None:
             suite, remote_key = parse_crypto(srtp)
             r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
@@ -377,7 +380,7 @@ class PacketMedia:
                     except OSError:  # an ICMP error reported on the socket: nothing to read
                         r.stats.send_errors += 1
                         continue
-                    if is_rtcp:
+                    if is_rtcp or (len(data) > 1 and 192 <= data[1] <= 223):  # RFC 5761: RTCP muxed on RTP
                         self._on_rtcp(r, data, addr, t)
                     else:
                         self._on_rtp(r, data, addr, t, digits)
@@ -715,7 +718,10 @@ class PacketMedia:
         if r.srtp is not None:
             packet = r.srtp.protect_rtcp(packet)
         try:
-            r.rtcp_sock.sendto(packet, r.rtcp_remote)
+            if r.rtcp_mux:
+                r.sock.sendto(packet, r.remote)
+            else:
+                r.rtcp_sock.sendto(packet, r.rtcp_remote)
             r.stats.rtcp_out += 1
         except OSError:
             r.stats.send_errors += 1
