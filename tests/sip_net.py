@@ -11,6 +11,7 @@ class SipNet:
     def __init__(self):
         self.ua = {}
         self.alias = {}  # address -> the UA address it reaches
+        self.nat = {}  # UA address -> the public address its datagrams come from (alias it back for replies)
         self.proxies = {}  # address -> f(source, message, data) -> [(next address, data)]
         self.now = 0.0
         self.events = []
@@ -33,6 +34,7 @@ class SipNet:
 
     def deliver(self, source, dest, data):
         """Carry one datagram from source to dest through aliases and proxies."""
+        source = self.nat.get(source, source)
         if self.mutate is not None:
             data = self.mutate(source, dest, data)
         msg = parse_message(data)

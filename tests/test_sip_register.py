@@ -116,3 +116,16 @@ def test_registrar_rules_star_cseq_and_expires_precedence():
     assert r.register(_register("c3", 1, "*", header_expires=600), "alice", PHONE, 3.0)[0] == 400
     assert r.register(_register("c3", 1, "*", header_expires=0), "alice", PHONE, 3.0)[0] == 200
     assert r.lookup("alice", 3.0) == []
+
+
+def test_call_to_a_registered_phone_behind_nat_keeps_to_the_address_its_register_came_from():
+    net = _net()
+    nat = ("203.0.113.7", 40123)  # the phone's NAT: what the centre sees; the Contact names the private address
+    net.alias[nat] = PHONE
+    net.nat[PHONE] = nat
+    net.do(PHONE, net.ua[PHONE].register(AOR, CENTRE, 600, net.now))
+    assert net.ua[CENTRE].registrar.bindings("alice")[0].source == nat
+    call_id = net.call(CENTRE, "sip:alice")
+    net.do(CENTRE, net.ua[CENTRE].bye(call_id, net.now))
+    assert net.dests(CENTRE, "INVITE") == [nat] and net.dests(CENTRE, "ACK") == [nat]
+    assert net.dests(CENTRE, "BYE") == [nat] and len(net.of(U.CallEnded)) == 2

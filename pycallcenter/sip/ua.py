@@ -513,8 +513,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                                body=offer.encode(), content_type="application/sdp")
         dialog = Dialog.as_uac(request, addr)
         dialog.extra["transport"] = self._transport_for(uri)
-        if binding is not None and dialog.extra["transport"] != "UDP":
-            dialog.flow = binding.source  # the phone's registration connection (RFC 5626's flow, simply)
+        if binding is not None:  # where the phone's REGISTER came from: its connection, or its NAT's mapping
+            dialog.flow = binding.source
         dialog.offer = offer
         dialog.extra["auth"] = auth
         dialog.extra["asked_se"] = self.session_expires
