@@ -144,6 +144,7 @@ def test_fxo_incoming_call_is_offered_at_the_second_ring_with_caller_id_and_answ
     p.run(0.5)
     assert p.machine.state is FxoState.CONNECTED and p.of(E.Hook) == [E.Hook(True)]
     assert p.far.kinds()[-1].value == "off_hook" and not p.line.ringing  # the exchange saw us answer
+    assert p.ours.kinds()[-1].value == "ring_end" and p.machine.notices == 0  # the ring our answer tripped
     p.far_hangs_up()
     p.run(0.1)
     assert p.machine.state is FxoState.IDLE and p.of(E.Ended) == [E.Ended("loop_drop")]

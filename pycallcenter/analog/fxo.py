@@ -235,14 +235,15 @@ class FxoLine(LineMachine):
         (S.IDLE, "originate"): _originate,
     }
     TABLE.update(dict.fromkeys([(state, "hang_up") for state in S if state is not S.IDLE], _hang_up))
-    # a ring while the call is already offered, a result of the detectors on a line not in that phase, loop
+    # a ring while the call is already offered, the end of the ring our answer tripped, a result of the
+    # detectors on a line not in that phase, loop
     # or polarity changes of an idle line: normal, nothing to do. (A ring beginning does not stop an offered
     # call's ring timer, which each ring's end restarts: a ring_timeout shorter than a whole ring cycle, burst
     # and pause, would end an offered call during a ring. The defaults, 8 s against cycles of 5-6 s, are not.)
     IGNORED = frozenset(
-        [(S.OFFERED, "ring_begin"), (S.IDLE, "ring_end"), (S.IDLE, "polarity"), (S.RINGING, "polarity"),
-         (S.OFFERED, "polarity"), (S.DIALTONE, "polarity"), (S.IDLE, "loop_drop"), (S.RINGING, "loop_drop"),
-         (S.OFFERED, "loop_drop")]
+        [(S.OFFERED, "ring_begin"), (S.IDLE, "ring_end"), (S.CONNECTED, "ring_end"), (S.IDLE, "polarity"),
+         (S.RINGING, "polarity"), (S.OFFERED, "polarity"), (S.DIALTONE, "polarity"), (S.IDLE, "loop_drop"),
+         (S.RINGING, "loop_drop"), (S.OFFERED, "loop_drop")]
         + [(state, "callerid") for state in S if state not in (S.RINGING, S.OFFERED)]
         + [(state, "progress") for state in S if state not in (S.DIALTONE, S.PROGRESS, S.CONNECTED)])
     TIMERS = {"ring": _caller_gave_up, "dialtone_wait": _no_dial_tone, "no_answer": _no_answer}
