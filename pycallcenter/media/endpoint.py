@@ -461,7 +461,7 @@ class PacketMedia:
 
     def _fill_noise(self, pcm, noise):
         rows, frames = np.nonzero(noise)
-        levels = np.array([self._rows[self.first_row + i].noise_level or 127 for i in rows.tolist()], np.float64)
+        levels = np.array([_level(self._rows[self.first_row + i].noise_level) for i in rows.tolist()], np.float64)
         rms = 32767.0 * 10.0 ** (-levels / 20.0)
         block = self._noise_rng.standard_normal((rows.size, FRAME)) * rms[:, None]
         view = pcm.reshape(self.count, -1, FRAME)
@@ -727,6 +727,11 @@ class PacketMedia:
             r.stats.send_errors += 1
         r.sent_since_report = False
         r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.5, 1.5)
+
+
+def _level(noise_level):
+    """Return a row's comfort-noise level in -dBov (127, all but silence, before any CN packet gave one)."""
+    return 127 if noise_level is None else noise_level
 
 
 def _far_end(block):
