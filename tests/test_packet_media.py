@@ -631,3 +631,28 @@ def test_rtcp_muxed_on_the_rtp_port():
     assert s["rtcp_in"] == 1 and s["unknown_pt"] == 0 and s["malformed"] == 0
     peer.close()
     hang_up(leg)
+
+
+def test_many_rows_of_both_laws_keep_their_own_audio():
+    """Rows are batched: each pair must hear its own tone, whatever law its neighbours use."""
+    a, b = engine(packet_rows=8, seed=1), engine(packet_rows=8, seed=2)
+    legs = []
+    for k in range(8):
+        law = "alaw" if k % 3 == 1 else "ulaw"
+        leg_a, addr_a = endpoint(a, None, law)
+        leg_b, _ = endpoint(b, addr_a, law)
+        a.media.play(leg_a.row, [tone(300 + 100 * k, 2.0)])
+        b.media.play(leg_b.row, [tone(1500 + 100 * k, 2.0)])
+        legs.append((leg_a, leg_b))
+    heard = {}
+    for tick in range(60):
+        b.tick()
+        a.tick()
+        if tick >= 30:
+            for k, (leg_a, leg_b) in enumerate(legs):
+                heard.setdefault(("a", k), []).append(a.media.rx[leg_a.row].copy())
+                heard.setdefault(("b", k), []).append(b.media.rx[leg_b.row].copy())
+    for k in range(8):
+        assert abs(peak_hz(np.concatenate(heard[("a", k)])) - (1500 + 100 * k)) < 10
+        assert abs(peak_hz(np.concatenate(heard[("b", k)])) - (300 + 100 * k)) < 10
+    hang_up(*[leg for pair_ in legs for leg in pair_])
