@@ -419,17 +419,21 @@ class PacketMedia:
             codes[held] = self._silence[held, None]
             kinds[held] = _AUDIO
         pcm = self._pcm
-        if self._alaw_rows.size == 0:
-            g711.ulaw_decode(codes, out=pcm)
-        else:
-            pcm[...] = g711.ulaw_decode(codes)
-            pcm[self._alaw_rows] = g711.alaw_decode(codes[self._alaw_rows])
+        self._by_law(g711.ulaw_decode, g711.alaw_decode, codes, pcm)
         noise = kinds == _NOISE
         if noise.any():
             self._fill_noise(pcm, noise)
         if self._plc is None:
             return pcm, digits
         return self._plc.process(pcm, kinds == _LOST), digits
+
+    def _by_law(self, ulaw, alaw, src, out):
+        """Run a G.711 kernel over every row of src into out: one mu-law call, then A-law over the A-law rows."""
+        if self._alaw_rows.size == 0:
+            ulaw(src, out=out)
+        else:
+            out[...] = ulaw(src)
+            out[self._alaw_rows] = alaw(src[self._alaw_rows])
 
     def _missing(self, r, payload):
         """Return what a frame with no audio holds: comfort noise, silence (an event) or a loss to conceal."""
@@ -604,11 +608,7 @@ class PacketMedia:
             return
         t = now / RATE
         codes = self._tx_codes
-        if self._alaw_rows.size == 0:
-            g711.ulaw_encode(tx, out=codes)
-        else:
-            codes[...] = g711.ulaw_encode(tx)
-            codes[self._alaw_rows] = g711.alaw_encode(tx[self._alaw_rows])
+        self._by_law(g711.ulaw_encode, g711.alaw_encode, tx, codes)
         bs = self.blocksize
         wire = codes.tobytes()  # one copy, then a slice per row
         for r in self._open:
