@@ -287,3 +287,23 @@ def test_a_2xx_after_our_cancel_is_acked_and_ended_with_bye():
     assert net.sent(A, "ACK") and net.sent(A, "BYE") and "CallAnswered" not in net.kinds(A)
     assert net.of(U.CallEnded, A) == [U.CallEnded(call_id, "local")]
     assert net.kinds(B)[-2:] == ["CallConfirmed", "CallEnded"] and not net.ua[B].dialogs
+
+
+def test_new_requests_over_a_source_rate_get_503_and_calls_in_progress_are_untouched():
+    from pycallcenter.sip.limits import RateLimiter
+
+    net = net_of(b_kw={"rate": RateLimiter(rate=5, burst=5, max_sources=64)})
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")  # one token
+    for _ in range(20):
+        net.do(A, net.ua[A].keepalive(B, 30, net.now))  # an OPTIONS each
+    assert len(net.sent(B, 200, "OPTIONS")) == 4 and len(net.sent(B, 503)) == 16
+    assert all(m.headers.get("Retry-After") == "1" for m in net.sent(B, 503))
+    net.do(A, net.ua[A].info(call_id, "application/dtmf-relay", b"Signal=1\r\n", net.now))  # in a dialog: allowed
+    assert net.of(U.InfoReceived, B)
+    net.now = 1.0  # five more tokens a second later
+    net.do(A, net.ua[A].keepalive(B, 30, net.now))
+    assert len(net.sent(B, 200, "OPTIONS")) == 5 and net.ua[B].stats["rate_limited"] == 16
+    limiter = RateLimiter(rate=1, burst=1, max_sources=10)
+    for i in range(100):
+        limiter.allow((f"10.1.0.{i}", 5060), 0.0)
+    assert len(limiter) == 10

@@ -45,7 +45,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
                  codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
                  auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
-                 limiter=None, media_host=None, auth_algorithms=None, ports=None, trusted=None):
+                 limiter=None, media_host=None, auth_algorithms=None, ports=None, trusted=None, rate=None):
         """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
         to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
         challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
@@ -53,7 +53,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         session_expires: the RFC 4028 interval we ask for (None: only when the peer asks). ports: the port of
         each further transport we listen on ({"TCP": 5060, "TLS": 5061}); transport is the default one.
         trusted(source address) -> True lets INVITEs from there in without a challenge (a carrier's trunk);
-        REGISTERs are always challenged."""
+        REGISTERs are always challenged. rate: a limits.RateLimiter for new requests per source (None: no
+        limit)."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
@@ -74,6 +75,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                                          algorithms=auth_algorithms)
         self.limiter = A.FailureLimiter() if limiter is None else limiter
         self.trusted = trusted
+        self.rate = rate
         self.registrar = Registrar() if registrar is None else registrar
         self.session_expires = session_expires
         self.min_se = min_se
@@ -84,7 +86,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.registrations = {}
         self.keepalives = {}
         self.stats = {"invites": 0, "acks": 0, "byes": 0, "options": 0, "malformed": 0, "auth_failed": 0,
-                      "auth_blocked": 0, "forks_ended": 0}
+                      "auth_blocked": 0, "forks_ended": 0, "rate_limited": 0}
 
     # ---------------------------------------------------------------------------------------------------
     # helpers
@@ -251,6 +253,9 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             if not dialog.accept_cseq(request):
                 return self._respond(request, key, 500, now, reason="CSeq Out Of Order")
             return handler(self, dialog, request, key, now)
+        if self.rate is not None and not self.rate.allow(source, now):
+            self.stats["rate_limited"] += 1
+            return self._respond(request, key, 503, now, headers=[("Retry-After", 1)])
         handler = _OUT_OF_DIALOG.get(method)
         if handler is None:  # a method that needs a dialog finds none (481); others we do not know (501)
             status = 481 if method in _IN_DIALOG else 501
