@@ -5,6 +5,7 @@ import random
 
 from pycallcenter.sip import auth as A_
 from pycallcenter.sip import ua as U
+from pycallcenter.sip.limits import FailureLimiter
 from pycallcenter.sip.message import Request, make_response, parse_message
 from sip_net import SipNet
 
@@ -63,7 +64,7 @@ def test_uac_without_credentials_fails_with_401():
 
 
 def test_a_source_over_its_failure_limit_gets_403_and_is_counted():
-    net = _net(a_auth=("alice", "bad"), limiter=A_.FailureLimiter(max_failures=2, window=60, block=300))
+    net = _net(a_auth=("alice", "bad"), limiter=FailureLimiter(max_failures=2, window=60, block=300))
     for _ in range(3):
         net.call(A, f"sip:b@{B[0]}:{B[1]}")
     assert [e.blocked for e in net.of(U.AuthFailed, B)] == [False, False, True]
@@ -78,7 +79,7 @@ def test_a_source_over_its_failure_limit_gets_403_and_is_counted():
 
 
 def test_failure_table_is_bounded_and_forgets_the_oldest():
-    limiter = A_.FailureLimiter(max_failures=1, window=60, block=60, max_sources=100)
+    limiter = FailureLimiter(max_failures=1, window=60, block=60, max_sources=100)
     for i in range(1000):
         limiter.failed((f"10.0.{i // 256}.{i % 256}", 5060), 0.0)
     assert len(limiter) == 100

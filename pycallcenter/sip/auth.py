@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 import struct
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError
@@ -269,45 +268,3 @@ class DigestServer:
             return STALE, username  # right password, old nonce: challenge again with stale=true (RFC 7616 3.3)
         return OK, username
 
-
-class FailureLimiter:
-    """Counts failed authentications per source (sans-IO: time is passed in) and blocks a source that fails
-    more than max_failures times within window seconds, for block seconds. The table holds at most
-    max_sources entries (the oldest is dropped first), so a flood of sources cannot grow it."""
-
-    def __init__(self, max_failures=5, window=60.0, block=300.0, max_sources=4096):
-        self.max_failures = max_failures
-        self.window = window
-        self.block = block
-        self.max_sources = max_sources
-        self._table = OrderedDict()  # source -> [first failure time, count, blocked until]
-        self.blocked_requests = 0
-
-    def blocked(self, source, now):
-        """Return True (and count it) when source is blocked at now."""
-        entry = self._table.get(source)
-        if entry is None or entry[2] <= now:
-            return False
-        self.blocked_requests += 1
-        return True
-
-    def failed(self, source, now):
-        """Record one failure from source; returns True when that puts it over the limit (now blocked)."""
-        entry = self._table.get(source)
-        if entry is None or now - entry[0] > self.window:
-            entry = [now, 0, 0.0]
-        entry[1] += 1
-        if entry[1] > self.max_failures:
-            entry[2] = now + self.block
-        self._table[source] = entry
-        self._table.move_to_end(source)
-        while len(self._table) > self.max_sources:
-            self._table.popitem(last=False)
-        return entry[2] > now
-
-    def succeeded(self, source):
-        """Forget the failures of source (it authenticated)."""
-        self._table.pop(source, None)
-
-    def __len__(self):
-        return len(self._table)

@@ -28,6 +28,7 @@ from pycallcenter.sip.events import (AuthFailed, CallAnswered, CallCancelled, Ca
                                      TransferFailed, TransferProgress, TransferRequested)
 from pycallcenter.sip.message import (CSeq, Headers, Request, Via, bad_request_response, make_request, make_response,
                                       parse_address, parse_uri)
+from pycallcenter.sip.limits import FailureLimiter
 from pycallcenter.sip.registrar import Registrar
 from pycallcenter.sip.reliable import ReliableMixin
 from pycallcenter.sip.session import SessionMixin
@@ -73,7 +74,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if credentials is not None:
             self.digest = A.DigestServer(realm, auth_secret or secrets.token_bytes(32), credentials,
                                          algorithms=auth_algorithms)
-        self.limiter = A.FailureLimiter() if limiter is None else limiter
+        self.limiter = FailureLimiter() if limiter is None else limiter
         self.trusted = trusted
         self.rate = rate
         self.registrar = Registrar() if registrar is None else registrar
