@@ -14,7 +14,7 @@ import pytest
 
 from pycallcenter.apps import demo
 
-KILL_AFTER_CDRS = (0, 2, 9)  # moments: as soon as it runs, with the first calls ending, with many up
+KILL_AFTER_CDRS = (0, 1, 5)  # moments: as soon as it runs, with the first calls ending, with many up
 
 
 def _start(config):
