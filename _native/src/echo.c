@@ -1,7 +1,8 @@
 /* Line echo canceller kernel (G.168): two-filter IPNLMS with Geigel double-talk detection, NLP with comfort noise,
- * divergence protection and a G.164/G.165 tone disabler. pycallcenter/dsp/reference/echo.py is the specification;
- * every expression here follows it in the same order and in float32, except the dot products and the sum of
- * |taps|, which run 8 lanes wide (the twin's sums round differently in the last bits). */
+ * divergence protection, a G.164/G.165 tone disabler and a watched steady state. pycallcenter/dsp/reference/echo.py
+ * is the specification; every expression here follows it in the same order and in float32, except the dot
+ * products, the sum of |taps| and the tap update, which run 8 lanes wide with fused multiply-adds where the CPU has
+ * them (the twin's sums round differently in the last bits). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
