@@ -115,6 +115,20 @@ class _Row:
         self.pending_digits = []  # (source, digit, time) not yet paired: "rfc" or "inband"
         self.stats = _Stats()
         self.past = dict.fromkeys(_CARRIED, 0)  # counters of the jitter buffers this row replaced
+        self.port = None  # LocalPort of an in-process row (no sockets; see PacketMedia.open_local)
+
+
+class LocalPort:
+    """The two bounded queues of an in-process packet row (a WebRTC leg): another thread appends RTP packets to
+    `inbound` and takes the row's RTP packets from `outbound`. deque append/popleft are atomic in CPython, so
+    neither side locks; a side that falls behind loses its oldest packets (the deques are bounded), never
+    the tick."""
+
+    LOCAL = ("local", 0)  # the source address of the packets pushed in
+
+    def __init__(self, depth=50):
+        self.inbound = collections.deque(maxlen=depth)
+        self.outbound = collections.deque(maxlen=depth)
 
 
 class PacketMedia:
@@ -140,6 +154,7 @@ class PacketMedia:
         self._allocated = set()
         self._rows = {}  # row -> _Row (open rows)
         self._open = []  # open _Rows in row order (the tick's loop)
+        self._local = []  # open in-process rows (open_local)
         # epoll where there is one (a poll costs what the ready sockets cost, not what is open), else poll
         self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
         self._by_fd = {}  # fd -> (_Row, socket, is RTCP)
@@ -221,6 +236,29 @@ class PacketMedia:
         if self._plc is not None:
             self._plc.reset(i)
         return r.local
+
+    def open_local(self, row, *, law="ulaw", payload_type=None, ptime_ms=20, depth=50):
+        """Open an allocated row whose RTP is pushed and pulled in-process (a WebRTC leg); return its LocalPort.
+
+        Packets go through the row's jitter buffer, PLC, DTMF and stats exactly like a socket row's; no RTCP."""
+        i = self._index(row)
+        if row not in self._allocated or row in self._rows:
+            raise LocalProtocolError(f"packet row {row} is not allocated or is already open")
+        pt = payload_type if payload_type is not None else rtp.PT_PCMA if law == "alaw" else rtp.PT_PCMU
+        self._check(law=law, ptime_ms=ptime_ms, payload_type=pt)
+        r = _Row(row, i, self.channels[i])
+        r.pt, r.ptime, r.tx_samples, r.latch = pt, ptime_ms, ptime_ms * RATE // 1000, False
+        r.port = LocalPort(depth)
+        r.remote = r.source = LocalPort.LOCAL
+        r.local = LocalPort.LOCAL
+        self._new_jitter(r, r.tx_samples)
+        self._rows[row] = r
+        self._open = [self._rows[k] for k in sorted(self._rows)]
+        self._local = [x for x in self._open if x.port is not None]
+        self._set_law(r, law)
+        if self._plc is not None:
+            self._plc.reset(i)
+        return r.port
 
     def _check(self, law=None, ptime_ms=None, payload_type=None, direction=None):
         if law is not None and law not in LAWS:
@@ -311,6 +349,9 @@ class PacketMedia:
         if r is None:
             return
         self._open = [self._rows[k] for k in sorted(self._rows)]
+        if r.port is not None:
+            self._local = [x for x in self._open if x.port is not None]
+            return
         if r.rtcp_remote is not None and r.next_rtcp is not None:
             self._send_rtcp(r, None, bye=True)
         for s in (r.sock, r.rtcp_sock):
@@ -361,6 +402,10 @@ class PacketMedia:
         """Drain the sockets and play out one tick; return (int16 audio (rows x blocksize), [DtmfEvent])."""
         t = now / RATE
         digits = []
+        for r in self._local:
+            inbound = r.port.inbound
+            while inbound:
+                self._on_rtp(r, inbound.popleft(), LocalPort.LOCAL, t, digits)
         if self._rows:
             by_fd, poll = self._by_fd, self._poller.poll
             ready = poll(0)
@@ -679,7 +724,10 @@ class PacketMedia:
         if r.srtp is not None:
             packet = r.srtp.protect(packet)
         try:
-            r.sock.sendto(packet, r.remote)
+            if r.port is not None:
+                r.port.outbound.append(packet)
+            else:
+                r.sock.sendto(packet, r.remote)
         except OSError:  # a full socket buffer or an unreachable far end: count it, the tick goes on
             r.stats.send_errors += 1
             return
