@@ -307,3 +307,13 @@ def test_new_requests_over_a_source_rate_get_503_and_calls_in_progress_are_untou
     for i in range(100):
         limiter.allow((f"10.1.0.{i}", 5060), 0.0)
     assert len(limiter) == 10
+
+
+def test_update_from_the_callee_keeps_each_side_of_the_session_in_its_place():
+    net = net_of()
+    call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    b = net.ua[B]
+    net.do(B, b.update(call_id, net.now, sdp=S.hold(b.dialogs[call_id].answer)))
+    assert net.of(U.SessionUpdated, A)[0].offer.media[0].direction == "sendonly"
+    assert b.dialogs[call_id].answer.media[0].direction == "sendonly"  # ours, as offered
+    assert b.dialogs[call_id].offer.media[0].direction == "recvonly"  # theirs: A's answer

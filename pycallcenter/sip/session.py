@@ -67,6 +67,8 @@ class SessionMixin:
         offer, refused = self._read_offer(request, key, now)
         if refused:
             return refused
+        if offer is not None and dialog.extra.get("reinvite_out"):  # our own offer is pending (RFC 3311 5.2)
+            return self._respond(request, key, 491, now)
         timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
         if min_se is not None:
             return self._respond(request, key, 422, now, headers=[("Min-SE", min_se)])
@@ -126,7 +128,7 @@ class SessionMixin:
             dialog.refresh_target(response)
             if response.body:
                 try:
-                    dialog.answer = S.parse_sdp(response.body)
+                    self._set_remote_sdp(dialog, S.parse_sdp(response.body))
                 except DecodeError:
                     pass
             self._arm_session_timer(dialog, ST.uac_result(response), now, we_sent=True)
@@ -197,10 +199,7 @@ class SessionMixin:
         if sdp is not None:
             request.headers.add("Content-Type", "application/sdp")
             request.body = sdp.encode()
-            if dialog.role == "uac":
-                dialog.offer = sdp
-            else:
-                dialog.answer = sdp
+            self._set_local_sdp(dialog, sdp)
         return self._start_client(request, call_id, hop, now)
 
     @staticmethod
@@ -231,6 +230,9 @@ class SessionMixin:
     def _session_refresh(self, call_id, now):
         dialog = self.dialogs.get(call_id)
         if dialog is None or dialog.state != CONFIRMED:
+            return []
+        if dialog.extra.get("reinvite_out"):  # a re-INVITE of ours is under way: its 2xx refreshes; check again
+            self.timers.start(call_id, "session-refresh", now + self.settings.T2)
             return []
         if "UPDATE" in dialog.extra.get("peer_allow", ""):
             return self.update(call_id, now)
