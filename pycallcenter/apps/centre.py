@@ -221,10 +221,14 @@ class Centre:
                               path=s.file)
         from pycallcenter.cti import serve
         from pycallcenter.cti.config import load_users, options
+        from pycallcenter.storage.customers import Customers
 
         c = s.centre
         accounts = load_users(s.place(c.cti_users))
         opts = options(s, self.data)
+        # the desktop's records live in the centre's database, callbacks go to the centre's dialler
+        opts["customers"] = Customers(self.store, self.centre_config.callbacks(), self.writer.run)
+        opts["home"] = {"agent": "/agent", "supervisor": "/console"}
         try:
             self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts, **opts)
         except OSError as exc:

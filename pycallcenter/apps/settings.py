@@ -369,6 +369,46 @@ class WallboardSection:
     longest_wait: Seconds = doc("alert when a call has waited longer than this (seconds)", 120.0)
 
 
+Code = Annotated[str, Match(r"[A-Za-z0-9_.\-]+", "a code of letters, digits, ., _ and -")]
+
+
+@dataclass
+class DesktopSection:
+    """[desktop]: the codes the agent desktop offers (docs/cti.md)."""
+
+    reasons: list[Code] = doc("not-ready reason codes", factory=lambda: ["break", "lunch", "meeting", "training"])
+    dispositions: list[Code] = doc("wrap-up disposition codes, saved with the call's CDR",
+                                   factory=lambda: ["sale", "no_sale", "information", "complaint", "callback"])
+
+
+@dataclass
+class QualityCriterion:
+    """[[quality.criterion]]: one line of the supervisor's quality-check form, scored 0..5."""
+
+    name: Code = doc("criterion name, as the form shows it")
+    weight: Annotated[float, Range(0.1, 100)] = doc("its weight in the check's total", 1.0)
+    fatal: bool = doc("a score of 0 here makes the whole check 0 (a fatal error)", False)
+
+
+def _default_criteria():
+    return [QualityCriterion("greeting", 1.0), QualityCriterion("identification", 2.0, True),
+            QualityCriterion("solution", 3.0), QualityCriterion("courtesy", 1.0)]
+
+
+@dataclass
+class QualitySection:
+    """[quality]: the quality-check form of the supervisor console."""
+
+    criterion: list[QualityCriterion] = doc("the form's criteria", factory=_default_criteria)
+
+    def check(self):
+        names = [c.name for c in self.criterion]
+        if len(set(names)) != len(names):
+            raise ValueError("criterion names must differ")
+        if not names:
+            raise ValueError("needs at least one criterion")
+
+
 @dataclass
 class SimulateSection:
     """[simulate]: simulated callers and agents on the emulator's far ends (run --simulate)."""
@@ -468,6 +508,8 @@ class Settings:
     voicemail: VoicemailSection = field(default_factory=VoicemailSection)
     dial: DialSection = field(default_factory=DialSection)
     wallboard: WallboardSection = field(default_factory=WallboardSection)
+    desktop: DesktopSection = field(default_factory=DesktopSection)
+    quality: QualitySection = field(default_factory=QualitySection)
     simulate: SimulateSection = field(default_factory=SimulateSection)
     sip: SipSection = field(default_factory=SipSection)
     file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)

@@ -138,6 +138,16 @@ def users_from_dict(data, path=None):
     return Accounts(users, tokens)
 
 
+@dataclass
+class DeskConfig:
+    """What the desktop and the console offer: not-ready reasons, disposition codes and the quality form's
+    criteria (objects with name, weight, fatal: [desktop] and [[quality.criterion]])."""
+
+    reasons: tuple = ("break", "lunch", "meeting", "training")
+    dispositions: tuple = ("sale", "no_sale", "information", "complaint", "callback")
+    criteria: tuple = ()
+
+
 def options(settings, data):
     """Return serve()'s keyword arguments from a centre's Settings (its [centre] cti_* keys, hot_desking,
     [dial], [[agent]] dial and [wallboard]); data is the centre's data folder (the self-signed certificate)."""
@@ -158,7 +168,9 @@ def options(settings, data):
                       premium=list(d.premium),
                       per_agent={a.name: list(a.dial) for a in settings.agent if a.dial is not None})
     w = settings.wallboard
-    return {"tcp_port": c.cti_lines_port, "limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
+    desk = DeskConfig(tuple(settings.desktop.reasons), tuple(settings.desktop.dispositions),
+                      tuple(settings.quality.criterion))
+    return {"desk": desk, "tcp_port": c.cti_lines_port, "limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
             "thresholds": Thresholds(w.service_level, w.abandon, w.waiting, w.longest_wait)}
 
 

@@ -178,6 +178,10 @@ class CtiHub:
         if cmd == "wallboard":  # this connection gets the wallboard view now and once a second
             self.wallboards.add(conn)
             return self._wallboard_view(role)
+        if cmd == "desk":
+            return b.desk(name, msg, role)
+        if cmd in P.DESK_COMMANDS:
+            return getattr(b, cmd)(name, msg)
         if cmd == "lockouts":
             return {"lockouts": self.lockouts()}
         if cmd == "unlock":

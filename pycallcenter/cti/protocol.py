@@ -67,7 +67,22 @@ COMMANDS = {
     "lockouts": ((SUPERVISOR,), ()),
     "unlock": ((SUPERVISOR,), ("source",)),
     "wallboard": ((AGENT, SUPERVISOR), ()),
+    # the agent desktop and the supervisor console (docs/cti.md); each takes (who, message) in the back end
+    "desk": ((AGENT, SUPERVISOR), ()),
+    "wrapup": ((AGENT,), ("code",)),
+    "customer": ((AGENT, SUPERVISOR), ("number",)),
+    "customer_save": ((AGENT, SUPERVISOR), ("number",)),
+    "callback": ((AGENT,), ("number",)),
+    "dtmf": ((AGENT,), ("digits",)),
+    "record_pause": ((AGENT,), ()),
+    "record_resume": ((AGENT,), ()),
+    "recordings": ((SUPERVISOR,), ()),
+    "recording_open": ((SUPERVISOR,), ("id",)),
+    "quality_check": ((SUPERVISOR,), ("recording", "scores")),
+    "quality_report": ((SUPERVISOR,), ()),
 }
+DESK_COMMANDS = ("desk", "wrapup", "customer", "customer_save", "callback", "dtmf", "record_pause", "record_resume",
+                 "recordings", "recording_open", "quality_check", "quality_report")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
 

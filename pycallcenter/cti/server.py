@@ -213,6 +213,7 @@ class CtiServer:
         for path, (roles, render) in self.pages.items():
             app.router.add_get(path, functools.partial(self._page, roles, render))
         app.router.add_get("/api/snapshot", self._snapshot)
+        app.router.add_get("/recording/{token}", self._recording)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/cti", self._websocket)
         return app
@@ -549,6 +550,15 @@ class CtiServer:
             return web.json_response({"error": P.NOT_AUTHENTICATED}, status=401,
                                      headers={"WWW-Authenticate": 'Bearer realm="pycallcenter"'})
         return web.Response(text=self.hub.snapshot_json(), content_type="application/json")
+
+    async def _recording(self, request):
+        """A recording's WAV, for the supervisor the console's link was made for (backend.recording_open)."""
+        s = self._session(request)
+        grant = self.hub.backend.grants.get(request.match_info["token"]) if s is not None else None
+        if s is None or grant is None or grant[0] != s.name or grant[2] < time.monotonic():
+            self.guard.refuse(self._source(request), P.FORBIDDEN, "GET /recording without its grant")
+            return web.Response(status=404 if s is not None else 401, text="no such recording link\n")
+        return web.FileResponse(grant[1], headers={"Content-Type": "audio/wav", "Cache-Control": "no-store"})
 
     async def _websocket(self, request):
         guarded = self.tracked.get(request.transport)

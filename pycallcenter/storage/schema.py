@@ -19,6 +19,8 @@ TABLES = {
         ("queue_result", "text"), ("talk", "real"), ("hold", "real"),
         # the start of the process that wrote it (runs.id): call ids restart at C1 on every start
         ("run", "int"),
+        # the agent's wrap-up from the desktop (docs/cti.md): disposition code and notes, set after the call
+        ("wrapup_code", "text"), ("wrapup_notes", "text"), ("wrapup_agent", "text"),
     ],
     "queue_log": [
         ("id", "key"), ("appliance", "text"), ("time", "real"), ("iso", "text"), ("call_id", "text"),
@@ -51,6 +53,17 @@ TABLES = {
         ("caller", "text"), ("created", "text"), ("seconds", "real"), ("folder", "text"), ("heard", "int"),
         ("path", "text"), ("data", "json"),
     ],
+    # the agent desktop's customer records, one per caller number (pycallcenter.storage.customers)
+    "customers": [
+        ("id", "key"), ("appliance", "text"), ("number", "text"), ("name", "text"), ("notes", "text"),
+        ("data", "json"), ("updated", "text"), ("updated_by", "text"),
+    ],
+    # quality checks of recorded calls by supervisors: per criterion scores and the weighted total (0..100)
+    "quality": [
+        ("id", "key"), ("appliance", "text"), ("run", "int"), ("call_id", "text"), ("recording", "int"),
+        ("agent", "text"), ("supervisor", "text"), ("created", "text"), ("scores", "json"), ("total", "real"),
+        ("fatal", "int"), ("comments", "text"),
+    ],
     # one row per appliance, replaced every second or so by `pycallcenter run`: what the CTI server and
     # the wallboard read for live figures when they are not on the same box
     "live_status": [
@@ -61,6 +74,7 @@ TABLES = {
 INDEXES = [
     ("cdr", ("start_s",)), ("cdr", ("call_id",)), ("queue_log", ("time",)), ("queue_log", ("call_id",)),
     ("recordings", ("call_id",)), ("open_calls", ("run", "call_id")), ("fax_log", ("call_id",)), ("voicemail_index", ("mailbox",)),
+    ("customers", ("number",)), ("cdr", ("caller",)), ("quality", ("agent", "created")),
 ]
 
 _TYPES = {
