@@ -118,8 +118,9 @@ class CdrWriter:
     The CDR goes out once the call's scripts have finished (a short task checks every tick while
     some call waits; when the engine closes, everything waiting is written), or ``settle`` board
     seconds after the call ended if a script lingers. ``flush()`` also commits queue-log and recording
-    rows that no call end has carried yet (agent logins, pauses); `pycallcenter run` calls it every
-    second.
+    rows that no call end has carried yet (agent logins, pauses), lists the calls up in ``open_calls``
+    and notes the run's ``last_seen``; `pycallcenter run` calls it every second. ``stop()`` marks the
+    run closed cleanly.
     """
 
     def __init__(self, store, engine, acd=None, epoch=None, on_written=None, settle=60.0, run=None):
@@ -127,16 +128,17 @@ class CdrWriter:
             raise ValueError("this engine already has a CdrWriter: a second one would write every CDR twice")
         self.store = store
         self.engine = engine
+        self.recovered = []
+        if run is None:  # a new start: close what a process that died left (runs.py), then record ours; with
+            # the store's own wait for locks, as its tables were made
+            started = begin_run(store)
+            run, self.recovered = started["run"], started["recovered"]
+        self.run = run
         if hasattr(store, "limit_waits"):  # a locked database must not stall every call's tick for seconds
             store.limit_waits(WRITE_WAIT)
         # the engine knows the wall-clock time of its sample 0 when it has one
         self.clock = Clock(engine.now, epoch if epoch is not None else getattr(engine, "epoch", None))
         self.feeds = [QueueLogFeed(acd, self.clock)] if acd is not None else []
-        self.recovered = []
-        if run is None:  # a new start: close what a process that died left (runs.py), then record ours
-            started = begin_run(store)
-            run, self.recovered = started["run"], started["recovered"]
-        self.run = run
         self._held = {}  # call id -> queue_log rows of a call still up: committed with its CDR, never before
         self._marked = set()  # ids of calls up whose open_calls row is written (deleted with their CDR)
         self.settle = settle
