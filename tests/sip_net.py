@@ -60,6 +60,17 @@ class SipNet:
             self.now = max(self.now, when)
             self.feed(addr, self.ua[addr].handle_timer(self.now))
 
+    def lose_first(self, what):
+        """Drop the first message of method or status what on the wire (later ones pass)."""
+        lost = [False]
+
+        def drop(source, dest, message):
+            if not lost[0] and _what(message) == what:
+                lost[0] = True
+                return True
+            return False
+        self.drop = drop
+
     def call(self, source, target, **kw):
         """Place a call from the UA at source; returns its Call-ID."""
         call_id, outputs = self.ua[source].invite(target, self.now, **kw)

@@ -5,6 +5,9 @@ import shutil
 import socket
 from pathlib import Path
 
+from pycallcenter.sip import ua as U
+from pycallcenter.sip.udp import open_endpoint
+
 SIPP = shutil.which("sipp")
 MISSING = "sipp (Debian package sip-tester) is not installed; `make sysdeps-test` installs it"
 SCENARIOS = Path(__file__).parent / "sipp"  # our own scenario files
@@ -39,3 +42,31 @@ async def sipp(tmp_path, *args, timeout=60):
         proc.kill()
         raise
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def call_sipp_uas(tmp_path, scenario_args, talk):
+    """Run SIPp as the callee (scenario_args: "-sn uas" or "-sf FILE"), place one call to it from our UDP
+    endpoint and hang up talk seconds after the answer; returns (our events, (exit code, stdout, stderr))."""
+    port = free_udp_port()
+
+    async def main():
+        run = asyncio.create_task(sipp(tmp_path, *scenario_args, "-i", "127.0.0.1", "-p", str(port), "-m", "1",
+                                       timeout=30))
+        await asyncio.sleep(0.5)  # let SIPp bind its socket
+        endpoint = await open_endpoint("127.0.0.1", 0)
+        seen = []
+        try:
+            call_id = endpoint.call(f"sip:service@127.0.0.1:{port}")
+            while True:
+                event = await asyncio.wait_for(endpoint.events.get(), 10)
+                seen.append(event)
+                if isinstance(event, U.CallAnswered):
+                    await asyncio.sleep(talk)
+                    endpoint.hang_up(call_id)
+                if isinstance(event, (U.CallEnded, U.CallFailed)):
+                    break
+            return seen, await run
+        finally:
+            endpoint.close()
+
+    return asyncio.run(main())

@@ -151,15 +151,7 @@ def test_user_answers_with_early_media_and_prack():
 
 def test_2xx_waits_for_the_prack_of_a_183_with_sdp():
     net = net_of(b_kw={"answer_after": None})
-    lost = [True]
-
-    def drop(source, dest, msg):
-        if getattr(msg, "method", "") == "PRACK" and lost[0]:
-            lost[0] = False
-            return True
-        return False
-
-    net.drop = drop
+    net.lose_first("PRACK")
     call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
     b = net.ua[B]
     net.do(B, b.progress(call_id, net.now))
@@ -257,15 +249,7 @@ def test_reliable_183s_from_two_forks_are_each_pracked_in_their_own_early_dialog
 
 def test_callee_hanging_up_before_the_ack_sends_bye_once_it_arrives():
     net = net_of(b_kw={"answer_after": None})
-    lost = [True]
-
-    def drop(source, dest, msg):
-        if getattr(msg, "method", "") == "ACK" and lost[0]:
-            lost[0] = False
-            return True
-        return False
-
-    net.drop = drop
+    net.lose_first("ACK")
     call_id = net.call(A, f"sip:b@{B[0]}:{B[1]}")
     net.do(B, net.ua[B].answer(call_id, net.now))
     assert net.ua[B].hang_up(call_id, net.now, reason="Q.850;cause=16") == []  # RFC 3261 15: wait for the ACK

@@ -9,7 +9,7 @@ import pytest
 
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.udp import open_endpoint
-from sip_sipp import MISSING, SCENARIOS, SIPP
+from sip_sipp import MISSING, SCENARIOS, SIPP, call_sipp_uas
 from sip_sipp import free_udp_port as _free_udp_port, last_stats as _last_stats, sipp as _sipp
 
 pytestmark = [pytest.mark.peer, pytest.mark.skipif(SIPP is None, reason=MISSING)]
@@ -37,30 +37,7 @@ def test_sipp_uac_calls_our_uas_twenty_times(tmp_path):
 
 
 def test_sipp_uas_answers_our_uac(tmp_path):
-    sipp_port = _free_udp_port()
-
-    async def main():
-        sipp = asyncio.create_task(_sipp(tmp_path, "-sn", "uas", "-i", "127.0.0.1", "-p", str(sipp_port),
-                                         "-m", "1", timeout=30))
-        await asyncio.sleep(0.5)  # let SIPp bind its socket
-        endpoint = await open_endpoint("127.0.0.1", 0)
-        seen = []
-        try:
-            call_id = endpoint.call(f"sip:service@127.0.0.1:{sipp_port}")
-            while True:
-                event = await asyncio.wait_for(endpoint.events.get(), 10)
-                seen.append(event)
-                if isinstance(event, U.CallAnswered):
-                    await asyncio.sleep(0.2)
-                    endpoint.hang_up(call_id)
-                if isinstance(event, (U.CallEnded, U.CallFailed)):
-                    break
-            result = await sipp
-        finally:
-            endpoint.close()
-        return seen, result
-
-    seen, (code, out, err) = asyncio.run(main())
+    seen, (code, out, err) = call_sipp_uas(tmp_path, ["-sn", "uas"], talk=0.2)
     assert [type(e).__name__ for e in seen] == ["CallProgress", "CallAnswered", "CallEnded"], seen
     assert seen[0].status == 180
     assert seen[1].answer.media[0].formats == ["0"]  # SIPp's uas answers PCMU

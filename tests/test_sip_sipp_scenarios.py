@@ -9,7 +9,7 @@ import pytest
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.transport import open_stream_endpoint
 from pycallcenter.sip.udp import open_endpoint
-from sip_sipp import MISSING, SCENARIOS, SIPP, free_udp_port, last_stats, sipp
+from sip_sipp import MISSING, SCENARIOS, SIPP, call_sipp_uas, free_udp_port, last_stats, sipp
 
 pytestmark = [pytest.mark.peer, pytest.mark.skipif(SIPP is None, reason=MISSING)]
 
@@ -91,29 +91,7 @@ def test_sipp_calls_over_tcp(tmp_path):
 def test_our_uac_pracks_and_refreshes_the_session_against_sipp(tmp_path):
     """SIPp as callee (uas_prack.xml): our UAC PRACKs a reliable 180, refreshes a 4 s session with UPDATE at
     2 s, and ends the call with BYE."""
-    sipp_port = free_udp_port()
-
-    async def main():
-        sipp_run = asyncio.create_task(sipp(tmp_path, "-sf", str(SCENARIOS / "uas_prack.xml"), "-i", "127.0.0.1",
-                                            "-p", str(sipp_port), "-m", "1", timeout=30))
-        await asyncio.sleep(0.5)  # let SIPp bind its socket
-        endpoint = await open_endpoint("127.0.0.1", 0)
-        seen = []
-        try:
-            call_id = endpoint.call(f"sip:service@127.0.0.1:{sipp_port}")
-            while True:
-                event = await asyncio.wait_for(endpoint.events.get(), 10)
-                seen.append(event)
-                if isinstance(event, U.CallAnswered):
-                    await asyncio.sleep(3.0)  # past the refresh at 2 s
-                    endpoint.hang_up(call_id)
-                if isinstance(event, (U.CallEnded, U.CallFailed)):
-                    break
-            return seen, await sipp_run
-        finally:
-            endpoint.close()
-
-    seen, (code, out, err) = asyncio.run(main())
+    seen, (code, out, err) = call_sipp_uas(tmp_path, ["-sf", str(SCENARIOS / "uas_prack.xml")], talk=3.0)
     stats = last_stats(tmp_path)
     errors = (tmp_path / "errors.log").read_text() if (tmp_path / "errors.log").exists() else ""
     assert code == 0, (code, err[-2000:], errors[-3000:])
