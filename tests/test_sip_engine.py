@@ -249,3 +249,23 @@ def test_a_trunk_with_register_registers_to_its_carrier(rig):
     assert run(eng, 2.0, carrier, until=lambda: any(" sip_registered " in line for line in eng.log_lines))
     assert carrier.ua.registrar.lookup("centre")  # after a digest challenge answered with the trunk's password
     assert carrier.ua.stats["auth_failed"] == 0
+
+
+def test_a_call_ringing_past_ring_seconds_is_cancelled_with_no_answer(rig):
+    build, keep = rig
+    far = Phone("desk", answer_after=None)
+    keep(far)
+    eng, trunk = build(peers=[Peer("desk", "127.0.0.1", far.addr[1])], ring_seconds=1.0)
+    results = []
+
+    async def dialler():
+        results.append(await ivr.dial(eng, "sip/desk/2001", timeout=10))
+
+    _start(eng, dialler)
+    assert run(eng, 1.0, far, until=lambda: "IncomingCall" in far.kinds())
+    far._run(far.ua.ring(far.call_id, eng.now / 8000))
+    assert run(eng, 3.0, far, until=lambda: results)
+    assert results[0].cause == C.NO_ANSWER
+    run(eng, 0.5, far)
+    assert "CallCancelled" in far.kinds()  # the INVITE was cancelled, answered 487
+    assert not eng.legs and trunk.sessions == {}

@@ -118,6 +118,7 @@ class SipTrunk:
                                media_host=self.host)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
+        self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
         self.stats = {"datagrams": 0, "refused": 0, "calls_in": 0, "calls_out": 0}
         for p in peers:
             if p.register:
@@ -143,10 +144,11 @@ class SipTrunk:
         deadline = self.ua.next_deadline()
         if deadline is not None and deadline <= t:
             self._run(self.ua.handle_timer(t))
-        for s in list(self.sessions.values()):
-            if s.rings_until is not None and t >= s.rings_until and not s.answered and s.leg.active:
-                s.rings_until = None
-                s.leg.hangup(C.NO_ANSWER)
+        if self._ringing and t >= min(s.rings_until for s in self._ringing.values()):
+            for s in [s for s in self._ringing.values() if t >= s.rings_until]:
+                del self._ringing[s.call_id]
+                if not s.answered and s.leg.active:
+                    s.leg.hangup(C.NO_ANSWER)
 
     def _send(self, data, addr):
         try:
@@ -239,7 +241,7 @@ class SipTrunk:
         if s is None:
             return
         s.answered = True
-        s.rings_until = None
+        self._ringing.pop(s.call_id, None)
         media = _media_plan(ev.answer)
         if media is None:  # an answer we cannot use ends the call (RFC 3264 leaves no way back)
             s.clear_cause = Cause.BEARER_CAPABILITY_NOT_IMPLEMENTED
@@ -277,6 +279,7 @@ class SipTrunk:
 
     def _finish(self, s, cause, now):
         self._by_leg.pop(s.leg.id, None)
+        self._ringing.pop(s.call_id, None)
         self.engine.packet.release(s.row)
         self.engine.leg_ended(s.leg, cause, now)
 
@@ -350,6 +353,7 @@ class SipTrunk:
                      rings_until=t + self.ring_seconds)
         self.sessions[call_id] = s
         self._by_leg[leg.id] = s
+        self._ringing[call_id] = s
         self.stats["calls_out"] += 1
         leg.state = C.DIALING
         self.engine.log("sip_invite_out", leg=leg.id, peer=peer, call=call_id)
