@@ -57,11 +57,13 @@ def test_rtp_and_rtcp_parsers_take_any_bytes_long(data):
 blocks = st.builds(rtp.ReportBlock, u32, u8, st.integers(-(1 << 23), (1 << 23) - 1), u32, u32, u32, u32)
 sdes_items = st.lists(st.tuples(st.integers(1, 8), st.binary(max_size=30)), max_size=3).map(tuple)
 rtcp_packets = st.one_of(
-    st.builds(rtp.SenderReport, u32, st.integers(0, (1 << 64) - 1), u32, u32, u32, st.lists(blocks, max_size=3).map(tuple)),
+    st.builds(rtp.SenderReport, u32, st.integers(0, (1 << 64) - 1), u32, u32, u32,
+              st.lists(blocks, max_size=3).map(tuple)),
     st.builds(rtp.ReceiverReport, u32, st.lists(blocks, max_size=3).map(tuple)),
     st.builds(rtp.Sdes, st.lists(st.tuples(u32, sdes_items), max_size=3).map(tuple)),
     st.builds(rtp.Bye, st.lists(u32, max_size=3).map(tuple), st.binary(max_size=20)),
-    st.builds(rtp.RtcpOther, st.integers(205, 207), st.integers(0, 31), st.binary(max_size=12).map(lambda b: b[:len(b) // 4 * 4])),
+    st.builds(rtp.RtcpOther, st.integers(205, 207), st.integers(0, 31),
+              st.binary(max_size=12).map(lambda b: b[:len(b) // 4 * 4])),
 )
 
 
@@ -73,7 +75,8 @@ def test_rtcp_compound_round_trip(first, rest):
 
 
 def test_rtcp_report_fields_and_cname():
-    block = rtp.ReportBlock(7, fraction_lost=64, cumulative_lost=-3, highest_seq=70000, jitter=12, lsr=0xABCD0000, dlsr=65536)
+    block = rtp.ReportBlock(7, fraction_lost=64, cumulative_lost=-3, highest_seq=70000, jitter=12, lsr=0xABCD0000,
+                            dlsr=65536)
     sr = rtp.SenderReport(1, rtp.ntp_time(0.0), 160, 10, 1600, (block,))
     data = rtp.build_rtcp([sr, rtp.Sdes(((1, ((rtp.CNAME, b"pycc@host"),)),)), rtp.Bye((1,), b"bye")])
     got = rtp.parse_rtcp(data)

@@ -52,6 +52,8 @@ EVENT_END_PACKETS = 3  # RFC 4733 2.5.1.4: the end packet is sent three times
 EVENT_VOLUME = 10  # -dBm0 of the tone the event stands for
 CN_SILENCE_LEVEL = 60  # -dBov: quieter than this is silence when sending comfort noise (RFC 3389 is optional)
 CN_REFRESH = 1.0  # seconds between CN packets during a silence
+DIGIT_GAP = 0.08  # seconds: ITU-T Q.24's shortest key press cycle (40 ms tone, 40 ms pause)
+DIGIT_QUEUE = 4  # RFC 4733 digits a row holds when they come faster than that (a burst after an outage)
 DIGIT_PAIR_WINDOW = 0.25  # seconds, on top of the jitter delay: an in-band copy of an RFC 4733 digit arrives within it
 _HDR = rtp.HEADER
 _AUDIO, _LOST, _NOISE = 0, 1, 2  # what each 10 ms frame of a tick holds
@@ -64,7 +66,8 @@ class _Stats:
 
     __slots__ = ("packets_in", "bytes_in", "packets_out", "bytes_out", "wrong_source", "oversized", "malformed",
                  "unknown_pt", "srtp_failed", "events_in", "events_out", "cn_in", "cn_out", "rtcp_in", "rtcp_out",
-                 "send_errors", "wrong_size", "flood_reads", "bye_in", "rtt", "ssrc_changes")
+                 "send_errors", "wrong_size", "flood_reads", "bye_in", "rtt", "ssrc_changes",
+                 "digits_dropped")
 
     def __init__(self):
         for name in self.__slots__:
@@ -100,6 +103,8 @@ class _Row:
         self.digits = collections.deque()  # (event code, duration in samples) still to send
         self.event = None  # [code, start ts, duration total, duration sent, end packets sent]
         self.last_event_ts = None  # timestamp of the last telephone-event received (one digit per event)
+        self.rx_digits = collections.deque()  # RFC 4733 digits received, released one per DIGIT_GAP
+        self.digit_at = None  # board time the last of them was released
         self.audio_at = None  # arrival time of the last audio packet
         self.send_cn = False
         self.cn_until = None  # in a sent silence: time of the next CN refresh
@@ -155,6 +160,7 @@ class PacketMedia:
         self._rows = {}  # row -> _Row (open rows)
         self._open = []  # open _Rows in row order (the tick's loop)
         self._local = []  # open in-process rows (open_local)
+        self._digit_rows = {}  # row -> _Row holding RFC 4733 digits not yet released
         # epoll where there is one (a poll costs what the ready sockets cost, not what is open), else poll
         self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
         self._by_fd = {}  # fd -> (_Row, socket, is RTCP)
@@ -188,7 +194,8 @@ class PacketMedia:
     def _index(self, row):
         i = row - self.first_row
         if not 0 <= i < self.count:
-            raise LocalProtocolError(f"row {row} is not a packet row ({self.first_row}-{self.first_row + self.count - 1})")
+            last = self.first_row + self.count - 1
+            raise LocalProtocolError(f"row {row} is not a packet row ({self.first_row}-{last})")
         return i
 
     def local_crypto(self, row, suite=DEFAULT_SUITE):
@@ -349,6 +356,7 @@ class PacketMedia:
         if r is None:
             return
         self._open = [self._rows[k] for k in sorted(self._rows)]
+        self._digit_rows.pop(row, None)
         if r.port is not None:
             self._local = [x for x in self._open if x.port is not None]
             return
@@ -391,6 +399,7 @@ class PacketMedia:
             "wrong_source": s.wrong_source, "oversized": s.oversized, "malformed": s.malformed,
             "unknown_pt": s.unknown_pt, "wrong_size": s.wrong_size, "srtp_failed": s.srtp_failed,
             "events_in": s.events_in, "events_out": s.events_out, "cn_in": s.cn_in, "cn_out": s.cn_out,
+            "digits_dropped": s.digits_dropped,
             "rtcp_in": s.rtcp_in, "rtcp_out": s.rtcp_out, "bye_in": s.bye_in, "send_errors": s.send_errors,
             "flood_reads": s.flood_reads, "rtt_ms": None if s.rtt is None else round(s.rtt * 1000.0, 1),
             "local": r.local, "remote": r.remote, "srtp": r.srtp.suite if r.srtp else None,
@@ -405,7 +414,7 @@ class PacketMedia:
         for r in self._local:
             inbound = r.port.inbound
             while inbound:
-                self._on_rtp(r, inbound.popleft(), LocalPort.LOCAL, t, digits)
+                self._on_rtp(r, inbound.popleft(), LocalPort.LOCAL, t)
         if self._rows:
             by_fd, poll = self._by_fd, self._poller.poll
             ready = poll(0)
@@ -428,8 +437,10 @@ class PacketMedia:
                     if is_rtcp or (len(data) > 1 and 192 <= data[1] <= 223):  # RFC 5761: RTCP muxed on RTP
                         self._on_rtcp(r, data, addr, t)
                     else:
-                        self._on_rtp(r, data, addr, t, digits)
+                        self._on_rtp(r, data, addr, t)
                 ready = poll(0)
+        if self._digit_rows:
+            self._release_digits(t, digits)
         codes, kinds = self._codes, self._kinds
         codes[:] = self._silence[:, None]
         kinds.fill(_AUDIO)
@@ -516,7 +527,17 @@ class PacketMedia:
         view = pcm.reshape(self.count, -1, FRAME)
         view[rows, frames] = np.clip(block, -32768, 32767).astype(np.int16)
 
-    def _on_rtp(self, r, data, addr, t, digits):
+    def _release_digits(self, t, digits):
+        """Append to digits one queued RFC 4733 digit of each row whose last one is DIGIT_GAP old."""
+        for row in sorted(self._digit_rows):  # in row order, as the in-band detector reports them
+            r = self._digit_rows[row]
+            if r.digit_at is None or t - r.digit_at >= DIGIT_GAP - 1e-9:
+                r.digit_at = t
+                digits.append(DtmfEvent(row, r.rx_digits.popleft(), "begin", None, None))
+                if not r.rx_digits:
+                    del self._digit_rows[row]
+
+    def _on_rtp(self, r, data, addr, t):
         st = r.stats
         n = len(data)
         data = _admit(st, data, r.source is None or addr[:2] == r.source, r.srtp and r.srtp.unprotect)
@@ -552,8 +573,11 @@ class PacketMedia:
             st.events_in += 1
             if ts != r.last_event_ts:
                 r.last_event_ts = ts
-                if ev.digit is not None:
-                    digits.append(DtmfEvent(r.row, ev.digit, "begin", None, None))
+                if ev.digit is not None and len(r.rx_digits) < DIGIT_QUEUE:
+                    r.rx_digits.append(ev.digit)
+                    self._digit_rows[r.row] = r
+                elif ev.digit is not None:  # faster than any keypad for longer than a burst: a flood, which
+                    st.digits_dropped += 1  # must not grow leg.digits
             # An event sent instead of audio (RFC 4733 2.5.1.3's usual case) takes its slot in the playout as
             # silence, timed where it ends; one sent beside audio (audio arrived within a frame) takes none.
             ts = (ts + max(ev.duration - r.rx_frame, 0)) & 0xFFFFFFFF
