@@ -135,7 +135,8 @@ class JitterBuffer:
         # The usual packet, written out (it runs for every packet of every row): the next in sequence, one frame
         # on, no marker, not late, room to keep it. The general path below gives the same result for it.
         if (self.fast_path and hi is not None and (seq - hi) & 0xFFFF == 1 and not marker
-                and (timestamp - self._hi_ts) & 0xFFFFFFFF == self.frame and len(self._buf) < self.max_packets and (self._next is None or hi + 1 >= self._next)):
+                and (timestamp - self._hi_ts) & 0xFFFFFFFF == self.frame and len(self._buf) < self.max_packets
+                and (self._next is None or hi + 1 >= self._next)):
             ext = hi + 1
             ts = self._hi_ts + self.frame
             self._seen.add(ext)
