@@ -123,3 +123,16 @@ def test_trusted_sources_call_in_without_a_challenge_but_register_with_one():
     net.do(A, net.ua[A].register("sip:alice@192.0.2.2", B, 300, net.now))
     assert len(net.sent(B, 401)) == 1 and net.of(U.RegistrationFailed, A) == [U.RegistrationFailed(
         "sip:alice@192.0.2.2", 401)]
+
+
+def test_a_replayed_authorization_is_refused():
+    net = _net()
+    net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    good = net.sent(A, "INVITE")[1]  # the authorized INVITE, as an eavesdropper saw it
+    replay = parse_message(good.encode())
+    replay.headers.set("Via", "SIP/2.0/UDP 198.51.100.66;branch=z9hG4bKreplay")
+    replay.headers.set("Call-ID", "replayed-call")
+    net.deliver(("198.51.100.66", 5060), B, replay.encode())
+    assert net.sent(B, 401)[-1].call_id == "replayed-call" and net.ua[B].digest.replays == 1
+    assert [e.call_id for e in net.of(U.IncomingCall, B)] == [good.call_id]
+    assert net.of(U.AuthFailed, B)[-1].source == ("198.51.100.66", 5060)

@@ -83,7 +83,7 @@ request_route {{
 
 @pytest.fixture(params=["MD5", "SHA-256"])
 def kamailio(request, tmp_path):
-    port = free_udp_port()
+    port = _free_port_both()
     cfg = tmp_path / "kamailio.cfg"
     cfg.write_text(CONFIG.format(port=port, algorithm=request.param))
     check = subprocess.run([KAMAILIO, "-c", "-f", str(cfg)], capture_output=True, text=True)
@@ -103,6 +103,19 @@ def kamailio(request, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def _free_port_both():
+    """Return a loopback port free for UDP and for TCP (Kamailio listens on both)."""
+    for _ in range(50):
+        port = free_udp_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no loopback port free for both UDP and TCP")
 
 
 def _wait_until_up(proc, port, log_path):

@@ -3,14 +3,17 @@ SHA-512/256 with their -sess variants, qop=auth and auth-int, nc/cnonce, stale n
 
 The server side is stateless: a nonce is ``base64(time || HMAC-SHA256(secret, time || realm))``, so any
 process holding the secret can check it and tell an expired nonce (answered with ``stale=true``) from a
-forged one. A stateless server cannot see a replayed nc within the nonce's lifetime; keep the lifetime
-short (default 300 s). Header values parse with one DecodeError naming the header and offset.
+forged one. Each process also remembers, in a bounded table, the highest nc accepted per (nonce, cnonce)
+and refuses a repeat (a replayed request); a replay to another process sharing the secret is not seen, so
+keep the lifetime short (default 300 s). Header values parse with one DecodeError naming the header and
+offset.
 """
 import base64
 import hashlib
 import hmac
 import secrets
 import struct
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from pycallcenter.errors import DecodeError
@@ -201,13 +204,17 @@ OK, STALE, FAILED = "ok", "stale", "failed"
 class DigestServer:
     """Challenges requests and checks credentials without keeping per-nonce state."""
 
-    def __init__(self, realm, secret, credentials, lifetime=300.0, algorithms=None):
-        """credentials(username) returns the password, or None for an unknown user."""
+    def __init__(self, realm, secret, credentials, lifetime=300.0, algorithms=None, replay_window=4096):
+        """credentials(username) returns the password, or None for an unknown user. replay_window: how many
+        (nonce, cnonce) pairs this process remembers the last nc of, to refuse a replayed request."""
         self.realm = realm
         self._secret = secret if isinstance(secret, bytes) else secret.encode()
         self.credentials = credentials
         self.lifetime = lifetime
         self.algorithms = tuple(algorithms or [a for a in available_algorithms() if a != "SHA-512-256"])
+        self.replay_window = replay_window
+        self._seen_nc = OrderedDict()  # (nonce, cnonce) -> highest nc accepted, oldest first
+        self.replays = 0
 
     def nonce(self, now):
         """Return a nonce minted at now (carries its time and an HMAC over it and the realm)."""
@@ -266,5 +273,25 @@ class DigestServer:
             return FAILED, username
         if age > self.lifetime:
             return STALE, username  # right password, old nonce: challenge again with stale=true (RFC 7616 3.3)
+        if qop and not self._fresh_nc(p["nonce"], p["cnonce"], p["nc"]):
+            self.replays += 1
+            return FAILED, username
         return OK, username
+
+    def _fresh_nc(self, nonce, cnonce, nc):
+        """Return True (and remember it) when nc is higher than any accepted before for (nonce, cnonce): a
+        replayed request repeats an nc (RFC 7616 3.4). The memory is per process and bounded, so a
+        replay to another process sharing the secret, or after the pair was forgotten, is not seen."""
+        try:
+            count = int(nc, 16)
+        except ValueError:
+            return False
+        key = (nonce, cnonce)
+        if count <= self._seen_nc.get(key, 0):
+            return False
+        self._seen_nc[key] = count
+        self._seen_nc.move_to_end(key)
+        while len(self._seen_nc) > self.replay_window:
+            self._seen_nc.popitem(last=False)
+        return True
 
