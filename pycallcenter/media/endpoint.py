@@ -553,15 +553,15 @@ class PacketMedia:
                 st.malformed += 1
                 return
             payload, marker, pt, seq, ts, ssrc = p.payload, p.marker, p.payload_type, p.sequence, p.timestamp, p.ssrc
+        if ssrc != r.remote_ssrc and r.remote_ssrc is not None and pt in (r.pt, r.dtmf_pt, r.cn_pt):
+            r.stats.ssrc_changes += 1  # the far end restarted its stream (a transfer, a re-INVITE): start afresh
+            self._new_jitter(r, r.rx_frame)
         if pt == r.pt:
             if not r.rx_sized:  # the far end's packet time decides the jitter buffer's frame
                 r.rx_sized = True
                 size = len(payload)
                 if size != r.rx_frame and size % FRAME == 0 and 0 < size <= 960:
                     self._new_jitter(r, size)
-            elif ssrc != r.remote_ssrc:  # the far end restarted its stream (a transfer, a re-INVITE): start afresh
-                r.stats.ssrc_changes += 1
-                self._new_jitter(r, r.rx_frame)
             item = payload
             r.audio_at = t
         elif pt == r.dtmf_pt:

@@ -152,7 +152,7 @@ class JitterBuffer:
             self._hi, self._hi_ts = ext, ts
             if len(self._seen) > 4 * MAX_DROPOUT or len(self._starts) > 1:
                 self._forget(ext - 2 * MAX_DROPOUT)
-            st.lost = (ext - self._base + 1) - st.received
+            st.lost = max((ext - self._base + 1) - st.received, 0)
             self._buf[ext] = (ts, payload, arrival_now)
             needed = window._max[0][1] - window._min[0][1]  # _raise_target, written out
             if needed < self.jitter_factor * jitter:
@@ -195,7 +195,9 @@ class JitterBuffer:
         if ext > self._hi:
             self._hi, self._hi_ts = ext, ts
             self._forget(ext - 2 * MAX_DROPOUT)
-        st.lost = (self._hi - self._base + 1) - st.received
+        # never below 0: duplicates are not counted received, so only a packet from before a restart of the
+        # sender's numbering (placed against the new numbering) could take it there
+        st.lost = max((self._hi - self._base + 1) - st.received, 0)
         if self._is_late(ext):
             self._raise_target()
             return self._drop("late")
