@@ -558,7 +558,7 @@ class AcdBackend(Backend):
 
     def recording_open(self, supervisor, msg):
         """Return a short-lived link (for this supervisor only) that plays a recording in the page."""
-        rec_id = _field(msg, "id", int)
+        rec_id = _field(msg, "recording", int)
         found = quality.recording_path(self._store().store, rec_id)
         if found is None:
             raise P.CtiError(P.BAD_STATE, f"no_recording: {rec_id}")
@@ -567,7 +567,7 @@ class AcdBackend(Backend):
             self.grants.pop(token, None)
         token = secrets.token_urlsafe(24)
         self.grants[token] = (supervisor, found[0], now + GRANT_SECONDS)
-        return {"url": f"/recording/{token}", "id": rec_id}
+        return {"url": f"/recording/{token}", "recording": rec_id}
 
     def quality_check(self, supervisor, msg):
         """Score a recorded call on the configured criteria; return the stored check (total 0..100)."""

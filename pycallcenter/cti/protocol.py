@@ -77,7 +77,7 @@ COMMANDS = {
     "record_pause": ((AGENT,), ()),
     "record_resume": ((AGENT,), ()),
     "recordings": ((SUPERVISOR,), ()),
-    "recording_open": ((SUPERVISOR,), ("id",)),
+    "recording_open": ((SUPERVISOR,), ("recording",)),
     "quality_check": ((SUPERVISOR,), ("recording", "scores")),
     "quality_report": ((SUPERVISOR,), ()),
 }

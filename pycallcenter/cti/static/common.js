@@ -22,7 +22,7 @@ var Desk = (function () {
   }
   // send a command; the promise resolves with the reply or rejects with the error frame
   function request(cmd, fields) {
-    var id = "q" + (++seq), msg = Object.assign({cmd: cmd, id: id}, fields || {});
+    var id = "q" + (++seq), msg = Object.assign({}, fields || {}, {cmd: cmd, id: id});
     return new Promise(function (resolve, reject) {
       waiting[id] = {resolve: resolve, reject: reject};
       ws.send(JSON.stringify(msg));
