@@ -24,6 +24,7 @@ typedef struct {
     int64_t energy, count, resets;
     int dt_hang, blk_n, blk_far, copy_run, div_run, bgdiv_run, bypass_run, bypass, enabled, disabled_by_tone, quiet_run;
     float hp, blk_y, blk_f, blk_b, s_y, s_e, s_n, s_nb, g_y, g_e, noise_cur, noise_ring[PYCC_ECHO_NOISE_SUBS];
+    float ring_min;       /* the smallest of noise_ring: it changes once every NOISE_SUB samples */
     float l_x, l_y, l_e, noise;
     uint32_t rng, seed;
     float tacc[2][3][2], tpow[2], hist[2][4][2];
@@ -115,6 +116,7 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
     h->noise_cur = s->p.noise_start;
     for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
         h->noise_ring[k] = s->p.noise_start;
+    h->ring_min = s->p.noise_start;
 }
 
 void pycc_echo_set_enabled(pycc_echo_t *s, int channel, int on)
@@ -531,9 +533,7 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         const float s_min = h->s_nb < h->s_n ? h->s_nb : h->s_n;
         if (h->count >= PYCC_ECHO_NOISE_WARMUP && s_min < h->noise_cur)
             h->noise_cur = s_min;
-        float nmin = h->noise_cur;
-        for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
-            nmin = h->noise_ring[k] < nmin ? h->noise_ring[k] : nmin;
+        const float nmin = h->ring_min < h->noise_cur ? h->ring_min : h->noise_cur;
         const float noise = nmin >= p->noise_start ? 0.0f : p->noise_bias * nmin;
         h->noise = noise;
         const int quiet = h->s_e < p->nlp_ratio * h->s_y || h->s_e < p->nlp_far * (float) h->energy;
@@ -585,6 +585,10 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         if (h->count % PYCC_ECHO_NOISE_SUB == 0) {
             h->noise_ring[(h->count / PYCC_ECHO_NOISE_SUB) % PYCC_ECHO_NOISE_SUBS] = h->noise_cur;
             h->noise_cur = p->noise_start;
+            float m = h->noise_ring[0];
+            for (int k = 1; k < PYCC_ECHO_NOISE_SUBS; k++)
+                m = h->noise_ring[k] < m ? h->noise_ring[k] : m;
+            h->ring_min = m;
         }
         /* state */
         int8_t st = base_state(p, h);
