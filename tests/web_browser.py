@@ -16,16 +16,16 @@ def chromium():
 
 
 class Browser:
-    """One headless Chromium with one page; close() ends the process."""
+    """One headless Chromium with one page (args: more command-line switches); close() ends the process."""
 
-    def __init__(self, profile, width=1600, height=1000):
+    def __init__(self, profile, width=1600, height=1000, args=()):
         from websockets.sync.client import connect
 
         os.makedirs(profile, exist_ok=True)
         self.proc = subprocess.Popen([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                                       "--remote-debugging-port=0", f"--user-data-dir={profile}",
                                       f"--window-size={width},{height}", "--ignore-certificate-errors",
-                                      "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      *args, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port_file = os.path.join(profile, "DevToolsActivePort")
         for _ in range(300):
             if os.path.exists(port_file) and open(port_file).read().strip():

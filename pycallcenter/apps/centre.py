@@ -57,6 +57,7 @@ class Centre:
 
     def _abandon(self):
         for part, how in ((self.cti, "stop"), (self.engine, "close"), (getattr(self, "sip", None), "close"),
+                          (getattr(self, "webrtc", None), "close"),
                           (self.store, "close")):
             if part is not None:
                 try:
@@ -70,12 +71,14 @@ class Centre:
         from pycallcenter.engine.engine import Engine
 
         c, board = s.centre, self.board
-        sip = {"packet_rows": s.sip.channels, "rtp_ports": tuple(s.sip.rtp_ports)} if s.sip.channels else {}
+        rows = s.sip.channels + (s.webrtc.channels if s.webrtc.enabled else 0)  # SIP and browser phones share them
+        sip = {"packet_rows": rows, "rtp_ports": tuple(s.sip.rtp_ports)} if rows else {}
         self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file), **sip)
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
         eng.auto_trunks(pri_network=c.pri_network)
         self.sip = self._sip(s) if s.sip.channels else None
+        self.webrtc = self._webrtc(s) if s.webrtc.enabled else None
         self.gateway = Gateway(eng) if any(r.to for r in s.route) else None
         self._scripts(s)
         self._prompts(s)
@@ -215,6 +218,19 @@ class Centre:
         voicemail.on_message = voicemail_indexer(self.store)
         return config
 
+    def _webrtc(self, s):
+        """Return the browser phones' adapter of [webrtc] (aiortc on its own thread), added to the engine."""
+        try:
+            from pycallcenter.engine.webrtc import WebRtcPhones
+            from pycallcenter.webrtc.phones import PhoneServer
+        except ImportError as exc:
+            raise ConfigError(f"webrtc.enabled: browser phones need the webrtc extra (pip install "
+                              f"'pycallcenter[webrtc]'): {exc}", path=s.file, line=s.line_of("webrtc.enabled")) from None
+        w = s.webrtc
+        server = PhoneServer(ice_servers=w.ice_servers, codecs=w.codecs)
+        return self.engine.add(WebRtcPhones(self.engine, server, ring_seconds=w.ring_seconds,
+                                            dial_trunk=w.dial_trunk))
+
     def _cti(self, s):
         if self.binding is None:
             raise ConfigError("centre.cti_port: the CTI server needs queues and agents ([[queue]], [[agent]])",
@@ -230,7 +246,8 @@ class Centre:
         opts["customers"] = Customers(self.store, self.centre_config.callbacks(), self.writer.run)
         opts["home"] = {"agent": "/agent", "supervisor": "/console"}
         try:
-            self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts, **opts)
+            self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts,
+                             phones=self.webrtc.server if self.webrtc is not None else None, **opts)
         except OSError as exc:
             raise ConfigError(f"centre.cti_port: cannot listen on {c.cti_addr}:{c.cti_port}: "
                               f"{exc.strerror or exc}", path=s.file) from None
@@ -412,6 +429,8 @@ class Centre:
         self.left_behind = list(self.engine.close() or [])
         if self.sip is not None:
             self.sip.close()
+        if self.webrtc is not None:
+            self.webrtc.close()
         if self.cti is not None:
             self.cti.stop()
         self.flush()

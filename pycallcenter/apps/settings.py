@@ -29,8 +29,10 @@ NumberPattern = Annotated[str, Match(r"[0-9*#+XNZxnz.\[\]\-!]+|_[0-9*#+XNZxnz.\[
 
 
 def sip_target(phone):
-    """Return the engine's originate target of a registered SIP phone 'sip:USER' ('sip/USER')."""
-    return "sip/" + phone[4:]
+    """Return the engine's originate target of an agent's phone: 'sip:USER' -> 'sip/USER' (a registered SIP
+    phone), 'webrtc:NAME' -> 'webrtc/NAME' (a browser phone)."""
+    tech, _, name = phone.partition(":")
+    return f"{tech}/{name}"
 
 
 def doc(text, default=dataclasses.MISSING, factory=dataclasses.MISSING):
@@ -206,9 +208,10 @@ class AgentSection:
     contact: Optional[Annotated[str, Match(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+",
                                            "'channel/32' or 'pri1/2001'")]] = doc(
         "the agent's phone: an FXS port 'channel/N' or a number on a trunk 'TRUNK/NUMBER' (or set phone)", None)
-    phone: Optional[Annotated[str, Match(r"sip:[A-Za-z0-9_.!~*'()&=+$,;?/\-]+", "'sip:agent1'")]] = doc(
-        "the agent's SIP phone: 'sip:USER', a [[sip.account]] that registers to the centre (instead of "
-        "contact)", None)
+    phone: Optional[Annotated[str, Match(r"sip:[A-Za-z0-9_.!~*'()&=+$,;?/\-]+|webrtc:[A-Za-z0-9_.\-]+",
+                                         "'sip:agent1' or 'webrtc:agent1'")]] = doc(
+        "the agent's SIP phone: 'sip:USER', a [[sip.account]] that registers to the centre, or browser phone "
+        "'webrtc:NAME', the phone page of CTI user NAME ([webrtc]) (instead of contact)", None)
     queues: dict[str, Annotated[int, Range(0, 99)]] = doc("queue -> penalty (tier, 0 first)", factory=dict)
     skills: dict[str, Annotated[int, Range(1, 10)]] = doc("skill -> level (1..10)", factory=dict)
     login: bool = doc("logged in at start", True)
@@ -489,6 +492,23 @@ class SipSection:
 
 
 @dataclass
+class WebrtcSection:
+    """[webrtc]: browser phones (WebRTC through aiortc, the webrtc extra) for CTI users (docs/cti.md)."""
+
+    enabled: bool = doc("serve the browser phone (/phone, /phone.js, /phone/offer) on the CTI server", False)
+    channels: Annotated[int, Range(1, 4096)] = doc("packet media rows for browser phone calls up at once", 16)
+    ice_servers: list[Annotated[str, Match(r"(stun|turn|turns):[^\s]+", "'stun:stun.example.net:3478'")]] = doc(
+        "STUN/TURN servers for ICE (none: host candidates only, nothing leaves the network)", factory=list)
+    codecs: list[Annotated[str, OneOf(("pcmu", "pcma", "opus"))]] = doc(
+        "codecs offered to the browser, preferred first (G.711 costs no resampling: the engine runs at 8 kHz)",
+        factory=lambda: ["pcmu", "pcma", "opus"])
+    ring_seconds: Annotated[float, Range(1, 600)] = doc("seconds a browser phone rings before the call gives up",
+                                                         60.0)
+    dial_trunk: Optional[Annotated[str, Match(r"[A-Za-z0-9_\-]+", "'pri1'")]] = doc(
+        "trunk a number dialled from a browser phone goes out on when it names none ('TRUNK/NUMBER')", None)
+
+
+@dataclass
 class Settings:
     """The whole centre's configuration (every table but the board's)."""
 
@@ -512,6 +532,7 @@ class Settings:
     quality: QualitySection = field(default_factory=QualitySection)
     simulate: SimulateSection = field(default_factory=SimulateSection)
     sip: SipSection = field(default_factory=SipSection)
+    webrtc: WebrtcSection = field(default_factory=WebrtcSection)
     file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)
     locator: Optional[Locator] = field(default=None, repr=False)
 
@@ -660,12 +681,19 @@ def _check_sip(settings, where):
             raise where.child("sip", "account", i, "user").error(f"SIP account {a.user!r} is defined twice")
         users.add(a.user)
     for i, a in enumerate(settings.agent):
-        if a.phone is not None and a.phone[4:] not in users:
+        if a.phone is not None and a.phone.startswith("webrtc:"):
+            if not settings.webrtc.enabled or settings.centre.cti_port is None:
+                raise where.child("agent", i, "phone").error("a browser phone needs [webrtc] enabled = true "
+                                                             "and [centre] cti_port")
+        elif a.phone is not None and a.phone[4:] not in users:
             raise where.child("agent", i, "phone").error(f"no [[sip.account]] with user {a.phone[4:]!r}")
     for i, r in enumerate(settings.route):
         if r.to is not None and r.to.startswith("sip:") and r.to[4:] not in trunks:
             raise where.child("route", i, "to").error(f"no [[sip.trunk]] named {r.to[4:]!r}")
-    uses = trunks or users or any(a.phone for a in settings.agent) or any(
+    if settings.webrtc.enabled and settings.centre.cti_port is None:
+        raise where.child("webrtc", "enabled").error("browser phones register through the CTI server: set "
+                                                     "[centre] cti_port")
+    uses = trunks or users or any(a.phone and a.phone.startswith("sip:") for a in settings.agent) or any(
         r.to and r.to.startswith("sip:") for r in settings.route)
     if uses and sip.channels == 0:
         raise where.child("sip", "channels").error("SIP trunks, accounts or phones need channels > 0 (packet rows)")

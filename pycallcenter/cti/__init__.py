@@ -6,7 +6,8 @@
 
 def serve(binding, tokens=None, host="127.0.0.1", port=0, tcp_port=None, handsets=None, contacts=None,
           outbound_trunk=None, rate=None, burst=None, accounts=None, limits=None, ssl=None, hosts=(),
-          dial=None, hot_desking=False, thresholds=None, pages=None, home=None, customers=None, desk=None):
+          dial=None, hot_desking=False, thresholds=None, pages=None, home=None, customers=None, desk=None,
+          phones=None):
     """Start the CTI/wallboard server for an AcdBinding; return the running CtiServer (its .hub, .port).
 
     tokens: API token -> {"role", "name"} (for scripts); accounts: the users file's Accounts (passwords,
@@ -16,7 +17,8 @@ def serve(binding, tokens=None, host="127.0.0.1", port=0, tcp_port=None, handset
     wallboard's alert thresholds; pages, home: more logged-in pages and each role's landing page
     (see CtiServer); the agent desktop (/agent) and supervisor console (/console) are always served.
     customers: pycallcenter.storage.customers.Customers (records, wrap-ups, recordings; None: no
-    database); desk: backend.DeskConfig (reasons, dispositions, quality criteria)."""
+    database); desk: backend.DeskConfig (reasons, dispositions, quality criteria); phones: a
+    pycallcenter.webrtc PhoneServer whose browser phones register through /phone/offer (docs/cti.md)."""
     import dataclasses
 
     from pycallcenter.cti.auth import Accounts
@@ -39,4 +41,4 @@ def serve(binding, tokens=None, host="127.0.0.1", port=0, tcp_port=None, handset
     hub = CtiHub(binding.engine, backend, hot_desking=hot_desking)
     pages = {"/agent": (("agent",), desktop_page), "/console": (("supervisor",), console_page), **(pages or {})}
     return CtiServer(hub, accounts, host, port, tcp_port, limits=limits, ssl=ssl, hosts=hosts, pages=pages,
-                     home=home).start()
+                     home=home, phones=phones).start()

@@ -26,6 +26,7 @@ from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import Sessions, SourceGuard
 from pycallcenter.cti.config import Limits
 from pycallcenter.cti.pages import login_page
+from pycallcenter.cti.phone import phone_routes
 from pycallcenter.wallboard.page import page as wallboard_page
 
 SESSION_COOKIE = "pycc_session"
@@ -140,7 +141,8 @@ class CtiServer:
     """
 
     def __init__(self, hub, accounts, host="127.0.0.1", port=0, tcp_port=None, limits=None, ssl=None,
-                 hosts=(), clock=None, pages=None, home=None):
+                 hosts=(), clock=None, pages=None, home=None, phones=None):
+        self.phones = phones  # pycallcenter.webrtc PhoneServer: serve /phone.js and /phone/offer (cti/phone.py)
         self.hub, self.accounts, self.host, self.port, self.tcp_port = hub, accounts, host, port, tcp_port
         self.limits = limits or Limits()
         self.ssl, self.clock = ssl, clock or time.monotonic
@@ -216,6 +218,8 @@ class CtiServer:
         app.router.add_get("/recording/{token}", self._recording)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/cti", self._websocket)
+        if self.phones is not None:
+            phone_routes(self, app)
         return app
 
     async def _bind(self):
