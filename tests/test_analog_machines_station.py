@@ -1,10 +1,12 @@
-"""The station features machine (pycallcenter/analog/station.py) against a simulated switch: its port keeps
-the parties and records what the machine had it do. Hook flash, consultation, attended and blind transfer,
+"""The station features machine (pycallcenter/analog/station.py) against a simulated switch, back to back and
+without an engine: the switch keeps the parties, feeds the machine its inputs (leg states, bridge partners,
+digits) and records the actions the machine returned. Hook flash, consultation, attended and blind transfer,
 swap, conference, call waiting, caller ID on call waiting, and every feature timer. (tests/test_station.py
 runs the same features end to end on the emulated board through the engine.)"""
 import pytest
 
-from pycallcenter.analog.station import CallerIdOnWaiting, Mode, Stations
+from pycallcenter.analog.station import CURRENT_LEG, CallerIdOnWaiting, LineNow, Mode, Stations
+from pycallcenter.analog.station_actions import arguments
 from pycallcenter.analog.timers import StationTimers
 from pycallcenter.causes import Cause
 
@@ -48,18 +50,17 @@ class Switch:
     def _do(self, *what):
         self.did.append(tuple(getattr(w, "id", w) for w in what))
 
-    def log(self, kind, **fields):
+    def log_fields(self, kind, fields):
         self.logs.append((kind, fields))
 
     def adopt(self, leg):
-        other = self.bridges.pop(leg, None)
+        self.bridges.pop(leg, None)
         self._do("adopt", leg)
-        return other
 
     def partner(self, leg):
         return self.bridges.get(leg)
 
-    def keep(self, *legs):
+    def keep(self, legs):
         self._do("keep", *[leg for leg in legs if leg is not None])
 
     def hold(self, leg):
@@ -74,9 +75,6 @@ class Switch:
 
     def hand_off(self, a, b):
         self._do("hand_off", a, b)
-
-    def current(self, line):
-        return line.leg
 
     def make_current(self, line, leg):
         line.leg = leg
@@ -111,21 +109,15 @@ class Switch:
     def alerting(self, leg):
         self._do("alerting", leg)
 
-    def answered(self, leg):
-        return leg.state == "answered"
-
-    def rings_silently(self, leg):
-        return leg.state == "alerting" and leg.tech == "fxs"
-
-    def busy(self, leg):
-        return leg.cause == BUSY
-
     def has_callerid(self, leg):
         return bool(leg.caller or leg.caller_name)
 
     def take_digits(self, leg):
         digits, leg.digits = leg.digits, ""
         return digits
+
+    def drop_digits(self, leg):
+        leg.digits = ""
 
     def dial_tone(self, leg):
         self._do("tone", leg, "dial")
@@ -139,15 +131,13 @@ class Switch:
     def isolate(self, leg):
         self._do("isolate", leg)
 
-    def start_tone(self, leg, name):
-        self.tones.add(leg)
-        self._do("tone", leg, name)
+    def start_tone(self, leg, name, unless_tone=False):
+        if not (unless_tone and leg in self.tones):
+            self.tones.add(leg)
+            self._do("tone", leg, name)
 
     def stop_tone(self, leg):
         self.tones.discard(leg)
-
-    def has_tone(self, leg):
-        return leg in self.tones
 
     def isolate_line(self, line):
         pass
@@ -161,29 +151,29 @@ class Switch:
     def playing(self, line):
         return self.sending
 
-    def dialplan(self, number):
-        return self.dialplan_of.get(number)
+    def place_consult(self, channel, extension, party, number, now):
+        target, leg = self.dialplan_of.get(number), None
+        if target:
+            leg = Party(f"B{len(self.placed) + 1}", "alerting", tech="fxs" if target.startswith("channel") else "pri")
+            self.placed.append((target, leg))
+        self.driver.tell(leg)
+        self.run(self.driver.machine.consult_placed(channel, number, target, leg, now))
 
-    def place_consult(self, extension, party, target):
-        leg = Party(f"B{len(self.placed) + 1}", "alerting", tech="fxs" if target.startswith("channel") else "pri")
-        self.placed.append((target, leg))
-        return leg
-
-    def ring_extension(self, channel, party):
+    def ring_extension(self, channel, party, now):
         leg = Party(f"X{channel}", "alerting", tech="fxs")
         self.placed.append((f"channel/{channel}", leg))
-        return leg
+        self.driver.tell(leg)
+        self.run(self.driver.machine.recall_placed(party, leg, now))
 
     def cut_line(self, line):
         self._do("cut_line")
-        return {(1, 2), (2, 1)}
+        self.cut = {(1, 2), (2, 1)}
 
-    def restore_links(self, links):
-        self._do("restore_links", len(links))
+    def restore_line(self, line):
+        self._do("restore_links", len(self.cut))
 
     def alert_for_callerid(self, line):
         self._do("alert_for_callerid")
-        return self.alert_samples
 
     def send_callerid_on_waiting(self, line, leg):
         self.sending = True
@@ -192,11 +182,87 @@ class Switch:
     def kinds(self):
         return [kind for kind, _ in self.logs]
 
+    def run(self, actions):
+        """Carry out the machine's actions in order, then tell it how the parties stand (the engine's events)."""
+        for action in actions:
+            getattr(self, action.port)(*arguments(action))
+        self.driver.sync()
+
+
+class Driver:
+    """Feeds the machine as the engine's port does: the parties' states before each input, the bridge partner
+    of a flashed leg, each line's digits per tick; the switch carries out what comes back."""
+
+    def __init__(self, machine, switch):
+        self.machine, self.switch, self.seen = machine, switch, {}
+        switch.driver = self
+
+    def __getattr__(self, name):  # phones, blind, notices, next_deadline, leaks...
+        return getattr(self.machine, name)
+
+    def tell(self, *legs):
+        for leg in legs:
+            if leg is not None:
+                self.seen[leg.id] = leg
+                self.machine.leg_state(leg, leg.state, leg.cause, leg.tech)
+
+    def sync(self):
+        self.tell(*[self.seen[i] for i in list(self.machine.legs)])
+
+    def flash(self, channel, leg, now):
+        partner = self.switch.partner(leg)
+        self.sync()
+        self.tell(leg, partner)
+        self.switch.run(self.machine.flash(channel, leg, partner, now))
+
+    def answered(self, channel, leg, now):
+        self.sync()
+        self.tell(leg)
+        self.switch.run(self.machine.answered(channel, leg, now))
+
+    def accepts_waiting(self, channel, connected, current):
+        return self.machine.accepts_waiting(channel, connected, current, self.switch.partner(current))
+
+    def offer_waiting(self, channel, current, leg, now):
+        self.sync()
+        self.tell(current, leg)
+        self.switch.run(self.machine.offer_waiting(channel, current, leg, self.switch.has_callerid(leg), now))
+
+    def on_hook(self, channel, current, now):
+        self.sync()
+        self.tell(current)
+        handled, actions = self.machine.on_hook(channel, current, now)
+        self.switch.run(actions)
+        return handled
+
+    def on_hangup(self, channel, current, leg, cause, now):
+        self.sync()
+        self.tell(current, leg)
+        handled, actions = self.machine.on_hangup(channel, current, leg, cause, now)
+        self.switch.run(actions)
+        return handled
+
+    def leaks(self):
+        self.sync()
+        return self.machine.leaks()
+
+    def tick(self, now):
+        self.sync()
+        lines = {}
+        for channel, phone in self.machine.phones.items():
+            leg = self.machine.digit_leg(channel, now)
+            leg = phone.line.leg if leg is CURRENT_LEG else leg
+            lines[channel] = LineNow(phone.line.leg, self.switch.take_digits(leg) if leg is not None else "",
+                                     self.switch.sending)
+        for actions in self.machine.tick(now, lines):
+            self.switch.run(actions)
+
 
 def station(**kw):
     """Return (machine, switch, phone line) with phone 2 talking to A through a script bridge."""
     switch = Switch()
-    machine = Stations(switch, kw.pop("timers", StationTimers()), **kw)
+    machine = Driver(Stations(kw.pop("timers", StationTimers()), cidcw_alert_samples=switch.alert_samples, **kw),
+                     switch)
     ext, a = Party("E"), Party("A")
     line = Line(ext)
     machine.add_phone(2, line)
@@ -460,4 +526,4 @@ def test_a_flash_with_no_transition_is_a_notice_and_leaks_name_a_stale_mode():
 
 def test_bad_flash_default_is_refused():
     with pytest.raises(ValueError, match="flash_default"):
-        Stations(Switch(), flash_default="transfer")
+        Stations(flash_default="transfer")

@@ -1,7 +1,9 @@
 """The engine's side of the station features (hook-flash consultation, transfer, conference, call waiting on
 FXS extensions): ``StationFeatures`` attaches the features machine (``pycallcenter.analog.station.Stations``,
 where the features are described and decided) to the engine's FXS extension groups and is its port: it
-does on legs, lines and media what the machine decides.
+does on legs, lines and media what the machine decides: it feeds the machine its inputs (the engine's
+leg events, the bridge partner of a flashed leg, each line's digits per tick, the legs its calls got) and
+carries out the actions each input returns, in order (``run``).
 
 The features take over the script's bridge on the first flash (the script keeps waiting until its own leg
 ends) and from then on clear the parties themselves: every leg they take over or place is kept
@@ -10,7 +12,8 @@ ends) and from then on clear the parties themselves: every leg they take over or
 """
 import numpy as np
 
-from pycallcenter.analog.station import Stations
+from pycallcenter.analog.station import CURRENT_LEG, LineNow, Mode, Stations
+from pycallcenter.analog.station_actions import arguments
 from pycallcenter.analog.timers import StationTimers
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.dsp.callerid import CallerId, callerid_signal
@@ -50,7 +53,10 @@ class StationFeatures:
         self.hold_music = hold_music
         timers = StationTimers(call_waiting=cw_timeout, digit=digit_timeout, flash_digit=flash_digit_timeout,
                                consult=consult_timeout, recall=recall_timeout, cidcw_ack=cidcw_ack_ms / 1000)
-        self.machine = Stations(self, timers, call_waiting=call_waiting, flash_default=flash_default, cidcw=cidcw)
+        alert = generate(engine.tone_plan, "call_waiting", 0.3).size + generate(engine.tone_plan, CAS, 0.08).size
+        self.machine = Stations(timers, call_waiting=call_waiting, flash_default=flash_default, cidcw=cidcw,
+                                cidcw_alert_samples=alert)
+        self._cut = {}  # a phone's row -> the links CutLine cut, until RestoreLine
         for adapter in engine.adapters:
             if isinstance(adapter, FxsExtensions):
                 adapter.station = self
@@ -69,59 +75,93 @@ class StationFeatures:
                     return f"{adapter.name}/{digits[1:]}"
         return None
 
+    # --- feeding the machine and carrying out its actions ----------------------------------------------------
+    def run(self, actions):
+        """Carry out the machine's actions in order (each names the port method that does it)."""
+        for action in actions:
+            getattr(self, action.port)(*arguments(action))
+
+    def _tell(self, *legs):
+        """Tell the machine the state of legs it is about to be handed."""
+        for leg in legs:
+            if leg is not None:
+                self.machine.leg_state(leg, leg.state, leg.cause, leg.tech)
+
     # --- called by FxsExtensions -----------------------------------------------------------------------
     def accepts_waiting(self, line):
         """Return True when a new call may wait on this busy phone."""
-        return self.machine.accepts_waiting(line.channel.number, line.state == "connected", line.leg)
+        return self.machine.accepts_waiting(line.channel.number, line.state == "connected", line.leg,
+                                            self.partner(line.leg))
 
     def offer_waiting(self, line, leg, now):
         """A call waits on a busy phone: call-waiting tone on top of the conversation."""
-        self.machine.offer_waiting(line.channel.number, line.leg, leg, now)
+        self._tell(line.leg, leg)
+        self.run(self.machine.offer_waiting(line.channel.number, line.leg, leg, self.has_callerid(leg), now))
 
     def on_hangup(self, line, leg, cause):
         """Clear a leg sharing the phone's row without touching the current call; return True if handled."""
-        return self.machine.on_hangup(line.channel.number, line.leg, leg, cause, self.engine.now)
+        self._tell(line.leg, leg)
+        handled, actions = self.machine.on_hangup(line.channel.number, line.leg, leg, cause, self.engine.now)
+        self.run(actions)
+        return handled
 
     def on_hook(self, line, now):
         """The phone hung up in a call: transfer, ring back for a held call; return True if fully handled."""
-        return self.machine.on_hook(line.channel.number, line.leg, now)
+        self._tell(line.leg)
+        handled, actions = self.machine.on_hook(line.channel.number, line.leg, now)
+        self.run(actions)
+        return handled
 
     # --- the engine's listener, ticker and leak report ----------------------------------------------------
     def on_leg_event(self, kind, leg):
-        """React to flashes and to the phone answering a reminder ring."""
+        """Tell the machine how the legs it follows move on; pass it flashes and the phone answering a
+        reminder ring."""
+        if kind != "flash" and self.machine.knows(leg):
+            self._tell(leg)
         phone = self.machine.phones.get(leg.channel) if leg.tech == "fxs" else None
         if phone is None or leg is not phone.line.leg:
             return
         if kind == "flash":
-            self.machine.flash(leg.channel, leg, self.engine.now)
+            partner = self.partner(leg)
+            self._tell(leg, partner)
+            self.run(self.machine.flash(leg.channel, leg, partner, self.engine.now))
         elif kind == "answered":
-            self.machine.answered(leg.channel, leg, self.engine.now)
+            self._tell(leg)
+            self.run(self.machine.answered(leg.channel, leg, self.engine.now))
 
     def on_tick(self, now):
-        """Run the features' per-tick work and timers."""
-        self.machine.tick(now)
+        """Run the features' per-tick work and timers: the lines' digits in, each step's actions out."""
+        machine, lines = self.machine, {}
+        for channel, phone in machine.phones.items():
+            if phone.mode is not Mode.IDLE:
+                line = phone.line
+                leg = machine.digit_leg(channel, now)
+                leg = line.leg if leg is CURRENT_LEG else leg
+                lines[channel] = LineNow(line.leg, self.take_digits(leg) if leg is not None else "",
+                                         self.playing(line))
+        for actions in machine.tick(now, lines):
+            self.run(actions)
 
     def leaks(self):
         """Return one line per phone whose feature state outlived every leg it was about (Engine.leaks)."""
         return self.machine.leaks()
 
     # --- the port: what the machine asks for ----------------------------------------------------------------
-    def log(self, kind, **fields):
+    def log_fields(self, kind, fields):
         """Write one line to the engine's event log."""
         self.engine.log(kind, **fields)
 
     def adopt(self, leg):
-        """Take over the script bridge holding leg; return its other leg, or None."""
-        task, other = bridge_of(self.engine.scheduler, leg)
+        """Take over the script bridge holding leg."""
+        task, _ = bridge_of(self.engine.scheduler, leg)
         if task is not None:
             task.op = _Parked(task.op.leg)
-        return other
 
     def partner(self, leg):
         """Return the other leg of the script bridge holding leg, or None."""
         return bridge_of(self.engine.scheduler, leg)[1]
 
-    def keep(self, *legs):
+    def keep(self, legs):
         """Make the station the keeper of legs: their scripts ending no longer clears them; we do."""
         for leg in legs:
             if leg is not None:
@@ -151,10 +191,6 @@ class StationFeatures:
     def hand_off(self, a, b):
         """Leave a connected pair to the engine."""
         self.engine.hand_off(a, b)
-
-    def current(self, line):
-        """Return the leg the phone's line is on now."""
-        return line.leg
 
     def make_current(self, line, leg):
         """Put the phone's line (and its row's media) on another of its legs."""
@@ -194,18 +230,6 @@ class StationFeatures:
         """Tell the engine a waiting call's leg rings."""
         self.engine.leg_alerting(leg, self.engine.now)
 
-    def answered(self, leg):
-        """Return True when the leg is answered."""
-        return leg.state == C.ANSWERED
-
-    def rings_silently(self, leg):
-        """Return True when the leg rings an extension (which sends no ringback of its own)."""
-        return leg.state == C.ALERTING and leg.tech == "fxs"
-
-    def busy(self, leg):
-        """Return True when the leg ended busy."""
-        return leg.cause == C.USER_BUSY
-
     def has_callerid(self, leg):
         """Return True when the leg has a caller number or name."""
         return bool(leg.caller or leg.caller_name)
@@ -214,6 +238,10 @@ class StationFeatures:
         """Return the DTMF heard on the leg and not yet consumed, consuming it."""
         digits, leg.digits = leg.digits, ""
         return digits
+
+    def drop_digits(self, leg):
+        """Forget the DTMF heard on the leg and not yet consumed."""
+        leg.digits = ""
 
     def dial_tone(self, leg):
         """Cut the phone from everyone and give it dial tone."""
@@ -234,17 +262,14 @@ class StationFeatures:
         """Cut the leg from every other leg."""
         self.engine.media.isolate(leg.row)
 
-    def start_tone(self, leg, name):
-        """Start a tone on the leg."""
-        self.engine.media.start_tone(leg.row, name)
+    def start_tone(self, leg, name, unless_tone=False):
+        """Start a tone on the leg (with unless_tone, only when it hears no tone already)."""
+        if not (unless_tone and leg.row in self.engine.media.tone_rows):
+            self.engine.media.start_tone(leg.row, name)
 
     def stop_tone(self, leg):
         """Stop the leg's tone."""
         self.engine.media.stop_tone(leg.row)
-
-    def has_tone(self, leg):
-        """Return True while the leg hears a tone."""
-        return leg.row in self.engine.media.tone_rows
 
     def isolate_line(self, line):
         """Cut the phone's row from every other row."""
@@ -262,36 +287,37 @@ class StationFeatures:
         """Return True while something is played to the phone."""
         return line.row in self.engine.media.players
 
-    def place_consult(self, extension, party, target):
-        """Place the consultation call in the held party's call; return its leg, or None."""
-        return self.engine.originate(target, caller=str(extension.channel), call=party.call)
+    def place_consult(self, channel, extension, party, number, now):
+        """Place the consultation call for the number in the held party's call; answer the machine."""
+        target = self.dialplan(number)
+        leg = self.engine.originate(target, caller=str(extension.channel), call=party.call) if target else None
+        self._tell(leg)
+        self.run(self.machine.consult_placed(channel, number, target, leg, now))
 
-    def ring_extension(self, channel, party):
-        """Ring an extension for a held party (its caller ID); return the leg, or None."""
-        return self.engine.originate(f"channel/{channel}", caller=party.caller, caller_name=party.caller_name,
-                                     call=party.call)
+    def ring_extension(self, channel, party, now):
+        """Ring an extension for a held party (its caller ID); answer the machine."""
+        leg = self.engine.originate(f"channel/{channel}", caller=party.caller, caller_name=party.caller_name,
+                                    call=party.call)
+        self._tell(leg)
+        self.run(self.machine.recall_placed(party, leg, now))
 
     def cut_line(self, line):
-        """Cut the phone's row from the conversation; return the links cut (restore_links puts them back)."""
-        links = {k for k in self.engine.media._links if line.row in k}
+        """Cut the phone's row from the conversation (restore_line puts the links back)."""
+        self._cut[line.row] = {k for k in self.engine.media._links if line.row in k}
         self.engine.media.isolate(line.row)
-        return links
 
-    def restore_links(self, links):
+    def restore_line(self, line):
         """Put back the links cut_line cut, between rows that still have a leg."""
         eng = self.engine
         rows = {l.row for l in eng.legs.values()}
-        for listener, talker in links:
+        for listener, talker in self._cut.pop(line.row, ()):
             if listener in rows and talker in rows:
                 eng.media.link(listener, talker)
 
     def alert_for_callerid(self, line):
-        """Send the subscriber alerting tone then the CPE alerting signal; return their length in samples."""
+        """Send the subscriber alerting tone then the CPE alerting signal (as long as cidcw_alert_samples)."""
         eng = self.engine
-        sas = generate(eng.tone_plan, "call_waiting", 0.3)
-        cas = generate(eng.tone_plan, CAS, 0.08)
-        eng.media.play(line.row, [sas, cas])
-        return sas.size + cas.size
+        eng.media.play(line.row, [generate(eng.tone_plan, "call_waiting", 0.3), generate(eng.tone_plan, CAS, 0.08)])
 
     def send_callerid_on_waiting(self, line, leg):
         """Send the waiting call's caller ID (MDMF, Bell 202) to the phone that acknowledged the alert."""
