@@ -312,7 +312,7 @@ class Engine:
 
     def leg_flash(self, leg, now):
         """A hook flash on an extension (consultation/transfer)."""
-        leg.flashes = getattr(leg, "flashes", 0) + 1
+        leg.flashes += 1
         self.log("flash", leg=leg.id)
         self._notify("on_leg_event", "flash", leg)
 
@@ -432,7 +432,7 @@ class Engine:
         """Take a leg off hold: stop the music and restore its links."""
         self.media.stop(leg.row)
         self.media.stop_tone(leg.row)
-        for listener, talker in getattr(leg, "held_links", ()):
+        for listener, talker in leg.held_links:
             rows = {l.row for l in self.legs.values()}
             if listener in rows and talker in rows:
                 self.media.link(listener, talker)
