@@ -495,7 +495,7 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
             yf = yb = pre ? pre[samples - 1 - i] : foreground(h->wf, h->x + h->pos, n);
         } else {
             pre = NULL; /* left the steady state: its taps may move from here on */
-            if (h->count % PYCC_ECHO_GAIN_EVERY == 0)
+            if ((uint64_t) h->count % PYCC_ECHO_GAIN_EVERY == 0)
                 gains(h->g, h->wb, n, p->alpha);
             filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, active && far_active, &yf, &yb, &den);
         }
@@ -566,7 +566,7 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
             out[i] = (int16_t) yi;
         }
         /* 7. tone disabler correlators, both directions */
-        const int k = (int) (h->count % 160);
+        const int k = (int) ((uint64_t) h->count % 160); /* count >= 0: unsigned remainders skip the sign fix-ups */
         const float sv[2] = {xs, (float) yi};
         for (int d = 0; d < 2; d++) {
             for (int f = 0; f < 3; f++) {
@@ -576,13 +576,13 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
             h->tpow[d] += sv[d] * sv[d];
         }
         h->count++;
-        if (h->count % PYCC_ECHO_TONE_BLOCK == 0)
+        if ((uint64_t) h->count % PYCC_ECHO_TONE_BLOCK == 0)
             tone_block(p, h);
-        if (h->count % PYCC_ECHO_MAX_BLOCK == 0)
+        if ((uint64_t) h->count % PYCC_ECHO_MAX_BLOCK == 0)
             geigel_block(h);
-        if (h->count % PYCC_ECHO_BLOCK == 0)
+        if ((uint64_t) h->count % PYCC_ECHO_BLOCK == 0)
             block_end(p, h);
-        if (h->count % PYCC_ECHO_NOISE_SUB == 0) {
+        if ((uint64_t) h->count % PYCC_ECHO_NOISE_SUB == 0) {
             h->noise_ring[(h->count / PYCC_ECHO_NOISE_SUB) % PYCC_ECHO_NOISE_SUBS] = h->noise_cur;
             h->noise_cur = p->noise_start;
             float m = h->noise_ring[0];
