@@ -212,6 +212,8 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
                        "document.getElementById('notes').value='Parcel late; promised a refund.';true")
         click(agent, "#save")
         agent.wait("document.querySelector('[data-k=\"wrap.status\"]').getAttribute('data-saved') === 'yes'", tick, 60)
+        # the console follows without a reload
+        boss.wait("document.querySelector('[data-k=\"a.agent1.state\"]').textContent !== 'talking'", tick)
         c.writer.flush()
         row = [r for r in c.store.cdrs() if r["call_id"] == call_id][0]
         assert (row["caller"], row["wrapup_code"], row["wrapup_notes"], row["wrapup_agent"]) == (

@@ -54,6 +54,10 @@ var Desk = (function () {
     };
     ws.onclose = function () { status("disconnected; reconnecting", true); setTimeout(connect, 2000); };
   }
+  // a bug in a page shows on its event log (and as data-error for tests) instead of leaving it silently stale
+  window.addEventListener("error", function (e) {
+    log("page error: " + e.message, "bad"); document.body.setAttribute("data-error", e.message);
+  });
   return {el: el, $: $, mmss: mmss, log: log, request: request, act: act, status: status, connect: connect,
           on: function (h) { handlers.push(h); }, opened: function (f) { opened.push(f); }};
 })();
