@@ -10,16 +10,13 @@ import time
 import av
 import numpy as np
 import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
 
-pytest.importorskip("aiortc")  # the webrtc extra; `make test` installs it through the test extra
-
-from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
-from aiortc.mediastreams import MediaStreamTrack  # noqa: E402
-
-from pycallcenter.engine import call as C  # noqa: E402
-from pycallcenter.engine.webrtc import WebRtcPhones  # noqa: E402
-from pycallcenter.webrtc.phones import PhoneServer  # noqa: E402
-from test_packet_media import engine, peak_hz, tone  # noqa: E402
+from pycallcenter.engine import call as C
+from pycallcenter.engine.webrtc import WebRtcPhones
+from pycallcenter.webrtc.phones import PhoneServer
+from test_packet_media import engine, peak_hz, tone
 
 
 class ToneTrack(MediaStreamTrack):
@@ -138,9 +135,9 @@ def paced(eng, seconds=None, until=None):
 
 
 @pytest.fixture
-def rig():
+def rig(request):
     eng = engine(packet_rows=4)
-    server = PhoneServer()
+    server = PhoneServer(codecs=getattr(request, "param", ("pcmu",)))
     phones = eng.add(WebRtcPhones(eng, server, ring_seconds=5, dial_trunk="out"))
     eng.add(DialTrunk(eng))
     pages = []
@@ -151,6 +148,7 @@ def rig():
     server.close()
 
 
+@pytest.mark.parametrize("rig", [("pcmu",), ("opus",)], ids=["pcmu", "opus"], indirect=True)
 def test_a_call_rings_the_page_is_answered_and_audio_flows_both_ways(rig):
     eng, phones, pages = rig
     pages.append(page := FakePage(phones.server, "agent1", freq=1000))
@@ -171,6 +169,7 @@ def test_a_call_rings_the_page_is_answered_and_audio_flows_both_ways(rig):
         heard_by_engine.append(eng.media.rx[leg.row].copy())
     assert abs(peak_hz(np.concatenate(heard_by_engine[-5:])) - 1000) < 25
     assert abs(peak_hz(np.concatenate(page.heard[start:])[-4000:]) - 600) < 25
+    assert phones.server.phones["agent1"].codec == phones.server.codecs[0]
     page.send(cmd="dtmf", digit="7")
     assert paced(eng, 3, until=lambda: "7" in leg.digits)
     page.send(cmd="hangup")

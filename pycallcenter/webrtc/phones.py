@@ -39,6 +39,7 @@ class Phone:
         self.channel = None
         self.tasks = []
         self.gone = False
+        self.codec = None  # the audio codec agreed ("pcmu", "pcma" or "opus")
 
 
 class PhoneServer:
@@ -91,16 +92,14 @@ class PhoneServer:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self.ice))
         phone = Phone(name, next(self._pids), pc)
         self._wire(phone)  # before the offer is applied: it fires "track"
+        # The transceiver exists before the offer is applied, so the offer's audio takes it with our codec order
+        audio = pc.addTransceiver(RowTrack(phone.line), direction="sendrecv")
+        caps = RTCRtpSender.getCapabilities("audio").codecs
+        audio.setCodecPreferences([c for want in self.codecs for c in caps if c.mimeType.lower() == CODECS[want].lower()])
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
-            if not audio:
+            if audio.mid is None:
                 raise RemoteProtocolError("phone offer: no audio")
-            caps = RTCRtpSender.getCapabilities("audio").codecs
-            prefs = [c for want in self.codecs for c in caps if c.mimeType.lower() == CODECS[want].lower()]
-            audio[0].setCodecPreferences(prefs)
-            audio[0].direction = "sendrecv"
-            audio[0].sender.replaceTrack(RowTrack(phone.line))
             await pc.setLocalDescription(await pc.createAnswer())
         except RemoteProtocolError:
             await pc.close()
@@ -112,6 +111,7 @@ class PhoneServer:
         self.phones[name] = phone
         if old is not None:
             await self._end(old)
+        phone.codec = _agreed(pc.localDescription.sdp)
         self.events.put(("online", name, phone.pid, phone.line))
         return pc.localDescription.sdp
 
@@ -190,3 +190,15 @@ class PhoneServer:
         for task in rest:
             task.cancel()
         await asyncio.gather(*rest, return_exceptions=True)
+
+
+def _agreed(sdp):
+    """Return the codec our answer puts first on its audio line (lower case), or None."""
+    first = None
+    for line in sdp.splitlines():
+        if line.startswith("m=audio "):
+            parts = line.split()
+            first = parts[3] if len(parts) > 3 else None
+        elif first is not None and line.startswith(f"a=rtpmap:{first} "):
+            return line.split(" ", 1)[1].split("/")[0].lower()
+    return None
