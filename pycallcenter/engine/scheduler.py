@@ -6,11 +6,13 @@ when the op completes. Same inputs, same ticks, same order: the same run, byte f
 """
 from typing import Any, Callable, Optional
 
+from pycallcenter.causes import Cause
+
 
 class CallHangup(Exception):
     """Raised inside a script when its call's leg hangs up while the script waits on it."""
 
-    def __init__(self, cause=16):
+    def __init__(self, cause=Cause.NORMAL_CALL_CLEARING):
         self.cause = cause
         super().__init__(f"the caller hung up (cause {cause})")
 
