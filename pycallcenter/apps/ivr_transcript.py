@@ -9,7 +9,7 @@ import datetime as _dt
 import os
 
 from pycallcenter.dsp import SAMPLE_RATE
-from pycallcenter.isdn.causes import cause_name
+from pycallcenter.causes import text as cause_name
 
 
 class Transcript:
@@ -227,8 +227,6 @@ def _queue_text(e):
 
 def cdr_text(cdr):
     """Return the CDR's transcript line."""
-    from pycallcenter.isdn.causes import cause_name
-
     parts = [f"CDR {cdr['call_id']}: outcome {cdr['outcome']}", f"disposition {cdr['disposition']}"]
     if cdr.get("queue"):
         parts.append(f"queue {cdr['queue']}")
