@@ -50,6 +50,7 @@ def test_a_sip_caller_reaches_the_menu_the_queue_and_an_agent_on_a_registered_si
     try:
         agent.register(trunk.address, now())
         assert go(2.0, agent, until=lambda: "Registered" in agent.kinds())
+        assert centre.publish()["sip"]["registered"] == ["agent1"]  # the status file shows the phone
         caller.call("sip:100@127.0.0.1", trunk.address, now())
         assert go(2.0, caller, agent, until=lambda: "CallAnswered" in caller.kinds())
         # the welcome, then the menu prompt (key 1 is taken while it plays)
@@ -58,6 +59,7 @@ def test_a_sip_caller_reaches_the_menu_the_queue_and_an_agent_on_a_registered_si
         caller.press("1")
         assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
         assert "menu" in kinds(centre)
+        assert centre.publish()["sip"]["calls"] == {"guest": 1, "phone:agent1": 1}
         start = len(agent.heard), len(caller.heard)
         caller.say(_tone(700, 2.0))
         agent.say(_tone(1100, 2.0))

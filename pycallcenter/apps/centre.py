@@ -385,6 +385,8 @@ class Centre:
         features = {getattr(f, "name", type(f).__name__): f.status() for f in self.features if hasattr(f, "status")}
         if features:
             snap["features"] = features
+        if self.sip is not None:
+            snap["sip"] = self.sip.status()
         self.latest["snap"] = snap  # taken on the engine thread: the metrics thread only reads this dict
         _write_json(self.status_path, snap)
         try:

@@ -160,6 +160,17 @@ class SipTrunk:
         """Close the socket (after the engine has cleared every leg)."""
         self.sock.close()
 
+    def status(self):
+        """Return the SIP side for the status file: address, calls up per trunk (or phones, guests), the
+        phones registered now, and the counters."""
+        t = self._s()
+        up = {}
+        for sess in self.sessions.values():
+            up[sess.peer] = up.get(sess.peer, 0) + 1
+        phones = sorted(u for u in self.accounts if self.ua.registrar.lookup(u, t))
+        return {"address": f"{self.address[0]}:{self.address[1]}", "calls": up, "registered": phones,
+                **self.stats}
+
     def leaks(self):
         """Return one line per SIP call held with no leg that is up or clearing."""
         return [f"SIP call {s.call_id} on row {s.row} has no leg" for s in self.sessions.values()
