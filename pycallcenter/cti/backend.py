@@ -139,15 +139,18 @@ class AcdBackend(Backend):
             return self.acd.agents[target].contact
         if target.startswith("channel/"):
             return target
-        number = target.split("/", 1)[1] if "/" in target else target
-        why = self.dial_policy.check(agent, number)
-        if why is not None:
-            raise P.CtiError(P.FORBIDDEN, f"dial_refused: {why}")
+        self._allowed(agent, target.split("/", 1)[1] if "/" in target else target)
         if "/" in target:
             return target
         if self.outbound_trunk is None:
             raise P.CtiError(P.NOT_SUPPORTED, "no outbound trunk configured for external numbers")
         return f"{self.outbound_trunk}/{target}"
+
+    def _allowed(self, agent, number):
+        """Raise CtiError forbidden unless the agent's dial policy lets them reach the outside number."""
+        why = self.dial_policy.check(agent, number)
+        if why is not None:
+            raise P.CtiError(P.FORBIDDEN, f"dial_refused: {why}")
 
     def _originate(self, target, call=None, caller=""):
         try:
@@ -503,7 +506,7 @@ class AcdBackend(Backend):
         queue = _field(msg, "queue") or self._latest_queue(agent) or next(iter(sorted(a.queues)), "")
         if queue not in self.acd.queues:
             raise P.CtiError(P.BAD_MESSAGE, f"no queue {queue!r}")
-        self._target(number, agent)  # the dial policy holds for callbacks too
+        self._allowed(agent, number)  # the dial policy holds for callbacks too
         now = _dt.datetime.fromtimestamp(self.engine.epoch + self._now())
         cid = store.callbacks.request(number, queue, now, caller=agent, at=when)
         return {"callback": cid, "queue": queue}
