@@ -90,7 +90,8 @@ def _run(args, settings, board_text):
         tick()
 
     if c.cti is not None:
-        print(f"CTI and wallboard on {c.cti.scheme}://{settings.centre.cti_addr}:{c.cti.port}/", flush=True)
+        print(f"CTI and wallboard on {c.cti.scheme}://{settings.centre.cti_addr}:{c.cti.port}/ (agent desktop /agent, "
+              "supervisor console /console)", flush=True)
     print(f"running: {len(c.board.spans)} span(s), data in {c.data}, status in {c.status_path}"
           + (f", {sim.offered} simulated callers" if sim else ""), flush=True)
     try:

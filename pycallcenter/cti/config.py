@@ -148,6 +148,12 @@ class DeskConfig:
     criteria: tuple = ()
 
 
+def desk_config(settings):
+    """Return the DeskConfig of a centre's Settings ([desktop] and [[quality.criterion]])."""
+    return DeskConfig(tuple(settings.desktop.reasons), tuple(settings.desktop.dispositions),
+                      tuple(settings.quality.criterion))
+
+
 def options(settings, data):
     """Return serve()'s keyword arguments from a centre's Settings (its [centre] cti_* keys, hot_desking,
     [dial], [[agent]] dial and [wallboard]); data is the centre's data folder (the self-signed certificate)."""
@@ -168,9 +174,7 @@ def options(settings, data):
                       premium=list(d.premium),
                       per_agent={a.name: list(a.dial) for a in settings.agent if a.dial is not None})
     w = settings.wallboard
-    desk = DeskConfig(tuple(settings.desktop.reasons), tuple(settings.desktop.dispositions),
-                      tuple(settings.quality.criterion))
-    return {"desk": desk, "tcp_port": c.cti_lines_port, "limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
+    return {"desk": desk_config(settings), "tcp_port": c.cti_lines_port, "limits": limits, "ssl": ssl, "hosts": tuple(c.cti_hosts), "dial": dial, "hot_desking": c.hot_desking,
             "thresholds": Thresholds(w.service_level, w.abandon, w.waiting, w.longest_wait)}
 
 

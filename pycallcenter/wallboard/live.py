@@ -63,8 +63,15 @@ def run(port=8080, host="127.0.0.1", agents=6, calls_per_hour=240.0, seconds=Non
         passwords = {"supervisor": ("supervisor", secrets.token_urlsafe(9))}
         passwords.update({n: ("agent", secrets.token_urlsafe(9)) for n in binding.acd.agents})
         users = Accounts([User(n, role, hash_password(pw)) for n, (role, pw) in passwords.items()])
-    server = serve(binding, host=host, port=port, accounts=users)
-    out(f"wallboard: {server.scheme}://{host}:{server.port}/   CTI WebSocket: ws://{host}:{server.port}/ws")
+    from pycallcenter.cti.config import desk_config
+    from pycallcenter.storage.customers import Customers
+
+    server = serve(binding, host=host, port=port, accounts=users, desk=desk_config(centre.settings),
+                   home={"agent": "/agent", "supervisor": "/console"},
+                   customers=Customers(centre.store, centre.centre_config.callbacks(), centre.writer.run))
+    url = f"{server.scheme}://{host}:{server.port}"
+    out(f"wallboard: {url}/wallboard   agent desktop: {url}/agent   supervisor console: {url}/console   "
+        f"CTI WebSocket: ws://{host}:{server.port}/ws")
     for name, (role, pw) in passwords.items():
         out(f"  password for {role} {name}: {pw}")
     start = time.monotonic()
