@@ -78,7 +78,7 @@ def test_spandsp_bare_terminals_linear(benchmark, tmp_path):
 
 
 def test_whole_call_through_the_emulator(benchmark, tmp_path):
-    from pycallcenter.fax.loopback import run_loopback
+    from pycallcenter.apps.fax_loopback import run_loopback
 
     chart = _chart()
     out = {}
@@ -100,7 +100,7 @@ MODEMS = ["v17", "v29", "v27ter"]
 
 def impairment_table(seeds=(1, 2), ecm=True, stream=sys.stdout):
     """Print a markdown table of fax success (both directions x seeds) per line condition and modem."""
-    from pycallcenter.fax.loopback import run_loopback
+    from pycallcenter.apps.fax_loopback import run_loopback
 
     stream.write("| noise dBm0 | loss dB | " + " | ".join(MODEMS) + " |\n")
     stream.write("|---|---|" + "---|" * len(MODEMS) + "\n")

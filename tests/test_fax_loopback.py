@@ -7,7 +7,7 @@ import pytest
 from fax_helpers import have_tools, make_multipage_tiff, make_pattern_tiff, pixel_differences
 
 pytest.importorskip("pycallcenter.fax._spandsp", reason="the spandsp binding is not built (libspandsp-dev)")
-from pycallcenter.fax.loopback import run_loopback  # noqa: E402
+from pycallcenter.apps.fax_loopback import run_loopback  # noqa: E402
 
 MODEMS = {"v17": 14400, "v29": 9600, "v27ter": 4800}
 

@@ -58,8 +58,7 @@ def _convert(args):
 
 def _loopback(args):
     from pycallcenter.fax.documents import DocumentError, convert_to_tiff_f
-    from pycallcenter.fax.loopback import run_loopback
-    import pycallcenter.ivr  # noqa: F401  registers the script API the loopback's answering script runs on
+    from pycallcenter.apps.fax_loopback import run_loopback
 
     with tempfile.TemporaryDirectory(prefix="pycc-fax-") as work:
         sent = args.sent_tiff or os.path.join(work, "sent.tif")

@@ -2,7 +2,8 @@
 
 Submodules: session (FaxSession, FaxResult), detect (FaxDetector), documents (DocumentLibrary),
 inbox (FaxInbox), ivr (receive_fax, send_fax, detect_fax, fax_on_demand), callback (fax_callback),
-switch (fax_aware: any call switched to fax when one is heard), loopback.
+switch (fax_aware: any call switched to fax when one is heard), loopback (the far spandsp terminal of
+``pycallcenter.apps.fax_loopback.run_loopback``, which builds the engine and its script).
 The spandsp binding is loaded on first use of a name that needs it, so the document library works on
 a machine without libspandsp; using a session there raises HardwareError naming libspandsp-dev.
 """
@@ -13,7 +14,7 @@ _WHERE = {
     "FaxDetector": "detect", "DocumentLibrary": "documents", "DocumentError": "documents",
     "convert_to_tiff_f": "documents", "FaxInbox": "inbox", "receive_fax": "ivr", "send_fax": "ivr",
     "detect_fax": "ivr", "watch_for_fax": "ivr", "fax_on_demand": "ivr", "fax_callback": "callback",
-    "run_loopback": "loopback", "fax_aware": "switch", "FaxDetected": "switch",
+    "fax_aware": "switch", "FaxDetected": "switch",
 }
 __all__ = sorted(_WHERE)
 
