@@ -501,6 +501,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         to_uri = uri
         binding = self._registered_target(uri)
         if binding is not None:
+            if uri.user is None:  # sip:USER: the To names the user at our address
+                to_uri = parse_uri(f"sip:{uri.host}@{self._hostport}")
             uri = parse_uri(binding.contact)
             addr = addr or binding.source
         addr = addr or next_hop(uri)
