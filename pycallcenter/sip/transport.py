@@ -169,9 +169,9 @@ class SipStreamEndpoint(Endpoint):
         return True
 
     def forget(self, conn):
-        """Drop a closed connection."""
-        if self.connections.get(conn.addr) is conn:
-            del self.connections[conn.addr]
+        """Drop a closed connection (under every address it was filed by)."""
+        for addr in [a for a, c in self.connections.items() if c is conn]:
+            del self.connections[addr]
 
     def send(self, data, addr, transport=None):
         """Send over the connection to addr, opening one when there is none (RFC 3261 18.1.1)."""
