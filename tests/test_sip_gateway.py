@@ -164,3 +164,24 @@ def test_a_pbx_call_goes_out_on_the_pri_and_the_pstn_causes_come_back_as_sip_sta
         e for e in pbx.events if isinstance(e, U.CallEnded))
     assert ended.by == "remote" and "cause=16" in (ended.reason or "")
     assert gw.centre.leaks() == []
+
+
+def test_a_withheld_number_stays_withheld_both_ways(gw):
+    pbx = gw.pbx
+    # PSTN -> PBX: presentation restricted becomes an anonymous From, the number asserted, Privacy: id
+    gw.net.iface.setup(gw.now(), called="2003", calling="2025550102", channel=1, presentation=1)
+    assert gw.go(2.0, until=lambda: "IncomingCall" in pbx.kinds())
+    invite = pbx.events[-1].request
+    assert invite.from_.uri.user == "anonymous"
+    assert "2025550102" in invite.headers.get("P-Asserted-Identity")
+    assert invite.headers.get("Privacy") == "id"
+    pbx._run(pbx.ua.reject(pbx.call_id, 486, gw.now()))
+    assert gw.go(2.0, until=lambda: not gw.eng.legs)
+    # PBX -> PSTN: Privacy: id with an asserted number becomes a restricted calling number on the PRI
+    _answer_setups(gw, lambda ev: 16)
+    pbx.call("sip:05559876@127.0.0.1", gw.centre.sip.address, gw.now(), from_user="anonymous",
+             headers=[("P-Asserted-Identity", "<sip:2025550103@127.0.0.1>"), ("Privacy", "id")])
+    assert gw.go(3.0, until=lambda: gw.net_events(q.IncomingCall))
+    setup = gw.net_events(q.IncomingCall)[-1]
+    assert (setup.calling, setup.presentation) == ("2025550103", 1)
+    assert gw.go(2.0, until=lambda: "CallFailed" in pbx.kinds() and not gw.eng.legs)

@@ -59,6 +59,7 @@ class Leg:
     tech: str  # "pri", "ss7", "fxo" (trunk), "fxs" (extension)
     caller: str = ""
     caller_name: str = ""
+    presentation: int = 0  # of the caller's number (Q.931 4.5.10, RFC 3323 Privacy: id): 0 allowed, 1 restricted
     called: str = ""
     state: str = IDLE
     cause: Optional[int] = None

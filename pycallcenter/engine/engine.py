@@ -395,6 +395,7 @@ class Engine:
         else:
             call.legs.append(leg)
             leg.call = call
+            leg.presentation = call.legs[0].presentation  # a withheld number stays withheld on the legs it places
         self.log("originate", call=call.id, leg=leg.id, target=target)
         adapter.originate(leg, number, self.now)
         return leg

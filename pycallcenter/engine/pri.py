@@ -78,7 +78,8 @@ class PriTrunk:
         """Send SETUP on the leg's B-channel (exclusive)."""
         try:
             call = self.iface.setup(self._s(now), called=number, calling=leg.caller,
-                                    channel=self.offset_of[leg.channel], exclusive=True, calling_name=leg.caller_name)
+                                    channel=self.offset_of[leg.channel], exclusive=True, calling_name=leg.caller_name,
+                                    presentation=leg.presentation)
         except LocalProtocolError as exc:  # D-channel down or the channel was just taken
             self.engine.log("pri_setup_refused", span=self.span_number, why=str(exc).replace(" ", "_"))
             self.engine.leg_ended(leg, C.NO_CIRCUIT, now)
@@ -106,6 +107,7 @@ class PriTrunk:
                 self.busy.add(ch)
                 leg = eng.new_leg(self, ch, "in", caller=ev.calling, caller_name=ev.calling_name, called=ev.called)
                 leg.isdn_call = ev.call
+                leg.presentation = ev.presentation
                 self.legs[ev.call] = leg
                 leg.state = C.OFFERED
                 self._handle(self.iface.proceeding(ev.call, self._s(now)))

@@ -237,9 +237,10 @@ class SipTrunk:
         s = _Session(ev.call_id, channel, row, peer, port=local[1], remote_events=_has_events(ev.offer))
         self.sessions[ev.call_id] = s
         self.stats["calls_in"] += 1
-        caller, name = _identity(ev.request)
+        caller, name, presentation = _identity(ev.request)
         leg = self.engine.new_leg(self, channel, "in", caller=caller, caller_name=name,
                                   called=ev.request.uri.user or "")
+        leg.presentation = presentation
         s.leg = leg
         self._by_leg[leg.id] = s
         leg.state = C.OFFERED
@@ -357,8 +358,8 @@ class SipTrunk:
                 return self._fail(leg, cause, f"no phone registered as {trunk}")
             target, addr, peer = f"sip:{trunk}@{self.address[0]}", None, f"phone:{trunk}"
         local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host, latch=True)
-        call_id, outputs = self.ua.invite(target, t, addr, from_user=leg.caller or "anonymous",
-                                          display=_quoted(leg.caller_name), headers=_identity_headers(leg, self.domain),
+        from_user, display, headers = _caller_of(leg, self.domain)
+        call_id, outputs = self.ua.invite(target, t, addr, from_user=from_user, display=display, headers=headers,
                                           port=local[1], auth=auth)
         s = _Session(call_id, leg.channel, leg.row, peer, leg=leg, outgoing=True, port=local[1],
                      rings_until=t + self.ring_seconds)
@@ -425,8 +426,9 @@ def _has_events(sd):
 
 
 def _identity(request):
-    """Return (number, display name) of a caller: P-Asserted-Identity (RFC 3325) when present, else From; a
-    caller asking for privacy (RFC 3323 'Privacy: id') or calling as 'anonymous' has no number."""
+    """Return (number, display name, presentation) of a caller: P-Asserted-Identity (RFC 3325) when present,
+    else From; 'Privacy: id' (RFC 3323) makes it restricted (1); an anonymous From with no asserted identity
+    has no number."""
     addr = request.from_
     asserted = request.headers.get("P-Asserted-Identity")
     if asserted:
@@ -436,16 +438,21 @@ def _identity(request):
             pass
     user = addr.uri.user or ""
     private = "id" in [p.strip().lower() for p in str(request.headers.get("Privacy") or "").split(";")]
-    if user.lower() == "anonymous" or private:
+    if user.lower() == "anonymous":
         user = ""
-    return user, addr.display_name or ""
+    return user, addr.display_name or "", 1 if private else 0
 
 
-def _identity_headers(leg, domain):
-    """Return the P-Asserted-Identity and Privacy headers (RFC 3325) for the caller of an outgoing leg."""
+def _caller_of(leg, domain):
+    """Return (From user, display name, headers) presenting an outgoing leg's caller: the number in From and
+    P-Asserted-Identity (RFC 3325), or, withheld, 'anonymous' in From with 'Privacy: id' (RFC 3323) so the
+    asserted number goes no further than a trusted next hop."""
     if not leg.caller:
-        return [("Privacy", "id")]
-    return [("P-Asserted-Identity", f"<sip:{leg.caller}@{domain}>")]
+        return "anonymous", None, [("Privacy", "id")]
+    asserted = ("P-Asserted-Identity", f"<sip:{leg.caller}@{domain}>")
+    if leg.presentation:
+        return "anonymous", None, [asserted, ("Privacy", "id")]
+    return leg.caller, _quoted(leg.caller_name), [asserted]
 
 
 def _quoted(name):
