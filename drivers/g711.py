@@ -27,3 +27,12 @@ def decode(law, codes):
     out = np.empty(x.shape, np.int16)
     _kernel.decode(_LAWS[Law(law)], x.reshape(-1), out.reshape(-1))
     return out
+
+
+def transcode(to_law, codes):
+    """Return the codes (uint8, same shape) of G.711 codes of the other law converted to to_law (G.711 Tables 3
+    and 4)."""
+    x = np.ascontiguousarray(codes, np.uint8)
+    out = np.empty(x.shape, np.uint8)
+    _kernel.transcode(_LAWS[Law(to_law)], x.reshape(-1), out.reshape(-1))
+    return out

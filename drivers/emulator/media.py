@@ -1,7 +1,8 @@
 """G.711 lookups the emulator applies per tick: gain, law conversion, decode/encode for noise and tones.
 
 Gain and law conversion are 256-entry tables indexed by the code, so a whole block is one
-``table[block]``; the codec itself is pycallcenter.dsp.g711.
+``table[block]``; the codec itself is the backends' G.711 (``drivers/g711.py``, over the native kernel), as
+for the DAHDI gains: the emulator sits in the drivers layer and needs nothing of ``pycallcenter.dsp``.
 """
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import functools
 
 import numpy as np
 
-from pycallcenter.dsp import g711
-
+from .. import g711
 from ..base import Law
 
 _CODES = np.arange(256, dtype=np.uint8)
@@ -19,13 +19,13 @@ _CODES = np.arange(256, dtype=np.uint8)
 @functools.lru_cache(maxsize=None)
 def decode_table(law: Law) -> np.ndarray:
     """Return int16[256]: the linear value of each G.711 code of law."""
-    return g711.ulaw_decode(_CODES) if law is Law.ULAW else g711.alaw_decode(_CODES)
+    return g711.decode(law, _CODES)
 
 
 def encode(linear: np.ndarray, law: Law) -> np.ndarray:
     """Return uint8 G.711 codes (law) for linear samples of any numeric dtype (clipped to int16)."""
     x = np.clip(np.asarray(linear), -32768, 32767).astype(np.int16)
-    return g711.ulaw_encode(x) if law is Law.ULAW else g711.alaw_encode(x)
+    return g711.encode(law, x)
 
 
 def decode(codes: np.ndarray, law: Law) -> np.ndarray:
@@ -45,4 +45,4 @@ def convert_table(src: Law, dst: Law) -> np.ndarray:
     """Return uint8[256] converting src-law codes to dst-law codes (G.711 Tables 3/4; identity when equal)."""
     if src is dst:
         return _CODES
-    return g711.ulaw_to_alaw(_CODES) if src is Law.ULAW else g711.alaw_to_ulaw(_CODES)
+    return g711.transcode(dst, _CODES)
