@@ -269,3 +269,28 @@ def test_a_call_ringing_past_ring_seconds_is_cancelled_with_no_answer(rig):
     run(eng, 0.5, far)
     assert "CallCancelled" in far.kinds()  # the INVITE was cancelled, answered 487
     assert not eng.legs and trunk.sessions == {}
+
+
+def test_key_presses_sent_by_info_reach_the_script(rig):
+    build, keep = rig
+    eng, trunk = build()
+    seen = {}
+
+    async def script(call):
+        await call.answer()
+        got = await call.collect(max_digits=2, terminator="", first_timeout=5.0)
+        seen["digits"] = got.digits
+
+    eng.router = lambda leg: script
+    phone = Phone("a")
+    keep(phone)
+    phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, phone, until=lambda: "CallAnswered" in phone.kinds())
+    run(eng, 0.2, phone)
+    phone._run(phone.ua.info(phone.call_id, "application/dtmf-relay", b"Signal=9\r\nDuration=160\r\n", eng.now / 8000))
+    run(eng, 0.2, phone)
+    phone._run(phone.ua.info(phone.call_id, "application/dtmf", b"3", eng.now / 8000))
+    phone._run(phone.ua.info(phone.call_id, "text/plain", b"Signal=1", eng.now / 8000))  # not a key press
+    assert run(eng, 2.0, phone, until=lambda: "digits" in seen)
+    assert seen["digits"] == "93"
+    assert run(eng, 2.0, phone, until=lambda: not eng.legs)

@@ -19,6 +19,7 @@ may call without credentials (a trunk's address; anyone when guests may), which 
 cause a status means.
 """
 import dataclasses
+import re
 import socket
 
 from pycallcenter.causes import Cause
@@ -30,6 +31,8 @@ from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.message import parse_address
 
+_SIGNAL = re.compile(r"(?im)^\s*signal\s*=\s*([0-9*#A-D])\s*$")
+_BARE_DIGIT = re.compile(r"([0-9*#A-Da-d])")
 _MAX_DATAGRAMS = 512  # per tick: a flood cannot hold the tick loop
 
 
@@ -208,6 +211,8 @@ class SipTrunk:
                     self._run(self.ua.bye(s.call_id, self._s(), reason=causes.reason_header(s.clear_cause)))
             elif isinstance(item, U.SessionUpdated):
                 self._updated(item)
+            elif isinstance(item, U.InfoReceived):
+                self._info(item, now)
             elif isinstance(item, (U.CallFailed, U.CallCancelled, U.CallEnded)):
                 self._over(item, now)
             elif isinstance(item, U.PhoneRegistered):
@@ -275,6 +280,21 @@ class SipTrunk:
         direction = next((m.direction for m in ev.answer.media if m.media == "audio" and m.port), "sendrecv")
         self.engine.packet.update(s.row, direction=direction, **media)
         self.engine.log("sip_reinvite", leg=s.leg.id, direction=direction)
+
+    def _info(self, ev, now):
+        """A key press sent by INFO (application/dtmf-relay 'Signal=5', or application/dtmf '5'), as some phones
+        do instead of RFC 4733: it joins the leg's digits like any other."""
+        s = self.sessions.get(ev.call_id)
+        kind = (ev.content_type or "").split(";")[0].strip().lower()
+        if s is None or kind not in ("application/dtmf-relay", "application/dtmf"):
+            return
+        text = bytes(ev.body).decode("ascii", "replace")
+        m = _SIGNAL.search(text) if kind == "application/dtmf-relay" else _BARE_DIGIT.fullmatch(text.strip())
+        if m is None:
+            return
+        digit = m.group(1).upper()
+        s.leg.digits += digit
+        self.engine.log("dtmf", leg=s.leg.id, digit=digit, via="info")
 
     def _over(self, ev, now):
         s = self.sessions.pop(ev.call_id, None)
