@@ -181,6 +181,14 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
                   "document.querySelector('[data-k=\"a.agent1.state\"]').textContent === 'talking'", tick)
         assert text(boss, "a.agent1.caller") == CALLER and text(boss, "a.agent1.queue") == "sales"
         boss.screenshot(str(tmp_path / "console-agent-busy.png"))
+        # listen from the console: the supervisor's phone (channel 34) rings and joins the call when lifted
+        click(boss, 'tr[data-agent=agent1] button[data-act=listen]')
+        boss.wait("document.getElementById('log').textContent.indexOf('listen agent1: your phone channel/34 rings') >= 0",
+                  tick)
+        c.board.emulator.far_ends["agent3"].off_hook()
+        boss.wait("document.getElementById('log').textContent.indexOf('listen on agent1') >= 0", tick)
+        assert "listen" not in agent.evaluate("document.getElementById('log').textContent")  # agents are never told
+        c.board.emulator.far_ends["agent3"].on_hook()
 
         # another agent cannot act on agent1's call (their session, their own calls only)
         other = CtiClient("127.0.0.1", port)
@@ -225,8 +233,8 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
         click(agent, "#csave")
         agent.wait("document.getElementById('cstatus').textContent === 'saved'", tick)
         click(agent, "#lookup")
-        agent.wait(f"document.querySelector('#history tr[data-call=\"{call_id}\"]') !== null", tick)
-        assert "complaint" in agent.evaluate(f"document.querySelector('#history tr[data-call=\"{call_id}\"]').textContent")
+        row = f"document.querySelector('#history tr[data-call=\"{call_id}\"]')"
+        agent.wait(f"{row} !== null && {row}.textContent.indexOf('complaint') >= 0", tick)
         rec = c.store.select("customers", "number = ?", (CALLER,))[0]
         assert (rec["name"], rec["notes"], rec["updated_by"]) == ("Ada Lovelace", "Prefers mornings.", "agent1")
         agent.screenshot(str(tmp_path / "desktop-wrapup.png"))
@@ -262,6 +270,9 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
         # roles: an agent's session does not open the console
         status = agent.evaluate("fetch('/console', {redirect: 'manual'}).then(r => r.status)", tick)
         assert status == 403
+        # the supervisor logs agent1 out from the console; the desktop shows it
+        click(boss, 'tr[data-agent=agent1] button[data-act=logout]')
+        agent.wait("document.querySelector('[data-k=state]').textContent === 'logged_out'", tick)
     finally:
         if other is not None:
             other.close()
