@@ -301,3 +301,17 @@ def test_update_from_the_callee_keeps_each_side_of_the_session_in_its_place():
     assert net.of(U.SessionUpdated, A)[0].offer.media[0].direction == "sendonly"
     assert b.dialogs[call_id].answer.media[0].direction == "sendonly"  # ours, as offered
     assert b.dialogs[call_id].offer.media[0].direction == "recvonly"  # theirs: A's answer
+
+
+def test_responses_tell_a_client_behind_nat_where_it_was_seen():
+    net = net_of()
+    b = net.ua[B]
+    request = make_request("OPTIONS", "sip:b@192.0.2.2", via=["SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat;rport",
+                                                             "SIP/2.0/UDP 10.0.0.9;branch=z9hG4bKinner"],
+                           from_="<sip:a@10.0.0.5>;tag=n", to="<sip:b@192.0.2.2>", call_id="nat1", cseq=1)
+    (send,) = b.receive(request.encode(), ("203.0.113.9", 40000), 0.0)
+    reply = parse_message(send.data)
+    assert send.addr == ("203.0.113.9", 40000)
+    top, inner = reply.via
+    assert top.param("received") == "203.0.113.9" and top.param("rport") == "40000"
+    assert inner.branch == "z9hG4bKinner" and inner.param("received") is None

@@ -690,6 +690,15 @@ class Headers:
             out.append((key, str(value)))
         self._items = out
 
+    def replace_first(self, name, value):
+        """Replace the first value of name only (a top Via), keeping the others in place; appended when absent."""
+        key = canonical_name(name)
+        for i, (n, _) in enumerate(self._items):
+            if n == key:
+                self._items[i] = (key, str(value))
+                return
+        self._items.append((key, str(value)))
+
     def remove(self, name):
         """Remove every value of name; returns how many there were."""
         key = canonical_name(name)

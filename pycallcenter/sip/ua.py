@@ -27,7 +27,7 @@ from pycallcenter.sip.events import (AuthFailed, CallAnswered, CallCancelled, Ca
                                      PhoneRegistered, Registered, RegistrationFailed, Send, SessionUpdated,
                                      TransferFailed, TransferProgress, TransferRequested)
 from pycallcenter.sip.message import (CSeq, Headers, Request, Via, bad_request_response, make_request, make_response,
-                                      parse_address, parse_uri)
+                                      parse_address, parse_message, parse_uri)
 from pycallcenter.sip.limits import FailureLimiter
 from pycallcenter.sip.registrar import Registrar
 from pycallcenter.sip.reliable import ReliableMixin
@@ -213,11 +213,17 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         returns Send items and events (a request that does not parse is answered 400 with a Warning naming
         the header and offset)."""
         transport = (transport or self.transport).upper()
-        outputs = self.layer.receive(data, now, reliable=transport != "UDP")
-        if len(outputs) == 1 and isinstance(outputs[0], T.StrayMessage) and outputs[0].error is not None:
-            self.stats["malformed"] += 1
-            reply = bad_request_response(data, outputs[0].error)
-            return [Send(reply.encode(), addr, transport)] if reply is not None else []
+        message = data
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            try:
+                message = parse_message(bytes(data))
+            except DecodeError as err:
+                self.stats["malformed"] += 1
+                reply = bad_request_response(bytes(data), err)
+                return [Send(reply.encode(), addr, transport)] if reply is not None else []
+        if isinstance(message, Request):
+            _mark_source(message, addr)
+        outputs = self.layer.receive(message, now, reliable=transport != "UDP")
         return self._handle(outputs, now, addr, transport)
 
     def next_deadline(self):
@@ -849,6 +855,19 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.timers.cancel_owner(call_id)
         del self.dialogs[call_id]
         return [CallFailed(call_id, 408)]
+
+
+def _mark_source(request, addr):
+    """Add received and rport to a request's top Via from the address it came from (RFC 3261 18.2.1, RFC 3581
+    4), so our responses tell a client behind NAT where it was seen."""
+    via = request.top_via
+    marked = via
+    if via.host.strip("[]") != addr[0]:
+        marked = marked.with_param("received", addr[0])
+    if via.has_param("rport") and via.param("rport") is None:
+        marked = marked.with_param("rport", addr[1])
+    if marked is not via:
+        request.headers.replace_first("Via", marked)
 
 
 def _warning(err):
