@@ -136,3 +136,12 @@ def test_a_replayed_authorization_is_refused():
     assert net.sent(B, 401)[-1].call_id == "replayed-call" and net.ua[B].digest.replays == 1
     assert [e.call_id for e in net.of(U.IncomingCall, B)] == [good.call_id]
     assert net.of(U.AuthFailed, B)[-1].source == ("198.51.100.66", 5060)
+
+
+def test_uas_as_a_proxy_challenges_invites_with_407():
+    net = _net(proxy_auth=True)
+    net.call(A, f"sip:b@{B[0]}:{B[1]}")
+    (challenge,) = net.sent(B, 407)
+    assert challenge.headers.get("Proxy-Authenticate").startswith("Digest ") and not net.sent(B, 401)
+    assert "Proxy-Authorization" in net.sent(A, "INVITE")[1].headers
+    assert net.kinds() == ["IncomingCall", "CallAnswered", "CallConfirmed"]

@@ -46,7 +46,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     def __init__(self, local_addr, *, user="pycallcenter", rtp_port=40000, settings=SipTimers(), rng=None,
                  codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
                  auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
-                 limiter=None, media_host=None, auth_algorithms=None, ports=None, trusted=None, rate=None):
+                 limiter=None, media_host=None, auth_algorithms=None, ports=None, trusted=None, rate=None,
+                 proxy_auth=False):
         """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
         to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
         challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
@@ -55,7 +56,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         each further transport we listen on ({"TCP": 5060, "TLS": 5061}); transport is the default one.
         trusted(source address) -> True lets INVITEs from there in without a challenge (a carrier's trunk);
         REGISTERs are always challenged. rate: a limits.RateLimiter for new requests per source (None: no
-        limit)."""
+        limit). proxy_auth: challenge INVITEs with 407 and Proxy-Authenticate, as a proxy or B2BUA in front
+        of others does (REGISTERs keep 401, RFC 3261 22.3)."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
@@ -77,6 +79,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.limiter = FailureLimiter() if limiter is None else limiter
         self.trusted = trusted
         self.rate = rate
+        self.proxy_auth = proxy_auth
         self.registrar = Registrar() if registrar is None else registrar
         self.session_expires = session_expires
         self.min_se = min_se
@@ -293,7 +296,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if self.limiter.blocked(source, now):
             self.stats["auth_blocked"] += 1
             return None, self._respond(request, key, 403, now, to_tag=self._token())
-        value = request.headers.get("Authorization")
+        value = request.headers.get("Proxy-Authorization" if self._as_proxy(request) else "Authorization")
         if value is None:
             return None, self._challenge(request, key, now, stale=False)
         result, user = self.digest.check(value, request.method, now, request.body)
@@ -309,9 +312,14 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             return None, [event] + self._respond(request, key, 403, now, to_tag=self._token())
         return None, [event] + self._challenge(request, key, now, stale=False)
 
+    def _as_proxy(self, request):
+        return self.proxy_auth and request.method != "REGISTER"
+
     def _challenge(self, request, key, now, stale):
-        headers = [("WWW-Authenticate", value) for value in self.digest.challenges(now, stale=stale)]
-        return self._respond(request, key, 401, now, to_tag=self._token(), headers=headers)
+        proxy = self._as_proxy(request)
+        name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"
+        headers = [(name, value) for value in self.digest.challenges(now, stale=stale)]
+        return self._respond(request, key, 407 if proxy else 401, now, to_tag=self._token(), headers=headers)
 
     def _on_invite(self, request, key, now, source):
         self.stats["invites"] += 1
