@@ -142,7 +142,7 @@ def check_role(cmd, role):
 
 def reply(msg_id, **fields):
     """Return a reply frame dict."""
-    return {"type": "reply", "id": msg_id, "ok": True, **fields}
+    return {**fields, "type": "reply", "id": msg_id, "ok": True}  # a result field never hides the message id
 
 
 def error(msg_id, code, message):
