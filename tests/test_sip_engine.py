@@ -294,3 +294,35 @@ def test_key_presses_sent_by_info_reach_the_script(rig):
     assert run(eng, 2.0, phone, until=lambda: "digits" in seen)
     assert seen["digits"] == "93"
     assert run(eng, 2.0, phone, until=lambda: not eng.legs)
+
+
+def test_garbage_and_malformed_requests_get_an_answer_or_a_drop_never_a_leg_or_a_crash(rig):
+    import socket
+
+    build, keep = rig
+    eng, trunk = build()
+    eng.router = lambda leg: pytest.fail("no call should reach the router")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(2.0)
+    try:
+        for junk in (b"", b"\x00\xff" * 700, b"INVITE\r\n\r\n", b"SIP/2.0 200 OK\r\n\r\n"):
+            s.sendto(junk, trunk.address)
+        bad_sdp = (b"INVITE sip:100@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKx1\r\n"
+                   b"Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:100@127.0.0.1>\r\n"
+                   b"Call-ID: bad-sdp\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1>\r\n"
+                   b"Content-Type: application/sdp\r\nContent-Length: 8\r\n\r\nv=0\r\nxyz" % s.getsockname()[1])
+        s.sendto(bad_sdp, trunk.address)
+        run(eng, 0.5)
+        replies = []
+        s.setblocking(False)
+        while True:
+            try:
+                replies.append(s.recv(65535).split(b"\r\n", 1)[0])
+            except BlockingIOError:
+                break
+    finally:
+        s.close()
+    assert b"SIP/2.0 400 Bad SDP" in replies  # the INVITE with a broken offer is refused
+    assert not eng.legs and trunk.sessions == {} and eng.packet.leaks() == []
+    assert trunk.stats["datagrams"] == 5

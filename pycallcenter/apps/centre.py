@@ -355,7 +355,7 @@ class Centre:
                 changes.append(f"agent {a.name} skills {_pairs(was_skills)} -> {_pairs(a.skills)}")
         restart += [f"agent {n} (removed)" for n in old_agents if n not in {a.name for a in new.agent}]
         for name in ("centre", "hours", "language", "service_level", "route", "callers", "announce", "recording",
-                     "callbacks", "campaign", "fax", "voicemail"):
+                     "callbacks", "campaign", "fax", "voicemail", "sip"):
             if getattr(new, name) != getattr(old, name):
                 restart.append(f"[{name}]")
         # what was applied is now the running configuration; what needs a restart is still the old one
