@@ -11,6 +11,8 @@ from typing import Callable
 
 from pycallcenter.errors import HardwareError
 
+from . import config as cfg
+
 _REGISTRY: dict[str, Callable] = {}
 # Backends whose module is not named like the backend: the voice modem's module is the modem itself
 # (AT commands, DLE stream), and the board built over it lives beside it.
@@ -43,8 +45,6 @@ def get_backend(name: str) -> Callable:
 
 def open_board(config, backend: str = "emulator", **options):
     """Return an open Board for config (BoardConfig, TOML path, TOML text via ``text=``, or parsed dict)."""
-    from . import config as cfg
-
     if isinstance(config, cfg.BoardConfig):
         board_config = config
     elif isinstance(config, dict):

@@ -18,6 +18,7 @@ from collections import Counter, deque
 import numpy as np
 
 from ..base import EventKind, HookOp, Law
+from ..emulator.fcs import with_fcs
 from ._binding import ffi, lib
 from .board import SIGTYPES
 from .device import CHANNEL_PATH, CTL_PATH, SPANINFO_FIELDS
@@ -49,7 +50,6 @@ def _fail(code, why):
 def _fcs(payload):
     # The real driver hands FCS bytes to read(); the backend drops them, so any two bytes would do,
     # but computing them keeps the bytes identical to a card's.
-    from ..emulator.fcs import with_fcs
     return with_fcs(payload)
 
 

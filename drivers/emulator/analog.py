@@ -24,7 +24,7 @@ _FALLBACK_CADENCES = {
 
 def ring_cadence(zone: str) -> tuple:
     """Return the zone's ring cadence as ((on_ms, off_ms), ...)."""
-    try:
+    try:  # deliberate: the drivers layer works without the stack's DSP (built-in cadences then)
         from pycallcenter.dsp.toneplans import get_plan
     except ImportError:
         try:

@@ -100,7 +100,7 @@ class EmuChannel(Channel):
         if digits.startswith("P"):
             self._pulse_dial(digits[1:])
             return
-        try:
+        try:  # deliberate: the drivers layer loads the stack's DSP only when an emulated board dials DTMF
             from pycallcenter.dsp.tones import dtmf_signal
         except ImportError:
             raise HardwareError("this emulated board has no tone generator (pycallcenter.dsp.tones missing)") from None

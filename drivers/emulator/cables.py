@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..events import Alarm, EventKind
+from .board import HDLC_RX_FRAMES
 from .fcs import check_fcs, with_fcs
 from .media import convert_table
 
@@ -59,7 +60,6 @@ def send_frames(emu, tx_queue, budget_owner, spans, deliver, blocked: bool):
 
 def deliver_to(emu, channel):
     """Return a deliver() function putting frames into a board channel's HDLC receive queue."""
-    from .board import HDLC_RX_FRAMES
 
     def deliver(payload, error):
         t = emu.sample_time + emu.blocksize - 1

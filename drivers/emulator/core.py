@@ -19,6 +19,7 @@ import numpy as np
 
 from pycallcenter.journal import Journal
 
+from ..config import BoardConfig, load_config
 from ..events import EventKind
 from .analog import ring_cadence
 from .board import EmulatorBoard
@@ -82,8 +83,6 @@ class Emulator(Wiring, ChannelMedia, EventLog):
 
     @staticmethod
     def _load(config):
-        from ..config import BoardConfig, load_config
-
         return config if isinstance(config, BoardConfig) else load_config(config)
 
     def add_board(self, config, *, _settings=None) -> EmulatorBoard:

@@ -236,7 +236,7 @@ class PstnLine(_LineEnd):
         self.line.ring(False, self.emu.sample_time)
 
     def _callerid_audio(self, number, name):
-        try:
+        try:  # deliberate: the drivers layer works without the stack's DSP (no caller ID then)
             from pycallcenter.dsp.callerid import CallerId, callerid_signal
         except ImportError:
             return None  # no FSK kernel installed: ring without caller ID
@@ -315,7 +315,7 @@ class Phone(_LineEnd):
 
     def dial(self, digits: str, on_ms: float = 100.0, off_ms: float = 100.0) -> None:
         """Send DTMF digits as audio toward the port."""
-        from pycallcenter.dsp.tones import dtmf_signal
+        from pycallcenter.dsp.tones import dtmf_signal  # deliberate: the stack's DSP is loaded only when used here
 
         self.write_audio(dtmf_signal(digits, on_ms=on_ms, off_ms=off_ms))
 

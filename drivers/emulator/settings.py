@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from ..config import parse_channel_list
 from .analog import LineTiming
+from .echo import DEFAULTS, LIMITS
 
 _TOP = {"seed", "realtime", "buffers", "line", "cable", "echo"}
 _CABLE_KEYS = {
@@ -77,8 +79,6 @@ class EmulatorSettings:
 
 def parse_settings(config) -> EmulatorSettings:
     """Return the EmulatorSettings of a BoardConfig; ConfigError naming the line if wrong."""
-    from ..config import parse_channel_list
-
     raw = config.emulator or {}
     err = config.error
     for k in raw:
@@ -149,9 +149,6 @@ def parse_settings(config) -> EmulatorSettings:
 
 def _parse_echoes(entries, err, typed):
     """Return the EchoSpecs of the [[emulator.echo]] entries; ConfigError naming the entry and key if wrong."""
-    from ..config import parse_channel_list
-    from .echo import DEFAULTS, LIMITS
-
     if not isinstance(entries, list):
         raise err("use [[emulator.echo]] for hybrid echo", "emulator", "echo")
     out = []
