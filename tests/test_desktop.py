@@ -170,7 +170,7 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
         assert text(agent, "state") == "ringing" and text(agent, "cust.number") == ""  # an input: value, not text
         assert agent.evaluate("document.getElementById('cnum').value") == CALLER
         agent.screenshot(str(tmp_path / "desktop-screen-pop.png"))
-        c.board.emulator.far_ends["agent1"].off_hook()  # the agent lifts the handset of the phone bound to them
+        click(agent, "#answer")  # lifts the (emulated) phone bound to the agent
         agent.wait("document.querySelector('[data-k=state]').textContent === 'talking'", tick)
         call_id = text(agent, "pop.call")
         assert call_id.startswith("C")
@@ -215,7 +215,6 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
         # the agent hangs up from the page, then saves the disposition and notes
         click(agent, "#hangup")
         agent.wait("document.getElementById('callstate').textContent === 'ended'", tick)
-        c.board.emulator.far_ends["agent1"].on_hook()
         agent.evaluate("document.getElementById('code').value='complaint';"
                        "document.getElementById('notes').value='Parcel late; promised a refund.';true")
         click(agent, "#save")
