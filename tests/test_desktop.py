@@ -269,6 +269,15 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
         # roles: an agent's session does not open the console
         status = agent.evaluate("fetch('/console', {redirect: 'manual'}).then(r => r.status)", tick)
         assert status == 403
+        # the supervisor takes agent2 out of sales and gives agent1 a skill from the console
+        boss.evaluate("document.getElementById('magent').value='agent2';document.getElementById('mqueue').value='sales';true")
+        click(boss, "#mremove")
+        boss.wait("document.getElementById('log').textContent.indexOf('agent2 out of sales') >= 0", tick)
+        assert "agent2" not in c.acd.queues["sales"].members
+        boss.evaluate("document.getElementById('magent').value='agent1';document.getElementById('mskills').value='fr=3';true")
+        click(boss, "#mskillset")
+        boss.wait("document.getElementById('log').textContent.indexOf('agent1 skills set') >= 0", tick)
+        assert c.acd.agents["agent1"].skills == {"fr": 3}
         # the supervisor logs agent1 out from the console; the desktop shows it
         click(boss, 'tr[data-agent=agent1] button[data-act=logout]')
         agent.wait("document.querySelector('[data-k=state]').textContent === 'logged_out'", tick)
