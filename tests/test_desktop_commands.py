@@ -177,3 +177,20 @@ def test_recordings_search_play_link_and_quality_report(desk):
     d = c.request(boss, {"cmd": "desk"})
     assert [x["name"] for x in d["criteria"]] == ["greeting", "identification"] and d["score_max"] == 5
     assert "criteria" not in c.request(a1, {"cmd": "desk"})  # the form is the supervisors'
+
+
+def test_desk_commands_answer_odd_values_with_a_refusal_never_a_bug(desk):
+    c, _ = desk
+    a1, boss = c.client("tok-a1"), c.client("tok-boss")
+    fields = ("number", "name", "notes", "data", "code", "call", "at", "queue", "digits", "since", "until", "agent",
+              "caller", "disposition", "recording", "scores", "comments")
+    odd = (None, [1], {"a": {}}, -1, 1e300, "", "x" * 3000, True)
+    from pycallcenter.cti.protocol import COMMANDS, DESK_COMMANDS
+
+    for cmd in DESK_COMMANDS:
+        who = boss if "supervisor" in COMMANDS[cmd][0] else a1
+        for value in odd:
+            msg = {"cmd": cmd, **{f: value for f in fields}}
+            r = c.request(who, msg)
+            assert r.get("code") != "internal", (cmd, value, r)
+    assert not c.hub.internal

@@ -27,10 +27,13 @@ _DIGITS = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _NUMBER = re.compile(r"[0-9]{2,24}")
 
 
-def _field(msg, key, kind=str, default=None, limit=4000):
-    """Return msg[key] checked to be of kind (text cut at limit); CtiError bad_message names the field."""
+def _field(msg, key, kind=str, default=None, limit=4000, required=False):
+    """Return msg[key] checked to be of kind (text cut at limit; None when absent or null, unless required);
+    CtiError bad_message names the field."""
     value = msg.get(key, default)
     if value is None:
+        if required:
+            raise P.CtiError(P.BAD_MESSAGE, f"{key} is required")
         return None
     if kind is str and isinstance(value, str):
         return value[:limit]
@@ -445,7 +448,7 @@ class AcdBackend(Backend):
     def wrapup(self, agent, msg):
         """Save a disposition code and notes with one of the agent's own recent calls (default: the latest)."""
         self._agent(agent)
-        code = _field(msg, "code", default="")
+        code = _field(msg, "code", required=True)
         notes = _field(msg, "notes", default="")
         if self.desk_config.dispositions and code not in self.desk_config.dispositions:
             raise P.CtiError(P.BAD_MESSAGE, f"code must be one of {', '.join(self.desk_config.dispositions)}")
@@ -475,14 +478,14 @@ class AcdBackend(Backend):
 
     def customer(self, who, msg):
         """Return a caller number's customer record (or null) and contact history."""
-        number = _field(msg, "number", limit=40)
+        number = _field(msg, "number", limit=40, required=True)
         store = self._store()
         return {"number": number, "customer": store.get(number), "history": store.history(number)}
 
     def customer_save(self, who, msg):
         """Create or change a number's customer record (name, notes, data); return it."""
         try:
-            rec = self._store().save(_field(msg, "number", limit=40), _field(msg, "name"), _field(msg, "notes"),
+            rec = self._store().save(_field(msg, "number", limit=40, required=True), _field(msg, "name"), _field(msg, "notes"),
                                      _field(msg, "data", dict), by=who)
         except ValueError as exc:
             raise P.CtiError(P.BAD_MESSAGE, str(exc)) from None
@@ -561,7 +564,7 @@ class AcdBackend(Backend):
 
     def recording_open(self, supervisor, msg):
         """Return a short-lived link (for this supervisor only) that plays a recording in the page."""
-        rec_id = _field(msg, "recording", int)
+        rec_id = _field(msg, "recording", int, required=True)
         found = quality.recording_path(self._store().store, rec_id)
         if found is None:
             raise P.CtiError(P.BAD_STATE, f"no_recording: {rec_id}")
@@ -576,7 +579,7 @@ class AcdBackend(Backend):
         """Score a recorded call on the configured criteria; return the stored check (total 0..100)."""
         scores = _field(msg, "scores", dict)
         try:
-            row = quality.save_check(self._store().store, self.desk_config.criteria, _field(msg, "recording", int),
+            row = quality.save_check(self._store().store, self.desk_config.criteria, _field(msg, "recording", int, required=True),
                                      supervisor, scores or {}, _field(msg, "comments", default=""))
         except LookupError as exc:
             raise P.CtiError(P.BAD_STATE, f"no_recording: {exc}") from None
