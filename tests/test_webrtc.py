@@ -217,3 +217,7 @@ def test_click_to_dial_goes_out_through_a_trunk_and_a_far_hang_up_ends_both(rig)
     assert paced(eng, 3, until=lambda: any(m["event"] == "hangup" for m in page.messages))
     page.send(cmd="dial", number="no such target!")
     assert paced(eng, 3, until=lambda: any(m["event"] == "refused" for m in page.messages))
+    phones.may_dial = lambda user, number: "premium-rate numbers are blocked" if number.startswith("0900") else None
+    page.send(cmd="dial", number="0900123")
+    assert paced(eng, 3, until=lambda: {"event": "refused", "why": "premium-rate numbers are blocked"} in page.messages)
+    assert phones.phones["agent4"].leg is None

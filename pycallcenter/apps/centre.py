@@ -242,6 +242,8 @@ class Centre:
         c = s.centre
         accounts = load_users(s.place(c.cti_users))
         opts = options(s, self.data)
+        if self.webrtc is not None:
+            self.webrtc.may_dial = opts["dial"].check  # numbers dialled from browser phones obey [dial] too
         # the desktop's records live in the centre's database, callbacks go to the centre's dialler
         opts["customers"] = Customers(self.store, self.centre_config.callbacks(), self.writer.run)
         opts["home"] = {"agent": "/agent", "supervisor": "/console"}

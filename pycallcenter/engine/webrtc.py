@@ -49,6 +49,7 @@ class WebRtcPhones:
         self.engine, self.server, self.name = engine, server, name
         self.ring_samples = int(ring_seconds * SAMPLE_RATE)
         self.dial_trunk = dial_trunk
+        self.may_dial = None  # fn(user, number) -> why not, or None: the [dial] policy (the centre sets it)
         self.phones = {}  # name -> _Phone
         self._by_leg = {}  # leg id -> _Phone
         self.stats = {"registered": 0, "calls_in": 0, "calls_out": 0, "gone_in_call": 0}
@@ -107,8 +108,11 @@ class WebRtcPhones:
         eng = self.engine
         m = _TARGET.fullmatch(number or "")
         trunk = m and (m.group(1) or self.dial_trunk)
-        if p.leg is not None or not trunk:
-            self.server.send(p.name, {"event": "refused", "why": "busy" if p.leg else "no trunk for that number"})
+        why = "busy" if p.leg is not None else None if trunk else "no trunk for that number"
+        if why is None and self.may_dial is not None:
+            why = self.may_dial(p.name, m.group(2))
+        if why is not None:
+            self.server.send(p.name, {"event": "refused", "why": why})
             return
         got = eng.packet.allocate() if eng.accepting else None
         if got is None:
