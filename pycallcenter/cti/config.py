@@ -21,6 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from pycallcenter.apps.routing import number_matches
+from pycallcenter.apps.settings import QualitySection
 from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import ROLES, Accounts, User, parse_hash
 from pycallcenter.cti.tls import is_loopback, self_signed, server_context
@@ -145,7 +146,7 @@ class DeskConfig:
 
     reasons: tuple = ("break", "lunch", "meeting", "training")
     dispositions: tuple = ("sale", "no_sale", "information", "complaint", "callback")
-    criteria: tuple = ()
+    criteria: tuple = field(default_factory=lambda: tuple(QualitySection().criterion))  # [quality]'s defaults
 
 
 def desk_config(settings):

@@ -58,6 +58,8 @@ def recording_path(store, rec_id):
 def score(criteria, scores):
     """Return (total 0..100, fatal) of per-criterion scores (name -> 0..5) on the criteria; ValueError names
     a missing, unknown or out-of-range score."""
+    if not criteria:
+        raise ValueError("no quality criteria are configured ([[quality.criterion]])")
     names = {c.name for c in criteria}
     unknown = set(scores) - names
     if unknown:
