@@ -194,3 +194,20 @@ def test_desk_commands_answer_odd_values_with_a_refusal_never_a_bug(desk):
             r = c.request(who, msg)
             assert r.get("code") != "internal", (cmd, value, r)
     assert not c.hub.internal
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[quality.criterion]]\nname = "a"\n[[quality.criterion]]\nname = "a"\n', "c.toml: quality: criterion names must differ"),
+    ('[quality]\ncriterion = []\n', "c.toml:1: quality: needs at least one criterion"),
+    ('[[quality.criterion]]\nname = "a"\nweight = 0\n', "c.toml:3: quality.criterion[1].weight: must be from 0.1 to 100"),
+    ('[[quality.criterion]]\nname = "a"\nfatal = 1\n', "c.toml:3: quality.criterion[1].fatal: expected true or false"),
+    ('[desktop]\nreasons = ["x", 3]\n', "c.toml:2: desktop.reasons[2]: expected a string"),
+    ('[desktop]\ndispositions = ["no sale"]\n', "c.toml:2: desktop.dispositions[1]: must look like a code"),
+])
+def test_desktop_and_quality_keys_are_checked(text, message):
+    from pycallcenter.apps.settings import load_text
+    from pycallcenter.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_text(text, file="c.toml")
+    assert str(err.value).startswith(message)
