@@ -158,6 +158,11 @@ def test_a_call_rings_the_page_is_answered_and_audio_flows_both_ways(rig):
     assert paced(eng, 5, until=lambda: any(m["event"] == "ring" for m in page.messages))
     ring = next(m for m in page.messages if m["event"] == "ring")
     assert ring["caller"] == "5551234" and ring["leg"] == leg.id
+    for junk in ("not json", "[1, 2]", '{"cmd": "format_disk"}', '{"cmd": "dtmf", "digit": "x"}',
+                 '{"cmd": "dial", "number": 5}', '{"cmd": "answer", "pad": "' + "x" * 2000 + '"}'):
+        page.loop.call_soon_threadsafe(page.channel.send, junk)  # a page's garbage is dropped, one by one
+    paced(eng, 0.5)
+    assert leg.state == C.ALERTING and "agent1" in phones.phones
     page.send(cmd="answer")
     assert paced(eng, 5, until=lambda: leg.state == C.ANSWERED)
     eng.media.play(leg.row, [tone(600, 4.0)])

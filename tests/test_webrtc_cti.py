@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 
 from cti_rig import PASSWORDS, Centre
+from pycallcenter.apps.demo import board_config
 from pycallcenter.webrtc.phones import PhoneServer
 
 
@@ -84,3 +85,18 @@ def test_phone_routes_need_a_session_and_its_csrf_token(rig):
 
 def phones_online(rig):
     return rig.server.phones.phones
+
+
+@pytest.mark.parametrize("text, key, message", [
+    ('[centre]\ncti_port = 0\ncti_users = "u.toml"\n[[queue]]\nname = "q"\n[[agent]]\nname = "a1"\n'
+     'phone = "webrtc:a1"\nqueues = { q = 0 }\n', "agent[1].phone", "needs [webrtc] enabled = true"),
+    ('[webrtc]\nenabled = true\n', "webrtc.enabled", "set [centre] cti_port"),
+    ('[webrtc]\nenabled = true\ncodecs = ["g729"]\n', "webrtc.codecs", "g729"),
+])
+def test_webrtc_settings_name_the_key_and_line(text, key, message):
+    from pycallcenter.apps.settings import load_text
+    from pycallcenter.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_text(board_config(1, 1) + text, file="centre.toml")
+    assert key in str(err.value) and message in str(err.value) and "centre.toml" in str(err.value)

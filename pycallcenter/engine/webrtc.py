@@ -16,6 +16,7 @@ Everything here runs on the engine thread, at tick boundaries; the aiortc thread
 the server's event queue, drained in ``on_tick``.
 """
 import dataclasses
+import queue
 import re
 
 from pycallcenter.causes import Cause
@@ -61,7 +62,7 @@ class WebRtcPhones:
         for _ in range(_MAX_EVENTS):
             try:
                 kind, name, pid, value = events.get_nowait()
-            except Exception:  # queue.Empty
+            except queue.Empty:
                 break
             if kind == "online":
                 self._online(name, pid, value)
