@@ -217,6 +217,8 @@ def test_click_to_dial_goes_out_through_a_trunk_and_a_far_hang_up_ends_both(rig)
     mine = phones.phones["agent4"].leg
     out = [leg for leg in mine.call.legs if leg is not mine]
     assert mine.caller == "agent4" and len(out) == 1 and out[0].called == "5550100"
+    eng.leg_answered(out[0], eng.now)  # the far end picks up: the page is told
+    assert paced(eng, 3, until=lambda: {"event": "answered"} in page.messages)
     out[0].hangup()
     assert paced(eng, 3, until=lambda: not mine.active)
     assert paced(eng, 3, until=lambda: any(m["event"] == "hangup" for m in page.messages))

@@ -36,6 +36,7 @@ class _Phone:
     pid: int
     line: object
     leg: object = None
+    dialed: object = None  # the outgoing leg of a click-to-dial call, until it answers
     rings_until: int = None  # board time (samples) a ringing call gives up
 
 
@@ -54,6 +55,7 @@ class WebRtcPhones:
         self.phones = {}  # name -> _Phone
         self._by_leg = {}  # leg id -> _Phone
         self.stats = {"registered": 0, "calls_in": 0, "calls_out": 0, "gone_in_call": 0}
+        engine.listeners.append(self)  # to tell a page when the number it dialled answers
 
     # --- the aiortc thread's events -----------------------------------------------------------------
     def on_tick(self, now):
@@ -133,7 +135,16 @@ class WebRtcPhones:
         if out is None:
             leg.hangup(C.NO_CIRCUIT)
             return
+        p.dialed = out
         eng.hand_off(leg, out)
+
+    def on_leg_event(self, kind, leg):
+        """Engine listener: the far end of a page's click-to-dial call answered (or the call ended)."""
+        for p in self.phones.values():
+            if p.dialed is leg and kind in ("answered", "ended"):
+                p.dialed = None
+                if kind == "answered":
+                    self.server.send(p.name, {"event": "answered"})
 
     def _attach(self, p, leg):
         """Open the leg's row in-process and connect it to the phone's audio."""
@@ -145,7 +156,7 @@ class WebRtcPhones:
     def _finish(self, p, cause, tell=True):
         leg = p.leg
         p.line.port = None
-        p.leg = p.rings_until = None
+        p.leg = p.rings_until = p.dialed = None
         self._by_leg.pop(leg.id, None)
         if tell:
             self.server.send(p.name, {"event": "hangup", "cause": int(cause)})

@@ -140,6 +140,8 @@
       } else if (msg.event === "dialing") {
         this.state = "dialing";
         this.caller = msg.number;
+      } else if (msg.event === "answered") {
+        this.state = "talking";
       } else if (msg.event === "hangup") {
         this.ring(false);
         this.state = "idle";
