@@ -9,6 +9,7 @@ import time
 from pycallcenter.drivers import Alarm
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine.media import echo_snapshot
+from pycallcenter.errors import ConfigError
 
 ERROR_COUNTERS = ("bpvcount", "crc4count", "ebitcount", "fascount", "fecount", "cvcount", "becount",
                   "errsec", "irqmisses", "slips")
@@ -195,8 +196,6 @@ def serve(source, port, addr="127.0.0.1"):
         from prometheus_client import start_http_server
         from prometheus_client.core import CollectorRegistry
     except ImportError as exc:
-        from pycallcenter.errors import ConfigError
-
         raise ConfigError("the metrics endpoint needs prometheus-client: pip install prometheus-client") from exc
     registry = CollectorRegistry(auto_describe=True)
     registry.register(CentreCollector(source))

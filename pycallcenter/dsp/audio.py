@@ -1,7 +1,7 @@
 """Audio files in and out: anything soundfile reads, or raw G.711, as 8 kHz mono int16."""
 import numpy as np
 
-from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.dsp import SAMPLE_RATE, g711
 
 
 def resample(x, rate_in, rate_out=SAMPLE_RATE, taps=32):
@@ -58,8 +58,6 @@ def read_audio(path, law=None):
     Raises ValueError naming the file when it is not audio.
     """
     if law is not None:
-        from pycallcenter.dsp import g711
-
         decoders = {"ulaw": g711.ulaw_decode, "alaw": g711.alaw_decode}
         if law not in decoders:
             raise ValueError(f"law must be 'ulaw' or 'alaw', got {law!r}")

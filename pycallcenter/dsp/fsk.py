@@ -25,7 +25,7 @@ STATUS_TEXT = {_ref.STATUS_FRAMING: "framing error (stop bit was space)", _ref.S
 
 
 def _native():
-    try:
+    try:  # deliberate: the reference backend works without the native build; only this one needs it
         from pycallcenter._native import fsk
     except ImportError as exc:  # pragma: no cover - only without a build
         raise ImportError(f"pycallcenter._native.fsk is not built ({exc}); run `make native` "

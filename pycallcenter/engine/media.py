@@ -9,10 +9,12 @@ Per-channel Python runs only for rows with an active player or recorder.
 """
 import numpy as np
 
+from pycallcenter.drivers.base import Signalling, SpanKind
 from pycallcenter.dsp import g711
 from pycallcenter.dsp.dtmf import DtmfDetector
 from pycallcenter.dsp.echo import TAILS_MS, EchoCanceller
 from pycallcenter.dsp.tones import ToneGenerator
+from pycallcenter.engine.recording import RecorderBank
 
 
 class Player:
@@ -51,8 +53,6 @@ def echo_tails(board, numbers, default_ms=64):
     taps (taps / 8 ms, rounded up to 16, 32, 64 or 128); otherwise analog ports and PRI bearer channels (spans
     with a D-channel) get the default tail, and other channels (SS7 bearers, CAS) none.
     """
-    from pycallcenter.drivers.base import Signalling, SpanKind
-
     config = getattr(board, "config", None)
     tails = {}
     for row, n in enumerate(numbers):
@@ -122,8 +122,6 @@ class MediaPlane:
         self.players: dict = {}  # row -> Player
         self.sources: dict = {}  # row -> object with tick(rx_row int16) -> int16 block or None (fax, modems)
         self.taps: list = []  # objects with tap(rx) called with every tick's decoded audio (batched detectors)
-        from pycallcenter.engine.recording import RecorderBank
-
         self.bank = RecorderBank(blocksize)
         self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
         self._dst = np.zeros(0, np.intp)

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.dsp import SAMPLE_RATE, g711
 
 PART = ".part.wav"
 SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile's sf_command() code (sndfile.h)
@@ -322,8 +322,6 @@ def _raw_writer(sndfile, subtype):
         from soundfile import _ffi, _snd
     except ImportError:
         return None
-    from pycallcenter.dsp import g711
-
     encode = g711.ulaw_encode if subtype == "ULAW" else g711.alaw_encode
     handle = sndfile._file
 

@@ -78,7 +78,7 @@ class FaxInbox:
     async def receive(self, call, hangup=True, **options) -> dict:
         """Receive a fax on the call into the inbox (then hang up unless told not to); return the record
         (also appended to fax_log)."""
-        from pycallcenter.fax.ivr import receive_fax
+        from pycallcenter.fax.ivr import receive_fax  # deliberate: needs spandsp; the inbox's records do not
 
         stem = self._name(call)
         t0 = call.now

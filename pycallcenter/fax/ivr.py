@@ -15,8 +15,8 @@ import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
-from pycallcenter.engine.scheduler import Op
-from pycallcenter.fax.detect import FaxDetector
+from pycallcenter.engine.scheduler import CallHangup, Op
+from pycallcenter.fax.detect import BatchedFaxWatcher, FaxDetector
 from pycallcenter.fax.session import ERR_FILEERROR, FaxResult, FaxSession
 
 log = logging.getLogger("pycallcenter.fax")
@@ -127,8 +127,6 @@ class _Detect(Op):
         self.t0 = now
 
     def poll(self, now):
-        from pycallcenter.engine.scheduler import CallHangup
-
         if not self.leg.active:
             self.detector.close()
             self.fail(CallHangup(self.leg.cause))
@@ -150,8 +148,6 @@ def detect_fax(call, seconds=5.0):
 def watch_for_fax(call):
     """Watch the leg for a fax while its script runs (prompts keep playing); return the watch (check
     ``.detected``, ``close()`` it). All watched legs share one batched detector (BatchedFaxWatcher)."""
-    from pycallcenter.fax.detect import BatchedFaxWatcher
-
     return BatchedFaxWatcher.of(call.engine).watch(call.leg.row)
 
 

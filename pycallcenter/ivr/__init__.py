@@ -14,6 +14,7 @@ import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
+from pycallcenter.engine.amd import AmdDetector
 from pycallcenter.engine.bridge import Bridged
 from pycallcenter.engine.engine import use_call_factory
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
@@ -198,8 +199,6 @@ class _Amd(Op):
         self.params = params
 
     def start(self, now):
-        from pycallcenter.engine.amd import AmdDetector
-
         self.detector = AmdDetector(**self.params)
 
     def poll(self, now):
@@ -463,19 +462,19 @@ class IvrCall:
 
     def receive_fax(self, path, **options):
         """Receive a fax into path (TIFF); return a FaxResult (see pycallcenter.fax.ivr.receive_fax)."""
-        from pycallcenter.fax import ivr as fax_ivr
+        from pycallcenter.fax import ivr as fax_ivr  # deliberate: loads spandsp, which only fax scripts need
 
         return fax_ivr.receive_fax(self, path, **options)
 
     def send_fax(self, tiff_path, **options):
         """Send a TIFF-F document; return a FaxResult (see pycallcenter.fax.ivr.send_fax)."""
-        from pycallcenter.fax import ivr as fax_ivr
+        from pycallcenter.fax import ivr as fax_ivr  # deliberate: loads spandsp, which only fax scripts need
 
         return fax_ivr.send_fax(self, tiff_path, **options)
 
     def detect_fax(self, seconds=5.0):
         """Listen for a fax (CNG, CED or V.21) for up to seconds; return what was heard or None."""
-        from pycallcenter.fax import ivr as fax_ivr
+        from pycallcenter.fax import ivr as fax_ivr  # deliberate: loads spandsp, which only fax scripts need
 
         return fax_ivr.detect_fax(self, seconds)
 

@@ -199,7 +199,7 @@ class PstnSimulator:
                 self.audio[off] = Player([dtmf_signal(group, level_dbm0=-8, on_ms=80, off_ms=80)])
                 caller.log.append((now, f"pressed {group}"))
         if caller.kind == "fax" and caller.fax_document and off not in self.fax:
-            from pycallcenter.fax.session import FaxSession
+            from pycallcenter.fax.session import FaxSession  # deliberate: spandsp, only for simulated fax callers
 
             self.fax[off] = (caller, FaxSession(calling=True, send=caller.fax_document, ident="SIM FAX"))
         elif caller.kind == "fax" and off not in self.audio and off not in self.fax:
