@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional
 
+from pycallcenter.apps.callbacks import CallbackStore
+from pycallcenter.apps.voicemail import Voicemail
 from pycallcenter.dsp import SAMPLE_RATE
 
 OPEN, CLOSED, HOLIDAY = "open", "closed", "holiday"
@@ -70,8 +72,6 @@ class CentreConfig:
     def voicemail(self):
         """Return the centre's Voicemail store (opened on first use; MWI goes to the attached engine)."""
         if self._voicemail is None:
-            from pycallcenter.apps.voicemail import Voicemail
-
             folder = self.path("voicemail_dir")
             self._voicemail = Voicemail(folder, self.voicemail_db, on_mwi=self._message_waiting)
             if self._voicemail.mailbox(self.general_mailbox) is None:
@@ -81,8 +81,6 @@ class CentreConfig:
     def callbacks(self):
         """Return the centre's CallbackStore (opened on first use)."""
         if self._callbacks is None:
-            from pycallcenter.apps.callbacks import CallbackStore
-
             os.makedirs(os.path.dirname(self.path("callback_db")) or ".", exist_ok=True)
             self._callbacks = CallbackStore(self.path("callback_db"))
         return self._callbacks

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from pycallcenter import bundled
+from pycallcenter.acd.stats import day_report
+from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.settings import load_text
+from pycallcenter.apps.simulation import Simulation
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.errors import ConfigError
 
 DEMO_START = "2026-01-05T09:00:00"  # a Monday morning: the centre is open for the whole simulated hour
 
@@ -92,8 +97,6 @@ name = "{far_end}"
 
 def check_settings(settings):
     """Raise ConfigError naming the option when the demo's settings cannot make a centre."""
-    from pycallcenter.errors import ConfigError
-
     for name, ok, want in (("hours", settings.hours > 0, "more than 0"), ("agents", 1 <= settings.agents <= 96,
                            "from 1 to 96 (phones on one FXS span)"),
                            ("calls-per-hour", 0 <= settings.calls_per_hour <= 100000, "from 0 to 100000"),
@@ -143,10 +146,6 @@ def _progress(done, total, sim_s, wall_s, extra, stream):
 def run(settings, progress=True, stream=sys.stderr):
     """Run the demo: write its configuration to DATA/centre.toml, build that centre, put simulated callers
     and agents on the emulator's far ends, run the hour and the drain; return the report dict."""
-    from pycallcenter.apps.centre import Centre
-    from pycallcenter.apps.settings import load_text
-    from pycallcenter.apps.simulation import Simulation
-
     check_settings(settings)
     data = settings.data_dir
     os.makedirs(data, exist_ok=True)
@@ -191,7 +190,7 @@ def run(settings, progress=True, stream=sys.stderr):
 
 def _fax_document(data):
     """Return a one-page TIFF-F the simulated fax machines send (made once), or None without fax support."""
-    try:
+    try:  # deliberate: the demo runs without fax support
         from pycallcenter.fax.documents import convert_to_tiff_f
     except ImportError:
         return None
@@ -249,8 +248,6 @@ def build_report(settings, pstn, centre, wall):
 def acd_report(acd, hour_end, sim_end):
     """Return the ACD's figures for the simulated hour, per queue and in total, from its queue log (with
     the centre's one service level definition, as the queue log records it)."""
-    from pycallcenter.acd.stats import day_report
-
     end = max(hour_end, sim_end)
     keep = ("offered", "answered", "abandoned", "short_abandoned", "service_level", "asa", "avg_abandon_delay",
             "aht", "occupancy", "utilisation", "calls_per_agent_hour")

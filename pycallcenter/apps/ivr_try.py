@@ -25,9 +25,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pycallcenter import bundled
+from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.demo import board_config
 from pycallcenter.apps.ivr_transcript import Transcript, cdr_text
+from pycallcenter.apps.settings import RouteSection, load_settings, load_text
+from pycallcenter.apps.simulation import Simulation
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.dsp.tones import dtmf_signal
+from pycallcenter.engine.media import Player
 from pycallcenter.errors import ConfigError, PyCallCenterError
+from pycallcenter.ivr import _Collect, _Play, _Record  # the verbs' ops: what a caller's script awaits
+from pycallcenter.sim.pstn import Caller
 
 KEYS = "0123456789*#ABCD"
 REACTION = 0.5  # seconds between the call waiting for keys and the caller pressing them
@@ -79,8 +88,6 @@ def prompt_cache():
 def builtin_text(start=BUILTIN_START):
     """Return the built-in centre's TOML: an E1 PRI span to the emulated PSTN, four FXS phones (agent1..3
     and the operator, agent4), the bundled scripts, queues sales and support, mailbox 200."""
-    from pycallcenter.apps.demo import board_config
-
     return board_config(4, seed=1) + f"""
 [centre]
 default_script = "main_menu"
@@ -190,10 +197,6 @@ class TryCall:
 
     def __init__(self, centre, name, main, path, steps, caller=CALLER, called=None, lang=None, args=(),
                  seconds=120.0, talk=10.0, out=print):
-        from pycallcenter.apps.settings import RouteSection
-        from pycallcenter.apps.simulation import Simulation
-        from pycallcenter.sim.pstn import Caller
-
         self.centre, self.name, self.path, self.steps = centre, name, path, steps
         s = centre.settings
         eng = centre.engine
@@ -269,9 +272,6 @@ class TryCall:
     # ------------------------------------------------------------------------------------------ the caller
     def _drive(self, now):
         """Take the caller's next step when it is due (see the module doc)."""
-        from pycallcenter.dsp.tones import dtmf_signal
-        from pycallcenter.engine.media import Player
-
         caller, pstn = self.caller, self.sim.pstn
         if self.leg is None:
             self.leg = next((leg for leg in self.centre.engine.legs.values()
@@ -325,8 +325,6 @@ class TryCall:
     def _waiting(self, kind):
         """Return True while the caller's script waits for this kind of step: keys (a collect, a recording
         or a prompt that keys may interrupt), or talk (a recording)."""
-        from pycallcenter.ivr import _Collect, _Play, _Record  # the verbs' ops: what the script awaits
-
         for task in self.centre.engine.scheduler.tasks.values():
             op = task.op
             if op is None or op.done or getattr(op, "leg", None) is not self.leg:
@@ -340,8 +338,6 @@ class TryCall:
 def settings_for(config=None, at=None):
     """Return (board text, Settings, description) of a try: the user's centre file or the built-in centre,
     given its own data (the caller passes a data folder), no CTI server, campaigns or event log file."""
-    from pycallcenter.apps.settings import load_settings, load_text
-
     if at is not None:
         _dt.datetime.fromisoformat(at)  # a ValueError in one line when it is not a time
     if config is None:
@@ -365,9 +361,6 @@ def settings_for(config=None, at=None):
 def try_script(spec, digits="", config=None, data=None, at=None, out=print, **options):
     """Build the centre, try the script with a caller taking the steps of digits; return the TryResult.
     Raises ConfigError/ScriptError (one line) when the centre or the script does not load."""
-    from pycallcenter import bundled
-    from pycallcenter.apps.centre import Centre
-
     steps = parse_steps(digits)
     board_text, settings, what = settings_for(config, at)
     folder = settings.place(settings.centre.scripts) if settings.centre.scripts else str(bundled.scripts_dir())

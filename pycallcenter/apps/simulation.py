@@ -3,14 +3,15 @@ emulated phones, from the configuration's ``[simulate]`` table. Used by `run --s
 an operator can watch their own IVR and queues under load before going live."""
 import random
 
+from pycallcenter.drivers.emulator.pstn import Phone
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.errors import ConfigError
+from pycallcenter.sim.agents import AgentPool
+from pycallcenter.sim.pstn import Caller, PstnSimulator
 
 
 def make_callers(section, hours, start=2.0):
     """Return the simulated Callers of `hours` (Poisson arrivals at section.calls_per_hour, seeded)."""
-    from pycallcenter.sim.pstn import Caller
-
     rng = random.Random(section.seed)
     keys = list(section.digits)
     weights = [section.digits[k] for k in keys]
@@ -41,10 +42,6 @@ class Simulation:
     """Simulated callers and agents on a Centre built on the emulator; ``tick()`` runs one tick of both."""
 
     def __init__(self, centre, hours=1.0, fax_document=None, section=None):
-        from pycallcenter.drivers.emulator.pstn import Phone
-        from pycallcenter.sim.agents import AgentPool
-        from pycallcenter.sim.pstn import PstnSimulator
-
         self.centre = centre
         s = section or centre.settings.simulate
         board = centre.board

@@ -34,7 +34,15 @@ from typing import Optional
 import numpy as np
 
 from pycallcenter import bundled
+from pycallcenter.apps import demo
+from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.settings import SimulateSection, load_text
+from pycallcenter.apps.simulation import make_callers
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.errors import LocalProtocolError
+from pycallcenter.isdn import lapd
+from pycallcenter.sim.agents import AgentPool
+from pycallcenter.sim.pstn import Caller, PstnSimulator
 
 SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
@@ -237,8 +245,6 @@ def _pick(kind, rng, spans, agents, i):
 def centre_text(settings, data):
     """Return the soak centre's configuration: the demo's centre (its board with more PRI spans after the
     agents' phones, their own cables), a route to the flaky script, no fax machines."""
-    from pycallcenter.apps import demo
-
     ds = demo.DemoSettings(seed=settings.seed, hours=settings.hours, agents=settings.agents,
                            calls_per_hour=settings.calls_per_hour or 0.0, talk_mean=settings.talk_mean,
                            patience_mean=settings.patience_mean, fax_share=0.0, data_dir=data,
@@ -273,12 +279,6 @@ class Soak:
     """One soak run: the centre, its simulated people, the fault schedule and the invariant checks."""
 
     def __init__(self, settings, stream=None):
-        from pycallcenter.apps.centre import Centre
-        from pycallcenter.apps.settings import SimulateSection, load_text
-        from pycallcenter.apps.simulation import make_callers
-        from pycallcenter.sim.agents import AgentPool
-        from pycallcenter.sim.pstn import PstnSimulator
-
         if settings.calls_per_hour is None:  # full load: offered agent work equals the agents' time (one is the operator)
             settings = replace(settings, calls_per_hour=round(
                 3600.0 * max(1, settings.agents - 1) / (settings.talk_mean + 10.0 + 25.0), 1))
@@ -480,7 +480,6 @@ class Soak:
 
     def _start_far_restart(self, fault, now):
         _, pstn = self._span_parts(fault.target)
-        from pycallcenter.errors import LocalProtocolError
 
         try:
             pstn._q931(pstn.iface.restart(now))  # the network restarts the whole interface (cause 41 to its calls)
@@ -524,8 +523,6 @@ class Soak:
         self.pool.hang_up(agent, now)
 
     def _start_script_raises(self, fault, now):
-        from pycallcenter.sim.pstn import Caller
-
         rng = random.Random(f"{self.settings.seed}-flaky-{fault.at}")
         # on the span with the most free B-channels: an overload elsewhere must not refuse the flaky callers
         span = min(self.span_numbers, key=lambda n: (len(self.trunks[n].busy), self.span_numbers.index(n)))
@@ -613,8 +610,6 @@ class Soak:
     def _start_overload(self, fault, now):
         """Twice the span's B-channels call within the fault's seconds: the network refuses those it has no
         channel for (cause 34 on a real network); the centre takes the rest and must not fail."""
-        from pycallcenter.sim.pstn import Caller
-
         rng = random.Random(f"{self.settings.seed}-overload-{fault.at}")
         _, pstn = self._span_parts(fault.target)
         callers = [Caller(f"20277{rng.randrange(10000, 99999)}", "5000", now + rng.uniform(0.0, fault.duration),
@@ -682,7 +677,6 @@ class Soak:
 
     def _span_up(self, span):
         trunk, pstn = self._span_parts(span)
-        from pycallcenter.isdn import lapd
 
         s = next(x for x in self.centre.board.spans if x.number == span)
         return (trunk.iface.link.state == lapd.ESTABLISHED and pstn.iface.link.state == lapd.ESTABLISHED
