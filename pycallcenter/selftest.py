@@ -7,6 +7,8 @@ import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE, TICK_SAMPLES
 
+# Each check imports the kernel it runs inside its function: a missing or broken one fails that check, not the run.
+
 CHANNELS = 256  # channels per tick in the speed figures
 
 

@@ -1,6 +1,8 @@
 """``pycallcenter boardconf``: convert DAHDI system.conf to board TOML, check a config, export system.conf."""
 import sys
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the boardconf command and its convert/check/export actions."""

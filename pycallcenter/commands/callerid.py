@@ -4,6 +4,8 @@ import sys
 
 import numpy as np
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the callerid command with its encode and decode actions."""

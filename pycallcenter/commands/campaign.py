@@ -9,6 +9,8 @@ progress go on); the pause outlasts a restart.
 import json
 import os
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the campaign command to the CLI."""

@@ -3,6 +3,8 @@ import getpass
 import os
 import sys
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the cti command to the CLI."""

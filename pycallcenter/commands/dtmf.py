@@ -6,6 +6,8 @@ import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE, TICK_SAMPLES
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     p = subparsers.add_parser("dtmf", help="detect DTMF digits in an audio file (any soundfile format or raw G.711)")

@@ -11,6 +11,8 @@ import numpy as np
 from pycallcenter.dsp import TICK_SAMPLES
 from pycallcenter.dsp.echo import TAILS_MS
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     p = subparsers.add_parser("echo", help="remove line echo of a sent recording from a received one (G.168)")

@@ -10,6 +10,8 @@ import os
 import sys
 import tempfile
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the fax command."""

@@ -6,6 +6,8 @@ import signal
 
 from pycallcenter.errors import ConfigError
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the reload command to the CLI."""

@@ -8,6 +8,8 @@ import sys
 
 from pycallcenter.acd.stats import MODES
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the report command to the CLI."""

@@ -16,6 +16,8 @@ from pycallcenter.apps.centre import Centre, file_mask
 from pycallcenter.apps.settings import load_settings
 from pycallcenter.errors import ConfigError
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the run command to the CLI."""

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 SETTLE_SECONDS = 2.0  # the emulator starts every span in alarm; real cards have been running
 
 

@@ -4,6 +4,8 @@ import json
 import os
 import time
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 STALE_SECONDS = 10.0
 
 

@@ -10,6 +10,8 @@ Examples::
 """
 import numpy as np
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the tones command."""

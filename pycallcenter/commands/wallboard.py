@@ -1,6 +1,8 @@
 """`pycallcenter wallboard`: a live emulated call centre with the CTI server and the wallboard page."""
 from pycallcenter.wallboard import live
 
+# Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
+
 
 def register(subparsers):
     """Add the wallboard command to the CLI."""
@@ -13,6 +15,8 @@ def register(subparsers):
     p.add_argument("--speed", type=float, default=1.0, help="board seconds per wall second (0 = as fast as possible)")
     p.add_argument("--users", help="CTI users file (docs/cti.md; default: passwords generated and printed)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--people", default="", help="agents left to people at the agent desktop, not simulated "
+                                                 "(e.g. 'agent1,agent2'; they start logged in, not ready)")
     p.set_defaults(func=run)
 
 
@@ -31,5 +35,6 @@ def run(args):
         from pycallcenter.cti.config import load_users
 
         users = load_users(args.users)
+    people = tuple(n.strip() for n in args.people.split(",") if n.strip())
     return live.run(args.port, args.host, args.agents, args.calls_per_hour, args.seconds, args.speed, args.seed,
-                    users)
+                    users, people=people)
