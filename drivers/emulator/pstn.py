@@ -10,6 +10,8 @@ from collections import deque
 
 import numpy as np
 
+from pycallcenter.journal import Journal
+
 from ..events import Alarm, EventKind
 from . import media
 from .cables import SpanCable, deliver_to, rx_blocked, send_frames
@@ -82,7 +84,7 @@ class NetworkSpan(SpanCable):
         self.hdlc_budget = 0
         self.handler = None
         self.send_rai = False
-        self.events: list = []
+        self.events = Journal("network span errors", bound=4096)  # the newest frame errors (bit-error faults)
         self.bad_fcs = 0
         self._tx: deque = deque()
         self._rx: deque = deque(maxlen=KEEP_BLOCKS)
@@ -185,11 +187,15 @@ class _LineEnd(_AudioStream):
     def __init__(self, emu, channel, name):
         super().__init__(emu, channel.line_law)
         self.channel, self.name = channel, name
-        self.events: list = []  # (EventKind, sample_time, data)
+        # (EventKind, sample_time, data), the newest few thousand: a line rings all day long
+        self.events = Journal(f"{name} line events", bound=4096)
+        self.ring_count = 0
         self.line = None
 
     def _line_event(self, kind, t, data):
         self.events.append((kind, t, dict(data)))
+        if kind is EventKind.RING_BEGIN:
+            self.ring_count += 1
 
     def event_kinds(self) -> list:
         """Return the kinds of the events this end has seen, oldest first."""
@@ -299,7 +305,7 @@ class Phone(_LineEnd):
     @property
     def rings(self) -> int:
         """Return how many ring bursts began so far."""
-        return sum(1 for k, _, _ in self.events if k is EventKind.RING_BEGIN)
+        return self.ring_count
 
     def off_hook(self) -> None:
         """Lift the handset."""
