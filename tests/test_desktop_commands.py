@@ -211,3 +211,18 @@ def test_desktop_and_quality_keys_are_checked(text, message):
     with pytest.raises(ConfigError) as err:
         load_text(text, file="c.toml")
     assert str(err.value).startswith(message)
+
+
+def test_the_live_centre_leaves_the_named_agents_to_people(tmp_path):
+    from pycallcenter.errors import ConfigError
+    from pycallcenter.wallboard import live
+
+    centre, sim = live.build(agents=3, calls_per_hour=0, hours=0, data=str(tmp_path), people=("agent2",))
+    try:
+        assert centre.acd.agents["agent2"].paused and not centre.acd.agents["agent1"].paused
+        assert sorted(a.name for a in sim.pool.agents) == ["agent1", "agent3"]  # agent2's phone is the person's
+        assert sorted(centre.agent_handsets()) == ["agent1", "agent2", "agent3"]  # the desktop's Answer lifts them
+    finally:
+        sim.close()
+    with pytest.raises(ConfigError, match="--people: no agent 'agent9'"):
+        live.build(agents=3, data=str(tmp_path), people=("agent9",))

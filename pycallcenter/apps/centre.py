@@ -247,7 +247,7 @@ class Centre:
         # the desktop's records live in the centre's database, callbacks go to the centre's dialler
         opts["customers"] = Customers(self.store, self.centre_config.callbacks(), self.writer.run)
         opts["home"] = {"agent": "/agent", "supervisor": "/console"}
-        opts["handsets"] = self._handsets(s)
+        opts["handsets"] = self.agent_handsets()
         try:
             self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts,
                              phones=self.webrtc.server if self.webrtc is not None else None, **opts)
@@ -255,7 +255,7 @@ class Centre:
             raise ConfigError(f"centre.cti_port: cannot listen on {c.cti_addr}:{c.cti_port}: "
                               f"{exc.strerror or exc}", path=s.file) from None
 
-    def _handsets(self, s):
+    def agent_handsets(self):
         """Return agent -> the emulator's phone on their extension port, which the desktop's Answer lifts
         (the emulated phone stands in for the agent's handset); {} on a real board."""
         emulator = getattr(self.board, "emulator", None)
@@ -264,7 +264,7 @@ class Centre:
         from pycallcenter.drivers.emulator.pstn import Phone
 
         phones = {p.channel.number: p for p in emulator.far_ends.values() if isinstance(p, Phone)}
-        return {a.name: phones[int(a.contact[8:])] for a in s.agent
+        return {a.name: phones[int(a.contact[8:])] for a in self.settings.agent
                 if a.contact and a.contact.startswith("channel/") and int(a.contact[8:]) in phones}
 
     def _fax(self, s):

@@ -15,9 +15,10 @@ from pycallcenter.dsp import SAMPLE_RATE
 TICK_SECONDS = 160 / SAMPLE_RATE
 
 
-def config_text(agents=6, calls_per_hour=240.0, seed=1, data="data"):
+def config_text(agents=6, calls_per_hour=240.0, seed=1, data="data", people=()):
     """Return the live centre's configuration: the demo's board, callers with an odd last digit routed to
-    sales and the others to support, agents on both queues, simulated callers who press nothing."""
+    sales and the others to support, agents on both queues, simulated callers who press nothing; the
+    agents named in people are left to people at the agent desktop (logged in, not ready, not simulated)."""
     from pycallcenter.apps.demo import board_config
 
     lines = [board_config(agents, seed), "[centre]", f"data = {json.dumps(data)}", 'tone_plan = "etsi"',
@@ -29,32 +30,42 @@ def config_text(agents=6, calls_per_hour=240.0, seed=1, data="data"):
     for i in range(agents):
         queues = "{ sales = 0, support = 1 }" if i % 2 else "{ support = 0, sales = 1 }"
         lines += ["", "[[agent]]", f'name = "agent{i + 1}"', f'contact = "channel/{32 + i}"', f"queues = {queues}"]
+        if f"agent{i + 1}" in people:
+            lines.append("ready = false")
     lines += ["", "[simulate]", f"calls_per_hour = {float(calls_per_hour)!r}", "talk_mean = 60.0",
               "patience_mean = 90.0", "wrong_input_share = 0.0", "digits = {}", f"seed = {seed}"]
+    if people:
+        lines.append(f"agents = {json.dumps([f'agent{i + 1}' for i in range(agents) if f'agent{i + 1}' not in people])}")
     return "\n".join(lines) + "\n"
 
 
-def build(agents=6, calls_per_hour=240.0, seed=1, hours=8.0, data=None):
+def build(agents=6, calls_per_hour=240.0, seed=1, hours=8.0, data=None, people=()):
     """Return (centre, simulation) of the live centre: agents at FXS phones and Poisson callers, built by
-    the same composition root as `run` (its data in `data`, default a new temporary folder)."""
+    the same composition root as `run` (its data in `data`, default a new temporary folder); people: the
+    agents left to people at the desktop."""
+    from pycallcenter.errors import ConfigError
+
+    unknown = sorted(set(people) - {f"agent{i + 1}" for i in range(agents)})
+    if unknown:
+        raise ConfigError(f"--people: no agent {unknown[0]!r} (the agents are agent1..agent{agents})")
     from pycallcenter.apps.centre import Centre
     from pycallcenter.apps.settings import load_text
     from pycallcenter.apps.simulation import Simulation
 
     data = data or tempfile.mkdtemp(prefix="pycc-wallboard-")
-    board_text, settings = load_text(config_text(agents, calls_per_hour, seed, data),
+    board_text, settings = load_text(config_text(agents, calls_per_hour, seed, data, people),
                                      file=os.path.join(data, "centre.toml"))
     centre = Centre(board_text, settings)
     return centre, Simulation(centre, hours=hours)
 
 
 def run(port=8080, host="127.0.0.1", agents=6, calls_per_hour=240.0, seconds=None, speed=1.0, seed=1,
-        users=None, out=print):
+        users=None, out=print, people=()):
     """Serve the live centre until seconds of board time have passed (None: until interrupted); return 0."""
     from pycallcenter.cti import serve
 
     hours = 8.0 if seconds is None else seconds / 3600.0 + 0.01  # callers only for the time we run
-    centre, sim = build(agents, calls_per_hour, seed, hours)
+    centre, sim = build(agents, calls_per_hour, seed, hours, people=people)
     eng, binding = centre.engine, centre.binding
     passwords = {}
     if users is None:  # a password per person, printed once: this is a demo on the operator's screen
@@ -67,7 +78,7 @@ def run(port=8080, host="127.0.0.1", agents=6, calls_per_hour=240.0, seconds=Non
     from pycallcenter.storage.customers import Customers
 
     server = serve(binding, host=host, port=port, accounts=users, desk=desk_config(centre.settings),
-                   home={"agent": "/agent", "supervisor": "/console"},
+                   home={"agent": "/agent", "supervisor": "/console"}, handsets=centre.agent_handsets(),
                    customers=Customers(centre.store, centre.centre_config.callbacks(), centre.writer.run))
     url = f"{server.scheme}://{host}:{server.port}"
     out(f"wallboard: {url}/wallboard   agent desktop: {url}/agent   supervisor console: {url}/console   "
