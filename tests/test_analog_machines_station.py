@@ -6,6 +6,7 @@ runs the same features end to end on the emulated board through the engine.)"""
 import pytest
 
 from pycallcenter.analog.station import CURRENT_LEG, CallerIdOnWaiting, LineNow, Mode, Stations
+from pycallcenter.analog import station_actions as A
 from pycallcenter.analog.station_actions import arguments
 from pycallcenter.analog.timers import StationTimers
 from pycallcenter.causes import Cause
@@ -527,3 +528,34 @@ def test_a_flash_with_no_transition_is_a_notice_and_leaks_name_a_stale_mode():
 def test_bad_flash_default_is_refused():
     with pytest.raises(ValueError, match="flash_default"):
         Stations(flash_default="transfer")
+
+
+def test_an_input_returns_the_actions_as_data_and_the_machine_needs_no_port():
+    machine = Stations()
+    ext, a = Party("E"), Party("A")
+    machine.add_phone(2, Line(ext))
+    for leg in (ext, a):
+        machine.leg_state(leg, leg.state, leg.cause, leg.tech)
+    out = machine.flash(2, ext, a, 0)
+    assert out == [A.Log("station_flash", {"leg": "E", "mode": "idle"}), A.Adopt(ext), A.Keep((ext, a)), A.Hold(a),
+                   A.DialTone(ext), A.DropDigits(ext)]
+    assert machine.digit_leg(2, 160) is ext
+    steps = list(machine.tick(160, {2: LineNow(ext, "555#")}))
+    assert steps == [[A.StopLegTone(ext), A.PlaceConsult(2, ext, a, "555", 160)]]
+    b = Party("B", "alerting")
+    machine.leg_state(b, "alerting", None, "pri")
+    assert machine.consult_placed(2, "555", "pstn/555", b, 160) == [
+        A.Keep((b,)), A.Log("consult", {"leg": "E", "digits": "555", "target": "pstn/555", "b": "B"})]
+
+
+def test_legs_the_machine_no_longer_refers_to_are_forgotten_once_ended():
+    machine, switch, line = station()
+    t, consult = flash_and_dial(machine, switch, line, "555#")
+    consult.state = "answered"
+    t = tick(machine, t, 0.04)
+    machine.on_hook(2, line.leg, t)  # attended transfer: the features let go of every leg
+    assert machine.knows(consult)
+    for leg in (consult, line.leg, switch.driver.seen["A"]):
+        leg.end()
+    tick(machine, t, 0.04)
+    assert not machine.knows(consult) and machine.legs == {}
