@@ -326,3 +326,15 @@ def test_garbage_and_malformed_requests_get_an_answer_or_a_drop_never_a_leg_or_a
     assert b"SIP/2.0 400 Bad SDP" in replies  # the INVITE with a broken offer is refused
     assert not eng.legs and trunk.sessions == {} and eng.packet.leaks() == []
     assert trunk.stats["datagrams"] == 5
+
+
+def test_without_guests_or_accounts_only_a_trunks_address_may_call(rig):
+    build, keep = rig
+    eng, trunk = build(guests=False)
+    eng.router = lambda leg: pytest.fail("no call should reach the router")
+    phone = Phone("stranger")
+    keep(phone)
+    phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, phone, until=lambda: "CallFailed" in phone.kinds())
+    assert phone.events[-1].status == 403 and "cause=21" in (phone.events[-1].reason or "")
+    assert not eng.legs and eng.packet.leaks() == []

@@ -227,7 +227,11 @@ class SipTrunk:
     def _incoming(self, ev, now):
         t = self._s(now)
         d = self.ua.dialogs[ev.call_id]
-        peer = self._trunk_of(d.remote_addr) or ("guest" if self.guests else "phone")
+        peer = self._trunk_of(d.remote_addr) or ("guest" if self.guests else "phone" if self.accounts else None)
+        if peer is None:  # no trunk's address, no guests, no accounts to authenticate against: nobody may call
+            self.stats["refused"] += 1
+            self._run(self.ua.reject(ev.call_id, 403, t, reason=causes.reason_header(C.CALL_REJECTED)))
+            return
         limit = self.peers[peer].channels if peer in self.peers else 0
         full = limit and sum(1 for s in self.sessions.values() if s.peer == peer) >= limit
         got = None if full or not self.engine.accepting else self.engine.packet.allocate()
