@@ -76,13 +76,14 @@ class DialPolicy:
         return None
 
 
-_CONTACT = re.compile(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+|sip/[A-Za-z0-9_.\-]+")
+_CONTACT = re.compile(r"channel/\d+|[A-Za-z0-9_\-]+/[0-9*#+]+|(?:sip|webrtc)/[A-Za-z0-9_.\-]+")
 
 
 def _check_contact(contact, where, path):
-    """A supervisor's phone is an engine target: 'channel/N', 'TRUNK/NUMBER' or 'sip/USER'."""
+    """A supervisor's phone is an engine target: 'channel/N', 'TRUNK/NUMBER', 'sip/USER' or 'webrtc/NAME'."""
     if contact is not None and not (isinstance(contact, str) and _CONTACT.fullmatch(contact)):
-        raise ConfigError(f"{where}: contact must be 'channel/N', 'TRUNK/NUMBER' or 'sip/USER', got {contact!r}",
+        raise ConfigError(f"{where}: contact must be 'channel/N', 'TRUNK/NUMBER', 'sip/USER' or 'webrtc/NAME', "
+                          f"got {contact!r}",
                           path=path)
 
 
