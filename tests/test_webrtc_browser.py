@@ -73,15 +73,23 @@ def peak_hz(x, rate=8000):
     return np.argmax(spectrum) * rate / x.size
 
 
-@pytest.fixture
-def centre(tmp_path):
-    (tmp_path / "users.toml").write_text(f'[[user]]\nname = "agent1"\nrole = "agent"\n'
-                                         f'password_hash = "{hash_password(PASSWORD, n=1024)}"\n')
+def webrtc_centre(tmp_path, users):
+    """Return (Centre, Simulation) of CONFIG with CTI users: name -> (role, password, contact or None)."""
+    lines = []
+    for name, (role, password, contact) in users.items():
+        lines.append(f'[[user]]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{hash_password(password, n=1024)}"\n'
+                     + (f'contact = "{contact}"\n' if contact else ""))
+    (tmp_path / "users.toml").write_text("\n".join(lines))
     path = tmp_path / "centre.toml"
     path.write_text(board_config(1, 1) + CONFIG.format(data=tmp_path / "data"))
     board_text, settings = load_text(path.read_text(), file=str(path))
     c = Centre(board_text, settings)
-    sim = Simulation(c, hours=0)
+    return c, Simulation(c, hours=0)
+
+
+@pytest.fixture
+def centre(tmp_path):
+    c, sim = webrtc_centre(tmp_path, {"agent1": ("agent", PASSWORD, None)})
     yield c, sim
     sim.close()
 

@@ -8,33 +8,19 @@ import numpy as np
 import pytest
 
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
-from pycallcenter.apps.centre import Centre
-from pycallcenter.apps.demo import board_config
-from pycallcenter.apps.settings import load_text
-from pycallcenter.apps.simulation import Simulation
-from pycallcenter.cti.auth import hash_password
 from pycallcenter.cti.client import CtiClient
 from pycallcenter.engine.media import Player
 from pycallcenter.sim.pstn import Caller
 from test_packet_media import peak_hz
 from test_webrtc import FakePage
-from test_webrtc_browser import CONFIG, Pacer
+from test_webrtc_browser import Pacer, webrtc_centre
 
 USERS = {"agent1": ("agent", "agent1-password", None), "boss": ("supervisor", "boss-password", "webrtc/boss")}
 
 
 @pytest.fixture
 def centre(tmp_path):
-    lines = []
-    for name, (role, password, contact) in USERS.items():
-        lines.append(f'[[user]]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{hash_password(password, n=1024)}"\n'
-                     + (f'contact = "{contact}"\n' if contact else ""))
-    (tmp_path / "users.toml").write_text("\n".join(lines))
-    path = tmp_path / "centre.toml"
-    path.write_text(board_config(1, 1) + CONFIG.format(data=tmp_path / "data"))
-    board_text, settings = load_text(path.read_text(), file=str(path))
-    c = Centre(board_text, settings)
-    sim = Simulation(c, hours=0)
+    c, sim = webrtc_centre(tmp_path, USERS)
     yield c, sim
     sim.close()
 
