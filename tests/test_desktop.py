@@ -228,14 +228,18 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
 
         # the customer record: edited in the page, stored, and its history shows the call with its code
         agent.evaluate("document.getElementById('cname').value='Ada Lovelace';"
-                       "document.getElementById('cnotes').value='Prefers mornings.';true")
+                       "document.getElementById('cnotes').value='Prefers mornings.';"
+                       "document.getElementById('cfield').value='account';document.getElementById('cvalue').value='4711';"
+                       "true")
+        click(agent, "#cadd")
         click(agent, "#csave")
         agent.wait("document.getElementById('cstatus').textContent === 'saved'", tick)
         click(agent, "#lookup")
         row = f"document.querySelector('#history tr[data-call=\"{call_id}\"]')"
         agent.wait(f"{row} !== null && {row}.textContent.indexOf('complaint') >= 0", tick)
         rec = c.store.select("customers", "number = ?", (CALLER,))[0]
-        assert (rec["name"], rec["notes"], rec["updated_by"]) == ("Ada Lovelace", "Prefers mornings.", "agent1")
+        assert (rec["name"], rec["notes"], rec["data"], rec["updated_by"]) == (
+            "Ada Lovelace", "Prefers mornings.", {"account": "4711"}, "agent1")
         agent.screenshot(str(tmp_path / "desktop-wrapup.png"))
 
         # the supervisor finds the recording by caller and disposition, plays it, and scores it
