@@ -159,10 +159,12 @@ def test_a_call_rings_the_page_is_answered_and_audio_flows_both_ways(rig):
     ring = next(m for m in page.messages if m["event"] == "ring")
     assert ring["caller"] == "5551234" and ring["leg"] == leg.id
     for junk in ("not json", "[1, 2]", '{"cmd": "format_disk"}', '{"cmd": "dtmf", "digit": "x"}',
-                 '{"cmd": "dial", "number": 5}', '{"cmd": "answer", "pad": "' + "x" * 2000 + '"}'):
+                 '{"cmd": "dial", "number": 5}', '{"cmd": "dtmf", "digit": [1]}',
+                 '{"cmd": "answer", "pad": "' + "x" * 2000 + '"}'):
         page.loop.call_soon_threadsafe(page.channel.send, junk)  # a page's garbage is dropped, one by one
     paced(eng, 0.5)
     assert leg.state == C.ALERTING and "agent1" in phones.phones
+    assert phones.server.phones["agent1"].dropped == 7
     page.send(cmd="answer")
     assert paced(eng, 5, until=lambda: leg.state == C.ANSWERED)
     eng.media.play(leg.row, [tone(600, 4.0)])
@@ -222,6 +224,10 @@ def test_click_to_dial_goes_out_through_a_trunk_and_a_far_hang_up_ends_both(rig)
     out[0].hangup()
     assert paced(eng, 3, until=lambda: not mine.active)
     assert paced(eng, 3, until=lambda: any(m["event"] == "hangup" for m in page.messages))
+    for _ in range(200):  # a flood: the page's budget (20 at once, 10 a second) drops the rest
+        page.send(cmd="hangup")
+    assert paced(eng, 1, until=lambda: phones.server.phones["agent4"].dropped >= 170)
+    paced(eng, 2.5)  # the budget refills
     page.send(cmd="dial", number="no such target!")
     assert paced(eng, 3, until=lambda: any(m["event"] == "refused" for m in page.messages))
     phones.may_dial = lambda user, number: "premium-rate numbers are blocked" if number.startswith("0900") else None

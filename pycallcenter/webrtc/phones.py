@@ -28,6 +28,7 @@ MAX_OFFER = 64 * 1024  # bytes of SDP: a browser's offer is a few kB
 MAX_MESSAGE = 512  # bytes of one data channel message from a page
 DIGITS = set("0123456789*#ABCD")
 COMMANDS = ("answer", "hangup", "dial", "dtmf")
+RATE, BURST = 10.0, 20  # commands per second a page may send (a key press is one): more are dropped
 
 
 class Phone:
@@ -40,6 +41,8 @@ class Phone:
         self.tasks = []
         self.gone = False
         self.codec = None  # the audio codec agreed ("pcmu", "pcma" or "opus")
+        self.tokens, self.refilled = float(BURST), None  # the page's command budget (token bucket)
+        self.dropped = 0  # commands dropped: malformed or over the budget
 
 
 class PhoneServer:
@@ -142,22 +145,34 @@ class PhoneServer:
 
     def _command(self, phone, message):
         """Turn a page's message into an engine event; anything malformed is dropped (one bad page, one phone)."""
-        if phone.gone or not isinstance(message, str) or len(message) > MAX_MESSAGE:
+        if phone.gone:
             return
+        now = asyncio.get_running_loop().time()
+        if phone.refilled is not None:
+            phone.tokens = min(float(BURST), phone.tokens + (now - phone.refilled) * RATE)
+        phone.refilled = now
+        if phone.tokens < 1.0 or not isinstance(message, str) or len(message) > MAX_MESSAGE:
+            phone.dropped += 1  # a page flooding its channel cannot grow the engine's event queue
+            return
+        phone.tokens -= 1.0
         try:
             msg = json.loads(message)
             cmd = msg["cmd"]
         except (ValueError, KeyError, TypeError):
+            phone.dropped += 1
             return
         if cmd not in COMMANDS:
+            phone.dropped += 1
             return
         value = msg.get("number") if cmd == "dial" else msg.get("digit") if cmd == "dtmf" else None
         if cmd == "dtmf":
-            if value not in DIGITS:
-                return
-            phone.line.digit(value)
+            if isinstance(value, str) and value in DIGITS:
+                phone.line.digit(value)
+            else:
+                phone.dropped += 1
             return
         if cmd == "dial" and not (isinstance(value, str) and 0 < len(value) <= 64):
+            phone.dropped += 1
             return
         self.events.put((cmd, phone.name, phone.pid, value))
 
