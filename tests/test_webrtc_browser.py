@@ -77,7 +77,8 @@ def webrtc_centre(tmp_path, users):
     """Return (Centre, Simulation) of CONFIG with CTI users: name -> (role, password, contact or None)."""
     lines = []
     for name, (role, password, contact) in users.items():
-        lines.append(f'[[user]]\nname = "{name}"\nrole = "{role}"\npassword_hash = "{hash_password(password, n=1024)}"\n'
+        lines.append(f'[[user]]\nname = "{name}"\nrole = "{role}"\n'
+                     f'password_hash = "{hash_password(password, n=1024)}"\n'
                      + (f'contact = "{contact}"\n' if contact else ""))
     (tmp_path / "users.toml").write_text("\n".join(lines))
     path = tmp_path / "centre.toml"

@@ -98,7 +98,8 @@ class PhoneServer:
         # The transceiver exists before the offer is applied, so the offer's audio takes it with our codec order
         audio = pc.addTransceiver(RowTrack(phone.line), direction="sendrecv")
         caps = RTCRtpSender.getCapabilities("audio").codecs
-        audio.setCodecPreferences([c for want in self.codecs for c in caps if c.mimeType.lower() == CODECS[want].lower()])
+        audio.setCodecPreferences([c for want in self.codecs for c in caps
+                                   if c.mimeType.lower() == CODECS[want].lower()])
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             if audio.mid is None:
