@@ -16,12 +16,29 @@ import socket
 import time
 
 from pycallcenter import bundled
+from pycallcenter.acd.core import Acd
+from pycallcenter.acd.engine_binding import AcdBinding
+from pycallcenter.acd.stats import ServiceLevel
 from pycallcenter.apps import announcements, outbound, recording_policy, routing
+from pycallcenter.apps.centre_config import CentreConfig
 from pycallcenter.apps.gateway import Gateway
-from pycallcenter.apps.settings import DAYS, load_settings
 from pycallcenter.apps.schema import clock_range
-from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.apps.settings import DAYS, load_settings
+from pycallcenter.drivers import open_board, parse_config
+from pycallcenter.drivers.emulator.pstn import Phone
+from pycallcenter.dsp import SAMPLE_RATE, toneplans
+from pycallcenter.engine.engine import Engine
+from pycallcenter.engine.prompts import PromptLibrary
+from pycallcenter.engine.station import StationFeatures
 from pycallcenter.errors import ConfigError
+from pycallcenter.fax.documents import DocumentLibrary
+from pycallcenter.ivr import promptset
+from pycallcenter.ivr.loader import ScriptSet
+from pycallcenter.metrics import TickStats, snapshot
+from pycallcenter.storage import is_dsn, open_store
+from pycallcenter.storage.adapters import fax_logger, voicemail_indexer
+from pycallcenter.storage.cdr import CdrWriter
+from pycallcenter.storage.customers import Customers
 
 
 class Centre:
@@ -29,9 +46,6 @@ class Centre:
 
     def __init__(self, board_text, settings, data=None, db=None, backend="emulator", board_options=None,
                  realtime=False):
-        from pycallcenter.drivers import open_board, parse_config
-        from pycallcenter.dsp import toneplans
-
         self.settings = s = settings
         self.file = os.path.abspath(s.file) if s.file else None
         c = s.centre
@@ -68,8 +82,6 @@ class Centre:
             self.board.close()
 
     def _build(self, s, plan, db):
-        from pycallcenter.engine.engine import Engine
-
         c, board = s.centre, self.board
         rows = s.sip.channels + (s.webrtc.channels if s.webrtc.enabled else 0)  # SIP and browser phones share them
         sip = {"packet_rows": rows, "rtp_ports": tuple(s.sip.rtp_ports)} if rows else {}
@@ -86,8 +98,6 @@ class Centre:
         if s.queue:
             self._acd(s)
         if c.station_features:
-            from pycallcenter.engine.station import StationFeatures
-
             StationFeatures(eng)
         self._store(s, db)
         self.centre_config = self._centre_config(s)
@@ -103,7 +113,6 @@ class Centre:
         if c.cti_port is not None:
             self._cti(s)
         self.tick_seconds = board.blocksize / SAMPLE_RATE
-        from pycallcenter.metrics import TickStats
 
         self.ticks = TickStats(self.tick_seconds)
         self.status_path = os.path.join(self.data, "status.json")
@@ -120,7 +129,7 @@ class Centre:
 
     def _sip(self, s):
         """Return the SIP adapter of [sip] (trunks, the centre's phones, guests), added to the engine."""
-        from pycallcenter.engine.sip import Peer, SipTrunk
+        from pycallcenter.engine.sip import Peer, SipTrunk  # deliberate: the SIP stack loads only for a [sip] centre
 
         x = s.sip
         peers = [Peer(t.name, t.host, t.port, t.username, t.password, t.accept, t.channels, t.prefix, t.strip,
@@ -137,25 +146,17 @@ class Centre:
         self.scripts = self.engine.scripts = load_scripts(s)
 
     def _prompts(self, s):
-        from pycallcenter.engine.prompts import PromptLibrary
-
         if s.centre.prompts:
             folder = s.place(s.centre.prompts)
             if not os.path.isdir(folder):
                 raise ConfigError(f"centre.prompts: no folder {folder}", path=s.file)
         else:
-            from pycallcenter.ivr import promptset
-
             folder = os.path.join(self.data, "prompts")
             promptset.build(folder)
             promptset.build(folder, announcements.generated_prompts(s))
         self.engine.prompts = PromptLibrary([folder], cache_dir=os.path.join(self.data, "prompt-cache"))
 
     def _acd(self, s):
-        from pycallcenter.acd.core import Acd
-        from pycallcenter.acd.engine_binding import AcdBinding
-        from pycallcenter.acd.stats import ServiceLevel
-
         now = self.engine.now / SAMPLE_RATE
         sl = s.service_level
         acd = Acd(s.simulate.seed, service_level=ServiceLevel(sl.seconds, sl.mode, sl.short_abandon))
@@ -176,9 +177,6 @@ class Centre:
         self.acd = acd
 
     def _store(self, s, db):
-        from pycallcenter.storage import is_dsn, open_store
-        from pycallcenter.storage.cdr import CdrWriter
-
         database = s.centre.database
         if database and not is_dsn(database):
             database = s.place(database)
@@ -192,9 +190,6 @@ class Centre:
             self.engine.log("recovered_run", run=r["run"], interrupted_calls=len(r["calls"]), agents=len(r["agents"]))
 
     def _centre_config(self, s):
-        from pycallcenter.apps.centre_config import CentreConfig
-        from pycallcenter.storage.adapters import voicemail_indexer
-
         h = s.hours
         opened, closed = clock_range(h.open)
         vm = s.voicemail
@@ -220,7 +215,7 @@ class Centre:
 
     def _webrtc(self, s):
         """Return the browser phones' adapter of [webrtc] (aiortc on its own thread), added to the engine."""
-        try:
+        try:  # deliberate: aiortc is an optional extra
             from pycallcenter.engine.webrtc import WebRtcPhones
             from pycallcenter.webrtc.phones import PhoneServer
         except ImportError as exc:
@@ -235,9 +230,9 @@ class Centre:
         if self.binding is None:
             raise ConfigError("centre.cti_port: the CTI server needs queues and agents ([[queue]], [[agent]])",
                               path=s.file)
+        # deliberate: the CTI server and its web library load only when the centre serves it
         from pycallcenter.cti import serve
         from pycallcenter.cti.config import load_users, options
-        from pycallcenter.storage.customers import Customers
 
         c = s.centre
         accounts = load_users(s.place(c.cti_users))
@@ -261,16 +256,15 @@ class Centre:
         emulator = getattr(self.board, "emulator", None)
         if emulator is None:
             return {}
-        from pycallcenter.drivers.emulator.pstn import Phone
 
         phones = {p.channel.number: p for p in emulator.far_ends.values() if isinstance(p, Phone)}
         return {a.name: phones[int(a.contact[8:])] for a in self.settings.agent
                 if a.contact and a.contact.startswith("channel/") and int(a.contact[8:]) in phones}
 
     def _fax(self, s):
+        # deliberate: fax sessions need spandsp, loaded only for a centre that takes faxes
         from pycallcenter.fax.inbox import FaxInbox
         from pycallcenter.fax.switch import fax_aware
-        from pycallcenter.storage.adapters import fax_logger
 
         f = s.fax
         if f.library:
@@ -389,8 +383,6 @@ class Centre:
     def publish(self, state="running"):
         """Write DATA/status.json and the database's live_status row, flush pending queue-log rows; return
         the snapshot."""
-        from pycallcenter.metrics import snapshot
-
         snap = snapshot(self.engine, self.acd, ticks=self.ticks, cdrs_written=self.writer.written)
         snap.update(state=state, pid=os.getpid(), appliance=self.store.appliance, updated=time.time(),
                     config=self.file, database=getattr(self.store, "path", "postgresql"))
@@ -467,8 +459,6 @@ def _write_json(path, data):
 def _library(path, cache, s):
     """Return the fax-on-demand DocumentLibrary of a JSON catalogue, or of a folder whose files are
     named NUMBER-title.ext (the number is what callers key in)."""
-    from pycallcenter.fax.documents import DocumentLibrary
-
     if os.path.isfile(path):
         return DocumentLibrary.from_catalogue(path, cache)
     if not os.path.isdir(path):
@@ -487,8 +477,6 @@ def _library(path, cache, s):
 def load_scripts(s):
     """Return the ScriptSet of a configuration with every script it names; ConfigError naming the script's
     file and line for a script that does not load, or the config key naming a missing script."""
-    from pycallcenter.ivr.loader import ScriptSet
-
     folder = s.place(s.centre.scripts) if s.centre.scripts else str(bundled.scripts_dir())
     if not os.path.isdir(folder):
         raise ConfigError(f"centre.scripts: no folder {folder}", path=s.file, line=s.line_of("centre.scripts"))
