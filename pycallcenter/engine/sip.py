@@ -76,20 +76,6 @@ class _Session:
     remote_events: bool = False  # the far end takes RFC 4733 telephone-events
 
 
-class _CentreAgent(U.UserAgent):
-    """The user agent, trusting INVITEs from a trunk's address (and from anyone when guests may call) without
-    a digest challenge; REGISTERs and other callers' INVITEs are challenged against the centre's accounts."""
-
-    def __init__(self, local_addr, *, trusted, **kw):
-        super().__init__(local_addr, **kw)
-        self.trusted = trusted  # fn(source address) -> True when an INVITE from there needs no credentials
-
-    def _authenticate(self, request, key, now, source):
-        if request.method == "INVITE" and self.trusted(source):
-            return "trunk", []
-        return super()._authenticate(request, key, now, source)
-
-
 class SipTrunk:
     """The engine's adapter for SIP: trunks to carriers or PBXs, the centre's registered phones, and (if
     allowed) guests calling the centre's SIP address. Its name is the originate target's first part."""
@@ -116,9 +102,11 @@ class SipTrunk:
         self.host = public_host or listen[0]
         self.address = (self.host, self.sock.getsockname()[1])
         self.domain = domain or self.host
-        self.ua = _CentreAgent(self.address, trusted=self._trusted, user="centre", answer_after=None, rng=rng,
-                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
-                               media_host=self.host)
+        # INVITEs from a trunk's address (from anyone, with guests) come in unchallenged; others and REGISTERs
+        # are challenged against the accounts
+        self.ua = U.UserAgent(self.address, trusted=self._trusted, user="centre", answer_after=None, rng=rng,
+                              credentials=self.accounts.get if self.accounts else None, realm=self.domain,
+                              media_host=self.host)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
