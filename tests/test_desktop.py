@@ -290,3 +290,46 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
             other.close()
         agent.close()
         boss.close()
+
+
+def test_consult_then_complete_the_transfer_from_the_desktop(centre, tmp_path):
+    if chromium() is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); the browser check did not run")
+    c, sim = centre
+    base = f"http://127.0.0.1:{c.cti.port}"
+
+    def tick():
+        sim.tick()
+
+    c.cti.hub.backend.login("agent2", ready=False)  # in, but not taking queue calls: only the consultation reaches them
+    agent = Browser(str(tmp_path / "agent-profile"))
+    try:
+        login(agent, base, "agent1", tick)
+        click(agent, "#ready")
+        agent.wait("document.querySelector('[data-k=state]').textContent === 'ready'", tick)
+        sim.pstn.add(Caller(CALLER, "5000", arrival=c.engine.now / 8000 + 0.5, digits="1", digit_delay=3.0,
+                            talk=600.0, patience=600.0))
+        agent.wait(f"document.querySelector('[data-k=\"pop.caller\"]').textContent === '{CALLER}'", tick, 90)
+        click(agent, "#answer")
+        agent.wait("document.querySelector('[data-k=state]').textContent === 'talking'", tick)
+        call = c.acd.agents["agent1"].call
+        agent.evaluate("document.getElementById('xfer').value='agent2';true")
+        click(agent, "#consult")  # the caller waits on hold while agent2's phone rings
+        phone2 = c.board.emulator.far_ends["agent2"]
+        for _ in range(500):
+            tick()
+            if phone2.ringing:
+                break
+        assert phone2.ringing and c.acd.calls[call].hold_since is not None
+        phone2.off_hook()
+        for _ in range(100):
+            tick()
+        click(agent, "#complete")
+        agent.wait("document.getElementById('status').textContent === 'transfer: ok'", tick)
+        for _ in range(100):
+            tick()
+        assert c.acd.agents["agent2"].call == call and c.acd.agents["agent2"].activity == "talking"
+        assert c.acd.agents["agent1"].call != call
+        agent.screenshot(str(tmp_path / "desktop-transferred.png"))
+    finally:
+        agent.close()
