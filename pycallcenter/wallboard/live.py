@@ -10,7 +10,13 @@ import secrets
 import tempfile
 import time
 
+from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.demo import board_config
+from pycallcenter.apps.settings import load_text
+from pycallcenter.apps.simulation import Simulation
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.errors import ConfigError
+from pycallcenter.storage.customers import Customers
 
 TICK_SECONDS = 160 / SAMPLE_RATE
 
@@ -19,8 +25,6 @@ def config_text(agents=6, calls_per_hour=240.0, seed=1, data="data", people=()):
     """Return the live centre's configuration: the demo's board, callers with an odd last digit routed to
     sales and the others to support, agents on both queues, simulated callers who press nothing; the
     agents named in people are left to people at the agent desktop (logged in, not ready, not simulated)."""
-    from pycallcenter.apps.demo import board_config
-
     lines = [board_config(agents, seed), "[centre]", f"data = {json.dumps(data)}", 'tone_plan = "etsi"',
              "station_features = false",
              "", "[[route]]", 'caller = "_.[13579]"', 'queue = "sales"',
@@ -43,14 +47,9 @@ def build(agents=6, calls_per_hour=240.0, seed=1, hours=8.0, data=None, people=(
     """Return (centre, simulation) of the live centre: agents at FXS phones and Poisson callers, built by
     the same composition root as `run` (its data in `data`, default a new temporary folder); people: the
     agents left to people at the desktop."""
-    from pycallcenter.errors import ConfigError
-
     unknown = sorted(set(people) - {f"agent{i + 1}" for i in range(agents)})
     if unknown:
         raise ConfigError(f"--people: no agent {unknown[0]!r} (the agents are agent1..agent{agents})")
-    from pycallcenter.apps.centre import Centre
-    from pycallcenter.apps.settings import load_text
-    from pycallcenter.apps.simulation import Simulation
 
     data = data or tempfile.mkdtemp(prefix="pycc-wallboard-")
     board_text, settings = load_text(config_text(agents, calls_per_hour, seed, data, people),
@@ -62,6 +61,7 @@ def build(agents=6, calls_per_hour=240.0, seed=1, hours=8.0, data=None, people=(
 def run(port=8080, host="127.0.0.1", agents=6, calls_per_hour=240.0, seconds=None, speed=1.0, seed=1,
         users=None, out=print, people=()):
     """Serve the live centre until seconds of board time have passed (None: until interrupted); return 0."""
+    # deliberate: the CLI imports this module to list the command; the CTI web server loads when it runs
     from pycallcenter.cti import serve
 
     hours = 8.0 if seconds is None else seconds / 3600.0 + 0.01  # callers only for the time we run
@@ -75,7 +75,6 @@ def run(port=8080, host="127.0.0.1", agents=6, calls_per_hour=240.0, seconds=Non
         passwords.update({n: ("agent", secrets.token_urlsafe(9)) for n in binding.acd.agents})
         users = Accounts([User(n, role, hash_password(pw)) for n, (role, pw) in passwords.items()])
     from pycallcenter.cti.config import desk_config
-    from pycallcenter.storage.customers import Customers
 
     server = serve(binding, host=host, port=port, accounts=users, desk=desk_config(centre.settings),
                    home={"agent": "/agent", "supervisor": "/console"}, handsets=centre.agent_handsets(),
