@@ -4,6 +4,7 @@ a PRI caller presses 1 in the main menu and the ACD rings webrtc:agent1; the pag
 caller's 600 Hz tone reaches the page (WebAudio AnalyserNode, read over DevTools) and the browser's 1 kHz
 tone reaches the PRI side; the page hangs up and nothing is left behind; closing the tab unregisters the
 phone. The engine is paced in real time (the browser's audio is). Screenshots go to the test's tmp dir."""
+import json
 import time
 import wave
 
@@ -144,6 +145,10 @@ def test_a_pri_caller_reaches_the_browser_phone_and_tones_cross_both_ways(centre
         while c.acd.agents["agent1"].activity != "talking" and time.monotonic() < end:
             pace()
         assert c.acd.agents["agent1"].activity == "talking"
+        c.publish()  # the status file shows the browser phone in its call
+        status = json.loads(open(c.status_path).read())["webrtc"]
+        assert status["phones"] == ["agent1"] and status["in_call"] == ["agent1"]
+        assert status["counters"]["calls_in"] == 1
         off = next(call.channel for call, who in sim.pstn.active.items() if who is caller)
         # the PRI caller sends 600 Hz; the page hears it through its AnalyserNode
         t = np.arange(8000 * 8)

@@ -394,6 +394,8 @@ class Centre:
             snap["features"] = features
         if self.sip is not None:
             snap["sip"] = self.sip.status()
+        if self.webrtc is not None:
+            snap["webrtc"] = self.webrtc.status()
         self.latest["snap"] = snap  # taken on the engine thread: the metrics thread only reads this dict
         _write_json(self.status_path, snap)
         try:

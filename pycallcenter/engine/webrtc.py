@@ -211,6 +211,11 @@ class WebRtcPhones:
         """Stop the aiortc thread (after the engine has cleared every leg)."""
         self.server.close()
 
+    def status(self):
+        """Return the browser phones for the status file: who is registered, who is in a call, the counters."""
+        return {"phones": sorted(self.phones), "in_call": sorted(p.name for p in self.phones.values() if p.leg),
+                "counters": dict(self.stats)}
+
     def leaks(self):
         """Return one line per phone holding a leg that is no longer up."""
         return [f"browser phone {p.name} holds leg {p.leg.id} on row {p.leg.row}, which has ended"
