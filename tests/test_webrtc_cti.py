@@ -3,6 +3,7 @@ cross-origin POST, a body that is not JSON, an offer that is not SDP; a logged-i
 import http.cookiejar
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -12,6 +13,7 @@ import pytest
 from cti_rig import PASSWORDS, Centre
 from pycallcenter.apps.demo import board_config
 from pycallcenter.webrtc.phones import PhoneServer
+from test_webrtc import FakePage
 
 
 class Web:
@@ -85,6 +87,25 @@ def test_phone_routes_need_a_session_and_its_csrf_token(rig):
 
 def phones_online(rig):
     return rig.server.phones.phones
+
+
+def test_logging_out_unregisters_the_users_browser_phone(rig):
+    web = Web(rig.server.port)
+    web.login("agent1")
+    page = FakePage(rig.server.phones, "agent1")
+    try:
+        assert "agent1" in phones_online(rig)
+        _, html = web.open("/phone")
+        csrf = re.search(r'data-csrf="([^"]+)"', html).group(1)
+        body = urllib.parse.urlencode({"csrf": csrf}).encode()
+        assert web.open("/logout", body)[0] == 303
+        for _ in range(200):
+            if "agent1" not in phones_online(rig):
+                break
+            time.sleep(0.02)
+        assert "agent1" not in phones_online(rig)
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("text, key, message", [

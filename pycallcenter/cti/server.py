@@ -522,6 +522,8 @@ class CtiServer:
         for c in list(self.conns.values()):
             if c.session is s:
                 c.close()
+        if self.phones is not None:
+            self.phones.unregister(s.name)  # a logged-out user's browser phone rings no more
         resp = _see_other("/")
         resp.del_cookie(SESSION_COOKIE, path="/")
         return resp

@@ -110,7 +110,8 @@ class PhoneServer:
             raise
         except Exception as exc:  # aiortc raises ValueError and others on offers it cannot use
             await pc.close()
-            raise RemoteProtocolError(f"phone offer: {exc}") from None
+            why = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise RemoteProtocolError(f"phone offer: {why}") from None
         old = self.phones.get(name)
         self.phones[name] = phone
         if old is not None:
