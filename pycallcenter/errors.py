@@ -48,3 +48,23 @@ class HardwareError(PyCallCenterError):
 
 class ChannelClosedError(PyCallCenterError):
     """An operation on a channel that has been closed."""
+
+
+class RecentErrors(list):
+    """The last ``limit`` errors a component met, oldest dropped first, with ``total`` counting every one.
+
+    A list, so code that reads it as one keeps working; it cannot grow without bound whatever scripts or the
+    network do (a script failing on every call of a day, a peer sending garbage streams).
+    """
+
+    def __init__(self, limit=1000):
+        super().__init__()
+        self.limit = limit
+        self.total = 0
+
+    def append(self, item):
+        """Keep item, dropping the oldest past the limit; count it."""
+        self.total += 1
+        super().append(item)
+        if len(self) > self.limit:
+            del self[: len(self) - self.limit]

@@ -20,3 +20,16 @@ def test_a_leg_declares_what_the_engine_adapters_and_scripts_set_on_it():
     other.held_links.add((1, 2))
     assert other.held_links == {(1, 2)} and leg.held_links == set()  # one set per leg, not shared
     assert leg == other and "held_links" not in repr(leg)  # repr and comparison as before they were declared
+
+
+def test_recent_errors_are_bounded_and_counted():
+    """The engine's error list keeps the last errors only and counts them all, so a day of failing scripts
+    cannot grow it without bound."""
+    from pycallcenter.errors import RecentErrors
+
+    errors = RecentErrors(limit=3)
+    assert errors == []
+    for n in range(10):
+        errors.append((f"C{n}", "boom"))
+    assert errors == [("C7", "boom"), ("C8", "boom"), ("C9", "boom")]
+    assert errors.total == 10

@@ -237,7 +237,7 @@ def build_report(settings, pstn, centre, wall):
             "inbox": len(centre.fax_inbox.fax_log) if centre.fax_inbox is not None else 0,
         },
         "recordings": len(engine.recordings),
-        "script_errors": len(engine.errors),
+        "script_errors": engine.errors.total,
         "left_behind": [str(x) for x in centre.leaks()],
     }
     if centre.acd is not None:

@@ -19,6 +19,7 @@ Invariants, each breach one line in the report's ``violations``:
   CDR (compared with the engine's ended calls, from an engine listener);
 - in runs of an hour or more: resident memory after warm-up (the first quarter) stays within 5%.
 """
+import glob
 import json
 import os
 import random
@@ -344,7 +345,9 @@ class Soak:
         self.board_events = 0
         self._recs = eng.recordings.reader("soak")  # finished recordings: those a full disk cut short
         self.recording_errors = 0
-        self.mounts = []  # small tmpfs disks of the disk_full faults (unmounted at the end)
+        # small tmpfs disks of the disk_full faults (unmounted at the end); a killed run's are unmounted now
+        self.mounts = sorted(glob.glob(os.path.join(data, "small-disk-*")))
+        self._unmount()
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -559,10 +562,14 @@ class Soak:
 
         disk = os.path.join(self.data, f"small-disk-{len(self.mounts)}")
         os.makedirs(disk, exist_ok=True)
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0750", "tmpfs", disk],
-                                 capture_output=True, text=True)
-        if mounted.returncode != 0:
-            fault.note = f"no tmpfs: {(mounted.stderr or 'mount failed').strip().splitlines()[-1]}"
+        try:
+            mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0750", "tmpfs", disk],
+                                     capture_output=True, text=True)
+            why = (mounted.stderr or "mount failed").strip().splitlines()[-1] if mounted.returncode else None
+        except OSError as exc:
+            why = str(exc)
+        if why is not None:
+            fault.note = f"no tmpfs: {why}"
             return
         self.mounts.append(disk)
         free = os.statvfs(disk)
@@ -588,7 +595,10 @@ class Soak:
         import subprocess
 
         for disk in self.mounts:
-            subprocess.run(["umount", "-l", disk], capture_output=True)
+            try:
+                subprocess.run(["umount", "-l", disk], capture_output=True)
+            except OSError:  # no umount on this system: nothing was mounted either
+                break
         self.mounts = []
 
     def _start_database_locked(self, fault, now):
@@ -818,7 +828,7 @@ class Soak:
                       "ended_in_engine": len(self.ended_calls),
                       "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
                                          for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
-                      "script_errors": len(self.engine.errors)},
+                      "script_errors": self.engine.errors.total},
             "cdrs": sum(cdrs.values()),
             "rss": rss,
             "ticks": {"count": t.n, "mean_ms": round(1000 * t.total / t.n, 3) if t.n else None,
@@ -916,7 +926,10 @@ def _ms(seconds):
 def run(settings, stream=sys.stderr):
     """Run a soak; return its report dict (also written to DATA/soak.json)."""
     soak = Soak(settings, stream=stream)
-    report = soak.run()
+    try:
+        report = soak.run()
+    finally:  # interrupted (Ctrl-C) too: no small disk stays mounted in the data folder
+        soak._unmount()
     if stream is not None:
         stream.write("\n")
     with open(os.path.join(soak.data, "soak.json"), "w") as fh:

@@ -18,7 +18,7 @@ from pycallcenter.engine.analog import FxoTrunks, FxsExtensions
 from pycallcenter.engine.media import MediaPlane, echo_tails
 from pycallcenter.engine.scheduler import CallHangup, Scheduler
 from pycallcenter.media.endpoint import PacketMedia
-from pycallcenter.errors import ChannelClosedError
+from pycallcenter.errors import ChannelClosedError, RecentErrors
 from pycallcenter.journal import Journal
 
 _trackers = []  # lists collecting every Engine built while they are registered (the test suite's leak check)
@@ -90,7 +90,7 @@ class Engine:
         self._call_seq = 0
         self.log_lines = [] if keep_log else None
         self._log_file = open(log_file, "a", buffering=1) if log_file else None
-        self.errors = []  # (call id, traceback text) of scripts that raised
+        self.errors = RecentErrors()  # (call id, traceback text) of the last scripts that raised; .total counts all
         self.recordings_dir = "data/recordings"
         # stats of finished recordings; the CDR writer reads them (a Journal: read entries are dropped,
         # the newest few kept for scripts looking up the recording they just stopped)

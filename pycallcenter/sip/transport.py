@@ -17,7 +17,7 @@ import asyncio
 import ssl as _ssl
 from collections import Counter
 
-from pycallcenter.errors import DecodeError
+from pycallcenter.errors import DecodeError, RecentErrors
 from pycallcenter.sip.message import StreamFramer
 from pycallcenter.sip.ua import Send, UserAgent
 
@@ -154,7 +154,7 @@ class SipStreamEndpoint(Endpoint):
         self.max_body = max_body
         self.max_write_buffer = max_write_buffer
         self.connections = {}  # peer (host, port) -> Connection
-        self.errors = []  # (peer, DecodeError text) of streams closed as malformed
+        self.errors = RecentErrors()  # (peer, error text) of the last streams closed as malformed or not opened
         self.server = None
         self._sweeper = None
 
