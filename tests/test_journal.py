@@ -92,3 +92,24 @@ def test_memory_stays_flat_over_a_long_run():
         if i % 37 == 0:
             j.read(r)
     assert j.kept() <= 37 and len(j._items) <= 200  # the list itself is cut, not only the view
+
+
+def _holds_only_unread(j):
+    """True when the journal holds no more than its newest `keep` and what its slowest reader has not read."""
+    assert j.readers, f"{j.name}: nobody reads it"
+    unread = j.end - min(r.position for r in j.readers)
+    return j.kept() <= max(j.keep, unread)
+
+
+def test_the_centres_histories_hold_only_what_their_readers_have_not_read(tmp_path):
+    from pycallcenter.apps import soak
+
+    run = soak.Soak(soak.SoakSettings(hours=0.02, spans=1, agents=4, faults=0, data_dir=str(tmp_path)), stream=None)
+    run.run()
+    centre = run.centre
+    histories = [centre.acd.qlog, centre.binding.decisions, centre.engine.recordings, run.emulator.event_log]
+    assert all(len(j) > 0 for j in histories)
+    for j in histories:
+        assert _holds_only_unread(j), (j, j.readers)
+    events = run.emulator.event_log
+    assert events.start > 0 and events.kept() < len(events)  # the board's events were read and let go

@@ -153,3 +153,28 @@ def test_a_centre_that_raises_out_of_its_tick_is_a_violation_not_a_crash(tmp_pat
     report = soak.run(soak.SoakSettings(hours=0.01, faults=0, agents=3, data_dir=str(tmp_path / "soak")), stream=None)
     assert len([v for v in report["violations"] if "the centre raised FileNotFoundError" in v]) == 1
     assert "test_soak.py" in report["violations"][0] and "Traceback" in report["crash"]
+
+
+def test_a_full_disk_stops_a_recording_not_the_centre(tmp_path):
+    """Found by the soak's disk_full fault: ENOSPC while a recording was written raised out of the engine's
+    tick (every call stopped), and a header that could not be written was a RuntimeError the recording
+    policy did not catch. Now the recorder keeps the error and the call goes on unrecorded."""
+    import numpy as np
+
+    from pycallcenter.engine.recording import Recorder
+
+    rec = Recorder(str(tmp_path / "r.wav"), 0, subtype="ULAW")
+    rec.write_chunk(np.zeros(800, np.int16))
+
+    def full(frames):
+        raise OSError(28, "No space left on device")
+
+    rec._g711 = full
+    rec.write_chunk(np.zeros(800, np.int16))
+    assert "No space" in rec.error
+    rec.write_chunk(np.zeros(800, np.int16))  # nothing more is tried
+    stats = rec.stop()
+    assert stats["error"] == rec.error and stats["seconds"] == 0.1
+    (tmp_path / "h.part.wav").mkdir()  # where the part file must go: it cannot be made
+    with pytest.raises(OSError, match="cannot record"):
+        Recorder(str(tmp_path / "h.wav"), 0, subtype="ULAW")
