@@ -8,6 +8,14 @@
 "use strict";
 (function () {
   const PAD = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
+  // Its own small style, scoped by class, so a page that includes the widget needs no stylesheet for it
+  const STYLE = ".pycc-phone{display:inline-block;font:15px system-ui,sans-serif;border:1px solid #888;" +
+    "border-radius:8px;padding:10px;min-width:230px}" +
+    ".pycc-phone-status{font-weight:600;margin-bottom:8px;padding:4px 6px;background:#eef;border-radius:4px}" +
+    ".pycc-phone-controls,.pycc-phone-dial{display:flex;gap:4px;margin-bottom:8px}" +
+    ".pycc-phone-dial input{flex:1;min-width:0}" +
+    ".pycc-phone-pad{display:grid;grid-template-columns:repeat(3,1fr);gap:4px}" +
+    ".pycc-phone-key{font-size:18px;padding:8px}";
 
   class Phone {
     constructor(root, csrf) {
@@ -27,6 +35,12 @@
     }
 
     build() {
+      if (!document.getElementById("pycc-phone-style")) {
+        const style = document.createElement("style");
+        style.id = "pycc-phone-style";
+        style.textContent = STYLE;
+        document.head.appendChild(style);
+      }
       const el = (tag, attrs, text) => {
         const e = document.createElement(tag);
         Object.assign(e, attrs || {});
