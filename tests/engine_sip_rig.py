@@ -6,10 +6,12 @@ import socket
 
 import numpy as np
 
+from pycallcenter import ivr
 from pycallcenter.dsp import g711
 from pycallcenter.dsp.dtmf import DtmfDetector
 from pycallcenter.dsp.tones import dtmf_signal
 from pycallcenter.media import rtp
+from pycallcenter.media.srtp import DEFAULT_SUITE, SrtpContext, format_crypto, new_key, parse_crypto
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
 
@@ -39,7 +41,9 @@ def free_rtp_range(count=40):
 class Phone:
     """A SIP endpoint on loopback driven by the test (see the module doc)."""
 
-    def __init__(self, user="alice", *, auth=None, answer_after=0.0):
+    def __init__(self, user="alice", *, auth=None, answer_after=0.0, srtp="off"):
+        """srtp: the phone's own policy ("offer"/"require" give it a key: its answers carry it, and media is
+        SRTP once the far end's key is known)."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
@@ -47,8 +51,12 @@ class Phone:
         self.rtp.bind(("127.0.0.1", 0))
         self.rtp.setblocking(False)
         self.addr = self.sock.getsockname()
+        self.key = new_key()
+        self.crypto = format_crypto(DEFAULT_SUITE, self.key)
+        self.srtp = None  # the SrtpContext once both keys are known
+        self._now = 0.0
         self.ua = U.UserAgent(self.addr, user=user, rtp_port=self.rtp.getsockname()[1], auth=auth,
-                              answer_after=answer_after)
+                              answer_after=None if srtp != "off" else answer_after, srtp=srtp)
         self.events = []
         self.heard = []  # int16 arrays, one per RTP audio packet received
         self.events_heard = []  # RFC 4733 digits received (one per event, on its first end packet)
@@ -74,6 +82,9 @@ class Phone:
                 if isinstance(item, U.IncomingCall):
                     self.call_id = item.call_id
                     self._remote_from(item.offer)
+                    if self.ua.srtp != "off" and self.ua.answer_after is None:  # answer at once, with our key
+                        self.ua.dialogs[item.call_id].extra["crypto"] = self.crypto
+                        self._run(self.ua.answer(item.call_id, self._now))
                 elif isinstance(item, U.CallAnswered):
                     self._remote_from(item.answer)
                 elif isinstance(item, U.SessionUpdated):
@@ -84,6 +95,10 @@ class Phone:
             return
         m = next(m for m in sd.media if m.media == "audio")
         self.remote_rtp = (sd.connection_address(m), m.port)
+        if m.crypto and m.port and (self.ua.srtp != "off" or sd is not self.ua.dialogs.get(self.call_id, sd).offer):
+            # a key in an offer counts only when we take SRTP; one in an answer means our offer carried ours
+            suite, key = parse_crypto(str(m.crypto[0]))
+            self.srtp = SrtpContext(suite, self.key, key)
 
     def call(self, uri, addr, now, **kw):
         """Place a call; returns its Call-ID."""
@@ -121,6 +136,7 @@ class Phone:
 
     def pump(self, now):
         """Move signalling and one 20 ms RTP packet each way; run due SIP timers."""
+        self._now = now
         while True:
             try:
                 data, addr = self.sock.recvfrom(65535)
@@ -135,6 +151,10 @@ class Phone:
                 data, _ = self.rtp.recvfrom(2048)
             except BlockingIOError:
                 break
+            if self.srtp is not None:
+                data = self.srtp.unprotect(data)
+                if data is None:  # plain RTP, or SRTP under another key: not heard
+                    continue
             try:
                 p = rtp.parse_rtp(data)
             except Exception:  # noqa: BLE001 - RTCP on the same port in this simple peer
@@ -163,7 +183,7 @@ class Phone:
             packet = rtp.build_rtp(0, self._seq, self._ts, self._ssrc, g711.ulaw_encode(chunk).tobytes())
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + FRAME) & 0xFFFFFFFF
-        self.rtp.sendto(packet, self.remote_rtp)
+        self.rtp.sendto(packet if self.srtp is None else self.srtp.protect(packet), self.remote_rtp)
 
     def audio(self):
         """Return everything heard so far as one int16 array."""
@@ -186,6 +206,43 @@ class Phone:
 def offer_of(phone):
     """Return the phone's own SDP offer (PCMU, PCMA, telephone-event) on its RTP port."""
     return S.make_offer("127.0.0.1", phone.rtp.getsockname()[1])
+
+
+def tone(freq=600.0, seconds=1.0, amp=8000):
+    """Return a sine tone as int16 samples at 8 kHz."""
+    t = np.arange(int(seconds * 8000)) / 8000
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def dial_and_talk(eng, target, phone, outcome):
+    """Start a dialler that calls target, and once answered notes the leg, the row's SRTP suite and the loudest
+    sample heard from the phone (which says a 1 kHz tone) while it plays an 800 Hz tone for a second; then it
+    hangs up. Fills outcome ("dial", "leg", "srtp", "level")."""
+
+    async def dialler():
+        got = await ivr.dial(eng, target, timeout=10)
+        outcome["dial"] = got.outcome
+        if got.outcome == "answered":
+            leg = got.leg
+            outcome["leg"] = (leg.tech, leg.called, leg.direction)
+            outcome["srtp"] = eng.packet.stats(leg.row)["srtp"]
+            eng.media.play(leg.row, [tone(800, 1.0)])
+            levels = []
+            for _ in range(50):
+                await ivr.wait(eng, 0.02)
+                levels.append(int(np.abs(eng.media.rx[leg.row]).max()))
+            outcome["level"] = max(levels)
+            leg.hangup()
+
+    phone.say(tone(1000, 3.0))
+    eng.scheduler.spawn(dialler(), "dialler", eng.now)
+
+
+def secure_offer_of(phone, policy="require"):
+    """Return the phone's offer carrying its SRTP key: RTP/SAVP ("require") or RTP/AVP with a key ("offer")."""
+    offer = offer_of(phone)
+    offer.media[0] = S.secure(offer.media[0], phone.crypto, policy)
+    return offer
 
 
 def run(eng, seconds, *phones, until=None, tick=None):

@@ -3,11 +3,10 @@
 A phone calls in and a script runs on the leg like on any other: it hears the prompt (energy on its RTP),
 its RFC 4733 and in-band digits reach the script, and BYE (either way) ends the leg with the right cause.
 The engine places calls to registered phones and to trunks; statuses and causes map both ways."""
-import numpy as np
 import pytest
 
 from engine_rig import PRI
-from engine_sip_rig import Phone, free_rtp_range, run
+from engine_sip_rig import Phone, dial_and_talk, free_rtp_range, run, tone
 from pycallcenter import ivr
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.engine import call as C
@@ -16,9 +15,7 @@ from pycallcenter.engine.sip import Peer, SipTrunk
 from pycallcenter.sip import ua as U
 
 
-def _tone(freq=600.0, seconds=1.0, amp=8000):
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+_tone = tone
 
 
 @pytest.fixture
@@ -140,23 +137,7 @@ def test_the_engine_calls_a_registered_phone_which_answers_and_talks_both_ways(r
     phone.register(trunk.address, eng.now / 8000)
     assert run(eng, 2.0, phone, until=lambda: "Registered" in phone.kinds())
     outcome = {}
-
-    async def dialler():
-        got = await ivr.dial(eng, "sip/agent1", timeout=10)
-        outcome["dial"] = got.outcome
-        if got.outcome == "answered":
-            leg = got.leg
-            outcome["leg"] = (leg.tech, leg.called, leg.direction)
-            eng.media.play(leg.row, [_tone(800, 1.0)])
-            levels = []
-            for _ in range(50):
-                await ivr.wait(eng, 0.02)
-                levels.append(int(np.abs(eng.media.rx[leg.row]).max()))
-            outcome["level"] = max(levels)
-            leg.hangup()
-
-    phone.say(_tone(1000, 3.0))
-    _start(eng, dialler)
+    dial_and_talk(eng, "sip/agent1", phone, outcome)
     assert run(eng, 3.0, phone, until=lambda: "dial" in outcome)
     assert outcome["dial"] == "answered"
     run(eng, 3.0, phone, until=lambda: not eng.legs)

@@ -35,6 +35,9 @@ def test_the_sip_keys_load_and_a_sip_phone_becomes_the_agents_contact():
     assert s.sip.channels == 4 and s.sip.trunk[0].host == "192.0.2.10" and s.sip.account[0].user == "agent1"
     assert s.agent[0].contact == "sip/agent1"  # what the ACD originates: the SIP adapter's registered phone
     assert (s.route[0].to, s.route[0].strip) == ("sip:carrier", 1)
+    assert s.sip.srtp == "off"
+    _, s = load_text(BASE.replace("channels = 4", 'channels = 4\nsrtp = "require"'), file="c.toml")
+    assert s.sip.srtp == "require"
 
 
 @pytest.mark.parametrize("change,where", [
@@ -46,6 +49,7 @@ def test_the_sip_keys_load_and_a_sip_phone_becomes_the_agents_contact():
     (("strip = 1", "strip = 1\nscript = \"main_menu\""), "route[1]: a route needs exactly one of script, queue or to"),
     (("channels = 4", "channels = 4\nrtp_ports = [20001, 20000]"), "c.toml:3: sip.rtp_ports: must be [first, last]"),
     (('name = "carrier"', 'name = "carrier"\nport = 70000'), "sip.trunk[1].port: must be from 0 to 65535"),
+    (("channels = 4", "channels = 4\nsrtp = \"yes\""), "c.toml:3: sip.srtp: must be one of"),
 ])
 def test_a_wrong_sip_value_is_one_line_naming_file_line_and_key(change, where):
     with pytest.raises(ConfigError) as err:

@@ -137,7 +137,7 @@ class Centre:
         try:
             trunk = SipTrunk(self.engine, listen=(x.listen, x.port), public_host=x.public_host, domain=x.domain,
                              peers=peers, accounts={a.user: a.password for a in x.account}, guests=x.guests,
-                             ring_seconds=x.ring_seconds)
+                             ring_seconds=x.ring_seconds, srtp=x.srtp)
         except ConfigError as exc:
             raise ConfigError(str(exc), path=s.file, line=s.line_of("sip.port") or s.line_of("sip")) from None
         return self.engine.add(trunk)

@@ -487,6 +487,9 @@ class SipSection:
                        "SIP address for the IVR); false challenges them", False)
     ring_seconds: Annotated[float, Range(1, 600)] = doc("seconds a SIP phone or trunk call may ring unanswered "
                                                          "before it is cancelled", 60.0)
+    srtp: Annotated[str, OneOf(("off", "offer", "require"))] = doc(
+        "SRTP with SDES keys (RFC 4568) on SIP calls: off (plain RTP only), offer (our offers carry a key, "
+        "keyed offers get SRTP, plain ones plain RTP), require (RTP/SAVP only; plain offers get 488)", "off")
     trunk: list[SipTrunkSection] = doc("SIP trunks", factory=list)
     account: list[SipAccountSection] = doc("phones that register to the centre", factory=list)
 

@@ -74,6 +74,7 @@ class _Session:
     port: int = 0  # our RTP port (in every SDP of the call)
     rings_until: float = None
     remote_events: bool = False  # the far end takes RFC 4733 telephone-events
+    remote_crypto: str = None  # the far end's SDES key ("SUITE inline:KEY") when the call's media is SRTP
 
 
 class SipTrunk:
@@ -83,7 +84,7 @@ class SipTrunk:
     tech = "sip"
 
     def __init__(self, engine, *, listen=("127.0.0.1", 5060), public_host=None, domain=None, peers=(),
-                 accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None):
+                 accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None, srtp="off"):
         if engine.packet is None:
             raise ConfigError("sip.channels: the engine has no packet rows ([sip] channels must be more than 0)")
         self.engine = engine
@@ -92,6 +93,9 @@ class SipTrunk:
         self.accounts = dict(accounts or {})
         self.guests = guests
         self.ring_seconds = ring_seconds
+        if srtp not in SRTP_POLICIES:
+            raise ConfigError(f"sip.srtp: {srtp!r} is not one of {', '.join(SRTP_POLICIES)}")
+        self.srtp = srtp
         self.sock = socket.socket(socket.AF_INET6 if ":" in listen[0] else socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self.sock.setblocking(False)
@@ -106,11 +110,11 @@ class SipTrunk:
         # are challenged against the accounts
         self.ua = U.UserAgent(self.address, trusted=self._trusted, user="centre", answer_after=None, rng=rng,
                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
-                              media_host=self.host)
+                              media_host=self.host, srtp=srtp)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
-        self.stats = {"datagrams": 0, "refused": 0, "calls_in": 0, "calls_out": 0}
+        self.stats = {"datagrams": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
         for p in peers:
             if p.register:
                 self._run(self.ua.register(f"sip:{p.username}@{p.domain or p.host}", (p.host, p.port),
@@ -230,8 +234,14 @@ class SipTrunk:
             return
         channel, row = got
         media = _media_plan(ev.offer) or _OWN_OFFER
-        local = self.engine.packet.open(row, **media, dtmf_pt=_events_pt(ev.offer), local_host=self.host, latch=True)
-        s = _Session(ev.call_id, channel, row, peer, port=local[1], remote_events=_has_events(ev.offer))
+        key = _offered_key(ev.offer, self.srtp)
+        if key is not None:  # our answer carries our key for the row under the offer's tag (the UA writes it)
+            d.extra["crypto"] = self.engine.packet.local_crypto(row, key.split(" ")[0])
+            self.stats["srtp_calls"] += 1
+        local = self.engine.packet.open(row, **media, dtmf_pt=_events_pt(ev.offer), local_host=self.host, latch=True,
+                                        srtp=key)
+        s = _Session(ev.call_id, channel, row, peer, port=local[1], remote_events=_has_events(ev.offer),
+                     remote_crypto=key)
         self.sessions[ev.call_id] = s
         self.stats["calls_in"] += 1
         caller, name, presentation = _identity(ev.request)
@@ -252,11 +262,17 @@ class SipTrunk:
         s.answered = True
         self._ringing.pop(s.call_id, None)
         media = _media_plan(ev.answer)
+        key = _answered_key(ev.answer, self.srtp)
+        if media is not None and key is False:  # we required SRTP and the answer has no key we can use
+            media = None
         if media is None:  # an answer we cannot use ends the call (RFC 3264 leaves no way back)
             s.clear_cause = Cause.BEARER_CAPABILITY_NOT_IMPLEMENTED
             s.leg.clearing_since = self.engine.now
         else:
-            self.engine.packet.update(s.row, **media)
+            if key:
+                s.remote_crypto = key
+                self.stats["srtp_calls"] += 1
+            self.engine.packet.update(s.row, **media, srtp=key or None)
             s.remote_events = _has_events(ev.answer)
         if s.leg.clearing:  # we asked to cancel and the 200 crossed it, or the answer is unusable: BYE
             reason = causes.reason_header(s.clear_cause or C.NORMAL_CLEARING)
@@ -270,7 +286,12 @@ class SipTrunk:
         if s is None or media is None:
             return
         direction = next((m.direction for m in ev.answer.media if m.media == "audio" and m.port), "sendrecv")
-        self.engine.packet.update(s.row, direction=direction, **media)
+        key = _offered_key(ev.offer, self.srtp) if s.remote_crypto else None
+        if key == s.remote_crypto:  # the same key goes on (a new context would restart the rollover counter)
+            key = None
+        elif key is not None:
+            s.remote_crypto = key
+        self.engine.packet.update(s.row, direction=direction, srtp=key, **media)
         self.engine.log("sip_reinvite", leg=s.leg.id, direction=direction)
 
     def _info(self, ev, now):
@@ -370,9 +391,12 @@ class SipTrunk:
                 return self._fail(leg, cause, f"no phone registered as {trunk}")
             target, addr, peer = f"sip:{trunk}@{self.address[0]}", None, f"phone:{trunk}"
         local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host, latch=True)
+        offer = S.make_offer(self.host, local[1], self.ua.codecs)
+        if self.srtp != "off":
+            offer.media[0] = S.secure(offer.media[0], self.engine.packet.local_crypto(leg.row), self.srtp)
         from_user, display, headers = _caller_of(leg, self.domain)
         call_id, outputs = self.ua.invite(target, t, addr, from_user=from_user, display=display, headers=headers,
-                                          port=local[1], auth=auth)
+                                          sdp=offer, auth=auth)
         s = _Session(call_id, leg.channel, leg.row, peer, leg=leg, outgoing=True, port=local[1],
                      rings_until=t + self.ring_seconds)
         self.sessions[call_id] = s
@@ -404,6 +428,7 @@ class SipTrunk:
         return s is not None and s.remote_events
 
 
+SRTP_POLICIES = ("off", "offer", "require")
 _OWN_OFFER = {"remote": None, "payload_type": 0, "law": "ulaw"}
 _LAWS = {"PCMU": "ulaw", "PCMA": "alaw"}
 
@@ -420,6 +445,28 @@ def _media_plan(sd):
     addr = sd.connection_address(m)
     remote = None if addr in (None, "0.0.0.0", "::") else (addr, m.port)
     return {"remote": remote, "payload_type": pt, "law": _LAWS.get(name.upper(), "ulaw")}
+
+
+def _audio(sd):
+    return next((m for m in (sd.media if sd is not None else ()) if m.media == "audio" and m.port), None)
+
+
+def _offered_key(sd, policy):
+    """Return the far end's key ("SUITE inline:KEY") an offer's audio is taken with under policy, or None
+    for plain RTP (an offer the policy refuses never reaches here: the user agent answered it 488)."""
+    m = _audio(sd)
+    chosen = S.srtp_choice(m, policy) if m is not None else None
+    return f"{chosen.suite} {chosen.key_params}" if chosen else None
+
+
+def _answered_key(sd, policy):
+    """Return the far end's key in an answer to our offer, None for plain RTP, or False when policy
+    requires SRTP and the answer has no key we can use."""
+    m = _audio(sd)
+    usable = m is not None and next((c for c in m.crypto if c.suite in S.SRTP_SUITES), None)
+    if usable:
+        return f"{usable.suite} {usable.key_params}"
+    return False if policy == "require" else None
 
 
 def _events_pt(sd, default=101):

@@ -13,6 +13,7 @@ RFC 3264 8.4.
 from dataclasses import dataclass, field, replace
 
 from pycallcenter.errors import DecodeError
+from pycallcenter.media.srtp import SUITES as SRTP_SUITES
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _MIRROR = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
@@ -376,24 +377,58 @@ def _matches(codec, name, clock):
     return codec.name.lower() == name.lower() and codec.clock == clock
 
 
-def answer(offer, address, port, codecs=OUR_CODECS, session_id=1, version=1):
-    """Return our answer (RFC 3264 6) to an offer: each audio RTP/AVP stream that shares a voice codec is
-    accepted on port with the common codecs in the offerer's order and the mirrored direction; every other
-    stream is rejected with port 0."""
+def answer(offer, address, port, codecs=OUR_CODECS, session_id=1, version=1, srtp="off", crypto=None):
+    """Return our answer (RFC 3264 6) to an offer: the first audio stream we may take (``srtp_choice``) that
+    shares a voice codec is accepted on port with the common codecs in the offerer's order and the mirrored
+    direction; every other stream is rejected with port 0. When the stream is taken with SRTP and crypto
+    (our "SUITE inline:KEY" value) is given, the answer carries it under the offer's tag (RFC 4568 5.1.2)."""
     kind = "IP6" if ":" in address else "IP4"
     out = SessionDescription(session_id=session_id, session_version=version, address=address, addrtype=kind,
                              connection=f"IN {kind} {address}")
     used_port = False
     for m in offer.media:
         accepted = None
-        if m.media == "audio" and m.proto == "RTP/AVP" and m.port != 0 and not used_port:
+        chosen = srtp_choice(m, srtp) if m.media == "audio" and m.port != 0 and not used_port else False
+        if chosen is not False:
             accepted = _accept_audio(offer, m, port, codecs)
+        if accepted is not None:
+            accepted.proto = m.proto
+            if chosen is not None and crypto is not None:
+                suite, _, key = crypto.partition(" ")
+                accepted.attributes.insert(0, ("crypto", str(Crypto(chosen.tag, chosen.suite, key))))
         if accepted is None:
             out.media.append(Media(media=m.media, port=0, proto=m.proto, formats=list(m.formats)))
         else:
             used_port = True
             out.media.append(accepted)
     return out
+
+
+def srtp_choice(m, policy):
+    """Return how an offered audio stream may be taken under an SRTP policy ("off", "offer", "require"): the
+    Crypto attribute to answer with (the first whose suite libsrtp gives us), None for plain RTP, or False
+    when it may not be taken at all. RTP/SAVP needs a usable key; plain RTP/AVP is refused only by "require";
+    an RTP/AVP offer carrying keys (best-effort SRTP) gets SRTP unless the policy is "off"."""
+    if m.proto not in ("RTP/AVP", "RTP/SAVP"):
+        return False
+    usable = next((c for c in m.crypto if c.suite in SRTP_SUITES and c.key_params.startswith("inline:")), None)
+    if m.proto == "RTP/SAVP":
+        return usable if usable is not None and policy != "off" else False
+    if policy == "off":
+        return None
+    if usable is None:
+        return False if policy == "require" else None
+    return usable
+
+
+def secure(m, crypto, policy):
+    """Return an offered m= section made secure under an SRTP policy: "offer" adds our key to RTP/AVP
+    (best-effort, the answer decides), "require" makes it RTP/SAVP with our key; "off" leaves it as it is."""
+    if policy == "off":
+        return m
+    proto = "RTP/SAVP" if policy == "require" else m.proto
+    suite, _, key = crypto.partition(" ")
+    return replace(m, proto=proto, attributes=[("crypto", str(Crypto(1, suite, key)))] + list(m.attributes))
 
 
 def _accept_audio(offer, m, port, codecs):

@@ -47,7 +47,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                  codecs=S.OUR_CODECS, answer_after=0.0, transport="UDP", credentials=None, realm="pycallcenter",
                  auth_secret=None, auth=None, registrar=None, session_expires=None, min_se=ST.MIN_SE,
                  limiter=None, media_host=None, auth_algorithms=None, ports=None, trusted=None, rate=None,
-                 proxy_auth=False):
+                 proxy_auth=False, srtp="off"):
         """answer_after: seconds a new call rings (180) before our 200; 0 answers at once; None leaves the answer
         to our user. credentials(user) -> password or None: when given, new INVITEs and REGISTERs are
         challenged (realm, auth_secret for the stateless nonces). auth: (user, password) answering challenges
@@ -57,7 +57,9 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         trusted(source address) -> True lets INVITEs from there in without a challenge (a carrier's trunk);
         REGISTERs are always challenged. rate: a limits.RateLimiter for new requests per source (None: no
         limit). proxy_auth: challenge INVITEs with 407 and Proxy-Authenticate, as a proxy or B2BUA in front
-        of others does (REGISTERs keep 401, RFC 3261 22.3)."""
+        of others does (REGISTERs keep 401, RFC 3261 22.3). srtp: which offers we take ("off": plain RTP only,
+        "offer": SRTP when keyed, "require": SRTP only, plain refused with 488); our key for a call is its
+        dialog's extra["crypto"], set by our user before the answer."""
         self.local_addr = local_addr
         self.answer_after = answer_after
         self.user = user
@@ -80,6 +82,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self.trusted = trusted
         self.rate = rate
         self.proxy_auth = proxy_auth
+        self.srtp = srtp
         self.registrar = Registrar() if registrar is None else registrar
         self.session_expires = session_expires
         self.min_se = min_se
@@ -389,7 +392,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if sdp is not None:
             body = sdp
         elif offer is not None:
-            body = S.answer(offer, self.media_host, port, self.codecs, session_id=extra.get("sid", 1), version=version)
+            body = S.answer(offer, self.media_host, port, self.codecs, session_id=extra.get("sid", 1), version=version,
+                            srtp=self.srtp, crypto=extra.get("crypto"))
         else:
             body = S.make_offer(self.media_host, port, self.codecs, version=version)
         if dialog is not None:
