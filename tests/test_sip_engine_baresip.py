@@ -34,6 +34,7 @@ module\t\t\tg711.so
 module\t\t\taufile.so
 module\t\t\taubridge.so
 module\t\t\tsndfile.so
+module\t\t\tsrtp.so
 module_app\t\taccount.so
 module_app\t\tmenu.so
 snd_path\t\t{folder}
@@ -60,14 +61,14 @@ def _power_at(samples, freq):
 class Baresip:
     """A baresip process with its own config folder; keys() types into its menu (digits become DTMF)."""
 
-    def __init__(self, folder, user="guest", answer=False):
+    def __init__(self, folder, user="guest", answer=False, mediaenc=None):
         self.folder = folder
         self.port = _free_udp_port()
         sf.write(folder / "tone.wav", _tone(600, 30.0), 8000, subtype="PCM_16")
         lo, hi = free_rtp_range(20)
         (folder / "config").write_text(CONFIG.format(port=self.port, tone=folder / "tone.wav", folder=folder,
                                                      rtp_lo=lo, rtp_hi=hi))
-        mode = ";answermode=auto" if answer else ""
+        mode = (";answermode=auto" if answer else "") + (f";mediaenc={mediaenc}" if mediaenc else "")
         (folder / "accounts").write_text(f"<sip:{user}@127.0.0.1:{self.port}>;regint=0{mode}\n")
         self.log = open(folder / "baresip.log", "w")
         self.proc = None
@@ -140,14 +141,17 @@ def engine():
         t.close()
 
 
-def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine, tmp_path):
+# baresip's srtp module: "srtp-mand" offers RTP/SAVP with a key, "srtp" a keyed RTP/AVP (best-effort)
+@pytest.mark.parametrize("policy, mediaenc", [("off", None), ("require", "srtp-mand")])
+def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine, tmp_path, policy, mediaenc):
     eng, add = engine
-    trunk = add(guests=True)
+    trunk = add(guests=True, srtp=policy)
     got = {}
 
     async def script(call):
         got["called"] = call.called
         await call.answer()
+        got["srtp"] = eng.packet.stats(call.leg.row)["srtp"]
         await call.play(_tone(1000, 1.5))
         got["heard"] = int(np.abs(eng.media.rx[call.leg.row]).max())
         r = await call.collect(max_digits=1, terminator="", first_timeout=8.0)
@@ -156,7 +160,7 @@ def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine
         await call.hangup()
 
     eng.router = lambda leg: script
-    phone = Baresip(tmp_path)
+    phone = Baresip(tmp_path, mediaenc=mediaenc)
     try:
         phone.start(f"/dial sip:100@127.0.0.1:{trunk.address[1]}")
         assert realtime(eng, 10.0, until=lambda: "heard" in got), phone.text()[-2000:]
@@ -166,6 +170,7 @@ def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine
     finally:
         phone.stop()
     assert got["called"] == "100"
+    assert got["srtp"] == (None if mediaenc is None else "AES_CM_128_HMAC_SHA1_80")
     assert got["digits"] == "4"  # baresip's key press came as an RFC 4733 event
     assert got["heard"] > 2000  # baresip's tone file reached the script
     heard = phone.heard()
@@ -174,16 +179,18 @@ def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine
     assert "terminated" in phone.text()
 
 
-def test_the_engine_calls_baresip_through_a_trunk_and_it_answers_on_its_own(engine, tmp_path):
+@pytest.mark.parametrize("policy, mediaenc", [("off", None), ("offer", "srtp")])
+def test_the_engine_calls_baresip_through_a_trunk_and_it_answers_on_its_own(engine, tmp_path, policy, mediaenc):
     eng, add = engine
-    phone = Baresip(tmp_path, user="2001", answer=True)
-    trunk = add(peers=[Peer("desk", "127.0.0.1", phone.port)])
+    phone = Baresip(tmp_path, user="2001", answer=True, mediaenc=mediaenc)
+    trunk = add(peers=[Peer("desk", "127.0.0.1", phone.port)], srtp=policy)
     got = {}
 
     async def dialler():
         r = await ivr.dial(eng, "sip/desk/2001", timeout=10, caller="2025550100")
         got["outcome"] = r.outcome
         if r.outcome == "answered":
+            got["srtp"] = eng.packet.stats(r.leg.row)["srtp"]
             eng.media.play(r.leg.row, [_tone(900, 2.0)])
             levels = []
             for _ in range(100):
@@ -202,6 +209,7 @@ def test_the_engine_calls_baresip_through_a_trunk_and_it_answers_on_its_own(engi
     finally:
         phone.stop()
     assert got["outcome"] == "answered"
+    assert got["srtp"] == (None if mediaenc is None else "AES_CM_128_HMAC_SHA1_80")
     assert got["600"] > 1e9  # baresip's 600 Hz tone reached the engine
     heard = phone.heard()
     assert _power_at(heard, 900) > 20 * _power_at(heard, 1700)  # and ours reached baresip
