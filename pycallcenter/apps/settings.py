@@ -428,6 +428,8 @@ class SimulateSection:
     seed: int = doc("random seed", 1)
     agents: Optional[list[str]] = doc("agents simulated at their phones (default: every agent on an emulated "
                                       "phone)", None)
+    people: list[str] = doc("agents left to people at the agent desktop (/agent): not simulated, logged in "
+                            "not ready at start; the desktop's Answer lifts their emulated phone", factory=list)
 
 
 SipName = Annotated[str, Match(r"[A-Za-z0-9_\-]+", "a name of letters, digits, _ and -")]
@@ -669,6 +671,11 @@ def _cross_check(settings, where):
         for name in settings.simulate.agents:
             if name not in agents:
                 raise where.child("simulate", "agents").error(f"no agent named {name!r}")
+    for name in settings.simulate.people:
+        if name not in agents:
+            raise where.child("simulate", "people").error(f"no agent named {name!r}")
+        if name in (settings.simulate.agents or ()):
+            raise where.child("simulate", "people").error(f"{name!r} is also in simulate.agents (simulated)")
 
 
 def _check_sip(settings, where):

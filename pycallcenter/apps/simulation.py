@@ -60,15 +60,26 @@ class Simulation:
             self.pstn.add(caller)
         self.offered = len(self.pstn.pending)
         phones = [end for end in emulator.far_ends.values() if isinstance(end, Phone)]
+        contacts = {a.name: a.contact for a in centre.settings.agent}
         if s.agents is not None:
-            contacts = {a.name: a.contact for a in centre.settings.agent}
             wanted = {int(contacts[n].split("/")[1]) for n in s.agents if contacts[n].startswith("channel/")}
             phones = [p for p in phones if p.channel.number in wanted]
+        people = {int(contacts[n][8:]) for n in s.people if (contacts[n] or "").startswith("channel/")}
+        phones = [p for p in phones if p.channel.number not in people]
+        self._people_not_ready(s.people)
         self.pool = None
         if phones:
             plan = centre.engine.tone_plan
             self.pool = AgentPool(phones, [p.name for p in phones], self.pstn, plan=plan)
         self.blocksize = board.blocksize
+
+    def _people_not_ready(self, people):
+        """Pause the agents left to people, so no call rings them before they press Ready at the desktop."""
+        acd = self.centre.acd
+        for name in people:
+            agent = acd.agents.get(name) if acd is not None else None
+            if agent is not None and agent.logged_in and not agent.paused:
+                self.centre.binding.apply(acd.pause(name, self.centre.engine.now / SAMPLE_RATE))
 
     @property
     def busy(self):

@@ -32,6 +32,8 @@ def register(subparsers):
     p.add_argument("--simulate", action="store_true",
                    help="simulated callers and agents on the emulator's far ends ([simulate] table)")
     p.add_argument("--calls-per-hour", type=float, help="with --simulate: override [simulate] calls_per_hour")
+    p.add_argument("--cti-port", type=int, help="serve the pages and CTI on this port instead of [centre] cti_port "
+                                                "(0 = any free port; the address is printed)")
     p.add_argument("--check", action="store_true", help="check the configuration, build the centre, and exit")
     p.set_defaults(func=run)
 
@@ -45,6 +47,13 @@ def run(args):
         if args.calls_per_hour < 0:
             raise ConfigError(f"--calls-per-hour must be at least 0, got {args.calls_per_hour}")
         settings.simulate.calls_per_hour = args.calls_per_hour
+    if args.cti_port is not None:
+        if not 0 <= args.cti_port <= 65535:
+            raise ConfigError(f"--cti-port must be from 0 to 65535, got {args.cti_port}")
+        if settings.centre.cti_port is None:
+            raise ConfigError("--cti-port: the centre serves no pages ([centre] cti_port and cti_users are not set)",
+                              path=args.config)
+        settings.centre.cti_port = args.cti_port
     with file_mask(settings.centre.umask):  # before anything is written: recordings and CDRs are personal data
         return _run(args, settings, board_text)
 
@@ -92,8 +101,7 @@ def _run(args, settings, board_text):
         tick()
 
     if c.cti is not None:
-        print(f"CTI and wallboard on {c.cti.scheme}://{settings.centre.cti_addr}:{c.cti.port}/ (agent desktop /agent, "
-              "supervisor console /console)", flush=True)
+        _print_pages(c, settings, sim)
     print(f"running: {len(c.board.spans)} span(s), data in {c.data}, status in {c.status_path}"
           + (f", {sim.offered} simulated callers" if sim else ""), flush=True)
     try:
@@ -106,6 +114,24 @@ def _run(args, settings, board_text):
     for line in c.left_behind:
         print(f"left behind after the calls were cleared: {line}", flush=True)
     return 0
+
+
+def _print_pages(centre, settings, sim):
+    """Print where a person opens the pages, who may log in, and which agents are left to people."""
+    url = f"{centre.cti.scheme}://{settings.centre.cti_addr}:{centre.cti.port}"
+    print(f"CTI and wallboard on {url}/ (agent desktop {url}/agent, supervisor console {url}/console, "
+          f"wallboard {url}/wallboard)", flush=True)
+    if settings.centre.cti_tls == "self-signed" and not settings.centre.cti_cert and centre.cti.scheme == "https":
+        print("  the certificate is self-signed (made in the data folder): the browser asks once to accept it",
+              flush=True)
+    users = centre.cti.accounts.users.values()
+    for role in ("agent", "supervisor"):
+        names = [u.name for u in users if u.role == role]
+        if names:
+            print(f"  {role} accounts ({settings.centre.cti_users}): {', '.join(names)}", flush=True)
+    if sim is not None and settings.simulate.people:
+        print(f"  left to people at the desktop (log in, press Ready, Answer): {', '.join(settings.simulate.people)}",
+              flush=True)
 
 
 def _reload(centre):
