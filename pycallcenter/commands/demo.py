@@ -1,5 +1,7 @@
 """`pycallcenter demo`: simulate a busy hour of a small call centre on the emulated board and report."""
 import json
+import os
+import shlex
 import sys
 
 from pycallcenter import bundled
@@ -35,4 +37,20 @@ def run(args):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2, sort_keys=True)
+    print(next_steps(args.data))
     return 0
+
+
+def next_steps(data):
+    """Return what the demo left in the data folder and the commands that look further, as printed lines."""
+    d = shlex.quote(os.path.abspath(data))
+    return "\n".join([
+        f"written to {d}: report.txt and report.json (this report), pycallcenter.db (CDRs and queue log),",
+        "  recordings/, fax-inbox/, voicemail/, centre.toml (this centre's configuration)",
+        "next:",
+        f"  pycallcenter report --db {d} --by agent     the same hour per agent (or --by queue, trunk, ...)",
+        f"  pycallcenter run {d}/centre.toml --simulate     this centre again, paced in real time",
+        "  pycallcenter wallboard --port 8080 --people agent1     the wallboard, agent desktop and supervisor",
+        "      console in a browser on an emulated centre: prints their addresses and a password for each login",
+        "      (this demo serves no pages; docs/cti.md says how to give your own centre its pages)",
+    ])

@@ -1,0 +1,39 @@
+"""What a new user meets first: `pycallcenter demo` ends by saying where its files went and which commands
+look further, and each command it prints works as printed."""
+import shlex
+
+from pycallcenter.cli import main
+
+
+def _printed_commands(out):
+    """Return the `pycallcenter ...` commands under "next:" as argument lists (without the program name)."""
+    lines = out.split("next:\n", 1)[1].splitlines()
+    commands = []
+    for line in lines:
+        text = line.strip()
+        if text.startswith("pycallcenter "):
+            commands.append(shlex.split(text.split("     ")[0])[1:])
+    return commands
+
+
+def test_demo_says_where_its_files_are_and_its_next_commands_work(tmp_path, capsys):
+    data = tmp_path / "demo data"  # a space: the printed paths must survive copy and paste into a shell
+    assert main(["demo", "--hours", "0.01", "--agents", "4", "--quiet", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "busy hour report" in out
+    written = out.split("written to ", 1)[1].split(":", 1)[0]
+    assert shlex.split(written) == [str(data)]
+    for name in ("report.txt", "report.json", "pycallcenter.db", "recordings", "fax-inbox", "voicemail",
+                 "centre.toml"):
+        assert name in out
+        assert (data / name).exists(), name
+    commands = _printed_commands(out)
+    assert [c[0] for c in commands] == ["report", "run", "wallboard"]
+    report, run, wallboard = commands
+    assert main(report) == 0
+    assert "Report by agent" in capsys.readouterr().out
+    assert main(run + ["--seconds", "2", "--fast"]) == 0
+    assert "running: 2 span(s)" in capsys.readouterr().out
+    assert main(wallboard[:1] + ["--port", "0"] + wallboard[3:] + ["--seconds", "1", "--speed", "0"]) == 0
+    shown = capsys.readouterr().out
+    assert "/wallboard" in shown and "password for agent agent1" in shown
