@@ -1,7 +1,9 @@
 """What a new user meets first: `pycallcenter demo` ends by saying where its files went and which commands
-look further, and each command it prints works as printed."""
+look further, and each command it prints works as printed; `ivr try` works while the centre runs."""
 import shlex
+import socket
 
+from pycallcenter import bundled
 from pycallcenter.cli import main
 
 
@@ -37,3 +39,20 @@ def test_demo_says_where_its_files_are_and_its_next_commands_work(tmp_path, caps
     assert main(wallboard[:1] + ["--port", "0"] + wallboard[3:] + ["--seconds", "1", "--speed", "0"]) == 0
     shown = capsys.readouterr().out
     assert "/wallboard" in shown and "password for agent agent1" in shown
+
+
+def test_ivr_try_runs_beside_the_live_centre_that_holds_its_sip_port(tmp_path, capsys):
+    held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # the running centre's SIP port
+    held.bind(("127.0.0.1", 0))
+    try:
+        port = held.getsockname()[1]
+        text = (bundled.examples_dir() / "pri-sip-gateway.toml").read_text()
+        assert "\nport = 5062\n" in text
+        config = tmp_path / "gateway.toml"
+        config.write_text(text.replace("\nport = 5062\n", f"\nport = {port}\n"))
+        code = main(["ivr", "try", "main_menu", "--config", str(config), "--digits", "1"])
+    finally:
+        held.close()
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "CDR C1" in out.out

@@ -353,6 +353,7 @@ def settings_for(config=None, at=None):
     c.log_file = None
     c.database = None
     settings.campaign = []  # a try places one call in; it dials nobody out
+    settings.sip.port = 0  # any free port: a try runs beside the live centre, which holds the configured one
     settings.voicemail.folder = None
     settings.fax.inbox = None
     return board_text, settings, what
