@@ -73,7 +73,7 @@ struct pycc_dtmf {
     v8 *xbuf, *ybuf;
     v8 *snap; /* completed blocks of one group and tick (SNAP vectors each), for complete() */
     int16_t *zeros; /* a silent row for the lanes past the last channel */
-    long cap;
+    long cap, xstride, ystride; /* xbuf and ybuf hold two groups' buffers of these many vectors */
 };
 
 static void *alloc32(size_t bytes)
@@ -143,40 +143,69 @@ long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
     return (long) s->channels * 2 * (samples / HOP_IN + 2);
 }
 
+/* The dial-tone notches: two biquads in cascade, states in registers while a tick runs. */
+typedef struct {
+    v8 x1a, x1b, x2a, x2b, y1a, y1b, y2a, y2b;
+} notch_state_t;
+typedef struct {
+    v8 na0, nb10, nb20, na1, nb11, nb21; /* na, nb2 negated: fma(-a, x, u) is u - a x rounded once */
+} notch_coef_t;
+
+static inline __attribute__((always_inline)) notch_coef_t notch_coef(const pycc_dtmf_tables_t *tb)
+{
+    notch_coef_t k = {(v8){0} - tb->notch_a[0], (v8){0} + tb->notch_b1[0], (v8){0} - tb->notch_b2[0],
+                      (v8){0} - tb->notch_a[1], (v8){0} + tb->notch_b1[1], (v8){0} - tb->notch_b2[1]};
+    return k;
+}
+
+static inline __attribute__((always_inline)) notch_state_t notch_load(const v8 *g)
+{
+    notch_state_t n = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7]};
+    return n;
+}
+
+static inline __attribute__((always_inline)) void notch_store(v8 *g, const notch_state_t *n)
+{
+    g[0] = n->x1a; g[1] = n->x1b; g[2] = n->x2a; g[3] = n->x2b;
+    g[4] = n->y1a; g[5] = n->y1b; g[6] = n->y2a; g[7] = n->y2b;
+}
+
+/* One input sample through both notches; returns the output. The two sections are written out: as one biquad
+ * function called twice, GCC left the fused steps of the x86-64-v3 clone lane by lane (checked with objdump). */
+static inline __attribute__((always_inline)) v8 notch_step(notch_state_t *n, const notch_coef_t *k, v8 x)
+{
+    v8 xi = x + DENORMAL_GUARD;
+    v8 u = xi + n->x2a;
+    u = vfma(k->na0, n->x1a, u);
+    u = vfma(k->nb20, n->y2a, u);
+    v8 ya = vfma(k->nb10, n->y1a, u);
+    n->x2a = n->x1a;
+    n->x1a = xi;
+    n->y2a = n->y1a;
+    n->y1a = ya;
+    u = ya + n->x2b;
+    u = vfma(k->na1, n->x1b, u);
+    u = vfma(k->nb21, n->y2b, u);
+    v8 yb = vfma(k->nb11, n->y1b, u);
+    n->x2b = n->x1b;
+    n->x1b = ya;
+    n->y2b = n->y1b;
+    n->y1b = yb;
+    return yb;
+}
+
 /* The dial-tone notches over a tick when the filter is on: returns the filtered samples (ybuf), else x. */
 static inline __attribute__((always_inline)) const v8 *notch(v8 *restrict g, const v8 *restrict x, v8 *restrict ybuf,
                                                              int len, const pycc_dtmf_tables_t *tb)
 {
-    const v8 *y = x;
-    if (tb->dialtone) {
-        const v8 na0 = (v8){0} - tb->notch_a[0], nb10 = (v8){0} + tb->notch_b1[0], nb20 = (v8){0} - tb->notch_b2[0];
-        const v8 na1 = (v8){0} - tb->notch_a[1], nb11 = (v8){0} + tb->notch_b1[1], nb21 = (v8){0} - tb->notch_b2[1];
-        v8 x1a = g[0], x1b = g[1], x2a = g[2], x2b = g[3], y1a = g[4], y1b = g[5], y2a = g[6], y2b = g[7];
-        for (int i = 0; i < len; i++) {
-            v8 xi = x[i] + DENORMAL_GUARD;
-            v8 u = xi + x2a; /* na0, nb20 hold the negated coefficients: fma(-a, x, u) is u - a x rounded once */
-            u = vfma(na0, x1a, u);
-            u = vfma(nb20, y2a, u);
-            v8 ya = vfma(nb10, y1a, u);
-            x2a = x1a;
-            x1a = xi;
-            y2a = y1a;
-            y1a = ya;
-            u = ya + x2b;
-            u = vfma(na1, x1b, u);
-            u = vfma(nb21, y2b, u);
-            v8 yb = vfma(nb11, y1b, u);
-            x2b = x1b;
-            x1b = ya;
-            y2b = y1b;
-            y1b = yb;
-            ybuf[i] = yb;
-        }
-        g[0] = x1a; g[1] = x1b; g[2] = x2a; g[3] = x2b;
-        g[4] = y1a; g[5] = y1b; g[6] = y2a; g[7] = y2b;
-        y = ybuf;
-    }
-    return y;
+    if (!tb->dialtone)
+        return x;
+    const notch_coef_t k = notch_coef(tb);
+    notch_state_t n = notch_load(g);
+    for (int i = 0; i < len; i++)
+        ybuf[i] = notch_step(&n, &k, x[i]);
+    notch_store(g, &n);
+    return ybuf;
 }
 
 #define SNAP 17 /* vectors kept per completed block: s1[8], s2[8], energy */
@@ -285,9 +314,10 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
     if (E) {
         g[GS_EN(q0)] = en[0];
         g[GS_ENH(q0)] = eh[0];
-        if (BOTH)
+        if (BOTH) {
             g[GS_EN(1)] = en[1];
             g[GS_ENH(1)] = eh[1];
+        }
     }
     return nb;
 }
@@ -306,14 +336,48 @@ static long segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi,
     return tick_pass(g, 4, 4, 0, 1, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
 }
 
-/* segment() where AVX-512VL gives 32 vector registers: two passes of eight chains instead of four of four. */
+/* segment() where AVX-512VL gives 32 vector registers: two passes of eight chains instead of four of four, over
+ * samples y already through the notches (or not, with the dial-tone filter off). */
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
-static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, long nd,
-                         int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
+static long passes_wide(v8 *restrict g, const v8 *restrict y, const v8 *restrict hi, long nd, int64_t t0,
+                        const pycc_dtmf_tables_t *tb, v8 *restrict snap)
 {
-    const v8 *y = notch(g, x, ybuf, (int) nd, tb);
     tick_pass(g, 0, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
     return tick_pass(g, 4, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
+}
+
+/* The notches of two groups in one loop (the dial-tone filter on): each group's chain waits on its own
+ * fused multiply-add every sample, so one group alone leaves the FMA pipes idle half the time; 32 vector
+ * registers hold both groups' states and the coefficients. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+static void notch_pair(v8 *restrict ga, v8 *restrict gb, const v8 *restrict xa, const v8 *restrict xb,
+                       v8 *restrict ya, v8 *restrict yb, long nd, const pycc_dtmf_tables_t *tb)
+{
+    const notch_coef_t k = notch_coef(tb);
+    notch_state_t na = notch_load(ga), nb = notch_load(gb);
+    for (long i = 0; i < nd; i++) {
+        ya[i] = notch_step(&na, &k, xa[i]);
+        yb[i] = notch_step(&nb, &k, xb[i]);
+    }
+    notch_store(ga, &na);
+    notch_store(gb, &nb);
+}
+
+/* segment() where AVX-512VL gives 32 vector registers, for one group: the notches through notch_pair() with a
+ * spare partner (GCC leaves the single-group notch loop partly lane by lane in this target; the partner's chain
+ * costs next to nothing beside a chain bound by latency), then passes of eight chains. spare_y: room for nd
+ * vectors. */
+__attribute__((target("avx512f,avx512vl,avx2,fma")))
+static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf,
+                         v8 *restrict spare_y, long nd, int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
+{
+    const v8 *y = x;
+    if (tb->dialtone) {
+        v8 spare[8] = {{0}};
+        notch_pair(g, spare, x, x, ybuf, spare_y, nd, tb);
+        y = ybuf;
+    }
+    return passes_wide(g, y, hi, nd, t0, tb, snap);
 }
 
 /* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
@@ -674,9 +738,12 @@ static int ensure(pycc_dtmf_t *s, long samples)
     free(s->zeros);
     free(s->ybuf);
     free(s->snap);
-    s->ybuf = alloc32(sizeof(v8) * (samples / 2 + 1));
+    /* two groups' worth of each: the AVX-512VL path runs the notches of two groups together */
+    s->ystride = samples / 2 + 1;
+    s->xstride = FIR - 1 + samples + 2 * s->ystride;
+    s->ybuf = alloc32(sizeof(v8) * 2 * s->ystride);
     s->snap = alloc32(sizeof(v8) * SNAP * (samples / 2 / H + 2));
-    s->xbuf = alloc32(sizeof(v8) * (FIR - 1 + samples + 2 * (samples / 2 + 1)));
+    s->xbuf = alloc32(sizeof(v8) * 2 * s->xstride);
     s->zeros = calloc(samples, sizeof(int16_t));
     if (!s->xbuf || !s->ybuf || !s->snap || !s->zeros) {
         s->cap = 0;
@@ -684,6 +751,89 @@ static int ensure(pycc_dtmf_t *s, long samples)
     }
     s->cap = samples;
     return 0;
+}
+
+/* Input rows being fetched a few lines at a time while earlier groups run: issued all at once they overflow
+ * the core's miss buffers and stall it. */
+typedef struct {
+    const char *p, *end;
+    long step;
+} prefetch_t;
+
+/* The plan for groups g0 .. g0+ng-1 (one contiguous stretch of int16 rows), spread over the calls a tick of
+ * ng groups makes. */
+static inline __attribute__((always_inline)) prefetch_t prefetch_plan(const pycc_dtmf_t *s, const int16_t *x16, int g0,
+                                                                     int ng, long S)
+{
+    prefetch_t pf = {NULL, NULL, 64};
+    if (x16 && g0 < s->groups) {
+        long c0 = (long) g0 * LANES, c1 = c0 + (long) ng * LANES;
+        if (c1 > s->channels)
+            c1 = s->channels;
+        pf.p = (const char *) (x16 + c0 * S);
+        pf.end = (const char *) (x16 + c1 * S);
+        pf.step = 64 * (((pf.end - pf.p) / 64) / (ng * (S / (2 * H) + 3)) + 1);
+    }
+    return pf;
+}
+
+static inline __attribute__((always_inline)) void prefetch_some(prefetch_t *pf)
+{
+    for (const char *e = pf->p + pf->step; pf->p && pf->p < pf->end && pf->p < e; pf->p += 64)
+        __builtin_prefetch(pf->p);
+}
+
+/* Group gi's input of this tick -> its decimated low band (*dec) and high band (*hi), in buf (xstride vectors);
+ * returns the decimated samples. */
+static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, const int16_t *x16, const uint8_t *x8,
+                                                       const int16_t *table, long S, v8 *buf, v8 **dec, v8 **hi,
+                                                       prefetch_t *pf)
+{
+    v8 *xb = buf + FIR - 1;
+    prefetch_some(pf);
+    if (x16) {
+        const int16_t *src[LANES];
+        for (int l = 0; l < LANES; l++) {
+            long c = (long) gi * LANES + l;
+            src[l] = c < s->channels ? x16 + c * S : s->zeros;
+        }
+        transpose(xb, src, S);
+    } else for (int l = 0; l < LANES; l++) {
+        long c = (long) gi * LANES + l;
+        if (c >= s->channels) {
+            for (long i = 0; i < S; i++)
+                xb[i][l] = 0.0f;
+        } else {
+            const uint8_t *src = x8 + c * S;
+            for (long i = 0; i < S; i++)
+                xb[i][l] = (float) table[src[i]];
+        }
+    }
+    v8 *g = s->gs + (long) gi * GS_SIZE;
+    v8 *ext = buf;
+    *dec = buf + FIR - 1 + S;
+    *hi = *dec + S / 2 + 1;
+    for (int j = 0; j < FIR - 1; j++)
+        ext[j] = g[GS_HIST(j)];
+    long nd = decimate(*dec, *hi, ext, S, (int) (s->t & 1), s->tb.halfband);
+    for (int j = 0; j < FIR - 1; j++)
+        g[GS_HIST(j)] = ext[S + j];
+    prefetch_some(pf);
+    return nd;
+}
+
+/* The blocks group gi completed in this tick (in snap), in order -> its channels' events; returns how many. */
+static inline __attribute__((always_inline)) long finish(pycc_dtmf_t *s, int gi, int64_t t0, long nd,
+                                                        pycc_dtmf_event_t *ev, prefetch_t *pf)
+{
+    long nev = 0, nb = 0;
+    /* block k1 - 1 completes where block k1 reaches its middle */
+    for (int64_t k1 = t0 / H + 1; k1 * H <= t0 + nd; k1++, nb++) {
+        prefetch_some(pf);
+        if (k1 >= 2)
+            nev += complete(s, gi, s->snap + nb * SNAP, k1 - 2, ev + nev);
+    }
+    return nev;
 }
 
 __attribute__((target_clones("avx2", "default")))
@@ -698,60 +848,35 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     if (wide_path < 0) /* a race on first use only writes the same value twice */
         wide_path = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
     const int wide = wide_path;
-    for (int gi = 0; gi < s->groups; gi++) {
-        v8 *xb = s->xbuf + FIR - 1;
-        /* the rows of the group PF_AHEAD places on (one contiguous stretch) are fetched while this group runs, a
-         * few lines before each stage: issued all at once they overflow the core's miss buffers and stall it */
-        const char *pf = NULL, *pf_end = NULL;
-        if (x16 && gi + PF_AHEAD < s->groups) {
-            long c0 = (long) (gi + PF_AHEAD) * LANES, c1 = c0 + LANES < s->channels ? c0 + LANES : s->channels;
-            pf = (const char *) (x16 + c0 * S);
-            pf_end = (const char *) (x16 + c1 * S);
-        }
-        long pf_step = 64 * (((pf_end - pf) / 64) / (S / (2 * H) + 3) + 1);
-#define PREFETCH_SOME()                                                                                               \
-    for (const char *e_ = pf + pf_step; pf && pf < pf_end && pf < e_; pf += 64)                                       \
-        __builtin_prefetch(pf);
-        PREFETCH_SOME()
-        if (x16) {
-            const int16_t *src[LANES];
-            for (int l = 0; l < LANES; l++) {
-                long c = (long) gi * LANES + l;
-                src[l] = c < s->channels ? x16 + c * S : s->zeros;
-            }
-            transpose(xb, src, S);
-        } else for (int l = 0; l < LANES; l++) {
-            long c = (long) gi * LANES + l;
-            if (c >= s->channels) {
-                for (long i = 0; i < S; i++)
-                    xb[i][l] = 0.0f;
-            } else {
-                const uint8_t *src = x8 + c * S;
-                for (long i = 0; i < S; i++)
-                    xb[i][l] = (float) table[src[i]];
-            }
-        }
-        v8 *g = s->gs + (long) gi * GS_SIZE;
-        v8 *ext = s->xbuf, *dec = s->xbuf + FIR - 1 + S, *hi = dec + S / 2 + 1;
-        for (int j = 0; j < FIR - 1; j++)
-            ext[j] = g[GS_HIST(j)];
-        long nd = decimate(dec, hi, ext, S, (int) (s->t & 1), s->tb.halfband);
-        for (int j = 0; j < FIR - 1; j++)
-            g[GS_HIST(j)] = ext[S + j];
-        const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
-        PREFETCH_SOME()
-        (wide ? segment_wide : segment)(g, dec, hi, s->ybuf, nd, t0, &s->tb, s->snap);
-        /* the blocks completed in this tick, in order: block k1 - 1 completes where block k1 reaches its middle */
-        long nb = 0;
-        for (int64_t k1 = t0 / H + 1; k1 * H <= t0 + nd; k1++, nb++) {
-            PREFETCH_SOME()
-            if (k1 >= 2)
-                nev += complete(s, gi, s->snap + nb * SNAP, k1 - 2, ev + nev);
+    const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
+    v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride}, *const ybuf[2] = {s->ybuf, s->ybuf + s->ystride};
+    for (int gi = 0; gi < s->groups;) {
+        v8 *g = s->gs + (long) gi * GS_SIZE, *dec, *hi;
+        if (wide && s->tb.dialtone && gi + 1 < s->groups) {
+            /* two groups: both fronts, the notches of both in one loop, then each group's passes and blocks */
+            prefetch_t pf = prefetch_plan(s, x16, gi + PF_AHEAD, 2, S);
+            v8 *dec2, *hi2;
+            long nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
+            front(s, gi + 1, x16, x8, table, S, buf[1], &dec2, &hi2, &pf);
+            notch_pair(g, g + GS_SIZE, dec, dec2, ybuf[0], ybuf[1], nd, &s->tb);
+            passes_wide(g, ybuf[0], hi, nd, t0, &s->tb, s->snap);
+            nev += finish(s, gi, t0, nd, ev + nev, &pf);
+            passes_wide(g + GS_SIZE, ybuf[1], hi2, nd, t0, &s->tb, s->snap);
+            nev += finish(s, gi + 1, t0, nd, ev + nev, &pf);
+            gi += 2;
+        } else {
+            prefetch_t pf = prefetch_plan(s, x16, gi + PF_AHEAD, 1, S);
+            long nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
+            if (wide)
+                segment_wide(g, dec, hi, ybuf[0], ybuf[1], nd, t0, &s->tb, s->snap);
+            else
+                segment(g, dec, hi, ybuf[0], nd, t0, &s->tb, s->snap);
+            nev += finish(s, gi, t0, nd, ev + nev, &pf);
+            gi++;
         }
     }
     s->t += S;
     return nev;
-#undef PREFETCH_SOME
 }
 
 static int event_cmp(const void *pa, const void *pb)
