@@ -122,9 +122,7 @@ class Web:
 
 def login(b, base, name, tick):
     """Log in through the form in the browser; return the page's path once it has loaded its codes."""
-    b.navigate(base + "/", tick)
-    b.evaluate(f"document.getElementById('name').value='{name}';document.getElementById('password').value="
-               f"'{PASSWORDS[name][1]}';document.querySelector('form').submit();true")
+    b.log_in(base, name, PASSWORDS[name][1], tick)
     b.wait("document.body && document.body.getAttribute('data-ready') === 'yes'", tick)
     return b.evaluate("location.pathname")
 

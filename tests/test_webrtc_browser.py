@@ -89,6 +89,37 @@ def webrtc_centre(tmp_path, users):
     return c, Simulation(c, hours=0)
 
 
+def phone_browser(tmp_path):
+    """Return a headless Chromium whose microphone is a 1 kHz tone (the test is skipped without Chromium)."""
+    if chromium() is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); the browser check did not run")
+    wav = tone_wav(tmp_path / "mic-1000hz.wav", 1000)
+    return Browser(str(tmp_path / "profile"), args=("--use-fake-device-for-media-stream",
+                                                    "--use-fake-ui-for-media-stream",
+                                                    f"--use-file-for-fake-audio-capture={wav}",
+                                                    "--autoplay-policy=no-user-gesture-required"))
+
+
+def tones_cross(b, pace, caller):
+    """Check the PRI caller's 600 Hz reaches the page's phone and the page's 1 kHz microphone reaches the PRI
+    side; return the caller's PRI channel."""
+    sim = pace.sim
+    off = next(call.channel for call, who in sim.pstn.active.items() if who is caller)
+    # the PRI caller sends 600 Hz; the page hears it through its AnalyserNode
+    t = np.arange(8000 * 8)
+    sim.pstn.audio[off] = Player([(6000 * np.sin(2 * np.pi * 600 * t / 8000)).astype(np.int16)])
+    heard = b.wait("(function(){var f=PyccPhone.instance.peakHz();return Math.abs(f-600)<30?f:0})()", pace, 15)
+    assert abs(heard - 600) < 30
+    # the browser's microphone (1 kHz) reaches the PRI side
+    pace.listen_on = off
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        pace()
+    got = np.concatenate(pace.heard[-50:])
+    assert abs(peak_hz(got) - 1000) < 20 and np.sqrt(np.mean(got.astype(np.float64) ** 2)) > 300
+    return off
+
+
 @pytest.fixture
 def centre(tmp_path):
     c, sim = webrtc_centre(tmp_path, {"agent1": ("agent", PASSWORD, None)})
@@ -116,20 +147,12 @@ class Pacer:
 
 
 def test_a_pri_caller_reaches_the_browser_phone_and_tones_cross_both_ways(centre, tmp_path):
-    if chromium() is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); the browser check did not run")
     c, sim = centre
     base = f"http://127.0.0.1:{c.cti.port}"
+    b = phone_browser(tmp_path)
     pace = Pacer(sim)
-    wav = tone_wav(tmp_path / "mic-1000hz.wav", 1000)
-    b = Browser(str(tmp_path / "profile"), args=("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                                                 f"--use-file-for-fake-audio-capture={wav}",
-                                                 "--autoplay-policy=no-user-gesture-required"))
     try:
-        b.navigate(base + "/", pace)
-        b.evaluate(f"document.getElementById('name').value='agent1';document.getElementById('password').value="
-                   f"'{PASSWORD}';document.querySelector('form').submit();true")
-        b.wait("location.pathname !== '/' && document.readyState === 'complete'", pace)
+        b.log_in(base, "agent1", PASSWORD, pace)
         b.navigate(base + "/phone", pace)
         b.evaluate("document.getElementById('pycc-phone-register').click();true")
         b.wait("PyccPhone.instance.state === 'idle'", pace, 30)
@@ -149,19 +172,7 @@ def test_a_pri_caller_reaches_the_browser_phone_and_tones_cross_both_ways(centre
         status = json.loads(open(c.status_path).read())["webrtc"]
         assert status["phones"] == ["agent1"] and status["in_call"] == ["agent1"]
         assert status["counters"]["calls_in"] == 1
-        off = next(call.channel for call, who in sim.pstn.active.items() if who is caller)
-        # the PRI caller sends 600 Hz; the page hears it through its AnalyserNode
-        t = np.arange(8000 * 8)
-        sim.pstn.audio[off] = Player([(6000 * np.sin(2 * np.pi * 600 * t / 8000)).astype(np.int16)])
-        heard = b.wait("(function(){var f=PyccPhone.instance.peakHz();return Math.abs(f-600)<30?f:0})()", pace, 15)
-        assert abs(heard - 600) < 30
-        # the browser's microphone (1 kHz) reaches the PRI side
-        pace.listen_on = off
-        end = time.monotonic() + 3
-        while time.monotonic() < end:
-            pace()
-        got = np.concatenate(pace.heard[-50:])
-        assert abs(peak_hz(got) - 1000) < 20 and np.sqrt(np.mean(got.astype(np.float64) ** 2)) > 300
+        tones_cross(b, pace, caller)
         b.screenshot(str(tmp_path / "phone-talking.png"))
         # a key of the page's pad is heard as its DTMF tones on the agent's leg (aiortc sends no RFC 4733)
         phone_leg = next(leg for leg in c.engine.legs.values() if leg.tech == "webrtc")

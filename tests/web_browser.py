@@ -85,6 +85,14 @@ class Browser:
                 time.sleep(0.05)
         raise AssertionError(f"not true after {seconds} s: {expression}")
 
+    def log_in(self, base, name, password, idle=None):
+        """Log in through the server's login form; return the path it sent the browser to."""
+        self.navigate(base + "/", idle)
+        self.evaluate(f"document.getElementById('name').value='{name}';document.getElementById('password').value="
+                      f"'{password}';document.querySelector('form').submit();true")
+        self.wait("location.pathname !== '/' && document.readyState === 'complete'", idle)
+        return self.evaluate("location.pathname")
+
     def screenshot(self, path):
         """Save a PNG of the page; return its path."""
         data = self.call("Page.captureScreenshot", format="png")["data"]

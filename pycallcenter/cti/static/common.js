@@ -54,10 +54,28 @@ var Desk = (function () {
     };
     ws.onclose = function () { status("disconnected; reconnecting", true); setTimeout(connect, 2000); };
   }
+  // The browser phone (docs/cti.md "Browser phone"): the server has /phone.js only when the centre has
+  // [webrtc] enabled, so the page mounts the widget in box when the script loads and leaves box hidden
+  // (and ready uncalled) when it does not. ready(phone) gets the PyccPhone instance.
+  function phone(box, ready) {
+    var s = el("script", {src: "/phone.js"});
+    s.onload = function () {
+      box.hidden = false;
+      var p = PyccPhone.mount(box.querySelector("[data-csrf]"));
+      document.body.setAttribute("data-phone", "yes");
+      p.root.addEventListener("pycc-phone", function (e) {
+        var m = e.detail;
+        log("browser phone: " + m.event + (m.caller ? " " + m.caller : "") + (m.cause ? " cause " + m.cause : ""));
+      });
+      ready(p);
+    };
+    s.onerror = function () { document.body.setAttribute("data-phone", "no"); };
+    document.head.appendChild(s);
+  }
   // a bug in a page shows on its event log (and as data-error for tests) instead of leaving it silently stale
   window.addEventListener("error", function (e) {
     log("page error: " + e.message, "bad"); document.body.setAttribute("data-error", e.message);
   });
   return {el: el, $: $, mmss: mmss, log: log, request: request, act: act, status: status, connect: connect,
-          on: function (h) { handlers.push(h); }, opened: function (f) { opened.push(f); }};
+          phone: phone, on: function (h) { handlers.push(h); }, opened: function (f) { opened.push(f); }};
 })();

@@ -1,0 +1,79 @@
+"""The browser phone inside the agent desktop, in headless Chromium (fake microphone: a 1 kHz tone WAV), on
+a centre built by the composition root with [webrtc] enabled: agent1 logs in and lands on /agent, whose
+page mounts the phone (its /phone.js is served); the agent registers it, a PRI caller presses 1 and the
+ACD rings webrtc:agent1; the desktop's pop shows the caller and rings; the desktop's own Answer button
+answers the browser phone; the caller's 600 Hz tone reaches the page and the browser's 1 kHz tone reaches
+the PRI side; the desktop's Hang up clears the call and nothing is left behind. The supervisor console
+of the same centre mounts the phone too. Screenshots go to the test's tmp dir."""
+import time
+
+import pytest
+
+from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
+from pycallcenter.sim.pstn import Caller
+from test_webrtc_browser import CALLER, PASSWORD, Pacer, phone_browser, tones_cross, webrtc_centre
+
+BOSS_PASSWORD = "supervisor-password"
+
+
+@pytest.fixture
+def centre(tmp_path):
+    c, sim = webrtc_centre(tmp_path, {"agent1": ("agent", PASSWORD, None),
+                                      "boss": ("supervisor", BOSS_PASSWORD, "webrtc/boss")})
+    yield c, sim
+    sim.close()
+
+
+def test_the_desktop_rings_answers_and_hangs_up_the_browser_phone(centre, tmp_path):
+    c, sim = centre
+    base = f"http://127.0.0.1:{c.cti.port}"
+    b = phone_browser(tmp_path)
+    pace = Pacer(sim)
+    try:
+        assert b.log_in(base, "agent1", PASSWORD, pace) == "/agent"
+        b.wait("document.body.getAttribute('data-ready') === 'yes' && document.body.getAttribute('data-phone')",
+               pace)
+        assert b.evaluate("document.body.getAttribute('data-phone')") == "yes"
+        assert b.evaluate("document.getElementById('phonebox').hidden") is False
+        b.evaluate("document.getElementById('pycc-phone-register').click();true")
+        b.wait("PyccPhone.instance.state === 'idle'", pace, 30)
+        pace.sim.pstn.add(Caller(CALLER, "5000", arrival=c.engine.now / 8000 + 0.5, digits="1", digit_delay=3.0,
+                                 talk=600.0, patience=600.0))
+        # the desktop's pop shows the caller and rings, as does the widget
+        b.wait("PyccPhone.instance.state === 'ringing' && document.getElementById('callstate').textContent === "
+               "'ringing'", pace, 60)
+        assert b.evaluate("document.getElementById('caller').textContent") == CALLER
+        assert b.evaluate("document.getElementById('call').classList.contains('ringing')") is True
+        b.wait("document.getElementById('queue').textContent === 'sales'", pace, 10)  # the ACD's screen pop
+        b.screenshot(str(tmp_path / "desktop-ringing.png"))
+        # the desktop's Answer (not the widget's) answers the browser phone
+        b.evaluate("document.getElementById('answer').click();true")
+        b.wait("PyccPhone.instance.state === 'talking'", pace)
+        end = time.monotonic() + 10
+        while c.acd.agents["agent1"].activity != "talking" and time.monotonic() < end:
+            pace()
+        assert c.acd.agents["agent1"].activity == "talking"
+        b.wait("document.getElementById('callstate').textContent === 'talking'", pace)
+        assert b.evaluate("document.getElementById('call').classList.contains('ringing')") is False
+        caller = sim.pstn.by_number[CALLER]
+        tones_cross(b, pace, caller)  # 600 Hz from the PRI caller to the page, 1 kHz from the page to the caller
+        b.screenshot(str(tmp_path / "desktop-talking.png"))
+        # the desktop's Hang up: the caller is cleared, the phone is idle again, nothing is left behind
+        b.evaluate("document.getElementById('hangup').click();true")
+        end = time.monotonic() + 15
+        while (c.engine.calls or c.engine.leaks() or caller.ended is None) and time.monotonic() < end:
+            pace()
+        assert not c.engine.calls and c.engine.leaks() == [] and caller.ended is not None
+        b.wait("PyccPhone.instance.state === 'idle' && document.getElementById('callstate').textContent === 'ended'",
+               pace)
+        assert "agent1" in c.webrtc.phones  # the registration outlives the call
+        assert b.evaluate("document.body.getAttribute('data-error')") is None
+        # the supervisor console of the same centre carries the phone as well
+        b.evaluate("document.getElementById('signout').click();true")
+        b.wait("location.pathname === '/'", pace)
+        assert b.log_in(base, "boss", BOSS_PASSWORD, pace) == "/console"
+        b.wait("document.body.getAttribute('data-phone')", pace)
+        assert b.evaluate("document.body.getAttribute('data-phone')") == "yes"
+        assert b.evaluate("!!document.querySelector('#phonebox #pycc-phone-register')") is True
+    finally:
+        b.close()
