@@ -157,6 +157,8 @@ def test_a_pri_caller_reaches_the_browser_agent_and_the_wrapup_lands_in_the_cdr(
     try:
         assert login(agent, base, "agent1", tick) == "/agent"
         assert text(agent, "state") == "paused"
+        agent.wait("document.body.getAttribute('data-phone') === 'no'", tick)  # no [webrtc]: no browser phone
+        assert agent.evaluate("document.getElementById('phonebox').hidden") is True
         click(agent, "#ready")
         agent.wait("document.querySelector('[data-k=state]').textContent === 'ready'", tick)
 

@@ -5,6 +5,7 @@ ACD rings webrtc:agent1; the desktop's pop shows the caller and rings; the deskt
 answers the browser phone; the caller's 600 Hz tone reaches the page and the browser's 1 kHz tone reaches
 the PRI side; the desktop's Hang up clears the call and nothing is left behind. The supervisor console
 of the same centre mounts the phone too. Screenshots go to the test's tmp dir."""
+import json
 import time
 
 import pytest
@@ -66,7 +67,9 @@ def test_the_desktop_rings_answers_and_hangs_up_the_browser_phone(centre, tmp_pa
         assert not c.engine.calls and c.engine.leaks() == [] and caller.ended is not None
         b.wait("PyccPhone.instance.state === 'idle' && document.getElementById('callstate').textContent === 'ended'",
                pace)
-        assert "agent1" in c.webrtc.phones  # the registration outlives the call
+        c.publish()  # the status file: the phone is still registered (it outlives the call) and in no call
+        status = json.loads(open(c.status_path).read())["webrtc"]
+        assert status["phones"] == ["agent1"] and status["in_call"] == []
         assert b.evaluate("document.body.getAttribute('data-error')") is None
         # the supervisor console of the same centre carries the phone as well
         b.evaluate("document.getElementById('signout').click();true")
