@@ -3,6 +3,7 @@ records what it hears (mu-law, 20 ms packets) and sends tones and RFC 4733 digit
 ``pump()`` after each engine tick, on the engine's board time."""
 import random
 import socket
+import ssl
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from pycallcenter import ivr
 from pycallcenter.dsp import g711
 from pycallcenter.dsp.dtmf import DtmfDetector
 from pycallcenter.dsp.tones import dtmf_signal
+from pycallcenter.engine.sip_stream import StreamTransport
 from pycallcenter.media import rtp
 from pycallcenter.media.srtp import DEFAULT_SUITE, SrtpContext, format_crypto, new_key, parse_crypto
 from pycallcenter.sip import sdp as S
@@ -41,9 +43,10 @@ def free_rtp_range(count=40):
 class Phone:
     """A SIP endpoint on loopback driven by the test (see the module doc)."""
 
-    def __init__(self, user="alice", *, auth=None, answer_after=0.0, srtp="off"):
+    def __init__(self, user="alice", *, auth=None, answer_after=0.0, srtp="off", transport="UDP", tls=None):
         """srtp: the phone's own policy ("offer"/"require" give it a key: its answers carry it, and media is
-        SRTP once the far end's key is known)."""
+        SRTP once the far end's key is known). transport "TCP" or "TLS" puts its signalling on connections
+        (tls: the (server, client) SSL contexts), polled in pump() like the engine's."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
@@ -51,12 +54,18 @@ class Phone:
         self.rtp.bind(("127.0.0.1", 0))
         self.rtp.setblocking(False)
         self.addr = self.sock.getsockname()
+        self.stream = None
+        if transport != "UDP":
+            server_ssl, client_ssl = tls or (None, None)
+            self.stream = StreamTransport(transport, ("127.0.0.1", 0), server_ssl=server_ssl, client_ssl=client_ssl)
+            self.addr = self.stream.address
+        self.transports_heard = set()  # the transports the phone's SIP messages arrived on
         self.key = new_key()
         self.crypto = format_crypto(DEFAULT_SUITE, self.key)
         self.srtp = None  # the SrtpContext once both keys are known
         self._now = 0.0
         self.ua = U.UserAgent(self.addr, user=user, rtp_port=self.rtp.getsockname()[1], auth=auth,
-                              answer_after=None if srtp != "off" else answer_after, srtp=srtp)
+                              answer_after=None if srtp != "off" else answer_after, srtp=srtp, transport=transport)
         self.events = []
         self.heard = []  # int16 arrays, one per RTP audio packet received
         self.events_heard = []  # RFC 4733 digits received (one per event, on its first end packet)
@@ -71,12 +80,17 @@ class Phone:
         """Close both sockets."""
         self.sock.close()
         self.rtp.close()
+        if self.stream is not None:
+            self.stream.close()
 
     # --- signalling ---------------------------------------------------------------------------------
     def _run(self, outputs):
         for item in outputs:
             if isinstance(item, U.Send):
-                self.sock.sendto(item.data, item.addr)
+                if self.stream is not None:
+                    self.stream.send(item.data, item.addr, self._now)
+                else:
+                    self.sock.sendto(item.data, item.addr)
             else:
                 self.events.append(item)
                 if isinstance(item, U.IncomingCall):
@@ -142,7 +156,15 @@ class Phone:
                 data, addr = self.sock.recvfrom(65535)
             except BlockingIOError:
                 break
+            self.transports_heard.add("UDP")
             self._run(self.ua.receive(data, addr, now))
+        if self.stream is not None:
+            messages, failed = self.stream.poll(now)
+            for data, addr in messages:
+                self.transports_heard.add(self.stream.name)
+                self._run(self.ua.receive(data, addr, now, transport=self.stream.name))
+            for addr in failed:
+                self._run(self.ua.transport_failed(addr, now))
         deadline = self.ua.next_deadline()
         if deadline is not None and deadline <= now:
             self._run(self.ua.handle_timer(now))
@@ -201,6 +223,15 @@ class Phone:
         det = DtmfDetector(1)
         got = det.process(a[: a.size // FRAME * FRAME])
         return "".join(e.digit for e in got if e.kind == "begin")
+
+
+def tls_contexts(folder):
+    """Return (server, client) SSL contexts for loopback TLS: a self-signed certificate for 127.0.0.1 made in
+    folder (the CTI's helper), which the client context trusts and checks."""
+    from pycallcenter.cti.tls import self_signed, server_context
+
+    cert, key = self_signed(str(folder))
+    return server_context(cert, key), ssl.create_default_context(cafile=cert)
 
 
 def offer_of(phone):

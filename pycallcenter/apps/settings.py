@@ -461,6 +461,8 @@ class SipTrunkSection:
     prefix: Digits = doc("digits put before every number dialled on the trunk", "")
     strip: Annotated[int, Range(0, 20)] = doc("digits taken off the front of every number dialled on the trunk", 0)
     domain: Optional[str] = doc("host part of the request URI and To (default: host)", None)
+    transport: Annotated[str, OneOf(("udp", "tcp", "tls"))] = doc(
+        "transport of our requests to the trunk (one of [sip] transports; its calls to us may use any)", "udp")
 
     def check(self):
         if self.register and not (self.username and self.password):
@@ -479,8 +481,17 @@ class SipAccountSection:
 class SipSection:
     """[sip]: SIP trunks and phones as legs of the engine (docs/sip.md); off unless channels > 0."""
 
-    listen: Host = doc("address the SIP socket binds (UDP)", "127.0.0.1")
-    port: Port = doc("SIP port (0 = any free port)", 5060)
+    listen: Host = doc("address the SIP sockets bind", "127.0.0.1")
+    port: Port = doc("SIP port for UDP and TCP (0 = any free port)", 5060)
+    transports: list[Annotated[str, OneOf(("udp", "tcp", "tls"))]] = doc(
+        "transports the centre listens on; a phone's calls go over the transport it registered on",
+        factory=lambda: ["udp"])
+    tls_port: Port = doc("SIP over TLS port (with \"tls\" in transports)", 5061)
+    tls_cert: Optional[str] = doc("PEM certificate (chain) for SIP over TLS; needs tls_key (default: a "
+                                  "self-signed certificate made in the data folder)", None)
+    tls_key: Optional[str] = doc("PEM private key of tls_cert", None)
+    tls_ca: Optional[str] = doc("PEM CA certificates that TLS trunks' certificates are checked against "
+                                "(default: the system's)", None)
     domain: Optional[str] = doc("the centre's SIP domain and digest realm (default: public_host)", None)
     public_host: Optional[Host] = doc("address put in Via, Contact and SDP (default: listen)", None)
     channels: Annotated[int, Range(0, 4096)] = doc("packet media rows: SIP calls up at once (0 = SIP off)", 0)
@@ -494,6 +505,12 @@ class SipSection:
         "keyed offers get SRTP, plain ones plain RTP), require (RTP/SAVP only; plain offers get 488)", "off")
     trunk: list[SipTrunkSection] = doc("SIP trunks", factory=list)
     account: list[SipAccountSection] = doc("phones that register to the centre", factory=list)
+
+    def check(self):
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together")
+        if not self.transports or len(set(self.transports)) != len(self.transports):
+            raise ValueError("transports must name each of udp, tcp, tls at most once, and at least one")
 
 
 @dataclass
@@ -686,6 +703,9 @@ def _check_sip(settings, where):
         if t.name in trunks:
             raise where.child("sip", "trunk", i, "name").error(f"SIP trunk {t.name!r} is defined twice")
         trunks.add(t.name)
+    for i, t in enumerate(sip.trunk):
+        if t.transport not in sip.transports:
+            raise where.child("sip", "trunk", i, "transport").error(f"{t.transport} is not in [sip] transports")
     for i, a in enumerate(sip.account):
         if a.user in users:
             raise where.child("sip", "account", i, "user").error(f"SIP account {a.user!r} is defined twice")

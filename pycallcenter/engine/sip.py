@@ -21,10 +21,12 @@ cause a status means.
 import dataclasses
 import re
 import socket
+import ssl
 
 from pycallcenter.causes import Cause
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
+from pycallcenter.engine.sip_stream import StreamTransport
 from pycallcenter.errors import ConfigError, DecodeError
 from pycallcenter.sip import causes
 from pycallcenter.sip import sdp as S
@@ -52,6 +54,12 @@ class Peer:
     domain: str = None
     register: bool = False
     register_expires: int = 3600
+    transport: str = "udp"
+
+    def uri(self, user):
+        """Return the SIP URI of user at this trunk (naming its transport when it is not UDP)."""
+        param = "" if self.transport == "udp" else f";transport={self.transport}"
+        return f"sip:{user}@{self.domain or self.host}{param}"
 
     def dial_string(self, number):
         """Return the number as sent on this trunk (strip, then prefix)."""
@@ -84,7 +92,10 @@ class SipTrunk:
     tech = "sip"
 
     def __init__(self, engine, *, listen=("127.0.0.1", 5060), public_host=None, domain=None, peers=(),
-                 accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None, srtp="off"):
+                 accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None, srtp="off",
+                 transports=("udp",), tls_port=5061, server_ssl=None, client_ssl=None):
+        """transports: any of "udp", "tcp" (on the same port as UDP), "tls" (on tls_port, with server_ssl for
+        the connections phones and trunks open and client_ssl for those we open)."""
         if engine.packet is None:
             raise ConfigError("sip.channels: the engine has no packet rows ([sip] channels must be more than 0)")
         self.engine = engine
@@ -96,28 +107,52 @@ class SipTrunk:
         if srtp not in SRTP_POLICIES:
             raise ConfigError(f"sip.srtp: {srtp!r} is not one of {', '.join(SRTP_POLICIES)}")
         self.srtp = srtp
-        self.sock = socket.socket(socket.AF_INET6 if ":" in listen[0] else socket.AF_INET, socket.SOCK_DGRAM)
+        transports = [t.lower() for t in transports]
+        unknown = [t for t in transports if t not in ("udp", "tcp", "tls")]
+        if unknown or not transports:
+            raise ConfigError(f"sip.transports: {unknown or 'none'}: name one or more of udp, tcp, tls")
+        if "tls" in transports and (server_ssl is None or client_ssl is None):
+            raise ConfigError("sip.transports: tls needs a certificate (server and client TLS contexts)")
+        self.sock = None
+        self.streams = {}  # "TCP"/"TLS" -> StreamTransport
+        key, port = "sip.port", listen[1]
         try:
-            self.sock.setblocking(False)
-            self.sock.bind(listen)
+            if "udp" in transports:
+                self.sock = socket.socket(socket.AF_INET6 if ":" in listen[0] else socket.AF_INET, socket.SOCK_DGRAM)
+                self.sock.setblocking(False)
+                self.sock.bind(listen)
+                port = self.sock.getsockname()[1]
+            if "tcp" in transports:
+                self.streams["TCP"] = StreamTransport("TCP", (listen[0], port), client_ssl=client_ssl)
+                port = self.streams["TCP"].address[1]
+            if "tls" in transports:
+                key = "sip.tls_port"
+                self.streams["TLS"] = StreamTransport("TLS", (listen[0], tls_port), server_ssl=server_ssl,
+                                                      client_ssl=client_ssl)
         except OSError as exc:
-            self.sock.close()
-            raise ConfigError(f"sip.port: cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
+            self.close()
+            where = f"{listen[0]}:{tls_port if key == 'sip.tls_port' else port}"
+            raise ConfigError(f"{key}: cannot listen on {where}: {exc.strerror or exc}") from None
         self.host = public_host or listen[0]
-        self.address = (self.host, self.sock.getsockname()[1])
+        self.address = (self.host, port)
+        ports = {name: st.address[1] for name, st in self.streams.items()}
+        default = "UDP" if self.sock is not None else next(iter(ports))
+        if self.sock is None:
+            self.address = (self.host, ports[default])
         self.domain = domain or self.host
         # INVITEs from a trunk's address (from anyone, with guests) come in unchallenged; others and REGISTERs
         # are challenged against the accounts
-        self.ua = U.UserAgent(self.address, trusted=self._trusted, user="centre", answer_after=None, rng=rng,
+        self.ua = U.UserAgent(self.address, transport=default, ports=ports, trusted=self._trusted, user="centre",
+                              answer_after=None, rng=rng,
                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
                               media_host=self.host, srtp=srtp)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
-        self.stats = {"datagrams": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
+        self.stats = {"datagrams": 0, "messages": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
         for p in peers:
             if p.register:
-                self._run(self.ua.register(f"sip:{p.username}@{p.domain or p.host}", (p.host, p.port),
+                self._run(self.ua.register(p.uri(p.username), (p.host, p.port),
                                            p.register_expires, self._s(), auth=(p.username, p.password)))
 
     # --- time and IO ------------------------------------------------------------------------------
@@ -127,7 +162,7 @@ class SipTrunk:
     def on_tick(self, now):
         """Read every waiting datagram, run due timers, send what the user agent produced."""
         t = self._s(now)
-        for _ in range(_MAX_DATAGRAMS):
+        for _ in range(_MAX_DATAGRAMS if self.sock is not None else 0):
             try:
                 data, addr = self.sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
@@ -136,6 +171,14 @@ class SipTrunk:
                 continue
             self.stats["datagrams"] += 1
             self._run(self.ua.receive(data, addr[:2], t))
+        for name, st in self.streams.items():
+            messages, failed = st.poll(t)
+            for data, addr in messages:
+                self.stats["messages"] += 1
+                self._run(self.ua.receive(data, addr, t, transport=name))
+            for addr in failed:
+                self.engine.log("sip_connect_failed", transport=name, to=f"{addr[0]}:{addr[1]}")
+                self._run(self.ua.transport_failed(addr, t))
         deadline = self.ua.next_deadline()
         if deadline is not None and deadline <= t:
             self._run(self.ua.handle_timer(t))
@@ -145,15 +188,24 @@ class SipTrunk:
                 if not s.answered and s.leg.active:
                     s.leg.hangup(C.NO_ANSWER)
 
-    def _send(self, data, addr):
+    def _send(self, data, addr, transport=None):
+        st = self.streams.get(transport)
+        if st is not None:
+            if not st.send(data, addr, self._s()):
+                self.engine.log("sip_connect_failed", transport=transport, to=f"{addr[0]}:{addr[1]}")
+                self._run(self.ua.transport_failed(addr, self._s()))
+            return
         try:
             self.sock.sendto(data, addr)
         except OSError as exc:  # an unreachable peer is the transaction's timeout to report, not a crash
             self.engine.log("sip_send_error", to=f"{addr[0]}:{addr[1]}", error=exc.errno)
 
     def close(self):
-        """Close the socket (after the engine has cleared every leg)."""
-        self.sock.close()
+        """Close the sockets and connections (after the engine has cleared every leg)."""
+        if self.sock is not None:
+            self.sock.close()
+        for st in self.streams.values():
+            st.close()
 
     def status(self):
         """Return the SIP side for the status file: address, calls up per trunk (or phones, guests), the
@@ -163,8 +215,11 @@ class SipTrunk:
         for sess in self.sessions.values():
             up[sess.peer] = up.get(sess.peer, 0) + 1
         phones = sorted(u for u in self.accounts if self.ua.registrar.lookup(u, t))
-        return {"address": f"{self.address[0]}:{self.address[1]}", "calls": up, "registered": phones,
-                **self.stats}
+        transports = {"udp": self.address[1]} if self.sock is not None else {}
+        transports.update({name.lower(): st.address[1] for name, st in self.streams.items()})
+        connections = {name.lower(): len(set(st.connections.values())) for name, st in self.streams.items()}
+        return {"address": f"{self.address[0]}:{self.address[1]}", "transports": transports,
+                "connections": connections, "calls": up, "registered": phones, **self.stats}
 
     def leaks(self):
         """Return one line per SIP call held with no leg that is up or clearing."""
@@ -186,7 +241,7 @@ class SipTrunk:
         eng, now = self.engine, self.engine.now
         for item in outputs:
             if isinstance(item, U.Send):
-                self._send(item.data, item.addr)
+                self._send(item.data, item.addr, item.transport)
             elif isinstance(item, U.IncomingCall):
                 self._incoming(item, now)
             elif isinstance(item, U.CallProgress):
@@ -382,7 +437,7 @@ class SipTrunk:
                 return self._fail(leg, C.UNALLOCATED_NUMBER, f"no SIP trunk {trunk}")
             if p.channels and sum(1 for s in self.sessions.values() if s.peer == trunk) >= p.channels:
                 return self._fail(leg, C.NO_CIRCUIT, f"SIP trunk {trunk} is full")
-            target, addr, peer = f"sip:{p.dial_string(digits)}@{p.domain or p.host}", (p.host, p.port), trunk
+            target, addr, peer = p.uri(p.dial_string(digits)), (p.host, p.port), trunk
             auth = (p.username, p.password) if p.username and p.password else None
             leg.called = digits
         else:
@@ -426,6 +481,23 @@ class SipTrunk:
         """Return True when the leg's far end negotiated RFC 4733 telephone-events (its digits come as events)."""
         s = self._by_leg.get(leg.id)
         return s is not None and s.remote_events
+
+
+def tls_options(x, place, data):
+    """Return SipTrunk's TLS keyword arguments for a [sip] section x: the server context from tls_cert and
+    tls_key (placed by place()), else a self-signed certificate in the data folder; the client context
+    checks peers against tls_ca, else the system's CAs. Empty without "tls" in x.transports."""
+    from pycallcenter.cti.tls import self_signed, server_context  # deliberate: only a TLS centre needs them
+
+    if "tls" not in x.transports:
+        return {}
+    cert, key = (place(x.tls_cert), place(x.tls_key)) if x.tls_cert else self_signed(data, x.public_host or x.listen)
+    try:
+        client = ssl.create_default_context(cafile=place(x.tls_ca) if x.tls_ca else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"sip.tls_ca: cannot load {x.tls_ca}: {getattr(exc, 'strerror', None) or exc}") from None
+    client.minimum_version = ssl.TLSVersion.TLSv1_2
+    return {"tls_port": x.tls_port, "server_ssl": server_context(cert, key), "client_ssl": client}
 
 
 SRTP_POLICIES = ("off", "offer", "require")
