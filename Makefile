@@ -52,7 +52,7 @@ if [ -n "$$missing" ]; then \
 fi
 endef
 
-.PHONY: test test-pure demo bench fuzz soak talkoff wheel sysdeps sysdeps-test venv native clean
+.PHONY: test test-pure demo demo-live bench fuzz soak talkoff wheel sysdeps sysdeps-test venv native clean
 
 test: sysdeps-test native
 	$(PYTEST) tests
@@ -65,6 +65,12 @@ test-pure: sysdeps-test native
 demo: native
 	$(BIN)/pycallcenter selftest
 	$(BIN)/pycallcenter demo --data data
+
+# The demo, then the example centre live in real time with its pages at https://127.0.0.1:8443/ (agent desktop,
+# supervisor console, wallboard; accounts in pycallcenter/examples/centre.toml) until Ctrl-C. A target of its
+# own: `make demo` must end (CI runs it), and it prints this target.
+demo-live: native
+	$(BIN)/pycallcenter demo --data data --serve
 
 bench: sysdeps-test native
 	$(PYTEST) bench --benchmark-only --benchmark-columns=min,median,mean,rounds -m 'not fuzz and not soak'

@@ -3,6 +3,7 @@ an HTTPS address, the demo accounts of the example log in through the login form
 people takes a live call from the emulated PSTN at the desktop, the supervisor opens the console and the
 wallboard, and the process stops cleanly on SIGINT."""
 import asyncio
+import contextlib
 import json
 import queue
 import re
@@ -12,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -62,14 +62,11 @@ class Lines:
         pytest.fail(f"no line matching {pattern!r} in {timeout} s; the output was:\n" + "\n".join(self.seen))
 
 
-@pytest.fixture
-def centre(tmp_path):
-    """Return (https base URL, data folder, output lines) of the example centre run with simulated callers in
-    real time from another working directory, on a free port; stop it with SIGINT and check it stopped cleanly."""
-    data = tmp_path / "data"
-    proc = subprocess.Popen(CLI + ["run", str(EXAMPLE), "--simulate", "--data", str(data), "--cti-port", "0",
-                                   "--calls-per-hour", "1500"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+@contextlib.contextmanager
+def serving(args, cwd):
+    """Run `pycallcenter ARGS` in cwd until it prints its pages; yield (https base URL, output lines); then stop
+    it with SIGINT and check that it stopped cleanly."""
+    proc = subprocess.Popen(CLI + args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = Lines(proc)
     try:
         base = lines.wait_for(r"CTI and wallboard on (https://127\.0\.0\.1:\d+)/", 120).group(1)
@@ -77,7 +74,7 @@ def centre(tmp_path):
         lines.wait_for(r"supervisor accounts \(centre-users\.toml\): sue", 10)
         lines.wait_for(r"left to people at the desktop .*: frank", 10)
         lines.wait_for(r"^running: ", 10)
-        yield base, data, lines
+        yield base, lines
         proc.send_signal(signal.SIGINT)
         lines.wait_for(r"^stopped after [\d.]+ s board time; \d+ CDR\(s\) written", 60)
         assert proc.wait(timeout=30) == 0
@@ -160,10 +157,20 @@ async def supervisor_pages(base, ctx):
             assert {"alice", "bob", "frank"} <= agents, json.dumps(reply)[:400]
 
 
-def test_the_example_centre_serves_its_pages_over_https(centre):
-    base, data, lines = centre
-    cert = Path(data) / "cti-cert.pem"
-    assert cert.exists()  # made at start: cti_tls = "self-signed"
-    ctx = trusting(cert)
-    asyncio.run(agent_takes_a_call(base, ctx))
-    asyncio.run(supervisor_pages(base, ctx))
+def test_the_example_centre_serves_its_pages_over_https(tmp_path):
+    data = tmp_path / "data"  # run from another folder: the users file is found beside the configuration
+    args = ["run", str(EXAMPLE), "--simulate", "--data", str(data), "--cti-port", "0", "--calls-per-hour", "1500"]
+    with serving(args, tmp_path) as (base, lines):
+        cert = data / "cti-cert.pem"
+        assert cert.exists()  # made at start: cti_tls = "self-signed"
+        ctx = trusting(cert)
+        asyncio.run(agent_takes_a_call(base, ctx))
+        asyncio.run(supervisor_pages(base, ctx))
+
+
+def test_the_demo_serves_the_same_pages_after_its_report(tmp_path):
+    data = tmp_path / "demo"
+    args = ["demo", "--hours", "0.005", "--agents", "4", "--quiet", "--data", str(data), "--serve", "--cti-port", "0"]
+    with serving(args, tmp_path) as (base, lines):
+        assert any("busy hour report" in line for line in lines.seen)
+        asyncio.run(supervisor_pages(base, trusting(data / "live" / "cti-cert.pem")))

@@ -30,12 +30,15 @@ def test_demo_says_where_its_files_are_and_its_next_commands_work(tmp_path, caps
         assert name in out
         assert (data / name).exists(), name
     commands = _printed_commands(out)
-    assert [c[0] for c in commands] == ["report", "run", "wallboard"]
-    report, run, wallboard = commands
+    assert [c[0] for c in commands] == ["report", "run", "run", "wallboard"]
+    report, run, live, wallboard = commands
     assert main(report) == 0
     assert "Report by agent" in capsys.readouterr().out
     assert main(run + ["--seconds", "2", "--fast"]) == 0
     assert "running: 2 span(s)" in capsys.readouterr().out
+    assert main(live + ["--seconds", "1", "--fast", "--cti-port", "0"]) == 0  # the example centre and its pages
+    shown = capsys.readouterr().out
+    assert "https://127.0.0.1:" in shown and "left to people at the desktop" in shown
     assert main(wallboard[:1] + ["--port", "0"] + wallboard[3:] + ["--seconds", "1", "--speed", "0"]) == 0
     shown = capsys.readouterr().out
     assert "/wallboard" in shown and "password for agent agent1" in shown

@@ -1,4 +1,6 @@
-"""`pycallcenter demo`: simulate a busy hour of a small call centre on the emulated board and report."""
+"""`pycallcenter demo`: simulate a busy hour of a small call centre on the emulated board and report; with
+--serve, then run the example centre in real time with its pages (agent desktop, console, wallboard)."""
+import argparse
 import json
 import os
 import shlex
@@ -8,6 +10,7 @@ from pycallcenter import bundled
 from pycallcenter.apps import demo
 from pycallcenter.apps.centre import file_mask
 from pycallcenter.apps.settings import CentreSection
+from pycallcenter.commands import run as run_command
 
 
 def register(subparsers):
@@ -24,6 +27,10 @@ def register(subparsers):
                    help="IVR scripts folder (default: the bundled scripts, installed with the package)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--serve", action="store_true",
+                   help="after the report, run the example centre (examples/centre.toml) in real time with simulated "
+                        "callers and serve its pages at https://127.0.0.1:8443/ until Ctrl-C (data in DATA/live)")
+    p.add_argument("--cti-port", type=int, help="with --serve: serve the pages on this port (0 = any free port)")
     p.set_defaults(func=run)
 
 
@@ -37,20 +44,35 @@ def run(args):
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=2, sort_keys=True)
-    print(next_steps(args.data))
-    return 0
+    print(next_steps(args.data, serving=args.serve), flush=True)
+    if not args.serve:
+        return 0
+    live = live_command(args.data) + ([] if args.cti_port is None else ["--cti-port", str(args.cti_port)])
+    parser = argparse.ArgumentParser(prog="pycallcenter")
+    run_command.register(parser.add_subparsers())
+    return run_command.run(parser.parse_args(live))
 
 
-def next_steps(data):
+def live_command(data):
+    """Return the arguments of `pycallcenter` that run the example centre live with its pages (data in DATA/live)."""
+    return ["run", str(bundled.examples_dir() / "centre.toml"), "--simulate", "--data",
+            os.path.join(os.path.abspath(data), "live")]
+
+
+def next_steps(data, serving=False):
     """Return what the demo left in the data folder and the commands that look further, as printed lines."""
     d = shlex.quote(os.path.abspath(data))
+    live = shlex.join(["pycallcenter"] + live_command(data))
     return "\n".join([
         f"written to {d}: report.txt and report.json (this report), pycallcenter.db (CDRs and queue log),",
         "  recordings/, fax-inbox/, voicemail/, centre.toml (this centre's configuration)",
         "next:",
         f"  pycallcenter report --db {d} --by agent     the same hour per agent (or --by queue, trunk, ...)",
         f"  pycallcenter run {d}/centre.toml --simulate     this centre again, paced in real time",
+        f"  {live}     the example centre live in real time with its pages at https://127.0.0.1:8443/",
+        "      (agent desktop /agent, supervisor console /console, wallboard /wallboard): log in as frank",
+        "      (password frank-demo), press Ready and Answer a caller; supervisor sue (password sue-demo)"
+        + ("; starting now, Ctrl-C stops it" if serving else "; `make demo-live` runs it after this report"),
         "  pycallcenter wallboard --port 8080 --people agent1     the wallboard, agent desktop and supervisor",
         "      console in a browser on an emulated centre: prints their addresses and a password for each login",
-        "      (this demo serves no pages; docs/cti.md says how to give your own centre its pages)",
     ])
