@@ -18,9 +18,10 @@ def _tone(freq, seconds, amp=8000):
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
 
 
-def sip_centre(tmp_path, cache):
-    """Return the Centre of the shipped example on free ports, its prompts from the module's cache."""
-    text = (bundled.examples_dir() / "sip-centre.toml").read_text()
+def sip_centre(tmp_path, cache, extra=""):
+    """Return the Centre of the shipped example on free ports, its prompts from the module's cache; extra
+    lines go into its [sip] section."""
+    text = (bundled.examples_dir() / "sip-centre.toml").read_text().replace("[sip]\n", "[sip]\n" + extra, 1)
     lo, hi = free_rtp_range()
     text = text.replace("port = 5060", "port = 0").replace("rtp_ports = [20000, 20999]", f"rtp_ports = [{lo}, {hi}]")
     (tmp_path / "data").mkdir()
@@ -84,3 +85,26 @@ def _power_at(samples, freq):
     x = samples.astype(np.float64)
     t = np.arange(x.size) / 8000
     return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
+
+
+def test_a_centre_with_tls_makes_its_certificate_and_a_phone_registers_over_tls(tmp_path, prompt_cache):
+    import ssl
+
+    from pycallcenter.cti.tls import server_context
+
+    centre = sip_centre(tmp_path, prompt_cache, extra='transports = ["udp", "tls"]\ntls_port = 0\nsrtp = "offer"\n')
+    eng, trunk = centre.engine, centre.sip
+    cert = tmp_path / "data" / "cti-cert.pem"  # the self-signed certificate made at start
+    tls = (server_context(cert, tmp_path / "data" / "cti-key.pem"), ssl.create_default_context(cafile=cert))
+    agent = Phone("agent1", auth=("agent1", "agent1-secret"), transport="TLS", tls=tls)
+    try:
+        status = centre.publish()["sip"]
+        assert set(status["transports"]) == {"udp", "tls"}
+        agent.register(("127.0.0.1", status["transports"]["tls"]), eng.now / 8000)
+        assert run(eng, 2.0, agent, until=lambda: "Registered" in agent.kinds(), tick=centre.tick)
+        status = centre.publish()["sip"]
+        assert status["registered"] == ["agent1"] and status["connections"] == {"tls": 1}
+        assert trunk.srtp == "offer"
+    finally:
+        centre.close()
+        agent.close()
