@@ -174,3 +174,23 @@ def test_the_demo_serves_the_same_pages_after_its_report(tmp_path):
     with serving(args, tmp_path) as (base, lines):
         assert any("busy hour report" in line for line in lines.seen)
         asyncio.run(supervisor_pages(base, trusting(data / "live" / "cti-cert.pem")))
+
+
+def test_people_must_be_agents_and_not_simulated_too(tmp_path, capsys):
+    from pycallcenter.cli import main
+
+    text = EXAMPLE.read_text()
+    assert 'people = ["frank"]' in text
+    config = tmp_path / "centre.toml"
+    config.write_text(text.replace('people = ["frank"]', 'people = ["fred"]'))
+    (tmp_path / "centre-users.toml").write_text((EXAMPLE.parent / "centre-users.toml").read_text())
+    assert main(["config", "check", str(config)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "simulate.people: no agent named 'fred'" in err, err
+    config.write_text(text.replace('people = ["frank"]', 'people = ["frank"]\nagents = ["alice", "frank"]'))
+    assert main(["config", "check", str(config)]) == 1
+    assert "'frank' is also in simulate.agents" in capsys.readouterr().err
+    plain = tmp_path / "plain.toml"
+    plain.write_text(text.replace("cti_port = 8443", "").replace('cti_users = "centre-users.toml"', ""))
+    assert main(["run", str(plain), "--cti-port", "0", "--check"]) == 1
+    assert "--cti-port: the centre serves no pages" in capsys.readouterr().err
