@@ -3,16 +3,22 @@ a centre built by the composition root with [webrtc] enabled: agent1 logs in and
 page mounts the phone (its /phone.js is served); the agent registers it, a PRI caller presses 1 and the
 ACD rings webrtc:agent1; the desktop's pop shows the caller and rings; the desktop's own Answer button
 answers the browser phone; the caller's 600 Hz tone reaches the page and the browser's 1 kHz tone reaches
-the PRI side; the desktop's Hang up clears the call and nothing is left behind. The supervisor console
-of the same centre mounts the phone too. Screenshots go to the test's tmp dir."""
+the PRI side; the desktop's Hang up clears the call and nothing is left behind. On the supervisor console,
+a listen-in rings the console's own browser phone (contact "webrtc/boss"), which answers and hears the
+call. Screenshots go to the test's tmp dir."""
 import json
 import time
+
+import numpy as np
 
 import pytest
 
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
+from pycallcenter.engine.media import Player
 from pycallcenter.sim.pstn import Caller
+from test_webrtc import FakePage
 from test_webrtc_browser import CALLER, PASSWORD, Pacer, phone_browser, tones_cross, webrtc_centre
+from test_webrtc_supervisor import until
 
 BOSS_PASSWORD = "supervisor-password"
 
@@ -25,19 +31,24 @@ def centre(tmp_path):
     sim.close()
 
 
+def open_and_register(b, base, name, password, pace):
+    """Log in, check the landing page mounted the browser phone, register it; return the page's path."""
+    path = b.log_in(base, name, password, pace)
+    b.wait("document.body.getAttribute('data-ready') === 'yes' && document.body.getAttribute('data-phone')", pace)
+    assert b.evaluate("document.body.getAttribute('data-phone')") == "yes"
+    assert b.evaluate("document.getElementById('phonebox').hidden") is False
+    b.evaluate("document.getElementById('pycc-phone-register').click();true")
+    b.wait("PyccPhone.instance.state === 'idle'", pace, 30)
+    return path
+
+
 def test_the_desktop_rings_answers_and_hangs_up_the_browser_phone(centre, tmp_path):
     c, sim = centre
     base = f"http://127.0.0.1:{c.cti.port}"
     b = phone_browser(tmp_path)
     pace = Pacer(sim)
     try:
-        assert b.log_in(base, "agent1", PASSWORD, pace) == "/agent"
-        b.wait("document.body.getAttribute('data-ready') === 'yes' && document.body.getAttribute('data-phone')",
-               pace)
-        assert b.evaluate("document.body.getAttribute('data-phone')") == "yes"
-        assert b.evaluate("document.getElementById('phonebox').hidden") is False
-        b.evaluate("document.getElementById('pycc-phone-register').click();true")
-        b.wait("PyccPhone.instance.state === 'idle'", pace, 30)
+        assert open_and_register(b, base, "agent1", PASSWORD, pace) == "/agent"
         pace.sim.pstn.add(Caller(CALLER, "5000", arrival=c.engine.now / 8000 + 0.5, digits="1", digit_delay=3.0,
                                  talk=600.0, patience=600.0))
         # the desktop's pop shows the caller and rings, as does the widget
@@ -71,12 +82,43 @@ def test_the_desktop_rings_answers_and_hangs_up_the_browser_phone(centre, tmp_pa
         status = json.loads(open(c.status_path).read())["webrtc"]
         assert status["phones"] == ["agent1"] and status["in_call"] == []
         assert b.evaluate("document.body.getAttribute('data-error')") is None
-        # the supervisor console of the same centre carries the phone as well
-        b.evaluate("document.getElementById('signout').click();true")
-        b.wait("location.pathname === '/'", pace)
-        assert b.log_in(base, "boss", BOSS_PASSWORD, pace) == "/console"
-        b.wait("document.body.getAttribute('data-phone')", pace)
-        assert b.evaluate("document.body.getAttribute('data-phone')") == "yes"
-        assert b.evaluate("!!document.querySelector('#phonebox #pycc-phone-register')") is True
     finally:
         b.close()
+
+
+def test_a_listen_in_from_the_console_rings_and_is_answered_on_its_browser_phone(centre, tmp_path):
+    c, sim = centre
+    base = f"http://127.0.0.1:{c.cti.port}"
+    b = phone_browser(tmp_path)
+    pace = Pacer(sim)
+    agent = FakePage(c.webrtc.server, "agent1", freq=1500)  # agent1's own browser phone: an aiortc peer
+    try:
+        assert open_and_register(b, base, "boss", BOSS_PASSWORD, pace) == "/console"
+        assert until(pace, lambda: {"agent1", "boss"} <= set(c.webrtc.phones), 10)
+        sim.pstn.add(Caller(CALLER, "5000", arrival=c.engine.now / 8000 + 0.5, digits="1", digit_delay=3.0,
+                            talk=600.0, patience=600.0))
+        assert until(pace, lambda: any(m["event"] == "ring" for m in agent.messages), 60)
+        agent.send(cmd="answer")
+        assert until(pace, lambda: c.acd.agents["agent1"].activity == "talking", 10)
+        caller = sim.pstn.by_number[CALLER]
+        off = next(call.channel for call, who in sim.pstn.active.items() if who is caller)
+        t = np.arange(8000 * 30)
+        sim.pstn.audio[off] = Player([(6000 * np.sin(2 * np.pi * 600 * t / 8000)).astype(np.int16)])
+        # listen from agent1's row: the console's phone rings and its box is outlined
+        b.wait("!!document.querySelector('#agents tr[data-agent=\"agent1\"] button[data-act=listen]')", pace)
+        b.evaluate("document.querySelector('#agents tr[data-agent=\"agent1\"] button[data-act=listen]').click();true")
+        b.wait("PyccPhone.instance.state === 'ringing'", pace, 15)
+        assert b.evaluate("document.getElementById('phonebox').classList.contains('ringing')") is True
+        b.screenshot(str(tmp_path / "console-ringing.png"))
+        b.evaluate("document.getElementById('pycc-phone-answer').click();true")
+        b.wait("PyccPhone.instance.state === 'talking'", pace)
+        assert b.evaluate("document.getElementById('phonebox').classList.contains('ringing')") is False
+        # the supervisor hears the call: the caller's 600 Hz or agent1's 1.5 kHz, never their own 1 kHz
+        heard = b.wait("(function(){var f=PyccPhone.instance.peakHz();"
+                       "return Math.abs(f-600)<30||Math.abs(f-1500)<30?f:0})()", pace, 15)
+        assert abs(heard - 600) < 30 or abs(heard - 1500) < 30
+        b.screenshot(str(tmp_path / "console-listening.png"))
+        assert b.evaluate("document.body.getAttribute('data-error')") is None
+    finally:
+        b.close()
+        agent.close()
