@@ -26,12 +26,13 @@ import ssl
 from pycallcenter.causes import Cause
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
+from pycallcenter.engine.bridge import bridge_of
 from pycallcenter.engine.sip_stream import StreamTransport
 from pycallcenter.errors import ConfigError, DecodeError
 from pycallcenter.sip import causes
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
-from pycallcenter.sip.message import parse_address
+from pycallcenter.sip.message import parse_address, parse_uri
 
 _SIGNAL = re.compile(r"(?im)^\s*signal\s*=\s*([0-9*#A-D])\s*$")
 _BARE_DIGIT = re.compile(r"([0-9*#A-Da-d])")
@@ -149,6 +150,7 @@ class SipTrunk:
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
+        self._transfers = []  # TransferRequested events to act on at the end of the tick
         self.stats = {"datagrams": 0, "messages": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
         for p in peers:
             if p.register:
@@ -182,6 +184,8 @@ class SipTrunk:
         deadline = self.ua.next_deadline()
         if deadline is not None and deadline <= t:
             self._run(self.ua.handle_timer(t))
+        while self._transfers:
+            self._transfer(self._transfers.pop(0))
         if self._ringing and t >= min(s.rings_until for s in self._ringing.values()):
             for s in [s for s in self._ringing.values() if t >= s.rings_until]:
                 del self._ringing[s.call_id]
@@ -260,6 +264,8 @@ class SipTrunk:
                 self._updated(item)
             elif isinstance(item, U.InfoReceived):
                 self._info(item, now)
+            elif isinstance(item, U.TransferRequested):
+                self._transfers.append(item)  # acted on after this batch is sent (202 and 100 Trying first)
             elif isinstance(item, (U.CallFailed, U.CallCancelled, U.CallEnded)):
                 self._over(item, now)
             elif isinstance(item, U.PhoneRegistered):
@@ -363,6 +369,61 @@ class SipTrunk:
         digit = m.group(1).upper()
         s.leg.digits += digit
         self.engine.log("dtmf", leg=s.leg.id, digit=digit, via="info")
+
+    def _transfer(self, ev):
+        """A REFER from a leg (blind, RFC 3515): the party it talks to is moved to the target and the
+        referring leg is cleared. The target is the Refer-To user: a phone registered here (dialled as
+        'sip/USER'), else whatever the router gives a call to that number (an IVR, a queue, a gateway route
+        to an outside number). The party's old script (the one holding the bridge) is stopped and the new
+        one runs on the same call, so the call keeps one CDR. Progress goes back by NOTIFY (sipfrag)."""
+        s = self.sessions.get(ev.call_id)
+        if s is None or ev.target is None:  # an INVITE with Replaces: it goes on as a new incoming call
+            return
+        t = self._s()
+        if ev.replaces is not None:  # attended transfer is not acted on yet (docs/sip.md, left)
+            self.engine.log("sip_transfer_refused", leg=s.leg.id, why="attended")
+            return self._run(self.ua.notify_transfer(s.call_id, 501, t))
+        task, party = bridge_of(self.engine.scheduler, s.leg)
+        try:
+            uri = parse_uri(ev.target)
+        except DecodeError:
+            uri = None
+        number = None if uri is None else (uri.user or uri.host)
+        script = None if party is None or not party.active or not number else self._script_for(party, number)
+        if script is None:
+            why = "no_party" if party is None or not party.active else "no_route"
+            self.engine.log("sip_transfer_refused", leg=s.leg.id, why=why, to=number or "-")
+            return self._run(self.ua.notify_transfer(s.call_id, 404 if why == "no_route" else 503, t))
+        self.engine.log("sip_transfer", leg=s.leg.id, party=party.id, to=number)
+        self._run(self.ua.notify_transfer(s.call_id, 200, t))  # before the BYE that stopping the bridge may send
+        call = party.call
+        if task is not None and not task.finished:
+            self.engine.scheduler.kill(task)  # its bridge is over: the party goes on in the transfer's script
+            if task in call.scripts:
+                call.scripts.remove(task)
+        if party.keeper is not None and party.keeper is not self.engine:
+            party.keeper = None  # the new script is the party's owner now (an ACD must not clear it)
+        self.engine.media.isolate(party.row)
+        self.engine.start_script(party, script)
+        if s.leg.active:
+            s.leg.hangup(C.NORMAL_CLEARING)
+
+    def _script_for(self, party, number):
+        """Return the script that takes a transferred party to number: ringing the phone registered as
+        number, else the router's script for a call to number (None when it has none)."""
+        if number in self.accounts or self.ua.registrar.lookup(number, self._s()):
+            target = f"{self.name}/{number}"
+
+            async def to_phone(call):
+                await call.transfer(target, timeout=self.ring_seconds)
+            return to_phone
+        if self.engine.router is None:
+            return None
+        called, party.called = party.called, number  # the router reads the number dialled
+        try:
+            return self.engine.router(party)
+        finally:
+            party.called = called
 
     def _over(self, ev, now):
         s = self.sessions.pop(ev.call_id, None)
