@@ -122,7 +122,7 @@ class _Row:
         self.stats = _Stats()
         self.past = dict.fromkeys(_CARRIED, 0)  # counters of the jitter buffers this row replaced
         self.port = None  # LocalPort of an in-process row (no sockets; see PacketMedia.open_local)
-        self.fd = None  # the RTP socket's descriptor (rtp_batch.send)
+        self.fd = None  # the RTP socket's descriptor when it is IPv4 (rtp_batch.send); None: the Python path
         self.dest_of = self.dest4 = None  # the remote dest4 was made from, and (IPv4 int, port) or None
 
 
@@ -235,7 +235,7 @@ class PacketMedia:
             r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
         self._set_remote(r, remote)  # before binding: a name that does not resolve leaves no socket behind
         r.sock, r.rtcp_sock, r.local = self._bind(local_host)
-        r.fd = r.sock.fileno()
+        r.fd = r.sock.fileno() if r.sock.family == socket.AF_INET else None  # rtp_batch.send speaks IPv4 only
         self._new_jitter(r, r.tx_samples)
         r.next_rtcp = None  # set at the first tick (the time is not known here)
         for sock, is_rtcp in ((r.sock, False), (r.rtcp_sock, True)):
@@ -706,7 +706,7 @@ class PacketMedia:
                 r.marker = True
                 r.tx_codes.clear()
             elif (r.tx_samples == bs and not r.tx_codes and r.event is None and not r.digits and not r.send_cn
-                  and r.srtp is None and r.port is None and self._dest4(r) is not None):
+                  and r.srtp is None and r.fd is not None and self._dest4(r) is not None):
                 # _send_frame's audio case, with the header and the send left to rtp_batch
                 fast.append(r)
                 rows.append(r.index)
