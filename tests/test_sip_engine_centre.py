@@ -108,3 +108,40 @@ def test_a_centre_with_tls_makes_its_certificate_and_a_phone_registers_over_tls(
     finally:
         centre.close()
         agent.close()
+
+
+def test_an_agent_refers_the_caller_back_to_the_menu_and_goes_to_wrap_up(tmp_path, prompt_cache):
+    centre = sip_centre(tmp_path, prompt_cache)
+    eng, trunk = centre.engine, centre.sip
+    agent = Phone("agent1", auth=("agent1", "agent1-secret"), answer_after=1.0)
+    caller = Phone("2025550100")
+    now = lambda: eng.now / 8000  # noqa: E731
+    acd = eng.acd_binding.acd
+
+    def go(seconds, *phones, until=None):
+        return run(eng, seconds, *phones, until=until, tick=centre.tick)
+
+    try:
+        agent.register(trunk.address, now())
+        assert go(2.0, agent, until=lambda: "Registered" in agent.kinds())
+        caller.call("sip:100@127.0.0.1", trunk.address, now())
+        assert go(2.0, caller, agent, until=lambda: "CallAnswered" in caller.kinds())
+        assert go(20.0, caller, agent, until=lambda: kinds(centre).count("play") >= 2)
+        caller.press("1")
+        assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
+        assert acd.agents["agent1"].state == "talking"
+        plays = kinds(centre).count("play")
+        agent._run(agent.ua.refer(agent.call_id, "sip:100@127.0.0.1", now()))
+        assert go(3.0, caller, agent, until=lambda: "CallEnded" in agent.kinds())
+        assert go(1.0, caller, agent, until=lambda: acd.agents["agent1"].state != "talking")
+        assert acd.agents["agent1"].state in ("wrapup", "ready")  # the agent's leg ended like a hang-up
+        assert go(10.0, caller, agent, until=lambda: kinds(centre).count("play") > plays)  # the menu again
+        assert "sip_transfer" in kinds(centre)
+        caller.hang_up(now())
+        assert go(3.0, caller, agent, until=lambda: not eng.legs)
+        assert centre.leaks() == []
+    finally:
+        centre.close()
+        agent.close()
+        caller.close()
+    assert centre.writer.written == 1  # one call, one CDR
