@@ -4,6 +4,7 @@ people takes a live call from the emulated PSTN at the desktop, the supervisor o
 wallboard, and the process stops cleanly on SIGINT."""
 import asyncio
 import contextlib
+import importlib.util
 import json
 import queue
 import re
@@ -142,7 +143,7 @@ async def agent_takes_a_call(base, ctx):
             assert (await ask(ws, {"cmd": "hangup", "id": 3}))["type"] == "reply"
 
 
-async def supervisor_pages(base, ctx):
+async def supervisor_pages(base, ctx, browser_phone=False):
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(ssl=ctx)) as s:
         status, url, page = await log_in(s, base, "sue", demo_password("sue"))
@@ -151,6 +152,8 @@ async def supervisor_pages(base, ctx):
             assert r.status == 200 and "<html" in (await r.text()).lower()
         async with s.get(base + "/agent", allow_redirects=False) as r:
             assert r.status == 403  # the desktop is the agents' page
+        async with s.get(base + "/phone.js") as r:
+            assert r.status == (200 if browser_phone else 404)  # the pages carry the phone only with [webrtc] on
         async with s.ws_connect(base.replace("https", "wss") + "/ws", headers={"Origin": base}) as ws:
             reply = await ask(ws, {"cmd": "agent_snapshot", "id": 1})
             agents = {a["name"] for a in reply["agents"]}
@@ -173,7 +176,9 @@ def test_the_demo_serves_the_same_pages_after_its_report(tmp_path):
     args = ["demo", "--hours", "0.005", "--agents", "4", "--quiet", "--data", str(data), "--serve", "--cti-port", "0"]
     with serving(args, tmp_path) as (base, lines):
         assert any("busy hour report" in line for line in lines.seen)
-        asyncio.run(supervisor_pages(base, trusting(data / "live" / "cti-cert.pem")))
+        phone = importlib.util.find_spec("aiortc") is not None  # the webrtc extra: frank gets the browser phone
+        assert any(re.search(r"browser phones .*: frank$", line) for line in lines.seen) == phone
+        asyncio.run(supervisor_pages(base, trusting(data / "live" / "cti-cert.pem"), browser_phone=phone))
 
 
 def test_people_must_be_agents_and_not_simulated_too(tmp_path, capsys):
@@ -190,6 +195,9 @@ def test_people_must_be_agents_and_not_simulated_too(tmp_path, capsys):
     config.write_text(text.replace('people = ["frank"]', 'people = ["frank"]\nagents = ["alice", "frank"]'))
     assert main(["config", "check", str(config)]) == 1
     assert "'frank' is also in simulate.agents" in capsys.readouterr().err
+    config.write_text(text)
+    assert main(["run", str(config), "--browser-phone", "fred", "--check"]) == 1
+    assert "--browser-phone: no agent named 'fred'" in capsys.readouterr().err
     plain = tmp_path / "plain.toml"
     plain.write_text(text.replace("cti_port = 8443", "").replace('cti_users = "centre-users.toml"', ""))
     assert main(["run", str(plain), "--cti-port", "0", "--check"]) == 1

@@ -1,6 +1,7 @@
 """`pycallcenter demo`: simulate a busy hour of a small call centre on the emulated board and report; with
 --serve, then run the example centre in real time with its pages (agent desktop, console, wallboard)."""
 import argparse
+import importlib.util
 import json
 import os
 import shlex
@@ -54,9 +55,11 @@ def run(args):
 
 
 def live_command(data):
-    """Return the arguments of `pycallcenter` that run the example centre live with its pages (data in DATA/live)."""
-    return ["run", str(bundled.examples_dir() / "centre.toml"), "--simulate", "--data",
+    """Return the arguments of `pycallcenter` that run the example centre live with its pages (data in DATA/live);
+    with the webrtc extra installed, frank's phone is the browser phone in his desktop, so he hears the caller."""
+    args = ["run", str(bundled.examples_dir() / "centre.toml"), "--simulate", "--data",
             os.path.join(os.path.abspath(data), "live")]
+    return args + (["--browser-phone", "frank"] if importlib.util.find_spec("aiortc") is not None else [])
 
 
 def next_steps(data, serving=False):
@@ -71,7 +74,8 @@ def next_steps(data, serving=False):
         f"  pycallcenter run {d}/centre.toml --simulate     this centre again, paced in real time",
         f"  {live}     the example centre live in real time with its pages at https://127.0.0.1:8443/",
         "      (agent desktop /agent, supervisor console /console, wallboard /wallboard): log in as frank",
-        "      (password frank-demo), press Ready and Answer a caller; supervisor sue (password sue-demo)"
+        "      (password frank-demo), press Ready and answer a caller (in the page's browser phone with",
+        "      --browser-phone frank: the webrtc extra); supervisor sue (password sue-demo)"
         + ("; starting now, Ctrl-C stops it" if serving else "; `make demo-live` runs it after this report"),
         "  pycallcenter wallboard --port 8080 --people agent1     the wallboard, agent desktop and supervisor",
         "      console in a browser on an emulated centre: prints their addresses and a password for each login",

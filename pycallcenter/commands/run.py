@@ -13,7 +13,7 @@ operator can watch their own IVR and queues under load before going live.
 import signal
 
 from pycallcenter.apps.centre import Centre, file_mask
-from pycallcenter.apps.settings import load_settings
+from pycallcenter.apps.settings import load_settings, sip_target
 from pycallcenter.errors import ConfigError
 
 # Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
@@ -34,6 +34,9 @@ def register(subparsers):
     p.add_argument("--calls-per-hour", type=float, help="with --simulate: override [simulate] calls_per_hour")
     p.add_argument("--cti-port", type=int, help="serve the pages and CTI on this port instead of [centre] cti_port "
                                                 "(0 = any free port; the address is printed)")
+    p.add_argument("--browser-phone", metavar="AGENT", action="append", default=[],
+                   help="the agent's phone is their browser phone in the desktop ([webrtc] turned on; needs the "
+                        "webrtc extra): they hear the caller in the page (repeatable)")
     p.add_argument("--check", action="store_true", help="check the configuration, build the centre, and exit")
     p.set_defaults(func=run)
 
@@ -54,8 +57,23 @@ def run(args):
             raise ConfigError("--cti-port: the centre serves no pages ([centre] cti_port and cti_users are not set)",
                               path=args.config)
         settings.centre.cti_port = args.cti_port
+    _browser_phones(args, settings)
     with file_mask(settings.centre.umask):  # before anything is written: recordings and CDRs are personal data
         return _run(args, settings, board_text)
+
+
+def _browser_phones(args, settings):
+    """Bind each --browser-phone agent to their browser phone and turn [webrtc] on (ConfigError naming a wrong one)."""
+    agents = {a.name: a for a in settings.agent}
+    for name in args.browser_phone:
+        if name not in agents:
+            raise ConfigError(f"--browser-phone: no agent named {name!r}", path=args.config)
+        if settings.centre.cti_port is None:
+            raise ConfigError("--browser-phone: browser phones register through the CTI server ([centre] cti_port)",
+                              path=args.config)
+        agents[name].phone = f"webrtc:{name}"
+        agents[name].contact = sip_target(agents[name].phone)
+        settings.webrtc.enabled = True
 
 
 def _run(args, settings, board_text):
@@ -129,6 +147,10 @@ def _print_pages(centre, settings, sim):
         names = [u.name for u in users if u.role == role]
         if names:
             print(f"  {role} accounts ({settings.centre.cti_users}): {', '.join(names)}", flush=True)
+    phones = [a.name for a in settings.agent if a.phone and a.phone.startswith("webrtc:")]
+    if phones:
+        print(f"  browser phones (register in the desktop, then calls ring in the page): {', '.join(phones)}",
+              flush=True)
     if sim is not None and settings.simulate.people:
         print(f"  left to people at the desktop (log in, press Ready, Answer): {', '.join(settings.simulate.people)}",
               flush=True)
