@@ -59,3 +59,30 @@ def test_ivr_try_runs_beside_the_live_centre_that_holds_its_sip_port(tmp_path, c
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "CDR C1" in out.out
+
+
+def test_config_check_passes_every_shipped_example_including_the_users_file(capsys):
+    files = sorted(bundled.examples_dir().glob("*.toml"))
+    assert any(f.name == "centre-users.toml" for f in files)
+    for f in files:
+        assert main(["config", "check", str(f)]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert f"{f}: OK (" in out
+        if f.name == "centre-users.toml":
+            assert "CTI users file: 7 agent(s), 1 supervisor(s)" in out
+        if f.name == "centre.toml":
+            assert "8 CTI user(s)" in out
+
+
+def test_config_check_reads_the_centres_users_file_as_run_will(tmp_path, capsys):
+    centre = tmp_path / "centre.toml"
+    centre.write_text((bundled.examples_dir() / "centre.toml").read_text())
+    users = tmp_path / "centre-users.toml"
+    users.write_text('[[user]]\nname = "frank"\nrole = "agnet"\npassword_hash = "x"\n')
+    assert main(["config", "check", str(centre)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(users) in err[0] and "role must be 'agent' or 'supervisor'" in err[0], err
+    users.unlink()
+    assert main(["config", "check", str(centre)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(users) in err[0], err

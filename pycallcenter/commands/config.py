@@ -24,17 +24,40 @@ def register(subparsers):
 
 
 def check(args):
-    """Check every table and key, the board tables and the scripts; print OK or raise ConfigError."""
+    """Check every table and key, the board tables, the scripts and the CTI users file; print OK or raise
+    ConfigError. A CTI users file given on its own (only [[user]] tables) is checked as one."""
+    from pycallcenter.cti.config import load_users
     from pycallcenter.drivers import parse_config
 
+    if _is_users_file(args.config):
+        users = load_users(args.config).users.values()
+        agents = sum(u.role == "agent" for u in users)
+        print(f"{args.config}: OK (CTI users file: {agents} agent(s), {len(users) - agents} supervisor(s))")
+        return 0
     board_text, settings = S.load_settings(args.config)
     from pycallcenter.apps.centre import load_scripts
 
     board = parse_config(board_text, path=args.config)
     scripts = len(load_scripts(settings).scripts)
+    users = ""
+    if settings.centre.cti_users:  # `run` reads it at start: a mistake there is found now, not then
+        users = f", {len(load_users(settings.place(settings.centre.cti_users)).users)} CTI user(s)"
     print(f"{args.config}: OK ({len(board.spans)} span(s), {len(settings.queue)} queue(s), {len(settings.agent)} "
-          f"agent(s), {len(settings.route)} route(s), {len(settings.campaign)} campaign(s), {scripts} script(s))")
+          f"agent(s), {len(settings.route)} route(s), {len(settings.campaign)} campaign(s), {scripts} script(s)"
+          f"{users})")
     return 0
+
+
+def _is_users_file(path):
+    """Return True when the TOML file holds only the tables of a CTI users file ([[user]])."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            tables = set(tomllib.load(f))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # the centre loader says what is wrong, naming file and line
+    return bool(tables) and tables <= {"user", "agent", "supervisor"}
 
 
 def reference():
