@@ -52,6 +52,8 @@ def test_the_sip_keys_load_and_a_sip_phone_becomes_the_agents_contact():
     (("channels = 4", "channels = 4\nsrtp = \"yes\""), "c.toml:3: sip.srtp: must be one of"),
     (("channels = 4", "channels = 4\ntransports = [\"udp\", \"sctp\"]"), "c.toml:3: sip.transports[2]: must be one of"),
     (("channels = 4", "channels = 4\ntls_cert = \"c.pem\""), "sip: tls_cert and tls_key go together"),
+    (("channels = 4", "channels = 4\nsession_expires = 30"), "c.toml:3: sip.session_expires: must be from 90"),
+    (('host = "192.0.2.10"', 'host = "192.0.2.10"\nkeepalive = -1'), "c.toml:7: sip.trunk[1].keepalive: must be from 0"),
     (('host = "192.0.2.10"', 'host = "192.0.2.10"\ntransport = "tls"'), "c.toml:7: sip.trunk[1].transport: tls is not in [sip] transports"),
 ])
 def test_a_wrong_sip_value_is_one_line_naming_file_line_and_key(change, where):

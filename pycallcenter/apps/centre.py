@@ -133,11 +133,12 @@ class Centre:
 
         x = s.sip
         peers = [Peer(t.name, t.host, t.port, t.username, t.password, t.accept, t.channels, t.prefix, t.strip,
-                      t.domain, t.register, t.register_expires, t.transport) for t in x.trunk]
+                      t.domain, t.register, t.register_expires, t.transport, t.keepalive) for t in x.trunk]
         try:
             trunk = SipTrunk(self.engine, listen=(x.listen, x.port), public_host=x.public_host, domain=x.domain,
                              peers=peers, accounts={a.user: a.password for a in x.account}, guests=x.guests,
                              ring_seconds=x.ring_seconds, srtp=x.srtp, transports=x.transports,
+                             session_expires=x.session_expires,
                              **tls_options(x, s.place, self.data))
         except ConfigError as exc:
             raise ConfigError(str(exc), path=s.file, line=s.line_of("sip.port") or s.line_of("sip")) from None

@@ -463,6 +463,9 @@ class SipTrunkSection:
     domain: Optional[str] = doc("host part of the request URI and To (default: host)", None)
     transport: Annotated[str, OneOf(("udp", "tcp", "tls"))] = doc(
         "transport of our requests to the trunk (one of [sip] transports; its calls to us may use any)", "udp")
+    keepalive: Annotated[float, Range(0, 3600)] = doc(
+        "seconds between OPTIONS pings to the trunk (0: none); unanswered, the trunk is down (logged, in the "
+        "status file) and calls to it fail at once with cause 38 until it answers again", 0)
 
     def check(self):
         if self.register and not (self.username and self.password):
@@ -500,6 +503,9 @@ class SipSection:
                        "SIP address for the IVR); false challenges them", False)
     ring_seconds: Annotated[float, Range(1, 600)] = doc("seconds a SIP phone or trunk call may ring unanswered "
                                                          "before it is cancelled", 60.0)
+    session_expires: Optional[Annotated[int, Range(90, 86400)]] = doc(
+        "session timer (RFC 4028) seconds asked for on every SIP call; a call nobody refreshes in time is "
+        "cleared with cause 102 (default: a timer only when the far end asks)", None)
     srtp: Annotated[str, OneOf(("off", "offer", "require"))] = doc(
         "SRTP with SDES keys (RFC 4568) on SIP calls: off (plain RTP only), offer (our offers carry a key, "
         "keyed offers get SRTP, plain ones plain RTP), require (RTP/SAVP only; plain offers get 488)", "off")

@@ -56,6 +56,7 @@ class Peer:
     register: bool = False
     register_expires: int = 3600
     transport: str = "udp"
+    keepalive: float = 0  # seconds between OPTIONS pings (0: none); a trunk that stops answering is down
 
     def uri(self, user):
         """Return the SIP URI of user at this trunk (naming its transport when it is not UDP)."""
@@ -94,9 +95,10 @@ class SipTrunk:
 
     def __init__(self, engine, *, listen=("127.0.0.1", 5060), public_host=None, domain=None, peers=(),
                  accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None, srtp="off",
-                 transports=("udp",), tls_port=5061, server_ssl=None, client_ssl=None):
+                 transports=("udp",), tls_port=5061, server_ssl=None, client_ssl=None, session_expires=None):
         """transports: any of "udp", "tcp" (on the same port as UDP), "tls" (on tls_port, with server_ssl for
-        the connections phones and trunks open and client_ssl for those we open)."""
+        the connections phones and trunks open and client_ssl for those we open). session_expires: the
+        RFC 4028 session interval we ask for and impose (None: only when the far end asks)."""
         if engine.packet is None:
             raise ConfigError("sip.channels: the engine has no packet rows ([sip] channels must be more than 0)")
         self.engine = engine
@@ -146,13 +148,16 @@ class SipTrunk:
         self.ua = U.UserAgent(self.address, transport=default, ports=ports, trusted=self._trusted, user="centre",
                               answer_after=None, rng=rng,
                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
-                              media_host=self.host, srtp=srtp)
+                              media_host=self.host, srtp=srtp, session_expires=session_expires)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
         self._transfers = []  # TransferRequested events to act on at the end of the tick
         self.stats = {"datagrams": 0, "messages": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
+        self.trunk_state = {p.name: "unknown" for p in peers if p.keepalive}  # OPTIONS keepalive: up / down
         for p in peers:
+            if p.keepalive:
+                self._run(self.ua.keepalive((p.host, p.port), p.keepalive, self._s()))
             if p.register:
                 self._run(self.ua.register(p.uri(p.username), (p.host, p.port),
                                            p.register_expires, self._s(), auth=(p.username, p.password)))
@@ -223,7 +228,7 @@ class SipTrunk:
         transports.update({name.lower(): st.address[1] for name, st in self.streams.items()})
         connections = {name.lower(): len(set(st.connections.values())) for name, st in self.streams.items()}
         return {"address": f"{self.address[0]}:{self.address[1]}", "transports": transports,
-                "connections": connections, "calls": up, "registered": phones, **self.stats}
+                "connections": connections, "trunks": dict(self.trunk_state), "calls": up, "registered": phones, **self.stats}
 
     def leaks(self):
         """Return one line per SIP call held with no leg that is up or clearing."""
@@ -274,8 +279,18 @@ class SipTrunk:
                 eng.log("sip_registered", aor=item.aor, expires=item.expires)
             elif isinstance(item, U.RegistrationFailed):
                 eng.log("sip_registration_failed", aor=item.aor, status=item.status)
+            elif isinstance(item, (U.PeerUp, U.PeerDown)):
+                self._trunk_reached(item)
             elif isinstance(item, U.AuthFailed):
                 eng.log("sip_auth_failed", source=f"{item.source[0]}:{item.source[1]}", blocked=item.blocked)
+
+    def _trunk_reached(self, ev):
+        """An OPTIONS keepalive trunk answered again or stopped answering: log it and keep its state."""
+        state = "up" if isinstance(ev, U.PeerUp) else "down"
+        for p in self.peers.values():
+            if p.keepalive and (p.host, p.port) == tuple(ev.addr):
+                self.trunk_state[p.name] = state
+                self.engine.log(f"sip_trunk_{state}", trunk=p.name)
 
     def _incoming(self, ev, now):
         t = self._s(now)
@@ -433,7 +448,11 @@ class SipTrunk:
         if isinstance(ev, U.CallFailed):
             cause = s.clear_cause or told or causes.cause_of_status(ev.status)
         elif isinstance(ev, U.CallEnded) and ev.by == "local":
-            cause = s.clear_cause or C.NORMAL_CLEARING
+            # our BYE was answered; or, when we never asked, the user agent ended the dialog itself because
+            # an in-dialog request timed out (a session refresh nobody answered, RFC 3261 12.2.1.2)
+            cause = s.clear_cause or C.RECOVERY_ON_TIMER_EXPIRY
+        elif isinstance(ev, U.CallEnded) and ev.by == "expired":  # no session refresh came (RFC 4028 10)
+            cause = C.RECOVERY_ON_TIMER_EXPIRY
         else:  # a BYE or CANCEL from the far end
             cause = told or C.NORMAL_CLEARING
         self._finish(s, cause, now)
@@ -498,6 +517,8 @@ class SipTrunk:
                 return self._fail(leg, C.UNALLOCATED_NUMBER, f"no SIP trunk {trunk}")
             if p.channels and sum(1 for s in self.sessions.values() if s.peer == trunk) >= p.channels:
                 return self._fail(leg, C.NO_CIRCUIT, f"SIP trunk {trunk} is full")
+            if self.trunk_state.get(trunk) == "down":  # its keepalive is unanswered: fail now, not after timer B
+                return self._fail(leg, C.NETWORK_OUT_OF_ORDER, f"SIP trunk {trunk} is down")
             target, addr, peer = p.uri(p.dial_string(digits)), (p.host, p.port), trunk
             auth = (p.username, p.password) if p.username and p.password else None
             leg.called = digits
