@@ -228,7 +228,8 @@ class SipTrunk:
         transports.update({name.lower(): st.address[1] for name, st in self.streams.items()})
         connections = {name.lower(): len(set(st.connections.values())) for name, st in self.streams.items()}
         return {"address": f"{self.address[0]}:{self.address[1]}", "transports": transports,
-                "connections": connections, "trunks": dict(self.trunk_state), "calls": up, "registered": phones, **self.stats}
+                "connections": connections, "trunks": dict(self.trunk_state), "calls": up, "registered": phones,
+                **self.stats}
 
     def leaks(self):
         """Return one line per SIP call held with no leg that is up or clearing."""
