@@ -27,3 +27,15 @@ def test_first_open_freezes_the_heap_once():
     assert int(first) > 1000  # the interpreter, numpy and the media plane moved out of the full passes
     assert int(second) <= int(first)  # the second open froze nothing more (frozen objects can still be freed)
     assert collected == "True"
+
+
+def test_jitter_buffer_remembers_only_the_sequence_numbers_it_can_be_asked_about():
+    from pycallcenter.media.jitter import DUPLICATE, MAX_MISORDER, STALE, JitterBuffer
+
+    jb = JitterBuffer()
+    for i in range(5000):  # 100 s of a call
+        jb.push(i, 160 * i, b"x", i * 0.02)
+        jb.pop(i * 0.02)
+    assert len(jb._seen) <= 4 * MAX_MISORDER + 1  # it was up to 12,000 per row, walked by every full collection
+    assert jb.push(4999 - MAX_MISORDER + 1, 160 * (4999 - MAX_MISORDER + 1), b"x", 100.0) == DUPLICATE
+    assert jb.push(4999 - MAX_MISORDER - 1, 160 * (4999 - MAX_MISORDER - 1), b"x", 100.0) == STALE

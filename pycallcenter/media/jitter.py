@@ -150,7 +150,7 @@ class JitterBuffer:
             window = self._transit
             window.add(arrival_now, arrival_now - ts / rate)
             self._hi, self._hi_ts = ext, ts
-            if len(self._seen) > 4 * MAX_DROPOUT or len(self._starts) > 1:
+            if len(self._seen) > 4 * MAX_MISORDER or len(self._starts) > 1:
                 self._forget(ext - 2 * MAX_DROPOUT)
             st.lost = max((ext - self._base + 1) - st.received, 0)
             self._buf[ext] = (ts, payload, arrival_now)
@@ -246,8 +246,11 @@ class JitterBuffer:
         self._stall_since = None
 
     def _forget(self, below):
-        if len(self._seen) > 4 * MAX_DROPOUT:
-            self._seen = {s for s in self._seen if s >= below}
+        if len(self._seen) > 4 * MAX_MISORDER:
+            # only the last MAX_MISORDER can be asked about (anything further behind is stale before the duplicate
+            # check), so the set stays a few hundred long: a row's memory, and what a full collection walks
+            floor = self._hi - MAX_MISORDER
+            self._seen = {s for s in self._seen if s >= floor}
         keep = below if self._next is None else min(below, self._next)
         while len(self._starts) > 1 and self._starts[1] <= keep:
             del self._start_ts[self._starts.pop(0)]
