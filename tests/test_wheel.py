@@ -70,7 +70,10 @@ def test_the_installed_package_is_its_own_complete_copy(installed):
     for key, folder in (("scripts", "ivr_scripts"), ("examples", "pycallcenter/examples"),
                         ("bench", "hwtests")):
         installed_folder = Path(where[key]) if key != "bench" else Path(where[key]).parent
-        assert _files(ROOT / folder) == _files(installed_folder), folder
+        tree = _files(ROOT / folder)
+        if key == "examples":  # what running an example in place wrote into its data folder does not ship
+            tree = {f for f in tree if not f.startswith("data/")}
+        assert tree == _files(installed_folder), folder
     # An installer stamps every file with its own time; the compiled modules must still be the ones used.
     assert all(where["compiled"]), where["compiled"]
 
