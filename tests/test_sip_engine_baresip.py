@@ -61,7 +61,7 @@ def _power_at(samples, freq):
 class Baresip:
     """A baresip process with its own config folder; keys() types into its menu (digits become DTMF)."""
 
-    def __init__(self, folder, user="guest", answer=False, mediaenc=None):
+    def __init__(self, folder, user="guest", answer=False, mediaenc=None, account=None):
         self.folder = folder
         self.port = _free_udp_port()
         sf.write(folder / "tone.wav", _tone(600, 30.0), 8000, subtype="PCM_16")
@@ -69,7 +69,7 @@ class Baresip:
         (folder / "config").write_text(CONFIG.format(port=self.port, tone=folder / "tone.wav", folder=folder,
                                                      rtp_lo=lo, rtp_hi=hi))
         mode = (";answermode=auto" if answer else "") + (f";mediaenc={mediaenc}" if mediaenc else "")
-        (folder / "accounts").write_text(f"<sip:{user}@127.0.0.1:{self.port}>;regint=0{mode}\n")
+        (folder / "accounts").write_text((account or f"<sip:{user}@127.0.0.1:{self.port}>;regint=0{mode}") + "\n")
         self.log = open(folder / "baresip.log", "w")
         self.proc = None
 
@@ -214,3 +214,17 @@ def test_the_engine_calls_baresip_through_a_trunk_and_it_answers_on_its_own(engi
     heard = phone.heard()
     assert _power_at(heard, 900) > 20 * _power_at(heard, 1700)  # and ours reached baresip
     assert trunk.stats["calls_out"] == 1
+
+
+def test_baresip_registers_as_an_agent_phone_when_only_md5_is_offered(engine, tmp_path):
+    """baresip 1.0 gives up on a 401 that carries any SHA-256 challenge (even after an MD5 one): with
+    [sip] digest = ["MD5"] it registers with its password (the shipped SIP centre example does this)."""
+    eng, add = engine
+    trunk = add(accounts={"agent1": "agent1-secret"}, digest=["MD5"])
+    port = trunk.address[1]
+    phone = Baresip(tmp_path, account=f"<sip:agent1@127.0.0.1:{port}>;auth_pass=agent1-secret;regint=60")
+    try:
+        phone.start()
+        assert realtime(eng, 8.0, until=lambda: bool(trunk.ua.registrar.lookup("agent1"))), phone.text()[-2000:]
+    finally:
+        phone.stop()

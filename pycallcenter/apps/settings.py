@@ -509,6 +509,10 @@ class SipSection:
     srtp: Annotated[str, OneOf(("off", "offer", "require"))] = doc(
         "SRTP with SDES keys (RFC 4568) on SIP calls: off (plain RTP only), offer (our offers carry a key, "
         "keyed offers get SRTP, plain ones plain RTP), require (RTP/SAVP only; plain offers get 488)", "off")
+    digest: list[Annotated[str, OneOf(("SHA-256", "MD5"))]] = doc(
+        "digest algorithms our challenges offer, most preferred first (RFC 8760); phones that know only MD5 "
+        "and give up on a SHA-256 challenge (baresip 1.0, SIPp 3.6) need [\"MD5\"]",
+        factory=lambda: ["SHA-256", "MD5"])
     trunk: list[SipTrunkSection] = doc("SIP trunks", factory=list)
     account: list[SipAccountSection] = doc("phones that register to the centre", factory=list)
 
@@ -517,6 +521,8 @@ class SipSection:
             raise ValueError("tls_cert and tls_key go together")
         if not self.transports or len(set(self.transports)) != len(self.transports):
             raise ValueError("transports must name each of udp, tcp, tls at most once, and at least one")
+        if not self.digest or len(set(self.digest)) != len(self.digest):
+            raise ValueError("digest must name each of SHA-256, MD5 at most once, and at least one")
 
 
 @dataclass

@@ -95,8 +95,9 @@ class SipTrunk:
 
     def __init__(self, engine, *, listen=("127.0.0.1", 5060), public_host=None, domain=None, peers=(),
                  accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None, srtp="off",
-                 transports=("udp",), tls_port=5061, server_ssl=None, client_ssl=None, session_expires=None):
-        """transports: any of "udp", "tcp" (on the same port as UDP), "tls" (on tls_port, with server_ssl for
+                 transports=("udp",), tls_port=5061, server_ssl=None, client_ssl=None, session_expires=None,
+                 digest=None):
+        """digest: the algorithms our challenges offer, in order (default SHA-256 then MD5). transports: any of "udp", "tcp" (on the same port as UDP), "tls" (on tls_port, with server_ssl for
         the connections phones and trunks open and client_ssl for those we open). session_expires: the
         RFC 4028 session interval we ask for and impose (None: only when the far end asks)."""
         if engine.packet is None:
@@ -148,7 +149,8 @@ class SipTrunk:
         self.ua = U.UserAgent(self.address, transport=default, ports=ports, trusted=self._trusted, user="centre",
                               answer_after=None, rng=rng,
                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
-                              media_host=self.host, srtp=srtp, session_expires=session_expires)
+                              media_host=self.host, srtp=srtp, session_expires=session_expires,
+                              auth_algorithms=digest)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
