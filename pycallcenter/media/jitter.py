@@ -140,6 +140,7 @@ class JitterBuffer:
             ext = hi + 1
             ts = self._hi_ts + self.frame
             self._seen.add(ext)
+            self._seen.discard(ext - MAX_MISORDER - 1)  # _drop_seen for a step of one, written out
             st.received += 1
             rate = self.rate
             transit = arrival_now * rate - ts  # _update_jitter, written out
@@ -193,6 +194,7 @@ class JitterBuffer:
             bisect.insort(self._starts, ext)
             self._start_ts[ext] = ts
         if ext > self._hi:
+            self._drop_seen(ext)
             self._hi, self._hi_ts = ext, ts
             self._forget(ext - 2 * MAX_DROPOUT)
         # never below 0: duplicates are not counted received, so only a packet from before a restart of the
@@ -244,6 +246,13 @@ class JitterBuffer:
         self._playing = False
         self._next = None
         self._stall_since = None
+
+    def _drop_seen(self, new_hi):
+        """Forget the received sequence numbers that fall more than MAX_MISORDER behind new_hi: a packet that far
+        behind is stale before the duplicate check asks, so the set stays about MAX_MISORDER long (it was up to
+        12,000 per row, which a full collection walks), a few numbers per packet and never in one sweep."""
+        for s in range(self._hi - MAX_MISORDER, min(self._hi, new_hi - MAX_MISORDER - 1) + 1):
+            self._seen.discard(s)
 
     def _forget(self, below):
         if len(self._seen) > 4 * MAX_MISORDER:
