@@ -368,6 +368,21 @@ def test_waiting_call_taken_with_flash_after_the_first_party_left():
     _hang_up_and_check_clear(eng, ends, "bob")
 
 
+def test_first_party_leaves_then_the_waiting_call_times_out_and_nothing_is_left():
+    """The first party hangs up while a call waits and the phone stays off hook without flashing: the waiting
+    call ends with no answer and the phone's features go back to idle (they were stuck waiting)."""
+    eng, ends = analog_engine()
+    record = _alice_calls_bob(eng, ends, cw_timeout=5.0)
+    ends["pstn3"].call("2025550123", "JANE DOE")
+    eng.run(seconds=15.0, until=lambda: any("call_waiting busy=" in l for l in eng.log_lines))
+    ends["alice"].on_hook()
+    eng.run(seconds=16.0)
+    assert ("cw", "no_answer") in record
+    assert not any("station features" in leak for leak in eng.leaks())
+    _hang_up_and_check_clear(eng, ends, "bob")
+    assert eng.leaks() == []
+
+
 def test_flash_default_conference_joins_the_three_parties_without_a_digit():
     eng, ends = _bob_talks_to_consulted_party(flash_default="conference")
     ends["bob"].flash()

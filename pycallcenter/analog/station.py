@@ -260,6 +260,12 @@ class Stations:
         phone = self.phones.get(channel)
         if phone is None:
             return False, out
+        if phone.waiting is leg and phone.mode is Mode.CW_WAIT and leg is current:
+            # the waiting call ends after the first one did (it had become the line's call): nothing is left
+            # for the features; the line ends its call as usual
+            self._do(A.StopLineTone(phone.line))
+            phone.reset()
+            return False, out
         if leg is current and phone.mode is Mode.CW_WAIT:
             # the first call ended while another waits: the waiting call keeps beeping; FLASH takes it
             self._end_leg(leg, cause)
