@@ -145,3 +145,35 @@ def test_an_agent_refers_the_caller_back_to_the_menu_and_goes_to_wrap_up(tmp_pat
         agent.close()
         caller.close()
     assert centre.writer.written == 1  # one call, one CDR
+
+
+def test_an_agent_whose_sip_phone_is_not_registered_goes_not_ready_and_the_caller_is_not_kept_waiting(
+        tmp_path, prompt_cache):
+    """agent1 is ready but its SIP phone never registered: the offer fails at once (cause 20), so the ACD
+    puts agent1 not ready with reason "unreachable" instead of offering the call to it again and again."""
+    centre = sip_centre(tmp_path, prompt_cache)
+    eng, trunk = centre.engine, centre.sip
+    caller = Phone("2025550100")
+    now = lambda: eng.now / 8000  # noqa: E731
+
+    def go(seconds, *phones, until=None):
+        return run(eng, seconds, *phones, until=until, tick=centre.tick)
+
+    try:
+        caller.call("sip:100@127.0.0.1", trunk.address, now())
+        assert go(2.0, caller, until=lambda: "CallAnswered" in caller.kinds())
+        assert go(20.0, caller, until=lambda: kinds(centre).count("play") >= 2)
+        caller.press("1")
+        acd = centre.acd
+        assert go(10.0, caller, until=lambda: acd.agents["agent1"].paused), "\n".join(eng.log_lines[-20:])
+        assert acd.agents["agent1"].reason == "unreachable"
+        offers = sum(1 for e in acd.qlog if "RINGNOANSWER" in str(e) or "RINGCANCELED" in str(e))
+        go(3.0, caller)
+        assert sum(1 for e in acd.qlog if "RINGNOANSWER" in str(e) or "RINGCANCELED" in str(e)) == offers
+        caller.hang_up(now())
+        assert go(3.0, caller, until=lambda: not eng.legs)
+        assert centre.leaks() == []
+    finally:
+        centre.close()
+        caller.close()
+    assert centre.writer.written == 1

@@ -25,6 +25,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from pycallcenter.acd.core import CONNECTED, RINGING, TALKING, Acd
+from pycallcenter.causes import Cause
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Op
@@ -243,12 +244,21 @@ class AcdBinding:
             leg = self.engine.originate(d.data["contact"], caller=number, caller_name=name, call=call)
         except ValueError:
             leg = None
-        if leg is None:  # the phone is off hook or the trunk is full
+        if leg is not None and not leg.active and leg.cause == Cause.SUBSCRIBER_ABSENT:
+            return self._unreachable(d.agent)  # failed at once: no phone registered under the agent's name
+        if leg is None or not leg.active:  # the phone is off hook or the trunk is full
             return self.acd.decline(d.agent, d.call, self.seconds())
         leg.keeper = self  # the ACD cancels or clears it, not the caller's script
         self.agent_leg[d.agent] = leg
         self.leg_owner[leg.id] = (d.agent, d.call)
         return []
+
+    def _unreachable(self, agent):
+        """The agent's phone is not reachable at all (a SIP or browser phone not registered): offering it
+        again would keep callers waiting for nothing, so the agent goes not ready with reason "unreachable"
+        until it says it is back, and the call returns to the head of its queue. Return decisions."""
+        self.engine.log("acd_unreachable", agent=agent)
+        return self.acd.pause(agent, self.seconds(), reason="unreachable")
 
     def _do_cancel(self, d):
         leg = self.agent_leg.pop(d.agent, None)
@@ -374,7 +384,9 @@ class AcdBinding:
                 self.leg_owner.pop(leg.id, None)
                 if self.agent_leg.get(agent) is leg:
                     del self.agent_leg[agent]
-                if a.activity == RINGING and a.call == cid:
+                if a.activity == RINGING and a.call == cid and leg.cause == Cause.SUBSCRIBER_ABSENT:
+                    self.apply(self._unreachable(agent))
+                elif a.activity == RINGING and a.call == cid:
                     self.apply(self.acd.decline(agent, cid, now))
                 elif a.activity == TALKING and a.call == cid:
                     self.apply(self.acd.hangup(cid, now))
