@@ -122,7 +122,7 @@ def test_a_centre_without_a_network_cable_is_one_line(capsys, tmp_path):
                       'channels = 1\nname = "alice"\n')
     status, lines, err = try_(capsys, "main_menu", "--config", str(config))
     assert status == 1
-    assert len(err) == 1 and "simulate.far_end: the emulator has no cable named 'pstn'" in err[0]
+    assert len(err) == 1 and "simulate.far_end: " in err[0] and "no cable named 'pstn' (have alice)" in err[0]
 
 
 def test_a_bad_time_is_one_line(capsys):

@@ -50,8 +50,11 @@ class Simulation:
             raise ConfigError("--simulate needs the emulator board (simulated people sit on its far ends)",
                               path=centre.file)
         if s.far_end not in emulator.far_ends:
-            raise ConfigError(f"simulate.far_end: the emulator has no cable named {s.far_end!r} (have "
-                              f"{', '.join(sorted(emulator.far_ends))})", path=centre.file)
+            raise ConfigError(f"simulate.far_end: simulated callers (run --simulate, ivr try) come from the "
+                              f"emulator's network cable named by [simulate] far_end, and this board has no cable "
+                              f"named {s.far_end!r} (have {', '.join(sorted(emulator.far_ends)) or 'none'}); "
+                              f"a centre reached only over SIP is tried with a SIP phone (docs/sip.md)",
+                              path=centre.file)
         self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed)
         self.pstn.answer_unknown(talk_mean=s.talk_mean)  # the people our campaigns and callbacks call
         for caller in make_callers(s, hours):
