@@ -228,7 +228,7 @@ class Phone:
 def tls_contexts(folder):
     """Return (server, client) SSL contexts for loopback TLS: a self-signed certificate for 127.0.0.1 made in
     folder (the CTI's helper), which the client context trusts and checks."""
-    from pycallcenter.cti.tls import self_signed, server_context
+    from pycallcenter.tls import self_signed, server_context
 
     cert, key = self_signed(str(folder))
     return server_context(cert, key), ssl.create_default_context(cafile=cert)

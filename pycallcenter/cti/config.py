@@ -24,7 +24,7 @@ from pycallcenter.apps.routing import number_matches
 from pycallcenter.apps.settings import QualitySection
 from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import ROLES, Accounts, User, parse_hash
-from pycallcenter.cti.tls import is_loopback, self_signed, server_context
+from pycallcenter.tls import is_loopback, self_signed, server_context
 from pycallcenter.cti.wallboard import Thresholds
 from pycallcenter.errors import ConfigError
 

@@ -33,6 +33,7 @@ from pycallcenter.sip import causes
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.message import parse_address, parse_uri
+from pycallcenter.tls import self_signed, server_context
 
 _SIGNAL = re.compile(r"(?im)^\s*signal\s*=\s*([0-9*#A-D])\s*$")
 _BARE_DIGIT = re.compile(r"([0-9*#A-Da-d])")
@@ -572,8 +573,6 @@ def tls_options(x, place, data):
     """Return SipTrunk's TLS keyword arguments for a [sip] section x: the server context from tls_cert and
     tls_key (placed by place()), else a self-signed certificate in the data folder; the client context
     checks peers against tls_ca, else the system's CAs. Empty without "tls" in x.transports."""
-    from pycallcenter.cti.tls import self_signed, server_context  # deliberate: only a TLS centre needs them
-
     if "tls" not in x.transports:
         return {}
     cert, key = (place(x.tls_cert), place(x.tls_key)) if x.tls_cert else self_signed(data, x.public_host or x.listen)
