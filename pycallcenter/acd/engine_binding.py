@@ -146,6 +146,9 @@ class AcdBinding:
         self.callback_key = None  # key a waiting caller presses for a callback (queues without their own)
         self.callback_keeps_place = True  # that caller keeps their place (else they leave the queue)
         self.dial_back = None  # fn(connect decision, agent leg): places callbacks itself (apps.outbound)
+        # async fn(ivr call, QueueResult) awaited by queue_call when the agent ended the conversation and the
+        # caller is still on (the post-call survey, apps.survey); None: queue_call returns at once
+        self.after_talk = None
         engine.listeners.append(self)
         engine.acd_binding = self
         self.poll(engine.now)
@@ -521,6 +524,9 @@ async def queue_call(call, queue, priority=0, skill=None, data=None, talk=True, 
         except CallHangup:
             return result  # the caller hung up: the conversation is over
         c = binding.acd.calls.get(call.id)
+        if call.leg.active and c is None and call.id not in binding.results and binding.after_talk is not None:
+            await binding.after_talk(call, result)  # the agent hung up on a caller still on the line
+            return result
         if not call.leg.active or (call.id not in binding.results and (c is None or c.state == CONNECTED)):
             return result
         op = QueueOp(binding, call)  # transferred back into a queue or to another agent: keep waiting
