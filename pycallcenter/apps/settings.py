@@ -413,6 +413,15 @@ class QualitySection:
 
 
 @dataclass
+class SurveySection:
+    """[survey]: the post-call satisfaction survey callers hear when the agent hangs up."""
+
+    queues: list[Code] = doc("queues whose callers are offered the survey (empty: off)", factory=list)
+    prompt: Code = doc("prompt asking for a rating from 1 to 5 (a name from the prompt folder)", "survey_rate")
+    timeout: Annotated[float, Range(2, 60)] = doc("seconds to wait for the caller's key", 8.0)
+
+
+@dataclass
 class SimulateSection:
     """[simulate]: simulated callers and agents on the emulator's far ends (run --simulate)."""
 
@@ -564,6 +573,7 @@ class Settings:
     wallboard: WallboardSection = field(default_factory=WallboardSection)
     desktop: DesktopSection = field(default_factory=DesktopSection)
     quality: QualitySection = field(default_factory=QualitySection)
+    survey: SurveySection = field(default_factory=SurveySection)
     simulate: SimulateSection = field(default_factory=SimulateSection)
     sip: SipSection = field(default_factory=SipSection)
     webrtc: WebrtcSection = field(default_factory=WebrtcSection)
@@ -684,6 +694,7 @@ def _cross_check(settings, where):
     refs += [(("callers", "area", i, "queue"), a.queue) for i, a in enumerate(settings.callers.area)]
     refs += [(("callers", "vip_queue"), settings.callers.vip_queue), (("callbacks", "queue"), settings.callbacks.queue)]
     refs += [(("campaign", i, "queue"), c.queue) for i, c in enumerate(settings.campaign)]
+    refs += [(("survey", "queues"), name) for name in settings.survey.queues]
     for path, name in refs:
         if name is not None and name not in queues:
             raise where.child(*path).error(f"no queue named {name!r}")

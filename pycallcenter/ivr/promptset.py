@@ -69,6 +69,10 @@ SCRIPT_PROMPTS = {
     "operator_unavailable": ("en-us", "The operator is not available. Please leave a message."),
     "vm_record_greeting": ("en-us", "After the tone, say your greeting, then press pound."),
     "vm_greeting_saved": ("en-us", "Your greeting has been saved."),
+    # the post-call survey (apps/survey.py)
+    "survey_rate": ("en-us", "Please rate the call you just had, from 1 for poor to 5 for excellent."),
+    "survey_invalid": ("en-us", "Please press a key from 1 to 5."),
+    "survey_thanks": ("en-us", "Thank you for your rating. Goodbye."),
 }
 
 

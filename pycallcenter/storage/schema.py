@@ -64,6 +64,11 @@ TABLES = {
         ("agent", "text"), ("supervisor", "text"), ("created", "text"), ("scores", "json"), ("total", "real"),
         ("fatal", "int"), ("comments", "text"),
     ],
+    # post-call survey answers (apps/survey.py): the caller's 1..5 rating of the agent's call
+    "survey": [
+        ("id", "key"), ("appliance", "text"), ("run", "int"), ("call_id", "text"), ("created", "text"),
+        ("caller", "text"), ("queue", "text"), ("agent", "text"), ("score", "int"),
+    ],
     # one row per appliance, replaced every second or so by `pycallcenter run`: what the CTI server and
     # the wallboard read for live figures when they are not on the same box
     "live_status": [
@@ -75,6 +80,7 @@ INDEXES = [
     ("cdr", ("start_s",)), ("cdr", ("call_id",)), ("queue_log", ("time",)), ("queue_log", ("call_id",)),
     ("recordings", ("call_id",)), ("open_calls", ("run", "call_id")), ("fax_log", ("call_id",)), ("voicemail_index", ("mailbox",)),
     ("customers", ("number",)), ("cdr", ("caller",)), ("quality", ("agent", "created")),
+    ("survey", ("created",)),
 ]
 
 _TYPES = {

@@ -1,0 +1,115 @@
+"""The post-call survey ([survey]) on the emulator: the agent hangs up, the caller keys a rating that lands
+with the right agent and queue (survey table and the call's one CDR); a caller who hangs up first hears no
+survey; a wrong key is asked again; the report's figures per agent and per queue; a dangling queue name."""
+import pytest
+
+from pycallcenter.apps.settings import load_text
+from pycallcenter.dsp.tones import dtmf_signal
+from pycallcenter.engine.media import Player
+from pycallcenter.errors import ConfigError
+from pycallcenter.storage import survey as survey_store
+from tests.test_centre import QUEUES, build, call_in, cdrs, centre_text, finish, log, prompts, run  # noqa: F401
+
+SURVEYED = QUEUES + """
+[[route]]
+called = "5000"
+queue = "sales"
+
+[[route]]
+called = "5001"
+queue = "support"
+
+[survey]
+queues = ["sales"]
+timeout = 6
+"""
+
+
+def press(sim, caller, keys):
+    """The simulated caller presses keys now (DTMF on their channel)."""
+    call = next(c for c, who in sim.pstn.active.items() if who is caller)
+    sim.pstn.audio[call.channel] = Player([dtmf_signal(keys, level_dbm0=-8, on_ms=80, off_ms=80)])
+
+
+def talk_then_agent_hangs_up(centre, sim, caller, agent):
+    run(sim, 25)  # routed, queued, rung, answered by the simulated agent
+    assert caller.agent == agent
+    centre.binding.hangup(agent)
+    run(sim, 1)
+
+
+def test_agent_hangs_up_and_the_callers_rating_lands_with_agent_and_queue(tmp_path, finish):
+    centre, sim = build(tmp_path, SURVEYED)
+    finish(sim)
+    caller = call_in(sim, called="5000", talk=300)
+    talk_then_agent_hangs_up(centre, sim, caller, "agent1")
+    assert any("survey_rate" in p for p in log(centre, "play"))
+    press(sim, caller, "4")
+    run(sim, 15)
+    assert caller.ended is not None  # the centre hung up after the thank-you
+    figures = survey_store.report(centre.store)
+    assert figures["agent"] == [{"name": "agent1", "count": 1, "mean": 4.0, "counts": [0, 0, 0, 1, 0]}]
+    assert figures["queue"] == [{"name": "sales", "count": 1, "mean": 4.0, "counts": [0, 0, 0, 1, 0]}]
+    assert any("survey_thanks" in p for p in log(centre, "play"))
+    written = cdrs(centre)
+    assert len(written) == 1 and written[0]["vars"].get("survey_score") == 4
+
+
+def test_a_caller_who_hangs_up_first_gets_no_survey(tmp_path, finish):
+    centre, sim = build(tmp_path, SURVEYED)
+    finish(sim)
+    caller = call_in(sim, called="5000", talk=10)
+    run(sim, 45)
+    assert caller.agent == "agent1" and caller.ended is not None
+    assert not any("survey_rate" in p for p in log(centre, "play"))
+    assert survey_store.report(centre.store) == {"agent": [], "queue": []}
+    assert len(cdrs(centre)) == 1
+
+
+def test_an_unsurveyed_queue_hears_nothing(tmp_path, finish):
+    centre, sim = build(tmp_path, SURVEYED)
+    finish(sim)
+    caller = call_in(sim, called="5001", talk=300)
+    talk_then_agent_hangs_up(centre, sim, caller, "agent2")
+    run(sim, 5)
+    assert not any("survey_rate" in p for p in log(centre, "play"))
+    assert caller.ended is not None
+
+
+def test_a_wrong_key_is_asked_again_then_the_good_one_counts(tmp_path, finish):
+    centre, sim = build(tmp_path, SURVEYED)
+    finish(sim)
+    caller = call_in(sim, called="5000", talk=300)
+    talk_then_agent_hangs_up(centre, sim, caller, "agent1")
+    press(sim, caller, "8")
+    run(sim, 6)
+    assert any("survey_invalid" in p for p in log(centre, "play"))
+    press(sim, caller, "2")
+    run(sim, 15)
+    figures = survey_store.report(centre.store)
+    assert figures["agent"] == [{"name": "agent1", "count": 1, "mean": 2.0, "counts": [0, 1, 0, 0, 0]}]
+    assert len(cdrs(centre)) == 1
+
+
+def test_report_figures_per_agent_and_queue(tmp_path):
+    from pycallcenter.storage import open_store
+
+    store = open_store(str(tmp_path), appliance="box")
+    for agent, queue, score in (("a1", "sales", 5), ("a1", "sales", 3), ("a2", "sales", 1), ("a2", "support", 4)):
+        survey_store.save(store, 1, "C1", "2026-01-05T10:00:00", "555", queue, agent, score)
+    figures = survey_store.report(store)
+    assert figures["agent"] == [{"name": "a1", "count": 2, "mean": 4.0, "counts": [0, 0, 1, 0, 1]},
+                                {"name": "a2", "count": 2, "mean": 2.5, "counts": [1, 0, 0, 1, 0]}]
+    assert [(r["name"], r["count"], r["mean"]) for r in figures["queue"]] == [("sales", 3, 3.0), ("support", 1, 4.0)]
+    assert survey_store.report(store, since="2026-01-06") == {"agent": [], "queue": []}
+    text = "\n".join(survey_store.format_report(figures))
+    assert "a2" in text and "2.50" in text
+    with pytest.raises(ValueError):
+        survey_store.save(store, 1, "C2", "2026-01-05T10:00:00", "555", "sales", "a1", 6)
+
+
+def test_a_survey_queue_that_does_not_exist_is_named_with_file_and_line(tmp_path):
+    text = centre_text(tmp_path, QUEUES + '\n[survey]\nqueues = ["sales", "nowhere"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_text(text, file="centre.toml")
+    assert "nowhere" in str(err.value) and "centre.toml" in str(err.value) and "survey" in str(err.value)
