@@ -106,6 +106,20 @@ def test_report_figures_per_agent_and_queue(tmp_path):
     assert "a2" in text and "2.50" in text
     with pytest.raises(ValueError):
         survey_store.save(store, 1, "C2", "2026-01-05T10:00:00", "555", "sales", "a1", 6)
+    store.close()
+
+
+def test_report_command_prints_the_survey_section(tmp_path, capsys):
+    from pycallcenter import cli
+    from pycallcenter.storage import open_store
+
+    store = open_store(str(tmp_path), appliance="box")
+    survey_store.save(store, 1, "C1", "2026-01-05T10:00:00", "555", "sales", "a1", 5)
+    store.close()
+    assert cli.main(["report", "--db", str(tmp_path), "--survey"]) == 0
+    out = capsys.readouterr().out
+    assert "Survey by agent" in out and "Survey by queue" in out and " 5.00 " in out
+    assert cli.main(["report", "--db", str(tmp_path), "--survey", "--from", "2026-02-01"]) == 1
 
 
 def test_a_survey_queue_that_does_not_exist_is_named_with_file_and_line(tmp_path):

@@ -25,6 +25,8 @@ def register(subparsers):
     p.add_argument("--sl-mode", choices=MODES, help="service level denominator (default: what the ACD logged, else offered)")
     p.add_argument("--short-abandon", type=float, help="short abandon seconds (default: what the ACD logged, else 5)")
     p.add_argument("--queue", help="only this queue (interval reports)")
+    p.add_argument("--survey", action="store_true",
+                   help="post-call survey results per agent and per queue (count, mean, 1..5 counts) instead")
     p.add_argument("--html", metavar="FILE", help="also write an HTML report with inline SVG charts")
     p.add_argument("--svg", metavar="FILE", help="also write the main chart as SVG")
     p.add_argument("--png", metavar="FILE", help="also write the main chart as PNG (needs the charts extra)")
@@ -103,6 +105,23 @@ def _fail(msg, code):
     return code
 
 
+def _survey(args):
+    """Print the post-call survey figures of the period; return 0, or 1 when there are no answers."""
+    from pycallcenter.storage import open_store
+    from pycallcenter.storage import survey as S
+
+    store = open_store(args.db, create=False)
+    try:
+        figures = S.report(store, args.start, args.end, every_appliance=True)
+    finally:
+        store.close()
+    if not figures["agent"]:
+        print("pycallcenter report: no survey answers in that database and period")
+        return 1
+    print("\n".join(S.format_report(figures)))
+    return 0
+
+
 def run(args):
     """Print the report (and write HTML/SVG/PNG); return 0, 1 when there is no data, 2 on bad options or
     when PNG was asked for without matplotlib."""
@@ -121,6 +140,8 @@ def run(args):
             R.group_key(args.by)
     except ValueError as exc:
         return _fail(exc, 2)
+    if args.survey:
+        return _survey(args)
     outcomes = None
     store = open_store(args.db, create=False)
     try:

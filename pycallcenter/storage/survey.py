@@ -18,10 +18,12 @@ def save(store, run, call_id, created, caller, queue, agent, score):
     return row
 
 
-def report(store, since=None, until=None):
+def report(store, since=None, until=None, every_appliance=False):
     """Return {"agent": [...], "queue": [...]}: per agent and per queue in [since, until] (ISO dates), each
-    row {name, count, mean, counts: [how many 1s, 2s, 3s, 4s, 5s]}."""
-    conds, params = _period("created", since, until, ["appliance = ?"], [store.appliance])
+    row {name, count, mean, counts: [how many 1s, 2s, 3s, 4s, 5s]}; this appliance's answers, or those of
+    every appliance sharing the database (the manager's report)."""
+    conds, params = (["1 = 1"], []) if every_appliance else (["appliance = ?"], [store.appliance])
+    conds, params = _period("created", since, until, conds, params)
     out = {}
     for by in ("agent", "queue"):
         sql = (f"SELECT {by}, score, COUNT(*) FROM survey WHERE " + " AND ".join(conds) +
