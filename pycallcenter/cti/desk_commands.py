@@ -12,7 +12,7 @@ import time
 
 from pycallcenter.cti import protocol as P
 from pycallcenter.dsp.toneplans import dtmf_spec
-from pycallcenter.storage import quality
+from pycallcenter.storage import quality, survey
 
 RECENT_CALLS = 5  # calls per agent a wrap-up may still name
 WRAPUP_RETRY_TICKS = 3000  # ticks (a minute) a wrap-up waits for its call's CDR to be written
@@ -198,6 +198,7 @@ class DeskCommands:
         return {"check": row}
 
     def quality_report(self, supervisor, msg):
-        """Return quality checks per agent between since and until (ISO dates)."""
-        return {"agents": quality.report(self._store().store, _field(msg, "since", limit=40),
-                                         _field(msg, "until", limit=40))}
+        """Return quality checks per agent and the post-call survey per agent and queue between since and
+        until (ISO dates)."""
+        store, since, until = self._store().store, _field(msg, "since", limit=40), _field(msg, "until", limit=40)
+        return {"agents": quality.report(store, since, until), "survey": survey.report(store, since, until)}
