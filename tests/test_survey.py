@@ -126,4 +126,5 @@ def test_a_survey_queue_that_does_not_exist_is_named_with_file_and_line(tmp_path
     text = centre_text(tmp_path, QUEUES + '\n[survey]\nqueues = ["sales", "nowhere"]\n')
     with pytest.raises(ConfigError) as err:
         load_text(text, file="centre.toml")
-    assert "nowhere" in str(err.value) and "centre.toml" in str(err.value) and "survey" in str(err.value)
+    line = text.splitlines().index('queues = ["sales", "nowhere"]') + 1
+    assert str(err.value) == f"centre.toml:{line}: survey.queues: no queue named 'nowhere'"
