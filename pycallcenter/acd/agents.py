@@ -140,7 +140,7 @@ class AgentCommands:
         a, c = self._agent(agent), self._call(call_id)
         if c.state != OFFERED:
             raise AcdError("not_ringing", f"{call_id} is not ringing anyone")
-        if not a.logged_in or a.activity != IDLE:
+        if not a.logged_in or a.activity != IDLE or not self.state.claim(agent, call_id):
             raise AcdError("agent_busy", f"{agent} is {a.state}")
         self._log("PICKUP", c.id, c.queue, agent)
         self._connect(c, a, "CONNECT")
@@ -181,6 +181,8 @@ class AgentCommands:
                 raise AcdError("transfer_to_self", f"{agent} cannot transfer to themselves")
             if not dest.logged_in or dest.activity != IDLE or (not attended and not dest.available):
                 raise AcdError("agent_unavailable", f"{target} is {dest.state}")
+            if not self.state.claim(dest.name, c.id):
+                raise AcdError("agent_unavailable", f"{target} is taken by another call")
         self._finish_talk(c, a, "TRANSFER", target=target)
         if dest is None:
             self._enter(c, q, transferred=True)
@@ -224,7 +226,8 @@ class AgentCommands:
         q = self.queues[a.wrap_queue]
         self._count(q, "acw", acw)
         q.recent_handle.append(a.handled + acw)
-        a.activity, a.call, a.wrapup_until, a.idle_since = IDLE, None, None, self.now
+        self.state.release(a.name, a.call)
+        a.activity, a.wrapup_until, a.idle_since = IDLE, None, self.now
         self._became(a)
 
     def _connect(self, c, a, event):

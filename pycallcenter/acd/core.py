@@ -29,6 +29,7 @@ from pycallcenter.acd.model import (  # noqa: F401 (re-exported: callers import 
     Decision, QCall, Queue)
 from pycallcenter.acd.queueing import QueueCommands
 from pycallcenter.acd.realtime import RealtimeViews
+from pycallcenter.acd.state import AcdState, MemoryState
 from pycallcenter.acd.stats import LogEntry, ServiceLevel  # noqa: F401 (LogEntry: the queue log's record, read by stats)
 from pycallcenter.journal import Journal
 from pycallcenter.timers import TimerService
@@ -37,13 +38,15 @@ from pycallcenter.timers import TimerService
 class Acd(AgentCommands, QueueCommands, Dispatcher, RealtimeViews):
     """The automatic call distributor. Add queues and agents, then send commands; read decisions."""
 
-    def __init__(self, seed=1, service_level=None, log_bound=500_000):
+    def __init__(self, seed=1, service_level=None, log_bound=500_000, state=None):
         self.service_level = service_level or ServiceLevel()  # the centre's definition (see level())
         self.day_offset = 0.0  # seconds of the local day at ACD time 0, for queues' opening hours
         self._sl_logged: dict = {}  # queue -> the ServiceLevel last written to the queue log
-        self.queues: dict[str, Queue] = {}
-        self.agents: dict[str, Agent] = {}
-        self.calls: dict[str, QCall] = {}
+        # what a second node would share (see acd/state.py); the names below are the store's own mappings
+        self.state: AcdState = state if state is not None else MemoryState()
+        self.queues: dict[str, Queue] = self.state.queues
+        self.agents: dict[str, Agent] = self.state.agents
+        self.calls: dict[str, QCall] = self.state.calls
         # the queue log: readers (the CDR writer, CTI feeds) register and entries all have read are dropped;
         # with no reader (a standalone ACD whose reports read the whole log) it keeps up to log_bound entries
         self.qlog = Journal("queue log", bound=log_bound, keep=1000)
@@ -208,6 +211,7 @@ class Acd(AgentCommands, QueueCommands, Dispatcher, RealtimeViews):
         """Raise AssertionError if the state is inconsistent (used by the property tests)."""
         talking = {}
         for a in self.agents.values():
+            assert a.activity != IDLE or a.call is None, (a, "idle agent still holds a claim")
             if a.activity in (RINGING, TALKING):
                 assert a.logged_in, a
                 c = self.calls.get(a.call)

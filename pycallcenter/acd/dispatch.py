@@ -87,8 +87,12 @@ class Dispatcher:
             return
         q = self.queues[c.queue]
         cands = [a for a in self._candidates(q, c) if a.name not in c.offers]
-        if cands:
-            self._ring(q, c, min(cands, key=lambda a: q.order[a.name]))
+        while cands:
+            a = min(cands, key=lambda a: q.order[a.name])
+            if self._claim(a, c):
+                self._ring(q, c, a)
+                break
+            cands.remove(a)
         c.next_step = when + q.progressive_step
         self._at(c.next_step, "step", c.id)
 
@@ -110,7 +114,8 @@ class Dispatcher:
         self.timers.cancel(c.id, ("ring", a.name))
         self._log(event, c.id, c.queue, a.name, **fields)
         self._emit("cancel", c.id, a.name)
-        a.activity, a.call = IDLE, None
+        a.activity = IDLE
+        self.state.release(a.name, c.id)
         self._became(a)
         if requeue and not c.offers and c.state == OFFERED:
             c.state = WAITING
@@ -135,6 +140,9 @@ class Dispatcher:
                 else:
                     agents = pick(self, q, c, self._candidates(q, c, penalty_tiers=q.strategy != "weighted_random"))
                 if agents:
+                    agents = [a for a in agents if self._claim(a, c)]
+                    if not agents:
+                        break  # the agents chosen were taken elsewhere: look again at those left
                     heapq.heappop(q.waiting[c.skill])
                     for a in agents:
                         self._ring(q, c, a)
@@ -144,6 +152,14 @@ class Dispatcher:
                     break
             else:
                 return
+
+    def _claim(self, a, c):
+        """Take agent a for call c through the state; return False (a no longer offered anything here until
+        their state changes) when another holder has them."""
+        if self.state.claim(a.name, c.id):
+            return True
+        self._unavailable(a)
+        return False
 
     def _longest_idle(self, q):
         """Return the longest-idle available member of the best tier from the queue's idle heaps: the
