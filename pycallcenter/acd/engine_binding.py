@@ -359,15 +359,25 @@ class AcdBinding:
         else:
             self._done_with_caller(d.call)
 
-    def _done_with_caller(self, call_id):
+    def _done_with_caller(self, call_id, ended_by=None):
         """The ACD has nothing more for a caller it keeps (queue_call with talk=False): clear them, or give
-        the leg back to their call's script when one still runs (it clears the call when it ends)."""
+        the leg back to their call's script when one still runs (it clears the call when it ends). When the
+        agent ended_by hung up and after_talk is set, the caller goes on into it in a script of its own."""
         call = self.engine.calls.get(call_id)
         first = call.caller_leg if call is not None else None
         if first is None or first.keeper is not self or not first.active:
             return
         first.keeper = None
-        if not call.scripts:
+        if call.scripts:
+            return
+        if ended_by is not None and self.after_talk is not None:
+            result = QueueResult("answered", ended_by)
+
+            async def after(ivr):
+                await self.after_talk(ivr, result)
+
+            self.engine.start_script(first, after)
+        else:
             first.hangup(C.NORMAL_CLEARING)
 
     def _do_paused(self, d):
@@ -394,7 +404,7 @@ class AcdBinding:
                 elif a.activity == TALKING and a.call == cid:
                     self.apply(self.acd.hangup(cid, now))
                     if cid not in self.acd.calls:  # the conversation is over (not transferred on)
-                        self._done_with_caller(cid)
+                        self._done_with_caller(cid, ended_by=agent)
             return
         if kind == "ended" and leg.call is not None and leg is leg.call.caller_leg:
             self.results.pop(leg.call.id, None)
