@@ -128,3 +128,25 @@ def test_a_survey_queue_that_does_not_exist_is_named_with_file_and_line(tmp_path
         load_text(text, file="centre.toml")
     line = text.splitlines().index('queues = ["sales", "nowhere"]') + 1
     assert str(err.value) == f"centre.toml:{line}: survey.queues: no queue named 'nowhere'"
+
+
+def test_a_caller_handed_to_the_acd_is_surveyed_after_their_script_returned(tmp_path, finish):
+    # queue_call(talk=False): the script returns once an agent answers and the ACD keeps the caller
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "handed.py").write_text(
+        "from pycallcenter.acd.engine_binding import queue_call\n\n\n"
+        "async def main(call):\n    await call.answer()\n    await queue_call(call, 'sales', talk=False)\n")
+    extra = SURVEYED.replace('called = "5000"\nqueue = "sales"', 'called = "5000"\nscript = "handed"')
+    centre, sim = build(tmp_path, extra, centre=f'scripts = "{scripts}"\ndefault_script = "handed"')
+    finish(sim)
+    caller = call_in(sim, called="5000", talk=300)
+    talk_then_agent_hangs_up(centre, sim, caller, "agent1")
+    assert any("survey_rate" in p for p in log(centre, "play"))
+    press(sim, caller, "5")
+    run(sim, 15)
+    assert caller.ended is not None
+    assert survey_store.report(centre.store)["queue"] == [{"name": "sales", "count": 1, "mean": 5.0,
+                                                            "counts": [0, 0, 0, 0, 1]}]
+    written = cdrs(centre)
+    assert len(written) == 1 and written[0]["vars"].get("survey_score") == 5
