@@ -38,21 +38,29 @@ def talk_then_agent_hangs_up(centre, sim, caller, agent):
     run(sim, 1)
 
 
+def rate(centre, sim, agent, key):
+    """A caller to 5000 talks to agent, who hangs up; the caller hears the survey and keys key; return the
+    caller (their call over) and the call's one CDR."""
+    caller = call_in(sim, called="5000", talk=300)
+    talk_then_agent_hangs_up(centre, sim, caller, agent)
+    assert any("survey_rate" in p for p in log(centre, "play"))
+    press(sim, caller, key)
+    run(sim, 15)
+    assert caller.ended is not None  # the centre hung up after the thank-you
+    written = cdrs(centre)
+    assert len(written) == 1
+    return caller, written[0]
+
+
 def test_agent_hangs_up_and_the_callers_rating_lands_with_agent_and_queue(tmp_path, finish):
     centre, sim = build(tmp_path, SURVEYED)
     finish(sim)
-    caller = call_in(sim, called="5000", talk=300)
-    talk_then_agent_hangs_up(centre, sim, caller, "agent1")
-    assert any("survey_rate" in p for p in log(centre, "play"))
-    press(sim, caller, "4")
-    run(sim, 15)
-    assert caller.ended is not None  # the centre hung up after the thank-you
+    _, cdr = rate(centre, sim, "agent1", "4")
     figures = survey_store.report(centre.store)
     assert figures["agent"] == [{"name": "agent1", "count": 1, "mean": 4.0, "counts": [0, 0, 0, 1, 0]}]
     assert figures["queue"] == [{"name": "sales", "count": 1, "mean": 4.0, "counts": [0, 0, 0, 1, 0]}]
     assert any("survey_thanks" in p for p in log(centre, "play"))
-    written = cdrs(centre)
-    assert len(written) == 1 and written[0]["vars"].get("survey_score") == 4
+    assert cdr["vars"].get("survey_score") == 4 and (cdr["agent"], cdr["queue"]) == ("agent1", "sales")
 
 
 def test_a_caller_who_hangs_up_first_gets_no_survey(tmp_path, finish):
@@ -140,13 +148,7 @@ def test_a_caller_handed_to_the_acd_is_surveyed_after_their_script_returned(tmp_
     extra = SURVEYED.replace('called = "5000"\nqueue = "sales"', 'called = "5000"\nscript = "handed"')
     centre, sim = build(tmp_path, extra, centre=f'scripts = "{scripts}"\ndefault_script = "handed"')
     finish(sim)
-    caller = call_in(sim, called="5000", talk=300)
-    talk_then_agent_hangs_up(centre, sim, caller, "agent1")
-    assert any("survey_rate" in p for p in log(centre, "play"))
-    press(sim, caller, "5")
-    run(sim, 15)
-    assert caller.ended is not None
+    _, cdr = rate(centre, sim, "agent1", "5")
     assert survey_store.report(centre.store)["queue"] == [{"name": "sales", "count": 1, "mean": 5.0,
                                                             "counts": [0, 0, 0, 0, 1]}]
-    written = cdrs(centre)
-    assert len(written) == 1 and written[0]["vars"].get("survey_score") == 5
+    assert cdr["vars"].get("survey_score") == 5
