@@ -8,7 +8,8 @@ def test_quality_report_carries_the_survey_per_agent_and_queue(desk):  # noqa: F
     c, customers = desk
     a1, boss = c.client("tok-a1"), c.client("tok-boss")
     store = customers.store
-    for call, agent, score, when in (("C1", "agent1", 5, "2026-01-05T10:00:00"), ("C2", "agent1", 2, "2026-01-05T11:00:00"),
+    for call, agent, score, when in (("C1", "agent1", 5, "2026-01-05T10:00:00"),
+                                     ("C2", "agent1", 2, "2026-01-05T11:00:00"),
                                      ("C3", "agent2", 4, "2026-01-07T09:00:00")):
         survey.save(store, 7, call, when, "2025550100", "sales", agent, score)
     r = c.request(boss, {"cmd": "quality_report"})
