@@ -152,3 +152,11 @@ def test_a_caller_handed_to_the_acd_is_surveyed_after_their_script_returned(tmp_
     assert survey_store.report(centre.store)["queue"] == [{"name": "sales", "count": 1, "mean": 5.0,
                                                             "counts": [0, 0, 0, 0, 1]}]
     assert cdr["vars"].get("survey_score") == 5
+
+
+def test_a_survey_prompt_missing_from_the_prompt_folder_is_named_at_start(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        build(tmp_path, SURVEYED.replace("timeout = 6", 'prompt = "no_such_prompt"'))
+    text = (tmp_path / "centre.toml").read_text()
+    line = text.splitlines().index('prompt = "no_such_prompt"') + 1
+    assert str(err.value).startswith(f"{tmp_path / 'centre.toml'}:{line}: survey.prompt: no prompt 'no_such_prompt'")

@@ -9,16 +9,25 @@ so the call's one CDR carries it too.
 """
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine.scheduler import CallHangup
+from pycallcenter.errors import ConfigError
 from pycallcenter.storage import survey as store_survey
 
 KEYS = "12345"
 
 
 def attach(centre):
-    """Add the survey to a centre with an ACD when [survey] names queues; return it (or None)."""
+    """Add the survey to a centre with an ACD when [survey] names queues; return it (or None). ConfigError
+    names the key when a survey prompt is not in the prompt folders."""
     section = centre.settings.survey
     if not section.queues or centre.binding is None:
         return None
+    for name in (section.prompt, "survey_invalid", "survey_thanks"):
+        try:
+            centre.engine.prompts.path(name)
+        except FileNotFoundError as exc:  # found now, not by the first caller the survey is for
+            settings = centre.settings
+            raise ConfigError(f"survey.prompt: {exc}", path=settings.file,
+                              line=settings.line_of("survey.prompt") or settings.line_of("survey.queues")) from None
     feature = Survey(centre, section)
     centre.binding.after_talk = feature.run
     centre.features.append(feature)
