@@ -160,3 +160,18 @@ def test_a_survey_prompt_missing_from_the_prompt_folder_is_named_at_start(tmp_pa
     text = (tmp_path / "centre.toml").read_text()
     line = text.splitlines().index('prompt = "no_such_prompt"') + 1
     assert str(err.value).startswith(f"{tmp_path / 'centre.toml'}:{line}: survey.prompt: no prompt 'no_such_prompt'")
+
+
+def test_silence_ends_the_survey_without_a_rating(tmp_path, finish):
+    centre, sim = build(tmp_path, SURVEYED)
+    finish(sim)
+    caller = call_in(sim, called="5000", talk=300)
+    talk_then_agent_hangs_up(centre, sim, caller, "agent1")
+    run(sim, 5)
+    assert any("survey_rate" in p for p in log(centre, "play")) and caller.ended is None  # still waiting
+    run(sim, 15)  # the rest of the prompt, then the 6-second timeout
+    assert caller.ended is not None
+    assert not any("survey_thanks" in p for p in log(centre, "play"))
+    assert survey_store.report(centre.store) == {"agent": [], "queue": []}
+    written = cdrs(centre)
+    assert len(written) == 1 and "survey_score" not in written[0]["vars"]
