@@ -61,6 +61,8 @@ def test_agent_hangs_up_and_the_callers_rating_lands_with_agent_and_queue(tmp_pa
     assert figures["queue"] == [{"name": "sales", "count": 1, "mean": 4.0, "counts": [0, 0, 0, 1, 0]}]
     assert any("survey_thanks" in p for p in log(centre, "play"))
     assert cdr["vars"].get("survey_score") == 4 and (cdr["agent"], cdr["queue"]) == ("agent1", "sales")
+    feature = next(f for f in centre.features if f.name == "survey")
+    assert feature.status() == {"queues": ["sales"], "answers": 1}  # the status file's line
 
 
 def test_a_caller_who_hangs_up_first_gets_no_survey(tmp_path, finish):
