@@ -126,6 +126,7 @@ def test_centre_with_acd_writes_queue_log_with_the_cdr_and_reports_it(tmp_path, 
 
 
 def test_database_dsn_in_centre_is_not_taken_for_a_path(tmp_path, monkeypatch):
+    import pycallcenter.apps.centre as centre_module
     import pycallcenter.storage as storage
 
     class Opened(Exception):
@@ -138,6 +139,7 @@ def test_database_dsn_in_centre_is_not_taken_for_a_path(tmp_path, monkeypatch):
         raise Opened
 
     monkeypatch.setattr(storage, "open_store", fake_open)
+    monkeypatch.setattr(centre_module, "open_store", fake_open)  # the composition root's own reference
     cfg = _centre_files(tmp_path, 'database = "host=/run/postgresql dbname=cc"\n')
     with pytest.raises(Opened):
         Centre.from_file(cfg)
