@@ -140,12 +140,14 @@ class Dispatcher:
                 else:
                     agents = pick(self, q, c, self._candidates(q, c, penalty_tiers=q.strategy != "weighted_random"))
                 if agents:
-                    agents = [a for a in agents if self._claim(a, c)]
-                    if not agents:
-                        break  # the agents chosen were taken elsewhere: look again at those left
-                    heapq.heappop(q.waiting[c.skill])
+                    rung = False
                     for a in agents:
-                        self._ring(q, c, a)
+                        if self._claim(a, c):
+                            self._ring(q, c, a)
+                            rung = True
+                    if not rung:
+                        break  # the agents chosen were taken elsewhere: look again at those left
+                    heapq.heappop(q.waiting[c.skill])  # c's entry: ringing changed its token, not the heap
                     if q.strategy == "ring_progressively":
                         c.next_step = self.now + q.progressive_step
                         self._at(c.next_step, "step", c.id)
