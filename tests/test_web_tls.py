@@ -71,7 +71,7 @@ def test_self_signed_certificate_secure_cookies_and_wss(tmp_path, build):
         status, cookie, hsts = https_login(server.port, ctx)
         assert status == 303 and "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
         assert hsts.startswith("max-age=")
-        ws = CtiClient("127.0.0.1", server.port, ssl=ctx)
+        ws = CtiClient("127.0.0.1", server.port, ssl=ctx, timeout=30.0)  # a loaded CI machine: no timed assertion
         ws.send({"cmd": "auth", "user": "agent1", "password": "agent1-password", "id": 1})
         got = []
         for _ in range(500):
