@@ -10,9 +10,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-from pycallcenter.acd.core import Acd as New
-from pycallcenter.acd.simulate import Simulator
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: the bench's own workloads
+import bench_acd  # noqa: E402
+from pycallcenter.acd.core import Acd as New  # noqa: E402
 
 
 def load_old(rev):
@@ -28,35 +30,17 @@ def load_old(rev):
 
 
 def day(cls):
-    """Return (CPU seconds, queue log lines) of the bench's simulated day on an Acd of class cls."""
-    acd = cls(seed=1)
-    acd.add_queue("sales", wrapup=30, sl_seconds=20, join_empty="always")
-    acd.add_queue("support", strategy="skills", wrapup=30, sl_seconds=30, join_empty="always")
-    for i in range(500):
-        acd.add_agent(f"a{i}", skills={"fr": 1 + i % 10},
-                      queues={"sales": 0, "support": 1} if i % 2 else {"support": 0, "sales": 1})
-        acd.login(f"a{i}", 0)
-    sim = Simulator(acd, seed=1)
-    rate = 0.95 * 500 / 330 / 2
-    sim.poisson("sales", rate, 300, 12 * 3600, patience=120)
-    sim.poisson("support", rate, 300, 12 * 3600, patience=120, skill="fr")
+    """Return the CPU seconds of the bench's simulated day on an Acd of class cls."""
+    acd, sim = bench_acd._day_centre(cls)
     t0 = time.process_time()
     sim.run(12 * 3600 + 3600)
-    return time.process_time() - t0, len(acd.qlog)
+    return time.process_time() - t0
 
 
 def decision(cls, n=2000):
     """Return the CPU microseconds of one hang-up + route + answer + enter with 10,000 agents, 100 queued."""
-    acd = cls()
-    acd.add_queue("q", wrapup=0, ring_timeout=1e9, join_empty="always")
-    for i in range(10_000):
-        acd.add_agent(f"a{i}", queues={"q": 0})
-    for k in range(10_100):
-        acd.enter(f"c{k}", "q", 1)
-    for i in range(10_000):
-        (offer,) = acd.login(f"a{i}", 2)
-        acd.answer(offer.agent, offer.call, 2)
-    counter, clock = itertools.count(10_100), itertools.count(10)
+    acd, calls = bench_acd._busy_centre(10_000, 100, cls)
+    counter, clock = itertools.count(calls), itertools.count(10)
     agents = itertools.cycle([f"a{i}" for i in range(10_000)])
     t0 = time.process_time()
     for _ in range(n):
@@ -70,12 +54,12 @@ def decision(cls, n=2000):
 def main(rev, rounds=10):
     """Print min and median of both workloads for the old and the current core; return None."""
     old = load_old(rev)
-    for label, work, pick in (("decision us", decision, lambda r: r), ("day s", day, lambda r: r[0])):
+    for label, work in (("decision us", decision), ("day s", day)):
         res = {"old": [], "new": []}
         for r in range(rounds):
             pair = (("old", old), ("new", New)) if r % 2 == 0 else (("new", New), ("old", old))
             for name, cls in pair:
-                res[name].append(pick(work(cls)))
+                res[name].append(work(cls))
         for name, v in res.items():
             v.sort()
             print(f"{label} {name}: min {v[0]:.3f} median {v[len(v) // 2]:.3f} ({rounds} runs)")

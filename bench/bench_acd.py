@@ -14,9 +14,9 @@ from pycallcenter.acd.simulate import Simulator
 from pycallcenter.acd.stats import interval_report
 
 
-def _busy_centre(agents, queued):
+def _busy_centre(agents, queued, acd_class=Acd):
     """Return (acd, next call number) with every agent talking and `queued` calls waiting."""
-    acd = Acd()
+    acd = acd_class()
     acd.add_queue("q", wrapup=0, ring_timeout=1e9, join_empty="always")
     for i in range(agents):
         acd.add_agent(f"a{i}", queues={"q": 0})
@@ -53,20 +53,26 @@ def test_routing_decision_cost_does_not_grow_with_the_queue(benchmark, queued):
           f"{benchmark.stats.stats.median * 1e6:.1f} us median")
 
 
+def _day_centre(acd_class=Acd):
+    """Return (acd, simulator) of a 500-agent centre with a 12-hour day of callers scheduled."""
+    acd = acd_class(seed=1)
+    acd.add_queue("sales", wrapup=30, sl_seconds=20, join_empty="always")
+    acd.add_queue("support", strategy="skills", wrapup=30, sl_seconds=30, join_empty="always")
+    for i in range(500):
+        acd.add_agent(f"a{i}", skills={"fr": 1 + i % 10},
+                      queues={"sales": 0, "support": 1} if i % 2 else {"support": 0, "sales": 1})
+        acd.login(f"a{i}", 0)
+    sim = Simulator(acd, seed=1)
+    # 12 open hours, about 95 % occupancy: 330 s handle (300 talk + 30 wrap-up), 2 minutes patience
+    rate = 0.95 * 500 / 330 / 2
+    sim.poisson("sales", rate, 300, 12 * 3600, patience=120)
+    sim.poisson("support", rate, 300, 12 * 3600, patience=120, skill="fr")
+    return acd, sim
+
+
 def test_a_day_of_a_500_agent_centre(benchmark):
     def day():
-        acd = Acd(seed=1)
-        acd.add_queue("sales", wrapup=30, sl_seconds=20, join_empty="always")
-        acd.add_queue("support", strategy="skills", wrapup=30, sl_seconds=30, join_empty="always")
-        for i in range(500):
-            acd.add_agent(f"a{i}", skills={"fr": 1 + i % 10},
-                          queues={"sales": 0, "support": 1} if i % 2 else {"support": 0, "sales": 1})
-            acd.login(f"a{i}", 0)
-        sim = Simulator(acd, seed=1)
-        # 12 open hours, about 95 % occupancy: 330 s handle (300 talk + 30 wrap-up), 2 minutes patience
-        rate = 0.95 * 500 / 330 / 2
-        sim.poisson("sales", rate, 300, 12 * 3600, patience=120)
-        sim.poisson("support", rate, 300, 12 * 3600, patience=120, skill="fr")
+        acd, sim = _day_centre()
         t0 = time.perf_counter()
         sim.run(12 * 3600 + 3600)
         t_sim = time.perf_counter() - t0
