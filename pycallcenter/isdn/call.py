@@ -16,7 +16,7 @@ from pycallcenter.isdn import causes, ie, lapd, maintenance, q931
 from pycallcenter.isdn.callstate import (  # noqa: F401  (the states and Call are part of this module's API)
     ACTIVE, CALL_DELIVERED, CALL_INITIATED, CALL_PRESENT, CALL_RECEIVED, CALL_STATES, CONNECT_REQUEST,
     DISCONNECT_INDICATION, DISCONNECT_REQUEST, INCOMING_PROCEEDING, NULL, OUTGOING_PROCEEDING, OVERLAP_RECEIVING,
-    OVERLAP_SENDING, RELEASE_REQUEST, Call)
+    OVERLAP_SENDING, RELEASE_REQUEST, Call, Q931Call)
 from pycallcenter.isdn.events import (  # noqa: F401  (the events are part of this module's API)
     Alerting, Answered, CallEnded, DChannelDown, DChannelUp, DialComplete, Disconnected, FacilityReceived,
     IncomingCall, MoreDigits, Notify, Proceeding, Progress, ProtocolError, ProtocolNotice, RestartAcknowledged,
@@ -123,7 +123,7 @@ class Interface:
     # ----- call commands -----
     def setup(self, now, called, calling="", channel=None, exclusive=True, calling_name="", overlap=False,
               presentation=0):
-        """Place a call (SETUP); returns the Call. overlap=True leaves sending complete out (digits follow)."""
+        """Place a call (SETUP); returns the Q931Call. overlap=True leaves sending complete out (digits follow)."""
         self._now = now
         self._need_link()
         if channel is None:
@@ -133,7 +133,7 @@ class Interface:
             exclusive = self.network  # the user side offers a preferred channel the network may change
         elif channel in self.channel_calls:
             raise LocalProtocolError(f"B-channel {channel} is busy")
-        call = Call(self._alloc_cr(), True, CALL_INITIATED, channel, exclusive, called, calling, calling_name)
+        call = Q931Call(self._alloc_cr(), True, CALL_INITIATED, channel, exclusive, called, calling, calling_name)
         self.calls[call.key] = call
         self.channel_calls[channel] = call
         ies = [ie.bearer(0, self.variant.layer1), ie.channel_id(channel, exclusive)]
@@ -485,7 +485,7 @@ class Interface:
         called = msg.fields("called_party_number")
         calling = msg.fields("calling_party_number")
         display = msg.fields("display")
-        call = Call(msg.call_ref, False, CALL_PRESENT, channel, True, called["digits"] if called else "",
+        call = Q931Call(msg.call_ref, False, CALL_PRESENT, channel, True, called["digits"] if called else "",
                     calling["digits"] if calling else "", display["text"] if display else "")
         self.calls[call.key] = call
         self.channel_calls[channel] = call

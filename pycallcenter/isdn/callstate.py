@@ -13,9 +13,10 @@ CALL_STATES = (NULL, CALL_INITIATED, OVERLAP_SENDING, OUTGOING_PROCEEDING, CALL_
 
 
 @dataclass(eq=False)
-class Call:
-    """One call: reference, direction, state, channel and numbers (its timers run on Interface.deadlines, the
-    Call as their owner)."""
+class Q931Call:
+    """One Q.931 call record: reference, direction, state, channel and numbers (its timers run on
+    Interface.deadlines, the record as their owner). Named apart from the engine's technology-neutral
+    ``engine.call.Call``, which a PRI leg's record serves."""
 
     cr: int
     outgoing: bool
@@ -32,3 +33,6 @@ class Call:
 
     def __post_init__(self):
         self.key = (self.cr, self.outgoing)  # the calls-dict key; cr and direction never change
+
+
+Call = Q931Call  # the name it had before; kept for existing imports

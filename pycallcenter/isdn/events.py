@@ -20,7 +20,7 @@ class DChannelDown:
 class IncomingCall:
     """A SETUP arrived: numbers, name, channel granted; answer with proceeding/alerting/answer or hangup."""
 
-    call: "Call"
+    call: "Q931Call"
     called: str
     calling: str
     calling_name: str
@@ -33,7 +33,7 @@ class IncomingCall:
 class MoreDigits:
     """INFORMATION during overlap receiving: digits to append to the called number."""
 
-    call: "Call"
+    call: "Q931Call"
     digits: str
     sending_complete: bool
 
@@ -42,35 +42,35 @@ class MoreDigits:
 class DialComplete:
     """Overlap receiving ended by T302: the call is now proceeding with call.called."""
 
-    call: "Call"
+    call: "Q931Call"
 
 
 @dataclass
 class SetupAcknowledged:
     """The far end asked for more digits (overlap sending)."""
 
-    call: "Call"
+    call: "Q931Call"
 
 
 @dataclass
 class Proceeding:
     """CALL PROCEEDING received; call.channel is the channel the far end chose."""
 
-    call: "Call"
+    call: "Q931Call"
 
 
 @dataclass
 class Alerting:
     """ALERTING received: the far end is ringing."""
 
-    call: "Call"
+    call: "Q931Call"
 
 
 @dataclass
 class Progress:
     """PROGRESS (or a progress indicator) received."""
 
-    call: "Call"
+    call: "Q931Call"
     description: int
 
 
@@ -78,14 +78,14 @@ class Progress:
 class Answered:
     """CONNECT received (or our CONNECT acknowledged): the call is active."""
 
-    call: "Call"
+    call: "Q931Call"
 
 
 @dataclass
 class Disconnected:
     """DISCONNECT received; we release the call automatically."""
 
-    call: "Call"
+    call: "Q931Call"
     cause: int
 
 
@@ -93,7 +93,7 @@ class Disconnected:
 class CallEnded:
     """The call is back in the Null state and its channel is free."""
 
-    call: "Call"
+    call: "Q931Call"
     cause: int
 
 
@@ -101,7 +101,7 @@ class CallEnded:
 class Notify:
     """NOTIFY received."""
 
-    call: "Call"
+    call: "Q931Call"
     description: int
 
 
@@ -109,7 +109,7 @@ class Notify:
 class FacilityReceived:
     """FACILITY received (or a facility IE in another message): raw ASN.1 kept for the application."""
 
-    call: "Call"
+    call: "Q931Call"
     data: bytes
 
 
@@ -117,7 +117,7 @@ class FacilityReceived:
 class StatusReceived:
     """STATUS received for a call."""
 
-    call: "Call"
+    call: "Q931Call"
     cause: int
     state: int
 
