@@ -111,7 +111,8 @@ class _Conn:
         if self.closing:
             return
         try:
-            self.out.put_nowait(P.dumps(frame))
+            # the hub hands a frame many sessions get (wallboard, queue statistics) as text made once
+            self.out.put_nowait(frame if isinstance(frame, str) else P.dumps(frame))
         except asyncio.QueueFull:
             self.close()
 
