@@ -1,4 +1,4 @@
-"""The demo's busy hour (issue 6): one simulated hour of the call centre on the emulated board, without the
+"""The demo's busy hour: one simulated hour of the call centre on the emulated board, without the
 drain after it, at the default load and with the E1 full. The yardstick is real time: the hour is 3600 s,
 and the target is under 60 s of wall clock on the project's 2-core VM.
 
