@@ -245,6 +245,13 @@ def tone(freq=600.0, seconds=1.0, amp=8000):
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
 
 
+def power_at(samples, freq):
+    """Return the power of one frequency in samples (one DFT bin by Goertzel's sum)."""
+    x = samples.astype(np.float64)
+    t = np.arange(x.size) / 8000
+    return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
+
+
 def dial_and_talk(eng, target, phone, outcome):
     """Start a dialler that calls target, and once answered notes the leg, the row's SRTP suite and the loudest
     sample heard from the phone (which says a 1 kHz tone) while it plays an 800 Hz tone for a second; then it

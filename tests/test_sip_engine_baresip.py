@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from engine_rig import PRI
-from engine_sip_rig import free_rtp_range
+from engine_sip_rig import free_rtp_range, power_at as _power_at, tone as _tone
 from pycallcenter import ivr
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.engine.engine import Engine
@@ -47,15 +47,6 @@ def _free_udp_port():
         return s.getsockname()[1]
 
 
-def _tone(freq, seconds, amp=8000):
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
-
-
-def _power_at(samples, freq):
-    x = samples.astype(np.float64)
-    t = np.arange(x.size) / 8000
-    return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
 
 
 class Baresip:

@@ -7,15 +7,11 @@ import os
 import numpy as np
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
-from engine_sip_rig import Phone, free_rtp_range, run
+from engine_sip_rig import Phone, free_rtp_range, power_at as _power_at, run, tone as _tone
 from pycallcenter import bundled
 from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_text
 
-
-def _tone(freq, seconds, amp=8000):
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
 
 
 def sip_centre(tmp_path, cache, extra=""):
@@ -79,12 +75,6 @@ def test_a_sip_caller_reaches_the_menu_the_queue_and_an_agent_on_a_registered_si
         caller.close()
     assert centre.writer.written == 1
 
-
-def _power_at(samples, freq):
-    """Return the power of one frequency in samples (one DFT bin by Goertzel's sum)."""
-    x = samples.astype(np.float64)
-    t = np.arange(x.size) / 8000
-    return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
 
 
 def test_a_centre_with_tls_makes_its_certificate_and_a_phone_registers_over_tls(tmp_path, prompt_cache):

@@ -9,7 +9,7 @@ import pytest
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
 from engine_rig import Network
-from engine_sip_rig import Phone, free_rtp_range, run
+from engine_sip_rig import Phone, free_rtp_range, power_at as _power_at, run, tone as _tone
 from pycallcenter import bundled
 from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_text
@@ -20,15 +20,6 @@ from pycallcenter.isdn import call as q
 from pycallcenter.sip import ua as U
 
 
-def _tone(freq, seconds, amp=8000):
-    t = np.arange(int(seconds * 8000)) / 8000
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.int16)
-
-
-def _power_at(samples, freq):
-    x = samples.astype(np.float64)
-    t = np.arange(x.size) / 8000
-    return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
 
 
 class Gateway:
