@@ -62,13 +62,15 @@ test: sysdeps-test native
 test-pure: sysdeps-test native
 	PYCC_PURE=1 $(PYTEST) tests
 
+# In a terminal the demo goes on to serve the example centre's pages until Ctrl-C (as `make demo-live`);
+# with no terminal on stdin (CI, scripts) it ends after the report.
 demo: native
 	$(BIN)/pycallcenter selftest
-	$(BIN)/pycallcenter demo --data data
+	$(BIN)/pycallcenter demo --data data $$(test -t 0 && test -z "$$CI" && echo --serve)
 
 # The demo, then the example centre live in real time with its pages at https://127.0.0.1:8443/ (agent desktop,
-# supervisor console, wallboard; accounts in pycallcenter/examples/centre.toml) until Ctrl-C. A target of its
-# own: `make demo` must end (CI runs it), and it prints this target.
+# supervisor console, wallboard; accounts in pycallcenter/examples/centre.toml) until Ctrl-C, whether or not
+# stdin is a terminal.
 demo-live: native
 	$(BIN)/pycallcenter demo --data data --serve
 
