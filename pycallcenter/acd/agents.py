@@ -30,8 +30,9 @@ class AgentCommands:
         self._dispatch_all(a)
         return self._take()
 
-    def logout(self, agent, now):
-        """Log an agent out; AcdError agent_in_call while they talk. Return decisions."""
+    def logout(self, agent, now, reason=None):
+        """Log an agent out (reason: written on the LOGOUT line, e.g. 'stopped' at the run's end); AcdError
+        agent_in_call while they talk. Return decisions."""
         self._set_now(now)
         a = self._agent(agent)
         if not a.logged_in:
@@ -44,7 +45,7 @@ class AgentCommands:
             self._end_wrapup(a)
         a.logged_in = False
         self._unavailable(a)
-        self._log("LOGOUT", agent=agent)
+        self._log("LOGOUT", agent=agent, **({"reason": reason} if reason else {}))
         for qname in a.queues:
             self._check_empty(self.queues[qname])
         self._dispatch_all()

@@ -16,7 +16,7 @@ import socket
 import time
 
 from pycallcenter import bundled
-from pycallcenter.acd.core import Acd
+from pycallcenter.acd.core import Acd, AcdError
 from pycallcenter.acd.engine_binding import AcdBinding
 from pycallcenter.acd.stats import ServiceLevel
 from pycallcenter.apps import announcements, outbound, recording_policy, routing, survey
@@ -431,10 +431,24 @@ class Centre:
         # until the calls are gone and what finishes them (their CDRs, scripts winding up) is done too
         eng.run(seconds=grace, until=lambda: not eng.calls and not eng.leaks())
 
+    def _close_agents(self):
+        """Log out every agent still logged in at the run's stop (reason 'stopped'; a wrap-up ends first), so
+        the queue log closes their time there and reports stop counting occupancy and time in state at the
+        run's end instead of running on to the report's end or the next run."""
+        if self.acd is None:
+            return
+        for name, a in self.acd.agents.items():
+            if a.logged_in:
+                try:
+                    self.binding.command("logout", name, reason="stopped")
+                except AcdError:  # still talking on a line the drain could not clear: left_behind says so
+                    pass
+
     def close(self, grace=5.0, publish=True):
         """End every call (they get their CDRs), stop the features, CTI and engine, publish the final
         'stopped' status and close the store."""
         self.drain(grace)
+        self._close_agents()
         for feature in self.features:
             close = getattr(feature, "close", None)
             if close is not None:
