@@ -172,3 +172,31 @@ class Dialog:
         """Return our side's Address (From of our requests)."""
         return parse_address(self.local_uri)
 
+
+class DialogTable(dict):
+    """The user agent's dialogs by Call-ID; it remembers the IDs of the last ``remember`` dialogs taken out,
+    so an INVITE with Replaces naming a dialog that has just ended gets 603, not 481 (RFC 3891 3)."""
+
+    def __init__(self, remember=256):
+        super().__init__()
+        self.remember = remember
+        self._ended = {}  # (Call-ID, local tag, remote tag) -> None, oldest first
+
+    def __delitem__(self, call_id):
+        self._forget(self[call_id])
+        super().__delitem__(call_id)
+
+    def pop(self, call_id, *default):
+        """Take a dialog out (remembering its ID); return it, or default."""
+        if call_id in self:
+            self._forget(self[call_id])
+        return super().pop(call_id, *default)
+
+    def _forget(self, dialog):
+        self._ended[dialog.id] = None
+        while len(self._ended) > self.remember:
+            del self._ended[next(iter(self._ended))]
+
+    def ended(self, call_id, local_tag, remote_tag):
+        """Return True when a dialog with this ID was taken out lately."""
+        return (call_id, local_tag, remote_tag) in self._ended

@@ -1,7 +1,8 @@
 """Transfers, mixed into ``UserAgent``: REFER received (202, an implicit subscription with NOTIFY sipfrag
 progress, RFC 3515) and sent (progress back as TransferProgress), the Replaces value of an attended
 transfer built from our other dialog, and an incoming INVITE's Replaces matched to one of our dialogs
-(RFC 3891: 481 when none, 486 for early-only on a confirmed one). The core reports, never acts.
+(RFC 3891 3: 481 when none or an early one we did not start, 603 when it has just ended, 486 for early-only
+on a confirmed one, 400 for two Replaces). The core reports, never acts.
 """
 from dataclasses import replace
 from urllib.parse import quote as _pct, unquote as _unpct
@@ -15,15 +16,29 @@ from pycallcenter.sip.message import REASONS, parse_address
 class TransferMixin:
     """REFER, NOTIFY and Replaces for UserAgent."""
 
-    def _replaced_dialog(self, value):
-        """Return (Call-ID, None) of the dialog a Replaces value names (RFC 3891 3), or (None, status)."""
-        parts = [p.strip() for p in value.split(";")]
-        params = dict(p.partition("=")[::2] for p in parts[1:])
+    def _replaced_dialog(self, values):
+        """Return (Call-ID, None) of the dialog an INVITE's Replaces header names, or (None, the status that
+        refuses the INVITE): 400 for more than one Replaces (RFC 3891 3), else as replaced_dialog()."""
+        if len(values) != 1:
+            return None, 400
+        return self.replaced_dialog(values[0])
+
+    def replaced_dialog(self, value):
+        """Return (Call-ID, None) of our dialog a Replaces value names (RFC 3891 3: to-tag is our tag,
+        from-tag the far end's), or (None, status): 481 when it names none, or an early dialog we did not
+        start (an incoming call not answered yet); 603 when it has just ended; 486 for early-only on a
+        confirmed dialog."""
+        parts = [p.strip() for p in str(value).split(";")]
+        params = {k.strip().lower(): v.strip() for k, _, v in (p.partition("=") for p in parts[1:])}
         dialog = self.dialogs.get(parts[0])
-        if dialog is None or params.get("to-tag") != dialog.local_tag or params.get("from-tag") != dialog.remote_tag:
-            return None, 481
-        if "early-only" in params and dialog.state == CONFIRMED:
+        to_tag, from_tag = params.get("to-tag"), params.get("from-tag")
+        if dialog is None or to_tag != dialog.local_tag or from_tag != dialog.remote_tag:
+            return None, 603 if self.dialogs.ended(parts[0], to_tag, from_tag) else 481
+        confirmed = dialog.state == CONFIRMED or (dialog.role == "uas" and dialog.ok is not None)
+        if "early-only" in params and confirmed:
             return None, 486
+        if not confirmed and dialog.role == "uas":
+            return None, 481
         return dialog.call_id, None
 
     def _on_refer(self, dialog, request, key, now):

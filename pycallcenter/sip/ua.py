@@ -21,7 +21,7 @@ from pycallcenter.sip import sdp as S
 from pycallcenter.sip import session_timer as ST
 from pycallcenter.sip import transaction as T
 from pycallcenter.sip.capabilities import ALLOW, SUPPORTED  # noqa: F401 (ALLOW is part of this module's face)
-from pycallcenter.sip.dialog import CONFIRMED, Dialog, next_hop
+from pycallcenter.sip.dialog import CONFIRMED, Dialog, DialogTable, next_hop
 from pycallcenter.sip.events import (AuthFailed, CallAnswered, CallCancelled, CallConfirmed, CallEnded,  # noqa: F401
                                      CallFailed, CallProgress, IncomingCall, InfoReceived, PeerDown, PeerUp,
                                      PhoneRegistered, Registered, RegistrationFailed, Send, SessionUpdated,
@@ -72,7 +72,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         self._wire = {}  # transaction key -> the transport its messages travel on
         self.layer = T.TransactionLayer(settings, reliable=self.transport != "UDP", rng=rng)
         self.timers = TimerService()  # the UA core's own timers: owner = Call-ID, ("reg", aor) or ("ka", addr)
-        self.dialogs = {}
+        self.dialogs = DialogTable()
         self.auth = auth
         self.digest = None
         if credentials is not None:
@@ -336,7 +336,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             return self._respond(request, key, 420, now, headers=[("Unsupported", ", ".join(sorted(unsupported)))])
         replaced = None
         if "Replaces" in request.headers:
-            replaced, status = self._replaced_dialog(request.headers.get("Replaces"))
+            replaced, status = self._replaced_dialog(request.headers.get_all("Replaces"))
             if replaced is None:
                 return self._respond(request, key, status, now)
         timer, min_se = ST.uas_negotiate(request, self.min_se, self.session_expires)
