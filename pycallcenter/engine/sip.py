@@ -299,6 +299,11 @@ class SipTrunk:
     def _incoming(self, ev, now):
         t = self._s(now)
         d = self.ua.dialogs[ev.call_id]
+        replacing = None
+        if ev.replaces is not None:
+            replacing = self._replacing(ev, t)
+            if replacing is None:
+                return
         peer = self._trunk_of(d.remote_addr) or ("guest" if self.guests else "phone" if self.accounts else None)
         if peer is None:  # no trunk's address, no guests, no accounts to authenticate against: nobody may call
             self.stats["refused"] += 1
@@ -332,6 +337,8 @@ class SipTrunk:
         self._by_leg[leg.id] = s
         leg.state = C.OFFERED
         self.engine.log("sip_invite", leg=leg.id, peer=peer, call=ev.call_id)
+        if replacing is not None:
+            return self._replace(leg, replacing)
         self._run(self.ua.ring(ev.call_id, t))
         self.engine.leg_offered(leg, now)
 
@@ -390,42 +397,116 @@ class SipTrunk:
         self.engine.log("dtmf", leg=s.leg.id, digit=digit, via="info")
 
     def _transfer(self, ev):
-        """A REFER from a leg (blind, RFC 3515): the party it talks to is moved to the target and the
-        referring leg is cleared. The target is the Refer-To user: a phone registered here (dialled as
-        'sip/USER'), else whatever the router gives a call to that number (an IVR, a queue, a gateway route
-        to an outside number). The party's old script (the one holding the bridge) is stopped and the new
-        one runs on the same call, so the call keeps one CDR. Progress goes back by NOTIFY (sipfrag)."""
+        """A REFER from a leg (RFC 3515): with Replaces naming one of our calls it is an attended transfer
+        (``_attended``); else blind: the party it talks to is moved to the target and the referring leg is
+        cleared. The target is the Refer-To user: a phone registered here (dialled as 'sip/USER'), else
+        whatever the router gives a call to that number (an IVR, a queue, a gateway route to an outside
+        number). The party's old script (the one holding the bridge) is stopped and the new one runs on the
+        same call, so the call keeps one CDR. Progress goes back by NOTIFY (sipfrag)."""
         s = self.sessions.get(ev.call_id)
-        if s is None or ev.target is None:  # an INVITE with Replaces: it goes on as a new incoming call
+        if s is None or ev.target is None:  # an INVITE with Replaces: dealt with when it came in (_incoming)
             return
+        if ev.replaces is not None:
+            return self._attended(s, ev)
         t = self._s()
-        if ev.replaces is not None:  # attended transfer is not acted on yet (docs/sip.md, left)
-            self.engine.log("sip_transfer_refused", leg=s.leg.id, why="attended")
-            return self._run(self.ua.notify_transfer(s.call_id, 501, t))
         task, party = bridge_of(self.engine.scheduler, s.leg)
         try:
             uri = parse_uri(ev.target)
         except DecodeError:
             uri = None
         number = None if uri is None else (uri.user or uri.host)
-        script = None if party is None or not party.active or not number else self._script_for(party, number)
+        script = None if not _up(party) or not number else self._script_for(party, number)
         if script is None:
-            why = "no_party" if party is None or not party.active else "no_route"
+            why = "no_party" if not _up(party) else "no_route"
             self.engine.log("sip_transfer_refused", leg=s.leg.id, why=why, to=number or "-")
             return self._run(self.ua.notify_transfer(s.call_id, 404 if why == "no_route" else 503, t))
         self.engine.log("sip_transfer", leg=s.leg.id, party=party.id, to=number)
-        self._run(self.ua.notify_transfer(s.call_id, 200, t))  # before the BYE that stopping the bridge may send
+        self._run(self.ua.notify_transfer(s.call_id, 200, t))  # before the BYE that clearing the leg sends
+        party.call.vars["transfer"] = "blind"
+        self._take_over(party, task, script, s.leg)
+        if s.leg.active:
+            s.leg.hangup(C.NORMAL_CLEARING)
+
+    def _attended(self, s, ev):
+        """A REFER with Replaces (attended transfer, RFC 3515 with RFC 3891): the Replaces names another call
+        of ours from the referrer (its consultation). The party the referring leg talks to is joined with the
+        party the consultation leg talks to, that party's leg moves into the first call (whose CDR follows the
+        caller and notes the transfer), and both of the referrer's legs are cleared. NOTIFY 200 once joined;
+        a Replaces naming no call of ours gets the RFC 3891 status (481, 603, 486) and one whose legs are not
+        both talking to someone 503, and the calls go on."""
+        t = self._s()
+        other_id, status = self.ua.replaced_dialog(ev.replaces)
+        other = self.sessions.get(other_id)
+        task, party = bridge_of(self.engine.scheduler, s.leg)
+        held, target = bridge_of(self.engine.scheduler, other.leg) if other is not None else (None, None)
+        why = ("no_call" if other is None else "same_call" if other is s else "no_party" if not _up(party)
+               else "no_target" if not _up(target) or target is party else None)
+        if why is not None:
+            self.engine.log("sip_transfer_refused", leg=s.leg.id, why=why, to="-")
+            return self._run(self.ua.notify_transfer(s.call_id, status or (481 if other is None else 503), t))
+        self.engine.log("sip_transfer", leg=s.leg.id, party=party.id, to=target.id, replaces=other.leg.id)
+        self._run(self.ua.notify_transfer(s.call_id, 200, t))
+        call, consultation = party.call, target.call
+        if consultation is not call:
+            consultation.legs.remove(target)
+            call.legs.append(target)
+            target.call = call
+        call.vars["transfer"] = "attended"
+        consultation.vars["transfer"] = "consultation"
+        self._stop(held, (other.leg, target))
+        self.engine.media.isolate(target.row)
+        self._take_over(party, task, _bridged_to(target), s.leg)
+        for leg in (s.leg, other.leg):
+            if leg.active:
+                leg.hangup(C.NORMAL_CLEARING)
+
+    def _replacing(self, ev, t):
+        """Return (old session, party, bridge task) when an INVITE with Replaces can take the old leg's place
+        (a party is bridged to it), else None after declining the INVITE with 603 (RFC 3891 3 lets a UA
+        decline; nothing would be there to talk to)."""
+        old = self.sessions.get(ev.replaces)
+        task, party = bridge_of(self.engine.scheduler, old.leg) if old is not None else (None, None)
+        if _up(party):
+            return old, party, task
+        self.stats["refused"] += 1
+        self.engine.log("sip_replaces_refused", call=ev.call_id, why="no_party")
+        self._run(self.ua.reject(ev.call_id, 603, t, reason=causes.reason_header(C.CALL_REJECTED)))
+        return None
+
+    def _replace(self, leg, replacing):
+        """An INVITE with Replaces naming a call of ours (RFC 3891 3): the new leg takes the old leg's place
+        in the old leg's party's call, talking to that party; it is answered, and the old leg is cleared (BYE;
+        an ACD agent's leg so ended goes to wrap-up)."""
+        old, party, task = replacing
         call = party.call
-        if task is not None and not task.finished:
-            self.engine.scheduler.kill(task)  # its bridge is over: the party goes on in the transfer's script
-            if task in call.scripts:
-                call.scripts.remove(task)
+        call.legs.append(leg)
+        leg.call = call
+        call.vars["transfer"] = "replaced"
+        self.engine.log("sip_replaces", leg=leg.id, old=old.leg.id, party=party.id, call=call.id)
+        self.answer(leg)
+        self._take_over(party, task, _bridged_to(leg), old.leg)
+        if old.leg.active:
+            old.leg.hangup(C.NORMAL_CLEARING)
+
+    def _stop(self, task, legs):
+        """Stop a script's bridge task without the clearing its bridge does on the way out (the caller says
+        which legs go), and take it off the scripts of the legs' calls."""
+        if task is None or task.finished:
+            return
+        task.op = None  # killed with its op, the bridge would clear its other leg
+        self.engine.scheduler.kill(task)
+        for leg in legs:
+            if leg.call is not None and task in leg.call.scripts:
+                leg.call.scripts.remove(task)
+
+    def _take_over(self, party, task, script, leaving):
+        """Run script on party's call in place of the script bridge task that held party with the leaving leg:
+        the old script ends (nobody is cleared by it), the call and its one CDR go on."""
+        self._stop(task, (party, leaving))
         if party.keeper is not None and party.keeper is not self.engine:
             party.keeper = None  # the new script is the party's owner now (an ACD must not clear it)
         self.engine.media.isolate(party.row)
         self.engine.start_script(party, script)
-        if s.leg.active:
-            s.leg.hangup(C.NORMAL_CLEARING)
 
     def _script_for(self, party, number):
         """Return the script that takes a transferred party to number: ringing the phone registered as
@@ -587,6 +668,18 @@ def tls_options(x, place, data):
 SRTP_POLICIES = ("off", "offer", "require")
 _OWN_OFFER = {"remote": None, "payload_type": 0, "law": "ulaw"}
 _LAWS = {"PCMU": "ulaw", "PCMA": "alaw"}
+
+
+def _up(leg):
+    """Return True for a leg that is there to talk to (not ended, not being cleared)."""
+    return leg is not None and leg.active and not leg.clearing
+
+
+def _bridged_to(other):
+    """Return a script that talks to other until either hangs up (a transferred party's new script)."""
+    async def joined(call):
+        await call.bridge(other)
+    return joined
 
 
 def _media_plan(sd):
