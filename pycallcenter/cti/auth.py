@@ -200,9 +200,10 @@ class SourceGuard:
         """Return None and count the connection, or the reason it is refused."""
         with self._lock:
             if sum(self.conns.values()) >= self.max_conns:
-                return "too many connections"
+                return f"too many connections: {self.max_conns} open, the most allowed (cti_max_connections)"
             if self.conns[source] >= self.max_per_source:
-                return "too many connections from this address"
+                return (f"too many connections from this address: {self.max_per_source} open, the most allowed "
+                        "(cti_max_per_source)")
             self.conns[source] += 1
             return None
 

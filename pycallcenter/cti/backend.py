@@ -91,6 +91,14 @@ class AcdBackend(DeskCommands, Backend):
         self.grants = {}  # token -> (supervisor, recording path, expiry on time.monotonic): GET /recording/TOKEN
         self.engine.listeners.insert(0, self)  # before the binding forgets whose leg ended
 
+    def close(self):
+        """Unregister from the engine and the journals (a reader left behind would hold every entry the
+        others have read, up to the journal's bound); return None. Safe to call twice."""
+        self.binding.decisions.close(self._dec)
+        self.acd.qlog.close(self._qlog)
+        if self in self.engine.listeners:
+            self.engine.listeners.remove(self)
+
     # --- helpers ---------------------------------------------------------------------------------
     def _now(self):
         return self.binding.seconds()
@@ -251,7 +259,9 @@ class AcdBackend(DeskCommands, Backend):
 
     @_acd
     def transfer(self, agent, target, attended=False):
-        """Blind (default) or attended transfer to an agent or 'queue:NAME'; call data goes along."""
+        """Blind (default) or attended transfer to an agent, 'queue:NAME' or an outside number; call data goes along."""
+        if not target.startswith("queue:") and target not in self.acd.agents:
+            return self.transfer_outside(agent, target, attended)  # desk_commands: a number, through [dial]
         a = self._agent(agent)
         if attended:
             far = self._consult.pop(agent, None)

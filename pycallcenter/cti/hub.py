@@ -58,6 +58,18 @@ class CtiHub:
         self.poll(engine.now)  # the picture as it is now: a client's first queue_stats shows a change
         engine.tickers.append(self.poll)  # drained every tick, before scripts resume
 
+    def close(self):
+        """Stop polling (the engine's tickers) and close the back end's journal readers; return None."""
+        if self.poll in self.engine.tickers:
+            self.engine.tickers.remove(self.poll)
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            close()
+        self.deliver = None
+        self.sessions.clear()
+        self.sources.clear()
+        self.wallboards.clear()
+
     def snapshot_json(self):
         """Return the latest snapshot as JSON text (safe from any thread)."""
         with self._lock:

@@ -12,9 +12,13 @@ hub's inbox; the engine thread runs them at its next tick.
 """
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import hmac
 import itertools
+import logging
+import os
+import resource
 import secrets
 import socket
 import threading
@@ -33,6 +37,32 @@ SESSION_COOKIE = "pycc_session"
 CSRF_COOKIE = "pycc_csrf"
 MAX_QUEUED = 2000  # frames waiting for a slow client; beyond that it is cut off, not buffered forever
 SWEEP_EVERY = 5.0  # seconds between session sweeps
+# open files kept free of CTI connections: the database, recordings, SIP and RTP sockets, pipes
+FILE_RESERVE = 256
+# connections the kernel queues before accept(): a whole room of desktops reconnecting after a restart
+# arrives within a second, and a full queue drops their SYNs, which they retry only 1 s, 3 s, 7 s later
+MAX_BACKLOG = 4096
+
+log = logging.getLogger("pycallcenter.cti")
+
+
+def open_file_room(want):
+    """Raise this process's soft limit on open files toward the hard limit, so that want more files fit
+    beside those open now and FILE_RESERVE others; return (soft limit, hard limit, files open now)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        open_now = len(os.listdir("/proc/self/fd"))
+    except OSError:  # no /proc: count nothing open, the reserve covers it
+        open_now = 0
+    need = open_now + FILE_RESERVE + want
+    if soft != resource.RLIM_INFINITY and soft < need:
+        raised = need if hard == resource.RLIM_INFINITY else min(hard, need)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):  # not allowed here (a sandbox): the capacity below says what is left
+            pass
+    return soft, hard, open_now
 
 
 class _Guarded(asyncio.Protocol):
@@ -43,6 +73,7 @@ class _Guarded(asyncio.Protocol):
         self.server, self.inner = server, inner
         self.transport = self.source = self.reaper = None
         self.admitted = self.authed = False
+        self.login_pending = False  # credentials sent and waiting for their check: not an idle socket
 
     def connection_made(self, transport):
         s = self.server
@@ -60,6 +91,11 @@ class _Guarded(asyncio.Protocol):
         self.inner.connection_made(transport)
 
     def _reap(self):
+        if self.login_pending and not self.transport.is_closing():
+            # waiting its turn for a password check (a room logging in at once from one address):
+            # its answer comes when the check is done; look again after another timeout
+            self.reaper = self.server.loop.call_later(self.server.limits.unauth_timeout, self._reap)
+            return
         if not self.authed and not self.transport.is_closing():
             self.server.guard.refuse(self.source, "unauthenticated",
                                      f"closed after {self.server.limits.unauth_timeout:g} s without logging in")
@@ -167,7 +203,9 @@ class CtiServer:
         # scrypt runs here, two at a time: a login flood costs two cores at most, never the engine's tick
         self._hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="cti-auth")
         self._hash_slots = None
+        self._turns = {}  # source -> [asyncio.Lock, users]: its password checks queue, one at a time
         self._sweeper = None
+        self.capacity = self.limits.max_conns  # connections the open-file limit leaves room for (see start)
         hub.deliver = self._deliver_threadsafe
         hub.lockouts = self.guard.lockouts
         hub.refuse = self.guard.refuse
@@ -182,18 +220,36 @@ class CtiServer:
         """Return the server's counters: connections by address, refusals by reason, lockouts, bugs by command."""
         with self.guard._lock:
             conns, refused = dict(self.guard.conns), dict(self.guard.refused)
-        return {"connections": conns, "sessions": len(self.hub.sessions), "refused": refused,
+        return {"connections": conns, "capacity": self.guard.max_conns, "sessions": len(self.hub.sessions),
+                "refused": refused,
                 "lockouts": self.guard.lockouts(), "internal_errors": dict(self.hub.internal)}
 
     # --- life cycle --------------------------------------------------------------------------------
     def start(self):
         """Start the server thread; return self once the ports are bound."""
+        self._fit_file_limit()
         self._thread = threading.Thread(target=self._main, name="cti-server", daemon=True)
         self._thread.start()
         self._ready.wait(10)
         if self._error is not None:
             raise self._error
         return self
+
+    def _fit_file_limit(self):
+        """Make room for max_conns open sockets (raising the soft file limit); when the hard limit is too
+        low, cap the connections at what fits and say so, so that a connection too many is refused with
+        a log line instead of stalling accept() (EMFILE) for everyone."""
+        want = self.limits.max_conns
+        soft, hard, open_now = open_file_room(want)
+        room = soft - open_now - FILE_RESERVE if soft != resource.RLIM_INFINITY else want
+        self.capacity = max(1, min(want, room))
+        self.guard.max_conns = self.capacity
+        if self.capacity < want:
+            log.warning("cti: the open-file limit (%d, hard %s) leaves room for %d CTI connections, fewer than "
+                        "cti_max_connections (%d): more are refused; raise the hard limit (ulimit -Hn, "
+                        "systemd LimitNOFILE)", soft, hard, self.capacity, want)
+        else:
+            log.info("cti: room for %d connections (open-file limit %d, %d files open)", want, soft, open_now)
 
     def _main(self):
         self.loop = asyncio.new_event_loop()
@@ -230,14 +286,16 @@ class CtiServer:
         await self._runner.setup()
         handler = self._runner.server
         tls = {"ssl": self.ssl, "ssl_handshake_timeout": 10} if self.ssl else {}
-        s = await self.loop.create_server(lambda: _Guarded(self, handler()), self.host, self.port, **tls)
+        backlog = max(100, min(self.capacity, MAX_BACKLOG))
+        s = await self.loop.create_server(lambda: _Guarded(self, handler()), self.host, self.port,
+                                          backlog=backlog, **tls)
         self.port = s.sockets[0].getsockname()[1]
         self._servers.append(s)
         if self.tcp_port is not None:
             def lines():
                 reader = asyncio.StreamReader(limit=self.limits.max_message + 1)
                 return _Guarded(self, asyncio.StreamReaderProtocol(reader, self._line_client))
-            t = await self.loop.create_server(lines, self.host, self.tcp_port, **tls)
+            t = await self.loop.create_server(lines, self.host, self.tcp_port, backlog=backlog, **tls)
             self.tcp_port = t.sockets[0].getsockname()[1]
             self._servers.append(t)
         self._sweeper = self.loop.call_later(SWEEP_EVERY, self._sweep)
@@ -272,7 +330,9 @@ class CtiServer:
         self._hashing.shutdown(wait=False, cancel_futures=True)
 
     def stop(self):
-        """Close every connection and stop the thread."""
+        """Close every connection, stop the thread, and take the hub off the engine (its journal readers
+        closed)."""
+        self.hub.close()
         if self.loop is None or not self._thread.is_alive():
             return
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -309,6 +369,8 @@ class CtiServer:
         c.send(P.error(msg_id, code, message))
 
     def _authenticated(self, c, role, name, msg_id):
+        if c.id not in self.conns:  # gone meanwhile: its close has passed, so the hub would keep it forever
+            return
         c.ident = (role, name)
         if c.guarded is not None:
             c.guarded.authenticated()
@@ -316,6 +378,10 @@ class CtiServer:
 
     async def _text_in(self, c, text):
         """One client message: size, rate, parse; auth is answered here, other commands go to the engine."""
+        if c.closing or c.id not in self.conns:
+            # read before the connection ended but handled after: its writer found the peer gone and told the
+            # hub; an auth let through now would leave a session the hub never hears the end of
+            return
         if c.session is not None and not self.sessions.alive(c.session):
             self._refuse(c, None, P.NOT_AUTHENTICATED, "the session has ended; log in again")
             c.close()
@@ -348,23 +414,52 @@ class CtiServer:
         if "token" not in msg and not ("user" in msg and "password" in msg):
             self._refuse(c, msg_id, P.BAD_MESSAGE, "auth needs token, or user and password", "auth")
             return
-        wait = self.guard.begin(c.source)
-        if wait is not None:
-            self._refuse(c, msg_id, wait[0], wait[1], "auth")
-            return
-        try:
-            if "token" in msg:
+        if "token" in msg:
+            wait = self.guard.begin(c.source)
+            if wait is not None:
+                self._refuse(c, msg_id, wait[0], wait[1], "auth")
+                return
+            try:
                 ident = self.accounts.by_token(msg["token"])
-            else:
-                ident = await self._check_password(msg["user"], msg["password"])
-        finally:
-            self.guard.end(c.source)
+            finally:
+                self.guard.end(c.source)
+        else:
+            async with self._turn(c.source, c.guarded):
+                wait = self.guard.begin(c.source)
+                if wait is not None:
+                    self._refuse(c, msg_id, wait[0], wait[1], "auth")
+                    return
+                try:
+                    ident = await self._check_password(msg["user"], msg["password"])
+                finally:
+                    self.guard.end(c.source)
+            if c.id not in self.conns:  # it left while its check ran: nobody to log in
+                return
         if ident is None:
             self.guard.failed(c.source)
             self._refuse(c, msg_id, P.BAD_TOKEN, "wrong user, password or token", "auth")
             return
         self.guard.succeeded(c.source)
         self._authenticated(c, ident[0], ident[1], msg_id)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, source, guarded=None):
+        """Wait for source's turn at a password check (one at a time per address, in order of arrival:
+        a room of agents behind one address logging in at once queues instead of being refused; after a
+        failure the backoff still answers the ones waiting); guarded, if given, is not reaped meanwhile."""
+        turn = self._turns.setdefault(source, [asyncio.Lock(), 0])
+        turn[1] += 1
+        if guarded is not None:
+            guarded.login_pending = True
+        try:
+            async with turn[0]:
+                yield
+        finally:
+            if guarded is not None:
+                guarded.login_pending = False
+            turn[1] -= 1
+            if not turn[1]:
+                del self._turns[source]
 
     async def _check_password(self, user, password):
         async with self._hash_slots:
@@ -492,15 +587,16 @@ class CtiServer:
         if not (isinstance(sent, str) and sent and hmac.compare_digest(sent.encode(), kept.encode())):
             self.guard.refuse(source, "csrf", "login form without its CSRF token")
             return self._login_form("The form expired; please try again.", 403)
-        wait = self.guard.begin(source)
-        if wait is not None:
-            self.guard.refuse(source, wait[0], "login: " + wait[1])
-            return self._login_form(wait[1], 429)
         name, password = form.get("name", ""), form.get("password", "")
-        try:
-            ident = await self._check_password(str(name)[:200], str(password)[:1024])
-        finally:
-            self.guard.end(source)
+        async with self._turn(source, self.tracked.get(request.transport)):
+            wait = self.guard.begin(source)
+            if wait is not None:
+                self.guard.refuse(source, wait[0], "login: " + wait[1])
+                return self._login_form(wait[1], 429)
+            try:
+                ident = await self._check_password(str(name)[:200], str(password)[:1024])
+            finally:
+                self.guard.end(source)
         if ident is None:
             self.guard.failed(source)
             self.guard.refuse(source, P.BAD_TOKEN, f"login as {str(name)[:40]!r}")
