@@ -2,10 +2,7 @@
 channel, mixing and encoding - the work of a loaded IVR - timed tick by tick.
 
 Run: .venv/bin/python -m pytest -p no:cacheprovider bench/bench_engine.py --benchmark-only -s
-It prints, for each channel count, the tick time at p50/p99/p99.9 and whether every 20 ms tick is met. Each tick
-is timed twice: the thread's CPU time (time.thread_time: what the tick costs, whatever else the machine runs; the
-verdict) and wall time (what a paced tick would see, including time the thread spent waiting for a core), with the
-load average beside them: on a shared machine other processes decide the wall-time tail, not the path.
+It prints, for each channel count, the tick time at p50/p99/p99.9 and whether every 20 ms tick is met.
 """
 import os
 import tempfile
@@ -39,7 +36,7 @@ WARM_TICKS = 100  # "line": the calls' first 2 s (convergence) run before the ti
 
 
 def _tick_times(rows, ticks=500, record=True, echo=None):
-    """Return each tick's thread CPU seconds and wall seconds (two arrays). echo: None (no cancellers), "quiet" (a 64 ms canceller on every row,
+    """Return each tick's CPU seconds. echo: None (no cancellers), "quiet" (a 64 ms canceller on every row,
     lines without echo: they go to sleep after a second), "line" (every caller listens in silence, line noise
     only, and every line returns its far end 12 dB down one tick later; timed from 2 s into the calls, when
     every canceller has converged and holds its echo path in the steady state, watching it every block) or
@@ -58,34 +55,28 @@ def _tick_times(rows, ticks=500, record=True, echo=None):
         sent = np.zeros((rows, TICK), np.int16)
         warm = WARM_TICKS if echo == "line" else 0
         times = np.empty(ticks + warm)
-        walls = np.empty(ticks + warm)
         for t in range(ticks + warm):
             block = np.ascontiguousarray(caller[:, (t % 50) * TICK:(t % 50 + 1) * TICK])
             if echo in ("line", "line_adapting"):  # the hybrid's echo is made outside the timed part
                 near = caller_pcm[:, (t % 50) * TICK:(t % 50 + 1) * TICK].astype(np.int32) // 100 + sent // 4
                 block = g711.ulaw_encode(np.clip(near, -32768, 32767).astype(np.int16))
-            w0, t0 = time.perf_counter(), time.thread_time()
+            t0 = time.process_time()
             plane.receive(block)
             out, _ = plane.transmit()
-            times[t], walls[t] = time.thread_time() - t0, time.perf_counter() - w0
+            times[t] = time.process_time() - t0
             if echo in ("line", "line_adapting"):
                 sent = g711.ulaw_decode(np.asarray(out)).reshape(rows, TICK)
         for rec in plane.recorders:
             plane.remove_recorder(rec)
             rec.stop()
-    return times[warm:], walls[warm:]
+    return times[warm:]
 
 
 @pytest.mark.parametrize("rows, echo", [(r, e) for r in (120, 480, 960) for e in (None, "quiet", "line", "line_adapting")]
                          + [(r, "line_adapting") for r in (560, 640, 720, 800)] + [(r, "line") for r in (1200, 1440)])
 def test_media_path_tick(benchmark, rows, echo):
-    load = os.getloadavg()[0]
-    times, walls = benchmark.pedantic(_tick_times, args=(rows,), kwargs={"ticks": 300, "echo": echo}, rounds=1,
-                                      iterations=1)
+    times = benchmark.pedantic(_tick_times, args=(rows,), kwargs={"ticks": 300, "echo": echo}, rounds=1, iterations=1)
     p50, p99, p999 = np.percentile(times, [50, 99, 99.9]) * 1000
-    w50, w99, w999 = np.percentile(walls, [50, 99, 99.9]) * 1000
-    benchmark.extra_info.update(thread_p50_ms=p50, thread_p999_ms=p999, wall_p50_ms=w50, wall_p999_ms=w999)
-    print(f"\n{rows} channels, echo cancellers {echo or 'off'}: thread CPU per tick p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-          f"p99.9 {p999:.2f} ms (20 ms budget: {'met' if p999 < 20 else 'MISSED'}); {rows * 20 / p50:.0f} channels/core "
-          f"at p50; wall p50 {w50:.2f}, p99 {w99:.2f}, p99.9 {w999:.2f} ms "
-          f"({'met' if w999 < 20 else 'missed'}); load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"\n{rows} channels, echo cancellers {echo or 'off'}: tick p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+          f"p99.9 {p999:.2f} ms "
+          f"(20 ms budget: {'met' if p999 < 20 else 'MISSED'}); {rows * 20 / p50:.0f} channels/core at p50")

@@ -23,7 +23,7 @@ from pycallcenter.apps import announcements, outbound, recording_policy, routing
 from pycallcenter.apps.centre_config import CentreConfig
 from pycallcenter.apps.gateway import Gateway
 from pycallcenter.apps.schema import clock_range
-from pycallcenter.apps.settings import DAYS, load_settings, ss7_trunks
+from pycallcenter.apps.settings import DAYS, load_settings
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.drivers.emulator.pstn import Phone
 from pycallcenter.dsp import SAMPLE_RATE, toneplans
@@ -88,7 +88,7 @@ class Centre:
         self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file), **sip)
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
-        eng.auto_trunks(pri_network=c.pri_network, ss7=ss7_trunks(s, self.board.config))
+        eng.auto_trunks(pri_network=c.pri_network)
         self.sip = self._sip(s) if s.sip.channels else None
         self.webrtc = self._webrtc(s) if s.webrtc.enabled else None
         self.gateway = Gateway(eng) if any(r.to for r in s.route) else None

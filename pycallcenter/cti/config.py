@@ -34,7 +34,7 @@ class Limits:
     """What one client may cost the server (docs/cti.md, "Limits")."""
 
     max_message: int = P.MAX_MESSAGE  # characters of one WebSocket message or JSON line
-    max_conns: int = 256  # open connections in total
+    max_conns: int = 1024  # open connections in total (500 agent desktops and a few wallboards fit)
     max_per_source: int = 32  # open connections from one address
     unauth_timeout: float = 10.0  # seconds a connection may stay without authenticating
     session_idle: float = 1800.0  # a browser session ends after this long unused
