@@ -14,10 +14,10 @@ from pycallcenter.apps.settings import load_text
 
 
 
-def sip_centre(tmp_path, cache, extra=""):
+def sip_centre(tmp_path, cache, extra="", tail=""):
     """Return the Centre of the shipped example on free ports, its prompts from the module's cache; extra
-    lines go into its [sip] section."""
-    text = (bundled.examples_dir() / "sip-centre.toml").read_text().replace("[sip]\n", "[sip]\n" + extra, 1)
+    lines go into its [sip] section, tail at the end of the file."""
+    text = (bundled.examples_dir() / "sip-centre.toml").read_text().replace("[sip]\n", "[sip]\n" + extra, 1) + tail
     lo, hi = free_rtp_range()
     text = text.replace("port = 5060", "port = 0").replace("rtp_ports = [20000, 20999]", f"rtp_ports = [{lo}, {hi}]")
     (tmp_path / "data").mkdir()
@@ -167,3 +167,73 @@ def test_an_agent_whose_sip_phone_is_not_registered_goes_not_ready_and_the_calle
         centre.close()
         caller.close()
     assert centre.writer.written == 1
+
+
+def test_an_agent_consults_agent2_and_transfers_the_caller_attended_then_goes_to_wrap_up(tmp_path, prompt_cache):
+    """agent1 talks to a queued caller, holds them, calls agent2 through the centre and REFERs the caller's call
+    with Replaces naming that consultation: the caller talks to agent2, agent1's two calls are cleared, the
+    ACD puts agent1 in wrap-up, and the two calls write one CDR each, the caller's noting the transfer."""
+    from pycallcenter.storage import open_store
+
+    centre = sip_centre(tmp_path, prompt_cache,
+                        tail='\n[[sip.account]]\nuser = "agent2"\npassword = "agent2-secret"\n')
+    eng, trunk = centre.engine, centre.sip
+    agent = Phone("agent1", auth=("agent1", "agent1-secret"), answer_after=1.0)
+    agent2 = Phone("agent2", auth=("agent2", "agent2-secret"))
+    caller = Phone("2025550100")
+    now = lambda: eng.now / 8000  # noqa: E731
+    acd = eng.acd_binding.acd
+    routed = eng.router
+
+    async def consult(call):  # what the centre's route table would do for an extension number
+        await call.answer()
+        await call.transfer("sip/agent2")
+
+    eng.router = lambda leg: consult if leg.called == "agent2" else routed(leg)
+
+    def go(seconds, *phones, until=None):
+        return run(eng, seconds, *phones, until=until, tick=centre.tick)
+
+    try:
+        for p in (agent, agent2):
+            p.register(trunk.address, now())
+        assert go(2.0, agent, agent2, until=lambda: "Registered" in agent.kinds() and "Registered" in agent2.kinds())
+        caller.call("sip:100@127.0.0.1", trunk.address, now())
+        assert go(2.0, caller, agent, until=lambda: "CallAnswered" in caller.kinds())
+        assert go(20.0, caller, agent, until=lambda: kinds(centre).count("play") >= 2)
+        caller.press("1")
+        assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
+        assert acd.agents["agent1"].state == "talking"
+        first = agent.call_id
+        agent._run(agent.ua.hold(first, now()))
+        second = agent.call("sip:agent2@127.0.0.1", trunk.address, now())
+        assert go(3.0, caller, agent, agent2, until=lambda: agent.ua.dialogs[second].state == "confirmed")
+        agent._run(agent.ua.refer(first, "sip:agent2@127.0.0.1", now(), replaces=second))
+        assert go(3.0, caller, agent, agent2, until=lambda: agent.kinds().count("CallEnded") == 2), \
+            "\n".join(eng.log_lines[-30:])
+        assert go(1.0, caller, agent, agent2, until=lambda: acd.agents["agent1"].state != "talking")
+        assert acd.agents["agent1"].state in ("wrapup", "ready")  # agent1's leg ended as after a hang-up
+        start = len(agent2.heard), len(caller.heard)
+        caller.say(_tone(700, 1.5))
+        agent2.say(_tone(1100, 1.5))
+        go(2.0, caller, agent2)
+        heard_by_agent2 = np.concatenate(agent2.heard[start[0]:])
+        heard_by_caller = np.concatenate(caller.heard[start[1]:])
+        assert _power_at(heard_by_agent2, 700) > 10 * _power_at(heard_by_agent2, 1100)
+        assert _power_at(heard_by_caller, 1100) > 10 * _power_at(heard_by_caller, 700)
+        caller.hang_up(now())
+        assert go(3.0, caller, agent2, until=lambda: not eng.legs)
+        assert "CallEnded" in agent2.kinds()
+        assert centre.leaks() == []
+    finally:
+        centre.close()
+        for p in (agent, agent2, caller):
+            p.close()
+    assert centre.writer.written == 2  # the caller's call and the consultation, one CDR each
+    store = open_store(str(tmp_path / "data"))
+    try:
+        rows = {row["vars"].get("transfer"): row for row in store.cdrs()}
+    finally:
+        store.close()
+    assert set(rows) == {"attended", "consultation"}
+    assert rows["attended"]["caller"] == "2025550100" and rows["attended"]["agent"] == "agent1"

@@ -104,6 +104,25 @@ def test_an_agent_transfers_the_caller_to_the_consulted_party_and_leaves(rig):
     assert not eng.legs and not eng.calls and eng.leaks() == [] and trunk.sessions == {}
 
 
+def test_a_transfer_before_the_consulted_phone_answers_completes_when_it_answers(rig):
+    eng, trunk, agent, agent2, caller, ended = _setup(rig)
+    agent2.ua.answer_after = 1.5  # agent2's phone rings for a while
+    first = agent.call_id
+    second = agent.call("sip:agent2@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, agent, agent2, caller, until=lambda: "IncomingCall" in agent2.kinds() and
+               agent.ua.dialogs[second].state == "confirmed")  # the centre answered; agent2 still rings
+    agent._run(agent.ua.refer(first, "sip:agent2@127.0.0.1", eng.now / 8000, replaces=second))
+    run(eng, 0.5, agent, agent2, caller)
+    assert not _progress(agent)[1:] and "CallConfirmed" not in agent2.kinds()  # 100 Trying only, waiting
+    assert run(eng, 3.0, agent, agent2, caller, until=lambda: _ended(agent, first) and _ended(agent, second)), \
+        "\n".join(eng.log_lines[-25:])
+    assert (200, True) in _progress(agent)
+    assert _talk(eng, caller, agent2)
+    caller.hang_up(eng.now / 8000)
+    assert run(eng, 2.0, caller, agent2, until=lambda: not eng.legs)
+    assert eng.leaks() == [] and len(ended.calls) == 2
+
+
 def test_the_transferred_party_hanging_up_clears_the_caller(rig):
     eng, trunk, agent, agent2, caller, ended = _setup(rig)
     first, second = _consult(eng, trunk, agent, agent2, caller)

@@ -156,6 +156,7 @@ class SipTrunk:
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
         self._transfers = []  # TransferRequested events to act on at the end of the tick
+        self._waiting = {}  # Call-ID -> when an attended transfer began waiting for its parties (_later)
         self.stats = {"datagrams": 0, "messages": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
         self.trunk_state = {p.name: "unknown" for p in peers if p.keepalive}  # OPTIONS keepalive: up / down
         for p in peers:
@@ -192,8 +193,9 @@ class SipTrunk:
         deadline = self.ua.next_deadline()
         if deadline is not None and deadline <= t:
             self._run(self.ua.handle_timer(t))
-        while self._transfers:
-            self._transfer(self._transfers.pop(0))
+        transfers, self._transfers = self._transfers, []  # one waiting for a bridge comes back next tick
+        for ev in transfers:
+            self._transfer(ev)
         if self._ringing and t >= min(s.rings_until for s in self._ringing.values()):
             for s in [s for s in self._ringing.values() if t >= s.rings_until]:
                 del self._ringing[s.call_id]
@@ -405,6 +407,7 @@ class SipTrunk:
         same call, so the call keeps one CDR. Progress goes back by NOTIFY (sipfrag)."""
         s = self.sessions.get(ev.call_id)
         if s is None or ev.target is None:  # an INVITE with Replaces: dealt with when it came in (_incoming)
+            self._waiting.pop(ev.call_id, None)
             return
         if ev.replaces is not None:
             return self._attended(s, ev)
@@ -441,6 +444,9 @@ class SipTrunk:
         held, target = bridge_of(self.engine.scheduler, other.leg) if other is not None else (None, None)
         why = ("no_call" if other is None else "same_call" if other is s else "no_party" if not _up(party)
                else "no_target" if not _up(target) or target is party else None)
+        if why is not None and self._later(ev, why, other, t):
+            return
+        self._waiting.pop(ev.call_id, None)
         if why is not None:
             self.engine.log("sip_transfer_refused", leg=s.leg.id, why=why, to="-")
             return self._run(self.ua.notify_transfer(s.call_id, status or (481 if other is None else 503), t))
@@ -459,6 +465,21 @@ class SipTrunk:
         for leg in (s.leg, other.leg):
             if leg.active:
                 leg.hangup(C.NORMAL_CLEARING)
+
+    def _later(self, ev, why, other, t):
+        """Return True, keeping a REFER with Replaces for the next tick, while what it lacks may still come: a
+        bridge the scripts make at the end of this tick (for a second), or the consultation's target still
+        ringing (a transfer before the target answers waits for the answer)."""
+        ringing = why == "no_target" and any(
+            leg.active and leg.direction == "out" and leg.state in (C.DIALING, C.PROCEEDING, C.ALERTING)
+            for leg in other.leg.call.legs)
+        if ringing:  # the second of grace starts once it answers
+            self._waiting[ev.call_id] = t
+        since = self._waiting.setdefault(ev.call_id, t)
+        if why in ("no_party", "no_target") and t - since < 1.0:
+            self._transfers.append(ev)
+            return True
+        return False
 
     def _replacing(self, ev, t):
         """Return (old session, party, bridge task) when an INVITE with Replaces can take the old leg's place
