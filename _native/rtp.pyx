@@ -1,8 +1,14 @@
-"""Batched RTP send path: every row's 12-octet header built beside its payload, and each packet sent from its
-row's socket, in one call per tick (pycallcenter.media.rtp_batch is the checked face and holds the twins)."""
+"""Batched RTP paths. Send: every row's 12-octet header built beside its payload, and each packet sent from its
+row's socket, in one call per tick. Receive: every ready socket drained in one call, and each row's usual packet
+checked and taken into its jitter buffer's arrays in another (pycallcenter.media.rtp_batch is the checked face
+and holds the twins)."""
 from libc.errno cimport errno
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.math cimport fabs
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
+
+ctypedef int64_t i64
 
 
 cdef extern from "<sys/socket.h>" nogil:
@@ -75,3 +81,294 @@ def send(const int32_t[::1] fds, const uint32_t[::1] hosts, const uint16_t[::1] 
             sent = sendto(fds[k], &packets[k, 0] if size else NULL, size, MSG_DONTWAIT,
                           <const sockaddr *> &addr, sizeof(addr))
             result[k] = sent if sent >= 0 else -errno
+
+
+# --- the native receive path ----------------------------------------------------------------------------------
+# One call drains every ready socket into a preallocated arena (drain); one checks each datagram against the
+# row it came to and does the jitter buffer's in-order, in-spurt push over per-row arrays (accept); one plays
+# the next packet of every row in a spurt into the tick's codes (playout). Anything else is left to Python:
+# pycallcenter.media.rtp_batch is the checked face and holds the twins, and the column layout below is
+# checked against it at import (LAYOUT).
+
+cdef extern from "<sys/epoll.h>" nogil:
+    ctypedef union epoll_data_t:
+        int fd
+        uint64_t u64
+    struct epoll_event:
+        uint32_t events
+        epoll_data_t data
+    int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
+
+
+cdef extern from "<sys/socket.h>" nogil:
+    ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *addrlen)
+
+
+cdef extern from "<netinet/in.h>" nogil:
+    uint16_t ntohs(uint16_t)
+    uint32_t ntohl(uint32_t)
+
+
+cdef extern from "<errno.h>" nogil:
+    int EAGAIN
+    int EWOULDBLOCK
+    int EINTR
+
+
+# int64 columns of a row's state
+cdef enum:
+    NATIVE = 0      # 1 while the kernel owns the row's packets and playout
+    SRC_HOST = 1    # the latched source, IPv4 host order
+    SRC_PORT = 2
+    PT = 3          # the audio payload type
+    SSRC = 4        # the far end's SSRC
+    HI = 5          # extended highest sequence number received
+    HI_TS = 6       # its extended timestamp
+    NEXT = 7        # extended sequence number due at the next playout
+    PUSHED = 8      # packets accepted since the row was handed over (or last read back)
+    PLAYED = 9      # packets played since then
+    BYTES = 10      # their octets, headers included
+    MIN_HEAD = 11   # the transit window's two monotonic deques: first slot and length
+    MIN_LEN = 12
+    MAX_HEAD = 13
+    MAX_LEN = 14
+    INT_COLUMNS = 15
+
+# float64 columns
+cdef enum:
+    LAST_TRANSIT = 0  # RFC 3550 A.8: the previous packet's transit, timestamp units
+    JITTER_TS = 1     # J, timestamp units
+    JITTER = 2        # J in seconds
+    TARGET = 3        # target playout delay, seconds
+    LAST_AT = 4       # arrival time of the last packet accepted
+    DELAY = 5         # how long the packet last played waited
+    FLOAT_COLUMNS = 6
+
+# settings (float64)
+cdef enum:
+    RATE = 0
+    MIN_DELAY = 1
+    MAX_DELAY = 2
+    JITTER_FACTOR = 3
+    WINDOW = 4
+    MAX_PACKETS = 5
+    SETTINGS = 6
+
+LAYOUT = {
+    "int": {"native": NATIVE, "src_host": SRC_HOST, "src_port": SRC_PORT, "pt": PT, "ssrc": SSRC, "hi": HI,
+            "hi_ts": HI_TS, "next": NEXT, "pushed": PUSHED, "played": PLAYED, "bytes": BYTES,
+            "min_head": MIN_HEAD, "min_len": MIN_LEN, "max_head": MAX_HEAD, "max_len": MAX_LEN,
+            "columns": INT_COLUMNS},
+    "float": {"last_transit": LAST_TRANSIT, "jitter_ts": JITTER_TS, "jitter": JITTER, "target": TARGET,
+              "last_at": LAST_AT, "delay": DELAY, "columns": FLOAT_COLUMNS},
+    "settings": {"rate": RATE, "min_delay": MIN_DELAY, "max_delay": MAX_DELAY, "jitter_factor": JITTER_FACTOR,
+                 "window": WINDOW, "max_packets": MAX_PACKETS, "columns": SETTINGS},
+}
+
+
+def drain(int epfd, int maxevents, int max_rounds, uint8_t[:, ::1] arena, int32_t[::1] rec_fd,
+          int32_t[::1] rec_len, uint32_t[::1] rec_host, uint16_t[::1] rec_port, int32_t[::1] flood):
+    """Read every ready socket of the epoll set, one datagram per ready socket per round, into arena[k];
+    return (datagrams recorded, sockets still ready after max_rounds, arena full).
+
+    rec_len[k] is the datagram's length (at most arena's width: longer ones are cut there) or minus the errno
+    of a failed read; rec_host/rec_port its IPv4 source (host order). A full arena ends the drain early."""
+    cdef Py_ssize_t cap = arena.shape[0], nrec = 0, nflood = 0
+    cdef size_t width = arena.shape[1]
+    cdef int nev, e, fd, rounds = 0, full = 0
+    cdef ssize_t n
+    cdef sockaddr_in addr
+    cdef socklen_t alen
+    cdef epoll_event *events
+    if rec_fd.shape[0] < cap or rec_len.shape[0] < cap or rec_host.shape[0] < cap or rec_port.shape[0] < cap:
+        raise ValueError("the record arrays need as many entries as arena has rows")
+    if maxevents < 1:
+        raise ValueError("maxevents must be positive")
+    events = <epoll_event *> malloc(maxevents * sizeof(epoll_event))
+    if events == NULL:
+        raise MemoryError()
+    with nogil:
+        while not full:
+            nev = epoll_wait(epfd, events, maxevents, 0)
+            if nev <= 0:
+                break
+            rounds += 1
+            if rounds > max_rounds:  # a flood: what is left waits in (and overflows) the kernel's buffer
+                for e in range(nev):
+                    if nflood < flood.shape[0]:
+                        flood[nflood] = events[e].data.fd
+                        nflood += 1
+                break
+            for e in range(nev):
+                if nrec == cap:
+                    full = 1
+                    break
+                fd = events[e].data.fd
+                alen = sizeof(addr)
+                n = recvfrom(fd, &arena[nrec, 0], width, MSG_DONTWAIT, <sockaddr *> &addr, &alen)
+                if n < 0:
+                    if errno == EAGAIN or errno == EWOULDBLOCK or errno == EINTR:
+                        continue
+                    rec_len[nrec] = -errno  # an ICMP error reported on the socket
+                    rec_host[nrec] = 0
+                    rec_port[nrec] = 0
+                else:
+                    rec_len[nrec] = <int32_t> n
+                    rec_host[nrec] = ntohl(addr.sin_addr.s_addr)
+                    rec_port[nrec] = ntohs(addr.sin_port)
+                rec_fd[nrec] = fd
+                nrec += 1
+    free(events)
+    return nrec, nflood, bool(full)
+
+
+cdef inline Py_ssize_t _slot(i64 ext, Py_ssize_t depth) noexcept nogil:
+    # the ring slot of an extended sequence number (which may be negative: a packet from before the first)
+    cdef i64 r = ext % depth
+    return r + depth if r < 0 else r
+
+
+cdef inline void _window_add(double *tv, i64 *head, i64 *length, Py_ssize_t cap, double now, double value,
+                             double oldest, bint keep_min) noexcept nogil:
+    # _Extremes.add for one deque in a ring of cap slots: tv[2 * slot] is the time, tv[2 * slot + 1] the value
+    cdef i64 h = head[0], n = length[0], slot
+    while n:
+        slot = (h + n - 1) % cap
+        if (keep_min and tv[2 * slot + 1] >= value) or (not keep_min and tv[2 * slot + 1] <= value):
+            n -= 1
+        else:
+            break
+    slot = (h + n) % cap
+    tv[2 * slot] = now
+    tv[2 * slot + 1] = value
+    n += 1
+    while tv[2 * h] < oldest:
+        h = (h + 1) % cap
+        n -= 1
+    head[0] = h
+    length[0] = n
+
+
+def accept(Py_ssize_t nrec, const int32_t[::1] rec_fd, const int32_t[::1] rec_len, const uint32_t[::1] rec_host,
+           const uint16_t[::1] rec_port, const uint8_t[:, ::1] arena, const int32_t[::1] fd_row, double now,
+           int64_t[:, ::1] ints, double[:, ::1] floats, uint8_t[:, :, ::1] ring, int64_t[:, ::1] ring_ts,
+           double[:, ::1] ring_at, double[:, ::1] window, const double[::1] settings, uint8_t[::1] exc):
+    """Take each recorded datagram that is its native row's usual packet into the row's arrays (see
+    rtp_batch.accept_reference for the rules); set exc[k] = 1 for every other one; return how many those are.
+
+    A row whose datagram is not the usual one stops being native here, so its later datagrams go to Python too."""
+    cdef Py_ssize_t rows = ints.shape[0], depth = ring.shape[1], size = ring.shape[2]
+    cdef Py_ssize_t cap = window.shape[1] // 4, k, i, slot, nfd = fd_row.shape[0], nexc = 0
+    cdef i64 *s
+    cdef double *f
+    cdef const uint8_t *p
+    cdef int32_t n
+    cdef int fd
+    cdef uint32_t ssrc, ts
+    cdef uint16_t seq
+    cdef i64 ext, ext_ts
+    cdef double rate, transit, jitter, needed, oldest, lo, hi
+    cdef double *minq
+    cdef double *maxq
+    if ints.shape[1] != INT_COLUMNS or floats.shape[1] != FLOAT_COLUMNS or settings.shape[0] != SETTINGS:
+        raise ValueError("ints, floats or settings do not have the layout's columns")
+    if floats.shape[0] != rows or ring.shape[0] != rows or ring_ts.shape[0] != rows or ring_at.shape[0] != rows \
+            or window.shape[0] != rows or window.shape[1] % 4 or ring_ts.shape[1] != depth \
+            or ring_at.shape[1] != depth:
+        raise ValueError("the row arrays disagree on the number of rows or slots")
+    if exc.shape[0] < nrec or rec_fd.shape[0] < nrec or arena.shape[0] < nrec or arena.shape[1] < size + 12:
+        raise ValueError("the record arrays are shorter than nrec, or the arena narrower than a packet")
+    rate = settings[RATE]
+    with nogil:
+        for k in range(nrec):
+            exc[k] = 1
+            fd = rec_fd[k]
+            i = fd_row[fd] if 0 <= fd < nfd else -1
+            if i < 0 or i >= rows:
+                nexc += 1
+                continue
+            s = &ints[i, 0]
+            if not s[NATIVE]:
+                nexc += 1
+                continue
+            n = rec_len[k]
+            p = &arena[k, 0]
+            if n != size + 12 or p[0] != 0x80 or p[1] != s[PT] or rec_host[k] != s[SRC_HOST] \
+                    or rec_port[k] != s[SRC_PORT]:
+                s[NATIVE] = 0
+                nexc += 1
+                continue
+            seq = (p[2] << 8) | p[3]
+            ts = (<uint32_t> p[4] << 24) | (<uint32_t> p[5] << 16) | (<uint32_t> p[6] << 8) | p[7]
+            ssrc = (<uint32_t> p[8] << 24) | (<uint32_t> p[9] << 16) | (<uint32_t> p[10] << 8) | p[11]
+            # JitterBuffer.push's written-out case: the next in sequence, one frame on, room to keep it
+            if ssrc != <uint32_t> s[SSRC] or <uint16_t> (seq - <uint16_t> s[HI]) != 1 \
+                    or <uint32_t> (ts - <uint32_t> s[HI_TS]) != <uint32_t> size \
+                    or s[HI] - s[NEXT] + 1 >= settings[MAX_PACKETS] or s[HI] - s[NEXT] + 1 >= depth \
+                    or s[MIN_LEN] >= cap or s[MAX_LEN] >= cap:
+                s[NATIVE] = 0
+                nexc += 1
+                continue
+            exc[k] = 0
+            f = &floats[i, 0]
+            ext = s[HI] + 1
+            ext_ts = s[HI_TS] + size
+            slot = _slot(ext, depth)
+            memcpy(&ring[i, slot, 0], p + 12, size)
+            ring_ts[i, slot] = ext_ts
+            ring_at[i, slot] = now
+            s[PUSHED] += 1
+            s[BYTES] += n
+            transit = now * rate - <double> ext_ts
+            f[JITTER_TS] += (fabs(transit - f[LAST_TRANSIT]) - f[JITTER_TS]) / 16
+            f[LAST_TRANSIT] = transit
+            jitter = f[JITTER_TS] / rate
+            f[JITTER] = jitter
+            oldest = now - settings[WINDOW]
+            minq = &window[i, 0]
+            maxq = minq + 2 * cap
+            transit = now - <double> ext_ts / rate
+            _window_add(minq, &s[MIN_HEAD], &s[MIN_LEN], cap, now, transit, oldest, True)
+            _window_add(maxq, &s[MAX_HEAD], &s[MAX_LEN], cap, now, transit, oldest, False)
+            s[HI] = ext
+            s[HI_TS] = ext_ts
+            lo = minq[2 * s[MIN_HEAD] + 1]
+            hi = maxq[2 * s[MAX_HEAD] + 1]
+            needed = hi - lo
+            if needed < settings[JITTER_FACTOR] * jitter:
+                needed = settings[JITTER_FACTOR] * jitter
+            if needed < settings[MIN_DELAY]:
+                needed = settings[MIN_DELAY]
+            if needed > settings[MAX_DELAY]:
+                needed = settings[MAX_DELAY]
+            if needed > f[TARGET]:
+                f[TARGET] = needed
+            f[LAST_AT] = now
+    return nexc
+
+
+def playout(int64_t[:, ::1] ints, double[:, ::1] floats, const uint8_t[:, :, ::1] ring,
+            const double[:, ::1] ring_at, uint8_t[:, ::1] codes, double now, int32_t[::1] left):
+    """Copy the packet due of every native row into its row of codes; a row with none due stops being native
+    and is listed in left (Python plays it: a loss, a stall or the end of a spurt). Return how many left."""
+    cdef Py_ssize_t rows = ints.shape[0], depth = ring.shape[1], size = ring.shape[2], i, slot, nleft = 0
+    cdef i64 *s
+    if codes.shape[0] != rows or codes.shape[1] != size or floats.shape[0] != rows or ring.shape[0] != rows \
+            or ring_at.shape[0] != rows or ring_at.shape[1] != depth or left.shape[0] < rows:
+        raise ValueError("ints, floats, ring, ring_at, codes and left disagree on rows or sizes")
+    with nogil:
+        for i in range(rows):
+            s = &ints[i, 0]
+            if not s[NATIVE]:
+                continue
+            if s[NEXT] > s[HI]:
+                s[NATIVE] = 0
+                left[nleft] = i
+                nleft += 1
+                continue
+            slot = _slot(s[NEXT], depth)
+            memcpy(&codes[i, 0], &ring[i, slot, 0], size)
+            floats[i, DELAY] = now - ring_at[i, slot]
+            s[PLAYED] += 1
+            s[NEXT] += 1
+    return nleft

@@ -4,7 +4,9 @@
 
 * ``receive(now)`` drains every readable socket without blocking (a poll, one ``recvfrom`` from each
   socket it names, and again while any socket is still readable, at most ``MAX_READS`` rounds: no
-  ``recvfrom`` is spent on an empty socket), checks the source
+  ``recvfrom`` is spent on an empty socket). On IPv4 this drain, the header check and the jitter buffer's
+  in-order, in-spurt case run natively over every row at once (``rtp_batch``: drain, accept, playout), and
+  a row comes back to Python only when its packet is not the usual one. Python then checks the source
   (symmetric RTP; latching on the first valid packet, RFC 4961 practice), decrypts SRTP, and pushes audio,
   comfort-noise and telephone-event packets into the row's adaptive jitter buffer; telephone-events also
   become DTMF digits at once. Then each row pops what is due, every row's G.711 is decoded in one call
@@ -39,7 +41,7 @@ from pycallcenter.dsp.dtmf import DtmfEvent
 from pycallcenter.dsp.plc import FRAME, PacketLossConcealer
 from pycallcenter.errors import DecodeError, LocalProtocolError
 from pycallcenter.media import rtp, rtp_batch
-from pycallcenter.media.jitter import JitterBuffer
+from pycallcenter.media.jitter import MAX_DROPOUT, MAX_MISORDER, JitterBuffer
 from pycallcenter.media.srtp import DEFAULT_SUITE, SrtpContext, format_crypto, new_key, parse_crypto
 
 RATE = 8000
@@ -124,6 +126,8 @@ class _Row:
         self.port = None  # LocalPort of an in-process row (no sockets; see PacketMedia.open_local)
         self.fd = None  # the RTP socket's descriptor when it is IPv4 (rtp_batch.send); None: the Python path
         self.dest_of = self.dest4 = None  # the remote dest4 was made from, and (IPv4 int, port) or None
+        self.native = False  # the receive kernel holds the row's jitter buffer state (PacketMedia._enter)
+        self.src_of = self.src4 = None  # the source src4 was made from, and its IPv4 int (None: not IPv4)
 
 
 class LocalPort:
@@ -141,6 +145,8 @@ class LocalPort:
 
 class PacketMedia:
     """All packet rows of one engine (rows first_row .. first_row + len(channels) - 1); see the module doc."""
+
+    native_receive = True  # the native receive path where epoll exists (tests switch it off to compare)
 
     def __init__(self, first_row, channels, blocksize=160, ports=(20000, 20999), epoch=0.0, leg_of=None,
                  jitter=None):
@@ -164,8 +170,22 @@ class PacketMedia:
         self._open = []  # open _Rows in row order (the tick's loop)
         self._local = []  # open in-process rows (open_local)
         self._digit_rows = {}  # row -> _Row holding RFC 4733 digits not yet released
-        # epoll where there is one (a poll costs what the ready sockets cost, not what is open), else poll
+        # epoll where there is one (a poll costs what the ready sockets cost, not what is open), else poll; the
+        # IPv4 sockets in one (the native drain reads it), the IPv6 ones in another (read by Python)
         self._poller = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self._poller6 = select.epoll() if hasattr(select, "epoll") else select.poll()
+        self._v6 = 0  # IPv6 sockets open
+        self._rx = None  # the native receive path's arrays (rtp_batch.RecvArrays), where epoll exists
+        if hasattr(select, "epoll") and self.count:
+            self._rx = rtp_batch.RecvArrays(self.count, blocksize, records=max(256, 4 * self.count))
+            probe = JitterBuffer(frame_samples=blocksize, **self.jitter)
+            settings = self._rx.settings
+            settings[rtp_batch.RATE], settings[rtp_batch.WINDOW] = probe.rate, probe._transit.window
+            settings[rtp_batch.MIN_DELAY], settings[rtp_batch.MAX_DELAY] = probe.min_delay, probe.max_delay
+            settings[rtp_batch.JITTER_FACTOR], settings[rtp_batch.MAX_PACKETS] = probe.jitter_factor, probe.max_packets
+        self._by_index = [None] * self.count  # packet index -> open _Row
+        self._python = []  # open rows the receive kernel does not hold (rebuilt when None)
+        self._held = None  # indices of open rows that play nothing (sendonly, inactive); rebuilt when None
         self._by_fd = {}  # fd -> (_Row, socket, is RTCP)
         self._plc = PacketLossConcealer(self.count) if self.count else None
         self._codes = np.zeros((self.count, blocksize), np.uint8)
@@ -238,11 +258,15 @@ class PacketMedia:
         r.fd = r.sock.fileno() if r.sock.family == socket.AF_INET else None  # rtp_batch.send speaks IPv4 only
         self._new_jitter(r, r.tx_samples)
         r.next_rtcp = None  # set at the first tick (the time is not known here)
+        v6 = r.sock.family == socket.AF_INET6
         for sock, is_rtcp in ((r.sock, False), (r.rtcp_sock, True)):
             self._by_fd[sock.fileno()] = (r, sock, is_rtcp)
-            self._poller.register(sock.fileno(), select.POLLIN)
+            (self._poller6 if v6 else self._poller).register(sock.fileno(), select.POLLIN)
+            if self._rx is not None:
+                self._rx.map_fd(sock.fileno(), -1 if is_rtcp or v6 else i)
+        self._v6 += 2 * v6
         self._rows[row] = r
-        self._open = [self._rows[k] for k in sorted(self._rows)]
+        self._reorder()
         self._set_law(r, law)
         if self._plc is not None:
             self._plc.reset(i)
@@ -265,13 +289,21 @@ class PacketMedia:
         r.local = LocalPort.LOCAL
         self._new_jitter(r, r.tx_samples)
         self._rows[row] = r
-        self._open = [self._rows[k] for k in sorted(self._rows)]
-        self._local = [x for x in self._open if x.port is not None]
+        self._reorder()
         self._set_law(r, law)
         if self._plc is not None:
             self._plc.reset(i)
         _freeze_heap()
         return r.port
+
+    def _reorder(self):
+        """Rebuild the row lists after a row opened or closed."""
+        self._open = [self._rows[k] for k in sorted(self._rows)]
+        self._local = [x for x in self._open if x.port is not None]
+        self._by_index = [None] * self.count
+        for x in self._open:
+            self._by_index[x.index] = x
+        self._python = self._held = None
 
     def _check(self, law=None, ptime_ms=None, payload_type=None, direction=None):
         if law is not None and law not in LAWS:
@@ -327,6 +359,8 @@ class PacketMedia:
         SRTP key (an SDES value; ours stays as local_crypto gave it)."""
         r = self._open_row(row)
         self._check(law=law, payload_type=payload_type, direction=direction)
+        self._leave(r)
+        self._held = None
         if srtp is not None:
             suite, remote_key = parse_crypto(srtp)
             r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
@@ -358,19 +392,24 @@ class PacketMedia:
 
     def close(self, row):
         """Send RTCP BYE (when the far end is known), close the row's sockets and forget its state."""
-        r = self._rows.pop(row, None)
+        r = self._rows.get(row)
         if r is None:
             return
-        self._open = [self._rows[k] for k in sorted(self._rows)]
+        if r.port is None and r.rtcp_remote is not None and r.next_rtcp is not None:
+            self._send_rtcp(r, None, bye=True)
+        self._leave(r)
+        del self._rows[row]
+        self._reorder()
         self._digit_rows.pop(row, None)
         if r.port is not None:
-            self._local = [x for x in self._open if x.port is not None]
             return
-        if r.rtcp_remote is not None and r.next_rtcp is not None:
-            self._send_rtcp(r, None, bye=True)
+        v6 = r.sock.family == socket.AF_INET6
+        self._v6 -= 2 * v6
         for s in (r.sock, r.rtcp_sock):
-            self._poller.unregister(s.fileno())
+            (self._poller6 if v6 else self._poller).unregister(s.fileno())
             del self._by_fd[s.fileno()]
+            if self._rx is not None:
+                self._rx.map_fd(s.fileno(), -1)
             s.close()
 
     def shutdown(self):
@@ -395,6 +434,7 @@ class PacketMedia:
     def stats(self, row):
         """Return the row's counters: packets/bytes in/out, lost, jitter_ms, late, concealed_ms and drops."""
         r = self._open_row(row)
+        self._sync(r)
         s, js = r.stats, r.jb.stats
         now = _jitter_counters(r)
         return {
@@ -421,42 +461,32 @@ class PacketMedia:
             inbound = r.port.inbound
             while inbound:
                 self._on_rtp(r, inbound.popleft(), LocalPort.LOCAL, t)
+        native = self._rx is not None and self.native_receive
         if self._rows:
-            by_fd, poll = self._by_fd, self._poller.poll
-            ready = poll(0)
-            rounds = 0
-            while ready:
-                rounds += 1
-                if rounds > MAX_READS:  # a flood: what is left waits in (and overflows) the kernel's buffer
-                    for fd, _ in ready:
-                        by_fd[fd][0].stats.flood_reads += 1
-                    break
-                for fd, _ in ready:
-                    r, sock, is_rtcp = by_fd[fd]
-                    try:
-                        data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
-                    except BlockingIOError:
-                        continue
-                    except OSError:  # an ICMP error reported on the socket: nothing to read
-                        r.stats.send_errors += 1
-                        continue
-                    if is_rtcp or (len(data) > 1 and 192 <= data[1] <= 223):  # RFC 5761: RTCP muxed on RTP
-                        self._on_rtcp(r, data, addr, t)
-                    else:
-                        self._on_rtp(r, data, addr, t)
-                ready = poll(0)
+            if native:
+                self._drain_native(t)
+            else:
+                self._drain(self._poller, t)
+            if self._v6:
+                self._drain(self._poller6, t)
         if self._digit_rows:
             self._release_digits(t, digits)
         codes, kinds = self._codes, self._kinds
         codes[:] = self._silence[:, None]
         kinds.fill(_AUDIO)
         bs = self.blocksize
+        if native:
+            for i in rtp_batch.playout(t, codes, self._rx).tolist():  # rows with no packet due: Python plays them
+                self._leave(self._by_index[i])
+        if self._python is None:
+            self._python = [r for r in self._open if not r.native]
+        if self._held is None:
+            self._held = [r.index for r in self._open if r.direction in ("sendonly", "inactive")]
+        held = self._held  # rows that play nothing: their buffers still flow, so nothing piles up
         got_rows, got = [], []  # rows whose whole tick came in one packet: copied in one go below
-        held = []  # rows that play nothing (sendonly, inactive): their buffers still flow, so nothing piles up
-        for r in self._open:
+        python = self._python
+        for r in python:
             i = r.index
-            if r.direction in ("sendonly", "inactive"):
-                held.append(i)
             if r.rx_frame == bs and not r.rx_codes:
                 payload = r.jb.pop(t)
                 while payload is _SKIP:
@@ -477,6 +507,10 @@ class PacketMedia:
             del r.rx_kinds[:k]
         if got_rows:
             codes[got_rows] = np.frombuffer(b"".join(got), np.uint8).reshape(len(got_rows), bs)
+        if native:
+            for r in python:
+                if self._can_enter(r):
+                    self._enter(r)
         if held:
             codes[held] = self._silence[held, None]
             kinds[held] = _AUDIO
@@ -488,6 +522,141 @@ class PacketMedia:
         if self._plc is None:
             return pcm, digits
         return self._plc.process(pcm, kinds == _LOST), digits
+
+    def _drain(self, poller, t):
+        """Read every readable socket of poller in Python, one datagram per socket per round (MAX_READS rounds)."""
+        by_fd, poll = self._by_fd, poller.poll
+        ready = poll(0)
+        rounds = 0
+        while ready:
+            rounds += 1
+            if rounds > MAX_READS:  # a flood: what is left waits in (and overflows) the kernel's buffer
+                for fd, _ in ready:
+                    by_fd[fd][0].stats.flood_reads += 1
+                break
+            for fd, _ in ready:
+                r, sock, is_rtcp = by_fd[fd]
+                try:
+                    data, addr = sock.recvfrom(MAX_DATAGRAM + 1)
+                except BlockingIOError:
+                    continue
+                except OSError:  # an ICMP error reported on the socket: nothing to read
+                    r.stats.send_errors += 1
+                    continue
+                self._on_datagram(r, is_rtcp, data, addr, t)
+            ready = poll(0)
+
+    def _on_datagram(self, r, is_rtcp, data, addr, t):
+        if is_rtcp or (len(data) > 1 and 192 <= data[1] <= 223):  # RFC 5761: RTCP muxed on RTP
+            self._on_rtcp(r, data, addr, t)
+        else:
+            self._on_rtp(r, data, addr, t)
+
+    def _drain_native(self, t):
+        """Drain the IPv4 sockets natively; the usual packets go straight into their rows' arrays, the rest here."""
+        rx = self._rx
+        nrec, flooded, _ = rtp_batch.drain(self._poller.fileno(), 2 * self.count + 16, MAX_READS, rx)
+        by_fd = self._by_fd
+        if nrec and rtp_batch.accept(nrec, t, rx):
+            ints, lengths, hosts, ports = rx.ints, rx.rec_len, rx.rec_host, rx.rec_port
+            for k in np.flatnonzero(rx.exc[:nrec]).tolist():
+                r, _, is_rtcp = by_fd[int(rx.rec_fd[k])]
+                if r.native and not ints[r.index, rtp_batch.NATIVE]:  # the kernel handed the row back
+                    self._leave(r)
+                n = int(lengths[k])
+                if n < 0:  # an ICMP error reported on the socket: nothing to read
+                    r.stats.send_errors += 1
+                    continue
+                addr = (socket.inet_ntoa(int(hosts[k]).to_bytes(4, "big")), int(ports[k]))
+                self._on_datagram(r, is_rtcp, rx.arena[k, :n].tobytes(), addr, t)
+        for fd in rx.flood[:flooded].tolist():
+            by_fd[fd][0].stats.flood_reads += 1
+
+    def _can_enter(self, r):
+        """Return True when the receive kernel can hold the row: a plain IPv4 stream in a talkspurt, in order."""
+        jb = r.jb
+        if not (r.fd is not None and r.srtp is None and r.rx_sized and r.rx_frame == self.blocksize
+                and not r.rx_codes and r.noise_level is None and r.remote_ssrc is not None and r.source is not None
+                and jb.fast_path and jb._playing and jb._stall_since is None and jb._last_transit is not None):
+            return False
+        held = jb._hi - jb._next + 1
+        buf = jb._buf
+        if not (0 <= held < min(rtp_batch.DEPTH, jb.max_packets) and len(buf) == held
+                and (jb._starts[-1] if jb._starts else None) == jb._spurt_start
+                and len(jb._transit._min) < rtp_batch.WINDOW_SLOTS and len(jb._transit._max) < rtp_batch.WINDOW_SLOTS):
+            return False
+        bs = self.blocksize
+        for ext, item in buf.items():
+            payload = item[1]
+            if not (jb._next <= ext <= jb._hi and payload.__class__ is bytes and len(payload) == bs):
+                return False
+        if r.src_of is not r.source:
+            r.src_of = r.source
+            r.src4 = rtp_batch.ipv4(r.source[0])
+        return r.src4 is not None
+
+    def _enter(self, r):
+        """Hand the row's jitter buffer state to the receive kernel's arrays (Python keeps a stale copy)."""
+        rx, i, jb = self._rx, r.index, r.jb
+        ints, floats, js = rx.ints[i], rx.floats[i], jb.stats
+        ints[:] = 0
+        ints[rtp_batch.SRC_HOST], ints[rtp_batch.SRC_PORT] = r.src4, r.source[1]
+        ints[rtp_batch.PT], ints[rtp_batch.SSRC] = r.pt, r.remote_ssrc
+        ints[rtp_batch.HI], ints[rtp_batch.HI_TS], ints[rtp_batch.NEXT] = jb._hi, jb._hi_ts, jb._next
+        for ext, (ts, payload, at) in jb._buf.items():
+            slot = ext % rtp_batch.DEPTH
+            rx.ring[i, slot] = np.frombuffer(payload, np.uint8)
+            rx.ring_ts[i, slot], rx.ring_at[i, slot] = ts, at
+        floats[rtp_batch.LAST_TRANSIT], floats[rtp_batch.JITTER_TS] = jb._last_transit, jb._jitter_ts
+        floats[rtp_batch.JITTER], floats[rtp_batch.TARGET], floats[rtp_batch.DELAY] = js.jitter, js.target, js.delay
+        rx.set_deque(i, 0, list(jb._transit._min))
+        rx.set_deque(i, 1, list(jb._transit._max))
+        ints[rtp_batch.NATIVE] = 1
+        r.native = True
+        self._python = None
+
+    def _sync(self, r):
+        """Bring the row's JitterBuffer and counters up to date from the kernel's arrays (while it holds the row)."""
+        if not r.native:
+            return
+        rx, i, jb = self._rx, r.index, r.jb
+        ints, floats, js = rx.ints[i], rx.floats[i], jb.stats
+        hi, nxt = int(ints[rtp_batch.HI]), int(ints[rtp_batch.NEXT])
+        pushed, played = int(ints[rtp_batch.PUSHED]), int(ints[rtp_batch.PLAYED])
+        if pushed:
+            # push's written-out path keeps the last MAX_MISORDER + 1 numbers (older ones are stale before the
+            # duplicate check asks) and counts loss from the sequence numbers
+            floor = hi - MAX_MISORDER
+            jb._seen = {x for x in jb._seen if x >= floor}
+            jb._seen.update(range(max(jb._hi + 1, floor), hi + 1))
+            jb._hi, jb._hi_ts = hi, int(ints[rtp_batch.HI_TS])
+            js.received += pushed
+            js.lost = max(hi - jb._base + 1 - js.received, 0)
+            jb._last_transit, jb._jitter_ts = float(floats[rtp_batch.LAST_TRANSIT]), float(floats[rtp_batch.JITTER_TS])
+            js.jitter, js.target = float(floats[rtp_batch.JITTER]), float(floats[rtp_batch.TARGET])
+            jb._transit._min = collections.deque(rx.deque(i, 0))
+            jb._transit._max = collections.deque(rx.deque(i, 1))
+            if len(jb._starts) > 1:
+                jb._forget(hi - 2 * MAX_DROPOUT)
+            r.stats.packets_in += pushed
+            r.stats.bytes_in += int(ints[rtp_batch.BYTES])
+            r.audio_at = float(floats[rtp_batch.LAST_AT])
+        if played:
+            js.played += played
+            js.delay = float(floats[rtp_batch.DELAY])
+        jb._next = nxt
+        depth = rtp_batch.DEPTH
+        jb._buf = {ext: (int(rx.ring_ts[i, ext % depth]), rx.ring[i, ext % depth].tobytes(),
+                         float(rx.ring_at[i, ext % depth])) for ext in range(nxt, hi + 1)}
+        ints[rtp_batch.PUSHED] = ints[rtp_batch.PLAYED] = ints[rtp_batch.BYTES] = 0
+
+    def _leave(self, r):
+        """Take the row back from the receive kernel (its next packet or playout is not the usual one)."""
+        if r.native:
+            self._sync(r)
+            self._rx.ints[r.index, rtp_batch.NATIVE] = 0
+            r.native = False
+            self._python = None
 
     def _by_law(self, ulaw, alaw, src, out):
         """Run a G.711 kernel over every row of src into out: one mu-law call, then A-law over the A-law rows."""
@@ -622,6 +791,7 @@ class PacketMedia:
 
     def _new_jitter(self, r, frame):
         """Give the row a new jitter buffer of `frame` samples, keeping the old one's counters in the row's totals."""
+        self._leave(r)
         if r.jb is not None:
             for k, v in _jitter_counters(r).items():
                 r.past[k] += v
@@ -678,6 +848,7 @@ class PacketMedia:
 
     def _paired(self, r, source, digit, t):
         """Return True when this digit is the other source's copy of one already reported (and pair them)."""
+        self._sync(r)
         window = DIGIT_PAIR_WINDOW + r.jb.stats.target
         r.pending_digits = [p for p in r.pending_digits if t - p[2] <= window]
         for k, (src, d, _) in enumerate(r.pending_digits):
@@ -828,6 +999,7 @@ class PacketMedia:
         if t is None:
             t = r.next_rtcp or 0.0
         blocks = ()
+        self._sync(r)
         js = r.jb.stats
         if r.remote_ssrc is not None and js.received:
             expected = js.received + js.lost
