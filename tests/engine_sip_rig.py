@@ -252,6 +252,19 @@ def power_at(samples, freq):
     return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
 
 
+def hear_each_other(a, b, go, seconds=1.2):
+    """Return True when phones a and b hear each other: a says 700 Hz and b 1100 Hz for seconds while
+    go(seconds, a, b) runs the engine, and each hears the other's tone over ten times its own."""
+    start = len(a.heard), len(b.heard)
+    a.say(tone(700, seconds))
+    b.say(tone(1100, seconds))
+    go(seconds + 0.4, a, b)
+    if len(a.heard) <= start[0] or len(b.heard) <= start[1]:
+        return False
+    by_a, by_b = np.concatenate(a.heard[start[0]:]), np.concatenate(b.heard[start[1]:])
+    return power_at(by_b, 700) > 10 * power_at(by_b, 1100) and power_at(by_a, 1100) > 10 * power_at(by_a, 700)
+
+
 def dial_and_talk(eng, target, phone, outcome):
     """Start a dialler that calls target, and once answered notes the leg, the row's SRTP suite and the loudest
     sample heard from the phone (which says a 1 kHz tone) while it plays an 800 Hz tone for a second; then it

@@ -4,10 +4,9 @@ to agent1 on a SIP phone registered to the centre; both hear each other; BYE lea
 nothing held."""
 import os
 
-import numpy as np
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
-from engine_sip_rig import Phone, free_rtp_range, power_at as _power_at, run, tone as _tone
+from engine_sip_rig import Phone, free_rtp_range, hear_each_other, run
 from pycallcenter import bundled
 from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_text
@@ -57,14 +56,7 @@ def test_a_sip_caller_reaches_the_menu_the_queue_and_an_agent_on_a_registered_si
         assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
         assert "menu" in kinds(centre)
         assert centre.publish()["sip"]["calls"] == {"guest": 1, "phone:agent1": 1}
-        start = len(agent.heard), len(caller.heard)
-        caller.say(_tone(700, 2.0))
-        agent.say(_tone(1100, 2.0))
-        go(2.5, caller, agent)
-        heard_by_agent = np.concatenate(agent.heard[start[0]:])
-        heard_by_caller = np.concatenate(caller.heard[start[1]:])
-        assert _power_at(heard_by_agent, 700) > 10 * _power_at(heard_by_agent, 1100)
-        assert _power_at(heard_by_caller, 1100) > 10 * _power_at(heard_by_caller, 700)
+        assert hear_each_other(caller, agent, go, 2.0)
         caller.hang_up(now())
         assert go(3.0, caller, agent, until=lambda: not eng.legs)
         assert "CallEnded" in agent.kinds()  # the agent's leg was cleared with the caller's
@@ -213,14 +205,7 @@ def test_an_agent_consults_agent2_and_transfers_the_caller_attended_then_goes_to
             "\n".join(eng.log_lines[-30:])
         assert go(1.0, caller, agent, agent2, until=lambda: acd.agents["agent1"].state != "talking")
         assert acd.agents["agent1"].state in ("wrapup", "ready")  # agent1's leg ended as after a hang-up
-        start = len(agent2.heard), len(caller.heard)
-        caller.say(_tone(700, 1.5))
-        agent2.say(_tone(1100, 1.5))
-        go(2.0, caller, agent2)
-        heard_by_agent2 = np.concatenate(agent2.heard[start[0]:])
-        heard_by_caller = np.concatenate(caller.heard[start[1]:])
-        assert _power_at(heard_by_agent2, 700) > 10 * _power_at(heard_by_agent2, 1100)
-        assert _power_at(heard_by_caller, 1100) > 10 * _power_at(heard_by_caller, 700)
+        assert hear_each_other(caller, agent2, go, 1.5)
         caller.hang_up(now())
         assert go(3.0, caller, agent2, until=lambda: not eng.legs)
         assert "CallEnded" in agent2.kinds()

@@ -5,7 +5,7 @@ An agent's phone talks to a caller, puts them on hold, consults agent2 through t
 caller's call with Replaces naming the consultation: the caller and agent2 talk, the agent's two calls are
 cleared with NOTIFY 200 first, each call writes one CDR (the caller's notes the transfer) and nothing is
 left. A second device sending an INVITE with Replaces takes the agent's place beside the caller."""
-from engine_sip_rig import Phone, power_at, run, tone
+from engine_sip_rig import Phone, hear_each_other, run
 from test_sip_engine import rig  # noqa: F401 - the fixture is shared
 
 
@@ -56,18 +56,9 @@ def _setup(rig):
     return eng, trunk, agent, agent2, caller, ended
 
 
-def _talk(eng, a, b, seconds=1.2):
-    """Return True when a and b hear each other's tones (700 Hz from a, 1100 Hz from b)."""
-    start = len(a.heard), len(b.heard)
-    a.say(tone(700, seconds))
-    b.say(tone(1100, seconds))
-    run(eng, seconds + 0.4, a, b)
-    if len(a.heard) <= start[0] or len(b.heard) <= start[1]:
-        return False
-    import numpy as np
-
-    by_a, by_b = np.concatenate(a.heard[start[0]:]), np.concatenate(b.heard[start[1]:])
-    return power_at(by_b, 700) > 10 * power_at(by_b, 1100) and power_at(by_a, 1100) > 10 * power_at(by_a, 700)
+def _talk(eng, a, b):
+    """Return True when phones a and b hear each other (engine_sip_rig.hear_each_other)."""
+    return hear_each_other(a, b, lambda seconds, *phones: run(eng, seconds, *phones))
 
 
 def _consult(eng, trunk, agent, agent2, caller):
