@@ -3,7 +3,9 @@ takes before its script (language choice, recording notice, fax detection).
 
 The router is the engine's ``router(leg)``: it returns the script to run, or None to refuse the call
 (Q.850 21, call rejected). Number patterns: a plain number matches itself; a pattern starts with ``_``
-and uses X (any digit), N (2-9), Z (1-9), [1-5] (a set) and a final ``.`` (one or more of anything).
+and uses X (any digit), N (2-9), Z (1-9), [1-5] (a set), a final ``.`` (one or more of anything) and ``!``
+(none or more). ``number_state`` answers the PRI spans' overlap receiving: does a route take the number
+dialled so far, and could a longer number still match one?
 """
 import re
 from functools import lru_cache
@@ -14,37 +16,71 @@ from pycallcenter.apps.settings import DAYS
 from pycallcenter.errors import ConfigError
 
 
+_ANY = re.compile(".", re.S)
+
+
 @lru_cache(maxsize=1024)
-def _pattern(pattern):
+def _steps(pattern):
+    """Return a pattern as steps (character class, repeats): each step takes one character of the number,
+    a repeating one any number of them. A plain number is one literal step per character."""
     if not pattern.startswith("_"):
-        return re.compile(re.escape(pattern))
-    out = ""
+        return tuple((re.compile(re.escape(ch)), False) for ch in pattern)
+    steps = []
     i, body = 0, pattern[1:]
     while i < len(body):
         ch = body[i]
         if ch in "Xx":
-            out += "[0-9]"
+            steps.append((re.compile("[0-9]"), False))
         elif ch in "Nn":
-            out += "[2-9]"
+            steps.append((re.compile("[2-9]"), False))
         elif ch in "Zz":
-            out += "[1-9]"
-        elif ch == ".":
-            out += ".+"
-        elif ch == "!":
-            out += ".*"
+            steps.append((re.compile("[1-9]"), False))
+        elif ch == ".":  # one or more of anything
+            steps += [(_ANY, False), (_ANY, True)]
+        elif ch == "!":  # none or more of anything
+            steps.append((_ANY, True))
         elif ch == "[":
             j = body.index("]", i)
-            out += "[" + re.sub(r"[^0-9\-]", "", body[i + 1:j]) + "]"
+            steps.append((re.compile("[" + re.sub(r"[^0-9\-]", "", body[i + 1:j]) + "]"), False))
             i = j
         else:
-            out += re.escape(ch)
+            steps.append((re.compile(re.escape(ch)), False))
         i += 1
-    return re.compile(out)
+    return tuple(steps)
+
+
+@lru_cache(maxsize=1024)
+def _pattern(pattern):
+    return re.compile("".join(f"(?:{cls.pattern})" + ("*" if repeats else "") for cls, repeats in _steps(pattern)),
+                      re.S)
 
 
 def number_matches(pattern, number):
     """Return True when number matches the pattern (see the module doc)."""
     return bool(_pattern(pattern).fullmatch(number or ""))
+
+
+def _closure(steps, positions):
+    """Return positions with every position a repeating step lets the number skip to."""
+    out = set()
+    for p in positions:
+        out.add(p)
+        while p < len(steps) and steps[p][1]:
+            p += 1
+            out.add(p)
+    return out
+
+
+def number_could_grow(pattern, number):
+    """Return True when a longer number (number followed by one or more characters) matches the pattern:
+    a plain number by prefix, a pattern by its fixed length or its open end (``.``, ``!``)."""
+    steps = _steps(pattern)
+    at = _closure(steps, {0})
+    for ch in number or "":
+        at = _closure(steps, {p if steps[p][1] else p + 1 for p in at if p < len(steps) and steps[p][0].fullmatch(ch)})
+        if not at:
+            return False
+    return any(p < len(steps) for p in at)  # a step is left to take another character, and the rest can follow
 
 
 def in_hours(hours, days, when):
@@ -94,38 +130,73 @@ class Router:
         # steps every answered call takes before its script: async fn(call); features add theirs
         self.before = []
         self.wrappers = []  # fn(script) -> script, applied outermost last (fax detection, ...)
+        c = s.centre
+        for trunk in centre.engine.adapters:  # PRI spans ask this router whether a called number is complete
+            if getattr(trunk, "tech", None) == "pri":
+                trunk.collect_digits(self.number_state if c.pri_overlap else None, c.pri_overlap_timeout)
 
-    def target(self, leg):
-        """Return (kind, name, args, route settings) for a leg: kind 'script', 'queue' or 'dial' (a gateway
-        route: name is the engine's dial target), or None to refuse."""
+    def _caller_target(self, leg):
+        """Return the target the caller lists give a leg whatever its called number (a refusal is
+        ("refuse", ...)), or None when the routes decide."""
         s = self.settings
         caller = leg.caller or ""
         if caller in self.blocked or (s.callers.block_anonymous and not caller):
-            return None
+            return ("refuse", None, (), None)
         for area in s.callers.area:
             if caller.startswith(area.prefix):
                 return ("queue", area.queue, (), None) if area.queue else ("script", area.script, (), None)
+        return None
+
+    def _routes_for(self, leg):
+        """Return the [[route]] tables whose caller, trunk and time conditions hold for a leg, in order (the
+        called number is left to the caller of this)."""
+        caller = leg.caller or ""
         when = self.centre.wall_time()
         trunk_names = {leg.tech, getattr(leg.adapter, "name", None)}
-        for route in s.route:
-            if route.called is not None and not number_matches(route.called, leg.called):
-                continue
+        for route in self.settings.route:
             if route.caller is not None and not number_matches(route.caller, caller):
                 continue
             if route.trunk is not None and route.trunk not in trunk_names and route.trunk != _span_of(leg):
                 continue
             if not in_hours(route.hours, route.days, when):
                 continue
+            yield route
+
+    def target(self, leg):
+        """Return (kind, name, args, route settings) for a leg: kind 'script', 'queue' or 'dial' (a gateway
+        route: name is the engine's dial target), or None to refuse."""
+        s = self.settings
+        found = self._caller_target(leg)
+        if found is not None:
+            return None if found[0] == "refuse" else found
+        for route in self._routes_for(leg):
+            if route.called is not None and not number_matches(route.called, leg.called):
+                continue
             if route.queue:
                 return ("queue", route.queue, (), route)
             if route.to:
                 return ("dial", dial_target(route, leg.called), (), route)
             return ("script", route.script, tuple(route.args), route)
+        when = self.centre.wall_time()
         if s.hours.closed_script and not in_hours(s.hours.open, s.hours.days, when):
             return ("script", s.hours.closed_script, (), None)
         if s.hours.closed_script and when.date().isoformat() in s.hours.holidays:
             return ("script", s.hours.closed_script, (), None)
         return ("script", s.centre.default_script, (), None)
+
+    def number_state(self, leg):
+        """Return (routed, longer) for the called number an incoming leg has so far: routed when a route or
+        the caller lists take the call with this number (not the default script), longer when a longer
+        number could still match a route the call may take. Overlap receiving waits while longer holds."""
+        if self._caller_target(leg) is not None:
+            return True, False
+        routed = longer = False
+        for route in self._routes_for(leg):
+            if route.called is None:  # any number: this route takes the call unless an earlier one waits
+                return True, longer
+            routed = routed or number_matches(route.called, leg.called)
+            longer = longer or number_could_grow(route.called, leg.called)
+        return routed, longer
 
     def route(self, leg):
         """Return the script for an incoming leg (the engine's router), or None to refuse it."""

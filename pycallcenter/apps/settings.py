@@ -58,6 +58,11 @@ class CentreSection:
     metrics_addr: str = doc("bind address of the metrics endpoint", "127.0.0.1")
     tone_plan: Optional[str] = doc("tone plan (us, etsi, uk, ...; default: the board's tone zone)", None)
     pri_network: bool = doc("PRI spans take the network side", False)
+    pri_overlap: bool = doc("PRI overlap receiving: a SETUP without sending complete whose number could still "
+                            "grow into a [[route]]'s is acknowledged and its digits collected before routing; "
+                            "false: every SETUP is routed with the number it carries (en bloc)", True)
+    pri_overlap_timeout: Annotated[float, Range(1, 120)] = doc(
+        "seconds without a new digit before the collected number is routed (Q.931 T302)", 15.0)
     log_file: Optional[str] = doc("event log file (one line per engine event)", None)
     status_every: Annotated[float, Range(0.05, 3600)] = doc("seconds between status publications", 1.0)
     station_features: bool = doc("hook-flash consult/transfer and call waiting on FXS extensions", True)

@@ -1,6 +1,15 @@
 """A PRI span as an engine trunk: Q.921/Q.931 (pycallcenter.isdn) over the board's D-channel, with the
 span's B-channels handed to legs. Span alarms take the D-channel down (calls cleared as Q.931 says) and
-recovery re-establishes it."""
+recovery re-establishes it.
+
+Overlap receiving: with a dial plan (``collect_digits``), a SETUP without sending complete whose number
+could still grow into a longer one the plan routes is answered with SETUP ACKNOWLEDGE, and the leg is
+offered to the router only once its number is settled: the plan takes it and no longer number could
+change that, sending complete arrives, or T302 runs out. A collected number nobody routes is released
+with 28 (invalid number format: still the start of a routed number) or 1 (unallocated)."""
+from dataclasses import replace
+
+from pycallcenter.causes import Cause
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
@@ -24,6 +33,8 @@ class PriTrunk:
         self.offset_of = {v: k for k, v in self.bchans.items()}
         self.legs = {}  # isdn Call -> Leg
         self.busy = set()  # global channel numbers in use
+        self.dial_plan = None  # fn(leg) -> (routed, longer) about its called number; None: en bloc only
+        self.collecting = set()  # Q.931 calls in overlap receiving (their legs wait for digits)
         self._handle(self.span.start())
 
     @staticmethod
@@ -54,6 +65,13 @@ class PriTrunk:
                 out.append(f"PRI span {self.span_number}: Q.931 call {call.key} in state {call.state} has no leg")
         return out
 
+    def collect_digits(self, dial_plan, timeout=None):
+        """Turn overlap receiving on with dial_plan (fn(leg) -> (routed, longer)) or off with None; timeout
+        is T302 in seconds (None keeps Q.931's default for this side)."""
+        self.dial_plan = dial_plan
+        if timeout is not None:
+            self.iface.timers = replace(self.iface.timers, T302=float(timeout))
+
     # --- engine hooks ----------------------------------------------------------------------------
     def on_span_event(self, ev, now):
         """Span alarms take the D-channel down; clearing re-establishes it."""
@@ -72,6 +90,7 @@ class PriTrunk:
 
     def hangup(self, leg, cause):
         """Clear with DISCONNECT or RELEASE COMPLETE; the leg ends when Q.931 says the call is over."""
+        self.collecting.discard(leg.isdn_call)
         self._handle(self.iface.hangup(leg.isdn_call, self._s(self.engine.now), cause))
 
     def originate(self, leg, number, now):
@@ -110,8 +129,12 @@ class PriTrunk:
                 leg.presentation = ev.presentation
                 self.legs[ev.call] = leg
                 leg.state = C.OFFERED
-                self._handle(self.iface.proceeding(ev.call, self._s(now)))
-                eng.leg_offered(leg, now)
+                if self.dial_plan is not None and not ev.sending_complete and self.dial_plan(leg)[1]:
+                    self.collecting.add(ev.call)
+                    eng.log("overlap", span=self.span_number, leg=leg.id, called=leg.called or "-")
+                    self._handle(self.iface.setup_ack(ev.call, self._s(now)))
+                else:
+                    self._offer(leg)
                 continue
             if isinstance(ev, (q.DChannelUp, q.DChannelDown)):
                 eng.log("dchannel", span=self.span_number, up=isinstance(ev, q.DChannelUp))
@@ -121,6 +144,10 @@ class PriTrunk:
                 continue
             leg = self.legs.get(getattr(ev, "call", None))
             if leg is None:
+                continue
+            if isinstance(ev, (q.MoreDigits, q.DialComplete)):
+                if ev.call in self.collecting:
+                    self._more_digits(leg, ev)
                 continue
             if isinstance(ev, (q.Proceeding, q.SetupAcknowledged)):
                 leg.state = C.PROCEEDING
@@ -135,5 +162,34 @@ class PriTrunk:
                 self._handle(self.iface.hangup(ev.call, self._s(now), ev.cause))
             elif isinstance(ev, q.CallEnded):
                 self.legs.pop(ev.call, None)
+                self.collecting.discard(ev.call)
                 self.busy.discard(leg.channel)
+                if leg.call is None:  # cleared while its digits were collected: still one call, one CDR
+                    eng.new_call(leg)
                 eng.leg_ended(leg, leg.cause if leg.cause is not None else ev.cause, now)
+
+    # --- overlap receiving -----------------------------------------------------------------------
+    def _offer(self, leg):
+        """Send CALL PROCEEDING (unless T302 already did) and hand the leg to the engine's router."""
+        if leg.isdn_call.state in (q.CALL_PRESENT, q.OVERLAP_RECEIVING):
+            self._handle(self.iface.proceeding(leg.isdn_call, self._s(self.engine.now)))
+        if leg.active and not leg.clearing:
+            self.engine.leg_offered(leg, self.engine.now)
+
+    def _more_digits(self, leg, ev):
+        """Digits (or T302's end) for a leg in overlap receiving: offer it once its number is settled."""
+        eng = self.engine
+        leg.called = ev.call.called
+        routed, longer = self.dial_plan(leg)
+        timed_out = isinstance(ev, q.DialComplete)
+        if longer and not timed_out and not ev.sending_complete:
+            return  # T302 restarted in Q.931 with the digit
+        self.collecting.discard(ev.call)
+        eng.log("overlap_done", span=self.span_number, leg=leg.id, called=leg.called or "-",
+                why="timeout" if timed_out else "complete" if ev.sending_complete else "matched")
+        if routed:
+            self._offer(leg)
+            return
+        # nobody routes the number: one call (and CDR) that the network hears refused with the reason
+        eng.new_call(leg)
+        leg.hangup(Cause.INVALID_NUMBER_FORMAT if longer else Cause.UNALLOCATED_NUMBER)
