@@ -4,6 +4,7 @@ records what it hears (mu-law, 20 ms packets) and sends tones and RFC 4733 digit
 import random
 import socket
 import ssl
+import time
 
 import numpy as np
 
@@ -296,14 +297,19 @@ def secure_offer_of(phone, policy="require"):
     return offer
 
 
-def run(eng, seconds, *phones, until=None, tick=None):
+def run(eng, seconds, *phones, until=None, tick=None, realtime=False):
     """Tick the engine (or call tick(), e.g. a centre's) for seconds of board time, pumping every phone after
-    each tick; return True as soon as until() holds."""
+    each tick; return True as soon as until() holds. realtime paces the ticks to the wall clock (for a peer
+    in another process, whose timers run on the wall clock)."""
     ticks = int(seconds * 8000 / eng.board.blocksize)
-    for _ in range(ticks):
+    start = time.monotonic()
+    for n in range(ticks):
         (tick or eng.tick)()
         for p in phones:
             p.pump(eng.now / 8000)
         if until is not None and until():
             return True
+        ahead = start + (n + 1) * eng.board.blocksize / 8000 - time.monotonic()
+        if realtime and ahead > 0:
+            time.sleep(ahead)
     return False
