@@ -23,7 +23,7 @@ from pycallcenter.apps import announcements, outbound, recording_policy, routing
 from pycallcenter.apps.centre_config import CentreConfig
 from pycallcenter.apps.gateway import Gateway
 from pycallcenter.apps.schema import clock_range
-from pycallcenter.apps.settings import DAYS, load_settings
+from pycallcenter.apps.settings import DAYS, load_settings, ss7_trunks
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.drivers.emulator.pstn import Phone
 from pycallcenter.dsp import SAMPLE_RATE, toneplans
@@ -88,7 +88,7 @@ class Centre:
         self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file), **sip)
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
-        eng.auto_trunks(pri_network=c.pri_network)
+        eng.auto_trunks(pri_network=c.pri_network, ss7=ss7_trunks(s, self.board.config))
         self.sip = self._sip(s) if s.sip.channels else None
         self.webrtc = self._webrtc(s) if s.webrtc.enabled else None
         self.gateway = Gateway(eng) if any(r.to for r in s.route) else None
@@ -246,6 +246,10 @@ class Centre:
         opts["customers"] = Customers(self.store, self.centre_config.callbacks(), self.writer.run)
         opts["home"] = {"agent": "/agent", "supervisor": "/console"}
         opts["handsets"] = self.agent_handsets()
+        # a bare number an agent reaches (dial, consult, transfer) goes out where the browser phones' numbers
+        # go, else on the first trunk (as callbacks do); 'TRUNK/NUMBER' picks another
+        trunks = [a.name for a in self.engine.adapters if a.tech != "fxs"]
+        opts["outbound_trunk"] = s.webrtc.dial_trunk or (trunks[0] if trunks else None)
         try:
             self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts,
                              phones=self.webrtc.server if self.webrtc is not None else None, **opts)

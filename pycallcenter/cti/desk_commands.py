@@ -1,6 +1,6 @@
 """The desk commands of the CTI back end: what the agent desktop and the supervisor console add to call
 control (wrap-ups into the CDR, customer records, callbacks, DTMF, recording pause, recordings search and
-play links, quality checks). A mixin of :class:`~pycallcenter.cti.backend.AcdBackend`: it uses the back
+play links, quality checks, transfers to outside numbers and cancelling a consultation). A mixin of :class:`~pycallcenter.cti.backend.AcdBackend`: it uses the back
 end's ACD, engine, agent and leg helpers, and its ``customers`` (a
 :class:`~pycallcenter.storage.customers.Customers`, or None without a database) and ``desk_config``.
 Each command takes (who, message) and checks its own fields; docs/cti.md is the reference.
@@ -10,8 +10,11 @@ import re
 import secrets
 import time
 
+from pycallcenter.acd.core import AcdError
+from pycallcenter.acd.engine_binding import QueueResult
 from pycallcenter.cti import protocol as P
 from pycallcenter.dsp.toneplans import dtmf_spec
+from pycallcenter.engine import call as C
 from pycallcenter.storage import quality, survey
 
 RECENT_CALLS = 5  # calls per agent a wrap-up may still name
@@ -19,6 +22,8 @@ WRAPUP_RETRY_TICKS = 3000  # ticks (a minute) a wrap-up waits for its call's CDR
 GRANT_SECONDS = 300.0  # how long a recording's play link works
 _DIGITS = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _NUMBER = re.compile(r"[0-9]{2,24}")
+_VAR = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+MAX_CALL_VARS = 32  # variables an agent may add to a call (its screen pop and CDR carry them)
 
 
 def _field(msg, key, kind=str, default=None, limit=4000, required=False):
@@ -164,6 +169,88 @@ class DeskCommands:
             rec.resume()
         self._out.append(P.event("recording_resumed", agent=agent, call=self._leg(agent).call.id))
         return {"paused": False}
+
+    def call_data(self, agent, msg):
+        """Set variables on the agent's current call (a note for the next agent): they travel with the call
+        through transfers, pop up on the next agent's screen and land in the call's CDR; return them all."""
+        a = self._agent(agent)
+        data = _field(msg, "data", dict, required=True)
+        qc = self.acd.calls.get(a.call) if a.call is not None else None
+        call = self.engine.calls.get(a.call) if a.call is not None else None
+        if a.activity != "talking" or qc is None or call is None:
+            raise P.CtiError(P.BAD_STATE, f"not_in_call: {agent} is {a.state}")
+        if len(data) > MAX_CALL_VARS or len(set(data) | set(call.vars)) > 2 * MAX_CALL_VARS:
+            raise P.CtiError(P.BAD_MESSAGE, f"data: at most {MAX_CALL_VARS} variables")
+        for key, value in data.items():
+            if not _VAR.fullmatch(key):
+                raise P.CtiError(P.BAD_MESSAGE, f"data: {key[:40]!r} is not a variable name (a letter, then letters, "
+                                                f"digits or _; 32 at most)")
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise P.CtiError(P.BAD_MESSAGE, f"data.{key} must be text or a number")
+        for key, value in data.items():
+            value = value[:1000] if isinstance(value, str) else value
+            qc.data[key] = call.vars[key] = value
+        return {"call": call.id, "data": self._screen_pop(call.id)["data"]}
+
+    # --- transfers to outside numbers -------------------------------------------------------------
+    def transfer_outside(self, agent, target, attended=False):
+        """Hand the agent's caller to an outside number ('trunk/number' or a number on the outbound trunk)
+        through the agent's dial policy: blind rings it now, attended hands over the party consulted and
+        answered. The caller's call keeps going with that party (one call, one CDR) and the agent goes to
+        wrap-up; return {"call", "target"}."""
+        a = self._agent(agent)
+        leg = self._leg(agent)
+        if a.activity != "talking" or a.call != leg.call.id or self.binding.agent_leg.get(agent) is not leg:
+            raise P.CtiError(P.BAD_STATE, f"not_in_call: {agent} has no queue call to transfer")
+        dest = self._target(target, agent)  # a refused number: forbidden, and nothing is dialled
+        call = leg.call
+        if attended:
+            far = self._consult.get(agent)
+            if far is None or far.state != C.ANSWERED:
+                raise P.CtiError(P.BAD_STATE, "no_consultation: consult the number and wait for the answer first")
+            del self._consult[agent]
+        else:
+            far = self._originate(dest, call=call, caller=call.caller_leg.caller)
+        self._hand_over(agent, leg, far)
+        self._out.append(P.event("call_transferred", agent=agent, call=call.id, target=target,
+                                 data=self._screen_pop(call.id)["data"]))
+        return {"call": call.id, "target": target}
+
+    def _hand_over(self, agent, leg, far):
+        """Connect the caller to far, release the agent's leg and end the agent's part in the ACD."""
+        b, now, first = self.binding, self._now(), leg.call.caller_leg
+        if first.keeper is b:  # queue_call(talk=False): no script waits for the caller; the engine keeps the pair
+            first.keeper = None
+            self.engine.hand_off(first, far)
+        else:  # the caller's queue_call bridges them to far when the agent's leg ends (as after a transfer)
+            b.results[leg.call.id] = QueueResult("answered", agent, far)
+        qc = self.acd.calls.get(leg.call.id)
+        try:
+            if qc is not None and qc.hold_since is not None:
+                self._apply(self.acd.hold(agent, now, False))
+            b.leg_owner.pop(leg.id, None)
+            b.agent_leg.pop(agent, None)
+            self._apply(self.acd.hangup(leg.call.id, now))  # the agent's talk ends here: wrap-up follows
+        except AcdError as exc:  # not expected after the checks above; never leave the caller bound to nothing
+            self.bug("transfer_outside")
+            raise P.CtiError(P.BAD_STATE, str(exc)) from None
+        leg.hangup(C.NORMAL_CLEARING)
+
+    def consult_cancel(self, agent, msg):
+        """End the agent's consultation (hang up the consulted party) and take the caller off hold."""
+        far = self._consult.pop(agent, None)
+        if far is None:
+            raise P.CtiError(P.BAD_STATE, f"no_consultation: {agent} is not consulting")
+        self._on_answer.pop(far.id, None)
+        if far.active:
+            far.hangup(C.NORMAL_CLEARING)
+        qc = self.acd.calls.get(self.acd.agents[agent].call) if agent in self.acd.agents else None
+        if qc is not None and qc.hold_since is not None:
+            try:
+                self.binding.hold(agent, False)
+            except AcdError as exc:
+                raise P.CtiError(P.BAD_STATE, str(exc)) from None
+        return {"cancelled": True}
 
     # --- the supervisor console --------------------------------------------------------------------
     def recordings(self, supervisor, msg):

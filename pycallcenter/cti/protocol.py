@@ -76,12 +76,15 @@ COMMANDS = {
     "dtmf": ((AGENT,), ("digits",)),
     "record_pause": ((AGENT,), ()),
     "record_resume": ((AGENT,), ()),
+    "consult_cancel": ((AGENT,), ()),
+    "call_data": ((AGENT,), ("data",)),
     "recordings": ((SUPERVISOR,), ()),
     "recording_open": ((SUPERVISOR,), ("recording",)),
     "quality_check": ((SUPERVISOR,), ("recording", "scores")),
     "quality_report": ((SUPERVISOR,), ()),
 }
 DESK_COMMANDS = ("desk", "wrapup", "customer", "customer_save", "callback", "dtmf", "record_pause", "record_resume",
+                 "consult_cancel", "call_data",
                  "recordings", "recording_open", "quality_check", "quality_report")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
