@@ -253,6 +253,14 @@ def power_at(samples, freq):
     return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
 
 
+def put_through(target):
+    """Return a script that answers its call and puts it through to target (e.g. 'sip/agent1')."""
+    async def script(call):
+        await call.answer()
+        await call.transfer(target)
+    return script
+
+
 def hear_each_other(a, b, go, seconds=1.2):
     """Return True when phones a and b hear each other: a says 700 Hz and b 1100 Hz for seconds while
     go(seconds, a, b) runs the engine, and each hears the other's tone over ten times its own."""

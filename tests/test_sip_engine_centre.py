@@ -6,7 +6,7 @@ import os
 
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
-from engine_sip_rig import Phone, free_rtp_range, hear_each_other, run
+from engine_sip_rig import Phone, free_rtp_range, hear_each_other, put_through, run
 from pycallcenter import bundled
 from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_text
@@ -177,10 +177,7 @@ def test_an_agent_consults_agent2_and_transfers_the_caller_attended_then_goes_to
     acd = eng.acd_binding.acd
     routed = eng.router
 
-    async def consult(call):  # what the centre's route table would do for an extension number
-        await call.answer()
-        await call.transfer("sip/agent2")
-
+    consult = put_through("sip/agent2")  # what the centre's route table would do for an extension number
     eng.router = lambda leg: consult if leg.called == "agent2" else routed(leg)
 
     def go(seconds, *phones, until=None):

@@ -2,7 +2,7 @@
 caller is moved to the target (the router's script for a number, or a phone registered here), the
 referring phone gets NOTIFY 200 and its leg is cleared, and the call keeps one CDR with nothing left behind.
 A target nobody routes gets NOTIFY 404 and the two keep talking."""
-from engine_sip_rig import Phone, run, tone
+from engine_sip_rig import Phone, put_through, run, tone
 from test_sip_engine import rig  # noqa: F401 - the fixture is shared
 
 
@@ -15,9 +15,7 @@ def _setup(rig, accounts=None):
     eng, trunk = build(accounts=accounts or {"agent1": "s3cret", "agent2": "s3cret"})
     seen = {"ivr": 0}
 
-    async def front(call):  # 100: the caller is answered and put through to agent1's phone
-        await call.answer()
-        await call.transfer("sip/agent1")
+    front = put_through("sip/agent1")  # 100: the caller is answered and put through to agent1's phone
 
     async def ivr(call):  # 200: what a transferred caller reaches
         seen["ivr"] += 1

@@ -5,7 +5,7 @@ An agent's phone talks to a caller, puts them on hold, consults agent2 through t
 caller's call with Replaces naming the consultation: the caller and agent2 talk, the agent's two calls are
 cleared with NOTIFY 200 first, each call writes one CDR (the caller's notes the transfer) and nothing is
 left. A second device sending an INVITE with Replaces takes the agent's place beside the caller."""
-from engine_sip_rig import Phone, hear_each_other, run
+from engine_sip_rig import Phone, hear_each_other, put_through, run
 from test_sip_engine import rig  # noqa: F401 - the fixture is shared
 
 
@@ -32,15 +32,8 @@ def _setup(rig):
     build, keep = rig
     eng, trunk = build(accounts={"agent1": "s3cret", "agent2": "s3cret"})
 
-    async def front(call):
-        await call.answer()
-        await call.transfer("sip/agent1")
-
-    async def consult(call):
-        await call.answer()
-        await call.transfer("sip/agent2")
-
-    eng.router = lambda leg: {"100": front, "agent2": consult}.get(leg.called)
+    routes = {"100": put_through("sip/agent1"), "agent2": put_through("sip/agent2")}
+    eng.router = lambda leg: routes.get(leg.called)
     ended = _Ended()
     eng.listeners.append(ended)
     agent, agent2, caller = (Phone("agent1", auth=("agent1", "s3cret")), Phone("agent2", auth=("agent2", "s3cret")),

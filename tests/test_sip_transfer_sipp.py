@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from engine_sip_rig import Phone, hear_each_other, run
+from engine_sip_rig import Phone, hear_each_other, put_through, run
 from sip_sipp import MISSING, SCENARIOS, SIPP, free_udp_port, last_stats
 from test_sip_engine import rig  # noqa: F401 - the fixture is shared
 
@@ -43,15 +43,8 @@ def _centre(rig):
     build, keep = rig
     eng, trunk = build(accounts=ACCOUNTS, guests=False, digest=["MD5"])
 
-    async def front(call):
-        await call.answer()
-        await call.transfer("sip/agent1")
-
-    async def consult(call):
-        await call.answer()
-        await call.transfer("sip/agent2")
-
-    eng.router = lambda leg: {"100": front, "agent2": consult}.get(leg.called)
+    routes = {"100": put_through("sip/agent1"), "agent2": put_through("sip/agent2")}
+    eng.router = lambda leg: routes.get(leg.called)
     phones = {u: Phone(u, auth=(u, ACCOUNTS[u])) for u in ("agent1", "agent2", "2025550100", "p")}
     for p in phones.values():
         keep(p)
