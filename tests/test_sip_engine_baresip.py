@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,3 +220,17 @@ def test_baresip_registers_as_an_agent_phone_when_only_md5_is_offered(engine, tm
         assert realtime(eng, 8.0, until=lambda: bool(trunk.ua.registrar.lookup("agent1"))), phone.text()[-2000:]
     finally:
         phone.stop()
+
+
+def test_baresip_has_an_attended_transfer_command_to_judge_ours_with():
+    """baresip would judge attended transfer from a real phone if its menu could send a REFER with Replaces.
+    The Debian 12 build (1.0.0) cannot: its menu module offers /transfer (blind) only. The check reads the
+    installed menu module, so a baresip that gains the command fails here until a test drives it."""
+    menu = Path("/usr/lib/baresip/modules/menu.so")
+    if not menu.exists():
+        pytest.skip(f"baresip's menu module is not at {menu}")
+    if b"atransfer" not in menu.read_bytes():
+        pytest.skip("baresip 1.0.0 (Debian 12) has no attended-transfer command (its menu has /transfer, blind, "
+                    "only); attended transfer is judged by tests/test_sip_transfer_engine.py, "
+                    "tests/test_sip_engine_centre.py and SIPp in tests/test_sip_transfer_sipp.py")
+    pytest.fail("this baresip has an attended-transfer command (/atransfer): drive it here against the engine")
