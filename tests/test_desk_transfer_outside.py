@@ -24,22 +24,29 @@ from web_browser import Browser, chromium
 OUTSIDE = "0201234567"  # the outside party (an emulated PSTN subscriber who answers)
 
 
-@pytest.fixture
-def centre(tmp_path):
-    """The desktop test's centre, agent1 allowed to dial 020 numbers only; the outside party answers in 2 s
-    and hangs up 30 s after answering."""
+def desk_centre(tmp_path, *edits):
+    """Return (Centre, Simulation) of the desktop test's configuration with edits ((old, new) text
+    replacements, each checked to apply) and a 120 s wrap-up; skip without Chromium."""
     if chromium() is None:
         pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); the browser check did not run")
     (tmp_path / "users.toml").write_text(users_file())
-    config = CONFIG.replace('name = "agent1"\ncontact = "channel/32"\n',
-                            'name = "agent1"\ncontact = "channel/32"\ndial = ["_020X."]\n')
-    config = config.replace("ring_timeout = 60\n", "ring_timeout = 60\nwrapup = 120\n")
-    assert "_020X." in config and "wrapup = 120" in config
+    config = CONFIG
+    for old, new in (("ring_timeout = 60\n", "ring_timeout = 60\nwrapup = 120\n"), *edits):
+        assert old in config, old
+        config = config.replace(old, new)
     path = tmp_path / "centre.toml"
     path.write_text(board_config(3, 1) + config.format(data=tmp_path / "data"))
     board_text, settings = load_text(path.read_text(), file=str(path))
     c = Centre(board_text, settings)
-    sim = Simulation(c, hours=0)
+    return c, Simulation(c, hours=0)
+
+
+@pytest.fixture
+def centre(tmp_path):
+    """The desktop test's centre, agent1 allowed to dial 020 numbers only; the outside party answers in 2 s
+    and hangs up 30 s after answering."""
+    c, sim = desk_centre(tmp_path, ('name = "agent1"\ncontact = "channel/32"\n',
+                                    'name = "agent1"\ncontact = "channel/32"\ndial = ["_020X."]\n'))
     sim.pstn.add_callee(Callee(OUTSIDE, answer_after=2.0, patience=30.0, talk=600.0))
     yield c, sim
     sim.close()
