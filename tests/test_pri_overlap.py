@@ -6,12 +6,14 @@ number is collected (SETUP ACKNOWLEDGE, INFORMATION) before the router sees the 
 out once with the whole number; sending complete and T302 end the collection; numbers nobody routes are
 released with 28 or 1; every call leaves one CDR and nothing held."""
 import os
+import shutil
 
 import pytest
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
 from engine_rig import PRI, Network
 from engine_sip_rig import Phone, free_rtp_range, run
+from pycallcenter import bundled
 from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_text
 from pycallcenter.isdn import call as q
@@ -66,6 +68,15 @@ script = "seen"
 called = "_6[1-5]XX"
 trunk = "pri"
 script = "seen"
+
+[[route]]
+called = "_8XX"
+trunk = "pri"
+queue = "sales"
+
+[[queue]]
+name = "sales"
+join_empty = "always"
 """
 
 
@@ -78,6 +89,7 @@ class Overlap:
         scripts = tmp_path / "scripts"
         scripts.mkdir()
         (scripts / "seen.py").write_text(SEEN)
+        shutil.copy(bundled.scripts_dir() / "queue.py", scripts)  # what a queue route runs
         self.pbx = Phone("pbx", answer_after=None)
         lo, hi = free_rtp_range()
         text = PRI.format(seed=7) + CENTRE.format(data=tmp_path / "data", scripts=scripts, centre_keys=centre_keys,
@@ -196,6 +208,21 @@ def test_an_ivr_route_gets_the_whole_number(ov):
     assert [line.split("msg=")[1] for line in ov.logged("script")] == ["called_412"]
     assert len(ov.logged("offered")) == 1
     assert ov.centre.leaks() == []
+    ov.go(1.0)
+    assert ov.centre.writer.written == 1
+
+
+def test_a_queue_route_gets_the_call_once_with_the_whole_number(ov):
+    call = ov.dial("8")
+    ov.digit(call, "1")
+    assert not ov.eng.calls
+    ov.digit(call, "2")
+    ov.go(2.0)
+    assert [line.split("called=")[1].split(" ")[0] for line in ov.logged("offered")] == ["812"]
+    assert [(c.id, c.queue, c.state) for c in ov.centre.acd.state.calls.values()] == [("C1", "sales", "waiting")]
+    ov.net.events += ov.net.iface.hangup(call, ov.now(), 16)  # the caller gives up waiting
+    ov.ended(call)
+    assert ov.centre.leaks() == [] and not ov.centre.acd.state.calls
     ov.go(1.0)
     assert ov.centre.writer.written == 1
 
