@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from pycallcenter.apps.routing import Router, number_could_grow, number_matches
 from pycallcenter.apps.settings import load_text
+from pycallcenter.errors import ConfigError
 
 # one character of each class the pattern grammar tells apart: 0 (digit, not Z), 1 (Z, not N), 5 (N), * (no digit)
 ALPHABET = "015*"
@@ -101,3 +102,14 @@ def test_a_route_for_any_number_settles_the_call_unless_an_earlier_route_could_g
     r = _router('[[callers]]\nblocked = ["2025550100"]\n\n[[route]]\ncalled = "_1XX"\nscript = "a"\n'
                 .replace("[[callers]]", "[callers]"))
     assert r.number_state(_leg("1")) == (True, False)  # a blocked caller is refused whatever the number
+
+
+def test_a_pattern_with_a_broken_set_is_one_config_error_naming_its_line():
+    for bad in ("_2[", "_2[]X", "_2[a-z]"):
+        text = f'[[route]]\nscript = "a"\ncalled = "{bad}"\n'
+        try:
+            load_text(text, file="centre.toml")
+        except ConfigError as exc:
+            assert str(exc).startswith("centre.toml:3: route[1].called: must look like"), str(exc)
+        else:
+            raise AssertionError(f"{bad} was accepted")

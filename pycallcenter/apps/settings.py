@@ -24,7 +24,7 @@ Day = Annotated[str, OneOf(DAYS)]
 Date = Annotated[str, Match(r"\d{4}-\d{2}-\d{2}", "'2026-12-25'")]
 ScriptName = Annotated[str, Match(r"[A-Za-z_][A-Za-z0-9_]*", "a script name (a file in the scripts folder)")]
 Language = Annotated[str, Match(r"[a-z]{2,3}(-[A-Za-z0-9]+)?", "a language code such as 'en' or 'zh'")]
-NumberPattern = Annotated[str, Match(r"[0-9*#+XNZxnz.\[\]\-!]+|_[0-9*#+XNZxnz.\[\]\-!]+",
+NumberPattern = Annotated[str, Match(r"[0-9*#+XNZxnz.\[\]\-!]+|_(?:[0-9*#+XNZxnz.!]|\[[0-9\-]+\])+",
                                      "a number or pattern ('5000', '_5XXX', '_0203.')")]
 
 
