@@ -539,6 +539,67 @@ class SipSection:
             raise ValueError("digest must name each of SHA-256, MD5 at most once, and at least one")
 
 
+def _point_code(value):
+    if not 0 <= value <= 0xFFFFFF:
+        raise ValueError("must be from 0 to 16777215 (24 bits; ITU point codes 0..16383)")
+    return value
+
+
+PointCode = Annotated[int, _point_code]
+
+
+@dataclass
+class Ss7LinkSection:
+    """One signalling link of a [[ss7.linkset]] (an entry of its links list)."""
+
+    span: Annotated[int, Range(1, 4096)] = doc(
+        "digital span carrying the link on its one dchan/hardhdlc timeslot; its bchan timeslots are circuits")
+    slc: Annotated[int, Range(0, 15)] = doc("signalling link code (the same at both ends)", 0)
+    first_cic: Annotated[int, Range(0, 16383)] = doc("CIC of timeslot 0: timeslot N carries CIC first_cic + N", 0)
+
+
+@dataclass
+class Ss7LinksetSection:
+    """[[ss7.linkset]]: an SS7 link set to one adjacent exchange: a trunk of ISUP circuits (docs/ss7.md)."""
+
+    name: Annotated[str, Match(r"[A-Za-z][A-Za-z0-9_\-]*", "a name of letters, digits, _ and -")] = doc(
+        "trunk name: dial targets ('ss7/2000'), [[route]] trunk and to use it")
+    opc: PointCode = doc("our point code (ITU: 0..16383, ANSI: 0..16777215)")
+    dpc: PointCode = doc("the adjacent exchange's point code")
+    variant: Annotated[str, OneOf(("itu", "ansi"))] = doc("MTP3/ISUP variant", "itu")
+    ni: Annotated[int, Range(0, 3)] = doc("network indicator (0 international, 2 national)", 2)
+    links: list[Ss7LinkSection] = doc(
+        "the signalling links, one per span (two or more: when one fails MTP3 changes over to the others "
+        "and calls go on), e.g. [{ span = 1, slc = 0 }, { span = 3, slc = 1, first_cic = 32 }]", factory=list)
+
+    def check(self):
+        if not 1 <= len(self.links) <= 16:
+            raise ValueError("links: a link set has 1 to 16 links")
+        for what, values in (("slc", [l.slc for l in self.links]), ("span", [l.span for l in self.links])):
+            if len(set(values)) != len(values):
+                raise ValueError(f"links: each link needs its own {what}")
+        if self.variant == "itu":
+            for key in ("opc", "dpc"):
+                if getattr(self, key) > 16383:
+                    raise ValueError(f"{key}: an ITU point code is 14 bits (0..16383), got {getattr(self, key)}")
+            if any(l.first_cic + 31 > 4095 for l in self.links):
+                raise ValueError("links: an ITU CIC is 12 bits: first_cic + 31 must stay within 4095")
+        if self.opc == self.dpc:
+            raise ValueError("opc and dpc must differ")
+
+    def trunk_options(self):
+        """Return the keyword options of Ss7Trunk (engine.auto_trunks' ss7 entries)."""
+        return {"name": self.name, "opc": self.opc, "dpc": self.dpc, "variant": self.variant, "ni": self.ni,
+                "links": [(l.span, l.slc, l.first_cic) for l in self.links]}
+
+
+@dataclass
+class Ss7Section:
+    """[ss7]: SS7 link sets (ISUP trunks); their spans carry no PRI."""
+
+    linkset: list[Ss7LinksetSection] = doc("SS7 link sets", factory=list)
+
+
 @dataclass
 class WebrtcSection:
     """[webrtc]: browser phones (WebRTC through aiortc, the webrtc extra) for CTI users (docs/cti.md)."""
@@ -581,6 +642,7 @@ class Settings:
     survey: SurveySection = field(default_factory=SurveySection)
     simulate: SimulateSection = field(default_factory=SimulateSection)
     sip: SipSection = field(default_factory=SipSection)
+    ss7: Ss7Section = field(default_factory=Ss7Section)
     webrtc: WebrtcSection = field(default_factory=WebrtcSection)
     file: Optional[str] = field(default=None, repr=False)  # the config file (paths are relative to it)
     locator: Optional[Locator] = field(default=None, repr=False)
@@ -712,6 +774,7 @@ def _cross_check(settings, where):
     if (settings.centre.cti_cert is None) != (settings.centre.cti_key is None):
         raise where.child("centre", "cti_cert").error("cti_cert and cti_key go together")
     _check_sip(settings, where)
+    _check_ss7(settings, where)
     if settings.simulate.agents:
         for name in settings.simulate.agents:
             if name not in agents:
@@ -721,6 +784,51 @@ def _cross_check(settings, where):
             raise where.child("simulate", "people").error(f"no agent named {name!r}")
         if name in (settings.simulate.agents or ()):
             raise where.child("simulate", "people").error(f"{name!r} is also in simulate.agents (simulated)")
+
+
+def _check_ss7(settings, where):
+    """Link set names are trunk names, each once; a span carries one link."""
+    names, spans = set(), {}
+    for i, ls in enumerate(settings.ss7.linkset):
+        if ls.name in names:
+            raise where.child("ss7", "linkset", i, "name").error(f"link set {ls.name!r} is defined twice")
+        names.add(ls.name)
+        for link in ls.links:
+            if link.span in spans:
+                raise where.child("ss7", "linkset", i, "links").error(
+                    f"span {link.span} already carries a link of link set {spans[link.span]!r}")
+            spans[link.span] = ls.name
+
+
+def ss7_trunks(settings, board):
+    """Return the Ss7Trunk options of the [[ss7.linkset]] tables (engine.auto_trunks' ss7 argument), each
+    link's span checked against the board's configuration (a drivers BoardConfig): a digital span with
+    exactly one dchan/hardhdlc timeslot, CICs no other span of the link set has. ConfigError names the key."""
+    out = []
+    for i, ls in enumerate(settings.ss7.linkset):
+        key, seen = f"ss7.linkset[{i + 1}].links", set()
+        for j, link in enumerate(ls.links):
+            try:
+                span = board.span(link.span)
+            except KeyError:
+                span = None
+            chans = [c for c in board.channels.values() if c.span == link.span]
+            hdlc = [c for c in chans if c.signalling.is_hdlc]
+            cics = {link.first_cic + c.offset for c in chans if c.signalling.is_audio}
+            why = None
+            if span is None:
+                why = f"no span {link.span} on the board"
+            elif not span.kind.digital or len(hdlc) != 1:
+                why = (f"span {link.span} is {span.kind.value} with {len(hdlc)} dchan/hardhdlc timeslot(s); an SS7 "
+                       f"link needs a digital span with exactly one")
+            elif cics & seen:
+                why = (f"CIC {min(cics & seen)} of span {link.span} is also on an earlier span of the link set; "
+                       f"give each span its own first_cic")
+            if why is not None:
+                raise ConfigError(f"{key}[{j + 1}].span: {why}", path=settings.file, line=settings.line_of(key))
+            seen |= cics
+        out.append(ls.trunk_options())
+    return out
 
 
 def _check_sip(settings, where):

@@ -8,6 +8,7 @@ from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.errors import ConfigError
 from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.pstn import Caller, PstnSimulator
+from pycallcenter.sim.ss7 import Networks, exchange_for, linkset_far_ends
 
 
 def make_callers(section, hours, start=2.0):
@@ -55,8 +56,13 @@ class Simulation:
                               f"named {s.far_end!r} (have {', '.join(sorted(emulator.far_ends)) or 'none'}); "
                               f"a centre reached only over SIP is tried with a SIP phone (docs/sip.md)",
                               path=centre.file)
-        self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed)
-        self.pstn.answer_unknown(talk_mean=s.talk_mean)  # the people our campaigns and callbacks call
+        self.exchange, self.pstns = None, []
+        self.pstn = self._ss7(centre, board, s)
+        if self.pstn is None:
+            self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed)
+        self.pstns = self.pstns or [self.pstn]
+        for pstn in self.pstns:
+            pstn.answer_unknown(talk_mean=s.talk_mean)  # the people our campaigns and callbacks call
         for caller in make_callers(s, hours):
             if caller.kind == "fax":
                 caller.fax_document = fax_document
@@ -73,8 +79,27 @@ class Simulation:
         self.pool = None
         if phones:
             plan = centre.engine.tone_plan
-            self.pool = AgentPool(phones, [p.name for p in phones], self.pstn, plan=plan)
+            network = self.pstn if len(self.pstns) == 1 else Networks(self.pstns)
+            self.pool = AgentPool(phones, [p.name for p in phones], network, plan=plan)
         self.blocksize = board.blocksize
+
+    def _ss7(self, centre, board, s):
+        """When the callers' cable is on a span of an [[ss7.linkset]], build the network exchange on every
+        span of the link set (one simulated network per span, callers on far_end's); return far_end's, or None."""
+        span = board.emulator.far_ends[s.far_end].span.number
+        for i, linkset in enumerate(centre.settings.ss7.linkset):
+            if span not in [link.span for link in linkset.links]:
+                continue
+            names = linkset_far_ends(board, linkset)
+            if names is None:
+                raise ConfigError(f"simulate.far_end: the simulated SS7 exchange needs a network cable on every span "
+                                  f"of link set {linkset.name!r}", path=centre.file)
+            self.exchange = exchange_for(board, linkset, names)
+            self.pstns = [PstnSimulator(board, far_end=name, seed=s.seed + k,
+                                        iface=self.exchange.interface(link.span))
+                          for k, (name, link) in enumerate(zip(names, linkset.links))]
+            return self.pstns[names.index(s.far_end)]
+        return None
 
     def _people_not_ready(self, people):
         """Pause the agents left to people, so no call rings them before they press Ready at the desktop."""
@@ -87,7 +112,7 @@ class Simulation:
     @property
     def busy(self):
         """Return True while callers are waiting to call or in a call."""
-        return bool(self.pstn.busy)
+        return any(p.busy for p in self.pstns)
 
     def tick(self):
         """Run one tick of the centre and of the simulated people."""
@@ -99,7 +124,8 @@ class Simulation:
         """End the simulation like people leaving: every call is hung up, the simulated agents put their
         phones down when they hear the line clear (bounded by grace seconds), then the centre closes."""
         eng = self.centre.engine
-        self.pstn.pending.clear()  # nobody new calls in
+        for pstn in self.pstns:
+            pstn.pending.clear()  # nobody new calls in
         for leg in list(eng.legs.values()):
             leg.hangup()
         limit = eng.now + int(grace * SAMPLE_RATE)

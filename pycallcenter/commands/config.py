@@ -38,6 +38,7 @@ def check(args):
     from pycallcenter.apps.centre import load_scripts
 
     board = parse_config(board_text, path=args.config)
+    S.ss7_trunks(settings, board)  # the SS7 links' spans must be on the board as the link sets need them
     scripts = len(load_scripts(settings).scripts)
     users = ""
     if settings.centre.cti_users:  # `run` reads it at start: a mistake there is found now, not then

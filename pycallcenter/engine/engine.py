@@ -111,10 +111,20 @@ class Engine:
             self._adapter_of[ch] = adapter
         return adapter
 
-    def auto_trunks(self, pri_network=False, variant=None):
-        """Add an adapter for every span: FXS ports as extensions, FXO ports as trunks, PRI on
-        digital spans with a D-channel. Return the list of adapters."""
+    def auto_trunks(self, pri_network=False, variant=None, ss7=()):
+        """Add an adapter for every span: FXS ports as extensions, FXO ports as trunks, an SS7 link set
+        (Ss7Trunk) for each dict of keyword options in ss7 (its spans' links: {"links": [(span, slc,
+        first_cic), ...], "opc", "dpc", ...}), PRI on the other digital spans with a D-channel. Return the
+        list of adapters."""
+        ss7_spans = set()
+        for options in ss7:
+            from pycallcenter.engine.ss7 import Ss7Trunk  # deliberate: only a centre with SS7 loads the SS7 stack
+
+            ss7_spans.update(span for span, _, _ in options["links"])
+            self.add(Ss7Trunk(self, None, **options))
         for span in self.board.spans:
+            if span.number in ss7_spans:
+                continue
             chans = [c.number for c in span.channels if c.signalling.is_audio]
             if span.kind is SpanKind.FXS and chans:
                 self.add(FxsExtensions(self, chans, name=f"ext{span.number}"))
@@ -184,7 +194,8 @@ class Engine:
     def _board_event(self, ev):
         if ev.channel is None:
             for adapter in self.adapters:
-                if getattr(adapter, "span_number", None) == ev.span and hasattr(adapter, "on_span_event"):
+                spans = getattr(adapter, "span_numbers", None) or (getattr(adapter, "span_number", None),)
+                if ev.span in spans and hasattr(adapter, "on_span_event"):  # an SS7 link set has several
                     adapter.on_span_event(ev, self.now)
             self.log("span_event", span=ev.span, event=ev.kind.value, alarms="+".join(Alarm.names(ev.data.get("alarms", 0))) or "none")
             return

@@ -82,10 +82,11 @@ class Callee:
 class PstnSimulator:
     """Drives the network end of one emulated PRI span: place calls, play caller audio, clear calls."""
 
-    def __init__(self, board, far_end="net", variant="euroisdn_e1", seed=1):
+    def __init__(self, board, far_end="net", variant="euroisdn_e1", seed=1, iface=None):
         self.far = board.emulator.far_ends[far_end]
         self.law = self.far.law
-        self.iface = q.Interface(network=True, variant=variant)
+        # the network's signalling: Q.931 by default; sim.ss7 gives an ISUP exchange with the same calls
+        self.iface = iface if iface is not None else q.Interface(network=True, variant=variant)
         self.rng = random.Random(seed)
         self.pending = deque()  # callers not placed yet, by arrival
         self.active = {}  # isdn Call -> Caller

@@ -67,6 +67,11 @@ class Isup(CircuitMaintenance):
         """Return the call state name of cic."""
         return self._circuit(cic).state
 
+    def usable(self, cic):
+        """Return True when cic is idle, blocked by neither end and not being reset: a new call may seize it."""
+        c = self._circuit(cic)
+        return c.state == IDLE and not c.local and not c.remote and not c.pending & {"RSC", "GRS"}
+
     def blocked(self, cic):
         """Return (local blocking kinds, remote blocking kinds) of cic."""
         c = self._circuit(cic)

@@ -64,6 +64,16 @@ class CircuitMaintenance:
         self._start(cic, "T23", now)
         return events
 
+    def reset_all(self, now=0.0):
+        """Reset every circuit with group resets (GRS) of contiguous runs of at most 32 CICs, as an exchange
+        that has lost its circuits' state must (Q.764 2.9.3: after MTP pause, or a restart); any call on them
+        is cleared (Released, by "reset"). Returns events."""
+        events = []
+        for first, count in _runs(sorted(self.circuits)):
+            # a GRS covers 2..32 circuits (its range field is 1..31); a lone circuit is reset with RSC
+            events += self.group_reset(first, count, now) if count > 1 else self.reset(first, now)
+        return events
+
     def group_block(self, cic, count, now=0.0, hardware=False, unblock=False):
         """Block (CGB) or unblock (CGU) cic..cic+count-1 for maintenance or hardware reasons; returns events."""
         self._range(cic, count)
@@ -258,6 +268,17 @@ class CircuitMaintenance:
         self._send(IsupMessage("CQR", c.cic, {"range_and_status": {"range": rs["range"]},
                                               "circuit_state_indicator": {"data": bytes(states)}}))
         return []
+
+
+def _runs(cics, longest=32):
+    """Return (first, count) of the contiguous runs of sorted cics, each at most longest long."""
+    runs = []
+    for cic in cics:
+        if runs and cic == runs[-1][0] + runs[-1][1] and runs[-1][1] < longest:
+            runs[-1][1] += 1
+        else:
+            runs.append([cic, 1])
+    return [tuple(r) for r in runs]
 
 
 def _circuit_state_octet(c):

@@ -3,12 +3,37 @@
 The board is the clock: ``service()`` runs once per tick, reads the HDLC channel's frames (the board adds and
 checks the FCS), runs timers and writes what the link sends: every queued MSU, then one FISU or LSSU so the
 far end keeps seeing the link. CIC n maps to the audio channel at timeslot ``n - first_cic`` of the span.
+A link in service that hears nothing for longer than a tick or two counts errors as MTP2's octet counting
+does (``Silence``), so a dead signalling timeslot takes the link out of service (and MTP3 changes over).
 """
 from pycallcenter.drivers.base import SAMPLE_RATE
 from pycallcenter.drivers.events import SIGNALLING_DOWN, alarm_change
 from pycallcenter.errors import ConfigError, LocalProtocolError
+from pycallcenter.ss7 import mtp2
 
 MAX_SU_PER_TICK = 64
+SILENT_TICKS = 2  # both ends send at least one signal unit a tick: silence beyond this is a dead link
+OCTETS_PER_ERROR = 16  # Q.703 10.1.4: in octet counting mode, one error for every 16 octets without a signal unit
+
+
+class Silence:
+    """MTP2's octet counting for a link serviced once a tick: ``errors(heard, state, now)`` returns how many
+    more errored signal units the silence since the last signal unit is worth (64 kbit/s: 8 octets a ms),
+    counting only what lies beyond SILENT_TICKS ticks, while the link is aligned or in service."""
+
+    def __init__(self, tick_seconds):
+        self.slack = SILENT_TICKS * tick_seconds
+        self.last = None
+        self.counted = 0
+
+    def errors(self, heard, state, now):
+        """Return the number of errors to feed the link's error monitor now."""
+        if heard or self.last is None or state not in (mtp2.IN_SERVICE, mtp2.ALIGNED_READY):
+            self.last, self.counted = now, 0
+            return 0
+        due = int(max(0.0, now - self.last - self.slack) * 8000 // OCTETS_PER_ERROR)
+        more, self.counted = due - self.counted, due
+        return more
 
 
 class Ss7Span:
@@ -26,6 +51,7 @@ class Ss7Span:
         self.channel = board.open_hdlc(hdlc[0].number)
         self.in_alarm = bool(span.alarms & SIGNALLING_DOWN)
         self.started = False
+        self.silence = Silence(board.blocksize / SAMPLE_RATE)
 
     @property
     def cics(self):
@@ -73,8 +99,11 @@ class Ss7Span:
         """Run one tick: signal units in, timers, signal units out; returns MTP3/ISUP events."""
         now = self.now()
         events = []
-        for frame in self.channel.read_frames():
+        frames = self.channel.read_frames()
+        for frame in frames:
             events += self.sp.receive(self.slc, frame, now)
+        for _ in range(self.silence.errors(bool(frames), self.link.state, now)):
+            events += self.sp.receive_error(self.slc, now)
         deadline = self.sp.next_deadline()
         if deadline is not None and deadline <= now:
             events += self.sp.handle_timer(now)

@@ -72,6 +72,10 @@ class SignallingPoint:
             self._trace(slc, su, now, inbound=True)
         return self._dispatch(self.mtp3.receive(slc, su, now), now)
 
+    def receive_error(self, slc, now):
+        """Count one errored signal unit on link slc (MTP2's error monitors); returns events."""
+        return self._dispatch(self.mtp3.receive_error(slc, now), now)
+
     def next_deadline(self):
         """Return the earliest timer expiry of MTP3, the links and ISUP, or None."""
         times = [t for t in [self.mtp3.next_deadline()] + [i.next_deadline() for i in self.isups.values()]
