@@ -53,6 +53,21 @@ def test_the_faults_bit(short):
     assert short["calls"]["script_errors"] >= 1
 
 
+def test_the_ss7_link_set_carried_calls_through_changeover_and_pause(short):
+    """The SS7 link set's spans carried calls; a failed link changed over and cleared no call (a violation
+    otherwise); losing every link cleared the calls on them (cause 41) and both ends reset their circuits
+    before the fault counted as recovered (every link back, GRS acknowledged)."""
+    spans = [str(n) for n in range(SHORT["spans"] + 2, SHORT["spans"] + 2 + short["settings"]["ss7_links"])]
+    assert all(short["calls"]["placed_by_span"][n] > 0 for n in spans), short["calls"]["placed_by_span"]
+    log = {kind: [f for f in short["fault_log"] if f["kind"] == kind] for kind in soak.SS7_FAULTS}
+    assert all("0 cleared by the network" in f["note"] for f in log["ss7_link_failure"])
+    assert all(f["note"].endswith("cleared with cause 41") for f in log["ss7_linkset_loss"])
+    ss7 = short["calls"]["ss7"]
+    assert ss7["ss7_route_down"] == len(log["ss7_linkset_loss"]) >= 1
+    assert ss7["ss7_route_up"] == ss7["ss7_route_down"] + 1  # the first one is the start
+    assert ss7["ss7_link_down"] >= len(log["ss7_link_failure"]) + 2 * len(log["ss7_linkset_loss"])
+
+
 def test_every_ended_call_has_exactly_one_cdr(short):
     assert short["cdrs"] == short["calls"]["ended_in_engine"] >= 50
 

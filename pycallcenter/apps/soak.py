@@ -40,36 +40,47 @@ from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import SimulateSection, load_text
 from pycallcenter.apps.simulation import make_callers
 from pycallcenter.dsp import SAMPLE_RATE
+from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.isdn import lapd
 from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.pstn import Caller, PstnSimulator
+from pycallcenter.sim.ss7 import Networks, exchange_for, linkset_far_ends, linkset_text
+from pycallcenter.ss7.isup import RESETTING
 
 SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
+SS7_FAULTS = ("ss7_link_failure", "ss7_linkset_loss")  # one resource: the link set
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
-                             "disk_full", "database_locked", "overload", "cti_flood")
+                             "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS
 # seconds after a fault ends by which it must have recovered
 RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
                   "recordings_unwritable": 180.0, "disk_full": 180.0, "database_locked": 30.0, "overload": 240.0,
-                  "cti_flood": 30.0}
+                  "cti_flood": 30.0, "ss7_link_failure": 60.0, "ss7_linkset_loss": 60.0}
 STORAGE_FAULTS = ("recordings_unwritable", "disk_full", "database_locked")  # one resource: never two at once
 DISK_FREE = 16 * 1024  # bytes left on the small disk when the fault starts: a recording fills it in about 2 s
 CDR_DUE = 180.0  # seconds after a call ends by which its CDR is in the table (the writer settles for 60)
 TICK_STALL = 2.0  # wall seconds one tick may take (a board buffers well under that; a stall is a violation)
 FLAKY_NUMBER = "5999"  # the called number routed to the script that raises now and then
-FLAKY_SCRIPT = '''"""The soak's flaky script: every other call raises after answering, so the engine's fallback takes
-the caller and the call must still clear and get its one CDR."""
+FLAKY_SCRIPT = '''"""The soak's flaky script: every other call it takes raises after answering, so the engine's fallback
+takes the caller and the call must still clear and get its one CDR. (Counted here, not by call id: other
+calls arriving in between would decide which of its own callers fail.)"""
+
+taken = 0
 
 
 async def main(call):
+    global taken
+    taken += 1
+    mine = taken
     await call.answer()
     await call.wait(1.0)
-    if int(call.id.lstrip("C")) % 2 == 0:
+    if mine % 2 == 0:
         raise RuntimeError("the soak's flaky script fails on purpose")
     await call.wait(2.0)
 '''
 E1_BCHANNELS = 30
+SS7_TRUNK = "ss7"  # the soak's SS7 link set (trunk) name
 CTI_TOKEN = "soak-supervisor-token"
 # The CTI flood runs in a process of its own (as real clients do, so their work is not on our GIL): 30
 # WebSocket connections sending as fast as they can a mix of bad JSON, wrong and right tokens, snapshot
@@ -117,6 +128,7 @@ class SoakSettings:
     hours: float = 1.0
     seed: int = 1
     spans: int = 1  # E1 PRI spans to the emulated PSTN
+    ss7_links: int = 2  # E1 spans of one SS7 link set to the emulated exchange, one link each (0: no SS7)
     agents: int = 12  # agent phones (the last is the operator's)
     faults: Optional[int] = None  # faults to inject (default: one every 3 simulated minutes, at least one per kind)
     kinds: tuple = FAULT_KINDS
@@ -187,7 +199,7 @@ def schedule(settings, span_numbers, agent_names):
     """Return the seeded fault schedule: kinds in shuffled rounds (each kind once per round), at seeded
     times; a fault on a busy resource (span, agent, storage) waits until the one before it is over."""
     rng = random.Random(f"soak-faults-{settings.seed}")
-    kinds = [k for k in FAULT_KINDS if k in settings.kinds]
+    kinds = [k for k in FAULT_KINDS if k in settings.kinds and _possible(k, settings)]
     run = settings.hours * 3600.0
     first, last = settings.warmup, run - 90.0
     if not kinds or last <= first:
@@ -208,13 +220,18 @@ def schedule(settings, span_numbers, agent_names):
         at = first + gap * i + rng.uniform(0.0, gap * 0.5)
         target, duration = _pick(kind, rng, span_numbers, agent_names, i)
         resource = (("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
-                    else ("storage",) if kind in STORAGE_FAULTS else (kind,))
+                    else ("storage",) if kind in STORAGE_FAULTS else ("ss7",) if kind in SS7_FAULTS else (kind,))
         at = max(at, busy.get(resource, 0.0))
         if at + duration > last:
             continue
         busy[resource] = at + duration + 10.0
         faults.append(Fault(round(at, 3), kind, duration, target))
     return sorted(faults, key=lambda f: f.at)
+
+
+def _possible(kind, settings):
+    """Return False for an SS7 fault the centre has no link set for (a link failure needs two links)."""
+    return kind not in SS7_FAULTS or settings.ss7_links >= (2 if kind == "ss7_link_failure" else 1)
 
 
 def _pick(kind, rng, spans, agents, i):
@@ -240,6 +257,10 @@ def _pick(kind, rng, spans, agents, i):
         return span, 20.0
     if kind == "cti_flood":
         return None, rng.uniform(10.0, 30.0)
+    if kind == "ss7_link_failure":  # the link is chosen when the fault starts
+        return None, rng.uniform(5.0, 30.0)
+    if kind == "ss7_linkset_loss":
+        return None, rng.uniform(3.0, 20.0)
     return None, 0.0  # script_raises: a few callers to the flaky route at once
 
 
@@ -261,19 +282,10 @@ def centre_text(settings, data):
                   "", "[[channels]]", 'signalling = "dchan"', f"channels = {first + 15}", "",
                   "[[emulator.cable]]", 'kind = "network"', f"span = {number}", f'name = "pstn{k}"', ""]
         first += 31
+    if settings.ss7_links:  # after the PRI spans: an SS7 link set of E1 spans, one link on each
+        spans = [settings.spans + 2 + k for k in range(settings.ss7_links)]
+        lines.append(linkset_text(spans, first, timing=settings.spans + 1, name=SS7_TRUNK))
     return "\n".join(lines) + "\n"
-
-
-class _Network:
-    """The simulated PSTNs of every span, seen as one by the agents (an agent answering tells them all)."""
-
-    def __init__(self, pstns):
-        self.pstns = pstns
-
-    def agent_answered(self, number, agent, now):
-        """Pass an agent's answer to every span's PSTN (only the one with that caller acts)."""
-        for p in self.pstns:
-            p.agent_answered(number, agent, now)
 
 
 class Soak:
@@ -309,6 +321,16 @@ class Soak:
         self.span_numbers = [1] + [k + 1 for k in range(2, s.spans + 1)]
         self.pstns = [PstnSimulator(centre.board, far_end=n, seed=s.seed + i) for i, n in enumerate(names)]
         self.trunks = {a.span_number: a for a in eng.adapters if getattr(a, "tech", "") == "pri"}
+        self.network_spans = list(self.span_numbers)  # the span of each simulated network in self.pstns
+        self.ss7 = self.exchange = None
+        if cs.ss7.linkset:  # the exchange at the far end of the link set: one simulated network per span
+            (linkset,) = cs.ss7.linkset
+            far = linkset_far_ends(centre.board, linkset)
+            self.ss7, self.exchange = eng.adapter(linkset.name), exchange_for(centre.board, linkset, far)
+            self.pstns += [PstnSimulator(centre.board, far_end=name, seed=s.seed + 100 + k,
+                                         iface=self.exchange.interface(link.span))
+                           for k, (name, link) in enumerate(zip(far, linkset.links))]
+            self.network_spans += [link.span for link in linkset.links]
         section = SimulateSection(calls_per_hour=s.calls_per_hour, talk_mean=s.talk_mean,
                                   patience_mean=s.patience_mean, fax_share=0.0, seed=s.seed)
         callers = make_callers(section, s.hours, start=s.warmup / 2)
@@ -316,7 +338,7 @@ class Soak:
             self.pstns[i % len(self.pstns)].add(caller)
         self.offered = len(callers)
         phones = [end for end in emu.far_ends.values() if type(end).__name__ == "Phone"]
-        self.pool = AgentPool(phones, [p.name for p in phones], _Network(self.pstns), plan=eng.tone_plan)
+        self.pool = AgentPool(phones, [p.name for p in phones], Networks(self.pstns), plan=eng.tone_plan)
         self.agent_channel = {a.name: a.phone.channel.number for a in self.pool.agents}
         self.agent_channels = set(self.agent_channel.values())
         self.acd_names = {int(a.contact.split("/")[1]): a.name for a in cs.agent if a.contact.startswith("channel/")}
@@ -336,7 +358,7 @@ class Soak:
         self.crash = None  # the traceback when the centre raised out of its tick
         self.extra_offered = 0  # callers the faults added (flaky route, overload)
         self.callers_done = dict.fromkeys(("placed", "refused_by_network", "reached_agent", "abandoned"), 0)
-        self.placed_by_span = dict.fromkeys(self.span_numbers, 0)  # callers the network put through, per span
+        self.placed_by_span = dict.fromkeys(self.network_spans, 0)  # callers the network put through, per span
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
         eng.listeners.append(_EndedCalls(self.ended_calls))
@@ -527,8 +549,10 @@ class Soak:
 
     def _start_script_raises(self, fault, now):
         rng = random.Random(f"{self.settings.seed}-flaky-{fault.at}")
-        # on the span with the most free B-channels: an overload elsewhere must not refuse the flaky callers
-        span = min(self.span_numbers, key=lambda n: (len(self.trunks[n].busy), self.span_numbers.index(n)))
+        # on the span with the most free B-channels and its D-channel up: an overload or a cable pulled
+        # elsewhere must not refuse the flaky callers
+        span = min(self.span_numbers, key=lambda n: (self.trunks[n].iface.link.state != lapd.ESTABLISHED,
+                                                     len(self.trunks[n].busy), self.span_numbers.index(n)))
         _, pstn = self._span_parts(span)
         callers = [Caller(f"20266{rng.randrange(10000, 99999)}", FLAKY_NUMBER, now + 0.5 * i, patience=60.0, talk=5.0)
                    for i in range(4)]
@@ -652,12 +676,56 @@ class Soak:
         status = getattr(self.centre.cti, "status", None)
         return sum(status()["refused"].values()) if status is not None else 0
 
+    def _ss7_calls(self):
+        """Return the SS7 trunk's legs with an answered call on them now."""
+        return [leg for leg in self.ss7.legs.values() if leg.state == C.ANSWERED]
+
+    def _start_ss7_link_failure(self, fault, now):
+        """One link of the link set fails: its signalling timeslot loses every frame (its bearers still carry
+        the calls). MTP3 changes over to the other link; no call may be cleared by it; changeback follows."""
+        spans = self.ss7.span_numbers  # each link fails in turn
+        earlier = sum(1 for f in self.faults if f.kind == fault.kind and f.started is not None) - 1
+        fault.target = spans[earlier % len(spans)]
+        self.emulator.set_dchan_faults(fault.target, loss=1.0)
+        fault.state["calls"] = self._ss7_calls()
+
+    def _end_ss7_link_failure(self, fault, now):
+        self.emulator.set_dchan_faults(fault.target)
+        legs = fault.state["calls"]
+        cut = [leg for leg in legs if leg.state == C.ENDED and leg.cause != C.NORMAL_CLEARING]
+        fault.note = (f"{len(legs)} answered call(s) at the failure, {sum(leg.state != C.ENDED for leg in legs)} still "
+                      f"up at its end, {len(cut)} cleared by the network")
+        if cut:
+            self._violate(f"ss7_link_failure at {fault.at:.0f} s cleared {len(cut)} call(s) that changeover must keep "
+                          f"(causes {sorted({leg.cause for leg in cut})})", key=("cut", id(fault)))
+
+    def _start_ss7_linkset_loss(self, fault, now):
+        """Every link of the link set fails at once (MTP pause): the calls on it are cleared, and when the links
+        return both ends reset every circuit (GRS) before new calls seize them."""
+        fault.target = "+".join(map(str, self.ss7.span_numbers))
+        for span in self.ss7.span_numbers:
+            self.emulator.set_dchan_faults(span, loss=1.0)
+        fault.state["calls"] = self._ss7_calls()
+
+    def _end_ss7_linkset_loss(self, fault, now):
+        for span in self.ss7.span_numbers:
+            self.emulator.set_dchan_faults(span)
+        legs = fault.state["calls"]
+        up = [leg for leg in legs if leg.state != C.ENDED]
+        fault.note = (f"{len(legs)} answered call(s) at the loss, "
+                      f"{sum(leg.cause == C.TEMPORARY_FAILURE for leg in legs)} cleared with cause 41")
+        if up:
+            self._violate(f"ss7_linkset_loss at {fault.at:.0f} s left {len(up)} call(s) up on a link set with no "
+                          f"link", key=("up", id(fault)))
+
     # ------------------------------------------------------------------------------------------ recovery
 
     def _recovered(self, fault, now):
         kind = fault.kind
         if kind in SPAN_FAULTS:
             return self._span_up(fault.target)
+        if kind in SS7_FAULTS:  # every link in service at both ends, changed back, every circuit reset
+            return self._ss7_up()
         if kind == "agent_off_hook":
             return self._agent_free(fault.target)
         if kind == "agent_hangs_up":
@@ -691,6 +759,13 @@ class Soak:
         s = next(x for x in self.centre.board.spans if x.number == span)
         return (trunk.iface.link.state == lapd.ESTABLISHED and pstn.iface.link.state == lapd.ESTABLISHED
                 and not getattr(s, "alarm_bits", 0))
+
+    def _ss7_up(self):
+        every = len(self.ss7.span_numbers)
+        return (len(self.ss7.links_up()) == every and len(self.exchange.links_up()) == every
+                and not self.ss7.reset_due and not self.exchange.reset_due
+                and all(self.ss7.isup.state(cic) != RESETTING and self.exchange.isup.state(cic) != RESETTING
+                        for cic in self.ss7.cics))
 
     def _agent_free(self, name):
         ch = self.agent_channel[name]
@@ -739,6 +814,11 @@ class Soak:
                 seen.add((span, offset, "centre"))
             for offset in net - ours:
                 seen.add((span, offset, "network"))
+        if self.ss7 is not None:  # the same for the SS7 circuits: a leg at our end, a call at the exchange
+            ours = set(self.ss7.legs)
+            net = set(self.exchange.calls)
+            for cic in ours ^ net:
+                seen.add((self.ss7.name, cic, "centre" if cic in ours else "network"))
         for (span, offset, side), first in _overdue(self._disagree, seen, now, self.settings.leak_grace):
             self._violate(f"span {span} B-channel {offset} held by the {side} only for {now - first:.0f} s",
                           key=("disagree", span, offset, side, first))
@@ -754,7 +834,7 @@ class Soak:
 
     def _check_minute(self, now):
         # the people who left are counted and let go: a day of Caller objects would show as RSS growth
-        for span, p in zip(self.span_numbers, self.pstns):
+        for span, p in zip(self.network_spans, self.pstns):
             for c in p.done:
                 for k in self.callers_done:
                     self.callers_done[k] += _caller_is(k, c)
@@ -809,7 +889,7 @@ class Soak:
             k["recovery_max_s"] = round(max(times), 2) if times else None
         t = self.ticks
         return {
-            "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "agents": s.agents,
+            "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "ss7_links": s.ss7_links, "agents": s.agents,
                          "calls_per_hour": s.calls_per_hour, "blocksize": s.blocksize},
             "simulated_seconds": round(self.seconds(), 1),
             "wall_seconds": round(wall, 1),
@@ -828,6 +908,7 @@ class Soak:
                       "ended_in_engine": len(self.ended_calls),
                       "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
                                          for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
+                      "ss7": self._ss7_counts(),
                       "script_errors": self.engine.errors.total},
             "cdrs": sum(cdrs.values()),
             "rss": rss,
@@ -835,6 +916,19 @@ class Soak:
                       "p99_ms": _ms(t.percentile(99.0)), "p999_ms": _ms(t.percentile(99.9)), "max_ms": _ms(t.max),
                       "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE, "overruns": self.overruns, "late": self.late},
         }
+
+    def _ss7_counts(self):
+        """Return what the SS7 trunk logged: links down and up, route down and up (MTP pause, resume)."""
+        if self.ss7 is None:
+            return None
+        counts = dict.fromkeys(("ss7_link_down", "ss7_link_up", "ss7_route_down", "ss7_route_up"), 0)
+        path = self.centre.settings.place(self.centre.settings.centre.log_file)
+        with open(path) as fh:
+            for line in fh:
+                kind = line.split(" ", 2)[1] if " " in line else ""
+                if kind in counts:
+                    counts[kind] += 1
+        return counts
 
     def _check_cdrs(self, now):
         """Every minute: no call has two CDRs, and a call ended more than CDR_DUE seconds ago has its CDR
@@ -942,6 +1036,7 @@ def format_report(r):
     s, c, t, rss = r["settings"], r["calls"], r["ticks"], r["rss"]
     lines = ["", "pycallcenter soak", "=" * 40,
              f"seed {s['seed']}, {s['hours']} h simulated in {r['wall_seconds']} s, {s['spans']} PRI span(s), "
+             f"{'an SS7 link set of %d link(s), ' % s['ss7_links'] if s.get('ss7_links') else ''}"
              f"{s['agents']} agent phones, {s['calls_per_hour']:.0f} calls/h",
              f"{'paced in real time' if r.get('paced') else 'as fast as the CPU allows'}: {r['simulated_seconds']} s "
              f"simulated, {_x(r['simulated_seconds'], r['wall_seconds'])} real time by the wall clock, "

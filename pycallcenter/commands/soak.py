@@ -12,6 +12,8 @@ def register(subparsers):
     p.add_argument("--hours", type=float, default=1.0, help="simulated hours (default 1)")
     p.add_argument("--seed", type=int, default=1, help="seed of the callers and of the fault schedule")
     p.add_argument("--spans", type=int, default=1, help="E1 PRI spans to the emulated PSTN (default 1)")
+    p.add_argument("--ss7-links", type=int, default=2, help="E1 spans of an SS7 link set to the emulated exchange, "
+                   "one signalling link each (default 2; 0: no SS7)")
     p.add_argument("--agents", type=int, default=12, help="agent phones, the last one the operator's (default 12)")
     p.add_argument("--faults", type=int, help="faults to inject (default: one every 3 simulated minutes)")
     p.add_argument("--kinds", help=f"comma-separated fault kinds (default all: {','.join(soak.FAULT_KINDS)})")
@@ -34,11 +36,14 @@ def run(args):
     if args.hours <= 0 or args.spans < 1 or args.agents < 2 or (args.faults is not None and args.faults < 0):
         print("pycallcenter soak: --hours must be > 0, --spans >= 1, --agents >= 2, --faults >= 0", file=sys.stderr)
         return 2
+    if not 0 <= args.ss7_links <= 16:
+        print(f"pycallcenter soak: --ss7-links must be from 0 to 16, got {args.ss7_links}", file=sys.stderr)
+        return 2
     if not 8 <= args.blocksize <= 1024:
         print(f"pycallcenter soak: --blocksize must be from 8 to 1024 samples, got {args.blocksize}", file=sys.stderr)
         return 2
     settings = soak.SoakSettings(hours=args.hours, seed=args.seed, spans=args.spans, agents=args.agents,
-                                 faults=args.faults, kinds=kinds, data_dir=args.data, paced=args.paced,
+                                 ss7_links=args.ss7_links, faults=args.faults, kinds=kinds, data_dir=args.data, paced=args.paced,
                                  blocksize=args.blocksize)
     report = soak.run(settings, stream=None if args.quiet else sys.stderr)
     print(soak.format_report(report))
