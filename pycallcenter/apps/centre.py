@@ -248,7 +248,7 @@ class Centre:
         opts["handsets"] = self.agent_handsets()
         # a bare number an agent reaches (dial, consult, transfer) goes out where the browser phones' numbers
         # go, else on the first trunk (as callbacks do); 'TRUNK/NUMBER' picks another
-        trunks = [a.name for a in self.engine.adapters if a.tech != "fxs"]
+        trunks = [a.name for a in self.engine.adapters if getattr(a, "tech", None) in ("pri", "ss7", "fxo", "sip")]
         opts["outbound_trunk"] = s.webrtc.dial_trunk or (trunks[0] if trunks else None)
         try:
             self.cti = serve(self.binding, host=c.cti_addr, port=c.cti_port, accounts=accounts,
