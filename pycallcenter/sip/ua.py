@@ -118,12 +118,14 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         return Via(transport, self.local_addr[0], self.ports.get(transport, self.local_addr[1]),
                    (("branch", self.layer.new_branch()), ("rport", None)))
 
-    def _contact(self, user=None, transport=None):
+    def _contact(self, user=None, transport=None, secure=None):
+        """Return our Contact for transport (default ours); secure: a SIPS URI, as RFC 3261 8.1.1.8 and 12.1.1
+        ask when the request's URI is SIPS (None: SIPS for TLS)."""
         transport = transport or self.transport
         host = self.local_addr[0]
         host = f"[{host}]" if ":" in host else host
         param = "" if transport == "UDP" else f";transport={transport.lower()}"
-        scheme = "sips" if transport == "TLS" else "sip"
+        scheme = "sips" if (transport == "TLS" if secure is None else secure) else "sip"
         return f"<{scheme}:{user or self.user}@{host}:{self.ports.get(transport, self.local_addr[1])}{param}>"
 
     def _transport_for(self, uri):
@@ -140,9 +142,14 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         via = request.top_via
         if via.transport.upper() != transport:
             request.headers.set("Via", Via(transport, via.host, self.ports[transport], via.params))
-            contacts = request.contact if "Contact" in request.headers else []
-            if contacts and contacts != ["*"] and contacts[0].uri.host == self.local_addr[0]:
-                request.headers.set("Contact", self._contact(contacts[0].uri.user, transport))
+        contacts = request.contact if "Contact" in request.headers else []
+        if contacts and contacts != ["*"] and contacts[0].uri.host == self.local_addr[0]:
+            # SIPS only when the Request-URI or first route is (8.1.1.8): a phone that dialled sip:...;transport=tls
+            # gets sip: back (baresip 1.0 cannot use a SIPS Contact and drops the call)
+            secure = "sips" in (uri.scheme, request.uri.scheme)
+            contact = self._contact(contacts[0].uri.user, transport, secure)
+            if contact != f"<{contacts[0].uri}>":
+                request.headers.set("Contact", contact)
         return transport
 
     def _send_ack(self, ack, hop, now):
@@ -200,8 +207,14 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         return self._handle(self.layer.send_response(response, now, key), now)
 
     def _dialog_contact(self, dialog):
-        """Return our Contact for a dialog, naming the transport its INVITE came or went over."""
-        return self._contact(transport=dialog.extra.get("transport"))
+        """Return our Contact for a dialog, naming the transport its INVITE came or went over; a SIPS URI only
+        when that INVITE's Request-URI (or a UAS's top Record-Route) is SIPS (RFC 3261 12.1.1)."""
+        invite = dialog.invite
+        secure = None
+        if invite is not None:
+            records = invite.headers.get_all("Record-Route") if dialog.role == "uas" else []
+            secure = (parse_address(records[0]).uri if records else invite.uri).scheme == "sips"
+        return self._contact(transport=dialog.extra.get("transport"), secure=secure)
 
     def _supported(self):
         return ("Supported", ", ".join(SUPPORTED))
