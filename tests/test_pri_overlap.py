@@ -284,3 +284,17 @@ def test_the_timeout_key_sets_t302(tmp_path, prompt_cache):
         assert o.refused_by_pbx(call, 486) == 17
     finally:
         o.close()
+
+
+def test_closing_the_centre_while_a_number_is_dialled_clears_it(tmp_path, prompt_cache):
+    o = Overlap(tmp_path, prompt_cache)
+    try:
+        call = o.dial("2")
+        o.digit(call, "0")
+        o.centre.drain()
+        assert not o.eng.legs and not o.eng.calls and o.centre.leaks() == []
+        o.go(1.0)
+        assert call.state == q.NULL and o.ended(call) == 16
+        assert o.centre.writer.written == 1
+    finally:
+        o.close()

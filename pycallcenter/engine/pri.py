@@ -91,6 +91,8 @@ class PriTrunk:
     def hangup(self, leg, cause):
         """Clear with DISCONNECT or RELEASE COMPLETE; the leg ends when Q.931 says the call is over."""
         self.collecting.discard(leg.isdn_call)
+        if leg.call is None:  # cleared by us while dialling: a call, so a drain waits for it and it gets its CDR
+            self.engine.new_call(leg)
         self._handle(self.iface.hangup(leg.isdn_call, self._s(self.engine.now), cause))
 
     def originate(self, leg, number, now):
@@ -191,5 +193,4 @@ class PriTrunk:
             self._offer(leg)
             return
         # nobody routes the number: one call (and CDR) that the network hears refused with the reason
-        eng.new_call(leg)
         leg.hangup(Cause.INVALID_NUMBER_FORMAT if longer else Cause.UNALLOCATED_NUMBER)
