@@ -189,3 +189,26 @@ def test_consult_a_number_cancel_then_consult_again_and_complete(centre, tmp_pat
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         agent.close()
+
+
+def test_a_blind_transfer_nobody_answers_rings_for_a_bounded_time_then_ends_cleanly(centre):
+    c, sim = centre
+    nobody = Callee("0207654321", kinds=("no_answer",))
+    sim.pstn.add_callee(nobody)
+    backend = c.cti.hub.backend  # the CTI's own operations (the same the page's transfer command runs)
+    backend.ready("agent1")
+    sim.pstn.add(Caller(CALLER, "5000", arrival=c.engine.now / 8000 + 0.5, digits="1", digit_delay=3.0,
+                        talk=600.0, patience=600.0))
+    phone = c.board.emulator.far_ends["agent1"]
+    assert until(sim, lambda: phone.ringing, 60)
+    phone.off_hook()
+    assert until(sim, lambda: c.acd.agents["agent1"].activity == "talking", 10)
+    call_id, caller = c.acd.agents["agent1"].call, sim.pstn.by_number[CALLER]
+    assert backend.transfer("agent1", "0207654321") == {"call": call_id, "target": "0207654321"}
+    assert until(sim, lambda: nobody.kind == "no_answer", 5)
+    t0 = c.engine.now / 8000
+    assert until(sim, lambda: caller.ended is not None, 60)
+    assert 44.0 <= c.engine.now / 8000 - t0 <= 47.0  # OUTSIDE_RING_SECONDS, then the caller's call ends
+    assert nobody.attempts[-1][-1] == 19  # the centre gave up: no answer
+    row = ends_cleanly(c, sim, call_id, caller)
+    assert row["agent"] == "agent1" and c.acd.agents["agent1"].activity == "wrapup"

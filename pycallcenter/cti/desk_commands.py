@@ -14,7 +14,9 @@ from pycallcenter.acd.core import AcdError
 from pycallcenter.acd.engine_binding import QueueResult
 from pycallcenter.cti import protocol as P
 from pycallcenter.dsp.toneplans import dtmf_spec
+from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
+from pycallcenter.ivr import wait
 from pycallcenter.storage import quality, survey
 
 RECENT_CALLS = 5  # calls per agent a wrap-up may still name
@@ -24,6 +26,7 @@ _DIGITS = re.compile(r"[0-9*#A-Da-d]{1,32}")
 _NUMBER = re.compile(r"[0-9]{2,24}")
 _VAR = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 MAX_CALL_VARS = 32  # variables an agent may add to a call (its screen pop and CDR carry them)
+OUTSIDE_RING_SECONDS = 45.0  # a blind transfer's outside number rings no longer (then cause 19, no answer)
 
 
 def _field(msg, key, kind=str, default=None, limit=4000, required=False):
@@ -211,6 +214,7 @@ class DeskCommands:
             del self._consult[agent]
         else:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
+            self._ring_limit(far, OUTSIDE_RING_SECONDS)
         self._hand_over(agent, leg, far)
         self._out.append(P.event("call_transferred", agent=agent, call=call.id, target=target,
                                  data=self._screen_pop(call.id)["data"]))
@@ -235,6 +239,21 @@ class DeskCommands:
             self.bug("transfer_outside")
             raise P.CtiError(P.BAD_STATE, str(exc)) from None
         leg.hangup(C.NORMAL_CLEARING)
+
+    def _ring_limit(self, far, seconds):
+        """Hang up far (cause 19) if it is still unanswered after seconds of board time: nobody else waits
+        for a blind transfer's number, and the caller would hear it ring for ever."""
+        end = self.engine.now + seconds * SAMPLE_RATE
+
+        async def limit():
+            while far.active and far.state != C.ANSWERED:
+                if self.engine.now >= end:
+                    far.hangup(C.NO_ANSWER)
+                    return
+                await wait(self.engine, 0.5)
+
+        self.engine.scheduler.spawn(limit(), f"{far.id}:ring-limit", self.engine.now,
+                                    on_error=lambda task, exc: self.bug("transfer_outside"))
 
     def consult_cancel(self, agent, msg):
         """End the agent's consultation (hang up the consulted party) and take the caller off hold."""
