@@ -242,6 +242,7 @@ def test_a_number_no_route_can_take_is_released_with_1_at_once(ov):
     ov.digit(call, "7")  # 67: outside _6[1-5]XX, and no longer number helps
     assert ov.go(0.5, until=lambda: call.state == q.NULL)
     assert ov.ended(call) == 1
+    assert [line.split("why=")[1] for line in ov.logged("overlap_done")] == ["no_route"]
     assert ov.logged("offered") == []
     ov.go(1.0)
     assert ov.centre.writer.written == 1

@@ -187,8 +187,8 @@ class PriTrunk:
         if longer and not timed_out and not ev.sending_complete:
             return  # T302 restarted in Q.931 with the digit
         self.collecting.discard(ev.call)
-        eng.log("overlap_done", span=self.span_number, leg=leg.id, called=leg.called or "-",
-                why="timeout" if timed_out else "complete" if ev.sending_complete else "matched")
+        why = "timeout" if timed_out else "complete" if ev.sending_complete else "matched" if routed else "no_route"
+        eng.log("overlap_done", span=self.span_number, leg=leg.id, called=leg.called or "-", why=why)
         if routed:
             self._offer(leg)
             return
