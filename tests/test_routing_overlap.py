@@ -113,3 +113,19 @@ def test_a_pattern_with_a_broken_set_is_one_config_error_naming_its_line():
             assert str(exc).startswith("centre.toml:3: route[1].called: must look like"), str(exc)
         else:
             raise AssertionError(f"{bad} was accepted")
+
+
+def _table(patterns):
+    return "\n".join(f'[[route]]\ncalled = "{p}"\nscript = "s{i}"\n' for i, p in enumerate(patterns))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(STEPS), min_size=1, max_size=3).map(lambda p: "_" + "".join(p)),
+                min_size=1, max_size=3),
+       st.text(ALPHABET, max_size=4))
+def test_number_state_agrees_with_where_the_router_sends_the_number_and_every_longer_one(patterns, number):
+    r = _router(_table(patterns))
+    routed, longer = r.number_state(_leg(number))
+    assert routed == (r.target(_leg(number))[3] is not None)  # a route took it, not the default script
+    grown = [number + "".join(tail) for n in (1, 2, 3) for tail in itertools.product(ALPHABET, repeat=n)]
+    assert longer == any(r.target(_leg(g))[3] is not None for g in grown), (patterns, number)
