@@ -110,7 +110,9 @@ class Phone:
             return
         m = next(m for m in sd.media if m.media == "audio")
         self.remote_rtp = (sd.connection_address(m), m.port)
-        if m.crypto and m.port and (self.ua.srtp != "off" or sd is not self.ua.dialogs.get(self.call_id, sd).offer):
+        d = self.ua.dialogs.get(self.call_id)
+        offered = d is None or sd is d.offer or (d.extra.get("late") and sd is d.answer)  # a late offer: the 2xx's
+        if m.crypto and m.port and (self.ua.srtp != "off" or not offered):
             # a key in an offer counts only when we take SRTP; one in an answer means our offer carried ours
             suite, key = parse_crypto(str(m.crypto[0]))
             self.srtp = SrtpContext(suite, self.key, key)

@@ -138,3 +138,61 @@ def test_an_unknown_policy_is_a_config_error(rig):
     build, _ = rig
     with pytest.raises(ConfigError, match="sip.srtp"):
         build(srtp="maybe")
+
+
+def _late_caller(rig, policy, phone_policy="off", user="2025550100"):
+    """Return (engine, trunk, what the script saw, phone) after the phone placed a call without SDP to an
+    engine under policy; a phone with its own SRTP policy keys the answer its ACK carries."""
+    build, keep = rig
+    eng, trunk = build(srtp=policy)
+    seen = _prompt_and_digits(eng)
+    phone = Phone(user, srtp=phone_policy)
+    keep(phone)
+    call_id = phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000, late_offer=True)
+    if phone_policy != "off":
+        phone.ua.dialogs[call_id].extra["crypto"] = phone.crypto
+    return eng, trunk, seen, phone
+
+
+@pytest.mark.parametrize("policy, proto", [("require", "RTP/SAVP"), ("offer", "RTP/AVP")])
+def test_a_late_offer_gets_our_keyed_offer_in_the_200_and_the_acks_answer_keys_the_row(rig, policy, proto):
+    """An INVITE without SDP (RFC 3261 13.2.1): our 200 offers with our key (RTP/SAVP under "require", a keyed
+    RTP/AVP under "offer"); the phone's answer rides on its ACK with its key, which keys the row: the prompt
+    is heard decrypted and the phone's digit arrives through SRTP."""
+    eng, trunk, seen, phone = _late_caller(rig, policy, policy)
+    assert run(eng, 3.0, phone, until=lambda: "CallConfirmed" in phone.kinds() or "CallAnswered" in phone.kinds())
+    offer = next(e for e in phone.events if type(e).__name__ == "CallAnswered").answer  # the 200's offer
+    m = next(m for m in offer.media if m.media == "audio")
+    assert m.proto == proto and len(m.crypto) == 1 and m.crypto[0].suite == "AES_CM_128_HMAC_SHA1_80"
+    run(eng, 1.2, phone)
+    assert phone.srtp is not None and phone.loud_ms() >= 800  # the prompt, decrypted with the 200's key
+    leg = next(iter(eng.legs.values()))
+    assert eng.packet.stats(leg.row)["srtp"] == "AES_CM_128_HMAC_SHA1_80"
+    phone.press("6")  # RFC 4733 inside SRTP under the key of the ACK's answer
+    run(eng, 1.5, phone, until=lambda: "digits" in seen)
+    assert seen["digits"] == "6" and eng.packet.stats(leg.row)["srtp_failed"] == 0
+    assert trunk.status()["srtp_calls"] == 1
+    phone.hang_up(eng.now / 8000)
+    run(eng, 1.0, phone, until=lambda: not eng.legs)
+    assert not eng.legs and eng.leaks() == []
+
+
+def test_a_late_offer_answered_without_a_key_is_cleared_under_require_and_plain_under_offer(rig):
+    """A plain phone answers our keyed late offer: under "require" its ACK's answer (which refuses the SAVP
+    stream) ends the call with BYE and Reason cause 65; under "offer" (a keyed RTP/AVP offer) it answers
+    plain RTP and the prompt is heard in the clear."""
+    eng, trunk, _, phone = _late_caller(rig, "require")
+    assert run(eng, 3.0, phone, until=lambda: "CallEnded" in phone.kinds())
+    ended = phone.events[-1]
+    assert ended.by == "remote" and "cause=65" in (ended.reason or "")
+    assert run(eng, 1.0, phone, until=lambda: not eng.legs)
+    assert any(" sip_late_answer_refused " in line for line in eng.log_lines) and eng.leaks() == []
+
+    eng, trunk, _, plain = _late_caller(rig, "offer", user="2025550101")
+    assert run(eng, 3.0, plain, until=lambda: "CallAnswered" in plain.kinds())
+    run(eng, 1.2, plain)
+    assert plain.srtp is None and plain.loud_ms() >= 800  # plain RTP, as the answer chose
+    leg = next(iter(eng.legs.values()))
+    assert eng.packet.stats(leg.row)["srtp"] is None and trunk.status()["srtp_calls"] == 0
+    plain.hang_up(eng.now / 8000)
+    assert run(eng, 1.0, plain, until=lambda: not eng.legs) and eng.leaks() == []

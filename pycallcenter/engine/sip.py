@@ -268,6 +268,8 @@ class SipTrunk:
                 self._answered(item, now)
             elif isinstance(item, U.CallConfirmed):
                 s = self.sessions.get(item.call_id)
+                if s is not None and item.late and not s.bye_pending:
+                    self._late_answer(s, item.answer)
                 if s is not None and s.bye_pending:
                     s.bye_pending = False
                     self._run(self.ua.bye(s.call_id, self._s(), reason=causes.reason_header(s.clear_cause)))
@@ -325,6 +327,8 @@ class SipTrunk:
         if key is not None:  # our answer carries our key for the row under the offer's tag (the UA writes it)
             d.extra["crypto"] = self.engine.packet.local_crypto(row, key.split(" ")[0])
             self.stats["srtp_calls"] += 1
+        elif ev.offer is None and self.srtp != "off":  # a late offer: ours, in the 2xx, carries our key
+            d.extra["crypto"] = self.engine.packet.local_crypto(row)
         local = self.engine.packet.open(row, **media, dtmf_pt=_events_pt(ev.offer), local_host=self.host, latch=True,
                                         srtp=key)
         s = _Session(ev.call_id, channel, row, peer, port=local[1], remote_events=_has_events(ev.offer),
@@ -368,6 +372,23 @@ class SipTrunk:
             self._run(self.ua.bye(s.call_id, self._s(now), reason=reason))
             return
         self.engine.leg_answered(s.leg, now)
+
+    def _late_answer(self, s, answer):
+        """The ACK's answer to the offer our 2xx made for an INVITE without SDP (RFC 3261 13.2.1): the row takes
+        the far end's address, codec and key. Under "require" an answer with no key we can use (or none at
+        all) ends the call with BYE and cause 65, as for an answer to our own INVITE."""
+        media = _media_plan(answer)
+        key = _answered_key(answer, self.srtp) if self.srtp != "off" else None
+        if key is False or (media is None and self.srtp == "require"):
+            self.engine.log("sip_late_answer_refused", leg=s.leg.id, why="no_key" if media else "no_answer")
+            return s.leg.hangup(Cause.BEARER_CAPABILITY_NOT_IMPLEMENTED)
+        if media is None:  # no usable answer: the row keeps latching on what arrives
+            return
+        if key:
+            s.remote_crypto = key
+            self.stats["srtp_calls"] += 1
+        self.engine.packet.update(s.row, **media, srtp=key or None)
+        s.remote_events = _has_events(answer)
 
     def _updated(self, ev):
         s = self.sessions.get(ev.call_id)

@@ -47,9 +47,12 @@ class CallAnswered:
 
 @dataclass(frozen=True)
 class CallConfirmed:
-    """The ACK for our 2xx arrived: the dialog is confirmed."""
+    """The ACK for our 2xx arrived: the dialog is confirmed. late: the INVITE had no SDP, so our 2xx offered
+    and answer is the ACK's SDP (None when it carried none or none that parses)."""
 
     call_id: str
+    answer: object = None
+    late: bool = False
 
 
 @dataclass(frozen=True)

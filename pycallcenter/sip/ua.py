@@ -407,8 +407,10 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         elif offer is not None:
             body = S.answer(offer, self.media_host, port, self.codecs, session_id=extra.get("sid", 1), version=version,
                             srtp=self.srtp, crypto=extra.get("crypto"))
-        else:
+        else:  # a late offer (RFC 3261 13.2.1): ours goes in the 2xx, keyed under the SRTP policy when we have a key
             body = S.make_offer(self.media_host, port, self.codecs, version=version)
+            if extra.get("crypto") and self.srtp != "off":
+                body.media[0] = S.secure(body.media[0], extra["crypto"], self.srtp)
         if dialog is not None:
             extra["rtp_port"] = port
             extra["version"] = body.session_version
@@ -489,7 +491,8 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if dialog.role != "uas":  # the ACK of a re-INVITE the far end sent us
             return []
         self.stats["acks"] += 1
-        if request.body and dialog.offer is None:  # our offer went in the 2xx: the answer comes here
+        late = dialog.offer is None  # our offer went in the 2xx: the answer comes here (RFC 3261 13.2.1)
+        if request.body and late:
             try:
                 dialog.offer = S.parse_sdp(request.body)
             except DecodeError:
@@ -497,7 +500,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         if dialog.state == CONFIRMED:
             return []
         dialog.state = CONFIRMED
-        out = [CallConfirmed(dialog.call_id)]
+        out = [CallConfirmed(dialog.call_id, dialog.offer if late else None, late)]
         if "bye_after_ack" in dialog.extra:  # our user hung up before the ACK came
             out += self.bye(dialog.call_id, now, reason=dialog.extra.pop("bye_after_ack")[0])
         return out
@@ -522,12 +525,14 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
     # UAC
 
     def invite(self, target, now, addr=None, *, from_user=None, display=None, headers=(), sdp=None, port=None,
-               auth=None, replaces=None):
+               auth=None, replaces=None, late_offer=False):
         """Place a call to target (a SIP URI text, or a user registered here); returns (Call-ID, outputs).
         addr defaults to the registered contact's source, else the URI's host and port. from_user and display
         name our From; headers are added as given (P-Asserted-Identity, Privacy...); sdp is our offer (else
         one on port); auth (user, password) answers challenges (default: the UA's); replaces is a Replaces
-        value (RFC 3891) for an attended transfer."""
+        value (RFC 3891) for an attended transfer. late_offer sends no SDP: the callee offers in its 2xx and
+        our answer goes in the ACK (RFC 3261 13.2.1; keyed with the dialog's extra["crypto"] under our SRTP
+        policy)."""
         uri = parse_uri(target) if isinstance(target, str) else target
         to_uri = uri
         binding = self._registered_target(uri)
@@ -541,7 +546,7 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
         tag = self._token()
         name = f"{display} " if display else ""
         local = f"{name}<sip:{from_user or self.user}@{self._hostport}>;tag={tag}"
-        offer = sdp or S.make_offer(self.media_host, port or self.rtp_port, self.codecs)
+        offer = None if late_offer else sdp or S.make_offer(self.media_host, port or self.rtp_port, self.codecs)
         extra = [("Allow", ALLOW), self._supported()]
         if self.session_expires:
             extra += [("Session-Expires", self.session_expires), ("Min-SE", self.min_se)]
@@ -549,12 +554,14 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
             extra += [("Replaces", replaces), ("Require", "replaces")]
         request = make_request("INVITE", uri, via=self._via(), from_=local, to=f"<{to_uri}>", call_id=call_id,
                                cseq=1, contact=self._contact(from_user), headers=extra + list(headers),
-                               body=offer.encode(), content_type="application/sdp")
+                               body=offer.encode() if offer else b"", content_type="application/sdp" if offer else None)
         dialog = Dialog.as_uac(request, addr)
         dialog.extra["transport"] = self._transport_for(uri)
         if binding is not None:  # where the phone's REGISTER came from: its connection, or its NAT's mapping
             dialog.flow = binding.source
         dialog.offer = offer
+        dialog.extra["late"] = late_offer
+        dialog.extra["rtp_port"] = port or self.rtp_port
         dialog.extra["auth"] = auth
         dialog.extra["asked_se"] = self.session_expires
         self.dialogs[call_id] = dialog
@@ -790,6 +797,11 @@ class UserAgent(ReliableMixin, SessionMixin, TransferMixin, R.RegistrationMixin)
                 dialog.answer = S.parse_sdp(response.body) if response.body else dialog.answer
             except DecodeError:
                 pass
+            if dialog.extra.get("late") and dialog.offer is None and dialog.answer is not None:
+                # the 2xx offered (we sent none): our answer rides on the ACK (RFC 3261 13.2.1)
+                dialog.offer = self._answer_sdp(dialog.answer, dialog)
+                ack.body = dialog.offer.encode()
+                ack.headers.set("Content-Type", "application/sdp")
             if dialog.answer is not None:
                 dialog.extra["remote_version"] = dialog.answer.session_version
         ack, hop = acks[number]
