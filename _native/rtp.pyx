@@ -1,4 +1,4 @@
-"""Batched RTP paths. Send: every row's 12-octet header built beside its payload, and each packet sent from its
+"""Batched RTP paths. Send: every row's 12-octet header built beside its payload and each packet sent from its
 row's socket, in one call per tick. Receive: every ready socket drained in one call, and each row's usual packet
 checked and taken into its jitter buffer's arrays in another (pycallcenter.media.rtp_batch is the checked face
 and holds the twins)."""
@@ -31,56 +31,75 @@ cdef extern from "<netinet/in.h>" nogil:
     uint32_t htonl(uint32_t)
 
 
-def pack(const uint8_t[:, ::1] codes, const int32_t[::1] rows, const uint8_t[::1] second,
-         const uint16_t[::1] seq, const uint32_t[::1] ts, const uint32_t[::1] ssrc, uint8_t[:, ::1] out):
-    """Fill out[k] with the RTP header (V=2, no padding, extension or CSRC) and the codes of row rows[k]."""
-    cdef Py_ssize_t n = rows.shape[0], size = codes.shape[1], k, r
+# int64 columns of a row's send state
+cdef enum:
+    TX_NATIVE = 0   # 1 while the kernel sends the row's audio
+    TX_FD = 1       # the row's RTP socket
+    TX_HOST = 2     # where it sends: IPv4, host order
+    TX_PORT = 3
+    TX_PT = 4       # payload type
+    TX_MARKER = 5   # the next packet starts a talkspurt
+    TX_SEQ = 6      # sequence number of the next packet
+    TX_TS = 7       # its timestamp
+    TX_SSRC = 8
+    TX_PACKETS = 9  # packets sent since the row was handed over (or last read back)
+    TX_BYTES = 10   # their octets, headers included
+    TX_ERRORS = 11  # sends that failed since then
+    TX_COLUMNS = 12
+
+
+def send_rows(int64_t[:, ::1] tx, const uint8_t[:, ::1] codes, uint8_t[:, ::1] packets):
+    """Send one packet of codes[i] from every native row i (V=2 header, no padding, extension or CSRC), built in
+    packets[i]; step its sequence number and timestamp and clear its marker, count it sent or failed. Return
+    how many rows sent."""
+    cdef Py_ssize_t rows = tx.shape[0], size = codes.shape[1], i, count = 0
+    cdef i64 *s
     cdef uint8_t *p
-    if second.shape[0] != n or seq.shape[0] != n or ts.shape[0] != n or ssrc.shape[0] != n:
-        raise ValueError("rows, second, seq, ts and ssrc need the same length")
-    if out.shape[0] != n or out.shape[1] != size + 12:
-        raise ValueError(f"out needs shape ({n}, {size + 12})")
-    for k in range(n):
-        r = rows[k]
-        if r < 0 or r >= codes.shape[0]:
-            raise IndexError(f"row {r} outside the {codes.shape[0]} rows of codes")
-    with nogil:
-        for k in range(n):
-            p = &out[k, 0]
-            p[0] = 0x80
-            p[1] = second[k]
-            p[2] = seq[k] >> 8
-            p[3] = seq[k] & 0xFF
-            p[4] = ts[k] >> 24
-            p[5] = (ts[k] >> 16) & 0xFF
-            p[6] = (ts[k] >> 8) & 0xFF
-            p[7] = ts[k] & 0xFF
-            p[8] = ssrc[k] >> 24
-            p[9] = (ssrc[k] >> 16) & 0xFF
-            p[10] = (ssrc[k] >> 8) & 0xFF
-            p[11] = ssrc[k] & 0xFF
-            if size:
-                memcpy(p + 12, &codes[rows[k], 0], size)
-
-
-def send(const int32_t[::1] fds, const uint32_t[::1] hosts, const uint16_t[::1] ports,
-         const uint8_t[:, ::1] packets, int64_t[::1] result):
-    """Send packets[k] from socket fds[k] to IPv4 hosts[k]:ports[k] (host order); result[k] = octets or -errno."""
-    cdef Py_ssize_t n = fds.shape[0], k
-    cdef size_t size = packets.shape[1]
+    cdef uint32_t ts, ssrc
+    cdef uint16_t seq
     cdef sockaddr_in addr
     cdef ssize_t sent
-    if hosts.shape[0] != n or ports.shape[0] != n or packets.shape[0] != n or result.shape[0] != n:
-        raise ValueError("fds, hosts, ports, packets and result need the same length")
+    if tx.shape[1] != TX_COLUMNS or codes.shape[0] != rows or packets.shape[0] != rows \
+            or packets.shape[1] != size + 12:
+        raise ValueError(f"tx needs {TX_COLUMNS} columns, codes and packets the same rows, packets 12 more octets")
     memset(&addr, 0, sizeof(addr))
     addr.sin_family = AF_INET
     with nogil:
-        for k in range(n):
-            addr.sin_port = htons(ports[k])
-            addr.sin_addr.s_addr = htonl(hosts[k])
-            sent = sendto(fds[k], &packets[k, 0] if size else NULL, size, MSG_DONTWAIT,
-                          <const sockaddr *> &addr, sizeof(addr))
-            result[k] = sent if sent >= 0 else -errno
+        for i in range(rows):
+            s = &tx[i, 0]
+            if not s[TX_NATIVE]:
+                continue
+            p = &packets[i, 0]
+            seq = <uint16_t> s[TX_SEQ]
+            ts = <uint32_t> s[TX_TS]
+            ssrc = <uint32_t> s[TX_SSRC]
+            p[0] = 0x80
+            p[1] = <uint8_t> ((s[TX_PT] & 0x7F) | (0x80 if s[TX_MARKER] else 0))
+            p[2] = seq >> 8
+            p[3] = seq & 0xFF
+            p[4] = ts >> 24
+            p[5] = (ts >> 16) & 0xFF
+            p[6] = (ts >> 8) & 0xFF
+            p[7] = ts & 0xFF
+            p[8] = ssrc >> 24
+            p[9] = (ssrc >> 16) & 0xFF
+            p[10] = (ssrc >> 8) & 0xFF
+            p[11] = ssrc & 0xFF
+            if size:
+                memcpy(p + 12, &codes[i, 0], size)
+            addr.sin_port = htons(<uint16_t> s[TX_PORT])
+            addr.sin_addr.s_addr = htonl(<uint32_t> s[TX_HOST])
+            sent = sendto(<int> s[TX_FD], p, size + 12, MSG_DONTWAIT, <const sockaddr *> &addr, sizeof(addr))
+            s[TX_MARKER] = 0
+            s[TX_SEQ] = <uint16_t> (seq + 1)
+            s[TX_TS] = <uint32_t> (ts + size)
+            if sent < 0:  # a full socket buffer or an unreachable far end: counted, the tick goes on
+                s[TX_ERRORS] += 1
+            else:
+                s[TX_PACKETS] += 1
+                s[TX_BYTES] += sent
+            count += 1
+    return count
 
 
 # --- the native receive path ----------------------------------------------------------------------------------
@@ -155,6 +174,9 @@ cdef enum:
     SETTINGS = 6
 
 LAYOUT = {
+    "tx": {"native": TX_NATIVE, "fd": TX_FD, "host": TX_HOST, "port": TX_PORT, "pt": TX_PT, "marker": TX_MARKER,
+           "seq": TX_SEQ, "ts": TX_TS, "ssrc": TX_SSRC, "packets": TX_PACKETS, "bytes": TX_BYTES,
+           "errors": TX_ERRORS, "columns": TX_COLUMNS},
     "int": {"native": NATIVE, "src_host": SRC_HOST, "src_port": SRC_PORT, "pt": PT, "ssrc": SSRC, "hi": HI,
             "hi_ts": HI_TS, "next": NEXT, "pushed": PUSHED, "played": PLAYED, "bytes": BYTES,
             "min_head": MIN_HEAD, "min_len": MIN_LEN, "max_head": MAX_HEAD, "max_len": MAX_LEN,

@@ -16,7 +16,9 @@
   one digit per key press when the far end sends both.
 * ``transmit(tx, now)`` encodes the block the engine mixed (one call per law), cuts each row's audio into
   packets of its ptime, replaces audio by telephone-events while a digit is being sent, protects with
-  SRTP, sends, and sends RTCP SR/RR (with SDES CNAME) about every 5 s per row.
+  SRTP, sends, and sends RTCP SR/RR (with SDES CNAME) about every 5 s per row. A row whose packet is the
+  usual one (plain IPv4 audio of the tick's length, no digit being sent) is sent by one native call for
+  all such rows (``rtp_batch.send_rows``), which also keeps its sequence number, timestamp and counters.
 
 Bounded by construction: datagrams above ``MAX_DATAGRAM`` are dropped and counted, at most ``MAX_READS``
 are read per socket per tick (a flood stays in, and overflows, the kernel's fixed socket buffer), and each
@@ -124,9 +126,10 @@ class _Row:
         self.stats = _Stats()
         self.past = dict.fromkeys(_CARRIED, 0)  # counters of the jitter buffers this row replaced
         self.port = None  # LocalPort of an in-process row (no sockets; see PacketMedia.open_local)
-        self.fd = None  # the RTP socket's descriptor when it is IPv4 (rtp_batch.send); None: the Python path
+        self.fd = None  # the RTP socket's descriptor when it is IPv4 (the native paths); None: the Python path
         self.dest_of = self.dest4 = None  # the remote dest4 was made from, and (IPv4 int, port) or None
         self.native = False  # the receive kernel holds the row's jitter buffer state (PacketMedia._enter)
+        self.tx_native = False  # the send kernel holds its seq, timestamp, marker and send counters (_tx_enter)
         self.src_of = self.src4 = None  # the source src4 was made from, and its IPv4 int (None: not IPv4)
 
 
@@ -184,6 +187,10 @@ class PacketMedia:
             settings[rtp_batch.MIN_DELAY], settings[rtp_batch.MAX_DELAY] = probe.min_delay, probe.max_delay
             settings[rtp_batch.JITTER_FACTOR], settings[rtp_batch.MAX_PACKETS] = probe.jitter_factor, probe.max_packets
         self._by_index = [None] * self.count  # packet index -> open _Row
+        self._tx = rtp_batch.SendArrays(self.count, blocksize)
+        self._tx_python = []  # open rows the send kernel does not hold (rebuilt when None)
+        self._tx_rows = 0  # rows it holds
+        self._rtcp_at = np.full(self.count, np.inf)  # when each socket row's next RTCP report is due
         self._python = []  # open rows the receive kernel does not hold (rebuilt when None)
         self._held = None  # indices of open rows that play nothing (sendonly, inactive); rebuilt when None
         self._by_fd = {}  # fd -> (_Row, socket, is RTCP)
@@ -255,7 +262,7 @@ class PacketMedia:
             r.srtp = SrtpContext(suite, self._local_key(row), remote_key)
         self._set_remote(r, remote)  # before binding: a name that does not resolve leaves no socket behind
         r.sock, r.rtcp_sock, r.local = self._bind(local_host)
-        r.fd = r.sock.fileno() if r.sock.family == socket.AF_INET else None  # rtp_batch.send speaks IPv4 only
+        r.fd = r.sock.fileno() if r.sock.family == socket.AF_INET else None  # the native paths speak IPv4 only
         self._new_jitter(r, r.tx_samples)
         r.next_rtcp = None  # set at the first tick (the time is not known here)
         v6 = r.sock.family == socket.AF_INET6
@@ -303,7 +310,7 @@ class PacketMedia:
         self._by_index = [None] * self.count
         for x in self._open:
             self._by_index[x.index] = x
-        self._python = self._held = None
+        self._python = self._held = self._tx_python = None
 
     def _check(self, law=None, ptime_ms=None, payload_type=None, direction=None):
         if law is not None and law not in LAWS:
@@ -360,6 +367,7 @@ class PacketMedia:
         r = self._open_row(row)
         self._check(law=law, payload_type=payload_type, direction=direction)
         self._leave(r)
+        self._tx_leave(r)
         self._held = None
         if srtp is not None:
             suite, remote_key = parse_crypto(srtp)
@@ -388,6 +396,7 @@ class PacketMedia:
         code = rtp.digit_event(digit)
         if not 10 <= duration_ms <= 8000:
             raise LocalProtocolError(f"duration_ms must be 10-8000, got {duration_ms}")
+        self._tx_leave(r)
         r.digits.append((code, duration_ms * RATE // 1000))
 
     def close(self, row):
@@ -398,6 +407,8 @@ class PacketMedia:
         if r.port is None and r.rtcp_remote is not None and r.next_rtcp is not None:
             self._send_rtcp(r, None, bye=True)
         self._leave(r)
+        self._tx_leave(r)
+        self._rtcp_at[r.index] = np.inf
         del self._rows[row]
         self._reorder()
         self._digit_rows.pop(row, None)
@@ -435,6 +446,7 @@ class PacketMedia:
         """Return the row's counters: packets/bytes in/out, lost, jitter_ms, late, concealed_ms and drops."""
         r = self._open_row(row)
         self._sync(r)
+        self._tx_sync(r)
         s, js = r.stats, r.jb.stats
         now = _jitter_counters(r)
         return {
@@ -780,6 +792,7 @@ class PacketMedia:
             st.unknown_pt += 1
             return
         if r.source is None:  # latching: the first valid packet's source is the far end
+            self._tx_leave(r)  # it is where we send from now on
             r.source = addr[:2]
             r.remote = r.source
             if r.rtcp_remote is None or r.latch:
@@ -868,25 +881,18 @@ class PacketMedia:
         self._by_law(g711.ulaw_encode, g711.alaw_encode, tx, codes)
         bs = self.blocksize
         wire = None  # one copy of the codes, made when a row takes the Python path, then a slice per row
-        fast, rows, second, seqs, stamps = [], [], [], [], []  # the usual audio packets: built and sent natively
-        for r in self._open:
-            if r.next_rtcp is None:
-                r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.25, 0.75)  # RFC 3550 6.2: the first one sooner
+        if self._tx_python is None:
+            self._tx_python = [r for r in self._open if not r.tx_native]
+        for r in self._tx_python:
+            if r.next_rtcp is None:  # RFC 3550 6.2: the first report sooner
+                self._rtcp_due(r, t + RTCP_INTERVAL * random.uniform(0.25, 0.75))
             if r.remote is None or r.direction in ("recvonly", "inactive"):
                 r.ts = (r.ts + bs) & 0xFFFFFFFF
                 r.marker = True
                 r.tx_codes.clear()
             elif (r.tx_samples == bs and not r.tx_codes and r.event is None and not r.digits and not r.send_cn
                   and r.srtp is None and r.fd is not None and self._dest4(r) is not None):
-                # _send_frame's audio case, with the header and the send left to rtp_batch
-                fast.append(r)
-                rows.append(r.index)
-                second.append(r.pt | 0x80 if r.marker else r.pt)
-                r.marker = False
-                seqs.append(r.seq)
-                stamps.append(r.ts)
-                r.seq = (r.seq + 1) & 0xFFFF
-                r.ts = (r.ts + bs) & 0xFFFFFFFF
+                self._tx_enter(r)  # _send_frame's audio case from now on natively, this tick's packet included
             elif r.tx_samples == bs and not r.tx_codes:
                 if wire is None:
                     wire = codes.tobytes()
@@ -900,37 +906,60 @@ class PacketMedia:
                     payload = bytes(r.tx_codes[:n])
                     del r.tx_codes[:n]
                     self._send_frame(r, payload, t)
-        if fast:
-            self._send_batch(fast, rows, second, seqs, stamps)
-        for r in self._open:  # after the audio, so a sender report counts this tick's packet
-            if t >= r.next_rtcp and r.rtcp_remote is not None:
+        if self._tx_rows:
+            rtp_batch.send_rows(codes, self._tx)
+        for i in np.flatnonzero(self._rtcp_at <= t).tolist():  # after the audio: a sender report counts this tick's
+            r = self._by_index[i]
+            if r.rtcp_remote is not None:
                 self._send_rtcp(r, t)
 
+    def _rtcp_due(self, r, t):
+        """Set when the row's next RTCP report is due."""
+        r.next_rtcp = t
+        if r.port is None:
+            self._rtcp_at[r.index] = t
+
     def _dest4(self, r):
-        """Return the row's remote as (IPv4 int, port) for rtp_batch.send, or None (IPv6): cached per remote."""
+        """Return the row's remote as (IPv4 int, port) for the send kernel, or None (IPv6): cached per remote."""
         if r.dest_of is not r.remote:
             r.dest_of = r.remote
             host = rtp_batch.ipv4(r.remote[0])
             r.dest4 = None if host is None else (host, r.remote[1])
         return r.dest4
 
-    def _send_batch(self, fast, rows, second, seqs, stamps):
-        """Build and send the tick's usual audio packets in one native call each, then count them per row."""
-        packets = rtp_batch.pack(self._tx_codes, rows, second, seqs, stamps, [r.ssrc for r in fast])
-        dests = [r.dest4 for r in fast]
-        result = rtp_batch.send([r.fd for r in fast], [d[0] for d in dests], [d[1] for d in dests],
-                                packets)
-        size = packets.shape[1]
-        for r, sent in zip(fast, result.tolist()):
-            st = r.stats
-            if sent < 0:  # a full socket buffer or an unreachable far end: count it, the tick goes on
-                st.send_errors += 1
-                continue
-            st.packets_out += 1
-            st.bytes_out += size
-            r.sent_packets += 1
-            r.sent_octets += size - 12
+    def _tx_enter(self, r):
+        """Hand the row's usual audio packets to the send kernel (Python's seq, ts and counters go stale)."""
+        host, port = r.dest4
+        self._tx.tx[r.index] = (1, r.fd, host, port, r.pt, r.marker, r.seq, r.ts, r.ssrc, 0, 0, 0)
+        r.tx_native = True
+        self._tx_python = None
+        self._tx_rows += 1
+
+    def _tx_sync(self, r):
+        """Bring the row's sequence number, timestamp, marker and send counters up to date from the send kernel."""
+        if not r.tx_native:
+            return
+        a = self._tx.tx[r.index]
+        r.marker, r.seq, r.ts = bool(a[rtp_batch.TX_MARKER]), int(a[rtp_batch.TX_SEQ]), int(a[rtp_batch.TX_TS])
+        packets, octets = int(a[rtp_batch.TX_PACKETS]), int(a[rtp_batch.TX_BYTES])
+        st = r.stats
+        st.send_errors += int(a[rtp_batch.TX_ERRORS])
+        if packets:
+            st.packets_out += packets
+            st.bytes_out += octets
+            r.sent_packets += packets
+            r.sent_octets += octets - rtp_batch.HEADER_SIZE * packets
             r.sent_since_report = True
+        a[rtp_batch.TX_PACKETS:rtp_batch.TX_ERRORS + 1] = 0
+
+    def _tx_leave(self, r):
+        """Take the row's sending back from the kernel (a digit to send, a re-INVITE, a new remote, a close)."""
+        if r.tx_native:
+            self._tx_sync(r)
+            self._tx.tx[r.index, rtp_batch.TX_NATIVE] = 0
+            r.tx_native = False
+            self._tx_python = None
+            self._tx_rows -= 1
 
     def _send_frame(self, r, payload, t):
         """Send one ptime of the row: its audio, a telephone-event in its place, comfort noise or nothing."""
@@ -1000,6 +1029,7 @@ class PacketMedia:
             t = r.next_rtcp or 0.0
         blocks = ()
         self._sync(r)
+        self._tx_sync(r)
         js = r.jb.stats
         if r.remote_ssrc is not None and js.received:
             expected = js.received + js.lost
@@ -1032,7 +1062,7 @@ class PacketMedia:
         except OSError:
             r.stats.send_errors += 1
         r.sent_since_report = False
-        r.next_rtcp = t + RTCP_INTERVAL * random.uniform(0.5, 1.5)
+        self._rtcp_due(r, t + RTCP_INTERVAL * random.uniform(0.5, 1.5))
 
 
 _heap_frozen = False

@@ -1,73 +1,66 @@
 """The tick's RTP packets for all rows at once, both ways, in a few native calls.
 
-Send: ``pack`` builds every row's header beside its payload and ``send`` sends each packet from its row's
-socket. Receive: ``drain`` reads every ready socket of an epoll set into a preallocated arena, ``accept``
-takes each row's usual packet into the row's jitter-buffer arrays (``RecvArrays``) and ``playout`` copies
-every row's packet due into the tick's codes. They run the kernel in ``pycallcenter._native.rtp``; the
+Send: ``send_rows`` builds every native row's header beside its payload and sends each packet from its row's
+socket, stepping the row's sequence number and timestamp (``SendArrays``). Receive: ``drain`` reads every
+ready socket of an epoll set into a preallocated arena, ``accept`` takes each row's usual packet into the
+row's jitter-buffer arrays (``RecvArrays``) and ``playout`` copies every row's packet due into the tick's
+codes. They run the kernel in ``pycallcenter._native.rtp``; the
 ``*_reference`` functions are their readable twins (numpy and plain Python, one ``socket`` call per packet),
 which tests/test_rtp_batch.py and tests/test_rtp_recv.py hold equal to them. Only the usual packet takes
 these paths: version 2, no padding, extension or CSRC, IPv4, no SRTP (see ``PacketMedia``); the receive
 side also needs the row to be in a talkspurt with its packets in order (``accept_reference`` says exactly).
 """
 import socket
+import struct
 
 import numpy as np
 
 from pycallcenter._native import rtp as _native
 
 HEADER_SIZE = 12
+(TX_NATIVE, TX_FD, TX_HOST, TX_PORT, TX_PT, TX_MARKER, TX_SEQ, TX_TS, TX_SSRC, TX_PACKETS, TX_BYTES, TX_ERRORS,
+ TX_COLUMNS) = range(13)
+if list(_native.LAYOUT["tx"].values()) != list(range(13)):  # pragma: no cover - a stale build of _native/rtp.pyx
+    raise ImportError("pycallcenter._native.rtp has another column layout than rtp_batch: rebuild it")
 
 
-def _arrays(rows, second, seq, ts, ssrc):
-    return (np.ascontiguousarray(rows, np.int32), np.ascontiguousarray(second, np.uint8),
-            np.ascontiguousarray(seq, np.uint16), np.ascontiguousarray(ts, np.uint32),
-            np.ascontiguousarray(ssrc, np.uint32))
+class SendArrays:
+    """Every row's send state for the native path (tx, one row per packet row) and the packets it builds."""
+
+    def __init__(self, rows, size):
+        self.tx = np.zeros((rows, TX_COLUMNS), np.int64)
+        self.packets = np.zeros((rows, size + HEADER_SIZE), np.uint8)
 
 
-def pack(codes, rows, second, seq, ts, ssrc):
-    """Return a (len(rows), 12 + payload) uint8 array: each packet's header and the codes of its row."""
-    codes = np.ascontiguousarray(codes, np.uint8)
-    args = _arrays(rows, second, seq, ts, ssrc)
-    out = np.empty((args[0].size, codes.shape[1] + HEADER_SIZE), np.uint8)
-    _native.pack(codes, *args, out)
-    return out
+def send_rows(codes, a):
+    """Send one packet of codes[i] (uint8 rows x payload) from every native row i of a.tx; return how many."""
+    return _native.send_rows(a.tx, np.ascontiguousarray(codes, np.uint8), a.packets)
 
 
-def pack_reference(codes, rows, second, seq, ts, ssrc):
-    """Return what pack returns, built with numpy (the readable twin)."""
-    rows, second, seq, ts, ssrc = _arrays(rows, second, seq, ts, ssrc)
-    head = np.empty((rows.size, HEADER_SIZE), np.uint8)
-    head[:, 0] = 0x80  # version 2, no padding, extension or CSRC
-    head[:, 1] = second  # marker bit and payload type
-    head[:, 2:4] = seq.astype(">u2").view(np.uint8).reshape(-1, 2)
-    head[:, 4:8] = ts.astype(">u4").view(np.uint8).reshape(-1, 4)
-    head[:, 8:12] = ssrc.astype(">u4").view(np.uint8).reshape(-1, 4)
-    return np.concatenate([head, np.asarray(codes, np.uint8)[rows]], axis=1)
-
-
-def send(fds, hosts, ports, packets):
-    """Send packets[k] from socket fd fds[k] to hosts[k] (IPv4 as an int) port ports[k]; return each result
-    (int64: octets sent, or minus the errno)."""
-    fds = np.ascontiguousarray(fds, np.int32)
-    result = np.empty(fds.size, np.int64)
-    _native.send(fds, np.ascontiguousarray(hosts, np.uint32), np.ascontiguousarray(ports, np.uint16),
-                 np.ascontiguousarray(packets, np.uint8), result)
-    return result
-
-
-def send_reference(socks, addrs, packets):
-    """Return what send returns, sending each packet with socket.sendto (the readable twin)."""
-    out = []
-    for sock, addr, packet in zip(socks, addrs, packets):
+def send_rows_reference(codes, a, socks):
+    """Return what send_rows returns, with struct headers and socket.sendto (the readable twin; socks: fd ->
+    socket)."""
+    tx, count = a.tx, 0
+    for i in np.flatnonzero(tx[:, TX_NATIVE]).tolist():
+        seq, ts, ssrc = (int(v) for v in tx[i, [TX_SEQ, TX_TS, TX_SSRC]])
+        second = int(tx[i, TX_PT]) & 0x7F | (0x80 if tx[i, TX_MARKER] else 0)
+        packet = struct.pack("!BBHII", 0x80, second, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc & 0xFFFFFFFF) + codes[i].tobytes()
+        a.packets[i] = np.frombuffer(packet, np.uint8)
+        host = socket.inet_ntoa(int(tx[i, TX_HOST]).to_bytes(4, "big"))
+        tx[i, TX_MARKER], tx[i, TX_SEQ], tx[i, TX_TS] = 0, (seq + 1) & 0xFFFF, (ts + codes.shape[1]) & 0xFFFFFFFF
         try:
-            out.append(sock.sendto(packet.tobytes(), addr))
-        except OSError as exc:
-            out.append(-exc.errno)
-    return np.array(out, np.int64)
+            sent = socks[int(tx[i, TX_FD])].sendto(packet, (host, int(tx[i, TX_PORT])))
+        except OSError:
+            tx[i, TX_ERRORS] += 1
+        else:
+            tx[i, TX_PACKETS] += 1
+            tx[i, TX_BYTES] += sent
+        count += 1
+    return count
 
 
 def ipv4(host):
-    """Return a numeric IPv4 address as an int (for send), or None for anything else (IPv6, a name)."""
+    """Return a numeric IPv4 address as an int (for the arrays), or None for anything else (IPv6, a name)."""
     try:
         return int.from_bytes(socket.inet_pton(socket.AF_INET, host), "big")
     except (OSError, TypeError):
