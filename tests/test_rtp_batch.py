@@ -74,3 +74,45 @@ def test_ipv4_only_for_numeric_ipv4():
     assert rb.ipv4("127.0.0.1") == 0x7F000001
     assert rb.ipv4("::1") is None
     assert rb.ipv4("localhost") is None
+
+
+def test_a_row_moving_between_the_native_and_python_send_paths_keeps_its_stream():
+    """Sequence numbers, timestamps, marker and counters run on across a digit (Python path) and back."""
+    from pycallcenter.media.endpoint import PacketMedia
+
+    far = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    far.bind(("127.0.0.1", 0))
+    far.settimeout(2)
+    pm = PacketMedia(0, [1], 160, ports=(27000, 27009))
+    try:
+        _, row = pm.allocate()
+        pm.open(row, remote=far.getsockname(), payload_type=0, law="ulaw")
+        block = np.full((1, 160), 1000, np.int16)
+        natives = []
+        for k in range(40):
+            if k == 10:
+                pm.send_digit(row, "5", duration_ms=60)
+            pm.transmit(block, 160 * (k + 1))
+            natives.append(pm._rows[row].tx_native)
+        packets = []
+        while True:
+            data = far.recv(2048)
+            if 192 <= data[1] <= 223:  # RTCP
+                continue
+            packets.append(rtp.parse_rtp(data))
+            if len(packets) == 40:
+                break
+        assert natives[0] and not natives[10] and natives[-1]  # native, Python during the digit, native again
+        assert [p.sequence for p in packets] == [(packets[0].sequence + k) & 0xFFFF for k in range(40)]
+        audio = [p for p in packets if p.payload_type == 0]
+        events = [p for p in packets if p.payload_type == 101]
+        assert len(events) == 3 + 2 and {p.timestamp for p in events} == {events[0].timestamp}
+        assert [p.marker for p in packets] == [k in (0, 10, 15) for k in range(40)]  # spurt, event, spurt again
+        assert all((b.timestamp - a.timestamp) & 0xFFFFFFFF == 160 for a, b in zip(audio, audio[1:]) if b is not audio[10])
+        assert (audio[10].timestamp - audio[9].timestamp) & 0xFFFFFFFF == 6 * 160  # the digit's five frames between
+        stats = pm.stats(row)
+        assert (stats["packets_out"], stats["events_out"]) == (40, 5)
+        assert stats["bytes_out"] == 35 * 172 + 5 * 16
+    finally:
+        pm.shutdown()
+        far.close()
