@@ -16,12 +16,17 @@ cdef extern from "pycc_echo.h":
     int RELEASE_BLOCKS "PYCC_ECHO_RELEASE_BLOCKS"
     int BYPASS_RESET_BLOCKS "PYCC_ECHO_BYPASS_RESET_BLOCKS"
     int SETTLE_BLOCKS "PYCC_ECHO_SETTLE_BLOCKS"
+    int WINDOW_BLOCKS "PYCC_ECHO_WINDOW_BLOCKS"
+    int WINDOW_BEFORE "PYCC_ECHO_WINDOW_BEFORE"
+    int WINDOW_AFTER "PYCC_ECHO_WINDOW_AFTER"
+    int WINDOW_ROUND "PYCC_ECHO_WINDOW_ROUND"
     ctypedef struct pycc_echo_params_t:
         int taps
         float mu, alpha, geigel
         int hangover
         float nlp_ratio, nlp_far
-        int nlp, cng, tone_disable, settle
+        int nlp, cng, tone_disable, settle, window
+        float window_floor
         long sleep_after, probe_every
         float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
         float tone_purity, tone_level, quiet_level, reversal_cos, noise_bias, noise_start, converged_erle
@@ -39,6 +44,7 @@ cdef extern from "pycc_echo.h":
                            const int32_t *rows, int nrows) nogil
     void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state,
                             int64_t *resets, int8_t *settled)
+    void pycc_echo_windows(const pycc_echo_t *s, int32_t *lo, int32_t *hi)
     void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb)
 
 
@@ -47,7 +53,8 @@ def layout():
     return {"GAIN_EVERY": GAIN_EVERY, "MAX_BLOCK": MAX_BLOCK, "BLOCK": BLOCK, "COPY_BLOCKS": COPY_BLOCKS, "TONE_BLOCK": TONE_BLOCK,
             "NOISE_SUB": NOISE_SUB, "NOISE_SUBS": NOISE_SUBS, "NOISE_WARMUP": NOISE_WARMUP, "TONE_HOLD_BLOCKS": TONE_HOLD_BLOCKS,
             "V21_BLOCKS": V21_BLOCKS, "RELEASE_BLOCKS": RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": BYPASS_RESET_BLOCKS,
-            "SETTLE_BLOCKS": SETTLE_BLOCKS}
+            "SETTLE_BLOCKS": SETTLE_BLOCKS, "WINDOW_BLOCKS": WINDOW_BLOCKS, "WINDOW_BEFORE": WINDOW_BEFORE,
+            "WINDOW_AFTER": WINDOW_AFTER, "WINDOW_ROUND": WINDOW_ROUND}
 
 
 cdef class Kernel:
@@ -65,6 +72,7 @@ cdef class Kernel:
         p.mu, p.alpha, p.geigel = pr["mu"], pr["alpha"], pr["geigel"]
         p.hangover, p.nlp_ratio, p.nlp_far = pr["hangover"], pr["nlp_ratio"], pr["nlp_far"]
         p.nlp, p.cng, p.tone_disable, p.settle = pr["nlp"], pr["cng"], pr["tone_disable"], pr["settle"]
+        p.window, p.window_floor = pr["window"], pr["window_floor"]
         p.sleep_after, p.probe_every = pr["sleep_after"], pr["probe_every"]
         p.hp_pole, p.short_a, p.noise_a, p.long_a = pr["hp_pole"], pr["short_a"], pr["noise_a"], pr["long_a"]
         p.delta, p.copy_ratio, p.bypass_ratio = pr["delta"], pr["copy_ratio"], pr["bypass_ratio"]
@@ -130,6 +138,10 @@ cdef class Kernel:
                  int8_t[::1] settled):
         """Fill per-channel long-term powers, states, reset counts and steady-state flags."""
         pycc_echo_counters(self.s, &l_x[0], &l_y[0], &l_e[0], &state[0], &resets[0], &settled[0])
+
+    def windows(self, int32_t[::1] lo, int32_t[::1] hi):
+        """Fill each channel's active window [lo, hi) of background taps."""
+        pycc_echo_windows(self.s, &lo[0], &hi[0])
 
     def taps_of(self, int channel, float[::1] wf, float[::1] wb):
         """Copy one channel's foreground and background taps."""

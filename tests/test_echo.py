@@ -53,12 +53,18 @@ def all_pairs():
     return [p for p in PATHS for _ in ERLS], [e for _ in PATHS for e in ERLS]
 
 
-@pytest.mark.parametrize("settle", [True, False])
-def test_css_every_path_and_erl_meets_the_targets(settle):
-    """With the steady state (the default) and without it: every canceller adapting on every sample."""
+@pytest.mark.parametrize("params", [{}, {"settle": False}, {"settle": False, "window": False}],
+                         ids=["default", "adapting_in_window", "adapting_whole_tail"])
+def test_css_every_path_and_erl_meets_the_targets(params):
+    """With the steady state and the active window (the defaults); without the steady state (every canceller
+    adapting on every sample, over its window once found); and over the whole tail all the time."""
     paths, erls = all_pairs()
     far, echo, near = scene(css(3.0), paths, erls)
-    out = run(EchoCanceller(len(paths), settle=settle), far, near)
+    ec = EchoCanceller(len(paths), **params)
+    out = run(ec, far, near)
+    if params.get("window", True):  # every path found its window: at most half the tail
+        lo, hi = ec.windows()
+        assert (hi - lo <= 256).all(), hi - lo
     for i, (p, erl) in enumerate(zip(paths, erls)):
         steady, conv = erle_db(echo[i], out[i], 2.0), convergence_s(echo[i], out[i])
         louder = never_louder(near[i], out[i])
@@ -148,8 +154,10 @@ def test_double_talk_keeps_the_near_speech():
         assert snr >= 15.0, (p, erl)
 
 
-def test_echo_path_change_mid_call():
-    """At 2.5 s every channel's hybrid changes to another path; the canceller follows, never louder."""
+@pytest.mark.parametrize("params", [{}, {"settle": False}], ids=["default", "adapting_in_window"])
+def test_echo_path_change_mid_call(params):
+    """At 2.5 s every channel's hybrid changes to another path; the canceller follows, never louder. Adapting
+    (no steady state), each has its active window when the path moves, mostly out of it."""
     paths, erls = all_pairs()
     n = 5 * FS
     src = css(5.0)
@@ -160,8 +168,12 @@ def test_echo_path_change_mid_call():
     cut = int(2.5 * FS)
     echo = np.concatenate([echo1[:, :cut], echo2[:, cut:]], axis=1)
     near = to_int16(echo + noise(n, NEAR_FLOOR))
-    ec = EchoCanceller(len(paths))
-    out = run(ec, far, near)
+    ec = EchoCanceller(len(paths), **params)
+    out = run(ec, far[:, :cut], near[:, :cut])
+    if params:
+        lo, hi = ec.windows()
+        assert (hi - lo <= 256).all(), hi - lo
+    out = np.concatenate([out, run(ec, far[:, cut:], near[:, cut:])], axis=1)
     for i, (p, erl) in enumerate(zip(paths, erls)):
         after, conv = erle_db(echo[i], out[i], 4.0), convergence_s(echo[i, cut:], out[i, cut:])
         louder = never_louder(near[i], out[i])

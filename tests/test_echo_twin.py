@@ -21,12 +21,34 @@ def feed(ec, far, near, ticks):
     return np.concatenate(out, axis=1)
 
 
+def path_change(seconds, paths, cut=int(2.5 * FS)):
+    """Return (far, near) int16 for one CSS far end per channel, echoed through path a until cut, b after, for
+    each (a, b) in paths, with idle noise."""
+    n = int(seconds * FS)
+    src = css(seconds)
+    near = np.array([np.concatenate([echo_of(src, a)[:cut], echo_of(src, b)[cut:]]) for a, b in paths])
+    return to_int16(np.tile(src, (len(paths), 1))), to_int16(near + noise(n, -70))
+
+
+def feed_both(twin, native, far, near, after_tick):
+    """Feed far/near through twin and native in 160-sample ticks, calling after_tick(sample) after each; return
+    both outputs."""
+    outs_t, outs_n = [], []
+    for i in range(0, near.shape[1], 160):
+        outs_t.append(twin.process(far[:, i:i + 160], near[:, i:i + 160]))
+        outs_n.append(native.process(far[:, i:i + 160], near[:, i:i + 160]))
+        after_tick(i)
+    return np.concatenate(outs_t, axis=1), np.concatenate(outs_n, axis=1)
+
+
 def agree(a, b, twin, native):
     """Assert outputs, states and taps of twin and native agree to within rounding."""
     d = np.abs(a.astype(np.int32) - b)
     assert np.mean(d > 2) <= 0.01, f"{np.mean(d > 2):.3%} of samples differ by more than 2"
     ct, cn = twin.counters(), native.counters()
     assert ct.state == cn.state
+    for wt, wn in zip(twin.windows(), native.windows()):
+        np.testing.assert_array_equal(wt, wn)
     for c in range(twin.channels):
         for wt, wn in zip(twin.taps(c), native.taps(c)):
             assert np.linalg.norm(wt - wn) <= 1e-3 * max(np.linalg.norm(wt), 1e-3)
@@ -89,7 +111,8 @@ def test_native_layout_matches_twin():
                    "NOISE_SUBS": ref.NOISE_SUBS, "NOISE_WARMUP": ref.NOISE_WARMUP,
                    "TONE_HOLD_BLOCKS": ref.TONE_HOLD_BLOCKS, "V21_BLOCKS": ref.V21_BLOCKS,
                    "RELEASE_BLOCKS": ref.RELEASE_BLOCKS, "BYPASS_RESET_BLOCKS": ref.BYPASS_RESET_BLOCKS,
-                   "SETTLE_BLOCKS": ref.SETTLE_BLOCKS}
+                   "SETTLE_BLOCKS": ref.SETTLE_BLOCKS, "WINDOW_BLOCKS": ref.WINDOW_BLOCKS,
+                   "WINDOW_BEFORE": ref.WINDOW_BEFORE, "WINDOW_AFTER": ref.WINDOW_AFTER, "WINDOW_ROUND": ref.WINDOW_ROUND}
 
 
 @pytest.mark.parametrize("tail_ms", [16, 32, 64, 128])
@@ -131,26 +154,47 @@ def test_native_equals_twin_through_sleep_and_wake():
 def test_native_equals_twin_through_the_steady_state():
     """Channels settle once converged (adaptation frozen), a path change at 2.5 s ends it, they settle again; twin
     and kernel agree on the output, the taps and when each channel is settled."""
-    n = int(4.0 * FS)
-    src = css(4.0)
-    far = to_int16(np.tile(src, (3, 1)))
     cut = int(2.5 * FS)
-    paths = [(hybrid(4.0, 3.0, 12.0, seed=1), hybrid(9.0, 5.0, 9.0, seed=2)),
-             (hybrid(1.0, 2.0, 20.0, seed=3), hybrid(1.0, 2.0, 20.0, seed=3)),  # no change
-             (hybrid(20.0, 6.0, 6.0, seed=4), hybrid(2.0, 3.0, 15.0, seed=5))]
-    near = to_int16(np.array([np.concatenate([echo_of(src, a)[:cut], echo_of(src, b)[cut:]]) for a, b in paths])
-                    + noise(n, -70))
+    far, near = path_change(4.0, [(hybrid(4.0, 3.0, 12.0, seed=1), hybrid(9.0, 5.0, 9.0, seed=2)),
+                                  (hybrid(1.0, 2.0, 20.0, seed=3), hybrid(1.0, 2.0, 20.0, seed=3)),  # no change
+                                  (hybrid(20.0, 6.0, 6.0, seed=4), hybrid(2.0, 3.0, 15.0, seed=5))], cut)
     twin, native = ref.EchoCanceller(3, 32), echo.EchoCanceller(3, 32)
-    outs_t, outs_n, settled = [], [], []
-    for i in range(0, n, 160):
-        outs_t.append(twin.process(far[:, i:i + 160], near[:, i:i + 160]))
-        outs_n.append(native.process(far[:, i:i + 160], near[:, i:i + 160]))
+    settled = []
+
+    def check(i):
         settled.append(native.counters().settled.copy())
         assert np.array_equal(twin.counters().settled, settled[-1]), i
-    agree(np.concatenate(outs_t, axis=1), np.concatenate(outs_n, axis=1), twin, native)
+
+    agree(*feed_both(twin, native, far, near, check), twin, native)
     settled = np.array(settled)
     tick = cut // 160
     print("settled before the change", settled[:tick].any(axis=0), "after", settled[tick + 2:].any(axis=0))
     assert settled[tick - 1, [0, 2]].any()  # settled when the path changes
     assert not settled[tick + 1, [0, 2]].any()  # the changed paths leave within a tick
     assert settled[tick + 2:].any(axis=0).any()  # and settle again
+
+
+def test_native_equals_twin_through_the_active_window():
+    """Adapting all the time (no steady state), each channel takes its active window once converged, gives the
+    whole tail back when its path moves out of it at 2.5 s, and takes a window around the new path; twin and
+    kernel agree on the output, the taps and every channel's window at every tick."""
+    cut = int(2.5 * FS)
+    far, near = path_change(4.5, [(hybrid(2.0, 3.0, 12.0, seed=1), hybrid(20.0, 4.0, 9.0, seed=2)),
+                                  (hybrid(10.0, 4.0, 20.0, seed=3), hybrid(10.0, 4.0, 20.0, seed=3)),  # no change
+                                  (hybrid(22.0, 6.0, 6.0, seed=4), hybrid(1.0, 3.0, 15.0, seed=5))], cut)
+    twin, native = ref.EchoCanceller(3, 32, settle=False), echo.EchoCanceller(3, 32, settle=False)
+    widths = []
+
+    def check(i):
+        lo, hi = native.windows()
+        for wt, wn in zip(twin.windows(), (lo, hi)):
+            np.testing.assert_array_equal(wt, wn, err_msg=f"sample {i}")
+        widths.append(hi - lo)
+
+    agree(*feed_both(twin, native, far, near, check), twin, native)
+    widths, tick, taps = np.array(widths), cut // 160, 32 * FS // 1000
+    print("window widths before the change", widths[tick - 1], "after", widths[tick + 3], "at the end", widths[-1])
+    assert (widths[tick - 1] <= taps // 2).all()  # every channel found its window
+    assert (widths[tick:tick + 10, [0, 2]] == taps).any(axis=0).all()  # the moved paths got the whole tail back
+    assert widths[tick:, 1].max() <= taps // 2  # the path that stayed kept its window
+    assert (widths[-1] <= taps // 2).all()  # and the moved ones found their new one

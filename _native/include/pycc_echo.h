@@ -17,6 +17,10 @@
 #define PYCC_ECHO_RELEASE_BLOCKS 50
 #define PYCC_ECHO_BYPASS_RESET_BLOCKS 50
 #define PYCC_ECHO_SETTLE_BLOCKS 32
+#define PYCC_ECHO_WINDOW_BLOCKS 8  /* active window: judged blocks holding before it is taken */
+#define PYCC_ECHO_WINDOW_BEFORE 16 /* taps kept before the first tap of the echo, and after the last */
+#define PYCC_ECHO_WINDOW_AFTER 32
+#define PYCC_ECHO_WINDOW_ROUND 32  /* window edges on multiples of this (the tap loops' stride) */
 
 typedef struct {
     int taps;                 /* tail in samples, a multiple of 32 */
@@ -24,6 +28,8 @@ typedef struct {
     int hangover;             /* double-talk hold, samples */
     float nlp_ratio, nlp_far;          /* linear output / near input power under which the NLP acts */
     int nlp, cng, tone_disable, settle; /* settle: freeze adaptation in a converged steady state, watching it */
+    int window;               /* adapt only the active window of the tail once the echo is found */
+    float window_floor;       /* taps within this amplitude ratio of the largest belong to the echo */
     long sleep_after, probe_every; /* far-end single talk before sleeping (0: never), activity asleep before waking */
     /* thresholds, computed once by the Python side from dBm0 figures (see the twin) */
     float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise;
@@ -47,6 +53,8 @@ void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, 
 /* Per channel: long-term far, near and linear-output powers, state, reset count, 1 when settled (steady state). */
 void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e, int8_t *state, int64_t *resets,
                         int8_t *settled);
+/* Per channel: the active window [lo, hi) the background adapts over (0, taps: the whole tail). */
+void pycc_echo_windows(const pycc_echo_t *s, int32_t *lo, int32_t *hi);
 /* Copies of one channel's foreground and background taps (taps floats each), for tests. */
 void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb);
 #endif

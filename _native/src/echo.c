@@ -16,7 +16,7 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 enum { IDLE, CONVERGING, CONVERGED, DOUBLE_TALK, BYPASS, TONE_DISABLED, DISABLED, NO_ECHO };
 
 typedef struct {
-    float *x, *x2;        /* 2 * taps each: the window is x[pos .. pos + taps), newest first */
+    float *x;             /* 2 * taps: the window is x[pos .. pos + taps), newest first (squares taken as needed) */
     float *wf, *wb, *g;   /* foreground, background taps, proportionate gains */
     int32_t *ring;        /* Geigel: maxima of the last 32-sample blocks */
     int pos, ring_pos, rings;
@@ -32,6 +32,8 @@ typedef struct {
     int8_t state;
     int dormant, fg_used, heard_far; /* asleep; the foreground took taps / the far end was active since the reset */
     int settled, settle_run;          /* steady state: adaptation frozen, the foreground watched (step 9 of the twin) */
+    int wf_moved;                     /* the block's end changed the foreground taps */
+    int lo, hi, win_run;              /* the background adapts over taps [lo, hi) (step 10 of the twin) */
     float run_f, run_b;               /* both filters' error energies over the settle run's blocks */
     int64_t awake_run, far_run;       /* samples cancelling since waking, far-end activity asleep */
 } chan_t;
@@ -57,8 +59,8 @@ pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
     s->channels = channels;
     s->p = *params;
     s->ch = calloc(channels, sizeof(chan_t));
-    /* per channel: x and x2 (2n each), wf, wb, g (n each); 8 spare floats keep each channel 32-byte aligned */
-    size_t per = 7 * (size_t) n + 8;
+    /* per channel: x (2n), wf, wb, g (n each); 8 spare floats keep each channel 32-byte aligned */
+    size_t per = 5 * (size_t) n + 8;
     s->arena = aligned_alloc(32, ((sizeof(float) * per * channels + 31) / 32) * 32);
     int rings = (n + PYCC_ECHO_MAX_BLOCK - 1) / PYCC_ECHO_MAX_BLOCK;
     int32_t *rb = calloc((size_t) channels * rings, sizeof(int32_t));
@@ -74,7 +76,6 @@ pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
         h->wb = a + n;
         h->g = a + 2 * n;
         h->x = a + 3 * n;
-        h->x2 = a + 5 * n;
         h->ring = rb + (size_t) c * rings;
         h->rings = rings;
         h->enabled = 1;
@@ -101,15 +102,16 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
 {
     chan_t *h = &s->ch[channel];
     const int n = s->p.taps;
-    float *wf = h->wf, *wb = h->wb, *g = h->g, *x = h->x, *x2 = h->x2;
+    float *wf = h->wf, *wb = h->wb, *g = h->g, *x = h->x;
     int32_t *ring = h->ring;
     int rings = h->rings, enabled = h->enabled;
     int64_t resets = h->resets;
     uint32_t seed = h->seed;
     memset(h, 0, sizeof(*h));
-    h->wf = wf, h->wb = wb, h->g = g, h->x = x, h->x2 = x2, h->ring = ring, h->rings = rings;
+    h->wf = wf, h->wb = wb, h->g = g, h->x = x, h->ring = ring, h->rings = rings;
     h->enabled = enabled, h->resets = resets, h->seed = seed, h->rng = seed;
-    memset(wf, 0, sizeof(float) * 7 * n);
+    h->hi = n;
+    memset(wf, 0, sizeof(float) * 5 * (size_t) n);
     memset(ring, 0, sizeof(int32_t) * rings);
     for (int k = 0; k < n; k++)
         g[k] = 1.0f / (float) n;
@@ -132,40 +134,63 @@ static inline float hsum(v8 v)
 /* x86-64-v3 (AVX2 + FMA) first: a fused multiply-add halves the arithmetic of every tap loop below. */
 #define TAP_CLONES __attribute__((target_clones("arch=x86-64-v3", "avx2", "default")))
 
-/* Both filters' outputs and, when asked, the IPNLMS normaliser x' G x, in one pass over the window. Each sum runs
- * in two accumulators (taps k and k + 8 of every 16): with one, every step waited for the previous addition (the
- * loop was bound by the adder's latency, not by its throughput). */
+/* The background filter's output and, when asked, the IPNLMS normaliser x' G x, in one pass over the window (the
+ * squares of the window are taken here: a stored copy cost a load per tap and 2 * taps floats a channel). Each sum
+ * runs in two accumulators (taps k and k + 8 of every 16): with one, every step waited for the previous addition
+ * (the loop was bound by the adder's latency, not by its throughput). */
 TAP_CLONES
-static void filters(const float *restrict wf, const float *restrict wb, const float *restrict g,
-                    const float *restrict x, const float *restrict x2, int n, int want_den, float *yf, float *yb,
-                    float *den)
+static void background(const float *restrict wb, const float *restrict g, const float *restrict x, int n, int want_den,
+                       float *yb, float *den)
 {
-    v8 af0 = {0}, ab0 = {0}, ad0 = {0}, af1 = {0}, ab1 = {0}, ad1 = {0};
+    v8 ab0 = {0}, ad0 = {0}, ab1 = {0}, ad1 = {0};
     if (want_den) {
         for (int k = 0; k < n; k += 16) {
             v8 x0 = *(const v8u *) (x + k), x1 = *(const v8u *) (x + k + 8);
-            af0 += *(const v8 *) (wf + k) * x0;
             ab0 += *(const v8 *) (wb + k) * x0;
-            ad0 += *(const v8 *) (g + k) * *(const v8u *) (x2 + k);
-            af1 += *(const v8 *) (wf + k + 8) * x1;
+            ad0 += *(const v8 *) (g + k) * (x0 * x0);
             ab1 += *(const v8 *) (wb + k + 8) * x1;
-            ad1 += *(const v8 *) (g + k + 8) * *(const v8u *) (x2 + k + 8);
+            ad1 += *(const v8 *) (g + k + 8) * (x1 * x1);
         }
     } else {
         for (int k = 0; k < n; k += 16) {
-            v8 x0 = *(const v8u *) (x + k), x1 = *(const v8u *) (x + k + 8);
-            af0 += *(const v8 *) (wf + k) * x0;
-            ab0 += *(const v8 *) (wb + k) * x0;
-            af1 += *(const v8 *) (wf + k + 8) * x1;
-            ab1 += *(const v8 *) (wb + k + 8) * x1;
+            ab0 += *(const v8 *) (wb + k) * *(const v8u *) (x + k);
+            ab1 += *(const v8 *) (wb + k + 8) * *(const v8u *) (x + k + 8);
         }
     }
-    *yf = hsum(af0 + af1);
     *yb = hsum(ab0 + ab1);
     *den = hsum(ad0 + ad1);
 }
 
-/* The foreground filter alone (a settled channel): the same two accumulators as filters(). */
+/* The last sample's background update (wb += step G x_prev) fused with this sample's background output and
+ * normaliser (background()): one pass over the taps instead of two, so wb and g are loaded once. The previous window
+ * is this one moved by a sample, x_prev[k] = x[k + 1], except, when the taps run to the tail's end (at_end), its
+ * oldest sample, which this sample's write has just replaced in the ring: it comes in as `oldest`. Each tap gets the same float operations in the same order as
+ * adapt() then background(). */
+TAP_CLONES
+static void adapt_background(float *restrict wb, const float *restrict g, const float *restrict x, int n, float step,
+                             float oldest, int at_end, float *yb, float *den)
+{
+    v8 ab0 = {0}, ad0 = {0}, ab1 = {0}, ad1 = {0};
+    float last[24]; /* the last 16 taps' previous window: at the tail's end, the oldest sample put back */
+    memcpy(last, x + n - 16 + 1, sizeof(float) * 15);
+    last[15] = at_end ? oldest : x[n];
+    for (int k = 0; k < n; k += 16) {
+        const float *xp = k + 16 < n ? x + k + 1 : last;
+        v8 x0 = *(const v8u *) (x + k), x1 = *(const v8u *) (x + k + 8);
+        v8 w0 = *(v8 *) (wb + k) + step * (*(const v8 *) (g + k) * *(const v8u *) xp);
+        v8 w1 = *(v8 *) (wb + k + 8) + step * (*(const v8 *) (g + k + 8) * *(const v8u *) (xp + 8));
+        *(v8 *) (wb + k) = w0;
+        *(v8 *) (wb + k + 8) = w1;
+        ab0 += w0 * x0;
+        ad0 += *(const v8 *) (g + k) * (x0 * x0);
+        ab1 += w1 * x1;
+        ad1 += *(const v8 *) (g + k + 8) * (x1 * x1);
+    }
+    *yb = hsum(ab0 + ab1);
+    *den = hsum(ad0 + ad1);
+}
+
+/* The foreground filter alone (ticks too short for foreground_tick): the same two accumulators as background(). */
 TAP_CLONES
 static float foreground(const float *restrict wf, const float *restrict x, int n)
 {
@@ -178,8 +203,8 @@ static float foreground(const float *restrict wf, const float *restrict x, int n
 }
 
 /* y[o] = sum_k w[k] c[o + k] for o < S, c newest first: the foreground over a whole tick at once. Sixty-four outputs
- * run side by side, so each tap is loaded once for eight products and no addition waits on the one before; the last
- * outputs eight or one at a time. */
+ * run side by side, so each tap is loaded once for eight products and no addition waits on the one before; the rest
+ * thirty-two, eight or one at a time. */
 TAP_CLONES
 static void fir_block(const float *restrict w, const float *restrict c, int n, long S, float *restrict y)
 {
@@ -195,14 +220,27 @@ static void fir_block(const float *restrict w, const float *restrict c, int n, l
         for (int u = 0; u < 8; u++)
             *(v8u *) (y + o + 8 * u) = a[u];
     }
-    for (; o + 8 <= S; o += 8) {
-        v8 a0 = {0}, a1 = {0};
+    for (; o + 32 <= S; o += 32) { /* a 160-sample tick leaves 32: four side by side, not four times one */
+        v8 a[4] = {{0}};
         const float *q = c + o;
-        for (int k = 0; k < n; k += 2) {
+        for (int k = 0; k < n; k++) {
+            const v8 wk = (v8){0} + w[k];
+            for (int u = 0; u < 4; u++)
+                a[u] += wk * *(const v8u *) (q + k + 8 * u);
+        }
+        for (int u = 0; u < 4; u++)
+            *(v8u *) (y + o + 8 * u) = a[u];
+    }
+    for (; o + 8 <= S; o += 8) { /* four accumulators over the taps (n is a multiple of 32) */
+        v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        const float *q = c + o;
+        for (int k = 0; k < n; k += 4) {
             a0 += ((v8){0} + w[k]) * *(const v8u *) (q + k);
             a1 += ((v8){0} + w[k + 1]) * *(const v8u *) (q + k + 1);
+            a2 += ((v8){0} + w[k + 2]) * *(const v8u *) (q + k + 2);
+            a3 += ((v8){0} + w[k + 3]) * *(const v8u *) (q + k + 3);
         }
-        *(v8u *) (y + o) = a0 + a1;
+        *(v8u *) (y + o) = (a0 + a1) + (a2 + a3);
     }
     for (; o < S; o++) {
         float acc = 0.0f;
@@ -212,9 +250,10 @@ static void fir_block(const float *restrict w, const float *restrict c, int n, l
     }
 }
 
-/* A settled channel's foreground outputs for the tick into s->fir_y, newest first (sample i at S - 1 - i); 0 when
- * there is no room (then per sample). The history, newest first already, follows the tick reversed. */
-static int settled_tick(pycc_echo_t *s, const chan_t *h, const int16_t *far, long S)
+/* A channel's foreground outputs for the tick into s->fir_y, newest first (sample i at S - 1 - i), from the window
+ * s->fir_x: the tick reversed, then the history (newest first already); 0 when there is no room (then per sample).
+ * The foreground taps move only at a block's end (a copy, a restart), which recomputes the rest of the tick. */
+static int foreground_tick(pycc_echo_t *s, const chan_t *h, const int16_t *far, long S)
 {
     const int n = s->p.taps;
     if (S > s->fir_cap) {
@@ -259,6 +298,58 @@ static void gains(float *restrict g, const float *restrict wb, int n, float alph
         g[k] = base + scale * fabsf(wb[k]);
 }
 
+/* Step 10 of the twin: the taps [lo, hi) of w the echo is in, edges on multiples of WINDOW_ROUND. */
+static void window_of(const float *w, int n, float floor_ratio, int *lo, int *hi)
+{
+    float m = 0.0f;
+    for (int k = 0; k < n; k++)
+        m = fabsf(w[k]) > m ? fabsf(w[k]) : m;
+    int first = 0, last = n - 1;
+    if (m > 0.0f) {
+        const float thr = floor_ratio * m;
+        while (fabsf(w[first]) < thr)
+            first++;
+        while (fabsf(w[last]) < thr)
+            last--;
+    }
+    const int a = first - PYCC_ECHO_WINDOW_BEFORE, b = last + 1 + PYCC_ECHO_WINDOW_AFTER;
+    *lo = (a > 0 ? a : 0) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
+    const int r = (b + PYCC_ECHO_WINDOW_ROUND - 1) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
+    *hi = r < n ? r : n;
+}
+
+/* Step 10 at a block's end: the whole tail back when the foreground slips, or the window taken. */
+static void window_block(const pycc_echo_params_t *p, chan_t *h, int valid, int heard, int loud, float bf, float by,
+                         int running, int restart)
+{
+    const int n = p->taps;
+    if (h->hi - h->lo < n) {
+        const int slipped = heard && loud && !(bf * p->leave_erle < by || bf < p->leave_noise * h->noise);
+        if (slipped || h->bypass || restart || !running) {
+            h->lo = 0, h->hi = n;
+            h->win_run = 0;
+            return;
+        }
+    }
+    /* taken afresh after every WINDOW_BLOCKS good blocks: a window taken early (taps still noisy) narrows */
+    const int fit = h->fg_used && !h->bypass && !restart && running;
+    const int good = valid && loud && fit && (bf * p->leave_erle < by || bf < p->settle_noise * h->noise);
+    if (good)
+        h->win_run++;
+    else if ((valid && loud) || !fit)
+        h->win_run = 0;
+    if (h->win_run < PYCC_ECHO_WINDOW_BLOCKS)
+        return;
+    h->win_run = 0;
+    int lo, hi;
+    window_of(h->wb, n, p->window_floor, &lo, &hi);
+    if (hi - lo <= n / 2) {
+        h->lo = lo, h->hi = hi;
+        memset(h->wb, 0, sizeof(float) * (size_t) lo);
+        memset(h->wb + hi, 0, sizeof(float) * (size_t) (n - hi));
+    }
+}
+
 /* The fixed structure of step 5 of the twin: copy, bypass and restart decisions at the end of a 64-sample block. */
 static void block_end(const pycc_echo_params_t *p, chan_t *h)
 {
@@ -277,6 +368,7 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
     const int copied = h->copy_run >= PYCC_ECHO_COPY_BLOCKS;
     if (copied) {
         memcpy(h->wf, h->wb, sizeof(float) * n);
+        h->wf_moved = 1;
         h->fg_used = 1;
         h->copy_run = 0;
         h->bypass = 0;
@@ -290,7 +382,9 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         h->bypass = 0;
     h->bypass_run = h->bypass ? h->bypass_run + 1 : 0;
     h->bgdiv_run = (valid && loud && bb > p->bg_reset_ratio * by) ? h->bgdiv_run + 1 : 0;
+    int restart = 0;
     if (h->bgdiv_run >= 4) {
+        restart = 1;
         if (h->bypass)
             memset(h->wb, 0, sizeof(float) * n);
         else
@@ -299,12 +393,16 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         h->resets++;
     }
     if (h->bypass_run >= PYCC_ECHO_BYPASS_RESET_BLOCKS) {
+        restart = 1;
         memset(h->wb, 0, sizeof(float) * n);
         memset(h->wf, 0, sizeof(float) * n);
+        h->wf_moved = 1;
         h->bypass = 0;
         h->bypass_run = 0;
         h->resets++;
     }
+    if (p->window)
+        window_block(p, h, valid, heard, loud, bf, by, running, restart);
     /* 9. steady state: settle once the foreground has held its figure for SETTLE_BLOCKS, leave when it slips */
     if (p->settle) {
         if (h->settled) {
@@ -442,7 +540,7 @@ static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far
     int8_t st = NO_ECHO;
     if (woke) {
         wake(h);
-        memset(h->x, 0, sizeof(float) * 4 * (size_t) n); /* x and x2, 2n each, side by side */
+        memset(h->x, 0, sizeof(float) * 2 * (size_t) n);
         memset(h->ring, 0, sizeof(int32_t) * (size_t) h->rings);
         h->energy = 0;
         h->ring_max = h->cur_max = 0;
@@ -460,12 +558,17 @@ static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far
     return i;
 }
 
+/* One channel's tick. win and pre: foreground_tick's window and outputs, or NULL (then the foreground runs per
+ * sample). */
 static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near, int16_t *out,
-                        long samples, const float *pre)
+                        long samples, const float *win, float *pre)
 {
     const int n = p->taps;
+    int pend = 0;          /* the last sample's background update waits to be fused with this sample's filter */
+    float pend_step = 0.0f;
     for (long i = 0; i < samples; i++) {
         if (h->dormant) {
+            pre = NULL; /* waking starts the history afresh: the tick's window no longer holds */
             i = sleep_run(p, h, far, near, out, i, samples) - 1; /* the loop's i++ moves to the next sample */
             continue;
         }
@@ -483,21 +586,28 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         if (ax > h->cur_max)
             h->cur_max = ax;
         const int32_t gmax = h->ring_max > h->cur_max ? h->ring_max : h->cur_max;
-        h->x2[h->pos] = h->x2[h->pos + n] = xs * xs;
         const int far_active = (double) h->energy > p->far_active;
         const int active = h->enabled && !h->disabled_by_tone;
         /* 4. gains, then 2. both filters (with the normaliser whenever adaptation may follow); settled, the
          * foreground alone: the background stands still, so its error is taken as the foreground's */
         const int settled = h->settled;
         float yf, yb, den = 0.0f;
+        yf = pre ? pre[samples - 1 - i] : foreground(h->wf, h->x + h->pos, n);
         if (settled) {
-            /* settled since the tick began: the foreground taps have not moved since, its outputs are ready */
-            yf = yb = pre ? pre[samples - 1 - i] : foreground(h->wf, h->x + h->pos, n);
+            yb = yf;
         } else {
-            pre = NULL; /* left the steady state: its taps may move from here on */
-            if ((uint64_t) h->count % PYCC_ECHO_GAIN_EVERY == 0)
-                gains(h->g, h->wb, n, p->alpha);
-            filters(h->wf, h->wb, h->g, h->x + h->pos, h->x2 + h->pos, n, active && far_active, &yf, &yb, &den);
+            const int want_den = active && far_active, lo = h->lo, len = h->hi - h->lo;
+            /* the background's taps outside its window are zero (step 10): only the window is summed */
+            if ((uint64_t) h->count % PYCC_ECHO_GAIN_EVERY == 0) /* never with an update pending (see below) */
+                gains(h->g + lo, h->wb + lo, len, p->alpha);
+            if (pend) {
+                adapt_background(h->wb + lo, h->g + lo, h->x + h->pos + lo, len, pend_step, (float) leaving,
+                                 h->hi == n, &yb, &den);
+                den = want_den ? den : 0.0f;
+            } else {
+                background(h->wb + lo, h->g + lo, h->x + h->pos + lo, len, want_den, &yb, &den);
+            }
+            pend = 0;
         }
         const float ef = y - yf, eb = y - yb;
         /* 3. Geigel on what the better filter leaves */
@@ -512,8 +622,17 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         }
         h->dt_hang = talk ? p->hangover : (h->dt_hang > 0 ? h->dt_hang - 1 : 0);
         const int dt = h->dt_hang > 0;
-        if (active && far_active && !settled)
-            adapt(h->wb, h->g, h->x + h->pos, n, ((dt ? p->mu * p->dt_mu : p->mu) * eb) / (den + p->delta));
+        if (active && far_active && !settled) {
+            const float step = ((dt ? p->mu * p->dt_mu : p->mu) * eb) / (den + p->delta);
+            /* the update waits for the next sample's filter pass, unless something reads the taps first: the gains
+             * and the block's end (on multiples of GAIN_EVERY) or the tick's end */
+            if (i + 1 < samples && ((uint64_t) h->count + 1) % PYCC_ECHO_GAIN_EVERY != 0) {
+                pend = 1;
+                pend_step = step;
+            } else {
+                adapt(h->wb + h->lo, h->g + h->lo, h->x + h->pos + h->lo, h->hi - h->lo, step);
+            }
+        }
         /* 5. block accounting */
         const int single = far_active && !dt;
         h->blk_y += y * y;
@@ -580,8 +699,12 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
             tone_block(p, h);
         if ((uint64_t) h->count % PYCC_ECHO_MAX_BLOCK == 0)
             geigel_block(h);
-        if ((uint64_t) h->count % PYCC_ECHO_BLOCK == 0)
+        if ((uint64_t) h->count % PYCC_ECHO_BLOCK == 0) {
             block_end(p, h);
+            if (h->wf_moved && pre && i + 1 < samples) /* the rest of the tick with the new foreground */
+                fir_block(h->wf, win, n, samples - 1 - i, pre);
+            h->wf_moved = 0;
+        }
         if ((uint64_t) h->count % PYCC_ECHO_NOISE_SUB == 0) {
             h->noise_ring[(h->count / PYCC_ECHO_NOISE_SUB) % PYCC_ECHO_NOISE_SUBS] = h->noise_cur;
             h->noise_cur = p->noise_start;
@@ -614,8 +737,8 @@ void pycc_echo_process(pycc_echo_t *s, const int16_t *far, const int16_t *near, 
         const int c = rows ? rows[r] : r;
         const long off = (long) c * samples;
         chan_t *h = &s->ch[c];
-        const int pre = h->settled && !h->dormant && samples >= 32 && settled_tick(s, h, far + off, samples);
-        run_channel(&s->p, h, far + off, near + off, out + off, samples, pre ? s->fir_y : NULL);
+        const int pre = !h->dormant && samples >= 32 && foreground_tick(s, h, far + off, samples);
+        run_channel(&s->p, h, far + off, near + off, out + off, samples, pre ? s->fir_x : NULL, pre ? s->fir_y : NULL);
     }
 }
 
@@ -627,6 +750,12 @@ void pycc_echo_counters(const pycc_echo_t *s, float *l_x, float *l_y, float *l_e
         l_x[c] = h->l_x, l_y[c] = h->l_y, l_e[c] = h->l_e, state[c] = h->state, resets[c] = h->resets;
         settled[c] = (int8_t) h->settled;
     }
+}
+
+void pycc_echo_windows(const pycc_echo_t *s, int32_t *lo, int32_t *hi)
+{
+    for (int c = 0; c < s->channels; c++)
+        lo[c] = s->ch[c].lo, hi[c] = s->ch[c].hi;
 }
 
 void pycc_echo_taps(const pycc_echo_t *s, int channel, float *wf, float *wb)

@@ -63,6 +63,18 @@ Per sample, per channel:
    path change, double talk, a drift), a bypass, or a tone or switch disabling the canceller ends the steady state
    at that block's end, and adaptation resumes from where the background stood.
 
+10. Active window (``window``): once the foreground has taken taps and held, for 8 judged blocks running, 24 dB of
+   reduction or a linear output within 3 dB of the background, the background filter adapts only where the echo
+   is: from 2 ms before the first to 4 ms after the last of its taps within 40 dB of its largest (rounded out to
+   32 taps), when that is at most half the tail; it is taken again after every 8 such blocks (it narrows as the
+   taps outside the echo settle, or widens where the echo grows). Its taps outside are set to zero, its gains there to zero and
+   the IPNLMS gains inside are those of a filter of the window's length, so each sample costs the window instead
+   of the tail (a bare delay and a few ms of dispersion in a 64 ms tail: a fifth). Echo under -40 dB of the
+   largest tap, left out, is under the 30 dB a converged canceller must reach. Like the steady state, every
+   block judges the foreground: a block that slips (as in step 9), a bypass, a restart, or a tone or switch
+   disabling the canceller gives the whole tail back at that block's end, so an echo path that moves outside
+   the window is found as before. The foreground filter stays the whole tail.
+
 Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
 near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
 """
@@ -90,6 +102,7 @@ DEFAULTS = {
     "sleep_after_s": 1.0,  # cancelling without finding echo before sleeping (0: never sleep)
     "probe_every_s": 30.0,  # far-end activity while asleep before looking again
     "settle": True,  # freeze adaptation while the foreground holds its figure (step 9)
+    "window": True,  # adapt only around the echo once it is found (step 10)
 }
 
 # Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
@@ -132,6 +145,11 @@ SETTLE_GAIN = np.float32(10.0 ** (-0.5 / 10.0))  # and the background no longer 
 LEAVE_ERLE = np.float32(10.0 ** (24.0 / 10.0))  # leave: under 24 dB of reduction ...
 LEAVE_NOISE = np.float32(8.0 * BLOCK)  # ... and 9 dB over the background
 REVERSAL_COS = np.float32(-0.5)  # phase moved by more than 120 degrees beyond the drift
+WINDOW_BLOCKS = 8  # judged blocks of a foreground holding 24 dB (LEAVE_ERLE) or near the background (SETTLE_NOISE)
+WINDOW_FLOOR = np.float32(10.0 ** (-40.0 / 20.0))  # taps within 40 dB of the largest are the echo's
+WINDOW_BEFORE = 16  # taps (2 ms) kept before the first of them ...
+WINDOW_AFTER = 32  # ... and after the last (4 ms: a dispersive tail decays there)
+WINDOW_ROUND = 32  # window edges on multiples of 32 taps (the kernel's loops)
 
 # States, as reported per channel.
 STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled", "no_echo")
@@ -211,6 +229,15 @@ def _f32(v):
     return np.float32(v)
 
 
+def window_of(w):
+    """Return (lo, hi): the taps of w the echo is in (step 10), edges on multiples of WINDOW_ROUND."""
+    a = np.abs(w)
+    big = np.nonzero(a >= WINDOW_FLOOR * a.max())[0] if a.max() > 0 else np.arange(w.size)
+    lo = max(0, int(big[0]) - WINDOW_BEFORE) // WINDOW_ROUND * WINDOW_ROUND
+    hi = min(w.size, -(-(int(big[-1]) + 1 + WINDOW_AFTER) // WINDOW_ROUND) * WINDOW_ROUND)
+    return lo, hi
+
+
 class EchoCanceller:
     """Twin of the native canceller for N channels: ``process(far, near)`` -> int16 output, same shape."""
 
@@ -224,7 +251,7 @@ class EchoCanceller:
         self.nlp_ratio = _f32(10.0 ** (-p["nlp_db"] / 10.0))
         self.nlp_far = nlp_far(p, n)
         self.nlp, self.cng, self.tone_disable = bool(p["nlp"]), bool(p["cng"]), bool(p["tone_disable"])
-        self.settle = bool(p["settle"])
+        self.settle, self.window = bool(p["settle"]), bool(p["window"])
         self.sleep_after, self.probe_every = sleep_samples(p)
         self.rings = (n + MAX_BLOCK - 1) // MAX_BLOCK
         c = self.channels
@@ -266,6 +293,7 @@ class EchoCanceller:
             self.awake_run, self.far_run, self.heard_far = z(dt=np.int64), z(dt=np.int64), z(dt=bool)
             self.settled, self.settle_run = z(dt=bool), z(dt=np.int32)
             self.run_f, self.run_b = z(), z()  # both filters' error energies over the settle run's blocks
+            self.lo, self.hi, self.win_run = z(dt=np.int32), z(dt=np.int32), z(dt=np.int32)  # step 10
         for arr in (self.x, self.x2, self.wf, self.wb, self.tacc, self.tpow, self.hist):
             arr[ch] = 0
         self.g[ch] = 1.0 / n
@@ -274,8 +302,9 @@ class EchoCanceller:
                     self.div_run, self.bgdiv_run, self.bypass_run, self.bypass, self.s_y, self.s_e, self.s_n, self.s_nb, self.g_y, self.g_e,
                     self.l_x, self.l_y, self.l_e, self.noise, self.nlp_on, self.tone_run, self.tone_miss, self.v21_run, self.quiet_run,
                     self.disabled_by_tone, self.state, self.dormant, self.fg_used, self.awake_run, self.far_run, self.heard_far,
-                    self.settled, self.settle_run, self.run_f, self.run_b):
+                    self.settled, self.settle_run, self.run_f, self.run_b, self.lo, self.win_run):
             arr[ch] = 0
+        self.hi[ch] = n
         self.rng[ch] = self.seed[ch]
         self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
 
@@ -290,6 +319,10 @@ class EchoCanceller:
     def counters(self):
         """Return EchoCounters for every channel: ERL and ERLE in dB over far-end single talk, state, resets."""
         return counters_from(self.l_x, self.l_y, self.l_e, self.state, self.resets, self.settled & self.enabled)
+
+    def windows(self):
+        """Return (lo, hi) int32 arrays: the taps [lo, hi) each channel's background filter adapts (step 10)."""
+        return self.lo.copy(), self.hi.copy()
 
     def taps(self, channel):
         """Return copies of one channel's (foreground, background) filter taps (float32)."""
@@ -348,7 +381,10 @@ class EchoCanceller:
             a = self.alpha
             l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
             scale = (1 + a) / (2 * l1 + _f32(1e-3))  # one division per channel, then a product per tap
-            fresh = (1 - a) / _f32(2 * n) + scale[:, None] * np.abs(self.wb)
+            # the gains of a filter of the window's length, zero outside it (10)
+            inside = (np.arange(n) >= self.lo[:, None]) & (np.arange(n) < self.hi[:, None])
+            base = (1 - a) / (_f32(2) * (self.hi - self.lo).astype(np.float32))
+            fresh = np.where(inside, base[:, None] + scale[:, None] * np.abs(self.wb), _f32(0.0))
             self.g[gains_due] = fresh[gains_due]
         adapt = active & far_active & awake & ~settled
         if adapt.any():
@@ -473,16 +509,21 @@ class EchoCanceller:
                 self.bypass[ch] = False
             self.bypass_run[ch] = self.bypass_run[ch] + 1 if self.bypass[ch] else 0
             self.bgdiv_run[ch] = self.bgdiv_run[ch] + 1 if valid and loud and bb > BG_RESET_RATIO * by else 0
+            restart = False
             if self.bgdiv_run[ch] >= 4:
                 self.wb[ch] = 0 if self.bypass[ch] else self.wf[ch]
                 self.bgdiv_run[ch] = 0
                 self.resets[ch] += 1
+                restart = True
             if self.bypass_run[ch] >= BYPASS_RESET_BLOCKS:
                 self.wb[ch] = 0
                 self.wf[ch] = 0
                 self.bypass[ch] = False
                 self.bypass_run[ch] = 0
                 self.resets[ch] += 1
+                restart = True
+            if self.window:
+                self._window_block(ch, valid, heard, loud, bf, by, running, restart)
             if self.settle:  # 9. steady state
                 noise = self.noise[ch]
                 if self.settled[ch]:
@@ -511,6 +552,31 @@ class EchoCanceller:
                 self.far_run[ch] = 0
                 self.wb[ch] = 0
                 self.g[ch] = _f32(1.0) / _f32(self.ntaps)
+
+    def _window_block(self, ch, valid, heard, loud, bf, by, running, restart):
+        """Step 10 at a block's end: give the whole tail back when the foreground slips, or take the window."""
+        n, noise = self.ntaps, self.noise[ch]
+        if self.hi[ch] - self.lo[ch] < n:
+            slipped = heard and loud and not (bf * LEAVE_ERLE < by or bf < LEAVE_NOISE * noise)
+            if slipped or self.bypass[ch] or restart or not running:
+                self.lo[ch], self.hi[ch] = 0, n
+                self.win_run[ch] = 0
+                return
+        # taken afresh after every WINDOW_BLOCKS good blocks: a window taken early (taps still noisy) narrows
+        fit = self.fg_used[ch] and not self.bypass[ch] and not restart and running
+        good = valid and loud and fit and (bf * LEAVE_ERLE < by or bf < SETTLE_NOISE * noise)
+        if good:
+            self.win_run[ch] += 1
+        elif (valid and loud) or not fit:
+            self.win_run[ch] = 0
+        if self.win_run[ch] < WINDOW_BLOCKS:
+            return
+        self.win_run[ch] = 0
+        lo, hi = window_of(self.wb[ch])
+        if hi - lo <= n // 2:
+            self.lo[ch], self.hi[ch] = lo, hi
+            self.wb[ch, :lo] = 0
+            self.wb[ch, hi:] = 0
 
     def _tone_step(self, xs, ys, awake):
         k = (self.count % 160).astype(np.intp)
