@@ -1,5 +1,5 @@
 """Occupancy and time in state stop at the run's end: a centre stopped while an agent is in wrap-up (and
-another is ready) writes a WRAPUPEND and a LOGOUT (reason ``stopped``) for each at the stop time, so
+another is ready) writes a LOGOUT (reason ``stopped``) for each at the stop time, so
 `pycallcenter report` counts their login, handling and occupancy up to the stop and no further, however
 far past the stop the report's window reaches."""
 import argparse
@@ -85,8 +85,8 @@ def test_agents_left_in_wrapup_or_ready_are_closed_at_the_stop(stopped_in_wrapup
             tail = last[name][-1]
             assert (tail.event, tail.data.get("reason")) == ("LOGOUT", "stopped")
             assert tail.time == pytest.approx(stop, abs=6.0)  # the drain ticks a few seconds at most
-        ends = [e for e in last[busy] if e.event == "WRAPUPEND"]
-        assert len(ends) == 1 and ends[0].data["acw"] >= 19.0  # after-call work up to the stop, then no further
+        # the wrap-up was cut short: no WRAPUPEND (its after-call work is unknown), handling ends at the stop
+        assert [e.event for e in last[busy] if e.event == "WRAPUPEND"] == []
         first = qlog[0].time
         later = stop + 3600.0  # a window reaching an hour past the stop (the next run, a report to the hour)
         rows = {r["agent"]: r for r in agent_rows(store, first, later)}

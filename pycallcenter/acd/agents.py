@@ -30,9 +30,8 @@ class AgentCommands:
         self._dispatch_all(a)
         return self._take()
 
-    def logout(self, agent, now, reason=None):
-        """Log an agent out (reason: written on the LOGOUT line, e.g. 'stopped' at the run's end); AcdError
-        agent_in_call while they talk. Return decisions."""
+    def logout(self, agent, now):
+        """Log an agent out; AcdError agent_in_call while they talk. Return decisions."""
         self._set_now(now)
         a = self._agent(agent)
         if not a.logged_in:
@@ -45,10 +44,21 @@ class AgentCommands:
             self._end_wrapup(a)
         a.logged_in = False
         self._unavailable(a)
-        self._log("LOGOUT", agent=agent, **({"reason": reason} if reason else {}))
+        self._log("LOGOUT", agent=agent)
         for qname in a.queues:
             self._check_empty(self.queues[qname])
         self._dispatch_all()
+        return self._take()
+
+    def stop(self, now, reason="stopped"):
+        """The run stops: write a LOGOUT line (with reason) for every agent still logged in, whatever they
+        are doing, so reports end their login, handling and time in state there. A wrap-up cut short gets no
+        WRAPUPEND (its after-call work is unknown: AHT leaves the call out). The agents' state is left as
+        it is (nothing runs after this). Return decisions (none)."""
+        self._set_now(now)
+        for a in self.agents.values():
+            if a.logged_in:
+                self._log("LOGOUT", agent=a.name, reason=reason)
         return self._take()
 
     def pause(self, agent, now, reason="", paused=True):

@@ -16,7 +16,7 @@ import socket
 import time
 
 from pycallcenter import bundled
-from pycallcenter.acd.core import Acd, AcdError
+from pycallcenter.acd.core import Acd
 from pycallcenter.acd.engine_binding import AcdBinding
 from pycallcenter.acd.stats import ServiceLevel
 from pycallcenter.apps import announcements, outbound, recording_policy, routing, survey
@@ -34,6 +34,7 @@ from pycallcenter.errors import ConfigError
 from pycallcenter.fax.documents import DocumentLibrary
 from pycallcenter.ivr import promptset
 from pycallcenter.ivr.loader import ScriptSet
+from pycallcenter.engine import admission
 from pycallcenter.metrics import TickStats, snapshot
 from pycallcenter.storage import is_dsn, open_store
 from pycallcenter.storage.adapters import fax_logger, voicemail_indexer
@@ -116,6 +117,7 @@ class Centre:
         self.tick_seconds = board.blocksize / SAMPLE_RATE
 
         self.ticks = TickStats(self.tick_seconds)
+        eng.admission = admission.from_settings(c, self.tick_seconds)  # overload control of incoming calls
         self.status_path = os.path.join(self.data, "status.json")
         self.latest = {}
         self.left_behind = []
@@ -288,6 +290,8 @@ class Centre:
     def tick(self):
         """Run one board tick of the whole centre (timed into self.ticks)."""
         self.ticks.timed_tick(self.engine)
+        if self.engine.admission is not None:  # the overload guard watches what the tick cost
+            self.engine.admission.observe_tick(self.ticks.last)
         now = self.engine.now
         for feature in self.features:
             feature.on_tick(now)
@@ -436,17 +440,11 @@ class Centre:
         eng.run(seconds=grace, until=lambda: not eng.calls and not eng.leaks())
 
     def _close_agents(self):
-        """Log out every agent still logged in at the run's stop (reason 'stopped'; a wrap-up ends first), so
-        the queue log closes their time there and reports stop counting occupancy and time in state at the
-        run's end instead of running on to the report's end or the next run."""
-        if self.acd is None:
-            return
-        for name, a in self.acd.agents.items():
-            if a.logged_in:
-                try:
-                    self.binding.command("logout", name, reason="stopped")
-                except AcdError:  # still talking on a line the drain could not clear: left_behind says so
-                    pass
+        """Write a closing LOGOUT (reason 'stopped') for every agent still logged in at the run's stop, so
+        reports stop counting their occupancy and time in state at the run's end instead of running on to
+        the report's end or the next run."""
+        if self.acd is not None:
+            self.binding.apply(self.acd.stop(self.binding.seconds()))
 
     def close(self, grace=5.0, publish=True):
         """End every call (they get their CDRs), stop the features, CTI and engine, publish the final
