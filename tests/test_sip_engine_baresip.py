@@ -4,6 +4,7 @@ engine calls it through a trunk, it answers on its own, and audio crosses both w
 tone file (aufile) and what it hears is dumped to WAV by its sndfile module."""
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from pycallcenter import ivr
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.engine.engine import Engine
 from pycallcenter.engine.sip import Peer, SipTrunk
+from pycallcenter.tls import self_signed, server_context
 
 BARESIP = shutil.which("baresip")
 pytestmark = pytest.mark.skipif(BARESIP is None, reason="baresip is not installed (Debian baresip-core, in the "
@@ -53,13 +55,14 @@ def _free_udp_port():
 class Baresip:
     """A baresip process with its own config folder; keys() types into its menu (digits become DTMF)."""
 
-    def __init__(self, folder, user="guest", answer=False, mediaenc=None, account=None):
+    def __init__(self, folder, user="guest", answer=False, mediaenc=None, account=None, cafile=None):
+        """cafile: the certificate baresip trusts for SIP over TLS (its sip_cafile)."""
         self.folder = folder
         self.port = _free_udp_port()
         sf.write(folder / "tone.wav", _tone(600, 30.0), 8000, subtype="PCM_16")
         lo, hi = free_rtp_range(20)
-        (folder / "config").write_text(CONFIG.format(port=self.port, tone=folder / "tone.wav", folder=folder,
-                                                     rtp_lo=lo, rtp_hi=hi))
+        config = CONFIG.format(port=self.port, tone=folder / "tone.wav", folder=folder, rtp_lo=lo, rtp_hi=hi)
+        (folder / "config").write_text(config + (f"sip_cafile\t\t{cafile}\n" if cafile else ""))
         mode = (";answermode=auto" if answer else "") + (f";mediaenc={mediaenc}" if mediaenc else "")
         (folder / "accounts").write_text((account or f"<sip:{user}@127.0.0.1:{self.port}>;regint=0{mode}") + "\n")
         self.log = open(folder / "baresip.log", "w")
@@ -116,6 +119,76 @@ def realtime(eng, seconds, until=None, tick=None):
     return False
 
 
+def _ivr(eng):
+    """Route every call to a script that answers, plays 1000 Hz for 1.5 s (noting the loudest sample heard
+    from the caller), collects one key, plays 1400 Hz and hangs up; return the dict it fills ("called",
+    "srtp", "heard", "digits")."""
+    got = {}
+
+    async def script(call):
+        got["called"] = call.called
+        await call.answer()
+        got["srtp"] = eng.packet.stats(call.leg.row)["srtp"]
+        await call.play(_tone(1000, 1.5))
+        got["heard"] = int(np.abs(eng.media.rx[call.leg.row]).max())
+        r = await call.collect(max_digits=1, terminator="", first_timeout=8.0)
+        got["digits"] = r.digits
+        await call.play(_tone(1400, 1.0))
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    return got
+
+
+def _key_after_prompt(eng, phone, got):
+    """Once the prompt has played to a started baresip, press 4 on it and run until the script hung up;
+    baresip is stopped afterwards whatever happens."""
+    try:
+        assert realtime(eng, 10.0, until=lambda: "heard" in got), phone.text()[-2000:]
+        phone.keys("4")
+        assert realtime(eng, 8.0, until=lambda: "digits" in got and not eng.legs), phone.text()[-2000:]
+        realtime(eng, 0.5)
+    finally:
+        phone.stop()
+
+
+def _call_baresip(eng, phone, target, ready):
+    """Start baresip, run ready() (which returns True once it can be called), call target with spawn_call and
+    run until that call is over; baresip is stopped afterwards. Return what spawn_call noted."""
+    got = {}
+    try:
+        phone.start()
+        assert ready(), phone.text()[-2000:]
+        spawn_call(eng, target, got)
+        assert realtime(eng, 12.0, until=lambda: got.get("done") and not eng.legs), phone.text()[-2000:]
+        realtime(eng, 0.5)
+    finally:
+        phone.stop()
+    return got
+
+
+def spawn_call(eng, target, got):
+    """Start a dialler that calls target; once answered it notes the row's SRTP suite, plays 900 Hz for two
+    seconds while noting the loudest 600 Hz heard (baresip's tone file), and hangs up. Fills got
+    ("outcome", "srtp", "600", "done")."""
+
+    async def dialler():
+        r = await ivr.dial(eng, target, timeout=10, caller="2025550100")
+        got["outcome"] = r.outcome
+        if r.outcome == "answered":
+            got["srtp"] = eng.packet.stats(r.leg.row)["srtp"]
+            eng.media.play(r.leg.row, [_tone(900, 2.0)])
+            levels = []
+            for _ in range(100):
+                await ivr.wait(eng, 0.02)
+                levels.append(_power_at(eng.media.rx[r.leg.row], 600))
+            got["600"] = max(levels)
+            r.leg.hangup()
+            got["done"] = True
+
+    eng.scheduler.spawn(dialler(), "dialler", eng.now)
+
+
 @pytest.fixture
 def engine():
     board = open_board(parse_config(PRI.format(seed=1)))
@@ -138,29 +211,10 @@ def engine():
 def test_baresip_calls_in_hears_the_prompt_and_its_key_reaches_the_script(engine, tmp_path, policy, mediaenc):
     eng, add = engine
     trunk = add(guests=True, srtp=policy)
-    got = {}
-
-    async def script(call):
-        got["called"] = call.called
-        await call.answer()
-        got["srtp"] = eng.packet.stats(call.leg.row)["srtp"]
-        await call.play(_tone(1000, 1.5))
-        got["heard"] = int(np.abs(eng.media.rx[call.leg.row]).max())
-        r = await call.collect(max_digits=1, terminator="", first_timeout=8.0)
-        got["digits"] = r.digits
-        await call.play(_tone(1400, 1.0))
-        await call.hangup()
-
-    eng.router = lambda leg: script
+    got = _ivr(eng)
     phone = Baresip(tmp_path, mediaenc=mediaenc)
-    try:
-        phone.start(f"/dial sip:100@127.0.0.1:{trunk.address[1]}")
-        assert realtime(eng, 10.0, until=lambda: "heard" in got), phone.text()[-2000:]
-        phone.keys("4")
-        assert realtime(eng, 8.0, until=lambda: "digits" in got and not eng.legs), phone.text()[-2000:]
-        realtime(eng, 0.5)
-    finally:
-        phone.stop()
+    phone.start(f"/dial sip:100@127.0.0.1:{trunk.address[1]}")
+    _key_after_prompt(eng, phone, got)
     assert got["called"] == "100"
     assert got["srtp"] == (None if mediaenc is None else "AES_CM_128_HMAC_SHA1_80")
     assert got["digits"] == "4"  # baresip's key press came as an RFC 4733 event
@@ -176,30 +230,7 @@ def test_the_engine_calls_baresip_through_a_trunk_and_it_answers_on_its_own(engi
     eng, add = engine
     phone = Baresip(tmp_path, user="2001", answer=True, mediaenc=mediaenc)
     trunk = add(peers=[Peer("desk", "127.0.0.1", phone.port)], srtp=policy)
-    got = {}
-
-    async def dialler():
-        r = await ivr.dial(eng, "sip/desk/2001", timeout=10, caller="2025550100")
-        got["outcome"] = r.outcome
-        if r.outcome == "answered":
-            got["srtp"] = eng.packet.stats(r.leg.row)["srtp"]
-            eng.media.play(r.leg.row, [_tone(900, 2.0)])
-            levels = []
-            for _ in range(100):
-                await ivr.wait(eng, 0.02)
-                levels.append(_power_at(eng.media.rx[r.leg.row], 600))
-            got["600"] = max(levels)
-            r.leg.hangup()
-            got["done"] = True
-
-    try:
-        phone.start()
-        realtime(eng, 1.0)
-        eng.scheduler.spawn(dialler(), "dialler", eng.now)
-        assert realtime(eng, 12.0, until=lambda: got.get("done") and not eng.legs), phone.text()[-2000:]
-        realtime(eng, 0.5)
-    finally:
-        phone.stop()
+    got = _call_baresip(eng, phone, "sip/desk/2001", lambda: realtime(eng, 1.0) or True)
     assert got["outcome"] == "answered"
     assert got["srtp"] == (None if mediaenc is None else "AES_CM_128_HMAC_SHA1_80")
     assert got["600"] > 1e9  # baresip's 600 Hz tone reached the engine
@@ -220,6 +251,53 @@ def test_baresip_registers_as_an_agent_phone_when_only_md5_is_offered(engine, tm
         assert realtime(eng, 8.0, until=lambda: bool(trunk.ua.registrar.lookup("agent1"))), phone.text()[-2000:]
     finally:
         phone.stop()
+
+
+@pytest.fixture
+def tls_centre(engine, tmp_path):
+    """The engine's SIP on UDP and TLS (a self-signed certificate for 127.0.0.1 made in tmp_path), agent1's
+    account with MD5 digest (what baresip 1.0 answers); yields (engine, trunk, certificate path)."""
+    eng, add = engine
+    cert, key = self_signed(str(tmp_path))
+    trunk = add(accounts={"agent1": "agent1-secret"}, digest=["MD5"], transports=("udp", "tls"), tls_port=0,
+                server_ssl=server_context(cert, key), client_ssl=ssl.create_default_context(cafile=cert))
+    yield eng, trunk, cert
+
+
+def _tls_account(trunk, extra=""):
+    return (f"<sip:agent1@127.0.0.1:{trunk.streams['TLS'].address[1]};transport=tls>;auth_pass=agent1-secret;"
+            f"regint=60{extra}")
+
+
+def test_baresip_registers_over_tls_and_calls_the_ivr_whose_prompt_and_digit_cross(tls_centre, tmp_path):
+    """baresip registers as agent1 to the engine's TLS port (trusting the self-signed certificate through
+    sip_cafile), then calls the IVR over the same transport through a digest challenge: it hears the prompt
+    and its key press (RFC 4733) reaches collect. No SIP datagram is used."""
+    eng, trunk, cert = tls_centre
+    got = _ivr(eng)
+    phone = Baresip(tmp_path, account=_tls_account(trunk), cafile=cert)
+    phone.start(f"/dial sip:100@127.0.0.1:{trunk.streams['TLS'].address[1]};transport=tls")
+    _key_after_prompt(eng, phone, got)
+    assert bool(trunk.ua.registrar.lookup("agent1"))
+    assert got["digits"] == "4" and got["heard"] > 2000  # baresip's key and its tone file reached the script
+    heard = phone.heard()
+    assert _power_at(heard, 1000) > 20 * _power_at(heard, 1700)  # the prompt crossed to baresip
+    assert trunk.stats["datagrams"] == 0 and trunk.stats["calls_in"] == 1
+    assert "{0/TLS/v4} 200 OK" in phone.text()  # baresip's own word: registered over TLS
+
+
+def test_the_engine_calls_baresip_on_its_tls_registration_and_tones_cross(tls_centre, tmp_path):
+    """The engine rings agent1 ('sip/agent1') on the TLS connection baresip registered over; baresip answers
+    on its own and tones cross both ways."""
+    eng, trunk, cert = tls_centre
+    phone = Baresip(tmp_path, account=_tls_account(trunk, ";answermode=auto"), cafile=cert)
+    outcome = _call_baresip(eng, phone, "sip/agent1",
+                            lambda: realtime(eng, 8.0, until=lambda: bool(trunk.ua.registrar.lookup("agent1"))))
+    assert outcome["outcome"] == "answered"
+    assert outcome["600"] > 1e9  # baresip's tone reached the engine
+    heard = phone.heard()
+    assert _power_at(heard, 900) > 20 * _power_at(heard, 1700)  # and ours reached baresip
+    assert trunk.stats["datagrams"] == 0 and trunk.stats["calls_out"] == 1
 
 
 def test_baresip_has_an_attended_transfer_command_to_judge_ours_with():
