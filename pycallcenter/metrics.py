@@ -81,6 +81,8 @@ def snapshot(engine, acd=None, ticks=None, cdrs_written=None):
     out["echo"] = echo_snapshot(engine)  # per-channel line echo cancellers (ERL, ERLE, state)
     if ticks is not None:
         out["ticks"] = ticks.as_dict()
+    if engine.admission is not None:  # overload control: calls refused by the centre itself
+        out["admission"] = engine.admission.status()
     if cdrs_written is not None:
         out["cdrs_written"] = cdrs_written
     return out
@@ -157,6 +159,15 @@ class CentreCollector:
             yield _one(CounterMetricFamily, "pycc_ticks", "Engine ticks run", t["count"])
             yield _one(GaugeMetricFamily, "pycc_tick_last_seconds", "Duration of the last tick", t["last"])
             yield _one(GaugeMetricFamily, "pycc_tick_max_seconds", "Longest tick so far", t["max"])
+        adm = snap.get("admission")
+        if adm is not None:
+            refused = CounterMetricFamily("pycc_calls_refused", "Incoming calls the centre refused itself (overload "
+                                          "control), by reason", labels=["reason"])
+            for reason, n in sorted(adm["refused"].items()):
+                refused.add_metric([reason], n)
+            yield refused
+            yield _one(GaugeMetricFamily, "pycc_overload_guard", "1 while the overload guard refuses new calls",
+                       int(adm["guard_engaged"]))
         st = snap.get("store")
         if st is not None:
             yield _one(GaugeMetricFamily, "pycc_store_backlog", "Transactions waiting for the database", st["backlog"])

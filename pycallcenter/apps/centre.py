@@ -27,6 +27,7 @@ from pycallcenter.apps.settings import DAYS, load_settings, ss7_trunks
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.drivers.emulator.pstn import Phone
 from pycallcenter.dsp import SAMPLE_RATE, toneplans
+from pycallcenter.engine import admission
 from pycallcenter.engine.engine import Engine
 from pycallcenter.engine.prompts import PromptLibrary
 from pycallcenter.engine.station import StationFeatures
@@ -34,7 +35,6 @@ from pycallcenter.errors import ConfigError
 from pycallcenter.fax.documents import DocumentLibrary
 from pycallcenter.ivr import promptset
 from pycallcenter.ivr.loader import ScriptSet
-from pycallcenter.engine import admission
 from pycallcenter.metrics import TickStats, snapshot
 from pycallcenter.storage import is_dsn, open_store
 from pycallcenter.storage.adapters import fax_logger, voicemail_indexer
@@ -118,6 +118,7 @@ class Centre:
 
         self.ticks = TickStats(self.tick_seconds)
         eng.admission = admission.from_settings(c, self.tick_seconds)  # overload control of incoming calls
+        self.realtime = False  # ticks paced by the wall clock (loop() without fast): the overload guard's input
         self.status_path = os.path.join(self.data, "status.json")
         self.latest = {}
         self.left_behind = []
@@ -290,7 +291,8 @@ class Centre:
     def tick(self):
         """Run one board tick of the whole centre (timed into self.ticks)."""
         self.ticks.timed_tick(self.engine)
-        if self.engine.admission is not None:  # the overload guard watches what the tick cost
+        # the overload guard watches what the tick cost, when ticks have a deadline (paced in real time)
+        if self.realtime and self.engine.admission is not None:
             self.engine.admission.observe_tick(self.ticks.last)
         now = self.engine.now
         for feature in self.features:
@@ -308,6 +310,7 @@ class Centre:
         tick_s = self.tick_seconds
         wall0, next_status, n = time.monotonic(), 0.0, 0
         limit = None if seconds is None else int(round(seconds / tick_s))
+        self.realtime = not fast
         while not stop and (limit is None or n < limit):
             if on_tick is not None:
                 on_tick()

@@ -93,11 +93,29 @@ class CentreSection:
     operator_timeout: Seconds = doc("seconds the operator's phone rings", 20.0)
     start: Optional[str] = doc("wall-clock time at board time 0 for simulated runs ('2026-01-05T09:00'); "
                                "default: now", None)
+    max_calls: Optional[Annotated[int, Range(1, 100000)]] = doc(
+        "overload control: calls up at once; an incoming call beyond it is refused with cause 34 (no "
+        "circuit/channel available; SIP 503) before any script runs (default: no limit)", None)
+    max_call_rate: Optional[Annotated[float, Range(0.01, 10000)]] = doc(
+        "overload control: new incoming calls per second; beyond it (and its burst) a call is refused with "
+        "cause 42 (switching equipment congestion; SIP 503) (default: no limit)", None)
+    call_rate_burst: Optional[Annotated[float, Range(1, 100000)]] = doc(
+        "calls that may arrive at once within max_call_rate (default: one second's worth)", None)
+    overload_guard: Annotated[float, Range(0, 1)] = doc(
+        "overload control in runs paced in real time: when the p99 of the ticks' work over the last "
+        "overload_window seconds passes this share of the tick, incoming calls are refused with cause 42 until "
+        "it falls under overload_release (0: off)", 0.8)
+    overload_release: Fraction = doc("share of the tick the p99 must fall under before calls are let in again",
+                                     0.6)
+    overload_window: Annotated[float, Range(0.1, 60)] = doc("seconds of ticks the overload guard's p99 covers", 2.0)
     umask: Annotated[str, Match(r"0?[0-7]{3}", "three octal digits such as '027'")] = doc(
         "file creation mask of `run` and `demo`: recordings, voicemail, faxes and the database hold personal "
         "data, so by default files are 0640 and folders 0750 (group may read, others nothing)", "027")
 
     def check(self):
+        if self.overload_guard and self.overload_release > self.overload_guard:
+            raise ValueError(f"overload_release: must be at most overload_guard ({self.overload_guard:g}), "
+                             f"got {self.overload_release:g}")
         if self.start is not None:
             try:
                 _dt.datetime.fromisoformat(self.start)

@@ -55,6 +55,11 @@ def format_status(s, now=None):
     st = s.get("store")
     if st and (st.get("backlog") or st.get("failures")):
         out.append(f"database: {st['backlog']} transaction(s) waiting, {st['failures']} failure(s); last: {st.get('last_error')}")
+    adm = s.get("admission")
+    if adm:
+        out.append(f"overload control: {adm['admitted']} call(s) admitted, {adm['refused_total']} refused ("
+                   + ", ".join(f"{k} {v}" for k, v in sorted(adm["refused"].items()))
+                   + ("; the guard refuses new calls now)" if adm["guard_engaged"] else ")"))
     t = s.get("ticks")
     if t and t.get("count"):
         out.append(f"ticks: {t['count']}, mean {1000 * t['seconds_total'] / t['count']:.2f} ms, "

@@ -98,6 +98,7 @@ class Engine:
         self.tickers = []  # fn(now) run every tick just before scripts resume (ACD timers, the CTI hub)
         self._pairs = {}  # leg id -> the partner of a pair handed off with hand_off()
         self.accepting = True  # False once shutdown() began: new calls are refused
+        self.admission = None  # admission.Admission: overload control of incoming calls (None: no limits)
         self.closed = False
         self.shutdown_leaks = None  # what leaks() found when shutdown() began
         for built in _trackers:
@@ -233,6 +234,10 @@ class Engine:
         self.log("offered", call=call.id, leg=leg.id, tech=leg.tech, channel=leg.channel, caller=leg.caller or "-",
                  called=leg.called or "-")
         self._notify("on_leg_event", "offered", leg)
+        refused = self.admission.admit(self, leg, now) if self.admission is not None else None
+        if refused is not None:  # overload: cleared before any script, queue or recorder work is spent on it
+            leg.hangup(refused)
+            return
         script = self.router(leg) if self.router and self.accepting else None
         if script is None:
             leg.hangup(C.CALL_REJECTED)
