@@ -211,6 +211,8 @@ class DeskCommands:
             far = self._consult.get(agent)
             if far is None or far.state != C.ANSWERED:
                 raise P.CtiError(P.BAD_STATE, "no_consultation: consult the number and wait for the answer first")
+            if far.called != dest.split("/", 1)[1]:  # the consultation is with someone else (an agent, another number)
+                raise P.CtiError(P.BAD_STATE, f"no_consultation: {agent} consults another party, not {target}")
             del self._consult[agent]
         else:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
