@@ -161,7 +161,7 @@ class SipTrunk:
         self.trunk_state = {p.name: "unknown" for p in peers if p.keepalive}  # OPTIONS keepalive: up / down
         for p in peers:
             if p.keepalive:
-                self._run(self.ua.keepalive((p.host, p.port), p.keepalive, self._s()))
+                self._run(self.ua.keepalive((p.host, p.port), p.keepalive, self._s(), transport=p.transport))
             if p.register:
                 self._run(self.ua.register(p.uri(p.username), (p.host, p.port),
                                            p.register_expires, self._s(), auth=(p.username, p.password)))

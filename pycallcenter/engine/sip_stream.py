@@ -10,7 +10,8 @@ watches the plain socket and what TLS holds is always in our hands (the handshak
 
 ``StreamTransport`` is one listening socket (TCP, or TLS with a server context) and the connections accepted
 on it or opened by it. ``poll()`` accepts, finishes connects and TLS handshakes, reads and frames messages
-(``StreamFramer``: Content-Length framing, CRLF keep-alives skipped) and flushes what waits to be written; it
+(``StreamFramer``: Content-Length framing, CRLF keep-alives skipped, each RFC 5626 double-CRLF ping
+answered with a CRLF pong) and flushes what waits to be written; it
 returns ``(message bytes, peer address)`` pairs and the peers whose connection could not be opened.
 ``send(data, addr)`` writes on the connection to addr (RFC 3261 18: a response goes back on its request's
 connection, which the peer address names), opening one when there is none. Bounds as in the core's
@@ -199,6 +200,12 @@ class StreamTransport:
                 self._close(conn)
                 return False
             messages += [(m, conn.addr) for m in got]
+            if conn.framer.pings:  # RFC 5626 3.5.1: each CRLF CRLF ping gets a CRLF pong
+                conn.out += b"\r\n" * conn.framer.pings
+                conn.framer.pings = 0
+                self._flush(conn, now)
+                if conn.sock.fileno() < 0:
+                    return False
         return True
 
     def _decrypt(self, conn):
@@ -296,10 +303,11 @@ class StreamTransport:
             conn.sock.close()
 
     def close(self):
-        """Close every connection and the listening socket."""
+        """Close every connection and the listening socket (again is harmless)."""
         for conn in list(set(self.connections.values())):
             self._close(conn)
         if self.sock is not None:
             self._sel.unregister(self.sock)
             self.sock.close()
+            self.sock = None
         self._sel.close()

@@ -1035,13 +1035,15 @@ class StreamFramer:
     """Cuts SIP messages out of a byte stream (TCP/TLS) by Content-Length, keeping partial data between feeds.
 
     ``feed(data)`` returns the messages completed so far. CRLF keep-alives between messages (RFC 5626 3.5.1)
-    are skipped. A malformed message raises DecodeError with the offset counted from the stream's start;
+    are skipped; ``pings`` counts the double-CRLF pings among them, which the reader answers with a CRLF pong. A malformed message raises DecodeError with the offset counted from the stream's start;
     the stream cannot be resynchronised after that, so the caller closes the connection.
     """
 
     def __init__(self, max_header=MAX_HEADER_BYTES, max_body=1 << 20):
         self._buf = bytearray()
         self._consumed = 0  # stream bytes dropped from the front of _buf
+        self._crlfs = 0  # CRLFs skipped since the last message (two make a ping)
+        self.pings = 0  # RFC 5626 pings (CRLF CRLF) seen and not yet answered; the reader resets it
         self.max_header = max_header
         self.max_body = max_body
 
@@ -1059,6 +1061,9 @@ class StreamFramer:
             if start:
                 del self._buf[:start]
                 self._consumed += start
+                self._crlfs += start // 2
+                self.pings += self._crlfs // 2
+                self._crlfs %= 2
             end = self._buf.find(b"\r\n\r\n")
             if end < 0:
                 if len(self._buf) > self.max_header:
@@ -1081,6 +1086,7 @@ class StreamFramer:
             msg.body = bytes(self._buf[end + 4:total])
             del self._buf[:total]
             self._consumed += total
+            self._crlfs = 0
             out.append(msg)
 
 

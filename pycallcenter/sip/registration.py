@@ -130,11 +130,13 @@ class RegistrationMixin:
 
     # keepalive
 
-    def keepalive(self, addr, interval, now):
-        """Ping addr with OPTIONS every interval seconds; returns outputs (the first ping goes now)."""
+    def keepalive(self, addr, interval, now, transport="UDP"):
+        """Ping addr with OPTIONS every interval seconds over transport ("UDP", or "TCP"/"TLS": on the
+        connection to addr, opened when there is none, so a peer that closes it or refuses a new one is
+        down at once); returns outputs (the first ping goes now)."""
         if interval <= 0:
             raise LocalProtocolError("keepalive interval must be positive")
-        self.keepalives[addr] = {"interval": interval, "up": None}
+        self.keepalives[addr] = {"interval": interval, "up": None, "transport": transport.upper()}
         return self.ping_timer(("ka", addr), now)
 
     def stop_keepalive(self, addr):
@@ -149,7 +151,8 @@ class RegistrationMixin:
             return []
         host, port = owner[1]
         self.timers.start(owner, "ping", now + state["interval"])
-        request = make_request("OPTIONS", f"sip:{host}:{port}", via=self._via(),
+        param = "" if state["transport"] == "UDP" else f";transport={state['transport'].lower()}"
+        request = make_request("OPTIONS", f"sip:{host}:{port}{param}", via=self._via(),
                                from_=f"<sip:{self.user}@{self._hostport}>;tag={self._token()}",
                                to=f"<sip:{host}:{port}>", call_id=f"{self._token(8)}@{self.local_addr[0]}", cseq=1,
                                headers=[("Accept", "application/sdp")])
