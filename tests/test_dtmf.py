@@ -399,3 +399,75 @@ def test_guards_keep_combined_acceptance_points(case):
         else:
             x, _ = sequence(ALL, level=-36, twist_db=-4, rng=rng, lead_ms=lead)
         assert digits_of(run(x)) == ALL, (case, seed)
+
+
+def _calls_and_pauses(channels, n, rng):
+    """Return (channels, n) int16: per channel, stretches of digital silence, line noise under the rest bound
+    (-65 dBm0), speech-like noise and dialled digits, at staggered times, so channels rest and wake often."""
+    x = np.zeros((channels, n))
+    for c in range(channels):
+        pos = int(rng.integers(0, 2000))
+        while pos < n:
+            kind = rng.integers(0, 4)
+            length = int(rng.integers(300, 3000))
+            end = min(n, pos + length)
+            if kind == 1:
+                x[c, pos:end] = white_noise(end - pos, -65, rng)
+            elif kind == 2:
+                x[c, pos:end] = white_noise(end - pos, -30, rng)
+            elif kind == 3:
+                s, _ = sequence(rng.choice(list(ALL), 2), on_ms=45, off_ms=40, lead_ms=0, rng=rng,
+                                level=float(rng.uniform(-40, -5)))
+                end = min(end, pos + s.size)
+                x[c, pos:end] = s[: end - pos]
+            pos = end
+    return to_int16(x)
+
+
+def test_twin_matches_native_while_channels_rest_and_wake(code_path):
+    # 37 channels (five groups, one partly empty): channels come to rest, wake, and the kernel moves them between
+    # slots; events must stay those of the twin, which decides the rest rule
+    rng = np.random.default_rng(21)
+    x = _calls_and_pauses(37, 24000, rng)
+    a, b = ref.DtmfDetector(37), dtmf.DtmfDetector(37)
+    ea, eb, rested, woke, i, j = [], [], 0, 0, 0, 0
+    ticks = [160, 160, 37, 1, 250, 800, 3]
+    while i < x.shape[1]:
+        blk = np.ascontiguousarray(x[:, i:i + ticks[j % len(ticks)]])
+        was = a.rest.copy()
+        ea += a.process(blk)
+        eb += b.process(blk)
+        rested += int(np.sum(a.rest & ~was))
+        woke += int(np.sum(was & ~a.rest))
+        i += blk.shape[1]
+        j += 1
+    assert ea == eb
+    assert len(ea) >= 40 and rested >= 40 and woke >= 20
+
+
+def test_rest_changes_no_digit_and_no_timing():
+    # digits after long silences and under-the-bound noise: the same events as a receiver that never rests
+    rng = np.random.default_rng(22)
+    parts = []
+    for d in ALL:
+        parts += [white_noise(int(rng.integers(500, 4000)), -65, rng), tone_pair(d, 45, level=-30)]
+    x = to_int16(np.concatenate(parts + [np.zeros(800)]))
+    for tick in (1, 53, 160, 4000):
+        rests = detect(dtmf.DtmfDetector(1), x, tick)
+        never = detect(dtmf.DtmfDetector(1, rest_peak=-1), x, tick)
+        assert rests == never and digits_of(rests) == ALL, tick
+
+
+def test_resting_channel_wakes_for_a_digit_and_reset_clears_rest():
+    det, twin = dtmf.DtmfDetector(9), ref.DtmfDetector(9)
+    quiet = to_int16(white_noise(9 * 1600, -65, np.random.default_rng(3)).reshape(9, 1600))
+    assert det.process(quiet) == twin.process(quiet) == []
+    assert twin.rest.all()
+    x = np.zeros((9, 1600), np.int16)
+    x[4] = to_int16(np.concatenate([tone_pair("9", 60, level=-25), np.zeros(1120)]))
+    ev = det.process(x)
+    assert ev == twin.process(x) and [(e.channel, e.digit) for e in ev] == [(4, "9"), (4, "9")]
+    det.reset(4)
+    twin.reset(4)
+    assert not twin.rest[4]
+    assert det.process(x) == twin.process(x)

@@ -1,7 +1,13 @@
 /* DTMF receiver kernel. The numpy twin pycallcenter/dsp/reference/dtmf.py is the specification: every float
  * operation here is the same IEEE float32 operation in the same order (no FMA contraction: a fused multiply-add only
  * where the twin writes fma32), so both produce identical events. Channels are processed 8 at a time in lockstep (GCC vector extension), which makes the
- * Goertzel filters SIMD across channels without reordering any channel's arithmetic. */
+ * Goertzel filters SIMD across channels without reordering any channel's arithmetic.
+ *
+ * Idle channels cost next to nothing: the twin's rest rule (a channel whose input stayed within +-rest_peak for
+ * rest_samples with nothing in progress keeps a zero signal state, and a tick that stays within the bound is
+ * silence for it) lets a resting channel skip every stage. Channels live in slots (slot i is lane i % 8 of group
+ * i / 8) and the kernel keeps the awake ones in the first groups, swapping slots, state and all, between ticks, so
+ * the groups of resting channels are skipped whole. Which slot a channel has changes no result. */
 #pragma GCC optimize("fp-contract=off")
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +38,8 @@
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 typedef int16_t v8h __attribute__((vector_size(16)));
+typedef int16_t v16h __attribute__((vector_size(32)));
+typedef uint16_t v16u __attribute__((vector_size(32)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 typedef int64_t v2l __attribute__((vector_size(16)));
 
@@ -63,13 +71,19 @@ typedef struct {
 
 struct pycc_dtmf {
     pycc_dtmf_tables_t tb;
-    int channels, groups;
+    int channels, groups, slots;
     int64_t t; /* input samples */
     v8 *gs;
-    chan_t *ch;
-    /* per channel: a run or a digit is in progress (decide() has work even without a candidate). Kept apart from
+    chan_t *ch; /* per slot */
+    int *chan;  /* per slot: its channel, -1 for the lanes past the last channel */
+    int *slot;  /* per channel: its slot */
+    /* per slot: a run or a digit is in progress (decide() has work even without a candidate). Kept apart from
      * chan_t so the idle test of a block touches one cache line per group, not eight channel records */
     unsigned char *busy;
+    int *quiet;          /* per slot: input samples since the last one outside +-rest_peak (saturating) */
+    unsigned char *rest; /* per slot: at rest (signal state zero); always for slots without a channel */
+    unsigned char *gate; /* per slot, this tick: resting and calm, so its input is silence */
+    int *awake;          /* this tick: the groups with a slot not gated, in order */
     v8 *xbuf, *ybuf;
     v8 *snap; /* completed blocks of one group and tick (SNAP vectors each), for complete() */
     int16_t *zeros; /* a silent row for the lanes past the last channel */
@@ -100,15 +114,27 @@ pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
     s->tb = *tables;
     s->channels = channels;
     s->groups = (channels + LANES - 1) / LANES;
+    s->slots = s->groups * LANES;
     s->gs = alloc32(sizeof(v8) * GS_SIZE * s->groups);
-    s->ch = calloc(channels, sizeof(chan_t));
-    s->busy = calloc((size_t) s->groups * LANES, 1);
-    if (!s->gs || !s->ch || !s->busy) {
+    s->ch = calloc(s->slots, sizeof(chan_t));
+    s->chan = calloc(s->slots, sizeof(int));
+    s->slot = calloc(channels, sizeof(int));
+    s->busy = calloc(s->slots, 1);
+    s->quiet = calloc(s->slots, sizeof(int));
+    s->rest = calloc(s->slots, 1);
+    s->gate = calloc(s->slots, 1);
+    s->awake = calloc(s->groups, sizeof(int));
+    if (!s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->quiet || !s->rest || !s->gate || !s->awake) {
         pycc_dtmf_free(s);
         return NULL;
     }
-    for (int c = 0; c < channels; c++)
-        chan_init(&s->ch[c]);
+    for (int i = 0; i < s->slots; i++) {
+        chan_init(&s->ch[i]);
+        s->chan[i] = i < channels ? i : -1;
+        s->rest[i] = i >= channels;
+        if (i < channels)
+            s->slot[i] = i;
+    }
     return s;
 }
 
@@ -118,7 +144,13 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
         return;
     free(s->gs);
     free(s->ch);
+    free(s->chan);
+    free(s->slot);
     free(s->busy);
+    free(s->quiet);
+    free(s->rest);
+    free(s->gate);
+    free(s->awake);
     free(s->xbuf);
     free(s->ybuf);
     free(s->snap);
@@ -126,14 +158,23 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
     free(s);
 }
 
+/* Slot i's signal state back to zero (its lane of the group state). */
+static void zero_signal(pycc_dtmf_t *s, int i)
+{
+    v8 *g = s->gs + (long) (i / LANES) * GS_SIZE;
+    const int lane = i % LANES;
+    for (int j = 0; j < GS_SIZE; j++)
+        g[j][lane] = 0.0f;
+}
+
 void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
 {
-    v8 *g = s->gs + (long) (channel / LANES) * GS_SIZE;
-    int lane = channel % LANES;
-    for (int i = 0; i < GS_SIZE; i++)
-        g[i][lane] = 0.0f;
-    chan_init(&s->ch[channel]);
-    s->busy[channel] = 0;
+    const int i = s->slot[channel];
+    zero_signal(s, i);
+    chan_init(&s->ch[i]);
+    s->busy[i] = 0;
+    s->quiet[i] = 0;
+    s->rest[i] = 0;
 }
 
 int64_t pycc_dtmf_samples(const pycc_dtmf_t *s) { return s->t; }
@@ -590,7 +631,7 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     ok = ok & (pur >= tb->cand_purity);
     v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
     int busy = 0; /* any lane with a candidate or a run/digit in progress needs the frequency test and decide() */
-    const unsigned char *act = s->busy + gi * LANES; /* lanes past the last channel stay 0 and d = -1 there */
+    const unsigned char *act = s->busy + gi * LANES; /* slots without a channel stay 0 and d = -1 there */
     for (int l = 0; l < LANES; l++)
         busy |= (d[l] >= 0) | act[l];
     if (!busy) {
@@ -648,15 +689,13 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     v8 lvl = sel(er < ec, er, ec);
     long n = 0;
     for (int l = 0; l < LANES; l++) {
-        int ci = gi * LANES + l;
-        if (ci >= s->channels)
-            break;
-        if (d[l] < 0 && !act[l])
-            continue; /* idle channel: decide() would change nothing */
-        chan_t *st = &s->ch[ci];
+        const int si = gi * LANES + l, ci = s->chan[si];
+        if (ci < 0 || (d[l] < 0 && !act[l]) || s->gate[si])
+            continue; /* no channel, an idle one (decide() would change nothing) or silence */
+        chan_t *st = &s->ch[si];
         const float z[6] = {zrs[0][l], zis[0][l], zrs[1][l], zis[1][l], shr[l], shc[l]};
         n += decide(tb, st, k, d[l], pur[l], fok[l] != 0, lvl[l], z, ci, ev + n);
-        s->busy[ci] = st->on_d >= 0 || st->run_n > 0;
+        s->busy[si] = st->on_d >= 0 || st->run_n > 0;
     }
     return n;
 }
@@ -754,33 +793,114 @@ static int ensure(pycc_dtmf_t *s, long samples)
 }
 
 /* Input rows being fetched a few lines at a time while earlier groups run: issued all at once they overflow
- * the core's miss buffers and stall it. */
+ * the core's miss buffers and stall it. Rows that follow each other in memory are one stretch. */
 typedef struct {
-    const char *p, *end;
-    long step;
+    const char *cur, *cend; /* the stretch being fetched (apart, so they stay in registers) */
+    const char *p[2 * LANES], *end[2 * LANES];
+    int n, r; /* stretches; the next one to start */
+    long step; /* lines per call */
 } prefetch_t;
 
-/* The plan for groups g0 .. g0+ng-1 (one contiguous stretch of int16 rows), spread over the calls a tick of
- * ng groups makes. */
-static inline __attribute__((always_inline)) prefetch_t prefetch_plan(const pycc_dtmf_t *s, const int16_t *x16, int g0,
-                                                                     int ng, long S)
+/* The plan for the rows of the awake groups i0 .. i0+ng-1 (indexes into s->awake, those past the end ignored),
+ * spread over the calls a tick of ng groups makes. */
+static inline __attribute__((always_inline)) prefetch_t prefetch_plan(const pycc_dtmf_t *s, const int16_t *x16,
+                                                                     int nawake, int i0, int ng, long S)
 {
-    prefetch_t pf = {NULL, NULL, 64};
-    if (x16 && g0 < s->groups) {
-        long c0 = (long) g0 * LANES, c1 = c0 + (long) ng * LANES;
-        if (c1 > s->channels)
-            c1 = s->channels;
-        pf.p = (const char *) (x16 + c0 * S);
-        pf.end = (const char *) (x16 + c1 * S);
-        pf.step = 64 * (((pf.end - pf.p) / 64) / (ng * (S / (2 * H) + 3)) + 1);
-    }
+    prefetch_t pf;
+    long lines = 0;
+    pf.n = pf.r = 0;
+    pf.step = 1;
+    pf.cur = pf.cend = NULL;
+    if (!x16)
+        return pf;
+    for (int i = i0; i < i0 + ng && i < nawake; i++)
+        for (int si = s->awake[i] * LANES; si < (s->awake[i] + 1) * LANES; si++)
+            if (!s->gate[si]) {
+                const char *row = (const char *) (x16 + (long) s->chan[si] * S);
+                if (pf.n && pf.end[pf.n - 1] == row) {
+                    pf.end[pf.n - 1] = row + S * sizeof(int16_t);
+                } else {
+                    pf.p[pf.n] = (const char *) ((unsigned long) row & ~63UL);
+                    pf.end[pf.n++] = row + S * sizeof(int16_t);
+                }
+            }
+    for (int i = 0; i < pf.n; i++)
+        lines += (pf.end[i] - pf.p[i] + 63) / 64;
+    pf.step = lines / (ng * (S / (2 * H) + 3)) + 1;
+    pf.cur = pf.cend = NULL;
     return pf;
 }
 
 static inline __attribute__((always_inline)) void prefetch_some(prefetch_t *pf)
 {
-    for (const char *e = pf->p + pf->step; pf->p && pf->p < pf->end && pf->p < e; pf->p += 64)
-        __builtin_prefetch(pf->p);
+    const char *p = pf->cur, *end = pf->cend;
+    for (long i = pf->step; i > 0; i--) {
+        if (p >= end) {
+            if (pf->r >= pf->n)
+                break;
+            p = pf->p[pf->r];
+            end = pf->end[pf->r++];
+        }
+        __builtin_prefetch(p);
+        p += 64;
+    }
+    pf->cur = p;
+    pf->cend = end;
+}
+
+/* Whether every sample of a row (x16, or x8 through table) is within +-peak. */
+static inline __attribute__((always_inline)) int all_calm(const int16_t *x16, const uint8_t *x8, const int16_t *table,
+                                                         long S, int peak)
+{
+    int m = 0;
+    if (x16) {
+        for (long i = 0; i < S; i++) {
+            int v = x16[i];
+            v = v < 0 ? -v : v;
+            m = v > m ? v : m;
+        }
+    } else {
+        for (long i = 0; i < S; i++) {
+            int v = table[x8[i]];
+            v = v < 0 ? -v : v;
+            m = v > m ? v : m;
+        }
+    }
+    return m <= peak;
+}
+
+/* Slot si's count of calm input samples after a row of S (x16, or x8 through table): the samples after the row's
+ * last one outside +-rest_peak, or the count so far plus S when there is none; saturating at rest_samples. */
+static inline __attribute__((always_inline)) void count_calm(pycc_dtmf_t *s, int si, const int16_t *x16,
+                                                            const uint8_t *x8, const int16_t *table, long S)
+{
+    const int peak = s->tb.rest_peak;
+    long i = S;
+    const int last = x16 ? x16[S - 1] : table[x8[S - 1]];
+    if ((last < 0 ? -last : last) > peak) { /* a channel in a call, most of the time */
+        s->quiet[si] = 0;
+        return;
+    }
+    if (x16) /* whole stretches of 16 first, in one vector compare each */
+        for (; i >= 16; i -= 16) {
+            v16h v;
+            memcpy(&v, x16 + i - 16, sizeof(v));
+            v16h m = v >> 15;
+            v16u a = (v16u) (v ^ m) - (v16u) m; /* |v|, -32768 giving 32768 */
+            v16u over = (v16u) (a > (v16u){0} + (unsigned short) peak);
+            uint64_t w[4];
+            memcpy(w, &over, sizeof(w));
+            if (w[0] | w[1] | w[2] | w[3])
+                break;
+        }
+    while (i > 0) {
+        int v = x16 ? x16[i - 1] : table[x8[i - 1]];
+        if ((v < 0 ? -v : v) > peak)
+            break;
+        i--;
+    }
+    long q = i ? S - i : s->quiet[si] + S;
+    s->quiet[si] = q < s->tb.rest_samples ? (int) q : s->tb.rest_samples;
 }
 
 /* Group gi's input of this tick -> its decimated low band (*dec) and high band (*hi), in buf (xstride vectors);
@@ -794,17 +914,22 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
     if (x16) {
         const int16_t *src[LANES];
         for (int l = 0; l < LANES; l++) {
-            long c = (long) gi * LANES + l;
-            src[l] = c < s->channels ? x16 + c * S : s->zeros;
+            const int si = gi * LANES + l;
+            src[l] = s->gate[si] ? s->zeros : x16 + (long) s->chan[si] * S;
         }
         transpose(xb, src, S);
+        for (int l = 0; l < LANES; l++)
+            if (!s->rest[gi * LANES + l])
+                count_calm(s, gi * LANES + l, src[l], NULL, NULL, S);
     } else for (int l = 0; l < LANES; l++) {
-        long c = (long) gi * LANES + l;
-        if (c >= s->channels) {
+        const int si = gi * LANES + l;
+        if (s->gate[si]) {
             for (long i = 0; i < S; i++)
                 xb[i][l] = 0.0f;
         } else {
-            const uint8_t *src = x8 + c * S;
+            const uint8_t *src = x8 + (long) s->chan[si] * S;
+            if (!s->rest[si])
+                count_calm(s, si, NULL, src, table, S);
             for (long i = 0; i < S; i++)
                 xb[i][l] = (float) table[src[i]];
         }
@@ -836,6 +961,48 @@ static inline __attribute__((always_inline)) long finish(pycc_dtmf_t *s, int gi,
     return nev;
 }
 
+/* Exchange two slots, all of their state. */
+static void swap_slots(pycc_dtmf_t *s, int a, int b)
+{
+    v8 *ga = s->gs + (long) (a / LANES) * GS_SIZE, *gb = s->gs + (long) (b / LANES) * GS_SIZE;
+    const int la = a % LANES, lb = b % LANES;
+    for (int i = 0; i < GS_SIZE; i++) {
+        float v = ga[i][la];
+        ga[i][la] = gb[i][lb];
+        gb[i][lb] = v;
+    }
+#define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
+    SWAP(chan_t, s->ch[a], s->ch[b]);
+    SWAP(unsigned char, s->busy[a], s->busy[b]);
+    SWAP(int, s->quiet[a], s->quiet[b]);
+    SWAP(unsigned char, s->rest[a], s->rest[b]);
+    SWAP(int, s->chan[a], s->chan[b]);
+#undef SWAP
+    if (s->chan[a] >= 0)
+        s->slot[s->chan[a]] = a;
+    if (s->chan[b] >= 0)
+        s->slot[s->chan[b]] = b;
+}
+
+/* Gather the awake slots into the first groups, so the resting ones fill whole groups that are skipped: each
+ * awake slot past the first ceil(awake / 8) groups changes places with a resting one inside them. */
+static void regroup(pycc_dtmf_t *s)
+{
+    int awake = 0;
+    for (int i = 0; i < s->slots; i++)
+        awake += !s->rest[i];
+    const int zone = (awake + LANES - 1) / LANES * LANES;
+    for (int i = 0, j = zone;; i++, j++) {
+        while (j < s->slots && s->rest[j])
+            j++;
+        if (j >= s->slots)
+            break;
+        while (!s->rest[i]) /* a resting slot inside the zone exists for each awake one outside it */
+            i++;
+        swap_slots(s, i, j);
+    }
+}
+
 __attribute__((target_clones("avx2", "default")))
 static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int16_t *table, long S,
                 pycc_dtmf_event_t *ev)
@@ -850,32 +1017,70 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     const int wide = wide_path;
     const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
     v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride}, *const ybuf[2] = {s->ybuf, s->ybuf + s->ystride};
-    for (int gi = 0; gi < s->groups;) {
+    /* which slots are silence this tick (resting and calm), and the groups that have work; an awake slot's calm
+     * count is taken in front(), while its row is in cache */
+    int nawake = 0;
+    for (int gi = 0; gi < s->groups; gi++) {
+        int all = 1;
+        for (int si = gi * LANES; si < (gi + 1) * LANES; si++) {
+            const int c = s->chan[si];
+            const int16_t *r16 = x16 && c >= 0 ? x16 + (long) c * S : NULL;
+            const uint8_t *r8 = x8 && c >= 0 ? x8 + (long) c * S : NULL;
+            s->gate[si] = s->rest[si] && (c < 0 || all_calm(r16, r8, table, S, s->tb.rest_peak));
+            if (s->gate[si] && c >= 0) {
+                long q = s->quiet[si] + S;
+                s->quiet[si] = q < s->tb.rest_samples ? (int) q : s->tb.rest_samples;
+            } else if (s->rest[si] && c >= 0) {
+                count_calm(s, si, r16, r8, table, S);
+            }
+            all &= s->gate[si];
+        }
+        if (!all)
+            s->awake[nawake++] = gi;
+    }
+    for (int i = 0; i < nawake;) {
+        const int gi = s->awake[i];
         v8 *g = s->gs + (long) gi * GS_SIZE, *dec, *hi;
-        if (wide && s->tb.dialtone && gi + 1 < s->groups) {
+        if (wide && s->tb.dialtone && i + 1 < nawake) {
             /* two groups: both fronts, the notches of both in one loop, then each group's passes and blocks */
-            prefetch_t pf = prefetch_plan(s, x16, gi + PF_AHEAD, 2, S);
+            const int gj = s->awake[i + 1];
+            v8 *g2 = s->gs + (long) gj * GS_SIZE;
+            prefetch_t pf = prefetch_plan(s, x16, nawake, i + PF_AHEAD, 2, S);
             v8 *dec2, *hi2;
             long nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
-            front(s, gi + 1, x16, x8, table, S, buf[1], &dec2, &hi2, &pf);
-            notch_pair(g, g + GS_SIZE, dec, dec2, ybuf[0], ybuf[1], nd, &s->tb);
+            front(s, gj, x16, x8, table, S, buf[1], &dec2, &hi2, &pf);
+            notch_pair(g, g2, dec, dec2, ybuf[0], ybuf[1], nd, &s->tb);
             passes_wide(g, ybuf[0], hi, nd, t0, &s->tb, s->snap);
             nev += finish(s, gi, t0, nd, ev + nev, &pf);
-            passes_wide(g + GS_SIZE, ybuf[1], hi2, nd, t0, &s->tb, s->snap);
-            nev += finish(s, gi + 1, t0, nd, ev + nev, &pf);
-            gi += 2;
+            passes_wide(g2, ybuf[1], hi2, nd, t0, &s->tb, s->snap);
+            nev += finish(s, gj, t0, nd, ev + nev, &pf);
+            i += 2;
         } else {
-            prefetch_t pf = prefetch_plan(s, x16, gi + PF_AHEAD, 1, S);
+            prefetch_t pf = prefetch_plan(s, x16, nawake, i + PF_AHEAD, 1, S);
             long nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
             if (wide)
                 segment_wide(g, dec, hi, ybuf[0], ybuf[1], nd, t0, &s->tb, s->snap);
             else
                 segment(g, dec, hi, ybuf[0], nd, t0, &s->tb, s->snap);
             nev += finish(s, gi, t0, nd, ev + nev, &pf);
-            gi++;
+            i++;
         }
     }
     s->t += S;
+    /* silence keeps a resting slot at zero; a calm slot with nothing in progress comes to rest */
+    for (int gi = 0; gi < s->groups; gi++) {
+        int skipped = 1; /* the group did not run: its resting slots are still zero */
+        for (int si = gi * LANES; si < (gi + 1) * LANES; si++)
+            skipped &= s->gate[si];
+        for (int si = gi * LANES; si < (gi + 1) * LANES; si++) {
+            if (s->chan[si] < 0)
+                continue;
+            s->rest[si] = s->gate[si] || (s->quiet[si] >= s->tb.rest_samples && !s->busy[si]);
+            if (s->rest[si] && !skipped)
+                zero_signal(s, si);
+        }
+    }
+    regroup(s);
     return nev;
 }
 
