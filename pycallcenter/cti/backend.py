@@ -24,7 +24,7 @@ class Backend:
     consult = transfer = conference = record_start = record_stop = pickup = dnd = monitor = _no
     force_logout = force_state = set_member = remove_member = set_skills = set_strategy = _no
     desk = wrapup = customer = customer_save = callback = dtmf = record_pause = record_resume = _no
-    recordings = recording_open = quality_check = quality_report = _no
+    recordings = recording_open = quality_check = quality_report = consult_cancel = call_data = _no
 
     def snapshot(self):
         """Return {'time', 'queues': [...], 'agents': [...]} (the wallboard and supervisor view)."""
