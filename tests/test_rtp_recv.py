@@ -32,7 +32,7 @@ def _arrays(rng, rows, records):
         a.floats[i, rb.JITTER] = a.floats[i, rb.JITTER_TS] / 8000
         a.floats[i, rb.TARGET] = rng.uniform(0.02, 0.3)
         for which in (0, 1):  # a monotonic deque of transit values with times inside the window
-            n = int(rng.integers(1, 8))
+            n = int(rng.integers(1, 8)) if rng.random() < 0.9 else rb.WINDOW_SLOTS - int(rng.integers(0, 2))  # or full
             times = np.sort(rng.uniform(0.0, 9.0, n))
             values = np.sort(rng.normal(0, 0.05, n))
             a.set_deque(i, which, list(zip(times.tolist(), (values if which == 0 else values[::-1]).tolist())))
