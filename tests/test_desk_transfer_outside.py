@@ -155,6 +155,7 @@ def test_blind_transfer_to_a_number_from_the_dial_pad(centre, tmp_path):
         assert c.acd.agents["agent1"].activity == "wrapup" and call_id not in c.acd.calls
         row = ends_cleanly(c, sim, call_id, caller)
         assert row["vars"]["note"] == "Wants the warehouse about order 88" and row["agent"] == "agent1"
+        assert row["vars"]["transferred_to"] == OUTSIDE
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         agent.close()
@@ -185,7 +186,7 @@ def test_consult_a_number_cancel_then_consult_again_and_complete(centre, tmp_pat
         agent.screenshot(str(tmp_path / "desktop-consult-completed.png"))
         assert text(agent, "wrap.call") == call_id
         row = ends_cleanly(c, sim, call_id, caller)
-        assert row["caller"] == CALLER and len(callee.attempts) == 2
+        assert row["caller"] == CALLER and len(callee.attempts) == 2 and row["vars"]["transferred_to"] == OUTSIDE
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         agent.close()

@@ -217,6 +217,7 @@ class DeskCommands:
         else:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
             self._ring_limit(far, OUTSIDE_RING_SECONDS)
+        call.vars["transferred_to"] = target  # the CDR says where the call went
         self._hand_over(agent, leg, far)
         self._out.append(P.event("call_transferred", agent=agent, call=call.id, target=target,
                                  data=self._screen_pop(call.id)["data"]))
