@@ -150,6 +150,8 @@ def test_blind_transfer_to_a_number_from_the_dial_pad(centre, tmp_path):
         agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
         callee = sim.pstn.callees[OUTSIDE]
         assert until(sim, lambda: callee.answered is not None, 10)
+        until(sim, lambda: False, 0.5)
+        assert call.caller_leg.row not in c.engine.media.tone_rows  # ringback stops on the answer
         joined(sim, caller, callee)
         agent.screenshot(str(tmp_path / "desktop-transferred-out.png"))
         assert c.acd.agents["agent1"].activity == "wrapup" and call_id not in c.acd.calls
@@ -208,6 +210,15 @@ def test_a_blind_transfer_nobody_answers_rings_for_a_bounded_time_then_ends_clea
     assert backend.transfer("agent1", "0207654321") == {"call": call_id, "target": "0207654321"}
     assert until(sim, lambda: nobody.kind == "no_answer", 5)
     t0 = c.engine.now / 8000
+    # the caller hears ringback while the number rings (the plan's 425 Hz, 1 s on in 5)
+    off = channel_of(sim, caller)
+    decode = g711.alaw_decode if sim.pstn.law.value == "alaw" else g711.ulaw_decode
+    ring = []
+    for _ in range(250):
+        sim.tick()
+        ring.append(decode(sim.pstn.far.last_rx[off - 1]))
+    ring = np.concatenate(ring)
+    assert abs(peak_hz(ring) - 425) < 15 and np.sqrt(np.mean(ring.astype(np.float64) ** 2)) > 100
     assert until(sim, lambda: caller.ended is not None, 60)
     assert 44.0 <= c.engine.now / 8000 - t0 <= 47.0  # OUTSIDE_RING_SECONDS, then the caller's call ends
     assert nobody.attempts[-1][-1] == 19  # the centre gave up: no answer

@@ -216,7 +216,7 @@ class DeskCommands:
             del self._consult[agent]
         else:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
-            self._ring_limit(far, OUTSIDE_RING_SECONDS)
+            self._ring_out(far, call.caller_leg, OUTSIDE_RING_SECONDS)
         call.vars["transferred_to"] = target  # the CDR says where the call went
         self._hand_over(agent, leg, far)
         self._out.append(P.event("call_transferred", agent=agent, call=call.id, target=target,
@@ -243,19 +243,23 @@ class DeskCommands:
             raise P.CtiError(P.BAD_STATE, str(exc)) from None
         leg.hangup(C.NORMAL_CLEARING)
 
-    def _ring_limit(self, far, seconds):
-        """Hang up far (cause 19) if it is still unanswered after seconds of board time: nobody else waits
-        for a blind transfer's number, and the caller would hear it ring for ever."""
-        end = self.engine.now + seconds * SAMPLE_RATE
+    def _ring_out(self, far, first, seconds):
+        """While far rings, give the caller (leg first) ringback; hang far up (cause 19) if it is still
+        unanswered after seconds of board time: nobody else waits for a blind transfer's number."""
+        end, media = self.engine.now + seconds * SAMPLE_RATE, self.engine.media
 
-        async def limit():
-            while far.active and far.state != C.ANSWERED:
+        async def ring():
+            while far.active and far.state != C.ANSWERED and first.active:
                 if self.engine.now >= end:
                     far.hangup(C.NO_ANSWER)
-                    return
-                await wait(self.engine, 0.5)
+                    break
+                if first.row not in media.tone_rows:  # (again) after the script bridged the two
+                    media.start_tone(first.row, "ringback")
+                await wait(self.engine, 0.1)
+            if first.active:
+                media.stop_tone(first.row)
 
-        self.engine.scheduler.spawn(limit(), f"{far.id}:ring-limit", self.engine.now,
+        self.engine.scheduler.spawn(ring(), f"{far.id}:ring-out", self.engine.now,
                                     on_error=lambda task, exc: self.bug("transfer_outside"))
 
     def consult_cancel(self, agent, msg):
