@@ -63,14 +63,14 @@ def channel_of(sim, who):
     return next(call.channel for call, w in calls if w is who)
 
 
-def heard(sim, channel, ticks=60):
-    """Tick; return what the PSTN side heard on channel over the last ticks (linear samples)."""
+def heard(sim, channel, ticks=60, keep=40):
+    """Tick; return what the PSTN side heard on channel over the last `keep` ticks (linear samples)."""
     decode = g711.alaw_decode if sim.pstn.law.value == "alaw" else g711.ulaw_decode
     out = []
     for _ in range(ticks):
         sim.tick()
         out.append(decode(sim.pstn.far.last_rx[channel - 1]))
-    return np.concatenate(out[-40:])
+    return np.concatenate(out[-keep:])
 
 
 def joined(sim, caller, callee):
@@ -211,13 +211,7 @@ def test_a_blind_transfer_nobody_answers_rings_for_a_bounded_time_then_ends_clea
     assert until(sim, lambda: nobody.kind == "no_answer", 5)
     t0 = c.engine.now / 8000
     # the caller hears ringback while the number rings (the plan's 425 Hz, 1 s on in 5)
-    off = channel_of(sim, caller)
-    decode = g711.alaw_decode if sim.pstn.law.value == "alaw" else g711.ulaw_decode
-    ring = []
-    for _ in range(250):
-        sim.tick()
-        ring.append(decode(sim.pstn.far.last_rx[off - 1]))
-    ring = np.concatenate(ring)
+    ring = heard(sim, channel_of(sim, caller), 250, keep=250)
     assert abs(peak_hz(ring) - 425) < 15 and np.sqrt(np.mean(ring.astype(np.float64) ** 2)) > 100
     assert until(sim, lambda: caller.ended is not None, 60)
     assert 44.0 <= c.engine.now / 8000 - t0 <= 47.0  # OUTSIDE_RING_SECONDS, then the caller's call ends
