@@ -198,3 +198,27 @@ def test_native_equals_twin_through_the_active_window():
     assert (widths[tick:tick + 10, [0, 2]] == taps).any(axis=0).all()  # the moved paths got the whole tail back
     assert widths[tick:, 1].max() <= taps // 2  # the path that stayed kept its window
     assert (widths[-1] <= taps // 2).all()  # and the moved ones found their new one
+
+
+def test_channels_asleep_together_look_again_in_different_ticks():
+    """Eight lines without echo, calls started together, fall asleep in the same tick; each sleep counts its
+    far-end activity from a share of up to half of probe_every of its own, so they wake spread over ticks, not
+    all at once (each look costs the whole tail for sleep_after_s). Twin and kernel agree."""
+    n = int(1.0 * FS)
+    far = to_int16(np.tile(css(1.0), (8, 1)))
+    near = to_int16(np.array([noise(n, -40, seed=c) for c in range(8)]))
+    params = {"sleep_after_s": 0.1, "probe_every_s": 0.5}
+    twin, native = ref.EchoCanceller(8, 16, **params), echo.EchoCanceller(8, 16, **params)
+    states = []
+
+    def check(i):
+        assert twin.counters().state == native.counters().state, i
+        states.append(native.counters().state)
+
+    agree(*feed_both(twin, native, far, near, check), twin, native)
+    asleep = np.array([[s == "no_echo" for s in row] for row in states])
+    fell = asleep.argmax(axis=0)
+    assert (fell == fell[0]).all() and asleep[fell[0]].all()  # asleep together
+    woke = np.array([fell[c] + asleep[fell[c]:, c].argmin() for c in range(8)])
+    print("fell asleep at tick", fell[0], "woke at ticks", woke)
+    assert (woke > fell).all() and len(set(woke)) >= 5

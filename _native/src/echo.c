@@ -34,8 +34,10 @@ typedef struct {
     int settled, settle_run;          /* steady state: adaptation frozen, the foreground watched (step 9 of the twin) */
     int wf_moved;                     /* the block's end changed the foreground taps */
     int lo, hi, win_run;              /* the background adapts over taps [lo, hi) (step 10 of the twin) */
+    int flo, fhi;                     /* the foreground's taps are zero outside [flo, fhi): the window it was copied in */
     float run_f, run_b;               /* both filters' error energies over the settle run's blocks */
     int64_t awake_run, far_run;       /* samples cancelling since waking, far-end activity asleep */
+    int64_t stagger;                  /* far_run a sleep starts from: channels asleep together wake apart */
 } chan_t;
 
 struct pycc_echo {
@@ -80,6 +82,7 @@ pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
         h->rings = rings;
         h->enabled = 1;
         h->seed = ((uint32_t) (c + 1) * 0x9E3779B9u) | 1u;
+        h->stagger = (int64_t) (((uint64_t) c * 2654435761u) & 0xffffffffu) * (params->probe_every / 2) >> 32;
         pycc_echo_reset(s, c);
     }
     return s;
@@ -105,12 +108,12 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
     float *wf = h->wf, *wb = h->wb, *g = h->g, *x = h->x;
     int32_t *ring = h->ring;
     int rings = h->rings, enabled = h->enabled;
-    int64_t resets = h->resets;
+    int64_t resets = h->resets, stagger = h->stagger;
     uint32_t seed = h->seed;
     memset(h, 0, sizeof(*h));
     h->wf = wf, h->wb = wb, h->g = g, h->x = x, h->ring = ring, h->rings = rings;
-    h->enabled = enabled, h->resets = resets, h->seed = seed, h->rng = seed;
-    h->hi = n;
+    h->enabled = enabled, h->resets = resets, h->seed = seed, h->rng = seed, h->stagger = stagger;
+    h->hi = n, h->fhi = n;
     memset(wf, 0, sizeof(float) * 5 * (size_t) n);
     memset(ring, 0, sizeof(int32_t) * rings);
     for (int k = 0; k < n; k++)
@@ -269,7 +272,7 @@ static int foreground_tick(pycc_echo_t *s, const chan_t *h, const int16_t *far, 
     for (long i = 0; i < S; i++)
         c[S - 1 - i] = (float) far[i];
     memcpy(c + S, h->x + h->pos, sizeof(float) * (size_t) n);
-    fir_block(h->wf, c, n, S, s->fir_y);
+    fir_block(h->wf + h->flo, c + h->flo, h->fhi - h->flo, S, s->fir_y);
     return 1;
 }
 
@@ -368,6 +371,7 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
     const int copied = h->copy_run >= PYCC_ECHO_COPY_BLOCKS;
     if (copied) {
         memcpy(h->wf, h->wb, sizeof(float) * n);
+        h->flo = h->lo, h->fhi = h->hi; /* zero outside, as the background was: the foreground sums only these */
         h->wf_moved = 1;
         h->fg_used = 1;
         h->copy_run = 0;
@@ -432,7 +436,7 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
     h->blk_n = h->blk_far = 0;
     if (p->sleep_after && !h->fg_used && h->awake_run >= p->sleep_after) {
         h->dormant = 1; /* nothing found to cancel: sleep until the next look */
-        h->far_run = 0;
+        h->far_run = h->stagger;
         memset(h->wb, 0, sizeof(float) * n);
         for (int k = 0; k < n; k++)
             h->g[k] = 1.0f / (float) n;
@@ -560,9 +564,10 @@ static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far
 
 /* One channel's tick. win and pre: foreground_tick's window and outputs, or NULL (then the foreground runs per
  * sample). */
-static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *far, const int16_t *near, int16_t *out,
-                        long samples, const float *win, float *pre)
-{
+static void run_channel(const pycc_echo_params_t *restrict p, chan_t *restrict h, const int16_t *restrict far,
+                        const int16_t *restrict near, int16_t *restrict out, long samples, const float *restrict win,
+                        float *restrict pre)
+{ /* restrict: the build has no strict aliasing, so without it every store to out or h would reload the rest */
     const int n = p->taps;
     int pend = 0;          /* the last sample's background update waits to be fused with this sample's filter */
     float pend_step = 0.0f;
@@ -592,7 +597,7 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
          * foreground alone: the background stands still, so its error is taken as the foreground's */
         const int settled = h->settled;
         float yf, yb, den = 0.0f;
-        yf = pre ? pre[samples - 1 - i] : foreground(h->wf, h->x + h->pos, n);
+        yf = pre ? pre[samples - 1 - i] : foreground(h->wf + h->flo, h->x + h->pos + h->flo, h->fhi - h->flo);
         if (settled) {
             yb = yf;
         } else {
@@ -702,7 +707,7 @@ static void run_channel(const pycc_echo_params_t *p, chan_t *h, const int16_t *f
         if ((uint64_t) h->count % PYCC_ECHO_BLOCK == 0) {
             block_end(p, h);
             if (h->wf_moved && pre && i + 1 < samples) /* the rest of the tick with the new foreground */
-                fir_block(h->wf, win, n, samples - 1 - i, pre);
+                fir_block(h->wf + h->flo, win + h->flo, h->fhi - h->flo, samples - 1 - i, pre);
             h->wf_moved = 0;
         }
         if ((uint64_t) h->count % PYCC_ECHO_NOISE_SUB == 0) {

@@ -50,7 +50,9 @@ Per sample, per channel:
    cancelling has no echo worth the work (a digital or four-wire far end, or nothing sent yet). The channel then
    sleeps: its input passes unchanged and it only counts far-end samples over -50 dBm0 (a compare a sample
    instead of four passes over the tail). It wakes at once on such a sample if the far end had never been
-   active before (nothing was sent, so nothing could be found), else after ``probe_every_s`` of them, and looks
+   active before (nothing was sent, so nothing could be found), else after ``probe_every_s`` of them (less a
+   per-channel share of up to half of it, so channels that went to sleep together look again in different
+   ticks instead of all paying a second of full-tail work in the same ones), and looks
    again for ``sleep_after_s``; history, Geigel maxima, DC blocker, block, tone and double-talk state start
    from zero (the history refills in one tail).
 
@@ -258,6 +260,9 @@ class EchoCanceller:
         self.enabled = np.ones(c, bool)
         self.resets = np.zeros(c, np.int64)
         self.seed = np.arange(1, c + 1, dtype=np.uint32) * np.uint32(0x9E3779B9) | np.uint32(1)
+        # a sleep starts its count of far-end activity from a per-channel share of up to half of probe_every, so
+        # channels that went to sleep together (calls started together) do not all look again in the same tick
+        self.stagger = np.array([(ch * 2654435761 % 2**32) * (self.probe_every // 2) >> 32 for ch in range(c)], np.int64)
         for ch in range(c):
             self.reset(ch)
 
@@ -549,7 +554,7 @@ class EchoCanceller:
             self.blk_n[ch] = self.blk_far[ch] = 0
             if self.sleep_after and not self.fg_used[ch] and self.awake_run[ch] >= self.sleep_after:
                 self.dormant[ch] = True  # nothing found to cancel: sleep until the next look
-                self.far_run[ch] = 0
+                self.far_run[ch] = self.stagger[ch]
                 self.wb[ch] = 0
                 self.g[ch] = _f32(1.0) / _f32(self.ntaps)
 
