@@ -8,6 +8,7 @@ import pytest
 
 from cti_rig import Centre
 from pycallcenter.acd.engine_binding import queue_call
+from pycallcenter.acd.stats import day_report
 from pycallcenter.dsp import g711
 from pycallcenter.engine.media import Player
 from pycallcenter.sim.pstn import Callee
@@ -68,7 +69,11 @@ def test_a_caller_the_acd_keeps_is_handed_to_the_outside_number(centre):
     r = centre.request(a1, {"cmd": "transfer", "target": OUTSIDE})
     assert r["type"] == "reply" and r["target"] == OUTSIDE
     t = wait_event(centre, a1, "call_transferred")
-    assert t["target"] == OUTSIDE and t["data"]["account"] == "4711"
+    assert t["target"] == OUTSIDE and t["call"] == pop["call"]
+    # the queue log: the agent's talk ended as a TRANSFER to the number, counted among the day's transfers
+    acd = centre.binding.acd
+    assert [(e.event, e.data.get("target")) for e in acd.qlog if e.call == pop["call"]][-1] == ("TRANSFER", OUTSIDE)
+    assert day_report(acd.qlog)["transfers"] == 1 and pop["call"] not in acd.calls
     wait_event(centre, a1, "agent_state", lambda f: f["state"] == "wrapup")
     callee = centre.pstn.callees[OUTSIDE]
     for _ in range(200):

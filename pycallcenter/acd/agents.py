@@ -215,6 +215,19 @@ class AgentCommands:
         self._dispatch_all()
         return self._take()
 
+    def transfer_out(self, agent, target, now):
+        """The agent's caller leaves the ACD for an outside number (target, logged): the agent's talk ends as a
+        TRANSFER (reports count it among transfers) and wrap-up follows; the call is forgotten. Return decisions."""
+        self._set_now(now)
+        a = self._agent(agent)
+        if a.activity != TALKING:
+            raise AcdError("not_in_call", f"{agent} is {a.state}")
+        c = self.calls[a.call]
+        self._finish_talk(c, a, "TRANSFER", target=target)
+        self._forget(c)
+        self._dispatch_all()
+        return self._take()
+
     # --- internals: agents ---------------------------------------------------------------------------
     def _became(self, a):
         # availability sets only; every public command dispatches once at its end, so an agent is

@@ -218,12 +218,10 @@ class DeskCommands:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
             self._ring_out(far, call.caller_leg, OUTSIDE_RING_SECONDS)
         call.vars["transferred_to"] = target  # the CDR says where the call went
-        self._hand_over(agent, leg, far)
-        self._out.append(P.event("call_transferred", agent=agent, call=call.id, target=target,
-                                 data=self._screen_pop(call.id)["data"]))
+        self._hand_over(agent, leg, far, target)  # the ACD's TRANSFER line becomes the call_transferred event
         return {"call": call.id, "target": target}
 
-    def _hand_over(self, agent, leg, far):
+    def _hand_over(self, agent, leg, far, target):
         """Connect the caller to far, release the agent's leg and end the agent's part in the ACD."""
         b, now, first = self.binding, self._now(), leg.call.caller_leg
         if first.keeper is b:  # queue_call(talk=False): no script waits for the caller; the engine keeps the pair
@@ -237,7 +235,7 @@ class DeskCommands:
                 self._apply(self.acd.hold(agent, now, False))
             b.leg_owner.pop(leg.id, None)
             b.agent_leg.pop(agent, None)
-            self._apply(self.acd.hangup(leg.call.id, now))  # the agent's talk ends here: wrap-up follows
+            self._apply(self.acd.transfer_out(agent, target, now))  # the agent's talk ends here: wrap-up follows
         except AcdError as exc:  # not expected after the checks above; never leave the caller bound to nothing
             self.bug("transfer_outside")
             raise P.CtiError(P.BAD_STATE, str(exc)) from None
