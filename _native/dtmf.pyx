@@ -36,6 +36,7 @@ cdef extern from "pycc_dtmf.h":
                                 pycc_dtmf_event_t *events) nogil
     int64_t pycc_dtmf_samples(const pycc_dtmf_t *s)
     int pycc_dtmf_wide_path(int wide)
+    int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel)
 
 
 def code_path(int wide):
@@ -114,6 +115,12 @@ cdef class Kernel:
     def samples(self):
         """Samples processed per channel since creation."""
         return pycc_dtmf_samples(self.s)
+
+    def at_rest(self, int channel):
+        """For tests: 0 awake, 1 resting (signal state all zero), -1 resting with state left (a bug)."""
+        if not 0 <= channel < self.channels:
+            raise ValueError(f"channel {channel} out of range")
+        return pycc_dtmf_at_rest(self.s, channel)
 
     def reset(self, int channel):
         """Clear one channel's state."""

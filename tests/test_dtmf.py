@@ -439,6 +439,7 @@ def test_twin_matches_native_while_channels_rest_and_wake(code_path):
         eb += b.process(blk)
         rested += int(np.sum(a.rest & ~was))
         woke += int(np.sum(was & ~a.rest))
+        assert [b._k.at_rest(c) for c in range(37)] == [int(r) for r in a.rest]  # resting means zero state
         i += blk.shape[1]
         j += 1
     assert ea == eb

@@ -29,6 +29,9 @@ long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples);
 long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf_event_t *events);
 long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples, pycc_dtmf_event_t *events);
 int64_t pycc_dtmf_samples(const pycc_dtmf_t *s);
+/* Tests: 0 when the channel is awake, 1 when it rests (its signal state all zero), -1 when it rests with state
+ * left (a bug). */
+int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel);
 /* Tests: pick the Goertzel code path (1 AVX-512VL passes of eight, if the CPU has it; 0 passes of four; -1 by
  * the CPU). Both give identical results; returns the path now set (-1 until the first block is processed). */
 int pycc_dtmf_wide_path(int wide);

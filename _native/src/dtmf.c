@@ -179,6 +179,18 @@ void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
 
 int64_t pycc_dtmf_samples(const pycc_dtmf_t *s) { return s->t; }
 
+int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel)
+{
+    const int i = s->slot[channel];
+    const v8 *g = s->gs + (long) (i / LANES) * GS_SIZE;
+    if (!s->rest[i])
+        return 0;
+    for (int j = 0; j < GS_SIZE; j++)
+        if (g[j][i % LANES] != 0.0f)
+            return -1;
+    return 1;
+}
+
 long pycc_dtmf_max_events(const pycc_dtmf_t *s, long samples)
 {
     return (long) s->channels * 2 * (samples / HOP_IN + 2);
