@@ -104,6 +104,8 @@ class Phone:
                     self._remote_from(item.answer)
                 elif isinstance(item, U.SessionUpdated):
                     self._remote_from(item.offer)
+                elif isinstance(item, (U.CallEnded, U.CallCancelled, U.CallFailed)) and item.call_id == self.call_id:
+                    self.remote_rtp = None  # a phone whose call is over sends no more audio
 
     def _remote_from(self, sd):
         if sd is None:
@@ -191,7 +193,9 @@ class Phone:
                 if ev.end and p.timestamp not in self._ended_events:
                     self._ended_events.add(p.timestamp)
                     self.events_heard.append(ev.digit)
-        if self.remote_rtp is not None:
+        d = self.ua.dialogs.get(self.call_id)
+        ringing = d is not None and d.role == "uas" and d.extra.get("pending") is not None
+        if self.remote_rtp is not None and not ringing:  # a phone that rings sends no audio yet
             self._send_frame()
 
     def _send_frame(self):

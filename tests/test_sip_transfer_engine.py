@@ -178,3 +178,34 @@ def test_an_invite_replacing_a_leg_nobody_talks_to_is_declined_and_one_naming_no
     caller.hang_up(eng.now / 8000)
     assert run(eng, 2.0, caller, until=lambda: not eng.legs)
     assert eng.leaks() == []
+
+
+def test_an_invite_with_replaces_picks_up_our_call_while_it_rings(rig):
+    """RFC 3891 3 for an early dialog we started: agent1's phone rings with our INVITE; another device's INVITE
+    with Replaces (early-only) naming it is answered in agent1's place, agent1's phone gets CANCEL, and the
+    caller, whose script was dialling agent1, talks to the new device."""
+    build, keep = rig
+    eng, trunk = build(accounts={"agent1": "s3cret"})
+    eng.router = lambda leg: put_through("sip/agent1")
+    ended = _Ended()
+    eng.listeners.append(ended)
+    agent, caller, desk = Phone("agent1", auth=("agent1", "s3cret"), answer_after=30.0), Phone("2025550100"), \
+        Phone("agent1-desk")
+    for p in (agent, caller, desk):
+        keep(p)
+    agent.register(trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, agent, until=lambda: "Registered" in agent.kinds())
+    caller.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 2.0, caller, agent, until=lambda: "IncomingCall" in agent.kinds())
+    run(eng, 0.3, caller, agent)
+    d = agent.ua.dialogs[agent.call_id]  # agent1 rings: its early dialog with the centre
+    value = f"{d.call_id};to-tag={d.remote_tag};from-tag={d.local_tag};early-only"
+    desk.call("sip:agent1@127.0.0.1", trunk.address, eng.now / 8000, replaces=value)
+    assert run(eng, 2.0, caller, agent, desk, until=lambda: "CallAnswered" in desk.kinds() and
+               "CallCancelled" in agent.kinds())
+    assert any(" sip_pickup " in line for line in eng.log_lines)
+    assert _talk(eng, caller, desk)
+    caller.hang_up(eng.now / 8000)
+    assert run(eng, 2.0, caller, desk, until=lambda: not eng.legs)
+    assert "CallEnded" in desk.kinds() and len(ended.calls) == 1
+    assert eng.leaks() == [] and trunk.sessions == {}

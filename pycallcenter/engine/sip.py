@@ -303,16 +303,18 @@ class SipTrunk:
     def _incoming(self, ev, now):
         t = self._s(now)
         d = self.ua.dialogs[ev.call_id]
-        replacing = None
-        if ev.replaces is not None:
-            replacing = self._replacing(ev, t)
-            if replacing is None:
-                return
         peer = self._trunk_of(d.remote_addr) or ("guest" if self.guests else "phone" if self.accounts else None)
         if peer is None:  # no trunk's address, no guests, no accounts to authenticate against: nobody may call
             self.stats["refused"] += 1
             self._run(self.ua.reject(ev.call_id, 403, t, reason=causes.reason_header(C.CALL_REJECTED)))
             return
+        replacing = None
+        if ev.replaces is not None:
+            replacing = self._replacing(ev, t)
+            if replacing is None:
+                return
+            if replacing[1] is None:
+                return self._pick_up(ev, d, replacing[0], peer, t)
         limit = self.peers[peer].channels if peer in self.peers else 0
         full = limit and sum(1 for s in self.sessions.values() if s.peer == peer) >= limit
         got = None if full or not self.engine.accepting else self.engine.packet.allocate()
@@ -507,6 +509,8 @@ class SipTrunk:
         (a party is bridged to it), else None after declining the INVITE with 603 (RFC 3891 3 lets a UA
         decline; nothing would be there to talk to)."""
         old = self.sessions.get(ev.replaces)
+        if old is not None and old.outgoing and not old.answered and _up(old.leg):
+            return old, None, None  # our INVITE still rings: the new call picks it up (_pick_up)
         task, party = bridge_of(self.engine.scheduler, old.leg) if old is not None else (None, None)
         if _up(party):
             return old, party, task
@@ -514,6 +518,33 @@ class SipTrunk:
         self.engine.log("sip_replaces_refused", call=ev.call_id, why="no_party")
         self._run(self.ua.reject(ev.call_id, 603, t, reason=causes.reason_header(C.CALL_REJECTED)))
         return None
+
+    def _pick_up(self, ev, d, old, peer, t):
+        """An INVITE with Replaces naming our own INVITE while it still rings (a call pickup; RFC 3891 3: accept
+        it, CANCEL the old one): the new caller answers our leg in the callee's place. The leg, its packet row
+        and whoever waits on it (a dial, the ACD ringing an agent) stay as they are; only the SIP dialog under
+        the leg changes, and the leg is answered."""
+        leg = old.leg
+        key = _offered_key(ev.offer, self.srtp)
+        if key is not None:
+            d.extra["crypto"] = self.engine.packet.local_crypto(old.row, key.split(" ")[0])
+            self.stats["srtp_calls"] += 1
+        elif ev.offer is None and self.srtp != "off":
+            d.extra["crypto"] = self.engine.packet.local_crypto(old.row)
+        self.sessions.pop(old.call_id, None)  # its CANCEL (or the BYE of a crossing 2xx) ends no leg now
+        self._ringing.pop(old.call_id, None)
+        self._run(self.ua.hang_up(old.call_id, t, reason=causes.reason_header(Cause.NON_SELECTED_USER_CLEARING)))
+        s = _Session(ev.call_id, old.channel, old.row, peer, leg=leg, port=old.port, answered=True,
+                     remote_events=_has_events(ev.offer), remote_crypto=key)
+        self.sessions[ev.call_id] = s
+        self._by_leg[leg.id] = s
+        self.stats["calls_in"] += 1
+        media = _media_plan(ev.offer)
+        if media is not None:
+            self.engine.packet.update(old.row, **media, srtp=key)
+        self.engine.log("sip_pickup", leg=leg.id, old=old.call_id, call=ev.call_id)
+        self._run(self.ua.answer(ev.call_id, t, port=s.port))
+        self.engine.leg_answered(leg, self.engine.now)
 
     def _replace(self, leg, replacing):
         """An INVITE with Replaces naming a call of ours (RFC 3891 3): the new leg takes the old leg's place
