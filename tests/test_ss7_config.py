@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pycallcenter import cli
+from pycallcenter import bundled, cli
 from pycallcenter.apps import demo
 from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_text
@@ -86,12 +86,14 @@ def test_the_good_ss7_config_checks(tmp_path, capsys):
 
 
 def test_run_simulate_puts_callers_on_ss7_circuits_end_to_end(tmp_path):
-    """`pycallcenter run --simulate`: the exchange aligns both links, resets the circuits (GRS), places the
-    callers with IAMs; the centre answers (ACM, ANM), queues them to the simulated agents, and each call
-    clears with REL/RLC and gets its one CDR, on the SS7 trunk."""
+    """`pycallcenter run --simulate` on the shipped SS7 example: the exchange aligns both links, resets the
+    circuits (GRS), places the callers with IAMs; the centre answers (ACM, ANM), queues them to the
+    simulated agents, and each call clears with REL/RLC and gets its one CDR, on the SS7 trunk."""
+    path = tmp_path / "ss7-centre.toml"
+    path.write_text((bundled.examples_dir() / "ss7-centre.toml").read_text())
+    assert cli.main(["config", "check", str(path)]) == 0
+    assert cli.main(["run", str(path), "--simulate", "--seconds", "150", "--fast", "--calls-per-hour", "900"]) == 0
     data = tmp_path / "data"
-    path = _write(tmp_path, centre_text(data, calls_per_hour=900.0))
-    assert cli.main(["run", path, "--simulate", "--seconds", "150", "--fast"]) == 0
     store = open_store(str(data))
     rows = store.cdrs()
     store.close()
