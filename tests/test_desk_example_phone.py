@@ -4,7 +4,8 @@ root's Centre and the `[simulate]` callers and agents), paced in real time: fran
 headless Chromium (fake microphone: a 1 kHz tone), registers the page's WebRTC phone and presses Ready; a
 simulated PSTN caller who chose sales rings the page; the desktop's Answer answers; the caller's 600 Hz is
 heard in the page (WebAudio analyser on the remote track) and the browser's 1 kHz reaches the emulated
-caller's B-channel; the desktop's Hang up clears the call. Needs a non-loopback IPv4 address (aioice gathers
+caller's B-channel; a number typed in the phone's own field gets the desktop's "Transfer to the number": the
+caller is joined to that PSTN subscriber and frank's phone is free. Needs a non-loopback IPv4 address (aioice gathers
 host candidates on one): skipped with that reason when the machine has none. Screenshots go to the test's
 tmp dir."""
 import argparse
@@ -17,7 +18,9 @@ from pycallcenter.apps.centre import Centre
 from pycallcenter.apps.settings import load_settings
 from pycallcenter.apps.simulation import Simulation
 from pycallcenter.commands.run import _browser_phones
+from pycallcenter.sim.pstn import Callee
 from test_demo_pages import EXAMPLE, demo_password
+from test_desk_transfer_outside import OUTSIDE, joined
 from test_desktop_phone import open_and_register
 from test_webrtc_browser import Pacer, phone_browser, tones_cross
 
@@ -64,13 +67,24 @@ def test_frank_takes_a_live_call_from_the_emulated_pstn_in_the_example_desktop(t
         assert call_id not in c.binding.waiting
         tones_cross(b, pace, caller)  # 600 Hz from the PRI caller to the page, 1 kHz from the page to the caller
         b.screenshot(str(tmp_path / "example-desktop-talking.png"))
-        b.evaluate("document.getElementById('hangup').click();true")
-        end = time.monotonic() + 15
-        while caller.ended is None and time.monotonic() < end:
+        # a number typed in the browser phone's own field: the desktop's "Transfer to the number" hands the
+        # caller to it (the example's default dial policy, its first trunk); frank's phone call ends
+        callee = Callee(OUTSIDE, answer_after=1.0, patience=8.0)
+        sim.pstn.add_callee(callee)
+        b.evaluate(f"PyccPhone.instance.number.value='{OUTSIDE}';document.getElementById('padxfer').click();true")
+        b.wait(f"document.getElementById('callstate').textContent === 'transferred to {OUTSIDE}'", pace)
+        b.wait("PyccPhone.instance.state === 'idle' && document.querySelector('[data-k=state]').textContent === "
+               "'wrapup'", pace)
+        end = time.monotonic() + 10
+        while callee.answered is None and time.monotonic() < end:
+            pace()
+        assert callee.answered is not None and caller.ended is None
+        joined(sim, caller, callee)  # the PRI caller and the outside party hear each other
+        b.screenshot(str(tmp_path / "example-desktop-transferred.png"))
+        end = time.monotonic() + 30
+        while caller.ended is None and time.monotonic() < end:  # the outside party hangs up after 8 s
             pace()
         assert caller.ended is not None
-        b.wait("PyccPhone.instance.state === 'idle' && document.getElementById('callstate').textContent === 'ended'",
-               pace)
         assert b.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         b.close()
