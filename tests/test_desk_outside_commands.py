@@ -47,6 +47,8 @@ def test_call_data_and_consult_cancel_refusals(centre):
     centre.run(0.5)
     r = centre.request(a1, {"cmd": "transfer", "target": OUTSIDE, "attended": True})
     assert r["code"] == "bad_state" and "consults another party" in r["message"]
+    r = centre.request(a1, {"cmd": "transfer", "target": OUTSIDE})  # blind, with a consultation going on
+    assert r["code"] == "bad_state" and r["message"].startswith("consulting:")
     assert centre.request(a1, {"cmd": "consult_cancel"})["type"] == "reply"
     wait_event(centre, a1, "call_retrieved")
     centre.run(0.5)

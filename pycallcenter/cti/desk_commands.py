@@ -214,6 +214,8 @@ class DeskCommands:
             if far.called != dest.split("/", 1)[1]:  # the consultation is with someone else (an agent, another number)
                 raise P.CtiError(P.BAD_STATE, f"no_consultation: {agent} consults another party, not {target}")
             del self._consult[agent]
+        elif agent in self._consult:  # the consulted party would be left ringing or talking to nobody
+            raise P.CtiError(P.BAD_STATE, f"consulting: {agent} consults; complete or cancel that first")
         else:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
             self._ring_out(far, call.caller_leg, OUTSIDE_RING_SECONDS)
