@@ -218,29 +218,38 @@ class DeskCommands:
             raise P.CtiError(P.BAD_STATE, f"consulting: {agent} consults; complete or cancel that first")
         else:
             far = self._originate(dest, call=call, caller=call.caller_leg.caller)
+        try:
+            self._hand_over(agent, leg, far, target)  # the ACD's TRANSFER line becomes the call_transferred event
+        except P.CtiError:
+            if not attended:
+                far.hangup(C.NORMAL_CLEARING)
+            raise
+        if not attended:
             self._ring_out(far, call.caller_leg, OUTSIDE_RING_SECONDS)
         call.vars["transferred_to"] = target  # the CDR says where the call went
-        self._hand_over(agent, leg, far, target)  # the ACD's TRANSFER line becomes the call_transferred event
         return {"call": call.id, "target": target}
 
     def _hand_over(self, agent, leg, far, target):
-        """Connect the caller to far, release the agent's leg and end the agent's part in the ACD."""
-        b, now, first = self.binding, self._now(), leg.call.caller_leg
+        """End the agent's part in the ACD (a TRANSFER to target), connect the caller to far and release the
+        agent's leg; CtiError bad_state, with nothing changed but the hold, if the ACD refuses."""
+        b, now, cid = self.binding, self._now(), leg.call.id
+        qc = self.acd.calls.get(cid)
+        try:
+            if qc is not None and qc.hold_since is not None:
+                self._apply(self.acd.hold(agent, now, False))
+            decisions = self.acd.transfer_out(agent, target, now)  # the agent's talk ends here: wrap-up follows
+        except AcdError as exc:  # not expected after transfer_outside's checks
+            self.bug("transfer_outside")
+            raise P.CtiError(P.BAD_STATE, str(exc)) from None
+        b.leg_owner.pop(leg.id, None)
+        b.agent_leg.pop(agent, None)
+        first = leg.call.caller_leg
         if first.keeper is b:  # queue_call(talk=False): no script waits for the caller; the engine keeps the pair
             first.keeper = None
             self.engine.hand_off(first, far)
         else:  # the caller's queue_call bridges them to far when the agent's leg ends (as after a transfer)
-            b.results[leg.call.id] = QueueResult("answered", agent, far)
-        qc = self.acd.calls.get(leg.call.id)
-        try:
-            if qc is not None and qc.hold_since is not None:
-                self._apply(self.acd.hold(agent, now, False))
-            b.leg_owner.pop(leg.id, None)
-            b.agent_leg.pop(agent, None)
-            self._apply(self.acd.transfer_out(agent, target, now))  # the agent's talk ends here: wrap-up follows
-        except AcdError as exc:  # not expected after the checks above; never leave the caller bound to nothing
-            self.bug("transfer_outside")
-            raise P.CtiError(P.BAD_STATE, str(exc)) from None
+            b.results[cid] = QueueResult("answered", agent, far)
+        self._apply(decisions)
         leg.hangup(C.NORMAL_CLEARING)
 
     def _ring_out(self, far, first, seconds):
