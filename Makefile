@@ -22,8 +22,8 @@ RUNTIME_DEBS := libspandsp2 espeak-ng ghostscript imagemagick libtiff-tools libu
 BUILD_DEBS := build-essential python3-dev python3-venv libspandsp-dev dahdi-dkms
 # Test only: the reference peers libpri and libss7 (cffi API mode needs their headers), tshark for every
 # encoded byte, sox for the talk-off and concealment speech, Chromium for the wallboard page, PostgreSQL for the store tests,
-# SIPp, Kamailio and baresip as the SIP peers.
-TEST_DEBS := libpri-dev libss7-dev tshark sox chromium postgresql sip-tester kamailio baresip-core
+# SIPp, Kamailio (with its TLS module, to judge the engine's TLS) and baresip as the SIP peers.
+TEST_DEBS := libpri-dev libss7-dev tshark sox chromium postgresql sip-tester kamailio kamailio-tls-modules baresip-core
 # Everything `make test` installs.
 DEB_PACKAGES := $(RUNTIME_DEBS) $(BUILD_DEBS) $(TEST_DEBS)
 

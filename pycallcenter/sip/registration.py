@@ -66,7 +66,9 @@ class RegistrationMixin:
     def _send_register(self, aor, state, expires, now, extra=()):
         uri = parse_uri(aor)
         state["cseq"] += 1
-        registrar_uri = parse_uri(f"{uri.scheme}:{uri.host}" + (f":{uri.port}" if uri.port else ""))
+        transport = uri.param("transport")  # the AOR's transport is how the registrar is reached (TCP, TLS)
+        registrar_uri = parse_uri(f"{uri.scheme}:{uri.host}" + (f":{uri.port}" if uri.port else "") +
+                                  (f";transport={transport}" if transport else ""))
         request = make_request("REGISTER", registrar_uri, via=self._via(), from_=f"<{aor}>;tag={state['tag']}",
                                to=f"<{aor}>", call_id=state["call_id"], cseq=state["cseq"],
                                contact=self._contact(uri.user), headers=[("Expires", expires)] + list(extra))
