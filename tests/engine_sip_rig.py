@@ -259,6 +259,23 @@ def power_at(samples, freq):
     return abs(np.dot(x, np.exp(-2j * np.pi * freq * t))) ** 2
 
 
+def prompt_and_digits(eng):
+    """Route every call to a script that answers, plays a tone, collects one digit and waits; return the dict
+    it fills ("called", "digits")."""
+    seen = {}
+
+    async def script(call):
+        seen["called"] = call.called
+        await call.answer()
+        await call.play(tone())
+        got = await call.collect(max_digits=1, terminator="", first_timeout=5.0)
+        seen["digits"] = got.digits
+        await call.wait(30.0)
+
+    eng.router = lambda leg: script
+    return seen
+
+
 def put_through(target):
     """Return a script that answers its call and puts it through to target (e.g. 'sip/agent1')."""
     async def script(call):

@@ -3,9 +3,9 @@ far end's key, plain RTP refused with 488 when SRTP is required. Judged by our o
 which decrypts what it hears with the key the engine's answer gave it (so audio heard proves the keys)."""
 import pytest
 
-from engine_sip_rig import Phone, dial_and_talk, offer_of, run, secure_offer_of
+from engine_sip_rig import Phone, dial_and_talk, offer_of, prompt_and_digits, run, secure_offer_of
 from pycallcenter.errors import ConfigError
-from test_sip_engine import _tone, rig  # noqa: F401 - the fixture is shared
+from test_sip_engine import rig  # noqa: F401 - the fixture is shared
 
 
 def _audio_m(events, kind):
@@ -14,25 +14,11 @@ def _audio_m(events, kind):
     return next(m for m in sd.media if m.media == "audio")
 
 
-def _prompt_and_digits(eng):
-    seen = {}
-
-    async def script(call):
-        await call.answer()
-        await call.play(_tone())
-        got = await call.collect(max_digits=1, terminator="", first_timeout=5.0)
-        seen["digits"] = got.digits
-        await call.wait(30.0)
-
-    eng.router = lambda leg: script
-    return seen
-
-
 @pytest.mark.parametrize("proto_policy", ["require", "offer"])
 def test_an_srtp_caller_is_answered_with_our_key_hears_the_prompt_and_its_digits_arrive(rig, proto_policy):
     build, keep = rig
     eng, trunk = build(srtp="offer")
-    seen = _prompt_and_digits(eng)
+    seen = prompt_and_digits(eng)
     phone = Phone("2025550100")
     keep(phone)
     phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000, sdp=secure_offer_of(phone, proto_policy))
@@ -58,7 +44,7 @@ def test_an_srtp_caller_is_answered_with_our_key_hears_the_prompt_and_its_digits
 def test_a_plain_caller_is_answered_plainly_under_offer(rig):
     build, keep = rig
     eng, trunk = build(srtp="offer")
-    _prompt_and_digits(eng)
+    prompt_and_digits(eng)
     phone = Phone("2025550100")
     keep(phone)
     phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000, sdp=offer_of(phone))
@@ -77,7 +63,7 @@ def test_a_plain_caller_is_answered_plainly_under_offer(rig):
 def test_an_offer_the_policy_refuses_is_488_and_makes_no_leg(rig, policy, secure):
     build, keep = rig
     eng, trunk = build(srtp=policy)
-    _prompt_and_digits(eng)
+    prompt_and_digits(eng)
     phone = Phone("2025550100")
     keep(phone)
     sdp = secure_offer_of(phone) if secure else offer_of(phone)
@@ -145,7 +131,7 @@ def _late_caller(rig, policy, phone_policy="off", user="2025550100"):
     engine under policy; a phone with its own SRTP policy keys the answer its ACK carries."""
     build, keep = rig
     eng, trunk = build(srtp=policy)
-    seen = _prompt_and_digits(eng)
+    seen = prompt_and_digits(eng)
     phone = Phone(user, srtp=phone_policy)
     keep(phone)
     call_id = phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000, late_offer=True)
