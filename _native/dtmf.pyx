@@ -21,7 +21,8 @@ cdef extern from "pycc_dtmf.h":
         float notch_b2[2]
         float norm, level, cand_level, twist, rtwist, min_purity, cand_purity, tone_purity, run_purity
         int on_blocks, off_blocks, strong_blocks, dialtone
-        int rest_peak, rest_samples
+        float rest_energy
+        int rest_blocks, rest_peak
     ctypedef struct pycc_dtmf_event_t:
         int channel, digit, kind, order
         int64_t start, end, when
@@ -96,8 +97,9 @@ cdef class Kernel:
         t.off_blocks = tb["off_blocks"]
         t.strong_blocks = tb["strong_blocks"]
         t.dialtone = 1 if tb["dialtone"] else 0
+        t.rest_energy = tb["rest_energy"]
+        t.rest_blocks = tb["rest_blocks"]
         t.rest_peak = tb["rest_peak"]
-        t.rest_samples = tb["rest_samples"]
         if not issubclass(event_type, tuple):
             raise TypeError("event_type must be a tuple type")
         self.event_type = event_type

@@ -8,7 +8,8 @@ typedef struct {
     float notch_a[2], notch_b1[2], notch_b2[2];
     float norm, level, cand_level, twist, rtwist, min_purity, cand_purity, tone_purity, run_purity;
     int on_blocks, off_blocks, strong_blocks, dialtone;
-    int rest_peak, rest_samples; /* rest: input within +-rest_peak for rest_samples (-1: never) */
+    float rest_energy;           /* rest: rest_blocks blocks of at most this energy (twin: the rest rule) */
+    int rest_blocks, rest_peak;  /* and it lasts while each tick stays within +-rest_peak (-1: never rest) */
 } pycc_dtmf_tables_t;
 
 typedef struct {

@@ -3,9 +3,9 @@
  * where the twin writes fma32), so both produce identical events. Channels are processed 8 at a time in lockstep (GCC vector extension), which makes the
  * Goertzel filters SIMD across channels without reordering any channel's arithmetic.
  *
- * Idle channels cost next to nothing: the twin's rest rule (a channel whose input stayed within +-rest_peak for
- * rest_samples with nothing in progress keeps a zero signal state, and a tick that stays within the bound is
- * silence for it) lets a resting channel skip every stage. Channels live in slots (slot i is lane i % 8 of group
+ * Idle channels cost next to nothing: the twin's rest rule (a channel whose blocks stayed under rest_energy for
+ * rest_blocks with nothing in progress keeps a zero signal state, and a tick whose samples stay within +-rest_peak
+ * is silence for it) lets a resting channel skip every stage. Channels live in slots (slot i is lane i % 8 of group
  * i / 8) and the kernel keeps the awake ones in the first groups, swapping slots, state and all, between ticks, so
  * the groups of resting channels are skipped whole. Which slot a channel has changes no result. */
 #pragma GCC optimize("fp-contract=off")
@@ -80,7 +80,7 @@ struct pycc_dtmf {
     /* per slot: a run or a digit is in progress (decide() has work even without a candidate). Kept apart from
      * chan_t so the idle test of a block touches one cache line per group, not eight channel records */
     unsigned char *busy;
-    int *quiet;          /* per slot: input samples since the last one outside +-rest_peak (saturating) */
+    unsigned char *calm; /* per slot: blocks since the last one above rest_energy, saturating at rest_blocks */
     unsigned char *rest; /* per slot: at rest (signal state zero); always for slots without a channel */
     unsigned char *gate; /* per slot, this tick: resting and calm, so its input is silence */
     int *awake;          /* this tick: the groups with a slot not gated, in order */
@@ -120,11 +120,11 @@ pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
     s->chan = calloc(s->slots, sizeof(int));
     s->slot = calloc(channels, sizeof(int));
     s->busy = calloc(s->slots, 1);
-    s->quiet = calloc(s->slots, sizeof(int));
+    s->calm = calloc(s->slots, 1);
     s->rest = calloc(s->slots, 1);
     s->gate = calloc(s->slots, 1);
     s->awake = calloc(s->groups, sizeof(int));
-    if (!s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->quiet || !s->rest || !s->gate || !s->awake) {
+    if (!s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->calm || !s->rest || !s->gate || !s->awake) {
         pycc_dtmf_free(s);
         return NULL;
     }
@@ -147,7 +147,7 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
     free(s->chan);
     free(s->slot);
     free(s->busy);
-    free(s->quiet);
+    free(s->calm);
     free(s->rest);
     free(s->gate);
     free(s->awake);
@@ -173,7 +173,7 @@ void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
     zero_signal(s, i);
     chan_init(&s->ch[i]);
     s->busy[i] = 0;
-    s->quiet[i] = 0;
+    s->calm[i] = 0;
     s->rest[i] = 0;
 }
 
@@ -642,6 +642,11 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     shc = sel(pos, shc / safe, (v8){0});
     ok = ok & (pur >= tb->cand_purity);
     v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
+    v8i calm = en <= tb->rest_energy; /* the rest rule's count of quiet blocks */
+    for (int l = 0; l < LANES; l++) {
+        unsigned char *cb = s->calm + gi * LANES + l;
+        *cb = calm[l] ? *cb + (*cb < tb->rest_blocks) : 0;
+    }
     int busy = 0; /* any lane with a candidate or a run/digit in progress needs the frequency test and decide() */
     const unsigned char *act = s->busy + gi * LANES; /* slots without a channel stay 0 and d = -1 there */
     for (int l = 0; l < LANES; l++)
@@ -864,55 +869,29 @@ static inline __attribute__((always_inline)) void prefetch_some(prefetch_t *pf)
 static inline __attribute__((always_inline)) int all_calm(const int16_t *x16, const uint8_t *x8, const int16_t *table,
                                                          long S, int peak)
 {
-    int m = 0;
-    if (x16) {
-        for (long i = 0; i < S; i++) {
-            int v = x16[i];
-            v = v < 0 ? -v : v;
-            m = v > m ? v : m;
-        }
-    } else {
-        for (long i = 0; i < S; i++) {
-            int v = table[x8[i]];
-            v = v < 0 ? -v : v;
-            m = v > m ? v : m;
-        }
-    }
-    return m <= peak;
-}
-
-/* Slot si's count of calm input samples after a row of S (x16, or x8 through table): the samples after the row's
- * last one outside +-rest_peak, or the count so far plus S when there is none; saturating at rest_samples. */
-static inline __attribute__((always_inline)) void count_calm(pycc_dtmf_t *s, int si, const int16_t *x16,
-                                                            const uint8_t *x8, const int16_t *table, long S)
-{
-    const int peak = s->tb.rest_peak;
-    long i = S;
-    const int last = x16 ? x16[S - 1] : table[x8[S - 1]];
-    if ((last < 0 ? -last : last) > peak) { /* a channel in a call, most of the time */
-        s->quiet[si] = 0;
-        return;
-    }
-    if (x16) /* whole stretches of 16 first, in one vector compare each */
-        for (; i >= 16; i -= 16) {
+    if (peak < 0)
+        return 0;
+    long i = 0;
+    if (x16) { /* 16 samples a step: |x| as unsigned (-32768 gives 32768), lane-wise maximum */
+        v16u m = {0};
+        for (; i + 16 <= S; i += 16) {
             v16h v;
-            memcpy(&v, x16 + i - 16, sizeof(v));
-            v16h m = v >> 15;
-            v16u a = (v16u) (v ^ m) - (v16u) m; /* |v|, -32768 giving 32768 */
-            v16u over = (v16u) (a > (v16u){0} + (unsigned short) peak);
-            uint64_t w[4];
-            memcpy(w, &over, sizeof(w));
-            if (w[0] | w[1] | w[2] | w[3])
-                break;
+            memcpy(&v, x16 + i, sizeof(v));
+            v16h sg = v >> 15;
+            v16u a = (v16u) (v ^ sg) - (v16u) sg;
+            v16u gt = (v16u) (a > m);
+            m = (a & gt) | (m & ~gt);
         }
-    while (i > 0) {
-        int v = x16 ? x16[i - 1] : table[x8[i - 1]];
-        if ((v < 0 ? -v : v) > peak)
-            break;
-        i--;
+        for (int l = 0; l < 16; l++)
+            if (m[l] > peak)
+                return 0;
     }
-    long q = i ? S - i : s->quiet[si] + S;
-    s->quiet[si] = q < s->tb.rest_samples ? (int) q : s->tb.rest_samples;
+    for (; i < S; i++) {
+        int v = x16 ? x16[i] : table[x8[i]];
+        if ((v < 0 ? -v : v) > peak)
+            return 0;
+    }
+    return 1;
 }
 
 /* Group gi's input of this tick -> its decimated low band (*dec) and high band (*hi), in buf (xstride vectors);
@@ -930,9 +909,6 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
             src[l] = s->gate[si] ? s->zeros : x16 + (long) s->chan[si] * S;
         }
         transpose(xb, src, S);
-        for (int l = 0; l < LANES; l++)
-            if (!s->rest[gi * LANES + l])
-                count_calm(s, gi * LANES + l, src[l], NULL, NULL, S);
     } else for (int l = 0; l < LANES; l++) {
         const int si = gi * LANES + l;
         if (s->gate[si]) {
@@ -940,8 +916,6 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
                 xb[i][l] = 0.0f;
         } else {
             const uint8_t *src = x8 + (long) s->chan[si] * S;
-            if (!s->rest[si])
-                count_calm(s, si, NULL, src, table, S);
             for (long i = 0; i < S; i++)
                 xb[i][l] = (float) table[src[i]];
         }
@@ -986,7 +960,7 @@ static void swap_slots(pycc_dtmf_t *s, int a, int b)
 #define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
     SWAP(chan_t, s->ch[a], s->ch[b]);
     SWAP(unsigned char, s->busy[a], s->busy[b]);
-    SWAP(int, s->quiet[a], s->quiet[b]);
+    SWAP(unsigned char, s->calm[a], s->calm[b]);
     SWAP(unsigned char, s->rest[a], s->rest[b]);
     SWAP(int, s->chan[a], s->chan[b]);
 #undef SWAP
@@ -1039,12 +1013,8 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             const int16_t *r16 = x16 && c >= 0 ? x16 + (long) c * S : NULL;
             const uint8_t *r8 = x8 && c >= 0 ? x8 + (long) c * S : NULL;
             s->gate[si] = s->rest[si] && (c < 0 || all_calm(r16, r8, table, S, s->tb.rest_peak));
-            if (s->gate[si] && c >= 0) {
-                long q = s->quiet[si] + S;
-                s->quiet[si] = q < s->tb.rest_samples ? (int) q : s->tb.rest_samples;
-            } else if (s->rest[si] && c >= 0) {
-                count_calm(s, si, r16, r8, table, S);
-            }
+            if (s->rest[si] && !s->gate[si])
+                s->calm[si] = 0; /* woken: its calm blocks count afresh */
             all &= s->gate[si];
         }
         if (!all)
@@ -1087,7 +1057,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
         for (int si = gi * LANES; si < (gi + 1) * LANES; si++) {
             if (s->chan[si] < 0)
                 continue;
-            s->rest[si] = s->gate[si] || (s->quiet[si] >= s->tb.rest_samples && !s->busy[si]);
+            s->rest[si] = s->gate[si] || (s->calm[si] >= s->tb.rest_blocks && !s->busy[si]);
             if (s->rest[si] && !skipped)
                 zero_signal(s, si);
         }

@@ -39,13 +39,14 @@ Signal path (all arithmetic float32, in exactly this order, so the C kernel can 
    minus half a hop, end (exclusive) = centre of the last counted block plus half a hop, in input samples
    (block k's centre is input sample 52k + 46): within about +-30 samples of truth.
 
-6. Rest: a channel whose last ``rest_ms`` (40 ms) of input never left +-``rest_peak`` (64, a sine of about
-   -51 dBm0: far below any tone the receiver may take, -45 dBm0 and up, and above quiet line noise) and that has
-   no run or digit in progress goes to rest at the end of a tick: its signal state (decimator, notches, filters,
-   block energies, previous bins) returns to zero. While it rests, a tick whose samples all stay within the
-   bound is taken as silence (zeros into the filters, the state held at zero, no block a candidate); the first tick
-   with a louder sample wakes it, from zero state. The effect is limited to signals that never exceed the bound
-   for 40 ms; what it saves is all the work for idle channels (a native kernel skips whole groups of them).
+6. Rest: a channel whose last ``rest_ms`` of blocks (40 ms: 6 blocks) each held at most the energy of a sine of
+   peak ``rest_peak`` (64, about -51 dBm0: far below any tone the receiver may take, -45 dBm0 and up, and above
+   quiet line noise), and that has no run or digit in progress, goes to rest at the end of a tick: its signal state
+   (decimator, notches, filters, block energies, previous bins) returns to zero. While it rests, a tick whose
+   samples all stay within +-``rest_peak`` is taken as silence (zeros into the filters, the state held at zero, no
+   block a candidate); the first tick with a louder sample wakes it, from zero state, and its count of quiet blocks
+   starts again. The effect is limited to signals that stay that weak for 40 ms; what it saves is all the work for
+   idle channels (a native kernel skips whole groups of them, and the test costs awake channels nothing).
 
 Events are ``DtmfEvent(channel, digit, kind, start, end)`` with kind 'begin' (end None) or 'end', ordered by the
 block that produced them, then by channel. Sample numbers count from the detector's creation.
@@ -153,8 +154,8 @@ def make_tables(**params):
         raise ValueError("need 0 < candidate_purity <= min_purity <= 1")
     if not 0.0 < p["run_purity"] <= p["tone_purity"] <= 1.5:
         raise ValueError("need 0 < run_purity <= tone_purity <= 1.5")
-    if not (-1 <= int(p["rest_peak"]) <= 32767 and 0 < p["rest_ms"] <= 60000):
-        raise ValueError("need -1 <= rest_peak <= 32767 (-1: never rest) and 0 < rest_ms <= 60000")
+    if not (-1 <= int(p["rest_peak"]) <= 32767 and 0 < p["rest_ms"] <= 1500):
+        raise ValueError("need -1 <= rest_peak <= 32767 (-1: never rest) and 0 < rest_ms <= 1500")
     if not (1 <= int(p["on_blocks"]) <= 12 and 1 <= int(p["off_blocks"]) <= 64 and 1 <= int(p["strong_blocks"]) <= 12):
         raise ValueError("on_blocks and strong_blocks must be 1..12 and off_blocks 1..64")
     freqs = np.array(ROWS + COLS)
@@ -194,7 +195,10 @@ def make_tables(**params):
         off_blocks=int(p["off_blocks"]),
         dialtone=bool(p["dialtone_filter"]),
         rest_peak=int(p["rest_peak"]),
-        rest_samples=int(round(p["rest_ms"] * SAMPLE_RATE / 1000)),
+        # a block's energy (both bands) for a sine of peak rest_peak: sum(w^2) * peak^2 / 2
+        rest_energy=F32(float(np.sum(win32.astype(np.float64) ** 2)) * int(p["rest_peak"]) ** 2 / 2.0
+                        if p["rest_peak"] >= 0 else -1.0),  # no block has negative energy: never rest
+        rest_blocks=max(1, int(round(p["rest_ms"] * SAMPLE_RATE / 1000 / HOP_IN))),
     )
 
 
@@ -360,7 +364,7 @@ class DtmfDetector:
         self.enh = np.zeros((c, 2), F32)
         self.prev = (np.zeros((c, 8), F32), np.zeros((c, 8), F32))
         self.st = [_Chan() for _ in range(c)]
-        self.quiet = np.zeros(c, np.int64)  # input samples since the last one outside +-rest_peak
+        self.calm = np.zeros(c, np.int64)  # blocks since the last one above rest_energy
         self.rest = np.zeros(c, bool)
 
     def _zero_signal(self, m):
@@ -380,7 +384,7 @@ class DtmfDetector:
             raise ValueError(f"channel {channel} out of range")
         self._zero_signal(channel)
         self.st[channel] = _Chan()
-        self.quiet[channel] = 0
+        self.calm[channel] = 0
         self.rest[channel] = False
 
     def _notch(self, x):
@@ -414,8 +418,9 @@ class DtmfDetector:
         tb, out = self.tb, []
         if x.shape[1] == 0:
             return out
-        calm = np.abs(x.astype(np.int32)) <= tb["rest_peak"]
-        gated = self.rest & calm.all(axis=1)  # resting and staying calm: silence
+        still = (np.abs(x.astype(np.int32)) <= tb["rest_peak"]).all(axis=1)
+        gated = self.rest & still  # resting and staying within the bound: silence
+        self.calm[self.rest & ~still] = 0  # woken
         x = np.where(gated[:, None], F32(0), x.astype(F32))
         win, coef = tb["window"], tb["coef"]
         for n in range(x.shape[1]):
@@ -447,6 +452,7 @@ class DtmfDetector:
                 p0 = 1 - p1
                 if k1 >= 1:
                     energy = self.en[:, p0] + self.enh[:, p0]
+                    self.calm = np.where(energy <= tb["rest_energy"], self.calm + 1, 0)
                     d, pur, fok, lvl, z, self.prev = block_features(tb, self.s1[:, p0], self.s2[:, p0], energy, self.prev)
                     for c in range(self.channels):
                         if not gated[c]:  # (a resting channel has nothing in progress)
@@ -456,11 +462,8 @@ class DtmfDetector:
                 self.s2[:, p0] = 0
                 self.en[:, p0] = 0
                 self.enh[:, p0] = 0
-        # samples since the last one outside the bound; a calm channel with nothing in progress goes to rest
-        loud = ~calm
-        last = np.where(loud.any(axis=1), x.shape[1] - 1 - np.argmax(loud[:, ::-1], axis=1), -1)
-        self.quiet = np.where(last < 0, self.quiet + x.shape[1], x.shape[1] - 1 - last)
+        # a channel with rest_blocks quiet blocks and nothing in progress goes to rest
         idle = np.array([st.on_d < 0 and not st.hist for st in self.st])
-        self.rest = gated | ((self.quiet >= tb["rest_samples"]) & idle)
+        self.rest = gated | ((self.calm >= tb["rest_blocks"]) & idle)
         self._zero_signal(self.rest)
         return out
