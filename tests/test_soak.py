@@ -50,6 +50,9 @@ def test_the_faults_bit(short):
     assert total("database_locked", "refused meanwhile: ") >= 1
     assert total("cti_flood", "ran meanwhile: ") + total("cti_flood", "requests refused: ") >= 1
     assert short["calls"]["refused_by_network"] >= 1
+    # the centre's own overload control refused part of the burst (cause 34 beyond max_calls, 42 beyond the rate)
+    assert total("overload", "cause 34: ") + total("overload", "cause 42: ") >= 1
+    assert 1 <= short["calls"]["admission"]["refused_total"] <= short["calls"]["refused_by_centre"]
     assert short["calls"]["script_errors"] >= 1
 
 

@@ -11,8 +11,9 @@ def _check(report, spans):
     assert report["violations"] == []
     assert report["cdrs"] == report["calls"]["ended_in_engine"] > 0
     busy = [span for span, n in report["calls"]["placed_by_span"].items() if n > 0]
-    # every span carried calls: the PRI spans and those of the SS7 link set
-    assert len(busy) == spans + report["settings"]["ss7_links"], report["calls"]["placed_by_span"]
+    # every span carried calls: the PRI spans, those of the SS7 link set and the FXO span's lines
+    fxo = 1 if report["settings"]["fxo_lines"] else 0
+    assert len(busy) == spans + report["settings"]["ss7_links"] + fxo, report["calls"]["placed_by_span"]
 
 
 def _figures(report):

@@ -37,6 +37,10 @@ class _AudioStream:
             start = max(start, last_start + len(last))
         self._out.append((start, codes.ravel()))
 
+    def clear_audio(self) -> None:
+        """Drop the audio queued by write_audio() that has not been sent yet (the far end went silent)."""
+        self._out.clear()
+
     def read_audio(self) -> np.ndarray:
         """Return the uint8 codes received since the last call (at most the last 60 s)."""
         if len(self._in) == 1:  # read every tick: one block, no concatenation

@@ -44,19 +44,21 @@ from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
 from pycallcenter.isdn import lapd
 from pycallcenter.sim.agents import AgentPool
+from pycallcenter.sim.fxo import FxoSimulator
 from pycallcenter.sim.pstn import Caller, PstnSimulator
 from pycallcenter.sim.ss7 import Networks, exchange_for, linkset_far_ends, linkset_text
 from pycallcenter.ss7.isup import RESETTING
 
 SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
 SS7_FAULTS = ("ss7_link_failure", "ss7_linkset_loss")  # one resource: the link set
+FXO_FAULTS = ("fxo_line_drop",)  # one resource: the FXO lines
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
-                             "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS
+                             "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS + FXO_FAULTS
 # seconds after a fault ends by which it must have recovered
 RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
                   "recordings_unwritable": 180.0, "disk_full": 180.0, "database_locked": 30.0, "overload": 240.0,
-                  "cti_flood": 30.0, "ss7_link_failure": 60.0, "ss7_linkset_loss": 60.0}
+                  "cti_flood": 30.0, "ss7_link_failure": 60.0, "ss7_linkset_loss": 60.0, "fxo_line_drop": 60.0}
 STORAGE_FAULTS = ("recordings_unwritable", "disk_full", "database_locked")  # one resource: never two at once
 DISK_FREE = 16 * 1024  # bytes left on the small disk when the fault starts: a recording fills it in about 2 s
 CDR_DUE = 180.0  # seconds after a call ends by which its CDR is in the table (the writer settles for 60)
@@ -80,6 +82,13 @@ async def main(call):
     await call.wait(2.0)
 '''
 E1_BCHANNELS = 30
+# one resource: the calls the centre admits (the flaky script's callers must not meet the overload control)
+LOAD_FAULTS = ("overload", "script_raises")
+LOAD_SETTLE = 60.0  # seconds after a load fault before the next: the overload's admitted callers take that long
+FXO_DROP_WAIT = 30.0  # seconds from an fxo_line_drop's start to the drop (time to put a caller through)
+FXO_SHARE = 8  # every FXO_SHARE-th simulated caller dials in over an FXO line (when the centre has them)
+OVERLOAD_SECONDS = 20.0  # the overload fault's callers (twice a span's B-channels) arrive within this
+REFUSAL_CAUSES = (34, 42)  # what the centre's overload control refuses calls with (max_calls; rate or load)
 SS7_TRUNK = "ss7"  # the soak's SS7 link set (trunk) name
 CTI_TOKEN = "soak-supervisor-token"
 # The CTI flood runs in a process of its own (as real clients do, so their work is not on our GIL): 30
@@ -129,6 +138,7 @@ class SoakSettings:
     seed: int = 1
     spans: int = 1  # E1 PRI spans to the emulated PSTN
     ss7_links: int = 2  # E1 spans of one SS7 link set to the emulated exchange, one link each (0: no SS7)
+    fxo_lines: int = 4  # analog PSTN lines on FXO ports (0: none); half clear by loop current drop, half by tone
     agents: int = 12  # agent phones (the last is the operator's)
     faults: Optional[int] = None  # faults to inject (default: one every 3 simulated minutes, at least one per kind)
     kinds: tuple = FAULT_KINDS
@@ -143,6 +153,10 @@ class SoakSettings:
     warmup: float = 20.0  # seconds before the first fault (D-channels come up)
     rss_check_hours: float = 1.0  # runs at least this long check that RSS stays flat
     paced: bool = False  # tick in real time (as a board would), not as fast as the CPU allows
+    # the centre's overload control ([centre] max_calls, max_call_rate): None picks limits the overload
+    # fault's burst passes (so the centre refuses part of it itself) and the normal load stays under
+    max_calls: Optional[int] = None
+    max_call_rate: Optional[float] = None
 
 
 @dataclass
@@ -220,17 +234,26 @@ def schedule(settings, span_numbers, agent_names):
         at = first + gap * i + rng.uniform(0.0, gap * 0.5)
         target, duration = _pick(kind, rng, span_numbers, agent_names, i)
         resource = (("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
-                    else ("storage",) if kind in STORAGE_FAULTS else ("ss7",) if kind in SS7_FAULTS else (kind,))
+                    else ("storage",) if kind in STORAGE_FAULTS else ("ss7",) if kind in SS7_FAULTS
+                    else ("fxo",) if kind in FXO_FAULTS else ("load",) if kind in LOAD_FAULTS else (kind,))
         at = max(at, busy.get(resource, 0.0))
         if at + duration > last:
-            continue
-        busy[resource] = at + duration + 10.0
+            # a kind's first fault pushed late by its resource is cut to fit rather than left out, so a short
+            # run still has every kind (the FXO drop needs its whole wait to put a caller through)
+            first_of_kind = not any(f.kind == kind for f in faults)
+            if not (first_of_kind and duration > 0 and last - at >= 5.0 and kind not in FXO_FAULTS):
+                continue
+            duration = last - at
+        busy[resource] = at + duration + (LOAD_SETTLE if resource == ("load",) else 10.0)
         faults.append(Fault(round(at, 3), kind, duration, target))
     return sorted(faults, key=lambda f: f.at)
 
 
 def _possible(kind, settings):
-    """Return False for an SS7 fault the centre has no link set for (a link failure needs two links)."""
+    """Return False for an SS7 fault the centre has no link set for (a link failure needs two links), or an
+    FXO fault when it has no FXO lines."""
+    if kind in FXO_FAULTS:
+        return settings.fxo_lines > 0
     return kind not in SS7_FAULTS or settings.ss7_links >= (2 if kind == "ss7_link_failure" else 1)
 
 
@@ -254,13 +277,15 @@ def _pick(kind, rng, spans, agents, i):
     if kind == "database_locked":
         return None, 60.0
     if kind == "overload":
-        return span, 20.0
+        return span, OVERLOAD_SECONDS
     if kind == "cti_flood":
         return None, rng.uniform(10.0, 30.0)
     if kind == "ss7_link_failure":  # the link is chosen when the fault starts
         return None, rng.uniform(5.0, 30.0)
     if kind == "ss7_linkset_loss":
         return None, rng.uniform(3.0, 20.0)
+    if kind == "fxo_line_drop":  # the line is chosen at the end: a caller is put through meanwhile if none is
+        return None, FXO_DROP_WAIT
     return None, 0.0  # script_raises: a few callers to the flaky route at once
 
 
@@ -271,7 +296,9 @@ def centre_text(settings, data):
                            calls_per_hour=settings.calls_per_hour or 0.0, talk_mean=settings.talk_mean,
                            patience_mean=settings.patience_mean, fax_share=0.0, data_dir=data,
                            scripts_dir=os.path.join(data, "scripts"), blocksize=settings.blocksize)
-    text = demo.centre_text(ds).replace("\n[centre]\n", '\n[centre]\ncti_port = 0\ncti_users = "cti-users.toml"\n', 1)
+    limits = "".join(f"{key} = {value}\n" for key, value in overload_limits(settings).items())
+    text = demo.centre_text(ds).replace("\n[centre]\n", '\n[centre]\ncti_port = 0\ncti_users = "cti-users.toml"\n'
+                                        + limits, 1)
     lines = [text, "[[route]]", f'called = "{FLAKY_NUMBER}"', 'script = "soak_flaky"', ""]
     first = 32 + settings.agents  # the demo numbers span 1 1-31 and the phones 32..
     for k in range(2, settings.spans + 1):
@@ -285,7 +312,38 @@ def centre_text(settings, data):
     if settings.ss7_links:  # after the PRI spans: an SS7 link set of E1 spans, one link on each
         spans = [settings.spans + 2 + k for k in range(settings.ss7_links)]
         lines.append(linkset_text(spans, first, timing=settings.spans + 1, name=SS7_TRUNK))
+        first += 31 * settings.ss7_links
+    if settings.fxo_lines:  # last: an FXO span on PSTN lines; their calls carry no called number
+        lines += fxo_text(fxo_span(settings), first, settings.fxo_lines)
     return "\n".join(lines) + "\n"
+
+
+def fxo_span(settings):
+    """Return the number of the soak centre's FXO span (after the phones', PRI and SS7 spans)."""
+    return settings.spans + 2 + settings.ss7_links
+
+
+def fxo_text(span, first, count):
+    """Return the TOML lines of an FXO span of count ports from channel first, each on an emulated PSTN
+    line (far ends fxoN), and the route that sends their calls to the main menu."""
+    last = first + count - 1
+    return ["[[span]]", f"span = {span}", 'kind = "fxo"', f"channels = {count}", f"first_channel = {first}", "",
+            "[[channels]]", 'signalling = "fxs_ks"', f'channels = "{first}-{last}"', "",
+            "[[emulator.cable]]", 'kind = "pstn_line"', f'channels = "{first}-{last}"', 'name = "fxo"', "",
+            "[[route]]", 'trunk = "fxo"', 'script = "main_menu"', ""]
+
+
+def overload_limits(settings):
+    """Return the soak centre's overload control keys: calls up at once (twice the agents and twenty more: the
+    queue's callers and the IVR's fit, the overload fault's spike does not) and new calls per second (the
+    normal arrival rate plus half the overload fault's, so its 2x burst is partly refused with cause 42),
+    with a burst of five."""
+    normal = (settings.calls_per_hour or 0.0) / 3600.0
+    burst_rate = 2 * E1_BCHANNELS / OVERLOAD_SECONDS
+    return {"max_calls": settings.max_calls if settings.max_calls is not None else 2 * settings.agents + 20,
+            "max_call_rate": round(settings.max_call_rate if settings.max_call_rate is not None
+                                   else normal + burst_rate / 2, 3),
+            "call_rate_burst": 5}
 
 
 class Soak:
@@ -315,6 +373,7 @@ class Soak:
             fh.write(text)
         board_text, cs = load_text(text, file=config)
         self.centre = centre = Centre(board_text, cs)
+        centre.realtime = s.paced  # the overload guard reads the ticks' work when they have a deadline
         self.engine = eng = centre.engine
         self.emulator = emu = centre.board.emulator
         names = ["pstn"] + [f"pstn{k}" for k in range(2, s.spans + 1)]
@@ -331,11 +390,22 @@ class Soak:
                                          iface=self.exchange.interface(link.span))
                            for k, (name, link) in enumerate(zip(far, linkset.links))]
             self.network_spans += [link.span for link in linkset.links]
+        self.fxo = None
+        digital = list(self.pstns)
+        if s.fxo_lines:  # the PSTN lines on the FXO ports, half clearing by loop current, half by busy tone
+            span = next(sp for sp in centre.board.spans if sp.number == fxo_span(s))
+            ports = [c.number for c in span.channels]
+            self.fxo = FxoSimulator(centre.board, [f"fxo{ch}" for ch in ports], plan=eng.tone_plan,
+                                    clearing=("loop", "tone"), seed=s.seed + 200)
+            self.fxo_channels = {f"fxo{ch}": ch for ch in ports}
+            self.pstns.append(self.fxo)
+            self.network_spans.append(fxo_span(s))
         section = SimulateSection(calls_per_hour=s.calls_per_hour, talk_mean=s.talk_mean,
                                   patience_mean=s.patience_mean, fax_share=0.0, seed=s.seed)
         callers = make_callers(section, s.hours, start=s.warmup / 2)
         for i, caller in enumerate(callers):
-            self.pstns[i % len(self.pstns)].add(caller)
+            fxo = self.fxo is not None and i % FXO_SHARE == FXO_SHARE - 1
+            (self.fxo if fxo else digital[i % len(digital)]).add(caller)
         self.offered = len(callers)
         phones = [end for end in emu.far_ends.values() if type(end).__name__ == "Phone"]
         self.pool = AgentPool(phones, [p.name for p in phones], Networks(self.pstns), plan=eng.tone_plan)
@@ -357,7 +427,8 @@ class Soak:
         self.rss = []  # (simulated seconds, bytes)
         self.crash = None  # the traceback when the centre raised out of its tick
         self.extra_offered = 0  # callers the faults added (flaky route, overload)
-        self.callers_done = dict.fromkeys(("placed", "refused_by_network", "reached_agent", "abandoned"), 0)
+        self.callers_done = dict.fromkeys(("placed", "refused_by_network", "refused_by_centre", "reached_agent",
+                                           "abandoned"), 0)
         self.placed_by_span = dict.fromkeys(self.network_spans, 0)  # callers the network put through, per span
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
@@ -387,6 +458,8 @@ class Soak:
             elif -ahead > self.centre.board.blocksize / SAMPLE_RATE:
                 self.late += 1  # a real board's buffers would have run dry for a moment
         t0 = time.perf_counter()
+        if self.fxo is not None:  # the PSTN lines' callers act on the board time the tick starts at
+            self.fxo.tick(self.engine.now)
         self.centre.tick()
         self.pool.tick(self.engine.now, self.centre.board.blocksize)
         spent = time.perf_counter() - t0
@@ -549,17 +622,30 @@ class Soak:
 
     def _start_script_raises(self, fault, now):
         rng = random.Random(f"{self.settings.seed}-flaky-{fault.at}")
-        # on the span with the most free B-channels and its D-channel up: an overload or a cable pulled
-        # elsewhere must not refuse the flaky callers
-        span = min(self.span_numbers, key=lambda n: (self.trunks[n].iface.link.state != lapd.ESTABLISHED,
-                                                     len(self.trunks[n].busy), self.span_numbers.index(n)))
-        _, pstn = self._span_parts(span)
+        _, pstn = self._span_parts(self._freest_span())
         callers = [Caller(f"20266{rng.randrange(10000, 99999)}", FLAKY_NUMBER, now + 0.5 * i, patience=60.0, talk=5.0)
                    for i in range(4)]
         for c in callers:
             pstn.add(c)
         fault.state["callers"] = callers
         fault.state["errors"] = len(self.engine.errors)
+
+    def _freest_span(self):
+        """Return the PRI span with the most free B-channels and its D-channel up: an overload or a cable
+        pulled elsewhere must not refuse the callers a fault brings."""
+        return min(self.span_numbers, key=lambda n: (self.trunks[n].iface.link.state != lapd.ESTABLISHED,
+                                                     len(self.trunks[n].busy), self.span_numbers.index(n)))
+
+    def _recorded_callers(self, fault, now):
+        """Two callers to the main number at a storage fault's start: calls are answered (and so recorded)
+        while it lasts, whatever the random arrivals do."""
+        rng = random.Random(f"{self.settings.seed}-storage-{fault.at}")
+        _, pstn = self._span_parts(self._freest_span())
+        callers = [Caller(f"20299{rng.randrange(10000, 99999)}", "5000", now + 1.0 + 2.0 * i, digits=rng.choice("12"),
+                          digit_delay=3.0, patience=30.0, talk=10.0) for i in range(2)]
+        for c in callers:
+            pstn.add(c)
+        fault.state["callers"] = callers
 
     def _start_recordings_unwritable(self, fault, now):
         # a disk-full stand-in that holds for root too: the recordings folder's parent is a regular file
@@ -568,6 +654,7 @@ class Soak:
             fh.write("the soak put this file where the recordings folder's parent should be\n")
         self.engine.recordings_dir = os.path.join(blocker, "recordings")
         fault.state["failed"] = self._recordings_failed()
+        self._recorded_callers(fault, now)
 
     def _end_recordings_unwritable(self, fault, now):
         self.engine.recordings_dir = self.recordings_dir
@@ -601,6 +688,7 @@ class Soak:
             fh.write(b"\0" * max(0, free.f_bavail * free.f_frsize - DISK_FREE))
         self.engine.recordings_dir = os.path.join(disk, "recordings")
         fault.state.update(failed=self._recordings_failed(), errors=self._recording_errors())
+        self._recorded_callers(fault, now)
 
     def _end_disk_full(self, fault, now):
         self.engine.recordings_dir = self.recordings_dir
@@ -643,7 +731,8 @@ class Soak:
 
     def _start_overload(self, fault, now):
         """Twice the span's B-channels call within the fault's seconds: the network refuses those it has no
-        channel for (cause 34 on a real network); the centre takes the rest and must not fail."""
+        channel for (cause 34 on a real network), the centre's overload control refuses what passes its
+        limits (cause 34 beyond max_calls, 42 beyond max_call_rate) and takes the rest; nothing may fail."""
         rng = random.Random(f"{self.settings.seed}-overload-{fault.at}")
         _, pstn = self._span_parts(fault.target)
         callers = [Caller(f"20277{rng.randrange(10000, 99999)}", "5000", now + rng.uniform(0.0, fault.duration),
@@ -654,6 +743,13 @@ class Soak:
             pstn.add(c)
         fault.state["callers"] = callers
         fault.state["errors"] = len(self.engine.errors)
+        fault.state["overruns"] = self.overruns
+
+    def _end_overload(self, fault, now):
+        fault.state["overruns"] = self.overruns - fault.state["overruns"]
+        if self.settings.paced and fault.state["overruns"]:  # in real time an overrun is audio lost
+            self._violate(f"overload at {fault.at:.0f} s: {fault.state['overruns']} tick(s) overran their "
+                          f"{1000 * self.centre.tick_seconds:.0f} ms", key=("overrun", id(fault)))
 
     def _start_cti_flood(self, fault, now):
         import subprocess
@@ -718,6 +814,48 @@ class Soak:
             self._violate(f"ss7_linkset_loss at {fault.at:.0f} s left {len(up)} call(s) up on a link set with no "
                           f"link", key=("up", id(fault)))
 
+    def _start_fxo_line_drop(self, fault, now):
+        """Lines that clear by loop current and by tone take turns; make sure a caller is up on a line of this
+        fault's kind by the drop: one more caller rings such a line now when none is connected (the drop
+        comes FXO_DROP_WAIT seconds later, at the fault's end)."""
+        earlier = sum(1 for f in self.faults if f.kind == fault.kind and f.started is not None) - 1
+        fault.state["clearing"] = clearing = ("loop", "tone")[earlier % 2]
+        fault.state["callers"] = []
+        if not self.fxo.connected(clearing):
+            rng = random.Random(f"{self.settings.seed}-fxo-{fault.at}")
+            caller = Caller(f"20288{rng.randrange(10000, 99999)}", "", now, digits=rng.choice("12"),
+                            digit_delay=3.0, patience=180.0, talk=120.0)
+            self.fxo.add(caller, clearing=clearing)
+            fault.state["callers"].append(caller)
+
+    def _end_fxo_line_drop(self, fault, now):
+        """The far end of a connected FXO line vanishes: loop current drops, or (on a line without disconnect
+        supervision) only the exchange's busy tone tells the port. Lines of each kind take turns."""
+        up = self.fxo.connected(fault.state["clearing"]) or self.fxo.connected()
+        if not up:
+            fault.note = "no FXO call up to drop"
+            return
+        line = up[0]
+        caller = self.fxo.vanish(line, now)
+        fault.target = line
+        fault.state["channel"] = self.fxo_channels[line]
+        fault.note = (f"far end of {line} (by {self.fxo.clearing_of(line)}) vanished "
+                      f"{now - caller.answered:.0f} s into the call")
+
+    def _fxo_cleared(self, fault):
+        """Return True once the dropped line is idle at both ends: no leg on its port, the line on hook."""
+        channel = fault.state.get("channel")
+        if channel is None:
+            return True
+        if any(leg.channel == channel for leg in self.engine.legs.values()):
+            return False
+        if self.fxo.line_state(fault.target) != "idle":
+            return False
+        if "cleared_after" not in fault.state:
+            fault.state["cleared_after"] = round(self.seconds() - fault.ended, 1)
+            fault.note += f"; the centre cleared after {fault.state['cleared_after']:.1f} s"
+        return True
+
     # ------------------------------------------------------------------------------------------ recovery
 
     def _recovered(self, fault, now):
@@ -726,6 +864,8 @@ class Soak:
             return self._span_up(fault.target)
         if kind in SS7_FAULTS:  # every link in service at both ends, changed back, every circuit reset
             return self._ss7_up()
+        if kind in FXO_FAULTS:
+            return self._fxo_cleared(fault)
         if kind == "agent_off_hook":
             return self._agent_free(fault.target)
         if kind == "agent_hangs_up":
@@ -739,7 +879,11 @@ class Soak:
                 fault.note = f"script errors {len(self.engine.errors) - fault.state['errors']}"
             else:
                 refused = sum(c.refused for c in callers)
+                by_centre = {cause: sum(_caller_is("refused_by_centre", c) and c.cause == cause for c in callers)
+                             for cause in REFUSAL_CAUSES}
                 fault.note = (f"{refused} of {len(callers)} refused by the network (no B-channel free), "
+                              + "by the centre: " + ", ".join(f"cause {cause}: {n}" for cause, n in by_centre.items())
+                              + f", ticks overrun {fault.state['overruns']}, "
                               f"script errors {len(self.engine.errors) - fault.state['errors']}")
             return not any(call.caller_leg is not None and call.caller_leg.called == FLAKY_NUMBER
                            for call in self.engine.calls.values()) if kind == "script_raises" else True
@@ -889,7 +1033,8 @@ class Soak:
             k["recovery_max_s"] = round(max(times), 2) if times else None
         t = self.ticks
         return {
-            "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "ss7_links": s.ss7_links, "agents": s.agents,
+            "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "ss7_links": s.ss7_links,
+                         "fxo_lines": s.fxo_lines, "agents": s.agents,
                          "calls_per_hour": s.calls_per_hour, "blocksize": s.blocksize},
             "simulated_seconds": round(self.seconds(), 1),
             "wall_seconds": round(wall, 1),
@@ -909,7 +1054,9 @@ class Soak:
                       "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
                                          for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
                       "ss7": self._ss7_counts(),
-                      "script_errors": self.engine.errors.total},
+                      "script_errors": self.engine.errors.total,
+                      # the centre's own overload control: calls it refused by reason (capacity 34, rate/load 42)
+                      "admission": self.engine.admission.status() if self.engine.admission is not None else None},
             "cdrs": sum(cdrs.values()),
             "rss": rss,
             "ticks": {"count": t.n, "mean_ms": round(1000 * t.total / t.n, 3) if t.n else None,
@@ -997,6 +1144,7 @@ def _where(exc):
 def _caller_is(what, caller):
     """Return True when a simulated caller counts under what (placed, refused_by_network, ...)."""
     return {"placed": not caller.refused, "refused_by_network": caller.refused,
+            "refused_by_centre": caller.answered is None and caller.cause in REFUSAL_CAUSES,
             "reached_agent": caller.agent_at is not None, "abandoned": caller.abandoned}[what]
 
 
@@ -1037,6 +1185,7 @@ def format_report(r):
     lines = ["", "pycallcenter soak", "=" * 40,
              f"seed {s['seed']}, {s['hours']} h simulated in {r['wall_seconds']} s, {s['spans']} PRI span(s), "
              f"{'an SS7 link set of %d link(s), ' % s['ss7_links'] if s.get('ss7_links') else ''}"
+             f"{'%d FXO line(s), ' % s['fxo_lines'] if s.get('fxo_lines') else ''}"
              f"{s['agents']} agent phones, {s['calls_per_hour']:.0f} calls/h",
              f"{'paced in real time' if r.get('paced') else 'as fast as the CPU allows'}: {r['simulated_seconds']} s "
              f"simulated, {_x(r['simulated_seconds'], r['wall_seconds'])} real time by the wall clock, "
@@ -1050,6 +1199,7 @@ def format_report(r):
     total = sum(k["injected"] for k in r["faults"].values())
     lines += [f"{'all':<24}{total:>9}{sum(k['recovered'] for k in r['faults'].values()):>10}", "",
               f"calls: offered {c['offered']}, placed {c['placed']}, refused by the network {c['refused_by_network']}, "
+              f"refused by the centre {c.get('refused_by_centre', 0)}{_refusals(c.get('admission'))}, "
               f"reached an agent {c['reached_agent']}, abandoned {c['abandoned']}, ended in the engine "
               f"{c['ended_in_engine']}, CDRs {r['cdrs']}, script errors {c['script_errors']}",
               f"RSS {rss['start_mb']} MB at the first check, {rss['after_warmup_mb']} MB after warm-up, max "
@@ -1060,6 +1210,11 @@ def format_report(r):
               "", f"invariant violations: {len(r['violations'])}"]
     lines += [f"  {v}" for v in r["violations"]]
     return "\n".join(lines) + "\n"
+
+
+def _refusals(adm):
+    """Return ' (capacity N, load N, rate N)' for the admission status in a report, '' without one."""
+    return "" if not adm else " (" + ", ".join(f"{k} {v}" for k, v in sorted(adm["refused"].items())) + ")"
 
 
 def _x(simulated, spent):

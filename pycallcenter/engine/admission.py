@@ -13,8 +13,9 @@ Three limits, each optional ([centre] keys, docs/operations.md):
   falls back under ``low`` (hysteresis, so the guard does not flap at the edge).
 
 Calls already up are never touched. Refusals are counted by reason and logged once per burst: the first
-refusal of a burst logs ``overload``, the first call admitted after it logs ``overload_end`` with the
-number refused in between (a flood of refusals is one pair of lines, not one line per call).
+refusal of a burst logs ``overload``; the first call admitted after QUIET seconds without a refusal logs
+``overload_end`` with the numbers refused and admitted in the burst (a flood of refusals is one pair of
+lines, not one line per call, even when the rate limit lets every few calls through).
 
 The p99 needs no sort: a window of n ticks has its p99 above a threshold exactly when more than
 floor(n / 100) of its ticks are, so two running counts (ticks above ``high``, ticks above ``low``) over
@@ -28,6 +29,7 @@ from pycallcenter.engine import call as C
 CAPACITY = "capacity"  # max_calls reached: cause 34
 RATE = "rate"  # max_call_rate exceeded: cause 42
 LOAD = "load"  # the tick's p99 work over the guard's threshold: cause 42
+QUIET = 5.0  # seconds without a refusal that end a burst (for the log)
 CAUSE = {CAPACITY: C.NO_CIRCUIT, RATE: C.Cause.SWITCHING_EQUIPMENT_CONGESTION,
          LOAD: C.Cause.SWITCHING_EQUIPMENT_CONGESTION}
 
@@ -77,7 +79,9 @@ class Admission:
         self.guard = guard  # TickLoad, or None: no load guard
         self.refused = {CAPACITY: 0, RATE: 0, LOAD: 0}
         self.admitted = 0
-        self._burst = 0  # refusals since the last admitted call (0: not in a burst)
+        self._burst = 0  # refusals in the current burst (0: not in a burst)
+        self._burst_admitted = 0  # calls let in during the current burst
+        self._last_refusal = None  # board samples of the last refusal
 
     def observe_tick(self, seconds):
         """Feed one tick's wall-clock duration to the load guard; return True while it refuses calls."""
@@ -108,14 +112,18 @@ class Admission:
         reason = self.verdict(others, now)
         if reason is None:
             self.admitted += 1
-            if self._burst:
-                engine.log("overload_end", refused=self._burst)
+            if self._burst and now - self._last_refusal >= QUIET * SAMPLE_RATE:
+                engine.log("overload_end", refused=self._burst, admitted=self._burst_admitted)
                 self._burst = 0
+            elif self._burst:
+                self._burst_admitted += 1
             return None
         self.refused[reason] += 1
         if not self._burst:
             engine.log("overload", reason=reason, calls=len(engine.calls), cause=int(CAUSE[reason]))
+            self._burst_admitted = 0
         self._burst += 1
+        self._last_refusal = now
         return CAUSE[reason]
 
     def status(self):
