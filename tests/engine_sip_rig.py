@@ -97,6 +97,8 @@ class Phone:
                 if isinstance(item, U.IncomingCall):
                     self.call_id = item.call_id
                     self._remote_from(item.offer)
+                    if item.replaces is not None and item.replaces in self.ua.dialogs:  # as a phone does: the
+                        self._run(self.ua.hang_up(item.replaces, self._now))  # replaced call ends (RFC 3891 3)
                     if self.ua.srtp != "off" and self.ua.answer_after is None:  # answer at once, with our key
                         self.ua.dialogs[item.call_id].extra["crypto"] = self.crypto
                         self._run(self.ua.answer(item.call_id, self._now))

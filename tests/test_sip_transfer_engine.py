@@ -122,7 +122,7 @@ def test_a_replaces_naming_no_call_of_ours_gets_notify_481_and_the_calls_go_on(r
     eng, trunk, agent, agent2, caller, ended = _setup(rig)
     first, second = _consult(eng, trunk, agent, agent2, caller)
     value = "nosuchcall%3Bto-tag%3Dx%3Bfrom-tag%3Dy"
-    agent._run(agent.ua.refer(first, f"sip:agent2@127.0.0.1?Replaces={value}", eng.now / 8000))
+    agent._run(agent.ua.refer(first, f"sip:300@127.0.0.1?Replaces={value}", eng.now / 8000))  # no phone 300
     assert run(eng, 2.0, agent, agent2, caller, until=lambda: any(final for _, final in _progress(agent)))
     assert (481, True) in _progress(agent)
     assert not _ended(agent, first) and not _ended(agent, second) and len(eng.legs) == 4
@@ -209,3 +209,40 @@ def test_an_invite_with_replaces_picks_up_our_call_while_it_rings(rig):
     assert run(eng, 2.0, caller, desk, until=lambda: not eng.legs)
     assert "CallEnded" in desk.kinds() and len(ended.calls) == 1
     assert eng.leaks() == [] and trunk.sessions == {}
+
+
+def test_an_agent_who_consulted_a_phone_directly_transfers_and_we_call_it_with_replaces(rig):
+    """agent1 consults agent2's phone directly (phone to phone, not through the centre) and REFERs the caller's
+    call with Replaces naming that call: the Replaces is not ours, so the engine acts as the transferee and
+    calls agent2 (registered here) with the Replaces; agent2's phone ends its call with agent1 and answers
+    ours, agent1 gets NOTIFY 200 and BYE, and the caller talks to agent2."""
+    eng, trunk, agent, agent2, caller, ended = _setup(rig)
+    first = agent.call_id
+    direct = agent.call(f"sip:agent2@127.0.0.1:{agent2.addr[1]}", agent2.addr, eng.now / 8000)
+    assert run(eng, 2.0, agent, agent2, caller, until=lambda: agent.ua.dialogs[direct].state == "confirmed")
+    agent._run(agent.ua.refer(first, "sip:agent2@127.0.0.1", eng.now / 8000, replaces=direct))
+    assert run(eng, 3.0, agent, agent2, caller, until=lambda: _ended(agent, first) and _ended(agent, direct)), \
+        "\n".join(eng.log_lines[-12:])
+    assert (200, True) in _progress(agent)
+    assert any(" sip_transfer " in line and "replaces=theirs" in line for line in eng.log_lines)
+    assert _talk(eng, caller, agent2)
+    caller.hang_up(eng.now / 8000)
+    assert run(eng, 2.0, caller, agent2, until=lambda: not eng.legs)
+    assert eng.leaks() == [] and trunk.sessions == {}
+    assert ended.calls[-1].vars["transfer"] == "attended"
+
+
+def test_a_transfer_whose_replaces_the_phone_refuses_gives_the_caller_back_to_the_agent(rig):
+    """The transferee's INVITE with Replaces to agent2 is refused (agent2 has no such call: 481): agent1 gets
+    a failure NOTIFY, keeps its call, and the caller talks to agent1 again."""
+    eng, trunk, agent, agent2, caller, ended = _setup(rig)
+    first = agent.call_id
+    value = "nosuchcall%3Bto-tag%3Dx%3Bfrom-tag%3Dy"
+    agent._run(agent.ua.refer(first, f"sip:agent2@127.0.0.1?Replaces={value}", eng.now / 8000))
+    assert run(eng, 3.0, agent, agent2, caller, until=lambda: any(final for _, final in _progress(agent)))
+    assert [status >= 400 for status, final in _progress(agent) if final] == [True]
+    assert not _ended(agent, first) and "CallEnded" not in caller.kinds()
+    assert _talk(eng, caller, agent)
+    caller.hang_up(eng.now / 8000)
+    assert run(eng, 2.0, caller, agent, until=lambda: not eng.legs)
+    assert eng.leaks() == []

@@ -157,6 +157,7 @@ class SipTrunk:
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
         self._transfers = []  # TransferRequested events to act on at the end of the tick
         self._waiting = {}  # Call-ID -> when an attended transfer began waiting for its parties (_later)
+        self._replaces_out = {}  # phone user -> the Replaces our next INVITE to it carries (_transferee)
         self.stats = {"datagrams": 0, "messages": 0, "refused": 0, "calls_in": 0, "calls_out": 0, "srtp_calls": 0}
         self.trunk_state = {p.name: "unknown" for p in peers if p.keepalive}  # OPTIONS keepalive: up / down
         for p in peers:
@@ -436,11 +437,7 @@ class SipTrunk:
             return self._attended(s, ev)
         t = self._s()
         task, party = bridge_of(self.engine.scheduler, s.leg)
-        try:
-            uri = parse_uri(ev.target)
-        except DecodeError:
-            uri = None
-        number = None if uri is None else (uri.user or uri.host)
+        number = _user_of(ev.target)
         script = None if not _up(party) or not number else self._script_for(party, number)
         if script is None:
             why = "no_party" if not _up(party) else "no_route"
@@ -470,6 +467,9 @@ class SipTrunk:
         if why is not None and self._later(ev, why, other, t):
             return
         self._waiting.pop(ev.call_id, None)
+        phone = _user_of(ev.target)
+        if why == "no_call" and status == 481 and _up(party) and self.ua.registrar.lookup(phone, t):
+            return self._transferee(s, ev, party, task, phone)
         if why is not None:
             self.engine.log("sip_transfer_refused", leg=s.leg.id, why=why, to="-")
             return self._run(self.ua.notify_transfer(s.call_id, status or (481 if other is None else 503), t))
@@ -488,6 +488,36 @@ class SipTrunk:
         for leg in (s.leg, other.leg):
             if leg.active:
                 leg.hangup(C.NORMAL_CLEARING)
+
+    def _transferee(self, s, ev, party, task, phone):
+        """A REFER with Replaces naming a dialog that is not ours: the referrer consulted a phone registered here
+        directly. As the transferee (RFC 5589) we call that phone with the Replaces (RFC 3891), so it swaps its
+        call with the referrer for ours, and the party talks to it once it answers. NOTIFY carries the outcome
+        (200, or the failure's status); on success the referrer's leg is cleared, on failure the party goes
+        back to the referrer."""
+        self.engine.log("sip_transfer", leg=s.leg.id, party=party.id, to=phone, replaces="theirs")
+        self._replaces_out[phone] = ev.replaces
+        referrer, target = s.leg, f"{self.name}/{phone}"
+
+        async def call_phone(call):
+            result = await call.dial(target, timeout=self.ring_seconds)
+            answered = result.outcome == "answered"
+            self._notify_final(s.call_id, 200 if answered else causes.status_of_cause(result.cause or C.NO_ANSWER))
+            if answered:
+                call.vars["transfer"] = "attended"
+                if referrer.active:
+                    referrer.hangup(C.NORMAL_CLEARING)
+                await call.bridge(result.leg)
+            elif referrer.active and not referrer.clearing:
+                await call.bridge(referrer)
+
+        self._take_over(party, task, call_phone, s.leg)
+
+    def _notify_final(self, call_id, status):
+        """Send a REFER's final NOTIFY when its dialog still waits for one."""
+        d = self.ua.dialogs.get(call_id)
+        if d is not None and "refer" in d.extra:
+            self._run(self.ua.notify_transfer(call_id, status, self._s()))
 
     def _later(self, ev, why, other, t):
         """Return True, keeping a REFER with Replaces for the next tick, while what it lacks may still come: a
@@ -668,7 +698,7 @@ class SipTrunk:
         """Place the INVITE: number is 'TRUNK/NUMBER' (a configured trunk) or 'USER' (a registered phone)."""
         t = self._s(now)
         trunk, _, digits = number.partition("/")
-        auth = None
+        auth = replaces = None
         if digits:
             p = self.peers.get(trunk)
             if p is None:
@@ -685,13 +715,14 @@ class SipTrunk:
                 cause = Cause.SUBSCRIBER_ABSENT if trunk in self.accounts else C.UNALLOCATED_NUMBER
                 return self._fail(leg, cause, f"no phone registered as {trunk}")
             target, addr, peer = f"sip:{trunk}@{self.address[0]}", None, f"phone:{trunk}"
+            replaces = self._replaces_out.pop(trunk, None)
         local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host, latch=True)
         offer = S.make_offer(self.host, local[1], self.ua.codecs)
         if self.srtp != "off":
             offer.media[0] = S.secure(offer.media[0], self.engine.packet.local_crypto(leg.row), self.srtp)
         from_user, display, headers = _caller_of(leg, self.domain)
         call_id, outputs = self.ua.invite(target, t, addr, from_user=from_user, display=display, headers=headers,
-                                          sdp=offer, auth=auth)
+                                          sdp=offer, auth=auth, replaces=replaces)
         s = _Session(call_id, leg.channel, leg.row, peer, leg=leg, outgoing=True, port=local[1],
                      rings_until=t + self.ring_seconds)
         self.sessions[call_id] = s
@@ -741,6 +772,15 @@ def tls_options(x, place, data):
 SRTP_POLICIES = ("off", "offer", "require")
 _OWN_OFFER = {"remote": None, "payload_type": 0, "law": "ulaw"}
 _LAWS = {"PCMU": "ulaw", "PCMA": "alaw"}
+
+
+def _user_of(target):
+    """Return the user part of a Refer-To target (else its host), or None when it does not parse."""
+    try:
+        uri = parse_uri(target)
+    except DecodeError:
+        return None
+    return uri.user or uri.host
 
 
 def _up(leg):
