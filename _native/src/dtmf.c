@@ -33,7 +33,8 @@
 #define GS_PRE(f) (44 + (f))
 #define GS_PIM(f) (52 + (f))
 #define GS_HIST(i) (60 + (i)) /* the last FIR-1 input samples, oldest first */
-#define GS_SIZE (60 + FIR - 1)
+#define GS_CALM (60 + FIR - 1)  /* the rest rule's count of quiet blocks, as floats (saturating at rest_blocks) */
+#define GS_SIZE (GS_CALM + 1)
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
@@ -80,7 +81,6 @@ struct pycc_dtmf {
     /* per slot: a run or a digit is in progress (decide() has work even without a candidate). Kept apart from
      * chan_t so the idle test of a block touches one cache line per group, not eight channel records */
     unsigned char *busy;
-    unsigned char *calm; /* per slot: blocks since the last one above rest_energy, saturating at rest_blocks */
     unsigned char *rest; /* per slot: at rest (signal state zero); always for slots without a channel */
     unsigned char *gate; /* per slot, this tick: resting and calm, so its input is silence */
     int *awake;          /* this tick: the groups with a slot not gated, in order */
@@ -120,11 +120,10 @@ pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
     s->chan = calloc(s->slots, sizeof(int));
     s->slot = calloc(channels, sizeof(int));
     s->busy = calloc(s->slots, 1);
-    s->calm = calloc(s->slots, 1);
     s->rest = calloc(s->slots, 1);
     s->gate = calloc(s->slots, 1);
     s->awake = calloc(s->groups, sizeof(int));
-    if (!s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->calm || !s->rest || !s->gate || !s->awake) {
+    if (!s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->rest || !s->gate || !s->awake) {
         pycc_dtmf_free(s);
         return NULL;
     }
@@ -147,7 +146,6 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
     free(s->chan);
     free(s->slot);
     free(s->busy);
-    free(s->calm);
     free(s->rest);
     free(s->gate);
     free(s->awake);
@@ -173,7 +171,6 @@ void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
     zero_signal(s, i);
     chan_init(&s->ch[i]);
     s->busy[i] = 0;
-    s->calm[i] = 0;
     s->rest[i] = 0;
 }
 
@@ -642,11 +639,9 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     shc = sel(pos, shc / safe, (v8){0});
     ok = ok & (pur >= tb->cand_purity);
     v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
-    v8i calm = en <= tb->rest_energy; /* the rest rule's count of quiet blocks */
-    for (int l = 0; l < LANES; l++) {
-        unsigned char *cb = s->calm + gi * LANES + l;
-        *cb = calm[l] ? *cb + (*cb < tb->rest_blocks) : 0;
-    }
+    v8 cb = g[GS_CALM] + 1.0f; /* the rest rule's count of quiet blocks */
+    cb = sel(cb > (float) tb->rest_blocks, g[GS_CALM], cb);
+    g[GS_CALM] = (v8) ((v8i) cb & (en <= tb->rest_energy));
     int busy = 0; /* any lane with a candidate or a run/digit in progress needs the frequency test and decide() */
     const unsigned char *act = s->busy + gi * LANES; /* slots without a channel stay 0 and d = -1 there */
     for (int l = 0; l < LANES; l++)
@@ -707,8 +702,8 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     long n = 0;
     for (int l = 0; l < LANES; l++) {
         const int si = gi * LANES + l, ci = s->chan[si];
-        if (ci < 0 || (d[l] < 0 && !act[l]) || s->gate[si])
-            continue; /* no channel, an idle one (decide() would change nothing) or silence */
+        if (ci < 0 || (d[l] < 0 && !act[l]))
+            continue; /* no channel, or an idle one (decide() would change nothing; silence is always idle) */
         chan_t *st = &s->ch[si];
         const float z[6] = {zrs[0][l], zis[0][l], zrs[1][l], zis[1][l], shr[l], shc[l]};
         n += decide(tb, st, k, d[l], pur[l], fok[l] != 0, lvl[l], z, ci, ev + n);
@@ -960,7 +955,6 @@ static void swap_slots(pycc_dtmf_t *s, int a, int b)
 #define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
     SWAP(chan_t, s->ch[a], s->ch[b]);
     SWAP(unsigned char, s->busy[a], s->busy[b]);
-    SWAP(unsigned char, s->calm[a], s->calm[b]);
     SWAP(unsigned char, s->rest[a], s->rest[b]);
     SWAP(int, s->chan[a], s->chan[b]);
 #undef SWAP
@@ -1013,8 +1007,8 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             const int16_t *r16 = x16 && c >= 0 ? x16 + (long) c * S : NULL;
             const uint8_t *r8 = x8 && c >= 0 ? x8 + (long) c * S : NULL;
             s->gate[si] = s->rest[si] && (c < 0 || all_calm(r16, r8, table, S, s->tb.rest_peak));
-            if (s->rest[si] && !s->gate[si])
-                s->calm[si] = 0; /* woken: its calm blocks count afresh */
+            if (s->rest[si] && !s->gate[si]) /* woken: its quiet blocks count afresh */
+                s->gs[(long) gi * GS_SIZE + GS_CALM][si % LANES] = 0.0f;
             all &= s->gate[si];
         }
         if (!all)
@@ -1051,13 +1045,14 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     s->t += S;
     /* silence keeps a resting slot at zero; a calm slot with nothing in progress comes to rest */
     for (int gi = 0; gi < s->groups; gi++) {
+        const v8 *g = s->gs + (long) gi * GS_SIZE;
         int skipped = 1; /* the group did not run: its resting slots are still zero */
         for (int si = gi * LANES; si < (gi + 1) * LANES; si++)
             skipped &= s->gate[si];
         for (int si = gi * LANES; si < (gi + 1) * LANES; si++) {
             if (s->chan[si] < 0)
                 continue;
-            s->rest[si] = s->gate[si] || (s->calm[si] >= s->tb.rest_blocks && !s->busy[si]);
+            s->rest[si] = s->gate[si] || (g[GS_CALM][si % LANES] >= (float) s->tb.rest_blocks && !s->busy[si]);
             if (s->rest[si] && !skipped)
                 zero_signal(s, si);
         }
