@@ -155,7 +155,19 @@ def test_blind_transfer_to_a_number_from_the_dial_pad(centre, tmp_path):
         joined(sim, caller, callee)
         agent.screenshot(str(tmp_path / "desktop-transferred-out.png"))
         assert c.acd.agents["agent1"].activity == "wrapup" and call_id not in c.acd.calls
+        # the wrap-up of a call that goes on outside: saved into its CDR once the call ends
+        agent.evaluate("document.getElementById('code').value='sale';"
+                       "document.getElementById('notes').value='Passed to the warehouse';true")
+        click(agent, "#save")
+        agent.wait("document.querySelector('[data-k=\"wrap.status\"]').getAttribute('data-saved') === 'pending'",
+                   sim.tick)
         row = ends_cleanly(c, sim, call_id, caller)
+        agent.wait("document.querySelector('[data-k=\"wrap.status\"]').getAttribute('data-saved') === 'yes'",
+                   sim.tick)
+        c.writer.flush()
+        (row,) = [r for r in c.store.cdrs() if r["call_id"] == call_id]
+        assert (row["wrapup_code"], row["wrapup_notes"], row["wrapup_agent"]) == (
+            "sale", "Passed to the warehouse", "agent1")
         assert row["vars"]["note"] == "Wants the warehouse about order 88" and row["agent"] == "agent1"
         assert row["vars"]["transferred_to"] == OUTSIDE
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
