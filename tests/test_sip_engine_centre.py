@@ -29,6 +29,27 @@ def sip_centre(tmp_path, cache, extra="", tail=""):
     return centre
 
 
+def runner(centre):
+    """Return go(seconds, *phones, until=None): the centre's ticks with the phones pumped (engine_sip_rig.run)."""
+    return lambda seconds, *phones, until=None: run(centre.engine, seconds, *phones, until=until, tick=centre.tick)
+
+
+def register(centre, go, *phones):
+    """Register the phones to the centre's SIP address and wait until each is registered."""
+    for p in phones:
+        p.register(centre.sip.address, centre.engine.now / 8000)
+    assert go(2.0, *phones, until=lambda: all("Registered" in p.kinds() for p in phones))
+
+
+def key_1_in_the_menu(centre, go, caller, *others):
+    """The caller dials the menu (sip:100), hears the welcome and the menu prompt and keys 1 (the sales
+    queue, which rings agent1); others are pumped meanwhile."""
+    caller.call("sip:100@127.0.0.1", centre.sip.address, centre.engine.now / 8000)
+    assert go(2.0, caller, *others, until=lambda: "CallAnswered" in caller.kinds())
+    assert go(20.0, caller, *others, until=lambda: kinds(centre).count("play") >= 2)
+    caller.press("1")
+
+
 def kinds(centre):
     return [line.split(" ", 2)[1] for line in centre.engine.log_lines]
 
@@ -99,17 +120,11 @@ def test_an_agent_refers_the_caller_back_to_the_menu_and_goes_to_wrap_up(tmp_pat
     caller = Phone("2025550100")
     now = lambda: eng.now / 8000  # noqa: E731
     acd = eng.acd_binding.acd
-
-    def go(seconds, *phones, until=None):
-        return run(eng, seconds, *phones, until=until, tick=centre.tick)
+    go = runner(centre)
 
     try:
-        agent.register(trunk.address, now())
-        assert go(2.0, agent, until=lambda: "Registered" in agent.kinds())
-        caller.call("sip:100@127.0.0.1", trunk.address, now())
-        assert go(2.0, caller, agent, until=lambda: "CallAnswered" in caller.kinds())
-        assert go(20.0, caller, agent, until=lambda: kinds(centre).count("play") >= 2)
-        caller.press("1")
+        register(centre, go, agent)
+        key_1_in_the_menu(centre, go, caller, agent)
         assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
         assert acd.agents["agent1"].state == "talking"
         plays = kinds(centre).count("play")
@@ -142,10 +157,7 @@ def test_an_agent_whose_sip_phone_is_not_registered_goes_not_ready_and_the_calle
         return run(eng, seconds, *phones, until=until, tick=centre.tick)
 
     try:
-        caller.call("sip:100@127.0.0.1", trunk.address, now())
-        assert go(2.0, caller, until=lambda: "CallAnswered" in caller.kinds())
-        assert go(20.0, caller, until=lambda: kinds(centre).count("play") >= 2)
-        caller.press("1")
+        key_1_in_the_menu(centre, go, caller)
         acd = centre.acd
         assert go(10.0, caller, until=lambda: acd.agents["agent1"].paused), "\n".join(eng.log_lines[-20:])
         assert acd.agents["agent1"].reason == "unreachable"
@@ -179,18 +191,11 @@ def test_an_agent_consults_agent2_and_transfers_the_caller_attended_then_goes_to
 
     consult = put_through("sip/agent2")  # what the centre's route table would do for an extension number
     eng.router = lambda leg: consult if leg.called == "agent2" else routed(leg)
-
-    def go(seconds, *phones, until=None):
-        return run(eng, seconds, *phones, until=until, tick=centre.tick)
+    go = runner(centre)
 
     try:
-        for p in (agent, agent2):
-            p.register(trunk.address, now())
-        assert go(2.0, agent, agent2, until=lambda: "Registered" in agent.kinds() and "Registered" in agent2.kinds())
-        caller.call("sip:100@127.0.0.1", trunk.address, now())
-        assert go(2.0, caller, agent, until=lambda: "CallAnswered" in caller.kinds())
-        assert go(20.0, caller, agent, until=lambda: kinds(centre).count("play") >= 2)
-        caller.press("1")
+        register(centre, go, agent, agent2)
+        key_1_in_the_menu(centre, go, caller, agent)
         assert go(10.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
         assert acd.agents["agent1"].state == "talking"
         first = agent.call_id
@@ -219,3 +224,38 @@ def test_an_agent_consults_agent2_and_transfers_the_caller_attended_then_goes_to
         store.close()
     assert set(rows) == {"attended", "consultation"}
     assert rows["attended"]["caller"] == "2025550100" and rows["attended"]["agent"] == "agent1"
+
+
+def test_a_second_device_picks_up_the_call_the_acd_rings_on_agent1s_phone(tmp_path, prompt_cache):
+    """The ACD rings agent1's SIP phone for a queued caller; agent1 answers on another device with an INVITE
+    whose Replaces names the ringing call (a call pickup): the phone stops ringing (CANCEL), the ACD sees
+    its agent answer and connects the caller, who talks to the device; one CDR, nothing left."""
+    centre = sip_centre(tmp_path, prompt_cache)
+    eng, trunk = centre.engine, centre.sip
+    agent = Phone("agent1", auth=("agent1", "agent1-secret"), answer_after=30.0)
+    desk = Phone("agent1-desk")
+    caller = Phone("2025550100")
+    now = lambda: eng.now / 8000  # noqa: E731
+    acd = eng.acd_binding.acd
+    go = runner(centre)
+
+    try:
+        register(centre, go, agent)
+        key_1_in_the_menu(centre, go, caller, agent)
+        assert go(10.0, caller, agent, until=lambda: "IncomingCall" in agent.kinds())
+        go(0.3, caller, agent)
+        d = agent.ua.dialogs[agent.call_id]
+        desk.call("sip:agent1@127.0.0.1", trunk.address, now(),
+                  replaces=f"{d.call_id};to-tag={d.remote_tag};from-tag={d.local_tag};early-only")
+        assert go(3.0, caller, agent, desk, until=lambda: "CallAnswered" in desk.kinds() and
+                  acd.agents["agent1"].state == "talking")
+        assert "CallCancelled" in agent.kinds() and "sip_pickup" in kinds(centre)
+        assert hear_each_other(caller, desk, go, 1.5)
+        caller.hang_up(now())
+        assert go(3.0, caller, desk, until=lambda: not eng.legs)
+        assert "CallEnded" in desk.kinds() and centre.leaks() == []
+    finally:
+        centre.close()
+        for p in (agent, desk, caller):
+            p.close()
+    assert centre.writer.written == 1
