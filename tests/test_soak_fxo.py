@@ -77,6 +77,31 @@ def test_the_centre_clearing_ends_the_caller_and_frees_the_line():
     assert fifth.refused and third.answered is not None and fourth.answered is not None  # two lines, three callers
 
 
+def test_a_call_refused_while_it_rings_rings_out_and_is_offered_once():
+    """An analog line cannot refuse a call: refused (here by overload control, cause 34), it rings on,
+    ignored, until the caller gives up; it is not offered again at every ring cycle."""
+    from pycallcenter.engine.admission import Admission
+
+    async def script(call):
+        await call.answer()
+
+    eng, sim = _rig("loop", script)
+    eng.admission = Admission(max_calls=1)
+    eng.new_call(eng.new_leg(eng.adapters[0], 1, "in"))  # a call already up fills the centre (max_calls 1)
+    caller = Caller("2025550111", "", 0.0, patience=60.0)
+    sim.add(caller)
+    assert _run(eng, sim, 60.0, until=lambda: caller.ended is not None)
+    assert caller.answered is None and caller.log[-1][1] == "ended: gave up ringing"
+    offered = [line for line in eng.log_lines if " offered " in line and "tech=fxo" in line]
+    assert len(offered) == 1 and eng.admission.refused["capacity"] == 1
+    _run(eng, sim, 10.0)  # the port's ring timer returns the line to idle
+    assert eng.adapters[1].lines[3].state == "idle"
+    for call in list(eng.calls.values()):
+        for leg in call.legs:
+            eng.leg_ended(leg, 16, eng.now)
+    assert not eng.calls and not eng.leaks()
+
+
 @pytest.mark.parametrize("clearing", ["loop", "tone"])
 def test_a_far_end_that_vanishes_mid_call_leaves_no_stuck_leg(clearing):
     async def script(call):

@@ -281,8 +281,15 @@ class FxoTrunks(_Adapter):
         self.run(line, line.machine.answer(self.engine.now))
 
     def hangup(self, leg, cause):
-        """Go on hook."""
+        """Go on hook; a call refused while it rings (never answered) rings out instead."""
         line = self.lines[leg.channel]
+        if line.state == FxoState.OFFERED and line.leg is leg:
+            # an analog line cannot refuse a call: the leg ends, and the line keeps ringing, ignored, until
+            # the caller gives up (the ring timer). Hanging up the machine would offer the same call again
+            # at its next rings, one refused call per ring cycle.
+            line.leg = None
+            self.engine.leg_ended(leg, cause, self.engine.now)
+            return
         self.run(line, line.machine.hang_up(self.engine.now, cause))
 
     def originate(self, leg, number, now):
