@@ -3,9 +3,8 @@ root: a PRI caller presses 1 and reaches agent1 (sales); agent1 types a note and
 and transfers the caller to queue:support; agent2's desktop (support only) pops with the caller's number,
 the IVR's choice, agent1's note and variable and the support queue, and answers; agent1's page shows the
 transfer and wrap-up. Both pages are checked and screenshotted; the note also lands in the call's CDR."""
-from test_desk_transfer_outside import desk_centre, talking_to_caller, until
+from test_desk_transfer_outside import browser, desk_centre, talking_to_caller, until
 from test_desktop import CALLER, click, login, text
-from web_browser import Browser
 
 NOTE = "Billing question on invoice 2026-114; already verified the address"
 
@@ -15,9 +14,9 @@ def test_a_queue_transfer_carries_the_ivr_data_and_the_agents_note_to_the_next_d
                                     "[[agent]]\nname = \"agent1\""),
                          ("queues = {{ sales = 0 }}\nlogin = false", "queues = {{ support = 0 }}\nready = false"))
     base = f"http://127.0.0.1:{c.cti.port}"
-    a = Browser(str(tmp_path / "agent1-profile"))
-    b = Browser(str(tmp_path / "agent2-profile"))
+    a = b = None
     try:
+        a, b = browser(tmp_path, "agent1"), browser(tmp_path, "agent2")
         assert login(b, base, "agent2", sim.tick) == "/agent"  # logged in by the configuration, not ready
         click(b, "#ready")
         b.wait("document.querySelector('[data-k=state]').textContent === 'ready'", sim.tick)
@@ -52,6 +51,7 @@ def test_a_queue_transfer_carries_the_ivr_data_and_the_agents_note_to_the_next_d
         for page in (a, b):
             assert page.evaluate("document.body.getAttribute('data-error')") is None
     finally:
-        a.close()
-        b.close()
+        for page in (a, b):
+            if page is not None:
+                page.close()
         sim.close()

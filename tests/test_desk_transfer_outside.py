@@ -26,9 +26,7 @@ OUTSIDE = "0201234567"  # the outside party (an emulated PSTN subscriber who ans
 
 def desk_centre(tmp_path, *edits):
     """Return (Centre, Simulation) of the desktop test's configuration with edits ((old, new) text
-    replacements, each checked to apply) and a 120 s wrap-up; skip without Chromium."""
-    if chromium() is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); the browser check did not run")
+    replacements, each checked to apply) and a 120 s wrap-up."""
     (tmp_path / "users.toml").write_text(users_file())
     config = CONFIG
     for old, new in (("ring_timeout = 60\n", "ring_timeout = 60\nwrapup = 120\n"), *edits):
@@ -39,6 +37,13 @@ def desk_centre(tmp_path, *edits):
     board_text, settings = load_text(path.read_text(), file=str(path))
     c = Centre(board_text, settings)
     return c, Simulation(c, hours=0)
+
+
+def browser(tmp_path, name):
+    """Return a headless Chromium with its own profile (the test is skipped without Chromium)."""
+    if chromium() is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); the browser check did not run")
+    return Browser(str(tmp_path / f"{name}-profile"))
 
 
 @pytest.fixture
@@ -124,7 +129,7 @@ def refused(agent, sim, button, why):
 def test_blind_transfer_to_a_number_from_the_dial_pad(centre, tmp_path):
     c, sim = centre
     base = f"http://127.0.0.1:{c.cti.port}"
-    agent = Browser(str(tmp_path / "agent-profile"))
+    agent = browser(tmp_path, "agent")
     try:
         call_id, caller = talking_to_caller(agent, c, sim, base)
         call = c.engine.calls[call_id]
@@ -178,7 +183,7 @@ def test_blind_transfer_to_a_number_from_the_dial_pad(centre, tmp_path):
 def test_consult_a_number_cancel_then_consult_again_and_complete(centre, tmp_path):
     c, sim = centre
     base = f"http://127.0.0.1:{c.cti.port}"
-    agent = Browser(str(tmp_path / "agent-profile"))
+    agent = browser(tmp_path, "agent")
     try:
         call_id, caller = talking_to_caller(agent, c, sim, base)
         callee = sim.pstn.callees[OUTSIDE]
