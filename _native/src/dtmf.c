@@ -997,11 +997,17 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     const int wide = wide_path;
     const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
     v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride}, *const ybuf[2] = {s->ybuf, s->ybuf + s->ystride};
-    /* which slots are silence this tick (resting and calm), and the groups that have work; an awake slot's calm
-     * count is taken in front(), while its row is in cache */
+    /* which slots are silence this tick (resting and within the bound), and the groups that have work */
     int nawake = 0;
     for (int gi = 0; gi < s->groups; gi++) {
         int all = 1;
+        uint64_t resting;
+        memcpy(&resting, s->rest + gi * LANES, sizeof(resting));
+        if (!resting) { /* a group in a call centre's busy hour */
+            memset(s->gate + gi * LANES, 0, LANES);
+            s->awake[nawake++] = gi;
+            continue;
+        }
         for (int si = gi * LANES; si < (gi + 1) * LANES; si++) {
             const int c = s->chan[si];
             const int16_t *r16 = x16 && c >= 0 ? x16 + (long) c * S : NULL;
@@ -1046,6 +1052,13 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     /* silence keeps a resting slot at zero; a calm slot with nothing in progress comes to rest */
     for (int gi = 0; gi < s->groups; gi++) {
         const v8 *g = s->gs + (long) gi * GS_SIZE;
+        const v8i ready = g[GS_CALM] >= (float) s->tb.rest_blocks;
+        uint64_t gated;
+        memcpy(&gated, s->gate + gi * LANES, sizeof(gated));
+        if (!gated && !(ready[0] | ready[1] | ready[2] | ready[3] | ready[4] | ready[5] | ready[6] | ready[7])) {
+            memset(s->rest + gi * LANES, 0, LANES); /* all awake (a group with empty slots always has gated ones) */
+            continue;
+        }
         int skipped = 1; /* the group did not run: its resting slots are still zero */
         for (int si = gi * LANES; si < (gi + 1) * LANES; si++)
             skipped &= s->gate[si];
