@@ -80,7 +80,7 @@ def _tick_times(rows, ticks=500, record=True, echo=None):
 
 @pytest.mark.parametrize("rows, echo", [(r, e) for r in (120, 480, 960)
                                        for e in (None, "quiet", "line", "line_adapting", "line_full_tail")]
-                         + [(r, "line_full_tail") for r in (640, 800)]
+                         + [(r, "line_adapting") for r in (640, 720, 800)] + [(r, "line_full_tail") for r in (560, 640)]
                          + [(r, e) for r in (1200, 1440) for e in ("line", "line_adapting")])
 def test_media_path_tick(benchmark, rows, echo):
     load = os.getloadavg()[0]
