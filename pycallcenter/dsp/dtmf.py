@@ -44,6 +44,7 @@ from pycallcenter.dsp.reference.dtmf import DEFAULTS, DtmfEvent, make_tables
 __all__ = ["DtmfDetector", "DtmfEvent", "DEFAULTS"]
 
 _G711_TABLES = {}
+_INT16 = np.dtype(np.int16)
 
 
 def _g711_table(law):
@@ -81,6 +82,11 @@ class DtmfDetector:
 
     def process(self, block):
         """Return the DtmfEvents of one int16 tick, (channels, samples) or 1-D for a one-channel detector."""
+        # a board's tick is already what the kernel takes: checked in about 1 us instead of as_batch's 5 (a twentieth
+        # of a 1,024-channel tick of idle lines)
+        if (type(block) is np.ndarray and block.dtype is _INT16 and block.ndim == 2 and block.shape[0] == self.channels
+                and block.shape[1] and block.flags.c_contiguous):
+            return self._k.process(block)
         x, _ = as_batch(block, np.int16, "block", channels=self.channels)
         return self._k.process(x)
 
