@@ -21,16 +21,16 @@ pytestmark = [pytest.mark.peer, pytest.mark.skipif(SIPP is None, reason=MISSING)
 ACCOUNTS = {"alice": "wonderland", "agent1": "s1", "agent2": "s2", "2025550100": "c", "p": "p"}
 
 
-def _sipp(tmp_path, trunk, scenario, service, replaces):
-    """Start SIPp on one call of scenario to the trunk, with the Replaces value as its 'replaces' key."""
+def start_sipp(tmp_path, trunk, scenario, service, replaces=None):
+    """Start SIPp on one call of scenario to the trunk (with the Replaces value as its 'replaces' key)."""
+    keys = ["-key", "replaces", replaces] if replaces is not None else []
     args = [SIPP, "-sf", str(SCENARIOS / scenario), f"127.0.0.1:{trunk.address[1]}", "-s", service,
-            "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-m", "1",
-            "-key", "replaces", replaces, "-nostdin", "-trace_stat", "-stf", str(tmp_path / "stats.csv"),
+            "-i", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()), "-m", "1", *keys, "-nostdin", "-trace_stat", "-stf", str(tmp_path / "stats.csv"),
             "-trace_err", "-error_file", str(tmp_path / "errors.log"), "-timeout", "20s", "-timeout_error"]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
 
 
-def _finish(proc, tmp_path):
+def finish_sipp(proc, tmp_path):
     """Wait for SIPp; assert it counted one successful call and no failure."""
     out, err = proc.communicate(timeout=30)
     errors = (tmp_path / "errors.log").read_text() if (tmp_path / "errors.log").exists() else ""
@@ -66,11 +66,11 @@ def test_sipp_invite_with_replaces_takes_the_agents_place(rig, tmp_path):
     agent, caller = phones["agent1"], phones["2025550100"]
     caller.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
     assert run(eng, 3.0, caller, agent, until=lambda: "CallConfirmed" in agent.kinds())
-    proc = _sipp(tmp_path, trunk, "invite_replaces.xml", "agent1", _replaces(agent))
+    proc = start_sipp(tmp_path, trunk, "invite_replaces.xml", "agent1", _replaces(agent))
     try:
         assert run(eng, 15.0, caller, agent, realtime=True, until=lambda: proc.poll() is not None)
     finally:
-        _finish(proc, tmp_path)
+        finish_sipp(proc, tmp_path)
     assert [e.by for e in agent.events if type(e).__name__ == "CallEnded"] == ["remote"]  # replaced: BYE
     assert any(" sip_replaces " in line for line in eng.log_lines)
     assert run(eng, 2.0, caller, until=lambda: not eng.legs)
@@ -84,11 +84,11 @@ def test_sipp_refers_its_call_with_replaces_and_gets_notify_200_then_bye(rig, tm
     consulting.call("sip:agent2@127.0.0.1", trunk.address, eng.now / 8000)
     assert run(eng, 3.0, consulting, agent2, until=lambda: "CallConfirmed" in agent2.kinds() and
                "CallAnswered" in consulting.kinds())
-    proc = _sipp(tmp_path, trunk, "refer_replaces.xml", "100", quote(_replaces(consulting), safe=""))
+    proc = start_sipp(tmp_path, trunk, "refer_replaces.xml", "100", quote(_replaces(consulting), safe=""))
     try:
         assert run(eng, 15.0, agent, agent2, consulting, realtime=True, until=lambda: proc.poll() is not None)
     finally:
-        _finish(proc, tmp_path)
+        finish_sipp(proc, tmp_path)
     assert "CallEnded" in consulting.kinds()  # the consultation's leg was cleared
     assert any(" sip_transfer " in line and "replaces=" in line for line in eng.log_lines)
     assert hear_each_other(agent, agent2, lambda seconds, *p: run(eng, seconds, *p))  # agent1 now talks to agent2
