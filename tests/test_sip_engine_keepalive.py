@@ -1,12 +1,18 @@
 """Session timers and OPTIONS keepalive from config: [sip] session_expires puts an RFC 4028 timer on every
 SIP call (a far end that vanishes is cleared with cause 102); a [[sip.trunk]] keepalive pings the trunk
-with OPTIONS, logs it up and down, shows it in the status, and fails calls at once while it is down."""
+with OPTIONS (over its connection on TCP and TLS), logs it up and down, shows it in the status, and fails
+calls at once while it is down. RFC 5626 CRLF pings on a connection get a pong."""
+import asyncio
+import socket
+import time
+
 import pytest
 
 from engine_sip_rig import Phone, run, tls_contexts
 from pycallcenter import ivr
 from pycallcenter.engine import call as C
 from pycallcenter.engine.sip import Peer
+from pycallcenter.sip.transport import open_stream_endpoint
 from test_sip_engine import rig  # noqa: F401 - the fixture is shared
 
 
@@ -97,9 +103,6 @@ def test_a_trunk_on_a_stream_is_pinged_over_its_connection_and_down_at_once_when
 def test_a_crlf_ping_on_a_connection_gets_a_pong_and_the_stream_still_frames(rig):
     """RFC 5626 3.5.1: a phone on TCP sends CRLF CRLF to keep its flow (and its NAT) alive; the engine answers
     each with one CRLF, and an OPTIONS on the same connection afterwards is still answered."""
-    import socket
-    import time
-
     build, _ = rig
     eng, trunk = build(transports=("udp", "tcp"))
     sock = socket.create_connection(trunk.streams["TCP"].address, timeout=2)
@@ -131,3 +134,21 @@ def test_a_crlf_ping_on_a_connection_gets_a_pong_and_the_stream_still_frames(rig
         assert answer.startswith(b"SIP/2.0 200 ")
     finally:
         sock.close()
+
+
+def test_the_cores_stream_endpoint_answers_a_crlf_ping_too():
+    """`pycallcenter sip serve --transport tcp` (the core's asyncio endpoint) pongs an RFC 5626 ping as the
+    engine does."""
+    async def main():
+        endpoint = await open_stream_endpoint("127.0.0.1", 0, "TCP")
+        try:
+            reader, writer = await asyncio.open_connection(*endpoint.local_addr[:2])
+            writer.write(b"\r\n\r\n")
+            await writer.drain()
+            pong = await asyncio.wait_for(reader.readexactly(2), 5)
+            writer.close()
+            return pong
+        finally:
+            endpoint.close()
+
+    assert asyncio.run(main()) == b"\r\n"

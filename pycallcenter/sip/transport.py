@@ -120,6 +120,9 @@ class Connection(asyncio.Protocol):
             self.endpoint.errors.append((self.addr, str(err)))
             self.transport.close()
             return
+        if self.framer.pings:  # RFC 5626 3.5.1: each CRLF CRLF ping gets a CRLF pong
+            self.write(b"\r\n" * self.framer.pings)
+            self.framer.pings = 0
         for message in messages:
             self.endpoint.run(self.endpoint.ua.receive(message, self.addr, self.endpoint.now(),
                                                        self.endpoint.transport_name))
