@@ -6,7 +6,8 @@ their state across the ticks, as on a live board):
   -20 dBm0) and every 8th channel also dials digits all the time, so every 8-channel group of our kernel has a
   digit in progress (the kernel's worst case);
 - ``quiet``: a call centre between calls: 3 in 4 channels carry only line noise (-65 dBm0), the rest speech-like
-  noise, and 1 channel in 32 dials.
+  noise, and 1 channel in 32 dials. Our idle lines come to rest after 40 ms (the receiver's rest rule, see
+  docs/dtmf.md) and cost next to nothing from the third tick on; spandsp has no such rule.
 Channels per core = channels x audio seconds / CPU (process) seconds of the fastest round, so other jobs on the
 box slow the figures less than wall time would. Each round starts from freshly made detectors, made outside the
 timed part (a board makes them once). Ours runs through the public ``DtmfDetector.process``.

@@ -199,11 +199,33 @@ def test_bad_input_raises():
         dtmf.DtmfDetector(1, no_such_parameter=1)
     with pytest.raises(ValueError):
         dtmf.DtmfDetector(1, freq_tolerance=0.5)
+    for bad in (dict(rest_peak=-2), dict(rest_peak=40000), dict(rest_ms=0), dict(rest_ms=2000)):
+        with pytest.raises(ValueError, match="rest_peak"):
+            dtmf.DtmfDetector(1, **bad)
     with pytest.raises(ValueError):
         det.reset(2)
     nan = np.full(160, np.nan)
     with pytest.raises(TypeError):
         dtmf.DtmfDetector(1).process(nan)
+
+
+def test_process_takes_views_and_read_only_ticks():
+    # the face hands C-contiguous int16 ticks straight to the kernel; anything else goes through the checks
+    s = np.concatenate([tone_pair("4", 100, level=-20), np.zeros(800)])
+    x = to_int16(np.stack([s, s, np.zeros(s.size)]))
+    ref_ev = detect(dtmf.DtmfDetector(3), x)
+    wide = np.zeros((3, 2 * x.shape[1]), np.int16)
+    wide[:, ::2] = x
+    det, ev = dtmf.DtmfDetector(3), []
+    for i in range(0, x.shape[1], 160):
+        ev += det.process(wide[:, 2 * i:2 * (i + 160):2])  # strided view
+    assert ev == ref_ev
+    det, ev = dtmf.DtmfDetector(3), []
+    for i in range(0, x.shape[1], 160):
+        tick = np.ascontiguousarray(x[:, i:i + 160])
+        tick.flags.writeable = False  # a board's buffer handed out read-only
+        ev += det.process(tick)
+    assert ev == ref_ev and digits_of(ev) == "4"
 
 
 def test_parameters_change_behaviour():

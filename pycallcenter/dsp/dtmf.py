@@ -31,9 +31,10 @@ Parameters (keyword, defaults in brackets):
                              23 ms tones never)
     off_blocks [4]           blocks without the digit that end it (interruptions of 10 ms or less are bridged)
     dialtone_filter [True]   notch 350 and 440 Hz first (dial tone 10 dB over the digits is tolerated)
-    rest_peak [64]           int16 bound of an idle channel's input (a sine of about -51 dBm0); -1: never rest
-    rest_ms [40.0]           a channel whose ticks stayed within +-rest_peak this long in all, with no digit in
-                             progress, rests: its filters hold at zero and cost nothing while its ticks stay within
+    rest_peak [64]           an idle channel's bound: a sine of this peak (about -51 dBm0); -1: never rest
+    rest_ms [40.0]           a channel whose blocks held at most that sine's energy this long, with no digit in
+                             progress, rests: its filters hold at zero and cost nothing while each tick's samples
+                             stay within +-rest_peak (at most 1500 ms)
 """
 import numpy as np
 
