@@ -816,26 +816,25 @@ class Soak:
 
     def _start_fxo_line_drop(self, fault, now):
         """Lines that clear by loop current and by tone take turns; make sure a caller is up on a line of this
-        fault's kind by the drop: one more caller rings such a line now when none is connected (the drop
-        comes FXO_DROP_WAIT seconds later, at the fault's end)."""
+        fault's kind by the drop: one more caller rings such a line now, and stays (the drop comes
+        FXO_DROP_WAIT seconds later, at the fault's end; a caller already up may have left by then)."""
         earlier = sum(1 for f in self.faults if f.kind == fault.kind and f.started is not None) - 1
         fault.state["clearing"] = clearing = ("loop", "tone")[earlier % 2]
-        fault.state["callers"] = []
-        if not self.fxo.connected(clearing):
-            rng = random.Random(f"{self.settings.seed}-fxo-{fault.at}")
-            caller = Caller(f"20288{rng.randrange(10000, 99999)}", "", now, digits=rng.choice("12"),
-                            digit_delay=3.0, patience=180.0, talk=120.0)
-            self.fxo.add(caller, clearing=clearing)
-            fault.state["callers"].append(caller)
+        rng = random.Random(f"{self.settings.seed}-fxo-{fault.at}")
+        caller = Caller(f"20288{rng.randrange(10000, 99999)}", "", now, digits=rng.choice("12"),
+                        digit_delay=3.0, patience=180.0, talk=120.0)
+        self.fxo.add(caller, clearing=clearing)
+        fault.state["callers"] = [caller]
 
     def _end_fxo_line_drop(self, fault, now):
         """The far end of a connected FXO line vanishes: loop current drops, or (on a line without disconnect
         supervision) only the exchange's busy tone tells the port. Lines of each kind take turns."""
         up = self.fxo.connected(fault.state["clearing"]) or self.fxo.connected()
         if not up:
-            fault.note = "no FXO call up to drop"
+            fault.note = "no FXO call up to drop (every line was in use when the fault's caller rang)"
             return
-        line = up[0]
+        ours = self.fxo.line_of(fault.state["callers"][0])
+        line = ours if ours in up else up[0]
         caller = self.fxo.vanish(line, now)
         fault.target = line
         fault.state["channel"] = self.fxo_channels[line]

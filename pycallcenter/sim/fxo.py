@@ -93,6 +93,10 @@ class FxoSimulator:
         self._far_clears(state, now, "vanished")
         return caller
 
+    def line_of(self, caller):
+        """Return the name of the line a caller is on now, or None."""
+        return next((s.far.name for s in self.lines if s.caller is caller), None)
+
     def clearing_of(self, name):
         """Return how a line tells the port its far end left: 'loop' or 'tone'."""
         return next(s.clearing for s in self.lines if s.far.name == name)
