@@ -176,4 +176,5 @@ def test_packet_rows_tick(benchmark, rows):
     floor = _report("socket floor (yardstick)", rows, _socket_floor_times(rows))
     times, wall = benchmark.pedantic(_packet_tick_times, args=(rows,), rounds=1, iterations=1)
     ours = _report("packet media engine tick", rows, times, wall)
-    print(f"engine tick / socket floor at p50: {ours / floor:.1f}x; load average {load:.1f} -> {os.getloadavg()[0]:.1f}")
+    print(f"engine tick / socket floor at p50: {ours / floor:.1f}x; "
+          f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}")

@@ -44,7 +44,8 @@ def send_rows_reference(codes, a, socks):
     for i in np.flatnonzero(tx[:, TX_NATIVE]).tolist():
         seq, ts, ssrc = (int(v) for v in tx[i, [TX_SEQ, TX_TS, TX_SSRC]])
         second = int(tx[i, TX_PT]) & 0x7F | (0x80 if tx[i, TX_MARKER] else 0)
-        packet = struct.pack("!BBHII", 0x80, second, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc & 0xFFFFFFFF) + codes[i].tobytes()
+        header = struct.pack("!BBHII", 0x80, second, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc & 0xFFFFFFFF)
+        packet = header + codes[i].tobytes()
         a.packets[i] = np.frombuffer(packet, np.uint8)
         host = socket.inet_ntoa(int(tx[i, TX_HOST]).to_bytes(4, "big"))
         tx[i, TX_MARKER], tx[i, TX_SEQ], tx[i, TX_TS] = 0, (seq + 1) & 0xFFFF, (ts + codes.shape[1]) & 0xFFFFFFFF
