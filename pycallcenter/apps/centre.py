@@ -142,7 +142,7 @@ class Centre:
             trunk = SipTrunk(self.engine, listen=(x.listen, x.port), public_host=x.public_host, domain=x.domain,
                              peers=peers, accounts={a.user: a.password for a in x.account}, guests=x.guests,
                              ring_seconds=x.ring_seconds, srtp=x.srtp, transports=x.transports,
-                             session_expires=x.session_expires, digest=x.digest,
+                             session_expires=x.session_expires, digest=x.digest, codecs=x.codecs,
                              **tls_options(x, s.place, self.data))
         except ConfigError as exc:
             raise ConfigError(str(exc), path=s.file, line=s.line_of("sip.port") or s.line_of("sip")) from None

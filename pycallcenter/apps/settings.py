@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 from pycallcenter.apps.schema import (Count, Digits, Fraction, Hours, Locator, Match, OneOf, Port, Range,
                                       Seconds, Where, clock_range, load, parse)
 from pycallcenter.errors import ConfigError
+from pycallcenter.media import g722
 
 STRATEGIES = ("ring_all", "linear", "round_robin", "longest_idle", "fewest_calls", "least_talk", "random",
               "weighted_random", "ring_progressively", "skills", "priority", "sticky")
@@ -469,6 +470,14 @@ SipUser = Annotated[str, Match(r"[A-Za-z0-9_.!~*'()&=+$,;?/\-]+", "a SIP user na
 Host = Annotated[str, Match(r"[A-Za-z0-9.\-:\[\]]+", "a host name or address such as '127.0.0.1'")]
 
 
+def _sip_codecs(value):
+    if not value or len(set(value)) != len(value):
+        raise ValueError("must name each of PCMU, PCMA, G722 at most once, and at least one")
+    if "G722" in value and not g722.AVAILABLE:
+        raise ValueError(g722.MISSING)
+    return value
+
+
 def _port_range(value):
     if len(value) != 2 or value[0] > value[1] or value[0] < 1024:
         raise ValueError("must be [first, last] with 1024 <= first <= last")
@@ -545,6 +554,10 @@ class SipSection:
         "digest algorithms our challenges offer, most preferred first (RFC 8760); phones that know only MD5 "
         "and give up on a SHA-256 challenge (baresip 1.0, SIPp 3.6) need [\"MD5\"]",
         factory=lambda: ["SHA-256", "MD5"])
+    codecs: Annotated[list[Annotated[str, OneOf(("PCMU", "PCMA", "G722"))]], _sip_codecs] = doc(
+        "voice codecs offered on SIP calls, preferred first, and the ones taken from offers (answers keep the "
+        "offerer's order, RFC 3264 6.1); G722 needs the g722 extra and is decoded to 8 kHz (docs/sip.md)",
+        factory=lambda: ["PCMU", "PCMA"])
     trunk: list[SipTrunkSection] = doc("SIP trunks", factory=list)
     account: list[SipAccountSection] = doc("phones that register to the centre", factory=list)
 

@@ -29,6 +29,7 @@ from pycallcenter.engine import call as C
 from pycallcenter.engine.bridge import bridge_of
 from pycallcenter.engine.sip_stream import StreamTransport
 from pycallcenter.errors import ConfigError, DecodeError
+from pycallcenter.media import g722
 from pycallcenter.sip import causes
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
@@ -97,10 +98,11 @@ class SipTrunk:
     def __init__(self, engine, *, listen=("127.0.0.1", 5060), public_host=None, domain=None, peers=(),
                  accounts=None, guests=False, ring_seconds=60.0, name="sip", rng=None, srtp="off",
                  transports=("udp",), tls_port=5061, server_ssl=None, client_ssl=None, session_expires=None,
-                 digest=None):
+                 digest=None, codecs=("PCMU", "PCMA")):
         """digest: the algorithms our challenges offer, in order (default SHA-256 then MD5). transports: any of "udp", "tcp" (on the same port as UDP), "tls" (on tls_port, with server_ssl for
         the connections phones and trunks open and client_ssl for those we open). session_expires: the
-        RFC 4028 session interval we ask for and impose (None: only when the far end asks)."""
+        RFC 4028 session interval we ask for and impose (None: only when the far end asks). codecs: the voice
+        codecs we offer, preferred first, and take (any of PCMU, PCMA, G722; G722 needs the g722 extra)."""
         if engine.packet is None:
             raise ConfigError("sip.channels: the engine has no packet rows ([sip] channels must be more than 0)")
         self.engine = engine
@@ -112,6 +114,7 @@ class SipTrunk:
         if srtp not in SRTP_POLICIES:
             raise ConfigError(f"sip.srtp: {srtp!r} is not one of {', '.join(SRTP_POLICIES)}")
         self.srtp = srtp
+        self.codecs, self._voice, self._own_offer = _codec_plan(codecs)
         transports = [t.lower() for t in transports]
         unknown = [t for t in transports if t not in ("udp", "tcp", "tls")]
         if unknown or not transports:
@@ -151,7 +154,7 @@ class SipTrunk:
                               answer_after=None, rng=rng,
                               credentials=self.accounts.get if self.accounts else None, realm=self.domain,
                               media_host=self.host, srtp=srtp, session_expires=session_expires,
-                              auth_algorithms=digest)
+                              auth_algorithms=digest, codecs=self.codecs)
         self.sessions = {}  # Call-ID -> _Session
         self._by_leg = {}  # leg id -> _Session
         self._ringing = {}  # Call-ID -> _Session of our INVITEs not answered yet (ring_seconds applies)
@@ -325,7 +328,7 @@ class SipTrunk:
             self._run(self.ua.reject(ev.call_id, 503, t, reason=causes.reason_header(cause)))
             return
         channel, row = got
-        media = _media_plan(ev.offer) or _OWN_OFFER
+        media = _media_plan(ev.offer, self._voice) or self._own_offer
         key = _offered_key(ev.offer, self.srtp)
         if key is not None:  # our answer carries our key for the row under the offer's tag (the UA writes it)
             d.extra["crypto"] = self.engine.packet.local_crypto(row, key.split(" ")[0])
@@ -357,7 +360,7 @@ class SipTrunk:
             return
         s.answered = True
         self._ringing.pop(s.call_id, None)
-        media = _media_plan(ev.answer)
+        media = _media_plan(ev.answer, self._voice)
         key = _answered_key(ev.answer, self.srtp)
         if media is not None and key is False:  # we required SRTP and the answer has no key we can use
             media = None
@@ -380,7 +383,7 @@ class SipTrunk:
         """The ACK's answer to the offer our 2xx made for an INVITE without SDP (RFC 3261 13.2.1): the row takes
         the far end's address, codec and key. Under "require" an answer with no key we can use (or none at
         all) ends the call with BYE and cause 65, as for an answer to our own INVITE."""
-        media = _media_plan(answer)
+        media = _media_plan(answer, self._voice)
         key = _answered_key(answer, self.srtp) if self.srtp != "off" else None
         if key is False or (media is None and self.srtp == "require"):
             self.engine.log("sip_late_answer_refused", leg=s.leg.id, why="no_key" if media else "no_answer")
@@ -395,7 +398,7 @@ class SipTrunk:
 
     def _updated(self, ev):
         s = self.sessions.get(ev.call_id)
-        media = _media_plan(ev.offer)
+        media = _media_plan(ev.offer, self._voice)
         if s is None or media is None:
             return
         direction = next((m.direction for m in ev.answer.media if m.media == "audio" and m.port), "sendrecv")
@@ -569,7 +572,7 @@ class SipTrunk:
         self.sessions[ev.call_id] = s
         self._by_leg[leg.id] = s
         self.stats["calls_in"] += 1
-        media = _media_plan(ev.offer)
+        media = _media_plan(ev.offer, self._voice)
         if media is not None:
             self.engine.packet.update(old.row, **media, srtp=key)
         self.engine.log("sip_pickup", leg=leg.id, old=old.call_id, call=ev.call_id)
@@ -716,7 +719,7 @@ class SipTrunk:
                 return self._fail(leg, cause, f"no phone registered as {trunk}")
             target, addr, peer = f"sip:{trunk}@{self.address[0]}", None, f"phone:{trunk}"
             replaces = self._replaces_out.pop(trunk, None)
-        local = self.engine.packet.open(leg.row, **_OWN_OFFER, local_host=self.host, latch=True)
+        local = self.engine.packet.open(leg.row, **self._own_offer, local_host=self.host, latch=True)
         offer = S.make_offer(self.host, local[1], self.ua.codecs)
         if self.srtp != "off":
             offer.media[0] = S.secure(offer.media[0], self.engine.packet.local_crypto(leg.row), self.srtp)
@@ -770,8 +773,22 @@ def tls_options(x, place, data):
 
 
 SRTP_POLICIES = ("off", "offer", "require")
-_OWN_OFFER = {"remote": None, "payload_type": 0, "law": "ulaw"}
-_LAWS = {"PCMU": "ulaw", "PCMA": "alaw"}
+_LAWS = {"PCMU": "ulaw", "PCMA": "alaw", "G722": "g722"}
+
+
+def _codec_plan(names):
+    """Return (our SDP codecs, the voice names we take, packet.open arguments for our own offer) for the voice
+    codec names of [sip] codecs; ConfigError names the key for an unknown codec or one the packet rows
+    cannot carry (G722 without the g722 extra)."""
+    try:
+        codecs = S.codecs_named(list(names))
+    except ValueError as exc:
+        raise ConfigError(f"sip.codecs: {exc}") from None
+    voice = [c.name for c in codecs if c.name in _LAWS]
+    if "G722" in voice and not g722.AVAILABLE:
+        raise ConfigError(f"sip.codecs: {g722.MISSING}")
+    first = codecs[0]
+    return codecs, frozenset(voice), {"remote": None, "payload_type": first.pt, "law": _LAWS[first.name]}
 
 
 def _user_of(target):
@@ -795,11 +812,12 @@ def _bridged_to(other):
     return joined
 
 
-def _media_plan(sd):
-    """Return packet.open/update arguments for a remote description (its address, first voice codec), or None."""
+def _media_plan(sd, voice):
+    """Return packet.open/update arguments for a remote description (its address, its first voice codec among
+    the names we take), or None."""
     if sd is None:
         return None
-    got = S.negotiated(sd)
+    got = S.negotiated(sd, voice)
     if got is None:
         return None
     pt, name = got

@@ -42,7 +42,7 @@ from pycallcenter.dsp import g711
 from pycallcenter.dsp.dtmf import DtmfEvent
 from pycallcenter.dsp.plc import FRAME, PacketLossConcealer
 from pycallcenter.errors import DecodeError, LocalProtocolError
-from pycallcenter.media import rtp, rtp_batch
+from pycallcenter.media import g722, rtp, rtp_batch
 from pycallcenter.media.jitter import MAX_DROPOUT, MAX_MISORDER, JitterBuffer
 from pycallcenter.media.srtp import DEFAULT_SUITE, SrtpContext, format_crypto, new_key, parse_crypto
 
@@ -51,8 +51,8 @@ MAX_DATAGRAM = 1500  # above any G.711 packet up to 120 ms with SRTP; anything l
 MAX_READS = 64  # datagrams read per socket per tick; a flood beyond this overflows the kernel's bounded buffer
 RTCP_INTERVAL = 5.0  # seconds between a row's reports (RFC 3550 6.2's minimum), randomised 0.5-1.5x
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
-LAWS = ("ulaw", "alaw")
-SILENCE = {"ulaw": 0xFF, "alaw": 0xD5}  # the code of a zero sample
+LAWS = ("ulaw", "alaw") + (("g722",) if g722.AVAILABLE else ())  # "g722": payload type 9, media/g722.py
+SILENCE = {"ulaw": 0xFF, "alaw": 0xD5, "g722": g722.SILENCE_CODE}  # the code of a zero sample
 EVENT_END_PACKETS = 3  # RFC 4733 2.5.1.4: the end packet is sent three times
 EVENT_VOLUME = 10  # -dBm0 of the tone the event stands for
 CN_SILENCE_LEVEL = 60  # -dBov: quieter than this is silence when sending comfort noise (RFC 3389 is optional)
@@ -61,7 +61,7 @@ DIGIT_GAP = 0.08  # seconds: ITU-T Q.24's shortest key press cycle (40 ms tone, 
 DIGIT_QUEUE = 4  # RFC 4733 digits a row holds when they come faster than that (a burst after an outage)
 DIGIT_PAIR_WINDOW = 0.25  # seconds, on top of the jitter delay: an in-band copy of an RFC 4733 digit arrives within it
 _HDR = rtp.HEADER
-_AUDIO, _LOST, _NOISE = 0, 1, 2  # what each 10 ms frame of a tick holds
+_AUDIO, _LOST, _NOISE, _EVENT = 0, 1, 2, 3  # what each 10 ms frame of a tick holds (_EVENT: silence)
 _CARRIED = ("lost", "late", "duplicates", "reordered", "concealed_ms")  # jitter counters summed across SSRCs
 _SKIP = object()  # a telephone-event sent beside audio (not instead of it): takes no playout slot
 
@@ -204,6 +204,7 @@ class PacketMedia:
         self._noise_rng = np.random.default_rng(secrets.randbits(64))
         self._local_keys = {}  # row -> our SRTP master key+salt, drawn by local_crypto
         self._silence = np.zeros(self.count, np.uint8) + SILENCE["ulaw"]
+        self._g722 = g722.G722Rows()  # the rows that negotiated G.722: a codec state each, per-row calls
 
     # --- rows -----------------------------------------------------------------------------------
     def allocate(self):
@@ -314,7 +315,8 @@ class PacketMedia:
 
     def _check(self, law=None, ptime_ms=None, payload_type=None, direction=None):
         if law is not None and law not in LAWS:
-            raise LocalProtocolError(f"law must be ulaw or alaw, got {law!r}")
+            hint = "" if g722.AVAILABLE or law != "g722" else f" ({g722.MISSING})"
+            raise LocalProtocolError(f"law must be one of {', '.join(LAWS)}, got {law!r}{hint}")
         if ptime_ms is not None and (ptime_ms <= 0 or ptime_ms % 10 or ptime_ms > 120):
             raise LocalProtocolError(f"ptime_ms must be 10-120 in steps of 10, got {ptime_ms}")
         if payload_type is not None and not 0 <= payload_type < 128:
@@ -356,6 +358,8 @@ class PacketMedia:
         r.source = None if r.latch else remote
 
     def _set_law(self, r, law):
+        if (law == "g722") != (r.index in self._g722.rows):  # the row starts or stops carrying G.722
+            self._g722.set(r.index, law == "g722")
         r.law = law
         self._alaw[r.index] = law == "alaw"
         self._silence[r.index] = SILENCE[law]
@@ -409,6 +413,7 @@ class PacketMedia:
         self._leave(r)
         self._tx_leave(r)
         self._rtcp_at[r.index] = np.inf
+        self._g722.set(r.index, False)
         del self._rows[row]
         self._reorder()
         self._digit_rows.pop(row, None)
@@ -528,6 +533,8 @@ class PacketMedia:
             kinds[held] = _AUDIO
         pcm = self._pcm
         self._by_law(g711.ulaw_decode, g711.alaw_decode, codes, pcm)
+        if self._g722:
+            self._g722.decode(codes, kinds, pcm, held)
         noise = kinds == _NOISE
         if noise.any():
             self._fill_noise(pcm, noise)
@@ -683,8 +690,8 @@ class PacketMedia:
         if payload.__class__ is int:  # a comfort-noise packet: the far end's silence starts (or its level)
             r.noise_level = payload
             return _NOISE
-        if payload == b"":  # a telephone-event packet stood in for audio
-            return _AUDIO
+        if payload == b"":  # a telephone-event packet stood in for audio: silence, not codes to decode
+            return _EVENT
         if payload is not None:
             r.stats.wrong_size += 1
         return _NOISE if r.noise_level is not None else _LOST
@@ -879,6 +886,8 @@ class PacketMedia:
         t = now / RATE
         codes = self._tx_codes
         self._by_law(g711.ulaw_encode, g711.alaw_encode, tx, codes)
+        if self._g722:
+            self._g722.encode(tx, codes)
         bs = self.blocksize
         wire = None  # one copy of the codes, made when a row takes the Python path, then a slice per row
         if self._tx_python is None:
@@ -1004,6 +1013,8 @@ class PacketMedia:
             r.marker = True
 
     def _decode(self, r, payload):
+        if r.law == "g722":
+            return self._g722.sent(r.index, payload)
         return (g711.alaw_decode if r.law == "alaw" else g711.ulaw_decode)(payload)
 
     def _send(self, r, packet):

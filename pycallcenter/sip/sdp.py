@@ -5,7 +5,8 @@ p, b, z, k, r) is kept in order so a description rebuilds byte for byte. Malform
 ``DecodeError(element='line N (x=)', offset=<byte offset of that line>)``.
 
 Offer/answer: ``answer(offer, ...)`` accepts each audio stream whose offer shares a voice codec with ours
-(PCMU 0, PCMA 8, CN 13, telephone-event under the offerer's dynamic number), keeps the offerer's order,
+(PCMU 0, PCMA 8, G722 9 when configured; CN 13, telephone-event under the offerer's dynamic number), keeps
+the offerer's order (RFC 3264 6.1's recommendation),
 rejects every other stream with port 0 (RFC 3264 6), and mirrors the direction (sendonly -> recvonly,
 recvonly -> sendonly, inactive -> inactive; RFC 3264 6.1). ``hold`` and ``resume`` make the re-offers of
 RFC 3264 8.4.
@@ -39,10 +40,12 @@ class Codec:
 
 PCMU = Codec("PCMU", 8000, 0)
 PCMA = Codec("PCMA", 8000, 8)
+G722 = Codec("G722", 8000, 9)  # sampled at 16 kHz, but its RTP clock rate is 8000 (RFC 3551 4.5.2)
 CN = Codec("CN", 8000, 13)
 TELEPHONE_EVENT = Codec("telephone-event", 8000, None, "0-16")
 OUR_CODECS = (PCMU, PCMA, TELEPHONE_EVENT, CN)
-_VOICE = frozenset({"PCMU", "PCMA"})
+VOICE_CODECS = {c.name: c for c in (PCMU, PCMA, G722)}
+_VOICE = frozenset(VOICE_CODECS)
 _STATIC = {0: ("PCMU", 8000), 8: ("PCMA", 8000), 13: ("CN", 8000), 3: ("GSM", 8000), 4: ("G723", 8000),
            9: ("G722", 8000), 18: ("G729", 8000)}
 
@@ -460,15 +463,25 @@ def _accept_audio(offer, m, port, codecs):
     return a
 
 
-def negotiated(remote):
-    """Return (payload type, codec name) of the first voice codec in an answer, or None when rejected."""
+def negotiated(remote, voice=_VOICE):
+    """Return (payload type, codec name) of the first voice codec in an answer (or, given the names we take
+    as voice, in an offer: the one our answer puts first), or None when rejected."""
     for m in remote.media:
         if m.media == "audio" and m.port:
             for fmt in m.formats:
-                name = m.rtpmap.get(int(fmt), ("", 0))[0]
-                if name in _VOICE:
-                    return int(fmt), name
+                name, clock = m.rtpmap.get(int(fmt), ("", 0))
+                if name.upper() in voice and clock in (8000, None):
+                    return int(fmt), name.upper()
     return None
+
+
+def codecs_named(names):
+    """Return our codecs for voice codec names in preference order (PCMU, PCMA, G722), with telephone-event
+    and CN after them; ValueError names an unknown one."""
+    unknown = [n for n in names if n.upper() not in VOICE_CODECS]
+    if unknown or not names:
+        raise ValueError(f"{', '.join(unknown) or 'none'}: name one or more of {', '.join(VOICE_CODECS)}")
+    return tuple(VOICE_CODECS[n.upper()] for n in names) + (TELEPHONE_EVENT, CN)
 
 
 def _redirect(sd, direction):
