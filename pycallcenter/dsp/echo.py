@@ -10,7 +10,8 @@ rounding on the same input): a background IPNLMS filter that adapts, a foregroun
 and takes the background's taps only when they have proved better; Geigel double-talk detection freezing
 adaptation; a non-linear processor with comfort noise at the near end's background level; divergence protection
 (the output falls back to the input when the filter makes it louder, and restarts); a G.164/G.165 tone disabler
-(2100 Hz with phase reversals, V.21 fax flags).
+(2100 Hz with phase reversals, V.21 fax flags); once converged, a steady state that stops adapting while the
+foreground holds, and an active window: the background adapts only over the taps around the echo it found.
 
 Parameters (keyword, defaults in brackets):
     tail_ms [64]        echo tail covered: 16, 32, 64 or 128 ms (pure delay + dispersion must fit)
