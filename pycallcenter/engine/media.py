@@ -82,12 +82,19 @@ class EchoGroup:
         self.index = {int(r): i for i, r in enumerate(self.rows)}
         self.canceller = EchoCanceller(len(self.rows), tail_ms=tail_ms)
         self.in_use = np.zeros(len(self.rows), bool)
+        # which cancellers are switched on, kept beside the canceller's own flags (every switch goes through
+        # switch()), so refresh() is one array operation instead of a call per row on every call start and end
+        self.on = np.array([self.canceller.enabled(i) for i in range(len(self.rows))], bool)
         self.active = np.zeros(0, np.int32)
+
+    def switch(self, i, on):
+        """Switch the canceller of the group's row i on or off."""
+        (self.canceller.enable if on else self.canceller.disable)(i)
+        self.on[i] = on
 
     def refresh(self):
         """Recompute which cancellers run: rows in use whose canceller is switched on."""
-        on = np.array([self.canceller.enabled(i) for i in range(len(self.rows))], bool)
-        self.active = np.nonzero(self.in_use & on)[0].astype(np.int32)
+        self.active = np.flatnonzero(self.in_use & self.on).astype(np.int32)
 
     def cancel(self, sent, received):
         """Replace the active rows of received (rows x samples int16) by their echo-cancelled audio."""
@@ -217,7 +224,7 @@ class MediaPlane:
         if row in self._echo_of_row:
             g, i = self._echo_of_row[row]
             g.canceller.reset(i)
-            g.canceller.enable(i)
+            g.switch(i, True)
             g.in_use[i] = True
             g.refresh()
 
@@ -233,7 +240,7 @@ class MediaPlane:
         if row not in self._echo_of_row:
             return False
         g, i = self._echo_of_row[row]
-        (g.canceller.enable if on else g.canceller.disable)(i)
+        g.switch(i, on)
         g.refresh()
         return True
 
@@ -242,8 +249,10 @@ class MediaPlane:
         out = {}
         for g in self.echo_groups:
             c = g.canceller.counters()
+            running = np.zeros(len(g.rows), bool)
+            running[g.active] = True
             for r, i in g.index.items():
-                out[r] = {**c.row(i), "tail_ms": g.canceller.tail_ms, "running": bool(i in g.active)}
+                out[r] = {**c.row(i), "tail_ms": g.canceller.tail_ms, "running": bool(running[i])}
         return out
 
     # --- recorders -----------------------------------------------------------------------------
