@@ -290,3 +290,40 @@ def test_fuzz_arbitrary_audio_native_matches_twin(raw, standard, tick):
         a, b = (rx.process(x[i:i + tick]) for rx in rxs)
         assert a == b
         assert all(e.ok == (e.callerid is not None) for e in a)
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+@pytest.mark.parametrize("idle", [0, 8])  # mu-law's and A-law's idle code, decoded
+def test_rows_feed_only_the_listening_channels_and_decode_as_if_fed_all_along(backend, idle):
+    """A listener fed only the rows it cares about (the ringing phones) gets the same messages as one fed every
+    row, and the rows it fed end in the same state, when a row left out was idle for 4 ms before it is fed."""
+    tick, ticks = 160, 40
+    rng = np.random.default_rng(5)
+    x = np.full((3, tick * ticks), idle, np.int16)
+    x[0] = rng.normal(0, 3000, x.shape[1]).astype(np.int16)  # a voice that stops being listened to
+    first = send(frame(0x80, b"\x02\x0a0123456789"), "bell202")
+    second = send(frame(0x04, b"12010800555"), "bell202")
+    x[1, 12 * tick + 37:12 * tick + 37 + first.size] = first  # after the row was left out for 12 ticks
+    x[2, 3 * tick:3 * tick + second.size] = second
+    listening = lambda t: [r for r in range(3) if (r == 0 and t < 20) or (r == 1 and t >= 11) or r == 2]
+    full, part = (fsk.FskReceiver(3, "bell202", backend=backend) for _ in range(2))
+    got_full, got_part = [], []
+    for t in range(ticks):
+        block = x[:, t * tick:(t + 1) * tick]
+        rows = listening(t)
+        got_full += [(e.channel, e.sample, e.data) for e in full.process(block) if e.channel in rows]
+        got_part += [(e.channel, e.sample, e.data) for e in part.process(block[rows], rows=rows)]
+    assert sorted(c for c, _, _ in got_part if c) == [1, 2]
+    assert [e for e in got_part if e[0]] == [e for e in got_full if e[0]]
+    for key in ("count", "ring", "pring", "sums", "psum", "qhist", "uart"):
+        assert np.array_equal(full._state[key][1:], part._state[key][1:]), key
+    assert np.array_equal(full._state["count"], part._state["count"])  # the left-out row's clock ran on
+
+
+def test_rows_must_be_ascending_channels():
+    rx = fsk.FskReceiver(3, "v23")
+    for rows in ([1, 0], [0, 3], [-1], [1, 1]):
+        with pytest.raises(ValueError):
+            rx.process(np.zeros((len(rows), 160), np.int16), rows=rows)
+    with pytest.raises(ValueError):
+        rx.process(np.zeros((2, 160), np.int16), rows=[0])

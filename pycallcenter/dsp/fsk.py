@@ -198,22 +198,42 @@ class FskReceiver:
         for arr in self._state.values():
             arr[channel] = 0
 
-    def process(self, block):
-        """Return the list of FskMessage events completed in this (channels, n) or 1-D int16 block."""
-        x, _ = as_batch(block, np.int16, "block", channels=self.channels)
-        if self._lib is None:
-            raw = _ref.demodulate(x, self._state, self._inc_mark, self._inc_space, self._on, self._off)
-        else:
-            raw = self._native_process(x)
-        return [self._event(*r) for r in raw]
+    def process(self, block, rows=None):
+        """Return the list of FskMessage events completed in this (channels, n) or 1-D int16 block.
 
-    def _native_process(self, x):
+        With ``rows`` (channel numbers, ascending) the block holds only those channels, one row each: the
+        others are not fed this tick and keep their state, except that their sample count (the correlators'
+        phase reference) moves on by the block's length. A channel left out while its line was idle therefore
+        decodes a later message exactly as if it had been fed all along, once its 4 ms windows have refilled:
+        a listener that cares only about ringing lines pays for those alone."""
+        if rows is None:
+            x, _ = as_batch(block, np.int16, "block", channels=self.channels)
+            return [self._event(*r) for r in self._demodulate(x, self._state)]
+        rows = np.asarray(rows, np.intp)
+        if rows.ndim != 1 or (rows.size and (rows[0] < 0 or rows[-1] >= self.channels or (np.diff(rows) <= 0).any())):
+            raise ValueError(f"rows must be ascending channel numbers in 0..{self.channels - 1}, got {rows!r}")
+        x, _ = as_batch(block, np.int16, "block", channels=rows.size, allow_empty=not rows.size)
+        if rows.size == self.channels:
+            return [self._event(*r) for r in self._demodulate(x, self._state)]
+        full = self._state
+        part = {k: np.ascontiguousarray(v[rows]) for k, v in full.items()}
+        raw = self._demodulate(x, part) if rows.size else []
+        full["count"] += x.shape[1]
+        for k, v in part.items():
+            full[k][rows] = v
+        return [self._event(int(rows[c]), j, st, data) for c, j, st, data in raw]
+
+    def _demodulate(self, x, state):
+        if self._lib is None:
+            return _ref.demodulate(x, state, self._inc_mark, self._inc_space, self._on, self._off)
+        return self._native_process(x, state)
+
+    def _native_process(self, x, s):
         # every event needs a fresh mark run first, which bounds how many one block can hold
-        cap = self.channels * (x.shape[1] // _ref.MARK_RUN + 1)
+        cap = x.shape[0] * (x.shape[1] // _ref.MARK_RUN + 1)
         if self._ev_info.shape[0] < cap:
             self._ev_info = np.zeros((cap, 4), np.int32)
             self._ev_data = np.zeros((cap, _ref.MAX_MESSAGE), np.uint8)
-        s = self._state
         n = self._lib.demodulate(x, s["count"], s["ring"], s["pring"], s["sums"], s["psum"], s["qhist"], s["uart"],
                                  s["msg"],
                                  self._inc_mark, self._inc_space, _ref.REF_COS, _ref.REF_SIN, self._on, self._off,

@@ -66,8 +66,11 @@ class AgentPool:
         """Listen to every phone and act."""
         now = now_samples / SAMPLE_RATE
         block = self._listen(blocksize)
-        if any(a.phone.ringing or a.state == "ringing" for a in self.agents):  # caller ID comes between rings
-            for msg in self._fsk.process(block):
+        # caller ID comes between rings: only the ringing phones' rows are demodulated; the others rest in
+        # the receiver (an idle line refills its windows within a ring burst, so nothing they decode changes)
+        listening = [i for i, a in enumerate(self.agents) if a.phone.ringing or a.state == "ringing"]
+        if listening:
+            for msg in self._fsk.process(block[listening], rows=listening):
                 if msg.callerid is not None and self.agents[msg.channel].state != "talking":
                     self.agents[msg.channel].caller = msg.callerid.number
         gone = {e.channel for e in self._cpd.process(block) if e.kind in ("congestion", "busy")}
