@@ -481,6 +481,27 @@ def test_rest_changes_no_digit_and_no_timing():
         assert rests == never and digits_of(rests) == ALL, tick
 
 
+def test_g711_input_rests_as_its_decoded_samples_do():
+    # the kernel checks G.711 codes against the bound through a range of codes found from the decode table;
+    # channels must rest, wake and give events exactly as the same audio decoded to int16
+    from pycallcenter.dsp import g711
+
+    rng = np.random.default_rng(23)
+    x = _calls_and_pauses(21, 16000, rng)
+    for enc, dec, name in ((g711.ulaw_encode, g711.ulaw_decode, "ulaw"), (g711.alaw_encode, g711.alaw_decode, "alaw")):
+        codes = enc(x)
+        lin, law = dtmf.DtmfDetector(21), dtmf.DtmfDetector(21)
+        fn = getattr(law, "process_" + name)
+        ea, eb, rested = [], [], 0
+        for i in range(0, x.shape[1], 160):
+            ea += lin.process(np.ascontiguousarray(dec(codes[:, i:i + 160])))
+            eb += fn(np.ascontiguousarray(codes[:, i:i + 160]))
+            states = [lin._k.at_rest(c) for c in range(21)]
+            assert [law._k.at_rest(c) for c in range(21)] == states
+            rested += sum(states)
+        assert ea == eb and len(ea) >= 20 and rested >= 200, name
+
+
 def test_resting_channel_wakes_for_a_digit_and_reset_clears_rest():
     det, twin = dtmf.DtmfDetector(9), ref.DtmfDetector(9)
     quiet = to_int16(white_noise(9 * 1600, -65, np.random.default_rng(3)).reshape(9, 1600))

@@ -84,6 +84,11 @@ struct pycc_dtmf {
     unsigned char *rest; /* per slot: at rest (signal state zero); always for slots without a channel */
     unsigned char *gate; /* per slot, this tick: resting and calm, so its input is silence */
     int *awake;          /* this tick: the groups with a slot not gated, in order */
+    /* G.711 input: the codes within +-rest_peak are those whose (code ^ law_x) & 0x7f lies in [law_lo, law_hi]
+     * (law_ok; both laws are sign-magnitude under such a mask), found for the table in law_table */
+    int16_t law_table[256];
+    int law_ok, law_peak;
+    uint8_t law_x, law_lo, law_hi;
     v8 *xbuf, *ybuf;
     v8 *snap; /* completed blocks of one group and tick (SNAP vectors each), for complete() */
     int16_t *zeros; /* a silent row for the lanes past the last channel */
@@ -112,6 +117,7 @@ pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
     if (!s)
         return NULL;
     s->tb = *tables;
+    s->law_peak = -2; /* no G.711 table seen yet */
     s->channels = channels;
     s->groups = (channels + LANES - 1) / LANES;
     s->slots = s->groups * LANES;
@@ -889,6 +895,52 @@ static inline __attribute__((always_inline)) int all_calm(const int16_t *x16, co
     return 1;
 }
 
+/* all_calm() for a row of G.711 codes, through the code range law_bound() found: byte compares, 32 at a time */
+static inline __attribute__((always_inline)) int codes_calm(const pycc_dtmf_t *s, const uint8_t *x8, const int16_t *table,
+                                                           long S)
+{
+    if (!s->law_ok)
+        return all_calm(NULL, x8, table, S, s->tb.rest_peak);
+    const uint8_t x = s->law_x, lo = s->law_lo, hi = s->law_hi;
+    unsigned bad = 0;
+    for (long i = 0; i < S; i++) {
+        const uint8_t v = (x8[i] ^ x) & 0x7f;
+        bad |= (v < lo) | (v > hi);
+    }
+    return !bad;
+}
+
+/* For a decode table: the mask under which the codes within +-rest_peak form one range of magnitudes (law_ok 0
+ * when none of the masks tried fits, as for a table that is neither law: then codes are checked one by one). */
+static void law_bound(pycc_dtmf_t *s, const int16_t *table)
+{
+    static const uint8_t masks[] = {0x00, 0xff, 0x55, 0xd5, 0x2a, 0xaa, 0x7f, 0x80};
+    if (s->law_peak == s->tb.rest_peak && !memcmp(s->law_table, table, sizeof(s->law_table)))
+        return;
+    memcpy(s->law_table, table, sizeof(s->law_table));
+    s->law_peak = s->tb.rest_peak;
+    s->law_ok = 0;
+    for (unsigned m = 0; m < sizeof(masks) && !s->law_ok && s->tb.rest_peak >= 0; m++) {
+        int lo = 255, hi = -1, fits = 1;
+        for (int c = 0; c < 256; c++)
+            if (abs(table[c]) <= s->tb.rest_peak) {
+                const int v = (c ^ masks[m]) & 0x7f;
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        for (int c = 0; c < 256 && fits; c++) {
+            const int v = (c ^ masks[m]) & 0x7f;
+            fits = (abs(table[c]) <= s->tb.rest_peak) == (v >= lo && v <= hi);
+        }
+        if (fits && hi >= 0) {
+            s->law_ok = 1;
+            s->law_x = masks[m];
+            s->law_lo = (uint8_t) lo;
+            s->law_hi = (uint8_t) hi;
+        }
+    }
+}
+
 /* Group gi's input of this tick -> its decimated low band (*dec) and high band (*hi), in buf (xstride vectors);
  * returns the decimated samples. */
 static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, const int16_t *x16, const uint8_t *x8,
@@ -1012,7 +1064,8 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
             const int c = s->chan[si];
             const int16_t *r16 = x16 && c >= 0 ? x16 + (long) c * S : NULL;
             const uint8_t *r8 = x8 && c >= 0 ? x8 + (long) c * S : NULL;
-            s->gate[si] = s->rest[si] && (c < 0 || all_calm(r16, r8, table, S, s->tb.rest_peak));
+            s->gate[si] = s->rest[si] && (c < 0 || (r8 ? codes_calm(s, r8, table, S)
+                                                           : all_calm(r16, NULL, NULL, S, s->tb.rest_peak)));
             if (s->rest[si] && !s->gate[si]) /* woken: its quiet blocks count afresh */
                 s->gs[(long) gi * GS_SIZE + GS_CALM][si % LANES] = 0.0f;
             all &= s->gate[si];
@@ -1103,5 +1156,6 @@ long pycc_dtmf_process(pycc_dtmf_t *s, const int16_t *x, long samples, pycc_dtmf
 long pycc_dtmf_process_g711(pycc_dtmf_t *s, const uint8_t *x, const int16_t *table, long samples,
                             pycc_dtmf_event_t *events)
 {
+    law_bound(s, table);
     return ordered(events, run(s, NULL, x, table, samples, events));
 }
