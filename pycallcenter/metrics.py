@@ -83,9 +83,20 @@ def snapshot(engine, acd=None, ticks=None, cdrs_written=None):
         out["ticks"] = ticks.as_dict()
     if engine.admission is not None:  # overload control: calls refused by the centre itself
         out["admission"] = engine.admission.status()
+    linksets = [_linkset(a) for a in engine.adapters if hasattr(a, "links_up")]  # SS7 trunks (Ss7Trunk)
+    if linksets:
+        out["ss7"] = linksets
     if cdrs_written is not None:
         out["cdrs_written"] = cdrs_written
     return out
+
+
+def _linkset(trunk):
+    """Return an SS7 link set's route, links and circuits as a JSON-ready dict."""
+    up = set(trunk.links_up())
+    return {"linkset": trunk.name, "opc": trunk.sp.mtp3.opc, "dpc": trunk.dpc,
+            "route_up": trunk.sp.mtp3.route_available(trunk.dpc), "circuits": len(trunk.cics), "in_use": len(trunk.legs),
+            "links": [{"span": s.span_number, "slc": s.slc, "up": s.slc in up} for s in trunk.spans]}
 
 
 def _call(call, now):

@@ -38,6 +38,11 @@ def format_status(s, now=None):
     out.append(f"{'span':>4} {'kind':<4} {'alarms':<16} {'in use':>9}")
     for sp in s.get("spans", []):
         out.append(f"{sp['span']:>4} {sp['kind']:<4} {'+'.join(sp['alarms']) or 'OK':<16} {sp['in_use']:>4}/{sp['channels']:<4}")
+    for ls in s.get("ss7", []):
+        links = ", ".join(f"span {l['span']} slc {l['slc']} {'up' if l['up'] else 'DOWN'}" for l in ls["links"])
+        out.append(f"ss7 link set {ls['linkset']} (opc {ls['opc']} -> dpc {ls['dpc']}): route "
+                   f"{'up' if ls['route_up'] else 'DOWN'}, {sum(l['up'] for l in ls['links'])}/{len(ls['links'])} link(s) up"
+                   f" ({links}), circuits {ls['in_use']}/{ls['circuits']} in use")
     calls = s.get("calls", {})
     out.append(f"calls: {calls.get('active', 0)} active "
                + " ".join(f"{k}={v}" for k, v in sorted(calls.get("by_state", {}).items())))
