@@ -718,7 +718,9 @@ static void run_channel(const pycc_echo_params_t *restrict p, chan_t *restrict h
                 m = h->noise_ring[k] < m ? h->noise_ring[k] : m;
             h->ring_min = m;
         }
-        /* state */
+        /* state: only the tick's last sample's is ever read (counters, between ticks; asleep, sleep_run sets it) */
+        if (i + 1 < samples)
+            continue;
         int8_t st = base_state(p, h);
         if (dt && far_active)
             st = DOUBLE_TALK;
