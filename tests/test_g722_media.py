@@ -177,13 +177,27 @@ def test_the_native_and_python_receive_paths_give_the_same_g722_audio(monkeypatc
     eng, leg, peer = g722_row
     codes = g722.codec().encode(tone(850, 2.0))
     heard = feed(eng, leg, peer, codes, 80) + feed(eng, leg, peer, codes, 10, drop=range(80, 90), first=80)
-    reference = np.frombuffer(g722.codec().decode(codes[:80 * 160]), np.int16)
-    got = np.concatenate(heard)
-    # past the stream's start (faded in by the concealer, whose output is plc.DELAY behind), what is played is
-    # the library's own decoding of the stream, sample for sample
-    part = reference[1600:9600]
-    lags = [lag for lag in range(0, 1600) if np.array_equal(got[1600 + lag:9600 + lag], part)]
-    assert lags and lags[0] % 160 == DELAY
+    assert played_exactly(np.concatenate(heard), codes[:80 * 160])
+
+
+def played_exactly(got, codes, start=1600, end=9600):
+    """Return True when got holds, samples start..end of the library's own fresh decoding of codes, sample for
+    sample, a whole number of ticks plus the concealer's delay (plc.DELAY) later (past a stream's start,
+    which the concealer fades in)."""
+    part = np.frombuffer(g722.codec().decode(codes), np.int16)[start:end]
+    return any(np.array_equal(got[start + lag:start + lag + part.size], part) for lag in range(DELAY, 1600, 160))
+
+
+def test_a_new_ssrc_is_decoded_by_a_fresh_decoder(g722_row):
+    """A far end that starts a new stream (a new SSRC: a new encoder, after a transfer behind it) is decoded
+    from a fresh state, so what is played is exactly the new stream's decoding."""
+    eng, leg, peer = g722_row
+    feed(eng, leg, peer, g722.codec().encode(tone(500, 1.0)), 40)
+    peer.ssrc, peer.seq, peer.ts = 0x5678, 9000, 777000
+    codes = g722.codec().encode(tone(1300, 2.0))
+    heard = feed(eng, leg, peer, codes, 70, first=1)
+    assert eng.packet.stats(leg.row)["ssrc_changes"] == 1
+    assert played_exactly(np.concatenate(heard), codes[160:], start=1600, end=8000)
 
 
 def test_a_re_invite_moves_a_row_from_g711_to_g722_with_a_fresh_decoder():

@@ -812,6 +812,7 @@ class PacketMedia:
     def _new_jitter(self, r, frame):
         """Give the row a new jitter buffer of `frame` samples, keeping the old one's counters in the row's totals."""
         self._leave(r)
+        self._g722.restart(r.index)  # a new stream (a new SSRC) comes from a new encoder: decode it afresh
         if r.jb is not None:
             for k, v in _jitter_counters(r).items():
                 r.past[k] += v

@@ -56,6 +56,11 @@ class G722Rows:
             self._enc[index], self._dec[index] = codec(), codec()
         self.rows = sorted(self._enc)
 
+    def restart(self, index):
+        """Give row index a fresh decoder when it carries G.722 (the far end started a new stream)."""
+        if index in self._dec:
+            self._dec[index] = codec()
+
     def decode(self, codes, kinds, pcm, skip=()):
         """Decode every G.722 row of codes (uint8 rows x samples) into pcm (int16), frame by frame where kinds
         (rows x frames) says _AUDIO (0); other frames (lost, noise, an event's slot) are left at zero for the
