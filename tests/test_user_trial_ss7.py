@@ -35,3 +35,15 @@ def test_status_says_which_ss7_link_is_down():
                                                                 {"span": 2, "slc": 1, "up": True}]}]}
     assert ("ss7 link set ss7 (opc 1 -> dpc 2): route up, 1/2 link(s) up (span 1 slc 0 DOWN, span 2 slc 1 up),"
             " circuits 3/60 in use") in format_status(snap)
+
+
+def test_spans_reads_the_board_tables_of_a_centres_file(tmp_path, capsys):
+    config = bundled.examples_dir() / "ss7-centre.toml"
+    assert main(["spans", "--config", str(config)]) == 0
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == [["1", "e1"], ["2", "e1"], ["3", "fxs"]]
+    broken = tmp_path / "ss7-centre.toml"
+    broken.write_text(config.read_text().replace('kind = "fxs"', 'kind = "fxz"'))
+    assert main(["spans", "--config", str(broken)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"pycallcenter spans: {broken}:") and "fxz" in err[0], err

@@ -15,7 +15,7 @@ SETTLE_SECONDS = 2.0  # the emulator starts every span in alarm; real cards have
 def register(subparsers):
     """Add the spans command to the CLI."""
     p = subparsers.add_parser("spans", help="show span alarms and error counters of a board (emulator or DAHDI)")
-    p.add_argument("--config", required=True, help="board config TOML")
+    p.add_argument("--config", required=True, help="board config TOML, or a centre's (its board tables are read)")
     p.add_argument("--board", choices=("emulator", "dahdi"), default="emulator", help="backend (default emulator)")
     p.add_argument("--watch", type=float, default=0.0, metavar="SECONDS",
                    help="then print board events for this long (board time)")
@@ -80,11 +80,14 @@ def _live_echo(data):
 
 def run(args):
     """Print the span table (and events with --watch); return 0, or 2 when the board cannot be opened."""
-    from pycallcenter.drivers import open_board
+    from pycallcenter.apps.settings import split
+    from pycallcenter.drivers import open_board, parse_config
     from pycallcenter.errors import ConfigError, HardwareError
 
     try:
-        board = open_board(args.config, backend=args.board)
+        with open(args.config, encoding="utf-8") as fh:
+            board_text, _ = split(fh.read())  # a centre's file: its board tables (the line numbers stay the file's)
+        board = open_board(parse_config(board_text, path=args.config), backend=args.board)
     except (HardwareError, ConfigError, OSError) as exc:
         print(f"pycallcenter spans: {exc}", file=sys.stderr)
         return 2
