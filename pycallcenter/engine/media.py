@@ -133,6 +133,9 @@ class MediaPlane:
         self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
         self._dst = np.zeros(0, np.intp)
         self._rounds = []
+        # a call's set-up or clearing changes links several times in one tick: the rounds are built once, at
+        # the next transmit
+        self._links_changed = False
         self.muted: set = set()  # rows whose own audio is not passed to anyone (hold)
         self.echo_groups: list = []  # EchoGroups (set_echo)
         self._echo_of_row: dict = {}  # row -> (EchoGroup, index in it)
@@ -141,22 +144,22 @@ class MediaPlane:
     def link(self, listener, talker):
         """Let `listener` hear `talker` (one direction)."""
         self._links[(listener, talker)] = 1
-        self._rebuild()
+        self._links_changed = True
 
     def unlink(self, listener, talker):
         """Stop `listener` hearing `talker`."""
         self._links.pop((listener, talker), None)
-        self._rebuild()
+        self._links_changed = True
 
     def bridge(self, a, b):
         """Join rows a and b both ways."""
         self._links[(a, b)] = self._links[(b, a)] = 1
-        self._rebuild()
+        self._links_changed = True
 
     def isolate(self, row):
         """Remove every link to or from a row (its call ended or it went on hold)."""
         self._links = {k: v for k, v in self._links.items() if row not in k}
-        self._rebuild()
+        self._links_changed = True
 
     def links_of(self, row):
         """Return the (listener, talker) pairs a row takes part in."""
@@ -166,7 +169,8 @@ class MediaPlane:
         """Return the rows that hear `row`."""
         return sorted(l for (l, t) in self._links if t == row)
 
-    def _rebuild(self):
+    def _build_rounds(self):
+        self._links_changed = False
         # One round per talker a listener hears (bridges need one, a 3-way conference two): within a round
         # every listener appears once, so a plain fancy-indexed add is exact and much cheaper than add.at.
         by_listener = {}
@@ -303,12 +307,14 @@ class MediaPlane:
         finished = []
         if not self.rows:
             return self._codes, finished
+        if self._links_changed:
+            self._build_rounds()
         if self._dst.size:
-            talk = self.rx.astype(np.int32)
-            if self.muted:
-                talk[sorted(self.muted)] = 0
-            for dst, src in self._rounds:
-                acc[dst] += talk[src]
+            for dst, src in self._rounds:  # only the talkers' rows are gathered (int16, added exactly)
+                talk = self.rx[src]
+                if self.muted:
+                    talk[np.isin(src, list(self.muted))] = 0
+                acc[dst] += talk
         if self.tone_rows:
             tones = self.tones.process(self.blocksize)
             rows = sorted(self.tone_rows)
