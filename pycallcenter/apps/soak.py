@@ -421,6 +421,9 @@ class Soak:
         self._orphans = {}  # leak line -> first seen
         self._disagree = {}  # (span, channel, side) -> first seen
         self.ticks = TickHistogram()
+        # the same ticks by the engine thread's CPU time: on a loaded machine the wall clock also counts the
+        # time other processes held the core, this is what the tick itself cost
+        self.tick_cpu = TickHistogram()
         self.overruns = 0  # ticks whose work took longer than the board time they cover
         self.late = 0  # paced: ticks started more than one tick behind the wall clock
         self._due = time.perf_counter()
@@ -457,12 +460,13 @@ class Soak:
                 time.sleep(ahead)
             elif -ahead > self.centre.board.blocksize / SAMPLE_RATE:
                 self.late += 1  # a real board's buffers would have run dry for a moment
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         if self.fxo is not None:  # the PSTN lines' callers act on the board time the tick starts at
             self.fxo.tick(self.engine.now)
         self.centre.tick()
         self.pool.tick(self.engine.now, self.centre.board.blocksize)
         spent = time.perf_counter() - t0
+        self.tick_cpu.add(time.thread_time() - c0)
         self.ticks.add(spent)
         if spent > self.centre.board.blocksize / SAMPLE_RATE:
             self.overruns += 1
@@ -1030,7 +1034,7 @@ class Soak:
             times = k.pop("recovery_s")
             k["recovery_mean_s"] = round(sum(times) / len(times), 2) if times else None
             k["recovery_max_s"] = round(max(times), 2) if times else None
-        t = self.ticks
+        t, tc = self.ticks, self.tick_cpu
         return {
             "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "ss7_links": s.ss7_links,
                          "fxo_lines": s.fxo_lines, "agents": s.agents,
@@ -1060,7 +1064,11 @@ class Soak:
             "rss": rss,
             "ticks": {"count": t.n, "mean_ms": round(1000 * t.total / t.n, 3) if t.n else None,
                       "p99_ms": _ms(t.percentile(99.0)), "p999_ms": _ms(t.percentile(99.9)), "max_ms": _ms(t.max),
-                      "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE, "overruns": self.overruns, "late": self.late},
+                      "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE, "overruns": self.overruns, "late": self.late,
+                      "cpu_mean_ms": round(1000 * tc.total / tc.n, 3) if tc.n else None,
+                      "cpu_p99_ms": _ms(tc.percentile(99.0)), "cpu_p999_ms": _ms(tc.percentile(99.9)),
+                      "cpu_max_ms": _ms(tc.max)},
+            "load_average": [round(v, 2) for v in os.getloadavg()],  # the machine's, at the end: context for the times
         }
 
     def _ss7_counts(self):
@@ -1206,6 +1214,9 @@ def format_report(r):
               f"tick ({t['tick_ms']:.0f} ms of board time): mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, "
               f"p99.9 {t['p999_ms']} ms, max {t['max_ms']} ms; {t['overruns']} tick(s) longer than "
               f"{t['tick_ms']:.0f} ms" + (f", {t['late']} started over a tick late" if r.get("paced") else ""),
+              f"tick by the engine thread's CPU time: mean {t.get('cpu_mean_ms')} ms, p99 {t.get('cpu_p99_ms')} ms, "
+              f"p99.9 {t.get('cpu_p999_ms')} ms, max {t.get('cpu_max_ms')} ms; load average at the end "
+              f"{', '.join(str(v) for v in r.get('load_average', []))}",
               "", f"invariant violations: {len(r['violations'])}"]
     lines += [f"  {v}" for v in r["violations"]]
     return "\n".join(lines) + "\n"
