@@ -19,7 +19,7 @@ from pycallcenter import bundled
 from pycallcenter.acd.core import Acd
 from pycallcenter.acd.engine_binding import AcdBinding
 from pycallcenter.acd.stats import ServiceLevel
-from pycallcenter.apps import announcements, outbound, recording_policy, routing, survey
+from pycallcenter.apps import announcements, housekeeping, outbound, recording_policy, routing, survey
 from pycallcenter.apps.centre_config import CentreConfig
 from pycallcenter.apps.gateway import Gateway
 from pycallcenter.apps.schema import clock_range
@@ -111,6 +111,7 @@ class Centre:
         announcements.attach(self)
         outbound.attach(self)
         survey.attach(self)
+        housekeeping.attach(self)  # a centre runs for weeks: free C heap pages go back once a minute
         self.cti = None
         if c.cti_port is not None:
             self._cti(s)
