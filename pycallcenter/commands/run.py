@@ -139,6 +139,9 @@ def _print_pages(centre, settings, sim):
     url = f"{centre.cti.scheme}://{settings.centre.cti_addr}:{centre.cti.port}"
     print(f"CTI and wallboard on {url}/ (agent desktop {url}/agent, supervisor console {url}/console, "
           f"wallboard {url}/wallboard)", flush=True)
+    capped = centre.cti.capacity < centre.cti.limits.max_conns
+    print(f"  up to {centre.cti.capacity} connections at once"
+          + (" (fewer than cti_max_connections: the open-file limit is too low)" if capped else ""), flush=True)
     if settings.centre.cti_tls == "self-signed" and not settings.centre.cti_cert and centre.cti.scheme == "https":
         print("  the certificate is self-signed (made in the data folder): the browser asks once to accept it",
               flush=True)
