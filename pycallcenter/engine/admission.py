@@ -105,10 +105,10 @@ class Admission:
 
     def admit(self, engine, leg, now):
         """Return None when the offered leg's call may start, else the Q.850 cause it is refused with
-        (counted; the first refusal of a burst is logged, and the first admission after one)."""
-        others = len(engine.calls) - (leg.call is not None and leg.call.id in engine.calls)
+        (counted; the first refusal of a burst is logged, and the first admission QUIET seconds after it)."""
         if leg.tech == "fxs":  # our own extensions (agents, the operator) may always call out
             return None
+        others = len(engine.calls) - (leg.call is not None and leg.call.id in engine.calls)
         reason = self.verdict(others, now)
         if reason is None:
             self.admitted += 1
