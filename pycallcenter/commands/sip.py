@@ -33,8 +33,9 @@ def register(subparsers):
     call.add_argument("uri", help="target, e.g. sip:agent@192.0.2.7:5060 (a literal address: no DNS)")
     call.add_argument("--host", default="127.0.0.1", help="local address to bind")
     call.add_argument("--port", type=int, default=0, help="local port (0: any free port)")
-    call.add_argument("--talk", type=float, default=1.0)
-    call.add_argument("--timeout", type=float, default=40.0)
+    call.add_argument("--talk", type=float, default=1.0, help="seconds to stay in the call once answered (default 1)")
+    call.add_argument("--timeout", type=float, default=40.0,
+                      help="seconds to wait for an answer or an ending (default 40)")
     p.set_defaults(func=run)
 
 
