@@ -129,6 +129,26 @@ def test_no_free_row_is_503_and_the_caller_cancelling_ends_the_leg(rig):
     assert eng.packet.leaks() == []
 
 
+def test_a_call_refused_by_overload_control_gets_503_with_retry_after(rig):
+    from pycallcenter.engine.admission import Admission
+
+    build, keep = rig
+    eng, trunk = build()
+    eng.admission = Admission(max_calls=0)  # every incoming call is beyond capacity: cause 34
+    eng.router = lambda leg: pytest.fail("a refused call reached the router")
+    phone = Phone("p")
+    keep(phone)
+    heard = []
+    receive = phone.ua.receive
+    phone.ua.receive = lambda data, *a, **kw: (heard.append(bytes(data)), receive(data, *a, **kw))[1]
+    phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    run(eng, 1.0, phone, until=lambda: "CallFailed" in phone.kinds())
+    assert phone.events[-1].status == 503 and "cause=34" in (phone.events[-1].reason or "")
+    final = next(m for m in heard if m.startswith(b"SIP/2.0 503"))
+    assert b"\r\nRetry-After: 5\r\n" in final
+    assert eng.admission.refused["capacity"] == 1 and not eng.legs
+
+
 def test_the_engine_calls_a_registered_phone_which_answers_and_talks_both_ways(rig):
     build, keep = rig
     eng, trunk = build(accounts={"agent1": "s3cret"}, guests=False)

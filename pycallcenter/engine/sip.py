@@ -36,6 +36,11 @@ from pycallcenter.sip import ua as U
 from pycallcenter.sip.message import parse_address, parse_uri
 from pycallcenter.tls import self_signed, server_context
 
+# Causes of a centre at capacity (no free channel, or overload control in engine/admission.py): a SIP caller gets 503 with
+# Retry-After, seconds a peer should wait before it offers us calls again.
+OVERLOAD_CAUSES = frozenset({Cause.NO_CIRCUIT_CHANNEL_AVAILABLE, Cause.SWITCHING_EQUIPMENT_CONGESTION})
+OVERLOAD_RETRY_AFTER = 5
+
 _SIGNAL = re.compile(r"(?im)^\s*signal\s*=\s*([0-9*#A-D])\s*$")
 _BARE_DIGIT = re.compile(r"([0-9*#A-Da-d])")
 _MAX_DATAGRAMS = 512  # per tick: a flood cannot hold the tick loop
@@ -689,7 +694,10 @@ class SipTrunk:
         if d is None:
             return
         if not s.outgoing and not s.answered:
-            self._run(self.ua.reject(s.call_id, causes.status_of_cause(cause), t, reason=reason))
+            status = causes.status_of_cause(cause)
+            # refused by overload control: 503 tells the peer when to try again (RFC 3261 21.5.4, 20.33)
+            later = (("Retry-After", str(OVERLOAD_RETRY_AFTER)),) if status == 503 and cause in OVERLOAD_CAUSES else ()
+            self._run(self.ua.reject(s.call_id, status, t, reason=reason, headers=later))
             self.sessions.pop(s.call_id, None)
             self._finish(s, cause, self.engine.now)
         elif not s.outgoing and d.state != "confirmed":
