@@ -62,9 +62,11 @@ def format_status(s, now=None):
         out.append(f"database: {st['backlog']} transaction(s) waiting, {st['failures']} failure(s); last: {st.get('last_error')}")
     adm = s.get("admission")
     if adm:
+        limits = [f"{k} {adm[k]:g}" for k in ("max_calls", "max_call_rate") if adm.get(k) is not None]
         out.append(f"overload control: {adm['admitted']} call(s) admitted, {adm['refused_total']} refused ("
                    + ", ".join(f"{k} {v}" for k, v in sorted(adm["refused"].items()))
-                   + ("; the guard refuses new calls now)" if adm["guard_engaged"] else ")"))
+                   + ("; the guard refuses new calls now)" if adm["guard_engaged"] else ")")
+                   + (f"; limits: {', '.join(limits)}" if limits else ""))
     t = s.get("ticks")
     if t and t.get("count"):
         out.append(f"ticks: {t['count']}, mean {1000 * t['seconds_total'] / t['count']:.2f} ms, "
