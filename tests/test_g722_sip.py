@@ -166,3 +166,40 @@ def test_a_g722_only_offer_to_a_g711_centre_is_refused_with_488(rig):
     assert run(eng, 2.0, phone, until=lambda: "CallFailed" in phone.kinds())
     assert next(e for e in phone.events if type(e).__name__ == "CallFailed").status == 488
     assert not eng.legs and eng.leaks() == []
+
+
+@needs_g722
+def test_a_phone_moving_its_call_from_g711_to_g722_by_update_is_heard_in_g722(rig):
+    """A call taken in PCMU (the caller's first codec) moves to G.722 when the phone's UPDATE offers only
+    G.722: the row's codec follows, and both ways carry G.722 from then on."""
+    build, keep = rig
+    eng, trunk = build(codecs=["PCMU", "G722"])
+    seen = {}
+
+    async def script(call):
+        await call.answer()
+        seen["row"] = call.leg.row
+        await call.play(tone(600, 30.0))
+
+    eng.router = lambda leg: script
+    phone = G722Phone("2025550100", codecs=("PCMU", "G722"))
+    keep(phone)
+    phone.say_wide(wide_tone(1100, 10.0))
+    phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+    assert run(eng, 3.0, phone, until=lambda: "CallAnswered" in phone.kinds())
+    row = eng.packet._rows[seen["row"]]
+    assert row.law == "ulaw" and row.pt == 0
+    offer = S.make_offer("127.0.0.1", phone.rtp.getsockname()[1], S.codecs_named(["G722"]), version=2)
+    phone._run(phone.ua.update(phone.call_id, eng.now / 8000, sdp=offer))
+    assert run(eng, 2.0, phone, until=lambda: row.law == "g722")
+    mark = len(phone.heard_wide)
+    heard = []
+    for _ in range(60):
+        run(eng, 0.02, phone)
+        heard.append(eng.media.rx[row.row].copy())
+    by_engine = np.concatenate(heard[20:])
+    assert row.pt == 9 and power_at(by_engine, 1100, 8000) > 100 * power_at(by_engine, 600, 8000)
+    by_phone = np.concatenate(phone.heard_wide[mark + 5:])
+    assert power_at(by_phone, 600) > 100 * power_at(by_phone, 1700)
+    phone.hang_up(eng.now / 8000)
+    assert run(eng, 1.0, phone, until=lambda: not eng.legs)
