@@ -211,6 +211,12 @@ class AcdBackend(DeskCommands, Backend):
             if far.active and target in self.acd.agents and a.activity == "talking":
                 self._consult[agent] = far
                 return self.transfer(agent, target, attended=True)
+            if far.active and far.state == C.ANSWERED and a.activity == "talking":  # an outside party stays
+                self._consult[agent] = far
+                try:
+                    return self.transfer_outside(agent, target, attended=True)
+                except P.CtiError:  # not a queue call (click-to-dial): everyone's part ends
+                    self._consult.pop(agent, None)
         leg.hangup(C.NORMAL_CLEARING)
         return {}
 
@@ -300,6 +306,9 @@ class AcdBackend(DeskCommands, Backend):
         far = self._consult.pop(agent, None)
         members = lambda f: [l for l in (call.caller_leg, leg, f) if l is not None and l.active]  # noqa: E731
         if far is not None and far.state == C.ANSWERED:
+            qc = self.acd.calls.get(call.id)
+            if qc is not None and qc.hold_since is not None:  # consulted: the caller joins, so is off hold
+                self._apply(self.acd.hold(agent, self._now(), False))
             self.engine.conference(members(far))
             self._conference[agent] = (far, target)
             self._out.append(P.event("call_conferenced", agent=agent, call=call.id, parties=len(members(far))))
