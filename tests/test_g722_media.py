@@ -235,3 +235,20 @@ def test_comfort_noise_on_a_g722_row_measures_what_the_far_end_decodes():
     assert sent[0].payload_type == 9 and sent[0].marker
     peer.close()
     hang_up(leg)
+
+
+@pytest.mark.parametrize("hold", ["sendonly", "inactive"])
+def test_a_row_resumed_from_hold_decodes_from_a_fresh_state(g722_row, hold):
+    """While a row is held its decoder is not fed; on resume (a re-INVITE back to sendrecv) it starts afresh,
+    so what is played after the hold is exactly a fresh decoding of the far end's new talkspurt, with no
+    glitch from the state the call had before the hold."""
+    eng, leg, peer = g722_row
+    feed(eng, leg, peer, g722.codec().encode(tone(500, 1.0, level=12000)), 40)
+    eng.packet.update(leg.row, direction=hold)
+    run(eng, ticks=25)  # held: the far end sends nothing, its clock runs on
+    peer.ts += 25 * 160
+    eng.packet.update(leg.row, direction="sendrecv")
+    codes = g722.codec().encode(tone(1300, 2.0))
+    heard = feed(eng, leg, peer, codes, 70, first=1)
+    assert eng.packet.stats(leg.row)["ssrc_changes"] == 0  # the same stream: only the resume resets the decoder
+    assert played_exactly(np.concatenate(heard), codes[160:], start=1600, end=8000)

@@ -381,6 +381,8 @@ class PacketMedia:
         if direction is not None:
             if direction in ("sendrecv", "sendonly") and r.direction not in ("sendrecv", "sendonly"):
                 r.marker = True  # sending resumes: a new talkspurt
+            if direction in ("sendrecv", "recvonly") and r.direction in ("sendonly", "inactive"):
+                self._g722.restart(r.index)  # playing resumes: the decoder was not fed while held
             r.direction = direction
         if payload_type is not None:
             r.pt = payload_type

@@ -57,7 +57,9 @@ class G722Rows:
         self.rows = sorted(self._enc)
 
     def restart(self, index):
-        """Give row index a fresh decoder when it carries G.722 (the far end started a new stream)."""
+        """Give row index a fresh decoder when it carries G.722: the far end started a new stream (a new SSRC),
+        or the row resumes from hold, during which its decoder was not fed (the far end's encoder has moved on
+        or restarted, so the old state would only add a glitch)."""
         if index in self._dec:
             self._dec[index] = codec()
 
