@@ -20,15 +20,24 @@ def dial_target(route, called):
 
 
 class Gateway:
-    """The pairs of legs gateway routes connected: digits cross between them each tick."""
+    """The pairs of legs gateway routes connected: digits a leg hears cross to its partner at the next tick."""
 
     name = "gateway"
 
     def __init__(self, engine):
         self.engine = engine
         self.pairs = []
+        self._pair_of: dict = {}  # leg id -> (order, the leg, its partner): order keeps pair order, caller first
+        self._next = 0
+        self._pending: dict = {}  # legs of a pair with digits heard and not yet passed on: leg id -> order
         engine.tickers.append(self.on_tick)
         engine.listeners.append(self)
+
+    def on_leg_digit(self, leg):
+        """Note that a leg heard a digit: if it is one side of a pair, its digits cross at this tick."""
+        entry = self._pair_of.get(leg.id)
+        if entry is not None:
+            self._pending[leg.id] = entry[0]
 
     def on_leg_event(self, kind, leg):
         """Pass a far end's ringing back to a caller whose call is not answered yet."""
@@ -47,23 +56,43 @@ class Gateway:
             return result.outcome
         await call.answer()
         pair = (call.leg, result.leg)
-        self.pairs.append(pair)
+        self._add(pair)
         try:
             cause = await call.bridge(result.leg)
         finally:
-            self.pairs.remove(pair)
+            self._remove(pair)
         if cause is not None and call.leg.active:
             await call.hangup(cause)  # the far end's cause reaches the caller
         return "answered"
 
+    def _add(self, pair):
+        self.pairs.append(pair)
+        a, b = pair
+        for leg, other in ((a, b), (b, a)):
+            self._pair_of[leg.id] = (self._next, leg, other)
+            self._next += 1
+            if leg.digits:  # heard before the pair was made
+                self._pending[leg.id] = self._pair_of[leg.id][0]
+
+    def _remove(self, pair):
+        self.pairs.remove(pair)
+        for leg in pair:
+            self._pair_of.pop(leg.id, None)
+            self._pending.pop(leg.id, None)
+
     def on_tick(self, now):
-        """Move the digits each leg of a pair heard to the other leg."""
-        for a, b in self.pairs:
-            for src, dst in ((a, b), (b, a)):
-                if src.digits and dst.active:
-                    for digit in src.digits:
-                        self._send(src, dst, digit)
-                    src.digits = ""
+        """Move the digits the legs with some pending heard to their partners (in pair order, caller first)."""
+        if not self._pending:
+            return
+        for leg_id in sorted(self._pending, key=self._pending.get):
+            src, dst = self._pair_of[leg_id][1:]
+            if not src.digits:  # taken by someone else meanwhile
+                del self._pending[leg_id]
+            elif dst.active:  # else kept until the pair ends
+                for digit in src.digits:
+                    self._send(src, dst, digit)
+                src.digits = ""
+                del self._pending[leg_id]
 
     def _send(self, src, dst, digit):
         send = getattr(dst.adapter, "send_digit", None)

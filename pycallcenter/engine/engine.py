@@ -81,7 +81,7 @@ class Engine:
         self.now = board.sample_time
         self.router = None  # fn(leg) -> async script taking an IvrCall, or None to refuse the call
         self.call_factory = None  # fn(engine, leg) -> what scripts get; None: the registered one (use_call_factory)
-        self.listeners = []  # objects with optional on_call_ended(call), on_leg_event(kind, leg)
+        self.listeners = []  # objects with optional on_call_ended(call), on_leg_event(kind, leg), on_leg_digit(leg)
         self.prompts = None
         self.scripts = None  # pycallcenter.ivr.loader.ScriptSet, for handoff by name
         self.centre = None  # pycallcenter.apps.centre_config.CentreConfig: what the bundled scripts read
@@ -166,6 +166,7 @@ class Engine:
                 if leg is not None:
                     leg.digits += ev.digit
                     self.log("dtmf", leg=leg.id, digit=ev.digit)
+                    self._notify("on_leg_digit", leg)  # e.g. the gateway, which moves digits only for legs with some
                     on_digit = getattr(leg.adapter, "on_digit", None)
                     if on_digit:
                         on_digit(leg, ev.digit, self.now)

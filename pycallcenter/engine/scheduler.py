@@ -4,6 +4,7 @@ IVR scripts are ``async def`` coroutines, but they do not run on asyncio: every 
 verb yields an :class:`Op` to the engine, which resumes the coroutine at a fixed point of a later tick
 when the op completes. Same inputs, same ticks, same order: the same run, byte for byte.
 """
+import heapq
 from typing import Any, Callable, Optional
 
 from pycallcenter.causes import Cause
@@ -18,10 +19,15 @@ class CallHangup(Exception):
 
 
 class Op:
-    """Something a task waits for. The engine calls ``poll(now)`` each tick until it returns done."""
+    """Something a task waits for. The engine calls ``poll(now)`` each tick until it returns done.
+
+    An op with ``polled = False`` is polled only when woken (``Scheduler.wake``, or its own finish/fail):
+    for ops that change only on an event, such as a bridge that waits for a leg to end, so that a thousand
+    of them cost nothing on the ticks where nothing happens."""
 
     task: Optional["Task"] = None
     done = False
+    polled = True
     result: Any = None
     error: Optional[BaseException] = None
 
@@ -41,11 +47,20 @@ class Op:
         """Complete the op with a result."""
         if not self.done:
             self.done, self.result = True, result
+            self._wake()
 
     def fail(self, error):
         """Complete the op by raising error inside the waiting task."""
         if not self.done:
             self.done, self.error = True, error
+            self._wake()
+
+    def _wake(self):
+        # an op that is not polled each tick is still resumed at the next poll once it completes
+        task = self.task
+        if not self.polled and task is not None and task.scheduler is not None and task.op is self \
+                and task.scheduler.running is not task:  # a running task sees it done at once
+            task.scheduler.wake(task)
 
 
 class Immediate(Op):
@@ -62,11 +77,25 @@ class Task:
         self.id = task_id
         self.coro = coro
         self.name = name
-        self.op: Optional[Op] = None
+        self.scheduler = None
+        self._op: Optional[Op] = None
         self.finished = False
         self.on_error = on_error
         self.on_done = on_done
         self.result = None
+        self.scheduler: Optional["Scheduler"] = None  # set by the scheduler that runs it
+
+    @property
+    def op(self) -> Optional[Op]:
+        """Return the op the task waits on (None while it runs or once it is over)."""
+        return self._op
+
+    @op.setter
+    def op(self, op):
+        # whoever sets it (the scheduler, or a feature standing in for a script's op) keeps the polled set right
+        self._op = op
+        if self.scheduler is not None:
+            self.scheduler._waiting_changed(self)
 
     def __repr__(self):
         return f"<Task {self.id} {self.name}{' done' if self.finished else ''}>"
@@ -79,28 +108,74 @@ class Scheduler:
         self.tasks: dict[int, Task] = {}
         self._next_id = 1  # per scheduler, so two runs in one process number tasks alike
         self.running: Optional[Task] = None  # the task whose coroutine is executing right now
+        self._polled: set = set()  # ids of the tasks whose op is polled every tick
+        self._woken: set = set()  # ids of the tasks whose not-polled op is to be polled at the next poll
+        # while a poll runs: the ids still to poll (a heap), those queued this poll, the id being polled and
+        # the last id that existed when the poll began (tasks spawned during a poll wait for the next one)
+        self._due: Optional[list] = None
+        self._queued: set = set()
+        self._cursor = 0
+        self._last = 0
 
     def spawn(self, coro, name, now, on_error=None, on_done=None) -> Task:
         """Start a coroutine now; return its Task."""
         task = Task(self._next_id, coro, name, on_error, on_done)
+        task.scheduler = self
         self._next_id += 1
         self.tasks[task.id] = task
         self._advance(task, now, None, None)
         return task
 
+    def wake(self, task):
+        """Have a task's op polled at the next poll (this one, if it has not reached the task yet); returns None."""
+        if task.finished or (self._due is not None and task.id == self._cursor):
+            return  # over, or being polled right now (its poll looks at done next)
+        if not self._enqueue(task.id):
+            self._woken.add(task.id)
+
+    def _waiting_changed(self, task):
+        op = task.op
+        if op is None or task.finished or not op.polled:
+            self._polled.discard(task.id)
+        else:
+            self._polled.add(task.id)
+            self._enqueue(task.id)
+
+    def _enqueue(self, task_id):
+        """Queue a task into the poll that is running when task order has not passed it; return True if queued."""
+        if self._due is None or not self._cursor < task_id <= self._last:
+            return False
+        if task_id not in self._queued:
+            self._queued.add(task_id)
+            heapq.heappush(self._due, task_id)
+        return True
+
     def poll(self, now):
-        """Poll every waiting op in task order and resume the tasks whose op completed."""
-        for task in list(self.tasks.values()):
-            op = task.op
-            if op is None or task.finished:
-                continue
-            if not op.done:
-                try:
-                    op.poll(now)
-                except Exception as exc:  # a verb's own failure goes to its script, never up the tick
-                    op.fail(exc)
-            if op.done:
-                self._advance(task, now, op.result, op.error)
+        """Poll every waiting op in task order (ops that are not polled each tick only when woken) and resume the
+        tasks whose op completed."""
+        due = self._polled | self._woken if self._woken else set(self._polled)
+        self._woken = set()
+        if not due:
+            return
+        self._due, self._queued, self._cursor, self._last = sorted(due), due, 0, self._next_id - 1
+        try:
+            while self._due:
+                self._cursor = task_id = heapq.heappop(self._due)
+                task = self.tasks.get(task_id)
+                if task is None or task.finished:
+                    continue
+                op = task.op
+                if op is None:
+                    continue
+                if not op.done:
+                    try:
+                        op.poll(now)
+                    except Exception as exc:  # a verb's own failure goes to its script, never up the tick
+                        op.fail(exc)
+                if op.done:
+                    self._advance(task, now, op.result, op.error)
+        finally:
+            self._due = None
 
     def throw(self, task, exc, now):
         """Raise exc inside a waiting task at once (e.g. its call hung up). A task that is running (it

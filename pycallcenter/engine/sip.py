@@ -429,6 +429,7 @@ class SipTrunk:
         digit = m.group(1).upper()
         s.leg.digits += digit
         self.engine.log("dtmf", leg=s.leg.id, digit=digit, via="info")
+        self.engine._notify("on_leg_digit", s.leg)
 
     def _transfer(self, ev):
         """A REFER from a leg (RFC 3515): with Replaces naming one of our calls it is an attended transfer
