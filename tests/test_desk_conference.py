@@ -77,31 +77,38 @@ def conference_with(agent, sim, target, answered):
     agent.wait("document.getElementById('callstate').textContent === 'conference (3 parties)'", sim.tick)
 
 
+def agent_conference(c, sim, agent, tmp_path):
+    """agent1 (the page) answers a PRI caller, consults agent2 and presses Conference; check all three hear
+    each other; return (call id, the Caller, the parties for listen())."""
+    c.cti.hub.backend.login("agent2", ready=False)  # in, but only the consultation reaches them
+    call_id, caller = talking_to_caller(agent, c, sim, f"http://127.0.0.1:{c.cti.port}")
+    phone1, phone2 = c.board.emulator.far_ends["agent1"], c.board.emulator.far_ends["agent2"]
+
+    def answered():
+        if phone2.ringing:
+            phone2.off_hook()
+        far = c.cti.hub.backend._consult.get("agent1")
+        return far is not None and far.answered_at is not None
+
+    conference_with(agent, sim, "agent2", answered)
+    parties = {"caller": (channel_of(sim, caller), CALLER_HZ), "agent1": (phone1, AGENT_HZ),
+               "agent2": (phone2, THIRD_HZ)}
+    heard = listen(sim, parties)
+    hears(heard, "caller", (AGENT_HZ, THIRD_HZ))
+    hears(heard, "agent1", (CALLER_HZ, THIRD_HZ))
+    hears(heard, "agent2", (CALLER_HZ, AGENT_HZ))
+    assert c.acd.calls[call_id].hold_since is None  # nobody waits on hold in a conference
+    agent.screenshot(str(tmp_path / "desktop-conference.png"))
+    return call_id, caller, parties
+
+
 def test_a_conference_with_another_agent_then_the_first_agent_leaves(tmp_path):
     c, sim = desk_centre(tmp_path)
-    c.cti.hub.backend.login("agent2", ready=False)  # in, but only the consultation reaches them
-    base = f"http://127.0.0.1:{c.cti.port}"
     agent = None
     try:
         agent = browser(tmp_path, "agent1")
-        call_id, caller = talking_to_caller(agent, c, sim, base)
-        phone1, phone2 = c.board.emulator.far_ends["agent1"], c.board.emulator.far_ends["agent2"]
-
-        def answered():
-            if phone2.ringing:
-                phone2.off_hook()
-            return c.cti.hub.backend._consult.get("agent1") is not None and \
-                c.cti.hub.backend._consult["agent1"].answered_at is not None
-
-        conference_with(agent, sim, "agent2", answered)
-        parties = {"caller": (channel_of(sim, caller), CALLER_HZ), "agent1": (phone1, AGENT_HZ),
-                   "agent2": (phone2, THIRD_HZ)}
-        heard = listen(sim, parties)
-        hears(heard, "caller", (AGENT_HZ, THIRD_HZ))
-        hears(heard, "agent1", (CALLER_HZ, THIRD_HZ))
-        hears(heard, "agent2", (CALLER_HZ, AGENT_HZ))
-        assert c.acd.calls[call_id].hold_since is None  # nobody waits on hold in a conference
-        agent.screenshot(str(tmp_path / "desktop-conference.png"))
+        call_id, caller, parties = agent_conference(c, sim, agent, tmp_path)
+        phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
         # agent1 leaves from the page: agent2 takes the call over (an attended transfer), with the caller
         click(agent, "#hangup")
         agent.wait("document.getElementById('callstate').textContent === 'transferred to agent2'", sim.tick)
@@ -154,6 +161,31 @@ def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path):
         phone1.on_hook()
         row = ends_cleanly(c, sim, call_id, caller)
         assert row["vars"]["transferred_to"] == OUTSIDE
+        assert agent.evaluate("document.body.getAttribute('data-error')") is None
+    finally:
+        if agent is not None:
+            agent.close()
+        sim.close()
+
+
+def test_a_conference_the_consulted_agent_leaves_first(tmp_path):
+    c, sim = desk_centre(tmp_path)
+    agent = None
+    try:
+        agent = browser(tmp_path, "agent1")
+        call_id, caller, parties = agent_conference(c, sim, agent, tmp_path)
+        phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
+        phone2.on_hook()  # agent2 leaves: the caller and agent1 go on talking
+        assert until(sim, lambda: [l.active for l in c.engine.calls[call_id].legs].count(True) == 2, 5)
+        heard = listen(sim, parties)
+        hears(heard, "caller", (AGENT_HZ,), (THIRD_HZ,))
+        hears(heard, "agent1", (CALLER_HZ,), (THIRD_HZ,))
+        assert c.acd.agents["agent1"].activity == "talking" and c.acd.agents["agent2"].call is None
+        click(agent, "#hangup")
+        agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
+        phone1.on_hook()
+        row = ends_cleanly(c, sim, call_id, caller)
+        assert row["agent"] == "agent1" and "transferred_to" not in row["vars"]
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         if agent is not None:
