@@ -5,6 +5,8 @@ import ssl
 import sys
 
 from pycallcenter.errors import DecodeError
+from pycallcenter.media import g722
+from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
 from pycallcenter.sip.message import Request, parse_message
 from pycallcenter.sip.transport import open_stream_endpoint
@@ -36,6 +38,10 @@ def register(subparsers):
     call.add_argument("--talk", type=float, default=1.0, help="seconds to stay in the call once answered (default 1)")
     call.add_argument("--timeout", type=float, default=40.0,
                       help="seconds to wait for an answer or an ending (default 40)")
+    for action in (serve, call):
+        action.add_argument("--codecs", default=None, metavar="NAMES",
+                            help="voice codecs to offer and take, preferred first, comma-separated, as [sip] codecs: "
+                                 "PCMU, PCMA, G722 (default PCMU,PCMA; G722 needs the g722 extra)")
     p.set_defaults(func=run)
 
 
@@ -48,13 +54,34 @@ def summary(message):
     return out
 
 
-def _event_line(event):
+def codecs_option(text):
+    """Return our SDP codecs for a --codecs value (names as [sip] codecs takes them); ValueError says what is
+    wrong in one line."""
+    names = [n.strip().upper() for n in text.split(",") if n.strip()]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--codecs {text}: must name each of PCMU, PCMA, G722 at most once")
+    try:
+        codecs = S.codecs_named(names)
+    except ValueError as exc:
+        raise ValueError(f"--codecs {text}: {exc}") from None
+    if "G722" in names and not g722.AVAILABLE:
+        raise ValueError(f"--codecs {text}: {g722.MISSING}")
+    return codecs
+
+
+def _event_line(event, codecs):
     fields = {k: v for k, v in vars(event).items() if isinstance(v, (str, int, float))}
+    # the voice codec of the call: what our answer puts first (a call we take), or the callee's (one we place)
+    sdp = event.offer if isinstance(event, U.IncomingCall) else \
+        event.answer if isinstance(event, U.CallAnswered) else None
+    agreed = sdp is not None and S.negotiated(sdp, {c.name for c in codecs} & set(S.VOICE_CODECS))
+    if agreed:
+        fields["codec"] = agreed[1]
     return json.dumps({"event": type(event).__name__, **fields})
 
 
 async def _serve(args):
-    options = {"rtp_port": args.rtp_port, "answer_after": args.ring}
+    options = {"rtp_port": args.rtp_port, "answer_after": args.ring, "codecs": args.codecs}
     if args.account:
         options["credentials"] = dict(a.partition(":")[::2] for a in args.account).get
     if args.transport == "udp":
@@ -79,19 +106,19 @@ async def _serve(args):
                 event = await asyncio.wait_for(endpoint.events.get(), wait)
             except asyncio.TimeoutError:
                 break
-            print(_event_line(event), flush=True)
+            print(_event_line(event, args.codecs), flush=True)
     finally:
         endpoint.close()
     return 0
 
 
 async def _call(args):
-    endpoint = await open_endpoint(args.host, args.port)
+    endpoint = await open_endpoint(args.host, args.port, codecs=args.codecs)
     try:
         call_id = endpoint.call(args.uri)
         while True:
             event = await asyncio.wait_for(endpoint.events.get(), args.timeout)
-            print(_event_line(event), flush=True)
+            print(_event_line(event, args.codecs), flush=True)
             if isinstance(event, U.CallAnswered):
                 await asyncio.sleep(args.talk)
                 endpoint.hang_up(call_id)
@@ -116,4 +143,5 @@ def run(args):
                               offset=err.offset) from None
         print(json.dumps(summary(message), ensure_ascii=False))
         return 0
+    args.codecs = S.OUR_CODECS if args.codecs is None else codecs_option(args.codecs)
     return asyncio.run(_serve(args) if args.sip_command == "serve" else _call(args))
