@@ -1,6 +1,7 @@
 """The emulated SS7 exchange (pycallcenter.sim.ss7) against the engine's Ss7Trunk over a two-link link set: a
 simulated caller's call over ISUP, changeover when one signalling timeslot falls silent (the call goes on),
-and MTP pause when both do (the call is cleared, every circuit reset at both ends before a new call)."""
+MTP pause when both do (the call is cleared, every circuit reset at both ends before a new call), and a span alarm
+(the span's calls cleared, its circuits hardware-blocked both ways with CGB until the alarm clears and CGU)."""
 import pycallcenter.ivr  # noqa: F401  registers the script API (IvrCall) the engine runs scripts on
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.dsp import SAMPLE_RATE
@@ -143,3 +144,60 @@ def test_reset_all_sends_a_grs_per_run_of_circuits_and_rsc_for_a_lone_one():
     assert [(m.type, m.cic, m.params.get("range_and_status", {}).get("range")) for m in sent] == [
         ("GRS", 1, 14), ("GRS", 17, 14), ("RSC", 40, None)]
     assert not any(isup.usable(cic) for cic in isup.circuits)  # until GRA/RLC come back
+
+
+def test_a_span_alarm_hardware_blocks_its_circuits_both_ways_and_clearing_unblocks_them():
+    board, eng, trunk, exchange, pstns = _rig()
+    now = _run(eng, 2.0)
+    caller = Caller("2025550100", "5000", now, talk=600.0, patience=600.0)
+    pstns[1].add(caller)  # on span 2 (CICs 33..63), which also carries signalling link 1
+    _run(eng, 1.0)
+    (leg,) = eng.legs.values()
+    assert leg.state == C.ANSWERED and leg.cic > 32
+    span2 = [cic for cic in trunk.cics if cic > 32]
+
+    board.emulator.pull_cable(2)  # red alarm at the centre, RAI towards the exchange
+    _run(eng, 2.0)
+    assert leg.state == C.ENDED and leg.cause == C.TEMPORARY_FAILURE and caller.cause == C.TEMPORARY_FAILURE
+    assert _log(eng, "ss7_span_alarm")[0].endswith("calls=1 span=2 trunk=ss7")
+    assert trunk.links_up() == [0] and not _log(eng, "ss7_route_down")  # link 1 changed over to link 0
+    for cic in span2:  # CGB acknowledged both ways (CGBA over the remaining link)
+        assert trunk.isup.blocked(cic) == ({"hardware"}, {"hardware"})
+        assert exchange.isup.blocked(cic) == ({"hardware"}, {"hardware"})
+        assert not trunk.isup._group and not exchange.isup._group
+    assert all(not any(trunk.isup.blocked(cic)) for cic in trunk.cics if cic < 32)
+    assert trunk.offset_of[trunk.idle_line()] < 32 and not exchange.calls and not eng.leaks()
+    late = Caller("2025550103", "5000", eng.now / SAMPLE_RATE, talk=600.0, patience=600.0)
+    pstns[1].add(late)  # the exchange seizes no circuit we blocked: the caller is refused at the exchange
+    _run(eng, 1.0)
+    assert late.refused and not eng.legs
+
+    board.emulator.reconnect(2)
+    _run(eng, 4.0)
+    assert _log(eng, "ss7_span_clear") and trunk.links_up() == [0, 1] and exchange.links_up() == [0, 1]
+    assert not trunk.blocked() and all(trunk.isup.usable(cic) and exchange.isup.usable(cic) for cic in trunk.cics)
+    again = Caller("2025550104", "5000", eng.now / SAMPLE_RATE, talk=600.0, patience=600.0)
+    pstns[1].add(again)
+    _run(eng, 1.0)
+    assert again.answered is not None and [l.cic for l in eng.legs.values() if l.state == C.ANSWERED][0] > 32
+    pstns[1]._hangup(next(iter(pstns[1].active)), again, eng.now / SAMPLE_RATE, "done")
+    _run(eng, 1.0)
+    assert not eng.legs and not exchange.calls
+
+
+def test_hardware_blocking_sends_one_cgb_per_run_and_refuses_an_iam_on_a_blocked_circuit():
+    from pycallcenter.ss7.isup_codec import decode_isup
+
+    isup = Isup(1, 2, list(range(1, 16)) + list(range(17, 32)) + [40, 41])
+    isup.hardware_block(list(range(1, 16)) + list(range(17, 32)) + [40], 0.0)
+    sent = [decode_isup(data, "itu") for _, data in isup.take_outgoing()]
+    assert [(m.type, m.cic, m.params["circuit_group_supervision_message_type"]["type"],
+             m.params["range_and_status"]["status"]) for m in sent] == [
+        ("CGB", 1, 1, [1] * 15), ("CGB", 17, 1, [1] * 15), ("CGB", 40, 1, [1, 0])]
+    assert not isup.usable(1) and isup.usable(41)  # blocked here at once, before any CGBA
+    far = Isup(2, 1, [1, 2])
+    far.call(1, "5000", "2025550100", 0.0)  # sent before our CGB reached it
+    for _, data in far.take_outgoing():
+        isup.receive(data, 0.0)
+    (rel,) = [decode_isup(data, "itu") for _, data in isup.take_outgoing()]
+    assert (rel.type, rel.cic, rel.params["cause_indicators"]["cause"]) == ("REL", 1, 41)

@@ -4,7 +4,9 @@ Incoming IAMs become offered legs (ACM at once, ANM when a script answers); outg
 unblocked circuit with an IAM. When one link fails MTP3 changes over to the others and the calls go on;
 when the last one fails (MTP pause) the calls are cleared and every circuit is reset (GRS, RSC for a lone
 circuit) at once and again when the route returns, as an exchange that lost its circuits' state must. The
-same reset runs when the route first comes up after a start."""
+same reset runs when the route first comes up after a start. A span in red or blue alarm has dead bearers:
+its calls are cleared (cause 41) and its circuits hardware-blocked towards the far end (CGB, one per run of
+CICs) until the alarm clears (CGU); an IAM on a circuit we blocked is refused with REL cause 41."""
 import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE
@@ -103,10 +105,21 @@ class Ss7Trunk:
 
     # --- engine hooks ----------------------------------------------------------------------------
     def on_span_event(self, ev, now):
-        """Span alarms take that span's link out of service (changeover); clearing realigns it."""
+        """Span alarms take that span's link out of service (changeover) and hardware-block its circuits (CGB),
+        clearing their calls; when the alarm clears the link realigns and the circuits are unblocked (CGU)."""
         for sp in self.spans:
             if sp.span_number == ev.span:
+                was = sp.in_alarm
                 self._handle(sp.handle_board_event(ev))
+                if sp.in_alarm != was:
+                    self.engine.log("ss7_span_alarm" if sp.in_alarm else "ss7_span_clear", trunk=self.name,
+                                    span=sp.span_number, calls=sum(self._span_of(cic) == sp.span_number
+                                                                   for cic in self.legs))
+                    self._handle(self.isup.hardware_block(sp.cics, self._s(), unblock=not sp.in_alarm))
+
+    def blocked(self):
+        """Return the CICs blocked at either end (maintenance or hardware)."""
+        return [cic for cic in self.cics if any(self.isup.blocked(cic))]
 
     def on_event(self, ev, line, now):
         """Bearer channels have no per-channel board events of interest."""

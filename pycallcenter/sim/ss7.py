@@ -8,7 +8,9 @@ events), so a ``PstnSimulator`` per span places simulated callers over ISUP (IAM
 answers the centre's calls exactly as it does over PRI. Messages for one span's circuits may arrive on
 another span's link (after a changeover): the exchange hands each event to the span owning its CIC.
 Like the centre's trunk, the exchange resets every circuit (GRS) when its route to the centre comes up
-after a start or after an MTP pause, and clears its calls when the pause begins.
+after a start or after an MTP pause, and clears its calls when the pause begins; and while the centre's span
+sends RAI (it is in red alarm) the exchange hardware-blocks that span's circuits (CGB, calls cleared with cause
+41), unblocking them (CGU) when the alarm clears. It seizes only circuits neither end has blocked.
 """
 from dataclasses import dataclass
 
@@ -105,6 +107,7 @@ class IsupInterface:
         self.offsets = offsets  # cic -> timeslot of this span
         self.inbox = []
         self.heard = False
+        self.alarmed = False  # the centre's span is in red alarm (it sends us RAI): this span's bearers are dead
         self.silence = Silence(net.emu.blocksize / SAMPLE_RATE)
 
     @property
@@ -143,6 +146,9 @@ class IsupInterface:
     def pop_frames(self):
         """Return the signal units to send on this span's link this tick: queued MSUs, then one FISU or LSSU."""
         ex, now = self.exchange, self.net.emu.sample_time / SAMPLE_RATE
+        if self.net.remote_alarm != self.alarmed:  # hardware blocking of this span's circuits, as the centre's
+            self.alarmed = not self.alarmed
+            ex._events(ex.isup.hardware_block(self.offsets, now, unblock=not self.alarmed), now)
         for _ in range(self.silence.errors(self.heard, ex.sp.mtp3.links[self.slc].mtp2.state, now)):
             ex._events(ex.sp.receive_error(self.slc, now), now)
         self.heard = False

@@ -74,16 +74,41 @@ class CircuitMaintenance:
             events += self.group_reset(first, count, now) if count > 1 else self.reset(first, now)
         return events
 
-    def group_block(self, cic, count, now=0.0, hardware=False, unblock=False):
-        """Block (CGB) or unblock (CGU) cic..cic+count-1 for maintenance or hardware reasons; returns events."""
+    def group_block(self, cic, count, now=0.0, hardware=False, unblock=False, status=None):
+        """Block (CGB) or unblock (CGU) cic..cic+count-1 (those whose status bit is set, default all) for
+        maintenance or hardware reasons; returns events."""
         self._range(cic, count)
         kind = "CGU" if unblock else "CGB"
         msg = IsupMessage(kind, cic, {"circuit_group_supervision_message_type": {"type": int(hardware)},
-                                      "range_and_status": {"range": count - 1, "status": [1] * count}})
+                                      "range_and_status": {"range": count - 1, "status": status or [1] * count}})
         self._group[(kind, cic)] = msg
         self._send(msg)
         self._start(cic, "T20" if unblock else "T18", now)
         return []
+
+    def hardware_block(self, cics, now=0.0, unblock=False):
+        """Hardware-block (CGB, hardware type) or unblock (CGU) cics towards the far end, one message per
+        contiguous run of at most 32, withdrawing the opposite request. Blocking takes effect here at once (a
+        dead bearer takes no new call while the CGBA is on its way) and clears the calls on them without REL,
+        cause 41, as the far end does on receipt (Q.764 2.8.2.3). Returns events (Released, by "hardware")."""
+        events = []
+        for first, count in _runs(sorted(cics)):
+            self._group.pop(("CGB" if unblock else "CGU", first), None)
+            self._stop(first, "T18" if unblock else "T20")
+            for n in range(first, first + count):
+                c = self.circuits[n]
+                if not unblock and "hardware" not in c.local:
+                    c.local.add("hardware")
+                    events += self._drop_call(c, Cause.TEMPORARY_FAILURE, "hardware")
+                    events.append(BlockingChanged(n, "local", "hardware", True))
+            if count > 1:
+                events += self.group_block(first, count, now, hardware=True, unblock=unblock)
+            elif first + 1 in self.circuits or first - 1 in self.circuits:
+                # a group message covers 2..32 circuits (range 1..31): a lone one goes with a neighbour's bit clear
+                base = first if first + 1 in self.circuits else first - 1
+                status = [1, 0] if base == first else [0, 1]
+                events += self.group_block(base, 2, now, hardware=True, unblock=unblock, status=status)
+        return events
 
     def _range(self, cic, count):
         if not 1 <= count <= 32:
