@@ -6,6 +6,7 @@ other parties. agent1 then hangs up from the page: agent2 takes the call over an
 outside party stays joined to the caller as an attended transfer to the number). When the last one hangs up
 the call has exactly one CDR and nothing is left behind. Screenshots go to the test's tmp dir."""
 import numpy as np
+import pytest
 
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 from pycallcenter.dsp import g711
@@ -65,6 +66,13 @@ def hears(heard, who, present, absent=()):
         assert amplitude(got, f) < QUIET, f"{who} hears {f} Hz: {amplitude(got, f):.0f}"
 
 
+def all_hear(sim, parties):
+    """Check each party hears every other party's tone."""
+    heard = listen(sim, parties)
+    for who in parties:
+        hears(heard, who, [f for n, (_, f) in parties.items() if n != who])
+
+
 def conference_with(agent, sim, target, answered):
     """Consult target from the desktop, wait until answered() and press Conference; the page says so."""
     agent.evaluate(f"document.getElementById('xfer').value={target!r};true")
@@ -93,43 +101,47 @@ def agent_conference(c, sim, agent, tmp_path):
     conference_with(agent, sim, "agent2", answered)
     parties = {"caller": (channel_of(sim, caller), CALLER_HZ), "agent1": (phone1, AGENT_HZ),
                "agent2": (phone2, THIRD_HZ)}
-    heard = listen(sim, parties)
-    hears(heard, "caller", (AGENT_HZ, THIRD_HZ))
-    hears(heard, "agent1", (CALLER_HZ, THIRD_HZ))
-    hears(heard, "agent2", (CALLER_HZ, AGENT_HZ))
+    all_hear(sim, parties)
     assert c.acd.calls[call_id].hold_since is None  # nobody waits on hold in a conference
     agent.screenshot(str(tmp_path / "desktop-conference.png"))
     return call_id, caller, parties
 
 
-def test_a_conference_with_another_agent_then_the_first_agent_leaves(tmp_path):
+@pytest.fixture
+def conferenced(tmp_path):
+    """agent1's page has the caller and agent2 in a conference (all three heard); yield (Centre, Simulation,
+    the page, call id, the Caller, the parties for listen())."""
     c, sim = desk_centre(tmp_path)
     agent = None
     try:
         agent = browser(tmp_path, "agent1")
-        call_id, caller, parties = agent_conference(c, sim, agent, tmp_path)
-        phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
-        # agent1 leaves from the page: agent2 takes the call over (an attended transfer), with the caller
-        click(agent, "#hangup")
-        agent.wait("document.getElementById('callstate').textContent === 'transferred to agent2'", sim.tick)
-        agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
-        assert until(sim, lambda: c.acd.agents["agent2"].call == call_id
-                     and c.acd.agents["agent2"].activity == "talking", 5)
-        heard = listen(sim, parties)
-        hears(heard, "caller", (THIRD_HZ,), (AGENT_HZ,))
-        hears(heard, "agent2", (CALLER_HZ,), (AGENT_HZ,))
-        hears(heard, "agent1", (), (CALLER_HZ, THIRD_HZ))
-        agent.screenshot(str(tmp_path / "desktop-conference-left.png"))
-        assert text(agent, "wrap.call") == call_id
-        phone1.on_hook()
-        phone2.on_hook()  # agent2 ends the call
-        row = ends_cleanly(c, sim, call_id, caller)
-        assert row["caller"] == "2025550147" and row["agent"] == "agent2"
+        yield (c, sim, agent, *agent_conference(c, sim, agent, tmp_path))
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         if agent is not None:
             agent.close()
         sim.close()
+
+
+def test_a_conference_with_another_agent_then_the_first_agent_leaves(conferenced, tmp_path):
+    c, sim, agent, call_id, caller, parties = conferenced
+    phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
+    # agent1 leaves from the page: agent2 takes the call over (an attended transfer), with the caller
+    click(agent, "#hangup")
+    agent.wait("document.getElementById('callstate').textContent === 'transferred to agent2'", sim.tick)
+    agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
+    assert until(sim, lambda: c.acd.agents["agent2"].call == call_id
+                 and c.acd.agents["agent2"].activity == "talking", 5)
+    heard = listen(sim, parties)
+    hears(heard, "caller", (THIRD_HZ,), (AGENT_HZ,))
+    hears(heard, "agent2", (CALLER_HZ,), (AGENT_HZ,))
+    hears(heard, "agent1", (), (CALLER_HZ, THIRD_HZ))
+    agent.screenshot(str(tmp_path / "desktop-conference-left.png"))
+    assert text(agent, "wrap.call") == call_id
+    phone1.on_hook()
+    phone2.on_hook()  # agent2 ends the call
+    row = ends_cleanly(c, sim, call_id, caller)
+    assert row["caller"] == "2025550147" and row["agent"] == "agent2"
 
 
 def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path):
@@ -145,10 +157,7 @@ def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path):
         conference_with(agent, sim, OUTSIDE, lambda: callee.answered is not None)
         parties = {"caller": (channel_of(sim, caller), CALLER_HZ), "agent1": (phone1, AGENT_HZ),
                    "outside": (channel_of(sim, callee), THIRD_HZ)}
-        heard = listen(sim, parties)
-        hears(heard, "caller", (AGENT_HZ, THIRD_HZ))
-        hears(heard, "agent1", (CALLER_HZ, THIRD_HZ))
-        hears(heard, "outside", (CALLER_HZ, AGENT_HZ))
+        all_hear(sim, parties)
         agent.screenshot(str(tmp_path / "desktop-conference-outside.png"))
         # the agent leaves: the caller and the outside party stay joined (the call goes on outside the ACD)
         click(agent, "#hangup")
@@ -168,26 +177,17 @@ def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path):
         sim.close()
 
 
-def test_a_conference_the_consulted_agent_leaves_first(tmp_path):
-    c, sim = desk_centre(tmp_path)
-    agent = None
-    try:
-        agent = browser(tmp_path, "agent1")
-        call_id, caller, parties = agent_conference(c, sim, agent, tmp_path)
-        phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
-        phone2.on_hook()  # agent2 leaves: the caller and agent1 go on talking
-        assert until(sim, lambda: [l.active for l in c.engine.calls[call_id].legs].count(True) == 2, 5)
-        heard = listen(sim, parties)
-        hears(heard, "caller", (AGENT_HZ,), (THIRD_HZ,))
-        hears(heard, "agent1", (CALLER_HZ,), (THIRD_HZ,))
-        assert c.acd.agents["agent1"].activity == "talking" and c.acd.agents["agent2"].call is None
-        click(agent, "#hangup")
-        agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
-        phone1.on_hook()
-        row = ends_cleanly(c, sim, call_id, caller)
-        assert row["agent"] == "agent1" and "transferred_to" not in row["vars"]
-        assert agent.evaluate("document.body.getAttribute('data-error')") is None
-    finally:
-        if agent is not None:
-            agent.close()
-        sim.close()
+def test_a_conference_the_consulted_agent_leaves_first(conferenced):
+    c, sim, agent, call_id, caller, parties = conferenced
+    phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
+    phone2.on_hook()  # agent2 leaves: the caller and agent1 go on talking
+    assert until(sim, lambda: [l.active for l in c.engine.calls[call_id].legs].count(True) == 2, 5)
+    heard = listen(sim, parties)
+    hears(heard, "caller", (AGENT_HZ,), (THIRD_HZ,))
+    hears(heard, "agent1", (CALLER_HZ,), (THIRD_HZ,))
+    assert c.acd.agents["agent1"].activity == "talking" and c.acd.agents["agent2"].call is None
+    click(agent, "#hangup")
+    agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
+    phone1.on_hook()
+    row = ends_cleanly(c, sim, call_id, caller)
+    assert row["agent"] == "agent1" and "transferred_to" not in row["vars"]
