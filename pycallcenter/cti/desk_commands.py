@@ -251,6 +251,9 @@ class DeskCommands:
             b.results[cid] = QueueResult("answered", agent, far)
         self._apply(decisions)
         leg.hangup(C.NORMAL_CLEARING)
+        handset = self.handsets.get(agent)
+        if handset is not None:  # the leg's end no longer names its agent (owner popped above): put it down here
+            handset.on_hook()
 
     def _ring_out(self, far, first, seconds):
         """While far rings, give the caller (leg first) ringback; hang far up (cause 19) if it is still
