@@ -252,3 +252,28 @@ def test_a_row_resumed_from_hold_decodes_from_a_fresh_state(g722_row, hold):
     heard = feed(eng, leg, peer, codes, 70, first=1)
     assert eng.packet.stats(leg.row)["ssrc_changes"] == 0  # the same stream: only the resume resets the decoder
     assert played_exactly(np.concatenate(heard), codes[160:], start=1600, end=8000)
+
+
+@pytest.mark.parametrize("far_end", ["restarts", "pauses", "runs on"])
+def test_the_fresh_decoder_on_resume_never_clips_whatever_the_far_end_did(far_end):
+    """The codec alone (the figures in docs/sip.md, "G.722"): over a hold the far end may restart its encoder,
+    pause it, or run it on without sending. The kept decoder clips at full scale on a restarted encoder; a
+    fresh one is exact there and, on a paused or running encoder, peaks at most 1.5 times the signal and is
+    within a tenth of full scale of a decoder in step with the encoder after 125 ms."""
+    before, unsent, after = tone(500, 1.0, level=12000), tone(700, 0.5), tone(1300, 0.5)
+    enc = g722.codec()
+    first = enc.encode(before)
+    kept, in_step = g722.codec(), g722.codec()  # ours before the hold, and one that follows the far end
+    kept.decode(first)
+    in_step.decode(first)
+    if far_end == "restarts":
+        enc, in_step = g722.codec(), g722.codec()
+    elif far_end == "runs on":
+        in_step.decode(enc.encode(unsent))
+    codes = enc.encode(after)
+    truth, fresh, old = (np.frombuffer(d.decode(codes), np.int16).astype(np.int64)
+                         for d in (in_step, g722.codec(), kept))
+    assert np.abs(fresh).max() <= 1.5 * np.abs(truth).max()
+    assert np.abs(fresh - truth)[1000:].max() <= 3277
+    if far_end == "restarts":
+        assert np.array_equal(fresh, truth) and np.abs(old).max() >= 32767
