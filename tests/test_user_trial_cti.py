@@ -1,21 +1,8 @@
 """A script author's CTI trial: an agent answers through CTI (the handset lifted for them), sets call data
 and hands the caller to an outside number; their phone goes back on hook (left off hook, it declined every
 later queue call at once, and the ACD offered each again every 2 s, seen in a `run --simulate` trial)."""
-import pytest
-
-from cti_rig import Centre
-from pycallcenter.sim.pstn import Callee
 from test_cti_server import offered_and_answered, wait_event
-
-OUTSIDE = "0201234567"
-
-
-@pytest.fixture
-def centre():
-    c = Centre(outbound_trunk="pri1")
-    c.pstn.add_callee(Callee(OUTSIDE, answer_after=1.0, patience=3.0))
-    yield c
-    c.close()
+from test_desk_outside_commands import OUTSIDE, centre  # noqa: F401 - the rig with an outside callee (a fixture)
 
 
 def test_after_a_transfer_out_the_agents_handset_is_back_on_hook(centre):
@@ -31,7 +18,7 @@ def test_after_a_transfer_out_the_agents_handset_is_back_on_hook(centre):
     assert not phone.line.station_off_hook  # the agent's part is over: the handset is put down
     assert centre.eng.calls[pop["call"]].vars["note"] == "wants a refund"
     wait_event(centre, a1, "agent_state", lambda f: f["state"] == "wrapup")
-    for _ in range(50 * 10):  # the outside party hangs up after 3 s: the call ends and nothing is left
+    for _ in range(50 * 15):  # the outside party hangs up (patience 8 s): the call ends and nothing is left
         centre.tick()
         if not centre.eng.calls:
             break
