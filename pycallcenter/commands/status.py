@@ -55,6 +55,17 @@ def format_status(s, now=None):
             sl += f" ({q['sl_seconds']:g} s, {q['sl_mode']})"
         out.append(f"queue {q['queue']}: waiting {q['waiting']} (longest {q['longest_wait']:.0f} s), offered {q['offered']},"
                    f" answered {q['answered']}, abandoned {q['abandoned']}, SL {sl}")
+    sip = s.get("sip")
+    if sip:
+        ports = ", ".join(f"{k} {v}" for k, v in sorted(sip.get("transports", {}).items())) or "-"
+        up = sum(sip.get("calls", {}).values())
+        out.append(f"sip: {ports}; {up} call(s) up, {sip.get('calls_in', 0)} in, {sip.get('calls_out', 0)} out,"
+                   f" {sip.get('refused', 0)} refused, {sip.get('srtp_calls', 0)} with SRTP")
+        trunks = ", ".join(f"{k} {'up' if v == 'up' else 'DOWN'}" for k, v in sorted(sip.get("trunks", {}).items()))
+        if trunks:
+            out.append(f"  trunks (OPTIONS keepalive): {trunks}")
+        if sip.get("registered"):
+            out.append(f"  phones registered: {', '.join(sip['registered'])}")
     if s.get("agents"):
         out.append("agents: " + ", ".join(f"{a['agent']} {a['state']}" for a in s["agents"]))
     st = s.get("store")
