@@ -73,19 +73,23 @@ def all_hear(sim, parties):
         hears(heard, who, [f for n, (_, f) in parties.items() if n != who])
 
 
-def conference_with(agent, sim, target, answered):
-    """Consult target from the desktop, wait until answered() and press Conference; the page says so."""
+def conference_with(agent, sim, target, answered, consult=True):
+    """Consult target from the desktop, wait until answered() and press Conference (or, consult false,
+    press Conference at once: the target is rung and joins when it answers); the page says so."""
     agent.evaluate(f"document.getElementById('xfer').value={target!r};true")
-    click(agent, "#consult")
-    agent.wait("document.getElementById('status').textContent === 'consult: ok'", sim.tick)
-    assert until(sim, answered, 15)
-    until(sim, lambda: False, 1.0)  # the consulted party's line settles (answer, hello)
+    if consult:
+        click(agent, "#consult")
+        agent.wait("document.getElementById('status').textContent === 'consult: ok'", sim.tick)
+        assert until(sim, answered, 15)
+        until(sim, lambda: False, 1.0)  # the consulted party's line settles (answer, hello)
     click(agent, "#conference")
     agent.wait("document.getElementById('status').textContent === 'conference: ok'", sim.tick)
+    if not consult:
+        assert until(sim, answered, 15)
     agent.wait("document.getElementById('callstate').textContent === 'conference (3 parties)'", sim.tick)
 
 
-def agent_conference(c, sim, agent, tmp_path):
+def agent_conference(c, sim, agent, tmp_path, consult=True):
     """agent1 (the page) answers a PRI caller, consults agent2 and presses Conference; check all three hear
     each other; return (call id, the Caller, the parties for listen())."""
     c.cti.hub.backend.login("agent2", ready=False)  # in, but only the consultation reaches them
@@ -95,10 +99,11 @@ def agent_conference(c, sim, agent, tmp_path):
     def answered():
         if phone2.ringing:
             phone2.off_hook()
-        far = c.cti.hub.backend._consult.get("agent1")
+        conf = c.cti.hub.backend._conference.get("agent1")
+        far = c.cti.hub.backend._consult.get("agent1") or (conf[0] if conf else None)
         return far is not None and far.answered_at is not None
 
-    conference_with(agent, sim, "agent2", answered)
+    conference_with(agent, sim, "agent2", answered, consult)
     parties = {"caller": (channel_of(sim, caller), CALLER_HZ), "agent1": (phone1, AGENT_HZ),
                "agent2": (phone2, THIRD_HZ)}
     all_hear(sim, parties)
@@ -108,14 +113,15 @@ def agent_conference(c, sim, agent, tmp_path):
 
 
 @pytest.fixture
-def conferenced(tmp_path):
-    """agent1's page has the caller and agent2 in a conference (all three heard); yield (Centre, Simulation,
-    the page, call id, the Caller, the parties for listen())."""
+def conferenced(tmp_path, request):
+    """agent1's page has the caller and agent2 in a conference (all three heard; agent2 consulted first
+    unless the parameter is False); yield (Centre, Simulation, the page, call id, the Caller, the parties
+    for listen())."""
     c, sim = desk_centre(tmp_path)
     agent = None
     try:
         agent = browser(tmp_path, "agent1")
-        yield (c, sim, agent, *agent_conference(c, sim, agent, tmp_path))
+        yield (c, sim, agent, *agent_conference(c, sim, agent, tmp_path, getattr(request, "param", True)))
         assert agent.evaluate("document.body.getAttribute('data-error')") is None
     finally:
         if agent is not None:
@@ -191,3 +197,12 @@ def test_a_conference_the_consulted_agent_leaves_first(conferenced):
     phone1.on_hook()
     row = ends_cleanly(c, sim, call_id, caller)
     assert row["agent"] == "agent1" and "transferred_to" not in row["vars"]
+
+
+@pytest.mark.parametrize("conferenced", [False], indirect=True)
+def test_conference_pressed_without_a_consultation_rings_the_target_and_joins_it(conferenced):
+    c, sim, agent, call_id, caller, parties = conferenced
+    for phone in (parties["agent2"][0], parties["agent1"][0]):
+        phone.on_hook()  # agent2 leaves, then agent1
+    row = ends_cleanly(c, sim, call_id, caller)
+    assert row["agent"] == "agent1"
