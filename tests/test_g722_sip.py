@@ -168,12 +168,11 @@ def test_a_g722_only_offer_to_a_g711_centre_is_refused_with_488(rig):
     assert not eng.legs and eng.leaks() == []
 
 
-@needs_g722
-def test_a_phone_moving_its_call_from_g711_to_g722_by_update_is_heard_in_g722(rig):
-    """A call taken in PCMU (the caller's first codec) moves to G.722 when the phone's UPDATE offers only
-    G.722: the row's codec follows, and both ways carry G.722 from then on."""
+def _talking(rig, codecs, phone_codecs, says):
+    """Return (engine, phone, row) of a call the phone (offering phone_codecs, saying says at 16 kHz) placed
+    to a centre with codecs whose script answers and plays 600 Hz; answered."""
     build, keep = rig
-    eng, trunk = build(codecs=["PCMU", "G722"])
+    eng, trunk = build(codecs=codecs)
     seen = {}
 
     async def script(call):
@@ -182,12 +181,19 @@ def test_a_phone_moving_its_call_from_g711_to_g722_by_update_is_heard_in_g722(ri
         await call.play(tone(600, 30.0))
 
     eng.router = lambda leg: script
-    phone = G722Phone("2025550100", codecs=("PCMU", "G722"))
+    phone = G722Phone("2025550100", codecs=phone_codecs)
     keep(phone)
-    phone.say_wide(wide_tone(1100, 10.0))
+    phone.say_wide(says)
     phone.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
     assert run(eng, 3.0, phone, until=lambda: "CallAnswered" in phone.kinds())
-    row = eng.packet._rows[seen["row"]]
+    return eng, phone, eng.packet._rows[seen["row"]]
+
+
+@needs_g722
+def test_a_phone_moving_its_call_from_g711_to_g722_by_update_is_heard_in_g722(rig):
+    """A call taken in PCMU (the caller's first codec) moves to G.722 when the phone's UPDATE offers only
+    G.722: the row's codec follows, and both ways carry G.722 from then on."""
+    eng, phone, row = _talking(rig, ["PCMU", "G722"], ("PCMU", "G722"), wide_tone(1100, 10.0))
     assert row.law == "ulaw" and row.pt == 0
     offer = S.make_offer("127.0.0.1", phone.rtp.getsockname()[1], S.codecs_named(["G722"]), version=2)
     phone._run(phone.ua.update(phone.call_id, eng.now / 8000, sdp=offer))
@@ -201,5 +207,38 @@ def test_a_phone_moving_its_call_from_g711_to_g722_by_update_is_heard_in_g722(ri
     assert row.pt == 9 and power_at(by_engine, 1100, 8000) > 100 * power_at(by_engine, 600, 8000)
     by_phone = np.concatenate(phone.heard_wide[mark + 5:])
     assert power_at(by_phone, 600) > 100 * power_at(by_phone, 1700)
+    phone.hang_up(eng.now / 8000)
+    assert run(eng, 1.0, phone, until=lambda: not eng.legs)
+
+
+@needs_g722
+def test_a_call_held_and_resumed_by_the_phones_update_decodes_afresh_without_a_burst(rig):
+    """The phone holds the call with an inactive UPDATE and sends nothing, then resumes it with sendrecv and
+    sends again from a restarted encoder (same SSRC): the row's decoder starts afresh with it, so the first
+    audio after the hold is the phone's new tone at its level, with no burst from the state before the hold
+    (the kept decoder peaks near full scale here)."""
+    from G722 import G722
+
+    eng, phone, row = _talking(rig, ["G722"], ("G722",), wide_tone(400, 30.0, amp=12000))
+    run(eng, 0.5, phone)
+    port = phone.rtp.getsockname()[1]
+    hold = S.make_offer("127.0.0.1", port, S.codecs_named(["G722"]), direction="inactive", version=2)
+    phone._run(phone.ua.update(phone.call_id, eng.now / 8000, sdp=hold))
+    phone._send_frame = lambda: None  # held: the phone sends nothing
+    assert run(eng, 2.0, phone, until=lambda: row.direction == "inactive")
+    run(eng, 0.3, phone)
+    resume = S.make_offer("127.0.0.1", port, S.codecs_named(["G722"]), version=3)
+    phone._run(phone.ua.update(phone.call_id, eng.now / 8000, sdp=resume))
+    assert run(eng, 2.0, phone, until=lambda: row.direction == "sendrecv")
+    del phone._send_frame  # resumed: it sends again, from a restarted encoder (same SSRC)
+    phone._enc = G722(16000, 64000)
+    phone._wide = wide_tone(1100, 10.0)
+    heard = []
+    for _ in range(50):  # 1 s from the resume on
+        run(eng, 0.02, phone)
+        heard.append(eng.media.rx[row.row].copy())
+    after = np.concatenate(heard)
+    assert power_at(after, 1100, 8000) > 100 * power_at(after, 400, 8000)  # the new stream, not the old one
+    assert np.abs(after).max() < 1.5 * 8000  # no burst above the tone's level
     phone.hang_up(eng.now / 8000)
     assert run(eng, 1.0, phone, until=lambda: not eng.legs)
