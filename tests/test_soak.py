@@ -71,6 +71,20 @@ def test_the_ss7_link_set_carried_calls_through_changeover_and_pause(short):
     assert ss7["ss7_link_down"] >= len(log["ss7_link_failure"]) + 2 * len(log["ss7_linkset_loss"])
 
 
+def test_a_cable_pulled_on_an_ss7_span_hardware_blocked_its_circuits_until_it_was_back(short):
+    """Every second cable pull and bit error burst hits an SS7 span: a pull clears the span's calls (cause 41)
+    and both ends hardware-block its 30 circuits (CGB acknowledged) until the cable is back (CGU); the fault
+    counts as recovered only with every circuit unblocked both ways. Bit errors alone clear no call."""
+    spans = {n for n in range(SHORT["spans"] + 2, SHORT["spans"] + 2 + short["settings"]["ss7_links"])}
+    pulls = [f for f in short["fault_log"] if f["kind"] == "cable_pull" and f["target"] in spans]
+    errors = [f for f in short["fault_log"] if f["kind"] == "bit_errors" and f["target"] in spans]
+    assert pulls and errors
+    assert all(f["note"].endswith("hardware-blocked circuits at the end: 30 here, 30 at the exchange") for f in pulls)
+    assert all(" 0 cleared by the network" in f["note"] for f in errors)
+    ss7 = short["calls"]["ss7"]
+    assert ss7["ss7_span_alarm"] == ss7["ss7_span_clear"] == len(pulls)
+
+
 def test_every_ended_call_has_exactly_one_cdr(short):
     assert short["cdrs"] == short["calls"]["ended_in_engine"] >= 50
 

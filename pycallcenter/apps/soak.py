@@ -51,6 +51,7 @@ from pycallcenter.ss7.isup import RESETTING
 
 SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
 SS7_FAULTS = ("ss7_link_failure", "ss7_linkset_loss")  # one resource: the link set
+SS7_SPAN_FAULTS = ("cable_pull", "bit_errors")  # span faults that also hit the link set's spans (every second one)
 FXO_FAULTS = ("fxo_line_drop",)  # one resource: the FXO lines
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
                              "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS + FXO_FAULTS
@@ -209,9 +210,10 @@ def rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def schedule(settings, span_numbers, agent_names):
+def schedule(settings, span_numbers, agent_names, ss7_spans=()):
     """Return the seeded fault schedule: kinds in shuffled rounds (each kind once per round), at seeded
-    times; a fault on a busy resource (span, agent, storage) waits until the one before it is over."""
+    times; a fault on a busy resource (span, agent, storage) waits until the one before it is over. Every
+    second cable pull and bit error burst hits one of ss7_spans (the SS7 link set's, one resource with it)."""
     rng = random.Random(f"soak-faults-{settings.seed}")
     kinds = [k for k in FAULT_KINDS if k in settings.kinds and _possible(k, settings)]
     run = settings.hours * 3600.0
@@ -233,7 +235,11 @@ def schedule(settings, span_numbers, agent_names):
     for i, kind in enumerate(order):
         at = first + gap * i + rng.uniform(0.0, gap * 0.5)
         target, duration = _pick(kind, rng, span_numbers, agent_names, i)
-        resource = (("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
+        nth = order[:i].count(kind)
+        if kind in SS7_SPAN_FAULTS and ss7_spans and nth % 2:
+            target = ss7_spans[nth // 2 % len(ss7_spans)]
+        resource = (("ss7",) if target in ss7_spans and kind in SS7_SPAN_FAULTS
+                    else ("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
                     else ("storage",) if kind in STORAGE_FAULTS else ("ss7",) if kind in SS7_FAULTS
                     else ("fxo",) if kind in FXO_FAULTS else ("load",) if kind in LOAD_FAULTS else (kind,))
         at = max(at, busy.get(resource, 0.0))
@@ -412,7 +418,8 @@ class Soak:
         self.agent_channel = {a.name: a.phone.channel.number for a in self.pool.agents}
         self.agent_channels = set(self.agent_channel.values())
         self.acd_names = {int(a.contact.split("/")[1]): a.name for a in cs.agent if a.contact.startswith("channel/")}
-        self.faults = schedule(s, self.span_numbers, [a.name for a in self.pool.agents[:-1]])
+        self.faults = schedule(s, self.span_numbers, [a.name for a in self.pool.agents[:-1]],
+                               self.ss7.span_numbers if self.ss7 is not None else ())
         self._next_fault = 0
         self.active = []  # faults started and not yet recovered
         self.ended_calls = {}  # call id -> board sample the engine ended it
@@ -562,17 +569,48 @@ class Soak:
 
     def _start_cable_pull(self, fault, now):
         self.emulator.pull_cable(fault.target)
+        if self._on_ss7(fault.target):  # its calls are cleared (cause 41), its circuits hardware-blocked both ways
+            fault.state["calls"] = self._ss7_span_calls(fault.target)
 
     def _end_cable_pull(self, fault, now):
         self.emulator.reconnect(fault.target)
+        if self._on_ss7(fault.target):
+            legs = fault.state["calls"]
+            cics = self._ss7_cics(fault.target)
+            fault.note = (f"SS7 span: {len(legs)} answered call(s) at the pull, "
+                          f"{sum(leg.cause == C.TEMPORARY_FAILURE for leg in legs)} cleared with cause 41; "
+                          f"hardware-blocked circuits at the end: {len(set(cics) & set(self.ss7.blocked()))} here, "
+                          f"{sum(bool(self.exchange.isup.blocked(cic)[0]) for cic in cics)} at the exchange")
+            if any(leg.state != C.ENDED for leg in legs):
+                self._violate(f"cable_pull at {fault.at:.0f} s left a call up on SS7 span {fault.target}",
+                              key=("up", id(fault)))
+
+    def _on_ss7(self, span):
+        return self.ss7 is not None and span in self.ss7.span_numbers
+
+    def _ss7_span_calls(self, span):
+        """Return the SS7 trunk's answered legs on the circuits of one of its spans."""
+        cics = self._ss7_cics(span)
+        return [leg for leg in self._ss7_calls() if leg.cic in cics]
+
+    def _ss7_cics(self, span):
+        """Return the CICs of an SS7 span of the link set."""
+        return next(sp.cics for sp in self.ss7.spans if sp.span_number == span)
 
     def _start_bit_errors(self, fault, now):
         ber = 10.0 ** random.Random(f"{self.settings.seed}-{fault.at}").uniform(-5.0, -3.0)
         fault.note = f"BER {ber:.1e}"
         self.emulator.set_bit_errors(fault.target, ber)
+        if self._on_ss7(fault.target):  # errors alone raise no alarm: the calls on its bearers must go on
+            fault.state["calls"] = self._ss7_span_calls(fault.target)
 
     def _end_bit_errors(self, fault, now):
         self.emulator.set_bit_errors(fault.target, 0.0)
+        if self._on_ss7(fault.target):
+            legs = fault.state["calls"]
+            cut = [leg for leg in legs if leg.state == C.ENDED and leg.cause != C.NORMAL_CLEARING]
+            fault.note += (f"; SS7 span: {len(legs)} answered call(s) at the start, {len(cut)} cleared by the network, "
+                           f"{len(self.ss7.links_up())} of {len(self.ss7.span_numbers)} links up at the end")
 
     def _start_dchan_loss(self, fault, now):
         self.emulator.set_dchan_faults(fault.target, loss=1.0)
@@ -863,6 +901,8 @@ class Soak:
 
     def _recovered(self, fault, now):
         kind = fault.kind
+        if kind in SPAN_FAULTS and self._on_ss7(fault.target):  # span up, links in, circuits unblocked both ways
+            return self._ss7_up() and not self._alarm_bits(fault.target) and not self._ss7_blocked(fault.target)
         if kind in SPAN_FAULTS:
             return self._span_up(fault.target)
         if kind in SS7_FAULTS:  # every link in service at both ends, changed back, every circuit reset
@@ -902,10 +942,18 @@ class Soak:
 
     def _span_up(self, span):
         trunk, pstn = self._span_parts(span)
-
-        s = next(x for x in self.centre.board.spans if x.number == span)
         return (trunk.iface.link.state == lapd.ESTABLISHED and pstn.iface.link.state == lapd.ESTABLISHED
-                and not getattr(s, "alarm_bits", 0))
+                and not self._alarm_bits(span))
+
+    def _alarm_bits(self, span):
+        """Return the alarm bits of the centre's span (0: none)."""
+        return getattr(next(x for x in self.centre.board.spans if x.number == span), "alarm_bits", 0)
+
+    def _ss7_blocked(self, span):
+        """Return True while a circuit of the SS7 span is blocked at either end or a group message awaits its ack."""
+        cics = self._ss7_cics(span)
+        return (any(any(self.ss7.isup.blocked(cic)) or any(self.exchange.isup.blocked(cic)) for cic in cics)
+                or bool(self.ss7.isup._group) or bool(self.exchange.isup._group))
 
     def _ss7_up(self):
         every = len(self.ss7.span_numbers)
@@ -1072,10 +1120,12 @@ class Soak:
         }
 
     def _ss7_counts(self):
-        """Return what the SS7 trunk logged: links down and up, route down and up (MTP pause, resume)."""
+        """Return what the SS7 trunk logged: links down and up, route down and up (MTP pause, resume), its spans'
+        alarms and their clearing (hardware blocking and unblocking)."""
         if self.ss7 is None:
             return None
-        counts = dict.fromkeys(("ss7_link_down", "ss7_link_up", "ss7_route_down", "ss7_route_up"), 0)
+        counts = dict.fromkeys(("ss7_link_down", "ss7_link_up", "ss7_route_down", "ss7_route_up", "ss7_span_alarm",
+                                "ss7_span_clear"), 0)
         path = self.centre.settings.place(self.centre.settings.centre.log_file)
         with open(path) as fh:
             for line in fh:

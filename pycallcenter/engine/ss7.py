@@ -177,6 +177,7 @@ class Ss7Trunk:
             if self.reset_due:
                 self.reset_due = False
                 self._handle(self.isup.reset_all(self._s()))
+            self.isup.resend_group_blocking(self._s())  # a span's CGB/CGU sent while the route was down
 
     # --- continuity check on the bearer (Q.764 2.1.8, Q.724) ---------------------------------------
     def _continuity(self, ev):

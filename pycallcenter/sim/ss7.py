@@ -77,6 +77,8 @@ class Ss7Exchange:
             elif isinstance(ev, mtp3.RouteAvailable) and ev.dpc == self.centre_pc and self.reset_due:
                 self.reset_due = False
                 self._events(self.isup.reset_all(now), now)
+            if isinstance(ev, mtp3.RouteAvailable) and ev.dpc == self.centre_pc:
+                self.isup.resend_group_blocking(now)
             cic = getattr(ev, "cic", None)
             view = self.owner.get(cic)
             if view is None:

@@ -110,6 +110,15 @@ class CircuitMaintenance:
                 events += self.group_block(base, 2, now, hardware=True, unblock=unblock, status=status)
         return events
 
+    def resend_group_blocking(self, now=0.0):
+        """Send again every CGB/CGU still awaiting its acknowledgement (lost while the route was down), now
+        rather than at T18/T20; returns []."""
+        for (kind, cic), msg in self._group.items():
+            if kind in ("CGB", "CGU"):
+                self._send(msg)
+                self._start(cic, "T18" if kind == "CGB" else "T20", now)
+        return []
+
     def _range(self, cic, count):
         if not 1 <= count <= 32:
             raise ValueError(f"a circuit group has 1 to 32 circuits, not {count}")
