@@ -167,6 +167,18 @@ def test_network_far_end_audio_frames_and_handler():
     assert np.count_nonzero(got == 0x42) == 200 and np.all(g.read()[[0, 1]] == Law.ALAW.idle)
 
 
+
+@pytest.mark.parametrize("blocksize", [160, 640])
+def test_network_far_end_keeps_60_seconds_of_unread_audio_at_any_blocksize(blocksize):
+    """Audio nobody reads is bounded by time, not ticks: at 80 ms ticks 3,000 ticks were 240 s per span."""
+    cfg = BASE.format(zone="us", seed=1).replace('kind = "crossover"\nspans = [1, 2]',
+                                                 'kind = "network"\nspan = 1\nname = "pstn1"')
+    b = open_board(parse_config(cfg.replace("blocksize = 160", f"blocksize = {blocksize}")))
+    net = b.emulator.far_ends["pstn1"]
+    b.step(70 * 8000 // blocksize)  # 70 s, read by no one
+    assert net.read_audio().shape == (31, 60 * 8000)
+
+
 # --- D-channel ------------------------------------------------------------------------------------
 def test_dchan_frames_cross_and_are_paced_at_64k():
     b = make()

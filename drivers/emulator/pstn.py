@@ -16,7 +16,14 @@ from ..events import Alarm, EventKind
 from . import media
 from .cables import SpanCable, deliver_to, rx_blocked, send_frames
 
-KEEP_BLOCKS = 3000  # received audio kept for read_audio(): 60 s at 20 ms ticks
+KEEP_SECONDS = 60  # received audio kept for read_audio()
+
+
+def keep_blocks(emu) -> int:
+    """Return how many ticks of received audio make KEEP_SECONDS at the emulator's blocksize."""
+    # counted in seconds, not ticks: 3,000 ticks were 60 s at 20 ms but 240 s at 80 ms, about 2 GB of
+    # unread audio for the 34 network spans of the 32-span soak
+    return max(1, KEEP_SECONDS * 8000 // emu.blocksize)
 
 
 class _AudioStream:
@@ -25,7 +32,7 @@ class _AudioStream:
     def __init__(self, emu, law):
         self.emu, self.law = emu, law
         self._out: deque = deque()  # (start sample, uint8 codes)
-        self._in: deque = deque(maxlen=KEEP_BLOCKS)
+        self._in: deque = deque(maxlen=keep_blocks(emu))
 
     def write_audio(self, audio, at=None):
         """Queue audio (uint8 G.711 codes or int16 linear) to send from sample ``at`` (default: after the queue)."""
@@ -91,7 +98,7 @@ class NetworkSpan(SpanCable):
         self.events = Journal("network span errors", bound=4096)  # the newest frame errors (bit-error faults)
         self.bad_fcs = 0
         self._tx: deque = deque()
-        self._rx: deque = deque(maxlen=KEEP_BLOCKS)
+        self._rx: deque = deque(maxlen=keep_blocks(self.emu))
         self.last_rx = None
         self.lines: dict = {}
         self._streams: dict = {}  # offset -> _AudioStream from write_audio()
