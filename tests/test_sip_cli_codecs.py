@@ -13,9 +13,9 @@ needs_g722 = pytest.mark.skipif(not g722.AVAILABLE, reason="the g722 extra (G722
 
 
 def serve(*codecs):
-    """Return (a running `sip serve` that stops by itself, its port)."""
+    """Return (a running `sip serve` that stops by itself within 10 s, its port)."""
     extra = ["--codecs", ",".join(codecs)] if codecs else []
-    server = subprocess.Popen([sys.executable, "-m", "pycallcenter", "sip", "serve", "--port", "0", "--duration", "4",
+    server = subprocess.Popen([sys.executable, "-m", "pycallcenter", "sip", "serve", "--port", "0", "--duration", "10",
                                *extra], stdout=subprocess.PIPE, text=True)
     return server, int(server.stdout.readline().split(":")[-1])
 
@@ -28,11 +28,17 @@ def call(capsys, port, *codecs):
 
 
 def served(server):
-    """Return the server's event lines as dicts, once it has stopped."""
+    """Return the server's event lines as dicts up to its call's end (or its own stop), and stop it."""
+    events = []
     try:
-        return [json.loads(line) for line in server.communicate(timeout=10)[0].splitlines()]
+        for line in server.stdout:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "CallEnded":
+                break
+        return events
     finally:
         server.kill()
+        server.communicate()
 
 
 @needs_g722
@@ -63,7 +69,8 @@ def test_a_g711_only_server_takes_the_default_offer_in_its_own_law(capsys):
 def test_no_codec_in_common_is_refused_with_488(capsys):
     server, port = serve("PCMU")
     status, events = call(capsys, port, "PCMA")
-    served(server)
+    server.kill()
+    server.communicate()
     assert status == 1 and events == [{"event": "CallFailed", "call_id": events[0]["call_id"], "status": 488}]
 
 
