@@ -201,3 +201,23 @@ def test_hardware_blocking_sends_one_cgb_per_run_and_refuses_an_iam_on_a_blocked
         isup.receive(data, 0.0)
     (rel,) = [decode_isup(data, "itu") for _, data in isup.take_outgoing()]
     assert (rel.type, rel.cic, rel.params["cause_indicators"]["cause"]) == ("REL", 1, 41)
+
+
+def test_blocking_sent_while_every_link_is_down_goes_out_when_the_route_returns():
+    board, eng, trunk, exchange, pstns = _rig()
+    _run(eng, 2.0)
+    for span in (1, 2):  # both spans in alarm: no link left, the CGB cannot go out
+        board.emulator.pull_cable(span)
+    _run(eng, 2.0)
+    assert _log(eng, "ss7_route_down") and trunk.isup._group and exchange.isup._group
+    assert not any(trunk.isup.blocked(cic)[1] for cic in trunk.cics)  # nothing reached the far end
+    board.emulator.reconnect(1)  # the route returns over span 1; span 2 is still in alarm
+    _run(eng, 3.0)
+    assert trunk.links_up() == [0] and not trunk.reset_due and not exchange.reset_due
+    assert all(trunk.isup.usable(cic) and exchange.isup.usable(cic) for cic in trunk.cics if cic < 32)
+    for cic in (cic for cic in trunk.cics if cic > 32):  # span 2's CGB, repeated at resume, acknowledged
+        assert trunk.isup.blocked(cic) == ({"hardware"}, {"hardware"}) == exchange.isup.blocked(cic)
+    board.emulator.reconnect(2)
+    _run(eng, 4.0)
+    assert trunk.links_up() == [0, 1] and not trunk.blocked() and not trunk.isup._group
+    assert all(trunk.isup.usable(cic) and exchange.isup.usable(cic) for cic in trunk.cics)
