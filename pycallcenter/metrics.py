@@ -96,6 +96,7 @@ def _linkset(trunk):
     up = set(trunk.links_up())
     return {"linkset": trunk.name, "opc": trunk.sp.mtp3.opc, "dpc": trunk.dpc,
             "route_up": trunk.sp.mtp3.route_available(trunk.dpc), "circuits": len(trunk.cics), "in_use": len(trunk.legs),
+            "blocked": len(trunk.blocked()),
             "links": [{"span": s.span_number, "slc": s.slc, "up": s.slc in up} for s in trunk.spans]}
 
 

@@ -20,11 +20,11 @@ def test_the_ss7_example_runs_reports_and_shows_its_link_set_in_status(tmp_path,
     assert [r[:2] for r in rows if r and r[0] == "ss7"] == [["ss7", str(written)]]  # every CDR on the link set
     snap = json.loads((data / "status.json").read_text())
     assert snap["ss7"] == [{"linkset": "ss7", "opc": 1, "dpc": 2, "route_up": True, "circuits": 60, "in_use": 0,
-                            "links": [{"span": 1, "slc": 0, "up": True}, {"span": 2, "slc": 1, "up": True}]}]
+                            "blocked": 0, "links": [{"span": 1, "slc": 0, "up": True}, {"span": 2, "slc": 1, "up": True}]}]
     assert main(["status", "--data", str(data)]) == 0
     shown = capsys.readouterr().out
     assert ("ss7 link set ss7 (opc 1 -> dpc 2): route up, 2/2 link(s) up (span 1 slc 0 up, span 2 slc 1 up),"
-            " circuits 0/60 in use") in shown
+            " circuits 0/60 in use, 0 blocked") in shown
 
 
 def test_status_says_which_ss7_link_is_down():

@@ -42,7 +42,7 @@ def format_status(s, now=None):
         links = ", ".join(f"span {l['span']} slc {l['slc']} {'up' if l['up'] else 'DOWN'}" for l in ls["links"])
         out.append(f"ss7 link set {ls['linkset']} (opc {ls['opc']} -> dpc {ls['dpc']}): route "
                    f"{'up' if ls['route_up'] else 'DOWN'}, {sum(l['up'] for l in ls['links'])}/{len(ls['links'])} link(s) up"
-                   f" ({links}), circuits {ls['in_use']}/{ls['circuits']} in use")
+                   f" ({links}), circuits {ls['in_use']}/{ls['circuits']} in use, {ls.get('blocked', 0)} blocked")
     calls = s.get("calls", {})
     out.append(f"calls: {calls.get('active', 0)} active "
                + " ".join(f"{k}={v}" for k, v in sorted(calls.get("by_state", {}).items())))
