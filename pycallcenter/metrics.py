@@ -24,23 +24,25 @@ class TickStats:
         self.count = 0
         self.total = 0.0
         self.last = 0.0
+        self.last_cpu = 0.0  # the last tick's CPU time in the ticking thread (what overload control judges)
         self.max = 0.0
         self.overruns = 0
 
-    def record(self, seconds):
-        """Add one tick's wall-clock duration."""
+    def record(self, seconds, cpu=None):
+        """Add one tick's wall-clock duration (and its CPU time in the ticking thread: default the same)."""
         self.count += 1
         self.total += seconds
         self.last = seconds
+        self.last_cpu = seconds if cpu is None else cpu
         self.max = max(self.max, seconds)
         if seconds > self.budget:
             self.overruns += 1
 
     def timed_tick(self, engine):
         """Run engine.tick() and record how long it took."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         engine.tick()
-        self.record(time.perf_counter() - t0)
+        self.record(time.perf_counter() - t0, time.thread_time() - c0)
 
     def as_dict(self):
         """Return the figures as a dict."""

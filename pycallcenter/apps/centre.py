@@ -292,9 +292,10 @@ class Centre:
     def tick(self):
         """Run one board tick of the whole centre (timed into self.ticks)."""
         self.ticks.timed_tick(self.engine)
-        # the overload guard watches what the tick cost, when ticks have a deadline (paced in real time)
+        # the overload guard watches what the tick cost, when ticks have a deadline (paced in real time): its CPU
+        # time, not its wall time, so other processes on a busy host do not make an idle centre refuse calls
         if self.realtime and self.engine.admission is not None:
-            self.engine.admission.observe_tick(self.ticks.last)
+            self.engine.admission.observe_tick(self.ticks.last_cpu)
         now = self.engine.now
         for feature in self.features:
             feature.on_tick(now)

@@ -7,7 +7,8 @@ Three limits, each optional ([centre] keys, docs/operations.md):
   available): the centre has no room, as a full trunk group has none.
 - ``max_call_rate``: new incoming calls per second, with a small burst (a token bucket). A call beyond
   it is refused with cause 42 (switching equipment congestion).
-- the load guard: when the tick's work (wall seconds, as metrics.TickStats measures it) at the p99 of
+- the load guard: when the tick's work (CPU seconds of the ticking thread, as metrics.TickStats measures
+  it: wall time would count other processes on a busy host, which refusing calls cannot help) at the p99 of
   the last ``window`` seconds passes ``high`` of the tick's own duration, the centre is near the point
   where audio would be late for every call up; new calls are refused with cause 42 until that p99
   falls back under ``low`` (hysteresis, so the guard does not flap at the edge).
