@@ -129,11 +129,20 @@ def conferenced(tmp_path, request):
         sim.close()
 
 
-def test_a_conference_with_another_agent_then_the_first_agent_leaves(conferenced, tmp_path):
+def leave(agent, phone, how):
+    """agent1 leaves the conference: Hang up on the page, or the phone put down."""
+    if how == "page":
+        click(agent, "#hangup")
+    else:
+        phone.on_hook()
+
+
+@pytest.mark.parametrize("how", ["page", "phone"])
+def test_a_conference_with_another_agent_then_the_first_agent_leaves(conferenced, tmp_path, how):
     c, sim, agent, call_id, caller, parties = conferenced
     phone1, phone2 = parties["agent1"][0], parties["agent2"][0]
-    # agent1 leaves from the page: agent2 takes the call over (an attended transfer), with the caller
-    click(agent, "#hangup")
+    # agent1 leaves: agent2 takes the call over (an attended transfer), with the caller
+    leave(agent, phone1, how)
     agent.wait("document.getElementById('callstate').textContent === 'transferred to agent2'", sim.tick)
     agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
     assert until(sim, lambda: c.acd.agents["agent2"].call == call_id
@@ -142,7 +151,7 @@ def test_a_conference_with_another_agent_then_the_first_agent_leaves(conferenced
     hears(heard, "caller", (THIRD_HZ,), (AGENT_HZ,))
     hears(heard, "agent2", (CALLER_HZ,), (AGENT_HZ,))
     hears(heard, "agent1", (), (CALLER_HZ, THIRD_HZ))
-    agent.screenshot(str(tmp_path / "desktop-conference-left.png"))
+    agent.screenshot(str(tmp_path / f"desktop-conference-left-by-{how}.png"))
     assert text(agent, "wrap.call") == call_id
     phone1.on_hook()
     phone2.on_hook()  # agent2 ends the call
@@ -150,7 +159,8 @@ def test_a_conference_with_another_agent_then_the_first_agent_leaves(conferenced
     assert row["caller"] == "2025550147" and row["agent"] == "agent2"
 
 
-def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path):
+@pytest.mark.parametrize("how", ["page", "phone"])
+def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path, how):
     c, sim = desk_centre(tmp_path)
     callee = Callee(OUTSIDE, answer_after=2.0, patience=40.0, talk=600.0)  # hangs up 40 s after answering
     sim.pstn.add_callee(callee)
@@ -166,7 +176,7 @@ def test_a_conference_with_an_outside_number_then_the_agent_leaves(tmp_path):
         all_hear(sim, parties)
         agent.screenshot(str(tmp_path / "desktop-conference-outside.png"))
         # the agent leaves: the caller and the outside party stay joined (the call goes on outside the ACD)
-        click(agent, "#hangup")
+        leave(agent, phone1, how)
         agent.wait(f"document.getElementById('callstate').textContent === 'transferred to {OUTSIDE}'", sim.tick)
         agent.wait("document.querySelector('[data-k=state]').textContent === 'wrapup'", sim.tick)
         del parties["agent1"]
@@ -202,7 +212,8 @@ def test_a_conference_the_consulted_agent_leaves_first(conferenced):
 @pytest.mark.parametrize("conferenced", [False], indirect=True)
 def test_conference_pressed_without_a_consultation_rings_the_target_and_joins_it(conferenced):
     c, sim, agent, call_id, caller, parties = conferenced
-    for phone in (parties["agent2"][0], parties["agent1"][0]):
-        phone.on_hook()  # agent2 leaves, then agent1
+    parties["agent2"][0].on_hook()  # agent2 leaves, then agent1
+    assert until(sim, lambda: not c.cti.hub.backend._conference, 5)
+    parties["agent1"][0].on_hook()
     row = ends_cleanly(c, sim, call_id, caller)
     assert row["agent"] == "agent1"

@@ -204,21 +204,32 @@ class AcdBackend(DeskCommands, Backend):
         """Hang up the agent's call. An agent leaving a conference with another agent hands the call
         over to them (an attended transfer), so the caller and that agent stay connected."""
         leg = self._leg(agent)
-        conf = self._conference.pop(agent, None)
-        if conf is not None:
-            far, target = conf
-            a = self.acd.agents[agent]
-            if far.active and target in self.acd.agents and a.activity == "talking":
-                self._consult[agent] = far
-                return self.transfer(agent, target, attended=True)
-            if far.active and far.state == C.ANSWERED and a.activity == "talking":  # an outside party stays
-                self._consult[agent] = far
-                try:
-                    return self.transfer_outside(agent, target, attended=True)
-                except P.CtiError:  # not a queue call (click-to-dial): everyone's part ends
-                    self._consult.pop(agent, None)
+        handed = self._leave_conference(agent, leg)
+        if handed is not None:
+            return handed
         leg.hangup(C.NORMAL_CLEARING)
         return {}
+
+    def _leave_conference(self, agent, leg):
+        """Hand the conference the agent leaves (from the page, or by hanging up the phone: leg) over to its
+        third party: an agent takes the call over, an outside number stays with the caller; return the
+        transfer's reply, or None when there is nothing to hand over (not a queue call: everyone's part ends)."""
+        conf = self._conference.pop(agent, None)
+        if conf is None:
+            return None
+        far, target = conf
+        if not far.active or self.acd.agents[agent].activity != "talking":
+            return None
+        self._consult[agent] = far
+        try:
+            if target in self.acd.agents:
+                return self.transfer(agent, target, attended=True)
+            if far.state == C.ANSWERED:
+                return self.transfer_outside(agent, target, attended=True, leg=leg)
+        except P.CtiError:
+            pass
+        self._consult.pop(agent, None)
+        return None
 
     @_acd
     def hold(self, agent):
@@ -524,6 +535,8 @@ class AcdBackend(DeskCommands, Backend):
                 except Exception:  # we run inside the engine's notify: never let a CTI action stop the tick
                     self.bug("on_answer")
         elif kind == "ended":
+            if agent in self._conference and self.binding.agent_leg.get(agent) is leg:  # the handset was hung up
+                self._leave_conference(agent, leg)
             self._on_answer.pop(leg.id, None)
             self._leg_agent.pop(leg.id, None)
             if agent is not None:

@@ -196,13 +196,14 @@ class DeskCommands:
         return {"call": call.id, "data": self._screen_pop(call.id)["data"]}
 
     # --- transfers to outside numbers -------------------------------------------------------------
-    def transfer_outside(self, agent, target, attended=False):
+    def transfer_outside(self, agent, target, attended=False, leg=None):
         """Hand the agent's caller to an outside number ('trunk/number' or a number on the outbound trunk)
         through the agent's dial policy: blind rings it now, attended hands over the party consulted and
         answered. The caller's call keeps going with that party (one call, one CDR) and the agent goes to
-        wrap-up; return {"call", "target"}."""
+        wrap-up (leg: the agent's leg when it has just ended, a conference left by hanging up the phone);
+        return {"call", "target"}."""
         a = self._agent(agent)
-        leg = self._leg(agent)
+        leg = leg or self._leg(agent)
         if a.activity != "talking" or a.call != leg.call.id or self.binding.agent_leg.get(agent) is not leg:
             raise P.CtiError(P.BAD_STATE, f"not_in_call: {agent} has no queue call to transfer")
         dest = self._target(target, agent)  # a refused number: forbidden, and nothing is dialled
