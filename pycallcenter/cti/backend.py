@@ -201,8 +201,8 @@ class AcdBackend(DeskCommands, Backend):
         return {"call": a.call}
 
     def hangup(self, agent):
-        """Hang up the agent's call. An agent leaving a conference with another agent hands the call
-        over to them (an attended transfer), so the caller and that agent stay connected."""
+        """Hang up the agent's call. An agent leaving a conference hands the call over to its third party
+        (an attended transfer to the agent or the outside number), so the caller and they stay connected."""
         leg = self._leg(agent)
         handed = self._leave_conference(agent, leg)
         if handed is not None:
@@ -536,7 +536,10 @@ class AcdBackend(DeskCommands, Backend):
                     self.bug("on_answer")
         elif kind == "ended":
             if agent in self._conference and self.binding.agent_leg.get(agent) is leg:  # the handset was hung up
-                self._leave_conference(agent, leg)
+                try:
+                    self._leave_conference(agent, leg)
+                except Exception:  # inside the engine's notify, as above
+                    self.bug("leave_conference")
             self._on_answer.pop(leg.id, None)
             self._leg_agent.pop(leg.id, None)
             if agent is not None:
