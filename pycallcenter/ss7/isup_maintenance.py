@@ -90,7 +90,7 @@ class CircuitMaintenance:
         """Hardware-block (CGB, hardware type) or unblock (CGU) cics towards the far end, one message per
         contiguous run of at most 32, withdrawing the opposite request. Blocking takes effect here at once (a
         dead bearer takes no new call while the CGBA is on its way) and clears the calls on them without REL,
-        cause 41, as the far end does on receipt (Q.764 2.8.2.3). Returns events (Released, by "hardware")."""
+        cause 41, as the far end does on receipt (Q.764 2.8.2). Returns events (Released, by "hardware")."""
         events = []
         for first, count in _runs(sorted(cics)):
             self._group.pop(("CGB" if unblock else "CGU", first), None)
