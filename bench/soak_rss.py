@@ -1,0 +1,64 @@
+"""Where a soak's RSS goes: run a soak in this process and, every 10 simulated minutes, print RSS next to
+glibc's heap (mallinfo2: arena, mmapped, in use, free), SQLite's own memory (sqlite3_memory_used of the
+libsqlite3 Python links), open file descriptors, threads and the housekeeping's trim counters, one JSON
+line each. docs/reliability.md ("Memory: what grows after warm-up") has a run's figures.
+
+Run: .venv/bin/python bench/soak_rss.py OUT.jsonl --hours 4 --faults 90 --seed 1 --data /tmp/soak-rss
+"""
+import argparse
+import ctypes
+import json
+import os
+import threading
+
+import _sqlite3
+
+from pycallcenter.apps import housekeeping, soak
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                               "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out")
+    ap.add_argument("--hours", type=float, default=4.0)
+    ap.add_argument("--faults", type=int, default=90)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--every", type=int, default=10, help="simulated minutes between samples")
+    ap.add_argument("--data", default="/tmp/soak-rss")
+    a = ap.parse_args()
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = MallInfo2
+    sqlite = ctypes.CDLL(_sqlite3.__file__)  # the sqlite3_* symbols of the library Python's module links
+    sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+    keepers, attach, rss_bytes, minutes = [], housekeeping.attach, soak.rss_bytes, [0]
+    out = open(a.out, "w")
+
+    def kept(centre, every=housekeeping.EVERY):
+        keepers.append(attach(centre, every))
+        return keepers[-1]
+
+    def sampled():
+        rss = rss_bytes()
+        minutes[0] += 1  # the soak samples RSS once a simulated minute
+        if minutes[0] % a.every == 0:
+            m = libc.mallinfo2()
+            row = {"minute": minutes[0], "rss_kb": rss >> 10, "heap_kb": m.arena >> 10, "mmapped_kb": m.hblkhd >> 10,
+                   "in_use_kb": m.uordblks >> 10, "free_kb": m.fordblks >> 10,
+                   "sqlite_kb": sqlite.sqlite3_memory_used() >> 10, "fds": len(os.listdir("/proc/self/fd")),
+                   "threads": threading.active_count(), "housekeeping": keepers[0].status() if keepers else None}
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+        return rss
+
+    housekeeping.attach, soak.rss_bytes = kept, sampled
+    report = soak.run(soak.SoakSettings(hours=a.hours, spans=2, agents=12, faults=a.faults, seed=a.seed,
+                                        data_dir=a.data), stream=None)
+    out.write(json.dumps({"rss": report["rss"], "violations": report["violations"]}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
