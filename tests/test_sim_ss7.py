@@ -46,8 +46,11 @@ name = "ss7-2"
 """
 
 
-def _rig():
+def _rig(pulled=()):
     board = open_board(parse_config(BOARD))
+    for span in pulled:  # in red alarm before the centre starts
+        board.emulator.pull_cable(span)
+        board.emulator.run(2)
     eng = Engine(board)
     trunk = eng.add(Ss7Trunk(eng, None, opc=1, dpc=2, links=[(1, 0, 0), (2, 1, 32)], name="ss7"))
     nets = [board.emulator.far_ends[f"ss7-{n}"] for n in (1, 2)]
@@ -221,3 +224,15 @@ def test_blocking_sent_while_every_link_is_down_goes_out_when_the_route_returns(
     _run(eng, 4.0)
     assert trunk.links_up() == [0, 1] and not trunk.blocked() and not trunk.isup._group
     assert all(trunk.isup.usable(cic) and exchange.isup.usable(cic) for cic in trunk.cics)
+
+
+def test_a_span_already_in_alarm_at_start_is_blocked_once_the_route_is_up():
+    board, eng, trunk, exchange, pstns = _rig(pulled=(2,))
+    assert not trunk.isup.usable(40)  # blocked here from the start
+    _run(eng, 3.0)
+    assert trunk.links_up() == [0] and not trunk.reset_due
+    for cic in trunk.cics:
+        assert trunk.isup.blocked(cic) == (({"hardware"}, {"hardware"}) if cic > 32 else (set(), set()))
+    board.emulator.reconnect(2)
+    _run(eng, 4.0)
+    assert trunk.links_up() == [0, 1] and not trunk.blocked() and not exchange.isup._group

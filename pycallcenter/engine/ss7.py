@@ -67,6 +67,8 @@ class Ss7Trunk:
         self.reset_due = True  # reset every circuit once the route is up: we start knowing no circuit's state
         for sp in self.spans:
             self._handle(sp.start())
+            if sp.in_alarm:  # dead bearers from the start: blocked now, the CGB goes out when the route is up
+                self._handle(self.isup.hardware_block(sp.cics, self._s()))
 
     def _s(self):
         return self.engine.now / SAMPLE_RATE
