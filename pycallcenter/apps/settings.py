@@ -452,6 +452,8 @@ class SimulateSection:
     calls_per_hour: Annotated[float, Range(0, 100000)] = doc("Poisson arrival rate of callers", 300.0)
     called: Digits = doc("number the callers dial", "5000")
     far_end: str = doc("the emulator's network cable name the callers come from", "pstn")
+    overlap: bool = doc("callers on a PRI dial digit by digit (overlap sending: SETUP with the first digit, the "
+                        "rest in INFORMATION 0.3 s apart once the centre asks for more); default: en bloc", False)
     digits: dict[str, Annotated[float, Range(0, None)]] = doc(
         "menu keys callers press -> weight", factory=lambda: {"1": 50.0, "2": 35.0, "9": 5.0, "0": 7.0, "3": 3.0})
     talk_mean: Annotated[float, Range(1, None)] = doc("mean seconds an agent talks with a caller", 150.0)

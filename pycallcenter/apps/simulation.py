@@ -59,7 +59,7 @@ class Simulation:
         self.exchange, self.pstns = None, []
         self.pstn = self._ss7(centre, board, s)
         if self.pstn is None:
-            self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed)
+            self.pstn = PstnSimulator(board, far_end=s.far_end, seed=s.seed, overlap=s.overlap)
         self.pstns = self.pstns or [self.pstn]
         for pstn in self.pstns:
             pstn.answer_unknown(talk_mean=s.talk_mean)  # the people our campaigns and callbacks call

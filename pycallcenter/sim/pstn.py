@@ -18,6 +18,7 @@ from pycallcenter.isdn import causes
 S = SAMPLE_RATE
 # who answers the centre's calls to numbers nobody described (answer_unknown): weights
 OUTBOUND_MIX = {"human": 0.35, "machine": 0.15, "busy": 0.1, "no_answer": 0.4}
+DIGIT_GAP = 0.3  # seconds between a caller's digits in overlap sending
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Caller:
     refused: bool = False
     pressed: int = 0  # digit groups pressed so far
     clearing: bool = False  # we hung up; waiting for the network to finish clearing
+    next_digit: float = 0.0  # when the next overlap digit goes
+    to_dial: str = ""  # overlap sending: called digits still to send in INFORMATION, one at a time
     fax_result: Optional[dict] = None  # phase E of the fax machine's session
     log: list = field(default_factory=list)
 
@@ -82,7 +85,7 @@ class Callee:
 class PstnSimulator:
     """Drives the network end of one emulated PRI span: place calls, play caller audio, clear calls."""
 
-    def __init__(self, board, far_end="net", variant="euroisdn_e1", seed=1, iface=None):
+    def __init__(self, board, far_end="net", variant="euroisdn_e1", seed=1, iface=None, overlap=False):
         self.far = board.emulator.far_ends[far_end]
         self.law = self.far.law
         # the network's signalling: Q.931 by default; sim.ss7 gives an ISUP exchange with the same calls
@@ -100,6 +103,9 @@ class PstnSimulator:
         self.answering = {}  # isdn Call -> Callee of an outgoing call of the centre in progress
         self.strangers = None  # (mix, talk mean) for numbers without a Callee (answer_unknown)
         self._idle = None  # the encoded block of silence on every channel
+        # overlap sending (PRI only): SETUP with the first digit and no sending complete, then one digit in
+        # INFORMATION every DIGIT_GAP seconds once the centre acknowledged the SETUP, as a caller dialling does
+        self.overlap = overlap and isinstance(self.iface, q.Interface)
         self.far.handler = self._tick
         self._q931(self.iface.start(0.0))
 
@@ -158,6 +164,8 @@ class PstnSimulator:
         while self.pending and self.pending[0].arrival <= now:
             self._place(self.pending.popleft(), now)
         for call, caller in list(self.active.items()):
+            if caller.to_dial:
+                self._dial_next(call, caller, now)
             self._behave(call, caller, now)
         for call, callee in list(self.answering.items()):
             self._answer_behave(call, callee, now)
@@ -168,7 +176,11 @@ class PstnSimulator:
     def _place(self, caller, now):
         caller.placed = now
         try:
-            call = self.iface.setup(now, called=caller.called, calling=caller.number)
+            if self.overlap and len(caller.called) > 1:
+                call = self.iface.setup(now, called=caller.called[:1], calling=caller.number, overlap=True)
+                caller.to_dial, caller.next_digit = caller.called[1:], now + DIGIT_GAP
+            else:
+                call = self.iface.setup(now, called=caller.called, calling=caller.number)
         except Exception as exc:  # no free channel or link down: the caller hears congestion
             caller.refused = True
             caller.ended = now
@@ -178,6 +190,19 @@ class PstnSimulator:
         self.active[call] = caller
         self.by_number[caller.number] = caller
         caller.log.append((now, "setup"))
+
+    def _dial_next(self, call, caller, now):
+        """Overlap sending: the next called digit once the centre asked for more (SETUP ACKNOWLEDGE); nothing more
+        once it went on with what it has (CALL PROCEEDING, ALERTING, CONNECT or a release)."""
+        if call.state == q.CALL_INITIATED or now < caller.next_digit:
+            return
+        if call.state != q.OVERLAP_SENDING:
+            caller.to_dial = ""
+            return
+        digit, caller.to_dial = caller.to_dial[0], caller.to_dial[1:]
+        caller.next_digit = now + DIGIT_GAP
+        caller.log.append((now, f"dialled {digit}"))
+        self._q931(self.iface.send_digits(call, digit, now))
 
     def _behave(self, call, caller, now):
         if caller.answered is None or caller.clearing:
