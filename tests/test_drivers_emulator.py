@@ -177,6 +177,9 @@ def test_network_far_end_keeps_60_seconds_of_unread_audio_at_any_blocksize(block
     net = b.emulator.far_ends["pstn1"]
     b.step(70 * 8000 // blocksize)  # 70 s, read by no one
     assert net.read_audio().shape == (31, 60 * 8000)
+    net.keep_audio(0)  # a far end that looks only at last_rx keeps nothing
+    b.step(3)
+    assert net.read_audio().shape == (31, 0) and net.last_rx.shape == (31, blocksize)
 
 
 # --- D-channel ------------------------------------------------------------------------------------

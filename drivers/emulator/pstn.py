@@ -122,6 +122,11 @@ class NetworkSpan(SpanCable):
             raise ValueError(f"network block must be {want}, got {block.shape}")
         self._tx.append(block.copy())
 
+    def keep_audio(self, seconds) -> None:
+        """Keep at most the last ``seconds`` of received audio for read_audio() (0: none, for a far end that
+        looks only at ``last_rx``; the default is KEEP_SECONDS)."""
+        self._rx = deque(self._rx, maxlen=max(0, int(seconds * 8000) // self.emu.blocksize))
+
     def read_audio(self) -> np.ndarray:
         """Return everything the board sent since the last call, (channels x samples) uint8."""
         if not self._rx:

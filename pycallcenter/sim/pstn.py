@@ -87,6 +87,7 @@ class PstnSimulator:
 
     def __init__(self, board, far_end="net", variant="euroisdn_e1", seed=1, iface=None, overlap=False):
         self.far = board.emulator.far_ends[far_end]
+        self.far.keep_audio(0)  # it listens to last_rx only: kept audio would be 15 MB a span for no reader
         self.law = self.far.law
         # the network's signalling: Q.931 by default; sim.ss7 gives an ISUP exchange with the same calls
         self.iface = iface if iface is not None else q.Interface(network=True, variant=variant)
