@@ -9,6 +9,8 @@ import argparse
 import ctypes
 import json
 import os
+import sqlite3
+import sys
 import threading
 
 import _sqlite3
@@ -21,6 +23,17 @@ class MallInfo2(ctypes.Structure):
                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
+def _rss_split():
+    """Return the resident anonymous, file-backed and shared-memory kB of this process (/proc/self/status)."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                out[key[3:].lower() + "_kb"] = int(value.split()[0])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")
@@ -29,6 +42,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--every", type=int, default=10, help="simulated minutes between samples")
     ap.add_argument("--data", default="/tmp/soak-rss")
+    ap.add_argument("--sqlite-cache-kib", type=int, help="PRAGMA cache_size of every SQLite connection (a trial)")
     a = ap.parse_args()
     libc = ctypes.CDLL("libc.so.6")
     libc.mallinfo2.restype = MallInfo2
@@ -49,12 +63,21 @@ def main():
             row = {"minute": minutes[0], "rss_kb": rss >> 10, "heap_kb": m.arena >> 10, "mmapped_kb": m.hblkhd >> 10,
                    "in_use_kb": m.uordblks >> 10, "free_kb": m.fordblks >> 10,
                    "sqlite_kb": sqlite.sqlite3_memory_used() >> 10, "fds": len(os.listdir("/proc/self/fd")),
-                   "threads": threading.active_count(), "housekeeping": keepers[0].status() if keepers else None}
+                   "threads": threading.active_count(),
+                   "pymalloc_blocks": sys.getallocatedblocks(), **_rss_split(), "housekeeping": keepers[0].status() if keepers else None}
             out.write(json.dumps(row) + "\n")
             out.flush()
         return rss
 
     housekeeping.attach, soak.rss_bytes = kept, sampled
+    if a.sqlite_cache_kib is not None:
+        connect = sqlite3.connect
+
+        def small_cache(*args, **kw):
+            conn = connect(*args, **kw)
+            conn.execute(f"PRAGMA cache_size = -{a.sqlite_cache_kib}")
+            return conn
+        sqlite3.connect = small_cache
     report = soak.run(soak.SoakSettings(hours=a.hours, spans=2, agents=12, faults=a.faults, seed=a.seed,
                                         data_dir=a.data), stream=None)
     out.write(json.dumps({"rss": report["rss"], "violations": report["violations"]}) + "\n")
