@@ -46,6 +46,8 @@ def main(warm=240.0, steady=120.0, data="/tmp/scale-steady"):
     print(f"steady: {steady:.0f} s simulated after {warm:.0f} s, {ticks} ticks, {cpu:.1f} s CPU, "
           f"{1000 * cpu / ticks:.2f} ms per tick, {steady / cpu:.2f}x real time by CPU time; calls up "
           f"{len(k.engine.calls)}, violations {len(k.violations)}; load average {os.getloadavg()[0]:.1f}")
+    for line in k.violations:  # the soak's invariant checks run each second and minute, as in a soak
+        print(f"  violation: {line}")
     return ticks, cpu
 
 
