@@ -14,6 +14,10 @@ def _check(report, spans):
     # every span carried calls: the PRI spans, those of the SS7 link set and the FXO span's lines
     fxo = 1 if report["settings"]["fxo_lines"] else 0
     assert len(busy) == spans + report["settings"]["ss7_links"] + fxo, report["calls"]["placed_by_span"]
+    # the callers not sent to the FXO lines go round the PRI and SS7 spans evenly (none of them refused here)
+    digital = [n for span, n in report["calls"]["placed_by_span"].items()
+               if int(span) != soak.fxo_span(soak.SoakSettings(**report["settings"]))]
+    assert max(digital) - min(digital) <= 1, report["calls"]["placed_by_span"]
 
 
 def _figures(report):
@@ -34,6 +38,19 @@ def test_several_spans_and_many_agents_carry_calls_with_no_violation(tmp_path):
     assert 0 < t["cpu_mean_ms"] and 0 < t["cpu_p99_ms"] <= t["cpu_p999_ms"] <= t["cpu_max_ms"] * 1.02
     assert len(report["load_average"]) == 3
     assert "by the engine thread's CPU time" in soak.format_report(report)
+    assert report["calls"]["refused_by_network"] == 0  # every span, the FXO lines too, had room for its callers
+
+
+def test_the_fxo_lines_are_offered_only_what_they_can_carry():
+    # one caller in FXO_SHARE rings the 4 FXO lines of a small centre; at appliance size (6.7 calls a second)
+    # that share would be 62 erlangs on 4 lines, 15 of 16 of its callers refused by the network, so the share
+    # shrinks to offer each line at most FXO_LINE_LOAD erlangs
+    small = soak.SoakSettings(agents=12, calls_per_hour=528.0)
+    assert soak.fxo_every(small) == soak.FXO_SHARE
+    big = soak.SoakSettings(spans=32, agents=500, calls_per_hour=23952.0)
+    every = soak.fxo_every(big)
+    per_line = big.calls_per_hour / 3600.0 * (big.talk_mean + soak.CALL_TIME) / every / big.fxo_lines
+    assert soak.FXO_LINE_LOAD * 0.99 < per_line <= soak.FXO_LINE_LOAD
 
 
 @pytest.mark.soak

@@ -21,6 +21,7 @@ Invariants, each breach one line in the report's ``violations``:
 """
 import glob
 import json
+import math
 import os
 import random
 import re
@@ -87,7 +88,9 @@ E1_BCHANNELS = 30
 LOAD_FAULTS = ("overload", "script_raises")
 LOAD_SETTLE = 60.0  # seconds after a load fault before the next: the overload's admitted callers take that long
 FXO_DROP_WAIT = 30.0  # seconds from an fxo_line_drop's start to the drop (time to put a caller through)
-FXO_SHARE = 8  # every FXO_SHARE-th simulated caller dials in over an FXO line (when the centre has them)
+FXO_SHARE = 8  # every FXO_SHARE-th simulated caller dials in over an FXO line (when the centre has them) ...
+FXO_LINE_LOAD = 0.5  # ... unless that offers a line more erlangs than this (4 lines at 2 erlangs: 1 caller in 10 busy)
+CALL_TIME = 10.0 + 25.0  # seconds a call takes besides the talk, in the full-load rate and the FXO lines' load
 OVERLOAD_SECONDS = 20.0  # the overload fault's callers (twice a span's B-channels) arrive within this
 REFUSAL_CAUSES = (34, 42)  # what the centre's overload control refuses calls with (max_calls; rate or load)
 SS7_TRUNK = "ss7"  # the soak's SS7 link set (trunk) name
@@ -329,6 +332,14 @@ def fxo_span(settings):
     return settings.spans + 2 + settings.ss7_links
 
 
+def fxo_every(settings):
+    """Return n: every n-th simulated caller dials in over the FXO lines. One in FXO_SHARE, or fewer when that
+    would offer each line more than FXO_LINE_LOAD erlangs: at 32 spans and 500 agents (6.7 calls a second) one
+    caller in 8 would be 62 erlangs on 4 lines, which turn away 15 of every 16 of them (Erlang B)."""
+    erlangs = settings.calls_per_hour / 3600.0 * (settings.talk_mean + CALL_TIME)
+    return max(FXO_SHARE, math.ceil(erlangs / (FXO_LINE_LOAD * settings.fxo_lines)))
+
+
 def fxo_text(span, first, count):
     """Return the TOML lines of an FXO span of count ports from channel first, each on an emulated PSTN
     line (far ends fxoN), and the route that sends their calls to the main menu."""
@@ -358,7 +369,7 @@ class Soak:
     def __init__(self, settings, stream=None):
         if settings.calls_per_hour is None:  # full load: offered agent work equals the agents' time (one is the operator)
             settings = replace(settings, calls_per_hour=round(
-                3600.0 * max(1, settings.agents - 1) / (settings.talk_mean + 10.0 + 25.0), 1))
+                3600.0 * max(1, settings.agents - 1) / (settings.talk_mean + CALL_TIME), 1))
         self.settings = s = settings
         self.stream = stream
         self.data = data = os.path.abspath(s.data_dir)
@@ -409,9 +420,14 @@ class Soak:
         section = SimulateSection(calls_per_hour=s.calls_per_hour, talk_mean=s.talk_mean,
                                   patience_mean=s.patience_mean, fax_share=0.0, seed=s.seed)
         callers = make_callers(section, s.hours, start=s.warmup / 2)
+        every = fxo_every(s) if self.fxo is not None else 0
+        digital_calls = 0
         for i, caller in enumerate(callers):
-            fxo = self.fxo is not None and i % FXO_SHARE == FXO_SHARE - 1
-            (self.fxo if fxo else digital[i % len(digital)]).add(caller)
+            if every and i % every == every - 1:
+                self.fxo.add(caller)
+            else:  # round robin on a count of its own: skipping the FXO's callers must not favour half the spans
+                digital[digital_calls % len(digital)].add(caller)
+                digital_calls += 1
         self.offered = len(callers)
         phones = [end for end in emu.far_ends.values() if type(end).__name__ == "Phone"]
         self.pool = AgentPool(phones, [p.name for p in phones], Networks(self.pstns), plan=eng.tone_plan)
