@@ -3,10 +3,11 @@
 A phone calls in and a script runs on the leg like on any other: it hears the prompt (energy on its RTP),
 its RFC 4733 and in-band digits reach the script, and BYE (either way) ends the leg with the right cause.
 The engine places calls to registered phones and to trunks; statuses and causes map both ways."""
+import numpy as np
 import pytest
 
 from engine_rig import PRI
-from engine_sip_rig import Phone, dial_and_talk, free_rtp_range, run, tone
+from engine_sip_rig import Phone, dial_and_talk, free_rtp_range, power_at, run, tone
 from pycallcenter import ivr
 from pycallcenter.drivers import open_board, parse_config
 from pycallcenter.engine import call as C
@@ -339,3 +340,66 @@ def test_without_guests_or_accounts_only_a_trunks_address_may_call(rig):
     assert run(eng, 2.0, phone, until=lambda: "CallFailed" in phone.kinds())
     assert phone.events[-1].status == 403 and "cause=21" in (phone.events[-1].reason or "")
     assert not eng.legs and eng.packet.leaks() == []
+
+
+
+HEARS, SILENT = 1e12, 1e11  # one-bin power: a tone heard at about its level is ~1.4e15; G.711 residue stays under 1e11
+
+
+def _heard(phone, start, freq):
+    """Return the power at freq in what the phone heard since its heard-list index start."""
+    return power_at(np.concatenate(phone.heard[start:]), freq) if len(phone.heard) > start else 0.0
+
+
+def test_conference_and_listen_whisper_barge_work_on_sip_legs_unchanged(rig):
+    """Three SIP phones in the engine: a conference lets each hear the other two; a supervisor on a SIP phone
+    listens (hears caller and agent, heard by nobody), whispers (heard by the agent only) and barges (heard by
+    both) through the same media-plane links as board rows."""
+    build, keep = rig
+    eng, trunk = build()
+
+    async def hold_on(call):
+        await call.answer()
+        await call.wait(60.0)
+
+    eng.router = lambda leg: hold_on
+    freqs = {"caller": 700.0, "agent": 1100.0, "boss": 1500.0}
+    phones = {}
+    for name in freqs:
+        phones[name] = p = Phone(name)
+        keep(p)
+        p.call("sip:100@127.0.0.1", trunk.address, eng.now / 8000)
+        assert run(eng, 3.0, p, until=lambda: "CallAnswered" in p.kinds())
+    legs = {leg.caller: leg for leg in eng.legs.values()}
+
+    def talk(seconds=1.2):
+        """Every phone says its tone; return {listener: {talker: power heard}}."""
+        start = {n: len(p.heard) for n, p in phones.items()}
+        for n, p in phones.items():
+            p.say(tone(freqs[n], seconds))
+        run(eng, seconds + 0.4, *phones.values())
+        return {n: {t: _heard(p, start[n], f) for t, f in freqs.items() if t != n} for n, p in phones.items()}
+
+    got = talk(0.6)  # not joined yet: nobody hears anybody
+    assert all(v < SILENT for heard in got.values() for v in heard.values()), got
+
+    eng.conference([legs["caller"], legs["agent"], legs["boss"]])
+    got = talk()
+    assert all(v > HEARS for heard in got.values() for v in heard.values()), got  # each hears both others
+    for leg in legs.values():  # undo the conference
+        eng.media.isolate(leg.row)
+
+    eng.bridge(legs["caller"], legs["agent"])
+    for mode, boss_heard_by in (("listen", set()), ("whisper", {"agent"}), ("barge", {"agent", "caller"})):
+        eng.monitor(legs["boss"], legs["agent"], mode)
+        got = talk()
+        assert got["boss"]["caller"] > HEARS and got["boss"]["agent"] > HEARS, (mode, got)
+        assert got["caller"]["agent"] > HEARS and got["agent"]["caller"] > HEARS, (mode, got)
+        for who in ("caller", "agent"):
+            heard = got[who]["boss"]
+            assert heard > HEARS if who in boss_heard_by else heard < SILENT, (mode, who, got)
+        eng.media.isolate(legs["boss"].row)
+    for p in phones.values():
+        p.hang_up(eng.now / 8000)
+    assert run(eng, 2.0, *phones.values(), until=lambda: not eng.legs)
+    assert eng.leaks() == []
