@@ -1,19 +1,25 @@
 """Call recording: per leg, mixed mono or stereo (caller left, what the caller hears right), WAV or FLAC.
 
-Crash safety: a recording in progress is a WAV file named ``*.part.wav`` flushed every second, so a
-process killed with SIGKILL leaves a file readable up to the last flushed second.
-``recover(folder)`` turns such leftovers into finished recordings; a clean stop converts the part
-file to the requested format (FLAC is encoded at the end, since a FLAC stream header is only
+Crash safety: a recording in progress is a WAV file named ``*.part.wav`` whose header is rewritten every
+second to count the samples written, so a process killed with SIGKILL leaves a file readable up to the
+last second. ``recover(folder)`` turns such leftovers into finished recordings; a clean stop converts the
+part file to the requested format (FLAC is encoded at the end, since a FLAC stream header is only
 complete when the encoder closes).
+
+The part file is written with plain system calls (``WavWriter``): the header bytes libsndfile writes for
+the same format, then the samples; the header's counts are one ``pwrite`` each second. libsndfile's own
+write path and its header command cost several times more for each of hundreds of recordings a second.
 """
 import os
+import struct
 
 import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE, g711
 
 PART = ".part.wav"
-SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile's sf_command() code (sndfile.h)
+# subtype -> (WAVE format tag, bytes per sample): PCM, mu-law, A-law as libsndfile writes them
+WAV_FORMATS = {"PCM_16": (1, 2), "ULAW": (7, 1), "ALAW": (6, 1)}
 VAD_FRAME = 240  # 30 ms: the longest frame webrtcvad takes, so the fewest calls per second of audio
 # webrtcvad keeps saying "voice" for a few frames after a talker stops (its hangover: at most 3 frames of
 # 30 ms in mode 2); frames of digital silence later than this are counted as silence without asking it
@@ -58,13 +64,82 @@ def claim(path, attempts=10000):
     raise FileExistsError(f"{path}: {attempts} recordings of that name already exist")
 
 
+def wav_header(subtype, channels, frames, closing=False):
+    """Return the WAV header libsndfile writes for `frames` sample frames of subtype (PCM_16, ULAW, ALAW)
+    at 8 kHz: RIFF, fmt (18 bytes with a fact chunk for G.711), data. When closing, the RIFF size counts
+    the pad byte that ends an odd-sized data chunk, as libsndfile's close does."""
+    tag, width = WAV_FORMATS[subtype]
+    align = channels * width
+    data = frames * align
+    if tag == 1:
+        fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, tag, channels, SAMPLE_RATE, SAMPLE_RATE * align, align, 16)
+        fact = b""
+    else:
+        fmt = struct.pack("<4sIHHIIHHH", b"fmt ", 18, tag, channels, SAMPLE_RATE, SAMPLE_RATE * align, align, 8, 0)
+        fact = struct.pack("<4sII", b"fact", 4, frames)
+    body = b"WAVE" + fmt + fact + struct.pack("<4sI", b"data", data)
+    return b"RIFF" + struct.pack("<I", len(body) + data + (data & 1 if closing else 0)) + body
+
+
+class WavWriter:
+    """An 8 kHz WAV file written with plain system calls: append() adds sample bytes, update() rewrites the
+    header to count them (one pwrite), close() pads an odd data chunk and writes the final header. The file
+    is byte-identical to what libsndfile writes for the same samples."""
+
+    def __init__(self, path, subtype, channels):
+        self.path, self.subtype, self.channels = path, subtype, channels
+        self.frame_bytes = channels * WAV_FORMATS[subtype][1]
+        self.frames = 0
+        # libsndfile's mode for a new file (0666 less the umask), so the files' permissions stay as they were
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            self._header = len(wav_header(subtype, channels, 0))
+            self._write(wav_header(subtype, channels, 0))
+        except OSError:
+            os.close(self.fd)
+            raise
+
+    def _write(self, data):
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def append(self, data):
+        """Append whole sample frames (a C-contiguous array of the file's sample type); on a failed write
+        the file is cut back to the last whole frame written, so the data chunk never ends in a partial
+        frame. Returns None."""
+        try:
+            self._write(data)
+        except OSError:
+            try:
+                os.ftruncate(self.fd, self._header + self.frames * self.frame_bytes)
+            except OSError:
+                pass
+            raise
+        self.frames += data.nbytes // self.frame_bytes
+
+    def update(self):
+        """Rewrite the header to count every frame appended (the crash safety point); returns None."""
+        os.pwrite(self.fd, wav_header(self.subtype, self.channels, self.frames), 0)
+
+    def close(self):
+        """Pad an odd-sized data chunk, write the final header and close; returns None."""
+        if self.fd is None:
+            return
+        fd, self.fd = self.fd, None
+        try:
+            if self.frames * self.frame_bytes & 1:
+                os.pwrite(fd, b"\0", self._header + self.frames * self.frame_bytes)
+            os.pwrite(fd, wav_header(self.subtype, self.channels, self.frames, closing=True), 0)
+        finally:
+            os.close(fd)
+
+
 class Recorder:
     """Records one media row: rx (the leg's own voice) and tx (what it hears: agent, prompts)."""
 
     def __init__(self, path, row, stereo=False, beep_every=None, flush_seconds=1.0, vad_mode=2, caller_only=False,
                  subtype="PCM_16"):
-        import soundfile as sf
-
         fmt = os.path.splitext(path)[1].lower().lstrip(".")
         if fmt not in ("wav", "flac"):
             raise ValueError(f"recordings are .wav or .flac, got {path!r}")
@@ -77,10 +152,9 @@ class Recorder:
             raise ValueError(f"recording subtype must be PCM_16, ULAW or ALAW, got {subtype!r}")
         self.subtype = subtype
         try:
-            self._file = sf.SoundFile(self.part, "w", samplerate=SAMPLE_RATE, channels=2 if stereo else 1,
-                                      subtype=subtype, format="WAV")
-        except sf.LibsndfileError as exc:  # a full disk, as callers expect of a file that cannot be made: OSError
-            raise OSError(f"cannot record to {self.part}: {exc}") from None
+            self._file = WavWriter(self.part, subtype, 2 if stereo else 1)
+        except OSError as exc:  # a full disk, a folder in the way: one line naming the file
+            raise OSError(f"cannot record to {self.part}: {exc.strerror or exc}") from None
         self.error = None  # why writing stopped (disk full): the call goes on unrecorded from there
         self.paused = False
         self.samples = 0
@@ -94,7 +168,10 @@ class Recorder:
         self.voice_frames = 0
         self.silence_frames = 0
         self._still_run = 0  # frames of digital silence since the last frame that was not
-        self._g711 = None if subtype == "PCM_16" else _raw_writer(self._file, subtype)
+        # the G.711 encoder (our kernel): the file holds its codes, and the voice statistics are taken on
+        # what the file holds (see _stored)
+        self._g711 = {"ULAW": g711.ulaw_encode, "ALAW": g711.alaw_encode}.get(subtype)
+        self._decode = {"ULAW": g711.ulaw_decode, "ALAW": g711.alaw_decode}.get(subtype)
         self.closed = False
         self.bank = None  # the RecorderBank feeding it, if any
 
@@ -125,24 +202,34 @@ class Recorder:
             self.write_chunk(self.frames_of(rx, tx))
 
     def write_chunk(self, frames):
-        """Append samples (mono 1-D or stereo (n, 2)); flush each second; count voice frames of the caller."""
+        """Append samples (mono 1-D or stereo (n, 2)); update the header each second; count voice frames of
+        the caller in what the file holds."""
         if self.closed or self.error is not None or not len(frames):
             return
         try:
             if self._g711 is not None:
-                self._g711(frames)
+                stored = self._g711(np.ascontiguousarray(frames))
             else:
-                self._file.write(frames)
+                stored = np.ascontiguousarray(frames, dtype="<i2")
+            self._file.append(stored)
         except (OSError, RuntimeError) as exc:  # disk full mid-call: raised out of the tick it would stop every call
             self.error = str(exc)
             return
-        caller = frames if frames.ndim == 1 else frames[:, 0]
+        caller = self._stored(stored if stored.ndim == 1 else stored[:, 0])
         self._count_voice(caller)
         self.samples += caller.size
         self._since_flush += caller.size
         if self._since_flush >= self._flush_every:
             self._update_header()
             self._since_flush = 0
+
+    def _stored(self, caller):
+        """Return the caller's samples as the file holds them: decoded G.711 codes, or the PCM itself."""
+        # The voice statistics judge the recording, so they are reproducible from the file alone. For
+        # G.711 it also drops what the file cannot hold: noise below the codec's smallest step (an echo
+        # canceller's residue, a line's hiss) varies the linear samples but is one code in the file, so
+        # such frames are digital silence and cost no detector call.
+        return caller if self._decode is None else self._decode(np.ascontiguousarray(caller))
 
     def _count_voice(self, caller):
         # webrtcvad takes 10, 20 or 30 ms frames; a chunk's tail shorter than a frame is not counted
@@ -167,17 +254,13 @@ class Recorder:
         self.silence_frames += n - voiced
 
     def _update_header(self):
-        # The samples are already in the OS's page cache (libsndfile writes through), so a process killed
-        # now loses nothing once the WAV header counts them: rewrite it (SFC_UPDATE_HEADER_NOW) rather than
-        # fsync on every second of every call. flush() is the fallback where the command is missing.
+        # The samples are already in the OS's page cache (written with write(2)), so a process killed now
+        # loses nothing once the WAV header counts them: rewrite it rather than fsync every second of
+        # every call. A header that cannot be written (disk full) stops the recording like a failed write.
         try:
-            from soundfile import _ffi, _snd
-
-            if _snd.sf_command(self._file._file, SFC_UPDATE_HEADER_NOW, _ffi.NULL, 0) == 0:
-                return
-        except (ImportError, AttributeError):
-            pass
-        self._file.flush()
+            self._file.update()
+        except OSError as exc:
+            self.error = str(exc)
 
     def pause(self):
         """Stop writing until resume() (the file keeps no gap)."""
@@ -197,7 +280,7 @@ class Recorder:
         if not self.closed:
             self.closed = True
             try:
-                _close_without_sync(self._file)
+                self._file.close()  # no fsync: against a killed process the page cache is enough
                 kept = finish(self.part, self.path, trim=trim, subtype=self.subtype)
             except (OSError, RuntimeError) as exc:  # disk still full: the part file stays for `recover`
                 self.error = self.error or str(exc)
@@ -306,41 +389,6 @@ class RecorderBank:
             frames = mix(caller, heard)
         rec.write_chunk(frames)
         state[1] = 0
-
-
-def _close_without_sync(sndfile):
-    """Close a SoundFile without the fsync its close() does first; returns None.
-
-    fsync costs milliseconds (far more on a busy disk) inside the engine's tick, and buys nothing against a
-    killed process: the samples are in the page cache, as for the header rewritten each second."""
-    try:  # soundfile's private names: a release without them gets the ordinary close()
-        from soundfile import _error_check, _snd
-        handle = sndfile._file
-    except (ImportError, AttributeError):
-        sndfile.close()
-        return
-    if handle is None:
-        return
-    sndfile._file = None
-    _error_check(_snd.sf_close(handle))
-
-
-def _raw_writer(sndfile, subtype):
-    """Return a function appending int16 samples to an open G.711 WAV as codes encoded by our own kernel
-    (libsndfile's own conversion costs several times more), or None where sf_write_raw is missing."""
-    try:
-        from soundfile import _ffi, _snd
-    except ImportError:
-        return None
-    encode = g711.ulaw_encode if subtype == "ULAW" else g711.alaw_encode
-    handle = sndfile._file
-
-    def write(frames):
-        codes = encode(np.ascontiguousarray(frames))
-        if _snd.sf_write_raw(handle, _ffi.from_buffer(codes), codes.size) != codes.size:
-            raise OSError(f"writing {sndfile.name}: {_ffi.string(_snd.sf_strerror(handle)).decode()}")
-
-    return write
 
 
 def finish(part, path, trim=False, subtype="PCM_16"):

@@ -1,0 +1,114 @@
+"""The recorder's own WAV writer: files byte-identical to those libsndfile wrote, while recording and after.
+
+The recorder used to write through libsndfile (sf_write for PCM, sf_write_raw of our G.711 kernel's codes,
+SFC_UPDATE_HEADER_NOW each second, sf_close). Here libsndfile writes the same samples the old way and the
+bytes are compared: after each second's header update (what a process killed then leaves) and at the end.
+"""
+import os
+import stat
+
+import numpy as np
+import pytest
+import soundfile as sf
+from soundfile import _ffi, _snd
+
+from pycallcenter.dsp import SAMPLE_RATE, g711
+from pycallcenter.engine.recording import PART, Recorder, WavWriter, wav_header
+
+SFC_UPDATE_HEADER_NOW = 0x1060  # sndfile.h
+
+
+class LibsndfileWav:
+    """The old way: a WAV written by libsndfile, G.711 as our kernel's codes through sf_write_raw."""
+
+    def __init__(self, path, subtype, channels):
+        self.f = sf.SoundFile(path, "w", samplerate=SAMPLE_RATE, channels=channels, subtype=subtype, format="WAV")
+        self.encode = {"ULAW": g711.ulaw_encode, "ALAW": g711.alaw_encode}.get(subtype)
+
+    def write(self, frames):
+        if self.encode is None:
+            self.f.write(frames)
+            return
+        codes = self.encode(np.ascontiguousarray(frames))
+        assert _snd.sf_write_raw(self.f._file, _ffi.from_buffer(codes), codes.size) == codes.size
+
+    def update(self):
+        assert _snd.sf_command(self.f._file, SFC_UPDATE_HEADER_NOW, _ffi.NULL, 0) == 0
+
+    def close(self):
+        self.f.close()
+
+
+def _audio(rng, n, channels):
+    x = rng.integers(-32768, 32768, n * channels).astype(np.int16)
+    return x if channels == 1 else x.reshape(n, channels)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "ULAW", "ALAW"])
+@pytest.mark.parametrize("stereo", [False, True])
+@pytest.mark.parametrize("chunks", [[], [160], [161], [8000, 8000, 3200], [8000, 4001, 4000, 7]])
+def test_recordings_are_byte_identical_to_libsndfile_while_written_and_when_closed(tmp_path, subtype, stereo, chunks):
+    rng = np.random.default_rng(len(chunks) + sum(chunks))
+    channels = 2 if stereo else 1
+    rec = Recorder(str(tmp_path / "r.wav"), 0, stereo=stereo, subtype=subtype)
+    old = LibsndfileWav(str(tmp_path / "old.wav"), subtype, channels)
+    since = 0
+    for n in chunks:
+        frames = _audio(rng, n, channels)
+        rec.write_chunk(frames)
+        old.write(frames)
+        since += n
+        if since >= SAMPLE_RATE:  # the recorder rewrote its header: as libsndfile's command does
+            since = 0
+            old.update()
+            with open(rec.part, "rb") as a, open(tmp_path / "old.wav", "rb") as b:
+                assert a.read() == b.read()
+    stats = rec.stop()
+    old.close()
+    assert rec.error is None and not os.path.exists(rec.part)
+    with open(stats["path"], "rb") as a, open(tmp_path / "old.wav", "rb") as b:
+        assert a.read() == b.read()
+    assert stats["seconds"] == sum(chunks) / SAMPLE_RATE
+
+
+def test_the_part_file_keeps_libsndfiles_mode_and_a_full_disk_cuts_back_to_whole_frames(tmp_path, monkeypatch):
+    old_mask = os.umask(0o027)
+    try:
+        w = WavWriter(str(tmp_path / ("x" + PART)), "PCM_16", 2)
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE(os.stat(w.path).st_mode) == 0o640  # 0666 less the umask, as libsndfile made it
+    w.append(np.ones((100, 2), np.int16))
+    real = os.write
+
+    def half_then_full(fd, data):  # a write that gets half its bytes out, then ENOSPC
+        if fd != w.fd:
+            return real(fd, data)
+        monkeypatch.setattr(os, "write", fail)
+        return real(fd, bytes(data)[:len(data) // 2 + 1])
+
+    def fail(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", half_then_full)
+    with pytest.raises(OSError, match="No space"):
+        w.append(np.ones((50, 2), np.int16))
+    monkeypatch.setattr(os, "write", real)
+    w.close()
+    data, _ = sf.read(w.path, dtype="int16")
+    assert data.shape == (100, 2) and os.path.getsize(w.path) == len(wav_header("PCM_16", 2, 0)) + 400
+
+
+def test_a_recorder_that_cannot_write_its_header_stops_recording_and_the_call_goes_on(tmp_path, monkeypatch):
+    rec = Recorder(str(tmp_path / "h.wav"), 0, subtype="ULAW")
+
+    def full(fd, data, offset):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    rec.write_chunk(np.zeros(SAMPLE_RATE, np.int16))  # a second: the header is rewritten, and cannot be
+    assert "No space" in rec.error
+    monkeypatch.undo()
+    rec.write_chunk(np.zeros(800, np.int16))  # nothing more is written
+    stats = rec.stop()
+    assert stats["error"] == rec.error and stats["seconds"] == 1.0
