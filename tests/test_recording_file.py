@@ -112,3 +112,80 @@ def test_a_recorder_that_cannot_write_its_header_stops_recording_and_the_call_go
     rec.write_chunk(np.zeros(800, np.int16))  # nothing more is written
     stats = rec.stop()
     assert stats["error"] == rec.error and stats["seconds"] == 1.0
+
+
+def _placeholder_and_part(tmp_path, samples=SAMPLE_RATE):
+    from pycallcenter.engine.recording import claim
+
+    path = claim(str(tmp_path / "2026" / "20260101-000000_C1_L1.wav"))
+    rec = Recorder(path, 0, subtype="ULAW")
+    rec.write_chunk(np.full(samples, 3000, np.int16))
+    return rec
+
+
+def test_a_finished_recording_takes_its_placeholders_name_without_a_replacing_rename(tmp_path, monkeypatch):
+    """A rename over the placeholder makes ext4 write the recording's dirty pages out inside the tick; the
+    placeholder is unlinked and the part file linked in its place instead."""
+    rec = _placeholder_and_part(tmp_path)
+
+    def refused(*args):
+        raise AssertionError("a rename replaced the placeholder")
+
+    monkeypatch.setattr(os, "replace", refused)
+    monkeypatch.setattr(os, "rename", refused)
+    stats = rec.stop()
+    assert stats["path"] == rec.path and os.listdir(os.path.dirname(rec.path)) == [os.path.basename(rec.path)]
+    data, _ = sf.read(rec.path, dtype="int16")
+    assert data.size == SAMPLE_RATE
+
+
+def test_a_name_claimed_by_another_process_in_between_is_not_overwritten(tmp_path, monkeypatch):
+    rec = _placeholder_and_part(tmp_path)
+    theirs = rec.path
+    real_link = os.link
+
+    def other_process_claims_first(src, dst):
+        with open(dst, "wb") as fh:  # their placeholder, made between our unlink and our link
+            fh.write(b"")
+        return real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", other_process_claims_first)
+    stats = rec.stop()
+    assert stats["path"] != theirs and stats["path"].endswith("20260101-000000-2_C1_L1.wav")
+    assert os.path.getsize(theirs) == 0 and sf.read(stats["path"], dtype="int16")[0].size == SAMPLE_RATE
+
+
+def test_without_hard_links_the_part_file_is_renamed_onto_the_freed_name(tmp_path, monkeypatch):
+    rec = _placeholder_and_part(tmp_path)
+
+    def unsupported(src, dst):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", unsupported)
+    stats = rec.stop()
+    assert os.listdir(os.path.dirname(stats["path"])) == [os.path.basename(rec.path)]
+    assert sf.read(stats["path"], dtype="int16")[0].size == SAMPLE_RATE
+
+
+def test_a_process_killed_while_the_name_is_linked_leaves_what_recover_finishes(tmp_path, monkeypatch):
+    from pycallcenter.engine.recording import recover
+
+    rec = _placeholder_and_part(tmp_path, samples=2 * SAMPLE_RATE)
+    real_unlink = os.unlink
+
+    class Killed(BaseException):
+        pass
+
+    def killed_after_the_link(path):
+        if path.endswith(PART):
+            raise Killed
+        return real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", killed_after_the_link)
+    with pytest.raises(Killed):
+        rec.stop()
+    monkeypatch.undo()
+    assert os.path.exists(rec.part) and os.path.samefile(rec.part, rec.path)
+    assert recover(str(tmp_path)) == [rec.path]
+    assert os.listdir(os.path.dirname(rec.path)) == [os.path.basename(rec.path)]
+    assert sf.read(rec.path, dtype="int16")[0].size == 2 * SAMPLE_RATE

@@ -281,7 +281,7 @@ class Recorder:
             self.closed = True
             try:
                 self._file.close()  # no fsync: against a killed process the page cache is enough
-                kept = finish(self.part, self.path, trim=trim, subtype=self.subtype)
+                kept, self.path = finish(self.part, self.path, trim=trim, subtype=self.subtype)
             except (OSError, RuntimeError) as exc:  # disk still full: the part file stays for `recover`
                 self.error = self.error or str(exc)
         total = self.voice_frames + self.silence_frames
@@ -391,14 +391,39 @@ class RecorderBank:
         state[1] = 0
 
 
+def publish(part, path):
+    """Give the finished part file the name path in place of what is there (claim()'s empty placeholder);
+    return the name it got: path, or the next free variant if another process claimed path meanwhile."""
+    # Not rename(part, path): on ext4 a rename that replaces a file writes the renamed file's dirty pages
+    # out first (auto_da_alloc), in this process and inside the engine's tick: 0.05-20 ms for a recording
+    # whose last second is still in the page cache. Removing the placeholder and linking the part file in
+    # its place does no such flush, and link() refuses a name someone took in between, as claim() would.
+    # A process killed between the steps leaves the part file, which recover() finishes under the same
+    # name (also after the link: the part file and the recording are then one file).
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    try:
+        os.link(part, path)
+    except FileExistsError:  # claimed by another process between the unlink and the link
+        path = claim(path)
+        os.replace(part, path)
+        return path
+    except OSError:  # a file system without hard links: the name is free now, a plain rename takes it
+        os.rename(part, path)
+        return path
+    os.unlink(part)
+    return path
+
+
 def finish(part, path, trim=False, subtype="PCM_16"):
-    """Turn a part file into the finished recording at path (format from its suffix); return the number
-    of sample frames it holds (None when the part file was only renamed)."""
+    """Turn a part file into the finished recording at path (format from its suffix); return (the number
+    of sample frames it holds, or None when the part file was only given its name; the path it got)."""
     import soundfile as sf
 
     if not trim and path.endswith(".wav"):
-        os.replace(part, path)
-        return None
+        return None, publish(part, path)
     data, rate = sf.read(part, dtype="int16", always_2d=True)
     if trim and data.size:
         data = _trim(data, rate)
@@ -407,7 +432,7 @@ def finish(part, path, trim=False, subtype="PCM_16"):
     sf.write(tmp, data, rate, format="FLAC" if flac else "WAV", subtype="PCM_16" if flac else subtype)
     os.replace(tmp, path)
     os.remove(part)
-    return len(data)
+    return len(data), path
 
 
 def _trim(data, rate, frame_ms=20):
@@ -438,6 +463,5 @@ def recover(folder, fmt="wav"):
                 claimed = [stem + ext for ext in (".wav", ".flac")
                            if os.path.isfile(stem + ext) and os.path.getsize(stem + ext) == 0]
                 path = claimed[0] if claimed else f"{stem}.{fmt}"
-                finish(part, path)
-                done.append(path)
+                done.append(finish(part, path)[1])
     return done
