@@ -49,6 +49,24 @@ def test_write_refuses_float(tmp_path):
         write_audio(tmp_path / "x.wav", np.zeros(10))
 
 
+def test_an_output_file_that_cannot_be_written_is_one_line_naming_it(tmp_path, capsys):
+    from pycallcenter.cli import main
+
+    x = np.zeros(160, np.int16)
+    with pytest.raises(ValueError, match="no-such-folder/out.wav: cannot write audio"):
+        write_audio(tmp_path / "no-such-folder" / "out.wav", x)
+    with pytest.raises(ValueError, match="out.xyz: unknown audio suffix"):
+        write_audio(tmp_path / "out.xyz", x)
+    with pytest.raises(ValueError, match="unknown audio suffix"):
+        write_audio(tmp_path / "out", x)  # no suffix at all
+    write_audio(tmp_path / "far.wav", x)
+    # the echo CLI writes its output with write_audio: before, a missing folder was a libsndfile traceback
+    status = main(["echo", "--far", str(tmp_path / "far.wav"), "--near", str(tmp_path / "far.wav"),
+                   "-o", str(tmp_path / "missing" / "o.wav")])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and "missing/o.wav: cannot write audio" in err
+
+
 @pytest.mark.parametrize(
     "value, error",
     [

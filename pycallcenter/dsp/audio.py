@@ -95,10 +95,22 @@ def _check_header(path, rate, channels, frames):
 
 
 def write_audio(path, samples, rate=SAMPLE_RATE, subtype="PCM_16"):
-    """Write int16 samples to path in the format its suffix names (WAV, FLAC, OGG)."""
+    """Write int16 samples to path in the format its suffix names (WAV, FLAC, OGG); return None.
+
+    Raises ValueError naming the file when its suffix names no format soundfile writes, or when the
+    file cannot be written (a missing folder, no permission, a full disk).
+    """
     import soundfile as sf
 
     samples = np.asarray(samples)
     if samples.dtype != np.int16:
         raise TypeError(f"expected int16 samples, got {samples.dtype}")
-    sf.write(str(path), samples, rate, subtype=subtype)
+    name = str(path)
+    suffix = name.rsplit(".", 1)[-1].upper() if "." in name.rsplit("/", 1)[-1] else ""
+    if suffix not in sf.available_formats():
+        raise ValueError(f"{name}: unknown audio suffix; use .wav, .flac, ... or --law for raw G.711")
+    try:
+        sf.write(name, samples, rate, subtype=subtype)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        # libsndfile says only "System error." for a missing folder: name the file and what failed
+        raise ValueError(f"{name}: cannot write audio ({exc})") from None
