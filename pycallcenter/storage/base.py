@@ -101,12 +101,14 @@ class Store:
             self.conn.commit()
 
     def put_status(self, status, updated=""):
-        """Replace this appliance's live status row (the JSON that `pycallcenter status` prints)."""
+        """Replace this appliance's live status row (the JSON that `pycallcenter status` prints): status is
+        a dict, or its JSON text when the caller has it already (the centre writes the same text to its file)."""
         p = self.placeholder
+        text = status if isinstance(status, str) else json.dumps(status, sort_keys=True, default=str)
         with self.transaction():
             self._batch.append((f"DELETE FROM live_status WHERE appliance = {p}", [(self.appliance,)]))
             self._batch.append((f"INSERT INTO live_status (appliance, updated, status) VALUES ({p}, {p}, {p})",
-                                [(self.appliance, updated, json.dumps(status, sort_keys=True, default=str))]))
+                                [(self.appliance, updated, text)]))
 
     def _commit(self):
         batch, self._batch = self._batch, None

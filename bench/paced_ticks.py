@@ -1,0 +1,280 @@
+"""Which 20 ms ticks are slow, and why: the appliance-size centre (32 E1 PRI spans, 500 agents; the soak's
+centre) with 20 ms ticks. Warm up WARM simulated seconds, then record RECORD more; for every tick, its
+engine-thread CPU time (``time.thread_time()``, as the soak times it), its wall time, the CPU time of the
+loop's work after it (the soak's checks each second and minute, and the status publication every
+`status_every`, 1 s: the centre's own loop runs the ticks, as in `pycallcenter run`) and what ran in it: each part's own CPU time (the board and
+emulator, the media plane, the recordings' hand-over, scripts, each trunk, the CTI hub, CDR commits,
+the status file, the soak's checks, housekeeping, Python's cyclic GC by generation) and what happened
+(calls answered and ended, recordings started and stopped). It prints p50/p99/p99.9/max by CPU and by
+wall clock, the load average, the parts' share of the slowest 0.1% of ticks and those ticks themselves.
+
+    .venv/bin/python bench/paced_ticks.py [WARM=120] [RECORD=180] [DATA=/tmp/paced-ticks] [paced]
+
+``paced`` ticks the recorded stretch against the wall clock (as a board would; the wall-clock figures
+are then the real ones on a quiet core); without it the centre runs as fast as the CPU allows, which is
+enough for attributing CPU time. A script, not a pytest benchmark: one run takes minutes.
+"""
+import collections
+import gc
+import os
+import sys
+import time
+import types
+
+from pycallcenter.apps import centre as centre_module
+from pycallcenter.apps import soak
+from pycallcenter.engine import recording
+from pycallcenter.storage.cdr import CdrWriter
+
+TICK = 160  # samples: a real board's 20 ms
+
+
+class Probe:
+    """Exclusive CPU time (engine thread) per named part within the current tick, and event counts."""
+
+    def __init__(self):
+        self.parts = collections.Counter()  # part -> CPU seconds in this tick, nested parts taken out
+        self.events = collections.Counter()  # event -> count in this tick
+        self._stack = []  # [part, start, children's time]
+
+    def enter(self, part):
+        self._stack.append([part, time.thread_time(), 0.0])
+
+    def leave(self):
+        part, start, inner = self._stack.pop()
+        took = time.thread_time() - start
+        self.parts[part] += took - inner
+        if self._stack:
+            self._stack[-1][2] += took
+
+    def wrap(self, obj, name, part):
+        """Replace obj.name by a wrapper that charges its CPU time to part; return False if it cannot."""
+        fn = getattr(obj, name, None)
+        if fn is None:
+            return False
+
+        def timed(*args, **kw):
+            self.enter(part)
+            try:
+                return fn(*args, **kw)
+            finally:
+                self.leave()
+
+        try:
+            setattr(obj, name, timed)
+        except (AttributeError, TypeError):
+            return False
+        return True
+
+    def count(self, obj, name, event):
+        """Count the calls of obj.name as event (the call itself is timed by its caller's part)."""
+        fn = getattr(obj, name)
+
+        def counted(*args, **kw):
+            self.events[event] += 1
+            return fn(*args, **kw)
+
+        setattr(obj, name, counted)
+
+    def on_gc(self, phase, info):
+        """gc.callbacks hook: a collection is a part of its own, taken out of what it interrupted."""
+        if phase == "start":
+            self.enter(f"gc gen{info['generation']}")
+        elif self._stack and self._stack[-1][0].startswith("gc gen"):
+            self.leave()
+            self.events[f"gc gen{info['generation']} collections"] += 1
+
+    def take(self):
+        """Return and reset this tick's (parts, events)."""
+        parts, events = self.parts, self.events
+        self.parts, self.events = collections.Counter(), collections.Counter()
+        return parts, events
+
+
+def instrument(k, probe):
+    """Wrap the parts of soak k's centre that a tick runs, and count what happens in it."""
+    c, eng = k.centre, k.engine
+    w = probe.wrap
+    if eng.group is not None:
+        w(eng.group, "read", "board read (emulator: far ends, cables)")
+        w(eng.group, "write", "board write (emulator)")
+    w(eng.board, "poll_events", "board events")
+    w(eng.media, "receive", "media receive (G.711, DTMF, tones)")
+    w(eng.media, "transmit", "media transmit (mix, prompts, echo)")
+    w(eng.media.bank, "tick", "recordings: ring copy")
+    w(recording.Recorder, "write_chunk", "recordings: hand-over (VAD, encode, write)")
+    w(recording.Recorder, "stop", "recordings: stop (close, rename)")
+    probe.count(eng.media.bank, "add", "recordings started")
+    probe.count(eng.media.bank, "remove", "recordings stopped")
+    w(eng.scheduler, "poll", "scheduler (scripts, waiting ops)")
+    for adapter in eng.adapters:
+        w(adapter, "on_tick", f"trunk {getattr(adapter, 'tech', type(adapter).__name__)}")
+        w(adapter, "on_event", f"trunk {getattr(adapter, 'tech', type(adapter).__name__)} events")
+    eng.tickers[:] = [_timed_ticker(probe, t) for t in eng.tickers]
+    for listener in eng.listeners:
+        name = type(listener).__name__
+        for method in ("on_call_ended", "on_leg_event", "on_leg_digit"):
+            w(listener, method, f"listener {name}.{method}")
+    w(CdrWriter, "_drain", "CDR commits (SQLite)")
+    for feature in c.features:
+        w(feature, "on_tick", f"feature {getattr(feature, 'name', type(feature).__name__)}")
+    if c.cti is not None:
+        w(c.cti.hub, "publish", "CTI hub snapshot")
+    w(k.pool, "tick", "simulated agents")
+    if k.fxo is not None:
+        w(k.fxo, "tick", "simulated FXO callers")
+    # the loop's work between ticks (timed as 'after'): the soak's checks and the status publish
+    w(k, "_check_second", "soak: check each second")
+    w(k, "_check_minute", "soak: check each minute")
+    publishing = getattr(c, "_publishing", None)
+    if publishing is None:  # a centre that publishes in one go, between two ticks
+        w(c, "publish", "status publish: other")
+        publishing = c.publish
+
+    def timed_publishing(state):  # the loop runs the publication one step after each tick
+        steps = publishing(state)
+        while True:
+            probe.enter("status publish: other")
+            try:
+                snap = next(steps, None)
+            finally:
+                probe.leave()
+            if snap is None:
+                return
+            yield snap
+    if hasattr(c, "_publishing"):
+        c._publishing = timed_publishing
+    w(centre_module, "snapshot", "status publish: snapshot")
+    w(c.writer, "flush", "status publish: pending rows (CDR writer flush)")
+    centre_module.json = types.SimpleNamespace(dumps=centre_module.json.dumps)
+    w(centre_module.json, "dumps", "status publish: JSON")
+    w(centre_module, "_write_text", "status publish: file") or w(centre_module, "_write_json", "status publish: file")
+    w(c.store, "put_status", "status publish: live_status row")
+    listener = _Events(probe)
+    eng.listeners.append(listener)
+    gc.callbacks.append(probe.on_gc)
+
+
+def _timed_ticker(probe, fn):
+    owner = getattr(fn, "__self__", None)
+    part = f"ticker {type(owner).__name__ if owner is not None else getattr(fn, '__qualname__', fn)}"
+
+    def timed(now):
+        probe.enter(part)
+        try:
+            return fn(now)
+        finally:
+            probe.leave()
+    return timed
+
+
+class _Events:
+    """Engine listener: counts answers and call ends in the probe."""
+
+    def __init__(self, probe):
+        self.probe = probe
+
+    def on_call_ended(self, call):
+        self.probe.events["calls ended"] += 1
+
+    def on_leg_event(self, kind, leg):
+        if kind in ("answered", "offered"):
+            self.probe.events[f"legs {kind}"] += 1
+
+
+def _pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p / 100.0 * len(s)))]
+
+
+def _row(name, values):
+    ms = [1000 * v for v in values]
+    return (f"{name:34s} p50 {_pct(ms, 50):6.2f}  p99 {_pct(ms, 99):6.2f}  p99.9 {_pct(ms, 99.9):6.2f}  "
+            f"max {max(ms):7.2f}  mean {sum(ms) / len(ms):6.2f} ms")
+
+
+def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False):
+    """Run the centre; return the list of recorded ticks (dicts)."""
+    k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, blocksize=TICK, data_dir=data),
+                  stream=None)
+    per_second = int(round(soak.SAMPLE_RATE / TICK))
+    state = {"minute": 60.0, "n": 0, "rec": False, "end": None}
+    probe = Probe()
+    ticks = []
+
+    def step():
+        # what ran since the last tick and its checks (the loop's status publication step) belongs to it
+        c0, t0 = time.thread_time(), time.perf_counter()
+        parts, events = probe.take()
+        if ticks and state["end"] is not None:
+            last = ticks[-1]
+            last["after"] += c0 - state["end"]
+            last["parts"].update(parts)
+            last["events"].update(events)
+        k.tick()
+        c1, t1 = time.thread_time(), time.perf_counter()
+        state["n"] += 1
+        now = k.seconds()
+        if state["n"] % per_second == 0:  # the soak's checks, as Soak.run does them
+            k._check_second(now)
+        if now >= state["minute"]:
+            k._check_minute(now)
+            state["minute"] += 60.0
+        c2, t2 = time.thread_time(), time.perf_counter()
+        parts, events = probe.take()
+        if state["rec"]:
+            ticks.append({"cpu": c1 - c0, "wall": t1 - t0, "after": c2 - c1, "after_wall": t2 - t1, "at": now,
+                          "parts": parts, "events": events})
+            state["end"] = c2
+
+    # the centre's own loop, as `pycallcenter run` drives it: the status published every status_every (1 s)
+    k.centre.loop(seconds=warm, fast=True, on_tick=step)
+    instrument(k, probe)
+    state["rec"] = True
+    load0 = os.getloadavg()
+    k.centre.loop(seconds=record, fast=not paced, on_tick=step)
+    load1 = os.getloadavg()
+    gc.callbacks.remove(probe.on_gc)
+    report(ticks, k, load0, load1, paced)
+    return ticks
+
+
+def report(ticks, k, load0, load1, paced):
+    """Print the percentiles, the parts' shares of the slowest 0.1% and those ticks."""
+    n = len(ticks)
+    print(f"{n} ticks of 20 ms recorded ({'paced' if paced else 'as fast as the CPU allows'}); calls up "
+          f"{len(k.engine.calls)}; load average {load0[0]:.2f} at the start, {load1[0]:.2f} at the end; "
+          f"violations {len(k.violations)}")
+    print(_row("tick, engine thread CPU", [t["cpu"] for t in ticks]))
+    print(_row("tick + loop work after it, CPU", [t["cpu"] + t["after"] for t in ticks]))
+    print(_row("tick, wall clock", [t["wall"] for t in ticks]))
+    print(_row("tick + loop work after it, wall", [t["wall"] + t["after_wall"] for t in ticks]))
+    over = sum(1 for t in ticks if t["cpu"] + t["after"] > 0.02)
+    print(f"ticks over 20 ms by CPU (with the loop's work): {over} of {n}")
+    total = collections.Counter()
+    for t in ticks:
+        total.update(t["parts"])
+    print("\nmean CPU per tick by part (ms):")
+    for part, sec in total.most_common(25):
+        print(f"  {1000 * sec / n:7.3f}  {part}")
+    for key, title in (("cpu", "tick"), ("total", "tick + loop work")):
+        val = (lambda t: t["cpu"]) if key == "cpu" else (lambda t: t["cpu"] + t["after"])
+        slow = sorted(ticks, key=val, reverse=True)[:max(1, n // 1000)]
+        share = collections.Counter()
+        for t in slow:
+            share.update(t["parts"])
+        print(f"\nthe slowest 0.1% by {title} CPU ({len(slow)} ticks, from {1000 * val(slow[-1]):.1f} ms): "
+              f"CPU by part, summed over them (ms)")
+        for part, sec in share.most_common(12):
+            print(f"  {1000 * sec:8.2f}  {part}")
+        print("  each of them:")
+        for t in slow:
+            top = ", ".join(f"{p} {1000 * s:.1f}" for p, s in t["parts"].most_common(4))
+            ev = ", ".join(f"{e} {c}" for e, c in sorted(t["events"].items()))
+            print(f"    {t['at']:8.2f} s  {1000 * val(t):6.1f} ms (wall {1000 * (t['wall'] + t['after_wall']):6.1f}): "
+                  f"{top}; {ev or 'no events'}")
+
+
+if __name__ == "__main__":
+    args = [a for a in sys.argv[1:] if a != "paced"]
+    main(*(float(a) for a in args[:2]), *args[2:3], paced="paced" in sys.argv[1:])

@@ -1,0 +1,92 @@
+"""What keeps a paced centre's ticks short: the status publication spread over the ticks after it starts
+(one step after each), one JSON encoding for the status file and the live_status row, and the built
+centre's heap frozen out of the cyclic collector's full walks at its first tick (pycallcenter.heap)."""
+import gc
+import json
+import os
+import sys
+import weakref
+
+from pycallcenter import heap
+from pycallcenter.apps import centre as centre_module
+from pycallcenter.apps.centre import Centre
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_ops_cli import _centre_files  # noqa: E402
+
+
+def test_the_loop_publishes_one_step_after_each_tick_and_finishes_a_publication_it_started(tmp_path, monkeypatch):
+    c = Centre.from_file(_centre_files(tmp_path))
+    order = []
+    tick, snapshot, write = c.tick, centre_module.snapshot, centre_module._write_text
+    monkeypatch.setattr(c, "tick", lambda: (order.append("tick"), tick())[1])
+    taken = []
+    monkeypatch.setattr(centre_module, "snapshot", lambda *a, **k: (order.append("snapshot"),
+                                                                   taken.append(snapshot(*a, **k)))[1] or taken[-1])
+    monkeypatch.setattr(centre_module, "_write_text", lambda *a: (order.append("file"), write(*a))[1])
+    status = tmp_path / "data" / "status.json"
+    try:
+        c.loop(seconds=c.tick_seconds, fast=True)  # one tick: the publication it starts is finished all the same
+        assert order == ["tick", "snapshot", "file"]
+        assert json.loads(status.read_text())["state"] == "running"
+        order.clear()
+        c.loop(seconds=20 * c.tick_seconds, fast=True, every=10.5 * c.tick_seconds)
+        # a publication after the 1st and the 11th tick; its file goes out three ticks after its snapshot
+        first = order.index("snapshot")
+        assert order[:first] == ["tick"] and order[first:first + 8] == ["snapshot", "tick", "tick", "tick", "file",
+                                                                        "tick", "tick", "tick"]
+        assert order.count("snapshot") == order.count("file") == 2 and order.count("tick") == 20
+        assert order[:order.index("snapshot", first + 1)].count("tick") == 11
+        # the file and the database's row are one encoding of the snapshot taken on the 11th tick
+        row = c.store.conn.execute("SELECT status FROM live_status").fetchone()[0]
+        assert row == status.read_text() and json.loads(row)["board_seconds"] == taken[-1]["board_seconds"]
+        assert taken[-1]["board_seconds"] < c.engine.now / 8000
+    finally:
+        c.close()
+
+
+def test_publish_alone_writes_everything_before_it_returns(tmp_path):
+    c = Centre.from_file(_centre_files(tmp_path))
+    try:
+        c.tick()
+        snap = c.publish("starting")
+        on_disk = json.loads((tmp_path / "data" / "status.json").read_text())
+        assert snap["state"] == on_disk["state"] == "starting" and "store" in on_disk
+        assert json.loads(c.store.conn.execute("SELECT status FROM live_status").fetchone()[0]) == on_disk
+    finally:
+        c.close()
+
+
+def test_the_first_tick_freezes_the_built_centre_out_of_full_collections(tmp_path, monkeypatch):
+    monkeypatch.setattr(heap, "_frozen", False)
+    gc.unfreeze()
+    c = Centre.from_file(_centre_files(tmp_path))
+    try:
+        assert gc.get_freeze_count() == 0
+        c.tick()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000 and heap._frozen  # the centre, its board and engine: never garbage
+        c.tick()
+        assert gc.get_freeze_count() == frozen  # once per process
+        assert heap.freeze_heap() is False
+    finally:
+        c.close()
+        gc.unfreeze()
+
+
+def test_freezing_the_heap_frees_cyclic_garbage_first_unless_told_not_to(monkeypatch):
+    class Node:
+        pass
+
+    for collect in (True, False):
+        monkeypatch.setattr(heap, "_frozen", False)
+        gc.unfreeze()
+        gc.collect()
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle: only the collector frees it
+        gone = weakref.ref(a)
+        del a, b
+        assert heap.freeze_heap(collect=collect) is True
+        assert (gone() is None) is collect  # freed, or kept for good (once) where a collection is the pause
+        gc.unfreeze()
+    gc.collect()
