@@ -68,12 +68,26 @@ class Line:
         self._ring_index = 0
         self.polarity_reversed = False
         self.dead = False
+        # the emulator's busy set (its add): every change that gives the line something to do on a later tick
+        # calls it, so the emulator ticks only busy lines, not the hundreds of idle ones of a big board
+        self.wake = None
+        self.order = 0  # position among the emulator's lines: busy lines tick in this order, as all lines did
+
+    def _busy(self):
+        if self.wake is not None:
+            self.wake(self)
+
+    def quiet(self) -> bool:
+        """Return True when ticking the line does nothing until one of its ends acts on it."""
+        return not (self._pending or self._timers or self.ringing or self._raw != self.office_view
+                    or self._onhook_since is not None and not self.office_view)
 
     # --- office side ------------------------------------------------------------------------------
     def ring(self, on: bool, now: int):
         """Start ringing (the first burst starts at now) or stop."""
         if on and not self.ringing and not self.office_view:
             self.ringing, self._ring_next, self._ring_index = True, now, 0
+            self._busy()
         elif not on and self.ringing:
             self._stop_ring(now)
 
@@ -107,12 +121,13 @@ class Line:
         self.station_off_hook = off_hook
         self._pending = [p for p in self._pending if p[0] <= now]  # hanging up cancels a flash in progress
         self._pending.append((now, off_hook))
+        self._busy()
 
     def station_flash(self, now: int):
         """On hook for the flash time, then off hook again; HOOK_COMPLETE at the end."""
         end = now + self.timing.flash * MS
         self._pending += [(now, False), (end, True)]
-        self._timer(end, self.station, EventKind.HOOK_COMPLETE)
+        self._timer(end, self.station, EventKind.HOOK_COMPLETE)  # wakes the line
 
     def station_wink(self, now: int):
         """Wink toward the office: it sees WINK when the wink ends."""
@@ -123,6 +138,7 @@ class Line:
     def _timer(self, at, who, kind):
         self._seq += 1
         bisect.insort(self._timers, (at, self._seq, who, kind))
+        self._busy()
 
     # --- clock ------------------------------------------------------------------------------------
     def _next(self):
@@ -146,8 +162,7 @@ class Line:
             self._pending.clear()
             return
         # most ticks of most lines have nothing due: say so without building _next()'s candidates
-        if not (self._pending or self._timers or self.ringing or self._raw != self.office_view
-                or self._onhook_since is not None and not self.office_view):
+        if self.quiet():
             return
         while True:
             nxt = self._next()

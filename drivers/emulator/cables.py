@@ -80,6 +80,8 @@ def rx_blocked(span) -> bool:
 class SpanCable:
     """Base of cables plugged into digital spans: alarms seen from the far end."""
 
+    has_frames = True  # move_frames() has work to do (False: the emulator skips it)
+
     def far_sends_rai(self, span) -> bool:
         """Return True when the far end of span is sending remote alarm indication."""
         return False
@@ -158,6 +160,8 @@ class Pair:
         if not line.ring_on:
             R[self.station.row] = T[self.office.row]
         R[self.office.row] = T[self.station.row]
+
+    has_frames = False
 
     def move_frames(self, emu):
         pass

@@ -54,6 +54,8 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         self.cables: list = []
         self.far_ends: dict = {}
         self.lines: list = []
+        self._busy_lines: set = set()  # lines with something to do (Line.wake adds, the tick drops the quiet)
+        self._line_count = 0
         # (board index, Event) of every event; a Journal so a long run keeps only what a reader has yet to read
         self.event_log = Journal("emulator events", bound=200_000)
         self._pending: list = []
@@ -65,6 +67,10 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         self._lut_rows: list = []
         self._dialling: list = []
         self._taps: list = []  # PhoneTaps, filled every tick
+        self._sending: set = set()  # line ends with audio queued (write_audio) since their last route
+        self._cable_key = None  # (cables, taps) the two lists below were made for
+        self._routed: list = []  # cables routed every tick: all but the phones in a PhoneTap
+        self._framed: list = []  # cables with D-channel frames to move
         self._echo = HybridEcho()  # hybrid echo paths ([[emulator.echo]]; none by default)
         self.board = self.add_board(config, _settings=settings)
         self._wall0 = time.monotonic()
@@ -115,6 +121,13 @@ class Emulator(Wiring, ChannelMedia, EventLog):
                 except ValueError as exc:
                     raise config.error(str(exc), "emulator", "echo", spec.index, "channels") from None
         return board
+
+    def _cable_lists(self):
+        key = (len(self.cables), tuple(id(t) for t in self._taps))
+        if key != self._cable_key:
+            self._cable_key = key
+            self._routed = [c for c in self.cables if getattr(c, "_tap", None) is None]
+            self._framed = [c for c in self.cables if getattr(c, "has_frames", True)]
 
     # --- clock -------------------------------------------------------------------------------------
     def run(self, ticks: int = 1) -> None:
@@ -181,8 +194,17 @@ class Emulator(Wiring, ChannelMedia, EventLog):
 
         R = np.empty_like(T)
         R[:] = self._idle_line[:, None]
-        for cable in self.cables:
+        self._cable_lists()
+        for cable in self._routed:
             cable.route(self, T, R)
+        if self._sending:
+            # a phone in a tap writes only its own row and only while it has audio queued; the others' route
+            # does nothing, so they are not called (the tap hands over what they hear)
+            for end in list(self._sending):
+                if getattr(end, "_tap", None) is not None:
+                    end.route(self, T, R)
+                if not end._out:
+                    self._sending.discard(end)
         for tap in self._taps:
             tap._take(T)
         if self._echo:
@@ -209,10 +231,16 @@ class Emulator(Wiring, ChannelMedia, EventLog):
                 g._overrun = False
             g.rx.append(R[g.rows])
 
-        for cable in self.cables:
+        for cable in self._framed:
             cable.move_frames(self)
-        for line in self.lines:
-            line.tick(t0, t1)
+        if self._busy_lines:
+            # only busy lines, in the order of self.lines (an idle line's tick does nothing); a line's tick
+            # calls only its ends' _line_event, which never wakes another line, so the snapshot is complete
+            busy = self._busy_lines
+            for line in sorted(busy, key=_line_order):
+                line.tick(t0, t1)
+                if line.quiet():
+                    busy.discard(line)
         self._update_spans(t0)
         self.sample_time = t1
         self.ticks += 1
@@ -222,6 +250,10 @@ class Emulator(Wiring, ChannelMedia, EventLog):
 
 
 
+
+
+def _line_order(line):
+    return line.order
 
 
 def open_board(config, *, seed=None, realtime=None, buffers=None) -> EmulatorBoard:

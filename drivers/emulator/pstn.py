@@ -43,6 +43,7 @@ class _AudioStream:
             last_start, last = self._out[-1]
             start = max(start, last_start + len(last))
         self._out.append((start, codes.ravel()))
+        self.emu._sending.add(self)  # a phone in a PhoneTap is routed only while it has audio to send
 
     def clear_audio(self) -> None:
         """Drop the audio queued by write_audio() that has not been sent yet (the far end went silent)."""
@@ -115,12 +116,13 @@ class NetworkSpan(SpanCable):
         return self.send_rai
 
     def write(self, block) -> None:
-        """Queue one (channels x blocksize) uint8 block to send to the board."""
+        """Queue one (channels x blocksize) uint8 block to send to the board (a read-only array is kept as it is,
+        without a copy: nobody can change it before it is sent)."""
         block = np.asarray(block, dtype=np.uint8)
         want = (len(self.rows), self.emu.blocksize)
         if block.shape != want:
             raise ValueError(f"network block must be {want}, got {block.shape}")
-        self._tx.append(block.copy())
+        self._tx.append(block if not block.flags.writeable else block.copy())
 
     def keep_audio(self, seconds) -> None:
         """Keep at most the last ``seconds`` of received audio for read_audio() (0: none, for a far end that
@@ -175,6 +177,8 @@ class NetworkSpan(SpanCable):
             block = np.full((len(self.rows), emu.blocksize), self.law.idle, np.uint8)
         for offset, stream in self._streams.items():
             if stream._out:
+                if not block.flags.writeable:  # a shared block write() kept without a copy
+                    block = block.copy()
                 block[offset - 1] = stream._next_block(emu.sample_time, emu.blocksize)
         if not rx_blocked(self.span):
             R[self.rows] = block
@@ -301,6 +305,8 @@ class PstnLine(_LineEnd):
             R[self.channel.row] = self.law.idle if self.line.ring_on else block
             self._in.append(T[self.channel.row].copy())
 
+    has_frames = False
+
     def move_frames(self, emu):
         pass
 
@@ -351,6 +357,8 @@ class Phone(_LineEnd):
         if not line.ring_on and self._tap is None:
             self._in.append(T[self.channel.row].copy())
 
+    has_frames = False
+
     def move_frames(self, emu):
         pass
 
@@ -371,14 +379,31 @@ class PhoneTap:
         self.idle = np.array([p.law.idle for p in self.phones], np.uint8)[:, None]
         self.block = np.empty((len(self.phones), emu.blocksize), np.uint8)
         self.block[:] = self.idle
+        self._index = {p: i for i, p in enumerate(self.phones)}
         for p in self.phones:
             p._tap = self
+
+    def _mine(self, lines):
+        """Yield (index, line) of the phones in this tap whose current line is among lines."""
+        index = self._index
+        for line in lines:
+            i = index.get(line.station)
+            if i is not None and line.station.line is line:
+                yield i, line
+
+    def ringing(self) -> list:
+        """Return the indices (in the tap's order) of the phones inside a ring burst now: ``phone.ringing`` of
+        every phone, found among the emulator's busy lines (a line in a ring burst is busy) instead of all."""
+        return sorted(i for i, line in self._mine(self.emu._busy_lines) if line.ring_on)
 
     def _take(self, T):
         """Copy this tick's rows of the board's transmit array (called by the emulator after routing)."""
         np.take(T, self.rows, axis=0, out=self.block)
-        for i, p in enumerate(self.phones):
-            line = p.line
+        # a phone hears nothing while it rings or its line is dead: a ringing line is busy, a dead one is in
+        # the emulator's dead rows, so only those are looked at, not every phone
+        emu = self.emu
+        dead = [r.line for r in (emu.rows[row] for row in emu._dead) if r.line is not None] if emu._dead else ()
+        for i, line in self._mine(list(emu._busy_lines) + list(dead)):
             if line.ring_on or line.dead:
                 self.block[i] = self.idle[i]
 
@@ -388,3 +413,4 @@ class PhoneTap:
             p._tap = None
         if self in self.emu._taps:
             self.emu._taps.remove(self)
+        self.emu._cable_key = None

@@ -87,12 +87,15 @@ class Wiring:
             old = getattr(end, "line", None)
             if old is not None and old in self.lines:
                 self.lines.remove(old)
+                self._busy_lines.discard(old)
         far = far if far is not None else _NullEnd()
         office, station = (ch, far) if ch.signalling.is_office else (far, ch)
         line = Line(office, station, ch.board.cadence, timing)
         for end in (office, station):
             if hasattr(end, "line"):
                 end.line = line
+        line.wake, line.order = self._busy_lines.add, self._line_count
+        self._line_count += 1
         self.lines.append(line)
         return line
 
@@ -168,6 +171,7 @@ class Wiring:
         """Return a PhoneTap showing what each of phones heard in the last tick, in one array."""
         tap = PhoneTap(self, phones)
         self._taps.append(tap)
+        self._cable_key = None
         return tap
 
     def _add_phone(self, ch, name):

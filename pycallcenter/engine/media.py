@@ -131,7 +131,13 @@ class MediaPlane:
         self.taps: list = []  # objects with tap(rx) called with every tick's decoded audio (batched detectors)
         self.bank = RecorderBank(blocksize)
         self._links: dict = {}  # (listener row, talker row) -> gain (1.0)
-        self._dst = np.zeros(0, np.intp)
+        # the same links indexed, so a call's end touches only its own links and the rounds are built without
+        # sorting every link: row -> its (listener, talker) keys; listener -> {talker: None} in link order;
+        # listener -> its first talker (round 0); the listeners hearing more than one talker
+        self._of_row: dict = {}
+        self._heard: dict = {}
+        self._first: dict = {}
+        self._multi: set = set()
         self._rounds = []
         # a call's set-up or clearing changes links several times in one tick: the rounds are built once, at
         # the next transmit
@@ -141,47 +147,84 @@ class MediaPlane:
         self._echo_of_row: dict = {}  # row -> (EchoGroup, index in it)
 
     # --- connections ---------------------------------------------------------------------------
+    def _add_link(self, listener, talker):
+        key = (listener, talker)
+        if key in self._links:
+            return
+        self._links[key] = 1
+        self._of_row.setdefault(listener, set()).add(key)
+        self._of_row.setdefault(talker, set()).add(key)
+        heard = self._heard.setdefault(listener, {})
+        heard[talker] = None
+        if len(heard) == 1:
+            self._first[listener] = talker
+        else:
+            self._multi.add(listener)
+
+    def _drop_link(self, key):
+        del self._links[key]
+        listener, talker = key
+        for row in key:
+            keys = self._of_row.get(row)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._of_row[row]
+        heard = self._heard[listener]
+        del heard[talker]
+        if not heard:
+            del self._heard[listener], self._first[listener]
+        else:
+            if self._first[listener] == talker:
+                self._first[listener] = next(iter(heard))
+            if len(heard) == 1:
+                self._multi.discard(listener)
+
     def link(self, listener, talker):
         """Let `listener` hear `talker` (one direction)."""
-        self._links[(listener, talker)] = 1
+        self._add_link(listener, talker)
         self._links_changed = True
 
     def unlink(self, listener, talker):
         """Stop `listener` hearing `talker`."""
-        self._links.pop((listener, talker), None)
+        if (listener, talker) in self._links:
+            self._drop_link((listener, talker))
         self._links_changed = True
 
     def bridge(self, a, b):
         """Join rows a and b both ways."""
-        self._links[(a, b)] = self._links[(b, a)] = 1
+        self._add_link(a, b)
+        self._add_link(b, a)
         self._links_changed = True
 
     def isolate(self, row):
         """Remove every link to or from a row (its call ended or it went on hold)."""
-        self._links = {k: v for k, v in self._links.items() if row not in k}
+        for key in sorted(self._of_row.get(row, ())):
+            self._drop_link(key)
         self._links_changed = True
 
     def links_of(self, row):
         """Return the (listener, talker) pairs a row takes part in."""
-        return {k for k in self._links if row in k}
+        return set(self._of_row.get(row, ()))
 
     def listeners_of(self, row):
         """Return the rows that hear `row`."""
-        return sorted(l for (l, t) in self._links if t == row)
+        return sorted(l for (l, t) in self._of_row.get(row, ()) if t == row)
 
     def _build_rounds(self):
         self._links_changed = False
         # One round per talker a listener hears (bridges need one, a 3-way conference two): within a round
         # every listener appears once, so a plain fancy-indexed add is exact and much cheaper than add.at.
-        by_listener = {}
-        for listener, talker in sorted(self._links):
-            by_listener.setdefault(listener, []).append(talker)
-        rounds = max((len(t) for t in by_listener.values()), default=0)
-        self._rounds = []
-        for r in range(rounds):
-            dst = [l for l, t in by_listener.items() if len(t) > r]
-            self._rounds.append((np.array(dst, np.intp), np.array([by_listener[l][r] for l in dst], np.intp)))
-        self._dst = np.array([p[0] for p in sorted(self._links)], np.intp)
+        # Round 0 is every listener with its first talker; the few listeners hearing more (conferences, a
+        # supervisor) add the rounds after it. The sums are of integers, so the order of talkers is free.
+        first = self._first
+        self._rounds = [(np.fromiter(first.keys(), np.intp, len(first)),
+                         np.fromiter(first.values(), np.intp, len(first)))] if first else []
+        if self._multi:
+            rest = {l: [t for t in self._heard[l] if t != first[l]] for l in sorted(self._multi)}
+            for r in range(max(len(t) for t in rest.values())):
+                dst = [l for l, t in rest.items() if len(t) > r]
+                self._rounds.append((np.array(dst, np.intp), np.array([rest[l][r] for l in dst], np.intp)))
 
     # --- players and tones ---------------------------------------------------------------------
     def play(self, row, prompts, loop=False):
@@ -309,7 +352,7 @@ class MediaPlane:
             return self._codes, finished
         if self._links_changed:
             self._build_rounds()
-        if self._dst.size:
+        if self._rounds:
             for r, (dst, src) in enumerate(self._rounds):  # only the talkers' rows are gathered (int16, exact)
                 talk = self.rx[src]
                 if self.muted:

@@ -4,7 +4,7 @@ IVR scripts are ``async def`` coroutines, but they do not run on asyncio: every 
 verb yields an :class:`Op` to the engine, which resumes the coroutine at a fixed point of a later tick
 when the op completes. Same inputs, same ticks, same order: the same run, byte for byte.
 """
-import heapq
+import bisect
 from typing import Any, Callable, Optional
 
 from pycallcenter.causes import Cause
@@ -110,9 +110,11 @@ class Scheduler:
         self.running: Optional[Task] = None  # the task whose coroutine is executing right now
         self._polled: set = set()  # ids of the tasks whose op is polled every tick
         self._woken: set = set()  # ids of the tasks whose not-polled op is to be polled at the next poll
-        # while a poll runs: the ids still to poll (a heap), those queued this poll, the id being polled and
-        # the last id that existed when the poll began (tasks spawned during a poll wait for the next one)
+        # while a poll runs: the ids to poll (sorted; those before _pos are done), those queued this poll, the
+        # id being polled and the last id that existed when the poll began (tasks spawned during a poll wait
+        # for the next one)
         self._due: Optional[list] = None
+        self._pos = 0
         self._queued: set = set()
         self._cursor = 0
         self._last = 0
@@ -145,9 +147,9 @@ class Scheduler:
         """Queue a task into the poll that is running when task order has not passed it; return True if queued."""
         if self._due is None or not self._cursor < task_id <= self._last:
             return False
-        if task_id not in self._queued:
+        if task_id not in self._queued:  # after the cursor: into the part still to poll, in task order
             self._queued.add(task_id)
-            heapq.heappush(self._due, task_id)
+            bisect.insort(self._due, task_id, lo=self._pos)
         return True
 
     def poll(self, now):
@@ -158,10 +160,15 @@ class Scheduler:
         if not due:
             return
         self._due, self._queued, self._cursor, self._last = sorted(due), due, 0, self._next_id - 1
+        self._pos = 0
+        tasks = self.tasks
         try:
-            while self._due:
-                self._cursor = task_id = heapq.heappop(self._due)
-                task = self.tasks.get(task_id)
+            # a walk along a sorted list (a wake during the poll inserts after the cursor), not a heap: most
+            # polls queue nothing, and a pop per task cost more than the checks it orders
+            while self._pos < len(self._due):
+                self._cursor = task_id = self._due[self._pos]
+                self._pos += 1
+                task = tasks.get(task_id)
                 if task is None or task.finished:
                     continue
                 op = task.op

@@ -14,15 +14,28 @@ from pycallcenter.dsp.progress import CallProgressDetector
 class SimAgent:
     """One agent's behaviour at one emulator Phone."""
 
-    def __init__(self, phone, name, answer_rings=1):
+    def __init__(self, phone, name, answer_rings=1, index=0, ringing=None):
         self.phone = phone
         self.name = name
         self.answer_rings = answer_rings
-        self.state = "idle"  # idle, ringing, talking
+        self.index = index  # position in the pool
+        self._ringing = ringing if ringing is not None else set()  # the pool's indices of agents in "ringing"
+        self.state = "idle"  # idle, ringing, talking (others, e.g. "away", are left alone)
         self.caller = None
         self.calls = 0
         self.rings_at_start = 0
         self.last_ring = 0.0
+
+    @property
+    def state(self) -> str:
+        """Return what the agent is doing: idle, ringing, talking (or a state set from outside)."""
+        return self._state
+
+    @state.setter
+    def state(self, value):
+        # kept in the pool's set too, so a tick visits the agents that have something to do, not all of them
+        self._state = value
+        (self._ringing.add if value == "ringing" else self._ringing.discard)(self.index)
 
 
 class AgentPool:
@@ -30,7 +43,9 @@ class AgentPool:
 
     def __init__(self, phones, names=None, pstn=None, answer_rings=1, plan="us", on_answer=None, on_hangup=None):
         names = names or [getattr(p, "name", f"agent{i + 1}") for i, p in enumerate(phones)]
-        self.agents = [SimAgent(p, n, answer_rings) for p, n in zip(phones, names)]
+        self._in_ringing = set()  # indices of the agents in state "ringing"
+        self.agents = [SimAgent(p, n, answer_rings, i, self._in_ringing)
+                       for i, (p, n) in enumerate(zip(phones, names))]
         self.pstn = pstn
         self.plan = plan
         self.on_answer = on_answer
@@ -67,14 +82,19 @@ class AgentPool:
         now = now_samples / SAMPLE_RATE
         block = self._listen(blocksize)
         # caller ID comes between rings: only the ringing phones' rows are demodulated; the others rest in
-        # the receiver (an idle line refills its windows within a ring burst, so nothing they decode changes)
-        listening = [i for i, a in enumerate(self.agents) if a.phone.ringing or a.state == "ringing"]
+        # the receiver (an idle line refills its windows within a ring burst, so nothing they decode changes).
+        # Those phones (the tap finds them among the emulator's busy lines) and the agents still answering,
+        # with those who heard the far end go, are the only agents a tick acts on, in pool order: one
+        # agent's action never changes another's phone, so the others are not visited
+        listening = sorted(set(self._tap.ringing()) | self._in_ringing)
         if listening:
             for msg in self._fsk.process(block[listening], rows=listening):
                 if msg.callerid is not None and self.agents[msg.channel].state != "talking":
                     self.agents[msg.channel].caller = msg.callerid.number
         gone = {e.channel for e in self._cpd.process(block) if e.kind in ("congestion", "busy")}
-        for i, agent in enumerate(self.agents):
+        agents = self.agents
+        for i in sorted(gone.union(listening)) if gone else listening:
+            agent = agents[i]
             ringing = agent.phone.ringing
             if agent.state == "idle" and ringing:
                 agent.state = "ringing"

@@ -167,6 +167,10 @@ class PstnSimulator:
         for call, caller in list(self.active.items()):
             if caller.to_dial:
                 self._dial_next(call, caller, now)
+            # most callers on most ticks are ringing, clearing or talking with time left: nothing to do
+            if caller.answered is None or caller.clearing or (
+                    caller.agent_at is not None and now - caller.agent_at < caller.talk):
+                continue
             self._behave(call, caller, now)
         for call, callee in list(self.answering.items()):
             self._answer_behave(call, callee, now)
@@ -293,11 +297,12 @@ class PstnSimulator:
 
     def _audio_block(self):
         bs = self.far.emu.blocksize
-        if not self.audio and not self.fax:  # every caller silent: the idle block (far.write copies it)
+        if not self.audio and not self.fax:  # every caller silent: the idle block
             if self._idle is None or self._idle.shape[1] != bs:
                 silence = np.zeros((len(self.far.rows), bs), np.int16)
                 encode = g711.alaw_encode if self.law.value == "alaw" else g711.ulaw_encode
                 self._idle = encode(silence)
+                self._idle.flags.writeable = False  # shared tick after tick: far.write keeps it without a copy
             return self._idle
         lin = np.zeros((len(self.far.rows), bs), np.int32)
         for off, player in list(self.audio.items()):
