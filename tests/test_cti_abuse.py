@@ -215,6 +215,41 @@ def test_dial_permissions_stop_toll_fraud():
         centre.close()
 
 
+def test_dial_strings_cannot_smuggle_a_blocked_number_past_the_policy():
+    # a board's dial string reads a leading T or P and 'w' pauses (DAHDI_DIAL): 'w0900...' dialled 0900...
+    policy = DialPolicy()
+    for number in ("w09001234", "P0044123456", "T19001234", " 09001234", "0,0441234", "sip:evil@192.0.2.1",
+                   "5551234w", "*670900123", "", "5" * 33):
+        assert "not a telephone number" in policy.check("agent1", number), number
+    assert policy.check("agent1", "5551234") is None and policy.check("agent1", "09001234").startswith("premium")
+
+
+def test_channel_targets_and_hot_desking_reach_extension_ports_only():
+    centre = Centre(hot_desking=True, outbound_trunk="pri1")
+    try:
+        a1 = centre.client("tok-a1")
+        centre.request(a1, {"cmd": "not_ready", "reason": "outbound"})
+        # channel 1 is a PRI bearer: dialling it placed a call with no number on the trunk, past the policy
+        r = centre.request(a1, {"cmd": "dial", "number": "channel/1"})
+        assert (r["code"], "not an extension port" in r["message"]) == ("forbidden", True), r
+        assert not centre.eng.legs
+        centre.request(a1, {"cmd": "logout"})
+        for contact, why in (("channel/1", "not an extension port"), ("channel/999", "not an extension port")):
+            r = centre.request(a1, {"cmd": "login", "contact": contact})
+            assert (r["code"], why in r["message"]) == ("forbidden", True), (contact, r)
+        a2 = centre.client("tok-a2")
+        assert centre.binding.acd.agents["agent2"].logged_in  # agent2 is at channel/33, paused
+        r = centre.request(a1, {"cmd": "login", "contact": "channel/33"})
+        assert r["code"] == "forbidden" and "agent2" in r["message"], r
+        assert centre.request(a1, {"cmd": "login", "contact": "channel/34"})["type"] == "reply"
+        centre.request(a2, {"cmd": "logout"})
+        r = centre.request(a2, {"cmd": "login", "contact": "channel/34"})  # agent1 sits there now
+        assert r["code"] == "forbidden" and "agent1" in r["message"], r
+        assert not centre.binding.acd.agents["agent2"].logged_in
+    finally:
+        centre.close()
+
+
 def test_oversized_messages_close_with_a_close_frame_and_long_lines_are_refused():
     centre = make(max_message=1000)
     try:

@@ -12,6 +12,7 @@ from pycallcenter.cti import wallboard as figures
 from pycallcenter.cti.config import DeskConfig, DialPolicy
 from pycallcenter.cti.desk_commands import RECENT_CALLS, DeskCommands
 from pycallcenter.engine import call as C
+from pycallcenter.engine.analog import FxsExtensions
 
 # The ACD writes a queue-log line naming the agent for every change of an agent's state (login, pause,
 # offer, connect, wrap-up, ...), so events() compares only the agents its lines name: with 500 agents,
@@ -129,13 +130,25 @@ class AcdBackend(DeskCommands, Backend):
         if target in self.acd.agents:
             return self.acd.agents[target].contact
         if target.startswith("channel/"):
-            return target
+            return self._extension(target)
         self._allowed(agent, target.split("/", 1)[1] if "/" in target else target)
         if "/" in target:
             return target
         if self.outbound_trunk is None:
             raise P.CtiError(P.NOT_SUPPORTED, "no outbound trunk configured for external numbers")
         return f"{self.outbound_trunk}/{target}"
+
+    def _extension(self, target):
+        """Return target ('channel/N') when N is an extension (FXS) port; CtiError forbidden otherwise.
+
+        'channel/N' names a board channel, and a trunk's channel would place a call with no number on
+        that trunk, past the dial policy: only the extension ports a phone hangs on are reachable so."""
+        ch = target[len("channel/"):]
+        if not (ch.isdigit() and any(isinstance(a, FxsExtensions) and int(ch) in a.lines
+                                     for a in self.engine.adapters)):
+            raise P.CtiError(P.FORBIDDEN, f"{target} is not an extension port (outside numbers are dialled by "
+                                          "number)")
+        return target
 
     def _allowed(self, agent, number):
         """Raise CtiError forbidden unless the agent's dial policy lets them reach the outside number."""
@@ -159,7 +172,14 @@ class AcdBackend(DeskCommands, Backend):
     # --- agent state -----------------------------------------------------------------------------
     @_acd
     def login(self, agent, ready=True, contact=None):
-        """Log the agent in."""
+        """Log the agent in (on contact, an extension port, when hot-desking); return {}."""
+        if contact is not None:
+            self._extension(contact)
+        phone = contact or self._agent(agent).contact  # a hot-desker may hold this agent's own phone
+        taken = [a.name for a in self.acd.agents.values()
+                 if phone and a.logged_in and a.contact == phone and a.name != agent]
+        if taken:
+            raise P.CtiError(P.FORBIDDEN, f"{phone} is the phone of {taken[0]}, who is logged in")
         return self._apply(self.acd.login(agent, self._now(), contact=contact, ready=ready))
 
     @_acd

@@ -47,6 +47,9 @@ class Limits:
     burst: int = 40
 
 
+_DIALLABLE = re.compile(r"\+?[0-9]{1,32}")
+
+
 @dataclass
 class DialPolicy:
     """Which numbers agents may dial (click-to-dial, consult, conference to outside numbers).
@@ -54,7 +57,7 @@ class DialPolicy:
     allow: number patterns ('_0X.', '5551234'; see pycallcenter.apps.routing) every agent may dial;
     empty allows every number not blocked. per_agent: agent -> its own allow patterns (replacing allow).
     International numbers (international_prefix or '+') and premium prefixes are refused unless
-    international is true; premium numbers always are.
+    international is true; premium numbers always are; so is anything but digits (an optional leading +).
     """
 
     allow: list = field(default_factory=list)
@@ -65,13 +68,16 @@ class DialPolicy:
 
     def check(self, agent, number):
         """Return None when agent may dial number, else the reason it may not."""
-        digits = number.strip()
-        if any(digits.startswith(p) for p in self.premium):
+        # Only plain digits reach a trunk: a board's dial string reads a leading T or P and 'w' pauses
+        # (DAHDI_DIAL), so 'w0900...' or 'P00...' dialled a blocked number that no prefix below matched.
+        if not _DIALLABLE.fullmatch(number):
+            return f"{number!r} is not a telephone number (up to 32 digits, with an optional leading +)"
+        if any(number.startswith(p) for p in self.premium):
             return "premium-rate numbers are blocked"
-        if not self.international and (digits.startswith("+") or digits.startswith(self.international_prefix)):
+        if not self.international and (number.startswith("+") or number.startswith(self.international_prefix)):
             return "international numbers are blocked"
         patterns = self.per_agent.get(agent, self.allow)
-        if patterns and not any(number_matches(p, digits) for p in patterns):
+        if patterns and not any(number_matches(p, number) for p in patterns):
             return f"{number} is not in {agent}'s dial allow-list"
         return None
 
