@@ -298,6 +298,26 @@ def test_bugs_are_counted_in_bounded_bookkeeping_not_the_engines_error_list(cent
     assert all("secret internals" not in f.get("message", "") for f in got[id(boss)])  # no internals to the client
 
 
+def test_nan_and_infinity_are_not_json_and_never_come_back(centre):
+    from pycallcenter.cti import protocol as P
+
+    # Python's json reads NaN, Infinity and 1e999 (as inf) and writes them back bare, which is not JSON:
+    # an id of NaN was echoed as NaN and a browser's JSON.parse refused the frame
+    for text in ('{"cmd":"ping","id":NaN}', '{"cmd":"ping","id":-Infinity}', '{"cmd":"ping","id":1e999}',
+                 '{"cmd":"set_member","queue":"q","agent":"a","penalty":Infinity}'):
+        with pytest.raises(P.CtiError) as err:
+            P.parse(text)
+        assert err.value.code == P.MALFORMED_JSON, text
+    assert P.parse('{"cmd":"ping","id":1.5e3}')["id"] == 1500.0
+    s, f = line_client(centre)
+    try:
+        s.sendall(b'{"cmd":"ping","id":NaN}\n')
+        line = f.readline()
+        assert json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} sent"))["code"] == "malformed_json"
+    finally:
+        s.close()
+
+
 def test_roles_on_every_command_and_an_agent_reaches_only_its_own_queues(centre):
     from pycallcenter.cti import protocol as P
 

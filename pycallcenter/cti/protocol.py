@@ -7,6 +7,7 @@ answers each with ``{"type": "reply", "id": ..., "ok": true, ...}`` or
 ``{"type": "event", "event": NAME, ...}`` frames. docs/cti.md is the reference.
 """
 import json
+import math
 import re
 import time
 
@@ -108,7 +109,7 @@ def parse(text):
     if text.count("[") + text.count("{") > MAX_DEPTH and nesting(text) > MAX_DEPTH:
         raise CtiError(BAD_MESSAGE, f"a message nests at most {MAX_DEPTH} arrays or objects deep")
     try:
-        msg = json.loads(text)
+        msg = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CtiError(MALFORMED_JSON, f"not JSON: {exc}") from None
     if not isinstance(msg, dict):
@@ -123,6 +124,19 @@ def parse(text):
     if missing:
         raise CtiError(BAD_MESSAGE, f"{cmd} needs {', '.join(missing)}", msg.get("id"))
     return msg
+
+
+def _no_constant(name):
+    """json.loads hook: NaN and Infinity are not JSON (an id of NaN came back as NaN, which browsers refuse)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text):
+    """json.loads hook: return the float of a JSON number; ValueError when it overflows (1e999)."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
 
 
 def nesting(text):
