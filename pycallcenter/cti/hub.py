@@ -22,6 +22,11 @@ from pycallcenter.dsp import SAMPLE_RATE
 
 # events only supervisors see (an agent must not learn that they are being listened to)
 SUPERVISOR_ONLY = {"monitoring", "call_abandoned"}
+# Messages run per tick at most; the rest wait for the next ticks, and the server refuses commands while
+# INBOX_LIMIT wait. Found by the soak at 500 agents: a snapshot costs about 5 ms there, and a CTI flood kept
+# the inbox from ever emptying, so one tick ran its commands for 458 s and every call's audio stopped.
+COMMANDS_PER_TICK = 32
+INBOX_LIMIT = 1024
 
 
 class CtiHub:
@@ -52,6 +57,7 @@ class CtiHub:
         self._snapshot_json = "{}"  # its JSON text, made on the first HTTP request that asks for it
         self._queues = None
         self._next_snapshot = 0.0
+        self._snap = None
         self.commands = 0
         self._greetings = []  # frames a new session gets right after its auth reply
         self.publish(engine.now)
@@ -90,7 +96,8 @@ class CtiHub:
     def poll(self, now):
         """Run queued commands, then send this tick's events (and queue statistics once a second)."""
         out = []
-        while True:
+        self._snap = None  # one snapshot per tick serves every command that reads it
+        for _ in range(COMMANDS_PER_TICK):
             try:
                 kind, conn, msg = self.inbox.get_nowait()
             except queue.Empty:
@@ -183,7 +190,7 @@ class CtiHub:
         """A connection the server authenticated: remember who it is; return the reply (or session event)."""
         self.sessions[conn] = (role, name)
         self.sources[conn] = source
-        snap = self.backend.snapshot()  # the current picture, so a client need not wait for a change
+        snap = self._snapshot_now()  # the current picture, so a client need not wait for a change
         self._greetings.append((conn, P.event("queue_stats", time=snap["time"], queues=snap["queues"])))
         for a in snap["agents"]:
             if role == P.SUPERVISOR or a["name"] == name:
@@ -192,6 +199,12 @@ class CtiHub:
         if msg_id is None:  # a browser's cookie session: nobody asked, so tell who this is
             return {"type": "event", "event": "session", "role": role, "name": name}
         return P.reply(msg_id, role=role, name=name)
+
+    def _snapshot_now(self):
+        """Return the backend's snapshot, made once per tick unless a command changed something since."""
+        if self._snap is None:
+            self._snap = self.backend.snapshot()
+        return self._snap
 
     def _run_command(self, cmd, role, name, msg, conn):
         b = self.backend
@@ -217,9 +230,10 @@ class CtiHub:
                 self.deliver([(c, frame) for c in targets])
             return {"delivered": len(targets)}
         if cmd == "queue_snapshot":
-            return {"queues": b.snapshot()["queues"]}
+            return {"queues": self._snapshot_now()["queues"]}
         if cmd == "agent_snapshot":
-            return {"agents": b.snapshot()["agents"]}
+            return {"agents": self._snapshot_now()["agents"]}
+        self._snap = None  # any other command may change what a snapshot shows
         if cmd == "login":
             contact = msg.get("contact")
             if contact is not None and not self.hot_desking:

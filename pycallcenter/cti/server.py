@@ -29,6 +29,7 @@ from aiohttp import WSMsgType, web
 from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import Sessions, SourceGuard
 from pycallcenter.cti.config import Limits
+from pycallcenter.cti.hub import INBOX_LIMIT
 from pycallcenter.cti.pages import login_page
 from pycallcenter.cti.phone import phone_routes
 from pycallcenter.wallboard.page import page as wallboard_page
@@ -402,6 +403,9 @@ class CtiServer:
         elif c.ident is None:
             self._refuse(c, msg.get("id"), P.NOT_AUTHENTICATED, "send auth first", msg["cmd"])
         else:
+            if self.hub.inbox.qsize() >= INBOX_LIMIT:  # the engine runs a bounded number a tick: push back
+                self._refuse(c, msg.get("id"), P.RATE_LIMITED, "the centre is busy; try again", msg["cmd"])
+                return
             if c.session is not None:
                 c.session.used = self.clock()
             self.hub.inbox.put(("msg", c.id, msg))
