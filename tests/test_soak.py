@@ -52,7 +52,8 @@ def test_the_faults_bit(short):
     assert short["calls"]["refused_by_network"] >= 1
     # the centre's own overload control refused part of the burst (cause 34 beyond max_calls, 42 beyond the rate)
     assert total("overload", "cause 34: ") + total("overload", "cause 42: ") >= 1
-    assert 1 <= short["calls"]["admission"]["refused_total"] <= short["calls"]["refused_by_centre"]
+    # every caller who heard 34 or 42 was refused by it; a refused FXO call rings out, its caller hears no cause
+    assert 1 <= short["calls"]["refused_by_centre"] <= short["calls"]["admission"]["refused_total"]
     assert short["calls"]["script_errors"] >= 1
 
 
@@ -71,18 +72,24 @@ def test_the_ss7_link_set_carried_calls_through_changeover_and_pause(short):
     assert ss7["ss7_link_down"] >= len(log["ss7_link_failure"]) + 2 * len(log["ss7_linkset_loss"])
 
 
-def test_a_cable_pulled_on_an_ss7_span_hardware_blocked_its_circuits_until_it_was_back(short):
-    """Every second cable pull and bit error burst hits an SS7 span: a pull clears the span's calls (cause 41)
-    and both ends hardware-block its 30 circuits (CGB acknowledged) until the cable is back (CGU); the fault
-    counts as recovered only with every circuit unblocked both ways. Bit errors alone clear no call."""
+def test_a_span_alarm_on_an_ss7_span_hardware_blocked_its_circuits_until_it_cleared(short):
+    """Every second span alarm (cable pull, frame loss, AIS from the exchange) and bit error burst, the first
+    included, hits an SS7 span: the alarm takes the span's link out of service (changeover: the other link
+    stays up and the other span's calls go on), clears the span's calls (cause 41), and both ends
+    hardware-block its 30 circuits (CGB acknowledged) until the alarm clears (CGU); the fault counts as
+    recovered only with every circuit unblocked both ways. Bit errors alone clear no call."""
     spans = {n for n in range(SHORT["spans"] + 2, SHORT["spans"] + 2 + short["settings"]["ss7_links"])}
-    pulls = [f for f in short["fault_log"] if f["kind"] == "cable_pull" and f["target"] in spans]
+    alarms = {kind: [f for f in short["fault_log"] if f["kind"] == kind and f["target"] in spans]
+              for kind in soak.ALARM_FAULTS}
     errors = [f for f in short["fault_log"] if f["kind"] == "bit_errors" and f["target"] in spans]
-    assert pulls and errors
-    assert all(f["note"].endswith("hardware-blocked circuits at the end: 30 here, 30 at the exchange") for f in pulls)
+    assert all(alarms.values()) and errors, alarms
+    every = [f for fs in alarms.values() for f in fs]
+    assert all(f["note"].endswith("hardware-blocked circuits at the end: 30 here, 30 at the exchange") for f in every)
+    assert all("1 of 2 links up meanwhile" in f["note"] and "answered, 0 cleared by the network" in f["note"]
+               for f in every), every
     assert all(" 0 cleared by the network" in f["note"] for f in errors)
     ss7 = short["calls"]["ss7"]
-    assert ss7["ss7_span_alarm"] == ss7["ss7_span_clear"] == len(pulls)
+    assert ss7["ss7_span_alarm"] == ss7["ss7_span_clear"] == len(every)
 
 
 def test_every_ended_call_has_exactly_one_cdr(short):
@@ -142,6 +149,27 @@ def test_a_simulated_day_with_over_500_faults(tmp_path):
         assert report["faults"][kind]["recovered"] == report["faults"][kind]["injected"] >= 1, kind
     assert report["rss"]["checked"]
     assert report["cdrs"] == report["calls"]["ended_in_engine"]
+
+
+def test_the_soak_keeps_a_bit_per_ended_call_not_a_day_of_ids():
+    """The soak's own bookkeeping must not grow the RSS it checks: a dict of a day's ended call ids grew it by
+    1.7 MB (a quarter of the day's growth). Calls whose CDR was seen leave `pending`; the rest is a bit each."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    ended = soak._EndedCalls()
+    tracemalloc.start()
+    for n in range(1, 15_001):  # a day's calls at the day soak's rate, each CDR seen soon after
+        ended.on_call_ended(SimpleNamespace(id=f"C{n}", ended=8000 * n))
+        del ended.pending[f"C{n}"]
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert held < 20_000, held
+    ended.on_call_ended(SimpleNamespace(id="C15000", ended=0))  # the same call again counts once
+    ended.on_call_ended(SimpleNamespace(id="outbound-7", ended=5))
+    assert ended.count == 15_001 and ended.pending == {"outbound-7": 5}
+    assert "C1" in ended and "C15000" in ended and "outbound-7" in ended
+    assert "C15001" not in ended and "C999999" not in ended and "C0" not in ended and "x" not in ended
 
 
 def test_the_cdr_writer_waits_briefly_for_a_locked_database(tmp_path):

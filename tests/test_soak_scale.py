@@ -73,6 +73,15 @@ def test_appliance_size_paced_in_real_time(tmp_path):
     _check(report, 32)
 
 
+def test_the_overload_fault_is_twice_the_centres_capacity_at_appliance_size():
+    # a small centre carries less than a span: its burst is twice a span's B-channels on one span; at 32 spans
+    # and 500 agents it is the normal arrivals once more (2x) for OVERLOAD_SECONDS, round every PRI span
+    small = soak.SoakSettings(agents=12, calls_per_hour=528.0)
+    assert soak.overload_callers(small) == 2 * soak.E1_BCHANNELS
+    big = soak.SoakSettings(spans=32, agents=500, calls_per_hour=23952.0)
+    assert soak.overload_callers(big) == round(23952.0 / 3600.0 * soak.OVERLOAD_SECONDS) > 2 * soak.E1_BCHANNELS
+
+
 def _rate_refusals(settings, extra_rate=0.0, seconds=600.0, seed=1):
     """Return (refused, offered): Poisson callers at the soak's normal rate (plus extra_rate a second) put to
     the rate limit the soak gives the centre, each at the start of its 80 ms tick as the soak places them."""
@@ -94,6 +103,6 @@ def test_the_rate_limit_lets_the_normal_load_through_and_refuses_part_of_the_ove
                      soak.SoakSettings(spans=32, agents=500, calls_per_hour=23952.0)):
         refused, offered = _rate_refusals(settings)
         assert refused <= offered * 0.002, (settings.agents, refused, offered)
-        fault_rate = 2 * soak.E1_BCHANNELS / soak.OVERLOAD_SECONDS
+        fault_rate = soak.overload_callers(settings) / soak.OVERLOAD_SECONDS
         refused, _ = _rate_refusals(settings, extra_rate=fault_rate, seconds=soak.OVERLOAD_SECONDS)
         assert refused > 0, settings.agents

@@ -50,14 +50,16 @@ from pycallcenter.sim.pstn import Caller, PstnSimulator
 from pycallcenter.sim.ss7 import Networks, exchange_for, linkset_far_ends, linkset_text
 from pycallcenter.ss7.isup import RESETTING
 
-SPAN_FAULTS = ("cable_pull", "bit_errors", "dchan_loss", "far_restart", "slip")
+SPAN_FAULTS = ("cable_pull", "frame_loss", "ais", "bit_errors", "dchan_loss", "far_restart", "slip")
+ALARM_FAULTS = ("cable_pull", "frame_loss", "ais")  # the span in red (LOS, LFA) or blue (AIS) alarm meanwhile
 SS7_FAULTS = ("ss7_link_failure", "ss7_linkset_loss")  # one resource: the link set
-SS7_SPAN_FAULTS = ("cable_pull", "bit_errors")  # span faults that also hit the link set's spans (every second one)
+# span faults that also hit the link set's spans: every second one, the first included
+SS7_SPAN_FAULTS = ALARM_FAULTS + ("bit_errors",)
 FXO_FAULTS = ("fxo_line_drop",)  # one resource: the FXO lines
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
                              "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS + FXO_FAULTS
 # seconds after a fault ends by which it must have recovered
-RECOVERY_BOUND = {"cable_pull": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
+RECOVERY_BOUND = {"cable_pull": 60.0, "frame_loss": 60.0, "ais": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
                   "recordings_unwritable": 180.0, "disk_full": 180.0, "database_locked": 30.0, "overload": 240.0,
                   "cti_flood": 30.0, "ss7_link_failure": 60.0, "ss7_linkset_loss": 60.0, "fxo_line_drop": 60.0}
@@ -216,7 +218,8 @@ def rss_bytes():
 def schedule(settings, span_numbers, agent_names, ss7_spans=()):
     """Return the seeded fault schedule: kinds in shuffled rounds (each kind once per round), at seeded
     times; a fault on a busy resource (span, agent, storage) waits until the one before it is over. Every
-    second cable pull and bit error burst hits one of ss7_spans (the SS7 link set's, one resource with it)."""
+    second span alarm (cable pull, frame loss, AIS) and bit error burst, the first included, hits one of
+    ss7_spans (the SS7 link set's, one resource with it)."""
     rng = random.Random(f"soak-faults-{settings.seed}")
     kinds = [k for k in FAULT_KINDS if k in settings.kinds and _possible(k, settings)]
     run = settings.hours * 3600.0
@@ -239,7 +242,7 @@ def schedule(settings, span_numbers, agent_names, ss7_spans=()):
         at = first + gap * i + rng.uniform(0.0, gap * 0.5)
         target, duration = _pick(kind, rng, span_numbers, agent_names, i)
         nth = order[:i].count(kind)
-        if kind in SS7_SPAN_FAULTS and ss7_spans and nth % 2:
+        if kind in SS7_SPAN_FAULTS and ss7_spans and not nth % 2:
             target = ss7_spans[nth // 2 % len(ss7_spans)]
         resource = (("ss7",) if target in ss7_spans and kind in SS7_SPAN_FAULTS
                     else ("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
@@ -269,7 +272,7 @@ def _possible(kind, settings):
 def _pick(kind, rng, spans, agents, i):
     """Return (target, duration seconds) of the i-th fault of a kind."""
     span = spans[i % len(spans)]
-    if kind == "cable_pull":
+    if kind in ALARM_FAULTS:
         return span, rng.uniform(3.0, 20.0)
     if kind == "bit_errors":
         return span, rng.uniform(2.0, 10.0)
@@ -350,6 +353,14 @@ def fxo_text(span, first, count):
             "[[route]]", 'trunk = "fxo"', 'script = "main_menu"', ""]
 
 
+def overload_callers(settings):
+    """Return how many extra callers the overload fault brings within OVERLOAD_SECONDS: the centre's normal
+    arrivals once more (twice its capacity meanwhile), or twice a span's B-channels when that is more (a
+    small centre carries less than a span: its burst then fills one span and the network refuses beyond)."""
+    normal = (settings.calls_per_hour or 0.0) / 3600.0
+    return max(2 * E1_BCHANNELS, round(normal * OVERLOAD_SECONDS))
+
+
 def overload_limits(settings):
     """Return the soak centre's overload control keys: calls up at once (twice the agents and twenty more: the
     queue's callers and the IVR's fit, the overload fault's spike does not) and new calls per second (the
@@ -357,7 +368,7 @@ def overload_limits(settings):
     with a burst of five calls and two seconds of the normal rate: Poisson callers at 6.7 a second against a
     burst of five alone were refused 1 in 26 by the rate limit with no fault at all."""
     normal = (settings.calls_per_hour or 0.0) / 3600.0
-    burst_rate = 2 * E1_BCHANNELS / OVERLOAD_SECONDS
+    burst_rate = overload_callers(settings) / OVERLOAD_SECONDS
     return {"max_calls": settings.max_calls if settings.max_calls is not None else 2 * settings.agents + 20,
             "max_call_rate": round(settings.max_call_rate if settings.max_call_rate is not None
                                    else normal + burst_rate / 2, 3),
@@ -439,7 +450,7 @@ class Soak:
                                self.ss7.span_numbers if self.ss7 is not None else ())
         self._next_fault = 0
         self.active = []  # faults started and not yet recovered
-        self.ended_calls = {}  # call id -> board sample the engine ended it
+        self.ended_calls = _EndedCalls()  # what the engine ended, kept small for a day (RSS is watched)
         self.violations = []
         self._violated = set()
         self._orphans = {}  # leak line -> first seen
@@ -450,6 +461,9 @@ class Soak:
         self.tick_cpu = TickHistogram()
         self.overruns = 0  # ticks whose work took longer than the board time they cover
         self.late = 0  # paced: ticks started more than one tick behind the wall clock
+        self.overloaded = []  # overload faults started and not yet recovered: their ticks are timed apart
+        self.overload_cpu = TickHistogram()  # the engine thread's CPU time of the ticks in those windows
+        self.overload_over = 0  # those ticks that took more CPU than the tick's board time
         self._due = time.perf_counter()
         self.rss = []  # (simulated seconds, bytes)
         self.crash = None  # the traceback when the centre raised out of its tick
@@ -459,7 +473,7 @@ class Soak:
         self.placed_by_span = dict.fromkeys(self.network_spans, 0)  # callers the network put through, per span
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
-        eng.listeners.append(_EndedCalls(self.ended_calls))
+        eng.listeners.append(self.ended_calls)
         # the soak reads the emulator's board events (counted, then let go) so their journal stays flat
         self._board_events = emu.event_log.reader("soak")
         self.board_events = 0
@@ -490,7 +504,15 @@ class Soak:
         self.centre.tick()
         self.pool.tick(self.engine.now, self.centre.board.blocksize)
         spent = time.perf_counter() - t0
-        self.tick_cpu.add(time.thread_time() - c0)
+        cpu = time.thread_time() - c0
+        self.tick_cpu.add(cpu)
+        if self.overloaded:  # the overload faults' windows, from their start to their recovery
+            over = cpu > self.centre.tick_seconds
+            self.overload_cpu.add(cpu)
+            self.overload_over += over
+            for fault in self.overloaded:
+                fault.state["cpu"].add(cpu)
+                fault.state["cpu_over"] += over
         self.ticks.add(spent)
         if spent > self.centre.board.blocksize / SAMPLE_RATE:
             self.overruns += 1
@@ -584,23 +606,47 @@ class Soak:
     def _span_parts(self, span):
         return self.trunks[span], self.pstns[self.span_numbers.index(span)]
 
-    def _start_cable_pull(self, fault, now):
-        self.emulator.pull_cable(fault.target)
-        if self._on_ss7(fault.target):  # its calls are cleared (cause 41), its circuits hardware-blocked both ways
-            fault.state["calls"] = self._ss7_span_calls(fault.target)
+    def _span_alarm(self, fault, on):
+        """Put the fault's span in (or out of) its alarm: cable pulled (red, LOS), frame alignment lost (red,
+        LFA) or the far end sending AIS (blue)."""
+        emu, span = self.emulator, fault.target
+        if fault.kind == "cable_pull":
+            emu.pull_cable(span) if on else emu.reconnect(span)
+        elif fault.kind == "frame_loss":
+            emu.set_lfa(span, on)
+        else:
+            emu.set_ais(span, on)
 
-    def _end_cable_pull(self, fault, now):
-        self.emulator.reconnect(fault.target)
+    def _start_span_alarm(self, fault, now):
+        self._span_alarm(fault, True)
+        if self._on_ss7(fault.target):  # its calls are cleared (cause 41), its circuits hardware-blocked both ways;
+            # the link set's other spans keep theirs (their links carry the signalling after changeover)
+            fault.state["calls"] = self._ss7_span_calls(fault.target)
+            fault.state["others"] = [leg for leg in self._ss7_calls() if leg not in fault.state["calls"]]
+
+    def _end_span_alarm(self, fault, now):
+        links = len(self.ss7.links_up()) if self._on_ss7(fault.target) else 0
+        self._span_alarm(fault, False)
         if self._on_ss7(fault.target):
-            legs = fault.state["calls"]
+            legs, others = fault.state["calls"], fault.state["others"]
             cics = self._ss7_cics(fault.target)
-            fault.note = (f"SS7 span: {len(legs)} answered call(s) at the pull, "
+            cut = [leg for leg in others if leg.state == C.ENDED and leg.cause != C.NORMAL_CLEARING]
+            fault.note = (f"SS7 span: {len(legs)} answered call(s) at the alarm, "
                           f"{sum(leg.cause == C.TEMPORARY_FAILURE for leg in legs)} cleared with cause 41; "
+                          f"{links} of {len(self.ss7.span_numbers)} links up meanwhile; on the other spans "
+                          f"{len(others)} answered, {len(cut)} cleared by the network; "
                           f"hardware-blocked circuits at the end: {len(set(cics) & set(self.ss7.blocked()))} here, "
                           f"{sum(bool(self.exchange.isup.blocked(cic)[0]) for cic in cics)} at the exchange")
             if any(leg.state != C.ENDED for leg in legs):
-                self._violate(f"cable_pull at {fault.at:.0f} s left a call up on SS7 span {fault.target}",
+                self._violate(f"{fault.kind} at {fault.at:.0f} s left a call up on SS7 span {fault.target}",
                               key=("up", id(fault)))
+            if cut and len(self.ss7.span_numbers) > 1:
+                self._violate(f"{fault.kind} at {fault.at:.0f} s on SS7 span {fault.target} cleared {len(cut)} call(s) "
+                              f"on the link set's other spans (causes {sorted({leg.cause for leg in cut})})",
+                              key=("cut", id(fault)))
+
+    _start_cable_pull = _start_frame_loss = _start_ais = _start_span_alarm
+    _end_cable_pull = _end_frame_loss = _end_ais = _end_span_alarm
 
     def _on_ss7(self, span):
         return self.ss7 is not None and span in self.ss7.span_numbers
@@ -793,22 +839,40 @@ class Soak:
         channel for (cause 34 on a real network), the centre's overload control refuses what passes its
         limits (cause 34 beyond max_calls, 42 beyond max_call_rate) and takes the rest; nothing may fail."""
         rng = random.Random(f"{self.settings.seed}-overload-{fault.at}")
-        _, pstn = self._span_parts(fault.target)
+        count = overload_callers(self.settings)
+        if count > 2 * E1_BCHANNELS:  # twice a large centre's capacity: on every PRI span, not one span's worth
+            fault.target = "every PRI span"
+            pstns = self.pstns[:len(self.span_numbers)]
+        else:
+            pstns = [self._span_parts(fault.target)[1]]
         callers = [Caller(f"20277{rng.randrange(10000, 99999)}", "5000", now + rng.uniform(0.0, fault.duration),
                           digits=rng.choice("12"), digit_delay=rng.uniform(3.0, 6.0),
                           patience=rng.uniform(20.0, 60.0), talk=rng.uniform(10.0, 30.0))
-                   for _ in range(2 * E1_BCHANNELS)]
-        for c in callers:
-            pstn.add(c)
+                   for _ in range(count)]
+        for i, c in enumerate(sorted(callers, key=lambda c: c.arrival)):
+            pstns[i % len(pstns)].add(c)
         fault.state["callers"] = callers
         fault.state["errors"] = len(self.engine.errors)
         fault.state["overruns"] = self.overruns
+        fault.state.update(cpu=TickHistogram(), cpu_over=0)
+        self.overloaded.append(fault)
 
     def _end_overload(self, fault, now):
         fault.state["overruns"] = self.overruns - fault.state["overruns"]
         if self.settings.paced and fault.state["overruns"]:  # in real time an overrun is audio lost
             self._violate(f"overload at {fault.at:.0f} s: {fault.state['overruns']} tick(s) overran their "
                           f"{1000 * self.centre.tick_seconds:.0f} ms", key=("overrun", id(fault)))
+
+    def _overload_recovered(self, fault):
+        """The overload's callers are gone: stop timing its ticks apart; its ticks' own work (the engine thread's
+        CPU time, whatever else holds the machine) must never have exceeded the tick: that is audio lost."""
+        self.overloaded.remove(fault)
+        hist, over = fault.state["cpu"], fault.state["cpu_over"]
+        fault.state["ticks"] = _cpu_figures(hist, over)
+        if over:
+            self._violate(f"overload at {fault.at:.0f} s: {over} tick(s) took more of the engine thread's CPU than "
+                          f"their {1000 * self.centre.tick_seconds:.0f} ms (max {_ms(hist.max)} ms)",
+                          key=("cpu overrun", id(fault)))
 
     def _start_cti_flood(self, fault, now):
         import subprocess
@@ -938,12 +1002,16 @@ class Soak:
             if kind == "script_raises":
                 fault.note = f"script errors {len(self.engine.errors) - fault.state['errors']}"
             else:
+                self._overload_recovered(fault)
                 refused = sum(c.refused for c in callers)
                 by_centre = {cause: sum(_caller_is("refused_by_centre", c) and c.cause == cause for c in callers)
                              for cause in REFUSAL_CAUSES}
+                ticks = fault.state["ticks"]
                 fault.note = (f"{refused} of {len(callers)} refused by the network (no B-channel free), "
                               + "by the centre: " + ", ".join(f"cause {cause}: {n}" for cause, n in by_centre.items())
-                              + f", ticks overrun {fault.state['overruns']}, "
+                              + f", ticks overrun {fault.state['overruns']} (wall clock), "
+                              f"{ticks['cpu_overruns']} by the engine thread's CPU (mean {ticks['cpu_mean_ms']} ms, "
+                              f"p99 {ticks['cpu_p99_ms']} ms, max {ticks['cpu_max_ms']} ms over {ticks['count']} ticks), "
                               f"script errors {len(self.engine.errors) - fault.state['errors']}")
             return not any(call.caller_leg is not None and call.caller_leg.called == FLAKY_NUMBER
                            for call in self.engine.calls.values()) if kind == "script_raises" else True
@@ -1072,9 +1140,9 @@ class Soak:
             self._violate(f"closing the centre raised {type(exc).__name__}: {exc} ({_where(exc)})")
         self._unmount()
         cdrs = self._cdr_counts()
-        missing = sorted(set(self.ended_calls) - set(cdrs), key=_call_number)
+        missing = sorted(set(self.ended_calls.pending) - set(cdrs), key=_call_number)
         doubled = sorted((c for c, n in cdrs.items() if n > 1), key=_call_number)
-        phantom = sorted(set(cdrs) - set(self.ended_calls), key=_call_number)
+        phantom = sorted((c for c in cdrs if c not in self.ended_calls), key=_call_number)
         if missing:
             self._violate(f"{len(missing)} ended calls have no CDR: {', '.join(missing[:10])}")
         if doubled:
@@ -1111,14 +1179,15 @@ class Soak:
             "paced": s.paced,
             "faults": by_kind,
             "fault_log": [{"at": f.at, "kind": f.kind, "target": f.target, "duration": round(f.duration, 1),
-                           "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note}
+                           "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note,
+                           **({"ticks": f.state["ticks"]} if "ticks" in f.state else {})}
                           for f in self.faults if f.started is not None],
             "violations": list(self.violations),
             "crash": self.crash,
             "calls": {"offered": self.offered + self.extra_offered
                       + sum(len(f.state.get("callers", ())) for f in self.faults),
                       **{k: n + sum(1 for c in callers if _caller_is(k, c)) for k, n in self.callers_done.items()},
-                      "ended_in_engine": len(self.ended_calls),
+                      "ended_in_engine": self.ended_calls.count,
                       "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
                                          for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
                       "ss7": self._ss7_counts(),
@@ -1132,7 +1201,7 @@ class Soak:
                       "tick_ms": 1000.0 * s.blocksize / SAMPLE_RATE, "overruns": self.overruns, "late": self.late,
                       "cpu_mean_ms": round(1000 * tc.total / tc.n, 3) if tc.n else None,
                       "cpu_p99_ms": _ms(tc.percentile(99.0)), "cpu_p999_ms": _ms(tc.percentile(99.9)),
-                      "cpu_max_ms": _ms(tc.max)},
+                      "cpu_max_ms": _ms(tc.max), "overload": _cpu_figures(self.overload_cpu, self.overload_over)},
             "load_average": [round(v, 2) for v in os.getloadavg()],  # the machine's, at the end: context for the times
         }
 
@@ -1154,20 +1223,39 @@ class Soak:
     def _check_cdrs(self, now):
         """Every minute: no call has two CDRs, and a call ended more than CDR_DUE seconds ago has its CDR
         once the writer has nothing waiting (a locked database is read anyway: WAL readers are not blocked)."""
+        pending = self.ended_calls.pending
         try:
-            cdrs = self._cdr_counts(timeout=0.0)
+            doubled, seen = self._cdr_seen(list(pending), timeout=0.0)
         except sqlite3.OperationalError:
             return
-        for call_id, n in cdrs.items():
-            if n > 1:
-                self._violate(f"call {call_id} has {n} CDRs", key=("cdrs", call_id))
+        for call_id, n in doubled:
+            self._violate(f"call {call_id} has {n} CDRs", key=("cdrs", call_id))
+        for call_id in seen:
+            del pending[call_id]
         if self.centre.writer.backlog:
             return
         due = self.engine.now - int(CDR_DUE * SAMPLE_RATE)
-        for call_id, ended in self.ended_calls.items():
-            if ended <= due and call_id not in cdrs:
+        for call_id, ended in pending.items():
+            if ended <= due:
                 self._violate(f"call {call_id} ended {(self.engine.now - ended) / SAMPLE_RATE:.0f} s ago and has no CDR",
                               key=("no cdr", call_id))
+
+    def _cdr_seen(self, ids, timeout):
+        """Return the (call id, count) of calls with more than one CDR, and those of ids that have a CDR. Both
+        are asked of SQLite: reading a day's table into Python every minute grew RSS with the table."""
+        if self.db_path is None:
+            return [], []
+        db = sqlite3.connect(self.db_path, timeout=timeout)
+        try:
+            doubled = db.execute("select call_id, count(*) from cdr group by call_id having count(*) > 1").fetchall()
+            seen = set()
+            for i in range(0, len(ids), 500):  # within SQLite's limit on bound parameters
+                chunk = ids[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                seen.update(r[0] for r in db.execute(f"select call_id from cdr where call_id in ({marks})", chunk))
+            return doubled, seen
+        finally:
+            db.close()
 
     def _cdr_counts(self, timeout=5.0):
         if self.db_path is None:
@@ -1196,14 +1284,35 @@ class Soak:
 
 
 class _EndedCalls:
-    """Engine listener: the ids of the calls the engine ended (what the CDR table must match)."""
+    """Engine listener: the calls the engine ended (what the CDR table must match). A dict of a day's call ids
+    grew RSS by 1.7 MB, so it keeps one bit per engine call number (C<n>), and the ended time only of the
+    calls whose CDR has not been seen yet."""
 
-    def __init__(self, into):
-        self.into = into
+    def __init__(self):
+        self.count = 0  # calls ended
+        self.pending = {}  # call id -> board sample the engine ended it, until its CDR is seen
+        self._bits = bytearray()
+        self._others = set()  # ids not of the engine's C<n> form
 
     def on_call_ended(self, call):
         """Note an ended call."""
-        self.into[call.id] = call.ended
+        if call.id in self:
+            return
+        self.count += 1
+        self.pending[call.id] = call.ended
+        n = _call_number(call.id)
+        if n <= 0:
+            self._others.add(call.id)
+            return
+        if n >> 3 >= len(self._bits):
+            self._bits.extend(bytes(max((n >> 3) + 1 - len(self._bits), 1024)))
+        self._bits[n >> 3] |= 1 << (n & 7)
+
+    def __contains__(self, call_id):
+        n = _call_number(call_id)
+        if n <= 0:
+            return call_id in self._others
+        return n >> 3 < len(self._bits) and bool(self._bits[n >> 3] & 1 << (n & 7))
 
 
 def _where(exc):
@@ -1233,6 +1342,14 @@ def _overdue(ages, seen, now, grace):
 
 def _call_number(call_id):
     return int(call_id.lstrip("C")) if call_id.lstrip("C").isdigit() else 0
+
+
+def _cpu_figures(hist, over):
+    """Return a histogram of ticks' CPU times as report figures: count, mean, p99, p99.9, max (ms), and over
+    (the ticks whose CPU time exceeded their board time)."""
+    return {"count": hist.n, "cpu_mean_ms": _ms(hist.total / hist.n) if hist.n else None,
+            "cpu_p99_ms": _ms(hist.percentile(99.0)), "cpu_p999_ms": _ms(hist.percentile(99.9)),
+            "cpu_max_ms": _ms(hist.max) if hist.n else None, "cpu_overruns": over}
 
 
 def _ms(seconds):
@@ -1283,8 +1400,14 @@ def format_report(r):
               f"{t['tick_ms']:.0f} ms" + (f", {t['late']} started over a tick late" if r.get("paced") else ""),
               f"tick by the engine thread's CPU time: mean {t.get('cpu_mean_ms')} ms, p99 {t.get('cpu_p99_ms')} ms, "
               f"p99.9 {t.get('cpu_p999_ms')} ms, max {t.get('cpu_max_ms')} ms; load average at the end "
-              f"{', '.join(str(v) for v in r.get('load_average', []))}",
-              "", f"invariant violations: {len(r['violations'])}"]
+              f"{', '.join(str(v) for v in r.get('load_average', []))}"]
+    ovl = t.get("overload")
+    if ovl and ovl["count"]:
+        lines.append(f"tick in the overload windows (start to recovery), by the engine thread's CPU time: "
+                     f"{ovl['count']} ticks, mean {ovl['cpu_mean_ms']} ms, p99 {ovl['cpu_p99_ms']} ms, p99.9 "
+                     f"{ovl['cpu_p999_ms']} ms, max {ovl['cpu_max_ms']} ms; {ovl['cpu_overruns']} longer than "
+                     f"{t['tick_ms']:.0f} ms")
+    lines += ["", f"invariant violations: {len(r['violations'])}"]
     lines += [f"  {v}" for v in r["violations"]]
     return "\n".join(lines) + "\n"
 

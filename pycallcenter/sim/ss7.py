@@ -10,7 +10,9 @@ another span's link (after a changeover): the exchange hands each event to the s
 Like the centre's trunk, the exchange resets every circuit (GRS) when its route to the centre comes up
 after a start or after an MTP pause, and clears its calls when the pause begins; and while the centre's span
 sends RAI (it is in red alarm) the exchange hardware-blocks that span's circuits (CGB, calls cleared with cause
-41), unblocking them (CGU) when the alarm clears. It seizes only circuits neither end has blocked.
+41), unblocking them (CGU) when the alarm clears. The same holds while the exchange itself sends AIS to the
+span (its side of the span has failed: ``Emulator.set_ais``), when no signal unit goes out on the span's link
+either. It seizes only circuits neither end has blocked.
 """
 from dataclasses import dataclass
 
@@ -109,7 +111,7 @@ class IsupInterface:
         self.offsets = offsets  # cic -> timeslot of this span
         self.inbox = []
         self.heard = False
-        self.alarmed = False  # the centre's span is in red alarm (it sends us RAI): this span's bearers are dead
+        self.alarmed = False  # the centre sends us RAI (its span is in red alarm) or we send it AIS: bearers dead
         self.silence = Silence(net.emu.blocksize / SAMPLE_RATE)
 
     @property
@@ -148,13 +150,16 @@ class IsupInterface:
     def pop_frames(self):
         """Return the signal units to send on this span's link this tick: queued MSUs, then one FISU or LSSU."""
         ex, now = self.exchange, self.net.emu.sample_time / SAMPLE_RATE
-        if self.net.remote_alarm != self.alarmed:  # hardware blocking of this span's circuits, as the centre's
+        sending_ais = self.net.span.ais_in  # our side of the span has failed: we send all ones, no frames
+        if (self.net.remote_alarm or sending_ais) != self.alarmed:  # hardware blocking, as the centre's
             self.alarmed = not self.alarmed
             ex._events(ex.isup.hardware_block(self.offsets, now, unblock=not self.alarmed), now)
         for _ in range(self.silence.errors(self.heard, ex.sp.mtp3.links[self.slc].mtp2.state, now)):
             ex._events(ex.sp.receive_error(self.slc, now), now)
         self.heard = False
         out = []
+        if sending_ais:
+            return out
         for _ in range(MAX_SU_PER_TICK):
             su = ex.sp.pull(self.slc, now)
             out.append(su)
