@@ -4,6 +4,9 @@ libsqlite3 Python links), open file descriptors, threads and the housekeeping's 
 line each. docs/reliability.md ("Memory: what grows after warm-up") has a run's figures.
 
 Run: .venv/bin/python bench/soak_rss.py OUT.jsonl --hours 4 --faults 90 --seed 1 --data /tmp/soak-rss
+The day's soak with its samples (the settings of `pycallcenter soak --hours 24 --spans 2 --agents 12 --faults 540`;
+a long run's curve can be read while it goes, and --json writes the soak's own report as the command does):
+     .venv/bin/python bench/soak_rss.py /tmp/day.jsonl --hours 24 --faults 540 --data /tmp/soak-day --json /tmp/day.json
 """
 import argparse
 import ctypes
@@ -43,6 +46,7 @@ def main():
     ap.add_argument("--every", type=int, default=10, help="simulated minutes between samples")
     ap.add_argument("--data", default="/tmp/soak-rss")
     ap.add_argument("--sqlite-cache-kib", type=int, help="PRAGMA cache_size of every SQLite connection (a trial)")
+    ap.add_argument("--json", metavar="FILE", help="also write the soak's report as JSON to FILE")
     a = ap.parse_args()
     libc = ctypes.CDLL("libc.so.6")
     libc.mallinfo2.restype = MallInfo2
@@ -81,6 +85,10 @@ def main():
     report = soak.run(soak.SoakSettings(hours=a.hours, spans=2, agents=12, faults=a.faults, seed=a.seed,
                                         data_dir=a.data), stream=None)
     out.write(json.dumps({"rss": report["rss"], "violations": report["violations"]}) + "\n")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(report, fh, indent=2, sort_keys=True, default=str)
+    print(soak.format_report(report))
 
 
 if __name__ == "__main__":
