@@ -34,7 +34,8 @@ typedef struct {
     int settled, settle_run;          /* steady state: adaptation frozen, the foreground watched (step 9 of the twin) */
     int wf_moved;                     /* the block's end changed the foreground taps */
     int lo, hi, win_run;              /* the background adapts over taps [lo, hi) (step 10 of the twin) */
-    int flo, fhi;                     /* the foreground's taps are zero outside [flo, fhi): the window it was copied in */
+    int flo, fhi;                     /* the foreground's taps are zero outside [flo, fhi): the window it was copied in,
+                                       * empty while it has none (a call's start, a restart) */
     float run_f, run_b;               /* both filters' error energies over the settle run's blocks */
     int64_t awake_run, far_run;       /* samples cancelling since waking, far-end activity asleep */
     int64_t stagger;                  /* far_run a sleep starts from: channels asleep together wake apart */
@@ -113,7 +114,7 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
     memset(h, 0, sizeof(*h));
     h->wf = wf, h->wb = wb, h->g = g, h->x = x, h->ring = ring, h->rings = rings;
     h->enabled = enabled, h->resets = resets, h->seed = seed, h->rng = seed, h->stagger = stagger;
-    h->hi = n, h->fhi = n;
+    h->hi = n; /* flo = fhi = 0: the foreground is all zeros and sums nothing until its first copy */
     memset(wf, 0, sizeof(float) * 5 * (size_t) n);
     memset(ring, 0, sizeof(int32_t) * rings);
     for (int k = 0; k < n; k++)
@@ -400,6 +401,7 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         restart = 1;
         memset(h->wb, 0, sizeof(float) * n);
         memset(h->wf, 0, sizeof(float) * n);
+        h->flo = h->fhi = 0;
         h->wf_moved = 1;
         h->bypass = 0;
         h->bypass_run = 0;
