@@ -698,7 +698,9 @@ class Soak:
     def _start_agent_off_hook(self, fault, now):
         # prefer an agent in a call: when the caller leaves, the phone stays off hook (the agent walked away)
         talking = [a for a in self.pool.agents[:-1] if a.state == "talking"]
-        agent = talking[0] if talking else self._agent(fault.target)
+        scheduled = self._agent(fault.target)  # the schedule's pick when they are in a call, else one who is
+        agent = (scheduled if scheduled.state == "talking" or not talking
+                 else talking[int(fault.at) % len(talking)])
         fault.target = agent.name
         fault.note = "left off hook in a call" if agent.state == "talking" else "lifted and left off hook"
         if agent.state != "talking":
