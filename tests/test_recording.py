@@ -220,6 +220,9 @@ def test_a_recording_cut_short_by_kill_9_is_readable_to_the_last_flushed_second(
         t = np.arange(8000 * 10) / 8000
         ends["alice"].write_audio((8000 * np.sin(2 * np.pi * 500 * t)).astype(np.int16))
         eng.run(seconds=3.55)
+        # the kill comes after the recording thread has written the hand-overs (it runs milliseconds
+        # behind them), as a real crash 0.55 s after a hand-over would
+        eng.media.bank.worker.wait()
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -189,3 +189,65 @@ def test_a_process_killed_while_the_name_is_linked_leaves_what_recover_finishes(
     assert recover(str(tmp_path)) == [rec.path]
     assert os.listdir(os.path.dirname(rec.path)) == [os.path.basename(rec.path)]
     assert sf.read(rec.path, dtype="int16")[0].size == 2 * SAMPLE_RATE
+
+
+def _bank_with(tmp_path, n):
+    from pycallcenter.engine.recording import RecorderBank
+
+    bank = RecorderBank(160)
+    recs = [Recorder(str(tmp_path / f"b{i}.wav"), i, subtype="ULAW") for i in range(n)]
+    for rec in recs:
+        bank.add(rec)
+    return bank, recs
+
+
+def _threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "recording-files"]
+
+
+def test_a_banks_file_writes_run_on_its_worker_thread_which_ends_with_the_last_recorder(tmp_path, monkeypatch):
+    import threading
+
+    bank, recs = _bank_with(tmp_path, 3)
+    writers = set()
+    real = WavWriter.append
+
+    def append(self, data):
+        writers.add(threading.current_thread().name)
+        return real(self, data)
+
+    monkeypatch.setattr(WavWriter, "append", append)
+    rng = np.random.default_rng(1)
+    for _ in range(120):  # 2.4 s
+        bank.tick(rng.integers(-9000, 9000, (3, 160), dtype=np.int16), np.zeros((3, 160), np.int16))
+    bank.worker.wait()
+    assert writers == {"recording-files"} and len(_threads()) == 1
+    for rec in recs[:2]:
+        bank.remove(rec)
+        rec.stop()
+    assert len(_threads()) == 1  # a recorder is still fed
+    bank.remove(recs[2])
+    assert _threads() == [] and bank.worker.idle()
+    stats = recs[2].stop()
+    assert stats["seconds"] == 2.4 and sf.read(stats["path"], dtype="int16")[0].size == 120 * 160
+
+
+def test_a_write_failing_on_the_worker_lands_in_the_recorders_error(tmp_path, monkeypatch):
+    bank, (ok, full) = _bank_with(tmp_path, 2)
+    real = os.write
+
+    def write(fd, data):
+        if fd == full._file.fd:
+            raise OSError(28, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    for _ in range(100):
+        bank.tick(np.full((2, 160), 3000, np.int16), np.zeros((2, 160), np.int16))
+    for rec in (ok, full):
+        bank.remove(rec)
+    good, bad = ok.stop(), full.stop()
+    assert "error" not in good and good["seconds"] == 2.0
+    assert "No space" in bad["error"] and bad["seconds"] == 0.0

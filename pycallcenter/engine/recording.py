@@ -10,8 +10,10 @@ The part file is written with plain system calls (``WavWriter``): the header byt
 the same format, then the samples; the header's counts are one ``pwrite`` each second. libsndfile's own
 write path and its header command cost several times more for each of hundreds of recordings a second.
 """
+import collections
 import os
 import struct
+import threading
 
 import numpy as np
 
@@ -135,6 +137,70 @@ class WavWriter:
             os.close(fd)
 
 
+class FileWorker:
+    """A thread doing recordings' file writes in the order given, off the engine's tick: a write(2) of a
+    second of audio costs 40-70 us in the kernel, for each of hundreds of recordings a second, and the
+    thread runs while the tick goes on (the system call releases the GIL). It starts with the first job
+    and ends at close(); wait_for(ticket) returns once the job of that ticket and all before it are done."""
+
+    def __init__(self):
+        self._jobs = collections.deque()
+        self._cv = threading.Condition()
+        self._thread = None
+        self._submitted = 0  # tickets given out
+        self._done = 0  # jobs finished: every ticket up to this one
+
+    def submit(self, job, *args):
+        """Queue job(*args) (it must catch its own errors); return its ticket."""
+        with self._cv:
+            self._jobs.append((job, args))
+            self._submitted += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="recording-files", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+            return self._submitted
+
+    def wait_for(self, ticket):
+        """Return once the job with this ticket (and every one before it) has run."""
+        with self._cv:
+            while self._done < ticket:
+                self._cv.wait()
+
+    def wait(self):
+        """Return once every job submitted so far has run."""
+        self.wait_for(self._submitted)
+
+    def idle(self):
+        """Return True when no job is queued or running."""
+        with self._cv:
+            return self._done == self._submitted
+
+    def close(self):
+        """Run what is queued, then end the thread; returns None. A later submit() starts a new one."""
+        with self._cv:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._jobs.append(None)  # the thread's last job
+                self._cv.notify()
+        if thread is not None:
+            thread.join()
+
+    def _run(self):
+        while True:
+            with self._cv:
+                while not self._jobs:
+                    self._cv.wait()
+                item = self._jobs.popleft()
+            if item is None:
+                return
+            job, args = item
+            job(*args)
+            with self._cv:
+                self._done += 1
+                self._cv.notify_all()
+
+
 class Recorder:
     """Records one media row: rx (the leg's own voice) and tx (what it hears: agent, prompts)."""
 
@@ -174,6 +240,8 @@ class Recorder:
         self._decode = {"ULAW": g711.ulaw_decode, "ALAW": g711.alaw_decode}.get(subtype)
         self.closed = False
         self.bank = None  # the RecorderBank feeding it, if any
+        self.worker = None  # the FileWorker writing its file (set by the bank), or None: written at once
+        self._ticket = 0  # the worker's ticket of its last write
 
     def beep_due(self, block):
         """Return the beep samples to mix into this block of what the caller hears, or None."""
@@ -209,19 +277,37 @@ class Recorder:
         try:
             if self._g711 is not None:
                 stored = self._g711(np.ascontiguousarray(frames))
-            else:
-                stored = np.ascontiguousarray(frames, dtype="<i2")
-            self._file.append(stored)
+            else:  # a copy: the frames may be a view of the bank's ring, which moves on before the worker writes
+                stored = np.array(frames, dtype="<i2")
         except (OSError, RuntimeError) as exc:  # disk full mid-call: raised out of the tick it would stop every call
             self.error = str(exc)
             return
+        self._since_flush += len(stored)
+        header = self._since_flush >= self._flush_every
+        if header:
+            self._since_flush = 0
+        if self.worker is not None:
+            self._ticket = self.worker.submit(self._write, stored, header)
+        else:
+            self._write(stored, header)
+            if self.error is not None:
+                return
         caller = self._stored(stored if stored.ndim == 1 else stored[:, 0])
         self._count_voice(caller)
         self.samples += caller.size
-        self._since_flush += caller.size
-        if self._since_flush >= self._flush_every:
-            self._update_header()
-            self._since_flush = 0
+
+    def _write(self, stored, header):
+        # Append the samples, then (each second) rewrite the header to count them: the crash safety
+        # point. The samples are then in the OS's page cache, so a process killed now loses nothing:
+        # no fsync on every second of every call. Run by the bank's FileWorker, or at once without one.
+        if self.error is not None:  # a write failed: the call goes on unrecorded from there
+            return
+        try:
+            self._file.append(stored)
+            if header:
+                self._file.update()
+        except OSError as exc:  # a full disk
+            self.error = str(exc)
 
     def _stored(self, caller):
         """Return the caller's samples as the file holds them: decoded G.711 codes, or the PCM itself."""
@@ -253,15 +339,6 @@ class Recorder:
         self.voice_frames += voiced
         self.silence_frames += n - voiced
 
-    def _update_header(self):
-        # The samples are already in the OS's page cache (written with write(2)), so a process killed now
-        # loses nothing once the WAV header counts them: rewrite it rather than fsync every second of
-        # every call. A header that cannot be written (disk full) stops the recording like a failed write.
-        try:
-            self._file.update()
-        except OSError as exc:
-            self.error = str(exc)
-
     def pause(self):
         """Stop writing until resume() (the file keeps no gap)."""
         if self.bank is not None:
@@ -276,7 +353,9 @@ class Recorder:
 
     def stop(self, trim=False):
         """Finish the file (convert to FLAC if asked, optionally trim silence at both ends); return its stats."""
-        kept = self.samples
+        if self.worker is not None:  # its writes are done before the file is closed
+            self.worker.wait_for(self._ticket)
+        kept = self._file.frames  # what reached the file (less than handed over when a write failed)
         if not self.closed:
             self.closed = True
             try:
@@ -285,7 +364,7 @@ class Recorder:
             except (OSError, RuntimeError) as exc:  # disk still full: the part file stays for `recover`
                 self.error = self.error or str(exc)
         total = self.voice_frames + self.silence_frames
-        stats = {"path": self.path, "seconds": (kept if kept is not None else self.samples) / SAMPLE_RATE,
+        stats = {"path": self.path, "seconds": (kept if kept is not None else self._file.frames) / SAMPLE_RATE,
                  "voice_ratio": self.voice_frames / total if total else 0.0}
         if self.error is not None:
             stats["error"] = self.error
@@ -296,7 +375,8 @@ class RecorderBank:
     """Every active recorder's audio, gathered each tick with one fancy-indexed copy into a per-slot ring
     of one second, and handed to its Recorder once a second. Recorders start their seconds on different
     ticks (and the first second is shortened by the slot number), so the file writes of many recorders
-    spread over the ticks instead of landing on one."""
+    spread over the ticks instead of landing on one. The writes themselves are done by the bank's
+    FileWorker thread, which ends when the last recorder is removed."""
 
     def __init__(self, blocksize, seconds=1.0, slots=64):
         self.blocksize = blocksize
@@ -306,6 +386,7 @@ class RecorderBank:
         self.active = {}  # Recorder -> [slot, ticks buffered]
         self._dirty = True
         self._pos = 0  # ring position (tick) shared by every slot
+        self.worker = FileWorker()
 
     def add(self, rec):
         """Start feeding a recorder."""
@@ -316,6 +397,7 @@ class RecorderBank:
         # slot number, so recorders that start together flush on different ticks
         self.active[rec] = [slot, 0, self.ticks - slot % self.ticks]
         rec.bank = self
+        rec.worker = self.worker
         self._dirty = True
 
     def remove(self, rec):
@@ -327,6 +409,8 @@ class RecorderBank:
             self._free.append(state[0])
             rec.bank = None
             self._dirty = True
+            if not self.active:  # no thread is left behind once nothing is recorded
+                self.worker.close()
 
     def set_paused(self, rec, paused):
         """Pause or resume a recorder; what it had buffered is written first."""
