@@ -19,7 +19,7 @@ from pycallcenter.dsp import TICK_SAMPLES
 from pycallcenter.dsp.echo import EchoCanceller
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from echo_signals import css, echo_of, hybrid, noise, to_int16  # noqa: E402  (signal helpers shared with tests/)
+from echo_signals import css_through_hybrids, hybrid, to_int16  # noqa: E402  (signal helpers shared with tests/)
 
 CHANNELS = 128
 TICKS = 50
@@ -29,16 +29,9 @@ RESULTS = {}
 @pytest.fixture(scope="module")
 def ticks():
     """(far, near), each (TICKS, CHANNELS, 160) int16."""
-    rng = np.random.default_rng(7)
-    n = TICKS * TICK_SAMPLES
-    base = css(4.0)
-    far = np.empty((CHANNELS, n))
-    near = np.empty((CHANNELS, n))
-    for c in range(CHANNELS):
-        start = int(rng.integers(0, base.size - n))
-        far[c] = base[start:start + n]
-        h = hybrid(rng.uniform(0, 40), rng.uniform(3, 12), rng.uniform(6, 30), seed=c)
-        near[c] = echo_of(far[c], h) + noise(n, -70, seed=c)
+    far, near = css_through_hybrids(
+        CHANNELS, TICKS * TICK_SAMPLES,
+        lambda c, rng: hybrid(rng.uniform(0, 40), rng.uniform(3, 12), rng.uniform(6, 30), seed=c), seed=7)
 
     def cut(x):
         return np.ascontiguousarray(to_int16(x).reshape(CHANNELS, TICKS, TICK_SAMPLES).transpose(1, 0, 2))

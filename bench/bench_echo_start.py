@@ -20,7 +20,7 @@ from pycallcenter.dsp import TICK_SAMPLES
 from pycallcenter.dsp.echo import EchoCanceller
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from echo_signals import PATHS, css, echo_of, hybrid, noise, to_int16  # noqa: E402  (shared with tests/)
+from echo_signals import PATHS, css_through_hybrids, hybrid, to_int16  # noqa: E402  (shared with tests/)
 
 CHANNELS = 240
 RUNS = 3
@@ -38,17 +38,8 @@ def _line(ticks):
 
 def _css_paths(ticks):
     """A composite source signal through the five G.168-style paths at ERL 6-30 dB, a different start each."""
-    rng = np.random.default_rng(2)
-    n = ticks * TICK_SAMPLES
-    base = css(4.0)
-    far = np.empty((CHANNELS, n))
-    near = np.empty((CHANNELS, n))
-    for c in range(CHANNELS):
-        _, delay, dispersion = PATHS[c % len(PATHS)]
-        start = int(rng.integers(0, base.size - n))
-        far[c] = base[start:start + n]
-        near[c] = echo_of(far[c], hybrid(delay, dispersion, (6, 12, 20, 30)[c // len(PATHS) % 4], seed=c))
-        near[c] += noise(n, -70, seed=c)
+    far, near = css_through_hybrids(CHANNELS, ticks * TICK_SAMPLES, lambda c, rng: hybrid(
+        *PATHS[c % len(PATHS)][1:], (6, 12, 20, 30)[c // len(PATHS) % 4], seed=c), seed=2)
     return to_int16(far), to_int16(near)
 
 

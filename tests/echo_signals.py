@@ -123,6 +123,20 @@ def noise(n, dbm0, seed=0):
     return np.random.default_rng(seed + 1000).normal(0, rms(dbm0), n)
 
 
+def css_through_hybrids(channels, n, path_of, seed):
+    """Return (far, near) float64 (channels, n): CSS from a random point per channel, its echo through
+    path_of(channel, rng) plus -70 dBm0 idle noise (the benchmarks' many-channel scene)."""
+    rng = np.random.default_rng(seed)
+    base = css(4.0)
+    far = np.empty((channels, n))
+    near = np.empty((channels, n))
+    for c in range(channels):
+        start = int(rng.integers(0, base.size - n))
+        far[c] = base[start:start + n]
+        near[c] = echo_of(far[c], path_of(c, rng)) + noise(n, -70, seed=c)
+    return far, near
+
+
 def windows(x, ms=100):
     """Return x cut into (count, window) rows of `ms` milliseconds (the tail that does not fill one is dropped)."""
     w = int(ms * FS / 1000)
