@@ -44,6 +44,20 @@ def test_non_audio_file_is_a_clear_error(tmp_path):
         read_audio(bad)
 
 
+def test_nan_or_infinite_samples_are_refused_naming_the_first(tmp_path):
+    import soundfile as sf
+
+    for bad, shown in ((np.nan, "nan"), (np.inf, "inf"), (-np.inf, "-inf")):
+        x = np.zeros((16000, 2))
+        x[1234, 1] = bad
+        sf.write(str(tmp_path / "f.wav"), x, 16000, subtype="FLOAT")
+        with pytest.raises(ValueError, match=f"f.wav: sample 1234 \\(channel 2\\) is {shown}, not a number"):
+            read_audio(tmp_path / "f.wav")
+    x[1234, 1] = 1e30  # finite: clipped to full scale, as any loud sample
+    sf.write(str(tmp_path / "f.wav"), x, 8000, subtype="FLOAT")
+    assert read_audio(tmp_path / "f.wav").max() == 32767
+
+
 def test_write_refuses_float(tmp_path):
     with pytest.raises(TypeError):
         write_audio(tmp_path / "x.wav", np.zeros(10))

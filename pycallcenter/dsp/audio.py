@@ -79,6 +79,13 @@ def read_audio(path, law=None):
         raise ValueError(f"{path}: not an audio file soundfile can read ({exc})") from None
     if data.size == 0:
         raise ValueError(f"{path}: no audio samples")
+    finite = np.isfinite(data)
+    if not finite.all():
+        # a float WAV may hold NaN or infinity: cast to int16 they became arbitrary full-scale clicks (and
+        # the resampler spread one over its whole filter), with a RuntimeWarning per call
+        frame, channel = np.argwhere(~finite)[0]
+        raise ValueError(f"{path}: sample {frame} (channel {channel + 1}) is {data[frame, channel]}, not a number "
+                         "audio can hold")
     mono = data.mean(axis=1) * 32768.0
     return to_int16(resample(mono, rate, SAMPLE_RATE))
 
