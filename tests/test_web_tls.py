@@ -120,6 +120,23 @@ def test_unsafe_or_half_tls_configuration_is_a_config_error(build, extra, proble
     assert problem in str(e.value)
 
 
+@pytest.mark.parametrize("extra, problem", [
+    ('cti_addr = "0.0.0.0"\n', "need TLS"),
+    ('cti_cert = "missing.pem"\ncti_key = "missing.pem"\n', "cannot load the certificate"),
+])
+def test_config_check_refuses_what_run_would_refuse(tmp_path, centre_text, capsys, extra, problem):
+    # config check said OK to a plain-HTTP CTI server on 0.0.0.0 that `run` then refused at start
+    from pycallcenter.cli import main
+
+    (tmp_path / "centre.toml").write_text(centre_text(extra))
+    assert main(["config", "check", str(tmp_path / "centre.toml")]) == 1
+    err = capsys.readouterr().err
+    assert problem in err and err.count("\n") == 1
+    (tmp_path / "centre.toml").write_text(centre_text('cti_addr = "0.0.0.0"\ncti_tls = "self-signed"\n'))
+    assert main(["config", "check", str(tmp_path / "centre.toml")]) == 0
+    assert not (tmp_path / "data").exists()  # checking makes no certificate (nor anything else)
+
+
 def test_dial_hot_desking_and_wallboard_keys_reach_the_server(tmp_path, centre_text):
     text = centre_text("hot_desking = true\n")
     text = text.replace('[[agent]]\nname = "agent1"\n', '[[agent]]\nname = "agent1"\ndial = ["_5XXXXXX"]\n', 1)

@@ -9,6 +9,8 @@ progress go on); the pause outlasts a restart.
 import json
 import os
 
+from pycallcenter.commands._status_file import read_status
+
 # Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
 
 
@@ -25,8 +27,7 @@ def register(subparsers):
 def live(data):
     """Return {campaign: status dict} published by a running centre in DATA/status.json ({} without one)."""
     try:
-        with open(os.path.join(data, "status.json")) as f:
-            snap = json.load(f)
+        snap = read_status(data)
     except (OSError, ValueError):
         return {}
     found = (snap.get("features") or {}).values()

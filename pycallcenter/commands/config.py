@@ -26,7 +26,7 @@ def register(subparsers):
 def check(args):
     """Check every table and key, the board tables, the scripts and the CTI users file; print OK or raise
     ConfigError. A CTI users file given on its own (only [[user]] tables) is checked as one."""
-    from pycallcenter.cti.config import load_users
+    from pycallcenter.cti.config import check_tls, load_users
     from pycallcenter.drivers import parse_config
 
     if _is_users_file(args.config):
@@ -43,6 +43,8 @@ def check(args):
     users = ""
     if settings.centre.cti_users:  # `run` reads it at start: a mistake there is found now, not then
         users = f", {len(load_users(settings.place(settings.centre.cti_users)).users)} CTI user(s)"
+    if settings.centre.cti_port is not None:
+        check_tls(settings)  # as `run` does at start: plain HTTP off loopback, a certificate that does not load
     print(f"{args.config}: OK ({len(board.spans)} span(s), {len(settings.queue)} queue(s), {len(settings.agent)} "
           f"agent(s), {len(settings.route)} route(s), {len(settings.campaign)} campaign(s), {scripts} script(s)"
           f"{users})")

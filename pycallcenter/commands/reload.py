@@ -1,9 +1,9 @@
 """`pycallcenter reload`: tell a running centre (`pycallcenter run`) to read its configuration file again
 and apply queue membership, penalties, agents' skills and queue strategies without a restart."""
-import json
 import os
 import signal
 
+from pycallcenter.commands._status_file import read_status
 from pycallcenter.errors import ConfigError
 
 # Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
@@ -22,8 +22,7 @@ def run(args):
 
     path = os.path.join(args.data, "status.json")
     try:
-        with open(path) as fh:
-            status = json.load(fh)
+        status = read_status(args.data)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"no running centre's status here ({exc})", path=path) from None
     pid, config = status.get("pid"), status.get("config")

@@ -3,9 +3,9 @@
 ``--echo`` adds each channel's line echo canceller (its tail, from the config); with ``--data DIR`` of a centre
 that `pycallcenter run` is running, also its live ERL, ERLE and state, read from DIR/status.json.
 """
-import json
-import os
 import sys
+
+from pycallcenter.commands._status_file import read_status
 
 # Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
 
@@ -70,12 +70,7 @@ def _db(v):
 
 def _live_echo(data):
     """Return the echo rows of DATA/status.json; OSError or ValueError naming the file if unreadable."""
-    path = os.path.join(data, "status.json")
-    try:
-        with open(path) as fh:
-            return json.load(fh).get("echo", [])
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a status file ({exc.msg}, line {exc.lineno})") from None
+    return read_status(data).get("echo", [])
 
 
 def run(args):

@@ -4,6 +4,8 @@ import json
 import os
 import time
 
+from pycallcenter.commands._status_file import read_status
+
 # Imports inside functions are deliberate: the CLI imports every command module; each loads its work when run.
 
 STALE_SECONDS = 10.0
@@ -100,8 +102,7 @@ def run(args):
         if not os.path.exists(path):
             print(f"pycallcenter status: no {path}: is `pycallcenter run` running with --data {args.data}?")
             return 1
-        with open(path) as f:
-            statuses = [json.load(f)]
+        statuses = [read_status(args.data)]
     if not statuses:
         print("pycallcenter status: no appliance has published a status in that database")
         return 1

@@ -162,18 +162,31 @@ def desk_config(settings):
                       tuple(settings.quality.criterion))
 
 
+def _server_tls(settings, data):
+    """Return the CTI server's SSLContext from [centre] (None: plain HTTP); ConfigError when the certificate does
+    not load or a non-loopback address would serve plain HTTP. data None: only check (no certificate is made)."""
+    c = settings.centre
+    if c.cti_cert:
+        return server_context(settings.place(c.cti_cert), settings.place(c.cti_key))
+    if c.cti_tls == "self-signed":
+        return None if data is None else server_context(*self_signed(data, c.cti_addr))
+    if not is_loopback(c.cti_addr):
+        raise ConfigError(f"centre.cti_addr: {c.cti_addr} is reachable from other hosts; passwords and cookies "
+                          "need TLS there: set cti_cert and cti_key, or cti_tls = \"self-signed\"", path=settings.file)
+    return None
+
+
+def check_tls(settings):
+    """Raise ConfigError when the CTI server could not start as [centre] says (`config check` runs this, so a
+    file it passes is not refused by `run`); return None."""
+    _server_tls(settings, None)
+
+
 def options(settings, data):
     """Return serve()'s keyword arguments from a centre's Settings (its [centre] cti_* keys, hot_desking,
     [dial], [[agent]] dial and [wallboard]); data is the centre's data folder (the self-signed certificate)."""
     c = settings.centre
-    ssl = None
-    if c.cti_cert:
-        ssl = server_context(settings.place(c.cti_cert), settings.place(c.cti_key))
-    elif c.cti_tls == "self-signed":
-        ssl = server_context(*self_signed(data, c.cti_addr))
-    elif not is_loopback(c.cti_addr):
-        raise ConfigError(f"centre.cti_addr: {c.cti_addr} is reachable from other hosts; passwords and cookies "
-                          "need TLS there: set cti_cert and cti_key, or cti_tls = \"self-signed\"", path=settings.file)
+    ssl = _server_tls(settings, data)
     limits = Limits(max_conns=c.cti_max_connections, max_per_source=c.cti_max_per_source,
                     unauth_timeout=c.cti_unauth_timeout, session_idle=c.cti_session_idle,
                     session_max=c.cti_session_max, lockout_after=c.cti_lockout_after, lockout=c.cti_lockout)

@@ -4,6 +4,7 @@
 SQLite file (a folder means ``FOLDER/pycallcenter.db``).
 """
 import os
+import sqlite3
 
 from pycallcenter.storage.base import Store
 from pycallcenter.storage.sqlite import SqliteStore
@@ -32,7 +33,13 @@ def open_store(target, appliance="local", create=True, **options):
         path = os.path.join(path, DB_NAME)
     if not create and path != ":memory:" and not os.path.isfile(path):
         raise FileNotFoundError(f"no database at {path} (`pycallcenter run` or `demo` writes one there)")
-    return SqliteStore(path, appliance=appliance, **options)
+    try:
+        return SqliteStore(path, appliance=appliance, **options)
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # a locked or busy database (OperationalError) is not this
+            raise
+        # 'file is not a database' named no file: `report --db` given the wrong file printed a traceback
+        raise ValueError(f"{path}: not an SQLite database ({exc})") from None
 
 
 __all__ = ["Store", "SqliteStore", "open_store", "is_dsn", "DB_NAME"]

@@ -1,0 +1,38 @@
+"""Damaged or wrong files handed to the commands that read a running centre's files: one line naming
+the file and exit status 1, never a traceback (found by a trial of the installed wheel)."""
+import pytest
+
+from pycallcenter.cli import main
+from pycallcenter.commands._status_file import read_status
+
+
+@pytest.mark.parametrize("text, why", [('{"state": "runn', "not a status file (Unterminated string"),
+                                       ("[]", "a JSON list, not an object"),
+                                       ('"running"', "a JSON str, not an object"),
+                                       (b"\xff\xfe{}", "not a status file")])
+def test_a_damaged_status_file_is_one_line_naming_it(tmp_path, capsys, text, why):
+    f = tmp_path / "status.json"
+    f.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ValueError, match="status.json: ") as err:
+        read_status(tmp_path)
+    assert why in str(err.value)
+    for argv in (["status", "--data", str(tmp_path)], ["reload", "--data", str(tmp_path)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(f) in err, (argv, err)
+
+
+def test_a_file_that_is_not_a_database_is_one_line_naming_it(tmp_path, capsys):
+    db = tmp_path / "pycallcenter.db"
+    db.write_bytes(b"this is not an SQLite database, it is a note" * 40)
+    for argv in (["report", "--db", str(db)], ["status", "--db", str(db)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{db}: not an SQLite database" in err, (argv, err)
+
+
+def test_a_status_file_that_is_well_formed_reads_back(tmp_path):
+    (tmp_path / "status.json").write_text('{"state": "running", "pid": 1, "echo": []}')
+    assert read_status(tmp_path)["state"] == "running"
+    with pytest.raises(FileNotFoundError):
+        read_status(tmp_path / "nowhere")
