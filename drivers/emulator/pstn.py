@@ -103,6 +103,7 @@ class NetworkSpan(SpanCable):
         self.last_rx = None
         self.lines: dict = {}
         self._streams: dict = {}  # offset -> _AudioStream from write_audio()
+        self._dchans = None  # [(offset, board channel, deliver to the board, deliver to us)], made at first use
 
     def __repr__(self):
         return f"<NetworkSpan {self.name} on span {self.span.number}>"
@@ -184,12 +185,15 @@ class NetworkSpan(SpanCable):
             R[self.rows] = block
 
     def move_frames(self, emu):
-        chans = {c.offset: c for c in self.span.channels}
-        for off in self.hdlc_offsets:
-            c = chans[off]
+        if self._dchans is None:  # the span's D-channels and their deliver functions, made once
+            chans = {c.offset: c for c in self.span.channels}
+            self._dchans = [(off, chans[off], deliver_to(emu, chans[off]), self._deliver(off))
+                            for off in self.hdlc_offsets]
+        spans = (self.span,)
+        for off, c, to_board, to_us in self._dchans:
             dead = c.row in emu._dead
-            send_frames(emu, self._hdlc_tx[off], self, (self.span,), deliver_to(emu, c), dead or rx_blocked(self.span))
-            send_frames(emu, c.hdlc_tx, c, (self.span,), self._deliver(off), dead)
+            send_frames(emu, self._hdlc_tx[off], self, spans, to_board, dead or rx_blocked(self.span))
+            send_frames(emu, c.hdlc_tx, c, spans, to_us, dead)
 
     def _deliver(self, off):
         def deliver(payload, error):

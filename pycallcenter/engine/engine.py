@@ -359,7 +359,7 @@ class Engine:
             partner.hangup(C.NORMAL_CLEARING)
         ivr = getattr(leg, "ivr", None)
         if ivr is not None:
-            for task in list(self.scheduler.tasks.values()):
+            for task in self.scheduler.waiting_on(leg):  # the scheduler's index, not a walk over every task
                 if task.op is not None and getattr(task.op, "leg", None) is leg:
                     self.scheduler.throw(task, CallHangup(cause), now)
         call = leg.call

@@ -84,6 +84,7 @@ class Task:
         self.on_done = on_done
         self.result = None
         self.scheduler: Optional["Scheduler"] = None  # set by the scheduler that runs it
+        self.leg = None  # the leg of the op it waits on, if that op has one (kept by the scheduler's index)
 
     @property
     def op(self) -> Optional[Op]:
@@ -109,6 +110,9 @@ class Scheduler:
         self._next_id = 1  # per scheduler, so two runs in one process number tasks alike
         self.running: Optional[Task] = None  # the task whose coroutine is executing right now
         self._polled: set = set()  # ids of the tasks whose op is polled every tick
+        # id(leg) -> {task id: None} of the tasks whose op has that ``leg`` (a verb on one of a call's legs), so
+        # a leg's end finds the scripts waiting on it without looking at every task
+        self._on_leg: dict = {}
         self._woken: set = set()  # ids of the tasks whose not-polled op is to be polled at the next poll
         # while a poll runs: the ids to poll (sorted; those before _pos are done), those queued this poll, the
         # id being polled and the last id that existed when the poll began (tasks spawned during a poll wait
@@ -135,8 +139,33 @@ class Scheduler:
         if not self._enqueue(task.id):
             self._woken.add(task.id)
 
+    def waiting_on(self, leg):
+        """Yield, in task order, the tasks whose op has ``leg`` as its leg at the moment each is reached (as a
+        walk over every task that existed at the start would find them)."""
+        last, done = self._next_id - 1, 0
+        while True:
+            ids = self._on_leg.get(id(leg))
+            nxt = min((i for i in ids if done < i <= last), default=None) if ids else None
+            if nxt is None:
+                return
+            done = nxt
+            task = self.tasks.get(nxt)
+            if task is not None:
+                yield task
+
     def _waiting_changed(self, task):
         op = task.op
+        leg = getattr(op, "leg", None) if op is not None and not task.finished else None
+        if leg is not task.leg:
+            if task.leg is not None:
+                ids = self._on_leg.get(id(task.leg))
+                if ids is not None:
+                    ids.pop(task.id, None)
+                    if not ids:
+                        del self._on_leg[id(task.leg)]
+            if leg is not None:
+                self._on_leg.setdefault(id(leg), {})[task.id] = None
+            task.leg = leg
         if op is None or task.finished or not op.polled:
             self._polled.discard(task.id)
         else:

@@ -295,32 +295,44 @@ class PstnSimulator:
         caller.log.append((now, why))
         self._q931(self.iface.hangup(call, now, 16))
 
+    def _idle_block(self, bs):
+        """Return the encoded silence of every channel (read-only, shared tick after tick)."""
+        if self._idle is None or self._idle.shape[1] != bs:
+            silence = np.zeros((len(self.far.rows), bs), np.int16)
+            encode = g711.alaw_encode if self.law.value == "alaw" else g711.ulaw_encode
+            self._idle = encode(silence)
+            self._idle.flags.writeable = False  # far.write keeps a read-only block without a copy
+        return self._idle
+
     def _audio_block(self):
         bs = self.far.emu.blocksize
-        if not self.audio and not self.fax:  # every caller silent: the idle block
-            if self._idle is None or self._idle.shape[1] != bs:
-                silence = np.zeros((len(self.far.rows), bs), np.int16)
-                encode = g711.alaw_encode if self.law.value == "alaw" else g711.ulaw_encode
-                self._idle = encode(silence)
-                self._idle.flags.writeable = False  # shared tick after tick: far.write keeps it without a copy
-            return self._idle
-        lin = np.zeros((len(self.far.rows), bs), np.int32)
+        idle = self._idle_block(bs)
+        if not self.audio and not self.fax:  # every caller silent
+            return idle
+        # only the channels with a player or a fax machine are mixed and encoded; the others send silence
+        offsets = sorted(set(self.audio).union(self.fax))
+        at = {off: i for i, off in enumerate(offsets)}
+        lin = np.zeros((len(offsets), bs), np.int32)
         for off, player in list(self.audio.items()):
-            if player.fill(lin[off - 1]):
+            if player.fill(lin[at[off]]):
                 del self.audio[off]
         if self.fax and self.far.last_rx is not None:
             heard = self.far.last_rx
             for off, (caller, session) in list(self.fax.items()):
                 row = heard[off - 1]
                 rx = g711.alaw_decode(row) if self.law.value == "alaw" else g711.ulaw_decode(row)
-                lin[off - 1] = session.tick(rx)
+                lin[at[off]] = session.tick(rx)
                 if session.done and not caller.clearing:
                     caller.fax_result = session.result.as_dict() if session.result else None
                     call = next((c for c, who in self.active.items() if who is caller), None)
                     if call is not None:
                         self._hangup(call, caller, self.now, "fax done")
         lin16 = np.clip(lin, -32768, 32767).astype(np.int16)
-        return g711.alaw_encode(lin16) if self.law.value == "alaw" else g711.ulaw_encode(lin16)
+        block = idle.copy()
+        block[np.array(offsets, np.intp) - 1] = g711.alaw_encode(lin16) if self.law.value == "alaw" \
+            else g711.ulaw_encode(lin16)
+        block.flags.writeable = False  # ours alone: far.write keeps it without a copy
+        return block
 
     def _q931(self, events):
         now = self.now
