@@ -140,6 +140,15 @@ def test_bad_arguments_are_rejected(bad):
         required_agents(**args)
 
 
+@pytest.mark.parametrize("bad, why", [(dict(calls=float("nan")), "finite"), (dict(calls=float("inf")), "finite"),
+                                      (dict(calls=1e12), "no staffing up to"),
+                                      (dict(calls=1e12, patience=60.0), "no staffing up to")])
+def test_absurd_loads_are_refused_at_once(bad, why):
+    # 1e12 calls an interval walked Erlang B's O(n) recursion at 1.7e11 agents for hours; inf was a traceback
+    with pytest.raises(ValueError, match=why):
+        required_agents(**(dict(calls=100, aht=180, interval=1800) | bad))
+
+
 def test_cli_json(capsys):
     assert main(["erlang", "--calls", "100", "--aht", "180", "--interval", "1800", "--sl", "0.8", "--t", "20",
                  "--shrinkage", "0.3", "--json"]) == 0

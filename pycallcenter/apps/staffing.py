@@ -179,8 +179,8 @@ def required_agents(calls, aht, interval, sl_target=0.8, target_seconds=20.0, as
     then a binary search, since service level rises with n. Shrinkage (breaks, training, absence)
     scales the scheduled headcount: scheduled = ceil(n / (1 - shrinkage)).
     """
-    if calls < 0 or aht <= 0 or interval <= 0:
-        raise ValueError("calls must be >= 0, aht and interval > 0")
+    if not all(math.isfinite(x) for x in (calls, aht, interval)) or calls < 0 or aht <= 0 or interval <= 0:
+        raise ValueError("calls must be >= 0, aht and interval > 0 (finite numbers)")
     if not 0.0 <= shrinkage < 1.0:
         raise ValueError(f"shrinkage must be in [0, 1), got {shrinkage}")
     if not 0.0 < sl_target < 1.0:
@@ -201,6 +201,8 @@ def required_agents(calls, aht, interval, sl_target=0.8, target_seconds=20.0, as
 
     load = calls * aht / interval
     lo = max(1, int(math.floor(load)) if not patience else int(load // 2))
+    if lo > max_agents:  # each prediction costs O(n): 1e12 calls an interval ran for hours before
+        raise ValueError(f"no staffing up to {max_agents} agents meets the targets ({load:.4g} Erlangs offered)")
     if ok(predict(lo)):
         hi = lo
         lo = 0
