@@ -251,3 +251,17 @@ def test_a_write_failing_on_the_worker_lands_in_the_recorders_error(tmp_path, mo
     good, bad = ok.stop(), full.stop()
     assert "error" not in good and good["seconds"] == 2.0
     assert "No space" in bad["error"] and bad["seconds"] == 0.0
+
+
+def test_an_unexpected_error_on_the_worker_stops_that_recording_and_no_stop_waits_forever(tmp_path, monkeypatch):
+    bank, (rec,) = _bank_with(tmp_path, 1)
+
+    def broken(self, data):
+        raise ValueError("a bug in the writer")
+
+    monkeypatch.setattr(WavWriter, "append", broken)
+    for _ in range(60):
+        bank.tick(np.full((1, 160), 3000, np.int16), np.zeros((1, 160), np.int16))
+    bank.remove(rec)
+    stats = rec.stop()
+    assert stats["error"] == "ValueError: a bug in the writer" and _threads() == []

@@ -195,10 +195,12 @@ class FileWorker:
             if item is None:
                 return
             job, args = item
-            job(*args)
-            with self._cv:
-                self._done += 1
-                self._cv.notify_all()
+            try:
+                job(*args)
+            finally:  # a job that raised anyway must not leave stop() waiting for it forever
+                with self._cv:
+                    self._done += 1
+                    self._cv.notify_all()
 
 
 class Recorder:
@@ -308,6 +310,8 @@ class Recorder:
                 self._file.update()
         except OSError as exc:  # a full disk
             self.error = str(exc)
+        except Exception as exc:  # on the worker nothing else would see it: the recording stops, and says why
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def _stored(self, caller):
         """Return the caller's samples as the file holds them: decoded G.711 codes, or the PCM itself."""
