@@ -193,7 +193,9 @@ def test_paths_are_relative_to_the_config_file(tmp_path):
     (["wallboard", "--port", "70000", "--seconds", "1"], "--port must be from 0 to 65535"),
     (["reload", "--data", "/nonexistent"], "no running centre"),
     (["run", "CONFIG", "--metrics-port", "70000"], "--metrics-port must be from 0 to 65535"),
-    (["run", "CONFIG", "--calls-per-hour", "-1", "--simulate"], "--calls-per-hour must be at least 0"),
+    (["run", "CONFIG", "--calls-per-hour", "-1", "--simulate"], "--calls-per-hour must be from 0 to 100000"),
+    (["run", "CONFIG", "--calls-per-hour", "1e9", "--simulate"], "--calls-per-hour must be from 0 to 100000"),
+    (["run", "CONFIG", "--calls-per-hour", "nan", "--simulate"], "--calls-per-hour must be from 0 to 100000"),
 ])
 def test_commands_refuse_bad_input_in_one_line(tmp_path, capsys, argv, says):
     config = _write(tmp_path, GOOD)

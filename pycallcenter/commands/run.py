@@ -47,8 +47,8 @@ def run(args):
         raise ConfigError(f"--metrics-port must be from 0 to 65535, got {args.metrics_port}")
     board_text, settings = load_settings(args.config)
     if args.calls_per_hour is not None:
-        if args.calls_per_hour < 0:
-            raise ConfigError(f"--calls-per-hour must be at least 0, got {args.calls_per_hour}")
+        if not 0 <= args.calls_per_hour <= 100000:  # as [simulate] calls_per_hour: 1e9 hung making callers
+            raise ConfigError(f"--calls-per-hour must be from 0 to 100000, got {args.calls_per_hour}")
         settings.simulate.calls_per_hour = args.calls_per_hour
     if args.cti_port is not None:
         if not 0 <= args.cti_port <= 65535:
