@@ -196,6 +196,10 @@ def test_paths_are_relative_to_the_config_file(tmp_path):
     (["run", "CONFIG", "--calls-per-hour", "-1", "--simulate"], "--calls-per-hour must be from 0 to 100000"),
     (["run", "CONFIG", "--calls-per-hour", "1e9", "--simulate"], "--calls-per-hour must be from 0 to 100000"),
     (["run", "CONFIG", "--calls-per-hour", "nan", "--simulate"], "--calls-per-hour must be from 0 to 100000"),
+    (["run", "CONFIG", "--seconds", "-1"], "--seconds must be a number of seconds above 0"),
+    (["run", "CONFIG", "--seconds", "nan"], "--seconds must be a number of seconds above 0"),
+    (["run", "CONFIG", "--seconds", "inf", "--simulate"], "--seconds must be a number of seconds above 0"),
+    (["run", "CONFIG", "--seconds", "1e12", "--simulate", "--fast"], "simulated callers, all made at start"),
 ])
 def test_commands_refuse_bad_input_in_one_line(tmp_path, capsys, argv, says):
     config = _write(tmp_path, GOOD)
