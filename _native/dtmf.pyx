@@ -38,6 +38,7 @@ cdef extern from "pycc_dtmf.h":
     int64_t pycc_dtmf_samples(const pycc_dtmf_t *s)
     int pycc_dtmf_wide_path(int wide)
     int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel)
+    void pycc_dtmf_screen_counts(const pycc_dtmf_t *s, long counts[3])
 
 
 def code_path(int wide):
@@ -123,6 +124,13 @@ cdef class Kernel:
         if not 0 <= channel < self.channels:
             raise ValueError(f"channel {channel} out of range")
         return pycc_dtmf_at_rest(self.s, channel)
+
+    def screen_counts(self):
+        """For tests: (lane-blocks the row screen ruled out, lanes gathered for their rows, group-blocks whose rows
+        ran in place) since creation."""
+        cdef long c[3]
+        pycc_dtmf_screen_counts(self.s, c)
+        return c[0], c[1], c[2]
 
     def reset(self, int channel):
         """Clear one channel's state."""

@@ -298,6 +298,54 @@ def test_twin_matches_native_with_high_band_noise(code_path):
     assert len(ea) >= 100
 
 
+def _voice_like(channels, n, rng, level_dbm0=-20.0):
+    """Return (channels, n) noise shaped by a resonance near 500 Hz (a vowel's first formant) at about level_dbm0."""
+    w = rng.normal(0, 1, (channels, n))
+    a1, a2 = 2 * 0.95 * np.cos(2 * np.pi * 500 / 8000), -0.95**2
+    y, y1, y2 = np.empty_like(w), np.zeros(channels), np.zeros(channels)
+    for i in range(n):
+        y[:, i] = w[:, i] + a1 * y1 + a2 * y2
+        y2, y1 = y1, y[:, i]
+    return y / y.std() * peak(level_dbm0) / np.sqrt(2)
+
+
+def test_twin_matches_native_through_the_row_screen(code_path):
+    # The kernel runs a block's row filters only for lanes whose column bins leave room for a candidate (ec (1 +
+    # twist) norm >= cand_purity energy), gathered from any groups 8 at a time, or in place for a group with 3 or
+    # more; the others' rows stay zero. Voice-like noise everywhere (ruled out mostly), dialling on a few channels
+    # (gathered) and on a block of neighbours (in place), and digits continued near the twist limits in noise,
+    # whose blocks pass the screen by little (at 10 dB twist its bound is the purity test itself): events must be
+    # the twin's (a screen twice as strict ends some of those digits early).
+    rng = np.random.default_rng(31)
+    n = 12000
+    x = _voice_like(24, n, rng)
+    for c in (5, 18):
+        s, _ = sequence(rng.choice(list(ALL), 6), on_ms=45, off_ms=40, lead_ms=rng.uniform(0, 60), rng=rng, level=-15)
+        x[c, : s.size] += s[:n]
+    for c in range(8, 13):
+        s, _ = sequence(rng.choice(list(ALL), 6), on_ms=50, off_ms=45, lead_ms=rng.uniform(0, 60), rng=rng, level=-12)
+        x[c, : s.size] += s[:n]
+    for c in (0, 1, 2, 3, 20, 21, 22, 23):
+        x[c] *= 0.1
+        pos = int(rng.integers(0, 400))
+        while pos < n - 1400:
+            # a digit, then the same pair at 9.5 dB twist in noise: blocks of purity about 0.5 keep it going (and
+            # move its end) only if the screen lets them through
+            d, tw = rng.choice(list(ALL)), float(rng.choice([9.5, -5.5]))
+            s = np.concatenate([tone_pair(d, 60, level=-10, rng=rng), tone_pair(d, 80, level=-10, twist_db=tw, rng=rng)])
+            s[480:] += white_noise(s.size - 480, float(rng.uniform(-12, -9)), rng)
+            x[c, pos:pos + s.size] += s
+            pos += s.size + int(rng.integers(300, 600))
+    x = to_int16(x)
+    ea, eb = _twin_vs_native(x, [160, 37, 1, 250, 53])
+    assert ea == eb
+    assert len(ea) >= 60
+    probe = dtmf.DtmfDetector(24)
+    probe.process(x)
+    out, gathered, in_place = probe._k.screen_counts()
+    assert out > gathered and gathered > 0 and in_place > 0, (out, gathered, in_place)
+
+
 @given(
     channels=st.integers(1, 9),
     seed=st.integers(0, 2**32 - 1),

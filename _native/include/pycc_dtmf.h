@@ -33,6 +33,8 @@ int64_t pycc_dtmf_samples(const pycc_dtmf_t *s);
 /* Tests: 0 when the channel is awake, 1 when it rests (its signal state all zero), -1 when it rests with state
  * left (a bug). */
 int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel);
+/* lane-blocks the row screen ruled out, lanes it gathered for their rows, group-blocks whose rows ran in place */
+void pycc_dtmf_screen_counts(const pycc_dtmf_t *s, long counts[3]);
 /* Tests: pick the Goertzel code path (1 AVX-512VL passes of eight, if the CPU has it; 0 passes of four; -1 by
  * the CPU). Both give identical results; returns the path now set (-1 until the first block is processed). */
 int pycc_dtmf_wide_path(int wide);

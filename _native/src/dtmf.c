@@ -7,7 +7,16 @@
  * rest_blocks with nothing in progress keeps a zero signal state, and a tick whose samples stay within +-rest_peak
  * is silence for it) lets a resting channel skip every stage. Channels live in slots (slot i is lane i % 8 of group
  * i / 8) and the kernel keeps the awake ones in the first groups, swapping slots, state and all, between ticks, so
- * the groups of resting channels are skipped whole. Which slot a channel has changes no result. */
+ * the groups of resting channels are skipped whole. Which slot a channel has changes no result.
+ *
+ * The row filters run only where a candidate is possible (screen()): the column filters and the energies run for
+ * every awake channel over the tick as before; when a block completes, a lane whose strongest column bin cannot
+ * reach a candidate with any row (the twist limit bounds the row bin by twist times the column bin, so the purity
+ * test needs ec (1 + twist) norm >= cand_purity energy) is no candidate, and its row bins, which nothing else
+ * reads, stay zero. The other lanes' rows run per block from the notched samples (the tick's, and a tail of the
+ * last 51 kept in the group state), the same operations as a recursion across the tick, either in place for a
+ * group with several such lanes or gathered 8 at a time from any groups. Channels that had a candidate lately
+ * share groups (slots again), so a dialling channel's neighbours are other dialling channels. */
 #pragma GCC optimize("fp-contract=off")
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +33,23 @@
 #define LANES 8
 #define PF_AHEAD 3 /* groups between the one running and the one being fetched (measured: 1 < 2 < 3 > 4) */
 #define HIST 16
-/* group state layout, in vectors: notch x1[2] x2[2] y1[2] y2[2]; then per block parity s1[8] s2[8]; energy of the
- * low band [2] and of the high band [2] */
-#define GS_S1(p) (8 + (p) * 16)
-#define GS_S2(p) (8 + (p) * 16 + 8)
-#define GS_EN(p) (40 + (p))
-#define GS_ENH(p) (42 + (p))
-#define GS_PRE(f) (44 + (f))
-#define GS_PIM(f) (52 + (f))
-#define GS_HIST(i) (60 + (i)) /* the last FIR-1 input samples, oldest first */
-#define GS_CALM (60 + FIR - 1)  /* the rest rule's count of quiet blocks, as floats (saturating at rest_blocks) */
-#define GS_SIZE (GS_CALM + 1)
+#define HOT_BLOCKS 77 /* a channel with a candidate block in the last 0.5 s is kept with the others that had one */
+#define SNAP_RING 16 /* groups whose completed blocks can wait for gathered rows at once */
+#define DIRECT 3      /* a group with this many lanes to screen in a block runs its rows in place, not gathered */
+/* group state layout, in vectors: notch x1[2] x2[2] y1[2] y2[2]; then per block parity the column filters' s1[4]
+ * s2[4] (frequencies 4-7: GS_S1(p) + f; the rows run per block from the samples, see screen()); energy of the low
+ * band [2] and of the high band [2] */
+#define GS_S1(p) (4 + (p) * 8)
+#define GS_S2(p) (8 + (p) * 8)
+#define GS_EN(p) (24 + (p))
+#define GS_ENH(p) (26 + (p))
+#define GS_PRE(f) (28 + (f))
+#define GS_PIM(f) (36 + (f))
+#define GS_HIST(i) (44 + (i)) /* the last FIR-1 input samples, oldest first */
+#define GS_CALM (44 + FIR - 1)  /* the rest rule's count of quiet blocks, as floats (saturating at rest_blocks) */
+#define TAIL (N - 1)           /* decimated samples of an open block that can precede the tick */
+#define GS_TAIL(i) (GS_CALM + 1 + (i)) /* the last TAIL notched low-band samples, oldest first (the row screen) */
+#define GS_SIZE (GS_TAIL(0) + TAIL)
 
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
@@ -68,6 +83,7 @@ typedef struct {
     int on_d, on_off;
     int64_t on_start, on_end;
     float on_max;
+    int64_t last_cand; /* the last block that was a candidate (where the slot is kept, see regroup()) */
 } chan_t;
 
 struct pycc_dtmf {
@@ -90,7 +106,15 @@ struct pycc_dtmf {
     int law_ok, law_peak;
     uint8_t law_x, law_lo, law_hi;
     v8 *xbuf, *ybuf;
-    v8 *snap; /* completed blocks of one group and tick (SNAP vectors each), for complete() */
+    v8 *snap; /* completed blocks of SNAP_RING awake groups of a tick (SNAP vectors each, maxnb per group) */
+    long maxnb;
+    /* the row screen (see screen()): a block's row filters run only for the lanes whose column bins leave room
+     * for a candidate, gathered 8 at a time from any groups and blocks into stage */
+    float scr;   /* column energy is multiplied by this before the comparison with cand_purity * energy */
+    v8 *stage;   /* N vectors: the gathered lanes' samples */
+    int nstage;  /* lanes gathered */
+    int st_i[LANES], st_nb[LANES], st_l[LANES]; /* each gathered lane's awake group index, block, lane */
+    long counts[3]; /* lane-blocks screened out, lanes gathered, group-blocks whose rows ran in place */
     int16_t *zeros; /* a silent row for the lanes past the last channel */
     long cap, xstride, ystride; /* xbuf and ybuf hold two groups' buffers of these many vectors */
 };
@@ -109,6 +133,7 @@ static void chan_init(chan_t *c)
     memset(c, 0, sizeof(*c));
     c->run_d = -1;
     c->on_d = -1;
+    c->last_cand = INT64_MIN / 2;
 }
 
 pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
@@ -118,6 +143,9 @@ pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
         return NULL;
     s->tb = *tables;
     s->law_peak = -2; /* no G.711 table seen yet */
+    /* candidate => er <= twist ec and (er + ec) norm >= cand_purity energy, each rounded: ec (1 + twist) norm
+     * reaches cand_purity energy within a few float roundings (a relative 1e-6); 1e-3 is the margin */
+    s->scr = nextafterf((float) ((double) tables->norm * (1.0 + (double) tables->twist) * 1.001), INFINITY);
     s->channels = channels;
     s->groups = (channels + LANES - 1) / LANES;
     s->slots = s->groups * LANES;
@@ -129,7 +157,8 @@ pycc_dtmf_t *pycc_dtmf_new(int channels, const pycc_dtmf_tables_t *tables)
     s->rest = calloc(s->slots, 1);
     s->gate = calloc(s->slots, 1);
     s->awake = calloc(s->groups, sizeof(int));
-    if (!s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->rest || !s->gate || !s->awake) {
+    s->stage = alloc32(sizeof(v8) * N);
+    if (!s->stage || !s->gs || !s->ch || !s->chan || !s->slot || !s->busy || !s->rest || !s->gate || !s->awake) {
         pycc_dtmf_free(s);
         return NULL;
     }
@@ -155,6 +184,7 @@ void pycc_dtmf_free(pycc_dtmf_t *s)
     free(s->rest);
     free(s->gate);
     free(s->awake);
+    free(s->stage);
     free(s->xbuf);
     free(s->ybuf);
     free(s->snap);
@@ -181,6 +211,11 @@ void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
 }
 
 int64_t pycc_dtmf_samples(const pycc_dtmf_t *s) { return s->t; }
+
+void pycc_dtmf_screen_counts(const pycc_dtmf_t *s, long counts[3])
+{
+    memcpy(counts, s->counts, sizeof(s->counts));
+}
 
 int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel)
 {
@@ -378,28 +413,27 @@ static inline __attribute__((always_inline)) long tick_pass(v8 *restrict g, int 
     return nb;
 }
 
-/* Dial-tone notches, then windowing, energy and the 8 Goertzel recursions of both open blocks over a whole tick
- * of decimated samples, in passes of four chains so nothing spills; completed blocks go to snap. Returns the
- * number of completed-block slots written (one per half-block boundary crossed). */
+/* Dial-tone notches into ybuf (a copy there without them), then windowing, energy and the 4 column Goertzel
+ * recursions of both open blocks over a whole tick of decimated samples, one parity a pass so nothing spills;
+ * completed blocks go to snap (their row states are filled later, see screen()). Returns the number of
+ * completed-block slots written (one per half-block boundary crossed). */
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 static long segment(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf, long nd,
                     int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
 {
-    const v8 *y = notch(g, x, ybuf, (int) nd, tb);
-    tick_pass(g, 0, 4, 0, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
-    tick_pass(g, 4, 4, 0, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
-    tick_pass(g, 0, 4, 0, 1, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
-    return tick_pass(g, 4, 4, 0, 1, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
+    if (notch(g, x, ybuf, (int) nd, tb) != ybuf)
+        memcpy(ybuf, x, sizeof(v8) * nd);
+    tick_pass(g, 4, 4, 0, 0, tb->coef, tb->window, ybuf, hi, nd, t0, snap, 1);
+    return tick_pass(g, 4, 4, 0, 1, tb->coef, tb->window, ybuf, hi, nd, t0, snap, 1);
 }
 
-/* segment() where AVX-512VL gives 32 vector registers: two passes of eight chains instead of four of four, over
+/* segment()'s passes where AVX-512VL gives 32 vector registers: one pass of eight chains (both parities), over
  * samples y already through the notches (or not, with the dial-tone filter off). */
 __attribute__((target("avx512f,avx512vl,avx2,fma")))
 static long passes_wide(v8 *restrict g, const v8 *restrict y, const v8 *restrict hi, long nd, int64_t t0,
                         const pycc_dtmf_tables_t *tb, v8 *restrict snap)
 {
-    tick_pass(g, 0, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
-    return tick_pass(g, 4, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 0);
+    return tick_pass(g, 4, 4, 1, 0, tb->coef, tb->window, y, hi, nd, t0, snap, 1);
 }
 
 /* The notches of two groups in one loop (the dial-tone filter on): each group's chain waits on its own
@@ -427,13 +461,13 @@ __attribute__((target("avx512f,avx512vl,avx2,fma")))
 static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restrict hi, v8 *restrict ybuf,
                          v8 *restrict spare_y, long nd, int64_t t0, const pycc_dtmf_tables_t *tb, v8 *restrict snap)
 {
-    const v8 *y = x;
     if (tb->dialtone) {
         v8 spare[8] = {{0}};
         notch_pair(g, spare, x, x, ybuf, spare_y, nd, tb);
-        y = ybuf;
+    } else {
+        memcpy(ybuf, x, sizeof(v8) * nd);
     }
-    return passes_wide(g, y, hi, nd, t0, tb, snap);
+    return passes_wide(g, ybuf, hi, nd, t0, tb, snap);
 }
 
 /* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
@@ -711,6 +745,8 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
         if (ci < 0 || (d[l] < 0 && !act[l]))
             continue; /* no channel, or an idle one (decide() would change nothing; silence is always idle) */
         chan_t *st = &s->ch[si];
+        if (d[l] >= 0)
+            st->last_cand = k;
         const float z[6] = {zrs[0][l], zis[0][l], zrs[1][l], zis[1][l], shr[l], shc[l]};
         n += decide(tb, st, k, d[l], pur[l], fok[l] != 0, lvl[l], z, ci, ev + n);
         s->busy[si] = st->on_d >= 0 || st->run_n > 0;
@@ -799,7 +835,8 @@ static int ensure(pycc_dtmf_t *s, long samples)
     s->ystride = samples / 2 + 1;
     s->xstride = FIR - 1 + samples + 2 * s->ystride;
     s->ybuf = alloc32(sizeof(v8) * 2 * s->ystride);
-    s->snap = alloc32(sizeof(v8) * SNAP * (samples / 2 / H + 2));
+    s->maxnb = samples / 2 / H + 2;
+    s->snap = alloc32(sizeof(v8) * SNAP * s->maxnb * SNAP_RING);
     s->xbuf = alloc32(sizeof(v8) * 2 * s->xstride);
     s->zeros = calloc(samples, sizeof(int16_t));
     if (!s->xbuf || !s->ybuf || !s->snap || !s->zeros) {
@@ -844,7 +881,7 @@ static inline __attribute__((always_inline)) prefetch_t prefetch_plan(const pycc
             }
     for (int i = 0; i < pf.n; i++)
         lines += (pf.end[i] - pf.p[i] + 63) / 64;
-    pf.step = lines / (ng * (S / (2 * H) + 3)) + 1;
+    pf.step = lines / (ng * 4) + 1; /* a group makes 4 calls of prefetch_some(): 2 in front(), 2 in run() */
     pf.cur = pf.cend = NULL;
     return pf;
 }
@@ -981,17 +1018,145 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
 }
 
 /* The blocks group gi completed in this tick (in snap), in order -> its channels' events; returns how many. */
-static inline __attribute__((always_inline)) long finish(pycc_dtmf_t *s, int gi, int64_t t0, long nd,
-                                                        pycc_dtmf_event_t *ev, prefetch_t *pf)
+static long finish(pycc_dtmf_t *s, int gi, int64_t t0, long nd, const v8 *snap, pycc_dtmf_event_t *ev)
 {
     long nev = 0, nb = 0;
-    /* block k1 - 1 completes where block k1 reaches its middle */
-    for (int64_t k1 = t0 / H + 1; k1 * H <= t0 + nd; k1++, nb++) {
-        prefetch_some(pf);
+    /* block k1 - 2 completes where block k1 - 1 reaches its middle */
+    for (int64_t k1 = t0 / H + 1; k1 * H <= t0 + nd; k1++, nb++)
         if (k1 >= 2)
-            nev += complete(s, gi, s->snap + nb * SNAP, k1 - 2, ev + nev);
-    }
+            nev += complete(s, gi, snap + nb * SNAP, k1 - 2, ev + nev);
     return nev;
+}
+
+/* The row Goertzel recursions of one block of N samples, x0[0 .. n0) then x1[n0 .. N), from zero state (the same
+ * operations in the same order as the streaming ones in tick_pass) -> s1 in out[0..3], s2 in out[4..7]. */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+static void stage_rows(const v8 *restrict x0, int n0, const v8 *restrict x1, const float *coef, const float *win,
+                       v8 *restrict out)
+{
+    v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}, t;
+    const v8 c0 = (v8){0} + coef[0], c1 = (v8){0} + coef[1], c2 = (v8){0} + coef[2], c3 = (v8){0} + coef[3];
+    /* written out: as arrays GCC kept the chains on the stack */
+#define ROW_STEP(x)                                                                                                 \
+    do {                                                                                                            \
+        const v8 wy = win[j] * (x);                                                                                 \
+        t = wy - b0; b0 = a0; a0 = vfma(c0, a0, t);                                                                 \
+        t = wy - b1; b1 = a1; a1 = vfma(c1, a1, t);                                                                 \
+        t = wy - b2; b2 = a2; a2 = vfma(c2, a2, t);                                                                 \
+        t = wy - b3; b3 = a3; a3 = vfma(c3, a3, t);                                                                 \
+    } while (0)
+    int j = 0;
+    for (; j < n0; j++)
+        ROW_STEP(x0[j]);
+    for (; j < N; j++)
+        ROW_STEP(x1[j]);
+#undef ROW_STEP
+    out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+    out[4] = b0; out[5] = b1; out[6] = b2; out[7] = b3;
+}
+
+/* The group state's tail (the last TAIL notched samples) after a tick of nd more, y. */
+static inline __attribute__((always_inline)) void keep_tail(v8 *restrict tail, const v8 *restrict y, long nd)
+{
+    if (nd < TAIL) {
+        for (long j = 0; j < TAIL - nd; j++)
+            tail[j] = tail[j + nd];
+        for (long j = 0; j < nd; j++)
+            tail[TAIL - nd + j] = y[j];
+    } else {
+        for (long j = 0; j < TAIL; j++)
+            tail[j] = y[nd - TAIL + j];
+    }
+}
+
+/* The completed-block snapshots of the awake group of index i (a ring of SNAP_RING groups' worth). */
+static inline v8 *snap_of(const pycc_dtmf_t *s, int i)
+{
+    return s->snap + (long) (i % SNAP_RING) * s->maxnb * SNAP;
+}
+
+/* Run the rows of the gathered lanes and put their states into their blocks' snapshots. */
+static void flush_stage(pycc_dtmf_t *s)
+{
+    v8 out[8];
+    if (!s->nstage)
+        return;
+    stage_rows(s->stage, N, s->stage, s->tb.coef, s->tb.window, out);
+    for (int k = 0; k < s->nstage; k++) {
+        v8 *sn = snap_of(s, s->st_i[k]) + s->st_nb[k] * SNAP;
+        for (int q = 0; q < 4; q++) {
+            sn[q][s->st_l[k]] = out[q][k];
+            sn[8 + q][s->st_l[k]] = out[4 + q][k];
+        }
+    }
+    s->nstage = 0;
+}
+
+/* The row screen for the blocks one group (awake index i, state g) completed in this tick, whose column states
+ * and energies are in snap and whose notched samples are the group state's tail, then y[0 .. nd).
+ * A block is a candidate only if er <= twist ec and (er + ec) norm >= cand_purity energy, so ec (1 + twist)
+ * norm >= cand_purity energy (scr: with a margin for rounding) and ec >= cand_level; a lane failing that is no
+ * candidate whatever its rows, and its row bins are never read (they matter only for a candidate, and for the
+ * next block's frequency test when this one was a candidate for the same digit), so they stay zero, which makes
+ * complete() find no candidate, as the twin does. The other lanes' samples are gathered for flush_stage(). */
+__attribute__((target_clones("avx2", "default")))
+static void screen(pycc_dtmf_t *s, int i, const v8 *g, const v8 *y, long nd, int64_t t0)
+{
+    const pycc_dtmf_tables_t *tb = &s->tb;
+    v8 *snap = snap_of(s, i);
+    long nb = 0;
+    for (int64_t k1 = t0 / H + 1; k1 * H <= t0 + nd; k1++, nb++) {
+        if (k1 < 2)
+            continue;
+        v8 *sn = snap + nb * SNAP;
+        v8 ec = {0};
+        for (int f = 4; f < 8; f++) { /* the same operations as complete() */
+            v8 t = sn[8 + f] * tb->cosw[f];
+            v8 re = sn[f] - t;
+            v8 im = sn[8 + f] * tb->sinw[f];
+            v8 a = re * re;
+            v8 b = im * im;
+            v8 e = a + b;
+            ec = sel(e > ec, e, ec);
+        }
+        for (int q = 0; q < 4; q++)
+            sn[q] = sn[8 + q] = (v8){0};
+        const v8i pass = (ec >= tb->cand_level) & (ec * s->scr >= tb->cand_purity * sn[16]);
+        const int npass = -(pass[0] + pass[1] + pass[2] + pass[3] + pass[4] + pass[5] + pass[6] + pass[7]);
+        s->counts[0] += LANES - npass;
+        if (!npass)
+            continue;
+        const long o = (k1 - 2) * H - t0; /* the block's first sample, from y[0] (from -TAIL) */
+        const int split = o < 0 ? (int) -o : 0;
+        if (npass >= DIRECT) {
+            /* enough lanes to run the whole group in place (the others' rows are exact too, and unused) */
+            v8 out[8];
+            s->counts[2]++;
+            stage_rows(g + GS_TAIL(0) + TAIL + o, split, y + o, tb->coef, tb->window, out);
+            for (int q = 0; q < 4; q++) {
+                sn[q] = out[q];
+                sn[8 + q] = out[4 + q];
+            }
+            continue;
+        }
+        const float *tail = (const float *) (g + GS_TAIL(0) + TAIL + o), *blk = (const float *) (y + o);
+        for (int l = 0; l < LANES; l++) {
+            if (!pass[l])
+                continue;
+            const int k = s->nstage++;
+            s->counts[1]++;
+            float *restrict st = (float *) s->stage + k;
+            for (int j = 0; j < split; j++)
+                st[j * LANES] = tail[j * LANES + l];
+            for (int j = split; j < N; j++)
+                st[j * LANES] = blk[j * LANES + l];
+            s->st_i[k] = i;
+            s->st_nb[k] = (int) nb;
+            s->st_l[k] = l;
+            if (s->nstage == LANES)
+                flush_stage(s);
+        }
+    }
 }
 
 /* Exchange two slots, all of their state. */
@@ -1016,23 +1181,41 @@ static void swap_slots(pycc_dtmf_t *s, int a, int b)
         s->slot[s->chan[b]] = b;
 }
 
-/* Gather the awake slots into the first groups, so the resting ones fill whole groups that are skipped: each
- * awake slot past the first ceil(awake / 8) groups changes places with a resting one inside them. */
-static void regroup(pycc_dtmf_t *s)
+/* Gather the slots i < n with in[i] set into the first groups: each one past the first ceil(count / 8) groups changes
+ * places with one inside them that has it clear; in[] changes places too. Returns the size of that zone. */
+static int gather_slots(pycc_dtmf_t *s, unsigned char *in, int n)
 {
-    int awake = 0;
-    for (int i = 0; i < s->slots; i++)
-        awake += !s->rest[i];
-    const int zone = (awake + LANES - 1) / LANES * LANES;
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        count += in[i];
+    const int zone = (count + LANES - 1) / LANES * LANES;
     for (int i = 0, j = zone;; i++, j++) {
-        while (j < s->slots && s->rest[j])
+        while (j < n && !in[j])
             j++;
-        if (j >= s->slots)
+        if (j >= n)
             break;
-        while (!s->rest[i]) /* a resting slot inside the zone exists for each awake one outside it */
+        while (in[i]) /* a clear slot inside the zone exists for each set one outside it */
             i++;
         swap_slots(s, i, j);
+        in[i] = 1;
+        in[j] = 0;
     }
+    return zone;
+}
+
+/* Gather the awake slots into the first groups, so the resting ones fill whole groups that are skipped; among
+ * them, the slots with a candidate block in the last HOT_BLOCKS first, so the few groups whose blocks need their
+ * row filters (see screen()) hold most such lanes and run them in place. */
+static void regroup(pycc_dtmf_t *s)
+{
+    unsigned char *in = s->gate; /* scratch: the gates of this tick are used up */
+    for (int i = 0; i < s->slots; i++)
+        in[i] = !s->rest[i];
+    const int zone = gather_slots(s, in, s->slots);
+    const int64_t kb = s->t / HOP_IN;
+    for (int i = 0; i < zone; i++)
+        in[i] = !s->rest[i] && kb - s->ch[i].last_cand <= HOT_BLOCKS;
+    gather_slots(s, in, zone);
 }
 
 __attribute__((target_clones("avx2", "default")))
@@ -1048,7 +1231,8 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
         wide_path = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
     const int wide = wide_path;
     const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
-    v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride}, *const ybuf[2] = {s->ybuf, s->ybuf + s->ystride};
+    v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride};
+    v8 *const ybuf[2] = {s->ybuf, s->ybuf + s->ystride};
     /* which slots are silence this tick (resting and within the bound), and the groups that have work */
     int nawake = 0;
     for (int gi = 0; gi < s->groups; gi++) {
@@ -1073,34 +1257,59 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
         if (!all)
             s->awake[nawake++] = gi;
     }
+    /* each awake group: front, notches, column passes and the row screen; a group's blocks are completed once the
+     * rows of all its gathered lanes have run (done: the awake groups completed so far) */
+    long nd = 0;
+    int done = 0;
+    s->nstage = 0;
     for (int i = 0; i < nawake;) {
         const int gi = s->awake[i];
         v8 *g = s->gs + (long) gi * GS_SIZE, *dec, *hi;
+        if (s->nstage && i + 2 - s->st_i[0] >= SNAP_RING) { /* the ring is full: run the lanes gathered so far */
+            flush_stage(s);
+            for (; done < i; done++)
+                nev += finish(s, s->awake[done], t0, nd, snap_of(s, done), ev + nev);
+        }
+        v8 *const snap = snap_of(s, i);
+        int ran = 1;
+        prefetch_t pf;
         if (wide && s->tb.dialtone && i + 1 < nawake) {
-            /* two groups: both fronts, the notches of both in one loop, then each group's passes and blocks */
+            /* two groups: both fronts, the notches of both in one loop, then each group's passes */
             const int gj = s->awake[i + 1];
             v8 *g2 = s->gs + (long) gj * GS_SIZE;
-            prefetch_t pf = prefetch_plan(s, x16, nawake, i + PF_AHEAD, 2, S);
+            pf = prefetch_plan(s, x16, nawake, i + PF_AHEAD, 2, S);
             v8 *dec2, *hi2;
-            long nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
+            nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
             front(s, gj, x16, x8, table, S, buf[1], &dec2, &hi2, &pf);
             notch_pair(g, g2, dec, dec2, ybuf[0], ybuf[1], nd, &s->tb);
-            passes_wide(g, ybuf[0], hi, nd, t0, &s->tb, s->snap);
-            nev += finish(s, gi, t0, nd, ev + nev, &pf);
-            passes_wide(g2, ybuf[1], hi2, nd, t0, &s->tb, s->snap);
-            nev += finish(s, gj, t0, nd, ev + nev, &pf);
-            i += 2;
+            passes_wide(g, ybuf[0], hi, nd, t0, &s->tb, snap);
+            prefetch_some(&pf);
+            passes_wide(g2, ybuf[1], hi2, nd, t0, &s->tb, snap_of(s, i + 1));
+            ran = 2;
         } else {
-            prefetch_t pf = prefetch_plan(s, x16, nawake, i + PF_AHEAD, 1, S);
-            long nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
+            pf = prefetch_plan(s, x16, nawake, i + PF_AHEAD, 1, S);
+            nd = front(s, gi, x16, x8, table, S, buf[0], &dec, &hi, &pf);
             if (wide)
-                segment_wide(g, dec, hi, ybuf[0], ybuf[1], nd, t0, &s->tb, s->snap);
+                segment_wide(g, dec, hi, ybuf[0], ybuf[1], nd, t0, &s->tb, snap);
             else
-                segment(g, dec, hi, ybuf[0], nd, t0, &s->tb, s->snap);
-            nev += finish(s, gi, t0, nd, ev + nev, &pf);
-            i++;
+                segment(g, dec, hi, ybuf[0], nd, t0, &s->tb, snap);
         }
+        for (int r = 0; r < ran; r++) {
+            v8 *gr = s->gs + (long) s->awake[i + r] * GS_SIZE, *y = ybuf[r];
+            screen(s, i + r, gr, y, nd, t0);
+            keep_tail(gr + GS_TAIL(0), y, nd);
+            prefetch_some(&pf);
+        }
+        if (ran == 1)
+            prefetch_some(&pf);
+        i += ran;
+        const int ready = s->nstage ? s->st_i[0] : i; /* groups before the first gathered lane's are complete */
+        for (; done < ready; done++)
+            nev += finish(s, s->awake[done], t0, nd, snap_of(s, done), ev + nev);
     }
+    flush_stage(s);
+    for (; done < nawake; done++)
+        nev += finish(s, s->awake[done], t0, nd, snap_of(s, done), ev + nev);
     s->t += S;
     /* silence keeps a resting slot at zero; a calm slot with nothing in progress comes to rest */
     for (int gi = 0; gi < s->groups; gi++) {
