@@ -17,6 +17,10 @@ from . import media
 from .cables import SpanCable, deliver_to, rx_blocked, send_frames
 
 KEEP_SECONDS = 60  # received audio kept for read_audio()
+# Line events and frame errors kept per line or span, for tests and debugging (counters count them all).
+# Each holds about 160 bytes; in the soak an agent's phone sees about 90 an hour and an FXO line about 240,
+# so at 4,096 per line the 20 lines grew about 200 kB an hour all day (docs/reliability.md, "Memory").
+KEEP_EVENTS = 256
 
 
 def keep_blocks(emu) -> int:
@@ -96,7 +100,7 @@ class NetworkSpan(SpanCable):
         self.hdlc_budget = 0
         self.handler = None
         self.send_rai = False
-        self.events = Journal("network span errors", bound=4096)  # the newest frame errors (bit-error faults)
+        self.events = Journal("network span errors", bound=KEEP_EVENTS)  # the newest frame errors (bit-error faults)
         self.bad_fcs = 0
         self._tx: deque = deque()
         self._rx: deque = deque(maxlen=keep_blocks(self.emu))
@@ -211,8 +215,8 @@ class _LineEnd(_AudioStream):
     def __init__(self, emu, channel, name):
         super().__init__(emu, channel.line_law)
         self.channel, self.name = channel, name
-        # (EventKind, sample_time, data), the newest few thousand: a line rings all day long
-        self.events = Journal(f"{name} line events", bound=4096)
+        # (EventKind, sample_time, data), the newest KEEP_EVENTS: a line rings all day long
+        self.events = Journal(f"{name} line events", bound=KEEP_EVENTS)
         self.ring_count = 0
         self.line = None
 
