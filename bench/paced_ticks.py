@@ -8,11 +8,12 @@ the status file, the soak's checks, housekeeping, Python's cyclic GC by generati
 (calls answered and ended, recordings started and stopped). It prints p50/p99/p99.9/max by CPU and by
 wall clock, the load average, the parts' share of the slowest 0.1% of ticks and those ticks themselves.
 
-    .venv/bin/python bench/paced_ticks.py [WARM=120] [RECORD=180] [DATA=/tmp/paced-ticks] [paced]
+    .venv/bin/python bench/paced_ticks.py [WARM=120] [RECORD=180] [DATA=/tmp/paced-ticks] [paced] [gc=T0,T1,T2]
 
 ``paced`` ticks the recorded stretch against the wall clock (as a board would; the wall-clock figures
 are then the real ones on a quiet core); without it the centre runs as fast as the CPU allows, which is
-enough for attributing CPU time. A script, not a pytest benchmark: one run takes minutes.
+enough for attributing CPU time. ``gc=`` sets the collector's thresholds (``gc.set_threshold``) for the
+recorded stretch, to compare against the centre's own. A script, not a pytest benchmark: one run takes minutes.
 """
 import collections
 import gc
@@ -193,7 +194,7 @@ def _row(name, values):
             f"max {max(ms):7.2f}  mean {sum(ms) / len(ms):6.2f} ms")
 
 
-def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False):
+def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresholds=None):
     """Run the centre; return the list of recorded ticks (dicts)."""
     k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, blocksize=TICK, data_dir=data),
                   stream=None)
@@ -230,6 +231,9 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False):
     # the centre's own loop, as `pycallcenter run` drives it: the status published every status_every (1 s)
     k.centre.loop(seconds=warm, fast=True, on_tick=step)
     instrument(k, probe)
+    if thresholds:
+        gc.set_threshold(*thresholds)
+    print(f"collector thresholds {gc.get_threshold()}, {gc.get_freeze_count()} objects frozen")
     state["rec"] = True
     load0 = os.getloadavg()
     k.centre.loop(seconds=record, fast=not paced, on_tick=step)
@@ -251,6 +255,12 @@ def report(ticks, k, load0, load1, paced):
     print(_row("tick + loop work after it, wall", [t["wall"] + t["after_wall"] for t in ticks]))
     over = sum(1 for t in ticks if t["cpu"] + t["after"] > 0.02)
     print(f"ticks over 20 ms by CPU (with the loop's work): {over} of {n}")
+    for gen in range(3):
+        runs = sum(t["events"][f"gc gen{gen} collections"] for t in ticks)
+        spent = [t["parts"][f"gc gen{gen}"] for t in ticks if t["parts"][f"gc gen{gen}"]]
+        if runs:
+            print(f"gc generation {gen}: {runs} collections, {1000 * sum(spent) / runs:.2f} ms each on average, "
+                  f"longest tick's share {1000 * max(spent):.1f} ms")
     total = collections.Counter()
     for t in ticks:
         total.update(t["parts"])
@@ -276,5 +286,7 @@ def report(ticks, k, load0, load1, paced):
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "paced"]
-    main(*(float(a) for a in args[:2]), *args[2:3], paced="paced" in sys.argv[1:])
+    args = [a for a in sys.argv[1:] if a != "paced" and not a.startswith("gc=")]
+    gc_arg = [a[3:] for a in sys.argv[1:] if a.startswith("gc=")]
+    main(*(float(a) for a in args[:2]), *args[2:3], paced="paced" in sys.argv[1:],
+         thresholds=tuple(int(x) for x in gc_arg[0].split(",")) if gc_arg else None)

@@ -1,5 +1,6 @@
 """What keeps a paced centre's ticks short: the status publication spread over the ticks after it starts
-(one step after each), one JSON encoding for the status file and the live_status row, and the built
+(one step after each: the snapshot, the echo cancellers' rows, the pending rows, the JSON, the file and
+the row), one JSON encoding for the status file and the live_status row, and the built
 centre's heap frozen out of the cyclic collector's full walks at its first tick (pycallcenter.heap)."""
 import gc
 import json
@@ -31,15 +32,16 @@ def test_the_loop_publishes_one_step_after_each_tick_and_finishes_a_publication_
         assert json.loads(status.read_text())["state"] == "running"
         order.clear()
         c.loop(seconds=20 * c.tick_seconds, fast=True, every=10.5 * c.tick_seconds)
-        # a publication after the 1st and the 11th tick; its file goes out three ticks after its snapshot
+        # a publication after the 1st and the 11th tick; its file goes out four ticks after its snapshot
         first = order.index("snapshot")
-        assert order[:first] == ["tick"] and order[first:first + 8] == ["snapshot", "tick", "tick", "tick", "file",
-                                                                        "tick", "tick", "tick"]
+        assert order[:first] == ["tick"] and order[first:first + 8] == ["snapshot", "tick", "tick", "tick", "tick",
+                                                                        "file", "tick", "tick"]
         assert order.count("snapshot") == order.count("file") == 2 and order.count("tick") == 20
         assert order[:order.index("snapshot", first + 1)].count("tick") == 11
         # the file and the database's row are one encoding of the snapshot taken on the 11th tick
         row = c.store.conn.execute("SELECT status FROM live_status").fetchone()[0]
         assert row == status.read_text() and json.loads(row)["board_seconds"] == taken[-1]["board_seconds"]
+        assert "echo" in json.loads(row) and "echo" in c.latest["snap"]  # the cancellers' rows, added a tick later
         assert taken[-1]["board_seconds"] < c.engine.now / 8000
     finally:
         c.close()
@@ -51,7 +53,7 @@ def test_publish_alone_writes_everything_before_it_returns(tmp_path):
         c.tick()
         snap = c.publish("starting")
         on_disk = json.loads((tmp_path / "data" / "status.json").read_text())
-        assert snap["state"] == on_disk["state"] == "starting" and "store" in on_disk
+        assert snap["state"] == on_disk["state"] == "starting" and "store" in on_disk and "echo" in snap
         assert json.loads(c.store.conn.execute("SELECT status FROM live_status").fetchone()[0]) == on_disk
     finally:
         c.close()

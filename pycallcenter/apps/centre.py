@@ -29,6 +29,7 @@ from pycallcenter.drivers.emulator.pstn import Phone
 from pycallcenter.dsp import SAMPLE_RATE, toneplans
 from pycallcenter.engine import admission
 from pycallcenter.engine.engine import Engine
+from pycallcenter.engine.media import echo_snapshot
 from pycallcenter.engine.prompts import PromptLibrary
 from pycallcenter.engine.station import StationFeatures
 from pycallcenter.errors import ConfigError
@@ -418,11 +419,14 @@ class Centre:
 
     def _publishing(self, state):
         """Publish in steps (a generator; the first yields the snapshot): the loop runs one after each tick,
-        so a publication's few milliseconds of each (the snapshot, the pending rows' commit, the JSON, the
-        file and the live_status row) are not one tick's 20 ms; the snapshot is still one tick's state."""
-        snap = snapshot(self.engine, self.acd, ticks=self.ticks, cdrs_written=self.writer.written)
+        so a publication's few milliseconds of each (the snapshot, the echo cancellers' rows, the pending
+        rows' commit, the JSON, the file and the live_status row) are not one tick's 20 ms. The calls,
+        queues and agents are one tick's state; the cancellers' counters are read a tick later."""
+        snap = snapshot(self.engine, self.acd, ticks=self.ticks, cdrs_written=self.writer.written, echo=False)
         snap.update(state=state, pid=os.getpid(), appliance=self.store.appliance, updated=time.time(),
                     config=self.file, database=getattr(self.store, "path", "postgresql"))
+        yield snap
+        snap["echo"] = echo_snapshot(self.engine)  # 4 ms of the 7 at 32 spans (1,460 cancellers)
         yield snap
         self.writer.flush()
         snap["store"] = {"backlog": self.writer.backlog, "failures": self.writer.failures,
