@@ -18,6 +18,7 @@ import threading
 import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE, g711
+from pycallcenter.dsp import vad as voice
 
 PART = ".part.wav"
 # subtype -> (WAVE format tag, bytes per sample): PCM, mu-law, A-law as libsndfile writes them
@@ -288,26 +289,25 @@ class Recorder:
         header = self._since_flush >= self._flush_every
         if header:
             self._since_flush = 0
+        self.samples += len(stored)
         if self.worker is not None:
             self._ticket = self.worker.submit(self._write, stored, header)
         else:
             self._write(stored, header)
-            if self.error is not None:
-                return
-        caller = self._stored(stored if stored.ndim == 1 else stored[:, 0])
-        self._count_voice(caller)
-        self.samples += caller.size
 
     def _write(self, stored, header):
         # Append the samples, then (each second) rewrite the header to count them: the crash safety
         # point. The samples are then in the OS's page cache, so a process killed now loses nothing:
-        # no fsync on every second of every call. Run by the bank's FileWorker, or at once without one.
+        # no fsync on every second of every call. Then count the caller's voice in what was written.
+        # Run by the bank's FileWorker (the write and the detector release the GIL, so both go on
+        # beside the tick), or at once without one.
         if self.error is not None:  # a write failed: the call goes on unrecorded from there
             return
         try:
             self._file.append(stored)
             if header:
                 self._file.update()
+            self._count_voice(self._stored(stored if stored.ndim == 1 else stored[:, 0]))
         except OSError as exc:  # a full disk
             self.error = str(exc)
         except Exception as exc:  # on the worker nothing else would see it: the recording stops, and says why
@@ -337,9 +337,7 @@ class Recorder:
         last_sound = np.maximum.accumulate(np.where(still, -1 - self._still_run, index))
         ask = np.flatnonzero(index - last_sound <= VAD_HANGOVER)
         self._still_run = min(n - 1 - int(last_sound[-1]), VAD_HANGOVER + 1)
-        voiced = 0
-        for i in ask.tolist():
-            voiced += self._vad.is_speech(frames[i].tobytes(), SAMPLE_RATE)
+        voiced = voice.count_speech(self._vad, frames, ask)
         self.voice_frames += voiced
         self.silence_frames += n - voiced
 
