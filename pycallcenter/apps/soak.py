@@ -1064,6 +1064,8 @@ class Soak:
             return
         self._violated.add(key)
         self.violations.append(f"{self.seconds():.1f} s: {text}")
+        if self.stream is not None:  # a long run says what broke when it breaks, not only at its end
+            self.stream.write(f"\nviolation at {self.violations[-1]}\n")
 
     def _check_second(self, now):
         for fault in list(self.active):
