@@ -11,7 +11,8 @@ the linear mix (how the voice was counted before, digital silence skipped the sa
     ... --benchmark-timer time.thread_time        # the calling thread's: the engine's tick
 
 "ours" writes on the calling thread (a Recorder without a bank); "ours, writer thread" as the RecorderBank
-feeds them, the file writes on its FileWorker (each round waits for it, so process time counts its work).
+feeds them, the file writes and webrtcvad on its FileWorker thread (each round waits for it, so
+process time counts its work).
 
 The audio is the busy hour's as measured in the soak's recordings at that size (78% of the 30 ms frames
 held noise of 8-31 peak, which the stored mu-law holds as one code; 22% were louder): per second, one
