@@ -1,15 +1,14 @@
 """Centre housekeeping: once a minute of board time, give the C heap's free memory back to the system.
 
-Why: a centre runs for weeks. After warm-up no Python allocation site grows (tracemalloc,
-docs/reliability.md), yet RSS crept up about 1.4 MB a simulated hour in the soak. Nearly all the
-centre's memory is in glibc's main heap (numpy blocks of a few kB to a few hundred kB per call: prompt
-slices, recorder rings, tone buffers), and glibc hands free pages back to the system only from the top
-of the heap. Blocks freed below a live one stay resident, and each call's buffers land in a slightly
-different place, so resident memory drifts up while the live total stays flat. ``malloc_trim(0)``
-releases the free pages anywhere in the heap (glibc 2.8 and later walk every bin and ``madvise`` the
-whole free pages away); it does not move live blocks, so it is safe at any moment, and once a minute
-its cost (a few milliseconds over a few hundred MB heap, docs/reliability.md) is a small part of one
-80 ms tick.
+Why: a centre runs for weeks through bursts (overload, CTI floods, many calls ending at once) that leave
+free blocks below live ones in glibc's main heap, where the numpy buffers of calls live (prompt slices,
+recorder rings, tone buffers). glibc hands free pages back to the system only from the top of the heap,
+so resident memory keeps the level of the busiest moment. ``malloc_trim(0)`` releases the whole free pages
+anywhere in the heap (glibc 2.8 and later walk every bin and ``madvise`` them away); it does not move live
+blocks, so it is safe at any moment, and once a minute its cost (a quarter of a millisecond on average on
+the soak's 100 MB centre, docs/reliability.md) is a small part of one 80 ms tick. It lowers the level by a
+few MB; it does not change a slope: the day-long soak's slope was Python objects in histories and memos
+that filled for hours, each now bounded (docs/reliability.md, "Memory").
 
 On a C library without ``malloc_trim`` (musl, macOS) the housekeeping does nothing and says so in the
 status (``trim: unavailable``).
