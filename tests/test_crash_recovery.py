@@ -112,3 +112,12 @@ def test_the_report_reads_the_recovered_database(crashed):
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_recordings_the_dead_runs_left_in_progress_are_finished_at_the_next_start(crashed):
+    # each kill left its calls' recordings as *.part.wav files, which stayed there for good before
+    db, out = crashed
+    folder = os.path.join(os.path.dirname(db), "recordings")
+    left = [os.path.join(root, n) for root, _, names in os.walk(folder) for n in names if n.endswith(".part.wav")]
+    assert left == []
+    assert "recording(s) the dead run left in progress" in out  # calls were recorded when the last run died

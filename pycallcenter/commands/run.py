@@ -11,6 +11,7 @@ time) call in on the emulator's network cable and simulated agents answer the em
 operator can watch their own IVR and queues under load before going live.
 """
 import math
+import os
 import signal
 
 from pycallcenter.apps.centre import Centre, file_mask
@@ -91,6 +92,14 @@ def _run(args, settings, board_text):
     for r in c.recovered:  # an earlier run died: say what its recovery closed
         print(f"recovered run {r['run']} (it did not stop cleanly): {len(r['calls'])} call(s) closed as interrupted, "
               f"{len(r['agents'])} agent(s) logged out", flush=True)
+    if c.recovered and os.path.isdir(c.engine.recordings_dir):
+        # the dead run's recorders left *.part.wav files (header rewritten each second, so readable): give
+        # them their names and format, as a clean stop would have, before any recorder of this run starts
+        from pycallcenter.engine.recording import recover
+
+        done = recover(c.engine.recordings_dir, fmt=settings.recording.format)
+        if done:
+            print(f"finished {len(done)} recording(s) the dead run left in progress", flush=True)
     if args.check:
         c.close(publish=False)
         print(f"{args.config}: OK ({len(c.board.spans)} span(s), {len(settings.queue)} queue(s), "
