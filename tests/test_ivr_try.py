@@ -44,6 +44,9 @@ def test_key_9_leaves_a_voicemail(capsys, tmp_path):
     assert lines[-1].startswith("CDR C1: outcome voicemail")
     messages = list((tmp_path / "voicemail" / "100").glob("*.wav"))  # the centre's general mailbox
     assert len(messages) == 1 and messages[0].stat().st_size > 3 * 8000
+    # the kept folder gets the centre's file modes ([centre] umask, 027), as `run` makes them: 0644 before
+    for made in (messages[0], tmp_path / "pycallcenter.db", tmp_path / "voicemail" / "100"):
+        assert made.stat().st_mode & 0o007 == 0, made
 
 
 def test_a_wrong_key_then_the_right_one(capsys):

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pycallcenter import bundled
-from pycallcenter.apps.centre import Centre
+from pycallcenter.apps.centre import Centre, file_mask
 from pycallcenter.apps.demo import board_config
 from pycallcenter.apps.ivr_transcript import Transcript, cdr_text
 from pycallcenter.apps.settings import RouteSection, load_settings, load_text
@@ -368,17 +368,19 @@ def try_script(spec, digits="", config=None, data=None, at=None, out=print, **op
     name, main, path = load_script(spec, folder)  # before the centre: its error names the file and line
     keep = data is not None
     data = os.path.abspath(data) if keep else tempfile.mkdtemp(prefix="pycallcenter-try-")
-    try:
-        generated = os.path.join(data, "prompts")
-        if not settings.centre.prompts and not os.path.exists(generated):
-            os.makedirs(data, exist_ok=True)
-            os.symlink(prompt_cache(), generated)  # the centre generates its prompts there, once for all tries
-        centre = Centre(board_text, settings, data=data)
+    # as `run`: a kept --data folder holds a CDR database and voicemail, made 0644/0755 before
+    with file_mask(settings.centre.umask):
         try:
-            out(f"trying {name} ({path}) on {what}")
-            return TryCall(centre, name, main, path, steps, out=out, **options).run()
+            generated = os.path.join(data, "prompts")
+            if not settings.centre.prompts and not os.path.exists(generated):
+                os.makedirs(data, exist_ok=True)
+                os.symlink(prompt_cache(), generated)  # the centre generates its prompts there, once for all tries
+            centre = Centre(board_text, settings, data=data)
+            try:
+                out(f"trying {name} ({path}) on {what}")
+                return TryCall(centre, name, main, path, steps, out=out, **options).run()
+            finally:
+                centre.close(publish=False)
         finally:
-            centre.close(publish=False)
-    finally:
-        if not keep:
-            shutil.rmtree(data, ignore_errors=True)
+            if not keep:
+                shutil.rmtree(data, ignore_errors=True)
