@@ -110,8 +110,8 @@ class CentreSection:
                                      0.6)
     overload_window: Annotated[float, Range(0.1, 60)] = doc("seconds of ticks the overload guard's p99 covers", 2.0)
     umask: Annotated[str, Match(r"0?[0-7]{3}", "three octal digits such as '027'")] = doc(
-        "file creation mask of `run`, `demo` and `ivr try --data`: recordings, voicemail, faxes and the database hold personal "
-        "data, so by default files are 0640 and folders 0750 (group may read, others nothing)", "027")
+        "file creation mask of `run`, `demo` and `ivr try --data`: recordings, voicemail, faxes and the database "
+        "hold personal data, so by default files are 0640 and folders 0750 (group may read, others nothing)", "027")
 
     def check(self):
         if self.overload_guard and self.overload_release > self.overload_guard:
