@@ -17,7 +17,7 @@
 #define PYCC_ECHO_RELEASE_BLOCKS 50
 #define PYCC_ECHO_BYPASS_RESET_BLOCKS 50
 #define PYCC_ECHO_SETTLE_BLOCKS 32
-#define PYCC_ECHO_WINDOW_BLOCKS 8  /* active window: judged blocks holding before it is taken */
+#define PYCC_ECHO_WINDOW_BLOCKS 2  /* active window: judged blocks holding before it is taken (and retaken) */
 #define PYCC_ECHO_WINDOW_BEFORE 16 /* taps kept before the first tap of the echo, and after the last */
 #define PYCC_ECHO_WINDOW_AFTER 32
 #define PYCC_ECHO_WINDOW_ROUND 32  /* window edges on multiples of this (the tap loops' stride) */
