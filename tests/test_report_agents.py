@@ -113,3 +113,7 @@ def test_bad_options_are_one_line_and_exit_2(db, capsys):
     assert capsys.readouterr().err.strip() == "pycallcenter report: interval must be positive, got '-1h'"
     assert _run(["report", "--db", str(db), "--from", "2026-03-02T10:00", "--to", "2026-03-02T09:00"]) == 2
     assert capsys.readouterr().err.strip() == "pycallcenter report: --to must be after --from"
+    # 1900 to 9999 in 15-minute intervals (284 million rows) ran out of memory
+    assert _run(["report", "--db", str(db), "--from", "1900-01-01", "--to", "9999-12-31", "--interval", "15m"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "intervals of 900 s from --from to --to; at most 100,000: widen --interval" in err and "\n" not in err

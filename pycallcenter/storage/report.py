@@ -157,6 +157,11 @@ def data_range(store):
     return (min(times), max(times)) if times else None
 
 
+# One report's rows at most: every interval of [start, end) is a row, kept in memory and printed (a year of
+# 15-minute intervals is 35,040; a day of 1-second ones 86,400).
+MAX_INTERVALS = 100_000
+
+
 def _range(store, start, end, interval):
     if start is None or end is None:
         rng = data_range(store)
@@ -166,6 +171,9 @@ def _range(store, start, end, interval):
         end = (math.floor(rng[1] / interval) + 1) * interval if end is None else end
     if not end > start:
         raise ValueError("--to must be after --from")
+    if (end - start) / interval > MAX_INTERVALS:  # 1900 to 9999 in 15 minutes ran out of memory
+        raise ValueError(f"{(end - start) / interval:,.0f} intervals of {interval:g} s from --from to --to; at most "
+                         f"{MAX_INTERVALS:,}: widen --interval or narrow --from/--to")
     return start, end
 
 
