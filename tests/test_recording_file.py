@@ -265,3 +265,30 @@ def test_an_unexpected_error_on_the_worker_stops_that_recording_and_no_stop_wait
     bank.remove(rec)
     stats = rec.stop()
     assert stats["error"] == "ValueError: a bug in the writer" and _threads() == []
+
+
+def test_a_stop_does_its_own_queued_writes_at_once_not_after_the_others_backlog(tmp_path):
+    """The writer thread held back (on a busy machine it lags the hand-overs): one recording's stop writes
+    that recording's queued seconds itself, in order, and leaves the others' to the thread."""
+    import threading
+
+    bank, recs = _bank_with(tmp_path, 3)
+    gate = threading.Event()
+    bank.worker.submit(None, gate.wait)  # the thread is busy until the gate opens
+    rng = np.random.default_rng(4)
+    sent = []
+    for _ in range(150):  # 3 s: three hand-overs each, all queued behind the gate
+        rx = rng.integers(-9000, 9000, (3, 160), dtype=np.int16)
+        sent.append(rx[1].copy())
+        bank.tick(rx, np.zeros((3, 160), np.int16))
+    bank.remove(recs[1])
+    stats = recs[1].stop()  # returns although the thread has not written anything yet
+    assert not bank.worker.idle()
+    data, _ = sf.read(stats["path"], dtype="int16")
+    want = g711.ulaw_decode(g711.ulaw_encode(np.concatenate(sent)))  # the recordings are mu-law
+    assert np.array_equal(data, want) and stats["seconds"] == 3.0
+    gate.set()
+    for rec in (recs[0], recs[2]):
+        bank.remove(rec)
+        assert rec.stop()["seconds"] == 3.0
+    assert _threads() == []
