@@ -11,15 +11,26 @@ centre's first tick and the packet media's first row; the centre's collects firs
 alive at that moment is freed rather than kept for good (a row opens mid-run, where a full collection
 is the pause this avoids, so it keeps what is alive, once). What the centre creates later (calls, legs,
 recordings) is collected as before.
+
+The young generations are collected less often than Python's default (700, 10, 10) would: after 2,000
+new container objects instead of 700, and the middle one after 20 of those instead of 10. Most of a
+tick's objects die by reference counting within a tick or two; collected too often, the few still alive
+at that moment are promoted to the old generation, and promotions are what start a full collection
+(once they reach a quarter of the old generation). Measured at 32 spans and 500 agents over 180 s
+(bench/paced_ticks.py, load 12-14): with the heap frozen and the default thresholds, 10 full
+collections of 40-77 ms each; with these, one (69 ms), 16 middle ones of 8.6 ms on average and 344
+young ones of 0.9 ms.
 """
 import gc
+
+THRESHOLDS = (2000, 20, 10)  # gc.set_threshold: young, middle, old (see above)
 
 _frozen = False
 
 
 def freeze_heap(collect=True):
     """Move every object alive now out of the collector's full walks, after a full collection unless
-    told not to, once per process; return True if this call froze the heap."""
+    told not to, and set the collector's THRESHOLDS, once per process; return True if this call did."""
     global _frozen
     if _frozen:
         return False
@@ -27,4 +38,5 @@ def freeze_heap(collect=True):
     if collect:
         gc.collect()
     gc.freeze()
+    gc.set_threshold(*THRESHOLDS)
     return True

@@ -62,24 +62,29 @@ def test_publish_alone_writes_everything_before_it_returns(tmp_path):
 def test_the_first_tick_freezes_the_built_centre_out_of_full_collections(tmp_path, monkeypatch):
     monkeypatch.setattr(heap, "_frozen", False)
     gc.unfreeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
     c = Centre.from_file(_centre_files(tmp_path))
     try:
         assert gc.get_freeze_count() == 0
         c.tick()
         frozen = gc.get_freeze_count()
         assert frozen > 10_000 and heap._frozen  # the centre, its board and engine: never garbage
+        assert gc.get_threshold() == heap.THRESHOLDS != (700, 10, 10)  # fewer promotions, fewer full walks
         c.tick()
         assert gc.get_freeze_count() == frozen  # once per process
         assert heap.freeze_heap() is False
     finally:
         c.close()
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_freezing_the_heap_frees_cyclic_garbage_first_unless_told_not_to(monkeypatch):
     class Node:
         pass
 
+    thresholds = gc.get_threshold()
     for collect in (True, False):
         monkeypatch.setattr(heap, "_frozen", False)
         gc.unfreeze()
@@ -92,3 +97,4 @@ def test_freezing_the_heap_frees_cyclic_garbage_first_unless_told_not_to(monkeyp
         assert (gone() is None) is collect  # freed, or kept for good (once) where a collection is the pause
         gc.unfreeze()
     gc.collect()
+    gc.set_threshold(*thresholds)
