@@ -24,6 +24,13 @@ def test_parse_names_file_header_and_offset_in_one_line(tmp_path, capsys):
     assert err.count("\n") == 1 and f"{path}: To at offset " in err and "Traceback" not in err
 
 
+def test_parse_reads_one_message_at_most(capsys):
+    # it read its whole input: `sip parse /dev/zero` ran out of memory
+    assert main(["sip", "parse", "/dev/zero"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "/dev/zero: more than 1114112 bytes, longer than one SIP message" in err
+
+
 def test_serve_answers_a_call_placed_by_call(capsys):
     server = subprocess.Popen([sys.executable, "-m", "pycallcenter", "sip", "serve", "--port", "0", "--duration", "4"],
                               stdout=subprocess.PIPE, text=True)

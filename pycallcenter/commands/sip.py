@@ -8,7 +8,7 @@ from pycallcenter.errors import DecodeError
 from pycallcenter.media import g722
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
-from pycallcenter.sip.message import Request, parse_message
+from pycallcenter.sip.message import MAX_HEADER_BYTES, Request, parse_message
 from pycallcenter.sip.transport import open_stream_endpoint
 from pycallcenter.sip.udp import open_endpoint
 
@@ -133,9 +133,27 @@ async def _call(args):
         endpoint.close()
 
 
+# One message: the largest header block the parser takes and a megabyte of body (what a stream framer allows).
+# Reading the whole input made `sip parse /dev/zero` run out of memory.
+MAX_MESSAGE_BYTES = MAX_HEADER_BYTES + (1 << 20)
+
+
+def _read_message(name):
+    """Return the bytes of one SIP message from a file or '-' (stdin); ValueError naming it when it is longer
+    than a message can be."""
+    if name == "-":
+        data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
+    else:
+        with open(name, "rb") as fh:
+            data = fh.read(MAX_MESSAGE_BYTES + 1)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"{name}: more than {MAX_MESSAGE_BYTES} bytes, longer than one SIP message can be")
+    return data
+
+
 def run(args):
     if args.sip_command == "parse":
-        data = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()
+        data = _read_message(args.file)
         try:
             message = parse_message(data)
         except DecodeError as err:
