@@ -322,15 +322,28 @@ def parse_config(text: str, path: Optional[str] = None) -> BoardConfig:
     return _Parser(data, path, key_lines(text)).parse()
 
 
+# A configuration file (board, centre, users, system.conf) is read whole, so it is bounded: `config check
+# /dev/zero` ran out of memory. The largest real ones (4,096 channels, hundreds of agents) are a few hundred KB.
+MAX_CONFIG_CHARS = 16 << 20
+
+
+def read_config_text(path):
+    """Return the text of a configuration file (UTF-8); ConfigError naming it when it is not UTF-8 or longer
+    than MAX_CONFIG_CHARS characters. OSError (no such file, ...) is left to the caller."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            text = f.read(MAX_CONFIG_CHARS + 1)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError(f"more than {MAX_CONFIG_CHARS:,} characters: not a configuration file", path=path)
+    return text
+
+
 def load_config(path) -> BoardConfig:
     """Return the BoardConfig in the TOML file at path."""
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text: {exc}", path=path) from None
-    return parse_config(text, path)
+    return parse_config(read_config_text(path), path)
 
 
 def from_dict(data: dict, path: Optional[str] = None, lines: Optional[dict] = None) -> BoardConfig:

@@ -36,3 +36,23 @@ def test_a_status_file_that_is_well_formed_reads_back(tmp_path):
     assert read_status(tmp_path)["state"] == "running"
     with pytest.raises(FileNotFoundError):
         read_status(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("argv", [["config", "check", "/dev/zero"], ["boardconf", "check", "/dev/zero"],
+                                  ["boardconf", "convert", "/dev/zero"], ["run", "/dev/zero", "--check"],
+                                  ["ivr", "try", "main_menu", "--config", "/dev/zero"]])
+def test_an_endless_configuration_file_is_refused_after_a_bound(capsys, argv):
+    # every configuration file was read whole: /dev/zero grew until memory ran out
+    assert main(argv) in (1, 2)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "/dev/zero: more than 16,777,216 characters: not a configuration file" in err
+
+
+def test_a_users_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    from pycallcenter.cti.config import load_users
+    from pycallcenter.errors import ConfigError
+
+    users = tmp_path / "users.toml"
+    users.write_bytes(b'[[user]]\nname = "\xff"\n')
+    with pytest.raises(ConfigError, match="users.toml: not UTF-8 text"):
+        load_users(users)

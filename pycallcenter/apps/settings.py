@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 from pycallcenter.apps.schema import (Count, Digits, Fraction, Hours, Locator, Match, OneOf, Port, Range,
                                       Seconds, Where, clock_range, load, parse)
+from pycallcenter.drivers.config import read_config_text
 from pycallcenter.errors import ConfigError
 from pycallcenter.media import g722
 
@@ -739,10 +740,7 @@ def load_text(text, file=None):
 def load_settings(path):
     """Return (board TOML text, Settings) read from a centre configuration file."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+        text = read_config_text(path)
     except OSError as exc:
         raise ConfigError(exc.strerror or str(exc), path=path) from None
     return load_text(text, file=path)
@@ -752,8 +750,7 @@ def _merge_acd(settings):
     """Add the [[queue]] and [[agent]] tables of the [centre] acd file."""
     path = settings.place(settings.centre.acd)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = read_config_text(path)
     except OSError as exc:
         raise ConfigError(f"[centre] acd: {exc.strerror or exc}", path=settings.file) from None
     table, locator = parse(text, path)

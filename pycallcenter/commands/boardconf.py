@@ -21,13 +21,12 @@ def register(subparsers):
 
 
 def _load(path):
-    from pycallcenter.drivers.config import load_config
+    from pycallcenter.drivers.config import load_config, read_config_text
     from pycallcenter.drivers.sysconf import parse_system_conf
 
     if path.endswith(".toml"):
         return load_config(path)
-    with open(path, encoding="utf-8") as f:
-        return parse_system_conf(f.read(), path)
+    return parse_system_conf(read_config_text(path), path)
 
 
 def _write(text, output):
@@ -54,11 +53,11 @@ def _summary(config):
 
 def run(args):
     """Run one boardconf action; return the exit status."""
+    from pycallcenter.drivers.config import read_config_text
     from pycallcenter.drivers.sysconf import parse_system_conf, to_system_conf, to_toml
 
     if args.action == "convert":
-        with open(args.system_conf, encoding="utf-8") as f:
-            config = parse_system_conf(f.read(), args.system_conf)
+        config = parse_system_conf(read_config_text(args.system_conf), args.system_conf)
         _write(to_toml(config, comment=f"converted from {args.system_conf} by pycallcenter boardconf"), args.output)
     elif args.action == "check":
         config = _load(args.file)

@@ -55,10 +55,11 @@ def _is_users_file(path):
     """Return True when the TOML file holds only the tables of a CTI users file ([[user]])."""
     import tomllib
 
+    from pycallcenter.drivers.config import read_config_text
+
     try:
-        with open(path, "rb") as f:
-            tables = set(tomllib.load(f))
-    except (OSError, tomllib.TOMLDecodeError):
+        tables = set(tomllib.loads(read_config_text(path)))
+    except (OSError, ValueError):  # TOMLDecodeError, ConfigError (not UTF-8, too long)
         return False  # the centre loader says what is wrong, naming file and line
     return bool(tables) and tables <= {"user", "agent", "supervisor"}
 

@@ -77,11 +77,11 @@ def run(args):
     """Print the span table (and events with --watch); return 0, or 2 when the board cannot be opened."""
     from pycallcenter.apps.settings import split
     from pycallcenter.drivers import open_board, parse_config
+    from pycallcenter.drivers.config import read_config_text
     from pycallcenter.errors import ConfigError, HardwareError
 
     try:
-        with open(args.config, encoding="utf-8") as fh:
-            board_text, _ = split(fh.read())  # a centre's file: its board tables (the line numbers stay the file's)
+        board_text, _ = split(read_config_text(args.config))  # a centre's file: its board tables (same lines)
         board = open_board(parse_config(board_text, path=args.config), backend=args.board)
     except (HardwareError, ConfigError, OSError) as exc:
         print(f"pycallcenter spans: {exc}", file=sys.stderr)

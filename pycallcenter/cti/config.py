@@ -26,6 +26,7 @@ from pycallcenter.cti import protocol as P
 from pycallcenter.cti.auth import ROLES, Accounts, User, parse_hash
 from pycallcenter.tls import is_loopback, self_signed, server_context
 from pycallcenter.cti.wallboard import Thresholds
+from pycallcenter.drivers.config import read_config_text
 from pycallcenter.errors import ConfigError
 
 
@@ -96,8 +97,7 @@ def _check_contact(contact, where, path):
 def load_users(path):
     """Return the :class:`~pycallcenter.cti.auth.Accounts` of a users TOML file."""
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(read_config_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(exc), path=path) from None
     except OSError as exc:
