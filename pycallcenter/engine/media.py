@@ -123,11 +123,6 @@ class MediaPlane:
         self.tx = np.zeros((self.rows, blocksize), np.int16)  # what we send each channel
         self._acc = np.zeros((self.rows, blocksize), np.int32)
         self._codes = np.zeros((self.board_rows, blocksize), np.uint8)
-        self._is_alaw = laws == "alaw"
-        # the rows transmit wrote last tick (None: all of them, as at the start): only those can be non-zero in
-        # the accumulator and in tx, so a tick with few rows in use clears, clips and encodes only those
-        self._prev = None
-        self._live = np.zeros(self.rows, bool)  # rows written this tick (cleared at its end)
         self.dtmf = DtmfDetector(self.rows)
         self.tones = ToneGenerator(self.rows, plan=tone_plan) if self.rows else None
         self.tone_rows: set = set()
@@ -350,15 +345,11 @@ class MediaPlane:
 
     def transmit(self):
         """Mix players, tones and links into self.tx; return the G.711 codes to write (finished players)."""
-        acc, live = self._acc, self._live
+        acc = self._acc
+        acc.fill(0)
         finished = []
         if not self.rows:
             return self._codes, finished
-        # only the rows written last tick can be non-zero in the accumulator (None: every row)
-        if self._prev is None:
-            acc.fill(0)
-        else:
-            acc[self._prev] = 0
         if self._links_changed:
             self._build_rounds()
         if self._rounds:
@@ -370,17 +361,14 @@ class MediaPlane:
                     acc[dst] += talk
                 else:  # the accumulator is still zero: a plain scatter, without reading it back (a third the cost)
                     acc[dst] = talk
-                    live[dst] = True  # every listener is in round 0
         if self.tone_rows:
             tones = self.tones.process(self.blocksize)
             rows = sorted(self.tone_rows)
             acc[rows] += tones[rows]
-            live[rows] = True
         for row, source in list(self.sources.items()):
             out = source.tick(self.rx[row])
             if out is not None:
                 acc[row] += out
-                live[row] = True
         if self.players:
             bs = self.blocksize
             rows, views, slow = [], [], []
@@ -396,9 +384,7 @@ class MediaPlane:
                 slow.append(row)
             if rows:
                 acc[rows] += np.stack(views)
-                live[rows] = True
             for row in slow:
-                live[row] = True
                 if self.players[row].fill(acc[row]):
                     finished.append(row)
                     del self.players[row]
@@ -407,53 +393,18 @@ class MediaPlane:
                 beep = rec.beep_due(self.blocksize)
                 if beep is not None:
                     acc[rec.row] += beep
-                    live[rec.row] = True
-        written = np.flatnonzero(live)
-        live[written] = False
-        if self._prev is None or 10 * written.size >= 7 * self.rows:
-            # most rows carry something (or last tick's were not tracked): whole-plane operations
-            np.clip(acc, -32768, 32767, out=acc)
-            self.tx[...] = acc
-            self.bank.tick(self.rx, self.tx)
-            self._encode(None)
-            self._prev = written if 10 * written.size < 7 * self.rows else None
-            return self._codes, finished
-        # a few rows carry something: only they, and those that fell silent since last tick, change; every other
-        # row's tx is still zero and its code still the idle code encoded from it
-        stale = np.setdiff1d(self._prev, written, assume_unique=True)
-        mixed = acc[written]
-        np.clip(mixed, -32768, 32767, out=mixed)
-        self.tx[stale] = 0
-        self.tx[written] = mixed
+        np.clip(acc, -32768, 32767, out=acc)
+        self.tx[...] = acc
         self.bank.tick(self.rx, self.tx)
-        self._encode(np.union1d(written, stale))
-        self._prev = written
-        return self._codes, finished
-
-    def _encode(self, rows):
-        """Encode self.tx into self._codes: every board row (rows None) or the sorted rows given."""
         nb = self.board_rows
+        tx = self.tx if nb == self.rows else self.tx[:nb]
         if not nb:
-            return
-        if rows is None:
-            tx = self.tx if nb == self.rows else self.tx[:nb]
-            if self.ulaw_rows.size == nb:
-                g711.ulaw_encode(tx, out=self._codes)
-            elif self.alaw_rows.size == nb:
-                g711.alaw_encode(tx, out=self._codes)
-            else:
-                self._codes[self.ulaw_rows] = g711.ulaw_encode(tx[self.ulaw_rows])
-                self._codes[self.alaw_rows] = g711.alaw_encode(tx[self.alaw_rows])
-            return
-        rows = rows[:np.searchsorted(rows, nb)]  # packet rows are not G.711 here
-        if not rows.size:
-            return
-        if self.ulaw_rows.size == nb:
-            self._codes[rows] = g711.ulaw_encode(self.tx[rows])
+            pass
+        elif self.ulaw_rows.size == nb:
+            g711.ulaw_encode(tx, out=self._codes)
         elif self.alaw_rows.size == nb:
-            self._codes[rows] = g711.alaw_encode(self.tx[rows])
+            g711.alaw_encode(tx, out=self._codes)
         else:
-            a = self._is_alaw[rows]
-            for part, encode in ((rows[~a], g711.ulaw_encode), (rows[a], g711.alaw_encode)):
-                if part.size:  # the kernels refuse an empty batch
-                    self._codes[part] = encode(self.tx[part])
+            self._codes[self.ulaw_rows] = g711.ulaw_encode(tx[self.ulaw_rows])
+            self._codes[self.alaw_rows] = g711.alaw_encode(tx[self.alaw_rows])
+        return self._codes, finished
