@@ -3,6 +3,7 @@ after it starts, and with calls in every state); each next start closes what the
 database holds whole calls only: every queue-log line of a call has that call's CDR, no call has two,
 calls the dead runs had up are closed as INTERRUPTED, their agents are logged out, no open call is left,
 and `pycallcenter report` reads it all."""
+import json
 import os
 import signal
 import sqlite3
@@ -121,3 +122,27 @@ def test_recordings_the_dead_runs_left_in_progress_are_finished_at_the_next_star
     left = [os.path.join(root, n) for root, _, names in os.walk(folder) for n in names if n.endswith(".part.wav")]
     assert left == []
     assert "recording(s) the dead run left in progress" in out  # calls were recorded when the last run died
+
+
+def test_recordings_finished_after_a_crash_belong_to_their_interrupted_calls(crashed):
+    # they were finished on disk but had no recordings row and their INTERRUPTED CDR listed none
+    import soundfile as sf
+
+    db, out = crashed
+    (last,) = _rows(db, "select max(id) from runs where state = 'interrupted'")[0]
+    linked = _rows(db, f"select r.call_id, r.path, c.recordings from recordings r join cdr c on c.run = r.run and "
+                       f"c.call_id = r.call_id where r.run = {last} and c.disposition = 'INTERRUPTED'")
+    assert linked, out  # calls were recorded when the last run died
+    assert "linked to their interrupted call" in out
+    frames = []
+    for call_id, path, listed in linked:
+        assert path in json.loads(listed), (call_id, path, listed)
+        assert os.path.isfile(path) and not path.endswith(".part.wav")
+        frames.append(sf.info(path).frames)  # a finished WAV: its header counts what the dead run wrote
+    # the header is rewritten each second, so a recording started in the run's last second counts none
+    assert max(frames) > 0, frames
+    # no recording of an interrupted call is left without its row
+    rows = {p for (p,) in _rows(db, f"select path from recordings where run = {last}")}
+    for call_id, listed in _rows(db, f"select call_id, recordings from cdr where run = {last} and "
+                                     "disposition = 'INTERRUPTED'"):
+        assert set(json.loads(listed)) <= rows, call_id

@@ -70,6 +70,23 @@ def run(args):
         return _run(args, settings, board_text)
 
 
+def _link_recovered(centre, paths):
+    """Give the recordings finished after a crash their rows and their INTERRUPTED CDRs; return how many."""
+    import soundfile as sf
+
+    from pycallcenter.storage.cdr import recording_call
+    from pycallcenter.storage.runs import link_recordings
+
+    found = []
+    for path in paths:
+        try:
+            seconds = sf.info(path).duration
+        except (RuntimeError, OSError):  # an unreadable leftover (cut before its header): linked, length unknown
+            seconds = None
+        found.append((path, *recording_call(path), seconds))
+    return len(link_recordings(centre.store, centre.recovered, found))
+
+
 def _browser_phones(args, settings):
     """Bind each --browser-phone agent to their browser phone and turn [webrtc] on (ConfigError naming a wrong one)."""
     agents = {a.name: a for a in settings.agent}
@@ -99,7 +116,9 @@ def _run(args, settings, board_text):
 
         done = recover(c.engine.recordings_dir, fmt=settings.recording.format)
         if done:
-            print(f"finished {len(done)} recording(s) the dead run left in progress", flush=True)
+            linked = _link_recovered(c, done)
+            print(f"finished {len(done)} recording(s) the dead run left in progress, {linked} linked to their "
+                  "interrupted call", flush=True)
     if args.check:
         c.close(publish=False)
         print(f"{args.config}: OK ({len(c.board.spans)} span(s), {len(settings.queue)} queue(s), "

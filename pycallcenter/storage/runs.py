@@ -11,6 +11,10 @@ in one transaction:
   agent reports stop counting their login there; the new run starts with every agent logged out of the
   old one (the ACD is built afresh from the configuration);
 - the run is marked ``interrupted``.
+
+The recordings those calls left in progress are finished by ``run`` right after (``engine.recording.recover``);
+``link_recordings`` then gives each its ``recordings`` row and adds its path to its call's INTERRUPTED CDR, in
+one transaction.
 """
 import datetime as _dt
 import os
@@ -70,6 +74,36 @@ def interrupted_cdr(open_row, run, ended_iso):
             "channels": open_row["channels"] or "", "direction": open_row["direction"] or "",
             "billsec": 0.0, "disposition": INTERRUPTED, "outcome": INTERRUPTED.lower(), "vars": {},
             "recordings": [], "run": run}
+
+
+def link_recordings(store, recovered, found):
+    """Record the finished recordings of the calls recovered runs left up: found holds (path, call id, leg id,
+    seconds) per recording; each whose call is an INTERRUPTED CDR of a run in recovered (the newest such run when
+    a call id is in several) gets a recordings row and its path in that CDR. Return the rows added."""
+    # only the interrupted calls: a call whose CDR was written had its recording rows written with it
+    run_of = {}
+    for r in sorted(recovered, key=lambda r: r["run"]):
+        for call_id in r["calls"]:
+            run_of[call_id] = r["run"]
+    known = {row["path"] for run in set(run_of.values())
+             for row in store.select("recordings", "appliance = ? AND run = ?", (store.appliance, run))}
+    rows = [{"call_id": call_id, "leg_id": leg_id, "path": path, "seconds": seconds, "run": run_of[call_id],
+             "created": _now_iso(), "data": {"recovered": True}}
+            for path, call_id, leg_id, seconds in found if call_id in run_of and path not in known]
+    if not rows:
+        return []
+    cdrs = {}
+    for row in rows:
+        key = (row["run"], row["call_id"])
+        if key not in cdrs:
+            (cdrs[key],) = store.select("cdr", "appliance = ? AND run = ? AND call_id = ? AND disposition = ?",
+                                        (store.appliance, *key, INTERRUPTED))
+        cdrs[key]["recordings"].append(row["path"])
+    with store.transaction():
+        store.add_many("recordings", rows)
+        for (run, call_id), cdr in cdrs.items():
+            store.update("cdr", {"recordings": sorted(cdr["recordings"])}, "id = ?", (cdr["id"],))
+    return rows
 
 
 def end_run(store, run, stopped=None):
