@@ -9,6 +9,9 @@ complete when the encoder closes).
 The part file is written with plain system calls (``WavWriter``): the header bytes libsndfile writes for
 the same format, then the samples; the header's counts are one ``pwrite`` each second. libsndfile's own
 write path and its header command cost several times more for each of hundreds of recordings a second.
+Fed by the media plane's RecorderBank, a recording's writes and its voice count run on the bank's writer
+thread (``FileWorker``), off the engine's tick; a killed process then also loses what that thread had not
+yet written (it follows the hand-overs by milliseconds when the tick leaves it a core).
 """
 import collections
 import os
@@ -275,7 +278,11 @@ class Recorder:
 
     def frames_of(self, rx, tx):
         """Return this recorder's samples for one tick of rx/tx rows (1-D mono or (n, 2) stereo)."""
-        caller, heard = rx[self.row], tx[self.row]
+        return self.frames(rx[self.row], tx[self.row])
+
+    def frames(self, caller, heard):
+        """Return this recorder's samples for a stretch of the row's two directions: the caller alone,
+        both as stereo columns, or their mix."""
         if self.caller_only:
             return caller
         if self.stereo:
@@ -292,23 +299,54 @@ class Recorder:
         the caller in what the file holds."""
         if self.closed or self.error is not None or not len(frames):
             return
+        header = self._account(len(frames))
+        if self.worker is not None:  # a copy: the frames may be a view of the bank's ring, which moves on
+            self.worker.submit(self, self._encode_and_write, np.array(frames), header)
+        else:
+            self._encode_and_write(frames, header)
+
+    def hand_over(self, caller, heard):
+        """Append a stretch of the row's two directions (the bank's hand-over): mixed, encoded, written and
+        counted on the worker thread when there is one, so the tick only copies them out of the ring."""
+        if self.closed or self.error is not None or not len(caller):
+            return
+        if self.worker is None:
+            self.write_chunk(self.frames(caller, heard))
+            return
+        header = self._account(len(caller))
+        self.worker.submit(self, self._mix_and_write, np.array(caller), np.array(heard), header)
+
+    def _account(self, n):
+        # the samples handed over (the beep's clock) and whether this stretch ends a second: the header's
+        # counts are rewritten after it
+        self.samples += n
+        self._since_flush += n
+        if self._since_flush < self._flush_every:
+            return False
+        self._since_flush = 0
+        return True
+
+    def _mix_and_write(self, caller, heard, header):
         try:
-            if self._g711 is not None:
-                stored = self._g711(np.ascontiguousarray(frames))
-            else:  # a copy: the frames may be a view of the bank's ring, which moves on before the worker writes
-                stored = np.array(frames, dtype="<i2")
+            frames = self.frames(caller, heard)
+        except Exception as exc:  # on the worker nothing else would see it
+            self.error = f"{type(exc).__name__}: {exc}"
+            return
+        self._encode_and_write(frames, header)
+
+    def _encode_and_write(self, frames, header):
+        if self.error is not None:
+            return
+        try:
+            stored = self._g711(np.ascontiguousarray(frames)) if self._g711 is not None else \
+                np.ascontiguousarray(frames, dtype="<i2")
         except (OSError, RuntimeError) as exc:  # disk full mid-call: raised out of the tick it would stop every call
             self.error = str(exc)
             return
-        self._since_flush += len(stored)
-        header = self._since_flush >= self._flush_every
-        if header:
-            self._since_flush = 0
-        self.samples += len(stored)
-        if self.worker is not None:
-            self.worker.submit(self, self._write, stored, header)
-        else:
-            self._write(stored, header)
+        except Exception as exc:  # on the worker nothing else would see it
+            self.error = f"{type(exc).__name__}: {exc}"
+            return
+        self._write(stored, header)
 
     def _write(self, stored, header):
         # Append the samples, then (each second) rewrite the header to count them: the crash safety
@@ -482,13 +520,7 @@ class RecorderBank:
         else:
             caller = np.concatenate([ring[0, start:], ring[0, :end]])
             heard = np.concatenate([ring[1, start:], ring[1, :end]])
-        if rec.caller_only:
-            frames = caller
-        elif rec.stereo:
-            frames = np.stack([caller, heard], axis=1)
-        else:
-            frames = mix(caller, heard)
-        rec.write_chunk(frames)
+        rec.hand_over(caller, heard)
         state[1] = 0
 
 
