@@ -146,6 +146,7 @@ def instrument(k, probe):
     if hasattr(c, "_publishing"):
         c._publishing = timed_publishing
     w(centre_module, "snapshot", "status publish: snapshot")
+    w(centre_module, "echo_snapshot", "status publish: echo cancellers' rows")
     w(c.writer, "flush", "status publish: pending rows (CDR writer flush)")
     centre_module.json = types.SimpleNamespace(dumps=centre_module.json.dumps)
     w(centre_module.json, "dumps", "status publish: JSON")
@@ -274,7 +275,7 @@ def report(ticks, k, load0, load1, paced):
         for t in slow:
             share.update(t["parts"])
         print(f"\nthe slowest 0.1% by {title} CPU ({len(slow)} ticks, from {1000 * val(slow[-1]):.1f} ms): "
-              f"CPU by part, summed over them (ms)")
+              f"CPU by part in the tick and the loop's work after it, summed over them (ms)")
         for part, sec in share.most_common(12):
             print(f"  {1000 * sec:8.2f}  {part}")
         print("  each of them:")
