@@ -16,6 +16,9 @@ returns ``(message bytes, peer address)`` pairs and the peers whose connection c
 ``send(data, addr)`` writes on the connection to addr (RFC 3261 18: a response goes back on its request's
 connection, which the peer address names), opening one when there is none. Bounds as in the core's
 ``SipStreamEndpoint``: connections per source and in all, an unread write buffer cap, an idle timeout.
+An accepted connection that has not delivered one whole SIP message within ``first_message_timeout``
+(32 s, 64*T1) is closed, TLS handshake included: otherwise a few addresses could hold the per-source and
+total caps for the 300 s idle timeout with silent sockets (keep-alive CRLFs do not count as a message).
 """
 import errno
 import selectors
@@ -45,6 +48,8 @@ class _Conn:
         self.out = bytearray()  # SIP bytes not yet handed to TLS (or, on TCP, to the socket)
         self.wire = bytearray()  # bytes for the socket (TLS records) not yet written
         self.last = now
+        self.opened = now
+        self.greeted = connecting  # True once the peer has sent one whole message (or we dialled it)
         self.connecting = connecting
         self.tls = None  # ssl.SSLObject on memory BIOs
         self.incoming = self.outgoing = None
@@ -68,7 +73,7 @@ class StreamTransport:
 
     def __init__(self, name, listen=None, *, server_ssl=None, client_ssl=None, max_connections=1024,
                  max_per_source=16, idle_timeout=300.0, max_header=16384, max_body=1 << 16,
-                 max_write_buffer=1 << 20):
+                 max_write_buffer=1 << 20, first_message_timeout=32.0):
         """listen: (host, port) to accept on (None: only connections we open, as a phone does)."""
         self.name = name.upper()
         self.server_ssl = server_ssl
@@ -76,10 +81,11 @@ class StreamTransport:
         self.max_connections = max_connections
         self.max_per_source = max_per_source
         self.idle_timeout = idle_timeout
+        self.first_message_timeout = first_message_timeout
         self.max_header, self.max_body, self.max_write_buffer = max_header, max_body, max_write_buffer
         self.connections = {}  # peer (host, port) -> _Conn
         self.counts = {"connections": 0, "refused": 0, "malformed": 0, "connect_failures": 0, "idle_closed": 0,
-                       "slow_readers_closed": 0, "tls_failures": 0}
+                       "silent_closed": 0, "slow_readers_closed": 0, "tls_failures": 0}
         self.errors = []  # (peer, text) of the last few connections closed on an error
         self._sel = selectors.DefaultSelector()
         self.sock = None
@@ -109,7 +115,11 @@ class StreamTransport:
             elif conn.sock.fileno() >= 0:
                 self._service(conn, events, now, messages, failed)
         for conn in list(set(self.connections.values())):
-            if now - conn.last > self.idle_timeout:
+            if not conn.greeted and now - conn.opened > self.first_message_timeout:
+                self.counts["silent_closed"] += 1
+                self._note(conn, f"no SIP message within {self.first_message_timeout:g} s of connecting")
+                self._close(conn)
+            elif now - conn.last > self.idle_timeout:
                 self.counts["idle_closed"] += 1
                 self._close(conn)
         return messages, failed
@@ -200,6 +210,7 @@ class StreamTransport:
                 self._close(conn)
                 return False
             messages += [(m, conn.addr) for m in got]
+            conn.greeted = conn.greeted or bool(got)
             if conn.framer.pings:  # RFC 5626 3.5.1: each CRLF CRLF ping gets a CRLF pong
                 conn.out += b"\r\n" * conn.framer.pings
                 conn.framer.pings = 0

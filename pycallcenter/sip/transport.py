@@ -97,7 +97,8 @@ class Connection(asyncio.Protocol):
         self.outgoing = outgoing
         self.transport = None
         self.framer = StreamFramer(endpoint.max_header, endpoint.max_body)
-        self.last = endpoint.now()
+        self.last = self.opened = endpoint.now()
+        self.greeted = outgoing  # True once the peer has sent one whole message (or we dialled it)
         self.waiting = []  # data to send once an outgoing connection is up
 
     def connection_made(self, transport):
@@ -123,6 +124,7 @@ class Connection(asyncio.Protocol):
         if self.framer.pings:  # RFC 5626 3.5.1: each CRLF CRLF ping gets a CRLF pong
             self.write(b"\r\n" * self.framer.pings)
             self.framer.pings = 0
+        self.greeted = self.greeted or bool(messages)
         for message in messages:
             self.endpoint.run(self.endpoint.ua.receive(message, self.addr, self.endpoint.now(),
                                                        self.endpoint.transport_name))
@@ -145,7 +147,8 @@ class SipStreamEndpoint(Endpoint):
     """A TCP or TLS SIP endpoint: listens, accepts and opens connections, reuses them (see the module)."""
 
     def __init__(self, transport="TCP", server_ssl=None, client_ssl=None, max_connections=1024, max_per_source=16,
-                 idle_timeout=300.0, max_header=16384, max_body=1 << 16, max_write_buffer=1 << 20):
+                 idle_timeout=300.0, max_header=16384, max_body=1 << 16, max_write_buffer=1 << 20,
+                 first_message_timeout=32.0):
         super().__init__()
         self.transport_name = transport.upper()
         self.server_ssl = server_ssl
@@ -153,6 +156,7 @@ class SipStreamEndpoint(Endpoint):
         self.max_connections = max_connections
         self.max_per_source = max_per_source
         self.idle_timeout = idle_timeout
+        self.first_message_timeout = first_message_timeout  # a silent new connection goes after this (64*T1)
         self.max_header = max_header
         self.max_body = max_body
         self.max_write_buffer = max_write_buffer
@@ -203,13 +207,21 @@ class SipStreamEndpoint(Endpoint):
             self.connections[addr] = conn
 
     def sweep(self):
-        """Close connections idle for longer than idle_timeout; re-arms itself."""
+        """Close connections idle for longer than idle_timeout, and accepted ones that sent no whole message
+        within first_message_timeout (so silent sockets cannot hold the caps); re-arms itself."""
         now = self.now()
         for conn in list(self.connections.values()):
-            if conn.transport is not None and now - conn.last > self.idle_timeout:
+            if conn.transport is None:
+                continue
+            if not conn.greeted and now - conn.opened > self.first_message_timeout:
+                self.counts["silent closed"] += 1
+                self.errors.append((conn.addr, f"no SIP message within {self.first_message_timeout:g} s"))
+                conn.transport.close()
+            elif now - conn.last > self.idle_timeout:
                 self.counts["idle closed"] += 1
                 conn.transport.close()
-        self._sweeper = self._loop.call_later(max(0.05, self.idle_timeout / 4), self.sweep)
+        period = min(self.idle_timeout, self.first_message_timeout) / 4
+        self._sweeper = self._loop.call_later(max(0.05, period), self.sweep)
 
     def close(self):
         """Stop listening, close every connection and stop the timers."""
@@ -239,7 +251,8 @@ async def open_stream_endpoint(host="127.0.0.1", port=5060, transport="TCP", *, 
     endpoint = SipStreamEndpoint(transport, server_ssl, client_ssl, **(limits or {}))
     endpoint._loop = asyncio.get_running_loop()
     endpoint.server = await endpoint._loop.create_server(
-        lambda: Connection(endpoint), host, port, ssl=server_ssl if transport == "TLS" else None)
+        lambda: Connection(endpoint), host, port, ssl=server_ssl if transport == "TLS" else None,
+        ssl_handshake_timeout=endpoint.first_message_timeout if transport == "TLS" else None)
     bound = endpoint.server.sockets[0].getsockname()[:2]
     endpoint.ua = UserAgent((advertise or bound[0], bound[1]), transport=transport, **ua_options)
     endpoint.sweep()
