@@ -18,8 +18,8 @@ tick's objects die by reference counting within a tick or two; collected too oft
 at that moment are promoted to the old generation, and promotions are what start a full collection
 (once they reach a quarter of the old generation). Measured at 32 spans and 500 agents over 180 s
 (bench/paced_ticks.py, load 12-14): with the heap frozen and the default thresholds, 10 full
-collections of 40-77 ms each; with these, one (69 ms), 16 middle ones of 8.6 ms on average and 344
-young ones of 0.9 ms.
+collections of 40-77 ms each; with these, two (43-82 ms), 16 middle ones of 8.6-9.6 ms on average and
+343 young ones of 0.9 ms.
 """
 import gc
 
