@@ -2,10 +2,10 @@
 garbage collector's full collections.
 
 Why: a full (generation 2) collection walks every tracked container object. A centre at appliance size
-(32 E1 spans, 500 agents) holds a few hundred thousand of them from start-up on (the board's channels,
-the protocol machines, the agents, the prompts, compiled schemas), none of which ever becomes garbage;
-walking them took about 100 ms of the engine thread, five 20 ms ticks' worth, each time one came
-(docs/reliability.md, "Paced in real time"). ``gc.freeze()`` moves every object alive now into a
+(32 E1 spans, 500 agents) holds about 130,000 of them from start-up on (the board's channels, the
+protocol machines, the agents, the prompts, compiled schemas), none of which ever becomes garbage;
+full collections took 130-180 ms of the engine thread, seven to nine 20 ms ticks' worth, about every
+16 s (docs/reliability.md, "Paced in real time"). ``gc.freeze()`` moves every object alive now into a
 permanent generation the collector does not walk. It is done once per process, by the first of the
 centre's first tick and the packet media's first row; the centre's collects first, so cyclic garbage
 alive at that moment is freed rather than kept for good (a row opens mid-run, where a full collection
