@@ -43,6 +43,8 @@ FILE_RESERVE = 256
 # connections the kernel queues before accept(): a whole room of desktops reconnecting after a restart
 # arrives within a second, and a full queue drops their SYNs, which they retry only 1 s, 3 s, 7 s later
 MAX_BACKLOG = 4096
+LINGER_SECONDS = 1.0  # a closing JSON-lines connection reads and drops what still comes for at most this long
+LINGER_BYTES = 1 << 20  # ... and at most this much
 
 log = logging.getLogger("pycallcenter.cti")
 
@@ -130,6 +132,17 @@ class _Guarded(asyncio.Protocol):
 
     def resume_writing(self):
         self.inner.resume_writing()
+
+
+async def _discard(reader, most):
+    """Read and drop up to most bytes until EOF; return how many were dropped."""
+    dropped = 0
+    while dropped < most:
+        chunk = await reader.read(min(65536, most - dropped))
+        if not chunk:
+            break
+        dropped += len(chunk)
+    return dropped
 
 
 class _Conn:
@@ -491,6 +504,14 @@ class CtiServer:
             await writer.drain()
 
         async def finish():
+            # Closing with unread bytes in the socket makes the kernel send a reset, which can destroy the
+            # reply (too_large) the client has not read yet; so send EOF, drop what still comes (bounded),
+            # then close.
+            with contextlib.suppress(ConnectionError, RuntimeError, OSError):
+                if writer.can_write_eof() and not writer.is_closing():
+                    writer.write_eof()
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+                await asyncio.wait_for(_discard(reader, LINGER_BYTES), LINGER_SECONDS)
             writer.close()
 
         sender = asyncio.ensure_future(self._writer(c, write, finish))
