@@ -92,6 +92,9 @@ class Centre:
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
         eng.auto_trunks(pri_network=c.pri_network, ss7=ss7_trunks(s, self.board.config))
+        for trunk in eng.adapters:  # before their D-channels come up (the first ticks)
+            if getattr(trunk, "tech", None) == "pri":
+                trunk.restart_at_start = c.pri_restart != "off"
         self.sip = self._sip(s) if s.sip.channels else None
         self.webrtc = self._webrtc(s) if s.webrtc.enabled else None
         self.gateway = Gateway(eng) if any(r.to for r in s.route) else None

@@ -60,6 +60,9 @@ class CentreSection:
     metrics_addr: str = doc("bind address of the metrics endpoint", "127.0.0.1")
     tone_plan: Optional[str] = doc("tone plan (us, etsi, uk, ...; default: the board's tone zone)", None)
     pri_network: bool = doc("PRI spans take the network side", False)
+    pri_restart: Annotated[str, OneOf(("interface", "off"))] = doc(
+        "RESTART at start: when a PRI span's D-channel first comes up, one RESTART for the whole interface "
+        "(Q.931 5.5) and no call on it until RESTART ACKNOWLEDGE; off: none", "interface")
     pri_overlap: bool = doc("PRI overlap receiving: a SETUP without sending complete whose number could still "
                             "grow into a [[route]]'s is acknowledged and its digits collected before routing; "
                             "false: every SETUP is routed with the number it carries (en bloc)", True)

@@ -35,6 +35,10 @@ class PriTrunk:
         self.busy = set()  # global channel numbers in use
         self.dial_plan = None  # fn(leg) -> (routed, longer) about its called number; None: en bloc only
         self.collecting = set()  # Q.931 calls in overlap receiving (their legs wait for digits)
+        # RESTART the interface when the D-channel first comes up: a new start knows no channel's state
+        # ([centre] pri_restart; the centre sets it, a bare trunk leaves it off)
+        self.restart_at_start = False
+        self._restart_due = True
         self._handle(self.span.start())
 
     @staticmethod
@@ -140,6 +144,13 @@ class PriTrunk:
                 continue
             if isinstance(ev, (q.DChannelUp, q.DChannelDown)):
                 eng.log("dchannel", span=self.span_number, up=isinstance(ev, q.DChannelUp))
+                if isinstance(ev, q.DChannelUp) and self.restart_at_start and self._restart_due:
+                    self._restart_due = False  # once: after a link failure Q.931's T309 keeps what we know
+                    eng.log("pri_restart", span=self.span_number)
+                    self._handle(self.iface.restart(self._s(now)))
+                continue
+            if isinstance(ev, q.RestartAcknowledged):  # its channels take calls again (or stay out: ok=False)
+                eng.log("pri_restart_done", span=self.span_number, ok=ev.ok)
                 continue
             if isinstance(ev, q.ProtocolNotice):
                 eng.log("q931_error", span=self.span_number, detail=ev.detail)

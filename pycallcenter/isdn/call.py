@@ -48,6 +48,7 @@ class Interface:
         self.channel_calls = {}  # channel -> Call holding it
         self.out_of_service = set()
         self.restart_pending = None  # (channels, tries) while our RESTART waits under T316
+        self.restart_blocked = set()  # channels our RESTART took out of service until it is acknowledged
         self.service_pending = {}
         self.alarmed = False
         self._next_cr = 1

@@ -19,6 +19,13 @@ def restart(iface, now, channels=None):
     for call in list(iface.calls.values()):
         if channels is None or call.channel in channels:
             iface._end(call, causes.TEMPORARY_FAILURE)
+    # Q.931 5.5.1: no call is placed or accepted on a channel being restarted until RESTART ACKNOWLEDGE;
+    # out of service meanwhile, they are refused as Q.931 refuses a channel not available (44, or 34 for a
+    # preferred channel with no other free), and stay so if T316 runs out its repeats (until a maintenance
+    # action: a later RESTART that is acknowledged)
+    held = set(iface.variant.channels if channels is None else channels) - iface.out_of_service
+    iface.restart_blocked |= held
+    iface.out_of_service |= held
     iface.restart_pending = (channels, 0)
     iface.deadlines.start(None, "T316", now + iface.timers.T316)
     send_restart(iface, channels)
@@ -64,6 +71,8 @@ def on_global(iface, msg):
             channels = iface.restart_pending[0]
             iface.restart_pending = None
             iface.deadlines.cancel(None, "T316")
+            iface.out_of_service -= iface.restart_blocked
+            iface.restart_blocked = set()
             iface._events.append(RestartAcknowledged(channels))
     elif msg.msg_type == q931.STATUS:
         pass
