@@ -3,9 +3,12 @@ first comes up it restarts the interface ([centre] pri_restart = "interface", th
 it until RESTART ACKNOWLEDGE. Meanwhile a SETUP is refused as for a channel not available (44 exclusive, 34
 preferred with no other free); a RESTART never acknowledged leaves the channels out of service (5.5.1).
 Judged on the Q.931 pair, the emulated PSTN and (in test_pri_restart_libpri.py) libpri's network side."""
+from dataclasses import replace
+
 import pytest
 from prompt_cache import prompt_cache  # noqa: F401 - the module's prompt set, built once
 
+from engine_rig import pri_engine
 from isdn_pair import Pair
 from pycallcenter.isdn import call as cc
 from test_isdn_call import deafen, sent_messages
@@ -77,3 +80,28 @@ def test_pri_restart_off_sends_none(tmp_path, prompt_cache):
         assert not [e for e in o.net.events if isinstance(e, cc.RestartReceived)]
     finally:
         o.close()
+
+
+def test_a_restart_left_unanswered_is_sent_again_when_the_link_comes_back_but_no_other():
+    # the channels an unanswered RESTART took out of service would otherwise stay out for good
+    eng, net = pri_engine()
+    trunk = eng.adapters[0]
+    trunk.restart_at_start = True
+    trunk.iface.timers = replace(trunk.iface.timers, T316=1.0)
+    real = net.iface._message
+    deafen(net.iface)
+    eng.run(seconds=5.0)
+    assert _restarts(eng) == ["pri_restart", "pri_restart_done ok=False"] and trunk.idle_line() is None
+    net.iface._message = real
+    for outage in range(2):  # the first link up after the pull restarts, the second (all known) does not
+        eng.board.emulator.pull_cable(1)
+        eng.run(seconds=3.0)
+        eng.board.emulator.reconnect(1)
+        eng.run(seconds=3.0)
+    assert _restarts(eng) == ["pri_restart", "pri_restart_done ok=False", "pri_restart", "pri_restart_done ok=True"]
+    assert trunk.idle_line() is not None
+
+
+def _restarts(eng):
+    return [" ".join(w for w in line.split()[1:] if not w.startswith("span=")) for line in eng.log_lines
+            if line.split()[1] in ("pri_restart", "pri_restart_done")]

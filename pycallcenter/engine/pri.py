@@ -144,8 +144,11 @@ class PriTrunk:
                 continue
             if isinstance(ev, (q.DChannelUp, q.DChannelDown)):
                 eng.log("dchannel", span=self.span_number, up=isinstance(ev, q.DChannelUp))
-                if isinstance(ev, q.DChannelUp) and self.restart_at_start and self._restart_due:
-                    self._restart_due = False  # once: after a link failure Q.931's T309 keeps what we know
+                # once at start (after a link failure Q.931's T309 keeps what we know), and again at a later
+                # link up while a RESTART that went unanswered holds the channels out of service
+                unanswered = self.iface.restart_blocked and self.iface.restart_pending is None
+                if isinstance(ev, q.DChannelUp) and self.restart_at_start and (self._restart_due or unanswered):
+                    self._restart_due = False
                     eng.log("pri_restart", span=self.span_number)
                     self._handle(self.iface.restart(self._s(now)))
                 continue
