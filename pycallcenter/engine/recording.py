@@ -153,6 +153,7 @@ class FileWorker:
         self._cv = threading.Condition()
         self._thread = None
         self._running = None  # the owner of the job the thread is running
+        self._held = False  # submit() leaves the thread asleep until release()
         self._submitted = 0
         self._done = 0
 
@@ -164,7 +165,20 @@ class FileWorker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="recording-files", daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            if not self._held:
+                self._cv.notify()
+
+    def hold(self):
+        """Queue without waking the thread until release(): waking it costs a system call (about 25 us on
+        the engine's thread), so a tick's hand-overs wake it once. Returns None."""
+        self._held = True
+
+    def release(self):
+        """Wake the thread for what was queued since hold(); returns None."""
+        self._held = False
+        with self._cv:
+            if self._jobs:
+                self._cv.notify()
 
     def settle(self, owner):
         """Run owner's queued jobs on the calling thread, in order, after the one the thread may be running
@@ -305,16 +319,19 @@ class Recorder:
         else:
             self._encode_and_write(frames, header)
 
-    def hand_over(self, caller, heard):
+    def hand_over(self, caller, heard, owned=False):
         """Append a stretch of the row's two directions (the bank's hand-over): mixed, encoded, written and
-        counted on the worker thread when there is one, so the tick only copies them out of the ring."""
+        counted on the worker thread when there is one, so the tick only copies them out of the ring
+        (owned: the arrays are the recorder's already, no copy is needed)."""
         if self.closed or self.error is not None or not len(caller):
             return
         if self.worker is None:
             self.write_chunk(self.frames(caller, heard))
             return
         header = self._account(len(caller))
-        self.worker.submit(self, self._mix_and_write, np.array(caller), np.array(heard), header)
+        if not owned:
+            caller, heard = np.array(caller), np.array(heard)
+        self.worker.submit(self, self._mix_and_write, caller, heard, header)
 
     def _account(self, n):
         # the samples handed over (the beep's clock) and whether this stretch ends a second: the header's
@@ -500,12 +517,16 @@ class RecorderBank:
         self._ring[self._slots, 0, lo:lo + bs] = rx[self._rows]
         self._ring[self._slots, 1, lo:lo + bs] = tx[self._rows]
         self._pos = (self._pos + 1) % self.ticks
-        for rec, state in self._live:
-            state[1] += 1
-            state[2] -= 1
-            if state[2] <= 0:
-                self._drain(rec, state)
-                state[2] = self.ticks
+        self.worker.hold()
+        try:
+            for rec, state in self._live:
+                state[1] += 1
+                state[2] -= 1
+                if state[2] <= 0:
+                    self._drain(rec, state)
+                    state[2] = self.ticks
+        finally:
+            self.worker.release()
 
     def _drain(self, rec, state):
         n = min(state[1], self.ticks)
@@ -516,11 +537,12 @@ class RecorderBank:
         start = end - n * bs  # the last n ticks, oldest first; the ring wraps when start < 0
         ring = self._ring[state[0]]
         if start >= 0:
-            caller, heard = ring[0, start:end], ring[1, start:end]
-        else:
-            caller = np.concatenate([ring[0, start:], ring[0, :end]])
-            heard = np.concatenate([ring[1, start:], ring[1, :end]])
-        rec.hand_over(caller, heard)
+            both = ring[:, start:end].copy()
+        else:  # one array for both directions, filled from the ring's two ends
+            both = np.empty((2, n * bs), np.int16)
+            both[:, :-start] = ring[:, start:]
+            both[:, -start:] = ring[:, :end]
+        rec.hand_over(both[0], both[1], owned=True)
         state[1] = 0
 
 
