@@ -6,7 +6,11 @@ sampling profiler to attach to (docs/reliability.md, "Scale", has the py-spy com
 
     .venv/bin/python bench/scale_steady.py [WARM=240] [STEADY=120] [DATA=/tmp/scale-steady]
 
-A script, not a pytest benchmark: one run takes minutes and its figure is one number per run.
+A script, not a pytest benchmark: one run takes minutes and its figure is one number per run. On a shared
+machine the CPU per tick grows with the other jobs' load (caches and memory traffic are shared), so compare
+two versions of the code by running them side by side, at the same time: two copies of the tree (each with
+its compiled modules built), each run with PYTHONPATH set to its copy; docs/reliability.md ("Scale") has
+pairs made this way.
 """
 import os
 import sys
