@@ -9,8 +9,9 @@ sampling profiler to attach to (docs/reliability.md, "Scale", has the py-spy com
 A script, not a pytest benchmark: one run takes minutes and its figure is one number per run. On a shared
 machine the CPU per tick grows with the other jobs' load (caches and memory traffic are shared), so compare
 two versions of the code by running them side by side, at the same time: two copies of the tree (each with
-its compiled modules built), each run with PYTHONPATH set to its copy; docs/reliability.md ("Scale") has
-pairs made this way.
+its compiled modules built and drivers/, _native/, ivr_scripts/ and hwtests/ linked into its pycallcenter/
+folder as the installed package lays them out), each run from its copy with PYTHONPATH set to it;
+docs/reliability.md ("Scale") has pairs made this way.
 """
 import os
 import sys
