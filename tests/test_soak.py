@@ -236,3 +236,24 @@ def test_a_full_disk_stops_a_recording_not_the_centre(tmp_path):
     (tmp_path / "h.part.wav").mkdir()  # where the part file must go: it cannot be made
     with pytest.raises(OSError, match="cannot record"):
         Recorder(str(tmp_path / "h.wav"), 0, subtype="ULAW")
+
+
+def test_an_overload_tick_longer_than_the_board_time_is_a_violation_only_in_real_time():
+    # as fast as the CPU allows no audio is lost, so a slow tick is reported, not judged; paced it is audio lost
+    from types import SimpleNamespace
+
+    for paced, expected in ((False, 0), (True, 1)):
+        fault = soak.Fault(at=157.0, kind="overload", duration=20.0)
+        hist = soak.TickHistogram()
+        for seconds in (0.002, 0.003, 0.0976):
+            hist.add(seconds)
+        fault.state.update(cpu=hist, cpu_over=1)
+        seen = []
+        fake = SimpleNamespace(overloaded=[fault], settings=SimpleNamespace(paced=paced),
+                               centre=SimpleNamespace(tick_seconds=0.08),
+                               _violate=lambda text, key=None: seen.append(text))
+        soak.Soak._overload_recovered(fake, fault)
+        assert fault.state["ticks"]["cpu_overruns"] == 1 and fake.overloaded == []
+        assert len(seen) == expected, seen
+        if expected:
+            assert "80 ms" in seen[0] and "overload at 157 s" in seen[0]

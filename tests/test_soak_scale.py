@@ -2,8 +2,8 @@
 minute run in `make test`; 32 spans and 500 agents through a busy hour with every fault kind at least
 twice (as fast as the CPU allows), and paced in real time with 20 ms ticks, run under the soak marker
 (`make soak`). The figures (speed, tick percentiles) are printed for docs/reliability.md, never asserted:
-timing belongs to benchmarks. (A tick of an overload window that takes more of the engine thread's CPU
-than its board time is one of the soak's invariants, as a stalled tick is.)"""
+timing belongs to benchmarks. (In a paced run, a tick of an overload window that takes more of the engine
+thread's CPU than its board time is one of the soak's invariants, as a stalled tick is.)"""
 import math
 import random
 
@@ -76,7 +76,7 @@ def test_appliance_size_busy_hour_with_every_fault_kind(tmp_path):
     assert report["cdrs"] == report["calls"]["ended_in_engine"] > 0
     assert all(n > 0 for n in report["calls"]["placed_by_span"].values()), report["calls"]["placed_by_span"]
     # the overload faults brought twice the centre's capacity: it refused part of it itself (34/42), before
-    # any script ran (a tick of those windows longer than its board time by thread CPU is a violation, above)
+    # any script ran (their ticks by thread CPU are reported; in a paced run one longer than its board time is a violation)
     overloads = [f for f in report["fault_log"] if f["kind"] == "overload"]
     assert all(f["target"] == "every PRI span" for f in overloads)
     assert report["calls"]["admission"]["refused_total"] >= report["calls"]["refused_by_centre"] > 0

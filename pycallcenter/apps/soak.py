@@ -866,12 +866,15 @@ class Soak:
                           f"{1000 * self.centre.tick_seconds:.0f} ms", key=("overrun", id(fault)))
 
     def _overload_recovered(self, fault):
-        """The overload's callers are gone: stop timing its ticks apart; its ticks' own work (the engine thread's
-        CPU time, whatever else holds the machine) must never have exceeded the tick: that is audio lost."""
+        """The overload's callers are gone: stop timing its ticks apart. In a paced run its ticks' own work (the
+        engine thread's CPU time, whatever else holds the machine) must never have exceeded the tick: that is
+        audio lost. Run as fast as the CPU allows, the figures are reported, not judged: there no audio is
+        lost, and one slow tick on a shared machine (a full collection, another job on the memory bus) would
+        make a timing check of the test suite's short soaks."""
         self.overloaded.remove(fault)
         hist, over = fault.state["cpu"], fault.state["cpu_over"]
         fault.state["ticks"] = _cpu_figures(hist, over)
-        if over:
+        if over and self.settings.paced:
             self._violate(f"overload at {fault.at:.0f} s: {over} tick(s) took more of the engine thread's CPU than "
                           f"their {1000 * self.centre.tick_seconds:.0f} ms (max {_ms(hist.max)} ms)",
                           key=("cpu overrun", id(fault)))
