@@ -1,6 +1,6 @@
 # distutils: sources = _native/src/g711.c
 """G.711 batch kernels over flat buffers; pycallcenter.dsp.g711 is the checked public face."""
-from libc.stdint cimport int16_t, uint8_t
+from libc.stdint cimport int8_t, int16_t, int32_t, uint8_t
 
 cdef extern from "pycc_g711.h":
     int PYCC_G711_ULAW
@@ -9,6 +9,8 @@ cdef extern from "pycc_g711.h":
     void pycc_g711_encode(int law, const int16_t *inp, uint8_t *out, size_t n) nogil
     void pycc_g711_decode(int law, const uint8_t *inp, int16_t *out, size_t n) nogil
     void pycc_g711_transcode(int to_law, const uint8_t *inp, uint8_t *out, size_t n) nogil
+    void pycc_g711_mix_out(int32_t *acc, int16_t *tx, uint8_t *codes, const int8_t *law, uint8_t *live,
+                           uint8_t *dirty, size_t rows, size_t n) nogil
 
 pycc_g711_init()
 
@@ -47,3 +49,23 @@ def transcode(int law, const uint8_t[::1] x, uint8_t[::1] out):
     if n:
         with nogil:
             pycc_g711_transcode(law, &x[0], &out[0], n)
+
+
+def mix_out(int32_t[:, ::1] acc, int16_t[:, ::1] tx, uint8_t[:, ::1] codes, const int8_t[::1] law,
+            uint8_t[::1] live, uint8_t[::1] dirty):
+    """Saturate the live rows of acc into tx and encode them into codes with their row's law, clear them in acc,
+    silence the rows that were written last tick and not this one (see pycc_g711.h); return None."""
+    cdef Py_ssize_t rows = acc.shape[0], n = acc.shape[1], r
+    if tx.shape[0] != rows or tx.shape[1] != n:
+        raise ValueError("tx must have the shape of acc")
+    if law.shape[0] != rows or live.shape[0] != rows or dirty.shape[0] != rows:
+        raise ValueError("law, live and dirty need one entry per row")
+    if codes.shape[0] > rows or codes.shape[1] != n:
+        raise ValueError("codes must have at most acc's rows and its row length")
+    for r in range(rows):
+        if law[r] >= 0 and (r >= codes.shape[0] or (law[r] != PYCC_G711_ULAW and law[r] != PYCC_G711_ALAW)):
+            raise ValueError(f"row {r}: law {law[r]} has no codes row or is unknown")
+    if rows and n:
+        with nogil:
+            pycc_g711_mix_out(&acc[0, 0], &tx[0, 0], &codes[0, 0] if codes.shape[0] else NULL, &law[0], &live[0],
+                              &dirty[0], <size_t> rows, <size_t> n)

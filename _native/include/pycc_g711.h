@@ -15,4 +15,14 @@ void pycc_g711_decode(int law, const uint8_t *in, int16_t *out, size_t n);
 /* to_law is the law of the output codes: PYCC_G711_ULAW means A-law in, mu-law out. */
 void pycc_g711_transcode(int to_law, const uint8_t *in, uint8_t *out, size_t n);
 
+/* One tick's mix to the line, row by row (acc, tx: rows x n; codes: n bytes for each row r
+ * with a law, law[r] >= 0, which come first).
+ * A row with live[r] set gets its int32 sum saturated into tx, encoded into codes with law[r] (PYCC_G711_ULAW
+ * or PYCC_G711_ALAW; a negative law: no codes, e.g. a packet row) and its acc row cleared. A row not live but
+ * dirty[r] (written last tick) gets silence in tx and codes. Then dirty[r] = live[r] and live[r] = 0: rows
+ * neither live nor dirty are not touched, their tx zero and codes the silence code already. acc must be zero
+ * on every row not live. */
+void pycc_g711_mix_out(int32_t *acc, int16_t *tx, uint8_t *codes, const int8_t *law, uint8_t *live,
+                       uint8_t *dirty, size_t rows, size_t n);
+
 #endif

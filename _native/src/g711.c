@@ -140,3 +140,39 @@ void pycc_g711_transcode(int to_law, const uint8_t *restrict in, uint8_t *restri
     for (size_t i = 0; i < n; i++)
         out[i] = tab[in[i]];
 }
+
+/* Saturate one row of an int32 mix into int16 and clear the mix for the next tick: a loop the compiler
+ * vectorises, kept apart from the table lookups that it cannot. */
+static void saturate_row(int32_t *restrict acc, int16_t *restrict tx, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int32_t v = acc[i];
+        v = v < -32768 ? -32768 : v;
+        v = v > 32767 ? 32767 : v;
+        tx[i] = (int16_t) v;
+        acc[i] = 0;
+    }
+}
+
+void pycc_g711_mix_out(int32_t *restrict acc, int16_t *restrict tx, uint8_t *restrict codes,
+                       const int8_t *restrict law, uint8_t *restrict live, uint8_t *restrict dirty,
+                       size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++) {
+        int16_t *t = tx + r * n;
+        int l = law[r];
+        if (live[r]) {
+            saturate_row(acc + r * n, t, n);
+            if (l >= 0)
+                pycc_g711_encode(l, t, codes + r * n, n); /* the row is still in L1 */
+            live[r] = 0;
+            dirty[r] = 1;
+        } else if (dirty[r]) {
+            /* fell silent this tick: silence stays valid in tx and codes until the row is written again */
+            memset(t, 0, n * sizeof *t);
+            if (l >= 0)
+                memset(codes + r * n, enc_tab[l][0], n);
+            dirty[r] = 0;
+        }
+    }
+}

@@ -9,7 +9,9 @@ import numpy as np
 from pycallcenter._native import g711 as _native
 from pycallcenter.dsp._validate import as_batch
 
-__all__ = ["ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode", "alaw_to_ulaw", "ulaw_to_alaw"]
+__all__ = ["ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode", "alaw_to_ulaw", "ulaw_to_alaw", "mix_out"]
+
+ULAW, ALAW = _native.ULAW, _native.ALAW  # a row's law in mix_out's laws (a negative law: the row has no codes)
 
 
 def _output(out, shape, dtype):
@@ -53,5 +55,23 @@ ulaw_to_alaw = _kernel(_native.transcode, _native.ALAW, np.uint8, np.uint8, "cod
                        "Return A-law codes for mu-law codes, as G.711 Table 3 converts them.")
 alaw_to_ulaw = _kernel(_native.transcode, _native.ULAW, np.uint8, np.uint8, "codes",
                        "Return mu-law codes for A-law codes, as G.711 Table 4 converts them.")
+
+
+def mix_out(acc, tx, codes, laws, live, dirty):
+    """Send one tick's mix to the line in place (live rows of int32 acc saturated into int16 tx and encoded into
+    codes with each row's law, rows fallen silent set to silence; see the twin); return None."""
+    rows = np.shape(acc)[0] if np.ndim(acc) == 2 else -1
+    for name, a, dtype, ndim in (("acc", acc, np.int32, 2), ("tx", tx, np.int16, 2), ("codes", codes, np.uint8, 2),
+                                 ("laws", laws, np.int8, 1), ("live", live, np.uint8, 1),
+                                 ("dirty", dirty, np.uint8, 1)):
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != ndim:
+            raise TypeError(f"{name}: expected a {ndim}-D numpy array of {np.dtype(dtype)}")
+        if not a.flags.c_contiguous or not (a.flags.writeable or name == "laws"):
+            raise ValueError(f"{name}: must be a writeable C-contiguous array")
+    if rows < 0 or tx.shape != acc.shape or len(laws) != rows or len(live) != rows or len(dirty) != rows:
+        raise ValueError(f"acc {acc.shape}, tx {tx.shape}, laws, live, dirty: need the same rows")
+    _native.mix_out(acc, tx, codes, laws, live, dirty)
+
+
 for _name in __all__:
     globals()[_name].__name__ = globals()[_name].__qualname__ = _name

@@ -4,8 +4,10 @@ Per tick: G.711 -> int16 for all rows at once, line echo cancelled on the rows i
 (far = what was sent on the row the tick before, near = what came back; see ``set_echo``), DTMF detection
 over the whole batch, then the
 output of every row is built in an int32 accumulator from players (prompts), tone generators and
-bridges (one fancy-indexed add for all bridges and conferences), clipped and encoded in batch.
-Per-channel Python runs only for rows with an active player or recorder.
+bridges (one fancy-indexed add for all bridges and conferences), then saturated to int16 and encoded in
+each row's law in one native pass over the rows written this tick (a row that stays silent keeps last
+tick's zeros and silence codes untouched). Per-channel Python runs only for rows with an active player or
+recorder.
 """
 import numpy as np
 
@@ -121,8 +123,16 @@ class MediaPlane:
         self.alaw_rows = np.nonzero(laws == "alaw")[0]
         self.rx = np.zeros((self.rows, blocksize), np.int16)  # what each channel's far end sends us
         self.tx = np.zeros((self.rows, blocksize), np.int16)  # what we send each channel
+        # the mix; all zero between ticks: the kernel that sends it clears the rows it sends
         self._acc = np.zeros((self.rows, blocksize), np.int32)
         self._codes = np.zeros((self.board_rows, blocksize), np.uint8)
+        self._laws = np.full(self.rows, -1, np.int8)  # each row's law for the encoder (-1: a packet row, no codes)
+        self._laws[self.ulaw_rows] = g711.ULAW
+        self._laws[self.alaw_rows] = g711.ALAW
+        # rows written this tick, and rows written last tick: a row written in neither keeps its zero tx and its
+        # silence code, so a tick touches only the rows something writes and those that just fell silent
+        self._live = np.zeros(self.rows, np.uint8)
+        self._dirty = np.ones(self.rows, np.uint8)  # the codes start as zeros, not silence: the first tick sets them
         self.dtmf = DtmfDetector(self.rows)
         self.tones = ToneGenerator(self.rows, plan=tone_plan) if self.rows else None
         self.tone_rows: set = set()
@@ -345,11 +355,25 @@ class MediaPlane:
 
     def transmit(self):
         """Mix players, tones and links into self.tx; return the G.711 codes to write (finished players)."""
-        acc = self._acc
-        acc.fill(0)
         finished = []
         if not self.rows:
             return self._codes, finished
+        try:
+            self._mix(finished)
+        except BaseException:  # a source or player that raised leaves a partial mix: start the next one clean
+            self._acc.fill(0)
+            self._live.fill(0)
+            self._dirty.fill(1)
+            raise
+        # one pass over the rows written (saturate, tx, codes in each row's law, the mix cleared) and those that
+        # fell silent; the rest keep last tick's silence
+        g711.mix_out(self._acc, self.tx, self._codes, self._laws, self._live, self._dirty)
+        self.bank.tick(self.rx, self.tx)
+        return self._codes, finished
+
+    def _mix(self, finished):
+        """Add this tick's links, tones, sources, players and beeps into the (zero) mix, flagging the rows written."""
+        acc, live = self._acc, self._live
         if self._links_changed:
             self._build_rounds()
         if self._rounds:
@@ -359,16 +383,19 @@ class MediaPlane:
                     talk[np.isin(src, list(self.muted))] = 0
                 if r:
                     acc[dst] += talk
-                else:  # the accumulator is still zero: a plain scatter, without reading it back (a third the cost)
+                else:  # the mix is still zero: a plain scatter, without reading it back (a third the cost)
                     acc[dst] = talk
+                    live[dst] = 1  # every listener hears a talker in round 0
         if self.tone_rows:
             tones = self.tones.process(self.blocksize)
             rows = sorted(self.tone_rows)
             acc[rows] += tones[rows]
+            live[rows] = 1
         for row, source in list(self.sources.items()):
             out = source.tick(self.rx[row])
             if out is not None:
                 acc[row] += out
+                live[row] = 1
         if self.players:
             bs = self.blocksize
             rows, views, slow = [], [], []
@@ -384,27 +411,15 @@ class MediaPlane:
                 slow.append(row)
             if rows:
                 acc[rows] += np.stack(views)
+                live[rows] = 1
             for row in slow:
+                live[row] = 1
                 if self.players[row].fill(acc[row]):
                     finished.append(row)
                     del self.players[row]
-        for rec in self.bank.active:
+        for rec in self.bank.beeping:
             if rec.beep_every is not None:
                 beep = rec.beep_due(self.blocksize)
                 if beep is not None:
                     acc[rec.row] += beep
-        np.clip(acc, -32768, 32767, out=acc)
-        self.tx[...] = acc
-        self.bank.tick(self.rx, self.tx)
-        nb = self.board_rows
-        tx = self.tx if nb == self.rows else self.tx[:nb]
-        if not nb:
-            pass
-        elif self.ulaw_rows.size == nb:
-            g711.ulaw_encode(tx, out=self._codes)
-        elif self.alaw_rows.size == nb:
-            g711.alaw_encode(tx, out=self._codes)
-        else:
-            self._codes[self.ulaw_rows] = g711.ulaw_encode(tx[self.ulaw_rows])
-            self._codes[self.alaw_rows] = g711.alaw_encode(tx[self.alaw_rows])
-        return self._codes, finished
+                    live[rec.row] = 1

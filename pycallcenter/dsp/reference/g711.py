@@ -86,3 +86,28 @@ def ulaw_to_alaw(codes):
 def alaw_to_ulaw(codes):
     """Return mu-law codes for A-law codes (G.711 Table 4)."""
     return ALAW_TO_ULAW[np.asarray(codes, dtype=np.uint8)]
+
+
+_ENCODERS = {0: ulaw_encode, 1: alaw_encode}  # the native kernel's law numbers (PYCC_G711_ULAW, PYCC_G711_ALAW)
+
+
+def mix_out(acc, tx, codes, laws, live, dirty):
+    """Send one tick's mix to the line in place; return None.
+
+    Every live row: its int32 sum in acc saturated to int16 into tx, encoded with the row's law into codes (a
+    negative law: no codes, e.g. a packet row), and cleared in acc for the next tick. Every row written last tick
+    (dirty) and not this one: silence in tx and codes, which stays valid until the row is written again, so the
+    other rows are not touched. Then dirty takes live's flags and live is cleared.
+    """
+    laws = np.asarray(laws)
+    written = np.flatnonzero(live)
+    quiet = np.flatnonzero(~live.astype(bool) & dirty.astype(bool))
+    tx[written] = np.clip(acc[written], -32768, 32767)
+    acc[written] = 0
+    tx[quiet] = 0
+    for law, encode in _ENCODERS.items():
+        rows = written[laws[written] == law]
+        codes[rows] = encode(tx[rows])
+        codes[quiet[laws[quiet] == law]] = encode(np.int16(0))
+    dirty[:] = live != 0
+    live[:] = 0
