@@ -47,6 +47,7 @@ from pycallcenter.isdn import lapd
 from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.fxo import FxoSimulator
 from pycallcenter.sim.pstn import Caller, PstnSimulator
+from pycallcenter.sim.sip import SipCarrier
 from pycallcenter.sim.ss7 import Networks, exchange_for, linkset_far_ends, linkset_text
 from pycallcenter.ss7.isup import RESETTING
 
@@ -56,13 +57,17 @@ SS7_FAULTS = ("ss7_link_failure", "ss7_linkset_loss")  # one resource: the link 
 # span faults that also hit the link set's spans: every second one, the first included
 SS7_SPAN_FAULTS = ALARM_FAULTS + ("bit_errors",)
 FXO_FAULTS = ("fxo_line_drop",)  # one resource: the FXO lines
+SIP_FAULTS = ("sip_peer_down", "sip_packet_loss", "sip_garbage")  # one resource: the SIP carrier
 FAULT_KINDS = SPAN_FAULTS + ("agent_off_hook", "agent_hangs_up", "script_raises", "recordings_unwritable",
-                             "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS + FXO_FAULTS
+                             "disk_full", "database_locked", "overload", "cti_flood") + SS7_FAULTS + FXO_FAULTS \
+    + SIP_FAULTS
 # seconds after a fault ends by which it must have recovered
 RECOVERY_BOUND = {"cable_pull": 60.0, "frame_loss": 60.0, "ais": 60.0, "bit_errors": 60.0, "dchan_loss": 60.0, "far_restart": 60.0, "slip": 30.0,
                   "agent_off_hook": 60.0, "agent_hangs_up": 60.0, "script_raises": 120.0,
                   "recordings_unwritable": 180.0, "disk_full": 180.0, "database_locked": 30.0, "overload": 240.0,
-                  "cti_flood": 30.0, "ss7_link_failure": 60.0, "ss7_linkset_loss": 60.0, "fxo_line_drop": 60.0}
+                  "cti_flood": 30.0, "ss7_link_failure": 60.0, "ss7_linkset_loss": 60.0, "fxo_line_drop": 60.0,
+                  # the carrier's lost calls are cleared by the session timer (SIP_SESSION_EXPIRES) or a 481
+                  "sip_peer_down": 180.0, "sip_packet_loss": 60.0, "sip_garbage": 60.0}
 STORAGE_FAULTS = ("recordings_unwritable", "disk_full", "database_locked")  # one resource: never two at once
 DISK_FREE = 16 * 1024  # bytes left on the small disk when the fault starts: a recording fills it in about 2 s
 CDR_DUE = 180.0  # seconds after a call ends by which its CDR is in the table (the writer settles for 60)
@@ -96,6 +101,14 @@ CALL_TIME = 10.0 + 25.0  # seconds a call takes besides the talk, in the full-lo
 OVERLOAD_SECONDS = 20.0  # the overload fault's callers (twice a span's B-channels) arrive within this
 REFUSAL_CAUSES = (34, 42)  # what the centre's overload control refuses calls with (max_calls; rate or load)
 SS7_TRUNK = "ss7"  # the soak's SS7 link set (trunk) name
+SIP_SHARE = 8  # every SIP_SHARE-th simulated caller comes in over the SIP trunk (SoakSettings.sip_every)
+SIP_TRUNK = "carrier"  # the [[sip.trunk]] of the simulated carrier
+SIP_SESSION_EXPIRES = 90  # [sip] session_expires: calls a failed carrier lost are cleared within it
+SIP_KEEPALIVE = 10  # the carrier trunk's OPTIONS pings (seconds)
+SIP_RTP_PORTS = (42000, 45999)  # [sip] rtp_ports of the soak's centre (ports in use are skipped)
+SIP_SETTLE = 30.0  # seconds after a SIP fault before the next: its probe caller and retransmissions settle
+SIP_GARBAGE_PER_TICK = 3  # malformed datagrams the sip_garbage fault sends each tick
+SIP_SETTLE_END = 40.0  # seconds the drain waits at most for the SIP transactions of the last calls to end
 CTI_TOKEN = "soak-supervisor-token"
 # The CTI flood runs in a process of its own (as real clients do, so their work is not on our GIL): 30
 # WebSocket connections sending as fast as they can a mix of bad JSON, wrong and right tokens, snapshot
@@ -145,6 +158,7 @@ class SoakSettings:
     spans: int = 1  # E1 PRI spans to the emulated PSTN
     ss7_links: int = 2  # E1 spans of one SS7 link set to the emulated exchange, one link each (0: no SS7)
     fxo_lines: int = 4  # analog PSTN lines on FXO ports (0: none); half clear by loop current drop, half by tone
+    sip_every: int = SIP_SHARE  # every n-th caller comes in over the SIP trunk from the simulated carrier (0: none)
     agents: int = 12  # agent phones (the last is the operator's)
     faults: Optional[int] = None  # faults to inject (default: one every 3 simulated minutes, at least one per kind)
     kinds: tuple = FAULT_KINDS
@@ -247,7 +261,8 @@ def schedule(settings, span_numbers, agent_names, ss7_spans=()):
         resource = (("ss7",) if target in ss7_spans and kind in SS7_SPAN_FAULTS
                     else ("span", target) if kind in SPAN_FAULTS else ("agent", target) if kind.startswith("agent")
                     else ("storage",) if kind in STORAGE_FAULTS else ("ss7",) if kind in SS7_FAULTS
-                    else ("fxo",) if kind in FXO_FAULTS else ("load",) if kind in LOAD_FAULTS else (kind,))
+                    else ("fxo",) if kind in FXO_FAULTS else ("load",) if kind in LOAD_FAULTS
+                    else ("sip",) if kind in SIP_FAULTS else (kind,))
         at = max(at, busy.get(resource, 0.0))
         if at + duration > last:
             # a kind's first fault pushed late by its resource is cut to fit rather than left out, so a short
@@ -256,16 +271,18 @@ def schedule(settings, span_numbers, agent_names, ss7_spans=()):
             if not (first_of_kind and duration > 0 and last - at >= 5.0 and kind not in FXO_FAULTS):
                 continue
             duration = last - at
-        busy[resource] = at + duration + (LOAD_SETTLE if resource == ("load",) else 10.0)
+        busy[resource] = at + duration + {("load",): LOAD_SETTLE, ("sip",): SIP_SETTLE}.get(resource, 10.0)
         faults.append(Fault(round(at, 3), kind, duration, target))
     return sorted(faults, key=lambda f: f.at)
 
 
 def _possible(kind, settings):
-    """Return False for an SS7 fault the centre has no link set for (a link failure needs two links), or an
-    FXO fault when it has no FXO lines."""
+    """Return False for an SS7 fault the centre has no link set for (a link failure needs two links), an
+    FXO fault when it has no FXO lines, or a SIP fault when no caller comes over SIP."""
     if kind in FXO_FAULTS:
         return settings.fxo_lines > 0
+    if kind in SIP_FAULTS:
+        return settings.sip_every > 0
     return kind not in SS7_FAULTS or settings.ss7_links >= (2 if kind == "ss7_link_failure" else 1)
 
 
@@ -296,14 +313,21 @@ def _pick(kind, rng, spans, agents, i):
         return None, rng.uniform(5.0, 30.0)
     if kind == "ss7_linkset_loss":
         return None, rng.uniform(3.0, 20.0)
+    if kind == "sip_peer_down":
+        return None, rng.uniform(10.0, 30.0)
+    if kind == "sip_packet_loss":
+        return None, rng.uniform(3.0, 10.0)
+    if kind == "sip_garbage":
+        return None, rng.uniform(5.0, 15.0)
     if kind == "fxo_line_drop":  # the line is chosen at the end: a caller is put through meanwhile if none is
         return None, FXO_DROP_WAIT
     return None, 0.0  # script_raises: a few callers to the flaky route at once
 
 
-def centre_text(settings, data):
+def centre_text(settings, data, carrier=None):
     """Return the soak centre's configuration: the demo's centre (its board with more PRI spans after the
-    agents' phones, their own cables), a route to the flaky script, no fax machines."""
+    agents' phones, their own cables), a route to the flaky script, no fax machines; with carrier (the
+    simulated carrier's SIP address, host and port), a SIP trunk to it as a user configures one."""
     ds = demo.DemoSettings(seed=settings.seed, hours=settings.hours, agents=settings.agents,
                            calls_per_hour=settings.calls_per_hour or 0.0, talk_mean=settings.talk_mean,
                            patience_mean=settings.patience_mean, fax_share=0.0, data_dir=data,
@@ -327,7 +351,22 @@ def centre_text(settings, data):
         first += 31 * settings.ss7_links
     if settings.fxo_lines:  # last: an FXO span on PSTN lines; their calls carry no called number
         lines += fxo_text(fxo_span(settings), first, settings.fxo_lines)
+    if carrier is not None:
+        lines += sip_text(settings, carrier)
     return "\n".join(lines) + "\n"
+
+
+def sip_text(settings, carrier):
+    """Return the TOML lines of the centre's SIP side: [sip] on any free port of loopback with packet rows for
+    twice the SIP share of the calls up (and 10 more), a session timer (so calls a failed carrier lost are
+    cleared), and the carrier as a [[sip.trunk]] whose INVITEs are taken unchallenged, pinged with OPTIONS.
+    Its callers dial the main number, routed as any other call."""
+    erlangs = (settings.calls_per_hour or 0.0) / 3600.0 * (settings.talk_mean + CALL_TIME)
+    rows = min(4096, 10 + math.ceil(2 * erlangs / settings.sip_every))
+    return ["[sip]", f'listen = "{carrier[0]}"', "port = 0", f"channels = {rows}",
+            f"rtp_ports = [{SIP_RTP_PORTS[0]}, {SIP_RTP_PORTS[1]}]", f"session_expires = {SIP_SESSION_EXPIRES}", "",
+            "[[sip.trunk]]", f'name = "{SIP_TRUNK}"', f'host = "{carrier[0]}"', f"port = {carrier[1]}",
+            f"keepalive = {SIP_KEEPALIVE}", ""]
 
 
 def fxo_span(settings):
@@ -396,7 +435,9 @@ class Soak:
                 os.remove(os.path.join(data, stale))
         with open(os.path.join(data, "cti-users.toml"), "w") as fh:
             fh.write(f'[[supervisor]]\nname = "soak"\ntoken = "{CTI_TOKEN}"\n')
-        text = centre_text(s, data)
+        # the SIP carrier's sockets first: the centre's trunk names its port
+        self.carrier = SipCarrier(seed=s.seed) if s.sip_every else None
+        text = centre_text(s, data, self.carrier.address if self.carrier is not None else None)
         config = os.path.join(data, "centre.toml")
         with open(config, "w") as fh:
             fh.write(text)
@@ -429,14 +470,21 @@ class Soak:
             self.fxo_channels = {f"fxo{ch}": ch for ch in ports}
             self.pstns.append(self.fxo)
             self.network_spans.append(fxo_span(s))
+        if self.carrier is not None:  # the SIP carrier's callers, counted with the networks' (its "span": sip)
+            self.carrier.connect(centre.sip.address)
+            self.pstns.append(self.carrier)
+            self.network_spans.append("sip")
         section = SimulateSection(calls_per_hour=s.calls_per_hour, talk_mean=s.talk_mean,
                                   patience_mean=s.patience_mean, fax_share=0.0, seed=s.seed)
         callers = make_callers(section, s.hours, start=s.warmup / 2)
         every = fxo_every(s) if self.fxo is not None else 0
+        sip = s.sip_every if self.carrier is not None else 0
         digital_calls = 0
         for i, caller in enumerate(callers):
             if every and i % every == every - 1:
                 self.fxo.add(caller)
+            elif sip and i % sip == sip // 2:  # not the FXO's turn (a caller whose turns coincide goes over FXO)
+                self.carrier.add(caller)
             else:  # round robin on a count of its own: skipping the FXO's callers must not favour half the spans
                 digital[digital_calls % len(digital)].add(caller)
                 digital_calls += 1
@@ -471,6 +519,7 @@ class Soak:
         self.callers_done = dict.fromkeys(("placed", "refused_by_network", "refused_by_centre", "reached_agent",
                                            "abandoned"), 0)
         self.placed_by_span = dict.fromkeys(self.network_spans, 0)  # callers the network put through, per span
+        self.sip_done = dict.fromkeys(self.callers_done, 0)  # the SIP carrier's share of callers_done
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
         eng.listeners.append(self.ended_calls)
@@ -501,6 +550,8 @@ class Soak:
         t0, c0 = time.perf_counter(), time.thread_time()
         if self.fxo is not None:  # the PSTN lines' callers act on the board time the tick starts at
             self.fxo.tick(self.engine.now)
+        if self.carrier is not None:  # its datagrams are on the centre's sockets before the centre reads them
+            self.carrier.tick(self.engine.now, self.centre.board.blocksize)
         self.centre.tick()
         self.pool.tick(self.engine.now, self.centre.board.blocksize)
         spent = time.perf_counter() - t0
@@ -577,7 +628,11 @@ class Soak:
         for agent in self.pool.agents:
             if agent.state != "idle":
                 self.pool.hang_up(agent, self.seconds())
-        self.engine.run(seconds=2.0)  # the ports see the phones go on hook
+        # the ports see the phones go on hook; the last SIP transactions end (timers D, J and K: up to 32 s)
+        for n in range(int(SIP_SETTLE_END * per_second)):
+            self.tick()
+            if n >= 2 * per_second and not self._sip_left():
+                break
         for fault in self.active:
             self._violate(f"{fault.kind} at {fault.at:.0f} s ({fault.target}) never recovered")
 
@@ -596,6 +651,9 @@ class Soak:
         for fault in self.active:
             if fault.ended is None and now >= fault.started + fault.duration:
                 self._end(fault, now)
+            elif fault.ended is None and fault.kind == "sip_garbage":
+                sent = self.carrier.garbage(SIP_GARBAGE_PER_TICK)
+                fault.state["sent"] = [a + b for a, b in zip(fault.state["sent"], sent)]
 
     def _end(self, fault, now):
         fault.ended = now
@@ -983,6 +1041,117 @@ class Soak:
             fault.note += f"; the centre cleared after {fault.state['cleared_after']:.1f} s"
         return True
 
+    def _sip_legs(self):
+        """Return the centre's legs of the SIP calls the carrier has answered and nobody has cleared."""
+        sessions = self.centre.sip.sessions
+        return [sessions[cid].leg for cid in self.carrier.answered_calls() if cid in sessions]
+
+    def _sip_probe(self, fault, now):
+        """One SIP caller a second from now: at a loss or garbage fault's start, so a call is set up through it;
+        at a SIP fault's end, its answer shows the trunk carries calls again."""
+        rng = random.Random(f"{self.settings.seed}-sip-{fault.at}-{now}")
+        caller = Caller(f"20233{rng.randrange(10000, 99999)}", "5000", now + 1.0, digits=rng.choice("12"),
+                        digit_delay=3.0, patience=30.0, talk=10.0)
+        self.carrier.add(caller)
+        fault.state.setdefault("callers", []).append(caller)
+
+    def _start_sip_peer_down(self, fault, now):
+        """The carrier stops answering and sending: its callers are lost (cause 41 to them), new ones refused.
+        The centre still holds those calls until its session timer (or a 481 once the carrier is back) ends
+        them; its OPTIONS pings go unanswered."""
+        fault.state["legs"] = [sess.leg for sess in self.centre.sip.sessions.values()]
+        fault.state["lost"] = len(self.carrier.active)
+        self.carrier.go_down(now)
+
+    def _end_sip_peer_down(self, fault, now):
+        self.carrier.come_back(now)
+        self._sip_probe(fault, now)
+        fault.note = f"{fault.state['lost']} carrier call(s) lost, {len(fault.state['legs'])} up at the centre"
+
+    def _start_sip_packet_loss(self, fault, now):
+        """A burst of lost datagrams between the carrier and the centre, both ways, SIP and RTP (30-70% of them,
+        seeded): retransmissions must carry the calls' signalling through, the packet rows' concealment (PLC)
+        covers the audio's gaps."""
+        fault.state["legs"] = legs = self._sip_legs()
+        fault.state["rows"] = {leg.row: (self._row_stat(leg.row, "lost"), self._row_stat(leg.row, "concealed_ms"))
+                               for leg in legs}
+        fault.state["dropped"] = self.carrier.counts["dropped_out"] + self.carrier.counts["dropped_in"]
+        self._sip_probe(fault, now)
+        self.carrier.loss = round(random.Random(f"{self.settings.seed}-loss-{fault.at}").uniform(0.3, 0.7), 2)
+
+    def _end_sip_packet_loss(self, fault, now):
+        self._sip_probe(fault, now)
+        legs = self._sip_legs_since(fault)
+        dropped = self.carrier.counts["dropped_out"] + self.carrier.counts["dropped_in"] - fault.state["dropped"]
+        fault.note = (f"{100 * self.carrier.loss:.0f}% lost: {dropped} datagrams dropped, {len(legs)} SIP "
+                      f"call(s) answered at its start or during it")
+        self.carrier.loss = 0.0
+
+    def _start_sip_garbage(self, fault, now):
+        """Malformed datagrams at the centre's SIP port and at the RTP ports of the calls up, each tick: counted
+        and dropped, never a call or the trunk lost."""
+        fault.state["legs"] = legs = self._sip_legs()
+        fault.state["malformed"] = self.centre.sip.ua.stats["malformed"]
+        fault.state["rtp_bad"] = {leg.row: self._rtp_bad(leg.row) for leg in legs}
+        fault.state["sent"] = [0, 0]
+        self._sip_probe(fault, now)
+
+    def _end_sip_garbage(self, fault, now):
+        self._sip_probe(fault, now)
+        legs = [leg for leg in self._sip_legs_since(fault) if leg.state != C.ENDED]
+        bad = sum(self._rtp_bad(leg.row) - fault.state["rtp_bad"].get(leg.row, 0) for leg in legs)
+        fault.note = (f"sent {fault.state['sent'][0]} to the SIP port, {fault.state['sent'][1]} to RTP ports; the "
+                      f"centre counted {self.centre.sip.ua.stats['malformed'] - fault.state['malformed']} malformed "
+                      f"SIP messages, {bad} bad RTP datagrams on the {len(legs)} call(s) still up")
+
+    def _sip_legs_since(self, fault):
+        """Return the fault's SIP legs: those answered at its start and those answered since (kept in its state,
+        each checked when it recovers)."""
+        legs = fault.state["legs"]
+        legs += [leg for leg in self._sip_legs() if leg not in legs]
+        return legs
+
+    def _row_stat(self, row, key):
+        packet = self.engine.packet
+        return packet.stats(row).get(key, 0) if packet.is_open(row) else 0
+
+    def _rtp_bad(self, row):
+        """Return the datagrams a packet row refused or could not use (malformed, wrong size, unknown type...)."""
+        return sum(self._row_stat(row, k) for k in ("malformed", "wrong_size", "unknown_pt", "oversized",
+                                                    "wrong_source"))
+
+    def _sip_recovered(self, fault):
+        """A SIP fault is over when a call placed after it was answered, the carrier trunk is not down by its
+        pings, the calls the carrier lost are gone from the centre too, and no call up at the start of a loss
+        or garbage fault was cut by it (a violation: ended with any cause but 16)."""
+        # the probe caller, or (when an overload elsewhere had it refused) the next caller over SIP
+        answered = self.carrier.last_answer
+        if answered is None or answered <= fault.ended:
+            return False
+        sip = self.centre.sip
+        if sip.trunk_state.get(SIP_TRUNK) == "down":
+            return False
+        legs = fault.state["legs"]
+        if fault.kind == "sip_peer_down":
+            up = [leg for leg in legs if leg.state != C.ENDED]
+            if up:
+                return False
+            fault.note += ("; the centre cleared them with causes "
+                           + ", ".join(f"{c} x{n}" for c, n in sorted(_counts(leg.cause for leg in legs).items())))
+            return True
+        if fault.kind == "sip_packet_loss":  # the rows count the gap once packets flow again
+            up = [leg for leg in legs if leg.state != C.ENDED]
+            lost, concealed = (sum(self._row_stat(leg.row, key) - fault.state["rows"].get(leg.row, (0, 0))[i]
+                                   for leg in up)
+                               for i, key in enumerate(("lost", "concealed_ms")))
+            fault.note += (f"; on the {len(up)} still up when traffic resumed: {lost} packets counted lost, "
+                           f"{concealed:.0f} ms concealed")
+        cut = [leg for leg in legs if leg.state == C.ENDED and leg.cause != C.NORMAL_CLEARING]
+        if cut:
+            self._violate(f"{fault.kind} at {fault.at:.0f} s cut {len(cut)} SIP call(s) (causes "
+                          f"{sorted({leg.cause for leg in cut})})", key=("cut", id(fault)))
+        return True
+
     # ------------------------------------------------------------------------------------------ recovery
 
     def _recovered(self, fault, now):
@@ -995,6 +1164,8 @@ class Soak:
             return self._ss7_up()
         if kind in FXO_FAULTS:
             return self._fxo_cleared(fault)
+        if kind in SIP_FAULTS:
+            return self._sip_recovered(fault)
         if kind == "agent_off_hook":
             return self._agent_free(fault.target)
         if kind == "agent_hangs_up":
@@ -1070,6 +1241,21 @@ class Soak:
         if self.stream is not None:  # a long run says what broke when it breaks, not only at its end
             self.stream.write(f"\nviolation at {self.violations[-1]}\n")
 
+    def _sip_left(self):
+        """Return what SIP holds with no call, at the centre and at the carrier: dialogs, transactions other than
+        the trunk's OPTIONS pings, timers other than the pings', sessions and packet rows (empty after a drain)."""
+        if self.carrier is None:
+            return []
+        sip, ua = self.centre.sip, self.centre.sip.ua
+        out = [f"SIP session {cid} on row {sess.row}" for cid, sess in sip.sessions.items()]
+        out += [f"SIP dialog {cid}" for cid in ua.dialogs]
+        out += [f"SIP transaction {key[-1]} {key[1]}" for key in ua.layer.transactions if key[-1] != "OPTIONS"]
+        out += [f"SIP timer {name} of {owner}" for owner, name in ua.timers.keys()
+                if not (isinstance(owner, tuple) and owner[0] == "ka")]
+        out += self.engine.packet.leaks()
+        return out + [line for line in self.carrier.leaks()
+                      if not (line.startswith("carrier transaction OPTIONS"))]
+
     def _check_second(self, now):
         for fault in list(self.active):
             if fault.ended is None:
@@ -1106,6 +1292,10 @@ class Soak:
             net = set(self.exchange.calls)
             for cic in ours ^ net:
                 seen.add((self.ss7.name, cic, "centre" if cic in ours else "network"))
+        if self.carrier is not None and not self.carrier.down:  # SIP calls: a session here, a call at the carrier
+            ours, net = set(self.centre.sip.sessions), set(self.carrier.active)
+            for cid in ours ^ net:
+                seen.add((SIP_TRUNK, cid, "centre" if cid in ours else "network"))
         for (span, offset, side), first in _overdue(self._disagree, seen, now, self.settings.leak_grace):
             self._violate(f"span {span} B-channel {offset} held by the {side} only for {now - first:.0f} s",
                           key=("disagree", span, offset, side, first))
@@ -1125,6 +1315,8 @@ class Soak:
             for c in p.done:
                 for k in self.callers_done:
                     self.callers_done[k] += _caller_is(k, c)
+                    if p is self.carrier:
+                        self.sip_done[k] += _caller_is(k, c)
                 self.placed_by_span[span] += not c.refused
             p.done.clear()
         self.board_events += len(self.emulator.event_log.read(self._board_events))
@@ -1138,7 +1330,7 @@ class Soak:
 
     def _finish(self, wall):
         s = self.settings
-        left = self.centre.leaks()
+        left = self.centre.leaks() + self._sip_left()
         for line in left:
             self._violate(f"left behind after the drain: {line}")
         try:
@@ -1177,7 +1369,7 @@ class Soak:
         t, tc = self.ticks, self.tick_cpu
         return {
             "settings": {"hours": s.hours, "seed": s.seed, "spans": s.spans, "ss7_links": s.ss7_links,
-                         "fxo_lines": s.fxo_lines, "agents": s.agents,
+                         "fxo_lines": s.fxo_lines, "sip_every": s.sip_every, "agents": s.agents,
                          "calls_per_hour": s.calls_per_hour, "blocksize": s.blocksize},
             "simulated_seconds": round(self.seconds(), 1),
             "wall_seconds": round(wall, 1),
@@ -1198,6 +1390,7 @@ class Soak:
                       "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
                                          for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
                       "ss7": self._ss7_counts(),
+                      "sip": self._sip_counts(),
                       "script_errors": self.engine.errors.total,
                       # the centre's own overload control: calls it refused by reason (capacity 34, rate/load 42)
                       "admission": self.engine.admission.status() if self.engine.admission is not None else None},
@@ -1217,8 +1410,25 @@ class Soak:
         alarms and their clearing (hardware blocking and unblocking)."""
         if self.ss7 is None:
             return None
-        counts = dict.fromkeys(("ss7_link_down", "ss7_link_up", "ss7_route_down", "ss7_route_up", "ss7_span_alarm",
-                                "ss7_span_clear"), 0)
+        return self._log_counts(("ss7_link_down", "ss7_link_up", "ss7_route_down", "ss7_route_up", "ss7_span_alarm",
+                                 "ss7_span_clear"))
+
+    def _sip_counts(self):
+        """Return the SIP side's figures: the carrier's callers (placed, answered, refused by the centre: 503 with
+        cause 34 or 42), the SIP calls the engine ended, the carrier's datagram counts and the centre's trunk
+        counters (malformed messages, refusals) and pings (sip_trunk_down / sip_trunk_up in its log)."""
+        if self.carrier is None:
+            return None
+        callers = self.carrier.done + [call.caller for call in self.carrier.active.values()]
+        tally = {k: n + sum(1 for c in callers if _caller_is(k, c)) for k, n in self.sip_done.items()}
+        trunk = {k: v for k, v in self.centre.sip.stats.items() if k in ("datagrams", "refused", "calls_in")}
+        return {**tally, "ended_in_engine": self.ended_calls.sip, "carrier": dict(self.carrier.counts),
+                "centre": {**trunk, "malformed": self.centre.sip.ua.stats["malformed"]},
+                **self._log_counts(("sip_trunk_down", "sip_trunk_up"))}
+
+    def _log_counts(self, kinds):
+        """Return {kind: lines of that kind in the centre's log file}."""
+        counts = dict.fromkeys(kinds, 0)
         path = self.centre.settings.place(self.centre.settings.centre.log_file)
         with open(path) as fh:
             for line in fh:
@@ -1297,6 +1507,7 @@ class _EndedCalls:
 
     def __init__(self):
         self.count = 0  # calls ended
+        self.sip = 0  # of which came in over SIP
         self.pending = {}  # call id -> board sample the engine ended it, until its CDR is seen
         self._bits = bytearray()
         self._others = set()  # ids not of the engine's C<n> form
@@ -1306,6 +1517,8 @@ class _EndedCalls:
         if call.id in self:
             return
         self.count += 1
+        leg = getattr(call, "caller_leg", None)
+        self.sip += getattr(leg, "tech", None) == "sip"
         self.pending[call.id] = call.ended
         n = _call_number(call.id)
         if n <= 0:
@@ -1347,6 +1560,14 @@ def _overdue(ages, seen, now, grace):
     return [(thing, ages.setdefault(thing, now)) for thing in seen if now - ages.get(thing, now) > grace]
 
 
+def _counts(items):
+    """Return {item: how many times it occurs}."""
+    out = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
+
+
 def _call_number(call_id):
     return int(call_id.lstrip("C")) if call_id.lstrip("C").isdigit() else 0
 
@@ -1384,6 +1605,7 @@ def format_report(r):
              f"seed {s['seed']}, {s['hours']} h simulated in {r['wall_seconds']} s, {s['spans']} PRI span(s), "
              f"{'an SS7 link set of %d link(s), ' % s['ss7_links'] if s.get('ss7_links') else ''}"
              f"{'%d FXO line(s), ' % s['fxo_lines'] if s.get('fxo_lines') else ''}"
+             f"{'a SIP carrier (1 caller in %d), ' % s['sip_every'] if s.get('sip_every') else ''}"
              f"{s['agents']} agent phones, {s['calls_per_hour']:.0f} calls/h",
              f"{'paced in real time' if r.get('paced') else 'as fast as the CPU allows'}: {r['simulated_seconds']} s "
              f"simulated, {_x(r['simulated_seconds'], r['wall_seconds'])} real time by the wall clock, "
@@ -1400,6 +1622,7 @@ def format_report(r):
               f"refused by the centre {c.get('refused_by_centre', 0)}{_refusals(c.get('admission'))}, "
               f"reached an agent {c['reached_agent']}, abandoned {c['abandoned']}, ended in the engine "
               f"{c['ended_in_engine']}, CDRs {r['cdrs']}, script errors {c['script_errors']}",
+              *_sip_line(c.get("sip")),
               f"RSS {rss['start_mb']} MB at the first check, {rss['after_warmup_mb']} MB after warm-up, max "
               f"{rss['max_mb']} MB (growth {100 * rss['growth']:.1f}%, {'checked' if rss['checked'] else 'not checked: short run'})",
               f"tick ({t['tick_ms']:.0f} ms of board time): mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, "
@@ -1417,6 +1640,19 @@ def format_report(r):
     lines += ["", f"invariant violations: {len(r['violations'])}"]
     lines += [f"  {v}" for v in r["violations"]]
     return "\n".join(lines) + "\n"
+
+
+def _sip_line(sip):
+    """Return the report's line on the SIP calls (none without a SIP carrier)."""
+    if not sip:
+        return []
+    carrier, centre = sip["carrier"], sip["centre"]
+    return [f"SIP: placed {sip['placed']}, refused by the carrier {sip['refused_by_network']} (down), refused by the "
+            f"centre {sip['refused_by_centre']} (503), reached an agent {sip['reached_agent']}, abandoned "
+            f"{sip['abandoned']}, ended in the engine {sip['ended_in_engine']}; RTP packets out {carrier['rtp_out']}, "
+            f"in {carrier['rtp_in']}; datagrams dropped {carrier['dropped_out'] + carrier['dropped_in']}, malformed "
+            f"sent {carrier['garbage_sip']} SIP and {carrier['garbage_rtp']} RTP (the centre counted "
+            f"{centre['malformed']} malformed SIP); trunk down {sip['sip_trunk_down']}, up {sip['sip_trunk_up']}"]
 
 
 def _refusals(adm):

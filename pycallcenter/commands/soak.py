@@ -16,6 +16,8 @@ def register(subparsers):
                    "one signalling link each (default 2; 0: no SS7)")
     p.add_argument("--fxo-lines", type=int, default=4, help="analog PSTN lines on FXO ports, half clearing by "
                    "loop current drop and half by busy tone (default 4; 0: none)")
+    p.add_argument("--sip-every", type=int, default=soak.SIP_SHARE, help="every N-th caller comes in over the SIP "
+                   f"trunk from a simulated carrier on loopback (default {soak.SIP_SHARE}; 0: no SIP)")
     p.add_argument("--agents", type=int, default=12, help="agent phones, the last one the operator's (default 12)")
     p.add_argument("--faults", type=int, help="faults to inject (default: one every 3 simulated minutes)")
     p.add_argument("--kinds", help=f"comma-separated fault kinds (default all: {','.join(soak.FAULT_KINDS)})")
@@ -44,11 +46,15 @@ def run(args):
     if not 0 <= args.fxo_lines <= 64:
         print(f"pycallcenter soak: --fxo-lines must be from 0 to 64, got {args.fxo_lines}", file=sys.stderr)
         return 2
+    if not 0 <= args.sip_every <= 1000:
+        print(f"pycallcenter soak: --sip-every must be from 0 to 1000, got {args.sip_every}", file=sys.stderr)
+        return 2
     if not 8 <= args.blocksize <= 1024:
         print(f"pycallcenter soak: --blocksize must be from 8 to 1024 samples, got {args.blocksize}", file=sys.stderr)
         return 2
     settings = soak.SoakSettings(hours=args.hours, seed=args.seed, spans=args.spans, agents=args.agents,
-                                 ss7_links=args.ss7_links, fxo_lines=args.fxo_lines, faults=args.faults, kinds=kinds, data_dir=args.data, paced=args.paced,
+                                 ss7_links=args.ss7_links, fxo_lines=args.fxo_lines, sip_every=args.sip_every,
+                                 faults=args.faults, kinds=kinds, data_dir=args.data, paced=args.paced,
                                  blocksize=args.blocksize)
     report = soak.run(settings, stream=None if args.quiet else sys.stderr)
     print(soak.format_report(report))
