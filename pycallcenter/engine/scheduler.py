@@ -5,6 +5,7 @@ verb yields an :class:`Op` to the engine, which resumes the coroutine at a fixed
 when the op completes. Same inputs, same ticks, same order: the same run, byte for byte.
 """
 import bisect
+import heapq
 from typing import Any, Callable, Optional
 
 from pycallcenter.causes import Cause
@@ -23,7 +24,11 @@ class Op:
 
     An op with ``polled = False`` is polled only when woken (``Scheduler.wake``, or its own finish/fail):
     for ops that change only on an event, such as a bridge that waits for a leg to end, so that a thousand
-    of them cost nothing on the ticks where nothing happens."""
+    of them cost nothing on the ticks where nothing happens. Such an op says in ``start`` what wakes it:
+    ``wake_at(when)`` for a deadline (the scheduler's timer heap) and ``wake_on(key)`` for an event that
+    whoever causes it signals (``Scheduler.signal``: a leg's events, a task's end, a detector's result).
+    It must be woken by everything that can change what its ``poll`` decides; a wake too many costs one
+    poll, never a different result."""
 
     task: Optional["Task"] = None
     done = False
@@ -42,6 +47,18 @@ class Op:
 
     def cancel(self):
         """Called when the op is abandoned (the task ends or is failed from outside)."""
+
+    def wake_at(self, when):
+        """Have this op polled at the first poll at or after board time ``when``; returns None."""
+        task = self.task
+        if task is not None and task.scheduler is not None:
+            task.scheduler.wake_at(task, when)
+
+    def wake_on(self, key):
+        """Have this op polled whenever ``key`` is signalled while its task waits on it; returns None."""
+        task = self.task
+        if task is not None and task.scheduler is not None:
+            task.scheduler.watch(task, key)
 
     def finish(self, result=None):
         """Complete the op with a result."""
@@ -85,6 +102,7 @@ class Task:
         self.result = None
         self.scheduler: Optional["Scheduler"] = None  # set by the scheduler that runs it
         self.leg = None  # the leg of the op it waits on, if that op has one (kept by the scheduler's index)
+        self.keys = None  # the keys its current op is woken by (Scheduler.watch), dropped when the op changes
 
     @property
     def op(self) -> Optional[Op]:
@@ -97,6 +115,11 @@ class Task:
         self._op = op
         if self.scheduler is not None:
             self.scheduler._waiting_changed(self)
+
+    @property
+    def ended_key(self):
+        """Return the key the scheduler signals when this task ends (for ``Op.wake_on``)."""
+        return ("ended", self.id)
 
     def __repr__(self):
         return f"<Task {self.id} {self.name}{' done' if self.finished else ''}>"
@@ -114,6 +137,11 @@ class Scheduler:
         # a leg's end finds the scripts waiting on it without looking at every task
         self._on_leg: dict = {}
         self._woken: set = set()  # ids of the tasks whose not-polled op is to be polled at the next poll
+        # (when, sequence, task id, op): deadlines of ops that are not polled each tick; an entry whose task
+        # waits on another op by then is dropped when it comes due (an early finish costs no search)
+        self._timers: list = []
+        self._timer_seq = 0
+        self._watchers: dict = {}  # key -> {task id: None} of the tasks whose current op a signal of key wakes
         # while a poll runs: the ids to poll (sorted; those before _pos are done), those queued this poll, the
         # id being polled and the last id that existed when the poll began (tasks spawned during a poll wait
         # for the next one)
@@ -139,6 +167,30 @@ class Scheduler:
         if not self._enqueue(task.id):
             self._woken.add(task.id)
 
+    def wake_at(self, task, when):
+        """Wake a task at the first poll at or after board time ``when``, if it still waits on its current
+        op then; returns None."""
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (when, self._timer_seq, task.id, task.op))
+
+    def watch(self, task, key):
+        """Wake a task whenever ``key`` is signalled, for as long as it waits on its current op; returns None."""
+        self._watchers.setdefault(key, {})[task.id] = None
+        if task.keys is None:
+            task.keys = [key]
+        else:
+            task.keys.append(key)
+
+    def signal(self, key):
+        """Wake the tasks watching ``key`` (something they wait for may have changed); returns None."""
+        ids = self._watchers.get(key)
+        if ids:
+            tasks = self.tasks
+            for task_id in list(ids):
+                task = tasks.get(task_id)
+                if task is not None:
+                    self.wake(task)
+
     def waiting_on(self, leg):
         """Yield, in task order, the tasks whose op has ``leg`` as its leg at the moment each is reached (as a
         walk over every task that existed at the start would find them)."""
@@ -155,6 +207,15 @@ class Scheduler:
 
     def _waiting_changed(self, task):
         op = task.op
+        if task.keys is not None:  # the old op's wake-ups go with it
+            watchers = self._watchers
+            for key in task.keys:
+                ids = watchers.get(key)
+                if ids is not None:
+                    ids.pop(task.id, None)
+                    if not ids:
+                        del watchers[key]
+            task.keys = None
         leg = getattr(op, "leg", None) if op is not None and not task.finished else None
         if leg is not task.leg:
             if task.leg is not None:
@@ -184,6 +245,14 @@ class Scheduler:
     def poll(self, now):
         """Poll every waiting op in task order (ops that are not polled each tick only when woken) and resume the
         tasks whose op completed."""
+        timers = self._timers
+        if timers and timers[0][0] <= now:
+            tasks, woken = self.tasks, self._woken
+            while timers and timers[0][0] <= now:
+                task_id, op = heapq.heappop(timers)[2:]
+                task = tasks.get(task_id)
+                if task is not None and task.op is op:
+                    woken.add(task_id)
         due = self._polled | self._woken if self._woken else set(self._polled)
         self._woken = set()
         if not due:
@@ -276,3 +345,5 @@ class Scheduler:
         task.finished = True
         task.op = None
         self.tasks.pop(task.id, None)
+        if ("ended", task.id) in self._watchers:  # ops waiting for this task to end (Task.ended_key)
+            self.signal(("ended", task.id))

@@ -74,6 +74,12 @@ class RowWatch:
         self.at_sample: Optional[int] = None
         self.until = watcher.samples + int(seconds * 8000) if seconds else None
         self._v21 = None  # spandsp's V.21 receiver, made when the leg carries more than near-silence
+        self.on_detect = None  # fn() called once when ``detected`` is set (the op waiting for it wakes)
+
+    def _heard(self, kind, sample):
+        self.detected, self.at_sample = kind, sample
+        if self.on_detect is not None:
+            self.on_detect()
 
     def _hear_v21(self, x) -> bool:
         """Feed one tick to the V.21 receiver; return True when it has found the preamble."""
@@ -229,7 +235,7 @@ class BatchedFaxWatcher:
             if kind is not None:
                 w = watches[rows[slot]]
                 if w.detected is None:
-                    w.detected, w.at_sample = kind, self.samples
+                    w._heard(kind, self.samples)
         # V.21 pre-check, one pass: x + Q seen unsigned is <= 2Q exactly when -Q <= x <= Q (the rest wrap high).
         shifted = np.add(block, V21_QUIET_PEAK, out=self._shifted[:k])
         quiet = (shifted.view(np.uint16).max(axis=1) <= 2 * V21_QUIET_PEAK).tolist()
@@ -244,4 +250,4 @@ class BatchedFaxWatcher:
             if quiet[slot]:
                 w._quiet()
             elif w._hear_v21(rx[row]):
-                w.detected, w.at_sample = "v21", self.samples
+                w._heard("v21", self.samples)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable, Optional
 
 from pycallcenter.engine.scheduler import CallHangup, Op
+from pycallcenter.engine.waits import wake_on_leg
 from pycallcenter.fax.ivr import watch_for_fax
 
 
@@ -24,10 +25,24 @@ class FaxDetected(Exception):
 
 
 class _Heard(Op):
-    """Wait until the detector hears a fax (result: its kind) or the watched task ends (result: None)."""
+    """Wait until the detector hears a fax (result: its kind) or the watched task ends (result: None).
+    Not polled each tick: the detector's result, the task's end and the leg's end wake it (a detector
+    that cannot say when it hears, without ``on_detect``, is polled every tick)."""
 
     def __init__(self, leg, detector, target):
         self.leg, self.detector, self.target = leg, detector, target
+        self.polled = not hasattr(detector, "on_detect")
+
+    def start(self, now):
+        if not self.polled:
+            self.detector.on_detect = self._detected
+            self.wake_on(self.target.ended_key)
+            wake_on_leg(self, self.leg)
+
+    def _detected(self):
+        task = self.task
+        if task is not None and task.op is self and task.scheduler is not None:
+            task.scheduler.wake(task)
 
     def poll(self, now):
         if not self.leg.active:

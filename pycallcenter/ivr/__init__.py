@@ -18,6 +18,7 @@ from pycallcenter.engine.amd import AmdDetector
 from pycallcenter.engine.bridge import Bridged
 from pycallcenter.engine.engine import use_call_factory
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
+from pycallcenter.engine.waits import SilenceWatch, row_rms, wake_on_leg
 from pycallcenter.ivr import say
 
 __all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult", "RecordResult", "dial", "wait"]
@@ -67,7 +68,10 @@ class _LegOp(Op):
 
 
 class _Answer(_LegOp):
+    polled = False  # the leg's answer (or end) wakes it
+
     def start(self, now):
+        wake_on_leg(self, self.leg)
         if self.leg.active:
             self.leg.answer()
 
@@ -106,6 +110,8 @@ class _Play(_LegOp):
 
 
 class _Collect(_LegOp):
+    polled = False  # woken by the leg's digits and end, its deadlines and its row's silence
+
     def __init__(self, leg, max_digits, terminator, first_timeout, inter_timeout, total_timeout, silence_timeout,
                  silence_level):
         super().__init__(leg)
@@ -113,16 +119,28 @@ class _Collect(_LegOp):
         self.first, self.inter, self.total = _s(first_timeout), _s(inter_timeout), _s(total_timeout)
         self.silence, self.silence_level = _s(silence_timeout), silence_level
         self.got = ""
+        self.quiet = None  # SilenceWatch handle: since = the later of the last loud tick and the last digit
 
     def start(self, now):
-        self.t0 = self.last = self.loud = now
+        self.t0 = self.last = now
+        wake_on_leg(self, self.leg)
+        for limit in (self.total, self.first):
+            if limit is not None:
+                self.wake_at(now + limit)
+        if self.silence is not None:
+            self.quiet = SilenceWatch.of(self.leg.engine).watch(self, self.leg.row, self.silence_level,
+                                                                 self.silence, now)
         self.check(now)
 
     def check(self, now):
         leg = self.leg
+        if leg.digits and self.inter is not None:
+            self.wake_at(now + self.inter)
         while leg.digits:
             d, leg.digits = leg.digits[0], leg.digits[1:]
             self.last = now
+            if self.quiet is not None:
+                self.quiet.since = now
             if self.terminator and d in self.terminator:
                 self.finish(CollectResult(self.got, "terminator"))
                 return
@@ -137,26 +155,48 @@ class _Collect(_LegOp):
         elif self.got and self.inter is not None and now - self.last >= self.inter:
             self.finish(CollectResult(self.got, "inter_digit_timeout"))
         elif self.silence is not None:
-            rms = float(np.sqrt(np.mean(leg.engine.media.rx[leg.row].astype(np.float64) ** 2)))
-            if rms > self.silence_level:
-                self.loud = now
-            elif now - max(self.loud, self.last) >= self.silence:
+            if row_rms(leg.engine.media.rx, leg.row) > self.silence_level:
+                self.quiet.since = now
+            elif now - self.quiet.since >= self.silence:
                 self.finish(CollectResult(self.got, "silence"))
+
+    def finish(self, result=None):
+        self._unwatch()
+        super().finish(result)
+
+    def fail(self, error):
+        self._unwatch()
+        super().fail(error)
+
+    def cancel(self):
+        self._unwatch()
+
+    def _unwatch(self):
+        if self.quiet is not None:
+            self.quiet.close()
 
 
 class _Record(_LegOp):
     """Record what the caller says until the terminator, trailing silence, the time limit or hang-up."""
+
+    polled = False  # woken by the leg's digits and end, the time limit and its row's silence
 
     def __init__(self, leg, path, max_seconds, silence_stop, terminator, silence_level):
         super().__init__(leg)
         self.path, self.max, self.silence = path, _s(max_seconds), _s(silence_stop)
         self.terminator, self.level = terminator, silence_level
         self.rec = None
+        self.quiet = None  # SilenceWatch handle: since = the last loud tick
 
     def start(self, now):
-        self.t0 = self.loud = now
+        self.t0 = now
         self.leg.digits = ""
         self.rec = self.leg.engine.start_recording(self.leg, self.path, caller_only=True)
+        wake_on_leg(self, self.leg)
+        if self.max is not None:
+            self.wake_at(now + self.max)
+        if self.silence is not None:
+            self.quiet = SilenceWatch.of(self.leg.engine).watch(self, self.leg.row, self.level, self.silence, now)
 
     def poll(self, now):
         if not self.leg.active:  # hanging up is how most callers end a message: keep it
@@ -172,12 +212,14 @@ class _Record(_LegOp):
         elif self.max is not None and now - self.t0 >= self.max:
             self._done("max_time")
         elif self.silence is not None:
-            if float(np.sqrt(np.mean(leg.engine.media.rx[leg.row].astype(np.float64) ** 2))) > self.level:
-                self.loud = now
-            elif now - self.loud >= self.silence:
+            if row_rms(leg.engine.media.rx, leg.row) > self.level:
+                self.quiet.since = now
+            elif now - self.quiet.since >= self.silence:
                 self._done("silence")
 
     def _done(self, reason):
+        if self.quiet is not None:
+            self.quiet.close()
         rec = self.rec
         if rec.closed:  # the engine already finished it when the leg ended
             stats = next((r for r in reversed(self.leg.engine.recordings) if r["path"] == rec.path), None)
@@ -186,7 +228,14 @@ class _Record(_LegOp):
             stats = self.leg.engine.stop_recording(rec, trim=reason in ("silence", "hangup"))
         self.finish(RecordResult(stats["path"], stats["seconds"], reason))
 
+    def fail(self, error):
+        if self.quiet is not None:
+            self.quiet.close()
+        super().fail(error)
+
     def cancel(self):
+        if self.quiet is not None:
+            self.quiet.close()
         if self.rec is not None and not self.rec.closed:
             self.leg.engine.stop_recording(self.rec)
 
@@ -213,11 +262,16 @@ class _Amd(Op):
 
 
 class _Wait(Op):
+    polled = False  # woken at its deadline (and by its leg's end)
+
     def __init__(self, leg, samples):
         self.leg, self.samples = leg, samples
 
     def start(self, now):
         self.until = now + self.samples
+        self.wake_at(self.until)
+        if self.leg is not None:
+            wake_on_leg(self, self.leg)
 
     def poll(self, now):
         if self.leg is not None and not self.leg.active:
@@ -232,6 +286,8 @@ class _Dial(Op):
     OUTCOMES = {C.USER_BUSY: "busy", C.NO_ANSWER: "no_answer", C.NO_USER_RESPONSE: "no_answer",
                 C.NO_CIRCUIT: "congestion", C.UNALLOCATED_NUMBER: "sit", C.NETWORK_OUT_OF_ORDER: "no_dial_tone"}
 
+    polled = False  # woken by either leg's events and the timeout
+
     def __init__(self, engine, leg, target, timeout, caller, caller_name):
         self.engine, self.leg, self.target = engine, leg, target
         self.timeout, self.caller, self.caller_name = _s(timeout), caller, caller_name
@@ -243,6 +299,12 @@ class _Dial(Op):
         self.out = self.engine.originate(self.target, self.caller, self.caller_name, call=call)
         if self.out is None:
             self.finish(DialResult("no_line", None))
+            return
+        wake_on_leg(self, self.out)
+        if self.leg is not None:
+            wake_on_leg(self, self.leg)
+        if self.timeout is not None:
+            self.wake_at(now + self.timeout)
 
     def poll(self, now):
         out = self.out
