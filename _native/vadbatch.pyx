@@ -28,6 +28,11 @@ def bind(str path):
     _process = <process_t>sym
 
 
+def address():
+    """Return the address of the bound WebRtcVad_Process (0 before bind()), for other kernels to call it."""
+    return <size_t>_process
+
+
 def count_speech(object handle, const int16_t[:, ::1] frames, const long[::1] ask, int rate):
     """Run the detector whose state is handle (webrtcvad.Vad()._vad) over frames[ask[0]], frames[ask[1]],
     ... in that order; return how many it called speech."""

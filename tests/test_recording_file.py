@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from soundfile import _ffi, _snd
 
-from pycallcenter.dsp import SAMPLE_RATE, g711
+from pycallcenter.dsp import SAMPLE_RATE, g711, recwrite
 from pycallcenter.engine.recording import PART, Recorder, WavWriter, wav_header
 
 SFC_UPDATE_HEADER_NOW = 0x1060  # sndfile.h
@@ -219,6 +219,13 @@ def test_a_banks_file_writes_run_on_its_worker_thread_which_ends_with_the_last_r
         return real(self, data)
 
     monkeypatch.setattr(WavWriter, "append", append)
+    real_native = recwrite.hand_over
+
+    def hand_over(*args):  # the native path writes in one call (dsp/recwrite.py)
+        writers.add(threading.current_thread().name)
+        return real_native(*args)
+
+    monkeypatch.setattr(recwrite, "hand_over", hand_over)
     rng = np.random.default_rng(1)
     for _ in range(120):  # 2.4 s
         bank.tick(rng.integers(-9000, 9000, (3, 160), dtype=np.int16), np.zeros((3, 160), np.int16))
@@ -236,14 +243,9 @@ def test_a_banks_file_writes_run_on_its_worker_thread_which_ends_with_the_last_r
 
 def test_a_write_failing_on_the_worker_lands_in_the_recorders_error(tmp_path, monkeypatch):
     bank, (ok, full) = _bank_with(tmp_path, 2)
-    real = os.write
-
-    def write(fd, data):
-        if fd == full._file.fd:
-            raise OSError(28, "No space left on device")
-        return real(fd, data)
-
-    monkeypatch.setattr(os, "write", write)
+    dev_full = os.open("/dev/full", os.O_WRONLY)  # every write fails with ENOSPC, as on a full disk
+    os.dup2(dev_full, full._file.fd)
+    os.close(dev_full)
     for _ in range(100):
         bank.tick(np.full((2, 160), 3000, np.int16), np.zeros((2, 160), np.int16))
     for rec in (ok, full):
@@ -256,10 +258,11 @@ def test_a_write_failing_on_the_worker_lands_in_the_recorders_error(tmp_path, mo
 def test_an_unexpected_error_on_the_worker_stops_that_recording_and_no_stop_waits_forever(tmp_path, monkeypatch):
     bank, (rec,) = _bank_with(tmp_path, 1)
 
-    def broken(self, data):
+    def broken(*args):
         raise ValueError("a bug in the writer")
 
     monkeypatch.setattr(WavWriter, "append", broken)
+    monkeypatch.setattr(recwrite, "hand_over", broken)
     for _ in range(60):
         bank.tick(np.full((1, 160), 3000, np.int16), np.zeros((1, 160), np.int16))
     bank.remove(rec)

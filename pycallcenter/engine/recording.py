@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from pycallcenter.dsp import SAMPLE_RATE, g711
+from pycallcenter.dsp import SAMPLE_RATE, g711, recwrite
 from pycallcenter.dsp import vad as voice
 
 PART = ".part.wav"
@@ -153,7 +153,6 @@ class FileWorker:
         self._cv = threading.Condition()
         self._thread = None
         self._running = None  # the owner of the job the thread is running
-        self._held = False  # submit() leaves the thread asleep until release()
         self._submitted = 0
         self._done = 0
 
@@ -165,20 +164,20 @@ class FileWorker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="recording-files", daemon=True)
                 self._thread.start()
-            if not self._held:
-                self._cv.notify()
+            self._cv.notify()
 
-    def hold(self):
-        """Queue without waking the thread until release(): waking it costs a system call (about 25 us on
-        the engine's thread), so a tick's hand-overs wake it once. Returns None."""
-        self._held = True
-
-    def release(self):
-        """Wake the thread for what was queued since hold(); returns None."""
-        self._held = False
+    def submit_many(self, jobs):
+        """Queue (owner, job, args) triples in order under one lock, waking the thread once: waking it costs
+        a system call (about 25 us on the engine's thread), so a tick's hand-overs wake it once. Returns None."""
+        if not jobs:
+            return
         with self._cv:
-            if self._jobs:
-                self._cv.notify()
+            self._jobs.extend(jobs)
+            self._submitted += len(jobs)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="recording-files", daemon=True)
+                self._thread.start()
+            self._cv.notify()
 
     def settle(self, owner):
         """Run owner's queued jobs on the calling thread, in order, after the one the thread may be running
@@ -274,6 +273,12 @@ class Recorder:
         # what the file holds (see _stored)
         self._g711 = {"ULAW": g711.ulaw_encode, "ALAW": g711.alaw_encode}.get(subtype)
         self._decode = {"ULAW": g711.ulaw_decode, "ALAW": g711.alaw_decode}.get(subtype)
+        # the writer thread's hand-overs in one native call without the GIL (dsp/recwrite.py), or None: the
+        # Python path below, which is its specification
+        self._native = None
+        if recwrite.NATIVE and not (caller_only and stereo):
+            self._native = (recwrite.CALLER if caller_only else recwrite.STEREO if stereo else recwrite.MONO,
+                            {"ULAW": recwrite.ULAW, "ALAW": recwrite.ALAW}.get(subtype, recwrite.PCM))
         self.closed = False
         self.bank = None  # the RecorderBank feeding it, if any
         self.worker = None  # the FileWorker writing its file (set by the bank), or None: written at once
@@ -333,6 +338,14 @@ class Recorder:
             caller, heard = np.array(caller), np.array(heard)
         self.worker.submit(self, self._mix_and_write, caller, heard, header)
 
+    def handed(self, caller, heard, split=0):
+        """Return the writer thread's job (owner, job, args) for a stretch of the row's two directions that
+        the bank copied out of its ring for this recorder (rotated: the stretch starts at split and goes on
+        from the arrays' start), or None when nothing is to be written."""
+        if self.closed or self.error is not None or not len(caller):
+            return None
+        return (self, self._mix_and_write, (caller, heard, self._account(len(caller)), split))
+
     def _account(self, n):
         # the samples handed over (the beep's clock) and whether this stretch ends a second: the header's
         # counts are rewritten after it
@@ -343,13 +356,45 @@ class Recorder:
         self._since_flush = 0
         return True
 
-    def _mix_and_write(self, caller, heard, header):
+    def _mix_and_write(self, caller, heard, header, split=0):
+        if self._native is not None:
+            self._native_write(caller, heard, header, split)
+            return
         try:
+            if split:  # the ring's two ends, put in order
+                caller = np.concatenate((caller[split:], caller[:split]))
+                heard = np.concatenate((heard[split:], heard[:split]))
             frames = self.frames(caller, heard)
         except Exception as exc:  # on the worker nothing else would see it
             self.error = f"{type(exc).__name__}: {exc}"
             return
         self._encode_and_write(frames, header)
+
+    def _native_write(self, caller, heard, header, split):
+        # _mix_and_write's work in one call that holds no GIL: the writer thread takes the GIL back once a
+        # hand-over instead of after every numpy operation, write and detector call
+        if self.error is not None:
+            return
+        f, n = self._file, len(caller)
+        mode, law = self._native
+        try:
+            stage, err, voiced, counted, self._still_run = recwrite.hand_over(
+                caller, heard, split, mode, law, f.fd,
+                wav_header(self.subtype, f.channels, f.frames + n) if header else b"",
+                f._header + f.frames * f.frame_bytes, self._vad._vad, self._still_run, VAD_HANGOVER, VAD_FRAME,
+                SAMPLE_RATE)
+        except Exception as exc:  # on the worker nothing else would see it
+            self.error = f"{type(exc).__name__}: {exc}"
+            return
+        if stage != recwrite.WRITE_FAILED:
+            f.frames += n
+        if stage in (recwrite.WRITE_FAILED, recwrite.HEADER_FAILED):  # a full disk
+            self.error = str(OSError(err, os.strerror(err)))
+        elif stage == recwrite.DETECTOR_REFUSED:
+            self.error = f"ValueError: webrtcvad refused a frame of {VAD_FRAME} samples at {SAMPLE_RATE} Hz"
+        else:
+            self.voice_frames += voiced
+            self.silence_frames += counted - voiced
 
     def _encode_and_write(self, frames, header):
         if self.error is not None:
@@ -448,14 +493,22 @@ class RecorderBank:
     of one second, and handed to its Recorder once a second. Recorders start their seconds on different
     ticks (and the first second is shortened by the slot number), so the file writes of many recorders
     spread over the ticks instead of landing on one. The writes themselves are done by the bank's
-    FileWorker thread, which ends when the last recorder is removed."""
+    FileWorker thread, which ends when the last recorder is removed.
+
+    The per-tick bookkeeping is arrays by slot (ticks buffered, ticks until the next hand-over), so a
+    tick runs no Python per recorder: only the recorders whose second is due are visited, their seconds
+    copied out of the ring together and queued for the thread under one lock."""
 
     def __init__(self, blocksize, seconds=1.0, slots=64):
         self.blocksize = blocksize
         self.ticks = max(1, int(round(seconds * SAMPLE_RATE / blocksize)))
         self._ring = np.zeros((slots, 2, self.ticks * blocksize), np.int16)
         self._free = list(range(slots - 1, -1, -1))
-        self.active = {}  # Recorder -> [slot, ticks buffered]
+        self._recs = [None] * slots  # slot -> Recorder
+        self._buffered = np.zeros(slots, np.int64)  # ticks in the ring since the slot's last hand-over
+        self._countdown = np.zeros(slots, np.int64)  # ticks until the slot's next hand-over
+        self.active = {}  # Recorder -> slot
+        self.beeping = set()  # the recorders whose callers hear a periodic beep (the media plane mixes it)
         self._dirty = True
         self._pos = 0  # ring position (tick) shared by every slot
         self.worker = FileWorker()
@@ -465,20 +518,27 @@ class RecorderBank:
         if not self._free:
             self._grow()
         slot = self._free.pop()
-        # [slot, ticks buffered, ticks until the next hand-over]; the first hand-over comes early by the
-        # slot number, so recorders that start together flush on different ticks
-        self.active[rec] = [slot, 0, self.ticks - slot % self.ticks]
+        # the first hand-over comes early by the slot number, so recorders that start together flush on
+        # different ticks
+        self._buffered[slot] = 0
+        self._countdown[slot] = self.ticks - slot % self.ticks
+        self._recs[slot] = rec
+        self.active[rec] = slot
+        if rec.beep_every is not None:
+            self.beeping.add(rec)
         rec.bank = self
         rec.worker = self.worker
         self._dirty = True
 
     def remove(self, rec):
         """Stop feeding a recorder, handing it what is still buffered."""
-        state = self.active.pop(rec, None)
-        if state is not None:
+        slot = self.active.pop(rec, None)
+        if slot is not None:
             if not rec.paused:
-                self._drain(rec, state)
-            self._free.append(state[0])
+                self._drain(rec, slot)
+            self._recs[slot] = None
+            self._free.append(slot)
+            self.beeping.discard(rec)
             rec.bank = None
             self._dirty = True
             if not self.active:  # no thread is left behind once nothing is recorded
@@ -486,22 +546,24 @@ class RecorderBank:
 
     def set_paused(self, rec, paused):
         """Pause or resume a recorder; what it had buffered is written first."""
-        state = self.active.get(rec)
-        if state is not None and paused and not rec.paused:
-            self._drain(rec, state)
+        slot = self.active.get(rec)
+        if slot is not None and paused and not rec.paused:
+            self._drain(rec, slot)
         rec.paused = paused
         self._dirty = True
 
     def _grow(self):
         slots = self._ring.shape[0]
         self._ring = np.concatenate([self._ring, np.zeros_like(self._ring)])
+        self._buffered = np.concatenate([self._buffered, np.zeros(slots, np.int64)])
+        self._countdown = np.concatenate([self._countdown, np.zeros(slots, np.int64)])
+        self._recs.extend([None] * slots)
         self._free = list(range(2 * slots - 1, slots - 1, -1))
 
     def _rebuild(self):
-        live = [(rec, st) for rec, st in self.active.items() if not rec.paused]
-        self._slots = np.array([st[0] for _, st in live], np.intp)
+        live = [(rec, slot) for rec, slot in self.active.items() if not rec.paused]
+        self._slots = np.array([slot for _, slot in live], np.intp)
         self._rows = np.array([rec.row for rec, _ in live], np.intp)
-        self._live = live
         self._dirty = False
 
     def tick(self, rx, tx):
@@ -510,40 +572,64 @@ class RecorderBank:
             return
         if self._dirty:
             self._rebuild()
-        if not len(self._slots):
+        slots = self._slots
+        if not len(slots):
             return
         bs = self.blocksize
         lo = self._pos * bs
-        self._ring[self._slots, 0, lo:lo + bs] = rx[self._rows]
-        self._ring[self._slots, 1, lo:lo + bs] = tx[self._rows]
+        self._ring[slots, 0, lo:lo + bs] = rx[self._rows]
+        self._ring[slots, 1, lo:lo + bs] = tx[self._rows]
         self._pos = (self._pos + 1) % self.ticks
-        self.worker.hold()
-        try:
-            for rec, state in self._live:
-                state[1] += 1
-                state[2] -= 1
-                if state[2] <= 0:
-                    self._drain(rec, state)
-                    state[2] = self.ticks
-        finally:
-            self.worker.release()
+        self._buffered[slots] += 1
+        left = self._countdown[slots] - 1
+        self._countdown[slots] = left
+        due = slots[left <= 0]
+        if len(due):
+            self._countdown[due] = self.ticks
+            self._hand_over(due)
 
-    def _drain(self, rec, state):
-        n = min(state[1], self.ticks)
-        if n <= 0:
-            return
+    def _seconds(self, slots, n):
+        """Return the last n ticks of the slots' rings, oldest first: a (slots, 2, n * blocksize) copy."""
         bs = self.blocksize
         end = self._pos * bs
-        start = end - n * bs  # the last n ticks, oldest first; the ring wraps when start < 0
-        ring = self._ring[state[0]]
+        start = end - n * bs  # the ring wraps when start < 0
         if start >= 0:
-            both = ring[:, start:end].copy()
-        else:  # one array for both directions, filled from the ring's two ends
-            both = np.empty((2, n * bs), np.int16)
-            both[:, :-start] = ring[:, start:]
-            both[:, -start:] = ring[:, :end]
-        rec.hand_over(both[0], both[1], owned=True)
-        state[1] = 0
+            return self._ring[slots, :, start:end]
+        both = np.empty((len(slots), 2, n * bs), np.int16)  # filled from the ring's two ends
+        both[:, :, :-start] = self._ring[slots, :, start:]
+        both[:, :, -start:] = self._ring[slots, :, :end]
+        return both
+
+    def _hand_over(self, due):
+        # the due slots hand over together: one copy for those with the same ticks buffered, one lock and
+        # one wake of the thread for all. A full second is the slot's whole ring, taken as it lies (one
+        # plain copy of each slot) with the position its oldest tick starts at: the writer thread puts the
+        # two ends in order, so the tick copies each second once, never through a wrapped fancy index
+        counts = np.minimum(self._buffered[due], self.ticks)
+        self._buffered[due] = 0
+        jobs = []
+        recs = self._recs
+        for n in np.unique(counts).tolist():
+            if n <= 0:
+                continue
+            group = due[counts == n]
+            if n == self.ticks:
+                both, split = np.take(self._ring, group, axis=0), self._pos * self.blocksize
+            else:
+                both, split = self._seconds(group, n), 0
+            for i, slot in enumerate(group.tolist()):
+                job = recs[slot].handed(both[i, 0], both[i, 1], split)
+                if job is not None:
+                    jobs.append(job)
+        self.worker.submit_many(jobs)
+
+    def _drain(self, rec, slot):
+        n = min(int(self._buffered[slot]), self.ticks)
+        self._buffered[slot] = 0
+        if n <= 0:
+            return
+        both = self._seconds(np.array([slot], np.intp), n)
+        rec.hand_over(both[0, 0], both[0, 1], owned=True)
 
 
 def publish(part, path):
