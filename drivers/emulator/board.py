@@ -14,6 +14,15 @@ from . import media
 HDLC_RX_FRAMES = 256  # frames a D-channel holds before HDLC_OVERRUN
 
 
+def row_index(rows):
+    """Return a slice for rows that run consecutively upward (a span's, a group's: most do), else rows: a
+    slice reads a view and writes with one copy, where an index array gathers and scatters row by row."""
+    rows = np.asarray(rows, dtype=np.intp)
+    if len(rows) and (len(rows) == 1 or bool(np.all(np.diff(rows) == 1))):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
+
+
 class EmuChannel(Channel):
     """A channel of the emulated board; signalling goes through its Line, frames through its cable."""
 
@@ -157,6 +166,7 @@ class EmuGroup(ChannelGroup):
     def __init__(self, board, channels, blocksize):
         super().__init__(board, channels, blocksize)
         self.rows = np.array([c.row for c in channels], dtype=np.intp)
+        self.index = row_index(self.rows)  # how the emulator's clock reads and writes the group's rows
         self.rx: deque = deque()
         self.tx: deque = deque()
         self._wrote = False

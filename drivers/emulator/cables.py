@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..events import Alarm, EventKind
-from .board import HDLC_RX_FRAMES
+from .board import HDLC_RX_FRAMES, row_index
 from .fcs import check_fcs, with_fcs
 from .media import convert_table
 
@@ -101,6 +101,7 @@ class Crossover(SpanCable):
         n = min(len(a.channels), len(b.channels))
         self.rows_a = np.array([c.row for c in a.channels[:n]], dtype=np.intp)
         self.rows_b = np.array([c.row for c in b.channels[:n]], dtype=np.intp)
+        self._a, self._b = row_index(self.rows_a), row_index(self.rows_b)
         self.hdlc = [(ca, cb) for ca, cb in zip(a.channels, b.channels)
                      if ca.signalling.is_hdlc and cb.signalling.is_hdlc]
         mixed = [(ca, cb) for ca, cb in zip(a.channels, b.channels) if ca.line_law != cb.line_law]
@@ -113,11 +114,11 @@ class Crossover(SpanCable):
 
     def route(self, emu, T, R):
         if not rx_blocked(self.b):
-            R[self.rows_b] = T[self.rows_a]
+            R[self._b] = T[self._a]
             for row, table in self.fix_b:
                 R[row] = table[R[row]]
         if not rx_blocked(self.a):
-            R[self.rows_a] = T[self.rows_b]
+            R[self._a] = T[self._b]
             for row, table in self.fix_a:
                 R[row] = table[R[row]]
 
@@ -134,6 +135,7 @@ class Loopback(SpanCable):
     def __init__(self, span):
         self.span = span
         self.rows = np.array([c.row for c in span.channels], dtype=np.intp)
+        self._index = row_index(self.rows)
         self.hdlc = [c for c in span.channels if c.signalling.is_hdlc]
 
     def far_sends_rai(self, span):
@@ -141,7 +143,7 @@ class Loopback(SpanCable):
 
     def route(self, emu, T, R):
         if not rx_blocked(self.span):
-            R[self.rows] = T[self.rows]
+            R[self._index] = T[self._index]
 
     def move_frames(self, emu):
         for c in self.hdlc:

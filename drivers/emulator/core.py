@@ -179,7 +179,7 @@ class Emulator(Wiring, ChannelMedia, EventLog):
             groups += board.groups
         for g in groups:
             if g.tx:
-                T[g.rows] = g.tx.popleft()
+                T[g.index] = g.tx.popleft()
             elif g._wrote and not g._underrun:
                 g._underrun = True
                 for c in g.channels:
@@ -229,7 +229,8 @@ class Emulator(Wiring, ChannelMedia, EventLog):
                         self.emit(EventKind.READ_OVERRUN, c.span.number, c.number, t0, {"dropped": 1}, g.board)
             else:
                 g._overrun = False
-            g.rx.append(R[g.rows])
+            # R is new each tick and nobody writes it after this: a group with consecutive rows gets a view
+            g.rx.append(R[g.index])
 
         for cable in self._framed:
             cable.move_frames(self)

@@ -14,6 +14,7 @@ from pycallcenter.journal import Journal
 
 from ..events import Alarm, EventKind
 from . import media
+from .board import row_index
 from .cables import SpanCable, deliver_to, rx_blocked, send_frames
 
 KEEP_SECONDS = 60  # received audio kept for read_audio()
@@ -94,6 +95,7 @@ class NetworkSpan(SpanCable):
         self.emu, self.span, self.name = emu, span, name
         self.law = span.config.law
         self.rows = np.array([c.row for c in span.channels], dtype=np.intp)
+        self._index = row_index(self.rows)
         self.hdlc_offsets = [c.offset for c in span.channels if c.signalling.is_hdlc]
         self._hdlc_tx = {off: deque() for off in self.hdlc_offsets}
         self._hdlc_rx = {off: deque() for off in self.hdlc_offsets}
@@ -175,8 +177,11 @@ class NetworkSpan(SpanCable):
         self._streams[offset].write_audio(audio, at)
 
     def route(self, emu, T, R):
-        self.last_rx = T[self.rows]
-        self._rx.append(self.last_rx)
+        # a view when the rows are consecutive: T is new each tick and nobody writes it after routing;
+        # the kept audio is copied, or its views would keep every tick's whole T alive
+        self.last_rx = T[self._index]
+        if self._rx.maxlen:
+            self._rx.append(self.last_rx.copy() if isinstance(self._index, slice) else self.last_rx)
         block = self._tx.popleft() if self._tx else None
         if block is None:
             block = np.full((len(self.rows), emu.blocksize), self.law.idle, np.uint8)
@@ -186,7 +191,7 @@ class NetworkSpan(SpanCable):
                     block = block.copy()
                 block[offset - 1] = stream._next_block(emu.sample_time, emu.blocksize)
         if not rx_blocked(self.span):
-            R[self.rows] = block
+            R[self._index] = block
 
     def move_frames(self, emu):
         if self._dchans is None:  # the span's D-channels and their deliver functions, made once
@@ -384,6 +389,7 @@ class PhoneTap:
             if p._tap is not None:
                 raise ValueError(f"{p.name} is already in a PhoneTap")
         self.rows = np.array([p.channel.row for p in self.phones], np.intp)
+        self._index = row_index(self.rows)
         self.idle = np.array([p.law.idle for p in self.phones], np.uint8)[:, None]
         self.block = np.empty((len(self.phones), emu.blocksize), np.uint8)
         self.block[:] = self.idle
@@ -406,7 +412,10 @@ class PhoneTap:
 
     def _take(self, T):
         """Copy this tick's rows of the board's transmit array (called by the emulator after routing)."""
-        np.take(T, self.rows, axis=0, out=self.block)
+        if isinstance(self._index, slice):
+            self.block[:] = T[self._index]
+        else:
+            np.take(T, self.rows, axis=0, out=self.block)
         # a phone hears nothing while it rings or its line is dead: a ringing line is busy, a dead one is in
         # the emulator's dead rows, so only those are looked at, not every phone
         emu = self.emu
