@@ -8,7 +8,8 @@ import pytest
 from pycallcenter import cli
 from pycallcenter.apps import soak
 
-# two PRI spans (span faults alternate between them), 8 agent phones, 24 faults in 4.8 simulated minutes
+# two PRI spans (span faults alternate between them), 8 agent phones, 24 faults in 4.8 simulated minutes (every
+# one of the 21 kinds at least once), one caller in 8 over SIP
 SHORT = {"hours": 0.08, "spans": 2, "agents": 8, "faults": 24}
 
 
@@ -90,6 +91,35 @@ def test_a_span_alarm_on_an_ss7_span_hardware_blocked_its_circuits_until_it_clea
     assert all(" 0 cleared by the network" in f["note"] for f in errors)
     ss7 = short["calls"]["ss7"]
     assert ss7["ss7_span_alarm"] == ss7["ss7_span_clear"] == len(every)
+
+
+def test_sip_callers_came_in_over_the_carrier_trunk_and_each_got_its_cdr(short):
+    """One caller in 8 came in over SIP from the simulated carrier: RTP flowed both ways, SIP calls reached
+    agents, and the engine ended them like any other (each with its one CDR, checked with the rest)."""
+    sip = short["calls"]["sip"]
+    assert sip["placed"] >= 3 and sip["reached_agent"] >= 1, sip
+    assert sip["ended_in_engine"] >= sip["placed"] - sip["refused_by_centre"] - 1, sip  # the last may be in IVR
+    assert sip["carrier"]["rtp_out"] > 0 and sip["carrier"]["rtp_in"] > 0
+    assert sip["sip_trunk_up"] >= 1  # the trunk's OPTIONS pings were answered
+    assert short["calls"]["placed_by_span"]["sip"] == sip["placed"]
+
+
+def test_the_sip_faults_bit(short):
+    """sip_peer_down lost the carrier's calls and the centre cleared them; sip_packet_loss dropped datagrams both
+    ways and the calls still up counted the gap; sip_garbage's malformed SIP was counted by the centre (each
+    one, no more than were sent), and neither cut a call (a violation otherwise)."""
+    log = {kind: [f for f in short["fault_log"] if f["kind"] == kind] for kind in soak.SIP_FAULTS}
+    assert all(log.values()), log
+    assert all("carrier call(s) lost" in f["note"] for f in log["sip_peer_down"])
+    for f in log["sip_packet_loss"]:
+        dropped = int(f["note"].split("lost: ")[1].split()[0])
+        assert dropped >= 1, f["note"]
+    for f in log["sip_garbage"]:
+        sent = int(f["note"].split("sent ")[1].split()[0])
+        counted = int(f["note"].split("the centre counted ")[1].split()[0])
+        assert 1 <= counted <= sent, f["note"]
+    carrier = short["calls"]["sip"]["carrier"]
+    assert carrier["garbage_sip"] >= 1 and carrier["dropped_out"] >= 1 and carrier["dropped_in"] >= 1
 
 
 def test_every_ended_call_has_exactly_one_cdr(short):

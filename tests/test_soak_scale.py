@@ -17,12 +17,14 @@ def _check(report, spans):
     assert report["violations"] == []
     assert report["cdrs"] == report["calls"]["ended_in_engine"] > 0
     busy = [span for span, n in report["calls"]["placed_by_span"].items() if n > 0]
-    # every span carried calls: the PRI spans, those of the SS7 link set and the FXO span's lines
+    # every span carried calls: the PRI spans, those of the SS7 link set and the FXO span's lines; and the SIP trunk
     fxo = 1 if report["settings"]["fxo_lines"] else 0
-    assert len(busy) == spans + report["settings"]["ss7_links"] + fxo, report["calls"]["placed_by_span"]
-    # the callers not sent to the FXO lines go round the PRI and SS7 spans evenly (none of them refused here)
+    sip = 1 if report["settings"]["sip_every"] else 0
+    assert len(busy) == spans + report["settings"]["ss7_links"] + fxo + sip, report["calls"]["placed_by_span"]
+    # the callers not sent to the FXO lines or the SIP carrier go round the PRI and SS7 spans evenly (none of them
+    # refused here)
     digital = [n for span, n in report["calls"]["placed_by_span"].items()
-               if int(span) != soak.fxo_span(soak.SoakSettings(**report["settings"]))]
+               if span != "sip" and int(span) != soak.fxo_span(soak.SoakSettings(**report["settings"]))]
     assert max(digital) - min(digital) <= 1, report["calls"]["placed_by_span"]
 
 
