@@ -69,10 +69,20 @@ def echo_tails(board, numbers, default_ms=64):
 
 
 def echo_snapshot(engine):
-    """Return [{"channel", "tail_ms", "running", "erl_db", "erle_db", "state", "resets"}] for every channel of
-    the engine that has a line echo canceller, by channel number (for status files and metrics)."""
-    counters = engine.media.echo_counters()
-    return [{"channel": engine.channel_of_row[row], **c} for row, c in sorted(counters.items())]
+    """Return [{"channel", "erl_db", "erle_db", "state", "resets", "settled", "tail_ms", "running"}] for every
+    channel of the engine that has a line echo canceller, by channel number (for status files and metrics)."""
+    rows, cols = engine.media.echo_columns()
+    channel = engine.channel_of_row
+    return [{"channel": channel[r], "erl_db": a, "erle_db": b, "state": s, "resets": n, "settled": k, "tail_ms": t,
+             "running": u} for r, a, b, s, n, k, t, u in zip(rows, *cols)]
+
+
+ECHO_COLUMNS = ("erl_db", "erle_db", "state", "resets", "settled", "tail_ms", "running")
+
+
+def _db(values):
+    """Return a canceller's figures in dB as a list of floats rounded to 0.1, None where not measured (nan)."""
+    return [None if v != v else round(v, 1) for v in np.asarray(values, np.float64).tolist()]
 
 
 class EchoGroup:
@@ -302,15 +312,28 @@ class MediaPlane:
         return True
 
     def echo_counters(self):
-        """Return {row: {"erl_db", "erle_db", "state", "resets", "tail_ms", "running"}} for rows with a canceller."""
-        out = {}
+        """Return {row: {"erl_db", "erle_db", "state", "resets", "settled", "tail_ms", "running"}} for rows with a
+        canceller."""
+        rows, cols = self.echo_columns()
+        return {r: dict(zip(ECHO_COLUMNS, values)) for r, *values in zip(rows, *cols)}
+
+    def echo_columns(self):
+        """Return (rows, columns) of every row with a canceller, in row order: rows a list, columns one list per
+        name of ECHO_COLUMNS (dB rounded to 0.1, None while not measured), built from each group's arrays."""
+        rows, cols = [], [[] for _ in ECHO_COLUMNS]
         for g in self.echo_groups:
             c = g.canceller.counters()
             running = np.zeros(len(g.rows), bool)
             running[g.active] = True
-            for r, i in g.index.items():
-                out[r] = {**c.row(i), "tail_ms": g.canceller.tail_ms, "running": bool(running[i])}
-        return out
+            rows += g.rows.tolist()
+            for col, values in zip(cols, (_db(c.erl_db), _db(c.erle_db), list(c.state), np.asarray(c.resets).tolist(),
+                                          np.asarray(c.settled, bool).tolist(), [g.canceller.tail_ms] * len(g.rows),
+                                          running.tolist())):
+                col += values
+        if len(self.echo_groups) > 1:  # groups are by tail length: put their rows back in order
+            order = sorted(range(len(rows)), key=rows.__getitem__)
+            rows, cols = [rows[i] for i in order], [[col[i] for i in order] for col in cols]
+        return rows, cols
 
     # --- recorders -----------------------------------------------------------------------------
     @property
