@@ -1,0 +1,95 @@
+"""The media plane's send step at the 32-span centre's size: one 80 ms tick (640 samples) of 1,500 rows, 1,000
+A-law (E1 bearers) and 500 mu-law (agent phones), half of them written this tick (bridges, prompts, tones), as
+the steady busy hour has them. From the int32 mix to tx (int16) and the codes written to the board:
+
+- ours: ``g711.mix_out``, one native pass over the written rows and those just fallen silent (saturate, tx,
+  codes in each row's law, the mix cleared for the next tick), the rest left as they are;
+- whole plane: what transmit did before it, whole-plane numpy passes (clip in place, copy to tx, mu-law and
+  A-law rows encoded through fancy-indexed copies, the mix cleared);
+- the yardstick: spandsp 0.0.6's encoders (``linear_to_alaw``/``linear_to_ulaw`` in peers/spandsp.py's C loops)
+  over every row's tx, the encode alone.
+
+Run: .venv/bin/python -m pytest -p no:cacheprovider bench/bench_media_transmit.py --benchmark-only -s
+The mix is written back before each round (outside the timing): the kernel clears it, and codes from a
+zero mix would hit one table entry. Ticks per second of one core = 1 / time per tick.
+"""
+import numpy as np
+import pytest
+
+from pycallcenter.dsp import g711
+
+ROWS, ALAW_ROWS, BS = 1500, 1000, 640
+LIVE = 750  # rows written this tick
+ROUNDS = 200
+
+
+@pytest.fixture(scope="module")
+def plane():
+    """The tick's mix (int32, sums of speech-level talkers, some beyond int16), laws, and the rows written."""
+    rng = np.random.default_rng(1500)
+    mix = np.clip(rng.normal(0, 6000, (ROWS, BS)), -50000, 50000).astype(np.int32)
+    laws = np.full(ROWS, g711.ULAW, np.int8)
+    laws[:ALAW_ROWS] = g711.ALAW
+    written = np.sort(rng.choice(ROWS, LIVE, replace=False))
+    mix[np.setdiff1d(np.arange(ROWS), written)] = 0
+    return mix, laws, written
+
+
+def _report(benchmark, what):
+    t = benchmark.stats.stats.min
+    benchmark.extra_info["ms_per_tick"] = round(1e3 * t, 3)
+    print(f"\n{what}: {1e3 * t:.3f} ms per 80 ms tick (min), {1e3 * benchmark.stats.stats.median:.3f} ms median")
+
+
+def test_send_ours(benchmark, plane):
+    mix, laws, written = plane
+    acc, tx = np.zeros((ROWS, BS), np.int32), np.zeros((ROWS, BS), np.int16)
+    codes = np.zeros((ROWS, BS), np.uint8)
+    live, dirty = np.zeros(ROWS, np.uint8), np.zeros(ROWS, np.uint8)
+    dirty[written] = 1  # last tick wrote the same rows (the steady state: calls last minutes)
+
+    def setup():
+        acc[written] = mix[written]
+        live[written] = 1
+
+    benchmark.pedantic(g711.mix_out, args=(acc, tx, codes, laws, live, dirty), setup=setup, rounds=ROUNDS)
+    np.testing.assert_array_equal(tx, np.clip(mix, -32768, 32767))
+    _report(benchmark, "mix_out, written rows")
+
+
+def test_send_whole_plane(benchmark, plane):
+    mix, laws, _ = plane
+    acc, tx = np.zeros((ROWS, BS), np.int32), np.zeros((ROWS, BS), np.int16)
+    codes = np.zeros((ROWS, BS), np.uint8)
+    ulaw_rows, alaw_rows = np.flatnonzero(laws == g711.ULAW), np.flatnonzero(laws == g711.ALAW)
+
+    def setup():
+        acc[...] = mix
+
+    def send():
+        np.clip(acc, -32768, 32767, out=acc)
+        tx[...] = acc
+        codes[ulaw_rows] = g711.ulaw_encode(tx[ulaw_rows])
+        codes[alaw_rows] = g711.alaw_encode(tx[alaw_rows])
+        acc.fill(0)
+
+    benchmark.pedantic(send, setup=setup, rounds=ROUNDS)
+    _report(benchmark, "whole-plane numpy passes")
+
+
+def test_send_spandsp_encode(benchmark, spandsp, plane):
+    mix, _, _ = plane
+    tx = np.ascontiguousarray(np.clip(mix, -32768, 32767).astype(np.int16))
+    codes = np.zeros((ROWS, BS), np.uint8)
+    mod = spandsp.load()
+    cast = mod.ffi.cast
+    a_in, a_out = cast("int16_t *", tx.ctypes.data), cast("uint8_t *", codes.ctypes.data)
+    u_in = cast("int16_t *", tx[ALAW_ROWS:].ctypes.data)
+    u_out = cast("uint8_t *", codes[ALAW_ROWS:].ctypes.data)
+
+    def encode():
+        mod.lib.peer_alaw_encode(a_in, a_out, ALAW_ROWS * BS)
+        mod.lib.peer_ulaw_encode(u_in, u_out, (ROWS - ALAW_ROWS) * BS)
+
+    benchmark.pedantic(encode, rounds=ROUNDS)
+    _report(benchmark, "spandsp encode, every row")
