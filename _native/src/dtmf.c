@@ -647,6 +647,14 @@ static long decide(const pycc_dtmf_tables_t *tb, chan_t *st, int64_t k, int d, f
     return n;
 }
 
+/* The rest rule's count of quiet blocks after a block of energy en (both bands). */
+static inline __attribute__((always_inline)) void calm_count(v8 *g, v8 en, const pycc_dtmf_tables_t *tb)
+{
+    v8 cb = g[GS_CALM] + 1.0f;
+    cb = sel(cb > (float) tb->rest_blocks, g[GS_CALM], cb);
+    g[GS_CALM] = (v8) ((v8i) cb & (en <= tb->rest_energy));
+}
+
 /* Block k of parity p is complete for group gi: features for 8 lanes at once (same float operations as the
  * twin, lane by lane), then the decision of each channel that has anything going on. */
 __attribute__((target_clones("avx2", "default")))
@@ -655,6 +663,28 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     const pycc_dtmf_tables_t *tb = &s->tb;
     v8 *g = s->gs + (long) gi * GS_SIZE;
     v8 re[8], im[8], e[8];
+    const unsigned char *act = s->busy + gi * LANES; /* slots without a channel stay 0 and d = -1 there */
+    uint64_t anyact;
+    memcpy(&anyact, act, sizeof(anyact));
+    if (!anyact && tb->cand_level > 0.0f) {
+        /* The row screen's common case: no lane's rows ran (their states are all bits zero) and no lane has a run or
+         * digit in progress. Then every row bin is +0, so er = 0 < cand_level and no lane is a candidate: what is
+         * left of the block is what the next one reads (the bins, the rows' +0) and the rest rule's count. */
+        v8i rows = {0};
+        for (int f = 0; f < 4; f++)
+            rows |= (v8i) sn[f] | (v8i) sn[8 + f];
+        if (!(rows[0] | rows[1] | rows[2] | rows[3] | rows[4] | rows[5] | rows[6] | rows[7])) {
+            for (int f = 4; f < 8; f++) {
+                v8 t = sn[8 + f] * tb->cosw[f];
+                g[GS_PRE(f)] = sn[f] - t;
+                g[GS_PIM(f)] = sn[8 + f] * tb->sinw[f];
+            }
+            for (int f = 0; f < 4; f++)
+                g[GS_PRE(f)] = g[GS_PIM(f)] = (v8){0};
+            calm_count(g, sn[16], tb);
+            return 0;
+        }
+    }
     for (int f = 0; f < 8; f++) {
         v8 t = sn[8 + f] * tb->cosw[f];
         re[f] = sn[f] - t;
@@ -686,11 +716,8 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
     shc = sel(pos, shc / safe, (v8){0});
     ok = ok & (pur >= tb->cand_purity);
     v8i d = seli(ok, r * 4 + (c - 4), ((v8i){0} - 1));
-    v8 cb = g[GS_CALM] + 1.0f; /* the rest rule's count of quiet blocks */
-    cb = sel(cb > (float) tb->rest_blocks, g[GS_CALM], cb);
-    g[GS_CALM] = (v8) ((v8i) cb & (en <= tb->rest_energy));
+    calm_count(g, en, tb);
     int busy = 0; /* any lane with a candidate or a run/digit in progress needs the frequency test and decide() */
-    const unsigned char *act = s->busy + gi * LANES; /* slots without a channel stay 0 and d = -1 there */
     for (int l = 0; l < LANES; l++)
         busy |= (d[l] >= 0) | act[l];
     if (!busy) {
