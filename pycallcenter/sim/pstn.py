@@ -49,6 +49,9 @@ class Caller:
     to_dial: str = ""  # overlap sending: called digits still to send in INFORMATION, one at a time
     fax_result: Optional[dict] = None  # phase E of the fax machine's session
     log: list = field(default_factory=list)
+    # while waiting for an agent: no earlier tick can make it act (its patience running out, its next digit
+    # group due); a little before the exact time, so the check in _behave still decides, as on every tick
+    wake: float = 0.0
 
 
 @dataclass
@@ -171,6 +174,8 @@ class PstnSimulator:
             if caller.answered is None or caller.clearing or (
                     caller.agent_at is not None and now - caller.agent_at < caller.talk):
                 continue
+            if now < caller.wake and caller.agent_at is None:  # waiting, with nothing due yet
+                continue
             self._behave(call, caller, now)
         for call, callee in list(self.answering.items()):
             self._answer_behave(call, callee, now)
@@ -235,6 +240,20 @@ class PstnSimulator:
             self.fax[off] = (caller, FaxSession(calling=True, send=caller.fax_document, ident="SIM FAX"))
         elif caller.kind == "fax" and off not in self.audio and off not in self.fax:
             self.audio[off] = Player([_cng()])  # CNG repeats while the fax machine waits
+        if caller.kind == "voice":
+            caller.wake = self._due(caller, off, now)
+
+    def _due(self, caller, off, now):
+        """Return the board time before which a voice caller waiting for an agent does nothing: its patience's
+        end or its next digit group's (now while its last group is still playing: it ends on a tick)."""
+        due = caller.answered + caller.patience
+        if caller.digits:
+            groups = caller.digits.count(",") + 1
+            if caller.pressed < groups:
+                if off in self.audio:
+                    return now
+                due = min(due, caller.answered + caller.digit_delay * (caller.pressed + 1))
+        return due - 1e-6
 
     # --- the centre's outgoing calls -------------------------------------------------------------
     def _offered(self, ev, now):
