@@ -287,3 +287,21 @@ def test_an_overload_tick_longer_than_the_board_time_is_a_violation_only_in_real
         assert len(seen) == expected, seen
         if expected:
             assert "80 ms" in seen[0] and "overload at 157 s" in seen[0]
+
+
+def test_the_minute_check_takes_one_step_after_each_tick(tmp_path, monkeypatch):
+    """Taken at once the minute check (callers, journals, CDRs, leak lines, RSS) was 13-20 ms after one tick, the
+    soak's own work in a paced run's tail: its steps come one after each of the ticks that follow."""
+    seen = []
+    for name in ("_tally_callers", "_read_journals", "_check_cdrs", "_check_orphans", "_sample_rss"):
+        real = getattr(soak.Soak, name)
+        monkeypatch.setattr(soak.Soak, name, lambda self, now, real=real, name=name: (
+            seen.append((name, self.engine.now)), real(self, now))[1])
+    report = soak.run(soak.SoakSettings(hours=0.01, faults=0, agents=3, sip_every=0, check_every=10.0,
+                                        data_dir=str(tmp_path / "soak")), stream=None)
+    assert report["violations"] == [] and report["rss"]["samples"] >= 3
+    first = [(name, at) for name, at in seen[:5]]
+    assert [name for name, _ in first] == ["_tally_callers", "_read_journals", "_check_cdrs", "_check_orphans",
+                                           "_sample_rss"]
+    ticks = [at for _, at in first]
+    assert all(b - a == 640 for a, b in zip(ticks, ticks[1:])), ticks  # one 80 ms tick apart

@@ -577,6 +577,7 @@ class Soak:
         tick_s = self.centre.board.blocksize / SAMPLE_RATE
         per_second = max(1, int(round(1.0 / tick_s)))
         next_minute, next_publish, n = s.check_every, 5.0, 0
+        minute = []  # steps of the minute check still to take
         wall0 = time.perf_counter()
         self._due = wall0
         self._cpu0 = time.process_time()
@@ -592,9 +593,13 @@ class Soak:
                     self.centre.publish()  # as `run` does: the status file, and pending rows retried
                     next_publish += 5.0
                 if now >= next_minute:
-                    self._check_minute(now)
+                    minute.extend(self._minute_steps())
                     next_minute += s.check_every
                     self._progress(now, end, wall0)
+                if minute:  # one step of the minute check after each tick
+                    minute.pop(0)(now)
+            for step in minute:
+                step(self.seconds())
             self._drain(per_second)
         except Exception as exc:  # noqa: BLE001 - the centre died: that is the finding, reported with its place
             self.crash = traceback.format_exc()
@@ -1310,6 +1315,16 @@ class Soak:
         return out
 
     def _check_minute(self, now):
+        """Run the whole minute check at once (the run spreads its steps over the following ticks)."""
+        for step in self._minute_steps():
+            step(now)
+
+    def _minute_steps(self):
+        """Return the minute check as steps, for the run to take one after each tick: taken at once they were
+        13-20 ms after one tick (CDR counts, leak lines, RSS), the soak's own work in the tail of a paced run."""
+        return [self._tally_callers, self._read_journals, self._check_cdrs, self._check_orphans, self._sample_rss]
+
+    def _tally_callers(self, now):
         # the people who left are counted and let go: a day of Caller objects would show as RSS growth
         for span, p in zip(self.network_spans, self.pstns):
             for c in p.done:
@@ -1319,11 +1334,16 @@ class Soak:
                         self.sip_done[k] += _caller_is(k, c)
                 self.placed_by_span[span] += not c.refused
             p.done.clear()
+
+    def _read_journals(self, now):
         self.board_events += len(self.emulator.event_log.read(self._board_events))
         self._recording_errors()  # reads the finished recordings, so the journal lets them go
-        self._check_cdrs(now)
+
+    def _check_orphans(self, now):
         for line, first in _overdue(self._orphans, set(self._orphan_lines()), now, self.settings.leak_grace):
             self._violate(f"held for {now - first:.0f} s with no call: {line}", key=("orphan", line, first))
+
+    def _sample_rss(self, now):
         self.rss.append((now, rss_bytes()))
 
     # ------------------------------------------------------------------------------------------ the end
