@@ -82,3 +82,29 @@ def test_bad_arguments_are_refused_with_one_clear_line():
         recwrite.hand_over(x, x[:5], 0, recwrite.MONO, recwrite.PCM, -1, b"", 0, vad, 0, 4, 240, 8000)
     with pytest.raises(ValueError, match="unknown mode 7"):
         recwrite.hand_over(x, x, 0, 7, recwrite.PCM, -1, b"", 0, vad, 0, 4, 240, 8000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1), rows=st.integers(1, 40), slots=st.integers(1, 64),
+       bs=st.sampled_from([80, 160, 640]), ticks=st.integers(1, 5))
+def test_the_gather_copies_each_row_into_its_slot_as_fancy_indexing_does(seed, rows, slots, bs, ticks):
+    rng = np.random.default_rng(seed)
+    rx, tx = (rng.integers(-32768, 32767, (rows, bs), dtype=np.int16) for _ in range(2))
+    k = int(rng.integers(0, min(rows, slots) + 1))
+    which, where = rng.permutation(rows)[:k].astype(np.intp), rng.permutation(slots)[:k].astype(np.intp)
+    ring = rng.integers(-9, 9, (slots, 2, ticks * bs), dtype=np.int16)
+    want = ring.copy()
+    lo = int(rng.integers(ticks)) * bs
+    want[where, 0, lo:lo + bs] = rx[which]
+    want[where, 1, lo:lo + bs] = tx[which]
+    recwrite.gather(rx, tx, which, ring, where, lo)
+    assert np.array_equal(ring, want)
+
+
+def test_a_gather_outside_the_ring_is_refused():
+    x = np.zeros((2, 160), np.int16)
+    ring = np.zeros((2, 2, 320), np.int16)
+    with pytest.raises(ValueError, match="does not fit the ring"):
+        recwrite.gather(x, x, np.array([0], np.intp), ring, np.array([0], np.intp), 200)
+    with pytest.raises(IndexError, match="row 5 or slot 0"):
+        recwrite.gather(x, x, np.array([5], np.intp), ring, np.array([0], np.intp), 0)

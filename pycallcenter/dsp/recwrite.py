@@ -1,4 +1,4 @@
-"""A recording's hand-over written in one native call without the GIL (``_native/recwrite.pyx``): mix or
+"""The recorder bank's per-tick gather into its ring, and a recording's hand-over written in one native call without the GIL (``_native/recwrite.pyx``): mix or
 interleave, G.711 encode, append to the part file, rewrite the header's counts, count the voice with
 webrtcvad's own detector. Its specification is the Recorder's Python path in
 ``pycallcenter.engine.recording`` (numpy, os.write, dsp.vad), which the tests hold it to."""
@@ -24,3 +24,4 @@ def _bind():
 
 NATIVE = _bind()  # False: the Recorder's Python path writes instead
 hand_over = _native.hand_over
+gather = _native.gather  # a tick of the recorded rows into the bank's ring; needs no detector

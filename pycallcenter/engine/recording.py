@@ -32,6 +32,11 @@ VAD_FRAME = 240  # 30 ms: the longest frame webrtcvad takes, so the fewest calls
 VAD_HANGOVER = 4
 
 
+# the periodic beep a recorded caller hears: 200 ms of 1400 Hz (one array for every recorder, read only)
+BEEP = (2000 * np.sin(2 * np.pi * 1400 * np.arange(int(0.2 * SAMPLE_RATE)) / SAMPLE_RATE)).astype(np.int16)
+BEEP.flags.writeable = False
+
+
 def mix(caller, heard):
     """Return caller + heard (int16 arrays) as int16, clipped to its range: a mono recording's samples."""
     # the ufuncs straight, not np.clip, whose Python-level wrapper cost more than the sums of a second's
@@ -50,20 +55,29 @@ def recording_path(folder, call_id, leg_id, when, queue=None, agent=None, fmt="w
     return os.path.join(folder, when.strftime("%Y"), when.strftime("%m"), when.strftime("%d"), f"{name}.{fmt}")
 
 
+def _create(path, flags, mode):
+    """Return os.open(path, flags, mode), making its folder first if it is missing. A recording's start is on
+    the engine's tick: the folder (the day's) is nearly always there, and asking costs two system calls."""
+    try:
+        return os.open(path, flags, mode)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        return os.open(path, flags, mode)
+
+
 def claim(path, attempts=10000):
     """Create path as an empty file that no one else has (O_EXCL), or the first free variant with -2, -3,
     ... after its time stamp (the part before the first '_'), so the call and leg ids stay last; return it.
     The recording later replaces this placeholder, so an existing recording is never overwritten, not even
     by a second run started in the same second or by another process."""
     folder, base = os.path.split(path)
-    os.makedirs(folder or ".", exist_ok=True)
     stem, ext = os.path.splitext(base)
     stamp, sep, rest = stem.partition("_")
     for n in range(1, attempts + 1):
         name = base if n == 1 else f"{stamp}-{n}{sep}{rest}{ext}"
         candidate = os.path.join(folder, name)
         try:
-            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            os.close(_create(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
         except FileExistsError:
             continue
         return candidate
@@ -97,7 +111,7 @@ class WavWriter:
         self.frame_bytes = channels * WAV_FORMATS[subtype][1]
         self.frames = 0
         # libsndfile's mode for a new file (0666 less the umask), so the files' permissions stay as they were
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        self.fd = _create(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             self._header = len(wav_header(subtype, channels, 0))
             self._write(wav_header(subtype, channels, 0))
@@ -247,7 +261,6 @@ class Recorder:
         self.path, self.fmt, self.row, self.stereo = path, fmt, row, stereo
         self.caller_only = caller_only  # voicemail: only what the caller says
         self.part = path[: -len(fmt) - 1] + PART
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         # subtype "ULAW" stores G.711 as the line carried it (8 kB/s); finish() keeps it for WAV output
         if subtype not in ("PCM_16", "ULAW", "ALAW"):
             raise ValueError(f"recording subtype must be PCM_16, ULAW or ALAW, got {subtype!r}")
@@ -262,7 +275,7 @@ class Recorder:
         self._since_flush = 0
         self._flush_every = int(flush_seconds * SAMPLE_RATE)
         self.beep_every = None if beep_every is None else int(beep_every * SAMPLE_RATE)
-        self._beep = (2000 * np.sin(2 * np.pi * 1400 * np.arange(int(0.2 * SAMPLE_RATE)) / SAMPLE_RATE)).astype(np.int16)
+        self._beep = BEEP
         import webrtcvad
 
         self._vad = webrtcvad.Vad(vad_mode)
@@ -577,8 +590,11 @@ class RecorderBank:
             return
         bs = self.blocksize
         lo = self._pos * bs
-        self._ring[slots, 0, lo:lo + bs] = rx[self._rows]
-        self._ring[slots, 1, lo:lo + bs] = tx[self._rows]
+        if rx.dtype == tx.dtype == np.int16 and rx.flags.c_contiguous and tx.flags.c_contiguous:
+            recwrite.gather(rx, tx, self._rows, self._ring, slots, lo)  # one copy, no temporary
+        else:  # its specification
+            self._ring[slots, 0, lo:lo + bs] = rx[self._rows]
+            self._ring[slots, 1, lo:lo + bs] = tx[self._rows]
         self._pos = (self._pos + 1) % self.ticks
         self._buffered[slots] += 1
         left = self._countdown[slots] - 1
