@@ -305,3 +305,16 @@ def test_the_minute_check_takes_one_step_after_each_tick(tmp_path, monkeypatch):
                                            "_sample_rss"]
     ticks = [at for _, at in first]
     assert all(b - a == 640 for a, b in zip(ticks, ticks[1:])), ticks  # one 80 ms tick apart
+
+
+def test_the_refusals_balance_by_trunk(short):
+    """The report's refusals are the centre's (its admission's count), by the trunk they came in on; every caller
+    refused heard the cause (34 or 42), but those on the FXO lines, whose port never answers (the line rings
+    out), and those whose DISCONNECT was lost to a fault on their span (cleared with 41, or 81 once the link
+    came back: seed 1 has one, a refusal 0.16 s before a dchan_loss). A day's report said "refused by the
+    centre 590 (rate 593)": the callers who heard it beside the refusals."""
+    c = short["calls"]
+    total = c["admission"]["refused_total"]
+    assert sum(c["refused_by_trunk"].values()) == total >= 1
+    assert c["refused_by_centre"] == total - c["refused_by_trunk"].get("fxo", 0) - c["refusals_lost"], c
+    assert f"refused by the centre {total} (" in soak.format_report(short)

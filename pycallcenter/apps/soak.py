@@ -523,6 +523,8 @@ class Soak:
         self.db_path = getattr(centre.store, "path", None)
         self.recordings_dir = eng.recordings_dir
         eng.listeners.append(self.ended_calls)
+        if eng.admission is not None:  # which legs the overload control refused, for the report's count by trunk
+            eng.admission.admit = self.ended_calls.watch(eng.admission.admit)
         # the soak reads the emulator's board events (counted, then let go) so their journal stays flat
         self._board_events = emu.event_log.reader("soak")
         self.board_events = 0
@@ -1413,7 +1415,11 @@ class Soak:
                       "sip": self._sip_counts(),
                       "script_errors": self.engine.errors.total,
                       # the centre's own overload control: calls it refused by reason (capacity 34, rate/load 42)
-                      "admission": self.engine.admission.status() if self.engine.admission is not None else None},
+                      "admission": self.engine.admission.status() if self.engine.admission is not None else None,
+                      # the same refusals by the trunk they came in on: the FXO lines' callers hear no cause (the
+                      # port never answers, the line rings out), so refused_by_centre counts them as abandoned
+                      "refused_by_trunk": dict(sorted(self.ended_calls.refused.items())),
+                      "refusals_lost": self.ended_calls.refusals_lost},
             "cdrs": sum(cdrs.values()),
             "rss": rss,
             "ticks": {"count": t.n, "mean_ms": round(1000 * t.total / t.n, 3) if t.n else None,
@@ -1528,6 +1534,9 @@ class _EndedCalls:
     def __init__(self):
         self.count = 0  # calls ended
         self.sip = 0  # of which came in over SIP
+        self.refused = {}  # trunk tech -> incoming calls the centre's overload control refused
+        self.refusals_lost = 0  # of those, calls whose clearing with the cause was lost to a fault on their trunk
+        self._refused_legs = set()  # ids of refused legs not ended yet
         self.pending = {}  # call id -> board sample the engine ended it, until its CDR is seen
         self._bits = bytearray()
         self._others = set()  # ids not of the engine's C<n> form
@@ -1539,6 +1548,11 @@ class _EndedCalls:
         self.count += 1
         leg = getattr(call, "caller_leg", None)
         self.sip += getattr(leg, "tech", None) == "sip"
+        if leg is not None and leg.id in self._refused_legs:
+            self._refused_legs.discard(leg.id)
+            # a D-channel or link lost meanwhile: the DISCONNECT with 42 never arrived and the call was cleared
+            # otherwise (41, or 81 from the network once the link came back)
+            self.refusals_lost += leg.cause not in REFUSAL_CAUSES
         self.pending[call.id] = call.ended
         n = _call_number(call.id)
         if n <= 0:
@@ -1547,6 +1561,16 @@ class _EndedCalls:
         if n >> 3 >= len(self._bits):
             self._bits.extend(bytes(max((n >> 3) + 1 - len(self._bits), 1024)))
         self._bits[n >> 3] |= 1 << (n & 7)
+
+    def watch(self, admit):
+        """Return admit (Admission.admit) wrapped to note each leg it refuses, by trunk."""
+        def watched(engine, leg, now):
+            refused = admit(engine, leg, now)
+            if refused is not None:
+                self.refused[leg.tech] = self.refused.get(leg.tech, 0) + 1
+                self._refused_legs.add(leg.id)
+            return refused
+        return watched
 
     def __contains__(self, call_id):
         n = _call_number(call_id)
@@ -1639,7 +1663,9 @@ def format_report(r):
     total = sum(k["injected"] for k in r["faults"].values())
     lines += [f"{'all':<24}{total:>9}{sum(k['recovered'] for k in r['faults'].values()):>10}", "",
               f"calls: offered {c['offered']}, placed {c['placed']}, refused by the network {c['refused_by_network']}, "
-              f"refused by the centre {c.get('refused_by_centre', 0)}{_refusals(c.get('admission'))}, "
+              f"refused by the centre {_refused_total(c)}{_refusals(c.get('admission'), c.get('refused_by_trunk'))}"
+              f" (callers who heard the cause {c.get('refused_by_centre', 0)}, cleared otherwise by a fault "
+              f"{c.get('refusals_lost', 0)}), "
               f"reached an agent {c['reached_agent']}, abandoned {c['abandoned']}, ended in the engine "
               f"{c['ended_in_engine']}, CDRs {r['cdrs']}, script errors {c['script_errors']}",
               *_sip_line(c.get("sip")),
@@ -1675,9 +1701,19 @@ def _sip_line(sip):
             f"{centre['malformed']} malformed SIP); trunk down {sip['sip_trunk_down']}, up {sip['sip_trunk_up']}"]
 
 
-def _refusals(adm):
-    """Return ' (capacity N, load N, rate N)' for the admission status in a report, '' without one."""
-    return "" if not adm else " (" + ", ".join(f"{k} {v}" for k, v in sorted(adm["refused"].items())) + ")"
+def _refused_total(c):
+    """Return the calls the centre refused: its admission's count (the callers who heard it when there is none)."""
+    adm = c.get("admission")
+    return adm["refused_total"] if adm else c.get("refused_by_centre", 0)
+
+
+def _refusals(adm, by_trunk=None):
+    """Return ' (capacity N, load N, rate N; fxo N, pri N, ...)' for the admission status and the refusals by
+    trunk in a report, '' without an admission."""
+    if not adm:
+        return ""
+    trunks = "; " + ", ".join(f"{k} {v}" for k, v in by_trunk.items()) if by_trunk else ""
+    return " (" + ", ".join(f"{k} {v}" for k, v in sorted(adm["refused"].items())) + trunks + ")"
 
 
 def _x(simulated, spent):
