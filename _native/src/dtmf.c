@@ -91,7 +91,7 @@ struct pycc_dtmf {
     int channels, groups, slots;
     int64_t t; /* input samples */
     v8 *gs;
-    chan_t *ch; /* per slot */
+    chan_t *ch; /* per channel (not per slot: a slot that changes places leaves its record where it is) */
     int *chan;  /* per slot: its channel, -1 for the lanes past the last channel */
     int *slot;  /* per channel: its slot */
     /* per slot: a run or a digit is in progress (decide() has work even without a candidate). Kept apart from
@@ -211,7 +211,7 @@ void pycc_dtmf_reset(pycc_dtmf_t *s, int channel)
 {
     const int i = s->slot[channel];
     zero_signal(s, i);
-    chan_init(&s->ch[i]);
+    chan_init(&s->ch[channel]);
     s->last_cand[i] = INT64_MIN / 2;
     s->busy[i] = 0;
     s->rest[i] = 0;
@@ -778,7 +778,7 @@ static long complete(pycc_dtmf_t *s, int gi, const v8 *sn, int64_t k, pycc_dtmf_
         const int si = gi * LANES + l, ci = s->chan[si];
         if (ci < 0 || (d[l] < 0 && !act[l]))
             continue; /* no channel, or an idle one (decide() would change nothing; silence is always idle) */
-        chan_t *st = &s->ch[si];
+        chan_t *st = &s->ch[ci];
         if (d[l] >= 0)
             s->last_cand[si] = k;
         const float z[6] = {zrs[0][l], zis[0][l], zrs[1][l], zis[1][l], shr[l], shc[l]};
@@ -1257,7 +1257,6 @@ static void swap_slots(pycc_dtmf_t *s, int a, int b)
         gb[i][lb] = v;
     }
 #define SWAP(T, x, y) do { T tmp_ = (x); (x) = (y); (y) = tmp_; } while (0)
-    SWAP(chan_t, s->ch[a], s->ch[b]);
     SWAP(unsigned char, s->busy[a], s->busy[b]);
     SWAP(int64_t, s->last_cand[a], s->last_cand[b]);
     SWAP(unsigned char, s->rest[a], s->rest[b]);
