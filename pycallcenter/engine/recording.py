@@ -520,6 +520,8 @@ class RecorderBank:
         self._recs = [None] * slots  # slot -> Recorder
         self._buffered = np.zeros(slots, np.int64)  # ticks in the ring since the slot's last hand-over
         self._countdown = np.zeros(slots, np.int64)  # ticks until the slot's next hand-over
+        self._live = np.zeros(slots, bool)  # fed this tick: taken and not paused
+        self._rowof = np.zeros(slots, np.intp)  # the media row each slot records
         self.active = {}  # Recorder -> slot
         self.beeping = set()  # the recorders whose callers hear a periodic beep (the media plane mixes it)
         self._dirty = True
@@ -536,6 +538,8 @@ class RecorderBank:
         self._buffered[slot] = 0
         self._countdown[slot] = self.ticks - slot % self.ticks
         self._recs[slot] = rec
+        self._live[slot] = not rec.paused
+        self._rowof[slot] = rec.row
         self.active[rec] = slot
         if rec.beep_every is not None:
             self.beeping.add(rec)
@@ -550,6 +554,7 @@ class RecorderBank:
             if not rec.paused:
                 self._drain(rec, slot)
             self._recs[slot] = None
+            self._live[slot] = False
             self._free.append(slot)
             self.beeping.discard(rec)
             rec.bank = None
@@ -562,6 +567,8 @@ class RecorderBank:
         slot = self.active.get(rec)
         if slot is not None and paused and not rec.paused:
             self._drain(rec, slot)
+        if slot is not None:
+            self._live[slot] = not paused
         rec.paused = paused
         self._dirty = True
 
@@ -570,13 +577,16 @@ class RecorderBank:
         self._ring = np.concatenate([self._ring, np.zeros_like(self._ring)])
         self._buffered = np.concatenate([self._buffered, np.zeros(slots, np.int64)])
         self._countdown = np.concatenate([self._countdown, np.zeros(slots, np.int64)])
+        self._live = np.concatenate([self._live, np.zeros(slots, bool)])
+        self._rowof = np.concatenate([self._rowof, np.zeros(slots, np.intp)])
         self._recs.extend([None] * slots)
         self._free = list(range(2 * slots - 1, slots - 1, -1))
 
     def _rebuild(self):
-        live = [(rec, slot) for rec, slot in self.active.items() if not rec.paused]
-        self._slots = np.array([slot for _, slot in live], np.intp)
-        self._rows = np.array([rec.row for rec, _ in live], np.intp)
+        # after a start, stop or pause (about one tick in two at 300 recordings): from the arrays by slot,
+        # not a walk over every recorder
+        self._slots = np.flatnonzero(self._live)
+        self._rows = self._rowof[self._slots]
         self._dirty = False
 
     def tick(self, rx, tx):
