@@ -1304,7 +1304,8 @@ class Soak:
             for cid in ours ^ net:
                 seen.add((SIP_TRUNK, cid, "centre" if cid in ours else "network"))
         for (span, offset, side), first in _overdue(self._disagree, seen, now, self.settings.leak_grace):
-            self._violate(f"span {span} B-channel {offset} held by the {side} only for {now - first:.0f} s",
+            what = f"SIP call {offset}" if span == SIP_TRUNK else f"span {span} B-channel {offset}"
+            self._violate(f"{what} held by the {side} only for {now - first:.0f} s",
                           key=("disagree", span, offset, side, first))
 
     def _orphan_lines(self):
