@@ -62,6 +62,19 @@ def test_native_equals_twin_and_sends_the_saturated_mix(plane):
         np.testing.assert_array_equal(native["dirty"], written)
 
 
+def test_every_sum_is_sent_as_the_table_encoders_send_it():
+    # the kernel computes codes without the tables the encoders use: every int16 value, and sums beyond it
+    mix = np.tile(np.arange(-65536, 65536, dtype=np.int32), (3, 1))
+    s = _state(2, np.array([g711.ULAW, g711.ALAW, -1], np.int8), mix.shape[1])
+    s["acc"][...] = mix
+    s["live"][...] = 1
+    g711.mix_out(**s)
+    want = np.clip(mix[0], -32768, 32767).astype(np.int16)
+    assert (s["tx"] == want).all()
+    np.testing.assert_array_equal(s["codes"][0], g711.ulaw_encode(want))
+    np.testing.assert_array_equal(s["codes"][1], g711.alaw_encode(want))
+
+
 def test_rows_neither_written_nor_fallen_silent_are_not_touched():
     s = _state(2, np.array([g711.ULAW, g711.ALAW, -1], np.int8), 4)
     s["dirty"][...] = 0

@@ -21,7 +21,8 @@ void pycc_g711_transcode(int to_law, const uint8_t *in, uint8_t *out, size_t n);
  * or PYCC_G711_ALAW; a negative law: no codes, e.g. a packet row) and its acc row cleared. A row not live but
  * dirty[r] (written last tick) gets silence in tx and codes. Then dirty[r] = live[r] and live[r] = 0: rows
  * neither live nor dirty are not touched, their tx zero and codes the silence code already. acc must be zero
- * on every row not live. */
+ * on every row not live. The codes are those of pycc_g711_encode, computed without its table so that the loop
+ * vectorises (AVX2 where the CPU has it). */
 void pycc_g711_mix_out(int32_t *acc, int16_t *tx, uint8_t *codes, const int8_t *law, uint8_t *live,
                        uint8_t *dirty, size_t rows, size_t n);
 
