@@ -26,6 +26,7 @@ cdef extern from "pycc_echo.h":
         int hangover
         float nlp_ratio, nlp_far
         int nlp, cng, tone_disable, settle, window
+        int place
         float window_floor
         long sleep_after, probe_every
         float hp_pole, short_a, noise_a, long_a, delta, dt_mu, guard_ratio, guard_a, copy_ratio, copy_gain, bypass_ratio, bg_reset_ratio, block_floor, above_noise
@@ -72,7 +73,7 @@ cdef class Kernel:
         p.mu, p.alpha, p.geigel = pr["mu"], pr["alpha"], pr["geigel"]
         p.hangover, p.nlp_ratio, p.nlp_far = pr["hangover"], pr["nlp_ratio"], pr["nlp_far"]
         p.nlp, p.cng, p.tone_disable, p.settle = pr["nlp"], pr["cng"], pr["tone_disable"], pr["settle"]
-        p.window, p.window_floor = pr["window"], pr["window_floor"]
+        p.window, p.window_floor, p.place = pr["window"], pr["window_floor"], pr["place"]
         p.sleep_after, p.probe_every = pr["sleep_after"], pr["probe_every"]
         p.hp_pole, p.short_a, p.noise_a, p.long_a = pr["hp_pole"], pr["short_a"], pr["noise_a"], pr["long_a"]
         p.delta, p.copy_ratio, p.bypass_ratio = pr["delta"], pr["copy_ratio"], pr["bypass_ratio"]

@@ -21,6 +21,17 @@
 #define PYCC_ECHO_WINDOW_BEFORE 16 /* taps kept before the first tap of the echo, and after the last */
 #define PYCC_ECHO_WINDOW_AFTER 32
 #define PYCC_ECHO_WINDOW_ROUND 32  /* window edges on multiples of this (the tap loops' stride) */
+#define PYCC_ECHO_ENV_STEP 8         /* step 11, placed window: samples per envelope step */
+#define PYCC_ECHO_PLACE_MIN_TAPS 512  /* shortest tail that places a window */
+#define PYCC_ECHO_PLACE_STEPS 48      /* counted envelope steps (from a full tail of them) before a decision */
+#define PYCC_ECHO_PLACE_MAX_STEPS 512 /* and after which the estimate stops */
+#define PYCC_ECHO_PLACE_R2 0.16       /* squared correlation coefficient the estimate needs */
+#define PYCC_ECHO_PLACE_MARGIN 0.25   /* and its lead over every lag more than PLACE_APART steps away */
+#define PYCC_ECHO_PLACE_APART 8
+#define PYCC_ECHO_PLACE_BEFORE 32     /* taps before the estimated lag, and after its step */
+#define PYCC_ECHO_PLACE_AFTER 96
+#define PYCC_ECHO_PLACE_MISS 16       /* judged blocks without 3 dB from either filter before the tail is back */
+#define PYCC_ECHO_PLACE_SHORT 32      /* or, after the first copy, judged blocks short of 24 dB */
 
 typedef struct {
     int taps;                 /* tail in samples, a multiple of 32 */
@@ -29,6 +40,7 @@ typedef struct {
     float nlp_ratio, nlp_far;          /* linear output / near input power under which the NLP acts */
     int nlp, cng, tone_disable, settle; /* settle: freeze adaptation in a converged steady state, watching it */
     int window;               /* adapt only the active window of the tail once the echo is found */
+    int place;                /* place the window early from a bulk-delay estimate (step 11 of the twin) */
     float window_floor;       /* taps within this amplitude ratio of the largest belong to the echo */
     long sleep_after, probe_every; /* far-end single talk before sleeping (0: never), activity asleep before waking */
     /* thresholds, computed once by the Python side from dBm0 figures (see the twin) */

@@ -39,6 +39,12 @@ typedef struct {
     float run_f, run_b;               /* both filters' error energies over the settle run's blocks */
     int64_t awake_run, far_run;       /* samples cancelling since waking, far-end activity asleep */
     int64_t stagger;                  /* far_run a sleep starts from: channels asleep together wake apart */
+    /* step 11 of the twin: estimating the bulk delay, background held, a placed window before the first copy */
+    int est, hold, placed, hold_run, place_miss, place_short, est_n, env_n, env_pos, env_seen;
+    int64_t env_x, env_y;             /* this envelope step's sums of squares, far and near */
+    double *env;                      /* 2 * lags: the far envelope, newest step first from env + env_pos */
+    double *sxy, *sx, *sxx;           /* per lag, over the counted steps */
+    double sy, syy;
 } chan_t;
 
 struct pycc_echo {
@@ -49,6 +55,7 @@ struct pycc_echo {
     /* settled channels' foreground outputs for a whole tick: tick and history (newest first), outputs */
     float *fir_x, *fir_y;
     long fir_cap;
+    double *est_arena;                /* step 11's envelopes and sums, 5 * lags doubles a channel, when placing */
 };
 
 pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
@@ -67,7 +74,11 @@ pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
     s->arena = aligned_alloc(32, ((sizeof(float) * per * channels + 31) / 32) * 32);
     int rings = (n + PYCC_ECHO_MAX_BLOCK - 1) / PYCC_ECHO_MAX_BLOCK;
     int32_t *rb = calloc((size_t) channels * rings, sizeof(int32_t));
-    if (!s->ch || !s->arena || !rb) {
+    s->p.place = params->window && params->place && n >= PYCC_ECHO_PLACE_MIN_TAPS;
+    const int lags = n / PYCC_ECHO_ENV_STEP;
+    if (s->p.place)
+        s->est_arena = calloc((size_t) channels * 5 * lags, sizeof(double));
+    if (!s->ch || !s->arena || !rb || (s->p.place && !s->est_arena)) {
         free(rb);
         pycc_echo_free(s);
         return NULL;
@@ -81,6 +92,10 @@ pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
         h->x = a + 3 * n;
         h->ring = rb + (size_t) c * rings;
         h->rings = rings;
+        if (s->est_arena) {
+            double *e = s->est_arena + (size_t) c * 5 * lags;
+            h->env = e, h->sxy = e + 2 * lags, h->sx = e + 3 * lags, h->sxx = e + 4 * lags;
+        }
         h->enabled = 1;
         h->seed = ((uint32_t) (c + 1) * 0x9E3779B9u) | 1u;
         h->stagger = (int64_t) (((uint64_t) c * 2654435761u) & 0xffffffffu) * (params->probe_every / 2) >> 32;
@@ -99,7 +114,21 @@ void pycc_echo_free(pycc_echo_t *s)
     free(s->arena);
     free(s->fir_x);
     free(s->fir_y);
+    free(s->est_arena);
     free(s);
+}
+
+/* Step 11 from the start: estimating, background held, whole tail, sums empty. */
+static void start_estimate(const pycc_echo_params_t *p, chan_t *h)
+{
+    h->est = h->hold = p->place;
+    h->placed = 0;
+    h->lo = 0, h->hi = p->taps;
+    h->hold_run = h->place_miss = h->place_short = h->est_n = h->env_n = h->env_pos = h->env_seen = 0;
+    h->env_x = h->env_y = 0;
+    h->sy = h->syy = 0.0;
+    if (h->env)
+        memset(h->env, 0, sizeof(double) * 5 * (size_t) (p->taps / PYCC_ECHO_ENV_STEP));
 }
 
 void pycc_echo_reset(pycc_echo_t *s, int channel)
@@ -111,8 +140,10 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
     int rings = h->rings, enabled = h->enabled;
     int64_t resets = h->resets, stagger = h->stagger;
     uint32_t seed = h->seed;
+    double *env = h->env, *sxy = h->sxy, *sx = h->sx, *sxx = h->sxx;
     memset(h, 0, sizeof(*h));
     h->wf = wf, h->wb = wb, h->g = g, h->x = x, h->ring = ring, h->rings = rings;
+    h->env = env, h->sxy = sxy, h->sx = sx, h->sxx = sxx;
     h->enabled = enabled, h->resets = resets, h->seed = seed, h->rng = seed, h->stagger = stagger;
     h->hi = n; /* flo = fhi = 0: the foreground is all zeros and sums nothing until its first copy */
     memset(wf, 0, sizeof(float) * 5 * (size_t) n);
@@ -123,6 +154,7 @@ void pycc_echo_reset(pycc_echo_t *s, int channel)
     for (int k = 0; k < PYCC_ECHO_NOISE_SUBS; k++)
         h->noise_ring[k] = s->p.noise_start;
     h->ring_min = s->p.noise_start;
+    start_estimate(&s->p, h);
 }
 
 void pycc_echo_set_enabled(pycc_echo_t *s, int channel, int on)
@@ -323,11 +355,25 @@ static void window_of(const float *w, int n, float floor_ratio, int *lo, int *hi
 }
 
 /* Step 10 at a block's end: the whole tail back when the foreground slips, or the window taken. */
-static void window_block(const pycc_echo_params_t *p, chan_t *h, int valid, int heard, int loud, float bf, float by,
-                         int running, int restart)
+static void window_block(const pycc_echo_params_t *p, chan_t *h, int valid, int heard, int loud, float bf, float bb,
+                         float by, int running, int restart)
 {
     const int n = p->taps;
-    if (h->hi - h->lo < n) {
+    if (h->placed) { /* step 11: a placed window, until step 10 takes one from the taps */
+        if (valid && loud && !h->fg_used)
+            h->place_miss = bb < p->copy_gain * by || bf < p->copy_gain * by ? 0 : h->place_miss + 1;
+        else if (valid && loud) /* an echo partly outside the window would hold a copy short of 24 dB for good */
+            h->place_short += !(bf * p->leave_erle < by || bf < p->settle_noise * h->noise);
+        const int failed = h->place_miss >= PYCC_ECHO_PLACE_MISS || h->place_short >= PYCC_ECHO_PLACE_SHORT;
+        if (restart || !running || h->bypass || failed) {
+            h->lo = 0, h->hi = n;
+            h->placed = 0;
+            h->win_run = 0;
+            return;
+        }
+        if (!h->fg_used)
+            return;
+    } else if (h->hi - h->lo < n) {
         const int slipped = heard && loud && !(bf * p->leave_erle < by || bf < p->leave_noise * h->noise);
         if (slipped || h->bypass || restart || !running) {
             h->lo = 0, h->hi = n;
@@ -349,9 +395,86 @@ static void window_block(const pycc_echo_params_t *p, chan_t *h, int valid, int 
     window_of(h->wb, n, p->window_floor, &lo, &hi);
     if (hi - lo <= n / 2) {
         h->lo = lo, h->hi = hi;
+        h->placed = 0;
         memset(h->wb, 0, sizeof(float) * (size_t) lo);
         memset(h->wb + hi, 0, sizeof(float) * (size_t) (n - hi));
     }
+}
+
+/* Step 11: one envelope step ends. The far envelope is pushed; a counted step (far end active, running) adds to
+ * every lag's sums. Kept out of the cloned tap loops and in plain double arithmetic (no fused multiply-adds), so
+ * the sums are the twin's to the bit. */
+static void envelope_step(const pycc_echo_params_t *p, chan_t *h, int counts)
+{
+    const int lags = p->taps / PYCC_ECHO_ENV_STEP;
+    h->env_pos = h->env_pos ? h->env_pos - 1 : lags - 1;
+    const double ex = (double) h->env_x, ey = (double) h->env_y;
+    h->env[h->env_pos] = h->env[h->env_pos + lags] = ex;
+    h->env_seen += h->env_seen < lags;
+    if (counts && h->env_seen == lags) { /* lags not yet filled would read zeros */
+        const double *e = h->env + h->env_pos;
+        for (int l = 0; l < lags; l++) {
+            h->sxy[l] += ey * e[l];
+            h->sx[l] += e[l];
+            h->sxx[l] += e[l] * e[l];
+        }
+        h->sy += ey;
+        h->syy += ey * ey;
+        h->est_n++;
+    }
+    h->env_x = h->env_y = 0;
+    h->env_n = 0;
+}
+
+/* Step 11 at a block's end: place the window when the estimate is sure; stop estimating when done. */
+static void place_block(const pycc_echo_params_t *p, chan_t *h, int running)
+{
+    const int n = p->taps, lags = n / PYCC_ECHO_ENV_STEP;
+    if (h->fg_used) {
+        h->est = h->hold = 0;
+        return;
+    }
+    if (!running || h->est_n < PYCC_ECHO_PLACE_STEPS)
+        return;
+    const double cnt = (double) h->est_n;
+    double best = 0.0;
+    int lag = -1;
+    for (int l = 0; l < lags; l++) {
+        const double num = cnt * h->sxy[l] - h->sx[l] * h->sy;
+        const double vx = cnt * h->sxx[l] - h->sx[l] * h->sx[l];
+        if (num > 0.0 && vx > 0.0) {
+            const double m = num / sqrt(vx);
+            if (m > best)
+                best = m, lag = l;
+        }
+    }
+    const double vy = cnt * h->syy - h->sy * h->sy;
+    double rest = -INFINITY; /* the best lag more than PLACE_APART steps from it */
+    for (int l = 0; lag >= 0 && l < lags; l++) {
+        const double num = cnt * h->sxy[l] - h->sx[l] * h->sy;
+        const double vx = cnt * h->sxx[l] - h->sx[l] * h->sx[l];
+        if (abs(l - lag) > PYCC_ECHO_PLACE_APART && num > 0.0 && vx > 0.0 && num / sqrt(vx) > rest)
+            rest = num / sqrt(vx);
+    }
+    const int sure = lag >= 0 && best * best >= PYCC_ECHO_PLACE_R2 * vy && best - rest >= PYCC_ECHO_PLACE_MARGIN * sqrt(vy);
+    if (sure && h->hi - h->lo == n) {
+        const int a = lag * PYCC_ECHO_ENV_STEP - PYCC_ECHO_PLACE_BEFORE;
+        const int lo = (a > 0 ? a : 0) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
+        const int b = (lag + 1) * PYCC_ECHO_ENV_STEP + PYCC_ECHO_PLACE_AFTER;
+        const int r = (b + PYCC_ECHO_WINDOW_ROUND - 1) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
+        const int hi = r < n ? r : n;
+        if (hi - lo <= n / 2) {
+            h->lo = lo, h->hi = hi;
+            memset(h->wb, 0, sizeof(float) * (size_t) lo);
+            memset(h->wb + hi, 0, sizeof(float) * (size_t) (n - hi));
+            h->placed = 1;
+            h->place_miss = h->place_short = 0;
+            h->est = h->hold = 0;
+            return;
+        }
+    }
+    if (h->est_n >= PYCC_ECHO_PLACE_MAX_STEPS)
+        h->est = 0;
 }
 
 /* The fixed structure of step 5 of the twin: copy, bypass and restart decisions at the end of a 64-sample block. */
@@ -407,8 +530,10 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         h->bypass_run = 0;
         h->resets++;
     }
+    if (h->est)
+        place_block(p, h, running);
     if (p->window)
-        window_block(p, h, valid, heard, loud, bf, by, running, restart);
+        window_block(p, h, valid, heard, loud, bf, bb, by, running, restart);
     /* 9. steady state: settle once the foreground has held its figure for SETTLE_BLOCKS, leave when it slips */
     if (p->settle) {
         if (h->settled) {
@@ -442,11 +567,13 @@ static void block_end(const pycc_echo_params_t *p, chan_t *h)
         memset(h->wb, 0, sizeof(float) * n);
         for (int k = 0; k < n; k++)
             h->g[k] = 1.0f / (float) n;
+        h->lo = 0, h->hi = n;
+        h->placed = h->est = h->hold = 0;
     }
 }
 
 /* Look for echo again: block, tone and double-talk state start afresh. */
-static void wake(chan_t *h)
+static void wake(const pycc_echo_params_t *p, chan_t *h)
 {
     h->dormant = 0;
     h->awake_run = 0;
@@ -458,6 +585,7 @@ static void wake(chan_t *h)
     for (int d = 0; d < 2; d++)
         h->tone_run[d] = h->tone_miss[d] = h->v21_run[d] = 0;
     h->dt_hang = 0;
+    start_estimate(p, h);
 }
 
 static int8_t base_state(const pycc_echo_params_t *p, const chan_t *h)
@@ -545,7 +673,7 @@ static long sleep_run(const pycc_echo_params_t *p, chan_t *h, const int16_t *far
     h->far_run = far_run;
     int8_t st = NO_ECHO;
     if (woke) {
-        wake(h);
+        wake(p, h);
         memset(h->x, 0, sizeof(float) * 2 * (size_t) n);
         memset(h->ring, 0, sizeof(int32_t) * (size_t) h->rings);
         h->energy = 0;
@@ -595,6 +723,19 @@ static void run_channel(const pycc_echo_params_t *restrict p, chan_t *restrict h
         const int32_t gmax = h->ring_max > h->cur_max ? h->ring_max : h->cur_max;
         const int far_active = (double) h->energy > p->far_active;
         const int active = h->enabled && !h->disabled_by_tone;
+        /* 11. the envelopes of the bulk-delay estimate, and the background held for a tail of far-end activity */
+        if (h->est) {
+            h->env_x += (int64_t) xi * xi;
+            h->env_y += (int64_t) yi * yi;
+            if (++h->env_n == PYCC_ECHO_ENV_STEP)
+                envelope_step(p, h, far_active && active);
+        }
+        if (h->hold) {
+            h->hold_run += active && far_active;
+            if (h->hold_run > n + PYCC_ECHO_PLACE_STEPS * PYCC_ECHO_ENV_STEP)
+                h->hold = 0;
+        }
+        const int hold = h->hold;
         /* 4. gains, then 2. both filters (with the normaliser whenever adaptation may follow); settled, the
          * foreground alone: the background stands still, so its error is taken as the foreground's */
         const int settled = h->settled;
@@ -602,6 +743,9 @@ static void run_channel(const pycc_echo_params_t *restrict p, chan_t *restrict h
         yf = pre ? pre[samples - 1 - i] : foreground(h->wf + h->flo, h->x + h->pos + h->flo, h->fhi - h->flo);
         if (settled) {
             yb = yf;
+        } else if (hold) { /* the background's taps are all zero and stand still */
+            yb = 0.0f;
+            pend = 0;
         } else {
             const int want_den = active && far_active, lo = h->lo, len = h->hi - h->lo;
             /* the background's taps outside its window are zero (step 10): only the window is summed */
@@ -629,7 +773,7 @@ static void run_channel(const pycc_echo_params_t *restrict p, chan_t *restrict h
         }
         h->dt_hang = talk ? p->hangover : (h->dt_hang > 0 ? h->dt_hang - 1 : 0);
         const int dt = h->dt_hang > 0;
-        if (active && far_active && !settled) {
+        if (active && far_active && !settled && !hold) {
             const float step = ((dt ? p->mu * p->dt_mu : p->mu) * eb) / (den + p->delta);
             /* the update waits for the next sample's filter pass, unless something reads the taps first: the gains
              * and the block's end (on multiples of GAIN_EVERY) or the tick's end */

@@ -29,6 +29,10 @@ Parameters (keyword, defaults in brackets):
                         (a quarter of the work per sample; any slip resumes adaptation at the block's end)
     window [True]       once the echo is found, adapt only the taps around it (a bare delay and a few ms of
                         dispersion in a 64 ms tail: a fifth of the taps); any slip gives the whole tail back
+    place [True]        with window, tails of 64 ms and more: place the window before the first copy from a
+                        bulk-delay estimate (the far and near energy envelopes correlated over the tail), the
+                        background held until then for at most a tail of far-end activity; an estimate that
+                        does not let the background cancel gives the whole tail back
 """
 import numpy as np
 
@@ -54,7 +58,7 @@ def kernel_params(tail_ms, **params):
         "hangover": int(round(p["hangover_ms"] * ref.FS / 1000)), "nlp_ratio": f32(10.0 ** (-p["nlp_db"] / 10.0)),
         "nlp_far": ref.nlp_far(p, tail_ms * ref.FS // 1000),
         "nlp": bool(p["nlp"]), "cng": bool(p["cng"]), "tone_disable": bool(p["tone_disable"]),
-        "settle": bool(p["settle"]), "window": bool(p["window"]), "window_floor": ref.WINDOW_FLOOR, "settle_erle": ref.SETTLE_ERLE, "settle_noise": ref.SETTLE_NOISE,
+        "settle": bool(p["settle"]), "window": bool(p["window"]), "place": bool(p["place"]), "window_floor": ref.WINDOW_FLOOR, "settle_erle": ref.SETTLE_ERLE, "settle_noise": ref.SETTLE_NOISE,
         "settle_gain": ref.SETTLE_GAIN,
         "leave_erle": ref.LEAVE_ERLE, "leave_noise": ref.LEAVE_NOISE,
         "sleep_after": ref.sleep_samples(p)[0], "probe_every": ref.sleep_samples(p)[1],

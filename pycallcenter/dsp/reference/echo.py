@@ -77,6 +77,27 @@ Per sample, per channel:
    disabling the canceller gives the whole tail back at that block's end, so an echo path that moves outside
    the window is found as before. The foreground filter stays the whole tail.
 
+11. Placed window (``place``, with ``window``, tails of 64 ms and more): before the first copy, the echo path's
+   bulk delay is estimated from the far and near energy envelopes (sums of squares over 8 samples) by their
+   correlation coefficient at every lag of the tail (one lag per 8 samples, only envelope steps with the far end
+   active and the canceller running count, from the step the far envelope first fills the tail: before that,
+   lags not yet filled read zeros, which correlate with the echo's own silent start at every lag). Until an
+   estimate is sure, the background does not adapt for a tail and 48 steps' worth of far-end activity (it would
+   adapt over the whole tail, the dearest work of a call, while the echo of the first far samples may not even
+   have come back): its output is zero and its gains stand. Once 48 steps have counted (a decision on fewer, or
+   on lags not yet seen, picks wrong lags on speech and CSS), at every block's end, the lag with the largest
+   correlation decides when its coefficient is 0.4 or more and 0.25 over every lag more than 8 steps from it
+   (speech's envelope correlates over tens of ms, so many wrong lags stand at 0.6-0.9): the background then
+   adapts only over the taps from 4 ms before that lag to 12 ms after its step (rounded out to 32 taps: 20-24
+   ms), at most half the tail. The hold ends there or after its activity,
+   when adaptation runs over the whole tail as before and the
+   estimate goes on (placing the window later if it becomes sure) until the first copy or 512 steps. The placed
+   window holds until step 10 takes one from the taps (the foreground holding 24 dB: step 10's slip rule would
+   give a window back on the first copy's blocks, which are still short of that). It gives the whole tail back,
+   and none is placed again until the next call or look, after 16 judged blocks running in which neither filter
+   takes 3 dB off the input (the estimate was wrong), after 32 judged blocks from the first copy short of step
+   10's 24 dB (part of the echo outside the window), or on a bypass, a restart, or the canceller disabled.
+
 Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
 near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
 """
@@ -105,6 +126,7 @@ DEFAULTS = {
     "probe_every_s": 30.0,  # far-end activity while asleep before looking again
     "settle": True,  # freeze adaptation while the foreground holds its figure (step 9)
     "window": True,  # adapt only around the echo once it is found (step 10)
+    "place": True,  # place the window early from a bulk-delay estimate (step 11; needs window)
 }
 
 # Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
@@ -154,6 +176,19 @@ WINDOW_FLOOR = np.float32(10.0 ** (-40.0 / 20.0))  # taps within 40 dB of the la
 WINDOW_BEFORE = 16  # taps (2 ms) kept before the first of them ...
 WINDOW_AFTER = 32  # ... and after the last (4 ms: a dispersive tail decays there)
 WINDOW_ROUND = 32  # window edges on multiples of 32 taps (the kernel's loops)
+ENV_STEP = 8  # samples per step of the energy envelopes the bulk delay is estimated from (step 11)
+PLACE_MIN_TAPS = 512  # tails this long or longer place a window: the placed window is up to 30 ms
+PLACE_STEPS = 48  # counted envelope steps before a decision (counting starts once the far envelope fills the tail:
+# before that the lags not yet filled read zeros, which correlate with the echo's own silent start at every lag) ...
+PLACE_MAX_STEPS = 512  # ... and after which the estimate stops
+PLACE_R2 = 0.16  # the largest correlation coefficient must reach 0.4 (squared; a dispersive echo's envelope is
+# a smoothed copy of the far end's, so its coefficient at any one lag is low) ...
+PLACE_MARGIN = 0.25  # ... and stand this far over every lag more than PLACE_APART steps from it (speech's
+PLACE_APART = 8  # envelope correlates over tens of ms: its coefficients are 0.6-0.9 at many wrong lags)
+PLACE_BEFORE = 32  # taps (4 ms) before the estimated lag (the envelope's peak lies 1-4 ms into the echo) ...
+PLACE_AFTER = 96  # ... and after its step (12 ms: the dispersive part of a hybrid follows its bulk delay)
+PLACE_MISS = 16  # judged blocks running without either filter taking 3 dB off before the tail is given back ...
+PLACE_SHORT = 32  # ... or, after the first copy, judged blocks short of step 10's 24 dB
 
 # States, as reported per channel.
 STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled", "no_echo")
@@ -256,6 +291,8 @@ class EchoCanceller:
         self.nlp_far = nlp_far(p, n)
         self.nlp, self.cng, self.tone_disable = bool(p["nlp"]), bool(p["cng"]), bool(p["tone_disable"])
         self.settle, self.window = bool(p["settle"]), bool(p["window"])
+        self.place = self.window and bool(p["place"]) and n >= PLACE_MIN_TAPS
+        self.lags = n // ENV_STEP
         self.sleep_after, self.probe_every = sleep_samples(p)
         self.rings = (n + MAX_BLOCK - 1) // MAX_BLOCK
         c = self.channels
@@ -301,6 +338,14 @@ class EchoCanceller:
             self.settled, self.settle_run = z(dt=bool), z(dt=np.int32)
             self.run_f, self.run_b = z(), z()  # both filters' error energies over the settle run's blocks
             self.lo, self.hi, self.win_run = z(dt=np.int32), z(dt=np.int32), z(dt=np.int32)  # step 10
+            # step 11: estimating, holding the background, the hold's far-end samples, a placed window, its misses
+            self.est, self.hold, self.placed = z(dt=bool), z(dt=bool), z(dt=bool)
+            self.hold_run, self.place_miss, self.place_short, self.est_n, self.env_n, self.env_seen = (
+                z(dt=np.int32) for _ in range(6))
+            self.env_x, self.env_y = z(dt=np.int64), z(dt=np.int64)  # this step's sums of squares
+            self.env = z(self.lags, dt=np.float64)  # far envelope, newest step first
+            self.sxy, self.sx, self.sxx = (z(self.lags, dt=np.float64) for _ in range(3))  # per lag
+            self.sy, self.syy = z(dt=np.float64), z(dt=np.float64)
         for arr in (self.x, self.x2, self.wf, self.wb, self.tacc, self.tpow, self.hist):
             arr[ch] = 0
         self.g[ch] = 1.0 / n
@@ -312,6 +357,7 @@ class EchoCanceller:
                     self.settled, self.settle_run, self.run_f, self.run_b, self.lo, self.win_run):
             arr[ch] = 0
         self.hi[ch] = n
+        self._start_estimate(ch)
         self.rng[ch] = self.seed[ch]
         self.noise_cur[ch] = self.noise_ring[ch] = NOISE_START
 
@@ -362,9 +408,16 @@ class EchoCanceller:
         ax = np.abs(far_i.astype(np.int32))
         self.cur_max = np.where(awake, np.maximum(self.cur_max, ax), self.cur_max)
         geigel_max = np.maximum(self.ring_max, self.cur_max)
+        far_active = self.energy > FAR_ACTIVE * n
+        active = self.enabled & ~self.disabled_by_tone
+        # 11. the envelopes of the bulk-delay estimate, and the background held for a tail of far-end activity
+        self._envelope_step(far_i, near_i, far_active & active & awake)
+        self.hold_run += (self.hold & awake & active & far_active).astype(np.int32)
+        self.hold &= ~(self.hold_run > (self.lags + PLACE_STEPS) * ENV_STEP)
+        hold = self.hold.copy()
         # 2. both filters
         yf = np.einsum("ij,ij->i", self.wf, self.x)
-        yb = np.einsum("ij,ij->i", self.wb, self.x)
+        yb = np.where(hold, _f32(0.0), np.einsum("ij,ij->i", self.wb, self.x))
         settled = self.settled.copy()  # 9. steady state: the background stands still, its error is the foreground's
         yb = np.where(settled, yf, yb)
         ef, eb = y - yf, y - yb
@@ -379,11 +432,8 @@ class EchoCanceller:
         talk &= ~settled
         self.dt_hang = np.where(awake, np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0)), self.dt_hang)
         dt = self.dt_hang > 0
-        far_active = self.energy > FAR_ACTIVE * n
-        # 7 (first half). tone disabler input; the decision is taken at the block ends below
-        active = self.enabled & ~self.disabled_by_tone
         # 4. IPNLMS
-        gains_due = ((self.count % GAIN_EVERY) == 0) & awake & ~settled
+        gains_due = ((self.count % GAIN_EVERY) == 0) & awake & ~settled & ~hold
         if gains_due.any():
             a = self.alpha
             l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
@@ -393,7 +443,7 @@ class EchoCanceller:
             base = (1 - a) / (_f32(2) * (self.hi - self.lo).astype(np.float32))
             fresh = np.where(inside, base[:, None] + scale[:, None] * np.abs(self.wb), _f32(0.0))
             self.g[gains_due] = fresh[gains_due]
-        adapt = active & far_active & awake & ~settled
+        adapt = active & far_active & awake & ~settled & ~hold
         if adapt.any():
             den = np.einsum("ij,ij->i", self.g[adapt], self.x2[adapt]) + DELTA
             mu = np.where(dt, self.mu * DT_MU, self.mu)[adapt]
@@ -481,6 +531,69 @@ class EchoCanceller:
         self.ring_max[ch] = self.cur_max[ch] = 0
         self.hp[ch] = 0
         self.y_prev[ch] = 0
+        self._start_estimate(ch)
+
+    def _start_estimate(self, ch):
+        """Step 11 from the start: estimating, background held, whole tail, sums empty."""
+        self.est[ch] = self.hold[ch] = self.place
+        self.placed[ch] = False
+        self.lo[ch], self.hi[ch] = 0, self.ntaps
+        for arr in (self.hold_run, self.place_miss, self.place_short, self.est_n, self.env_n, self.env_seen, self.env_x, self.env_y, self.env,
+                    self.sxy, self.sx, self.sxx, self.sy, self.syy):
+            arr[ch] = 0
+
+    def _envelope_step(self, far_i, near_i, counts):
+        """Add one sample to the envelopes; at a step's end, push the far one and count the step where asked."""
+        est = self.est
+        self.env_x += np.where(est, far_i.astype(np.int64) ** 2, 0)
+        self.env_y += np.where(est, near_i.astype(np.int64) ** 2, 0)
+        self.env_n += est.astype(np.int32)
+        for ch in np.nonzero(est & (self.env_n == ENV_STEP))[0]:
+            env = self.env[ch]
+            env[1:] = env[:-1].copy()
+            env[0] = float(self.env_x[ch])
+            self.env_seen[ch] = min(self.env_seen[ch] + 1, self.lags)
+            if counts[ch] and self.env_seen[ch] == self.lags:
+                ey = float(self.env_y[ch])
+                self.sxy[ch] += ey * env
+                self.sx[ch] += env
+                self.sxx[ch] += env * env
+                self.sy[ch] += ey
+                self.syy[ch] += ey * ey
+                self.est_n[ch] += 1
+            self.env_x[ch] = self.env_y[ch] = self.env_n[ch] = 0
+
+    def _place_block(self, ch, running):
+        """Step 11 at a block's end: place the window when the estimate is sure; stop estimating when done."""
+        if self.fg_used[ch] or not running:
+            if self.fg_used[ch]:
+                self.est[ch] = self.hold[ch] = False
+            return
+        if self.est_n[ch] < PLACE_STEPS:
+            return
+        n = np.float64(self.est_n[ch])
+        num = n * self.sxy[ch] - self.sx[ch] * self.sy[ch]
+        vx = n * self.sxx[ch] - self.sx[ch] * self.sx[ch]
+        vy = n * self.syy[ch] - self.sy[ch] * self.sy[ch]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.where((num > 0) & (vx > 0), num / np.sqrt(vx), -np.inf)
+        lag = int(np.argmax(m))
+        apart = np.abs(np.arange(self.lags) - lag) > PLACE_APART
+        rest = m[apart].max() if apart.any() else -np.inf
+        sure = m[lag] > 0 and m[lag] * m[lag] >= PLACE_R2 * vy and m[lag] - rest >= PLACE_MARGIN * np.sqrt(vy)
+        if sure and self.hi[ch] - self.lo[ch] == self.ntaps:
+            lo = max(0, lag * ENV_STEP - PLACE_BEFORE) // WINDOW_ROUND * WINDOW_ROUND
+            hi = min(self.ntaps, -(-((lag + 1) * ENV_STEP + PLACE_AFTER) // WINDOW_ROUND) * WINDOW_ROUND)
+            if hi - lo <= self.ntaps // 2:
+                self.lo[ch], self.hi[ch] = lo, hi
+                self.wb[ch, :lo] = 0
+                self.wb[ch, hi:] = 0
+                self.placed[ch] = True
+                self.place_miss[ch] = self.place_short[ch] = 0
+                self.est[ch] = self.hold[ch] = False
+                return
+        if self.est_n[ch] >= PLACE_MAX_STEPS:
+            self.est[ch] = False
 
     def _geigel_block(self, ends):
         rows = np.nonzero(ends)[0]
@@ -529,8 +642,10 @@ class EchoCanceller:
                 self.bypass_run[ch] = 0
                 self.resets[ch] += 1
                 restart = True
+            if self.est[ch]:
+                self._place_block(ch, running)
             if self.window:
-                self._window_block(ch, valid, heard, loud, bf, by, running, restart)
+                self._window_block(ch, valid, heard, loud, bf, bb, by, running, restart)
             if self.settle:  # 9. steady state
                 noise = self.noise[ch]
                 if self.settled[ch]:
@@ -559,11 +674,26 @@ class EchoCanceller:
                 self.far_run[ch] = self.stagger[ch]
                 self.wb[ch] = 0
                 self.g[ch] = _f32(1.0) / _f32(self.ntaps)
+                self.lo[ch], self.hi[ch] = 0, self.ntaps
+                self.placed[ch] = self.est[ch] = self.hold[ch] = False
 
-    def _window_block(self, ch, valid, heard, loud, bf, by, running, restart):
+    def _window_block(self, ch, valid, heard, loud, bf, bb, by, running, restart):
         """Step 10 at a block's end: give the whole tail back when the foreground slips, or take the window."""
         n, noise = self.ntaps, self.noise[ch]
-        if self.hi[ch] - self.lo[ch] < n:
+        if self.placed[ch]:  # 11: a placed window, until this step takes one from the taps
+            if valid and loud and not self.fg_used[ch]:
+                self.place_miss[ch] = 0 if bb < COPY_GAIN * by or bf < COPY_GAIN * by else self.place_miss[ch] + 1
+            elif valid and loud:  # an echo partly outside the window would hold a copy short of 24 dB for good
+                self.place_short[ch] += not (bf * LEAVE_ERLE < by or bf < SETTLE_NOISE * noise)
+            failed = self.place_miss[ch] >= PLACE_MISS or self.place_short[ch] >= PLACE_SHORT
+            if restart or not running or self.bypass[ch] or failed:
+                self.lo[ch], self.hi[ch] = 0, n
+                self.placed[ch] = False
+                self.win_run[ch] = 0
+                return
+            if not self.fg_used[ch]:
+                return
+        elif self.hi[ch] - self.lo[ch] < n:
             slipped = heard and loud and not (bf * LEAVE_ERLE < by or bf < LEAVE_NOISE * noise)
             if slipped or self.bypass[ch] or restart or not running:
                 self.lo[ch], self.hi[ch] = 0, n
@@ -582,6 +712,7 @@ class EchoCanceller:
         lo, hi = window_of(self.wb[ch])
         if hi - lo <= n // 2:
             self.lo[ch], self.hi[ch] = lo, hi
+            self.placed[ch] = False
             self.wb[ch, :lo] = 0
             self.wb[ch, hi:] = 0
 
