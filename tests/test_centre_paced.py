@@ -98,3 +98,31 @@ def test_freezing_the_heap_frees_cyclic_garbage_first_unless_told_not_to(monkeyp
         gc.unfreeze()
     gc.collect()
     gc.set_threshold(*thresholds)
+
+
+def test_a_paced_loop_runs_with_a_short_switch_interval_and_gives_pythons_back(tmp_path, monkeypatch):
+    c = Centre.from_file(_centre_files(tmp_path))
+    default = sys.getswitchinterval()
+    seen, order = [], []
+    tick = c.tick
+    monkeypatch.setattr(c, "tick", lambda: (seen.append(sys.getswitchinterval()), order.append("tick"), tick())[2])
+    write = centre_module._write_text
+    monkeypatch.setattr(centre_module, "_write_text", lambda *a: (order.append("file"), write(*a))[1])
+    clock = centre_module.time.monotonic  # read by the loop before its wait for the next tick
+    monkeypatch.setattr(centre_module.time, "monotonic", lambda: (order.append("wait"), clock())[1])
+    try:
+        assert centre_module.PACED_SWITCH < default
+        c.loop(seconds=6 * c.tick_seconds, fast=True)
+        assert set(seen) == {default}  # as fast as the CPU allows: Python's own
+        seen.clear()
+        order.clear()
+        c.loop(seconds=6 * c.tick_seconds)  # paced: another thread waits at most PACED_SWITCH for the engine's GIL
+        assert set(seen) == {centre_module.PACED_SWITCH} and sys.getswitchinterval() == default and not c.realtime
+        # the publication's steps run in the tick's slack, before the wait for the next tick
+        at = order.index("file")
+        assert order[at - 1:at + 2] == ["tick", "file", "wait"]
+        c.realtime = True  # a driver that paces the ticks itself (the soak) says so: the same interval
+        assert sys.getswitchinterval() == centre_module.PACED_SWITCH
+    finally:
+        c.close()
+    assert sys.getswitchinterval() == default and not c.realtime

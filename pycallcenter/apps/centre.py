@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import sys
 import time
 
 from pycallcenter import bundled
@@ -124,6 +125,7 @@ class Centre:
 
         self.ticks = TickStats(self.tick_seconds)
         eng.admission = admission.from_settings(c, self.tick_seconds)  # overload control of incoming calls
+        self._realtime, self._switch = False, None
         self.realtime = False  # ticks paced by the wall clock (loop() without fast): the overload guard's input
         self.status_path = os.path.join(self.data, "status.json")
         self.latest = {}
@@ -309,6 +311,23 @@ class Centre:
         for feature in self.features:
             feature.on_tick(now)
 
+    @property
+    def realtime(self):
+        """Return True while the ticks are paced by the wall clock (loop() without fast, or a driver that
+        paces them itself and says so)."""
+        return self._realtime
+
+    @realtime.setter
+    def realtime(self, paced):
+        # paced, the process runs with a short switch interval (PACED_SWITCH), and Python's own again after
+        if paced and self._switch is None:
+            self._switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(self._switch, PACED_SWITCH))
+        elif not paced and self._switch is not None:
+            sys.setswitchinterval(self._switch)
+            self._switch = None
+        self._realtime = bool(paced)
+
     def wall_time(self, samples=None):
         """Return the centre's local wall-clock time at board samples (default: now)."""
         samples = self.engine.now if samples is None else samples
@@ -316,31 +335,35 @@ class Centre:
 
     def loop(self, seconds=None, fast=False, stop=(), every=None, on_tick=None, publish=True):
         """Tick (paced in real time unless fast) until stop is non-empty or seconds of board time pass;
-        publish the status every `every` seconds of board time (see publish()), one step after each tick.
-        Return the ticks run."""
+        publish the status every `every` seconds of board time (see publish()), one step after each tick,
+        before the wait for the next. Return the ticks run."""
         every = float(every or self.settings.centre.status_every)
         tick_s = self.tick_seconds
         wall0, next_status, n = time.monotonic(), 0.0, 0
         steps = None  # the publication under way
         limit = None if seconds is None else int(round(seconds / tick_s))
-        self.realtime = not fast
-        while not stop and (limit is None or n < limit):
-            if on_tick is not None:
-                on_tick()
-            else:
-                self.tick()
-            n += 1
-            if not fast:
-                ahead = wall0 + n * tick_s - time.monotonic()
-                if ahead > 0:
-                    time.sleep(ahead)
-            if publish and steps is None and n * tick_s >= next_status:
-                steps = self._publishing("running")
-                next_status += every
-            if steps is not None and next(steps, _DONE) is _DONE:
-                steps = None
-        for _ in steps or ():  # stopped mid-way: the status still goes out whole
-            pass
+        was, self.realtime = self.realtime, not fast
+        try:
+            while not stop and (limit is None or n < limit):
+                if on_tick is not None:
+                    on_tick()
+                else:
+                    self.tick()
+                n += 1
+                # the step runs in the tick's slack: after it, the wait for the board takes what is left
+                if publish and steps is None and n * tick_s >= next_status:
+                    steps = self._publishing("running")
+                    next_status += every
+                if steps is not None and next(steps, _DONE) is _DONE:
+                    steps = None
+                if not fast:
+                    ahead = wall0 + n * tick_s - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
+            for _ in steps or ():  # stopped mid-way: the status still goes out whole
+                pass
+        finally:
+            self.realtime = was
         return n
 
     # ------------------------------------------------------------------------------------------ live changes
@@ -505,9 +528,15 @@ class Centre:
             self.publish("stopped")
         self.writer.stop()  # a clean end: the next start has nothing of this run to recover
         self.store.close()
+        self.realtime = False
 
 
 _DONE = object()
+# Python's switch interval (seconds) while the loop ticks in real time. Another thread that wants the GIL
+# (the recordings' writer, the CTI server) waits this long before it makes the engine thread let go, and
+# the engine thread, once it has let go, waits as long for it back: at Python's default (5 ms) each such
+# hand-over can hold a 20 ms tick up a quarter of its time (docs/reliability.md, "Paced in real time").
+PACED_SWITCH = 0.0005
 
 
 def _write_text(path, text):
