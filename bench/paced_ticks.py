@@ -9,16 +9,25 @@ the status file, the soak's checks, housekeeping, Python's cyclic GC by generati
 wall clock, the load average, the parts' share of the slowest 0.1% of ticks and those ticks themselves.
 
     .venv/bin/python bench/paced_ticks.py [WARM=120] [RECORD=180] [DATA=/tmp/paced-ticks] [paced] [gc=T0,T1,T2]
+                                          [switch=SECONDS]
 
 ``paced`` ticks the recorded stretch against the wall clock (as a board would; the wall-clock figures
 are then the real ones on a quiet core); without it the centre runs as fast as the CPU allows, which is
 enough for attributing CPU time. ``gc=`` sets the collector's thresholds (``gc.set_threshold``) for the
-recorded stretch, to compare against the centre's own. A script, not a pytest benchmark: one run takes minutes.
+recorded stretch, to compare against the centre's own; ``switch=`` the switch interval a paced centre runs with
+(``centre.PACED_SWITCH``; 0.005 is Python's default). A script, not a pytest benchmark: one run takes minutes.
+
+Where a tick's wall time beyond its CPU time went is read from the kernel's per-thread counters
+(``/proc/self/task/*/schedstat``): the time the engine thread was runnable but waited for a core (another
+process or thread held it), the time it was blocked (the GIL held by another of the process's threads, I/O,
+a lock), its page faults, and the CPU time the process's other threads (the recordings' writer, the CTI
+server) took during the tick; and the part of the tick each wait fell in (each part's wall time less its CPU).
 """
 import collections
 import gc
 import os
 import sys
+import threading
 import time
 import types
 
@@ -35,18 +44,21 @@ class Probe:
 
     def __init__(self):
         self.parts = collections.Counter()  # part -> CPU seconds in this tick, nested parts taken out
+        self.walls = collections.Counter()  # part -> wall seconds in this tick, nested parts taken out
         self.events = collections.Counter()  # event -> count in this tick
-        self._stack = []  # [part, start, children's time]
+        self._stack = []  # [part, CPU start, children's CPU, wall start, children's wall]
 
     def enter(self, part):
-        self._stack.append([part, time.thread_time(), 0.0])
+        self._stack.append([part, time.thread_time(), 0.0, time.perf_counter(), 0.0])
 
     def leave(self):
-        part, start, inner = self._stack.pop()
-        took = time.thread_time() - start
+        part, start, inner, wall0, inner_wall = self._stack.pop()
+        took, took_wall = time.thread_time() - start, time.perf_counter() - wall0
         self.parts[part] += took - inner
+        self.walls[part] += took_wall - inner_wall
         if self._stack:
             self._stack[-1][2] += took
+            self._stack[-1][4] += took_wall
 
     def wrap(self, obj, name, part):
         """Replace obj.name by a wrapper that charges its CPU time to part; return False if it cannot."""
@@ -86,10 +98,66 @@ class Probe:
             self.events[f"gc gen{info['generation']} collections"] += 1
 
     def take(self):
-        """Return and reset this tick's (parts, events)."""
-        parts, events = self.parts, self.events
-        self.parts, self.events = collections.Counter(), collections.Counter()
-        return parts, events
+        """Return and reset this tick's (parts, walls, events)."""
+        parts, walls, events = self.parts, self.walls, self.events
+        self.parts, self.walls, self.events = collections.Counter(), collections.Counter(), collections.Counter()
+        return parts, walls, events
+
+
+class Threads:
+    """The kernel's per-thread scheduler counters (``/proc/self/task/TID/schedstat``: nanoseconds on a CPU and
+    runnable but waiting for one; ``stat``: page faults): what the engine thread did in a tick's wall time
+    besides running, and which of the process's other threads ran meanwhile."""
+
+    def __init__(self):
+        self.me = threading.get_native_id()
+        self._fds = {}  # tid -> (name, schedstat fd)
+        self._stat = os.open(f"/proc/self/task/{self.me}/stat", os.O_RDONLY)
+        self.rescan()
+
+    def rescan(self):
+        """Pick up threads started (and drop those ended) since the last call; returns None."""
+        live = set(int(t) for t in os.listdir("/proc/self/task"))
+        for tid in list(self._fds):
+            if tid not in live:
+                os.close(self._fds.pop(tid)[1])
+        names = {t.native_id: t.name for t in threading.enumerate()}  # Python's names; the kernel's say "python"
+        for tid in live - set(self._fds):
+            try:
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    name = names.get(tid) or f.read().strip()
+                self._fds[tid] = (name if tid != self.me else "engine", os.open(f"/proc/self/task/{tid}/schedstat",
+                                                                               os.O_RDONLY))
+            except OSError:  # ended meanwhile
+                pass
+
+    def sample(self):
+        """Return {tid: (name, ns on a CPU, ns waiting for one)} and the engine thread's (minor, major) faults."""
+        out = {}
+        for tid, (name, fd) in self._fds.items():
+            try:
+                run, queued = os.pread(fd, 64, 0).split()[:2]
+            except OSError:
+                continue
+            out[tid] = (name, int(run), int(queued))
+        fields = os.pread(self._stat, 512, 0).rsplit(b")", 1)[1].split()
+        return out, (int(fields[7]), int(fields[9]))  # minflt, majflt (fields 10 and 12 of stat)
+
+    def delta(self, a, b):
+        """Return the engine thread's (ns on a CPU, ns queued), its faults (minor, major) and the other threads'
+        ns on a CPU by name, between two samples."""
+        (ta, fa), (tb, fb) = a, b
+        others = collections.Counter()
+        mine = (0, 0)
+        for tid, (name, run, queued) in tb.items():
+            if tid not in ta:  # started in between: its CPU before the first sample is not this tick's
+                continue
+            run0, queued0 = ta[tid][1:]
+            if tid == self.me:
+                mine = (run - run0, queued - queued0)
+            elif run > run0:
+                others[name] += run - run0
+        return mine, (fb[0] - fa[0], fb[1] - fa[1]), others
 
 
 def instrument(k, probe):
@@ -202,19 +270,28 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
     per_second = int(round(soak.SAMPLE_RATE / TICK))
     state = {"minute": 60.0, "n": 0, "rec": False, "end": None}
     probe = Probe()
+    threads = Threads()
     ticks = []
 
     def step():
         # what ran since the last tick and its checks (the loop's status publication step) belongs to it
         c0, t0 = time.thread_time(), time.perf_counter()
-        parts, events = probe.take()
+        parts, walls, events = probe.take()
         if ticks and state["end"] is not None:
             last = ticks[-1]
             last["after"] += c0 - state["end"]
             last["parts"].update(parts)
+            last["walls"].update(walls)
             last["events"].update(events)
+        if state["rec"]:
+            if state["n"] % per_second == 0:
+                threads.rescan()
+            s0 = threads.sample()
+        c0, t0 = time.thread_time(), time.perf_counter()
         k.tick()
         c1, t1 = time.thread_time(), time.perf_counter()
+        if state["rec"]:
+            waits = threads.delta(s0, threads.sample())
         state["n"] += 1
         now = k.seconds()
         if state["n"] % per_second == 0:  # the soak's checks, as Soak.run does them
@@ -223,10 +300,12 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
             k._check_minute(now)
             state["minute"] += 60.0
         c2, t2 = time.thread_time(), time.perf_counter()
-        parts, events = probe.take()
+        parts, walls, events = probe.take()
         if state["rec"]:
+            (run, queued), faults, others = waits
             ticks.append({"cpu": c1 - c0, "wall": t1 - t0, "after": c2 - c1, "after_wall": t2 - t1, "at": now,
-                          "parts": parts, "events": events})
+                          "parts": parts, "walls": walls, "events": events, "queued": queued / 1e9,
+                          "faults": faults, "others": collections.Counter({n: v / 1e9 for n, v in others.items()})})
             state["end"] = c2
 
     # the centre's own loop, as `pycallcenter run` drives it: the status published every status_every (1 s)
@@ -234,7 +313,8 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
     instrument(k, probe)
     if thresholds:
         gc.set_threshold(*thresholds)
-    print(f"collector thresholds {gc.get_threshold()}, {gc.get_freeze_count()} objects frozen")
+    print(f"collector thresholds {gc.get_threshold()}, {gc.get_freeze_count()} objects frozen; switch interval "
+          f"{1000 * (centre_module.PACED_SWITCH if paced else sys.getswitchinterval()):g} ms")
     state["rec"] = True
     load0 = os.getloadavg()
     k.centre.loop(seconds=record, fast=not paced, on_tick=step)
@@ -268,6 +348,7 @@ def report(ticks, k, load0, load1, paced):
     print("\nmean CPU per tick by part (ms):")
     for part, sec in total.most_common(25):
         print(f"  {1000 * sec / n:7.3f}  {part}")
+    waits(ticks)
     for key, title in (("cpu", "tick"), ("total", "tick + loop work")):
         val = (lambda t: t["cpu"]) if key == "cpu" else (lambda t: t["cpu"] + t["after"])
         slow = sorted(ticks, key=val, reverse=True)[:max(1, n // 1000)]
@@ -286,8 +367,61 @@ def report(ticks, k, load0, load1, paced):
                   f"{top}; {ev or 'no events'}")
 
 
+def waits(ticks):
+    """Print where the ticks' wall time beyond the engine thread's CPU time went: run-queue time (the core held by
+    another thread or process), blocked time (the GIL held by another of our threads, I/O, a lock), page faults,
+    the process's other threads' CPU time in the tick, and the parts of the tick the waits fell in."""
+    n = len(ticks)
+    for t in ticks:
+        t["wait"] = max(0.0, t["wall"] - t["cpu"])
+        t["blocked"] = max(0.0, t["wait"] - t["queued"])
+    print("\nthe tick's wall time beyond its CPU time (the engine thread waited):")
+    print(_row("  waited (wall - CPU)", [t["wait"] for t in ticks]))
+    print(_row("  for a CPU (run queue)", [t["queued"] for t in ticks]))
+    print(_row("  blocked (GIL, I/O, locks)", [t["blocked"] for t in ticks]))
+    late = [t for t in ticks if t["wall"] > 0.02]
+    print(f"ticks over 20 ms by the wall clock: {len(late)} of {n}; of them {sum(t['cpu'] > 0.02 for t in late)} "
+          f"also by CPU")
+    for title, group in (("all ticks", ticks), ("ticks over 20 ms by the wall clock", late)):
+        if not group:
+            continue
+        m = len(group)
+        others = collections.Counter()
+        waited = collections.Counter()
+        for t in group:
+            others.update(t["others"])
+            waited.update({p: t["walls"][p] - t["parts"][p] for p in t["walls"]})
+        print(f"  {title} ({m}), mean per tick: CPU {1000 * sum(t['cpu'] for t in group) / m:.2f} ms, "
+              f"run queue {1000 * sum(t['queued'] for t in group) / m:.2f} ms, "
+              f"blocked {1000 * sum(t['blocked'] for t in group) / m:.2f} ms, "
+              f"faults {sum(t['faults'][0] for t in group) / m:.0f} minor {sum(t['faults'][1] for t in group) / m:.2f}"
+              f" major")
+        print("    other threads' CPU in the tick (ms per tick): " + ", ".join(
+            f"{name} {1000 * sec / m:.2f}" for name, sec in others.most_common(6)))
+        print("    the waits by the part they fell in (wall - CPU, ms per tick): " + ", ".join(
+            f"{part} {1000 * sec / m:.2f}" for part, sec in waited.most_common(6)))
+    # the other threads' share: blocked time in ticks where one of them ran against those where none did
+    for name in sorted({name for t in ticks for name in t["others"]}):
+        ran = [t for t in ticks if t["others"][name] > 0]
+        idle = [t for t in ticks if t["others"][name] == 0]
+        if ran and idle:
+            print(f"  blocked with {name} running in the tick: {1000 * sum(t['blocked'] for t in ran) / len(ran):.2f} ms "
+                  f"mean over {len(ran)} ticks; without: {1000 * sum(t['blocked'] for t in idle) / len(idle):.2f} ms "
+                  f"over {len(idle)}")
+    print("  the slowest 0.1% by the wall clock:")
+    for t in sorted(ticks, key=lambda t: t["wall"], reverse=True)[:max(1, n // 1000)]:
+        waited = collections.Counter({p: t["walls"][p] - t["parts"][p] for p in t["walls"]})
+        print(f"    {t['at']:8.2f} s  wall {1000 * t['wall']:5.1f}  CPU {1000 * t['cpu']:5.1f}  queued "
+              f"{1000 * t['queued']:4.1f}  blocked {1000 * t['blocked']:4.1f} ms; faults {t['faults'][0]}/{t['faults'][1]}; "
+              f"others " + ", ".join(f"{nm} {1000 * v:.1f}" for nm, v in t["others"].most_common(3)) + "; waited in "
+              + ", ".join(f"{p} {1000 * v:.1f}" for p, v in waited.most_common(3)))
+
+
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "paced" and not a.startswith("gc=")]
+    switch_arg = [a[7:] for a in sys.argv[1:] if a.startswith("switch=")]
+    if switch_arg:
+        centre_module.PACED_SWITCH = float(switch_arg[0])
+    args = [a for a in sys.argv[1:] if a != "paced" and not a.startswith(("gc=", "switch="))]
     gc_arg = [a[3:] for a in sys.argv[1:] if a.startswith("gc=")]
     main(*(float(a) for a in args[:2]), *args[2:3], paced="paced" in sys.argv[1:],
          thresholds=tuple(int(x) for x in gc_arg[0].split(",")) if gc_arg else None)
