@@ -119,7 +119,7 @@ def _voice(seconds, seed=1):
 def _run_script(folder, polled_every_tick, monkeypatch):
     """Run one call through every event-driven verb; return (what the script saw, the event log, polls)."""
     polls = []
-    for cls in (I._Answer, I._Collect, I._Record, I._Wait, I._Dial):
+    for cls in (I._Answer, I._Play, I._Collect, I._Record, I._Wait, I._Dial):
         if polled_every_tick:
             monkeypatch.setattr(cls, "polled", True)
         real = cls.poll
@@ -133,6 +133,8 @@ def _run_script(folder, polled_every_tick, monkeypatch):
 
     async def script(call):
         await call.answer()
+        await call.play(_voice(0.3, seed=3))
+        seen.append(("played", call.now))
         seen.append(("collect", tuple(await call.collect(max_digits=4, inter_timeout=1.0)), call.now))
         seen.append(("silence", tuple(await call.collect(max_digits=9, first_timeout=None, silence_timeout=1.5)),
                      call.now))
@@ -146,6 +148,8 @@ def _run_script(folder, polled_every_tick, monkeypatch):
         r = await call.record(str(folder / "end.wav"), max_seconds=1.0, silence_stop=None,
                               beep=False)
         seen.append(("record", r.reason, call.now))
+        await call.play(_voice(20.0, seed=4))  # stopped from outside (media.stop) before its end
+        seen.append(("stopped", call.now))
 
     eng.router = lambda leg: script
     alice = ends["alice"]
@@ -157,6 +161,9 @@ def _run_script(folder, polled_every_tick, monkeypatch):
     eng.run(seconds=4.0)
     alice.write_audio(_voice(2.0))
     eng.run(seconds=12.0)
+    (leg,) = eng.legs.values()
+    eng.media.stop(leg.row)
+    eng.run(seconds=0.5)
     hang_up(eng, alice)
     return seen, eng.log_lines, polls
 
@@ -165,9 +172,9 @@ def test_event_driven_verbs_run_exactly_as_when_polled_every_tick(tmp_path, monk
     with monkeypatch.context() as m:
         old = _run_script(tmp_path, True, m)
     new = _run_script(tmp_path, False, monkeypatch)  # the same file names: the same log lines
-    assert [s[0] for s in new[0]] == ["collect", "silence", "waited", "record", "dial", "record"]
-    assert new[0][0][1] == ("12", "inter_digit_timeout") and new[0][1][1] == ("", "silence")
-    assert new[0][3][1] == "silence" and new[0][4][1] == "no_answer" and new[0][5][1] == "max_time"
+    assert [s[0] for s in new[0]] == ["played", "collect", "silence", "waited", "record", "dial", "record", "stopped"]
+    assert new[0][1][1] == ("12", "inter_digit_timeout") and new[0][2][1] == ("", "silence")
+    assert new[0][4][1] == "silence" and new[0][5][1] == "no_answer" and new[0][6][1] == "max_time"
     assert new[0] == old[0]
     assert new[1] == old[1]  # the event log, line for line
     assert len(new[2]) * 20 < len(old[2])  # and a small fraction of the polls

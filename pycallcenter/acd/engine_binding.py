@@ -29,6 +29,7 @@ from pycallcenter.causes import Cause
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.engine.scheduler import CallHangup, Op
+from pycallcenter.engine.waits import wake_on_leg, wake_on_player
 from pycallcenter.journal import Journal
 
 
@@ -52,7 +53,10 @@ def default_moh(seconds=4.0, level=2000):
 
 
 class QueueOp(Op):
-    """Wait in a queue (music on hold, announcements) until answered, overflowed or told to leave."""
+    """Wait in a queue (music on hold, announcements) until answered, overflowed or told to leave. Not
+    polled each tick: the ACD finishes it, and the leg's digits and end and its music ending wake it."""
+
+    polled = False
 
     def __init__(self, binding, ivr, queue=None, priority=0, skill=None, data=None, callback_digit=None):
         self.binding, self.ivr, self.leg = binding, ivr, ivr.leg
@@ -63,6 +67,8 @@ class QueueOp(Op):
 
     def start(self, now):
         b, cid = self.binding, self.leg.call.id
+        wake_on_leg(self, self.leg)
+        wake_on_player(self, b.engine, self.leg.row)
         if not self.leg.active:
             self.fail(CallHangup(self.leg.cause))
             return

@@ -12,7 +12,7 @@ recorder.
 import numpy as np
 
 from pycallcenter.drivers.base import Signalling, SpanKind
-from pycallcenter.dsp import g711
+from pycallcenter.dsp import g711, mix
 from pycallcenter.dsp.dtmf import DtmfDetector
 from pycallcenter.dsp.echo import TAILS_MS, EchoCanceller
 from pycallcenter.dsp.tones import ToneGenerator
@@ -147,6 +147,7 @@ class MediaPlane:
         self.tones = ToneGenerator(self.rows, plan=tone_plan) if self.rows else None
         self.tone_rows: set = set()
         self.players: dict = {}  # row -> Player
+        self.on_player_end = None  # fn(row) when a row's player ends or is stopped (wakes the ops waiting on it)
         self.sources: dict = {}  # row -> object with tick(rx_row int16) -> int16 block or None (fax, modems)
         self.taps: list = []  # objects with tap(rx) called with every tick's decoded audio (batched detectors)
         self.bank = RecorderBank(blocksize)
@@ -255,7 +256,8 @@ class MediaPlane:
 
     def stop(self, row):
         """Stop the row's player."""
-        self.players.pop(row, None)
+        if self.players.pop(row, None) is not None and self.on_player_end is not None:
+            self.on_player_end(row)
 
     def attach(self, row, source):
         """Give a row a per-tick source: source.tick(rx_row) sees what the row received this tick and
@@ -400,20 +402,16 @@ class MediaPlane:
         if self._links_changed:
             self._build_rounds()
         if self._rounds:
-            for r, (dst, src) in enumerate(self._rounds):  # only the talkers' rows are gathered (int16, exact)
-                talk = self.rx[src]
-                if self.muted:
-                    talk[np.isin(src, list(self.muted))] = 0
-                if r:
-                    acc[dst] += talk
-                else:  # the mix is still zero: a plain scatter, without reading it back (a third the cost)
-                    acc[dst] = talk
-                    live[dst] = 1  # every listener hears a talker in round 0
+            silent = None
+            if self.muted:
+                silent = np.zeros(self.rows, np.uint8)
+                silent[list(self.muted)] = 1
+            for dst, src in self._rounds:  # each listener's talkers added straight from rx, no gathered copy
+                mix.add_rows(acc, live, dst, self.rx, src, silent)
         if self.tone_rows:
             tones = self.tones.process(self.blocksize)
-            rows = sorted(self.tone_rows)
-            acc[rows] += tones[rows]
-            live[rows] = 1
+            rows = np.fromiter(sorted(self.tone_rows), np.intp, len(self.tone_rows))
+            mix.add_rows(acc, live, rows, tones, rows)
         for row, source in list(self.sources.items()):
             out = source.tick(self.rx[row])
             if out is not None:
@@ -433,13 +431,14 @@ class MediaPlane:
                         continue
                 slow.append(row)
             if rows:
-                acc[rows] += np.stack(views)
-                live[rows] = 1
+                mix.add_rows(acc, live, np.array(rows, np.intp), np.stack(views), np.arange(len(rows)))
             for row in slow:
                 live[row] = 1
                 if self.players[row].fill(acc[row]):
                     finished.append(row)
                     del self.players[row]
+                    if self.on_player_end is not None:
+                        self.on_player_end(row)
         for rec in self.bank.beeping:
             if rec.beep_every is not None:
                 beep = rec.beep_due(self.blocksize)

@@ -5,6 +5,8 @@ scheduler's timer heap (``Op.wake_at``); this module signals the rest:
 
 - ``LegSignals``: every event of a leg (answered, alerting, flash, ended, a digit) signals ``leg_key(leg)``,
   so an op waiting on a leg's state or digits says ``wake_on(leg_key(leg))``;
+- the media plane's ``on_player_end``: a row's player ending or stopped signals ``player_key(row)``
+  (``wake_on_player``), for an op waiting for a prompt or music to end;
 - ``SilenceWatch``: the trailing silence of the rows that record or collect with a silence limit, measured
   for all of them in one array pass a tick (a media tap), waking an op only when its row has been quiet for
   its limit. The op still decides for itself, with the same test it ran when it was polled every tick.
@@ -39,6 +41,20 @@ class LegSignals:
     def on_leg_digit(self, leg):
         """Wake the ops waiting on this leg's digits."""
         self.scheduler.signal(("leg", leg.id))
+
+
+def player_key(row):
+    """Return the scheduler key signalled when ``row``'s player ends or is stopped."""
+    return ("player", row)
+
+
+def wake_on_player(op, engine, row):
+    """Have ``op`` polled whenever the media plane's player on ``row`` ends or is stopped; returns None."""
+    media = engine.media
+    if media.on_player_end is None:
+        scheduler = engine.scheduler
+        media.on_player_end = lambda ended: scheduler.signal(("player", ended))
+    op.wake_on(player_key(row))
 
 
 def wake_on_leg(op, leg):

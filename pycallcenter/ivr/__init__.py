@@ -18,7 +18,7 @@ from pycallcenter.engine.amd import AmdDetector
 from pycallcenter.engine.bridge import Bridged
 from pycallcenter.engine.engine import use_call_factory
 from pycallcenter.engine.scheduler import CallHangup, Immediate, Op
-from pycallcenter.engine.waits import SilenceWatch, row_rms, wake_on_leg
+from pycallcenter.engine.waits import SilenceWatch, row_rms, wake_on_leg, wake_on_player
 from pycallcenter.ivr import say
 
 __all__ = ["IvrCall", "CallHangup", "CollectResult", "DialResult", "RecordResult", "dial", "wait"]
@@ -81,11 +81,15 @@ class _Answer(_LegOp):
 
 
 class _Play(_LegOp):
+    polled = False  # woken by the leg's digits and end and by its row's player ending or stopped
+
     def __init__(self, leg, samples, barge_in, names=()):
         super().__init__(leg)
         self.samples, self.barge_in, self.names = samples, barge_in, names
 
     def start(self, now):
+        wake_on_leg(self, self.leg)
+        wake_on_player(self, self.leg.engine, self.leg.row)
         if self.barge_in and any(d in self.barge_in for d in self.leg.digits):
             self.finish(next(d for d in self.leg.digits if d in self.barge_in))
             return
