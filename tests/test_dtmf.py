@@ -255,7 +255,7 @@ def _twin_vs_native(x, ticks, **params):
     return ea, eb
 
 
-@pytest.fixture(params=[0, 1], ids=["passes-of-4", "avx512vl-passes-of-8"])
+@pytest.fixture(params=[0, 1, 2], ids=["passes-of-4", "avx512vl-passes-of-8", "passes-of-4-plain-transpose"])
 def code_path(request):
     """Run a test on each Goertzel code path of the kernel this CPU has."""
     from pycallcenter._native import dtmf as native

@@ -479,9 +479,16 @@ static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restric
 
 /* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
 static int wide_path = -1;
+static int has_avx2 = -1; /* transpose_avx2 usable: -1 until checked */
 
 int pycc_dtmf_wide_path(int wide)
 {
+    if (wide == 2) { /* for tests: what a CPU without AVX2 runs (segment and the plain transpose) */
+        wide_path = 0;
+        has_avx2 = 0;
+        return 2;
+    }
+    has_avx2 = -1;
     if (wide == 0 || (wide == 1 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f")))
         wide_path = wide;
     else if (wide < 0)
@@ -866,8 +873,6 @@ static void transpose_avx2(v8 *xb, const int16_t *const *src, long S)
         for (int l = 0; l < 8; l++)
             xb[i][l] = (float) src[l][i];
 }
-
-static int has_avx2 = -1; /* transpose_avx2 usable: -1 until checked */
 
 /* Half-band decimation to 4 kHz. ext holds FIR-1 older samples then S new ones; an output is due at every odd
  * input sample (first_odd: whether ext's first new sample is odd). hi gets the high band (2-4 kHz) at the same
