@@ -137,3 +137,23 @@ def test_malformed_datagrams_are_counted_and_cut_no_call(rig):
     packets = carrier.counts["rtp_in"]
     run(1.0)
     assert carrier.counts["rtp_in"] > packets  # the centre's audio still reaches the caller
+
+
+def test_the_soak_names_what_sip_holds_after_a_drain(rig):
+    """The drain's SIP check (Soak._sip_left) lists the session, dialogs, transactions and rows of a call still up
+    at both ends, and nothing once it has ended and the transactions' timers have run (the pings excepted)."""
+    from types import SimpleNamespace
+
+    eng, trunk, carrier, run = rig
+    _collecting(eng, {})
+    caller = Caller("2025550501", "5000", eng.now / 8000 + 0.2, patience=3.0)
+    carrier.add(caller)
+    assert run(2.0, until=lambda: caller.answered is not None)
+    view = SimpleNamespace(carrier=carrier, centre=SimpleNamespace(sip=trunk), engine=eng)
+    held = soak.Soak._sip_left(view)
+    assert any(x.startswith("SIP session") for x in held) and any(x.startswith("SIP dialog") for x in held)
+    assert not any("carrier dialog" in x for x in carrier.leaks())  # the carrier's dialog has its call
+    assert run(10.0, until=lambda: caller.ended is not None and not eng.legs)
+    assert soak.Soak._sip_left(view) != []  # the BYE's transactions still run their timers
+    run(40.0)
+    assert soak.Soak._sip_left(view) == []
