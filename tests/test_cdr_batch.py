@@ -73,3 +73,21 @@ def test_a_failed_commit_keeps_every_call_of_it_for_the_next(tmp_path):
     assert writer.flush() is True and writer.backlog == 0
     assert sorted(r["call_id"] for r in store.cdrs()) == sorted(written) == sorted(ended)
     eng.close()
+
+
+def test_the_wait_for_a_lingering_script_is_woken_not_polled_every_tick(tmp_path, monkeypatch):
+    from pycallcenter.storage import cdr
+    from test_storage_cdr import _lingering_call
+
+    polls = []
+    poll = cdr._Settle.poll
+    monkeypatch.setattr(cdr._Settle, "poll", lambda self, now: (polls.append(now), poll(self, now))[1])
+    eng, far = analog_engine()
+    store = open_store(tmp_path)
+    writer = CdrWriter(store, eng, settle=1.0)
+    call = _lingering_call(eng, far, writer)
+    eng.run(seconds=0.5)
+    assert store.cdrs() == [] and len(polls) <= 3  # its start, the pass after the call's end: then nothing
+    eng.run(seconds=0.6)  # the settle deadline wakes it
+    assert [r["call_id"] for r in store.cdrs()] == [call.id] and len(polls) <= 4
+    eng.close()

@@ -188,6 +188,7 @@ class CdrWriter:
         # the settle task writes it in the scheduler's pass, with the other calls ready in that pass
         if self._task is None or self._task.finished:
             self._task = scheduler.spawn(self._settle(call.caller_leg), "cdr:settle", self.engine.now)
+        scheduler.wake(self._task)
 
     async def _settle(self, leg):
         try:
@@ -234,19 +235,26 @@ class CdrWriter:
                 "direction": first.direction if first else ""}
 
     def _write_ready(self, everything=False):
+        """Write the CDRs of the ended calls whose scripts have finished (or lingered `settle` seconds; all of
+        them when everything), in one transaction; return the unfinished tasks of the calls still waiting."""
         scheduler = getattr(self.engine, "scheduler", None)
-        busy = set()
-        if scheduler is not None and not everything:  # tasks are named "CALLID:script"
-            busy = {t.name.split(":", 1)[0] for t in scheduler.tasks.values() if not t.finished}
+        busy = {}
+        if scheduler is not None and not everything and self._ended:  # tasks are named "CALLID:script"
+            ended = self._ended
+            for t in scheduler.tasks.values():
+                if not t.finished:
+                    cid = t.name.split(":", 1)[0]
+                    if cid in ended:
+                        busy.setdefault(cid, []).append(t)
         limit = self.engine.now - int(self.settle * SAMPLE_RATE)
         ready = [c for cid, c in self._ended.items() if cid not in busy or c.ended <= limit]
-        if not ready:
-            return
-        self._read_queue_log()
-        for call in ready:
-            del self._ended[call.id]
-            self._write(call)
-        self._drain()
+        if ready:
+            self._read_queue_log()
+            for call in ready:
+                del self._ended[call.id]
+                self._write(call)
+            self._drain()
+        return [t for cid, tasks in busy.items() if cid in self._ended for t in tasks]
 
     def _write(self, call):
         row = cdr_row(call, self.clock, self._trails.pop(call.id, None))
@@ -332,23 +340,36 @@ class CdrWriter:
 
 class _Settle(Op):
     """Runs while ended calls wait for their scripts: writes their CDRs as they become ready, those of one
-    scheduler pass in one transaction. It starts when a call ends and does nothing in the poll its
-    start makes (the other calls of the tick end after it), then writes in the scheduler's pass (the
-    same tick when the call ended before it, as calls that a trunk or the board ends do; else the next).
-    ``other`` is the first leg of the oldest waiting call: the engine sees an op waiting on a call that
-    has already cleared, which ends on its own (not a task left behind)."""
+    scheduler pass in one transaction. Polled only when woken: by a call's end (the writer wakes it), the
+    end of a task of a waiting call, and a waiting call's `settle` deadline. It starts when a call ends
+    and does nothing in the poll its start makes (the other calls of the tick end after it); the wake
+    has it write in the scheduler's pass (the same tick when the call ended before it, as calls that a
+    trunk or the board ends do; else the next). ``other`` is the first leg of the oldest waiting call: the
+    engine sees an op waiting on a call that has already cleared, which ends on its own (not a task left
+    behind)."""
+
+    polled = False
 
     def __init__(self, writer, leg):
         self.writer = writer
         self.other = leg
         self._started = False
+        self._watched = set()  # ids of the tasks and calls whose end or deadline wakes it
 
     def poll(self, now):
         if not self._started:  # the poll inside spawn(), while the call that started it is ending
             self._started = True
             return
-        self.writer._write_ready()
-        if not self.writer._ended:
+        writer = self.writer
+        for task in writer._write_ready():
+            if task.id not in self._watched:
+                self._watched.add(task.id)
+                self.wake_on(task.ended_key)
+        if not writer._ended:
             self.finish()
-        else:
-            self.other = next(iter(self.writer._ended.values())).caller_leg
+            return
+        self.other = next(iter(writer._ended.values())).caller_leg
+        for call in writer._ended.values():
+            if call.id not in self._watched:  # a script that lingers: its call's CDR goes out all the same
+                self._watched.add(call.id)
+                self.wake_at(call.ended + int(writer.settle * SAMPLE_RATE))
