@@ -2,12 +2,11 @@
 
 Per tick: G.711 -> int16 for all rows at once, line echo cancelled on the rows in use that have a canceller
 (far = what was sent on the row the tick before, near = what came back; see ``set_echo``), DTMF detection
-over the whole batch, then the
-output of every row is built in an int32 accumulator from players (prompts), tone generators and
-bridges (one fancy-indexed add for all bridges and conferences), then saturated to int16 and encoded in
-each row's law in one native pass over the rows written this tick (a row that stays silent keeps last
-tick's zeros and silence codes untouched). Per-channel Python runs only for rows with an active player or
-recorder.
+over the whole batch, then the output of every row is built in an int32 accumulator from players
+(prompts), tone generators and bridges (native passes adding the rows straight from their source, no
+gathered copies), then saturated to int16 and encoded in each row's law in one native pass over the rows
+written this tick (a row that stays silent keeps last tick's zeros and silence codes untouched).
+Per-channel Python runs only for rows with an active player or recorder.
 """
 import numpy as np
 
@@ -431,7 +430,7 @@ class MediaPlane:
                         continue
                 slow.append(row)
             if rows:
-                mix.add_rows(acc, live, np.array(rows, np.intp), np.stack(views), np.arange(len(rows)))
+                mix.add_rows(acc, live, np.array(rows, np.intp), np.stack(views), np.arange(len(rows), dtype=np.intp))
             for row in slow:
                 live[row] = 1
                 if self.players[row].fill(acc[row]):
