@@ -9,6 +9,10 @@ the steady busy hour has them. From the int32 mix to tx (int16) and the codes wr
 - the yardstick: spandsp 0.0.6's encoders (``linear_to_alaw``/``linear_to_ulaw`` in peers/spandsp.py's C loops)
   over every row's tx, the encode alone.
 
+And the mixing before it, 300 two-party bridges (600 listener rows, each hearing one talker's rx row):
+``mix.add_rows`` (rows added straight from rx, a row not yet written copied without being read back)
+against the numpy way it replaced (gather the talkers into a temporary, scatter it into the zero mix).
+
 Run: .venv/bin/python -m pytest -p no:cacheprovider bench/bench_media_transmit.py --benchmark-only -s
 The mix is written back before each round (outside the timing): the kernel clears it, and codes from a
 zero mix would hit one table entry. Ticks per second of one core = 1 / time per tick.
@@ -16,7 +20,7 @@ zero mix would hit one table entry. Ticks per second of one core = 1 / time per 
 import numpy as np
 import pytest
 
-from pycallcenter.dsp import g711
+from pycallcenter.dsp import g711, mix
 
 ROWS, ALAW_ROWS, BS = 1500, 1000, 640
 LIVE = 750  # rows written this tick
@@ -93,3 +97,39 @@ def test_send_spandsp_encode(benchmark, spandsp, plane):
 
     benchmark.pedantic(encode, rounds=ROUNDS)
     _report(benchmark, "spandsp encode, every row")
+
+
+@pytest.fixture(scope="module")
+def bridges():
+    """rx of the plane (speech-level noise) and 300 bridges: listener rows and the talker each hears."""
+    rng = np.random.default_rng(300)
+    rx = np.clip(rng.normal(0, 3000, (ROWS, BS)), -32768, 32767).astype(np.int16)
+    pairs = rng.choice(ROWS, 600, replace=False)
+    dst = np.concatenate([pairs[0::2], pairs[1::2]]).astype(np.intp)
+    src = np.concatenate([pairs[1::2], pairs[0::2]]).astype(np.intp)
+    return rx, dst, src
+
+
+def test_mix_ours(benchmark, bridges):
+    rx, dst, src = bridges
+    acc, live = np.zeros((ROWS, BS), np.int32), np.zeros(ROWS, np.uint8)
+
+    def setup():
+        acc[dst] = 0
+        live[dst] = 0
+
+    benchmark.pedantic(mix.add_rows, args=(acc, live, dst, rx, src), setup=setup, rounds=ROUNDS)
+    np.testing.assert_array_equal(acc[dst], rx[src])
+    _report(benchmark, "add_rows, 300 bridges")
+
+
+def test_mix_numpy(benchmark, bridges):
+    rx, dst, src = bridges
+    acc, live = np.zeros((ROWS, BS), np.int32), np.zeros(ROWS, np.uint8)
+
+    def add():
+        acc[dst] = rx[src]
+        live[dst] = 1
+
+    benchmark.pedantic(add, rounds=ROUNDS)
+    _report(benchmark, "numpy gather and scatter, 300 bridges")
