@@ -24,7 +24,6 @@
 #define PYCC_ECHO_ENV_STEP 8         /* step 11, placed window: samples per envelope step */
 #define PYCC_ECHO_PLACE_MIN_TAPS 512  /* shortest tail that places a window */
 #define PYCC_ECHO_PLACE_STEPS 48      /* counted envelope steps (from a full tail of them) before a decision */
-#define PYCC_ECHO_PLACE_MAX_STEPS 512 /* and after which the estimate stops */
 #define PYCC_ECHO_PLACE_R2 0.16       /* squared correlation coefficient the estimate needs */
 #define PYCC_ECHO_PLACE_MARGIN 0.25   /* and its lead over every lag more than PLACE_APART steps away */
 #define PYCC_ECHO_PLACE_APART 8

@@ -434,46 +434,49 @@ static void place_block(const pycc_echo_params_t *p, chan_t *h, int running)
         h->est = h->hold = 0;
         return;
     }
-    if (!running || h->est_n < PYCC_ECHO_PLACE_STEPS)
-        return;
-    const double cnt = (double) h->est_n;
-    double best = 0.0;
-    int lag = -1;
-    for (int l = 0; l < lags; l++) {
-        const double num = cnt * h->sxy[l] - h->sx[l] * h->sy;
-        const double vx = cnt * h->sxx[l] - h->sx[l] * h->sx[l];
-        if (num > 0.0 && vx > 0.0) {
-            const double m = num / sqrt(vx);
-            if (m > best)
-                best = m, lag = l;
+    if (running && h->est_n >= PYCC_ECHO_PLACE_STEPS) {
+        const double cnt = (double) h->est_n;
+        double best = 0.0;
+        int lag = -1;
+        for (int l = 0; l < lags; l++) {
+            const double num = cnt * h->sxy[l] - h->sx[l] * h->sy;
+            const double vx = cnt * h->sxx[l] - h->sx[l] * h->sx[l];
+            if (num > 0.0 && vx > 0.0) {
+                const double m = num / sqrt(vx);
+                if (m > best)
+                    best = m, lag = l;
+            }
+        }
+        const double vy = cnt * h->syy - h->sy * h->sy;
+        double rest = -INFINITY; /* the best lag more than PLACE_APART steps from it */
+        for (int l = 0; lag >= 0 && l < lags; l++) {
+            const double num = cnt * h->sxy[l] - h->sx[l] * h->sy;
+            const double vx = cnt * h->sxx[l] - h->sx[l] * h->sx[l];
+            if (abs(l - lag) > PYCC_ECHO_PLACE_APART && num > 0.0 && vx > 0.0 && num / sqrt(vx) > rest)
+                rest = num / sqrt(vx);
+        }
+        const int sure = lag >= 0 && best * best >= PYCC_ECHO_PLACE_R2 * vy &&
+                         best - rest >= PYCC_ECHO_PLACE_MARGIN * sqrt(vy);
+        if (sure && h->hi - h->lo == n) {
+            const int a = lag * PYCC_ECHO_ENV_STEP - PYCC_ECHO_PLACE_BEFORE;
+            const int lo = (a > 0 ? a : 0) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
+            const int b = (lag + 1) * PYCC_ECHO_ENV_STEP + PYCC_ECHO_PLACE_AFTER;
+            const int r = (b + PYCC_ECHO_WINDOW_ROUND - 1) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
+            const int hi = r < n ? r : n;
+            if (hi - lo <= n / 2) {
+                h->lo = lo, h->hi = hi;
+                memset(h->wb, 0, sizeof(float) * (size_t) lo);
+                memset(h->wb + hi, 0, sizeof(float) * (size_t) (n - hi));
+                h->placed = 1;
+                h->place_miss = h->place_short = 0;
+                h->est = h->hold = 0;
+                return;
+            }
         }
     }
-    const double vy = cnt * h->syy - h->sy * h->sy;
-    double rest = -INFINITY; /* the best lag more than PLACE_APART steps from it */
-    for (int l = 0; lag >= 0 && l < lags; l++) {
-        const double num = cnt * h->sxy[l] - h->sx[l] * h->sy;
-        const double vx = cnt * h->sxx[l] - h->sx[l] * h->sx[l];
-        if (abs(l - lag) > PYCC_ECHO_PLACE_APART && num > 0.0 && vx > 0.0 && num / sqrt(vx) > rest)
-            rest = num / sqrt(vx);
-    }
-    const int sure = lag >= 0 && best * best >= PYCC_ECHO_PLACE_R2 * vy && best - rest >= PYCC_ECHO_PLACE_MARGIN * sqrt(vy);
-    if (sure && h->hi - h->lo == n) {
-        const int a = lag * PYCC_ECHO_ENV_STEP - PYCC_ECHO_PLACE_BEFORE;
-        const int lo = (a > 0 ? a : 0) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
-        const int b = (lag + 1) * PYCC_ECHO_ENV_STEP + PYCC_ECHO_PLACE_AFTER;
-        const int r = (b + PYCC_ECHO_WINDOW_ROUND - 1) / PYCC_ECHO_WINDOW_ROUND * PYCC_ECHO_WINDOW_ROUND;
-        const int hi = r < n ? r : n;
-        if (hi - lo <= n / 2) {
-            h->lo = lo, h->hi = hi;
-            memset(h->wb, 0, sizeof(float) * (size_t) lo);
-            memset(h->wb + hi, 0, sizeof(float) * (size_t) (n - hi));
-            h->placed = 1;
-            h->place_miss = h->place_short = 0;
-            h->est = h->hold = 0;
-            return;
-        }
-    }
-    if (h->est_n >= PYCC_ECHO_PLACE_MAX_STEPS)
+    /* still unsure when the hold ends: the whole tail adapts from now on, and a window placed later would throw away
+     * what it learns outside (the speech sweep lost up to 1.2 s of convergence that way) */
+    if (!h->hold)
         h->est = 0;
 }
 

@@ -77,7 +77,7 @@ Per sample, per channel:
    disabling the canceller gives the whole tail back at that block's end, so an echo path that moves outside
    the window is found as before. The foreground filter stays the whole tail.
 
-11. Placed window (``place``, with ``window``, tails of 64 ms and more): before the first copy, the echo path's
+11. Placed window (``place``, off by default, with ``window``, tails of 64 ms and more): before the first copy, the echo path's
    bulk delay is estimated from the far and near energy envelopes (sums of squares over 8 samples) by their
    correlation coefficient at every lag of the tail (one lag per 8 samples, only envelope steps with the far end
    active and the canceller running count, from the step the far envelope first fills the tail: before that,
@@ -89,9 +89,9 @@ Per sample, per channel:
    correlation decides when its coefficient is 0.4 or more and 0.25 over every lag more than 8 steps from it
    (speech's envelope correlates over tens of ms, so many wrong lags stand at 0.6-0.9): the background then
    adapts only over the taps from 4 ms before that lag to 12 ms after its step (rounded out to 32 taps: 20-24
-   ms), at most half the tail. The hold ends there or after its activity,
-   when adaptation runs over the whole tail as before and the
-   estimate goes on (placing the window later if it becomes sure) until the first copy or 512 steps. The placed
+   ms), at most half the tail. The hold ends there or after its activity; still unsure then, the estimate stops
+   and the whole tail adapts as before (a window placed later would throw away what the whole tail has learnt
+   outside it: on the speech sweep that cost up to 1.2 s of convergence). The placed
    window holds until step 10 takes one from the taps (the foreground holding 24 dB: step 10's slip rule would
    give a window back on the first copy's blocks, which are still short of that). It gives the whole tail back,
    and none is placed again until the next call or look, after 16 judged blocks running in which neither filter
@@ -126,7 +126,9 @@ DEFAULTS = {
     "probe_every_s": 30.0,  # far-end activity while asleep before looking again
     "settle": True,  # freeze adaptation while the foreground holds its figure (step 9)
     "window": True,  # adapt only around the echo once it is found (step 10)
-    "place": True,  # place the window early from a bulk-delay estimate (step 11; needs window)
+    # place the window early from a bulk-delay estimate (step 11; needs window). Off: its hold loses the loud start
+    # of speech, and 2 of the soak sweep's 48 speech hybrids then took 1.3-1.5 s to 20 dB (the target is 1 s)
+    "place": False,
 }
 
 # Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
@@ -179,8 +181,7 @@ WINDOW_ROUND = 32  # window edges on multiples of 32 taps (the kernel's loops)
 ENV_STEP = 8  # samples per step of the energy envelopes the bulk delay is estimated from (step 11)
 PLACE_MIN_TAPS = 512  # tails this long or longer place a window: the placed window is up to 30 ms
 PLACE_STEPS = 48  # counted envelope steps before a decision (counting starts once the far envelope fills the tail:
-# before that the lags not yet filled read zeros, which correlate with the echo's own silent start at every lag) ...
-PLACE_MAX_STEPS = 512  # ... and after which the estimate stops
+# before that the lags not yet filled read zeros, which correlate with the echo's own silent start at every lag)
 PLACE_R2 = 0.16  # the largest correlation coefficient must reach 0.4 (squared; a dispersive echo's envelope is
 # a smoothed copy of the far end's, so its coefficient at any one lag is low) ...
 PLACE_MARGIN = 0.25  # ... and stand this far over every lag more than PLACE_APART steps from it (speech's
@@ -565,12 +566,18 @@ class EchoCanceller:
 
     def _place_block(self, ch, running):
         """Step 11 at a block's end: place the window when the estimate is sure; stop estimating when done."""
-        if self.fg_used[ch] or not running:
-            if self.fg_used[ch]:
-                self.est[ch] = self.hold[ch] = False
+        if self.fg_used[ch]:
+            self.est[ch] = self.hold[ch] = False
             return
-        if self.est_n[ch] < PLACE_STEPS:
+        if running and self.est_n[ch] >= PLACE_STEPS and self._place(ch):
             return
+        # still unsure when the hold ends: the whole tail adapts from now on, and a window placed later would throw
+        # away what it learns outside (the speech sweep lost up to 1.2 s of convergence that way)
+        if not self.hold[ch]:
+            self.est[ch] = False
+
+    def _place(self, ch):
+        """Place the window at the estimated lag when the estimate is sure; return whether it was placed."""
         n = np.float64(self.est_n[ch])
         num = n * self.sxy[ch] - self.sx[ch] * self.sy[ch]
         vx = n * self.sxx[ch] - self.sx[ch] * self.sx[ch]
@@ -591,9 +598,8 @@ class EchoCanceller:
                 self.placed[ch] = True
                 self.place_miss[ch] = self.place_short[ch] = 0
                 self.est[ch] = self.hold[ch] = False
-                return
-        if self.est_n[ch] >= PLACE_MAX_STEPS:
-            self.est[ch] = False
+                return True
+        return False
 
     def _geigel_block(self, ends):
         rows = np.nonzero(ends)[0]
