@@ -126,3 +126,27 @@ def test_a_paced_loop_runs_with_a_short_switch_interval_and_gives_pythons_back(t
     finally:
         c.close()
     assert sys.getswitchinterval() == default and not c.realtime
+
+
+def test_the_middle_generation_due_is_collected_in_a_ticks_slack_when_it_fits(monkeypatch):
+    gc.collect()
+    assert heap.collect_in_slack(1.0) is False  # not due: nothing runs
+    while gc.get_count()[1] < gc.get_threshold()[1]:
+        gc.collect(0)  # each young collection brings the middle one closer
+    monkeypatch.setattr(heap, "_middle_took", 0.010)
+    assert heap.collect_in_slack(0.012) is False  # due, but the last one took longer than this slack allows
+    assert heap.collect_in_slack(0.020) is True and gc.get_count()[1] == 0
+    assert 0 < heap._middle_took < 0.5
+
+
+def test_a_paced_loop_offers_the_collector_each_ticks_slack(tmp_path, monkeypatch):
+    c = Centre.from_file(_centre_files(tmp_path))
+    offered = []
+    monkeypatch.setattr(centre_module, "collect_in_slack", lambda slack: offered.append(slack) and False)
+    try:
+        c.loop(seconds=5 * c.tick_seconds, fast=True)
+        assert offered == []  # as fast as the CPU allows, the collector comes when it is due
+        c.loop(seconds=5 * c.tick_seconds)
+        assert 1 <= len(offered) <= 5 and all(0 < s <= c.tick_seconds for s in offered)
+    finally:
+        c.close()

@@ -35,7 +35,7 @@ from pycallcenter.engine.prompts import PromptLibrary
 from pycallcenter.engine.station import StationFeatures
 from pycallcenter.errors import ConfigError
 from pycallcenter.fax.documents import DocumentLibrary
-from pycallcenter.heap import freeze_heap
+from pycallcenter.heap import collect_in_slack, freeze_heap
 from pycallcenter.ivr import promptset
 from pycallcenter.ivr.loader import ScriptSet
 from pycallcenter.metrics import TickStats, snapshot
@@ -358,6 +358,8 @@ class Centre:
                     steps = None
                 if not fast:
                     ahead = wall0 + n * tick_s - time.monotonic()
+                    if ahead > 0 and collect_in_slack(ahead):  # not in a tick, where it would come due
+                        ahead = wall0 + n * tick_s - time.monotonic()
                     if ahead > 0:
                         time.sleep(ahead)
             for _ in steps or ():  # stopped mid-way: the status still goes out whole
@@ -535,7 +537,7 @@ _DONE = object()
 # Python's switch interval (seconds) while the loop ticks in real time. Another thread that wants the GIL
 # (the recordings' writer, the CTI server) waits this long before it makes the engine thread let go, and
 # the engine thread, once it has let go, waits as long for it back: at Python's default (5 ms) each such
-# hand-over can hold a 20 ms tick up a quarter of its time (docs/reliability.md, "Paced in real time").
+# hand-over can hold a 20 ms tick up to a quarter of its time (docs/reliability.md, "Paced in real time").
 PACED_SWITCH = 0.0005
 
 
