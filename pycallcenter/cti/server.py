@@ -155,6 +155,11 @@ class _Conn:
         self.session = session  # the browser Session it came with, if any
         self.out = asyncio.Queue(MAX_QUEUED)
         self.closing = False
+        # messages beyond the rate limit, at the same rate and burst: a client that sends more than twice
+        # its rate is cut off, so the server never spends minutes reading what a flood left in the socket
+        # (a killed flood's connection stayed listed until every buffered message had been refused)
+        self.excess = P.RateLimiter(limiter.rate, limiter.burst, clock=limiter.clock) if limiter else None
+        self.cut = False  # cut off for flooding: its end aborts the socket, unread bytes and all
 
     def send(self, frame):
         """Queue one frame; a client that lets MAX_QUEUED pile up is cut off."""
@@ -404,6 +409,11 @@ class CtiServer:
             self._refuse(c, None, P.TOO_LARGE, f"a message is at most {self.limits.max_message} characters")
             return
         if not c.limiter.allow():
+            if c.excess is not None and not c.excess.allow():
+                self._refuse(c, None, P.RATE_LIMITED, "far too many messages: connection closed")
+                c.cut = True
+                c.close()
+                return
             self._refuse(c, None, P.RATE_LIMITED, "too many messages; slow down")
             return
         try:
@@ -493,7 +503,14 @@ class CtiServer:
         except (ConnectionError, RuntimeError):  # the peer went away mid-write
             pass
         self._gone(c)
-        await finish()
+        if not c.cut:
+            await finish()
+            return
+        # a flooder: its error frame gets a moment to leave, then the socket goes with what is still unread
+        with contextlib.suppress(asyncio.TimeoutError, ConnectionError, RuntimeError):
+            await asyncio.wait_for(finish(), LINGER_SECONDS)
+        if c.guarded is not None:
+            c.guarded.transport.abort()
 
     async def _line_client(self, reader, writer):
         guarded = self.tracked.get(writer.transport)
