@@ -5,7 +5,8 @@ changes) at once, and the tick that misses is one of the calls' first ones. This
 per channel for each tick from the calls' start (thread CPU time, the fastest of three runs tick by tick, with
 the load average), and says which phase each tick is in: before the foreground's first copy (the background
 adapts over the whole tail, the foreground is empty), between it and the active window (both filters over the
-whole tail: the most expensive ticks), and in the window.
+whole tail: the most expensive ticks), and in the window; each with and without the window placed from a bulk-delay
+estimate (place=True: the background held for up to 112 ms of far-end activity until the estimate is sure).
 
 Run: .venv/bin/python -m pytest -p no:cacheprovider bench/bench_echo_start.py --benchmark-only -s
 """
@@ -43,13 +44,13 @@ def _css_paths(ticks):
     return to_int16(far), to_int16(near)
 
 
-def _first_ticks(far, near, ticks):
+def _first_ticks(far, near, ticks, place=False):
     """Return per tick: us a channel (fastest of RUNS), channels copied at least once, channels in a window."""
     best = np.full(ticks, np.inf)
     copied = np.zeros(ticks, int)
     windowed = np.zeros(ticks, int)
     for run in range(RUNS + 1):  # the last run only looks at the state (reading every channel's taps between
-        ec = EchoCanceller(CHANNELS, 64, settle=False)  # ticks would evict the state the next tick needs)
+        ec = EchoCanceller(CHANNELS, 64, settle=False, place=place)  # ticks would evict what the next tick needs)
         for t in range(ticks):
             x = np.ascontiguousarray(far[:, t * TICK_SAMPLES:(t + 1) * TICK_SAMPLES])
             y = np.ascontiguousarray(near[:, t * TICK_SAMPLES:(t + 1) * TICK_SAMPLES])
@@ -65,13 +66,15 @@ def _first_ticks(far, near, ticks):
     return best, copied, windowed
 
 
-@pytest.mark.parametrize("signal, ticks", [("line", 16), ("css_paths", 100)])
-def test_calls_starting_together(benchmark, signal, ticks):
+@pytest.mark.parametrize("signal, ticks, place", [("line", 16, False), ("line", 16, True), ("css_paths", 100, False),
+                                                  ("css_paths", 100, True)])
+def test_calls_starting_together(benchmark, signal, ticks, place):
     load = os.getloadavg()[0]
     far, near = (_line if signal == "line" else _css_paths)(ticks)
-    best, copied, windowed = benchmark.pedantic(_first_ticks, args=(far, near, ticks), rounds=1, iterations=1)
+    best, copied, windowed = benchmark.pedantic(_first_ticks, args=(far, near, ticks, place), rounds=1, iterations=1)
     benchmark.extra_info.update(worst_us=float(best.max()), last_us=float(best[-1]))
-    print(f"\n{signal}, {CHANNELS} calls starting in the same tick, 64 ms tail, adapting (settle=False), us a "
+    print(f"\n{signal}, {CHANNELS} calls starting in the same tick, 64 ms tail, adapting (settle=False), "
+          f"place={place} (the window placed from a bulk-delay estimate, the background held until then), us a "
           f"channel a tick (thread CPU, fastest of {RUNS}), load average {load:.1f}:")
     for t in range(ticks):
         if t < 16 or t % 10 == 0 or t == ticks - 1:
