@@ -141,8 +141,8 @@ cdef class Kernel:
 
     def process(self, const int16_t[:, ::1] x):
         """Feed one int16 block; return the list of raw event tuples."""
-        if x.shape[0] != self.channels:
-            raise ValueError("wrong channel count")
+        if x.shape[0] != self.channels or x.shape[1] == 0:
+            raise ValueError("wrong channel count or no samples")
         return self._run(&x[0, 0], NULL, NULL, x.shape[1])
 
     def process_g711(self, const uint8_t[:, ::1] x, const int16_t[::1] table):

@@ -83,11 +83,13 @@ class DtmfDetector:
 
     def process(self, block):
         """Return the DtmfEvents of one int16 tick, (channels, samples) or 1-D for a one-channel detector."""
-        # a board's tick is already what the kernel takes: checked in about 1 us instead of as_batch's 5 (a twentieth
-        # of a 1,024-channel tick of idle lines)
-        if (type(block) is np.ndarray and block.dtype is _INT16 and block.ndim == 2 and block.shape[0] == self.channels
-                and block.shape[1] and block.flags.c_contiguous):
+        # a board's tick is already what the kernel takes, and the kernel's typed buffer checks dtype, shape and
+        # layout anyway: anything else it refuses goes through as_batch, which converts it or says what is wrong
+        # (measured: 1.5 us a call less than checking it here first, 1% of the busy benchmark)
+        try:
             return self._k.process(block)
+        except (TypeError, ValueError, IndexError):
+            pass
         x, _ = as_batch(block, np.int16, "block", channels=self.channels)
         return self._k.process(x)
 
