@@ -158,7 +158,7 @@ class _Conn:
         # messages beyond the rate limit, at the same rate and burst: a client that sends more than twice
         # its rate is cut off, so the server never spends minutes reading what a flood left in the socket
         # (a killed flood's connection stayed listed until every buffered message had been refused)
-        self.excess = P.RateLimiter(limiter.rate, limiter.burst, clock=limiter.clock) if limiter else None
+        self.excess = P.RateLimiter(limiter.rate, limiter.burst, clock=limiter.clock)
         self.cut = False  # cut off for flooding: its end aborts the socket, unread bytes and all
 
     def send(self, frame):
@@ -409,7 +409,7 @@ class CtiServer:
             self._refuse(c, None, P.TOO_LARGE, f"a message is at most {self.limits.max_message} characters")
             return
         if not c.limiter.allow():
-            if c.excess is not None and not c.excess.allow():
+            if not c.excess.allow():
                 self._refuse(c, None, P.RATE_LIMITED, "far too many messages: connection closed")
                 c.cut = True
                 c.close()
