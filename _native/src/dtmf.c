@@ -32,7 +32,7 @@
  * floats (10-100x slower on x86); far below one int16 step, so it changes no decision */
 #define DENORMAL_GUARD 1e-10f
 #define LANES 8
-#define PF_AHEAD 3 /* groups between the one running and the one being fetched (measured: 1 < 2 < 3 > 4) */
+#define PF_AHEAD 3 /* groups between the one running and the one whose state is fetched (2, 4 and 6: within noise) */
 #define HIST 16
 #define HOT_BLOCKS 77 /* a channel with a candidate block in the last 0.5 s is kept with the others that had one */
 #define SNAP_RING 16 /* groups whose completed blocks can wait for gathered rows at once */
