@@ -74,3 +74,30 @@ def test_a_json_lines_flooder_that_vanishes_leaves_no_connection_or_session(cent
     _flood(sock, b'{"cmd": "ping", "id": 2}\n' * FLOOD)
     assert _gone(centre) is not None, (len(centre.server.conns), dict(centre.hub.sessions))
     assert _refused(centre) - before < 10 * centre.server.limits.burst
+
+
+def test_a_client_gone_during_the_websocket_handshake_logs_no_traceback(centre, monkeypatch, caplog):
+    """A flooder cut off reconnects at once; killed mid-handshake, the 101 was written but its drain failed,
+    and aiohttp's own close of the half-made WebSocket logged "Call .prepare() first" with a traceback."""
+    from aiohttp import web
+
+    real = web.WebSocketResponse.prepare
+
+    def prepare(self, request):
+        if getattr(self, "_handshaken", False):  # aiohttp's own call after the handler: as it is
+            return real(self, request)
+        self._handshaken = True
+
+        async def gone():
+            await web.StreamResponse.prepare(self, request)  # the 101 is written, then the peer is gone
+            raise ConnectionResetError("the client left")
+        return gone()
+
+    monkeypatch.setattr(web.WebSocketResponse, "prepare", prepare)
+    with pytest.raises(OSError):
+        centre.client()
+    for _ in range(20):
+        centre.tick()
+        time.sleep(0.02)
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert not centre.server.conns

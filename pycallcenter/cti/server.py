@@ -717,7 +717,12 @@ class CtiServer:
         try:
             await ws.prepare(request)
         except ConnectionError:  # the client left during the handshake: nothing to answer, nothing to log
-            return ws
+            # not the half-made WebSocket: aiohttp would close it after the handler and log a traceback
+            # ("Call .prepare() first", seen when a cut-off flood reconnected and was killed); a plain
+            # answer meets the closed socket and is dropped quietly
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=400, text="the client left during the WebSocket handshake\n")
         c = self._open("ws", guarded, session)
         if session is not None:
             self._authenticated(c, session.role, session.name, None)
