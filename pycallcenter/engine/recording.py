@@ -169,6 +169,7 @@ class FileWorker:
         self._running = None  # the owner of the job the thread is running
         self._submitted = 0
         self._done = 0
+        self._waiters = 0  # settle() and wait() calls waiting for the thread
 
     def submit(self, owner, job, *args):
         """Queue job(*args) for owner (jobs must catch their own errors); returns None."""
@@ -199,7 +200,9 @@ class FileWorker:
         hundreds of others the thread has not reached yet (on a busy machine, a tenth of a second)."""
         with self._cv:
             while self._running is owner:
+                self._waiters += 1
                 self._cv.wait()
+                self._waiters -= 1
             mine = [item for item in self._jobs if item is not None and item[0] is owner]
             if mine:
                 self._jobs = collections.deque(item for item in self._jobs if item is None or item[0] is not owner)
@@ -214,7 +217,9 @@ class FileWorker:
         """Return once every job submitted so far has run."""
         with self._cv:
             while self._done < self._submitted:
+                self._waiters += 1
                 self._cv.wait()
+                self._waiters -= 1
 
     def idle(self):
         """Return True when no job is queued or running."""
@@ -232,22 +237,31 @@ class FileWorker:
             thread.join()
 
     def _run(self):
+        # One lock round a job: a job's end is booked in the round that takes the next one, and waiters are
+        # woken only when there are any. Each round holds the GIL, and what the writer runs holding it the
+        # engine's tick may wait for (also while the OS has preempted the writer on a busy host).
+        item = None
         while True:
             with self._cv:
+                if item is not None:
+                    self._running = None
+                    self._done += 1
+                    if self._waiters:
+                        self._cv.notify_all()
                 while not self._jobs:
                     self._cv.wait()
                 item = self._jobs.popleft()
                 if item is None:
                     return
-                owner, job, args = item
-                self._running = owner
+                self._running = item[0]
             try:
-                job(*args)
-            finally:  # a job that raised anyway must not leave settle() or wait() waiting forever
+                item[1](*item[2])
+            except BaseException:  # jobs catch their own errors; settle() and wait() must not wait forever
                 with self._cv:
                     self._running = None
                     self._done += 1
                     self._cv.notify_all()
+                raise
 
 
 class Recorder:
