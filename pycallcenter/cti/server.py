@@ -45,6 +45,9 @@ FILE_RESERVE = 256
 MAX_BACKLOG = 4096
 LINGER_SECONDS = 1.0  # a closing JSON-lines connection reads and drops what still comes for at most this long
 LINGER_BYTES = 1 << 20  # ... and at most this much
+# messages a connection may have dropped by the rate limit, in bursts of the limit's burst, before it is cut
+# off: a desktop that overshoots now and then keeps its connection, a flood does not
+CUT_OFF_BURSTS = 10
 
 log = logging.getLogger("pycallcenter.cti")
 
@@ -155,10 +158,11 @@ class _Conn:
         self.session = session  # the browser Session it came with, if any
         self.out = asyncio.Queue(MAX_QUEUED)
         self.closing = False
-        # messages beyond the rate limit, at the same rate and burst: a client that sends more than twice
-        # its rate is cut off, so the server never spends minutes reading what a flood left in the socket
-        # (a killed flood's connection stayed listed until every buffered message had been refused)
-        self.excess = P.RateLimiter(limiter.rate, limiter.burst, clock=limiter.clock)
+        # messages dropped by the rate limit, allowed at the same rate with CUT_OFF_BURSTS bursts: a client
+        # that keeps sending more than twice its rate is cut off, so the server never spends minutes reading
+        # what a flood left in the socket (a killed flood's connection stayed listed until every buffered
+        # message had been refused)
+        self.excess = P.RateLimiter(limiter.rate, CUT_OFF_BURSTS * limiter.burst, clock=limiter.clock)
         self.cut = False  # cut off for flooding: its end aborts the socket, unread bytes and all
 
     def send(self, frame):
