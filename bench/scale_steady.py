@@ -20,9 +20,11 @@ import time
 from pycallcenter.apps import soak
 
 
-def main(warm=240.0, steady=120.0, data="/tmp/scale-steady"):
-    """Run the centre; return (ticks, CPU seconds) of the steady stretch."""
+def main(warm=240.0, steady=120.0, data="/tmp/scale-steady", prepare=None):
+    """Run the centre; return (ticks, CPU seconds) of the steady stretch. prepare(soak), if given, runs once the
+    centre is built and returns a function called as the steady stretch starts (bench/scale_parts.py)."""
     k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, data_dir=data), stream=None)
+    at_steady = prepare(k) if prepare is not None else None
     per_second = int(round(soak.SAMPLE_RATE / k.centre.board.blocksize))
     state = {"publish": 5.0, "minute": 60.0, "n": 0}
 
@@ -44,6 +46,8 @@ def main(warm=240.0, steady=120.0, data="/tmp/scale-steady"):
     marker = data + ".steady"
     with open(marker, "w") as fh:
         fh.write(str(os.getpid()))
+    if at_steady is not None:
+        at_steady()
     c0, n0 = time.process_time(), state["n"]
     until(warm + steady)
     cpu, ticks = time.process_time() - c0, state["n"] - n0

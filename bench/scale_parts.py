@@ -1,0 +1,71 @@
+"""The CPU time of each part of the appliance-size centre's tick at steady busy-hour load (the run of
+bench/scale_steady.py): the emulator, the simulated PSTNs, their spans' routing and D-channel frames, the
+phone tap, the simulated agents, the PRI trunks and their Q.931 stacks, each timed by the engine thread's
+CPU time around it (time.thread_time) during the steady stretch, in microseconds a tick.
+
+    .venv/bin/python bench/scale_parts.py [WARM=240] [STEADY=30] [DATA=/tmp/scale-parts]
+
+A sampling profiler's shares count the wall clock, so on a loaded machine they include the time a thread
+was preempted (docs/reliability.md, "Scale"); these figures are CPU time. Each timed call costs two more
+thread_time() system calls (under a microsecond of CPU each), so the parts called most (32 to 34 times a
+tick) read a few microseconds high.
+"""
+import collections
+import sys
+import time
+
+import scale_steady
+from pycallcenter.apps.centre import Centre
+from pycallcenter.drivers.emulator import core as emu_core
+from pycallcenter.drivers.emulator import pstn as emu_pstn
+from pycallcenter.engine import pri
+from pycallcenter.isdn import span
+from pycallcenter.sim import agents, pstn
+
+PARTS = [  # (class, method, label)
+    (Centre, "tick", "the centre's tick (the engine and the emulator's tick inside it)"),
+    (emu_core.Emulator, "tick", "the emulator's tick (all of it)"),
+    (pstn.PstnSimulator, "_tick", "the simulated PSTNs (network Q.931 or ISUP, callers, audio)"),
+    (emu_pstn.NetworkSpan, "route", "network spans' audio routing"),
+    (emu_pstn.NetworkSpan, "move_frames", "network spans' D-channel frames"),
+    (emu_pstn.PhoneTap, "_take", "the phone tap"),
+    (agents.AgentPool, "tick", "the simulated agents"),
+    (pri.PriTrunk, "on_tick", "the PRI trunks (Q.931 and what a leg's events set off)"),
+    (span.PriSpan, "service", "the PRI trunks' Q.931 stacks alone"),
+]
+
+
+def main(warm=240.0, steady=30.0, data="/tmp/scale-parts"):
+    """Run the steady stretch with each part timed; return {label: (microseconds a tick, calls a tick)}."""
+    spent, calls, timing = collections.Counter(), collections.Counter(), [False]
+
+    def timed(fn, label):
+        def run(*args, **kw):
+            if not timing[0]:
+                return fn(*args, **kw)
+            c0 = time.thread_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                spent[label] += time.thread_time() - c0
+                calls[label] += 1
+        return run
+
+    def prepare(k):
+        for cls, name, label in PARTS:
+            setattr(cls, name, timed(getattr(cls, name), label))
+        for sim in k.pstns:  # each network span holds its simulator's bound method from before the wrapping
+            if isinstance(sim, pstn.PstnSimulator):
+                sim.far.handler = sim._tick
+        return lambda: timing.__setitem__(0, True)
+
+    ticks, cpu = scale_steady.main(warm, steady, data, prepare=prepare)
+    out = {label: (1e6 * spent[label] / ticks, calls[label] / ticks) for _, _, label in PARTS}
+    for label, (us, n) in out.items():
+        print(f"{us:8.0f} us a tick  {label}  ({n:.0f} calls a tick)")
+    return out
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(*(float(a) for a in args[:2]), *args[2:3])
