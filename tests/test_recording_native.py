@@ -29,7 +29,7 @@ def _stretch(rng, n):
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2 ** 32 - 1), subtype=st.sampled_from(["PCM_16", "ULAW", "ALAW"]),
        mode=st.sampled_from(["mono", "stereo", "caller"]),
-       lengths=st.lists(st.integers(0, 2000), min_size=1, max_size=8))
+       lengths=st.lists(st.integers(0, 8000), min_size=1, max_size=6))
 def test_the_native_hand_over_writes_and_counts_what_the_python_path_does(tmp_path_factory, seed, subtype, mode,
                                                                         lengths):
     folder = tmp_path_factory.mktemp("rec")
@@ -42,7 +42,8 @@ def test_the_native_hand_over_writes_and_counts_what_the_python_path_does(tmp_pa
     for n in lengths:
         pieces = [_stretch(rng, k) for k in np.diff(np.sort(np.r_[0, rng.integers(0, n + 1, 3), n]))]
         caller = np.concatenate(pieces) if n else np.zeros(0, np.int16)
-        heard = np.concatenate([_stretch(rng, n)]) if n else np.zeros(0, np.int16)
+        # what the caller hears is often silence, so the mix has long stretches of digital silence too
+        heard = _stretch(rng, n) if n and rng.integers(2) else np.zeros(n, np.int16)
         split = int(rng.integers(n)) if n else 0
         for rec in (fast, spec):
             job = rec.handed(caller.copy(), heard.copy(), split)
