@@ -158,9 +158,10 @@ class WavWriter:
 class FileWorker:
     """A thread doing recordings' file work (the writes, the header's counts, webrtcvad) off the engine's
     tick, each recorder's jobs in the order given: a write(2) of a second of audio costs 40-70 us in the
-    kernel and webrtcvad a few us a 30 ms frame, for each of hundreds of recordings a second, and both
-    release the GIL, so they run beside the tick. The thread starts with the first job and ends at
-    close(). settle(owner) finishes one recorder's jobs at once, without waiting behind the others'."""
+    kernel and webrtcvad a few us a 30 ms frame, for each of hundreds of recordings a second. A bank's
+    hand-over is one native call that holds no GIL (dsp/recwrite.py), so the thread takes the GIL only
+    between jobs and runs beside the tick. The thread starts with the first job and ends at close().
+    settle(owner) finishes one recorder's jobs at once, without waiting behind the others'."""
 
     def __init__(self):
         self._jobs = collections.deque()  # (owner, job, args), oldest first
