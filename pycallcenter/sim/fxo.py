@@ -153,22 +153,14 @@ class FxoSimulator:
             self._end(state, now, 16, state.why)
 
     def _behave(self, state, caller, now):
-        since = now - caller.answered
-        if caller.agent_at is not None:
-            if now - caller.agent_at >= caller.talk:
-                self._far_clears(state, now, "talk over")
+        step = caller.act(now)
+        if step is None or step[0] == "talk":
             return
-        if since >= caller.patience:
-            caller.abandoned = True
-            self._far_clears(state, now, "abandoned")
-            return
-        if caller.digits:
-            groups = caller.digits.split(",")
-            if caller.pressed < len(groups) and since >= caller.digit_delay * (caller.pressed + 1):
-                group = groups[caller.pressed]
-                caller.pressed += 1
-                state.far.write_audio(dtmf_signal(group, level_dbm0=-8, on_ms=80, off_ms=80))
-                caller.log.append((now, f"pressed {group}"))
+        what, arg = step
+        if what == "hang up":
+            self._far_clears(state, now, arg)
+        else:
+            state.far.write_audio(dtmf_signal(arg, level_dbm0=-8, on_ms=80, off_ms=80))
 
     def _far_clears(self, state, now, why):
         """The far party is gone: drop loop current or play busy tone toward the port, as the line clears."""

@@ -53,6 +53,25 @@ class Caller:
     # group due); a little before the exact time, so the check in _behave still decides, as on every tick
     wake: float = 0.0
 
+    def act(self, now, can_press=True):
+        """Return what this answered caller does at board time ``now``: ("hang up", why) when its talk with an
+        agent is over or a voice caller's patience runs out (then abandoned), ("talk", None) while an agent
+        has it, ("press", group) when its next digit group is due and ``can_press``, else None."""
+        if self.agent_at is not None:
+            return ("hang up", "talk over") if now - self.agent_at >= self.talk else ("talk", None)
+        since = now - self.answered
+        if self.kind == "voice" and since >= self.patience:
+            self.abandoned = True
+            return ("hang up", "abandoned")
+        if can_press and self.digits:
+            groups = self.digits.split(",")  # "1,4321#": press 1, wait, then the account number
+            if self.pressed < len(groups) and since >= self.digit_delay * (self.pressed + 1):
+                group = groups[self.pressed]
+                self.pressed += 1
+                self.log.append((now, f"pressed {group}"))
+                return ("press", group)
+        return None
+
 
 @dataclass
 class Callee:
@@ -217,23 +236,16 @@ class PstnSimulator:
     def _behave(self, call, caller, now):
         if caller.answered is None or caller.clearing:
             return
-        since = now - caller.answered
-        if caller.agent_at is not None:
-            if now - caller.agent_at >= caller.talk:
-                self._hangup(call, caller, now, "talk over")
-            return
-        if caller.kind == "voice" and since >= caller.patience:
-            caller.abandoned = True
-            self._hangup(call, caller, now, "abandoned")
-            return
         off = call.channel
-        if caller.digits and off not in self.audio:
-            groups = caller.digits.split(",")  # "1,4321#": press 1, wait, then the account number
-            if caller.pressed < len(groups) and since >= caller.digit_delay * (caller.pressed + 1):
-                group = groups[caller.pressed]
-                caller.pressed += 1
-                self.audio[off] = Player([dtmf_signal(group, level_dbm0=-8, on_ms=80, off_ms=80)])
-                caller.log.append((now, f"pressed {group}"))
+        step = caller.act(now, off not in self.audio)
+        if step is not None:
+            what, arg = step
+            if what == "hang up":
+                self._hangup(call, caller, now, arg)
+                return
+            if what == "talk":
+                return
+            self.audio[off] = Player([dtmf_signal(arg, level_dbm0=-8, on_ms=80, off_ms=80)])
         if caller.kind == "fax" and caller.fax_document and off not in self.fax:
             from pycallcenter.fax.session import FaxSession  # deliberate: spandsp, only for simulated fax callers
 

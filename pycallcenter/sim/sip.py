@@ -313,22 +313,14 @@ class SipCarrier:
         caller = call.caller
         if caller.answered is None or caller.clearing:
             return
-        since = now - caller.answered
-        if caller.agent_at is not None:
-            if now - caller.agent_at >= caller.talk:
-                self._hang_up(call, now, "talk over")
+        step = caller.act(now, not call.tx.size and not call.digits)
+        if step is None or step[0] == "talk":
             return
-        if since >= caller.patience:
-            caller.abandoned = True
-            self._hang_up(call, now, "abandoned")
-            return
-        if caller.digits and not call.tx.size and not call.digits:
-            groups = caller.digits.split(",")
-            if caller.pressed < len(groups) and since >= caller.digit_delay * (caller.pressed + 1):
-                group = groups[caller.pressed]
-                caller.pressed += 1
-                self._press(call, group)
-                caller.log.append((now, f"pressed {group}"))
+        what, arg = step
+        if what == "hang up":
+            self._hang_up(call, now, arg)
+        else:
+            self._press(call, arg)
 
     def _hang_up(self, call, now, why):
         call.caller.clearing = True
