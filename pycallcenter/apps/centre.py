@@ -89,7 +89,8 @@ class Centre:
         c, board = s.centre, self.board
         rows = s.sip.channels + (s.webrtc.channels if s.webrtc.enabled else 0)  # SIP and browser phones share them
         sip = {"packet_rows": rows, "rtp_ports": tuple(s.sip.rtp_ports)} if rows else {}
-        self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file), **sip)
+        self.engine = eng = Engine(board, tone_plan=plan, keep_log=False, log_file=s.place(c.log_file),
+                                   echo_params={"place": c.echo_window == "placed"}, **sip)
         eng.epoch = self.start.timestamp()  # wall clock at board time 0: recordings and CDRs file by it
         eng.recordings_dir = os.path.join(self.data, "recordings")
         eng.auto_trunks(pri_network=c.pri_network, ss7=ss7_trunks(s, self.board.config))

@@ -51,7 +51,7 @@ class Engine:
     """Calls over one board. Build it, add trunks (or ``auto_trunks()``), set ``router``, then tick."""
 
     def __init__(self, board, tone_plan="us", log_file=None, keep_log=True, epoch=None, packet_rows=0,
-                 rtp_ports=(20000, 20999)):
+                 rtp_ports=(20000, 20999), echo_params=None):
         self.board = board
         # the one wall clock: wall-clock seconds (UTC epoch) at board sample 0; recordings and CDRs read it.
         # A simulated run may pass its own so that its files and stamps repeat.
@@ -63,7 +63,7 @@ class Engine:
         self.channel_of_row = numbers
         laws = [board.channels[n].law.value for n in numbers]
         self.media = MediaPlane(laws, board.blocksize, tone_plan, packet_rows=packet_rows)
-        self.media.set_echo(echo_tails(board, numbers))
+        self.media.set_echo(echo_tails(board, numbers), **(echo_params or {}))  # params: EchoCanceller's
         self.packet = None  # PacketMedia: the RTP rows after the board's (channels after its highest)
         if packet_rows:
             first = max(board.channels, default=0) + 1

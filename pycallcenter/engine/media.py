@@ -87,11 +87,11 @@ def _db(values):
 class EchoGroup:
     """The echo cancellers of the rows sharing one tail length: one batched canceller, run on the rows in use."""
 
-    def __init__(self, rows, tail_ms, all_rows):
+    def __init__(self, rows, tail_ms, all_rows, **params):
         self.rows = np.asarray(rows, np.intp)
         self.whole = len(self.rows) == all_rows  # it covers the plane: work in place on tx/rx, no gathering
         self.index = {int(r): i for i, r in enumerate(self.rows)}
-        self.canceller = EchoCanceller(len(self.rows), tail_ms=tail_ms)
+        self.canceller = EchoCanceller(len(self.rows), tail_ms=tail_ms, **params)
         self.in_use = np.zeros(len(self.rows), bool)
         # which cancellers are switched on, kept beside the canceller's own flags (every switch goes through
         # switch()), so refresh() is one array operation instead of a call per row on every call start and end
@@ -279,12 +279,13 @@ class MediaPlane:
             self.tone_rows.discard(row)
 
     # --- line echo cancellation ----------------------------------------------------------------------
-    def set_echo(self, tails):
-        """Give rows line echo cancellers ({row: tail ms}); each runs while its row is in use (echo_start)."""
+    def set_echo(self, tails, **params):
+        """Give rows line echo cancellers ({row: tail ms}), built with EchoCanceller's ``params``; each runs while
+        its row is in use (echo_start)."""
         by_tail = {}
         for row, tail in sorted(tails.items()):
             by_tail.setdefault(tail, []).append(row)
-        self.echo_groups = [EchoGroup(rows, tail, self.rows) for tail, rows in sorted(by_tail.items())]
+        self.echo_groups = [EchoGroup(rows, tail, self.rows, **params) for tail, rows in sorted(by_tail.items())]
         self._echo_of_row = {r: (g, i) for g in self.echo_groups for r, i in g.index.items()}
 
     def echo_start(self, row):
