@@ -44,6 +44,16 @@ def rig():
     carrier.close()
 
 
+def _answered(rig, number):
+    """Return a patient caller from the carrier, answered by the centre's collecting script."""
+    eng, _, carrier, run = rig
+    _collecting(eng, {})
+    caller = Caller(number, "5000", eng.now / 8000 + 0.2, patience=600.0)
+    carrier.add(caller)
+    assert run(2.0, until=lambda: caller.answered is not None)
+    return caller
+
+
 def _collecting(eng, seen):
     """Route every call to a script that answers, collects one digit (noted by caller) and waits."""
     async def script(call):
@@ -97,10 +107,7 @@ def test_a_caller_beyond_the_call_rate_hears_503_with_retry_after_and_counts_as_
 
 def test_a_failed_carrier_loses_its_calls_the_centre_clears_them_and_traffic_resumes(rig):
     eng, trunk, carrier, run = rig
-    _collecting(eng, {})
-    caller = Caller("2025550301", "5000", eng.now / 8000 + 0.2, patience=600.0)
-    carrier.add(caller)
-    assert run(2.0, until=lambda: caller.answered is not None)
+    caller = _answered(rig, "2025550301")
     (leg,) = [s.leg for s in trunk.sessions.values()]
     carrier.go_down(eng.now / 8000)
     assert caller.ended is not None and caller.cause == CARRIER_DOWN
@@ -118,10 +125,7 @@ def test_a_failed_carrier_loses_its_calls_the_centre_clears_them_and_traffic_res
 
 def test_malformed_datagrams_are_counted_and_cut_no_call(rig):
     eng, trunk, carrier, run = rig
-    _collecting(eng, {})
-    caller = Caller("2025550401", "5000", eng.now / 8000 + 0.2, patience=600.0)
-    carrier.add(caller)
-    assert run(2.0, until=lambda: caller.answered is not None)
+    caller = _answered(rig, "2025550401")
     (session,) = trunk.sessions.values()
     sent = [0, 0]
     for _ in range(50):
