@@ -9,13 +9,14 @@ the status file, the soak's checks, housekeeping, Python's cyclic GC by generati
 wall clock, the load average, the parts' share of the slowest 0.1% of ticks and those ticks themselves.
 
     .venv/bin/python bench/paced_ticks.py [WARM=120] [RECORD=180] [DATA=/tmp/paced-ticks] [paced] [gc=T0,T1,T2]
-                                          [switch=SECONDS]
+                                          [switch=SECONDS] [realtime] [cpu=N]
 
 ``paced`` ticks the recorded stretch against the wall clock (as a board would; the wall-clock figures
 are then the real ones on a quiet core); without it the centre runs as fast as the CPU allows, which is
 enough for attributing CPU time. ``gc=`` sets the collector's thresholds (``gc.set_threshold``) for the
 recorded stretch, to compare against the centre's own; ``switch=`` the switch interval a paced centre runs with
-(``centre.PACED_SWITCH``; 0.005 is Python's default). A script, not a pytest benchmark: one run takes minutes.
+(``centre.PACED_SWITCH``; 0.005 is Python's default); ``realtime`` and ``cpu=N`` give the paced stretch the
+centre's ``[centre] realtime = true`` and ``cpu = N`` (the tick thread in SCHED_RR, pinned). A script, not a pytest benchmark: one run takes minutes.
 
 Where a tick's wall time beyond its CPU time went is read from the kernel's per-thread counters
 (``/proc/self/task/*/schedstat``): the time the engine thread was runnable but waited for a core (another
@@ -195,12 +196,12 @@ def instrument(k, probe):
     # the loop's work between ticks (timed as 'after'): the soak's checks and the status publish
     w(k, "_check_second", "soak: check each second")
     w(k, "_check_minute", "soak: check each minute")
-    publishing = getattr(c, "_publishing", None)
+    publishing = getattr(c, "publishing", None)
     if publishing is None:  # a centre that publishes in one go, between two ticks
         w(c, "publish", "status publish: other")
         publishing = c.publish
 
-    def timed_publishing(state):  # the loop runs the publication one step after each tick
+    def timed_publishing(state="running"):  # the loop runs the publication one step after each tick
         steps = publishing(state)
         while True:
             probe.enter("status publish: other")
@@ -211,8 +212,8 @@ def instrument(k, probe):
             if snap is None:
                 return
             yield snap
-    if hasattr(c, "_publishing"):
-        c._publishing = timed_publishing
+    if hasattr(c, "publishing"):
+        c.publishing = timed_publishing
     w(centre_module, "snapshot", "status publish: snapshot")
     w(centre_module, "echo_snapshot", "status publish: echo cancellers' rows")
     w(c.writer, "flush", "status publish: pending rows (CDR writer flush)")
@@ -252,6 +253,12 @@ class _Events:
             self.probe.events[f"legs {kind}"] += 1
 
 
+def _policy(tid):
+    policy = os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK
+    names = {os.SCHED_OTHER: "SCHED_OTHER", os.SCHED_FIFO: "SCHED_FIFO", os.SCHED_RR: "SCHED_RR"}
+    return f"{names.get(policy, policy)} {os.sched_getparam(tid).sched_priority}"
+
+
 def _pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(p / 100.0 * len(s)))]
@@ -263,10 +270,10 @@ def _row(name, values):
             f"max {max(ms):7.2f}  mean {sum(ms) / len(ms):6.2f} ms")
 
 
-def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresholds=None):
+def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresholds=None, realtime=False, cpu=None):
     """Run the centre; return the list of recorded ticks (dicts)."""
-    k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, blocksize=TICK, data_dir=data),
-                  stream=None)
+    k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, blocksize=TICK, data_dir=data,
+                                    realtime=realtime, cpu=cpu), stream=None)
     per_second = int(round(soak.SAMPLE_RATE / TICK))
     state = {"minute": 60.0, "n": 0, "rec": False, "end": None}
     probe = Probe()
@@ -317,7 +324,15 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
           f"{1000 * (centre_module.PACED_SWITCH if paced else sys.getswitchinterval()):g} ms")
     state["rec"] = True
     load0 = os.getloadavg()
-    k.centre.loop(seconds=record, fast=not paced, on_tick=step)
+
+    def first():  # the loop has applied the centre's scheduling by now: say what the threads run with
+        state["first"] = None
+        print("scheduling: " + ", ".join(
+            f"{'engine' if t.native_id == threads.me else t.name} {_policy(t.native_id)}" for t in threading.enumerate())
+            + f"; engine thread's CPUs {sorted(os.sched_getaffinity(0))}")
+        step()
+    state["first"] = first
+    k.centre.loop(seconds=record, fast=not paced, on_tick=lambda: (state["first"] or step)())
     load1 = os.getloadavg()
     gc.callbacks.remove(probe.on_gc)
     report(ticks, k, load0, load1, paced)
@@ -421,7 +436,9 @@ if __name__ == "__main__":
     switch_arg = [a[7:] for a in sys.argv[1:] if a.startswith("switch=")]
     if switch_arg:
         centre_module.PACED_SWITCH = float(switch_arg[0])
-    args = [a for a in sys.argv[1:] if a != "paced" and not a.startswith(("gc=", "switch="))]
+    args = [a for a in sys.argv[1:] if a not in ("paced", "realtime") and not a.startswith(("gc=", "switch=", "cpu="))]
     gc_arg = [a[3:] for a in sys.argv[1:] if a.startswith("gc=")]
+    cpu_arg = [int(a[4:]) for a in sys.argv[1:] if a.startswith("cpu=")]
     main(*(float(a) for a in args[:2]), *args[2:3], paced="paced" in sys.argv[1:],
-         thresholds=tuple(int(x) for x in gc_arg[0].split(",")) if gc_arg else None)
+         thresholds=tuple(int(x) for x in gc_arg[0].split(",")) if gc_arg else None,
+         realtime="realtime" in sys.argv[1:], cpu=cpu_arg[0] if cpu_arg else None)

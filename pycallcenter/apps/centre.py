@@ -23,6 +23,7 @@ from pycallcenter.acd.stats import ServiceLevel
 from pycallcenter.apps import announcements, housekeeping, outbound, recording_policy, routing, survey
 from pycallcenter.apps.centre_config import CentreConfig
 from pycallcenter.apps.gateway import Gateway
+from pycallcenter.apps.realtime import from_settings as realtime_scheduling
 from pycallcenter.apps.schema import clock_range
 from pycallcenter.apps.settings import DAYS, load_settings, ss7_trunks
 from pycallcenter.drivers import open_board, parse_config
@@ -127,6 +128,7 @@ class Centre:
         self.ticks = TickStats(self.tick_seconds)
         eng.admission = admission.from_settings(c, self.tick_seconds)  # overload control of incoming calls
         self._realtime, self._switch = False, None
+        self._rt, self._rt_second = realtime_scheduling(c), -1  # [centre] realtime, cpu, lock_memory
         self.realtime = False  # ticks paced by the wall clock (loop() without fast): the overload guard's input
         self.status_path = os.path.join(self.data, "status.json")
         self.latest = {}
@@ -311,6 +313,9 @@ class Centre:
         now = self.engine.now
         for feature in self.features:
             feature.on_tick(now)
+        if self._rt is not None and self._rt.scheduled and now // SAMPLE_RATE != self._rt_second:
+            self._rt_second = now // SAMPLE_RATE  # threads started since (the recordings' writer starts lazily)
+            self._rt.adopt()
 
     @property
     def realtime(self):
@@ -320,13 +325,20 @@ class Centre:
 
     @realtime.setter
     def realtime(self, paced):
-        # paced, the process runs with a short switch interval (PACED_SWITCH), and Python's own again after
+        # paced, the process runs with a short switch interval (PACED_SWITCH), and Python's own again after;
+        # and the thread that sets it (the one that ticks) gets what [centre] realtime, cpu, lock_memory ask
         if paced and self._switch is None:
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch, PACED_SWITCH))
+            if self._rt is not None:
+                for line in self._rt.apply():
+                    print(f"warning: {line}", file=sys.stderr, flush=True)
+                    self.engine.log("realtime_refused", what=line.split(":", 1)[0])
         elif not paced and self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
+            if self._rt is not None:
+                self._rt.restore()
         self._realtime = bool(paced)
 
     def wall_time(self, samples=None):
@@ -353,7 +365,7 @@ class Centre:
                 n += 1
                 # the step runs in the tick's slack: after it, the wait for the board takes what is left
                 if publish and steps is None and n * tick_s >= next_status:
-                    steps = self._publishing("running")
+                    steps = self.publishing("running")
                     next_status += every
                 if steps is not None and next(steps, _DONE) is _DONE:
                     steps = None
@@ -440,15 +452,15 @@ class Centre:
     def publish(self, state="running"):
         """Write DATA/status.json and the database's live_status row, flush pending queue-log rows; return
         the snapshot."""
-        steps = self._publishing(state)
+        steps = self.publishing(state)
         snap = next(steps)
         for _ in steps:
             pass
         return snap
 
-    def _publishing(self, state):
-        """Publish in steps (a generator; the first yields the snapshot): the loop runs one after each tick,
-        so a publication's few milliseconds of each (the snapshot, the echo cancellers' rows, the pending
+    def publishing(self, state="running"):
+        """Return a generator that publishes in steps (the first yields the snapshot): the loops run one after
+        each tick (Centre.loop, the soak's), so a publication's few milliseconds of each (the snapshot, the echo cancellers' rows, the pending
         rows' commit, the JSON, the file and the live_status row) are not one tick's 20 ms. The calls,
         queues and agents are one tick's state; the cancellers' counters are read a tick later."""
         snap = snapshot(self.engine, self.acd, ticks=self.ticks, cdrs_written=self.writer.written, echo=False)

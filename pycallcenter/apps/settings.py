@@ -75,6 +75,17 @@ class CentreSection:
         "speech paths; docs/echo.md)", "whole")
     log_file: Optional[str] = doc("event log file (one line per engine event)", None)
     status_every: Annotated[float, Range(0.05, 3600)] = doc("seconds between status publications", 1.0)
+    realtime: bool = doc(
+        "while the centre ticks in real time, the tick thread runs in the real-time scheduling class (SCHED_RR "
+        "at realtime_priority, ahead of every ordinary process) and the process's other threads one priority "
+        "below it; needs root, CAP_SYS_NICE or an rtprio limit, else one warning and normal priority", False)
+    realtime_priority: Annotated[int, Range(1, 98)] = doc("SCHED_RR priority of the tick thread with realtime", 10)
+    cpu: Optional[Annotated[int, Range(0, 4095)]] = doc(
+        "pin the tick thread to this CPU while the centre ticks in real time (default: any CPU)", None)
+    lock_memory: bool = doc(
+        "lock the process's memory (mlockall, pages locked as touched) while the centre ticks in real time, so "
+        "a tick never waits for a page swapped out; needs root, CAP_IPC_LOCK or an unlimited memlock limit",
+        False)
     station_features: bool = doc("hook-flash consult/transfer and call waiting on FXS extensions", True)
     cti_port: Optional[Port] = doc("CTI server and wallboard port (default off; 0 = any free port)", None)
     cti_addr: str = doc("CTI bind address", "127.0.0.1")

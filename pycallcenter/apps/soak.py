@@ -43,6 +43,7 @@ from pycallcenter.apps.simulation import make_callers
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
+from pycallcenter.heap import collect_in_slack
 from pycallcenter.isdn import lapd
 from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.fxo import FxoSimulator
@@ -173,6 +174,8 @@ class SoakSettings:
     warmup: float = 20.0  # seconds before the first fault (D-channels come up)
     rss_check_hours: float = 1.0  # runs at least this long check that RSS stays flat
     paced: bool = False  # tick in real time (as a board would), not as fast as the CPU allows
+    realtime: bool = False  # paced: the centre's [centre] realtime = true (the tick thread in SCHED_RR)
+    cpu: Optional[int] = None  # paced: the centre's [centre] cpu (the tick thread pinned to that CPU)
     # the centre's overload control ([centre] max_calls, max_call_rate): None picks limits the overload
     # fault's burst passes (so the centre refuses part of it itself) and the normal load stays under
     max_calls: Optional[int] = None
@@ -333,6 +336,8 @@ def centre_text(settings, data, carrier=None):
                            patience_mean=settings.patience_mean, fax_share=0.0, data_dir=data,
                            scripts_dir=os.path.join(data, "scripts"), blocksize=settings.blocksize)
     limits = "".join(f"{key} = {value}\n" for key, value in overload_limits(settings).items())
+    limits += ("realtime = true\n" if settings.realtime else "") + (f"cpu = {settings.cpu}\n" if settings.cpu is not None
+                                                                    else "")
     text = demo.centre_text(ds).replace("\n[centre]\n", '\n[centre]\ncti_port = 0\ncti_users = "cti-users.toml"\n'
                                         + limits, 1)
     lines = [text, "[[route]]", f'called = "{FLAKY_NUMBER}"', 'script = "soak_flaky"', ""]
@@ -545,6 +550,8 @@ class Soak:
         if self.settings.paced:  # wait for the board: the tick after this one is due one tick later
             self._due += self.centre.board.blocksize / SAMPLE_RATE
             ahead = self._due - time.perf_counter()
+            if ahead > 0 and collect_in_slack(ahead):  # the collector's middle generation, outside the tick
+                ahead = self._due - time.perf_counter()
             if ahead > 0:
                 time.sleep(ahead)
             elif -ahead > self.centre.board.blocksize / SAMPLE_RATE:
@@ -580,6 +587,7 @@ class Soak:
         per_second = max(1, int(round(1.0 / tick_s)))
         next_minute, next_publish, n = s.check_every, 5.0, 0
         minute = []  # steps of the minute check still to take
+        publishing = None  # the status publication under way, one step after each tick (as Centre.loop does)
         wall0 = time.perf_counter()
         self._due = wall0
         self._cpu0 = time.process_time()
@@ -591,9 +599,11 @@ class Soak:
                 now = self.seconds()
                 if n % per_second == 0:
                     self._check_second(now)
-                if now >= next_publish:
-                    self.centre.publish()  # as `run` does: the status file, and pending rows retried
+                if publishing is None and now >= next_publish:  # as `run` does: the status file, rows retried
+                    publishing = self.centre.publishing()
                     next_publish += 5.0
+                if publishing is not None and next(publishing, None) is None:
+                    publishing = None
                 if now >= next_minute:
                     minute.extend(self._minute_steps())
                     next_minute += s.check_every
@@ -602,6 +612,8 @@ class Soak:
                     minute.pop(0)(now)
             for step in minute:
                 step(self.seconds())
+            for _ in publishing or ():
+                pass
             self._drain(per_second)
         except Exception as exc:  # noqa: BLE001 - the centre died: that is the finding, reported with its place
             self.crash = traceback.format_exc()

@@ -25,6 +25,8 @@ def register(subparsers):
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--paced", action="store_true", help="tick in real time, as a board does (tick p99.9 on the clock)")
+    p.add_argument("--realtime", action="store_true", help="with --paced: the tick thread in the real-time "
+                   "scheduling class, as [centre] realtime = true (docs/operations.md)")
     p.add_argument("--blocksize", type=int, default=640,
                    help="samples per tick (default 640 = 80 ms, as the demo's simulation; a real board: 160)")
     p.set_defaults(func=run)
@@ -55,7 +57,7 @@ def run(args):
     settings = soak.SoakSettings(hours=args.hours, seed=args.seed, spans=args.spans, agents=args.agents,
                                  ss7_links=args.ss7_links, fxo_lines=args.fxo_lines, sip_every=args.sip_every,
                                  faults=args.faults, kinds=kinds, data_dir=args.data, paced=args.paced,
-                                 blocksize=args.blocksize)
+                                 realtime=args.realtime, blocksize=args.blocksize)
     report = soak.run(settings, stream=None if args.quiet else sys.stderr)
     print(soak.format_report(report))
     if args.json:
