@@ -49,19 +49,23 @@ cdef enum:
 
 
 def send_rows(int64_t[:, ::1] tx, const uint8_t[:, ::1] codes, uint8_t[:, ::1] packets):
-    """Send one packet of codes[i] from every native row i (V=2 header, no padding, extension or CSRC), built in
-    packets[i]; step its sequence number and timestamp and clear its marker, count it sent or failed. Return
-    how many rows sent."""
-    cdef Py_ssize_t rows = tx.shape[0], size = codes.shape[1], i, count = 0
+    """Send codes[i] from every native row i as packets of packets' width less 12 octets each (one per frame of
+    the tick, V=2 header, no padding, extension or CSRC), the last one built in packets[i]; step its sequence
+    number and timestamp per packet and clear its marker after the first, count each sent or failed. Return
+    how many packets."""
+    cdef Py_ssize_t rows = tx.shape[0], size = codes.shape[1], frame = packets.shape[1] - 12, i, f, k
+    cdef Py_ssize_t count = 0
     cdef i64 *s
     cdef uint8_t *p
     cdef uint32_t ts, ssrc
     cdef uint16_t seq
     cdef sockaddr_in addr
     cdef ssize_t sent
-    if tx.shape[1] != TX_COLUMNS or codes.shape[0] != rows or packets.shape[0] != rows \
-            or packets.shape[1] != size + 12:
-        raise ValueError(f"tx needs {TX_COLUMNS} columns, codes and packets the same rows, packets 12 more octets")
+    if tx.shape[1] != TX_COLUMNS or codes.shape[0] != rows or packets.shape[0] != rows or frame < 0 \
+            or (frame == 0 and size != 0) or (frame and size % frame):
+        raise ValueError(f"tx needs {TX_COLUMNS} columns, codes and packets the same rows, packets 12 more octets"
+                         " than a frame that divides the codes' width")
+    k = size // frame if frame else 1
     memset(&addr, 0, sizeof(addr))
     addr.sin_family = AF_INET
     with nogil:
@@ -70,35 +74,36 @@ def send_rows(int64_t[:, ::1] tx, const uint8_t[:, ::1] codes, uint8_t[:, ::1] p
             if not s[TX_NATIVE]:
                 continue
             p = &packets[i, 0]
-            seq = <uint16_t> s[TX_SEQ]
-            ts = <uint32_t> s[TX_TS]
-            ssrc = <uint32_t> s[TX_SSRC]
-            p[0] = 0x80
-            p[1] = <uint8_t> ((s[TX_PT] & 0x7F) | (0x80 if s[TX_MARKER] else 0))
-            p[2] = seq >> 8
-            p[3] = seq & 0xFF
-            p[4] = ts >> 24
-            p[5] = (ts >> 16) & 0xFF
-            p[6] = (ts >> 8) & 0xFF
-            p[7] = ts & 0xFF
-            p[8] = ssrc >> 24
-            p[9] = (ssrc >> 16) & 0xFF
-            p[10] = (ssrc >> 8) & 0xFF
-            p[11] = ssrc & 0xFF
-            if size:
-                memcpy(p + 12, &codes[i, 0], size)
             addr.sin_port = htons(<uint16_t> s[TX_PORT])
             addr.sin_addr.s_addr = htonl(<uint32_t> s[TX_HOST])
-            sent = sendto(<int> s[TX_FD], p, size + 12, MSG_DONTWAIT, <const sockaddr *> &addr, sizeof(addr))
-            s[TX_MARKER] = 0
-            s[TX_SEQ] = <uint16_t> (seq + 1)
-            s[TX_TS] = <uint32_t> (ts + size)
-            if sent < 0:  # a full socket buffer or an unreachable far end: counted, the tick goes on
-                s[TX_ERRORS] += 1
-            else:
-                s[TX_PACKETS] += 1
-                s[TX_BYTES] += sent
-            count += 1
+            ssrc = <uint32_t> s[TX_SSRC]
+            for f in range(k):
+                seq = <uint16_t> s[TX_SEQ]
+                ts = <uint32_t> s[TX_TS]
+                p[0] = 0x80
+                p[1] = <uint8_t> ((s[TX_PT] & 0x7F) | (0x80 if s[TX_MARKER] else 0))
+                p[2] = seq >> 8
+                p[3] = seq & 0xFF
+                p[4] = ts >> 24
+                p[5] = (ts >> 16) & 0xFF
+                p[6] = (ts >> 8) & 0xFF
+                p[7] = ts & 0xFF
+                p[8] = ssrc >> 24
+                p[9] = (ssrc >> 16) & 0xFF
+                p[10] = (ssrc >> 8) & 0xFF
+                p[11] = ssrc & 0xFF
+                if frame:
+                    memcpy(p + 12, &codes[i, f * frame], frame)
+                sent = sendto(<int> s[TX_FD], p, frame + 12, MSG_DONTWAIT, <const sockaddr *> &addr, sizeof(addr))
+                s[TX_MARKER] = 0
+                s[TX_SEQ] = <uint16_t> (seq + 1)
+                s[TX_TS] = <uint32_t> (ts + frame)
+                if sent < 0:  # a full socket buffer or an unreachable far end: counted, the tick goes on
+                    s[TX_ERRORS] += 1
+                else:
+                    s[TX_PACKETS] += 1
+                    s[TX_BYTES] += sent
+                count += 1
     return count
 
 
@@ -371,26 +376,103 @@ def accept(Py_ssize_t nrec, const int32_t[::1] rec_fd, const int32_t[::1] rec_le
 
 def playout(int64_t[:, ::1] ints, double[:, ::1] floats, const uint8_t[:, :, ::1] ring,
             const double[:, ::1] ring_at, uint8_t[:, ::1] codes, double now, int32_t[::1] left):
-    """Copy the packet due of every native row into its row of codes; a row with none due stops being native
-    and is listed in left (Python plays it: a loss, a stall or the end of a spurt). Return how many left."""
-    cdef Py_ssize_t rows = ints.shape[0], depth = ring.shape[1], size = ring.shape[2], i, slot, nleft = 0
+    """Copy the packets due of every native row into its row of codes, one per frame of the ring's width (the
+    codes' width is a whole number of them); a row without all of them due stops being native and is listed
+    in left (Python plays it: a loss, a stall or the end of a spurt). Return how many left."""
+    cdef Py_ssize_t rows = ints.shape[0], depth = ring.shape[1], size = ring.shape[2], i, f, k, slot, nleft = 0
     cdef i64 *s
-    if codes.shape[0] != rows or codes.shape[1] != size or floats.shape[0] != rows or ring.shape[0] != rows \
-            or ring_at.shape[0] != rows or ring_at.shape[1] != depth or left.shape[0] < rows:
+    if codes.shape[0] != rows or size == 0 or codes.shape[1] % size or floats.shape[0] != rows \
+            or ring.shape[0] != rows or ring_at.shape[0] != rows or ring_at.shape[1] != depth \
+            or left.shape[0] < rows:
         raise ValueError("ints, floats, ring, ring_at, codes and left disagree on rows or sizes")
+    k = codes.shape[1] // size
     with nogil:
         for i in range(rows):
             s = &ints[i, 0]
             if not s[NATIVE]:
                 continue
-            if s[NEXT] > s[HI]:
+            if s[NEXT] + k - 1 > s[HI]:
                 s[NATIVE] = 0
                 left[nleft] = i
                 nleft += 1
                 continue
-            slot = _slot(s[NEXT], depth)
-            memcpy(&codes[i, 0], &ring[i, slot, 0], size)
-            floats[i, DELAY] = now - ring_at[i, slot]
-            s[PLAYED] += 1
-            s[NEXT] += 1
+            for f in range(k):
+                slot = _slot(s[NEXT], depth)
+                memcpy(&codes[i, f * size], &ring[i, slot, 0], size)
+                floats[i, DELAY] = now - ring_at[i, slot]
+                s[PLAYED] += 1
+                s[NEXT] += 1
     return nleft
+
+
+# --- one socket's datagrams in a few system calls -------------------------------------------------------------
+# A peer that keeps every stream on one socket (the simulated carrier does: RTP allows it when the far end tells
+# the streams apart by address) reads a tick's datagrams with recvmmsg, a batch per system call, not one
+# recvfrom each.
+
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void *iov_base
+        size_t iov_len
+
+
+cdef extern from "<sys/socket.h>" nogil:
+    struct msghdr:
+        void *msg_name
+        socklen_t msg_namelen
+        iovec *msg_iov
+        size_t msg_iovlen
+        void *msg_control
+        size_t msg_controllen
+        int msg_flags
+    struct mmsghdr:
+        msghdr msg_hdr
+        unsigned int msg_len
+    int recvmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags, void *timeout)
+
+
+cdef enum:
+    MMSG_BATCH = 64      # datagrams asked for per recvmmsg call
+    MAX_ERRORS = 64      # errors reported on the socket (ICMP) skipped in one call before giving up
+
+
+def recv_many(int fd, uint8_t[:, ::1] arena, int32_t[::1] rec_len, uint32_t[::1] rec_host,
+              uint16_t[::1] rec_port):
+    """Read every datagram waiting on the non-blocking IPv4 socket fd into arena[k] (cut at arena's width)
+    until none is left or the arena is full; return how many, their lengths and IPv4 sources (host order) in
+    rec_len/rec_host/rec_port. Errors the socket reports (an ICMP error of an earlier send) are skipped."""
+    cdef Py_ssize_t cap = arena.shape[0], nrec = 0, k, want
+    cdef size_t width = arena.shape[1]
+    cdef int got, errors = 0
+    cdef mmsghdr vec[MMSG_BATCH]
+    cdef iovec iov[MMSG_BATCH]
+    cdef sockaddr_in addr[MMSG_BATCH]
+    if rec_len.shape[0] < cap or rec_host.shape[0] < cap or rec_port.shape[0] < cap:
+        raise ValueError("the record arrays need as many entries as arena has rows")
+    with nogil:
+        while nrec < cap:
+            want = min(<Py_ssize_t> MMSG_BATCH, cap - nrec)
+            memset(vec, 0, sizeof(vec))
+            for k in range(want):
+                iov[k].iov_base = &arena[nrec + k, 0]
+                iov[k].iov_len = width
+                vec[k].msg_hdr.msg_name = &addr[k]
+                vec[k].msg_hdr.msg_namelen = sizeof(sockaddr_in)
+                vec[k].msg_hdr.msg_iov = &iov[k]
+                vec[k].msg_hdr.msg_iovlen = 1
+            got = recvmmsg(fd, vec, <unsigned int> want, MSG_DONTWAIT, NULL)
+            if got < 0:
+                if errno == EAGAIN or errno == EWOULDBLOCK:
+                    break
+                errors += 1
+                if errors > MAX_ERRORS:
+                    break
+                continue  # EINTR, or an error reported on the socket: what waits behind it is read next
+            for k in range(got):
+                rec_len[nrec + k] = <int32_t> vec[k].msg_len
+                rec_host[nrec + k] = ntohl(addr[k].sin_addr.s_addr)
+                rec_port[nrec + k] = ntohs(addr[k].sin_port)
+            nrec += got
+            if got < want:
+                break
+    return nrec

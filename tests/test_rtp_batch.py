@@ -29,29 +29,37 @@ def _arrays(rng, senders, receivers, size):
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 6), st.sampled_from([0, 80, 160, 320]), st.integers(0, 2**32 - 1))
-def test_send_rows_sends_and_steps_what_its_twin_does(nrows, size, seed):
+@given(st.integers(1, 6), st.sampled_from([0, 80, 160, 320]), st.integers(0, 2**32 - 1), st.sampled_from([1, 2, 4]))
+def test_send_rows_sends_and_steps_what_its_twin_does(nrows, size, seed, frames):
+    """frames: packets of size octets a row sends per call (an 80 ms tick of 20 ms packets sends four)."""
     rng = np.random.default_rng(seed)
     senders, receivers = _pair(nrows)
+    frames = frames if size else 1
     try:
-        codes = rng.integers(0, 256, (nrows, size), dtype=np.uint8)
+        codes = rng.integers(0, 256, (nrows, frames * size), dtype=np.uint8)
         a = _arrays(rng, senders, receivers, size)
         twin = copy.deepcopy(a)
+        first = a.tx.copy()
         sending = np.flatnonzero(a.tx[:, rb.TX_NATIVE]).tolist()
-        assert rb.send_rows(codes, a) == len(sending)
-        native = [receivers[i].recvfrom(2048) for i in sending]
-        assert rb.send_rows_reference(codes, twin, {s.fileno(): s for s in senders}) == len(sending)
-        reference = [receivers[i].recvfrom(2048) for i in sending]
+        assert rb.send_rows(codes, a) == frames * len(sending)
+        native = [[receivers[i].recvfrom(2048) for _ in range(frames)] for i in sending]
+        assert rb.send_rows_reference(codes, twin, {s.fileno(): s for s in senders}) == frames * len(sending)
+        reference = [[receivers[i].recvfrom(2048) for _ in range(frames)] for i in sending]
         assert native == reference  # the same bytes, from the same source ports
         assert np.array_equal(a.tx, twin.tx)
         assert np.array_equal(a.packets[sending], twin.packets[sending])
-        for i, (data, src) in zip(sending, native):
-            p = rtp.parse_rtp(data)
-            assert src == senders[i].getsockname()
-            assert p.payload == codes[i].tobytes()
+        for i, got in zip(sending, native):
+            for f, (data, src) in enumerate(got):
+                p = rtp.parse_rtp(data)
+                assert src == senders[i].getsockname()
+                assert p.payload == codes[i, f * size:(f + 1) * size].tobytes()
+                assert p.sequence == (first[i, rb.TX_SEQ] + f) & 0xFFFF
+                assert p.timestamp == (first[i, rb.TX_TS] + f * size) & 0xFFFFFFFF
+                assert p.marker == bool(first[i, rb.TX_MARKER] and f == 0)
             assert (p.sequence + 1) & 0xFFFF == a.tx[i, rb.TX_SEQ]
             assert (p.timestamp + size) & 0xFFFFFFFF == a.tx[i, rb.TX_TS]
-            assert a.tx[i, rb.TX_MARKER] == 0 and a.tx[i, rb.TX_PACKETS] == 1 and a.tx[i, rb.TX_BYTES] == size + 12
+            assert a.tx[i, rb.TX_MARKER] == 0 and a.tx[i, rb.TX_PACKETS] == frames
+            assert a.tx[i, rb.TX_BYTES] == frames * (size + 12)
     finally:
         for s in senders + receivers:
             s.close()
@@ -116,3 +124,43 @@ def test_a_row_moving_between_the_native_and_python_send_paths_keeps_its_stream(
     finally:
         pm.shutdown()
         far.close()
+
+
+def test_an_80ms_tick_sends_four_20ms_packets_natively_as_python_would():
+    """A row with 20 ms packets on an 80 ms tick goes to the send kernel and sends what _send_frame sends."""
+    from pycallcenter.media.endpoint import PacketMedia
+
+    fars = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    media = []
+    try:
+        got = []
+        for far, native in zip(fars, (True, False)):
+            far.bind(("127.0.0.1", 0))
+            far.settimeout(2)
+            pm = PacketMedia(0, [1], 640, ports=(27100 + 20 * native, 27119 + 20 * native))
+            media.append(pm)
+            _, row = pm.allocate()
+            pm.open(row, remote=far.getsockname(), payload_type=0, law="ulaw")
+            r = pm._rows[row]
+            r.seq, r.ts, r.ssrc = 100, 5000, 0x1234  # the same stream at both ends
+            block = np.arange(640, dtype=np.int16)[None, :] * 7
+            for k in range(3):
+                if not native:
+                    r.fd = None  # the kernel's condition: without a descriptor the row stays in Python
+                pm.transmit(block, 640 * (k + 1))
+                assert r.tx_native == native
+            packets = []
+            while len(packets) < 12:
+                data = far.recv(2048)
+                if not 192 <= data[1] <= 223:  # not RTCP
+                    packets.append(data)
+            got.append(packets)
+            pm._tx_sync(r)
+            assert (r.seq, r.ts, r.stats.packets_out) == (112, 5000 + 12 * 160, 12)
+        assert got[0] == got[1]
+        assert [rtp.parse_rtp(p).marker for p in got[0]] == [True] + [False] * 11
+    finally:
+        for pm in media:
+            pm.shutdown()
+        for far in fars:
+            far.close()

@@ -85,13 +85,14 @@ def test_accept_equals_its_twin(rows, seed, plan, now):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(1, 8), st.integers(0, 2**32 - 1), st.floats(0.0, 1000.0))
-def test_playout_equals_its_twin(rows, seed, now):
+@given(st.integers(1, 8), st.integers(0, 2**32 - 1), st.floats(0.0, 1000.0), st.sampled_from([1, 2, 4]))
+def test_playout_equals_its_twin(rows, seed, now, frames):
+    """frames: packets a tick plays per row (an 80 ms tick of 20 ms packets plays four)."""
     rng = np.random.default_rng(seed)
     a = _arrays(rng, rows, records=4)
-    a.ints[:, rb.NEXT] = a.ints[:, rb.HI] + 1 - rng.integers(0, 3, rows)  # some rows have nothing due
+    a.ints[:, rb.NEXT] = a.ints[:, rb.HI] + 1 - rng.integers(0, 2 * frames + 1, rows)  # some rows have too few due
     twin = copy.deepcopy(a)
-    codes = rng.integers(0, 256, (rows, SIZE), dtype=np.uint8)
+    codes = rng.integers(0, 256, (rows, frames * SIZE), dtype=np.uint8)
     codes_twin = codes.copy()
     left = rb.playout(now, codes, a).tolist()
     assert left == rb.playout_reference(now, codes_twin, twin).tolist()
@@ -163,10 +164,10 @@ def test_drain_stops_at_max_rounds_and_names_the_flooded_socket():
 _ports = [26000]
 
 
-def _media(native):
+def _media(native, blocksize=160):
     lo = _ports[0]
     _ports[0] += 40
-    pm = PacketMedia(0, list(range(1, 5)), 160, ports=(lo, lo + 39))
+    pm = PacketMedia(0, list(range(1, 5)), blocksize, ports=(lo, lo + 39))
     pm.native_receive = native
     return pm
 
@@ -206,9 +207,12 @@ def _packets(plan, ssrc=0x1234, pt=0):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(ACTIONS), min_size=20, max_size=160), st.integers(0, 3))
-def test_native_path_plays_and_reports_what_the_python_path_does(plan, ssrc_change):
-    media = [_media(True), _media(False)]
+@given(st.lists(st.sampled_from(ACTIONS), min_size=20, max_size=160), st.integers(0, 3), st.sampled_from([1, 4]))
+def test_native_path_plays_and_reports_what_the_python_path_does(plan, ssrc_change, frames):
+    """frames: 20 ms packets per tick (4: the soak's 80 ms tick, each plan step one packet time)."""
+    if frames > 1:  # a clean stretch at the end, so a short plan's ticks also reach the native path
+        plan = plan + ["next"] * 12 * frames
+    media = [_media(True, 160 * frames), _media(False, 160 * frames)]
     sender = _sockets(2)
     try:
         rows = []
@@ -224,16 +228,17 @@ def test_native_path_plays_and_reports_what_the_python_path_does(plan, ssrc_chan
             cut = len(plan) * ssrc_change // 4
             streams[1][cut:] = _packets(plan[cut:], ssrc=0x77)[:len(plan) - cut]
         native_ticks = 0
-        for k in range(len(plan) + 30):
+        ticks = -(-len(plan) // frames) + 30
+        for k in range(ticks):
             for j, (stream, sock) in enumerate(zip(streams, sender)):
-                for packet in stream[k] if k < len(stream) else ():
+                for packet in [p for step in stream[k * frames:(k + 1) * frames] for p in step]:
                     for opened in rows:
                         sock.sendto(packet, opened[j][1])
-            now = 160 * (k + 1)
+            now = 160 * frames * (k + 1)
             out = [pm.receive(now) for pm in media]
             native_ticks += sum(r.native for r in media[0]._open)
             assert np.array_equal(out[0][0], out[1][0]), f"tick {k}: the decoded audio differs"
-            if k % 7 == 0 or k == len(plan) + 29:
+            if k % 7 == 0 or k == ticks - 1:
                 for (row, _), (row2, _) in zip(*rows):
                     a, b = media[0].stats(row), media[1].stats(row2)
                     for key in ("packets_in", "bytes_in", "lost", "jitter_ms", "late", "duplicates", "reordered",
@@ -267,3 +272,51 @@ def test_a_clean_stream_stays_on_the_native_path():
     finally:
         pm.shutdown()
         sender[0].close()
+
+
+def test_a_clean_stream_of_20ms_packets_stays_native_with_80ms_ticks():
+    pm = _media(True, 640)
+    sender = _sockets(1)
+    try:
+        _, row = pm.allocate()
+        local = pm.open(row, remote=sender[0].getsockname(), payload_type=0, law="ulaw")
+        native, steps = 0, _packets(["next"] * 200)
+        for k in range(50):
+            for packets in steps[4 * k:4 * k + 4]:
+                for packet in packets:
+                    sender[0].sendto(packet, local)
+            pm.receive(640 * (k + 1))
+            native += pm._rows[row].native
+        assert native >= 48
+        stats = pm.stats(row)
+        assert (stats["packets_in"], stats["lost"], stats["concealed_ms"]) == (200, 0, 0)
+    finally:
+        pm.shutdown()
+        sender[0].close()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 2100), max_size=150), st.integers(1, 200))
+def test_recv_many_reads_what_its_twin_reads(sizes, records):
+    """recvmmsg batches against recvfrom one at a time: the same datagrams, cut at the same width, same sources."""
+    ours, peers = _sockets(1), _sockets(3)
+    try:
+        results = []
+        for recv in (rb.recv_many, rb.recv_many_reference):
+            for k, n in enumerate(sizes):
+                peers[k % 3].sendto(bytes([k & 0xFF]) * n, ours[0].getsockname())
+            box = rb.Inbox(records=records, width=2048)
+            got = []
+            while True:
+                count = recv(ours[0], box)
+                got += [(box.arena[j, :box.rec_len[j]].tobytes(), int(box.rec_host[j]), int(box.rec_port[j]))
+                        for j in range(count)]
+                if count < records:
+                    break
+            results.append(got)
+        assert results[0] == results[1]
+        assert [len(d) for d, _, _ in results[0]] == [min(n, 2048) for n in sizes]
+        assert [p for _, _, p in results[0]] == [peers[k % 3].getsockname()[1] for k in range(len(sizes))]
+    finally:
+        for s in ours + peers:
+            s.close()

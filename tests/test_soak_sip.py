@@ -2,6 +2,9 @@
 reach a script with their digits (RFC 4733 events and in-band DTMF), a caller refused by overload control hears
 503 with Retry-After and counts as refused by the centre, a carrier that fails loses its calls and the centre
 clears them, malformed datagrams are counted and cut no call. The whole soak with SIP is tests/test_soak.py."""
+import socket
+import time
+
 import pytest
 
 from engine_rig import PRI
@@ -12,8 +15,9 @@ from pycallcenter.engine import call as C
 from pycallcenter.engine.admission import Admission
 from pycallcenter.engine.engine import Engine
 from pycallcenter.engine.sip import Peer, SipTrunk
+from pycallcenter.media import rtp_batch
 from pycallcenter.sim.pstn import Caller
-from pycallcenter.sim.sip import CARRIER_DOWN, SipCarrier
+from pycallcenter.sim.sip import CARRIER_DOWN, SipCarrier, _Call
 
 
 @pytest.fixture
@@ -161,3 +165,45 @@ def test_the_soak_names_what_sip_holds_after_a_drain(rig):
     assert soak.Soak._sip_left(view) != []  # the BYE's transactions still run their timers
     run(40.0)
     assert soak.Soak._sip_left(view) == []
+
+
+def test_the_carriers_kernel_path_sends_and_counts_what_its_python_path_does():
+    """A tick of silence for each call through the send kernel against _send_frame, and the centre's packets
+    counted from recvmmsg batches against recvfrom: the same datagrams, streams and counters."""
+    centre = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+    carriers = [SipCarrier(seed=5), SipCarrier(seed=5)]
+    try:
+        for s in centre:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(2)
+        got, counts = [], []
+        for carrier, native in zip(carriers, (True, False)):
+            calls = [_Call(Caller(f"20255501{k:02d}", "5000", 0.0), f"c{k}", k, 0xABC0 + k) for k in range(3)]
+            for call, s in zip(calls, centre):
+                call.remote, call.seq, call.ts = s.getsockname()[:2], 0xFFFE, 0xFFFFFF00
+                carrier.active[call.call_id] = call
+            if native:
+                assert all(rtp_batch.dest4(call) for call in calls)  # what tick() asks before it takes this path
+                carrier._send_silence(calls, 4)
+            else:
+                for call in calls:
+                    for _ in range(4):
+                        carrier._send_frame(call)
+            got.append([[s.recvfrom(2048)[0] for _ in range(4)] for s in centre])
+            for s, n in zip(centre, (2, 0, 1)):  # the centre answers: 2 packets of call 0, 1 of call 2, a runt
+                for _ in range(n):
+                    s.sendto(b"\x80" * 20, (carrier.host, carrier.rtp_port))
+            centre[0].sendto(b"\x80" * 11, (carrier.host, carrier.rtp_port))  # too short: not counted
+            time.sleep(0.05)
+            carrier._hear_native() if native else carrier._hear()
+            counts.append(([(c.seq, c.ts, c.packets_out, c.packets_in) for c in calls],
+                           {k: carrier.counts[k] for k in ("rtp_out", "rtp_in", "dropped_out")}))
+        assert got[0] == got[1]
+        assert counts[0] == counts[1]
+        assert counts[0][0][0] == (2, 0xFFFFFF00 + 4 * 160 - (1 << 32), 4, 2)
+        assert counts[0][1] == {"rtp_out": 12, "rtp_in": 3, "dropped_out": 0}
+    finally:
+        for s in centre:
+            s.close()
+        for carrier in carriers:
+            carrier.close()

@@ -48,6 +48,8 @@ from pycallcenter.media.srtp import DEFAULT_SUITE, SrtpContext, format_crypto, n
 
 RATE = 8000
 MAX_DATAGRAM = 1500  # above any G.711 packet up to 120 ms with SRTP; anything longer is dropped and counted
+KERNEL_FRAME = 160  # samples of the packets the native paths take and send: 20 ms, the usual ptime (a tick holds
+# a whole number of them; other ptimes stay in Python)
 MAX_READS = 64  # datagrams read per socket per tick; a flood beyond this overflows the kernel's bounded buffer
 RTCP_INTERVAL = 5.0  # seconds between a row's reports (RFC 3550 6.2's minimum), randomised 0.5-1.5x
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -180,14 +182,15 @@ class PacketMedia:
         self._v6 = 0  # IPv6 sockets open
         self._rx = None  # the native receive path's arrays (rtp_batch.RecvArrays), where epoll exists
         if hasattr(select, "epoll") and self.count:
-            self._rx = rtp_batch.RecvArrays(self.count, blocksize, records=max(256, 4 * self.count))
-            probe = JitterBuffer(frame_samples=blocksize, **self.jitter)
+            self._rx = rtp_batch.RecvArrays(self.count, KERNEL_FRAME,
+                                            records=max(256, 4 * self.count * (blocksize // KERNEL_FRAME)))
+            probe = JitterBuffer(frame_samples=KERNEL_FRAME, **self.jitter)
             settings = self._rx.settings
             settings[rtp_batch.RATE], settings[rtp_batch.WINDOW] = probe.rate, probe._transit.window
             settings[rtp_batch.MIN_DELAY], settings[rtp_batch.MAX_DELAY] = probe.min_delay, probe.max_delay
             settings[rtp_batch.JITTER_FACTOR], settings[rtp_batch.MAX_PACKETS] = probe.jitter_factor, probe.max_packets
         self._by_index = [None] * self.count  # packet index -> open _Row
-        self._tx = rtp_batch.SendArrays(self.count, blocksize)
+        self._tx = rtp_batch.SendArrays(self.count, KERNEL_FRAME)
         self._tx_python = []  # open rows the send kernel does not hold (rebuilt when None)
         self._tx_rows = 0  # rows it holds
         self._rtcp_at = np.full(self.count, np.inf)  # when each socket row's next RTCP report is due
@@ -596,7 +599,7 @@ class PacketMedia:
     def _can_enter(self, r):
         """Return True when the receive kernel can hold the row: a plain IPv4 stream in a talkspurt, in order."""
         jb = r.jb
-        if not (r.fd is not None and r.srtp is None and r.rx_sized and r.rx_frame == self.blocksize
+        if not (r.fd is not None and r.srtp is None and r.rx_sized and r.rx_frame == KERNEL_FRAME
                 and not r.rx_codes and r.noise_level is None and r.remote_ssrc is not None and r.source is not None
                 and jb.fast_path and jb._playing and jb._stall_since is None and jb._last_transit is not None):
             return False
@@ -606,10 +609,9 @@ class PacketMedia:
                 and (jb._starts[-1] if jb._starts else None) == jb._spurt_start
                 and len(jb._transit._min) < rtp_batch.WINDOW_SLOTS and len(jb._transit._max) < rtp_batch.WINDOW_SLOTS):
             return False
-        bs = self.blocksize
         for ext, item in buf.items():
             payload = item[1]
-            if not (jb._next <= ext <= jb._hi and payload.__class__ is bytes and len(payload) == bs):
+            if not (jb._next <= ext <= jb._hi and payload.__class__ is bytes and len(payload) == KERNEL_FRAME):
                 return False
         if r.src_of is not r.source:
             r.src_of = r.source
@@ -902,8 +904,8 @@ class PacketMedia:
                 r.ts = (r.ts + bs) & 0xFFFFFFFF
                 r.marker = True
                 r.tx_codes.clear()
-            elif (r.tx_samples == bs and not r.tx_codes and r.event is None and not r.digits and not r.send_cn
-                  and r.srtp is None and r.fd is not None and self._dest4(r) is not None):
+            elif (r.tx_samples == KERNEL_FRAME and not r.tx_codes and r.event is None and not r.digits and not r.send_cn
+                  and r.srtp is None and r.fd is not None and rtp_batch.dest4(r) is not None):
                 self._tx_enter(r)  # _send_frame's audio case from now on natively, this tick's packet included
             elif r.tx_samples == bs and not r.tx_codes:
                 if wire is None:
@@ -930,14 +932,6 @@ class PacketMedia:
         r.next_rtcp = t
         if r.port is None:
             self._rtcp_at[r.index] = t
-
-    def _dest4(self, r):
-        """Return the row's remote as (IPv4 int, port) for the send kernel, or None (IPv6): cached per remote."""
-        if r.dest_of is not r.remote:
-            r.dest_of = r.remote
-            host = rtp_batch.ipv4(r.remote[0])
-            r.dest4 = None if host is None else (host, r.remote[1])
-        return r.dest4
 
     def _tx_enter(self, r):
         """Hand the row's usual audio packets to the send kernel (Python's seq, ts and counters go stale)."""

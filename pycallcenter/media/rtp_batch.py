@@ -1,10 +1,12 @@
 """The tick's RTP packets for all rows at once, both ways, in a few native calls.
 
-Send: ``send_rows`` builds every native row's header beside its payload and sends each packet from its row's
-socket, stepping the row's sequence number and timestamp (``SendArrays``). Receive: ``drain`` reads every
-ready socket of an epoll set into a preallocated arena, ``accept`` takes each row's usual packet into the
-row's jitter-buffer arrays (``RecvArrays``) and ``playout`` copies every row's packet due into the tick's
-codes. They run the kernel in ``pycallcenter._native.rtp``; the
+Send: ``send_rows`` builds every native row's headers beside its payloads and sends each packet from its row's
+socket, one per frame of the tick (an 80 ms tick of 20 ms packets sends four), stepping the row's sequence
+number and timestamp (``SendArrays``). Receive: ``drain`` reads every ready socket of an epoll set into a
+preallocated arena, ``accept`` takes each row's usual packet into the row's jitter-buffer arrays
+(``RecvArrays``) and ``playout`` copies every row's packets due into the tick's codes, one per frame.
+``recv_many`` reads one socket's waiting datagrams in recvmmsg batches (``Inbox``: a peer keeping all its
+streams on one socket, as the simulated carrier does). They run the kernel in ``pycallcenter._native.rtp``; the
 ``*_reference`` functions are their readable twins (numpy and plain Python, one ``socket`` call per packet),
 which tests/test_rtp_batch.py and tests/test_rtp_recv.py hold equal to them. Only the usual packet takes
 these paths: version 2, no padding, extension or CSRC, IPv4, no SRTP (see ``PacketMedia``); the receive
@@ -25,15 +27,17 @@ if list(_native.LAYOUT["tx"].values()) != list(range(13)):  # pragma: no cover -
 
 
 class SendArrays:
-    """Every row's send state for the native path (tx, one row per packet row) and the packets it builds."""
+    """Every row's send state for the native path (tx, one row per packet row) and the last packet it built per
+    row (frame: payload octets of one packet)."""
 
-    def __init__(self, rows, size):
+    def __init__(self, rows, frame):
         self.tx = np.zeros((rows, TX_COLUMNS), np.int64)
-        self.packets = np.zeros((rows, size + HEADER_SIZE), np.uint8)
+        self.packets = np.zeros((rows, frame + HEADER_SIZE), np.uint8)
 
 
 def send_rows(codes, a):
-    """Send one packet of codes[i] (uint8 rows x payload) from every native row i of a.tx; return how many."""
+    """Send codes[i] (uint8 rows x a whole number of frames) from every native row i of a.tx, one packet per
+    frame; return how many packets."""
     return _native.send_rows(a.tx, np.ascontiguousarray(codes, np.uint8), a.packets)
 
 
@@ -41,23 +45,35 @@ def send_rows_reference(codes, a, socks):
     """Return what send_rows returns, with struct headers and socket.sendto (the readable twin; socks: fd ->
     socket)."""
     tx, count = a.tx, 0
+    frame = a.packets.shape[1] - HEADER_SIZE
     for i in np.flatnonzero(tx[:, TX_NATIVE]).tolist():
-        seq, ts, ssrc = (int(v) for v in tx[i, [TX_SEQ, TX_TS, TX_SSRC]])
-        second = int(tx[i, TX_PT]) & 0x7F | (0x80 if tx[i, TX_MARKER] else 0)
-        header = struct.pack("!BBHII", 0x80, second, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc & 0xFFFFFFFF)
-        packet = header + codes[i].tobytes()
-        a.packets[i] = np.frombuffer(packet, np.uint8)
         host = socket.inet_ntoa(int(tx[i, TX_HOST]).to_bytes(4, "big"))
-        tx[i, TX_MARKER], tx[i, TX_SEQ], tx[i, TX_TS] = 0, (seq + 1) & 0xFFFF, (ts + codes.shape[1]) & 0xFFFFFFFF
-        try:
-            sent = socks[int(tx[i, TX_FD])].sendto(packet, (host, int(tx[i, TX_PORT])))
-        except OSError:
-            tx[i, TX_ERRORS] += 1
-        else:
-            tx[i, TX_PACKETS] += 1
-            tx[i, TX_BYTES] += sent
-        count += 1
+        for start in range(0, codes.shape[1], frame) if frame else (0,):
+            seq, ts, ssrc = (int(v) for v in tx[i, [TX_SEQ, TX_TS, TX_SSRC]])
+            second = int(tx[i, TX_PT]) & 0x7F | (0x80 if tx[i, TX_MARKER] else 0)
+            header = struct.pack("!BBHII", 0x80, second, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc & 0xFFFFFFFF)
+            packet = header + codes[i, start:start + frame].tobytes()
+            a.packets[i] = np.frombuffer(packet, np.uint8)
+            tx[i, TX_MARKER], tx[i, TX_SEQ], tx[i, TX_TS] = 0, (seq + 1) & 0xFFFF, (ts + frame) & 0xFFFFFFFF
+            try:
+                sent = socks[int(tx[i, TX_FD])].sendto(packet, (host, int(tx[i, TX_PORT])))
+            except OSError:
+                tx[i, TX_ERRORS] += 1
+            else:
+                tx[i, TX_PACKETS] += 1
+                tx[i, TX_BYTES] += sent
+            count += 1
     return count
+
+
+def dest4(item):
+    """Return item.remote as (IPv4 int, port) for the kernels, or None (IPv6, a name), cached on the item in its
+    dest_of (the remote it was made from) and dest4 attributes."""
+    if item.dest_of is not item.remote:
+        item.dest_of = item.remote
+        host = ipv4(item.remote[0])
+        item.dest4 = None if host is None else (host, item.remote[1])
+    return item.dest4
 
 
 def ipv4(host):
@@ -243,23 +259,58 @@ def accept_reference(nrec, now, a):
 
 
 def playout(now, codes, a):
-    """Copy every native row's packet due into its row of codes (uint8 rows x size); return the rows with none
-    due (they stop being native) as a slice of a.left."""
+    """Copy every native row's packets due into its row of codes (uint8 rows x a whole number of the ring's
+    frames), one per frame; return the rows without all of them due (they stop being native) as a slice of
+    a.left."""
     n = _native.playout(a.ints, a.floats, a.ring, a.ring_at, codes, now, a.left)
     return a.left[:n]
 
 
 def playout_reference(now, codes, a):
     """Return what playout returns, with numpy (the readable twin)."""
-    ints = a.ints
+    ints, frame = a.ints, a.ring.shape[2]
+    k = codes.shape[1] // frame
     native = np.flatnonzero(ints[:, NATIVE])
-    empty = native[ints[native, NEXT] > ints[native, HI]]
-    due = native[ints[native, NEXT] <= ints[native, HI]]
-    ints[empty, NATIVE] = 0
-    slots = ints[due, NEXT] % DEPTH
-    codes[due] = a.ring[due, slots]
-    a.floats[due, DELAY] = now - a.ring_at[due, slots]
-    ints[due, PLAYED] += 1
-    ints[due, NEXT] += 1
-    a.left[:empty.size] = empty
-    return a.left[:empty.size]
+    short = native[ints[native, NEXT] + k - 1 > ints[native, HI]]
+    due = native[ints[native, NEXT] + k - 1 <= ints[native, HI]]
+    ints[short, NATIVE] = 0
+    for f in range(k):
+        slots = ints[due, NEXT] % DEPTH
+        codes[due, f * frame:(f + 1) * frame] = a.ring[due, slots]
+        a.floats[due, DELAY] = now - a.ring_at[due, slots]
+        ints[due, PLAYED] += 1
+        ints[due, NEXT] += 1
+    a.left[:short.size] = short
+    return a.left[:short.size]
+
+
+# --- one socket's datagrams at once -------------------------------------------------------------------------------
+class Inbox:
+    """An arena for the datagrams of one socket (records of width octets each) and their lengths and sources."""
+
+    def __init__(self, records=1024, width=2048):
+        self.arena = np.zeros((records, width), np.uint8)
+        self.rec_len = np.zeros(records, np.int32)
+        self.rec_host = np.zeros(records, np.uint32)
+        self.rec_port = np.zeros(records, np.uint16)
+
+
+def recv_many(sock, box):
+    """Read every datagram waiting on the non-blocking IPv4 socket into box (recvmmsg batches); return how many."""
+    return _native.recv_many(sock.fileno(), box.arena, box.rec_len, box.rec_host, box.rec_port)
+
+
+def recv_many_reference(sock, box):
+    """Return what recv_many returns, with socket.recvfrom one datagram at a time (the readable twin)."""
+    n, width = 0, box.arena.shape[1]
+    while n < box.arena.shape[0]:
+        try:
+            data, addr = sock.recvfrom(width)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:  # an ICMP error of an earlier send, reported on the socket
+            continue
+        box.arena[n, :len(data)] = np.frombuffer(data, np.uint8)
+        box.rec_len[n], box.rec_host[n], box.rec_port[n] = len(data), ipv4(addr[0]), addr[1]
+        n += 1
+    return n

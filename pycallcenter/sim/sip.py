@@ -6,8 +6,11 @@ patience, talks once an agent took the call and clears with BYE.
 
 It runs on the board's clock: ``tick(now_samples, blocksize)`` once per engine tick, before the centre's,
 reads every datagram waiting on its sockets, runs the user agent's timers at board time, places the callers
-due, acts for each caller and sends one tick of RTP for each call up. The user agent's randomness (tags,
-Call-IDs, branches) comes from the seed, so a run is as repeatable as UDP on loopback makes it.
+due, acts for each caller and sends one tick of RTP for each call up (the calls in silence through the RTP send
+kernel in one call, the centre's packets read in recvmmsg batches: still one datagram each way per packet,
+but no Python per packet; a digit, in-band audio or the loss fault goes the per-packet way). The user
+agent's randomness (tags, Call-IDs, branches) comes from the seed, so a run is as repeatable as UDP on
+loopback makes it.
 
 Faults, as a carrier shows them: ``go_down()`` (the carrier hangs: its calls are lost, it neither answers
 nor sends, new callers are refused) and ``come_back()`` (it restarts with no memory of its dialogs, so the
@@ -22,7 +25,7 @@ import numpy as np
 
 from pycallcenter.dsp import SAMPLE_RATE, g711
 from pycallcenter.dsp.tones import dtmf_signal
-from pycallcenter.media import rtp
+from pycallcenter.media import rtp, rtp_batch
 from pycallcenter.sip import causes
 from pycallcenter.sip import sdp as S
 from pycallcenter.sip import ua as U
@@ -53,6 +56,7 @@ class _Call:
         self.digits = deque()  # RFC 4733 packets still to send: (payload, marker)
         self.event_ts = 0
         self.packets_out = self.packets_in = 0
+        self.dest_of = self.dest4 = None  # the remote the send kernel's (IPv4 int, port) was made from, and it
 
 
 class SipCarrier:
@@ -77,6 +81,11 @@ class SipCarrier:
         self.loss = 0.0  # share of datagrams dropped both ways
         self.last_answer = None  # board seconds of the last call the centre answered
         self._placed = 0
+        # the usual tick of a call (silence, no loss fault) goes through the RTP kernels: every call's packets
+        # built and sent in one call, the centre's read in batches of recvmmsg; IPv6 stays in Python
+        self._native = rtp_batch.ipv4(host) is not None
+        self._inbox = rtp_batch.Inbox() if self._native else None
+        self._silence = np.zeros((0, 0), np.uint8)
         self.counts = dict.fromkeys(("invites", "answered", "dropped_out", "dropped_in", "discarded_down",
                                      "garbage_sip", "garbage_rtp", "rtp_out", "rtp_in", "lost_at_failure"), 0)
 
@@ -219,11 +228,21 @@ class SipCarrier:
         for call in list(self.active.values()):
             self._behave(call, now)
         frames = max(1, blocksize // FRAME)
+        plain = []  # calls whose whole tick is silence: sent by the kernel below
         for call in self.active.values():
             if call.remote is not None and call.caller.answered is not None and not call.caller.clearing:
+                if self._native and not self.loss and not call.digits and not call.tx.size \
+                        and rtp_batch.dest4(call) is not None:
+                    plain.append(call)
+                    continue
                 for _ in range(frames):
                     self._send_frame(call)
-        self._hear()
+        if plain:
+            self._send_silence(plain, frames)
+        if self._native and not self.loss:
+            self._hear_native()
+        else:
+            self._hear()
         self._drain(self.rtcp)  # the centre's reports: read and let go
 
     def _drain(self, sock):
@@ -236,6 +255,26 @@ class SipCarrier:
             except OSError:
                 continue
             n += 1
+
+    def _hear_native(self):
+        """_hear with the datagrams read in recvmmsg batches and counted by source with numpy."""
+        by_source = {}
+        for call in self.active.values():
+            if call.remote is not None and rtp_batch.dest4(call) is not None:
+                host, port = call.dest4
+                by_source[host << 16 | port] = call
+        box = self._inbox
+        while True:
+            n = rtp_batch.recv_many(self.rtp, box)
+            usual = box.rec_len[:n] >= 12
+            keys = box.rec_host[:n][usual].astype(np.int64) << 16 | box.rec_port[:n][usual]
+            for key, count in zip(*(v.tolist() for v in np.unique(keys, return_counts=True))):
+                call = by_source.get(key)
+                if call is not None:
+                    call.packets_in += count
+                    self.counts["rtp_in"] += count
+            if n < box.arena.shape[0]:
+                return
 
     def _hear(self):
         """Count the centre's RTP per call (by the row's address it came from); the audio itself is not kept."""
@@ -347,6 +386,21 @@ class SipCarrier:
             for _ in range(3):  # the end packet, sent three times (RFC 4733 2.5.1.4)
                 call.digits.append((rtp.TelephoneEvent(code, True, 10, 4 * FRAME).build(), False))
             call.digits.extend([(None, False)] * 4)  # silence between digits
+
+    def _send_silence(self, calls, frames):
+        """Send frames packets of silence for each call in one kernel call: what _send_frame sends for them."""
+        n, width = len(calls), frames * FRAME
+        if self._silence.shape[0] < n or self._silence.shape[1] != width:
+            self._silence = np.tile(np.frombuffer(_SILENCE, np.uint8), (max(n, 2 * self._silence.shape[0]), frames))
+        fd = self.rtp.fileno()
+        a = rtp_batch.SendArrays(n, FRAME)
+        a.tx[:] = [(1, fd, *call.dest4, 0, 0, call.seq, call.ts, call.ssrc, 0, 0, 0) for call in calls]
+        rtp_batch.send_rows(self._silence[:n], a)
+        for call, seq, ts in zip(calls, a.tx[:, rtp_batch.TX_SEQ].tolist(), a.tx[:, rtp_batch.TX_TS].tolist()):
+            call.seq, call.ts = seq, ts
+            call.packets_out += frames
+        self.counts["rtp_out"] += n * frames
+        self.counts["dropped_out"] += int(a.tx[:, rtp_batch.TX_ERRORS].sum())
 
     def _send_frame(self, call):
         payload, marker = call.digits.popleft() if call.digits else (None, False)
