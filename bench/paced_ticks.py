@@ -9,14 +9,16 @@ the status file, the soak's checks, housekeeping, Python's cyclic GC by generati
 wall clock, the load average, the parts' share of the slowest 0.1% of ticks and those ticks themselves.
 
     .venv/bin/python bench/paced_ticks.py [WARM=120] [RECORD=180] [DATA=/tmp/paced-ticks] [paced] [gc=T0,T1,T2]
-                                          [switch=SECONDS] [realtime] [cpu=N]
+                                          [switch=SECONDS] [realtime] [cpu=N] [collector=auto]
 
 ``paced`` ticks the recorded stretch against the wall clock (as a board would; the wall-clock figures
 are then the real ones on a quiet core); without it the centre runs as fast as the CPU allows, which is
 enough for attributing CPU time. ``gc=`` sets the collector's thresholds (``gc.set_threshold``) for the
 recorded stretch, to compare against the centre's own; ``switch=`` the switch interval a paced centre runs with
 (``centre.PACED_SWITCH``; 0.005 is Python's default); ``realtime`` and ``cpu=N`` give the paced stretch the
-centre's ``[centre] realtime = true`` and ``cpu = N`` (the tick thread in SCHED_RR, pinned). A script, not a pytest benchmark: one run takes minutes.
+centre's ``[centre] realtime = true`` and ``cpu = N`` (the tick thread in SCHED_RR, pinned);
+``collector=auto`` keeps the collector's automatic runs on in the paced stretch (as before the paced loop ran
+every collection between ticks, ``pycallcenter.heap.between_ticks``), to compare the two in one tree. A script, not a pytest benchmark: one run takes minutes.
 
 Where a tick's wall time beyond its CPU time went is read from the kernel's per-thread counters
 (``/proc/self/task/*/schedstat``): the time the engine thread was runnable but waited for a core (another
@@ -25,6 +27,7 @@ a lock), its page faults, and the CPU time the process's other threads (the reco
 server) took during the tick; and the part of the tick each wait fell in (each part's wall time less its CPU).
 """
 import collections
+import contextlib
 import gc
 import os
 import sys
@@ -320,7 +323,8 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
     instrument(k, probe)
     if thresholds:
         gc.set_threshold(*thresholds)
-    print(f"collector thresholds {gc.get_threshold()}, {gc.get_freeze_count()} objects frozen; switch interval "
+    print(f"collector thresholds {gc.get_threshold()}, {gc.get_freeze_count()} objects frozen, automatic runs in the "
+          f"paced stretch {'on' if centre_module.between_ticks is contextlib.nullcontext else 'off'}; switch interval "
           f"{1000 * (centre_module.PACED_SWITCH if paced else sys.getswitchinterval()):g} ms")
     state["rec"] = True
     load0 = os.getloadavg()
@@ -436,9 +440,12 @@ if __name__ == "__main__":
     switch_arg = [a[7:] for a in sys.argv[1:] if a.startswith("switch=")]
     if switch_arg:
         centre_module.PACED_SWITCH = float(switch_arg[0])
-    args = [a for a in sys.argv[1:] if a not in ("paced", "realtime") and not a.startswith(("gc=", "switch=", "cpu="))]
+    args = [a for a in sys.argv[1:] if a not in ("paced", "realtime") and not a.startswith(("gc=", "switch=", "cpu=",
+                                                                                             "collector="))]
     gc_arg = [a[3:] for a in sys.argv[1:] if a.startswith("gc=")]
     cpu_arg = [int(a[4:]) for a in sys.argv[1:] if a.startswith("cpu=")]
+    if "collector=auto" in sys.argv[1:]:
+        centre_module.between_ticks = contextlib.nullcontext  # then collect_in_slack pulls the middle one forward only
     main(*(float(a) for a in args[:2]), *args[2:3], paced="paced" in sys.argv[1:],
          thresholds=tuple(int(x) for x in gc_arg[0].split(",")) if gc_arg else None,
          realtime="realtime" in sys.argv[1:], cpu=cpu_arg[0] if cpu_arg else None)

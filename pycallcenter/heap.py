@@ -21,17 +21,37 @@ at that moment are promoted to the old generation, and promotions are what start
 collections of 40-77 ms each; with these, two (43-82 ms), 16 middle ones of 8.6-9.6 ms on average and
 343 young ones of 0.9 ms.
 """
+import contextlib
 import gc
 import time
 
 THRESHOLDS = (2000, 20, 10)  # gc.set_threshold: young, middle, old (see above)
 
 _frozen = False
-# The middle generation's collection, when it is due, is 9-25 ms of the engine thread (the slowest 0.1% of
-# paced ticks by CPU, docs/reliability.md): a centre paced in real time runs it in a tick's slack instead,
-# when the slack is at least SLACK_MARGIN times the last one's wall time (10 ms assumed before the first).
+# A centre paced in real time turns the collector's automatic runs off (between_ticks) and runs the
+# collections that are due between two ticks instead (collect_in_slack, from the loops that pace the ticks):
+# the middle generation's collection is 9-25 ms of the engine thread (the slowest 0.1% of paced ticks by
+# CPU, docs/reliability.md, "Paced in real time"), a full one 40-150 ms, and a young one ~1 ms, each of them
+# started by whatever allocation crossed a threshold, usually inside a tick. An older generation runs when
+# the slack before the next tick is at least SLACK_MARGIN times its last wall time (the defaults before the
+# first), or anyway once it is overdue by as many young collections again (OVERDUE times its threshold),
+# so a machine with no slack (a loaded host) still collects, between ticks.
 SLACK_MARGIN = 1.5
-_middle_took = 0.010
+OVERDUE = 2
+_took = {1: 0.010, 2: 0.100}  # generation -> wall seconds of its last collection here
+
+
+@contextlib.contextmanager
+def between_ticks():
+    """Turn the collector's automatic runs off while the block runs (collect_in_slack runs what is due); the
+    collector as it was after. Yields nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def freeze_heap(collect=True):
@@ -48,13 +68,35 @@ def freeze_heap(collect=True):
     return True
 
 
+def due():
+    """Return the oldest generation whose collection is due by the collector's thresholds (None: none).
+    A full collection is due after its threshold of middle ones (CPython also waits until a quarter of the
+    old generation is new, which Python does not expose; without it, full collections come at most
+    as often as its threshold of middle ones)."""
+    (c0, c1, c2), (t0, t1, t2) = gc.get_count(), gc.get_threshold()
+    if c1 >= t1:
+        return 2 if c2 >= t2 else 1
+    return 0 if c0 > t0 else None
+
+
 def collect_in_slack(slack):
-    """Run the middle generation's collection now if one of the next two young collections would start it and
-    it fits in `slack` seconds (by the last one's wall time); return True if it ran."""
-    global _middle_took
-    if gc.get_count()[1] < gc.get_threshold()[1] or slack < SLACK_MARGIN * _middle_took:
-        return False
+    """Run, between two ticks with `slack` seconds left before the next, the collection that is due and fits
+    (see above); with the collector's automatic runs on, only the middle one, and only when one of the next
+    two young collections would start it. Return the generation collected, or None."""
+    if gc.isenabled():
+        if gc.get_count()[1] < gc.get_threshold()[1] or slack < SLACK_MARGIN * _took[1]:
+            return None
+        gen = 1
+    else:
+        gen = due()
+        if gen is None:
+            return None
+        if gen and slack < SLACK_MARGIN * _took[gen] and gc.get_count()[1] < OVERDUE * gc.get_threshold()[1]:
+            gen = 0 if gc.get_count()[0] > gc.get_threshold()[0] else None  # the older one waits for slack
+            if gen is None:
+                return None
     start = time.perf_counter()
-    gc.collect(1)
-    _middle_took = time.perf_counter() - start
-    return True
+    gc.collect(gen)
+    if gen:
+        _took[gen] = time.perf_counter() - start
+    return gen

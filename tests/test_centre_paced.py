@@ -130,23 +130,56 @@ def test_a_paced_loop_runs_with_a_short_switch_interval_and_gives_pythons_back(t
 
 def test_the_middle_generation_due_is_collected_in_a_ticks_slack_when_it_fits(monkeypatch):
     gc.collect()
-    assert heap.collect_in_slack(1.0) is False  # not due: nothing runs
+    assert heap.collect_in_slack(1.0) is None  # not due: nothing runs
     while gc.get_count()[1] < gc.get_threshold()[1]:
         gc.collect(0)  # each young collection brings the middle one closer
-    monkeypatch.setattr(heap, "_middle_took", 0.010)
-    assert heap.collect_in_slack(0.012) is False  # due, but the last one took longer than this slack allows
-    assert heap.collect_in_slack(0.020) is True and gc.get_count()[1] == 0
-    assert 0 < heap._middle_took < 0.5
+    monkeypatch.setattr(heap, "_took", {1: 0.010, 2: 0.100})
+    assert heap.collect_in_slack(0.012) is None  # due, but the last one took longer than this slack allows
+    assert heap.collect_in_slack(0.020) == 1 and gc.get_count()[1] == 0
+    assert 0 < heap._took[1] < 0.5
 
 
-def test_a_paced_loop_offers_the_collector_each_ticks_slack(tmp_path, monkeypatch):
+def test_between_ticks_the_collector_runs_only_what_is_due_and_fits_and_an_overdue_one_anyway(monkeypatch):
+    monkeypatch.setattr(heap, "_took", {1: 0.010, 2: 0.100})
+    thresholds = gc.get_threshold()
+    collected = []
+    monkeypatch.setattr(heap.gc, "collect", lambda gen=2: collected.append(gen))
+    gc.set_threshold(700, 10, 10)
+    try:
+        with heap.between_ticks():
+            assert not gc.isenabled()
+            counts = {"now": (0, 0, 0)}
+            monkeypatch.setattr(heap.gc, "get_count", lambda: counts["now"])
+            assert heap.collect_in_slack(0.0) is None and collected == []  # nothing due
+            counts["now"] = (701, 3, 0)
+            assert heap.collect_in_slack(0.0) == 0  # a young one runs with no slack at all: about 1 ms
+            counts["now"] = (701, 10, 0)  # the middle one is due: it waits for a slack it fits in...
+            assert heap.collect_in_slack(0.012) == 0 and heap.collect_in_slack(0.0) == 0
+            counts["now"] = (5, 12, 0)
+            assert heap.collect_in_slack(0.012) is None
+            assert heap.collect_in_slack(0.015) == 1  # ...1.5 times its last wall time
+            counts["now"] = (5, 20, 0)  # ...or until it is overdue by its threshold again (a host with no slack)
+            assert heap.collect_in_slack(0.0) == 1
+            counts["now"] = (5, 10, 10)  # a full one is due after its threshold of middle ones
+            assert heap.collect_in_slack(0.1) is None and heap.collect_in_slack(0.2) == 2
+            assert collected == [0, 0, 0, 1, 1, 2]
+        assert gc.isenabled()
+    finally:
+        gc.set_threshold(*thresholds)
+
+
+def test_a_paced_loop_collects_between_ticks_only_and_offers_the_collector_each_ticks_slack(tmp_path, monkeypatch):
     c = Centre.from_file(_centre_files(tmp_path))
-    offered = []
-    monkeypatch.setattr(centre_module, "collect_in_slack", lambda slack: offered.append(slack) and False)
+    offered, enabled = [], []
+    tick = c.tick
+    monkeypatch.setattr(c, "tick", lambda: (enabled.append(gc.isenabled()), tick())[1])
+    monkeypatch.setattr(centre_module, "collect_in_slack", lambda slack: offered.append(slack))
     try:
         c.loop(seconds=5 * c.tick_seconds, fast=True)
-        assert offered == []  # as fast as the CPU allows, the collector comes when it is due
+        assert offered == [] and set(enabled) == {True}  # as fast as the CPU allows, the collector comes when due
+        enabled.clear()
         c.loop(seconds=5 * c.tick_seconds)
-        assert 1 <= len(offered) <= 5 and all(0 < s <= c.tick_seconds for s in offered)
+        assert len(offered) == 5 and all(0 <= s <= c.tick_seconds for s in offered)
+        assert set(enabled) == {False} and gc.isenabled()  # paced: off in the ticks, on again after
     finally:
         c.close()

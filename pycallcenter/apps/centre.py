@@ -36,7 +36,7 @@ from pycallcenter.engine.prompts import PromptLibrary
 from pycallcenter.engine.station import StationFeatures
 from pycallcenter.errors import ConfigError
 from pycallcenter.fax.documents import DocumentLibrary
-from pycallcenter.heap import collect_in_slack, freeze_heap
+from pycallcenter.heap import between_ticks, collect_in_slack, freeze_heap
 from pycallcenter.ivr import promptset
 from pycallcenter.ivr.loader import ScriptSet
 from pycallcenter.metrics import TickStats, snapshot
@@ -356,29 +356,31 @@ class Centre:
         steps = None  # the publication under way
         limit = None if seconds is None else int(round(seconds / tick_s))
         was, self.realtime = self.realtime, not fast
-        try:
-            while not stop and (limit is None or n < limit):
-                if on_tick is not None:
-                    on_tick()
-                else:
-                    self.tick()
-                n += 1
-                # the step runs in the tick's slack: after it, the wait for the board takes what is left
-                if publish and steps is None and n * tick_s >= next_status:
-                    steps = self.publishing("running")
-                    next_status += every
-                if steps is not None and next(steps, _DONE) is _DONE:
-                    steps = None
-                if not fast:
-                    ahead = wall0 + n * tick_s - time.monotonic()
-                    if ahead > 0 and collect_in_slack(ahead):  # not in a tick, where it would come due
+        # paced, the collector runs between ticks only (pycallcenter.heap): not in a tick, where it comes due
+        with contextlib.nullcontext() if fast else between_ticks():
+            try:
+                while not stop and (limit is None or n < limit):
+                    if on_tick is not None:
+                        on_tick()
+                    else:
+                        self.tick()
+                    n += 1
+                    # the step runs in the tick's slack: after it, the wait for the board takes what is left
+                    if publish and steps is None and n * tick_s >= next_status:
+                        steps = self.publishing("running")
+                        next_status += every
+                    if steps is not None and next(steps, _DONE) is _DONE:
+                        steps = None
+                    if not fast:
                         ahead = wall0 + n * tick_s - time.monotonic()
-                    if ahead > 0:
-                        time.sleep(ahead)
-            for _ in steps or ():  # stopped mid-way: the status still goes out whole
-                pass
-        finally:
-            self.realtime = was
+                        if collect_in_slack(max(0.0, ahead)) is not None:
+                            ahead = wall0 + n * tick_s - time.monotonic()
+                        if ahead > 0:
+                            time.sleep(ahead)
+                for _ in steps or ():  # stopped mid-way: the status still goes out whole
+                    pass
+            finally:
+                self.realtime = was
         return n
 
     # ------------------------------------------------------------------------------------------ live changes

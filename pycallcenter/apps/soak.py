@@ -19,6 +19,7 @@ Invariants, each breach one line in the report's ``violations``:
   CDR (compared with the engine's ended calls, from an engine listener);
 - in runs of an hour or more: resident memory after warm-up (the first quarter) stays within 5%.
 """
+import contextlib
 import glob
 import json
 import math
@@ -43,7 +44,7 @@ from pycallcenter.apps.simulation import make_callers
 from pycallcenter.dsp import SAMPLE_RATE
 from pycallcenter.engine import call as C
 from pycallcenter.errors import LocalProtocolError
-from pycallcenter.heap import collect_in_slack
+from pycallcenter.heap import between_ticks, collect_in_slack
 from pycallcenter.isdn import lapd
 from pycallcenter.sim.agents import AgentPool
 from pycallcenter.sim.fxo import FxoSimulator
@@ -550,7 +551,7 @@ class Soak:
         if self.settings.paced:  # wait for the board: the tick after this one is due one tick later
             self._due += self.centre.board.blocksize / SAMPLE_RATE
             ahead = self._due - time.perf_counter()
-            if ahead > 0 and collect_in_slack(ahead):  # the collector's middle generation, outside the tick
+            if collect_in_slack(max(0.0, ahead)) is not None:  # the collector, between ticks (see run())
                 ahead = self._due - time.perf_counter()
             if ahead > 0:
                 time.sleep(ahead)
@@ -591,33 +592,35 @@ class Soak:
         wall0 = time.perf_counter()
         self._due = wall0
         self._cpu0 = time.process_time()
-        try:
-            while self.seconds() < end:
-                self._faults(self.seconds())
-                self.tick()
-                n += 1
-                now = self.seconds()
-                if n % per_second == 0:
-                    self._check_second(now)
-                if publishing is None and now >= next_publish:  # as `run` does: the status file, rows retried
-                    publishing = self.centre.publishing()
-                    next_publish += 5.0
-                if publishing is not None and next(publishing, None) is None:
-                    publishing = None
-                if now >= next_minute:
-                    minute.extend(self._minute_steps())
-                    next_minute += s.check_every
-                    self._progress(now, end, wall0)
-                if minute:  # one step of the minute check after each tick
-                    minute.pop(0)(now)
-            for step in minute:
-                step(self.seconds())
-            for _ in publishing or ():
-                pass
-            self._drain(per_second)
-        except Exception as exc:  # noqa: BLE001 - the centre died: that is the finding, reported with its place
-            self.crash = traceback.format_exc()
-            self._violate(f"the centre raised {type(exc).__name__}: {exc} ({_where(exc)}); the run stopped")
+        # paced, the collector runs between ticks only (pycallcenter.heap), as in the centre's own loop
+        with between_ticks() if s.paced else contextlib.nullcontext():
+            try:
+                while self.seconds() < end:
+                    self._faults(self.seconds())
+                    self.tick()
+                    n += 1
+                    now = self.seconds()
+                    if n % per_second == 0:
+                        self._check_second(now)
+                    if publishing is None and now >= next_publish:  # as `run` does: the status file, rows retried
+                        publishing = self.centre.publishing()
+                        next_publish += 5.0
+                    if publishing is not None and next(publishing, None) is None:
+                        publishing = None
+                    if now >= next_minute:
+                        minute.extend(self._minute_steps())
+                        next_minute += s.check_every
+                        self._progress(now, end, wall0)
+                    if minute:  # one step of the minute check after each tick
+                        minute.pop(0)(now)
+                for step in minute:
+                    step(self.seconds())
+                for _ in publishing or ():
+                    pass
+                self._drain(per_second)
+            except Exception as exc:  # noqa: BLE001 - the centre died: that is the finding, reported with its place
+                self.crash = traceback.format_exc()
+                self._violate(f"the centre raised {type(exc).__name__}: {exc} ({_where(exc)}); the run stopped")
         return self._finish(time.perf_counter() - wall0)
 
     def _progress(self, now, end, wall0):
