@@ -152,6 +152,7 @@ class PacketMedia:
     """All packet rows of one engine (rows first_row .. first_row + len(channels) - 1); see the module doc."""
 
     native_receive = True  # the native receive path where epoll exists (tests switch it off to compare)
+    native_send = True  # the send kernel for the usual audio packet (benches switch it off to compare)
 
     def __init__(self, first_row, channels, blocksize=160, ports=(20000, 20999), epoch=0.0, leg_of=None,
                  jitter=None):
@@ -905,7 +906,7 @@ class PacketMedia:
                 r.marker = True
                 r.tx_codes.clear()
             elif (r.tx_samples == KERNEL_FRAME and not r.tx_codes and r.event is None and not r.digits and not r.send_cn
-                  and r.srtp is None and r.fd is not None and rtp_batch.dest4(r) is not None):
+                  and r.srtp is None and r.fd is not None and self.native_send and rtp_batch.dest4(r) is not None):
                 self._tx_enter(r)  # _send_frame's audio case from now on natively, this tick's packet included
             elif r.tx_samples == bs and not r.tx_codes:
                 if wire is None:
