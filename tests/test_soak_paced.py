@@ -32,6 +32,8 @@ def test_a_paced_soak_collects_between_ticks_publishes_in_steps_and_reaches_the_
     monkeypatch.setattr(soak, "collect_in_slack", lambda slack: (offered.append(slack), collect(slack))[1])
     report = k.run()
     assert report["violations"] == []
+    assert report["scheduling"] == ("SCHED_RR 10" if permitted else "normal priority")
+    assert f"paced in real time (tick thread: {report['scheduling']})" in soak.format_report(report)
     assert len(seen) >= 400 and set(seen) == {(False, os.SCHED_RR if permitted else os.SCHED_OTHER)}
     assert len(offered) == len(seen)  # every paced tick's wait offered to the collector
     assert gc.isenabled() and os.sched_getscheduler(0) == os.SCHED_OTHER  # as they were once the run is over

@@ -128,7 +128,7 @@ class Centre:
         self.ticks = TickStats(self.tick_seconds)
         eng.admission = admission.from_settings(c, self.tick_seconds)  # overload control of incoming calls
         self._realtime, self._switch = False, None
-        self._rt, self._rt_second = realtime_scheduling(c), -1  # [centre] realtime, cpu, lock_memory
+        self.scheduling, self._adopted = realtime_scheduling(c), -1  # [centre] realtime, cpu, lock_memory (or None)
         self.realtime = False  # ticks paced by the wall clock (loop() without fast): the overload guard's input
         self.status_path = os.path.join(self.data, "status.json")
         self.latest = {}
@@ -313,9 +313,9 @@ class Centre:
         now = self.engine.now
         for feature in self.features:
             feature.on_tick(now)
-        if self._rt is not None and self._rt.scheduled and now // SAMPLE_RATE != self._rt_second:
-            self._rt_second = now // SAMPLE_RATE  # threads started since (the recordings' writer starts lazily)
-            self._rt.adopt()
+        if self.scheduling is not None and self.scheduling.scheduled and now // SAMPLE_RATE != self._adopted:
+            self._adopted = now // SAMPLE_RATE  # threads started since (the recordings' writer starts lazily)
+            self.scheduling.adopt()
 
     @property
     def realtime(self):
@@ -330,15 +330,15 @@ class Centre:
         if paced and self._switch is None:
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(min(self._switch, PACED_SWITCH))
-            if self._rt is not None:
-                for line in self._rt.apply():
+            if self.scheduling is not None:
+                for line in self.scheduling.apply():
                     print(f"warning: {line}", file=sys.stderr, flush=True)
                     self.engine.log("realtime_refused", what=line.split(":", 1)[0])
         elif not paced and self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
-            if self._rt is not None:
-                self._rt.restore()
+            if self.scheduling is not None:
+                self.scheduling.restore()
         self._realtime = bool(paced)
 
     def wall_time(self, samples=None):

@@ -45,6 +45,15 @@ class Realtime:
         """Return True while the ticking thread runs in the real-time class."""
         return self._was is not None
 
+    def describe(self):
+        """Return what the ticking thread runs with now, in words ('SCHED_RR 10, CPU 1, memory locked')."""
+        parts = [f"SCHED_RR {self.priority}" if self.scheduled else "normal priority"]
+        if self._affinity is not None:
+            parts.append(f"CPU {self.cpu}")
+        if self._locked:
+            parts.append("memory locked")
+        return ", ".join(parts)
+
     def apply(self):
         """Apply what was asked to the calling thread (and memory); return the warnings, one line each."""
         self.tid, self.warnings = threading.get_native_id(), []

@@ -450,6 +450,8 @@ class Soak:
         board_text, cs = load_text(text, file=config)
         self.centre = centre = Centre(board_text, cs)
         centre.realtime = s.paced  # the overload guard reads the ticks' work when they have a deadline
+        # what [centre] realtime, cpu gave the ticking thread (this one), for the report
+        self.scheduling = centre.scheduling.describe() if centre.scheduling is not None and s.paced else "normal priority"
         self.engine = eng = centre.engine
         self.emulator = emu = centre.board.emulator
         names = ["pstn"] + [f"pstn{k}" for k in range(2, s.spans + 1)]
@@ -1414,6 +1416,7 @@ class Soak:
             # CPU seconds of this process (all its threads): the speed on one core when other jobs share it
             "cpu_seconds": round(time.process_time() - self._cpu0, 1),
             "paced": s.paced,
+            "scheduling": self.scheduling,
             "faults": by_kind,
             "fault_log": [{"at": f.at, "kind": f.kind, "target": f.target, "duration": round(f.duration, 1),
                            "recovery_s": None if f.recovery is None else round(f.recovery, 2), "note": f.note,
@@ -1658,6 +1661,12 @@ def run(settings, stream=sys.stderr):
     return report
 
 
+def _pacing(r):
+    if not r.get("paced"):
+        return "as fast as the CPU allows"
+    return f"paced in real time (tick thread: {r.get('scheduling', 'normal priority')})"
+
+
 def format_report(r):
     """Return the soak report as text."""
     s, c, t, rss = r["settings"], r["calls"], r["ticks"], r["rss"]
@@ -1667,7 +1676,7 @@ def format_report(r):
              f"{'%d FXO line(s), ' % s['fxo_lines'] if s.get('fxo_lines') else ''}"
              f"{'a SIP carrier (1 caller in %d), ' % s['sip_every'] if s.get('sip_every') else ''}"
              f"{s['agents']} agent phones, {s['calls_per_hour']:.0f} calls/h",
-             f"{'paced in real time' if r.get('paced') else 'as fast as the CPU allows'}: {r['simulated_seconds']} s "
+             f"{_pacing(r)}: {r['simulated_seconds']} s "
              f"simulated, {_x(r['simulated_seconds'], r['wall_seconds'])} real time by the wall clock, "
              f"{_x(r['simulated_seconds'], r['cpu_seconds'])} by this process's CPU time ({r['cpu_seconds']} s)",
              "", f"{'fault':<24}{'injected':>9}{'recovered':>10}{'mean s':>8}{'max s':>8}"]
