@@ -32,3 +32,37 @@ def add_rows(int32_t[:, ::1] acc, uint8_t[::1] live, const Py_ssize_t[::1] dst, 
                 for j in range(n):
                     acc[r, j] = block[s, j]
                 live[r] = 1
+
+
+def play_blocks(int32_t[:, ::1] acc, uint8_t[::1] live, dict players, Py_ssize_t block):
+    """For every (row, player) of players (media.Player: ``prompts``, a list of 1-D C-contiguous int16 arrays,
+    ``index`` and ``pos``) whose next ``block`` samples lie inside its current prompt with at least one more
+    after them, add those samples into acc[row], flag the row in live and move ``pos`` on; return the list of
+    the other rows (a prompt ending or the queue over: the player's own ``fill`` handles them), in dict order.
+    A row not yet flagged is zero (the plane's rule), so its first addition is a plain copy."""
+    cdef const int16_t[::1] cur
+    cdef Py_ssize_t r, pos, j, rows = acc.shape[0]
+    if block != acc.shape[1]:
+        raise ValueError("block must be acc's row length")
+    slow = []
+    for row, player in players.items():
+        index = player.index
+        prompts = player.prompts
+        if index < len(prompts):
+            cur = prompts[index]
+            pos = player.pos
+            if pos + block < cur.shape[0]:
+                r = row
+                if not 0 <= r < rows or pos < 0:
+                    raise ValueError(f"row {r} is outside acc, or its player's position {pos} is negative")
+                if live[r]:
+                    for j in range(block):
+                        acc[r, j] += cur[pos + j]
+                else:
+                    for j in range(block):
+                        acc[r, j] = cur[pos + j]
+                    live[r] = 1
+                player.pos = pos + block
+                continue
+        slow.append(row)
+    return slow

@@ -29,7 +29,7 @@ cdef inline int16_t _clip(int64_t acc) noexcept nogil:
     return <int16_t>v
 
 
-cdef void _render_one(Py_ssize_t c, Py_ssize_t n, int16_t[:, ::1] out,
+cdef void _render_one(Py_ssize_t c, Py_ssize_t o, Py_ssize_t n, int16_t[:, ::1] out,
                       const int64_t[:, ::1] step_len, const int32_t[:, ::1] n_comp,
                       const uint32_t[:, :, ::1] inc, const int64_t[:, :, ::1] amp,
                       const int32_t[::1] n_steps, const int32_t[::1] loop_to,
@@ -43,7 +43,7 @@ cdef void _render_one(Py_ssize_t c, Py_ssize_t n, int16_t[:, ::1] out,
         st = cur[c]
         if st < 0:
             for j in range(t, n):
-                out[c, j] = 0
+                out[o, j] = 0
             return
         L = step_len[c, st]
         m = n - t
@@ -52,7 +52,7 @@ cdef void _render_one(Py_ssize_t c, Py_ssize_t n, int16_t[:, ::1] out,
         nc = n_comp[c, st]
         if nc == 0:
             for j in range(t, t + m):
-                out[c, j] = 0
+                out[o, j] = 0
         else:
             for j in range(t, t + m):
                 acc = 0
@@ -63,7 +63,7 @@ cdef void _render_one(Py_ssize_t c, Py_ssize_t n, int16_t[:, ::1] out,
                     a0 = SINE[idx]
                     acc += <int64_t>(a0 + (((SINE[idx + 1] - a0) * <int32_t>frac) >> 16)) * amp[c, st, k]
                     phase[c, k] = ph + inc[c, st, k]
-                out[c, j] = _clip(acc)
+                out[o, j] = _clip(acc)
         t += m
         pos[c] += m
         if L != 0 and pos[c] == L:
@@ -82,4 +82,21 @@ def render(int16_t[:, ::1] out, const int64_t[:, ::1] step_len, const int32_t[:,
     cdef Py_ssize_t c, channels = out.shape[0], n = out.shape[1]
     with nogil:
         for c in range(channels):
-            _render_one(c, n, out, step_len, n_comp, inc, amp, n_steps, loop_to, cur, pos, phase)
+            _render_one(c, c, n, out, step_len, n_comp, inc, amp, n_steps, loop_to, cur, pos, phase)
+
+
+def render_rows(int16_t[:, ::1] out, const Py_ssize_t[::1] rows, const int64_t[:, ::1] step_len,
+                const int32_t[:, ::1] n_comp, const uint32_t[:, :, ::1] inc, const int64_t[:, :, ::1] amp,
+                const int32_t[::1] n_steps, const int32_t[::1] loop_to,
+                int32_t[::1] cur, int64_t[::1] pos, uint32_t[:, ::1] phase):
+    """Fill out[i] (len(rows) x n) with the next n samples of channel rows[i], advancing only those channels'
+    cur/pos/phase; a channel listed twice advances twice."""
+    cdef Py_ssize_t i, k = rows.shape[0], n = out.shape[1], channels = cur.shape[0]
+    if out.shape[0] != k:
+        raise ValueError("out needs one row per listed channel")
+    for i in range(k):
+        if not 0 <= rows[i] < channels:
+            raise ValueError(f"channel {rows[i]} outside 0..{channels - 1}")
+    with nogil:
+        for i in range(k):
+            _render_one(rows[i], i, n, out, step_len, n_comp, inc, amp, n_steps, loop_to, cur, pos, phase)

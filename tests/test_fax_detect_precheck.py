@@ -170,3 +170,28 @@ def test_packed_slots_keep_each_rows_detector_state(tick):
             assert det._fill == fill
             assert np.array_equal(watcher.progress._state[slot], det._state[0])
             assert np.array_equal(watcher.progress._buf[slot, :fill], det._buf[0, :fill])
+
+
+def test_quiet_rows_end_and_restart_as_when_every_row_is_visited(tmp_path):
+    """Rows quiet for a whole tick are not visited unless something is due on them: a watch on a silent
+    row still ends on the first tick past its time, and a receiver left running by a loud tick is still
+    restarted by the next quiet one, on any row and slot, after slots were repacked."""
+    watcher = BatchedFaxWatcher(types.SimpleNamespace(taps=[]), "etsi", slots=2)
+    ends = {0: 0.5, 1: 0.73, 2: None, 3: 1.01, 4: None}
+    watches = {row: watcher.watch(row, seconds=s) for row, s in ends.items()}
+    rng = np.random.default_rng(3)
+    closed = {}
+    for t in range(100):  # 2 s of 160-sample ticks; rows 2 and 4 loud on some ticks only
+        block = np.zeros((5, 160), np.int16)
+        if t % 7 in (1, 2):
+            block[2] = (rng.standard_normal(160) * 2000).astype(np.int16)
+        if t % 5 == 3:
+            block[4] = (rng.standard_normal(160) * 2000).astype(np.int16)
+        watcher.tap(block)
+        for row, w in watches.items():
+            if row not in closed and row not in watcher.watches:
+                closed[row] = watcher.samples
+        assert watcher.listening == {row for row, w in watcher.watches.items() if w._v21 is not None}
+        assert (watches[2]._v21 is not None) == (t % 7 in (1, 2)) and (watches[4]._v21 is not None) == (t % 5 == 3)
+    # closed on the first tick whose end reaches the watch's end (the tick's samples are counted first)
+    assert closed == {row: -(-int(s * RATE) // 160) * 160 for row, s in ends.items() if s is not None}

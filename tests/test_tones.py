@@ -243,3 +243,33 @@ def test_stop_and_active():
     assert g.process(160)[0].any() and not g.process(160)[1].any()
     g.stop(0)
     assert not g.active(0) and not g.process(160).any()
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["dial", "busy", "ringback", "congestion", "sit", None])),
+                max_size=12), st.lists(st.integers(1, 700), min_size=1, max_size=8))
+def test_process_rows_renders_what_process_renders_on_those_rows(starts, ticks):
+    """Rendering only the channels with a tone (native and twin) gives those rows of the whole render, sample for
+    sample, and leaves every channel's state where the whole render leaves it when the others are stopped."""
+    gens = [tones.ToneGenerator(6, plan="us"), ref.ToneGenerator(6, plan="us"), tones.ToneGenerator(6, plan="us")]
+    for i, n in enumerate(ticks):
+        if i < len(starts):  # start or stop a tone on a channel between ticks
+            c, tone = starts[i]
+            for g in gens:
+                g.start(c, tone) if tone else g.stop(c)
+        playing = np.array([c for c in range(6) if gens[2]._cur[c] >= 0], np.intp)
+        whole = gens[2].process(n)
+        for g in gens[:2]:
+            np.testing.assert_array_equal(g.process_rows(playing, n), whole[playing])
+        assert not whole[np.setdiff1d(np.arange(6), playing)].any()
+        for g in gens[:2]:
+            for name in ("_cur", "_pos", "_phase"):
+                np.testing.assert_array_equal(getattr(g, name), getattr(gens[2], name))
+
+
+def test_process_rows_bad_rows():
+    for g in (tones.ToneGenerator(3), ref.ToneGenerator(3)):
+        with pytest.raises(ValueError):
+            g.process_rows([0, 3], 160)
+        with pytest.raises(ValueError):
+            g.process_rows([-1], 160)
+        assert g.process_rows([], 160).shape == (0, 160)

@@ -16,6 +16,10 @@ class ToneGenerator(_ref.ToneGenerator):
         _native.render(out, self._step_len, self._n_comp, self._inc, self._amp,
                        self._n_steps, self._loop_to, self._cur, self._pos, self._phase)
 
+    def _render_rows(self, out, rows):
+        _native.render_rows(out, rows, self._step_len, self._n_comp, self._inc, self._amp,
+                            self._n_steps, self._loop_to, self._cur, self._pos, self._phase)
+
 
 def generate(plan, tone, seconds, level_offset_db=0.0):
     """Return int16 samples of the plan's tone (name or ToneSpec) for seconds."""

@@ -85,32 +85,42 @@ def _db(values):
 
 
 class EchoGroup:
-    """The echo cancellers of the rows sharing one tail length: one batched canceller, run on the rows in use."""
+    """The echo cancellers of the rows sharing one tail length: one batched canceller, run on the rows in use.
 
-    def __init__(self, rows, tail_ms, all_rows, **params):
+    Channel i of the canceller is the group's i-th row. When the group's rows are consecutive (every row of a
+    board with cancellers on all its lines, packet rows after them or not), the kernel cancels in place on a
+    view of those rows of the plane's arrays (``lo``: the first row), with no gather and no scatter back;
+    otherwise (``lo`` None, or ``in_place=False``: the specification the view is tested against) the rows are
+    gathered. ``index`` maps a row to its channel."""
+
+    def __init__(self, rows, tail_ms, in_place=True, **params):
         self.rows = np.asarray(rows, np.intp)
-        self.whole = len(self.rows) == all_rows  # it covers the plane: work in place on tx/rx, no gathering
+        n = len(self.rows)
+        consecutive = n > 0 and int(self.rows[-1]) - int(self.rows[0]) == n - 1
+        self.lo = int(self.rows[0]) if in_place and consecutive else None
         self.index = {int(r): i for i, r in enumerate(self.rows)}
-        self.canceller = EchoCanceller(len(self.rows), tail_ms=tail_ms, **params)
-        self.in_use = np.zeros(len(self.rows), bool)
+        self.canceller = EchoCanceller(n, tail_ms=tail_ms, **params)
+        self.in_use = np.zeros(n, bool)
         # which cancellers are switched on, kept beside the canceller's own flags (every switch goes through
         # switch()), so refresh() is one array operation instead of a call per row on every call start and end
-        self.on = np.array([self.canceller.enabled(i) for i in range(len(self.rows))], bool)
+        self.on = np.array([self.canceller.enabled(i) for i in range(n)], bool)
         self.active = np.zeros(0, np.int32)
 
     def switch(self, i, on):
-        """Switch the canceller of the group's row i on or off."""
+        """Switch the canceller of the group's channel i on or off."""
         (self.canceller.enable if on else self.canceller.disable)(i)
         self.on[i] = on
 
     def refresh(self):
-        """Recompute which cancellers run: rows in use whose canceller is switched on."""
+        """Recompute which cancellers run: channels in use whose canceller is switched on."""
         self.active = np.flatnonzero(self.in_use & self.on).astype(np.int32)
 
     def cancel(self, sent, received):
         """Replace the active rows of received (rows x samples int16) by their echo-cancelled audio."""
-        if self.whole:
-            self.canceller.process_into(sent, received, received, self.active)
+        if self.lo is not None:
+            window = slice(self.lo, self.lo + len(self.rows))
+            near = received[window]
+            self.canceller.process_into(sent[window], near, near, self.active)
             return
         rows = self.rows[self.active]
         out = self.canceller.process(sent[self.rows], received[self.rows], rows=self.active)
@@ -285,7 +295,7 @@ class MediaPlane:
         by_tail = {}
         for row, tail in sorted(tails.items()):
             by_tail.setdefault(tail, []).append(row)
-        self.echo_groups = [EchoGroup(rows, tail, self.rows, **params) for tail, rows in sorted(by_tail.items())]
+        self.echo_groups = [EchoGroup(rows, tail, **params) for tail, rows in sorted(by_tail.items())]
         self._echo_of_row = {r: (g, i) for g in self.echo_groups for r, i in g.index.items()}
 
     def echo_start(self, row):
@@ -409,30 +419,19 @@ class MediaPlane:
             for dst, src in self._rounds:  # each listener's talkers added straight from rx, no gathered copy
                 mix.add_rows(acc, live, dst, self.rx, src, silent)
         if self.tone_rows:
-            tones = self.tones.process(self.blocksize)
-            rows = np.fromiter(sorted(self.tone_rows), np.intp, len(self.tone_rows))
-            mix.add_rows(acc, live, rows, tones, rows)
+            # only the rows with a tone are rendered: every other channel of the generator is stopped (start_tone
+            # and stop_tone keep tone_rows), and rendering it would only write a row of zeros
+            k = len(self.tone_rows)
+            rows = np.fromiter(sorted(self.tone_rows), np.intp, k)
+            mix.add_rows(acc, live, rows, self.tones.process_rows(rows, self.blocksize), np.arange(k, dtype=np.intp))
         for row, source in list(self.sources.items()):
             out = source.tick(self.rx[row])
             if out is not None:
                 acc[row] += out
                 live[row] = 1
         if self.players:
-            bs = self.blocksize
-            rows, views, slow = [], [], []
-            for row, player in self.players.items():
-                # the common case, inline: the whole block comes from the current prompt
-                if player.index < len(player.prompts):
-                    cur, pos = player.prompts[player.index], player.pos
-                    if pos + bs < cur.size:
-                        rows.append(row)
-                        views.append(cur[pos:pos + bs])
-                        player.pos = pos + bs
-                        continue
-                slow.append(row)
-            if rows:
-                mix.add_rows(acc, live, np.array(rows, np.intp), np.stack(views), np.arange(len(rows), dtype=np.intp))
-            for row in slow:
+            # the common case in one native pass: the whole block comes from the current prompt
+            for row in mix.play_blocks(acc, live, self.players, self.blocksize):
                 live[row] = 1
                 if self.players[row].fill(acc[row]):
                     finished.append(row)

@@ -86,6 +86,7 @@ class RowWatch:
         if self._v21 is None:
             self._v21 = lib.modem_connect_tones_rx_init(ffi.NULL, lib.MODEM_CONNECT_TONES_FAX_PREAMBLE,
                                                         ffi.NULL, ffi.NULL)
+            self.watcher.listening.add(self.row)
         lib.modem_connect_tones_rx(self._v21, ffi.cast("int16_t *", ffi.from_buffer(x)), x.size)
         return lib.modem_connect_tones_rx_get(self._v21) == lib.MODEM_CONNECT_TONES_FAX_PREAMBLE
 
@@ -98,6 +99,8 @@ class RowWatch:
         if self._v21 is not None:
             lib.modem_connect_tones_rx_free(self._v21)
             self._v21 = None
+            if self.watcher.watches.get(self.row) is self:
+                self.watcher.listening.discard(self.row)
 
     def close(self):
         """Stop watching and free the V.21 receiver (idempotent)."""
@@ -143,6 +146,7 @@ class _PackedProgress(CallProgressDetector):
 # A tick whose samples all stay within +-32 (about -57 dBm0) is over 10 dB below the quietest V.21 preamble
 # spandsp's receiver still finds (peak ~150, about -44 dBm0; tests/test_fax_detect_precheck.py): skip it there.
 V21_QUIET_PEAK = 32
+NEVER = np.iinfo(np.int64).max  # the end of a watch closed only by hand
 
 
 class BatchedFaxWatcher:
@@ -159,6 +163,8 @@ class BatchedFaxWatcher:
         self.rows = []  # slot -> row, for the used slots 0..len-1
         self.slot_of = {}  # row -> detector slot
         self.watches = {}  # row -> RowWatch
+        self.listening = set()  # rows whose watch has a V.21 receiver running (fed since its last quiet tick)
+        self._until = np.zeros(slots, np.int64)  # slot -> the sample its watch ends at (NEVER: closed by hand)
         self.samples = 0
         self._index = None  # the rows in slot order, as an index array (None: rebuild)
         self._block = None
@@ -186,6 +192,7 @@ class BatchedFaxWatcher:
             self.progress._buf[:slot] = old._buf
             self.progress._fill = old._fill
             self._block = None
+            self._until = np.concatenate([self._until, np.zeros(slot, np.int64)])
         self.progress.reset(slot)
         return slot
 
@@ -199,6 +206,7 @@ class BatchedFaxWatcher:
         self.slot_of[row] = slot
         self._index = None
         w = self.watches[row] = RowWatch(self, row, seconds)
+        self._until[slot] = NEVER if w.until is None else w.until
         return w
 
     def _release(self, row):
@@ -209,9 +217,11 @@ class BatchedFaxWatcher:
         if slot != last:  # keep the used slots packed: the last one moves into the gap
             moved = self.rows[last]
             self.progress.move(last, slot)
+            self._until[slot] = self._until[last]
             self.rows[slot] = moved
             self.slot_of[moved] = slot
         self.rows.pop()
+        self.listening.discard(row)
         self._index = None
 
     def tap(self, rx):
@@ -230,16 +240,27 @@ class BatchedFaxWatcher:
             self._shifted = np.zeros_like(self._block)
         block = np.take(rx, self._index, axis=0, out=self._block[:k], mode="clip")
         watches = self.watches
+        heard = []
         for slot, code, _sample, _detail in self.progress.run_first(block):
             kind = _KIND_CODE.get(code)
             if kind is not None:
                 w = watches[rows[slot]]
                 if w.detected is None:
                     w._heard(kind, self.samples)
+                    heard.append(slot)
         # V.21 pre-check, one pass: x + Q seen unsigned is <= 2Q exactly when -Q <= x <= Q (the rest wrap high).
         shifted = np.add(block, V21_QUIET_PEAK, out=self._shifted[:k])
-        quiet = (shifted.view(np.uint16).max(axis=1) <= 2 * V21_QUIET_PEAK).tolist()
-        for slot, row in enumerate(rows):
+        quiet = shifted.view(np.uint16).max(axis=1) <= 2 * V21_QUIET_PEAK
+        # A quiet row whose watch heard nothing, has time left and no V.21 receiver running has nothing to do
+        # this tick: only the others are visited (most watched rows are quiet on most ticks)
+        visit = ~quiet | (self._until[:k] <= self.samples)
+        if heard:
+            visit[heard] = True
+        if self.listening:
+            for row in self.listening:
+                visit[self.slot_of[row]] = True
+        for slot in np.flatnonzero(visit).tolist():
+            row = rows[slot]
             w = watches[row]
             if w.detected is not None:
                 self._release(row)  # heard: nothing more to listen for; the watch stays until closed

@@ -119,31 +119,52 @@ class ToneGenerator:
         self._render(out)
         return out
 
+    def process_rows(self, rows, n_samples):
+        """Return the next n_samples of the listed channels only, as int16 (len(rows) x n_samples); the other
+        channels do not advance (a silent channel would only render zeros)."""
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
+            raise TypeError(f"n_samples must be an int, got {type(n_samples).__name__}")
+        if n_samples < 1:
+            raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+        rows = np.ascontiguousarray(rows, np.intp)
+        if rows.ndim != 1 or (rows.size and not (0 <= rows.min() and rows.max() < self.channels)):
+            raise ValueError(f"rows must be channels in 0..{self.channels - 1}")
+        out = np.empty((rows.size, int(n_samples)), np.int16)
+        self._render_rows(out, rows)
+        return out
+
     def _render(self, out):
-        n = out.shape[1]
         for c in range(self.channels):
-            t = 0
-            while t < n:
-                st = int(self._cur[c])
-                if st < 0:
-                    out[c, t:] = 0
-                    break
-                L = int(self._step_len[c, st])
-                m = n - t if L == 0 else min(n - t, L - int(self._pos[c]))
-                nc = int(self._n_comp[c, st])
-                if nc == 0:
-                    out[c, t:t + m] = 0
-                else:
-                    out[c, t:t + m], self._phase[c, :nc] = _synth(
-                        self._phase[c, :nc], self._inc[c, st, :nc], self._amp[c, st, :nc], m)
-                t += m
-                self._pos[c] += m
-                if L and self._pos[c] == L:
-                    self._pos[c] = 0
-                    st += 1
-                    if st == self._n_steps[c]:
-                        st = int(self._loop_to[c])
-                    self._cur[c] = st
+            self._render_channel(c, out[c])
+
+    def _render_rows(self, out, rows):
+        for i, c in enumerate(rows.tolist()):
+            self._render_channel(c, out[i])
+
+    def _render_channel(self, c, row):
+        n = row.shape[0]
+        t = 0
+        while t < n:
+            st = int(self._cur[c])
+            if st < 0:
+                row[t:] = 0
+                break
+            L = int(self._step_len[c, st])
+            m = n - t if L == 0 else min(n - t, L - int(self._pos[c]))
+            nc = int(self._n_comp[c, st])
+            if nc == 0:
+                row[t:t + m] = 0
+            else:
+                row[t:t + m], self._phase[c, :nc] = _synth(
+                    self._phase[c, :nc], self._inc[c, st, :nc], self._amp[c, st, :nc], m)
+            t += m
+            self._pos[c] += m
+            if L and self._pos[c] == L:
+                self._pos[c] = 0
+                st += 1
+                if st == self._n_steps[c]:
+                    st = int(self._loop_to[c])
+                self._cur[c] = st
 
 
 def _seconds_to_samples(seconds):
