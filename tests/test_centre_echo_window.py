@@ -1,5 +1,5 @@
-"""[centre] echo_window: the line echo cancellers a centre builds adapt over the whole tail at a call's start
-(whole, the default) or wait for a bulk-delay estimate and adapt a window around it (placed); a call runs
+"""[centre] echo_window: the line echo cancellers a centre builds wait for a bulk-delay estimate and adapt a
+window around it (placed, the default) or adapt over the whole tail at a call's start (whole); a call runs
 through either, and a value that is neither is refused naming the key."""
 import pytest
 
@@ -11,7 +11,7 @@ def _places(centre):
     return {g.canceller.params["place"] for g in centre.engine.media.echo_groups}
 
 
-@pytest.mark.parametrize("window, place", [(None, False), ("whole", False), ("placed", True)])
+@pytest.mark.parametrize("window, place", [(None, True), ("whole", False), ("placed", True)])
 def test_echo_window_reaches_every_canceller_and_a_call_runs_through_it(tmp_path, window, place):
     centre, sim = build(tmp_path, "", centre=f'echo_window = "{window}"' if window else "")
     try:

@@ -31,6 +31,9 @@
 #define PYCC_ECHO_PLACE_AFTER 96
 #define PYCC_ECHO_PLACE_MISS 16       /* judged blocks without 3 dB from either filter before the tail is back */
 #define PYCC_ECHO_PLACE_SHORT 32      /* or, after the first copy, judged blocks short of 24 dB */
+#define PYCC_ECHO_RECORD 1024         /* samples of the hold recorded from the far end's first activity, replayed
+                                       * through the background once the hold ends (the loud start of speech) */
+#define PYCC_ECHO_REPLAY_RATE 4       /* recorded samples replayed per live sample (at 1 or 2 the speech sweep still had a hybrid at 1.5 s) */
 
 typedef struct {
     int taps;                 /* tail in samples, a multiple of 32 */

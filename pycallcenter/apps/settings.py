@@ -69,10 +69,11 @@ class CentreSection:
     pri_overlap_timeout: Annotated[float, Range(1, 120)] = doc(
         "seconds without a new digit before the collected number is routed (Q.931 T302)", 15.0)
     echo_window: Annotated[str, OneOf(("whole", "placed"))] = doc(
-        "line echo cancellers at the start of a call: whole = adapt over the whole tail until the echo path is "
-        "found; placed = wait up to 112 ms of far-end speech for a bulk-delay estimate and adapt only a window "
-        "around it (tails of 64 ms and more: less CPU when many calls start at once, a slower start on some "
-        "speech paths; docs/echo.md)", "whole")
+        "line echo cancellers at the start of a call: placed = wait up to 112 ms of far-end speech for a "
+        "bulk-delay estimate and adapt only a window around it, or, still unsure, the whole tail after replaying "
+        "what was held (tails of 64 ms and more: a third of the CPU in a call's first ticks when many calls start "
+        "at once); whole = adapt over the whole tail from the start until the echo path is found (docs/echo.md)",
+        "placed")
     log_file: Optional[str] = doc("event log file (one line per engine event)", None)
     status_every: Annotated[float, Range(0.05, 3600)] = doc("seconds between status publications", 1.0)
     realtime: bool = doc(

@@ -29,11 +29,11 @@ Parameters (keyword, defaults in brackets):
                         (a quarter of the work per sample; any slip resumes adaptation at the block's end)
     window [True]       once the echo is found, adapt only the taps around it (a bare delay and a few ms of
                         dispersion in a 64 ms tail: a fifth of the taps); any slip gives the whole tail back
-    place [False]       with window, tails of 64 ms and more: place the window before the first copy from a
+    place [True]        with window, tails of 64 ms and more: place the window before the first copy from a
                         bulk-delay estimate (the far and near energy envelopes correlated over the tail), the
                         background held until then for at most 112 ms of far-end activity (a call's first ticks
-                        cost a third); off by default: the hold loses the loud start of speech, and 2 of the
-                        soak sweep's 48 speech hybrids then miss 20 dB within 1 s (docs/echo.md)
+                        cost a third); still unsure then, the whole tail adapts and first replays what the hold
+                        recorded, so the loud start of speech is learnt. False: the whole tail from the start
 """
 import numpy as np
 

@@ -77,7 +77,7 @@ Per sample, per channel:
    disabling the canceller gives the whole tail back at that block's end, so an echo path that moves outside
    the window is found as before. The foreground filter stays the whole tail.
 
-11. Placed window (``place``, off by default, with ``window``, tails of 64 ms and more): before the first copy, the echo path's
+11. Placed window (``place``, on by default, with ``window``, tails of 64 ms and more): before the first copy, the echo path's
    bulk delay is estimated from the far and near energy envelopes (sums of squares over 8 samples) by their
    correlation coefficient at every lag of the tail (one lag per 8 samples, only envelope steps with the far end
    active and the canceller running count, from the step the far envelope first fills the tail: before that,
@@ -91,15 +91,27 @@ Per sample, per channel:
    adapts only over the taps from 4 ms before that lag to 12 ms after its step (rounded out to 32 taps: 20-24
    ms), at most half the tail. The hold ends there or after its activity; still unsure then, the estimate stops
    and the whole tail adapts as before (a window placed later would throw away what the whole tail has learnt
-   outside it: on the speech sweep that cost up to 1.2 s of convergence). The placed
+   outside it: on the speech sweep that cost up to 1.2 s of convergence), and first learns what the hold let
+   pass: from the far end's first activity the hold records up to 1024 samples (far, near, and whether each
+   sample would have adapted the background and at which step: far end active, canceller running, double talk),
+   and once the hold ends unsure they are replayed through the background oldest first, as they would have
+   adapted it live (the same update over the current window, the gains refreshed every 16 replayed samples, the
+   near end through its own DC blocker started where the record began), ``REPLAY_RATE`` recorded samples per
+   live sample of each call, before that call's live samples (the loud start of speech is where a whole-tail
+   filter learns most: without the replay 2 of the soak sweep's 48 speech hybrids took 1.3-1.5 s to 20 dB, at one
+   or two replayed samples per live one still one took 1.5 s, at four none). A placed window is not replayed to:
+   it converges as fast as the whole tail without it, and the replay would cost its first ticks more than the
+   hold saved. The record is dropped on a restart or sleep, and what is left of a replay when the channel
+   settles. The placed
    window holds until step 10 takes one from the taps (the foreground holding 24 dB: step 10's slip rule would
    give a window back on the first copy's blocks, which are still short of that). It gives the whole tail back,
    and none is placed again until the next call or look, after 16 judged blocks running in which neither filter
    takes 3 dB off the input (the estimate was wrong), after 32 judged blocks from the first copy short of step
    10's 24 dB (part of the echo outside the window), or on a bypass, a restart, or the canceller disabled.
 
-Counters (per channel, over far-end single talk, 0.5 s time constant): ERL = far / near input power, ERLE =
-near input / linear output power (the foreground filter's attenuation, before the NLP), and the state.
+Counters (per channel, over far-end single talk, 0.5 s time constant, started again at the first copy: before it
+the linear output is the echo itself): ERL = far / near input power, ERLE = near input / linear output power (the
+foreground filter's attenuation, before the NLP), and the state.
 """
 import numpy as np
 
@@ -126,9 +138,10 @@ DEFAULTS = {
     "probe_every_s": 30.0,  # far-end activity while asleep before looking again
     "settle": True,  # freeze adaptation while the foreground holds its figure (step 9)
     "window": True,  # adapt only around the echo once it is found (step 10)
-    # place the window early from a bulk-delay estimate (step 11; needs window). Off: its hold loses the loud start
-    # of speech, and 2 of the soak sweep's 48 speech hybrids then took 1.3-1.5 s to 20 dB (the target is 1 s)
-    "place": False,
+    # place the window early from a bulk-delay estimate (step 11; needs window); unsure at the end of the hold, the
+    # hold's record is replayed (without it the hold lost the loud start of speech: 2 of the soak sweep's 48 speech
+    # hybrids took 1.3-1.5 s to 20 dB)
+    "place": True,
 }
 
 # Fixed structure (the kernel has the same numbers in echo.h; test_echo_twin checks them).
@@ -190,6 +203,8 @@ PLACE_BEFORE = 32  # taps (4 ms) before the estimated lag (the envelope's peak l
 PLACE_AFTER = 96  # ... and after its step (12 ms: the dispersive part of a hybrid follows its bulk delay)
 PLACE_MISS = 16  # judged blocks running without either filter taking 3 dB off before the tail is given back ...
 PLACE_SHORT = 32  # ... or, after the first copy, judged blocks short of step 10's 24 dB
+RECORD = 1024  # samples of the hold recorded from the far end's first activity, replayed when the hold ends unsure
+REPLAY_RATE = 4  # recorded samples replayed per live sample (at 1 or 2 the speech sweep still had a hybrid at 1.5 s)
 
 # States, as reported per channel.
 STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled", "no_echo")
@@ -347,6 +362,12 @@ class EchoCanceller:
             self.env = z(self.lags, dt=np.float64)  # far envelope, newest step first
             self.sxy, self.sx, self.sxx = (z(self.lags, dt=np.float64) for _ in range(3))  # per lag
             self.sy, self.syy = z(dt=np.float64), z(dt=np.float64)
+            # the hold's record: far (taps - 1 samples of history, then RECORD samples), near, adaptation flags (1:
+            # adapt, 2: double talk); samples recorded, replayed and to replay; the replay's DC blocker
+            self.rfar, self.rnear = z(n + RECORD, dt=np.int16), z(RECORD, dt=np.int16)
+            self.rflag = z(RECORD, dt=np.uint8)
+            self.rec_n, self.rp_at, self.rp_todo = z(dt=np.int32), z(dt=np.int32), z(dt=np.int32)
+            self.rp_hp, self.rp_prev = z(), z(dt=np.int32)
         for arr in (self.x, self.x2, self.wf, self.wb, self.tacc, self.tpow, self.hist):
             arr[ch] = 0
         self.g[ch] = 1.0 / n
@@ -387,6 +408,11 @@ class EchoCanceller:
     def process(self, far, near):
         """Return the int16 (channels, samples) output for int16 far (sent) and near (received) blocks."""
         out = np.empty(near.shape, np.int16)
+        for ch in np.nonzero(self.rp_at < self.rp_todo)[0]:  # 11. the hold's record, a share each call
+            if self.settled[ch] or self.dormant[ch]:  # the background stands still, or starts afresh
+                self.rp_todo[ch] = self.rp_at[ch]
+            else:
+                self._replay(ch, near.shape[1] * REPLAY_RATE)
         for i in range(near.shape[1]):
             out[:, i] = self._sample(far[:, i], near[:, i])
         return out
@@ -414,8 +440,16 @@ class EchoCanceller:
         # 11. the envelopes of the bulk-delay estimate, and the background held for a tail of far-end activity
         self._envelope_step(far_i, near_i, far_active & active & awake)
         self.hold_run += (self.hold & awake & active & far_active).astype(np.int32)
-        self.hold &= ~(self.hold_run > (self.lags + PLACE_STEPS) * ENV_STEP)
+        unsure = self.hold & (self.hold_run > (self.lags + PLACE_STEPS) * ENV_STEP)
+        self.hold &= ~unsure
+        # unsure at the hold's end: the whole tail adapts from now on, and first learns what the hold recorded
+        self.rp_todo[unsure], self.rp_at[unsure] = self.rec_n[unsure], 0
         hold = self.hold.copy()
+        # the record starts at the far end's first activity, with the history the window holds then
+        rec = hold & (self.rec_n < RECORD) & ((self.rec_n > 0) | (far_active & active))
+        for ch in np.nonzero(rec & (self.rec_n == 0))[0]:
+            self.rfar[ch, 1:n] = self.x[ch, 1:][::-1]
+            self.rp_hp[ch], self.rp_prev[ch] = y[ch], yi[ch]
         # 2. both filters
         yf = np.einsum("ij,ij->i", self.wf, self.x)
         yb = np.where(hold, _f32(0.0), np.einsum("ij,ij->i", self.wb, self.x))
@@ -433,17 +467,16 @@ class EchoCanceller:
         talk &= ~settled
         self.dt_hang = np.where(awake, np.where(talk, self.hangover, np.maximum(self.dt_hang - 1, 0)), self.dt_hang)
         dt = self.dt_hang > 0
+        if rec.any():
+            rows, at = np.nonzero(rec)[0], self.rec_n[rec]
+            self.rfar[rows, n + at] = far_i[rows]
+            self.rnear[rows, at] = near_i[rows]
+            self.rflag[rows, at] = ((active & far_active).astype(np.uint8) | (dt.astype(np.uint8) << 1))[rows]
+            self.rec_n[rows] += 1
         # 4. IPNLMS
         gains_due = ((self.count % GAIN_EVERY) == 0) & awake & ~settled & ~hold
         if gains_due.any():
-            a = self.alpha
-            l1 = np.abs(self.wb).sum(axis=1, dtype=np.float32)
-            scale = (1 + a) / (2 * l1 + _f32(1e-3))  # one division per channel, then a product per tap
-            # the gains of a filter of the window's length, zero outside it (10)
-            inside = (np.arange(n) >= self.lo[:, None]) & (np.arange(n) < self.hi[:, None])
-            base = (1 - a) / (_f32(2) * (self.hi - self.lo).astype(np.float32))
-            fresh = np.where(inside, base[:, None] + scale[:, None] * np.abs(self.wb), _f32(0.0))
-            self.g[gains_due] = fresh[gains_due]
+            self._gains(gains_due)
         adapt = active & far_active & awake & ~settled & ~hold
         if adapt.any():
             den = np.einsum("ij,ij->i", self.g[adapt], self.x2[adapt]) + DELTA
@@ -534,13 +567,48 @@ class EchoCanceller:
         self.y_prev[ch] = 0
         self._start_estimate(ch)
 
+    def _gains(self, rows):
+        """Refresh the IPNLMS gains of the rows (a mask) from their background taps."""
+        a, n = self.alpha, self.ntaps
+        l1 = np.abs(self.wb[rows]).sum(axis=1, dtype=np.float32)
+        scale = (1 + a) / (2 * l1 + _f32(1e-3))  # one division per channel, then a product per tap
+        # the gains of a filter of the window's length, zero outside it (10)
+        lo, hi = self.lo[rows], self.hi[rows]
+        inside = (np.arange(n) >= lo[:, None]) & (np.arange(n) < hi[:, None])
+        base = (1 - a) / (_f32(2) * (hi - lo).astype(np.float32))
+        self.g[rows] = np.where(inside, base[:, None] + scale[:, None] * np.abs(self.wb[rows]), _f32(0.0))
+
+    def _replay(self, ch, budget):
+        """Step 11: up to `budget` recorded samples of the hold through the background, oldest first, as they would
+        have adapted it live (the same update over today's window, gains refreshed every GAIN_EVERY of them)."""
+        n, rows = self.ntaps, np.arange(self.channels) == ch
+        j0 = int(self.rp_at[ch])
+        j1 = min(int(self.rp_todo[ch]), j0 + budget)
+        hp, prev = self.rp_hp[ch], int(self.rp_prev[ch])
+        wb, g = self.wb[ch], self.g[ch]
+        for j in range(j0, j1):
+            if j > 0:
+                hp = HP_POLE * (hp + np.float32(int(self.rnear[ch, j]) - prev))
+                prev = int(self.rnear[ch, j])
+            if j % GAIN_EVERY == 0:
+                self._gains(rows)
+            f = int(self.rflag[ch, j])
+            if not f & 1:
+                continue
+            x = self.rfar[ch, j + 1:n + j + 1][::-1].astype(np.float32)  # newest first
+            yb = np.dot(wb, x)
+            den = np.dot(g, x * x) + DELTA
+            step = ((self.mu * DT_MU if f & 2 else self.mu) * (hp - yb)) / den
+            wb += step * (g * x)
+        self.rp_hp[ch], self.rp_prev[ch], self.rp_at[ch] = hp, prev, j1
+
     def _start_estimate(self, ch):
         """Step 11 from the start: estimating, background held, whole tail, sums empty."""
         self.est[ch] = self.hold[ch] = self.place
         self.placed[ch] = False
         self.lo[ch], self.hi[ch] = 0, self.ntaps
         for arr in (self.hold_run, self.place_miss, self.place_short, self.est_n, self.env_n, self.env_seen, self.env_x, self.env_y, self.env,
-                    self.sxy, self.sx, self.sxx, self.sy, self.syy):
+                    self.sxy, self.sx, self.sxx, self.sy, self.syy, self.rec_n, self.rp_at, self.rp_todo):
             arr[ch] = 0
 
     def _envelope_step(self, far_i, near_i, counts):
@@ -597,7 +665,10 @@ class EchoCanceller:
                 self.wb[ch, hi:] = 0
                 self.placed[ch] = True
                 self.place_miss[ch] = self.place_short[ch] = 0
+                # placed, the window converges fast without the record (its replay would cost a placed channel's
+                # start more than the hold saved)
                 self.est[ch] = self.hold[ch] = False
+                self.rec_n[ch] = 0
                 return True
         return False
 
@@ -622,6 +693,9 @@ class EchoCanceller:
             self.copy_run[ch] = self.copy_run[ch] + 1 if valid and loud and better else 0
             copied = self.copy_run[ch] >= COPY_BLOCKS
             if copied:
+                if not self.fg_used[ch]:  # the counters start again: before the first copy the linear output is
+                    # the echo itself, and a 0.5 s average would carry those samples' 0 dB for seconds
+                    self.l_x[ch] = self.l_y[ch] = self.l_e[ch] = 0
                 self.wf[ch] = self.wb[ch]
                 self.fg_used[ch] = True
                 self.copy_run[ch] = 0
@@ -682,6 +756,7 @@ class EchoCanceller:
                 self.g[ch] = _f32(1.0) / _f32(self.ntaps)
                 self.lo[ch], self.hi[ch] = 0, self.ntaps
                 self.placed[ch] = self.est[ch] = self.hold[ch] = False
+                self.rec_n[ch] = self.rp_at[ch] = self.rp_todo[ch] = 0
 
     def _window_block(self, ch, valid, heard, loud, bf, bb, by, running, restart):
         """Step 10 at a block's end: give the whole tail back when the foreground slips, or take the window."""
