@@ -46,6 +46,7 @@ cdef extern from "pycc_dtmf.h":
     int pycc_dtmf_wide_path(int wide)
     int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel)
     void pycc_dtmf_screen_counts(const pycc_dtmf_t *s, long counts[3])
+    void pycc_dtmf_signal_state(const pycc_dtmf_t *s, int channel, float *out)
 
 
 def code_path(int wide):
@@ -132,6 +133,15 @@ cdef class Kernel:
         if not 0 <= channel < self.channels:
             raise ValueError(f"channel {channel} out of range")
         return pycc_dtmf_at_rest(self.s, channel)
+
+    def signal_state(self, int channel):
+        """For tests: the channel's filter state as float32 (28): notch x1, x2, y1, y2 (notch 0, then 1); per block
+        parity the column filters' s1[4], s2[4]; the low band's block energy per parity, then the high band's."""
+        cdef float out[28]
+        if not 0 <= channel < self.channels:
+            raise ValueError(f"channel {channel} out of range")
+        pycc_dtmf_signal_state(self.s, channel, out)
+        return [out[j] for j in range(28)]
 
     def screen_counts(self):
         """For tests: (lane-blocks the row screen ruled out, lanes gathered for their rows, group-blocks whose rows

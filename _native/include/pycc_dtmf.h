@@ -33,6 +33,11 @@ int64_t pycc_dtmf_samples(const pycc_dtmf_t *s);
 /* Tests: 0 when the channel is awake, 1 when it rests (its signal state all zero), -1 when it rests with state
  * left (a bug). */
 int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel);
+/* Tests: the channel's filter state, 28 floats: the notches' x1, x2, y1, y2 (each for notch 0 then 1), then per
+ * block parity the column filters' s1[4] and s2[4], then the low band's block energy per parity, then the high
+ * band's; the same numbers the twin keeps, so a test can compare them bit for bit. */
+#define PYCC_DTMF_STATE 28
+void pycc_dtmf_signal_state(const pycc_dtmf_t *s, int channel, float out[PYCC_DTMF_STATE]);
 /* lane-blocks the row screen ruled out, lanes it gathered for their rows, group-blocks whose rows ran in place */
 void pycc_dtmf_screen_counts(const pycc_dtmf_t *s, long counts[3]);
 /* Tests: pick the Goertzel code path (1 AVX-512VL passes of eight, if the CPU has it; 0 passes of four; -1 by

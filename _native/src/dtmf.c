@@ -224,6 +224,14 @@ void pycc_dtmf_screen_counts(const pycc_dtmf_t *s, long counts[3])
     memcpy(counts, s->counts, sizeof(s->counts));
 }
 
+void pycc_dtmf_signal_state(const pycc_dtmf_t *s, int channel, float out[PYCC_DTMF_STATE])
+{
+    const int i = s->slot[channel];
+    const v8 *g = s->gs + (long) (i / LANES) * GS_SIZE;
+    for (int j = 0; j < PYCC_DTMF_STATE; j++) /* the group state's first vectors, in this order (GS_S1(0) + 4 = 8) */
+        out[j] = g[j][i % LANES];
+}
+
 int pycc_dtmf_at_rest(const pycc_dtmf_t *s, int channel)
 {
     const int i = s->slot[channel];
@@ -480,12 +488,13 @@ static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restric
 /* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
 static int wide_path = -1;
 static int has_avx2 = -1; /* transpose_avx2 usable: -1 until checked */
+static int has_fma = -1;  /* decimate_fma usable (AVX2 and FMA): -1 until checked */
 
 int pycc_dtmf_wide_path(int wide)
 {
-    if (wide == 2) { /* for tests: what a CPU without AVX2 runs (segment and the plain transpose) */
+    if (wide == 2) { /* for tests: what a CPU without AVX2 runs (segment, the plain transpose and decimator) */
         wide_path = 0;
-        has_avx2 = 0;
+        has_avx2 = has_fma = 0;
         return 2;
     }
     has_avx2 = -1;
@@ -876,33 +885,43 @@ static void transpose_avx2(v8 *xb, const int16_t *const *src, long S)
 
 /* Half-band decimation to 4 kHz. ext holds FIR-1 older samples then S new ones; an output is due at every odd
  * input sample (first_odd: whether ext's first new sample is odd). hi gets the high band (2-4 kHz) at the same
- * instants: the centre sample minus the low band. Returns the outputs written. */
-__attribute__((target_clones("avx2", "default")))
+ * instants: the centre sample minus the low band. The taps after the first are fused multiply-adds (the twin's
+ * fma32): the loop is bound by its additions, and each fused step takes one away. The centre tap's product is
+ * exact (half an integer), so fusing it changes nothing. Returns the outputs written. */
+#define DECIMATE_BODY(FMA)                                                                                          \
+    long n = 0;                                                                                                     \
+    for (long j = first_odd ? 0 : 1; j < S; j += 2) {                                                               \
+        const v8 *x = ext + j; /* x[FIR - 1] is input sample t, x[0] is t - 14 */                                   \
+        v8 acc = h0 * (x[8] + x[6]);                                                                                \
+        acc = FMA(h1, x[10] + x[4], acc);                                                                           \
+        acc = FMA(h2, x[12] + x[2], acc);                                                                           \
+        acc = FMA(h3, x[14] + x[0], acc);                                                                           \
+        acc = FMA(half, x[7], acc);                                                                                 \
+        hi[n] = x[7] - acc;                                                                                         \
+        out[n++] = acc;                                                                                             \
+    }                                                                                                               \
+    return n;
+
 static long decimate(v8 *restrict out, v8 *restrict hi, const v8 *restrict ext, long S, int first_odd,
                      const float *hb)
 {
-    const float h0 = hb[0], h1 = hb[1], h2 = hb[2], h3 = hb[3];
-    long n = 0;
-    for (long j = first_odd ? 0 : 1; j < S; j += 2) {
-        const v8 *x = ext + j; /* x[FIR - 1] is input sample t, x[0] is t - 14 */
-        v8 a = x[8] + x[6];
-        v8 acc = h0 * a;
-        a = x[10] + x[4];
-        a = h1 * a;
-        acc = acc + a;
-        a = x[12] + x[2];
-        a = h2 * a;
-        acc = acc + a;
-        a = x[14] + x[0];
-        a = h3 * a;
-        acc = acc + a;
-        a = 0.5f * x[7];
-        acc = acc + a;
-        hi[n] = x[7] - acc;
-        out[n++] = acc;
-    }
-    return n;
+    const v8 h0 = (v8){0} + hb[0], h1 = (v8){0} + hb[1], h2 = (v8){0} + hb[2], h3 = (v8){0} + hb[3];
+    const v8 half = (v8){0} + 0.5f;
+    DECIMATE_BODY(vfma)
 }
+
+/* decimate() with the FMA instruction written out (GCC left some of vfma()'s lanes scalar in this loop) */
+__attribute__((target("avx2,fma")))
+static long decimate_fma(v8 *restrict out, v8 *restrict hi, const v8 *restrict ext, long S, int first_odd,
+                         const float *hb)
+{
+    const v8 h0 = (v8){0} + hb[0], h1 = (v8){0} + hb[1], h2 = (v8){0} + hb[2], h3 = (v8){0} + hb[3];
+    const v8 half = (v8){0} + 0.5f;
+#define FMA_PS(a, b, c) ((v8) _mm256_fmadd_ps((__m256) (a), (__m256) (b), (__m256) (c)))
+    DECIMATE_BODY(FMA_PS)
+#undef FMA_PS
+}
+#undef DECIMATE_BODY
 
 static int ensure(pycc_dtmf_t *s, long samples)
 {
@@ -1102,7 +1121,7 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
     *hi = *dec + S / 2 + 1;
     for (int j = 0; j < FIR - 1; j++)
         ext[j] = g[GS_HIST(j)];
-    long nd = decimate(*dec, *hi, ext, S, (int) (s->t & 1), s->tb.halfband);
+    long nd = (has_fma ? decimate_fma : decimate)(*dec, *hi, ext, S, (int) (s->t & 1), s->tb.halfband);
     for (int j = 0; j < FIR - 1; j++)
         g[GS_HIST(j)] = ext[S + j];
     prefetch_some(pf);
@@ -1322,8 +1341,10 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     if (wide_path < 0) /* a race on first use only writes the same value twice */
         wide_path = __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
     const int wide = wide_path;
-    if (has_avx2 < 0)
+    if (has_avx2 < 0) {
         has_avx2 = __builtin_cpu_supports("avx2");
+        has_fma = has_avx2 && __builtin_cpu_supports("fma");
+    }
     const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
     v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride};
     v8 *const ybuf[2] = {s->ybuf, s->ybuf + s->ystride};
