@@ -31,6 +31,33 @@ cdef extern from "<netinet/in.h>" nogil:
     uint32_t htonl(uint32_t)
 
 
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void *iov_base
+        size_t iov_len
+
+
+cdef extern from "<sys/socket.h>" nogil:
+    struct msghdr:
+        void *msg_name
+        socklen_t msg_namelen
+        iovec *msg_iov
+        size_t msg_iovlen
+        void *msg_control
+        size_t msg_controllen
+        int msg_flags
+    struct mmsghdr:
+        msghdr msg_hdr
+        unsigned int msg_len
+    int recvmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags, void *timeout)
+    int sendmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags)
+
+
+cdef enum:
+    MMSG_BATCH = 64      # datagrams per sendmmsg or recvmmsg call
+    MAX_ERRORS = 64      # errors reported on the socket (ICMP) skipped in one call before giving up
+
+
 # int64 columns of a row's send state
 cdef enum:
     TX_NATIVE = 0   # 1 while the kernel sends the row's audio
@@ -48,36 +75,65 @@ cdef enum:
     TX_COLUMNS = 12
 
 
+cdef Py_ssize_t _flush(int fd, mmsghdr *vec, Py_ssize_t nb, i64 **owner) noexcept nogil:
+    # send the batch's datagrams (all from fd) with sendmmsg; a datagram that fails is counted on its row and
+    # skipped, the rest go on (as one sendto each would)
+    cdef Py_ssize_t j = 0, m
+    cdef int got
+    while j < nb:
+        got = sendmmsg(fd, &vec[j], <unsigned int> (nb - j), MSG_DONTWAIT)
+        if got < 0:  # a full socket buffer or an unreachable far end: counted, the tick goes on
+            owner[j][TX_ERRORS] += 1
+            j += 1
+            continue
+        for m in range(j, j + got):
+            owner[m][TX_PACKETS] += 1
+            owner[m][TX_BYTES] += vec[m].msg_len
+        j += got
+    return 0
+
+
 def send_rows(int64_t[:, ::1] tx, const uint8_t[:, ::1] codes, uint8_t[:, ::1] packets):
     """Send codes[i] from every native row i as packets of packets' width less 12 octets each (one per frame of
-    the tick, V=2 header, no padding, extension or CSRC), the last one built in packets[i]; step its sequence
+    the tick, V=2 header, no padding, extension or CSRC), the last one copied into packets[i]; step its sequence
     number and timestamp per packet and clear its marker after the first, count each sent or failed. Return
-    how many packets."""
+    how many packets. Consecutive packets from one socket (a row's frames; rows sharing a socket) leave in one
+    sendmmsg call."""
     cdef Py_ssize_t rows = tx.shape[0], size = codes.shape[1], frame = packets.shape[1] - 12, i, f, k
-    cdef Py_ssize_t count = 0
+    cdef Py_ssize_t count = 0, nb = 0, width = packets.shape[1]
     cdef i64 *s
     cdef uint8_t *p
+    cdef uint8_t *buf
     cdef uint32_t ts, ssrc
     cdef uint16_t seq
-    cdef sockaddr_in addr
-    cdef ssize_t sent
+    cdef int fd, batch_fd = -1
+    cdef mmsghdr vec[MMSG_BATCH]
+    cdef iovec iov[MMSG_BATCH]
+    cdef sockaddr_in addr[MMSG_BATCH]
+    cdef i64 *owner[MMSG_BATCH]
     if tx.shape[1] != TX_COLUMNS or codes.shape[0] != rows or packets.shape[0] != rows or frame < 0 \
             or (frame == 0 and size != 0) or (frame and size % frame):
         raise ValueError(f"tx needs {TX_COLUMNS} columns, codes and packets the same rows, packets 12 more octets"
                          " than a frame that divides the codes' width")
     k = size // frame if frame else 1
-    memset(&addr, 0, sizeof(addr))
-    addr.sin_family = AF_INET
+    buf = <uint8_t *> malloc(MMSG_BATCH * width)
+    if buf == NULL:
+        raise MemoryError()
+    memset(vec, 0, sizeof(vec))
+    memset(addr, 0, sizeof(addr))
     with nogil:
         for i in range(rows):
             s = &tx[i, 0]
             if not s[TX_NATIVE]:
                 continue
-            p = &packets[i, 0]
-            addr.sin_port = htons(<uint16_t> s[TX_PORT])
-            addr.sin_addr.s_addr = htonl(<uint32_t> s[TX_HOST])
+            fd = <int> s[TX_FD]
             ssrc = <uint32_t> s[TX_SSRC]
             for f in range(k):
+                if nb == MMSG_BATCH or (nb and fd != batch_fd):
+                    _flush(batch_fd, vec, nb, owner)
+                    nb = 0
+                batch_fd = fd
+                p = buf + nb * width
                 seq = <uint16_t> s[TX_SEQ]
                 ts = <uint32_t> s[TX_TS]
                 p[0] = 0x80
@@ -94,16 +150,26 @@ def send_rows(int64_t[:, ::1] tx, const uint8_t[:, ::1] codes, uint8_t[:, ::1] p
                 p[11] = ssrc & 0xFF
                 if frame:
                     memcpy(p + 12, &codes[i, f * frame], frame)
-                sent = sendto(<int> s[TX_FD], p, frame + 12, MSG_DONTWAIT, <const sockaddr *> &addr, sizeof(addr))
+                addr[nb].sin_family = AF_INET
+                addr[nb].sin_port = htons(<uint16_t> s[TX_PORT])
+                addr[nb].sin_addr.s_addr = htonl(<uint32_t> s[TX_HOST])
+                iov[nb].iov_base = p
+                iov[nb].iov_len = frame + 12
+                vec[nb].msg_hdr.msg_name = &addr[nb]
+                vec[nb].msg_hdr.msg_namelen = sizeof(sockaddr_in)
+                vec[nb].msg_hdr.msg_iov = &iov[nb]
+                vec[nb].msg_hdr.msg_iovlen = 1
+                owner[nb] = s
+                nb += 1
                 s[TX_MARKER] = 0
                 s[TX_SEQ] = <uint16_t> (seq + 1)
                 s[TX_TS] = <uint32_t> (ts + frame)
-                if sent < 0:  # a full socket buffer or an unreachable far end: counted, the tick goes on
-                    s[TX_ERRORS] += 1
-                else:
-                    s[TX_PACKETS] += 1
-                    s[TX_BYTES] += sent
                 count += 1
+                if f == k - 1:
+                    memcpy(&packets[i, 0], p, width)
+        if nb:
+            _flush(batch_fd, vec, nb, owner)
+    free(buf)
     return count
 
 
@@ -409,32 +475,6 @@ def playout(int64_t[:, ::1] ints, double[:, ::1] floats, const uint8_t[:, :, ::1
 # A peer that keeps every stream on one socket (the simulated carrier does: RTP allows it when the far end tells
 # the streams apart by address) reads a tick's datagrams with recvmmsg, a batch per system call, not one
 # recvfrom each.
-
-cdef extern from "<sys/uio.h>" nogil:
-    struct iovec:
-        void *iov_base
-        size_t iov_len
-
-
-cdef extern from "<sys/socket.h>" nogil:
-    struct msghdr:
-        void *msg_name
-        socklen_t msg_namelen
-        iovec *msg_iov
-        size_t msg_iovlen
-        void *msg_control
-        size_t msg_controllen
-        int msg_flags
-    struct mmsghdr:
-        msghdr msg_hdr
-        unsigned int msg_len
-    int recvmmsg(int fd, mmsghdr *vec, unsigned int vlen, int flags, void *timeout)
-
-
-cdef enum:
-    MMSG_BATCH = 64      # datagrams asked for per recvmmsg call
-    MAX_ERRORS = 64      # errors reported on the socket (ICMP) skipped in one call before giving up
-
 
 def recv_many(int fd, uint8_t[:, ::1] arena, int32_t[::1] rec_len, uint32_t[::1] rec_host,
               uint16_t[::1] rec_port):

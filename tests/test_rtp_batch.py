@@ -164,3 +164,27 @@ def test_an_80ms_tick_sends_four_20ms_packets_natively_as_python_would():
             pm.shutdown()
         for far in fars:
             far.close()
+
+
+def test_rows_sharing_one_socket_send_what_their_twin_sends():
+    """The carrier's case: every row sends from one socket (its packets leave in sendmmsg batches of 64) to two
+    far ends: the same datagrams in the same order as one sendto each."""
+    senders, receivers = _pair(2)
+    try:
+        rng = np.random.default_rng(7)
+        a = rb.SendArrays(70, 160)  # more packets than one batch
+        for i in range(70):
+            a.tx[i] = (1, senders[0].fileno(), 0x7F000001, receivers[i % 2].getsockname()[1], 0, i % 3 == 0,
+                       i, 1000 * i, 0x100 + i, 0, 0, 0)
+        twin = copy.deepcopy(a)
+        codes = rng.integers(0, 256, (70, 640), dtype=np.uint8)
+        assert rb.send_rows(codes, a) == 280
+        native = [receivers[0].recvfrom(2048) for _ in range(140)]
+        assert rb.send_rows_reference(codes, twin, {senders[0].fileno(): senders[0]}) == 280
+        reference = [receivers[0].recvfrom(2048) for _ in range(140)]
+        assert native == reference
+        assert np.array_equal(a.tx, twin.tx) and np.array_equal(a.packets, twin.packets)
+        assert a.tx[:, rb.TX_PACKETS].sum() == 280 and a.tx[:, rb.TX_ERRORS].sum() == 0
+    finally:
+        for s in senders + receivers:
+            s.close()
