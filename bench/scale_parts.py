@@ -3,7 +3,7 @@ bench/scale_steady.py): the emulator, the simulated PSTNs, their spans' routing 
 phone tap, the simulated agents, the PRI trunks and their Q.931 stacks, each timed by the engine thread's
 CPU time around it (time.thread_time) during the steady stretch, in microseconds a tick.
 
-    .venv/bin/python bench/scale_parts.py [WARM=240] [STEADY=30] [DATA=/tmp/scale-parts]
+    .venv/bin/python bench/scale_parts.py [WARM=240] [STEADY=30] [DATA=/tmp/scale-parts] [SIP_EVERY]
 
 A sampling profiler's shares count the wall clock, so on a loaded machine they include the time a thread
 was preempted (docs/reliability.md, "Scale"); these figures are CPU time. Each timed call costs two more
@@ -18,7 +18,8 @@ import scale_steady
 from pycallcenter.apps.centre import Centre
 from pycallcenter.drivers.emulator import core as emu_core
 from pycallcenter.drivers.emulator import pstn as emu_pstn
-from pycallcenter.engine import pri
+from pycallcenter.engine import engine, media, pri, recording, scheduler, waits
+from pycallcenter.fax import detect
 from pycallcenter.isdn import span
 from pycallcenter.sim import agents, pstn
 
@@ -32,10 +33,21 @@ PARTS = [  # (class, method, label)
     (agents.AgentPool, "tick", "the simulated agents"),
     (pri.PriTrunk, "on_tick", "the PRI trunks (Q.931 and what a leg's events set off)"),
     (span.PriSpan, "service", "the PRI trunks' Q.931 stacks alone"),
+    (media.MediaPlane, "receive", "media receive (G.711 decode, echo, taps, DTMF)"),
+    (media.EchoGroup, "cancel", "the echo cancellers (kernel and rows)"),
+    (detect.BatchedFaxWatcher, "tap", "the fax watchers' tap"),
+    (waits.SilenceWatch, "tap", "the silence tap"),
+    (media.MediaPlane, "transmit", "media transmit (mix, send, the recordings' bank)"),
+    (media.MediaPlane, "_mix", "the mix (links, tones, sources, players, beeps)"),
+    (recording.RecorderBank, "tick", "the recordings' bank tick (gather, hand-overs)"),
+    (scheduler.Scheduler, "poll", "the scheduler's poll (scripts and waiting ops)"),
+    (engine.Engine, "start_recording", "recordings started"),
+    (engine.Engine, "stop_recording", "recordings stopped"),
+    (engine.Engine, "_notify", "the listeners of legs' events and calls' ends"),
 ]
 
 
-def main(warm=240.0, steady=30.0, data="/tmp/scale-parts"):
+def main(warm=240.0, steady=30.0, data="/tmp/scale-parts", sip_every=scale_steady.soak.SIP_SHARE):
     """Run the steady stretch with each part timed; return {label: (microseconds a tick, calls a tick)}."""
     spent, calls, timing = collections.Counter(), collections.Counter(), [False]
 
@@ -59,7 +71,7 @@ def main(warm=240.0, steady=30.0, data="/tmp/scale-parts"):
                 sim.far.handler = sim._tick
         return lambda: timing.__setitem__(0, True)
 
-    ticks, cpu = scale_steady.main(warm, steady, data, prepare=prepare)
+    ticks, cpu = scale_steady.main(warm, steady, data, prepare=prepare, sip_every=sip_every)
     out = {label: (1e6 * spent[label] / ticks, calls[label] / ticks) for _, _, label in PARTS}
     for label, (us, n) in out.items():
         print(f"{us:8.0f} us a tick  {label}  ({n:.0f} calls a tick)")
@@ -68,4 +80,4 @@ def main(warm=240.0, steady=30.0, data="/tmp/scale-parts"):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(*(float(a) for a in args[:2]), *args[2:3])
+    main(*(float(a) for a in args[:2]), *args[2:3], sip_every=int(args[3]) if len(args) > 3 else scale_steady.soak.SIP_SHARE)

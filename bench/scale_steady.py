@@ -4,7 +4,10 @@ real time by CPU time. The ramp-up (agents logging in, queues filling) is left o
 code compare what a busy hour costs. While the steady stretch runs, its process id is in DATA.steady, for a
 sampling profiler to attach to (docs/reliability.md, "Scale", has the py-spy command).
 
-    .venv/bin/python bench/scale_steady.py [WARM=240] [STEADY=120] [DATA=/tmp/scale-steady]
+    .venv/bin/python bench/scale_steady.py [WARM=240] [STEADY=120] [DATA=/tmp/scale-steady] [SIP_EVERY]
+
+SIP_EVERY is the soak's --sip-every (every n-th caller over the simulated SIP carrier; 0: no carrier, the
+quarter-hour figure's workload); without it the soak's default.
 
 A script, not a pytest benchmark: one run takes minutes and its figure is one number per run. On a shared
 machine the CPU per tick grows with the other jobs' load (caches and memory traffic are shared), so compare
@@ -20,10 +23,11 @@ import time
 from pycallcenter.apps import soak
 
 
-def main(warm=240.0, steady=120.0, data="/tmp/scale-steady", prepare=None):
+def main(warm=240.0, steady=120.0, data="/tmp/scale-steady", prepare=None, sip_every=soak.SIP_SHARE):
     """Run the centre; return (ticks, CPU seconds) of the steady stretch. prepare(soak), if given, runs once the
     centre is built and returns a function called as the steady stretch starts (bench/scale_parts.py)."""
-    k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, data_dir=data), stream=None)
+    k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, data_dir=data,
+                                         sip_every=int(sip_every)), stream=None)
     at_steady = prepare(k) if prepare is not None else None
     per_second = int(round(soak.SAMPLE_RATE / k.centre.board.blocksize))
     state = {"publish": 5.0, "minute": 60.0, "n": 0}
@@ -62,4 +66,4 @@ def main(warm=240.0, steady=120.0, data="/tmp/scale-steady", prepare=None):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(*(float(a) for a in args[:2]), *args[2:3])
+    main(*(float(a) for a in args[:2]), *args[2:3], sip_every=int(args[3]) if len(args) > 3 else soak.SIP_SHARE)

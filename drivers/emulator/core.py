@@ -22,7 +22,7 @@ from pycallcenter.journal import Journal
 from ..config import BoardConfig, load_config
 from ..events import EventKind
 from .analog import ring_cadence
-from .board import EmulatorBoard
+from .board import EmulatorBoard, row_index
 from .channels import DBM0_RMS, ChannelMedia
 from .echo import HybridEcho
 from .eventlog import EventLog
@@ -53,6 +53,9 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         self.rows: list = []  # every channel of every board, by row of the per-tick arrays
         self.cables: list = []
         self.far_ends: dict = {}
+        self._holes_key = None  # (rows, open groups) _holes() was worked out for, and its answer
+        self._holes_rows = None
+        self._net_ends = None  # the NetworkSpans among far_ends, in its order (None: rebuild; wiring resets it)
         self.lines: list = []
         self._busy_lines: set = set()  # lines with something to do (Line.wake adds, the tick drops the quiet)
         self._line_count = 0
@@ -122,6 +125,22 @@ class Emulator(Wiring, ChannelMedia, EventLog):
                     raise config.error(str(exc), "emulator", "echo", spec.index, "channels") from None
         return board
 
+    def _holes(self, groups):
+        """Return the rows of the tick's transmit array that no open group covers (a slice or an index array;
+        False when there are none), or None when two groups share a row; kept until the groups change."""
+        key = (len(self.rows), tuple(groups))  # the groups themselves: a new group may reuse a closed one's id
+        if self._holes_key != key:
+            covered = np.zeros(len(self.rows), np.intp)
+            for g in groups:
+                covered[g.rows] += 1
+            if (covered > 1).any():
+                self._holes_rows = None
+            else:
+                free = np.flatnonzero(covered == 0)
+                self._holes_rows = row_index(free) if len(free) else False
+            self._holes_key = key
+        return self._holes_rows
+
     def _cable_lists(self):
         key = (len(self.cables), tuple(id(t) for t in self._taps))
         if key != self._cable_key:
@@ -164,23 +183,32 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         """Run one tick of the whole emulated world."""
         bs, t0 = self.blocksize, self.sample_time
         t1 = t0 + bs
-        for end in self.far_ends.values():
-            if isinstance(end, NetworkSpan):
-                end._tick(t0)
+        nets = self._net_ends
+        if nets is None:  # about 500 of the far ends are phones: the tick's handlers run on the network spans'
+            nets = self._net_ends = [end for end in self.far_ends.values() if isinstance(end, NetworkSpan)]
+        for end in nets:
+            end._tick(t0)
         rows = self.rows
         if self._idle_chan is None:
             self._idle_chan = np.array([c.law.idle for c in rows], np.uint8)[:, None]
             self._lut_rows = [c for c in rows if c.tx_lut is not None or c.rx_lut is not None]
         T = np.empty((len(rows), bs), np.uint8)
-        T[:] = self._idle_chan
         groups = []
         for board in self.boards:
             board.groups = [g for g in board.groups if not g.closed]
             groups += board.groups
+        holes = self._holes(groups)
+        if holes is None:  # groups sharing a row: the idle codes first, then each group's block over them in turn
+            T[:] = self._idle_chan
+        elif holes is not False:  # each row is written once: the idle codes go only where no group's block does
+            T[holes] = self._idle_chan[holes]
         for g in groups:
             if g.tx:
                 T[g.index] = g.tx.popleft()
-            elif g._wrote and not g._underrun:
+                continue
+            if holes is not None:
+                T[g.index] = self._idle_chan[g.index]
+            if g._wrote and not g._underrun:
                 g._underrun = True
                 for c in g.channels:
                     self.emit(EventKind.WRITE_UNDERRUN, c.span.number, c.number, t0, {"missing": 1}, g.board)

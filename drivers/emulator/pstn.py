@@ -110,6 +110,7 @@ class NetworkSpan(SpanCable):
         self.lines: dict = {}
         self._streams: dict = {}  # offset -> _AudioStream from write_audio()
         self._dchans = None  # [(offset, board channel, deliver to the board, deliver to us)], made at first use
+        self._idle = None  # idle_block()
 
     def __repr__(self):
         return f"<NetworkSpan {self.name} on span {self.span.number}>"
@@ -130,6 +131,15 @@ class NetworkSpan(SpanCable):
         if block.shape != want:
             raise ValueError(f"network block must be {want}, got {block.shape}")
         self._tx.append(block if not block.flags.writeable else block.copy())
+
+    def idle_block(self) -> np.ndarray:
+        """Return the read-only (channels x blocksize) block of idle codes the span sends when nothing was
+        written for a tick (a far end with nothing to say may skip write())."""
+        idle = self._idle
+        if idle is None or idle.shape[1] != self.emu.blocksize:
+            idle = self._idle = np.full((len(self.rows), self.emu.blocksize), self.law.idle, np.uint8)
+            idle.flags.writeable = False
+        return idle
 
     def keep_audio(self, seconds) -> None:
         """Keep at most the last ``seconds`` of received audio for read_audio() (0: none, for a far end that
@@ -183,8 +193,8 @@ class NetworkSpan(SpanCable):
         if self._rx.maxlen:
             self._rx.append(self.last_rx.copy() if isinstance(self._index, slice) else self.last_rx)
         block = self._tx.popleft() if self._tx else None
-        if block is None:
-            block = np.full((len(self.rows), emu.blocksize), self.law.idle, np.uint8)
+        if block is None:  # nothing written this tick: every channel idle (read-only, shared tick after tick)
+            block = self.idle_block()
         for offset, stream in self._streams.items():
             if stream._out:
                 if not block.flags.writeable:  # a shared block write() kept without a copy
@@ -393,13 +403,13 @@ class PhoneTap:
         self.idle = np.array([p.law.idle for p in self.phones], np.uint8)[:, None]
         self.block = np.empty((len(self.phones), emu.blocksize), np.uint8)
         self.block[:] = self.idle
-        self._index = {p: i for i, p in enumerate(self.phones)}
+        self._pos = {p: i for i, p in enumerate(self.phones)}  # (named apart from _index, the rows' slice)
         for p in self.phones:
             p._tap = self
 
     def _mine(self, lines):
         """Yield (index, line) of the phones in this tap whose current line is among lines."""
-        index = self._index
+        index = self._pos
         for line in lines:
             i = index.get(line.station)
             if i is not None and line.station.line is line:

@@ -129,6 +129,7 @@ class Wiring:
         s.cable = net
         self.cables.append(net)
         self.far_ends[net.name] = net
+        self._net_ends = None  # the tick's list of network ends, rebuilt at its next use
         for ch in s.channels:  # robbed-bit channels: the network is the office or the station of each
             if ch.signalling.is_station:
                 net.lines[ch.offset] = self._add_pstn_line(ch, f"{net.name}.{ch.offset}", self.settings.timing)
@@ -152,6 +153,7 @@ class Wiring:
         t = replace(self.settings.timing, **timing) if timing else self.settings.timing
         end = self._add_pstn_line(ch, name or f"pstn{ch.number}", t)
         self.far_ends[end.name] = end
+        self._net_ends = None  # the tick's list of network ends, rebuilt at its next use
         return end
 
     def _add_pstn_line(self, ch, name, timing):
@@ -165,6 +167,7 @@ class Wiring:
         ch = self._port(channel, False)
         end = self._add_phone(ch, name or f"phone{ch.number}")
         self.far_ends[end.name] = end
+        self._net_ends = None  # the tick's list of network ends, rebuilt at its next use
         return end
 
     def tap_phones(self, phones) -> PhoneTap:

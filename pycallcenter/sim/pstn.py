@@ -5,6 +5,7 @@ greeting), busy lines or lines nobody answers (``Callee``)."""
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from typing import Optional
 
 import numpy as np
@@ -52,6 +53,7 @@ class Caller:
     # while waiting for an agent: no earlier tick can make it act (its patience running out, its next digit
     # group due); a little before the exact time, so the check in _behave still decides, as on every tick
     wake: float = 0.0
+    order: int = 0  # placing order on its PSTN simulator (which looks at it in that order)
 
     def act(self, now, can_press=True):
         """Return what this answered caller does at board time ``now``: ("hang up", why) when its talk with an
@@ -126,6 +128,15 @@ class PstnSimulator:
         self.answering = {}  # isdn Call -> Callee of an outgoing call of the centre in progress
         self.strangers = None  # (mix, talk mean) for numbers without a Callee (answer_unknown)
         self._idle = None  # the encoded block of silence on every channel
+        self._idle_is_line_idle = False  # it equals the span's own idle block: nothing need be written
+        # the answered callers a tick must look at: (board time, placing order, entry number), their calls and
+        # callers by placing order (the order of self.active), and the order the tick's visit has reached
+        self._visits = []
+        self._placed = {}
+        self._order = 0
+        self._entries = 0
+        self._ready = None
+        self._visiting = -1
         # overlap sending (PRI only): SETUP with the first digit and no sending complete, then one digit in
         # INFORMATION every DIGIT_GAP seconds once the centre acknowledged the SETUP, as a caller dialling does
         self.overlap = overlap and isinstance(self.iface, q.Interface)
@@ -170,6 +181,7 @@ class PstnSimulator:
             caller.agent_at = now
             caller.agent = agent
             caller.log.append((now, "agent"))
+            self._wake(caller, now + caller.talk)
 
     @property
     def busy(self):
@@ -186,21 +198,73 @@ class PstnSimulator:
             self._q931(self.iface.handle_timer(now))
         while self.pending and self.pending[0].arrival <= now:
             self._place(self.pending.popleft(), now)
-        for call, caller in list(self.active.items()):
-            if caller.to_dial:
-                self._dial_next(call, caller, now)
-            # most callers on most ticks are ringing, clearing or talking with time left: nothing to do
-            if caller.answered is None or caller.clearing or (
-                    caller.agent_at is not None and now - caller.agent_at < caller.talk):
-                continue
-            if now < caller.wake and caller.agent_at is None:  # waiting, with nothing due yet
-                continue
-            self._behave(call, caller, now)
+        due = self._visits
+        if due and due[0][0] <= now:
+            self._visit(now)
         for call, callee in list(self.answering.items()):
             self._answer_behave(call, callee, now)
         for frame in self.iface.pop_frames():
             far.write_frame(frame)
-        far.write(self._audio_block())
+        block = self._audio_block()
+        if block is not self._idle or not self._idle_is_line_idle:  # all idle: the span sends its own idle block
+            far.write(block)
+
+    def _wake(self, caller, at):
+        """Have the tick look at caller at board time ``at`` (a little before: the checks in _visit decide, so
+        floating point never moves a decision to a later tick; at or before now: this tick if the visit has
+        not passed it yet, else the next)."""
+        order = caller.order
+        if order not in self._placed:
+            return
+        self._entries += 1
+        if self._ready is not None and order > self._visiting and at - 1e-6 <= self.now:
+            heappush(self._ready, order)
+        else:
+            heappush(self._visits, (at - 1e-6, order, self._entries))
+
+    def _visit(self, now):
+        """Look at the callers due, in placing order (the order the tick once walked every active caller in:
+        their messages go out in that order): overlap digits, then what an answered caller does."""
+        due, placed = self._visits, self._placed
+        ready = self._ready = []
+        while due and due[0][0] <= now:
+            heappush(ready, heappop(due)[1])
+        last = -1
+        while ready:
+            order = heappop(ready)
+            if order == last:
+                continue
+            last = self._visiting = order
+            entry = placed.get(order)
+            if entry is None:  # its call ended
+                continue
+            call, caller = entry
+            if caller.to_dial:
+                self._dial_next(call, caller, now)
+            # most callers on most ticks are ringing, clearing or talking with time left: nothing to do
+            if caller.answered is None or caller.clearing:
+                pass
+            elif caller.agent_at is not None and now - caller.agent_at < caller.talk:
+                pass
+            elif now < caller.wake and caller.agent_at is None:  # waiting, with nothing due yet
+                pass
+            else:
+                self._behave(call, caller, now)
+            self._again(caller, now)
+        self._ready, self._visiting = None, -1
+
+    def _again(self, caller, now):
+        """Schedule a visited caller's next visit: every tick while it dials overlap digits or a fax machine
+        waits, at its talk's end, at its wake while it waits; none while it rings or clears (its answer
+        schedules it)."""
+        if caller.to_dial:
+            self._wake(caller, now)
+        elif caller.answered is None or caller.clearing or caller.order not in self._placed:
+            return
+        elif caller.agent_at is not None:
+            self._wake(caller, max(now, caller.agent_at + caller.talk))
+        else:
+            self._wake(caller, max(now, caller.wake))
 
     def _place(self, caller, now):
         caller.placed = now
@@ -219,6 +283,11 @@ class PstnSimulator:
         self.active[call] = caller
         self.by_number[caller.number] = caller
         caller.log.append((now, "setup"))
+        self._order += 1
+        caller.order = self._order
+        self._placed[caller.order] = (call, caller)
+        if caller.to_dial:
+            self._wake(caller, now)
 
     def _dial_next(self, call, caller, now):
         """Overlap sending: the next called digit once the centre asked for more (SETUP ACKNOWLEDGE); nothing more
@@ -333,6 +402,7 @@ class PstnSimulator:
             encode = g711.alaw_encode if self.law.value == "alaw" else g711.ulaw_encode
             self._idle = encode(silence)
             self._idle.flags.writeable = False  # far.write keeps a read-only block without a copy
+            self._idle_is_line_idle = bool((self._idle == self.law.idle).all())
         return self._idle
 
     def _audio_block(self):
@@ -358,7 +428,9 @@ class PstnSimulator:
                     call = next((c for c, who in self.active.items() if who is caller), None)
                     if call is not None:
                         self._hangup(call, caller, self.now, "fax done")
-        lin16 = np.clip(lin, -32768, 32767).astype(np.int16)
+        np.maximum(lin, -32768, out=lin)  # the ufuncs straight: np.clip's Python wrapper costs more than this
+        np.minimum(lin, 32767, out=lin)
+        lin16 = lin.astype(np.int16)
         block = idle.copy()
         block[np.array(offsets, np.intp) - 1] = g711.alaw_encode(lin16) if self.law.value == "alaw" \
             else g711.ulaw_encode(lin16)
@@ -385,6 +457,7 @@ class PstnSimulator:
             if isinstance(ev, q.Answered):
                 caller.answered = now
                 caller.log.append((now, "answered"))
+                self._wake(caller, now)
             elif isinstance(ev, q.Disconnected):
                 self._q931(self.iface.hangup(ev.call, now, ev.cause))
             elif isinstance(ev, q.CallEnded):
@@ -398,6 +471,7 @@ class PstnSimulator:
                         caller.fax_result = fax[1].hangup().as_dict()
                     fax[1].close()
                 del self.active[ev.call]
+                self._placed.pop(caller.order, None)
                 if self.by_number.get(caller.number) is caller:
                     del self.by_number[caller.number]
                 self.done.append(caller)
