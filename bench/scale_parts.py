@@ -1,9 +1,14 @@
 """The CPU time of each part of the appliance-size centre's tick at steady busy-hour load (the run of
 bench/scale_steady.py): the emulator, the simulated PSTNs, their spans' routing and D-channel frames, the
-phone tap, the simulated agents, the PRI trunks and their Q.931 stacks, each timed by the engine thread's
-CPU time around it (time.thread_time) during the steady stretch, in microseconds a tick.
+phone tap, the simulated agents, the PRI trunks and their Q.931 stacks; the media plane (receive with the echo
+cancellers, the fax and silence taps and DTMF; transmit with the mix and the recordings' bank), the scheduler's
+poll, the recordings' starts and stops and the listeners of the legs' events; each timed by the engine thread's
+CPU time around it (time.thread_time) during the steady stretch, in microseconds a tick. Parts nest (a
+recording stopped from a leg's end counts in the PRI trunks and the listeners too).
 
     .venv/bin/python bench/scale_parts.py [WARM=240] [STEADY=30] [DATA=/tmp/scale-parts] [SIP_EVERY]
+
+SIP_EVERY as in bench/scale_steady.py (0: no SIP carrier, the quarter-hour figure's workload).
 
 A sampling profiler's shares count the wall clock, so on a loaded machine they include the time a thread
 was preempted (docs/reliability.md, "Scale"); these figures are CPU time. Each timed call costs two more
