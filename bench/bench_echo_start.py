@@ -6,7 +6,9 @@ per channel for each tick from the calls' start (thread CPU time, the fastest of
 the load average), and says which phase each tick is in: before the foreground's first copy (the background
 adapts over the whole tail, the foreground is empty), between it and the active window (both filters over the
 whole tail: the most expensive ticks), and in the window; each with and without the window placed from a bulk-delay
-estimate (place=True: the background held for up to 112 ms of far-end activity until the estimate is sure).
+estimate (place=True, the default: the background held for up to 112 ms of far-end activity until the estimate is
+sure, and, still unsure then, the whole tail first replaying what the hold recorded; place=False: the whole tail
+from the first tick).
 
 Run: .venv/bin/python -m pytest -p no:cacheprovider bench/bench_echo_start.py --benchmark-only -s
 """

@@ -90,6 +90,9 @@ pycc_echo_t *pycc_echo_new(int channels, const pycc_echo_params_t *params)
     if (s->p.place) {
         s->est_arena = calloc((size_t) channels * 5 * lags, sizeof(double));
         s->rec_arena = calloc((size_t) channels, rec_per);
+        /* every page touched now, not on the calls' first ticks (a memset would be folded into the calloc) */
+        for (size_t k = 0; s->rec_arena && k < (size_t) channels * rec_per; k += 4096)
+            ((volatile uint8_t *) s->rec_arena)[k] = 0;
     }
     if (!s->ch || !s->arena || !rb || (s->p.place && (!s->est_arena || !s->rec_arena))) {
         free(rb);
