@@ -27,6 +27,7 @@ from echo_signals import PATHS, css_through_hybrids, hybrid, to_int16  # noqa: E
 
 CHANNELS = 240
 RUNS = 3
+PLACED = "the default: the window placed from a bulk-delay estimate, the background held until then, an unsure hold replayed"
 
 
 def _line(ticks):
@@ -76,8 +77,8 @@ def test_calls_starting_together(benchmark, signal, ticks, place):
     best, copied, windowed = benchmark.pedantic(_first_ticks, args=(far, near, ticks, place), rounds=1, iterations=1)
     benchmark.extra_info.update(worst_us=float(best.max()), last_us=float(best[-1]))
     print(f"\n{signal}, {CHANNELS} calls starting in the same tick, 64 ms tail, adapting (settle=False), "
-          f"place={place} (the window placed from a bulk-delay estimate, the background held until then), us a "
-          f"channel a tick (thread CPU, fastest of {RUNS}), load average {load:.1f}:")
+          f"place={place} ({PLACED if place else 'the whole tail from the first tick'}), "
+          f"us a channel a tick (thread CPU, fastest of {RUNS}), load average {load:.1f}:")
     for t in range(ticks):
         if t < 16 or t % 10 == 0 or t == ticks - 1:
             print(f"  tick {t:3d}: {best[t]:5.1f} us; foreground copied on {copied[t]:3d}, window on {windowed[t]:3d}"
