@@ -344,6 +344,7 @@ class Channel:
         if self.is_open:
             self._do_close()
             self.is_open = False
+            self.board._closes = getattr(self.board, "_closes", 0) + 1  # groups check their channels again
 
     # --- backend hooks --------------------------------------------------------------------------
     def _do_hook(self, op: HookOp):
@@ -396,6 +397,7 @@ class ChannelGroup(_ClosesOnExit):
         self.numbers = tuple(c.number for c in self.channels)
         self.blocksize = blocksize
         self.closed = False
+        self._open_at = None  # the board's count of channel closes when every channel was last seen open
 
     def __len__(self):
         return len(self.channels)
@@ -406,7 +408,11 @@ class ChannelGroup(_ClosesOnExit):
     def _check_open(self):
         if self.closed:
             raise ChannelClosedError(f"channel group {list(self.numbers)} is closed")
-        if all(map(_IS_OPEN, self.channels)):  # twice a tick over every channel: a C loop, not a Python one
+        closes = getattr(self.board, "_closes", 0)
+        if closes == self._open_at:  # no channel of the board closed since: all still open (twice a tick)
+            return
+        if all(map(_IS_OPEN, self.channels)):
+            self._open_at = closes
             return
         for c in self.channels:
             if not c.is_open:

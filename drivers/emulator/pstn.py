@@ -18,6 +18,7 @@ from .board import row_index
 from .cables import SpanCable, deliver_to, rx_blocked, send_frames
 
 KEEP_SECONDS = 60  # received audio kept for read_audio()
+_RED = int(Alarm.RED)  # a plain int: an enum Flag's & runs Python code, and remote_alarm is asked every tick
 # Line events and frame errors kept per line or span, for tests and debugging (counters count them all).
 # Each holds about 160 bytes; in the soak an agent's phone sees about 90 an hour and an FXO line about 240,
 # so at 4,096 per line the 20 lines grew about 200 kB an hour all day (docs/reliability.md, "Memory").
@@ -118,7 +119,7 @@ class NetworkSpan(SpanCable):
     @property
     def remote_alarm(self) -> bool:
         """Return True when the board's span is sending RAI toward the network (it is in red alarm)."""
-        return bool(self.span.alarm_bits & Alarm.RED)
+        return bool(self.span.alarm_bits & _RED)
 
     def far_sends_rai(self, span):
         return self.send_rai
@@ -170,6 +171,8 @@ class NetworkSpan(SpanCable):
     def read_frames(self, offset=None) -> list:
         """Return the good frames the board sent since the last call."""
         q = self._hdlc_rx[self._offset(offset)]
+        if not q:  # most ticks
+            return []
         out = list(q)
         q.clear()
         return out

@@ -201,8 +201,9 @@ class PstnSimulator:
         due = self._visits
         if due and due[0][0] <= now:
             self._visit(now)
-        for call, callee in list(self.answering.items()):
-            self._answer_behave(call, callee, now)
+        if self.answering:
+            for call, callee in list(self.answering.items()):
+                self._answer_behave(call, callee, now)
         for frame in self.iface.pop_frames():
             far.write_frame(frame)
         block = self._audio_block()
