@@ -33,12 +33,13 @@ _frozen = False
 # the middle generation's collection is 9-25 ms of the engine thread (the slowest 0.1% of paced ticks by
 # CPU, docs/reliability.md, "Paced in real time"), a full one 40-150 ms, and a young one ~1 ms, each of them
 # started by whatever allocation crossed a threshold, usually inside a tick. An older generation runs when
-# the slack before the next tick is at least SLACK_MARGIN times its last wall time (the defaults before the
-# first), or anyway once it is overdue by as many young collections again (OVERDUE times its threshold),
+# the slack before the next tick is at least SLACK_MARGIN times what it should take (by the last one's wall
+# time: a middle one's per young collection it gathers, since one run late walks more; the defaults before
+# the first), or anyway once it is overdue by as many young collections again (OVERDUE times its threshold),
 # so a machine with no slack (a loaded host) still collects, between ticks.
 SLACK_MARGIN = 1.5
 OVERDUE = 2
-_took = {1: 0.010, 2: 0.100}  # generation -> wall seconds of its last collection here
+_took = {1: 0.0005, 2: 0.100}  # wall seconds of the last middle collection per young one it gathered; of a full one
 
 
 @contextlib.contextmanager
@@ -83,20 +84,26 @@ def collect_in_slack(slack):
     """Run, between two ticks with `slack` seconds left before the next, the collection that is due and fits
     (see above); with the collector's automatic runs on, only the middle one, and only when one of the next
     two young collections would start it. Return the generation collected, or None."""
+    (c0, c1, _), (t0, t1, _) = gc.get_count(), gc.get_threshold()
     if gc.isenabled():
-        if gc.get_count()[1] < gc.get_threshold()[1] or slack < SLACK_MARGIN * _took[1]:
-            return None
-        gen = 1
+        gen = 1 if c1 >= t1 else None
     else:
         gen = due()
-        if gen is None:
-            return None
-        if gen and slack < SLACK_MARGIN * _took[gen] and gc.get_count()[1] < OVERDUE * gc.get_threshold()[1]:
-            gen = 0 if gc.get_count()[0] > gc.get_threshold()[0] else None  # the older one waits for slack
+    if gen is None:
+        return None
+    if gen and slack < SLACK_MARGIN * expected(gen):
+        if gc.isenabled() or c1 < OVERDUE * t1:
+            gen = 0 if c0 > t0 and not gc.isenabled() else None  # the older one waits for slack
             if gen is None:
                 return None
     start = time.perf_counter()
     gc.collect(gen)
+    took = time.perf_counter() - start
     if gen:
-        _took[gen] = time.perf_counter() - start
+        _took[gen] = took / max(1, c1) if gen == 1 else took
     return gen
+
+
+def expected(gen):
+    """Return the seconds the collection of generation gen (1 or 2) should take now, by the last one's."""
+    return _took[1] * max(1, gc.get_count()[1]) if gen == 1 else _took[2]

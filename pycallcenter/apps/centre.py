@@ -199,6 +199,7 @@ class Centre:
         if database and not is_dsn(database):
             database = s.place(database)
         self.store = open_store(db or database or self.data, appliance=s.centre.appliance or socket.gethostname())
+        self.store.checkpoint_in_background()  # an SQLite WAL's checkpoints off the engine thread (its ticks)
         # after the ACD binding: the binding logs a call's queue events before its CDR is written
         self.writer = CdrWriter(self.store, self.engine, acd=self.acd)
         # runs of this appliance that died (kill -9, power loss), closed as the writer started: their calls

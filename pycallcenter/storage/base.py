@@ -163,6 +163,10 @@ class Store:
         """Return {appliance: status dict} for every appliance that published one."""
         return {r["appliance"]: dict(r["status"], _updated=r["updated"]) for r in self.select("live_status", order="appliance")}
 
+    def checkpoint_in_background(self):
+        """Keep the journal's housekeeping off the writing thread where the backend has any (SQLite's WAL
+        checkpoints); return None."""
+
     def close(self):
         """Close the connection."""
         self.conn.close()
