@@ -43,3 +43,32 @@ def test_far_end_keeps_each_tick_it_was_sent_and_last_rx_is_the_latest():
     kept = net.read_audio()
     assert np.array_equal(kept[:15], np.concatenate(sent, axis=1))
     assert np.array_equal(net.last_rx[:15], sent[-1])
+
+
+def test_a_block_written_for_the_next_tick_is_sent_once_whatever_comes_after_it():
+    # the first block queued goes straight into the next tick's transmit array; blocks written ahead of it, a
+    # block dropped for the buffers' bound, a group closed before its tick and a reused buffer must not change
+    # what the far end hears
+    b, net = network_board()
+    idle = net.idle_block()
+    a, c = b.open([1, 3, 7, 2]), b.open(range(9, 16))
+    buf = rand_block((4, 160), 1)
+    a.write(buf)
+    buf[:] = 0  # the writer reuses its buffer at once: the staged copy is its own
+    c.write(rand_block((7, 160), 2))
+    c.write(rand_block((7, 160), 3))  # one tick ahead
+    b.step(1)
+    assert np.array_equal(net.last_rx[[0, 2, 6, 1]], rand_block((4, 160), 1))
+    assert np.array_equal(net.last_rx[8:15], rand_block((7, 160), 2))
+    b.step(1)  # a wrote nothing: its rows idle; c's second block now
+    assert np.array_equal(net.last_rx[[0, 2, 6, 1]], idle[[0, 2, 6, 1]])
+    assert np.array_equal(net.last_rx[8:15], rand_block((7, 160), 3))
+    for seed in (4, 5, 6, 7, 8):  # more ahead than the buffers hold: the oldest (the staged one first) dropped
+        a.write(rand_block((4, 160), seed))
+    kept = len(a.tx)
+    b.step(1)
+    assert np.array_equal(net.last_rx[[0, 2, 6, 1]], rand_block((4, 160), 9 - kept))
+    c.write(rand_block((7, 160), 10))
+    c.close()  # closed before its tick: its rows are idle, not the staged block
+    b.step(1)
+    assert np.array_equal(net.last_rx[8:15], idle[8:15])

@@ -160,6 +160,9 @@ class EmuChannel(Channel):
             self._emu._dialling.remove(self)
 
 
+STAGED = "staged"  # in a group's tx queue: its block is already in the emulator's next transmit array
+
+
 class EmuGroup(ChannelGroup):
     """Open channels: ring buffers of rx and tx blocks filled and drained by the emulator's clock."""
 
@@ -181,9 +184,14 @@ class EmuGroup(ChannelGroup):
         return self.rx.popleft()
 
     def _write_block(self, block):
-        if len(self.tx) >= self.board.emulator.buffers:
+        emu = self.board.emulator
+        if len(self.tx) >= emu.buffers:
             self.tx.popleft()  # the writer is ahead of the clock by more than the buffers: keep the newest
-        self.tx.append(block.copy())
+        if self.tx:
+            self.tx.append(block.copy())
+        else:  # the next tick sends it: copied once, into that tick's transmit array, instead of twice
+            emu._stage(self.index, block)
+            self.tx.append(STAGED)
         self._wrote, self._underrun = True, False
 
 

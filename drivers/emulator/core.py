@@ -22,7 +22,7 @@ from pycallcenter.journal import Journal
 from ..config import BoardConfig, load_config
 from ..events import EventKind
 from .analog import ring_cadence
-from .board import EmulatorBoard, row_index
+from .board import STAGED, EmulatorBoard, row_index
 from .channels import DBM0_RMS, ChannelMedia
 from .echo import HybridEcho
 from .eventlog import EventLog
@@ -53,6 +53,7 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         self.rows: list = []  # every channel of every board, by row of the per-tick arrays
         self.cables: list = []
         self.far_ends: dict = {}
+        self._staged = None  # the next tick's transmit array, while groups' blocks are copied into it (_stage)
         self._holes_key = None  # (rows, open groups) _holes() was worked out for, and its answer
         self._holes_rows = None
         self._net_ends = None  # the NetworkSpans among far_ends, in its order (None: rebuild; wiring resets it)
@@ -125,6 +126,13 @@ class Emulator(Wiring, ChannelMedia, EventLog):
                     raise config.error(str(exc), "emulator", "echo", spec.index, "channels") from None
         return board
 
+    def _stage(self, index, block):
+        """Copy a group's block (its rows: index) into the next tick's transmit array, made here when needed."""
+        S = self._staged
+        if S is None:
+            S = self._staged = np.empty((len(self.rows), self.blocksize), np.uint8)
+        S[index] = block
+
     def _holes(self, groups):
         """Return the rows of the tick's transmit array that no open group covers (a slice or an index array;
         False when there are none), or None when two groups share a row; kept until the groups change."""
@@ -192,19 +200,27 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         if self._idle_chan is None:
             self._idle_chan = np.array([c.law.idle for c in rows], np.uint8)[:, None]
             self._lut_rows = [c for c in rows if c.tx_lut is not None or c.rx_lut is not None]
-        T = np.empty((len(rows), bs), np.uint8)
         groups = []
         for board in self.boards:
             board.groups = [g for g in board.groups if not g.closed]
             groups += board.groups
         holes = self._holes(groups)
+        S, self._staged = self._staged, None  # the blocks written since the last tick for it (_stage)
+        if S is not None and holes is not None and len(S) == len(rows):
+            T = S
+        else:
+            T = np.empty((len(rows), bs), np.uint8)
         if holes is None:  # groups sharing a row: the idle codes first, then each group's block over them in turn
             T[:] = self._idle_chan
         elif holes is not False:  # each row is written once: the idle codes go only where no group's block does
             T[holes] = self._idle_chan[holes]
         for g in groups:
             if g.tx:
-                T[g.index] = g.tx.popleft()
+                block = g.tx.popleft()
+                if block is not STAGED:
+                    T[g.index] = block
+                elif T is not S:
+                    T[g.index] = S[g.index]
                 continue
             if holes is not None:
                 T[g.index] = self._idle_chan[g.index]
