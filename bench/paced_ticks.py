@@ -198,7 +198,8 @@ def instrument(k, probe):
         w(k.fxo, "tick", "simulated FXO callers")
     # the loop's work between ticks (timed as 'after'): the soak's checks and the status publish
     w(k, "_check_second", "soak: check each second")
-    w(k, "_check_minute", "soak: check each minute")
+    for name in ("_tally_callers", "_read_journals", "_check_cdrs", "_check_orphans", "_sample_rss"):
+        w(k, name, "soak: check each minute")  # its steps, one after each tick as Soak.run takes them
     publishing = getattr(c, "publishing", None)
     if publishing is None:  # a centre that publishes in one go, between two ticks
         w(c, "publish", "status publish: other")
@@ -278,7 +279,7 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
     k = soak.Soak(soak.SoakSettings(hours=1.0, spans=32, agents=500, faults=0, blocksize=TICK, data_dir=data,
                                     realtime=realtime, cpu=cpu), stream=None)
     per_second = int(round(soak.SAMPLE_RATE / TICK))
-    state = {"minute": 60.0, "n": 0, "rec": False, "end": None}
+    state = {"minute": 60.0, "n": 0, "rec": False, "end": None, "steps": []}
     probe = Probe()
     threads = Threads()
     ticks = []
@@ -307,8 +308,10 @@ def main(warm=120.0, record=180.0, data="/tmp/paced-ticks", paced=False, thresho
         if state["n"] % per_second == 0:  # the soak's checks, as Soak.run does them
             k._check_second(now)
         if now >= state["minute"]:
-            k._check_minute(now)
+            state["steps"].extend(k._minute_steps())
             state["minute"] += 60.0
+        if state["steps"]:
+            state["steps"].pop(0)(now)
         c2, t2 = time.thread_time(), time.perf_counter()
         parts, walls, events = probe.take()
         if state["rec"]:
