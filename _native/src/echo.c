@@ -498,7 +498,7 @@ static void place_block(const pycc_echo_params_t *p, chan_t *h, int running)
                 /* placed, the window converges fast without the record (its replay would cost a placed channel's
                  * start more than the hold saved: 30 us a channel in one tick on the engine bench's line) */
                 h->est = h->hold = 0;
-                h->rec_n = 0;
+                h->rec_n = h->rp_at = h->rp_todo = 0; /* (a hold that ended in this block may have armed one) */
                 return;
             }
         }

@@ -668,7 +668,8 @@ class EchoCanceller:
                 # placed, the window converges fast without the record (its replay would cost a placed channel's
                 # start more than the hold saved)
                 self.est[ch] = self.hold[ch] = False
-                self.rec_n[ch] = 0
+                self.rec_n[ch] = self.rp_at[ch] = self.rp_todo[ch] = 0  # (a hold that ended in this block may have
+                # armed one)
                 return True
         return False
 
