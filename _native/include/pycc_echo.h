@@ -33,7 +33,8 @@
 #define PYCC_ECHO_PLACE_SHORT 32      /* or, after the first copy, judged blocks short of 24 dB */
 #define PYCC_ECHO_RECORD 1024         /* samples of the hold recorded from the far end's first activity, replayed
                                        * through the background once the hold ends (the loud start of speech) */
-#define PYCC_ECHO_REPLAY_RATE 4       /* recorded samples replayed per live sample (at 1 or 2 the speech sweep still had a hybrid at 1.5 s) */
+#define PYCC_ECHO_REPLAY_RATE 3       /* recorded samples replayed per live sample (at 1 or 2 the speech sweep still
+                                       * had a hybrid at 1.5 s; 3 spreads an 896-sample hold over two ticks) */
 
 typedef struct {
     int taps;                 /* tail in samples, a multiple of 32 */

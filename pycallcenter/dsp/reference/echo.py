@@ -99,7 +99,8 @@ Per sample, per channel:
    near end through its own DC blocker started where the record began), ``REPLAY_RATE`` recorded samples per
    live sample of each call, before that call's live samples (the loud start of speech is where a whole-tail
    filter learns most: without the replay 2 of the soak sweep's 48 speech hybrids took 1.3-1.5 s to 20 dB, at one
-   or two replayed samples per live one still one took 1.5 s, at four none). A placed window is not replayed to:
+   or two replayed samples per live one still one took 1.5 s, at three, four or eight none). A placed window is
+   not replayed to:
    it converges as fast as the whole tail without it, and the replay would cost its first ticks more than the
    hold saved. The record is dropped on a restart or sleep, and what is left of a replay when the channel
    settles. The placed
@@ -204,7 +205,8 @@ PLACE_AFTER = 96  # ... and after its step (12 ms: the dispersive part of a hybr
 PLACE_MISS = 16  # judged blocks running without either filter taking 3 dB off before the tail is given back ...
 PLACE_SHORT = 32  # ... or, after the first copy, judged blocks short of step 10's 24 dB
 RECORD = 1024  # samples of the hold recorded from the far end's first activity, replayed when the hold ends unsure
-REPLAY_RATE = 4  # recorded samples replayed per live sample (at 1 or 2 the speech sweep still had a hybrid at 1.5 s)
+REPLAY_RATE = 3  # recorded samples replayed per live sample (at 1 or 2 the speech sweep still had a hybrid at 1.5 s;
+# 3 spreads an 896-sample hold over two ticks)
 
 # States, as reported per channel.
 STATES = ("idle", "converging", "converged", "double_talk", "bypass", "tone_disabled", "disabled", "no_echo")
