@@ -105,3 +105,58 @@ def test_bad_arrays_raise(change, error):
     s = {**_state(2, np.array([g711.ULAW, g711.ALAW, -1], np.int8), 4), **change}
     with pytest.raises(error):
         g711.mix_out(**s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(planes(), st.data())
+def test_copies_leave_as_the_mix_would_send_them(plane, data):
+    """Rows sent by send_copies (native and twin alike) leave tx and codes exactly as the same talker's row added
+    alone into the mix and sent by mix_out; the rows in the mix are sent as before; the flags end alike."""
+    board, laws, ticks = plane
+    rows, n = ticks[0][0].shape
+    state = {}
+    for name, send_copies, mix_out in (("native", g711.send_copies, g711.mix_out),
+                                       ("twin", twin.send_copies, twin.mix_out),
+                                       ("mixed", None, g711.mix_out)):
+        tx, codes = np.zeros((rows, n), np.int16), np.zeros((board, n), np.uint8)
+        dirty, out = np.ones(rows, np.uint8), []
+        for t, (acc, _written) in enumerate(ticks):
+            rx = data.draw(hnp.arrays(np.int16, (rows, n)), label=f"rx {t}") if name == "native" else state[t][0]
+            pairs = data.draw(st.lists(st.tuples(st.integers(0, rows - 1), st.integers(0, rows - 1)),
+                                       unique_by=lambda p: p[0]), label=f"pairs {t}") if name == "native" else state[t][1]
+            in_mix = state[t][2] if name != "native" else data.draw(hnp.arrays(np.bool_, rows), label=f"mixed {t}")
+            state[t] = (rx, pairs, in_mix)
+            acc = acc.copy()
+            copied = {d for d, _ in pairs}
+            live = (in_mix & ~np.isin(np.arange(rows), list(copied))).astype(np.uint8)
+            acc[live == 0] = 0
+            dst = np.array([d for d, _ in pairs], np.intp)
+            src = np.array([s for _, s in pairs], np.intp)
+            if send_copies is not None:
+                send_copies(rx, tx, codes, laws, live, dst, src)
+            else:  # the same rows through the int32 mix
+                acc[dst] = rx[src]
+                live[dst] = 1
+            mix_out(acc, tx, codes, laws, live, dirty)
+            out.append((tx.copy(), codes.copy(), dirty.copy(), live.copy(), acc.copy()))
+        state[name] = out
+    for a, b, c in zip(state["native"], state["twin"], state["mixed"]):
+        for x, y, z in zip(a, b, c):
+            np.testing.assert_array_equal(x, y)
+            np.testing.assert_array_equal(x, z)
+
+
+def test_copies_refuse_rows_already_in_the_mix_and_repeats_before_writing():
+    laws = np.array([g711.ULAW, g711.ALAW, -1], np.int8)
+    rx = np.arange(12, dtype=np.int16).reshape(3, 4) * 1000
+    for send_copies in (g711.send_copies, twin.send_copies):
+        tx, codes = np.zeros((3, 4), np.int16), np.zeros((2, 4), np.uint8)
+        for live, dst in ((np.array([0, 1, 0], np.uint8), [0, 1]), (np.zeros(3, np.uint8), [2, 0, 2])):
+            before = live.copy()
+            with pytest.raises(ValueError):
+                send_copies(rx, tx, codes, laws, live, np.array(dst, np.intp), np.array(dst, np.intp))
+            assert not tx.any() and not codes.any() and (live == before).all()
+        live = np.zeros(3, np.uint8)
+        send_copies(rx, tx, codes, laws, live, np.array([2, 0], np.intp), np.array([0, 1], np.intp))
+        assert tx.tolist() == [rx[1].tolist(), [0] * 4, rx[0].tolist()] and live.tolist() == [2, 0, 2]
+        assert codes[0].tolist() == g711.ulaw_encode(rx[1]).tolist() and not codes[1].any()

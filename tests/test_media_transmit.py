@@ -1,4 +1,5 @@
-"""The media plane's transmit touches only the rows written this tick and those that just fell silent: whatever
+"""The media plane's transmit touches only the rows written this tick and those that just fell silent, and sends a
+listener hearing one talker and nothing else as that talker's row without the mix: whatever
 a centre does to its rows tick after tick (prompts that end mid-block, looped prompts, tones started and stopped,
 per-tick sources, links, muting, on a plane of mu-law, A-law and packet rows), what it sends (tx and the codes)
 equals what a plane that saturates and encodes every row every tick sends."""
@@ -13,9 +14,13 @@ ROWS = BOARD + PACKET
 
 
 class WholePlane(MediaPlane):
-    """The same plane sending every row every tick: the behaviour the row flags must not change."""
+    """The same plane sending every row every tick, every link through the int32 mix (no listener sent as its
+    talker's row): the behaviour the row flags and the copies must not change."""
 
     def _mix(self, finished):
+        if self._links_changed:
+            self._build_rounds()
+        self._alone = np.zeros_like(self._alone)
         super()._mix(finished)
         self._live[:] = 1
 

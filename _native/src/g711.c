@@ -222,7 +222,10 @@ void pycc_g711_mix_out(int32_t *restrict acc, int16_t *restrict tx, uint8_t *res
     for (size_t r = 0; r < rows; r++) {
         int16_t *t = tx + r * n;
         int l = law[r];
-        if (live[r]) {
+        if (live[r] == PYCC_G711_SENT) {
+            live[r] = 0;
+            dirty[r] = 1;
+        } else if (live[r]) {
             if (l == PYCC_G711_ULAW)
                 send_ulaw_row(acc + r * n, t, codes + r * n, n);
             else if (l == PYCC_G711_ALAW)
@@ -238,5 +241,21 @@ void pycc_g711_mix_out(int32_t *restrict acc, int16_t *restrict tx, uint8_t *res
                 memset(codes + r * n, l == PYCC_G711_ALAW ? encode_alaw(0) : encode_ulaw(0), n);
             dirty[r] = 0;
         }
+    }
+}
+
+void pycc_g711_send_copies(const int16_t *restrict rx, int16_t *restrict tx, uint8_t *restrict codes,
+                           const int8_t *restrict law, uint8_t *restrict live, const ptrdiff_t *restrict dst,
+                           const ptrdiff_t *restrict src, size_t k, size_t n)
+{
+    for (size_t i = 0; i < k; i++) {
+        ptrdiff_t d = dst[i];
+        int16_t *t = tx + d * n;
+        memcpy(t, rx + src[i] * n, n * sizeof *t);
+        if (law[d] == PYCC_G711_ULAW)
+            encode_ulaw_n(t, codes + d * n, n);
+        else if (law[d] == PYCC_G711_ALAW)
+            encode_alaw_n(t, codes + d * n, n);
+        live[d] = PYCC_G711_SENT;
     }
 }

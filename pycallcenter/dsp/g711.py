@@ -9,7 +9,8 @@ import numpy as np
 from pycallcenter._native import g711 as _native
 from pycallcenter.dsp._validate import as_batch
 
-__all__ = ["ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode", "alaw_to_ulaw", "ulaw_to_alaw", "mix_out"]
+__all__ = ["ulaw_encode", "ulaw_decode", "alaw_encode", "alaw_decode", "alaw_to_ulaw", "ulaw_to_alaw", "mix_out",
+           "send_copies"]
 
 ULAW, ALAW = _native.ULAW, _native.ALAW  # a row's law in mix_out's laws (a negative law: the row has no codes)
 
@@ -71,6 +72,17 @@ def mix_out(acc, tx, codes, laws, live, dirty):
     if rows < 0 or tx.shape != acc.shape or len(laws) != rows or len(live) != rows or len(dirty) != rows:
         raise ValueError(f"acc {acc.shape}, tx {tx.shape}, laws, live, dirty: need the same rows")
     _native.mix_out(acc, tx, codes, laws, live, dirty)
+
+
+def send_copies(rx, tx, codes, laws, live, dst, src):
+    """Send rx[src[i]] as row dst[i] of the tick (int16 tx, codes in the row's law) without going through the mix,
+    marking the row sent in live for mix_out (rows already written into the mix are refused); return None."""
+    for name, a, dtype, ndim in (("rx", rx, np.int16, 2), ("tx", tx, np.int16, 2), ("codes", codes, np.uint8, 2),
+                                 ("laws", laws, np.int8, 1), ("live", live, np.uint8, 1), ("dst", dst, np.intp, 1),
+                                 ("src", src, np.intp, 1)):
+        if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != ndim:
+            raise TypeError(f"{name}: expected a {ndim}-D numpy array of {np.dtype(dtype)}")
+    _native.send_copies(rx, tx, codes, laws, live, dst, src)
 
 
 for _name in __all__:

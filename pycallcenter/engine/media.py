@@ -5,7 +5,8 @@ Per tick: G.711 -> int16 for all rows at once, line echo cancelled on the rows i
 over the whole batch, then the output of every row is built in an int32 accumulator from players
 (prompts), tone generators and bridges (native passes adding the rows straight from their source, no
 gathered copies), then saturated to int16 and encoded in each row's law in one native pass over the rows
-written this tick (a row that stays silent keeps last tick's zeros and silence codes untouched).
+written this tick (a row that stays silent keeps last tick's zeros and silence codes untouched); a bridge's
+listener that hears one talker and nothing else is sent as the talker's row itself, without the mix.
 Per-channel Python runs only for rows with an active player or recorder.
 """
 import numpy as np
@@ -169,6 +170,7 @@ class MediaPlane:
         self._first: dict = {}
         self._multi: set = set()
         self._rounds = []
+        self._alone = np.zeros(0, bool)
         # a call's set-up or clearing changes links several times in one tick: the rounds are built once, at
         # the next transmit
         self._links_changed = False
@@ -250,6 +252,8 @@ class MediaPlane:
         first = self._first
         self._rounds = [(np.fromiter(first.keys(), np.intp, len(first)),
                          np.fromiter(first.values(), np.intp, len(first)))] if first else []
+        # round 0's listeners that hear only their first talker (no later round adds to them)
+        self._alone = np.array([l not in self._multi for l in first], bool)
         if self._multi:
             rest = {l: [t for t in self._heard[l] if t != first[l]] for l in sorted(self._multi)}
             for r in range(max(len(t) for t in rest.values())):
@@ -409,15 +413,6 @@ class MediaPlane:
     def _mix(self, finished):
         """Add this tick's links, tones, sources, players and beeps into the (zero) mix, flagging the rows written."""
         acc, live = self._acc, self._live
-        if self._links_changed:
-            self._build_rounds()
-        if self._rounds:
-            silent = None
-            if self.muted:
-                silent = np.zeros(self.rows, np.uint8)
-                silent[list(self.muted)] = 1
-            for dst, src in self._rounds:  # each listener's talkers added straight from rx, no gathered copy
-                mix.add_rows(acc, live, dst, self.rx, src, silent)
         if self.tone_rows:
             # only the rows with a tone are rendered: every other channel of the generator is stopped (start_tone
             # and stop_tone keep tone_rows), and rendering it would only write a row of zeros
@@ -444,3 +439,24 @@ class MediaPlane:
                 if beep is not None:
                     acc[rec.row] += beep
                     live[rec.row] = 1
+        # the links last, once every other write has flagged its row: a listener hearing one talker and nothing
+        # else (most bridged legs) is sent as the talker's row itself, without the int32 mix (g711.send_copies:
+        # tx and codes as the mix would send them); the others are added into the mix, talkers straight from rx
+        if self._links_changed:
+            self._build_rounds()
+        if self._rounds:
+            silent = None
+            if self.muted:
+                silent = np.zeros(self.rows, np.uint8)
+                silent[list(self.muted)] = 1
+            dst, src = self._rounds[0]
+            alone = self._alone if silent is None else self._alone & (silent[src] == 0)
+            alone = alone & (live[dst] == 0)
+            if alone.all():
+                g711.send_copies(self.rx, self.tx, self._codes, self._laws, live, dst, src)
+            else:
+                g711.send_copies(self.rx, self.tx, self._codes, self._laws, live, dst[alone], src[alone])
+                mixed = ~alone
+                mix.add_rows(acc, live, dst[mixed], self.rx, src[mixed], silent)
+            for dst, src in self._rounds[1:]:
+                mix.add_rows(acc, live, dst, self.rx, src, silent)

@@ -88,6 +88,7 @@ def alaw_to_ulaw(codes):
     return ALAW_TO_ULAW[np.asarray(codes, dtype=np.uint8)]
 
 
+SENT = 2  # live's mark of a row send_copies sent (PYCC_G711_SENT)
 _ENCODERS = {0: ulaw_encode, 1: alaw_encode}  # the native kernel's law numbers (PYCC_G711_ULAW, PYCC_G711_ALAW)
 
 
@@ -95,12 +96,13 @@ def mix_out(acc, tx, codes, laws, live, dirty):
     """Send one tick's mix to the line in place; return None.
 
     Every live row: its int32 sum in acc saturated to int16 into tx, encoded with the row's law into codes (a
-    negative law: no codes, e.g. a packet row), and cleared in acc for the next tick. Every row written last tick
-    (dirty) and not this one: silence in tx and codes, which stays valid until the row is written again, so the
-    other rows are not touched. Then dirty takes live's flags and live is cleared.
+    negative law: no codes, e.g. a packet row), and cleared in acc for the next tick; a row marked SENT (by
+    send_copies) is sent already. Every row written last tick (dirty) and not this one: silence in tx and codes,
+    which stays valid until the row is written again, so the other rows are not touched. Then dirty takes live's
+    flags and live is cleared.
     """
     laws = np.asarray(laws)
-    written = np.flatnonzero(live)
+    written = np.flatnonzero((live != 0) & (live != SENT))
     quiet = np.flatnonzero(~live.astype(bool) & dirty.astype(bool))
     tx[written] = np.clip(acc[written], -32768, 32767)
     acc[written] = 0
@@ -111,3 +113,18 @@ def mix_out(acc, tx, codes, laws, live, dirty):
         codes[quiet[laws[quiet] == law]] = encode(np.int16(0))
     dirty[:] = live != 0
     live[:] = 0
+
+
+def send_copies(rx, tx, codes, laws, live, dst, src):
+    """Send rx[src[i]] as row dst[i] of the tick: tx takes it as it is (an int16 row needs no saturation), codes
+    its encoding in the row's law (none for a negative law), live marks it SENT for mix_out; a row already
+    written into the mix this tick, or listed twice, is refused (ValueError) before anything is written. The row
+    leaves as it would had it been added alone into the mix. Returns None."""
+    dst, src = np.asarray(dst), np.asarray(src)
+    if len(set(dst.tolist())) != len(dst) or (len(dst) and live[dst].any()):
+        raise ValueError("a row is written already this tick (or listed twice)")
+    for d, s in zip(dst.tolist(), src.tolist()):
+        tx[d] = rx[s]
+        if laws[d] >= 0:
+            codes[d] = _ENCODERS[int(laws[d])](tx[d])
+        live[d] = SENT
