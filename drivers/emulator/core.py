@@ -50,6 +50,7 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         self.sample_time = 0
         self.ticks = 0
         self.boards: list = []
+        self._spans = self._digital = None
         self.rows: list = []  # every channel of every board, by row of the per-tick arrays
         self.cables: list = []
         self.far_ends: dict = {}
@@ -84,7 +85,17 @@ class Emulator(Wiring, ChannelMedia, EventLog):
 
     @property
     def _all_spans(self):
-        return [s for b in self.boards for s in b.spans]
+        spans = self._spans
+        if spans is None:  # asked twice a tick; boards (and so spans) only ever get added
+            spans = self._spans = [s for b in self.boards for s in b.spans]
+        return spans
+
+    @property
+    def _digital_spans(self):
+        spans = self._digital
+        if spans is None:
+            spans = self._digital = [s for s in self._all_spans if s.kind.digital]
+        return spans
 
     @property
     def sync_source(self) -> int:
@@ -110,6 +121,7 @@ class Emulator(Wiring, ChannelMedia, EventLog):
         board = EmulatorBoard(self, config, first_row=len(self.rows), index=len(self.boards))
         board.cadence = cadence
         self.boards.append(board)
+        self._spans = self._digital = None  # _all_spans and _digital_spans, rebuilt at their next use
         self.rows.extend(board.rows)
         self._idle_line = np.array([c.line_law.idle for c in self.rows], dtype=np.uint8)
         self._idle_chan = None
@@ -273,8 +285,10 @@ class Emulator(Wiring, ChannelMedia, EventLog):
                         self.emit(EventKind.READ_OVERRUN, c.span.number, c.number, t0, {"dropped": 1}, g.board)
             else:
                 g._overrun = False
-            # R is new each tick and nobody writes it after this: a group with consecutive rows gets a view
-            g.rx.append(R[g.index])
+            # R is new each tick and nobody writes it after this: a group with consecutive rows gets a view,
+            # scattered rows a copy (np.take copies them faster than indexing does)
+            index = g.index
+            g.rx.append(R[index] if isinstance(index, slice) else np.take(R, index, axis=0))
 
         for cable in self._framed:
             cable.move_frames(self)

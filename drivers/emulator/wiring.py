@@ -248,7 +248,7 @@ class Wiring:
             np.bitwise_xor.at(R, (rows[r], s), (1 << bit).astype(np.uint8))
 
     def _update_spans(self, t0):
-        spans = [s for s in self._all_spans if s.kind.digital]
+        spans = self._digital_spans
         for s in spans:
             bits = 0
             if s.cable is None or s.pulled:
