@@ -1,7 +1,8 @@
 """What keeps a paced centre's ticks short: the status publication spread over the ticks after it starts
 (one step after each: the snapshot, the echo cancellers' rows, the pending rows, the JSON, the file and
-the row), one JSON encoding for the status file and the live_status row, and the built
-centre's heap frozen out of the cyclic collector's full walks at its first tick (pycallcenter.heap)."""
+the row), one JSON encoding for the status file and the live_status row, the built centre's heap frozen
+out of the cyclic collector's full walks at its first tick, and the collector run between paced ticks only,
+what is due when it fits the slack (pycallcenter.heap)."""
 import gc
 import json
 import os
