@@ -19,6 +19,8 @@ import struct
 import threading
 
 import numpy as np
+# np.unique imports numpy.ma on its first call (about 20 ms); loaded here so no call's first tick pays it
+import numpy.ma  # noqa: F401
 
 from pycallcenter.dsp import SAMPLE_RATE, g711, recwrite
 from pycallcenter.dsp import vad as voice
