@@ -5,6 +5,7 @@ wait for the next tick), the status goes out in steps after the ticks, and `real
 import gc
 import json
 import os
+import time
 
 from pycallcenter.apps import soak
 
@@ -39,3 +40,18 @@ def test_a_paced_soak_collects_between_ticks_publishes_in_steps_and_reaches_the_
     assert gc.isenabled() and os.sched_getscheduler(0) == os.SCHED_OTHER  # as they were once the run is over
     status = json.loads(open(os.path.join(probe, "status.json")).read())
     assert status["state"] == "running" and "echo" in status and "store" in status  # every step went out
+
+
+def test_a_run_that_stops_with_sip_calls_up_still_reports_their_callers(tmp_path):
+    # a crash stops the run mid-call: the report counts the callers still up, the SIP carrier's too (its calls
+    # hold their callers), where it raised AttributeError and lost the crash's own report
+    k = soak.Soak(soak.SoakSettings(hours=0.05, spans=1, agents=4, faults=0, sip_every=1, fxo_lines=0, ss7_links=0,
+                                    data_dir=str(tmp_path / "soak")), stream=None)
+    k._cpu0 = time.process_time()  # as run() sets it
+    for _ in range(4000):
+        k.tick()
+        if k.carrier.active:
+            break
+    up = len(k.carrier.active)
+    report = k._finish(1.0)  # closes the centre
+    assert report["calls"]["placed_by_span"]["sip"] >= up > 0

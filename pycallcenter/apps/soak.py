@@ -1392,7 +1392,7 @@ class Soak:
         if rss["checked"] and rss["growth"] > 0.05:
             self._violate(f"RSS grew {100 * rss['growth']:.1f}% after warm-up "
                           f"({rss['after_warmup_mb']:.1f} -> {rss['max_mb']:.1f} MB)")
-        callers = [c for p in self.pstns for c in p.done + list(p.active.values())]
+        callers = [c for p in self.pstns for c in _callers(p)]
         by_kind = {}
         for f in self.faults:
             if f.started is None:
@@ -1428,7 +1428,7 @@ class Soak:
                       + sum(len(f.state.get("callers", ())) for f in self.faults),
                       **{k: n + sum(1 for c in callers if _caller_is(k, c)) for k, n in self.callers_done.items()},
                       "ended_in_engine": self.ended_calls.count,
-                      "placed_by_span": {str(span): n + sum(1 for c in p.done + list(p.active.values()) if not c.refused)
+                      "placed_by_span": {str(span): n + sum(1 for c in _callers(p) if not c.refused)
                                          for (span, n), p in zip(self.placed_by_span.items(), self.pstns)},
                       "ss7": self._ss7_counts(),
                       "sip": self._sip_counts(),
@@ -1605,6 +1605,12 @@ def _where(exc):
         return "no traceback"
     f = frames[-1]
     return f"{os.path.relpath(f.filename) if f.filename.startswith(os.sep) else f.filename}:{f.lineno} in {f.name}"
+
+
+def _callers(network):
+    """Return a simulated network's callers, done and still in a call (the SIP carrier keeps its calls up,
+    each with its caller; a run that stops mid-call, as a crash does, still counts them)."""
+    return network.done + [getattr(up, "caller", up) for up in network.active.values()]
 
 
 def _caller_is(what, caller):
