@@ -14,7 +14,10 @@ built from each group's counter arrays against a dict per row through ``EchoCoun
 
 And the mixing before it, 300 two-party bridges (600 listener rows, each hearing one talker's rx row):
 ``mix.add_rows`` (rows added straight from rx, a row not yet written copied without being read back)
-against the numpy way it replaced (gather the talkers into a temporary, scatter it into the zero mix).
+against the numpy way it replaced (gather the talkers into a temporary, scatter it into the zero mix). And the
+same 300 bridges mixed and sent (``add_rows`` then ``mix_out``: the int32 row written, read back, saturated,
+encoded and cleared) against sent as their talkers' rows (``g711.send_copies``: the int16 row copied and
+encoded, the row booked by ``mix_out``), which is what the plane does for a listener hearing one talker alone.
 
 Run: .venv/bin/python -m pytest -p no:cacheprovider bench/bench_media_transmit.py --benchmark-only -s
 The mix is written back before each round (outside the timing): the kernel clears it, and codes from a
@@ -182,3 +185,42 @@ def test_echo_snapshot_ours(benchmark, echo_engine):
 def test_echo_snapshot_per_row(benchmark, echo_engine):
     benchmark(_snapshot_per_row, echo_engine)
     _report(benchmark, "a dict per row, 1,460 cancellers")
+
+
+def _bridged_plane():
+    laws = np.full(ROWS, g711.ULAW, np.int8)
+    laws[:ALAW_ROWS] = g711.ALAW
+    return (np.zeros((ROWS, BS), np.int32), np.zeros((ROWS, BS), np.int16), np.zeros((ROWS, BS), np.uint8), laws,
+            np.zeros(ROWS, np.uint8), np.ones(ROWS, np.uint8))
+
+
+def test_bridges_sent_through_the_mix(benchmark, bridges):
+    rx, dst, src = bridges
+    acc, tx, codes, laws, live, dirty = _bridged_plane()
+
+    def send():
+        mix.add_rows(acc, live, dst, rx, src)
+        g711.mix_out(acc, tx, codes, laws, live, dirty)
+
+    send()  # the steady state: the same rows were written last tick
+    benchmark.pedantic(send, rounds=ROUNDS)
+    np.testing.assert_array_equal(tx[dst], rx[src])
+    _report(benchmark, "300 bridges: add_rows + mix_out")
+
+
+def test_bridges_sent_as_copies(benchmark, bridges):
+    rx, dst, src = bridges
+    acc, tx, codes, laws, live, dirty = _bridged_plane()
+    want = np.zeros_like(tx)
+    mix.add_rows(acc, live, dst, rx, src)
+    g711.mix_out(acc, want, codes, laws, live, dirty)
+    want_codes = codes.copy()
+
+    def send():
+        g711.send_copies(rx, tx, codes, laws, live, dst, src)
+        g711.mix_out(acc, tx, codes, laws, live, dirty)
+
+    benchmark.pedantic(send, rounds=ROUNDS)
+    np.testing.assert_array_equal(tx, want)
+    np.testing.assert_array_equal(codes, want_codes)
+    _report(benchmark, "300 bridges: send_copies + mix_out")
