@@ -68,3 +68,47 @@ def test_impatient_caller_abandons():
     (caller,) = pstn.done
     assert caller.abandoned and 4.4 <= caller.ended <= 5.0
     assert not eng.calls
+
+
+class _WalkEveryTick(PstnSimulator):
+    """The simulator as it was: every active caller looked at every tick (the specification of _visit)."""
+
+    def _tick(self, far, now_samples):
+        for caller in self.active.values():
+            self._wake(caller, 0.0)
+        super()._tick(far, now_samples)
+
+
+def _run_callers(sim_class):
+    board = open_board(parse_config(CFG))
+    pstn = sim_class(board)
+    eng = Engine(board, tone_plan="etsi")
+    eng.auto_trunks()
+    agents = AgentPool([board.emulator.far_ends[n] for n in ("agent1", "agent2")], ["agent1", "agent2"], pstn,
+                       plan="etsi")
+
+    async def script(call):
+        await call.answer()
+        await call.collect(max_digits=2, terminator="", first_timeout=4, inter_timeout=2)
+        for ch in (32, 33):
+            d = await call.dial(f"channel/{ch}", timeout=6)
+            if d.outcome == "answered":
+                await call.bridge(d.leg)
+                break
+        await call.hangup()
+
+    eng.router = lambda leg: script
+    for i, (digits, patience, talk) in enumerate([("1", 60, 4), ("2,34", 60, 3), ("", 3, 5), ("1", 2.5, 2),
+                                                  ("9,1", 60, 6), ("", 60, 1), ("3", 7, 3)]):
+        pstn.add(Caller(f"20255501{i:02d}", "5000", arrival=0.5 + 0.7 * i, digits=digits, digit_delay=1.5,
+                        patience=patience, talk=talk))
+    for _ in range(40 * 50):
+        eng.tick()
+        agents.tick(eng.now)
+    return [(c.number, c.log, c.cause, c.agent, c.abandoned) for c in sorted(pstn.done, key=lambda c: c.number)]
+
+
+def test_callers_looked_at_when_due_act_as_when_looked_at_every_tick():
+    got = _run_callers(PstnSimulator)
+    assert got == _run_callers(_WalkEveryTick)
+    assert len(got) == 7 and any(abandoned for *_, abandoned in got) and any(agent for _, _, _, agent, _ in got)
