@@ -8,9 +8,9 @@ from pycallcenter.sim.pstn import Caller, PstnSimulator
 CFG = board_config(2, seed=1, far_end="net")  # a PRI span to the PSTN ("net") and phones agent1, agent2 (32, 33)
 
 
-def _centre():
+def _centre(sim_class=PstnSimulator, dial_timeout=15, **collect):
     board = open_board(parse_config(CFG))
-    pstn = PstnSimulator(board)
+    pstn = sim_class(board)
     eng = Engine(board, tone_plan="etsi")
     eng.auto_trunks()
     agents = AgentPool([board.emulator.far_ends[n] for n in ("agent1", "agent2")], ["agent1", "agent2"], pstn,
@@ -19,10 +19,10 @@ def _centre():
 
     async def script(call):
         await call.answer()
-        r = await call.collect(max_digits=1, terminator="", first_timeout=10)
+        r = await call.collect(**{"max_digits": 1, "terminator": "", "first_timeout": 10, **collect})
         chosen[call.caller] = r.digits
         for ch in (32, 33):
-            d = await call.dial(f"channel/{ch}", timeout=15)
+            d = await call.dial(f"channel/{ch}", timeout=dial_timeout)
             if d.outcome == "answered":
                 await call.bridge(d.leg)
                 break
@@ -80,24 +80,7 @@ class _WalkEveryTick(PstnSimulator):
 
 
 def _run_callers(sim_class):
-    board = open_board(parse_config(CFG))
-    pstn = sim_class(board)
-    eng = Engine(board, tone_plan="etsi")
-    eng.auto_trunks()
-    agents = AgentPool([board.emulator.far_ends[n] for n in ("agent1", "agent2")], ["agent1", "agent2"], pstn,
-                       plan="etsi")
-
-    async def script(call):
-        await call.answer()
-        await call.collect(max_digits=2, terminator="", first_timeout=4, inter_timeout=2)
-        for ch in (32, 33):
-            d = await call.dial(f"channel/{ch}", timeout=6)
-            if d.outcome == "answered":
-                await call.bridge(d.leg)
-                break
-        await call.hangup()
-
-    eng.router = lambda leg: script
+    eng, pstn, agents, _ = _centre(sim_class, dial_timeout=6, max_digits=2, first_timeout=4, inter_timeout=2)
     for i, (digits, patience, talk) in enumerate([("1", 60, 4), ("2,34", 60, 3), ("", 3, 5), ("1", 2.5, 2),
                                                   ("9,1", 60, 6), ("", 60, 1), ("3", 7, 3)]):
         pstn.add(Caller(f"20255501{i:02d}", "5000", arrival=0.5 + 0.7 * i, digits=digits, digit_delay=1.5,
