@@ -5,8 +5,9 @@
 * ``receive(now)`` drains every readable socket without blocking (a poll, one ``recvfrom`` from each
   socket it names, and again while any socket is still readable, at most ``MAX_READS`` rounds: no
   ``recvfrom`` is spent on an empty socket). On IPv4 this drain, the header check and the jitter buffer's
-  in-order, in-spurt case run natively over every row at once (``rtp_batch``: drain, accept, playout), and
-  a row comes back to Python only when its packet is not the usual one. Python then checks the source
+  in-order, in-spurt case run natively over every row of 20 ms packets at once, whatever the tick (an 80 ms
+  tick plays four per row: ``rtp_batch``: drain, accept, playout), and a row comes back to Python only when
+  its packet is not the usual one or a tick's packets are not all there. Python then checks the source
   (symmetric RTP; latching on the first valid packet, RFC 4961 practice), decrypts SRTP, and pushes audio,
   comfort-noise and telephone-event packets into the row's adaptive jitter buffer; telephone-events also
   become DTMF digits at once. Then each row pops what is due, every row's G.711 is decoded in one call
@@ -17,8 +18,9 @@
 * ``transmit(tx, now)`` encodes the block the engine mixed (one call per law), cuts each row's audio into
   packets of its ptime, replaces audio by telephone-events while a digit is being sent, protects with
   SRTP, sends, and sends RTCP SR/RR (with SDES CNAME) about every 5 s per row. A row whose packet is the
-  usual one (plain IPv4 audio of the tick's length, no digit being sent) is sent by one native call for
-  all such rows (``rtp_batch.send_rows``), which also keeps its sequence number, timestamp and counters.
+  usual one (plain IPv4 audio in 20 ms packets, no digit being sent) is sent by one native call for all
+  such rows (``rtp_batch.send_rows``, one packet per 20 ms of the tick, a row's packets in one
+  ``sendmmsg``), which also keeps its sequence number, timestamp and counters.
 
 Bounded by construction: datagrams above ``MAX_DATAGRAM`` are dropped and counted, at most ``MAX_READS``
 are read per socket per tick (a flood stays in, and overflows, the kernel's fixed socket buffer), and each
