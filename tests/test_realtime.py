@@ -122,3 +122,11 @@ def test_a_paced_loop_applies_the_centres_scheduling_to_its_thread_and_undoes_it
         assert _policy() == (os.SCHED_OTHER, 0)
     finally:
         c.close()
+
+
+def test_a_system_without_linuxs_scheduling_calls_gets_one_warning(monkeypatch):
+    monkeypatch.delattr(realtime.os, "sched_setscheduler")
+    rt = realtime.Realtime(priority=10, cpu=0)
+    (line,) = rt.apply()
+    assert line.startswith("centre.realtime, cpu: this system has no SCHED_RR") and not rt.scheduled
+    assert rt.describe() == "normal priority"

@@ -57,6 +57,10 @@ class Realtime:
     def apply(self):
         """Apply what was asked to the calling thread (and memory); return the warnings, one line each."""
         self.tid, self.warnings = threading.get_native_id(), []
+        if not hasattr(os, "sched_setscheduler"):  # Linux's scheduling calls; other systems have none of them
+            self.warnings.append("centre.realtime, cpu: this system has no SCHED_RR or CPU pinning for threads; "
+                                 "the tick thread runs as any other")
+            return self.warnings
         if self.priority is not None:
             self._schedule()
         if self.cpu is not None:
