@@ -489,12 +489,13 @@ static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restric
 static int wide_path = -1;
 static int has_avx2 = -1; /* transpose_avx2 usable: -1 until checked */
 static int has_fma = -1;  /* decimate_fma usable (AVX2 and FMA): -1 until checked */
+static int has_bw = -1;   /* transpose16_avx512 and decimate_fma16 usable (the wide path): -1 until checked */
 
 int pycc_dtmf_wide_path(int wide)
 {
     if (wide == 2) { /* for tests: what a CPU without AVX2 runs (segment, the plain transpose and decimator) */
         wide_path = 0;
-        has_avx2 = has_fma = 0;
+        has_avx2 = has_fma = has_bw = 0;
         return 2;
     }
     has_avx2 = -1;
@@ -909,18 +910,22 @@ static long decimate(v8 *restrict out, v8 *restrict hi, const v8 *restrict ext, 
 
 /* decimate() with the FMA instruction written out (GCC left some of vfma()'s lanes scalar in this loop), and the
  * even samples, which the next output reads again shifted by one place, kept in registers: two loads an output
- * instead of nine (the loop was bound by its loads). */
+ * instead of nine (the loop was bound by its loads). ext holds floats, or with I16 int16 samples
+ * (transpose16_avx512's), each widened to float as it is loaded: the same float operations either way. */
 __attribute__((target("avx2,fma")))
-static long decimate_fma(v8 *restrict out, v8 *restrict hi, const v8 *restrict ext, long S, int first_odd,
-                         const float *hb)
+static inline __attribute__((always_inline)) long decimate_fma_of(v8 *restrict out, v8 *restrict hi,
+                                                                 const void *restrict ext, long S, int first_odd,
+                                                                 const float *hb, const int I16)
 {
     const __m256 h0 = _mm256_set1_ps(hb[0]), h1 = _mm256_set1_ps(hb[1]), h2 = _mm256_set1_ps(hb[2]),
                  h3 = _mm256_set1_ps(hb[3]), half = _mm256_set1_ps(0.5f);
-    const __m256 *x = (const __m256 *) ext + (first_odd ? 0 : 1); /* x[FIR - 1] is input sample t, x[0] t - 14 */
-    const long nd = (S - (first_odd ? 0 : 1) + 1) / 2;
-    __m256 e0 = x[0], e2 = x[2], e4 = x[4], e6 = x[6], e8 = x[8], e10 = x[10], e12 = x[12];
-    for (long n = 0; n < nd; n++, x += 2) {
-        const __m256 e14 = x[14], c = x[7];
+    const long first = first_odd ? 0 : 1, nd = (S - first + 1) / 2;
+    const __m256 *xf = (const __m256 *) ext + first; /* x[FIR - 1] is input sample t, x[0] t - 14 */
+    const v8h *xh = (const v8h *) ext + first;
+#define LD(j) (I16 ? _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *) &xh[j]))) : xf[j])
+    __m256 e0 = LD(0), e2 = LD(2), e4 = LD(4), e6 = LD(6), e8 = LD(8), e10 = LD(10), e12 = LD(12);
+    for (long n = 0; n < nd; n++, xf += 2, xh += 2) {
+        const __m256 e14 = LD(14), c = LD(7);
         __m256 acc = _mm256_mul_ps(h0, _mm256_add_ps(e8, e6));
         acc = _mm256_fmadd_ps(h1, _mm256_add_ps(e10, e4), acc);
         acc = _mm256_fmadd_ps(h2, _mm256_add_ps(e12, e2), acc);
@@ -930,7 +935,64 @@ static long decimate_fma(v8 *restrict out, v8 *restrict hi, const v8 *restrict e
         out[n] = (v8) acc;
         e0 = e2; e2 = e4; e4 = e6; e6 = e8; e8 = e10; e10 = e12; e12 = e14;
     }
+#undef LD
     return nd;
+}
+
+__attribute__((target("avx2,fma")))
+static long decimate_fma(v8 *restrict out, v8 *restrict hi, const v8 *restrict ext, long S, int first_odd,
+                         const float *hb)
+{
+    return decimate_fma_of(out, hi, ext, S, first_odd, hb, 0);
+}
+
+__attribute__((target("avx2,fma")))
+static long decimate_fma16(v8 *restrict out, v8 *restrict hi, const v8h *restrict ext, long S, int first_odd,
+                           const float *hb)
+{
+    return decimate_fma_of(out, hi, ext, S, first_odd, hb, 1);
+}
+
+/* The AVX-512BW path's front (wide path, with FMA): the tick's rows transposed as int16, 16 samples of the 8 rows a
+ * step by two rounds of two-source word permutes, and widened to float only where the decimator loads them. The
+ * float transpose is bound by its stores (a vector of 8 floats a sample); this one stores half the bytes in a
+ * quarter of the instructions, and the decimator loads each sample once anyway. int16 holds every input exactly. */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void transpose16_avx512(v8h *xb, const int16_t *const *src, long S)
+{
+    const int16_t *r0 = src[0], *r1 = src[1], *r2 = src[2], *r3 = src[3], *r4 = src[4], *r5 = src[5], *r6 = src[6],
+                  *r7 = src[7];
+    /* round 1: rows 2q, 2q+1 (words 0-15 and 16-31 of each source, 32-63 from the second) -> rows 4h..4h+3 for
+     * samples 0-7 (lo) and 8-15 (hi), word 4 s + r */
+    static const uint16_t i1lo[32] = {0, 16, 32, 48, 1, 17, 33, 49, 2, 18, 34, 50, 3, 19, 35, 51,
+                                      4, 20, 36, 52, 5, 21, 37, 53, 6, 22, 38, 54, 7, 23, 39, 55};
+    static const uint16_t i1hi[32] = {8, 24, 40, 56, 9, 25, 41, 57, 10, 26, 42, 58, 11, 27, 43, 59,
+                                      12, 28, 44, 60, 13, 29, 45, 61, 14, 30, 46, 62, 15, 31, 47, 63};
+    /* round 2: rows 0-3 and rows 4-7 (word 4 s + r of each) -> the 8 rows of samples 0-3 (a) and 4-7 (b) of the
+     * sources' 8 samples, word 8 s + r */
+    static const uint16_t i2a[32] = {0, 1, 2, 3, 32, 33, 34, 35, 4, 5, 6, 7, 36, 37, 38, 39,
+                                     8, 9, 10, 11, 40, 41, 42, 43, 12, 13, 14, 15, 44, 45, 46, 47};
+    static const uint16_t i2b[32] = {16, 17, 18, 19, 48, 49, 50, 51, 20, 21, 22, 23, 52, 53, 54, 55,
+                                     24, 25, 26, 27, 56, 57, 58, 59, 28, 29, 30, 31, 60, 61, 62, 63};
+    const __m512i k1lo = _mm512_loadu_si512(i1lo), k1hi = _mm512_loadu_si512(i1hi);
+    const __m512i k2a = _mm512_loadu_si512(i2a), k2b = _mm512_loadu_si512(i2b);
+    int16_t *out = (int16_t *) xb;
+    long i = 0;
+#define PAIR(a, b) _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *) ((a) + i))), \
+                                      _mm256_loadu_si256((const __m256i *) ((b) + i)), 1)
+    for (; i + 16 <= S; i += 16, out += 128) {
+        const __m512i p0 = PAIR(r0, r1), p1 = PAIR(r2, r3), p2 = PAIR(r4, r5), p3 = PAIR(r6, r7);
+        const __m512i alo = _mm512_permutex2var_epi16(p0, k1lo, p1), ahi = _mm512_permutex2var_epi16(p0, k1hi, p1);
+        const __m512i blo = _mm512_permutex2var_epi16(p2, k1lo, p3), bhi = _mm512_permutex2var_epi16(p2, k1hi, p3);
+        _mm512_storeu_si512(out + 0, _mm512_permutex2var_epi16(alo, k2a, blo));
+        _mm512_storeu_si512(out + 32, _mm512_permutex2var_epi16(alo, k2b, blo));
+        _mm512_storeu_si512(out + 64, _mm512_permutex2var_epi16(ahi, k2a, bhi));
+        _mm512_storeu_si512(out + 96, _mm512_permutex2var_epi16(ahi, k2b, bhi));
+    }
+#undef PAIR
+    for (; i < S; i++)
+        for (int l = 0; l < 8; l++)
+            xb[i][l] = src[l][i];
 }
 
 static int ensure(pycc_dtmf_t *s, long samples)
@@ -1103,7 +1165,26 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
                                                        prefetch_t *pf)
 {
     v8 *xb = buf + FIR - 1;
+    v8 *g = s->gs + (long) gi * GS_SIZE;
     prefetch_some(pf);
+    if (x16 && has_bw) { /* int16 all the way into the decimator (the history's floats are integers: exact) */
+        const int16_t *src[LANES];
+        for (int l = 0; l < LANES; l++) {
+            const int si = gi * LANES + l;
+            src[l] = s->gate[si] ? s->zeros : x16 + (long) s->chan[si] * S;
+        }
+        v8h *ext16 = (v8h *) buf;
+        for (int j = 0; j < FIR - 1; j++)
+            ext16[j] = __builtin_convertvector(__builtin_convertvector(g[GS_HIST(j)], v8i), v8h);
+        transpose16_avx512(ext16 + FIR - 1, src, S);
+        *dec = buf + FIR - 1 + S;
+        *hi = *dec + S / 2 + 1;
+        long nd = decimate_fma16(*dec, *hi, ext16, S, (int) (s->t & 1), s->tb.halfband);
+        for (int j = 0; j < FIR - 1; j++)
+            g[GS_HIST(j)] = __builtin_convertvector(__builtin_convertvector(ext16[S + j], v8i), v8);
+        prefetch_some(pf);
+        return nd;
+    }
     if (x16) {
         const int16_t *src[LANES];
         for (int l = 0; l < LANES; l++) {
@@ -1125,7 +1206,6 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
                 xb[i][l] = (float) table[src[i]];
         }
     }
-    v8 *g = s->gs + (long) gi * GS_SIZE;
     v8 *ext = buf;
     *dec = buf + FIR - 1 + S;
     *hi = *dec + S / 2 + 1;
@@ -1354,6 +1434,7 @@ static long run(pycc_dtmf_t *s, const int16_t *x16, const uint8_t *x8, const int
     if (has_avx2 < 0) {
         has_avx2 = __builtin_cpu_supports("avx2");
         has_fma = has_avx2 && __builtin_cpu_supports("fma");
+        has_bw = wide && has_fma && __builtin_cpu_supports("avx512bw");
     }
     const int64_t t0 = s->t / 2; /* decimated samples so far: one per odd input sample */
     v8 *const buf[2] = {s->xbuf, s->xbuf + s->xstride};
