@@ -50,9 +50,10 @@ cdef extern from "pycc_dtmf.h":
 
 
 def code_path(int wide):
-    """For tests: use the AVX-512VL Goertzel passes (1, when the CPU has them; with AVX-512BW also the int16 input
-    transpose and decimator), the AVX2/plain ones (0), those and the plain input transpose of CPUs without AVX2 (2),
-    or let the CPU decide (-1); returns the path set (-1: not decided yet). Every path gives the same results."""
+    """For tests: use the AVX-512VL Goertzel passes and the AVX-512BW int16 input transpose (1, when the CPU has
+    them), the AVX2/plain passes and the AVX2 int16 transpose (0), those passes with the plain float transpose and
+    decimator of CPUs without AVX2 and FMA (2), or let the CPU decide (-1); returns the path set (-1: not decided
+    yet). Every path gives the same results."""
     return pycc_dtmf_wide_path(wide)
 
 

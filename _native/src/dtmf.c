@@ -487,7 +487,7 @@ static long segment_wide(v8 *restrict g, const v8 *restrict x, const v8 *restric
 
 /* 1: segment_wide, 0: segment, -1: chosen by the CPU on first use */
 static int wide_path = -1;
-static int has_avx2 = -1; /* transpose_avx2 usable: -1 until checked */
+static int has_avx2 = -1; /* AVX2 checked (-1: not yet) */
 static int has_fma = -1;  /* decimate_fma usable (AVX2 and FMA): -1 until checked */
 static int has_bw = -1;   /* transpose16_avx512 and decimate_fma16 usable (the wide path): -1 until checked */
 
@@ -844,46 +844,6 @@ static void transpose(v8 *xb, const int16_t *const *src, long S)
             xb[i][l] = (float) src[l][i];
 }
 
-/* transpose() on CPUs with AVX2, written with intrinsics: each row's 8 samples are loaded and widened by one
- * instruction (GCC's generic conversion took four, in two halves) and the row pointers stay in registers (GCC
- * reloaded them every tile, as the stores might alias them); about half the instructions per tile. */
-__attribute__((target("avx2")))
-static void transpose_avx2(v8 *xb, const int16_t *const *src, long S)
-{
-    const int16_t *r0 = src[0], *r1 = src[1], *r2 = src[2], *r3 = src[3], *r4 = src[4], *r5 = src[5], *r6 = src[6],
-                  *r7 = src[7];
-    float *out = (float *) xb;
-    long i = 0;
-#define LOADW(r) _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *) ((r) + i))))
-    for (; i + 8 <= S; i += 8, out += 64) {
-        const __m256 a0 = LOADW(r0), a1 = LOADW(r1), a2 = LOADW(r2), a3 = LOADW(r3);
-        const __m256 a4 = LOADW(r4), a5 = LOADW(r5), a6 = LOADW(r6), a7 = LOADW(r7);
-        /* rows 2q, 2q+1 interleaved: samples 0, 1 (and 4, 5 in the high half) in t*, 2, 3 (6, 7) in u* */
-        const __m256 t0 = _mm256_unpacklo_ps(a0, a1), u0 = _mm256_unpackhi_ps(a0, a1);
-        const __m256 t1 = _mm256_unpacklo_ps(a2, a3), u1 = _mm256_unpackhi_ps(a2, a3);
-        const __m256 t2 = _mm256_unpacklo_ps(a4, a5), u2 = _mm256_unpackhi_ps(a4, a5);
-        const __m256 t3 = _mm256_unpacklo_ps(a6, a7), u3 = _mm256_unpackhi_ps(a6, a7);
-        /* rows 0-3 (and 4-7) for one sample each */
-        const __m256 s0 = _mm256_shuffle_ps(t0, t1, 0x44), s1 = _mm256_shuffle_ps(t0, t1, 0xee);
-        const __m256 s2 = _mm256_shuffle_ps(u0, u1, 0x44), s3 = _mm256_shuffle_ps(u0, u1, 0xee);
-        const __m256 s4 = _mm256_shuffle_ps(t2, t3, 0x44), s5 = _mm256_shuffle_ps(t2, t3, 0xee);
-        const __m256 s6 = _mm256_shuffle_ps(u2, u3, 0x44), s7 = _mm256_shuffle_ps(u2, u3, 0xee);
-        /* the low halves are samples 0-3, the high halves 4-7 */
-        _mm256_store_ps(out + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
-        _mm256_store_ps(out + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
-        _mm256_store_ps(out + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
-        _mm256_store_ps(out + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
-        _mm256_store_ps(out + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
-        _mm256_store_ps(out + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
-        _mm256_store_ps(out + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
-        _mm256_store_ps(out + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
-    }
-#undef LOADW
-    for (; i < S; i++)
-        for (int l = 0; l < 8; l++)
-            xb[i][l] = (float) src[l][i];
-}
-
 /* Half-band decimation to 4 kHz. ext holds FIR-1 older samples then S new ones; an output is due at every odd
  * input sample (first_odd: whether ext's first new sample is odd). hi gets the high band (2-4 kHz) at the same
  * instants: the centre sample minus the low band. The taps after the first are fused multiply-adds (the twin's
@@ -990,6 +950,44 @@ static void transpose16_avx512(v8h *xb, const int16_t *const *src, long S)
         _mm512_storeu_si512(out + 96, _mm512_permutex2var_epi16(ahi, k2b, bhi));
     }
 #undef PAIR
+    for (; i < S; i++)
+        for (int l = 0; l < 8; l++)
+            xb[i][l] = src[l][i];
+}
+
+/* transpose16_avx512() for CPUs with AVX2 only: an 8x8 int16 transpose in three rounds of unpacks within each
+ * 128-bit lane, two tiles (16 samples) a step, the second tile's samples leaving from the upper lanes. */
+__attribute__((target("avx2")))
+static void transpose16_avx2(v8h *xb, const int16_t *const *src, long S)
+{
+    const int16_t *r0 = src[0], *r1 = src[1], *r2 = src[2], *r3 = src[3], *r4 = src[4], *r5 = src[5], *r6 = src[6],
+                  *r7 = src[7];
+    __m128i *out = (__m128i *) xb;
+    long i = 0;
+#define LOADR(r) _mm256_loadu_si256((const __m256i *) ((r) + i))
+    for (; i + 16 <= S; i += 16, out += 16) {
+        const __m256i a0 = LOADR(r0), a1 = LOADR(r1), a2 = LOADR(r2), a3 = LOADR(r3);
+        const __m256i a4 = LOADR(r4), a5 = LOADR(r5), a6 = LOADR(r6), a7 = LOADR(r7);
+        /* rows 2q, 2q+1 interleaved: samples 0-3 (t even), 4-7 (t odd) of each lane's 8 */
+        const __m256i t0 = _mm256_unpacklo_epi16(a0, a1), t1 = _mm256_unpackhi_epi16(a0, a1);
+        const __m256i t2 = _mm256_unpacklo_epi16(a2, a3), t3 = _mm256_unpackhi_epi16(a2, a3);
+        const __m256i t4 = _mm256_unpacklo_epi16(a4, a5), t5 = _mm256_unpackhi_epi16(a4, a5);
+        const __m256i t6 = _mm256_unpacklo_epi16(a6, a7), t7 = _mm256_unpackhi_epi16(a6, a7);
+        /* rows 0-3 (u0-u3) and 4-7 (u4-u7), two samples each: 0-1, 2-3, 4-5, 6-7 */
+        const __m256i u0 = _mm256_unpacklo_epi32(t0, t2), u1 = _mm256_unpackhi_epi32(t0, t2);
+        const __m256i u2 = _mm256_unpacklo_epi32(t1, t3), u3 = _mm256_unpackhi_epi32(t1, t3);
+        const __m256i u4 = _mm256_unpacklo_epi32(t4, t6), u5 = _mm256_unpackhi_epi32(t4, t6);
+        const __m256i u6 = _mm256_unpacklo_epi32(t5, t7), u7 = _mm256_unpackhi_epi32(t5, t7);
+        const __m256i o[8] = {_mm256_unpacklo_epi64(u0, u4), _mm256_unpackhi_epi64(u0, u4),
+                              _mm256_unpacklo_epi64(u1, u5), _mm256_unpackhi_epi64(u1, u5),
+                              _mm256_unpacklo_epi64(u2, u6), _mm256_unpackhi_epi64(u2, u6),
+                              _mm256_unpacklo_epi64(u3, u7), _mm256_unpackhi_epi64(u3, u7)};
+        for (int k = 0; k < 8; k++) { /* sample k of this step in the low lane, k + 8 in the high one */
+            _mm_storeu_si128(out + k, _mm256_castsi256_si128(o[k]));
+            _mm_storeu_si128(out + 8 + k, _mm256_extracti128_si256(o[k], 1));
+        }
+    }
+#undef LOADR
     for (; i < S; i++)
         for (int l = 0; l < 8; l++)
             xb[i][l] = src[l][i];
@@ -1167,7 +1165,7 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
     v8 *xb = buf + FIR - 1;
     v8 *g = s->gs + (long) gi * GS_SIZE;
     prefetch_some(pf);
-    if (x16 && has_bw) { /* int16 all the way into the decimator (the history's floats are integers: exact) */
+    if (x16 && has_fma) { /* int16 all the way into the decimator (the history's floats are integers: exact) */
         const int16_t *src[LANES];
         for (int l = 0; l < LANES; l++) {
             const int si = gi * LANES + l;
@@ -1176,7 +1174,7 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
         v8h *ext16 = (v8h *) buf;
         for (int j = 0; j < FIR - 1; j++)
             ext16[j] = __builtin_convertvector(__builtin_convertvector(g[GS_HIST(j)], v8i), v8h);
-        transpose16_avx512(ext16 + FIR - 1, src, S);
+        (has_bw ? transpose16_avx512 : transpose16_avx2)(ext16 + FIR - 1, src, S);
         *dec = buf + FIR - 1 + S;
         *hi = *dec + S / 2 + 1;
         long nd = decimate_fma16(*dec, *hi, ext16, S, (int) (s->t & 1), s->tb.halfband);
@@ -1191,10 +1189,7 @@ static inline __attribute__((always_inline)) long front(pycc_dtmf_t *s, int gi, 
             const int si = gi * LANES + l;
             src[l] = s->gate[si] ? s->zeros : x16 + (long) s->chan[si] * S;
         }
-        if (has_avx2)
-            transpose_avx2(xb, src, S);
-        else
-            transpose(xb, src, S);
+        transpose(xb, src, S); /* CPUs without FMA (and the tests' code_path(2)) */
     } else for (int l = 0; l < LANES; l++) {
         const int si = gi * LANES + l;
         if (s->gate[si]) {
