@@ -1,11 +1,12 @@
 """Compare two builds of the DTMF kernel in one process, alternating, on bench_dtmf.py's workloads.
 
-    .venv/bin/python bench/ab_dtmf_builds.py OLD.so NEW.so [ROUNDS [busy|quiet]]
+    .venv/bin/python bench/ab_dtmf_builds.py OLD.so NEW.so [ROUNDS [busy|quiet [CODE_PATH]]]
 
 Each .so is a build of pycallcenter._native.dtmf (copy the built module aside before rebuilding). Both are
 loaded side by side; each round runs a fresh Kernel of each over the workload's 50 ticks (the order alternating
 from round to round) and times it by the calling thread's CPU time, as the benchmark does. Prints the best and
-the median channels per core of each build. Kernel alone (no Python face), so it isolates a kernel change from the
+the median channels per core of each build. CODE_PATH (0, 1 or 2) makes both builds take that kernel
+code path (`code_path()` in _native/dtmf.pyx: 0 the AVX2 one, 2 that of CPUs without AVX2) instead of the CPU's. Kernel alone (no Python face), so it isolates a kernel change from the
 machine's drift better than two benchmark runs minutes apart.
 """
 import importlib.machinery
@@ -47,10 +48,13 @@ def main(argv):
     if workload not in ("busy", "quiet"):
         print(f"workload must be busy or quiet, got {workload!r}", file=sys.stderr)
         return 2
+    path = int(argv[5]) if len(argv) > 5 and argv[5] in ("0", "1", "2") else None
     ticks = getattr(B, workload).__wrapped__()
     tables = make_tables()
     with tempfile.TemporaryDirectory() as tmp:
         builds = [("old", _load(argv[1], "old", tmp)), ("new", _load(argv[2], "new", tmp))]
+        for _, module in builds if path is not None else ():
+            module.code_path(path)
         times = {name: [] for name, _ in builds}
         for r in range(rounds):
             for name, module in builds if r % 2 == 0 else builds[::-1]:
